@@ -1,0 +1,59 @@
+/*
+ * app.h — the use cases of cmr, the same whichever door a request came
+ * through (CLI, HTTP, LMTP). `struct app` holds what they share: the
+ * configuration, the store, the keys and the gate's in-memory state.
+ */
+#ifndef CMR_APP_APP_H
+#define CMR_APP_APP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/config.h"
+#include "ledger/keys.h"
+#include "store/store.h"
+
+struct gate_state; /* app/message.c: windows and compiled terms */
+struct zones;      /* app/zone.c: time zones by name */
+
+struct app {
+	struct config cfg;
+	struct store *store;
+	struct keys *keys;
+	struct zones *zones;
+	struct gate_state *gate; /* owned by the writer thread */
+};
+
+/* Errors of the use cases, which the doors map to their protocol: */
+enum app_status {
+	APP_OK = 0,
+	APP_INVALID = 1,   /* the caller's input is refused (4xx / exit 1) */
+	APP_NOT_FOUND = 2, /* not there, or not the caller's (404) */
+	APP_CONFLICT = 3,  /* a conflict of state (409) */
+	APP_FAULT = -1,    /* our fault, logged; nothing written (5xx/451) */
+};
+
+/* An error's message for the caller (never a personal value). */
+struct app_error {
+	char field[96]; /* the input field at fault, or "" */
+	char message[256];
+};
+
+/* Opens the keys (creating them when `create`), the store, and migrates
+ * it. Returns APP_OK, or APP_FAULT with a sentence in err. */
+int app_open(struct app *a, const struct config *cfg, bool create,
+	     char *err, size_t errlen);
+void app_close(struct app *a);
+
+/* The wall clock, read at the edge only (the gate never does). */
+int64_t app_now_ms(void);
+
+/* Sets err and returns status: a shorthand for the use cases. */
+int app_fail(struct app_error *err, int status, const char *field,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Maps a store status to an app status. */
+int app_from_store(int store_status);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * config.h — cmr's configuration: every flag, CMR_* variable and default of
+ * DESIGN.md §9, parsed once at start-up into one struct (flags first, then
+ * the environment for what no flag set, then the defaults), validated, and
+ * read-only afterwards.
+ */
+#ifndef CMR_APP_CONFIG_H
+#define CMR_APP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A listener address: host and port, a Unix socket path, or off. */
+struct listen_addr {
+	bool off;
+	bool unix_socket;  /* path holds the socket path */
+	char host[256];    /* numeric IPv4/IPv6 or a name; brackets removed */
+	int port;          /* 1..65535 (0 = let the kernel choose: tests) */
+	char path[108];
+	char text[300];    /* as given, for messages */
+};
+
+struct config {
+	char store[1024];          /* --store URL */
+	char keys[1024];           /* --keys DIR */
+	struct listen_addr http;   /* --http */
+	struct listen_addr lmtp;   /* --lmtp (TCP or unix:PATH or off) */
+	struct listen_addr policy; /* --policy */
+	struct listen_addr metrics; /* --metrics */
+	char alias_domain[254];    /* --alias-domain */
+	char auth_id[254];         /* --auth-id; "" when none */
+	bool trust_envelope;       /* --trust-envelope */
+	char maildir_root[1024];   /* --maildir-root; "" when off */
+	char smarthost[300];       /* --smarthost HOST:PORT; "" when off */
+	bool open_registration;    /* --open-registration */
+	unsigned hold_queue;       /* --hold-queue, 1..100000 */
+	char user[64];             /* --user; "" when none */
+	bool allow_private_targets; /* --allow-private-targets */
+	char server_name[254];     /* ledger heads name this; = alias domain */
+};
+
+/* Fills c with the defaults of §9. */
+void config_defaults(struct config *c);
+
+/* Sets option `name` (without the leading dashes, e.g. "hold-queue") from
+ * a string value (NULL for a boolean flag). Returns 0, or -1 with a
+ * one-line reason in err naming the option. `from_env` only changes the
+ * wording of errors. */
+int config_set(struct config *c, const char *name, const char *value,
+	       bool from_env, char *err, size_t errlen);
+
+/* Whether name is one of the §9 options, and whether it takes a value. */
+bool config_known(const char *name, bool *takes_value);
+
+/* Applies CMR_* variables for every option not in `set_by_flag` (a list of
+ * option names already set by flags, NULL-terminated). */
+int config_from_env(struct config *c, const char *const *set_by_flag,
+		    char *err, size_t errlen);
+
+/* Parses "ADDR:PORT", "[V6]:PORT", "unix:PATH" (when allow_unix) or "off"
+ * (when allow_off). */
+int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
+			struct listen_addr *out, char *err, size_t errlen);
+
+/* A domain name as DNS allows it: labels [A-Za-z0-9-]{1,63}, not starting
+ * or ending with '-', total ≤ 253, at least one dot or "localhost"-style
+ * single label accepted. */
+bool config_domain_ok(const char *s);
+
+/* One line per option for --help, written to out. */
+void config_usage(void *file);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * demo.c — the demo world (see demo.h). Everything goes through the same
+ * use cases the API and the CLI use; nothing is written behind their back.
+ */
+#include "app/demo.h"
+
+#include <string.h>
+
+#include "app/brand.h"
+#include "app/ledger.h"
+#include "app/message.h"
+#include "app/person.h"
+#include "app/relationship.h"
+#include "core/id.h"
+
+static int demo_has_person(const struct store_person *p, void *arg)
+{
+	(void)p;
+	*(bool *)arg = true;
+	return 1;
+}
+
+struct demo_brand {
+	const char *name;
+	const char *domain;
+	struct brand_controller ctl;
+	uint64_t id;
+	char key[BRAND_KEY_SIZE];
+};
+
+struct demo_person {
+	const char *handle;
+	const char *password;
+	const char *profile;
+	const char *global;
+	uint64_t id;
+};
+
+static int demo_propose_accept(struct app *a, uint64_t brand,
+			       uint64_t person, const char *proposal,
+			       const char *terms, uint64_t *rel,
+			       struct app_error *err)
+{
+	int kind;
+	uint64_t prp;
+	json_t *pj = json_loads(proposal, 0, NULL);
+	int rc = proposal_create(a, brand, person, pj, &prp, &kind, err);
+	json_decref(pj);
+	if (rc != APP_OK || terms == NULL)
+		return rc;
+	struct accepted acc;
+	json_t *tj = json_loads(terms, 0, NULL);
+	rc = proposal_accept(a, person, prp, tj, &acc, &kind, err);
+	json_decref(tj);
+	if (rc == APP_OK && rel)
+		*rel = acc.relationship;
+	return rc;
+}
+
+static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
+		     enum channel ch, const char *topic, const char *subject,
+		     const char *body, int64_t at_ms, FILE *out,
+		     struct app_error *err)
+{
+	struct message_in in = {
+		.brand = brand,
+		.relationship = rel,
+		.channel = ch,
+		.topic = topic,
+		.subject = subject,
+		.body = body,
+		.body_len = strlen(body),
+		.sender_is_brand = true,
+		.sender_verified = true,
+		.now_ms = at_ms,
+	};
+	struct message_out mo;
+	int rc = message_send(a, &in, &mo, err);
+	if (rc == APP_OK) {
+		char id[ID_SIZE];
+		id_encode(ID_MESSAGE, mo.id, id);
+		const char *outcome[] = {"deliver", "hold", "refuse"};
+		fprintf(out, "  %s %-7s %-22s %s\n", id,
+			outcome[mo.decision.outcome],
+			gate_reasons[mo.decision.reason].wire, subject);
+	}
+	return rc;
+}
+
+int demo_load(struct app *a, FILE *out, struct app_error *err)
+{
+	bool any = false;
+	if (store_person_list(a->store, 0, 1, demo_has_person, &any) !=
+	    STORE_OK)
+		return app_fail(err, APP_FAULT, NULL, "cannot read the store");
+	if (any)
+		return app_fail(err, APP_CONFLICT, NULL,
+				"the store already has persons; the demo "
+				"loads into an empty store");
+
+	struct demo_person persons[] = {
+		{"ana", "demo-password-ana",
+		 "{\"name\":\"Ana Lima\",\"email\":\"ana@example.org\","
+		 "\"phone\":\"+4915100000001\",\"shoe_size\":\"39\"}",
+		 "{\"time_zone\":\"Europe/Berlin\",\"do_not_contact\":[\"phone\"],"
+		 "\"quiet_hours\":{\"from\":\"22:00\",\"to\":\"07:00\"},"
+		 "\"caps\":{\"email\":{\"max\":10,\"per\":\"day\","
+		 "\"over_cap\":\"refuse\"}},\"later_retention_days\":30,"
+		 "\"refusal\":\"reject\"}",
+		 0},
+		{"ben", "demo-password-ben",
+		 "{\"name\":\"Ben Okafor\",\"email\":\"ben@example.net\"}",
+		 "{\"time_zone\":\"America/New_York\"}", 0},
+	};
+	struct demo_brand brands[] = {
+		{"Acme Outdoor", "acme.example",
+		 {"Privacy Team", "privacy@acme.example", "+4930000000",
+		  "1 Trail Road, Berlin", "https://acme.example",
+		  "https://acme.example/privacy", "DE"},
+		 0, ""},
+		{"Lumen Bakery", "lumen-bakery.example",
+		 {"Mara Lumen", "hello@lumen-bakery.example", NULL,
+		  "4 Oven Street, Lisbon", "https://lumen-bakery.example",
+		  "https://lumen-bakery.example/privacy", "PT"},
+		 0, ""},
+		{"Daily Ledger News", "dailyledger.example",
+		 {"Data Desk", "data@dailyledger.example", NULL, NULL,
+		  "https://dailyledger.example", NULL, "US"},
+		 0, ""},
+	};
+	int rc;
+	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
+		struct demo_person *p = &persons[i];
+		int kind;
+		if ((rc = person_add(a, p->handle, p->password, &p->id, err)))
+			return rc;
+		json_t *pj = json_loads(p->profile, 0, NULL);
+		rc = person_set_profile(a, p->id, pj, err);
+		json_decref(pj);
+		if (rc)
+			return rc;
+		json_t *gj = json_loads(p->global, 0, NULL);
+		rc = person_set_global_terms(a, p->id, gj, &kind, err);
+		json_decref(gj);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < sizeof(brands) / sizeof(*brands); i++) {
+		struct demo_brand *b = &brands[i];
+		const char *domains[] = {b->domain};
+		if ((rc = brand_add(a, b->name, domains, 1, &b->ctl, &b->id,
+				    b->key, err)))
+			return rc;
+	}
+	uint64_t ana = persons[0].id, ben = persons[1].id;
+	uint64_t acme = brands[0].id, lumen = brands[1].id,
+		 news = brands[2].id;
+	uint64_t r_acme, r_lumen, r_ben;
+
+	rc = demo_propose_accept(
+		a, acme, ana,
+		"{\"value\":\"10% off every order\",\"channels\":[\"email\","
+		"\"sms\"],\"topics\":[\"orders\",\"offers\",\"events\"],"
+		"\"fields\":[\"name\",\"email\",\"shoe_size\"]}",
+		"{\"channels\":{\"email\":{\"allowed\":true,\"cap\":{\"max\":2,"
+		"\"per_seconds\":604800},\"over_cap\":\"refuse\"}},"
+		"\"topics\":[\"orders\",\"offers\"],\"exempt_topics\":"
+		"[\"orders\"],\"topic_folders\":{\"offers\":\"Shopping\"},"
+		"\"fields\":[\"name\",\"email\"]}",
+		&r_acme, err);
+	if (rc)
+		return rc;
+	rc = demo_propose_accept(
+		a, lumen, ana,
+		"{\"value\":\"A free pastry on your birthday\",\"channels\":"
+		"[\"email\",\"sms\"],\"topics\":\"all\",\"fields\":[\"name\"]}",
+		"{\"channels\":{\"email\":{\"allowed\":true,\"cap\":{\"max\":1,"
+		"\"per\":\"day\"},\"over_cap\":\"hold\"},\"sms\":{\"allowed\":"
+		"true}},\"topics\":\"all\",\"quiet_hours\":{\"from\":\"20:00\","
+		"\"to\":\"09:00\"},\"fields\":[\"name\"],\"agreement\":"
+		"\"SD-BASE-A\"}",
+		&r_lumen, err);
+	if (rc)
+		return rc;
+	rc = demo_propose_accept(
+		a, news, ana,
+		"{\"value\":\"A weekly digest, no tracking\",\"channels\":"
+		"[\"email\"],\"topics\":[\"digest\"],\"fields\":[]}",
+		NULL, NULL, err);
+	if (rc)
+		return rc;
+	rc = demo_propose_accept(
+		a, acme, ben,
+		"{\"value\":\"Early access to sales\",\"channels\":[\"email\"],"
+		"\"topics\":[\"offers\"],\"fields\":[\"email\"]}",
+		"{\"channels\":{\"email\":{\"allowed\":true}},\"fields\":"
+		"[\"email\"]}",
+		&r_ben, err);
+	if (rc)
+		return rc;
+
+	/* Messages at fixed instants of yesterday (UTC noon, and a quiet-hours
+	 * evening for Ana in Berlin), so the outcomes are the same on every
+	 * run. */
+	int64_t day = app_now_ms() / 86400000 * 86400000 - 86400000; /* yesterday */
+	int64_t noon = day + 12 * 3600000LL;
+	int64_t evening = day + 21 * 3600000LL; /* 22:00/23:00 in Berlin */
+	fprintf(out, "messages:\n");
+	struct {
+		uint64_t brand, rel;
+		enum channel ch;
+		const char *topic, *subject;
+		int64_t at;
+	} sends[] = {
+		{acme, r_acme, CHANNEL_EMAIL, "orders",
+		 "Your order #1042 has shipped", noon},
+		{acme, r_acme, CHANNEL_EMAIL, "offers",
+		 "Trail shoes, 20% off this week", noon + 1000},
+		{acme, r_acme, CHANNEL_EMAIL, "offers",
+		 "Last chance: rain jackets", noon + 2000},
+		{acme, r_acme, CHANNEL_EMAIL, "offers",
+		 "One more offer (over the cap)", noon + 3000},
+		{acme, r_acme, CHANNEL_SMS, "offers",
+		 "SMS blast (channel not granted)", noon + 4000},
+		{acme, r_acme, CHANNEL_EMAIL, "events",
+		 "Trail run meetup (topic not wanted)", noon + 5000},
+		{acme, r_acme, CHANNEL_EMAIL, NULL,
+		 "Newsletter without a topic", noon + 6000},
+		{acme, r_acme, CHANNEL_PHONE, "offers",
+		 "Call campaign (do not contact)", noon + 7000},
+		{lumen, r_lumen, CHANNEL_EMAIL, "birthday",
+		 "Happy birthday! A pastry awaits", noon + 8000},
+		{lumen, r_lumen, CHANNEL_EMAIL, "news",
+		 "New sourdough (held: over the daily cap)", noon + 9000},
+		{lumen, r_lumen, CHANNEL_SMS, "news",
+		 "Fresh bread at 6 (held: quiet hours)", evening},
+		{acme, r_ben, CHANNEL_EMAIL, "offers",
+		 "Early access: winter sale", noon + 10000},
+	};
+	for (size_t i = 0; i < sizeof(sends) / sizeof(*sends); i++)
+		if ((rc = demo_send(a, sends[i].brand, sends[i].rel, sends[i].ch,
+				    sends[i].topic, sends[i].subject,
+				    "Hello from the cmr demo world.",
+				    sends[i].at, out, err)))
+			return rc;
+
+	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
+		char *note = NULL;
+		if (ledger_sign_head(a, persons[i].id, &note) != APP_OK)
+			return app_fail(err, APP_FAULT, NULL,
+					"cannot sign a ledger head");
+		free(note);
+	}
+
+	fprintf(out, "\npersons (handle / password):\n");
+	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
+		char id[ID_SIZE];
+		id_encode(ID_PERSON, persons[i].id, id);
+		fprintf(out, "  %-4s %-18s %s\n", persons[i].handle,
+			persons[i].password, id);
+	}
+	fprintf(out, "\nbrands (API key, shown once):\n");
+	for (size_t i = 0; i < sizeof(brands) / sizeof(*brands); i++) {
+		char id[ID_SIZE];
+		id_encode(ID_BRAND, brands[i].id, id);
+		fprintf(out, "  %-18s %s %s\n", brands[i].name, id,
+			brands[i].key);
+	}
+	return APP_OK;
+}

@@ -1,0 +1,284 @@
+/*
+ * ledger.c — the ledger's use cases (see app/ledger.h): appending inside a
+ * write job, signed heads, and verifying every chain of the store.
+ *
+ * The store keeps each entry's fields as hashed: `data` is its JCS text,
+ * `at` is kept in milliseconds and formatted back exactly, so verification
+ * recomputes every hash from what is stored, never trusting the stored
+ * hash column except to compare.
+ */
+#include "app/ledger.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "core/id.h"
+#include "ledger/chain.h"
+#include "ledger/jcs.h"
+#include "ledger/note.h"
+
+int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
+		  const char *type, uint64_t relationship, json_t *data,
+		  int64_t at_ms)
+{
+	struct store_ledger_entry head, e;
+	struct chain_entry ce;
+	char rel[ID_SIZE];
+	uint8_t prev[32] = {0};
+	int64_t seq = 1;
+
+	int rc = store_ledger_head_tx(tx, person, &head);
+	if (rc == STORE_OK) {
+		seq = head.seq + 1;
+		memcpy(prev, head.hash, 32);
+		store_ledger_entry_clear(&head);
+	} else if (rc != STORE_NOT_FOUND) {
+		return rc;
+	}
+	memset(&ce, 0, sizeof(ce));
+	ce.seq = seq;
+	ce.actor = actor;
+	ce.type = type;
+	if (relationship) {
+		id_encode(ID_RELATIONSHIP, relationship, rel);
+		ce.relationship = rel;
+	}
+	ce.data = data;
+	chain_hex_encode(prev, ce.prev);
+	if (chain_format_at(at_ms, ce.at) != CHAIN_OK)
+		return STORE_INVALID;
+	memset(&e, 0, sizeof(e));
+	if (chain_entry_hash(&ce, e.hash) != CHAIN_OK)
+		return STORE_INVALID;
+	size_t len;
+	if (jcs_serialize(data, &e.data, &len) != JCS_OK)
+		return STORE_INVALID;
+	e.person = person;
+	e.seq = seq;
+	e.at_ms = at_ms;
+	snprintf(e.actor, sizeof(e.actor), "%s", actor);
+	snprintf(e.type, sizeof(e.type), "%s", type);
+	snprintf(e.relationship, sizeof(e.relationship), "%s",
+		 relationship ? rel : "");
+	memcpy(e.prev, prev, 32);
+	rc = store_ledger_append(tx, &e);
+	free(e.data);
+	return rc;
+}
+
+/* Rebuilds the chain entry of a stored row; the JSON it borrows is
+ * returned in *data for the caller to release. */
+static int ledger_entry_of(const struct store_ledger_entry *e,
+			   struct chain_entry *ce, json_t **data)
+{
+	memset(ce, 0, sizeof(*ce));
+	*data = json_loads(e->data, JSON_REJECT_DUPLICATES, NULL);
+	if (*data == NULL)
+		return -1;
+	ce->seq = e->seq;
+	if (chain_format_at(e->at_ms, ce->at) != CHAIN_OK)
+		return -1;
+	ce->actor = e->actor;
+	ce->type = e->type;
+	ce->relationship = e->relationship[0] ? e->relationship : NULL;
+	ce->data = *data;
+	chain_hex_encode(e->prev, ce->prev);
+	chain_hex_encode(e->hash, ce->hash);
+	return 0;
+}
+
+struct head_job {
+	uint64_t person;
+	int64_t seq;
+	uint8_t hash[32];
+	const char *note;
+	int64_t at;
+};
+
+static int head_job_run(struct store_tx *tx, void *arg)
+{
+	struct head_job *j = arg;
+	return store_ledger_head_save(tx, j->person, j->seq, j->hash, j->note,
+				      j->at);
+}
+
+int ledger_sign_head(struct app *a, uint64_t person, char **note)
+{
+	struct store_ledger_entry e;
+	struct note_head h;
+	struct head_job j = {.person = person, .at = app_now_ms() / 1000};
+
+	memset(&h, 0, sizeof(h));
+	int rc = store_ledger_head(a->store, person, &e);
+	if (rc == STORE_OK) {
+		h.seq = e.seq;
+		memcpy(h.hash, e.hash, 32);
+		store_ledger_entry_clear(&e);
+	} else if (rc != STORE_NOT_FOUND) {
+		return APP_FAULT;
+	}
+	snprintf(h.server, sizeof(h.server), "%s", a->cfg.server_name);
+	id_encode(ID_PERSON, person, h.per_id);
+	size_t len;
+	if (note_head_sign(a->keys, a->cfg.server_name, &h, note, &len) != 0)
+		return APP_FAULT;
+	j.seq = h.seq;
+	memcpy(j.hash, h.hash, 32);
+	j.note = *note;
+	if (store_write(a->store, head_job_run, &j) != STORE_OK) {
+		free(*note);
+		*note = NULL;
+		return APP_FAULT;
+	}
+	return APP_OK;
+}
+
+struct verify_ctx {
+	struct chain_entry *entries;
+	json_t **datas;
+	size_t n, cap;
+	int fault;
+};
+
+static int verify_collect(const struct store_ledger_entry *e, void *arg)
+{
+	struct verify_ctx *v = arg;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		struct chain_entry *ce = realloc(v->entries, cap * sizeof(*ce));
+		if (ce)
+			v->entries = ce;
+		json_t **d = realloc(v->datas, cap * sizeof(*d));
+		if (d)
+			v->datas = d;
+		if (ce == NULL || d == NULL) {
+			v->fault = 1;
+			return 1;
+		}
+		v->cap = cap;
+	}
+	/* chain entries borrow their strings: keep copies alive in data's
+	 * JSON by stashing them as members of a holder object. */
+	json_t *holder = json_object();
+	json_t *data = NULL;
+	struct chain_entry *ce = &v->entries[v->n];
+	if (holder == NULL || ledger_entry_of(e, ce, &data) != 0) {
+		/* A row we cannot even read: let the verifier call it
+		 * malformed at its place. */
+		json_decref(data);
+		memset(ce, 0, sizeof(*ce));
+		ce->seq = e->seq;
+		data = json_null();
+	}
+	json_object_set_new(holder, "data", data);
+	json_object_set_new(holder, "actor", json_string(e->actor));
+	json_object_set_new(holder, "type", json_string(e->type));
+	json_object_set_new(holder, "relationship",
+			    json_string(e->relationship));
+	if (ce->actor)
+		ce->actor = json_string_value(json_object_get(holder, "actor"));
+	if (ce->type)
+		ce->type = json_string_value(json_object_get(holder, "type"));
+	if (ce->relationship)
+		ce->relationship = json_string_value(
+			json_object_get(holder, "relationship"));
+	v->datas[v->n] = holder;
+	v->n++;
+	return 0;
+}
+
+static void verify_reset(struct verify_ctx *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		json_decref(v->datas[i]);
+	v->n = 0;
+}
+
+struct verify_all {
+	struct app *a;
+	FILE *out;
+	struct verify_ctx v;
+	int persons, broken, fault;
+	int seen;       /* persons passed to verify_person */
+	uint64_t last;  /* the last of them: where the next page starts */
+	int64_t entries;
+};
+
+static int verify_person(const struct store_person *p, void *arg)
+{
+	struct verify_all *va = arg;
+	struct verify_ctx *v = &va->v;
+	char per[ID_SIZE];
+
+	va->seen++;
+	va->last = p->id;
+	id_encode(ID_PERSON, p->id, per);
+	verify_reset(v);
+	int rc = store_ledger_list(va->a->store, p->id, 0, INT32_MAX,
+				   verify_collect, v);
+	if (rc != STORE_OK || v->fault) {
+		va->fault = 1;
+		return 1;
+	}
+	va->persons++;
+	va->entries += (int64_t)v->n;
+
+	struct chain_head head, *hp = NULL;
+	char *note = NULL;
+	rc = store_ledger_signed_head(va->a->store, p->id, &note);
+	if (rc == STORE_OK) {
+		struct note_head nh;
+		if (note_head_verify(note, strlen(note),
+				     va->a->cfg.server_name,
+				     keys_public_key(va->a->keys), &nh) != 0 ||
+		    strcmp(nh.per_id, per) != 0) {
+			fprintf(va->out, "%s: signed head: the signature does "
+					 "not verify with this server's key\n",
+				per);
+			va->broken++;
+			free(note);
+			return 0;
+		}
+		head.seq = nh.seq;
+		memcpy(head.hash, nh.hash, 32);
+		hp = &head;
+	} else if (rc != STORE_NOT_FOUND) {
+		va->fault = 1;
+		return 1;
+	}
+	free(note);
+	struct chain_report report;
+	if (chain_verify(v->entries, v->n, hp, &report) != 0) {
+		fprintf(va->out, "%s: entry %lld: %s: %s\n", per,
+			(long long)report.seq, chain_fault_name(report.fault),
+			report.why);
+		va->broken++;
+	}
+	return 0;
+}
+
+int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)
+{
+	struct verify_all va = {.a = a, .out = out};
+	int rc = STORE_OK;
+
+	/* Persons come in pages of 1000; verify_person records the last. */
+	for (;;) {
+		int seen = va.seen;
+		rc = store_person_list(a->store, va.last, 1000, verify_person,
+				       &va);
+		if (rc != STORE_OK || va.fault || va.seen - seen < 1000)
+			break;
+	}
+	verify_reset(&va.v);
+	free(va.v.entries);
+	free(va.v.datas);
+	if (rc != STORE_OK || va.fault)
+		return -1;
+	if (persons)
+		*persons = va.persons;
+	if (entries)
+		*entries = va.entries;
+	return va.broken ? 1 : 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * ledger.h — appending to a person's ledger inside a write job, reading it
+ * back as chain entries, signing heads, and verifying every chain and head
+ * of the store (`cmr ledger verify`).
+ */
+#ifndef CMR_APP_LEDGER_H
+#define CMR_APP_LEDGER_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "app/app.h"
+
+/* Appends one entry to person's chain, inside the caller's write job:
+ * reads the head in the same transaction, links, hashes, stores. `data`
+ * is borrowed (a JSON object in the JCS subset; personal values in it
+ * must already be sealed); `relationship` is a key or 0 for null.
+ * Returns a store status. */
+int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
+		  const char *type, uint64_t relationship, json_t *data,
+		  int64_t at_ms);
+
+/* The signed head of person's chain as a C2SP signed note (a new string
+ * the caller frees), and records it as the person's latest head. */
+int ledger_sign_head(struct app *a, uint64_t person, char **note);
+
+/* Verifies every person's chain and latest signed head. Writes one line
+ * per broken chain to out (naming the person and the first broken entry)
+ * and a summary. Returns 0 when all hold, 1 when one is broken, -1 on a
+ * fault. */
+int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries);
+
+#endif

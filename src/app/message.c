@@ -1,0 +1,554 @@
+/*
+ * message.c — deciding and recording one message (see message.h).
+ *
+ * The gate state is two hash maps (relationship key → entry, person key →
+ * entry) owned by the writer thread: compiled terms, topic table and cap
+ * windows of each relationship, and global terms, zone and global windows
+ * of each person. An entry is loaded from the store the first time a
+ * message needs it: terms are parsed and compiled, and the windows are
+ * rebuilt by replaying the deliveries of the last year.
+ *
+ * Every change a decision makes to the state (a window record, a held
+ * count) goes into an undo log; the job's rollback hook replays it
+ * backwards, its commit hook just drops it.
+ */
+#include "app/message.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/zone.h"
+#include "base/log.h"
+#include "core/id.h"
+#include "core/terms.h"
+
+#define DAY 86400
+#define WINDOW_HISTORY (367 * DAY) /* longest rolling window + a margin */
+
+struct rel_entry {
+	uint64_t id, person, brand;
+	uint8_t state;              /* enum rel_state */
+	uint32_t held;              /* attempts held right now */
+	struct terms_compiled terms;
+	struct topic_table *topics; /* the relationship's topic table */
+	struct window win[CHANNEL_COUNT];
+	struct window exempt;
+};
+
+struct person_entry {
+	uint64_t id;
+	struct global_compiled global;
+	const struct tz *tz;
+	struct window win[CHANNEL_COUNT];
+};
+
+struct map {
+	uint64_t *keys; /* 0: empty slot */
+	void **values;
+	size_t cap, n;
+};
+
+struct undo {
+	struct window *w;          /* NULL: a held-count change */
+	struct window_undo u;
+	uint32_t *held;
+	uint32_t held_before;
+};
+
+struct gate_state {
+	struct map rels, persons;
+	struct undo *log;
+	size_t n_log, cap_log;
+};
+
+/* ---- A small open-addressing map of 64-bit keys ---- */
+
+static size_t map_slot(const struct map *m, uint64_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(h >> 17) & (m->cap - 1);
+}
+
+static void *map_get(const struct map *m, uint64_t key)
+{
+	if (m->cap == 0)
+		return NULL;
+	for (size_t i = map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
+		if (m->keys[i] == key)
+			return m->values[i];
+		if (m->keys[i] == 0)
+			return NULL;
+	}
+}
+
+static int map_put(struct map *m, uint64_t key, void *value);
+
+static int map_grow(struct map *m)
+{
+	struct map bigger = {0};
+	bigger.cap = m->cap ? m->cap * 2 : 1024;
+	bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
+	bigger.values = calloc(bigger.cap, sizeof(*bigger.values));
+	if (bigger.keys == NULL || bigger.values == NULL) {
+		free(bigger.keys);
+		free(bigger.values);
+		return -1;
+	}
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			map_put(&bigger, m->keys[i], m->values[i]);
+	free(m->keys);
+	free(m->values);
+	*m = bigger;
+	return 0;
+}
+
+static int map_put(struct map *m, uint64_t key, void *value)
+{
+	if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
+		return -1;
+	size_t i = map_slot(m, key);
+	while (m->keys[i] != 0 && m->keys[i] != key)
+		i = (i + 1) & (m->cap - 1);
+	if (m->keys[i] == 0)
+		m->n++;
+	m->keys[i] = key;
+	m->values[i] = value;
+	return 0;
+}
+
+/* Removes key, re-inserting the rest of its cluster (no tombstones). */
+static void *map_del(struct map *m, uint64_t key)
+{
+	if (m->cap == 0)
+		return NULL;
+	size_t i = map_slot(m, key);
+	while (m->keys[i] != key) {
+		if (m->keys[i] == 0)
+			return NULL;
+		i = (i + 1) & (m->cap - 1);
+	}
+	void *v = m->values[i];
+	m->keys[i] = 0;
+	m->values[i] = NULL;
+	m->n--;
+	for (size_t j = (i + 1) & (m->cap - 1); m->keys[j];
+	     j = (j + 1) & (m->cap - 1)) {
+		uint64_t k = m->keys[j];
+		void *val = m->values[j];
+		m->keys[j] = 0;
+		m->values[j] = NULL;
+		m->n--;
+		map_put(m, k, val);
+	}
+	return v;
+}
+
+/* ---- Entries ---- */
+
+static void rel_entry_free(struct rel_entry *r)
+{
+	if (r == NULL)
+		return;
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		window_free(&r->win[c]);
+	window_free(&r->exempt);
+	free(r->topics);
+	free(r);
+}
+
+static void person_entry_free(struct person_entry *p)
+{
+	if (p == NULL)
+		return;
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		window_free(&p->win[c]);
+	free(p);
+}
+
+struct gate_state *gate_state_new(void)
+{
+	return calloc(1, sizeof(struct gate_state));
+}
+
+void gate_state_free(struct gate_state *g)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->rels.cap; i++)
+		if (g->rels.keys[i])
+			rel_entry_free(g->rels.values[i]);
+	for (size_t i = 0; i < g->persons.cap; i++)
+		if (g->persons.keys[i])
+			person_entry_free(g->persons.values[i]);
+	free(g->rels.keys);
+	free(g->rels.values);
+	free(g->persons.keys);
+	free(g->persons.values);
+	free(g->log);
+	free(g);
+}
+
+void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
+{
+	rel_entry_free(map_del(&g->rels, rel));
+}
+
+void gate_state_forget_person(struct gate_state *g, uint64_t person)
+{
+	person_entry_free(map_del(&g->persons, person));
+}
+
+/* Replays deliveries into windows. */
+struct replay {
+	struct window *win;     /* per channel */
+	const struct cap *caps; /* per channel */
+	struct window *exempt;  /* NULL for a person */
+	const struct cap *exempt_cap;
+	const struct tz *tz;
+};
+
+static int replay_one(int channel, bool exempt, int64_t at, void *arg)
+{
+	struct replay *r = arg;
+	if (channel < 0 || channel >= CHANNEL_COUNT)
+		return 0;
+	if (exempt) {
+		if (r->exempt)
+			window_record(r->exempt, r->exempt_cap, r->tz, at,
+				      NULL);
+	} else {
+		window_record(&r->win[channel], &r->caps[channel], r->tz, at,
+			      NULL);
+	}
+	return 0;
+}
+
+static struct person_entry *person_load(struct app *a, uint64_t id,
+					int64_t now)
+{
+	struct gate_state *g = a->gate;
+	struct person_entry *p = map_get(&g->persons, id);
+	if (p)
+		return p;
+
+	struct store_person sp;
+	if (store_person_by_id(a->store, id, &sp) != STORE_OK)
+		return NULL;
+	struct global_terms gt;
+	struct terms_error terr;
+	json_t *j = json_loads(sp.global_terms, 0, NULL);
+	int rc = j ? global_terms_parse(j, &gt, &terr) : -1;
+	json_decref(j);
+	store_person_clear(&sp);
+	if (rc != 0) {
+		log_warn("gate: person %016llx has unreadable global terms",
+			 (unsigned long long)id);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->id = id;
+	global_terms_compile(&gt, &p->global);
+	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
+	if (p->tz == NULL)
+		p->tz = zones_get(a->zones, "UTC", NULL, 0);
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (window_init(&p->win[c], &p->global.cap[c]) != 0)
+			goto fail;
+	struct replay r = {.win = p->win, .caps = p->global.cap, .tz = p->tz};
+	if (store_delivery_list(a->store, 0, id, now - WINDOW_HISTORY,
+				replay_one, &r) != STORE_OK)
+		goto fail;
+	if (map_put(&g->persons, id, p) != 0)
+		goto fail;
+	return p;
+fail:
+	person_entry_free(p);
+	return NULL;
+}
+
+static int names_from_json(const char *text, terms_name *names, int *n,
+			   int max)
+{
+	json_t *arr = json_loads(text ? text : "[]", 0, NULL);
+	size_t i;
+	json_t *v;
+	if (!json_is_array(arr)) {
+		json_decref(arr);
+		return -1;
+	}
+	json_array_foreach(arr, i, v)
+	{
+		if (*n >= max || !json_is_string(v) ||
+		    strlen(json_string_value(v)) > TERMS_NAME_MAX) {
+			json_decref(arr);
+			return -1;
+		}
+		strcpy(names[(*n)++], json_string_value(v));
+	}
+	json_decref(arr);
+	return 0;
+}
+
+static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
+{
+	struct gate_state *g = a->gate;
+	struct rel_entry *r = map_get(&g->rels, id);
+	if (r)
+		return r;
+
+	struct store_relationship sr;
+	struct store_person sp;
+	struct folder_table *folders = NULL;
+	struct terms *t = NULL;
+	struct terms_error terr;
+	if (store_relationship_by_id(a->store, id, &sr) != STORE_OK)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	t = malloc(sizeof(*t));
+	folders = malloc(sizeof(*folders));
+	if (r == NULL || t == NULL || folders == NULL)
+		goto fail;
+	r->topics = calloc(1, sizeof(*r->topics));
+	if (r->topics == NULL)
+		goto fail;
+	r->id = id;
+	r->person = sr.person;
+	r->brand = sr.brand;
+	r->state = (uint8_t)sr.state;
+	json_t *j = json_loads(sr.terms, 0, NULL);
+	int rc = j ? terms_parse(j, NULL, TERMS_MODE_PUT, t, &terr) : -1;
+	json_decref(j);
+	if (rc != 0 || names_from_json(sr.topics, r->topics->names,
+				       &r->topics->n, TERMS_MAX_TOPICS) != 0)
+		goto fail;
+	folder_table_init(folders);
+	if (store_person_by_id(a->store, sr.person, &sp) != STORE_OK)
+		goto fail;
+	rc = names_from_json(sp.folders, folders->names, &folders->n,
+			     TERMS_MAX_FOLDERS);
+	store_person_clear(&sp);
+	if (rc != 0 || terms_compile(t, r->topics, folders, &r->terms,
+				     &terr) != 0)
+		goto fail;
+	struct person_entry *p = person_load(a, sr.person, now);
+	if (p == NULL)
+		goto fail;
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (window_init(&r->win[c], &r->terms.cap[c]) != 0)
+			goto fail;
+	if (window_init(&r->exempt, &r->terms.exempt_cap) != 0)
+		goto fail;
+	struct replay rp = {.win = r->win, .caps = r->terms.cap,
+			    .exempt = &r->exempt,
+			    .exempt_cap = &r->terms.exempt_cap, .tz = p->tz};
+	if (store_delivery_list(a->store, id, 0, now - WINDOW_HISTORY,
+				replay_one, &rp) != STORE_OK ||
+	    store_held_count(a->store, id, &r->held) != STORE_OK)
+		goto fail;
+	if (map_put(&g->rels, id, r) != 0)
+		goto fail;
+	store_relationship_clear(&sr);
+	free(t);
+	free(folders);
+	return r;
+fail:
+	log_warn("gate: cannot load relationship %016llx",
+		 (unsigned long long)id);
+	store_relationship_clear(&sr);
+	rel_entry_free(r);
+	free(t);
+	free(folders);
+	return NULL;
+}
+
+/* ---- The undo log ---- */
+
+static struct undo *undo_push(struct gate_state *g)
+{
+	if (g->n_log == g->cap_log) {
+		size_t cap = g->cap_log ? g->cap_log * 2 : 256;
+		struct undo *l = realloc(g->log, cap * sizeof(*l));
+		if (l == NULL)
+			return NULL;
+		g->log = l;
+		g->cap_log = cap;
+	}
+	return &g->log[g->n_log++];
+}
+
+struct undo_mark {
+	struct gate_state *g;
+	size_t start;
+};
+
+static void undo_rollback(void *arg)
+{
+	struct undo_mark *m = arg;
+	struct gate_state *g = m->g;
+	while (g->n_log > m->start) {
+		struct undo *u = &g->log[--g->n_log];
+		if (u->w)
+			window_undo(u->w, &u->u);
+		else
+			*u->held = u->held_before;
+	}
+	free(m);
+}
+
+static void undo_commit(void *arg)
+{
+	struct undo_mark *m = arg;
+	m->g->n_log = 0; /* the batch is durable: nothing to undo */
+	free(m);
+}
+
+/* ---- Deciding ---- */
+
+int message_decide_tx(struct app *a, struct store_tx *tx,
+		      const struct message_in *in, struct message_out *out)
+{
+	int64_t now = in->now_ms / 1000;
+	struct rel_entry *r = rel_load(a, in->relationship, now);
+	if (r == NULL) {
+		struct store_relationship sr;
+		int rc = store_relationship_by_id(a->store, in->relationship,
+						  &sr);
+		if (rc == STORE_OK)
+			store_relationship_clear(&sr);
+		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
+	}
+	if (in->brand != 0 && r->brand != in->brand)
+		return APP_NOT_FOUND;
+	struct person_entry *p = person_load(a, r->person, now);
+	if (p == NULL)
+		return APP_FAULT;
+
+	int16_t topic = GATE_TOPIC_NONE;
+	if (in->topic) {
+		int k = topic_table_find(r->topics, in->topic);
+		topic = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
+	}
+	unsigned ch = (unsigned)in->channel < CHANNEL_COUNT
+			      ? (unsigned)in->channel
+			      : 0;
+	struct gate_input gi = {
+		.terms = &r->terms,
+		.global = &p->global,
+		.tz = p->tz,
+		.window = &r->win[ch],
+		.exempt = &r->exempt,
+		.global_window = &p->win[ch],
+		.now = now,
+		.held = r->held,
+		.hold_queue = a->cfg.hold_queue,
+		.topic = topic,
+		.stage = GATE_STAGE_FULL,
+		.channel = (uint8_t)in->channel,
+		.rel_state = r->state,
+		.alias_known = true,
+		.sender_is_brand = in->sender_is_brand,
+	};
+	struct gate_decision d = gate_decide(&gi);
+
+	bool keep_body = d.outcome != GATE_REFUSE && in->campaign == 0;
+	struct store_attempt at = {
+		.id = store_new_time_key(in->now_ms),
+		.person = r->person,
+		.relationship = r->id,
+		.brand = r->brand,
+		.campaign = in->campaign,
+		.channel = in->channel,
+		.topic = in->topic,
+		.decision = d.outcome,
+		.reason = d.reason,
+		.folder = d.outcome == GATE_DELIVER ? d.folder : -1,
+		.deliver_at = d.outcome == GATE_HOLD ? d.deliver_at : 0,
+		.decided_at = d.outcome == GATE_DELIVER ? now : 0,
+		.exempt = d.exempt,
+		.received_at = now,
+		.sender = in->sender,
+		.sender_verified = in->sender_verified,
+		.subject = in->subject,
+		.headers = in->headers,
+		.headers_len = in->headers_len,
+		.body = keep_body ? in->body : NULL,
+		.body_len = keep_body ? in->body_len : 0,
+	};
+	int rc = store_attempt_insert(tx, &at);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+
+	if (d.outcome != GATE_REFUSE) {
+		struct gate_state *g = a->gate;
+		struct undo_mark *m = malloc(sizeof(*m));
+		if (m == NULL)
+			return APP_FAULT;
+		*m = (struct undo_mark){g, g->n_log};
+		/* Exactly one of the two hooks runs — the commit hook when the
+		 * batch is durable, the rollback hook otherwise — and frees m. */
+		if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
+			free(m);
+			return APP_FAULT;
+		}
+		if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
+			return APP_FAULT; /* the rollback hook frees m */
+		struct undo *u;
+		if (d.outcome == GATE_HOLD) {
+			if ((u = undo_push(g)) == NULL)
+				return APP_FAULT;
+			*u = (struct undo){.held = &r->held,
+					   .held_before = r->held};
+			r->held++;
+		} else {
+			struct window *w = d.exempt ? &r->exempt
+						    : &r->win[ch];
+			const struct cap *c = d.exempt ? &r->terms.exempt_cap
+						       : &r->terms.cap[ch];
+			if ((u = undo_push(g)) == NULL)
+				return APP_FAULT;
+			u->w = w;
+			window_record(w, c, p->tz, now, &u->u);
+			if (!d.exempt) {
+				if ((u = undo_push(g)) == NULL)
+					return APP_FAULT;
+				u->w = &p->win[ch];
+				window_record(&p->win[ch], &p->global.cap[ch],
+					      p->tz, now, &u->u);
+			}
+		}
+	}
+	out->id = at.id;
+	out->decision = d;
+	return APP_OK;
+}
+
+struct message_job {
+	struct app *a;
+	const struct message_in *in;
+	struct message_out *out;
+	int status;
+};
+
+static int message_job_run(struct store_tx *tx, void *arg)
+{
+	struct message_job *j = arg;
+	j->status = message_decide_tx(j->a, tx, j->in, j->out);
+	return j->status == APP_OK ? STORE_OK : STORE_INVALID;
+}
+
+int message_send(struct app *a, const struct message_in *in,
+		 struct message_out *out, struct app_error *err)
+{
+	struct message_job j = {a, in, out, APP_FAULT};
+	int rc = store_write(a->store, message_job_run, &j);
+	if (rc == STORE_OK)
+		return APP_OK;
+	if (j.status == APP_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, "relationship",
+				"no such relationship");
+	return app_fail(err, APP_FAULT, NULL,
+			"the message could not be recorded; try again");
+}

@@ -1,0 +1,62 @@
+/*
+ * message.h — sending one message through the gate: the use case behind
+ * POST /v1/messages, LMTP delivery and each recipient of a campaign.
+ *
+ * The decision and its record happen inside one write job on the writer
+ * thread, against the in-memory gate state (compiled terms and cap
+ * windows, loaded from the store on first use). A delivery changes the
+ * windows at once and registers an undo, so a rolled-back job leaves them
+ * as they were; since only the writer decides, caps are exact without
+ * locks.
+ */
+#ifndef CMR_APP_MESSAGE_H
+#define CMR_APP_MESSAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "core/gate.h"
+
+struct gate_state *gate_state_new(void);
+void gate_state_free(struct gate_state *g);
+
+/* Forgets what is cached about a relationship or a person (after their
+ * terms changed), so the next decision reloads it. Writer thread only. */
+void gate_state_forget_relationship(struct gate_state *g, uint64_t rel);
+void gate_state_forget_person(struct gate_state *g, uint64_t person);
+
+struct message_in {
+	uint64_t brand;        /* the sender, authenticated (0: mail to an
+				  unknown alias) */
+	uint64_t relationship; /* the recipient relationship */
+	int channel;           /* enum channel */
+	const char *topic;     /* NULL: none */
+	const char *subject;   /* may be NULL */
+	const void *body;      /* kept only when delivered or held */
+	size_t body_len;
+	uint64_t campaign;     /* 0: none; the body is the campaign's */
+	bool sender_is_brand;  /* row 2 (mail); true over HTTP */
+	const char *sender;    /* mail: the sender as seen; NULL over HTTP */
+	bool sender_verified;
+	const void *headers;   /* mail: the header block */
+	size_t headers_len;
+	int64_t now_ms;        /* the instant of the decision */
+};
+
+struct message_out {
+	uint64_t id;                /* the attempt */
+	struct gate_decision decision;
+};
+
+/* Decides and records in the current write job (for campaigns, which run
+ * many in one job). APP_NOT_FOUND when the relationship is not the
+ * brand's (nothing recorded). */
+int message_decide_tx(struct app *a, struct store_tx *tx,
+		      const struct message_in *in, struct message_out *out);
+
+/* One message in its own write job, durable when this returns APP_OK. */
+int message_send(struct app *a, const struct message_in *in,
+		 struct message_out *out, struct app_error *err);
+
+#endif

@@ -1,0 +1,313 @@
+/*
+ * person.c — sign-up and the password rules (see person.h).
+ */
+#include "app/person.h"
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "app/ledger.h"
+#include "app/zone.h"
+#include "app/message.h"
+#include "core/terms.h"
+
+/* At most two argon2id computations at once: each takes 64 MiB and most
+ * of a core for a moment, and a burst of log-ins must not starve the
+ * writer or exhaust memory. */
+static sem_t person_hash_slots;
+static pthread_once_t person_hash_once = PTHREAD_ONCE_INIT;
+
+static void person_hash_init(void)
+{
+	sem_init(&person_hash_slots, 0, 2);
+}
+
+int person_handle_check(const char *handle, char *norm, struct app_error *err)
+{
+	size_t n = strlen(handle);
+	if (n < PERSON_HANDLE_MIN || n > PERSON_HANDLE_MAX)
+		return app_fail(err, APP_INVALID, "handle",
+				"a handle has %d to %d characters",
+				PERSON_HANDLE_MIN, PERSON_HANDLE_MAX);
+	for (size_t i = 0; i < n; i++) {
+		char c = handle[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
+			return app_fail(err, APP_INVALID, "handle",
+					"a handle is made of letters, digits, "
+					"'.', '_' and '-', and starts with a "
+					"letter or a digit");
+		norm[i] = c;
+	}
+	norm[n] = '\0';
+	return APP_OK;
+}
+
+int person_password_check(const char *password, struct app_error *err)
+{
+	size_t n = strlen(password);
+	if (n < PERSON_PASSWORD_MIN)
+		return app_fail(err, APP_INVALID, "password",
+				"a password has at least %d characters",
+				PERSON_PASSWORD_MIN);
+	if (n > PERSON_PASSWORD_MAX)
+		return app_fail(err, APP_INVALID, "password",
+				"a password has at most %d characters",
+				PERSON_PASSWORD_MAX);
+	return APP_OK;
+}
+
+int person_password_hash(const char *password, char *out, size_t size)
+{
+	if (size < crypto_pwhash_STRBYTES)
+		return APP_FAULT;
+	pthread_once(&person_hash_once, person_hash_init);
+	sem_wait(&person_hash_slots);
+	int rc = crypto_pwhash_str(out, password, strlen(password),
+				   crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				   crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	sem_post(&person_hash_slots);
+	if (rc != 0) {
+		log_warn("person: password hash failed (out of memory?)");
+		return APP_FAULT;
+	}
+	return APP_OK;
+}
+
+bool person_password_verify(const char *hash, const char *password)
+{
+	pthread_once(&person_hash_once, person_hash_init);
+	sem_wait(&person_hash_slots);
+	int rc = crypto_pwhash_str_verify(hash, password, strlen(password));
+	sem_post(&person_hash_slots);
+	return rc == 0;
+}
+
+static int person_insert_job(struct store_tx *tx, void *arg)
+{
+	return store_person_insert(tx, arg);
+}
+
+int person_add(struct app *a, const char *handle, const char *password,
+	       uint64_t *id, struct app_error *err)
+{
+	struct store_person p;
+	uint8_t data_key[KEYS_DATA_KEY_BYTES];
+	struct global_terms g;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = person_handle_check(handle, p.handle, err)) != APP_OK ||
+	    (rc = person_password_check(password, err)) != APP_OK)
+		return rc;
+	if (person_password_hash(password, p.password_hash,
+				 sizeof(p.password_hash)) != APP_OK)
+		return app_fail(err, APP_FAULT, NULL, "cannot hash the password");
+	if (keys_new_data_key(data_key) != 0 ||
+	    keys_wrap(a->keys, data_key, p.data_key) != 0) {
+		sodium_memzero(data_key, sizeof(data_key));
+		return app_fail(err, APP_FAULT, NULL, "cannot make a data key");
+	}
+	sodium_memzero(data_key, sizeof(data_key));
+	p.data_key_len = KEYS_WRAPPED_BYTES;
+	global_terms_default(&g);
+	json_t *gj = global_terms_to_json(&g);
+	p.global_terms = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS)
+			    : NULL;
+	json_decref(gj);
+	if (p.global_terms == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	p.id = store_new_key();
+	p.created_at = app_now_ms() / 1000;
+	uint64_t new_id = p.id;
+	rc = store_write(a->store, person_insert_job, &p);
+	free(p.global_terms);
+	sodium_memzero(&p, sizeof(p));
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "handle",
+				"the handle is taken");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not record the person");
+	*id = new_id;
+	return APP_OK;
+}
+
+#define PROFILE_MAX_FIELDS 32
+#define PROFILE_VALUE_MAX 1000
+
+struct profile_job {
+	uint64_t person;
+	char *sealed;
+	json_t *ledger_data;
+	int64_t now_ms;
+};
+
+static int profile_run(struct store_tx *tx, void *arg)
+{
+	struct profile_job *j = arg;
+	int rc = store_person_set_profile(tx, j->person, j->sealed);
+	if (rc == STORE_OK)
+		rc = ledger_append(tx, j->person, "person", "profile.changed",
+				   0, j->ledger_data, j->now_ms);
+	return rc;
+}
+
+int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
+		       struct app_error *err)
+{
+	struct store_person sp;
+	uint8_t data_key[KEYS_DATA_KEY_BYTES];
+	const char *k;
+	json_t *v;
+
+	if (!json_is_object(profile))
+		return app_fail(err, APP_INVALID, "",
+				"a profile is an object of field name to "
+				"string");
+	if (json_object_size(profile) > PROFILE_MAX_FIELDS)
+		return app_fail(err, APP_INVALID, "",
+				"a profile has at most %d fields",
+				PROFILE_MAX_FIELDS);
+	json_t *names = json_array();
+	json_object_foreach((json_t *)profile, k, v)
+	{
+		bool ok = strlen(k) >= 1 && strlen(k) <= TERMS_FIELD_MAX &&
+			  k[0] >= 'a' && k[0] <= 'z';
+		for (const char *p = k; ok && *p; p++)
+			ok = (*p >= 'a' && *p <= 'z') ||
+			     (*p >= '0' && *p <= '9') || *p == '_';
+		if (!ok) {
+			json_decref(names);
+			return app_fail(err, APP_INVALID, k,
+					"field names are [a-z][a-z0-9_]{0,31}");
+		}
+		if (!json_is_string(v) ||
+		    json_string_length(v) > PROFILE_VALUE_MAX) {
+			json_decref(names);
+			return app_fail(err, APP_INVALID, k,
+					"a field's value is a string of at "
+					"most %d bytes",
+					PROFILE_VALUE_MAX);
+		}
+		json_array_append_new(names, json_string(k));
+	}
+	if (store_person_by_id(a->store, person, &sp) != STORE_OK) {
+		json_decref(names);
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such person");
+	}
+	int rc = keys_unwrap(a->keys, sp.data_key, sp.data_key_len, data_key);
+	store_person_clear(&sp);
+	char *text = json_dumps(profile, JSON_COMPACT | JSON_SORT_KEYS);
+	struct profile_job j = {.person = person, .now_ms = app_now_ms()};
+	if (rc != 0 || text == NULL ||
+	    keys_seal(data_key, text, strlen(text), &j.sealed) != 0) {
+		sodium_memzero(data_key, sizeof(data_key));
+		if (text)
+			sodium_memzero(text, strlen(text));
+		free(text);
+		json_decref(names);
+		return app_fail(err, APP_FAULT, NULL,
+				"cannot seal the profile");
+	}
+	sodium_memzero(data_key, sizeof(data_key));
+	sodium_memzero(text, strlen(text));
+	free(text);
+	j.ledger_data = json_pack("{s:o}", "fields", names);
+	rc = j.ledger_data ? store_write(a->store, profile_run, &j)
+			   : STORE_FAULT;
+	json_decref(j.ledger_data);
+	free(j.sealed);
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not record the profile");
+	return APP_OK;
+}
+
+struct global_job {
+	uint64_t person;
+	char *json;
+	struct gate_state *gate;
+};
+
+static void global_forget(void *arg)
+{
+	struct global_job *j = arg;
+	gate_state_forget_person(j->gate, j->person);
+	free(j->json);
+	free(j);
+}
+
+static void global_free(void *arg)
+{
+	struct global_job *j = arg;
+	free(j->json);
+	free(j);
+}
+
+static int global_run(struct store_tx *tx, void *arg)
+{
+	struct global_job *j = arg;
+
+	/* Exactly one of the two hooks runs and frees the job: the rollback
+	 * hook, registered first, whenever this job fails from here on; the
+	 * commit hook, which also makes the gate reload the person's terms,
+	 * once the change is durable. */
+	if (store_tx_on_rollback(tx, global_free, j) != STORE_OK) {
+		global_free(j);
+		return STORE_FAULT;
+	}
+	int rc = store_person_set_global_terms(tx, j->person, j->json);
+	if (rc != STORE_OK)
+		return rc;
+	return store_tx_on_commit(tx, global_forget, j);
+}
+
+int person_set_global_terms(struct app *a, uint64_t person,
+			    const json_t *terms, int *err_kind,
+			    struct app_error *err)
+{
+	struct global_terms g;
+	struct terms_error terr;
+	char why[256];
+
+	if (global_terms_parse(terms, &g, &terr) != 0) {
+		*err_kind = terr.kind;
+		return app_fail(err, APP_INVALID, terr.field, "%s",
+				terr.reason);
+	}
+	if (zones_get(a->zones, g.time_zone, why, sizeof(why)) == NULL) {
+		*err_kind = TERMS_ERR_VALUE;
+		return app_fail(err, APP_INVALID, "time_zone", "%s", why);
+	}
+	struct global_job *j = calloc(1, sizeof(*j));
+	json_t *gj = global_terms_to_json(&g);
+	if (j == NULL || gj == NULL) {
+		free(j);
+		json_decref(gj);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	j->person = person;
+	j->gate = a->gate;
+	j->json = json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(gj);
+	if (j->json == NULL) {
+		free(j);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	int rc = store_write(a->store, global_run, j);
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the store could not record the "
+					  "terms");
+	return APP_OK;
+}

@@ -1,0 +1,51 @@
+/*
+ * person.h — persons: sign-up (handle and password rules, argon2id), the
+ * per-person data key, and reading a person's own settings back.
+ */
+#ifndef CMR_APP_PERSON_H
+#define CMR_APP_PERSON_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app/app.h"
+
+#define PERSON_HANDLE_MIN 3
+#define PERSON_HANDLE_MAX 32
+#define PERSON_PASSWORD_MIN 10
+#define PERSON_PASSWORD_MAX 1024
+
+/* Checks a handle — 3 to 32 of [a-z0-9._-], starting with a letter or a
+ * digit; upper case is folded — and writes its normal form into norm
+ * (PERSON_HANDLE_MAX + 1 bytes). APP_OK or APP_INVALID with err. */
+int person_handle_check(const char *handle, char *norm, struct app_error *err);
+
+/* Checks a password's length (PERSON_PASSWORD_MIN..MAX bytes, no NUL). */
+int person_password_check(const char *password, struct app_error *err);
+
+/* argon2id of password into out (crypto_pwhash_STRBYTES). At most two
+ * hashes run at a time in the process; others wait. APP_OK / APP_FAULT. */
+int person_password_hash(const char *password, char *out, size_t size);
+
+/* Whether password matches the stored hash (same two-at-a-time rule). */
+bool person_password_verify(const char *hash, const char *password);
+
+/* Creates a person: the rules above, a new data key wrapped by the KEK,
+ * default global terms. *id receives the new key. APP_CONFLICT when the
+ * handle is taken. */
+int person_add(struct app *a, const char *handle, const char *password,
+	       uint64_t *id, struct app_error *err);
+
+/* Replaces the person's profile (a flat JSON object of field name →
+ * string), sealed with their data key; the ledger records which fields
+ * changed (names only). */
+int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
+		       struct app_error *err);
+
+/* Replaces the person's global terms (validated; *err_kind says 400 or
+ * 422 on APP_INVALID). */
+int person_set_global_terms(struct app *a, uint64_t person,
+			    const json_t *terms, int *err_kind,
+			    struct app_error *err);
+
+#endif

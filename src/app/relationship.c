@@ -1,0 +1,308 @@
+/*
+ * relationship.c — proposing and accepting (see relationship.h).
+ */
+#include "app/relationship.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/ledger.h"
+#include "app/message.h"
+#include "base/log.h"
+#include "core/id.h"
+
+void relationship_alias(const struct app *a, const char *brand_name,
+			char *out, size_t size)
+{
+	char slug[21];
+	size_t n = 0;
+	uint8_t rnd[10];
+	char b32[17];
+
+	for (const char *p = brand_name; *p && n < sizeof(slug) - 1; p++) {
+		char c = *p;
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+			slug[n++] = c;
+	}
+	if (n == 0)
+		slug[n++] = 'b';
+	slug[n] = '\0';
+	randombytes_buf(rnd, sizeof(rnd)); /* 80 bits */
+	id_base32(rnd, 80, b32);
+	snprintf(out, size, "%s.%s@%s", slug, b32, a->cfg.alias_domain);
+}
+
+static json_t *ask_to_json(const struct terms_ask *ask)
+{
+	json_t *o = json_object(), *ch = json_array(), *f = json_array();
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (ask->channels & (1u << c))
+			json_array_append_new(ch, json_string(channel_name(
+							  (enum channel)c)));
+	json_object_set_new(o, "channels", ch);
+	if (ask->topics_all) {
+		json_object_set_new(o, "topics", json_string("all"));
+	} else {
+		json_t *t = json_array();
+		for (int i = 0; i < ask->n_topics; i++)
+			json_array_append_new(t, json_string(ask->topics[i]));
+		json_object_set_new(o, "topics", t);
+	}
+	for (int i = 0; i < ask->n_fields; i++)
+		json_array_append_new(f, json_string(ask->fields[i]));
+	json_object_set_new(o, "fields", f);
+	return o;
+}
+
+struct propose_job {
+	struct store_proposal p;
+	json_t *ledger_data;
+	int64_t now_ms;
+};
+
+static int propose_run(struct store_tx *tx, void *arg)
+{
+	struct propose_job *j = arg;
+	int rc = store_proposal_insert(tx, &j->p);
+	if (rc != STORE_OK)
+		return rc;
+	return ledger_append(tx, j->p.person, "brand", "proposal.received", 0,
+			     j->ledger_data, j->now_ms);
+}
+
+int proposal_create(struct app *a, uint64_t brand, uint64_t person,
+		    const json_t *proposal, uint64_t *id, int *err_kind,
+		    struct app_error *err)
+{
+	struct terms_ask ask;
+	struct terms_error terr;
+	char prp[ID_SIZE], brd[ID_SIZE];
+
+	*err_kind = TERMS_ERR_VALUE;
+	if (terms_ask_parse(proposal, &ask, &terr) != 0) {
+		*err_kind = terr.kind;
+		return app_fail(err, APP_INVALID, terr.field, "%s",
+				terr.reason);
+	}
+	json_t *value = json_object_get(proposal, "value");
+	if (!json_is_string(value)) {
+		*err_kind = TERMS_ERR_TYPE;
+		return app_fail(err, APP_INVALID, "value",
+				"the value offered must be a string");
+	}
+	size_t vlen = json_string_length(value);
+	if (vlen == 0 || vlen > PROPOSAL_VALUE_MAX)
+		return app_fail(err, APP_INVALID, "value",
+				"the value offered has 1 to %d characters",
+				PROPOSAL_VALUE_MAX);
+	struct propose_job j;
+	memset(&j, 0, sizeof(j));
+	j.now_ms = app_now_ms();
+	j.p.id = store_new_key();
+	j.p.person = person;
+	j.p.brand = brand;
+	snprintf(j.p.state, sizeof(j.p.state), "pending");
+	j.p.value = (char *)json_string_value(value);
+	json_t *askj = ask_to_json(&ask);
+	j.p.ask = json_dumps(askj, JSON_COMPACT | JSON_SORT_KEYS);
+	id_encode(ID_PROPOSAL, j.p.id, prp);
+	id_encode(ID_BRAND, brand, brd);
+	j.ledger_data = askj;
+	json_object_set_new(askj, "proposal", json_string(prp));
+	json_object_set_new(askj, "brand", json_string(brd));
+	j.p.created_at = j.now_ms / 1000;
+	j.p.expires_at = j.p.created_at + PROPOSAL_TTL;
+	int rc = j.p.ask ? store_write(a->store, propose_run, &j)
+			 : STORE_FAULT;
+	free(j.p.ask);
+	json_decref(askj);
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				"the proposal could not be recorded");
+	*id = j.p.id;
+	return APP_OK;
+}
+
+struct accept_job {
+	struct store_relationship r;
+	uint64_t proposal;
+	char *folders;      /* the person's folders after the accept */
+	json_t *ledger_data;
+	int64_t now_ms;
+};
+
+static int accept_run(struct store_tx *tx, void *arg)
+{
+	struct accept_job *j = arg;
+	int rc = store_proposal_decide(tx, j->proposal, "accepted", j->r.id,
+				       j->r.created_at);
+	if (rc == STORE_OK)
+		rc = store_relationship_insert(tx, &j->r);
+	if (rc == STORE_OK && j->folders)
+		rc = store_person_set_folders(tx, j->r.person, j->folders);
+	if (rc == STORE_OK)
+		rc = ledger_append(tx, j->r.person, "person",
+				   "relationship.accepted", j->r.id,
+				   j->ledger_data, j->now_ms);
+	return rc;
+}
+
+static json_t *names_json(const char *base, size_t stride, int n)
+{
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++)
+		json_array_append_new(arr, json_string(base + stride * (size_t)i));
+	return arr;
+}
+
+int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
+		    const json_t *terms_json, struct accepted *out,
+		    int *err_kind, struct app_error *err)
+{
+	struct store_proposal p;
+	struct store_brand b;
+	struct store_person sp;
+	struct terms_ask ask;
+	struct terms_error terr;
+	struct terms *t = NULL;
+	struct topic_table *topics = NULL;
+	struct folder_table *folders = NULL;
+	struct terms_compiled tc;
+	int status = APP_FAULT;
+
+	*err_kind = TERMS_ERR_VALUE;
+	int rc = store_proposal_by_id(a->store, proposal, &p);
+	if (rc != STORE_OK || p.person != person) {
+		if (rc == STORE_OK)
+			store_proposal_clear(&p);
+		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
+						       : APP_NOT_FOUND,
+				"proposal", "no such proposal");
+	}
+	int64_t now_ms = app_now_ms();
+	if (strcmp(p.state, "pending") != 0 || p.expires_at <= now_ms / 1000) {
+		store_proposal_clear(&p);
+		return app_fail(err, APP_CONFLICT, "proposal",
+				"the proposal is no longer pending");
+	}
+	json_t *askj = json_loads(p.ask, 0, NULL);
+	rc = askj ? terms_ask_parse(askj, &ask, &terr) : -1;
+	json_decref(askj);
+	if (rc != 0) {
+		store_proposal_clear(&p);
+		return app_fail(err, APP_FAULT, NULL, "unreadable proposal");
+	}
+	t = malloc(sizeof(*t));
+	topics = calloc(1, sizeof(*topics));
+	folders = malloc(sizeof(*folders));
+	if (t == NULL || topics == NULL || folders == NULL)
+		goto out;
+	if (terms_parse(terms_json, &ask, TERMS_MODE_ACCEPT, t, &terr) != 0) {
+		*err_kind = terr.kind;
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	/* The topic table starts with what was asked, so indices are
+	 * stable whatever the person grants now or later. */
+	for (int i = 0; i < ask.n_topics; i++)
+		topic_table_intern(topics, ask.topics[i]);
+	folder_table_init(folders);
+	if (store_person_by_id(a->store, person, &sp) != STORE_OK)
+		goto out;
+	json_t *fj = json_loads(sp.folders, 0, NULL);
+	store_person_clear(&sp);
+	size_t i;
+	json_t *v;
+	json_array_foreach(fj, i, v)
+	{
+		if (json_is_string(v))
+			folder_table_intern(folders, json_string_value(v));
+	}
+	json_decref(fj);
+	int n_folders_before = folders->n;
+	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	if (store_brand_by_id(a->store, p.brand, &b) != STORE_OK)
+		goto out;
+
+	struct accept_job j;
+	memset(&j, 0, sizeof(j));
+	j.now_ms = now_ms;
+	j.proposal = proposal;
+	j.r.id = store_new_key();
+	j.r.person = person;
+	j.r.brand = p.brand;
+	j.r.proposal = proposal;
+	j.r.state = 0;
+	relationship_alias(a, b.name, j.r.alias, sizeof(j.r.alias));
+	store_brand_clear(&b);
+	json_t *tj = terms_to_json(t);
+	j.r.terms = tj ? json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(tj);
+	json_t *topj = names_json(topics->names[0], sizeof(topics->names[0]),
+				  topics->n);
+	j.r.topics = json_dumps(topj, JSON_COMPACT);
+	json_decref(topj);
+	if (folders->n > n_folders_before) {
+		json_t *own = names_json(folders->names[2],
+					 sizeof(folders->names[0]),
+					 folders->n - 2);
+		j.folders = json_dumps(own, JSON_COMPACT);
+		json_decref(own);
+	}
+	j.r.terms_version = 1;
+	j.r.created_at = now_ms / 1000;
+	/* The ledger says what was granted, as the §8 test vector shows. */
+	j.ledger_data = json_object();
+	json_t *chans = json_array();
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (t->channels[c].allowed)
+			json_array_append_new(chans, json_string(channel_name(
+							     (enum channel)c)));
+	json_object_set_new(j.ledger_data, "channels", chans);
+	json_object_set_new(j.ledger_data, "topics",
+			    t->topics_all
+				    ? json_string("all")
+				    : names_json(t->topics[0],
+						 sizeof(t->topics[0]),
+						 t->n_topics));
+	json_object_set_new(j.ledger_data, "fields",
+			    names_json(t->fields[0], sizeof(t->fields[0]),
+				       t->n_fields));
+	if (j.r.terms == NULL || j.r.topics == NULL) {
+		rc = STORE_FAULT;
+	} else {
+		rc = store_write(a->store, accept_run, &j);
+	}
+	json_decref(j.ledger_data);
+	free(j.folders);
+	if (rc == STORE_OK) {
+		out->relationship = j.r.id;
+		snprintf(out->alias, sizeof(out->alias), "%s", j.r.alias);
+		status = APP_OK;
+	} else if (rc == STORE_CONFLICT) {
+		status = app_fail(err, APP_CONFLICT, "proposal",
+				  "the proposal is no longer pending, or a "
+				  "relationship with this brand is open");
+	} else {
+		status = app_fail(err, APP_FAULT, NULL,
+				  "the relationship could not be recorded");
+	}
+	store_relationship_clear(&j.r);
+out:
+	if (status == APP_FAULT && err && err->message[0] == '\0')
+		app_fail(err, APP_FAULT, NULL, "the store failed");
+	store_proposal_clear(&p);
+	free(t);
+	free(topics);
+	free(folders);
+	return status;
+}

@@ -1,0 +1,44 @@
+/*
+ * relationship.h — proposals and relationships: a brand proposes, the
+ * person accepts on their own terms (never more than asked), and the
+ * relationship gets its alias. Each consent event goes on the ledger in
+ * the same transaction as the change it records.
+ */
+#ifndef CMR_APP_RELATIONSHIP_H
+#define CMR_APP_RELATIONSHIP_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "core/terms.h"
+
+#define PROPOSAL_VALUE_MAX 500
+#define PROPOSAL_TTL (30 * 86400) /* a pending proposal lasts 30 days */
+
+/* A brand proposes to a person: `proposal` is the request body (value,
+ * channels, topics, fields). *id gets the proposal. Errors name the field;
+ * a terms error's kind decides 400 vs 422 (err_kind). */
+int proposal_create(struct app *a, uint64_t brand, uint64_t person,
+		    const json_t *proposal, uint64_t *id, int *err_kind,
+		    struct app_error *err);
+
+struct accepted {
+	uint64_t relationship;
+	char alias[160];
+};
+
+/* The person accepts a pending proposal of theirs with a terms object
+ * (omitted topics: those asked). APP_NOT_FOUND when the proposal is not
+ * theirs, APP_CONFLICT when it is no longer pending or a relationship
+ * with the brand is open; APP_INVALID with *err_kind for bad terms. */
+int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
+		    const json_t *terms, struct accepted *out, int *err_kind,
+		    struct app_error *err);
+
+/* Builds a new alias for a relationship with `brand_name`:
+ * "<slug>.<16 random base32>@<alias domain>". */
+void relationship_alias(const struct app *a, const char *brand_name,
+			char *out, size_t size);
+
+#endif

@@ -1,0 +1,275 @@
+/*
+ * bench.c — `cmr bench gate --json`: the gate's rate on the workload of
+ * DESIGN.md §11 — at least a million relationships in memory with varied
+ * terms (rolling and calendar caps, hold or refuse, exempt topics, quiet
+ * hours, several time zones), messages in random order with mixed
+ * outcomes, on one core. Each decision that delivers is recorded in its
+ * windows, as the writer does, so caps fill up and outcomes stay mixed.
+ * One JSON object per result: {"bench","value","unit",…parameters}.
+ */
+#include "cli/cli.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app/zone.h"
+#include "core/gate.h"
+
+static const struct cli_flag bench_flags[] = {
+	{"relationships", true, false, "relationships in memory [1000000]"},
+	{"decisions", true, false, "decisions to time [20000000]"},
+	{"seed", true, false, "random seed [1]"},
+	{"json", false, false, "print JSON (the default)"},
+	{0},
+};
+static const char bench_usage[] = "cmr bench gate [--relationships N] "
+				  "[--decisions M] [--seed S] [--json]";
+
+static uint64_t bench_rng(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+struct bench_rel {
+	struct terms_compiled terms;
+	struct window win[2]; /* email, sms: the channels the stream uses */
+	struct window exempt;
+	uint32_t person;
+	uint16_t held;
+	uint8_t state;
+};
+
+struct bench_person {
+	struct global_compiled global;
+	const struct tz *tz;
+	struct window win[2];
+};
+
+static void bench_cap(uint64_t *rng, struct cap *c)
+{
+	uint64_t r = bench_rng(rng);
+	switch (r % 5) {
+	case 0:
+		c->unit = CAP_NONE;
+		break;
+	case 1:
+	case 2:
+		c->unit = CAP_ROLLING;
+		c->max = (uint16_t)(1 + (r >> 8) % 5);
+		c->per_seconds = (uint32_t)(3600 * (1 + (r >> 16) % 48));
+		break;
+	case 3:
+		c->unit = CAP_DAY;
+		c->max = (uint16_t)(1 + (r >> 8) % 3);
+		break;
+	default:
+		c->unit = (r >> 8) & 1 ? CAP_WEEK : CAP_MONTH;
+		c->max = (uint16_t)(2 + (r >> 12) % 8);
+		break;
+	}
+}
+
+static long bench_number(const char *s, long def, long min, long max)
+{
+	if (s == NULL)
+		return def;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == '\0' || *end != '\0' || v < min || v > max)
+		return -1;
+	return v;
+}
+
+static int bench_gate(const struct cli_args *args)
+{
+	long n_rel = bench_number(cli_value(args, bench_flags,
+					    "relationships"),
+				  1000000, 1, 50000000);
+	long n_dec = bench_number(cli_value(args, bench_flags, "decisions"),
+				  20000000, 1, 2000000000);
+	long seed = bench_number(cli_value(args, bench_flags, "seed"), 1, 1,
+				 1L << 62);
+	if (n_rel < 0 || n_dec < 0 || seed < 0) {
+		fprintf(stderr, "cmr: bench gate: --relationships 1..50000000, "
+				"--decisions 1..2000000000, --seed ≥ 1\n");
+		return CLI_USAGE;
+	}
+	struct zones *zones = zones_new();
+	const char *zone_names[] = {"Europe/Berlin", "America/New_York",
+				    "Asia/Tokyo", "UTC"};
+	const struct tz *tzs[4];
+	for (int i = 0; i < 4; i++) {
+		tzs[i] = zones_get(zones, zone_names[i], NULL, 0);
+		if (tzs[i] == NULL)
+			tzs[i] = zones_get(zones, "UTC", NULL, 0);
+	}
+	long n_person = n_rel / 4 + 1;
+	struct bench_rel *rels = calloc((size_t)n_rel, sizeof(*rels));
+	struct bench_person *persons = calloc((size_t)n_person,
+					      sizeof(*persons));
+	if (rels == NULL || persons == NULL) {
+		fprintf(stderr, "cmr: bench gate: out of memory\n");
+		return CLI_FAIL;
+	}
+	uint64_t rng = (uint64_t)seed * 0x9e3779b97f4a7c15ULL | 1;
+	for (long i = 0; i < n_person; i++) {
+		struct bench_person *p = &persons[i];
+		uint64_t r = bench_rng(&rng);
+		p->tz = tzs[r % 4];
+		if ((r >> 4) % 4 == 0) {
+			p->global.cap[CHANNEL_EMAIL] =
+				(struct cap){.unit = CAP_DAY, .max = 6};
+			p->global.hold = (r >> 8) & 1 ? 1u : 0;
+		}
+		if ((r >> 12) % 8 == 0)
+			p->global.do_not_contact = 1u << CHANNEL_SMS;
+		if ((r >> 16) % 3 == 0)
+			p->global.quiet = (struct quiet_hours){
+				.from = 22 * 60, .to = 7 * 60, .days = 0x7f,
+				.set = 1};
+		for (int c = 0; c < 2; c++)
+			window_init(&p->win[c], &p->global.cap[c]);
+	}
+	for (long i = 0; i < n_rel; i++) {
+		struct bench_rel *b = &rels[i];
+		struct terms_compiled *t = &b->terms;
+		uint64_t r = bench_rng(&rng);
+		b->person = (uint32_t)(r % (uint64_t)n_person);
+		b->state = (r >> 20) % 20 == 0 ? REL_ENDED
+			   : (r >> 20) % 20 == 1 ? REL_MUTED
+						 : REL_ACTIVE;
+		t->channels = (uint8_t)(1u << CHANNEL_EMAIL |
+					((r >> 24) & 1 ? 1u << CHANNEL_SMS : 0));
+		t->hold = (r >> 25) & 1 ? 1u : 0;
+		t->topics_all = (r >> 26) % 4 == 0;
+		t->topics = 0x3; /* topics 0 and 1 of 4 */
+		t->exempt = (r >> 28) & 1 ? 0x1 : 0;
+		t->exempt_cap = (struct cap){.unit = CAP_DAY, .max = 10};
+		t->expires_at = (r >> 29) % 50 == 0 ? 1 : 0;
+		if ((r >> 35) % 4 == 0)
+			t->quiet = (struct quiet_hours){
+				.from = 20 * 60, .to = 8 * 60, .days = 0x1f,
+				.set = 1};
+		for (int c = 0; c < 2; c++) {
+			bench_cap(&rng, &t->cap[c]);
+			window_init(&b->win[c], &t->cap[c]);
+		}
+		window_init(&b->exempt, &t->exempt_cap);
+	}
+
+	uint64_t outcomes[3] = {0}, reasons[GATE_REASON_COUNT] = {0};
+	cmr_time now = 1795000000; /* 2026-11 */
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (long i = 0; i < n_dec; i++) {
+		uint64_t r = bench_rng(&rng);
+		struct bench_rel *b = &rels[r % (uint64_t)n_rel];
+		struct bench_person *p = &persons[b->person];
+		unsigned ch = (r >> 40) & 1;
+		int16_t topic = (int16_t)((r >> 41) % 5) - 1; /* -1..3 */
+		if ((i & 63) == 0)
+			now += 1 + (cmr_time)((r >> 50) % 120);
+		struct gate_input in = {
+			.terms = &b->terms,
+			.global = &p->global,
+			.tz = p->tz,
+			.window = &b->win[ch],
+			.exempt = &b->exempt,
+			.global_window = &p->win[ch],
+			.now = now,
+			.held = b->held,
+			.hold_queue = 100,
+			.topic = topic,
+			.stage = GATE_STAGE_FULL,
+			.channel = (uint8_t)ch,
+			.rel_state = b->state,
+			.alias_known = true,
+			.sender_is_brand = true,
+		};
+		struct gate_decision d = gate_decide(&in);
+		outcomes[d.outcome]++;
+		reasons[d.reason]++;
+		if (d.outcome == GATE_DELIVER) {
+			if (d.exempt) {
+				window_record(&b->exempt, &b->terms.exempt_cap,
+					      p->tz, now, NULL);
+			} else {
+				window_record(&b->win[ch], &b->terms.cap[ch],
+					      p->tz, now, NULL);
+				window_record(&p->win[ch], &p->global.cap[ch],
+					      p->tz, now, NULL);
+			}
+		} else if (d.outcome == GATE_HOLD && b->held < 100) {
+			b->held++;
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double secs = (double)(t1.tv_sec - t0.tv_sec) +
+		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double rate = (double)n_dec / secs;
+
+	json_t *o = json_pack("{s:s,s:f,s:s,s:f,s:I,s:I,s:I,s:f,s:i}",
+			      "bench", "gate", "value", rate, "unit",
+			      "decisions/s", "ns_per_decision",
+			      secs * 1e9 / (double)n_dec, "relationships",
+			      (json_int_t)n_rel, "persons",
+			      (json_int_t)n_person, "decisions",
+			      (json_int_t)n_dec, "seconds", secs, "threads",
+			      1);
+	json_t *oc = json_pack("{s:I,s:I,s:I}", "deliver",
+			       (json_int_t)outcomes[0], "hold",
+			       (json_int_t)outcomes[1], "refuse",
+			       (json_int_t)outcomes[2]);
+	json_t *rs = json_object();
+	for (int i = 0; i < GATE_REASON_COUNT; i++)
+		if (reasons[i])
+			json_object_set_new(rs, gate_reasons[i].wire,
+					    json_integer((json_int_t)reasons[i]));
+	json_object_set_new(o, "outcomes", oc);
+	json_object_set_new(o, "reasons", rs);
+	cli_print_json(o);
+	json_decref(o);
+
+	for (long i = 0; i < n_rel; i++) {
+		for (int c = 0; c < 2; c++)
+			window_free(&rels[i].win[c]);
+		window_free(&rels[i].exempt);
+	}
+	for (long i = 0; i < n_person; i++)
+		for (int c = 0; c < 2; c++)
+			window_free(&persons[i].win[c]);
+	free(rels);
+	free(persons);
+	zones_free(zones);
+	return CLI_OK;
+}
+
+int cli_bench(int argc, char **argv)
+{
+	struct cli_args args;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0) {
+		cli_usage(argc < 2 ? stderr : stdout, bench_usage, bench_flags);
+		return argc < 2 ? CLI_USAGE : CLI_OK;
+	}
+	const char *what = argv[1];
+	if (cli_parse(argc - 1, argv + 1, bench_flags, bench_usage, &args))
+		return CLI_USAGE;
+	if (args.help) {
+		cli_usage(stdout, bench_usage, bench_flags);
+		return CLI_OK;
+	}
+	if (strcmp(what, "gate") == 0)
+		return bench_gate(&args);
+	fprintf(stderr, "cmr: bench: \"%s\" is not a benchmark (gate; "
+			"campaign, lmtp and http come with their doors)\n",
+		what);
+	return CLI_USAGE;
+}

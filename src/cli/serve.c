@@ -1,0 +1,111 @@
+/*
+ * serve.c — `cmr serve`: opens the keys and the store (creating and
+ * migrating them on first start), binds the listeners, drops to --user
+ * when asked, serves until SIGTERM or SIGINT, then shuts down cleanly:
+ * listeners first, then the writer finishes what it has queued.
+ */
+#include "cli/cli.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app/app.h"
+#include "base/log.h"
+#include "http/server.h"
+
+static const struct cli_flag serve_flags[] = {{0}};
+static const char serve_usage[] = "cmr serve [settings…]";
+
+static int serve_drop(const char *user)
+{
+	struct passwd *pw = getpwnam(user);
+	if (pw == NULL) {
+		fprintf(stderr, "cmr: --user: no such user \"%s\"\n", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		fprintf(stderr, "cmr: --user %s: cannot drop privileges: %s\n",
+			user, strerror(errno));
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		fprintf(stderr, "cmr: --user %s: privileges came back\n",
+			user);
+		return -1;
+	}
+	return 0;
+}
+
+int cli_serve(int argc, char **argv)
+{
+	struct cli_args args;
+	struct app a;
+	char err[512];
+	int http_fd = -1, http_port = 0;
+	struct http_server *http = NULL;
+	sigset_t set;
+
+	if (cli_parse(argc, argv, serve_flags, serve_usage, &args) != 0)
+		return CLI_USAGE;
+	if (args.help) {
+		cli_usage(stdout, serve_usage, serve_flags);
+		return CLI_OK;
+	}
+	if (args.nargs != 0) {
+		fprintf(stderr, "cmr: serve takes no arguments\n");
+		return CLI_USAGE;
+	}
+	const struct config *cfg = &args.cfg;
+	if (!cfg->lmtp.off && cfg->auth_id[0] == '\0' && !cfg->trust_envelope)
+		log_info("serve: LMTP stays off: it needs --auth-id HOST (or "
+			 "--trust-envelope for demos and tests)");
+
+	/* Signals are taken by sigwait below, in this thread only. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!cfg->http.off) {
+		if (http_listen(&cfg->http, &http_fd, &http_port, err,
+				sizeof(err)) != 0) {
+			fprintf(stderr, "cmr: --http: %s\n", err);
+			return CLI_FAIL;
+		}
+	}
+	if (cfg->user[0] && serve_drop(cfg->user) != 0) {
+		if (http_fd >= 0)
+			close(http_fd);
+		return CLI_FAIL;
+	}
+	if (cli_open(&args, true, &a) != 0) {
+		if (http_fd >= 0)
+			close(http_fd);
+		return CLI_FAIL;
+	}
+	if (http_fd >= 0) {
+		if (http_start(&a, http_fd, &http, err, sizeof(err)) != 0) {
+			fprintf(stderr, "cmr: %s\n", err);
+			app_close(&a);
+			return CLI_FAIL;
+		}
+		log_info("http: listening on %s:%d", cfg->http.host, http_port);
+	}
+	log_info("serve: ready (store %s)", cfg->store);
+
+	int sig = 0;
+	sigwait(&set, &sig);
+	log_info("serve: %s received, shutting down",
+		 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	http_stop(http);
+	app_close(&a);
+	log_info("serve: stopped");
+	return CLI_OK;
+}

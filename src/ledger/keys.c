@@ -1,0 +1,735 @@
+/*
+ * keys.c — the keys directory and everything done with its keys (see
+ * keys.h for the file formats and the guarantees).
+ *
+ * Every file is reached through a descriptor of the directory (openat and
+ * friends) so that the checks made on the directory hold for the files read
+ * from it, and key files are opened with O_NOFOLLOW so that a symlink
+ * planted in the directory cannot point the server at someone else's file.
+ */
+#include "ledger/keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The loaded keys, in sodium_malloc'd memory (guard pages, never swapped
+ * when mlock is allowed), read-only once filled. */
+struct keys {
+	uint8_t sk[crypto_sign_SECRETKEYBYTES]; /* seed ‖ public key */
+	uint8_t pk[KEYS_PUBLIC_BYTES];          /* Ed25519 public key */
+	uint8_t kek[KEYS_KEK_BYTES];            /* wraps data keys */
+	uint8_t tomb[crypto_generichash_KEYBYTES]; /* tombstone subkey */
+	char id[KEYS_ID_LEN + 1];               /* key id, hex */
+	bool created;                           /* made by this keys_init */
+};
+
+#define KEYS_FILE_SIGNING "signing.key"
+#define KEYS_FILE_KEK "kek"
+#define KEYS_FILE_ID "key_id"
+
+/* crypto_kdf context and subkey id of the tombstone key: 8 characters. */
+#define KEYS_TOMB_CONTEXT "cmrtomb_"
+#define KEYS_TOMB_SUBKEY 1
+
+/* Key files are one short line; anything longer is not ours. */
+#define KEYS_FILE_MAX 128
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int keys_fail(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* sodium_init is idempotent and thread-safe; every entry point that may be
+ * the first to need libsodium calls this. */
+static int keys_sodium(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+static struct keys *keys_alloc(void)
+{
+	struct keys *k;
+
+	if (keys_sodium())
+		return NULL;
+	k = sodium_malloc(sizeof(*k));
+	if (k)
+		memset(k, 0, sizeof(*k));
+	return k;
+}
+
+/* Derives everything from the two secrets and makes k read-only. */
+static int keys_fill(struct keys *k, const uint8_t seed[KEYS_SEED_BYTES],
+		     const uint8_t kek[KEYS_KEK_BYTES], bool created)
+{
+	uint8_t h[crypto_generichash_BYTES];
+
+	if (crypto_sign_seed_keypair(k->pk, k->sk, seed))
+		return -1;
+	memcpy(k->kek, kek, KEYS_KEK_BYTES);
+	if (crypto_kdf_derive_from_key(k->tomb, sizeof(k->tomb),
+				       KEYS_TOMB_SUBKEY, KEYS_TOMB_CONTEXT,
+				       k->kek))
+		return -1;
+	if (crypto_generichash(h, sizeof(h), k->pk, sizeof(k->pk), NULL, 0))
+		return -1;
+	sodium_bin2hex(k->id, sizeof(k->id), h, KEYS_ID_LEN / 2);
+	k->created = created;
+	/* Nothing writes to the keys after this; a stray write faults. */
+	sodium_mprotect_readonly(k);
+	return 0;
+}
+
+int keys_from_bytes(const uint8_t seed[KEYS_SEED_BYTES],
+		    const uint8_t kek[KEYS_KEK_BYTES], struct keys **out)
+{
+	struct keys *k = keys_alloc();
+
+	*out = NULL;
+	if (!k)
+		return -1;
+	if (keys_fill(k, seed, kek, false)) {
+		sodium_free(k);
+		return -1;
+	}
+	*out = k;
+	return 0;
+}
+
+void keys_free(struct keys *k)
+{
+	/* sodium_free makes the region writable again and zeroes it. */
+	if (k)
+		sodium_free(k);
+}
+
+bool keys_created(const struct keys *k)
+{
+	return k->created;
+}
+
+const char *keys_id(const struct keys *k)
+{
+	return k->id;
+}
+
+const uint8_t *keys_public_key(const struct keys *k)
+{
+	return k->pk;
+}
+
+/* ---- The directory ---- */
+
+/* Who may own a key file or the directory: this user; root's files are
+ * fine for anyone (only root can have put them there), and root may read
+ * the keys of the user it will drop to. */
+static bool keys_owner_ok(const struct stat *st)
+{
+	uid_t me = geteuid();
+
+	return st->st_uid == me || st->st_uid == 0 || me == 0;
+}
+
+static int keys_check_dir(const char *dir, const struct stat *st, char *err,
+			  size_t err_len)
+{
+	if (!S_ISDIR(st->st_mode))
+		return keys_fail(err, err_len,
+				 "keys directory %s is not a directory", dir);
+	if (!keys_owner_ok(st))
+		return keys_fail(err, err_len,
+				 "keys directory %s belongs to another user "
+				 "(uid %ld)", dir, (long)st->st_uid);
+	if (st->st_mode & 077)
+		return keys_fail(err, err_len,
+				 "keys directory %s is accessible to group or "
+				 "others (mode %04o): run chmod 700 %s, or "
+				 "choose another --keys", dir,
+				 (unsigned)(st->st_mode & 07777), dir);
+	return 0;
+}
+
+static int keys_check_file(const char *dir, const char *name,
+			   const struct stat *st, char *err, size_t err_len)
+{
+	if (!S_ISREG(st->st_mode))
+		return keys_fail(err, err_len, "%s/%s is not a regular file",
+				 dir, name);
+	if (!keys_owner_ok(st))
+		return keys_fail(err, err_len,
+				 "%s/%s belongs to another user (uid %ld)",
+				 dir, name, (long)st->st_uid);
+	if (st->st_mode & 077)
+		return keys_fail(err, err_len,
+				 "%s/%s is accessible to group or others "
+				 "(mode %04o): run chmod 600 on it", dir, name,
+				 (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+/* Sets *exists; checks the file when it does. */
+static int keys_probe(int dfd, const char *dir, const char *name,
+		      bool *exists, char *err, size_t err_len)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			return keys_fail(err, err_len, "cannot stat %s/%s: %s",
+					 dir, name, strerror(errno));
+		*exists = false;
+		return 0;
+	}
+	*exists = true;
+	return keys_check_file(dir, name, &st, err, err_len);
+}
+
+/* Reads a whole key file (at most KEYS_FILE_MAX bytes) into buf and strips
+ * one final newline; *len is what is left. */
+static int keys_read_line(int dfd, const char *dir, const char *name,
+			  char buf[KEYS_FILE_MAX + 1], size_t *len, char *err,
+			  size_t err_len)
+{
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd, rc = -1;
+
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return keys_fail(err, err_len, "cannot open %s/%s: %s", dir,
+				 name, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		keys_fail(err, err_len, "cannot stat %s/%s: %s", dir, name,
+			  strerror(errno));
+		goto out;
+	}
+	if (keys_check_file(dir, name, &st, err, err_len))
+		goto out;
+	for (;;) {
+		r = read(fd, buf + n, KEYS_FILE_MAX + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			keys_fail(err, err_len, "cannot read %s/%s: %s", dir,
+				  name, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > KEYS_FILE_MAX) {
+			keys_fail(err, err_len, "%s/%s is too long to be a key "
+				  "file", dir, name);
+			goto out;
+		}
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	*len = n;
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+/* Reads a file holding one line of base64 of exactly 32 bytes. */
+static int keys_read_secret(int dfd, const char *dir, const char *name,
+			    uint8_t out[32], char *err, size_t err_len)
+{
+	char buf[KEYS_FILE_MAX + 1];
+	const char *end;
+	size_t len, bin_len;
+	int rc = 0;
+
+	if (keys_read_line(dfd, dir, name, buf, &len, err, err_len)) {
+		sodium_memzero(buf, sizeof(buf));
+		return -1;
+	}
+	if (sodium_base642bin(out, 32, buf, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != 32 || end != buf + len) {
+		sodium_memzero(out, 32);
+		rc = keys_fail(err, err_len,
+			       "%s/%s is not one line of base64 of 32 bytes",
+			       dir, name);
+	}
+	sodium_memzero(buf, sizeof(buf));
+	return rc;
+}
+
+/* Writes content to name through name.tmp: create exclusively (mode 0600
+ * whatever the umask), write, fsync, then link into place. link(2) rather
+ * than rename(2) because it fails instead of replacing: two racing inits
+ * can never overwrite a key the other one already handed out. The caller
+ * fsyncs the directory. */
+static int keys_write_file(int dfd, const char *dir, const char *name,
+			   const char *content, size_t len, char *err,
+			   size_t err_len)
+{
+	char tmp[64];
+	size_t done = 0;
+	ssize_t w;
+	int fd;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	/* A temporary file left by an interrupted init holds nothing that
+	 * was ever used. */
+	if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT)
+		return keys_fail(err, err_len, "cannot remove %s/%s: %s", dir,
+				 tmp, strerror(errno));
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+			O_CLOEXEC, 0600);
+	if (fd < 0)
+		return keys_fail(err, err_len, "cannot create %s/%s: %s", dir,
+				 tmp, strerror(errno));
+	if (fchmod(fd, 0600) != 0)
+		goto fail;
+	while (done < len) {
+		w = write(fd, content + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0)
+		goto fail;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (linkat(dfd, tmp, dfd, name, 0) != 0) {
+		if (errno == EEXIST) {
+			unlinkat(dfd, tmp, 0);
+			return keys_fail(err, err_len,
+					 "%s/%s appeared while it was being "
+					 "made (another cmr init?); nothing "
+					 "was overwritten, run it again", dir,
+					 name);
+		}
+		goto fail;
+	}
+	if (unlinkat(dfd, tmp, 0) != 0)
+		goto fail;
+	return 0;
+fail:
+	keys_fail(err, err_len, "cannot write %s/%s: %s", dir, tmp,
+		  strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	return -1;
+}
+
+static int keys_fsync_dir(int dfd, const char *dir, char *err, size_t err_len)
+{
+	if (fsync(dfd) != 0)
+		return keys_fail(err, err_len, "cannot fsync %s: %s", dir,
+				 strerror(errno));
+	return 0;
+}
+
+/* fsyncs the directory that holds path, so a directory just made there
+ * survives a crash. */
+static int keys_fsync_parent(const char *path, char *err, size_t err_len)
+{
+	char *parent = strdup(path);
+	char *slash;
+	int fd, rc;
+
+	if (!parent)
+		return keys_fail(err, err_len, "out of memory");
+	slash = strrchr(parent, '/');
+	if (!slash)
+		strcpy(parent, ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = keys_fail(err, err_len, "cannot open %s: %s", parent,
+			       strerror(errno));
+	} else {
+		rc = keys_fsync_dir(fd, parent, err, err_len);
+		close(fd);
+	}
+	free(parent);
+	return rc;
+}
+
+/* mkdir -p, every directory made with mode 0700. */
+static int keys_mkdirs(const char *dir, char *err, size_t err_len)
+{
+	char *path = strdup(dir);
+	char *p;
+	int rc = 0;
+
+	if (!path)
+		return keys_fail(err, err_len, "out of memory");
+	for (p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+			rc = keys_fail(err, err_len, "cannot create %s: %s",
+				       path, strerror(errno));
+			goto out;
+		}
+		*p = '/';
+	}
+	if (mkdir(path, 0700) != 0 && errno != EEXIST)
+		rc = keys_fail(err, err_len, "cannot create %s: %s", path,
+			       strerror(errno));
+out:
+	free(path);
+	return rc;
+}
+
+/* Opens (and with create, makes) the keys directory and checks it. */
+static int keys_open_dir(const char *dir, bool create, int *dfd, char *err,
+			 size_t err_len)
+{
+	struct stat st;
+	bool made = false;
+	int fd;
+
+	if (!dir || !*dir)
+		return keys_fail(err, err_len, "no keys directory given");
+	if (create && stat(dir, &st) != 0) {
+		if (errno != ENOENT)
+			return keys_fail(err, err_len, "cannot stat %s: %s",
+					 dir, strerror(errno));
+		if (keys_mkdirs(dir, err, err_len))
+			return -1;
+		made = true;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return keys_fail(err, err_len,
+					 "no keys directory %s: run cmr init",
+					 dir);
+		return keys_fail(err, err_len, "cannot open %s: %s", dir,
+				 strerror(errno));
+	}
+	/* mkdir's mode is filtered by the umask; make it exactly 0700. */
+	if (made && fchmod(fd, 0700) != 0) {
+		keys_fail(err, err_len, "cannot chmod %s: %s", dir,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (made && keys_fsync_parent(dir, err, err_len) != 0) {
+		close(fd);
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		keys_fail(err, err_len, "cannot stat %s: %s", dir,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (keys_check_dir(dir, &st, err, err_len)) {
+		close(fd);
+		return -1;
+	}
+	*dfd = fd;
+	return 0;
+}
+
+/* Makes a new signing key and KEK in an empty directory. Both secrets go
+ * to temporary files first, so an interruption leaves either both keys or
+ * neither, but for the instant between the two links. */
+static int keys_generate(int dfd, const char *dir, char *err, size_t err_len)
+{
+	uint8_t secret[32];
+	char line[2][sodium_base64_ENCODED_LEN(32,
+		sodium_base64_VARIANT_ORIGINAL) + 1];
+	int rc = -1;
+
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(line[0], sizeof(line[0]) - 1, secret,
+			  sizeof(secret), sodium_base64_VARIANT_ORIGINAL);
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(line[1], sizeof(line[1]) - 1, secret,
+			  sizeof(secret), sodium_base64_VARIANT_ORIGINAL);
+	strcat(line[0], "\n");
+	strcat(line[1], "\n");
+	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line[0],
+			    strlen(line[0]), err, err_len) ||
+	    keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1],
+			    strlen(line[1]), err, err_len))
+		goto out;
+	rc = keys_fsync_dir(dfd, dir, err, err_len);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(line, sizeof(line));
+	return rc;
+}
+
+/* Checks key_id against the key; with may_write, writes a missing one. */
+static int keys_check_id(int dfd, const char *dir, const struct keys *k,
+			 bool may_write, char *err, size_t err_len)
+{
+	char buf[KEYS_FILE_MAX + 1];
+	size_t len;
+	bool exists;
+
+	if (keys_probe(dfd, dir, KEYS_FILE_ID, &exists, err, err_len))
+		return -1;
+	if (!exists) {
+		if (!may_write)
+			return 0;
+		snprintf(buf, sizeof(buf), "%s\n", k->id);
+		if (keys_write_file(dfd, dir, KEYS_FILE_ID, buf, strlen(buf),
+				    err, err_len))
+			return -1;
+		return keys_fsync_dir(dfd, dir, err, err_len);
+	}
+	if (keys_read_line(dfd, dir, KEYS_FILE_ID, buf, &len, err, err_len))
+		return -1;
+	if (strcmp(buf, k->id) != 0)
+		return keys_fail(err, err_len,
+				 "%s/%s does not match %s/%s: the files come "
+				 "from different key sets", dir, KEYS_FILE_ID,
+				 dir, KEYS_FILE_SIGNING);
+	return 0;
+}
+
+static int keys_open_keys(const char *dir, bool create, struct keys **out,
+			  char *err, size_t err_len)
+{
+	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
+	bool has_sign, has_kek, created = false;
+	struct keys *k = NULL;
+	int dfd = -1, rc = -1;
+
+	*out = NULL;
+	if (keys_sodium())
+		return keys_fail(err, err_len, "libsodium cannot start");
+	if (keys_open_dir(dir, create, &dfd, err, err_len))
+		return -1;
+	if (keys_probe(dfd, dir, KEYS_FILE_SIGNING, &has_sign, err,
+		       err_len) ||
+	    keys_probe(dfd, dir, KEYS_FILE_KEK, &has_kek, err, err_len))
+		goto out;
+	if (!has_sign && !has_kek) {
+		if (!create) {
+			keys_fail(err, err_len,
+				  "no keys in %s: run cmr init", dir);
+			goto out;
+		}
+		if (keys_generate(dfd, dir, err, err_len))
+			goto out;
+		created = true;
+	} else if (!has_sign || !has_kek) {
+		keys_fail(err, err_len,
+			  "keys directory %s holds %s but no %s: restore it "
+			  "from your backup (a new key would make the stored "
+			  "data unreadable); if this directory was never used "
+			  "(an interrupted cmr init), remove it and run cmr "
+			  "init again", dir,
+			  has_sign ? KEYS_FILE_SIGNING : KEYS_FILE_KEK,
+			  has_sign ? KEYS_FILE_KEK : KEYS_FILE_SIGNING);
+		goto out;
+	}
+	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, seed, err,
+			     err_len) ||
+	    keys_read_secret(dfd, dir, KEYS_FILE_KEK, kek, err, err_len))
+		goto out;
+	k = keys_alloc();
+	if (!k || keys_fill(k, seed, kek, created)) {
+		keys_fail(err, err_len, "out of memory");
+		goto out;
+	}
+	if (keys_check_id(dfd, dir, k, create, err, err_len))
+		goto out;
+	*out = k;
+	k = NULL;
+	rc = 0;
+out:
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(kek, sizeof(kek));
+	keys_free(k);
+	close(dfd);
+	return rc;
+}
+
+int keys_init(const char *dir, struct keys **out, char *err, size_t err_len)
+{
+	return keys_open_keys(dir, true, out, err, err_len);
+}
+
+int keys_load(const char *dir, struct keys **out, char *err, size_t err_len)
+{
+	return keys_open_keys(dir, false, out, err, err_len);
+}
+
+/* ---- Using the keys ---- */
+
+int keys_sign(const struct keys *k, const void *msg, size_t len,
+	      uint8_t sig[KEYS_SIG_BYTES])
+{
+	return crypto_sign_detached(sig, NULL, msg, len, k->sk) ? -1 : 0;
+}
+
+int keys_new_data_key(uint8_t out[KEYS_DATA_KEY_BYTES])
+{
+	if (keys_sodium())
+		return -1;
+	crypto_secretbox_keygen(out);
+	return 0;
+}
+
+int keys_wrap(const struct keys *k, const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+	      uint8_t out[KEYS_WRAPPED_BYTES])
+{
+	randombytes_buf(out, KEYS_NONCE_BYTES);
+	if (crypto_secretbox_easy(out + KEYS_NONCE_BYTES, data_key,
+				  KEYS_DATA_KEY_BYTES, out, k->kek))
+		return -1;
+	return 0;
+}
+
+int keys_unwrap(const struct keys *k, const uint8_t *blob, size_t len,
+		uint8_t data_key[KEYS_DATA_KEY_BYTES])
+{
+	if (!blob || len != KEYS_WRAPPED_BYTES ||
+	    crypto_secretbox_open_easy(data_key, blob + KEYS_NONCE_BYTES,
+				       len - KEYS_NONCE_BYTES, blob,
+				       k->kek)) {
+		sodium_memzero(data_key, KEYS_DATA_KEY_BYTES);
+		return -1;
+	}
+	return 0;
+}
+
+int keys_seal(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+	      const void *plaintext, size_t len, char **out)
+{
+	size_t box_len = KEYS_NONCE_BYTES + KEYS_MAC_BYTES + len, b64_len;
+	uint8_t *box;
+	char *b64;
+
+	*out = NULL;
+	if (len > KEYS_SEAL_MAX || (len && !plaintext) || keys_sodium())
+		return -1;
+	box = malloc(box_len);
+	if (!box)
+		return -1;
+	randombytes_buf(box, KEYS_NONCE_BYTES);
+	if (crypto_secretbox_easy(box + KEYS_NONCE_BYTES, plaintext, len, box,
+				  data_key)) {
+		free(box);
+		return -1;
+	}
+	b64_len = sodium_base64_ENCODED_LEN(box_len,
+			sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	b64 = malloc(b64_len);
+	if (b64)
+		sodium_bin2base64(b64, b64_len, box, box_len,
+				  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	free(box);
+	*out = b64;
+	return b64 ? 0 : -1;
+}
+
+int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
+	      char **out, size_t *out_len)
+{
+	size_t n, cap, box_len, plain_len;
+	const char *end;
+	uint8_t *box;
+	char *plain;
+
+	*out = NULL;
+	*out_len = 0;
+	if (!sealed || keys_sodium())
+		return -1;
+	n = strlen(sealed);
+	/* Longest string keys_seal can write, so cap below cannot wrap. */
+	if (n > sodium_base64_ENCODED_LEN(KEYS_SEAL_MAX + KEYS_NONCE_BYTES +
+			KEYS_MAC_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+		return -1;
+	cap = n / 4 * 3 + 3;
+	box = malloc(cap);
+	if (!box)
+		return -1;
+	if (sodium_base642bin(box, cap, sealed, n, NULL, &box_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != sealed + n ||
+	    box_len < KEYS_NONCE_BYTES + KEYS_MAC_BYTES) {
+		free(box);
+		return -1;
+	}
+	plain_len = box_len - KEYS_NONCE_BYTES - KEYS_MAC_BYTES;
+	plain = malloc(plain_len + 1);
+	if (!plain) {
+		free(box);
+		return -1;
+	}
+	if (crypto_secretbox_open_easy((uint8_t *)plain,
+				       box + KEYS_NONCE_BYTES,
+				       box_len - KEYS_NONCE_BYTES, box,
+				       data_key)) {
+		free(box);
+		keys_free_plain(plain, plain_len + 1);
+		return -1;
+	}
+	free(box);
+	plain[plain_len] = '\0';
+	*out = plain;
+	*out_len = plain_len;
+	return 0;
+}
+
+void keys_free_plain(char *plain, size_t len)
+{
+	if (!plain)
+		return;
+	sodium_memzero(plain, len);
+	free(plain);
+}
+
+int keys_tombstone(const struct keys *k, const char *kind, const void *value,
+		   size_t value_len, char out[KEYS_TOMBSTONE_HEX + 1])
+{
+	static const uint8_t sep = 0;
+	crypto_generichash_state st;
+	uint8_t h[KEYS_TOMBSTONE_HEX / 2];
+
+	if (!kind || !*kind || (value_len && !value))
+		return -1;
+	if (crypto_generichash_init(&st, k->tomb, sizeof(k->tomb),
+				    sizeof(h)) ||
+	    crypto_generichash_update(&st, (const uint8_t *)kind,
+				      strlen(kind)) ||
+	    crypto_generichash_update(&st, &sep, 1) ||
+	    crypto_generichash_update(&st, value_len ? value : &sep,
+				      value_len) ||
+	    crypto_generichash_final(&st, h, sizeof(h)))
+		return -1;
+	sodium_bin2hex(out, KEYS_TOMBSTONE_HEX + 1, h, sizeof(h));
+	return 0;
+}

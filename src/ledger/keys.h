@@ -1,0 +1,147 @@
+/*
+ * keys.h — the server's keys (DESIGN.md §8): the keys directory, the
+ * Ed25519 signing key, the key-encryption key (KEK) that wraps every
+ * person's data key, sealing personal values with a data key, and the keyed
+ * hash that turns an erased alias into a tombstone.
+ *
+ * The keys directory (`--keys DIR`, default ./var/keys) lives outside the
+ * store so that a copy of the database alone reveals no personal value. It
+ * holds, each file mode 0600 in a directory of mode 0700:
+ *
+ *   signing.key  one line: standard base64 (RFC 4648 §4, padded) of the
+ *                32-byte Ed25519 seed, then "\n". The key pair is derived
+ *                from the seed (crypto_sign_seed_keypair).
+ *   kek          one line: standard base64 of the 32-byte KEK, then "\n".
+ *   key_id       one line: the signing key's id, then "\n" — 16 lowercase
+ *                hex digits, the first 8 bytes of BLAKE2b-256(public key).
+ *                Derived, so never a secret; written for operators and
+ *                checked against the key on load.
+ *
+ * Back up the whole directory apart from the store: without `kek` every
+ * wrapped data key — so every sealed personal value — is lost for good, and
+ * without `signing.key` old heads and receipts can no longer be matched to
+ * the server. keys_init therefore never overwrites a key, and refuses a
+ * directory holding only one of the two: that is a restore gone wrong, not
+ * something to paper over with a fresh key.
+ *
+ * Wrapped data key: nonce (24 bytes) ‖ secretbox(KEK, data key), 72 bytes.
+ * Sealed value: base64url without padding of nonce (24) ‖ secretbox(data
+ * key, plaintext). Tombstone: hex of BLAKE2b-256 keyed with a subkey of the
+ * KEK (crypto_kdf, context "cmrtomb_", id 1) over kind ‖ 0x00 ‖ value.
+ *
+ * Secrets live in sodium_malloc'd memory, read-only once loaded, and are
+ * zeroed when freed; nothing here logs or prints a key. Thread-safe once
+ * loaded: every operation only reads struct keys.
+ */
+#ifndef CMR_LEDGER_KEYS_H
+#define CMR_LEDGER_KEYS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define KEYS_DEFAULT_DIR "./var/keys"
+
+#define KEYS_SEED_BYTES 32       /* Ed25519 seed */
+#define KEYS_PUBLIC_BYTES 32     /* Ed25519 public key */
+#define KEYS_SIG_BYTES 64        /* Ed25519 signature */
+#define KEYS_KEK_BYTES 32
+#define KEYS_DATA_KEY_BYTES 32   /* a person's data key */
+#define KEYS_NONCE_BYTES 24      /* XSalsa20 nonce of secretbox */
+#define KEYS_MAC_BYTES 16        /* Poly1305 tag of secretbox */
+#define KEYS_WRAPPED_BYTES                                                  \
+	(KEYS_NONCE_BYTES + KEYS_DATA_KEY_BYTES + KEYS_MAC_BYTES) /* 72 */
+#define KEYS_ID_LEN 16           /* hex digits of a key id */
+#define KEYS_TOMBSTONE_HEX 64    /* hex digits of a tombstone */
+#define KEYS_ERR_MAX 256         /* room for an error sentence */
+
+/* Largest plaintext keys_seal takes: personal fields are small, and this
+ * keeps every length computation far from overflow. */
+#define KEYS_SEAL_MAX (1u << 20)
+
+/* The loaded keys. Opaque; one owner, freed with keys_free. */
+struct keys;
+
+/* Makes the keys directory if needed and loads it (what `cmr init` and
+ * every start do). A missing directory is created with its missing parents,
+ * mode 0700; a new signing key and KEK are written, each to a temporary
+ * file that is fsynced, then linked into place without replacing anything,
+ * then the directory is fsynced. An existing complete directory is loaded
+ * and never written to (but for a missing key_id, which is derived).
+ * Refused, with a sentence in err: an existing directory (or key file)
+ * that group or others may access, or that another user owns; a directory
+ * holding one key but not the other; a key file that is not one line of
+ * base64 of the right length; a key_id that does not match the key.
+ * Returns 0 and sets *out (the caller frees it with keys_free), or -1. */
+int keys_init(const char *dir, struct keys **out, char *err, size_t err_len);
+
+/* Loads an existing complete keys directory, with the same checks, and
+ * never writes. Returns 0 and sets *out, or -1 with a sentence in err. */
+int keys_load(const char *dir, struct keys **out, char *err, size_t err_len);
+
+/* Keys from given bytes, touching no file: for tests and fuzz drivers that
+ * need a fixed key. Returns 0 and sets *out, or -1 (out of memory, or the
+ * crypto library could not start). */
+int keys_from_bytes(const uint8_t seed[KEYS_SEED_BYTES],
+		    const uint8_t kek[KEYS_KEK_BYTES], struct keys **out);
+
+/* Zeroes and frees the keys. NULL is fine. */
+void keys_free(struct keys *k);
+
+/* True when keys_init made the keys just now (so `cmr init` can say so),
+ * false when it loaded existing ones. */
+bool keys_created(const struct keys *k);
+
+/* The signing key's id (KEYS_ID_LEN hex digits), as in JWS "kid". Valid as
+ * long as k. */
+const char *keys_id(const struct keys *k);
+
+/* The Ed25519 public key (KEYS_PUBLIC_BYTES). Valid as long as k. */
+const uint8_t *keys_public_key(const struct keys *k);
+
+/* Ed25519 signature of msg[0..len) (RFC 8032, pure). Returns 0, or -1. */
+int keys_sign(const struct keys *k, const void *msg, size_t len,
+	      uint8_t sig[KEYS_SIG_BYTES]);
+
+/* A new random data key for a person. Returns 0, or -1 when the crypto
+ * library cannot start. The caller zeroes it (sodium_memzero) when done. */
+int keys_new_data_key(uint8_t out[KEYS_DATA_KEY_BYTES]);
+
+/* Wraps a data key under the KEK, for the store: out gets nonce ‖
+ * ciphertext, KEYS_WRAPPED_BYTES. Returns 0, or -1. */
+int keys_wrap(const struct keys *k, const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+	      uint8_t out[KEYS_WRAPPED_BYTES]);
+
+/* Unwraps what keys_wrap made. Returns 0 and fills data_key, or -1 when
+ * the blob has the wrong length or does not authenticate under this KEK
+ * (tampered, truncated, or another server's); data_key is then zeroed. */
+int keys_unwrap(const struct keys *k, const uint8_t *blob, size_t len,
+		uint8_t data_key[KEYS_DATA_KEY_BYTES]);
+
+/* Seals plaintext[0..len) (len <= KEYS_SEAL_MAX) with a data key. *out is
+ * a new NUL-terminated base64url string (no padding) the caller frees with
+ * free(). Returns 0, or -1 (*out NULL). */
+int keys_seal(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+	      const void *plaintext, size_t len, char **out);
+
+/* Opens a sealed string. *out is a new buffer of *out_len bytes plus a NUL
+ * (not counted), which the caller releases with keys_free_plain. Returns 0,
+ * or -1 (*out NULL) when sealed is not base64url without padding, is too
+ * short, or does not authenticate under this data key. */
+int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
+	      char **out, size_t *out_len);
+
+/* Zeroes and frees a plaintext from keys_open: it is a personal value.
+ * NULL is fine. */
+void keys_free_plain(char *plain, size_t len);
+
+/* The tombstone of an erased value: a keyed hash, stable for one KEK, so
+ * "was this alias ever used?" can be answered after erasure while the
+ * value itself cannot be recovered from the store (no dictionary attack
+ * without the KEK). `kind` ("alias", …) separates the uses and holds no
+ * NUL; the caller normalizes value (aliases in lowercase) first. out gets
+ * KEYS_TOMBSTONE_HEX lowercase hex digits and a NUL. Returns 0, or -1. */
+int keys_tombstone(const struct keys *k, const char *kind, const void *value,
+		   size_t value_len, char out[KEYS_TOMBSTONE_HEX + 1]);
+
+#endif

@@ -1,0 +1,92 @@
+/*
+ * backend.h — what a storage backend implements (private to src/store).
+ *
+ * A backend embeds struct store first in its own store struct and struct
+ * store_tx first in its transaction struct, and fills a struct store_ops.
+ * store.c dispatches the public store_* calls through it.
+ */
+#ifndef CMR_STORE_BACKEND_H
+#define CMR_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_ops {
+	const char *scheme; /* URL scheme: "sqlite" */
+	int (*open)(const char *rest, struct store **out, char *err,
+		    size_t errlen);
+	int (*migrate)(struct store *s, int *applied, int *version);
+	void (*close)(struct store *s);
+	int (*write)(struct store *s, store_job_fn fn, void *arg,
+		     store_done_fn done, bool wait);
+	int (*tx_hook)(struct store_tx *tx, bool commit, store_hook_fn fn,
+		       void *arg);
+	void (*writer_stats)(struct store *s, struct store_writer_stats *out);
+
+	int (*person_insert)(struct store_tx *, const struct store_person *);
+	int (*person_by_handle)(struct store *, const char *,
+				struct store_person *);
+	int (*person_by_id)(struct store *, uint64_t, struct store_person *);
+	int (*person_list)(struct store *, uint64_t, int, store_person_cb,
+			   void *);
+	int (*person_set_profile)(struct store_tx *, uint64_t, const char *);
+	int (*person_set_global_terms)(struct store_tx *, uint64_t,
+				       const char *);
+	int (*person_set_folders)(struct store_tx *, uint64_t, const char *);
+
+	int (*brand_insert)(struct store_tx *, const struct store_brand *);
+	int (*brand_by_id)(struct store *, uint64_t, struct store_brand *);
+	int (*brand_by_name)(struct store *, const char *,
+			     struct store_brand *);
+	int (*brand_list)(struct store *, uint64_t, int, store_brand_cb,
+			  void *);
+	int (*brand_set_key)(struct store_tx *, uint64_t, const uint8_t *,
+			     int64_t);
+	int (*brand_by_domain)(struct store *, const char *, uint64_t *);
+
+	int (*proposal_insert)(struct store_tx *,
+			       const struct store_proposal *);
+	int (*proposal_by_id)(struct store *, uint64_t,
+			      struct store_proposal *);
+	int (*proposal_decide)(struct store_tx *, uint64_t, const char *,
+			       uint64_t, int64_t);
+
+	int (*relationship_insert)(struct store_tx *,
+				   const struct store_relationship *);
+	int (*relationship_by_id)(struct store *, uint64_t,
+				  struct store_relationship *);
+	int (*relationship_by_alias)(struct store *, const char *,
+				     struct store_relationship *);
+	int (*relationship_list_person)(struct store *, uint64_t, uint64_t,
+					int, store_relationship_cb, void *);
+	int (*relationship_list_open)(struct store *, uint64_t, int,
+				      store_relationship_cb, void *);
+
+	int (*attempt_insert)(struct store_tx *, const struct store_attempt *);
+	int (*held_count)(struct store *, uint64_t, uint32_t *);
+	int (*delivery_list)(struct store *, uint64_t, uint64_t, int64_t,
+			     store_delivery_cb, void *);
+
+	int (*ledger_append)(struct store_tx *,
+			     const struct store_ledger_entry *);
+	int (*ledger_head_tx)(struct store_tx *, uint64_t,
+			      struct store_ledger_entry *);
+	int (*ledger_head)(struct store *, uint64_t,
+			   struct store_ledger_entry *);
+	int (*ledger_list)(struct store *, uint64_t, int64_t, int,
+			   store_ledger_cb, void *);
+	int (*ledger_head_save)(struct store_tx *, uint64_t, int64_t,
+				const uint8_t *, const char *, int64_t);
+	int (*ledger_signed_head)(struct store *, uint64_t, char **);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+struct store_tx {
+	struct store *store;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif

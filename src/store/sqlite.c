@@ -1,0 +1,1500 @@
+/*
+ * sqlite.c — the SQLite backend (sqlite:PATH), the embedded default.
+ *
+ * One writer thread owns the only write connection and runs the jobs of
+ * store_write() in batches: BEGIN IMMEDIATE, a SAVEPOINT per job, one
+ * COMMIT for all (group commit, WAL with synchronous=FULL), then the jobs'
+ * commit hooks, then their completions. A job that fails is rolled back
+ * to its savepoint alone and its rollback hooks run. When SQLite rolls the
+ * whole transaction back itself (an I/O error, a full disk) or COMMIT
+ * fails, every job of the batch that had succeeded is undone and failed
+ * with STORE_FAULT, the connection is reopened, and jobs not yet run are
+ * put back in the queue — a failed fsync is never taken for a success.
+ *
+ * Readers take a connection from a small pool (one per concurrent reader)
+ * opened read-only; each caches its prepared statements by SQL text.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "backend.h"
+#include "base/log.h"
+#include "store/schema.h"
+
+#define SQLITE_STMT_CACHE 96
+
+struct sqlite_stmt_slot {
+	const char *sql; /* the SQL text pointer (a string literal) */
+	sqlite3_stmt *stmt;
+};
+
+struct sqlite_conn {
+	sqlite3 *db;
+	int n;
+	struct sqlite_stmt_slot stmts[SQLITE_STMT_CACHE];
+	struct sqlite_conn *next; /* in the pool's free list */
+};
+
+struct sqlite_hook {
+	store_hook_fn fn;
+	void *arg;
+	bool commit;  /* on commit (true) or on rollback (false) */
+};
+
+struct sqlite_job {
+	store_job_fn fn;
+	void *arg;
+	store_done_fn done; /* NULL for a waiting caller */
+	int status;
+	bool finished;
+	struct sqlite_job *next;
+};
+
+struct sqlite_store;
+
+struct sqlite_tx {
+	struct store_tx base;
+	struct sqlite_store *s;
+	struct sqlite_hook *hooks; /* of the whole batch */
+	size_t n_hooks, cap_hooks;
+	bool oom;                  /* a hook could not be registered */
+};
+
+struct sqlite_store {
+	struct store base;
+	char *path;
+
+	struct sqlite_conn writer;   /* owned by the writer thread */
+	pthread_t thread;
+	bool thread_started;
+	pthread_mutex_t lock;
+	pthread_cond_t work;         /* jobs queued or stopping */
+	pthread_cond_t done;         /* some waiting job finished */
+	struct sqlite_job *head, *tail;
+	bool stopping;
+	struct store_writer_stats stats;
+
+	pthread_mutex_t pool_lock;
+	struct sqlite_conn *pool;    /* idle reader connections */
+};
+
+#define S(store) ((struct sqlite_store *)(store))
+
+/* ---- Connections and statements ---- */
+
+static int sqlite_status(int rc)
+{
+	switch (rc) {
+	case SQLITE_OK:
+	case SQLITE_DONE:
+	case SQLITE_ROW:
+		return STORE_OK;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	default:
+		return STORE_FAULT;
+	}
+}
+
+static int sqlite_conn_open(struct sqlite_conn *c, const char *path,
+			    bool writer, char *err, size_t errlen)
+{
+	int flags = SQLITE_OPEN_NOMUTEX |
+		    (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+			    : SQLITE_OPEN_READONLY);
+
+	memset(c, 0, sizeof(*c));
+	int rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", path,
+			 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+		sqlite3_close(c->db);
+		c->db = NULL;
+		return STORE_FAULT;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	sqlite3_busy_timeout(c->db, 10000);
+	const char *pragmas =
+		writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
+			 "PRAGMA cache_size=-65536;"
+		       : "PRAGMA query_only=1; PRAGMA cache_size=-16384;";
+	char *msg = NULL;
+	if (sqlite3_exec(c->db, pragmas, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot set up %s: %s", path,
+			 msg ? msg : "?");
+		sqlite3_free(msg);
+		sqlite3_close(c->db);
+		c->db = NULL;
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+static void sqlite_conn_close(struct sqlite_conn *c)
+{
+	for (int i = 0; i < c->n; i++)
+		sqlite3_finalize(c->stmts[i].stmt);
+	c->n = 0;
+	sqlite3_close(c->db);
+	c->db = NULL;
+}
+
+/* The cached statement for sql on c, reset and unbound; NULL on error. */
+static sqlite3_stmt *sqlite_stmt(struct sqlite_conn *c, const char *sql)
+{
+	for (int i = 0; i < c->n; i++)
+		if (c->stmts[i].sql == sql) {
+			sqlite3_stmt *st = c->stmts[i].stmt;
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return st;
+		}
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+			       NULL) != SQLITE_OK) {
+		log_warn("store: prepare failed: %s", sqlite3_errmsg(c->db));
+		return NULL;
+	}
+	if (c->n < SQLITE_STMT_CACHE)
+		c->stmts[c->n++] = (struct sqlite_stmt_slot){sql, st};
+	else
+		log_warn("store: statement cache full");
+	return st;
+}
+
+static struct sqlite_conn *sqlite_reader(struct sqlite_store *s)
+{
+	pthread_mutex_lock(&s->pool_lock);
+	struct sqlite_conn *c = s->pool;
+	if (c)
+		s->pool = c->next;
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c)
+		return c;
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	char err[256];
+	if (sqlite_conn_open(c, s->path, false, err, sizeof(err)) != 0) {
+		log_warn("store: reader: %s", err);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
+{
+	/* Leave no statement holding a read snapshot open. */
+	for (int i = 0; i < c->n; i++)
+		sqlite3_reset(c->stmts[i].stmt);
+	pthread_mutex_lock(&s->pool_lock);
+	c->next = s->pool;
+	s->pool = c;
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+/* Binding helpers: NULL for absent values. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v)
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_key(sqlite3_stmt *st, int i, uint64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, (sqlite3_int64)v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t v)
+{
+	if (v)
+		sqlite3_bind_int64(st, i, v);
+	else
+		sqlite3_bind_null(st, i);
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	return t ? strdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* Steps a write statement to completion. */
+static int sqlite_exec_stmt(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		if ((rc & 0xff) != SQLITE_CONSTRAINT)
+			log_warn("store: write failed: %s",
+				 sqlite3_errstr(rc));
+		return sqlite_status(rc & 0xff);
+	}
+	return STORE_OK;
+}
+
+static struct sqlite_conn *tx_conn(struct store_tx *tx)
+{
+	return &((struct sqlite_tx *)tx)->s->writer;
+}
+
+/* ---- Migrations ---- */
+
+static int sqlite_exec(sqlite3 *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_warn("store: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+	}
+	return rc;
+}
+
+struct sqlite_migration_job {
+	const struct schema_migration *m;
+};
+
+static int sqlite_migration_run(struct store_tx *tx, void *arg)
+{
+	struct sqlite_migration_job *j = arg;
+	sqlite3 *db = tx_conn(tx)->db;
+	if (sqlite_exec(db, j->m->sql) != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO schema_migrations(version, name, "
+			       "applied_at) VALUES (?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_bind_int(st, 1, j->m->version);
+	sqlite3_bind_text(st, 2, j->m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
+}
+
+static int sqlite_version_run(struct store_tx *tx, void *arg)
+{
+	int *version = arg;
+	sqlite3 *db = tx_conn(tx)->db;
+	if (sqlite_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			    "version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			    " applied_at BIGINT NOT NULL)") != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT coalesce(max(version), 0) FROM "
+			       "schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	return *version >= 0 ? STORE_OK : STORE_FAULT;
+}
+
+static int sqlite_migrate(struct store *store, int *applied, int *version)
+{
+	int current = 0, ran = 0;
+	int rc = store_write(store, sqlite_version_run, &current);
+	if (rc != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (m->version <= current)
+			continue;
+		struct sqlite_migration_job j = {m};
+		rc = store_write(store, sqlite_migration_run, &j);
+		if (rc != STORE_OK) {
+			log_warn("store: migration %03d_%s failed", m->version,
+				 m->name);
+			return rc;
+		}
+		log_info("store: migrate applied %03d_%s", m->version,
+			 m->name);
+		current = m->version;
+		ran++;
+	}
+	if (applied)
+		*applied = ran;
+	if (version)
+		*version = current;
+	return STORE_OK;
+}
+
+/* ---- The writer ---- */
+
+static uint64_t sqlite_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int sqlite_tx_hook(struct store_tx *base, bool commit,
+			  store_hook_fn fn, void *arg)
+{
+	struct sqlite_tx *tx = (struct sqlite_tx *)base;
+	if (tx->n_hooks == tx->cap_hooks) {
+		size_t cap = tx->cap_hooks ? tx->cap_hooks * 2 : 64;
+		struct sqlite_hook *h = realloc(tx->hooks, cap * sizeof(*h));
+		if (h == NULL) {
+			tx->oom = true;
+			return STORE_FAULT;
+		}
+		tx->hooks = h;
+		tx->cap_hooks = cap;
+	}
+	tx->hooks[tx->n_hooks++] = (struct sqlite_hook){fn, arg, commit};
+	return STORE_OK;
+}
+
+/* Runs the rollback hooks registered from index `from` on, newest first,
+ * and forgets every hook from there. */
+static void sqlite_undo_hooks(struct sqlite_tx *tx, size_t from)
+{
+	for (size_t i = tx->n_hooks; i > from; i--) {
+		struct sqlite_hook *h = &tx->hooks[i - 1];
+		if (!h->commit)
+			h->fn(h->arg);
+	}
+	tx->n_hooks = from;
+}
+
+static void sqlite_reopen(struct sqlite_store *s)
+{
+	char err[256];
+	sqlite_conn_close(&s->writer);
+	for (int tries = 0; tries < 50; tries++) {
+		if (sqlite_conn_open(&s->writer, s->path, true, err,
+				     sizeof(err)) == STORE_OK) {
+			log_warn("store: writer reopened after a fault");
+			return;
+		}
+		log_warn("store: writer reopen failed: %s", err);
+		struct timespec ts = {0, 100 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	fatal("store: cannot reopen %s", s->path);
+}
+
+static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
+{
+	bool any_waiter = false;
+	for (struct sqlite_job *j = jobs, *next; j; j = next) {
+		next = j->next;
+		if (j->done) {
+			store_done_fn done = j->done;
+			void *arg = j->arg;
+			int st = j->status;
+			free(j);
+			done(arg, st);
+		} else {
+			any_waiter = true;
+		}
+	}
+	if (any_waiter) {
+		pthread_mutex_lock(&s->lock);
+		for (struct sqlite_job *j = jobs; j; j = j->next)
+			if (!j->done)
+				j->finished = true;
+		pthread_cond_broadcast(&s->done);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+/* Runs one batch. Jobs not run because the transaction died are returned
+ * through *requeue, in order. */
+static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
+			     struct sqlite_job **requeue)
+{
+	struct sqlite_tx tx = {.base = {&s->base}, .s = s};
+	sqlite3 *db = s->writer.db;
+	struct sqlite_job *ran_end = NULL; /* first job not run */
+	bool dead = false;
+	uint64_t t0 = sqlite_now_ns();
+	size_t n = 0;
+
+	*requeue = NULL;
+	if (sqlite_exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
+		for (struct sqlite_job *j = jobs; j; j = j->next)
+			j->status = STORE_FAULT;
+		sqlite_reopen(s);
+		goto finish;
+	}
+	for (struct sqlite_job *j = jobs; j; j = j->next) {
+		size_t mark = tx.n_hooks;
+		tx.oom = false;
+		if (sqlite_exec(db, "SAVEPOINT job") != SQLITE_OK) {
+			dead = true;
+			ran_end = j;
+			break;
+		}
+		j->status = j->fn(&tx.base, j->arg);
+		if (j->status == STORE_OK && tx.oom)
+			j->status = STORE_FAULT;
+		n++;
+		if (sqlite3_get_autocommit(db)) {
+			/* SQLite rolled the whole transaction back. */
+			if (j->status == STORE_OK)
+				j->status = STORE_FAULT;
+			sqlite_undo_hooks(&tx, mark);
+			dead = true;
+			ran_end = j->next;
+			break;
+		}
+		if (j->status != STORE_OK) {
+			sqlite_undo_hooks(&tx, mark);
+			if (sqlite_exec(db, "ROLLBACK TO job; RELEASE job") !=
+			    SQLITE_OK) {
+				dead = true;
+				ran_end = j->next;
+				break;
+			}
+		} else if (sqlite_exec(db, "RELEASE job") != SQLITE_OK) {
+			j->status = STORE_FAULT;
+			sqlite_undo_hooks(&tx, mark);
+			dead = true;
+			ran_end = j->next;
+			break;
+		}
+	}
+	if (!dead) {
+		int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+		if (rc != SQLITE_OK) {
+			log_warn("store: commit failed: %s", sqlite3_errmsg(db));
+			dead = true;
+		}
+	}
+	if (dead) {
+		if (!sqlite3_get_autocommit(db))
+			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		sqlite_undo_hooks(&tx, 0);
+		for (struct sqlite_job *j = jobs; j && j != ran_end;
+		     j = j->next)
+			if (j->status == STORE_OK)
+				j->status = STORE_FAULT;
+		/* Cut the list: jobs from ran_end on go back to the queue. */
+		for (struct sqlite_job *j = jobs; j; j = j->next)
+			if (j->next == ran_end) {
+				j->next = NULL;
+				break;
+			}
+		if (ran_end == jobs)
+			jobs = NULL;
+		*requeue = ran_end;
+		sqlite_reopen(s);
+	} else {
+		for (size_t i = 0; i < tx.n_hooks; i++)
+			if (tx.hooks[i].commit)
+				tx.hooks[i].fn(tx.hooks[i].arg);
+	}
+	s->stats.batches++;
+	s->stats.jobs += n;
+	if (n > s->stats.max_batch)
+		s->stats.max_batch = n;
+	s->stats.commit_ns_total += sqlite_now_ns() - t0;
+finish:
+	free(tx.hooks);
+	sqlite_finish(s, jobs);
+}
+
+static void *sqlite_writer_main(void *arg)
+{
+	struct sqlite_store *s = arg;
+
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->work, &s->lock);
+		if (s->head == NULL && s->stopping)
+			break;
+		struct sqlite_job *jobs = s->head;
+		s->head = s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+
+		struct sqlite_job *requeue = NULL;
+		sqlite_run_batch(s, jobs, &requeue);
+
+		pthread_mutex_lock(&s->lock);
+		if (requeue) {
+			struct sqlite_job *last = requeue;
+			while (last->next)
+				last = last->next;
+			last->next = s->head;
+			s->head = requeue;
+			if (s->tail == NULL)
+				s->tail = last;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+static int sqlite_write(struct store *store, store_job_fn fn, void *arg,
+			store_done_fn done, bool wait)
+{
+	struct sqlite_store *s = S(store);
+	struct sqlite_job local, *j;
+
+	if (wait) {
+		j = &local;
+	} else {
+		j = malloc(sizeof(*j));
+		if (j == NULL)
+			return STORE_FAULT;
+	}
+	*j = (struct sqlite_job){.fn = fn, .arg = arg, .done = done};
+
+	pthread_mutex_lock(&s->lock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->lock);
+		if (!wait)
+			free(j);
+		return STORE_FAULT;
+	}
+	if (s->tail)
+		s->tail->next = j;
+	else
+		s->head = j;
+	s->tail = j;
+	pthread_cond_signal(&s->work);
+	if (!wait) {
+		pthread_mutex_unlock(&s->lock);
+		return STORE_OK;
+	}
+	while (!j->finished)
+		pthread_cond_wait(&s->done, &s->lock);
+	pthread_mutex_unlock(&s->lock);
+	return j->status;
+}
+
+static void sqlite_writer_stats(struct store *store,
+				struct store_writer_stats *out)
+{
+	struct sqlite_store *s = S(store);
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- Open and close ---- */
+
+static void sqlite_close(struct store *store)
+{
+	struct sqlite_store *s = S(store);
+
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->lock);
+		s->stopping = true;
+		pthread_cond_signal(&s->work);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->thread, NULL);
+	}
+	if (s->writer.db) {
+		/* Fold the WAL back so the file stands alone when idle. */
+		sqlite3_wal_checkpoint_v2(s->writer.db, NULL,
+					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					  NULL);
+		sqlite_conn_close(&s->writer);
+	}
+	for (struct sqlite_conn *c = s->pool, *next; c; c = next) {
+		next = c->next;
+		sqlite_conn_close(c);
+		free(c);
+	}
+	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->pool_lock);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->done);
+	free(s->path);
+	free(s);
+}
+
+static int sqlite_open(const char *rest, struct store **out, char *err,
+		       size_t errlen)
+{
+	if (*rest == '\0') {
+		snprintf(err, errlen, "sqlite store URL needs a path "
+				      "(sqlite:./var/cmr.db)");
+		return STORE_INVALID;
+	}
+	struct sqlite_store *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return STORE_FAULT;
+	}
+	s->base.ops = &store_sqlite_ops;
+	s->path = strdup(rest);
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->done, NULL);
+	if (s->path == NULL ||
+	    sqlite_conn_open(&s->writer, s->path, true, err, errlen) !=
+		    STORE_OK) {
+		if (s->path == NULL)
+			snprintf(err, errlen, "out of memory");
+		sqlite_close(&s->base);
+		return STORE_FAULT;
+	}
+	if (pthread_create(&s->thread, NULL, sqlite_writer_main, s) != 0) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		sqlite_close(&s->base);
+		return STORE_FAULT;
+	}
+	s->thread_started = true;
+	*out = &s->base;
+	return STORE_OK;
+}
+
+/* ---- Rows ---- */
+
+#define READER_BEGIN(store, sql)                                             \
+	struct sqlite_store *s_ = S(store);                                  \
+	struct sqlite_conn *c_ = sqlite_reader(s_);                          \
+	if (c_ == NULL)                                                      \
+		return STORE_FAULT;                                          \
+	sqlite3_stmt *st = sqlite_stmt(c_, sql);                             \
+	if (st == NULL) {                                                    \
+		sqlite_reader_put(s_, c_);                                   \
+		return STORE_FAULT;                                          \
+	}
+
+#define READER_END() sqlite_reader_put(s_, c_)
+
+#define WRITER_STMT(tx, sql)                                                 \
+	sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql);                    \
+	if (st == NULL)                                                      \
+		return STORE_FAULT;
+
+static const char sql_person_insert[] =
+	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
+	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
+
+static int sqlite_person_insert(struct store_tx *tx,
+				const struct store_person *p)
+{
+	WRITER_STMT(tx, sql_person_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
+	bind_text(st, 2, p->handle);
+	bind_text(st, 3, p->password_hash);
+	sqlite3_bind_blob(st, 4, p->data_key, (int)p->data_key_len,
+			  SQLITE_TRANSIENT);
+	bind_text(st, 5, p->profile);
+	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
+	bind_text(st, 7, p->folders ? p->folders : "[]");
+	sqlite3_bind_int64(st, 8, p->created_at);
+	return sqlite_exec_stmt(st);
+}
+
+#define PERSON_COLS                                                          \
+	"id, handle, password_hash, data_key, profile, global_terms, "       \
+	"folders, created_at, erased_at"
+
+static int person_row(sqlite3_stmt *st, struct store_person *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = (uint64_t)sqlite3_column_int64(st, 0);
+	col_copy(st, 1, p->handle, sizeof(p->handle));
+	col_copy(st, 2, p->password_hash, sizeof(p->password_hash));
+	int n = sqlite3_column_bytes(st, 3);
+	if (n > 0 && (size_t)n <= sizeof(p->data_key)) {
+		memcpy(p->data_key, sqlite3_column_blob(st, 3), (size_t)n);
+		p->data_key_len = (size_t)n;
+	}
+	p->profile = col_strdup(st, 4);
+	p->global_terms = col_strdup(st, 5);
+	p->folders = col_strdup(st, 6);
+	p->created_at = sqlite3_column_int64(st, 7);
+	p->erased_at = sqlite3_column_int64(st, 8);
+	if (p->global_terms == NULL || p->folders == NULL) {
+		store_person_clear(p);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+static int person_one(struct store *store, const char *sql, uint64_t id,
+		      const char *text, struct store_person *out)
+{
+	READER_BEGIN(store, sql);
+	if (text)
+		bind_text(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status;
+	if (rc == SQLITE_ROW)
+		status = person_row(st, out);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_person_by_handle[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE handle = ?";
+static const char sql_person_by_id[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id = ?";
+
+static int sqlite_person_by_handle(struct store *s, const char *handle,
+				   struct store_person *out)
+{
+	return person_one(s, sql_person_by_handle, 0, handle, out);
+}
+
+static int sqlite_person_by_id(struct store *s, uint64_t id,
+			       struct store_person *out)
+{
+	return person_one(s, sql_person_by_id, id, NULL, out);
+}
+
+static const char sql_person_list[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id > ? ORDER BY id LIMIT ?";
+
+static int sqlite_person_list(struct store *store, uint64_t after, int limit,
+			      store_person_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_person_list);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 2, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_person p;
+		if ((status = person_row(st, &p)) != STORE_OK)
+			break;
+		int stop = cb(&p, arg);
+		store_person_clear(&p);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static int update_text(struct store_tx *tx, const char *sql, uint64_t id,
+		       const char *v)
+{
+	WRITER_STMT(tx, sql);
+	bind_text(st, 1, v);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+static const char sql_person_profile[] =
+	"UPDATE persons SET profile = ? WHERE id = ?";
+static const char sql_person_global[] =
+	"UPDATE persons SET global_terms = ? WHERE id = ?";
+
+static int sqlite_person_set_profile(struct store_tx *tx, uint64_t id,
+				     const char *sealed)
+{
+	return update_text(tx, sql_person_profile, id, sealed);
+}
+
+static int sqlite_person_set_global_terms(struct store_tx *tx, uint64_t id,
+					  const char *json)
+{
+	return update_text(tx, sql_person_global, id, json);
+}
+
+static const char sql_person_folders[] =
+	"UPDATE persons SET folders = ? WHERE id = ?";
+
+static int sqlite_person_set_folders(struct store_tx *tx, uint64_t id,
+				     const char *json)
+{
+	return update_text(tx, sql_person_folders, id, json);
+}
+
+/* -- brands -- */
+
+static const char sql_brand_insert[] =
+	"INSERT INTO brands(id, name, key_hash, controller, created_at, "
+	"key_rotated_at) VALUES (?,?,?,?,?,?)";
+static const char sql_domain_insert[] =
+	"INSERT INTO brand_domains(domain, brand) VALUES (?, ?)";
+
+static int sqlite_brand_insert(struct store_tx *tx,
+			       const struct store_brand *b)
+{
+	int status;
+	{
+		WRITER_STMT(tx, sql_brand_insert);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)b->id);
+		bind_text(st, 2, b->name);
+		sqlite3_bind_blob(st, 3, b->key_hash, 32, SQLITE_TRANSIENT);
+		bind_text(st, 4, b->controller ? b->controller : "{}");
+		sqlite3_bind_int64(st, 5, b->created_at);
+		sqlite3_bind_int64(st, 6, b->key_rotated_at);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			return status;
+	}
+	json_t *domains = json_loads(b->domains ? b->domains : "[]", 0, NULL);
+	if (!json_is_array(domains)) {
+		json_decref(domains);
+		return STORE_INVALID;
+	}
+	size_t i;
+	json_t *d;
+	json_array_foreach(domains, i, d)
+	{
+		sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql_domain_insert);
+		if (st == NULL || !json_is_string(d)) {
+			status = st ? STORE_INVALID : STORE_FAULT;
+			break;
+		}
+		bind_text(st, 1, json_string_value(d));
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)b->id);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			break;
+	}
+	json_decref(domains);
+	return status;
+}
+
+#define BRAND_COLS                                                           \
+	"b.id, b.name, b.key_hash, b.controller, b.created_at, "             \
+	"b.key_rotated_at, (SELECT json_group_array(domain) FROM (SELECT "   \
+	"domain FROM brand_domains d WHERE d.brand = b.id ORDER BY domain))"
+
+static int brand_row(sqlite3_stmt *st, struct store_brand *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->id = (uint64_t)sqlite3_column_int64(st, 0);
+	col_copy(st, 1, b->name, sizeof(b->name));
+	if (sqlite3_column_bytes(st, 2) == 32)
+		memcpy(b->key_hash, sqlite3_column_blob(st, 2), 32);
+	b->controller = col_strdup(st, 3);
+	b->created_at = sqlite3_column_int64(st, 4);
+	b->key_rotated_at = sqlite3_column_int64(st, 5);
+	b->domains = col_strdup(st, 6);
+	if (b->controller == NULL || b->domains == NULL) {
+		store_brand_clear(b);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+static const char sql_brand_by_id[] =
+	"SELECT " BRAND_COLS " FROM brands b WHERE b.id = ?";
+static const char sql_brand_by_name[] =
+	"SELECT " BRAND_COLS " FROM brands b WHERE b.name = ?";
+
+static int brand_one(struct store *store, const char *sql, uint64_t id,
+		     const char *text, struct store_brand *out)
+{
+	READER_BEGIN(store, sql);
+	if (text)
+		bind_text(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status;
+	if (rc == SQLITE_ROW)
+		status = brand_row(st, out);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static int sqlite_brand_by_id(struct store *s, uint64_t id,
+			      struct store_brand *out)
+{
+	return brand_one(s, sql_brand_by_id, id, NULL, out);
+}
+
+static int sqlite_brand_by_name(struct store *s, const char *name,
+				struct store_brand *out)
+{
+	return brand_one(s, sql_brand_by_name, 0, name, out);
+}
+
+static const char sql_brand_list[] = "SELECT " BRAND_COLS
+				     " FROM brands b WHERE b.id > ? "
+				     "ORDER BY b.id LIMIT ?";
+
+static int sqlite_brand_list(struct store *store, uint64_t after, int limit,
+			     store_brand_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_brand_list);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 2, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_brand b;
+		if ((status = brand_row(st, &b)) != STORE_OK)
+			break;
+		int stop = cb(&b, arg);
+		store_brand_clear(&b);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_brand_set_key[] =
+	"UPDATE brands SET key_hash = ?, key_rotated_at = ? WHERE id = ?";
+
+static int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
+				const uint8_t *key_hash, int64_t at)
+{
+	WRITER_STMT(tx, sql_brand_set_key);
+	sqlite3_bind_blob(st, 1, key_hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+static const char sql_brand_by_domain[] =
+	"SELECT brand FROM brand_domains WHERE domain = ?";
+
+static int sqlite_brand_by_domain(struct store *store, const char *domain,
+				  uint64_t *brand)
+{
+	READER_BEGIN(store, sql_brand_by_domain);
+	bind_text(st, 1, domain);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW)
+		*brand = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+/* -- proposals -- */
+
+static const char sql_proposal_insert[] =
+	"INSERT INTO proposals(id, person, brand, state, value, ask, "
+	"created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)";
+
+static int sqlite_proposal_insert(struct store_tx *tx,
+				  const struct store_proposal *p)
+{
+	WRITER_STMT(tx, sql_proposal_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)p->person);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)p->brand);
+	bind_text(st, 4, p->state[0] ? p->state : "pending");
+	bind_text(st, 5, p->value ? p->value : "");
+	bind_text(st, 6, p->ask ? p->ask : "{}");
+	sqlite3_bind_int64(st, 7, p->created_at);
+	sqlite3_bind_int64(st, 8, p->expires_at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_proposal_by_id[] =
+	"SELECT id, person, brand, state, value, ask, created_at, "
+	"expires_at, decided_at, relationship FROM proposals WHERE id = ?";
+
+static int sqlite_proposal_by_id(struct store *store, uint64_t id,
+				 struct store_proposal *p)
+{
+	READER_BEGIN(store, sql_proposal_by_id);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		memset(p, 0, sizeof(*p));
+		p->id = (uint64_t)sqlite3_column_int64(st, 0);
+		p->person = (uint64_t)sqlite3_column_int64(st, 1);
+		p->brand = (uint64_t)sqlite3_column_int64(st, 2);
+		col_copy(st, 3, p->state, sizeof(p->state));
+		p->value = col_strdup(st, 4);
+		p->ask = col_strdup(st, 5);
+		p->created_at = sqlite3_column_int64(st, 6);
+		p->expires_at = sqlite3_column_int64(st, 7);
+		p->decided_at = sqlite3_column_int64(st, 8);
+		p->relationship = (uint64_t)sqlite3_column_int64(st, 9);
+		if (p->value == NULL || p->ask == NULL) {
+			store_proposal_clear(p);
+			status = STORE_FAULT;
+		}
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
+	return status;
+}
+
+static const char sql_proposal_decide[] =
+	"UPDATE proposals SET state = ?, relationship = ?, decided_at = ? "
+	"WHERE id = ? AND state = 'pending'";
+
+static int sqlite_proposal_decide(struct store_tx *tx, uint64_t id,
+				  const char *state, uint64_t relationship,
+				  int64_t at)
+{
+	WRITER_STMT(tx, sql_proposal_decide);
+	bind_text(st, 1, state);
+	bind_key(st, 2, relationship);
+	sqlite3_bind_int64(st, 3, at);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_CONFLICT;
+	return status;
+}
+
+/* -- relationships -- */
+
+static const char sql_rel_insert[] =
+	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
+	"terms, terms_version, topics, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)";
+static const char sql_alias_insert[] =
+	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
+static const char sql_terms_version_insert[] =
+	"INSERT INTO terms_versions(relationship, version, person, terms, at) "
+	"VALUES (?,?,?,?,?)";
+
+static int sqlite_relationship_insert(struct store_tx *tx,
+				      const struct store_relationship *r)
+{
+	int status;
+	{
+		WRITER_STMT(tx, sql_rel_insert);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->person);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->brand);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->proposal);
+		sqlite3_bind_int(st, 5, r->state);
+		bind_text(st, 6, r->alias);
+		bind_text(st, 7, r->terms);
+		sqlite3_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
+		bind_text(st, 9, r->topics ? r->topics : "[]");
+		sqlite3_bind_int64(st, 10, r->created_at);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			return status;
+	}
+	{
+		WRITER_STMT(tx, sql_alias_insert);
+		bind_text(st, 1, r->alias);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->person);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->id);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			return status;
+	}
+	WRITER_STMT(tx, sql_terms_version_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
+	sqlite3_bind_int(st, 2, r->terms_version ? r->terms_version : 1);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)r->person);
+	bind_text(st, 4, r->terms);
+	sqlite3_bind_int64(st, 5, r->created_at);
+	return sqlite_exec_stmt(st);
+}
+
+#define REL_COLS                                                             \
+	"id, person, brand, proposal, state, alias, terms, terms_version, "  \
+	"topics, created_at, ended_at"
+
+static int rel_row(sqlite3_stmt *st, struct store_relationship *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->id = (uint64_t)sqlite3_column_int64(st, 0);
+	r->person = (uint64_t)sqlite3_column_int64(st, 1);
+	r->brand = (uint64_t)sqlite3_column_int64(st, 2);
+	r->proposal = (uint64_t)sqlite3_column_int64(st, 3);
+	r->state = sqlite3_column_int(st, 4);
+	col_copy(st, 5, r->alias, sizeof(r->alias));
+	r->terms = col_strdup(st, 6);
+	r->terms_version = sqlite3_column_int(st, 7);
+	r->topics = col_strdup(st, 8);
+	r->created_at = sqlite3_column_int64(st, 9);
+	r->ended_at = sqlite3_column_int64(st, 10);
+	if (r->terms == NULL || r->topics == NULL) {
+		store_relationship_clear(r);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+static const char sql_rel_by_id[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id = ?";
+static const char sql_rel_by_alias[] =
+	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
+
+static int rel_one(struct store *store, const char *sql, uint64_t id,
+		   const char *text, struct store_relationship *out)
+{
+	READER_BEGIN(store, sql);
+	if (text)
+		bind_text(st, 1, text);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status;
+	if (rc == SQLITE_ROW)
+		status = rel_row(st, out);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static int sqlite_relationship_by_id(struct store *s, uint64_t id,
+				     struct store_relationship *out)
+{
+	return rel_one(s, sql_rel_by_id, id, NULL, out);
+}
+
+static int sqlite_relationship_by_alias(struct store *s, const char *alias,
+					struct store_relationship *out)
+{
+	return rel_one(s, sql_rel_by_alias, 0, alias, out);
+}
+
+static int rel_list(struct store *store, const char *sql, uint64_t person,
+		    uint64_t after, int limit, store_relationship_cb cb,
+		    void *arg)
+{
+	READER_BEGIN(store, sql);
+	int i = 1;
+	if (person)
+		sqlite3_bind_int64(st, i++, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)after);
+	sqlite3_bind_int(st, i, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_relationship r;
+		if ((status = rel_row(st, &r)) != STORE_OK)
+			break;
+		int stop = cb(&r, arg);
+		store_relationship_clear(&r);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_rel_list_person[] =
+	"SELECT " REL_COLS " FROM relationships WHERE person = ? AND id > ? "
+	"ORDER BY id LIMIT ?";
+static const char sql_rel_list_open[] =
+	"SELECT " REL_COLS " FROM relationships WHERE state <> 2 AND id > ? "
+	"ORDER BY id LIMIT ?";
+
+static int sqlite_relationship_list_person(struct store *s, uint64_t person,
+					   uint64_t after, int limit,
+					   store_relationship_cb cb,
+					   void *arg)
+{
+	return rel_list(s, sql_rel_list_person, person, after, limit, cb, arg);
+}
+
+static int sqlite_relationship_list_open(struct store *s, uint64_t after,
+					 int limit, store_relationship_cb cb,
+					 void *arg)
+{
+	return rel_list(s, sql_rel_list_open, 0, after, limit, cb, arg);
+}
+
+/* -- attempts -- */
+
+static const char sql_attempt_insert[] =
+	"INSERT INTO attempts(id, person, relationship, brand, campaign, "
+	"channel, topic, decision, reason, folder, deliver_at, received_at, "
+	"sender, sender_verified, subject, headers, body, decided_at, exempt) "
+	"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+static int sqlite_attempt_insert(struct store_tx *tx,
+				 const struct store_attempt *a)
+{
+	WRITER_STMT(tx, sql_attempt_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)a->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)a->person);
+	bind_key(st, 3, a->relationship);
+	bind_key(st, 4, a->brand);
+	bind_key(st, 5, a->campaign);
+	sqlite3_bind_int(st, 6, a->channel);
+	bind_text(st, 7, a->topic);
+	sqlite3_bind_int(st, 8, a->decision);
+	sqlite3_bind_int(st, 9, a->reason);
+	if (a->folder >= 0)
+		sqlite3_bind_int(st, 10, a->folder);
+	bind_time(st, 11, a->deliver_at);
+	sqlite3_bind_int64(st, 12, a->received_at);
+	bind_text(st, 13, a->sender);
+	sqlite3_bind_int(st, 14, a->sender_verified ? 1 : 0);
+	bind_text(st, 15, a->subject);
+	if (a->headers)
+		sqlite3_bind_blob(st, 16, a->headers, (int)a->headers_len,
+				  SQLITE_STATIC);
+	if (a->body)
+		sqlite3_bind_blob(st, 17, a->body, (int)a->body_len,
+				  SQLITE_STATIC);
+	bind_time(st, 18, a->decided_at);
+	sqlite3_bind_int(st, 19, a->exempt ? 1 : 0);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_held_count[] =
+	"SELECT count(*) FROM attempts WHERE relationship = ? AND decision = 1";
+
+static int sqlite_held_count(struct store *store, uint64_t relationship,
+			     uint32_t *out)
+{
+	READER_BEGIN(store, sql_held_count);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW)
+		*out = (uint32_t)sqlite3_column_int64(st, 0);
+	else
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_delivery_rel[] =
+	"SELECT channel, exempt, decided_at FROM attempts WHERE "
+	"relationship = ? AND decision = 0 AND decided_at >= ? "
+	"ORDER BY decided_at, id";
+static const char sql_delivery_person[] =
+	"SELECT channel, exempt, decided_at FROM attempts WHERE "
+	"person = ? AND decision = 0 AND decided_at >= ? "
+	"ORDER BY decided_at, id";
+
+static int sqlite_delivery_list(struct store *store, uint64_t relationship,
+				uint64_t person, int64_t since,
+				store_delivery_cb cb, void *arg)
+{
+	READER_BEGIN(store, relationship ? sql_delivery_rel
+					 : sql_delivery_person);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)(relationship ? relationship
+							       : person));
+	sqlite3_bind_int64(st, 2, since);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb(sqlite3_column_int(st, 0),
+		       sqlite3_column_int(st, 1) != 0,
+		       sqlite3_column_int64(st, 2), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+/* -- ledger -- */
+
+static const char sql_ledger_append[] =
+	"INSERT INTO ledger(person, seq, at_ms, actor, type, relationship, "
+	"data, prev, hash) VALUES (?,?,?,?,?,?,?,?,?)";
+
+static int sqlite_ledger_append(struct store_tx *tx,
+				const struct store_ledger_entry *e)
+{
+	WRITER_STMT(tx, sql_ledger_append);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)e->person);
+	sqlite3_bind_int64(st, 2, e->seq);
+	sqlite3_bind_int64(st, 3, e->at_ms);
+	bind_text(st, 4, e->actor);
+	bind_text(st, 5, e->type);
+	bind_text(st, 6, e->relationship[0] ? e->relationship : NULL);
+	bind_text(st, 7, e->data ? e->data : "{}");
+	sqlite3_bind_blob(st, 8, e->prev, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 9, e->hash, 32, SQLITE_TRANSIENT);
+	return sqlite_exec_stmt(st);
+}
+
+#define LEDGER_COLS "person, seq, at_ms, actor, type, relationship, data, " \
+		    "prev, hash"
+
+static int ledger_row(sqlite3_stmt *st, struct store_ledger_entry *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->person = (uint64_t)sqlite3_column_int64(st, 0);
+	e->seq = sqlite3_column_int64(st, 1);
+	e->at_ms = sqlite3_column_int64(st, 2);
+	col_copy(st, 3, e->actor, sizeof(e->actor));
+	col_copy(st, 4, e->type, sizeof(e->type));
+	col_copy(st, 5, e->relationship, sizeof(e->relationship));
+	e->data = col_strdup(st, 6);
+	if (sqlite3_column_bytes(st, 7) == 32)
+		memcpy(e->prev, sqlite3_column_blob(st, 7), 32);
+	if (sqlite3_column_bytes(st, 8) == 32)
+		memcpy(e->hash, sqlite3_column_blob(st, 8), 32);
+	if (e->data == NULL)
+		return STORE_FAULT;
+	return STORE_OK;
+}
+
+static const char sql_ledger_head[] = "SELECT " LEDGER_COLS
+				      " FROM ledger WHERE person = ? "
+				      "ORDER BY seq DESC LIMIT 1";
+
+static int ledger_head_on(struct sqlite_conn *c, uint64_t person,
+			  struct store_ledger_entry *out)
+{
+	sqlite3_stmt *st = sqlite_stmt(c, sql_ledger_head);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	int rc = sqlite3_step(st), status;
+	if (rc == SQLITE_ROW)
+		status = ledger_row(st, out);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	sqlite3_reset(st);
+	return status;
+}
+
+static int sqlite_ledger_head_tx(struct store_tx *tx, uint64_t person,
+				 struct store_ledger_entry *out)
+{
+	return ledger_head_on(tx_conn(tx), person, out);
+}
+
+static int sqlite_ledger_head(struct store *store, uint64_t person,
+			      struct store_ledger_entry *out)
+{
+	struct sqlite_store *s = S(store);
+	struct sqlite_conn *c = sqlite_reader(s);
+	if (c == NULL)
+		return STORE_FAULT;
+	int status = ledger_head_on(c, person, out);
+	sqlite_reader_put(s, c);
+	return status;
+}
+
+static const char sql_ledger_list[] = "SELECT " LEDGER_COLS
+				      " FROM ledger WHERE person = ? AND "
+				      "seq > ? ORDER BY seq LIMIT ?";
+
+static int sqlite_ledger_list(struct store *store, uint64_t person,
+			      int64_t after, int limit, store_ledger_cb cb,
+			      void *arg)
+{
+	READER_BEGIN(store, sql_ledger_list);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 2, after);
+	sqlite3_bind_int(st, 3, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_ledger_entry e;
+		if ((status = ledger_row(st, &e)) != STORE_OK) {
+			store_ledger_entry_clear(&e);
+			break;
+		}
+		int stop = cb(&e, arg);
+		store_ledger_entry_clear(&e);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_head_save[] =
+	"INSERT INTO ledger_heads(person, seq, hash, note, signed_at) "
+	"VALUES (?,?,?,?,?) ON CONFLICT(person) DO UPDATE SET "
+	"seq = excluded.seq, hash = excluded.hash, note = excluded.note, "
+	"signed_at = excluded.signed_at";
+
+static int sqlite_ledger_head_save(struct store_tx *tx, uint64_t person,
+				   int64_t seq, const uint8_t *hash,
+				   const char *note, int64_t at)
+{
+	WRITER_STMT(tx, sql_head_save);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 2, seq);
+	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_TRANSIENT);
+	bind_text(st, 4, note);
+	sqlite3_bind_int64(st, 5, at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_signed_head[] =
+	"SELECT note FROM ledger_heads WHERE person = ?";
+
+static int sqlite_ledger_signed_head(struct store *store, uint64_t person,
+				     char **note)
+{
+	READER_BEGIN(store, sql_signed_head);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		*note = col_strdup(st, 0);
+		if (*note == NULL)
+			status = STORE_FAULT;
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
+	return status;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = sqlite_open,
+	.migrate = sqlite_migrate,
+	.close = sqlite_close,
+	.write = sqlite_write,
+	.tx_hook = sqlite_tx_hook,
+	.writer_stats = sqlite_writer_stats,
+	.person_insert = sqlite_person_insert,
+	.person_by_handle = sqlite_person_by_handle,
+	.person_by_id = sqlite_person_by_id,
+	.person_list = sqlite_person_list,
+	.person_set_profile = sqlite_person_set_profile,
+	.person_set_global_terms = sqlite_person_set_global_terms,
+	.person_set_folders = sqlite_person_set_folders,
+	.brand_insert = sqlite_brand_insert,
+	.brand_by_id = sqlite_brand_by_id,
+	.brand_by_name = sqlite_brand_by_name,
+	.brand_list = sqlite_brand_list,
+	.brand_set_key = sqlite_brand_set_key,
+	.brand_by_domain = sqlite_brand_by_domain,
+	.proposal_insert = sqlite_proposal_insert,
+	.proposal_by_id = sqlite_proposal_by_id,
+	.proposal_decide = sqlite_proposal_decide,
+	.relationship_insert = sqlite_relationship_insert,
+	.relationship_by_id = sqlite_relationship_by_id,
+	.relationship_by_alias = sqlite_relationship_by_alias,
+	.relationship_list_person = sqlite_relationship_list_person,
+	.relationship_list_open = sqlite_relationship_list_open,
+	.attempt_insert = sqlite_attempt_insert,
+	.held_count = sqlite_held_count,
+	.delivery_list = sqlite_delivery_list,
+	.ledger_append = sqlite_ledger_append,
+	.ledger_head_tx = sqlite_ledger_head_tx,
+	.ledger_head = sqlite_ledger_head,
+	.ledger_list = sqlite_ledger_list,
+	.ledger_head_save = sqlite_ledger_head_save,
+	.ledger_signed_head = sqlite_ledger_signed_head,
+};

@@ -1,0 +1,325 @@
+/*
+ * store.c — picks a backend by URL scheme and dispatches the public
+ * store_* calls to it (see store.h); also the record helpers and key
+ * generation, which are the same for every backend.
+ */
+#include "store.h"
+
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+
+static const struct store_ops *const store_backends[] = {
+	&store_sqlite_ops,
+};
+
+int store_open(const char *url, struct store **out, char *err, size_t errlen)
+{
+	const char *colon = strchr(url, ':');
+
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium failed to initialise");
+		return STORE_FAULT;
+	}
+	if (colon == NULL) {
+		snprintf(err, errlen,
+			 "store URL \"%s\" has no scheme (try sqlite:PATH)",
+			 url);
+		return STORE_INVALID;
+	}
+	size_t n = (size_t)(colon - url);
+	for (size_t i = 0; i < sizeof(store_backends) / sizeof(*store_backends);
+	     i++) {
+		const struct store_ops *ops = store_backends[i];
+		if (strlen(ops->scheme) == n && strncmp(ops->scheme, url, n) == 0)
+			return ops->open(colon + 1, out, err, errlen);
+	}
+	snprintf(err, errlen,
+		 "store URL scheme \"%.*s\" is not supported (use sqlite:PATH)",
+		 (int)n, url);
+	return STORE_INVALID;
+}
+
+int store_migrate(struct store *s, int *applied, int *version)
+{
+	return s->ops->migrate(s, applied, version);
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+int store_write(struct store *s, store_job_fn fn, void *arg)
+{
+	return s->ops->write(s, fn, arg, NULL, true);
+}
+
+int store_write_async(struct store *s, store_job_fn fn, void *arg,
+		      store_done_fn done)
+{
+	return s->ops->write(s, fn, arg, done, false);
+}
+
+int store_tx_on_commit(struct store_tx *tx, store_hook_fn fn, void *arg)
+{
+	return tx->store->ops->tx_hook(tx, true, fn, arg);
+}
+
+int store_tx_on_rollback(struct store_tx *tx, store_hook_fn fn, void *arg)
+{
+	return tx->store->ops->tx_hook(tx, false, fn, arg);
+}
+
+struct store *store_tx_store(struct store_tx *tx)
+{
+	return tx->store;
+}
+
+void store_writer_stats(struct store *s, struct store_writer_stats *out)
+{
+	s->ops->writer_stats(s, out);
+}
+
+#define TX_OPS(tx) ((tx)->store->ops)
+
+int store_person_insert(struct store_tx *tx, const struct store_person *p)
+{
+	return TX_OPS(tx)->person_insert(tx, p);
+}
+
+int store_person_by_handle(struct store *s, const char *handle,
+			   struct store_person *out)
+{
+	return s->ops->person_by_handle(s, handle, out);
+}
+
+int store_person_by_id(struct store *s, uint64_t id, struct store_person *out)
+{
+	return s->ops->person_by_id(s, id, out);
+}
+
+int store_person_list(struct store *s, uint64_t after, int limit,
+		      store_person_cb cb, void *arg)
+{
+	return s->ops->person_list(s, after, limit, cb, arg);
+}
+
+int store_person_set_profile(struct store_tx *tx, uint64_t id,
+			     const char *sealed)
+{
+	return TX_OPS(tx)->person_set_profile(tx, id, sealed);
+}
+
+int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
+				  const char *json)
+{
+	return TX_OPS(tx)->person_set_global_terms(tx, id, json);
+}
+
+int store_person_set_folders(struct store_tx *tx, uint64_t id,
+			     const char *json)
+{
+	return TX_OPS(tx)->person_set_folders(tx, id, json);
+}
+
+int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
+{
+	return TX_OPS(tx)->brand_insert(tx, b);
+}
+
+int store_brand_by_id(struct store *s, uint64_t id, struct store_brand *out)
+{
+	return s->ops->brand_by_id(s, id, out);
+}
+
+int store_brand_by_name(struct store *s, const char *name,
+			struct store_brand *out)
+{
+	return s->ops->brand_by_name(s, name, out);
+}
+
+int store_brand_list(struct store *s, uint64_t after, int limit,
+		     store_brand_cb cb, void *arg)
+{
+	return s->ops->brand_list(s, after, limit, cb, arg);
+}
+
+int store_brand_set_key(struct store_tx *tx, uint64_t id,
+			const uint8_t key_hash[32], int64_t at)
+{
+	return TX_OPS(tx)->brand_set_key(tx, id, key_hash, at);
+}
+
+int store_brand_by_domain(struct store *s, const char *domain,
+			  uint64_t *brand)
+{
+	return s->ops->brand_by_domain(s, domain, brand);
+}
+
+int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
+{
+	return TX_OPS(tx)->proposal_insert(tx, p);
+}
+
+int store_proposal_by_id(struct store *s, uint64_t id,
+			 struct store_proposal *out)
+{
+	return s->ops->proposal_by_id(s, id, out);
+}
+
+int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
+			  uint64_t relationship, int64_t at)
+{
+	return TX_OPS(tx)->proposal_decide(tx, id, state, relationship, at);
+}
+
+int store_relationship_insert(struct store_tx *tx,
+			      const struct store_relationship *r)
+{
+	return TX_OPS(tx)->relationship_insert(tx, r);
+}
+
+int store_relationship_by_id(struct store *s, uint64_t id,
+			     struct store_relationship *out)
+{
+	return s->ops->relationship_by_id(s, id, out);
+}
+
+int store_relationship_by_alias(struct store *s, const char *alias,
+				struct store_relationship *out)
+{
+	return s->ops->relationship_by_alias(s, alias, out);
+}
+
+int store_relationship_list_person(struct store *s, uint64_t person,
+				   uint64_t after, int limit,
+				   store_relationship_cb cb, void *arg)
+{
+	return s->ops->relationship_list_person(s, person, after, limit, cb,
+						arg);
+}
+
+int store_relationship_list_open(struct store *s, uint64_t after, int limit,
+				 store_relationship_cb cb, void *arg)
+{
+	return s->ops->relationship_list_open(s, after, limit, cb, arg);
+}
+
+int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+{
+	return TX_OPS(tx)->attempt_insert(tx, a);
+}
+
+int store_delivery_list(struct store *s, uint64_t relationship,
+			uint64_t person, int64_t since, store_delivery_cb cb,
+			void *arg)
+{
+	return s->ops->delivery_list(s, relationship, person, since, cb, arg);
+}
+
+int store_held_count(struct store *s, uint64_t relationship, uint32_t *out)
+{
+	return s->ops->held_count(s, relationship, out);
+}
+
+int store_ledger_append(struct store_tx *tx,
+			const struct store_ledger_entry *e)
+{
+	return TX_OPS(tx)->ledger_append(tx, e);
+}
+
+int store_ledger_head_tx(struct store_tx *tx, uint64_t person,
+			 struct store_ledger_entry *out)
+{
+	return TX_OPS(tx)->ledger_head_tx(tx, person, out);
+}
+
+int store_ledger_head(struct store *s, uint64_t person,
+		      struct store_ledger_entry *out)
+{
+	return s->ops->ledger_head(s, person, out);
+}
+
+int store_ledger_list(struct store *s, uint64_t person, int64_t after,
+		      int limit, store_ledger_cb cb, void *arg)
+{
+	return s->ops->ledger_list(s, person, after, limit, cb, arg);
+}
+
+int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
+			   const uint8_t hash[32], const char *note,
+			   int64_t at)
+{
+	return TX_OPS(tx)->ledger_head_save(tx, person, seq, hash, note, at);
+}
+
+int store_ledger_signed_head(struct store *s, uint64_t person, char **note)
+{
+	return s->ops->ledger_signed_head(s, person, note);
+}
+
+void store_person_clear(struct store_person *p)
+{
+	free(p->profile);
+	free(p->global_terms);
+	free(p->folders);
+	sodium_memzero(p, sizeof(*p));
+}
+
+void store_brand_clear(struct store_brand *b)
+{
+	free(b->controller);
+	free(b->domains);
+	memset(b, 0, sizeof(*b));
+}
+
+void store_proposal_clear(struct store_proposal *p)
+{
+	free(p->value);
+	free(p->ask);
+	memset(p, 0, sizeof(*p));
+}
+
+void store_relationship_clear(struct store_relationship *r)
+{
+	free(r->terms);
+	free(r->topics);
+	memset(r, 0, sizeof(*r));
+}
+
+void store_ledger_entry_clear(struct store_ledger_entry *e)
+{
+	free(e->data);
+	memset(e, 0, sizeof(*e));
+}
+
+uint64_t store_new_key(void)
+{
+	uint64_t k;
+
+	do {
+		randombytes_buf(&k, sizeof(k));
+		k &= INT64_MAX; /* fits a signed BIGINT */
+	} while (k == 0);
+	return k;
+}
+
+uint64_t store_new_time_key(int64_t now_ms)
+{
+	static _Atomic uint32_t counter;
+	static const int64_t epoch_2020_ms = 1577836800000LL;
+	uint32_t c = atomic_fetch_add(&counter, 1);
+
+	if (c == 0) /* first use: start at a random point */
+		atomic_store(&counter, c = randombytes_random());
+	int64_t ms = now_ms - epoch_2020_ms;
+	if (ms < 0)
+		ms = 0;
+	return ((uint64_t)ms << 22) | (c & 0x3fffffu);
+}

@@ -1,0 +1,300 @@
+/*
+ * store.h — the one storage interface of cmr, whatever the backend.
+ *
+ * A store is opened from a URL (`sqlite:PATH`; `postgresql://…` in a later
+ * wave), which picks a backend: a struct of functions (struct store_ops),
+ * as OpenSMTPD's queue backends are chosen by name. Callers use the
+ * store_* wrappers below and never see SQL.
+ *
+ * Writes go through the writer: store_write() hands a job to the one
+ * writer thread, which runs every job that has queued up in one
+ * transaction, each job in its own savepoint so that one failure does not
+ * sink the others, commits once (group commit) and only then reports
+ * success. A job may register hooks that run after the commit (to apply
+ * in-memory state, such as cap windows) or after its rollback (to undo
+ * what it changed in memory). Reads use their own connections and may run
+ * on any thread.
+ *
+ * Keys are compact 64-bit integers; API ids (core/id.h) encode them.
+ * Status codes: every function returns enum store_status.
+ */
+#ifndef CMR_STORE_STORE_H
+#define CMR_STORE_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND = 1, /* no such row */
+	STORE_CONFLICT = 2,  /* a uniqueness rule refused the write */
+	STORE_INVALID = 3,   /* the job refused its own input; nothing written */
+	STORE_FAULT = -1,    /* an I/O or resource fault; nothing written */
+};
+
+struct store;
+struct store_tx;
+
+#define STORE_HANDLE_MAX 32
+#define STORE_NAME_MAX 128
+
+struct store_person {
+	uint64_t id;
+	char handle[STORE_HANDLE_MAX + 1];
+	char password_hash[160];  /* argon2id encoded string */
+	uint8_t data_key[96];     /* wrapped per-person data key */
+	size_t data_key_len;      /* 0 once erased */
+	char *profile;            /* sealed JSON, or NULL (owned) */
+	char *global_terms;       /* canonical JSON (owned) */
+	char *folders;            /* JSON array of own folder names (owned) */
+	int64_t created_at;
+	int64_t erased_at;        /* 0 unless erased */
+};
+
+struct store_brand {
+	uint64_t id;
+	char name[STORE_NAME_MAX + 1];
+	uint8_t key_hash[32];     /* BLAKE2b-256 of the API key */
+	char *controller;         /* JSON object (owned) */
+	char *domains;            /* JSON array of domains (owned; reads) */
+	int64_t created_at;
+	int64_t key_rotated_at;
+};
+
+struct store_proposal {
+	uint64_t id;
+	uint64_t person;
+	uint64_t brand;
+	char state[12];           /* pending, accepted, declined, expired */
+	char *value;              /* owned */
+	char *ask;                /* JSON (owned) */
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t decided_at;
+	uint64_t relationship;    /* 0 until accepted */
+};
+
+struct store_relationship {
+	uint64_t id;
+	uint64_t person;
+	uint64_t brand;
+	uint64_t proposal;
+	int state;                /* enum rel_state */
+	char alias[160];
+	char *terms;              /* canonical JSON (owned) */
+	int terms_version;
+	char *topics;             /* JSON array: topic table (owned) */
+	int64_t created_at;
+	int64_t ended_at;
+};
+
+struct store_attempt {
+	uint64_t id;              /* time-ordered */
+	uint64_t person;
+	uint64_t relationship;    /* 0: none (unknown alias) */
+	uint64_t brand;           /* 0: none */
+	uint64_t campaign;        /* 0: none */
+	int channel;
+	const char *topic;        /* may be NULL (borrowed) */
+	int decision;             /* enum gate_outcome */
+	int reason;               /* enum gate_reason */
+	int folder;               /* -1: none */
+	int64_t deliver_at;       /* 0: none */
+	int64_t decided_at;       /* delivered: when (counts in windows) */
+	bool exempt;              /* delivered under exempt_cap */
+	int64_t received_at;
+	const char *sender;       /* borrowed; may be NULL */
+	bool sender_verified;
+	const char *subject;      /* borrowed; may be NULL */
+	const void *headers;      /* borrowed */
+	size_t headers_len;
+	const void *body;         /* borrowed; NULL for refused attempts */
+	size_t body_len;
+};
+
+struct store_ledger_entry {
+	uint64_t person;
+	int64_t seq;
+	int64_t at_ms;
+	char actor[16];
+	char type[32];
+	char relationship[32];    /* API id or "" for null */
+	char *data;               /* JSON object as hashed (owned) */
+	uint8_t prev[32];
+	uint8_t hash[32];
+};
+
+/* Release what a record owns (its char * members) and zero them. */
+void store_person_clear(struct store_person *p);
+void store_brand_clear(struct store_brand *b);
+void store_proposal_clear(struct store_proposal *p);
+void store_relationship_clear(struct store_relationship *r);
+void store_ledger_entry_clear(struct store_ledger_entry *e);
+
+/* A page of a list: the callback sees each row (borrowed for the call) and
+ * returns 0 to go on, non-zero to stop. */
+typedef int (*store_person_cb)(const struct store_person *p, void *arg);
+typedef int (*store_brand_cb)(const struct store_brand *b, void *arg);
+typedef int (*store_ledger_cb)(const struct store_ledger_entry *e, void *arg);
+typedef int (*store_relationship_cb)(const struct store_relationship *r,
+				     void *arg);
+
+/* ---- Opening, migrating, closing ---- */
+
+/* Opens the store named by url. Returns STORE_OK and *out, or an error
+ * with a one-line reason in err (unknown scheme, cannot open, …). Opening
+ * does not migrate. */
+int store_open(const char *url, struct store **out, char *err, size_t errlen);
+
+/* Applies the numbered migrations not yet applied, each in its own
+ * transaction. *applied (may be NULL) receives how many ran, and *version
+ * (may be NULL) the schema version after. */
+int store_migrate(struct store *s, int *applied, int *version);
+
+/* Stops the writer (after finishing queued jobs) and closes everything. */
+void store_close(struct store *s);
+
+/* ---- The writer ---- */
+
+typedef int (*store_job_fn)(struct store_tx *tx, void *arg);
+typedef void (*store_hook_fn)(void *arg);
+typedef void (*store_done_fn)(void *arg, int status);
+
+/* Runs fn(tx, arg) in the writer and waits until its transaction is
+ * durable (STORE_OK) or has failed (fn's own status, or STORE_FAULT when
+ * the commit failed). A job returning non-zero is rolled back alone. */
+int store_write(struct store *s, store_job_fn fn, void *arg);
+
+/* As store_write but returns at once; done(arg, status) runs on the
+ * writer thread after the commit (or the failure). */
+int store_write_async(struct store *s, store_job_fn fn, void *arg,
+		      store_done_fn done);
+
+/* Hooks of the current job: on_commit runs after the batch is durable,
+ * on_rollback when this job (or its whole batch) is rolled back; both on
+ * the writer thread, in reverse order of registration for rollbacks.
+ * STORE_FAULT when out of memory (the job should then fail). */
+int store_tx_on_commit(struct store_tx *tx, store_hook_fn fn, void *arg);
+int store_tx_on_rollback(struct store_tx *tx, store_hook_fn fn, void *arg);
+
+/* The store a transaction belongs to (for reads inside a job). */
+struct store *store_tx_store(struct store_tx *tx);
+
+/* Writer statistics since open (for /metrics and benchmarks). */
+struct store_writer_stats {
+	uint64_t batches;
+	uint64_t jobs;
+	uint64_t commit_ns_total;
+	uint64_t max_batch;
+};
+void store_writer_stats(struct store *s, struct store_writer_stats *out);
+
+/* ---- Persons ---- */
+
+int store_person_insert(struct store_tx *tx, const struct store_person *p);
+/* By handle (case-sensitive; handles are stored lower case). */
+int store_person_by_handle(struct store *s, const char *handle,
+			   struct store_person *out);
+int store_person_by_id(struct store *s, uint64_t id,
+		       struct store_person *out);
+/* Persons with id > after, in id order, at most limit. */
+int store_person_list(struct store *s, uint64_t after, int limit,
+		      store_person_cb cb, void *arg);
+int store_person_set_profile(struct store_tx *tx, uint64_t id,
+			     const char *sealed);
+int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
+				  const char *json);
+int store_person_set_folders(struct store_tx *tx, uint64_t id,
+			     const char *json);
+
+/* ---- Brands ---- */
+
+/* Inserts the brand and its domains (b->domains: JSON array). */
+int store_brand_insert(struct store_tx *tx, const struct store_brand *b);
+int store_brand_by_id(struct store *s, uint64_t id, struct store_brand *out);
+int store_brand_by_name(struct store *s, const char *name,
+			struct store_brand *out);
+int store_brand_list(struct store *s, uint64_t after, int limit,
+		     store_brand_cb cb, void *arg);
+int store_brand_set_key(struct store_tx *tx, uint64_t id,
+			const uint8_t key_hash[32], int64_t at);
+/* The brand that owns domain (lower case, exact), or STORE_NOT_FOUND. */
+int store_brand_by_domain(struct store *s, const char *domain,
+			  uint64_t *brand);
+
+/* ---- Proposals and relationships ---- */
+
+int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p);
+int store_proposal_by_id(struct store *s, uint64_t id,
+			 struct store_proposal *out);
+/* Sets state (and relationship, decided_at) of a pending proposal;
+ * STORE_CONFLICT when it is no longer pending. */
+int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
+			  uint64_t relationship, int64_t at);
+
+/* Inserts the relationship, its alias into the directory and its terms as
+ * version 1. STORE_CONFLICT when the person already has a relationship
+ * with the brand that has not ended, or the alias was ever issued. */
+int store_relationship_insert(struct store_tx *tx,
+			      const struct store_relationship *r);
+int store_relationship_by_id(struct store *s, uint64_t id,
+			     struct store_relationship *out);
+int store_relationship_by_alias(struct store *s, const char *alias,
+				struct store_relationship *out);
+int store_relationship_list_person(struct store *s, uint64_t person,
+				   uint64_t after, int limit,
+				   store_relationship_cb cb, void *arg);
+/* Every relationship that is not ended (for loading and benchmarks). */
+int store_relationship_list_open(struct store *s, uint64_t after, int limit,
+				 store_relationship_cb cb, void *arg);
+
+/* ---- Attempts ---- */
+
+int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
+/* Deliveries decided at or after `since`, oldest first: of a
+ * relationship (relationship != 0) or of a person (all relationships,
+ * exempt ones included: the callback sees the flag). */
+typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
+				 void *arg);
+int store_delivery_list(struct store *s, uint64_t relationship,
+			uint64_t person, int64_t since, store_delivery_cb cb,
+			void *arg);
+/* Number of attempts of a relationship held right now. */
+int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
+
+/* ---- The ledger ---- */
+
+/* Appends e to its person's chain. e->seq and e->prev must extend the
+ * chain (the caller read the head inside the same job). */
+int store_ledger_append(struct store_tx *tx,
+			const struct store_ledger_entry *e);
+/* The last entry of a person's chain, read inside the writer's
+ * transaction (so that appends in one batch see each other).
+ * STORE_NOT_FOUND for an empty chain. */
+int store_ledger_head_tx(struct store_tx *tx, uint64_t person,
+			 struct store_ledger_entry *out);
+int store_ledger_head(struct store *s, uint64_t person,
+		      struct store_ledger_entry *out);
+/* A person's entries with seq > after, in order. */
+int store_ledger_list(struct store *s, uint64_t person, int64_t after,
+		      int limit, store_ledger_cb cb, void *arg);
+
+/* Records the latest signed head handed out for person's chain. */
+int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
+			   const uint8_t hash[32], const char *note,
+			   int64_t at);
+/* The latest signed note of person (a new string the caller frees), or
+ * STORE_NOT_FOUND when none was handed out yet. */
+int store_ledger_signed_head(struct store *s, uint64_t person, char **note);
+
+/* ---- Keys ---- */
+
+/* A fresh random key for a new row (never 0, never reused in practice). */
+uint64_t store_new_key(void);
+/* A time-ordered key for attempts and ledger-adjacent rows: milliseconds
+ * since 2020 in the high bits, a counter and random bits below. */
+uint64_t store_new_time_key(int64_t now_ms);
+
+#endif

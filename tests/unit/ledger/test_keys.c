@@ -1,0 +1,560 @@
+/*
+ * test_keys.c — the keys directory (modes, idempotence, every refusal), key
+ * wrapping, sealing personal values, and tombstones. Each test works in its
+ * own mkdtemp directory, removed afterwards.
+ */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ledger/keys.h"
+
+static char tmp_root[64];
+static char path_buf[256];
+
+static void rm_tree(const char *path)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *de;
+
+	if (lstat(path, &st) != 0)
+		return;
+	if (S_ISDIR(st.st_mode)) {
+		chmod(path, 0700);
+		d = opendir(path);
+		if (d) {
+			while ((de = readdir(d))) {
+				char child[512];
+
+				if (!strcmp(de->d_name, ".") ||
+				    !strcmp(de->d_name, ".."))
+					continue;
+				snprintf(child, sizeof(child), "%s/%s", path,
+					 de->d_name);
+				rm_tree(child);
+			}
+			closedir(d);
+		}
+		rmdir(path);
+	} else {
+		unlink(path);
+	}
+}
+
+static void setup_tmp(void)
+{
+	strcpy(tmp_root, "/tmp/cmr-keys-XXXXXX");
+	cr_assert_not_null(mkdtemp(tmp_root));
+}
+
+static void teardown_tmp(void)
+{
+	rm_tree(tmp_root);
+}
+
+/* A path under the test's directory (one at a time). */
+static const char *at(const char *rel)
+{
+	snprintf(path_buf, sizeof(path_buf), "%s/%s", tmp_root, rel);
+	return path_buf;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+
+	cr_assert_eq(lstat(path, &st), 0, "%s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+static size_t read_file(const char *path, char *buf, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	cr_assert_not_null(f, "%s", path);
+	n = fread(buf, 1, cap - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return n;
+}
+
+static void write_file(const char *path, const char *content, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+
+	cr_assert_geq(fd, 0, "%s", path);
+	cr_assert_eq(write(fd, content, strlen(content)),
+		     (ssize_t)strlen(content));
+	fchmod(fd, mode);
+	close(fd);
+}
+
+static struct keys *init_ok(const char *dir)
+{
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX] = "";
+
+	cr_assert_eq(keys_init(dir, &k, err, sizeof(err)), 0, "%s", err);
+	cr_assert_not_null(k);
+	return k;
+}
+
+static void expect_init_fails(const char *dir, const char *why_part)
+{
+	struct keys *k = (struct keys *)1;
+	char err[KEYS_ERR_MAX] = "";
+
+	cr_expect_eq(keys_init(dir, &k, err, sizeof(err)), -1);
+	cr_expect_null(k);
+	cr_expect(strstr(err, why_part) != NULL, "error \"%s\" lacks \"%s\"",
+		  err, why_part);
+}
+
+TestSuite(keysdir, .init = setup_tmp, .fini = teardown_tmp);
+
+Test(keysdir, init_creates_private_dir_and_files)
+{
+	char dir[256], file[300], buf[256];
+	struct keys *k;
+	size_t n;
+
+	snprintf(dir, sizeof(dir), "%s", at("var/keys"));
+	k = init_ok(dir);
+	cr_expect(keys_created(k));
+	cr_expect_eq(mode_of(dir), 0700);
+	cr_expect_eq(mode_of(at("var")), 0700);
+	snprintf(file, sizeof(file), "%s/signing.key", dir);
+	cr_expect_eq(mode_of(file), 0600);
+	n = read_file(file, buf, sizeof(buf));
+	cr_expect_eq(n, 45, "signing.key: 44 base64 characters and \\n");
+	cr_expect_eq(buf[44], '\n');
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	cr_expect_eq(mode_of(file), 0600);
+	cr_expect_eq(read_file(file, buf, sizeof(buf)), 45);
+	snprintf(file, sizeof(file), "%s/key_id", dir);
+	cr_expect_eq(mode_of(file), 0600);
+	read_file(file, buf, sizeof(buf));
+	cr_expect_eq(strlen(keys_id(k)), KEYS_ID_LEN);
+	cr_expect_eq(strncmp(buf, keys_id(k), KEYS_ID_LEN), 0);
+	cr_expect_str_eq(buf + KEYS_ID_LEN, "\n");
+	/* No temporary file is left behind. */
+	snprintf(file, sizeof(file), "%s/kek.tmp", dir);
+	cr_expect_neq(access(file, F_OK), 0);
+	keys_free(k);
+}
+
+Test(keysdir, modes_do_not_depend_on_umask)
+{
+	char file[300];
+	mode_t old = umask(0277);
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX] = "";
+	int rc = keys_init(at("keys"), &k, err, sizeof(err));
+
+	umask(old);
+	cr_assert_eq(rc, 0, "%s", err);
+	cr_expect_eq(mode_of(at("keys")), 0700);
+	snprintf(file, sizeof(file), "%s/kek", at("keys"));
+	cr_expect_eq(mode_of(file), 0600);
+	keys_free(k);
+}
+
+Test(keysdir, second_init_loads_the_same_keys)
+{
+	char dir[256], before[256], after[256], file[300];
+	struct keys *a, *b, *c = NULL;
+	char err[KEYS_ERR_MAX] = "";
+	uint8_t dk[KEYS_DATA_KEY_BYTES], back[KEYS_DATA_KEY_BYTES];
+	uint8_t blob[KEYS_WRAPPED_BYTES];
+	char t1[KEYS_TOMBSTONE_HEX + 1], t2[KEYS_TOMBSTONE_HEX + 1];
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	a = init_ok(dir);
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	read_file(file, before, sizeof(before));
+	b = init_ok(dir);
+	cr_expect(!keys_created(b));
+	read_file(file, after, sizeof(after));
+	cr_expect_str_eq(before, after, "kek must never be rewritten");
+	cr_expect_eq(memcmp(keys_public_key(a), keys_public_key(b),
+			    KEYS_PUBLIC_BYTES), 0);
+	cr_expect_str_eq(keys_id(a), keys_id(b));
+
+	/* The KEK is the same: what one wrapped, the other unwraps. */
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(a, dk, blob), 0);
+	cr_assert_eq(keys_unwrap(b, blob, sizeof(blob), back), 0);
+	cr_expect_eq(memcmp(dk, back, sizeof(dk)), 0);
+	cr_assert_eq(keys_tombstone(a, "alias", "x@y", 3, t1), 0);
+	cr_assert_eq(keys_tombstone(b, "alias", "x@y", 3, t2), 0);
+	cr_expect_str_eq(t1, t2);
+
+	/* keys_load reads the same. */
+	cr_assert_eq(keys_load(dir, &c, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(keys_id(c), keys_id(a));
+	cr_expect(!keys_created(c));
+	keys_free(a);
+	keys_free(b);
+	keys_free(c);
+}
+
+Test(keysdir, refuses_a_dir_open_to_others)
+{
+	char file[300];
+
+	cr_assert_eq(mkdir(at("open"), 0755), 0);
+	chmod(at("open"), 0755);
+	expect_init_fails(at("open"), "group or others");
+	/* Nothing was written into it. */
+	snprintf(file, sizeof(file), "%s/signing.key", at("open"));
+	cr_expect_neq(access(file, F_OK), 0);
+
+	cr_assert_eq(mkdir(at("group"), 0700), 0);
+	chmod(at("group"), 0710);
+	expect_init_fails(at("group"), "mode 0710");
+}
+
+Test(keysdir, refuses_a_key_file_open_to_others)
+{
+	char dir[256], file[300];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	k = init_ok(dir);
+	keys_free(k);
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	chmod(file, 0640);
+	expect_init_fails(dir, "kek is accessible to group or others");
+}
+
+Test(keysdir, refuses_a_half_restored_dir)
+{
+	char dir[256], file[300], before[256], after[256];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	k = init_ok(dir);
+	keys_free(k);
+	snprintf(file, sizeof(file), "%s/signing.key", dir);
+	read_file(file, before, sizeof(before));
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	cr_assert_eq(unlink(file), 0);
+	expect_init_fails(dir, "holds signing.key but no kek");
+	cr_expect_neq(access(file, F_OK), 0, "no new kek may appear");
+	snprintf(file, sizeof(file), "%s/signing.key", dir);
+	read_file(file, after, sizeof(after));
+	cr_expect_str_eq(before, after);
+}
+
+Test(keysdir, refuses_bad_key_files)
+{
+	char dir[256], file[300];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	k = init_ok(dir);
+	keys_free(k);
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	write_file(file, "not base64 at all\n", 0600);
+	expect_init_fails(dir, "kek is not one line of base64");
+	/* Base64 of 31 bytes. */
+	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", 0600);
+	expect_init_fails(dir, "kek is not one line of base64");
+	/* Two lines. */
+	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
+		   0600);
+	expect_init_fails(dir, "kek is not one line of base64");
+	/* Without its final newline, still one line. */
+	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0600);
+	keys_free(init_ok(dir));
+}
+
+Test(keysdir, refuses_a_foreign_key_id)
+{
+	char dir[256], file[300];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	k = init_ok(dir);
+	keys_free(k);
+	snprintf(file, sizeof(file), "%s/key_id", dir);
+	write_file(file, "0123456789abcdef\n", 0600);
+	expect_init_fails(dir, "different key sets");
+	/* A missing key_id is derived again. */
+	cr_assert_eq(unlink(file), 0);
+	k = init_ok(dir);
+	cr_expect_eq(access(file, F_OK), 0);
+	keys_free(k);
+}
+
+Test(keysdir, refuses_a_symlinked_key)
+{
+	char dir[256], file[300], target[300];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	k = init_ok(dir);
+	keys_free(k);
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(target, sizeof(target), "%s/kek.elsewhere", dir);
+	cr_assert_eq(rename(file, target), 0);
+	cr_assert_eq(symlink(target, file), 0);
+	expect_init_fails(dir, "kek is not a regular file");
+}
+
+Test(keysdir, stale_temporary_files_are_ignored)
+{
+	char file[300];
+
+	cr_assert_eq(mkdir(at("keys"), 0700), 0);
+	snprintf(file, sizeof(file), "%s/signing.key.tmp", at("keys"));
+	write_file(file, "half written", 0600);
+	keys_free(init_ok(at("keys")));
+	cr_expect_neq(access(file, F_OK), 0);
+}
+
+Test(keysdir, load_never_creates)
+{
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX] = "";
+
+	cr_expect_eq(keys_load(at("none"), &k, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "cmr init") != NULL, "%s", err);
+	cr_expect_neq(access(at("none"), F_OK), 0);
+	cr_assert_eq(mkdir(at("empty"), 0700), 0);
+	cr_expect_eq(keys_load(at("empty"), &k, err, sizeof(err)), -1);
+	cr_expect(strstr(err, "no keys in") != NULL, "%s", err);
+	cr_expect_null(k);
+}
+
+Test(keysdir, refuses_a_file_as_dir)
+{
+	write_file(at("file"), "x", 0600);
+	expect_init_fails(at("file"), "cannot open");
+	expect_init_fails("", "no keys directory");
+}
+
+/* ---- Keys from bytes: wrap, seal, sign, tombstones ---- */
+
+static struct keys *fixed_keys(uint8_t fill)
+{
+	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
+	struct keys *k;
+
+	memset(seed, fill, sizeof(seed));
+	memset(kek, fill ^ 0xFF, sizeof(kek));
+	cr_assert_eq(keys_from_bytes(seed, kek, &k), 0);
+	return k;
+}
+
+Test(keys, from_bytes_is_deterministic)
+{
+	struct keys *a = fixed_keys(1), *b = fixed_keys(1), *c = fixed_keys(2);
+	size_t i;
+
+	cr_expect_eq(memcmp(keys_public_key(a), keys_public_key(b),
+			    KEYS_PUBLIC_BYTES), 0);
+	cr_expect_str_eq(keys_id(a), keys_id(b));
+	cr_expect_str_neq(keys_id(a), keys_id(c));
+	for (i = 0; i < KEYS_ID_LEN; i++)
+		cr_expect(strchr("0123456789abcdef", keys_id(a)[i]));
+	keys_free(a);
+	keys_free(b);
+	keys_free(c);
+	keys_free(NULL);
+}
+
+Test(keys, signatures_verify_with_the_public_key)
+{
+	struct keys *k = fixed_keys(3);
+	uint8_t sig[KEYS_SIG_BYTES];
+	const char msg[] = "cmr ledger test\n";
+
+	cr_assert_eq(keys_sign(k, msg, strlen(msg), sig), 0);
+	cr_expect_eq(crypto_sign_verify_detached(sig, (const uint8_t *)msg,
+						 strlen(msg),
+						 keys_public_key(k)), 0);
+	sig[0] ^= 1;
+	cr_expect_neq(crypto_sign_verify_detached(sig, (const uint8_t *)msg,
+						  strlen(msg),
+						  keys_public_key(k)), 0);
+	keys_free(k);
+}
+
+Test(keys, wrap_unwrap_round_trip)
+{
+	struct keys *k = fixed_keys(4);
+	uint8_t dk[KEYS_DATA_KEY_BYTES], back[KEYS_DATA_KEY_BYTES];
+	uint8_t b1[KEYS_WRAPPED_BYTES], b2[KEYS_WRAPPED_BYTES];
+
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(k, dk, b1), 0);
+	cr_assert_eq(keys_wrap(k, dk, b2), 0);
+	cr_expect_neq(memcmp(b1, b2, sizeof(b1)), 0, "fresh nonce each time");
+	cr_assert_eq(keys_unwrap(k, b1, sizeof(b1), back), 0);
+	cr_expect_eq(memcmp(dk, back, sizeof(dk)), 0);
+	cr_assert_eq(keys_unwrap(k, b2, sizeof(b2), back), 0);
+	cr_expect_eq(memcmp(dk, back, sizeof(dk)), 0);
+	keys_free(k);
+}
+
+Test(keys, tampered_wrapped_key_fails)
+{
+	struct keys *k = fixed_keys(5), *other = fixed_keys(6);
+	uint8_t dk[KEYS_DATA_KEY_BYTES], back[KEYS_DATA_KEY_BYTES];
+	uint8_t blob[KEYS_WRAPPED_BYTES], zero[KEYS_DATA_KEY_BYTES] = { 0 };
+	size_t i;
+
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(k, dk, blob), 0);
+	/* Every byte counts: nonce, ciphertext and tag. */
+	for (i = 0; i < sizeof(blob); i++) {
+		blob[i] ^= 0x40;
+		memset(back, 0xAA, sizeof(back));
+		cr_expect_eq(keys_unwrap(k, blob, sizeof(blob), back), -1,
+			     "byte %zu", i);
+		cr_expect_eq(memcmp(back, zero, sizeof(back)), 0);
+		blob[i] ^= 0x40;
+	}
+	cr_expect_eq(keys_unwrap(k, blob, sizeof(blob) - 1, back), -1);
+	cr_expect_eq(keys_unwrap(k, NULL, sizeof(blob), back), -1);
+	cr_expect_eq(keys_unwrap(other, blob, sizeof(blob), back), -1);
+	cr_expect_eq(keys_unwrap(k, blob, sizeof(blob), back), 0);
+	keys_free(k);
+	keys_free(other);
+}
+
+Test(keys, seal_open_round_trip)
+{
+	static const char *values[] = { "", "Ada Lovelace",
+					"+44 20 7946 0958",
+					"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80" };
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	char *sealed, *plain;
+	size_t i, len;
+
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		cr_assert_eq(keys_seal(dk, values[i], strlen(values[i]),
+				       &sealed), 0);
+		cr_expect_eq(strspn(sealed, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
+					    "ghijklmnopqrstuvwxyz0123456789-_"),
+			     strlen(sealed), "base64url, no padding: %s",
+			     sealed);
+		cr_expect_null(strstr(sealed, values[i][0] ? values[i] : "="));
+		cr_assert_eq(keys_open(dk, sealed, &plain, &len), 0);
+		cr_expect_eq(len, strlen(values[i]));
+		cr_expect_str_eq(plain, values[i]);
+		keys_free_plain(plain, len);
+		free(sealed);
+	}
+}
+
+Test(keys, seal_binary_and_large)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	char *big = malloc(KEYS_SEAL_MAX), *sealed, *plain;
+	size_t len;
+
+	cr_assert_not_null(big);
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	randombytes_buf(big, KEYS_SEAL_MAX);
+	big[7] = '\0';
+	cr_assert_eq(keys_seal(dk, big, KEYS_SEAL_MAX, &sealed), 0);
+	cr_assert_eq(keys_open(dk, sealed, &plain, &len), 0);
+	cr_expect_eq(len, KEYS_SEAL_MAX);
+	cr_expect_eq(memcmp(plain, big, len), 0);
+	keys_free_plain(plain, len);
+	free(sealed);
+	cr_expect_eq(keys_seal(dk, big, KEYS_SEAL_MAX + 1, &sealed), -1);
+	cr_expect_null(sealed);
+	free(big);
+}
+
+Test(keys, open_refuses_tampering)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES], other[KEYS_DATA_KEY_BYTES];
+	char *sealed, *plain = (char *)1, *bad;
+	size_t len, n, i;
+
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_new_data_key(other), 0);
+	cr_assert_eq(keys_seal(dk, "secret value", 12, &sealed), 0);
+	n = strlen(sealed);
+	bad = malloc(n + 2);
+	cr_assert_not_null(bad);
+	for (i = 0; i < n; i++) {
+		memcpy(bad, sealed, n + 1);
+		bad[i] = bad[i] == 'A' ? 'B' : 'A';
+		cr_expect_eq(keys_open(dk, bad, &plain, &len), -1, "%zu", i);
+		cr_expect_null(plain);
+	}
+	cr_expect_eq(keys_open(other, sealed, &plain, &len), -1);
+	memcpy(bad, sealed, n + 1);
+	bad[n - 1] = '\0';
+	cr_expect_eq(keys_open(dk, bad, &plain, &len), -1);
+	memcpy(bad, sealed, n);
+	bad[n] = '=';
+	bad[n + 1] = '\0';
+	cr_expect_eq(keys_open(dk, bad, &plain, &len), -1);
+	cr_expect_eq(keys_open(dk, "", &plain, &len), -1);
+	cr_expect_eq(keys_open(dk, "AAAA", &plain, &len), -1);
+	cr_expect_eq(keys_open(dk, "a+b/", &plain, &len), -1);
+	cr_expect_eq(keys_open(dk, NULL, &plain, &len), -1);
+	cr_expect_eq(keys_open(dk, sealed, &plain, &len), 0);
+	keys_free_plain(plain, len);
+	free(bad);
+	free(sealed);
+}
+
+Test(keys, tombstones_are_stable_and_keyed)
+{
+	struct keys *a = fixed_keys(7), *a2 = fixed_keys(7),
+		    *b = fixed_keys(8);
+	char t[5][KEYS_TOMBSTONE_HEX + 1];
+	const char *alias = "acme.k3x9q2r7m4vt8wzp@relay.example";
+
+	cr_assert_eq(keys_tombstone(a, "alias", alias, strlen(alias), t[0]),
+		     0);
+	cr_assert_eq(keys_tombstone(a2, "alias", alias, strlen(alias), t[1]),
+		     0);
+	cr_expect_str_eq(t[0], t[1]);
+	cr_expect_eq(strlen(t[0]), KEYS_TOMBSTONE_HEX);
+	cr_expect_eq(strspn(t[0], "0123456789abcdef"), KEYS_TOMBSTONE_HEX);
+	/* Another KEK, another tombstone. */
+	cr_assert_eq(keys_tombstone(b, "alias", alias, strlen(alias), t[2]),
+		     0);
+	cr_expect_str_neq(t[0], t[2]);
+	/* The kind separates uses, and cannot run into the value. */
+	cr_assert_eq(keys_tombstone(a, "email", alias, strlen(alias), t[3]),
+		     0);
+	cr_expect_str_neq(t[0], t[3]);
+	cr_assert_eq(keys_tombstone(a, "ab", "c", 1, t[3]), 0);
+	cr_assert_eq(keys_tombstone(a, "a", "bc", 2, t[4]), 0);
+	cr_expect_str_neq(t[3], t[4]);
+	/* Not a plain hash of the value. */
+	{
+		uint8_t h[32];
+		char hex[65];
+
+		crypto_generichash(h, 32, (const uint8_t *)alias,
+				   strlen(alias), NULL, 0);
+		sodium_bin2hex(hex, sizeof(hex), h, 32);
+		cr_expect_str_neq(t[0], hex);
+	}
+	cr_expect_eq(keys_tombstone(a, "", "x", 1, t[4]), -1);
+	cr_expect_eq(keys_tombstone(a, NULL, "x", 1, t[4]), -1);
+	cr_expect_eq(keys_tombstone(a, "alias", "", 0, t[4]), 0);
+	keys_free(a);
+	keys_free(a2);
+	keys_free(b);
+}
