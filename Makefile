@@ -1,0 +1,79 @@
+# cmr's front door. Two commands matter:
+#   make run    install what is missing, build, load the demo world, serve
+#   make check  install what is missing, build, run every test suite
+# Everything else here is what those two are made of.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+REL_BUILD  ?= build-release
+CMR        := $(BUILD)/src/cmr
+PYTEST     := /usr/bin/python3 -m pytest
+FUZZ_SECONDS ?= 60
+
+.PHONY: all setup build run check unit asan fuzz-corpus api bench fuzz clean format
+
+all: build
+
+setup:
+	@bash scripts/setup
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized
+
+build: setup $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+# Starts cmr on the embedded default store (./var/cmr.db) with the demo
+# world, open registration and envelope trust (demo only).
+run: build
+	@$(CMR) init
+	@$(CMR) demo --if-empty
+	@echo
+	@echo "cmr is starting: API on http://127.0.0.1:8025 (try: curl http://127.0.0.1:8025/healthz)"
+	@echo "Stop it with Ctrl-C."
+	@exec $(CMR) serve --open-registration --trust-envelope
+
+check: build
+	$(MAKE) --no-print-directory unit asan api
+
+unit:
+	meson test -C $(BUILD) --print-errorlogs --num-processes 2
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
+
+asan: setup $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
+
+api: build
+	CMR_BIN=$(abspath $(CMR)) $(PYTEST) -q tests/api
+
+$(REL_BUILD)/build.ninja:
+	meson setup $(REL_BUILD) --buildtype=release -Dtests=false
+
+bench: setup $(REL_BUILD)/build.ninja
+	ninja -C $(REL_BUILD)
+	$(REL_BUILD)/src/cmr bench gate --json
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer -Dtests=false \
+	  -Db_sanitize=address,undefined -Db_lundef=false
+
+# Longer fuzz runs (not part of check): each driver for FUZZ_SECONDS.
+fuzz: setup $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	for f in tz terms jcs note; do \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
+	  $(FUZZ_BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
+	    $(FUZZ_BUILD)/corpus-$$f fuzz/corpus/$$f || exit 1; \
+	done
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.[ch]')
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(REL_BUILD)
