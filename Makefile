@@ -57,7 +57,7 @@ $(REL_BUILD)/build.ninja:
 
 bench: setup $(REL_BUILD)/build.ninja
 	ninja -C $(REL_BUILD)
-	$(REL_BUILD)/src/cmr bench gate --json
+	bench/gate $(REL_BUILD)/src/cmr
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer -Dtests=false \

@@ -168,7 +168,8 @@ int chain_parse_at(const char *at, int64_t *ms)
 	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
 	    h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59 || f < 0)
 		return CHAIN_EINVAL;
-	if (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (mo == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return CHAIN_EINVAL;
 	*ms = ((chain_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
 	      s * 1000 + f;

@@ -658,6 +658,7 @@ int keys_seal(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
 	      char **out, size_t *out_len)
 {
+	const int variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 	size_t n, cap, box_len, plain_len;
 	const char *end;
 	uint8_t *box;
@@ -670,14 +671,14 @@ int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
 	n = strlen(sealed);
 	/* Longest string keys_seal can write, so cap below cannot wrap. */
 	if (n > sodium_base64_ENCODED_LEN(KEYS_SEAL_MAX + KEYS_NONCE_BYTES +
-			KEYS_MAC_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+					  KEYS_MAC_BYTES, variant))
 		return -1;
 	cap = n / 4 * 3 + 3;
 	box = malloc(cap);
 	if (!box)
 		return -1;
 	if (sodium_base642bin(box, cap, sealed, n, NULL, &box_len, &end,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+			      variant) != 0 ||
 	    end != sealed + n ||
 	    box_len < KEYS_NONCE_BYTES + KEYS_MAC_BYTES) {
 		free(box);

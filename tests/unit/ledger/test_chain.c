@@ -350,8 +350,8 @@ static void expect_from_json_fails(const char *text, const char *why_part)
 }
 
 #define GOOD_PREFIX                                                          \
-	"\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\",\"data\":{}," \
-	"\"prev\":\"" ZERO_HEX "\",\"type\":\"erasure\""
+	"\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\","         \
+	"\"data\":{},\"prev\":\"" ZERO_HEX "\",\"type\":\"erasure\""
 
 Test(chain, from_json_refuses_bad_objects)
 {

@@ -250,7 +250,8 @@ Test(jcs, valid_utf8_boundaries)
 
 Test(jcs, empty_containers_and_no_whitespace)
 {
-	expect_jcs_text(" { \"b\" : [ ] , \"a\" : { } , \"c\" : [ [ ] , { } ] } ",
+	expect_jcs_text(" { \"b\" : [ ] , \"a\" : { } ,"
+			" \"c\" : [ [ ] , { } ] } ",
 			"{\"a\":{},\"b\":[],\"c\":[[],{}]}");
 	expect_jcs(json_array(), "[]");
 	expect_jcs(json_object(), "{}");

@@ -267,7 +267,8 @@ Test(keysdir, refuses_bad_key_files)
 	write_file(file, "not base64 at all\n", 0600);
 	expect_init_fails(dir, "kek is not one line of base64");
 	/* Base64 of 31 bytes. */
-	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n", 0600);
+	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+		   0600);
 	expect_init_fails(dir, "kek is not one line of base64");
 	/* Two lines. */
 	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
