@@ -92,8 +92,9 @@ static int keys_fill(struct keys *k, const uint8_t seed[KEYS_SEED_BYTES],
 		return -1;
 	sodium_bin2hex(k->id, sizeof(k->id), h, KEYS_ID_LEN / 2);
 	k->created = created;
-	/* Nothing writes to the keys after this; a stray write faults. */
-	sodium_mprotect_readonly(k);
+	/* Nothing writes to the keys after this; a stray write faults. Where
+	 * mprotect is refused, the keys still work. */
+	(void)sodium_mprotect_readonly(k);
 	return 0;
 }
 
@@ -359,6 +360,10 @@ static int keys_fsync_parent(const char *path, char *err, size_t err_len)
 
 	if (!parent)
 		return keys_fail(err, err_len, "out of memory");
+	/* "var/keys/" names var/keys, whose parent is var. */
+	for (slash = parent + strlen(parent) - 1;
+	     slash > parent && *slash == '/'; slash--)
+		*slash = '\0';
 	slash = strrchr(parent, '/');
 	if (!slash)
 		strcpy(parent, ".");
@@ -477,10 +482,15 @@ static int keys_generate(int dfd, const char *dir, char *err, size_t err_len)
 	strcat(line[0], "\n");
 	strcat(line[1], "\n");
 	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line[0],
-			    strlen(line[0]), err, err_len) ||
-	    keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1],
-			    strlen(line[1]), err, err_len))
+			    strlen(line[0]), err, err_len))
 		goto out;
+	if (keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1],
+			    strlen(line[1]), err, err_len)) {
+		/* The signing key was never used: take it back, so that the
+		 * next init does not find a half-made directory. */
+		unlinkat(dfd, KEYS_FILE_SIGNING, 0);
+		goto out;
+	}
 	rc = keys_fsync_dir(dfd, dir, err, err_len);
 out:
 	sodium_memzero(secret, sizeof(secret));

@@ -188,6 +188,9 @@ int note_sign(const struct keys *k, const char *key_name, const char *text,
 	b64_len = strlen(b64);
 	/* text, blank line, "— ", name, " ", signature, "\n" */
 	n = len + 1 + NOTE_SIG_PREFIX_LEN + name_len + 1 + b64_len + 1;
+	/* Never make a note our own verifier would refuse. */
+	if (n > NOTE_MAX_BYTES)
+		return NOTE_EINVAL;
 	note = malloc(n + 1);
 	if (!note)
 		return NOTE_ENOMEM;

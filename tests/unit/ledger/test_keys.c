@@ -152,6 +152,24 @@ Test(keysdir, init_creates_private_dir_and_files)
 	keys_free(k);
 }
 
+Test(keysdir, trailing_slash_and_relative_path)
+{
+	char cwd[512];
+	struct keys *a, *b;
+
+	cr_assert_not_null(getcwd(cwd, sizeof(cwd)));
+	cr_assert_eq(chdir(tmp_root), 0);
+	a = init_ok("var/keys/");
+	b = init_ok("var/keys");
+	cr_assert_eq(chdir(cwd), 0);
+	cr_expect(keys_created(a));
+	cr_expect(!keys_created(b));
+	cr_expect_str_eq(keys_id(a), keys_id(b));
+	cr_expect_eq(mode_of(at("var/keys")), 0700);
+	keys_free(a);
+	keys_free(b);
+}
+
 Test(keysdir, modes_do_not_depend_on_umask)
 {
 	char file[300];

@@ -607,6 +607,29 @@ Test(note, sign_refuses_bad_input)
 	keys_free(k);
 }
 
+Test(note, size_limit)
+{
+	struct keys *k = server_keys(9);
+	size_t n = NOTE_MAX_BYTES - 200, len, text_len;
+	char *text = malloc(NOTE_MAX_BYTES + 1), *note;
+
+	cr_assert_not_null(text);
+	memset(text, 'x', NOTE_MAX_BYTES);
+	text[n - 1] = '\n';
+	/* Fits with its signature line: signs and opens. */
+	cr_assert_eq(note_sign(k, SERVER, text, n, &note, &len), NOTE_OK);
+	cr_expect_leq(len, NOTE_MAX_BYTES);
+	cr_expect_eq(note_open(note, len, SERVER, keys_public_key(k),
+			       &text_len), NOTE_OK);
+	free(note);
+	/* Would not fit: refused rather than made unverifiable. */
+	text[NOTE_MAX_BYTES - 1] = '\n';
+	cr_expect_eq(note_sign(k, SERVER, text, NOTE_MAX_BYTES, &note, &len),
+		     NOTE_EINVAL);
+	free(text);
+	keys_free(k);
+}
+
 Test(note, text_with_blank_lines)
 {
 	struct keys *k = server_keys(9);
