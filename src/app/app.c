@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <stdlib.h>
 
 #include "app/message.h"
+#include "app/throttle.h"
 #include "app/zone.h"
 #include "base/log.h"
 
@@ -110,7 +112,8 @@ int app_open(struct app *a, const struct config *cfg, bool create,
 	}
 	a->zones = zones_new();
 	a->gate = gate_state_new();
-	if (a->zones == NULL || a->gate == NULL) {
+	a->throttle = throttle_new();
+	if (a->zones == NULL || a->gate == NULL || a->throttle == NULL) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -124,7 +127,64 @@ void app_close(struct app *a)
 {
 	store_close(a->store);
 	gate_state_free(a->gate);
+	throttle_free(a->throttle);
 	zones_free(a->zones);
 	keys_free(a->keys);
 	memset(a, 0, sizeof(*a));
+}
+
+json_t *app_time_json(int64_t t)
+{
+	if (t == 0)
+		return json_null();
+	time_t tt = (time_t)t;
+	struct tm tm;
+	char buf[32];
+	if (gmtime_r(&tt, &tm) == NULL)
+		return json_null();
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(buf);
+}
+
+bool app_time_parse(const char *s, int64_t *t)
+{
+	int y, mo, d, h, mi, sec, n = 0;
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+		   &n) != 6 || n != 19)
+		return false;
+	const char *p = s + 19;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return false;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	int off = 0;
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		int oh, om, m = 0;
+		if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 ||
+		    oh > 23 || om > 59)
+			return false;
+		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
+		p += 6;
+	} else {
+		return false;
+	}
+	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 59 || y < 1970)
+		return false;
+	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
+			.tm_hour = h, .tm_min = mi, .tm_sec = sec};
+	time_t v = timegm(&tm);
+	if (v == (time_t)-1)
+		return false;
+	struct tm back;
+	gmtime_r(&v, &back);
+	if (back.tm_mday != d) /* 31 February and friends */
+		return false;
+	*t = (int64_t)v - off;
+	return true;
 }

@@ -10,12 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "app/config.h"
 #include "ledger/keys.h"
 #include "store/store.h"
 
 struct gate_state; /* app/message.c: windows and compiled terms */
 struct zones;      /* app/zone.c: time zones by name */
+struct throttle;   /* app/throttle.c: failed log-ins and codes */
 
 struct app {
 	struct config cfg;
@@ -23,6 +26,7 @@ struct app {
 	struct keys *keys;
 	struct zones *zones;
 	struct gate_state *gate; /* owned by the writer thread */
+	struct throttle *throttle; /* shared, locked inside */
 };
 
 /* Errors of the use cases, which the doors map to their protocol: */
@@ -52,6 +56,13 @@ int64_t app_now_ms(void);
 /* Sets err and returns status: a shorthand for the use cases. */
 int app_fail(struct app_error *err, int status, const char *field,
 	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* An instant (Unix seconds) as RFC 3339 UTC ("2026-11-25T10:00:00Z"),
+ * or JSON null for 0. */
+json_t *app_time_json(int64_t t);
+
+/* Parses RFC 3339 with "Z" or an offset; false when malformed. */
+bool app_time_parse(const char *s, int64_t *t);
 
 /* Maps a store status to an app status. */
 int app_from_store(int store_status);

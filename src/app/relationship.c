@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "app/connect.h"
 #include "app/message.h"
 #include "base/log.h"
 #include "core/id.h"
@@ -62,12 +63,21 @@ struct propose_job {
 	struct store_proposal p;
 	json_t *ledger_data;
 	int64_t now_ms;
+	bool by_code;
+	uint8_t code_hash[32];
 };
 
 static int propose_run(struct store_tx *tx, void *arg)
 {
 	struct propose_job *j = arg;
-	int rc = store_proposal_insert(tx, &j->p);
+	int rc;
+	if (j->by_code) {
+		rc = store_code_use(tx, j->code_hash, j->now_ms / 1000,
+				    &j->p.person);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	rc = store_proposal_insert(tx, &j->p);
 	if (rc != STORE_OK)
 		return rc;
 	return ledger_append(tx, j->p.person, "brand", "proposal.received", 0,
@@ -101,6 +111,19 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 				PROPOSAL_VALUE_MAX);
 	struct propose_job j;
 	memset(&j, 0, sizeof(j));
+	if (person == 0) {
+		json_t *code = json_object_get(proposal, "connect_code");
+		if (!json_is_string(code)) {
+			*err_kind = TERMS_ERR_TYPE;
+			return app_fail(err, APP_INVALID, "connect_code",
+					"the connect code the person gave "
+					"you is needed, as a string");
+		}
+		if (!connect_code_hash(json_string_value(code), j.code_hash))
+			return app_fail(err, APP_NOT_FOUND, "connect_code",
+					"no such connect code");
+		j.by_code = true;
+	}
 	j.now_ms = app_now_ms();
 	j.p.id = store_new_key();
 	j.p.person = person;
@@ -120,6 +143,9 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 			 : STORE_FAULT;
 	free(j.p.ask);
 	json_decref(askj);
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, "connect_code",
+				"no such connect code");
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				"the proposal could not be recorded");
@@ -305,4 +331,63 @@ out:
 	free(topics);
 	free(folders);
 	return status;
+}
+
+const char *proposal_state(const struct store_proposal *p, int64_t now)
+{
+	if (strcmp(p->state, "pending") == 0 && p->expires_at <= now)
+		return "expired";
+	return p->state;
+}
+
+struct decline_job {
+	uint64_t proposal, person;
+	json_t *data;
+	int64_t now_ms;
+};
+
+static int decline_run(struct store_tx *tx, void *arg)
+{
+	struct decline_job *j = arg;
+	int rc = store_proposal_decide(tx, j->proposal, "declined", 0,
+				       j->now_ms / 1000);
+	if (rc == STORE_OK)
+		rc = ledger_append(tx, j->person, "person",
+				   "proposal.declined", 0, j->data,
+				   j->now_ms);
+	return rc;
+}
+
+int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
+		     struct app_error *err)
+{
+	struct store_proposal p;
+	char prp[ID_SIZE];
+	int rc = store_proposal_by_id(a->store, proposal, &p);
+	if (rc != STORE_OK || p.person != person) {
+		if (rc == STORE_OK)
+			store_proposal_clear(&p);
+		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
+						       : APP_NOT_FOUND,
+				"proposal", "no such proposal");
+	}
+	int64_t now_ms = app_now_ms();
+	bool pending = strcmp(proposal_state(&p, now_ms / 1000), "pending") ==
+		       0;
+	store_proposal_clear(&p);
+	if (!pending)
+		return app_fail(err, APP_CONFLICT, "proposal",
+				"the proposal is no longer pending");
+	id_encode(ID_PROPOSAL, proposal, prp);
+	struct decline_job j = {proposal, person,
+				json_pack("{s:s}", "proposal", prp), now_ms};
+	rc = j.data ? store_write(a->store, decline_run, &j) : STORE_FAULT;
+	json_decref(j.data);
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "proposal",
+				"the proposal is no longer pending");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not record it");
+	return APP_OK;
 }

@@ -17,11 +17,21 @@
 #define PROPOSAL_TTL (30 * 86400) /* a pending proposal lasts 30 days */
 
 /* A brand proposes to a person: `proposal` is the request body (value,
- * channels, topics, fields). *id gets the proposal. Errors name the field;
- * a terms error's kind decides 400 vs 422 (err_kind). */
+ * channels, topics, fields, and connect_code unless `person` is given —
+ * the demo and tests name the person directly). *id gets the proposal.
+ * Errors name the field; a terms error's kind decides 400 vs 422
+ * (err_kind); an unknown, used or expired code is APP_NOT_FOUND. */
 int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 		    const json_t *proposal, uint64_t *id, int *err_kind,
 		    struct app_error *err);
+
+/* The person declines a pending proposal of theirs. */
+int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
+		     struct app_error *err);
+
+/* The state a proposal shows now: "expired" once a pending one is past
+ * its expiry, else its stored state. */
+const char *proposal_state(const struct store_proposal *p, int64_t now);
 
 struct accepted {
 	uint64_t relationship;

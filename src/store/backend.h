@@ -33,6 +33,11 @@ struct store_ops {
 				       const char *);
 	int (*person_set_folders)(struct store_tx *, uint64_t, const char *);
 
+	int (*token_insert)(struct store_tx *, const struct store_token *);
+	int (*token_by_id)(struct store *, uint64_t, struct store_token *);
+	int (*token_revoke)(struct store_tx *, uint64_t, uint64_t, int64_t);
+	int (*token_touch)(struct store_tx *, uint64_t, int64_t);
+
 	int (*brand_insert)(struct store_tx *, const struct store_brand *);
 	int (*brand_by_id)(struct store *, uint64_t, struct store_brand *);
 	int (*brand_by_name)(struct store *, const char *,
@@ -43,6 +48,19 @@ struct store_ops {
 			     int64_t);
 	int (*brand_by_domain)(struct store *, const char *, uint64_t *);
 
+	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,
+			   int64_t);
+	int (*code_use)(struct store_tx *, const uint8_t *, int64_t,
+			uint64_t *);
+	int (*proposal_list_person)(struct store *, uint64_t, uint64_t, int,
+				    store_proposal_cb, void *);
+	int (*relationship_list_brand)(struct store *, uint64_t, uint64_t,
+				       int, store_relationship_cb, void *);
+	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
+			  bool *);
+	int (*attempt_list)(struct store *,
+			    const struct store_attempt_filter *,
+			    store_attempt_cb, void *);
 	int (*proposal_insert)(struct store_tx *,
 			       const struct store_proposal *);
 	int (*proposal_by_id)(struct store *, uint64_t,

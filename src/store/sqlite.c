@@ -833,6 +833,81 @@ static int sqlite_person_set_folders(struct store_tx *tx, uint64_t id,
 	return update_text(tx, sql_person_folders, id, json);
 }
 
+/* -- tokens -- */
+
+static const char sql_token_insert[] =
+	"INSERT INTO tokens(id, person, kind, secret_hash, created_at, "
+	"expires_at, last_used_at) VALUES (?,?,?,?,?,?,?)";
+
+static int sqlite_token_insert(struct store_tx *tx,
+			       const struct store_token *t)
+{
+	WRITER_STMT(tx, sql_token_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)t->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)t->person);
+	bind_text(st, 3, t->kind);
+	sqlite3_bind_blob(st, 4, t->secret_hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, t->created_at);
+	sqlite3_bind_int64(st, 6, t->expires_at);
+	sqlite3_bind_int64(st, 7, t->last_used_at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_token_by_id[] =
+	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
+	"last_used_at, revoked_at FROM tokens WHERE id = ?";
+
+static int sqlite_token_by_id(struct store *store, uint64_t id,
+			      struct store_token *t)
+{
+	READER_BEGIN(store, sql_token_by_id);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		memset(t, 0, sizeof(*t));
+		t->id = (uint64_t)sqlite3_column_int64(st, 0);
+		t->person = (uint64_t)sqlite3_column_int64(st, 1);
+		col_copy(st, 2, t->kind, sizeof(t->kind));
+		if (sqlite3_column_bytes(st, 3) == 32)
+			memcpy(t->secret_hash, sqlite3_column_blob(st, 3), 32);
+		t->created_at = sqlite3_column_int64(st, 4);
+		t->expires_at = sqlite3_column_int64(st, 5);
+		t->last_used_at = sqlite3_column_int64(st, 6);
+		t->revoked_at = sqlite3_column_int64(st, 7);
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
+	return status;
+}
+
+static const char sql_token_revoke[] =
+	"UPDATE tokens SET revoked_at = ? WHERE id = ? AND person = ? AND "
+	"revoked_at IS NULL";
+static const char sql_token_touch[] =
+	"UPDATE tokens SET last_used_at = ? WHERE id = ?";
+
+static int sqlite_token_revoke(struct store_tx *tx, uint64_t person,
+			       uint64_t id, int64_t at)
+{
+	WRITER_STMT(tx, sql_token_revoke);
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+static int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
+{
+	WRITER_STMT(tx, sql_token_touch);
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+	return sqlite_exec_stmt(st);
+}
+
 /* -- brands -- */
 
 static const char sql_brand_insert[] =
@@ -1459,6 +1534,177 @@ static int sqlite_ledger_signed_head(struct store *store, uint64_t person,
 	return status;
 }
 
+/* -- connect codes -- */
+
+static const char sql_code_insert[] =
+	"INSERT INTO connect_codes(code_hash, person, expires_at) "
+	"VALUES (?,?,?)";
+static const char sql_code_use[] =
+	"UPDATE connect_codes SET used_at = ?1 WHERE code_hash = ?2 AND "
+	"used_at IS NULL AND expires_at > ?1 RETURNING person";
+
+static int sqlite_code_insert(struct store_tx *tx, const uint8_t *hash,
+			      uint64_t person, int64_t expires_at)
+{
+	WRITER_STMT(tx, sql_code_insert);
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 3, expires_at);
+	return sqlite_exec_stmt(st);
+}
+
+static int sqlite_code_use(struct store_tx *tx, const uint8_t *hash,
+			   int64_t now, uint64_t *person)
+{
+	WRITER_STMT(tx, sql_code_use);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(st), status;
+	if (rc == SQLITE_ROW) {
+		*person = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+		status = rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	sqlite3_reset(st);
+	return status;
+}
+
+static const char sql_proposal_list_person[] =
+	"SELECT id, person, brand, state, value, ask, created_at, "
+	"expires_at, decided_at, relationship FROM proposals WHERE "
+	"person = ? AND id > ? ORDER BY id LIMIT ?";
+
+static int sqlite_proposal_list_person(struct store *store, uint64_t person,
+				       uint64_t after, int limit,
+				       store_proposal_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_proposal_list_person);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 3, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_proposal p;
+		memset(&p, 0, sizeof(p));
+		p.id = (uint64_t)sqlite3_column_int64(st, 0);
+		p.person = (uint64_t)sqlite3_column_int64(st, 1);
+		p.brand = (uint64_t)sqlite3_column_int64(st, 2);
+		col_copy(st, 3, p.state, sizeof(p.state));
+		p.value = col_strdup(st, 4);
+		p.ask = col_strdup(st, 5);
+		p.created_at = sqlite3_column_int64(st, 6);
+		p.expires_at = sqlite3_column_int64(st, 7);
+		p.decided_at = sqlite3_column_int64(st, 8);
+		p.relationship = (uint64_t)sqlite3_column_int64(st, 9);
+		if (p.value == NULL || p.ask == NULL) {
+			store_proposal_clear(&p);
+			status = STORE_FAULT;
+			break;
+		}
+		int stop = cb(&p, arg);
+		store_proposal_clear(&p);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_rel_list_brand[] =
+	"SELECT " REL_COLS " FROM relationships WHERE brand = ? AND id > ? "
+	"ORDER BY id LIMIT ?";
+
+static int sqlite_relationship_list_brand(struct store *s, uint64_t brand,
+					  uint64_t after, int limit,
+					  store_relationship_cb cb, void *arg)
+{
+	return rel_list(s, sql_rel_list_brand, brand, after, limit, cb, arg);
+}
+
+static const char sql_field_read[] =
+	"INSERT INTO field_reads(relationship, day, person, reads) "
+	"VALUES (?,?,?,1) ON CONFLICT(relationship, day) DO UPDATE SET "
+	"reads = reads + 1 RETURNING reads";
+
+static int sqlite_field_read(struct store_tx *tx, uint64_t relationship,
+			     uint64_t person, int64_t day, bool *first)
+{
+	WRITER_STMT(tx, sql_field_read);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
+	sqlite3_bind_int64(st, 2, day);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+	int rc = sqlite3_step(st), status = STORE_FAULT;
+	if (rc == SQLITE_ROW) {
+		*first = sqlite3_column_int64(st, 0) == 1;
+		status = sqlite3_step(st) == SQLITE_DONE ? STORE_OK
+							 : STORE_FAULT;
+	}
+	sqlite3_reset(st);
+	return status;
+}
+
+/* The filters are optional, so each is "? IS NULL OR column = ?". */
+static const char sql_attempt_list[] =
+	"SELECT a.id, a.relationship, a.brand, a.campaign, a.channel, "
+	"a.decision, a.reason, a.folder, a.topic, "
+	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
+	"a.is_read, a.deliver_at, a.received_at FROM attempts a "
+	"LEFT JOIN campaigns c ON c.id = a.campaign "
+	"WHERE a.person = ?1 AND (?2 IS NULL OR a.folder = ?2) "
+	"AND (?3 IS NULL OR a.decision = ?3) "
+	"AND (?4 IS NULL OR a.relationship = ?4) "
+	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
+
+static int sqlite_attempt_list(struct store *store,
+			       const struct store_attempt_filter *f,
+			       store_attempt_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_attempt_list);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)f->person);
+	if (f->folder >= 0)
+		sqlite3_bind_int(st, 2, f->folder);
+	if (f->decision >= 0)
+		sqlite3_bind_int(st, 3, f->decision);
+	bind_key(st, 4, f->relationship);
+	bind_key(st, 5, f->before);
+	sqlite3_bind_int(st, 6, f->limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_attempt_row a;
+		memset(&a, 0, sizeof(a));
+		a.id = (uint64_t)sqlite3_column_int64(st, 0);
+		a.relationship = (uint64_t)sqlite3_column_int64(st, 1);
+		a.brand = (uint64_t)sqlite3_column_int64(st, 2);
+		a.campaign = (uint64_t)sqlite3_column_int64(st, 3);
+		a.channel = sqlite3_column_int(st, 4);
+		a.decision = sqlite3_column_int(st, 5);
+		a.reason = sqlite3_column_int(st, 6);
+		a.folder = sqlite3_column_type(st, 7) == SQLITE_NULL
+				   ? -1
+				   : sqlite3_column_int(st, 7);
+		col_copy(st, 8, a.topic, sizeof(a.topic));
+		a.subject = col_strdup(st, 9);
+		a.sender = col_strdup(st, 10);
+		a.sender_verified = sqlite3_column_int(st, 11) != 0;
+		a.read = sqlite3_column_int(st, 12) != 0;
+		a.deliver_at = sqlite3_column_int64(st, 13);
+		a.received_at = sqlite3_column_int64(st, 14);
+		int stop = cb(&a, arg);
+		free(a.subject);
+		free(a.sender);
+		if (stop)
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -1474,12 +1720,22 @@ const struct store_ops store_sqlite_ops = {
 	.person_set_profile = sqlite_person_set_profile,
 	.person_set_global_terms = sqlite_person_set_global_terms,
 	.person_set_folders = sqlite_person_set_folders,
+	.token_insert = sqlite_token_insert,
+	.token_by_id = sqlite_token_by_id,
+	.token_revoke = sqlite_token_revoke,
+	.token_touch = sqlite_token_touch,
 	.brand_insert = sqlite_brand_insert,
 	.brand_by_id = sqlite_brand_by_id,
 	.brand_by_name = sqlite_brand_by_name,
 	.brand_list = sqlite_brand_list,
 	.brand_set_key = sqlite_brand_set_key,
 	.brand_by_domain = sqlite_brand_by_domain,
+	.code_insert = sqlite_code_insert,
+	.code_use = sqlite_code_use,
+	.proposal_list_person = sqlite_proposal_list_person,
+	.relationship_list_brand = sqlite_relationship_list_brand,
+	.field_read = sqlite_field_read,
+	.attempt_list = sqlite_attempt_list,
 	.proposal_insert = sqlite_proposal_insert,
 	.proposal_by_id = sqlite_proposal_by_id,
 	.proposal_decide = sqlite_proposal_decide,

@@ -128,6 +128,27 @@ int store_person_set_folders(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_folders(tx, id, json);
 }
 
+int store_token_insert(struct store_tx *tx, const struct store_token *t)
+{
+	return TX_OPS(tx)->token_insert(tx, t);
+}
+
+int store_token_by_id(struct store *s, uint64_t id, struct store_token *out)
+{
+	return s->ops->token_by_id(s, id, out);
+}
+
+int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
+		       int64_t at)
+{
+	return TX_OPS(tx)->token_revoke(tx, person, id, at);
+}
+
+int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
+{
+	return TX_OPS(tx)->token_touch(tx, id, at);
+}
+
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
 {
 	return TX_OPS(tx)->brand_insert(tx, b);
@@ -160,6 +181,45 @@ int store_brand_by_domain(struct store *s, const char *domain,
 			  uint64_t *brand)
 {
 	return s->ops->brand_by_domain(s, domain, brand);
+}
+
+int store_code_insert(struct store_tx *tx, const uint8_t hash[32],
+		      uint64_t person, int64_t expires_at)
+{
+	return TX_OPS(tx)->code_insert(tx, hash, person, expires_at);
+}
+
+int store_code_use(struct store_tx *tx, const uint8_t hash[32], int64_t now,
+		   uint64_t *person)
+{
+	return TX_OPS(tx)->code_use(tx, hash, now, person);
+}
+
+int store_proposal_list_person(struct store *s, uint64_t person,
+			       uint64_t after, int limit, store_proposal_cb cb,
+			       void *arg)
+{
+	return s->ops->proposal_list_person(s, person, after, limit, cb, arg);
+}
+
+int store_relationship_list_brand(struct store *s, uint64_t brand,
+				  uint64_t after, int limit,
+				  store_relationship_cb cb, void *arg)
+{
+	return s->ops->relationship_list_brand(s, brand, after, limit, cb,
+					       arg);
+}
+
+int store_field_read(struct store_tx *tx, uint64_t relationship,
+		     uint64_t person, int64_t day, bool *first)
+{
+	return TX_OPS(tx)->field_read(tx, relationship, person, day, first);
+}
+
+int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
+		       store_attempt_cb cb, void *arg)
+{
+	return s->ops->attempt_list(s, f, cb, arg);
 }
 
 int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p)

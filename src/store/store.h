@@ -209,6 +209,27 @@ int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
 int store_person_set_folders(struct store_tx *tx, uint64_t id,
 			     const char *json);
 
+/* ---- Tokens and sessions ---- */
+
+struct store_token {
+	uint64_t id;
+	uint64_t person;
+	char kind[8];             /* "token" or "session" */
+	uint8_t secret_hash[32];
+	int64_t created_at;
+	int64_t expires_at;
+	int64_t last_used_at;
+	int64_t revoked_at;       /* 0 unless revoked */
+};
+
+int store_token_insert(struct store_tx *tx, const struct store_token *t);
+int store_token_by_id(struct store *s, uint64_t id, struct store_token *out);
+/* Revokes token id of person; STORE_NOT_FOUND when it is not theirs or
+ * already revoked. */
+int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
+		       int64_t at);
+int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
+
 /* ---- Brands ---- */
 
 /* Inserts the brand and its domains (b->domains: JSON array). */
@@ -224,11 +245,25 @@ int store_brand_set_key(struct store_tx *tx, uint64_t id,
 int store_brand_by_domain(struct store *s, const char *domain,
 			  uint64_t *brand);
 
+/* ---- Connect codes ---- */
+
+int store_code_insert(struct store_tx *tx, const uint8_t hash[32],
+		      uint64_t person, int64_t expires_at);
+/* Uses a code once: STORE_OK and *person when it is unused and not
+ * expired at `now` (it is then used), STORE_NOT_FOUND otherwise. */
+int store_code_use(struct store_tx *tx, const uint8_t hash[32], int64_t now,
+		   uint64_t *person);
+
 /* ---- Proposals and relationships ---- */
 
 int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p);
 int store_proposal_by_id(struct store *s, uint64_t id,
 			 struct store_proposal *out);
+typedef int (*store_proposal_cb)(const struct store_proposal *p, void *arg);
+/* A person's proposals with id > after, in id order. */
+int store_proposal_list_person(struct store *s, uint64_t person,
+			       uint64_t after, int limit, store_proposal_cb cb,
+			       void *arg);
 /* Sets state (and relationship, decided_at) of a pending proposal;
  * STORE_CONFLICT when it is no longer pending. */
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -246,9 +281,17 @@ int store_relationship_by_alias(struct store *s, const char *alias,
 int store_relationship_list_person(struct store *s, uint64_t person,
 				   uint64_t after, int limit,
 				   store_relationship_cb cb, void *arg);
+int store_relationship_list_brand(struct store *s, uint64_t brand,
+				  uint64_t after, int limit,
+				  store_relationship_cb cb, void *arg);
 /* Every relationship that is not ended (for loading and benchmarks). */
 int store_relationship_list_open(struct store *s, uint64_t after, int limit,
 				 store_relationship_cb cb, void *arg);
+
+/* Counts a brand's read of a relationship's fields on `day` (days since
+ * 1970, UTC); *first is true when it is the first read of that day. */
+int store_field_read(struct store_tx *tx, uint64_t relationship,
+		     uint64_t person, int64_t day, bool *first);
 
 /* ---- Attempts ---- */
 
@@ -261,6 +304,30 @@ typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
 int store_delivery_list(struct store *s, uint64_t relationship,
 			uint64_t person, int64_t since, store_delivery_cb cb,
 			void *arg);
+/* One attempt as the person sees it (reads). */
+struct store_attempt_row {
+	uint64_t id, relationship, brand, campaign;
+	int channel, decision, reason, folder; /* folder -1: none */
+	char topic[72];
+	char *subject;            /* owned; the campaign's when a campaign */
+	char *sender;             /* owned, may be NULL */
+	bool sender_verified, read;
+	int64_t deliver_at, received_at;
+};
+typedef int (*store_attempt_cb)(const struct store_attempt_row *a, void *arg);
+
+/* Filters of a person's attempts; -1 / 0 mean "any". */
+struct store_attempt_filter {
+	uint64_t person;
+	int folder;               /* -1: any */
+	int decision;             /* -1: any */
+	uint64_t relationship;    /* 0: any */
+	uint64_t before;          /* newest first: ids < before (0: none) */
+	int limit;
+};
+int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
+		       store_attempt_cb cb, void *arg);
+
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 

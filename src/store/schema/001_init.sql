@@ -17,6 +17,21 @@ CREATE TABLE persons (
 	erased_at     BIGINT
 );
 
+-- Person credentials: bearer tokens for scripts and browser sessions.
+-- Only a hash of the secret is kept; the id part of a credential finds
+-- the row and the hashes are compared in constant time.
+CREATE TABLE tokens (
+	id           BIGINT PRIMARY KEY,
+	person       BIGINT NOT NULL REFERENCES persons(id),
+	kind         TEXT NOT NULL,     -- 'token' or 'session'
+	secret_hash  BLOB NOT NULL,     -- BLAKE2b-256 of the whole credential
+	created_at   BIGINT NOT NULL,
+	expires_at   BIGINT NOT NULL,   -- absolute expiry
+	last_used_at BIGINT NOT NULL,   -- sessions expire when idle from here
+	revoked_at   BIGINT
+);
+CREATE INDEX tokens_person ON tokens(person);
+
 CREATE TABLE brands (
 	id          BIGINT PRIMARY KEY,
 	name        TEXT NOT NULL UNIQUE,
@@ -101,6 +116,16 @@ CREATE TABLE campaigns (
 	created_at BIGINT NOT NULL,
 	total      INTEGER NOT NULL DEFAULT 0,
 	accepted   INTEGER NOT NULL DEFAULT 0
+);
+
+-- Brands' reads of a relationship's fields, counted per UTC day; the
+-- first read of a day is also a fields.read entry on the ledger.
+CREATE TABLE field_reads (
+	relationship BIGINT NOT NULL,
+	day          BIGINT NOT NULL,
+	person       BIGINT NOT NULL,
+	reads        BIGINT NOT NULL,
+	PRIMARY KEY (relationship, day)
 );
 
 -- Every message decision, refused ones included. Ids are time-ordered.

@@ -1,0 +1,180 @@
+/*
+ * session.c — log-in, tokens and sessions (see session.h).
+ */
+#include "app/session.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/person.h"
+#include "app/throttle.h"
+#include "core/id.h"
+
+static const char *session_prefix(enum session_kind kind)
+{
+	return kind == SESSION_TOKEN ? "cmrt_" : "cmrs_";
+}
+
+bool session_looks_like(const char *credential, enum session_kind kind)
+{
+	return strncmp(credential, session_prefix(kind), 5) == 0;
+}
+
+/* An argon2id hash of a random password, made once: unknown handles are
+ * checked against it so they take as long as known ones. */
+static char session_dummy[crypto_pwhash_STRBYTES];
+static pthread_once_t session_dummy_once = PTHREAD_ONCE_INIT;
+
+static void session_dummy_init(void)
+{
+	char pw[33];
+	uint8_t rnd[16];
+	randombytes_buf(rnd, sizeof(rnd));
+	sodium_bin2hex(pw, sizeof(pw), rnd, sizeof(rnd));
+	if (person_password_hash(pw, session_dummy, sizeof(session_dummy)) !=
+	    APP_OK)
+		session_dummy[0] = '\0';
+}
+
+int session_login(struct app *a, const char *handle, const char *password,
+		  const char *client, uint64_t *person, int64_t *retry_after)
+{
+	char norm[PERSON_HANDLE_MAX + 1] = "";
+	char key[PERSON_HANDLE_MAX + 80];
+	int64_t now = app_now_ms() / 1000;
+
+	pthread_once(&session_dummy_once, session_dummy_init);
+	if (person_handle_check(handle, norm, NULL) != APP_OK)
+		snprintf(norm, sizeof(norm), "%.32s", handle);
+	snprintf(key, sizeof(key), "login\n%s\n%s", norm, client);
+	int64_t wait = throttle_wait(a->throttle, key, now);
+	if (wait > 0) {
+		*retry_after = wait;
+		return APP_CONFLICT;
+	}
+	struct store_person p;
+	int rc = store_person_by_handle(a->store, norm, &p);
+	if (rc == STORE_FAULT)
+		return APP_FAULT;
+	bool ok;
+	if (rc == STORE_OK && p.erased_at == 0) {
+		ok = person_password_verify(p.password_hash, password);
+		*person = p.id;
+	} else {
+		if (session_dummy[0])
+			person_password_verify(session_dummy, password);
+		ok = false;
+	}
+	if (rc == STORE_OK)
+		store_person_clear(&p);
+	if (!ok) {
+		int64_t lock = throttle_fail(a->throttle, key, now);
+		if (lock > 0) {
+			*retry_after = lock;
+			return APP_CONFLICT;
+		}
+		return APP_NOT_FOUND;
+	}
+	throttle_reset(a->throttle, key);
+	return APP_OK;
+}
+
+void session_job_prepare(struct session_job *j, int64_t now)
+{
+	uint8_t secret[32];
+	char idtext[ID_SIZE];
+	char b64[sodium_base64_ENCODED_LEN(32,
+		sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+	memset(&j->row, 0, sizeof(j->row));
+	j->row.id = store_new_key();
+	j->row.person = j->person;
+	snprintf(j->row.kind, sizeof(j->row.kind), "%s",
+		 j->kind == SESSION_TOKEN ? "token" : "session");
+	j->row.created_at = j->row.last_used_at = now;
+	j->row.expires_at = now + (j->kind == SESSION_TOKEN ? TOKEN_TTL
+							  : SESSION_TTL);
+	randombytes_buf(secret, sizeof(secret));
+	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	sodium_memzero(secret, sizeof(secret));
+	id_encode(ID_TOKEN, j->row.id, idtext);
+	snprintf(j->out.credential, sizeof(j->out.credential), "%s%s_%s",
+		 session_prefix(j->kind), idtext + 4, b64);
+	sodium_memzero(b64, sizeof(b64));
+	crypto_generichash(j->row.secret_hash, 32,
+			   (const uint8_t *)j->out.credential,
+			   strlen(j->out.credential), NULL, 0);
+	j->out.id = j->row.id;
+	j->out.expires_at = j->row.expires_at;
+}
+
+int session_job_run(struct store_tx *tx, void *arg)
+{
+	struct session_job *j = arg;
+	return store_token_insert(tx, &j->row);
+}
+
+struct session_touch {
+	uint64_t id;
+	int64_t at;
+};
+
+static int session_touch_run(struct store_tx *tx, void *arg)
+{
+	struct session_touch *t = arg;
+	return store_token_touch(tx, t->id, t->at);
+}
+
+static void session_touch_done(void *arg, int status)
+{
+	(void)status; /* best effort: the next request touches again */
+	free(arg);
+}
+
+int session_check(struct app *a, const char *credential,
+		  enum session_kind kind, uint64_t *person, uint64_t *id)
+{
+	char idtext[ID_SIZE];
+	uint8_t hash[32];
+	uint64_t tid;
+	struct store_token t;
+
+	if (!session_looks_like(credential, kind) ||
+	    strlen(credential) != 5 + 16 + 1 + 43 || credential[21] != '_')
+		return APP_NOT_FOUND;
+	snprintf(idtext, sizeof(idtext), "tok_%.16s", credential + 5);
+	if (!id_decode(ID_TOKEN, idtext, &tid))
+		return APP_NOT_FOUND;
+	crypto_generichash(hash, 32, (const uint8_t *)credential,
+			   strlen(credential), NULL, 0);
+	int rc = store_token_by_id(a->store, tid, &t);
+	if (rc != STORE_OK)
+		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
+	int64_t now = app_now_ms() / 1000;
+	bool ok = crypto_verify_32(hash, t.secret_hash) == 0;
+	ok = ok && t.revoked_at == 0 && now < t.expires_at;
+	ok = ok && strcmp(t.kind, kind == SESSION_TOKEN ? "token"
+							: "session") == 0;
+	if (ok && kind == SESSION_COOKIE && now - t.last_used_at >= SESSION_IDLE)
+		ok = false;
+	if (!ok)
+		return APP_NOT_FOUND;
+	/* Idle time is kept to the minute, written without waiting. */
+	if (kind == SESSION_COOKIE && now - t.last_used_at >= 60) {
+		struct session_touch *st = malloc(sizeof(*st));
+		if (st) {
+			*st = (struct session_touch){tid, now};
+			if (store_write_async(a->store, session_touch_run, st,
+					      session_touch_done) != STORE_OK)
+				free(st);
+		}
+	}
+	*person = t.person;
+	if (id)
+		*id = tid;
+	return APP_OK;
+}

@@ -1,0 +1,238 @@
+/*
+ * view.c — the two sides' views of a relationship (see view.h).
+ */
+#include "app/view.h"
+
+#include <pthread.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/ledger.h"
+#include "core/gate.h"
+#include "core/id.h"
+#include "core/terms.h"
+
+/* Which relationships had their day's first read recorded, so later reads
+ * that day only bump a counter without waiting. A small direct-mapped
+ * cache: a miss only costs a wait on the writer, never a wrong answer,
+ * because the store's counter decides what "first" is. */
+#define VIEW_READ_SLOTS 4096
+static struct {
+	pthread_mutex_t lock;
+	uint64_t rel[VIEW_READ_SLOTS];
+	int64_t day[VIEW_READ_SLOTS];
+} view_reads = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+
+static bool view_read_known(uint64_t rel, int64_t day)
+{
+	size_t i = (size_t)(rel * 0x9e3779b97f4a7c15ULL >> 52) %
+		   VIEW_READ_SLOTS;
+	pthread_mutex_lock(&view_reads.lock);
+	bool known = view_reads.rel[i] == rel && view_reads.day[i] == day;
+	pthread_mutex_unlock(&view_reads.lock);
+	return known;
+}
+
+static void view_read_remember(uint64_t rel, int64_t day)
+{
+	size_t i = (size_t)(rel * 0x9e3779b97f4a7c15ULL >> 52) %
+		   VIEW_READ_SLOTS;
+	pthread_mutex_lock(&view_reads.lock);
+	view_reads.rel[i] = rel;
+	view_reads.day[i] = day;
+	pthread_mutex_unlock(&view_reads.lock);
+}
+
+int view_profile(struct app *a, uint64_t person, json_t **out)
+{
+	struct store_person p;
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+		return APP_NOT_FOUND;
+	if (p.profile == NULL) {
+		store_person_clear(&p);
+		*out = json_object();
+		return *out ? APP_OK : APP_FAULT;
+	}
+	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0) {
+		store_person_clear(&p);
+		return APP_FAULT;
+	}
+	char *plain = NULL;
+	size_t len = 0;
+	int rc = keys_open(dk, p.profile, &plain, &len);
+	sodium_memzero(dk, sizeof(dk));
+	store_person_clear(&p);
+	if (rc != 0)
+		return APP_FAULT;
+	*out = json_loadb(plain, len, 0, NULL);
+	keys_free_plain(plain, len);
+	return *out ? APP_OK : APP_FAULT;
+}
+
+static json_t *view_terms_for_brand(const json_t *terms)
+{
+	json_t *v = json_object();
+	json_t *chans = json_object();
+	const char *name;
+	json_t *c;
+	json_object_foreach(json_object_get(terms, "channels"), name, c)
+	{
+		if (!json_is_true(json_object_get(c, "allowed")))
+			continue;
+		json_t *o = json_pack("{s:b}", "allowed", 1);
+		json_t *cap = json_object_get(c, "cap");
+		if (cap)
+			json_object_set(o, "cap", cap);
+		json_object_set_new(chans, name, o);
+	}
+	json_object_set_new(v, "channels", chans);
+	const char *keep[] = {"topics", "exempt_topics", "expires_at",
+			      "agreement"};
+	for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++) {
+		json_t *x = json_object_get(terms, keep[i]);
+		json_object_set(v, keep[i], x ? x : json_null());
+	}
+	return v;
+}
+
+json_t *view_brand_item(const struct store_relationship *r)
+{
+	char id[ID_SIZE];
+	id_encode(ID_RELATIONSHIP, r->id, id);
+	json_t *terms = json_loads(r->terms, 0, NULL);
+	json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "id", id, "alias",
+			      r->alias, "state",
+			      r->state == REL_ENDED ? "ended" : "active",
+			      "terms", view_terms_for_brand(terms));
+	json_decref(terms);
+	return o;
+}
+
+struct read_job {
+	uint64_t rel, person;
+	int64_t day, now_ms;
+	json_t *data;
+	bool first;
+};
+
+static int read_job_run(struct store_tx *tx, void *arg)
+{
+	struct read_job *j = arg;
+	int rc = store_field_read(tx, j->rel, j->person, j->day, &j->first);
+	if (rc == STORE_OK && j->first)
+		rc = ledger_append(tx, j->person, "brand", "fields.read",
+				   j->rel, j->data, j->now_ms);
+	return rc;
+}
+
+static void read_job_done(void *arg, int status)
+{
+	struct read_job *j = arg;
+	(void)status;
+	json_decref(j->data);
+	free(j);
+}
+
+int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
+			    json_t **out, struct app_error *err)
+{
+	struct store_relationship r;
+	int rc = store_relationship_by_id(a->store, rel, &r);
+	if (rc != STORE_OK || r.brand != brand) {
+		if (rc == STORE_OK)
+			store_relationship_clear(&r);
+		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
+						       : APP_NOT_FOUND,
+				"relationship", "no such relationship");
+	}
+	json_t *view = view_brand_item(&r);
+	json_t *fields = json_object(), *names = json_array();
+	json_t *terms = json_loads(r.terms, 0, NULL);
+	json_t *granted = json_object_get(terms, "fields");
+	json_t *profile = NULL;
+	if (r.state != REL_ENDED && json_array_size(granted) > 0 &&
+	    view_profile(a, r.person, &profile) != APP_OK) {
+		json_decref(view);
+		json_decref(fields);
+		json_decref(names);
+		json_decref(terms);
+		store_relationship_clear(&r);
+		return app_fail(err, APP_FAULT, NULL,
+				"the person's fields cannot be read");
+	}
+	size_t i;
+	json_t *f;
+	json_array_foreach(granted, i, f)
+	{
+		const char *name = json_string_value(f);
+		if (name == NULL || r.state == REL_ENDED)
+			continue;
+		if (strcmp(name, "email") == 0) {
+			json_object_set_new(fields, name,
+					    json_string(r.alias));
+		} else {
+			json_t *v = json_object_get(profile, name);
+			if (v == NULL)
+				continue;
+			json_object_set(fields, name, v);
+		}
+		json_array_append_new(names, json_string(name));
+	}
+	json_decref(profile);
+	json_decref(terms);
+	json_object_set_new(view, "fields", fields);
+
+	/* Every read is counted; the day's first is on the ledger, durable
+	 * before the brand sees anything. */
+	int64_t now_ms = app_now_ms();
+	struct read_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		json_decref(view);
+		json_decref(names);
+		store_relationship_clear(&r);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	*j = (struct read_job){r.id, r.person, now_ms / 86400000, now_ms,
+			       json_pack("{s:o}", "fields", names), false};
+	store_relationship_clear(&r);
+	if (view_read_known(j->rel, j->day)) {
+		if (store_write_async(a->store, read_job_run, j,
+				      read_job_done) != STORE_OK)
+			read_job_done(j, STORE_FAULT);
+	} else {
+		rc = store_write(a->store, read_job_run, j);
+		if (rc == STORE_OK)
+			view_read_remember(j->rel, j->day);
+		read_job_done(j, rc);
+		if (rc != STORE_OK) {
+			json_decref(view);
+			return app_fail(err, APP_FAULT, NULL,
+					"the read could not be recorded");
+		}
+	}
+	*out = view;
+	return APP_OK;
+}
+
+json_t *view_person_relationship(struct app *a,
+				 const struct store_relationship *r)
+{
+	char id[ID_SIZE], brd[ID_SIZE];
+	struct store_brand b;
+	static const char *const states[] = {"active", "muted", "ended"};
+	id_encode(ID_RELATIONSHIP, r->id, id);
+	id_encode(ID_BRAND, r->brand, brd);
+	json_t *brand = json_pack("{s:s}", "id", brd);
+	if (store_brand_by_id(a->store, r->brand, &b) == STORE_OK) {
+		json_object_set_new(brand, "name", json_string(b.name));
+		store_brand_clear(&b);
+	}
+	return json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o}", "id", id, "brand",
+			 brand, "alias", r->alias, "state",
+			 states[r->state >= 0 && r->state <= 2 ? r->state : 0],
+			 "terms", json_loads(r->terms, 0, NULL), "created_at",
+			 app_time_json(r->created_at), "ended_at",
+			 app_time_json(r->ended_at));
+}

@@ -1,0 +1,36 @@
+/*
+ * view.h — what each side sees of a relationship. The person sees
+ * everything; a brand sees the trimmed view of DESIGN.md §7 step 5: its
+ * alias, "active" or "ended" (a muted relationship shows as active), the
+ * terms it must respect (channels with its own caps, topics, exempt
+ * topics, expiry, agreement — no folders, no quiet hours, no over_cap),
+ * and only the granted fields, with `email` read as the alias. A brand's
+ * first read of a day is a fields.read entry on the person's ledger,
+ * durable before the view is returned; later reads that day are counted.
+ */
+#ifndef CMR_APP_VIEW_H
+#define CMR_APP_VIEW_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app/app.h"
+
+/* The brand's view of relationship rel (a new object in *out), or
+ * APP_NOT_FOUND when it is not the brand's. Blocks on the ledger write of
+ * a day's first read. */
+int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
+			    json_t **out, struct app_error *err);
+
+/* The brand's list item of a relationship (no fields; no read counted). */
+json_t *view_brand_item(const struct store_relationship *r);
+
+/* The person's view of a relationship (full terms, state, brand). */
+json_t *view_person_relationship(struct app *a,
+				 const struct store_relationship *r);
+
+/* The person's profile as a JSON object (a new object), opened with
+ * their data key. */
+int view_profile(struct app *a, uint64_t person, json_t **out);
+
+#endif

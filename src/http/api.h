@@ -1,0 +1,62 @@
+/*
+ * api.h — the handlers of the route table, one api_<resource>.c each:
+ * parse the request, call src/app, reply. Nothing here decides anything
+ * the app does not.
+ */
+#ifndef CMR_HTTP_API_H
+#define CMR_HTTP_API_H
+
+#include "http/http.h"
+
+/* api_health.c */
+void api_healthz(struct http_request *r);
+
+/* api_session.c */
+void api_persons_create(struct http_request *r);
+void api_session_create(struct http_request *r);
+void api_session_delete(struct http_request *r);
+void api_tokens_create(struct http_request *r);
+void api_tokens_delete(struct http_request *r);
+
+/* api_me.c */
+void api_me_profile_get(struct http_request *r);
+void api_me_profile_put(struct http_request *r);
+void api_me_terms_get(struct http_request *r);
+void api_me_terms_put(struct http_request *r);
+void api_me_codes_create(struct http_request *r);
+
+/* api_proposals.c */
+void api_proposals_create(struct http_request *r);
+void api_proposals_get(struct http_request *r);
+void api_me_proposals_list(struct http_request *r);
+void api_me_proposals_accept(struct http_request *r);
+void api_me_proposals_decline(struct http_request *r);
+
+/* api_relationships.c */
+void api_relationships_list(struct http_request *r);
+void api_relationships_get(struct http_request *r);
+void api_me_relationships_list(struct http_request *r);
+
+/* api_messages.c */
+void api_messages_create(struct http_request *r);
+void api_me_messages_list(struct http_request *r);
+
+/* Shared by the handlers: the page size of ?limit= (1..200, default 50),
+ * or -1 after replying 400. */
+int api_limit(struct http_request *r);
+
+/* A page of a list being built: ask the store for limit + 1 rows, append
+ * each as an item, then api_page_reply cuts the extra one and sets
+ * "next" to the last item's id when there is more. */
+struct api_page {
+	json_t *items;
+	struct app *app;
+	int limit;
+	int n;
+};
+void api_page_reply(struct http_request *r, struct api_page *pg);
+
+/* The {id} of the path as a key of type, or false after replying 404. */
+bool api_id(struct http_request *r, int index, int type, uint64_t *key);
+
+#endif

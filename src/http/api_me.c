@@ -1,0 +1,167 @@
+/*
+ * api_me.c — the person's own settings: profile, global terms, connect
+ * codes.
+ */
+#include "http/api.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/connect.h"
+#include "app/person.h"
+#include "app/view.h"
+#include "core/terms.h"
+
+void api_me_profile_get(struct http_request *r)
+{
+	json_t *profile = NULL;
+	int rc = view_profile(r->app, r->person, &profile);
+	if (rc != APP_OK) {
+		http_problem(r, rc == APP_NOT_FOUND ? 404 : 503, NULL,
+			     "the profile cannot be read");
+		return;
+	}
+	http_json(r, 200, profile);
+}
+
+/* A use case that blocks on the writer runs on a worker thread; its
+ * request and outcome travel in this. */
+struct me_work {
+	json_t *body;
+	int status;
+	int kind;
+	struct app_error err;
+};
+
+static void me_work_free(void *p)
+{
+	struct me_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static struct me_work *me_work_new(struct http_request *r, json_t *body)
+{
+	struct me_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return NULL;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = me_work_free;
+	return w;
+}
+
+static void profile_put_work(struct http_request *r)
+{
+	struct me_work *w = r->job;
+	w->status = person_set_profile(r->app, r->person, w->body, &w->err);
+}
+
+static void profile_put_after(struct http_request *r)
+{
+	struct me_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
+		return;
+	}
+	http_json(r, 200, json_incref(w->body));
+}
+
+void api_me_profile_put(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	const char *k;
+	json_t *v;
+	json_object_foreach(body, k, v)
+	{
+		if (!json_is_string(v)) {
+			http_problem(r, 400, k, "\"%s\" must be a string", k);
+			json_decref(body);
+			return;
+		}
+	}
+	struct me_work *w = me_work_new(r, body);
+	if (w)
+		http_offload(r, profile_put_work, profile_put_after);
+}
+
+void api_me_terms_get(struct http_request *r)
+{
+	struct store_person p;
+	if (store_person_by_id(r->app->store, r->person, &p) != STORE_OK) {
+		http_problem(r, 404, NULL, "no such person");
+		return;
+	}
+	json_t *t = json_loads(p.global_terms, 0, NULL);
+	store_person_clear(&p);
+	http_json(r, t ? 200 : 503, t);
+}
+
+static void terms_put_work(struct http_request *r)
+{
+	struct me_work *w = r->job;
+	w->status = person_set_global_terms(r->app, r->person, w->body,
+					    &w->kind, &w->err);
+}
+
+static void terms_put_after(struct http_request *r)
+{
+	struct me_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, w->kind);
+		return;
+	}
+	api_me_terms_get(r);
+}
+
+void api_me_terms_put(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	struct me_work *w = me_work_new(r, body);
+	if (w)
+		http_offload(r, terms_put_work, terms_put_after);
+}
+
+static void codes_after(struct http_request *r)
+{
+	struct connect_job *j = r->job;
+	if (r->write_status != STORE_OK) {
+		http_problem(r, 503, NULL, "the code could not be recorded; "
+					   "try again");
+		return;
+	}
+	http_json(r, 201, json_pack("{s:s,s:o}", "code", j->code,
+				    "expires_at",
+				    app_time_json(j->expires_at)));
+}
+
+void api_me_codes_create(struct http_request *r)
+{
+	if (r->body_len > 0) {
+		json_t *body = http_body_object(r);
+		static const char *const none[] = {NULL};
+		if (body == NULL)
+			return;
+		bool ok = http_only_keys(r, body, none);
+		json_decref(body);
+		if (!ok)
+			return;
+	}
+	struct connect_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	j->person = r->person;
+	connect_job_prepare(j, app_now_ms() / 1000);
+	r->job = j;
+	r->job_free = free;
+	http_write(r, connect_job_run, j, codes_after);
+}

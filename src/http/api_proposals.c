@@ -1,0 +1,271 @@
+/*
+ * api_proposals.c — a brand proposes with the person's connect code and
+ * follows its proposal; the person lists, accepts (on their own terms)
+ * or declines.
+ */
+#include "http/api.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/relationship.h"
+#include "app/throttle.h"
+#include "core/id.h"
+#include "core/terms.h"
+
+struct proposal_work {
+	json_t *body;
+	uint64_t id;        /* the proposal */
+	int status, kind;
+	struct app_error err;
+	struct accepted acc;
+	char throttle_key[48];
+};
+
+static void proposal_work_free(void *p)
+{
+	struct proposal_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static struct proposal_work *proposal_work_new(struct http_request *r,
+					       json_t *body)
+{
+	struct proposal_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return NULL;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = proposal_work_free;
+	return w;
+}
+
+static json_t *proposal_json(const struct store_proposal *p, bool for_person,
+			     struct app *a)
+{
+	char id[ID_SIZE], rel[ID_SIZE];
+	int64_t now = app_now_ms() / 1000;
+	id_encode(ID_PROPOSAL, p->id, id);
+	json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "id", id, "state",
+			      proposal_state(p, now), "created_at",
+			      app_time_json(p->created_at), "expires_at",
+			      app_time_json(p->expires_at));
+	if (p->relationship) {
+		id_encode(ID_RELATIONSHIP, p->relationship, rel);
+		json_object_set_new(o, "relationship", json_string(rel));
+	} else {
+		json_object_set_new(o, "relationship", json_null());
+	}
+	json_t *ask = json_loads(p->ask, 0, NULL);
+	json_object_update(o, ask);
+	json_decref(ask);
+	json_object_set_new(o, "value", json_string(p->value));
+	if (for_person) {
+		char brd[ID_SIZE];
+		struct store_brand b;
+		id_encode(ID_BRAND, p->brand, brd);
+		json_t *brand = json_pack("{s:s}", "id", brd);
+		if (store_brand_by_id(a->store, p->brand, &b) == STORE_OK) {
+			json_object_set_new(brand, "name",
+					    json_string(b.name));
+			store_brand_clear(&b);
+		}
+		json_object_set_new(o, "brand", brand);
+	}
+	return o;
+}
+
+/* ---- POST /v1/proposals (brand) ---- */
+
+static void propose_work(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	w->status = proposal_create(r->app, r->brand, 0, w->body, &w->id,
+				    &w->kind, &w->err);
+}
+
+static void propose_after(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	if (w->status == APP_NOT_FOUND) {
+		int64_t lock = throttle_fail(r->app->throttle, w->throttle_key,
+					     app_now_ms() / 1000);
+		(void)lock;
+		http_problem(r, 404, NULL, "no such connect code (unknown, "
+					   "used or expired)");
+		return;
+	}
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, w->kind);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_PROPOSAL, w->id, id);
+	http_json(r, 201, json_pack("{s:s,s:s}", "id", id, "state",
+				    "pending"));
+}
+
+void api_proposals_create(struct http_request *r)
+{
+	static const char *const keys[] = {"connect_code", "value", "fields",
+					   "channels", "topics", NULL};
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return;
+	}
+	struct proposal_work *w = proposal_work_new(r, body);
+	if (w == NULL)
+		return;
+	snprintf(w->throttle_key, sizeof(w->throttle_key), "code\n%llx",
+		 (unsigned long long)r->brand);
+	int64_t wait = throttle_wait(r->app->throttle, w->throttle_key,
+				     app_now_ms() / 1000);
+	if (wait > 0) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)wait);
+		http_header(r, "Retry-After", ra);
+		http_problem(r, 429, NULL, "too many unknown connect codes; "
+					   "try again in %lld seconds",
+			     (long long)wait);
+		return;
+	}
+	http_offload(r, propose_work, propose_after);
+}
+
+/* ---- GET /v1/proposals/{id} (brand) ---- */
+
+void api_proposals_get(struct http_request *r)
+{
+	uint64_t id;
+	struct store_proposal p;
+	if (!api_id(r, 0, ID_PROPOSAL, &id))
+		return;
+	int rc = store_proposal_by_id(r->app->store, id, &p);
+	if (rc != STORE_OK || p.brand != r->brand) {
+		if (rc == STORE_OK)
+			store_proposal_clear(&p);
+		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
+			     "no such proposal");
+		return;
+	}
+	http_json(r, 200, proposal_json(&p, false, r->app));
+	store_proposal_clear(&p);
+}
+
+/* ---- GET /v1/me/proposals ---- */
+
+static int proposal_page(const struct store_proposal *p, void *arg)
+{
+	struct api_page *pg = arg;
+	json_array_append_new(pg->items, proposal_json(p, true, pg->app));
+	pg->n++;
+	return 0;
+}
+
+void api_me_proposals_list(struct http_request *r)
+{
+	int limit = api_limit(r);
+	uint64_t after = 0;
+	const char *a = http_query(r, "after");
+	if (limit < 0)
+		return;
+	if (a && !id_decode(ID_PROPOSAL, a, &after)) {
+		http_problem(r, 400, "after", "after is an id from a previous "
+					      "page");
+		return;
+	}
+	struct api_page pg = {json_array(), r->app, limit, 0};
+	if (store_proposal_list_person(r->app->store, r->person, after,
+				       limit + 1, proposal_page,
+				       &pg) != STORE_OK) {
+		json_decref(pg.items);
+		http_problem(r, 503, NULL, "the store cannot be read");
+		return;
+	}
+	api_page_reply(r, &pg);
+}
+
+/* ---- accept and decline ---- */
+
+static void accept_work(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	w->status = proposal_accept(r->app, r->person, w->id, w->body, &w->acc,
+				    &w->kind, &w->err);
+}
+
+static void accept_after(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, w->kind);
+		return;
+	}
+	struct store_relationship rel;
+	if (store_relationship_by_id(r->app->store, w->acc.relationship,
+				     &rel) != STORE_OK) {
+		http_problem(r, 503, NULL, "the relationship cannot be read");
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_RELATIONSHIP, rel.id, id);
+	http_json(r, 201,
+		  json_pack("{s:s,s:s,s:s,s:o}", "id", id, "alias", rel.alias,
+			    "state", "active", "terms",
+			    json_loads(rel.terms, 0, NULL)));
+	store_relationship_clear(&rel);
+}
+
+void api_me_proposals_accept(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_PROPOSAL, &id))
+		return;
+	json_t *body = r->body_len ? http_body_object(r) : json_object();
+	if (body == NULL)
+		return;
+	struct proposal_work *w = proposal_work_new(r, body);
+	if (w == NULL)
+		return;
+	w->id = id;
+	http_offload(r, accept_work, accept_after);
+}
+
+static void decline_work(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	w->status = proposal_decline(r->app, r->person, w->id, &w->err);
+}
+
+static void decline_after(struct http_request *r)
+{
+	struct proposal_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_PROPOSAL, w->id, id);
+	http_json(r, 200, json_pack("{s:s,s:s}", "id", id, "state",
+				    "declined"));
+}
+
+void api_me_proposals_decline(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_PROPOSAL, &id))
+		return;
+	struct proposal_work *w = proposal_work_new(r, NULL);
+	if (w == NULL)
+		return;
+	w->id = id;
+	http_offload(r, decline_work, decline_after);
+}

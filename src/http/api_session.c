@@ -1,0 +1,291 @@
+/*
+ * api_session.c — signing up, logging in and out, tokens. Hashing a
+ * password takes most of a core for a moment, so sign-up and log-in run
+ * on the server's worker threads (http_offload), never on its event
+ * threads.
+ */
+#include "http/api.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/person.h"
+#include "app/session.h"
+#include "core/id.h"
+#include "http/auth.h"
+
+/* State of a sign-up or log-in while it runs on a worker. */
+struct login_state {
+	char handle[PERSON_HANDLE_MAX + 8];
+	char password[PERSON_PASSWORD_MAX + 1];
+	int status;
+	uint64_t person;
+	int64_t retry_after;
+	struct app_error err;
+	struct session_job job;
+};
+
+static void login_state_free(void *p)
+{
+	sodium_memzero(p, sizeof(struct login_state));
+	free(p);
+}
+
+/* Reads {"handle","password"} into a new login_state (owned by r). */
+static struct login_state *login_read(struct http_request *r)
+{
+	static const char *const keys[] = {"handle", "password", NULL};
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return NULL;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return NULL;
+	}
+	json_t *h = json_object_get(body, "handle");
+	json_t *p = json_object_get(body, "password");
+	if (!json_is_string(h) || !json_is_string(p)) {
+		json_decref(body);
+		http_problem(r, 400, !json_is_string(h) ? "handle" : "password",
+			     "handle and password are strings");
+		return NULL;
+	}
+	if (json_string_length(h) > PERSON_HANDLE_MAX ||
+	    json_string_length(p) > PERSON_PASSWORD_MAX ||
+	    strlen(json_string_value(p)) != json_string_length(p)) {
+		json_decref(body);
+		http_problem(r, 422,
+			     json_string_length(h) > PERSON_HANDLE_MAX
+				     ? "handle"
+				     : "password",
+			     "a handle has at most %d characters and a "
+			     "password %d to %d, with no NUL",
+			     PERSON_HANDLE_MAX, PERSON_PASSWORD_MIN,
+			     PERSON_PASSWORD_MAX);
+		return NULL;
+	}
+	struct login_state *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return NULL;
+	}
+	snprintf(s->handle, sizeof(s->handle), "%s", json_string_value(h));
+	snprintf(s->password, sizeof(s->password), "%s", json_string_value(p));
+	json_decref(body);
+	r->job = s;
+	r->job_free = login_state_free;
+	return s;
+}
+
+/* ---- POST /v1/persons ---- */
+
+static void signup_work(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	s->status = person_add(r->app, s->handle, s->password, &s->person,
+			       &s->err);
+}
+
+static void signup_after(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	if (s->status != APP_OK) {
+		if (s->status == APP_CONFLICT)
+			http_problem(r, 409, "handle", "the handle is taken");
+		else
+			http_app_error(r, s->status, &s->err, 0);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_PERSON, s->person, id);
+	http_json(r, 201, json_pack("{s:s}", "id", id));
+}
+
+void api_persons_create(struct http_request *r)
+{
+	if (!r->app->cfg.open_registration) {
+		http_problem(r, 403, NULL,
+			     "sign-up is closed on this server (the operator "
+			     "adds persons with `cmr person add`)");
+		return;
+	}
+	struct login_state *s = login_read(r);
+	if (s == NULL)
+		return;
+	if (person_handle_check(s->handle, s->handle, &s->err) != APP_OK ||
+	    person_password_check(s->password, &s->err) != APP_OK) {
+		http_problem(r, 422, s->err.field, "%s", s->err.message);
+		return;
+	}
+	http_offload(r, signup_work, signup_after);
+}
+
+/* ---- log-in: POST /v1/session and POST /v1/tokens ---- */
+
+static void login_work(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	s->status = session_login(r->app, s->handle, s->password, r->client,
+				  &s->person, &s->retry_after);
+	sodium_memzero(s->password, sizeof(s->password));
+	if (s->status != APP_OK)
+		return;
+	s->job.person = s->person;
+	session_job_prepare(&s->job, app_now_ms() / 1000);
+	if (store_write(r->app->store, session_job_run, &s->job) != STORE_OK)
+		s->status = APP_FAULT;
+}
+
+static bool login_failed(struct http_request *r, struct login_state *s)
+{
+	if (s->status == APP_OK)
+		return false;
+	if (s->status == APP_CONFLICT) {
+		char ra[24];
+		snprintf(ra, sizeof(ra), "%lld", (long long)s->retry_after);
+		http_header(r, "Retry-After", ra);
+		http_problem(r, 429, NULL, "too many failed log-ins; try again "
+					   "in %lld seconds",
+			     (long long)s->retry_after);
+	} else if (s->status == APP_NOT_FOUND) {
+		http_header(r, "WWW-Authenticate", "Bearer realm=\"cmr\"");
+		http_problem(r, 401, NULL, "wrong handle or password");
+	} else {
+		http_problem(r, 503, NULL, "the log-in could not be recorded; "
+					   "try again");
+	}
+	return true;
+}
+
+static void session_after(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	if (login_failed(r, s))
+		return;
+	char cookie[SESSION_CREDENTIAL_SIZE + 128];
+	snprintf(cookie, sizeof(cookie),
+		 "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
+		 AUTH_COOKIE, s->job.out.credential, SESSION_TTL);
+	http_header(r, "Set-Cookie", cookie);
+	http_empty(r, 204);
+}
+
+void api_session_create(struct http_request *r)
+{
+	struct login_state *s = login_read(r);
+	if (s == NULL)
+		return;
+	s->job.kind = SESSION_COOKIE;
+	http_offload(r, login_work, session_after);
+}
+
+static void token_after(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	if (login_failed(r, s))
+		return;
+	char id[ID_SIZE];
+	id_encode(ID_TOKEN, s->job.out.id, id);
+	http_json(r, 201,
+		  json_pack("{s:s,s:s,s:o}", "id", id, "token",
+			    s->job.out.credential, "expires_at",
+			    app_time_json(s->job.out.expires_at)));
+}
+
+void api_tokens_create(struct http_request *r)
+{
+	struct login_state *s = login_read(r);
+	if (s == NULL)
+		return;
+	s->job.kind = SESSION_TOKEN;
+	http_offload(r, login_work, token_after);
+}
+
+/* ---- log-out and revocation ---- */
+
+struct revoke_job {
+	uint64_t person, id;
+	int64_t at;
+};
+
+static int revoke_run(struct store_tx *tx, void *arg)
+{
+	struct revoke_job *j = arg;
+	return store_token_revoke(tx, j->person, j->id, j->at);
+}
+
+static void revoke_free(void *p)
+{
+	free(p);
+}
+
+static void session_delete_after(struct http_request *r)
+{
+	http_header(r, "Set-Cookie",
+		    AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
+				"Max-Age=0");
+	if (r->write_status == STORE_OK || r->write_status == STORE_NOT_FOUND)
+		http_empty(r, 204);
+	else
+		http_problem(r, 503, NULL, "the log-out could not be "
+					   "recorded; try again");
+}
+
+void api_session_delete(struct http_request *r)
+{
+	const char *cookie = auth_cookie(r);
+	uint64_t person, id;
+	if (cookie == NULL ||
+	    session_check(r->app, cookie, SESSION_COOKIE, &person, &id) !=
+		    APP_OK) {
+		/* Nothing to end: still clear whatever the browser holds. */
+		r->write_status = STORE_OK;
+		session_delete_after(r);
+		return;
+	}
+	const char *h = http_header_in(r, "X-CMR-CSRF");
+	if (h == NULL || strcmp(h, "1") != 0) {
+		http_problem(r, 403, NULL, "a write from a browser session "
+					   "needs the header X-CMR-CSRF: 1");
+		return;
+	}
+	struct revoke_job *j = malloc(sizeof(*j));
+	if (j == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	*j = (struct revoke_job){person, id, app_now_ms() / 1000};
+	r->job = j;
+	r->job_free = revoke_free;
+	http_write(r, revoke_run, j, session_delete_after);
+}
+
+static void token_delete_after(struct http_request *r)
+{
+	if (r->write_status == STORE_OK)
+		http_empty(r, 204);
+	else if (r->write_status == STORE_NOT_FOUND)
+		http_problem(r, 404, NULL, "no such token");
+	else
+		http_problem(r, 503, NULL, "the revocation could not be "
+					   "recorded; try again");
+}
+
+void api_tokens_delete(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_TOKEN, &id))
+		return;
+	struct revoke_job *j = malloc(sizeof(*j));
+	if (j == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	*j = (struct revoke_job){r->person, id, app_now_ms() / 1000};
+	r->job = j;
+	r->job_free = revoke_free;
+	http_write(r, revoke_run, j, token_delete_after);
+}

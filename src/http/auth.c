@@ -1,0 +1,125 @@
+/*
+ * auth.c — authenticating requests (see auth.h). Brand API keys and
+ * person tokens come as `Authorization: Bearer …`; browser sessions only
+ * as a cookie. Any credential is first checked for what it is; then its
+ * role is compared with the route's.
+ */
+#include "http/auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <microhttpd.h>
+
+#include "app/brand.h"
+#include "app/session.h"
+
+const char *auth_cookie(struct http_request *r)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
+					   AUTH_COOKIE);
+}
+
+static bool auth_unauthorized(struct http_request *r, const char *why)
+{
+	http_header(r, "WWW-Authenticate", "Bearer realm=\"cmr\"");
+	http_problem(r, 401, NULL, "%s", why);
+	return false;
+}
+
+static bool auth_forbidden(struct http_request *r, const char *why)
+{
+	http_problem(r, 403, NULL, "%s", why);
+	return false;
+}
+
+/* A cookie-authenticated write must carry X-CMR-CSRF: 1 and, when the
+ * browser sends an Origin, come from this server's own origin. */
+static bool auth_csrf(struct http_request *r)
+{
+	const char *m = r->method;
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return true;
+	const char *h = http_header_in(r, "X-CMR-CSRF");
+	if (h == NULL || strcmp(h, "1") != 0)
+		return auth_forbidden(r, "a write from a browser session "
+					 "needs the header X-CMR-CSRF: 1");
+	const char *origin = http_header_in(r, "Origin");
+	const char *host = http_header_in(r, "Host");
+	if (origin) {
+		const char *o = origin;
+		if (strncmp(o, "http://", 7) == 0)
+			o += 7;
+		else if (strncmp(o, "https://", 8) == 0)
+			o += 8;
+		else
+			o = NULL;
+		if (o == NULL || host == NULL || strcasecmp(o, host) != 0)
+			return auth_forbidden(r, "the request comes from "
+						 "another origin");
+	}
+	return true;
+}
+
+bool auth_check(struct http_request *r)
+{
+	enum http_who who = r->route->who;
+	if (who == WHO_ANYONE)
+		return true;
+
+	const char *authz = http_header_in(r, "Authorization");
+	if (authz) {
+		if (strncasecmp(authz, "Bearer ", 7) != 0)
+			return auth_unauthorized(r, "use Authorization: "
+						    "Bearer <key or token>");
+		const char *cred = authz + 7;
+		while (*cred == ' ')
+			cred++;
+		uint64_t id;
+		if (strncmp(cred, "cmrk_", 5) == 0) {
+			if (brand_authenticate(r->app, cred, &id) != APP_OK)
+				return auth_unauthorized(
+					r, "the API key is not valid");
+			if (who != WHO_BRAND)
+				return auth_forbidden(
+					r, "this resource is a person's, not "
+					   "a brand's");
+			r->brand = id;
+			return true;
+		}
+		if (session_looks_like(cred, SESSION_TOKEN)) {
+			if (session_check(r->app, cred, SESSION_TOKEN, &id,
+					  NULL) != APP_OK)
+				return auth_unauthorized(
+					r, "the token is not valid (expired "
+					   "or revoked?)");
+			if (who != WHO_PERSON)
+				return auth_forbidden(
+					r, "this resource is a brand's, not a "
+					   "person's");
+			r->person = id;
+			return true;
+		}
+		return auth_unauthorized(r, "the credential is not valid");
+	}
+	const char *cookie = auth_cookie(r);
+	if (cookie) {
+		uint64_t id;
+		if (session_check(r->app, cookie, SESSION_COOKIE, &id, NULL) !=
+		    APP_OK)
+			return auth_unauthorized(r, "the session has ended; "
+						    "log in again");
+		if (who != WHO_PERSON)
+			return auth_forbidden(r, "this resource is a brand's, "
+						 "not a person's");
+		if (!auth_csrf(r))
+			return false;
+		r->person = id;
+		r->by_cookie = true;
+		return true;
+	}
+	return auth_unauthorized(r, who == WHO_BRAND
+					    ? "a brand API key is needed"
+					    : "log in first (a session or a "
+					      "token)");
+}

@@ -1,0 +1,156 @@
+/*
+ * http.h — what the HTTP door's parts share: one request's state, the
+ * route table's types, and the reply helpers.
+ *
+ * A request lives from its first byte to its reply. The server reads the
+ * body (at most HTTP_BODY_MAX; more is a 413, at once from Content-Length
+ * or after draining a chunked body), finds the route, authenticates the
+ * caller as the route's `who` column demands, then calls the handler.
+ * A handler either replies at once (http_json, http_problem, …) or hands
+ * a write to the store's writer with http_write(): the connection is
+ * suspended, no thread waits for the commit, and when the writer is done
+ * the connection resumes and the handler's `after` function replies.
+ */
+#ifndef CMR_HTTP_HTTP_H
+#define CMR_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "store/store.h"
+
+#define HTTP_BODY_MAX (1024 * 1024) /* 1 MiB */
+#define HTTP_JSON_DEPTH 16          /* deepest nesting a body may have */
+#define HTTP_PARAMS_MAX 2           /* {id} segments in a pattern */
+
+struct http_server;
+struct http_request;
+
+/* Who may call a route. */
+enum http_who {
+	WHO_ANYONE,  /* no credentials needed (and none checked) */
+	WHO_PERSON,  /* a person: session cookie or bearer token */
+	WHO_BRAND,   /* a brand: bearer API key */
+};
+
+typedef void (*http_handler)(struct http_request *r);
+
+/* One route of the table in router.c. */
+struct http_route {
+	const char *method;  /* "GET", "POST", … */
+	const char *pattern; /* "/v1/me/proposals/{id}/accept" */
+	enum http_who who;
+	http_handler handler;
+	const char *name;    /* for metrics and the OpenAPI document */
+};
+
+struct http_request {
+	struct http_server *server;
+	struct app *app;
+	void *conn;                   /* struct MHD_Connection * */
+	const struct http_route *route;
+	char method[8];
+	char path[512];
+	const char *params[HTTP_PARAMS_MAX]; /* {id} values, in path */
+	char param_buf[HTTP_PARAMS_MAX][128];
+
+	char *body;                   /* the request body, NUL-terminated */
+	size_t body_len, body_cap;
+	bool body_too_big;
+	bool body_bad_length;
+
+	/* The authenticated caller (route->who decides which is set). */
+	uint64_t person;
+	uint64_t brand;
+	bool by_cookie;               /* person authenticated by cookie */
+	char client[64];              /* client address, for throttling */
+
+	/* A write in flight (http_write). `deferred` is the handler's own
+	 * flag (it went to the writer); `resumed` is set by the writer's
+	 * completion, possibly before the handler has even returned. */
+	bool deferred;
+	bool resumed;
+	int write_status;             /* the job's store status */
+	store_job_fn write_fn;        /* the handler's job and its argument */
+	void *write_arg;
+	void (*after)(struct http_request *r); /* replies after the write */
+	void *job;                    /* the handler's job state (owned) */
+	void (*job_free)(void *job);
+
+	/* The reply. */
+	unsigned status;
+	char *reply;                  /* owned */
+	size_t reply_len;
+	const char *reply_type;
+	char headers[4][256];         /* extra "Name: value" lines */
+	int n_headers;
+	bool replied;
+};
+
+/* ---- Replies (each sets the reply once; later calls are ignored) ---- */
+
+/* status with a JSON value (stolen: the reply owns it). */
+void http_json(struct http_request *r, unsigned status, json_t *value);
+
+/* status with no body (204). */
+void http_empty(struct http_request *r, unsigned status);
+
+/* An RFC 9457 problem: status, a title from the status, a detail
+ * sentence, and (when field is not NULL) errors: [{field, detail}]. */
+void http_problem(struct http_request *r, unsigned status, const char *field,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Maps an app status and error to a reply (400/404/409/422/503). */
+void http_app_error(struct http_request *r, int status,
+		    const struct app_error *err, int terms_kind);
+
+/* Adds a response header ("Set-Cookie", …). */
+void http_header(struct http_request *r, const char *name, const char *value);
+
+/* ---- Reading the request ---- */
+
+/* The body as a JSON object, parsed with duplicate keys refused and depth
+ * limited. NULL after replying 400 (malformed, not an object, too deep,
+ * invalid UTF-8). The caller owns the result. */
+json_t *http_body_object(struct http_request *r);
+
+/* Refuses (400, naming the key) any key of obj not in the NULL-terminated
+ * list `allowed`. Returns false after replying. */
+bool http_only_keys(struct http_request *r, const json_t *obj,
+		    const char *const *allowed);
+
+/* A query parameter, or NULL. */
+const char *http_query(struct http_request *r, const char *name);
+/* A request header, or NULL. */
+const char *http_header_in(struct http_request *r, const char *name);
+
+/* ---- Writes without holding a thread ---- */
+
+/* Queues fn(tx, arg) on the store's writer and suspends the connection;
+ * when the job is durable (or failed), r->write_status holds its status
+ * and `after(r)` runs on a server thread to reply. `arg` stays the
+ * handler's. Returns false (after replying 503) when it cannot queue. */
+bool http_write(struct http_request *r, store_job_fn fn, void *arg,
+		void (*after)(struct http_request *r));
+
+/* Runs work(r) on one of the server's worker threads with the connection
+ * suspended (for argon2id and other use cases that block), then after(r)
+ * on a server thread to reply. Returns false after replying 503. */
+bool http_offload(struct http_request *r, void (*work)(struct http_request *),
+		  void (*after)(struct http_request *r));
+
+/* ---- The route table (router.c) ---- */
+
+extern const struct http_route http_routes[];
+extern const size_t http_routes_count;
+
+/* Finds the route for method and path; fills r->params. Returns the
+ * route, or NULL with *method_ok telling whether the path exists under
+ * another method (405) or not at all (404). */
+const struct http_route *http_route_find(struct http_request *r,
+					 bool *method_ok);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * reply.c — building replies and reading requests (see http.h): JSON and
+ * RFC 9457 problem bodies, the app-status mapping, strict body parsing.
+ */
+#include "http/http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <microhttpd.h>
+
+#include "core/terms.h"
+
+static const char *http_title(unsigned status)
+{
+	switch (status) {
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 422:
+		return "Unprocessable Content";
+	case 429:
+		return "Too Many Requests";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return status >= 500 ? "Internal Server Error" : "Error";
+	}
+}
+
+void http_header(struct http_request *r, const char *name, const char *value)
+{
+	if (r->n_headers < (int)(sizeof(r->headers) / sizeof(r->headers[0])))
+		snprintf(r->headers[r->n_headers++], sizeof(r->headers[0]),
+			 "%s: %s", name, value);
+}
+
+static void http_set(struct http_request *r, unsigned status, char *body,
+		     const char *type)
+{
+	if (r->replied) {
+		free(body);
+		return;
+	}
+	r->replied = true;
+	r->status = status;
+	r->reply = body;
+	r->reply_len = body ? strlen(body) : 0;
+	r->reply_type = type;
+}
+
+void http_json(struct http_request *r, unsigned status, json_t *value)
+{
+	char *s = value ? json_dumps(value, JSON_COMPACT) : NULL;
+	json_decref(value);
+	if (s == NULL) {
+		http_set(r, 503,
+			 strdup("{\"type\":\"about:blank\",\"title\":\"Service "
+				"Unavailable\",\"status\":503,\"detail\":\"out "
+				"of memory\"}"),
+			 "application/problem+json");
+		return;
+	}
+	http_set(r, status, s, "application/json");
+}
+
+void http_empty(struct http_request *r, unsigned status)
+{
+	http_set(r, status, NULL, NULL);
+}
+
+void http_problem(struct http_request *r, unsigned status, const char *field,
+		  const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank",
+			      "title", http_title(status), "status",
+			      (int)status, "detail", detail);
+	if (p && field)
+		json_object_set_new(p, "errors",
+				    json_pack("[{s:s,s:s}]", "field", field,
+					      "detail", detail));
+	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
+	json_decref(p);
+	http_set(r, status, s, "application/problem+json");
+}
+
+void http_app_error(struct http_request *r, int status,
+		    const struct app_error *err, int terms_kind)
+{
+	const char *field = err && err->field[0] ? err->field : NULL;
+	const char *msg = err && err->message[0] ? err->message : "failed";
+	switch (status) {
+	case APP_INVALID:
+		http_problem(r,
+			     terms_kind == TERMS_ERR_TYPE ||
+					     terms_kind == TERMS_ERR_UNKNOWN
+				     ? 400
+				     : 422,
+			     field ? field : "", "%s", msg);
+		break;
+	case APP_NOT_FOUND:
+		http_problem(r, 404, NULL, "%s", msg);
+		break;
+	case APP_CONFLICT:
+		http_problem(r, 409, field, "%s", msg);
+		break;
+	default:
+		http_problem(r, 503, NULL, "%s; try again", msg);
+		break;
+	}
+}
+
+static int http_depth(const json_t *v, int depth)
+{
+	if (depth > HTTP_JSON_DEPTH)
+		return depth;
+	int max = depth;
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach((json_t *)(uintptr_t)v, k, x)
+		{
+			int d = http_depth(x, depth + 1);
+			if (d > max)
+				max = d;
+		}
+	} else if (json_is_array(v)) {
+		size_t i;
+		json_t *x;
+		json_array_foreach(v, i, x)
+		{
+			int d = http_depth(x, depth + 1);
+			if (d > max)
+				max = d;
+		}
+	}
+	return max;
+}
+
+json_t *http_body_object(struct http_request *r)
+{
+	json_error_t e;
+	if (r->body_len == 0) {
+		http_problem(r, 400, "", "the request needs a JSON object "
+					 "as its body");
+		return NULL;
+	}
+	json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
+			       &e);
+	if (v == NULL) {
+		const char *what = strstr(e.text, "duplicate")
+					   ? "a key appears twice"
+				   : strstr(e.text, "UTF-8") ||
+						   strstr(e.text, "utf-8")
+					   ? "the body is not valid UTF-8"
+					   : "the body is not valid JSON";
+		http_problem(r, 400, "", "%s (line %d, column %d)", what,
+			     e.line, e.column);
+		return NULL;
+	}
+	if (!json_is_object(v)) {
+		json_decref(v);
+		http_problem(r, 400, "", "the body must be a JSON object");
+		return NULL;
+	}
+	if (http_depth(v, 0) > HTTP_JSON_DEPTH) {
+		json_decref(v);
+		http_problem(r, 400, "", "the body is nested deeper than %d "
+					 "levels",
+			     HTTP_JSON_DEPTH);
+		return NULL;
+	}
+	return v;
+}
+
+bool http_only_keys(struct http_request *r, const json_t *obj,
+		    const char *const *allowed)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach((json_t *)(uintptr_t)obj, k, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(allowed[i], k) == 0)
+				ok = true;
+		if (!ok) {
+			http_problem(r, 400, k, "unknown field \"%s\"", k);
+			return false;
+		}
+	}
+	return true;
+}
+
+const char *http_query(struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+const char *http_header_in(struct http_request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}

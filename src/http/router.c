@@ -1,0 +1,94 @@
+/*
+ * router.c — the route table and its matcher.
+ */
+#include "http/http.h"
+
+#include <string.h>
+
+#include "core/id.h"
+#include "http/api.h"
+
+/* The routes. Columns: method; path pattern, where {id} matches one path
+ * segment and is handed to the handler in r->params; who may call it
+ * (anyone, a person by session or token, a brand by API key — checked
+ * before the handler runs); the handler; a stable name for metrics. */
+const struct http_route http_routes[] = {
+	{"GET", "/healthz", WHO_ANYONE, api_healthz, "healthz"},
+	{"POST", "/v1/persons", WHO_ANYONE, api_persons_create, "persons"},
+	{"POST", "/v1/session", WHO_ANYONE, api_session_create, "session"},
+	{"DELETE", "/v1/session", WHO_ANYONE, api_session_delete, "session"},
+	{"POST", "/v1/tokens", WHO_ANYONE, api_tokens_create, "tokens"},
+	{"DELETE", "/v1/tokens/{id}", WHO_PERSON, api_tokens_delete, "token"},
+	{"GET", "/v1/me/profile", WHO_PERSON, api_me_profile_get, "profile"},
+	{"PUT", "/v1/me/profile", WHO_PERSON, api_me_profile_put, "profile"},
+	{"GET", "/v1/me/terms", WHO_PERSON, api_me_terms_get, "me_terms"},
+	{"PUT", "/v1/me/terms", WHO_PERSON, api_me_terms_put, "me_terms"},
+	{"POST", "/v1/me/connect-codes", WHO_PERSON, api_me_codes_create,
+	 "connect_codes"},
+	{"GET", "/v1/me/proposals", WHO_PERSON, api_me_proposals_list,
+	 "me_proposals"},
+	{"POST", "/v1/me/proposals/{id}/accept", WHO_PERSON,
+	 api_me_proposals_accept, "me_proposal_accept"},
+	{"POST", "/v1/me/proposals/{id}/decline", WHO_PERSON,
+	 api_me_proposals_decline, "me_proposal_decline"},
+	{"GET", "/v1/me/relationships", WHO_PERSON, api_me_relationships_list,
+	 "me_relationships"},
+	{"GET", "/v1/me/messages", WHO_PERSON, api_me_messages_list,
+	 "me_messages"},
+	{"POST", "/v1/proposals", WHO_BRAND, api_proposals_create,
+	 "proposals"},
+	{"GET", "/v1/proposals/{id}", WHO_BRAND, api_proposals_get,
+	 "proposal"},
+	{"GET", "/v1/relationships", WHO_BRAND, api_relationships_list,
+	 "relationships"},
+	{"GET", "/v1/relationships/{id}", WHO_BRAND, api_relationships_get,
+	 "relationship"},
+	{"POST", "/v1/messages", WHO_BRAND, api_messages_create, "messages"},
+};
+
+const size_t http_routes_count = sizeof(http_routes) / sizeof(*http_routes);
+
+/* Matches path against pattern, copying {id} segments into r. */
+static bool route_match(const char *pattern, const char *path,
+			struct http_request *r)
+{
+	int n = 0;
+	while (*pattern && *path) {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			const char *end = strchr(path, '/');
+			size_t len = end ? (size_t)(end - path) : strlen(path);
+			if (len == 0 || len >= sizeof(r->param_buf[0]) ||
+			    n >= HTTP_PARAMS_MAX)
+				return false;
+			memcpy(r->param_buf[n], path, len);
+			r->param_buf[n][len] = '\0';
+			r->params[n] = r->param_buf[n];
+			n++;
+			pattern += 4;
+			path += len;
+			continue;
+		}
+		if (*pattern != *path)
+			return false;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+const struct http_route *http_route_find(struct http_request *r,
+					 bool *method_ok)
+{
+	*method_ok = false;
+	for (size_t i = 0; i < http_routes_count; i++) {
+		const struct http_route *rt = &http_routes[i];
+		if (!route_match(rt->pattern, r->path, r))
+			continue;
+		if (strcmp(rt->method, r->method) == 0 ||
+		    (strcmp(rt->method, "GET") == 0 &&
+		     strcmp(r->method, "HEAD") == 0))
+			return rt;
+		*method_ok = true;
+	}
+	return NULL;
+}
