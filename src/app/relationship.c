@@ -391,3 +391,235 @@ int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 				"the store could not record it");
 	return APP_OK;
 }
+
+/* After a change is durable the gate reloads the relationship; the hook
+ * runs on the writer thread, which owns the gate state. */
+struct forget {
+	struct gate_state *gate;
+	uint64_t rel;
+};
+
+static void forget_run(void *arg)
+{
+	struct forget *f = arg;
+	gate_state_forget_relationship(f->gate, f->rel);
+	free(f);
+}
+
+static int forget_on_commit(struct store_tx *tx, struct app *a, uint64_t rel)
+{
+	struct forget *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return STORE_FAULT;
+	*f = (struct forget){a->gate, rel};
+	/* Exactly one of the two runs (see store_tx_on_commit). */
+	if (store_tx_on_rollback(tx, free, f) != STORE_OK) {
+		free(f);
+		return STORE_FAULT;
+	}
+	return store_tx_on_commit(tx, forget_run, f);
+}
+
+struct change_job {
+	struct app *a;
+	uint64_t rel, person;
+	int state;
+	json_t *data;
+	int64_t now_ms;
+};
+
+static int change_run(struct store_tx *tx, void *arg)
+{
+	struct change_job *j = arg;
+	int rc = store_relationship_set_state(tx, j->rel, j->state,
+					      j->now_ms / 1000);
+	if (rc == STORE_OK && j->state == REL_ENDED)
+		rc = ledger_append(tx, j->person, "person",
+				   "relationship.ended", j->rel, j->data,
+				   j->now_ms);
+	if (rc == STORE_OK)
+		rc = forget_on_commit(tx, j->a, j->rel);
+	return rc;
+}
+
+static int relationship_mine(struct app *a, uint64_t person, uint64_t rel,
+			     struct store_relationship *out,
+			     struct app_error *err)
+{
+	int rc = store_relationship_by_id(a->store, rel, out);
+	if (rc == STORE_OK && out->person == person)
+		return APP_OK;
+	if (rc == STORE_OK)
+		store_relationship_clear(out);
+	return app_fail(err, rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
+			"relationship", "no such relationship");
+}
+
+int relationship_change(struct app *a, uint64_t person, uint64_t rel,
+			enum rel_change change, struct app_error *err)
+{
+	struct store_relationship r;
+	int rc = relationship_mine(a, person, rel, &r, err);
+	if (rc != APP_OK)
+		return rc;
+	int state = r.state;
+	store_relationship_clear(&r);
+	if (state == REL_ENDED)
+		return app_fail(err, APP_CONFLICT, "relationship",
+				"the relationship has ended");
+	struct change_job j = {
+		.a = a, .rel = rel, .person = person,
+		.state = change == REL_MUTE	 ? REL_MUTED
+			 : change == REL_UNMUTE ? REL_ACTIVE
+						: REL_ENDED,
+		.data = json_pack("{s:s}", "by", "person"),
+		.now_ms = app_now_ms(),
+	};
+	rc = j.data ? store_write(a->store, change_run, &j) : STORE_FAULT;
+	json_decref(j.data);
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "relationship",
+				"the relationship has ended");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the change could not be recorded");
+	return APP_OK;
+}
+
+struct terms_job {
+	struct app *a;
+	struct store_relationship r;
+	char *folders;
+	json_t *data;
+	int64_t now_ms;
+};
+
+static int terms_run(struct store_tx *tx, void *arg)
+{
+	struct terms_job *j = arg;
+	int rc = store_relationship_set_terms(tx, &j->r, j->now_ms / 1000);
+	if (rc == STORE_OK && j->folders)
+		rc = store_person_set_folders(tx, j->r.person, j->folders);
+	if (rc == STORE_OK)
+		rc = ledger_append(tx, j->r.person, "person", "terms.changed",
+				   j->r.id, j->data, j->now_ms);
+	if (rc == STORE_OK)
+		rc = forget_on_commit(tx, j->a, j->r.id);
+	return rc;
+}
+
+int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
+			   const json_t *terms_json, int *err_kind,
+			   struct app_error *err)
+{
+	struct terms_job j = {.a = a, .now_ms = app_now_ms()};
+	struct store_proposal p;
+	struct store_person sp;
+	struct terms_ask ask;
+	struct terms_error terr;
+	struct terms *t = malloc(sizeof(*t));
+	struct topic_table *topics = calloc(1, sizeof(*topics));
+	struct folder_table *folders = malloc(sizeof(*folders));
+	struct terms_compiled tc;
+	int status = APP_FAULT, rc;
+
+	*err_kind = TERMS_ERR_VALUE;
+	memset(&j.r, 0, sizeof(j.r));
+	if (t == NULL || topics == NULL || folders == NULL)
+		goto out;
+	if ((status = relationship_mine(a, person, rel, &j.r, err)) != APP_OK)
+		goto out;
+	status = APP_FAULT;
+	if (j.r.state == REL_ENDED) {
+		status = app_fail(err, APP_CONFLICT, "relationship",
+				  "the relationship has ended");
+		goto out;
+	}
+	if (store_proposal_by_id(a->store, j.r.proposal, &p) != STORE_OK)
+		goto out;
+	json_t *askj = json_loads(p.ask, 0, NULL);
+	store_proposal_clear(&p);
+	rc = askj ? terms_ask_parse(askj, &ask, &terr) : -1;
+	json_decref(askj);
+	if (rc != 0)
+		goto out;
+	if (terms_parse(terms_json, &ask, TERMS_MODE_PUT, t, &terr) != 0) {
+		*err_kind = terr.kind;
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	json_t *tj = json_loads(j.r.topics, 0, NULL);
+	size_t i;
+	json_t *v;
+	json_array_foreach(tj, i, v)
+	{
+		topic_table_intern(topics, json_string_value(v));
+	}
+	json_decref(tj);
+	folder_table_init(folders);
+	if (store_person_by_id(a->store, person, &sp) != STORE_OK)
+		goto out;
+	json_t *fj = json_loads(sp.folders, 0, NULL);
+	store_person_clear(&sp);
+	json_array_foreach(fj, i, v)
+	{
+		folder_table_intern(folders, json_string_value(v));
+	}
+	json_decref(fj);
+	int n_folders = folders->n;
+	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	free(j.r.terms);
+	free(j.r.topics);
+	json_t *nt = terms_to_json(t);
+	j.r.terms = nt ? json_dumps(nt, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(nt);
+	json_t *topj = names_json(topics->names[0], sizeof(topics->names[0]),
+				  topics->n);
+	j.r.topics = json_dumps(topj, JSON_COMPACT);
+	json_decref(topj);
+	if (folders->n > n_folders) {
+		json_t *own = names_json(folders->names[2],
+					 sizeof(folders->names[0]),
+					 folders->n - 2);
+		j.folders = json_dumps(own, JSON_COMPACT);
+		json_decref(own);
+	}
+	j.r.terms_version++;
+	json_t *chans = json_array();
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (t->channels[c].allowed)
+			json_array_append_new(chans, json_string(channel_name(
+							     (enum channel)c)));
+	j.data = json_pack(
+		"{s:o,s:o,s:o,s:i}", "channels", chans, "topics",
+		t->topics_all ? json_string("all")
+			      : names_json(t->topics[0], sizeof(t->topics[0]),
+					   t->n_topics),
+		"fields",
+		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields),
+		"version", j.r.terms_version);
+	rc = j.r.terms && j.r.topics && j.data
+		     ? store_write(a->store, terms_run, &j)
+		     : STORE_FAULT;
+	if (rc == STORE_OK)
+		status = APP_OK;
+	else if (rc == STORE_CONFLICT)
+		status = app_fail(err, APP_CONFLICT, "relationship",
+				  "the relationship has ended");
+	else
+		status = app_fail(err, APP_FAULT, NULL,
+				  "the terms could not be recorded");
+out:
+	json_decref(j.data);
+	free(j.folders);
+	store_relationship_clear(&j.r);
+	free(t);
+	free(topics);
+	free(folders);
+	return status;
+}

@@ -46,6 +46,22 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 		    const json_t *terms, struct accepted *out, int *err_kind,
 		    struct app_error *err);
 
+enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
+
+/* The person mutes, unmutes or ends a relationship of theirs.
+ * APP_NOT_FOUND when it is not theirs; APP_CONFLICT once ended. Ending is
+ * a relationship.ended entry on the ledger; muting is private and is not
+ * (the brand must not learn of it, and the ledger is shown to brands'
+ * receipts). */
+int relationship_change(struct app *a, uint64_t person, uint64_t rel,
+			enum rel_change change, struct app_error *err);
+
+/* The person replaces a relationship's terms (never more than the
+ * proposal asked): a new terms version and a terms.changed entry. */
+int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
+			   const json_t *terms, int *err_kind,
+			   struct app_error *err);
+
 /* Builds a new alias for a relationship with `brand_name`:
  * "<slug>.<16 random base32>@<alias domain>". */
 void relationship_alias(const struct app *a, const char *brand_name,

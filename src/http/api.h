@@ -36,6 +36,16 @@ void api_me_proposals_decline(struct http_request *r);
 void api_relationships_list(struct http_request *r);
 void api_relationships_get(struct http_request *r);
 void api_me_relationships_list(struct http_request *r);
+void api_me_relationship_get(struct http_request *r);
+void api_me_terms_rel_get(struct http_request *r);
+void api_me_terms_rel_put(struct http_request *r);
+void api_me_relationship_mute(struct http_request *r);
+void api_me_relationship_unmute(struct http_request *r);
+void api_me_relationship_end(struct http_request *r);
+
+/* api_ledger.c */
+void api_me_ledger_list(struct http_request *r);
+void api_me_ledger_head(struct http_request *r);
 
 /* api_messages.c */
 void api_messages_create(struct http_request *r);

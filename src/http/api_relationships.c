@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 
+#include "app/relationship.h"
 #include "app/view.h"
 #include "core/id.h"
 
@@ -118,4 +119,146 @@ void api_me_relationships_list(struct http_request *r)
 		return;
 	}
 	api_page_reply(r, &pg);
+}
+
+/* ---- the person's own relationship ---- */
+
+struct change_work {
+	uint64_t id;
+	json_t *body;
+	int status, kind, change;
+	struct app_error err;
+};
+
+static void change_work_free(void *p)
+{
+	struct change_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static struct change_work *change_work_new(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
+		return NULL;
+	struct change_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return NULL;
+	}
+	w->id = id;
+	r->job = w;
+	r->job_free = change_work_free;
+	return w;
+}
+
+/* Replies with the person's view of relationship id. */
+static void person_view_reply(struct http_request *r, uint64_t id,
+			      unsigned status)
+{
+	struct store_relationship rel;
+	int rc = store_relationship_by_id(r->app->store, id, &rel);
+	if (rc != STORE_OK || rel.person != r->person) {
+		if (rc == STORE_OK)
+			store_relationship_clear(&rel);
+		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
+			     "no such relationship");
+		return;
+	}
+	http_json(r, status, view_person_relationship(r->app, &rel));
+	store_relationship_clear(&rel);
+}
+
+void api_me_relationship_get(struct http_request *r)
+{
+	uint64_t id;
+	if (api_id(r, 0, ID_RELATIONSHIP, &id))
+		person_view_reply(r, id, 200);
+}
+
+void api_me_terms_rel_get(struct http_request *r)
+{
+	uint64_t id;
+	struct store_relationship rel;
+	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
+		return;
+	int rc = store_relationship_by_id(r->app->store, id, &rel);
+	if (rc != STORE_OK || rel.person != r->person) {
+		if (rc == STORE_OK)
+			store_relationship_clear(&rel);
+		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
+			     "no such relationship");
+		return;
+	}
+	http_json(r, 200, json_loads(rel.terms, 0, NULL));
+	store_relationship_clear(&rel);
+}
+
+static void terms_put_work(struct http_request *r)
+{
+	struct change_work *w = r->job;
+	w->status = relationship_put_terms(r->app, r->person, w->id, w->body,
+					   &w->kind, &w->err);
+}
+
+static void terms_put_after(struct http_request *r)
+{
+	struct change_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, w->kind);
+		return;
+	}
+	api_me_terms_rel_get(r);
+}
+
+void api_me_terms_rel_put(struct http_request *r)
+{
+	struct change_work *w = change_work_new(r);
+	if (w == NULL)
+		return;
+	if ((w->body = http_body_object(r)) == NULL)
+		return;
+	http_offload(r, terms_put_work, terms_put_after);
+}
+
+static void change_run(struct http_request *r)
+{
+	struct change_work *w = r->job;
+	w->status = relationship_change(r->app, r->person, w->id,
+					(enum rel_change)w->change, &w->err);
+}
+
+static void change_after(struct http_request *r)
+{
+	struct change_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
+		return;
+	}
+	person_view_reply(r, w->id, 200);
+}
+
+static void api_me_change(struct http_request *r, enum rel_change change)
+{
+	struct change_work *w = change_work_new(r);
+	if (w == NULL)
+		return;
+	w->change = change;
+	http_offload(r, change_run, change_after);
+}
+
+void api_me_relationship_mute(struct http_request *r)
+{
+	api_me_change(r, REL_MUTE);
+}
+
+void api_me_relationship_unmute(struct http_request *r)
+{
+	api_me_change(r, REL_UNMUTE);
+}
+
+void api_me_relationship_end(struct http_request *r)
+{
+	api_me_change(r, REL_END);
 }

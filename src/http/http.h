@@ -95,6 +95,10 @@ struct http_request {
 /* status with a JSON value (stolen: the reply owns it). */
 void http_json(struct http_request *r, unsigned status, json_t *value);
 
+/* status with a text body (copied) of the given content type. */
+void http_text(struct http_request *r, unsigned status, const char *type,
+	       const char *text);
+
 /* status with no body (204). */
 void http_empty(struct http_request *r, unsigned status);
 

@@ -79,6 +79,12 @@ void http_json(struct http_request *r, unsigned status, json_t *value)
 	http_set(r, status, s, "application/json");
 }
 
+void http_text(struct http_request *r, unsigned status, const char *type,
+	       const char *text)
+{
+	http_set(r, status, strdup(text), type);
+}
+
 void http_empty(struct http_request *r, unsigned status)
 {
 	http_set(r, status, NULL, NULL);

@@ -72,6 +72,11 @@ struct store_ops {
 				   const struct store_relationship *);
 	int (*relationship_by_id)(struct store *, uint64_t,
 				  struct store_relationship *);
+	int (*relationship_set_state)(struct store_tx *, uint64_t, int,
+				      int64_t);
+	int (*relationship_set_terms)(struct store_tx *,
+				      const struct store_relationship *,
+				      int64_t);
 	int (*relationship_by_alias)(struct store *, const char *,
 				     struct store_relationship *);
 	int (*relationship_list_person)(struct store *, uint64_t, uint64_t,

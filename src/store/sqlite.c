@@ -201,11 +201,21 @@ static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
-/* Binding helpers: NULL for absent values. */
+/* Binding helpers: NULL for absent values.
+ *
+ * Values are bound SQLITE_STATIC, never SQLITE_STATIC: a transient
+ * bind copies the value, and when that allocation fails SQLite leaves the
+ * parameter NULL and the statement still runs — a NOT NULL column then
+ * reports a conflict, a nullable one silently stores NULL, and a lookup
+ * finds nothing (found by failing the N-th allocation in
+ * tests/unit/store). A static bind cannot fail so. It is safe here because
+ * every statement is stepped and reset by the function that bound it,
+ * while the caller's values live, and sqlite_stmt() clears the bindings
+ * before a cached statement is used again. */
 static void bind_text(sqlite3_stmt *st, int i, const char *v)
 {
 	if (v)
-		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_null(st, i);
 }
@@ -701,7 +711,7 @@ static int sqlite_person_insert(struct store_tx *tx,
 	bind_text(st, 2, p->handle);
 	bind_text(st, 3, p->password_hash);
 	sqlite3_bind_blob(st, 4, p->data_key, (int)p->data_key_len,
-			  SQLITE_TRANSIENT);
+			  SQLITE_STATIC);
 	bind_text(st, 5, p->profile);
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
 	bind_text(st, 7, p->folders ? p->folders : "[]");
@@ -846,7 +856,7 @@ static int sqlite_token_insert(struct store_tx *tx,
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)t->id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)t->person);
 	bind_text(st, 3, t->kind);
-	sqlite3_bind_blob(st, 4, t->secret_hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 4, t->secret_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, t->created_at);
 	sqlite3_bind_int64(st, 6, t->expires_at);
 	sqlite3_bind_int64(st, 7, t->last_used_at);
@@ -924,7 +934,7 @@ static int sqlite_brand_insert(struct store_tx *tx,
 		WRITER_STMT(tx, sql_brand_insert);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)b->id);
 		bind_text(st, 2, b->name);
-		sqlite3_bind_blob(st, 3, b->key_hash, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, 3, b->key_hash, 32, SQLITE_STATIC);
 		bind_text(st, 4, b->controller ? b->controller : "{}");
 		sqlite3_bind_int64(st, 5, b->created_at);
 		sqlite3_bind_int64(st, 6, b->key_rotated_at);
@@ -1044,7 +1054,7 @@ static int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
 				const uint8_t *key_hash, int64_t at)
 {
 	WRITER_STMT(tx, sql_brand_set_key);
-	sqlite3_bind_blob(st, 1, key_hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 1, key_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
 	int status = sqlite_exec_stmt(st);
@@ -1297,6 +1307,53 @@ static int sqlite_relationship_list_open(struct store *s, uint64_t after,
 	return rel_list(s, sql_rel_list_open, 0, after, limit, cb, arg);
 }
 
+static const char sql_rel_set_state[] =
+	"UPDATE relationships SET state = ?1, ended_at = CASE WHEN ?1 = 2 "
+	"THEN ?2 ELSE ended_at END WHERE id = ?3 AND state <> 2";
+
+static int sqlite_relationship_set_state(struct store_tx *tx, uint64_t id,
+					 int state, int64_t at)
+{
+	WRITER_STMT(tx, sql_rel_set_state);
+	sqlite3_bind_int(st, 1, state);
+	sqlite3_bind_int64(st, 2, at);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	/* An ended relationship stays ended. */
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_CONFLICT;
+	return status;
+}
+
+static const char sql_rel_set_terms[] =
+	"UPDATE relationships SET terms = ?, topics = ?, terms_version = ? "
+	"WHERE id = ? AND state <> 2";
+
+static int sqlite_relationship_set_terms(struct store_tx *tx,
+					 const struct store_relationship *r,
+					 int64_t at)
+{
+	int status;
+	{
+		WRITER_STMT(tx, sql_rel_set_terms);
+		bind_text(st, 1, r->terms);
+		bind_text(st, 2, r->topics);
+		sqlite3_bind_int(st, 3, r->terms_version);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->id);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			return status;
+		if (sqlite3_changes(tx_conn(tx)->db) == 0)
+			return STORE_CONFLICT; /* ended: terms are final */
+	}
+	WRITER_STMT(tx, sql_terms_version_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
+	sqlite3_bind_int(st, 2, r->terms_version);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)r->person);
+	bind_text(st, 4, r->terms);
+	sqlite3_bind_int64(st, 5, at);
+	return sqlite_exec_stmt(st);
+}
+
 /* -- attempts -- */
 
 static const char sql_attempt_insert[] =
@@ -1400,8 +1457,8 @@ static int sqlite_ledger_append(struct store_tx *tx,
 	bind_text(st, 5, e->type);
 	bind_text(st, 6, e->relationship[0] ? e->relationship : NULL);
 	bind_text(st, 7, e->data ? e->data : "{}");
-	sqlite3_bind_blob(st, 8, e->prev, 32, SQLITE_TRANSIENT);
-	sqlite3_bind_blob(st, 9, e->hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 8, e->prev, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, e->hash, 32, SQLITE_STATIC);
 	return sqlite_exec_stmt(st);
 }
 
@@ -1508,7 +1565,7 @@ static int sqlite_ledger_head_save(struct store_tx *tx, uint64_t person,
 	WRITER_STMT(tx, sql_head_save);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 2, seq);
-	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, hash, 32, SQLITE_STATIC);
 	bind_text(st, 4, note);
 	sqlite3_bind_int64(st, 5, at);
 	return sqlite_exec_stmt(st);
@@ -1547,7 +1604,7 @@ static int sqlite_code_insert(struct store_tx *tx, const uint8_t *hash,
 			      uint64_t person, int64_t expires_at)
 {
 	WRITER_STMT(tx, sql_code_insert);
-	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 1, hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 3, expires_at);
 	return sqlite_exec_stmt(st);
@@ -1558,7 +1615,7 @@ static int sqlite_code_use(struct store_tx *tx, const uint8_t *hash,
 {
 	WRITER_STMT(tx, sql_code_use);
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
 	int rc = sqlite3_step(st), status;
 	if (rc == SQLITE_ROW) {
 		*person = (uint64_t)sqlite3_column_int64(st, 0);
@@ -1742,6 +1799,8 @@ const struct store_ops store_sqlite_ops = {
 	.relationship_insert = sqlite_relationship_insert,
 	.relationship_by_id = sqlite_relationship_by_id,
 	.relationship_by_alias = sqlite_relationship_by_alias,
+	.relationship_set_state = sqlite_relationship_set_state,
+	.relationship_set_terms = sqlite_relationship_set_terms,
 	.relationship_list_person = sqlite_relationship_list_person,
 	.relationship_list_open = sqlite_relationship_list_open,
 	.attempt_insert = sqlite_attempt_insert,

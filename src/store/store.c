@@ -251,6 +251,19 @@ int store_relationship_by_id(struct store *s, uint64_t id,
 	return s->ops->relationship_by_id(s, id, out);
 }
 
+int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
+				 int64_t at)
+{
+	return TX_OPS(tx)->relationship_set_state(tx, id, state, at);
+}
+
+int store_relationship_set_terms(struct store_tx *tx,
+				 const struct store_relationship *r,
+				 int64_t at)
+{
+	return TX_OPS(tx)->relationship_set_terms(tx, r, at);
+}
+
 int store_relationship_by_alias(struct store *s, const char *alias,
 				struct store_relationship *out)
 {
@@ -376,8 +389,12 @@ uint64_t store_new_time_key(int64_t now_ms)
 	static const int64_t epoch_2020_ms = 1577836800000LL;
 	uint32_t c = atomic_fetch_add(&counter, 1);
 
-	if (c == 0) /* first use: start at a random point */
-		atomic_store(&counter, c = randombytes_random());
+	/* First use: start at a random point. The counter must move past the
+	 * value used here, or the next call returns the same key. */
+	if (c == 0) {
+		c = randombytes_random();
+		atomic_store(&counter, c + 1);
+	}
 	int64_t ms = now_ms - epoch_2020_ms;
 	if (ms < 0)
 		ms = 0;

@@ -276,6 +276,15 @@ int store_relationship_insert(struct store_tx *tx,
 			      const struct store_relationship *r);
 int store_relationship_by_id(struct store *s, uint64_t id,
 			     struct store_relationship *out);
+/* Sets the state (enum rel_state); ended_at is set when it is 2.
+ * STORE_CONFLICT when the relationship has ended already. */
+int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
+				 int64_t at);
+/* Replaces the terms (and topic table) as version `version`, keeping the
+ * old version in terms_versions. STORE_CONFLICT once ended. */
+int store_relationship_set_terms(struct store_tx *tx,
+				 const struct store_relationship *r,
+				 int64_t at);
 int store_relationship_by_alias(struct store *s, const char *alias,
 				struct store_relationship *out);
 int store_relationship_list_person(struct store *s, uint64_t person,
