@@ -407,6 +407,54 @@ static void undo_commit(void *arg)
 
 /* ---- Deciding ---- */
 
+/* Applies decision d to the in-memory state, with undo: a hold raises the
+ * held count, a delivery is recorded in its windows; `held_delta` is added
+ * to the held count first (-1 when a held message leaves the queue). */
+static int message_apply(struct app *a, struct store_tx *tx,
+			 struct rel_entry *r, struct person_entry *p,
+			 unsigned ch, const struct gate_decision *d,
+			 int64_t now, int held_delta)
+{
+	struct gate_state *g = a->gate;
+	struct undo_mark *m = malloc(sizeof(*m));
+	if (m == NULL)
+		return APP_FAULT;
+	*m = (struct undo_mark){g, g->n_log};
+	/* Exactly one of the two hooks runs — the commit hook when the batch
+	 * is durable, the rollback hook otherwise — and frees m. */
+	if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
+		free(m);
+		return APP_FAULT;
+	}
+	if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
+		return APP_FAULT; /* the rollback hook frees m */
+	struct undo *u;
+	int delta = held_delta + (d->outcome == GATE_HOLD ? 1 : 0);
+	if (delta != 0) {
+		if ((u = undo_push(g)) == NULL)
+			return APP_FAULT;
+		*u = (struct undo){.held = &r->held, .held_before = r->held};
+		r->held = (uint32_t)((int64_t)r->held + delta);
+	}
+	if (d->outcome != GATE_DELIVER)
+		return APP_OK;
+	struct window *w = d->exempt ? &r->exempt : &r->win[ch];
+	const struct cap *c = d->exempt ? &r->terms.exempt_cap
+					: &r->terms.cap[ch];
+	if ((u = undo_push(g)) == NULL)
+		return APP_FAULT;
+	u->w = w;
+	window_record(w, c, p->tz, now, &u->u);
+	if (!d->exempt) {
+		if ((u = undo_push(g)) == NULL)
+			return APP_FAULT;
+		u->w = &p->win[ch];
+		window_record(&p->win[ch], &p->global.cap[ch], p->tz, now,
+			      &u->u);
+	}
+	return APP_OK;
+}
+
 int message_decide_tx(struct app *a, struct store_tx *tx,
 		      const struct message_in *in, struct message_out *out)
 {
@@ -481,45 +529,9 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 
-	if (d.outcome != GATE_REFUSE) {
-		struct gate_state *g = a->gate;
-		struct undo_mark *m = malloc(sizeof(*m));
-		if (m == NULL)
-			return APP_FAULT;
-		*m = (struct undo_mark){g, g->n_log};
-		/* Exactly one of the two hooks runs — the commit hook when the
-		 * batch is durable, the rollback hook otherwise — and frees m. */
-		if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
-			free(m);
-			return APP_FAULT;
-		}
-		if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
-			return APP_FAULT; /* the rollback hook frees m */
-		struct undo *u;
-		if (d.outcome == GATE_HOLD) {
-			if ((u = undo_push(g)) == NULL)
-				return APP_FAULT;
-			*u = (struct undo){.held = &r->held,
-					   .held_before = r->held};
-			r->held++;
-		} else {
-			struct window *w = d.exempt ? &r->exempt
-						    : &r->win[ch];
-			const struct cap *c = d.exempt ? &r->terms.exempt_cap
-						       : &r->terms.cap[ch];
-			if ((u = undo_push(g)) == NULL)
-				return APP_FAULT;
-			u->w = w;
-			window_record(w, c, p->tz, now, &u->u);
-			if (!d.exempt) {
-				if ((u = undo_push(g)) == NULL)
-					return APP_FAULT;
-				u->w = &p->win[ch];
-				window_record(&p->win[ch], &p->global.cap[ch],
-					      p->tz, now, &u->u);
-			}
-		}
-	}
+	if (d.outcome != GATE_REFUSE &&
+	    message_apply(a, tx, r, p, ch, &d, now, 0) != APP_OK)
+		return APP_FAULT;
 	out->id = at.id;
 	out->decision = d;
 	return APP_OK;
@@ -551,4 +563,54 @@ int message_send(struct app *a, const struct message_in *in,
 				"no such relationship");
 	return app_fail(err, APP_FAULT, NULL,
 			"the message could not be recorded; try again");
+}
+
+int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
+		       uint64_t relationship, int channel, const char *topic,
+		       int64_t now, struct gate_decision *out)
+{
+	struct rel_entry *r = rel_load(a, relationship, now);
+	if (r == NULL)
+		return APP_FAULT;
+	struct person_entry *p = person_load(a, r->person, now);
+	if (p == NULL)
+		return APP_FAULT;
+	int16_t t = GATE_TOPIC_NONE;
+	if (topic && *topic) {
+		int k = topic_table_find(r->topics, topic);
+		t = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
+	}
+	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
+	struct gate_input gi = {
+		.terms = &r->terms,
+		.global = &p->global,
+		.tz = p->tz,
+		.window = &r->win[ch],
+		.exempt = &r->exempt,
+		.global_window = &p->win[ch],
+		.now = now,
+		.held = r->held > 0 ? r->held - 1 : 0, /* not itself */
+		.hold_queue = a->cfg.hold_queue,
+		.topic = t,
+		.stage = GATE_STAGE_RELEASE,
+		.channel = (uint8_t)channel,
+		.rel_state = r->state,
+		.alias_known = true,
+		.sender_is_brand = true,
+	};
+	struct gate_decision d = gate_decide(&gi);
+	int rc = store_attempt_redecide(
+		tx, attempt, d.outcome, d.reason,
+		d.outcome == GATE_DELIVER ? d.folder : -1,
+		d.outcome == GATE_HOLD ? d.deliver_at : 0,
+		d.outcome == GATE_DELIVER ? now : 0, d.exempt);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	/* Leaving the queue (delivered or refused) lowers the held count;
+	 * held again, it stays. */
+	if (message_apply(a, tx, r, p, ch, &d, now,
+			  -1) != APP_OK)
+		return APP_FAULT;
+	*out = d;
+	return APP_OK;
 }

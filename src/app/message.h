@@ -55,6 +55,14 @@ struct message_out {
 int message_decide_tx(struct app *a, struct store_tx *tx,
 		      const struct message_in *in, struct message_out *out);
 
+/* Decides a held attempt again from row 3 on, in the current write job,
+ * and records the outcome (delivered, held again with a new deliver_at,
+ * or refused). APP_NOT_FOUND when it is no longer held: a release happens
+ * once, also across restarts. */
+int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
+		       uint64_t relationship, int channel, const char *topic,
+		       int64_t now, struct gate_decision *out);
+
 /* One message in its own write job, durable when this returns APP_OK. */
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err);

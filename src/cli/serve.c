@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "app/app.h"
+#include "app/scheduler.h"
 #include "base/log.h"
 #include "http/server.h"
 
@@ -98,6 +99,13 @@ int cli_serve(int argc, char **argv)
 		}
 		log_info("http: listening on %s:%d", cfg->http.host, http_port);
 	}
+	struct scheduler *sched = scheduler_start(&a);
+	if (sched == NULL) {
+		fprintf(stderr, "cmr: cannot start the scheduler\n");
+		http_stop(http);
+		app_close(&a);
+		return CLI_FAIL;
+	}
 	log_info("serve: ready (store %s)", cfg->store);
 
 	int sig = 0;
@@ -105,6 +113,7 @@ int cli_serve(int argc, char **argv)
 	log_info("serve: %s received, shutting down",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_stop(http);
+	scheduler_stop(sched);
 	app_close(&a);
 	log_info("serve: stopped");
 	return CLI_OK;

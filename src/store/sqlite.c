@@ -203,7 +203,7 @@ static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 
 /* Binding helpers: NULL for absent values.
  *
- * Values are bound SQLITE_STATIC, never SQLITE_STATIC: a transient
+ * Values are bound SQLITE_STATIC, never SQLITE_TRANSIENT: a transient
  * bind copies the value, and when that allocation fails SQLite leaves the
  * parameter NULL and the statement still runs — a NOT NULL column then
  * reports a conflict, a nullable one silently stores NULL, and a lookup
@@ -1440,6 +1440,77 @@ static int sqlite_delivery_list(struct store *store, uint64_t relationship,
 	return status;
 }
 
+static const char sql_purge_later[] =
+	"DELETE FROM attempts WHERE folder = 1 AND decision = 0 AND "
+	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
+	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
+	"WHERE p.id = attempts.person)";
+
+static int sqlite_purge_later(struct store_tx *tx, int64_t now,
+			      int64_t *purged)
+{
+	WRITER_STMT(tx, sql_purge_later);
+	sqlite3_bind_int64(st, 1, now);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && purged)
+		*purged = sqlite3_changes(tx_conn(tx)->db);
+	return status;
+}
+
+static const char sql_held_due[] =
+	"SELECT id, relationship, channel, topic, deliver_at FROM attempts "
+	"WHERE decision = 1 AND deliver_at <= ? ORDER BY deliver_at LIMIT ?";
+
+static int sqlite_held_due(struct store *store, int64_t now, int limit,
+			   store_held_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_held_due);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_held h;
+		memset(&h, 0, sizeof(h));
+		h.id = (uint64_t)sqlite3_column_int64(st, 0);
+		h.relationship = (uint64_t)sqlite3_column_int64(st, 1);
+		h.channel = sqlite3_column_int(st, 2);
+		col_copy(st, 3, h.topic, sizeof(h.topic));
+		h.deliver_at = sqlite3_column_int64(st, 4);
+		if (cb(&h, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_redecide[] =
+	"UPDATE attempts SET decision = ?1, reason = ?2, folder = ?3, "
+	"deliver_at = ?4, decided_at = ?5, exempt = ?6, "
+	"body = CASE WHEN ?1 = 2 THEN NULL ELSE body END "
+	"WHERE id = ?7 AND decision = 1";
+
+static int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id,
+				   int decision, int reason, int folder,
+				   int64_t deliver_at, int64_t decided_at,
+				   bool exempt)
+{
+	WRITER_STMT(tx, sql_redecide);
+	sqlite3_bind_int(st, 1, decision);
+	sqlite3_bind_int(st, 2, reason);
+	if (folder >= 0)
+		sqlite3_bind_int(st, 3, folder);
+	bind_time(st, 4, deliver_at);
+	bind_time(st, 5, decided_at);
+	sqlite3_bind_int(st, 6, exempt ? 1 : 0);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
 /* -- ledger -- */
 
 static const char sql_ledger_append[] =
@@ -1805,6 +1876,9 @@ const struct store_ops store_sqlite_ops = {
 	.relationship_list_open = sqlite_relationship_list_open,
 	.attempt_insert = sqlite_attempt_insert,
 	.held_count = sqlite_held_count,
+	.held_due = sqlite_held_due,
+	.purge_later = sqlite_purge_later,
+	.attempt_redecide = sqlite_attempt_redecide,
 	.delivery_list = sqlite_delivery_list,
 	.ledger_append = sqlite_ledger_append,
 	.ledger_head_tx = sqlite_ledger_head_tx,

@@ -296,6 +296,25 @@ int store_delivery_list(struct store *s, uint64_t relationship,
 	return s->ops->delivery_list(s, relationship, person, since, cb, arg);
 }
 
+int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
+{
+	return TX_OPS(tx)->purge_later(tx, now, purged);
+}
+
+int store_held_due(struct store *s, int64_t now, int limit, store_held_cb cb,
+		   void *arg)
+{
+	return s->ops->held_due(s, now, limit, cb, arg);
+}
+
+int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
+			   int reason, int folder, int64_t deliver_at,
+			   int64_t decided_at, bool exempt)
+{
+	return TX_OPS(tx)->attempt_redecide(tx, id, decision, reason, folder,
+					    deliver_at, decided_at, exempt);
+}
+
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out)
 {
 	return s->ops->held_count(s, relationship, out);

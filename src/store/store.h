@@ -337,6 +337,28 @@ struct store_attempt_filter {
 int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
 		       store_attempt_cb cb, void *arg);
 
+/* A held attempt that has come due. */
+struct store_held {
+	uint64_t id, relationship;
+	int channel;
+	char topic[72];
+	int64_t deliver_at;
+};
+typedef int (*store_held_cb)(const struct store_held *h, void *arg);
+/* Held attempts with deliver_at <= now, oldest due first. */
+int store_held_due(struct store *s, int64_t now, int limit, store_held_cb cb,
+		   void *arg);
+/* Records the new decision of a held attempt (inside the writer):
+ * STORE_NOT_FOUND when it is no longer held, so a release happens once.
+ * A refusal drops the body. */
+int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
+			   int reason, int folder, int64_t deliver_at,
+			   int64_t decided_at, bool exempt);
+
+/* Deletes delivered messages in the Later folder older than each
+ * person's later_retention_days; *purged (may be NULL) gets how many. */
+int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
+
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 
