@@ -91,15 +91,8 @@ int app_open(struct app *a, const struct config *cfg, bool create,
 	a->cfg = *cfg;
 	int rc = create ? keys_init(cfg->keys, &a->keys, err, errlen)
 			: keys_load(cfg->keys, &a->keys, err, errlen);
-	if (rc != 0) {
-		if (!create) {
-			char why[KEYS_ERR_MAX + 64];
-			snprintf(why, sizeof(why), "%s (run `cmr init` first?)",
-				 err);
-			snprintf(err, errlen, "%s", why);
-		}
-		return APP_FAULT;
-	}
+	if (rc != 0)
+		return APP_FAULT; /* keys.c says what to do, init included */
 	if (app_store_dir(cfg->store, err, errlen) != 0)
 		goto fail;
 	if (store_open(cfg->store, &a->store, err, errlen) != STORE_OK)

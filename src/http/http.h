@@ -157,4 +157,7 @@ extern const size_t http_routes_count;
 const struct http_route *http_route_find(struct http_request *r,
 					 bool *method_ok);
 
+/* The methods r's path allows, comma-separated ("GET, PUT"). */
+void http_route_methods(struct http_request *r, char *out, size_t size);
+
 #endif

@@ -107,3 +107,20 @@ const struct http_route *http_route_find(struct http_request *r,
 	}
 	return NULL;
 }
+
+void http_route_methods(struct http_request *r, char *out, size_t size)
+{
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < http_routes_count; i++) {
+		const struct http_route *rt = &http_routes[i];
+		if (!route_match(rt->pattern, r->path, r) ||
+		    strstr(out, rt->method))
+			continue;
+		int w = snprintf(out + n, size - n, "%s%s", n ? ", " : "",
+				 rt->method);
+		if (w < 0 || (size_t)w >= size - n)
+			break;
+		n += (size_t)w;
+	}
+}

@@ -137,10 +137,14 @@ static void http_dispatch(struct http_request *r)
 	bool method_ok = false;
 	const struct http_route *route = http_route_find(r, &method_ok);
 	if (route == NULL) {
-		if (method_ok)
+		if (method_ok) {
+			char allow[64] = "";
+			http_route_methods(r, allow, sizeof(allow));
+			http_header(r, "Allow", allow);
 			http_problem(r, 405, NULL,
-				     "%s is not allowed on %s", r->method,
-				     r->path);
+				     "%s is not allowed on %s (only %s)",
+				     r->method, r->path, allow);
+		}
 		else
 			http_problem(r, 404, NULL, "no such resource");
 		return;

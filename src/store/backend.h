@@ -93,6 +93,16 @@ struct store_ops {
 	int (*delivery_list)(struct store *, uint64_t, uint64_t, int64_t,
 			     store_delivery_cb, void *);
 
+	int (*idem_get)(struct store *, uint64_t, const char *,
+			struct store_idem *);
+	int (*idem_put)(struct store_tx *, uint64_t, const char *,
+			const struct store_idem *);
+	int (*idem_purge)(struct store_tx *, int64_t);
+	int (*campaign_insert)(struct store_tx *,
+			       const struct store_campaign *);
+	int (*campaign_count)(struct store_tx *, uint64_t, int64_t, int64_t);
+	int (*relationship_keys_brand)(struct store *, uint64_t, uint64_t, int,
+				       store_key_cb, void *);
 	int (*ledger_append)(struct store_tx *,
 			     const struct store_ledger_entry *);
 	int (*ledger_head_tx)(struct store_tx *, uint64_t,

@@ -411,7 +411,10 @@ static void sqlite_reopen(struct sqlite_store *s)
 
 static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
 {
-	bool any_waiter = false;
+	/* The waiting jobs are linked apart while the queued ones are freed:
+	 * walking the batch's list again after the frees read freed memory
+	 * whenever a batch held both kinds. */
+	struct sqlite_job *waiters = NULL, **last = &waiters;
 	for (struct sqlite_job *j = jobs, *next; j; j = next) {
 		next = j->next;
 		if (j->done) {
@@ -421,14 +424,17 @@ static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
 			free(j);
 			done(arg, st);
 		} else {
-			any_waiter = true;
+			*last = j;
+			last = &j->next;
 		}
 	}
-	if (any_waiter) {
+	*last = NULL;
+	if (waiters) {
 		pthread_mutex_lock(&s->lock);
-		for (struct sqlite_job *j = jobs; j; j = j->next)
-			if (!j->done)
-				j->finished = true;
+		/* A waiter may return (and its job leave its stack) as soon as
+		 * the lock is released: nothing touches the jobs after. */
+		for (struct sqlite_job *j = waiters; j; j = j->next)
+			j->finished = true;
 		pthread_cond_broadcast(&s->done);
 		pthread_mutex_unlock(&s->lock);
 	}
@@ -1511,6 +1517,117 @@ static int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id,
 	return status;
 }
 
+/* -- idempotency and campaigns -- */
+
+static const char sql_idem_get[] =
+	"SELECT request, status, response, created_at FROM idempotency "
+	"WHERE brand = ? AND key = ?";
+
+static int sqlite_idem_get(struct store *store, uint64_t brand,
+			   const char *key, struct store_idem *out)
+{
+	READER_BEGIN(store, sql_idem_get);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
+	bind_text(st, 2, key);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		memset(out, 0, sizeof(*out));
+		if (sqlite3_column_bytes(st, 0) == 32)
+			memcpy(out->request, sqlite3_column_blob(st, 0), 32);
+		out->status = sqlite3_column_int(st, 1);
+		out->response = col_strdup(st, 2);
+		out->created_at = sqlite3_column_int64(st, 3);
+		if (out->response == NULL)
+			status = STORE_FAULT;
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
+	return status;
+}
+
+static const char sql_idem_put[] =
+	"INSERT INTO idempotency(brand, key, request, status, response, "
+	"created_at) VALUES (?,?,?,?,?,?)";
+
+static int sqlite_idem_put(struct store_tx *tx, uint64_t brand,
+			   const char *key, const struct store_idem *v)
+{
+	WRITER_STMT(tx, sql_idem_put);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
+	bind_text(st, 2, key);
+	sqlite3_bind_blob(st, 3, v->request, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 4, v->status);
+	bind_text(st, 5, v->response);
+	sqlite3_bind_int64(st, 6, v->created_at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_idem_purge[] =
+	"DELETE FROM idempotency WHERE created_at < ?";
+
+static int sqlite_idem_purge(struct store_tx *tx, int64_t before)
+{
+	WRITER_STMT(tx, sql_idem_purge);
+	sqlite3_bind_int64(st, 1, before);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_campaign_insert[] =
+	"INSERT INTO campaigns(id, brand, channel, topic, subject, body, "
+	"created_at) VALUES (?,?,?,?,?,?,?)";
+
+static int sqlite_campaign_insert(struct store_tx *tx,
+				  const struct store_campaign *c)
+{
+	WRITER_STMT(tx, sql_campaign_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)c->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->brand);
+	sqlite3_bind_int(st, 3, c->channel);
+	bind_text(st, 4, c->topic);
+	bind_text(st, 5, c->subject);
+	sqlite3_bind_blob(st, 6, c->body ? c->body : "", (int)c->body_len,
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, c->created_at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_campaign_count[] =
+	"UPDATE campaigns SET total = total + ?, accepted = accepted + ? "
+	"WHERE id = ?";
+
+static int sqlite_campaign_count(struct store_tx *tx, uint64_t id,
+				 int64_t total, int64_t accepted)
+{
+	WRITER_STMT(tx, sql_campaign_count);
+	sqlite3_bind_int64(st, 1, total);
+	sqlite3_bind_int64(st, 2, accepted);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_rel_keys_brand[] =
+	"SELECT id FROM relationships WHERE brand = ? AND state <> 2 AND "
+	"id > ? ORDER BY id LIMIT ?";
+
+static int sqlite_relationship_keys_brand(struct store *store, uint64_t brand,
+					  uint64_t after, int limit,
+					  store_key_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_rel_keys_brand);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 3, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb((uint64_t)sqlite3_column_int64(st, 0), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
 /* -- ledger -- */
 
 static const char sql_ledger_append[] =
@@ -1880,6 +1997,12 @@ const struct store_ops store_sqlite_ops = {
 	.purge_later = sqlite_purge_later,
 	.attempt_redecide = sqlite_attempt_redecide,
 	.delivery_list = sqlite_delivery_list,
+	.idem_get = sqlite_idem_get,
+	.idem_put = sqlite_idem_put,
+	.idem_purge = sqlite_idem_purge,
+	.campaign_insert = sqlite_campaign_insert,
+	.campaign_count = sqlite_campaign_count,
+	.relationship_keys_brand = sqlite_relationship_keys_brand,
 	.ledger_append = sqlite_ledger_append,
 	.ledger_head_tx = sqlite_ledger_head_tx,
 	.ledger_head = sqlite_ledger_head,

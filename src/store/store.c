@@ -320,6 +320,42 @@ int store_held_count(struct store *s, uint64_t relationship, uint32_t *out)
 	return s->ops->held_count(s, relationship, out);
 }
 
+int store_idem_get(struct store *s, uint64_t brand, const char *key,
+		   struct store_idem *out)
+{
+	return s->ops->idem_get(s, brand, key, out);
+}
+
+int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
+		   const struct store_idem *v)
+{
+	return TX_OPS(tx)->idem_put(tx, brand, key, v);
+}
+
+int store_idem_purge(struct store_tx *tx, int64_t before)
+{
+	return TX_OPS(tx)->idem_purge(tx, before);
+}
+
+int store_campaign_insert(struct store_tx *tx, const struct store_campaign *c)
+{
+	return TX_OPS(tx)->campaign_insert(tx, c);
+}
+
+int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
+			 int64_t accepted)
+{
+	return TX_OPS(tx)->campaign_count(tx, id, total, accepted);
+}
+
+int store_relationship_keys_brand(struct store *s, uint64_t brand,
+				  uint64_t after, int limit, store_key_cb cb,
+				  void *arg)
+{
+	return s->ops->relationship_keys_brand(s, brand, after, limit, cb,
+					       arg);
+}
+
 int store_ledger_append(struct store_tx *tx,
 			const struct store_ledger_entry *e)
 {

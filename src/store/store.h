@@ -362,6 +362,41 @@ int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 
+/* ---- Idempotency keys and campaigns ---- */
+
+struct store_idem {
+	uint8_t request[32];
+	int status;
+	char *response;           /* owned */
+	int64_t created_at;
+};
+/* The stored answer of a brand's key, or STORE_NOT_FOUND. */
+int store_idem_get(struct store *s, uint64_t brand, const char *key,
+		   struct store_idem *out);
+/* Inside the job that makes the effect; STORE_CONFLICT when the key was
+ * taken meanwhile. */
+int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
+		   const struct store_idem *v);
+/* Forgets keys older than `before` (the scheduler's purge). */
+int store_idem_purge(struct store_tx *tx, int64_t before);
+
+struct store_campaign {
+	uint64_t id, brand;
+	int channel;
+	const char *topic, *subject; /* borrowed */
+	const void *body;
+	size_t body_len;
+	int64_t created_at;
+};
+int store_campaign_insert(struct store_tx *tx, const struct store_campaign *c);
+int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
+			 int64_t accepted);
+/* The keys of a brand's relationships that have not ended, id > after. */
+typedef int (*store_key_cb)(uint64_t key, void *arg);
+int store_relationship_keys_brand(struct store *s, uint64_t brand,
+				  uint64_t after, int limit, store_key_cb cb,
+				  void *arg);
+
 /* ---- The ledger ---- */
 
 /* Appends e to its person's chain. e->seq and e->prev must extend the

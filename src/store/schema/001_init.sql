@@ -128,6 +128,18 @@ CREATE TABLE field_reads (
 	PRIMARY KEY (relationship, day)
 );
 
+-- Idempotency-Key: a brand's request and the answer it got, kept 24
+-- hours, written in the same transaction as the effect.
+CREATE TABLE idempotency (
+	brand      BIGINT NOT NULL,
+	key        TEXT NOT NULL,
+	request    BLOB NOT NULL,      -- BLAKE2b-256 of method, path and body
+	status     INTEGER NOT NULL,
+	response   TEXT NOT NULL,
+	created_at BIGINT NOT NULL,
+	PRIMARY KEY (brand, key)
+);
+
 -- Every message decision, refused ones included. Ids are time-ordered.
 CREATE TABLE attempts (
 	id           BIGINT PRIMARY KEY,

@@ -1,0 +1,64 @@
+"""`cmr demo`: the demo world loads once, its messages meet every outcome
+of the gate, and its personal values are sealed in the store."""
+import re
+
+import pytest
+
+MESSAGE = re.compile(r"^\s*(msg_[0-9a-z]{16,})\s+(deliver|hold|refuse)\s+"
+                     r"([a-z_]+)\s+(\S.*)$", re.M)
+
+# Personal values of the demo's profiles (src/app/demo.c) and its passwords.
+PERSONAL = ["Ana Lima", "ana@example.org", "+4915100000001",
+            "demo-password-ana", "demo-password-ben"]
+
+
+def decisions(output):
+    return [(m.group(2), m.group(3)) for m in MESSAGE.finditer(output)]
+
+
+def test_demo_messages_meet_every_outcome(demo_template):
+    got = decisions(demo_template.demo_output)
+    assert len(got) >= 8, demo_template.demo_output
+    outcomes = {o for o, _ in got}
+    assert outcomes == {"deliver", "hold", "refuse"}
+    reasons = {r for _, r in got}
+    for reason in ("frequency_cap", "quiet_hours", "topic_not_wanted",
+                   "channel_do_not_contact"):
+        assert reason in reasons, demo_template.demo_output
+    assert ("hold", "quiet_hours") in got
+    assert all(r == "ok" for o, r in got if o == "deliver")
+    assert all(r != "ok" for o, r in got if o != "deliver")
+    ids = MESSAGE.findall(demo_template.demo_output)
+    assert len({i[0] for i in ids}) == len(ids)  # message ids are unique
+
+
+def test_demo_lists_what_the_store_holds(demo_ctx):
+    out = demo_ctx.demo_output
+    persons = demo_ctx.persons()
+    assert set(persons) >= {"ana", "ben"}
+    for handle, pid in persons.items():
+        assert re.search(rf"{handle}\s+\S+\s+{pid}", out), out
+    for b in demo_ctx.json("brand", "list")["items"]:
+        assert re.search(rf"{re.escape(b['name'])}\s+{b['id']}\s+cmrk_",
+                         out), out
+
+
+def test_second_demo_fails_and_if_empty_passes(demo_ctx):
+    before = demo_ctx.persons()
+    r = demo_ctx.run("demo")
+    assert r.rc == 1, r
+    assert "demo" in r.err
+    demo_ctx.ok("demo", "--if-empty")
+    assert demo_ctx.persons() == before
+
+
+@pytest.mark.parametrize("value", PERSONAL)
+def test_personal_values_are_sealed(demo_ctx, value):
+    data = demo_ctx.store_bytes()
+    assert b"relationship.accepted" in data  # the scan sees the ledger
+    assert value.encode() not in data
+
+
+def test_demo_verifies(demo_ctx):
+    r = demo_ctx.ok("ledger", "verify")
+    assert r.out.startswith("ok")
