@@ -61,9 +61,12 @@ static int release_run(struct store_tx *tx, void *arg)
 			return STORE_FAULT;
 		j->released++;
 	}
-	if (j->purge)
-		return store_purge_later(tx, j->now, &j->purged);
-	return STORE_OK;
+	if (!j->purge)
+		return STORE_OK;
+	int rc = store_purge_later(tx, j->now, &j->purged);
+	if (rc == STORE_OK) /* Idempotency-Keys are honoured for a day */
+		rc = store_idem_purge(tx, j->now - 86400);
+	return rc;
 }
 
 int scheduler_round(struct app *a, int64_t now, bool purge)

@@ -50,10 +50,20 @@ void api_me_ledger_head(struct http_request *r);
 /* api_messages.c */
 void api_messages_create(struct http_request *r);
 void api_me_messages_list(struct http_request *r);
+void api_campaigns_create(struct http_request *r);
 
 /* Shared by the handlers: the page size of ?limit= (1..200, default 50),
  * or -1 after replying 400. */
 int api_limit(struct http_request *r);
+
+/* Idempotency-Key (brand writes): reads the header and hashes the request
+ * into hash. Returns true when it has replied — a replay of the stored
+ * answer, or a 400/422 — and false to go on (key is "" without one). */
+bool api_idem_begin(struct http_request *r, char *key, size_t size,
+		    uint8_t hash[32]);
+/* Replies with the stored answer of key, when there is one. */
+bool api_idem_replay(struct http_request *r, const char *key,
+		     const uint8_t hash[32]);
 
 /* A page of a list being built: ask the store for limit + 1 rows, append
  * each as an item, then api_page_reply cuts the extra one and sets

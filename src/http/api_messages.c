@@ -5,9 +5,11 @@
  */
 #include "http/api.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/campaign.h"
 #include "app/message.h"
 #include "core/channel.h"
 #include "core/gate.h"
@@ -22,7 +24,22 @@ struct send_work {
 	struct message_out out;
 	struct app *app;
 	int status;
+	char idem_key[130];       /* "" without Idempotency-Key */
+	uint8_t idem_hash[32];
 };
+
+/* The brand's answer to a decision. */
+static json_t *send_answer(const struct message_out *out)
+{
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, out->id, id);
+	const struct gate_decision *d = &out->decision;
+	bool accepted = gate_brand_accepted(d);
+	return json_pack("{s:s,s:s,s:o}", "id", id, "decision",
+			 accepted ? "accepted" : "refused", "reason",
+			 accepted ? json_null()
+				  : json_string(gate_reasons[d->reason].brand));
+}
 
 static void send_work_free(void *p)
 {
@@ -36,7 +53,22 @@ static int send_run(struct store_tx *tx, void *arg)
 	struct send_work *w = arg;
 	w->status = message_decide_tx(w->app, tx, &w->in, &w->out);
 	/* Nothing is recorded for a relationship that is not the brand's. */
-	return w->status == APP_OK ? STORE_OK : STORE_INVALID;
+	if (w->status != APP_OK)
+		return STORE_INVALID;
+	if (w->idem_key[0] == '\0')
+		return STORE_OK;
+	/* The answer is kept in the same transaction as the effect, so a
+	 * retry gets exactly it. */
+	json_t *answer = send_answer(&w->out);
+	struct store_idem v = {.status = 201,
+			       .created_at = w->in.now_ms / 1000};
+	memcpy(v.request, w->idem_hash, 32);
+	v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+	json_decref(answer);
+	int rc = v.response ? store_idem_put(tx, w->in.brand, w->idem_key, &v)
+			    : STORE_FAULT;
+	free(v.response);
+	return rc;
 }
 
 static void send_after(struct http_request *r)
@@ -46,27 +78,25 @@ static void send_after(struct http_request *r)
 		http_problem(r, 404, NULL, "no such relationship");
 		return;
 	}
+	if (r->write_status == STORE_CONFLICT && w->idem_key[0] &&
+	    api_idem_replay(r, w->idem_key, w->idem_hash))
+		return; /* the same key won a race: its answer */
 	if (r->write_status != STORE_OK) {
 		http_problem(r, 503, NULL, "the message could not be "
 					   "recorded; try again");
 		return;
 	}
-	char id[ID_SIZE];
-	id_encode(ID_MESSAGE, w->out.id, id);
-	const struct gate_decision *d = &w->out.decision;
-	bool accepted = gate_brand_accepted(d);
-	http_json(r, 201,
-		  json_pack("{s:s,s:s,s:o}", "id", id, "decision",
-			    accepted ? "accepted" : "refused", "reason",
-			    accepted ? json_null()
-				     : json_string(gate_reasons[d->reason]
-							   .brand)));
+	http_json(r, 201, send_answer(&w->out));
 }
 
 void api_messages_create(struct http_request *r)
 {
 	static const char *const keys[] = {"relationship", "channel", "topic",
 					   "subject", "body", NULL};
+	char idem_key[130];
+	uint8_t idem_hash[32];
+	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
+		return;
 	json_t *body = http_body_object(r);
 	if (body == NULL)
 		return;
@@ -128,6 +158,8 @@ void api_messages_create(struct http_request *r)
 	}
 	w->body = body;
 	w->app = r->app;
+	memcpy(w->idem_key, idem_key, sizeof(idem_key));
+	memcpy(w->idem_hash, idem_hash, sizeof(idem_hash));
 	w->in = (struct message_in){
 		.brand = r->brand,
 		.relationship = rel_id,
@@ -282,4 +314,169 @@ void api_me_messages_list(struct http_request *r)
 		return;
 	}
 	api_page_reply(r, &c.pg);
+}
+
+/* ---- POST /v1/campaigns ---- */
+
+struct campaign_work {
+	json_t *body;
+	uint64_t *rels;
+	struct campaign_request req;
+	struct campaign_result res;
+	int status;
+	struct app_error err;
+	char idem_key[130];
+	uint8_t idem_hash[32];
+};
+
+static void campaign_work_free(void *p)
+{
+	struct campaign_work *w = p;
+	json_decref(w->body);
+	free(w->rels);
+	free(w);
+}
+
+struct idem_job {
+	uint64_t brand;
+	const char *key;
+	struct store_idem v;
+};
+
+static int idem_run(struct store_tx *tx, void *arg)
+{
+	struct idem_job *j = arg;
+	return store_idem_put(tx, j->brand, j->key, &j->v);
+}
+
+static void campaign_run(struct http_request *r)
+{
+	struct campaign_work *w = r->job;
+	w->status = campaign_send(r->app, &w->req, &w->res, &w->err);
+	if (w->status != APP_OK || w->idem_key[0] == '\0')
+		return;
+	json_t *answer = campaign_result_json(&w->res);
+	struct idem_job j = {r->brand, w->idem_key,
+			     {.status = 201,
+			      .created_at = app_now_ms() / 1000}};
+	memcpy(j.v.request, w->idem_hash, 32);
+	j.v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+	json_decref(answer);
+	if (j.v.response)
+		store_write(r->app->store, idem_run, &j);
+	free(j.v.response);
+}
+
+static void campaign_after(struct http_request *r)
+{
+	struct campaign_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
+		return;
+	}
+	http_json(r, 201, campaign_result_json(&w->res));
+}
+
+void api_campaigns_create(struct http_request *r)
+{
+	static const char *const keys[] = {"relationships", "channel",
+					   "topic", "subject", "body", NULL};
+	char idem_key[130];
+	uint8_t idem_hash[32];
+	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
+		return;
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return;
+	}
+	struct campaign_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = campaign_work_free;
+	memcpy(w->idem_key, idem_key, sizeof(idem_key));
+	memcpy(w->idem_hash, idem_hash, sizeof(idem_hash));
+
+	json_t *rels = json_object_get(body, "relationships");
+	json_t *ch = json_object_get(body, "channel");
+	json_t *topic = json_object_get(body, "topic");
+	json_t *subject = json_object_get(body, "subject");
+	json_t *text = json_object_get(body, "body");
+	if (json_is_string(rels) &&
+	    strcmp(json_string_value(rels), "all") == 0) {
+		w->req.all = true;
+	} else if (json_is_array(rels)) {
+		size_t n = json_array_size(rels);
+		if (n == 0 || n > CAMPAIGN_MAX_LIST) {
+			http_problem(r, 422, "relationships",
+				     "a campaign names 1 to %d relationships, "
+				     "or \"all\"",
+				     CAMPAIGN_MAX_LIST);
+			return;
+		}
+		w->rels = malloc(n * sizeof(*w->rels));
+		if (w->rels == NULL) {
+			http_problem(r, 503, NULL, "out of memory; try again");
+			return;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_t *v = json_array_get(rels, i);
+			if (!json_is_string(v)) {
+				http_problem(r, 400, "relationships",
+					     "relationships holds ids "
+					     "(strings)");
+				return;
+			}
+			if (!id_decode(ID_RELATIONSHIP, json_string_value(v),
+				       &w->rels[i])) {
+				http_problem(r, 404, NULL,
+					     "no such relationship");
+				return;
+			}
+		}
+		w->req.rels = w->rels;
+		w->req.n_rels = n;
+	} else {
+		http_problem(r, 400, "relationships",
+			     "relationships is a list of ids or \"all\"");
+		return;
+	}
+	if (!json_is_string(ch) || (topic && !json_is_string(topic) &&
+				    !json_is_null(topic)) ||
+	    (subject && !json_is_string(subject)) ||
+	    (text && !json_is_string(text))) {
+		http_problem(r, 400, !json_is_string(ch) ? "channel" : "topic",
+			     "channel, topic, subject and body are strings");
+		return;
+	}
+	w->req.channel = channel_parse(json_string_value(ch));
+	if (w->req.channel < 0) {
+		http_problem(r, 422, "channel", "channel is one of email, sms, "
+						"push, postal, phone");
+		return;
+	}
+	if (json_is_string(topic) &&
+	    !terms_topic_name_ok(json_string_value(topic))) {
+		http_problem(r, 422, "topic", "topic is [A-Za-z0-9_.-], 1 to "
+					      "64");
+		return;
+	}
+	if (subject && json_string_length(subject) > SUBJECT_MAX) {
+		http_problem(r, 422, "subject", "subject is longer than 998 "
+						"characters");
+		return;
+	}
+	w->req.brand = r->brand;
+	w->req.topic = json_is_string(topic) ? json_string_value(topic) : NULL;
+	w->req.subject = subject ? json_string_value(subject) : NULL;
+	w->req.body = text ? json_string_value(text) : "";
+	w->req.body_len = text ? json_string_length(text) : 0;
+	http_offload(r, campaign_run, campaign_after);
 }

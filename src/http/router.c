@@ -59,6 +59,8 @@ const struct http_route http_routes[] = {
 	{"GET", "/v1/relationships/{id}", WHO_BRAND, api_relationships_get,
 	 "relationship"},
 	{"POST", "/v1/messages", WHO_BRAND, api_messages_create, "messages"},
+	{"POST", "/v1/campaigns", WHO_BRAND, api_campaigns_create,
+	 "campaigns"},
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(*http_routes);

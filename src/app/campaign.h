@@ -1,0 +1,44 @@
+/*
+ * campaign.h — one message to many relationships of a brand: an explicit
+ * list (at most CAMPAIGN_MAX_LIST, every one the brand's, else nothing is
+ * recorded) or "all" its relationships that have not ended. The body is
+ * stored once; each recipient gets an attempt decided by the gate. The
+ * writer records recipients in chunks, each durable before it counts.
+ */
+#ifndef CMR_APP_CAMPAIGN_H
+#define CMR_APP_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "core/gate.h"
+
+#define CAMPAIGN_MAX_LIST 10000
+#define CAMPAIGN_CHUNK 4096
+
+struct campaign_request {
+	uint64_t brand;
+	bool all;                 /* every relationship not ended */
+	const uint64_t *rels;     /* else this list */
+	size_t n_rels;
+	int channel;
+	const char *topic, *subject;
+	const void *body;
+	size_t body_len;
+};
+
+struct campaign_result {
+	uint64_t id;
+	int64_t total, accepted, refused;
+	int64_t reasons[GATE_REASON_COUNT]; /* refusals by gate reason */
+};
+
+int campaign_send(struct app *a, const struct campaign_request *req,
+		  struct campaign_result *out, struct app_error *err);
+
+/* The result as the brand sees it: {"id","total","accepted","refused",
+ * "reasons":{brand-visible reason: count}}. */
+json_t *campaign_result_json(const struct campaign_result *r);
+
+#endif
