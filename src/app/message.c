@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/metrics.h"
 #include "app/zone.h"
 #include "base/log.h"
 #include "core/id.h"
@@ -500,6 +501,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		.sender_is_brand = in->sender_is_brand,
 	};
 	struct gate_decision d = gate_decide(&gi);
+	metrics_decision(d.outcome, d.reason);
 
 	bool keep_body = d.outcome != GATE_REFUSE && in->campaign == 0;
 	struct store_attempt at = {
@@ -599,6 +601,7 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		.sender_is_brand = true,
 	};
 	struct gate_decision d = gate_decide(&gi);
+	metrics_decision(d.outcome, d.reason);
 	int rc = store_attempt_redecide(
 		tx, attempt, d.outcome, d.reason,
 		d.outcome == GATE_DELIVER ? d.folder : -1,

@@ -17,6 +17,7 @@
 #include "app/app.h"
 #include "app/scheduler.h"
 #include "base/log.h"
+#include "http/metrics.h"
 #include "http/server.h"
 
 static const struct cli_flag serve_flags[] = {{0}};
@@ -48,8 +49,9 @@ int cli_serve(int argc, char **argv)
 	struct cli_args args;
 	struct app a;
 	char err[512];
-	int http_fd = -1, http_port = 0;
+	int http_fd = -1, http_port = 0, metrics_fd = -1, metrics_port = 0;
 	struct http_server *http = NULL;
+	struct metrics_server *metrics = NULL;
 	sigset_t set;
 
 	if (cli_parse(argc, argv, serve_flags, serve_usage, &args) != 0)
@@ -81,14 +83,20 @@ int cli_serve(int argc, char **argv)
 			return CLI_FAIL;
 		}
 	}
-	if (cfg->user[0] && serve_drop(cfg->user) != 0) {
+	if (!cfg->metrics.off &&
+	    http_listen(&cfg->metrics, &metrics_fd, &metrics_port, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --metrics: %s\n", err);
 		if (http_fd >= 0)
 			close(http_fd);
 		return CLI_FAIL;
 	}
-	if (cli_open(&args, true, &a) != 0) {
+	if ((cfg->user[0] && serve_drop(cfg->user) != 0) ||
+	    cli_open(&args, true, &a) != 0) {
 		if (http_fd >= 0)
 			close(http_fd);
+		if (metrics_fd >= 0)
+			close(metrics_fd);
 		return CLI_FAIL;
 	}
 	if (http_fd >= 0) {
@@ -98,6 +106,16 @@ int cli_serve(int argc, char **argv)
 			return CLI_FAIL;
 		}
 		log_info("http: listening on %s:%d", cfg->http.host, http_port);
+	}
+	if (metrics_fd >= 0) {
+		if (metrics_start(&a, metrics_fd, &metrics, err, sizeof(err))) {
+			fprintf(stderr, "cmr: %s\n", err);
+			http_stop(http);
+			app_close(&a);
+			return CLI_FAIL;
+		}
+		log_info("metrics: listening on %s:%d", cfg->metrics.host,
+			 metrics_port);
 	}
 	struct scheduler *sched = scheduler_start(&a);
 	if (sched == NULL) {
@@ -113,6 +131,7 @@ int cli_serve(int argc, char **argv)
 	log_info("serve: %s received, shutting down",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_stop(http);
+	metrics_stop(metrics);
 	scheduler_stop(sched);
 	app_close(&a);
 	log_info("serve: stopped");

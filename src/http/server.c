@@ -23,6 +23,7 @@
 
 #include <microhttpd.h>
 
+#include "app/metrics.h"
 #include "base/log.h"
 #include "http/auth.h"
 #include "http/http.h"
@@ -129,6 +130,8 @@ static enum MHD_Result http_send(struct http_request *r)
 		MHD_add_response_header(resp, "Connection", "close");
 	enum MHD_Result rc = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
+	metrics_request(r->route ? (int)(r->route - http_routes) : -1,
+			r->status);
 	return rc;
 }
 
