@@ -11,6 +11,9 @@
 /* api_health.c */
 void api_healthz(struct http_request *r);
 
+/* api_openapi.c */
+void api_openapi(struct http_request *r);
+
 /* api_session.c */
 void api_persons_create(struct http_request *r);
 void api_session_create(struct http_request *r);

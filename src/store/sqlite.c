@@ -526,14 +526,13 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 			if (tx.hooks[i].commit)
 				tx.hooks[i].fn(tx.hooks[i].arg);
 	}
-	uint64_t ns = sqlite_now_ns() - t0;
 	/* Under the lock that sqlite_writer_stats() reads them with. */
 	pthread_mutex_lock(&s->lock);
 	s->stats.batches++;
 	s->stats.jobs += n;
 	if (n > s->stats.max_batch)
 		s->stats.max_batch = n;
-	s->stats.commit_ns_total += ns;
+	s->stats.commit_ns_total += sqlite_now_ns() - t0;
 	pthread_mutex_unlock(&s->lock);
 finish:
 	free(tx.hooks);
