@@ -311,3 +311,48 @@ int person_set_global_terms(struct app *a, uint64_t person,
 					  "terms");
 	return APP_OK;
 }
+
+bool person_check_password(struct app *a, uint64_t person,
+			   const char *password)
+{
+	struct store_person p;
+	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+		return false;
+	bool ok = p.erased_at == 0 &&
+		  person_password_verify(p.password_hash, password);
+	store_person_clear(&p);
+	return ok;
+}
+
+struct password_job {
+	uint64_t person;
+	char hash[160];
+};
+
+static int password_run(struct store_tx *tx, void *arg)
+{
+	struct password_job *j = arg;
+	return store_person_set_password(tx, j->person, j->hash);
+}
+
+int person_change_password(struct app *a, uint64_t person,
+			   const char *current, const char *next,
+			   struct app_error *err)
+{
+	int rc = person_password_check(next, err);
+	if (rc != APP_OK)
+		return rc;
+	if (!person_check_password(a, person, current))
+		return app_fail(err, APP_NOT_FOUND, "current",
+				"the current password is wrong");
+	struct password_job j = {.person = person};
+	if (person_password_hash(next, j.hash, sizeof(j.hash)) != APP_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"cannot hash the password");
+	rc = store_write(a->store, password_run, &j);
+	sodium_memzero(&j, sizeof(j));
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the password could not be recorded");
+	return APP_OK;
+}

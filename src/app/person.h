@@ -42,6 +42,17 @@ int person_add(struct app *a, const char *handle, const char *password,
 int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 		       struct app_error *err);
 
+/* Changes the password after checking the current one: APP_NOT_FOUND
+ * for a wrong current password (the door answers 403), APP_INVALID for
+ * a new one that breaks the rules. Runs argon2id twice. */
+int person_change_password(struct app *a, uint64_t person,
+			   const char *current, const char *next,
+			   struct app_error *err);
+
+/* Whether password is the person's (argon2id). */
+bool person_check_password(struct app *a, uint64_t person,
+			   const char *password);
+
 /* Replaces the person's global terms (validated; *err_kind says 400 or
  * 422 on APP_INVALID). */
 int person_set_global_terms(struct app *a, uint64_t person,

@@ -1449,6 +1449,75 @@ static int sqlite_delivery_list(struct store *store, uint64_t relationship,
 	return status;
 }
 
+static const char sql_attempt_get[] =
+	"SELECT decision FROM attempts WHERE id = ? AND person = ?";
+static const char sql_attempt_read[] =
+	"UPDATE attempts SET is_read = ? WHERE id = ? AND person = ?";
+static const char sql_attempt_move[] =
+	"UPDATE attempts SET folder = ? WHERE id = ? AND person = ? AND "
+	"decision = 0";
+
+static int sqlite_attempt_update(struct store_tx *tx, uint64_t person,
+				 uint64_t id, int read, int folder)
+{
+	int decision;
+	{
+		WRITER_STMT(tx, sql_attempt_get);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+		int rc = sqlite3_step(st);
+		decision = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+		sqlite3_reset(st);
+		if (rc != SQLITE_ROW)
+			return rc == SQLITE_DONE ? STORE_NOT_FOUND
+						 : STORE_FAULT;
+	}
+	if (folder >= 0 && decision != 0)
+		return STORE_CONFLICT;
+	if (read >= 0) {
+		WRITER_STMT(tx, sql_attempt_read);
+		sqlite3_bind_int(st, 1, read ? 1 : 0);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+		int status = sqlite_exec_stmt(st);
+		if (status != STORE_OK)
+			return status;
+	}
+	if (folder >= 0) {
+		WRITER_STMT(tx, sql_attempt_move);
+		sqlite3_bind_int(st, 1, folder);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+		return sqlite_exec_stmt(st);
+	}
+	return STORE_OK;
+}
+
+static const char sql_folder_empty[] =
+	"DELETE FROM attempts WHERE person = ? AND folder = ? AND "
+	"decision = 0";
+
+static int sqlite_folder_empty(struct store_tx *tx, uint64_t person,
+			       int folder, int64_t *n)
+{
+	WRITER_STMT(tx, sql_folder_empty);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int(st, 2, folder);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && n)
+		*n = sqlite3_changes(tx_conn(tx)->db);
+	return status;
+}
+
+static const char sql_person_password[] =
+	"UPDATE persons SET password_hash = ? WHERE id = ?";
+
+static int sqlite_person_set_password(struct store_tx *tx, uint64_t id,
+				      const char *hash)
+{
+	return update_text(tx, sql_person_password, id, hash);
+}
+
 static const char sql_purge_later[] =
 	"DELETE FROM attempts WHERE folder = 1 AND decision = 0 AND "
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
@@ -1998,6 +2067,9 @@ const struct store_ops store_sqlite_ops = {
 	.held_count = sqlite_held_count,
 	.held_due = sqlite_held_due,
 	.purge_later = sqlite_purge_later,
+	.attempt_update = sqlite_attempt_update,
+	.folder_empty = sqlite_folder_empty,
+	.person_set_password = sqlite_person_set_password,
 	.attempt_redecide = sqlite_attempt_redecide,
 	.delivery_list = sqlite_delivery_list,
 	.idem_get = sqlite_idem_get,

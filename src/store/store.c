@@ -296,6 +296,24 @@ int store_delivery_list(struct store *s, uint64_t relationship,
 	return s->ops->delivery_list(s, relationship, person, since, cb, arg);
 }
 
+int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
+			 int read, int folder)
+{
+	return TX_OPS(tx)->attempt_update(tx, person, id, read, folder);
+}
+
+int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
+		       int64_t *n)
+{
+	return TX_OPS(tx)->folder_empty(tx, person, folder, n);
+}
+
+int store_person_set_password(struct store_tx *tx, uint64_t id,
+			      const char *hash)
+{
+	return TX_OPS(tx)->person_set_password(tx, id, hash);
+}
+
 int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 {
 	return TX_OPS(tx)->purge_later(tx, now, purged);

@@ -359,6 +359,17 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
  * person's later_retention_days; *purged (may be NULL) gets how many. */
 int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
 
+/* The person's own attempt: sets is_read (read >= 0) and/or moves a
+ * delivered one to folder (folder >= 0). STORE_NOT_FOUND when it is not
+ * theirs; STORE_CONFLICT when asked to move one that was not delivered. */
+int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
+			 int read, int folder);
+/* Deletes the person's delivered messages in folder; *n gets how many. */
+int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
+		       int64_t *n);
+int store_person_set_password(struct store_tx *tx, uint64_t id,
+			      const char *hash);
+
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 

@@ -1,0 +1,24 @@
+/*
+ * inbox.h — the person's own filing: mark a message read, move a
+ * delivered one to another folder (a new folder name is created), empty a
+ * folder in one go. The brand learns nothing of any of it.
+ */
+#ifndef CMR_APP_INBOX_H
+#define CMR_APP_INBOX_H
+
+#include <stdint.h>
+
+#include "app/app.h"
+
+/* read: -1 unchanged, 0 or 1; folder: NULL unchanged, else a folder name.
+ * APP_NOT_FOUND when the message is not theirs; APP_CONFLICT when moving
+ * one that was not delivered; APP_INVALID for a bad folder name. */
+int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
+		 const char *folder, struct app_error *err);
+
+/* Deletes every delivered message in the folder; *n gets how many.
+ * APP_NOT_FOUND for a folder the person does not have. */
+int inbox_empty(struct app *a, uint64_t person, const char *folder,
+		int64_t *n, struct app_error *err);
+
+#endif

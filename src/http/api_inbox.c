@@ -1,0 +1,172 @@
+/*
+ * api_inbox.c — the person's filing and password: PATCH a message (read,
+ * folder), empty a folder, change the password.
+ */
+#include "http/api.h"
+
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/inbox.h"
+#include "app/person.h"
+#include "core/id.h"
+
+struct inbox_work {
+	json_t *body;
+	uint64_t id;
+	int read;
+	const char *folder;
+	int64_t n;
+	int status;
+	struct app_error err;
+};
+
+static void inbox_work_free(void *p)
+{
+	struct inbox_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static struct inbox_work *inbox_work_new(struct http_request *r, json_t *b)
+{
+	struct inbox_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(b);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return NULL;
+	}
+	w->body = b;
+	r->job = w;
+	r->job_free = inbox_work_free;
+	return w;
+}
+
+static void patch_run(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	w->status = inbox_update(r->app, r->person, w->id, w->read, w->folder,
+				 &w->err);
+}
+
+static void patch_after(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, w->id, id);
+	json_t *o = json_pack("{s:s}", "id", id);
+	if (w->read >= 0)
+		json_object_set_new(o, "read", json_boolean(w->read));
+	if (w->folder)
+		json_object_set_new(o, "folder", json_string(w->folder));
+	http_json(r, 200, o);
+}
+
+void api_me_message_patch(struct http_request *r)
+{
+	static const char *const keys[] = {"read", "folder", NULL};
+	uint64_t id;
+	if (!api_id(r, 0, ID_MESSAGE, &id))
+		return;
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return;
+	}
+	json_t *read = json_object_get(body, "read");
+	json_t *folder = json_object_get(body, "folder");
+	if ((read && !json_is_boolean(read)) ||
+	    (folder && !json_is_string(folder))) {
+		http_problem(r, 400, read && !json_is_boolean(read) ? "read"
+								    : "folder",
+			     "read is true or false; folder is a name");
+		json_decref(body);
+		return;
+	}
+	if (read == NULL && folder == NULL) {
+		http_problem(r, 422, "", "say what to change: read, folder");
+		json_decref(body);
+		return;
+	}
+	struct inbox_work *w = inbox_work_new(r, body);
+	if (w == NULL)
+		return;
+	w->id = id;
+	w->read = read ? json_is_true(read) : -1;
+	w->folder = folder ? json_string_value(folder) : NULL;
+	http_offload(r, patch_run, patch_after);
+}
+
+static void empty_run(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	w->status = inbox_empty(r->app, r->person, r->params[0], &w->n,
+				&w->err);
+}
+
+static void empty_after(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
+		return;
+	}
+	http_json(r, 200, json_pack("{s:s,s:I}", "folder", r->params[0],
+				    "deleted", (json_int_t)w->n));
+}
+
+void api_me_folder_empty(struct http_request *r)
+{
+	if (inbox_work_new(r, NULL))
+		http_offload(r, empty_run, empty_after);
+}
+
+static void password_run(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	w->status = person_change_password(
+		r->app, r->person,
+		json_string_value(json_object_get(w->body, "password")),
+		json_string_value(json_object_get(w->body, "new_password")),
+		&w->err);
+}
+
+static void password_after(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	if (w->status == APP_NOT_FOUND)
+		http_problem(r, 403, "password", "the current password is "
+						 "wrong");
+	else if (w->status != APP_OK)
+		http_app_error(r, w->status, &w->err, 0);
+	else
+		http_empty(r, 204);
+}
+
+void api_me_password_put(struct http_request *r)
+{
+	static const char *const keys[] = {"password", "new_password", NULL};
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return;
+	}
+	if (!json_is_string(json_object_get(body, "password")) ||
+	    !json_is_string(json_object_get(body, "new_password"))) {
+		http_problem(r, 400, "password", "password (the current one) "
+						 "and new_password are strings");
+		json_decref(body);
+		return;
+	}
+	if (inbox_work_new(r, body))
+		http_offload(r, password_run, password_after);
+}
