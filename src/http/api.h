@@ -50,6 +50,8 @@ void api_me_relationship_end(struct http_request *r);
 void api_me_message_patch(struct http_request *r);
 void api_me_folder_empty(struct http_request *r);
 void api_me_password_put(struct http_request *r);
+void api_me_export(struct http_request *r);
+void api_me_erase(struct http_request *r);
 
 /* api_ledger.c */
 void api_me_ledger_list(struct http_request *r);

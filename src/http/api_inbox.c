@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/account.h"
 #include "app/inbox.h"
 #include "app/person.h"
 #include "core/id.h"
@@ -169,4 +170,110 @@ void api_me_password_put(struct http_request *r)
 	}
 	if (inbox_work_new(r, body))
 		http_offload(r, password_run, password_after);
+}
+
+/* ---- export and erasure (both with the password) ---- */
+
+struct account_work {
+	json_t *body;
+	json_t *doc;
+	int status;
+	struct app_error err;
+};
+
+static void account_work_free(void *p)
+{
+	struct account_work *w = p;
+	json_decref(w->body);
+	json_decref(w->doc);
+	free(w);
+}
+
+static bool account_read(struct http_request *r)
+{
+	static const char *const keys[] = {"password", NULL};
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return false;
+	if (!http_only_keys(r, body, keys)) {
+		json_decref(body);
+		return false;
+	}
+	if (!json_is_string(json_object_get(body, "password"))) {
+		http_problem(r, 400, "password", "the password is needed again, "
+						 "as a string");
+		json_decref(body);
+		return false;
+	}
+	struct account_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return false;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = account_work_free;
+	return true;
+}
+
+static const char *account_password(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	return json_string_value(json_object_get(w->body, "password"));
+}
+
+static void export_run(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	w->status = account_export(r->app, r->person, account_password(r),
+				   &w->doc, &w->err);
+}
+
+static void account_after(struct http_request *r, unsigned ok_status)
+{
+	struct account_work *w = r->job;
+	if (w->status == APP_NOT_FOUND && strcmp(w->err.field, "password") == 0)
+		http_problem(r, 403, "password", "the password is wrong");
+	else if (w->status != APP_OK)
+		http_app_error(r, w->status, &w->err, 0);
+	else if (w->doc) {
+		http_json(r, ok_status, w->doc);
+		w->doc = NULL;
+	} else {
+		http_empty(r, ok_status);
+	}
+}
+
+static void export_after(struct http_request *r)
+{
+	account_after(r, 200);
+}
+
+void api_me_export(struct http_request *r)
+{
+	if (account_read(r))
+		http_offload(r, export_run, export_after);
+}
+
+static void erase_run(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	w->status = account_erase(r->app, r->person, account_password(r),
+				  &w->err);
+}
+
+static void erase_after(struct http_request *r)
+{
+	if (((struct account_work *)r->job)->status == APP_OK && r->by_cookie)
+		http_header(r, "Set-Cookie",
+			    "cmr_session=; Path=/; HttpOnly; SameSite=Strict; "
+			    "Max-Age=0");
+	account_after(r, 204);
+}
+
+void api_me_erase(struct http_request *r)
+{
+	if (account_read(r))
+		http_offload(r, erase_run, erase_after);
 }

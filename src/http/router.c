@@ -54,6 +54,8 @@ const struct http_route http_routes[] = {
 	 "me_folder_empty"},
 	{"PUT", "/v1/me/password", WHO_PERSON, api_me_password_put,
 	 "me_password"},
+	{"POST", "/v1/me/export", WHO_PERSON, api_me_export, "me_export"},
+	{"DELETE", "/v1/me", WHO_PERSON, api_me_erase, "me"},
 	{"GET", "/v1/me/ledger", WHO_PERSON, api_me_ledger_list, "me_ledger"},
 	{"GET", "/v1/me/ledger/head", WHO_PERSON, api_me_ledger_head,
 	 "me_ledger_head"},

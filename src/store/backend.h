@@ -89,6 +89,10 @@ struct store_ops {
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
 	int (*person_set_password)(struct store_tx *, uint64_t, const char *);
+	int (*person_erase)(struct store_tx *, uint64_t, const char *,
+			    const char *const *, const char *const *, size_t,
+			    const char *, int64_t);
+	int (*checkpoint)(struct store *);
 	int (*purge_later)(struct store_tx *, int64_t, int64_t *);
 	int (*held_due)(struct store *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,

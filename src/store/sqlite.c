@@ -122,6 +122,7 @@ static int sqlite_conn_open(struct sqlite_conn *c, const char *path,
 	sqlite3_busy_timeout(c->db, 10000);
 	const char *pragmas =
 		writer ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			 "PRAGMA secure_delete=ON;"
 			 "PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY;"
 			 "PRAGMA cache_size=-65536;"
 		       : "PRAGMA query_only=1; PRAGMA cache_size=-16384;";
@@ -1518,6 +1519,104 @@ static int sqlite_person_set_password(struct store_tx *tx, uint64_t id,
 	return update_text(tx, sql_person_password, id, hash);
 }
 
+static const char sql_erase_alias[] =
+	"UPDATE aliases SET alias = ?, person = NULL WHERE alias = ?";
+static const char sql_erase_rel[] =
+	"UPDATE relationships SET alias = ?1, state = 2, "
+	"ended_at = coalesce(ended_at, ?2) WHERE alias = ?3";
+static const char sql_erase_attempts[] =
+	"DELETE FROM attempts WHERE person = ?";
+static const char sql_erase_tokens[] = "DELETE FROM tokens WHERE person = ?";
+static const char sql_erase_codes[] =
+	"DELETE FROM connect_codes WHERE person = ?";
+static const char sql_erase_heads[] =
+	"DELETE FROM ledger_heads WHERE person = ?";
+/* Terms are the person's private settings (folder names, hours…). */
+static const char sql_erase_terms[] =
+	"UPDATE relationships SET terms = '{}' WHERE person = ?";
+static const char sql_erase_versions[] =
+	"DELETE FROM terms_versions WHERE person = ?";
+static const char sql_erase_reads[] =
+	"DELETE FROM field_reads WHERE person = ?";
+static const char sql_erase_person[] =
+	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
+	"profile = NULL, global_terms = ?, folders = '[]', erased_at = ? "
+	"WHERE id = ? AND erased_at IS NULL";
+
+static int erase_by_person(struct store_tx *tx, const char *sql,
+			   uint64_t person)
+{
+	WRITER_STMT(tx, sql);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	return sqlite_exec_stmt(st);
+}
+
+static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
+			       const char *handle_tombstone,
+			       const char *const *aliases,
+			       const char *const *tombstones, size_t n,
+			       const char *default_global_terms, int64_t at)
+{
+	int rc;
+	for (size_t i = 0; i < n; i++) {
+		{
+			WRITER_STMT(tx, sql_erase_alias);
+			bind_text(st, 1, tombstones[i]);
+			bind_text(st, 2, aliases[i]);
+			if ((rc = sqlite_exec_stmt(st)) != STORE_OK)
+				return rc;
+		}
+		WRITER_STMT(tx, sql_erase_rel);
+		bind_text(st, 1, tombstones[i]);
+		sqlite3_bind_int64(st, 2, at);
+		bind_text(st, 3, aliases[i]);
+		if ((rc = sqlite_exec_stmt(st)) != STORE_OK)
+			return rc;
+	}
+	const char *const wipes[] = {sql_erase_attempts, sql_erase_tokens,
+				     sql_erase_codes,	 sql_erase_heads,
+				     sql_erase_terms,	 sql_erase_versions,
+				     sql_erase_reads};
+	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
+		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
+			return rc;
+	WRITER_STMT(tx, sql_erase_person);
+	bind_text(st, 1, handle_tombstone);
+	bind_text(st, 2, default_global_terms);
+	sqlite3_bind_int64(st, 3, at);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)person);
+	rc = sqlite_exec_stmt(st);
+	if (rc == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return rc;
+}
+
+static int sqlite_checkpoint(struct store *store)
+{
+	struct sqlite_store *s = S(store);
+	struct sqlite_conn c;
+	char err[256];
+	if (sqlite_conn_open(&c, s->path, true, err, sizeof(err)) != STORE_OK)
+		return STORE_FAULT;
+	int status = STORE_FAULT;
+	for (int tries = 0; tries < 200; tries++) {
+		int log = -1, done = -1;
+		int rc = sqlite3_wal_checkpoint_v2(c.db, NULL,
+						   SQLITE_CHECKPOINT_TRUNCATE,
+						   &log, &done);
+		if (rc == SQLITE_OK) {
+			status = STORE_OK;
+			break;
+		}
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	sqlite_conn_close(&c);
+	if (status != STORE_OK)
+		log_warn("store: the WAL could not be truncated");
+	return status;
+}
+
 static const char sql_purge_later[] =
 	"DELETE FROM attempts WHERE folder = 1 AND decision = 0 AND "
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
@@ -2067,6 +2166,8 @@ const struct store_ops store_sqlite_ops = {
 	.held_count = sqlite_held_count,
 	.held_due = sqlite_held_due,
 	.purge_later = sqlite_purge_later,
+	.person_erase = sqlite_person_erase,
+	.checkpoint = sqlite_checkpoint,
 	.attempt_update = sqlite_attempt_update,
 	.folder_empty = sqlite_folder_empty,
 	.person_set_password = sqlite_person_set_password,

@@ -314,6 +314,21 @@ int store_person_set_password(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_password(tx, id, hash);
 }
 
+int store_person_erase(struct store_tx *tx, uint64_t person,
+		       const char *handle_tombstone, const char *const *aliases,
+		       const char *const *tombstones, size_t n,
+		       const char *default_global_terms, int64_t at)
+{
+	return TX_OPS(tx)->person_erase(tx, person, handle_tombstone, aliases,
+					tombstones, n, default_global_terms,
+					at);
+}
+
+int store_checkpoint(struct store *s)
+{
+	return s->ops->checkpoint(s);
+}
+
 int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 {
 	return TX_OPS(tx)->purge_later(tx, now, purged);

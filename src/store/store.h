@@ -370,6 +370,20 @@ int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 int store_person_set_password(struct store_tx *tx, uint64_t id,
 			      const char *hash);
 
+/* Erasure (DESIGN §8), inside a job: every alias of the person becomes
+ * its tombstone (in the directory and in the relationship, which ends);
+ * their messages, tokens and codes are deleted; the person row keeps only
+ * its key, a tombstone handle and erased_at — no data key, profile,
+ * password or settings. `aliases` and `tombstones` pair up (n of each). */
+int store_person_erase(struct store_tx *tx, uint64_t person,
+		       const char *handle_tombstone, const char *const *aliases,
+		       const char *const *tombstones, size_t n,
+		       const char *default_global_terms, int64_t at);
+
+/* Folds the WAL into the database and truncates it, retrying until no
+ * reader holds it back (erasure needs the old pages gone). */
+int store_checkpoint(struct store *s);
+
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 

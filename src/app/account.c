@@ -1,0 +1,320 @@
+/*
+ * account.c — export and erasure (see account.h).
+ */
+#include "app/account.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "app/ledger.h"
+#include "app/message.h"
+#include "app/person.h"
+#include "app/view.h"
+#include "base/log.h"
+#include "core/gate.h"
+#include "core/id.h"
+#include "core/terms.h"
+#include "ledger/chain.h"
+
+static int collect_rel(const struct store_relationship *r, void *arg)
+{
+	struct {
+		struct app *a;
+		json_t *items;
+	} *c = arg;
+	json_array_append_new(c->items, view_person_relationship(c->a, r));
+	return 0;
+}
+
+static int collect_proposal(const struct store_proposal *p, void *arg)
+{
+	char id[ID_SIZE], brd[ID_SIZE];
+	id_encode(ID_PROPOSAL, p->id, id);
+	id_encode(ID_BRAND, p->brand, brd);
+	json_array_append_new(
+		arg, json_pack("{s:s,s:s,s:s,s:s,s:o,s:o}", "id", id, "brand",
+			       brd, "state", p->state, "value", p->value, "ask",
+			       json_loads(p->ask, 0, NULL), "created_at",
+			       app_time_json(p->created_at)));
+	return 0;
+}
+
+struct attempts {
+	json_t *items;
+	uint64_t last;
+	int n;
+};
+
+static int collect_attempt(const struct store_attempt_row *a, void *arg)
+{
+	static const char *const decisions[] = {"deliver", "hold", "refuse"};
+	struct attempts *c = arg;
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, a->id, id);
+	json_array_append_new(
+		c->items,
+		json_pack("{s:s,s:s,s:o,s:s,s:s,s:o}", "id", id, "channel",
+			  channel_name((enum channel)a->channel), "topic",
+			  a->topic[0] ? json_string(a->topic) : json_null(),
+			  "decision",
+			  decisions[a->decision >= 0 && a->decision <= 2
+					    ? a->decision
+					    : 2],
+			  "reason",
+			  gate_reasons[a->reason >= 0 &&
+						       a->reason <
+							       GATE_REASON_COUNT
+					       ? a->reason
+					       : 0]
+				  .wire,
+			  "received_at", app_time_json(a->received_at)));
+	if (a->subject)
+		json_object_set_new(json_array_get(c->items,
+						   json_array_size(c->items) -
+							   1),
+				    "subject", json_string(a->subject));
+	c->last = a->id;
+	c->n++;
+	return 0;
+}
+
+static int collect_entry(const struct store_ledger_entry *e, void *arg)
+{
+	char at[CHAIN_AT_LEN + 1], prev[CHAIN_HASH_HEX + 1],
+		hash[CHAIN_HASH_HEX + 1];
+	chain_format_at(e->at_ms, at);
+	chain_hex_encode(e->prev, prev);
+	chain_hex_encode(e->hash, hash);
+	json_array_append_new(
+		arg, json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq",
+			       (json_int_t)e->seq, "at", at, "actor", e->actor,
+			       "type", e->type, "relationship",
+			       e->relationship[0]
+				       ? json_string(e->relationship)
+				       : json_null(),
+			       "data", json_loads(e->data, 0, NULL), "prev",
+			       prev, "hash", hash));
+	return 0;
+}
+
+int account_export(struct app *a, uint64_t person, const char *password,
+		   json_t **out, struct app_error *err)
+{
+	if (!person_check_password(a, person, password))
+		return app_fail(err, APP_NOT_FOUND, "password",
+				"the password is wrong");
+	struct store_person p;
+	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	char id[ID_SIZE];
+	id_encode(ID_PERSON, person, id);
+	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "format",
+				"cmr-export-1", "id", id, "handle", p.handle,
+				"created_at", app_time_json(p.created_at),
+				"global_terms",
+				json_loads(p.global_terms, 0, NULL));
+	json_object_set_new(doc, "folders", json_loads(p.folders, 0, NULL));
+	store_person_clear(&p);
+	json_t *profile = NULL;
+	if (view_profile(a, person, &profile) != APP_OK) {
+		json_decref(doc);
+		return app_fail(err, APP_FAULT, NULL,
+				"the profile cannot be read");
+	}
+	json_object_set_new(doc, "profile", profile);
+
+	struct {
+		struct app *a;
+		json_t *items;
+	} rc = {a, json_array()};
+	json_t *proposals = json_array(), *entries = json_array();
+	struct attempts at = {json_array(), 0, 0};
+	int st = store_relationship_list_person(a->store, person, 0, INT32_MAX,
+						collect_rel, &rc);
+	if (st == STORE_OK)
+		st = store_proposal_list_person(a->store, person, 0, INT32_MAX,
+						collect_proposal, proposals);
+	if (st == STORE_OK)
+		st = store_ledger_list(a->store, person, 0, INT32_MAX,
+				       collect_entry, entries);
+	/* Attempts come newest first, a page at a time. */
+	for (uint64_t before = 0; st == STORE_OK;) {
+		struct store_attempt_filter f = {.person = person,
+						 .folder = -1, .decision = -1,
+						 .before = before,
+						 .limit = 1000};
+		at.n = 0;
+		st = store_attempt_list(a->store, &f, collect_attempt, &at);
+		if (at.n < 1000)
+			break;
+		before = at.last;
+	}
+	json_object_set_new(doc, "relationships", rc.items);
+	json_object_set_new(doc, "proposals", proposals);
+	json_object_set_new(doc, "messages", at.items);
+	json_object_set_new(doc, "ledger", entries);
+	if (st != STORE_OK) {
+		json_decref(doc);
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	}
+	char *note = NULL;
+	if (ledger_sign_head(a, person, &note) == APP_OK)
+		json_object_set_new(doc, "ledger_head", json_string(note));
+	free(note);
+	*out = doc;
+	return APP_OK;
+}
+
+struct alias_list {
+	struct app *a;
+	char **aliases, **tombstones;
+	uint64_t *rels;
+	size_t n, cap;
+	bool fault;
+};
+
+static int collect_alias(const struct store_relationship *r, void *arg)
+{
+	struct alias_list *l = arg;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		char **al = realloc(l->aliases, cap * sizeof(*al));
+		if (al)
+			l->aliases = al;
+		char **tb = realloc(l->tombstones, cap * sizeof(*tb));
+		if (tb)
+			l->tombstones = tb;
+		uint64_t *rl = realloc(l->rels, cap * sizeof(*rl));
+		if (rl)
+			l->rels = rl;
+		if (al == NULL || tb == NULL || rl == NULL) {
+			l->fault = true;
+			return 1;
+		}
+		l->cap = cap;
+	}
+	char tomb[KEYS_TOMBSTONE_HEX + 1];
+	char lower[sizeof(r->alias)];
+	size_t k;
+	for (k = 0; r->alias[k]; k++)
+		lower[k] = (char)(r->alias[k] >= 'A' && r->alias[k] <= 'Z'
+					  ? r->alias[k] - 'A' + 'a'
+					  : r->alias[k]);
+	lower[k] = '\0';
+	if (keys_tombstone(l->a->keys, "alias", lower, k, tomb) != 0) {
+		l->fault = true;
+		return 1;
+	}
+	l->aliases[l->n] = strdup(r->alias);
+	l->tombstones[l->n] = strdup(tomb);
+	l->rels[l->n] = r->id;
+	if (l->aliases[l->n] == NULL || l->tombstones[l->n] == NULL) {
+		free(l->aliases[l->n]);
+		free(l->tombstones[l->n]);
+		l->fault = true;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+struct erase_job {
+	struct app *a;
+	uint64_t person;
+	struct alias_list *aliases;
+	char handle[KEYS_TOMBSTONE_HEX + 8];
+	char *global;
+	int64_t now_ms;
+};
+
+static void erase_forget(void *arg)
+{
+	struct erase_job *j = arg;
+	gate_state_forget_person(j->a->gate, j->person);
+	for (size_t i = 0; i < j->aliases->n; i++)
+		gate_state_forget_relationship(j->a->gate,
+					       j->aliases->rels[i]);
+}
+
+static void erase_nothing(void *arg)
+{
+	(void)arg;
+}
+
+static int erase_run(struct store_tx *tx, void *arg)
+{
+	struct erase_job *j = arg;
+	json_t *data = json_pack("{s:I}", "relationships",
+				 (json_int_t)j->aliases->n);
+	int rc = data ? ledger_append(tx, j->person, "person", "erasure", 0,
+				      data, j->now_ms)
+		      : STORE_FAULT;
+	json_decref(data);
+	if (rc == STORE_OK)
+		rc = store_person_erase(
+			tx, j->person, j->handle,
+			(const char *const *)j->aliases->aliases,
+			(const char *const *)j->aliases->tombstones,
+			j->aliases->n, j->global, j->now_ms / 1000);
+	if (rc == STORE_OK &&
+	    (store_tx_on_rollback(tx, erase_nothing, j) != STORE_OK ||
+	     store_tx_on_commit(tx, erase_forget, j) != STORE_OK))
+		rc = STORE_FAULT;
+	return rc;
+}
+
+int account_erase(struct app *a, uint64_t person, const char *password,
+		  struct app_error *err)
+{
+	if (!person_check_password(a, person, password))
+		return app_fail(err, APP_NOT_FOUND, "password",
+				"the password is wrong");
+	struct alias_list l = {.a = a};
+	struct erase_job j = {.a = a, .person = person, .aliases = &l,
+			      .now_ms = app_now_ms()};
+	int status = APP_FAULT;
+	if (store_relationship_list_person(a->store, person, 0, INT32_MAX,
+					   collect_alias, &l) != STORE_OK ||
+	    l.fault)
+		goto out;
+	char id[ID_SIZE], tomb[KEYS_TOMBSTONE_HEX + 1];
+	id_encode(ID_PERSON, person, id);
+	if (keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0)
+		goto out;
+	snprintf(j.handle, sizeof(j.handle), "erased-%.32s", tomb);
+	struct global_terms g;
+	global_terms_default(&g);
+	json_t *gj = global_terms_to_json(&g);
+	j.global = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(gj);
+	if (j.global == NULL)
+		goto out;
+	int rc = store_write(a->store, erase_run, &j);
+	if (rc == STORE_NOT_FOUND) {
+		status = app_fail(err, APP_NOT_FOUND, NULL, "no such person");
+		goto out;
+	}
+	if (rc != STORE_OK)
+		goto out;
+	/* The old pages must leave the WAL too. */
+	if (store_checkpoint(a->store) != STORE_OK)
+		log_warn("account: erasure committed; the WAL will be "
+			 "truncated at the next checkpoint");
+	status = APP_OK;
+out:
+	if (status == APP_FAULT && err && err->message[0] == '\0')
+		app_fail(err, APP_FAULT, NULL,
+			 "the erasure could not be recorded; nothing was "
+			 "erased");
+	for (size_t i = 0; i < l.n; i++) {
+		free(l.aliases[i]);
+		free(l.tombstones[i]);
+	}
+	free(l.aliases);
+	free(l.tombstones);
+	free(l.rels);
+	free(j.global);
+	return status;
+}
