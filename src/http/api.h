@@ -45,6 +45,7 @@ void api_me_terms_rel_put(struct http_request *r);
 void api_me_relationship_mute(struct http_request *r);
 void api_me_relationship_unmute(struct http_request *r);
 void api_me_relationship_end(struct http_request *r);
+void api_me_receipts(struct http_request *r);
 
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);

@@ -5,7 +5,9 @@
 #include "http/api.h"
 
 #include <stdlib.h>
+#include <string.h>
 
+#include "app/receipt.h"
 #include "app/relationship.h"
 #include "app/view.h"
 #include "core/id.h"
@@ -261,4 +263,31 @@ void api_me_relationship_unmute(struct http_request *r)
 void api_me_relationship_end(struct http_request *r)
 {
 	api_me_change(r, REL_END);
+}
+
+/* ---- GET /v1/me/relationships/{id}/receipts[?format=dpv] ---- */
+
+void api_me_receipts(struct http_request *r)
+{
+	uint64_t id;
+	json_t *out = NULL;
+	struct app_error err = {0};
+	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
+		return;
+	const char *format = http_query(r, "format");
+	if (format && strcmp(format, "dpv") != 0 &&
+	    strcmp(format, "kantara") != 0) {
+		http_problem(r, 400, "format", "format is kantara (the "
+					       "default) or dpv");
+		return;
+	}
+	bool dpv = format && strcmp(format, "dpv") == 0;
+	int rc = receipt_list(r->app, r->person, id, dpv, &out, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_json(r, 200, out);
+	if (dpv)
+		r->reply_type = "application/ld+json";
 }

@@ -46,6 +46,8 @@ const struct http_route http_routes[] = {
 	 api_me_relationship_unmute, "me_relationship_unmute"},
 	{"POST", "/v1/me/relationships/{id}/end", WHO_PERSON,
 	 api_me_relationship_end, "me_relationship_end"},
+	{"GET", "/v1/me/relationships/{id}/receipts", WHO_PERSON,
+	 api_me_receipts, "me_relationship_receipts"},
 	{"GET", "/v1/me/messages", WHO_PERSON, api_me_messages_list,
 	 "me_messages"},
 	{"PATCH", "/v1/me/messages/{id}", WHO_PERSON, api_me_message_patch,

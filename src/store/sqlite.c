@@ -1727,7 +1727,7 @@ static int sqlite_idem_put(struct store_tx *tx, uint64_t brand,
 	WRITER_STMT(tx, sql_idem_put);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
 	bind_text(st, 2, key);
-	sqlite3_bind_blob(st, 3, v->request, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 3, v->request, 32, SQLITE_STATIC);
 	sqlite3_bind_int(st, 4, v->status);
 	bind_text(st, 5, v->response);
 	sqlite3_bind_int64(st, 6, v->created_at);

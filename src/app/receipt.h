@@ -1,0 +1,22 @@
+/*
+ * receipt.h — consent receipts (DESIGN.md §8): one per consent event of a
+ * relationship (accepted, terms changed, ended), each a compact JWS
+ * (EdDSA, with the signing key's kid) over the JCS of a Kantara Consent
+ * Receipt v1.1 record built from the ledger entry; or the same history as
+ * ISO/IEC TS 27560 JSON-LD in the W3C DPV profile.
+ */
+#ifndef CMR_APP_RECEIPT_H
+#define CMR_APP_RECEIPT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "app/app.h"
+
+/* The person's receipts for relationship rel: {"items":[{"id","type",
+ * "at","receipt":"<JWS>","record":{…}}]}, or with dpv the JSON-LD
+ * document. APP_NOT_FOUND when the relationship is not theirs. */
+int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
+		 json_t **out, struct app_error *err);
+
+#endif
