@@ -60,6 +60,7 @@ struct gate_state {
 	struct map rels, persons;
 	struct undo *log;
 	size_t n_log, cap_log;
+	uint64_t hooked_job; /* the job whose undo hooks are registered */
 };
 
 /* ---- A small open-addressing map of 64-bit keys ---- */
@@ -389,6 +390,7 @@ static void undo_rollback(void *arg)
 {
 	struct undo_mark *m = arg;
 	struct gate_state *g = m->g;
+	g->hooked_job = 0;
 	while (g->n_log > m->start) {
 		struct undo *u = &g->log[--g->n_log];
 		if (u->w)
@@ -403,6 +405,7 @@ static void undo_commit(void *arg)
 {
 	struct undo_mark *m = arg;
 	m->g->n_log = 0; /* the batch is durable: nothing to undo */
+	m->g->hooked_job = 0;
 	free(m);
 }
 
@@ -417,18 +420,25 @@ static int message_apply(struct app *a, struct store_tx *tx,
 			 int64_t now, int held_delta)
 {
 	struct gate_state *g = a->gate;
-	struct undo_mark *m = malloc(sizeof(*m));
-	if (m == NULL)
-		return APP_FAULT;
-	*m = (struct undo_mark){g, g->n_log};
-	/* Exactly one of the two hooks runs — the commit hook when the batch
-	 * is durable, the rollback hook otherwise — and frees m. */
-	if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
-		free(m);
-		return APP_FAULT;
+	/* One pair of hooks per job, however many messages it decides (a
+	 * campaign chunk decides thousands): the rollback hook undoes
+	 * everything the job logged. */
+	if (g->hooked_job != store_tx_job(tx)) {
+		struct undo_mark *m = malloc(sizeof(*m));
+		if (m == NULL)
+			return APP_FAULT;
+		*m = (struct undo_mark){g, g->n_log};
+		/* Exactly one of the two hooks runs — the commit hook when
+		 * the batch is durable, the rollback hook otherwise — and
+		 * frees m. */
+		if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
+			free(m);
+			return APP_FAULT;
+		}
+		if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
+			return APP_FAULT; /* the rollback hook frees m */
+		g->hooked_job = store_tx_job(tx);
 	}
-	if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
-		return APP_FAULT; /* the rollback hook frees m */
 	struct undo *u;
 	int delta = held_delta + (d->outcome == GATE_HOLD ? 1 : 0);
 	if (delta != 0) {

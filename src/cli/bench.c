@@ -13,7 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdio.h>
 
+#include "app/brand.h"
+#include "app/campaign.h"
 #include "app/zone.h"
 #include "core/gate.h"
 
@@ -24,8 +27,10 @@ static const struct cli_flag bench_flags[] = {
 	{"json", false, false, "print JSON (the default)"},
 	{0},
 };
-static const char bench_usage[] = "cmr bench gate [--relationships N] "
-				  "[--decisions M] [--seed S] [--json]";
+static const char bench_usage[] =
+	"cmr bench gate [--relationships N] [--decisions M] [--seed S] "
+	"[--json]\n"
+	"       cmr bench campaign [--relationships N] [--json]";
 
 static uint64_t bench_rng(uint64_t *s)
 {
@@ -270,6 +275,155 @@ static int bench_gate(const struct cli_args *args)
 	return CLI_OK;
 }
 
+/* ---- bench campaign ---- */
+
+struct bench_fill {
+	uint64_t brand, first_person;
+	long from, n;
+	const char *terms, *topics, *ask;
+	const uint8_t *wrapped;
+	int64_t now;
+};
+
+/* One job makes n persons, each with a proposal accepted into a
+ * relationship with the brand, in person order. */
+static int bench_fill_run(struct store_tx *tx, void *arg)
+{
+	struct bench_fill *f = arg;
+	for (long i = 0; i < f->n; i++) {
+		struct store_person p;
+		memset(&p, 0, sizeof(p));
+		p.id = f->first_person + (uint64_t)(f->from + i);
+		snprintf(p.handle, sizeof(p.handle), "bench%ld", f->from + i);
+		snprintf(p.password_hash, sizeof(p.password_hash), "-");
+		memcpy(p.data_key, f->wrapped, KEYS_WRAPPED_BYTES);
+		p.data_key_len = KEYS_WRAPPED_BYTES;
+		p.global_terms = (char *)(uintptr_t)"{}";
+		p.created_at = f->now;
+		int rc = store_person_insert(tx, &p);
+		if (rc != STORE_OK)
+			return rc;
+		struct store_proposal pr = {
+			.id = p.id ^ 0x5a5a5a5aULL, .person = p.id,
+			.brand = f->brand, .state = "accepted",
+			.value = (char *)(uintptr_t)"bench",
+			.ask = (char *)(uintptr_t)f->ask,
+			.created_at = f->now, .expires_at = f->now + 86400};
+		if ((rc = store_proposal_insert(tx, &pr)) != STORE_OK)
+			return rc;
+		struct store_relationship r = {
+			.id = p.id ^ 0x3c3c3c3cULL, .person = p.id,
+			.brand = f->brand, .proposal = pr.id, .state = 0,
+			.terms = (char *)(uintptr_t)f->terms, .terms_version = 1,
+			.topics = (char *)(uintptr_t)f->topics,
+			.created_at = f->now};
+		snprintf(r.alias, sizeof(r.alias),
+			 "bench.%016llx@relay.localhost",
+			 (unsigned long long)r.id);
+		if ((rc = store_relationship_insert(tx, &r)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+static double bench_seconds(const struct timespec *a,
+			    const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) +
+	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static int bench_campaign(const struct cli_args *args)
+{
+	long n = bench_number(cli_value(args, bench_flags, "relationships"),
+			      1000000, 1, 10000000);
+	if (n < 0) {
+		fprintf(stderr, "cmr: bench campaign: --relationships "
+				"1..10000000\n");
+		return CLI_USAGE;
+	}
+	char dir[] = "/tmp/cmr-bench-XXXXXX", err[512];
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return CLI_FAIL;
+	}
+	struct config cfg = args->cfg;
+	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
+	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
+	struct app a;
+	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: %s\n", err);
+		return CLI_FAIL;
+	}
+	struct app_error aerr = {0};
+	uint64_t brand;
+	char key[BRAND_KEY_SIZE];
+	const char *domains[] = {"bench.example"};
+	uint8_t dk[KEYS_DATA_KEY_BYTES], wrapped[KEYS_WRAPPED_BYTES];
+	int rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key, &aerr);
+	if (rc == APP_OK && (keys_new_data_key(dk) != 0 ||
+			     keys_wrap(a.keys, dk, wrapped) != 0))
+		rc = APP_FAULT;
+	struct terms t;
+	terms_default(&t);
+	t.channels[CHANNEL_EMAIL].allowed = true;
+	t.topics_all = true;
+	json_t *tj = terms_to_json(&t);
+	char *terms = json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(tj);
+	struct timespec t0, t1, t2, t3;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct bench_fill f = {brand, 1000000000ULL, 0, 0, terms, "[]",
+			       "{\"channels\":[\"email\"],\"fields\":[],"
+			       "\"topics\":\"all\"}",
+			       wrapped, app_now_ms() / 1000};
+	for (long from = 0; rc == APP_OK && from < n; from += 20000) {
+		f.from = from;
+		f.n = n - from < 20000 ? n - from : 20000;
+		if (store_write(a.store, bench_fill_run, &f) != STORE_OK)
+			rc = APP_FAULT;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	struct campaign_request req = {.brand = brand, .all = true,
+				       .channel = CHANNEL_EMAIL,
+				       .topic = "news", .subject = "Hello",
+				       .body = "A campaign body.",
+				       .body_len = 16};
+	struct campaign_result res;
+	/* Cold: the gate state loads each relationship on first use. */
+	if (rc == APP_OK)
+		rc = campaign_send(&a, &req, &res, &aerr);
+	clock_gettime(CLOCK_MONOTONIC, &t2);
+	/* Warm: the same campaign again, state in memory. */
+	struct campaign_result res2;
+	if (rc == APP_OK)
+		rc = campaign_send(&a, &req, &res2, &aerr);
+	clock_gettime(CLOCK_MONOTONIC, &t3);
+	free(terms);
+	if (rc != APP_OK) {
+		fprintf(stderr, "cmr: bench campaign: %s\n", aerr.message);
+		app_close(&a);
+		return CLI_FAIL;
+	}
+	json_t *o = json_pack(
+		"{s:s,s:f,s:s,s:I,s:I,s:f,s:f,s:f,s:s}", "bench", "campaign",
+		"value", bench_seconds(&t2, &t3), "unit", "s",
+		"relationships", (json_int_t)n, "recipients",
+		(json_int_t)res2.total, "cold_seconds",
+		bench_seconds(&t1, &t2), "setup_seconds",
+		bench_seconds(&t0, &t1), "recipients_per_s",
+		(double)res2.total / bench_seconds(&t2, &t3), "store",
+		"sqlite (WAL, synchronous=FULL)");
+	cli_print_json(o);
+	json_decref(o);
+	app_close(&a);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cmr: could not remove %s\n", dir);
+	return CLI_OK;
+}
+
 int cli_bench(int argc, char **argv)
 {
 	struct cli_args args;
@@ -288,6 +442,8 @@ int cli_bench(int argc, char **argv)
 	}
 	if (strcmp(what, "gate") == 0)
 		return bench_gate(&args);
+	if (strcmp(what, "campaign") == 0)
+		return bench_campaign(&args);
 	fprintf(stderr, "cmr: bench: \"%s\" is not a benchmark (gate; "
 			"campaign, lmtp and http come with their doors)\n",
 		what);

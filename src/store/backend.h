@@ -129,6 +129,7 @@ struct store {
 
 struct store_tx {
 	struct store *store;
+	uint64_t job;  /* changes with every job the writer runs */
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -82,6 +82,7 @@ struct sqlite_store {
 
 	pthread_mutex_t pool_lock;
 	struct sqlite_conn *pool;    /* idle reader connections */
+	uint64_t jobs_run;           /* writer thread only: numbers jobs */
 };
 
 #define S(store) ((struct sqlite_store *)(store))
@@ -463,6 +464,7 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 	for (struct sqlite_job *j = jobs; j; j = j->next) {
 		size_t mark = tx.n_hooks;
 		tx.oom = false;
+		tx.base.job = ++s->jobs_run;
 		if (sqlite_exec(db, "SAVEPOINT job") != SQLITE_OK) {
 			dead = true;
 			ran_end = j;

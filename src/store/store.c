@@ -76,6 +76,11 @@ int store_tx_on_rollback(struct store_tx *tx, store_hook_fn fn, void *arg)
 	return tx->store->ops->tx_hook(tx, false, fn, arg);
 }
 
+uint64_t store_tx_job(const struct store_tx *tx)
+{
+	return tx->job;
+}
+
 struct store *store_tx_store(struct store_tx *tx)
 {
 	return tx->store;

@@ -179,6 +179,10 @@ int store_write_async(struct store *s, store_job_fn fn, void *arg,
 int store_tx_on_commit(struct store_tx *tx, store_hook_fn fn, void *arg);
 int store_tx_on_rollback(struct store_tx *tx, store_hook_fn fn, void *arg);
 
+/* A number that differs between any two jobs run by the writer: lets a
+ * job's callees register their hooks once per job. */
+uint64_t store_tx_job(const struct store_tx *tx);
+
 /* The store a transaction belongs to (for reads inside a job). */
 struct store *store_tx_store(struct store_tx *tx);
 
