@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app/message.h"
+#include "app/view.h"
 #include "base/log.h"
 
 #define SCHEDULER_BATCH 512
@@ -112,6 +113,7 @@ static void *scheduler_main(void *arg)
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		pthread_mutex_unlock(&s->lock);
+		view_flush_reads(s->app);
 		int64_t now = app_now_ms() / 1000;
 		bool purge = now - last_purge >= SCHEDULER_PURGE;
 		if (scheduler_round(s->app, now, purge) >= 0 && purge)
@@ -126,6 +128,7 @@ static void *scheduler_main(void *arg)
 			;
 	}
 	pthread_mutex_unlock(&s->lock);
+	view_flush_reads(s->app); /* the last counts before stopping */
 	return NULL;
 }
 

@@ -13,35 +13,113 @@
 #include "core/id.h"
 #include "core/terms.h"
 
-/* Which relationships had their day's first read recorded, so later reads
- * that day only bump a counter without waiting. A small direct-mapped
- * cache: a miss only costs a wait on the writer, never a wrong answer,
- * because the store's counter decides what "first" is. */
+/* Which relationships had their day's first read recorded, so that later
+ * reads that day only count in memory; view_flush_reads writes the counts
+ * (the scheduler calls it every second). A small direct-mapped table: a
+ * miss only costs a wait on the writer, never a wrong answer, because the
+ * store's counter decides what "first" is; a slot taken over by another
+ * relationship hands its pending count to the writer first. */
 #define VIEW_READ_SLOTS 4096
+struct view_slot {
+	uint64_t rel, person;
+	int64_t day;
+	int64_t pending; /* reads counted here, not yet in the store */
+};
 static struct {
 	pthread_mutex_t lock;
-	uint64_t rel[VIEW_READ_SLOTS];
-	int64_t day[VIEW_READ_SLOTS];
-} view_reads = {PTHREAD_MUTEX_INITIALIZER, {0}, {0}};
+	struct view_slot slot[VIEW_READ_SLOTS];
+} view_reads = {PTHREAD_MUTEX_INITIALIZER, {{0, 0, 0, 0}}};
 
+static size_t view_slot_of(uint64_t rel)
+{
+	return (size_t)(rel * 0x9e3779b97f4a7c15ULL >> 52) % VIEW_READ_SLOTS;
+}
+
+/* Counts a read when the day's first is on record already. */
 static bool view_read_known(uint64_t rel, int64_t day)
 {
-	size_t i = (size_t)(rel * 0x9e3779b97f4a7c15ULL >> 52) %
-		   VIEW_READ_SLOTS;
+	struct view_slot *s = &view_reads.slot[view_slot_of(rel)];
 	pthread_mutex_lock(&view_reads.lock);
-	bool known = view_reads.rel[i] == rel && view_reads.day[i] == day;
+	bool known = s->rel == rel && s->day == day;
+	if (known)
+		s->pending++;
 	pthread_mutex_unlock(&view_reads.lock);
 	return known;
 }
 
-static void view_read_remember(uint64_t rel, int64_t day)
+struct read_batch {
+	struct view_slot *items;
+	size_t n;
+};
+
+static int read_batch_run(struct store_tx *tx, void *arg)
 {
-	size_t i = (size_t)(rel * 0x9e3779b97f4a7c15ULL >> 52) %
-		   VIEW_READ_SLOTS;
+	struct read_batch *b = arg;
+	for (size_t i = 0; i < b->n; i++) {
+		bool first;
+		int rc = store_field_read(tx, b->items[i].rel,
+					  b->items[i].person, b->items[i].day,
+					  b->items[i].pending, &first);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+static void read_batch_done(void *arg, int status)
+{
+	struct read_batch *b = arg;
+	(void)status; /* counts are best effort; the first read is durable */
+	free(b->items);
+	free(b);
+}
+
+static void read_batch_send(struct app *a, struct read_batch *b)
+{
+	if (b->n == 0 ||
+	    store_write_async(a->store, read_batch_run, b, read_batch_done) !=
+		    STORE_OK)
+		read_batch_done(b, STORE_FAULT);
+}
+
+static void view_read_remember(struct app *a, uint64_t rel, uint64_t person,
+			       int64_t day)
+{
+	struct view_slot *s = &view_reads.slot[view_slot_of(rel)];
+	struct view_slot old = {0, 0, 0, 0};
 	pthread_mutex_lock(&view_reads.lock);
-	view_reads.rel[i] = rel;
-	view_reads.day[i] = day;
+	if (s->pending > 0 && (s->rel != rel || s->day != day))
+		old = *s;
+	*s = (struct view_slot){rel, person, day, 0};
 	pthread_mutex_unlock(&view_reads.lock);
+	if (old.pending > 0) {
+		struct read_batch *b = calloc(1, sizeof(*b));
+		if (b && (b->items = malloc(sizeof(old)))) {
+			b->items[0] = old;
+			b->n = 1;
+		}
+		if (b)
+			read_batch_send(a, b);
+	}
+}
+
+void view_flush_reads(struct app *a)
+{
+	struct read_batch *b = calloc(1, sizeof(*b));
+	if (b == NULL)
+		return;
+	pthread_mutex_lock(&view_reads.lock);
+	size_t n = 0;
+	for (size_t i = 0; i < VIEW_READ_SLOTS; i++)
+		n += view_reads.slot[i].pending > 0;
+	b->items = n ? malloc(n * sizeof(*b->items)) : NULL;
+	for (size_t i = 0; b->items && i < VIEW_READ_SLOTS; i++)
+		if (view_reads.slot[i].pending > 0) {
+			b->items[b->n++] = view_reads.slot[i];
+			view_reads.slot[i].pending = 0;
+		}
+	pthread_mutex_unlock(&view_reads.lock);
+	read_batch_send(a, b);
 }
 
 int view_profile(struct app *a, uint64_t person, json_t **out)
@@ -120,7 +198,8 @@ struct read_job {
 static int read_job_run(struct store_tx *tx, void *arg)
 {
 	struct read_job *j = arg;
-	int rc = store_field_read(tx, j->rel, j->person, j->day, &j->first);
+	int rc = store_field_read(tx, j->rel, j->person, j->day, 1,
+				  &j->first);
 	if (rc == STORE_OK && j->first)
 		rc = ledger_append(tx, j->person, "brand", "fields.read",
 				   j->rel, j->data, j->now_ms);
@@ -136,7 +215,8 @@ static void read_job_done(void *arg, int status)
 }
 
 int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
-			    json_t **out, struct app_error *err)
+			    bool may_block, json_t **out,
+			    struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = store_relationship_by_id(a->store, rel, &r);
@@ -198,13 +278,15 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 			       json_pack("{s:o}", "fields", names), false};
 	store_relationship_clear(&r);
 	if (view_read_known(j->rel, j->day)) {
-		if (store_write_async(a->store, read_job_run, j,
-				      read_job_done) != STORE_OK)
-			read_job_done(j, STORE_FAULT);
+		read_job_done(j, STORE_OK);
+	} else if (!may_block) {
+		read_job_done(j, STORE_OK);
+		json_decref(view);
+		return VIEW_WOULD_BLOCK;
 	} else {
 		rc = store_write(a->store, read_job_run, j);
 		if (rc == STORE_OK)
-			view_read_remember(j->rel, j->day);
+			view_read_remember(a, j->rel, j->person, j->day);
 		read_job_done(j, rc);
 		if (rc != STORE_OK) {
 			json_decref(view);

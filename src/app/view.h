@@ -18,9 +18,16 @@
 
 /* The brand's view of relationship rel (a new object in *out), or
  * APP_NOT_FOUND when it is not the brand's. Blocks on the ledger write of
- * a day's first read. */
+ * a day's first read — unless !may_block, when it returns
+ * VIEW_WOULD_BLOCK instead so the caller can retry where it may wait. */
+#define VIEW_WOULD_BLOCK 10
 int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
-			    json_t **out, struct app_error *err);
+			    bool may_block, json_t **out,
+			    struct app_error *err);
+
+/* Writes the reads counted in memory since the last flush (without
+ * waiting). The scheduler calls it every second. */
+void view_flush_reads(struct app *a);
 
 /* The brand's list item of a relationship (no fields; no read counted). */
 json_t *view_brand_item(const struct store_relationship *r);

@@ -17,6 +17,11 @@
 
 #include "app/brand.h"
 #include "app/campaign.h"
+#include "app/person.h"
+#include "app/relationship.h"
+#include "app/view.h"
+#include "core/id.h"
+#include "http/server.h"
 #include "app/zone.h"
 #include "core/gate.h"
 
@@ -24,13 +29,15 @@ static const struct cli_flag bench_flags[] = {
 	{"relationships", true, false, "relationships in memory [1000000]"},
 	{"decisions", true, false, "decisions to time [20000000]"},
 	{"seed", true, false, "random seed [1]"},
+	{"seconds", true, false, "http: seconds per wrk run [10]"},
 	{"json", false, false, "print JSON (the default)"},
 	{0},
 };
 static const char bench_usage[] =
 	"cmr bench gate [--relationships N] [--decisions M] [--seed S] "
 	"[--json]\n"
-	"       cmr bench campaign [--relationships N] [--json]";
+	"       cmr bench campaign [--relationships N] [--json]\n"
+	"       cmr bench http [--seconds S] [--json]";
 
 static uint64_t bench_rng(uint64_t *s)
 {
@@ -424,6 +431,131 @@ static int bench_campaign(const struct cli_args *args)
 	return CLI_OK;
 }
 
+/* ---- bench http ---- */
+
+/* Runs wrk against url for `seconds` and returns its Requests/sec, or a
+ * negative number when wrk is missing or failed. */
+static double bench_wrk(const char *url, const char *auth, long seconds)
+{
+	char cmd[1024];
+	snprintf(cmd, sizeof(cmd),
+		 "wrk -t1 -c32 -d%lds %s%s%s '%s' 2>&1", seconds,
+		 auth ? "-H 'Authorization: Bearer " : "", auth ? auth : "",
+		 auth ? "'" : "", url);
+	FILE *p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	char line[512];
+	double rps = -1;
+	long non2xx = 0;
+	while (fgets(line, sizeof(line), p)) {
+		if (sscanf(line, "Requests/sec: %lf", &rps) == 1)
+			continue;
+		if (sscanf(line, "  Non-2xx or 3xx responses: %ld", &non2xx) ==
+		    1)
+			continue;
+	}
+	if (pclose(p) != 0 || non2xx > 0)
+		return -1;
+	return rps;
+}
+
+static int bench_http(const struct cli_args *args)
+{
+	long seconds = bench_number(cli_value(args, bench_flags, "seconds"),
+				    10, 1, 600);
+	if (seconds < 0) {
+		fprintf(stderr, "cmr: bench http: --seconds 1..600\n");
+		return CLI_USAGE;
+	}
+	char dir[] = "/tmp/cmr-bench-XXXXXX", err[512];
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return CLI_FAIL;
+	}
+	struct config cfg = args->cfg;
+	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
+	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
+	struct app a;
+	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: %s\n", err);
+		return CLI_FAIL;
+	}
+	struct app_error aerr = {0};
+	uint64_t person = 0, brand = 0, prp = 0;
+	char key[BRAND_KEY_SIZE];
+	const char *domains[] = {"bench.example"};
+	struct accepted acc = {0};
+	int kind;
+	int rc = person_add(&a, "bench", "bench password 1", &person, &aerr);
+	json_t *profile = json_pack("{s:s,s:s}", "name", "Bench Person",
+				    "email", "bench@example.org");
+	if (rc == APP_OK)
+		rc = person_set_profile(&a, person, profile, &aerr);
+	json_decref(profile);
+	if (rc == APP_OK)
+		rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key,
+			       &aerr);
+	json_t *ask = json_pack("{s:s,s:[s],s:[s],s:[s,s]}", "value", "v",
+				"channels", "email", "topics", "news",
+				"fields", "name", "email");
+	if (rc == APP_OK)
+		rc = proposal_create(&a, brand, person, ask, &prp, &kind,
+				     &aerr);
+	json_decref(ask);
+	json_t *terms = json_pack("{s:{s:{s:b}},s:[s,s]}", "channels",
+				  "email", "allowed", 1, "fields", "name",
+				  "email");
+	if (rc == APP_OK)
+		rc = proposal_accept(&a, person, prp, terms, &acc, &kind,
+				     &aerr);
+	json_decref(terms);
+	int fd = -1, port = 0;
+	struct listen_addr addr;
+	struct http_server *http = NULL;
+	if (rc == APP_OK &&
+	    (config_parse_listen("127.0.0.1:0", false, false, &addr, err,
+				 sizeof(err)) != 0 ||
+	     http_listen(&addr, &fd, &port, err, sizeof(err)) != 0 ||
+	     http_start(&a, fd, &http, err, sizeof(err)) != 0)) {
+		snprintf(aerr.message, sizeof(aerr.message), "%.200s", err);
+		rc = APP_FAULT;
+	}
+	if (rc != APP_OK) {
+		fprintf(stderr, "cmr: bench http: %s\n", aerr.message);
+		app_close(&a);
+		return CLI_FAIL;
+	}
+	char rel[ID_SIZE], url[256], health[128];
+	id_encode(ID_RELATIONSHIP, acc.relationship, rel);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1/relationships/%s",
+		 port, rel);
+	snprintf(health, sizeof(health), "http://127.0.0.1:%d/healthz", port);
+	double h = bench_wrk(health, NULL, seconds);
+	double g = bench_wrk(url, key, seconds);
+	http_stop(http);
+	view_flush_reads(&a);
+	app_close(&a);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cmr: could not remove %s\n", dir);
+	if (h <= 0 || g <= 0) {
+		fprintf(stderr, "cmr: bench http: wrk failed or is missing "
+				"(apt-get install wrk)\n");
+		return CLI_FAIL;
+	}
+	json_t *o = json_pack("{s:s,s:f,s:s,s:f,s:f,s:s,s:i}", "bench", "http",
+			      "value", g / h, "unit",
+			      "ratio of GET /v1/relationships/{id} to "
+			      "/healthz",
+			      "relationship_rps", g, "healthz_rps", h, "load",
+			      "wrk -t1 -c32", "seconds", (int)seconds);
+	cli_print_json(o);
+	json_decref(o);
+	return CLI_OK;
+}
+
 int cli_bench(int argc, char **argv)
 {
 	struct cli_args args;
@@ -444,6 +576,8 @@ int cli_bench(int argc, char **argv)
 		return bench_gate(&args);
 	if (strcmp(what, "campaign") == 0)
 		return bench_campaign(&args);
+	if (strcmp(what, "http") == 0)
+		return bench_http(&args);
 	fprintf(stderr, "cmr: bench: \"%s\" is not a benchmark (gate; "
 			"campaign, lmtp and http come with their doors)\n",
 		what);

@@ -145,6 +145,8 @@ static void password_after(struct http_request *r)
 	if (w->status == APP_NOT_FOUND)
 		http_problem(r, 403, "password", "the current password is "
 						 "wrong");
+	else if (w->status == APP_INVALID)
+		http_problem(r, 422, "new_password", "%s", w->err.message);
 	else if (w->status != APP_OK)
 		http_app_error(r, w->status, &w->err, 0);
 	else

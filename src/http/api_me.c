@@ -93,8 +93,11 @@ void api_me_profile_put(struct http_request *r)
 void api_me_terms_get(struct http_request *r)
 {
 	struct store_person p;
-	if (store_person_by_id(r->app->store, r->person, &p) != STORE_OK) {
-		http_problem(r, 404, NULL, "no such person");
+	int rc = store_person_by_id(r->app->store, r->person, &p);
+	if (rc != STORE_OK) {
+		http_problem(r, rc == STORE_NOT_FOUND ? 404 : 503, NULL,
+			     rc == STORE_NOT_FOUND ? "no such person"
+						   : "the store cannot be read");
 		return;
 	}
 	json_t *t = json_loads(p.global_terms, 0, NULL);

@@ -452,7 +452,12 @@ void api_campaigns_create(struct http_request *r)
 				    !json_is_null(topic)) ||
 	    (subject && !json_is_string(subject)) ||
 	    (text && !json_is_string(text))) {
-		http_problem(r, 400, !json_is_string(ch) ? "channel" : "topic",
+		const char *field = !json_is_string(ch) ? "channel"
+				    : subject && !json_is_string(subject)
+					    ? "subject"
+				    : text && !json_is_string(text) ? "body"
+								    : "topic";
+		http_problem(r, 400, field,
 			     "channel, topic, subject and body are strings");
 		return;
 	}

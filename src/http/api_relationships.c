@@ -66,8 +66,8 @@ static void get_work_free(void *p)
 static void get_work_run(struct http_request *r)
 {
 	struct get_work *w = r->job;
-	w->status = view_brand_relationship(r->app, r->brand, w->id, &w->view,
-					    &w->err);
+	w->status = view_brand_relationship(r->app, r->brand, w->id, true,
+					    &w->view, &w->err);
 }
 
 static void get_after(struct http_request *r)
@@ -86,6 +86,21 @@ void api_relationships_get(struct http_request *r)
 	uint64_t id;
 	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
 		return;
+	/* Most reads answer here at once; only the day's first, which must
+	 * be on the ledger before the brand sees anything, waits for the
+	 * writer — on a worker thread. */
+	json_t *view = NULL;
+	struct app_error err = {0};
+	int rc = view_brand_relationship(r->app, r->brand, id, false, &view,
+					 &err);
+	if (rc == APP_OK) {
+		http_json(r, 200, view);
+		return;
+	}
+	if (rc != VIEW_WOULD_BLOCK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
 	struct get_work *w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		http_problem(r, 503, NULL, "out of memory; try again");

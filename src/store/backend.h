@@ -57,7 +57,7 @@ struct store_ops {
 	int (*relationship_list_brand)(struct store *, uint64_t, uint64_t,
 				       int, store_relationship_cb, void *);
 	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
-			  bool *);
+			  int64_t, bool *);
 	int (*attempt_list)(struct store *,
 			    const struct store_attempt_filter *,
 			    store_attempt_cb, void *);

@@ -2045,19 +2045,21 @@ static int sqlite_relationship_list_brand(struct store *s, uint64_t brand,
 
 static const char sql_field_read[] =
 	"INSERT INTO field_reads(relationship, day, person, reads) "
-	"VALUES (?,?,?,1) ON CONFLICT(relationship, day) DO UPDATE SET "
-	"reads = reads + 1 RETURNING reads";
+	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "
+	"reads = reads + ?4 RETURNING reads";
 
 static int sqlite_field_read(struct store_tx *tx, uint64_t relationship,
-			     uint64_t person, int64_t day, bool *first)
+			     uint64_t person, int64_t day, int64_t n,
+			     bool *first)
 {
 	WRITER_STMT(tx, sql_field_read);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
 	sqlite3_bind_int64(st, 2, day);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 4, n);
 	int rc = sqlite3_step(st), status = STORE_FAULT;
 	if (rc == SQLITE_ROW) {
-		*first = sqlite3_column_int64(st, 0) == 1;
+		*first = sqlite3_column_int64(st, 0) == n;
 		status = sqlite3_step(st) == SQLITE_DONE ? STORE_OK
 							 : STORE_FAULT;
 	}

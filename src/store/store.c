@@ -216,9 +216,9 @@ int store_relationship_list_brand(struct store *s, uint64_t brand,
 }
 
 int store_field_read(struct store_tx *tx, uint64_t relationship,
-		     uint64_t person, int64_t day, bool *first)
+		     uint64_t person, int64_t day, int64_t n, bool *first)
 {
-	return TX_OPS(tx)->field_read(tx, relationship, person, day, first);
+	return TX_OPS(tx)->field_read(tx, relationship, person, day, n, first);
 }
 
 int store_attempt_list(struct store *s, const struct store_attempt_filter *f,

@@ -301,10 +301,10 @@ int store_relationship_list_brand(struct store *s, uint64_t brand,
 int store_relationship_list_open(struct store *s, uint64_t after, int limit,
 				 store_relationship_cb cb, void *arg);
 
-/* Counts a brand's read of a relationship's fields on `day` (days since
- * 1970, UTC); *first is true when it is the first read of that day. */
+/* Counts n of a brand's reads of a relationship's fields on `day` (days
+ * since 1970, UTC); *first is true when they include the day's first. */
 int store_field_read(struct store_tx *tx, uint64_t relationship,
-		     uint64_t person, int64_t day, bool *first);
+		     uint64_t person, int64_t day, int64_t n, bool *first);
 
 /* ---- Attempts ---- */
 
