@@ -153,9 +153,14 @@ static void http_dispatch(struct http_request *r)
 		return;
 	}
 	r->route = route;
-	if (!auth_check(r))
-		return; /* replied 401/403 */
-	route->handler(r);
+	/* A read's several queries share one read transaction. */
+	bool session = strcmp(route->method, "GET") == 0;
+	if (session)
+		store_read_begin(r->app->store);
+	if (auth_check(r)) /* else it replied 401/403 */
+		route->handler(r);
+	if (session)
+		store_read_end(r->app->store);
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c,

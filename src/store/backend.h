@@ -21,6 +21,8 @@ struct store_ops {
 	int (*tx_hook)(struct store_tx *tx, bool commit, store_hook_fn fn,
 		       void *arg);
 	void (*writer_stats)(struct store *s, struct store_writer_stats *out);
+	void (*read_begin)(struct store *s);
+	void (*read_end)(struct store *s);
 
 	int (*person_insert)(struct store_tx *, const struct store_person *);
 	int (*person_by_handle)(struct store *, const char *,

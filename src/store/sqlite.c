@@ -171,8 +171,18 @@ static sqlite3_stmt *sqlite_stmt(struct sqlite_conn *c, const char *sql)
 	return st;
 }
 
+/* A read session pins one reader connection to the calling thread inside
+ * one read transaction, so a request's several reads share one snapshot
+ * and one set of WAL locks (see store_read_begin). */
+static __thread struct {
+	struct sqlite_store *s;
+	struct sqlite_conn *c;
+} sqlite_pinned;
+
 static struct sqlite_conn *sqlite_reader(struct sqlite_store *s)
 {
+	if (sqlite_pinned.s == s)
+		return sqlite_pinned.c;
 	pthread_mutex_lock(&s->pool_lock);
 	struct sqlite_conn *c = s->pool;
 	if (c)
@@ -194,6 +204,12 @@ static struct sqlite_conn *sqlite_reader(struct sqlite_store *s)
 
 static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 {
+	if (sqlite_pinned.c == c && sqlite_pinned.s == s) {
+		/* Pinned: reset the statements, keep the transaction. */
+		for (int i = 0; i < c->n; i++)
+			sqlite3_reset(c->stmts[i].stmt);
+		return;
+	}
 	/* Leave no statement holding a read snapshot open. */
 	for (int i = 0; i < c->n; i++)
 		sqlite3_reset(c->stmts[i].stmt);
@@ -201,6 +217,36 @@ static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 	c->next = s->pool;
 	s->pool = c;
 	pthread_mutex_unlock(&s->pool_lock);
+}
+
+static void sqlite_read_begin(struct store *store)
+{
+	struct sqlite_store *s = S(store);
+	if (sqlite_pinned.s != NULL)
+		return; /* sessions do not nest */
+	struct sqlite_conn *c = sqlite_reader(s);
+	if (c == NULL)
+		return; /* reads then take connections one by one */
+	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite_reader_put(s, c);
+		return;
+	}
+	sqlite_pinned.s = s;
+	sqlite_pinned.c = c;
+}
+
+static void sqlite_read_end(struct store *store)
+{
+	struct sqlite_store *s = S(store);
+	if (sqlite_pinned.s != s)
+		return;
+	struct sqlite_conn *c = sqlite_pinned.c;
+	sqlite_pinned.s = NULL;
+	sqlite_pinned.c = NULL;
+	for (int i = 0; i < c->n; i++)
+		sqlite3_reset(c->stmts[i].stmt);
+	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	sqlite_reader_put(s, c);
 }
 
 /* Binding helpers: NULL for absent values.
@@ -2133,6 +2179,8 @@ const struct store_ops store_sqlite_ops = {
 	.write = sqlite_write,
 	.tx_hook = sqlite_tx_hook,
 	.writer_stats = sqlite_writer_stats,
+	.read_begin = sqlite_read_begin,
+	.read_end = sqlite_read_end,
 	.person_insert = sqlite_person_insert,
 	.person_by_handle = sqlite_person_by_handle,
 	.person_by_id = sqlite_person_by_id,

@@ -93,6 +93,16 @@ void store_writer_stats(struct store *s, struct store_writer_stats *out)
 
 #define TX_OPS(tx) ((tx)->store->ops)
 
+void store_read_begin(struct store *s)
+{
+	s->ops->read_begin(s);
+}
+
+void store_read_end(struct store *s)
+{
+	s->ops->read_end(s);
+}
+
 int store_person_insert(struct store_tx *tx, const struct store_person *p)
 {
 	return TX_OPS(tx)->person_insert(tx, p);

@@ -195,6 +195,16 @@ struct store_writer_stats {
 };
 void store_writer_stats(struct store *s, struct store_writer_stats *out);
 
+/* ---- Read sessions ---- */
+
+/* Until store_read_end on the same thread, this thread's reads share one
+ * connection and one snapshot (a request's reads see one state, and pay
+ * for one read transaction). Sessions do not nest; writes are not
+ * affected. Best effort: without a free connection reads go on as
+ * usual. */
+void store_read_begin(struct store *s);
+void store_read_end(struct store *s);
+
 /* ---- Persons ---- */
 
 int store_person_insert(struct store_tx *tx, const struct store_person *p);
