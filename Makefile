@@ -58,6 +58,8 @@ $(REL_BUILD)/build.ninja:
 bench: setup $(REL_BUILD)/build.ninja
 	ninja -C $(REL_BUILD)
 	bench/gate $(REL_BUILD)/src/cmr
+	bench/campaign $(REL_BUILD)/src/cmr
+	bench/http $(REL_BUILD)/src/cmr
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer -Dtests=false \

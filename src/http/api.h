@@ -76,6 +76,10 @@ bool api_idem_begin(struct http_request *r, char *key, size_t size,
 bool api_idem_replay(struct http_request *r, const char *key,
 		     const uint8_t hash[32]);
 
+/* For actions that take no fields: an empty body or {} goes on; any key
+ * is a 400 (unknown field), any other body a 400. False after replying. */
+bool api_no_fields(struct http_request *r);
+
 /* A page of a list being built: ask the store for limit + 1 rows, append
  * each as an item, then api_page_reply cuts the extra one and sets
  * "next" to the last item's id when there is more. */

@@ -112,3 +112,16 @@ bool api_idem_replay(struct http_request *r, const char *key,
 	free(v.response);
 	return true;
 }
+
+bool api_no_fields(struct http_request *r)
+{
+	static const char *const none[] = {NULL};
+	if (r->body_len == 0)
+		return true;
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return false;
+	bool ok = http_only_keys(r, body, none);
+	json_decref(body);
+	return ok;
+}

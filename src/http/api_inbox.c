@@ -125,7 +125,7 @@ static void empty_after(struct http_request *r)
 
 void api_me_folder_empty(struct http_request *r)
 {
-	if (inbox_work_new(r, NULL))
+	if (api_no_fields(r) && inbox_work_new(r, NULL))
 		http_offload(r, empty_run, empty_after);
 }
 

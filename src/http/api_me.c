@@ -147,16 +147,8 @@ static void codes_after(struct http_request *r)
 
 void api_me_codes_create(struct http_request *r)
 {
-	if (r->body_len > 0) {
-		json_t *body = http_body_object(r);
-		static const char *const none[] = {NULL};
-		if (body == NULL)
-			return;
-		bool ok = http_only_keys(r, body, none);
-		json_decref(body);
-		if (!ok)
-			return;
-	}
+	if (!api_no_fields(r))
+		return;
 	struct connect_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
 		http_problem(r, 503, NULL, "out of memory; try again");

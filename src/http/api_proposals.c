@@ -261,7 +261,7 @@ static void decline_after(struct http_request *r)
 void api_me_proposals_decline(struct http_request *r)
 {
 	uint64_t id;
-	if (!api_id(r, 0, ID_PROPOSAL, &id))
+	if (!api_id(r, 0, ID_PROPOSAL, &id) || !api_no_fields(r))
 		return;
 	struct proposal_work *w = proposal_work_new(r, NULL);
 	if (w == NULL)

@@ -258,6 +258,8 @@ static void change_after(struct http_request *r)
 
 static void api_me_change(struct http_request *r, enum rel_change change)
 {
+	if (!api_no_fields(r))
+		return;
 	struct change_work *w = change_work_new(r);
 	if (w == NULL)
 		return;
