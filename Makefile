@@ -11,7 +11,7 @@ CMR        := $(BUILD)/src/cmr
 PYTEST     := /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build run check unit asan fuzz-corpus api bench fuzz clean format
+.PHONY: all setup build run check unit asan fuzz-corpus api bench fuzz clean format format-check
 
 all: build
 
@@ -76,6 +76,10 @@ fuzz: setup $(FUZZ_BUILD)/build.ninja
 
 format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.[ch]')
+
+# Fails when a C file differs from what .clang-format makes of it.
+format-check:
+	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.[ch]')
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(REL_BUILD)

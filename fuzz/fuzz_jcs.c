@@ -12,7 +12,7 @@
 
 #include "ledger/jcs.h"
 
-#define FUZZ_JCS_FLAGS                                                      \
+#define FUZZ_JCS_FLAGS                                                         \
 	(JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -41,11 +41,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	note_head_parse(note, size, &head);
 	note_open(note, size, FUZZ_NOTE_KEY_NAME, keys_public_key(k),
 		  &text_len);
-	if (note_head_verify(note, size, FUZZ_NOTE_KEY_NAME,
-			     keys_public_key(k), &head) != NOTE_OK)
+	if (note_head_verify(note, size, FUZZ_NOTE_KEY_NAME, keys_public_key(k),
+			     &head) != NOTE_OK)
 		return 0;
-	if (note_head_sign(k, FUZZ_NOTE_KEY_NAME, &head, &signed_note,
-			   &len) != NOTE_OK)
+	if (note_head_sign(k, FUZZ_NOTE_KEY_NAME, &head, &signed_note, &len) !=
+	    NOTE_OK)
 		abort();
 	if (note_head_verify(signed_note, len, FUZZ_NOTE_KEY_NAME,
 			     keys_public_key(k), &again) != NOTE_OK ||

@@ -61,8 +61,8 @@ static void check_terms(const struct terms *t)
 		int n_topics = topics.n, n_folders = folders.n;
 
 		if (terms_compile(t, &topics, &folders, &again, &e) != 0 ||
-		    memcmp(&c, &again, sizeof c) != 0 ||
-		    topics.n != n_topics || folders.n != n_folders)
+		    memcmp(&c, &again, sizeof c) != 0 || topics.n != n_topics ||
+		    folders.n != n_folders)
 			abort();
 	} else {
 		check_error(-1, &e);

@@ -41,13 +41,11 @@ static void fuzz_query(const struct tz *z, cmr_time t)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const cmr_time fixed[] = {
-		-2208988800, /* 1900 */
-		0,
-		1774746000,  /* 2026-03-29 01:00 UTC */
-		5680281600,  /* 2150 */
-		7289654400,  /* 2201 */
-		INT64_MIN,
-		INT64_MAX,
+		-2208988800,		 /* 1900 */
+		0,	     1774746000, /* 2026-03-29 01:00 UTC */
+		5680281600,		 /* 2150 */
+		7289654400,		 /* 2201 */
+		INT64_MIN,   INT64_MAX,
 	};
 	struct tz z;
 	char err[128];

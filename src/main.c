@@ -13,14 +13,14 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	{"init", cli_init, "create the keys directory and the store"},
-	{"serve", cli_serve, "run the server"},
-	{"migrate", cli_migrate, "apply the store's pending migrations"},
-	{"person", cli_person, "add or list persons"},
-	{"brand", cli_brand, "add or list brands, rotate a brand's key"},
-	{"ledger", cli_ledger, "verify every ledger chain and signed head"},
-	{"demo", cli_demo, "load the demo world into an empty store"},
-	{"bench", cli_bench, "measure (gate …) and print JSON"},
+	{ "init", cli_init, "create the keys directory and the store" },
+	{ "serve", cli_serve, "run the server" },
+	{ "migrate", cli_migrate, "apply the store's pending migrations" },
+	{ "person", cli_person, "add or list persons" },
+	{ "brand", cli_brand, "add or list brands, rotate a brand's key" },
+	{ "ledger", cli_ledger, "verify every ledger chain and signed head" },
+	{ "demo", cli_demo, "load the demo world into an empty store" },
+	{ "bench", cli_bench, "measure (gate …) and print JSON" },
 };
 
 static void usage(FILE *f)

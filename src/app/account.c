@@ -47,32 +47,31 @@ struct attempts {
 
 static int collect_attempt(const struct store_attempt_row *a, void *arg)
 {
-	static const char *const decisions[] = {"deliver", "hold", "refuse"};
+	static const char *const decisions[] = { "deliver", "hold", "refuse" };
 	struct attempts *c = arg;
 	char id[ID_SIZE];
 	id_encode(ID_MESSAGE, a->id, id);
 	json_array_append_new(
 		c->items,
-		json_pack("{s:s,s:s,s:o,s:s,s:s,s:o}", "id", id, "channel",
-			  channel_name((enum channel)a->channel), "topic",
-			  a->topic[0] ? json_string(a->topic) : json_null(),
-			  "decision",
-			  decisions[a->decision >= 0 && a->decision <= 2
-					    ? a->decision
-					    : 2],
-			  "reason",
-			  gate_reasons[a->reason >= 0 &&
-						       a->reason <
+		json_pack(
+			"{s:s,s:s,s:o,s:s,s:s,s:o}", "id", id, "channel",
+			channel_name((enum channel)a->channel), "topic",
+			a->topic[0] ? json_string(a->topic) : json_null(),
+			"decision",
+			decisions[a->decision >= 0 && a->decision <= 2
+					  ? a->decision
+					  : 2],
+			"reason",
+			gate_reasons[a->reason >= 0 && a->reason <
 							       GATE_REASON_COUNT
-					       ? a->reason
-					       : 0]
-				  .wire,
-			  "received_at", app_time_json(a->received_at)));
+					     ? a->reason
+					     : 0]
+				.wire,
+			"received_at", app_time_json(a->received_at)));
 	if (a->subject)
-		json_object_set_new(json_array_get(c->items,
-						   json_array_size(c->items) -
-							   1),
-				    "subject", json_string(a->subject));
+		json_object_set_new(
+			json_array_get(c->items, json_array_size(c->items) - 1),
+			"subject", json_string(a->subject));
 	c->last = a->id;
 	c->n++;
 	return 0;
@@ -89,9 +88,8 @@ static int collect_entry(const struct store_ledger_entry *e, void *arg)
 		arg, json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq",
 			       (json_int_t)e->seq, "at", at, "actor", e->actor,
 			       "type", e->type, "relationship",
-			       e->relationship[0]
-				       ? json_string(e->relationship)
-				       : json_null(),
+			       e->relationship[0] ? json_string(e->relationship)
+						  : json_null(),
 			       "data", json_loads(e->data, 0, NULL), "prev",
 			       prev, "hash", hash));
 	return 0;
@@ -109,11 +107,10 @@ int account_export(struct app *a, uint64_t person, const char *password,
 				"the store cannot be read");
 	char id[ID_SIZE];
 	id_encode(ID_PERSON, person, id);
-	json_t *doc = json_pack("{s:s,s:s,s:s,s:o,s:o}", "format",
-				"cmr-export-1", "id", id, "handle", p.handle,
-				"created_at", app_time_json(p.created_at),
-				"global_terms",
-				json_loads(p.global_terms, 0, NULL));
+	json_t *doc = json_pack(
+		"{s:s,s:s,s:s,s:o,s:o}", "format", "cmr-export-1", "id", id,
+		"handle", p.handle, "created_at", app_time_json(p.created_at),
+		"global_terms", json_loads(p.global_terms, 0, NULL));
 	json_object_set_new(doc, "folders", json_loads(p.folders, 0, NULL));
 	store_person_clear(&p);
 	json_t *profile = NULL;
@@ -127,9 +124,9 @@ int account_export(struct app *a, uint64_t person, const char *password,
 	struct {
 		struct app *a;
 		json_t *items;
-	} rc = {a, json_array()};
+	} rc = { a, json_array() };
 	json_t *proposals = json_array(), *entries = json_array();
-	struct attempts at = {json_array(), 0, 0};
+	struct attempts at = { json_array(), 0, 0 };
 	int st = store_relationship_list_person(a->store, person, 0, INT32_MAX,
 						collect_rel, &rc);
 	if (st == STORE_OK)
@@ -140,10 +137,11 @@ int account_export(struct app *a, uint64_t person, const char *password,
 				       collect_entry, entries);
 	/* Attempts come newest first, a page at a time. */
 	for (uint64_t before = 0; st == STORE_OK;) {
-		struct store_attempt_filter f = {.person = person,
-						 .folder = -1, .decision = -1,
-						 .before = before,
-						 .limit = 1000};
+		struct store_attempt_filter f = { .person = person,
+						  .folder = -1,
+						  .decision = -1,
+						  .before = before,
+						  .limit = 1000 };
 		at.n = 0;
 		st = store_attempt_list(a->store, &f, collect_attempt, &at);
 		if (at.n < 1000)
@@ -234,8 +232,7 @@ static void erase_forget(void *arg)
 	struct erase_job *j = arg;
 	gate_state_forget_person(j->a->gate, j->person);
 	for (size_t i = 0; i < j->aliases->n; i++)
-		gate_state_forget_relationship(j->a->gate,
-					       j->aliases->rels[i]);
+		gate_state_forget_relationship(j->a->gate, j->aliases->rels[i]);
 }
 
 static void erase_nothing(void *arg)
@@ -246,8 +243,8 @@ static void erase_nothing(void *arg)
 static int erase_run(struct store_tx *tx, void *arg)
 {
 	struct erase_job *j = arg;
-	json_t *data = json_pack("{s:I}", "relationships",
-				 (json_int_t)j->aliases->n);
+	json_t *data =
+		json_pack("{s:I}", "relationships", (json_int_t)j->aliases->n);
 	int rc = data ? ledger_append(tx, j->person, "person", "erasure", 0,
 				      data, j->now_ms)
 		      : STORE_FAULT;
@@ -271,9 +268,10 @@ int account_erase(struct app *a, uint64_t person, const char *password,
 	if (!person_check_password(a, person, password))
 		return app_fail(err, APP_NOT_FOUND, "password",
 				"the password is wrong");
-	struct alias_list l = {.a = a};
-	struct erase_job j = {.a = a, .person = person, .aliases = &l,
-			      .now_ms = app_now_ms()};
+	struct alias_list l = { .a = a };
+	struct erase_job j = {
+		.a = a, .person = person, .aliases = &l, .now_ms = app_now_ms()
+	};
 	int status = APP_FAULT;
 	if (store_relationship_list_person(a->store, person, 0, INT32_MAX,
 					   collect_alias, &l) != STORE_OK ||

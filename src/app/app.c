@@ -84,8 +84,8 @@ static int app_store_dir(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
-int app_open(struct app *a, const struct config *cfg, bool create,
-	     char *err, size_t errlen)
+int app_open(struct app *a, const struct config *cfg, bool create, char *err,
+	     size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
@@ -143,7 +143,8 @@ bool app_time_parse(const char *s, int64_t *t)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-		   &n) != 6 || n != 19)
+		   &n) != 6 ||
+	    n != 19)
 		return false;
 	const char *p = s + 19;
 	if (*p == '.') {
@@ -169,8 +170,12 @@ bool app_time_parse(const char *s, int64_t *t)
 	if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
 	    sec > 59 || y < 1970)
 		return false;
-	struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-			.tm_hour = h, .tm_min = mi, .tm_sec = sec};
+	struct tm tm = { .tm_year = y - 1900,
+			 .tm_mon = mo - 1,
+			 .tm_mday = d,
+			 .tm_hour = h,
+			 .tm_min = mi,
+			 .tm_sec = sec };
 	time_t v = timegm(&tm);
 	if (v == (time_t)-1)
 		return false;

@@ -17,7 +17,7 @@
 #include "store/store.h"
 
 struct gate_state; /* app/message.c: windows and compiled terms */
-struct zones;      /* app/zone.c: time zones by name */
+struct zones;	   /* app/zone.c: time zones by name */
 struct throttle;   /* app/throttle.c: failed log-ins and codes */
 
 struct app {
@@ -25,7 +25,7 @@ struct app {
 	struct store *store;
 	struct keys *keys;
 	struct zones *zones;
-	struct gate_state *gate; /* owned by the writer thread */
+	struct gate_state *gate;   /* owned by the writer thread */
 	struct throttle *throttle; /* shared, locked inside */
 };
 
@@ -35,7 +35,7 @@ enum app_status {
 	APP_INVALID = 1,   /* the caller's input is refused (4xx / exit 1) */
 	APP_NOT_FOUND = 2, /* not there, or not the caller's (404) */
 	APP_CONFLICT = 3,  /* a conflict of state (409) */
-	APP_FAULT = -1,    /* our fault, logged; nothing written (5xx/451) */
+	APP_FAULT = -1,	   /* our fault, logged; nothing written (5xx/451) */
 };
 
 /* An error's message for the caller (never a personal value). */
@@ -46,8 +46,8 @@ struct app_error {
 
 /* Opens the keys (creating them when `create`), the store, and migrates
  * it. Returns APP_OK, or APP_FAULT with a sentence in err. */
-int app_open(struct app *a, const struct config *cfg, bool create,
-	     char *err, size_t errlen);
+int app_open(struct app *a, const struct config *cfg, bool create, char *err,
+	     size_t errlen);
 void app_close(struct app *a);
 
 /* The wall clock, read at the edge only (the gate never does). */

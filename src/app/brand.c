@@ -19,8 +19,8 @@ static void brand_key_make(uint64_t id, char *key, uint8_t hash[32])
 {
 	uint8_t secret[32];
 	char idtext[ID_SIZE];
-	char b64[sodium_base64_ENCODED_LEN(32,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char b64[sodium_base64_ENCODED_LEN(
+		32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
@@ -91,7 +91,7 @@ int brand_add(struct app *a, const char *name, const char *const *domains,
 		json_array_append_new(doms, json_string(d));
 	}
 	json_t *ctl = json_object();
-	struct brand_controller none = {0};
+	struct brand_controller none = { 0 };
 	if (c == NULL)
 		c = &none;
 	brand_set(ctl, "contact", c->contact);
@@ -147,7 +147,7 @@ static int brand_rotate_job(struct store_tx *tx, void *arg)
 int brand_key_rotate(struct app *a, uint64_t id, char *key,
 		     struct app_error *err)
 {
-	struct brand_rotate r = {.id = id, .at = app_now_ms() / 1000};
+	struct brand_rotate r = { .id = id, .at = app_now_ms() / 1000 };
 	brand_key_make(id, key, r.hash);
 	int rc = store_write(a->store, brand_rotate_job, &r);
 	if (rc != STORE_OK) {

@@ -11,7 +11,7 @@
 
 #include "app/app.h"
 
-#define BRAND_KEY_SIZE 80 /* "cmrk_" + 16 + "_" + 43 + NUL, rounded up */
+#define BRAND_KEY_SIZE	  80 /* "cmrk_" + 16 + "_" + 43 + NUL, rounded up */
 #define BRAND_MAX_DOMAINS 16
 
 /* The controller details of a brand (all optional but the name). */

@@ -15,7 +15,7 @@ struct chunk_job {
 	struct campaign_result *res;
 	const uint64_t *rels;
 	size_t n;
-	bool first;               /* inserts the campaign row */
+	bool first; /* inserts the campaign row */
 	int64_t now_ms;
 	/* counts of this chunk, added to res only once it is durable */
 	int64_t total, accepted;
@@ -32,20 +32,28 @@ static int chunk_run(struct store_tx *tx, void *arg)
 	memset(j->reasons, 0, sizeof(j->reasons));
 	if (j->first) {
 		struct store_campaign c = {
-			.id = j->res->id, .brand = q->brand,
-			.channel = q->channel, .topic = q->topic,
-			.subject = q->subject, .body = q->body,
-			.body_len = q->body_len, .created_at = j->now_ms / 1000,
+			.id = j->res->id,
+			.brand = q->brand,
+			.channel = q->channel,
+			.topic = q->topic,
+			.subject = q->subject,
+			.body = q->body,
+			.body_len = q->body_len,
+			.created_at = j->now_ms / 1000,
 		};
 		if ((rc = store_campaign_insert(tx, &c)) != STORE_OK)
 			return rc;
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct message_in in = {
-			.brand = q->brand, .relationship = j->rels[i],
-			.channel = q->channel, .topic = q->topic,
-			.subject = NULL, .campaign = j->res->id,
-			.sender_is_brand = true, .sender_verified = true,
+			.brand = q->brand,
+			.relationship = j->rels[i],
+			.channel = q->channel,
+			.topic = q->topic,
+			.subject = NULL,
+			.campaign = j->res->id,
+			.sender_is_brand = true,
+			.sender_verified = true,
 			.now_ms = j->now_ms,
 		};
 		struct message_out out;
@@ -122,8 +130,10 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 			size_t n = req->n_rels - at;
 			if (n > CAMPAIGN_CHUNK)
 				n = CAMPAIGN_CHUNK;
-			struct chunk_job j = {a, req, out, req->rels + at, n,
-					      at == 0, now_ms, 0, 0, {0}};
+			struct chunk_job j = {
+				a,	req, out, req->rels + at, n, at == 0,
+				now_ms, 0,   0,	  { 0 }
+			};
 			if (chunk_write(a, &j) != STORE_OK)
 				return app_fail(err, APP_FAULT, NULL,
 						"the campaign stopped after "
@@ -132,7 +142,7 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 		}
 		return APP_OK;
 	}
-	struct key_page page = {malloc(CAMPAIGN_CHUNK * sizeof(uint64_t)), 0};
+	struct key_page page = { malloc(CAMPAIGN_CHUNK * sizeof(uint64_t)), 0 };
 	if (page.keys == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	uint64_t after = 0;
@@ -148,8 +158,8 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 		}
 		if (page.n == 0 && !first)
 			break;
-		struct chunk_job j = {a, req, out, page.keys, page.n, first,
-				      now_ms, 0, 0, {0}};
+		struct chunk_job j = { a,     req,    out, page.keys, page.n,
+				       first, now_ms, 0,   0,	      { 0 } };
 		if (chunk_write(a, &j) != STORE_OK) {
 			free(page.keys);
 			return app_fail(err, APP_FAULT, NULL,

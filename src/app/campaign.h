@@ -15,12 +15,12 @@
 #include "core/gate.h"
 
 #define CAMPAIGN_MAX_LIST 10000
-#define CAMPAIGN_CHUNK 4096
+#define CAMPAIGN_CHUNK	  4096
 
 struct campaign_request {
 	uint64_t brand;
-	bool all;                 /* every relationship not ended */
-	const uint64_t *rels;     /* else this list */
+	bool all;	      /* every relationship not ended */
+	const uint64_t *rels; /* else this list */
 	size_t n_rels;
 	int channel;
 	const char *topic, *subject;

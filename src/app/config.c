@@ -20,27 +20,33 @@ static const struct config_option {
 	bool value;
 	const char *help;
 } config_options[] = {
-	{"store", true, "URL of the store [sqlite:./var/cmr.db]"},
-	{"keys", true, "keys directory [./var/keys]"},
-	{"http", true, "API listener ADDR:PORT or off [127.0.0.1:8025]"},
-	{"lmtp", true, "LMTP listener ADDR:PORT, unix:PATH or off "
-		       "[127.0.0.1:2424]"},
-	{"policy", true, "Postfix policy listener ADDR:PORT or off "
-			 "[127.0.0.1:10040]"},
-	{"metrics", true, "Prometheus listener ADDR:PORT or off "
-			  "[127.0.0.1:9025]"},
-	{"alias-domain", true, "domain of the aliases [relay.localhost]"},
-	{"auth-id", true, "authserv-id of trusted Authentication-Results "
-			  "[none]"},
-	{"trust-envelope", false, "without --auth-id, compare envelope and "
-				  "From domains (demos, tests) [off]"},
-	{"maildir-root", true, "root of the Maildir export [none: off]"},
-	{"smarthost", true, "HOST:PORT for forwarding [none: off]"},
-	{"open-registration", false, "anyone may sign up [off]"},
-	{"hold-queue", true, "held messages per relationship [100]"},
-	{"user", true, "drop to this user after binding [none]"},
-	{"allow-private-targets", false, "let outbound URLs reach loopback "
-					 "and private addresses (tests) [off]"},
+	{ "store", true, "URL of the store [sqlite:./var/cmr.db]" },
+	{ "keys", true, "keys directory [./var/keys]" },
+	{ "http", true, "API listener ADDR:PORT or off [127.0.0.1:8025]" },
+	{ "lmtp", true,
+	  "LMTP listener ADDR:PORT, unix:PATH or off "
+	  "[127.0.0.1:2424]" },
+	{ "policy", true,
+	  "Postfix policy listener ADDR:PORT or off "
+	  "[127.0.0.1:10040]" },
+	{ "metrics", true,
+	  "Prometheus listener ADDR:PORT or off "
+	  "[127.0.0.1:9025]" },
+	{ "alias-domain", true, "domain of the aliases [relay.localhost]" },
+	{ "auth-id", true,
+	  "authserv-id of trusted Authentication-Results "
+	  "[none]" },
+	{ "trust-envelope", false,
+	  "without --auth-id, compare envelope and "
+	  "From domains (demos, tests) [off]" },
+	{ "maildir-root", true, "root of the Maildir export [none: off]" },
+	{ "smarthost", true, "HOST:PORT for forwarding [none: off]" },
+	{ "open-registration", false, "anyone may sign up [off]" },
+	{ "hold-queue", true, "held messages per relationship [100]" },
+	{ "user", true, "drop to this user after binding [none]" },
+	{ "allow-private-targets", false,
+	  "let outbound URLs reach loopback "
+	  "and private addresses (tests) [off]" },
 };
 
 #define N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -125,14 +131,16 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
 	}
 	if (strncmp(s, "unix:", 5) == 0) {
 		if (!allow_unix) {
-			snprintf(err, errlen, "\"%s\": a Unix socket is not "
-					      "possible here; use ADDR:PORT",
+			snprintf(err, errlen,
+				 "\"%s\": a Unix socket is not "
+				 "possible here; use ADDR:PORT",
 				 s);
 			return -1;
 		}
 		if (s[5] == '\0' || strlen(s + 5) >= sizeof(out->path)) {
-			snprintf(err, errlen, "\"%s\": the socket path must be "
-					      "1 to %zu bytes",
+			snprintf(err, errlen,
+				 "\"%s\": the socket path must be "
+				 "1 to %zu bytes",
 				 s, sizeof(out->path) - 1);
 			return -1;
 		}
@@ -159,8 +167,9 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
 		colon = strrchr(s, ':');
 		if (colon == NULL || colon == s ||
 		    (size_t)(colon - s) >= sizeof(out->host)) {
-			snprintf(err, errlen, "\"%s\" is not ADDR:PORT "
-					      "(e.g. 127.0.0.1:8025)",
+			snprintf(err, errlen,
+				 "\"%s\" is not ADDR:PORT "
+				 "(e.g. 127.0.0.1:8025)",
 				 s);
 			return -1;
 		}
@@ -168,22 +177,22 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
 		struct in_addr a4;
 		if (inet_pton(AF_INET, out->host, &a4) != 1 &&
 		    !config_domain_ok(out->host)) {
-			snprintf(err, errlen, "\"%s\": \"%s\" is not an "
-					      "address or host name",
+			snprintf(err, errlen,
+				 "\"%s\": \"%s\" is not an "
+				 "address or host name",
 				 s, out->host);
 			return -1;
 		}
 	}
 	if (config_port(colon + 1, &out->port) != 0) {
-		snprintf(err, errlen, "\"%s\": the port must be 0 to 65535",
-			 s);
+		snprintf(err, errlen, "\"%s\": the port must be 0 to 65535", s);
 		return -1;
 	}
 	return 0;
 }
 
-static int config_copy(char *dst, size_t size, const char *v,
-		       const char *name, char *err, size_t errlen)
+static int config_copy(char *dst, size_t size, const char *v, const char *name,
+		       char *err, size_t errlen)
 {
 	if (strlen(v) >= size) {
 		snprintf(err, errlen, "--%s: longer than %zu bytes", name,
@@ -227,8 +236,9 @@ int config_set(struct config *c, const char *name, const char *value,
 	if (!takes) {
 		bool b;
 		if (config_bool(value, &b) != 0) {
-			snprintf(err, errlen, "%s%s: \"%s\" is not a yes/no "
-					      "value (1, 0, true, false)",
+			snprintf(err, errlen,
+				 "%s%s: \"%s\" is not a yes/no "
+				 "value (1, 0, true, false)",
 				 shown, name, value);
 			return -1;
 		}
@@ -244,8 +254,9 @@ int config_set(struct config *c, const char *name, const char *value,
 	why[0] = '\0';
 	if (strcmp(name, "store") == 0) {
 		if (strchr(value, ':') == NULL) {
-			snprintf(why, sizeof(why), "\"%s\" is not a store URL "
-						   "(sqlite:PATH)",
+			snprintf(why, sizeof(why),
+				 "\"%s\" is not a store URL "
+				 "(sqlite:PATH)",
 				 value);
 			rc = -1;
 		} else {
@@ -276,13 +287,14 @@ int config_set(struct config *c, const char *name, const char *value,
 	} else if (strcmp(name, "alias-domain") == 0 ||
 		   strcmp(name, "auth-id") == 0) {
 		if (!config_domain_ok(value)) {
-			snprintf(why, sizeof(why), "\"%s\" is not a domain "
-						   "name",
+			snprintf(why, sizeof(why),
+				 "\"%s\" is not a domain "
+				 "name",
 				 value);
 			rc = -1;
 		} else if (name[0] == 'a' && name[1] == 'l') {
-			snprintf(c->alias_domain, sizeof(c->alias_domain),
-				 "%s", value);
+			snprintf(c->alias_domain, sizeof(c->alias_domain), "%s",
+				 value);
 			snprintf(c->server_name, sizeof(c->server_name), "%s",
 				 value);
 		} else {
@@ -301,8 +313,9 @@ int config_set(struct config *c, const char *name, const char *value,
 		rc = config_parse_listen(value, false, false, &a, why,
 					 sizeof(why));
 		if (rc == 0 && a.port == 0) {
-			snprintf(why, sizeof(why), "\"%s\": the port must be "
-						   "1 to 65535",
+			snprintf(why, sizeof(why),
+				 "\"%s\": the port must be "
+				 "1 to 65535",
 				 value);
 			rc = -1;
 		}
@@ -315,8 +328,9 @@ int config_set(struct config *c, const char *name, const char *value,
 		long v = strtol(value, &end, 10);
 		if (*value == '\0' || *end != '\0' || errno || v < 1 ||
 		    v > 100000) {
-			snprintf(why, sizeof(why), "\"%s\" is not a whole "
-						   "number from 1 to 100000",
+			snprintf(why, sizeof(why),
+				 "\"%s\" is not a whole "
+				 "number from 1 to 100000",
 				 value);
 			rc = -1;
 		} else {
@@ -335,8 +349,8 @@ int config_set(struct config *c, const char *name, const char *value,
 	return rc;
 }
 
-int config_from_env(struct config *c, const char *const *set_by_flag,
-		    char *err, size_t errlen)
+int config_from_env(struct config *c, const char *const *set_by_flag, char *err,
+		    size_t errlen)
 {
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const char *name = config_options[i].name;

@@ -13,30 +13,30 @@
 /* A listener address: host and port, a Unix socket path, or off. */
 struct listen_addr {
 	bool off;
-	bool unix_socket;  /* path holds the socket path */
-	char host[256];    /* numeric IPv4/IPv6 or a name; brackets removed */
-	int port;          /* 1..65535 (0 = let the kernel choose: tests) */
+	bool unix_socket; /* path holds the socket path */
+	char host[256];	  /* numeric IPv4/IPv6 or a name; brackets removed */
+	int port;	  /* 1..65535 (0 = let the kernel choose: tests) */
 	char path[108];
-	char text[300];    /* as given, for messages */
+	char text[300]; /* as given, for messages */
 };
 
 struct config {
-	char store[1024];          /* --store URL */
-	char keys[1024];           /* --keys DIR */
-	struct listen_addr http;   /* --http */
-	struct listen_addr lmtp;   /* --lmtp (TCP or unix:PATH or off) */
-	struct listen_addr policy; /* --policy */
+	char store[1024];	    /* --store URL */
+	char keys[1024];	    /* --keys DIR */
+	struct listen_addr http;    /* --http */
+	struct listen_addr lmtp;    /* --lmtp (TCP or unix:PATH or off) */
+	struct listen_addr policy;  /* --policy */
 	struct listen_addr metrics; /* --metrics */
-	char alias_domain[254];    /* --alias-domain */
-	char auth_id[254];         /* --auth-id; "" when none */
-	bool trust_envelope;       /* --trust-envelope */
-	char maildir_root[1024];   /* --maildir-root; "" when off */
-	char smarthost[300];       /* --smarthost HOST:PORT; "" when off */
-	bool open_registration;    /* --open-registration */
-	unsigned hold_queue;       /* --hold-queue, 1..100000 */
-	char user[64];             /* --user; "" when none */
+	char alias_domain[254];	    /* --alias-domain */
+	char auth_id[254];	    /* --auth-id; "" when none */
+	bool trust_envelope;	    /* --trust-envelope */
+	char maildir_root[1024];    /* --maildir-root; "" when off */
+	char smarthost[300];	    /* --smarthost HOST:PORT; "" when off */
+	bool open_registration;	    /* --open-registration */
+	unsigned hold_queue;	    /* --hold-queue, 1..100000 */
+	char user[64];		    /* --user; "" when none */
 	bool allow_private_targets; /* --allow-private-targets */
-	char server_name[254];     /* ledger heads name this; = alias domain */
+	char server_name[254];	    /* ledger heads name this; = alias domain */
 };
 
 /* Fills c with the defaults of §9. */
@@ -54,8 +54,8 @@ bool config_known(const char *name, bool *takes_value);
 
 /* Applies CMR_* variables for every option not in `set_by_flag` (a list of
  * option names already set by flags, NULL-terminated). */
-int config_from_env(struct config *c, const char *const *set_by_flag,
-		    char *err, size_t errlen);
+int config_from_env(struct config *c, const char *const *set_by_flag, char *err,
+		    size_t errlen);
 
 /* Parses "ADDR:PORT", "[V6]:PORT", "unix:PATH" (when allow_unix) or "off"
  * (when allow_off). */

@@ -34,7 +34,7 @@ bool connect_code_hash(const char *code, uint8_t hash[32])
 
 void connect_job_prepare(struct connect_job *j, int64_t now)
 {
-	uint8_t raw[8] = {0};
+	uint8_t raw[8] = { 0 };
 	char b32[13];
 
 	randombytes_buf(raw, sizeof(raw));

@@ -13,14 +13,14 @@
 
 #include "app/app.h"
 
-#define CONNECT_CODE_TTL (15 * 60)
+#define CONNECT_CODE_TTL  (15 * 60)
 #define CONNECT_CODE_SIZE 15 /* "K7QX-2M9P-4HZA" + NUL */
 
 /* The write job that makes a code for person. */
 struct connect_job {
 	uint64_t person;
 	char code[CONNECT_CODE_SIZE]; /* out */
-	int64_t expires_at;           /* out */
+	int64_t expires_at;	      /* out */
 	uint8_t hash[32];
 };
 void connect_job_prepare(struct connect_job *j, int64_t now);

@@ -36,10 +36,9 @@ struct demo_person {
 	uint64_t id;
 };
 
-static int demo_propose_accept(struct app *a, uint64_t brand,
-			       uint64_t person, const char *proposal,
-			       const char *terms, uint64_t *rel,
-			       struct app_error *err)
+static int demo_propose_accept(struct app *a, uint64_t brand, uint64_t person,
+			       const char *proposal, const char *terms,
+			       uint64_t *rel, struct app_error *err)
 {
 	int kind;
 	uint64_t prp;
@@ -79,7 +78,7 @@ static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 	if (rc == APP_OK) {
 		char id[ID_SIZE];
 		id_encode(ID_MESSAGE, mo.id, id);
-		const char *outcome[] = {"deliver", "hold", "refuse"};
+		const char *outcome[] = { "deliver", "hold", "refuse" };
 		fprintf(out, "  %s %-7s %-22s %s\n", id,
 			outcome[mo.decision.outcome],
 			gate_reasons[mo.decision.reason].wire, subject);
@@ -99,34 +98,41 @@ int demo_load(struct app *a, FILE *out, struct app_error *err)
 				"loads into an empty store");
 
 	struct demo_person persons[] = {
-		{"ana", "demo-password-ana",
-		 "{\"name\":\"Ana Lima\",\"email\":\"ana@example.org\","
-		 "\"phone\":\"+4915100000001\",\"shoe_size\":\"39\"}",
-		 "{\"time_zone\":\"Europe/Berlin\",\"do_not_contact\":[\"phone\"],"
-		 "\"quiet_hours\":{\"from\":\"22:00\",\"to\":\"07:00\"},"
-		 "\"caps\":{\"email\":{\"max\":10,\"per\":\"day\","
-		 "\"over_cap\":\"refuse\"}},\"later_retention_days\":30,"
-		 "\"refusal\":\"reject\"}",
-		 0},
-		{"ben", "demo-password-ben",
-		 "{\"name\":\"Ben Okafor\",\"email\":\"ben@example.net\"}",
-		 "{\"time_zone\":\"America/New_York\"}", 0},
+		{ "ana", "demo-password-ana",
+		  "{\"name\":\"Ana Lima\",\"email\":\"ana@example.org\","
+		  "\"phone\":\"+4915100000001\",\"shoe_size\":\"39\"}",
+		  "{\"time_zone\":\"Europe/"
+		  "Berlin\",\"do_not_contact\":[\"phone\"],"
+		  "\"quiet_hours\":{\"from\":\"22:00\",\"to\":\"07:00\"},"
+		  "\"caps\":{\"email\":{\"max\":10,\"per\":\"day\","
+		  "\"over_cap\":\"refuse\"}},\"later_retention_days\":30,"
+		  "\"refusal\":\"reject\"}",
+		  0 },
+		{ "ben", "demo-password-ben",
+		  "{\"name\":\"Ben Okafor\",\"email\":\"ben@example.net\"}",
+		  "{\"time_zone\":\"America/New_York\"}", 0 },
 	};
 	struct demo_brand brands[] = {
-		{"Acme Outdoor", "acme.example",
-		 {"Privacy Team", "privacy@acme.example", "+4930000000",
-		  "1 Trail Road, Berlin", "https://acme.example",
-		  "https://acme.example/privacy", "DE"},
-		 0, ""},
-		{"Lumen Bakery", "lumen-bakery.example",
-		 {"Mara Lumen", "hello@lumen-bakery.example", NULL,
-		  "4 Oven Street, Lisbon", "https://lumen-bakery.example",
-		  "https://lumen-bakery.example/privacy", "PT"},
-		 0, ""},
-		{"Daily Ledger News", "dailyledger.example",
-		 {"Data Desk", "data@dailyledger.example", NULL, NULL,
-		  "https://dailyledger.example", NULL, "US"},
-		 0, ""},
+		{ "Acme Outdoor",
+		  "acme.example",
+		  { "Privacy Team", "privacy@acme.example", "+4930000000",
+		    "1 Trail Road, Berlin", "https://acme.example",
+		    "https://acme.example/privacy", "DE" },
+		  0,
+		  "" },
+		{ "Lumen Bakery",
+		  "lumen-bakery.example",
+		  { "Mara Lumen", "hello@lumen-bakery.example", NULL,
+		    "4 Oven Street, Lisbon", "https://lumen-bakery.example",
+		    "https://lumen-bakery.example/privacy", "PT" },
+		  0,
+		  "" },
+		{ "Daily Ledger News",
+		  "dailyledger.example",
+		  { "Data Desk", "data@dailyledger.example", NULL, NULL,
+		    "https://dailyledger.example", NULL, "US" },
+		  0,
+		  "" },
 	};
 	int rc;
 	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
@@ -147,14 +153,13 @@ int demo_load(struct app *a, FILE *out, struct app_error *err)
 	}
 	for (size_t i = 0; i < sizeof(brands) / sizeof(*brands); i++) {
 		struct demo_brand *b = &brands[i];
-		const char *domains[] = {b->domain};
+		const char *domains[] = { b->domain };
 		if ((rc = brand_add(a, b->name, domains, 1, &b->ctl, &b->id,
 				    b->key, err)))
 			return rc;
 	}
 	uint64_t ana = persons[0].id, ben = persons[1].id;
-	uint64_t acme = brands[0].id, lumen = brands[1].id,
-		 news = brands[2].id;
+	uint64_t acme = brands[0].id, lumen = brands[1].id, news = brands[2].id;
 	uint64_t r_acme, r_lumen, r_ben;
 
 	rc = demo_propose_accept(
@@ -202,7 +207,8 @@ int demo_load(struct app *a, FILE *out, struct app_error *err)
 	/* Messages at fixed instants of yesterday (UTC noon, and a quiet-hours
 	 * evening for Ana in Berlin), so the outcomes are the same on every
 	 * run. */
-	int64_t day = app_now_ms() / 86400000 * 86400000 - 86400000; /* yesterday */
+	int64_t day =
+		app_now_ms() / 86400000 * 86400000 - 86400000; /* yesterday */
 	int64_t noon = day + 12 * 3600000LL;
 	int64_t evening = day + 21 * 3600000LL; /* 22:00/23:00 in Berlin */
 	fprintf(out, "messages:\n");
@@ -212,34 +218,35 @@ int demo_load(struct app *a, FILE *out, struct app_error *err)
 		const char *topic, *subject;
 		int64_t at;
 	} sends[] = {
-		{acme, r_acme, CHANNEL_EMAIL, "orders",
-		 "Your order #1042 has shipped", noon},
-		{acme, r_acme, CHANNEL_EMAIL, "offers",
-		 "Trail shoes, 20% off this week", noon + 1000},
-		{acme, r_acme, CHANNEL_EMAIL, "offers",
-		 "Last chance: rain jackets", noon + 2000},
-		{acme, r_acme, CHANNEL_EMAIL, "offers",
-		 "One more offer (over the cap)", noon + 3000},
-		{acme, r_acme, CHANNEL_SMS, "offers",
-		 "SMS blast (channel not granted)", noon + 4000},
-		{acme, r_acme, CHANNEL_EMAIL, "events",
-		 "Trail run meetup (topic not wanted)", noon + 5000},
-		{acme, r_acme, CHANNEL_EMAIL, NULL,
-		 "Newsletter without a topic", noon + 6000},
-		{acme, r_acme, CHANNEL_PHONE, "offers",
-		 "Call campaign (do not contact)", noon + 7000},
-		{lumen, r_lumen, CHANNEL_EMAIL, "birthday",
-		 "Happy birthday! A pastry awaits", noon + 8000},
-		{lumen, r_lumen, CHANNEL_EMAIL, "news",
-		 "New sourdough (held: over the daily cap)", noon + 9000},
-		{lumen, r_lumen, CHANNEL_SMS, "news",
-		 "Fresh bread at 6 (held: quiet hours)", evening},
-		{acme, r_ben, CHANNEL_EMAIL, "offers",
-		 "Early access: winter sale", noon + 10000},
+		{ acme, r_acme, CHANNEL_EMAIL, "orders",
+		  "Your order #1042 has shipped", noon },
+		{ acme, r_acme, CHANNEL_EMAIL, "offers",
+		  "Trail shoes, 20% off this week", noon + 1000 },
+		{ acme, r_acme, CHANNEL_EMAIL, "offers",
+		  "Last chance: rain jackets", noon + 2000 },
+		{ acme, r_acme, CHANNEL_EMAIL, "offers",
+		  "One more offer (over the cap)", noon + 3000 },
+		{ acme, r_acme, CHANNEL_SMS, "offers",
+		  "SMS blast (channel not granted)", noon + 4000 },
+		{ acme, r_acme, CHANNEL_EMAIL, "events",
+		  "Trail run meetup (topic not wanted)", noon + 5000 },
+		{ acme, r_acme, CHANNEL_EMAIL, NULL,
+		  "Newsletter without a topic", noon + 6000 },
+		{ acme, r_acme, CHANNEL_PHONE, "offers",
+		  "Call campaign (do not contact)", noon + 7000 },
+		{ lumen, r_lumen, CHANNEL_EMAIL, "birthday",
+		  "Happy birthday! A pastry awaits", noon + 8000 },
+		{ lumen, r_lumen, CHANNEL_EMAIL, "news",
+		  "New sourdough (held: over the daily cap)", noon + 9000 },
+		{ lumen, r_lumen, CHANNEL_SMS, "news",
+		  "Fresh bread at 6 (held: quiet hours)", evening },
+		{ acme, r_ben, CHANNEL_EMAIL, "offers",
+		  "Early access: winter sale", noon + 10000 },
 	};
 	for (size_t i = 0; i < sizeof(sends) / sizeof(*sends); i++)
-		if ((rc = demo_send(a, sends[i].brand, sends[i].rel, sends[i].ch,
-				    sends[i].topic, sends[i].subject,
+		if ((rc = demo_send(a, sends[i].brand, sends[i].rel,
+				    sends[i].ch, sends[i].topic,
+				    sends[i].subject,
 				    "Hello from the cmr demo world.",
 				    sends[i].at, out, err)))
 			return rc;

@@ -9,8 +9,7 @@
 #include "core/terms.h"
 
 /* The person's folder table: inbox, later, then their own. */
-static int inbox_folders(struct app *a, uint64_t person,
-			 struct folder_table *f)
+static int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
 {
 	struct store_person p;
 	if (store_person_by_id(a->store, person, &p) != STORE_OK)
@@ -20,8 +19,7 @@ static int inbox_folders(struct app *a, uint64_t person,
 	store_person_clear(&p);
 	size_t i;
 	json_t *v;
-	json_array_foreach(own, i, v)
-	{
+	json_array_foreach (own, i, v) {
 		if (json_is_string(v))
 			folder_table_intern(f, json_string_value(v));
 	}
@@ -56,7 +54,7 @@ static int update_run(struct store_tx *tx, void *arg)
 int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 		 const char *folder, struct app_error *err)
 {
-	struct update_job j = {person, message, read, -1, NULL};
+	struct update_job j = { person, message, read, -1, NULL };
 	struct folder_table *f = NULL;
 	if (folder) {
 		if (!terms_folder_name_ok(folder) &&
@@ -81,8 +79,8 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 		if (f->n > n) {
 			json_t *own = json_array();
 			for (int i = 2; i < f->n; i++)
-				json_array_append_new(
-					own, json_string(f->names[i]));
+				json_array_append_new(own,
+						      json_string(f->names[i]));
 			j.folders = json_dumps(own, JSON_COMPACT);
 			json_decref(own);
 		}
@@ -113,8 +111,8 @@ static int empty_run(struct store_tx *tx, void *arg)
 	return store_folder_empty(tx, j->person, j->folder, &j->n);
 }
 
-int inbox_empty(struct app *a, uint64_t person, const char *folder,
-		int64_t *n, struct app_error *err)
+int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
+		struct app_error *err)
 {
 	struct folder_table *f = malloc(sizeof(*f));
 	if (f == NULL || inbox_folders(a, person, f) != APP_OK) {
@@ -126,7 +124,7 @@ int inbox_empty(struct app *a, uint64_t person, const char *folder,
 	free(f);
 	if (id < 0)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such folder");
-	struct empty_job j = {person, id, 0};
+	struct empty_job j = { person, id, 0 };
 	if (store_write(a->store, empty_run, &j) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the folder could not be emptied");

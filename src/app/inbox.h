@@ -18,7 +18,7 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 
 /* Deletes every delivered message in the folder; *n gets how many.
  * APP_NOT_FOUND for a folder the person does not have. */
-int inbox_empty(struct app *a, uint64_t person, const char *folder,
-		int64_t *n, struct app_error *err);
+int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
+		struct app_error *err);
 
 #endif

@@ -25,7 +25,7 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 	struct store_ledger_entry head, e;
 	struct chain_entry ce;
 	char rel[ID_SIZE];
-	uint8_t prev[32] = {0};
+	uint8_t prev[32] = { 0 };
 	int64_t seq = 1;
 
 	int rc = store_ledger_head_tx(tx, person, &head);
@@ -107,7 +107,7 @@ int ledger_sign_head(struct app *a, uint64_t person, char **note)
 {
 	struct store_ledger_entry e;
 	struct note_head h;
-	struct head_job j = {.person = person, .at = app_now_ms() / 1000};
+	struct head_job j = { .person = person, .at = app_now_ms() / 1000 };
 
 	memset(&h, 0, sizeof(h));
 	int rc = store_ledger_head(a->store, person, &e);
@@ -200,8 +200,8 @@ struct verify_all {
 	FILE *out;
 	struct verify_ctx v;
 	int persons, broken, fault;
-	int seen;       /* persons passed to verify_person */
-	uint64_t last;  /* the last of them: where the next page starts */
+	int seen;      /* persons passed to verify_person */
+	uint64_t last; /* the last of them: where the next page starts */
 	int64_t entries;
 };
 
@@ -229,12 +229,12 @@ static int verify_person(const struct store_person *p, void *arg)
 	rc = store_ledger_signed_head(va->a->store, p->id, &note);
 	if (rc == STORE_OK) {
 		struct note_head nh;
-		if (note_head_verify(note, strlen(note),
-				     va->a->cfg.server_name,
+		if (note_head_verify(note, strlen(note), va->a->cfg.server_name,
 				     keys_public_key(va->a->keys), &nh) != 0 ||
 		    strcmp(nh.per_id, per) != 0) {
-			fprintf(va->out, "%s: signed head: the signature does "
-					 "not verify with this server's key\n",
+			fprintf(va->out,
+				"%s: signed head: the signature does "
+				"not verify with this server's key\n",
 				per);
 			va->broken++;
 			free(note);
@@ -260,7 +260,7 @@ static int verify_person(const struct store_person *p, void *arg)
 
 int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)
 {
-	struct verify_all va = {.a = a, .out = out};
+	struct verify_all va = { .a = a, .out = out };
 	int rc = STORE_OK;
 
 	/* Persons come in pages of 1000; verify_person records the last. */

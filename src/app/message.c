@@ -23,13 +23,13 @@
 #include "core/id.h"
 #include "core/terms.h"
 
-#define DAY 86400
+#define DAY	       86400
 #define WINDOW_HISTORY (367 * DAY) /* longest rolling window + a margin */
 
 struct rel_entry {
 	uint64_t id, person, brand;
-	uint8_t state;              /* enum rel_state */
-	uint32_t held;              /* attempts held right now */
+	uint8_t state; /* enum rel_state */
+	uint32_t held; /* attempts held right now */
 	struct terms_compiled terms;
 	struct topic_table *topics; /* the relationship's topic table */
 	struct window win[CHANNEL_COUNT];
@@ -50,7 +50,7 @@ struct map {
 };
 
 struct undo {
-	struct window *w;          /* NULL: a held-count change */
+	struct window *w; /* NULL: a held-count change */
 	struct window_undo u;
 	uint32_t *held;
 	uint32_t held_before;
@@ -87,7 +87,7 @@ static int map_put(struct map *m, uint64_t key, void *value);
 
 static int map_grow(struct map *m)
 {
-	struct map bigger = {0};
+	struct map bigger = { 0 };
 	bigger.cap = m->cap ? m->cap * 2 : 1024;
 	bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
 	bigger.values = calloc(bigger.cap, sizeof(*bigger.values));
@@ -203,9 +203,9 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 
 /* Replays deliveries into windows. */
 struct replay {
-	struct window *win;     /* per channel */
+	struct window *win;	/* per channel */
 	const struct cap *caps; /* per channel */
-	struct window *exempt;  /* NULL for a person */
+	struct window *exempt;	/* NULL for a person */
 	const struct cap *exempt_cap;
 	const struct tz *tz;
 };
@@ -226,8 +226,7 @@ static int replay_one(int channel, bool exempt, int64_t at, void *arg)
 	return 0;
 }
 
-static struct person_entry *person_load(struct app *a, uint64_t id,
-					int64_t now)
+static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 {
 	struct gate_state *g = a->gate;
 	struct person_entry *p = map_get(&g->persons, id);
@@ -259,7 +258,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id,
 	for (int c = 0; c < CHANNEL_COUNT; c++)
 		if (window_init(&p->win[c], &p->global.cap[c]) != 0)
 			goto fail;
-	struct replay r = {.win = p->win, .caps = p->global.cap, .tz = p->tz};
+	struct replay r = { .win = p->win, .caps = p->global.cap, .tz = p->tz };
 	if (store_delivery_list(a->store, 0, id, now - WINDOW_HISTORY,
 				replay_one, &r) != STORE_OK)
 		goto fail;
@@ -271,8 +270,7 @@ fail:
 	return NULL;
 }
 
-static int names_from_json(const char *text, terms_name *names, int *n,
-			   int max)
+static int names_from_json(const char *text, terms_name *names, int *n, int max)
 {
 	json_t *arr = json_loads(text ? text : "[]", 0, NULL);
 	size_t i;
@@ -281,8 +279,7 @@ static int names_from_json(const char *text, terms_name *names, int *n,
 		json_decref(arr);
 		return -1;
 	}
-	json_array_foreach(arr, i, v)
-	{
+	json_array_foreach (arr, i, v) {
 		if (*n >= max || !json_is_string(v) ||
 		    strlen(json_string_value(v)) > TERMS_NAME_MAX) {
 			json_decref(arr);
@@ -332,8 +329,8 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	rc = names_from_json(sp.folders, folders->names, &folders->n,
 			     TERMS_MAX_FOLDERS);
 	store_person_clear(&sp);
-	if (rc != 0 || terms_compile(t, r->topics, folders, &r->terms,
-				     &terr) != 0)
+	if (rc != 0 ||
+	    terms_compile(t, r->topics, folders, &r->terms, &terr) != 0)
 		goto fail;
 	struct person_entry *p = person_load(a, sr.person, now);
 	if (p == NULL)
@@ -343,9 +340,11 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 			goto fail;
 	if (window_init(&r->exempt, &r->terms.exempt_cap) != 0)
 		goto fail;
-	struct replay rp = {.win = r->win, .caps = r->terms.cap,
-			    .exempt = &r->exempt,
-			    .exempt_cap = &r->terms.exempt_cap, .tz = p->tz};
+	struct replay rp = { .win = r->win,
+			     .caps = r->terms.cap,
+			     .exempt = &r->exempt,
+			     .exempt_cap = &r->terms.exempt_cap,
+			     .tz = p->tz };
 	if (store_delivery_list(a->store, id, 0, now - WINDOW_HISTORY,
 				replay_one, &rp) != STORE_OK ||
 	    store_held_count(a->store, id, &r->held) != STORE_OK)
@@ -427,7 +426,7 @@ static int message_apply(struct app *a, struct store_tx *tx,
 		struct undo_mark *m = malloc(sizeof(*m));
 		if (m == NULL)
 			return APP_FAULT;
-		*m = (struct undo_mark){g, g->n_log};
+		*m = (struct undo_mark){ g, g->n_log };
 		/* Exactly one of the two hooks runs — the commit hook when
 		 * the batch is durable, the rollback hook otherwise — and
 		 * frees m. */
@@ -444,14 +443,14 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	if (delta != 0) {
 		if ((u = undo_push(g)) == NULL)
 			return APP_FAULT;
-		*u = (struct undo){.held = &r->held, .held_before = r->held};
+		*u = (struct undo){ .held = &r->held, .held_before = r->held };
 		r->held = (uint32_t)((int64_t)r->held + delta);
 	}
 	if (d->outcome != GATE_DELIVER)
 		return APP_OK;
 	struct window *w = d->exempt ? &r->exempt : &r->win[ch];
-	const struct cap *c = d->exempt ? &r->terms.exempt_cap
-					: &r->terms.cap[ch];
+	const struct cap *c =
+		d->exempt ? &r->terms.exempt_cap : &r->terms.cap[ch];
 	if ((u = undo_push(g)) == NULL)
 		return APP_FAULT;
 	u->w = w;
@@ -566,7 +565,7 @@ static int message_job_run(struct store_tx *tx, void *arg)
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err)
 {
-	struct message_job j = {a, in, out, APP_FAULT};
+	struct message_job j = { a, in, out, APP_FAULT };
 	int rc = store_write(a->store, message_job_run, &j);
 	if (rc == STORE_OK)
 		return APP_OK;
@@ -621,8 +620,7 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		return app_from_store(rc);
 	/* Leaving the queue (delivered or refused) lowers the held count;
 	 * held again, it stays. */
-	if (message_apply(a, tx, r, p, ch, &d, now,
-			  -1) != APP_OK)
+	if (message_apply(a, tx, r, p, ch, &d, now, -1) != APP_OK)
 		return APP_FAULT;
 	*out = d;
 	return APP_OK;

@@ -27,25 +27,25 @@ void gate_state_forget_relationship(struct gate_state *g, uint64_t rel);
 void gate_state_forget_person(struct gate_state *g, uint64_t person);
 
 struct message_in {
-	uint64_t brand;        /* the sender, authenticated (0: mail to an
+	uint64_t brand;	       /* the sender, authenticated (0: mail to an
 				  unknown alias) */
 	uint64_t relationship; /* the recipient relationship */
-	int channel;           /* enum channel */
+	int channel;	       /* enum channel */
 	const char *topic;     /* NULL: none */
 	const char *subject;   /* may be NULL */
 	const void *body;      /* kept only when delivered or held */
 	size_t body_len;
-	uint64_t campaign;     /* 0: none; the body is the campaign's */
-	bool sender_is_brand;  /* row 2 (mail); true over HTTP */
-	const char *sender;    /* mail: the sender as seen; NULL over HTTP */
+	uint64_t campaign;    /* 0: none; the body is the campaign's */
+	bool sender_is_brand; /* row 2 (mail); true over HTTP */
+	const char *sender;   /* mail: the sender as seen; NULL over HTTP */
 	bool sender_verified;
-	const void *headers;   /* mail: the header block */
+	const void *headers; /* mail: the header block */
 	size_t headers_len;
-	int64_t now_ms;        /* the instant of the decision */
+	int64_t now_ms; /* the instant of the decision */
 };
 
 struct message_out {
-	uint64_t id;                /* the attempt */
+	uint64_t id; /* the attempt */
 	struct gate_decision decision;
 };
 

@@ -12,9 +12,9 @@
 #include "core/gate.h"
 
 /* HTTP statuses get a bucket each; anything else counts as "other". */
-static const unsigned metrics_statuses[] = {200, 201, 204, 400, 401, 403,
-					    404, 405, 409, 413, 422, 429,
-					    500, 503};
+static const unsigned metrics_statuses[] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 422, 429, 500, 503
+};
 #define N_STATUS (sizeof(metrics_statuses) / sizeof(*metrics_statuses) + 1)
 
 static _Atomic unsigned long long metrics_requests[METRICS_ROUTES + 1]
@@ -49,18 +49,18 @@ char *metrics_render(struct app *a, const char *const *route_names,
 	FILE *f = open_memstream(&text, &len);
 	if (f == NULL)
 		return NULL;
-	static const char *const outcomes[] = {"deliver", "hold", "refuse"};
+	static const char *const outcomes[] = { "deliver", "hold", "refuse" };
 
 	fprintf(f, "# HELP cmr_http_requests_total HTTP requests by route "
 		   "and status.\n# TYPE cmr_http_requests_total counter\n");
 	for (size_t r = 0; r <= METRICS_ROUTES; r++)
 		for (size_t s = 0; s < N_STATUS; s++) {
-			unsigned long long v = atomic_load(
-				&metrics_requests[r][s]);
+			unsigned long long v =
+				atomic_load(&metrics_requests[r][s]);
 			if (v == 0)
 				continue;
-			const char *name = r < n_routes ? route_names[r]
-							 : "other";
+			const char *name =
+				r < n_routes ? route_names[r] : "other";
 			char status[8];
 			if (s + 1 < N_STATUS)
 				snprintf(status, sizeof(status), "%u",

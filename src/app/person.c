@@ -109,7 +109,8 @@ int person_add(struct app *a, const char *handle, const char *password,
 		return rc;
 	if (person_password_hash(password, p.password_hash,
 				 sizeof(p.password_hash)) != APP_OK)
-		return app_fail(err, APP_FAULT, NULL, "cannot hash the password");
+		return app_fail(err, APP_FAULT, NULL,
+				"cannot hash the password");
 	if (keys_new_data_key(data_key) != 0 ||
 	    keys_wrap(a->keys, data_key, p.data_key) != 0) {
 		sodium_memzero(data_key, sizeof(data_key));
@@ -119,8 +120,8 @@ int person_add(struct app *a, const char *handle, const char *password,
 	p.data_key_len = KEYS_WRAPPED_BYTES;
 	global_terms_default(&g);
 	json_t *gj = global_terms_to_json(&g);
-	p.global_terms = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS)
-			    : NULL;
+	p.global_terms =
+		gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(gj);
 	if (p.global_terms == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
@@ -141,7 +142,7 @@ int person_add(struct app *a, const char *handle, const char *password,
 }
 
 #define PROFILE_MAX_FIELDS 32
-#define PROFILE_VALUE_MAX 1000
+#define PROFILE_VALUE_MAX  1000
 
 struct profile_job {
 	uint64_t person;
@@ -177,8 +178,7 @@ int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 				"a profile has at most %d fields",
 				PROFILE_MAX_FIELDS);
 	json_t *names = json_array();
-	json_object_foreach((json_t *)profile, k, v)
-	{
+	json_object_foreach ((json_t *)profile, k, v) {
 		bool ok = strlen(k) >= 1 && strlen(k) <= TERMS_FIELD_MAX &&
 			  k[0] >= 'a' && k[0] <= 'z';
 		for (const char *p = k; ok && *p; p++)
@@ -206,7 +206,7 @@ int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 	int rc = keys_unwrap(a->keys, sp.data_key, sp.data_key_len, data_key);
 	store_person_clear(&sp);
 	char *text = json_dumps(profile, JSON_COMPACT | JSON_SORT_KEYS);
-	struct profile_job j = {.person = person, .now_ms = app_now_ms()};
+	struct profile_job j = { .person = person, .now_ms = app_now_ms() };
 	if (rc != 0 || text == NULL ||
 	    keys_seal(data_key, text, strlen(text), &j.sealed) != 0) {
 		sodium_memzero(data_key, sizeof(data_key));
@@ -270,9 +270,8 @@ static int global_run(struct store_tx *tx, void *arg)
 	return store_tx_on_commit(tx, global_forget, j);
 }
 
-int person_set_global_terms(struct app *a, uint64_t person,
-			    const json_t *terms, int *err_kind,
-			    struct app_error *err)
+int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
+			    int *err_kind, struct app_error *err)
 {
 	struct global_terms g;
 	struct terms_error terr;
@@ -312,8 +311,7 @@ int person_set_global_terms(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-bool person_check_password(struct app *a, uint64_t person,
-			   const char *password)
+bool person_check_password(struct app *a, uint64_t person, const char *password)
 {
 	struct store_person p;
 	if (store_person_by_id(a->store, person, &p) != STORE_OK)
@@ -335,9 +333,8 @@ static int password_run(struct store_tx *tx, void *arg)
 	return store_person_set_password(tx, j->person, j->hash);
 }
 
-int person_change_password(struct app *a, uint64_t person,
-			   const char *current, const char *next,
-			   struct app_error *err)
+int person_change_password(struct app *a, uint64_t person, const char *current,
+			   const char *next, struct app_error *err)
 {
 	int rc = person_password_check(next, err);
 	if (rc != APP_OK)
@@ -345,7 +342,7 @@ int person_change_password(struct app *a, uint64_t person,
 	if (!person_check_password(a, person, current))
 		return app_fail(err, APP_NOT_FOUND, "current",
 				"the current password is wrong");
-	struct password_job j = {.person = person};
+	struct password_job j = { .person = person };
 	if (person_password_hash(next, j.hash, sizeof(j.hash)) != APP_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"cannot hash the password");

@@ -10,8 +10,8 @@
 
 #include "app/app.h"
 
-#define PERSON_HANDLE_MIN 3
-#define PERSON_HANDLE_MAX 32
+#define PERSON_HANDLE_MIN   3
+#define PERSON_HANDLE_MAX   32
 #define PERSON_PASSWORD_MIN 10
 #define PERSON_PASSWORD_MAX 1024
 
@@ -45,9 +45,8 @@ int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
  * a new one that breaks the rules. Runs argon2id twice. */
-int person_change_password(struct app *a, uint64_t person,
-			   const char *current, const char *next,
-			   struct app_error *err);
+int person_change_password(struct app *a, uint64_t person, const char *current,
+			   const char *next, struct app_error *err);
 
 /* Whether password is the person's (argon2id). */
 bool person_check_password(struct app *a, uint64_t person,
@@ -55,8 +54,7 @@ bool person_check_password(struct app *a, uint64_t person,
 
 /* Replaces the person's global terms (validated; *err_kind says 400 or
  * 422 on APP_INVALID). */
-int person_set_global_terms(struct app *a, uint64_t person,
-			    const json_t *terms, int *err_kind,
-			    struct app_error *err);
+int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
+			    int *err_kind, struct app_error *err);
 
 #endif

@@ -14,8 +14,8 @@
 /* PII categories of the Kantara v1.1 list for the profile fields. */
 static const char *receipt_pii_category(const char *field)
 {
-	static const char *const contact[] = {"email", "phone", "address",
-					      "postal_address", NULL};
+	static const char *const contact[] = { "email", "phone", "address",
+					       "postal_address", NULL };
 	for (size_t i = 0; contact[i]; i++)
 		if (strcmp(field, contact[i]) == 0)
 			return "2 - Contact";
@@ -52,8 +52,8 @@ static char *receipt_jws(struct app *a, const json_t *record)
 	if (jcs_serialize(h, &header, &hlen) != JCS_OK ||
 	    jcs_serialize(record, &payload, &plen) != JCS_OK)
 		goto out;
-	char *h64 = receipt_b64(header, hlen), *p64 = receipt_b64(payload,
-								   plen);
+	char *h64 = receipt_b64(header, hlen),
+	     *p64 = receipt_b64(payload, plen);
 	if (h64 && p64) {
 		size_t n = strlen(h64) + 1 + strlen(p64);
 		char *input = malloc(n + 1);
@@ -88,8 +88,8 @@ struct receipt_ctx {
 	const struct store_relationship *rel;
 	const struct store_brand *brand;
 	json_t *controller;
-	json_t *items;  /* Kantara items */
-	json_t *graph;  /* DPV records */
+	json_t *items; /* Kantara items */
+	json_t *graph; /* DPV records */
 	bool dpv;
 	bool fault;
 };
@@ -104,23 +104,20 @@ static json_t *receipt_record(struct receipt_ctx *c,
 	json_t *pii = json_array();
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(data, "fields"), i, v)
-	{
+	json_array_foreach (json_object_get(data, "fields"), i, v) {
 		const char *cat = receipt_pii_category(json_string_value(v));
 		bool seen = false;
 		size_t k;
 		json_t *w;
-		json_array_foreach(pii, k, w)
-		{
+		json_array_foreach (pii, k, w) {
 			seen = seen || strcmp(json_string_value(w), cat) == 0;
 		}
 		if (!seen)
 			json_array_append_new(pii, json_string(cat));
 	}
 	json_t *topics = json_object_get(data, "topics");
-	json_array_foreach(ended ? NULL : json_object_get(data, "channels"), i,
-			   v)
-	{
+	json_array_foreach (ended ? NULL : json_object_get(data, "channels"), i,
+			    v) {
 		char purpose[160];
 		snprintf(purpose, sizeof(purpose), "messages by %s",
 			 json_string_value(v));
@@ -144,15 +141,13 @@ static json_t *receipt_record(struct receipt_ctx *c,
 		: strcmp(e->type, "terms.changed") == 0
 			? "the person changed their terms in cmr"
 			: "the person accepted the brand's proposal in cmr";
-	json_t *ctl = json_pack("{s:s,s:O,s:O,s:O,s:O,s:O}", "piiController",
-				c->brand->name, "contact",
-				receipt_or_null(c->controller, "contact"),
-				"address",
-				receipt_or_null(c->controller, "address"),
-				"email", receipt_or_null(c->controller, "email"),
-				"phone", receipt_or_null(c->controller, "phone"),
-				"piiControllerUrl",
-				receipt_or_null(c->controller, "url"));
+	json_t *ctl = json_pack(
+		"{s:s,s:O,s:O,s:O,s:O,s:O}", "piiController", c->brand->name,
+		"contact", receipt_or_null(c->controller, "contact"), "address",
+		receipt_or_null(c->controller, "address"), "email",
+		receipt_or_null(c->controller, "email"), "phone",
+		receipt_or_null(c->controller, "phone"), "piiControllerUrl",
+		receipt_or_null(c->controller, "url"));
 	json_t *jur = json_object_get(c->controller, "jurisdiction");
 	json_t *policy = json_object_get(c->controller, "policy_url");
 	json_t *r = json_pack(
@@ -185,14 +180,15 @@ static int receipt_entry(const struct store_ledger_entry *e, void *arg)
 {
 	struct receipt_ctx *c = arg;
 	bool about_rel = strcmp(e->relationship, c->rel_id) == 0;
-	bool event = about_rel && (strcmp(e->type, "relationship.accepted") ==
-					   0 ||
-				   strcmp(e->type, "terms.changed") == 0 ||
-				   strcmp(e->type, "relationship.ended") == 0);
+	bool event =
+		about_rel && (strcmp(e->type, "relationship.accepted") == 0 ||
+			      strcmp(e->type, "terms.changed") == 0 ||
+			      strcmp(e->type, "relationship.ended") == 0);
 	bool request = false;
 	if (!about_rel && strcmp(e->type, "proposal.received") == 0) {
 		json_t *d = json_loads(e->data, 0, NULL);
-		const char *p = json_string_value(json_object_get(d, "proposal"));
+		const char *p =
+			json_string_value(json_object_get(d, "proposal"));
 		request = p && strcmp(p, c->prp_id) == 0;
 		json_decref(d);
 	}
@@ -204,12 +200,11 @@ static int receipt_entry(const struct store_ledger_entry *e, void *arg)
 	if (c->dpv) {
 		json_t *data = json_loads(e->data, 0, NULL);
 		json_t *rec = json_pack(
-			"{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:I,s:O,s:O}", "@id",
-			"", "@type", "dpv:ConsentRecord",
-			"dpv:hasConsentStatus", "@id", dpv_status(e->type),
-			"dpv:hasDataSubject", c->rel->alias,
-			"dpv:hasDataController", c->brand->name, "dct:created",
-			at, "cmr:ledgerSeq", (json_int_t)e->seq,
+			"{s:s,s:s,s:{s:s},s:s,s:s,s:s,s:I,s:O,s:O}", "@id", "",
+			"@type", "dpv:ConsentRecord", "dpv:hasConsentStatus",
+			"@id", dpv_status(e->type), "dpv:hasDataSubject",
+			c->rel->alias, "dpv:hasDataController", c->brand->name,
+			"dct:created", at, "cmr:ledgerSeq", (json_int_t)e->seq,
 			"cmr:channels", receipt_or_null(data, "channels"),
 			"cmr:personalData", receipt_or_null(data, "fields"));
 		char iri[96];
@@ -243,8 +238,8 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 	if (rc != STORE_OK || r.person != person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
-		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
-						       : APP_NOT_FOUND,
+		return app_fail(err,
+				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"relationship", "no such relationship");
 	}
 	if (store_brand_by_id(a->store, r.brand, &b) != STORE_OK) {
@@ -254,11 +249,15 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 	}
 	char rel_id[ID_SIZE];
 	id_encode(ID_RELATIONSHIP, rel, rel_id);
-	struct receipt_ctx c = {.a = a, .rel_id = rel_id, .rel = &r,
-				.brand = &b,
-				.controller = json_loads(b.controller, 0, NULL),
-				.items = json_array(), .graph = json_array(),
-				.dpv = dpv};
+	struct receipt_ctx c = { .a = a,
+				 .rel_id = rel_id,
+				 .rel = &r,
+				 .brand = &b,
+				 .controller =
+					 json_loads(b.controller, 0, NULL),
+				 .items = json_array(),
+				 .graph = json_array(),
+				 .dpv = dpv };
 	id_encode(ID_PROPOSAL, r.proposal, c.prp_id);
 	rc = store_ledger_list(a->store, person, 0, INT32_MAX, receipt_entry,
 			       &c);
@@ -273,11 +272,10 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 	}
 	if (dpv) {
 		json_decref(c.items);
-		*out = json_pack(
-			"{s:{s:s,s:s,s:s},s:o}", "@context", "dpv",
-			"https://w3id.org/dpv#", "dct",
-			"http://purl.org/dc/terms/", "cmr",
-			"https://cmr.invalid/ns#", "@graph", c.graph);
+		*out = json_pack("{s:{s:s,s:s,s:s},s:o}", "@context", "dpv",
+				 "https://w3id.org/dpv#", "dct",
+				 "http://purl.org/dc/terms/", "cmr",
+				 "https://cmr.invalid/ns#", "@graph", c.graph);
 	} else {
 		json_decref(c.graph);
 		*out = json_pack("{s:o}", "items", c.items);

@@ -14,8 +14,8 @@
 #include "base/log.h"
 #include "core/id.h"
 
-void relationship_alias(const struct app *a, const char *brand_name,
-			char *out, size_t size)
+void relationship_alias(const struct app *a, const char *brand_name, char *out,
+			size_t size)
 {
 	char slug[21];
 	size_t n = 0;
@@ -42,8 +42,8 @@ static json_t *ask_to_json(const struct terms_ask *ask)
 	json_t *o = json_object(), *ch = json_array(), *f = json_array();
 	for (int c = 0; c < CHANNEL_COUNT; c++)
 		if (ask->channels & (1u << c))
-			json_array_append_new(ch, json_string(channel_name(
-							  (enum channel)c)));
+			json_array_append_new(
+				ch, json_string(channel_name((enum channel)c)));
 	json_object_set_new(o, "channels", ch);
 	if (ask->topics_all) {
 		json_object_set_new(o, "topics", json_string("all"));
@@ -139,8 +139,7 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 	json_object_set_new(askj, "brand", json_string(brd));
 	j.p.created_at = j.now_ms / 1000;
 	j.p.expires_at = j.p.created_at + PROPOSAL_TTL;
-	int rc = j.p.ask ? store_write(a->store, propose_run, &j)
-			 : STORE_FAULT;
+	int rc = j.p.ask ? store_write(a->store, propose_run, &j) : STORE_FAULT;
 	free(j.p.ask);
 	json_decref(askj);
 	if (rc == STORE_NOT_FOUND)
@@ -156,7 +155,7 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 struct accept_job {
 	struct store_relationship r;
 	uint64_t proposal;
-	char *folders;      /* the person's folders after the accept */
+	char *folders; /* the person's folders after the accept */
 	json_t *ledger_data;
 	int64_t now_ms;
 };
@@ -181,7 +180,8 @@ static json_t *names_json(const char *base, size_t stride, int n)
 {
 	json_t *arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, json_string(base + stride * (size_t)i));
+		json_array_append_new(arr,
+				      json_string(base + stride * (size_t)i));
 	return arr;
 }
 
@@ -205,8 +205,8 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	if (rc != STORE_OK || p.person != person) {
 		if (rc == STORE_OK)
 			store_proposal_clear(&p);
-		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
-						       : APP_NOT_FOUND,
+		return app_fail(err,
+				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"proposal", "no such proposal");
 	}
 	int64_t now_ms = app_now_ms();
@@ -244,8 +244,7 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	store_person_clear(&sp);
 	size_t i;
 	json_t *v;
-	json_array_foreach(fj, i, v)
-	{
+	json_array_foreach (fj, i, v) {
 		if (json_is_string(v))
 			folder_table_intern(folders, json_string_value(v));
 	}
@@ -278,9 +277,9 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	j.r.topics = json_dumps(topj, JSON_COMPACT);
 	json_decref(topj);
 	if (folders->n > n_folders_before) {
-		json_t *own = names_json(folders->names[2],
-					 sizeof(folders->names[0]),
-					 folders->n - 2);
+		json_t *own =
+			names_json(folders->names[2], sizeof(folders->names[0]),
+				   folders->n - 2);
 		j.folders = json_dumps(own, JSON_COMPACT);
 		json_decref(own);
 	}
@@ -295,14 +294,13 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 							     (enum channel)c)));
 	json_object_set_new(j.ledger_data, "channels", chans);
 	json_object_set_new(j.ledger_data, "topics",
-			    t->topics_all
-				    ? json_string("all")
-				    : names_json(t->topics[0],
-						 sizeof(t->topics[0]),
-						 t->n_topics));
-	json_object_set_new(j.ledger_data, "fields",
-			    names_json(t->fields[0], sizeof(t->fields[0]),
-				       t->n_fields));
+			    t->topics_all ? json_string("all")
+					  : names_json(t->topics[0],
+						       sizeof(t->topics[0]),
+						       t->n_topics));
+	json_object_set_new(
+		j.ledger_data, "fields",
+		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields));
 	if (j.r.terms == NULL || j.r.topics == NULL) {
 		rc = STORE_FAULT;
 	} else {
@@ -352,9 +350,8 @@ static int decline_run(struct store_tx *tx, void *arg)
 	int rc = store_proposal_decide(tx, j->proposal, "declined", 0,
 				       j->now_ms / 1000);
 	if (rc == STORE_OK)
-		rc = ledger_append(tx, j->person, "person",
-				   "proposal.declined", 0, j->data,
-				   j->now_ms);
+		rc = ledger_append(tx, j->person, "person", "proposal.declined",
+				   0, j->data, j->now_ms);
 	return rc;
 }
 
@@ -367,20 +364,20 @@ int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 	if (rc != STORE_OK || p.person != person) {
 		if (rc == STORE_OK)
 			store_proposal_clear(&p);
-		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
-						       : APP_NOT_FOUND,
+		return app_fail(err,
+				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"proposal", "no such proposal");
 	}
 	int64_t now_ms = app_now_ms();
-	bool pending = strcmp(proposal_state(&p, now_ms / 1000), "pending") ==
-		       0;
+	bool pending =
+		strcmp(proposal_state(&p, now_ms / 1000), "pending") == 0;
 	store_proposal_clear(&p);
 	if (!pending)
 		return app_fail(err, APP_CONFLICT, "proposal",
 				"the proposal is no longer pending");
 	id_encode(ID_PROPOSAL, proposal, prp);
-	struct decline_job j = {proposal, person,
-				json_pack("{s:s}", "proposal", prp), now_ms};
+	struct decline_job j = { proposal, person,
+				 json_pack("{s:s}", "proposal", prp), now_ms };
 	rc = j.data ? store_write(a->store, decline_run, &j) : STORE_FAULT;
 	json_decref(j.data);
 	if (rc == STORE_CONFLICT)
@@ -411,7 +408,7 @@ static int forget_on_commit(struct store_tx *tx, struct app *a, uint64_t rel)
 	struct forget *f = malloc(sizeof(*f));
 	if (f == NULL)
 		return STORE_FAULT;
-	*f = (struct forget){a->gate, rel};
+	*f = (struct forget){ a->gate, rel };
 	/* Exactly one of the two runs (see store_tx_on_commit). */
 	if (store_tx_on_rollback(tx, free, f) != STORE_OK) {
 		free(f);
@@ -468,8 +465,10 @@ int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 		return app_fail(err, APP_CONFLICT, "relationship",
 				"the relationship has ended");
 	struct change_job j = {
-		.a = a, .rel = rel, .person = person,
-		.state = change == REL_MUTE	 ? REL_MUTED
+		.a = a,
+		.rel = rel,
+		.person = person,
+		.state = change == REL_MUTE	? REL_MUTED
 			 : change == REL_UNMUTE ? REL_ACTIVE
 						: REL_ENDED,
 		.data = json_pack("{s:s}", "by", "person"),
@@ -512,7 +511,7 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 			   const json_t *terms_json, int *err_kind,
 			   struct app_error *err)
 {
-	struct terms_job j = {.a = a, .now_ms = app_now_ms()};
+	struct terms_job j = { .a = a, .now_ms = app_now_ms() };
 	struct store_proposal p;
 	struct store_person sp;
 	struct terms_ask ask;
@@ -552,8 +551,7 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 	json_t *tj = json_loads(j.r.topics, 0, NULL);
 	size_t i;
 	json_t *v;
-	json_array_foreach(tj, i, v)
-	{
+	json_array_foreach (tj, i, v) {
 		topic_table_intern(topics, json_string_value(v));
 	}
 	json_decref(tj);
@@ -562,8 +560,7 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 		goto out;
 	json_t *fj = json_loads(sp.folders, 0, NULL);
 	store_person_clear(&sp);
-	json_array_foreach(fj, i, v)
-	{
+	json_array_foreach (fj, i, v) {
 		folder_table_intern(folders, json_string_value(v));
 	}
 	json_decref(fj);
@@ -583,9 +580,9 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 	j.r.topics = json_dumps(topj, JSON_COMPACT);
 	json_decref(topj);
 	if (folders->n > n_folders) {
-		json_t *own = names_json(folders->names[2],
-					 sizeof(folders->names[0]),
-					 folders->n - 2);
+		json_t *own =
+			names_json(folders->names[2], sizeof(folders->names[0]),
+				   folders->n - 2);
 		j.folders = json_dumps(own, JSON_COMPACT);
 		json_decref(own);
 	}

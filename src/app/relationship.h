@@ -14,7 +14,7 @@
 #include "core/terms.h"
 
 #define PROPOSAL_VALUE_MAX 500
-#define PROPOSAL_TTL (30 * 86400) /* a pending proposal lasts 30 days */
+#define PROPOSAL_TTL	   (30 * 86400) /* a pending proposal lasts 30 days */
 
 /* A brand proposes to a person: `proposal` is the request body (value,
  * channels, topics, fields, and connect_code unless `person` is given —
@@ -64,7 +64,7 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 
 /* Builds a new alias for a relationship with `brand_name`:
  * "<slug>.<16 random base32>@<alias domain>". */
-void relationship_alias(const struct app *a, const char *brand_name,
-			char *out, size_t size);
+void relationship_alias(const struct app *a, const char *brand_name, char *out,
+			size_t size);
 
 #endif

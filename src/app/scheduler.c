@@ -16,8 +16,8 @@
 #include "base/log.h"
 
 #define SCHEDULER_BATCH 512
-#define SCHEDULER_TICK 1       /* seconds between rounds */
-#define SCHEDULER_PURGE 3600   /* seconds between purges of Later */
+#define SCHEDULER_TICK	1    /* seconds between rounds */
+#define SCHEDULER_PURGE 3600 /* seconds between purges of Later */
 
 struct scheduler {
 	struct app *app;
@@ -72,7 +72,8 @@ static int release_run(struct store_tx *tx, void *arg)
 
 int scheduler_round(struct app *a, int64_t now, bool purge)
 {
-	struct due d = {calloc(SCHEDULER_BATCH, sizeof(struct store_held)), 0};
+	struct due d = { calloc(SCHEDULER_BATCH, sizeof(struct store_held)),
+			 0 };
 	if (d.items == NULL)
 		return -1;
 	int total = 0;
@@ -85,7 +86,7 @@ int scheduler_round(struct app *a, int64_t now, bool purge)
 		}
 		if (d.n == 0 && !purge)
 			break;
-		struct release_job j = {a, &d, now, 0, purge, 0};
+		struct release_job j = { a, &d, now, 0, purge, 0 };
 		if (store_write(a->store, release_run, &j) != STORE_OK) {
 			log_warn("scheduler: a release round failed; it is "
 				 "tried again");

@@ -86,8 +86,8 @@ void session_job_prepare(struct session_job *j, int64_t now)
 {
 	uint8_t secret[32];
 	char idtext[ID_SIZE];
-	char b64[sodium_base64_ENCODED_LEN(32,
-		sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char b64[sodium_base64_ENCODED_LEN(
+		32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 
 	memset(&j->row, 0, sizeof(j->row));
 	j->row.id = store_new_key();
@@ -95,8 +95,8 @@ void session_job_prepare(struct session_job *j, int64_t now)
 	snprintf(j->row.kind, sizeof(j->row.kind), "%s",
 		 j->kind == SESSION_TOKEN ? "token" : "session");
 	j->row.created_at = j->row.last_used_at = now;
-	j->row.expires_at = now + (j->kind == SESSION_TOKEN ? TOKEN_TTL
-							  : SESSION_TTL);
+	j->row.expires_at =
+		now + (j->kind == SESSION_TOKEN ? TOKEN_TTL : SESSION_TTL);
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -135,8 +135,8 @@ static void session_touch_done(void *arg, int status)
 	free(arg);
 }
 
-int session_check(struct app *a, const char *credential,
-		  enum session_kind kind, uint64_t *person, uint64_t *id)
+int session_check(struct app *a, const char *credential, enum session_kind kind,
+		  uint64_t *person, uint64_t *id)
 {
 	char idtext[ID_SIZE];
 	uint8_t hash[32];
@@ -157,9 +157,10 @@ int session_check(struct app *a, const char *credential,
 	int64_t now = app_now_ms() / 1000;
 	bool ok = crypto_verify_32(hash, t.secret_hash) == 0;
 	ok = ok && t.revoked_at == 0 && now < t.expires_at;
-	ok = ok && strcmp(t.kind, kind == SESSION_TOKEN ? "token"
-							: "session") == 0;
-	if (ok && kind == SESSION_COOKIE && now - t.last_used_at >= SESSION_IDLE)
+	ok = ok &&
+	     strcmp(t.kind, kind == SESSION_TOKEN ? "token" : "session") == 0;
+	if (ok && kind == SESSION_COOKIE &&
+	    now - t.last_used_at >= SESSION_IDLE)
 		ok = false;
 	if (!ok)
 		return APP_NOT_FOUND;
@@ -167,7 +168,7 @@ int session_check(struct app *a, const char *credential,
 	if (kind == SESSION_COOKIE && now - t.last_used_at >= 60) {
 		struct session_touch *st = malloc(sizeof(*st));
 		if (st) {
-			*st = (struct session_touch){tid, now};
+			*st = (struct session_touch){ tid, now };
 			if (store_write_async(a->store, session_touch_run, st,
 					      session_touch_done) != STORE_OK)
 				free(st);

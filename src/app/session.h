@@ -19,9 +19,9 @@
 #include "app/app.h"
 
 #define SESSION_CREDENTIAL_SIZE 72
-#define TOKEN_TTL (90 * 86400)        /* bearer tokens: 90 days */
-#define SESSION_TTL (7 * 86400)       /* sessions: at most a week */
-#define SESSION_IDLE (8 * 3600)       /* … and 8 hours idle */
+#define TOKEN_TTL		(90 * 86400) /* bearer tokens: 90 days */
+#define SESSION_TTL		(7 * 86400)  /* sessions: at most a week */
+#define SESSION_IDLE		(8 * 3600)   /* … and 8 hours idle */
 
 enum session_kind { SESSION_TOKEN, SESSION_COOKIE };
 
@@ -53,8 +53,8 @@ int session_job_run(struct store_tx *tx, void *arg);
 /* The person a credential of `kind` belongs to: APP_OK and *person (and
  * *id), or APP_NOT_FOUND for anything else (unknown, revoked, expired,
  * idle too long, wrong kind, malformed). */
-int session_check(struct app *a, const char *credential,
-		  enum session_kind kind, uint64_t *person, uint64_t *id);
+int session_check(struct app *a, const char *credential, enum session_kind kind,
+		  uint64_t *person, uint64_t *id);
 
 /* Whether a string looks like a credential of kind (prefix only). */
 bool session_looks_like(const char *credential, enum session_kind kind);

@@ -13,15 +13,15 @@
 #define THROTTLE_SLOTS 65536
 
 struct throttle_slot {
-	uint64_t key;          /* hash of the key; 0: free */
-	int64_t first;         /* first failure in the window */
+	uint64_t key;  /* hash of the key; 0: free */
+	int64_t first; /* first failure in the window */
 	int64_t locked_until;
 	uint32_t failures;
 };
 
 struct throttle {
 	pthread_mutex_t lock;
-	uint8_t salt[16];      /* so that slots cannot be aimed at */
+	uint8_t salt[16]; /* so that slots cannot be aimed at */
 	struct throttle_slot slots[THROTTLE_SLOTS];
 };
 
@@ -43,17 +43,16 @@ void throttle_free(struct throttle *t)
 	free(t);
 }
 
-static struct throttle_slot *throttle_slot(struct throttle *t,
-					   const char *key, int64_t now,
-					   uint64_t *h)
+static struct throttle_slot *throttle_slot(struct throttle *t, const char *key,
+					   int64_t now, uint64_t *h)
 {
 	crypto_shorthash((uint8_t *)h, (const uint8_t *)key, strlen(key),
 			 t->salt);
 	if (*h == 0)
 		*h = 1;
 	struct throttle_slot *s = &t->slots[*h % THROTTLE_SLOTS];
-	if (s->key != *h || (now - s->first > THROTTLE_WINDOW &&
-			     now >= s->locked_until)) {
+	if (s->key != *h ||
+	    (now - s->first > THROTTLE_WINDOW && now >= s->locked_until)) {
 		/* Another key's, or quiet long enough: start afresh. */
 		memset(s, 0, sizeof(*s));
 	}

@@ -12,9 +12,9 @@
 
 #include <stdint.h>
 
-#define THROTTLE_FREE 5         /* failures allowed before a lock-out */
-#define THROTTLE_WINDOW 900     /* seconds a failure is remembered */
-#define THROTTLE_MAX_LOCK 900   /* the longest lock-out, seconds */
+#define THROTTLE_FREE	  5   /* failures allowed before a lock-out */
+#define THROTTLE_WINDOW	  900 /* seconds a failure is remembered */
+#define THROTTLE_MAX_LOCK 900 /* the longest lock-out, seconds */
 
 struct throttle;
 

@@ -28,7 +28,7 @@ struct view_slot {
 static struct {
 	pthread_mutex_t lock;
 	struct view_slot slot[VIEW_READ_SLOTS];
-} view_reads = {PTHREAD_MUTEX_INITIALIZER, {{0, 0, 0, 0}}};
+} view_reads = { PTHREAD_MUTEX_INITIALIZER, { { 0, 0, 0, 0 } } };
 
 static size_t view_slot_of(uint64_t rel)
 {
@@ -76,9 +76,8 @@ static void read_batch_done(void *arg, int status)
 
 static void read_batch_send(struct app *a, struct read_batch *b)
 {
-	if (b->n == 0 ||
-	    store_write_async(a->store, read_batch_run, b, read_batch_done) !=
-		    STORE_OK)
+	if (b->n == 0 || store_write_async(a->store, read_batch_run, b,
+					   read_batch_done) != STORE_OK)
 		read_batch_done(b, STORE_FAULT);
 }
 
@@ -86,11 +85,11 @@ static void view_read_remember(struct app *a, uint64_t rel, uint64_t person,
 			       int64_t day)
 {
 	struct view_slot *s = &view_reads.slot[view_slot_of(rel)];
-	struct view_slot old = {0, 0, 0, 0};
+	struct view_slot old = { 0, 0, 0, 0 };
 	pthread_mutex_lock(&view_reads.lock);
 	if (s->pending > 0 && (s->rel != rel || s->day != day))
 		old = *s;
-	*s = (struct view_slot){rel, person, day, 0};
+	*s = (struct view_slot){ rel, person, day, 0 };
 	pthread_mutex_unlock(&view_reads.lock);
 	if (old.pending > 0) {
 		struct read_batch *b = calloc(1, sizeof(*b));
@@ -155,8 +154,7 @@ static json_t *view_terms_for_brand(const json_t *terms)
 	json_t *chans = json_object();
 	const char *name;
 	json_t *c;
-	json_object_foreach(json_object_get(terms, "channels"), name, c)
-	{
+	json_object_foreach (json_object_get(terms, "channels"), name, c) {
 		if (!json_is_true(json_object_get(c, "allowed")))
 			continue;
 		json_t *o = json_pack("{s:b}", "allowed", 1);
@@ -166,8 +164,8 @@ static json_t *view_terms_for_brand(const json_t *terms)
 		json_object_set_new(chans, name, o);
 	}
 	json_object_set_new(v, "channels", chans);
-	const char *keep[] = {"topics", "exempt_topics", "expires_at",
-			      "agreement"};
+	const char *keep[] = { "topics", "exempt_topics", "expires_at",
+			       "agreement" };
 	for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++) {
 		json_t *x = json_object_get(terms, keep[i]);
 		json_object_set(v, keep[i], x ? x : json_null());
@@ -180,10 +178,10 @@ json_t *view_brand_item(const struct store_relationship *r)
 	char id[ID_SIZE];
 	id_encode(ID_RELATIONSHIP, r->id, id);
 	json_t *terms = json_loads(r->terms, 0, NULL);
-	json_t *o = json_pack("{s:s,s:s,s:s,s:o}", "id", id, "alias",
-			      r->alias, "state",
-			      r->state == REL_ENDED ? "ended" : "active",
-			      "terms", view_terms_for_brand(terms));
+	json_t *o =
+		json_pack("{s:s,s:s,s:s,s:o}", "id", id, "alias", r->alias,
+			  "state", r->state == REL_ENDED ? "ended" : "active",
+			  "terms", view_terms_for_brand(terms));
 	json_decref(terms);
 	return o;
 }
@@ -198,8 +196,7 @@ struct read_job {
 static int read_job_run(struct store_tx *tx, void *arg)
 {
 	struct read_job *j = arg;
-	int rc = store_field_read(tx, j->rel, j->person, j->day, 1,
-				  &j->first);
+	int rc = store_field_read(tx, j->rel, j->person, j->day, 1, &j->first);
 	if (rc == STORE_OK && j->first)
 		rc = ledger_append(tx, j->person, "brand", "fields.read",
 				   j->rel, j->data, j->now_ms);
@@ -215,16 +212,15 @@ static void read_job_done(void *arg, int status)
 }
 
 int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
-			    bool may_block, json_t **out,
-			    struct app_error *err)
+			    bool may_block, json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = store_relationship_by_id(a->store, rel, &r);
 	if (rc != STORE_OK || r.brand != brand) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
-		return app_fail(err, rc == STORE_FAULT ? APP_FAULT
-						       : APP_NOT_FOUND,
+		return app_fail(err,
+				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"relationship", "no such relationship");
 	}
 	json_t *view = view_brand_item(&r);
@@ -244,14 +240,12 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 	}
 	size_t i;
 	json_t *f;
-	json_array_foreach(granted, i, f)
-	{
+	json_array_foreach (granted, i, f) {
 		const char *name = json_string_value(f);
 		if (name == NULL || r.state == REL_ENDED)
 			continue;
 		if (strcmp(name, "email") == 0) {
-			json_object_set_new(fields, name,
-					    json_string(r.alias));
+			json_object_set_new(fields, name, json_string(r.alias));
 		} else {
 			json_t *v = json_object_get(profile, name);
 			if (v == NULL)
@@ -274,8 +268,12 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
-	*j = (struct read_job){r.id, r.person, now_ms / 86400000, now_ms,
-			       json_pack("{s:o}", "fields", names), false};
+	*j = (struct read_job){ r.id,
+				r.person,
+				now_ms / 86400000,
+				now_ms,
+				json_pack("{s:o}", "fields", names),
+				false };
 	store_relationship_clear(&r);
 	if (view_read_known(j->rel, j->day)) {
 		read_job_done(j, STORE_OK);
@@ -303,7 +301,7 @@ json_t *view_person_relationship(struct app *a,
 {
 	char id[ID_SIZE], brd[ID_SIZE];
 	struct store_brand b;
-	static const char *const states[] = {"active", "muted", "ended"};
+	static const char *const states[] = { "active", "muted", "ended" };
 	id_encode(ID_RELATIONSHIP, r->id, id);
 	id_encode(ID_BRAND, r->brand, brd);
 	json_t *brand = json_pack("{s:s}", "id", brd);

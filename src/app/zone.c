@@ -62,8 +62,7 @@ static bool zone_name_ok(const char *name)
 	return true;
 }
 
-static int zone_read(const char *name, struct tz *out, char *err,
-		     size_t errlen)
+static int zone_read(const char *name, struct tz *out, char *err, size_t errlen)
 {
 	const char *dir = getenv("TZDIR");
 	char path[512];
@@ -97,8 +96,8 @@ static int zone_read(const char *name, struct tz *out, char *err,
 	int rc = tz_parse(buf, (size_t)got, out, why, sizeof(why));
 	free(buf);
 	if (rc != 0) {
-		snprintf(err, errlen, "time zone \"%s\" is not valid: %s",
-			 name, why);
+		snprintf(err, errlen, "time zone \"%s\" is not valid: %s", name,
+			 why);
 		return -1;
 	}
 	return 0;

@@ -25,11 +25,10 @@ static void log_line(const char *tag, const char *fmt, va_list ap)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	int n = snprintf(line, sizeof(line),
-			 "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
-			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			 tm.tm_hour, tm.tm_min, tm.tm_sec,
-			 ts.tv_nsec / 1000000, tag);
+	int n = snprintf(
+		line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, tag);
 	if (n < 0)
 		return;
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
@@ -43,14 +42,14 @@ static void log_line(const char *tag, const char *fmt, va_list ap)
 	(void)w;
 }
 
-#define LOG_AT(level, tag)                                                   \
-	do {                                                                 \
-		if (log_level > (level))                                     \
-			return;                                              \
-		va_list ap;                                                  \
-		va_start(ap, fmt);                                           \
-		log_line(tag, fmt, ap);                                      \
-		va_end(ap);                                                  \
+#define LOG_AT(level, tag)                                                     \
+	do {                                                                   \
+		if (log_level > (level))                                       \
+			return;                                                \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		log_line(tag, fmt, ap);                                        \
+		va_end(ap);                                                    \
 	} while (0)
 
 void log_debug(const char *fmt, ...)

@@ -26,12 +26,12 @@
 #include "core/gate.h"
 
 static const struct cli_flag bench_flags[] = {
-	{"relationships", true, false, "relationships in memory [1000000]"},
-	{"decisions", true, false, "decisions to time [20000000]"},
-	{"seed", true, false, "random seed [1]"},
-	{"seconds", true, false, "http: seconds per wrk run [10]"},
-	{"json", false, false, "print JSON (the default)"},
-	{0},
+	{ "relationships", true, false, "relationships in memory [1000000]" },
+	{ "decisions", true, false, "decisions to time [20000000]" },
+	{ "seed", true, false, "random seed [1]" },
+	{ "seconds", true, false, "http: seconds per wrk run [10]" },
+	{ "json", false, false, "print JSON (the default)" },
+	{ 0 },
 };
 static const char bench_usage[] =
 	"cmr bench gate [--relationships N] [--decisions M] [--seed S] "
@@ -100,8 +100,7 @@ static long bench_number(const char *s, long def, long min, long max)
 
 static int bench_gate(const struct cli_args *args)
 {
-	long n_rel = bench_number(cli_value(args, bench_flags,
-					    "relationships"),
+	long n_rel = bench_number(cli_value(args, bench_flags, "relationships"),
 				  1000000, 1, 50000000);
 	long n_dec = bench_number(cli_value(args, bench_flags, "decisions"),
 				  20000000, 1, 2000000000);
@@ -113,8 +112,8 @@ static int bench_gate(const struct cli_args *args)
 		return CLI_USAGE;
 	}
 	struct zones *zones = zones_new();
-	const char *zone_names[] = {"Europe/Berlin", "America/New_York",
-				    "Asia/Tokyo", "UTC"};
+	const char *zone_names[] = { "Europe/Berlin", "America/New_York",
+				     "Asia/Tokyo", "UTC" };
 	const struct tz *tzs[4];
 	for (int i = 0; i < 4; i++) {
 		tzs[i] = zones_get(zones, zone_names[i], NULL, 0);
@@ -123,8 +122,8 @@ static int bench_gate(const struct cli_args *args)
 	}
 	long n_person = n_rel / 4 + 1;
 	struct bench_rel *rels = calloc((size_t)n_rel, sizeof(*rels));
-	struct bench_person *persons = calloc((size_t)n_person,
-					      sizeof(*persons));
+	struct bench_person *persons =
+		calloc((size_t)n_person, sizeof(*persons));
 	if (rels == NULL || persons == NULL) {
 		fprintf(stderr, "cmr: bench gate: out of memory\n");
 		return CLI_FAIL;
@@ -136,15 +135,16 @@ static int bench_gate(const struct cli_args *args)
 		p->tz = tzs[r % 4];
 		if ((r >> 4) % 4 == 0) {
 			p->global.cap[CHANNEL_EMAIL] =
-				(struct cap){.unit = CAP_DAY, .max = 6};
+				(struct cap){ .unit = CAP_DAY, .max = 6 };
 			p->global.hold = (r >> 8) & 1 ? 1u : 0;
 		}
 		if ((r >> 12) % 8 == 0)
 			p->global.do_not_contact = 1u << CHANNEL_SMS;
 		if ((r >> 16) % 3 == 0)
-			p->global.quiet = (struct quiet_hours){
-				.from = 22 * 60, .to = 7 * 60, .days = 0x7f,
-				.set = 1};
+			p->global.quiet = (struct quiet_hours){ .from = 22 * 60,
+								.to = 7 * 60,
+								.days = 0x7f,
+								.set = 1 };
 		for (int c = 0; c < 2; c++)
 			window_init(&p->win[c], &p->global.cap[c]);
 	}
@@ -153,21 +153,23 @@ static int bench_gate(const struct cli_args *args)
 		struct terms_compiled *t = &b->terms;
 		uint64_t r = bench_rng(&rng);
 		b->person = (uint32_t)(r % (uint64_t)n_person);
-		b->state = (r >> 20) % 20 == 0 ? REL_ENDED
+		b->state = (r >> 20) % 20 == 0	 ? REL_ENDED
 			   : (r >> 20) % 20 == 1 ? REL_MUTED
 						 : REL_ACTIVE;
-		t->channels = (uint8_t)(1u << CHANNEL_EMAIL |
-					((r >> 24) & 1 ? 1u << CHANNEL_SMS : 0));
+		t->channels =
+			(uint8_t)(1u << CHANNEL_EMAIL |
+				  ((r >> 24) & 1 ? 1u << CHANNEL_SMS : 0));
 		t->hold = (r >> 25) & 1 ? 1u : 0;
 		t->topics_all = (r >> 26) % 4 == 0;
 		t->topics = 0x3; /* topics 0 and 1 of 4 */
 		t->exempt = (r >> 28) & 1 ? 0x1 : 0;
-		t->exempt_cap = (struct cap){.unit = CAP_DAY, .max = 10};
+		t->exempt_cap = (struct cap){ .unit = CAP_DAY, .max = 10 };
 		t->expires_at = (r >> 29) % 50 == 0 ? 1 : 0;
 		if ((r >> 35) % 4 == 0)
-			t->quiet = (struct quiet_hours){
-				.from = 20 * 60, .to = 8 * 60, .days = 0x1f,
-				.set = 1};
+			t->quiet = (struct quiet_hours){ .from = 20 * 60,
+							 .to = 8 * 60,
+							 .days = 0x1f,
+							 .set = 1 };
 		for (int c = 0; c < 2; c++) {
 			bench_cap(&rng, &t->cap[c]);
 			window_init(&b->win[c], &t->cap[c]);
@@ -175,7 +177,7 @@ static int bench_gate(const struct cli_args *args)
 		window_init(&b->exempt, &t->exempt_cap);
 	}
 
-	uint64_t outcomes[3] = {0}, reasons[GATE_REASON_COUNT] = {0};
+	uint64_t outcomes[3] = { 0 }, reasons[GATE_REASON_COUNT] = { 0 };
 	cmr_time now = 1795000000; /* 2026-11 */
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -246,23 +248,21 @@ static int bench_gate(const struct cli_args *args)
 		      (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	double rate = (double)n_dec / secs;
 
-	json_t *o = json_pack("{s:s,s:f,s:s,s:f,s:I,s:I,s:I,s:f,s:i}",
-			      "bench", "gate", "value", rate, "unit",
-			      "decisions/s", "ns_per_decision",
-			      secs * 1e9 / (double)n_dec, "relationships",
-			      (json_int_t)n_rel, "persons",
+	json_t *o = json_pack("{s:s,s:f,s:s,s:f,s:I,s:I,s:I,s:f,s:i}", "bench",
+			      "gate", "value", rate, "unit", "decisions/s",
+			      "ns_per_decision", secs * 1e9 / (double)n_dec,
+			      "relationships", (json_int_t)n_rel, "persons",
 			      (json_int_t)n_person, "decisions",
-			      (json_int_t)n_dec, "seconds", secs, "threads",
-			      1);
-	json_t *oc = json_pack("{s:I,s:I,s:I}", "deliver",
-			       (json_int_t)outcomes[0], "hold",
-			       (json_int_t)outcomes[1], "refuse",
-			       (json_int_t)outcomes[2]);
+			      (json_int_t)n_dec, "seconds", secs, "threads", 1);
+	json_t *oc = json_pack(
+		"{s:I,s:I,s:I}", "deliver", (json_int_t)outcomes[0], "hold",
+		(json_int_t)outcomes[1], "refuse", (json_int_t)outcomes[2]);
 	json_t *rs = json_object();
 	for (int i = 0; i < GATE_REASON_COUNT; i++)
 		if (reasons[i])
-			json_object_set_new(rs, gate_reasons[i].wire,
-					    json_integer((json_int_t)reasons[i]));
+			json_object_set_new(
+				rs, gate_reasons[i].wire,
+				json_integer((json_int_t)reasons[i]));
 	json_object_set_new(o, "outcomes", oc);
 	json_object_set_new(o, "reasons", rs);
 	cli_print_json(o);
@@ -305,25 +305,34 @@ static int bench_fill_run(struct store_tx *tx, void *arg)
 		snprintf(p.password_hash, sizeof(p.password_hash), "-");
 		memcpy(p.data_key, f->wrapped, KEYS_WRAPPED_BYTES);
 		p.data_key_len = KEYS_WRAPPED_BYTES;
-		p.global_terms = (char *)(uintptr_t)"{}";
+		p.global_terms = (char *)(uintptr_t) "{}";
 		p.created_at = f->now;
 		int rc = store_person_insert(tx, &p);
 		if (rc != STORE_OK)
 			return rc;
 		struct store_proposal pr = {
-			.id = p.id ^ 0x5a5a5a5aULL, .person = p.id,
-			.brand = f->brand, .state = "accepted",
-			.value = (char *)(uintptr_t)"bench",
+			.id = p.id ^ 0x5a5a5a5aULL,
+			.person = p.id,
+			.brand = f->brand,
+			.state = "accepted",
+			.value = (char *)(uintptr_t) "bench",
 			.ask = (char *)(uintptr_t)f->ask,
-			.created_at = f->now, .expires_at = f->now + 86400};
+			.created_at = f->now,
+			.expires_at = f->now + 86400
+		};
 		if ((rc = store_proposal_insert(tx, &pr)) != STORE_OK)
 			return rc;
 		struct store_relationship r = {
-			.id = p.id ^ 0x3c3c3c3cULL, .person = p.id,
-			.brand = f->brand, .proposal = pr.id, .state = 0,
-			.terms = (char *)(uintptr_t)f->terms, .terms_version = 1,
+			.id = p.id ^ 0x3c3c3c3cULL,
+			.person = p.id,
+			.brand = f->brand,
+			.proposal = pr.id,
+			.state = 0,
+			.terms = (char *)(uintptr_t)f->terms,
+			.terms_version = 1,
 			.topics = (char *)(uintptr_t)f->topics,
-			.created_at = f->now};
+			.created_at = f->now
+		};
 		snprintf(r.alias, sizeof(r.alias),
 			 "bench.%016llx@relay.localhost",
 			 (unsigned long long)r.id);
@@ -333,8 +342,7 @@ static int bench_fill_run(struct store_tx *tx, void *arg)
 	return STORE_OK;
 }
 
-static double bench_seconds(const struct timespec *a,
-			    const struct timespec *b)
+static double bench_seconds(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) +
 	       (double)(b->tv_nsec - a->tv_nsec) / 1e9;
@@ -362,14 +370,14 @@ static int bench_campaign(const struct cli_args *args)
 		fprintf(stderr, "cmr: %s\n", err);
 		return CLI_FAIL;
 	}
-	struct app_error aerr = {0};
+	struct app_error aerr = { 0 };
 	uint64_t brand;
 	char key[BRAND_KEY_SIZE];
-	const char *domains[] = {"bench.example"};
+	const char *domains[] = { "bench.example" };
 	uint8_t dk[KEYS_DATA_KEY_BYTES], wrapped[KEYS_WRAPPED_BYTES];
 	int rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key, &aerr);
-	if (rc == APP_OK && (keys_new_data_key(dk) != 0 ||
-			     keys_wrap(a.keys, dk, wrapped) != 0))
+	if (rc == APP_OK &&
+	    (keys_new_data_key(dk) != 0 || keys_wrap(a.keys, dk, wrapped) != 0))
 		rc = APP_FAULT;
 	struct terms t;
 	terms_default(&t);
@@ -380,10 +388,16 @@ static int bench_campaign(const struct cli_args *args)
 	json_decref(tj);
 	struct timespec t0, t1, t2, t3;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct bench_fill f = {brand, 1000000000ULL, 0, 0, terms, "[]",
-			       "{\"channels\":[\"email\"],\"fields\":[],"
-			       "\"topics\":\"all\"}",
-			       wrapped, app_now_ms() / 1000};
+	struct bench_fill f = { brand,
+				1000000000ULL,
+				0,
+				0,
+				terms,
+				"[]",
+				"{\"channels\":[\"email\"],\"fields\":[],"
+				"\"topics\":\"all\"}",
+				wrapped,
+				app_now_ms() / 1000 };
 	for (long from = 0; rc == APP_OK && from < n; from += 20000) {
 		f.from = from;
 		f.n = n - from < 20000 ? n - from : 20000;
@@ -391,11 +405,13 @@ static int bench_campaign(const struct cli_args *args)
 			rc = APP_FAULT;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	struct campaign_request req = {.brand = brand, .all = true,
-				       .channel = CHANNEL_EMAIL,
-				       .topic = "news", .subject = "Hello",
-				       .body = "A campaign body.",
-				       .body_len = 16};
+	struct campaign_request req = { .brand = brand,
+					.all = true,
+					.channel = CHANNEL_EMAIL,
+					.topic = "news",
+					.subject = "Hello",
+					.body = "A campaign body.",
+					.body_len = 16 };
 	struct campaign_result res;
 	/* Cold: the gate state loads each relationship on first use. */
 	if (rc == APP_OK)
@@ -414,10 +430,9 @@ static int bench_campaign(const struct cli_args *args)
 	}
 	json_t *o = json_pack(
 		"{s:s,s:f,s:s,s:I,s:I,s:f,s:f,s:f,s:s}", "bench", "campaign",
-		"value", bench_seconds(&t2, &t3), "unit", "s",
-		"relationships", (json_int_t)n, "recipients",
-		(json_int_t)res2.total, "cold_seconds",
-		bench_seconds(&t1, &t2), "setup_seconds",
+		"value", bench_seconds(&t2, &t3), "unit", "s", "relationships",
+		(json_int_t)n, "recipients", (json_int_t)res2.total,
+		"cold_seconds", bench_seconds(&t1, &t2), "setup_seconds",
 		bench_seconds(&t0, &t1), "recipients_per_s",
 		(double)res2.total / bench_seconds(&t2, &t3), "store",
 		"sqlite (WAL, synchronous=FULL)");
@@ -438,10 +453,9 @@ static int bench_campaign(const struct cli_args *args)
 static double bench_wrk(const char *url, const char *auth, long seconds)
 {
 	char cmd[1024];
-	snprintf(cmd, sizeof(cmd),
-		 "wrk -t1 -c32 -d%lds %s%s%s '%s' 2>&1", seconds,
-		 auth ? "-H 'Authorization: Bearer " : "", auth ? auth : "",
-		 auth ? "'" : "", url);
+	snprintf(cmd, sizeof(cmd), "wrk -t1 -c32 -d%lds %s%s%s '%s' 2>&1",
+		 seconds, auth ? "-H 'Authorization: Bearer " : "",
+		 auth ? auth : "", auth ? "'" : "", url);
 	FILE *p = popen(cmd, "r");
 	if (p == NULL)
 		return -1;
@@ -462,8 +476,8 @@ static double bench_wrk(const char *url, const char *auth, long seconds)
 
 static int bench_http(const struct cli_args *args)
 {
-	long seconds = bench_number(cli_value(args, bench_flags, "seconds"),
-				    10, 1, 600);
+	long seconds = bench_number(cli_value(args, bench_flags, "seconds"), 10,
+				    1, 600);
 	if (seconds < 0) {
 		fprintf(stderr, "cmr: bench http: --seconds 1..600\n");
 		return CLI_USAGE;
@@ -481,11 +495,11 @@ static int bench_http(const struct cli_args *args)
 		fprintf(stderr, "cmr: %s\n", err);
 		return CLI_FAIL;
 	}
-	struct app_error aerr = {0};
+	struct app_error aerr = { 0 };
 	uint64_t person = 0, brand = 0, prp = 0;
 	char key[BRAND_KEY_SIZE];
-	const char *domains[] = {"bench.example"};
-	struct accepted acc = {0};
+	const char *domains[] = { "bench.example" };
+	struct accepted acc = { 0 };
 	int kind;
 	int rc = person_add(&a, "bench", "bench password 1", &person, &aerr);
 	json_t *profile = json_pack("{s:s,s:s}", "name", "Bench Person",
@@ -496,16 +510,15 @@ static int bench_http(const struct cli_args *args)
 	if (rc == APP_OK)
 		rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key,
 			       &aerr);
-	json_t *ask = json_pack("{s:s,s:[s],s:[s],s:[s,s]}", "value", "v",
-				"channels", "email", "topics", "news",
-				"fields", "name", "email");
+	json_t *ask =
+		json_pack("{s:s,s:[s],s:[s],s:[s,s]}", "value", "v", "channels",
+			  "email", "topics", "news", "fields", "name", "email");
 	if (rc == APP_OK)
 		rc = proposal_create(&a, brand, person, ask, &prp, &kind,
 				     &aerr);
 	json_decref(ask);
-	json_t *terms = json_pack("{s:{s:{s:b}},s:[s,s]}", "channels",
-				  "email", "allowed", 1, "fields", "name",
-				  "email");
+	json_t *terms = json_pack("{s:{s:{s:b}},s:[s,s]}", "channels", "email",
+				  "allowed", 1, "fields", "name", "email");
 	if (rc == APP_OK)
 		rc = proposal_accept(&a, person, prp, terms, &acc, &kind,
 				     &aerr);
@@ -578,8 +591,9 @@ int cli_bench(int argc, char **argv)
 		return bench_campaign(&args);
 	if (strcmp(what, "http") == 0)
 		return bench_http(&args);
-	fprintf(stderr, "cmr: bench: \"%s\" is not a benchmark (gate; "
-			"campaign, lmtp and http come with their doors)\n",
+	fprintf(stderr,
+		"cmr: bench: \"%s\" is not a benchmark (gate; "
+		"campaign, lmtp and http come with their doors)\n",
 		what);
 	return CLI_USAGE;
 }

@@ -13,16 +13,16 @@
 #include "core/id.h"
 
 static const struct cli_flag brand_flags[] = {
-	{"domain", true, true, "a domain of the brand (repeatable)"},
-	{"contact", true, false, "controller contact name"},
-	{"email", true, false, "controller e-mail"},
-	{"phone", true, false, "controller phone"},
-	{"address", true, false, "controller postal address"},
-	{"url", true, false, "controller web site"},
-	{"policy-url", true, false, "privacy policy URL"},
-	{"jurisdiction", true, false, "jurisdiction (e.g. DE)"},
-	{"json", false, false, "print JSON"},
-	{0},
+	{ "domain", true, true, "a domain of the brand (repeatable)" },
+	{ "contact", true, false, "controller contact name" },
+	{ "email", true, false, "controller e-mail" },
+	{ "phone", true, false, "controller phone" },
+	{ "address", true, false, "controller postal address" },
+	{ "url", true, false, "controller web site" },
+	{ "policy-url", true, false, "privacy policy URL" },
+	{ "jurisdiction", true, false, "jurisdiction (e.g. DE)" },
+	{ "json", false, false, "print JSON" },
+	{ 0 },
 };
 static const char brand_usage[] =
 	"cmr brand add NAME --domain D [--domain D…] [--contact C] "
@@ -82,7 +82,7 @@ int cli_brand(int argc, char **argv)
 {
 	struct cli_args args;
 	struct app a;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
 	    strcmp(argv[1], "-h") == 0) {
@@ -158,13 +158,12 @@ int cli_brand(int argc, char **argv)
 		}
 		size_t i, j;
 		json_t *v, *d;
-		json_array_foreach(items, i, v)
-		{
+		json_array_foreach (items, i, v) {
 			printf("%s %s",
 			       json_string_value(json_object_get(v, "id")),
 			       json_string_value(json_object_get(v, "name")));
-			json_array_foreach(json_object_get(v, "domains"), j, d)
-			{
+			json_array_foreach (json_object_get(v, "domains"), j,
+					    d) {
 				printf(" %s", json_string_value(d));
 			}
 			printf("\n");

@@ -26,15 +26,15 @@ struct cli_flag {
 	const char *help;
 };
 
-#define CLI_MAX_ARGS 16
+#define CLI_MAX_ARGS   16
 #define CLI_MAX_VALUES 16
-#define CLI_MAX_FLAGS 24
+#define CLI_MAX_FLAGS  24
 
 struct cli_args {
 	struct config cfg;
-	int nargs;                        /* positional arguments */
+	int nargs; /* positional arguments */
 	const char *args[CLI_MAX_ARGS];
-	bool help;                        /* --help or -h */
+	bool help; /* --help or -h */
 	/* values of the subcommand's own flags, by index in its table */
 	int count[CLI_MAX_FLAGS];
 	const char *values[CLI_MAX_FLAGS][CLI_MAX_VALUES];

@@ -6,9 +6,9 @@
 #include "app/demo.h"
 
 static const struct cli_flag demo_flags[] = {
-	{"if-empty", false, false,
-	 "do nothing (and succeed) when the store already has persons"},
-	{0},
+	{ "if-empty", false, false,
+	  "do nothing (and succeed) when the store already has persons" },
+	{ 0 },
 };
 static const char demo_usage[] = "cmr demo [--if-empty] [--store URL] "
 				 "[--keys DIR]";
@@ -17,7 +17,7 @@ int cli_demo(int argc, char **argv)
 {
 	struct cli_args args;
 	struct app a;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 
 	if (cli_parse(argc, argv, demo_flags, demo_usage, &args) != 0)
 		return CLI_USAGE;

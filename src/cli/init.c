@@ -7,7 +7,7 @@
 
 #include "app/app.h"
 
-static const struct cli_flag init_flags[] = {{0}};
+static const struct cli_flag init_flags[] = { { 0 } };
 static const char init_usage[] = "cmr init [--store URL] [--keys DIR]";
 
 int cli_init(int argc, char **argv)

@@ -10,7 +10,7 @@
 
 #include "app/ledger.h"
 
-static const struct cli_flag ledger_flags[] = {{0}};
+static const struct cli_flag ledger_flags[] = { { 0 } };
 static const char ledger_usage[] = "cmr ledger verify [--store URL] "
 				   "[--keys DIR]";
 

@@ -6,7 +6,7 @@
 
 #include "store/store.h"
 
-static const struct cli_flag migrate_flags[] = {{0}};
+static const struct cli_flag migrate_flags[] = { { 0 } };
 static const char migrate_usage[] = "cmr migrate [--store URL]";
 
 int cli_migrate(int argc, char **argv)

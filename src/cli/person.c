@@ -12,9 +12,9 @@
 #include "core/id.h"
 
 static const struct cli_flag person_flags[] = {
-	{"password-stdin", false, false, "read the password from stdin"},
-	{"json", false, false, "print JSON"},
-	{0},
+	{ "password-stdin", false, false, "read the password from stdin" },
+	{ "json", false, false, "print JSON" },
+	{ 0 },
 };
 static const char person_usage[] =
 	"cmr person add HANDLE --password-stdin [--json]\n"
@@ -25,10 +25,9 @@ static int person_list_one(const struct store_person *p, void *arg)
 	json_t *items = arg;
 	char id[ID_SIZE];
 	id_encode(ID_PERSON, p->id, id);
-	json_array_append_new(items, json_pack("{s:s,s:s,s:I}", "id", id,
-					       "handle", p->handle,
-					       "created_at",
-					       (json_int_t)p->created_at));
+	json_array_append_new(
+		items, json_pack("{s:s,s:s,s:I}", "id", id, "handle", p->handle,
+				 "created_at", (json_int_t)p->created_at));
 	return 0;
 }
 
@@ -53,7 +52,7 @@ int cli_person(int argc, char **argv)
 	bool json = cli_has(&args, person_flags, "json");
 	if (strcmp(verb, "add") == 0) {
 		char password[PERSON_PASSWORD_MAX + 2];
-		struct app_error err = {0};
+		struct app_error err = { 0 };
 		uint64_t id;
 		if (args.nargs != 1) {
 			fprintf(stderr, "cmr: person add needs one HANDLE\n");
@@ -114,8 +113,7 @@ int cli_person(int argc, char **argv)
 		} else {
 			size_t i;
 			json_t *v;
-			json_array_foreach(items, i, v)
-			{
+			json_array_foreach (items, i, v) {
 				printf("%s %s\n",
 				       json_string_value(
 					       json_object_get(v, "id")),

@@ -20,7 +20,7 @@
 #include "http/metrics.h"
 #include "http/server.h"
 
-static const struct cli_flag serve_flags[] = {{0}};
+static const struct cli_flag serve_flags[] = { { 0 } };
 static const char serve_usage[] = "cmr serve [settings…]";
 
 static int serve_drop(const char *user)
@@ -37,8 +37,7 @@ static int serve_drop(const char *user)
 		return -1;
 	}
 	if (setuid(0) == 0) {
-		fprintf(stderr, "cmr: --user %s: privileges came back\n",
-			user);
+		fprintf(stderr, "cmr: --user %s: privileges came back\n", user);
 		return -1;
 	}
 	return 0;

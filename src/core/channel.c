@@ -6,8 +6,8 @@
 #include <string.h>
 
 static const char *const channel_names[CHANNEL_COUNT] = {
-	[CHANNEL_EMAIL] = "email",   [CHANNEL_SMS] = "sms",
-	[CHANNEL_PUSH] = "push",     [CHANNEL_POSTAL] = "postal",
+	[CHANNEL_EMAIL] = "email", [CHANNEL_SMS] = "sms",
+	[CHANNEL_PUSH] = "push",   [CHANNEL_POSTAL] = "postal",
 	[CHANNEL_PHONE] = "phone",
 };
 

@@ -10,48 +10,49 @@
 #include "quiet.h"
 
 const struct gate_reason_info gate_reasons[GATE_REASON_COUNT] = {
-	[GATE_OK] = {"ok", NULL, "250 2.0.0 accepted", "delivered"},
-	[GATE_UNKNOWN_ALIAS] = {"unknown_alias", "not_accepted",
-				"550 5.1.1 recipient not accepted",
-				"no such alias"},
-	[GATE_SENDER_NOT_BRAND] = {"sender_not_brand", "not_accepted",
-				   "550 5.1.1 recipient not accepted",
-				   "sent by someone other than the brand: "
-				   "the alias has leaked"},
-	[GATE_RELATIONSHIP_ENDED] = {"relationship_ended",
-				     "relationship_ended",
-				     "550 5.7.1 relationship_ended",
-				     "the relationship has ended"},
-	[GATE_CONSENT_EXPIRED] = {"consent_expired", "consent_expired",
-				  "550 5.7.1 consent_expired",
-				  "your consent has expired"},
-	[GATE_CHANNEL_DO_NOT_CONTACT] = {"channel_do_not_contact",
+	[GATE_OK] = { "ok", NULL, "250 2.0.0 accepted", "delivered" },
+	[GATE_UNKNOWN_ALIAS] = { "unknown_alias", "not_accepted",
+				 "550 5.1.1 recipient not accepted",
+				 "no such alias" },
+	[GATE_SENDER_NOT_BRAND] = { "sender_not_brand", "not_accepted",
+				    "550 5.1.1 recipient not accepted",
+				    "sent by someone other than the brand: "
+				    "the alias has leaked" },
+	[GATE_RELATIONSHIP_ENDED] = { "relationship_ended",
+				      "relationship_ended",
+				      "550 5.7.1 relationship_ended",
+				      "the relationship has ended" },
+	[GATE_CONSENT_EXPIRED] = { "consent_expired", "consent_expired",
+				   "550 5.7.1 consent_expired",
+				   "your consent has expired" },
+	[GATE_CHANNEL_DO_NOT_CONTACT] = { "channel_do_not_contact",
+					  "channel_not_permitted",
+					  "550 5.7.1 channel_not_permitted",
+					  "the channel is on your "
+					  "do-not-contact "
+					  "list" },
+	[GATE_CHANNEL_NOT_PERMITTED] = { "channel_not_permitted",
 					 "channel_not_permitted",
 					 "550 5.7.1 channel_not_permitted",
-					 "the channel is on your do-not-contact "
-					 "list"},
-	[GATE_CHANNEL_NOT_PERMITTED] = {"channel_not_permitted",
-					"channel_not_permitted",
-					"550 5.7.1 channel_not_permitted",
-					"the channel is not granted to this "
-					"brand"},
-	[GATE_TOPIC_MISSING] = {"topic_missing", "topic_missing",
-				"550 5.7.1 topic_missing",
-				"the message names no topic"},
-	[GATE_TOPIC_NOT_WANTED] = {"topic_not_wanted", "topic_not_wanted",
-				   "550 5.7.1 topic_not_wanted",
-				   "you do not want this topic"},
-	[GATE_FREQUENCY_CAP] = {"frequency_cap", "frequency_cap",
-				"550 5.7.1 frequency_cap",
-				"over this brand's cap"},
-	[GATE_GLOBAL_FREQUENCY_CAP] = {"global_frequency_cap", "not_accepted",
-				       "550 5.7.1 not_accepted",
-				       "over your cap across all brands"},
-	[GATE_QUIET_HOURS] = {"quiet_hours", NULL, "250 2.0.0 accepted",
-			      "held for your quiet hours"},
-	[GATE_HOLD_QUEUE_FULL] = {"hold_queue_full", "not_accepted",
-				  "550 5.7.1 not_accepted",
-				  "too many messages already held"},
+					 "the channel is not granted to this "
+					 "brand" },
+	[GATE_TOPIC_MISSING] = { "topic_missing", "topic_missing",
+				 "550 5.7.1 topic_missing",
+				 "the message names no topic" },
+	[GATE_TOPIC_NOT_WANTED] = { "topic_not_wanted", "topic_not_wanted",
+				    "550 5.7.1 topic_not_wanted",
+				    "you do not want this topic" },
+	[GATE_FREQUENCY_CAP] = { "frequency_cap", "frequency_cap",
+				 "550 5.7.1 frequency_cap",
+				 "over this brand's cap" },
+	[GATE_GLOBAL_FREQUENCY_CAP] = { "global_frequency_cap", "not_accepted",
+					"550 5.7.1 not_accepted",
+					"over your cap across all brands" },
+	[GATE_QUIET_HOURS] = { "quiet_hours", NULL, "250 2.0.0 accepted",
+			       "held for your quiet hours" },
+	[GATE_HOLD_QUEUE_FULL] = { "hold_queue_full", "not_accepted",
+				   "550 5.7.1 not_accepted",
+				   "too many messages already held" },
 };
 
 int gate_reason_parse(const char *wire)
@@ -64,8 +65,8 @@ int gate_reason_parse(const char *wire)
 
 static struct gate_decision gate_refuse(enum gate_reason r)
 {
-	return (struct gate_decision){.outcome = GATE_REFUSE,
-				      .reason = (uint8_t)r};
+	return (struct gate_decision){ .outcome = GATE_REFUSE,
+				       .reason = (uint8_t)r };
 }
 
 static uint8_t gate_folder(const struct gate_input *in)
@@ -95,7 +96,8 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	if (in->stage != GATE_STAGE_RELEASE) {
 		if (!in->alias_known) /* 1 */
 			return gate_refuse(GATE_UNKNOWN_ALIAS);
-		if (in->stage == GATE_STAGE_FULL && !in->sender_is_brand) /* 2 */
+		if (in->stage == GATE_STAGE_FULL &&
+		    !in->sender_is_brand) /* 2 */
 			return gate_refuse(GATE_SENDER_NOT_BRAND);
 	}
 	if (in->rel_state == REL_ENDED) /* 3 */
@@ -109,17 +111,15 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	if (!(t->channels & bit)) /* 6 */
 		return gate_refuse(GATE_CHANNEL_NOT_PERMITTED);
 	if (in->stage == GATE_STAGE_RCPT)
-		return (struct gate_decision){.outcome = GATE_DELIVER,
-					      .reason = GATE_OK};
+		return (struct gate_decision){ .outcome = GATE_DELIVER,
+					       .reason = GATE_OK };
 
 	/* An index past the 64-bit masks is no topic of the table. */
-	int topic = in->topic < TERMS_MAX_TOPICS ? in->topic
-						 : GATE_TOPIC_OTHER;
+	int topic = in->topic < TERMS_MAX_TOPICS ? in->topic : GATE_TOPIC_OTHER;
 	bool restricted = !t->topics_all;
 	if (restricted && topic == GATE_TOPIC_NONE) /* 7 */
 		return gate_refuse(GATE_TOPIC_MISSING);
-	if (restricted &&
-	    (topic < 0 || !((t->topics >> topic) & 1))) /* 8 */
+	if (restricted && (topic < 0 || !((t->topics >> topic) & 1))) /* 8 */
 		return gate_refuse(GATE_TOPIC_NOT_WANTED);
 
 	bool exempt = topic >= 0 && ((t->exempt >> topic) & 1);
@@ -148,8 +148,8 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	}
 	/* 11: quiet hours, the relationship's own or else the global ones. */
 	if (!hold) {
-		const struct quiet_hours *q = t->quiet.set ? &t->quiet
-							   : &g->quiet;
+		const struct quiet_hours *q =
+			t->quiet.set ? &t->quiet : &g->quiet;
 		if (q->set && quiet_active(q, in->tz, in->now, &until)) {
 			hold = true;
 			why = GATE_QUIET_HOURS;
@@ -158,13 +158,13 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	if (hold) {
 		if (in->held >= in->hold_queue) /* 12 */
 			return gate_refuse(GATE_HOLD_QUEUE_FULL);
-		return (struct gate_decision){.outcome = GATE_HOLD,
-					      .reason = (uint8_t)why,
-					      .deliver_at = until,
-					      .exempt = exempt};
+		return (struct gate_decision){ .outcome = GATE_HOLD,
+					       .reason = (uint8_t)why,
+					       .deliver_at = until,
+					       .exempt = exempt };
 	}
-	return (struct gate_decision){.outcome = GATE_DELIVER,
-				      .reason = GATE_OK,
-				      .folder = gate_folder(in),
-				      .exempt = exempt};
+	return (struct gate_decision){ .outcome = GATE_DELIVER,
+				       .reason = GATE_OK,
+				       .folder = gate_folder(in),
+				       .exempt = exempt };
 }

@@ -58,34 +58,34 @@ enum rel_state {
 	REL_ENDED = 2,
 };
 
-#define GATE_TOPIC_NONE (-1)  /* the message names no topic */
+#define GATE_TOPIC_NONE	 (-1) /* the message names no topic */
 #define GATE_TOPIC_OTHER (-2) /* a topic not in the relationship's table */
 
 struct gate_input {
 	const struct terms_compiled *terms;   /* the relationship's */
 	const struct global_compiled *global; /* the person's */
-	const struct tz *tz;                  /* the person's zone */
-	const struct window *window;  /* relationship × channel */
-	const struct window *exempt;  /* relationship × exempt topics */
+	const struct tz *tz;		      /* the person's zone */
+	const struct window *window;	      /* relationship × channel */
+	const struct window *exempt;	    /* relationship × exempt topics */
 	const struct window *global_window; /* person × channel */
 	cmr_time now;
-	uint32_t held;       /* messages held for the relationship, not
-				counting the one being decided */
-	uint32_t hold_queue; /* --hold-queue */
-	int16_t topic;       /* topic index, GATE_TOPIC_NONE or _OTHER */
-	uint8_t stage;       /* enum gate_stage */
-	uint8_t channel;     /* enum channel */
-	uint8_t rel_state;   /* enum rel_state */
-	bool alias_known;    /* row 1: mail only; true over HTTP */
+	uint32_t held;	      /* messages held for the relationship, not
+				 counting the one being decided */
+	uint32_t hold_queue;  /* --hold-queue */
+	int16_t topic;	      /* topic index, GATE_TOPIC_NONE or _OTHER */
+	uint8_t stage;	      /* enum gate_stage */
+	uint8_t channel;      /* enum channel */
+	uint8_t rel_state;    /* enum rel_state */
+	bool alias_known;     /* row 1: mail only; true over HTTP */
 	bool sender_is_brand; /* row 2: mail only; true over HTTP */
 };
 
 struct gate_decision {
 	cmr_time deliver_at; /* GATE_HOLD: when to decide again */
 	uint8_t outcome;     /* enum gate_outcome */
-	uint8_t reason;      /* enum gate_reason */
-	uint8_t folder;      /* GATE_DELIVER: folder id */
-	bool exempt;         /* the topic is exempt: a delivery counts in
+	uint8_t reason;	     /* enum gate_reason */
+	uint8_t folder;	     /* GATE_DELIVER: folder id */
+	bool exempt;	     /* the topic is exempt: a delivery counts in
 				the exempt window, not the channel's or the
 				global one */
 };

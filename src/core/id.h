@@ -16,21 +16,21 @@
 #include <stdint.h>
 
 enum id_type {
-	ID_PERSON,       /* per_ */
-	ID_BRAND,        /* brd_ */
-	ID_PROPOSAL,     /* prp_ */
+	ID_PERSON,	 /* per_ */
+	ID_BRAND,	 /* brd_ */
+	ID_PROPOSAL,	 /* prp_ */
 	ID_RELATIONSHIP, /* rel_ */
-	ID_MESSAGE,      /* msg_ */
-	ID_CAMPAIGN,     /* cmp_ */
-	ID_OFFER,        /* off_ */
-	ID_INTENT,       /* int_ */
-	ID_FEEDBACK,     /* fbk_ */
-	ID_CREDIT,       /* crd_ */
-	ID_TOKEN,        /* tok_ */
+	ID_MESSAGE,	 /* msg_ */
+	ID_CAMPAIGN,	 /* cmp_ */
+	ID_OFFER,	 /* off_ */
+	ID_INTENT,	 /* int_ */
+	ID_FEEDBACK,	 /* fbk_ */
+	ID_CREDIT,	 /* crd_ */
+	ID_TOKEN,	 /* tok_ */
 	ID_TYPE_COUNT
 };
 
-#define ID_LEN 20 /* prefix (4) + 16 characters */
+#define ID_LEN	20 /* prefix (4) + 16 characters */
 #define ID_SIZE (ID_LEN + 1)
 
 /* Writes the id of key into out (NUL-terminated, ID_SIZE bytes). */
@@ -48,7 +48,6 @@ void id_base32(const uint8_t *in, unsigned nbits, char *out);
 
 /* Decodes n Crockford characters (case-insensitive, look-alikes mapped,
  * no separators) into big-endian bytes; false on a bad character. */
-bool id_base32_decode(const char *s, unsigned n, uint8_t *out,
-		      size_t out_len);
+bool id_base32_decode(const char *s, unsigned n, uint8_t *out, size_t out_len);
 
 #endif

@@ -15,8 +15,8 @@
 /* Same bound as tz.c clamps its queries to; keeps now + offset from
  * overflowing on nonsense input. */
 #define QUIET_TIME_LIMIT ((int64_t)1 << 61)
-#define DAY_SECONDS 86400
-#define DAY_MINUTES 1440
+#define DAY_SECONDS	 86400
+#define DAY_MINUTES	 1440
 
 static int64_t quiet_floor_div(int64_t a, int64_t b)
 {
@@ -36,8 +36,8 @@ static cmr_time quiet_at(const struct tz *z, int64_t day, unsigned min)
 	return tz_local_to_utc(z, day * DAY_SECONDS + (int64_t)min * 60);
 }
 
-bool quiet_active(const struct quiet_hours *q, const struct tz *z,
-		  cmr_time now, cmr_time *ends)
+bool quiet_active(const struct quiet_hours *q, const struct tz *z, cmr_time now,
+		  cmr_time *ends)
 {
 	bool wraps;
 	int64_t today, day;

@@ -26,8 +26,8 @@ struct quiet_hours {
 /* Whether UTC instant now falls inside a quiet period [start, end). When it
  * does and `ends` is not NULL, *ends receives the UTC instant the period
  * ends. Returns false when q->set is 0. */
-bool quiet_active(const struct quiet_hours *q, const struct tz *z,
-		  cmr_time now, cmr_time *ends);
+bool quiet_active(const struct quiet_hours *q, const struct tz *z, cmr_time now,
+		  cmr_time *ends);
 
 /* Parses "HH:MM" (00:00–23:59) into minutes; -1 when malformed. */
 int quiet_parse_clock(const char *s);

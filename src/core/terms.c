@@ -35,7 +35,7 @@ const char *const terms_agreements[] = {
 	"SD-BASE-S3P", "SD-BASE-DP", "PDC-INTENT", NULL,
 };
 
-#define N_AGREEMENTS \
+#define N_AGREEMENTS                                                           \
 	((int)(sizeof terms_agreements / sizeof terms_agreements[0]) - 1)
 
 /* ISO weekday order, as struct quiet_hours numbers its bits. */
@@ -50,13 +50,13 @@ static const char *const cap_unit_names[] = {
 	[CAP_MONTH] = "month",
 };
 
-#define ROLLING_MAX_SECONDS 31622400 /* 366 days */
-#define RETENTION_MAX_DAYS 3650
+#define ROLLING_MAX_SECONDS    31622400 /* 366 days */
+#define RETENTION_MAX_DAYS     3650
 #define RETENTION_DEFAULT_DAYS 30
-#define EXEMPT_CAP_DEFAULT 10
-#define TIME_ZONE_MAX 63
-#define PATH_MAX_LEN (sizeof(((struct terms_error *)0)->field))
-#define MAX_UNIX_TIME 253402300799LL /* 9999-12-31T23:59:59Z */
+#define EXEMPT_CAP_DEFAULT     10
+#define TIME_ZONE_MAX	       63
+#define PATH_MAX_LEN	       (sizeof(((struct terms_error *)0)->field))
+#define MAX_UNIX_TIME	       253402300799LL /* 9999-12-31T23:59:59Z */
 
 /* ---- Errors and paths ---- */
 
@@ -112,8 +112,8 @@ static bool stop(const struct terms_error *err)
 static int fail(struct terms_error *err, int kind, const char *field,
 		const char *reason)
 {
-	if (err->kind != 0 && (err->kind != TERMS_ERR_VALUE ||
-			       kind == TERMS_ERR_VALUE))
+	if (err->kind != 0 &&
+	    (err->kind != TERMS_ERR_VALUE || kind == TERMS_ERR_VALUE))
 		return -1;
 	err->kind = kind;
 	snprintf(err->field, sizeof err->field, "%s", field);
@@ -146,7 +146,7 @@ static int check_keys(const json_t *obj, const char *base,
 	const char *key;
 	json_t *value;
 
-	json_object_foreach((json_t *)obj, key, value) {
+	json_object_foreach ((json_t *)obj, key, value) {
 		size_t i;
 
 		(void)value;
@@ -251,7 +251,7 @@ struct name_list {
 	char *base;    /* slot 0 */
 	size_t stride; /* bytes per slot, terminator included */
 	int max;       /* slots */
-	int *n;        /* slots used */
+	int *n;	       /* slots used */
 };
 
 static const char *slot(const struct name_list *l, int i)
@@ -301,7 +301,7 @@ static int parse_names(const json_t *arr, const char *path,
 			    "must be a list of names");
 	if (json_array_size(arr) > (size_t)l->max)
 		fail(err, TERMS_ERR_VALUE, path, too_many);
-	json_array_foreach(arr, i, item) {
+	json_array_foreach (arr, i, item) {
 		const char *s;
 
 		if (!json_is_string(item)) {
@@ -419,8 +419,7 @@ static const char over_cap_bad[] = "must be \"refuse\" or \"hold\"";
 static int parse_cap(const json_t *v, const char *path, struct cap *out,
 		     bool *hold, struct terms_error *err)
 {
-	static const char *const keys[] = { "max", "per", "per_seconds",
-					    NULL };
+	static const char *const keys[] = { "max", "per", "per_seconds", NULL };
 	static const char *const keys_hold[] = { "max", "per", "per_seconds",
 						 "over_cap", NULL };
 	const json_t *per = NULL, *per_seconds = NULL;
@@ -450,11 +449,10 @@ static int parse_cap(const json_t *v, const char *path, struct cap *out,
 		fail(err, TERMS_ERR_VALUE, path,
 		     "must have \"per\" or \"per_seconds\", not both");
 	} else if (per != NULL) {
-		rc = get_enum(v, "per", path, cap_unit_names,
-			      (int)(sizeof cap_unit_names /
-				    sizeof cap_unit_names[0]),
-			      "must be \"day\", \"week\" or \"month\"", &unit,
-			      err);
+		rc = get_enum(
+			v, "per", path, cap_unit_names,
+			(int)(sizeof cap_unit_names / sizeof cap_unit_names[0]),
+			"must be \"day\", \"week\" or \"month\"", &unit, err);
 		if (rc < 0 && stop(err))
 			return -1;
 	} else if (per_seconds != NULL) {
@@ -522,8 +520,8 @@ static int parse_channel(const json_t *v, const char *path,
 				       "must be true or false");
 		out->allowed = json_is_true(allowed);
 	}
-	rc = get_enum(v, "over_cap", path, over_cap_names, 2, over_cap_bad,
-		      &h, err);
+	rc = get_enum(v, "over_cap", path, over_cap_names, 2, over_cap_bad, &h,
+		      err);
 	if (rc < 0 && stop(err))
 		return -1;
 	out->hold = rc == 0 && h == 1;
@@ -532,8 +530,7 @@ static int parse_channel(const json_t *v, const char *path,
 		char sub[PATH_MAX_LEN];
 
 		path_key(sub, path, "cap");
-		if (parse_cap(cap, sub, &out->cap, NULL, err) < 0 &&
-		    stop(err))
+		if (parse_cap(cap, sub, &out->cap, NULL, err) < 0 && stop(err))
 			return -1;
 	}
 	return err->kind ? -1 : 0;
@@ -606,7 +603,7 @@ static int parse_quiet(const json_t *v, const char *path,
 			fail(err, TERMS_ERR_VALUE, sub,
 			     "must name at least one day; use null quiet "
 			     "hours for none");
-		json_array_foreach(days, i, d) {
+		json_array_foreach (days, i, d) {
 			int k;
 
 			if (!json_is_string(d))
@@ -730,9 +727,8 @@ static bool parse_rfc3339(const char *s, cmr_time *out)
 static int parse_expiry(const json_t *v, const char *path, cmr_time *out,
 			struct terms_error *err)
 {
-	static const char bad[] =
-		"must be null or an RFC 3339 time such as "
-		"\"2027-01-01T00:00:00Z\"";
+	static const char bad[] = "must be null or an RFC 3339 time such as "
+				  "\"2027-01-01T00:00:00Z\"";
 	const char *s;
 	cmr_time t;
 
@@ -783,7 +779,7 @@ static int parse_terms_channels(const json_t *v, const struct terms_ask *ask,
 	if (!json_is_object(v))
 		return fail(err, TERMS_ERR_TYPE, "channels",
 			    "must be an object of channel name to its terms");
-	json_object_foreach((json_t *)v, key, entry) {
+	json_object_foreach ((json_t *)v, key, entry) {
 		char path[PATH_MAX_LEN];
 		int c = channel_parse(key);
 
@@ -817,7 +813,7 @@ static int parse_topic_folders(const json_t *v, struct terms *t,
 	if (json_object_size(v) > TERMS_MAX_TOPIC_FOLDERS)
 		fail(err, TERMS_ERR_VALUE, "topic_folders",
 		     "may give at most 16 topics a folder of their own");
-	json_object_foreach((json_t *)v, key, folder) {
+	json_object_foreach ((json_t *)v, key, folder) {
 		struct topic_folder *tf;
 
 		if (!json_is_string(folder))
@@ -850,8 +846,8 @@ static int check_terms(const struct terms *t, struct terms_error *err)
 {
 	for (int i = 0; i < t->n_exempt; i++)
 		if (!topic_wanted(t, t->exempt[i]))
-			return fail_index(err, TERMS_ERR_VALUE,
-					  "exempt_topics", (size_t)i,
+			return fail_index(err, TERMS_ERR_VALUE, "exempt_topics",
+					  (size_t)i,
 					  "is not one of the wanted topics");
 	for (int i = 0; i < t->n_topic_folders; i++)
 		if (!topic_wanted(t, t->topic_folders[i].topic))
@@ -866,9 +862,10 @@ int terms_parse(const json_t *json, const struct terms_ask *ask,
 		struct terms_error *err)
 {
 	static const char *const keys[] = {
-		"channels", "topics",	     "exempt_topics", "exempt_cap",
-		"quiet_hours", "folder",     "topic_folders", "fields",
-		"agreement", "expires_at", NULL,
+		"channels",	 "topics",	"exempt_topics",
+		"exempt_cap",	 "quiet_hours", "folder",
+		"topic_folders", "fields",	"agreement",
+		"expires_at",	 NULL,
 	};
 	struct terms_error scratch;
 	struct asked topics_ask, fields_ask;
@@ -877,9 +874,8 @@ int terms_parse(const json_t *json, const struct terms_ask *ask,
 				    TERMS_MAX_TOPICS, &out->n_topics };
 	struct name_list exempt = { (char *)out->exempt, sizeof(terms_name),
 				    TERMS_MAX_TOPICS, &out->n_exempt };
-	struct name_list fields = { (char *)out->fields,
-				    sizeof out->fields[0], TERMS_MAX_FIELDS,
-				    &out->n_fields };
+	struct name_list fields = { (char *)out->fields, sizeof out->fields[0],
+				    TERMS_MAX_FIELDS, &out->n_fields };
 	const json_t *v;
 	int rc;
 
@@ -893,12 +889,12 @@ int terms_parse(const json_t *json, const struct terms_ask *ask,
 	if (check_keys(json, "", keys, err) < 0)
 		return -1;
 	if (ask != NULL) {
-		topics_ask = (struct asked){ ask->topics_all, ask->n_topics,
-					     ask->topics[0],
-					     sizeof(terms_name) };
-		fields_ask = (struct asked){ false, ask->n_fields,
-					     ask->fields[0],
-					     sizeof ask->fields[0] };
+		topics_ask =
+			(struct asked){ ask->topics_all, ask->n_topics,
+					ask->topics[0], sizeof(terms_name) };
+		fields_ask =
+			(struct asked){ false, ask->n_fields, ask->fields[0],
+					sizeof ask->fields[0] };
 		ta = &topics_ask;
 		fa = &fields_ask;
 	}
@@ -909,13 +905,13 @@ int terms_parse(const json_t *json, const struct terms_ask *ask,
 
 	if ((v = json_object_get(json, "topics")) != NULL) {
 		if (parse_topics(v, "topics", &out->topics_all, &topics, ta,
-				 err) < 0 && stop(err))
+				 err) < 0 &&
+		    stop(err))
 			return -1;
 	} else if (mode == TERMS_MODE_ACCEPT && ask != NULL) {
 		/* Accepting without a word on topics takes what was asked. */
 		out->topics_all = ask->topics_all;
-		for (int i = 0; i < ask->n_topics && i < TERMS_MAX_TOPICS;
-		     i++)
+		for (int i = 0; i < ask->n_topics && i < TERMS_MAX_TOPICS; i++)
 			snprintf(out->topics[out->n_topics++],
 				 sizeof out->topics[0], "%s", ask->topics[i]);
 	}
@@ -1099,8 +1095,8 @@ json_t *terms_to_json(const struct terms *t)
 			      : names_to_json(t->topics[0], sizeof(terms_name),
 					      t->n_topics)) < 0 ||
 	    put(o, "exempt_topics",
-		names_to_json(t->exempt[0], sizeof(terms_name),
-			      t->n_exempt)) < 0 ||
+		names_to_json(t->exempt[0], sizeof(terms_name), t->n_exempt)) <
+		    0 ||
 	    put(o, "exempt_cap", cap_to_json(&t->exempt_cap)) < 0 ||
 	    put(o, "quiet_hours", quiet_to_json(&t->quiet)) < 0 ||
 	    put(o, "folder", json_string(t->folder)) < 0 ||
@@ -1111,8 +1107,8 @@ json_t *terms_to_json(const struct terms *t)
 			json_string(t->topic_folders[i].folder)) < 0)
 			goto oom;
 	if (put(o, "fields",
-		names_to_json(t->fields[0], sizeof t->fields[0],
-			      t->n_fields)) < 0 ||
+		names_to_json(t->fields[0], sizeof t->fields[0], t->n_fields)) <
+		    0 ||
 	    put(o, "agreement", json_string(t->agreement)) < 0 ||
 	    put(o, "expires_at", expiry_to_json(t->expires_at)) < 0)
 		goto oom;
@@ -1140,7 +1136,7 @@ static int parse_global_caps(const json_t *v, struct global_terms *g,
 	if (!json_is_object(v))
 		return fail(err, TERMS_ERR_TYPE, "caps",
 			    "must be an object of channel name to its cap");
-	json_object_foreach((json_t *)v, key, entry) {
+	json_object_foreach ((json_t *)v, key, entry) {
 		char path[PATH_MAX_LEN];
 		int c = channel_parse(key);
 
@@ -1166,16 +1162,15 @@ static int parse_do_not_contact(const json_t *v, struct global_terms *g,
 	if (!json_is_array(v))
 		return fail(err, TERMS_ERR_TYPE, "do_not_contact",
 			    "must be a list of channels");
-	json_array_foreach(v, i, item) {
+	json_array_foreach (v, i, item) {
 		int c;
 
 		if (!json_is_string(item))
-			return fail_index(err, TERMS_ERR_TYPE,
-					  "do_not_contact", i,
-					  "must be a string");
+			return fail_index(err, TERMS_ERR_TYPE, "do_not_contact",
+					  i, "must be a string");
 		c = channel_parse(json_string_value(item));
-		if (c < 0 || strlen(json_string_value(item)) !=
-				     json_string_length(item))
+		if (c < 0 ||
+		    strlen(json_string_value(item)) != json_string_length(item))
 			fail_index(err, TERMS_ERR_VALUE, "do_not_contact", i,
 				   "must be a channel: email, sms, push, "
 				   "postal or phone");
@@ -1192,8 +1187,9 @@ int global_terms_parse(const json_t *json, struct global_terms *out,
 		       struct terms_error *err)
 {
 	static const char *const keys[] = {
-		"time_zone", "do_not_contact", "quiet_hours", "caps",
-		"later_retention_days", "refusal", NULL,
+		"time_zone", "do_not_contact",	     "quiet_hours",
+		"caps",	     "later_retention_days", "refusal",
+		NULL,
 	};
 	static const char *const refusals[] = { "reject", "silent" };
 	struct terms_error scratch;
@@ -1238,8 +1234,7 @@ int global_terms_parse(const json_t *json, struct global_terms *out,
 		return -1;
 
 	rc = get_int(json, "later_retention_days", "", 1, RETENTION_MAX_DAYS,
-		     "must be a number of days between 1 and 3650", &days,
-		     err);
+		     "must be a number of days between 1 and 3650", &days, err);
 	if (rc < 0 && stop(err))
 		return -1;
 	if (rc == 0)
@@ -1265,9 +1260,8 @@ json_t *global_terms_to_json(const struct global_terms *g)
 		goto oom;
 	for (int c = 0; c < CHANNEL_COUNT; c++)
 		if ((g->do_not_contact & (1u << c)) &&
-		    json_array_append_new(
-			    dnc, json_string(channel_name((enum channel)c))) <
-			    0)
+		    json_array_append_new(dnc, json_string(channel_name(
+						       (enum channel)c))) < 0)
 			goto oom;
 	if (put(o, "quiet_hours", quiet_to_json(&g->quiet)) < 0 ||
 	    put(o, "caps", caps = json_object()) < 0)
@@ -1286,8 +1280,7 @@ json_t *global_terms_to_json(const struct global_terms *g)
 	}
 	if (put(o, "later_retention_days",
 		json_integer(g->later_retention_days)) < 0 ||
-	    put(o, "refusal", json_string(g->silent ? "silent" : "reject")) <
-		    0)
+	    put(o, "refusal", json_string(g->silent ? "silent" : "reject")) < 0)
 		goto oom;
 	return o;
 oom:
@@ -1303,9 +1296,8 @@ int terms_ask_parse(const json_t *proposal, struct terms_ask *out,
 	struct terms_error scratch;
 	struct name_list topics = { (char *)out->topics, sizeof(terms_name),
 				    TERMS_MAX_TOPICS, &out->n_topics };
-	struct name_list fields = { (char *)out->fields,
-				    sizeof out->fields[0], TERMS_MAX_FIELDS,
-				    &out->n_fields };
+	struct name_list fields = { (char *)out->fields, sizeof out->fields[0],
+				    TERMS_MAX_FIELDS, &out->n_fields };
 	const json_t *v;
 	size_t i;
 	json_t *item;
@@ -1329,7 +1321,7 @@ int terms_ask_parse(const json_t *proposal, struct terms_ask *out,
 		if (json_array_size(v) == 0)
 			fail(err, TERMS_ERR_VALUE, "channels",
 			     "must ask for at least one channel");
-		json_array_foreach(v, i, item) {
+		json_array_foreach (v, i, item) {
 			int c;
 
 			if (!json_is_string(item))
@@ -1442,9 +1434,8 @@ int terms_compile(const struct terms *t, struct topic_table *topics,
 	}
 	for (i = 0; i < t->n_exempt; i++) {
 		if ((k = topic_table_intern(&tt, t->exempt[i])) < 0)
-			return fail_index(err, TERMS_ERR_VALUE,
-					  "exempt_topics", (size_t)i,
-					  topics_full);
+			return fail_index(err, TERMS_ERR_VALUE, "exempt_topics",
+					  (size_t)i, topics_full);
 		out->exempt |= UINT64_C(1) << k;
 	}
 	if ((k = folder_table_intern(&ft, t->folder)) < 0)

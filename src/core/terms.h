@@ -24,14 +24,16 @@
 #include "channel.h"
 #include "quiet.h"
 
-#define TERMS_NAME_MAX 64         /* topic and folder names: 1..64 chars */
-#define TERMS_MAX_TOPICS 64       /* topics in one relationship's table */
+#define TERMS_NAME_MAX		64 /* topic and folder names: 1..64 chars */
+#define TERMS_MAX_TOPICS	64 /* topics in one relationship's table */
 #define TERMS_MAX_TOPIC_FOLDERS 16
-#define TERMS_FIELD_MAX 32        /* field names: [a-z][a-z0-9_]{0,31} */
-#define TERMS_MAX_FIELDS 32
-#define TERMS_ROLLING_MAX 100     /* rolling caps: max <= 100 */
-#define TERMS_CALENDAR_MAX 10000  /* calendar caps: max <= 10000 */
-#define TERMS_MAX_FOLDERS 254     /* folders per person, inbox and later included */
+#define TERMS_FIELD_MAX		32 /* field names: [a-z][a-z0-9_]{0,31} */
+#define TERMS_MAX_FIELDS	32
+#define TERMS_ROLLING_MAX	100   /* rolling caps: max <= 100 */
+#define TERMS_CALENDAR_MAX	10000 /* calendar caps: max <= 10000 */
+#define TERMS_MAX_FOLDERS                                                      \
+	254 /* folders per person, inbox and later included                    \
+	     */
 
 /* The IEEE 7012 (MyTerms) roster; SD-BASE is the default. */
 extern const char *const terms_agreements[];
@@ -46,13 +48,13 @@ enum cap_unit {
 
 struct cap {
 	uint32_t per_seconds; /* CAP_ROLLING only: 1 .. 366 days in seconds */
-	uint16_t max;         /* 0 .. TERMS_ROLLING_MAX / TERMS_CALENDAR_MAX */
-	uint8_t unit;         /* enum cap_unit */
+	uint16_t max;	      /* 0 .. TERMS_ROLLING_MAX / TERMS_CALENDAR_MAX */
+	uint8_t unit;	      /* enum cap_unit */
 };
 
 struct channel_terms {
 	bool allowed;
-	bool hold;      /* over_cap: "hold" (true) or "refuse" (false, default) */
+	bool hold; /* over_cap: "hold" (true) or "refuse" (false, default) */
 	struct cap cap; /* CAP_NONE when absent */
 };
 
@@ -66,20 +68,20 @@ struct topic_folder {
 /* One relationship's terms, validated. */
 struct terms {
 	struct channel_terms channels[CHANNEL_COUNT];
-	bool topics_all;                   /* "topics": "all" */
+	bool topics_all; /* "topics": "all" */
 	int n_topics;
 	terms_name topics[TERMS_MAX_TOPICS];
 	int n_exempt;
 	terms_name exempt[TERMS_MAX_TOPICS]; /* ⊆ topics (or any, if all) */
-	struct cap exempt_cap;             /* default {10, day} */
-	struct quiet_hours quiet;          /* .set == 0: none of its own */
-	terms_name folder;                 /* default "inbox" */
+	struct cap exempt_cap;		     /* default {10, day} */
+	struct quiet_hours quiet;	     /* .set == 0: none of its own */
+	terms_name folder;		     /* default "inbox" */
 	int n_topic_folders;
 	struct topic_folder topic_folders[TERMS_MAX_TOPIC_FOLDERS];
 	int n_fields;
 	char fields[TERMS_MAX_FIELDS][TERMS_FIELD_MAX + 1];
-	char agreement[16];                /* default "SD-BASE" */
-	cmr_time expires_at;               /* 0: no expiry */
+	char agreement[16];  /* default "SD-BASE" */
+	cmr_time expires_at; /* 0: no expiry */
 };
 
 /* What a proposal asked for: terms may never grant more. */
@@ -94,12 +96,12 @@ struct terms_ask {
 
 /* The person's terms across all brands. */
 struct global_terms {
-	char time_zone[64];          /* IANA name; "UTC" until set */
-	uint8_t do_not_contact;      /* bit c: channel c on do-not-contact */
-	struct quiet_hours quiet;    /* .set == 0: none */
+	char time_zone[64];	  /* IANA name; "UTC" until set */
+	uint8_t do_not_contact;	  /* bit c: channel c on do-not-contact */
+	struct quiet_hours quiet; /* .set == 0: none */
 	struct channel_terms caps[CHANNEL_COUNT]; /* .allowed unused */
-	uint16_t later_retention_days; /* 1..3650, default 30 */
-	bool silent;                 /* "refusal": "silent" (default "reject") */
+	uint16_t later_retention_days;		  /* 1..3650, default 30 */
+	bool silent; /* "refusal": "silent" (default "reject") */
 };
 
 enum terms_error_kind {
@@ -109,21 +111,23 @@ enum terms_error_kind {
 };
 
 struct terms_error {
-	int kind;           /* enum terms_error_kind; 0 when no error */
-	char field[96];     /* dotted path, e.g. "channels.email.cap.max" */
-	char reason[192];   /* e.g. "must be at most 100 for a rolling cap" */
+	int kind;	  /* enum terms_error_kind; 0 when no error */
+	char field[96];	  /* dotted path, e.g. "channels.email.cap.max" */
+	char reason[192]; /* e.g. "must be at most 100 for a rolling cap" */
 };
 
 enum terms_mode {
-	TERMS_MODE_PUT,    /* omitted keys take their most private value */
-	TERMS_MODE_ACCEPT, /* as PUT, but an omitted "topics" means those asked */
+	TERMS_MODE_PUT,	   /* omitted keys take their most private value */
+	TERMS_MODE_ACCEPT, /* as PUT, but an omitted "topics" means those asked
+			    */
 };
 
 /* Parses and validates a terms object against what was asked. `ask` may be
  * NULL (no limit: used for tests and the demo). Returns 0 and fills *out, or
  * -1 and fills *err. Never keeps a reference to `json`. */
 int terms_parse(const json_t *json, const struct terms_ask *ask,
-		enum terms_mode mode, struct terms *out, struct terms_error *err);
+		enum terms_mode mode, struct terms *out,
+		struct terms_error *err);
 
 /* The most private terms: nothing granted, folder inbox, SD-BASE. */
 void terms_default(struct terms *out);
@@ -175,28 +179,28 @@ int topic_table_find(const struct topic_table *t, const char *name);
 void folder_table_init(struct folder_table *f); /* inbox, later */
 
 struct terms_compiled {
-	uint64_t topics;         /* bit i: topic i of the table is wanted */
-	uint64_t exempt;         /* bit i: topic i is exempt */
-	cmr_time expires_at;     /* 0: never */
+	uint64_t topics;     /* bit i: topic i of the table is wanted */
+	uint64_t exempt;     /* bit i: topic i is exempt */
+	cmr_time expires_at; /* 0: never */
 	struct cap cap[CHANNEL_COUNT];
 	struct cap exempt_cap;
 	struct quiet_hours quiet;
-	uint8_t channels;        /* bit c: channel c granted */
-	uint8_t hold;            /* bit c: over_cap is "hold" on channel c */
-	uint8_t topics_all;      /* every topic wanted */
-	uint8_t folder;          /* folder id of the relationship */
+	uint8_t channels;   /* bit c: channel c granted */
+	uint8_t hold;	    /* bit c: over_cap is "hold" on channel c */
+	uint8_t topics_all; /* every topic wanted */
+	uint8_t folder;	    /* folder id of the relationship */
 	uint8_t n_topic_folders;
 	struct {
-		uint8_t topic;   /* topic index */
-		uint8_t folder;  /* folder id */
+		uint8_t topic;	/* topic index */
+		uint8_t folder; /* folder id */
 	} topic_folders[TERMS_MAX_TOPIC_FOLDERS];
 };
 
 struct global_compiled {
 	struct cap cap[CHANNEL_COUNT];
 	struct quiet_hours quiet;
-	uint8_t do_not_contact;  /* bit c */
-	uint8_t hold;            /* bit c: global over_cap is "hold" */
+	uint8_t do_not_contact; /* bit c */
+	uint8_t hold;		/* bit c: global over_cap is "hold" */
 	uint8_t silent;
 };
 

@@ -33,7 +33,7 @@
 /* Stored transitions beyond ±2^60 s are refused (the "big bang" zic writes is
  * -2^59) and queries are clamped to ±2^61 s, so that adding an offset or a
  * day can never overflow. Both are billions of years away. */
-#define TZ_TIME_LIMIT ((int64_t)1 << 60)
+#define TZ_TIME_LIMIT  ((int64_t)1 << 60)
 #define TZ_QUERY_LIMIT ((int64_t)1 << 61)
 
 /* Footer rules are expanded from the year before the last stored transition;
@@ -42,7 +42,7 @@
 #define TZ_RULE_FIRST_YEAR 1800
 
 #define TZIF_HEADER_LEN 44
-#define DAY_SECONDS 86400
+#define DAY_SECONDS	86400
 
 void tz_utc(struct tz *out)
 {
@@ -158,17 +158,17 @@ struct posix_date {
 };
 
 struct posix_tz {
-	int32_t std_off;       /* UT offset, seconds east (POSIX is west) */
-	int32_t dst_off;       /* ditto, when has_dst */
-	bool has_dst;          /* false: one offset for ever, no rule */
+	int32_t std_off;	 /* UT offset, seconds east (POSIX is west) */
+	int32_t dst_off;	 /* ditto, when has_dst */
+	bool has_dst;		 /* false: one offset for ever, no rule */
 	struct posix_date start; /* DST begins (in standard time) */
-	struct posix_date end;   /* DST ends (in daylight time) */
+	struct posix_date end;	 /* DST ends (in daylight time) */
 };
 
 /* The footer is not NUL-terminated inside the file, so the parser walks a
  * pointer towards an end instead of looking for a terminator. */
 struct posix_cursor {
-	const char *p;   /* next character */
+	const char *p;	 /* next character */
 	const char *end; /* one past the last */
 };
 
@@ -640,8 +640,7 @@ int tz_parse(const uint8_t *buf, size_t len, struct tz *out, char *err,
 	}
 	n = (int32_t)h.timecnt;
 	if (has_rule)
-		n = table_expand(&rule, out->at, out->offset, n,
-				 &out->initial);
+		n = table_expand(&rule, out->at, out->offset, n, &out->initial);
 	out->n = table_compact(out->at, out->offset, n, out->initial);
 	return 0;
 }

@@ -22,8 +22,8 @@
 #define TZ_HORIZON_YEAR 2200 /* footer rules are expanded up to here */
 
 struct tz {
-	int32_t n;       /* number of transitions */
-	int64_t *at;     /* UTC instant of each transition, strictly ascending */
+	int32_t n;   /* number of transitions */
+	int64_t *at; /* UTC instant of each transition, strictly ascending */
 	int32_t *offset; /* UT offset (seconds east) in force from at[i] on */
 	int32_t initial; /* UT offset before at[0] (or always, when n == 0) */
 };

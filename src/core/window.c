@@ -57,8 +57,8 @@ bool window_reached(const struct window *w, const struct cap *c,
 		 * still inside the window, `max` fall within it already. */
 		if (w->count < c->max || c->max > w->cap_max)
 			return false;
-		uint16_t oldest = (uint16_t)((w->head + w->count - c->max) %
-					     w->cap_max);
+		uint16_t oldest =
+			(uint16_t)((w->head + w->count - c->max) % w->cap_max);
 		cmr_time t = w->ring[oldest];
 		if (now - t < (cmr_time)c->per_seconds) {
 			if (frees_at)
@@ -90,7 +90,9 @@ void window_record(struct window *w, const struct cap *c, const struct tz *z,
 		   cmr_time now, struct window_undo *undo)
 {
 	struct window_undo u = {
-		.period = w->period, .count = w->count, .head = w->head,
+		.period = w->period,
+		.count = w->count,
+		.head = w->head,
 		.slot = -1,
 	};
 
@@ -105,8 +107,8 @@ void window_record(struct window *w, const struct cap *c, const struct tz *z,
 				w->count++;
 			} else {
 				slot = w->head;
-				w->head = (uint16_t)((w->head + 1) %
-						     w->cap_max);
+				w->head =
+					(uint16_t)((w->head + 1) % w->cap_max);
 			}
 			u.slot = (int16_t)slot;
 			u.overwritten = w->ring[slot];

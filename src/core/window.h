@@ -26,12 +26,12 @@
 #define WINDOW_NEVER INT64_MAX
 
 struct window {
-	cmr_time *ring;   /* rolling: capacity `cap_max` delivery times */
+	cmr_time *ring;	  /* rolling: capacity `cap_max` delivery times */
 	cmr_time period;  /* calendar: start of the counted period */
 	uint16_t cap_max; /* the cap's max this window was built for */
-	uint16_t head;    /* rolling: index of the oldest delivery */
-	uint16_t count;   /* rolling: deliveries in ring; calendar: in period */
-	uint8_t unit;     /* enum cap_unit this window was built for */
+	uint16_t head;	  /* rolling: index of the oldest delivery */
+	uint16_t count;	  /* rolling: deliveries in ring; calendar: in period */
+	uint8_t unit;	  /* enum cap_unit this window was built for */
 };
 
 /* Prepares w for cap c: empty history. Returns 0, or -1 when out of
@@ -53,9 +53,9 @@ bool window_reached(const struct window *w, const struct cap *c,
 struct window_undo {
 	cmr_time period;      /* the window's period before */
 	cmr_time overwritten; /* the ring slot's time before */
-	uint16_t count;       /* count before */
-	uint16_t head;        /* head before */
-	int16_t slot;         /* ring slot written, -1 when none */
+	uint16_t count;	      /* count before */
+	uint16_t head;	      /* head before */
+	int16_t slot;	      /* ring slot written, -1 when none */
 };
 
 /* Records a delivery at `now` (now must not precede earlier records).

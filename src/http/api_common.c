@@ -22,8 +22,9 @@ int api_limit(struct http_request *r)
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (*s == '\0' || *end || v < 1 || v > 200) {
-		http_problem(r, 400, "limit", "limit is a whole number from 1 "
-					      "to 200");
+		http_problem(r, 400, "limit",
+			     "limit is a whole number from 1 "
+			     "to 200");
 		return -1;
 	}
 	return (int)v;
@@ -48,8 +49,8 @@ void api_page_reply(struct http_request *r, struct api_page *pg)
 					      json_array_size(pg->items) - 1);
 		next = json_incref(json_object_get(last, "id"));
 	}
-	http_json(r, 200, json_pack("{s:o,s:o}", "items", pg->items, "next",
-				    next));
+	http_json(r, 200,
+		  json_pack("{s:o,s:o}", "items", pg->items, "next", next));
 }
 
 #define IDEM_TTL 86400 /* an Idempotency-Key is honoured for 24 hours */
@@ -115,7 +116,7 @@ bool api_idem_replay(struct http_request *r, const char *key,
 
 bool api_no_fields(struct http_request *r)
 {
-	static const char *const none[] = {NULL};
+	static const char *const none[] = { NULL };
 	if (r->body_len == 0)
 		return true;
 	json_t *body = http_body_object(r);

@@ -70,7 +70,7 @@ static void patch_after(struct http_request *r)
 
 void api_me_message_patch(struct http_request *r)
 {
-	static const char *const keys[] = {"read", "folder", NULL};
+	static const char *const keys[] = { "read", "folder", NULL };
 	uint64_t id;
 	if (!api_id(r, 0, ID_MESSAGE, &id))
 		return;
@@ -85,8 +85,8 @@ void api_me_message_patch(struct http_request *r)
 	json_t *folder = json_object_get(body, "folder");
 	if ((read && !json_is_boolean(read)) ||
 	    (folder && !json_is_string(folder))) {
-		http_problem(r, 400, read && !json_is_boolean(read) ? "read"
-								    : "folder",
+		http_problem(r, 400,
+			     read && !json_is_boolean(read) ? "read" : "folder",
 			     "read is true or false; folder is a name");
 		json_decref(body);
 		return;
@@ -108,8 +108,8 @@ void api_me_message_patch(struct http_request *r)
 static void empty_run(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
-	w->status = inbox_empty(r->app, r->person, r->params[0], &w->n,
-				&w->err);
+	w->status =
+		inbox_empty(r->app, r->person, r->params[0], &w->n, &w->err);
 }
 
 static void empty_after(struct http_request *r)
@@ -119,8 +119,9 @@ static void empty_after(struct http_request *r)
 		http_app_error(r, w->status, &w->err, 0);
 		return;
 	}
-	http_json(r, 200, json_pack("{s:s,s:I}", "folder", r->params[0],
-				    "deleted", (json_int_t)w->n));
+	http_json(r, 200,
+		  json_pack("{s:s,s:I}", "folder", r->params[0], "deleted",
+			    (json_int_t)w->n));
 }
 
 void api_me_folder_empty(struct http_request *r)
@@ -143,8 +144,9 @@ static void password_after(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
 	if (w->status == APP_NOT_FOUND)
-		http_problem(r, 403, "password", "the current password is "
-						 "wrong");
+		http_problem(r, 403, "password",
+			     "the current password is "
+			     "wrong");
 	else if (w->status == APP_INVALID)
 		http_problem(r, 422, "new_password", "%s", w->err.message);
 	else if (w->status != APP_OK)
@@ -155,7 +157,7 @@ static void password_after(struct http_request *r)
 
 void api_me_password_put(struct http_request *r)
 {
-	static const char *const keys[] = {"password", "new_password", NULL};
+	static const char *const keys[] = { "password", "new_password", NULL };
 	json_t *body = http_body_object(r);
 	if (body == NULL)
 		return;
@@ -165,8 +167,9 @@ void api_me_password_put(struct http_request *r)
 	}
 	if (!json_is_string(json_object_get(body, "password")) ||
 	    !json_is_string(json_object_get(body, "new_password"))) {
-		http_problem(r, 400, "password", "password (the current one) "
-						 "and new_password are strings");
+		http_problem(r, 400, "password",
+			     "password (the current one) "
+			     "and new_password are strings");
 		json_decref(body);
 		return;
 	}
@@ -193,7 +196,7 @@ static void account_work_free(void *p)
 
 static bool account_read(struct http_request *r)
 {
-	static const char *const keys[] = {"password", NULL};
+	static const char *const keys[] = { "password", NULL };
 	json_t *body = http_body_object(r);
 	if (body == NULL)
 		return false;
@@ -202,8 +205,9 @@ static bool account_read(struct http_request *r)
 		return false;
 	}
 	if (!json_is_string(json_object_get(body, "password"))) {
-		http_problem(r, 400, "password", "the password is needed again, "
-						 "as a string");
+		http_problem(r, 400, "password",
+			     "the password is needed again, "
+			     "as a string");
 		json_decref(body);
 		return false;
 	}
@@ -261,8 +265,8 @@ void api_me_export(struct http_request *r)
 static void erase_run(struct http_request *r)
 {
 	struct account_work *w = r->job;
-	w->status = account_erase(r->app, r->person, account_password(r),
-				  &w->err);
+	w->status =
+		account_erase(r->app, r->person, account_password(r), &w->err);
 }
 
 static void erase_after(struct http_request *r)

@@ -24,13 +24,12 @@ static int ledger_item(const struct store_ledger_entry *e, void *arg)
 	chain_hex_encode(e->prev, prev);
 	chain_hex_encode(e->hash, hash);
 	json_t *data = json_loads(e->data, 0, NULL);
-	json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq",
-			      (json_int_t)e->seq, "at", at, "actor", e->actor,
-			      "type", e->type, "relationship",
-			      e->relationship[0] ? json_string(e->relationship)
-						 : json_null(),
-			      "data", data ? data : json_object(), "prev", prev,
-			      "hash", hash);
+	json_t *o = json_pack(
+		"{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq", (json_int_t)e->seq,
+		"at", at, "actor", e->actor, "type", e->type, "relationship",
+		e->relationship[0] ? json_string(e->relationship) : json_null(),
+		"data", data ? data : json_object(), "prev", prev, "hash",
+		hash);
 	json_array_append_new(lp->pg.items, o);
 	lp->pg.n++;
 	lp->last = e->seq;
@@ -48,12 +47,13 @@ void api_me_ledger_list(struct http_request *r)
 		char *end;
 		after = strtoll(a, &end, 10);
 		if (*a == '\0' || *end || after < 0) {
-			http_problem(r, 400, "after", "after is the seq of "
-						      "the last entry seen");
+			http_problem(r, 400, "after",
+				     "after is the seq of "
+				     "the last entry seen");
 			return;
 		}
 	}
-	struct ledger_page lp = {{json_array(), r->app, limit, 0}, 0};
+	struct ledger_page lp = { { json_array(), r->app, limit, 0 }, 0 };
 	if (store_ledger_list(r->app->store, r->person, after, limit + 1,
 			      ledger_item, &lp) != STORE_OK) {
 		json_decref(lp.pg.items);
@@ -65,8 +65,8 @@ void api_me_ledger_list(struct http_request *r)
 		json_array_remove(lp.pg.items, (size_t)limit);
 		next = json_integer(lp.last - 1);
 	}
-	http_json(r, 200, json_pack("{s:o,s:o}", "items", lp.pg.items, "next",
-				    next));
+	http_json(r, 200,
+		  json_pack("{s:o,s:o}", "items", lp.pg.items, "next", next));
 }
 
 struct head_work {

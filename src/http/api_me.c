@@ -77,8 +77,7 @@ void api_me_profile_put(struct http_request *r)
 		return;
 	const char *k;
 	json_t *v;
-	json_object_foreach(body, k, v)
-	{
+	json_object_foreach (body, k, v) {
 		if (!json_is_string(v)) {
 			http_problem(r, 400, k, "\"%s\" must be a string", k);
 			json_decref(body);
@@ -96,8 +95,9 @@ void api_me_terms_get(struct http_request *r)
 	int rc = store_person_by_id(r->app->store, r->person, &p);
 	if (rc != STORE_OK) {
 		http_problem(r, rc == STORE_NOT_FOUND ? 404 : 503, NULL,
-			     rc == STORE_NOT_FOUND ? "no such person"
-						   : "the store cannot be read");
+			     rc == STORE_NOT_FOUND
+				     ? "no such person"
+				     : "the store cannot be read");
 		return;
 	}
 	json_t *t = json_loads(p.global_terms, 0, NULL);
@@ -136,13 +136,14 @@ static void codes_after(struct http_request *r)
 {
 	struct connect_job *j = r->job;
 	if (r->write_status != STORE_OK) {
-		http_problem(r, 503, NULL, "the code could not be recorded; "
-					   "try again");
+		http_problem(r, 503, NULL,
+			     "the code could not be recorded; "
+			     "try again");
 		return;
 	}
-	http_json(r, 201, json_pack("{s:s,s:o}", "code", j->code,
-				    "expires_at",
-				    app_time_json(j->expires_at)));
+	http_json(r, 201,
+		  json_pack("{s:s,s:o}", "code", j->code, "expires_at",
+			    app_time_json(j->expires_at)));
 }
 
 void api_me_codes_create(struct http_request *r)

@@ -19,12 +19,12 @@
 #define SUBJECT_MAX 998 /* RFC 5322's line limit */
 
 struct send_work {
-	json_t *body;             /* keeps the strings of `in` alive */
+	json_t *body; /* keeps the strings of `in` alive */
 	struct message_in in;
 	struct message_out out;
 	struct app *app;
 	int status;
-	char idem_key[130];       /* "" without Idempotency-Key */
+	char idem_key[130]; /* "" without Idempotency-Key */
 	uint8_t idem_hash[32];
 };
 
@@ -60,8 +60,8 @@ static int send_run(struct store_tx *tx, void *arg)
 	/* The answer is kept in the same transaction as the effect, so a
 	 * retry gets exactly it. */
 	json_t *answer = send_answer(&w->out);
-	struct store_idem v = {.status = 201,
-			       .created_at = w->in.now_ms / 1000};
+	struct store_idem v = { .status = 201,
+				.created_at = w->in.now_ms / 1000 };
 	memcpy(v.request, w->idem_hash, 32);
 	v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 	json_decref(answer);
@@ -82,8 +82,9 @@ static void send_after(struct http_request *r)
 	    api_idem_replay(r, w->idem_key, w->idem_hash))
 		return; /* the same key won a race: its answer */
 	if (r->write_status != STORE_OK) {
-		http_problem(r, 503, NULL, "the message could not be "
-					   "recorded; try again");
+		http_problem(r, 503, NULL,
+			     "the message could not be "
+			     "recorded; try again");
 		return;
 	}
 	http_json(r, 201, send_answer(&w->out));
@@ -91,8 +92,8 @@ static void send_after(struct http_request *r)
 
 void api_messages_create(struct http_request *r)
 {
-	static const char *const keys[] = {"relationship", "channel", "topic",
-					   "subject", "body", NULL};
+	static const char *const keys[] = { "relationship", "channel", "topic",
+					    "subject",	    "body",    NULL };
 	char idem_key[130];
 	uint8_t idem_hash[32];
 	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
@@ -109,14 +110,14 @@ void api_messages_create(struct http_request *r)
 	json_t *topic = json_object_get(body, "topic");
 	json_t *subject = json_object_get(body, "subject");
 	json_t *text = json_object_get(body, "body");
-	const char *bad = !json_is_string(rel)        ? "relationship"
-			  : !json_is_string(ch)       ? "channel"
-			  : topic && !json_is_string(topic) &&
-					  !json_is_null(topic)
-				  ? "topic"
-			  : subject && !json_is_string(subject) ? "subject"
-			  : text && !json_is_string(text)       ? "body"
-								: NULL;
+	const char *bad =
+		!json_is_string(rel)  ? "relationship"
+		: !json_is_string(ch) ? "channel"
+		: topic && !json_is_string(topic) && !json_is_null(topic)
+			? "topic"
+		: subject && !json_is_string(subject) ? "subject"
+		: text && !json_is_string(text)	      ? "body"
+						      : NULL;
 	if (bad) {
 		http_problem(r, 400, bad, "\"%s\" must be a string%s", bad,
 			     strcmp(bad, "relationship") == 0 ||
@@ -164,8 +165,8 @@ void api_messages_create(struct http_request *r)
 		.brand = r->brand,
 		.relationship = rel_id,
 		.channel = channel,
-		.topic = json_is_string(topic) ? json_string_value(topic)
-					       : NULL,
+		.topic =
+			json_is_string(topic) ? json_string_value(topic) : NULL,
 		.subject = subject ? json_string_value(subject) : NULL,
 		.body = text ? json_string_value(text) : "",
 		.body_len = text ? json_string_length(text) : 0,
@@ -200,14 +201,13 @@ static json_t *folder_name(const struct list_ctx *c, int folder)
 static int list_item(const struct store_attempt_row *a, void *arg)
 {
 	struct list_ctx *c = arg;
-	static const char *const decisions[] = {"deliver", "hold", "refuse"};
+	static const char *const decisions[] = { "deliver", "hold", "refuse" };
 	char id[ID_SIZE], rel[ID_SIZE], brd[ID_SIZE];
 	id_encode(ID_MESSAGE, a->id, id);
 	id_encode(ID_RELATIONSHIP, a->relationship, rel);
 	id_encode(ID_BRAND, a->brand, brd);
-	int reason = a->reason >= 0 && a->reason < GATE_REASON_COUNT
-			     ? a->reason
-			     : 0;
+	int reason =
+		a->reason >= 0 && a->reason < GATE_REASON_COUNT ? a->reason : 0;
 	json_t *o = json_pack(
 		"{s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:b}",
 		"id", id, "relationship",
@@ -233,9 +233,10 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 
 void api_me_messages_list(struct http_request *r)
 {
-	struct store_attempt_filter f = {.person = r->person, .folder = -1,
-					 .decision = -1};
-	struct list_ctx c = {{NULL, r->app, 0, 0}, NULL};
+	struct store_attempt_filter f = { .person = r->person,
+					  .folder = -1,
+					  .decision = -1 };
+	struct list_ctx c = { { NULL, r->app, 0, 0 }, NULL };
 	int limit = api_limit(r);
 	if (limit < 0)
 		return;
@@ -244,20 +245,22 @@ void api_me_messages_list(struct http_request *r)
 
 	const char *after = http_query(r, "after");
 	if (after && !id_decode(ID_MESSAGE, after, &f.before)) {
-		http_problem(r, 400, "after", "after is an id from a previous "
-					      "page");
+		http_problem(r, 400, "after",
+			     "after is an id from a previous "
+			     "page");
 		return;
 	}
 	const char *d = http_query(r, "decision");
 	if (d) {
-		static const char *const names[] = {"deliver", "hold",
-						    "refuse"};
+		static const char *const names[] = { "deliver", "hold",
+						     "refuse" };
 		for (int i = 0; i < 3; i++)
 			if (strcmp(d, names[i]) == 0)
 				f.decision = i;
 		if (f.decision < 0) {
-			http_problem(r, 400, "decision", "decision is deliver, "
-							 "hold or refuse");
+			http_problem(r, 400, "decision",
+				     "decision is deliver, "
+				     "hold or refuse");
 			return;
 		}
 	}
@@ -293,8 +296,7 @@ void api_me_messages_list(struct http_request *r)
 		else {
 			size_t i;
 			json_t *n;
-			json_array_foreach(c.folders, i, n)
-			{
+			json_array_foreach (c.folders, i, n) {
 				if (strcmp(json_string_value(n), folder) == 0)
 					f.folder = (int)i + 2;
 			}
@@ -356,9 +358,10 @@ static void campaign_run(struct http_request *r)
 	if (w->status != APP_OK || w->idem_key[0] == '\0')
 		return;
 	json_t *answer = campaign_result_json(&w->res);
-	struct idem_job j = {r->brand, w->idem_key,
-			     {.status = 201,
-			      .created_at = app_now_ms() / 1000}};
+	struct idem_job j = { r->brand,
+			      w->idem_key,
+			      { .status = 201,
+				.created_at = app_now_ms() / 1000 } };
 	memcpy(j.v.request, w->idem_hash, 32);
 	j.v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 	json_decref(answer);
@@ -379,8 +382,8 @@ static void campaign_after(struct http_request *r)
 
 void api_campaigns_create(struct http_request *r)
 {
-	static const char *const keys[] = {"relationships", "channel",
-					   "topic", "subject", "body", NULL};
+	static const char *const keys[] = { "relationships", "channel", "topic",
+					    "subject",	     "body",	NULL };
 	char idem_key[130];
 	uint8_t idem_hash[32];
 	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
@@ -448,8 +451,8 @@ void api_campaigns_create(struct http_request *r)
 			     "relationships is a list of ids or \"all\"");
 		return;
 	}
-	if (!json_is_string(ch) || (topic && !json_is_string(topic) &&
-				    !json_is_null(topic)) ||
+	if (!json_is_string(ch) ||
+	    (topic && !json_is_string(topic) && !json_is_null(topic)) ||
 	    (subject && !json_is_string(subject)) ||
 	    (text && !json_is_string(text))) {
 		const char *field = !json_is_string(ch) ? "channel"
@@ -463,19 +466,22 @@ void api_campaigns_create(struct http_request *r)
 	}
 	w->req.channel = channel_parse(json_string_value(ch));
 	if (w->req.channel < 0) {
-		http_problem(r, 422, "channel", "channel is one of email, sms, "
-						"push, postal, phone");
+		http_problem(r, 422, "channel",
+			     "channel is one of email, sms, "
+			     "push, postal, phone");
 		return;
 	}
 	if (json_is_string(topic) &&
 	    !terms_topic_name_ok(json_string_value(topic))) {
-		http_problem(r, 422, "topic", "topic is [A-Za-z0-9_.-], 1 to "
-					      "64");
+		http_problem(r, 422, "topic",
+			     "topic is [A-Za-z0-9_.-], 1 to "
+			     "64");
 		return;
 	}
 	if (subject && json_string_length(subject) > SUBJECT_MAX) {
-		http_problem(r, 422, "subject", "subject is longer than 998 "
-						"characters");
+		http_problem(r, 422, "subject",
+			     "subject is longer than 998 "
+			     "characters");
 		return;
 	}
 	w->req.brand = r->brand;

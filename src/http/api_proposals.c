@@ -16,7 +16,7 @@
 
 struct proposal_work {
 	json_t *body;
-	uint64_t id;        /* the proposal */
+	uint64_t id; /* the proposal */
 	int status, kind;
 	struct app_error err;
 	struct accepted acc;
@@ -71,8 +71,7 @@ static json_t *proposal_json(const struct store_proposal *p, bool for_person,
 		id_encode(ID_BRAND, p->brand, brd);
 		json_t *brand = json_pack("{s:s}", "id", brd);
 		if (store_brand_by_id(a->store, p->brand, &b) == STORE_OK) {
-			json_object_set_new(brand, "name",
-					    json_string(b.name));
+			json_object_set_new(brand, "name", json_string(b.name));
 			store_brand_clear(&b);
 		}
 		json_object_set_new(o, "brand", brand);
@@ -96,8 +95,9 @@ static void propose_after(struct http_request *r)
 		int64_t lock = throttle_fail(r->app->throttle, w->throttle_key,
 					     app_now_ms() / 1000);
 		(void)lock;
-		http_problem(r, 404, NULL, "no such connect code (unknown, "
-					   "used or expired)");
+		http_problem(r, 404, NULL,
+			     "no such connect code (unknown, "
+			     "used or expired)");
 		return;
 	}
 	if (w->status != APP_OK) {
@@ -106,14 +106,13 @@ static void propose_after(struct http_request *r)
 	}
 	char id[ID_SIZE];
 	id_encode(ID_PROPOSAL, w->id, id);
-	http_json(r, 201, json_pack("{s:s,s:s}", "id", id, "state",
-				    "pending"));
+	http_json(r, 201, json_pack("{s:s,s:s}", "id", id, "state", "pending"));
 }
 
 void api_proposals_create(struct http_request *r)
 {
-	static const char *const keys[] = {"connect_code", "value", "fields",
-					   "channels", "topics", NULL};
+	static const char *const keys[] = { "connect_code", "value",  "fields",
+					    "channels",	    "topics", NULL };
 	json_t *body = http_body_object(r);
 	if (body == NULL)
 		return;
@@ -132,8 +131,9 @@ void api_proposals_create(struct http_request *r)
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%lld", (long long)wait);
 		http_header(r, "Retry-After", ra);
-		http_problem(r, 429, NULL, "too many unknown connect codes; "
-					   "try again in %lld seconds",
+		http_problem(r, 429, NULL,
+			     "too many unknown connect codes; "
+			     "try again in %lld seconds",
 			     (long long)wait);
 		return;
 	}
@@ -178,11 +178,12 @@ void api_me_proposals_list(struct http_request *r)
 	if (limit < 0)
 		return;
 	if (a && !id_decode(ID_PROPOSAL, a, &after)) {
-		http_problem(r, 400, "after", "after is an id from a previous "
-					      "page");
+		http_problem(r, 400, "after",
+			     "after is an id from a previous "
+			     "page");
 		return;
 	}
-	struct api_page pg = {json_array(), r->app, limit, 0};
+	struct api_page pg = { json_array(), r->app, limit, 0 };
 	if (store_proposal_list_person(r->app->store, r->person, after,
 				       limit + 1, proposal_page,
 				       &pg) != STORE_OK) {
@@ -254,8 +255,8 @@ static void decline_after(struct http_request *r)
 	}
 	char id[ID_SIZE];
 	id_encode(ID_PROPOSAL, w->id, id);
-	http_json(r, 200, json_pack("{s:s,s:s}", "id", id, "state",
-				    "declined"));
+	http_json(r, 200,
+		  json_pack("{s:s,s:s}", "id", id, "state", "declined"));
 }
 
 void api_me_proposals_decline(struct http_request *r)

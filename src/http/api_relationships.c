@@ -17,8 +17,9 @@ static bool api_after(struct http_request *r, int type, uint64_t *after)
 	const char *a = http_query(r, "after");
 	*after = 0;
 	if (a && !id_decode((enum id_type)type, a, after)) {
-		http_problem(r, 400, "after", "after is an id from a previous "
-					      "page");
+		http_problem(r, 400, "after",
+			     "after is an id from a previous "
+			     "page");
 		return false;
 	}
 	return true;
@@ -38,7 +39,7 @@ void api_relationships_list(struct http_request *r)
 	int limit = api_limit(r);
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
-	struct api_page pg = {json_array(), r->app, limit, 0};
+	struct api_page pg = { json_array(), r->app, limit, 0 };
 	if (store_relationship_list_brand(r->app->store, r->brand, after,
 					  limit + 1, brand_item,
 					  &pg) != STORE_OK) {
@@ -90,7 +91,7 @@ void api_relationships_get(struct http_request *r)
 	 * be on the ledger before the brand sees anything, waits for the
 	 * writer — on a worker thread. */
 	json_t *view = NULL;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	int rc = view_brand_relationship(r->app, r->brand, id, false, &view,
 					 &err);
 	if (rc == APP_OK) {
@@ -127,7 +128,7 @@ void api_me_relationships_list(struct http_request *r)
 	int limit = api_limit(r);
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
-	struct api_page pg = {json_array(), r->app, limit, 0};
+	struct api_page pg = { json_array(), r->app, limit, 0 };
 	if (store_relationship_list_person(r->app->store, r->person, after,
 					   limit + 1, person_item,
 					   &pg) != STORE_OK) {
@@ -288,14 +289,15 @@ void api_me_receipts(struct http_request *r)
 {
 	uint64_t id;
 	json_t *out = NULL;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
 		return;
 	const char *format = http_query(r, "format");
 	if (format && strcmp(format, "dpv") != 0 &&
 	    strcmp(format, "kantara") != 0) {
-		http_problem(r, 400, "format", "format is kantara (the "
-					       "default) or dpv");
+		http_problem(r, 400, "format",
+			     "format is kantara (the "
+			     "default) or dpv");
 		return;
 	}
 	bool dpv = format && strcmp(format, "dpv") == 0;

@@ -36,7 +36,7 @@ static void login_state_free(void *p)
 /* Reads {"handle","password"} into a new login_state (owned by r). */
 static struct login_state *login_read(struct http_request *r)
 {
-	static const char *const keys[] = {"handle", "password", NULL};
+	static const char *const keys[] = { "handle", "password", NULL };
 	json_t *body = http_body_object(r);
 	if (body == NULL)
 		return NULL;
@@ -85,8 +85,8 @@ static struct login_state *login_read(struct http_request *r)
 static void signup_work(struct http_request *r)
 {
 	struct login_state *s = r->job;
-	s->status = person_add(r->app, s->handle, s->password, &s->person,
-			       &s->err);
+	s->status =
+		person_add(r->app, s->handle, s->password, &s->person, &s->err);
 }
 
 static void signup_after(struct http_request *r)
@@ -147,15 +147,17 @@ static bool login_failed(struct http_request *r, struct login_state *s)
 		char ra[24];
 		snprintf(ra, sizeof(ra), "%lld", (long long)s->retry_after);
 		http_header(r, "Retry-After", ra);
-		http_problem(r, 429, NULL, "too many failed log-ins; try again "
-					   "in %lld seconds",
+		http_problem(r, 429, NULL,
+			     "too many failed log-ins; try again "
+			     "in %lld seconds",
 			     (long long)s->retry_after);
 	} else if (s->status == APP_NOT_FOUND) {
 		http_header(r, "WWW-Authenticate", "Bearer realm=\"cmr\"");
 		http_problem(r, 401, NULL, "wrong handle or password");
 	} else {
-		http_problem(r, 503, NULL, "the log-in could not be recorded; "
-					   "try again");
+		http_problem(r, 503, NULL,
+			     "the log-in could not be recorded; "
+			     "try again");
 	}
 	return true;
 }
@@ -230,17 +232,17 @@ static void session_delete_after(struct http_request *r)
 	if (r->write_status == STORE_OK || r->write_status == STORE_NOT_FOUND)
 		http_empty(r, 204);
 	else
-		http_problem(r, 503, NULL, "the log-out could not be "
-					   "recorded; try again");
+		http_problem(r, 503, NULL,
+			     "the log-out could not be "
+			     "recorded; try again");
 }
 
 void api_session_delete(struct http_request *r)
 {
 	const char *cookie = auth_cookie(r);
 	uint64_t person, id;
-	if (cookie == NULL ||
-	    session_check(r->app, cookie, SESSION_COOKIE, &person, &id) !=
-		    APP_OK) {
+	if (cookie == NULL || session_check(r->app, cookie, SESSION_COOKIE,
+					    &person, &id) != APP_OK) {
 		/* Nothing to end: still clear whatever the browser holds. */
 		r->write_status = STORE_OK;
 		session_delete_after(r);
@@ -248,8 +250,9 @@ void api_session_delete(struct http_request *r)
 	}
 	const char *h = http_header_in(r, "X-CMR-CSRF");
 	if (h == NULL || strcmp(h, "1") != 0) {
-		http_problem(r, 403, NULL, "a write from a browser session "
-					   "needs the header X-CMR-CSRF: 1");
+		http_problem(r, 403, NULL,
+			     "a write from a browser session "
+			     "needs the header X-CMR-CSRF: 1");
 		return;
 	}
 	struct revoke_job *j = malloc(sizeof(*j));
@@ -257,7 +260,7 @@ void api_session_delete(struct http_request *r)
 		http_problem(r, 503, NULL, "out of memory; try again");
 		return;
 	}
-	*j = (struct revoke_job){person, id, app_now_ms() / 1000};
+	*j = (struct revoke_job){ person, id, app_now_ms() / 1000 };
 	r->job = j;
 	r->job_free = revoke_free;
 	http_write(r, revoke_run, j, session_delete_after);
@@ -270,8 +273,9 @@ static void token_delete_after(struct http_request *r)
 	else if (r->write_status == STORE_NOT_FOUND)
 		http_problem(r, 404, NULL, "no such token");
 	else
-		http_problem(r, 503, NULL, "the revocation could not be "
-					   "recorded; try again");
+		http_problem(r, 503, NULL,
+			     "the revocation could not be "
+			     "recorded; try again");
 }
 
 void api_tokens_delete(struct http_request *r)
@@ -284,7 +288,7 @@ void api_tokens_delete(struct http_request *r)
 		http_problem(r, 503, NULL, "out of memory; try again");
 		return;
 	}
-	*j = (struct revoke_job){r->person, id, app_now_ms() / 1000};
+	*j = (struct revoke_job){ r->person, id, app_now_ms() / 1000 };
 	r->job = j;
 	r->job_free = revoke_free;
 	http_write(r, revoke_run, j, token_delete_after);

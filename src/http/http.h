@@ -22,18 +22,18 @@
 #include "app/app.h"
 #include "store/store.h"
 
-#define HTTP_BODY_MAX (1024 * 1024) /* 1 MiB */
-#define HTTP_JSON_DEPTH 16          /* deepest nesting a body may have */
-#define HTTP_PARAMS_MAX 2           /* {id} segments in a pattern */
+#define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB */
+#define HTTP_JSON_DEPTH 16	      /* deepest nesting a body may have */
+#define HTTP_PARAMS_MAX 2	      /* {id} segments in a pattern */
 
 struct http_server;
 struct http_request;
 
 /* Who may call a route. */
 enum http_who {
-	WHO_ANYONE,  /* no credentials needed (and none checked) */
-	WHO_PERSON,  /* a person: session cookie or bearer token */
-	WHO_BRAND,   /* a brand: bearer API key */
+	WHO_ANYONE, /* no credentials needed (and none checked) */
+	WHO_PERSON, /* a person: session cookie or bearer token */
+	WHO_BRAND,  /* a brand: bearer API key */
 };
 
 typedef void (*http_handler)(struct http_request *r);
@@ -44,20 +44,20 @@ struct http_route {
 	const char *pattern; /* "/v1/me/proposals/{id}/accept" */
 	enum http_who who;
 	http_handler handler;
-	const char *name;    /* for metrics and the OpenAPI document */
+	const char *name; /* for metrics and the OpenAPI document */
 };
 
 struct http_request {
 	struct http_server *server;
 	struct app *app;
-	void *conn;                   /* struct MHD_Connection * */
+	void *conn; /* struct MHD_Connection * */
 	const struct http_route *route;
 	char method[8];
 	char path[512];
 	const char *params[HTTP_PARAMS_MAX]; /* {id} values, in path */
 	char param_buf[HTTP_PARAMS_MAX][128];
 
-	char *body;                   /* the request body, NUL-terminated */
+	char *body; /* the request body, NUL-terminated */
 	size_t body_len, body_cap;
 	bool body_too_big;
 	bool body_bad_length;
@@ -65,27 +65,27 @@ struct http_request {
 	/* The authenticated caller (route->who decides which is set). */
 	uint64_t person;
 	uint64_t brand;
-	bool by_cookie;               /* person authenticated by cookie */
-	char client[64];              /* client address, for throttling */
+	bool by_cookie;	 /* person authenticated by cookie */
+	char client[64]; /* client address, for throttling */
 
 	/* A write in flight (http_write). `deferred` is the handler's own
 	 * flag (it went to the writer); `resumed` is set by the writer's
 	 * completion, possibly before the handler has even returned. */
 	bool deferred;
 	bool resumed;
-	int write_status;             /* the job's store status */
-	store_job_fn write_fn;        /* the handler's job and its argument */
+	int write_status;      /* the job's store status */
+	store_job_fn write_fn; /* the handler's job and its argument */
 	void *write_arg;
 	void (*after)(struct http_request *r); /* replies after the write */
-	void *job;                    /* the handler's job state (owned) */
+	void *job; /* the handler's job state (owned) */
 	void (*job_free)(void *job);
 
 	/* The reply. */
 	unsigned status;
-	char *reply;                  /* owned */
+	char *reply; /* owned */
 	size_t reply_len;
 	const char *reply_type;
-	char headers[4][256];         /* extra "Name: value" lines */
+	char headers[4][256]; /* extra "Name: value" lines */
 	int n_headers;
 	bool replied;
 };

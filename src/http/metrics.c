@@ -55,8 +55,8 @@ static enum MHD_Result metrics_handle(void *cls, struct MHD_Connection *c,
 	return rc;
 }
 
-int metrics_start(struct app *a, int fd, struct metrics_server **out,
-		  char *err, size_t errlen)
+int metrics_start(struct app *a, int fd, struct metrics_server **out, char *err,
+		  size_t errlen)
 {
 	struct metrics_server *m = calloc(1, sizeof(*m));
 	if (m == NULL) {
@@ -70,12 +70,10 @@ int metrics_start(struct app *a, int fd, struct metrics_server **out,
 			 http_routes[i].method, http_routes[i].pattern);
 		m->names[i] = m->name_buf[i];
 	}
-	m->daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD |
-					     MHD_USE_EPOLL,
-				     0, NULL, NULL, metrics_handle, m,
-				     MHD_OPTION_LISTEN_SOCKET, fd,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10,
-				     MHD_OPTION_END);
+	m->daemon = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+		metrics_handle, m, MHD_OPTION_LISTEN_SOCKET, fd,
+		MHD_OPTION_CONNECTION_TIMEOUT, 10, MHD_OPTION_END);
 	if (m->daemon == NULL) {
 		close(fd);
 		free(m);

@@ -10,8 +10,8 @@
 struct metrics_server;
 
 /* Serves on a listening socket (which it then owns). */
-int metrics_start(struct app *a, int fd, struct metrics_server **out,
-		  char *err, size_t errlen);
+int metrics_start(struct app *a, int fd, struct metrics_server **out, char *err,
+		  size_t errlen);
 void metrics_stop(struct metrics_server *m);
 
 #endif

@@ -144,8 +144,7 @@ static int http_depth(const json_t *v, int depth)
 	if (json_is_object(v)) {
 		const char *k;
 		json_t *x;
-		json_object_foreach((json_t *)(uintptr_t)v, k, x)
-		{
+		json_object_foreach ((json_t *)(uintptr_t)v, k, x) {
 			int d = http_depth(x, depth + 1);
 			if (d > max)
 				max = d;
@@ -153,8 +152,7 @@ static int http_depth(const json_t *v, int depth)
 	} else if (json_is_array(v)) {
 		size_t i;
 		json_t *x;
-		json_array_foreach(v, i, x)
-		{
+		json_array_foreach (v, i, x) {
 			int d = http_depth(x, depth + 1);
 			if (d > max)
 				max = d;
@@ -167,19 +165,19 @@ json_t *http_body_object(struct http_request *r)
 {
 	json_error_t e;
 	if (r->body_len == 0) {
-		http_problem(r, 400, "", "the request needs a JSON object "
-					 "as its body");
+		http_problem(r, 400, "",
+			     "the request needs a JSON object "
+			     "as its body");
 		return NULL;
 	}
-	json_t *v = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES,
-			       &e);
+	json_t *v =
+		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (v == NULL) {
-		const char *what = strstr(e.text, "duplicate")
-					   ? "a key appears twice"
-				   : strstr(e.text, "UTF-8") ||
-						   strstr(e.text, "utf-8")
-					   ? "the body is not valid UTF-8"
-					   : "the body is not valid JSON";
+		const char *what =
+			strstr(e.text, "duplicate") ? "a key appears twice"
+			: strstr(e.text, "UTF-8") || strstr(e.text, "utf-8")
+				? "the body is not valid UTF-8"
+				: "the body is not valid JSON";
 		http_problem(r, 400, "", "%s (line %d, column %d)", what,
 			     e.line, e.column);
 		return NULL;
@@ -191,8 +189,9 @@ json_t *http_body_object(struct http_request *r)
 	}
 	if (http_depth(v, 0) > HTTP_JSON_DEPTH) {
 		json_decref(v);
-		http_problem(r, 400, "", "the body is nested deeper than %d "
-					 "levels",
+		http_problem(r, 400, "",
+			     "the body is nested deeper than %d "
+			     "levels",
 			     HTTP_JSON_DEPTH);
 		return NULL;
 	}
@@ -204,8 +203,7 @@ bool http_only_keys(struct http_request *r, const json_t *obj,
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)(uintptr_t)obj, k, v)
-	{
+	json_object_foreach ((json_t *)(uintptr_t)obj, k, v) {
 		bool ok = false;
 		for (size_t i = 0; allowed[i]; i++)
 			if (strcmp(allowed[i], k) == 0)

@@ -50,12 +50,12 @@ struct http_server {
 	bool stopping;
 };
 
-int http_listen(const struct listen_addr *addr, int *fd, int *port,
-		char *err, size_t errlen)
+int http_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
+		size_t errlen)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC,
-				 .ai_socktype = SOCK_STREAM,
-				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	char service[8];
 
@@ -147,8 +147,7 @@ static void http_dispatch(struct http_request *r)
 			http_problem(r, 405, NULL,
 				     "%s is not allowed on %s (only %s)",
 				     r->method, r->path, allow);
-		}
-		else
+		} else
 			http_problem(r, 404, NULL, "no such resource");
 		return;
 	}
@@ -313,12 +312,12 @@ bool http_write(struct http_request *r, store_job_fn fn, void *arg,
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	if (store_write_async(r->app->store, http_write_job, r,
-			      http_write_done) !=
-	    STORE_OK) {
+			      http_write_done) != STORE_OK) {
 		r->deferred = false;
 		MHD_resume_connection(r->conn);
-		http_problem(r, 503, NULL, "the store is not accepting "
-					   "writes; try again");
+		http_problem(r, 503, NULL,
+			     "the store is not accepting "
+			     "writes; try again");
 		return false;
 	}
 	return true;
@@ -356,7 +355,7 @@ bool http_offload(struct http_request *r, void (*work)(struct http_request *),
 		http_problem(r, 503, NULL, "out of memory; try again");
 		return false;
 	}
-	*w = (struct http_work){r, work, NULL};
+	*w = (struct http_work){ r, work, NULL };
 	r->after = after;
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
@@ -405,8 +404,7 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 		http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_LIMIT,
 		4096, MHD_OPTION_CONNECTION_TIMEOUT, 30,
-		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
-		MHD_OPTION_END);
+		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s, MHD_OPTION_END);
 	if (s->daemon == NULL || s->n_workers == 0) {
 		if (s->daemon == NULL)
 			close(fd);

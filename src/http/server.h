@@ -11,8 +11,8 @@
 struct http_server;
 
 /* Binds addr and listens. Returns 0 and *fd, or -1 with err. */
-int http_listen(const struct listen_addr *addr, int *fd, int *port,
-		char *err, size_t errlen);
+int http_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
+		size_t errlen);
 
 /* Starts serving on a listening socket (which it then owns). Returns 0
  * and *out, or -1 with err. */

@@ -50,7 +50,8 @@ static const char *const chain_keys[] = {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static void chain_why(char *why, size_t why_len, const char *fmt, ...)
+static void
+chain_why(char *why, size_t why_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -98,8 +99,7 @@ static int64_t chain_days_from_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
-static void chain_civil_from_days(int64_t z, int64_t *y, int64_t *m,
-				  int64_t *d)
+static void chain_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
 {
 	int64_t era, doe, yoe, doy, mp;
 
@@ -235,8 +235,8 @@ static bool chain_rel_id_valid(const char *rel)
 }
 
 /* The checks of chain_entry_check, with or without the hash field. */
-static int chain_check(const struct chain_entry *e, bool need_hash,
-		       char *why, size_t why_len)
+static int chain_check(const struct chain_entry *e, bool need_hash, char *why,
+		       size_t why_len)
 {
 	uint8_t raw[CHAIN_HASH_BYTES];
 	int64_t ms;
@@ -247,7 +247,8 @@ static int chain_check(const struct chain_entry *e, bool need_hash,
 		return CHAIN_EINVAL;
 	}
 	if (chain_parse_at(e->at, &ms) != CHAIN_OK) {
-		chain_why(why, why_len, "at is not an RFC 3339 UTC time "
+		chain_why(why, why_len,
+			  "at is not an RFC 3339 UTC time "
 			  "with milliseconds");
 		return CHAIN_EINVAL;
 	}
@@ -303,9 +304,8 @@ int chain_entry_to_json(const struct chain_entry *e, bool with_hash,
 	    json_object_set_new(o, "actor", json_string(e->actor)) ||
 	    json_object_set_new(o, "type", json_string(e->type)) ||
 	    json_object_set_new(o, "relationship",
-				e->relationship ?
-					json_string(e->relationship) :
-					json_null()) ||
+				e->relationship ? json_string(e->relationship)
+						: json_null()) ||
 	    json_object_set(o, "data", e->data) ||
 	    json_object_set_new(o, "prev", json_string(e->prev)) ||
 	    (with_hash &&
@@ -357,7 +357,8 @@ int chain_entry_from_json(json_t *obj, bool want_hash, struct chain_entry *out,
 	out->seq = json_integer_value(v);
 	v = json_object_get(obj, "at");
 	if (!json_is_string(v) || json_string_length(v) != CHAIN_AT_LEN) {
-		chain_why(why, why_len, "at is not an RFC 3339 UTC time "
+		chain_why(why, why_len,
+			  "at is not an RFC 3339 UTC time "
 			  "with milliseconds");
 		return CHAIN_EINVAL;
 	}
@@ -385,12 +386,15 @@ int chain_entry_from_json(json_t *obj, bool want_hash, struct chain_entry *out,
 	}
 	/* Strings holding U+0000 would read shorter through the C string
 	 * pointers than they hash; such an entry is not ours. */
-	if ((out->actor && strlen(out->actor) !=
-	     json_string_length(json_object_get(obj, "actor"))) ||
-	    (out->type && strlen(out->type) !=
-	     json_string_length(json_object_get(obj, "type"))) ||
-	    (out->relationship && strlen(out->relationship) !=
-	     json_string_length(json_object_get(obj, "relationship")))) {
+	if ((out->actor &&
+	     strlen(out->actor) !=
+		     json_string_length(json_object_get(obj, "actor"))) ||
+	    (out->type &&
+	     strlen(out->type) !=
+		     json_string_length(json_object_get(obj, "type"))) ||
+	    (out->relationship &&
+	     strlen(out->relationship) != json_string_length(json_object_get(
+						  obj, "relationship")))) {
 		chain_why(why, why_len, "a string holds a NUL character");
 		return CHAIN_EINVAL;
 	}
@@ -412,8 +416,7 @@ int chain_hash_bytes(const uint8_t prev[CHAIN_HASH_BYTES], const char *jcs,
 	return CHAIN_OK;
 }
 
-int chain_entry_hash(const struct chain_entry *e,
-		     uint8_t out[CHAIN_HASH_BYTES])
+int chain_entry_hash(const struct chain_entry *e, uint8_t out[CHAIN_HASH_BYTES])
 {
 	uint8_t prev[CHAIN_HASH_BYTES];
 	json_t *o;
@@ -450,15 +453,24 @@ int chain_entry_set_hash(struct chain_entry *e)
 const char *chain_fault_name(enum chain_fault fault)
 {
 	switch (fault) {
-	case CHAIN_INTACT: return "intact";
-	case CHAIN_FAULT_MALFORMED: return "malformed";
-	case CHAIN_FAULT_EDITED: return "edited";
-	case CHAIN_FAULT_DELETED: return "deleted";
-	case CHAIN_FAULT_REORDERED: return "reordered";
-	case CHAIN_FAULT_LINK: return "unlinked";
-	case CHAIN_FAULT_TRUNCATED: return "truncated";
-	case CHAIN_FAULT_HEAD: return "head-mismatch";
-	case CHAIN_FAULT_NOMEM: return "out-of-memory";
+	case CHAIN_INTACT:
+		return "intact";
+	case CHAIN_FAULT_MALFORMED:
+		return "malformed";
+	case CHAIN_FAULT_EDITED:
+		return "edited";
+	case CHAIN_FAULT_DELETED:
+		return "deleted";
+	case CHAIN_FAULT_REORDERED:
+		return "reordered";
+	case CHAIN_FAULT_LINK:
+		return "unlinked";
+	case CHAIN_FAULT_TRUNCATED:
+		return "truncated";
+	case CHAIN_FAULT_HEAD:
+		return "head-mismatch";
+	case CHAIN_FAULT_NOMEM:
+		return "out-of-memory";
 	}
 	return "unknown";
 }
@@ -466,8 +478,9 @@ const char *chain_fault_name(enum chain_fault fault)
 #if defined(__GNUC__)
 __attribute__((format(printf, 4, 5)))
 #endif
-static int chain_fail(struct chain_report *r, enum chain_fault fault,
-		      int64_t seq, const char *fmt, ...)
+static int
+chain_fail(struct chain_report *r, enum chain_fault fault, int64_t seq,
+	   const char *fmt, ...)
 {
 	va_list ap;
 

@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHAIN_HASH_BYTES 32 /* BLAKE2b-256 */
-#define CHAIN_HASH_HEX 64   /* its lowercase hex form */
-#define CHAIN_AT_LEN 24     /* "2026-11-23T10:00:00.000Z" */
-#define CHAIN_WHY_MAX 160   /* room for a verifier's explanation */
+#define CHAIN_HASH_BYTES 32  /* BLAKE2b-256 */
+#define CHAIN_HASH_HEX	 64  /* its lowercase hex form */
+#define CHAIN_AT_LEN	 24  /* "2026-11-23T10:00:00.000Z" */
+#define CHAIN_WHY_MAX	 160 /* room for a verifier's explanation */
 
 /* Relationship ids in entries: "rel_" then up to this many [A-Za-z0-9]. */
 #define CHAIN_REL_ID_MAX 60
@@ -51,14 +51,14 @@ extern const char *const chain_actors[];
  * relationship and data must outlive it, and chain functions never free or
  * modify them (chain_entry_to_json takes its own reference to data). */
 struct chain_entry {
-	int64_t seq;                      /* 1, 2, 3, … */
-	char at[CHAIN_AT_LEN + 1];        /* RFC 3339 UTC, milliseconds */
-	const char *actor;                /* one of chain_actors */
-	const char *type;                 /* one of chain_types */
-	const char *relationship;         /* "rel_…", or NULL: JSON null */
-	json_t *data;                     /* a JSON object, in the JCS subset */
-	char prev[CHAIN_HASH_HEX + 1];    /* previous hash; 64 "0" for seq 1 */
-	char hash[CHAIN_HASH_HEX + 1];    /* this entry's hash; "" until set */
+	int64_t seq;		       /* 1, 2, 3, … */
+	char at[CHAIN_AT_LEN + 1];     /* RFC 3339 UTC, milliseconds */
+	const char *actor;	       /* one of chain_actors */
+	const char *type;	       /* one of chain_types */
+	const char *relationship;      /* "rel_…", or NULL: JSON null */
+	json_t *data;		       /* a JSON object, in the JCS subset */
+	char prev[CHAIN_HASH_HEX + 1]; /* previous hash; 64 "0" for seq 1 */
+	char hash[CHAIN_HASH_HEX + 1]; /* this entry's hash; "" until set */
 };
 
 /* True when `type` is in chain_types (NULL is not). */
@@ -141,13 +141,13 @@ enum chain_fault {
 /* A signed head's claim: the chain's entry `seq` has hash `hash`. seq 0
  * claims an empty chain, with a hash of 32 zero bytes. */
 struct chain_head {
-	int64_t seq;                     /* >= 0 */
+	int64_t seq; /* >= 0 */
 	uint8_t hash[CHAIN_HASH_BYTES];
 };
 
 struct chain_report {
-	enum chain_fault fault; /* CHAIN_INTACT when the chain holds */
-	int64_t seq;            /* the first broken seq; 0 when intact */
+	enum chain_fault fault;	 /* CHAIN_INTACT when the chain holds */
+	int64_t seq;		 /* the first broken seq; 0 when intact */
 	char why[CHAIN_WHY_MAX]; /* one sentence naming that entry */
 };
 

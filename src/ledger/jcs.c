@@ -24,8 +24,8 @@ struct jcs_buf {
 /* One member of an object, while the object's members are being sorted. */
 struct jcs_member {
 	const char *key; /* borrowed from the object */
-	size_t key_len;  /* keys may hold U+0000, so never strlen */
-	json_t *value;   /* borrowed */
+	size_t key_len;	 /* keys may hold U+0000, so never strlen */
+	json_t *value;	 /* borrowed */
 };
 
 static int jcs_write(struct jcs_buf *b, const json_t *v, int depth);
@@ -216,13 +216,27 @@ static int jcs_write_string(struct jcs_buf *b, const char *s, size_t len)
 		run = i + 1;
 		esc[0] = '\\';
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\r': esc[1] = 'r'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
 		default:
 			esc[1] = 'u';
 			esc[2] = '0';
@@ -283,7 +297,8 @@ static int jcs_write_object(struct jcs_buf *b, const json_t *v, int depth)
 	i = 0;
 	/* jansson's iteration macros take a non-const object; iterating does
 	 * not modify it. */
-	json_object_keylen_foreach((json_t *)v, key, key_len, value) {
+	json_object_keylen_foreach((json_t *)v, key, key_len, value)
+	{
 		if (i == n)
 			break;
 		/* Validate before sorting: the comparison decodes UTF-8. */
@@ -369,12 +384,19 @@ int jcs_serialize(const json_t *value, char **out, size_t *out_len)
 const char *jcs_strerror(int status)
 {
 	switch (status) {
-	case JCS_OK: return "ok";
-	case JCS_ERR_NOMEM: return "out of memory";
-	case JCS_ERR_TYPE: return "not a JSON value of the canonical subset";
-	case JCS_ERR_RANGE: return "integer out of range (|v| >= 2^53)";
-	case JCS_ERR_UTF8: return "string is not valid UTF-8";
-	case JCS_ERR_DEPTH: return "nested too deeply";
-	default: return "unknown error";
+	case JCS_OK:
+		return "ok";
+	case JCS_ERR_NOMEM:
+		return "out of memory";
+	case JCS_ERR_TYPE:
+		return "not a JSON value of the canonical subset";
+	case JCS_ERR_RANGE:
+		return "integer out of range (|v| >= 2^53)";
+	case JCS_ERR_UTF8:
+		return "string is not valid UTF-8";
+	case JCS_ERR_DEPTH:
+		return "nested too deeply";
+	default:
+		return "unknown error";
 	}
 }

@@ -22,21 +22,21 @@
 /* The loaded keys, in sodium_malloc'd memory (guard pages, never swapped
  * when mlock is allowed), read-only once filled. */
 struct keys {
-	uint8_t sk[crypto_sign_SECRETKEYBYTES]; /* seed ‖ public key */
-	uint8_t pk[KEYS_PUBLIC_BYTES];          /* Ed25519 public key */
-	uint8_t kek[KEYS_KEK_BYTES];            /* wraps data keys */
+	uint8_t sk[crypto_sign_SECRETKEYBYTES];	   /* seed ‖ public key */
+	uint8_t pk[KEYS_PUBLIC_BYTES];		   /* Ed25519 public key */
+	uint8_t kek[KEYS_KEK_BYTES];		   /* wraps data keys */
 	uint8_t tomb[crypto_generichash_KEYBYTES]; /* tombstone subkey */
-	char id[KEYS_ID_LEN + 1];               /* key id, hex */
-	bool created;                           /* made by this keys_init */
+	char id[KEYS_ID_LEN + 1];		   /* key id, hex */
+	bool created;				   /* made by this keys_init */
 };
 
 #define KEYS_FILE_SIGNING "signing.key"
-#define KEYS_FILE_KEK "kek"
-#define KEYS_FILE_ID "key_id"
+#define KEYS_FILE_KEK	  "kek"
+#define KEYS_FILE_ID	  "key_id"
 
 /* crypto_kdf context and subkey id of the tombstone key: 8 characters. */
 #define KEYS_TOMB_CONTEXT "cmrtomb_"
-#define KEYS_TOMB_SUBKEY 1
+#define KEYS_TOMB_SUBKEY  1
 
 /* Key files are one short line; anything longer is not ours. */
 #define KEYS_FILE_MAX 128
@@ -44,7 +44,8 @@ struct keys {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static int keys_fail(char *err, size_t err_len, const char *fmt, ...)
+static int
+keys_fail(char *err, size_t err_len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -157,13 +158,14 @@ static int keys_check_dir(const char *dir, const struct stat *st, char *err,
 	if (!keys_owner_ok(st))
 		return keys_fail(err, err_len,
 				 "keys directory %s belongs to another user "
-				 "(uid %ld)", dir, (long)st->st_uid);
+				 "(uid %ld)",
+				 dir, (long)st->st_uid);
 	if (st->st_mode & 077)
 		return keys_fail(err, err_len,
 				 "keys directory %s is accessible to group or "
 				 "others (mode %04o): run chmod 700 %s, or "
-				 "choose another --keys", dir,
-				 (unsigned)(st->st_mode & 07777), dir);
+				 "choose another --keys",
+				 dir, (unsigned)(st->st_mode & 07777), dir);
 	return 0;
 }
 
@@ -175,19 +177,19 @@ static int keys_check_file(const char *dir, const char *name,
 				 dir, name);
 	if (!keys_owner_ok(st))
 		return keys_fail(err, err_len,
-				 "%s/%s belongs to another user (uid %ld)",
-				 dir, name, (long)st->st_uid);
+				 "%s/%s belongs to another user (uid %ld)", dir,
+				 name, (long)st->st_uid);
 	if (st->st_mode & 077)
 		return keys_fail(err, err_len,
 				 "%s/%s is accessible to group or others "
-				 "(mode %04o): run chmod 600 on it", dir, name,
-				 (unsigned)(st->st_mode & 07777));
+				 "(mode %04o): run chmod 600 on it",
+				 dir, name, (unsigned)(st->st_mode & 07777));
 	return 0;
 }
 
 /* Sets *exists; checks the file when it does. */
-static int keys_probe(int dfd, const char *dir, const char *name,
-		      bool *exists, char *err, size_t err_len)
+static int keys_probe(int dfd, const char *dir, const char *name, bool *exists,
+		      char *err, size_t err_len)
 {
 	struct stat st;
 
@@ -237,8 +239,10 @@ static int keys_read_line(int dfd, const char *dir, const char *name,
 			break;
 		n += (size_t)r;
 		if (n > KEYS_FILE_MAX) {
-			keys_fail(err, err_len, "%s/%s is too long to be a key "
-				  "file", dir, name);
+			keys_fail(err, err_len,
+				  "%s/%s is too long to be a key "
+				  "file",
+				  dir, name);
 			goto out;
 		}
 	}
@@ -297,8 +301,8 @@ static int keys_write_file(int dfd, const char *dir, const char *name,
 	if (unlinkat(dfd, tmp, 0) != 0 && errno != ENOENT)
 		return keys_fail(err, err_len, "cannot remove %s/%s: %s", dir,
 				 tmp, strerror(errno));
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-			O_CLOEXEC, 0600);
+	fd = openat(dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return keys_fail(err, err_len, "cannot create %s/%s: %s", dir,
 				 tmp, strerror(errno));
@@ -325,8 +329,8 @@ static int keys_write_file(int dfd, const char *dir, const char *name,
 			return keys_fail(err, err_len,
 					 "%s/%s appeared while it was being "
 					 "made (another cmr init?); nothing "
-					 "was overwritten, run it again", dir,
-					 name);
+					 "was overwritten, run it again",
+					 dir, name);
 		}
 		goto fail;
 	}
@@ -470,22 +474,23 @@ static int keys_generate(int dfd, const char *dir, char *err, size_t err_len)
 {
 	uint8_t secret[32];
 	char line[2][sodium_base64_ENCODED_LEN(32,
-		sodium_base64_VARIANT_ORIGINAL) + 1];
+					       sodium_base64_VARIANT_ORIGINAL) +
+		     1];
 	int rc = -1;
 
 	randombytes_buf(secret, sizeof(secret));
-	sodium_bin2base64(line[0], sizeof(line[0]) - 1, secret,
-			  sizeof(secret), sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(line[0], sizeof(line[0]) - 1, secret, sizeof(secret),
+			  sodium_base64_VARIANT_ORIGINAL);
 	randombytes_buf(secret, sizeof(secret));
-	sodium_bin2base64(line[1], sizeof(line[1]) - 1, secret,
-			  sizeof(secret), sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(line[1], sizeof(line[1]) - 1, secret, sizeof(secret),
+			  sodium_base64_VARIANT_ORIGINAL);
 	strcat(line[0], "\n");
 	strcat(line[1], "\n");
 	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line[0],
 			    strlen(line[0]), err, err_len))
 		goto out;
-	if (keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1],
-			    strlen(line[1]), err, err_len)) {
+	if (keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1], strlen(line[1]),
+			    err, err_len)) {
 		/* The signing key was never used: take it back, so that the
 		 * next init does not find a half-made directory. */
 		unlinkat(dfd, KEYS_FILE_SIGNING, 0);
@@ -522,8 +527,8 @@ static int keys_check_id(int dfd, const char *dir, const struct keys *k,
 	if (strcmp(buf, k->id) != 0)
 		return keys_fail(err, err_len,
 				 "%s/%s does not match %s/%s: the files come "
-				 "from different key sets", dir, KEYS_FILE_ID,
-				 dir, KEYS_FILE_SIGNING);
+				 "from different key sets",
+				 dir, KEYS_FILE_ID, dir, KEYS_FILE_SIGNING);
 	return 0;
 }
 
@@ -540,14 +545,13 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 		return keys_fail(err, err_len, "libsodium cannot start");
 	if (keys_open_dir(dir, create, &dfd, err, err_len))
 		return -1;
-	if (keys_probe(dfd, dir, KEYS_FILE_SIGNING, &has_sign, err,
-		       err_len) ||
+	if (keys_probe(dfd, dir, KEYS_FILE_SIGNING, &has_sign, err, err_len) ||
 	    keys_probe(dfd, dir, KEYS_FILE_KEK, &has_kek, err, err_len))
 		goto out;
 	if (!has_sign && !has_kek) {
 		if (!create) {
-			keys_fail(err, err_len,
-				  "no keys in %s: run cmr init", dir);
+			keys_fail(err, err_len, "no keys in %s: run cmr init",
+				  dir);
 			goto out;
 		}
 		if (keys_generate(dfd, dir, err, err_len))
@@ -559,13 +563,12 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 			  "from your backup (a new key would make the stored "
 			  "data unreadable); if this directory was never used "
 			  "(an interrupted cmr init), remove it and run cmr "
-			  "init again", dir,
-			  has_sign ? KEYS_FILE_SIGNING : KEYS_FILE_KEK,
+			  "init again",
+			  dir, has_sign ? KEYS_FILE_SIGNING : KEYS_FILE_KEK,
 			  has_sign ? KEYS_FILE_KEK : KEYS_FILE_SIGNING);
 		goto out;
 	}
-	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, seed, err,
-			     err_len) ||
+	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, seed, err, err_len) ||
 	    keys_read_secret(dfd, dir, KEYS_FILE_KEK, kek, err, err_len))
 		goto out;
 	k = keys_alloc();
@@ -627,8 +630,7 @@ int keys_unwrap(const struct keys *k, const uint8_t *blob, size_t len,
 {
 	if (!blob || len != KEYS_WRAPPED_BYTES ||
 	    crypto_secretbox_open_easy(data_key, blob + KEYS_NONCE_BYTES,
-				       len - KEYS_NONCE_BYTES, blob,
-				       k->kek)) {
+				       len - KEYS_NONCE_BYTES, blob, k->kek)) {
 		sodium_memzero(data_key, KEYS_DATA_KEY_BYTES);
 		return -1;
 	}
@@ -654,8 +656,8 @@ int keys_seal(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 		free(box);
 		return -1;
 	}
-	b64_len = sodium_base64_ENCODED_LEN(box_len,
-			sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	b64_len = sodium_base64_ENCODED_LEN(
+		box_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	b64 = malloc(b64_len);
 	if (b64)
 		sodium_bin2base64(b64, b64_len, box, box_len,
@@ -680,8 +682,9 @@ int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
 		return -1;
 	n = strlen(sealed);
 	/* Longest string keys_seal can write, so cap below cannot wrap. */
-	if (n > sodium_base64_ENCODED_LEN(KEYS_SEAL_MAX + KEYS_NONCE_BYTES +
-					  KEYS_MAC_BYTES, variant))
+	if (n >
+	    sodium_base64_ENCODED_LEN(
+		    KEYS_SEAL_MAX + KEYS_NONCE_BYTES + KEYS_MAC_BYTES, variant))
 		return -1;
 	cap = n / 4 * 3 + 3;
 	box = malloc(cap);
@@ -689,8 +692,7 @@ int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
 		return -1;
 	if (sodium_base642bin(box, cap, sealed, n, NULL, &box_len, &end,
 			      variant) != 0 ||
-	    end != sealed + n ||
-	    box_len < KEYS_NONCE_BYTES + KEYS_MAC_BYTES) {
+	    end != sealed + n || box_len < KEYS_NONCE_BYTES + KEYS_MAC_BYTES) {
 		free(box);
 		return -1;
 	}
@@ -700,8 +702,7 @@ int keys_open(const uint8_t data_key[KEYS_DATA_KEY_BYTES], const char *sealed,
 		free(box);
 		return -1;
 	}
-	if (crypto_secretbox_open_easy((uint8_t *)plain,
-				       box + KEYS_NONCE_BYTES,
+	if (crypto_secretbox_open_easy((uint8_t *)plain, box + KEYS_NONCE_BYTES,
 				       box_len - KEYS_NONCE_BYTES, box,
 				       data_key)) {
 		free(box);
@@ -732,8 +733,7 @@ int keys_tombstone(const struct keys *k, const char *kind, const void *value,
 
 	if (!kind || !*kind || (value_len && !value))
 		return -1;
-	if (crypto_generichash_init(&st, k->tomb, sizeof(k->tomb),
-				    sizeof(h)) ||
+	if (crypto_generichash_init(&st, k->tomb, sizeof(k->tomb), sizeof(h)) ||
 	    crypto_generichash_update(&st, (const uint8_t *)kind,
 				      strlen(kind)) ||
 	    crypto_generichash_update(&st, &sep, 1) ||

@@ -42,18 +42,18 @@
 
 #define KEYS_DEFAULT_DIR "./var/keys"
 
-#define KEYS_SEED_BYTES 32       /* Ed25519 seed */
-#define KEYS_PUBLIC_BYTES 32     /* Ed25519 public key */
-#define KEYS_SIG_BYTES 64        /* Ed25519 signature */
-#define KEYS_KEK_BYTES 32
-#define KEYS_DATA_KEY_BYTES 32   /* a person's data key */
-#define KEYS_NONCE_BYTES 24      /* XSalsa20 nonce of secretbox */
-#define KEYS_MAC_BYTES 16        /* Poly1305 tag of secretbox */
-#define KEYS_WRAPPED_BYTES                                                  \
+#define KEYS_SEED_BYTES	    32 /* Ed25519 seed */
+#define KEYS_PUBLIC_BYTES   32 /* Ed25519 public key */
+#define KEYS_SIG_BYTES	    64 /* Ed25519 signature */
+#define KEYS_KEK_BYTES	    32
+#define KEYS_DATA_KEY_BYTES 32 /* a person's data key */
+#define KEYS_NONCE_BYTES    24 /* XSalsa20 nonce of secretbox */
+#define KEYS_MAC_BYTES	    16 /* Poly1305 tag of secretbox */
+#define KEYS_WRAPPED_BYTES                                                     \
 	(KEYS_NONCE_BYTES + KEYS_DATA_KEY_BYTES + KEYS_MAC_BYTES) /* 72 */
-#define KEYS_ID_LEN 16           /* hex digits of a key id */
-#define KEYS_TOMBSTONE_HEX 64    /* hex digits of a tombstone */
-#define KEYS_ERR_MAX 256         /* room for an error sentence */
+#define KEYS_ID_LEN	   16  /* hex digits of a key id */
+#define KEYS_TOMBSTONE_HEX 64  /* hex digits of a tombstone */
+#define KEYS_ERR_MAX	   256 /* room for an error sentence */
 
 /* Largest plaintext keys_seal takes: personal fields are small, and this
  * keeps every length computation far from overflow. */

@@ -36,12 +36,18 @@ static const char note_head_prefix[] = "cmr ledger ";
 const char *note_strerror(int status)
 {
 	switch (status) {
-	case NOTE_OK: return "ok";
-	case NOTE_EINVAL: return "invalid argument";
-	case NOTE_EMALFORMED: return "malformed note";
-	case NOTE_EBADSIG: return "no valid signature by the server's key";
-	case NOTE_ENOMEM: return "out of memory";
-	default: return "unknown error";
+	case NOTE_OK:
+		return "ok";
+	case NOTE_EINVAL:
+		return "invalid argument";
+	case NOTE_EMALFORMED:
+		return "malformed note";
+	case NOTE_EBADSIG:
+		return "no valid signature by the server's key";
+	case NOTE_ENOMEM:
+		return "out of memory";
+	default:
+		return "unknown error";
 	}
 }
 
@@ -138,8 +144,8 @@ int note_key_hash(const char *key_name, const uint8_t pk[KEYS_PUBLIC_BYTES],
 	return NOTE_OK;
 }
 
-int note_verifier_key(const char *key_name,
-		      const uint8_t pk[KEYS_PUBLIC_BYTES], char **out)
+int note_verifier_key(const char *key_name, const uint8_t pk[KEYS_PUBLIC_BYTES],
+		      char **out)
 {
 	uint8_t id[NOTE_KEY_HASH_BYTES], typed[1 + KEYS_PUBLIC_BYTES];
 	char hex[2 * NOTE_KEY_HASH_BYTES + 1];
@@ -469,8 +475,7 @@ int note_head_sign(const struct keys *k, const char *key_name,
 }
 
 int note_head_verify(const char *note, size_t len, const char *key_name,
-		     const uint8_t pk[KEYS_PUBLIC_BYTES],
-		     struct note_head *out)
+		     const uint8_t pk[KEYS_PUBLIC_BYTES], struct note_head *out)
 {
 	size_t text_len;
 	int rc;

@@ -35,26 +35,26 @@
 #include "ledger/chain.h"
 #include "ledger/keys.h"
 
-#define NOTE_MAX_BYTES 16384   /* longest note we parse */
-#define NOTE_MAX_SIGS 64       /* most signature lines we read (spec: >= 16) */
-#define NOTE_KEY_NAME_MAX 255  /* bytes of a key name */
-#define NOTE_SERVER_MAX 253    /* bytes of a server name (a DNS name) */
-#define NOTE_PER_ID_MAX 64     /* bytes of a person's id */
+#define NOTE_MAX_BYTES	    16384 /* longest note we parse */
+#define NOTE_MAX_SIGS	    64	/* most signature lines we read (spec: >= 16) */
+#define NOTE_KEY_NAME_MAX   255 /* bytes of a key name */
+#define NOTE_SERVER_MAX	    253 /* bytes of a server name (a DNS name) */
+#define NOTE_PER_ID_MAX	    64	/* bytes of a person's id */
 #define NOTE_KEY_HASH_BYTES 4
 
 enum note_status {
 	NOTE_OK = 0,
-	NOTE_EINVAL = -1,    /* an argument breaks the contract */
+	NOTE_EINVAL = -1,     /* an argument breaks the contract */
 	NOTE_EMALFORMED = -2, /* not a signed note, or not a head */
-	NOTE_EBADSIG = -3,   /* no valid signature by our key */
-	NOTE_ENOMEM = -4,    /* out of memory, or libsodium failed */
+	NOTE_EBADSIG = -3,    /* no valid signature by our key */
+	NOTE_ENOMEM = -4,     /* out of memory, or libsodium failed */
 };
 
 /* What a head says: entry `seq` of per_id's ledger on `server` has `hash`. */
 struct note_head {
 	char server[NOTE_SERVER_MAX + 1]; /* the server name, [A-Za-z0-9.:_-] */
 	char per_id[NOTE_PER_ID_MAX + 1]; /* "per_" then [A-Za-z0-9] */
-	int64_t seq;                      /* >= 0 */
+	int64_t seq;			  /* >= 0 */
 	uint8_t hash[CHAIN_HASH_BYTES];
 };
 
@@ -75,8 +75,8 @@ int note_key_hash(const char *key_name, const uint8_t pk[KEYS_PUBLIC_BYTES],
  * "<name>+<8 hex digits of the key hash>+<base64(0x01 ‖ public key)>", the
  * form Go's note.NewVerifier reads. *out is a new string the caller frees
  * with free(). Returns NOTE_OK, NOTE_EINVAL or NOTE_ENOMEM. */
-int note_verifier_key(const char *key_name,
-		      const uint8_t pk[KEYS_PUBLIC_BYTES], char **out);
+int note_verifier_key(const char *key_name, const uint8_t pk[KEYS_PUBLIC_BYTES],
+		      char **out);
 
 /* Signs text[0..len), which must be a valid note text (non-empty, ending
  * in "\n", valid UTF-8, no control character but "\n"). *out is the new

@@ -56,12 +56,11 @@ struct store_ops {
 			uint64_t *);
 	int (*proposal_list_person)(struct store *, uint64_t, uint64_t, int,
 				    store_proposal_cb, void *);
-	int (*relationship_list_brand)(struct store *, uint64_t, uint64_t,
-				       int, store_relationship_cb, void *);
+	int (*relationship_list_brand)(struct store *, uint64_t, uint64_t, int,
+				       store_relationship_cb, void *);
 	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
 			  int64_t, bool *);
-	int (*attempt_list)(struct store *,
-			    const struct store_attempt_filter *,
+	int (*attempt_list)(struct store *, const struct store_attempt_filter *,
 			    store_attempt_cb, void *);
 	int (*proposal_insert)(struct store_tx *,
 			       const struct store_proposal *);
@@ -81,8 +80,8 @@ struct store_ops {
 				      int64_t);
 	int (*relationship_by_alias)(struct store *, const char *,
 				     struct store_relationship *);
-	int (*relationship_list_person)(struct store *, uint64_t, uint64_t,
-					int, store_relationship_cb, void *);
+	int (*relationship_list_person)(struct store *, uint64_t, uint64_t, int,
+					store_relationship_cb, void *);
 	int (*relationship_list_open)(struct store *, uint64_t, int,
 				      store_relationship_cb, void *);
 
@@ -131,7 +130,7 @@ struct store {
 
 struct store_tx {
 	struct store *store;
-	uint64_t job;  /* changes with every job the writer runs */
+	uint64_t job; /* changes with every job the writer runs */
 };
 
 extern const struct store_ops store_sqlite_ops;

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 struct schema_migration {
-	int version;      /* NNN of NNN_name.sql */
+	int version;	  /* NNN of NNN_name.sql */
 	const char *name; /* name of NNN_name.sql */
 	const char *sql;  /* the file's text */
 };

@@ -44,7 +44,7 @@ struct sqlite_conn {
 struct sqlite_hook {
 	store_hook_fn fn;
 	void *arg;
-	bool commit;  /* on commit (true) or on rollback (false) */
+	bool commit; /* on commit (true) or on rollback (false) */
 };
 
 struct sqlite_job {
@@ -63,26 +63,26 @@ struct sqlite_tx {
 	struct sqlite_store *s;
 	struct sqlite_hook *hooks; /* of the whole batch */
 	size_t n_hooks, cap_hooks;
-	bool oom;                  /* a hook could not be registered */
+	bool oom; /* a hook could not be registered */
 };
 
 struct sqlite_store {
 	struct store base;
 	char *path;
 
-	struct sqlite_conn writer;   /* owned by the writer thread */
+	struct sqlite_conn writer; /* owned by the writer thread */
 	pthread_t thread;
 	bool thread_started;
 	pthread_mutex_t lock;
-	pthread_cond_t work;         /* jobs queued or stopping */
-	pthread_cond_t done;         /* some waiting job finished */
+	pthread_cond_t work; /* jobs queued or stopping */
+	pthread_cond_t done; /* some waiting job finished */
 	struct sqlite_job *head, *tail;
 	bool stopping;
 	struct store_writer_stats stats;
 
 	pthread_mutex_t pool_lock;
-	struct sqlite_conn *pool;    /* idle reader connections */
-	uint64_t jobs_run;           /* writer thread only: numbers jobs */
+	struct sqlite_conn *pool; /* idle reader connections */
+	uint64_t jobs_run;	  /* writer thread only: numbers jobs */
 };
 
 #define S(store) ((struct sqlite_store *)(store))
@@ -165,7 +165,7 @@ static sqlite3_stmt *sqlite_stmt(struct sqlite_conn *c, const char *sql)
 		return NULL;
 	}
 	if (c->n < SQLITE_STMT_CACHE)
-		c->stmts[c->n++] = (struct sqlite_stmt_slot){sql, st};
+		c->stmts[c->n++] = (struct sqlite_stmt_slot){ sql, st };
 	else
 		log_warn("store: statement cache full");
 	return st;
@@ -303,8 +303,7 @@ static int sqlite_exec_stmt(sqlite3_stmt *st)
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		if ((rc & 0xff) != SQLITE_CONSTRAINT)
-			log_warn("store: write failed: %s",
-				 sqlite3_errstr(rc));
+			log_warn("store: write failed: %s", sqlite3_errstr(rc));
 		return sqlite_status(rc & 0xff);
 	}
 	return STORE_OK;
@@ -382,15 +381,14 @@ static int sqlite_migrate(struct store *store, int *applied, int *version)
 		const struct schema_migration *m = &schema_migrations[i];
 		if (m->version <= current)
 			continue;
-		struct sqlite_migration_job j = {m};
+		struct sqlite_migration_job j = { m };
 		rc = store_write(store, sqlite_migration_run, &j);
 		if (rc != STORE_OK) {
 			log_warn("store: migration %03d_%s failed", m->version,
 				 m->name);
 			return rc;
 		}
-		log_info("store: migrate applied %03d_%s", m->version,
-			 m->name);
+		log_info("store: migrate applied %03d_%s", m->version, m->name);
 		current = m->version;
 		ran++;
 	}
@@ -410,8 +408,8 @@ static uint64_t sqlite_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static int sqlite_tx_hook(struct store_tx *base, bool commit,
-			  store_hook_fn fn, void *arg)
+static int sqlite_tx_hook(struct store_tx *base, bool commit, store_hook_fn fn,
+			  void *arg)
 {
 	struct sqlite_tx *tx = (struct sqlite_tx *)base;
 	if (tx->n_hooks == tx->cap_hooks) {
@@ -424,7 +422,7 @@ static int sqlite_tx_hook(struct store_tx *base, bool commit,
 		tx->hooks = h;
 		tx->cap_hooks = cap;
 	}
-	tx->hooks[tx->n_hooks++] = (struct sqlite_hook){fn, arg, commit};
+	tx->hooks[tx->n_hooks++] = (struct sqlite_hook){ fn, arg, commit };
 	return STORE_OK;
 }
 
@@ -451,7 +449,7 @@ static void sqlite_reopen(struct sqlite_store *s)
 			return;
 		}
 		log_warn("store: writer reopen failed: %s", err);
-		struct timespec ts = {0, 100 * 1000 * 1000};
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	fatal("store: cannot reopen %s", s->path);
@@ -493,7 +491,7 @@ static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
 static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 			     struct sqlite_job **requeue)
 {
-	struct sqlite_tx tx = {.base = {&s->base}, .s = s};
+	struct sqlite_tx tx = { .base = { &s->base }, .s = s };
 	sqlite3 *db = s->writer.db;
 	struct sqlite_job *ran_end = NULL; /* first job not run */
 	bool dead = false;
@@ -548,7 +546,8 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 	if (!dead) {
 		int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
-			log_warn("store: commit failed: %s", sqlite3_errmsg(db));
+			log_warn("store: commit failed: %s",
+				 sqlite3_errmsg(db));
 			dead = true;
 		}
 	}
@@ -633,7 +632,7 @@ static int sqlite_write(struct store *store, store_job_fn fn, void *arg,
 		if (j == NULL)
 			return STORE_FAULT;
 	}
-	*j = (struct sqlite_job){.fn = fn, .arg = arg, .done = done};
+	*j = (struct sqlite_job){ .fn = fn, .arg = arg, .done = done };
 
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {
@@ -704,8 +703,9 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 		       size_t errlen)
 {
 	if (*rest == '\0') {
-		snprintf(err, errlen, "sqlite store URL needs a path "
-				      "(sqlite:./var/cmr.db)");
+		snprintf(err, errlen,
+			 "sqlite store URL needs a path "
+			 "(sqlite:./var/cmr.db)");
 		return STORE_INVALID;
 	}
 	struct sqlite_store *s = calloc(1, sizeof(*s));
@@ -719,9 +719,8 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
-	if (s->path == NULL ||
-	    sqlite_conn_open(&s->writer, s->path, true, err, errlen) !=
-		    STORE_OK) {
+	if (s->path == NULL || sqlite_conn_open(&s->writer, s->path, true, err,
+						errlen) != STORE_OK) {
 		if (s->path == NULL)
 			snprintf(err, errlen, "out of memory");
 		sqlite_close(&s->base);
@@ -739,22 +738,22 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 
 /* ---- Rows ---- */
 
-#define READER_BEGIN(store, sql)                                             \
-	struct sqlite_store *s_ = S(store);                                  \
-	struct sqlite_conn *c_ = sqlite_reader(s_);                          \
-	if (c_ == NULL)                                                      \
-		return STORE_FAULT;                                          \
-	sqlite3_stmt *st = sqlite_stmt(c_, sql);                             \
-	if (st == NULL) {                                                    \
-		sqlite_reader_put(s_, c_);                                   \
-		return STORE_FAULT;                                          \
+#define READER_BEGIN(store, sql)                                               \
+	struct sqlite_store *s_ = S(store);                                    \
+	struct sqlite_conn *c_ = sqlite_reader(s_);                            \
+	if (c_ == NULL)                                                        \
+		return STORE_FAULT;                                            \
+	sqlite3_stmt *st = sqlite_stmt(c_, sql);                               \
+	if (st == NULL) {                                                      \
+		sqlite_reader_put(s_, c_);                                     \
+		return STORE_FAULT;                                            \
 	}
 
 #define READER_END() sqlite_reader_put(s_, c_)
 
-#define WRITER_STMT(tx, sql)                                                 \
-	sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql);                    \
-	if (st == NULL)                                                      \
+#define WRITER_STMT(tx, sql)                                                   \
+	sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql);                      \
+	if (st == NULL)                                                        \
 		return STORE_FAULT;
 
 static const char sql_person_insert[] =
@@ -777,8 +776,8 @@ static int sqlite_person_insert(struct store_tx *tx,
 	return sqlite_exec_stmt(st);
 }
 
-#define PERSON_COLS                                                          \
-	"id, handle, password_hash, data_key, profile, global_terms, "       \
+#define PERSON_COLS                                                            \
+	"id, handle, password_hash, data_key, profile, global_terms, "         \
 	"folders, created_at, erased_at"
 
 static int person_row(sqlite3_stmt *st, struct store_person *p)
@@ -907,8 +906,7 @@ static const char sql_token_insert[] =
 	"INSERT INTO tokens(id, person, kind, secret_hash, created_at, "
 	"expires_at, last_used_at) VALUES (?,?,?,?,?,?,?)";
 
-static int sqlite_token_insert(struct store_tx *tx,
-			       const struct store_token *t)
+static int sqlite_token_insert(struct store_tx *tx, const struct store_token *t)
 {
 	WRITER_STMT(tx, sql_token_insert);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)t->id);
@@ -984,8 +982,7 @@ static const char sql_brand_insert[] =
 static const char sql_domain_insert[] =
 	"INSERT INTO brand_domains(domain, brand) VALUES (?, ?)";
 
-static int sqlite_brand_insert(struct store_tx *tx,
-			       const struct store_brand *b)
+static int sqlite_brand_insert(struct store_tx *tx, const struct store_brand *b)
 {
 	int status;
 	{
@@ -1006,8 +1003,7 @@ static int sqlite_brand_insert(struct store_tx *tx,
 	}
 	size_t i;
 	json_t *d;
-	json_array_foreach(domains, i, d)
-	{
+	json_array_foreach (domains, i, d) {
 		sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql_domain_insert);
 		if (st == NULL || !json_is_string(d)) {
 			status = st ? STORE_INVALID : STORE_FAULT;
@@ -1022,9 +1018,9 @@ static int sqlite_brand_insert(struct store_tx *tx,
 	return status;
 }
 
-#define BRAND_COLS                                                           \
-	"b.id, b.name, b.key_hash, b.controller, b.created_at, "             \
-	"b.key_rotated_at, (SELECT json_group_array(domain) FROM (SELECT "   \
+#define BRAND_COLS                                                             \
+	"b.id, b.name, b.key_hash, b.controller, b.created_at, "               \
+	"b.key_rotated_at, (SELECT json_group_array(domain) FROM (SELECT "     \
 	"domain FROM brand_domains d WHERE d.brand = b.id ORDER BY domain))"
 
 static int brand_row(sqlite3_stmt *st, struct store_brand *b)
@@ -1079,9 +1075,9 @@ static int sqlite_brand_by_name(struct store *s, const char *name,
 	return brand_one(s, sql_brand_by_name, 0, name, out);
 }
 
-static const char sql_brand_list[] = "SELECT " BRAND_COLS
-				     " FROM brands b WHERE b.id > ? "
-				     "ORDER BY b.id LIMIT ?";
+static const char sql_brand_list[] =
+	"SELECT " BRAND_COLS " FROM brands b WHERE b.id > ? "
+	"ORDER BY b.id LIMIT ?";
 
 static int sqlite_brand_list(struct store *store, uint64_t after, int limit,
 			     store_brand_cb cb, void *arg)
@@ -1215,7 +1211,8 @@ static int sqlite_proposal_decide(struct store_tx *tx, uint64_t id,
 
 static const char sql_rel_insert[] =
 	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
-	"terms, terms_version, topics, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)";
+	"terms, terms_version, topics, created_at) VALUES "
+	"(?,?,?,?,?,?,?,?,?,?)";
 static const char sql_alias_insert[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
 static const char sql_terms_version_insert[] =
@@ -1235,7 +1232,8 @@ static int sqlite_relationship_insert(struct store_tx *tx,
 		sqlite3_bind_int(st, 5, r->state);
 		bind_text(st, 6, r->alias);
 		bind_text(st, 7, r->terms);
-		sqlite3_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
+		sqlite3_bind_int(st, 8,
+				 r->terms_version ? r->terms_version : 1);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sqlite3_bind_int64(st, 10, r->created_at);
 		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
@@ -1258,8 +1256,8 @@ static int sqlite_relationship_insert(struct store_tx *tx,
 	return sqlite_exec_stmt(st);
 }
 
-#define REL_COLS                                                             \
-	"id, person, brand, proposal, state, alias, terms, terms_version, "  \
+#define REL_COLS                                                               \
+	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
 	"topics, created_at, ended_at"
 
 static int rel_row(sqlite3_stmt *st, struct store_relationship *r)
@@ -1352,8 +1350,7 @@ static const char sql_rel_list_open[] =
 
 static int sqlite_relationship_list_person(struct store *s, uint64_t person,
 					   uint64_t after, int limit,
-					   store_relationship_cb cb,
-					   void *arg)
+					   store_relationship_cb cb, void *arg)
 {
 	return rel_list(s, sql_rel_list_person, person, after, limit, cb, arg);
 }
@@ -1481,10 +1478,10 @@ static int sqlite_delivery_list(struct store *store, uint64_t relationship,
 				uint64_t person, int64_t since,
 				store_delivery_cb cb, void *arg)
 {
-	READER_BEGIN(store, relationship ? sql_delivery_rel
-					 : sql_delivery_person);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)(relationship ? relationship
-							       : person));
+	READER_BEGIN(store,
+		     relationship ? sql_delivery_rel : sql_delivery_person);
+	sqlite3_bind_int64(
+		st, 1, (sqlite3_int64)(relationship ? relationship : person));
 	sqlite3_bind_int64(st, 2, since);
 	int rc, status = STORE_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
@@ -1546,8 +1543,8 @@ static const char sql_folder_empty[] =
 	"DELETE FROM attempts WHERE person = ? AND folder = ? AND "
 	"decision = 0";
 
-static int sqlite_folder_empty(struct store_tx *tx, uint64_t person,
-			       int folder, int64_t *n)
+static int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
+			       int64_t *n)
 {
 	WRITER_STMT(tx, sql_folder_empty);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
@@ -1621,10 +1618,10 @@ static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 		if ((rc = sqlite_exec_stmt(st)) != STORE_OK)
 			return rc;
 	}
-	const char *const wipes[] = {sql_erase_attempts, sql_erase_tokens,
-				     sql_erase_codes,	 sql_erase_heads,
-				     sql_erase_terms,	 sql_erase_versions,
-				     sql_erase_reads};
+	const char *const wipes[] = { sql_erase_attempts, sql_erase_tokens,
+				      sql_erase_codes,	  sql_erase_heads,
+				      sql_erase_terms,	  sql_erase_versions,
+				      sql_erase_reads };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
@@ -1649,14 +1646,13 @@ static int sqlite_checkpoint(struct store *store)
 	int status = STORE_FAULT;
 	for (int tries = 0; tries < 200; tries++) {
 		int log = -1, done = -1;
-		int rc = sqlite3_wal_checkpoint_v2(c.db, NULL,
-						   SQLITE_CHECKPOINT_TRUNCATE,
-						   &log, &done);
+		int rc = sqlite3_wal_checkpoint_v2(
+			c.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
 		if (rc == SQLITE_OK) {
 			status = STORE_OK;
 			break;
 		}
-		struct timespec ts = {0, 20 * 1000 * 1000};
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	sqlite_conn_close(&c);
@@ -1671,8 +1667,7 @@ static const char sql_purge_later[] =
 	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
 	"WHERE p.id = attempts.person)";
 
-static int sqlite_purge_later(struct store_tx *tx, int64_t now,
-			      int64_t *purged)
+static int sqlite_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 {
 	WRITER_STMT(tx, sql_purge_later);
 	sqlite3_bind_int64(st, 1, now);
@@ -1742,8 +1737,8 @@ static const char sql_idem_get[] =
 	"SELECT request, status, response, created_at FROM idempotency "
 	"WHERE brand = ? AND key = ?";
 
-static int sqlite_idem_get(struct store *store, uint64_t brand,
-			   const char *key, struct store_idem *out)
+static int sqlite_idem_get(struct store *store, uint64_t brand, const char *key,
+			   struct store_idem *out)
 {
 	READER_BEGIN(store, sql_idem_get);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
@@ -1769,8 +1764,8 @@ static const char sql_idem_put[] =
 	"INSERT INTO idempotency(brand, key, request, status, response, "
 	"created_at) VALUES (?,?,?,?,?,?)";
 
-static int sqlite_idem_put(struct store_tx *tx, uint64_t brand,
-			   const char *key, const struct store_idem *v)
+static int sqlite_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
+			   const struct store_idem *v)
 {
 	WRITER_STMT(tx, sql_idem_put);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
@@ -1869,8 +1864,9 @@ static int sqlite_ledger_append(struct store_tx *tx,
 	return sqlite_exec_stmt(st);
 }
 
-#define LEDGER_COLS "person, seq, at_ms, actor, type, relationship, data, " \
-		    "prev, hash"
+#define LEDGER_COLS                                                            \
+	"person, seq, at_ms, actor, type, relationship, data, "                \
+	"prev, hash"
 
 static int ledger_row(sqlite3_stmt *st, struct store_ledger_entry *e)
 {
@@ -1891,9 +1887,9 @@ static int ledger_row(sqlite3_stmt *st, struct store_ledger_entry *e)
 	return STORE_OK;
 }
 
-static const char sql_ledger_head[] = "SELECT " LEDGER_COLS
-				      " FROM ledger WHERE person = ? "
-				      "ORDER BY seq DESC LIMIT 1";
+static const char sql_ledger_head[] =
+	"SELECT " LEDGER_COLS " FROM ledger WHERE person = ? "
+	"ORDER BY seq DESC LIMIT 1";
 
 static int ledger_head_on(struct sqlite_conn *c, uint64_t person,
 			  struct store_ledger_entry *out)
@@ -1929,9 +1925,9 @@ static int sqlite_ledger_head(struct store *store, uint64_t person,
 	return status;
 }
 
-static const char sql_ledger_list[] = "SELECT " LEDGER_COLS
-				      " FROM ledger WHERE person = ? AND "
-				      "seq > ? ORDER BY seq LIMIT ?";
+static const char sql_ledger_list[] =
+	"SELECT " LEDGER_COLS " FROM ledger WHERE person = ? AND "
+	"seq > ? ORDER BY seq LIMIT ?";
 
 static int sqlite_ledger_list(struct store *store, uint64_t person,
 			      int64_t after, int limit, store_ledger_cb cb,

@@ -35,7 +35,8 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 	for (size_t i = 0; i < sizeof(store_backends) / sizeof(*store_backends);
 	     i++) {
 		const struct store_ops *ops = store_backends[i];
-		if (strlen(ops->scheme) == n && strncmp(ops->scheme, url, n) == 0)
+		if (strlen(ops->scheme) == n &&
+		    strncmp(ops->scheme, url, n) == 0)
 			return ops->open(colon + 1, out, err, errlen);
 	}
 	snprintf(err, errlen,
@@ -137,8 +138,7 @@ int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_global_terms(tx, id, json);
 }
 
-int store_person_set_folders(struct store_tx *tx, uint64_t id,
-			     const char *json)
+int store_person_set_folders(struct store_tx *tx, uint64_t id, const char *json)
 {
 	return TX_OPS(tx)->person_set_folders(tx, id, json);
 }
@@ -192,8 +192,7 @@ int store_brand_set_key(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->brand_set_key(tx, id, key_hash, at);
 }
 
-int store_brand_by_domain(struct store *s, const char *domain,
-			  uint64_t *brand)
+int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand)
 {
 	return s->ops->brand_by_domain(s, domain, brand);
 }
@@ -210,9 +209,8 @@ int store_code_use(struct store_tx *tx, const uint8_t hash[32], int64_t now,
 	return TX_OPS(tx)->code_use(tx, hash, now, person);
 }
 
-int store_proposal_list_person(struct store *s, uint64_t person,
-			       uint64_t after, int limit, store_proposal_cb cb,
-			       void *arg)
+int store_proposal_list_person(struct store *s, uint64_t person, uint64_t after,
+			       int limit, store_proposal_cb cb, void *arg)
 {
 	return s->ops->proposal_list_person(s, person, after, limit, cb, arg);
 }
@@ -221,8 +219,7 @@ int store_relationship_list_brand(struct store *s, uint64_t brand,
 				  uint64_t after, int limit,
 				  store_relationship_cb cb, void *arg)
 {
-	return s->ops->relationship_list_brand(s, brand, after, limit, cb,
-					       arg);
+	return s->ops->relationship_list_brand(s, brand, after, limit, cb, arg);
 }
 
 int store_field_read(struct store_tx *tx, uint64_t relationship,
@@ -273,8 +270,7 @@ int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 }
 
 int store_relationship_set_terms(struct store_tx *tx,
-				 const struct store_relationship *r,
-				 int64_t at)
+				 const struct store_relationship *r, int64_t at)
 {
 	return TX_OPS(tx)->relationship_set_terms(tx, r, at);
 }
@@ -304,9 +300,8 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 	return TX_OPS(tx)->attempt_insert(tx, a);
 }
 
-int store_delivery_list(struct store *s, uint64_t relationship,
-			uint64_t person, int64_t since, store_delivery_cb cb,
-			void *arg)
+int store_delivery_list(struct store *s, uint64_t relationship, uint64_t person,
+			int64_t since, store_delivery_cb cb, void *arg)
 {
 	return s->ops->delivery_list(s, relationship, person, since, cb, arg);
 }
@@ -400,12 +395,10 @@ int store_relationship_keys_brand(struct store *s, uint64_t brand,
 				  uint64_t after, int limit, store_key_cb cb,
 				  void *arg)
 {
-	return s->ops->relationship_keys_brand(s, brand, after, limit, cb,
-					       arg);
+	return s->ops->relationship_keys_brand(s, brand, after, limit, cb, arg);
 }
 
-int store_ledger_append(struct store_tx *tx,
-			const struct store_ledger_entry *e)
+int store_ledger_append(struct store_tx *tx, const struct store_ledger_entry *e)
 {
 	return TX_OPS(tx)->ledger_append(tx, e);
 }
@@ -429,8 +422,7 @@ int store_ledger_list(struct store *s, uint64_t person, int64_t after,
 }
 
 int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
-			   const uint8_t hash[32], const char *note,
-			   int64_t at)
+			   const uint8_t hash[32], const char *note, int64_t at)
 {
 	return TX_OPS(tx)->ledger_head_save(tx, person, seq, hash, note, at);
 }

@@ -30,35 +30,35 @@ enum store_status {
 	STORE_OK = 0,
 	STORE_NOT_FOUND = 1, /* no such row */
 	STORE_CONFLICT = 2,  /* a uniqueness rule refused the write */
-	STORE_INVALID = 3,   /* the job refused its own input; nothing written */
-	STORE_FAULT = -1,    /* an I/O or resource fault; nothing written */
+	STORE_INVALID = 3, /* the job refused its own input; nothing written */
+	STORE_FAULT = -1,  /* an I/O or resource fault; nothing written */
 };
 
 struct store;
 struct store_tx;
 
 #define STORE_HANDLE_MAX 32
-#define STORE_NAME_MAX 128
+#define STORE_NAME_MAX	 128
 
 struct store_person {
 	uint64_t id;
 	char handle[STORE_HANDLE_MAX + 1];
-	char password_hash[160];  /* argon2id encoded string */
-	uint8_t data_key[96];     /* wrapped per-person data key */
-	size_t data_key_len;      /* 0 once erased */
-	char *profile;            /* sealed JSON, or NULL (owned) */
-	char *global_terms;       /* canonical JSON (owned) */
-	char *folders;            /* JSON array of own folder names (owned) */
+	char password_hash[160]; /* argon2id encoded string */
+	uint8_t data_key[96];	 /* wrapped per-person data key */
+	size_t data_key_len;	 /* 0 once erased */
+	char *profile;		 /* sealed JSON, or NULL (owned) */
+	char *global_terms;	 /* canonical JSON (owned) */
+	char *folders;		 /* JSON array of own folder names (owned) */
 	int64_t created_at;
-	int64_t erased_at;        /* 0 unless erased */
+	int64_t erased_at; /* 0 unless erased */
 };
 
 struct store_brand {
 	uint64_t id;
 	char name[STORE_NAME_MAX + 1];
-	uint8_t key_hash[32];     /* BLAKE2b-256 of the API key */
-	char *controller;         /* JSON object (owned) */
-	char *domains;            /* JSON array of domains (owned; reads) */
+	uint8_t key_hash[32]; /* BLAKE2b-256 of the API key */
+	char *controller;     /* JSON object (owned) */
+	char *domains;	      /* JSON array of domains (owned; reads) */
 	int64_t created_at;
 	int64_t key_rotated_at;
 };
@@ -67,13 +67,13 @@ struct store_proposal {
 	uint64_t id;
 	uint64_t person;
 	uint64_t brand;
-	char state[12];           /* pending, accepted, declined, expired */
-	char *value;              /* owned */
-	char *ask;                /* JSON (owned) */
+	char state[12]; /* pending, accepted, declined, expired */
+	char *value;	/* owned */
+	char *ask;	/* JSON (owned) */
 	int64_t created_at;
 	int64_t expires_at;
 	int64_t decided_at;
-	uint64_t relationship;    /* 0 until accepted */
+	uint64_t relationship; /* 0 until accepted */
 };
 
 struct store_relationship {
@@ -81,36 +81,36 @@ struct store_relationship {
 	uint64_t person;
 	uint64_t brand;
 	uint64_t proposal;
-	int state;                /* enum rel_state */
+	int state; /* enum rel_state */
 	char alias[160];
-	char *terms;              /* canonical JSON (owned) */
+	char *terms; /* canonical JSON (owned) */
 	int terms_version;
-	char *topics;             /* JSON array: topic table (owned) */
+	char *topics; /* JSON array: topic table (owned) */
 	int64_t created_at;
 	int64_t ended_at;
 };
 
 struct store_attempt {
-	uint64_t id;              /* time-ordered */
+	uint64_t id; /* time-ordered */
 	uint64_t person;
-	uint64_t relationship;    /* 0: none (unknown alias) */
-	uint64_t brand;           /* 0: none */
-	uint64_t campaign;        /* 0: none */
+	uint64_t relationship; /* 0: none (unknown alias) */
+	uint64_t brand;	       /* 0: none */
+	uint64_t campaign;     /* 0: none */
 	int channel;
-	const char *topic;        /* may be NULL (borrowed) */
-	int decision;             /* enum gate_outcome */
-	int reason;               /* enum gate_reason */
-	int folder;               /* -1: none */
-	int64_t deliver_at;       /* 0: none */
-	int64_t decided_at;       /* delivered: when (counts in windows) */
-	bool exempt;              /* delivered under exempt_cap */
+	const char *topic;  /* may be NULL (borrowed) */
+	int decision;	    /* enum gate_outcome */
+	int reason;	    /* enum gate_reason */
+	int folder;	    /* -1: none */
+	int64_t deliver_at; /* 0: none */
+	int64_t decided_at; /* delivered: when (counts in windows) */
+	bool exempt;	    /* delivered under exempt_cap */
 	int64_t received_at;
-	const char *sender;       /* borrowed; may be NULL */
+	const char *sender; /* borrowed; may be NULL */
 	bool sender_verified;
-	const char *subject;      /* borrowed; may be NULL */
-	const void *headers;      /* borrowed */
+	const char *subject; /* borrowed; may be NULL */
+	const void *headers; /* borrowed */
 	size_t headers_len;
-	const void *body;         /* borrowed; NULL for refused attempts */
+	const void *body; /* borrowed; NULL for refused attempts */
 	size_t body_len;
 };
 
@@ -120,8 +120,8 @@ struct store_ledger_entry {
 	int64_t at_ms;
 	char actor[16];
 	char type[32];
-	char relationship[32];    /* API id or "" for null */
-	char *data;               /* JSON object as hashed (owned) */
+	char relationship[32]; /* API id or "" for null */
+	char *data;	       /* JSON object as hashed (owned) */
 	uint8_t prev[32];
 	uint8_t hash[32];
 };
@@ -211,8 +211,7 @@ int store_person_insert(struct store_tx *tx, const struct store_person *p);
 /* By handle (case-sensitive; handles are stored lower case). */
 int store_person_by_handle(struct store *s, const char *handle,
 			   struct store_person *out);
-int store_person_by_id(struct store *s, uint64_t id,
-		       struct store_person *out);
+int store_person_by_id(struct store *s, uint64_t id, struct store_person *out);
 /* Persons with id > after, in id order, at most limit. */
 int store_person_list(struct store *s, uint64_t after, int limit,
 		      store_person_cb cb, void *arg);
@@ -228,12 +227,12 @@ int store_person_set_folders(struct store_tx *tx, uint64_t id,
 struct store_token {
 	uint64_t id;
 	uint64_t person;
-	char kind[8];             /* "token" or "session" */
+	char kind[8]; /* "token" or "session" */
 	uint8_t secret_hash[32];
 	int64_t created_at;
 	int64_t expires_at;
 	int64_t last_used_at;
-	int64_t revoked_at;       /* 0 unless revoked */
+	int64_t revoked_at; /* 0 unless revoked */
 };
 
 int store_token_insert(struct store_tx *tx, const struct store_token *t);
@@ -256,8 +255,7 @@ int store_brand_list(struct store *s, uint64_t after, int limit,
 int store_brand_set_key(struct store_tx *tx, uint64_t id,
 			const uint8_t key_hash[32], int64_t at);
 /* The brand that owns domain (lower case, exact), or STORE_NOT_FOUND. */
-int store_brand_by_domain(struct store *s, const char *domain,
-			  uint64_t *brand);
+int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand);
 
 /* ---- Connect codes ---- */
 
@@ -275,9 +273,8 @@ int store_proposal_by_id(struct store *s, uint64_t id,
 			 struct store_proposal *out);
 typedef int (*store_proposal_cb)(const struct store_proposal *p, void *arg);
 /* A person's proposals with id > after, in id order. */
-int store_proposal_list_person(struct store *s, uint64_t person,
-			       uint64_t after, int limit, store_proposal_cb cb,
-			       void *arg);
+int store_proposal_list_person(struct store *s, uint64_t person, uint64_t after,
+			       int limit, store_proposal_cb cb, void *arg);
 /* Sets state (and relationship, decided_at) of a pending proposal;
  * STORE_CONFLICT when it is no longer pending. */
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -324,16 +321,15 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
  * exempt ones included: the callback sees the flag). */
 typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
 				 void *arg);
-int store_delivery_list(struct store *s, uint64_t relationship,
-			uint64_t person, int64_t since, store_delivery_cb cb,
-			void *arg);
+int store_delivery_list(struct store *s, uint64_t relationship, uint64_t person,
+			int64_t since, store_delivery_cb cb, void *arg);
 /* One attempt as the person sees it (reads). */
 struct store_attempt_row {
 	uint64_t id, relationship, brand, campaign;
 	int channel, decision, reason, folder; /* folder -1: none */
 	char topic[72];
-	char *subject;            /* owned; the campaign's when a campaign */
-	char *sender;             /* owned, may be NULL */
+	char *subject; /* owned; the campaign's when a campaign */
+	char *sender;  /* owned, may be NULL */
 	bool sender_verified, read;
 	int64_t deliver_at, received_at;
 };
@@ -342,10 +338,10 @@ typedef int (*store_attempt_cb)(const struct store_attempt_row *a, void *arg);
 /* Filters of a person's attempts; -1 / 0 mean "any". */
 struct store_attempt_filter {
 	uint64_t person;
-	int folder;               /* -1: any */
-	int decision;             /* -1: any */
-	uint64_t relationship;    /* 0: any */
-	uint64_t before;          /* newest first: ids < before (0: none) */
+	int folder;	       /* -1: any */
+	int decision;	       /* -1: any */
+	uint64_t relationship; /* 0: any */
+	uint64_t before;       /* newest first: ids < before (0: none) */
 	int limit;
 };
 int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
@@ -406,7 +402,7 @@ int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 struct store_idem {
 	uint8_t request[32];
 	int status;
-	char *response;           /* owned */
+	char *response; /* owned */
 	int64_t created_at;
 };
 /* The stored answer of a brand's key, or STORE_NOT_FOUND. */

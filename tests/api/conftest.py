@@ -6,11 +6,13 @@ Nothing here touches ./var: every run gets --store and --keys in the
 temporary directory, runs with that directory as its working directory, and
 sees no CMR_* variable from the caller's environment unless a test sets one.
 """
+import email.message
 import json
 import os
 import re
 import shutil
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -287,3 +289,268 @@ def server(start_server):
     yield s.url
     rc = s.stop(signal.SIGTERM)
     assert rc == 0, f"cmr serve exited {rc} on SIGTERM; log:\n{s.log()}"
+
+
+# --- The HTTP API: persons, brands, relationships -----------------------
+#
+# `api` is a running `cmr serve --open-registration` on the test's store;
+# api.signup() makes a person (with a bearer token), api.add_brand() a
+# brand (through `cmr brand add --json`, beside the running server), and
+# api.connect() walks DESIGN §7 steps 2–4 between them.
+
+PASSWORD = "correct-horse-battery"
+
+# What a brand asks for and what a person grants, unless a test says else.
+ASK = {"value": "10% off every order", "fields": ["name", "email"],
+       "channels": ["email"], "topics": ["orders", "offers"]}
+GRANT = {"channels": {"email": {"allowed": True}}, "fields": ["name", "email"]}
+
+
+def media_type(reply):
+    return reply.headers.get("Content-Type", "").split(";")[0].strip()
+
+
+def assert_problem(reply, status, field=None):
+    """reply is an RFC 9457 problem with `status`; with `field`, one of
+    its errors[] names that field. Returns the parsed problem."""
+    assert reply.status == status, (reply.status, reply.body[:500])
+    assert media_type(reply) == "application/problem+json", dict(
+        reply.headers)
+    body = reply.json()
+    for key in ("type", "title", "status", "detail"):
+        assert key in body, body
+    assert body["status"] == status, body
+    assert isinstance(body["title"], str) and body["title"], body
+    assert isinstance(body["detail"], str) and body["detail"], body
+    if field is not None:
+        fields = [e.get("field") for e in body.get("errors", [])]
+        assert field in fields, body
+    return body
+
+
+class Caller:
+    """Someone who calls the API with one credential (or none)."""
+
+    credential = None
+
+    def __init__(self, api):
+        self.api = api
+
+    def call(self, method, path, body=None, headers=None):
+        h = dict(headers or {})
+        if self.credential:
+            h.setdefault("Authorization", "Bearer " + self.credential)
+        return self.api.call(method, path, body, headers=h)
+
+    def get(self, path, **kw):
+        return self.call("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.call("POST", path, body, **kw)
+
+    def put(self, path, body=None, **kw):
+        return self.call("PUT", path, body, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("DELETE", path, **kw)
+
+    def ok(self, method, path, body=None, status=200):
+        """Calls and asserts `status`; returns the parsed body (or None)."""
+        r = self.call(method, path, body)
+        assert r.status == status, (method, path, r.status, r.body[:500])
+        return r.json() if r.body else None
+
+
+class Person(Caller):
+    def __init__(self, api, handle, password, id):
+        super().__init__(api)
+        self.handle, self.password, self.id = handle, password, id
+        tok = api.tokens(handle, password)
+        assert tok.status == 201, tok
+        self.token_id, self.credential = tok.json()["id"], tok.json()["token"]
+
+    def all(self, path):
+        """Every item of a cursor-paged list (following "next")."""
+        items, after = [], None
+        sep = "&" if "?" in path else "?"
+        for _ in range(1000):
+            q = path if after is None else f"{path}{sep}after={after}"
+            page = self.ok("GET", q)
+            items += page["items"]
+            after = page["next"]
+            if after is None:
+                return items
+        raise AssertionError("the list never ends")
+
+    def messages(self, query=""):
+        return self.all("/v1/me/messages" + (f"?{query}" if query else ""))
+
+    def message(self, msg_id):
+        """The person's view of one attempt (by the brand's msg_ id)."""
+        found = [m for m in self.messages() if m["id"] == msg_id]
+        assert len(found) == 1, (msg_id, found)
+        return found[0]
+
+    def ledger(self):
+        return self.all("/v1/me/ledger")
+
+    def snapshot(self):
+        """What a rejected request must leave unchanged."""
+        return {
+            "profile": self.ok("GET", "/v1/me/profile"),
+            "terms": self.ok("GET", "/v1/me/terms"),
+            "relationships": self.all("/v1/me/relationships"),
+            "proposals": self.all("/v1/me/proposals"),
+            "messages": self.messages(),
+            "ledger": self.ledger(),
+        }
+
+
+class Brand(Caller):
+    def __init__(self, api, name, id, key):
+        super().__init__(api)
+        self.name, self.id, self.credential = name, id, key
+
+    def send(self, rel, channel="email", topic="offers", subject="Hello",
+             body="A message."):
+        """POST /v1/messages; returns the reply (any status)."""
+        msg = {"relationship": rel, "channel": channel, "subject": subject,
+               "body": body}
+        if topic is not None:
+            msg["topic"] = topic
+        return self.post("/v1/messages", msg)
+
+
+class Relationship:
+    """A relationship made by api.connect(): its id, alias, proposal and
+    the accept reply's terms."""
+
+    def __init__(self, person, brand, proposal, accepted):
+        self.person, self.brand, self.proposal = person, brand, proposal
+        self.id, self.alias = accepted["id"], accepted["alias"]
+        self.terms = accepted["terms"]
+
+    def put_terms(self, terms):
+        return self.person.put(f"/v1/me/relationships/{self.id}/terms",
+                               terms)
+
+
+class Api:
+    """A running `cmr serve --open-registration` (plus `extra` flags) on
+    the test's store, and the calls every API test makes."""
+
+    def __init__(self, start, ctx, *extra):
+        self._start, self.ctx, self.extra = start, ctx, extra
+        self.server = start("--open-registration", *extra)
+
+    @property
+    def url(self):
+        return self.server.url
+
+    def call(self, method, path, body=None, headers=None):
+        """One request. body: a dict or list (sent as JSON), bytes (sent
+        as is) or None."""
+        h = dict(headers or {})
+        if isinstance(body, (dict, list)):
+            body = json.dumps(body).encode()
+        if body is not None:
+            h.setdefault("Content-Type", "application/json")
+        return http(method, self.url + path, body, h)
+
+    def alive(self):
+        return http("GET", self.url + "/healthz").status == 200
+
+    def stop(self):
+        rc = self.server.stop()
+        assert rc == 0, f"cmr serve exited {rc}; log:\n{self.server.log()}"
+
+    def start(self):
+        """Starts the server again (after stop()) on the same store and
+        keys; callers keep their credentials."""
+        assert self.server.proc.poll() is not None, "still running"
+        self.server = self._start("--open-registration", *self.extra)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def tokens(self, handle, password):
+        return self.call("POST", "/v1/tokens",
+                         {"handle": handle, "password": password})
+
+    def signup(self, handle, password=PASSWORD, profile=None):
+        r = self.call("POST", "/v1/persons",
+                      {"handle": handle, "password": password})
+        assert r.status == 201, r
+        p = Person(self, handle, password, r.json()["id"])
+        if profile is not None:
+            p.ok("PUT", "/v1/me/profile", profile)
+        return p
+
+    def add_brand(self, name, domain=None):
+        b = self.ctx.add_brand(name, domain or f"{name.lower()}.example")
+        return Brand(self, name, b["id"], b["api_key"])
+
+    def code(self, person):
+        return person.ok("POST", "/v1/me/connect-codes", status=201)["code"]
+
+    def propose(self, person, brand, ask=None):
+        """A pending proposal from brand to person; returns its prp_ id."""
+        body = dict(ASK if ask is None else ask,
+                    connect_code=self.code(person))
+        return brand.ok("POST", "/v1/proposals", body, status=201)["id"]
+
+    def connect(self, person, brand, ask=None, grant=None):
+        """Proposal and accept; returns the Relationship."""
+        prp = self.propose(person, brand, ask)
+        acc = person.ok("POST", f"/v1/me/proposals/{prp}/accept",
+                        GRANT if grant is None else grant, status=201)
+        return Relationship(person, brand, prp, acc)
+
+
+@pytest.fixture
+def make_api(start_server, ctx):
+    """make_api(*extra_flags) -> Api on the test's store."""
+    return lambda *extra: Api(start_server, ctx, *extra)
+
+
+@pytest.fixture
+def api(make_api):
+    return make_api()
+
+
+def raw_http(address, data, timeout=30):
+    """Sends `data` (the bytes of one request, or an iterable of chunks
+    of it) on a new connection and reads the reply until the server
+    closes or the reply is complete. Returns Reply; tolerates the server
+    closing while we still send (as it may after a 413)."""
+    host, port = address.rsplit(":", 1)
+    chunks = [data] if isinstance(data, bytes) else data
+    with socket.create_connection((host, int(port)), timeout=timeout) as s:
+        try:
+            for c in chunks:
+                s.sendall(c)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        buf = b""
+        while True:
+            try:
+                got = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not got:
+                break
+            buf += got
+            head, sep, body = buf.partition(b"\r\n\r\n")
+            if sep:
+                m = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+                if m and len(body) >= int(m.group(1)):
+                    break
+    head, _, body = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines and lines[0].startswith("HTTP/1."), buf[:200]
+    headers = email.message.Message()
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers[name.strip()] = value.strip()
+    return Reply(int(lines[0].split()[1]), headers, body)

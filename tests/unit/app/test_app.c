@@ -46,7 +46,7 @@ static void open_app(struct app *a)
 static uint64_t add_person(struct app *a, const char *handle)
 {
 	uint64_t id;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	cr_assert_eq(person_add(a, handle, "correct horse battery", &id, &err),
 		     APP_OK, "%s", err.message);
 	return id;
@@ -56,8 +56,8 @@ static uint64_t add_brand(struct app *a, const char *name, const char *dom)
 {
 	uint64_t id;
 	char key[BRAND_KEY_SIZE];
-	struct app_error err = {0};
-	const char *domains[] = {dom};
+	struct app_error err = { 0 };
+	const char *domains[] = { dom };
 	cr_assert_eq(brand_add(a, name, domains, 1, NULL, &id, key, &err),
 		     APP_OK, "%s", err.message);
 	uint64_t back;
@@ -71,12 +71,12 @@ static uint64_t relate(struct app *a, uint64_t brand, uint64_t person,
 {
 	uint64_t prp;
 	int kind;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	json_t *pj = json_loads(proposal, 0, NULL);
 	cr_assert_eq(proposal_create(a, brand, person, pj, &prp, &kind, &err),
 		     APP_OK, "%s", err.message);
 	json_decref(pj);
-	struct accepted acc = {0};
+	struct accepted acc = { 0 };
 	json_t *tj = json_loads(terms, 0, NULL);
 	*status = proposal_accept(a, person, prp, tj, &acc, &kind, &err);
 	json_decref(tj);
@@ -86,12 +86,17 @@ static uint64_t relate(struct app *a, uint64_t brand, uint64_t person,
 static struct gate_decision send(struct app *a, uint64_t brand, uint64_t rel,
 				 const char *topic, int64_t at_ms)
 {
-	struct message_in in = {.brand = brand, .relationship = rel,
-				.channel = CHANNEL_EMAIL, .topic = topic,
-				.subject = "s", .body = "b", .body_len = 1,
-				.sender_is_brand = true, .now_ms = at_ms};
+	struct message_in in = { .brand = brand,
+				 .relationship = rel,
+				 .channel = CHANNEL_EMAIL,
+				 .topic = topic,
+				 .subject = "s",
+				 .body = "b",
+				 .body_len = 1,
+				 .sender_is_brand = true,
+				 .now_ms = at_ms };
 	struct message_out out;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	cr_assert_eq(message_send(a, &in, &out, &err), APP_OK, "%s",
 		     err.message);
 	return out.decision;
@@ -102,7 +107,7 @@ TestSuite(app, .init = setup, .fini = teardown);
 Test(app, signup_rules)
 {
 	struct app a;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	uint64_t id;
 	open_app(&a);
 	cr_assert_eq(person_add(&a, "Ana", "short", &id, &err), APP_INVALID);
@@ -126,7 +131,7 @@ Test(app, signup_rules)
 Test(app, profile_is_sealed)
 {
 	struct app a;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	open_app(&a);
 	uint64_t ana = add_person(&a, "ana");
 	json_t *pj = json_pack("{s:s}", "name", "Ana Lima");
@@ -155,17 +160,17 @@ Test(app, never_more_than_asked)
 	       "[\"offers\"]}",
 	       "{\"channels\":{\"sms\":{\"allowed\":true}}}", &st);
 	cr_assert_eq(st, APP_INVALID);
-	uint64_t rel = relate(&a, acme, ana,
-			      "{\"value\":\"v\",\"channels\":[\"email\"],"
-			      "\"topics\":[\"offers\"]}",
-			      "{\"channels\":{\"email\":{\"allowed\":true}}}",
-			      &st);
+	uint64_t rel =
+		relate(&a, acme, ana,
+		       "{\"value\":\"v\",\"channels\":[\"email\"],"
+		       "\"topics\":[\"offers\"]}",
+		       "{\"channels\":{\"email\":{\"allowed\":true}}}", &st);
 	cr_assert_eq(st, APP_OK);
 	cr_assert_neq(rel, 0);
 	/* A second open relationship with the same brand is refused. */
 	relate(&a, acme, ana,
-	       "{\"value\":\"v\",\"channels\":[\"email\"],\"topics\":[]}",
-	       "{}", &st);
+	       "{\"value\":\"v\",\"channels\":[\"email\"],\"topics\":[]}", "{}",
+	       &st);
 	cr_assert_eq(st, APP_CONFLICT);
 	app_close(&a);
 }
@@ -193,11 +198,14 @@ Test(app, caps_hold_across_restart)
 	struct gate_decision d = send(&a, acme, rel, "offers", t + 2000);
 	cr_assert_eq(d.reason, GATE_FREQUENCY_CAP);
 	/* Another brand cannot send on this relationship: not found. */
-	struct message_in in = {.brand = other, .relationship = rel,
-				.channel = CHANNEL_EMAIL, .topic = "offers",
-				.sender_is_brand = true, .now_ms = t + 3000};
+	struct message_in in = { .brand = other,
+				 .relationship = rel,
+				 .channel = CHANNEL_EMAIL,
+				 .topic = "offers",
+				 .sender_is_brand = true,
+				 .now_ms = t + 3000 };
 	struct message_out out;
-	struct app_error err = {0};
+	struct app_error err = { 0 };
 	cr_assert_eq(message_send(&a, &in, &out, &err), APP_NOT_FOUND);
 	app_close(&a);
 
@@ -227,8 +235,8 @@ Test(app, ledger_verifies_and_signs)
 	cr_assert_eq(st, APP_OK);
 	char *note = NULL;
 	cr_assert_eq(ledger_sign_head(&a, ana, &note), APP_OK);
-	cr_assert(strstr(note, "cmr ledger relay.localhost/per_") == note,
-		  "%s", note);
+	cr_assert(strstr(note, "cmr ledger relay.localhost/per_") == note, "%s",
+		  note);
 	cr_assert(strstr(note, "\n2\n") != NULL, "%s", note);
 	free(note);
 	char *out = NULL;

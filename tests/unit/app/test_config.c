@@ -30,8 +30,7 @@ Test(config, defaults)
 	cr_assert_str_eq(c.user, "");
 }
 
-static int set(struct config *c, const char *name, const char *value,
-	       char *err)
+static int set(struct config *c, const char *name, const char *value, char *err)
 {
 	return config_set(c, name, value, false, err, 256);
 }
@@ -93,15 +92,15 @@ Test(config, environment_under_flags)
 {
 	struct config c;
 	char err[256];
-	const char *flagged[] = {"hold-queue", NULL};
+	const char *flagged[] = { "hold-queue", NULL };
 	config_defaults(&c);
 	setenv("CMR_HOLD_QUEUE", "7", 1);
 	setenv("CMR_OPEN_REGISTRATION", "1", 1);
 	setenv("CMR_ALIAS_DOMAIN", "env.example", 1);
 	cr_assert_eq(set(&c, "hold-queue", "9", err), 0);
 	cr_assert_eq(config_from_env(&c, flagged, err, sizeof(err)), 0);
-	cr_assert_eq(c.hold_queue, 9);          /* the flag wins */
-	cr_assert(c.open_registration);         /* the variable fills in */
+	cr_assert_eq(c.hold_queue, 9);	/* the flag wins */
+	cr_assert(c.open_registration); /* the variable fills in */
 	cr_assert_str_eq(c.alias_domain, "env.example");
 	setenv("CMR_HOLD_QUEUE", "0", 1);
 	cr_assert_eq(config_from_env(&c, NULL, err, sizeof(err)), -1);

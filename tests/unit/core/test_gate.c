@@ -36,12 +36,12 @@ enum {
 	T_ALERTS = 3, /* wanted */
 };
 
-#define F_OWN 3   /* the relationship's folder */
+#define F_OWN	3 /* the relationship's folder */
 #define F_DEALS 5 /* the folder of topic T_OFFERS */
 
 #define ALL_DAYS 0x7f
-#define HOUR 3600
-#define DAY 86400
+#define HOUR	 3600
+#define DAY	 86400
 
 /* One relationship of one person, the gate's input and its windows.
  * Criterion runs every test in its own process, so one static is enough. */
@@ -63,8 +63,12 @@ static struct fixture fx;
 static cmr_time utc(int y, int mo, int d, int h, int mi, int s)
 {
 	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s,
+		.tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s,
 	};
 	return (cmr_time)timegm(&tm);
 }
@@ -78,7 +82,7 @@ static void fixture_init(void)
 	struct terms_compiled *t = &fx.terms;
 	t->channels = 1u << CHANNEL_EMAIL | 1u << CHANNEL_SMS;
 	t->topics = 1u << T_ORDERS | 1u << T_OFFERS | 1u << T_ALERTS;
-	t->exempt_cap = (struct cap){.unit = CAP_DAY, .max = 10};
+	t->exempt_cap = (struct cap){ .unit = CAP_DAY, .max = 10 };
 	t->folder = F_OWN;
 	tz_utc(&fx.tz);
 	fx.rel_window = &fx.window;
@@ -134,13 +138,14 @@ static void load_zone(const char *name)
 
 static struct cap rolling(uint16_t max, uint32_t per_seconds)
 {
-	return (struct cap){.unit = CAP_ROLLING, .max = max,
-			    .per_seconds = per_seconds};
+	return (struct cap){ .unit = CAP_ROLLING,
+			     .max = max,
+			     .per_seconds = per_seconds };
 }
 
 static struct cap calendar(uint16_t max, enum cap_unit unit)
 {
-	return (struct cap){.unit = (uint8_t)unit, .max = max};
+	return (struct cap){ .unit = (uint8_t)unit, .max = max };
 }
 
 static struct quiet_hours quiet(int from_h, int from_m, int to_h, int to_m,
@@ -183,8 +188,7 @@ static void record(const struct gate_decision *d, cmr_time now)
 		return;
 	}
 	window_record(fx.rel_window, &t->cap[ch], &fx.tz, now, NULL);
-	window_record(&fx.global_window, &fx.global.cap[ch], &fx.tz, now,
-		      NULL);
+	window_record(&fx.global_window, &fx.global.cap[ch], &fx.tz, now, NULL);
 }
 
 /* Decides at `now` and, when delivered, records the delivery. */
@@ -198,7 +202,7 @@ static struct gate_decision send(cmr_time now)
 
 static const char *outcome_name(unsigned o)
 {
-	static const char *const names[] = {"deliver", "hold", "refuse"};
+	static const char *const names[] = { "deliver", "hold", "refuse" };
 	return o < 3 ? names[o] : "?";
 }
 
@@ -207,25 +211,25 @@ static const char *reason_name(unsigned r)
 	return r < GATE_REASON_COUNT ? gate_reasons[r].wire : "?";
 }
 
-#define EXPECT_DECISION(d, o, r)                                             \
-	do {                                                                 \
-		struct gate_decision d_ = (d);                               \
-		cr_expect(d_.outcome == (o) && d_.reason == (r),             \
-			  "got %s/%s, expected %s/%s",                       \
-			  outcome_name(d_.outcome), reason_name(d_.reason),  \
-			  outcome_name(o), reason_name(r));                  \
+#define EXPECT_DECISION(d, o, r)                                               \
+	do {                                                                   \
+		struct gate_decision d_ = (d);                                 \
+		cr_expect(d_.outcome == (o) && d_.reason == (r),               \
+			  "got %s/%s, expected %s/%s",                         \
+			  outcome_name(d_.outcome), reason_name(d_.reason),    \
+			  outcome_name(o), reason_name(r));                    \
 	} while (0)
 
-#define EXPECT_DELIVER(d) EXPECT_DECISION(d, GATE_DELIVER, GATE_OK)
+#define EXPECT_DELIVER(d)   EXPECT_DECISION(d, GATE_DELIVER, GATE_OK)
 #define EXPECT_REFUSE(d, r) EXPECT_DECISION(d, GATE_REFUSE, r)
 
-#define EXPECT_HOLD(d, r, at)                                                \
-	do {                                                                 \
-		struct gate_decision h_ = (d);                               \
-		EXPECT_DECISION(h_, GATE_HOLD, r);                           \
-		cr_expect_eq(h_.deliver_at, (cmr_time)(at),                  \
-			     "deliver_at %lld, expected %lld",               \
-			     (long long)h_.deliver_at, (long long)(at));     \
+#define EXPECT_HOLD(d, r, at)                                                  \
+	do {                                                                   \
+		struct gate_decision h_ = (d);                                 \
+		EXPECT_DECISION(h_, GATE_HOLD, r);                             \
+		cr_expect_eq(h_.deliver_at, (cmr_time)(at),                    \
+			     "deliver_at %lld, expected %lld",                 \
+			     (long long)h_.deliver_at, (long long)(at));       \
 	} while (0)
 
 /* ---- Each row reached, in order ---- */
@@ -500,7 +504,7 @@ Test(gate, cap_refusal_is_not_queue_full)
 	fx.in.held = 7;
 	EXPECT_DELIVER(send(T0));
 	EXPECT_REFUSE(decide(T0 + 1), GATE_FREQUENCY_CAP);
-	fx.terms.cap[CHANNEL_EMAIL] = (struct cap){.unit = CAP_NONE};
+	fx.terms.cap[CHANNEL_EMAIL] = (struct cap){ .unit = CAP_NONE };
 	EXPECT_REFUSE(decide(T0 + 1), GATE_GLOBAL_FREQUENCY_CAP);
 }
 
@@ -679,8 +683,7 @@ Test(gate, day_cap_counts_the_local_day)
 	/* 2026-06-10 00:30 CEST (still June 9 in UTC). */
 	EXPECT_DELIVER(send(utc(2026, 6, 9, 22, 30, 0)));
 	/* 23:59:59 CEST the same local day (a UTC day later). */
-	EXPECT_REFUSE(send(utc(2026, 6, 10, 21, 59, 59)),
-		      GATE_FREQUENCY_CAP);
+	EXPECT_REFUSE(send(utc(2026, 6, 10, 21, 59, 59)), GATE_FREQUENCY_CAP);
 	/* 00:00:00 CEST June 11. */
 	EXPECT_DELIVER(send(utc(2026, 6, 10, 22, 0, 0)));
 	EXPECT_REFUSE(send(utc(2026, 6, 10, 22, 0, 1)), GATE_FREQUENCY_CAP);
@@ -895,16 +898,11 @@ Test(gate, quiet_first_and_last_minute_inside)
 	/* 2026-06-10 is CEST (UTC+2); quiet 22:00–07:30 local. */
 	cmr_time end = utc(2026, 6, 11, 5, 30, 0); /* 07:30 CEST June 11 */
 	EXPECT_DELIVER(decide(utc(2026, 6, 10, 19, 59, 59)));
-	EXPECT_HOLD(decide(utc(2026, 6, 10, 20, 0, 0)), GATE_QUIET_HOURS,
-		    end);
-	EXPECT_HOLD(decide(utc(2026, 6, 10, 20, 0, 59)), GATE_QUIET_HOURS,
-		    end);
-	EXPECT_HOLD(decide(utc(2026, 6, 10, 22, 0, 0)), GATE_QUIET_HOURS,
-		    end);
-	EXPECT_HOLD(decide(utc(2026, 6, 11, 5, 29, 0)), GATE_QUIET_HOURS,
-		    end);
-	EXPECT_HOLD(decide(utc(2026, 6, 11, 5, 29, 59)), GATE_QUIET_HOURS,
-		    end);
+	EXPECT_HOLD(decide(utc(2026, 6, 10, 20, 0, 0)), GATE_QUIET_HOURS, end);
+	EXPECT_HOLD(decide(utc(2026, 6, 10, 20, 0, 59)), GATE_QUIET_HOURS, end);
+	EXPECT_HOLD(decide(utc(2026, 6, 10, 22, 0, 0)), GATE_QUIET_HOURS, end);
+	EXPECT_HOLD(decide(utc(2026, 6, 11, 5, 29, 0)), GATE_QUIET_HOURS, end);
+	EXPECT_HOLD(decide(utc(2026, 6, 11, 5, 29, 59)), GATE_QUIET_HOURS, end);
 }
 
 Test(gate, quiet_minute_after_to_is_outside)
@@ -1173,7 +1171,7 @@ Test(gate, channel_out_of_range_refused)
 {
 	fx.terms.channels = 0xff; /* even if stray bits were set */
 	build();
-	const unsigned bad[] = {CHANNEL_COUNT, 7, 8, 31, 32, 200, 255};
+	const unsigned bad[] = { CHANNEL_COUNT, 7, 8, 31, 32, 200, 255 };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		fx.in.channel = (uint8_t)bad[i];
 		struct gate_decision d = decide(T0);
@@ -1198,21 +1196,21 @@ static const struct {
 	const char *wire;
 	const char *brand;
 } expected_reasons[] = {
-	{GATE_OK, "ok", NULL},
-	{GATE_UNKNOWN_ALIAS, "unknown_alias", "not_accepted"},
-	{GATE_SENDER_NOT_BRAND, "sender_not_brand", "not_accepted"},
-	{GATE_RELATIONSHIP_ENDED, "relationship_ended", "relationship_ended"},
-	{GATE_CONSENT_EXPIRED, "consent_expired", "consent_expired"},
-	{GATE_CHANNEL_DO_NOT_CONTACT, "channel_do_not_contact",
-	 "channel_not_permitted"},
-	{GATE_CHANNEL_NOT_PERMITTED, "channel_not_permitted",
-	 "channel_not_permitted"},
-	{GATE_TOPIC_MISSING, "topic_missing", "topic_missing"},
-	{GATE_TOPIC_NOT_WANTED, "topic_not_wanted", "topic_not_wanted"},
-	{GATE_FREQUENCY_CAP, "frequency_cap", "frequency_cap"},
-	{GATE_GLOBAL_FREQUENCY_CAP, "global_frequency_cap", "not_accepted"},
-	{GATE_QUIET_HOURS, "quiet_hours", NULL},
-	{GATE_HOLD_QUEUE_FULL, "hold_queue_full", "not_accepted"},
+	{ GATE_OK, "ok", NULL },
+	{ GATE_UNKNOWN_ALIAS, "unknown_alias", "not_accepted" },
+	{ GATE_SENDER_NOT_BRAND, "sender_not_brand", "not_accepted" },
+	{ GATE_RELATIONSHIP_ENDED, "relationship_ended", "relationship_ended" },
+	{ GATE_CONSENT_EXPIRED, "consent_expired", "consent_expired" },
+	{ GATE_CHANNEL_DO_NOT_CONTACT, "channel_do_not_contact",
+	  "channel_not_permitted" },
+	{ GATE_CHANNEL_NOT_PERMITTED, "channel_not_permitted",
+	  "channel_not_permitted" },
+	{ GATE_TOPIC_MISSING, "topic_missing", "topic_missing" },
+	{ GATE_TOPIC_NOT_WANTED, "topic_not_wanted", "topic_not_wanted" },
+	{ GATE_FREQUENCY_CAP, "frequency_cap", "frequency_cap" },
+	{ GATE_GLOBAL_FREQUENCY_CAP, "global_frequency_cap", "not_accepted" },
+	{ GATE_QUIET_HOURS, "quiet_hours", NULL },
+	{ GATE_HOLD_QUEUE_FULL, "hold_queue_full", "not_accepted" },
 };
 
 Test(gate, reason_codes_are_stable)
@@ -1243,9 +1241,10 @@ Test(gate, brand_is_told_what_design_says)
 Test(gate, brand_reasons_are_from_the_design_list)
 {
 	static const char *const allowed[] = {
-		"relationship_ended", "consent_expired",
-		"channel_not_permitted", "topic_missing", "topic_not_wanted",
-		"frequency_cap", "not_accepted",
+		"relationship_ended",	 "consent_expired",
+		"channel_not_permitted", "topic_missing",
+		"topic_not_wanted",	 "frequency_cap",
+		"not_accepted",
 	};
 	for (int i = 0; i < GATE_REASON_COUNT; i++) {
 		const char *b = gate_reasons[i].brand;
@@ -1285,18 +1284,18 @@ Test(gate, refusals_to_the_brand_name_the_brand_reason)
 
 Test(gate, holds_are_accepted_refusals_are_not)
 {
-	struct gate_decision d = {.outcome = GATE_HOLD,
-				  .reason = GATE_FREQUENCY_CAP};
+	struct gate_decision d = { .outcome = GATE_HOLD,
+				   .reason = GATE_FREQUENCY_CAP };
 	cr_expect(gate_brand_accepted(&d));
 	d.reason = GATE_GLOBAL_FREQUENCY_CAP;
 	cr_expect(gate_brand_accepted(&d));
 	d.reason = GATE_QUIET_HOURS;
 	cr_expect(gate_brand_accepted(&d));
-	d = (struct gate_decision){.outcome = GATE_DELIVER};
+	d = (struct gate_decision){ .outcome = GATE_DELIVER };
 	cr_expect(gate_brand_accepted(&d));
 	for (int i = 1; i < GATE_REASON_COUNT; i++) {
-		d = (struct gate_decision){.outcome = GATE_REFUSE,
-					   .reason = (uint8_t)i};
+		d = (struct gate_decision){ .outcome = GATE_REFUSE,
+					    .reason = (uint8_t)i };
 		cr_expect_not(gate_brand_accepted(&d), "%s",
 			      gate_reasons[i].wire);
 	}

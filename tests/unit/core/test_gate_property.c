@@ -39,14 +39,14 @@
 
 #include "gate.h"
 
-#define N_MESSAGES 5000
-#define N_RELS_MAX 4
-#define N_TOPICS 6
-#define QUEUE_MAX 6
-#define N_HELD_MAX (N_RELS_MAX * QUEUE_MAX)
+#define N_MESSAGES   5000
+#define N_RELS_MAX   4
+#define N_TOPICS     6
+#define QUEUE_MAX    6
+#define N_HELD_MAX   (N_RELS_MAX * QUEUE_MAX)
 #define N_DELIVERIES (2 * N_MESSAGES)
-#define DAY 86400
-#define HOUR 3600
+#define DAY	     86400
+#define HOUR	     3600
 
 /* ---- The generator: xorshift64*, never rand() ---- */
 
@@ -81,12 +81,12 @@ struct times {
 
 struct rel {
 	struct terms_compiled terms;
-	uint8_t state;                   /* enum rel_state */
+	uint8_t state; /* enum rel_state */
 	struct window window[CHANNEL_COUNT];
 	struct window exempt;
 	uint32_t held;
 	struct times sent[CHANNEL_COUNT]; /* model: non-exempt deliveries */
-	struct times sent_exempt;         /* model: exempt deliveries */
+	struct times sent_exempt;	  /* model: exempt deliveries */
 };
 
 struct person {
@@ -111,7 +111,7 @@ struct held {
 struct stats {
 	long decisions, delivered, held, released, rolled_back;
 	long reasons[GATE_REASON_COUNT][3]; /* [reason][outcome] */
-	long loose;                         /* quiet checked loosely */
+	long loose;			    /* quiet checked loosely */
 };
 
 /* One seed's world; static because it is large. */
@@ -122,7 +122,10 @@ static uint64_t seed_now;
 static long msg_index;
 
 static const char *const zones[] = {
-	"UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe",
+	"UTC",
+	"Europe/Berlin",
+	"America/New_York",
+	"Australia/Lord_Howe",
 	"Asia/Kathmandu",
 };
 
@@ -159,7 +162,9 @@ static long libc_offset(cmr_time t)
 static cmr_time local_midnight(int year, int mon, int mday)
 {
 	struct tm tm = {
-		.tm_year = year, .tm_mon = mon, .tm_mday = mday,
+		.tm_year = year,
+		.tm_mon = mon,
+		.tm_mday = mday,
 		.tm_isdst = -1,
 	};
 	time_t t = mktime(&tm);
@@ -251,9 +256,10 @@ static void check_list(const struct times *l, const struct cap *c,
 	if (c->unit == CAP_NONE)
 		return;
 	if (c->max == 0) {
-		cr_assert_eq(l->n, 0, "seed %llu: %s %d: %d deliveries under "
-			     "max 0", (unsigned long long)seed_now, what,
-			     index, l->n);
+		cr_assert_eq(l->n, 0,
+			     "seed %llu: %s %d: %d deliveries under "
+			     "max 0",
+			     (unsigned long long)seed_now, what, index, l->n);
 		return;
 	}
 	if (c->unit == CAP_ROLLING) {
@@ -262,8 +268,8 @@ static void check_list(const struct times *l, const struct cap *c,
 				      (cmr_time)c->per_seconds,
 				      "seed %llu: %s %d: %u+1 deliveries "
 				      "within %u s, from %lld",
-				      (unsigned long long)seed_now, what,
-				      index, c->max, c->per_seconds,
+				      (unsigned long long)seed_now, what, index,
+				      c->max, c->per_seconds,
 				      (long long)l->t[i]);
 		return;
 	}
@@ -331,8 +337,8 @@ struct model_answer {
 
 static struct model_answer model_refuse(enum gate_reason r)
 {
-	return (struct model_answer){
-		.d = {.outcome = GATE_REFUSE, .reason = (uint8_t)r}};
+	return (struct model_answer){ .d = { .outcome = GATE_REFUSE,
+					     .reason = (uint8_t)r } };
 }
 
 static uint8_t model_folder(const struct rel *r, int16_t topic)
@@ -372,7 +378,7 @@ static struct model_answer model_decide(const struct gate_input *in,
 		return model_refuse(GATE_TOPIC_NOT_WANTED);
 
 	bool exempt = in->topic >= 0 && ((t->exempt >> in->topic) & 1);
-	struct model_answer a = {.d = {.exempt = exempt}};
+	struct model_answer a = { .d = { .exempt = exempt } };
 	cmr_time frees = 0;
 	const struct cap *c = exempt ? &t->exempt_cap : &t->cap[ch];
 	const struct times *l = exempt ? &r->sent_exempt : &r->sent[ch];
@@ -390,8 +396,8 @@ static struct model_answer model_decide(const struct gate_input *in,
 		a.d.reason = GATE_GLOBAL_FREQUENCY_CAP;
 		a.d.deliver_at = frees;
 	} else {
-		const struct quiet_hours *q = t->quiet.set ? &t->quiet
-							   : &g->quiet;
+		const struct quiet_hours *q =
+			t->quiet.set ? &t->quiet : &g->quiet;
 		int quiet = model_quiet(q, now, &frees);
 		if (quiet == QUIET_YES) {
 			a.d.outcome = GATE_HOLD;
@@ -412,7 +418,7 @@ static struct model_answer model_decide(const struct gate_input *in,
 
 static const char *outcome_name(unsigned o)
 {
-	static const char *const names[] = {"deliver", "hold", "refuse"};
+	static const char *const names[] = { "deliver", "hold", "refuse" };
 	return o < 3 ? names[o] : "?";
 }
 
@@ -454,8 +460,7 @@ static void compare(const struct gate_input *in, int rel,
 			  got->reason == want->d.reason,
 		  "%s: got %s/%s, model %s/%s", where,
 		  outcome_name(got->outcome), reason_name(got->reason),
-		  outcome_name(want->d.outcome),
-		  reason_name(want->d.reason));
+		  outcome_name(want->d.outcome), reason_name(want->d.reason));
 	if (got->outcome == GATE_HOLD) {
 		cr_assert_eq(got->deliver_at, want->d.deliver_at,
 			     "%s: %s hold until %lld, model %lld", where,
@@ -474,8 +479,8 @@ static void compare(const struct gate_input *in, int rel,
 
 static struct cap random_cap(void)
 {
-	static const uint32_t pers[] = {1, 60, 600, HOUR, DAY, 7 * DAY};
-	struct cap c = {0};
+	static const uint32_t pers[] = { 1, 60, 600, HOUR, DAY, 7 * DAY };
+	struct cap c = { 0 };
 	uint32_t u = rng_below(100);
 	if (u < 50)
 		c.unit = CAP_ROLLING;
@@ -489,16 +494,15 @@ static struct cap random_cap(void)
 	if (c.unit == CAP_ROLLING) {
 		if (rng_percent(5))
 			c.max = (uint16_t)(1 + rng_below(TERMS_ROLLING_MAX));
-		c.per_seconds = rng_percent(70)
-					? pers[rng_below(6)]
-					: 1 + rng_below(14 * DAY);
+		c.per_seconds = rng_percent(70) ? pers[rng_below(6)]
+						: 1 + rng_below(14 * DAY);
 	}
 	return c;
 }
 
 static struct quiet_hours random_quiet(void)
 {
-	struct quiet_hours q = {.set = 1};
+	struct quiet_hours q = { .set = 1 };
 	q.from = (uint16_t)rng_below(1440);
 	do
 		q.to = (uint16_t)rng_below(1440);
@@ -542,7 +546,7 @@ static void make_relationship(struct rel *r, cmr_time start)
 			t->exempt |= 1ull << i;
 	}
 	t->exempt_cap = rng_percent(30)
-				? (struct cap){.unit = CAP_DAY, .max = 10}
+				? (struct cap){ .unit = CAP_DAY, .max = 10 }
 				: random_cap();
 	if (rng_percent(25))
 		t->quiet = random_quiet();
@@ -553,8 +557,8 @@ static void make_relationship(struct rel *r, cmr_time start)
 		t->topic_folders[i].folder = (uint8_t)(2 + rng_below(8));
 	}
 	if (rng_percent(20))
-		t->expires_at = start + rng_below(400) * (cmr_time)DAY +
-				rng_below(DAY);
+		t->expires_at =
+			start + rng_below(400) * (cmr_time)DAY + rng_below(DAY);
 	uint32_t s = rng_below(100);
 	r->state = s < 80 ? REL_ACTIVE : s < 95 ? REL_MUTED : REL_ENDED;
 
@@ -631,10 +635,8 @@ static bool apply(struct rel *r, const struct gate_input *in,
 		times_add(&r->sent_exempt, in->now);
 		return true;
 	}
-	window_record(&r->window[ch], &r->terms.cap[ch], &P.tz, in->now,
-		      &u[0]);
-	window_record(&P.window[ch], &P.global.cap[ch], &P.tz, in->now,
-		      &u[1]);
+	window_record(&r->window[ch], &r->terms.cap[ch], &P.tz, in->now, &u[0]);
+	window_record(&P.window[ch], &P.global.cap[ch], &P.tz, in->now, &u[1]);
 	if (roll_back) {
 		window_undo(&P.window[ch], &u[1]);
 		window_undo(&r->window[ch], &u[0]);
@@ -645,8 +647,8 @@ static bool apply(struct rel *r, const struct gate_input *in,
 	return true;
 }
 
-static struct gate_decision decide_checked(const struct gate_input *in,
-					   int rel, struct stats *st)
+static struct gate_decision decide_checked(const struct gate_input *in, int rel,
+					   struct stats *st)
 {
 	struct rel *r = &P.rels[rel];
 	struct gate_decision d = gate_decide(in);
@@ -690,8 +692,7 @@ static struct gate_input input_for(int rel, uint8_t channel, int16_t topic,
 
 /* Decides again every held message due by `until`, earliest first, each at
  * its own deliver_at. Returns the clock after the last one. */
-static cmr_time release_due(cmr_time clock, cmr_time until,
-			    struct stats *st)
+static cmr_time release_due(cmr_time clock, cmr_time until, struct stats *st)
 {
 	for (;;) {
 		int k = -1;
@@ -708,8 +709,8 @@ static cmr_time release_due(cmr_time clock, cmr_time until,
 			      (unsigned long long)seed_now);
 		clock = h.due;
 		struct rel *r = &P.rels[h.rel];
-		struct gate_input in = input_for(h.rel, h.channel, h.topic,
-						 clock);
+		struct gate_input in =
+			input_for(h.rel, h.channel, h.topic, clock);
 		in.stage = GATE_STAGE_RELEASE;
 		in.alias_known = false; /* rows 1–2 are not asked again */
 		in.sender_is_brand = false;
@@ -762,9 +763,11 @@ static void run_seed(uint64_t seed, struct stats *st)
 		struct gate_decision d = decide_checked(&in, rel, st);
 		if (d.outcome == GATE_HOLD) {
 			cr_assert_lt(n_queue, N_HELD_MAX);
-			queue[n_queue++] = (struct held){
-				.due = d.deliver_at, .seq = seq++, .rel = rel,
-				.channel = ch, .topic = topic};
+			queue[n_queue++] = (struct held){ .due = d.deliver_at,
+							  .seq = seq++,
+							  .rel = rel,
+							  .channel = ch,
+							  .topic = topic };
 			r->held++;
 			st->held++;
 		} else if (d.outcome == GATE_DELIVER) {
@@ -806,8 +809,8 @@ static void run_seed(uint64_t seed, struct stats *st)
 
 ParameterizedTestParameters(gate_property, matches_model)
 {
-	static uint64_t seeds[] = {1, 2, 3, 5, 8, 13, 21, 34, 55, 89,
-				   0x5eed, 20261123};
+	static uint64_t seeds[] = { 1,	2,  3,	5,  8,	    13,
+				    21, 34, 55, 89, 0x5eed, 20261123 };
 	return cr_make_param_array(uint64_t, seeds,
 				   sizeof(seeds) / sizeof(seeds[0]));
 }
@@ -840,6 +843,7 @@ Test(gate_property, every_reason_is_exercised, .timeout = 120)
 	cr_expect_gt(st.rolled_back, 0);
 	cr_expect_gt(st.delivered, 10000);
 	cr_log_info("decisions %ld delivered %ld held %ld released %ld "
-		    "rolled back %ld loose %ld", st.decisions, st.delivered,
-		    st.held, st.released, st.rolled_back, st.loose);
+		    "rolled back %ld loose %ld",
+		    st.decisions, st.delivered, st.held, st.released,
+		    st.rolled_back, st.loose);
 }

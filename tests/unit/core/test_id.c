@@ -10,15 +10,20 @@
 
 Test(id, round_trip_every_type)
 {
-	uint64_t keys[] = {1, 2, 42, 0x7fffffffffffffffULL, 1234567890123ULL,
-			   (1ULL << 62) | 77};
+	uint64_t keys[] = { 1,
+			    2,
+			    42,
+			    0x7fffffffffffffffULL,
+			    1234567890123ULL,
+			    (1ULL << 62) | 77 };
 	for (int t = 0; t < ID_TYPE_COUNT; t++)
 		for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
 			char s[ID_SIZE];
 			uint64_t back = 0;
 			id_encode((enum id_type)t, keys[i], s);
 			cr_assert_eq(strlen(s), ID_LEN);
-			cr_assert(id_decode((enum id_type)t, s, &back), "%s", s);
+			cr_assert(id_decode((enum id_type)t, s, &back), "%s",
+				  s);
 			cr_assert_eq(back, keys[i]);
 		}
 }
@@ -102,8 +107,8 @@ Test(id, upper_case_and_look_alikes)
 
 Test(id, base32_round_trip)
 {
-	uint8_t in[10] = {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0x02, 0x80,
-			  0xff, 0x7f};
+	uint8_t in[10] = { 0xde, 0xad, 0xbe, 0xef, 0x00,
+			   0x01, 0x02, 0x80, 0xff, 0x7f };
 	uint8_t out[10];
 	char s[17];
 	id_base32(in, 80, s);

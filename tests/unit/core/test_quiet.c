@@ -13,11 +13,11 @@
 enum { ZONE_MAX = 1 << 16 };
 
 /* ISO weekday bits. */
-#define MON (1u << 0)
-#define TUE (1u << 1)
-#define FRI (1u << 4)
-#define SAT (1u << 5)
-#define SUN (1u << 6)
+#define MON	  (1u << 0)
+#define TUE	  (1u << 1)
+#define FRI	  (1u << 4)
+#define SAT	  (1u << 5)
+#define SUN	  (1u << 6)
 #define EVERY_DAY 0x7fu
 
 static void zone_load(const char *name, struct tz *z)
@@ -32,8 +32,8 @@ static void zone_load(const char *name, struct tz *z)
 	cr_assert_not_null(f, "cannot open %s", path);
 	len = fread(buf, 1, sizeof(buf), f);
 	fclose(f);
-	cr_assert_eq(tz_parse(buf, len, z, err, sizeof(err)), 0, "%s: %s",
-		     name, err);
+	cr_assert_eq(tz_parse(buf, len, z, err, sizeof(err)), 0, "%s: %s", name,
+		     err);
 }
 
 static int64_t U(int64_t y, unsigned mo, unsigned d, int h, int mi, int s)
@@ -49,7 +49,7 @@ static struct quiet_hours hours(int from, int to, unsigned days)
 	return q;
 }
 
-#define HM(h, m) ((h) * 60 + (m))
+#define HM(h, m) ((h)*60 + (m))
 
 /* Asserts quiet at t, ending at end. */
 static void quiet_until(const struct quiet_hours *q, const struct tz *z,
@@ -68,8 +68,7 @@ static void not_quiet(const struct quiet_hours *q, const struct tz *z,
 {
 	cmr_time ends = -1;
 
-	cr_assert(!quiet_active(q, z, t, &ends), "quiet at %lld",
-		  (long long)t);
+	cr_assert(!quiet_active(q, z, t, &ends), "quiet at %lld", (long long)t);
 	cr_assert_eq(ends, -1, "ends written when not quiet");
 }
 
@@ -86,10 +85,13 @@ Test(quiet_clock, valid)
 Test(quiet_clock, malformed)
 {
 	static const char *const bad[] = {
-		"",       "7:30",   "07:3",   "07:300", "007:30", "07-30",
-		"0730",   "24:00",  "23:60",  "99:99",  " 07:30", "07:30 ",
-		"07:30\n", "+7:30", "-1:00",  "0a:00",  "07:3a",  "07:",
-		":30",    "07::30", "\xef\xbc\x97:30",
+		"",	   "7:30",   "07:3",
+		"07:300",  "007:30", "07-30",
+		"0730",	   "24:00",  "23:60",
+		"99:99",   " 07:30", "07:30 ",
+		"07:30\n", "+7:30",  "-1:00",
+		"0a:00",   "07:3a",  "07:",
+		":30",	   "07::30", "\xef\xbc\x97:30",
 	};
 
 	cr_assert_eq(quiet_parse_clock(NULL), -1);
@@ -106,10 +108,10 @@ Test(quiet, wrapping_period_edges)
 	struct tz z;
 
 	zone_load("Europe/Berlin", &z);
-	not_quiet(&q, &z, U(2026, 6, 10, 19, 59, 59)); /* 21:59:59 */
-	quiet_until(&q, &z, U(2026, 6, 10, 20, 0, 0), end); /* first minute */
+	not_quiet(&q, &z, U(2026, 6, 10, 19, 59, 59));	     /* 21:59:59 */
+	quiet_until(&q, &z, U(2026, 6, 10, 20, 0, 0), end);  /* first minute */
 	quiet_until(&q, &z, U(2026, 6, 10, 22, 30, 0), end); /* 00:30 */
-	quiet_until(&q, &z, U(2026, 6, 11, 5, 29, 0), end); /* last minute */
+	quiet_until(&q, &z, U(2026, 6, 11, 5, 29, 0), end);  /* last minute */
 	quiet_until(&q, &z, U(2026, 6, 11, 5, 29, 59), end);
 	not_quiet(&q, &z, U(2026, 6, 11, 5, 30, 0)); /* minute after end */
 	not_quiet(&q, &z, U(2026, 6, 11, 12, 0, 0));
@@ -141,14 +143,14 @@ Test(quiet, wrap_starts_only_on_listed_days)
 	struct tz z;
 
 	zone_load("Europe/Berlin", &z);
-	not_quiet(&q, &z, U(2026, 6, 11, 23, 0, 0)); /* Friday 01:00 */
-	not_quiet(&q, &z, U(2026, 6, 12, 20, 59, 0)); /* Friday 22:59 */
+	not_quiet(&q, &z, U(2026, 6, 11, 23, 0, 0));	    /* Friday 01:00 */
+	not_quiet(&q, &z, U(2026, 6, 12, 20, 59, 0));	    /* Friday 22:59 */
 	quiet_until(&q, &z, U(2026, 6, 12, 21, 0, 0), end); /* Friday 23:00 */
 	quiet_until(&q, &z, U(2026, 6, 12, 23, 0, 0), end); /* Sat 01:00 */
 	quiet_until(&q, &z, U(2026, 6, 13, 4, 59, 0), end); /* Sat 06:59 */
-	not_quiet(&q, &z, U(2026, 6, 13, 5, 0, 0));   /* Saturday 07:00 */
-	not_quiet(&q, &z, U(2026, 6, 13, 21, 0, 0));  /* Saturday 23:00 */
-	not_quiet(&q, &z, U(2026, 6, 13, 23, 0, 0));  /* Sunday 01:00 */
+	not_quiet(&q, &z, U(2026, 6, 13, 5, 0, 0));	    /* Saturday 07:00 */
+	not_quiet(&q, &z, U(2026, 6, 13, 21, 0, 0));	    /* Saturday 23:00 */
+	not_quiet(&q, &z, U(2026, 6, 13, 23, 0, 0));	    /* Sunday 01:00 */
 	tz_free(&z);
 }
 
@@ -271,8 +273,7 @@ Test(quiet, long_night_on_fall_back)
 	tz_free(&z);
 
 	zone_load("America/New_York", &z);
-	quiet_until(&q, &z, U(2026, 11, 1, 2, 0, 0),
-		    U(2026, 11, 1, 12, 0, 0));
+	quiet_until(&q, &z, U(2026, 11, 1, 2, 0, 0), U(2026, 11, 1, 12, 0, 0));
 	tz_free(&z);
 }
 

@@ -34,8 +34,7 @@ static json_t *load(const char *text)
 }
 
 static int parse(const char *text, const struct terms_ask *ask,
-		 enum terms_mode mode, struct terms *t,
-		 struct terms_error *e)
+		 enum terms_mode mode, struct terms *t, struct terms_error *e)
 {
 	json_t *j = load(text);
 	int rc = terms_parse(j, ask, mode, t, e);
@@ -104,8 +103,7 @@ static void gbad(const char *text, int kind, const char *field)
 	cr_assert_gt(strlen(e.reason), 5);
 }
 
-static int aparse(const char *text, struct terms_ask *a,
-		  struct terms_error *e)
+static int aparse(const char *text, struct terms_ask *a, struct terms_error *e)
 {
 	json_t *j = load(text);
 	int rc = terms_ask_parse(j, a, e);
@@ -309,12 +307,10 @@ Test(terms, accept_explicit_topics_win)
 	struct terms_error e;
 
 	example_ask(&a);
-	cr_assert_eq(parse("{'topics':[]}", &a, TERMS_MODE_ACCEPT, &t, &e),
-		     0);
+	cr_assert_eq(parse("{'topics':[]}", &a, TERMS_MODE_ACCEPT, &t, &e), 0);
 	cr_assert_eq(t.n_topics, 0);
-	cr_assert_eq(parse("{'topics':['news']}", &a, TERMS_MODE_ACCEPT, &t,
-			   &e),
-		     0);
+	cr_assert_eq(
+		parse("{'topics':['news']}", &a, TERMS_MODE_ACCEPT, &t, &e), 0);
 	cr_assert_eq(t.n_topics, 1);
 	cr_assert_str_eq(t.topics[0], "news");
 }
@@ -740,12 +736,11 @@ Test(terms, topics_all_asked)
 	struct terms_error e;
 
 	cr_assert_eq(aparse("{'channels':['sms'],'topics':'all'}", &a, &e), 0);
-	cr_assert_eq(parse("{'topics':'all'}", &a, TERMS_MODE_PUT, &t, &e),
-		     0);
+	cr_assert_eq(parse("{'topics':'all'}", &a, TERMS_MODE_PUT, &t, &e), 0);
 	cr_assert(t.topics_all);
-	cr_assert_eq(parse("{'topics':['anything']}", &a, TERMS_MODE_PUT, &t,
-			   &e),
-		     0);
+	cr_assert_eq(
+		parse("{'topics':['anything']}", &a, TERMS_MODE_PUT, &t, &e),
+		0);
 	cr_assert_eq(t.n_topics, 1);
 }
 
@@ -807,8 +802,8 @@ Test(terms, impossible_quiet_hours)
 	    "quiet_hours.to");
 	bad("{'quiet_hours':{'from':'22:60','to':'07:30'}}", TERMS_ERR_VALUE,
 	    "quiet_hours.from");
-	bad("{'quiet_hours':{'from':'22:00:00','to':'07:30'}}",
-	    TERMS_ERR_VALUE, "quiet_hours.from");
+	bad("{'quiet_hours':{'from':'22:00:00','to':'07:30'}}", TERMS_ERR_VALUE,
+	    "quiet_hours.from");
 	bad("{'quiet_hours':{'from':'','to':'07:30'}}", TERMS_ERR_VALUE,
 	    "quiet_hours.from");
 	bad("{'quiet_hours':{'to':'07:30'}}", TERMS_ERR_VALUE,
@@ -909,8 +904,8 @@ Test(terms, topic_folders_errors)
 	    TERMS_ERR_VALUE, "topic_folders.orders");
 	bad("{'topics':'all','topic_folders':{'orders':'Inbox'}}",
 	    TERMS_ERR_VALUE, "topic_folders.orders");
-	bad("{'topics':'all','topic_folders':{'a b':'later'}}",
-	    TERMS_ERR_VALUE, "topic_folders.a b");
+	bad("{'topics':'all','topic_folders':{'a b':'later'}}", TERMS_ERR_VALUE,
+	    "topic_folders.a b");
 	bad("{'topics':'all','topic_folders':{'orders':3}}", TERMS_ERR_TYPE,
 	    "topic_folders.orders");
 	bad("{'topics':'all','topic_folders':[['orders','later']]}",
@@ -987,8 +982,7 @@ Test(terms, fields_not_asked)
 		 TERMS_ERR_VALUE, "fields[1]");
 	bad_with("{'fields':['birthday']}", &a, TERMS_MODE_ACCEPT,
 		 TERMS_ERR_VALUE, "fields[0]");
-	cr_assert_eq(parse("{'fields':['phone']}", &a, TERMS_MODE_PUT, &t,
-			   &e),
+	cr_assert_eq(parse("{'fields':['phone']}", &a, TERMS_MODE_PUT, &t, &e),
 		     0);
 	cr_assert_eq(t.n_fields, 1);
 }
@@ -998,7 +992,7 @@ Test(terms, fields_not_asked)
 Test(terms, agreement_roster)
 {
 	static const char *const want[] = {
-		"SD-BASE",    "SD-BASE-A",  "SD-BASE-AT", "SD-BASE-ATP",
+		"SD-BASE",     "SD-BASE-A",  "SD-BASE-AT", "SD-BASE-ATP",
 		"SD-BASE-S3P", "SD-BASE-DP", "PDC-INTENT",
 	};
 	int i;
@@ -1057,18 +1051,30 @@ Test(terms, expires_at_forms)
 Test(terms, expires_at_errors)
 {
 	static const char *const wrong[] = {
-		"2027-02-29T00:00:00Z", "1900-02-29T00:00:00Z",
-		"2027-04-31T00:00:00Z", "2027-13-01T00:00:00Z",
-		"2027-00-01T00:00:00Z", "2027-01-00T00:00:00Z",
-		"2027-01-01",           "2027-01-01T24:00:00Z",
-		"2027-01-01T23:60:00Z", "2027-01-01T23:59:60Z",
-		"2027-01-01T00:00:00",  "2027-01-01T00:00:00.Z",
-		"2027-01-01T00:00:00+0200", "2027-01-01T00:00:00+24:00",
-		"2027-01-01T00:00:00+02:60", "2027-01-01 00:00:00Z",
-		"2027-1-01T00:00:00Z",  "2027-01-01T00:00:00ZZ",
-		"+2027-01-01T00:00:00Z", "",
-		"1970-01-01T00:00:00Z", "1969-12-31T23:59:59Z",
-		"1970-01-01T00:30:00+01:00", "9999-12-31T23:59:59-00:01",
+		"2027-02-29T00:00:00Z",
+		"1900-02-29T00:00:00Z",
+		"2027-04-31T00:00:00Z",
+		"2027-13-01T00:00:00Z",
+		"2027-00-01T00:00:00Z",
+		"2027-01-00T00:00:00Z",
+		"2027-01-01",
+		"2027-01-01T24:00:00Z",
+		"2027-01-01T23:60:00Z",
+		"2027-01-01T23:59:60Z",
+		"2027-01-01T00:00:00",
+		"2027-01-01T00:00:00.Z",
+		"2027-01-01T00:00:00+0200",
+		"2027-01-01T00:00:00+24:00",
+		"2027-01-01T00:00:00+02:60",
+		"2027-01-01 00:00:00Z",
+		"2027-1-01T00:00:00Z",
+		"2027-01-01T00:00:00ZZ",
+		"+2027-01-01T00:00:00Z",
+		"",
+		"1970-01-01T00:00:00Z",
+		"1969-12-31T23:59:59Z",
+		"1970-01-01T00:30:00+01:00",
+		"9999-12-31T23:59:59-00:01",
 		"tomorrow",
 	};
 
@@ -1095,7 +1101,7 @@ Test(terms, to_json_is_canonical)
 	terms_default(&t);
 	j = terms_to_json(&t);
 	cr_assert_not_null(j);
-	json_object_foreach(j, key, v)
+	json_object_foreach (j, key, v)
 		n++;
 	cr_assert_eq(n, 10, "every key present");
 	ch = json_object_get(j, "channels");
@@ -1595,8 +1601,7 @@ Test(global, time_zone)
 	gbad(text, TERMS_ERR_VALUE, "time_zone");
 	gbad("{'time_zone':''}", TERMS_ERR_VALUE, "time_zone");
 	gbad("{'time_zone':'/etc/passwd'}", TERMS_ERR_VALUE, "time_zone");
-	gbad("{'time_zone':'Europe/../../etc'}", TERMS_ERR_VALUE,
-	     "time_zone");
+	gbad("{'time_zone':'Europe/../../etc'}", TERMS_ERR_VALUE, "time_zone");
 	gbad("{'time_zone':'Europe//Berlin'}", TERMS_ERR_VALUE, "time_zone");
 	gbad("{'time_zone':'Europe/'}", TERMS_ERR_VALUE, "time_zone");
 	gbad("{'time_zone':'Europe Berlin'}", TERMS_ERR_VALUE, "time_zone");
@@ -1624,8 +1629,8 @@ Test(global, errors)
 	gbad("{'caps':{'email':5}}", TERMS_ERR_TYPE, "caps.email");
 	gbad("{'caps':{'email':{'max':1,'per':'day','colour':1}}}",
 	     TERMS_ERR_UNKNOWN, "caps.email.colour");
-	gbad("{'caps':{'email':{'max':101,'per_seconds':60}}}",
-	     TERMS_ERR_VALUE, "caps.email.max");
+	gbad("{'caps':{'email':{'max':101,'per_seconds':60}}}", TERMS_ERR_VALUE,
+	     "caps.email.max");
 	gbad("{'caps':{'email':{'max':10001,'per':'day'}}}", TERMS_ERR_VALUE,
 	     "caps.email.max");
 	gbad("{'caps':{'email':{'max':1,'per':'year'}}}", TERMS_ERR_VALUE,
@@ -1746,8 +1751,7 @@ Test(ask, defaults_and_all)
 	struct terms_error e;
 
 	cr_assert_eq(aparse("{'channels':['postal','phone']}", &a, &e), 0);
-	cr_assert_eq(a.channels,
-		     (1 << CHANNEL_POSTAL) | (1 << CHANNEL_PHONE));
+	cr_assert_eq(a.channels, (1 << CHANNEL_POSTAL) | (1 << CHANNEL_PHONE));
 	cr_assert_eq(a.n_topics, 0);
 	cr_assert(!a.topics_all);
 	cr_assert_eq(a.n_fields, 0);
@@ -1763,8 +1767,7 @@ Test(ask, errors)
 	abad("{'channels':'email'}", TERMS_ERR_TYPE, "channels");
 	abad("{'channels':[5]}", TERMS_ERR_TYPE, "channels[0]");
 	abad("{'channels':['email','fax']}", TERMS_ERR_VALUE, "channels[1]");
-	abad("{'channels':['email','email']}", TERMS_ERR_VALUE,
-	     "channels[1]");
+	abad("{'channels':['email','email']}", TERMS_ERR_VALUE, "channels[1]");
 	abad("{'channels':['email'],'topics':'every'}", TERMS_ERR_VALUE,
 	     "topics");
 	abad("{'channels':['email'],'topics':[1]}", TERMS_ERR_TYPE,

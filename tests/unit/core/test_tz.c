@@ -41,8 +41,8 @@ static void zone_load(const char *name, struct tz *z)
 	char err[128] = "";
 	size_t len = zone_bytes(name, buf, sizeof(buf));
 
-	cr_assert_eq(tz_parse(buf, len, z, err, sizeof(err)), 0, "%s: %s",
-		     name, err);
+	cr_assert_eq(tz_parse(buf, len, z, err, sizeof(err)), 0, "%s: %s", name,
+		     err);
 }
 
 /* UTC instant (or local seconds) of a civil date and time. */
@@ -339,7 +339,7 @@ Test(period, iso_week_across_year)
 {
 	struct tz z;
 	int64_t mon = U(2026, 12, 27, 23, 0, 0); /* 2026-12-28 00:00 CET */
-	int64_t next = U(2027, 1, 3, 23, 0, 0);  /* 2027-01-04 00:00 CET */
+	int64_t next = U(2027, 1, 3, 23, 0, 0);	 /* 2027-01-04 00:00 CET */
 
 	zone_load("Europe/Berlin", &z);
 	cr_assert_eq(
@@ -449,8 +449,8 @@ Test(period, clock_back_across_midnight)
 Test(period, invariants_over_years)
 {
 	static const char *const names[] = {
-		"Europe/Berlin",     "America/New_York", "America/Santiago",
-		"Asia/Beirut",       "Australia/Lord_Howe", "Pacific/Apia",
+		"Europe/Berlin",     "America/New_York",    "America/Santiago",
+		"Asia/Beirut",	     "Australia/Lord_Howe", "Pacific/Apia",
 		"America/Goose_Bay", "Europe/Dublin",
 	};
 
@@ -518,8 +518,7 @@ static size_t tzif_build(const struct tzif_spec *s, uint8_t *buf)
 	memset(p, 0, 6 + 4); /* one UTC type, "UTC\0" */
 	memcpy(p + 6, "UTC", 4);
 	p += 10;
-	put_header(&p, s->version, (uint32_t)s->ntimes, (uint32_t)s->ntypes,
-		   4);
+	put_header(&p, s->version, (uint32_t)s->ntimes, (uint32_t)s->ntypes, 4);
 	for (int i = 0; i < s->ntimes; i++) {
 		put32(&p, (uint32_t)((uint64_t)s->times[i] >> 32));
 		put32(&p, (uint32_t)s->times[i]);
@@ -646,20 +645,20 @@ Test(footer, explicit_dst_offset_and_last_week)
 Test(footer, malformed)
 {
 	static const char *const bad[] = {
-		"CET",                        /* no offset */
-		"CE-1",                       /* name too short */
-		"<+03-3",                     /* unclosed quoted name */
-		"CET-25",                     /* offset beyond 24 h */
-		"CET-1CEST",                  /* DST without a rule */
-		"CET-1CEST,M3.5.0",           /* no end rule */
-		"CET-1CEST,M13.5.0,M10.5.0",  /* month 13 */
-		"CET-1CEST,M3.6.0,M10.5.0",   /* week 6 */
-		"CET-1CEST,M3.5.7,M10.5.0",   /* weekday 7 */
-		"CET-1CEST,J0,J300",          /* Julian day 0 */
-		"CET-1CEST,366,J300",         /* day beyond 365 */
+		"CET",				/* no offset */
+		"CE-1",				/* name too short */
+		"<+03-3",			/* unclosed quoted name */
+		"CET-25",			/* offset beyond 24 h */
+		"CET-1CEST",			/* DST without a rule */
+		"CET-1CEST,M3.5.0",		/* no end rule */
+		"CET-1CEST,M13.5.0,M10.5.0",	/* month 13 */
+		"CET-1CEST,M3.6.0,M10.5.0",	/* week 6 */
+		"CET-1CEST,M3.5.7,M10.5.0",	/* weekday 7 */
+		"CET-1CEST,J0,J300",		/* Julian day 0 */
+		"CET-1CEST,366,J300",		/* day beyond 365 */
 		"CET-1CEST,M3.5.0/168,M10.5.0", /* rule time beyond 167 h */
 		"CET-1CEST,M3.5.0/2:60,M10.5.0",
-		"CET-1CEST,M3.5.0,M10.5.0/3x",  /* trailing garbage */
+		"CET-1CEST,M3.5.0,M10.5.0/3x", /* trailing garbage */
 		"CET-1CEST,M3.5.0,M10.5.0,",
 		"CET-1:",
 		"CET-99999999999",
@@ -679,8 +678,9 @@ Test(tzif, stored_and_footer_join)
 	static const int64_t times[] = { 1000000000, 1100000000 };
 	static const uint8_t idx[] = { 1, 0 };
 	static const int32_t utoff[] = { 3600, 7200 };
-	struct tzif_spec s = { 2, times, idx, 2, utoff,
-			       "CET-1CEST,M3.5.0,M10.5.0/3", '4' };
+	struct tzif_spec s = { 2,  times, idx,
+			       2,  utoff, "CET-1CEST,M3.5.0,M10.5.0/3",
+			       '4' };
 	uint8_t buf[512];
 	char err[128];
 	struct tz z;

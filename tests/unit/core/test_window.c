@@ -34,8 +34,12 @@ TestSuite(window, .init = suite_init);
 static cmr_time utc(int y, int mo, int d, int h, int mi, int s)
 {
 	struct tm tm = {
-		.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-		.tm_hour = h, .tm_min = mi, .tm_sec = s,
+		.tm_year = y - 1900,
+		.tm_mon = mo - 1,
+		.tm_mday = d,
+		.tm_hour = h,
+		.tm_min = mi,
+		.tm_sec = s,
 	};
 	return (cmr_time)timegm(&tm);
 }
@@ -56,13 +60,14 @@ static void load_zone(struct tz *z, const char *name)
 
 static struct cap rolling(uint16_t max, uint32_t per_seconds)
 {
-	return (struct cap){.unit = CAP_ROLLING, .max = max,
-			    .per_seconds = per_seconds};
+	return (struct cap){ .unit = CAP_ROLLING,
+			     .max = max,
+			     .per_seconds = per_seconds };
 }
 
 static struct cap calendar(uint16_t max, enum cap_unit unit)
 {
-	return (struct cap){.unit = (uint8_t)unit, .max = max};
+	return (struct cap){ .unit = (uint8_t)unit, .max = max };
 }
 
 /* A deep copy of a window, ring included, to compare after an undo. */
@@ -85,8 +90,7 @@ static void expect_same(const struct window *w, const struct snapshot *s)
 	cr_expect_eq(w->period, s->w.period, "period %lld, was %lld",
 		     (long long)w->period, (long long)s->w.period);
 	cr_expect_eq(w->cap_max, s->w.cap_max);
-	cr_expect_eq(w->head, s->w.head, "head %u, was %u", w->head,
-		     s->w.head);
+	cr_expect_eq(w->head, s->w.head, "head %u, was %u", w->head, s->w.head);
 	cr_expect_eq(w->count, s->w.count, "count %u, was %u", w->count,
 		     s->w.count);
 	cr_expect_eq(w->unit, s->w.unit);
@@ -133,7 +137,7 @@ Test(window, init_without_ring)
 	cr_expect_eq(w.unit, CAP_DAY);
 	window_free(&w);
 
-	struct cap none = {.unit = CAP_NONE};
+	struct cap none = { .unit = CAP_NONE };
 	cr_assert_eq(window_init(&w, &none), 0);
 	cr_expect_null(w.ring);
 	window_free(&w);
@@ -142,7 +146,7 @@ Test(window, init_without_ring)
 Test(window, no_cap_is_never_reached)
 {
 	struct window w;
-	struct cap none = {.unit = CAP_NONE};
+	struct cap none = { .unit = CAP_NONE };
 	cr_assert_eq(window_init(&w, &none), 0);
 	for (int i = 0; i < 500; i++)
 		window_record(&w, &none, &utc_zone, 1000 + i, NULL);
@@ -198,7 +202,7 @@ Test(window, rolling_wraps_and_tracks_oldest)
 	struct window w;
 	struct cap c = rolling(3, 100);
 	cr_assert_eq(window_init(&w, &c), 0);
-	cmr_time t[] = {1000, 1010, 1020, 1100, 1111, 1125, 1300, 1301};
+	cmr_time t[] = { 1000, 1010, 1020, 1100, 1111, 1125, 1300, 1301 };
 	for (unsigned i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		window_record(&w, &c, &utc_zone, t[i], NULL);
 		unsigned n = i + 1 < 3 ? i + 1 : 3;
@@ -244,11 +248,11 @@ Test(window, rolling_max_100_long_window)
 		window_record(&w, &c, &utc_zone, t0 + i * 366 * 864, NULL);
 	}
 	cmr_time frees = 0;
-	cr_expect(window_reached(&w, &c, &utc_zone, t0 + 99 * 366 * 864,
-				 &frees));
+	cr_expect(
+		window_reached(&w, &c, &utc_zone, t0 + 99 * 366 * 864, &frees));
 	cr_expect_eq(frees, t0 + 366 * 86400);
-	cr_expect_not(window_reached(&w, &c, &utc_zone, t0 + 366 * 86400,
-				     NULL));
+	cr_expect_not(
+		window_reached(&w, &c, &utc_zone, t0 + 366 * 86400, NULL));
 	window_free(&w);
 }
 
@@ -373,8 +377,7 @@ Test(window, calendar_period_change_resets_count)
 	window_record(&w, &c, &utc_zone, d1 + 86400 + 5, &u);
 	cr_expect_eq(w.period, d1 + 86400);
 	cr_expect_eq(w.count, 1, "a new day starts at zero: %u", w.count);
-	cr_expect_not(window_reached(&w, &c, &utc_zone, d1 + 86400 + 6,
-				     NULL));
+	cr_expect_not(window_reached(&w, &c, &utc_zone, d1 + 86400 + 6, NULL));
 	window_undo(&w, &u);
 	expect_same(&w, &s);
 	cr_expect(window_reached(&w, &c, &utc_zone, d1 + 3, NULL));
@@ -395,11 +398,12 @@ Test(window, calendar_week_and_month_utc)
 	window_record(&w, &wk, &utc_zone, mon + 3600, NULL);
 	cr_expect_eq(w.period, mon, "a week starts on Monday");
 	cmr_time frees = 0;
-	cr_expect(window_reached(&w, &wk, &utc_zone, mon + 7 * 86400 - 1,
-				 &frees), "Sunday 23:59:59");
+	cr_expect(
+		window_reached(&w, &wk, &utc_zone, mon + 7 * 86400 - 1, &frees),
+		"Sunday 23:59:59");
 	cr_expect_eq(frees, mon + 7 * 86400);
-	cr_expect_not(window_reached(&w, &wk, &utc_zone, mon + 7 * 86400,
-				     NULL), "Monday 00:00:00");
+	cr_expect_not(window_reached(&w, &wk, &utc_zone, mon + 7 * 86400, NULL),
+		      "Monday 00:00:00");
 	window_free(&w);
 
 	struct cap mo = calendar(1, CAP_MONTH);
@@ -426,8 +430,8 @@ Test(window, calendar_day_in_berlin)
 	cr_expect_eq(w.period, utc(2026, 6, 9, 22, 0, 0),
 		     "the local day began at 22:00 UTC");
 	cmr_time frees = 0;
-	cr_expect(window_reached(&w, &c, &berlin,
-				 utc(2026, 6, 10, 21, 59, 59), &frees),
+	cr_expect(window_reached(&w, &c, &berlin, utc(2026, 6, 10, 21, 59, 59),
+				 &frees),
 		  "23:59:59 CEST is the same local day");
 	cr_expect_eq(frees, utc(2026, 6, 10, 22, 0, 0));
 	cr_expect_not(window_reached(&w, &c, &berlin,
@@ -506,7 +510,7 @@ Test(window, calendar_built_for_another_unit)
 	window_free(&w);
 
 	/* A window built for no cap has no history at all. */
-	struct cap none = {.unit = CAP_NONE};
+	struct cap none = { .unit = CAP_NONE };
 	cr_assert_eq(window_init(&w, &none), 0);
 	window_record(&w, &none, &utc_zone, d, NULL);
 	cr_expect_not(window_reached(&w, &day, &utc_zone, d + 1, NULL));
@@ -517,15 +521,17 @@ Test(window, calendar_built_for_another_unit)
 Test(window, max_zero_is_reached_for_ever)
 {
 	struct cap caps[] = {
-		rolling(0, 60), calendar(0, CAP_DAY), calendar(0, CAP_WEEK),
+		rolling(0, 60),
+		calendar(0, CAP_DAY),
+		calendar(0, CAP_WEEK),
 		calendar(0, CAP_MONTH),
 	};
 	for (unsigned i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
 		struct window w;
 		cr_assert_eq(window_init(&w, &caps[i]), 0);
 		cmr_time frees = 0;
-		cr_expect(window_reached(&w, &caps[i], &utc_zone, 1000,
-					 &frees), "cap %u, empty window", i);
+		cr_expect(window_reached(&w, &caps[i], &utc_zone, 1000, &frees),
+			  "cap %u, empty window", i);
 		cr_expect_eq(frees, WINDOW_NEVER, "cap %u", i);
 		window_free(&w);
 	}

@@ -50,9 +50,9 @@ static void method_key(const char *method, char out[16])
 
 static bool is_method_key(const char *k)
 {
-	static const char *const keys[] = {"get",     "put",   "post",
-					   "delete",  "patch", "head",
-					   "options", "trace", NULL};
+	static const char *const keys[] = { "get",     "put",	"post",
+					    "delete",  "patch", "head",
+					    "options", "trace", NULL };
 	for (size_t i = 0; keys[i]; i++)
 		if (strcmp(keys[i], k) == 0)
 			return true;
@@ -172,15 +172,15 @@ Test(openapi, is_an_openapi_3_1_document)
 		cr_assert(json_is_object(item), "path %s", path);
 		json_object_foreach (item, key, v) {
 			cr_assert(is_method_key(key) ||
-				      strcmp(key, "parameters") == 0 ||
-				      strcmp(key, "summary") == 0 ||
-				      strcmp(key, "description") == 0,
+					  strcmp(key, "parameters") == 0 ||
+					  strcmp(key, "summary") == 0 ||
+					  strcmp(key, "description") == 0,
 				  "%s: unexpected key %s", path, key);
 			if (!is_method_key(key))
 				continue;
 			json_t *responses = json_object_get(v, "responses");
 			cr_assert(json_is_object(responses) &&
-				      json_object_size(responses) > 0,
+					  json_object_size(responses) > 0,
 				  "%s %s has no responses", key, path);
 		}
 	}
@@ -230,8 +230,8 @@ Test(openapi, every_operation_answers_success)
 	{
 		json_t *r = json_object_get(op, "responses");
 		cr_assert(json_object_get(r, "200") ||
-			      json_object_get(r, "201") ||
-			      json_object_get(r, "204"),
+				  json_object_get(r, "201") ||
+				  json_object_get(r, "204"),
 			  "%s %s has no 200, 201 or 204", key, path);
 	}
 }
@@ -264,10 +264,10 @@ static bool security_is(json_t *sec, const char *const *names)
 
 Test(openapi, security_follows_who)
 {
-	static const char *const anyone[] = {NULL};
-	static const char *const person[] = {"personToken", "personSession",
-					     NULL};
-	static const char *const brand[] = {"brandKey", NULL};
+	static const char *const anyone[] = { NULL };
+	static const char *const person[] = { "personToken", "personSession",
+					      NULL };
+	static const char *const brand[] = { "brandKey", NULL };
 	cr_assert_null(json_object_get(doc, "security"),
 		       "security is per operation, not a default");
 	for (size_t i = 0; i < http_routes_count; i++) {
@@ -282,7 +282,8 @@ Test(openapi, security_follows_who)
 			  rt->pattern, rt->who);
 		if (rt->who != WHO_ANYONE)
 			cr_assert(json_object_get(
-				      json_object_get(op, "responses"), "401"),
+					  json_object_get(op, "responses"),
+					  "401"),
 				  "%s %s: no 401", rt->method, rt->pattern);
 	}
 }
@@ -317,7 +318,7 @@ Test(openapi, operation_ids_are_unique_and_named_after_the_route)
 		const struct http_route *rt = &http_routes[i];
 		json_t *op = operation(doc, rt->pattern, rt->method);
 		const char *id =
-		    json_string_value(json_object_get(op, "operationId"));
+			json_string_value(json_object_get(op, "operationId"));
 		char key[16], with_method[160];
 		cr_assert(id, "%s %s has no operationId", rt->method,
 			  rt->pattern);
@@ -328,7 +329,7 @@ Test(openapi, operation_ids_are_unique_and_named_after_the_route)
 		snprintf(with_method, sizeof(with_method), "%s_%s", rt->name,
 			 key);
 		cr_assert(strcmp(id, rt->name) == 0 ||
-			      strcmp(id, with_method) == 0,
+				  strcmp(id, with_method) == 0,
 			  "%s %s: operationId %s is not %s or %s", rt->method,
 			  rt->pattern, id, rt->name, with_method);
 	}
@@ -365,10 +366,10 @@ Test(openapi, path_parameters)
 		     p = strchr(p + 1, '{'))
 			braces++;
 		bool id =
-		    has_path_param(json_object_get(path_item, "parameters"),
-				   "id", &declared) |
-		    has_path_param(json_object_get(op, "parameters"), "id",
-				   &declared);
+			has_path_param(json_object_get(path_item, "parameters"),
+				       "id", &declared) |
+			has_path_param(json_object_get(op, "parameters"), "id",
+				       &declared);
 		if (strstr(path, "{id}"))
 			cr_assert(id, "%s %s does not declare {id}", key, path);
 		cr_assert_eq(declared, braces,
@@ -408,20 +409,21 @@ Test(openapi, every_ref_resolves)
 Test(openapi, errors_are_problems)
 {
 	json_t *problem = json_object_get(
-	    json_object_get(json_object_get(doc, "components"), "schemas"),
-	    "Problem");
+		json_object_get(json_object_get(doc, "components"), "schemas"),
+		"Problem");
 	json_t *props = json_object_get(problem, "properties");
-	static const char *const fields[] = {"type",   "title",	 "status",
-					     "detail", "errors", NULL};
+	static const char *const fields[] = { "type",	"title",  "status",
+					      "detail", "errors", NULL };
 	for (size_t i = 0; fields[i]; i++)
 		cr_assert(json_object_get(props, fields[i]), "Problem.%s",
 			  fields[i]);
-	json_t *item = resolve(
-	    doc, json_object_get(json_object_get(props, "errors"), "items"));
+	json_t *item =
+		resolve(doc, json_object_get(json_object_get(props, "errors"),
+					     "items"));
 	cr_assert(
-	    json_object_get(json_object_get(item, "properties"), "field"));
+		json_object_get(json_object_get(item, "properties"), "field"));
 	cr_assert(
-	    json_object_get(json_object_get(item, "properties"), "detail"));
+		json_object_get(json_object_get(item, "properties"), "detail"));
 
 	EACH_OPERATION(path, key, op)
 	{
@@ -433,10 +435,10 @@ Test(openapi, errors_are_problems)
 				continue;
 			r = resolve(doc, r);
 			json_t *media =
-			    json_object_get(json_object_get(r, "content"),
-					    "application/problem+json");
+				json_object_get(json_object_get(r, "content"),
+						"application/problem+json");
 			json_t *schema =
-			    resolve(doc, json_object_get(media, "schema"));
+				resolve(doc, json_object_get(media, "schema"));
 			cr_assert(schema == problem,
 				  "%s %s: %s is not a problem+json Problem",
 				  key, path, status);
@@ -461,8 +463,8 @@ static json_t *param(json_t *op, const char *name, const char *in)
 
 Test(openapi, brand_sends_take_an_idempotency_key)
 {
-	static const char *const sends[] = {"/v1/messages", "/v1/campaigns",
-					    NULL};
+	static const char *const sends[] = { "/v1/messages", "/v1/campaigns",
+					     NULL };
 	for (size_t i = 0; sends[i]; i++) {
 		cr_assert(route_of(sends[i], "post"), "%s", sends[i]);
 		json_t *op = operation(doc, sends[i], "POST");
@@ -482,25 +484,28 @@ Test(openapi, lists_are_cursor_paged)
 		cr_assert(param(op, "after", "query"),
 			  "%s %s: limit without after", key, path);
 		json_t *ok = resolve(
-		    doc,
-		    json_object_get(json_object_get(op, "responses"), "200"));
+			doc, json_object_get(json_object_get(op, "responses"),
+					     "200"));
 		json_t *schema = json_object_get(
-		    json_object_get(json_object_get(ok, "content"),
-				    "application/json"),
-		    "schema");
+			json_object_get(json_object_get(ok, "content"),
+					"application/json"),
+			"schema");
 		/* {items, next}: directly, or through the Page schema. */
 		json_t *page =
-		    json_object_get(schema, "allOf")
-			? resolve(doc, json_array_get(
-					   json_object_get(schema, "allOf"), 0))
-			: schema;
+			json_object_get(schema, "allOf")
+				? resolve(doc, json_array_get(
+						       json_object_get(schema,
+								       "allOf"),
+						       0))
+				: schema;
 		json_t *req = json_object_get(page, "required");
 		cr_assert(json_array_size(req) == 2, "%s %s: not a page", key,
 			  path);
 		cr_assert(json_object_get(json_object_get(page, "properties"),
 					  "items") &&
-			      json_object_get(
-				  json_object_get(page, "properties"), "next"),
+				  json_object_get(
+					  json_object_get(page, "properties"),
+					  "next"),
 			  "%s %s: a page is {items, next}", key, path);
 	}
 	cr_assert_gt(lists, 0);
@@ -514,7 +519,7 @@ Test(openapi, request_bodies_are_json)
 		if (body == NULL)
 			continue;
 		json_t *media = json_object_get(
-		    json_object_get(body, "content"), "application/json");
+			json_object_get(body, "content"), "application/json");
 		cr_assert(resolve(doc, json_object_get(media, "schema")),
 			  "%s %s: the body has no JSON schema", key, path);
 	}

@@ -15,15 +15,15 @@
 #include "ledger/chain.h"
 #include "ledger/jcs.h"
 
-#define VECTOR_BYTES                                                         \
-	"{\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\","         \
-	"\"data\":{\"channels\":[\"email\"],\"topics\":[\"offers\","         \
-	"\"orders\"]},\"prev\":\"000000000000000000000000000000000000000000" \
-	"0000000000000000000000\",\"relationship\":\"rel_5vqc3kq8wz2m7n4p\"," \
+#define VECTOR_BYTES                                                           \
+	"{\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\","           \
+	"\"data\":{\"channels\":[\"email\"],\"topics\":[\"offers\","           \
+	"\"orders\"]},\"prev\":\"000000000000000000000000000000000000000000"   \
+	"0000000000000000000000\",\"relationship\":\"rel_5vqc3kq8wz2m7n4p\","  \
 	"\"seq\":1,\"type\":\"relationship.accepted\"}"
-#define VECTOR_HASH                                                          \
+#define VECTOR_HASH                                                            \
 	"6ec191b2dfd41723f8fe3d2699c364482e6b39a39f7e39e927ebef12ba1cfe29"
-#define ZERO_HEX                                                             \
+#define ZERO_HEX                                                               \
 	"0000000000000000000000000000000000000000000000000000000000000000"
 
 /* ---- The test vector ---- */
@@ -33,8 +33,9 @@ Test(chain, vector_from_literal_bytes)
 	uint8_t prev[CHAIN_HASH_BYTES] = { 0 }, h[CHAIN_HASH_BYTES];
 	char hex[CHAIN_HASH_HEX + 1];
 
-	cr_assert_eq(chain_hash_bytes(prev, VECTOR_BYTES,
-				      strlen(VECTOR_BYTES), h), CHAIN_OK);
+	cr_assert_eq(
+		chain_hash_bytes(prev, VECTOR_BYTES, strlen(VECTOR_BYTES), h),
+		CHAIN_OK);
 	chain_hex_encode(h, hex);
 	cr_expect_str_eq(hex, VECTOR_HASH);
 }
@@ -51,7 +52,8 @@ Test(chain, vector_is_not_the_hex_reading)
 	cr_assert_not_null(buf);
 	snprintf(buf, n + 1, "%s%s", ZERO_HEX, VECTOR_BYTES);
 	cr_assert_eq(crypto_generichash(h, sizeof(h), (unsigned char *)buf, n,
-					NULL, 0), 0);
+					NULL, 0),
+		     0);
 	chain_hex_encode(h, hex);
 	cr_expect_str_neq(hex, VECTOR_HASH);
 	free(buf);
@@ -189,15 +191,24 @@ Test(chain, parse_at_round_trips)
 Test(chain, parse_at_is_strict)
 {
 	static const char *bad[] = {
-		"2026-11-23T10:00:00Z",      "2026-11-23T10:00:00.00Z",
-		"2026-11-23T10:00:00.000+00:00", "2026-11-23t10:00:00.000Z",
-		"2026-11-23T10:00:00.000z",  "2026-11-23 10:00:00.000Z",
-		"2026-02-29T10:00:00.000Z",  "1900-02-29T10:00:00.000Z",
-		"2026-04-31T10:00:00.000Z",  "2026-13-01T10:00:00.000Z",
-		"2026-00-01T10:00:00.000Z",  "2026-11-00T10:00:00.000Z",
-		"2026-11-23T24:00:00.000Z",  "2026-11-23T10:60:00.000Z",
-		"2026-11-23T10:00:60.000Z",  "1969-12-31T23:59:59.999Z",
-		"2026-11-23T10:00:00.0a0Z",  "+026-11-23T10:00:00.000Z",
+		"2026-11-23T10:00:00Z",
+		"2026-11-23T10:00:00.00Z",
+		"2026-11-23T10:00:00.000+00:00",
+		"2026-11-23t10:00:00.000Z",
+		"2026-11-23T10:00:00.000z",
+		"2026-11-23 10:00:00.000Z",
+		"2026-02-29T10:00:00.000Z",
+		"1900-02-29T10:00:00.000Z",
+		"2026-04-31T10:00:00.000Z",
+		"2026-13-01T10:00:00.000Z",
+		"2026-00-01T10:00:00.000Z",
+		"2026-11-00T10:00:00.000Z",
+		"2026-11-23T24:00:00.000Z",
+		"2026-11-23T10:60:00.000Z",
+		"2026-11-23T10:00:60.000Z",
+		"1969-12-31T23:59:59.999Z",
+		"2026-11-23T10:00:00.0a0Z",
+		"+026-11-23T10:00:00.000Z",
 		"",
 	};
 	int64_t ms;
@@ -207,8 +218,7 @@ Test(chain, parse_at_is_strict)
 		cr_expect_eq(chain_parse_at(bad[i], &ms), CHAIN_EINVAL, "%s",
 			     bad[i]);
 	cr_expect_eq(chain_parse_at(NULL, &ms), CHAIN_EINVAL);
-	cr_expect_eq(chain_parse_at("2000-02-29T00:00:00.000Z", &ms),
-		     CHAIN_OK);
+	cr_expect_eq(chain_parse_at("2000-02-29T00:00:00.000Z", &ms), CHAIN_OK);
 }
 
 /* ---- tables, hex ---- */
@@ -349,8 +359,8 @@ static void expect_from_json_fails(const char *text, const char *why_part)
 	json_decref(o);
 }
 
-#define GOOD_PREFIX                                                          \
-	"\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\","         \
+#define GOOD_PREFIX                                                            \
+	"\"actor\":\"person\",\"at\":\"2026-11-23T10:00:00.000Z\","            \
 	"\"data\":{},\"prev\":\"" ZERO_HEX "\",\"type\":\"erasure\""
 
 Test(chain, from_json_refuses_bad_objects)
@@ -360,34 +370,43 @@ Test(chain, from_json_refuses_bad_objects)
 			       "seq");
 	expect_from_json_fails("{" GOOD_PREFIX ",\"seq\":1}", "relationship");
 	expect_from_json_fails("{" GOOD_PREFIX ",\"seq\":1,\"relationship\":"
-			       "null,\"extra\":1}", "key");
+			       "null,\"extra\":1}",
+			       "key");
 	expect_from_json_fails("{" GOOD_PREFIX ",\"seq\":\"1\","
-			       "\"relationship\":null}", "seq");
+			       "\"relationship\":null}",
+			       "seq");
 	expect_from_json_fails("{" GOOD_PREFIX ",\"seq\":1.0,"
-			       "\"relationship\":null}", "seq");
+			       "\"relationship\":null}",
+			       "seq");
 	expect_from_json_fails("{" GOOD_PREFIX ",\"seq\":1,"
-			       "\"relationship\":5}", "relationship");
+			       "\"relationship\":5}",
+			       "relationship");
 	expect_from_json_fails("{\"actor\":\"person\",\"at\":5,\"data\":{},"
 			       "\"prev\":\"" ZERO_HEX "\",\"type\":\"erasure\","
-			       "\"seq\":1,\"relationship\":null}", "at");
+			       "\"seq\":1,\"relationship\":null}",
+			       "at");
 	expect_from_json_fails("{\"actor\":\"person\",\"at\":\"2026-11-23T10:"
 			       "00:00.000Z\",\"data\":{},\"prev\":\"00\","
 			       "\"type\":\"erasure\",\"seq\":1,"
-			       "\"relationship\":null}", "prev");
+			       "\"relationship\":null}",
+			       "prev");
 	expect_from_json_fails("{\"actor\":7,\"at\":\"2026-11-23T10:00:00."
 			       "000Z\",\"data\":{},\"prev\":\"" ZERO_HEX "\","
 			       "\"type\":\"erasure\",\"seq\":1,"
-			       "\"relationship\":null}", "actor");
+			       "\"relationship\":null}",
+			       "actor");
 	expect_from_json_fails("{\"actor\":\"person\",\"at\":\"2026-11-23T10:"
 			       "00:00.000Z\",\"data\":[],\"prev\":\"" ZERO_HEX
 			       "\",\"type\":\"erasure\",\"seq\":1,"
-			       "\"relationship\":null}", "data");
+			       "\"relationship\":null}",
+			       "data");
 }
 
 Test(chain, from_json_refuses_nul_in_strings)
 {
 	json_t *o = json_loads("{" GOOD_PREFIX ",\"seq\":1,\"relationship\":"
-			       "\"rel_abc\\u0000x\"}", JSON_ALLOW_NUL, NULL);
+			       "\"rel_abc\\u0000x\"}",
+			       JSON_ALLOW_NUL, NULL);
 	struct chain_entry e;
 
 	cr_assert_not_null(o);
@@ -407,20 +426,21 @@ static json_t *chain_data[N];
 static void build_chain(void)
 {
 	static const char *types[N] = {
-		"proposal.received", "relationship.accepted", "terms.changed",
-		"fields.read", "credit.issued", "relationship.ended",
+		"proposal.received", "relationship.accepted",
+		"terms.changed",     "fields.read",
+		"credit.issued",     "relationship.ended",
 	};
 	int i;
 
 	for (i = 0; i < N; i++) {
 		struct chain_entry *e = &chain[i];
 
-		chain_data[i] = json_pack("{s:i,s:s}", "n", i, "field",
-					  "email");
+		chain_data[i] =
+			json_pack("{s:i,s:s}", "n", i, "field", "email");
 		memset(e, 0, sizeof(*e));
 		e->seq = i + 1;
-		cr_assert_eq(chain_format_at(1795428000000LL + i * 1000,
-					     e->at), CHAIN_OK);
+		cr_assert_eq(chain_format_at(1795428000000LL + i * 1000, e->at),
+			     CHAIN_OK);
 		e->actor = i % 2 ? "brand" : "person";
 		e->type = types[i];
 		e->relationship = "rel_5vqc3kq8wz2m7n4p";
@@ -458,10 +478,9 @@ static void expect_fault(const struct chain_entry *entries, size_t n,
 
 	cr_expect_eq(rc, fault == CHAIN_INTACT ? 0 : -1);
 	cr_expect_eq(r.fault, fault, "fault %s (%s), want %s",
-		     chain_fault_name(r.fault), r.why,
-		     chain_fault_name(fault));
-	cr_expect_eq(r.seq, seq, "seq %lld (%s), want %lld",
-		     (long long)r.seq, r.why, (long long)seq);
+		     chain_fault_name(r.fault), r.why, chain_fault_name(fault));
+	cr_expect_eq(r.seq, seq, "seq %lld (%s), want %lld", (long long)r.seq,
+		     r.why, (long long)seq);
 }
 
 TestSuite(verify, .init = build_chain, .fini = free_chain);
@@ -674,8 +693,8 @@ Test(verify, json_chain_malformed)
 	cr_expect_eq(r.fault, CHAIN_FAULT_MALFORMED);
 	cr_expect_eq(r.seq, 3);
 	json_object_del(json_array_get(a, 2), "note");
-	json_object_set_new(json_object_get(json_array_get(a, 2), "data"),
-			    "x", json_real(0.5));
+	json_object_set_new(json_object_get(json_array_get(a, 2), "data"), "x",
+			    json_real(0.5));
 	cr_expect_eq(chain_verify_json(a, NULL, &r), -1);
 	cr_expect_eq(r.fault, CHAIN_FAULT_MALFORMED);
 	cr_expect_eq(r.seq, 3);

@@ -75,9 +75,9 @@ Test(jcs, rfc8785_sorting_is_by_utf16_code_units)
 Test(jcs, utf16_compare_differs_from_utf8_bytes)
 {
 	const char *emoji = "\xf0\x9f\x98\x80"; /* U+1F600 */
-	const char *dalet = "\xef\xac\xb3";     /* U+FB33 */
-	const char *bmp_e000 = "\xee\x80\x80";  /* U+E000 */
-	const char *d7ff = "\xed\x9f\xbf";      /* U+D7FF */
+	const char *dalet = "\xef\xac\xb3";	/* U+FB33 */
+	const char *bmp_e000 = "\xee\x80\x80";	/* U+E000 */
+	const char *d7ff = "\xed\x9f\xbf";	/* U+D7FF */
 
 	cr_expect_gt(memcmp(emoji, dalet, 1), 0);
 	cr_expect_lt(jcs_utf16_cmp(emoji, 4, dalet, 3), 0);
@@ -133,11 +133,12 @@ Test(jcs, every_control_character_is_escaped)
 {
 	static const char *want[32] = {
 		"\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004",
-		"\\u0005", "\\u0006", "\\u0007", "\\b", "\\t", "\\n",
-		"\\u000b", "\\f", "\\r", "\\u000e", "\\u000f", "\\u0010",
-		"\\u0011", "\\u0012", "\\u0013", "\\u0014", "\\u0015",
-		"\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a",
-		"\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+		"\\u0005", "\\u0006", "\\u0007", "\\b",	    "\\t",
+		"\\n",	   "\\u000b", "\\f",	 "\\r",	    "\\u000e",
+		"\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013",
+		"\\u0014", "\\u0015", "\\u0016", "\\u0017", "\\u0018",
+		"\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d",
+		"\\u001e", "\\u001f",
 	};
 	char in[3], expected[16];
 	int c;
@@ -209,15 +210,15 @@ Test(jcs, null_pointer_is_refused)
 Test(jcs, invalid_utf8_is_refused)
 {
 	static const char *bad[] = {
-		"\xc0\xaf",         /* overlong "/" */
-		"\xe0\x80\xaf",     /* overlong, three bytes */
-		"\xed\xa0\x80",     /* U+D800, a surrogate */
-		"\xed\xbf\xbf",     /* U+DFFF */
+		"\xc0\xaf",	    /* overlong "/" */
+		"\xe0\x80\xaf",	    /* overlong, three bytes */
+		"\xed\xa0\x80",	    /* U+D800, a surrogate */
+		"\xed\xbf\xbf",	    /* U+DFFF */
 		"\xf4\x90\x80\x80", /* U+110000 */
 		"\xf5\x80\x80\x80", /* lead byte past F4 */
-		"\xe2\x82",         /* truncated */
-		"\x80",             /* lone continuation */
-		"\xc3\x28",         /* bad continuation */
+		"\xe2\x82",	    /* truncated */
+		"\x80",		    /* lone continuation */
+		"\xc3\x28",	    /* bad continuation */
 		"\xff",
 	};
 	size_t i;
@@ -237,9 +238,16 @@ Test(jcs, invalid_utf8_is_refused)
 Test(jcs, valid_utf8_boundaries)
 {
 	static const char *good[] = {
-		"", "\x7f", "\xc2\x80", "\xdf\xbf", "\xe0\xa0\x80",
-		"\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
-		"\xf0\x90\x80\x80", "\xf4\x8f\xbf\xbf",
+		"",
+		"\x7f",
+		"\xc2\x80",
+		"\xdf\xbf",
+		"\xe0\xa0\x80",
+		"\xed\x9f\xbf",
+		"\xee\x80\x80",
+		"\xef\xbf\xbf",
+		"\xf0\x90\x80\x80",
+		"\xf4\x8f\xbf\xbf",
 	};
 	size_t i;
 

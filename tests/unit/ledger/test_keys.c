@@ -204,7 +204,8 @@ Test(keysdir, second_init_loads_the_same_keys)
 	read_file(file, after, sizeof(after));
 	cr_expect_str_eq(before, after, "kek must never be rewritten");
 	cr_expect_eq(memcmp(keys_public_key(a), keys_public_key(b),
-			    KEYS_PUBLIC_BYTES), 0);
+			    KEYS_PUBLIC_BYTES),
+		     0);
 	cr_expect_str_eq(keys_id(a), keys_id(b));
 
 	/* The KEK is the same: what one wrapped, the other unwraps. */
@@ -381,7 +382,8 @@ Test(keys, from_bytes_is_deterministic)
 	size_t i;
 
 	cr_expect_eq(memcmp(keys_public_key(a), keys_public_key(b),
-			    KEYS_PUBLIC_BYTES), 0);
+			    KEYS_PUBLIC_BYTES),
+		     0);
 	cr_expect_str_eq(keys_id(a), keys_id(b));
 	cr_expect_str_neq(keys_id(a), keys_id(c));
 	for (i = 0; i < KEYS_ID_LEN; i++)
@@ -401,11 +403,13 @@ Test(keys, signatures_verify_with_the_public_key)
 	cr_assert_eq(keys_sign(k, msg, strlen(msg), sig), 0);
 	cr_expect_eq(crypto_sign_verify_detached(sig, (const uint8_t *)msg,
 						 strlen(msg),
-						 keys_public_key(k)), 0);
+						 keys_public_key(k)),
+		     0);
 	sig[0] ^= 1;
 	cr_expect_neq(crypto_sign_verify_detached(sig, (const uint8_t *)msg,
 						  strlen(msg),
-						  keys_public_key(k)), 0);
+						  keys_public_key(k)),
+		      0);
 	keys_free(k);
 }
 
@@ -454,8 +458,7 @@ Test(keys, tampered_wrapped_key_fails)
 
 Test(keys, seal_open_round_trip)
 {
-	static const char *values[] = { "", "Ada Lovelace",
-					"+44 20 7946 0958",
+	static const char *values[] = { "", "Ada Lovelace", "+44 20 7946 0958",
 					"\xc3\xa9t\xc3\xa9 \xf0\x9f\x98\x80" };
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	char *sealed, *plain;
@@ -463,8 +466,9 @@ Test(keys, seal_open_round_trip)
 
 	cr_assert_eq(keys_new_data_key(dk), 0);
 	for (i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-		cr_assert_eq(keys_seal(dk, values[i], strlen(values[i]),
-				       &sealed), 0);
+		cr_assert_eq(
+			keys_seal(dk, values[i], strlen(values[i]), &sealed),
+			0);
 		cr_expect_eq(strspn(sealed, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef"
 					    "ghijklmnopqrstuvwxyz0123456789-_"),
 			     strlen(sealed), "base64url, no padding: %s",
@@ -537,25 +541,21 @@ Test(keys, open_refuses_tampering)
 
 Test(keys, tombstones_are_stable_and_keyed)
 {
-	struct keys *a = fixed_keys(7), *a2 = fixed_keys(7),
-		    *b = fixed_keys(8);
+	struct keys *a = fixed_keys(7), *a2 = fixed_keys(7), *b = fixed_keys(8);
 	char t[5][KEYS_TOMBSTONE_HEX + 1];
 	const char *alias = "acme.k3x9q2r7m4vt8wzp@relay.example";
 
-	cr_assert_eq(keys_tombstone(a, "alias", alias, strlen(alias), t[0]),
-		     0);
+	cr_assert_eq(keys_tombstone(a, "alias", alias, strlen(alias), t[0]), 0);
 	cr_assert_eq(keys_tombstone(a2, "alias", alias, strlen(alias), t[1]),
 		     0);
 	cr_expect_str_eq(t[0], t[1]);
 	cr_expect_eq(strlen(t[0]), KEYS_TOMBSTONE_HEX);
 	cr_expect_eq(strspn(t[0], "0123456789abcdef"), KEYS_TOMBSTONE_HEX);
 	/* Another KEK, another tombstone. */
-	cr_assert_eq(keys_tombstone(b, "alias", alias, strlen(alias), t[2]),
-		     0);
+	cr_assert_eq(keys_tombstone(b, "alias", alias, strlen(alias), t[2]), 0);
 	cr_expect_str_neq(t[0], t[2]);
 	/* The kind separates uses, and cannot run into the value. */
-	cr_assert_eq(keys_tombstone(a, "email", alias, strlen(alias), t[3]),
-		     0);
+	cr_assert_eq(keys_tombstone(a, "email", alias, strlen(alias), t[3]), 0);
 	cr_expect_str_neq(t[0], t[3]);
 	cr_assert_eq(keys_tombstone(a, "ab", "c", 1, t[3]), 0);
 	cr_assert_eq(keys_tombstone(a, "a", "bc", 2, t[4]), 0);
@@ -565,8 +565,8 @@ Test(keys, tombstones_are_stable_and_keyed)
 		uint8_t h[32];
 		char hex[65];
 
-		crypto_generichash(h, 32, (const uint8_t *)alias,
-				   strlen(alias), NULL, 0);
+		crypto_generichash(h, 32, (const uint8_t *)alias, strlen(alias),
+				   NULL, 0);
 		sodium_bin2hex(hex, sizeof(hex), h, 32);
 		cr_expect_str_neq(t[0], hex);
 	}

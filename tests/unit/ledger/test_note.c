@@ -23,17 +23,17 @@ static const uint8_t peter_seed[32] = {
 	0x33, 0x30, 0xf5, 0x40, 0x80, 0xeb, 0xf9, 0x8e, 0xe1, 0x7d, 0x9c,
 	0x74, 0xf6, 0x25, 0x2f, 0xc5, 0xd5, 0xc7, 0x28, 0x31, 0x73,
 };
-#define PETER_VKEY                                                          \
+#define PETER_VKEY                                                             \
 	"PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
-#define ENOCH_VKEY                                                          \
+#define ENOCH_VKEY                                                             \
 	"EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop"
-#define GO_TEXT                                                             \
-	"If you think cryptography is the answer to your problem,\n"        \
+#define GO_TEXT                                                                \
+	"If you think cryptography is the answer to your problem,\n"           \
 	"then you don't know what your problem is.\n"
-#define PETER_SIG                                                           \
+#define PETER_SIG                                                              \
 	"\xe2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZ" \
 	"InNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
-#define ENOCH_SIG                                                           \
+#define ENOCH_SIG                                                              \
 	"\xe2\x80\x94 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5" \
 	"n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n"
 
@@ -53,9 +53,10 @@ static void vkey_public(const char *vkey, uint8_t pk[KEYS_PUBLIC_BYTES])
 	uint8_t raw[64];
 	size_t n;
 
-	cr_assert_eq(sodium_base642bin(raw, sizeof(raw), b64, strlen(b64),
-				       NULL, &n, NULL,
-				       sodium_base64_VARIANT_ORIGINAL), 0);
+	cr_assert_eq(sodium_base642bin(raw, sizeof(raw), b64, strlen(b64), NULL,
+				       &n, NULL,
+				       sodium_base64_VARIANT_ORIGINAL),
+		     0);
 	cr_assert_eq(n, 33);
 	cr_assert_eq(raw[0], 0x01);
 	memcpy(pk, raw + 1, KEYS_PUBLIC_BYTES);
@@ -79,8 +80,9 @@ Test(note, reference_verifier_key_and_key_hash)
 	cr_expect_eq(id[1], 0x4f);
 	cr_expect_eq(id[2], 0x20);
 	cr_expect_eq(id[3], 0xa3);
-	cr_assert_eq(note_verifier_key("PeterNeumann", keys_public_key(k),
-				       &vkey), NOTE_OK);
+	cr_assert_eq(
+		note_verifier_key("PeterNeumann", keys_public_key(k), &vkey),
+		NOTE_OK);
 	cr_expect_str_eq(vkey, PETER_VKEY);
 	free(vkey);
 	keys_free(k);
@@ -93,11 +95,13 @@ Test(note, reference_signature_is_reproduced)
 	size_t len, text_len;
 
 	cr_assert_eq(note_sign(k, "PeterNeumann", GO_TEXT, strlen(GO_TEXT),
-			       &note, &len), NOTE_OK);
+			       &note, &len),
+		     NOTE_OK);
 	cr_expect_str_eq(note, GO_TEXT "\n" PETER_SIG);
 	cr_expect_eq(len, strlen(note));
 	cr_expect_eq(note_open(note, len, "PeterNeumann", keys_public_key(k),
-			       &text_len), NOTE_OK);
+			       &text_len),
+		     NOTE_OK);
 	cr_expect_eq(text_len, strlen(GO_TEXT));
 	free(note);
 	keys_free(k);
@@ -112,17 +116,21 @@ Test(note, reference_notes_open)
 	vkey_public(ENOCH_VKEY, enoch);
 	/* Another key's signature beside ours is skipped. */
 	cr_expect_eq(open_str(GO_TEXT "\n" PETER_SIG ENOCH_SIG, "PeterNeumann",
-			      pk, &text_len), NOTE_OK);
+			      pk, &text_len),
+		     NOTE_OK);
 	cr_expect_eq(text_len, strlen(GO_TEXT));
 	cr_expect_eq(open_str(GO_TEXT "\n" PETER_SIG ENOCH_SIG, "EnochRoot",
-			      enoch, &text_len), NOTE_OK);
+			      enoch, &text_len),
+		     NOTE_OK);
 	/* Only the other key's signature: no good signature of ours. */
-	cr_expect_eq(open_str(GO_TEXT "\n" ENOCH_SIG, "PeterNeumann", pk,
-			      &text_len), NOTE_EBADSIG);
+	cr_expect_eq(
+		open_str(GO_TEXT "\n" ENOCH_SIG, "PeterNeumann", pk, &text_len),
+		NOTE_EBADSIG);
 	cr_expect_eq(text_len, 0);
 	/* Our signature repeated, as the reference accepts. */
 	cr_expect_eq(open_str(GO_TEXT "\n" PETER_SIG PETER_SIG ENOCH_SIG,
-			      "PeterNeumann", pk, &text_len), NOTE_OK);
+			      "PeterNeumann", pk, &text_len),
+		     NOTE_OK);
 }
 
 Test(note, reference_bad_signature)
@@ -195,11 +203,11 @@ Test(note, signature_count_limit)
 /* ---- The ledger head ---- */
 
 #define SERVER "cmr.example"
-#define PER "per_5vqc3kq8wz2m7n4p"
-#define VECTOR_HASH                                                          \
+#define PER    "per_5vqc3kq8wz2m7n4p"
+#define VECTOR_HASH                                                            \
 	"6ec191b2dfd41723f8fe3d2699c364482e6b39a39f7e39e927ebef12ba1cfe29"
-#define HEAD_TEXT                                                            \
-	"cmr ledger " SERVER "/" PER "\n7\n"                                 \
+#define HEAD_TEXT                                                              \
+	"cmr ledger " SERVER "/" PER "\n7\n"                                   \
 	"bsGRst/UFyP4/j0mmcNkSC5rOaOffjnpJ+vvEroc/ik=\n"
 
 static struct keys *server_keys(uint8_t fill)
@@ -248,12 +256,14 @@ Test(head, sign_and_verify)
 	cr_expect_eq(strncmp(note, HEAD_TEXT "\n", strlen(HEAD_TEXT) + 1), 0);
 	sig_line = note + strlen(HEAD_TEXT) + 1;
 	cr_expect_eq(strncmp(sig_line, "\xe2\x80\x94 " SERVER " ",
-			     strlen(SERVER) + 5), 0);
+			     strlen(SERVER) + 5),
+		     0);
 	cr_expect_eq(strlen(sig_line), 4 + strlen(SERVER) + 1 + 92 + 1);
 	cr_expect_eq(note[len - 1], '\n');
 
-	cr_assert_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_OK);
+	cr_assert_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_OK);
 	cr_expect_str_eq(back.server, SERVER);
 	cr_expect_str_eq(back.per_id, PER);
 	cr_expect_eq(back.seq, 7);
@@ -272,14 +282,16 @@ Test(head, empty_ledger_and_largest_seq)
 	h.seq = 0;
 	memset(h.hash, 0, sizeof(h.hash));
 	cr_assert_eq(note_head_sign(k, SERVER, &h, &note, &len), NOTE_OK);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_OK);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_OK);
 	cr_expect_eq(back.seq, 0);
 	free(note);
 	h.seq = INT64_MAX;
 	cr_assert_eq(note_head_sign(k, SERVER, &h, &note, &len), NOTE_OK);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_OK);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_OK);
 	cr_expect_eq(back.seq, INT64_MAX);
 	free(note);
 	keys_free(k);
@@ -295,15 +307,17 @@ Test(head, another_key_fails)
 	/* Signed by another key under our name: its key hash differs, so
 	 * no signature of ours is there. */
 	cr_assert_eq(note_head_sign(other, SERVER, &h, &note, &len), NOTE_OK);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_EBADSIG);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_EBADSIG);
 	cr_expect_eq(back.seq, 0, "nothing is returned from a bad note");
 	free(note);
 	/* Our key under another name. */
 	cr_assert_eq(note_head_sign(k, "other.example", &h, &note, &len),
 		     NOTE_OK);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_EBADSIG);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_EBADSIG);
 	free(note);
 	keys_free(k);
 	keys_free(other);
@@ -318,8 +332,7 @@ Test(head, same_name_other_key_is_ignored)
 	char *ours, *theirs, *both;
 	size_t len_ours, len_theirs, text_len = strlen(HEAD_TEXT) + 1;
 
-	cr_assert_eq(note_head_sign(k, SERVER, &h, &ours, &len_ours),
-		     NOTE_OK);
+	cr_assert_eq(note_head_sign(k, SERVER, &h, &ours, &len_ours), NOTE_OK);
 	cr_assert_eq(note_head_sign(other, SERVER, &h, &theirs, &len_theirs),
 		     NOTE_OK);
 	both = malloc(len_ours + len_theirs);
@@ -353,11 +366,11 @@ Test(head, forged_key_hash_fails)
 		     0);
 	sodium_bin2base64(b64, sizeof(b64), blob, sizeof(blob),
 			  sodium_base64_VARIANT_ORIGINAL);
-	len = (size_t)snprintf(note, sizeof(note),
-			       "%s\n\xe2\x80\x94 %s %s\n", HEAD_TEXT, SERVER,
-			       b64);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_EBADSIG);
+	len = (size_t)snprintf(note, sizeof(note), "%s\n\xe2\x80\x94 %s %s\n",
+			       HEAD_TEXT, SERVER, b64);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_EBADSIG);
 	keys_free(k);
 	keys_free(other);
 }
@@ -399,8 +412,9 @@ Test(head, edited_text_fails)
 	/* A flipped bit in the signature. */
 	bad = strdup(note);
 	bad[len - 10] = bad[len - 10] == 'A' ? 'B' : 'A';
-	cr_expect_eq(note_head_verify(bad, len, SERVER, keys_public_key(k),
-				      &back), NOTE_EBADSIG);
+	cr_expect_eq(
+		note_head_verify(bad, len, SERVER, keys_public_key(k), &back),
+		NOTE_EBADSIG);
 	free(bad);
 	free(note);
 	keys_free(k);
@@ -453,15 +467,20 @@ Test(head, malformed_notes_fail)
 	free(bad);
 	/* Signature line without a signature, or a short one. */
 	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 " SERVER " \n", SERVER,
-			      pk, &n), NOTE_EMALFORMED);
+			      pk, &n),
+		     NOTE_EMALFORMED);
 	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 " SERVER "\n", SERVER,
-			      pk, &n), NOTE_EMALFORMED);
+			      pk, &n),
+		     NOTE_EMALFORMED);
 	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 " SERVER " AAAA\n",
-			      SERVER, pk, &n), NOTE_EMALFORMED);
-	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 a+b AAAAAAA=\n",
-			      SERVER, pk, &n), NOTE_EMALFORMED);
+			      SERVER, pk, &n),
+		     NOTE_EMALFORMED);
+	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 a+b AAAAAAA=\n", SERVER,
+			      pk, &n),
+		     NOTE_EMALFORMED);
 	cr_expect_eq(open_str(HEAD_TEXT "\n\xe2\x80\x94 x AAAA!AA=\n", SERVER,
-			      pk, &n), NOTE_EMALFORMED);
+			      pk, &n),
+		     NOTE_EMALFORMED);
 	cr_expect_eq(open_str(HEAD_TEXT "\n\n", SERVER, pk, &n),
 		     NOTE_EMALFORMED);
 	cr_expect_eq(open_str("\n\n\n", SERVER, pk, &n), NOTE_EMALFORMED);
@@ -478,8 +497,9 @@ Test(head, signed_non_head_fails)
 	size_t len;
 
 	cr_assert_eq(note_sign(k, SERVER, "hello\n", 6, &note, &len), NOTE_OK);
-	cr_expect_eq(note_head_verify(note, len, SERVER, keys_public_key(k),
-				      &back), NOTE_EMALFORMED);
+	cr_expect_eq(
+		note_head_verify(note, len, SERVER, keys_public_key(k), &back),
+		NOTE_EMALFORMED);
 	free(note);
 	keys_free(k);
 }
@@ -574,9 +594,12 @@ Test(note, key_names)
 	cr_expect(!note_key_name_valid("a+b"));
 	cr_expect(!note_key_name_valid("a b"));
 	cr_expect(!note_key_name_valid("a\tb"));
-	cr_expect(!note_key_name_valid("a\xc2\xa0" "b"));     /* NBSP */
-	cr_expect(!note_key_name_valid("a\xe3\x80\x80" "b")); /* U+3000 */
-	cr_expect(!note_key_name_valid("a\xe2\x80\xa8" "b")); /* U+2028 */
+	cr_expect(!note_key_name_valid("a\xc2\xa0"
+				       "b")); /* NBSP */
+	cr_expect(!note_key_name_valid("a\xe3\x80\x80"
+				       "b")); /* U+3000 */
+	cr_expect(!note_key_name_valid("a\xe2\x80\xa8"
+				       "b")); /* U+2028 */
 	cr_expect(!note_key_name_valid("a\xff"));
 }
 
@@ -619,8 +642,9 @@ Test(note, size_limit)
 	/* Fits with its signature line: signs and opens. */
 	cr_assert_eq(note_sign(k, SERVER, text, n, &note, &len), NOTE_OK);
 	cr_expect_leq(len, NOTE_MAX_BYTES);
-	cr_expect_eq(note_open(note, len, SERVER, keys_public_key(k),
-			       &text_len), NOTE_OK);
+	cr_expect_eq(
+		note_open(note, len, SERVER, keys_public_key(k), &text_len),
+		NOTE_OK);
 	free(note);
 	/* Would not fit: refused rather than made unverifiable. */
 	text[NOTE_MAX_BYTES - 1] = '\n';
@@ -640,8 +664,9 @@ Test(note, text_with_blank_lines)
 	/* The text ends at the last blank line, so it may hold others. */
 	cr_assert_eq(note_sign(k, SERVER, text, strlen(text), &note, &len),
 		     NOTE_OK);
-	cr_expect_eq(note_open(note, len, SERVER, keys_public_key(k),
-			       &text_len), NOTE_OK);
+	cr_expect_eq(
+		note_open(note, len, SERVER, keys_public_key(k), &text_len),
+		NOTE_OK);
 	cr_expect_eq(text_len, strlen(text));
 	free(note);
 	keys_free(k);

@@ -17,13 +17,7 @@
 #include <string.h>
 
 /* The kinds of call that are counted; a fault kind fails one of them. */
-enum faultvfs_call {
-	CALL_WRITE,
-	CALL_SYNC,
-	CALL_TRUNCATE,
-	CALL_ALLOC,
-	CALLS
-};
+enum faultvfs_call { CALL_WRITE, CALL_SYNC, CALL_TRUNCATE, CALL_ALLOC, CALLS };
 
 /* Per fault kind: the call it fails, the code it fails with and a name. */
 static const struct {
@@ -31,20 +25,20 @@ static const struct {
 	int rc;
 	const char *name;
 } faultvfs_kinds[FAULTVFS_KINDS] = {
-	[FAULTVFS_WRITE] = {CALL_WRITE, SQLITE_IOERR_WRITE, "write"},
-	[FAULTVFS_FULL] = {CALL_WRITE, SQLITE_FULL, "full"},
-	[FAULTVFS_FSYNC] = {CALL_SYNC, SQLITE_IOERR_FSYNC, "fsync"},
-	[FAULTVFS_TRUNCATE] = {CALL_TRUNCATE, SQLITE_IOERR_TRUNCATE,
-			       "truncate"},
-	[FAULTVFS_ALLOC] = {CALL_ALLOC, SQLITE_NOMEM, "alloc"},
+	[FAULTVFS_WRITE] = { CALL_WRITE, SQLITE_IOERR_WRITE, "write" },
+	[FAULTVFS_FULL] = { CALL_WRITE, SQLITE_FULL, "full" },
+	[FAULTVFS_FSYNC] = { CALL_SYNC, SQLITE_IOERR_FSYNC, "fsync" },
+	[FAULTVFS_TRUNCATE] = { CALL_TRUNCATE, SQLITE_IOERR_TRUNCATE,
+				"truncate" },
+	[FAULTVFS_ALLOC] = { CALL_ALLOC, SQLITE_NOMEM, "alloc" },
 };
 
 static _Atomic uint64_t faultvfs_count[CALLS];
-static _Atomic int faultvfs_armed = -1;     /* a kind, or -1 */
-static _Atomic uint64_t faultvfs_armed_n;   /* the call that fails */
+static _Atomic int faultvfs_armed = -1;	  /* a kind, or -1 */
+static _Atomic uint64_t faultvfs_armed_n; /* the call that fails */
 static _Atomic bool faultvfs_fired;
 
-static sqlite3_vfs *faultvfs_real;          /* the default VFS below */
+static sqlite3_vfs *faultvfs_real; /* the default VFS below */
 static sqlite3_mem_methods faultvfs_real_mem;
 static bool faultvfs_installed;
 
@@ -124,8 +118,7 @@ static int fv_read(sqlite3_file *f, void *buf, int n, sqlite3_int64 off)
 	return REAL(f)->pMethods->xRead(REAL(f), buf, n, off);
 }
 
-static int fv_write(sqlite3_file *f, const void *buf, int n,
-		    sqlite3_int64 off)
+static int fv_write(sqlite3_file *f, const void *buf, int n, sqlite3_int64 off)
 {
 	int rc;
 
@@ -252,8 +245,8 @@ static const sqlite3_io_methods faultvfs_io = {
 
 /* ---- The VFS ---- */
 
-static int fv_open(sqlite3_vfs *vfs, sqlite3_filename name,
-		   sqlite3_file *file, int flags, int *out_flags)
+static int fv_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file,
+		   int flags, int *out_flags)
 {
 	struct faultvfs_file *f = (struct faultvfs_file *)file;
 
@@ -273,8 +266,7 @@ static int fv_delete(sqlite3_vfs *vfs, const char *name, int sync_dir)
 	return faultvfs_real->xDelete(faultvfs_real, name, sync_dir);
 }
 
-static int fv_access(sqlite3_vfs *vfs, const char *name, int flags,
-		     int *out)
+static int fv_access(sqlite3_vfs *vfs, const char *name, int flags, int *out)
 {
 	(void)vfs;
 	return faultvfs_real->xAccess(faultvfs_real, name, flags, out);

@@ -19,11 +19,11 @@
 #include <stdint.h>
 
 enum faultvfs_kind {
-	FAULTVFS_WRITE,    /* xWrite fails with SQLITE_IOERR_WRITE */
-	FAULTVFS_FULL,     /* xWrite fails with SQLITE_FULL (disk full) */
-	FAULTVFS_FSYNC,    /* xSync fails with SQLITE_IOERR_FSYNC */
+	FAULTVFS_WRITE,	   /* xWrite fails with SQLITE_IOERR_WRITE */
+	FAULTVFS_FULL,	   /* xWrite fails with SQLITE_FULL (disk full) */
+	FAULTVFS_FSYNC,	   /* xSync fails with SQLITE_IOERR_FSYNC */
 	FAULTVFS_TRUNCATE, /* xTruncate fails with SQLITE_IOERR_TRUNCATE */
-	FAULTVFS_ALLOC,    /* xMalloc or xRealloc returns NULL */
+	FAULTVFS_ALLOC,	   /* xMalloc or xRealloc returns NULL */
 	FAULTVFS_KINDS
 };
 

@@ -60,10 +60,10 @@ __attribute__((constructor)) static void test_store_install(void)
 
 static struct {
 	char dir[256];
-	char path[300];  /* the database file */
-	char url[320];   /* sqlite:PATH */
+	char path[300];	 /* the database file */
+	char url[320];	 /* sqlite:PATH */
 	struct store *s; /* open and migrated */
-	int version;     /* the schema version migrations led to */
+	int version;	 /* the schema version migrations led to */
 } fx;
 
 static void fx_open(void)
@@ -303,10 +303,9 @@ static void rel_make(struct store_relationship *r, uint64_t person,
 static sqlite3 *db_open(const char *path, bool rw)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db,
-				 rw ? SQLITE_OPEN_READWRITE
-				    : SQLITE_OPEN_READONLY,
-				 NULL);
+	int rc = sqlite3_open_v2(
+		path, &db, rw ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY,
+		NULL);
 
 	cr_assert_eq(rc, SQLITE_OK, "open %s: %s", path, sqlite3_errstr(rc));
 	sqlite3_busy_timeout(db, 10000);
@@ -400,7 +399,7 @@ static void db_digest(sqlite3 *db, const uint64_t *except, int n_except,
 		     SQLITE_OK, "%s", sqlite3_errmsg(db));
 	while (sqlite3_step(tables) == SQLITE_ROW) {
 		const char *name = (const char *)sqlite3_column_text(tables, 0);
-		const char *key = strcmp(name, "persons") == 0 ? "id"
+		const char *key = strcmp(name, "persons") == 0	  ? "id"
 				  : sqlite3_column_int(tables, 1) ? "person"
 								  : NULL;
 		int columns = sqlite3_column_int(tables, 2);
@@ -417,7 +416,8 @@ static void db_digest(sqlite3 *db, const uint64_t *except, int n_except,
 			snprintf(sql, sizeof(sql),
 				 "SELECT * FROM \"%s\" WHERE %s IS NULL OR "
 				 "%s NOT IN (SELECT value FROM json_each(?1))"
-				 " ORDER BY %s", name, key, key, order);
+				 " ORDER BY %s",
+				 name, key, key, order);
 		else
 			snprintf(sql, sizeof(sql),
 				 "SELECT * FROM \"%s\" ORDER BY %s", name,
@@ -467,8 +467,7 @@ Test(store, open_refuses_bad_urls)
 	struct store *s = NULL;
 	char err[256] = "";
 
-	cr_expect_eq(store_open("cmr.db", &s, err, sizeof(err)),
-		     STORE_INVALID);
+	cr_expect_eq(store_open("cmr.db", &s, err, sizeof(err)), STORE_INVALID);
 	cr_expect_neq(err[0], '\0');
 	cr_expect_eq(store_open("mysql://x", &s, err, sizeof(err)),
 		     STORE_INVALID);
@@ -506,8 +505,7 @@ Test(store, person_round_trip)
 
 	cr_expect_eq(store_person_by_handle(fx.s, "Alice", &got),
 		     STORE_NOT_FOUND);
-	cr_expect_eq(store_person_by_id(fx.s, p.id ^ 1, &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(store_person_by_id(fx.s, p.id ^ 1, &got), STORE_NOT_FOUND);
 
 	/* Defaults for what the caller left out. */
 	struct store_person bob;
@@ -531,13 +529,14 @@ Test(store, person_setters)
 	struct set_text_args a;
 
 	person_add(&p, "carol");
-	a = (struct set_text_args){store_person_set_profile, p.id, "sealed:2"};
+	a = (struct set_text_args){ store_person_set_profile, p.id,
+				    "sealed:2" };
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	a = (struct set_text_args){store_person_set_global_terms, p.id,
-				   "{\"quiet\":[]}"};
+	a = (struct set_text_args){ store_person_set_global_terms, p.id,
+				    "{\"quiet\":[]}" };
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	a = (struct set_text_args){store_person_set_folders, p.id,
-				   "[\"A\",\"B\"]"};
+	a = (struct set_text_args){ store_person_set_folders, p.id,
+				    "[\"A\",\"B\"]" };
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
 	cr_assert_eq(store_person_by_id(fx.s, p.id, &got), STORE_OK);
 	cr_expect_str_eq(got.profile, "sealed:2");
@@ -545,7 +544,7 @@ Test(store, person_setters)
 	cr_expect_str_eq(got.folders, "[\"A\",\"B\"]");
 	store_person_clear(&got);
 
-	a = (struct set_text_args){store_person_set_profile, p.id ^ 1, "x"};
+	a = (struct set_text_args){ store_person_set_profile, p.id ^ 1, "x" };
 	cr_expect_eq(store_write(fx.s, job_set_text, &a), STORE_NOT_FOUND);
 }
 
@@ -586,7 +585,7 @@ Test(store, person_list_pages_in_id_order)
 		want[i] = p[i].id;
 	}
 	qsort(want, 25, sizeof(*want), cmp_u64);
-	for (int sizes[] = {10, 10, 5, 0}, k = 0; k < 4; k++) {
+	for (int sizes[] = { 10, 10, 5, 0 }, k = 0; k < 4; k++) {
 		memset(&page, 0, sizeof(page));
 		cr_assert_eq(store_person_list(fx.s, after, 10, collect_person,
 					       &page),
@@ -634,8 +633,7 @@ Test(store, brand_round_trip_with_domains)
 	cr_assert_eq(store_brand_by_name(fx.s, "Shop", &got), STORE_OK);
 	cr_expect_eq(got.id, b.id);
 	store_brand_clear(&got);
-	cr_expect_eq(store_brand_by_name(fx.s, "shop", &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_name(fx.s, "shop", &got), STORE_NOT_FOUND);
 
 	cr_assert_eq(store_brand_by_domain(fx.s, "mail.shop.example", &owner),
 		     STORE_OK);
@@ -649,8 +647,7 @@ Test(store, brand_round_trip_with_domains)
 	snprintf(other.name, sizeof(other.name), "Copycat");
 	other.domains = (char *)"[\"copycat.example\",\"shop.example\"]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_CONFLICT);
-	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got), STORE_NOT_FOUND);
 	cr_expect_eq(store_brand_by_domain(fx.s, "copycat.example", &owner),
 		     STORE_NOT_FOUND);
 
@@ -664,12 +661,11 @@ Test(store, brand_round_trip_with_domains)
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
 	other.domains = (char *)"[42]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
-	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got), STORE_NOT_FOUND);
 
 	/* A second brand, then the list in id order. */
 	struct store_brand b2;
-	struct id_list l = {0};
+	struct id_list l = { 0 };
 	brand_add(&b2, "Shop Two", "[]");
 	cr_assert_eq(store_brand_list(fx.s, 0, 10, collect_brand, &l),
 		     STORE_OK);
@@ -687,7 +683,7 @@ Test(store, brand_round_trip_with_domains)
 Test(store, brand_set_key)
 {
 	struct store_brand b, got;
-	struct set_key_args k = {0};
+	struct set_key_args k = { 0 };
 
 	brand_add(&b, "Keyed", "[\"keyed.example\"]");
 	k.id = b.id;
@@ -725,7 +721,7 @@ Test(store, proposal_decided_once)
 	cr_expect_eq(got.relationship, 0);
 	store_proposal_clear(&got);
 
-	d = (struct decide_args){pr.id, "accepted", 77, 1760000400};
+	d = (struct decide_args){ pr.id, "accepted", 77, 1760000400 };
 	cr_assert_eq(store_write(fx.s, job_decide, &d), STORE_OK);
 	cr_assert_eq(store_proposal_by_id(fx.s, pr.id, &got), STORE_OK);
 	cr_expect_str_eq(got.state, "accepted");
@@ -734,7 +730,7 @@ Test(store, proposal_decided_once)
 	store_proposal_clear(&got);
 
 	/* No longer pending: a second decision is refused, the first holds. */
-	d = (struct decide_args){pr.id, "declined", 0, 1760000500};
+	d = (struct decide_args){ pr.id, "declined", 0, 1760000500 };
 	cr_expect_eq(store_write(fx.s, job_decide, &d), STORE_CONFLICT);
 	cr_assert_eq(store_proposal_by_id(fx.s, pr.id, &got), STORE_OK);
 	cr_expect_str_eq(got.state, "accepted");
@@ -795,9 +791,9 @@ Test(store, relationship_round_trip)
 		     STORE_OK);
 	cr_expect_eq(got.id, r.id);
 	store_relationship_clear(&got);
-	cr_expect_eq(store_relationship_by_alias(fx.s, "nobody@cmr.example",
-						 &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(
+		store_relationship_by_alias(fx.s, "nobody@cmr.example", &got),
+		STORE_NOT_FOUND);
 
 	/* The alias is in the directory and the terms are version 1. */
 	cr_expect_eq(file_int("SELECT relationship FROM aliases WHERE person = "
@@ -835,9 +831,9 @@ Test(store, relationship_round_trip)
 	cr_assert_eq(store_write(fx.s, job_relationship, &fresh), STORE_OK);
 
 	/* erin has three, paged two at a time; one of them is ended. */
-	uint64_t all[3] = {r.id, ended.id, fresh.id};
+	uint64_t all[3] = { r.id, ended.id, fresh.id };
 	qsort(all, 3, sizeof(*all), cmp_u64);
-	struct id_list l = {0};
+	struct id_list l = { 0 };
 	cr_assert_eq(store_relationship_list_person(fx.s, p.id, 0, 2,
 						    collect_rel, &l),
 		     STORE_OK);
@@ -857,8 +853,7 @@ Test(store, relationship_round_trip)
 	cr_expect_eq(l.n, 0);
 
 	l.n = 0;
-	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel,
-						  &l),
+	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel, &l),
 		     STORE_OK);
 	cr_assert_eq(l.n, 2);
 	for (int i = 0; i < l.n; i++)
@@ -866,8 +861,7 @@ Test(store, relationship_round_trip)
 	cr_expect(l.ids[0] < l.ids[1]);
 	l.n = 0;
 	l.stop_after = 1;
-	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel,
-						  &l),
+	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel, &l),
 		     STORE_OK);
 	cr_expect_eq(l.n, 1);
 }
@@ -925,7 +919,7 @@ Test(store, attempts_deliveries_and_held)
 {
 	uint64_t person = store_new_key(), other = store_new_key();
 	uint64_t r1 = store_new_key(), r2 = store_new_key();
-	struct delivery_seen d = {0};
+	struct delivery_seen d = { 0 };
 	uint32_t held = 99;
 
 	attempt_add(person, r1, DELIVERED, 0, 1000, false);
@@ -937,9 +931,9 @@ Test(store, attempts_deliveries_and_held)
 	attempt_add(other, store_new_key(), DELIVERED, 0, 1200, false);
 
 	/* Of a relationship: delivered only, oldest first, from `since`. */
-	cr_assert_eq(store_delivery_list(fx.s, r1, 0, 1500, collect_delivery,
-					 &d),
-		     STORE_OK);
+	cr_assert_eq(
+		store_delivery_list(fx.s, r1, 0, 1500, collect_delivery, &d),
+		STORE_OK);
 	cr_assert_eq(d.n, 2);
 	cr_expect_eq(d.at[0], 2000);
 	cr_expect_eq(d.at[1], 3000);
@@ -949,9 +943,9 @@ Test(store, attempts_deliveries_and_held)
 
 	/* Of a person: every relationship, exempt ones included. */
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(store_delivery_list(fx.s, 0, person, 0, collect_delivery,
-					 &d),
-		     STORE_OK);
+	cr_assert_eq(
+		store_delivery_list(fx.s, 0, person, 0, collect_delivery, &d),
+		STORE_OK);
 	cr_assert_eq(d.n, 4);
 	cr_expect_eq(d.at[0], 1000);
 	cr_expect_eq(d.at[1], 1500);
@@ -960,9 +954,9 @@ Test(store, attempts_deliveries_and_held)
 
 	memset(&d, 0, sizeof(d));
 	d.stop_after = 1;
-	cr_assert_eq(store_delivery_list(fx.s, 0, person, 0, collect_delivery,
-					 &d),
-		     STORE_OK);
+	cr_assert_eq(
+		store_delivery_list(fx.s, 0, person, 0, collect_delivery, &d),
+		STORE_OK);
 	cr_expect_eq(d.n, 1);
 
 	cr_assert_eq(store_held_count(fx.s, r1, &held), STORE_OK);
@@ -971,7 +965,7 @@ Test(store, attempts_deliveries_and_held)
 	cr_expect_eq(held, 0);
 
 	/* The same id twice. */
-	struct store_attempt a = {.id = 42, .person = person, .folder = -1};
+	struct store_attempt a = { .id = 42, .person = person, .folder = -1 };
 	cr_assert_eq(store_write(fx.s, job_attempt, &a), STORE_OK);
 	cr_expect_eq(store_write(fx.s, job_attempt, &a), STORE_CONFLICT);
 }
@@ -1052,9 +1046,9 @@ Test(store, ledger_chain_round_trip)
 {
 	uint64_t person = store_new_key();
 	struct store_ledger_entry head, e;
-	struct extend_args x = {person, 2};
-	struct entries_seen seen = {0};
-	uint8_t zero[32] = {0};
+	struct extend_args x = { person, 2 };
+	struct entries_seen seen = { 0 };
+	uint8_t zero[32] = { 0 };
 
 	cr_expect_eq(store_ledger_head(fx.s, person, &head), STORE_NOT_FOUND);
 	cr_assert_eq(store_write(fx.s, job_extend, &x), STORE_OK);
@@ -1071,9 +1065,9 @@ Test(store, ledger_chain_round_trip)
 	cr_expect_str_eq(head.relationship, "");
 	store_ledger_entry_clear(&head);
 
-	cr_assert_eq(store_ledger_list(fx.s, person, 1, 10, collect_entry,
-				       &seen),
-		     STORE_OK);
+	cr_assert_eq(
+		store_ledger_list(fx.s, person, 1, 10, collect_entry, &seen),
+		STORE_OK);
 	cr_assert_eq(seen.n, 3);
 	for (int i = 0; i < 3; i++) {
 		cr_expect_eq(seen.seq[i], i + 2);
@@ -1082,9 +1076,9 @@ Test(store, ledger_chain_round_trip)
 			cr_expect_arr_eq(seen.prev[i], seen.hash[i - 1], 32);
 	}
 	seen.n = 0;
-	cr_assert_eq(store_ledger_list(fx.s, person, 0, 1, collect_entry,
-				       &seen),
-		     STORE_OK);
+	cr_assert_eq(
+		store_ledger_list(fx.s, person, 0, 1, collect_entry, &seen),
+		STORE_OK);
 	cr_assert_eq(seen.n, 1);
 	cr_expect_arr_eq(seen.prev[0], zero, 32);
 
@@ -1102,7 +1096,7 @@ Test(store, ledger_chain_round_trip)
 Test(store, ledger_signed_head)
 {
 	uint64_t person = store_new_key();
-	struct head_save_args h = {person, 3, {0}, "note one", 1760000000};
+	struct head_save_args h = { person, 3, { 0 }, "note one", 1760000000 };
 	char *note = NULL;
 
 	cr_expect_eq(store_ledger_signed_head(fx.s, person, &note),
@@ -1128,7 +1122,7 @@ Test(store, ledger_signed_head)
 /* ---- The writer ---- */
 
 #define WRITERS 8
-#define WRITES 200
+#define WRITES	200
 
 struct writer_thread;
 
@@ -1140,8 +1134,8 @@ struct writer_job {
 struct writer_thread {
 	int index;
 	struct writer_job jobs[WRITES];
-	_Atomic int *ok;  /* jobs reported STORE_OK, of all threads */
-	sem_t *finished;  /* posted once per finished job */
+	_Atomic int *ok; /* jobs reported STORE_OK, of all threads */
+	sem_t *finished; /* posted once per finished job */
 	pthread_t thread;
 };
 
@@ -1204,7 +1198,7 @@ Test(store, concurrent_writers_all_land_in_shared_commits)
 {
 	static struct writer_thread w[WRITERS];
 	struct store_writer_stats before, after;
-	struct row_count rows = {0, 0};
+	struct row_count rows = { 0, 0 };
 	_Atomic int ok = 0;
 	sem_t finished;
 	uint64_t n;
@@ -1215,9 +1209,9 @@ Test(store, concurrent_writers_all_land_in_shared_commits)
 		w[i].index = i;
 		w[i].ok = &ok;
 		w[i].finished = &finished;
-		cr_assert_eq(pthread_create(&w[i].thread, NULL, writer_main,
-					    &w[i]),
-			     0);
+		cr_assert_eq(
+			pthread_create(&w[i].thread, NULL, writer_main, &w[i]),
+			0);
 	}
 	for (int i = 0; i < WRITERS; i++)
 		pthread_join(w[i].thread, NULL);
@@ -1238,8 +1232,7 @@ Test(store, concurrent_writers_all_land_in_shared_commits)
 		     WRITERS * WRITES);
 	cr_expect_eq(after.jobs - before.jobs, WRITERS * WRITES);
 	cr_expect_geq(after.batches - before.batches, 1);
-	cr_expect_leq(after.batches - before.batches,
-		      after.jobs - before.jobs);
+	cr_expect_leq(after.batches - before.batches, after.jobs - before.jobs);
 	cr_expect_geq(after.max_batch, 1);
 	cr_log_info("concurrent writers: %llu jobs in %llu batches, the "
 		    "largest of %llu",
@@ -1258,8 +1251,8 @@ static void event(const char *what, const char *name)
 {
 	size_t n = strlen(events);
 
-	snprintf(events + n, sizeof(events) - n, "%s%s:%s", n ? " " : "",
-		 what, name);
+	snprintf(events + n, sizeof(events) - n, "%s%s:%s", n ? " " : "", what,
+		 name);
 }
 
 /* A job that blocks the writer until the test has queued what it wants
@@ -1319,8 +1312,8 @@ static void blocker_release(struct blocker *b)
  * the row is visible to readers by then, and two rollback hooks. */
 struct named_job {
 	const char *name;
-	int result;   /* what it returns after its insert */
-	int status;   /* what its completion was told */
+	int result; /* what it returns after its insert */
+	int status; /* what its completion was told */
 	struct store_person person;
 	sem_t *done;
 };
@@ -1374,10 +1367,10 @@ static void done_named(void *arg, int status)
 Test(store, failing_job_is_rolled_back_alone_in_its_batch)
 {
 	struct named_job jobs[4] = {
-		{.name = "one", .result = STORE_OK},
-		{.name = "two", .result = STORE_INVALID},
-		{.name = "three", .result = STORE_OK},
-		{.name = "four", .result = STORE_CONFLICT},
+		{ .name = "one", .result = STORE_OK },
+		{ .name = "two", .result = STORE_INVALID },
+		{ .name = "three", .result = STORE_OK },
+		{ .name = "four", .result = STORE_CONFLICT },
 	};
 	struct store_writer_stats before, after;
 	struct blocker b;
@@ -1425,7 +1418,7 @@ Test(store, failing_job_is_rolled_back_alone_in_its_batch)
 
 Test(store, waiting_write_gets_the_jobs_status)
 {
-	struct named_job j = {.name = "solo", .result = STORE_INVALID};
+	struct named_job j = { .name = "solo", .result = STORE_INVALID };
 	struct store_person got;
 
 	person_make(&j.person, j.name);
@@ -1461,9 +1454,9 @@ static void *waiter_main(void *arg)
 
 Test(store, mixed_batch_of_waiting_and_queued_jobs)
 {
-	struct named_job a = {.name = "qa", .result = STORE_OK};
-	struct named_job c = {.name = "qc", .result = STORE_INVALID};
-	struct waiter w = {.job = {.name = "wb", .result = STORE_OK}};
+	struct named_job a = { .name = "qa", .result = STORE_OK };
+	struct named_job c = { .name = "qc", .result = STORE_INVALID };
+	struct waiter w = { .job = { .name = "wb", .result = STORE_OK } };
 	struct blocker b;
 	sem_t done;
 
@@ -1723,12 +1716,12 @@ static sqlite3 *crash_open(void)
 
 /* What the rounds of one kind came to. */
 struct fault_tally {
-	uint64_t rounds;        /* faults injected (the N hit) */
-	uint64_t failed;        /* reported STORE_FAULT, nothing written */
-	uint64_t retried;       /* hit, yet reported done: run again */
-	uint64_t fsync_whole;   /* reported failed, whole in a crash copy */
+	uint64_t rounds;	/* faults injected (the N hit) */
+	uint64_t failed;	/* reported STORE_FAULT, nothing written */
+	uint64_t retried;	/* hit, yet reported done: run again */
+	uint64_t fsync_whole;	/* reported failed, whole in a crash copy */
 	uint64_t fsync_whole_n; /* the last N of those (0: none) */
-	uint64_t calls;         /* calls of the kind in an untouched op */
+	uint64_t calls;		/* calls of the kind in an untouched op */
 };
 
 /* Checks what a job reported (st) against what db holds of it; view
@@ -1738,17 +1731,20 @@ static int rows_check(sqlite3 *db, const char *view, const struct op *op,
 {
 	int rows = op_rows(db, op);
 
-	cr_assert_neq(rows, -1, "%s fault at call %llu: %s view holds part "
-				"of the job",
+	cr_assert_neq(rows, -1,
+		      "%s fault at call %llu: %s view holds part "
+		      "of the job",
 		      faultvfs_kind_name(kind), (unsigned long long)n, view);
 	if (st == STORE_OK)
-		cr_assert_eq(rows, 3, "%s fault at call %llu: reported done, "
-				      "%s view lacks it",
+		cr_assert_eq(rows, 3,
+			     "%s fault at call %llu: reported done, "
+			     "%s view lacks it",
 			     faultvfs_kind_name(kind), (unsigned long long)n,
 			     view);
 	else if (kind != FAULTVFS_FSYNC)
-		cr_assert_eq(rows, 0, "%s fault at call %llu: reported failed "
-				      "(%d), %s view holds it",
+		cr_assert_eq(rows, 0,
+			     "%s fault at call %llu: reported failed "
+			     "(%d), %s view holds it",
 			     faultvfs_kind_name(kind), (unsigned long long)n,
 			     st, view);
 	return rows;
@@ -1768,8 +1764,9 @@ static void digest_check(sqlite3 *db, const char *view, struct op **ops,
 		if (rows[i])
 			except[k++] = ops[i]->person.id;
 	db_digest(db, except, k, now);
-	cr_assert(digest_eq(now, before), "%s fault at call %llu: %s view "
-					  "changed beyond the jobs",
+	cr_assert(digest_eq(now, before),
+		  "%s fault at call %llu: %s view "
+		  "changed beyond the jobs",
 		  faultvfs_kind_name(kind), (unsigned long long)n, view);
 }
 
@@ -1918,7 +1915,7 @@ static bool fault_round(enum faultvfs_kind kind, uint64_t n,
  * call. */
 static struct fault_tally fault_rounds(enum faultvfs_kind kind, bool reader)
 {
-	struct fault_tally t = {0};
+	struct fault_tally t = { 0 };
 
 	round_reader = reader;
 	quiet_logs();
@@ -1936,12 +1933,10 @@ static struct fault_tally fault_rounds(enum faultvfs_kind kind, bool reader)
 		    "whole in a crash copy (last N %llu), %llu done all the "
 		    "same; %llu calls in an untouched op",
 		    faultvfs_kind_name(kind), reader ? ", reader open" : "",
-		    (unsigned long long)t.rounds,
-		    (unsigned long long)t.failed,
+		    (unsigned long long)t.rounds, (unsigned long long)t.failed,
 		    (unsigned long long)t.fsync_whole,
 		    (unsigned long long)t.fsync_whole_n,
-		    (unsigned long long)t.retried,
-		    (unsigned long long)t.calls);
+		    (unsigned long long)t.retried, (unsigned long long)t.calls);
 	return t;
 }
 
@@ -2004,8 +1999,9 @@ static bool fault_batch_round(enum faultvfs_kind kind, uint64_t n,
 	for (int i = 0; i < BATCH_OPS; i++) {
 		st[i] = ops[i]->status;
 		if (!hit)
-			cr_assert_eq(st[i], STORE_OK, "%s: untouched op %d "
-						      "failed: %d",
+			cr_assert_eq(st[i], STORE_OK,
+				     "%s: untouched op %d "
+				     "failed: %d",
 				     faultvfs_kind_name(kind), i, st[i]);
 		cr_assert(st[i] == STORE_OK || st[i] == STORE_FAULT,
 			  "%s fault at call %llu: op %d status %d",
@@ -2050,7 +2046,7 @@ static bool fault_batch_round(enum faultvfs_kind kind, uint64_t n,
 static struct fault_tally fault_batch_rounds(enum faultvfs_kind kind,
 					     bool reader)
 {
-	struct fault_tally t = {0};
+	struct fault_tally t = { 0 };
 
 	round_reader = reader;
 	quiet_logs();
@@ -2072,8 +2068,7 @@ static struct fault_tally fault_batch_rounds(enum faultvfs_kind kind,
 		    (unsigned long long)t.failed,
 		    (unsigned long long)t.fsync_whole,
 		    (unsigned long long)t.fsync_whole_n,
-		    (unsigned long long)t.retried,
-		    (unsigned long long)t.calls);
+		    (unsigned long long)t.retried, (unsigned long long)t.calls);
 	return t;
 }
 
@@ -2111,12 +2106,14 @@ static bool fault_close_round(enum faultvfs_kind kind, uint64_t n,
 
 	fx_open();
 	db = db_open(fx.path, false);
-	cr_assert_eq(op_rows(db, op), 3, "%s fault at call %llu of close: "
-					 "a commit was lost",
+	cr_assert_eq(op_rows(db, op), 3,
+		     "%s fault at call %llu of close: "
+		     "a commit was lost",
 		     faultvfs_kind_name(kind), (unsigned long long)n);
 	db_digest(db, NULL, 0, now);
-	cr_assert(digest_eq(now, before), "%s fault at call %llu of close: "
-					  "the content changed",
+	cr_assert(digest_eq(now, before),
+		  "%s fault at call %llu of close: "
+		  "the content changed",
 		  faultvfs_kind_name(kind), (unsigned long long)n);
 	sqlite3_close(db);
 	works_check(other, kind, n, prefix);
@@ -2129,7 +2126,7 @@ static bool fault_close_round(enum faultvfs_kind kind, uint64_t n,
 
 static struct fault_tally fault_close_rounds(enum faultvfs_kind kind)
 {
-	struct fault_tally t = {0};
+	struct fault_tally t = { 0 };
 
 	round_reader = true;
 	quiet_logs();
@@ -2219,8 +2216,9 @@ Test(store, fault_truncate)
 
 Test(store, fault_at_close)
 {
-	static const enum faultvfs_kind kinds[] = {
-		FAULTVFS_WRITE, FAULTVFS_FSYNC, FAULTVFS_TRUNCATE};
+	static const enum faultvfs_kind kinds[] = { FAULTVFS_WRITE,
+						    FAULTVFS_FSYNC,
+						    FAULTVFS_TRUNCATE };
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(*kinds); i++) {
 		struct fault_tally t = fault_close_rounds(kinds[i]);
