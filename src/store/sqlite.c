@@ -205,9 +205,9 @@ static struct sqlite_conn *sqlite_reader(struct sqlite_store *s)
 static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 {
 	if (sqlite_pinned.c == c && sqlite_pinned.s == s) {
-		/* Pinned: reset the statements, keep the transaction. */
-		for (int i = 0; i < c->n; i++)
-			sqlite3_reset(c->stmts[i].stmt);
+		/* Pinned: keep the transaction, and leave the other statements
+		 * alone — a caller may be iterating one while a callback reads
+		 * (each read resets its own statement). */
 		return;
 	}
 	/* Leave no statement holding a read snapshot open. */
@@ -749,7 +749,11 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 		return STORE_FAULT;                                            \
 	}
 
-#define READER_END() sqlite_reader_put(s_, c_)
+#define READER_END()                                                           \
+	do {                                                                   \
+		sqlite3_reset(st);                                             \
+		sqlite_reader_put(s_, c_);                                     \
+	} while (0)
 
 #define WRITER_STMT(tx, sql)                                                   \
 	sqlite3_stmt *st = sqlite_stmt(tx_conn(tx), sql);                      \

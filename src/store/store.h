@@ -201,7 +201,8 @@ void store_writer_stats(struct store *s, struct store_writer_stats *out);
  * connection and one snapshot (a request's reads see one state, and pay
  * for one read transaction). Sessions do not nest; writes are not
  * affected. Best effort: without a free connection reads go on as
- * usual. */
+ * usual. Inside a session, a list's callback may read, but not with the
+ * very list function it is called from (they would share a statement). */
 void store_read_begin(struct store *s);
 void store_read_end(struct store *s);
 
