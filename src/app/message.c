@@ -31,7 +31,9 @@ struct rel_entry {
 	uint8_t state; /* enum rel_state */
 	uint32_t held; /* attempts held right now */
 	struct terms_compiled terms;
-	struct topic_table *topics; /* the relationship's topic table */
+	char *topics; /* the topic table, compact: names one after another,
+			 each NUL-terminated, in index order */
+	uint8_t n_topics;
 	struct window win[CHANNEL_COUNT];
 	struct window exempt;
 };
@@ -301,6 +303,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	struct store_relationship sr;
 	struct store_person sp;
 	struct folder_table *folders = NULL;
+	struct topic_table *topics = NULL;
 	struct terms *t = NULL;
 	struct terms_error terr;
 	if (store_relationship_by_id(a->store, id, &sr) != STORE_OK)
@@ -308,10 +311,8 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	r = calloc(1, sizeof(*r));
 	t = malloc(sizeof(*t));
 	folders = malloc(sizeof(*folders));
-	if (r == NULL || t == NULL || folders == NULL)
-		goto fail;
-	r->topics = calloc(1, sizeof(*r->topics));
-	if (r->topics == NULL)
+	topics = calloc(1, sizeof(*topics));
+	if (r == NULL || t == NULL || folders == NULL || topics == NULL)
 		goto fail;
 	r->id = id;
 	r->person = sr.person;
@@ -320,8 +321,8 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	json_t *j = json_loads(sr.terms, 0, NULL);
 	int rc = j ? terms_parse(j, NULL, TERMS_MODE_PUT, t, &terr) : -1;
 	json_decref(j);
-	if (rc != 0 || names_from_json(sr.topics, r->topics->names,
-				       &r->topics->n, TERMS_MAX_TOPICS) != 0)
+	if (rc != 0 || names_from_json(sr.topics, topics->names, &topics->n,
+				       TERMS_MAX_TOPICS) != 0)
 		goto fail;
 	folder_table_init(folders);
 	if (store_person_by_id(a->store, sr.person, &sp) != STORE_OK)
@@ -329,9 +330,21 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	rc = names_from_json(sp.folders, folders->names, &folders->n,
 			     TERMS_MAX_FOLDERS);
 	store_person_clear(&sp);
-	if (rc != 0 ||
-	    terms_compile(t, r->topics, folders, &r->terms, &terr) != 0)
+	if (rc != 0 || terms_compile(t, topics, folders, &r->terms, &terr) != 0)
 		goto fail;
+	/* Keep the table compact: a million relationships are held. */
+	size_t len = 0;
+	for (int i = 0; i < topics->n; i++)
+		len += strlen(topics->names[i]) + 1;
+	r->topics = malloc(len ? len : 1);
+	if (r->topics == NULL)
+		goto fail;
+	for (int i = 0, at = 0; i < topics->n; i++) {
+		size_t n = strlen(topics->names[i]) + 1;
+		memcpy(r->topics + at, topics->names[i], n);
+		at += (int)n;
+	}
+	r->n_topics = (uint8_t)topics->n;
 	struct person_entry *p = person_load(a, sr.person, now);
 	if (p == NULL)
 		goto fail;
@@ -354,6 +367,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	store_relationship_clear(&sr);
 	free(t);
 	free(folders);
+	free(topics);
 	return r;
 fail:
 	log_warn("gate: cannot load relationship %016llx",
@@ -362,7 +376,20 @@ fail:
 	rel_entry_free(r);
 	free(t);
 	free(folders);
+	free(topics);
 	return NULL;
+}
+
+/* The index of a topic in a relationship's compact table, or -1. */
+static int rel_topic(const struct rel_entry *r, const char *topic)
+{
+	const char *p = r->topics;
+	for (int i = 0; i < r->n_topics; i++) {
+		if (strcmp(p, topic) == 0)
+			return i;
+		p += strlen(p) + 1;
+	}
+	return -1;
 }
 
 /* ---- The undo log ---- */
@@ -486,7 +513,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 
 	int16_t topic = GATE_TOPIC_NONE;
 	if (in->topic) {
-		int k = topic_table_find(r->topics, in->topic);
+		int k = rel_topic(r, in->topic);
 		topic = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
 	}
 	unsigned ch = (unsigned)in->channel < CHANNEL_COUNT
@@ -588,7 +615,7 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		return APP_FAULT;
 	int16_t t = GATE_TOPIC_NONE;
 	if (topic && *topic) {
-		int k = topic_table_find(r->topics, topic);
+		int k = rel_topic(r, topic);
 		t = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
 	}
 	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
