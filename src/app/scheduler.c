@@ -6,18 +6,24 @@
 #include "app/scheduler.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "app/message.h"
+#include "core/gate.h"
+#include "core/terms.h"
 #include "app/view.h"
 #include "base/log.h"
 
-#define SCHEDULER_BATCH 512
-#define SCHEDULER_TICK	1    /* seconds between rounds */
-#define SCHEDULER_PURGE 3600 /* seconds between purges of Later */
+#define SCHEDULER_BATCH	 512
+#define SCHEDULER_TICK	 1    /* seconds between rounds */
+#define SCHEDULER_PURGE	 3600 /* seconds between purges of Later */
+#define SCHEDULER_NOTICE 600  /* seconds between looks for expiring consent */
+#define NOTICE_AHEAD	 (7 * 86400)  /* tell a person a week before */
+#define REFUSED_KEPT	 (90 * 86400) /* refused attempts are kept 90 days */
 
 struct scheduler {
 	struct app *app;
@@ -67,6 +73,8 @@ static int release_run(struct store_tx *tx, void *arg)
 	int rc = store_purge_later(tx, j->now, &j->purged);
 	if (rc == STORE_OK) /* Idempotency-Keys are honoured for a day */
 		rc = store_idem_purge(tx, j->now - 86400);
+	if (rc == STORE_OK)
+		rc = store_purge_old(tx, j->now - REFUSED_KEPT, j->now - 86400);
 	return rc;
 }
 
@@ -107,10 +115,101 @@ int scheduler_round(struct app *a, int64_t now, bool purge)
 	return total;
 }
 
+/* ---- telling a person before a consent expires ---- */
+
+struct notice {
+	uint64_t rel, person, brand;
+	char expires[32];
+	char subject[256];
+};
+
+struct notices {
+	struct app *app;
+	struct notice items[64];
+	int n;
+	int64_t now;
+};
+
+static int notice_collect(uint64_t rel, uint64_t person, uint64_t brand,
+			  const char *expires, void *arg)
+{
+	struct notices *ns = arg;
+	if (ns->n == 64)
+		return 1;
+	struct notice *n = &ns->items[ns->n++];
+	*n = (struct notice){ rel, person, brand, "", "" };
+	snprintf(n->expires, sizeof(n->expires), "%s", expires);
+	return 0;
+}
+
+static int notice_run(struct store_tx *tx, void *arg)
+{
+	struct notices *ns = arg;
+	for (int i = 0; i < ns->n; i++) {
+		struct notice *n = &ns->items[i];
+		int rc = store_notice_insert(tx, n->rel, "expiry", n->expires,
+					     n->person, ns->now);
+		if (rc == STORE_CONFLICT)
+			continue; /* told already */
+		if (rc != STORE_OK)
+			return rc;
+		/* The notice is a message from cmr in the person's inbox. */
+		struct store_attempt at = {
+			.id = store_new_time_key(ns->now * 1000),
+			.person = n->person,
+			.relationship = n->rel,
+			.brand = n->brand,
+			.channel = CHANNEL_EMAIL,
+			.topic = "cmr",
+			.decision = GATE_DELIVER,
+			.reason = GATE_OK,
+			.folder = FOLDER_INBOX,
+			.decided_at = 0,
+			.received_at = ns->now,
+			.sender = "cmr",
+			.sender_verified = true,
+			.subject = n->subject,
+			.body = n->subject,
+			.body_len = strlen(n->subject),
+		};
+		if ((rc = store_attempt_insert(tx, &at)) != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+int scheduler_notices(struct app *a, int64_t now)
+{
+	struct notices ns = { .app = a, .now = now };
+	json_t *from = app_time_json(now),
+	       *until = app_time_json(now + NOTICE_AHEAD);
+	int rc = store_expiring(a->store, json_string_value(from),
+				json_string_value(until), notice_collect, &ns);
+	json_decref(from);
+	json_decref(until);
+	if (rc != STORE_OK)
+		return -1;
+	for (int i = 0; i < ns.n; i++) {
+		struct notice *n = &ns.items[i];
+		struct store_brand b;
+		bool named =
+			store_brand_by_id(a->store, n->brand, &b) == STORE_OK;
+		snprintf(n->subject, sizeof(n->subject),
+			 "Your consent to %s expires on %.10s: renew it in "
+			 "your terms, or let it lapse",
+			 named ? b.name : "a brand", n->expires);
+		if (named)
+			store_brand_clear(&b);
+	}
+	if (ns.n > 0 && store_write(a->store, notice_run, &ns) != STORE_OK)
+		return -1;
+	return ns.n;
+}
+
 static void *scheduler_main(void *arg)
 {
 	struct scheduler *s = arg;
-	int64_t last_purge = 0;
+	int64_t last_purge = 0, last_notice = 0;
 	pthread_mutex_lock(&s->lock);
 	while (!s->stopping) {
 		pthread_mutex_unlock(&s->lock);
@@ -119,6 +218,9 @@ static void *scheduler_main(void *arg)
 		bool purge = now - last_purge >= SCHEDULER_PURGE;
 		if (scheduler_round(s->app, now, purge) >= 0 && purge)
 			last_purge = now;
+		if (now - last_notice >= SCHEDULER_NOTICE &&
+		    scheduler_notices(s->app, now) >= 0)
+			last_notice = now;
 		pthread_mutex_lock(&s->lock);
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -94,6 +94,11 @@ struct store_ops {
 			    const char *const *, const char *const *, size_t,
 			    const char *, int64_t);
 	int (*checkpoint)(struct store *);
+	int (*expiring)(struct store *, const char *, const char *,
+			store_expiring_cb, void *);
+	int (*notice_insert)(struct store_tx *, uint64_t, const char *,
+			     const char *, uint64_t, int64_t);
+	int (*purge_old)(struct store_tx *, int64_t, int64_t);
 	int (*purge_later)(struct store_tx *, int64_t, int64_t *);
 	int (*held_due)(struct store *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,

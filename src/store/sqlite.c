@@ -1665,6 +1665,71 @@ static int sqlite_checkpoint(struct store *store)
 	return status;
 }
 
+/* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
+ * order is time order. */
+static const char sql_expiring[] =
+	"SELECT r.id, r.person, r.brand, json_extract(r.terms, "
+	"'$.expires_at') AS e FROM relationships r WHERE r.state <> 2 AND "
+	"e IS NOT NULL AND e > ?1 AND e <= ?2 AND NOT EXISTS (SELECT 1 FROM "
+	"notices n WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
+	"n.about = e) LIMIT 1000";
+
+static int sqlite_expiring(struct store *store, const char *now,
+			   const char *until, store_expiring_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_expiring);
+	bind_text(st, 1, now);
+	bind_text(st, 2, until);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb((uint64_t)sqlite3_column_int64(st, 0),
+		       (uint64_t)sqlite3_column_int64(st, 1),
+		       (uint64_t)sqlite3_column_int64(st, 2),
+		       (const char *)sqlite3_column_text(st, 3), arg))
+			break;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_notice_insert[] =
+	"INSERT INTO notices(relationship, kind, about, person, at) "
+	"VALUES (?,?,?,?,?)";
+
+static int sqlite_notice_insert(struct store_tx *tx, uint64_t relationship,
+				const char *kind, const char *about,
+				uint64_t person, int64_t at)
+{
+	WRITER_STMT(tx, sql_notice_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, about);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 5, at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_purge_refused[] =
+	"DELETE FROM attempts WHERE decision = 2 AND received_at < ?";
+static const char sql_purge_codes[] =
+	"DELETE FROM connect_codes WHERE expires_at < ?";
+
+static int sqlite_purge_old(struct store_tx *tx, int64_t before,
+			    int64_t codes_before)
+{
+	int status;
+	{
+		WRITER_STMT(tx, sql_purge_refused);
+		sqlite3_bind_int64(st, 1, before);
+		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
+			return status;
+	}
+	WRITER_STMT(tx, sql_purge_codes);
+	sqlite3_bind_int64(st, 1, codes_before);
+	return sqlite_exec_stmt(st);
+}
+
 static const char sql_purge_later[] =
 	"DELETE FROM attempts WHERE folder = 1 AND decision = 0 AND "
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
@@ -2218,6 +2283,9 @@ const struct store_ops store_sqlite_ops = {
 	.held_count = sqlite_held_count,
 	.held_due = sqlite_held_due,
 	.purge_later = sqlite_purge_later,
+	.expiring = sqlite_expiring,
+	.notice_insert = sqlite_notice_insert,
+	.purge_old = sqlite_purge_old,
 	.person_erase = sqlite_person_erase,
 	.checkpoint = sqlite_checkpoint,
 	.attempt_update = sqlite_attempt_update,

@@ -339,6 +339,25 @@ int store_checkpoint(struct store *s)
 	return s->ops->checkpoint(s);
 }
 
+int store_expiring(struct store *s, const char *now, const char *until,
+		   store_expiring_cb cb, void *arg)
+{
+	return s->ops->expiring(s, now, until, cb, arg);
+}
+
+int store_notice_insert(struct store_tx *tx, uint64_t relationship,
+			const char *kind, const char *about, uint64_t person,
+			int64_t at)
+{
+	return TX_OPS(tx)->notice_insert(tx, relationship, kind, about, person,
+					 at);
+}
+
+int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before)
+{
+	return TX_OPS(tx)->purge_old(tx, before, codes_before);
+}
+
 int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 {
 	return TX_OPS(tx)->purge_later(tx, now, purged);

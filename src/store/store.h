@@ -395,6 +395,22 @@ int store_person_erase(struct store_tx *tx, uint64_t person,
  * reader holds it back (erasure needs the old pages gone). */
 int store_checkpoint(struct store *s);
 
+/* Relationships not ended whose consent expires in (now, until] and
+ * whose person was not yet told of that expiry; `expires` is the
+ * canonical RFC 3339 string of the terms. */
+typedef int (*store_expiring_cb)(uint64_t relationship, uint64_t person,
+				 uint64_t brand, const char *expires,
+				 void *arg);
+int store_expiring(struct store *s, const char *now, const char *until,
+		   store_expiring_cb cb, void *arg);
+/* Records that the person was told (STORE_CONFLICT when already). */
+int store_notice_insert(struct store_tx *tx, uint64_t relationship,
+			const char *kind, const char *about, uint64_t person,
+			int64_t at);
+/* Forgets refused attempts received before `before` and connect codes
+ * that expired before `codes_before`. */
+int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
+
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 

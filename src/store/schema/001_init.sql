@@ -183,6 +183,16 @@ CREATE TABLE ledger (
 	PRIMARY KEY (person, seq)
 );
 
+-- What the scheduler has told a person already (so it tells them once).
+CREATE TABLE notices (
+	relationship BIGINT NOT NULL,
+	kind         TEXT NOT NULL,     -- 'expiry'
+	about        TEXT NOT NULL,     -- e.g. the expires_at it warned of
+	person       BIGINT NOT NULL,
+	at           BIGINT NOT NULL,
+	PRIMARY KEY (relationship, kind, about)
+);
+
 -- The latest signed head handed out for each person's chain, so that
 -- `cmr ledger verify` can check the chain still holds what was signed.
 CREATE TABLE ledger_heads (
