@@ -165,7 +165,6 @@ int brand_authenticate(struct app *a, const char *key, uint64_t *id)
 	char idtext[ID_SIZE];
 	uint8_t hash[32];
 	uint64_t bid;
-	struct store_brand b;
 
 	if (strncmp(key, "cmrk_", 5) != 0 || strlen(key) != 5 + 16 + 1 + 43 ||
 	    key[21] != '_')
@@ -175,11 +174,11 @@ int brand_authenticate(struct app *a, const char *key, uint64_t *id)
 		return APP_NOT_FOUND;
 	crypto_generichash(hash, 32, (const uint8_t *)key, strlen(key), NULL,
 			   0);
-	int rc = store_brand_by_id(a->store, bid, &b);
+	uint8_t stored[32];
+	int rc = store_brand_key_hash(a->store, bid, stored);
 	if (rc != STORE_OK)
 		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
-	bool ok = crypto_verify_32(hash, b.key_hash) == 0;
-	store_brand_clear(&b);
+	bool ok = crypto_verify_32(hash, stored) == 0;
 	if (!ok)
 		return APP_NOT_FOUND;
 	*id = bid;

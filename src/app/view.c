@@ -123,24 +123,26 @@ void view_flush_reads(struct app *a)
 
 int view_profile(struct app *a, uint64_t person, json_t **out)
 {
-	struct store_person p;
-	uint8_t dk[KEYS_DATA_KEY_BYTES];
-	if (store_person_by_id(a->store, person, &p) != STORE_OK)
-		return APP_NOT_FOUND;
-	if (p.profile == NULL) {
-		store_person_clear(&p);
+	uint8_t wrapped[96], dk[KEYS_DATA_KEY_BYTES];
+	size_t wrapped_len;
+	char *sealed = NULL;
+	int rc = store_person_profile(a->store, person, wrapped, &wrapped_len,
+				      &sealed);
+	if (rc != STORE_OK)
+		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
+	if (sealed == NULL) {
 		*out = json_object();
 		return *out ? APP_OK : APP_FAULT;
 	}
-	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0) {
-		store_person_clear(&p);
+	if (keys_unwrap(a->keys, wrapped, wrapped_len, dk) != 0) {
+		free(sealed);
 		return APP_FAULT;
 	}
 	char *plain = NULL;
 	size_t len = 0;
-	int rc = keys_open(dk, p.profile, &plain, &len);
+	rc = keys_open(dk, sealed, &plain, &len);
 	sodium_memzero(dk, sizeof(dk));
-	store_person_clear(&p);
+	free(sealed);
 	if (rc != 0)
 		return APP_FAULT;
 	*out = json_loadb(plain, len, 0, NULL);

@@ -48,6 +48,9 @@ struct store_ops {
 			  void *);
 	int (*brand_set_key)(struct store_tx *, uint64_t, const uint8_t *,
 			     int64_t);
+	int (*brand_key_hash)(struct store *, uint64_t, uint8_t *);
+	int (*person_profile)(struct store *, uint64_t, uint8_t *, size_t *,
+			      char **);
 	int (*brand_by_domain)(struct store *, const char *, uint64_t *);
 
 	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,

@@ -219,6 +219,10 @@ static void sqlite_reader_put(struct sqlite_store *s, struct sqlite_conn *c)
 	pthread_mutex_unlock(&s->pool_lock);
 }
 
+/* Prepared once per connection: parsing BEGIN for every request costs. */
+static const char sql_begin[] = "BEGIN";
+static const char sql_commit[] = "COMMIT";
+
 static void sqlite_read_begin(struct store *store)
 {
 	struct sqlite_store *s = S(store);
@@ -227,10 +231,14 @@ static void sqlite_read_begin(struct store *store)
 	struct sqlite_conn *c = sqlite_reader(s);
 	if (c == NULL)
 		return; /* reads then take connections one by one */
-	if (sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
+	sqlite3_stmt *begin = sqlite_stmt(c, sql_begin);
+	if (begin == NULL || sqlite3_step(begin) != SQLITE_DONE) {
+		if (begin)
+			sqlite3_reset(begin);
 		sqlite_reader_put(s, c);
 		return;
 	}
+	sqlite3_reset(begin);
 	sqlite_pinned.s = s;
 	sqlite_pinned.c = c;
 }
@@ -245,7 +253,11 @@ static void sqlite_read_end(struct store *store)
 	sqlite_pinned.c = NULL;
 	for (int i = 0; i < c->n; i++)
 		sqlite3_reset(c->stmts[i].stmt);
-	sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL);
+	sqlite3_stmt *commit = sqlite_stmt(c, sql_commit);
+	if (commit == NULL || sqlite3_step(commit) != SQLITE_DONE)
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	if (commit)
+		sqlite3_reset(commit);
 	sqlite_reader_put(s, c);
 }
 
@@ -1118,6 +1130,51 @@ static int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
 	int status = sqlite_exec_stmt(st);
 	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
 		return STORE_NOT_FOUND;
+	return status;
+}
+
+static const char sql_brand_key_hash[] =
+	"SELECT key_hash FROM brands WHERE id = ?";
+
+static int sqlite_brand_key_hash(struct store *store, uint64_t id,
+				 uint8_t *hash)
+{
+	READER_BEGIN(store, sql_brand_key_hash);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
+		memcpy(hash, sqlite3_column_blob(st, 0), 32);
+	else
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_person_sealed[] =
+	"SELECT data_key, profile FROM persons WHERE id = ?";
+
+static int sqlite_person_profile(struct store *store, uint64_t id,
+				 uint8_t *data_key, size_t *data_key_len,
+				 char **profile)
+{
+	READER_BEGIN(store, sql_person_sealed);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	*data_key_len = 0;
+	*profile = NULL;
+	if (rc == SQLITE_ROW) {
+		int n = sqlite3_column_bytes(st, 0);
+		if (n > 0 && n <= 96) {
+			memcpy(data_key, sqlite3_column_blob(st, 0), (size_t)n);
+			*data_key_len = (size_t)n;
+		}
+		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+		    (*profile = col_strdup(st, 1)) == NULL)
+			status = STORE_FAULT;
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
 	return status;
 }
 
@@ -2263,6 +2320,8 @@ const struct store_ops store_sqlite_ops = {
 	.brand_list = sqlite_brand_list,
 	.brand_set_key = sqlite_brand_set_key,
 	.brand_by_domain = sqlite_brand_by_domain,
+	.brand_key_hash = sqlite_brand_key_hash,
+	.person_profile = sqlite_person_profile,
 	.code_insert = sqlite_code_insert,
 	.code_use = sqlite_code_use,
 	.proposal_list_person = sqlite_proposal_list_person,

@@ -192,6 +192,17 @@ int store_brand_set_key(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->brand_set_key(tx, id, key_hash, at);
 }
 
+int store_brand_key_hash(struct store *s, uint64_t id, uint8_t hash[32])
+{
+	return s->ops->brand_key_hash(s, id, hash);
+}
+
+int store_person_profile(struct store *s, uint64_t id, uint8_t *data_key,
+			 size_t *data_key_len, char **profile)
+{
+	return s->ops->person_profile(s, id, data_key, data_key_len, profile);
+}
+
 int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand)
 {
 	return s->ops->brand_by_domain(s, domain, brand);

@@ -213,6 +213,10 @@ int store_person_insert(struct store_tx *tx, const struct store_person *p);
 int store_person_by_handle(struct store *s, const char *handle,
 			   struct store_person *out);
 int store_person_by_id(struct store *s, uint64_t id, struct store_person *out);
+/* Only a person's wrapped data key and sealed profile (what reading
+ * their fields needs); *profile is a new string or NULL. */
+int store_person_profile(struct store *s, uint64_t id, uint8_t *data_key,
+			 size_t *data_key_len, char **profile);
 /* Persons with id > after, in id order, at most limit. */
 int store_person_list(struct store *s, uint64_t after, int limit,
 		      store_person_cb cb, void *arg);
@@ -255,6 +259,9 @@ int store_brand_list(struct store *s, uint64_t after, int limit,
 		     store_brand_cb cb, void *arg);
 int store_brand_set_key(struct store_tx *tx, uint64_t id,
 			const uint8_t key_hash[32], int64_t at);
+/* Only the key hash of a brand (what authenticating a request needs). */
+int store_brand_key_hash(struct store *s, uint64_t id, uint8_t hash[32]);
+
 /* The brand that owns domain (lower case, exact), or STORE_NOT_FOUND. */
 int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand);
 

@@ -362,12 +362,17 @@ class Caller:
 
 
 class Person(Caller):
-    def __init__(self, api, handle, password, id):
+    """A person with a bearer token: `token` (the body of a 201 from POST
+    /v1/tokens), or a new one."""
+
+    def __init__(self, api, handle, password, id, token=None):
         super().__init__(api)
         self.handle, self.password, self.id = handle, password, id
-        tok = api.tokens(handle, password)
-        assert tok.status == 201, tok
-        self.token_id, self.credential = tok.json()["id"], tok.json()["token"]
+        if token is None:
+            r = api.tokens(handle, password)
+            assert r.status == 201, r
+            token = r.json()
+        self.token_id, self.credential = token["id"], token["token"]
 
     def all(self, path):
         """Every item of a cursor-paged list (following "next")."""
