@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 
 #include "app/brand.h"
@@ -342,6 +343,19 @@ static int bench_fill_run(struct store_tx *tx, void *arg)
 	return STORE_OK;
 }
 
+/* Resident memory of this process, from /proc/self/statm, in bytes. */
+static long bench_rss(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+	if (f == NULL)
+		return -1;
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		resident = -1;
+	fclose(f);
+	return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
+
 static double bench_seconds(const struct timespec *a, const struct timespec *b)
 {
 	return (double)(b->tv_sec - a->tv_sec) +
@@ -414,8 +428,10 @@ static int bench_campaign(const struct cli_args *args)
 					.body_len = 16 };
 	struct campaign_result res;
 	/* Cold: the gate state loads each relationship on first use. */
+	long rss_before = bench_rss();
 	if (rc == APP_OK)
 		rc = campaign_send(&a, &req, &res, &aerr);
+	long rss_after = bench_rss();
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	/* Warm: the same campaign again, state in memory. */
 	struct campaign_result res2;
@@ -429,13 +445,14 @@ static int bench_campaign(const struct cli_args *args)
 		return CLI_FAIL;
 	}
 	json_t *o = json_pack(
-		"{s:s,s:f,s:s,s:I,s:I,s:f,s:f,s:f,s:s}", "bench", "campaign",
-		"value", bench_seconds(&t2, &t3), "unit", "s", "relationships",
-		(json_int_t)n, "recipients", (json_int_t)res2.total,
-		"cold_seconds", bench_seconds(&t1, &t2), "setup_seconds",
-		bench_seconds(&t0, &t1), "recipients_per_s",
+		"{s:s,s:f,s:s,s:I,s:I,s:f,s:f,s:f,s:s,s:f}", "bench",
+		"campaign", "value", bench_seconds(&t2, &t3), "unit", "s",
+		"relationships", (json_int_t)n, "recipients",
+		(json_int_t)res2.total, "cold_seconds", bench_seconds(&t1, &t2),
+		"setup_seconds", bench_seconds(&t0, &t1), "recipients_per_s",
 		(double)res2.total / bench_seconds(&t2, &t3), "store",
-		"sqlite (WAL, synchronous=FULL)");
+		"sqlite (WAL, synchronous=FULL)", "rss_bytes_per_relationship",
+		(double)(rss_after - rss_before) / (double)n);
 	cli_print_json(o);
 	json_decref(o);
 	app_close(&a);
