@@ -26,6 +26,53 @@
 #define DAY	       86400
 #define WINDOW_HISTORY (367 * DAY) /* longest rolling window + a margin */
 
+/* Windows only for the caps that are set: most channels of most
+ * relationships have none, and a million relationships are held. */
+#define WINDOW_EXEMPT CHANNEL_COUNT /* the exempt topics' slot */
+struct window_set {
+	struct window *w;	      /* the capped ones, packed */
+	int8_t at[CHANNEL_COUNT + 1]; /* index into w; -1: no cap */
+};
+
+/* Stands in for an absent window: the gate never reads it (no cap), and
+ * recording into it changes nothing (window_record ignores CAP_NONE). */
+static struct window window_none;
+
+static struct window *wset_get(struct window_set *s, int slot)
+{
+	return s->at[slot] >= 0 ? &s->w[s->at[slot]] : &window_none;
+}
+
+static int wset_init(struct window_set *s, const struct cap *const *caps, int n)
+{
+	int k = 0;
+	for (int i = 0; i < n; i++)
+		k += caps[i]->unit != CAP_NONE;
+	memset(s->at, -1, sizeof(s->at));
+	s->w = k ? calloc((size_t)k, sizeof(*s->w)) : NULL;
+	if (k && s->w == NULL)
+		return -1;
+	for (int i = 0, j = 0; i < n; i++) {
+		if (caps[i]->unit == CAP_NONE)
+			continue;
+		s->at[i] = (int8_t)j;
+		if (window_init(&s->w[j++], caps[i]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void wset_free(struct window_set *s)
+{
+	if (s->w == NULL)
+		return; /* never initialised, or nothing capped */
+	for (int i = 0; i <= CHANNEL_COUNT; i++)
+		if (s->at[i] >= 0)
+			window_free(&s->w[s->at[i]]);
+	free(s->w);
+	s->w = NULL;
+}
+
 struct rel_entry {
 	uint64_t id, person, brand;
 	uint8_t state; /* enum rel_state */
@@ -34,15 +81,14 @@ struct rel_entry {
 	char *topics; /* the topic table, compact: names one after another,
 			 each NUL-terminated, in index order */
 	uint8_t n_topics;
-	struct window win[CHANNEL_COUNT];
-	struct window exempt;
+	struct window_set wins; /* per channel, then the exempt topics' */
 };
 
 struct person_entry {
 	uint64_t id;
 	struct global_compiled global;
 	const struct tz *tz;
-	struct window win[CHANNEL_COUNT];
+	struct window_set wins; /* per channel */
 };
 
 struct map {
@@ -154,9 +200,7 @@ static void rel_entry_free(struct rel_entry *r)
 {
 	if (r == NULL)
 		return;
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		window_free(&r->win[c]);
-	window_free(&r->exempt);
+	wset_free(&r->wins);
 	free(r->topics);
 	free(r);
 }
@@ -165,8 +209,7 @@ static void person_entry_free(struct person_entry *p)
 {
 	if (p == NULL)
 		return;
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		window_free(&p->win[c]);
+	wset_free(&p->wins);
 	free(p);
 }
 
@@ -205,10 +248,10 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 
 /* Replays deliveries into windows. */
 struct replay {
-	struct window *win;	/* per channel */
-	const struct cap *caps; /* per channel */
-	struct window *exempt;	/* NULL for a person */
-	const struct cap *exempt_cap;
+	struct window_set *wins;      /* channels, and the exempt slot for a
+					 relationship */
+	const struct cap *caps;	      /* per channel */
+	const struct cap *exempt_cap; /* NULL for a person */
 	const struct tz *tz;
 };
 
@@ -218,12 +261,12 @@ static int replay_one(int channel, bool exempt, int64_t at, void *arg)
 	if (channel < 0 || channel >= CHANNEL_COUNT)
 		return 0;
 	if (exempt) {
-		if (r->exempt)
-			window_record(r->exempt, r->exempt_cap, r->tz, at,
-				      NULL);
+		if (r->exempt_cap)
+			window_record(wset_get(r->wins, WINDOW_EXEMPT),
+				      r->exempt_cap, r->tz, at, NULL);
 	} else {
-		window_record(&r->win[channel], &r->caps[channel], r->tz, at,
-			      NULL);
+		window_record(wset_get(r->wins, channel), &r->caps[channel],
+			      r->tz, at, NULL);
 	}
 	return 0;
 }
@@ -257,10 +300,14 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
 	if (p->tz == NULL)
 		p->tz = zones_get(a->zones, "UTC", NULL, 0);
+	const struct cap *caps[CHANNEL_COUNT];
 	for (int c = 0; c < CHANNEL_COUNT; c++)
-		if (window_init(&p->win[c], &p->global.cap[c]) != 0)
-			goto fail;
-	struct replay r = { .win = p->win, .caps = p->global.cap, .tz = p->tz };
+		caps[c] = &p->global.cap[c];
+	if (wset_init(&p->wins, caps, CHANNEL_COUNT) != 0)
+		goto fail;
+	struct replay r = { .wins = &p->wins,
+			    .caps = p->global.cap,
+			    .tz = p->tz };
 	if (store_delivery_list(a->store, 0, id, now - WINDOW_HISTORY,
 				replay_one, &r) != STORE_OK)
 		goto fail;
@@ -348,14 +395,14 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	struct person_entry *p = person_load(a, sr.person, now);
 	if (p == NULL)
 		goto fail;
+	const struct cap *caps[CHANNEL_COUNT + 1];
 	for (int c = 0; c < CHANNEL_COUNT; c++)
-		if (window_init(&r->win[c], &r->terms.cap[c]) != 0)
-			goto fail;
-	if (window_init(&r->exempt, &r->terms.exempt_cap) != 0)
+		caps[c] = &r->terms.cap[c];
+	caps[WINDOW_EXEMPT] = &r->terms.exempt_cap;
+	if (wset_init(&r->wins, caps, CHANNEL_COUNT + 1) != 0)
 		goto fail;
-	struct replay rp = { .win = r->win,
+	struct replay rp = { .wins = &r->wins,
 			     .caps = r->terms.cap,
-			     .exempt = &r->exempt,
 			     .exempt_cap = &r->terms.exempt_cap,
 			     .tz = p->tz };
 	if (store_delivery_list(a->store, id, 0, now - WINDOW_HISTORY,
@@ -475,7 +522,8 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	}
 	if (d->outcome != GATE_DELIVER)
 		return APP_OK;
-	struct window *w = d->exempt ? &r->exempt : &r->win[ch];
+	struct window *w =
+		wset_get(&r->wins, d->exempt ? WINDOW_EXEMPT : (int)ch);
 	const struct cap *c =
 		d->exempt ? &r->terms.exempt_cap : &r->terms.cap[ch];
 	if ((u = undo_push(g)) == NULL)
@@ -485,9 +533,8 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	if (!d->exempt) {
 		if ((u = undo_push(g)) == NULL)
 			return APP_FAULT;
-		u->w = &p->win[ch];
-		window_record(&p->win[ch], &p->global.cap[ch], p->tz, now,
-			      &u->u);
+		u->w = wset_get(&p->wins, (int)ch);
+		window_record(u->w, &p->global.cap[ch], p->tz, now, &u->u);
 	}
 	return APP_OK;
 }
@@ -523,9 +570,9 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		.terms = &r->terms,
 		.global = &p->global,
 		.tz = p->tz,
-		.window = &r->win[ch],
-		.exempt = &r->exempt,
-		.global_window = &p->win[ch],
+		.window = wset_get(&r->wins, (int)ch),
+		.exempt = wset_get(&r->wins, WINDOW_EXEMPT),
+		.global_window = wset_get(&p->wins, (int)ch),
 		.now = now,
 		.held = r->held,
 		.hold_queue = a->cfg.hold_queue,
@@ -623,9 +670,9 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		.terms = &r->terms,
 		.global = &p->global,
 		.tz = p->tz,
-		.window = &r->win[ch],
-		.exempt = &r->exempt,
-		.global_window = &p->win[ch],
+		.window = wset_get(&r->wins, (int)ch),
+		.exempt = wset_get(&r->wins, WINDOW_EXEMPT),
+		.global_window = wset_get(&p->wins, (int)ch),
 		.now = now,
 		.held = r->held > 0 ? r->held - 1 : 0, /* not itself */
 		.hold_queue = a->cfg.hold_queue,
