@@ -194,10 +194,12 @@ int scheduler_notices(struct app *a, int64_t now)
 		struct store_brand b;
 		bool named =
 			store_brand_by_id(a->store, n->brand, &b) == STORE_OK;
+		char day[11];
+		snprintf(day, sizeof(day), "%.10s", n->expires);
 		snprintf(n->subject, sizeof(n->subject),
-			 "Your consent to %s expires on %.10s: renew it in "
+			 "Your consent to %s expires on %s: renew it in "
 			 "your terms, or let it lapse",
-			 named ? b.name : "a brand", n->expires);
+			 named ? b.name : "a brand", day);
 		if (named)
 			store_brand_clear(&b);
 	}

@@ -46,16 +46,16 @@ static struct login_state *login_read(struct http_request *r)
 	}
 	json_t *h = json_object_get(body, "handle");
 	json_t *p = json_object_get(body, "password");
+	/* Every check reads the body before it is released. */
 	if (!json_is_string(h) || !json_is_string(p)) {
-		json_decref(body);
 		http_problem(r, 400, !json_is_string(h) ? "handle" : "password",
 			     "handle and password are strings");
+		json_decref(body);
 		return NULL;
 	}
 	if (json_string_length(h) > PERSON_HANDLE_MAX ||
 	    json_string_length(p) > PERSON_PASSWORD_MAX ||
 	    strlen(json_string_value(p)) != json_string_length(p)) {
-		json_decref(body);
 		http_problem(r, 422,
 			     json_string_length(h) > PERSON_HANDLE_MAX
 				     ? "handle"
@@ -64,6 +64,7 @@ static struct login_state *login_read(struct http_request *r)
 			     "password %d to %d, with no NUL",
 			     PERSON_HANDLE_MAX, PERSON_PASSWORD_MIN,
 			     PERSON_PASSWORD_MAX);
+		json_decref(body);
 		return NULL;
 	}
 	struct login_state *s = calloc(1, sizeof(*s));
