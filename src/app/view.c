@@ -318,3 +318,101 @@ json_t *view_person_relationship(struct app *a,
 			 app_time_json(r->created_at), "ended_at",
 			 app_time_json(r->ended_at));
 }
+
+/* Rendered brand views, reused while nothing they show has changed: the
+ * key is a hash of everything the view is made of (the relationship's id,
+ * state, alias and terms, and the person's sealed profile), so a change
+ * to any of them is a new key. Direct-mapped; a collision only costs a
+ * render. */
+#define VIEW_CACHE_SLOTS 2048
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		uint8_t key[16];
+		char *text;
+	} slot[VIEW_CACHE_SLOTS];
+} view_cache = { PTHREAD_MUTEX_INITIALIZER, { { { 0 }, NULL } } };
+
+static void view_key(const struct store_relationship *r, const char *sealed,
+		     uint8_t key[16])
+{
+	crypto_generichash_state st;
+	uint8_t head[16];
+	memcpy(head, &r->id, 8);
+	memcpy(head + 8, &r->state, sizeof(int) < 8 ? sizeof(int) : 8);
+	crypto_generichash_init(&st, NULL, 0, 16);
+	crypto_generichash_update(&st, head, sizeof(head));
+	crypto_generichash_update(&st, (const uint8_t *)r->alias,
+				  strlen(r->alias) + 1);
+	crypto_generichash_update(&st, (const uint8_t *)r->terms,
+				  strlen(r->terms) + 1);
+	if (sealed)
+		crypto_generichash_update(&st, (const uint8_t *)sealed,
+					  strlen(sealed) + 1);
+	crypto_generichash_final(&st, key, 16);
+}
+
+int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
+				 bool may_block, char **text,
+				 struct app_error *err)
+{
+	struct store_relationship r;
+	uint8_t wrapped[96], key[16];
+	size_t wrapped_len;
+	char *sealed = NULL;
+	int rc = store_relationship_by_id(a->store, rel, &r);
+	if (rc != STORE_OK || r.brand != brand) {
+		if (rc == STORE_OK)
+			store_relationship_clear(&r);
+		return app_fail(err,
+				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
+				"relationship", "no such relationship");
+	}
+	rc = store_person_profile(a->store, r.person, wrapped, &wrapped_len,
+				  &sealed);
+	if (rc == STORE_OK) {
+		view_key(&r, sealed, key);
+		size_t i = (size_t)key[0] | (size_t)key[1] << 8;
+		i %= VIEW_CACHE_SLOTS;
+		pthread_mutex_lock(&view_cache.lock);
+		char *hit = view_cache.slot[i].text &&
+					    memcmp(view_cache.slot[i].key, key,
+						   16) == 0
+				    ? strdup(view_cache.slot[i].text)
+				    : NULL;
+		pthread_mutex_unlock(&view_cache.lock);
+		int64_t day = app_now_ms() / 86400000;
+		if (hit && view_read_known(r.id, day)) {
+			free(sealed);
+			store_relationship_clear(&r);
+			*text = hit;
+			return APP_OK;
+		}
+		free(hit);
+	}
+	free(sealed);
+	store_relationship_clear(&r);
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the person's fields cannot be read");
+	/* Render (and, on the day's first read, record) the long way. */
+	json_t *view = NULL;
+	rc = view_brand_relationship(a, brand, rel, may_block, &view, err);
+	if (rc != APP_OK)
+		return rc;
+	*text = json_dumps(view, JSON_COMPACT);
+	json_decref(view);
+	if (*text == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	char *copy = strdup(*text);
+	if (copy) {
+		size_t i = (size_t)key[0] | (size_t)key[1] << 8;
+		i %= VIEW_CACHE_SLOTS;
+		pthread_mutex_lock(&view_cache.lock);
+		free(view_cache.slot[i].text);
+		memcpy(view_cache.slot[i].key, key, 16);
+		view_cache.slot[i].text = copy;
+		pthread_mutex_unlock(&view_cache.lock);
+	}
+	return APP_OK;
+}

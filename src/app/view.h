@@ -25,6 +25,13 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 			    bool may_block, json_t **out,
 			    struct app_error *err);
 
+/* The same view as JSON text (a new string the caller frees), served
+ * from a cache of rendered views when nothing it shows has changed and the
+ * day's first read is on record already. */
+int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
+				 bool may_block, char **text,
+				 struct app_error *err);
+
 /* Writes the reads counted in memory since the last flush (without
  * waiting). The scheduler calls it every second. */
 void view_flush_reads(struct app *a);

@@ -90,12 +90,13 @@ void api_relationships_get(struct http_request *r)
 	/* Most reads answer here at once; only the day's first, which must
 	 * be on the ledger before the brand sees anything, waits for the
 	 * writer — on a worker thread. */
-	json_t *view = NULL;
+	char *text = NULL;
 	struct app_error err = { 0 };
-	int rc = view_brand_relationship(r->app, r->brand, id, false, &view,
-					 &err);
+	int rc = view_brand_relationship_text(r->app, r->brand, id, false,
+					      &text, &err);
 	if (rc == APP_OK) {
-		http_json(r, 200, view);
+		http_text(r, 200, "application/json", text);
+		free(text);
 		return;
 	}
 	if (rc != VIEW_WOULD_BLOCK) {
