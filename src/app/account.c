@@ -289,7 +289,7 @@ int account_erase(struct app *a, uint64_t person, const char *password,
 	json_decref(gj);
 	if (j.global == NULL)
 		goto out;
-	int rc = store_write(a->store, erase_run, &j);
+	int rc = store_write_alone(a->store, erase_run, &j);
 	if (rc == STORE_NOT_FOUND) {
 		status = app_fail(err, APP_NOT_FOUND, NULL, "no such person");
 		goto out;

@@ -20,7 +20,49 @@ struct chunk_job {
 	/* counts of this chunk, added to res only once it is durable */
 	int64_t total, accepted;
 	int64_t reasons[GATE_REASON_COUNT];
+	bool first_done;
 };
+
+struct finish_job {
+	const struct campaign_request *req;
+	char *answer;
+};
+
+static int finish_run(struct store_tx *tx, void *arg)
+{
+	struct finish_job *f = arg;
+	return store_idem_finish(tx, f->req->brand, f->req->idem_key, 201,
+				 f->answer);
+}
+
+/* Records the campaign's answer under its Idempotency-Key. */
+static void campaign_finish(struct app *a, const struct campaign_request *req,
+			    const struct campaign_result *res)
+{
+	if (req->idem_key == NULL)
+		return;
+	json_t *answer = campaign_result_json(res);
+	struct finish_job f = { req, answer ? json_dumps(answer, JSON_COMPACT)
+					    : NULL };
+	json_decref(answer);
+	/* Should this fail, the key stays "in progress": a retry is refused
+	 * (409), never sent again. */
+	if (f.answer)
+		store_write(a->store, finish_run, &f);
+	free(f.answer);
+}
+
+static int campaign_chunk_error(struct chunk_job *j, int rc,
+				struct app_error *err)
+{
+	if (rc == STORE_CONFLICT && !j->first_done && j->first)
+		return app_fail(err, APP_CONFLICT, "Idempotency-Key",
+				"this Idempotency-Key is taken");
+	return app_fail(err, APP_FAULT, NULL,
+			"the campaign stopped after %lld recipients; its "
+			"Idempotency-Key keeps a retry from sending it twice",
+			(long long)j->res->total);
+}
 
 static int chunk_run(struct store_tx *tx, void *arg)
 {
@@ -43,6 +85,16 @@ static int chunk_run(struct store_tx *tx, void *arg)
 		};
 		if ((rc = store_campaign_insert(tx, &c)) != STORE_OK)
 			return rc;
+		if (q->idem_key) {
+			struct store_idem v = { .status = 0,
+						.response =
+							(char *)(uintptr_t) "",
+						.created_at = c.created_at };
+			memcpy(v.request, q->idem_hash, 32);
+			rc = store_idem_put(tx, q->brand, q->idem_key, &v);
+			if (rc != STORE_OK)
+				return rc; /* taken: nothing is recorded */
+		}
 	}
 	for (size_t i = 0; i < j->n; i++) {
 		struct message_in in = {
@@ -76,6 +128,7 @@ static int chunk_write(struct app *a, struct chunk_job *j)
 	int rc = store_write(a->store, chunk_run, j);
 	if (rc != STORE_OK)
 		return rc;
+	j->first_done = true;
 	j->res->total += j->total;
 	j->res->accepted += j->accepted;
 	j->res->refused += j->total - j->accepted;
@@ -130,16 +183,18 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 			size_t n = req->n_rels - at;
 			if (n > CAMPAIGN_CHUNK)
 				n = CAMPAIGN_CHUNK;
-			struct chunk_job j = {
-				a,	req, out, req->rels + at, n, at == 0,
-				now_ms, 0,   0,	  { 0 }
-			};
-			if (chunk_write(a, &j) != STORE_OK)
-				return app_fail(err, APP_FAULT, NULL,
-						"the campaign stopped after "
-						"%lld recipients; try again",
-						(long long)out->total);
+			struct chunk_job j = { .app = a,
+					       .req = req,
+					       .res = out,
+					       .rels = req->rels + at,
+					       .n = n,
+					       .first = at == 0,
+					       .now_ms = now_ms };
+			int rc = chunk_write(a, &j);
+			if (rc != STORE_OK)
+				return campaign_chunk_error(&j, rc, err);
 		}
+		campaign_finish(a, req, out);
 		return APP_OK;
 	}
 	struct key_page page = { malloc(CAMPAIGN_CHUNK * sizeof(uint64_t)), 0 };
@@ -158,14 +213,17 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 		}
 		if (page.n == 0 && !first)
 			break;
-		struct chunk_job j = { a,     req,    out, page.keys, page.n,
-				       first, now_ms, 0,   0,	      { 0 } };
-		if (chunk_write(a, &j) != STORE_OK) {
+		struct chunk_job j = { .app = a,
+				       .req = req,
+				       .res = out,
+				       .rels = page.keys,
+				       .n = page.n,
+				       .first = first,
+				       .now_ms = now_ms };
+		int rc = chunk_write(a, &j);
+		if (rc != STORE_OK) {
 			free(page.keys);
-			return app_fail(err, APP_FAULT, NULL,
-					"the campaign stopped after %lld "
-					"recipients; try again",
-					(long long)out->total);
+			return campaign_chunk_error(&j, rc, err);
 		}
 		first = false;
 		if (page.n < CAMPAIGN_CHUNK)
@@ -173,6 +231,7 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 		after = page.keys[page.n - 1];
 	}
 	free(page.keys);
+	campaign_finish(a, req, out);
 	return APP_OK;
 }
 

@@ -26,6 +26,11 @@ struct campaign_request {
 	const char *topic, *subject;
 	const void *body;
 	size_t body_len;
+	/* An Idempotency-Key, or NULL: claimed (as "in progress") in the
+	 * same transaction as the first recipients, answered after the last,
+	 * so a retry can never send the campaign twice. */
+	const char *idem_key;
+	const uint8_t *idem_hash; /* 32 bytes */
 };
 
 struct campaign_result {
@@ -34,6 +39,8 @@ struct campaign_result {
 	int64_t reasons[GATE_REASON_COUNT]; /* refusals by gate reason */
 };
 
+/* APP_CONFLICT (field "Idempotency-Key") when its key is taken: the
+ * caller replays the key's answer. */
 int campaign_send(struct app *a, const struct campaign_request *req,
 		  struct campaign_result *out, struct app_error *err);
 

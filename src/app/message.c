@@ -244,6 +244,28 @@ void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 void gate_state_forget_person(struct gate_state *g, uint64_t person)
 {
 	person_entry_free(map_del(&g->persons, person));
+	/* Their relationships' calendar windows were cut in the person's
+	 * zone, and may have been computed against old global terms: they
+	 * are rebuilt too. (Rare: a change of global terms or an erasure.) */
+	size_t n = 0, cap = 0;
+	uint64_t *ids = NULL;
+	for (size_t i = 0; i < g->rels.cap; i++) {
+		struct rel_entry *r = g->rels.values[i];
+		if (g->rels.keys[i] == 0 || r->person != person)
+			continue;
+		if (n == cap) {
+			size_t c = cap ? cap * 2 : 16;
+			uint64_t *more = realloc(ids, c * sizeof(*ids));
+			if (more == NULL)
+				break; /* the rest reload on a restart */
+			ids = more;
+			cap = c;
+		}
+		ids[n++] = g->rels.keys[i];
+	}
+	for (size_t i = 0; i < n; i++)
+		rel_entry_free(map_del(&g->rels, ids[i]));
+	free(ids);
 }
 
 /* Replays deliveries into windows. */

@@ -12,6 +12,7 @@
 
 #include "base/log.h"
 #include "app/ledger.h"
+#include "app/throttle.h"
 #include "app/zone.h"
 #include "app/message.h"
 #include "core/terms.h"
@@ -237,6 +238,13 @@ struct global_job {
 	struct gate_state *gate;
 };
 
+/* What the writer runs: the job, and whether it ran (its hooks then own
+ * the job; otherwise the caller frees it). On the caller's stack. */
+struct global_run_arg {
+	struct global_job *job;
+	bool ran;
+};
+
 static void global_forget(void *arg)
 {
 	struct global_job *j = arg;
@@ -254,8 +262,10 @@ static void global_free(void *arg)
 
 static int global_run(struct store_tx *tx, void *arg)
 {
-	struct global_job *j = arg;
+	struct global_run_arg *ga = arg;
+	struct global_job *j = ga->job;
 
+	ga->ran = true;
 	/* Exactly one of the two hooks runs and frees the job: the rollback
 	 * hook, registered first, whenever this job fails from here on; the
 	 * commit hook, which also makes the gate reload the person's terms,
@@ -301,7 +311,11 @@ int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
 		free(j);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
-	int rc = store_write(a->store, global_run, j);
+	struct global_run_arg ga = { j, false };
+	int rc = store_write_alone(a->store, global_run, &ga);
+	if (!ga.ran) /* the writer never got to it (stopping, or BEGIN
+			failed): nothing else will free it */
+		global_free(j);
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				rc == STORE_NOT_FOUND

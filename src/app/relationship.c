@@ -304,7 +304,7 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	if (j.r.terms == NULL || j.r.topics == NULL) {
 		rc = STORE_FAULT;
 	} else {
-		rc = store_write(a->store, accept_run, &j);
+		rc = store_write_alone(a->store, accept_run, &j);
 	}
 	json_decref(j.ledger_data);
 	free(j.folders);
@@ -474,7 +474,7 @@ int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 		.data = json_pack("{s:s}", "by", "person"),
 		.now_ms = app_now_ms(),
 	};
-	rc = j.data ? store_write(a->store, change_run, &j) : STORE_FAULT;
+	rc = j.data ? store_write_alone(a->store, change_run, &j) : STORE_FAULT;
 	json_decref(j.data);
 	if (rc == STORE_CONFLICT)
 		return app_fail(err, APP_CONFLICT, "relationship",
@@ -601,7 +601,7 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields),
 		"version", j.r.terms_version);
 	rc = j.r.terms && j.r.topics && j.data
-		     ? store_write(a->store, terms_run, &j)
+		     ? store_write_alone(a->store, terms_run, &j)
 		     : STORE_FAULT;
 	if (rc == STORE_OK)
 		status = APP_OK;

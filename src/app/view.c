@@ -230,6 +230,14 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 	json_t *terms = json_loads(r.terms, 0, NULL);
 	json_t *granted = json_object_get(terms, "fields");
 	json_t *profile = NULL;
+	/* Past its expiry a consent grants nothing, the fields included. */
+	int64_t expires = 0;
+	json_t *exp = json_object_get(terms, "expires_at");
+	bool lapsed = json_is_string(exp) &&
+		      app_time_parse(json_string_value(exp), &expires) &&
+		      app_now_ms() / 1000 >= expires;
+	if (lapsed)
+		granted = NULL;
 	if (r.state != REL_ENDED && json_array_size(granted) > 0 &&
 	    view_profile(a, r.person, &profile) != APP_OK) {
 		json_decref(view);
@@ -259,6 +267,14 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 	json_decref(profile);
 	json_decref(terms);
 	json_object_set_new(view, "fields", fields);
+	if (json_array_size(names) == 0) {
+		/* Nothing of the person was read (nothing granted, ended or
+		 * lapsed): nothing to put on their ledger. */
+		json_decref(names);
+		store_relationship_clear(&r);
+		*out = view;
+		return APP_OK;
+	}
 
 	/* Every read is counted; the day's first is on the ledger, durable
 	 * before the brand sees anything. */
@@ -370,7 +386,10 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 	}
 	rc = store_person_profile(a->store, r.person, wrapped, &wrapped_len,
 				  &sealed);
-	if (rc == STORE_OK) {
+	/* A consent with an expiry changes what it shows without any row
+	 * changing: such views are rendered every time. */
+	bool cacheable = strstr(r.terms, "\"expires_at\":null") != NULL;
+	if (rc == STORE_OK && cacheable) {
 		view_key(&r, sealed, key);
 		size_t i = (size_t)key[0] | (size_t)key[1] << 8;
 		i %= VIEW_CACHE_SLOTS;
@@ -404,7 +423,7 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 	json_decref(view);
 	if (*text == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	char *copy = strdup(*text);
+	char *copy = cacheable ? strdup(*text) : NULL;
 	if (copy) {
 		size_t i = (size_t)key[0] | (size_t)key[1] << 8;
 		i %= VIEW_CACHE_SLOTS;

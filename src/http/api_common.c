@@ -108,6 +108,13 @@ bool api_idem_replay(struct http_request *r, const char *key,
 			     "request");
 		return true;
 	}
+	if (v.status == 0) {
+		free(v.response);
+		http_problem(r, 409, "Idempotency-Key",
+			     "a request with this Idempotency-Key is in "
+			     "progress, or was cut short: it is not run twice");
+		return true;
+	}
 	http_header(r, "Idempotent-Replayed", "true");
 	http_text(r, (unsigned)v.status, "application/json", v.response);
 	free(v.response);

@@ -339,40 +339,22 @@ static void campaign_work_free(void *p)
 	free(w);
 }
 
-struct idem_job {
-	uint64_t brand;
-	const char *key;
-	struct store_idem v;
-};
-
-static int idem_run(struct store_tx *tx, void *arg)
-{
-	struct idem_job *j = arg;
-	return store_idem_put(tx, j->brand, j->key, &j->v);
-}
-
 static void campaign_run(struct http_request *r)
 {
 	struct campaign_work *w = r->job;
+	if (w->idem_key[0]) {
+		w->req.idem_key = w->idem_key;
+		w->req.idem_hash = w->idem_hash;
+	}
 	w->status = campaign_send(r->app, &w->req, &w->res, &w->err);
-	if (w->status != APP_OK || w->idem_key[0] == '\0')
-		return;
-	json_t *answer = campaign_result_json(&w->res);
-	struct idem_job j = { r->brand,
-			      w->idem_key,
-			      { .status = 201,
-				.created_at = app_now_ms() / 1000 } };
-	memcpy(j.v.request, w->idem_hash, 32);
-	j.v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-	json_decref(answer);
-	if (j.v.response)
-		store_write(r->app->store, idem_run, &j);
-	free(j.v.response);
 }
 
 static void campaign_after(struct http_request *r)
 {
 	struct campaign_work *w = r->job;
+	if (w->status == APP_CONFLICT && w->idem_key[0] &&
+	    api_idem_replay(r, w->idem_key, w->idem_hash))
+		return; /* the same key won a race: its answer */
 	if (w->status != APP_OK) {
 		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
 		return;

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "core/terms.h"
+#include "ledger/jcs.h"
 
 static const char *http_title(unsigned status)
 {
@@ -90,20 +91,36 @@ void http_empty(struct http_request *r, unsigned status)
 	http_set(r, status, NULL, NULL);
 }
 
+/* Cuts s (NUL-terminated) back to its longest prefix of whole UTF-8
+ * characters: a detail truncated mid-character, or quoting a client's
+ * invalid bytes, must still make valid JSON. */
+static void http_utf8_clean(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && !jcs_utf8_valid(s, n))
+		n--;
+	s[n] = '\0';
+}
+
 void http_problem(struct http_request *r, unsigned status, const char *field,
 		  const char *fmt, ...)
 {
-	char detail[512];
+	char detail[512], name[128];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	http_utf8_clean(detail);
+	if (field) {
+		snprintf(name, sizeof(name), "%s", field);
+		http_utf8_clean(name);
+	}
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank",
 			      "title", http_title(status), "status",
 			      (int)status, "detail", detail);
 	if (p && field)
 		json_object_set_new(p, "errors",
-				    json_pack("[{s:s,s:s}]", "field", field,
+				    json_pack("[{s:s,s:s}]", "field", name,
 					      "detail", detail));
 	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);

@@ -17,7 +17,7 @@ struct store_ops {
 	int (*migrate)(struct store *s, int *applied, int *version);
 	void (*close)(struct store *s);
 	int (*write)(struct store *s, store_job_fn fn, void *arg,
-		     store_done_fn done, bool wait);
+		     store_done_fn done, bool wait, bool alone);
 	int (*tx_hook)(struct store_tx *tx, bool commit, store_hook_fn fn,
 		       void *arg);
 	void (*writer_stats)(struct store *s, struct store_writer_stats *out);
@@ -114,6 +114,8 @@ struct store_ops {
 	int (*idem_put)(struct store_tx *, uint64_t, const char *,
 			const struct store_idem *);
 	int (*idem_purge)(struct store_tx *, int64_t);
+	int (*idem_finish)(struct store_tx *, uint64_t, const char *, int,
+			   const char *);
 	int (*campaign_insert)(struct store_tx *,
 			       const struct store_campaign *);
 	int (*campaign_count)(struct store_tx *, uint64_t, int64_t, int64_t);

@@ -51,6 +51,7 @@ struct sqlite_job {
 	store_job_fn fn;
 	void *arg;
 	store_done_fn done; /* NULL for a waiting caller */
+	bool alone;	    /* the last job of its batch */
 	int status;
 	bool finished;
 	struct sqlite_job *next;
@@ -609,8 +610,15 @@ static void *sqlite_writer_main(void *arg)
 			pthread_cond_wait(&s->work, &s->lock);
 		if (s->head == NULL && s->stopping)
 			break;
-		struct sqlite_job *jobs = s->head;
-		s->head = s->tail = NULL;
+		/* Take the queue, up to and including the first job that must
+		 * end its batch (see store_write_alone). */
+		struct sqlite_job *jobs = s->head, *end = jobs;
+		while (end->next && !end->alone)
+			end = end->next;
+		s->head = end->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		end->next = NULL;
 		pthread_mutex_unlock(&s->lock);
 
 		struct sqlite_job *requeue = NULL;
@@ -632,7 +640,7 @@ static void *sqlite_writer_main(void *arg)
 }
 
 static int sqlite_write(struct store *store, store_job_fn fn, void *arg,
-			store_done_fn done, bool wait)
+			store_done_fn done, bool wait, bool alone)
 {
 	struct sqlite_store *s = S(store);
 	struct sqlite_job local, *j;
@@ -644,7 +652,9 @@ static int sqlite_write(struct store *store, store_job_fn fn, void *arg,
 		if (j == NULL)
 			return STORE_FAULT;
 	}
-	*j = (struct sqlite_job){ .fn = fn, .arg = arg, .done = done };
+	*j = (struct sqlite_job){
+		.fn = fn, .arg = arg, .done = done, .alone = alone
+	};
 
 	pthread_mutex_lock(&s->lock);
 	if (s->stopping) {
@@ -1441,29 +1451,36 @@ static int sqlite_relationship_set_state(struct store_tx *tx, uint64_t id,
 	return status;
 }
 
+/* The version is the stored one plus one, counted here so that two
+ * changes in a row can never claim the same number. */
 static const char sql_rel_set_terms[] =
-	"UPDATE relationships SET terms = ?, topics = ?, terms_version = ? "
-	"WHERE id = ? AND state <> 2";
+	"UPDATE relationships SET terms = ?, topics = ?, "
+	"terms_version = terms_version + 1 WHERE id = ? AND state <> 2 "
+	"RETURNING terms_version";
 
 static int sqlite_relationship_set_terms(struct store_tx *tx,
 					 const struct store_relationship *r,
 					 int64_t at)
 {
-	int status;
+	int version;
 	{
 		WRITER_STMT(tx, sql_rel_set_terms);
 		bind_text(st, 1, r->terms);
 		bind_text(st, 2, r->topics);
-		sqlite3_bind_int(st, 3, r->terms_version);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->id);
-		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
-			return status;
-		if (sqlite3_changes(tx_conn(tx)->db) == 0)
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->id);
+		int rc = sqlite3_step(st);
+		version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+		if (rc == SQLITE_ROW)
+			rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return STORE_FAULT;
+		if (version == 0)
 			return STORE_CONFLICT; /* ended: terms are final */
 	}
 	WRITER_STMT(tx, sql_terms_version_insert);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
-	sqlite3_bind_int(st, 2, r->terms_version);
+	sqlite3_bind_int(st, 2, version);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)r->person);
 	bind_text(st, 4, r->terms);
 	sqlite3_bind_int64(st, 5, at);
@@ -1557,7 +1574,8 @@ static int sqlite_delivery_list(struct store *store, uint64_t relationship,
 }
 
 static const char sql_attempt_get[] =
-	"SELECT decision FROM attempts WHERE id = ? AND person = ?";
+	"SELECT decision FROM attempts WHERE id = ? AND person = ? AND "
+	"removed = 0";
 static const char sql_attempt_read[] =
 	"UPDATE attempts SET is_read = ? WHERE id = ? AND person = ?";
 static const char sql_attempt_move[] =
@@ -1600,9 +1618,16 @@ static int sqlite_attempt_update(struct store_tx *tx, uint64_t person,
 	return STORE_OK;
 }
 
+/* Emptied and purged messages lose their content but keep their row:
+ * cap windows are rebuilt from deliveries, and a delivery must keep
+ * counting for as long as a window can reach back to it. */
+#define SQL_REMOVE                                                             \
+	"UPDATE attempts SET removed = 1, folder = NULL, subject = NULL, "     \
+	"body = NULL, headers = NULL, sender = NULL, topic = NULL "
+
 static const char sql_folder_empty[] =
-	"DELETE FROM attempts WHERE person = ? AND folder = ? AND "
-	"decision = 0";
+	SQL_REMOVE "WHERE person = ? AND folder = ? AND decision = 0 AND "
+		   "removed = 0";
 
 static int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 			       int64_t *n)
@@ -1767,8 +1792,11 @@ static int sqlite_notice_insert(struct store_tx *tx, uint64_t relationship,
 	return sqlite_exec_stmt(st);
 }
 
+/* Refused attempts go after their time; removed deliveries once no
+ * window (at most 366 days) can reach back to them. */
 static const char sql_purge_refused[] =
-	"DELETE FROM attempts WHERE decision = 2 AND received_at < ?";
+	"DELETE FROM attempts WHERE (decision = 2 AND received_at < ?1) OR "
+	"(removed = 1 AND decided_at < ?1 - 400 * 86400)";
 static const char sql_purge_codes[] =
 	"DELETE FROM connect_codes WHERE expires_at < ?";
 
@@ -1787,8 +1815,8 @@ static int sqlite_purge_old(struct store_tx *tx, int64_t before,
 	return sqlite_exec_stmt(st);
 }
 
-static const char sql_purge_later[] =
-	"DELETE FROM attempts WHERE folder = 1 AND decision = 0 AND "
+static const char sql_purge_later[] = SQL_REMOVE
+	"WHERE folder = 1 AND decision = 0 AND removed = 0 AND "
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
 	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
 	"WHERE p.id = attempts.person)";
@@ -1886,9 +1914,13 @@ static int sqlite_idem_get(struct store *store, uint64_t brand, const char *key,
 	return status;
 }
 
+/* A key older than a day is free again even before the purge took it. */
 static const char sql_idem_put[] =
 	"INSERT INTO idempotency(brand, key, request, status, response, "
-	"created_at) VALUES (?,?,?,?,?,?)";
+	"created_at) VALUES (?1,?2,?3,?4,?5,?6) ON CONFLICT(brand, key) DO "
+	"UPDATE SET request = excluded.request, status = excluded.status, "
+	"response = excluded.response, created_at = excluded.created_at "
+	"WHERE idempotency.created_at < excluded.created_at - 86400";
 
 static int sqlite_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 			   const struct store_idem *v)
@@ -1900,6 +1932,24 @@ static int sqlite_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 	sqlite3_bind_int(st, 4, v->status);
 	bind_text(st, 5, v->response);
 	sqlite3_bind_int64(st, 6, v->created_at);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
+		return STORE_CONFLICT; /* a live key: the other request won */
+	return status;
+}
+
+static const char sql_idem_finish[] =
+	"UPDATE idempotency SET status = ?, response = ? WHERE brand = ? AND "
+	"key = ?";
+
+static int sqlite_idem_finish(struct store_tx *tx, uint64_t brand,
+			      const char *key, int status, const char *response)
+{
+	WRITER_STMT(tx, sql_idem_finish);
+	sqlite3_bind_int(st, 1, status);
+	bind_text(st, 2, response);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)brand);
+	bind_text(st, 4, key);
 	return sqlite_exec_stmt(st);
 }
 
@@ -2242,7 +2292,8 @@ static const char sql_attempt_list[] =
 	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
 	"a.is_read, a.deliver_at, a.received_at FROM attempts a "
 	"LEFT JOIN campaigns c ON c.id = a.campaign "
-	"WHERE a.person = ?1 AND (?2 IS NULL OR a.folder = ?2) "
+	"WHERE a.person = ?1 AND a.removed = 0 "
+	"AND (?2 IS NULL OR a.folder = ?2) "
 	"AND (?3 IS NULL OR a.decision = ?3) "
 	"AND (?4 IS NULL OR a.relationship = ?4) "
 	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
@@ -2355,6 +2406,7 @@ const struct store_ops store_sqlite_ops = {
 	.idem_get = sqlite_idem_get,
 	.idem_put = sqlite_idem_put,
 	.idem_purge = sqlite_idem_purge,
+	.idem_finish = sqlite_idem_finish,
 	.campaign_insert = sqlite_campaign_insert,
 	.campaign_count = sqlite_campaign_count,
 	.relationship_keys_brand = sqlite_relationship_keys_brand,

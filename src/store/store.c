@@ -58,13 +58,18 @@ void store_close(struct store *s)
 
 int store_write(struct store *s, store_job_fn fn, void *arg)
 {
-	return s->ops->write(s, fn, arg, NULL, true);
+	return s->ops->write(s, fn, arg, NULL, true, false);
+}
+
+int store_write_alone(struct store *s, store_job_fn fn, void *arg)
+{
+	return s->ops->write(s, fn, arg, NULL, true, true);
 }
 
 int store_write_async(struct store *s, store_job_fn fn, void *arg,
 		      store_done_fn done)
 {
-	return s->ops->write(s, fn, arg, done, false);
+	return s->ops->write(s, fn, arg, done, false, false);
 }
 
 int store_tx_on_commit(struct store_tx *tx, store_hook_fn fn, void *arg)
@@ -403,6 +408,12 @@ int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 		   const struct store_idem *v)
 {
 	return TX_OPS(tx)->idem_put(tx, brand, key, v);
+}
+
+int store_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
+		      int status, const char *response)
+{
+	return TX_OPS(tx)->idem_finish(tx, brand, key, status, response);
 }
 
 int store_idem_purge(struct store_tx *tx, int64_t before)

@@ -167,6 +167,11 @@ typedef void (*store_done_fn)(void *arg, int status);
  * the commit failed). A job returning non-zero is rolled back alone. */
 int store_write(struct store *s, store_job_fn fn, void *arg);
 
+/* As store_write, and the batch is committed right after this job: for
+ * jobs that change what later jobs decide on (terms, state, erasure),
+ * whose commit hooks must run before the next job of the queue does. */
+int store_write_alone(struct store *s, store_job_fn fn, void *arg);
+
 /* As store_write but returns at once; done(arg, status) runs on the
  * writer thread after the commit (or the failure). */
 int store_write_async(struct store *s, store_job_fn fn, void *arg,
@@ -299,8 +304,8 @@ int store_relationship_by_id(struct store *s, uint64_t id,
  * STORE_CONFLICT when the relationship has ended already. */
 int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 				 int64_t at);
-/* Replaces the terms (and topic table) as version `version`, keeping the
- * old version in terms_versions. STORE_CONFLICT once ended. */
+/* Replaces the terms (and topic table) as the next version, keeping
+ * every version in terms_versions. STORE_CONFLICT once ended. */
 int store_relationship_set_terms(struct store_tx *tx,
 				 const struct store_relationship *r,
 				 int64_t at);
@@ -373,8 +378,9 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			   int reason, int folder, int64_t deliver_at,
 			   int64_t decided_at, bool exempt);
 
-/* Deletes delivered messages in the Later folder older than each
- * person's later_retention_days; *purged (may be NULL) gets how many. */
+/* Removes (as store_folder_empty does) delivered messages in Later older
+ * than each person's later_retention_days; *purged (may be NULL) gets how
+ * many. */
 int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
 
 /* The person's own attempt: sets is_read (read >= 0) and/or moves a
@@ -382,7 +388,9 @@ int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
  * theirs; STORE_CONFLICT when asked to move one that was not delivered. */
 int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			 int read, int folder);
-/* Deletes the person's delivered messages in folder; *n gets how many. */
+/* Removes the person's delivered messages in folder: their content is
+ * deleted, the row stays (marked removed, out of every list) so that cap
+ * windows still count the delivery. *n gets how many. */
 int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n);
 int store_person_set_password(struct store_tx *tx, uint64_t id,
@@ -414,8 +422,9 @@ int store_expiring(struct store *s, const char *now, const char *until,
 int store_notice_insert(struct store_tx *tx, uint64_t relationship,
 			const char *kind, const char *about, uint64_t person,
 			int64_t at);
-/* Forgets refused attempts received before `before` and connect codes
- * that expired before `codes_before`. */
+/* Deletes refused attempts received before `before`, removed deliveries
+ * older than any cap window, and connect codes that expired before
+ * `codes_before`. */
 int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
 
 /* Number of attempts of a relationship held right now. */
@@ -436,6 +445,9 @@ int store_idem_get(struct store *s, uint64_t brand, const char *key,
  * taken meanwhile. */
 int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 		   const struct store_idem *v);
+/* Sets the answer of a key put with status 0 ("in progress"). */
+int store_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
+		      int status, const char *response);
 /* Forgets keys older than `before` (the scheduler's purge). */
 int store_idem_purge(struct store_tx *tx, int64_t before);
 

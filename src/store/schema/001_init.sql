@@ -157,6 +157,9 @@ CREATE TABLE attempts (
 	exempt       INTEGER NOT NULL DEFAULT 0, -- delivered under exempt_cap
 	received_at  BIGINT NOT NULL,
 	is_read      INTEGER NOT NULL DEFAULT 0,
+	removed      INTEGER NOT NULL DEFAULT 0, -- emptied or purged: content
+	                                -- gone, row kept while cap windows
+	                                -- may still count the delivery
 	sender       TEXT,              -- mail: the sender as seen
 	sender_verified INTEGER NOT NULL DEFAULT 1,
 	subject      TEXT,
