@@ -35,64 +35,85 @@ static int inbox_folder_find(const struct folder_table *f, const char *name)
 	return -1;
 }
 
+int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
+			    const char *const *names, int n, int *ids)
+{
+	char *json = NULL;
+	int rc = store_person_folders_tx(tx, person, &json);
+	if (rc != STORE_OK)
+		return rc;
+	struct folder_table *f = malloc(sizeof(*f));
+	json_t *own = json_loads(json, 0, NULL);
+	free(json);
+	if (f == NULL || !json_is_array(own)) {
+		free(f);
+		json_decref(own);
+		return STORE_FAULT;
+	}
+	folder_table_init(f);
+	size_t k;
+	json_t *v;
+	json_array_foreach (own, k, v) {
+		if (json_is_string(v))
+			folder_table_intern(f, json_string_value(v));
+	}
+	int before = f->n;
+	rc = STORE_OK;
+	for (int i = 0; i < n && rc == STORE_OK; i++) {
+		int id = folder_table_intern(f, names[i]);
+		if (id < 0)
+			rc = STORE_INVALID;
+		else if (ids)
+			ids[i] = id;
+	}
+	if (rc == STORE_OK && f->n > before) {
+		for (int i = before; i < f->n; i++)
+			json_array_append_new(own, json_string(f->names[i]));
+		char *out = json_dumps(own, JSON_COMPACT);
+		rc = out ? store_person_set_folders(tx, person, out)
+			 : STORE_FAULT;
+		free(out);
+	}
+	json_decref(own);
+	free(f);
+	return rc;
+}
+
 struct update_job {
 	uint64_t person, message;
-	int read, folder;
-	char *folders; /* the new folder list, when one was added */
+	int read;
+	const char *folder; /* NULL: unchanged */
 };
 
 static int update_run(struct store_tx *tx, void *arg)
 {
 	struct update_job *j = arg;
-	int rc = store_attempt_update(tx, j->person, j->message, j->read,
-				      j->folder);
-	if (rc == STORE_OK && j->folders)
-		rc = store_person_set_folders(tx, j->person, j->folders);
-	return rc;
+	int folder = -1;
+	if (j->folder) {
+		int rc = inbox_folders_intern_tx(tx, j->person, &j->folder, 1,
+						 &folder);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return store_attempt_update(tx, j->person, j->message, j->read, folder);
 }
 
 int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 		 const char *folder, struct app_error *err)
 {
-	struct update_job j = { person, message, read, -1, NULL };
-	struct folder_table *f = NULL;
-	if (folder) {
-		if (!terms_folder_name_ok(folder) &&
-		    strcmp(folder, "inbox") != 0 &&
-		    strcmp(folder, "later") != 0)
-			return app_fail(err, APP_INVALID, "folder",
-					"a folder name is 1 to 64 of "
-					"[A-Za-z0-9 _-]");
-		f = malloc(sizeof(*f));
-		if (f == NULL || inbox_folders(a, person, f) != APP_OK) {
-			free(f);
-			return app_fail(err, APP_FAULT, NULL,
-					"the store cannot be read");
-		}
-		int n = f->n;
-		j.folder = folder_table_intern(f, folder);
-		if (j.folder < 0) {
-			free(f);
-			return app_fail(err, APP_INVALID, "folder",
-					"too many folders");
-		}
-		if (f->n > n) {
-			json_t *own = json_array();
-			for (int i = 2; i < f->n; i++)
-				json_array_append_new(own,
-						      json_string(f->names[i]));
-			j.folders = json_dumps(own, JSON_COMPACT);
-			json_decref(own);
-		}
-		free(f);
-	}
+	struct update_job j = { person, message, read, folder };
+	if (folder && !terms_folder_name_ok(folder) &&
+	    strcmp(folder, "inbox") != 0 && strcmp(folder, "later") != 0)
+		return app_fail(err, APP_INVALID, "folder",
+				"a folder name is 1 to 64 of [A-Za-z0-9 _-]");
 	int rc = store_write(a->store, update_run, &j);
-	free(j.folders);
 	if (rc == STORE_NOT_FOUND)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such message");
 	if (rc == STORE_CONFLICT)
 		return app_fail(err, APP_CONFLICT, "folder",
 				"only delivered messages can be moved");
+	if (rc == STORE_INVALID)
+		return app_fail(err, APP_INVALID, "folder", "too many folders");
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the change could not be recorded");

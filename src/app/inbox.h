@@ -21,4 +21,11 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 		struct app_error *err);
 
+/* Inside a write job: the person's folder table gains the names not in it
+ * yet (read and written in the job's transaction, so concurrent additions
+ * cannot lose one); ids (may be NULL) receive each name's folder id.
+ * STORE_INVALID when the table is full. */
+int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
+			    const char *const *names, int n, int *ids);
+
 #endif

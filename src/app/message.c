@@ -676,12 +676,17 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		       uint64_t relationship, int channel, const char *topic,
 		       int64_t now, struct gate_decision *out)
 {
+	/* Nothing is written before these loads: when one fails the attempt
+	 * is skipped (it stays held, and is tried again next round) instead
+	 * of failing every other release of the round. */
 	struct rel_entry *r = rel_load(a, relationship, now);
-	if (r == NULL)
-		return APP_FAULT;
-	struct person_entry *p = person_load(a, r->person, now);
-	if (p == NULL)
-		return APP_FAULT;
+	struct person_entry *p = r ? person_load(a, r->person, now) : NULL;
+	if (p == NULL) {
+		log_warn("scheduler: held attempt %016llx skipped: its "
+			 "relationship cannot be loaded",
+			 (unsigned long long)attempt);
+		return APP_NOT_FOUND;
+	}
 	int16_t t = GATE_TOPIC_NONE;
 	if (topic && *topic) {
 		int k = rel_topic(r, topic);

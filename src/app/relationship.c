@@ -10,6 +10,7 @@
 
 #include "app/ledger.h"
 #include "app/connect.h"
+#include "app/inbox.h"
 #include "app/message.h"
 #include "base/log.h"
 #include "core/id.h"
@@ -152,10 +153,29 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 	return APP_OK;
 }
 
+/* Adds the folder names of a JSON array to the person's table inside the
+ * job (see inbox_folders_intern_tx). */
+static int relationship_folders_tx(struct store_tx *tx, uint64_t person,
+				   const char *json)
+{
+	json_t *arr = json_loads(json, 0, NULL);
+	size_t n = json_array_size(arr);
+	const char **names = n ? calloc(n, sizeof(*names)) : NULL;
+	int rc = STORE_FAULT;
+	if (arr && (n == 0 || names)) {
+		for (size_t i = 0; i < n; i++)
+			names[i] = json_string_value(json_array_get(arr, i));
+		rc = inbox_folders_intern_tx(tx, person, names, (int)n, NULL);
+	}
+	free(names);
+	json_decref(arr);
+	return rc;
+}
+
 struct accept_job {
 	struct store_relationship r;
 	uint64_t proposal;
-	char *folders; /* the person's folders after the accept */
+	char *folders; /* JSON array of folder names the terms add */
 	json_t *ledger_data;
 	int64_t now_ms;
 };
@@ -168,7 +188,7 @@ static int accept_run(struct store_tx *tx, void *arg)
 	if (rc == STORE_OK)
 		rc = store_relationship_insert(tx, &j->r);
 	if (rc == STORE_OK && j->folders)
-		rc = store_person_set_folders(tx, j->r.person, j->folders);
+		rc = relationship_folders_tx(tx, j->r.person, j->folders);
 	if (rc == STORE_OK)
 		rc = ledger_append(tx, j->r.person, "person",
 				   "relationship.accepted", j->r.id,
@@ -277,9 +297,9 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	j.r.topics = json_dumps(topj, JSON_COMPACT);
 	json_decref(topj);
 	if (folders->n > n_folders_before) {
-		json_t *own =
-			names_json(folders->names[2], sizeof(folders->names[0]),
-				   folders->n - 2);
+		json_t *own = names_json(folders->names[n_folders_before],
+					 sizeof(folders->names[0]),
+					 folders->n - n_folders_before);
 		j.folders = json_dumps(own, JSON_COMPACT);
 		json_decref(own);
 	}
@@ -498,7 +518,7 @@ static int terms_run(struct store_tx *tx, void *arg)
 	struct terms_job *j = arg;
 	int rc = store_relationship_set_terms(tx, &j->r, j->now_ms / 1000);
 	if (rc == STORE_OK && j->folders)
-		rc = store_person_set_folders(tx, j->r.person, j->folders);
+		rc = relationship_folders_tx(tx, j->r.person, j->folders);
 	if (rc == STORE_OK)
 		rc = ledger_append(tx, j->r.person, "person", "terms.changed",
 				   j->r.id, j->data, j->now_ms);
@@ -580,9 +600,9 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 	j.r.topics = json_dumps(topj, JSON_COMPACT);
 	json_decref(topj);
 	if (folders->n > n_folders) {
-		json_t *own =
-			names_json(folders->names[2], sizeof(folders->names[0]),
-				   folders->n - 2);
+		json_t *own = names_json(folders->names[n_folders],
+					 sizeof(folders->names[0]),
+					 folders->n - n_folders);
 		j.folders = json_dumps(own, JSON_COMPACT);
 		json_decref(own);
 	}

@@ -63,13 +63,19 @@ static int release_run(struct store_tx *tx, void *arg)
 		int rc = message_release_tx(j->app, tx, h->id, h->relationship,
 					    h->channel, h->topic, j->now, &d);
 		if (rc == APP_NOT_FOUND)
-			continue; /* released already */
+			continue; /* released already, or skipped */
 		if (rc != APP_OK)
 			return STORE_FAULT;
 		j->released++;
 	}
-	if (!j->purge)
-		return STORE_OK;
+	return STORE_OK;
+}
+
+/* The purges run in a job of their own, so that releases never wait on
+ * them or fail with them. */
+static int purge_run(struct store_tx *tx, void *arg)
+{
+	struct release_job *j = arg;
 	int rc = store_purge_later(tx, j->now, &j->purged);
 	if (rc == STORE_OK) /* Idempotency-Keys are honoured for a day */
 		rc = store_idem_purge(tx, j->now - 86400);
@@ -92,22 +98,27 @@ int scheduler_round(struct app *a, int64_t now, bool purge)
 			free(d.items);
 			return -1;
 		}
-		if (d.n == 0 && !purge)
+		if (d.n == 0)
 			break;
-		struct release_job j = { a, &d, now, 0, purge, 0 };
+		struct release_job j = { a, &d, now, 0, false, 0 };
 		if (store_write(a->store, release_run, &j) != STORE_OK) {
 			log_warn("scheduler: a release round failed; it is "
 				 "tried again");
 			free(d.items);
 			return -1;
 		}
-		if (j.purged > 0)
+		total += j.released;
+		if (d.n < SCHEDULER_BATCH || j.released == 0)
+			break;
+	}
+	if (purge) {
+		struct release_job j = { a, &d, now, 0, true, 0 };
+		if (store_write(a->store, purge_run, &j) != STORE_OK)
+			log_warn("scheduler: the purge failed; it is tried "
+				 "again");
+		else if (j.purged > 0)
 			log_info("scheduler: purged %lld message(s) from Later",
 				 (long long)j.purged);
-		purge = false;
-		total += j.released;
-		if (d.n < SCHEDULER_BATCH)
-			break;
 	}
 	free(d.items);
 	if (total > 0)

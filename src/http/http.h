@@ -73,6 +73,7 @@ struct http_request {
 	 * completion, possibly before the handler has even returned. */
 	bool deferred;
 	bool resumed;
+	bool counted;	       /* in the server's in-flight count */
 	int write_status;      /* the job's store status */
 	store_job_fn write_fn; /* the handler's job and its argument */
 	void *write_arg;

@@ -15,6 +15,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,7 @@ struct http_server {
 	pthread_cond_t cond;
 	struct http_work *head, *tail;
 	bool stopping;
+	atomic_int in_flight; /* requests waiting for the writer or a worker */
 };
 
 int http_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
@@ -278,12 +281,24 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **state,
 	(void)toe;
 	if (r == NULL)
 		return;
+	if (r->counted)
+		atomic_fetch_sub(&r->server->in_flight, 1);
 	if (r->job_free)
 		r->job_free(r->job);
 	free(r->body);
 	free(r->reply);
 	free(r);
 	*state = NULL;
+}
+
+/* A request that waits for the writer or a worker is counted until it
+ * completes, so that a shutdown can let it finish first. */
+static void http_count(struct http_request *r)
+{
+	if (!r->counted) {
+		r->counted = true;
+		atomic_fetch_add(&r->server->in_flight, 1);
+	}
 }
 
 /* The writer's completion: runs on the writer thread. */
@@ -309,6 +324,7 @@ bool http_write(struct http_request *r, store_job_fn fn, void *arg,
 	r->write_fn = fn;
 	r->write_arg = arg;
 	r->after = after;
+	http_count(r);
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	if (store_write_async(r->app->store, http_write_job, r,
@@ -357,6 +373,7 @@ bool http_offload(struct http_request *r, void (*work)(struct http_request *),
 	}
 	*w = (struct http_work){ r, work, NULL };
 	r->after = after;
+	http_count(r);
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	pthread_mutex_lock(&s->lock);
@@ -399,7 +416,8 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 			s->n_workers++;
 	s->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
+			MHD_USE_ITC,
 		0, NULL, NULL, http_handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_LIMIT,
@@ -420,8 +438,19 @@ void http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	/* Workers finish what they hold first: their connections must be
-	 * resumed before the daemon can stop. */
+	/* Stop taking connections, then let every request that waits for the
+	 * writer or a worker finish (libmicrohttpd may not stop with a
+	 * connection suspended), then stop the workers and the daemon. */
+	if (s->daemon) {
+		MHD_socket fd = MHD_quiesce_daemon(s->daemon);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+		for (int i = 0; i < 3000 && atomic_load(&s->in_flight) > 0;
+		     i++) {
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+		}
+	}
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_broadcast(&s->cond);

@@ -34,6 +34,7 @@ struct store_ops {
 	int (*person_set_global_terms)(struct store_tx *, uint64_t,
 				       const char *);
 	int (*person_set_folders)(struct store_tx *, uint64_t, const char *);
+	int (*person_folders_tx)(struct store_tx *, uint64_t, char **);
 
 	int (*token_insert)(struct store_tx *, const struct store_token *);
 	int (*token_by_id)(struct store *, uint64_t, struct store_token *);

@@ -1000,6 +1000,25 @@ static int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return sqlite_exec_stmt(st);
 }
 
+static const char sql_person_folders_tx[] =
+	"SELECT folders FROM persons WHERE id = ?";
+
+static int sqlite_person_folders_tx(struct store_tx *tx, uint64_t id,
+				    char **json)
+{
+	WRITER_STMT(tx, sql_person_folders_tx);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		if ((*json = col_strdup(st, 0)) == NULL)
+			status = STORE_FAULT;
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	sqlite3_reset(st);
+	return status;
+}
+
 /* -- brands -- */
 
 static const char sql_brand_insert[] =
@@ -2361,6 +2380,7 @@ const struct store_ops store_sqlite_ops = {
 	.person_set_profile = sqlite_person_set_profile,
 	.person_set_global_terms = sqlite_person_set_global_terms,
 	.person_set_folders = sqlite_person_set_folders,
+	.person_folders_tx = sqlite_person_folders_tx,
 	.token_insert = sqlite_token_insert,
 	.token_by_id = sqlite_token_by_id,
 	.token_revoke = sqlite_token_revoke,

@@ -169,6 +169,11 @@ int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return TX_OPS(tx)->token_touch(tx, id, at);
 }
 
+int store_person_folders_tx(struct store_tx *tx, uint64_t id, char **json)
+{
+	return TX_OPS(tx)->person_folders_tx(tx, id, json);
+}
+
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
 {
 	return TX_OPS(tx)->brand_insert(tx, b);

@@ -231,6 +231,10 @@ int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
 				  const char *json);
 int store_person_set_folders(struct store_tx *tx, uint64_t id,
 			     const char *json);
+/* The person's own folder names (JSON array, a new string) read inside
+ * the writer's transaction, so that adding one is a read-modify-write no
+ * other job can interleave with. */
+int store_person_folders_tx(struct store_tx *tx, uint64_t id, char **json);
 
 /* ---- Tokens and sessions ---- */
 
