@@ -70,6 +70,9 @@ static int chunk_run(struct store_tx *tx, void *arg)
 	const struct campaign_request *q = j->req;
 	int rc;
 
+	/* Each chunk decides at its own time: a long campaign crossing
+	 * midnight must count the new day's deliveries in the new day. */
+	j->now_ms = app_now_ms();
 	j->total = j->accepted = 0;
 	memset(j->reasons, 0, sizeof(j->reasons));
 	if (j->first) {

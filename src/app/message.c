@@ -362,10 +362,16 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 	return 0;
 }
 
-static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
+/* The relationship's entry, loaded on first use. With `brand` not 0 a
+ * relationship of another brand is not loaded at all: asking about a
+ * foreign id costs one read, not a year of replay. *foreign tells. */
+static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
+				  uint64_t brand, bool *foreign)
 {
 	struct gate_state *g = a->gate;
 	struct rel_entry *r = map_get(&g->rels, id);
+	if (foreign)
+		*foreign = false;
 	if (r)
 		return r;
 
@@ -377,6 +383,12 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now)
 	struct terms_error terr;
 	if (store_relationship_by_id(a->store, id, &sr) != STORE_OK)
 		return NULL;
+	if (brand != 0 && sr.brand != brand) {
+		store_relationship_clear(&sr);
+		if (foreign)
+			*foreign = true;
+		return NULL;
+	}
 	r = calloc(1, sizeof(*r));
 	t = malloc(sizeof(*t));
 	folders = malloc(sizeof(*folders));
@@ -565,7 +577,11 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		      const struct message_in *in, struct message_out *out)
 {
 	int64_t now = in->now_ms / 1000;
-	struct rel_entry *r = rel_load(a, in->relationship, now);
+	bool foreign = false;
+	struct rel_entry *r =
+		rel_load(a, in->relationship, now, in->brand, &foreign);
+	if (foreign)
+		return APP_NOT_FOUND;
 	if (r == NULL) {
 		struct store_relationship sr;
 		int rc = store_relationship_by_id(a->store, in->relationship,
@@ -679,7 +695,7 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 	/* Nothing is written before these loads: when one fails the attempt
 	 * is skipped (it stays held, and is tried again next round) instead
 	 * of failing every other release of the round. */
-	struct rel_entry *r = rel_load(a, relationship, now);
+	struct rel_entry *r = rel_load(a, relationship, now, 0, NULL);
 	struct person_entry *p = r ? person_load(a, r->person, now) : NULL;
 	if (p == NULL) {
 		log_warn("scheduler: held attempt %016llx skipped: its "
