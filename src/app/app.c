@@ -186,3 +186,12 @@ bool app_time_parse(const char *s, int64_t *t)
 	*t = (int64_t)v - off;
 	return true;
 }
+
+int app_write_run(struct app *a, struct app_write *w, struct app_error *err)
+{
+	int rc = w->alone ? store_write_alone(a->store, w->run, w->job)
+			  : store_write(a->store, w->run, w->job);
+	int status = w->finish(w->job, rc, err);
+	w->release(w->job);
+	return status;
+}

@@ -64,6 +64,23 @@ json_t *app_time_json(int64_t t);
 /* Parses RFC 3339 with "Z" or an offset; false when malformed. */
 bool app_time_parse(const char *s, int64_t *t);
 
+/* A use case's write, split so that a door can wait for it without
+ * holding a thread: the use case's *_begin validates and reads (in the
+ * caller) and fills this; `run` is the job the writer runs; `finish` turns
+ * the job's store status into the use case's outcome; `release` frees the
+ * job. The HTTP door hands `run` to the writer with the connection
+ * suspended; app_write_run does it all in one call. */
+struct app_write {
+	store_job_fn run;
+	void *job;
+	bool alone; /* commit right after it (store_write_alone) */
+	int (*finish)(void *job, int store_status, struct app_error *err);
+	void (*release)(void *job);
+};
+
+/* Runs w and waits: returns finish's status, and releases the job. */
+int app_write_run(struct app *a, struct app_write *w, struct app_error *err);
+
 /* Maps a store status to an app status. */
 int app_from_store(int store_status);
 

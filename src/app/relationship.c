@@ -173,6 +173,7 @@ static int relationship_folders_tx(struct store_tx *tx, uint64_t person,
 }
 
 struct accept_job {
+	struct accepted *out; /* where finish puts the new relationship */
 	struct store_relationship r;
 	uint64_t proposal;
 	char *folders; /* JSON array of folder names the terms add */
@@ -205,9 +206,36 @@ static json_t *names_json(const char *base, size_t stride, int n)
 	return arr;
 }
 
-int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
-		    const json_t *terms_json, struct accepted *out,
-		    int *err_kind, struct app_error *err)
+static int accept_finish(void *job, int rc, struct app_error *err)
+{
+	struct accept_job *j = job;
+	if (rc == STORE_OK) {
+		j->out->relationship = j->r.id;
+		snprintf(j->out->alias, sizeof(j->out->alias), "%s",
+			 j->r.alias);
+		return APP_OK;
+	}
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "proposal",
+				"the proposal is no longer pending, or a "
+				"relationship with this brand is open");
+	return app_fail(err, APP_FAULT, NULL,
+			"the relationship could not be recorded");
+}
+
+static void accept_release(void *job)
+{
+	struct accept_job *j = job;
+	json_decref(j->ledger_data);
+	free(j->folders);
+	store_relationship_clear(&j->r);
+	free(j);
+}
+
+int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
+			  const json_t *terms_json, struct accepted *out,
+			  int *err_kind, struct app_write *w,
+			  struct app_error *err)
 {
 	struct store_proposal p;
 	struct store_brand b;
@@ -321,26 +349,20 @@ int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 	json_object_set_new(
 		j.ledger_data, "fields",
 		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields));
-	if (j.r.terms == NULL || j.r.topics == NULL) {
-		rc = STORE_FAULT;
-	} else {
-		rc = store_write_alone(a->store, accept_run, &j);
+	struct accept_job *heap =
+		j.r.terms && j.r.topics ? malloc(sizeof(*heap)) : NULL;
+	if (heap == NULL) {
+		json_decref(j.ledger_data);
+		free(j.folders);
+		store_relationship_clear(&j.r);
+		status = app_fail(err, APP_FAULT, NULL, "out of memory");
+		goto out;
 	}
-	json_decref(j.ledger_data);
-	free(j.folders);
-	if (rc == STORE_OK) {
-		out->relationship = j.r.id;
-		snprintf(out->alias, sizeof(out->alias), "%s", j.r.alias);
-		status = APP_OK;
-	} else if (rc == STORE_CONFLICT) {
-		status = app_fail(err, APP_CONFLICT, "proposal",
-				  "the proposal is no longer pending, or a "
-				  "relationship with this brand is open");
-	} else {
-		status = app_fail(err, APP_FAULT, NULL,
-				  "the relationship could not be recorded");
-	}
-	store_relationship_clear(&j.r);
+	j.out = out;
+	*heap = j; /* the job owns the strings from here */
+	*w = (struct app_write){ accept_run, heap, true, accept_finish,
+				 accept_release };
+	status = APP_OK;
 out:
 	if (status == APP_FAULT && err && err->message[0] == '\0')
 		app_fail(err, APP_FAULT, NULL, "the store failed");
@@ -349,6 +371,16 @@ out:
 	free(topics);
 	free(folders);
 	return status;
+}
+
+int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
+		    const json_t *terms_json, struct accepted *out,
+		    int *err_kind, struct app_error *err)
+{
+	struct app_write w;
+	int rc = proposal_accept_begin(a, person, proposal, terms_json, out,
+				       err_kind, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 const char *proposal_state(const struct store_proposal *p, int64_t now)
@@ -472,8 +504,28 @@ static int relationship_mine(struct app *a, uint64_t person, uint64_t rel,
 			"relationship", "no such relationship");
 }
 
-int relationship_change(struct app *a, uint64_t person, uint64_t rel,
-			enum rel_change change, struct app_error *err)
+static int change_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "relationship",
+				"the relationship has ended");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the change could not be recorded");
+	return APP_OK;
+}
+
+static void change_release(void *job)
+{
+	struct change_job *j = job;
+	json_decref(j->data);
+	free(j);
+}
+
+int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
+			      enum rel_change change, struct app_write *w,
+			      struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = relationship_mine(a, person, rel, &r, err);
@@ -484,7 +536,10 @@ int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 	if (state == REL_ENDED)
 		return app_fail(err, APP_CONFLICT, "relationship",
 				"the relationship has ended");
-	struct change_job j = {
+	struct change_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct change_job){
 		.a = a,
 		.rel = rel,
 		.person = person,
@@ -494,15 +549,21 @@ int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 		.data = json_pack("{s:s}", "by", "person"),
 		.now_ms = app_now_ms(),
 	};
-	rc = j.data ? store_write_alone(a->store, change_run, &j) : STORE_FAULT;
-	json_decref(j.data);
-	if (rc == STORE_CONFLICT)
-		return app_fail(err, APP_CONFLICT, "relationship",
-				"the relationship has ended");
-	if (rc != STORE_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the change could not be recorded");
+	if (j->data == NULL) {
+		free(j);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	*w = (struct app_write){ change_run, j, true, change_finish,
+				 change_release };
 	return APP_OK;
+}
+
+int relationship_change(struct app *a, uint64_t person, uint64_t rel,
+			enum rel_change change, struct app_error *err)
+{
+	struct app_write w;
+	int rc = relationship_change_begin(a, person, rel, change, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 struct terms_job {
@@ -527,9 +588,30 @@ static int terms_run(struct store_tx *tx, void *arg)
 	return rc;
 }
 
-int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
-			   const json_t *terms_json, int *err_kind,
-			   struct app_error *err)
+static int terms_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "relationship",
+				"the relationship has ended");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the terms could not be recorded");
+	return APP_OK;
+}
+
+static void terms_release(void *job)
+{
+	struct terms_job *j = job;
+	json_decref(j->data);
+	free(j->folders);
+	store_relationship_clear(&j->r);
+	free(j);
+}
+
+int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
+				 const json_t *terms_json, int *err_kind,
+				 struct app_write *w, struct app_error *err)
 {
 	struct terms_job j = { .a = a, .now_ms = app_now_ms() };
 	struct store_proposal p;
@@ -620,17 +702,19 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 		"fields",
 		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields),
 		"version", j.r.terms_version);
-	rc = j.r.terms && j.r.topics && j.data
-		     ? store_write_alone(a->store, terms_run, &j)
-		     : STORE_FAULT;
-	if (rc == STORE_OK)
-		status = APP_OK;
-	else if (rc == STORE_CONFLICT)
-		status = app_fail(err, APP_CONFLICT, "relationship",
-				  "the relationship has ended");
-	else
-		status = app_fail(err, APP_FAULT, NULL,
-				  "the terms could not be recorded");
+	struct terms_job *heap = j.r.terms && j.r.topics && j.data
+					 ? malloc(sizeof(*heap))
+					 : NULL;
+	if (heap == NULL) {
+		status = app_fail(err, APP_FAULT, NULL, "out of memory");
+		goto out;
+	}
+	/* The job owns the strings from here. */
+	*heap = j;
+	memset(&j, 0, sizeof(j));
+	*w = (struct app_write){ terms_run, heap, true, terms_finish,
+				 terms_release };
+	status = APP_OK;
 out:
 	json_decref(j.data);
 	free(j.folders);
@@ -639,4 +723,14 @@ out:
 	free(topics);
 	free(folders);
 	return status;
+}
+
+int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
+			   const json_t *terms_json, int *err_kind,
+			   struct app_error *err)
+{
+	struct app_write w;
+	int rc = relationship_put_terms_begin(a, person, rel, terms_json,
+					      err_kind, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }

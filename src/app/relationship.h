@@ -45,6 +45,12 @@ struct accepted {
 int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
 		    const json_t *terms, struct accepted *out, int *err_kind,
 		    struct app_error *err);
+/* The same, split (see struct app_write); *out is filled by the finish,
+ * so it must live until then. */
+int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
+			  const json_t *terms, struct accepted *out,
+			  int *err_kind, struct app_write *w,
+			  struct app_error *err);
 
 enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
 
@@ -55,12 +61,19 @@ enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
  * receipts). */
 int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 			enum rel_change change, struct app_error *err);
+/* The same, split (see struct app_write). */
+int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
+			      enum rel_change change, struct app_write *w,
+			      struct app_error *err);
 
 /* The person replaces a relationship's terms (never more than the
  * proposal asked): a new terms version and a terms.changed entry. */
 int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 			   const json_t *terms, int *err_kind,
 			   struct app_error *err);
+int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
+				 const json_t *terms, int *err_kind,
+				 struct app_write *w, struct app_error *err);
 
 /* Builds a new alias for a relationship with `brand_name`:
  * "<slug>.<16 random base32>@<alias domain>". */

@@ -196,18 +196,11 @@ void api_me_proposals_list(struct http_request *r)
 
 /* ---- accept and decline ---- */
 
-static void accept_work(struct http_request *r)
-{
-	struct proposal_work *w = r->job;
-	w->status = proposal_accept(r->app, r->person, w->id, w->body, &w->acc,
-				    &w->kind, &w->err);
-}
-
 static void accept_after(struct http_request *r)
 {
 	struct proposal_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, w->kind);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, w->kind);
 		return;
 	}
 	struct store_relationship rel;
@@ -237,7 +230,14 @@ void api_me_proposals_accept(struct http_request *r)
 	if (w == NULL)
 		return;
 	w->id = id;
-	http_offload(r, accept_work, accept_after);
+	struct app_write aw;
+	int rc = proposal_accept_begin(r->app, r->person, id, w->body, &w->acc,
+				       &w->kind, &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, w->kind);
+		return;
+	}
+	http_app_write(r, &aw, accept_after);
 }
 
 static void decline_work(struct http_request *r)

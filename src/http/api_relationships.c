@@ -11,6 +11,7 @@
 #include "app/relationship.h"
 #include "app/view.h"
 #include "core/id.h"
+#include "core/terms.h"
 
 static bool api_after(struct http_request *r, int type, uint64_t *after)
 {
@@ -214,18 +215,10 @@ void api_me_terms_rel_get(struct http_request *r)
 	store_relationship_clear(&rel);
 }
 
-static void terms_put_work(struct http_request *r)
-{
-	struct change_work *w = r->job;
-	w->status = relationship_put_terms(r->app, r->person, w->id, w->body,
-					   &w->kind, &w->err);
-}
-
 static void terms_put_after(struct http_request *r)
 {
-	struct change_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, w->kind);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
 		return;
 	}
 	api_me_terms_rel_get(r);
@@ -238,21 +231,21 @@ void api_me_terms_rel_put(struct http_request *r)
 		return;
 	if ((w->body = http_body_object(r)) == NULL)
 		return;
-	http_offload(r, terms_put_work, terms_put_after);
-}
-
-static void change_run(struct http_request *r)
-{
-	struct change_work *w = r->job;
-	w->status = relationship_change(r->app, r->person, w->id,
-					(enum rel_change)w->change, &w->err);
+	struct app_write aw;
+	int rc = relationship_put_terms_begin(r->app, r->person, w->id, w->body,
+					      &w->kind, &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, w->kind);
+		return;
+	}
+	http_app_write(r, &aw, terms_put_after);
 }
 
 static void change_after(struct http_request *r)
 {
 	struct change_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, 0);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
 	person_view_reply(r, w->id, 200);
@@ -265,8 +258,16 @@ static void api_me_change(struct http_request *r, enum rel_change change)
 	struct change_work *w = change_work_new(r);
 	if (w == NULL)
 		return;
-	w->change = change;
-	http_offload(r, change_run, change_after);
+	/* Checks and reads here; the change itself waits for the writer
+	 * with the connection suspended, holding no thread. */
+	struct app_write aw;
+	int rc = relationship_change_begin(r->app, r->person, w->id, change,
+					   &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, 0);
+		return;
+	}
+	http_app_write(r, &aw, change_after);
 }
 
 void api_me_relationship_mute(struct http_request *r)

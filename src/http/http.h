@@ -81,6 +81,13 @@ struct http_request {
 	void *job; /* the handler's job state (owned) */
 	void (*job_free)(void *job);
 
+	/* A use case's split write (http_app_write). */
+	struct app_write appw;
+	bool appw_set;
+	int app_status; /* what appw.finish returned */
+	struct app_error app_err;
+	void (*app_after)(struct http_request *r);
+
 	/* The reply. */
 	unsigned status;
 	char *reply; /* owned */
@@ -140,6 +147,13 @@ const char *http_header_in(struct http_request *r, const char *name);
  * handler's. Returns false (after replying 503) when it cannot queue. */
 bool http_write(struct http_request *r, store_job_fn fn, void *arg,
 		void (*after)(struct http_request *r));
+
+/* Hands a use case's write (from its *_begin) to the writer with the
+ * connection suspended; when it is durable or failed, r->app_status and
+ * r->app_err hold its outcome and after(r) replies. The request owns w's
+ * job from here on. Returns false after replying 503. */
+bool http_app_write(struct http_request *r, const struct app_write *w,
+		    void (*after)(struct http_request *r));
 
 /* Runs work(r) on one of the server's worker threads with the connection
  * suspended (for argon2id and other use cases that block), then after(r)

@@ -285,6 +285,8 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **state,
 		atomic_fetch_sub(&r->server->in_flight, 1);
 	if (r->job_free)
 		r->job_free(r->job);
+	if (r->appw_set)
+		r->appw.release(r->appw.job);
 	free(r->body);
 	free(r->reply);
 	free(r);
@@ -310,6 +312,13 @@ static void http_write_done(void *arg, int status)
 	MHD_resume_connection(r->conn);
 }
 
+static void http_app_after(struct http_request *r)
+{
+	r->app_status =
+		r->appw.finish(r->appw.job, r->write_status, &r->app_err);
+	r->app_after(r);
+}
+
 /* The writer hands the same argument to the job and its completion: the
  * request carries the handler's job function and argument. */
 static int http_write_job(struct store_tx *tx, void *arg)
@@ -318,8 +327,26 @@ static int http_write_job(struct store_tx *tx, void *arg)
 	return r->write_fn(tx, r->write_arg);
 }
 
+static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
+			  void (*after)(struct http_request *r), bool alone);
+
+bool http_app_write(struct http_request *r, const struct app_write *w,
+		    void (*after)(struct http_request *r))
+{
+	r->appw = *w;
+	r->appw_set = true;
+	r->app_after = after;
+	return http_write_ex(r, w->run, w->job, http_app_after, w->alone);
+}
+
 bool http_write(struct http_request *r, store_job_fn fn, void *arg,
 		void (*after)(struct http_request *r))
+{
+	return http_write_ex(r, fn, arg, after, false);
+}
+
+static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
+			  void (*after)(struct http_request *r), bool alone)
 {
 	r->write_fn = fn;
 	r->write_arg = arg;
@@ -327,8 +354,8 @@ bool http_write(struct http_request *r, store_job_fn fn, void *arg,
 	http_count(r);
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
-	if (store_write_async(r->app->store, http_write_job, r,
-			      http_write_done) != STORE_OK) {
+	if (store_write_async_ex(r->app->store, http_write_job, r,
+				 http_write_done, alone) != STORE_OK) {
 		r->deferred = false;
 		MHD_resume_connection(r->conn);
 		http_problem(r, 503, NULL,

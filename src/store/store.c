@@ -66,6 +66,12 @@ int store_write_alone(struct store *s, store_job_fn fn, void *arg)
 	return s->ops->write(s, fn, arg, NULL, true, true);
 }
 
+int store_write_async_ex(struct store *s, store_job_fn fn, void *arg,
+			 store_done_fn done, bool alone)
+{
+	return s->ops->write(s, fn, arg, done, false, alone);
+}
+
 int store_write_async(struct store *s, store_job_fn fn, void *arg,
 		      store_done_fn done)
 {

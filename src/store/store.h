@@ -172,6 +172,10 @@ int store_write(struct store *s, store_job_fn fn, void *arg);
  * whose commit hooks must run before the next job of the queue does. */
 int store_write_alone(struct store *s, store_job_fn fn, void *arg);
 
+/* store_write_async with store_write_alone's batch rule when alone. */
+int store_write_async_ex(struct store *s, store_job_fn fn, void *arg,
+			 store_done_fn done, bool alone);
+
 /* As store_write but returns at once; done(arg, status) runs on the
  * writer thread after the commit (or the failure). */
 int store_write_async(struct store *s, store_job_fn fn, void *arg,
