@@ -98,15 +98,9 @@ static int update_run(struct store_tx *tx, void *arg)
 	return store_attempt_update(tx, j->person, j->message, j->read, folder);
 }
 
-int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
-		 const char *folder, struct app_error *err)
+static int update_finish(void *job, int rc, struct app_error *err)
 {
-	struct update_job j = { person, message, read, folder };
-	if (folder && !terms_folder_name_ok(folder) &&
-	    strcmp(folder, "inbox") != 0 && strcmp(folder, "later") != 0)
-		return app_fail(err, APP_INVALID, "folder",
-				"a folder name is 1 to 64 of [A-Za-z0-9 _-]");
-	int rc = store_write(a->store, update_run, &j);
+	(void)job;
 	if (rc == STORE_NOT_FOUND)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such message");
 	if (rc == STORE_CONFLICT)
@@ -118,6 +112,30 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 		return app_fail(err, APP_FAULT, NULL,
 				"the change could not be recorded");
 	return APP_OK;
+}
+
+int inbox_update_begin(uint64_t person, uint64_t message, int read,
+		       const char *folder, struct app_write *w,
+		       struct app_error *err)
+{
+	if (folder && !terms_folder_name_ok(folder) &&
+	    strcmp(folder, "inbox") != 0 && strcmp(folder, "later") != 0)
+		return app_fail(err, APP_INVALID, "folder",
+				"a folder name is 1 to 64 of [A-Za-z0-9 _-]");
+	struct update_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct update_job){ person, message, read, folder };
+	*w = (struct app_write){ update_run, j, false, update_finish, free };
+	return APP_OK;
+}
+
+int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
+		 const char *folder, struct app_error *err)
+{
+	struct app_write w;
+	int rc = inbox_update_begin(person, message, read, folder, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 struct empty_job {
@@ -132,8 +150,17 @@ static int empty_run(struct store_tx *tx, void *arg)
 	return store_folder_empty(tx, j->person, j->folder, &j->n);
 }
 
-int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
-		struct app_error *err)
+static int empty_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the folder could not be emptied");
+	return APP_OK;
+}
+
+int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
+		      int64_t **n, struct app_write *w, struct app_error *err)
 {
 	struct folder_table *f = malloc(sizeof(*f));
 	if (f == NULL || inbox_folders(a, person, f) != APP_OK) {
@@ -145,10 +172,27 @@ int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 	free(f);
 	if (id < 0)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such folder");
-	struct empty_job j = { person, id, 0 };
-	if (store_write(a->store, empty_run, &j) != STORE_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the folder could not be emptied");
-	*n = j.n;
+	struct empty_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct empty_job){ person, id, 0 };
+	*n = &j->n;
+	*w = (struct app_write){ empty_run, j, false, empty_finish, free };
 	return APP_OK;
+}
+
+int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
+		struct app_error *err)
+{
+	struct app_write w;
+	int64_t *count;
+	int rc = inbox_empty_begin(a, person, folder, &count, &w, err);
+	if (rc != APP_OK)
+		return rc;
+	rc = w.alone ? store_write_alone(a->store, w.run, w.job)
+		     : store_write(a->store, w.run, w.job);
+	int status = w.finish(w.job, rc, err);
+	*n = *count;
+	w.release(w.job);
+	return status;
 }

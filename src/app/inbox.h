@@ -21,6 +21,15 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 		struct app_error *err);
 
+/* The same two, split (see struct app_write). update's folder name is
+ * borrowed until the write is done; empty's *n points into the job, to be
+ * read after the write and before the release. */
+int inbox_update_begin(uint64_t person, uint64_t message, int read,
+		       const char *folder, struct app_write *w,
+		       struct app_error *err);
+int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
+		      int64_t **n, struct app_write *w, struct app_error *err);
+
 /* Inside a write job: the person's folder table gains the names not in it
  * yet (read and written in the job's transaction, so concurrent additions
  * cannot lose one); ids (may be NULL) receive each name's folder id.

@@ -152,6 +152,23 @@ struct profile_job {
 	int64_t now_ms;
 };
 
+static int profile_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not record the profile");
+	return APP_OK;
+}
+
+static void profile_release(void *job)
+{
+	struct profile_job *j = job;
+	json_decref(j->ledger_data);
+	free(j->sealed);
+	free(j);
+}
+
 static int profile_run(struct store_tx *tx, void *arg)
 {
 	struct profile_job *j = arg;
@@ -162,8 +179,9 @@ static int profile_run(struct store_tx *tx, void *arg)
 	return rc;
 }
 
-int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
-		       struct app_error *err)
+int person_set_profile_begin(struct app *a, uint64_t person,
+			     const json_t *profile, struct app_write *w,
+			     struct app_error *err)
 {
 	struct store_person sp;
 	uint8_t data_key[KEYS_DATA_KEY_BYTES];
@@ -222,14 +240,24 @@ int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 	sodium_memzero(text, strlen(text));
 	free(text);
 	j.ledger_data = json_pack("{s:o}", "fields", names);
-	rc = j.ledger_data ? store_write(a->store, profile_run, &j)
-			   : STORE_FAULT;
-	json_decref(j.ledger_data);
-	free(j.sealed);
-	if (rc != STORE_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the store could not record the profile");
+	struct profile_job *heap = j.ledger_data ? malloc(sizeof(*heap)) : NULL;
+	if (heap == NULL) {
+		json_decref(j.ledger_data);
+		free(j.sealed);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	*heap = j;
+	*w = (struct app_write){ profile_run, heap, false, profile_finish,
+				 profile_release };
 	return APP_OK;
+}
+
+int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
+		       struct app_error *err)
+{
+	struct app_write w;
+	int rc = person_set_profile_begin(a, person, profile, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 struct global_job {
@@ -238,50 +266,45 @@ struct global_job {
 	struct gate_state *gate;
 };
 
-/* What the writer runs: the job, and whether it ran (its hooks then own
- * the job; otherwise the caller frees it). On the caller's stack. */
-struct global_run_arg {
-	struct global_job *job;
-	bool ran;
-};
-
+/* Once the change is durable the gate reloads the person. The hook runs
+ * before the write is reported, so the job is still there. */
 static void global_forget(void *arg)
 {
 	struct global_job *j = arg;
 	gate_state_forget_person(j->gate, j->person);
-	free(j->json);
-	free(j);
-}
-
-static void global_free(void *arg)
-{
-	struct global_job *j = arg;
-	free(j->json);
-	free(j);
 }
 
 static int global_run(struct store_tx *tx, void *arg)
 {
-	struct global_run_arg *ga = arg;
-	struct global_job *j = ga->job;
-
-	ga->ran = true;
-	/* Exactly one of the two hooks runs and frees the job: the rollback
-	 * hook, registered first, whenever this job fails from here on; the
-	 * commit hook, which also makes the gate reload the person's terms,
-	 * once the change is durable. */
-	if (store_tx_on_rollback(tx, global_free, j) != STORE_OK) {
-		global_free(j);
-		return STORE_FAULT;
-	}
+	struct global_job *j = arg;
 	int rc = store_person_set_global_terms(tx, j->person, j->json);
 	if (rc != STORE_OK)
 		return rc;
 	return store_tx_on_commit(tx, global_forget, j);
 }
 
-int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
-			    int *err_kind, struct app_error *err)
+static int global_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the store could not record the "
+					  "terms");
+	return APP_OK;
+}
+
+static void global_release(void *job)
+{
+	struct global_job *j = job;
+	free(j->json);
+	free(j);
+}
+
+int person_set_global_terms_begin(struct app *a, uint64_t person,
+				  const json_t *terms, int *err_kind,
+				  struct app_write *w, struct app_error *err)
 {
 	struct global_terms g;
 	struct terms_error terr;
@@ -311,18 +334,18 @@ int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
 		free(j);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
-	struct global_run_arg ga = { j, false };
-	int rc = store_write_alone(a->store, global_run, &ga);
-	if (!ga.ran) /* the writer never got to it (stopping, or BEGIN
-			failed): nothing else will free it */
-		global_free(j);
-	if (rc != STORE_OK)
-		return app_fail(err, app_from_store(rc), NULL,
-				rc == STORE_NOT_FOUND
-					? "no such person"
-					: "the store could not record the "
-					  "terms");
+	*w = (struct app_write){ global_run, j, true, global_finish,
+				 global_release };
 	return APP_OK;
+}
+
+int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
+			    int *err_kind, struct app_error *err)
+{
+	struct app_write w;
+	int rc = person_set_global_terms_begin(a, person, terms, err_kind, &w,
+					       err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 bool person_check_password(struct app *a, uint64_t person, const char *password)

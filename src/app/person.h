@@ -41,6 +41,9 @@ int person_add(struct app *a, const char *handle, const char *password,
  * changed (names only). */
 int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 		       struct app_error *err);
+int person_set_profile_begin(struct app *a, uint64_t person,
+			     const json_t *profile, struct app_write *w,
+			     struct app_error *err);
 
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
@@ -56,5 +59,10 @@ bool person_check_password(struct app *a, uint64_t person,
  * 422 on APP_INVALID). */
 int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
 			    int *err_kind, struct app_error *err);
+
+/* The same, split (see struct app_write). */
+int person_set_global_terms_begin(struct app *a, uint64_t person,
+				  const json_t *terms, int *err_kind,
+				  struct app_write *w, struct app_error *err);
 
 #endif

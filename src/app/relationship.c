@@ -407,8 +407,27 @@ static int decline_run(struct store_tx *tx, void *arg)
 	return rc;
 }
 
-int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
-		     struct app_error *err)
+static int decline_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "proposal",
+				"the proposal is no longer pending");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not record it");
+	return APP_OK;
+}
+
+static void decline_release(void *job)
+{
+	struct decline_job *j = job;
+	json_decref(j->data);
+	free(j);
+}
+
+int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
+			   struct app_write *w, struct app_error *err)
 {
 	struct store_proposal p;
 	char prp[ID_SIZE];
@@ -428,17 +447,27 @@ int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 		return app_fail(err, APP_CONFLICT, "proposal",
 				"the proposal is no longer pending");
 	id_encode(ID_PROPOSAL, proposal, prp);
-	struct decline_job j = { proposal, person,
-				 json_pack("{s:s}", "proposal", prp), now_ms };
-	rc = j.data ? store_write(a->store, decline_run, &j) : STORE_FAULT;
-	json_decref(j.data);
-	if (rc == STORE_CONFLICT)
-		return app_fail(err, APP_CONFLICT, "proposal",
-				"the proposal is no longer pending");
-	if (rc != STORE_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the store could not record it");
+	struct decline_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct decline_job){ proposal, person,
+				   json_pack("{s:s}", "proposal", prp),
+				   now_ms };
+	if (j->data == NULL) {
+		free(j);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	*w = (struct app_write){ decline_run, j, false, decline_finish,
+				 decline_release };
 	return APP_OK;
+}
+
+int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
+		     struct app_error *err)
+{
+	struct app_write w;
+	int rc = proposal_decline_begin(a, person, proposal, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 /* After a change is durable the gate reloads the relationship; the hook

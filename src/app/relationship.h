@@ -28,6 +28,8 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 /* The person declines a pending proposal of theirs. */
 int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 		     struct app_error *err);
+int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
+			   struct app_write *w, struct app_error *err);
 
 /* The state a proposal shows now: "expired" once a pending one is past
  * its expiry, else its stored state. */

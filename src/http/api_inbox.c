@@ -18,7 +18,7 @@ struct inbox_work {
 	uint64_t id;
 	int read;
 	const char *folder;
-	int64_t n;
+	int64_t *count; /* folder empty: in the write's job */
 	int status;
 	struct app_error err;
 };
@@ -44,18 +44,11 @@ static struct inbox_work *inbox_work_new(struct http_request *r, json_t *b)
 	return w;
 }
 
-static void patch_run(struct http_request *r)
-{
-	struct inbox_work *w = r->job;
-	w->status = inbox_update(r->app, r->person, w->id, w->read, w->folder,
-				 &w->err);
-}
-
 static void patch_after(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, 0);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
 	char id[ID_SIZE];
@@ -102,32 +95,43 @@ void api_me_message_patch(struct http_request *r)
 	w->id = id;
 	w->read = read ? json_is_true(read) : -1;
 	w->folder = folder ? json_string_value(folder) : NULL;
-	http_offload(r, patch_run, patch_after);
-}
-
-static void empty_run(struct http_request *r)
-{
-	struct inbox_work *w = r->job;
-	w->status =
-		inbox_empty(r->app, r->person, r->params[0], &w->n, &w->err);
+	struct app_write aw;
+	int rc = inbox_update_begin(r->person, id, w->read, w->folder, &aw,
+				    &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, 0);
+		return;
+	}
+	http_app_write(r, &aw, patch_after);
 }
 
 static void empty_after(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, 0);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
 	http_json(r, 200,
 		  json_pack("{s:s,s:I}", "folder", r->params[0], "deleted",
-			    (json_int_t)w->n));
+			    (json_int_t)*w->count));
 }
 
 void api_me_folder_empty(struct http_request *r)
 {
-	if (api_no_fields(r) && inbox_work_new(r, NULL))
-		http_offload(r, empty_run, empty_after);
+	if (!api_no_fields(r))
+		return;
+	struct inbox_work *w = inbox_work_new(r, NULL);
+	if (w == NULL)
+		return;
+	struct app_write aw;
+	int rc = inbox_empty_begin(r->app, r->person, r->params[0], &w->count,
+				   &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, 0);
+		return;
+	}
+	http_app_write(r, &aw, empty_after);
 }
 
 static void password_run(struct http_request *r)

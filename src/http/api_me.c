@@ -54,17 +54,11 @@ static struct me_work *me_work_new(struct http_request *r, json_t *body)
 	return w;
 }
 
-static void profile_put_work(struct http_request *r)
-{
-	struct me_work *w = r->job;
-	w->status = person_set_profile(r->app, r->person, w->body, &w->err);
-}
-
 static void profile_put_after(struct http_request *r)
 {
 	struct me_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
 		return;
 	}
 	http_json(r, 200, json_incref(w->body));
@@ -85,8 +79,16 @@ void api_me_profile_put(struct http_request *r)
 		}
 	}
 	struct me_work *w = me_work_new(r, body);
-	if (w)
-		http_offload(r, profile_put_work, profile_put_after);
+	if (w == NULL)
+		return;
+	struct app_write aw;
+	int rc = person_set_profile_begin(r->app, r->person, w->body, &aw,
+					  &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, TERMS_ERR_VALUE);
+		return;
+	}
+	http_app_write(r, &aw, profile_put_after);
 }
 
 void api_me_terms_get(struct http_request *r)
@@ -105,18 +107,10 @@ void api_me_terms_get(struct http_request *r)
 	http_json(r, t ? 200 : 503, t);
 }
 
-static void terms_put_work(struct http_request *r)
-{
-	struct me_work *w = r->job;
-	w->status = person_set_global_terms(r->app, r->person, w->body,
-					    &w->kind, &w->err);
-}
-
 static void terms_put_after(struct http_request *r)
 {
-	struct me_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, w->kind);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
 		return;
 	}
 	api_me_terms_get(r);
@@ -128,8 +122,16 @@ void api_me_terms_put(struct http_request *r)
 	if (body == NULL)
 		return;
 	struct me_work *w = me_work_new(r, body);
-	if (w)
-		http_offload(r, terms_put_work, terms_put_after);
+	if (w == NULL)
+		return;
+	struct app_write aw;
+	int rc = person_set_global_terms_begin(r->app, r->person, w->body,
+					       &w->kind, &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, w->kind);
+		return;
+	}
+	http_app_write(r, &aw, terms_put_after);
 }
 
 static void codes_after(struct http_request *r)

@@ -240,17 +240,11 @@ void api_me_proposals_accept(struct http_request *r)
 	http_app_write(r, &aw, accept_after);
 }
 
-static void decline_work(struct http_request *r)
-{
-	struct proposal_work *w = r->job;
-	w->status = proposal_decline(r->app, r->person, w->id, &w->err);
-}
-
 static void decline_after(struct http_request *r)
 {
 	struct proposal_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, TERMS_ERR_VALUE);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
 		return;
 	}
 	char id[ID_SIZE];
@@ -268,5 +262,11 @@ void api_me_proposals_decline(struct http_request *r)
 	if (w == NULL)
 		return;
 	w->id = id;
-	http_offload(r, decline_work, decline_after);
+	struct app_write aw;
+	int rc = proposal_decline_begin(r->app, r->person, id, &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, TERMS_ERR_VALUE);
+		return;
+	}
+	http_app_write(r, &aw, decline_after);
 }

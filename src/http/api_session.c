@@ -136,7 +136,25 @@ static void login_work(struct http_request *r)
 		return;
 	s->job.person = s->person;
 	session_job_prepare(&s->job, app_now_ms() / 1000);
-	if (store_write(r->app->store, session_job_run, &s->job) != STORE_OK)
+}
+
+/* After the password check (on a worker), the credential's write waits
+ * for the writer with the connection suspended, holding no thread. */
+static void login_then_write(struct http_request *r,
+			     void (*after)(struct http_request *r))
+{
+	struct login_state *s = r->job;
+	if (s->status != APP_OK) {
+		after(r);
+		return;
+	}
+	http_write(r, session_job_run, &s->job, after);
+}
+
+static void login_written(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	if (s->status == APP_OK && r->write_status != STORE_OK)
 		s->status = APP_FAULT;
 }
 
@@ -163,9 +181,10 @@ static bool login_failed(struct http_request *r, struct login_state *s)
 	return true;
 }
 
-static void session_after(struct http_request *r)
+static void session_written(struct http_request *r)
 {
 	struct login_state *s = r->job;
+	login_written(r);
 	if (login_failed(r, s))
 		return;
 	char cookie[SESSION_CREDENTIAL_SIZE + 128];
@@ -176,6 +195,9 @@ static void session_after(struct http_request *r)
 	http_empty(r, 204);
 }
 
+static void session_after(struct http_request *r);
+static void token_after(struct http_request *r);
+
 void api_session_create(struct http_request *r)
 {
 	struct login_state *s = login_read(r);
@@ -185,9 +207,15 @@ void api_session_create(struct http_request *r)
 	http_offload(r, login_work, session_after);
 }
 
-static void token_after(struct http_request *r)
+static void session_after(struct http_request *r)
+{
+	login_then_write(r, session_written);
+}
+
+static void token_written(struct http_request *r)
 {
 	struct login_state *s = r->job;
+	login_written(r);
 	if (login_failed(r, s))
 		return;
 	char id[ID_SIZE];
@@ -205,6 +233,11 @@ void api_tokens_create(struct http_request *r)
 		return;
 	s->job.kind = SESSION_TOKEN;
 	http_offload(r, login_work, token_after);
+}
+
+static void token_after(struct http_request *r)
+{
+	login_then_write(r, token_written);
 }
 
 /* ---- log-out and revocation ---- */
