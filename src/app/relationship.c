@@ -61,6 +61,7 @@ static json_t *ask_to_json(const struct terms_ask *ask)
 }
 
 struct propose_job {
+	uint64_t *id_out; /* where finish puts the new proposal's key */
 	struct store_proposal p;
 	json_t *ledger_data;
 	int64_t now_ms;
@@ -85,10 +86,32 @@ static int propose_run(struct store_tx *tx, void *arg)
 			     j->ledger_data, j->now_ms);
 }
 
-int proposal_create(struct app *a, uint64_t brand, uint64_t person,
-		    const json_t *proposal, uint64_t *id, int *err_kind,
-		    struct app_error *err)
+static int propose_finish(void *job, int rc, struct app_error *err)
 {
+	struct propose_job *j = job;
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, "connect_code",
+				"no such connect code");
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				"the proposal could not be recorded");
+	*j->id_out = j->p.id;
+	return APP_OK;
+}
+
+static void propose_release(void *job)
+{
+	struct propose_job *j = job;
+	free(j->p.ask);
+	json_decref(j->ledger_data);
+	free(j);
+}
+
+int proposal_create_begin(struct app *a, uint64_t brand, uint64_t person,
+			  const json_t *proposal, uint64_t *id, int *err_kind,
+			  struct app_write *w, struct app_error *err)
+{
+	(void)a; /* all it needs is checked here and read by the job */
 	struct terms_ask ask;
 	struct terms_error terr;
 	char prp[ID_SIZE], brd[ID_SIZE];
@@ -140,17 +163,27 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 	json_object_set_new(askj, "brand", json_string(brd));
 	j.p.created_at = j.now_ms / 1000;
 	j.p.expires_at = j.p.created_at + PROPOSAL_TTL;
-	int rc = j.p.ask ? store_write(a->store, propose_run, &j) : STORE_FAULT;
-	free(j.p.ask);
-	json_decref(askj);
-	if (rc == STORE_NOT_FOUND)
-		return app_fail(err, APP_NOT_FOUND, "connect_code",
-				"no such connect code");
-	if (rc != STORE_OK)
-		return app_fail(err, app_from_store(rc), NULL,
-				"the proposal could not be recorded");
-	*id = j.p.id;
+	struct propose_job *heap = j.p.ask ? malloc(sizeof(*heap)) : NULL;
+	if (heap == NULL) {
+		free(j.p.ask);
+		json_decref(askj);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	j.id_out = id;
+	*heap = j; /* owns ask and the ledger data from here */
+	*w = (struct app_write){ propose_run, heap, false, propose_finish,
+				 propose_release };
 	return APP_OK;
+}
+
+int proposal_create(struct app *a, uint64_t brand, uint64_t person,
+		    const json_t *proposal, uint64_t *id, int *err_kind,
+		    struct app_error *err)
+{
+	struct app_write w;
+	int rc = proposal_create_begin(a, brand, person, proposal, id, err_kind,
+				       &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 /* Adds the folder names of a JSON array to the person's table inside the

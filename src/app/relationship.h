@@ -25,6 +25,11 @@ int proposal_create(struct app *a, uint64_t brand, uint64_t person,
 		    const json_t *proposal, uint64_t *id, int *err_kind,
 		    struct app_error *err);
 
+/* The same, split (see struct app_write): *id is set by the finish. */
+int proposal_create_begin(struct app *a, uint64_t brand, uint64_t person,
+			  const json_t *proposal, uint64_t *id, int *err_kind,
+			  struct app_write *w, struct app_error *err);
+
 /* The person declines a pending proposal of theirs. */
 int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 		     struct app_error *err);

@@ -81,16 +81,11 @@ static json_t *proposal_json(const struct store_proposal *p, bool for_person,
 
 /* ---- POST /v1/proposals (brand) ---- */
 
-static void propose_work(struct http_request *r)
-{
-	struct proposal_work *w = r->job;
-	w->status = proposal_create(r->app, r->brand, 0, w->body, &w->id,
-				    &w->kind, &w->err);
-}
-
 static void propose_after(struct http_request *r)
 {
 	struct proposal_work *w = r->job;
+	w->status = r->app_status;
+	w->err = r->app_err;
 	if (w->status == APP_NOT_FOUND) {
 		int64_t lock = throttle_fail(r->app->throttle, w->throttle_key,
 					     app_now_ms() / 1000);
@@ -137,7 +132,18 @@ void api_proposals_create(struct http_request *r)
 			     (long long)wait);
 		return;
 	}
-	http_offload(r, propose_work, propose_after);
+	struct app_write aw;
+	int rc = proposal_create_begin(r->app, r->brand, 0, w->body, &w->id,
+				       &w->kind, &aw, &w->err);
+	if (rc != APP_OK) {
+		/* Refused before any write (a malformed code is as unknown
+		 * as any other). */
+		r->app_status = rc;
+		r->app_err = w->err;
+		propose_after(r);
+		return;
+	}
+	http_app_write(r, &aw, propose_after);
 }
 
 /* ---- GET /v1/proposals/{id} (brand) ---- */
