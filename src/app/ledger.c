@@ -92,7 +92,8 @@ struct head_job {
 	uint64_t person;
 	int64_t seq;
 	uint8_t hash[32];
-	const char *note;
+	char *note; /* owned until finish hands it over */
+	char **out; /* where finish puts the note */
 	int64_t at;
 };
 
@@ -103,13 +104,32 @@ static int head_job_run(struct store_tx *tx, void *arg)
 				      j->at);
 }
 
-int ledger_sign_head(struct app *a, uint64_t person, char **note)
+static int head_finish(void *job, int rc, struct app_error *err)
+{
+	struct head_job *j = job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the signed head could not be recorded");
+	*j->out = j->note;
+	j->note = NULL;
+	return APP_OK;
+}
+
+static void head_release(void *job)
+{
+	struct head_job *j = job;
+	free(j->note);
+	free(j);
+}
+
+int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
+			   struct app_write *w)
 {
 	struct store_ledger_entry e;
 	struct note_head h;
-	struct head_job j = { .person = person, .at = app_now_ms() / 1000 };
 
 	memset(&h, 0, sizeof(h));
+	*note = NULL;
 	int rc = store_ledger_head(a->store, person, &e);
 	if (rc == STORE_OK) {
 		h.seq = e.seq;
@@ -120,18 +140,29 @@ int ledger_sign_head(struct app *a, uint64_t person, char **note)
 	}
 	snprintf(h.server, sizeof(h.server), "%s", a->cfg.server_name);
 	id_encode(ID_PERSON, person, h.per_id);
+	struct head_job *j = calloc(1, sizeof(*j));
 	size_t len;
-	if (note_head_sign(a->keys, a->cfg.server_name, &h, note, &len) != 0)
-		return APP_FAULT;
-	j.seq = h.seq;
-	memcpy(j.hash, h.hash, 32);
-	j.note = *note;
-	if (store_write(a->store, head_job_run, &j) != STORE_OK) {
-		free(*note);
-		*note = NULL;
+	if (j == NULL || note_head_sign(a->keys, a->cfg.server_name, &h,
+					&j->note, &len) != 0) {
+		free(j);
 		return APP_FAULT;
 	}
+	j->person = person;
+	j->at = app_now_ms() / 1000;
+	j->seq = h.seq;
+	memcpy(j->hash, h.hash, 32);
+	j->out = note;
+	*w = (struct app_write){ head_job_run, j, false, head_finish,
+				 head_release };
 	return APP_OK;
+}
+
+int ledger_sign_head(struct app *a, uint64_t person, char **note)
+{
+	struct app_write w;
+	struct app_error err;
+	int rc = ledger_sign_head_begin(a, person, note, &w);
+	return rc == APP_OK ? app_write_run(a, &w, &err) : rc;
 }
 
 struct verify_ctx {

@@ -193,6 +193,7 @@ struct read_job {
 	int64_t day, now_ms;
 	json_t *data;
 	bool first;
+	struct app *app; /* for the finish of a split first read */
 };
 
 static int read_job_run(struct store_tx *tx, void *arg)
@@ -213,8 +214,34 @@ static void read_job_done(void *arg, int status)
 	free(j);
 }
 
+static void view_read_remember(struct app *a, uint64_t rel, uint64_t person,
+			       int64_t day);
+
+static int read_finish(void *job, int rc, struct app_error *err)
+{
+	struct read_job *j = job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the read could not be recorded");
+	view_read_remember(j->app, j->rel, j->person, j->day);
+	return APP_OK;
+}
+
+static void read_release(void *job)
+{
+	read_job_done(job, STORE_OK);
+}
+
 int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 			    bool may_block, json_t **out, struct app_error *err)
+{
+	return view_brand_relationship_ex(a, brand, rel, may_block, NULL, out,
+					  err);
+}
+
+int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
+			       bool may_block, struct app_write *later,
+			       json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = store_relationship_by_id(a->store, rel, &r);
@@ -291,10 +318,18 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 				now_ms / 86400000,
 				now_ms,
 				json_pack("{s:o}", "fields", names),
-				false };
+				false,
+				NULL };
 	store_relationship_clear(&r);
 	if (view_read_known(j->rel, j->day)) {
 		read_job_done(j, STORE_OK);
+	} else if (!may_block && later) {
+		/* The caller writes the first read, then shows the view. */
+		j->app = a;
+		*later = (struct app_write){ read_job_run, j, false,
+					     read_finish, read_release };
+		*out = view;
+		return VIEW_WOULD_BLOCK;
 	} else if (!may_block) {
 		read_job_done(j, STORE_OK);
 		json_decref(view);

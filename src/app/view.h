@@ -25,6 +25,14 @@ int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
 			    bool may_block, json_t **out,
 			    struct app_error *err);
 
+/* As view_brand_relationship; with !may_block and `later`, a day's first
+ * read returns VIEW_WOULD_BLOCK with the view in *out and the read's
+ * write in *later: the caller writes it (see struct app_write) and shows
+ * the view only once it is durable. */
+int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
+			       bool may_block, struct app_write *later,
+			       json_t **out, struct app_error *err);
+
 /* The same view as JSON text (a new string the caller frees), served
  * from a cache of rendered views when nothing it shows has changed and the
  * day's first read is on record already. */

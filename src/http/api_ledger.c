@@ -71,7 +71,6 @@ void api_me_ledger_list(struct http_request *r)
 
 struct head_work {
 	char *note;
-	int status;
 };
 
 static void head_work_free(void *p)
@@ -81,16 +80,10 @@ static void head_work_free(void *p)
 	free(w);
 }
 
-static void head_run(struct http_request *r)
-{
-	struct head_work *w = r->job;
-	w->status = ledger_sign_head(r->app, r->person, &w->note);
-}
-
 static void head_after(struct http_request *r)
 {
 	struct head_work *w = r->job;
-	if (w->status != APP_OK || w->note == NULL) {
+	if (r->app_status != APP_OK || w->note == NULL) {
 		http_problem(r, 503, NULL, "the head could not be signed");
 		return;
 	}
@@ -106,5 +99,11 @@ void api_me_ledger_head(struct http_request *r)
 	}
 	r->job = w;
 	r->job_free = head_work_free;
-	http_offload(r, head_run, head_after);
+	struct app_write aw;
+	if (ledger_sign_head_begin(r->app, r->person, &w->note, &aw) !=
+	    APP_OK) {
+		http_problem(r, 503, NULL, "the head could not be signed");
+		return;
+	}
+	http_app_write(r, &aw, head_after);
 }

@@ -52,10 +52,7 @@ void api_relationships_list(struct http_request *r)
 }
 
 struct get_work {
-	uint64_t id;
 	json_t *view;
-	int status;
-	struct app_error err;
 };
 
 static void get_work_free(void *p)
@@ -65,18 +62,11 @@ static void get_work_free(void *p)
 	free(w);
 }
 
-static void get_work_run(struct http_request *r)
-{
-	struct get_work *w = r->job;
-	w->status = view_brand_relationship(r->app, r->brand, w->id, true,
-					    &w->view, &w->err);
-}
-
 static void get_after(struct http_request *r)
 {
 	struct get_work *w = r->job;
-	if (w->status != APP_OK) {
-		http_app_error(r, w->status, &w->err, 0);
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
 	http_json(r, 200, w->view);
@@ -88,9 +78,9 @@ void api_relationships_get(struct http_request *r)
 	uint64_t id;
 	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
 		return;
-	/* Most reads answer here at once; only the day's first, which must
-	 * be on the ledger before the brand sees anything, waits for the
-	 * writer — on a worker thread. */
+	/* Most reads answer here at once, from the cache of rendered
+	 * views; only the day's first, which must be on the ledger before
+	 * the brand sees anything, waits for the writer (below). */
 	char *text = NULL;
 	struct app_error err = { 0 };
 	int rc = view_brand_relationship_text(r->app, r->brand, id, false,
@@ -104,15 +94,28 @@ void api_relationships_get(struct http_request *r)
 		http_app_error(r, rc, &err, 0);
 		return;
 	}
+	/* The day's first read: it goes on the person's ledger, and the
+	 * view is shown once that is durable. */
 	struct get_work *w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		http_problem(r, 503, NULL, "out of memory; try again");
 		return;
 	}
-	w->id = id;
 	r->job = w;
 	r->job_free = get_work_free;
-	http_offload(r, get_work_run, get_after);
+	struct app_write aw;
+	rc = view_brand_relationship_ex(r->app, r->brand, id, false, &aw,
+					&w->view, &err);
+	if (rc == APP_OK) { /* recorded meanwhile */
+		http_json(r, 200, w->view);
+		w->view = NULL;
+		return;
+	}
+	if (rc != VIEW_WOULD_BLOCK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_app_write(r, &aw, get_after);
 }
 
 static int person_item(const struct store_relationship *rel, void *arg)
