@@ -91,55 +91,91 @@ bool person_password_verify(const char *hash, const char *password)
 	return rc == 0;
 }
 
-static int person_insert_job(struct store_tx *tx, void *arg)
+struct person_add_job {
+	struct store_person p;
+	uint64_t *id_out;
+};
+
+static int person_add_run(struct store_tx *tx, void *arg)
 {
-	return store_person_insert(tx, arg);
+	struct person_add_job *j = arg;
+	return store_person_insert(tx, &j->p);
 }
 
-int person_add(struct app *a, const char *handle, const char *password,
-	       uint64_t *id, struct app_error *err)
+static int person_add_finish(void *job, int rc, struct app_error *err)
 {
-	struct store_person p;
-	uint8_t data_key[KEYS_DATA_KEY_BYTES];
-	struct global_terms g;
-	int rc;
-
-	memset(&p, 0, sizeof(p));
-	if ((rc = person_handle_check(handle, p.handle, err)) != APP_OK ||
-	    (rc = person_password_check(password, err)) != APP_OK)
-		return rc;
-	if (person_password_hash(password, p.password_hash,
-				 sizeof(p.password_hash)) != APP_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"cannot hash the password");
-	if (keys_new_data_key(data_key) != 0 ||
-	    keys_wrap(a->keys, data_key, p.data_key) != 0) {
-		sodium_memzero(data_key, sizeof(data_key));
-		return app_fail(err, APP_FAULT, NULL, "cannot make a data key");
-	}
-	sodium_memzero(data_key, sizeof(data_key));
-	p.data_key_len = KEYS_WRAPPED_BYTES;
-	global_terms_default(&g);
-	json_t *gj = global_terms_to_json(&g);
-	p.global_terms =
-		gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(gj);
-	if (p.global_terms == NULL)
-		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	p.id = store_new_key();
-	p.created_at = app_now_ms() / 1000;
-	uint64_t new_id = p.id;
-	rc = store_write(a->store, person_insert_job, &p);
-	free(p.global_terms);
-	sodium_memzero(&p, sizeof(p));
+	struct person_add_job *j = job;
 	if (rc == STORE_CONFLICT)
 		return app_fail(err, APP_CONFLICT, "handle",
 				"the handle is taken");
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store could not record the person");
-	*id = new_id;
+	*j->id_out = j->p.id;
 	return APP_OK;
+}
+
+static void person_add_release(void *job)
+{
+	struct person_add_job *j = job;
+	free(j->p.global_terms);
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+}
+
+int person_add_begin(struct app *a, const char *handle, const char *password,
+		     uint64_t *id, struct app_write *w, struct app_error *err)
+{
+	uint8_t data_key[KEYS_DATA_KEY_BYTES];
+	struct global_terms g;
+	int rc;
+
+	struct person_add_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	struct store_person *p = &j->p;
+	if ((rc = person_handle_check(handle, p->handle, err)) != APP_OK ||
+	    (rc = person_password_check(password, err)) != APP_OK) {
+		free(j);
+		return rc;
+	}
+	if (person_password_hash(password, p->password_hash,
+				 sizeof(p->password_hash)) != APP_OK) {
+		free(j);
+		return app_fail(err, APP_FAULT, NULL,
+				"cannot hash the password");
+	}
+	if (keys_new_data_key(data_key) != 0 ||
+	    keys_wrap(a->keys, data_key, p->data_key) != 0) {
+		sodium_memzero(data_key, sizeof(data_key));
+		person_add_release(j);
+		return app_fail(err, APP_FAULT, NULL, "cannot make a data key");
+	}
+	sodium_memzero(data_key, sizeof(data_key));
+	p->data_key_len = KEYS_WRAPPED_BYTES;
+	global_terms_default(&g);
+	json_t *gj = global_terms_to_json(&g);
+	p->global_terms =
+		gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(gj);
+	if (p->global_terms == NULL) {
+		person_add_release(j);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	p->id = store_new_key();
+	p->created_at = app_now_ms() / 1000;
+	j->id_out = id;
+	*w = (struct app_write){ person_add_run, j, false, person_add_finish,
+				 person_add_release };
+	return APP_OK;
+}
+
+int person_add(struct app *a, const char *handle, const char *password,
+	       uint64_t *id, struct app_error *err)
+{
+	struct app_write w;
+	int rc = person_add_begin(a, handle, password, id, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 #define PROFILE_MAX_FIELDS 32

@@ -36,6 +36,11 @@ bool person_password_verify(const char *hash, const char *password);
 int person_add(struct app *a, const char *handle, const char *password,
 	       uint64_t *id, struct app_error *err);
 
+/* person_add, split (see struct app_write): the password is hashed here
+ * (argon2id: call it off the event threads); *id is set by the finish. */
+int person_add_begin(struct app *a, const char *handle, const char *password,
+		     uint64_t *id, struct app_write *w, struct app_error *err);
+
 /* Replaces the person's profile (a flat JSON object of field name →
  * string), sealed with their data key; the ledger records which fields
  * changed (names only). */

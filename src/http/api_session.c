@@ -25,6 +25,7 @@ struct login_state {
 	int64_t retry_after;
 	struct app_error err;
 	struct session_job job;
+	struct app_write write; /* sign-up: the person's insert */
 };
 
 static void login_state_free(void *p)
@@ -83,16 +84,21 @@ static struct login_state *login_read(struct http_request *r)
 
 /* ---- POST /v1/persons ---- */
 
+/* On a worker: the argon2id hash; the write then waits for the writer
+ * with the connection suspended (signup_after → signup_written). */
 static void signup_work(struct http_request *r)
 {
 	struct login_state *s = r->job;
-	s->status =
-		person_add(r->app, s->handle, s->password, &s->person, &s->err);
+	s->status = person_add_begin(r->app, s->handle, s->password, &s->person,
+				     &s->write, &s->err);
+	sodium_memzero(s->password, sizeof(s->password));
 }
 
-static void signup_after(struct http_request *r)
+static void signup_written(struct http_request *r)
 {
 	struct login_state *s = r->job;
+	s->status = r->app_status;
+	s->err = r->app_err;
 	if (s->status != APP_OK) {
 		if (s->status == APP_CONFLICT)
 			http_problem(r, 409, "handle", "the handle is taken");
@@ -103,6 +109,18 @@ static void signup_after(struct http_request *r)
 	char id[ID_SIZE];
 	id_encode(ID_PERSON, s->person, id);
 	http_json(r, 201, json_pack("{s:s}", "id", id));
+}
+
+static void signup_after(struct http_request *r)
+{
+	struct login_state *s = r->job;
+	if (s->status != APP_OK) {
+		r->app_status = s->status;
+		r->app_err = s->err;
+		signup_written(r);
+		return;
+	}
+	http_app_write(r, &s->write, signup_written);
 }
 
 void api_persons_create(struct http_request *r)
