@@ -406,8 +406,24 @@ static int password_run(struct store_tx *tx, void *arg)
 	return store_person_set_password(tx, j->person, j->hash);
 }
 
-int person_change_password(struct app *a, uint64_t person, const char *current,
-			   const char *next, struct app_error *err)
+static int password_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the password could not be recorded");
+	return APP_OK;
+}
+
+static void password_release(void *job)
+{
+	sodium_memzero(job, sizeof(struct password_job));
+	free(job);
+}
+
+int person_change_password_begin(struct app *a, uint64_t person,
+				 const char *current, const char *next,
+				 struct app_write *w, struct app_error *err)
 {
 	int rc = person_password_check(next, err);
 	if (rc != APP_OK)
@@ -415,14 +431,25 @@ int person_change_password(struct app *a, uint64_t person, const char *current,
 	if (!person_check_password(a, person, current))
 		return app_fail(err, APP_NOT_FOUND, "current",
 				"the current password is wrong");
-	struct password_job j = { .person = person };
-	if (person_password_hash(next, j.hash, sizeof(j.hash)) != APP_OK)
+	struct password_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	j->person = person;
+	if (person_password_hash(next, j->hash, sizeof(j->hash)) != APP_OK) {
+		password_release(j);
 		return app_fail(err, APP_FAULT, NULL,
 				"cannot hash the password");
-	rc = store_write(a->store, password_run, &j);
-	sodium_memzero(&j, sizeof(j));
-	if (rc != STORE_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the password could not be recorded");
+	}
+	*w = (struct app_write){ password_run, j, false, password_finish,
+				 password_release };
 	return APP_OK;
+}
+
+int person_change_password(struct app *a, uint64_t person, const char *current,
+			   const char *next, struct app_error *err)
+{
+	struct app_write w;
+	int rc = person_change_password_begin(a, person, current, next, &w,
+					      err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }

@@ -56,6 +56,12 @@ int person_set_profile_begin(struct app *a, uint64_t person,
 int person_change_password(struct app *a, uint64_t person, const char *current,
 			   const char *next, struct app_error *err);
 
+/* person_change_password, split (see struct app_write); argon2id twice
+ * here, so call it off the event threads. */
+int person_change_password_begin(struct app *a, uint64_t person,
+				 const char *current, const char *next,
+				 struct app_write *w, struct app_error *err);
+
 /* Whether password is the person's (argon2id). */
 bool person_check_password(struct app *a, uint64_t person,
 			   const char *password);

@@ -19,6 +19,7 @@ struct inbox_work {
 	int read;
 	const char *folder;
 	int64_t *count; /* folder empty: in the write's job */
+	struct app_write write; /* password: the new hash's write */
 	int status;
 	struct app_error err;
 };
@@ -134,19 +135,25 @@ void api_me_folder_empty(struct http_request *r)
 	http_app_write(r, &aw, empty_after);
 }
 
+/* On a worker: both argon2id computations; the write then waits for the
+ * writer with the connection suspended. */
 static void password_run(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
-	w->status = person_change_password(
+	w->status = person_change_password_begin(
 		r->app, r->person,
 		json_string_value(json_object_get(w->body, "password")),
 		json_string_value(json_object_get(w->body, "new_password")),
-		&w->err);
+		&w->write, &w->err);
 }
 
-static void password_after(struct http_request *r)
+static void password_written(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
+	if (w->status == APP_OK) {
+		w->status = r->app_status;
+		w->err = r->app_err;
+	}
 	if (w->status == APP_NOT_FOUND)
 		http_problem(r, 403, "password",
 			     "the current password is "
@@ -157,6 +164,16 @@ static void password_after(struct http_request *r)
 		http_app_error(r, w->status, &w->err, 0);
 	else
 		http_empty(r, 204);
+}
+
+static void password_after(struct http_request *r)
+{
+	struct inbox_work *w = r->job;
+	if (w->status != APP_OK) {
+		password_written(r);
+		return;
+	}
+	http_app_write(r, &w->write, password_written);
 }
 
 void api_me_password_put(struct http_request *r)
