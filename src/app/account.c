@@ -157,8 +157,10 @@ int account_export(struct app *a, uint64_t person, const char *password,
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	}
+	/* A signed head of the chain as exported (not recorded: export only
+	 * reads). */
 	char *note = NULL;
-	if (ledger_sign_head(a, person, &note) == APP_OK)
+	if (ledger_head_note(a, person, &note) == APP_OK)
 		json_object_set_new(doc, "ledger_head", json_string(note));
 	free(note);
 	*out = doc;
@@ -221,30 +223,28 @@ static int collect_alias(const struct store_relationship *r, void *arg)
 struct erase_job {
 	struct app *a;
 	uint64_t person;
-	struct alias_list *aliases;
+	struct alias_list aliases;
 	char handle[KEYS_TOMBSTONE_HEX + 8];
 	char *global;
 	int64_t now_ms;
 };
 
+/* Once the erasure is durable the gate forgets the person and their
+ * relationships; the hook runs before the write is reported, so the job
+ * is still there. */
 static void erase_forget(void *arg)
 {
 	struct erase_job *j = arg;
 	gate_state_forget_person(j->a->gate, j->person);
-	for (size_t i = 0; i < j->aliases->n; i++)
-		gate_state_forget_relationship(j->a->gate, j->aliases->rels[i]);
-}
-
-static void erase_nothing(void *arg)
-{
-	(void)arg;
+	for (size_t i = 0; i < j->aliases.n; i++)
+		gate_state_forget_relationship(j->a->gate, j->aliases.rels[i]);
 }
 
 static int erase_run(struct store_tx *tx, void *arg)
 {
 	struct erase_job *j = arg;
 	json_t *data =
-		json_pack("{s:I}", "relationships", (json_int_t)j->aliases->n);
+		json_pack("{s:I}", "relationships", (json_int_t)j->aliases.n);
 	int rc = data ? ledger_append(tx, j->person, "person", "erasure", 0,
 				      data, j->now_ms)
 		      : STORE_FAULT;
@@ -252,67 +252,82 @@ static int erase_run(struct store_tx *tx, void *arg)
 	if (rc == STORE_OK)
 		rc = store_person_erase(
 			tx, j->person, j->handle,
-			(const char *const *)j->aliases->aliases,
-			(const char *const *)j->aliases->tombstones,
-			j->aliases->n, j->global, j->now_ms / 1000);
-	if (rc == STORE_OK &&
-	    (store_tx_on_rollback(tx, erase_nothing, j) != STORE_OK ||
-	     store_tx_on_commit(tx, erase_forget, j) != STORE_OK))
-		rc = STORE_FAULT;
+			(const char *const *)j->aliases.aliases,
+			(const char *const *)j->aliases.tombstones,
+			j->aliases.n, j->global, j->now_ms / 1000);
+	if (rc == STORE_OK)
+		rc = store_tx_on_commit(tx, erase_forget, j);
+	if (rc == STORE_OK) /* the old pages must leave the WAL too */
+		store_tx_checkpoint(tx);
 	return rc;
+}
+
+static int erase_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such person");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the erasure could not be recorded; nothing "
+				"was erased");
+	return APP_OK;
+}
+
+static void erase_release(void *job)
+{
+	struct erase_job *j = job;
+	for (size_t i = 0; i < j->aliases.n; i++) {
+		free(j->aliases.aliases[i]);
+		free(j->aliases.tombstones[i]);
+	}
+	free(j->aliases.aliases);
+	free(j->aliases.tombstones);
+	free(j->aliases.rels);
+	free(j->global);
+	free(j);
+}
+
+int account_erase_begin(struct app *a, uint64_t person, const char *password,
+			struct app_write *w, struct app_error *err)
+{
+	if (!person_check_password(a, person, password))
+		return app_fail(err, APP_NOT_FOUND, "password",
+				"the password is wrong");
+	struct erase_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	j->a = a;
+	j->person = person;
+	j->now_ms = app_now_ms();
+	j->aliases.a = a;
+	char id[ID_SIZE], tomb[KEYS_TOMBSTONE_HEX + 1];
+	id_encode(ID_PERSON, person, id);
+	struct global_terms g;
+	global_terms_default(&g);
+	json_t *gj = global_terms_to_json(&g);
+	j->global = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(gj);
+	if (store_relationship_list_person(a->store, person, 0, INT32_MAX,
+					   collect_alias,
+					   &j->aliases) != STORE_OK ||
+	    j->aliases.fault || j->global == NULL ||
+	    keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0) {
+		erase_release(j);
+		return app_fail(err, APP_FAULT, NULL,
+				"the erasure could not be prepared; nothing "
+				"was erased");
+	}
+	snprintf(j->handle, sizeof(j->handle), "erased-%.32s", tomb);
+	*w = (struct app_write){ erase_run, j, true, erase_finish,
+				 erase_release };
+	return APP_OK;
 }
 
 int account_erase(struct app *a, uint64_t person, const char *password,
 		  struct app_error *err)
 {
-	if (!person_check_password(a, person, password))
-		return app_fail(err, APP_NOT_FOUND, "password",
-				"the password is wrong");
-	struct alias_list l = { .a = a };
-	struct erase_job j = {
-		.a = a, .person = person, .aliases = &l, .now_ms = app_now_ms()
-	};
-	int status = APP_FAULT;
-	if (store_relationship_list_person(a->store, person, 0, INT32_MAX,
-					   collect_alias, &l) != STORE_OK ||
-	    l.fault)
-		goto out;
-	char id[ID_SIZE], tomb[KEYS_TOMBSTONE_HEX + 1];
-	id_encode(ID_PERSON, person, id);
-	if (keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0)
-		goto out;
-	snprintf(j.handle, sizeof(j.handle), "erased-%.32s", tomb);
-	struct global_terms g;
-	global_terms_default(&g);
-	json_t *gj = global_terms_to_json(&g);
-	j.global = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(gj);
-	if (j.global == NULL)
-		goto out;
-	int rc = store_write_alone(a->store, erase_run, &j);
-	if (rc == STORE_NOT_FOUND) {
-		status = app_fail(err, APP_NOT_FOUND, NULL, "no such person");
-		goto out;
-	}
-	if (rc != STORE_OK)
-		goto out;
-	/* The old pages must leave the WAL too. */
-	if (store_checkpoint(a->store) != STORE_OK)
-		log_warn("account: erasure committed; the WAL will be "
-			 "truncated at the next checkpoint");
-	status = APP_OK;
-out:
-	if (status == APP_FAULT && err && err->message[0] == '\0')
-		app_fail(err, APP_FAULT, NULL,
-			 "the erasure could not be recorded; nothing was "
-			 "erased");
-	for (size_t i = 0; i < l.n; i++) {
-		free(l.aliases[i]);
-		free(l.tombstones[i]);
-	}
-	free(l.aliases);
-	free(l.tombstones);
-	free(l.rels);
-	free(j.global);
-	return status;
+	struct app_write w;
+	int rc = account_erase_begin(a, person, password, &w, err);
+	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }

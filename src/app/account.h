@@ -27,4 +27,9 @@ int account_export(struct app *a, uint64_t person, const char *password,
 int account_erase(struct app *a, uint64_t person, const char *password,
 		  struct app_error *err);
 
+/* account_erase, split (see struct app_write); argon2id here, so call it
+ * off the event threads. */
+int account_erase_begin(struct app *a, uint64_t person, const char *password,
+			struct app_write *w, struct app_error *err);
+
 #endif

@@ -122,28 +122,45 @@ static void head_release(void *job)
 	free(j);
 }
 
-int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
-			   struct app_write *w)
+/* Reads the head of person's chain and signs it into *note. */
+static int ledger_head_sign(struct app *a, uint64_t person, struct note_head *h,
+			    char **note)
 {
 	struct store_ledger_entry e;
-	struct note_head h;
-
-	memset(&h, 0, sizeof(h));
+	memset(h, 0, sizeof(*h));
 	*note = NULL;
 	int rc = store_ledger_head(a->store, person, &e);
 	if (rc == STORE_OK) {
-		h.seq = e.seq;
-		memcpy(h.hash, e.hash, 32);
+		h->seq = e.seq;
+		memcpy(h->hash, e.hash, 32);
 		store_ledger_entry_clear(&e);
 	} else if (rc != STORE_NOT_FOUND) {
 		return APP_FAULT;
 	}
-	snprintf(h.server, sizeof(h.server), "%s", a->cfg.server_name);
-	id_encode(ID_PERSON, person, h.per_id);
-	struct head_job *j = calloc(1, sizeof(*j));
+	snprintf(h->server, sizeof(h->server), "%s", a->cfg.server_name);
+	id_encode(ID_PERSON, person, h->per_id);
 	size_t len;
-	if (j == NULL || note_head_sign(a->keys, a->cfg.server_name, &h,
-					&j->note, &len) != 0) {
+	if (note_head_sign(a->keys, a->cfg.server_name, h, note, &len) != 0)
+		return APP_FAULT;
+	return APP_OK;
+}
+
+int ledger_head_note(struct app *a, uint64_t person, char **note)
+{
+	struct note_head h;
+	return ledger_head_sign(a, person, &h, note);
+}
+
+int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
+			   struct app_write *w)
+{
+	struct note_head h;
+
+	*note = NULL;
+	struct head_job *j = calloc(1, sizeof(*j));
+	if (j == NULL || ledger_head_sign(a, person, &h, &j->note) != APP_OK) {
+		if (j)
+			free(j->note);
 		free(j);
 		return APP_FAULT;
 	}

@@ -24,6 +24,9 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 /* The signed head of person's chain as a C2SP signed note (a new string
  * the caller frees), and records it as the person's latest head. */
 int ledger_sign_head(struct app *a, uint64_t person, char **note);
+/* The signed head as a note (a new string), without recording it. */
+int ledger_head_note(struct app *a, uint64_t person, char **note);
+
 /* The same, split (see struct app_write): *note is set by the finish. */
 int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
 			   struct app_write *w);

@@ -449,7 +449,7 @@ int person_change_password(struct app *a, uint64_t person, const char *current,
 			   const char *next, struct app_error *err)
 {
 	struct app_write w;
-	int rc = person_change_password_begin(a, person, current, next, &w,
-					      err);
+	int rc =
+		person_change_password_begin(a, person, current, next, &w, err);
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }

@@ -18,7 +18,7 @@ struct inbox_work {
 	uint64_t id;
 	int read;
 	const char *folder;
-	int64_t *count; /* folder empty: in the write's job */
+	int64_t *count;		/* folder empty: in the write's job */
 	struct app_write write; /* password: the new hash's write */
 	int status;
 	struct app_error err;
@@ -205,6 +205,7 @@ struct account_work {
 	json_t *doc;
 	int status;
 	struct app_error err;
+	struct app_write write; /* erasure: the erasing write */
 };
 
 static void account_work_free(void *p)
@@ -283,20 +284,37 @@ void api_me_export(struct http_request *r)
 		http_offload(r, export_run, export_after);
 }
 
+/* On a worker: the argon2id check and the reads; the erasure itself
+ * then waits for the writer with the connection suspended. */
 static void erase_run(struct http_request *r)
 {
 	struct account_work *w = r->job;
-	w->status =
-		account_erase(r->app, r->person, account_password(r), &w->err);
+	w->status = account_erase_begin(r->app, r->person, account_password(r),
+					&w->write, &w->err);
 }
 
-static void erase_after(struct http_request *r)
+static void erase_written(struct http_request *r)
 {
+	struct account_work *w = r->job;
+	if (w->status == APP_OK) {
+		w->status = r->app_status;
+		w->err = r->app_err;
+	}
 	if (((struct account_work *)r->job)->status == APP_OK && r->by_cookie)
 		http_header(r, "Set-Cookie",
 			    "cmr_session=; Path=/; HttpOnly; SameSite=Strict; "
 			    "Max-Age=0");
 	account_after(r, 204);
+}
+
+static void erase_after(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	if (w->status != APP_OK) {
+		erase_written(r);
+		return;
+	}
+	http_app_write(r, &w->write, erase_written);
 }
 
 void api_me_erase(struct http_request *r)

@@ -20,6 +20,7 @@ struct store_ops {
 		     store_done_fn done, bool wait, bool alone);
 	int (*tx_hook)(struct store_tx *tx, bool commit, store_hook_fn fn,
 		       void *arg);
+	void (*tx_checkpoint)(struct store_tx *tx);
 	void (*writer_stats)(struct store *s, struct store_writer_stats *out);
 	void (*read_begin)(struct store *s);
 	void (*read_end)(struct store *s);
@@ -97,7 +98,6 @@ struct store_ops {
 	int (*person_erase)(struct store_tx *, uint64_t, const char *,
 			    const char *const *, const char *const *, size_t,
 			    const char *, int64_t);
-	int (*checkpoint)(struct store *);
 	int (*expiring)(struct store *, const char *, const char *,
 			store_expiring_cb, void *);
 	int (*notice_insert)(struct store_tx *, uint64_t, const char *,

@@ -64,7 +64,8 @@ struct sqlite_tx {
 	struct sqlite_store *s;
 	struct sqlite_hook *hooks; /* of the whole batch */
 	size_t n_hooks, cap_hooks;
-	bool oom; /* a hook could not be registered */
+	bool oom;	 /* a hook could not be registered */
+	bool checkpoint; /* truncate the WAL after this batch commits */
 };
 
 struct sqlite_store {
@@ -421,6 +422,28 @@ static uint64_t sqlite_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Folds the WAL into the database and truncates it, on the writer's own
+ * connection after a commit (erasure asks for it: the old pages must not
+ * survive in the WAL). Readers holding old snapshots can hold it back a
+ * while; it is tried a bounded number of times. */
+static void sqlite_truncate_wal(struct sqlite_store *s)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		if (sqlite3_wal_checkpoint_v2(s->writer.db, NULL,
+					      SQLITE_CHECKPOINT_TRUNCATE, NULL,
+					      NULL) == SQLITE_OK)
+			return;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	log_warn("store: the WAL could not be truncated yet");
+}
+
+static void sqlite_tx_checkpoint(struct store_tx *base)
+{
+	((struct sqlite_tx *)base)->checkpoint = true;
+}
+
 static int sqlite_tx_hook(struct store_tx *base, bool commit, store_hook_fn fn,
 			  void *arg)
 {
@@ -586,6 +609,8 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 		for (size_t i = 0; i < tx.n_hooks; i++)
 			if (tx.hooks[i].commit)
 				tx.hooks[i].fn(tx.hooks[i].arg);
+		if (tx.checkpoint)
+			sqlite_truncate_wal(s);
 	}
 	/* Under the lock that sqlite_writer_stats() reads them with. */
 	pthread_mutex_lock(&s->lock);
@@ -1741,31 +1766,6 @@ static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	return rc;
 }
 
-static int sqlite_checkpoint(struct store *store)
-{
-	struct sqlite_store *s = S(store);
-	struct sqlite_conn c;
-	char err[256];
-	if (sqlite_conn_open(&c, s->path, true, err, sizeof(err)) != STORE_OK)
-		return STORE_FAULT;
-	int status = STORE_FAULT;
-	for (int tries = 0; tries < 200; tries++) {
-		int log = -1, done = -1;
-		int rc = sqlite3_wal_checkpoint_v2(
-			c.db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
-		if (rc == SQLITE_OK) {
-			status = STORE_OK;
-			break;
-		}
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	sqlite_conn_close(&c);
-	if (status != STORE_OK)
-		log_warn("store: the WAL could not be truncated");
-	return status;
-}
-
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
  * order is time order. */
 static const char sql_expiring[] =
@@ -2370,6 +2370,7 @@ const struct store_ops store_sqlite_ops = {
 	.close = sqlite_close,
 	.write = sqlite_write,
 	.tx_hook = sqlite_tx_hook,
+	.tx_checkpoint = sqlite_tx_checkpoint,
 	.writer_stats = sqlite_writer_stats,
 	.read_begin = sqlite_read_begin,
 	.read_end = sqlite_read_end,
@@ -2417,7 +2418,6 @@ const struct store_ops store_sqlite_ops = {
 	.notice_insert = sqlite_notice_insert,
 	.purge_old = sqlite_purge_old,
 	.person_erase = sqlite_person_erase,
-	.checkpoint = sqlite_checkpoint,
 	.attempt_update = sqlite_attempt_update,
 	.folder_empty = sqlite_folder_empty,
 	.person_set_password = sqlite_person_set_password,

@@ -93,6 +93,11 @@ uint64_t store_tx_job(const struct store_tx *tx)
 	return tx->job;
 }
 
+void store_tx_checkpoint(struct store_tx *tx)
+{
+	tx->store->ops->tx_checkpoint(tx);
+}
+
 struct store *store_tx_store(struct store_tx *tx)
 {
 	return tx->store;
@@ -359,11 +364,6 @@ int store_person_erase(struct store_tx *tx, uint64_t person,
 	return TX_OPS(tx)->person_erase(tx, person, handle_tombstone, aliases,
 					tombstones, n, default_global_terms,
 					at);
-}
-
-int store_checkpoint(struct store *s)
-{
-	return s->ops->checkpoint(s);
 }
 
 int store_expiring(struct store *s, const char *now, const char *until,

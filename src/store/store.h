@@ -192,6 +192,10 @@ int store_tx_on_rollback(struct store_tx *tx, store_hook_fn fn, void *arg);
  * job's callees register their hooks once per job. */
 uint64_t store_tx_job(const struct store_tx *tx);
 
+/* Asks the writer to fold the WAL into the database and truncate it once
+ * this job's batch is durable (erasure: no old page may survive). */
+void store_tx_checkpoint(struct store_tx *tx);
+
 /* The store a transaction belongs to (for reads inside a job). */
 struct store *store_tx_store(struct store_tx *tx);
 
@@ -413,10 +417,6 @@ int store_person_erase(struct store_tx *tx, uint64_t person,
 		       const char *handle_tombstone, const char *const *aliases,
 		       const char *const *tombstones, size_t n,
 		       const char *default_global_terms, int64_t at);
-
-/* Folds the WAL into the database and truncates it, retrying until no
- * reader holds it back (erasure needs the old pages gone). */
-int store_checkpoint(struct store *s);
 
 /* Relationships not ended whose consent expires in (now, until] and
  * whose person was not yet told of that expiry; `expires` is the
