@@ -35,23 +35,6 @@ static int finish_run(struct store_tx *tx, void *arg)
 				 f->answer);
 }
 
-/* Records the campaign's answer under its Idempotency-Key. */
-static void campaign_finish(struct app *a, const struct campaign_request *req,
-			    const struct campaign_result *res)
-{
-	if (req->idem_key == NULL)
-		return;
-	json_t *answer = campaign_result_json(res);
-	struct finish_job f = { req, answer ? json_dumps(answer, JSON_COMPACT)
-					    : NULL };
-	json_decref(answer);
-	/* Should this fail, the key stays "in progress": a retry is refused
-	 * (409), never sent again. */
-	if (f.answer)
-		store_write(a->store, finish_run, &f);
-	free(f.answer);
-}
-
 static int campaign_chunk_error(struct chunk_job *j, int rc,
 				struct app_error *err)
 {
@@ -126,20 +109,6 @@ static int chunk_run(struct store_tx *tx, void *arg)
 	return store_campaign_count(tx, j->res->id, j->total, j->accepted);
 }
 
-static int chunk_write(struct app *a, struct chunk_job *j)
-{
-	int rc = store_write(a->store, chunk_run, j);
-	if (rc != STORE_OK)
-		return rc;
-	j->first_done = true;
-	j->res->total += j->total;
-	j->res->accepted += j->accepted;
-	j->res->refused += j->total - j->accepted;
-	for (int i = 0; i < GATE_REASON_COUNT; i++)
-		j->res->reasons[i] += j->reasons[i];
-	return STORE_OK;
-}
-
 struct key_page {
 	uint64_t *keys;
 	size_t n;
@@ -152,13 +121,57 @@ static int key_collect(uint64_t key, void *arg)
 	return 0;
 }
 
-int campaign_send(struct app *a, const struct campaign_request *req,
-		  struct campaign_result *out, struct app_error *err)
+/* A campaign under way: one chunk's write at a time, each durable before
+ * its recipients count. */
+struct campaign_run {
+	struct app *a;
+	const struct campaign_request *req;
+	struct campaign_result *res;
+	int64_t now_ms;
+	size_t at;	/* explicit list: the next recipient */
+	uint64_t after; /* "all": the last key written */
+	bool first;	/* the next chunk is the first */
+	bool last;	/* the chunk written was the last */
+	bool done;
+	struct key_page page;
+	struct chunk_job job;
+	struct finish_job fin;
+};
+
+static int chunk_finish(void *job, int rc, struct app_error *err)
+{
+	struct chunk_job *j = job;
+	if (rc != STORE_OK)
+		return campaign_chunk_error(j, rc, err);
+	j->first_done = true;
+	j->res->total += j->total;
+	j->res->accepted += j->accepted;
+	j->res->refused += j->total - j->accepted;
+	for (int i = 0; i < GATE_REASON_COUNT; i++)
+		j->res->reasons[i] += j->reasons[i];
+	return APP_OK;
+}
+
+static int fin_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	(void)rc; /* should it fail, the key stays "in progress": a retry
+		     is refused (409), never sent again */
+	(void)err;
+	return APP_OK;
+}
+
+static void campaign_keep(void *job)
+{
+	(void)job; /* the run owns its jobs */
+}
+
+int campaign_begin(struct app *a, const struct campaign_request *req,
+		   struct campaign_result *out, struct campaign_run **run,
+		   struct app_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->id = store_new_key();
-	int64_t now_ms = app_now_ms();
-
 	if (!req->all) {
 		if (req->n_rels == 0 || req->n_rels > CAMPAIGN_MAX_LIST)
 			return app_fail(err, APP_INVALID, "relationships",
@@ -182,60 +195,104 @@ int campaign_send(struct app *a, const struct campaign_request *req,
 						"relationships",
 						"no such relationship");
 		}
-		for (size_t at = 0; at < req->n_rels; at += CAMPAIGN_CHUNK) {
-			size_t n = req->n_rels - at;
-			if (n > CAMPAIGN_CHUNK)
-				n = CAMPAIGN_CHUNK;
-			struct chunk_job j = { .app = a,
-					       .req = req,
-					       .res = out,
-					       .rels = req->rels + at,
-					       .n = n,
-					       .first = at == 0,
-					       .now_ms = now_ms };
-			int rc = chunk_write(a, &j);
-			if (rc != STORE_OK)
-				return campaign_chunk_error(&j, rc, err);
-		}
-		campaign_finish(a, req, out);
+	}
+	struct campaign_run *r = calloc(1, sizeof(*r));
+	if (r == NULL ||
+	    (req->all && (r->page.keys = malloc(CAMPAIGN_CHUNK *
+						sizeof(uint64_t))) == NULL)) {
+		free(r);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	r->a = a;
+	r->req = req;
+	r->res = out;
+	r->now_ms = app_now_ms();
+	r->first = true;
+	*run = r;
+	return APP_OK;
+}
+
+int campaign_step(struct campaign_run *r, struct app_write *w,
+		  struct app_error *err)
+{
+	const struct campaign_request *q = r->req;
+	if (r->done)
+		return CAMPAIGN_DONE;
+	if (r->last) {
+		/* Every recipient is written: the answer goes under the
+		 * Idempotency-Key, and that is the end. */
+		r->done = true;
+		if (q->idem_key == NULL)
+			return CAMPAIGN_DONE;
+		json_t *answer = campaign_result_json(r->res);
+		free(r->fin.answer);
+		r->fin = (struct finish_job){
+			q, answer ? json_dumps(answer, JSON_COMPACT) : NULL
+		};
+		json_decref(answer);
+		if (r->fin.answer == NULL)
+			return CAMPAIGN_DONE;
+		*w = (struct app_write){ finish_run, &r->fin, false, fin_finish,
+					 campaign_keep };
 		return APP_OK;
 	}
-	struct key_page page = { malloc(CAMPAIGN_CHUNK * sizeof(uint64_t)), 0 };
-	if (page.keys == NULL)
-		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	uint64_t after = 0;
-	bool first = true;
-	for (;;) {
-		page.n = 0;
-		if (store_relationship_keys_brand(a->store, req->brand, after,
-						  CAMPAIGN_CHUNK, key_collect,
-						  &page) != STORE_OK) {
-			free(page.keys);
+	const uint64_t *rels;
+	size_t n;
+	if (!q->all) {
+		rels = q->rels + r->at;
+		n = q->n_rels - r->at;
+		if (n > CAMPAIGN_CHUNK)
+			n = CAMPAIGN_CHUNK;
+		r->at += n;
+		r->last = r->at >= q->n_rels;
+	} else {
+		r->page.n = 0;
+		if (store_relationship_keys_brand(
+			    r->a->store, q->brand, r->after, CAMPAIGN_CHUNK,
+			    key_collect, &r->page) != STORE_OK)
 			return app_fail(err, APP_FAULT, NULL,
 					"the store cannot be read");
-		}
-		if (page.n == 0 && !first)
-			break;
-		struct chunk_job j = { .app = a,
-				       .req = req,
-				       .res = out,
-				       .rels = page.keys,
-				       .n = page.n,
-				       .first = first,
-				       .now_ms = now_ms };
-		int rc = chunk_write(a, &j);
-		if (rc != STORE_OK) {
-			free(page.keys);
-			return campaign_chunk_error(&j, rc, err);
-		}
-		first = false;
-		if (page.n < CAMPAIGN_CHUNK)
-			break;
-		after = page.keys[page.n - 1];
+		rels = r->page.keys;
+		n = r->page.n;
+		if (n > 0)
+			r->after = r->page.keys[n - 1];
+		r->last = n < CAMPAIGN_CHUNK;
 	}
-	free(page.keys);
-	campaign_finish(a, req, out);
+	r->job = (struct chunk_job){ .app = r->a,
+				     .req = q,
+				     .res = r->res,
+				     .rels = rels,
+				     .n = n,
+				     .first = r->first,
+				     .now_ms = r->now_ms };
+	r->first = false;
+	*w = (struct app_write){ chunk_run, &r->job, false, chunk_finish,
+				 campaign_keep };
 	return APP_OK;
+}
+
+void campaign_run_free(struct campaign_run *r)
+{
+	if (r == NULL)
+		return;
+	free(r->page.keys);
+	free(r->fin.answer);
+	free(r);
+}
+
+int campaign_send(struct app *a, const struct campaign_request *req,
+		  struct campaign_result *out, struct app_error *err)
+{
+	struct campaign_run *r = NULL;
+	struct app_write w;
+	int rc = campaign_begin(a, req, out, &r, err);
+	if (rc != APP_OK)
+		return rc;
+	while ((rc = campaign_step(r, &w, err)) == APP_OK)
+		if ((rc = app_write_run(a, &w, err)) != APP_OK)
+			break;
+	campaign_run_free(r);
+	return rc == CAMPAIGN_DONE ? APP_OK : rc;
 }
 
 json_t *campaign_result_json(const struct campaign_result *r)

@@ -44,6 +44,22 @@ struct campaign_result {
 int campaign_send(struct app *a, const struct campaign_request *req,
 		  struct campaign_result *out, struct app_error *err);
 
+/* The same, a write at a time, for a door that waits without holding a
+ * thread: campaign_begin checks (an explicit list must be all the
+ * brand's) and sets up; each campaign_step gives the next write (a chunk
+ * of recipients, and at last the Idempotency-Key's answer) to run and
+ * finish as struct app_write says — its release does nothing, the run
+ * owns it — until it returns CAMPAIGN_DONE. req and out must outlive the
+ * run. */
+#define CAMPAIGN_DONE 11
+struct campaign_run;
+int campaign_begin(struct app *a, const struct campaign_request *req,
+		   struct campaign_result *out, struct campaign_run **run,
+		   struct app_error *err);
+int campaign_step(struct campaign_run *run, struct app_write *w,
+		  struct app_error *err);
+void campaign_run_free(struct campaign_run *run);
+
 /* The result as the brand sees it: {"id","total","accepted","refused",
  * "reasons":{brand-visible reason: count}}. */
 json_t *campaign_result_json(const struct campaign_result *r);

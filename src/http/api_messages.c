@@ -320,11 +320,14 @@ void api_me_messages_list(struct http_request *r)
 
 /* ---- POST /v1/campaigns ---- */
 
+static void campaign_written(struct http_request *r);
+
 struct campaign_work {
 	json_t *body;
 	uint64_t *rels;
 	struct campaign_request req;
 	struct campaign_result res;
+	struct campaign_run *run;
 	int status;
 	struct app_error err;
 	char idem_key[130];
@@ -334,22 +337,24 @@ struct campaign_work {
 static void campaign_work_free(void *p)
 {
 	struct campaign_work *w = p;
+	campaign_run_free(w->run);
 	json_decref(w->body);
 	free(w->rels);
 	free(w);
 }
 
-static void campaign_run(struct http_request *r)
+/* On a worker: the checks (an explicit list is up to 10,000 reads). */
+static void campaign_begin_work(struct http_request *r)
 {
 	struct campaign_work *w = r->job;
 	if (w->idem_key[0]) {
 		w->req.idem_key = w->idem_key;
 		w->req.idem_hash = w->idem_hash;
 	}
-	w->status = campaign_send(r->app, &w->req, &w->res, &w->err);
+	w->status = campaign_begin(r->app, &w->req, &w->res, &w->run, &w->err);
 }
 
-static void campaign_after(struct http_request *r)
+static void campaign_reply(struct http_request *r)
 {
 	struct campaign_work *w = r->job;
 	if (w->status == APP_CONFLICT && w->idem_key[0] &&
@@ -360,6 +365,43 @@ static void campaign_after(struct http_request *r)
 		return;
 	}
 	http_json(r, 201, campaign_result_json(&w->res));
+}
+
+/* Then a chunk at a time, each waiting for the writer with the
+ * connection suspended and no thread held. */
+static void campaign_step_next(struct http_request *r)
+{
+	struct campaign_work *w = r->job;
+	struct app_write aw;
+	int rc = campaign_step(w->run, &aw, &w->err);
+	if (rc == APP_OK) {
+		http_app_write(r, &aw, campaign_written);
+		return;
+	}
+	w->status = rc == CAMPAIGN_DONE ? APP_OK : rc;
+	campaign_reply(r);
+}
+
+static void campaign_written(struct http_request *r)
+{
+	struct campaign_work *w = r->job;
+	if (r->app_status != APP_OK) {
+		w->status = r->app_status;
+		w->err = r->app_err;
+		campaign_reply(r);
+		return;
+	}
+	campaign_step_next(r);
+}
+
+static void campaign_after(struct http_request *r)
+{
+	struct campaign_work *w = r->job;
+	if (w->status != APP_OK) {
+		campaign_reply(r);
+		return;
+	}
+	campaign_step_next(r);
 }
 
 void api_campaigns_create(struct http_request *r)
@@ -471,5 +513,5 @@ void api_campaigns_create(struct http_request *r)
 	w->req.subject = subject ? json_string_value(subject) : NULL;
 	w->req.body = text ? json_string_value(text) : "";
 	w->req.body_len = text ? json_string_length(text) : 0;
-	http_offload(r, campaign_run, campaign_after);
+	http_offload(r, campaign_begin_work, campaign_after);
 }
