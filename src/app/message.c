@@ -657,6 +657,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		return APP_FAULT;
 	out->id = at.id;
 	out->decision = d;
+	out->silent = p->global.silent;
 	return APP_OK;
 }
 

@@ -47,6 +47,7 @@ struct message_in {
 struct message_out {
 	uint64_t id; /* the attempt */
 	struct gate_decision decision;
+	bool silent; /* the person's refusals are silent (mail: 250) */
 };
 
 /* Decides and records in the current write job (for campaigns, which run

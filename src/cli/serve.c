@@ -19,6 +19,7 @@
 #include "base/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "mail/lmtp.h"
 
 static const struct cli_flag serve_flags[] = { { 0 } };
 static const char serve_usage[] = "cmr serve [settings…]";
@@ -64,9 +65,15 @@ int cli_serve(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const struct config *cfg = &args.cfg;
-	if (!cfg->lmtp.off && cfg->auth_id[0] == '\0' && !cfg->trust_envelope)
-		log_info("serve: LMTP stays off: it needs --auth-id HOST (or "
-			 "--trust-envelope for demos and tests)");
+	/* LMTP needs to know who a sender is: --trust-envelope for now
+	 * (the --auth-id path is the next step of the mail door). */
+	bool lmtp_on = !cfg->lmtp.off && cfg->trust_envelope;
+	if (!cfg->lmtp.off && !cfg->trust_envelope)
+		log_info("serve: LMTP stays off: it needs --trust-envelope "
+			 "(demos and tests; --auth-id HOST is not supported "
+			 "yet)");
+	int lmtp_fd = -1, lmtp_port = 0;
+	struct lmtp_server *lmtp = NULL;
 
 	/* Signals are taken by sigwait below, in this thread only. */
 	sigemptyset(&set);
@@ -82,6 +89,13 @@ int cli_serve(int argc, char **argv)
 			return CLI_FAIL;
 		}
 	}
+	if (lmtp_on && lmtp_listen(&cfg->lmtp, &lmtp_fd, &lmtp_port, err,
+				   sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --lmtp: %s\n", err);
+		if (http_fd >= 0)
+			close(http_fd);
+		return CLI_FAIL;
+	}
 	if (!cfg->metrics.off &&
 	    http_listen(&cfg->metrics, &metrics_fd, &metrics_port, err,
 			sizeof(err)) != 0) {
@@ -94,6 +108,8 @@ int cli_serve(int argc, char **argv)
 	    cli_open(&args, true, &a) != 0) {
 		if (http_fd >= 0)
 			close(http_fd);
+		if (lmtp_fd >= 0)
+			close(lmtp_fd);
 		if (metrics_fd >= 0)
 			close(metrics_fd);
 		return CLI_FAIL;
@@ -116,10 +132,26 @@ int cli_serve(int argc, char **argv)
 		log_info("metrics: listening on %s:%d", cfg->metrics.host,
 			 metrics_port);
 	}
+	if (lmtp_fd >= 0) {
+		if (lmtp_start(&a, lmtp_fd, &lmtp, err, sizeof(err)) != 0) {
+			fprintf(stderr, "cmr: %s\n", err);
+			http_stop(http);
+			metrics_stop(metrics);
+			app_close(&a);
+			return CLI_FAIL;
+		}
+		if (cfg->lmtp.unix_socket)
+			log_info("lmtp: listening on unix:%s", cfg->lmtp.path);
+		else
+			log_info("lmtp: listening on %s:%d", cfg->lmtp.host,
+				 lmtp_port);
+	}
 	struct scheduler *sched = scheduler_start(&a);
 	if (sched == NULL) {
 		fprintf(stderr, "cmr: cannot start the scheduler\n");
 		http_stop(http);
+		lmtp_stop(lmtp);
+		metrics_stop(metrics);
 		app_close(&a);
 		return CLI_FAIL;
 	}
@@ -130,6 +162,7 @@ int cli_serve(int argc, char **argv)
 	log_info("serve: %s received, shutting down",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM");
 	http_stop(http);
+	lmtp_stop(lmtp);
 	metrics_stop(metrics);
 	scheduler_stop(sched);
 	app_close(&a);

@@ -1,0 +1,692 @@
+/*
+ * lmtp.c — the LMTP server (see lmtp.h).
+ *
+ * A session is a state machine driven by a table of verbs; each verb has
+ * a check (is it allowed now, is its argument well-formed) and a proceed
+ * step. Replies go out as soon as they are known, so pipelined commands
+ * are answered in order. After DATA, the message is parsed once, every
+ * recipient is decided by the gate in one writer job (one commit for all
+ * of them), and then one reply per recipient goes out:
+ *   - delivered or held, durable: 250;
+ *   - unknown alias, or mail for an alias from someone other than its
+ *     brand: the one uniform "550 5.1.1 <alias>: recipient not accepted",
+ *     so a stranger learns nothing (the latter is recorded: it is a leak);
+ *   - refused for the brand: "550 5.7.1 <brand-visible reason>";
+ *   - a fault of ours: "451 4.3.0".
+ * A person whose refusals are silent gets refusals accepted (250) and
+ * recorded all the same.
+ *
+ * Who the sender is (gate row 2): this step knows only --trust-envelope:
+ * the envelope sender's and the From domains must both be domains of the
+ * relationship's brand, and the person sees "sender not verified". The
+ * --auth-id path (Authentication-Results) comes next.
+ */
+#define _GNU_SOURCE
+#include "mail/lmtp.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app/message.h"
+#include "base/log.h"
+#include "core/gate.h"
+#include "mail/mailmsg.h"
+
+enum lmtp_state {
+	LMTP_GREETED, /* before LHLO */
+	LMTP_READY,   /* after LHLO, no transaction */
+	LMTP_MAIL,    /* after MAIL FROM */
+	LMTP_RCPT,    /* at least one RCPT TO */
+};
+
+struct lmtp_rcpt {
+	char alias[321];
+};
+
+struct lmtp_session {
+	struct lmtp_server *server;
+	int fd;
+	enum lmtp_state state;
+	char sender[321];
+	struct lmtp_rcpt rcpts[LMTP_RCPT_MAX];
+	int n_rcpt;
+	char buf[16384]; /* read buffer */
+	size_t pos, len;
+	bool quit;
+};
+
+struct lmtp_server {
+	struct app *app;
+	int fd;
+	pthread_t thread;
+	atomic_bool stopping;
+	atomic_int sessions;
+	pthread_mutex_t lock;
+	int session_fds[LMTP_SESSIONS_MAX]; /* -1: free; woken on stop */
+};
+
+static void lmtp_track(struct lmtp_server *srv, int fd, bool add)
+{
+	pthread_mutex_lock(&srv->lock);
+	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
+		if (add ? srv->session_fds[i] < 0 : srv->session_fds[i] == fd) {
+			srv->session_fds[i] = add ? fd : -1;
+			break;
+		}
+	pthread_mutex_unlock(&srv->lock);
+}
+
+/* ---- I/O ---- */
+
+static int lmtp_reply(struct lmtp_session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int lmtp_reply(struct lmtp_session *s, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n > sizeof(line) - 3)
+		n = (int)sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	for (int off = 0; off < n;) {
+		ssize_t w = send(s->fd, line + off, (size_t)(n - off),
+				 MSG_NOSIGNAL);
+		if (w <= 0) {
+			if (w < 0 && errno == EINTR)
+				continue;
+			s->quit = true;
+			return -1;
+		}
+		off += (int)w;
+	}
+	return 0;
+}
+
+/* Reads one line (without its CRLF) into out. Returns its length, -1
+ * when the client is gone or idle too long, -2 for a line over the limit
+ * (the rest of it is skipped), -3 for a bare LF. */
+static ssize_t lmtp_line(struct lmtp_session *s, char *out, size_t size)
+{
+	size_t n = 0;
+	bool too_long = false;
+	for (;;) {
+		if (s->pos == s->len) {
+			struct pollfd p = { s->fd, POLLIN, 0 };
+			int rc = poll(&p, 1, LMTP_IDLE_SECONDS * 1000);
+			if (rc <= 0)
+				return -1;
+			ssize_t r = recv(s->fd, s->buf, sizeof(s->buf), 0);
+			if (r <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				return -1;
+			}
+			s->pos = 0;
+			s->len = (size_t)r;
+		}
+		char c = s->buf[s->pos++];
+		if (c == '\n') {
+			bool cr = n > 0 && out[n - 1] == '\r';
+			if (too_long)
+				return -2;
+			if (!cr)
+				return -3;
+			out[--n] = '\0';
+			return (ssize_t)n;
+		}
+		if (n + 1 >= size || n + 2 > LMTP_LINE_MAX) {
+			too_long = true;
+			continue;
+		}
+		out[n++] = c;
+	}
+}
+
+/* ---- The verbs ---- */
+
+/* Reads "<address>" after "FROM:" or "TO:"; false when malformed. */
+static bool lmtp_path(const char *arg, const char *prefix, char *out,
+		      size_t size)
+{
+	size_t p = strlen(prefix);
+	if (strncasecmp(arg, prefix, p) != 0)
+		return false;
+	arg += p;
+	while (*arg == ' ')
+		arg++;
+	if (*arg != '<')
+		return false;
+	const char *end = strchr(arg, '>');
+	if (end == NULL || (size_t)(end - arg - 1) >= size)
+		return false;
+	memcpy(out, arg + 1, (size_t)(end - arg - 1));
+	out[end - arg - 1] = '\0';
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x21 || *c == '<')
+			return false;
+	return true;
+}
+
+static void lmtp_reset(struct lmtp_session *s)
+{
+	s->sender[0] = '\0';
+	s->n_rcpt = 0;
+	if (s->state != LMTP_GREETED)
+		s->state = LMTP_READY;
+}
+
+static void proceed_lhlo(struct lmtp_session *s, const char *arg)
+{
+	(void)arg;
+	lmtp_reset(s);
+	s->state = LMTP_READY;
+	lmtp_reply(s, "250-%s", s->server->app->cfg.alias_domain);
+	lmtp_reply(s, "250-PIPELINING");
+	lmtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	lmtp_reply(s, "250-8BITMIME");
+	lmtp_reply(s, "250 SIZE %d", LMTP_SIZE_MAX);
+}
+
+static void proceed_mail(struct lmtp_session *s, const char *arg)
+{
+	char path[321];
+	if (!lmtp_path(arg, "FROM:", path, sizeof(path))) {
+		lmtp_reply(s, "501 5.5.4 syntax: MAIL FROM:<address>");
+		return;
+	}
+	const char *size = strcasestr(arg, " SIZE=");
+	if (size && strtoll(size + 6, NULL, 10) > LMTP_SIZE_MAX) {
+		lmtp_reply(s, "552 5.3.4 message too big (at most %d bytes)",
+			   LMTP_SIZE_MAX);
+		return;
+	}
+	snprintf(s->sender, sizeof(s->sender), "%s", path);
+	s->state = LMTP_MAIL;
+	lmtp_reply(s, "250 2.1.0 ok");
+}
+
+static void proceed_rcpt(struct lmtp_session *s, const char *arg)
+{
+	char path[321];
+	if (!lmtp_path(arg, "TO:", path, sizeof(path)) || path[0] == '\0') {
+		lmtp_reply(s, "501 5.5.4 syntax: RCPT TO:<address>");
+		return;
+	}
+	if (s->n_rcpt == LMTP_RCPT_MAX) {
+		lmtp_reply(s, "452 4.5.3 too many recipients");
+		return;
+	}
+	for (char *c = path; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	/* Every recipient is taken here; what becomes of it is said after
+	 * DATA, per recipient, so that RCPT tells a stranger nothing. */
+	snprintf(s->rcpts[s->n_rcpt++].alias, sizeof(s->rcpts[0].alias), "%s",
+		 path);
+	s->state = LMTP_RCPT;
+	lmtp_reply(s, "250 2.1.5 ok");
+}
+
+/* What one recipient became. */
+struct lmtp_outcome {
+	int code;          /* 250, 550, 451 */
+	char text[400];
+};
+
+struct lmtp_job {
+	struct app *app;
+	struct lmtp_session *s;
+	const char *data;
+	size_t len;
+	const struct mailmsg *m;
+	struct lmtp_outcome *out;
+};
+
+/* Whether the envelope and From domains are both the brand's. */
+static bool lmtp_sender_is_brand(struct app *a, const char *sender,
+				 const struct mailmsg *m, uint64_t brand)
+{
+	char domain[254];
+	uint64_t owner;
+	if (!mailmsg_domain(sender, domain, sizeof(domain)) ||
+	    store_brand_by_domain(a->store, domain, &owner) != STORE_OK ||
+	    owner != brand)
+		return false;
+	return m->from_domain[0] &&
+	       store_brand_by_domain(a->store, m->from_domain, &owner) ==
+		       STORE_OK &&
+	       owner == brand;
+}
+
+static void lmtp_uniform(struct lmtp_outcome *o, const char *alias)
+{
+	o->code = 550;
+	snprintf(o->text, sizeof(o->text),
+		 "550 5.1.1 <%s>: recipient not accepted", alias);
+}
+
+static int lmtp_job_run(struct store_tx *tx, void *arg)
+{
+	struct lmtp_job *j = arg;
+	struct lmtp_session *s = j->s;
+	int64_t now_ms = app_now_ms();
+	for (int i = 0; i < s->n_rcpt; i++) {
+		struct lmtp_outcome *o = &j->out[i];
+		struct store_relationship r;
+		int rc = store_relationship_by_alias(j->app->store,
+						     s->rcpts[i].alias, &r);
+		if (rc == STORE_NOT_FOUND) {
+			lmtp_uniform(o, s->rcpts[i].alias);
+			continue;
+		}
+		if (rc != STORE_OK) {
+			o->code = 451;
+			snprintf(o->text, sizeof(o->text),
+				 "451 4.3.0 try again later");
+			continue;
+		}
+		bool brand_sent = lmtp_sender_is_brand(j->app, s->sender, j->m,
+						       r.brand);
+		uint64_t rel = r.id;
+		store_relationship_clear(&r);
+		struct message_in in = {
+			.brand = 0, /* the sender is judged by row 2 */
+			.relationship = rel,
+			.channel = CHANNEL_EMAIL,
+			.topic = j->m->topic[0] ? j->m->topic : NULL,
+			.subject = j->m->subject,
+			.body = j->data,
+			.body_len = j->len,
+			.sender_is_brand = brand_sent,
+			.sender = s->sender,
+			.sender_verified = false, /* --trust-envelope */
+			.headers = j->data,
+			.headers_len = j->m->header_len,
+			.now_ms = now_ms,
+		};
+		struct message_out mo;
+		rc = message_decide_tx(j->app, tx, &in, &mo);
+		if (rc != APP_OK)
+			return STORE_FAULT; /* the whole message: 451 */
+		const struct gate_decision *d = &mo.decision;
+		if (d->outcome != GATE_REFUSE || mo.silent) {
+			o->code = 250;
+			snprintf(o->text, sizeof(o->text),
+				 "250 2.0.0 <%s> accepted", s->rcpts[i].alias);
+		} else if (d->reason == GATE_SENDER_NOT_BRAND) {
+			lmtp_uniform(o, s->rcpts[i].alias);
+		} else {
+			o->code = 550;
+			snprintf(o->text, sizeof(o->text), "550 5.7.1 %s",
+				 gate_reasons[d->reason].brand);
+		}
+	}
+	return STORE_OK;
+}
+
+/* Reads the message after "354" up to the lone dot, undoing dot
+ * stuffing. Returns 0, or 552 (too big), 500 (bare LF), or -1 (gone). */
+static int lmtp_read_data(struct lmtp_session *s, char **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *data = malloc(cap), line[LMTP_LINE_MAX + 2];
+	int status = 0;
+	if (data == NULL)
+		return -1;
+	for (;;) {
+		ssize_t l = lmtp_line(s, line, sizeof(line));
+		if (l == -1) {
+			free(data);
+			return -1;
+		}
+		if (l == -2 || l == -3) {
+			if (status == 0)
+				status = 500; /* keep reading to the end */
+			continue;
+		}
+		if (l == 1 && line[0] == '.')
+			break;
+		const char *p = line[0] == '.' ? line + 1 : line;
+		size_t m = (size_t)l - (line[0] == '.' ? 1 : 0);
+		if (status != 0)
+			continue;
+		if (n + m + 2 > LMTP_SIZE_MAX) {
+			status = 552;
+			continue;
+		}
+		if (n + m + 2 > cap) {
+			while (n + m + 2 > cap)
+				cap *= 2;
+			char *bigger = realloc(data, cap);
+			if (bigger == NULL) {
+				free(data);
+				return -1;
+			}
+			data = bigger;
+		}
+		memcpy(data + n, p, m);
+		n += m;
+		data[n++] = '\r';
+		data[n++] = '\n';
+	}
+	if (status != 0) {
+		free(data);
+		return status;
+	}
+	*out = data;
+	*len = n;
+	return 0;
+}
+
+static void proceed_data(struct lmtp_session *s, const char *arg)
+{
+	(void)arg;
+	lmtp_reply(s, "354 end data with <CR><LF>.<CR><LF>");
+	char *data = NULL;
+	size_t len = 0;
+	int rc = lmtp_read_data(s, &data, &len);
+	if (rc == -1) {
+		s->quit = true; /* vanished mid-DATA: nothing was stored */
+		return;
+	}
+	struct lmtp_outcome out[LMTP_RCPT_MAX];
+	struct mailmsg m;
+	if (rc == 0 && !mailmsg_parse(data, len, &m))
+		rc = 550;
+	if (rc != 0) {
+		for (int i = 0; i < s->n_rcpt; i++)
+			lmtp_reply(s, rc == 552
+					      ? "552 5.3.4 message too big"
+				      : rc == 500
+					      ? "500 5.5.2 line too long or "
+						"bare LF in the message"
+					      : "550 5.6.0 the message has no "
+						"headers");
+		free(data);
+		lmtp_reset(s);
+		return;
+	}
+	struct lmtp_job j = { s->server->app, s, data, len, &m, out };
+	memset(out, 0, sizeof(out));
+	if (store_write(s->server->app->store, lmtp_job_run, &j) != STORE_OK)
+		for (int i = 0; i < s->n_rcpt; i++)
+			snprintf(out[i].text, sizeof(out[i].text),
+				 "451 4.3.0 try again later");
+	for (int i = 0; i < s->n_rcpt; i++)
+		lmtp_reply(s, "%s", out[i].text);
+	free(data);
+	lmtp_reset(s);
+}
+
+static void proceed_rset(struct lmtp_session *s, const char *arg)
+{
+	(void)arg;
+	lmtp_reset(s);
+	lmtp_reply(s, "250 2.0.0 ok");
+}
+
+static void proceed_noop(struct lmtp_session *s, const char *arg)
+{
+	(void)arg;
+	lmtp_reply(s, "250 2.0.0 ok");
+}
+
+static void proceed_quit(struct lmtp_session *s, const char *arg)
+{
+	(void)arg;
+	lmtp_reply(s, "221 2.0.0 bye");
+	s->quit = true;
+}
+
+/* The verbs. Columns: the name; the states it is allowed in (a bit per
+ * enum lmtp_state); whether it takes an argument (MAIL/RCPT must, the
+ * others must not, but for LHLO's domain); what it does. */
+static const struct lmtp_verb {
+	const char *name;
+	unsigned states;
+	int arg; /* 1: required, 0: none, -1: optional */
+	void (*proceed)(struct lmtp_session *s, const char *arg);
+} lmtp_verbs[] = {
+	{ "LHLO", 0xf, 1, proceed_lhlo },
+	{ "MAIL", 1u << LMTP_READY, 1, proceed_mail },
+	{ "RCPT", 1u << LMTP_MAIL | 1u << LMTP_RCPT, 1, proceed_rcpt },
+	{ "DATA", 1u << LMTP_RCPT, 0, proceed_data },
+	{ "RSET", 0xf, 0, proceed_rset },
+	{ "NOOP", 0xf, -1, proceed_noop },
+	{ "QUIT", 0xf, 0, proceed_quit },
+};
+
+static void lmtp_command(struct lmtp_session *s, char *line)
+{
+	char *sp = strchr(line, ' ');
+	const char *arg = sp ? sp + 1 : "";
+	size_t n = sp ? (size_t)(sp - line) : strlen(line);
+	for (size_t i = 0; i < sizeof(lmtp_verbs) / sizeof(*lmtp_verbs); i++) {
+		const struct lmtp_verb *v = &lmtp_verbs[i];
+		if (strlen(v->name) != n || strncasecmp(v->name, line, n) != 0)
+			continue;
+		if (!(v->states & (1u << s->state))) {
+			lmtp_reply(s, "503 5.5.1 bad sequence of commands");
+			return;
+		}
+		if ((v->arg == 1 && *arg == '\0') || (v->arg == 0 && *arg)) {
+			lmtp_reply(s, "501 5.5.4 syntax error in arguments");
+			return;
+		}
+		v->proceed(s, arg);
+		return;
+	}
+	if (strncasecmp(line, "HELO", 4) == 0 ||
+	    strncasecmp(line, "EHLO", 4) == 0)
+		lmtp_reply(s, "500 5.5.1 this is LMTP: use LHLO");
+	else
+		lmtp_reply(s, "500 5.5.2 command not recognised");
+}
+
+static void *lmtp_session_main(void *arg)
+{
+	struct lmtp_session *s = arg;
+	char line[LMTP_LINE_MAX + 2];
+	lmtp_reply(s, "220 %s LMTP cmr ready", s->server->app->cfg.alias_domain);
+	while (!s->quit && !atomic_load(&s->server->stopping)) {
+		ssize_t n = lmtp_line(s, line, sizeof(line));
+		if (n == -1) {
+			lmtp_reply(s, "421 4.4.2 idle too long, or gone");
+			break;
+		}
+		if (n == -2) {
+			lmtp_reply(s, "500 5.5.2 line too long");
+			continue;
+		}
+		if (n == -3) {
+			lmtp_reply(s, "500 5.5.2 bare LF: lines end in CRLF");
+			continue;
+		}
+		lmtp_command(s, line);
+	}
+	lmtp_track(s->server, s->fd, false);
+	close(s->fd);
+	atomic_fetch_sub(&s->server->sessions, 1);
+	free(s);
+	return NULL;
+}
+
+static void *lmtp_accept_main(void *arg)
+{
+	struct lmtp_server *srv = arg;
+	while (!atomic_load(&srv->stopping)) {
+		struct pollfd p = { srv->fd, POLLIN, 0 };
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (atomic_load(&srv->sessions) >= LMTP_SESSIONS_MAX) {
+			const char busy[] = "421 4.3.2 too many sessions\r\n";
+			ssize_t w = send(fd, busy, sizeof(busy) - 1,
+					 MSG_NOSIGNAL);
+			(void)w;
+			close(fd);
+			continue;
+		}
+		struct lmtp_session *s = calloc(1, sizeof(*s));
+		pthread_t t;
+		pthread_attr_t attr;
+		if (s == NULL) {
+			close(fd);
+			continue;
+		}
+		s->server = srv;
+		s->fd = fd;
+		atomic_fetch_add(&srv->sessions, 1);
+		lmtp_track(srv, fd, true);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &attr, lmtp_session_main, s) != 0) {
+			lmtp_track(srv, fd, false);
+			atomic_fetch_sub(&srv->sessions, 1);
+			close(fd);
+			free(s);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+int lmtp_listen(const struct listen_addr *addr, int *fd, int *port,
+		char *err, size_t errlen)
+{
+	*port = 0;
+	if (addr->unix_socket) {
+		struct sockaddr_un sun = { .sun_family = AF_UNIX };
+		snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", addr->path);
+		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		struct stat st;
+		if (lstat(addr->path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(addr->path); /* a stale socket of ours */
+		if (s < 0 ||
+		    bind(s, (struct sockaddr *)&sun, sizeof(sun)) != 0 ||
+		    listen(s, 128) != 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s",
+				 addr->text, strerror(errno));
+			if (s >= 0)
+				close(s);
+			return -1;
+		}
+		*fd = s;
+		return 0;
+	}
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	char service[8];
+	snprintf(service, sizeof(service), "%d", addr->port);
+	if (getaddrinfo(addr->host, service, &hints, &res) != 0) {
+		snprintf(err, errlen, "cannot resolve %s", addr->host);
+		return -1;
+	}
+	int s = -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+			   ai->ai_protocol);
+		if (s < 0)
+			continue;
+		int one = 1;
+		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
+		    listen(s, 128) == 0)
+			break;
+		close(s);
+		s = -1;
+	}
+	freeaddrinfo(res);
+	if (s < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
+			 strerror(errno));
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	*port = addr->port;
+	if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	*fd = s;
+	return 0;
+}
+
+int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
+	       size_t errlen)
+{
+	struct lmtp_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	mailmsg_init();
+	s->app = a;
+	s->fd = fd;
+	pthread_mutex_init(&s->lock, NULL);
+	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
+		s->session_fds[i] = -1;
+	if (pthread_create(&s->thread, NULL, lmtp_accept_main, s) != 0) {
+		close(fd);
+		free(s);
+		snprintf(err, errlen, "cannot start the LMTP listener");
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void lmtp_stop(struct lmtp_server *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stopping, true);
+	pthread_join(s->thread, NULL);
+	close(s->fd);
+	/* Wake every session from its read: it sees the end of its input
+	 * and leaves. One waiting for the writer finishes its message (and
+	 * its replies) first. */
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
+		if (s->session_fds[i] >= 0)
+			shutdown(s->session_fds[i], SHUT_RD);
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < 3000 && atomic_load(&s->sessions) > 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&s->sessions) > 0) {
+		log_warn("lmtp: sessions still open at shutdown");
+		return; /* they hold it: left to the process's exit */
+	}
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

@@ -1,0 +1,33 @@
+/*
+ * mailmsg.h — what cmr reads of an incoming message (GMime at the edge):
+ * the From address and domain, the decoded Subject, Message-ID, the
+ * CMR-Topic header, and where the header block ends. GLib aborts on a
+ * failed allocation, which is why only this module touches GMime.
+ */
+#ifndef CMR_MAIL_MAILMSG_H
+#define CMR_MAIL_MAILMSG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct mailmsg {
+	char from[321];        /* the first From mailbox, lower case; "" */
+	char from_domain[254]; /* its domain; "" */
+	char subject[999];     /* decoded (RFC 2047), UTF-8; "" */
+	char message_id[256];  /* without the angle brackets; "" */
+	char topic[65];        /* CMR-Topic, trimmed; "" when absent */
+	size_t header_len;     /* bytes of the header block, blank line incl. */
+};
+
+/* Once per process, before any mailmsg_parse. */
+void mailmsg_init(void);
+
+/* Reads a message (CRLF or LF line ends). Returns false when it has no
+ * header block at all. */
+bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out);
+
+/* The domain of an address ("a@b.example" → "b.example"), lower case,
+ * into out; false when there is none. */
+bool mailmsg_domain(const char *address, char *out, size_t size);
+
+#endif
