@@ -51,6 +51,7 @@ struct http_server {
 	struct http_work *head, *tail;
 	bool stopping;
 	atomic_int in_flight; /* requests waiting for the writer or a worker */
+	bool closing;	      /* under lock: no new request may wait */
 };
 
 int http_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
@@ -295,12 +296,24 @@ static void http_completed(void *cls, struct MHD_Connection *c, void **state,
 
 /* A request that waits for the writer or a worker is counted until it
  * completes, so that a shutdown can let it finish first. */
-static void http_count(struct http_request *r)
+static bool http_count(struct http_request *r)
 {
+	struct http_server *s = r->server;
+	bool ok = true;
+	pthread_mutex_lock(&s->lock);
 	if (!r->counted) {
-		r->counted = true;
-		atomic_fetch_add(&r->server->in_flight, 1);
+		/* Once the server is closing no new request may wait: it
+		 * would be a suspended connection the stop cannot wait for. A
+		 * request already counted finishes its steps. */
+		if (s->closing) {
+			ok = false;
+		} else {
+			r->counted = true;
+			atomic_fetch_add(&s->in_flight, 1);
+		}
 	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
 }
 
 /* The writer's completion: runs on the writer thread. */
@@ -351,7 +364,10 @@ static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
 	r->write_fn = fn;
 	r->write_arg = arg;
 	r->after = after;
-	http_count(r);
+	if (!http_count(r)) {
+		http_problem(r, 503, NULL, "the server is shutting down");
+		return false;
+	}
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	if (store_write_async_ex(r->app->store, http_write_job, r,
@@ -400,7 +416,11 @@ bool http_offload(struct http_request *r, void (*work)(struct http_request *),
 	}
 	*w = (struct http_work){ r, work, NULL };
 	r->after = after;
-	http_count(r);
+	if (!http_count(r)) {
+		free(w);
+		http_problem(r, 503, NULL, "the server is shutting down");
+		return false;
+	}
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	pthread_mutex_lock(&s->lock);
@@ -465,18 +485,16 @@ void http_stop(struct http_server *s)
 {
 	if (s == NULL)
 		return;
-	/* Stop taking connections, then let every request that waits for the
+	/* Let no new request wait, let every request that waits for the
 	 * writer or a worker finish (libmicrohttpd may not stop with a
-	 * connection suspended), then stop the workers and the daemon. */
-	if (s->daemon) {
-		MHD_socket fd = MHD_quiesce_daemon(s->daemon);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-		for (int i = 0; i < 3000 && atomic_load(&s->in_flight) > 0;
-		     i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
-			nanosleep(&ts, NULL);
-		}
+	 * connection suspended), then stop the workers and the daemon. (Not
+	 * MHD_quiesce_daemon: with a thread pool on epoll it can abort.) */
+	pthread_mutex_lock(&s->lock);
+	s->closing = true;
+	pthread_mutex_unlock(&s->lock);
+	for (int i = 0; i < 3000 && atomic_load(&s->in_flight) > 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
 	}
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;

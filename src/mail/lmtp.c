@@ -249,7 +249,7 @@ static void proceed_rcpt(struct lmtp_session *s, const char *arg)
 
 /* What one recipient became. */
 struct lmtp_outcome {
-	int code;          /* 250, 550, 451 */
+	int code; /* 250, 550, 451 */
 	char text[400];
 };
 
@@ -305,8 +305,8 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 				 "451 4.3.0 try again later");
 			continue;
 		}
-		bool brand_sent = lmtp_sender_is_brand(j->app, s->sender, j->m,
-						       r.brand);
+		bool brand_sent =
+			lmtp_sender_is_brand(j->app, s->sender, j->m, r.brand);
 		uint64_t rel = r.id;
 		store_relationship_clear(&r);
 		struct message_in in = {
@@ -415,8 +415,7 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		rc = 550;
 	if (rc != 0) {
 		for (int i = 0; i < s->n_rcpt; i++)
-			lmtp_reply(s, rc == 552
-					      ? "552 5.3.4 message too big"
+			lmtp_reply(s, rc == 552 ? "552 5.3.4 message too big"
 				      : rc == 500
 					      ? "500 5.5.2 line too long or "
 						"bare LF in the message"
@@ -507,7 +506,8 @@ static void *lmtp_session_main(void *arg)
 {
 	struct lmtp_session *s = arg;
 	char line[LMTP_LINE_MAX + 2];
-	lmtp_reply(s, "220 %s LMTP cmr ready", s->server->app->cfg.alias_domain);
+	lmtp_reply(s, "220 %s LMTP cmr ready",
+		   s->server->app->cfg.alias_domain);
 	while (!s->quit && !atomic_load(&s->server->stopping)) {
 		ssize_t n = lmtp_line(s, line, sizeof(line));
 		if (n == -1) {
@@ -543,8 +543,8 @@ static void *lmtp_accept_main(void *arg)
 			continue;
 		if (atomic_load(&srv->sessions) >= LMTP_SESSIONS_MAX) {
 			const char busy[] = "421 4.3.2 too many sessions\r\n";
-			ssize_t w = send(fd, busy, sizeof(busy) - 1,
-					 MSG_NOSIGNAL);
+			ssize_t w =
+				send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
 			(void)w;
 			close(fd);
 			continue;
@@ -573,8 +573,8 @@ static void *lmtp_accept_main(void *arg)
 	return NULL;
 }
 
-int lmtp_listen(const struct listen_addr *addr, int *fd, int *port,
-		char *err, size_t errlen)
+int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
+		size_t errlen)
 {
 	*port = 0;
 	if (addr->unix_socket) {

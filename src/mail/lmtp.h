@@ -9,18 +9,18 @@
 
 #include "app/app.h"
 
-#define LMTP_LINE_MAX 1000             /* RFC 5321 §4.5.3.1.6, CRLF incl. */
-#define LMTP_SIZE_MAX (25 * 1024 * 1024) /* the largest message taken */
-#define LMTP_RCPT_MAX 100              /* recipients per transaction */
-#define LMTP_IDLE_SECONDS 300          /* a silent client is dropped */
-#define LMTP_SESSIONS_MAX 64           /* sessions at once */
+#define LMTP_LINE_MAX	  1000 /* RFC 5321 §4.5.3.1.6, CRLF incl. */
+#define LMTP_SIZE_MAX	  (25 * 1024 * 1024) /* the largest message taken */
+#define LMTP_RCPT_MAX	  100		     /* recipients per transaction */
+#define LMTP_IDLE_SECONDS 300		     /* a silent client is dropped */
+#define LMTP_SESSIONS_MAX 64		     /* sessions at once */
 
 struct lmtp_server;
 
 /* Binds addr (TCP or unix:PATH). Returns 0, *fd and (TCP) the bound
  * *port, or -1 with err. */
-int lmtp_listen(const struct listen_addr *addr, int *fd, int *port,
-		char *err, size_t errlen);
+int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
+		size_t errlen);
 
 /* Serves sessions on fd (which it then owns). */
 int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,

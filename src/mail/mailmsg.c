@@ -79,7 +79,8 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 		     g_mime_object_get_header(GMIME_OBJECT(msg), "CMR-Topic"));
 	InternetAddressList *from = g_mime_message_get_from(msg);
 	if (from && internet_address_list_length(from) > 0) {
-		InternetAddress *ia = internet_address_list_get_address(from, 0);
+		InternetAddress *ia =
+			internet_address_list_get_address(from, 0);
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 			const char *addr = internet_address_mailbox_get_addr(
 				INTERNET_ADDRESS_MAILBOX(ia));

@@ -11,11 +11,11 @@
 #include <stddef.h>
 
 struct mailmsg {
-	char from[321];        /* the first From mailbox, lower case; "" */
+	char from[321];	       /* the first From mailbox, lower case; "" */
 	char from_domain[254]; /* its domain; "" */
 	char subject[999];     /* decoded (RFC 2047), UTF-8; "" */
 	char message_id[256];  /* without the angle brackets; "" */
-	char topic[65];        /* CMR-Topic, trimmed; "" when absent */
+	char topic[65];	       /* CMR-Topic, trimmed; "" when absent */
 	size_t header_len;     /* bytes of the header block, blank line incl. */
 };
 
