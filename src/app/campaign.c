@@ -16,24 +16,13 @@ struct chunk_job {
 	const uint64_t *rels;
 	size_t n;
 	bool first; /* inserts the campaign row */
+	bool last;  /* writes the answer under the Idempotency-Key */
 	int64_t now_ms;
 	/* counts of this chunk, added to res only once it is durable */
 	int64_t total, accepted;
 	int64_t reasons[GATE_REASON_COUNT];
 	bool first_done;
 };
-
-struct finish_job {
-	const struct campaign_request *req;
-	char *answer;
-};
-
-static int finish_run(struct store_tx *tx, void *arg)
-{
-	struct finish_job *f = arg;
-	return store_idem_finish(tx, f->req->brand, f->req->idem_key, 201,
-				 f->answer);
-}
 
 static int campaign_chunk_error(struct chunk_job *j, int rc,
 				struct app_error *err)
@@ -106,7 +95,26 @@ static int chunk_run(struct store_tx *tx, void *arg)
 		else
 			j->reasons[out.decision.reason]++;
 	}
-	return store_campaign_count(tx, j->res->id, j->total, j->accepted);
+	rc = store_campaign_count(tx, j->res->id, j->total, j->accepted);
+	if (rc != STORE_OK || !j->last || q->idem_key == NULL)
+		return rc;
+	/* The last chunk writes the answer in its own transaction: a retry
+	 * after a crash then finds either "in progress" (an earlier chunk
+	 * was durable, this one not) or the whole answer, never a campaign
+	 * finished but unanswered. */
+	struct campaign_result all = *j->res;
+	all.total += j->total;
+	all.accepted += j->accepted;
+	all.refused += j->total - j->accepted;
+	for (int i = 0; i < GATE_REASON_COUNT; i++)
+		all.reasons[i] += j->reasons[i];
+	json_t *answer = campaign_result_json(&all);
+	char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+	json_decref(answer);
+	rc = text ? store_idem_finish(tx, q->brand, q->idem_key, 201, text)
+		  : STORE_FAULT;
+	free(text);
+	return rc;
 }
 
 struct key_page {
@@ -135,7 +143,6 @@ struct campaign_run {
 	bool done;
 	struct key_page page;
 	struct chunk_job job;
-	struct finish_job fin;
 };
 
 static int chunk_finish(void *job, int rc, struct app_error *err)
@@ -149,15 +156,6 @@ static int chunk_finish(void *job, int rc, struct app_error *err)
 	j->res->refused += j->total - j->accepted;
 	for (int i = 0; i < GATE_REASON_COUNT; i++)
 		j->res->reasons[i] += j->reasons[i];
-	return APP_OK;
-}
-
-static int fin_finish(void *job, int rc, struct app_error *err)
-{
-	(void)job;
-	(void)rc; /* should it fail, the key stays "in progress": a retry
-		     is refused (409), never sent again */
-	(void)err;
 	return APP_OK;
 }
 
@@ -219,22 +217,10 @@ int campaign_step(struct campaign_run *r, struct app_write *w,
 	if (r->done)
 		return CAMPAIGN_DONE;
 	if (r->last) {
-		/* Every recipient is written: the answer goes under the
-		 * Idempotency-Key, and that is the end. */
+		/* Every recipient is written, the last chunk with the answer
+		 * under the Idempotency-Key. */
 		r->done = true;
-		if (q->idem_key == NULL)
-			return CAMPAIGN_DONE;
-		json_t *answer = campaign_result_json(r->res);
-		free(r->fin.answer);
-		r->fin = (struct finish_job){
-			q, answer ? json_dumps(answer, JSON_COMPACT) : NULL
-		};
-		json_decref(answer);
-		if (r->fin.answer == NULL)
-			return CAMPAIGN_DONE;
-		*w = (struct app_write){ finish_run, &r->fin, false, fin_finish,
-					 campaign_keep };
-		return APP_OK;
+		return CAMPAIGN_DONE;
 	}
 	const uint64_t *rels;
 	size_t n;
@@ -264,6 +250,7 @@ int campaign_step(struct campaign_run *r, struct app_write *w,
 				     .rels = rels,
 				     .n = n,
 				     .first = r->first,
+				     .last = r->last,
 				     .now_ms = r->now_ms };
 	r->first = false;
 	*w = (struct app_write){ chunk_run, &r->job, false, chunk_finish,
@@ -276,7 +263,6 @@ void campaign_run_free(struct campaign_run *r)
 	if (r == NULL)
 		return;
 	free(r->page.keys);
-	free(r->fin.answer);
 	free(r);
 }
 
