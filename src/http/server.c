@@ -27,6 +27,7 @@
 
 #include "app/metrics.h"
 #include "base/log.h"
+#include "base/net.h"
 #include "http/auth.h"
 #include "http/http.h"
 
@@ -57,54 +58,8 @@ struct http_server {
 int http_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
 		size_t errlen)
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char service[8];
-
-	err[0] = '\0';
-	snprintf(service, sizeof(service), "%d", addr->port);
-	int rc = getaddrinfo(addr->host, service, &hints, &res);
-	if (rc != 0) {
-		snprintf(err, errlen, "cannot resolve %s: %s", addr->host,
-			 gai_strerror(rc));
-		return -1;
-	}
-	int s = -1;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			   ai->ai_protocol);
-		if (s < 0)
-			continue;
-		int one = 1;
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(s, 512) == 0)
-			break;
-		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
-			 strerror(errno));
-		close(s);
-		s = -1;
-	}
-	freeaddrinfo(res);
-	if (s < 0) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "cannot listen on %s",
-				 addr->text);
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	*port = addr->port;
-	if (getsockname(s, (struct sockaddr *)&ss, &len) == 0) {
-		if (ss.ss_family == AF_INET)
-			*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	*fd = s;
-	return 0;
+	return net_listen(addr->host, addr->port, addr->text, 512, fd, port,
+			  err, errlen);
 }
 
 static enum MHD_Result http_send(struct http_request *r)

@@ -44,6 +44,7 @@
 
 #include "app/message.h"
 #include "base/log.h"
+#include "base/net.h"
 #include "core/gate.h"
 #include "mail/mailmsg.h"
 
@@ -596,47 +597,8 @@ int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
 		*fd = s;
 		return 0;
 	}
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res = NULL;
-	char service[8];
-	snprintf(service, sizeof(service), "%d", addr->port);
-	if (getaddrinfo(addr->host, service, &hints, &res) != 0) {
-		snprintf(err, errlen, "cannot resolve %s", addr->host);
-		return -1;
-	}
-	int s = -1;
-	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-		s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			   ai->ai_protocol);
-		if (s < 0)
-			continue;
-		int one = 1;
-		setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(s, ai->ai_addr, ai->ai_addrlen) == 0 &&
-		    listen(s, 128) == 0)
-			break;
-		close(s);
-		s = -1;
-	}
-	freeaddrinfo(res);
-	if (s < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", addr->text,
-			 strerror(errno));
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	*port = addr->port;
-	if (getsockname(s, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			*port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	}
-	*fd = s;
-	return 0;
+	return net_listen(addr->host, addr->port, addr->text, 128, fd, port,
+			  err, errlen);
 }
 
 int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
