@@ -8,8 +8,7 @@
 
 #include "core/terms.h"
 
-/* The person's folder table: inbox, later, then their own. */
-static int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
+int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
 {
 	struct store_person p;
 	if (store_person_by_id(a->store, person, &p) != STORE_OK)

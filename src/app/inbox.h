@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "core/terms.h"
 
 /* read: -1 unchanged, 0 or 1; folder: NULL unchanged, else a folder name.
  * APP_NOT_FOUND when the message is not theirs; APP_CONFLICT when moving
@@ -29,6 +30,9 @@ int inbox_update_begin(uint64_t person, uint64_t message, int read,
 		       struct app_error *err);
 int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 		      int64_t **n, struct app_write *w, struct app_error *err);
+
+/* The person's folder table (inbox, later, then their own), read. */
+int inbox_folders(struct app *a, uint64_t person, struct folder_table *f);
 
 /* Inside a write job: the person's folder table gains the names not in it
  * yet (read and written in the job's transaction, so concurrent additions

@@ -239,6 +239,24 @@ static json_t *names_json(const char *base, size_t stride, int n)
 	return arr;
 }
 
+/* What a person granted, as the ledger records it (§8's test vector):
+ * {"channels":[…],"topics":[…]|"all","fields":[…]}. */
+static json_t *terms_grant_json(const struct terms *t)
+{
+	json_t *chans = json_array();
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		if (t->channels[c].allowed)
+			json_array_append_new(chans, json_string(channel_name(
+							     (enum channel)c)));
+	return json_pack(
+		"{s:o,s:o,s:o}", "channels", chans, "topics",
+		t->topics_all ? json_string("all")
+			      : names_json(t->topics[0], sizeof(t->topics[0]),
+					   t->n_topics),
+		"fields",
+		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields));
+}
+
 static int accept_finish(void *job, int rc, struct app_error *err)
 {
 	struct accept_job *j = job;
@@ -272,7 +290,6 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 {
 	struct store_proposal p;
 	struct store_brand b;
-	struct store_person sp;
 	struct terms_ask ask;
 	struct terms_error terr;
 	struct terms *t = NULL;
@@ -318,18 +335,8 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	 * stable whatever the person grants now or later. */
 	for (int i = 0; i < ask.n_topics; i++)
 		topic_table_intern(topics, ask.topics[i]);
-	folder_table_init(folders);
-	if (store_person_by_id(a->store, person, &sp) != STORE_OK)
+	if (inbox_folders(a, person, folders) != APP_OK)
 		goto out;
-	json_t *fj = json_loads(sp.folders, 0, NULL);
-	store_person_clear(&sp);
-	size_t i;
-	json_t *v;
-	json_array_foreach (fj, i, v) {
-		if (json_is_string(v))
-			folder_table_intern(folders, json_string_value(v));
-	}
-	json_decref(fj);
 	int n_folders_before = folders->n;
 	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
 		status = app_fail(err, APP_INVALID, terr.field, "%s",
@@ -367,21 +374,7 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	j.r.terms_version = 1;
 	j.r.created_at = now_ms / 1000;
 	/* The ledger says what was granted, as the §8 test vector shows. */
-	j.ledger_data = json_object();
-	json_t *chans = json_array();
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		if (t->channels[c].allowed)
-			json_array_append_new(chans, json_string(channel_name(
-							     (enum channel)c)));
-	json_object_set_new(j.ledger_data, "channels", chans);
-	json_object_set_new(j.ledger_data, "topics",
-			    t->topics_all ? json_string("all")
-					  : names_json(t->topics[0],
-						       sizeof(t->topics[0]),
-						       t->n_topics));
-	json_object_set_new(
-		j.ledger_data, "fields",
-		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields));
+	j.ledger_data = terms_grant_json(t);
 	struct accept_job *heap =
 		j.r.terms && j.r.topics ? malloc(sizeof(*heap)) : NULL;
 	if (heap == NULL) {
@@ -677,7 +670,6 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 {
 	struct terms_job j = { .a = a, .now_ms = app_now_ms() };
 	struct store_proposal p;
-	struct store_person sp;
 	struct terms_ask ask;
 	struct terms_error terr;
 	struct terms *t = malloc(sizeof(*t));
@@ -719,15 +711,8 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 		topic_table_intern(topics, json_string_value(v));
 	}
 	json_decref(tj);
-	folder_table_init(folders);
-	if (store_person_by_id(a->store, person, &sp) != STORE_OK)
+	if (inbox_folders(a, person, folders) != APP_OK)
 		goto out;
-	json_t *fj = json_loads(sp.folders, 0, NULL);
-	store_person_clear(&sp);
-	json_array_foreach (fj, i, v) {
-		folder_table_intern(folders, json_string_value(v));
-	}
-	json_decref(fj);
 	int n_folders = folders->n;
 	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
 		status = app_fail(err, APP_INVALID, terr.field, "%s",
@@ -751,19 +736,7 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 		json_decref(own);
 	}
 	j.r.terms_version++;
-	json_t *chans = json_array();
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		if (t->channels[c].allowed)
-			json_array_append_new(chans, json_string(channel_name(
-							     (enum channel)c)));
-	j.data = json_pack(
-		"{s:o,s:o,s:o,s:i}", "channels", chans, "topics",
-		t->topics_all ? json_string("all")
-			      : names_json(t->topics[0], sizeof(t->topics[0]),
-					   t->n_topics),
-		"fields",
-		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields),
-		"version", j.r.terms_version);
+	j.data = terms_grant_json(t);
 	struct terms_job *heap = j.r.terms && j.r.topics && j.data
 					 ? malloc(sizeof(*heap))
 					 : NULL;
