@@ -621,6 +621,20 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		.alias_known = true,
 		.sender_is_brand = in->sender_is_brand,
 	};
+	if (in->dedup) {
+		bool found = false;
+		if (store_attempt_dup_tx(tx, r->id, in->dedup, &found) !=
+		    STORE_OK)
+			return APP_FAULT;
+		if (found) {
+			/* The same message to the same alias again (an MTA's
+			 * retry): delivered once, answered as before. */
+			memset(out, 0, sizeof(*out));
+			out->duplicate = true;
+			out->silent = p->global.silent;
+			return APP_OK;
+		}
+	}
 	struct gate_decision d = gate_decide(&gi);
 	metrics_decision(d.outcome, d.reason);
 
@@ -643,6 +657,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		.sender = in->sender,
 		.sender_verified = in->sender_verified,
 		.subject = in->subject,
+		.dedup = in->dedup,
 		.headers = in->headers,
 		.headers_len = in->headers_len,
 		.body = keep_body ? in->body : NULL,
@@ -658,6 +673,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	out->id = at.id;
 	out->decision = d;
 	out->silent = p->global.silent;
+	out->duplicate = false;
 	return APP_OK;
 }
 

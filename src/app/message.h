@@ -39,7 +39,10 @@ struct message_in {
 	bool sender_is_brand; /* row 2 (mail); true over HTTP */
 	const char *sender;   /* mail: the sender as seen; NULL over HTTP */
 	bool sender_verified;
-	const void *headers; /* mail: the header block */
+	const uint8_t *dedup; /* mail: hash of Message-ID and body, or NULL:
+				 a second copy for the same relationship is
+				 not decided again (out->duplicate) */
+	const void *headers;  /* mail: the header block */
 	size_t headers_len;
 	int64_t now_ms; /* the instant of the decision */
 };
@@ -47,7 +50,8 @@ struct message_in {
 struct message_out {
 	uint64_t id; /* the attempt */
 	struct gate_decision decision;
-	bool silent; /* the person's refusals are silent (mail: 250) */
+	bool silent;	/* the person's refusals are silent (mail: 250) */
+	bool duplicate; /* delivered before: nothing recorded this time */
 };
 
 /* Decides and records in the current write job (for campaigns, which run

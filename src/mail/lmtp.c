@@ -48,6 +48,8 @@
 #include "core/gate.h"
 #include "mail/mailmsg.h"
 
+#include <sodium.h>
+
 enum lmtp_state {
 	LMTP_GREETED, /* before LHLO */
 	LMTP_READY,   /* after LHLO, no transaction */
@@ -291,6 +293,21 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 	struct lmtp_job *j = arg;
 	struct lmtp_session *s = j->s;
 	int64_t now_ms = app_now_ms();
+	/* One message to one alias is delivered once: an MTA that retries
+	 * after a lost reply sends the same Message-ID and body again. */
+	uint8_t dedup[16];
+	bool has_dedup = j->m->message_id[0] != '\0';
+	if (has_dedup) {
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, sizeof(dedup));
+		crypto_generichash_update(&st,
+					  (const uint8_t *)j->m->message_id,
+					  strlen(j->m->message_id) + 1);
+		crypto_generichash_update(
+			&st, (const uint8_t *)j->data + j->m->header_len,
+			j->len - j->m->header_len);
+		crypto_generichash_final(&st, dedup, sizeof(dedup));
+	}
 	for (int i = 0; i < s->n_rcpt; i++) {
 		struct lmtp_outcome *o = &j->out[i];
 		struct store_relationship r;
@@ -321,16 +338,17 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 			.sender_is_brand = brand_sent,
 			.sender = s->sender,
 			.sender_verified = false, /* --trust-envelope */
+			.dedup = has_dedup ? dedup : NULL,
 			.headers = j->data,
 			.headers_len = j->m->header_len,
 			.now_ms = now_ms,
 		};
-		struct message_out mo;
+		struct message_out mo = { 0 };
 		rc = message_decide_tx(j->app, tx, &in, &mo);
 		if (rc != APP_OK)
 			return STORE_FAULT; /* the whole message: 451 */
 		const struct gate_decision *d = &mo.decision;
-		if (d->outcome != GATE_REFUSE || mo.silent) {
+		if (mo.duplicate || d->outcome != GATE_REFUSE || mo.silent) {
 			o->code = 250;
 			snprintf(o->text, sizeof(o->text),
 				 "250 2.0.0 <%s> accepted", s->rcpts[i].alias);

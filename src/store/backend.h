@@ -92,6 +92,8 @@ struct store_ops {
 
 	int (*attempt_insert)(struct store_tx *, const struct store_attempt *);
 	int (*held_count)(struct store *, uint64_t, uint32_t *);
+	int (*attempt_dup_tx)(struct store_tx *, uint64_t, const uint8_t *,
+			      bool *);
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
 	int (*person_set_password)(struct store_tx *, uint64_t, const char *);

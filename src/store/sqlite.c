@@ -1536,8 +1536,8 @@ static int sqlite_relationship_set_terms(struct store_tx *tx,
 static const char sql_attempt_insert[] =
 	"INSERT INTO attempts(id, person, relationship, brand, campaign, "
 	"channel, topic, decision, reason, folder, deliver_at, received_at, "
-	"sender, sender_verified, subject, headers, body, decided_at, exempt) "
-	"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	"sender, sender_verified, subject, headers, body, decided_at, exempt, "
+	"dedup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 
 static int sqlite_attempt_insert(struct store_tx *tx,
 				 const struct store_attempt *a)
@@ -1567,7 +1567,25 @@ static int sqlite_attempt_insert(struct store_tx *tx,
 				  SQLITE_STATIC);
 	bind_time(st, 18, a->decided_at);
 	sqlite3_bind_int(st, 19, a->exempt ? 1 : 0);
+	if (a->dedup)
+		sqlite3_bind_blob(st, 20, a->dedup, 16, SQLITE_STATIC);
 	return sqlite_exec_stmt(st);
+}
+
+static const char sql_attempt_dup[] =
+	"SELECT 1 FROM attempts WHERE relationship = ? AND dedup = ? AND "
+	"decision <> 2 LIMIT 1";
+
+static int sqlite_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
+				 const uint8_t *dedup, bool *found)
+{
+	WRITER_STMT(tx, sql_attempt_dup);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
+	sqlite3_bind_blob(st, 2, dedup, 16, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
 }
 
 static const char sql_held_count[] =
@@ -2412,6 +2430,7 @@ const struct store_ops store_sqlite_ops = {
 	.relationship_list_open = sqlite_relationship_list_open,
 	.attempt_insert = sqlite_attempt_insert,
 	.held_count = sqlite_held_count,
+	.attempt_dup_tx = sqlite_attempt_dup_tx,
 	.held_due = sqlite_held_due,
 	.purge_later = sqlite_purge_later,
 	.expiring = sqlite_expiring,

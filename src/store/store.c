@@ -404,6 +404,12 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 					    deliver_at, decided_at, exempt);
 }
 
+int store_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
+			 const uint8_t dedup[16], bool *found)
+{
+	return TX_OPS(tx)->attempt_dup_tx(tx, relationship, dedup, found);
+}
+
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out)
 {
 	return s->ops->held_count(s, relationship, out);

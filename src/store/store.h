@@ -107,8 +107,9 @@ struct store_attempt {
 	int64_t received_at;
 	const char *sender; /* borrowed; may be NULL */
 	bool sender_verified;
-	const char *subject; /* borrowed; may be NULL */
-	const void *headers; /* borrowed */
+	const char *subject;  /* borrowed; may be NULL */
+	const uint8_t *dedup; /* mail: 16 bytes, or NULL (borrowed) */
+	const void *headers;  /* borrowed */
 	size_t headers_len;
 	const void *body; /* borrowed; NULL for refused attempts */
 	size_t body_len;
@@ -434,6 +435,11 @@ int store_notice_insert(struct store_tx *tx, uint64_t relationship,
  * older than any cap window, and connect codes that expired before
  * `codes_before`. */
 int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
+
+/* Whether the relationship already has a delivered or held attempt with
+ * this dedup hash (read in the writer's transaction). */
+int store_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
+			 const uint8_t dedup[16], bool *found);
 
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);

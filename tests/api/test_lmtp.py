@@ -167,3 +167,18 @@ def test_client_vanishing_mid_data_stores_nothing(mail):
     time.sleep(0.3)
     assert api.alive()
     assert ana.messages() == []
+
+
+def test_the_same_message_twice_is_delivered_once(mail):
+    api, ana, acme, rel, client = mail
+    msg = _message(subject="Once")
+    assert client.deliver("news@acme.example", [rel.alias], msg)[0][:3] \
+        == "250"
+    # An MTA retrying after a lost reply: same Message-ID, same body.
+    assert client.deliver("news@acme.example", [rel.alias], msg)[0][:3] \
+        == "250"
+    assert [m["subject"] for m in ana.messages()] == ["Once"]
+    # Another message with another Message-ID is a new message.
+    assert client.deliver("news@acme.example", [rel.alias],
+                          _message(subject="Twice"))[0][:3] == "250"
+    assert sorted(m["subject"] for m in ana.messages()) == ["Once", "Twice"]

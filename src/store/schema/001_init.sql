@@ -163,11 +163,14 @@ CREATE TABLE attempts (
 	sender       TEXT,              -- mail: the sender as seen
 	sender_verified INTEGER NOT NULL DEFAULT 1,
 	subject      TEXT,
+	dedup        BLOB,              -- mail: hash of Message-ID and body
 	headers      BLOB,              -- mail: raw header block
 	body         BLOB               -- delivered/held only; NULL if refused
 );
 CREATE INDEX attempts_person ON attempts(person, folder, id);
 CREATE INDEX attempts_relationship ON attempts(relationship, id);
+CREATE INDEX attempts_dedup ON attempts(relationship, dedup)
+	WHERE dedup IS NOT NULL;
 CREATE INDEX attempts_person_decided ON attempts(person, decided_at)
 	WHERE decision = 0;
 CREATE INDEX attempts_held ON attempts(deliver_at) WHERE decision = 1;
