@@ -67,6 +67,10 @@ void api_campaigns_create(struct http_request *r);
  * or -1 after replying 400. */
 int api_limit(struct http_request *r);
 
+/* The ?after= cursor: an id of `type` (enum id_type) from a previous
+ * page, 0 without one. False after replying 400. */
+bool api_after(struct http_request *r, int type, uint64_t *after);
+
 /* Idempotency-Key (brand writes): reads the header and hashes the request
  * into hash. Returns true when it has replied — a replay of the stored
  * answer, or a 400/422 — and false to go on (key is "" without one). */

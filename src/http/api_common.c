@@ -30,6 +30,19 @@ int api_limit(struct http_request *r)
 	return (int)v;
 }
 
+bool api_after(struct http_request *r, int type, uint64_t *after)
+{
+	const char *a = http_query(r, "after");
+	*after = 0;
+	if (a && !id_decode((enum id_type)type, a, after)) {
+		http_problem(r, 400, "after",
+			     "after is an id from a previous "
+			     "page");
+		return false;
+	}
+	return true;
+}
+
 bool api_id(struct http_request *r, int index, int type, uint64_t *key)
 {
 	if (r->params[index] == NULL ||
@@ -126,10 +139,8 @@ bool api_no_fields(struct http_request *r)
 	static const char *const none[] = { NULL };
 	if (r->body_len == 0)
 		return true;
-	json_t *body = http_body_object(r);
-	if (body == NULL)
-		return false;
-	bool ok = http_only_keys(r, body, none);
+	json_t *body = http_body_fields(r, none);
+	bool ok = body != NULL;
 	json_decref(body);
 	return ok;
 }

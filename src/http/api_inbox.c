@@ -68,13 +68,9 @@ void api_me_message_patch(struct http_request *r)
 	uint64_t id;
 	if (!api_id(r, 0, ID_MESSAGE, &id))
 		return;
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return;
-	}
 	json_t *read = json_object_get(body, "read");
 	json_t *folder = json_object_get(body, "folder");
 	if ((read && !json_is_boolean(read)) ||
@@ -179,13 +175,9 @@ static void password_after(struct http_request *r)
 void api_me_password_put(struct http_request *r)
 {
 	static const char *const keys[] = { "password", "new_password", NULL };
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return;
-	}
 	if (!json_is_string(json_object_get(body, "password")) ||
 	    !json_is_string(json_object_get(body, "new_password"))) {
 		http_problem(r, 400, "password",
@@ -219,13 +211,9 @@ static void account_work_free(void *p)
 static bool account_read(struct http_request *r)
 {
 	static const char *const keys[] = { "password", NULL };
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return false;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return false;
-	}
 	if (!json_is_string(json_object_get(body, "password"))) {
 		http_problem(r, 400, "password",
 			     "the password is needed again, "

@@ -98,13 +98,9 @@ void api_messages_create(struct http_request *r)
 	uint8_t idem_hash[32];
 	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
 		return;
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return;
-	}
 	json_t *rel = json_object_get(body, "relationship");
 	json_t *ch = json_object_get(body, "channel");
 	json_t *topic = json_object_get(body, "topic");
@@ -243,13 +239,8 @@ void api_me_messages_list(struct http_request *r)
 	f.limit = limit + 1;
 	c.pg.limit = limit;
 
-	const char *after = http_query(r, "after");
-	if (after && !id_decode(ID_MESSAGE, after, &f.before)) {
-		http_problem(r, 400, "after",
-			     "after is an id from a previous "
-			     "page");
+	if (!api_after(r, ID_MESSAGE, &f.before))
 		return;
-	}
 	const char *d = http_query(r, "decision");
 	if (d) {
 		static const char *const names[] = { "deliver", "hold",
@@ -412,13 +403,9 @@ void api_campaigns_create(struct http_request *r)
 	uint8_t idem_hash[32];
 	if (api_idem_begin(r, idem_key, sizeof(idem_key), idem_hash))
 		return;
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return;
-	}
 	struct campaign_work *w = calloc(1, sizeof(*w));
 	if (w == NULL) {
 		json_decref(body);

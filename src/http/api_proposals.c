@@ -108,13 +108,9 @@ void api_proposals_create(struct http_request *r)
 {
 	static const char *const keys[] = { "connect_code", "value",  "fields",
 					    "channels",	    "topics", NULL };
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return;
-	}
 	struct proposal_work *w = proposal_work_new(r, body);
 	if (w == NULL)
 		return;
@@ -179,16 +175,9 @@ static int proposal_page(const struct store_proposal *p, void *arg)
 void api_me_proposals_list(struct http_request *r)
 {
 	int limit = api_limit(r);
-	uint64_t after = 0;
-	const char *a = http_query(r, "after");
-	if (limit < 0)
+	uint64_t after;
+	if (limit < 0 || !api_after(r, ID_PROPOSAL, &after))
 		return;
-	if (a && !id_decode(ID_PROPOSAL, a, &after)) {
-		http_problem(r, 400, "after",
-			     "after is an id from a previous "
-			     "page");
-		return;
-	}
 	struct api_page pg = { json_array(), r->app, limit, 0 };
 	if (store_proposal_list_person(r->app->store, r->person, after,
 				       limit + 1, proposal_page,

@@ -13,19 +13,6 @@
 #include "core/id.h"
 #include "core/terms.h"
 
-static bool api_after(struct http_request *r, int type, uint64_t *after)
-{
-	const char *a = http_query(r, "after");
-	*after = 0;
-	if (a && !id_decode((enum id_type)type, a, after)) {
-		http_problem(r, 400, "after",
-			     "after is an id from a previous "
-			     "page");
-		return false;
-	}
-	return true;
-}
-
 static int brand_item(const struct store_relationship *rel, void *arg)
 {
 	struct api_page *pg = arg;

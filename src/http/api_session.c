@@ -38,13 +38,9 @@ static void login_state_free(void *p)
 static struct login_state *login_read(struct http_request *r)
 {
 	static const char *const keys[] = { "handle", "password", NULL };
-	json_t *body = http_body_object(r);
+	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return NULL;
-	if (!http_only_keys(r, body, keys)) {
-		json_decref(body);
-		return NULL;
-	}
 	json_t *h = json_object_get(body, "handle");
 	json_t *p = json_object_get(body, "password");
 	/* Every check reads the body before it is released. */

@@ -134,6 +134,10 @@ json_t *http_body_object(struct http_request *r);
 bool http_only_keys(struct http_request *r, const json_t *obj,
 		    const char *const *allowed);
 
+/* http_body_object, then http_only_keys: the body as a JSON object whose
+ * keys are all in `allowed`, or NULL after replying 400. */
+json_t *http_body_fields(struct http_request *r, const char *const *allowed);
+
 /* A query parameter, or NULL. */
 const char *http_query(struct http_request *r, const char *name);
 /* A request header, or NULL. */

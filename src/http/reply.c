@@ -233,6 +233,16 @@ bool http_only_keys(struct http_request *r, const json_t *obj,
 	return true;
 }
 
+json_t *http_body_fields(struct http_request *r, const char *const *allowed)
+{
+	json_t *body = http_body_object(r);
+	if (body != NULL && !http_only_keys(r, body, allowed)) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
 const char *http_query(struct http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
