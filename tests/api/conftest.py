@@ -218,6 +218,7 @@ class Server:
         self.address = self._wait_listening()
         self.url = f"http://{self.address}"
         self._wait_healthy()
+        self._wait_ready()
 
     def log(self):
         return self.log_path.read_text(errors="replace")
@@ -250,6 +251,19 @@ class Server:
                 pass
             time.sleep(0.05)
         self._fail("never answered /healthz with 200")
+
+    def _wait_ready(self):
+        """HTTP answers before the metrics and LMTP doors are open; the
+        tests that read their ports from the log wait for the last line."""
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if "serve: ready (" in self.log():
+                return
+            if self.proc.poll() is not None:
+                self._fail(f"exited with {self.proc.returncode} before "
+                           "ready")
+            time.sleep(0.02)
+        self._fail("logged no 'serve: ready' line")
 
     def stop(self, sig=signal.SIGTERM):
         """Sends `sig`; returns the exit code (fails after STOP_TIMEOUT)."""
