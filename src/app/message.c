@@ -573,6 +573,30 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	return APP_OK;
 }
 
+/* The gate's input for a message on channel ch to relationship r. */
+static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
+				       struct person_entry *p, unsigned ch,
+				       int16_t topic, int64_t now, int stage)
+{
+	return (struct gate_input){
+		.terms = &r->terms,
+		.global = &p->global,
+		.tz = p->tz,
+		.window = wset_get(&r->wins, (int)ch),
+		.exempt = wset_get(&r->wins, WINDOW_EXEMPT),
+		.global_window = wset_get(&p->wins, (int)ch),
+		.now = now,
+		.held = r->held,
+		.hold_queue = a->cfg.hold_queue,
+		.topic = topic,
+		.stage = (uint8_t)stage,
+		.channel = (uint8_t)ch,
+		.rel_state = r->state,
+		.alias_known = true,
+		.sender_is_brand = true,
+	};
+}
+
 int message_decide_tx(struct app *a, struct store_tx *tx,
 		      const struct message_in *in, struct message_out *out)
 {
@@ -604,23 +628,10 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	unsigned ch = (unsigned)in->channel < CHANNEL_COUNT
 			      ? (unsigned)in->channel
 			      : 0;
-	struct gate_input gi = {
-		.terms = &r->terms,
-		.global = &p->global,
-		.tz = p->tz,
-		.window = wset_get(&r->wins, (int)ch),
-		.exempt = wset_get(&r->wins, WINDOW_EXEMPT),
-		.global_window = wset_get(&p->wins, (int)ch),
-		.now = now,
-		.held = r->held,
-		.hold_queue = a->cfg.hold_queue,
-		.topic = topic,
-		.stage = GATE_STAGE_FULL,
-		.channel = (uint8_t)in->channel,
-		.rel_state = r->state,
-		.alias_known = true,
-		.sender_is_brand = in->sender_is_brand,
-	};
+	struct gate_input gi =
+		gate_input_of(a, r, p, ch, topic, now, GATE_STAGE_FULL);
+	gi.channel = (uint8_t)in->channel; /* as given: row 5 judges it */
+	gi.sender_is_brand = in->sender_is_brand;
 	if (in->dedup) {
 		bool found = false;
 		if (store_attempt_dup_tx(tx, r->id, in->dedup, &found) !=
@@ -677,6 +688,48 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	return APP_OK;
 }
 
+int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
+		    const char *sender, int64_t now_ms, struct message_out *out)
+{
+	int64_t now = now_ms / 1000;
+	memset(out, 0, sizeof(*out));
+	struct rel_entry *r = rel_load(a, relationship, now, 0, NULL);
+	if (r == NULL)
+		return APP_FAULT;
+	struct person_entry *p = person_load(a, r->person, now);
+	if (p == NULL)
+		return APP_FAULT;
+	struct gate_input gi = gate_input_of(
+		a, r, p, CHANNEL_EMAIL, GATE_TOPIC_NONE, now, GATE_STAGE_RCPT);
+	struct gate_decision d = gate_decide(&gi);
+	out->decision = d;
+	out->silent = p->global.silent;
+	/* A pass says nothing yet: the message is decided at LMTP. So is a
+	 * refusal for a person whose refusals are silent (accepted there and
+	 * recorded then). */
+	if (d.outcome != GATE_REFUSE || out->silent)
+		return APP_OK;
+	metrics_decision(d.outcome, d.reason);
+	struct store_attempt at = {
+		.id = store_new_time_key(now_ms),
+		.person = r->person,
+		.relationship = r->id,
+		.brand = r->brand,
+		.channel = CHANNEL_EMAIL,
+		.decision = d.outcome,
+		.reason = d.reason,
+		.folder = -1,
+		.received_at = now,
+		.sender = sender,
+		.sender_verified = false,
+	};
+	int rc = store_attempt_insert(tx, &at);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	out->id = at.id;
+	return APP_OK;
+}
+
 struct message_job {
 	struct app *a;
 	const struct message_in *in;
@@ -726,23 +779,10 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		t = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
 	}
 	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
-	struct gate_input gi = {
-		.terms = &r->terms,
-		.global = &p->global,
-		.tz = p->tz,
-		.window = wset_get(&r->wins, (int)ch),
-		.exempt = wset_get(&r->wins, WINDOW_EXEMPT),
-		.global_window = wset_get(&p->wins, (int)ch),
-		.now = now,
-		.held = r->held > 0 ? r->held - 1 : 0, /* not itself */
-		.hold_queue = a->cfg.hold_queue,
-		.topic = t,
-		.stage = GATE_STAGE_RELEASE,
-		.channel = (uint8_t)channel,
-		.rel_state = r->state,
-		.alias_known = true,
-		.sender_is_brand = true,
-	};
+	struct gate_input gi =
+		gate_input_of(a, r, p, ch, t, now, GATE_STAGE_RELEASE);
+	gi.held = r->held > 0 ? r->held - 1 : 0; /* not itself */
+	gi.channel = (uint8_t)channel;
 	struct gate_decision d = gate_decide(&gi);
 	metrics_decision(d.outcome, d.reason);
 	int rc = store_attempt_redecide(

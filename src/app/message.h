@@ -68,6 +68,16 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		       uint64_t relationship, int channel, const char *topic,
 		       int64_t now, struct gate_decision *out);
 
+/* Mail to a relationship's alias at RCPT time (the Postfix policy
+ * service): the gate's recipient stage (rows 3–6) in the current write
+ * job. A refusal is recorded as an attempt with the unverified envelope
+ * sender — unless the person's refusals are silent (out->silent): then
+ * nothing is recorded here, the mail comes on to LMTP and is decided and
+ * recorded there. A pass records nothing either. */
+int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
+		    const char *sender, int64_t now_ms,
+		    struct message_out *out);
+
 /* One message in its own write job, durable when this returns APP_OK. */
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err);

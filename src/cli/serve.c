@@ -17,9 +17,11 @@
 #include "app/app.h"
 #include "app/scheduler.h"
 #include "base/log.h"
+#include "base/net.h"
 #include "http/metrics.h"
 #include "http/server.h"
 #include "mail/lmtp.h"
+#include "mail/policy.h"
 
 static const struct cli_flag serve_flags[] = { { 0 } };
 static const char serve_usage[] = "cmr serve [settings…]";
@@ -44,14 +46,125 @@ static int serve_drop(const char *user)
 	return 0;
 }
 
+/* The listening sockets, bound before privileges are dropped. */
+struct serve_fds {
+	int http, metrics, lmtp, policy;
+	int http_port, metrics_port, lmtp_port, policy_port;
+};
+
+static void serve_close_fds(struct serve_fds *f)
+{
+	int *fds[] = { &f->http, &f->metrics, &f->lmtp, &f->policy };
+	for (size_t i = 0; i < sizeof(fds) / sizeof(*fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static int serve_bind(const struct config *cfg, bool lmtp_on,
+		      struct serve_fds *f)
+{
+	char err[512];
+	if (!cfg->http.off && http_listen(&cfg->http, &f->http, &f->http_port,
+					  err, sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --http: %s\n", err);
+		return -1;
+	}
+	if (lmtp_on && lmtp_listen(&cfg->lmtp, &f->lmtp, &f->lmtp_port, err,
+				   sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --lmtp: %s\n", err);
+		return -1;
+	}
+	if (!cfg->policy.off &&
+	    net_listen(cfg->policy.host, cfg->policy.port, cfg->policy.text,
+		       128, &f->policy, &f->policy_port, err,
+		       sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --policy: %s\n", err);
+		return -1;
+	}
+	if (!cfg->metrics.off &&
+	    http_listen(&cfg->metrics, &f->metrics, &f->metrics_port, err,
+			sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: --metrics: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The running doors. */
+struct serve_doors {
+	struct http_server *http;
+	struct metrics_server *metrics;
+	struct lmtp_server *lmtp;
+	struct policy_server *policy;
+	struct scheduler *sched;
+};
+
+/* Stops the doors first (no new work), then the scheduler. */
+static void serve_stop(struct serve_doors *d)
+{
+	http_stop(d->http);
+	lmtp_stop(d->lmtp);
+	policy_stop(d->policy);
+	metrics_stop(d->metrics);
+	scheduler_stop(d->sched);
+}
+
+/* Starts every door whose socket is bound; each owns its fd from then. */
+static int serve_start(struct app *a, struct serve_fds *f,
+		       struct serve_doors *d)
+{
+	const struct config *cfg = &a->cfg;
+	char err[512];
+	int rc = 0;
+	if (rc == 0 && f->http >= 0) {
+		rc = http_start(a, f->http, &d->http, err, sizeof(err));
+		f->http = -1;
+		if (rc == 0)
+			log_info("http: listening on %s:%d", cfg->http.host,
+				 f->http_port);
+	}
+	if (rc == 0 && f->metrics >= 0) {
+		rc = metrics_start(a, f->metrics, &d->metrics, err,
+				   sizeof(err));
+		f->metrics = -1;
+		if (rc == 0)
+			log_info("metrics: listening on %s:%d",
+				 cfg->metrics.host, f->metrics_port);
+	}
+	if (rc == 0 && f->lmtp >= 0) {
+		rc = lmtp_start(a, f->lmtp, &d->lmtp, err, sizeof(err));
+		f->lmtp = -1;
+		if (rc == 0 && cfg->lmtp.unix_socket)
+			log_info("lmtp: listening on unix:%s", cfg->lmtp.path);
+		else if (rc == 0)
+			log_info("lmtp: listening on %s:%d", cfg->lmtp.host,
+				 f->lmtp_port);
+	}
+	if (rc == 0 && f->policy >= 0) {
+		rc = policy_start(a, f->policy, &d->policy, err, sizeof(err));
+		f->policy = -1;
+		if (rc == 0)
+			log_info("policy: listening on %s:%d", cfg->policy.host,
+				 f->policy_port);
+	}
+	if (rc == 0 && (d->sched = scheduler_start(a)) == NULL) {
+		snprintf(err, sizeof(err), "cannot start the scheduler");
+		rc = -1;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "cmr: %s\n", err);
+		serve_close_fds(f);
+		serve_stop(d);
+	}
+	return rc;
+}
+
 int cli_serve(int argc, char **argv)
 {
 	struct cli_args args;
 	struct app a;
-	char err[512];
-	int http_fd = -1, http_port = 0, metrics_fd = -1, metrics_port = 0;
-	struct http_server *http = NULL;
-	struct metrics_server *metrics = NULL;
 	sigset_t set;
 
 	if (cli_parse(argc, argv, serve_flags, serve_usage, &args) != 0)
@@ -72,8 +185,6 @@ int cli_serve(int argc, char **argv)
 		log_info("serve: LMTP stays off: it needs --trust-envelope "
 			 "(demos and tests; --auth-id HOST is not supported "
 			 "yet)");
-	int lmtp_fd = -1, lmtp_port = 0;
-	struct lmtp_server *lmtp = NULL;
 
 	/* Signals are taken by sigwait below, in this thread only. */
 	sigemptyset(&set);
@@ -82,76 +193,15 @@ int cli_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (!cfg->http.off) {
-		if (http_listen(&cfg->http, &http_fd, &http_port, err,
-				sizeof(err)) != 0) {
-			fprintf(stderr, "cmr: --http: %s\n", err);
-			return CLI_FAIL;
-		}
-	}
-	if (lmtp_on && lmtp_listen(&cfg->lmtp, &lmtp_fd, &lmtp_port, err,
-				   sizeof(err)) != 0) {
-		fprintf(stderr, "cmr: --lmtp: %s\n", err);
-		if (http_fd >= 0)
-			close(http_fd);
-		return CLI_FAIL;
-	}
-	if (!cfg->metrics.off &&
-	    http_listen(&cfg->metrics, &metrics_fd, &metrics_port, err,
-			sizeof(err)) != 0) {
-		fprintf(stderr, "cmr: --metrics: %s\n", err);
-		if (http_fd >= 0)
-			close(http_fd);
-		return CLI_FAIL;
-	}
-	if ((cfg->user[0] && serve_drop(cfg->user) != 0) ||
+	struct serve_fds fds = { -1, -1, -1, -1, 0, 0, 0, 0 };
+	struct serve_doors doors = { 0 };
+	if (serve_bind(cfg, lmtp_on, &fds) != 0 ||
+	    (cfg->user[0] && serve_drop(cfg->user) != 0) ||
 	    cli_open(&args, true, &a) != 0) {
-		if (http_fd >= 0)
-			close(http_fd);
-		if (lmtp_fd >= 0)
-			close(lmtp_fd);
-		if (metrics_fd >= 0)
-			close(metrics_fd);
+		serve_close_fds(&fds);
 		return CLI_FAIL;
 	}
-	if (http_fd >= 0) {
-		if (http_start(&a, http_fd, &http, err, sizeof(err)) != 0) {
-			fprintf(stderr, "cmr: %s\n", err);
-			app_close(&a);
-			return CLI_FAIL;
-		}
-		log_info("http: listening on %s:%d", cfg->http.host, http_port);
-	}
-	if (metrics_fd >= 0) {
-		if (metrics_start(&a, metrics_fd, &metrics, err, sizeof(err))) {
-			fprintf(stderr, "cmr: %s\n", err);
-			http_stop(http);
-			app_close(&a);
-			return CLI_FAIL;
-		}
-		log_info("metrics: listening on %s:%d", cfg->metrics.host,
-			 metrics_port);
-	}
-	if (lmtp_fd >= 0) {
-		if (lmtp_start(&a, lmtp_fd, &lmtp, err, sizeof(err)) != 0) {
-			fprintf(stderr, "cmr: %s\n", err);
-			http_stop(http);
-			metrics_stop(metrics);
-			app_close(&a);
-			return CLI_FAIL;
-		}
-		if (cfg->lmtp.unix_socket)
-			log_info("lmtp: listening on unix:%s", cfg->lmtp.path);
-		else
-			log_info("lmtp: listening on %s:%d", cfg->lmtp.host,
-				 lmtp_port);
-	}
-	struct scheduler *sched = scheduler_start(&a);
-	if (sched == NULL) {
-		fprintf(stderr, "cmr: cannot start the scheduler\n");
-		http_stop(http);
-		lmtp_stop(lmtp);
-		metrics_stop(metrics);
+	if (serve_start(&a, &fds, &doors) != 0) {
 		app_close(&a);
 		return CLI_FAIL;
 	}
@@ -161,10 +211,7 @@ int cli_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("serve: %s received, shutting down",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM");
-	http_stop(http);
-	lmtp_stop(lmtp);
-	metrics_stop(metrics);
-	scheduler_stop(sched);
+	serve_stop(&doors);
 	app_close(&a);
 	log_info("serve: stopped");
 	return CLI_OK;

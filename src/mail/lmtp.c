@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "app/message.h"
+#include "base/conn.h"
 #include "base/log.h"
 #include "base/net.h"
 #include "core/gate.h"
@@ -62,37 +63,18 @@ struct lmtp_rcpt {
 };
 
 struct lmtp_session {
-	struct lmtp_server *server;
-	int fd;
+	struct conn *c;
+	struct app *app;
 	enum lmtp_state state;
 	char sender[321];
 	struct lmtp_rcpt rcpts[LMTP_RCPT_MAX];
 	int n_rcpt;
-	char buf[16384]; /* read buffer */
-	size_t pos, len;
 	bool quit;
 };
 
 struct lmtp_server {
-	struct app *app;
-	int fd;
-	pthread_t thread;
-	atomic_bool stopping;
-	atomic_int sessions;
-	pthread_mutex_t lock;
-	int session_fds[LMTP_SESSIONS_MAX]; /* -1: free; woken on stop */
+	struct conn_server *conns;
 };
-
-static void lmtp_track(struct lmtp_server *srv, int fd, bool add)
-{
-	pthread_mutex_lock(&srv->lock);
-	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
-		if (add ? srv->session_fds[i] < 0 : srv->session_fds[i] == fd) {
-			srv->session_fds[i] = add ? fd : -1;
-			break;
-		}
-	pthread_mutex_unlock(&srv->lock);
-}
 
 /* ---- I/O ---- */
 
@@ -112,58 +94,16 @@ static int lmtp_reply(struct lmtp_session *s, const char *fmt, ...)
 		n = (int)sizeof(line) - 3;
 	line[n++] = '\r';
 	line[n++] = '\n';
-	for (int off = 0; off < n;) {
-		ssize_t w = send(s->fd, line + off, (size_t)(n - off),
-				 MSG_NOSIGNAL);
-		if (w <= 0) {
-			if (w < 0 && errno == EINTR)
-				continue;
-			s->quit = true;
-			return -1;
-		}
-		off += (int)w;
+	if (conn_send(s->c, line, (size_t)n) != 0) {
+		s->quit = true;
+		return -1;
 	}
 	return 0;
 }
 
-/* Reads one line (without its CRLF) into out. Returns its length, -1
- * when the client is gone or idle too long, -2 for a line over the limit
- * (the rest of it is skipped), -3 for a bare LF. */
 static ssize_t lmtp_line(struct lmtp_session *s, char *out, size_t size)
 {
-	size_t n = 0;
-	bool too_long = false;
-	for (;;) {
-		if (s->pos == s->len) {
-			struct pollfd p = { s->fd, POLLIN, 0 };
-			int rc = poll(&p, 1, LMTP_IDLE_SECONDS * 1000);
-			if (rc <= 0)
-				return -1;
-			ssize_t r = recv(s->fd, s->buf, sizeof(s->buf), 0);
-			if (r <= 0) {
-				if (r < 0 && errno == EINTR)
-					continue;
-				return -1;
-			}
-			s->pos = 0;
-			s->len = (size_t)r;
-		}
-		char c = s->buf[s->pos++];
-		if (c == '\n') {
-			bool cr = n > 0 && out[n - 1] == '\r';
-			if (too_long)
-				return -2;
-			if (!cr)
-				return -3;
-			out[--n] = '\0';
-			return (ssize_t)n;
-		}
-		if (n + 1 >= size || n + 2 > LMTP_LINE_MAX) {
-			too_long = true;
-			continue;
-		}
-		out[n++] = c;
-	}
+	return conn_line(s->c, out, size, LMTP_LINE_MAX, true);
 }
 
 /* ---- The verbs ---- */
@@ -204,7 +144,7 @@ static void proceed_lhlo(struct lmtp_session *s, const char *arg)
 	(void)arg;
 	lmtp_reset(s);
 	s->state = LMTP_READY;
-	lmtp_reply(s, "250-%s", s->server->app->cfg.alias_domain);
+	lmtp_reply(s, "250-%s", s->app->cfg.alias_domain);
 	lmtp_reply(s, "250-PIPELINING");
 	lmtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	lmtp_reply(s, "250-8BITMIME");
@@ -374,11 +314,11 @@ static int lmtp_read_data(struct lmtp_session *s, char **out, size_t *len)
 		return -1;
 	for (;;) {
 		ssize_t l = lmtp_line(s, line, sizeof(line));
-		if (l == -1) {
+		if (l == CONN_GONE) {
 			free(data);
 			return -1;
 		}
-		if (l == -2 || l == -3) {
+		if (l == CONN_TOO_LONG || l == CONN_BARE_LF) {
 			if (status == 0)
 				status = 500; /* keep reading to the end */
 			continue;
@@ -444,9 +384,9 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		lmtp_reset(s);
 		return;
 	}
-	struct lmtp_job j = { s->server->app, s, data, len, &m, out };
+	struct lmtp_job j = { s->app, s, data, len, &m, out };
 	memset(out, 0, sizeof(out));
-	if (store_write(s->server->app->store, lmtp_job_run, &j) != STORE_OK)
+	if (store_write(s->app->store, lmtp_job_run, &j) != STORE_OK)
 		for (int i = 0; i < s->n_rcpt; i++)
 			snprintf(out[i].text, sizeof(out[i].text),
 				 "451 4.3.0 try again later");
@@ -521,75 +461,35 @@ static void lmtp_command(struct lmtp_session *s, char *line)
 		lmtp_reply(s, "500 5.5.2 command not recognised");
 }
 
-static void *lmtp_session_main(void *arg)
+static void lmtp_serve(struct conn *c)
 {
-	struct lmtp_session *s = arg;
+	struct lmtp_session *s = calloc(1, sizeof(*s));
 	char line[LMTP_LINE_MAX + 2];
-	lmtp_reply(s, "220 %s LMTP cmr ready",
-		   s->server->app->cfg.alias_domain);
-	while (!s->quit && !atomic_load(&s->server->stopping)) {
+	if (s == NULL) {
+		const char busy[] = "421 4.3.0 out of memory\r\n";
+		conn_send(c, busy, sizeof(busy) - 1);
+		return;
+	}
+	s->c = c;
+	s->app = c->ctx;
+	lmtp_reply(s, "220 %s LMTP cmr ready", s->app->cfg.alias_domain);
+	while (!s->quit && !conn_stopping(c)) {
 		ssize_t n = lmtp_line(s, line, sizeof(line));
-		if (n == -1) {
+		if (n == CONN_GONE) {
 			lmtp_reply(s, "421 4.4.2 idle too long, or gone");
 			break;
 		}
-		if (n == -2) {
+		if (n == CONN_TOO_LONG) {
 			lmtp_reply(s, "500 5.5.2 line too long");
 			continue;
 		}
-		if (n == -3) {
+		if (n == CONN_BARE_LF) {
 			lmtp_reply(s, "500 5.5.2 bare LF: lines end in CRLF");
 			continue;
 		}
 		lmtp_command(s, line);
 	}
-	lmtp_track(s->server, s->fd, false);
-	close(s->fd);
-	atomic_fetch_sub(&s->server->sessions, 1);
 	free(s);
-	return NULL;
-}
-
-static void *lmtp_accept_main(void *arg)
-{
-	struct lmtp_server *srv = arg;
-	while (!atomic_load(&srv->stopping)) {
-		struct pollfd p = { srv->fd, POLLIN, 0 };
-		if (poll(&p, 1, 200) <= 0)
-			continue;
-		int fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			continue;
-		if (atomic_load(&srv->sessions) >= LMTP_SESSIONS_MAX) {
-			const char busy[] = "421 4.3.2 too many sessions\r\n";
-			ssize_t w =
-				send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL);
-			(void)w;
-			close(fd);
-			continue;
-		}
-		struct lmtp_session *s = calloc(1, sizeof(*s));
-		pthread_t t;
-		pthread_attr_t attr;
-		if (s == NULL) {
-			close(fd);
-			continue;
-		}
-		s->server = srv;
-		s->fd = fd;
-		atomic_fetch_add(&srv->sessions, 1);
-		lmtp_track(srv, fd, true);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, lmtp_session_main, s) != 0) {
-			lmtp_track(srv, fd, false);
-			atomic_fetch_sub(&srv->sessions, 1);
-			close(fd);
-			free(s);
-		}
-		pthread_attr_destroy(&attr);
-	}
-	return NULL;
 }
 
 int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
@@ -629,15 +529,16 @@ int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
 		return -1;
 	}
 	mailmsg_init();
-	s->app = a;
-	s->fd = fd;
-	pthread_mutex_init(&s->lock, NULL);
-	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
-		s->session_fds[i] = -1;
-	if (pthread_create(&s->thread, NULL, lmtp_accept_main, s) != 0) {
-		close(fd);
+	const struct conn_config cfg = {
+		.name = "lmtp",
+		.max_conns = LMTP_SESSIONS_MAX,
+		.busy = "421 4.3.2 too many sessions\r\n",
+		.idle_seconds = LMTP_IDLE_SECONDS,
+		.serve = lmtp_serve,
+		.ctx = a,
+	};
+	if (conn_server_start(fd, &cfg, &s->conns, err, errlen) != 0) {
 		free(s);
-		snprintf(err, errlen, "cannot start the LMTP listener");
 		return -1;
 	}
 	*out = s;
@@ -648,25 +549,6 @@ void lmtp_stop(struct lmtp_server *s)
 {
 	if (s == NULL)
 		return;
-	atomic_store(&s->stopping, true);
-	pthread_join(s->thread, NULL);
-	close(s->fd);
-	/* Wake every session from its read: it sees the end of its input
-	 * and leaves. One waiting for the writer finishes its message (and
-	 * its replies) first. */
-	pthread_mutex_lock(&s->lock);
-	for (int i = 0; i < LMTP_SESSIONS_MAX; i++)
-		if (s->session_fds[i] >= 0)
-			shutdown(s->session_fds[i], SHUT_RD);
-	pthread_mutex_unlock(&s->lock);
-	for (int i = 0; i < 3000 && atomic_load(&s->sessions) > 0; i++) {
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	if (atomic_load(&s->sessions) > 0) {
-		log_warn("lmtp: sessions still open at shutdown");
-		return; /* they hold it: left to the process's exit */
-	}
-	pthread_mutex_destroy(&s->lock);
+	conn_server_stop(s->conns);
 	free(s);
 }

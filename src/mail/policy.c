@@ -1,0 +1,235 @@
+/*
+ * policy.c — the Postfix policy service (see policy.h).
+ *
+ * A request is lines of `name=value` ended by an empty line; the answer
+ * is `action=…` and an empty line. Only a request about a recipient
+ * (protocol_state RCPT) in the alias domain is judged:
+ *   - an unknown alias: the uniform "550 5.1.1 <alias>: recipient not
+ *     accepted" (nothing recorded: there is no one to record it for);
+ *   - an alias the gate's recipient stage refuses (ended, consent
+ *     expired, email on do-not-contact or not permitted): the same uniform
+ *     reply, and the refusal is recorded as an attempt with the envelope
+ *     sender, unverified;
+ *   - everything else, and every person whose refusals are silent: DUNNO,
+ *     and the mail is decided whole at LMTP.
+ * A malformed request or a fault of ours answers DEFER_IF_PERMIT, which
+ * Postfix turns into a temporary failure: nothing is lost.
+ */
+#include "mail/policy.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "app/message.h"
+#include "base/conn.h"
+#include "base/log.h"
+#include "core/gate.h"
+#include "mail/mailmsg.h"
+
+struct policy_server {
+	struct conn_server *conns;
+};
+
+/* What one request said that matters here. */
+struct policy_request {
+	char request[64];
+	char state[16];
+	char recipient[321];
+	char sender[321];
+};
+
+/* Copies value into out (lower case when `lower`); false when it does
+ * not fit. */
+static bool policy_copy(char *out, size_t size, const char *value, bool lower)
+{
+	size_t n = strlen(value);
+	if (n >= size)
+		return false;
+	for (size_t i = 0; i <= n; i++)
+		out[i] = lower ? (char)tolower((unsigned char)value[i])
+			       : value[i];
+	return true;
+}
+
+/* Reads one request. Returns 1 with *req, 0 when the peer left between
+ * requests, or -1 for a malformed one (the reason in *why). */
+static int policy_read(struct conn *c, struct policy_request *req,
+		       const char **why)
+{
+	char line[POLICY_LINE_MAX + 1];
+	int n_attrs = 0;
+	bool bad = false;
+	memset(req, 0, sizeof(*req));
+	for (;;) {
+		ssize_t n = conn_line(c, line, sizeof(line), POLICY_LINE_MAX,
+				      false);
+		if (n == CONN_GONE)
+			return n_attrs == 0 && !bad ? 0 : -2;
+		if (n == 0)
+			break;
+		if (bad)
+			continue; /* read the request to its end */
+		if (n == CONN_TOO_LONG) {
+			*why = "an attribute line is too long";
+			bad = true;
+			continue;
+		}
+		if (++n_attrs > POLICY_ATTRS_MAX) {
+			*why = "too many attributes";
+			bad = true;
+			continue;
+		}
+		char *eq = strchr(line, '=');
+		if (eq == NULL || eq == line) {
+			*why = "a line is not name=value";
+			bad = true;
+			continue;
+		}
+		*eq = '\0';
+		const char *v = eq + 1;
+		bool fits = true;
+		if (strcmp(line, "request") == 0)
+			fits = policy_copy(req->request, sizeof(req->request),
+					   v, false);
+		else if (strcmp(line, "protocol_state") == 0)
+			fits = policy_copy(req->state, sizeof(req->state), v,
+					   false);
+		else if (strcmp(line, "recipient") == 0)
+			fits = policy_copy(req->recipient,
+					   sizeof(req->recipient), v, true);
+		else if (strcmp(line, "sender") == 0)
+			fits = policy_copy(req->sender, sizeof(req->sender), v,
+					   false);
+		if (!fits) {
+			*why = "an address is too long";
+			bad = true;
+		}
+	}
+	if (!bad && n_attrs == 0) {
+		*why = "an empty request";
+		bad = true;
+	}
+	return bad ? -1 : 1;
+}
+
+struct policy_job {
+	struct app *app;
+	const struct policy_request *req;
+	bool reject;
+	bool fault;
+};
+
+static int policy_job_run(struct store_tx *tx, void *arg)
+{
+	struct policy_job *j = arg;
+	struct store_relationship r;
+	int rc = store_relationship_by_alias(j->app->store, j->req->recipient,
+					     &r);
+	if (rc == STORE_NOT_FOUND) {
+		j->reject = true;
+		return STORE_OK;
+	}
+	if (rc != STORE_OK) {
+		j->fault = true;
+		return STORE_OK;
+	}
+	uint64_t rel = r.id;
+	store_relationship_clear(&r);
+	struct message_out out;
+	if (message_rcpt_tx(j->app, tx, rel, j->req->sender, app_now_ms(),
+			    &out) != APP_OK) {
+		j->fault = true;
+		return STORE_FAULT; /* nothing of this request stays */
+	}
+	j->reject = out.decision.outcome == GATE_REFUSE && !out.silent;
+	return STORE_OK;
+}
+
+/* The answer to one well-formed request, into out. */
+static void policy_decide(struct app *a, const struct policy_request *req,
+			  char *out, size_t size)
+{
+	char domain[254];
+	if (strcmp(req->request, "smtpd_access_policy") != 0 ||
+	    strcasecmp(req->state, "RCPT") != 0 ||
+	    !mailmsg_domain(req->recipient, domain, sizeof(domain)) ||
+	    strcmp(domain, a->cfg.alias_domain) != 0) {
+		snprintf(out, size, "action=DUNNO\n\n");
+		return;
+	}
+	struct policy_job j = { a, req, false, false };
+	if (store_write(a->store, policy_job_run, &j) != STORE_OK || j.fault) {
+		snprintf(out, size,
+			 "action=DEFER_IF_PERMIT 4.3.0 try again later\n\n");
+		return;
+	}
+	if (j.reject)
+		snprintf(out, size,
+			 "action=550 5.1.1 <%s>: recipient not accepted\n\n",
+			 req->recipient);
+	else
+		snprintf(out, size, "action=DUNNO\n\n");
+}
+
+static void policy_serve(struct conn *c)
+{
+	struct app *a = c->ctx;
+	char answer[512];
+	while (!c->gone && !conn_stopping(c)) {
+		struct policy_request req;
+		const char *why = NULL;
+		int rc = policy_read(c, &req, &why);
+		if (rc == 0 || rc == -2)
+			return;
+		if (rc < 0) {
+			log_info("policy: malformed request (%s); connection "
+				 "closed",
+				 why);
+			snprintf(answer, sizeof(answer),
+				 "action=DEFER_IF_PERMIT 4.5.2 malformed "
+				 "policy request: %s\n\n",
+				 why);
+			conn_send(c, answer, strlen(answer));
+			return;
+		}
+		policy_decide(a, &req, answer, sizeof(answer));
+		conn_send(c, answer, strlen(answer));
+	}
+}
+
+int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
+		 size_t errlen)
+{
+	struct policy_server *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	const struct conn_config cfg = {
+		.name = "policy",
+		.max_conns = POLICY_CONNS_MAX,
+		.busy = "action=DEFER_IF_PERMIT 4.3.2 too many connections\n\n",
+		.idle_seconds = POLICY_IDLE_SECONDS,
+		.serve = policy_serve,
+		.ctx = a,
+	};
+	if (conn_server_start(fd, &cfg, &s->conns, err, errlen) != 0) {
+		free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+void policy_stop(struct policy_server *s)
+{
+	if (s == NULL)
+		return;
+	conn_server_stop(s->conns);
+	free(s);
+}
