@@ -255,6 +255,16 @@ static int erase_run(struct store_tx *tx, void *arg)
 			(const char *const *)j->aliases.aliases,
 			(const char *const *)j->aliases.tombstones,
 			j->aliases.n, j->global, j->now_ms / 1000);
+	if (rc == STORE_OK && j->a->cfg.maildir_root[0]) {
+		/* The Maildir export goes too (whether it is on now or not:
+		 * it may have been once). */
+		struct store_outbox o = { .person = j->person,
+					  .adapter = STORE_ADAPTER_MAILDIR,
+					  .op = STORE_OUTBOX_ERASE,
+					  .folder = -1,
+					  .next_at = j->now_ms / 1000 };
+		rc = store_outbox_add(tx, &o);
+	}
 	if (rc == STORE_OK)
 		rc = store_tx_on_commit(tx, erase_forget, j);
 	if (rc == STORE_OK) /* the old pages must leave the WAL too */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/message.h"
 #include "core/terms.h"
 
 int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
@@ -79,6 +80,7 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 }
 
 struct update_job {
+	struct app *a;
 	uint64_t person, message;
 	int read;
 	const char *folder; /* NULL: unchanged */
@@ -94,7 +96,16 @@ static int update_run(struct store_tx *tx, void *arg)
 		if (rc != STORE_OK)
 			return rc;
 	}
-	return store_attempt_update(tx, j->person, j->message, j->read, folder);
+	int rc = store_attempt_update(tx, j->person, j->message, j->read,
+				      folder);
+	if (rc != STORE_OK || folder < 0)
+		return rc;
+	/* The Maildir's copy follows, wherever it is now. */
+	return message_outbox_tx(j->a, tx, j->person, j->message,
+				 STORE_OUTBOX_MOVE, -1,
+				 app_now_ms() / 1000) == APP_OK
+		       ? STORE_OK
+		       : STORE_FAULT;
 }
 
 static int update_finish(void *job, int rc, struct app_error *err)
@@ -113,8 +124,8 @@ static int update_finish(void *job, int rc, struct app_error *err)
 	return APP_OK;
 }
 
-int inbox_update_begin(uint64_t person, uint64_t message, int read,
-		       const char *folder, struct app_write *w,
+int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
+		       int read, const char *folder, struct app_write *w,
 		       struct app_error *err)
 {
 	if (folder && !terms_folder_name_ok(folder) &&
@@ -124,7 +135,7 @@ int inbox_update_begin(uint64_t person, uint64_t message, int read,
 	struct update_job *j = malloc(sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	*j = (struct update_job){ person, message, read, folder };
+	*j = (struct update_job){ a, person, message, read, folder };
 	*w = (struct app_write){ update_run, j, false, update_finish, free };
 	return APP_OK;
 }
@@ -133,11 +144,12 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 		 const char *folder, struct app_error *err)
 {
 	struct app_write w;
-	int rc = inbox_update_begin(person, message, read, folder, &w, err);
+	int rc = inbox_update_begin(a, person, message, read, folder, &w, err);
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
 struct empty_job {
+	struct app *a;
 	uint64_t person;
 	int folder;
 	int64_t n;
@@ -146,6 +158,11 @@ struct empty_job {
 static int empty_run(struct store_tx *tx, void *arg)
 {
 	struct empty_job *j = arg;
+	/* The Maildir's copies leave too: queued before the rows are marked
+	 * removed, which is what finds them. */
+	if (message_outbox_tx(j->a, tx, j->person, 0, STORE_OUTBOX_REMOVE,
+			      j->folder, app_now_ms() / 1000) != APP_OK)
+		return STORE_FAULT;
 	return store_folder_empty(tx, j->person, j->folder, &j->n);
 }
 
@@ -174,7 +191,7 @@ int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 	struct empty_job *j = malloc(sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	*j = (struct empty_job){ person, id, 0 };
+	*j = (struct empty_job){ a, person, id, 0 };
 	*n = &j->n;
 	*w = (struct app_write){ empty_run, j, false, empty_finish, free };
 	return APP_OK;

@@ -25,8 +25,8 @@ int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 /* The same two, split (see struct app_write). update's folder name is
  * borrowed until the write is done; empty's *n points into the job, to be
  * read after the write and before the release. */
-int inbox_update_begin(uint64_t person, uint64_t message, int read,
-		       const char *folder, struct app_write *w,
+int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
+		       int read, const char *folder, struct app_write *w,
 		       struct app_error *err);
 int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 		      int64_t **n, struct app_write *w, struct app_error *err);

@@ -89,6 +89,7 @@ struct person_entry {
 	struct global_compiled global;
 	const struct tz *tz;
 	struct window_set wins; /* per channel */
+	bool maildir;		/* delivered messages go to the Maildir too */
 };
 
 struct map {
@@ -308,6 +309,9 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	json_t *j = json_loads(sp.global_terms, 0, NULL);
 	int rc = j ? global_terms_parse(j, &gt, &terr) : -1;
 	json_decref(j);
+	json_t *dj = json_loads(sp.delivery, 0, NULL);
+	bool maildir = json_is_true(json_object_get(dj, "maildir"));
+	json_decref(dj);
 	store_person_clear(&sp);
 	if (rc != 0) {
 		log_warn("gate: person %016llx has unreadable global terms",
@@ -318,6 +322,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	if (p == NULL)
 		return NULL;
 	p->id = id;
+	p->maildir = maildir;
 	global_terms_compile(&gt, &p->global);
 	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
 	if (p->tz == NULL)
@@ -573,6 +578,25 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	return APP_OK;
 }
 
+int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
+		      uint64_t attempt, int op, int folder, int64_t now)
+{
+	if (a->cfg.maildir_root[0] == '\0')
+		return APP_OK;
+	struct person_entry *p = person_load(a, person, now);
+	if (p == NULL)
+		return APP_FAULT;
+	if (!p->maildir)
+		return APP_OK;
+	struct store_outbox o = { .person = person,
+				  .attempt = attempt,
+				  .adapter = STORE_ADAPTER_MAILDIR,
+				  .op = op,
+				  .folder = folder,
+				  .next_at = now };
+	return app_from_store(store_outbox_add(tx, &o));
+}
+
 /* The gate's input for a message on channel ch to relationship r. */
 static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
 				       struct person_entry *p, unsigned ch,
@@ -680,6 +704,10 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 
 	if (d.outcome != GATE_REFUSE &&
 	    message_apply(a, tx, r, p, ch, &d, now, 0) != APP_OK)
+		return APP_FAULT;
+	if (d.outcome == GATE_DELIVER &&
+	    message_outbox_tx(a, tx, r->person, at.id, STORE_OUTBOX_DELIVER, -1,
+			      now) != APP_OK)
 		return APP_FAULT;
 	out->id = at.id;
 	out->decision = d;
@@ -795,6 +823,10 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 	/* Leaving the queue (delivered or refused) lowers the held count;
 	 * held again, it stays. */
 	if (message_apply(a, tx, r, p, ch, &d, now, -1) != APP_OK)
+		return APP_FAULT;
+	if (d.outcome == GATE_DELIVER &&
+	    message_outbox_tx(a, tx, r->person, attempt, STORE_OUTBOX_DELIVER,
+			      -1, now) != APP_OK)
 		return APP_FAULT;
 	*out = d;
 	return APP_OK;

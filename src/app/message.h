@@ -78,6 +78,12 @@ int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
 		    const char *sender, int64_t now_ms,
 		    struct message_out *out);
 
+/* Queues work for the person's delivery adapters (enum store_outbox_op;
+ * attempt 0: each delivered message, in `folder` when >= 0), in the
+ * current write job; nothing when the person has none. */
+int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
+		      uint64_t attempt, int op, int folder, int64_t now);
+
 /* One message in its own write job, durable when this returns APP_OK. */
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err);

@@ -59,15 +59,15 @@ int conn_send(struct conn *c, const void *buf, size_t n)
 	return 0;
 }
 
-ssize_t conn_line(struct conn *c, char *out, size_t size, size_t max,
-		  bool crlf)
+ssize_t conn_line(struct conn *c, char *out, size_t size, size_t max, bool crlf)
 {
 	size_t n = 0;
 	bool too_long = false;
 	for (;;) {
 		if (c->pos == c->len) {
 			struct pollfd p = { c->fd, POLLIN, 0 };
-			int rc = poll(&p, 1, c->server->cfg.idle_seconds * 1000);
+			int rc =
+				poll(&p, 1, c->server->cfg.idle_seconds * 1000);
 			if (rc < 0 && errno == EINTR)
 				continue;
 			if (rc <= 0)
@@ -209,8 +209,7 @@ void conn_server_stop(struct conn_server *s)
 		nanosleep(&ts, NULL);
 	}
 	if (atomic_load(&s->conns) > 0) {
-		log_warn("%s: connections still open at shutdown",
-			 s->cfg.name);
+		log_warn("%s: connections still open at shutdown", s->cfg.name);
 		return; /* they hold it: left to the process's exit */
 	}
 	pthread_mutex_destroy(&s->lock);

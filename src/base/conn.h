@@ -17,8 +17,8 @@ struct conn_server;
 struct conn {
 	struct conn_server *server;
 	int fd;
-	void *ctx;	/* what conn_server_start was given */
-	bool gone;	/* the peer is gone or a send failed */
+	void *ctx;	 /* what conn_server_start was given */
+	bool gone;	 /* the peer is gone or a send failed */
 	char buf[16384]; /* read buffer */
 	size_t pos, len;
 };
@@ -27,10 +27,10 @@ struct conn {
 typedef void (*conn_serve_fn)(struct conn *c);
 
 struct conn_config {
-	const char *name;  /* for the log: "lmtp", "policy" */
-	int max_conns;	   /* at once; more get `busy` and are closed */
-	const char *busy;  /* sent to a connection over the limit, or NULL */
-	int idle_seconds;  /* a silent peer is dropped */
+	const char *name; /* for the log: "lmtp", "policy" */
+	int max_conns;	  /* at once; more get `busy` and are closed */
+	const char *busy; /* sent to a connection over the limit, or NULL */
+	int idle_seconds; /* a silent peer is dropped */
 	conn_serve_fn serve;
 	void *ctx;
 };

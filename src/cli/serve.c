@@ -12,6 +12,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app/app.h"
@@ -20,6 +21,8 @@
 #include "base/net.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "mail/authres.h"
+#include "mail/delivery.h"
 #include "mail/lmtp.h"
 #include "mail/policy.h"
 
@@ -99,6 +102,7 @@ struct serve_doors {
 	struct lmtp_server *lmtp;
 	struct policy_server *policy;
 	struct scheduler *sched;
+	struct delivery *delivery;
 };
 
 /* Stops the doors first (no new work), then the scheduler. */
@@ -109,6 +113,7 @@ static void serve_stop(struct serve_doors *d)
 	policy_stop(d->policy);
 	metrics_stop(d->metrics);
 	scheduler_stop(d->sched);
+	delivery_stop(d->delivery);
 }
 
 /* Starts every door whose socket is bound; each owns its fd from then. */
@@ -153,6 +158,26 @@ static int serve_start(struct app *a, struct serve_fds *f,
 		snprintf(err, sizeof(err), "cannot start the scheduler");
 		rc = -1;
 	}
+	struct stat st;
+	if (rc == 0 && cfg->maildir_root[0] &&
+	    (stat(cfg->maildir_root, &st) != 0 || !S_ISDIR(st.st_mode) ||
+	     access(cfg->maildir_root, W_OK | X_OK) != 0)) {
+		snprintf(err, sizeof(err),
+			 "--maildir-root %.400s: not a directory cmr can "
+			 "write in",
+			 cfg->maildir_root);
+		rc = -1;
+	}
+	if (rc == 0 && cfg->maildir_root[0]) {
+		if ((d->delivery = delivery_start(a)) == NULL) {
+			snprintf(err, sizeof(err),
+				 "cannot start the delivery adapters");
+			rc = -1;
+		} else {
+			log_info("delivery: Maildir export under %s",
+				 cfg->maildir_root);
+		}
+	}
 	if (rc != 0) {
 		fprintf(stderr, "cmr: %s\n", err);
 		serve_close_fds(f);
@@ -178,13 +203,25 @@ int cli_serve(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	const struct config *cfg = &args.cfg;
-	/* LMTP needs to know who a sender is: --trust-envelope for now
-	 * (the --auth-id path is the next step of the mail door). */
-	bool lmtp_on = !cfg->lmtp.off && cfg->trust_envelope;
-	if (!cfg->lmtp.off && !cfg->trust_envelope)
-		log_info("serve: LMTP stays off: it needs --trust-envelope "
-			 "(demos and tests; --auth-id HOST is not supported "
-			 "yet)");
+	/* LMTP needs to know who a sender is: the MTA's word (--auth-id),
+	 * or, for demos and tests, the envelope (--trust-envelope). */
+	if (cfg->auth_id[0] && cfg->trust_envelope) {
+		fprintf(stderr, "cmr: give --auth-id or --trust-envelope, "
+				"not both\n");
+		return CLI_USAGE;
+	}
+	if (cfg->auth_id[0] && !authres_psl_ready()) {
+		fprintf(stderr, "cmr: --auth-id needs the public suffix list "
+				"(libpsl, Debian's publicsuffix), and none "
+				"could be loaded\n");
+		return CLI_FAIL;
+	}
+	bool lmtp_on =
+		!cfg->lmtp.off && (cfg->trust_envelope || cfg->auth_id[0]);
+	if (!cfg->lmtp.off && !lmtp_on)
+		log_info("serve: LMTP stays off: it needs --auth-id HOST (the "
+			 "authserv-id of the MTA's Authentication-Results) or, "
+			 "for demos and tests, --trust-envelope");
 
 	/* Signals are taken by sigwait below, in this thread only. */
 	sigemptyset(&set);

@@ -52,6 +52,8 @@ void api_me_message_patch(struct http_request *r);
 void api_me_folder_empty(struct http_request *r);
 void api_me_password_put(struct http_request *r);
 void api_me_export(struct http_request *r);
+void api_me_delivery_get(struct http_request *r);
+void api_me_delivery_put(struct http_request *r);
 void api_me_erase(struct http_request *r);
 
 /* api_ledger.c */

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/account.h"
+#include "app/delivery.h"
 #include "app/inbox.h"
 #include "app/person.h"
 #include "core/id.h"
@@ -93,8 +94,8 @@ void api_me_message_patch(struct http_request *r)
 	w->read = read ? json_is_true(read) : -1;
 	w->folder = folder ? json_string_value(folder) : NULL;
 	struct app_write aw;
-	int rc = inbox_update_begin(r->person, id, w->read, w->folder, &aw,
-				    &w->err);
+	int rc = inbox_update_begin(r->app, r->person, id, w->read, w->folder,
+				    &aw, &w->err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &w->err, 0);
 		return;
@@ -208,9 +209,9 @@ static void account_work_free(void *p)
 	free(w);
 }
 
-static bool account_read(struct http_request *r)
+/* The body, with the password and the other keys allowed. */
+static bool account_read_with(struct http_request *r, const char *const *keys)
 {
-	static const char *const keys[] = { "password", NULL };
 	json_t *body = http_body_fields(r, keys);
 	if (body == NULL)
 		return false;
@@ -231,6 +232,12 @@ static bool account_read(struct http_request *r)
 	r->job = w;
 	r->job_free = account_work_free;
 	return true;
+}
+
+static bool account_read(struct http_request *r)
+{
+	static const char *const keys[] = { "password", NULL };
+	return account_read_with(r, keys);
 }
 
 static const char *account_password(struct http_request *r)
@@ -309,4 +316,61 @@ void api_me_erase(struct http_request *r)
 {
 	if (account_read(r))
 		http_offload(r, erase_run, erase_after);
+}
+
+/* ---- delivery settings (changing them needs the password) ---- */
+
+void api_me_delivery_get(struct http_request *r)
+{
+	json_t *doc = NULL;
+	struct app_error err = { 0 };
+	int rc = delivery_get(r->app, r->person, &doc, &err);
+	if (rc != APP_OK)
+		http_app_error(r, rc, &err, 0);
+	else
+		http_json(r, 200, doc);
+}
+
+static void delivery_put_run(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	bool type_error = false;
+	w->status =
+		delivery_set_begin(r->app, r->person, account_password(r),
+				   w->body, &type_error, &w->write, &w->err);
+	if (w->status == APP_INVALID && type_error)
+		w->status = APP_INVALID | 0x100; /* 400, not 422 */
+}
+
+static void delivery_put_written(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	if (w->status == APP_OK) {
+		w->status = r->app_status;
+		w->err = r->app_err;
+	}
+	if (w->status == APP_OK)
+		w->status = delivery_get(r->app, r->person, &w->doc, &w->err);
+	account_after(r, 200);
+}
+
+static void delivery_put_after(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	if (w->status == (APP_INVALID | 0x100)) {
+		http_problem(r, 400, w->err.field, "%s", w->err.message);
+		return;
+	}
+	if (w->status != APP_OK) {
+		delivery_put_written(r);
+		return;
+	}
+	http_app_write(r, &w->write, delivery_put_written);
+}
+
+void api_me_delivery_put(struct http_request *r)
+{
+	static const char *const keys[] = { "password", "maildir", NULL };
+	if (account_read_with(r, keys))
+		http_offload(r, delivery_put_run, delivery_put_after);
 }

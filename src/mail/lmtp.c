@@ -16,10 +16,13 @@
  * A person whose refusals are silent gets refusals accepted (250) and
  * recorded all the same.
  *
- * Who the sender is (gate row 2): this step knows only --trust-envelope:
- * the envelope sender's and the From domains must both be domains of the
- * relationship's brand, and the person sees "sender not verified". The
- * --auth-id path (Authentication-Results) comes next.
+ * Who the sender is (gate row 2): with --auth-id, the topmost
+ * Authentication-Results of that authserv-id must carry a DMARC pass for
+ * the From domain or an aligned DKIM pass, and the From domain must be
+ * one of the brand's (by organizational domain, libpsl); the person sees
+ * the message as verified. With --trust-envelope (demos, tests) the
+ * envelope sender's and the From domains must both be the brand's, and
+ * the person sees "sender not verified".
  */
 #define _GNU_SOURCE
 #include "mail/lmtp.h"
@@ -47,6 +50,7 @@
 #include "base/log.h"
 #include "base/net.h"
 #include "core/gate.h"
+#include "mail/authres.h"
 #include "mail/mailmsg.h"
 
 #include <sodium.h>
@@ -205,20 +209,41 @@ struct lmtp_job {
 	struct lmtp_outcome *out;
 };
 
-/* Whether the envelope and From domains are both the brand's. */
-static bool lmtp_sender_is_brand(struct app *a, const char *sender,
-				 const struct mailmsg *m, uint64_t brand)
+/* The brand whose domain (or organizational domain) `domain` is; 0. */
+static uint64_t lmtp_brand_of(struct app *a, const char *domain)
 {
-	char domain[254];
 	uint64_t owner;
-	if (!mailmsg_domain(sender, domain, sizeof(domain)) ||
-	    store_brand_by_domain(a->store, domain, &owner) != STORE_OK ||
-	    owner != brand)
+	char org[AUTHRES_DOMAIN_MAX];
+	if (store_brand_by_domain(a->store, domain, &owner) == STORE_OK)
+		return owner;
+	if (authres_org_domain(domain, org, sizeof(org)) &&
+	    store_brand_by_domain(a->store, org, &owner) == STORE_OK)
+		return owner;
+	return 0;
+}
+
+/* Row 2: whether the brand sent this. With --auth-id only the topmost
+ * Authentication-Results of that authserv-id counts, and only a DMARC
+ * pass for the From domain or an aligned DKIM pass; the From domain must
+ * then be the brand's (by organizational domain). With --trust-envelope
+ * the envelope sender's and the From domains must both be the brand's,
+ * and nothing is verified. */
+static bool lmtp_sender_is_brand(struct app *a, const char *sender,
+				 const char *data, const struct mailmsg *m,
+				 uint64_t brand)
+{
+	if (m->from_domain[0] == '\0')
 		return false;
-	return m->from_domain[0] &&
-	       store_brand_by_domain(a->store, m->from_domain, &owner) ==
-		       STORE_OK &&
-	       owner == brand;
+	if (a->cfg.auth_id[0]) {
+		struct authres ar;
+		return authres_find(data, m->header_len, a->cfg.auth_id, &ar) &&
+		       authres_vouches(&ar, m->from_domain) &&
+		       lmtp_brand_of(a, m->from_domain) == brand;
+	}
+	char domain[254];
+	return mailmsg_domain(sender, domain, sizeof(domain)) &&
+	       lmtp_brand_of(a, domain) == brand &&
+	       lmtp_brand_of(a, m->from_domain) == brand;
 }
 
 static void lmtp_uniform(struct lmtp_outcome *o, const char *alias)
@@ -263,8 +288,8 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 				 "451 4.3.0 try again later");
 			continue;
 		}
-		bool brand_sent =
-			lmtp_sender_is_brand(j->app, s->sender, j->m, r.brand);
+		bool brand_sent = lmtp_sender_is_brand(j->app, s->sender,
+						       j->data, j->m, r.brand);
 		uint64_t rel = r.id;
 		store_relationship_clear(&r);
 		struct message_in in = {
@@ -277,7 +302,8 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 			.body_len = j->len,
 			.sender_is_brand = brand_sent,
 			.sender = s->sender,
-			.sender_verified = false, /* --trust-envelope */
+			.sender_verified =
+				brand_sent && j->app->cfg.auth_id[0] != '\0',
 			.dedup = has_dedup ? dedup : NULL,
 			.headers = j->data,
 			.headers_len = j->m->header_len,

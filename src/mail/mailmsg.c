@@ -94,3 +94,38 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 	g_object_unref(msg);
 	return true;
 }
+
+char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len)
+{
+	mailmsg_init();
+	GMimeMessage *msg = g_mime_message_new(TRUE);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, c->from_name,
+				   c->from_addr);
+	g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, NULL, c->to);
+	g_mime_message_set_subject(msg, c->subject ? c->subject : "", "utf-8");
+	GDateTime *date = g_date_time_new_from_unix_utc(c->date);
+	g_mime_message_set_date(msg, date);
+	g_date_time_unref(date);
+	g_mime_message_set_message_id(msg, c->message_id);
+	if (c->topic && *c->topic)
+		g_mime_object_set_header(GMIME_OBJECT(msg), "CMR-Topic",
+					 c->topic, "utf-8");
+	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+	g_mime_text_part_set_charset(part, "utf-8");
+	/* g_mime_text_part_set_text wants a string; a body may hold NULs
+	 * only if a brand sent them, and then they end the text. */
+	char *text = g_strndup(c->body ? c->body : "", c->body_len);
+	g_mime_text_part_set_text(part, text);
+	g_free(text);
+	g_mime_part_set_content_encoding(
+		GMIME_PART(part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	g_object_unref(part);
+	char *s = g_mime_object_to_string(GMIME_OBJECT(msg), NULL);
+	g_object_unref(msg);
+	char *out = s ? strdup(s) : NULL;
+	g_free(s);
+	if (out)
+		*len = strlen(out);
+	return out;
+}

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct mailmsg {
 	char from[321];	       /* the first From mailbox, lower case; "" */
@@ -29,5 +30,21 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out);
 /* The domain of an address ("a@b.example" → "b.example"), lower case,
  * into out; false when there is none. */
 bool mailmsg_domain(const char *address, char *out, size_t size);
+
+/* A message that came over HTTP, as mail (for the delivery adapters). */
+struct mailmsg_compose {
+	const char *from_name, *from_addr; /* the brand, at its alias */
+	const char *to;			   /* the alias */
+	const char *subject;		   /* UTF-8, may be NULL */
+	const char *message_id;		   /* without angle brackets */
+	const char *topic;		   /* CMR-Topic, may be NULL */
+	const char *body;		   /* UTF-8 text */
+	size_t body_len;
+	int64_t date; /* Unix seconds */
+};
+
+/* The message as RFC 5322 text (LF line ends, quoted-printable body,
+ * RFC 2047 words where needed), malloc'd; NULL when out of memory. */
+char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len);
 
 #endif

@@ -97,6 +97,15 @@ struct store_ops {
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
 	int (*person_set_password)(struct store_tx *, uint64_t, const char *);
+	int (*person_set_delivery)(struct store_tx *, uint64_t, const char *);
+	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
+	int (*outbox_due)(struct store *, int64_t, int, store_outbox_cb,
+			  void *);
+	int (*outbox_settle)(struct store_tx *, uint64_t, int, int64_t,
+			     const char *);
+	int (*outbox_count)(struct store *, uint64_t, int64_t *, int64_t *,
+			    char *, size_t);
+	int (*message_get)(struct store *, uint64_t, struct store_message *);
 	int (*person_erase)(struct store_tx *, uint64_t, const char *,
 			    const char *const *, const char *const *, size_t,
 			    const char *, int64_t);

@@ -829,7 +829,7 @@ static int sqlite_person_insert(struct store_tx *tx,
 
 #define PERSON_COLS                                                            \
 	"id, handle, password_hash, data_key, profile, global_terms, "         \
-	"folders, created_at, erased_at"
+	"folders, created_at, erased_at, delivery"
 
 static int person_row(sqlite3_stmt *st, struct store_person *p)
 {
@@ -847,7 +847,9 @@ static int person_row(sqlite3_stmt *st, struct store_person *p)
 	p->folders = col_strdup(st, 6);
 	p->created_at = sqlite3_column_int64(st, 7);
 	p->erased_at = sqlite3_column_int64(st, 8);
-	if (p->global_terms == NULL || p->folders == NULL) {
+	p->delivery = col_strdup(st, 9);
+	if (p->global_terms == NULL || p->folders == NULL ||
+	    p->delivery == NULL) {
 		store_person_clear(p);
 		return STORE_FAULT;
 	}
@@ -1731,9 +1733,11 @@ static const char sql_erase_versions[] =
 	"DELETE FROM terms_versions WHERE person = ?";
 static const char sql_erase_reads[] =
 	"DELETE FROM field_reads WHERE person = ?";
+static const char sql_erase_outbox[] = "DELETE FROM outbox WHERE person = ?";
 static const char sql_erase_person[] =
 	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
-	"profile = NULL, global_terms = ?, folders = '[]', erased_at = ? "
+	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
+	"erased_at = ? "
 	"WHERE id = ? AND erased_at IS NULL";
 
 static int erase_by_person(struct store_tx *tx, const char *sql,
@@ -1769,7 +1773,7 @@ static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	const char *const wipes[] = { sql_erase_attempts, sql_erase_tokens,
 				      sql_erase_codes,	  sql_erase_heads,
 				      sql_erase_terms,	  sql_erase_versions,
-				      sql_erase_reads };
+				      sql_erase_reads,	  sql_erase_outbox };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
@@ -1782,6 +1786,184 @@ static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	if (rc == STORE_OK && sqlite3_changes(tx_conn(tx)->db) == 0)
 		return STORE_NOT_FOUND;
 	return rc;
+}
+
+/* ---- Delivery beyond the store ---- */
+
+static const char sql_person_delivery[] =
+	"UPDATE persons SET delivery = ? WHERE id = ?";
+
+static int sqlite_person_set_delivery(struct store_tx *tx, uint64_t id,
+				      const char *json)
+{
+	return update_text(tx, sql_person_delivery, id, json);
+}
+
+static const char sql_outbox_one[] =
+	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
+	"VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+/* Every delivered message of the person (in one folder when ?5 >= 0). */
+static const char sql_outbox_all[] =
+	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
+	"SELECT ?1, id, ?3, ?4, CASE WHEN ?4 = 0 THEN NULL ELSE folder END, "
+	"?6 FROM attempts WHERE person = ?1 AND decision = 0 AND removed = 0 "
+	"AND (?5 < 0 OR folder = ?5) AND ?2 = 0 ORDER BY id";
+
+static int sqlite_outbox_add(struct store_tx *tx, const struct store_outbox *o)
+{
+	bool one = o->attempt != 0 || o->op == STORE_OUTBOX_ERASE;
+	WRITER_STMT(tx, one ? sql_outbox_one : sql_outbox_all);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)o->person);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->attempt);
+	sqlite3_bind_int(st, 3, o->adapter);
+	sqlite3_bind_int(st, 4, o->op);
+	if (o->folder >= 0 || !one)
+		sqlite3_bind_int(st, 5, o->folder);
+	sqlite3_bind_int64(st, 6, o->next_at);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_outbox_due[] =
+	"SELECT id, person, attempt, adapter, op, folder, tries, next_at "
+	"FROM outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?";
+
+static int sqlite_outbox_due(struct store *store, int64_t now, int limit,
+			     store_outbox_cb cb, void *arg)
+{
+	READER_BEGIN(store, sql_outbox_due);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	int rc, status = STORE_OK;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct store_outbox o = {
+			.id = (uint64_t)sqlite3_column_int64(st, 0),
+			.person = (uint64_t)sqlite3_column_int64(st, 1),
+			.attempt = (uint64_t)sqlite3_column_int64(st, 2),
+			.adapter = sqlite3_column_int(st, 3),
+			.op = sqlite3_column_int(st, 4),
+			.folder = sqlite3_column_type(st, 5) == SQLITE_NULL
+					  ? -1
+					  : sqlite3_column_int(st, 5),
+			.tries = sqlite3_column_int(st, 6),
+			.next_at = sqlite3_column_int64(st, 7),
+		};
+		if (cb(&o, arg))
+			break;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		status = STORE_FAULT;
+	READER_END();
+	return status;
+}
+
+static const char sql_outbox_done[] = "DELETE FROM outbox WHERE id = ?";
+static const char sql_outbox_retry[] =
+	"UPDATE outbox SET tries = ?, next_at = ?, last_error = ? WHERE id = ?";
+
+static int sqlite_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
+				int64_t next_at, const char *error)
+{
+	if (tries < 0) {
+		WRITER_STMT(tx, sql_outbox_done);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		return sqlite_exec_stmt(st);
+	}
+	WRITER_STMT(tx, sql_outbox_retry);
+	sqlite3_bind_int(st, 1, tries);
+	sqlite3_bind_int64(st, 2, next_at);
+	bind_text(st, 3, error);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)id);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_outbox_count[] =
+	"SELECT count(*), coalesce(sum(tries > 0), 0), (SELECT last_error "
+	"FROM outbox WHERE person = ?1 AND tries > 0 ORDER BY id DESC "
+	"LIMIT 1) FROM outbox WHERE person = ?1";
+
+static int sqlite_outbox_count(struct store *store, uint64_t person,
+			       int64_t *pending, int64_t *failing,
+			       char *last_error, size_t size)
+{
+	READER_BEGIN(store, sql_outbox_count);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	int status = STORE_FAULT;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		*pending = sqlite3_column_int64(st, 0);
+		*failing = sqlite3_column_int64(st, 1);
+		col_copy(st, 2, last_error, size);
+		status = STORE_OK;
+	}
+	READER_END();
+	return status;
+}
+
+static const char sql_message_get[] =
+	"SELECT a.id, a.person, coalesce(a.relationship, 0), "
+	"coalesce(a.brand, 0), a.channel, a.decision, coalesce(a.folder, -1), "
+	"a.removed, a.is_read, a.received_at, a.topic, r.alias, b.name, "
+	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body) "
+	"FROM attempts a LEFT JOIN relationships r ON r.id = a.relationship "
+	"LEFT JOIN brands b ON b.id = a.brand "
+	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
+
+/* A copy of a blob or text column (NUL-terminated too); NULL when NULL. */
+static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	*len = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	if (n)
+		memcpy(out, b, n);
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+static int sqlite_message_get(struct store *store, uint64_t id,
+			      struct store_message *m)
+{
+	READER_BEGIN(store, sql_message_get);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	memset(m, 0, sizeof(*m));
+	int rc = sqlite3_step(st), status = STORE_OK;
+	if (rc == SQLITE_ROW) {
+		size_t ignored;
+		m->id = (uint64_t)sqlite3_column_int64(st, 0);
+		m->person = (uint64_t)sqlite3_column_int64(st, 1);
+		m->relationship = (uint64_t)sqlite3_column_int64(st, 2);
+		m->brand = (uint64_t)sqlite3_column_int64(st, 3);
+		m->channel = sqlite3_column_int(st, 4);
+		m->decision = sqlite3_column_int(st, 5);
+		m->folder = sqlite3_column_int(st, 6);
+		m->removed = sqlite3_column_int(st, 7) != 0;
+		m->read = sqlite3_column_int(st, 8) != 0;
+		m->received_at = sqlite3_column_int64(st, 9);
+		col_copy(st, 10, m->topic, sizeof(m->topic));
+		col_copy(st, 11, m->alias, sizeof(m->alias));
+		col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
+		m->subject = col_blobdup(st, 13, &ignored);
+		m->headers = col_blobdup(st, 14, &m->headers_len);
+		m->body = col_blobdup(st, 15, &m->body_len);
+		if ((sqlite3_column_type(st, 13) != SQLITE_NULL &&
+		     m->subject == NULL) ||
+		    (sqlite3_column_type(st, 14) != SQLITE_NULL &&
+		     m->headers == NULL) ||
+		    (sqlite3_column_type(st, 15) != SQLITE_NULL &&
+		     m->body == NULL)) {
+			store_message_clear(m);
+			status = STORE_FAULT;
+		}
+	} else {
+		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
+	}
+	READER_END();
+	return status;
 }
 
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
@@ -2440,6 +2622,12 @@ const struct store_ops store_sqlite_ops = {
 	.attempt_update = sqlite_attempt_update,
 	.folder_empty = sqlite_folder_empty,
 	.person_set_password = sqlite_person_set_password,
+	.person_set_delivery = sqlite_person_set_delivery,
+	.outbox_add = sqlite_outbox_add,
+	.outbox_due = sqlite_outbox_due,
+	.outbox_settle = sqlite_outbox_settle,
+	.outbox_count = sqlite_outbox_count,
+	.message_get = sqlite_message_get,
 	.attempt_redecide = sqlite_attempt_redecide,
 	.delivery_list = sqlite_delivery_list,
 	.idem_get = sqlite_idem_get,

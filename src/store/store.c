@@ -356,6 +356,49 @@ int store_person_set_password(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_password(tx, id, hash);
 }
 
+int store_person_set_delivery(struct store_tx *tx, uint64_t id,
+			      const char *json)
+{
+	return TX_OPS(tx)->person_set_delivery(tx, id, json);
+}
+
+int store_outbox_add(struct store_tx *tx, const struct store_outbox *o)
+{
+	return TX_OPS(tx)->outbox_add(tx, o);
+}
+
+int store_outbox_due(struct store *s, int64_t now, int limit,
+		     store_outbox_cb cb, void *arg)
+{
+	return s->ops->outbox_due(s, now, limit, cb, arg);
+}
+
+int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
+			int64_t next_at, const char *error)
+{
+	return TX_OPS(tx)->outbox_settle(tx, id, tries, next_at, error);
+}
+
+int store_outbox_count(struct store *s, uint64_t person, int64_t *pending,
+		       int64_t *failing, char *last_error, size_t size)
+{
+	return s->ops->outbox_count(s, person, pending, failing, last_error,
+				    size);
+}
+
+int store_message_get(struct store *s, uint64_t id, struct store_message *out)
+{
+	return s->ops->message_get(s, id, out);
+}
+
+void store_message_clear(struct store_message *m)
+{
+	free(m->subject);
+	free(m->headers);
+	free(m->body);
+	sodium_memzero(m, sizeof(*m));
+}
+
 int store_person_erase(struct store_tx *tx, uint64_t person,
 		       const char *handle_tombstone, const char *const *aliases,
 		       const char *const *tombstones, size_t n,
@@ -495,6 +538,7 @@ void store_person_clear(struct store_person *p)
 	free(p->profile);
 	free(p->global_terms);
 	free(p->folders);
+	free(p->delivery);
 	sodium_memzero(p, sizeof(*p));
 }
 

@@ -49,6 +49,7 @@ struct store_person {
 	char *profile;		 /* sealed JSON, or NULL (owned) */
 	char *global_terms;	 /* canonical JSON (owned) */
 	char *folders;		 /* JSON array of own folder names (owned) */
+	char *delivery;		 /* canonical JSON of delivery settings */
 	int64_t created_at;
 	int64_t erased_at; /* 0 unless erased */
 };
@@ -443,6 +444,63 @@ int store_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
 
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
+
+/* ---- Delivery beyond the store (the outbox of the adapters) ---- */
+
+int store_person_set_delivery(struct store_tx *tx, uint64_t id,
+			      const char *json);
+
+enum store_outbox_adapter { STORE_ADAPTER_MAILDIR = 1 };
+enum store_outbox_op {
+	STORE_OUTBOX_DELIVER = 0, /* put the message where it is now */
+	STORE_OUTBOX_MOVE = 1,	  /* from `folder` to where it is now */
+	STORE_OUTBOX_REMOVE = 2,  /* from `folder` */
+	STORE_OUTBOX_ERASE = 3,	  /* everything of the person */
+};
+
+struct store_outbox {
+	uint64_t id; /* set by the store */
+	uint64_t person;
+	uint64_t attempt; /* store_outbox_add: 0 = each delivered message of
+			     the person (in `folder` when folder >= 0) */
+	int adapter;	  /* enum store_outbox_adapter */
+	int op;		  /* enum store_outbox_op */
+	int folder;	  /* -1: none */
+	int tries;
+	int64_t next_at;
+};
+
+/* Queues work for an adapter, in the current write job. */
+int store_outbox_add(struct store_tx *tx, const struct store_outbox *o);
+typedef int (*store_outbox_cb)(const struct store_outbox *o, void *arg);
+/* Work due at `now`, in order of arrival (reads). */
+int store_outbox_due(struct store *s, int64_t now, int limit,
+		     store_outbox_cb cb, void *arg);
+/* Done (tries < 0: the row leaves) or failed (kept with tries, next_at
+ * and the error). */
+int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
+			int64_t next_at, const char *error);
+/* The person's work not yet done, and how much of it has failed. */
+int store_outbox_count(struct store *s, uint64_t person, int64_t *pending,
+		       int64_t *failing, char *last_error, size_t size);
+
+/* A delivered message whole, as an adapter needs it (reads). */
+struct store_message {
+	uint64_t id, person, relationship, brand;
+	int channel, decision, folder;
+	bool removed, read;
+	int64_t received_at;
+	char topic[72];
+	char alias[160];
+	char brand_name[STORE_NAME_MAX + 1];
+	char *subject; /* owned; may be NULL */
+	char *headers; /* owned; mail: the header block, or NULL */
+	size_t headers_len;
+	char *body; /* owned; mail: the whole message as received */
+	size_t body_len;
+};
+int store_message_get(struct store *s, uint64_t id, struct store_message *out);
+void store_message_clear(struct store_message *m);
 
 /* ---- Idempotency keys and campaigns ---- */
 

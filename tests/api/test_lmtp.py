@@ -182,3 +182,22 @@ def test_the_same_message_twice_is_delivered_once(mail):
     assert client.deliver("news@acme.example", [rel.alias],
                           _message(subject="Twice"))[0][:3] == "250"
     assert sorted(m["subject"] for m in ana.messages()) == ["Once", "Twice"]
+
+
+def test_unknown_ended_to_stranger_and_foreign_sender_read_the_same(mail):
+    """A stranger cannot tell an unknown alias from a real one, ended or
+    not: the three replies are the same bytes but for the alias."""
+    api, ana, acme, rel, client = mail
+    beta = api.add_brand("Beta", "beta.example")
+    ended = api.connect(ana, beta, ask={"value": "v", "channels": ["email"],
+                                        "topics": [], "fields": []},
+                        grant={"channels": {"email": {"allowed": True}}})
+    assert ana.post(f"/v1/me/relationships/{ended.id}/end").status == 200
+    unknown = "beta.zzzzzzzzzzzzzzzz@relay.localhost"
+    stranger = _message(frm="spam@evil.example")
+    replies = client.deliver("spam@evil.example",
+                             [unknown, ended.alias, rel.alias], stranger)
+    shapes = [r.replace(a, "<>") for r, a in
+              zip(replies, [unknown, ended.alias, rel.alias])]
+    assert len(set(shapes)) == 1, replies
+    assert shapes[0] == "550 5.1.1 <<>>: recipient not accepted"

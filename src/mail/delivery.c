@@ -1,0 +1,303 @@
+/*
+ * delivery.c — the delivery adapters' worker (see delivery.h).
+ *
+ * A round reads what is due from the outbox, does each piece with the
+ * Maildir adapter, and settles them all in one write job: done rows
+ * leave, failed ones come back later (5 s, doubling to an hour) with
+ * their error, which the person sees in GET /v1/me/delivery.
+ *
+ * What each operation does (Maildir):
+ *   deliver — the message, in the folder it is in now, unless it was
+ *             removed meanwhile or is there already (a redo);
+ *   move    — finds the copy (in the folder named, or anywhere) and moves
+ *             it to the folder the message is in now, or removes it when
+ *             the message was removed meanwhile;
+ *   remove  — finds the copy and removes it;
+ *   erase   — removes the person's whole Maildir.
+ * A message not found in the store any more (erased) is simply done.
+ */
+#include "mail/delivery.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "core/gate.h"
+#include "core/id.h"
+#include "core/terms.h"
+#include "app/inbox.h"
+#include "mail/maildir.h"
+#include "mail/mailmsg.h"
+
+struct delivery {
+	struct app *a;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool stopping;
+	bool first_round; /* rows of before a restart may be redos */
+};
+
+struct piece {
+	struct store_outbox o;
+	bool ok;
+	char error[240];
+};
+
+struct round {
+	struct piece p[DELIVERY_BATCH];
+	int n;
+};
+
+static int collect(const struct store_outbox *o, void *arg)
+{
+	struct round *r = arg;
+	r->p[r->n++] = (struct piece){ .o = *o };
+	return r->n == DELIVERY_BATCH;
+}
+
+/* The message as mail: as received for mail, composed for the rest. */
+static char *message_bytes(struct app *a, const struct store_message *m,
+			   size_t *len)
+{
+	if (m->headers) {
+		char *copy = malloc(m->body_len + 1);
+		if (copy) {
+			memcpy(copy, m->body ? m->body : "", m->body_len);
+			*len = m->body_len;
+		}
+		return copy;
+	}
+	char id[ID_SIZE], msgid[ID_SIZE + 260], from[ID_SIZE + 260];
+	id_encode(ID_MESSAGE, m->id, id);
+	snprintf(msgid, sizeof(msgid), "%s@%s", id, a->cfg.alias_domain);
+	snprintf(from, sizeof(from), "%s", m->alias[0] ? m->alias : "cmr");
+	struct mailmsg_compose c = {
+		.from_name = m->brand_name,
+		.from_addr = from,
+		.to = from,
+		.subject = m->subject,
+		.message_id = msgid,
+		.topic = m->topic[0] ? m->topic : NULL,
+		.body = m->body,
+		.body_len = m->body_len,
+		.date = m->received_at,
+	};
+	return mailmsg_compose(&c, len);
+}
+
+/* Looks for the copy of `unique` in folder `hint` (>= 0) or in every
+ * folder; 1 with its folder's directory and place, 0, or -1. */
+static int find_copy(struct maildir *md, const struct folder_table *f,
+		     int hint, const char *unique, char *dir, size_t dsize,
+		     char *where, size_t wsize, char *err, size_t errlen)
+{
+	for (int i = hint >= 0 ? hint : 0; i < f->n; i++) {
+		if (!maildir_folder_dir(f->names[i], dir, dsize))
+			continue;
+		int rc = maildir_find(md, dir, unique, where, wsize, err,
+				      errlen);
+		if (rc != 0 || hint >= 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* One piece of work with the Maildir adapter. */
+static void do_maildir(struct delivery *d, struct piece *p)
+{
+	struct app *a = d->a;
+	const struct store_outbox *o = &p->o;
+	char per[ID_SIZE];
+	id_encode(ID_PERSON, o->person, per);
+	if (o->op == STORE_OUTBOX_ERASE) {
+		p->ok = maildir_erase(a->cfg.maildir_root, per, p->error,
+				      sizeof(p->error)) == 0;
+		return;
+	}
+	struct store_message m;
+	int rc = store_message_get(a->store, o->attempt, &m);
+	if (rc == STORE_NOT_FOUND) {
+		p->ok = true; /* erased or purged meanwhile */
+		return;
+	}
+	struct folder_table *f = malloc(sizeof(*f));
+	struct maildir *md = NULL;
+	char *data = NULL;
+	if (rc != STORE_OK || f == NULL || inbox_folders(a, o->person, f)) {
+		snprintf(p->error, sizeof(p->error), "the store cannot be read");
+		goto out;
+	}
+	bool gone = m.removed || m.decision != GATE_DELIVER;
+	char unique[MAILDIR_NAME_MAX], dir[200], where[MAILDIR_NAME_MAX + 16];
+	char now_dir[200];
+	maildir_unique(m.id, m.received_at, unique);
+	if (m.folder < 0 || m.folder >= f->n ||
+	    !maildir_folder_dir(f->names[m.folder], now_dir, sizeof(now_dir)))
+		gone = true; /* nowhere to be (cannot happen when delivered) */
+	rc = maildir_open(a->cfg.maildir_root, per, !gone, &md, p->error,
+			  sizeof(p->error));
+	if (rc != 0) {
+		p->ok = rc == 1; /* no Maildir: nothing to move or remove */
+		goto out;
+	}
+	int found = 0;
+	if (o->op != STORE_OUTBOX_DELIVER || o->tries > 0 || d->first_round) {
+		int hint = o->op == STORE_OUTBOX_DELIVER ? m.folder : o->folder;
+		found = find_copy(md, f, hint, unique, dir, sizeof(dir), where,
+				  sizeof(where), p->error, sizeof(p->error));
+		if (found < 0)
+			goto out;
+	}
+	if (o->op == STORE_OUTBOX_DELIVER) {
+		if (gone || found) {
+			p->ok = true;
+			goto out;
+		}
+		size_t len = 0;
+		data = message_bytes(a, &m, &len);
+		if (data == NULL) {
+			snprintf(p->error, sizeof(p->error), "out of memory");
+			goto out;
+		}
+		p->ok = maildir_put(md, now_dir, unique, data, len, m.read,
+				    p->error, sizeof(p->error)) == 0;
+	} else if (!found) {
+		p->ok = true; /* not there (yet): the delivery files it */
+	} else if (o->op == STORE_OUTBOX_REMOVE || gone) {
+		p->ok = maildir_remove(md, dir, where, p->error,
+				       sizeof(p->error)) == 0;
+	} else if (strcmp(dir, now_dir) == 0) {
+		p->ok = true;
+	} else {
+		p->ok = maildir_move(md, dir, where, now_dir, p->error,
+				     sizeof(p->error)) == 0;
+	}
+out:
+	maildir_close(md);
+	free(data);
+	free(f);
+	if (rc != STORE_NOT_FOUND)
+		store_message_clear(&m);
+}
+
+static int settle_run(struct store_tx *tx, void *arg)
+{
+	struct round *r = arg;
+	int64_t now = app_now_ms() / 1000;
+	for (int i = 0; i < r->n; i++) {
+		struct piece *p = &r->p[i];
+		int tries = p->ok ? -1 : p->o.tries + 1;
+		int64_t wait = DELIVERY_BACKOFF_S;
+		for (int k = 0; k < p->o.tries && wait < DELIVERY_BACKOFF_CAP_S;
+		     k++)
+			wait *= 2;
+		if (wait > DELIVERY_BACKOFF_CAP_S)
+			wait = DELIVERY_BACKOFF_CAP_S;
+		int rc = store_outbox_settle(tx, p->o.id, tries, now + wait,
+					     p->ok ? NULL : p->error);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* One round; returns how many pieces it took. */
+static int delivery_round(struct delivery *d, struct round *r)
+{
+	struct app *a = d->a;
+	r->n = 0;
+	if (store_outbox_due(a->store, app_now_ms() / 1000, DELIVERY_BATCH,
+			     collect, r) != STORE_OK) {
+		log_warn("delivery: the outbox cannot be read");
+		return 0;
+	}
+	for (int i = 0; i < r->n; i++) {
+		struct piece *p = &r->p[i];
+		if (p->o.adapter == STORE_ADAPTER_MAILDIR &&
+		    a->cfg.maildir_root[0])
+			do_maildir(d, p);
+		else
+			snprintf(p->error, sizeof(p->error),
+				 "this server runs without that adapter");
+		if (!p->ok)
+			log_info("delivery: outbox %llu failed (try %d): %s",
+				 (unsigned long long)p->o.id, p->o.tries + 1,
+				 p->error);
+	}
+	if (r->n > 0 && store_write(a->store, settle_run, r) != STORE_OK)
+		log_warn("delivery: a round could not be settled; it is done "
+			 "again (each piece is idempotent)");
+	return r->n;
+}
+
+static void *delivery_main(void *arg)
+{
+	struct delivery *d = arg;
+	struct round *r = malloc(sizeof(*r));
+	if (r == NULL) {
+		log_warn("delivery: out of memory; the adapters are stopped");
+		return NULL;
+	}
+	d->first_round = true;
+	for (;;) {
+		pthread_mutex_lock(&d->lock);
+		bool stop = d->stopping;
+		pthread_mutex_unlock(&d->lock);
+		if (stop)
+			break;
+		int n = delivery_round(d, r);
+		if (n == 0)
+			d->first_round = false;
+		if (n == DELIVERY_BATCH)
+			continue; /* more is due */
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += DELIVERY_IDLE_MS * 1000000L;
+		ts.tv_sec += ts.tv_nsec / 1000000000L;
+		ts.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&d->lock);
+		if (!d->stopping)
+			pthread_cond_timedwait(&d->cond, &d->lock, &ts);
+		pthread_mutex_unlock(&d->lock);
+	}
+	free(r);
+	return NULL;
+}
+
+struct delivery *delivery_start(struct app *a)
+{
+	struct delivery *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	d->a = a;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->cond, NULL);
+	mailmsg_init();
+	if (pthread_create(&d->thread, NULL, delivery_main, d) != 0) {
+		pthread_cond_destroy(&d->cond);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void delivery_stop(struct delivery *d)
+{
+	if (d == NULL)
+		return;
+	pthread_mutex_lock(&d->lock);
+	d->stopping = true;
+	pthread_cond_signal(&d->cond);
+	pthread_mutex_unlock(&d->lock);
+	pthread_join(d->thread, NULL);
+	pthread_cond_destroy(&d->cond);
+	pthread_mutex_destroy(&d->lock);
+	free(d);
+}

@@ -1,0 +1,437 @@
+/*
+ * maildir.c — the Maildir adapter (see maildir.h).
+ */
+#define _GNU_SOURCE
+#include "mail/maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct maildir {
+	int fd; /* <root>/<person>/ */
+};
+
+/* ---- Names ---- */
+
+/* Decodes one UTF-8 character at *p (advancing it); -1 when malformed. */
+static int32_t utf8_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	int32_t c;
+	int n;
+	if (s[0] < 0x80) {
+		*p += 1;
+		return s[0];
+	}
+	if ((s[0] & 0xe0) == 0xc0) {
+		c = s[0] & 0x1f;
+		n = 1;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		c = s[0] & 0x0f;
+		n = 2;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		c = s[0] & 0x07;
+		n = 3;
+	} else {
+		return -1;
+	}
+	for (int i = 1; i <= n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	static const int32_t least[] = { 0, 0x80, 0x800, 0x10000 };
+	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return -1; /* overlong, too big, or a surrogate */
+	*p += n + 1;
+	return c;
+}
+
+bool maildir_mutf7(const char *utf8, char *out, size_t size)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	const unsigned char *p = (const unsigned char *)utf8;
+	size_t n = 0;
+#define PUT(ch)                          \
+	do {                             \
+		if (n + 1 >= size)       \
+			return false;    \
+		out[n++] = (char)(ch);   \
+	} while (0)
+	if (*p == '\0')
+		return false;
+	while (*p) {
+		if (*p >= 0x20 && *p < 0x7f) {
+			if (*p == '.' || *p == '/')
+				return false; /* hierarchy, or a path */
+			PUT(*p);
+			if (*p == '&')
+				PUT('-');
+			p++;
+			continue;
+		}
+		if (*p < 0x80)
+			return false; /* a control character */
+		/* A run of other characters: UTF-16BE in modified base64. */
+		uint32_t bits = 0;
+		int nbits = 0;
+		PUT('&');
+		while (*p >= 0x80) {
+			int32_t c = utf8_next(&p);
+			if (c < 0)
+				return false;
+			uint16_t units[2];
+			int k = 0;
+			if (c >= 0x10000) {
+				c -= 0x10000;
+				units[k++] = (uint16_t)(0xd800 + (c >> 10));
+				units[k++] = (uint16_t)(0xdc00 + (c & 0x3ff));
+			} else {
+				units[k++] = (uint16_t)c;
+			}
+			for (int i = 0; i < k; i++) {
+				bits = (bits << 16) | units[i];
+				nbits += 16;
+				while (nbits >= 6) {
+					nbits -= 6;
+					PUT(b64[(bits >> nbits) & 0x3f]);
+				}
+			}
+		}
+		if (nbits > 0)
+			PUT(b64[(bits << (6 - nbits)) & 0x3f]);
+		PUT('-');
+	}
+#undef PUT
+	out[n] = '\0';
+	return true;
+}
+
+bool maildir_folder_dir(const char *folder, char *out, size_t size)
+{
+	if (strcmp(folder, "inbox") == 0) {
+		if (size < 1)
+			return false;
+		out[0] = '\0';
+		return true;
+	}
+	if (size < 2)
+		return false;
+	out[0] = '.';
+	if (strcmp(folder, "later") == 0)
+		return (size_t)snprintf(out + 1, size - 1, "Later") < size - 1;
+	return maildir_mutf7(folder, out + 1, size - 1);
+}
+
+void maildir_unique(uint64_t message, int64_t received_at,
+		    char out[MAILDIR_NAME_MAX])
+{
+	snprintf(out, MAILDIR_NAME_MAX, "%" PRId64 ".M%016" PRIx64 ".cmr",
+		 received_at, message);
+}
+
+/* ---- Directories, walked without following links ---- */
+
+static int fail(char *err, size_t errlen, const char *what, const char *name)
+{
+	snprintf(err, errlen, "%s %s: %s", what, *name ? name : "(inbox)",
+		 errno == ELOOP ? "a symbolic link (refused)" : strerror(errno));
+	return -1;
+}
+
+/* Opens the directory `name` under dirfd, creating it (0700) first when
+ * `create`; never through a link. -1 with errno. */
+static int dir_at(int dirfd, const char *name, bool create)
+{
+	if (*name == '\0')
+		return fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	for (int round = 0; round < 2; round++) {
+		int fd = openat(dirfd, name,
+				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0 && errno == ENOTDIR &&
+		    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			errno = ELOOP; /* say what it is */
+		if (fd >= 0 || errno != ENOENT || !create)
+			return fd;
+		if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
+			return -1;
+		fsync(dirfd); /* the new entry is durable */
+	}
+	return -1;
+}
+
+/* The folder's directory with cur/new/tmp, created as needed. */
+static int folder_open(struct maildir *m, const char *dir, bool create)
+{
+	int fd = dir_at(m->fd, dir, create);
+	if (fd < 0)
+		return -1;
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	for (int i = 0; create && i < 3; i++) {
+		int sub = dir_at(fd, subs[i], true);
+		if (sub < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		close(sub);
+	}
+	if (create && *dir) {
+		/* Maildir++: marks a folder (Courier, Dovecot). */
+		int f = openat(fd, "maildirfolder",
+			       O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+			       0600);
+		if (f < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		close(f);
+	}
+	return fd;
+}
+
+int maildir_open(const char *root, const char *person, bool create,
+		 struct maildir **out, char *err, size_t errlen)
+{
+	if (strchr(person, '/') || person[0] == '.' || person[0] == '\0') {
+		snprintf(err, errlen, "not a person's folder name");
+		return -1;
+	}
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return fail(err, errlen, "the Maildir root", root);
+	int fd = dir_at(rootfd, person, create);
+	int e = errno;
+	close(rootfd);
+	if (fd < 0) {
+		errno = e;
+		if (e == ENOENT && !create)
+			return 1;
+		return fail(err, errlen, "the person's Maildir", person);
+	}
+	struct maildir *m = malloc(sizeof(*m));
+	if (m == NULL) {
+		close(fd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	m->fd = fd;
+	*out = m;
+	return 0;
+}
+
+void maildir_close(struct maildir *m)
+{
+	if (m == NULL)
+		return;
+	close(m->fd);
+	free(m);
+}
+
+int maildir_find(struct maildir *m, const char *dir, const char *unique,
+		 char *where, size_t size, char *err, size_t errlen)
+{
+	int fd = dir_at(m->fd, dir, false);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "folder", dir);
+	struct stat st;
+	char path[MAILDIR_NAME_MAX + 8];
+	snprintf(path, sizeof(path), "new/%s", unique);
+	if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		close(fd);
+		snprintf(where, size, "%s", path);
+		return 1;
+	}
+	/* In cur/ a reader may have added flags: "<unique>:2,S". */
+	int cur = dir_at(fd, "cur", false);
+	close(fd);
+	if (cur < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "folder", dir);
+	DIR *d = fdopendir(cur);
+	if (d == NULL) {
+		close(cur);
+		return fail(err, errlen, "folder", dir);
+	}
+	size_t n = strlen(unique);
+	int found = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strncmp(e->d_name, unique, n) == 0 &&
+		    (e->d_name[n] == '\0' || e->d_name[n] == ':')) {
+			snprintf(where, size, "cur/%s", e->d_name);
+			found = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+int maildir_put(struct maildir *m, const char *dir, const char *unique,
+		const void *data, size_t len, bool seen, char *err,
+		size_t errlen)
+{
+	int fd = folder_open(m, dir, true);
+	if (fd < 0)
+		return fail(err, errlen, "folder", dir);
+	int tmp = dir_at(fd, "tmp", false);
+	int dest = dir_at(fd, seen ? "cur" : "new", false);
+	close(fd);
+	int rc = -1;
+	if (tmp < 0 || dest < 0) {
+		fail(err, errlen, "folder", dir);
+		goto out;
+	}
+	int f = openat(tmp, unique,
+		       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
+	if (f < 0) {
+		fail(err, errlen, "cannot write in", dir);
+		goto out;
+	}
+	const char *p = data;
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(f, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			fail(err, errlen, "cannot write in", dir);
+			close(f);
+			unlinkat(tmp, unique, 0);
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(f) != 0 || close(f) != 0) {
+		fail(err, errlen, "cannot sync in", dir);
+		unlinkat(tmp, unique, 0);
+		goto out;
+	}
+	char final[MAILDIR_NAME_MAX + 8];
+	snprintf(final, sizeof(final), "%s%s", unique, seen ? ":2,S" : "");
+	if (renameat(tmp, unique, dest, final) != 0) {
+		fail(err, errlen, "cannot file in", dir);
+		unlinkat(tmp, unique, 0);
+		goto out;
+	}
+	if (fsync(dest) != 0) {
+		fail(err, errlen, "cannot sync", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (tmp >= 0)
+		close(tmp);
+	if (dest >= 0)
+		close(dest);
+	return rc;
+}
+
+int maildir_move(struct maildir *m, const char *from_dir, const char *where,
+		 const char *to_dir, char *err, size_t errlen)
+{
+	int from = dir_at(m->fd, from_dir, false);
+	int to = folder_open(m, to_dir, true);
+	int rc = -1;
+	if (from < 0 || to < 0) {
+		fail(err, errlen, "folder", from < 0 ? from_dir : to_dir);
+		goto out;
+	}
+	/* where is "new/…" or "cur/…": the same place in the other folder. */
+	if (renameat(from, where, to, where) != 0 || fsync(to) != 0 ||
+	    fsync(from) != 0) {
+		fail(err, errlen, "cannot move to", to_dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (from >= 0)
+		close(from);
+	if (to >= 0)
+		close(to);
+	return rc;
+}
+
+int maildir_remove(struct maildir *m, const char *dir, const char *where,
+		   char *err, size_t errlen)
+{
+	int fd = dir_at(m->fd, dir, false);
+	if (fd < 0)
+		return fail(err, errlen, "folder", dir);
+	int rc = 0;
+	if (unlinkat(fd, where, 0) != 0 && errno != ENOENT)
+		rc = fail(err, errlen, "cannot remove from", dir);
+	else
+		fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Removes everything under dirfd (depth first, never through a link). */
+static int erase_under(int dirfd, int depth)
+{
+	if (depth > 8)
+		return -1; /* deeper than any Maildir++ tree */
+	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	if (d == NULL) {
+		if (dup >= 0)
+			close(dup);
+		return -1;
+	}
+	int rc = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		int sub = openat(dirfd, e->d_name,
+				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					 O_CLOEXEC);
+		if (sub >= 0) {
+			if (erase_under(sub, depth + 1) != 0)
+				rc = -1;
+			close(sub);
+			if (unlinkat(dirfd, e->d_name, AT_REMOVEDIR) != 0)
+				rc = -1;
+		} else if (unlinkat(dirfd, e->d_name, 0) != 0 &&
+			   errno != ENOENT) {
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
+int maildir_erase(const char *root, const char *person, char *err,
+		  size_t errlen)
+{
+	struct maildir *m;
+	int rc = maildir_open(root, person, false, &m, err, errlen);
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
+	rc = erase_under(m->fd, 0);
+	maildir_close(m);
+	if (rc != 0)
+		return fail(err, errlen, "cannot erase the Maildir of", person);
+	int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 || unlinkat(rootfd, person, AT_REMOVEDIR) != 0) {
+		if (rootfd >= 0)
+			close(rootfd);
+		return fail(err, errlen, "cannot erase the Maildir of", person);
+	}
+	fsync(rootfd);
+	close(rootfd);
+	return 0;
+}
