@@ -34,7 +34,8 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 			 maildir, "available", "maildir",
 			 a->cfg.maildir_root[0] != '\0', "outbox", "pending",
 			 (json_int_t)pending, "failing", (json_int_t)failing,
-			 "last_error", last[0] ? json_string(last) : json_null());
+			 "last_error",
+			 last[0] ? json_string(last) : json_null());
 	if (*out == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	return APP_OK;
@@ -114,8 +115,7 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 	*type_error = false;
 	const char *key;
 	json_t *v;
-	json_object_foreach((json_t *)settings, key, v)
-	{
+	json_object_foreach ((json_t *)settings, key, v) {
 		if (strcmp(key, "password") == 0)
 			continue;
 		if (strcmp(key, "maildir") != 0) {
@@ -142,8 +142,8 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 				"the password is wrong");
 	struct delivery_job *j = calloc(1, sizeof(*j));
 	json_t *canon = json_pack("{s:b}", "maildir", maildir);
-	char *text = canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS)
-			   : NULL;
+	char *text =
+		canon ? json_dumps(canon, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(canon);
 	if (j == NULL || text == NULL) {
 		free(j);

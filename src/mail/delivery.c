@@ -93,9 +93,9 @@ static char *message_bytes(struct app *a, const struct store_message *m,
 
 /* Looks for the copy of `unique` in folder `hint` (>= 0) or in every
  * folder; 1 with its folder's directory and place, 0, or -1. */
-static int find_copy(struct maildir *md, const struct folder_table *f,
-		     int hint, const char *unique, char *dir, size_t dsize,
-		     char *where, size_t wsize, char *err, size_t errlen)
+static int find_copy(struct maildir *md, const struct folder_table *f, int hint,
+		     const char *unique, char *dir, size_t dsize, char *where,
+		     size_t wsize, char *err, size_t errlen)
 {
 	for (int i = hint >= 0 ? hint : 0; i < f->n; i++) {
 		if (!maildir_folder_dir(f->names[i], dir, dsize))
@@ -130,7 +130,8 @@ static void do_maildir(struct delivery *d, struct piece *p)
 	struct maildir *md = NULL;
 	char *data = NULL;
 	if (rc != STORE_OK || f == NULL || inbox_folders(a, o->person, f)) {
-		snprintf(p->error, sizeof(p->error), "the store cannot be read");
+		snprintf(p->error, sizeof(p->error),
+			 "the store cannot be read");
 		goto out;
 	}
 	bool gone = m.removed || m.decision != GATE_DELIVER;

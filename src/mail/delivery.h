@@ -10,9 +10,9 @@
 
 #include "app/app.h"
 
-#define DELIVERY_BATCH	   64	/* outbox rows per round */
-#define DELIVERY_IDLE_MS   200	/* a look at the outbox when idle */
-#define DELIVERY_BACKOFF_S 5	/* first retry; doubles to the cap */
+#define DELIVERY_BATCH	       64  /* outbox rows per round */
+#define DELIVERY_IDLE_MS       200 /* a look at the outbox when idle */
+#define DELIVERY_BACKOFF_S     5   /* first retry; doubles to the cap */
 #define DELIVERY_BACKOFF_CAP_S 3600
 
 struct delivery;

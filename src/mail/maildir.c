@@ -56,14 +56,15 @@ static int32_t utf8_next(const unsigned char **p)
 
 bool maildir_mutf7(const char *utf8, char *out, size_t size)
 {
-	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
+				  "stuvwxyz0123456789+,";
 	const unsigned char *p = (const unsigned char *)utf8;
 	size_t n = 0;
-#define PUT(ch)                          \
-	do {                             \
-		if (n + 1 >= size)       \
-			return false;    \
-		out[n++] = (char)(ch);   \
+#define PUT(ch)                                                                \
+	do {                                                                   \
+		if (n + 1 >= size)                                             \
+			return false;                                          \
+		out[n++] = (char)(ch);                                         \
 	} while (0)
 	if (*p == '\0')
 		return false;
@@ -142,7 +143,8 @@ void maildir_unique(uint64_t message, int64_t received_at,
 static int fail(char *err, size_t errlen, const char *what, const char *name)
 {
 	snprintf(err, errlen, "%s %s: %s", what, *name ? name : "(inbox)",
-		 errno == ELOOP ? "a symbolic link (refused)" : strerror(errno));
+		 errno == ELOOP ? "a symbolic link (refused)"
+				: strerror(errno));
 	return -1;
 }
 
@@ -153,8 +155,9 @@ static int dir_at(int dirfd, const char *name, bool create)
 	if (*name == '\0')
 		return fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	for (int round = 0; round < 2; round++) {
-		int fd = openat(dirfd, name,
-				O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int fd =
+			openat(dirfd, name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		struct stat st;
 		if (fd < 0 && errno == ENOTDIR &&
 		    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -396,9 +399,9 @@ static int erase_under(int dirfd, int depth)
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		int sub = openat(dirfd, e->d_name,
-				 O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-					 O_CLOEXEC);
+		int sub =
+			openat(dirfd, e->d_name,
+			       O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub >= 0) {
 			if (erase_under(sub, depth + 1) != 0)
 				rc = -1;

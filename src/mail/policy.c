@@ -4,8 +4,9 @@
  * A request is lines of `name=value` ended by an empty line; the answer
  * is `action=…` and an empty line. Only a request about a recipient
  * (protocol_state RCPT) in the alias domain is judged:
- *   - an unknown alias: the uniform "550 5.1.1 <alias>: recipient not
- *     accepted" (nothing recorded: there is no one to record it for);
+ *   - an unknown alias: the uniform "550 5.1.1 recipient not accepted"
+ *     (Postfix adds the alias; nothing recorded: there is no one to
+ *     record it for);
  *   - an alias the gate's recipient stage refuses (ended, consent
  *     expired, email on do-not-contact or not permitted): the same uniform
  *     reply, and the refusal is recorded as an attempt with the envelope
@@ -167,10 +168,11 @@ static void policy_decide(struct app *a, const struct policy_request *req,
 			 "action=DEFER_IF_PERMIT 4.3.0 try again later\n\n");
 		return;
 	}
+	/* Postfix writes "<alias>: Recipient address rejected: " before it,
+	 * so the client reads one reply whatever the reason. */
 	if (j.reject)
 		snprintf(out, size,
-			 "action=550 5.1.1 <%s>: recipient not accepted\n\n",
-			 req->recipient);
+			 "action=550 5.1.1 recipient not accepted\n\n");
 	else
 		snprintf(out, size, "action=DUNNO\n\n");
 }
