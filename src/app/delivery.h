@@ -1,10 +1,15 @@
 /*
  * delivery.h — a person's delivery settings (GET/PUT /v1/me/delivery):
  * where delivered messages go besides the store, which is always their
- * home. This wave has the Maildir export (--maildir-root). Changing the
- * settings needs the password again and is a `delivery.changed` ledger
- * entry; turning the Maildir on exports what is already delivered. The
- * adapters themselves run in src/mail/delivery.c, off the outbox.
+ * home:
+ *   - "maildir": an export to <--maildir-root>/<per_id>/ (Maildir++);
+ *   - "webhook": {"url"}: an HTTPS POST of each delivered message, signed
+ *     with HMAC-SHA256 under a secret cmr makes and shows once.
+ * The webhook's URL and secret are sealed with the person's data key.
+ * Changing the settings needs the password again and is a
+ * `delivery.changed` ledger entry; turning the Maildir on exports what is
+ * already delivered. The adapters run in src/mail/delivery.c, off the
+ * outbox.
  */
 #ifndef CMR_APP_DELIVERY_H
 #define CMR_APP_DELIVERY_H
@@ -13,17 +18,26 @@
 
 #include "app/app.h"
 
-/* {"maildir": bool, "available": {"maildir": bool},
+#define DELIVERY_SECRET_MAX 64 /* "whsec_" and 43 base64url characters */
+
+/* {"maildir": bool, "webhook": {"url"} | null,
+ *  "available": {"maildir": bool, "webhook": true},
  *  "outbox": {"pending": n, "failing": n, "last_error": str|null}} */
 int delivery_get(struct app *a, uint64_t person, json_t **out,
 		 struct app_error *err);
 
 /* Checks the password (argon2id: call it off the event loop) and the
- * settings (every key but "password": {"maildir": bool}; an omitted key
- * is off), and fills the write. APP_NOT_FOUND with field "password" for
- * a wrong password; APP_INVALID with *type_error set for a wrong type. */
+ * settings (every key but "password"; an omitted one is off), and fills
+ * the write. A new webhook URL gets a new secret, written to new_secret
+ * (else ""), to be shown once. APP_NOT_FOUND with field "password" for a
+ * wrong password; APP_INVALID with *type_error set for a wrong shape. */
 int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 		       const json_t *settings, bool *type_error,
+		       char new_secret[DELIVERY_SECRET_MAX],
 		       struct app_write *w, struct app_error *err);
+
+/* The person's webhook, unsealed (for the adapter): 0 with url and
+ * secret (malloc'd), 1 when there is none, -1 on a fault. */
+int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret);
 
 #endif

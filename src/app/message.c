@@ -90,6 +90,7 @@ struct person_entry {
 	const struct tz *tz;
 	struct window_set wins; /* per channel */
 	bool maildir;		/* delivered messages go to the Maildir too */
+	bool webhook;		/* … and to the person's webhook */
 };
 
 struct map {
@@ -311,6 +312,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	json_decref(j);
 	json_t *dj = json_loads(sp.delivery, 0, NULL);
 	bool maildir = json_is_true(json_object_get(dj, "maildir"));
+	bool webhook = json_object_get(dj, "webhook") != NULL;
 	json_decref(dj);
 	store_person_clear(&sp);
 	if (rc != 0) {
@@ -323,6 +325,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 		return NULL;
 	p->id = id;
 	p->maildir = maildir;
+	p->webhook = webhook;
 	global_terms_compile(&gt, &p->global);
 	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
 	if (p->tz == NULL)
@@ -581,20 +584,28 @@ static int message_apply(struct app *a, struct store_tx *tx,
 int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
 		      uint64_t attempt, int op, int folder, int64_t now)
 {
-	if (a->cfg.maildir_root[0] == '\0')
+	bool maildir_on = a->cfg.maildir_root[0] != '\0';
+	if (!maildir_on && op != STORE_OUTBOX_DELIVER)
 		return APP_OK;
 	struct person_entry *p = person_load(a, person, now);
 	if (p == NULL)
 		return APP_FAULT;
-	if (!p->maildir)
-		return APP_OK;
 	struct store_outbox o = { .person = person,
 				  .attempt = attempt,
 				  .adapter = STORE_ADAPTER_MAILDIR,
 				  .op = op,
 				  .folder = folder,
 				  .next_at = now };
-	return app_from_store(store_outbox_add(tx, &o));
+	int rc = STORE_OK;
+	if (p->maildir && maildir_on)
+		rc = store_outbox_add(tx, &o);
+	/* A webhook hears of new deliveries only: it has no folders. */
+	if (rc == STORE_OK && p->webhook && op == STORE_OUTBOX_DELIVER &&
+	    attempt != 0) {
+		o.adapter = STORE_ADAPTER_WEBHOOK;
+		rc = store_outbox_add(tx, &o);
+	}
+	return app_from_store(rc);
 }
 
 /* The gate's input for a message on channel ch to relationship r. */

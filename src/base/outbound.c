@@ -56,7 +56,7 @@ bool outbound_addr_public(const struct sockaddr *sa)
 	if (sa->sa_family != AF_INET6)
 		return false;
 	const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0,
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
 					    0, 0, 0, 0, 0xff, 0xff };
 	if (memcmp(b, mapped, 12) == 0 ||
 	    (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b))
@@ -64,7 +64,7 @@ bool outbound_addr_public(const struct sockaddr *sa)
 				 (uint32_t)b[14] << 8 | b[15]); /* v4 inside */
 	static const uint8_t zero[15] = { 0 };
 	if (memcmp(b, zero, 15) == 0)
-		return false; /* :: and ::1 */
+		return false;	   /* :: and ::1 */
 	if ((b[0] & 0xfe) == 0xfc) /* fc00::/7 unique local */
 		return false;
 	if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) /* fe80::/10 */
@@ -117,10 +117,10 @@ bool outbound_url_ok(const char *url, bool allow_private, char *why,
 		struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
 		bool literal4 = inet_pton(AF_INET, bare, &in4.sin_addr) == 1;
 		bool literal6 = inet_pton(AF_INET6, bare, &in6.sin6_addr) == 1;
-		if ((literal4 && !outbound_addr_public(
-					 (struct sockaddr *)&in4)) ||
-		    (literal6 && !outbound_addr_public(
-					 (struct sockaddr *)&in6)) ||
+		if ((literal4 &&
+		     !outbound_addr_public((struct sockaddr *)&in4)) ||
+		    (literal6 &&
+		     !outbound_addr_public((struct sockaddr *)&in6)) ||
 		    strcasecmp(bare, "localhost") == 0 ||
 		    (n > 10 &&
 		     strcasecmp(bare + strlen(bare) - 10, ".localhost") == 0)) {

@@ -168,14 +168,18 @@ static int serve_start(struct app *a, struct serve_fds *f,
 			 cfg->maildir_root);
 		rc = -1;
 	}
-	if (rc == 0 && cfg->maildir_root[0]) {
+	if (rc == 0) {
 		if ((d->delivery = delivery_start(a)) == NULL) {
 			snprintf(err, sizeof(err),
 				 "cannot start the delivery adapters");
 			rc = -1;
-		} else {
-			log_info("delivery: Maildir export under %s",
+		} else if (cfg->maildir_root[0]) {
+			log_info("delivery: webhooks, and the Maildir export "
+				 "under %s",
 				 cfg->maildir_root);
+		} else {
+			log_info("delivery: webhooks (no Maildir export: "
+				 "--maildir-root is not set)");
 		}
 	}
 	if (rc != 0) {

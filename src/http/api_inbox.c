@@ -198,7 +198,8 @@ struct account_work {
 	json_t *doc;
 	int status;
 	struct app_error err;
-	struct app_write write; /* erasure: the erasing write */
+	struct app_write write;		  /* erasure: the erasing write */
+	char secret[DELIVERY_SECRET_MAX]; /* a new webhook's, shown once */
 };
 
 static void account_work_free(void *p)
@@ -335,9 +336,9 @@ static void delivery_put_run(struct http_request *r)
 {
 	struct account_work *w = r->job;
 	bool type_error = false;
-	w->status =
-		delivery_set_begin(r->app, r->person, account_password(r),
-				   w->body, &type_error, &w->write, &w->err);
+	w->status = delivery_set_begin(r->app, r->person, account_password(r),
+				       w->body, &type_error, w->secret,
+				       &w->write, &w->err);
 	if (w->status == APP_INVALID && type_error)
 		w->status = APP_INVALID | 0x100; /* 400, not 422 */
 }
@@ -351,6 +352,10 @@ static void delivery_put_written(struct http_request *r)
 	}
 	if (w->status == APP_OK)
 		w->status = delivery_get(r->app, r->person, &w->doc, &w->err);
+	json_t *hook = w->doc ? json_object_get(w->doc, "webhook") : NULL;
+	if (w->status == APP_OK && w->secret[0] && json_is_object(hook))
+		json_object_set_new(hook, "secret", json_string(w->secret));
+	sodium_memzero(w->secret, sizeof(w->secret));
 	account_after(r, 200);
 }
 
@@ -370,7 +375,8 @@ static void delivery_put_after(struct http_request *r)
 
 void api_me_delivery_put(struct http_request *r)
 {
-	static const char *const keys[] = { "password", "maildir", NULL };
+	static const char *const keys[] = { "password", "maildir", "webhook",
+					    NULL };
 	if (account_read_with(r, keys))
 		http_offload(r, delivery_put_run, delivery_put_after);
 }

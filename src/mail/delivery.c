@@ -6,6 +6,9 @@
  * leave, failed ones come back later (5 s, doubling to an hour) with
  * their error, which the person sees in GET /v1/me/delivery.
  *
+ * The webhook adapter POSTs each delivered message (JSON, signed with
+ * HMAC-SHA256, Idempotency-Key: the message id) through base/outbound.
+ *
  * What each operation does (Maildir):
  *   deliver — the message, in the folder it is in now, unless it was
  *             removed meanwhile or is there already (a redo);
@@ -26,11 +29,17 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+#include <sodium.h>
+
 #include "base/log.h"
 #include "core/gate.h"
+#include "core/channel.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "app/delivery.h"
 #include "app/inbox.h"
+#include "base/outbound.h"
 #include "mail/maildir.h"
 #include "mail/mailmsg.h"
 
@@ -187,6 +196,112 @@ out:
 		store_message_clear(&m);
 }
 
+/* The JSON a webhook receives for a delivered message. */
+static char *webhook_payload(struct app *a, const struct store_message *m,
+			     const struct folder_table *f)
+{
+	char id[ID_SIZE], rel[ID_SIZE], brand[ID_SIZE];
+	id_encode(ID_MESSAGE, m->id, id);
+	id_encode(ID_RELATIONSHIP, m->relationship, rel);
+	id_encode(ID_BRAND, m->brand, brand);
+	json_t *mail = json_null(), *body = json_null();
+	if (m->headers) {
+		/* Mail as received, whatever its encoding. */
+		size_t n = sodium_base64_encoded_len(
+			m->body_len, sodium_base64_VARIANT_ORIGINAL);
+		char *b64 = malloc(n);
+		if (b64 == NULL)
+			return NULL;
+		sodium_bin2base64(b64, n, (const unsigned char *)m->body,
+				  m->body_len, sodium_base64_VARIANT_ORIGINAL);
+		mail = json_string(b64);
+		free(b64);
+	} else if (m->body) {
+		body = json_stringn(m->body, m->body_len);
+		if (body == NULL)
+			body = json_null(); /* not UTF-8: cannot be JSON text */
+	}
+	const char *folder =
+		m->folder >= 0 && m->folder < f->n ? f->names[m->folder] : NULL;
+	json_t *j = json_pack(
+		"{s:s, s:s, s:{s:s, s:s}, s:s, s:o, s:o, s:o, s:o, s:o, s:o}",
+		"id", id, "relationship", rel, "brand", "id", brand, "name",
+		m->brand_name, "channel", channel_name(m->channel), "topic",
+		m->topic[0] ? json_string(m->topic) : json_null(), "subject",
+		m->subject ? json_string(m->subject) : json_null(), "folder",
+		folder ? json_string(folder) : json_null(), "received_at",
+		app_time_json(m->received_at), "body", body, "mail", mail);
+	(void)a;
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return text;
+}
+
+/* One delivered message to the person's webhook, signed:
+ * CMR-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256 of "<t>.<body>">
+ * under the secret shown to the person once. */
+static void do_webhook(struct delivery *d, struct piece *p)
+{
+	struct app *a = d->a;
+	char *url = NULL, *secret = NULL, *payload = NULL;
+	struct folder_table *f = NULL;
+	struct store_message m;
+	int rc = store_message_get(a->store, p->o.attempt, &m);
+	if (rc == STORE_NOT_FOUND) {
+		p->ok = true;
+		return;
+	}
+	if (rc != STORE_OK) {
+		snprintf(p->error, sizeof(p->error),
+			 "the store cannot be read");
+		return;
+	}
+	rc = delivery_webhook(a, p->o.person, &url, &secret);
+	if (rc == 1 || m.removed || m.decision != GATE_DELIVER) {
+		p->ok = true; /* turned off, or gone meanwhile */
+		goto out;
+	}
+	f = malloc(sizeof(*f));
+	if (rc != 0 || f == NULL || inbox_folders(a, p->o.person, f) ||
+	    (payload = webhook_payload(a, &m, f)) == NULL) {
+		snprintf(p->error, sizeof(p->error),
+			 "the webhook's message could not be made");
+		goto out;
+	}
+	char t[24], id[ID_SIZE], sig[200], idh[80];
+	snprintf(t, sizeof(t), "%lld", (long long)(app_now_ms() / 1000));
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)secret,
+				    strlen(secret));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)t, strlen(t));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)".", 1);
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)payload,
+				      strlen(payload));
+	crypto_auth_hmacsha256_final(&st, mac);
+	char hex[2 * sizeof(mac) + 1];
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	snprintf(sig, sizeof(sig), "CMR-Signature: t=%s, v1=%s", t, hex);
+	id_encode(ID_MESSAGE, m.id, id);
+	snprintf(idh, sizeof(idh), "Idempotency-Key: %s", id);
+	const char *headers[] = { sig, idh, NULL };
+	struct outbound_reply reply;
+	p->ok = outbound_post(url, a->cfg.allow_private_targets,
+			      "application/json", headers, payload,
+			      strlen(payload), &reply);
+	if (!p->ok)
+		snprintf(p->error, sizeof(p->error), "webhook: %s",
+			 reply.error);
+out:
+	if (secret)
+		sodium_memzero(secret, strlen(secret));
+	free(secret);
+	free(url);
+	free(payload);
+	free(f);
+	store_message_clear(&m);
+}
+
 static int settle_run(struct store_tx *tx, void *arg)
 {
 	struct round *r = arg;
@@ -223,6 +338,8 @@ static int delivery_round(struct delivery *d, struct round *r)
 		if (p->o.adapter == STORE_ADAPTER_MAILDIR &&
 		    a->cfg.maildir_root[0])
 			do_maildir(d, p);
+		else if (p->o.adapter == STORE_ADAPTER_WEBHOOK)
+			do_webhook(d, p);
 		else
 			snprintf(p->error, sizeof(p->error),
 				 "this server runs without that adapter");
@@ -280,6 +397,7 @@ struct delivery *delivery_start(struct app *a)
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->cond, NULL);
 	mailmsg_init();
+	outbound_init();
 	if (pthread_create(&d->thread, NULL, delivery_main, d) != 0) {
 		pthread_cond_destroy(&d->cond);
 		pthread_mutex_destroy(&d->lock);

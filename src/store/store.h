@@ -450,7 +450,12 @@ int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 			      const char *json);
 
-enum store_outbox_adapter { STORE_ADAPTER_MAILDIR = 1 };
+enum store_outbox_adapter {
+	STORE_ADAPTER_MAILDIR = 1,
+	STORE_ADAPTER_WEBHOOK = 2,
+	STORE_ADAPTER_UNSUBSCRIBE = 3, /* RFC 8058 at the brand; `attempt`
+					  is the relationship */
+};
 enum store_outbox_op {
 	STORE_OUTBOX_DELIVER = 0, /* put the message where it is now */
 	STORE_OUTBOX_MOVE = 1,	  /* from `folder` to where it is now */

@@ -57,7 +57,8 @@ def enable(person, on=True):
 def test_settings_shape_and_errors(md):
     api, ana, acme, rel, root = md
     got = ana.ok("GET", "/v1/me/delivery")
-    assert got == {"maildir": False, "available": {"maildir": True},
+    assert got == {"maildir": False, "webhook": None,
+                   "available": {"maildir": True, "webhook": True},
                    "outbox": {"pending": 0, "failing": 0,
                               "last_error": None}}
     assert_problem(ana.put("/v1/me/delivery", {"maildir": True}), 400,
@@ -77,12 +78,14 @@ def test_settings_shape_and_errors(md):
     assert r.status == 200, r
     assert r.json()["maildir"] is True
     assert [e["data"] for e in ana.ledger()
-            if e["type"] == "delivery.changed"] == [{"maildir": True}]
+            if e["type"] == "delivery.changed"] == [
+        {"maildir": True, "webhook": False}]
 
 
 def test_without_a_maildir_root_it_cannot_be_turned_on(api):
     ana = api.signup("ana")
-    assert ana.ok("GET", "/v1/me/delivery")["available"] == {"maildir": False}
+    assert ana.ok("GET", "/v1/me/delivery")["available"] == {
+        "maildir": False, "webhook": True}
     assert_problem(enable(ana), 422, "maildir")
 
 

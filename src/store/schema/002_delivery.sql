@@ -13,7 +13,7 @@ CREATE TABLE outbox (
 	id         INTEGER PRIMARY KEY, -- in order of arrival
 	person     BIGINT NOT NULL,
 	attempt    BIGINT NOT NULL,
-	adapter    INTEGER NOT NULL,    -- 1 maildir
+	adapter    INTEGER NOT NULL,    -- 1 maildir, 2 webhook, 3 unsubscribe
 	op         INTEGER NOT NULL,    -- 0 deliver, 1 move, 2 remove
 	folder     INTEGER,             -- move/remove: where the copy is
 	tries      INTEGER NOT NULL DEFAULT 0,
