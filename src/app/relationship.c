@@ -528,6 +528,7 @@ struct change_job {
 	struct app *a;
 	uint64_t rel, person;
 	int state;
+	bool unsubscribe; /* the brand gave an RFC 8058 one-click URI */
 	json_t *data;
 	int64_t now_ms;
 };
@@ -541,6 +542,17 @@ static int change_run(struct store_tx *tx, void *arg)
 		rc = ledger_append(tx, j->person, "person",
 				   "relationship.ended", j->rel, j->data,
 				   j->now_ms);
+	if (rc == STORE_OK && j->state == REL_ENDED && j->unsubscribe) {
+		/* Unsubscribed at the brand too (RFC 8058), after the commit,
+		 * by the delivery worker. */
+		struct store_outbox o = { .person = j->person,
+					  .attempt = j->rel,
+					  .adapter = STORE_ADAPTER_UNSUBSCRIBE,
+					  .op = STORE_OUTBOX_DELIVER,
+					  .folder = -1,
+					  .next_at = j->now_ms / 1000 };
+		rc = store_outbox_add(tx, &o);
+	}
 	if (rc == STORE_OK)
 		rc = forget_on_commit(tx, j->a, j->rel);
 	return rc;
@@ -587,6 +599,7 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 	if (rc != APP_OK)
 		return rc;
 	int state = r.state;
+	bool unsubscribe = r.unsubscribe != NULL;
 	store_relationship_clear(&r);
 	if (state == REL_ENDED)
 		return app_fail(err, APP_CONFLICT, "relationship",
@@ -603,6 +616,7 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 						: REL_ENDED,
 		.data = json_pack("{s:s}", "by", "person"),
 		.now_ms = app_now_ms(),
+		.unsubscribe = unsubscribe,
 	};
 	if (j->data == NULL) {
 		free(j);

@@ -39,6 +39,7 @@
 #include "core/terms.h"
 #include "app/delivery.h"
 #include "app/inbox.h"
+#include "app/ledger.h"
 #include "base/outbound.h"
 #include "mail/maildir.h"
 #include "mail/mailmsg.h"
@@ -56,6 +57,7 @@ struct piece {
 	struct store_outbox o;
 	bool ok;
 	char error[240];
+	json_t *ledger; /* an entry to append when settled, or NULL */
 };
 
 struct round {
@@ -302,12 +304,66 @@ out:
 	store_message_clear(&m);
 }
 
+/* RFC 8058: the brand's one-click unsubscribe for the alias of an ended
+ * relationship — a POST of "List-Unsubscribe=One-Click", no cookies, no
+ * redirects, never a GET. The outcome goes on the person's ledger
+ * (`unsubscribe.sent`), once it succeeded or was given up. */
+static void do_unsubscribe(struct delivery *d, struct piece *p)
+{
+	struct app *a = d->a;
+	struct store_relationship r;
+	int rc = store_relationship_by_id(a->store, p->o.attempt, &r);
+	if (rc == STORE_NOT_FOUND) {
+		p->ok = true;
+		return;
+	}
+	if (rc != STORE_OK) {
+		snprintf(p->error, sizeof(p->error),
+			 "the store cannot be read");
+		return;
+	}
+	if (r.unsubscribe == NULL || r.person != p->o.person) {
+		p->ok = true; /* erased meanwhile */
+		store_relationship_clear(&r);
+		return;
+	}
+	static const char body[] = "List-Unsubscribe=One-Click";
+	struct outbound_reply reply;
+	p->ok = outbound_post(r.unsubscribe, a->cfg.allow_private_targets,
+			      "application/x-www-form-urlencoded", NULL, body,
+			      sizeof(body) - 1, &reply);
+	store_relationship_clear(&r);
+	if (p->ok) {
+		p->ledger = json_pack("{s:s, s:I}", "outcome", "ok", "status",
+				      (json_int_t)reply.status);
+		return;
+	}
+	snprintf(p->error, sizeof(p->error), "unsubscribe: %s", reply.error);
+	if (p->o.tries + 1 >= DELIVERY_UNSUBSCRIBE_TRIES) {
+		p->ok = true; /* given up: said so on the ledger */
+		p->ledger = json_pack("{s:s, s:s, s:i}", "outcome", "failed",
+				      "error", reply.error, "tries",
+				      p->o.tries + 1);
+	}
+}
+
 static int settle_run(struct store_tx *tx, void *arg)
 {
 	struct round *r = arg;
 	int64_t now = app_now_ms() / 1000;
 	for (int i = 0; i < r->n; i++) {
 		struct piece *p = &r->p[i];
+		if (p->ledger) {
+			int rc = ledger_append(tx, p->o.person, "system",
+					       "unsubscribe.sent", p->o.attempt,
+					       p->ledger, app_now_ms());
+			if (rc != STORE_OK) {
+				log_warn("delivery: outbox %llu: its ledger "
+					 "entry cannot be written (%d)",
+					 (unsigned long long)p->o.id, rc);
+				return rc;
+			}
+		}
 		int tries = p->ok ? -1 : p->o.tries + 1;
 		int64_t wait = DELIVERY_BACKOFF_S;
 		for (int k = 0; k < p->o.tries && wait < DELIVERY_BACKOFF_CAP_S;
@@ -323,7 +379,8 @@ static int settle_run(struct store_tx *tx, void *arg)
 	return STORE_OK;
 }
 
-/* One round; returns how many pieces it took. */
+/* One round; returns how many pieces it took, or -1 when they could not
+ * be settled (to be done again after a pause). */
 static int delivery_round(struct delivery *d, struct round *r)
 {
 	struct app *a = d->a;
@@ -340,6 +397,8 @@ static int delivery_round(struct delivery *d, struct round *r)
 			do_maildir(d, p);
 		else if (p->o.adapter == STORE_ADAPTER_WEBHOOK)
 			do_webhook(d, p);
+		else if (p->o.adapter == STORE_ADAPTER_UNSUBSCRIBE)
+			do_unsubscribe(d, p);
 		else
 			snprintf(p->error, sizeof(p->error),
 				 "this server runs without that adapter");
@@ -348,10 +407,15 @@ static int delivery_round(struct delivery *d, struct round *r)
 				 (unsigned long long)p->o.id, p->o.tries + 1,
 				 p->error);
 	}
-	if (r->n > 0 && store_write(a->store, settle_run, r) != STORE_OK)
+	int n = r->n;
+	if (n > 0 && store_write(a->store, settle_run, r) != STORE_OK) {
 		log_warn("delivery: a round could not be settled; it is done "
-			 "again (each piece is idempotent)");
-	return r->n;
+			 "again later (each piece is idempotent)");
+		n = -1;
+	}
+	for (int i = 0; i < r->n; i++)
+		json_decref(r->p[i].ledger);
+	return n;
 }
 
 static void *delivery_main(void *arg)
@@ -363,6 +427,7 @@ static void *delivery_main(void *arg)
 		return NULL;
 	}
 	d->first_round = true;
+	long pause_ms = DELIVERY_IDLE_MS;
 	for (;;) {
 		pthread_mutex_lock(&d->lock);
 		bool stop = d->stopping;
@@ -374,9 +439,14 @@ static void *delivery_main(void *arg)
 			d->first_round = false;
 		if (n == DELIVERY_BATCH)
 			continue; /* more is due */
+		/* A round that could not be settled is not redone at once:
+		 * the targets would hear it again and again. */
+		pause_ms = n < 0 ? (pause_ms < 60000 ? pause_ms * 2 : 60000)
+				 : DELIVERY_IDLE_MS;
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += DELIVERY_IDLE_MS * 1000000L;
+		ts.tv_sec += pause_ms / 1000;
+		ts.tv_nsec += (pause_ms % 1000) * 1000000L;
 		ts.tv_sec += ts.tv_nsec / 1000000000L;
 		ts.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&d->lock);

@@ -10,10 +10,11 @@
 
 #include "app/app.h"
 
-#define DELIVERY_BATCH	       64  /* outbox rows per round */
-#define DELIVERY_IDLE_MS       200 /* a look at the outbox when idle */
-#define DELIVERY_BACKOFF_S     5   /* first retry; doubles to the cap */
-#define DELIVERY_BACKOFF_CAP_S 3600
+#define DELIVERY_BATCH		   64  /* outbox rows per round */
+#define DELIVERY_IDLE_MS	   200 /* a look at the outbox when idle */
+#define DELIVERY_BACKOFF_S	   5   /* first retry; doubles to the cap */
+#define DELIVERY_BACKOFF_CAP_S	   3600
+#define DELIVERY_UNSUBSCRIBE_TRIES 8 /* then given up, on the ledger */
 
 struct delivery;
 

@@ -290,6 +290,17 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 		}
 		bool brand_sent = lmtp_sender_is_brand(j->app, s->sender,
 						       j->data, j->m, r.brand);
+		/* RFC 8058: kept only from mail the MTA vouched for, and only
+		 * used when the person ends the relationship. */
+		if (brand_sent && j->app->cfg.auth_id[0] &&
+		    j->m->unsubscribe[0] &&
+		    (r.unsubscribe == NULL ||
+		     strcmp(r.unsubscribe, j->m->unsubscribe) != 0) &&
+		    store_relationship_set_unsubscribe(
+			    tx, r.id, j->m->unsubscribe) != STORE_OK) {
+			store_relationship_clear(&r);
+			return STORE_FAULT;
+		}
 		uint64_t rel = r.id;
 		store_relationship_clear(&r);
 		struct message_in in = {

@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <gmime/gmime.h>
 
@@ -46,6 +47,34 @@ static void mailmsg_copy(char *dst, size_t size, const char *src)
 		memmove(dst, dst + lead, strlen(dst + lead) + 1);
 }
 
+/* The first <https://…> of a List-Unsubscribe value into out; folding
+ * whitespace inside the brackets is dropped. */
+static void mailmsg_unsubscribe(const char *value, char *out, size_t size)
+{
+	out[0] = '\0';
+	for (const char *p = value ? strchr(value, '<') : NULL; p;
+	     p = strchr(p + 1, '<')) {
+		const char *end = strchr(p, '>');
+		if (end == NULL)
+			return;
+		size_t n = 0;
+		bool fits = true;
+		for (const char *c = p + 1; c < end; c++) {
+			if (isspace((unsigned char)*c))
+				continue;
+			if (n + 1 >= size) {
+				fits = false;
+				break;
+			}
+			out[n++] = *c;
+		}
+		out[n] = '\0';
+		if (fits && strncasecmp(out, "https://", 8) == 0)
+			return;
+		out[0] = '\0';
+	}
+}
+
 bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -77,6 +106,15 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 		     g_mime_message_get_message_id(msg));
 	mailmsg_copy(out->topic, sizeof(out->topic),
 		     g_mime_object_get_header(GMIME_OBJECT(msg), "CMR-Topic"));
+	char post[64];
+	mailmsg_copy(post, sizeof(post),
+		     g_mime_object_get_header(GMIME_OBJECT(msg),
+					      "List-Unsubscribe-Post"));
+	if (strcmp(post, "List-Unsubscribe=One-Click") == 0)
+		mailmsg_unsubscribe(
+			g_mime_object_get_header(GMIME_OBJECT(msg),
+						 "List-Unsubscribe"),
+			out->unsubscribe, sizeof(out->unsubscribe));
 	InternetAddressList *from = g_mime_message_get_from(msg);
 	if (from && internet_address_list_length(from) > 0) {
 		InternetAddress *ia =

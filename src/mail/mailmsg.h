@@ -17,7 +17,10 @@ struct mailmsg {
 	char subject[999];     /* decoded (RFC 2047), UTF-8; "" */
 	char message_id[256];  /* without the angle brackets; "" */
 	char topic[65];	       /* CMR-Topic, trimmed; "" when absent */
-	size_t header_len;     /* bytes of the header block, blank line incl. */
+	/* The https URI of List-Unsubscribe when List-Unsubscribe-Post says
+	 * "List-Unsubscribe=One-Click" (RFC 8058); "" otherwise. */
+	char unsubscribe[2049];
+	size_t header_len; /* bytes of the header block, blank line incl. */
 };
 
 /* Once per process, before any mailmsg_parse. */

@@ -98,6 +98,8 @@ struct store_ops {
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
 	int (*person_set_password)(struct store_tx *, uint64_t, const char *);
 	int (*person_set_delivery)(struct store_tx *, uint64_t, const char *);
+	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
+					    const char *);
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
 	int (*outbox_due)(struct store *, int64_t, int, store_outbox_cb,
 			  void *);

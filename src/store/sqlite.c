@@ -1375,7 +1375,7 @@ static int sqlite_relationship_insert(struct store_tx *tx,
 
 #define REL_COLS                                                               \
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
-	"topics, created_at, ended_at"
+	"topics, created_at, ended_at, unsubscribe"
 
 static int rel_row(sqlite3_stmt *st, struct store_relationship *r)
 {
@@ -1391,7 +1391,10 @@ static int rel_row(sqlite3_stmt *st, struct store_relationship *r)
 	r->topics = col_strdup(st, 8);
 	r->created_at = sqlite3_column_int64(st, 9);
 	r->ended_at = sqlite3_column_int64(st, 10);
-	if (r->terms == NULL || r->topics == NULL) {
+	r->unsubscribe = col_strdup(st, 11);
+	if (r->terms == NULL || r->topics == NULL ||
+	    (r->unsubscribe == NULL &&
+	     sqlite3_column_type(st, 11) != SQLITE_NULL)) {
 		store_relationship_clear(r);
 		return STORE_FAULT;
 	}
@@ -1789,6 +1792,15 @@ static int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 }
 
 /* ---- Delivery beyond the store ---- */
+
+static const char sql_rel_unsubscribe[] =
+	"UPDATE relationships SET unsubscribe = ? WHERE id = ?";
+
+static int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
+					       const char *uri)
+{
+	return update_text(tx, sql_rel_unsubscribe, id, uri);
+}
 
 static const char sql_person_delivery[] =
 	"UPDATE persons SET delivery = ? WHERE id = ?";
@@ -2623,6 +2635,7 @@ const struct store_ops store_sqlite_ops = {
 	.folder_empty = sqlite_folder_empty,
 	.person_set_password = sqlite_person_set_password,
 	.person_set_delivery = sqlite_person_set_delivery,
+	.relationship_set_unsubscribe = sqlite_relationship_set_unsubscribe,
 	.outbox_add = sqlite_outbox_add,
 	.outbox_due = sqlite_outbox_due,
 	.outbox_settle = sqlite_outbox_settle,

@@ -362,6 +362,12 @@ int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_delivery(tx, id, json);
 }
 
+int store_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
+				       const char *uri)
+{
+	return TX_OPS(tx)->relationship_set_unsubscribe(tx, id, uri);
+}
+
 int store_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 {
 	return TX_OPS(tx)->outbox_add(tx, o);
@@ -560,6 +566,7 @@ void store_relationship_clear(struct store_relationship *r)
 {
 	free(r->terms);
 	free(r->topics);
+	free(r->unsubscribe);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -89,6 +89,7 @@ struct store_relationship {
 	char *topics; /* JSON array: topic table (owned) */
 	int64_t created_at;
 	int64_t ended_at;
+	char *unsubscribe; /* RFC 8058 URI, or NULL (owned) */
 };
 
 struct store_attempt {
@@ -449,6 +450,9 @@ int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 
 int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 			      const char *json);
+/* The one-click unsubscribe URI of the brand's verified mail. */
+int store_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
+				       const char *uri);
 
 enum store_outbox_adapter {
 	STORE_ADAPTER_MAILDIR = 1,

@@ -9,6 +9,11 @@ ALTER TABLE persons ADD COLUMN delivery TEXT NOT NULL DEFAULT '{}';
 -- it (2). `folder` is where the adapter's copy is expected to be now
 -- (moves and removals). A row leaves when done; a failure keeps it with
 -- a later next_at (backoff) and the last error.
+-- The RFC 8058 one-click unsubscribe URI that the brand's verified mail
+-- (row 2 under --auth-id) last carried for this alias; used once, when
+-- the person ends the relationship.
+ALTER TABLE relationships ADD COLUMN unsubscribe TEXT;
+
 CREATE TABLE outbox (
 	id         INTEGER PRIMARY KEY, -- in order of arrival
 	person     BIGINT NOT NULL,
