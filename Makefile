@@ -66,6 +66,8 @@ bench: setup $(REL_BUILD)/build.ninja
 	bench/gate $(REL_BUILD)/src/cmr
 	bench/campaign $(REL_BUILD)/src/cmr
 	bench/http $(REL_BUILD)/src/cmr
+	bench/lmtp-vs-dovecot $(REL_BUILD)/src/cmr
+	bench/policy-vs-postfwd $(REL_BUILD)/src/cmr
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer -Dtests=false \

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -56,6 +57,12 @@ def cmr_binary(arg=None):
             return str(Path(cand).resolve())
     raise BenchError("no cmr binary: give its path, or set CMR_BIN, or "
                      "build build-release/ (make bench does)")
+
+
+def shown(path):
+    """A path as the docs show it: relative to the repository if inside."""
+    p = Path(path).resolve()
+    return str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p)
 
 
 def free_port():
@@ -96,6 +103,46 @@ def machine_notes():
     return (f"{os.cpu_count()} cores ({cpu}), {mem} RAM, Debian {debian}, "
             f"kernel {platform.release()}, {tempfile.gettempdir()} on {fs}; "
             "client and servers share the machine")
+
+
+def fsync_ms(directory, n=100):
+    """Median time (ms) to write 4 KB to a file in `directory` and fsync
+    it: what one durable commit costs on this disk at least."""
+    path = os.path.join(directory, "fsync-probe")
+    times = []
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        block = b"x" * 4096
+        for i in range(n):
+            t = time.perf_counter()
+            os.pwrite(fd, block, (i % 16) * 4096)
+            os.fsync(fd)
+            times.append(time.perf_counter() - t)
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    return 1e3 * median(times)
+
+
+def session_cpu_seconds(sid):
+    """CPU time (user+system) of the live processes of session `sid`,
+    plus what its leader's reaped children used."""
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) != sid:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if int(d) == sid:
+            total += int(fields[13]) + int(fields[14])
+    return total / tck
 
 
 def deb_version(pkg):
@@ -444,8 +491,39 @@ def median(xs):
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
 
 
+def fill(text, width=76):
+    """Re-wraps the paragraphs and list items of Markdown `text` (tables
+    and anything indented are left as they are)."""
+    out = []
+    for block in text.strip("\n").split("\n\n"):
+        lines = block.split("\n")
+        if lines[0].startswith("|") or lines[0].startswith("    "):
+            out.append(block)
+            continue
+        items, cur = [], None  # [(bullet?, [text])]
+        for line in lines:
+            if line.startswith("- "):
+                cur = [line[2:]]
+                items.append((True, cur))
+            elif cur is not None:
+                cur.append(line.strip())
+            else:
+                cur = [line.strip()]
+                items.append((False, cur))
+        wrapped = []
+        for bullet, item in items:
+            words = " ".join(item)
+            wrapped.append(textwrap.fill(
+                words, width, initial_indent="- " if bullet else "",
+                subsequent_indent="  " if bullet else "",
+                break_long_words=False, break_on_hyphens=False))
+        out.append("\n".join(wrapped))
+    return "\n\n".join(out) + "\n"
+
+
 def write_doc(title, text):
     """Rewrites the `## title` section of docs/PERFORMANCE.md."""
+    text = fill(text)
     r = subprocess.run([sys.executable, str(REPO / "bench" / "perfdoc.py"),
                         title], input=text, text=True, cwd=REPO,
                        capture_output=True)

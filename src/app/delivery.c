@@ -1,10 +1,19 @@
 /*
  * delivery.c — a person's delivery settings (see delivery.h).
+ *
+ * Stored as canonical JSON in the person's row: {"maildir": bool,
+ * "webhook": sealed {url, secret}, "forward": sealed {address, verified,
+ * code, expires_at, tries}, "forwarding": bool}. "forwarding" (the
+ * address is verified) stays outside the seal so that the gate's person
+ * cache knows, without the data key, whether to queue a forward.
  */
 #include "app/delivery.h"
 
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
@@ -13,19 +22,59 @@
 #include "app/person.h"
 #include "base/outbound.h"
 
-/* The stored settings and, unsealed, the webhook's {url, secret}. */
 struct settings {
 	bool maildir;
 	json_t *webhook; /* {"url", "secret"} or NULL */
+	json_t *forward; /* {"address", "verified", …} or NULL */
 };
 
 static void settings_clear(struct settings *s)
 {
 	json_decref(s->webhook);
-	s->webhook = NULL;
+	json_decref(s->forward);
+	s->webhook = s->forward = NULL;
 }
 
-/* Reads the person's settings; the webhook unsealed. */
+/* The person's data key, unwrapped. */
+static int data_key(struct app *a, uint64_t person,
+		    uint8_t dk[KEYS_DATA_KEY_BYTES])
+{
+	struct store_person p;
+	int rc = store_person_by_id(a->store, person, &p);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	rc = keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) == 0
+		     ? APP_OK
+		     : APP_FAULT;
+	store_person_clear(&p);
+	return rc;
+}
+
+static json_t *open_json(const uint8_t dk[KEYS_DATA_KEY_BYTES],
+			 const char *sealed)
+{
+	char *plain = NULL;
+	size_t len = 0;
+	if (keys_open(dk, sealed, &plain, &len) != 0)
+		return NULL;
+	json_t *j = json_loadb(plain, len, 0, NULL);
+	keys_free_plain(plain, len);
+	return json_is_object(j) ? j : (json_decref(j), NULL);
+}
+
+static char *seal_json(const uint8_t dk[KEYS_DATA_KEY_BYTES], json_t *j)
+{
+	char *plain = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS), *out = NULL;
+	if (plain == NULL)
+		return NULL;
+	if (keys_seal(dk, plain, strlen(plain), &out) != 0)
+		out = NULL;
+	sodium_memzero(plain, strlen(plain));
+	free(plain);
+	return out;
+}
+
+/* Reads the person's settings, unsealed. */
 static int settings_read(struct app *a, uint64_t person, struct settings *s)
 {
 	struct store_person p;
@@ -35,21 +84,21 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 		return app_from_store(rc);
 	json_t *d = json_loads(p.delivery, 0, NULL);
 	s->maildir = json_is_true(json_object_get(d, "maildir"));
-	const char *sealed = json_string_value(json_object_get(d, "webhook"));
+	const char *hook = json_string_value(json_object_get(d, "webhook"));
+	const char *fwd = json_string_value(json_object_get(d, "forward"));
 	int status = APP_OK;
-	if (sealed) {
+	if (hook || fwd) {
 		uint8_t dk[KEYS_DATA_KEY_BYTES];
-		char *plain = NULL;
-		size_t len = 0;
-		if (keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0 ||
-		    keys_open(dk, sealed, &plain, &len) != 0) {
+		if (keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0)
 			status = APP_FAULT;
-		} else {
-			s->webhook = json_loadb(plain, len, 0, NULL);
-			keys_free_plain(plain, len);
-			if (!json_is_string(json_object_get(s->webhook, "url")))
-				status = APP_FAULT;
-		}
+		if (status == APP_OK && hook &&
+		    ((s->webhook = open_json(dk, hook)) == NULL ||
+		     !json_is_string(json_object_get(s->webhook, "url"))))
+			status = APP_FAULT;
+		if (status == APP_OK && fwd &&
+		    ((s->forward = open_json(dk, fwd)) == NULL ||
+		     !json_is_string(json_object_get(s->forward, "address"))))
+			status = APP_FAULT;
 		sodium_memzero(dk, sizeof(dk));
 	}
 	json_decref(d);
@@ -78,6 +127,26 @@ int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 	return 0;
 }
 
+int delivery_forward(struct app *a, uint64_t person,
+		     char address[DELIVERY_ADDRESS_MAX + 1], bool *verified,
+		     char code[DELIVERY_CODE_LEN + 1])
+{
+	struct settings s;
+	if (settings_read(a, person, &s) != APP_OK)
+		return -1;
+	if (s.forward == NULL) {
+		settings_clear(&s);
+		return 1;
+	}
+	const char *c = json_string_value(json_object_get(s.forward, "code"));
+	snprintf(address, DELIVERY_ADDRESS_MAX + 1, "%s",
+		 json_string_value(json_object_get(s.forward, "address")));
+	*verified = json_is_true(json_object_get(s.forward, "verified"));
+	snprintf(code, DELIVERY_CODE_LEN + 1, "%s", c ? c : "");
+	settings_clear(&s);
+	return 0;
+}
+
 int delivery_get(struct app *a, uint64_t person, json_t **out,
 		 struct app_error *err)
 {
@@ -99,23 +168,37 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 	json_t *hook = s.webhook ? json_pack("{s:O}", "url",
 					     json_object_get(s.webhook, "url"))
 				 : json_null();
+	json_t *fwd =
+		s.forward ? json_pack("{s:O, s:b}", "address",
+				      json_object_get(s.forward, "address"),
+				      "verified",
+				      json_is_true(json_object_get(s.forward,
+								   "verified")))
+			  : json_null();
 	settings_clear(&s);
-	*out = json_pack("{s:b, s:o, s:{s:b, s:b}, s:{s:I, s:I, s:o}}",
-			 "maildir", s.maildir, "webhook", hook, "available",
-			 "maildir", a->cfg.maildir_root[0] != '\0', "webhook",
-			 1, "outbox", "pending", (json_int_t)pending, "failing",
-			 (json_int_t)failing, "last_error",
-			 last[0] ? json_string(last) : json_null());
+	*out = json_pack(
+		"{s:b, s:o, s:o, s:{s:b, s:b, s:b}, s:{s:I, s:I, s:o}}",
+		"maildir", s.maildir, "webhook", hook, "forward", fwd,
+		"available", "maildir", a->cfg.maildir_root[0] != '\0',
+		"webhook", 1, "forward", a->cfg.smarthost[0] != '\0', "outbox",
+		"pending", (json_int_t)pending, "failing", (json_int_t)failing,
+		"last_error", last[0] ? json_string(last) : json_null());
 	if (*out == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	return APP_OK;
 }
 
+/* ---- the write: new settings, or a verified code ---- */
+
 struct delivery_job {
 	struct app *a;
 	uint64_t person;
-	bool maildir, webhook;
-	char *json; /* the settings as stored */
+	char *json;	/* the settings as stored */
+	json_t *data;	/* the ledger entry's data, or NULL for none */
+	bool backfill;	/* the Maildir was turned on */
+	bool send_code; /* a new forward address: send its code */
+	int outcome;	/* verify: what to report once written */
+	char why[160];	/* … and why, when not APP_OK */
 	int64_t now_ms;
 };
 
@@ -130,30 +213,21 @@ static void delivery_forget(void *arg)
 static int delivery_run(struct store_tx *tx, void *arg)
 {
 	struct delivery_job *j = arg;
-	struct store_person p;
-	int rc = store_person_by_id(j->a->store, j->person, &p);
-	if (rc != STORE_OK)
-		return rc;
-	json_t *old = json_loads(p.delivery, 0, NULL);
-	bool was = json_is_true(json_object_get(old, "maildir"));
-	json_decref(old);
-	store_person_clear(&p);
-	if ((rc = store_person_set_delivery(tx, j->person, j->json)) !=
-	    STORE_OK)
-		return rc;
-	json_t *data = json_pack("{s:b, s:b}", "maildir", j->maildir, "webhook",
-				 j->webhook);
-	rc = data ? ledger_append(tx, j->person, "person", "delivery.changed",
-				  0, data, j->now_ms)
-		  : STORE_FAULT;
-	json_decref(data);
-	if (rc == STORE_OK && j->maildir && !was) {
-		/* Turned on: what is already delivered goes there too. */
-		struct store_outbox o = { .person = j->person,
-					  .adapter = STORE_ADAPTER_MAILDIR,
-					  .op = STORE_OUTBOX_DELIVER,
-					  .folder = -1,
-					  .next_at = j->now_ms / 1000 };
+	int rc = store_person_set_delivery(tx, j->person, j->json);
+	if (rc == STORE_OK && j->data)
+		rc = ledger_append(tx, j->person, "person", "delivery.changed",
+				   0, j->data, j->now_ms);
+	struct store_outbox o = { .person = j->person,
+				  .adapter = STORE_ADAPTER_MAILDIR,
+				  .op = STORE_OUTBOX_DELIVER,
+				  .folder = -1,
+				  .next_at = j->now_ms / 1000 };
+	/* Turned on: what is already delivered goes there too. */
+	if (rc == STORE_OK && j->backfill)
+		rc = store_outbox_add(tx, &o);
+	if (rc == STORE_OK && j->send_code) {
+		o.adapter = STORE_ADAPTER_FORWARD;
+		o.op = STORE_OUTBOX_VERIFY;
 		rc = store_outbox_add(tx, &o);
 	}
 	if (rc == STORE_OK)
@@ -163,12 +237,14 @@ static int delivery_run(struct store_tx *tx, void *arg)
 
 static int delivery_finish(void *job, int rc, struct app_error *err)
 {
-	(void)job;
+	struct delivery_job *j = job;
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				rc == STORE_NOT_FOUND
 					? "no such person"
 					: "the settings could not be recorded");
+	if (j->outcome != APP_OK)
+		return app_fail(err, j->outcome, "code", "%s", j->why);
 	return APP_OK;
 }
 
@@ -176,45 +252,114 @@ static void delivery_release(void *job)
 {
 	struct delivery_job *j = job;
 	free(j->json);
+	json_decref(j->data);
 	free(j);
 }
 
-/* Checks the shape of the settings; the webhook's URL into *url. */
-static int settings_check(struct app *a, const json_t *settings, bool *maildir,
-			  const char **url, bool *type_error,
-			  struct app_error *err)
+/* The settings as stored: maildir, the sealed parts, and "forwarding". */
+static char *settings_dump(struct app *a, uint64_t person, bool maildir,
+			   json_t *webhook, json_t *forward)
 {
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	char *hook = NULL, *fwd = NULL, *text = NULL;
+	json_t *out = json_pack("{s:b}", "maildir", maildir);
+	if (out == NULL)
+		return NULL;
+	if ((webhook || forward) && data_key(a, person, dk) != APP_OK)
+		goto fail;
+	if (webhook && (hook = seal_json(dk, webhook)) == NULL)
+		goto fail;
+	if (forward && (fwd = seal_json(dk, forward)) == NULL)
+		goto fail;
+	if (hook)
+		json_object_set_new(out, "webhook", json_string(hook));
+	if (fwd) {
+		json_object_set_new(out, "forward", json_string(fwd));
+		json_object_set_new(out, "forwarding",
+				    json_boolean(json_is_true(json_object_get(
+					    forward, "verified"))));
+	}
+	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+fail:
+	sodium_memzero(dk, sizeof(dk));
+	free(hook);
+	free(fwd);
+	json_decref(out);
+	return text;
+}
+
+static struct delivery_job *job_new(struct app *a, uint64_t person, char *json)
+{
+	struct delivery_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		free(json);
+		return NULL;
+	}
+	j->a = a;
+	j->person = person;
+	j->json = json;
+	j->now_ms = app_now_ms();
+	return j;
+}
+
+/* A forwarding address: local@domain, printable, no brackets. */
+static bool address_ok(const char *s)
+{
+	size_t n = strlen(s);
+	const char *at = strrchr(s, '@');
+	if (n < 3 || n > DELIVERY_ADDRESS_MAX || at == NULL || at == s ||
+	    at[1] == '\0' || strchr(at + 1, '.') == NULL)
+		return false;
+	for (const char *c = s; *c; c++)
+		if ((unsigned char)*c <= 0x20 || (unsigned char)*c >= 0x7f ||
+		    strchr("<>()[]\\,;:\"", *c))
+			return false;
+	return true;
+}
+
+/* Checks the shape of the settings. */
+static int settings_check(struct app *a, const json_t *settings, bool *maildir,
+			  const char **url, const char **address,
+			  bool *type_error, struct app_error *err)
+{
+	static const char *const objects[] = { "webhook", "forward" };
+	static const char *const members[] = { "url", "address" };
 	const char *key;
 	json_t *v;
 	*type_error = true;
 	json_object_foreach ((json_t *)settings, key, v) {
 		if (strcmp(key, "password") != 0 &&
-		    strcmp(key, "maildir") != 0 && strcmp(key, "webhook") != 0)
+		    strcmp(key, "maildir") != 0 &&
+		    strcmp(key, "webhook") != 0 && strcmp(key, "forward") != 0)
 			return app_fail(err, APP_INVALID, key,
 					"unknown delivery setting \"%s\" "
-					"(there are \"maildir\" and "
-					"\"webhook\")",
+					"(there are \"maildir\", \"webhook\" "
+					"and \"forward\")",
 					key);
 	}
 	json_t *m = json_object_get(settings, "maildir");
 	if (m && !json_is_boolean(m))
 		return app_fail(err, APP_INVALID, "maildir",
 				"maildir is true or false");
-	json_t *h = json_object_get(settings, "webhook");
-	*url = NULL;
-	if (h && !json_is_null(h)) {
-		if (!json_is_object(h))
-			return app_fail(err, APP_INVALID, "webhook",
-					"webhook is {\"url\": …} or null");
-		json_object_foreach (h, key, v) {
-			if (strcmp(key, "url") != 0)
-				return app_fail(err, APP_INVALID, "webhook",
-						"a webhook has only a \"url\"");
-		}
-		if (!json_is_string(json_object_get(h, "url")))
-			return app_fail(err, APP_INVALID, "webhook.url",
-					"webhook.url is a string");
-		*url = json_string_value(json_object_get(h, "url"));
+	const char **values[] = { url, address };
+	for (int i = 0; i < 2; i++) {
+		json_t *h = json_object_get(settings, objects[i]);
+		*values[i] = NULL;
+		if (h == NULL || json_is_null(h))
+			continue;
+		if (!json_is_object(h) || json_object_size(h) != 1 ||
+		    !json_object_get(h, members[i]))
+			return app_fail(err, APP_INVALID, objects[i],
+					"%s is {\"%s\": …} or null", objects[i],
+					members[i]);
+		json_t *s = json_object_get(h, members[i]);
+		char field[32];
+		snprintf(field, sizeof(field), "%s.%s", objects[i],
+			 members[i]);
+		if (!json_is_string(s))
+			return app_fail(err, APP_INVALID, field,
+					"%s is a string", field);
+		*values[i] = json_string_value(s);
 	}
 	*type_error = false;
 	*maildir = json_is_true(m);
@@ -226,23 +371,56 @@ static int settings_check(struct app *a, const json_t *settings, bool *maildir,
 	if (*url && !outbound_url_ok(*url, a->cfg.allow_private_targets, why,
 				     sizeof(why)))
 		return app_fail(err, APP_INVALID, "webhook.url", "%s", why);
+	if (*address && a->cfg.smarthost[0] == '\0')
+		return app_fail(err, APP_INVALID, "forward",
+				"this server forwards nothing (it runs "
+				"without --smarthost)");
+	if (*address && !address_ok(*address))
+		return app_fail(err, APP_INVALID, "forward.address",
+				"an address is local@domain, at most %d "
+				"printable characters",
+				DELIVERY_ADDRESS_MAX);
 	return APP_OK;
 }
 
-/* The settings to store: the webhook sealed with the data key. A URL
- * that stays keeps its secret; a new one gets a new secret. */
-static char *settings_build(struct app *a, uint64_t person, bool maildir,
-			    const char *url, char new_secret[])
+/* A code to prove an address: 8 of Crockford's base32, "XXXX-XXXX". */
+static void code_new(char out[DELIVERY_CODE_LEN + 1])
 {
-	struct settings cur;
-	json_t *out = NULL, *hook = NULL;
-	char *text = NULL, *plain = NULL, *sealed = NULL;
-	uint8_t dk[KEYS_DATA_KEY_BYTES];
-	struct store_person p = { 0 };
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	for (int i = 0, k = 0; i < 8; i++) {
+		if (i == 4)
+			out[k++] = '-';
+		out[k++] = b32[raw[i] & 31];
+	}
+	out[DELIVERY_CODE_LEN] = '\0';
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int delivery_set_begin(struct app *a, uint64_t person, const char *password,
+		       const json_t *settings, bool *type_error,
+		       char new_secret[DELIVERY_SECRET_MAX],
+		       struct app_write *w, struct app_error *err)
+{
+	bool maildir = false;
+	const char *url = NULL, *address = NULL;
 	new_secret[0] = '\0';
+	int rc = settings_check(a, settings, &maildir, &url, &address,
+				type_error, err);
+	if (rc != APP_OK)
+		return rc;
+	if (!person_check_password(a, person, password))
+		return app_fail(err, APP_NOT_FOUND, "password",
+				"the password is wrong");
+	struct settings cur;
 	if (settings_read(a, person, &cur) != APP_OK)
-		return NULL;
+		return app_fail(err, APP_FAULT, NULL,
+				"the settings cannot be read");
+	json_t *hook = NULL, *fwd = NULL;
+	bool send_code = false;
 	if (url) {
+		/* A URL that stays keeps its secret; a new one gets one. */
 		const char *old =
 			json_string_value(json_object_get(cur.webhook, "url"));
 		const char *secret = json_string_value(
@@ -260,58 +438,112 @@ static char *settings_build(struct app *a, uint64_t person, bool maildir,
 			secret = made;
 		}
 		hook = json_pack("{s:s, s:s}", "url", url, "secret", secret);
-		plain = hook ? json_dumps(hook, JSON_COMPACT | JSON_SORT_KEYS)
-			     : NULL;
-		if (plain == NULL ||
-		    store_person_by_id(a->store, person, &p) != STORE_OK ||
-		    keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0 ||
-		    keys_seal(dk, plain, strlen(plain), &sealed) != 0)
-			goto out;
+		sodium_memzero(made, sizeof(made));
 	}
-	out = sealed ? json_pack("{s:b, s:s}", "maildir", maildir, "webhook",
-				 sealed)
-		     : json_pack("{s:b}", "maildir", maildir);
-	text = out ? json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-out:
-	sodium_memzero(dk, sizeof(dk));
-	if (plain)
-		sodium_memzero(plain, strlen(plain));
-	free(plain);
-	free(sealed);
-	json_decref(hook);
-	json_decref(out);
-	store_person_clear(&p);
+	if (address) {
+		/* An address that stays keeps its state (verified or not). */
+		const char *old = json_string_value(
+			json_object_get(cur.forward, "address"));
+		if (old && strcasecmp(old, address) == 0) {
+			fwd = json_incref(cur.forward);
+		} else {
+			char code[DELIVERY_CODE_LEN + 1];
+			code_new(code);
+			fwd = json_pack("{s:s, s:b, s:s, s:I, s:i}", "address",
+					address, "verified", 0, "code", code,
+					"expires_at",
+					(json_int_t)(app_now_ms() / 1000 +
+						     DELIVERY_CODE_SECONDS),
+					"tries", 0);
+			send_code = true;
+		}
+	}
+	bool was_maildir = cur.maildir;
 	settings_clear(&cur);
-	if (text == NULL)
-		new_secret[0] = '\0';
-	return text;
-}
-
-int delivery_set_begin(struct app *a, uint64_t person, const char *password,
-		       const json_t *settings, bool *type_error,
-		       char new_secret[DELIVERY_SECRET_MAX],
-		       struct app_write *w, struct app_error *err)
-{
-	bool maildir = false;
-	const char *url = NULL;
-	new_secret[0] = '\0';
-	int rc = settings_check(a, settings, &maildir, &url, type_error, err);
-	if (rc != APP_OK)
-		return rc;
-	if (!person_check_password(a, person, password))
-		return app_fail(err, APP_NOT_FOUND, "password",
-				"the password is wrong");
-	struct delivery_job *j = calloc(1, sizeof(*j));
-	char *text =
-		j ? settings_build(a, person, maildir, url, new_secret) : NULL;
-	if (text == NULL) {
-		free(j);
+	char *text = (url && hook == NULL) || (address && fwd == NULL)
+			     ? NULL
+			     : settings_dump(a, person, maildir, hook, fwd);
+	json_decref(hook);
+	json_decref(fwd);
+	struct delivery_job *j = text ? job_new(a, person, text) : NULL;
+	if (j)
+		j->data = json_pack("{s:b, s:b, s:b}", "maildir", maildir,
+				    "webhook", url != NULL, "forward",
+				    address != NULL);
+	if (j == NULL || j->data == NULL) {
+		if (j)
+			delivery_release(j);
 		new_secret[0] = '\0';
 		return app_fail(err, APP_FAULT, NULL,
 				"the settings could not be prepared");
 	}
-	*j = (struct delivery_job){ a,		 person, maildir,
-				    url != NULL, text,	 app_now_ms() };
+	j->backfill = maildir && !was_maildir;
+	j->send_code = send_code;
+	*w = (struct app_write){ delivery_run, j, true, delivery_finish,
+				 delivery_release };
+	return APP_OK;
+}
+
+int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
+			  struct app_write *w, struct app_error *err)
+{
+	struct settings s;
+	if (settings_read(a, person, &s) != APP_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the settings cannot be read");
+	json_t *f = s.forward;
+	const char *want = json_string_value(json_object_get(f, "code"));
+	if (f == NULL || json_is_true(json_object_get(f, "verified")) ||
+	    want == NULL) {
+		settings_clear(&s);
+		return app_fail(err, APP_CONFLICT, "code",
+				"no forwarding address waits for a code");
+	}
+	/* The code as typed: any case, with or without its dash. */
+	char given[DELIVERY_CODE_LEN + 1] = "";
+	size_t n = 0;
+	for (const char *c = code; *c && n < 8; c++)
+		if (isalnum((unsigned char)*c))
+			given[n++] = (char)toupper((unsigned char)*c);
+	char typed[DELIVERY_CODE_LEN + 1];
+	snprintf(typed, sizeof(typed), "%.4s-%.4s", given, given + 4);
+	int tries = (int)json_integer_value(json_object_get(f, "tries"));
+	json_int_t expires =
+		json_integer_value(json_object_get(f, "expires_at"));
+	int outcome = APP_OK;
+	const char *why = "";
+	if (app_now_ms() / 1000 >= expires) {
+		outcome = APP_INVALID;
+		why = "the code has expired; set the address again for a new "
+		      "one";
+	} else if (tries >= DELIVERY_CODE_TRIES) {
+		outcome = APP_INVALID;
+		why = "too many wrong codes; set the address again for a new "
+		      "one";
+	} else if (n != 8 || strlen(want) != DELIVERY_CODE_LEN ||
+		   sodium_memcmp(typed, want, DELIVERY_CODE_LEN) != 0) {
+		outcome = APP_INVALID;
+		why = "that is not the code sent to the address";
+		json_object_set_new(f, "tries", json_integer(tries + 1));
+	} else {
+		json_object_set_new(f, "verified", json_true());
+		json_object_del(f, "code");
+		json_object_del(f, "expires_at");
+		json_object_del(f, "tries");
+	}
+	char *text = settings_dump(a, person, s.maildir, s.webhook, f);
+	settings_clear(&s);
+	struct delivery_job *j = text ? job_new(a, person, text) : NULL;
+	if (j && outcome == APP_OK &&
+	    (j->data = json_pack("{s:s}", "forward", "verified")) == NULL) {
+		delivery_release(j);
+		j = NULL;
+	}
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL,
+				"the code could not be checked");
+	j->outcome = outcome;
+	snprintf(j->why, sizeof(j->why), "%s", why);
 	*w = (struct app_write){ delivery_run, j, true, delivery_finish,
 				 delivery_release };
 	return APP_OK;

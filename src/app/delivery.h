@@ -4,9 +4,12 @@
  * home:
  *   - "maildir": an export to <--maildir-root>/<per_id>/ (Maildir++);
  *   - "webhook": {"url"}: an HTTPS POST of each delivered message, signed
- *     with HMAC-SHA256 under a secret cmr makes and shows once.
- * The webhook's URL and secret are sealed with the person's data key.
- * Changing the settings needs the password again and is a
+ *     with HMAC-SHA256 under a secret cmr makes and shows once;
+ *   - "forward": {"address"}: each delivered message, as it came, to an
+ *     address the person proved to hold (a code sent there, given back
+ *     with POST /v1/me/delivery/verify), through --smarthost.
+ * The webhook and the forward address are sealed with the person's data
+ * key. Changing the settings needs the password again and is a
  * `delivery.changed` ledger entry; turning the Maildir on exports what is
  * already delivered. The adapters run in src/mail/delivery.c, off the
  * outbox.
@@ -18,10 +21,15 @@
 
 #include "app/app.h"
 
-#define DELIVERY_SECRET_MAX 64 /* "whsec_" and 43 base64url characters */
+#define DELIVERY_SECRET_MAX   64 /* "whsec_" and 43 base64url characters */
+#define DELIVERY_CODE_LEN     9	 /* "XXXX-XXXX": 40 bits */
+#define DELIVERY_CODE_SECONDS (24 * 3600)
+#define DELIVERY_CODE_TRIES   5 /* wrong codes before a new one is needed */
+#define DELIVERY_ADDRESS_MAX  254
 
 /* {"maildir": bool, "webhook": {"url"} | null,
- *  "available": {"maildir": bool, "webhook": true},
+ *  "forward": {"address", "verified"} | null,
+ *  "available": {"maildir": bool, "webhook": true, "forward": bool},
  *  "outbox": {"pending": n, "failing": n, "last_error": str|null}} */
 int delivery_get(struct app *a, uint64_t person, json_t **out,
 		 struct app_error *err);
@@ -29,15 +37,26 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 /* Checks the password (argon2id: call it off the event loop) and the
  * settings (every key but "password"; an omitted one is off), and fills
  * the write. A new webhook URL gets a new secret, written to new_secret
- * (else ""), to be shown once. APP_NOT_FOUND with field "password" for a
- * wrong password; APP_INVALID with *type_error set for a wrong shape. */
+ * (else ""), to be shown once; a new forward address gets a code, sent
+ * there. APP_NOT_FOUND with field "password" for a wrong password;
+ * APP_INVALID with *type_error set for a wrong shape. */
 int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 		       const json_t *settings, bool *type_error,
 		       char new_secret[DELIVERY_SECRET_MAX],
 		       struct app_write *w, struct app_error *err);
 
-/* The person's webhook, unsealed (for the adapter): 0 with url and
- * secret (malloc'd), 1 when there is none, -1 on a fault. */
+/* The code sent to the forward address, given back: APP_OK (forwarding
+ * starts), APP_INVALID (wrong — counted —, expired, or too many tries),
+ * APP_CONFLICT (nothing waits for a code). */
+int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
+			  struct app_write *w, struct app_error *err);
+
+/* For the adapters, unsealed: the webhook (0 with url and secret,
+ * malloc'd; 1 when none; -1 on a fault) and the forward address (0 with
+ * address, *verified and, while unverified, the code; 1; -1). */
 int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret);
+int delivery_forward(struct app *a, uint64_t person,
+		     char address[DELIVERY_ADDRESS_MAX + 1], bool *verified,
+		     char code[DELIVERY_CODE_LEN + 1]);
 
 #endif

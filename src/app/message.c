@@ -91,6 +91,7 @@ struct person_entry {
 	struct window_set wins; /* per channel */
 	bool maildir;		/* delivered messages go to the Maildir too */
 	bool webhook;		/* … and to the person's webhook */
+	bool forward;		/* … and to a verified address */
 };
 
 struct map {
@@ -313,6 +314,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	json_t *dj = json_loads(sp.delivery, 0, NULL);
 	bool maildir = json_is_true(json_object_get(dj, "maildir"));
 	bool webhook = json_object_get(dj, "webhook") != NULL;
+	bool forward = json_is_true(json_object_get(dj, "forwarding"));
 	json_decref(dj);
 	store_person_clear(&sp);
 	if (rc != 0) {
@@ -326,6 +328,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	p->id = id;
 	p->maildir = maildir;
 	p->webhook = webhook;
+	p->forward = forward;
 	global_terms_compile(&gt, &p->global);
 	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
 	if (p->tz == NULL)
@@ -599,10 +602,16 @@ int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
 	int rc = STORE_OK;
 	if (p->maildir && maildir_on)
 		rc = store_outbox_add(tx, &o);
-	/* A webhook hears of new deliveries only: it has no folders. */
+	/* A webhook or a forward hears of new deliveries only: neither has
+	 * folders. */
 	if (rc == STORE_OK && p->webhook && op == STORE_OUTBOX_DELIVER &&
 	    attempt != 0) {
 		o.adapter = STORE_ADAPTER_WEBHOOK;
+		rc = store_outbox_add(tx, &o);
+	}
+	if (rc == STORE_OK && p->forward && a->cfg.smarthost[0] &&
+	    op == STORE_OUTBOX_DELIVER && attempt != 0) {
+		o.adapter = STORE_ADAPTER_FORWARD;
 		rc = store_outbox_add(tx, &o);
 	}
 	return app_from_store(rc);

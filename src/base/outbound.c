@@ -165,6 +165,60 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+struct upload {
+	const char *p;
+	size_t left;
+};
+
+static size_t upload_read(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t k = size * n < u->left ? size * n : u->left;
+	memcpy(buf, u->p, k);
+	u->p += k;
+	u->left -= k;
+	return k;
+}
+
+bool outbound_smtp(const char *smarthost, const char *from, const char *rcpt,
+		   const void *data, size_t len, struct outbound_reply *out)
+{
+	memset(out, 0, sizeof(*out));
+	outbound_init();
+	CURL *c = curl_easy_init();
+	struct curl_slist *to = curl_slist_append(NULL, rcpt);
+	char url[400], errbuf[CURL_ERROR_SIZE] = "";
+	if (c == NULL || to == NULL) {
+		snprintf(out->error, sizeof(out->error), "out of memory");
+		curl_slist_free_all(to);
+		curl_easy_cleanup(c);
+		return false;
+	}
+	snprintf(url, sizeof(url), "smtp://%s", smarthost);
+	struct upload u = { data, len };
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	if (rc != CURLE_OK)
+		snprintf(out->error, sizeof(out->error), "smarthost %s: %s",
+			 smarthost,
+			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	curl_slist_free_all(to);
+	curl_easy_cleanup(c);
+	return rc == CURLE_OK;
+}
+
 bool outbound_post(const char *url, bool allow_private,
 		   const char *content_type, const char *const *headers,
 		   const void *body, size_t len, struct outbound_reply *out)

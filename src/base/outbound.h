@@ -40,4 +40,11 @@ bool outbound_post(const char *url, bool allow_private,
 		   const char *content_type, const char *const *headers,
 		   const void *body, size_t len, struct outbound_reply *out);
 
+/* Hands a message to the smarthost (HOST:PORT, the operator's own MTA,
+ * so any address) over SMTP: MAIL FROM:<from>, RCPT TO:<rcpt>, the data
+ * as given (CRLF line ends; dot-stuffing is libcurl's). True when the
+ * smarthost took it. */
+bool outbound_smtp(const char *smarthost, const char *from, const char *rcpt,
+		   const void *data, size_t len, struct outbound_reply *out);
+
 #endif

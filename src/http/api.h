@@ -54,6 +54,7 @@ void api_me_password_put(struct http_request *r);
 void api_me_export(struct http_request *r);
 void api_me_delivery_get(struct http_request *r);
 void api_me_delivery_put(struct http_request *r);
+void api_me_delivery_verify(struct http_request *r);
 void api_me_erase(struct http_request *r);
 
 /* api_ledger.c */

@@ -373,10 +373,71 @@ static void delivery_put_after(struct http_request *r)
 	http_app_write(r, &w->write, delivery_put_written);
 }
 
+struct verify_work {
+	json_t *body;
+	struct app_write write;
+	int status;
+	struct app_error err;
+};
+
+static void verify_work_free(void *p)
+{
+	struct verify_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static void verify_written(struct http_request *r)
+{
+	struct verify_work *w = r->job;
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
+		return;
+	}
+	json_t *doc = NULL;
+	int rc = delivery_get(r->app, r->person, &doc, &w->err);
+	if (rc != APP_OK)
+		http_app_error(r, rc, &w->err, 0);
+	else
+		http_json(r, 200, doc);
+}
+
+/* The code sent to the forwarding address, given back. No password: the
+ * code is the proof, and it is the person's own session asking. */
+void api_me_delivery_verify(struct http_request *r)
+{
+	static const char *const keys[] = { "code", NULL };
+	json_t *body = http_body_fields(r, keys);
+	if (body == NULL)
+		return;
+	const char *code = json_string_value(json_object_get(body, "code"));
+	if (code == NULL) {
+		http_problem(r, 400, "code", "code is a string");
+		json_decref(body);
+		return;
+	}
+	struct verify_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = verify_work_free;
+	int rc = delivery_verify_begin(r->app, r->person, code, &w->write,
+				       &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, 0);
+		return;
+	}
+	http_app_write(r, &w->write, verify_written);
+}
+
 void api_me_delivery_put(struct http_request *r)
 {
 	static const char *const keys[] = { "password", "maildir", "webhook",
-					    NULL };
+					    "forward", NULL };
 	if (account_read_with(r, keys))
 		http_offload(r, delivery_put_run, delivery_put_after);
 }

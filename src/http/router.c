@@ -28,6 +28,8 @@ const struct http_route http_routes[] = {
 	  "me_delivery" },
 	{ "PUT", "/v1/me/delivery", WHO_PERSON, api_me_delivery_put,
 	  "me_delivery" },
+	{ "POST", "/v1/me/delivery/verify", WHO_PERSON, api_me_delivery_verify,
+	  "me_delivery_verify" },
 	{ "POST", "/v1/me/connect-codes", WHO_PERSON, api_me_codes_create,
 	  "connect_codes" },
 	{ "GET", "/v1/me/proposals", WHO_PERSON, api_me_proposals_list,

@@ -304,6 +304,122 @@ out:
 	store_message_clear(&m);
 }
 
+/* LF line ends to CRLF (for SMTP), leaving CRLF as it is; malloc'd. */
+static char *crlf(const char *s, size_t len, size_t *out_len)
+{
+	char *out = malloc(2 * len + 1);
+	if (out == NULL)
+		return NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
+			out[n++] = '\r';
+		out[n++] = s[i];
+	}
+	*out_len = n;
+	return out;
+}
+
+/* Forwarding: the proof code to a new address, or a delivered message,
+ * as it came (mail) or composed (HTTP), to the verified address, through
+ * the smarthost, under cmr's own envelope sender so that bounces come
+ * back to cmr, never to the brand. */
+static void do_forward(struct delivery *d, struct piece *p)
+{
+	struct app *a = d->a;
+	char address[DELIVERY_ADDRESS_MAX + 1], code[DELIVERY_CODE_LEN + 1];
+	char bounces[300];
+	bool verified = false;
+	int rc = delivery_forward(a, p->o.person, address, &verified, code);
+	if (rc < 0) {
+		snprintf(p->error, sizeof(p->error),
+			 "the settings cannot be read");
+		return;
+	}
+	bool want = p->o.op == STORE_OUTBOX_VERIFY ? !verified && code[0]
+						   : verified;
+	if (rc == 1 || !want || a->cfg.smarthost[0] == '\0') {
+		p->ok = true; /* changed or turned off meanwhile */
+		return;
+	}
+	snprintf(bounces, sizeof(bounces), "cmr-bounces@%s",
+		 a->cfg.alias_domain);
+	char *raw = NULL, *data = NULL;
+	size_t raw_len = 0, len = 0;
+	struct store_message m;
+	bool have_m = false;
+	if (p->o.op == STORE_OUTBOX_VERIFY) {
+		char from[300], msgid[300], body[600];
+		snprintf(from, sizeof(from), "postmaster@%s",
+			 a->cfg.alias_domain);
+		uint8_t nonce[12];
+		char hex[25];
+		randombytes_buf(nonce, sizeof(nonce));
+		sodium_bin2hex(hex, sizeof(hex), nonce, sizeof(nonce));
+		snprintf(msgid, sizeof(msgid), "verify.%s@%s", hex,
+			 a->cfg.alias_domain);
+		snprintf(body, sizeof(body),
+			 "Someone (you, we hope) asked cmr to forward the "
+			 "mail of your relationships with brands to this "
+			 "address.\n\nYour code: %s\n\nGive it back in cmr "
+			 "within 24 hours to start forwarding. If it was not "
+			 "you, ignore this message: nothing is forwarded "
+			 "without the code.\n",
+			 code);
+		struct mailmsg_compose c = {
+			.from_name = "cmr",
+			.from_addr = from,
+			.to = address,
+			.subject = "Your cmr forwarding code",
+			.message_id = msgid,
+			.body = body,
+			.body_len = strlen(body),
+			.date = app_now_ms() / 1000,
+		};
+		raw = mailmsg_compose(&c, &raw_len);
+		sodium_memzero(body, sizeof(body));
+		sodium_memzero(code, sizeof(code));
+	} else {
+		rc = store_message_get(a->store, p->o.attempt, &m);
+		if (rc == STORE_NOT_FOUND) {
+			p->ok = true;
+			return;
+		}
+		if (rc != STORE_OK) {
+			snprintf(p->error, sizeof(p->error),
+				 "the store cannot be read");
+			return;
+		}
+		have_m = true;
+		if (m.removed || m.decision != GATE_DELIVER) {
+			p->ok = true;
+			goto out;
+		}
+		raw = message_bytes(a, &m, &raw_len);
+	}
+	/* Mail goes on byte for byte (its lines already end in CRLF);
+	 * what cmr composed gets CRLF line ends. */
+	data = raw ? (have_m && m.headers ? (len = raw_len, raw)
+					  : crlf(raw, raw_len, &len))
+		   : NULL;
+	if (data == NULL) {
+		snprintf(p->error, sizeof(p->error), "out of memory");
+		goto out;
+	}
+	struct outbound_reply reply;
+	p->ok = outbound_smtp(a->cfg.smarthost, bounces, address, data, len,
+			      &reply);
+	if (!p->ok)
+		snprintf(p->error, sizeof(p->error), "forward: %s",
+			 reply.error);
+out:
+	if (data != raw)
+		free(data);
+	free(raw);
+	if (have_m)
+		store_message_clear(&m);
+}
+
 /* RFC 8058: the brand's one-click unsubscribe for the alias of an ended
  * relationship — a POST of "List-Unsubscribe=One-Click", no cookies, no
  * redirects, never a GET. The outcome goes on the person's ledger
@@ -399,6 +515,8 @@ static int delivery_round(struct delivery *d, struct round *r)
 			do_webhook(d, p);
 		else if (p->o.adapter == STORE_ADAPTER_UNSUBSCRIBE)
 			do_unsubscribe(d, p);
+		else if (p->o.adapter == STORE_ADAPTER_FORWARD)
+			do_forward(d, p);
 		else
 			snprintf(p->error, sizeof(p->error),
 				 "this server runs without that adapter");

@@ -1823,7 +1823,8 @@ static const char sql_outbox_all[] =
 
 static int sqlite_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 {
-	bool one = o->attempt != 0 || o->op == STORE_OUTBOX_ERASE;
+	bool one = o->attempt != 0 || o->op == STORE_OUTBOX_ERASE ||
+		   o->op == STORE_OUTBOX_VERIFY;
 	WRITER_STMT(tx, one ? sql_outbox_one : sql_outbox_all);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)o->person);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->attempt);

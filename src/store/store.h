@@ -459,19 +459,22 @@ enum store_outbox_adapter {
 	STORE_ADAPTER_WEBHOOK = 2,
 	STORE_ADAPTER_UNSUBSCRIBE = 3, /* RFC 8058 at the brand; `attempt`
 					  is the relationship */
+	STORE_ADAPTER_FORWARD = 4,     /* to a verified address, by SMTP */
 };
 enum store_outbox_op {
 	STORE_OUTBOX_DELIVER = 0, /* put the message where it is now */
 	STORE_OUTBOX_MOVE = 1,	  /* from `folder` to where it is now */
 	STORE_OUTBOX_REMOVE = 2,  /* from `folder` */
 	STORE_OUTBOX_ERASE = 3,	  /* everything of the person */
+	STORE_OUTBOX_VERIFY = 4,  /* forward: send the address its code */
 };
 
 struct store_outbox {
 	uint64_t id; /* set by the store */
 	uint64_t person;
-	uint64_t attempt; /* store_outbox_add: 0 = each delivered message of
-			     the person (in `folder` when folder >= 0) */
+	uint64_t attempt; /* store_outbox_add: 0 with deliver, move or
+			     remove = each delivered message of the person
+			     (in `folder` when folder >= 0) */
 	int adapter;	  /* enum store_outbox_adapter */
 	int op;		  /* enum store_outbox_op */
 	int folder;	  /* -1: none */

@@ -57,8 +57,9 @@ def enable(person, on=True):
 def test_settings_shape_and_errors(md):
     api, ana, acme, rel, root = md
     got = ana.ok("GET", "/v1/me/delivery")
-    assert got == {"maildir": False, "webhook": None,
-                   "available": {"maildir": True, "webhook": True},
+    assert got == {"maildir": False, "webhook": None, "forward": None,
+                   "available": {"maildir": True, "webhook": True,
+                                 "forward": False},
                    "outbox": {"pending": 0, "failing": 0,
                               "last_error": None}}
     assert_problem(ana.put("/v1/me/delivery", {"maildir": True}), 400,
@@ -79,13 +80,13 @@ def test_settings_shape_and_errors(md):
     assert r.json()["maildir"] is True
     assert [e["data"] for e in ana.ledger()
             if e["type"] == "delivery.changed"] == [
-        {"maildir": True, "webhook": False}]
+        {"maildir": True, "webhook": False, "forward": False}]
 
 
 def test_without_a_maildir_root_it_cannot_be_turned_on(api):
     ana = api.signup("ana")
     assert ana.ok("GET", "/v1/me/delivery")["available"] == {
-        "maildir": False, "webhook": True}
+        "maildir": False, "webhook": True, "forward": False}
     assert_problem(enable(ana), 422, "maildir")
 
 

@@ -18,8 +18,9 @@ CREATE TABLE outbox (
 	id         INTEGER PRIMARY KEY, -- in order of arrival
 	person     BIGINT NOT NULL,
 	attempt    BIGINT NOT NULL,
-	adapter    INTEGER NOT NULL,    -- 1 maildir, 2 webhook, 3 unsubscribe
-	op         INTEGER NOT NULL,    -- 0 deliver, 1 move, 2 remove
+	adapter    INTEGER NOT NULL,    -- 1 maildir, 2 webhook, 3 unsubscribe, 4 forward
+	op         INTEGER NOT NULL,    -- 0 deliver, 1 move, 2 remove,
+	                                -- 3 erase, 4 verify (forward)
 	folder     INTEGER,             -- move/remove: where the copy is
 	tries      INTEGER NOT NULL DEFAULT 0,
 	next_at    BIGINT NOT NULL,

@@ -1,0 +1,131 @@
+"""The forward adapter: a person proves an address (a code sent there
+through --smarthost, given back), then each delivered message goes there
+as it came, under cmr's own envelope sender so bounces come back to cmr,
+never to the brand; retried when the smarthost defers."""
+import email
+import email.policy
+import re
+import time
+
+import pytest
+
+from conftest import PASSWORD, assert_problem
+from smtp_sink import sink  # noqa: F401
+from test_delivery import wait_for
+from test_lmtp import Lmtp, _message
+
+
+def forward(person, address):
+    return person.put("/v1/me/delivery", {"password": PASSWORD,
+                                          "forward": {"address": address}})
+
+
+def code_in(data):
+    m = re.search(rb"Your code: ([0-9A-Z]{4}-[0-9A-Z]{4})", data)
+    assert m, data
+    return m.group(1).decode()
+
+
+@pytest.fixture
+def world(make_api, sink):
+    api = make_api("--smarthost", f"127.0.0.1:{sink.port}",
+                   "--trust-envelope", "--lmtp", "127.0.0.1:0")
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme", "acme.example")
+    rel = api.connect(ana, acme, ask={"value": "v", "channels": ["email"],
+                                      "topics": ["orders"], "fields": []},
+                      grant={"channels": {"email": {"allowed": True}}})
+    port = int(re.search(r"lmtp: listening on \S+:(\d+)",
+                         api.server.log()).group(1))
+    return api, ana, acme, rel, sink, port
+
+
+def test_prove_then_forward_as_it_came(world):
+    api, ana, acme, rel, sink, port = world
+    r = forward(ana, "ana@home.example")
+    assert r.status == 200, r
+    assert r.json()["forward"] == {"address": "ana@home.example",
+                                   "verified": False}
+    (frm, rcpts, data), = sink.wait(1)
+    assert frm == "cmr-bounces@relay.localhost"
+    assert rcpts == ["ana@home.example"]
+    code = code_in(data)
+    # Nothing is forwarded before the address is proved.
+    acme.send(rel.id, topic="orders", subject="Early")
+    time.sleep(0.6)
+    assert len(sink.mails) == 1
+    assert_problem(ana.post("/v1/me/delivery/verify", {"code": "0000-0000"}),
+                   422, "code")
+    r = ana.post("/v1/me/delivery/verify", {"code": code.lower()})
+    assert r.status == 200, r
+    assert r.json()["forward"]["verified"] is True
+    assert_problem(ana.post("/v1/me/delivery/verify", {"code": code}), 409,
+                   "code")
+    # Mail, byte for byte; cmr's envelope sender.
+    raw = _message(subject="Forward me", topic="orders")
+    client = Lmtp(port)
+    client.cmd("LHLO mx.test")
+    assert client.deliver("news@acme.example", [rel.alias],
+                          raw)[0].startswith("250")
+    client.close()
+    mails = sink.wait(2)
+    assert len(mails) == 2
+    frm, rcpts, data = mails[1]
+    assert (frm, rcpts) == ("cmr-bounces@relay.localhost",
+                            ["ana@home.example"])
+    assert data == raw + b"\r\n"
+    # An HTTP message, composed as mail.
+    acme.send(rel.id, topic="orders", subject="Über", body="Hi")
+    frm, rcpts, data = sink.wait(3)[2]
+    msg = email.message_from_bytes(data, policy=email.policy.default)
+    assert msg["Subject"] == "Über" and "Hi" in msg.get_content()
+    assert b"\r\n" in data and b"\n" not in data.replace(b"\r\n", b"")
+    assert [e["data"] for e in ana.ledger()
+            if e["type"] == "delivery.changed"] == [
+        {"maildir": False, "webhook": False, "forward": True},
+        {"forward": "verified"}]
+
+
+def test_wrong_codes_are_counted(world):
+    api, ana, acme, rel, sink, port = world
+    forward(ana, "ana@home.example")
+    code = code_in(sink.wait(1)[0][2])
+    for _ in range(5):
+        r = ana.post("/v1/me/delivery/verify", {"code": "AAAA-AAAA"})
+        assert_problem(r, 422, "code")
+    r = ana.post("/v1/me/delivery/verify", {"code": code})
+    assert_problem(r, 422, "code")
+    assert "too many" in r.json()["detail"]
+    # A new code for the same address needs the address set anew.
+    forward(ana, "ana@elsewhere.example")
+    code = code_in(sink.wait(2)[1][2])
+    assert ana.post("/v1/me/delivery/verify",
+                    {"code": code}).status == 200
+
+
+def test_a_deferring_smarthost_is_retried(world):
+    api, ana, acme, rel, sink, port = world
+    sink.refuse_rcpt = 1
+    forward(ana, "ana@home.example")
+    state = wait_for(lambda: (lambda d: d["outbox"]["failing"] and d)(
+        ana.ok("GET", "/v1/me/delivery")))
+    assert "forward" in state["outbox"]["last_error"]
+    (frm, rcpts, data), = sink.wait(1, timeout=20)
+    assert rcpts == ["ana@home.example"]
+
+
+def test_errors(api, world):
+    api2, ana, acme, rel, sink, port = world
+    ben = api.signup("ben")  # a server without --smarthost
+    assert ben.ok("GET", "/v1/me/delivery")["available"]["forward"] is False
+    assert_problem(forward(ben, "ben@home.example"), 422, "forward")
+    for bad in ("no-at-sign", "a@b", "a b@c.example", "<a@c.example>",
+                "a@c.example\r\nRCPT TO:<x@y.example>", "x" * 250 + "@c.ex"):
+        assert_problem(forward(ana, bad), 422, "forward.address")
+    assert_problem(ana.put("/v1/me/delivery", {
+        "password": PASSWORD, "forward": "ana@home.example"}), 400, "forward")
+    assert_problem(ana.post("/v1/me/delivery/verify", {}), 400, "code")
+    assert_problem(ana.post("/v1/me/delivery/verify", {"code": "X"}), 409,
+                   "code")
+    time.sleep(0.3)
+    assert sink.mails == []
