@@ -28,11 +28,13 @@ build: setup $(BUILD)/build.ninja
 # world, open registration and envelope trust (demo only).
 run: build
 	@$(CMR) init
-	@$(CMR) demo --if-empty
+	@mkdir -p var/maildir
+	@$(CMR) demo --if-empty --maildir-root var/maildir
 	@echo
-	@echo "cmr is starting: API on http://127.0.0.1:8025 (try: curl http://127.0.0.1:8025/healthz)"
-	@echo "Stop it with Ctrl-C."
-	@exec $(CMR) serve --open-registration --trust-envelope
+	@echo "cmr is starting: API on http://127.0.0.1:8025 (try: curl http://127.0.0.1:8025/healthz),"
+	@echo "LMTP on 127.0.0.1:2424, the Postfix policy service on 127.0.0.1:10040,"
+	@echo "and the Maildir export under var/maildir. Stop it with Ctrl-C."
+	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
 
 check: build
 	$(MAKE) --no-print-directory unit asan api api-asan

@@ -354,8 +354,7 @@ static int settings_check(struct app *a, const json_t *settings, bool *maildir,
 					members[i]);
 		json_t *s = json_object_get(h, members[i]);
 		char field[32];
-		snprintf(field, sizeof(field), "%s.%s", objects[i],
-			 members[i]);
+		snprintf(field, sizeof(field), "%s.%s", objects[i], members[i]);
 		if (!json_is_string(s))
 			return app_fail(err, APP_INVALID, field,
 					"%s is a string", field);

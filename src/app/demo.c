@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/brand.h"
+#include "app/delivery.h"
 #include "app/ledger.h"
 #include "app/message.h"
 #include "app/person.h"
@@ -203,6 +204,25 @@ int demo_load(struct app *a, FILE *out, struct app_error *err)
 		&r_ben, err);
 	if (rc)
 		return rc;
+
+	/* With a Maildir root, Ana's delivered mail is exported too (the
+	 * server writes it once it runs). */
+	if (a->cfg.maildir_root[0]) {
+		json_t *on = json_pack("{s:b}", "maildir", 1);
+		struct app_write w;
+		bool type_error;
+		char secret[DELIVERY_SECRET_MAX];
+		rc = on ? delivery_set_begin(a, ana, persons[0].password, on,
+					     &type_error, secret, &w, err)
+			: app_fail(err, APP_FAULT, NULL, "out of memory");
+		json_decref(on);
+		if (rc == APP_OK)
+			rc = app_write_run(a, &w, err);
+		if (rc)
+			return rc;
+		fprintf(out, "maildir: ana's mail is exported under %s\n",
+			a->cfg.maildir_root);
+	}
 
 	/* Messages at fixed instants of yesterday (UTC noon, and a quiet-hours
 	 * evening for Ana in Berlin), so the outcomes are the same on every

@@ -342,7 +342,7 @@ static void do_forward(struct delivery *d, struct piece *p)
 		p->ok = true; /* changed or turned off meanwhile */
 		return;
 	}
-	snprintf(bounces, sizeof(bounces), "cmr-bounces@%s",
+	snprintf(bounces, sizeof(bounces), MAILMSG_BOUNCES "@%s",
 		 a->cfg.alias_domain);
 	char *raw = NULL, *data = NULL;
 	size_t raw_len = 0, len = 0;

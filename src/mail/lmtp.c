@@ -276,6 +276,19 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 	for (int i = 0; i < s->n_rcpt; i++) {
 		struct lmtp_outcome *o = &j->out[i];
 		struct store_relationship r;
+		if (mailmsg_is_bounce(s->rcpts[i].alias,
+				      j->app->cfg.alias_domain)) {
+			/* A forward bounced: taken, so that the MTA does not
+			 * bounce the bounce, and logged for the operator. */
+			log_info("lmtp: a bounce of a forward came back "
+				 "(Message-ID <%.200s>)",
+				 j->m->message_id);
+			o->code = 250;
+			snprintf(o->text, sizeof(o->text),
+				 "250 2.0.0 <%s> bounce taken",
+				 s->rcpts[i].alias);
+			continue;
+		}
 		int rc = store_relationship_by_alias(j->app->store,
 						     s->rcpts[i].alias, &r);
 		if (rc == STORE_NOT_FOUND) {

@@ -23,6 +23,16 @@ void mailmsg_init(void)
 	pthread_once(&mailmsg_once, mailmsg_init_once);
 }
 
+bool mailmsg_is_bounce(const char *rcpt, const char *alias_domain)
+{
+	size_t n = strlen(MAILMSG_BOUNCES);
+	char domain[254];
+	return strncasecmp(rcpt, MAILMSG_BOUNCES, n) == 0 &&
+	       (rcpt[n] == '@' || rcpt[n] == '+') &&
+	       mailmsg_domain(rcpt, domain, sizeof(domain)) &&
+	       strcasecmp(domain, alias_domain) == 0;
+}
+
 bool mailmsg_domain(const char *address, char *out, size_t size)
 {
 	const char *at = strrchr(address, '@');

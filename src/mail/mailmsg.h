@@ -34,6 +34,14 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out);
  * into out; false when there is none. */
 bool mailmsg_domain(const char *address, char *out, size_t size);
 
+/* cmr's own envelope sender for what it forwards: bounces come back
+ * here, never to a brand. */
+#define MAILMSG_BOUNCES "cmr-bounces"
+
+/* Whether rcpt is cmr's bounce address in the alias domain
+ * ("cmr-bounces@D" or "cmr-bounces+…@D", any case). */
+bool mailmsg_is_bounce(const char *rcpt, const char *alias_domain);
+
 /* A message that came over HTTP, as mail (for the delivery adapters). */
 struct mailmsg_compose {
 	const char *from_name, *from_addr; /* the brand, at its alias */

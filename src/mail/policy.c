@@ -158,7 +158,8 @@ static void policy_decide(struct app *a, const struct policy_request *req,
 	if (strcmp(req->request, "smtpd_access_policy") != 0 ||
 	    strcasecmp(req->state, "RCPT") != 0 ||
 	    !mailmsg_domain(req->recipient, domain, sizeof(domain)) ||
-	    strcmp(domain, a->cfg.alias_domain) != 0) {
+	    strcmp(domain, a->cfg.alias_domain) != 0 ||
+	    mailmsg_is_bounce(req->recipient, a->cfg.alias_domain)) {
 		snprintf(out, size, "action=DUNNO\n\n");
 		return;
 	}

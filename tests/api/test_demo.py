@@ -62,3 +62,28 @@ def test_personal_values_are_sealed(demo_ctx, value):
 def test_demo_verifies(demo_ctx):
     r = demo_ctx.ok("ledger", "verify")
     assert r.out.startswith("ok")
+
+
+def test_demo_with_a_maildir_root_exports_anas_mail(ctx, start_server,
+                                                   tmp_path):
+    """As `make run` does: the demo turns Ana's Maildir export on, and the
+    server writes what was delivered, each in its folder."""
+    import os
+    import time
+    root = tmp_path / "maildir"
+    root.mkdir()
+    r = ctx.ok("demo", "--maildir-root", str(root))
+    assert "maildir: ana's mail is exported" in r.out
+    ana = ctx.persons()["ana"]
+    start_server("--maildir-root", str(root))
+
+    def count(folder):
+        d = root / ana / folder
+        return sum(len(os.listdir(d / s)) for s in ("new", "cur")
+                   if (d / s).is_dir())
+    end = time.monotonic() + 10
+    while (count("") == 0 or count(".Shopping") == 0) and \
+            time.monotonic() < end:
+        time.sleep(0.05)
+    assert count("") + count(".Shopping") >= 2, os.listdir(root / ana)
+    assert count(".Shopping") >= 1

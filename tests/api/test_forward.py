@@ -129,3 +129,19 @@ def test_errors(api, world):
                    "code")
     time.sleep(0.3)
     assert sink.mails == []
+
+
+def test_bounces_come_back_to_cmr_and_are_taken(world):
+    """A forward's bounce is addressed to cmr's own envelope sender: LMTP
+    takes it (the MTA must not bounce the bounce); it is no alias, and no
+    one's message."""
+    api, ana, acme, rel, sink, port = world
+    client = Lmtp(port)
+    client.cmd("LHLO mx.test")
+    bounce = (b"From: MAILER-DAEMON@home.example\r\nSubject: Undelivered\r\n"
+              b"Message-ID: <b1@home.example>\r\n\r\nNo such user.\r\n")
+    assert client.deliver("", ["cmr-bounces@relay.localhost"],
+                          bounce)[0].startswith("250")
+    client.close()
+    assert ana.messages() == []
+    assert "a bounce of a forward came back" in api.server.log()

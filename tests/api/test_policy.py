@@ -187,3 +187,8 @@ def test_a_client_vanishing_mid_request_records_nothing(policy):
     assert again.ask("someone@other.example") == "DUNNO"
     again.close()
     assert ana.messages() == []
+
+
+def test_cmrs_bounce_address_is_dunno(policy):
+    api, ana, acme, rel, client, _ = policy
+    assert client.ask("cmr-bounces@relay.localhost", sender="") == "DUNNO"
