@@ -211,8 +211,8 @@ bool outbound_smtp(const char *smarthost, const char *from, const char *rcpt,
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	if (rc != CURLE_OK)
-		snprintf(out->error, sizeof(out->error), "smarthost %s: %s",
-			 smarthost,
+		snprintf(out->error, sizeof(out->error),
+			 "smarthost %.60s: %.120s", smarthost,
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	curl_slist_free_all(to);
 	curl_easy_cleanup(c);
@@ -277,7 +277,7 @@ bool outbound_post(const char *url, bool allow_private,
 			 "the target resolves to a loopback, private or "
 			 "link-local address: refused");
 	else if (rc != CURLE_OK)
-		snprintf(out->error, sizeof(out->error), "%s",
+		snprintf(out->error, sizeof(out->error), "%.190s",
 			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	else if (out->status < 200 || out->status > 299)
 		snprintf(out->error, sizeof(out->error),
