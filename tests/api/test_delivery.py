@@ -191,3 +191,22 @@ def test_each_sees_only_their_own(md):
     assert not (root / ben.id).exists()
     # A brand's key is not a person's credential.
     assert acme.call("GET", "/v1/me/delivery").status in (401, 403)
+
+
+@pytest.mark.parametrize("folder", ["../../etc", "a/b", ".hidden", "x.y",
+                                    "", "a" * 65, "tab\tname"])
+def test_folder_names_that_could_escape_are_refused(md, folder):
+    api, ana, acme, rel, root = md
+    assert enable(ana).status == 200
+    acme.send(rel.id, topic="orders")
+    assert wait_for(lambda: len(files(root, ana.id)) == 1)
+    msg = ana.messages("folder=inbox")[0]
+    r = ana.call("PATCH", f"/v1/me/messages/{msg['id']}", {"folder": folder})
+    assert_problem(r, 422, "folder")
+    r = rel.put_terms({"channels": {"email": {"allowed": True}},
+                       "topics": ["orders"], "folder": folder})
+    assert r.status in (400, 422), r
+    time.sleep(0.4)  # a wrongly queued move would have run by now
+    assert sorted(p.name for p in root.iterdir()) == [ana.id]
+    assert sorted(p.name for p in (root / ana.id).iterdir()) == [
+        "cur", "new", "tmp"]
