@@ -2053,8 +2053,25 @@ static const char sql_purge_later[] = SQL_REMOVE
 	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
 	"WHERE p.id = attempts.person)";
 
+/* The Maildir's copies of what is purged leave too (queued first: the
+ * purge is what hides them). */
+static const char sql_purge_later_outbox[] =
+	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
+	"SELECT a.person, a.id, 1, 2, a.folder, ?1 FROM attempts a JOIN "
+	"persons p ON p.id = a.person WHERE a.folder = 1 AND a.decision = 0 "
+	"AND a.removed = 0 AND json_extract(p.delivery, '$.maildir') = 1 AND "
+	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
+	"'$.later_retention_days'), 30) ORDER BY a.id";
+
 static int sqlite_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 {
+	{
+		WRITER_STMT(tx, sql_purge_later_outbox);
+		sqlite3_bind_int64(st, 1, now);
+		int status = sqlite_exec_stmt(st);
+		if (status != STORE_OK)
+			return status;
+	}
 	WRITER_STMT(tx, sql_purge_later);
 	sqlite3_bind_int64(st, 1, now);
 	int status = sqlite_exec_stmt(st);

@@ -970,6 +970,112 @@ Test(store, attempts_deliveries_and_held)
 	cr_expect_eq(store_write(fx.s, job_attempt, &a), STORE_CONFLICT);
 }
 
+/* ---- The outbox of the delivery adapters ---- */
+
+static int job_outbox(struct store_tx *tx, void *arg)
+{
+	return store_outbox_add(tx, arg);
+}
+
+static int job_purge_later(struct store_tx *tx, void *arg)
+{
+	return store_purge_later(tx, *(int64_t *)arg, NULL);
+}
+
+struct settle_args {
+	uint64_t id;
+	int tries;
+	int64_t next_at;
+	const char *error;
+};
+
+static int job_settle(struct store_tx *tx, void *arg)
+{
+	struct settle_args *a = arg;
+	return store_outbox_settle(tx, a->id, a->tries, a->next_at, a->error);
+}
+
+static int collect_outbox(const struct store_outbox *o, void *arg)
+{
+	struct store_outbox *list = arg;
+	int i = 0;
+	while (list[i].id)
+		i++;
+	list[i] = *o;
+	return i == 14;
+}
+
+Test(store, outbox_queues_retries_and_follows_the_later_purge)
+{
+	struct store_person p;
+	struct set_text_args a;
+	person_add(&p, "dora");
+	uint64_t rel = store_new_key();
+	int64_t now = 1800000000;
+	/* Delivered long ago, one in Later (folder 1: attempt_add's). */
+	attempt_add(p.id, rel, DELIVERED, 0, now - 40 * 86400, false);
+	attempt_add(p.id, rel, DELIVERED, 0, now - 10, false);
+
+	/* Every delivered message of the person, in order. */
+	struct store_outbox o = { .person = p.id,
+				  .adapter = STORE_ADAPTER_MAILDIR,
+				  .op = STORE_OUTBOX_DELIVER,
+				  .folder = -1,
+				  .next_at = now };
+	cr_assert_eq(store_write(fx.s, job_outbox, &o), STORE_OK);
+	struct store_outbox due[16];
+	memset(due, 0, sizeof(due));
+	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+		     STORE_OK);
+	cr_assert_neq(due[0].id, 0);
+	cr_assert_neq(due[1].id, 0);
+	cr_expect_eq(due[2].id, 0);
+	cr_expect_lt(due[0].attempt, due[1].attempt);
+	cr_expect_eq(due[0].folder, -1);
+
+	/* A failure comes back later, with its error counted. */
+	struct settle_args sa = { due[0].id, 1, now + 5, "disk full" };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+	sa = (struct settle_args){ due[1].id, -1, 0, NULL };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+	int64_t pending, failing;
+	char last[64];
+	cr_assert_eq(store_outbox_count(fx.s, p.id, &pending, &failing, last,
+					sizeof(last)),
+		     STORE_OK);
+	cr_expect_eq(pending, 1);
+	cr_expect_eq(failing, 1);
+	cr_expect_str_eq(last, "disk full");
+	memset(due, 0, sizeof(due));
+	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+		     STORE_OK);
+	cr_expect_eq(due[0].id, 0); /* not due yet */
+	cr_assert_eq(store_outbox_due(fx.s, now + 5, 16, collect_outbox, due),
+		     STORE_OK);
+	cr_expect_eq(due[0].tries, 1);
+	sa = (struct settle_args){ due[0].id, -1, 0, NULL };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+
+	/* Purging Later queues the removal of the Maildir's copy — only for
+	 * a person whose Maildir is on, and only of what is purged. */
+	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
+	memset(due, 0, sizeof(due));
+	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+		     STORE_OK);
+	cr_expect_eq(due[0].id, 0);
+	attempt_add(p.id, rel, DELIVERED, 0, now - 41 * 86400, false);
+	a = (struct set_text_args){ store_person_set_delivery, p.id,
+				    "{\"maildir\":true}" };
+	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
+	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
+	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+		     STORE_OK);
+	cr_assert_neq(due[0].id, 0);
+	cr_expect_eq(due[0].op, STORE_OUTBOX_REMOVE);
+	cr_expect_eq(due[0].folder, 1);
+	cr_expect_eq(due[1].id, 0);
+}
+
 /* ---- The ledger ---- */
 
 static void entry_make(struct store_ledger_entry *e, uint64_t person,
