@@ -64,8 +64,9 @@ Test(maildir, mutf7)
 	cr_assert_not(maildir_mutf7("a.b", out, sizeof(out)));
 	cr_assert_not(maildir_mutf7("tab\there", out, sizeof(out)));
 	cr_assert_not(maildir_mutf7("", out, sizeof(out)));
-	cr_assert_not(maildir_mutf7("\xc3", out, sizeof(out)));	    /* cut */
-	cr_assert_not(maildir_mutf7("\xc0\xaf", out, sizeof(out))); /* overlong */
+	cr_assert_not(maildir_mutf7("\xc3", out, sizeof(out))); /* cut */
+	cr_assert_not(
+		maildir_mutf7("\xc0\xaf", out, sizeof(out))); /* overlong */
 	cr_assert_not(maildir_mutf7("\xed\xa0\x80", out, sizeof(out)));
 	cr_assert_not(maildir_mutf7("Shopping", out, 5)); /* does not fit */
 }
@@ -94,8 +95,8 @@ Test(maildir, put_find_move_remove, .init = setup, .fini = teardown)
 	char err[256], where[200];
 	cr_assert_eq(maildir_open(root, "per_a", false, &m, err, sizeof(err)),
 		     1);
-	cr_assert_eq(maildir_open(root, "per_a", true, &m, err, sizeof(err)),
-		     0, "%s", err);
+	cr_assert_eq(maildir_open(root, "per_a", true, &m, err, sizeof(err)), 0,
+		     "%s", err);
 	cr_assert_eq(maildir_put(m, "", "1.M1.cmr", "Subject: a\n\nA\n", 13,
 				 false, err, sizeof(err)),
 		     0, "%s", err);
@@ -113,8 +114,8 @@ Test(maildir, put_find_move_remove, .init = setup, .fini = teardown)
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0777, 0600);
 
-	cr_assert_eq(maildir_find(m, "", "1.M1.cmr", where, sizeof(where),
-				  err, sizeof(err)),
+	cr_assert_eq(maildir_find(m, "", "1.M1.cmr", where, sizeof(where), err,
+				  sizeof(err)),
 		     1);
 	cr_assert_str_eq(where, "new/1.M1.cmr");
 	/* A reader (Dovecot) moved it to cur/ with flags: still found. */
@@ -122,19 +123,19 @@ Test(maildir, put_find_move_remove, .init = setup, .fini = teardown)
 	snprintf(from, sizeof(from), "%s/per_a/new/1.M1.cmr", root);
 	snprintf(to, sizeof(to), "%s/per_a/cur/1.M1.cmr:2,RS", root);
 	cr_assert_eq(rename(from, to), 0);
-	cr_assert_eq(maildir_find(m, "", "1.M1.cmr", where, sizeof(where),
-				  err, sizeof(err)),
+	cr_assert_eq(maildir_find(m, "", "1.M1.cmr", where, sizeof(where), err,
+				  sizeof(err)),
 		     1);
 	cr_assert_str_eq(where, "cur/1.M1.cmr:2,RS");
-	cr_assert_eq(maildir_find(m, "", "1.M10.cmr", where, sizeof(where),
-				  err, sizeof(err)),
+	cr_assert_eq(maildir_find(m, "", "1.M10.cmr", where, sizeof(where), err,
+				  sizeof(err)),
 		     0); /* a prefix of another name is not it */
 	cr_assert_eq(maildir_find(m, ".Nowhere", "1.M1.cmr", where,
 				  sizeof(where), err, sizeof(err)),
 		     0);
 
-	cr_assert_eq(maildir_move(m, "", "cur/1.M1.cmr:2,RS", ".Shopping",
-				  err, sizeof(err)),
+	cr_assert_eq(maildir_move(m, "", "cur/1.M1.cmr:2,RS", ".Shopping", err,
+				  sizeof(err)),
 		     0, "%s", err);
 	cr_assert(exists("per_a/.Shopping/cur/1.M1.cmr:2,RS"));
 	cr_assert_not(exists("per_a/cur/1.M1.cmr:2,RS"));
