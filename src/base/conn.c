@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +45,7 @@ bool conn_stopping(const struct conn *c)
 	return atomic_load(&c->server->stopping);
 }
 
-int conn_send(struct conn *c, const void *buf, size_t n)
+static int conn_write(struct conn *c, const void *buf, size_t n)
 {
 	const char *p = buf;
 	for (size_t off = 0; off < n;) {
@@ -59,12 +61,37 @@ int conn_send(struct conn *c, const void *buf, size_t n)
 	return 0;
 }
 
+int conn_flush(struct conn *c)
+{
+	if (c->out_len == 0 || c->gone)
+		return c->gone ? -1 : 0;
+	int rc = conn_write(c, c->out, c->out_len);
+	c->out_len = 0;
+	return rc;
+}
+
+int conn_send(struct conn *c, const void *buf, size_t n)
+{
+	if (c->gone)
+		return -1;
+	if (c->out_len + n > sizeof(c->out) && conn_flush(c) != 0)
+		return -1;
+	if (n > sizeof(c->out))
+		return conn_write(c, buf, n);
+	memcpy(c->out + c->out_len, buf, n);
+	c->out_len += n;
+	return 0;
+}
+
 ssize_t conn_line(struct conn *c, char *out, size_t size, size_t max, bool crlf)
 {
 	size_t n = 0;
 	bool too_long = false;
 	for (;;) {
 		if (c->pos == c->len) {
+			/* About to wait for the peer: what it is owed first. */
+			if (conn_flush(c) != 0)
+				return CONN_GONE;
 			struct pollfd p = { c->fd, POLLIN, 0 };
 			int rc =
 				poll(&p, 1, c->server->cfg.idle_seconds * 1000);
@@ -106,6 +133,7 @@ static void *conn_main(void *arg)
 	struct conn *c = arg;
 	struct conn_server *srv = c->server;
 	srv->cfg.serve(c);
+	conn_flush(c);
 	conn_track(srv, c->fd, false);
 	close(c->fd);
 	free(c);
@@ -140,6 +168,11 @@ static void *conn_accept_main(void *arg)
 			close(fd);
 			continue;
 		}
+		/* Replies are written whole (conn_send queues them), so there
+		 * is nothing for Nagle to coalesce, only delayed ACKs to wait
+		 * for. */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->server = srv;
 		c->fd = fd;
 		c->ctx = srv->cfg.ctx;

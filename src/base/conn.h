@@ -21,6 +21,8 @@ struct conn {
 	bool gone;	 /* the peer is gone or a send failed */
 	char buf[16384]; /* read buffer */
 	size_t pos, len;
+	char out[8192]; /* replies not sent yet */
+	size_t out_len;
 };
 
 /* What a door's connection does, on its own thread, until it returns. */
@@ -59,7 +61,14 @@ enum {
 ssize_t conn_line(struct conn *c, char *out, size_t size, size_t max,
 		  bool crlf);
 
-/* Sends all of buf; -1 (and c->gone) when the peer is gone. */
+/* Queues buf to be sent; it goes out when the connection is about to
+ * wait for its peer (conn_line with nothing left to read), when the queue
+ * is full, or on conn_flush. So pipelined replies leave together, and a
+ * multi-line reply is one segment. -1 (and c->gone) when the peer is
+ * gone. */
 int conn_send(struct conn *c, const void *buf, size_t n);
+
+/* Sends what is queued; -1 (and c->gone) when the peer is gone. */
+int conn_flush(struct conn *c);
 
 #endif

@@ -206,6 +206,7 @@ struct lmtp_job {
 	const char *data;
 	size_t len;
 	const struct mailmsg *m;
+	const uint8_t *dedup; /* hash of Message-ID and body, or NULL */
 	struct lmtp_outcome *out;
 };
 
@@ -258,21 +259,6 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 	struct lmtp_job *j = arg;
 	struct lmtp_session *s = j->s;
 	int64_t now_ms = app_now_ms();
-	/* One message to one alias is delivered once: an MTA that retries
-	 * after a lost reply sends the same Message-ID and body again. */
-	uint8_t dedup[16];
-	bool has_dedup = j->m->message_id[0] != '\0';
-	if (has_dedup) {
-		crypto_generichash_state st;
-		crypto_generichash_init(&st, NULL, 0, sizeof(dedup));
-		crypto_generichash_update(&st,
-					  (const uint8_t *)j->m->message_id,
-					  strlen(j->m->message_id) + 1);
-		crypto_generichash_update(
-			&st, (const uint8_t *)j->data + j->m->header_len,
-			j->len - j->m->header_len);
-		crypto_generichash_final(&st, dedup, sizeof(dedup));
-	}
 	for (int i = 0; i < s->n_rcpt; i++) {
 		struct lmtp_outcome *o = &j->out[i];
 		struct store_relationship r;
@@ -328,7 +314,7 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 			.sender = s->sender,
 			.sender_verified =
 				brand_sent && j->app->cfg.auth_id[0] != '\0',
-			.dedup = has_dedup ? dedup : NULL,
+			.dedup = j->dedup,
 			.headers = j->data,
 			.headers_len = j->m->header_len,
 			.now_ms = now_ms,
@@ -434,7 +420,25 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		lmtp_reset(s);
 		return;
 	}
-	struct lmtp_job j = { s->app, s, data, len, &m, out };
+	/* One message to one alias is delivered once: an MTA that retries
+	 * after a lost reply sends the same Message-ID and body again. The
+	 * hash is made here, not on the writer, which is the one busy
+	 * thread. */
+	uint8_t dedup[16];
+	bool has_dedup = m.message_id[0] != '\0';
+	if (has_dedup) {
+		crypto_generichash_state st;
+		crypto_generichash_init(&st, NULL, 0, sizeof(dedup));
+		crypto_generichash_update(&st, (const uint8_t *)m.message_id,
+					  strlen(m.message_id) + 1);
+		crypto_generichash_update(&st,
+					  (const uint8_t *)data + m.header_len,
+					  len - m.header_len);
+		crypto_generichash_final(&st, dedup, sizeof(dedup));
+	}
+	struct lmtp_job j = { s->app, s,  data,
+			      len,    &m, has_dedup ? dedup : NULL,
+			      out };
 	memset(out, 0, sizeof(out));
 	if (store_write(s->app->store, lmtp_job_run, &j) != STORE_OK)
 		for (int i = 0; i < s->n_rcpt; i++)
