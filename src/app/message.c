@@ -14,6 +14,7 @@
  */
 #include "app/message.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,13 +240,22 @@ void gate_state_free(struct gate_state *g)
 	free(g);
 }
 
+static atomic_uint_fast64_t gate_generation;
+
+uint64_t gate_state_generation(void)
+{
+	return atomic_load_explicit(&gate_generation, memory_order_acquire);
+}
+
 void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 {
+	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
 	rel_entry_free(map_del(&g->rels, rel));
 }
 
 void gate_state_forget_person(struct gate_state *g, uint64_t person)
 {
+	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
 	person_entry_free(map_del(&g->persons, person));
 	/* Their relationships' calendar windows were cut in the person's
 	 * zone, and may have been computed against old global terms: they
@@ -373,6 +383,41 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 	return 0;
 }
 
+int message_terms_compile(struct app *a, const struct store_relationship *sr,
+			  struct terms_compiled *out,
+			  struct topic_table *topics_out)
+{
+	struct store_person sp;
+	struct terms_error terr;
+	struct terms *t = malloc(sizeof(*t));
+	struct folder_table *folders = malloc(sizeof(*folders));
+	struct topic_table *topics =
+		topics_out ? topics_out : calloc(1, sizeof(*topics));
+	int status = APP_FAULT;
+	if (t == NULL || folders == NULL || topics == NULL)
+		goto out;
+	json_t *j = json_loads(sr->terms, 0, NULL);
+	int rc = j ? terms_parse(j, NULL, TERMS_MODE_PUT, t, &terr) : -1;
+	json_decref(j);
+	if (rc != 0 || names_from_json(sr->topics, topics->names, &topics->n,
+				       TERMS_MAX_TOPICS) != 0)
+		goto out;
+	folder_table_init(folders);
+	if (store_person_by_id(a->store, sr->person, &sp) != STORE_OK)
+		goto out;
+	rc = names_from_json(sp.folders, folders->names, &folders->n,
+			     TERMS_MAX_FOLDERS);
+	store_person_clear(&sp);
+	if (rc == 0 && terms_compile(t, topics, folders, out, &terr) == 0)
+		status = APP_OK;
+out:
+	free(t);
+	free(folders);
+	if (topics != topics_out)
+		free(topics);
+	return status;
+}
+
 /* The relationship's entry, loaded on first use. With `brand` not 0 a
  * relationship of another brand is not loaded at all: asking about a
  * foreign id costs one read, not a year of replay. *foreign tells. */
@@ -387,11 +432,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 		return r;
 
 	struct store_relationship sr;
-	struct store_person sp;
-	struct folder_table *folders = NULL;
 	struct topic_table *topics = NULL;
-	struct terms *t = NULL;
-	struct terms_error terr;
 	if (store_relationship_by_id(a->store, id, &sr) != STORE_OK)
 		return NULL;
 	if (brand != 0 && sr.brand != brand) {
@@ -401,28 +442,14 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 		return NULL;
 	}
 	r = calloc(1, sizeof(*r));
-	t = malloc(sizeof(*t));
-	folders = malloc(sizeof(*folders));
 	topics = calloc(1, sizeof(*topics));
-	if (r == NULL || t == NULL || folders == NULL || topics == NULL)
+	if (r == NULL || topics == NULL)
 		goto fail;
 	r->id = id;
 	r->person = sr.person;
 	r->brand = sr.brand;
 	r->state = (uint8_t)sr.state;
-	json_t *j = json_loads(sr.terms, 0, NULL);
-	int rc = j ? terms_parse(j, NULL, TERMS_MODE_PUT, t, &terr) : -1;
-	json_decref(j);
-	if (rc != 0 || names_from_json(sr.topics, topics->names, &topics->n,
-				       TERMS_MAX_TOPICS) != 0)
-		goto fail;
-	folder_table_init(folders);
-	if (store_person_by_id(a->store, sr.person, &sp) != STORE_OK)
-		goto fail;
-	rc = names_from_json(sp.folders, folders->names, &folders->n,
-			     TERMS_MAX_FOLDERS);
-	store_person_clear(&sp);
-	if (rc != 0 || terms_compile(t, topics, folders, &r->terms, &terr) != 0)
+	if (message_terms_compile(a, &sr, &r->terms, topics) != APP_OK)
 		goto fail;
 	/* Keep the table compact: a million relationships are held. */
 	size_t len = 0;
@@ -457,8 +484,6 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 	if (map_put(&g->rels, id, r) != 0)
 		goto fail;
 	store_relationship_clear(&sr);
-	free(t);
-	free(folders);
 	free(topics);
 	return r;
 fail:
@@ -466,8 +491,6 @@ fail:
 		 (unsigned long long)id);
 	store_relationship_clear(&sr);
 	rel_entry_free(r);
-	free(t);
-	free(folders);
 	free(topics);
 	return NULL;
 }

@@ -222,10 +222,10 @@ int conn_server_start(int fd, const struct conn_config *cfg,
 	return 0;
 }
 
-void conn_server_stop(struct conn_server *s)
+bool conn_server_stop(struct conn_server *s)
 {
 	if (s == NULL)
-		return;
+		return true;
 	atomic_store(&s->stopping, true);
 	pthread_join(s->thread, NULL);
 	close(s->fd);
@@ -243,9 +243,10 @@ void conn_server_stop(struct conn_server *s)
 	}
 	if (atomic_load(&s->conns) > 0) {
 		log_warn("%s: connections still open at shutdown", s->cfg.name);
-		return; /* they hold it: left to the process's exit */
+		return false; /* they hold it: left to the process's exit */
 	}
 	pthread_mutex_destroy(&s->lock);
 	free(s->fds);
 	free(s);
+	return true;
 }

@@ -42,8 +42,10 @@ int conn_server_start(int fd, const struct conn_config *cfg,
 		      struct conn_server **out, char *err, size_t errlen);
 
 /* Stops accepting, wakes every connection from its read, waits a while
- * for them to end, and frees. */
-void conn_server_stop(struct conn_server *s);
+ * for them to end, and frees. False when some did not end: they still
+ * use what they were given (ctx), which must then be left to the
+ * process's exit. */
+bool conn_server_stop(struct conn_server *s);
 
 /* Whether the server is stopping (a connection should leave). */
 bool conn_stopping(const struct conn *c);

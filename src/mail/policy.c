@@ -25,7 +25,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "app/message.h"
+#include "app/rcpt.h"
 #include "base/conn.h"
 #include "base/log.h"
 #include "core/gate.h"
@@ -33,6 +33,8 @@
 
 struct policy_server {
 	struct conn_server *conns;
+	struct app *app;
+	struct rcpt_cache *cache;
 };
 
 /* What one request said that matters here. */
@@ -117,43 +119,12 @@ static int policy_read(struct conn *c, struct policy_request *req,
 	return bad ? -1 : 1;
 }
 
-struct policy_job {
-	struct app *app;
-	const struct policy_request *req;
-	bool reject;
-	bool fault;
-};
-
-static int policy_job_run(struct store_tx *tx, void *arg)
-{
-	struct policy_job *j = arg;
-	struct store_relationship r;
-	int rc = store_relationship_by_alias(j->app->store, j->req->recipient,
-					     &r);
-	if (rc == STORE_NOT_FOUND) {
-		j->reject = true;
-		return STORE_OK;
-	}
-	if (rc != STORE_OK) {
-		j->fault = true;
-		return STORE_OK;
-	}
-	uint64_t rel = r.id;
-	store_relationship_clear(&r);
-	struct message_out out;
-	if (message_rcpt_tx(j->app, tx, rel, j->req->sender, app_now_ms(),
-			    &out) != APP_OK) {
-		j->fault = true;
-		return STORE_FAULT; /* nothing of this request stays */
-	}
-	j->reject = out.decision.outcome == GATE_REFUSE && !out.silent;
-	return STORE_OK;
-}
-
 /* The answer to one well-formed request, into out. */
-static void policy_decide(struct app *a, const struct policy_request *req,
-			  char *out, size_t size)
+static void policy_decide(struct policy_server *srv,
+			  const struct policy_request *req, char *out,
+			  size_t size)
 {
+	struct app *a = srv->app;
 	char domain[254];
 	if (strcmp(req->request, "smtpd_access_policy") != 0 ||
 	    strcasecmp(req->state, "RCPT") != 0 ||
@@ -163,15 +134,16 @@ static void policy_decide(struct app *a, const struct policy_request *req,
 		snprintf(out, size, "action=DUNNO\n\n");
 		return;
 	}
-	struct policy_job j = { a, req, false, false };
-	if (store_write(a->store, policy_job_run, &j) != STORE_OK || j.fault) {
+	enum rcpt_verdict v = rcpt_check(a, srv->cache, req->recipient,
+					 req->sender, app_now_ms());
+	if (v == RCPT_FAULT) {
 		snprintf(out, size,
 			 "action=DEFER_IF_PERMIT 4.3.0 try again later\n\n");
 		return;
 	}
 	/* Postfix writes "<alias>: Recipient address rejected: " before it,
 	 * so the client reads one reply whatever the reason. */
-	if (j.reject)
+	if (v == RCPT_REJECT)
 		snprintf(out, size,
 			 "action=550 5.1.1 recipient not accepted\n\n");
 	else
@@ -180,7 +152,7 @@ static void policy_decide(struct app *a, const struct policy_request *req,
 
 static void policy_serve(struct conn *c)
 {
-	struct app *a = c->ctx;
+	struct policy_server *srv = c->ctx;
 	char answer[512];
 	while (!c->gone && !conn_stopping(c)) {
 		struct policy_request req;
@@ -199,7 +171,7 @@ static void policy_serve(struct conn *c)
 			conn_send(c, answer, strlen(answer));
 			return;
 		}
-		policy_decide(a, &req, answer, sizeof(answer));
+		policy_decide(srv, &req, answer, sizeof(answer));
 		conn_send(c, answer, strlen(answer));
 	}
 }
@@ -208,20 +180,23 @@ int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
 		 size_t errlen)
 {
 	struct policy_server *s = calloc(1, sizeof(*s));
-	if (s == NULL) {
+	if (s == NULL || (s->cache = rcpt_cache_new()) == NULL) {
+		free(s);
 		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	s->app = a;
 	const struct conn_config cfg = {
 		.name = "policy",
 		.max_conns = POLICY_CONNS_MAX,
 		.busy = "action=DEFER_IF_PERMIT 4.3.2 too many connections\n\n",
 		.idle_seconds = POLICY_IDLE_SECONDS,
 		.serve = policy_serve,
-		.ctx = a,
+		.ctx = s,
 	};
 	if (conn_server_start(fd, &cfg, &s->conns, err, errlen) != 0) {
+		rcpt_cache_free(s->cache);
 		free(s);
 		return -1;
 	}
@@ -233,6 +208,8 @@ void policy_stop(struct policy_server *s)
 {
 	if (s == NULL)
 		return;
-	conn_server_stop(s->conns);
+	if (!conn_server_stop(s->conns))
+		return; /* connections still use it: left to the exit */
+	rcpt_cache_free(s->cache);
 	free(s);
 }

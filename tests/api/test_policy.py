@@ -192,3 +192,27 @@ def test_a_client_vanishing_mid_request_records_nothing(policy):
 def test_cmrs_bounce_address_is_dunno(policy):
     api, ana, acme, rel, client, _ = policy
     assert client.ask("cmr-bounces@relay.localhost", sender="") == "DUNNO"
+
+
+def test_a_cached_pass_follows_every_change(policy):
+    """Passes are answered from a cache by alias; any change of state,
+    terms or global terms is seen by the next request."""
+    api, ana, acme, rel, client, _ = policy
+    assert client.ask(rel.alias) == client.ask(rel.alias) == "DUNNO"
+    ana.ok("PUT", "/v1/me/terms", {"do_not_contact": ["email"]})
+    assert client.ask(rel.alias) == uniform(rel.alias)
+    ana.ok("PUT", "/v1/me/terms", {"do_not_contact": []})
+    assert client.ask(rel.alias) == "DUNNO"
+    assert rel.put_terms({"channels": {"sms": {"allowed": False}},
+                          "topics": ["orders"]}).status == 200
+    assert client.ask(rel.alias) == uniform(rel.alias)
+    assert rel.put_terms({"channels": {"email": {"allowed": True}},
+                          "topics": ["orders"]}).status == 200
+    assert client.ask(rel.alias) == "DUNNO"
+    ana.ok("POST", f"/v1/me/relationships/{rel.id}/mute")
+    assert client.ask(rel.alias) == "DUNNO"  # muted mail goes to Later
+    assert ana.post(f"/v1/me/relationships/{rel.id}/end").status == 200
+    assert client.ask(rel.alias) == uniform(rel.alias)
+    reasons = [m["reason"] for m in ana.messages("decision=refuse")]
+    assert sorted(reasons) == ["channel_do_not_contact",
+                               "channel_not_permitted", "relationship_ended"]
