@@ -15,8 +15,12 @@
 #include "app/message.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
 
 #include "app/metrics.h"
 #include "app/zone.h"
@@ -74,13 +78,24 @@ static void wset_free(struct window_set *s)
 	s->w = NULL;
 }
 
+/* Compiled terms, shared by every relationship whose terms compile to
+ * the same bytes (most accept what a brand proposed as it was): a
+ * million relationships hold a few thousand of these. */
+struct terms_ref {
+	uint64_t key;  /* the map's key: a hash of t, never 0 */
+	uint32_t refs; /* relationships holding it */
+	bool shared;   /* in the map (false: a rare hash collision's own) */
+	struct terms_compiled t;
+};
+
 struct rel_entry {
 	uint64_t id, person, brand;
 	uint8_t state; /* enum rel_state */
 	uint32_t held; /* attempts held right now */
-	struct terms_compiled terms;
+	struct terms_ref *terms;
 	char *topics; /* the topic table, compact: names one after another,
-			 each NUL-terminated, in index order */
+			 each NUL-terminated, in index order; NULL when
+			 empty */
 	uint8_t n_topics;
 	struct window_set wins; /* per channel, then the exempt topics' */
 };
@@ -95,9 +110,14 @@ struct person_entry {
 	bool forward;		/* … and to a verified address */
 };
 
+_Static_assert(offsetof(struct rel_entry, id) == 0, "a map's key comes first");
+_Static_assert(offsetof(struct person_entry, id) == 0, "a map's key first");
+_Static_assert(offsetof(struct terms_ref, key) == 0, "a map's key first");
+
+/* Values are entries whose first member is their 64-bit key (never 0):
+ * a slot holds only the pointer, which halves the map's memory. */
 struct map {
-	uint64_t *keys; /* 0: empty slot */
-	void **values;
+	void **v; /* NULL: empty slot */
 	size_t cap, n;
 };
 
@@ -109,13 +129,20 @@ struct undo {
 };
 
 struct gate_state {
-	struct map rels, persons;
+	struct map rels, persons, terms;
 	struct undo *log;
 	size_t n_log, cap_log;
 	uint64_t hooked_job; /* the job whose undo hooks are registered */
 };
 
 /* ---- A small open-addressing map of 64-bit keys ---- */
+
+static uint64_t map_key(const void *v)
+{
+	uint64_t k;
+	memcpy(&k, v, sizeof(k));
+	return k;
+}
 
 static size_t map_slot(const struct map *m, uint64_t key)
 {
@@ -128,46 +155,42 @@ static void *map_get(const struct map *m, uint64_t key)
 	if (m->cap == 0)
 		return NULL;
 	for (size_t i = map_slot(m, key);; i = (i + 1) & (m->cap - 1)) {
-		if (m->keys[i] == key)
-			return m->values[i];
-		if (m->keys[i] == 0)
+		if (m->v[i] == NULL)
 			return NULL;
+		if (map_key(m->v[i]) == key)
+			return m->v[i];
 	}
 }
 
-static int map_put(struct map *m, uint64_t key, void *value);
+static int map_put(struct map *m, void *value);
 
 static int map_grow(struct map *m)
 {
 	struct map bigger = { 0 };
 	bigger.cap = m->cap ? m->cap * 2 : 1024;
-	bigger.keys = calloc(bigger.cap, sizeof(*bigger.keys));
-	bigger.values = calloc(bigger.cap, sizeof(*bigger.values));
-	if (bigger.keys == NULL || bigger.values == NULL) {
-		free(bigger.keys);
-		free(bigger.values);
+	bigger.v = calloc(bigger.cap, sizeof(*bigger.v));
+	if (bigger.v == NULL)
 		return -1;
-	}
 	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			map_put(&bigger, m->keys[i], m->values[i]);
-	free(m->keys);
-	free(m->values);
+		if (m->v[i])
+			map_put(&bigger, m->v[i]);
+	free(m->v);
 	*m = bigger;
 	return 0;
 }
 
-static int map_put(struct map *m, uint64_t key, void *value)
+/* Puts value under its key (its first member), replacing one there. */
+static int map_put(struct map *m, void *value)
 {
 	if ((m->n + 1) * 2 > m->cap && map_grow(m) != 0)
 		return -1;
+	uint64_t key = map_key(value);
 	size_t i = map_slot(m, key);
-	while (m->keys[i] != 0 && m->keys[i] != key)
+	while (m->v[i] != NULL && map_key(m->v[i]) != key)
 		i = (i + 1) & (m->cap - 1);
-	if (m->keys[i] == 0)
+	if (m->v[i] == NULL)
 		m->n++;
-	m->keys[i] = key;
-	m->values[i] = value;
+	m->v[i] = value;
 	return 0;
 }
 
@@ -177,33 +200,65 @@ static void *map_del(struct map *m, uint64_t key)
 	if (m->cap == 0)
 		return NULL;
 	size_t i = map_slot(m, key);
-	while (m->keys[i] != key) {
-		if (m->keys[i] == 0)
+	while (m->v[i] == NULL || map_key(m->v[i]) != key) {
+		if (m->v[i] == NULL)
 			return NULL;
 		i = (i + 1) & (m->cap - 1);
 	}
-	void *v = m->values[i];
-	m->keys[i] = 0;
-	m->values[i] = NULL;
+	void *v = m->v[i];
+	m->v[i] = NULL;
 	m->n--;
-	for (size_t j = (i + 1) & (m->cap - 1); m->keys[j];
+	for (size_t j = (i + 1) & (m->cap - 1); m->v[j];
 	     j = (j + 1) & (m->cap - 1)) {
-		uint64_t k = m->keys[j];
-		void *val = m->values[j];
-		m->keys[j] = 0;
-		m->values[j] = NULL;
+		void *val = m->v[j];
+		m->v[j] = NULL;
 		m->n--;
-		map_put(m, k, val);
+		map_put(m, val);
 	}
 	return v;
 }
 
 /* ---- Entries ---- */
 
-static void rel_entry_free(struct rel_entry *r)
+static void terms_unref(struct gate_state *g, struct terms_ref *t)
+{
+	if (t == NULL || --t->refs > 0)
+		return;
+	if (t->shared)
+		map_del(&g->terms, t->key);
+	free(t);
+}
+
+/* The shared copy of compiled terms t (one more reference), or NULL. */
+static struct terms_ref *terms_intern(struct gate_state *g,
+				      const struct terms_compiled *t)
+{
+	uint64_t key;
+	static const uint8_t k[crypto_shorthash_KEYBYTES] = { 0 };
+	crypto_shorthash((uint8_t *)&key, (const uint8_t *)t, sizeof(*t), k);
+	key |= 1; /* 0 marks an empty slot */
+	struct terms_ref *r = map_get(&g->terms, key);
+	if (r && memcmp(&r->t, t, sizeof(*t)) == 0) {
+		r->refs++;
+		return r;
+	}
+	struct terms_ref *n = malloc(sizeof(*n));
+	if (n == NULL)
+		return NULL;
+	*n = (struct terms_ref){ .key = key, .refs = 1, .shared = r == NULL };
+	memcpy(&n->t, t, sizeof(*t)); /* the padding too */
+	if (n->shared && map_put(&g->terms, n) != 0) {
+		free(n);
+		return NULL;
+	}
+	return n;
+}
+
+static void rel_entry_free(struct gate_state *g, struct rel_entry *r)
 {
 	if (r == NULL)
 		return;
+	terms_unref(g, r->terms);
 	wset_free(&r->wins);
 	free(r->topics);
 	free(r);
@@ -227,15 +282,14 @@ void gate_state_free(struct gate_state *g)
 	if (g == NULL)
 		return;
 	for (size_t i = 0; i < g->rels.cap; i++)
-		if (g->rels.keys[i])
-			rel_entry_free(g->rels.values[i]);
+		if (g->rels.v[i])
+			rel_entry_free(g, g->rels.v[i]);
 	for (size_t i = 0; i < g->persons.cap; i++)
-		if (g->persons.keys[i])
-			person_entry_free(g->persons.values[i]);
-	free(g->rels.keys);
-	free(g->rels.values);
-	free(g->persons.keys);
-	free(g->persons.values);
+		if (g->persons.v[i])
+			person_entry_free(g->persons.v[i]);
+	free(g->rels.v);
+	free(g->persons.v);
+	free(g->terms.v);
 	free(g->log);
 	free(g);
 }
@@ -250,7 +304,7 @@ uint64_t gate_state_generation(void)
 void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 {
 	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
-	rel_entry_free(map_del(&g->rels, rel));
+	rel_entry_free(g, map_del(&g->rels, rel));
 }
 
 void gate_state_forget_person(struct gate_state *g, uint64_t person)
@@ -263,8 +317,8 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 	size_t n = 0, cap = 0;
 	uint64_t *ids = NULL;
 	for (size_t i = 0; i < g->rels.cap; i++) {
-		struct rel_entry *r = g->rels.values[i];
-		if (g->rels.keys[i] == 0 || r->person != person)
+		struct rel_entry *r = g->rels.v[i];
+		if (r == NULL || r->person != person)
 			continue;
 		if (n == cap) {
 			size_t c = cap ? cap * 2 : 16;
@@ -274,10 +328,10 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 			ids = more;
 			cap = c;
 		}
-		ids[n++] = g->rels.keys[i];
+		ids[n++] = r->id;
 	}
 	for (size_t i = 0; i < n; i++)
-		rel_entry_free(map_del(&g->rels, ids[i]));
+		rel_entry_free(g, map_del(&g->rels, ids[i]));
 	free(ids);
 }
 
@@ -354,7 +408,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	if (store_delivery_list(a->store, 0, id, now - WINDOW_HISTORY,
 				replay_one, &r) != STORE_OK)
 		goto fail;
-	if (map_put(&g->persons, id, p) != 0)
+	if (map_put(&g->persons, p) != 0)
 		goto fail;
 	return p;
 fail:
@@ -403,6 +457,8 @@ int message_terms_compile(struct app *a, const struct store_relationship *sr,
 				       TERMS_MAX_TOPICS) != 0)
 		goto out;
 	folder_table_init(folders);
+	memset(out, 0, sizeof(*out)); /* padding too: shared copies compare
+					 and hash these bytes */
 	if (store_person_by_id(a->store, sr->person, &sp) != STORE_OK)
 		goto out;
 	rc = names_from_json(sp.folders, folders->names, &folders->n,
@@ -449,14 +505,21 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 	r->person = sr.person;
 	r->brand = sr.brand;
 	r->state = (uint8_t)sr.state;
-	if (message_terms_compile(a, &sr, &r->terms, topics) != APP_OK)
+	struct terms_compiled *tc = malloc(sizeof(*tc));
+	if (tc == NULL)
 		goto fail;
+	if (message_terms_compile(a, &sr, tc, topics) != APP_OK ||
+	    (r->terms = terms_intern(g, tc)) == NULL) {
+		free(tc);
+		goto fail;
+	}
+	free(tc);
 	/* Keep the table compact: a million relationships are held. */
 	size_t len = 0;
 	for (int i = 0; i < topics->n; i++)
 		len += strlen(topics->names[i]) + 1;
-	r->topics = malloc(len ? len : 1);
-	if (r->topics == NULL)
+	r->topics = len ? malloc(len) : NULL;
+	if (len && r->topics == NULL)
 		goto fail;
 	for (int i = 0, at = 0; i < topics->n; i++) {
 		size_t n = strlen(topics->names[i]) + 1;
@@ -469,19 +532,19 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 		goto fail;
 	const struct cap *caps[CHANNEL_COUNT + 1];
 	for (int c = 0; c < CHANNEL_COUNT; c++)
-		caps[c] = &r->terms.cap[c];
-	caps[WINDOW_EXEMPT] = &r->terms.exempt_cap;
+		caps[c] = &r->terms->t.cap[c];
+	caps[WINDOW_EXEMPT] = &r->terms->t.exempt_cap;
 	if (wset_init(&r->wins, caps, CHANNEL_COUNT + 1) != 0)
 		goto fail;
 	struct replay rp = { .wins = &r->wins,
-			     .caps = r->terms.cap,
-			     .exempt_cap = &r->terms.exempt_cap,
+			     .caps = r->terms->t.cap,
+			     .exempt_cap = &r->terms->t.exempt_cap,
 			     .tz = p->tz };
 	if (store_delivery_list(a->store, id, 0, now - WINDOW_HISTORY,
 				replay_one, &rp) != STORE_OK ||
 	    store_held_count(a->store, id, &r->held) != STORE_OK)
 		goto fail;
-	if (map_put(&g->rels, id, r) != 0)
+	if (map_put(&g->rels, r) != 0)
 		goto fail;
 	store_relationship_clear(&sr);
 	free(topics);
@@ -490,7 +553,7 @@ fail:
 	log_warn("gate: cannot load relationship %016llx",
 		 (unsigned long long)id);
 	store_relationship_clear(&sr);
-	rel_entry_free(r);
+	rel_entry_free(g, r);
 	free(topics);
 	return NULL;
 }
@@ -593,7 +656,7 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	struct window *w =
 		wset_get(&r->wins, d->exempt ? WINDOW_EXEMPT : (int)ch);
 	const struct cap *c =
-		d->exempt ? &r->terms.exempt_cap : &r->terms.cap[ch];
+		d->exempt ? &r->terms->t.exempt_cap : &r->terms->t.cap[ch];
 	if ((u = undo_push(g)) == NULL)
 		return APP_FAULT;
 	u->w = w;
@@ -646,7 +709,7 @@ static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
 				       int16_t topic, int64_t now, int stage)
 {
 	return (struct gate_input){
-		.terms = &r->terms,
+		.terms = &r->terms->t,
 		.global = &p->global,
 		.tz = p->tz,
 		.window = wset_get(&r->wins, (int)ch),

@@ -109,8 +109,7 @@ static int rcpt_load(struct app *a, const char *alias, struct rcpt_facts *f)
 }
 
 /* Rows 1 and 3–6, by the gate itself, on the facts. */
-static struct gate_decision rcpt_decide(const struct rcpt_facts *f,
-					int64_t now)
+static struct gate_decision rcpt_decide(const struct rcpt_facts *f, int64_t now)
 {
 	struct terms_compiled t;
 	struct global_compiled g;
