@@ -115,9 +115,10 @@ int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 		return -1;
 	if (s.webhook == NULL)
 		return 1;
-	*url = strdup(json_string_value(json_object_get(s.webhook, "url")));
-	*secret =
-		strdup(json_string_value(json_object_get(s.webhook, "secret")));
+	const char *u = json_string_value(json_object_get(s.webhook, "url"));
+	const char *k = json_string_value(json_object_get(s.webhook, "secret"));
+	*url = u ? strdup(u) : NULL;
+	*secret = k ? strdup(k) : NULL;
 	settings_clear(&s);
 	if (*url == NULL || *secret == NULL) {
 		free(*url);
@@ -188,17 +189,44 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 	return APP_OK;
 }
 
-/* ---- the write: new settings, or a verified code ---- */
+/* A code to prove an address: 8 of Crockford's base32, "XXXX-XXXX". */
+static void code_new(char out[DELIVERY_CODE_LEN + 1])
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	uint8_t raw[8];
+	randombytes_buf(raw, sizeof(raw));
+	for (int i = 0, k = 0; i < 8; i++) {
+		if (i == 4)
+			out[k++] = '-';
+		out[k++] = b32[raw[i] & 31];
+	}
+	out[DELIVERY_CODE_LEN] = '\0';
+	sodium_memzero(raw, sizeof(raw));
+}
+
+/* ---- the write: new settings, or a verified code ----
+ *
+ * The settings are read, changed and written by the job, on the writer:
+ * two changes at once cannot undo each other, and a code's tries are
+ * counted in the transaction that checks them. (Delivery jobs commit
+ * alone, so the reader the job uses has seen every earlier one.) */
+
+enum delivery_kind { DELIVERY_SET, DELIVERY_VERIFY };
 
 struct delivery_job {
 	struct app *a;
 	uint64_t person;
-	char *json;	/* the settings as stored */
-	json_t *data;	/* the ledger entry's data, or NULL for none */
-	bool backfill;	/* the Maildir was turned on */
-	bool send_code; /* a new forward address: send its code */
-	int outcome;	/* verify: what to report once written */
-	char why[160];	/* … and why, when not APP_OK */
+	enum delivery_kind kind;
+	/* DELIVERY_SET: what was asked */
+	bool maildir;
+	char *url, *address; /* NULL: off */
+	char *secret_out;    /* a new webhook's secret goes here */
+	/* DELIVERY_VERIFY: the code as typed, normalised */
+	char code[DELIVERY_CODE_LEN + 1];
+	/* the outcome */
+	int outcome; /* what to report once written */
+	char why[160];
+	char field[32];
 	int64_t now_ms;
 };
 
@@ -210,62 +238,29 @@ static void delivery_forget(void *arg)
 	gate_state_forget_person(j->a->gate, j->person);
 }
 
-static int delivery_run(struct store_tx *tx, void *arg)
+static int job_refuse(struct delivery_job *j, int outcome, const char *field,
+		      const char *why)
 {
-	struct delivery_job *j = arg;
-	int rc = store_person_set_delivery(tx, j->person, j->json);
-	if (rc == STORE_OK && j->data)
-		rc = ledger_append(tx, j->person, "person", "delivery.changed",
-				   0, j->data, j->now_ms);
-	struct store_outbox o = { .person = j->person,
-				  .adapter = STORE_ADAPTER_MAILDIR,
-				  .op = STORE_OUTBOX_DELIVER,
-				  .folder = -1,
-				  .next_at = j->now_ms / 1000 };
-	/* Turned on: what is already delivered goes there too. */
-	if (rc == STORE_OK && j->backfill)
-		rc = store_outbox_add(tx, &o);
-	if (rc == STORE_OK && j->send_code) {
-		o.adapter = STORE_ADAPTER_FORWARD;
-		o.op = STORE_OUTBOX_VERIFY;
-		rc = store_outbox_add(tx, &o);
-	}
-	if (rc == STORE_OK)
-		rc = store_tx_on_commit(tx, delivery_forget, j);
-	return rc;
+	j->outcome = outcome;
+	snprintf(j->field, sizeof(j->field), "%s", field);
+	snprintf(j->why, sizeof(j->why), "%s", why);
+	return STORE_OK;
 }
 
-static int delivery_finish(void *job, int rc, struct app_error *err)
-{
-	struct delivery_job *j = job;
-	if (rc != STORE_OK)
-		return app_fail(err, app_from_store(rc), NULL,
-				rc == STORE_NOT_FOUND
-					? "no such person"
-					: "the settings could not be recorded");
-	if (j->outcome != APP_OK)
-		return app_fail(err, j->outcome, "code", "%s", j->why);
-	return APP_OK;
-}
-
-static void delivery_release(void *job)
-{
-	struct delivery_job *j = job;
-	free(j->json);
-	json_decref(j->data);
-	free(j);
-}
-
-/* The settings as stored: maildir, the sealed parts, and "forwarding". */
-static char *settings_dump(struct app *a, uint64_t person, bool maildir,
-			   json_t *webhook, json_t *forward)
+/* Stores the settings: maildir, whether Maildir copies may exist, the
+ * sealed parts, "forwarding", and the day's count of codes sent. */
+static int settings_write(struct store_tx *tx, struct delivery_job *j,
+			  bool maildir, bool copies, json_t *webhook,
+			  json_t *forward, json_t *codes)
 {
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	char *hook = NULL, *fwd = NULL, *text = NULL;
-	json_t *out = json_pack("{s:b}", "maildir", maildir);
+	int rc = STORE_FAULT;
+	json_t *out = json_pack("{s:b, s:b}", "maildir", maildir,
+				"maildir_copies", copies);
 	if (out == NULL)
-		return NULL;
-	if ((webhook || forward) && data_key(a, person, dk) != APP_OK)
+		return STORE_FAULT;
+	if ((webhook || forward) && data_key(j->a, j->person, dk) != APP_OK)
 		goto fail;
 	if (webhook && (hook = seal_json(dk, webhook)) == NULL)
 		goto fail;
@@ -279,27 +274,227 @@ static char *settings_dump(struct app *a, uint64_t person, bool maildir,
 				    json_boolean(json_is_true(json_object_get(
 					    forward, "verified"))));
 	}
+	if (codes)
+		json_object_set(out, "codes", codes);
 	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+	if (text)
+		rc = store_person_set_delivery(tx, j->person, text);
 fail:
 	sodium_memzero(dk, sizeof(dk));
 	free(hook);
 	free(fwd);
+	free(text);
 	json_decref(out);
-	return text;
+	return rc;
 }
 
-static struct delivery_job *job_new(struct app *a, uint64_t person, char *json)
+/* The stored JSON's unsealed parts. */
+static json_t *settings_plain(struct app *a, uint64_t person)
 {
-	struct delivery_job *j = calloc(1, sizeof(*j));
-	if (j == NULL) {
-		free(json);
+	struct store_person p;
+	if (store_person_by_id(a->store, person, &p) != STORE_OK)
 		return NULL;
+	json_t *d = json_loads(p.delivery, 0, NULL);
+	store_person_clear(&p);
+	return d;
+}
+
+static int set_run(struct store_tx *tx, struct delivery_job *j,
+		   struct settings *cur, json_t *plain)
+{
+	json_t *hook = NULL, *fwd = NULL, *codes = NULL;
+	bool send_code = false;
+	int rc = STORE_FAULT;
+	int64_t day = j->now_ms / 86400000;
+	if (j->url) {
+		/* A URL that stays keeps its secret; a new one gets one. */
+		const char *old =
+			json_string_value(json_object_get(cur->webhook, "url"));
+		const char *secret = json_string_value(
+			json_object_get(cur->webhook, "secret"));
+		char made[DELIVERY_SECRET_MAX];
+		if (old == NULL || strcmp(old, j->url) != 0 || secret == NULL) {
+			uint8_t raw[32];
+			randombytes_buf(raw, sizeof(raw));
+			memcpy(made, "whsec_", 6);
+			sodium_bin2base64(
+				made + 6, sizeof(made) - 6, raw, sizeof(raw),
+				sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+			sodium_memzero(raw, sizeof(raw));
+			snprintf(j->secret_out, DELIVERY_SECRET_MAX, "%s",
+				 made);
+			secret = made;
+		}
+		hook = json_pack("{s:s, s:s}", "url", j->url, "secret", secret);
+		sodium_memzero(made, sizeof(made));
+		if (hook == NULL)
+			goto out;
 	}
-	j->a = a;
-	j->person = person;
-	j->json = json;
-	j->now_ms = app_now_ms();
-	return j;
+	codes = json_incref(json_object_get(plain, "codes"));
+	if (j->address) {
+		/* An address that stays keeps its state (verified or not). */
+		const char *old = json_string_value(
+			json_object_get(cur->forward, "address"));
+		if (old && strcasecmp(old, j->address) == 0) {
+			fwd = json_incref(cur->forward);
+		} else {
+			/* A code is a mail to someone: a few a day at most. */
+			json_int_t n =
+				json_integer_value(json_object_get(codes, "n"));
+			if (json_integer_value(json_object_get(codes, "day")) !=
+			    day)
+				n = 0;
+			if (n >= DELIVERY_CODES_A_DAY) {
+				rc = job_refuse(j, APP_INVALID, "forward",
+						"enough codes were sent today; "
+						"try again tomorrow");
+				goto out;
+			}
+			json_decref(codes);
+			codes = json_pack("{s:I, s:I}", "day", (json_int_t)day,
+					  "n", n + 1);
+			char code[DELIVERY_CODE_LEN + 1];
+			code_new(code);
+			fwd = json_pack("{s:s, s:b, s:s, s:I, s:i}", "address",
+					j->address, "verified", 0, "code", code,
+					"expires_at",
+					(json_int_t)(j->now_ms / 1000 +
+						     DELIVERY_CODE_SECONDS),
+					"tries", 0);
+			sodium_memzero(code, sizeof(code));
+			send_code = true;
+			if (fwd == NULL || codes == NULL)
+				goto out;
+		}
+	}
+	/* Once the Maildir was on, copies may be there: moves and removals
+	 * follow them even while it is off, until an erasure. */
+	bool copies = j->maildir ||
+		      json_is_true(json_object_get(plain, "maildir_copies"));
+	rc = settings_write(tx, j, j->maildir, copies, hook, fwd, codes);
+	json_t *data = rc == STORE_OK ? json_pack("{s:b, s:b, s:b}", "maildir",
+						  j->maildir, "webhook",
+						  j->url != NULL, "forward",
+						  j->address != NULL)
+				      : NULL;
+	if (rc == STORE_OK)
+		rc = data ? ledger_append(tx, j->person, "person",
+					  "delivery.changed", 0, data,
+					  j->now_ms)
+			  : STORE_FAULT;
+	json_decref(data);
+	struct store_outbox o = { .person = j->person,
+				  .adapter = STORE_ADAPTER_MAILDIR,
+				  .op = STORE_OUTBOX_DELIVER,
+				  .folder = STORE_OUTBOX_LOOK_FIRST,
+				  .next_at = j->now_ms / 1000 };
+	/* Turned on: what is already delivered goes there too (looking
+	 * first for a copy from an earlier time it was on). */
+	if (rc == STORE_OK && j->maildir && !cur->maildir)
+		rc = store_outbox_add(tx, &o);
+	if (rc == STORE_OK && send_code) {
+		o.adapter = STORE_ADAPTER_FORWARD;
+		o.op = STORE_OUTBOX_VERIFY;
+		o.folder = -1;
+		rc = store_outbox_add(tx, &o);
+	}
+out:
+	json_decref(hook);
+	json_decref(fwd);
+	json_decref(codes);
+	return rc;
+}
+
+static int verify_run(struct store_tx *tx, struct delivery_job *j,
+		      struct settings *cur, json_t *plain)
+{
+	json_t *f = cur->forward;
+	const char *want = json_string_value(json_object_get(f, "code"));
+	if (f == NULL || json_is_true(json_object_get(f, "verified")) ||
+	    want == NULL)
+		return job_refuse(j, APP_CONFLICT, "code",
+				  "no forwarding address waits for a code");
+	int tries = (int)json_integer_value(json_object_get(f, "tries"));
+	json_int_t expires =
+		json_integer_value(json_object_get(f, "expires_at"));
+	if (j->now_ms / 1000 >= expires)
+		return job_refuse(j, APP_INVALID, "code",
+				  "the code has expired; set the address "
+				  "again for a new one");
+	if (tries >= DELIVERY_CODE_TRIES)
+		return job_refuse(j, APP_INVALID, "code",
+				  "too many wrong codes; set the address "
+				  "again for a new one");
+	bool right = strlen(want) == DELIVERY_CODE_LEN &&
+		     strlen(j->code) == DELIVERY_CODE_LEN &&
+		     sodium_memcmp(j->code, want, DELIVERY_CODE_LEN) == 0;
+	if (right) {
+		json_object_set_new(f, "verified", json_true());
+		json_object_del(f, "code");
+		json_object_del(f, "expires_at");
+		json_object_del(f, "tries");
+	} else {
+		json_object_set_new(f, "tries", json_integer(tries + 1));
+		job_refuse(j, APP_INVALID, "code",
+			   "that is not the code sent to the address");
+	}
+	int rc = settings_write(
+		tx, j, cur->maildir,
+		json_is_true(json_object_get(plain, "maildir_copies")),
+		cur->webhook, f, json_object_get(plain, "codes"));
+	if (rc == STORE_OK && right) {
+		json_t *data = json_pack("{s:s}", "forward", "verified");
+		rc = data ? ledger_append(tx, j->person, "person",
+					  "delivery.changed", 0, data,
+					  j->now_ms)
+			  : STORE_FAULT;
+		json_decref(data);
+	}
+	return rc;
+}
+
+static int delivery_run(struct store_tx *tx, void *arg)
+{
+	struct delivery_job *j = arg;
+	struct settings cur;
+	j->outcome = APP_OK;
+	json_t *plain = settings_plain(j->a, j->person);
+	if (plain == NULL || settings_read(j->a, j->person, &cur) != APP_OK) {
+		json_decref(plain);
+		return STORE_FAULT;
+	}
+	int rc = j->kind == DELIVERY_SET ? set_run(tx, j, &cur, plain)
+					 : verify_run(tx, j, &cur, plain);
+	settings_clear(&cur);
+	json_decref(plain);
+	if (rc == STORE_OK)
+		rc = store_tx_on_commit(tx, delivery_forget, j);
+	return rc;
+}
+
+static int delivery_finish(void *job, int rc, struct app_error *err)
+{
+	struct delivery_job *j = job;
+	if (rc != STORE_OK) {
+		if (j->secret_out)
+			j->secret_out[0] = '\0'; /* not made after all */
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the settings could not be recorded");
+	}
+	if (j->outcome != APP_OK)
+		return app_fail(err, j->outcome, j->field, "%s", j->why);
+	return APP_OK;
+}
+
+static void delivery_release(void *job)
+{
+	struct delivery_job *j = job;
+	free(j->url);
+	free(j->address);
+	sodium_memzero(j->code, sizeof(j->code));
+	free(j);
 }
 
 /* A forwarding address: local@domain, printable, no brackets. */
@@ -382,21 +577,6 @@ static int settings_check(struct app *a, const json_t *settings, bool *maildir,
 	return APP_OK;
 }
 
-/* A code to prove an address: 8 of Crockford's base32, "XXXX-XXXX". */
-static void code_new(char out[DELIVERY_CODE_LEN + 1])
-{
-	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	uint8_t raw[8];
-	randombytes_buf(raw, sizeof(raw));
-	for (int i = 0, k = 0; i < 8; i++) {
-		if (i == 4)
-			out[k++] = '-';
-		out[k++] = b32[raw[i] & 31];
-	}
-	out[DELIVERY_CODE_LEN] = '\0';
-	sodium_memzero(raw, sizeof(raw));
-}
-
 int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 		       const json_t *settings, bool *type_error,
 		       char new_secret[DELIVERY_SECRET_MAX],
@@ -412,72 +592,19 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 	if (!person_check_password(a, person, password))
 		return app_fail(err, APP_NOT_FOUND, "password",
 				"the password is wrong");
-	struct settings cur;
-	if (settings_read(a, person, &cur) != APP_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the settings cannot be read");
-	json_t *hook = NULL, *fwd = NULL;
-	bool send_code = false;
-	if (url) {
-		/* A URL that stays keeps its secret; a new one gets one. */
-		const char *old =
-			json_string_value(json_object_get(cur.webhook, "url"));
-		const char *secret = json_string_value(
-			json_object_get(cur.webhook, "secret"));
-		char made[DELIVERY_SECRET_MAX];
-		if (old == NULL || strcmp(old, url) != 0 || secret == NULL) {
-			uint8_t raw[32];
-			randombytes_buf(raw, sizeof(raw));
-			memcpy(made, "whsec_", 6);
-			sodium_bin2base64(
-				made + 6, sizeof(made) - 6, raw, sizeof(raw),
-				sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-			sodium_memzero(raw, sizeof(raw));
-			snprintf(new_secret, DELIVERY_SECRET_MAX, "%s", made);
-			secret = made;
-		}
-		hook = json_pack("{s:s, s:s}", "url", url, "secret", secret);
-		sodium_memzero(made, sizeof(made));
-	}
-	if (address) {
-		/* An address that stays keeps its state (verified or not). */
-		const char *old = json_string_value(
-			json_object_get(cur.forward, "address"));
-		if (old && strcasecmp(old, address) == 0) {
-			fwd = json_incref(cur.forward);
-		} else {
-			char code[DELIVERY_CODE_LEN + 1];
-			code_new(code);
-			fwd = json_pack("{s:s, s:b, s:s, s:I, s:i}", "address",
-					address, "verified", 0, "code", code,
-					"expires_at",
-					(json_int_t)(app_now_ms() / 1000 +
-						     DELIVERY_CODE_SECONDS),
-					"tries", 0);
-			send_code = true;
-		}
-	}
-	bool was_maildir = cur.maildir;
-	settings_clear(&cur);
-	char *text = (url && hook == NULL) || (address && fwd == NULL)
-			     ? NULL
-			     : settings_dump(a, person, maildir, hook, fwd);
-	json_decref(hook);
-	json_decref(fwd);
-	struct delivery_job *j = text ? job_new(a, person, text) : NULL;
-	if (j)
-		j->data = json_pack("{s:b, s:b, s:b}", "maildir", maildir,
-				    "webhook", url != NULL, "forward",
-				    address != NULL);
-	if (j == NULL || j->data == NULL) {
+	struct delivery_job *j = calloc(1, sizeof(*j));
+	if (j == NULL || (url && (j->url = strdup(url)) == NULL) ||
+	    (address && (j->address = strdup(address)) == NULL)) {
 		if (j)
 			delivery_release(j);
-		new_secret[0] = '\0';
-		return app_fail(err, APP_FAULT, NULL,
-				"the settings could not be prepared");
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
-	j->backfill = maildir && !was_maildir;
-	j->send_code = send_code;
+	j->a = a;
+	j->person = person;
+	j->kind = DELIVERY_SET;
+	j->maildir = maildir;
+	j->secret_out = new_secret;
+	j->now_ms = app_now_ms();
 	*w = (struct app_write){ delivery_run, j, true, delivery_finish,
 				 delivery_release };
 	return APP_OK;
@@ -486,63 +613,23 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
 			  struct app_write *w, struct app_error *err)
 {
-	struct settings s;
-	if (settings_read(a, person, &s) != APP_OK)
-		return app_fail(err, APP_FAULT, NULL,
-				"the settings cannot be read");
-	json_t *f = s.forward;
-	const char *want = json_string_value(json_object_get(f, "code"));
-	if (f == NULL || json_is_true(json_object_get(f, "verified")) ||
-	    want == NULL) {
-		settings_clear(&s);
-		return app_fail(err, APP_CONFLICT, "code",
-				"no forwarding address waits for a code");
-	}
+	struct delivery_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	/* The code as typed: any case, with or without its dash. */
-	char given[DELIVERY_CODE_LEN + 1] = "";
+	char given[9] = "";
 	size_t n = 0;
-	for (const char *c = code; *c && n < 8; c++)
+	for (const char *c = code; *c && n < 9; c++)
 		if (isalnum((unsigned char)*c))
 			given[n++] = (char)toupper((unsigned char)*c);
-	char typed[DELIVERY_CODE_LEN + 1];
-	snprintf(typed, sizeof(typed), "%.4s-%.4s", given, given + 4);
-	int tries = (int)json_integer_value(json_object_get(f, "tries"));
-	json_int_t expires =
-		json_integer_value(json_object_get(f, "expires_at"));
-	int outcome = APP_OK;
-	const char *why = "";
-	if (app_now_ms() / 1000 >= expires) {
-		outcome = APP_INVALID;
-		why = "the code has expired; set the address again for a new "
-		      "one";
-	} else if (tries >= DELIVERY_CODE_TRIES) {
-		outcome = APP_INVALID;
-		why = "too many wrong codes; set the address again for a new "
-		      "one";
-	} else if (n != 8 || strlen(want) != DELIVERY_CODE_LEN ||
-		   sodium_memcmp(typed, want, DELIVERY_CODE_LEN) != 0) {
-		outcome = APP_INVALID;
-		why = "that is not the code sent to the address";
-		json_object_set_new(f, "tries", json_integer(tries + 1));
-	} else {
-		json_object_set_new(f, "verified", json_true());
-		json_object_del(f, "code");
-		json_object_del(f, "expires_at");
-		json_object_del(f, "tries");
-	}
-	char *text = settings_dump(a, person, s.maildir, s.webhook, f);
-	settings_clear(&s);
-	struct delivery_job *j = text ? job_new(a, person, text) : NULL;
-	if (j && outcome == APP_OK &&
-	    (j->data = json_pack("{s:s}", "forward", "verified")) == NULL) {
-		delivery_release(j);
-		j = NULL;
-	}
-	if (j == NULL)
-		return app_fail(err, APP_FAULT, NULL,
-				"the code could not be checked");
-	j->outcome = outcome;
-	snprintf(j->why, sizeof(j->why), "%s", why);
+	if (n == 8)
+		snprintf(j->code, sizeof(j->code), "%.4s-%.4s", given,
+			 given + 4);
+	sodium_memzero(given, sizeof(given));
+	j->a = a;
+	j->person = person;
+	j->kind = DELIVERY_VERIFY;
+	j->now_ms = app_now_ms();
 	*w = (struct app_write){ delivery_run, j, true, delivery_finish,
 				 delivery_release };
 	return APP_OK;

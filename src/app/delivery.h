@@ -25,6 +25,7 @@
 #define DELIVERY_CODE_LEN     9	 /* "XXXX-XXXX": 40 bits */
 #define DELIVERY_CODE_SECONDS (24 * 3600)
 #define DELIVERY_CODE_TRIES   5 /* wrong codes before a new one is needed */
+#define DELIVERY_CODES_A_DAY  5 /* codes sent to new addresses a day */
 #define DELIVERY_ADDRESS_MAX  254
 
 /* {"maildir": bool, "webhook": {"url"} | null,

@@ -106,6 +106,7 @@ struct person_entry {
 	const struct tz *tz;
 	struct window_set wins; /* per channel */
 	bool maildir;		/* delivered messages go to the Maildir too */
+	bool maildir_copies;	/* it was on once: copies follow moves */
 	bool webhook;		/* … and to the person's webhook */
 	bool forward;		/* … and to a verified address */
 };
@@ -377,6 +378,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	json_decref(j);
 	json_t *dj = json_loads(sp.delivery, 0, NULL);
 	bool maildir = json_is_true(json_object_get(dj, "maildir"));
+	bool copies = json_is_true(json_object_get(dj, "maildir_copies"));
 	bool webhook = json_object_get(dj, "webhook") != NULL;
 	bool forward = json_is_true(json_object_get(dj, "forwarding"));
 	json_decref(dj);
@@ -391,6 +393,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 		return NULL;
 	p->id = id;
 	p->maildir = maildir;
+	p->maildir_copies = copies || maildir;
 	p->webhook = webhook;
 	p->forward = forward;
 	global_terms_compile(&gt, &p->global);
@@ -686,7 +689,10 @@ int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
 				  .folder = folder,
 				  .next_at = now };
 	int rc = STORE_OK;
-	if (p->maildir && maildir_on)
+	/* New deliveries while it is on; moves and removals whenever copies
+	 * may be there (it was on once), so none is left behind. */
+	if (maildir_on &&
+	    (op == STORE_OUTBOX_DELIVER ? p->maildir : p->maildir_copies))
 		rc = store_outbox_add(tx, &o);
 	/* A webhook or a forward hears of new deliveries only: neither has
 	 * folders. */

@@ -528,7 +528,6 @@ struct change_job {
 	struct app *a;
 	uint64_t rel, person;
 	int state;
-	bool unsubscribe; /* the brand gave an RFC 8058 one-click URI */
 	json_t *data;
 	int64_t now_ms;
 };
@@ -542,7 +541,7 @@ static int change_run(struct store_tx *tx, void *arg)
 		rc = ledger_append(tx, j->person, "person",
 				   "relationship.ended", j->rel, j->data,
 				   j->now_ms);
-	if (rc == STORE_OK && j->state == REL_ENDED && j->unsubscribe) {
+	if (rc == STORE_OK && j->state == REL_ENDED) {
 		/* Unsubscribed at the brand too (RFC 8058), after the commit,
 		 * by the delivery worker. */
 		struct store_outbox o = { .person = j->person,
@@ -599,7 +598,6 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 	if (rc != APP_OK)
 		return rc;
 	int state = r.state;
-	bool unsubscribe = r.unsubscribe != NULL;
 	store_relationship_clear(&r);
 	if (state == REL_ENDED)
 		return app_fail(err, APP_CONFLICT, "relationship",
@@ -616,7 +614,6 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 						: REL_ENDED,
 		.data = json_pack("{s:s}", "by", "person"),
 		.now_ms = app_now_ms(),
-		.unsubscribe = unsubscribe,
 	};
 	if (j->data == NULL) {
 		free(j);

@@ -14,6 +14,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +174,10 @@ static void *conn_accept_main(void *arg)
 		 * for. */
 		int one = 1;
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		/* A peer that stops reading holds a send no longer than a
+		 * silent one holds a read. */
+		struct timeval tv = { .tv_sec = srv->cfg.idle_seconds };
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		c->server = srv;
 		c->fd = fd;
 		c->ctx = srv->cfg.ctx;

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,37 @@
 #include <curl/curl.h>
 
 static pthread_once_t outbound_once = PTHREAD_ONCE_INIT;
+static atomic_bool outbound_cancelled;
+
+void outbound_cancel(void)
+{
+	atomic_store(&outbound_cancelled, true);
+}
+
+/* libcurl asks now and then: non-zero aborts the transfer. */
+static int outbound_progress(void *arg, curl_off_t dt, curl_off_t dn,
+			     curl_off_t ut, curl_off_t un)
+{
+	(void)arg;
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&outbound_cancelled) ? 1 : 0;
+}
+
+/* What every transfer has: no proxy from the environment (it would
+ * stand between cmr and the address check), no signals, timeouts, and
+ * the cancel check. */
+static void outbound_common(CURL *c, char *errbuf)
+{
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, outbound_progress);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+}
 
 static void outbound_init_once(void)
 {
@@ -58,10 +90,21 @@ bool outbound_addr_public(const struct sockaddr *sa)
 	const uint8_t *b = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
 	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0,    0,
 					    0, 0, 0, 0, 0xff, 0xff };
+	static const uint8_t compat[12] = { 0 };
+	/* IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d,
+	 * not :: and ::1), NAT64 (64:ff9b::/96) — the IPv4 address decides;
+	 * 6to4 (2002:AABB:CCDD::/48) too. */
 	if (memcmp(b, mapped, 12) == 0 ||
-	    (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b))
+	    (memcmp(b, compat, 12) == 0 && (b[12] | b[13] | b[14]) != 0) ||
+	    (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b &&
+	     memcmp(b + 4, compat, 8) == 0))
 		return v4_public((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 |
-				 (uint32_t)b[14] << 8 | b[15]); /* v4 inside */
+				 (uint32_t)b[14] << 8 | b[15]);
+	if (b[0] == 0x20 && b[1] == 0x02)
+		return v4_public((uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 |
+				 (uint32_t)b[4] << 8 | b[5]);
+	if (b[0] == 0x00 && b[1] == 0x64 && b[2] == 0xff && b[3] == 0x9b)
+		return false; /* 64:ff9b:1::/48, local-use NAT64 */
 	static const uint8_t zero[15] = { 0 };
 	if (memcmp(b, zero, 15) == 0)
 		return false;	   /* :: and ::1 */
@@ -198,8 +241,7 @@ bool outbound_smtp(const char *smarthost, const char *from, const char *rcpt,
 	struct upload u = { data, len };
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	outbound_common(c, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
 	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, to);
@@ -207,7 +249,6 @@ bool outbound_smtp(const char *smarthost, const char *from, const char *rcpt,
 	curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(c, CURLOPT_READFUNCTION, upload_read);
 	curl_easy_setopt(c, CURLOPT_READDATA, &u);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	if (rc != CURLE_OK)
@@ -255,8 +296,7 @@ bool outbound_post(const char *url, bool allow_private,
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+	outbound_common(c, errbuf);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "cmr");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -266,7 +306,6 @@ bool outbound_post(const char *url, bool allow_private,
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_guarded);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &g);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (ca && *ca)
 		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	CURLcode rc = curl_easy_perform(c);

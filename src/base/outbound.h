@@ -19,6 +19,10 @@
 /* Once per process, before threads use it. */
 void outbound_init(void);
 
+/* Aborts every transfer in progress and refuses new ones from then on
+ * (at shutdown: nothing waits out a slow peer's timeout). */
+void outbound_cancel(void);
+
 /* Whether an address may be reached: not unspecified, loopback, private
  * (RFC 1918, RFC 4193, CGNAT), link-local, multicast or reserved. */
 bool outbound_addr_public(const struct sockaddr *sa);

@@ -105,15 +105,18 @@ struct serve_doors {
 	struct delivery *delivery;
 };
 
-/* Stops the doors first (no new work), then the scheduler. */
-static void serve_stop(struct serve_doors *d)
+/* Stops the doors first (no new work), then the scheduler. False when a
+ * mail door's connection did not end in time: it still uses the app,
+ * which must then be left to the process's exit. */
+static bool serve_stop(struct serve_doors *d)
 {
 	http_stop(d->http);
-	lmtp_stop(d->lmtp);
-	policy_stop(d->policy);
+	bool clean = lmtp_stop(d->lmtp);
+	clean = policy_stop(d->policy) && clean;
 	metrics_stop(d->metrics);
 	scheduler_stop(d->sched);
 	delivery_stop(d->delivery);
+	return clean;
 }
 
 /* Starts every door whose socket is bound; each owns its fd from then. */
@@ -252,7 +255,12 @@ int cli_serve(int argc, char **argv)
 	sigwait(&set, &sig);
 	log_info("serve: %s received, shutting down",
 		 sig == SIGINT ? "SIGINT" : "SIGTERM");
-	serve_stop(&doors);
+	if (!serve_stop(&doors)) {
+		/* What was acknowledged is durable already; the stuck
+		 * connections die with the process. */
+		log_warn("serve: stopped with connections still open");
+		return CLI_OK;
+	}
 	app_close(&a);
 	log_info("serve: stopped");
 	return CLI_OK;

@@ -44,13 +44,26 @@
 #include "mail/maildir.h"
 #include "mail/mailmsg.h"
 
-struct delivery {
+/* Two workers: the Maildir's (local files, quick) and the one that
+ * reaches out (webhooks, forwards, unsubscribes: a slow peer may take its
+ * timeout), so that one person's slow webhook holds up no one's Maildir. */
+struct delivery;
+
+struct worker {
+	struct delivery *d;
 	struct app *a;
 	pthread_t thread;
+	bool local; /* the Maildir's */
+	bool started;
+	bool first_round; /* rows of before a restart may be redos */
+};
+
+struct delivery {
+	struct app *a;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping;
-	bool first_round; /* rows of before a restart may be redos */
+	struct worker w[2];
 };
 
 struct piece {
@@ -120,7 +133,7 @@ static int find_copy(struct maildir *md, const struct folder_table *f, int hint,
 }
 
 /* One piece of work with the Maildir adapter. */
-static void do_maildir(struct delivery *d, struct piece *p)
+static void do_maildir(struct worker *d, struct piece *p)
 {
 	struct app *a = d->a;
 	const struct store_outbox *o = &p->o;
@@ -137,10 +150,11 @@ static void do_maildir(struct delivery *d, struct piece *p)
 		p->ok = true; /* erased or purged meanwhile */
 		return;
 	}
+	bool have_m = rc == STORE_OK;
 	struct folder_table *f = malloc(sizeof(*f));
 	struct maildir *md = NULL;
 	char *data = NULL;
-	if (rc != STORE_OK || f == NULL || inbox_folders(a, o->person, f)) {
+	if (!have_m || f == NULL || inbox_folders(a, o->person, f)) {
 		snprintf(p->error, sizeof(p->error),
 			 "the store cannot be read");
 		goto out;
@@ -152,25 +166,38 @@ static void do_maildir(struct delivery *d, struct piece *p)
 	if (m.folder < 0 || m.folder >= f->n ||
 	    !maildir_folder_dir(f->names[m.folder], now_dir, sizeof(now_dir)))
 		gone = true; /* nowhere to be (cannot happen when delivered) */
-	rc = maildir_open(a->cfg.maildir_root, per, !gone, &md, p->error,
-			  sizeof(p->error));
-	if (rc != 0) {
-		p->ok = rc == 1; /* no Maildir: nothing to move or remove */
+	bool put = o->op == STORE_OUTBOX_DELIVER && !gone;
+	int opened = maildir_open(a->cfg.maildir_root, per, put, &md, p->error,
+				  sizeof(p->error));
+	if (opened != 0) {
+		p->ok = opened == 1; /* no Maildir: nothing to move or remove */
 		goto out;
 	}
+	/* Where its copy is now: a move or removal looks in the folder it
+	 * names (or everywhere); a delivery looks only when it may be a
+	 * redo (a retry, the first round after a start) or when copies may
+	 * be there from an earlier time the Maildir was on. */
 	int found = 0;
-	if (o->op != STORE_OUTBOX_DELIVER || o->tries > 0 || d->first_round) {
-		int hint = o->op == STORE_OUTBOX_DELIVER ? m.folder : o->folder;
+	bool look_all = o->folder == STORE_OUTBOX_LOOK_FIRST;
+	if (o->op != STORE_OUTBOX_DELIVER || o->tries > 0 || d->first_round ||
+	    look_all) {
+		int hint = o->op == STORE_OUTBOX_DELIVER
+				   ? (look_all ? -1 : m.folder)
+				   : o->folder;
 		found = find_copy(md, f, hint, unique, dir, sizeof(dir), where,
 				  sizeof(where), p->error, sizeof(p->error));
 		if (found < 0)
 			goto out;
 	}
-	if (o->op == STORE_OUTBOX_DELIVER) {
-		if (gone || found) {
-			p->ok = true;
-			goto out;
-		}
+	if (found && gone) {
+		p->ok = maildir_remove(md, dir, where, p->error,
+				       sizeof(p->error)) == 0;
+	} else if (found && strcmp(dir, now_dir) != 0) {
+		p->ok = maildir_move(md, dir, where, now_dir, p->error,
+				     sizeof(p->error)) == 0;
+	} else if (found || !put) {
+		p->ok = true; /* where it belongs, or nothing to do */
+	} else {
 		size_t len = 0;
 		data = message_bytes(a, &m, &len);
 		if (data == NULL) {
@@ -179,22 +206,12 @@ static void do_maildir(struct delivery *d, struct piece *p)
 		}
 		p->ok = maildir_put(md, now_dir, unique, data, len, m.read,
 				    p->error, sizeof(p->error)) == 0;
-	} else if (!found) {
-		p->ok = true; /* not there (yet): the delivery files it */
-	} else if (o->op == STORE_OUTBOX_REMOVE || gone) {
-		p->ok = maildir_remove(md, dir, where, p->error,
-				       sizeof(p->error)) == 0;
-	} else if (strcmp(dir, now_dir) == 0) {
-		p->ok = true;
-	} else {
-		p->ok = maildir_move(md, dir, where, now_dir, p->error,
-				     sizeof(p->error)) == 0;
 	}
 out:
 	maildir_close(md);
 	free(data);
 	free(f);
-	if (rc != STORE_NOT_FOUND)
+	if (have_m)
 		store_message_clear(&m);
 }
 
@@ -242,7 +259,7 @@ static char *webhook_payload(struct app *a, const struct store_message *m,
 /* One delivered message to the person's webhook, signed:
  * CMR-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256 of "<t>.<body>">
  * under the secret shown to the person once. */
-static void do_webhook(struct delivery *d, struct piece *p)
+static void do_webhook(struct worker *d, struct piece *p)
 {
 	struct app *a = d->a;
 	char *url = NULL, *secret = NULL, *payload = NULL;
@@ -324,7 +341,7 @@ static char *crlf(const char *s, size_t len, size_t *out_len)
  * as it came (mail) or composed (HTTP), to the verified address, through
  * the smarthost, under cmr's own envelope sender so that bounces come
  * back to cmr, never to the brand. */
-static void do_forward(struct delivery *d, struct piece *p)
+static void do_forward(struct worker *d, struct piece *p)
 {
 	struct app *a = d->a;
 	char address[DELIVERY_ADDRESS_MAX + 1], code[DELIVERY_CODE_LEN + 1];
@@ -424,7 +441,7 @@ out:
  * relationship — a POST of "List-Unsubscribe=One-Click", no cookies, no
  * redirects, never a GET. The outcome goes on the person's ledger
  * (`unsubscribe.sent`), once it succeeded or was given up. */
-static void do_unsubscribe(struct delivery *d, struct piece *p)
+static void do_unsubscribe(struct worker *d, struct piece *p)
 {
 	struct app *a = d->a;
 	struct store_relationship r;
@@ -463,22 +480,41 @@ static void do_unsubscribe(struct delivery *d, struct piece *p)
 	}
 }
 
+/* The adapter's name, for the log (which never carries a URL, an address
+ * or a folder name: those are the person's). */
+static const char *adapter_name(int adapter)
+{
+	switch (adapter) {
+	case STORE_ADAPTER_MAILDIR:
+		return "maildir";
+	case STORE_ADAPTER_WEBHOOK:
+		return "webhook";
+	case STORE_ADAPTER_UNSUBSCRIBE:
+		return "unsubscribe";
+	case STORE_ADAPTER_FORWARD:
+		return "forward";
+	default:
+		return "unknown";
+	}
+}
+
+/* Settles each piece on its own: one that cannot be settled (its ledger
+ * entry, say) is done again later, and does not sink the others, which
+ * would then reach their peers twice. */
 static int settle_run(struct store_tx *tx, void *arg)
 {
 	struct round *r = arg;
 	int64_t now = app_now_ms() / 1000;
 	for (int i = 0; i < r->n; i++) {
 		struct piece *p = &r->p[i];
-		if (p->ledger) {
-			int rc = ledger_append(tx, p->o.person, "system",
-					       "unsubscribe.sent", p->o.attempt,
-					       p->ledger, app_now_ms());
-			if (rc != STORE_OK) {
-				log_warn("delivery: outbox %llu: its ledger "
-					 "entry cannot be written (%d)",
-					 (unsigned long long)p->o.id, rc);
-				return rc;
-			}
+		if (p->ledger &&
+		    ledger_append(tx, p->o.person, "system", "unsubscribe.sent",
+				  p->o.attempt, p->ledger,
+				  app_now_ms()) != STORE_OK) {
+			log_warn("delivery: outbox %llu: its ledger entry "
+				 "cannot be written; done again later",
+				 (unsigned long long)p->o.id);
+			continue;
 		}
 		int tries = p->ok ? -1 : p->o.tries + 1;
 		int64_t wait = DELIVERY_BACKOFF_S;
@@ -487,44 +523,55 @@ static int settle_run(struct store_tx *tx, void *arg)
 			wait *= 2;
 		if (wait > DELIVERY_BACKOFF_CAP_S)
 			wait = DELIVERY_BACKOFF_CAP_S;
-		int rc = store_outbox_settle(tx, p->o.id, tries, now + wait,
-					     p->ok ? NULL : p->error);
-		if (rc != STORE_OK)
-			return rc;
+		char error[sizeof(p->error) + 40];
+		snprintf(error, sizeof(error), "%s", p->error);
+		/* What reaches out gives up in the end (a dead webhook must
+		 * not keep the worker busy for ever); it stays on the list,
+		 * failed, for the person to see. The Maildir is ours: it is
+		 * tried until it works. */
+		if (!p->ok && p->o.adapter != STORE_ADAPTER_MAILDIR &&
+		    tries >= DELIVERY_MAX_TRIES) {
+			wait = INT64_MAX / 4;
+			snprintf(error, sizeof(error),
+				 "given up after %d tries: %.200s", tries,
+				 p->error);
+		}
+		if (store_outbox_settle(tx, p->o.id, tries, now + wait,
+					p->ok ? NULL : error) != STORE_OK)
+			log_warn("delivery: outbox %llu cannot be settled; "
+				 "done again later",
+				 (unsigned long long)p->o.id);
 	}
 	return STORE_OK;
 }
 
-/* One round; returns how many pieces it took, or -1 when they could not
- * be settled (to be done again after a pause). */
-static int delivery_round(struct delivery *d, struct round *r)
+/* One round; returns how many pieces it took, or -1 when the outbox
+ * could not be read or the pieces settled (then a pause). */
+static int delivery_round(struct worker *w, struct round *r)
 {
-	struct app *a = d->a;
+	struct app *a = w->a;
 	r->n = 0;
-	if (store_outbox_due(a->store, app_now_ms() / 1000, DELIVERY_BATCH,
-			     collect, r) != STORE_OK) {
+	if (store_outbox_due(a->store, app_now_ms() / 1000, w->local,
+			     DELIVERY_BATCH, collect, r) != STORE_OK) {
 		log_warn("delivery: the outbox cannot be read");
-		return 0;
+		return -1;
 	}
 	for (int i = 0; i < r->n; i++) {
 		struct piece *p = &r->p[i];
-		if (p->o.adapter == STORE_ADAPTER_MAILDIR &&
-		    a->cfg.maildir_root[0])
-			do_maildir(d, p);
+		if (p->o.adapter == STORE_ADAPTER_MAILDIR)
+			do_maildir(w, p);
 		else if (p->o.adapter == STORE_ADAPTER_WEBHOOK)
-			do_webhook(d, p);
+			do_webhook(w, p);
 		else if (p->o.adapter == STORE_ADAPTER_UNSUBSCRIBE)
-			do_unsubscribe(d, p);
+			do_unsubscribe(w, p);
 		else if (p->o.adapter == STORE_ADAPTER_FORWARD)
-			do_forward(d, p);
+			do_forward(w, p);
 		else
-			p->ok = true; /* an adapter this server runs without
-					 (--maildir-root dropped): nothing to
-					 do */
+			snprintf(p->error, sizeof(p->error), "no such adapter");
 		if (!p->ok)
-			log_info("delivery: outbox %llu failed (try %d): %s",
-				 (unsigned long long)p->o.id, p->o.tries + 1,
-				 p->error);
+			log_info("delivery: outbox %llu (%s) failed, try %d",
+				 (unsigned long long)p->o.id,
+				 adapter_name(p->o.adapter), p->o.tries + 1);
 	}
 	int n = r->n;
 	if (n > 0 && store_write(a->store, settle_run, r) != STORE_OK) {
@@ -539,13 +586,14 @@ static int delivery_round(struct delivery *d, struct round *r)
 
 static void *delivery_main(void *arg)
 {
-	struct delivery *d = arg;
+	struct worker *w = arg;
+	struct delivery *d = w->d;
 	struct round *r = malloc(sizeof(*r));
 	if (r == NULL) {
-		log_warn("delivery: out of memory; the adapters are stopped");
+		log_warn("delivery: out of memory; an adapter worker stopped");
 		return NULL;
 	}
-	d->first_round = true;
+	w->first_round = true;
 	long pause_ms = DELIVERY_IDLE_MS;
 	for (;;) {
 		pthread_mutex_lock(&d->lock);
@@ -553,9 +601,9 @@ static void *delivery_main(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		if (stop)
 			break;
-		int n = delivery_round(d, r);
+		int n = delivery_round(w, r);
 		if (n == 0)
-			d->first_round = false;
+			w->first_round = false;
 		if (n == DELIVERY_BATCH)
 			continue; /* more is due */
 		/* A round that could not be settled is not redone at once:
@@ -587,11 +635,18 @@ struct delivery *delivery_start(struct app *a)
 	pthread_cond_init(&d->cond, NULL);
 	mailmsg_init();
 	outbound_init();
-	if (pthread_create(&d->thread, NULL, delivery_main, d) != 0) {
-		pthread_cond_destroy(&d->cond);
-		pthread_mutex_destroy(&d->lock);
-		free(d);
-		return NULL;
+	/* Without a Maildir root no Maildir work is taken: what was queued
+	 * under one waits for it (an erasure's included). */
+	for (int i = 0; i < 2; i++) {
+		struct worker *w = &d->w[i];
+		*w = (struct worker){ .d = d, .a = a, .local = i == 0 };
+		if (w->local && a->cfg.maildir_root[0] == '\0')
+			continue;
+		if (pthread_create(&w->thread, NULL, delivery_main, w) != 0) {
+			delivery_stop(d);
+			return NULL;
+		}
+		w->started = true;
 	}
 	return d;
 }
@@ -602,9 +657,12 @@ void delivery_stop(struct delivery *d)
 		return;
 	pthread_mutex_lock(&d->lock);
 	d->stopping = true;
-	pthread_cond_signal(&d->cond);
+	pthread_cond_broadcast(&d->cond);
 	pthread_mutex_unlock(&d->lock);
-	pthread_join(d->thread, NULL);
+	outbound_cancel(); /* a transfer in progress ends now */
+	for (int i = 0; i < 2; i++)
+		if (d->w[i].started)
+			pthread_join(d->w[i].thread, NULL);
 	pthread_cond_destroy(&d->cond);
 	pthread_mutex_destroy(&d->lock);
 	free(d);

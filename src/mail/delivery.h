@@ -15,6 +15,7 @@
 #define DELIVERY_BACKOFF_S	   5   /* first retry; doubles to the cap */
 #define DELIVERY_BACKOFF_CAP_S	   3600
 #define DELIVERY_UNSUBSCRIBE_TRIES 8 /* then given up, on the ledger */
+#define DELIVERY_MAX_TRIES	   24 /* webhook, forward: then given up (a day) */
 
 struct delivery;
 

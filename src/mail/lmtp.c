@@ -231,15 +231,23 @@ static uint64_t lmtp_brand_of(struct app *a, const char *domain)
  * and nothing is verified. */
 static bool lmtp_sender_is_brand(struct app *a, const char *sender,
 				 const char *data, const struct mailmsg *m,
-				 uint64_t brand)
+				 uint64_t brand, bool *dkim)
 {
+	*dkim = false;
 	if (m->from_domain[0] == '\0')
 		return false;
 	if (a->cfg.auth_id[0]) {
 		struct authres ar;
-		return authres_find(data, m->header_len, a->cfg.auth_id, &ar) &&
-		       authres_vouches(&ar, m->from_domain) &&
-		       lmtp_brand_of(a, m->from_domain) == brand;
+		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
+		    !authres_vouches(&ar, m->from_domain) ||
+		    lmtp_brand_of(a, m->from_domain) != brand)
+			return false;
+		/* An aligned DKIM signature, not DMARC alone (which may rest
+		 * on SPF): only it covers headers such as List-Unsubscribe
+		 * (RFC 8058 §4). */
+		ar.dmarc_pass = false;
+		*dkim = authres_vouches(&ar, m->from_domain);
+		return true;
 	}
 	char domain[254];
 	return mailmsg_domain(sender, domain, sizeof(domain)) &&
@@ -287,12 +295,12 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 				 "451 4.3.0 try again later");
 			continue;
 		}
-		bool brand_sent = lmtp_sender_is_brand(j->app, s->sender,
-						       j->data, j->m, r.brand);
+		bool dkim = false;
+		bool brand_sent = lmtp_sender_is_brand(
+			j->app, s->sender, j->data, j->m, r.brand, &dkim);
 		/* RFC 8058: kept only from mail the MTA vouched for, and only
 		 * used when the person ends the relationship. */
-		if (brand_sent && j->app->cfg.auth_id[0] &&
-		    j->m->unsubscribe[0] &&
+		if (brand_sent && dkim && j->m->unsubscribe[0] &&
 		    (r.unsubscribe == NULL ||
 		     strcmp(r.unsubscribe, j->m->unsubscribe) != 0) &&
 		    store_relationship_set_unsubscribe(
@@ -599,10 +607,11 @@ int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
 	return 0;
 }
 
-void lmtp_stop(struct lmtp_server *s)
+bool lmtp_stop(struct lmtp_server *s)
 {
 	if (s == NULL)
-		return;
-	conn_server_stop(s->conns);
+		return true;
+	bool clean = conn_server_stop(s->conns);
 	free(s);
+	return clean;
 }

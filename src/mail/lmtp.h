@@ -26,7 +26,8 @@ int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
 int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
 	       size_t errlen);
 
-/* Stops accepting, lets the sessions end, frees. */
-void lmtp_stop(struct lmtp_server *s);
+/* Stops accepting, lets the sessions end, frees. False when some did
+ * not end in time: they still use the app. */
+bool lmtp_stop(struct lmtp_server *s);
 
 #endif

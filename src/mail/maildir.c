@@ -243,23 +243,52 @@ void maildir_close(struct maildir *m)
 	free(m);
 }
 
+/* The sub-directory ("new" or "cur") of a folder, opened without
+ * following a link at either step; -1 with errno. */
+static int sub_at(struct maildir *m, const char *dir, const char *sub,
+		  bool create)
+{
+	int fd = create ? folder_open(m, dir, true) : dir_at(m->fd, dir, false);
+	if (fd < 0)
+		return -1;
+	int s = dir_at(fd, sub, false);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return s;
+}
+
+/* Splits "new/NAME" or "cur/NAME…" into its sub-directory and name. */
+static bool where_split(const char *where, char sub[4], const char **name)
+{
+	if ((strncmp(where, "new/", 4) != 0 &&
+	     strncmp(where, "cur/", 4) != 0) ||
+	    where[4] == '\0' || strchr(where + 4, '/') ||
+	    strcmp(where + 4, ".") == 0 || strcmp(where + 4, "..") == 0)
+		return false;
+	memcpy(sub, where, 3);
+	sub[3] = '\0';
+	*name = where + 4;
+	return true;
+}
+
 int maildir_find(struct maildir *m, const char *dir, const char *unique,
 		 char *where, size_t size, char *err, size_t errlen)
 {
-	int fd = dir_at(m->fd, dir, false);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, "folder", dir);
 	struct stat st;
-	char path[MAILDIR_NAME_MAX + 8];
-	snprintf(path, sizeof(path), "new/%s", unique);
-	if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		close(fd);
-		snprintf(where, size, "%s", path);
-		return 1;
+	int nfd = sub_at(m, dir, "new", false);
+	if (nfd < 0 && errno != ENOENT)
+		return fail(err, errlen, "folder", dir);
+	if (nfd >= 0) {
+		int found = fstatat(nfd, unique, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		close(nfd);
+		if (found) {
+			snprintf(where, size, "new/%s", unique);
+			return 1;
+		}
 	}
 	/* In cur/ a reader may have added flags: "<unique>:2,S". */
-	int cur = dir_at(fd, "cur", false);
-	close(fd);
+	int cur = sub_at(m, dir, "cur", false);
 	if (cur < 0)
 		return errno == ENOENT ? 0 : fail(err, errlen, "folder", dir);
 	DIR *d = fdopendir(cur);
@@ -286,12 +315,8 @@ int maildir_put(struct maildir *m, const char *dir, const char *unique,
 		const void *data, size_t len, bool seen, char *err,
 		size_t errlen)
 {
-	int fd = folder_open(m, dir, true);
-	if (fd < 0)
-		return fail(err, errlen, "folder", dir);
-	int tmp = dir_at(fd, "tmp", false);
-	int dest = dir_at(fd, seen ? "cur" : "new", false);
-	close(fd);
+	int tmp = sub_at(m, dir, "tmp", true);
+	int dest = tmp >= 0 ? sub_at(m, dir, seen ? "cur" : "new", true) : -1;
 	int rc = -1;
 	if (tmp < 0 || dest < 0) {
 		fail(err, errlen, "folder", dir);
@@ -345,15 +370,21 @@ out:
 int maildir_move(struct maildir *m, const char *from_dir, const char *where,
 		 const char *to_dir, char *err, size_t errlen)
 {
-	int from = dir_at(m->fd, from_dir, false);
-	int to = folder_open(m, to_dir, true);
+	char sub[4];
+	const char *name;
+	if (!where_split(where, sub, &name)) {
+		snprintf(err, errlen, "not a message's place");
+		return -1;
+	}
+	int from = sub_at(m, from_dir, sub, false);
+	int to = from >= 0 ? sub_at(m, to_dir, sub, true) : -1;
 	int rc = -1;
 	if (from < 0 || to < 0) {
 		fail(err, errlen, "folder", from < 0 ? from_dir : to_dir);
 		goto out;
 	}
-	/* where is "new/…" or "cur/…": the same place in the other folder. */
-	if (renameat(from, where, to, where) != 0 || fsync(to) != 0 ||
+	/* The same place (new/ or cur/) and name in the other folder. */
+	if (renameat(from, name, to, name) != 0 || fsync(to) != 0 ||
 	    fsync(from) != 0) {
 		fail(err, errlen, "cannot move to", to_dir);
 		goto out;
@@ -370,11 +401,17 @@ out:
 int maildir_remove(struct maildir *m, const char *dir, const char *where,
 		   char *err, size_t errlen)
 {
-	int fd = dir_at(m->fd, dir, false);
+	char sub[4];
+	const char *name;
+	if (!where_split(where, sub, &name)) {
+		snprintf(err, errlen, "not a message's place");
+		return -1;
+	}
+	int fd = sub_at(m, dir, sub, false);
 	if (fd < 0)
 		return fail(err, errlen, "folder", dir);
 	int rc = 0;
-	if (unlinkat(fd, where, 0) != 0 && errno != ENOENT)
+	if (unlinkat(fd, name, 0) != 0 && errno != ENOENT)
 		rc = fail(err, errlen, "cannot remove from", dir);
 	else
 		fsync(fd);

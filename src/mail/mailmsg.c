@@ -45,9 +45,51 @@ bool mailmsg_domain(const char *address, char *out, size_t size)
 	return i > 0;
 }
 
+/* Makes s valid UTF-8 in place: a character cut at the end goes, any
+ * other byte that is not part of a well-formed character becomes '?'.
+ * (A header may carry raw 8-bit text, and a value cut to its field's
+ * size may end inside a character; JSON wants neither.) */
+static void mailmsg_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	while (*p) {
+		int n = *p < 0x80	      ? 0
+			: (*p & 0xe0) == 0xc0 ? 1
+			: (*p & 0xf0) == 0xe0 ? 2
+			: (*p & 0xf8) == 0xf0 ? 3
+					      : -1;
+		int ok = n >= 0;
+		for (int i = 1; ok && i <= n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n > 0) {
+			uint32_t c = *p & (0x3f >> n);
+			for (int i = 1; i <= n; i++)
+				c = c << 6 | (p[i] & 0x3f);
+			static const uint32_t least[] = { 0, 0x80, 0x800,
+							  0x10000 };
+			ok = c >= least[n] && c <= 0x10ffff &&
+			     (c < 0xd800 || c > 0xdfff);
+		}
+		if (ok) {
+			p += n + 1;
+			continue;
+		}
+		/* A cut character at the very end is dropped. */
+		bool tail = true;
+		for (int i = 1; n > 0 && i <= n && tail; i++)
+			tail = p[i] == '\0' || (p[i] & 0xc0) == 0x80;
+		if (n > 0 && tail && memchr(p, '\0', (size_t)n + 1)) {
+			*p = '\0';
+			return;
+		}
+		*p++ = '?';
+	}
+}
+
 static void mailmsg_copy(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? src : "");
+	mailmsg_utf8(dst);
 	/* Trim the spaces a header value may carry. */
 	size_t n = strlen(dst);
 	while (n && isspace((unsigned char)dst[n - 1]))

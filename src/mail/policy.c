@@ -129,7 +129,7 @@ static void policy_decide(struct policy_server *srv,
 	if (strcmp(req->request, "smtpd_access_policy") != 0 ||
 	    strcasecmp(req->state, "RCPT") != 0 ||
 	    !mailmsg_domain(req->recipient, domain, sizeof(domain)) ||
-	    strcmp(domain, a->cfg.alias_domain) != 0 ||
+	    strcasecmp(domain, a->cfg.alias_domain) != 0 ||
 	    mailmsg_is_bounce(req->recipient, a->cfg.alias_domain)) {
 		snprintf(out, size, "action=DUNNO\n\n");
 		return;
@@ -204,12 +204,13 @@ int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
 	return 0;
 }
 
-void policy_stop(struct policy_server *s)
+bool policy_stop(struct policy_server *s)
 {
 	if (s == NULL)
-		return;
+		return true;
 	if (!conn_server_stop(s->conns))
-		return; /* connections still use it: left to the exit */
+		return false; /* connections still use it: left to the exit */
 	rcpt_cache_free(s->cache);
 	free(s);
+	return true;
 }

@@ -21,7 +21,8 @@ struct policy_server;
 int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
 		 size_t errlen);
 
-/* Stops accepting, lets the connections end, frees. */
-void policy_stop(struct policy_server *s);
+/* Stops accepting, lets the connections end, frees. False when some did
+ * not end in time: they still use the app. */
+bool policy_stop(struct policy_server *s);
 
 #endif

@@ -101,7 +101,7 @@ struct store_ops {
 	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
 					    const char *);
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
-	int (*outbox_due)(struct store *, int64_t, int, store_outbox_cb,
+	int (*outbox_due)(struct store *, int64_t, bool, int, store_outbox_cb,
 			  void *);
 	int (*outbox_settle)(struct store_tx *, uint64_t, int, int64_t,
 			     const char *);

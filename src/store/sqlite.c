@@ -1720,7 +1720,7 @@ static int sqlite_person_set_password(struct store_tx *tx, uint64_t id,
 static const char sql_erase_alias[] =
 	"UPDATE aliases SET alias = ?, person = NULL WHERE alias = ?";
 static const char sql_erase_rel[] =
-	"UPDATE relationships SET alias = ?1, state = 2, "
+	"UPDATE relationships SET alias = ?1, state = 2, unsubscribe = NULL, "
 	"ended_at = coalesce(ended_at, ?2) WHERE alias = ?3";
 static const char sql_erase_attempts[] =
 	"DELETE FROM attempts WHERE person = ?";
@@ -1817,20 +1817,31 @@ static const char sql_outbox_one[] =
 /* Every delivered message of the person (in one folder when ?5 >= 0). */
 static const char sql_outbox_all[] =
 	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
-	"SELECT ?1, id, ?3, ?4, CASE WHEN ?4 = 0 THEN NULL ELSE folder END, "
+	"SELECT ?1, id, ?3, ?4, CASE WHEN ?4 <> 0 THEN folder WHEN ?5 = -2 "
+	"THEN -2 END, "
 	"?6 FROM attempts WHERE person = ?1 AND decision = 0 AND removed = 0 "
 	"AND (?5 < 0 OR folder = ?5) AND ?2 = 0 ORDER BY id";
+
+/* The relationship's (?2) one-click unsubscribe, when it has a URI, as
+ * this transaction sees it. */
+static const char sql_outbox_unsubscribe[] =
+	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
+	"SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM relationships WHERE id = ?2 AND "
+	"unsubscribe IS NOT NULL";
 
 static int sqlite_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 {
 	bool one = o->attempt != 0 || o->op == STORE_OUTBOX_ERASE ||
 		   o->op == STORE_OUTBOX_VERIFY;
-	WRITER_STMT(tx, one ? sql_outbox_one : sql_outbox_all);
+	WRITER_STMT(tx, o->adapter == STORE_ADAPTER_UNSUBSCRIBE
+				? sql_outbox_unsubscribe
+			: one ? sql_outbox_one
+			      : sql_outbox_all);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)o->person);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)o->attempt);
 	sqlite3_bind_int(st, 3, o->adapter);
 	sqlite3_bind_int(st, 4, o->op);
-	if (o->folder >= 0 || !one)
+	if (o->folder >= 0 || !one || o->folder == STORE_OUTBOX_LOOK_FIRST)
 		sqlite3_bind_int(st, 5, o->folder);
 	sqlite3_bind_int64(st, 6, o->next_at);
 	return sqlite_exec_stmt(st);
@@ -1838,14 +1849,16 @@ static int sqlite_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 
 static const char sql_outbox_due[] =
 	"SELECT id, person, attempt, adapter, op, folder, tries, next_at "
-	"FROM outbox WHERE next_at <= ? ORDER BY next_at, id LIMIT ?";
+	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = ?2 "
+	"ORDER BY next_at, id LIMIT ?3";
 
-static int sqlite_outbox_due(struct store *store, int64_t now, int limit,
-			     store_outbox_cb cb, void *arg)
+static int sqlite_outbox_due(struct store *store, int64_t now, bool local,
+			     int limit, store_outbox_cb cb, void *arg)
 {
 	READER_BEGIN(store, sql_outbox_due);
 	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_int(st, 2, limit);
+	sqlite3_bind_int(st, 2, local ? 1 : 0);
+	sqlite3_bind_int(st, 3, limit);
 	int rc, status = STORE_OK;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct store_outbox o = {
@@ -2059,7 +2072,9 @@ static const char sql_purge_later_outbox[] =
 	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
 	"SELECT a.person, a.id, 1, 2, a.folder, ?1 FROM attempts a JOIN "
 	"persons p ON p.id = a.person WHERE a.folder = 1 AND a.decision = 0 "
-	"AND a.removed = 0 AND json_extract(p.delivery, '$.maildir') = 1 AND "
+	"AND a.removed = 0 AND json_extract(p.delivery, '$.maildir_copies') = "
+	"1 "
+	"AND "
 	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
 	"'$.later_retention_days'), 30) ORDER BY a.id";
 

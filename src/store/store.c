@@ -373,10 +373,10 @@ int store_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 	return TX_OPS(tx)->outbox_add(tx, o);
 }
 
-int store_outbox_due(struct store *s, int64_t now, int limit,
+int store_outbox_due(struct store *s, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg)
 {
-	return s->ops->outbox_due(s, now, limit, cb, arg);
+	return s->ops->outbox_due(s, now, local, limit, cb, arg);
 }
 
 int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,

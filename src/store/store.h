@@ -469,6 +469,8 @@ enum store_outbox_op {
 	STORE_OUTBOX_VERIFY = 4,  /* forward: send the address its code */
 };
 
+#define STORE_OUTBOX_LOOK_FIRST (-2)
+
 struct store_outbox {
 	uint64_t id; /* set by the store */
 	uint64_t person;
@@ -477,16 +479,20 @@ struct store_outbox {
 			     (in `folder` when folder >= 0) */
 	int adapter;	  /* enum store_outbox_adapter */
 	int op;		  /* enum store_outbox_op */
-	int folder;	  /* -1: none */
+	int folder;	  /* -1: none; STORE_OUTBOX_LOOK_FIRST: a delivery
+			     for which a copy may already be there, in any
+			     folder */
 	int tries;
 	int64_t next_at;
 };
 
-/* Queues work for an adapter, in the current write job. */
+/* Queues work for an adapter, in the current write job. An unsubscribe
+ * is queued only when the relationship has a one-click URI. */
 int store_outbox_add(struct store_tx *tx, const struct store_outbox *o);
 typedef int (*store_outbox_cb)(const struct store_outbox *o, void *arg);
-/* Work due at `now`, in order of arrival (reads). */
-int store_outbox_due(struct store *s, int64_t now, int limit,
+/* Work due at `now`, in order of arrival (reads): for the Maildir
+ * (local) or for the adapters that reach out (the others). */
+int store_outbox_due(struct store *s, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg);
 /* Done (tries < 0: the row leaves) or failed (kept with tries, next_at
  * and the error). */

@@ -210,3 +210,60 @@ def test_folder_names_that_could_escape_are_refused(md, folder):
     assert sorted(p.name for p in root.iterdir()) == [ana.id]
     assert sorted(p.name for p in (root / ana.id).iterdir()) == [
         "cur", "new", "tmp"]
+
+
+def test_off_and_on_again_leaves_one_copy_each_where_it_belongs(md):
+    """Copies follow moves and removals while the Maildir is off too, and
+    turning it on again looks for a copy before writing one (a reader may
+    have renamed it with flags)."""
+    api, ana, acme, rel, root = md
+    assert enable(ana).status == 200
+    for subject in ("Keep", "Move", "Drop"):
+        acme.send(rel.id, topic="orders", subject=subject)
+    assert wait_for(lambda: len(files(root, ana.id)) == 3)
+    # Dovecot moved one to cur/ with the Seen flag.
+    name, path = sorted(files(root, ana.id).items())[0]
+    os.rename(path, root / ana.id / "cur" / (name + ":2,S"))
+    assert enable(ana, False).status == 200
+    by_subject = {m["subject"]: m["id"] for m in ana.messages("folder=inbox")}
+    ana.ok("PATCH", f"/v1/me/messages/{by_subject['Move']}",
+           {"folder": "Elsewhere"})
+    assert wait_for(lambda: len(files(root, ana.id, ".Elsewhere")) == 1)
+    acme.send(rel.id, topic="orders", subject="While off")
+    assert enable(ana).status == 200
+    ana.ok("PATCH", f"/v1/me/messages/{by_subject['Drop']}",
+           {"folder": "Trash"})
+    assert ana.post("/v1/me/folders/Trash/empty").status == 200
+    time.sleep(1.0)
+    assert wait_for(lambda: len(files(root, ana.id)) == 2)
+    inbox = files(root, ana.id)
+    assert len(inbox) == 2, sorted(inbox)  # Keep and While off
+    assert len(files(root, ana.id, ".Elsewhere")) == 1
+    assert len(files(root, ana.id, ".Trash")) == 0
+    names = [n.split(":")[0] for n in inbox] + \
+        [n.split(":")[0] for n in files(root, ana.id, ".Elsewhere")]
+    assert len(names) == len(set(names))  # no message twice
+
+
+def test_a_cut_subject_is_still_text(md):
+    """A header cut to its field's size never ends inside a character:
+    the message lists, and its subject is valid text."""
+    import re as _re
+    api, ana, acme, rel, root = md
+    m = _re.search(r"lmtp: listening on \S+:(\d+)", api.server.log())
+    client = Lmtp(int(m.group(1)))
+    client.cmd("LHLO mx.test")
+    import base64
+    subject = "x" + "ä" * 600
+    words = ["=?utf-8?b?" + base64.b64encode(subject[i:i + 20].encode())
+             .decode() + "?=" for i in range(0, len(subject), 20)]
+    head = ("From: news@acme.example\r\nSubject: " + "\r\n ".join(words) +
+            "\r\nCMR-Topic: orders\r\nMessage-ID: <cut@acme.example>\r\n")
+    assert client.deliver("news@acme.example", [rel.alias],
+                          head.encode() + b"\r\nBody\r\n")[0] \
+        .startswith("250")
+    client.close()
+    got = ana.messages("folder=inbox")
+    assert len(got) == 1
+    assert got[0]["subject"].startswith("xää")
+    assert len(got[0]["subject"].encode()) <= 998

@@ -145,3 +145,29 @@ def test_bounces_come_back_to_cmr_and_are_taken(world):
     client.close()
     assert ana.messages() == []
     assert "a bounce of a forward came back" in api.server.log()
+
+
+def test_wrong_codes_are_counted_even_all_at_once(world):
+    """Tries are counted in the transaction that checks them: forty at
+    once still get at most five answers of "not the code"."""
+    import concurrent.futures
+    api, ana, acme, rel, sink, port = world
+    forward(ana, "ana@home.example")
+    sink.wait(1)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(
+            lambda _: ana.post("/v1/me/delivery/verify",
+                               {"code": "AAAA-AAAA"}), range(40)))
+    details = [r.json()["detail"] for r in replies]
+    assert all(r.status == 422 for r in replies)
+    assert sum("not the code" in d for d in details) <= 5, details
+
+
+def test_codes_to_new_addresses_are_limited_a_day(world):
+    api, ana, acme, rel, sink, port = world
+    for i in range(5):
+        assert forward(ana, f"ana{i}@home.example").status == 200
+    r = forward(ana, "ana5@home.example")
+    assert_problem(r, 422, "forward")
+    assert "tomorrow" in r.json()["detail"]
+    assert len(sink.wait(5)) == 5

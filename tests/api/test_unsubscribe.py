@@ -13,7 +13,8 @@ from test_delivery import wait_for
 from test_lmtp import Lmtp
 from test_lmtp_auth import AUTH_ID
 
-PASS = f"{AUTH_ID}; dmarc=pass header.from=acme.example"
+PASS = (f"{AUTH_ID}; dkim=pass header.d=mail.acme.example; dmarc=pass "
+        "header.from=acme.example")
 
 
 def mail(unsub, post=True, auth=PASS):
@@ -84,6 +85,9 @@ def test_a_failure_is_retried(make_api, receiver):
                                   "header.from=acme.example")),
     # no List-Unsubscribe-Post: not one-click, and cmr never GETs
     (("--auth-id", AUTH_ID), dict(post=False)),
+    # DMARC alone (it may rest on SPF): no signature covers the header
+    (("--auth-id", AUTH_ID), dict(auth=f"{AUTH_ID}; dmarc=pass "
+                                  "header.from=acme.example")),
 ])
 def test_no_unsubscribe_without_verified_one_click_headers(
         make_api, receiver, flags, message):
@@ -107,3 +111,16 @@ def test_a_private_target_is_refused(make_api, receiver):
         ana.ok("GET", "/v1/me/delivery")))
     assert "private" in state["outbox"]["last_error"]
     assert receiver.requests == []
+
+
+def test_erasure_forgets_the_brands_unsubscribe_uri(make_api, receiver, ctx):
+    """The URI names the alias (often literally): after erasure only the
+    alias's tombstone may remain."""
+    api, ana, rel, client = start_world(make_api, "--auth-id", AUTH_ID,
+                                        "--allow-private-targets")
+    url = receiver.url(f"/unsub?u={rel.alias}")
+    client.deliver("news@acme.example", [rel.alias], mail(url))
+    from conftest import PASSWORD
+    assert ana.call("DELETE", "/v1/me", {"password": PASSWORD}).status == 204
+    api.server.stop()
+    assert rel.alias.encode() not in ctx.store_bytes()

@@ -117,6 +117,11 @@ def test_redirects_are_not_followed(world):
     ("https://[::1]:8443/x", "private"),
     ("https://169.254.169.254/latest/meta-data", "private"),
     ("https://10.1.2.3/x", "private"),
+    ("https://[::ffff:169.254.169.254]/x", "private"),
+    ("https://[::127.0.0.1]/x", "private"),
+    ("https://[2002:7f00:1::]/x", "private"),
+    ("https://[64:ff9b::a9fe:a9fe]/x", "private"),
+    ("https://[fe80::1]/x", "private"),
     ("https://localhost/x", "private"),
     ("https://user:pw@hooks.example/x", "user info"),
     ("not a url", "URL"),
@@ -162,3 +167,18 @@ def test_shape_errors(api):
                                       "secret": "mine"}}, "webhook")]:
         assert_problem(ana.put("/v1/me/delivery",
                                dict(body, password=PASSWORD)), 400, field)
+
+
+def test_the_log_never_names_the_webhook(make_api, receiver):
+    api = make_api("--allow-private-targets")
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme", "acme.example")
+    rel = api.connect(ana, acme, ask=ASK,
+                      grant={"channels": {"email": {"allowed": True}}})
+    assert hook(ana, "https://ana-lima-private-home.invalid/x").status == 200
+    acme.send(rel.id, topic="orders")
+    state = wait_for(lambda: (lambda d: d["outbox"]["failing"] and d)(
+        ana.ok("GET", "/v1/me/delivery")))
+    assert "ana-lima-private-home" in state["outbox"]["last_error"]
+    assert "ana-lima-private-home" not in api.server.log()
+    assert "(webhook) failed" in api.server.log()

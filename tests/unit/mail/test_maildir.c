@@ -181,6 +181,30 @@ Test(maildir, links_are_refused, .init = setup, .fini = teardown)
 		     -1);
 	cr_assert_eq(maildir_open(root, "../x", true, &m, err, sizeof(err)),
 		     -1);
+	/* A link as new/ (or cur/) of a folder is not followed by find,
+	 * move or remove either: a file outside keeps its name and place. */
+	cr_assert_eq(maildir_open(root, "per_a", false, &m, err, sizeof(err)),
+		     0);
+	char victim[700], where[200];
+	snprintf(victim, sizeof(victim), "%s/1.M9.cmr", outside);
+	int vf = open(victim, O_WRONLY | O_CREAT, 0600);
+	cr_assert_geq(vf, 0);
+	close(vf);
+	cr_assert_eq(maildir_find(m, ".Real", "1.M9.cmr", where, sizeof(where),
+				  err, sizeof(err)),
+		     -1);
+	cr_assert_eq(
+		maildir_remove(m, ".Real", "new/1.M9.cmr", err, sizeof(err)),
+		-1);
+	cr_assert_eq(maildir_move(m, ".Real", "new/1.M9.cmr", ".Other", err,
+				  sizeof(err)),
+		     -1);
+	cr_assert_eq(maildir_remove(m, "", "new/../../outside/1.M9.cmr", err,
+				    sizeof(err)),
+		     -1);
+	cr_assert_eq(access(victim, F_OK), 0);
+	cr_assert_eq(unlink(victim), 0);
+	maildir_close(m);
 	/* Nothing was written outside. */
 	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A '%s')\"", outside);
 	cr_assert_eq(system(cmd), 0);

@@ -1025,7 +1025,7 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_assert_eq(store_write(fx.s, job_outbox, &o), STORE_OK);
 	struct store_outbox due[16];
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
 		     STORE_OK);
 	cr_assert_neq(due[0].id, 0);
 	cr_assert_neq(due[1].id, 0);
@@ -1047,11 +1047,12 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_expect_eq(failing, 1);
 	cr_expect_str_eq(last, "disk full");
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
 		     STORE_OK);
 	cr_expect_eq(due[0].id, 0); /* not due yet */
-	cr_assert_eq(store_outbox_due(fx.s, now + 5, 16, collect_outbox, due),
-		     STORE_OK);
+	cr_assert_eq(
+		store_outbox_due(fx.s, now + 5, true, 16, collect_outbox, due),
+		STORE_OK);
 	cr_expect_eq(due[0].tries, 1);
 	sa = (struct settle_args){ due[0].id, -1, 0, NULL };
 	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
@@ -1060,15 +1061,17 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	 * a person whose Maildir is on, and only of what is purged. */
 	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
 		     STORE_OK);
 	cr_expect_eq(due[0].id, 0);
 	attempt_add(p.id, rel, DELIVERED, 0, now - 41 * 86400, false);
-	a = (struct set_text_args){ store_person_set_delivery, p.id,
-				    "{\"maildir\":true}" };
+	a = (struct set_text_args){
+		store_person_set_delivery, p.id,
+		"{\"maildir\":true,\"maildir_copies\":true}"
+	};
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
 	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
-	cr_assert_eq(store_outbox_due(fx.s, now, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
 		     STORE_OK);
 	cr_assert_neq(due[0].id, 0);
 	cr_expect_eq(due[0].op, STORE_OUTBOX_REMOVE);
