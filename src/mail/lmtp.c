@@ -207,6 +207,7 @@ struct lmtp_job {
 	size_t len;
 	const struct mailmsg *m;
 	const uint8_t *dedup; /* hash of Message-ID and body, or NULL */
+	const struct lmtp_sender *from;
 	struct lmtp_outcome *out;
 };
 
@@ -223,36 +224,44 @@ static uint64_t lmtp_brand_of(struct app *a, const char *domain)
 	return 0;
 }
 
-/* Row 2: whether the brand sent this. With --auth-id only the topmost
- * Authentication-Results of that authserv-id counts, and only a DMARC
- * pass for the From domain or an aligned DKIM pass; the From domain must
- * then be the brand's (by organizational domain). With --trust-envelope
- * the envelope sender's and the From domains must both be the brand's,
- * and nothing is verified. */
-static bool lmtp_sender_is_brand(struct app *a, const char *sender,
-				 const char *data, const struct mailmsg *m,
-				 uint64_t brand, bool *dkim)
+/* Who sent the message, as row 2 judges it: the brand (0: none) the
+ * sender is found to be, and whether an aligned DKIM signature covers
+ * its headers. With --auth-id only the topmost Authentication-Results of
+ * that authserv-id counts, and only a DMARC pass for the From domain or
+ * an aligned DKIM pass; the From domain names the brand (by
+ * organizational domain). With --trust-envelope the envelope sender's
+ * and the From domains must name the same brand, and nothing is
+ * verified. Worked out once per message, on the session's thread, not
+ * on the writer. */
+struct lmtp_sender {
+	uint64_t brand;
+	bool dkim;
+};
+
+static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
+			   const struct mailmsg *m, struct lmtp_sender *out)
 {
-	*dkim = false;
+	*out = (struct lmtp_sender){ 0, false };
 	if (m->from_domain[0] == '\0')
-		return false;
+		return;
 	if (a->cfg.auth_id[0]) {
 		struct authres ar;
 		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
-		    !authres_vouches(&ar, m->from_domain) ||
-		    lmtp_brand_of(a, m->from_domain) != brand)
-			return false;
+		    !authres_vouches(&ar, m->from_domain))
+			return;
+		out->brand = lmtp_brand_of(a, m->from_domain);
 		/* An aligned DKIM signature, not DMARC alone (which may rest
 		 * on SPF): only it covers headers such as List-Unsubscribe
 		 * (RFC 8058 §4). */
 		ar.dmarc_pass = false;
-		*dkim = authres_vouches(&ar, m->from_domain);
-		return true;
+		out->dkim = authres_vouches(&ar, m->from_domain);
+		return;
 	}
 	char domain[254];
-	return mailmsg_domain(sender, domain, sizeof(domain)) &&
-	       lmtp_brand_of(a, domain) == brand &&
-	       lmtp_brand_of(a, m->from_domain) == brand;
+	uint64_t from = lmtp_brand_of(a, m->from_domain);
+	if (from != 0 && mailmsg_domain(sender, domain, sizeof(domain)) &&
+	    lmtp_brand_of(a, domain) == from)
+		out->brand = from;
 }
 
 static void lmtp_uniform(struct lmtp_outcome *o, const char *alias)
@@ -295,9 +304,9 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 				 "451 4.3.0 try again later");
 			continue;
 		}
-		bool dkim = false;
-		bool brand_sent = lmtp_sender_is_brand(
-			j->app, s->sender, j->data, j->m, r.brand, &dkim);
+		bool brand_sent =
+			j->from->brand != 0 && j->from->brand == r.brand;
+		bool dkim = brand_sent && j->from->dkim;
 		/* RFC 8058: kept only from mail the MTA vouched for, and only
 		 * used when the person ends the relationship. */
 		if (brand_sent && dkim && j->m->unsubscribe[0] &&
@@ -444,9 +453,18 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 					  len - m.header_len);
 		crypto_generichash_final(&st, dedup, sizeof(dedup));
 	}
-	struct lmtp_job j = { s->app, s,  data,
-			      len,    &m, has_dedup ? dedup : NULL,
-			      out };
+	struct lmtp_sender from;
+	lmtp_sender_of(s->app, s->sender, data, &m, &from);
+	struct lmtp_job j = {
+		.app = s->app,
+		.s = s,
+		.data = data,
+		.len = len,
+		.m = &m,
+		.dedup = has_dedup ? dedup : NULL,
+		.from = &from,
+		.out = out,
+	};
 	memset(out, 0, sizeof(out));
 	if (store_write(s->app->store, lmtp_job_run, &j) != STORE_OK)
 		for (int i = 0; i < s->n_rcpt; i++)
