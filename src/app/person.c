@@ -396,14 +396,18 @@ bool person_check_password(struct app *a, uint64_t person, const char *password)
 }
 
 struct password_job {
-	uint64_t person;
+	uint64_t person, keep;
 	char hash[160];
+	int64_t now;
 };
 
 static int password_run(struct store_tx *tx, void *arg)
 {
 	struct password_job *j = arg;
-	return store_person_set_password(tx, j->person, j->hash);
+	int rc = store_person_set_password(tx, j->person, j->hash);
+	if (rc == STORE_OK)
+		rc = store_token_revoke_others(tx, j->person, j->keep, j->now);
+	return rc;
 }
 
 static int password_finish(void *job, int rc, struct app_error *err)
@@ -421,7 +425,7 @@ static void password_release(void *job)
 	free(job);
 }
 
-int person_change_password_begin(struct app *a, uint64_t person,
+int person_change_password_begin(struct app *a, uint64_t person, uint64_t keep,
 				 const char *current, const char *next,
 				 struct app_write *w, struct app_error *err)
 {
@@ -435,6 +439,8 @@ int person_change_password_begin(struct app *a, uint64_t person,
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	j->person = person;
+	j->keep = keep;
+	j->now = app_now_ms() / 1000;
 	if (person_password_hash(next, j->hash, sizeof(j->hash)) != APP_OK) {
 		password_release(j);
 		return app_fail(err, APP_FAULT, NULL,
@@ -445,11 +451,12 @@ int person_change_password_begin(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-int person_change_password(struct app *a, uint64_t person, const char *current,
-			   const char *next, struct app_error *err)
+int person_change_password(struct app *a, uint64_t person, uint64_t keep,
+			   const char *current, const char *next,
+			   struct app_error *err)
 {
 	struct app_write w;
-	int rc =
-		person_change_password_begin(a, person, current, next, &w, err);
+	int rc = person_change_password_begin(a, person, keep, current, next,
+					      &w, err);
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }

@@ -52,13 +52,17 @@ int person_set_profile_begin(struct app *a, uint64_t person,
 
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
- * a new one that breaks the rules. Runs argon2id twice. */
-int person_change_password(struct app *a, uint64_t person, const char *current,
-			   const char *next, struct app_error *err);
+ * a new one that breaks the rules. Every other session and token of the
+ * person is revoked in the same transaction (whoever knew the old
+ * password is out); `keep` (the credential asking, 0: none) stays. Runs
+ * argon2id twice. */
+int person_change_password(struct app *a, uint64_t person, uint64_t keep,
+			   const char *current, const char *next,
+			   struct app_error *err);
 
 /* person_change_password, split (see struct app_write); argon2id twice
  * here, so call it off the event threads. */
-int person_change_password_begin(struct app *a, uint64_t person,
+int person_change_password_begin(struct app *a, uint64_t person, uint64_t keep,
 				 const char *current, const char *next,
 				 struct app_write *w, struct app_error *err);
 

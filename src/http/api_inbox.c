@@ -138,7 +138,7 @@ static void password_run(struct http_request *r)
 {
 	struct inbox_work *w = r->job;
 	w->status = person_change_password_begin(
-		r->app, r->person,
+		r->app, r->person, r->credential,
 		json_string_value(json_object_get(w->body, "password")),
 		json_string_value(json_object_get(w->body, "new_password")),
 		&w->write, &w->err);

@@ -89,7 +89,7 @@ bool auth_check(struct http_request *r)
 		}
 		if (session_looks_like(cred, SESSION_TOKEN)) {
 			if (session_check(r->app, cred, SESSION_TOKEN, &id,
-					  NULL) != APP_OK)
+					  &r->credential) != APP_OK)
 				return auth_unauthorized(
 					r, "the token is not valid (expired "
 					   "or revoked?)");
@@ -105,8 +105,8 @@ bool auth_check(struct http_request *r)
 	const char *cookie = auth_cookie(r);
 	if (cookie) {
 		uint64_t id;
-		if (session_check(r->app, cookie, SESSION_COOKIE, &id, NULL) !=
-		    APP_OK)
+		if (session_check(r->app, cookie, SESSION_COOKIE, &id,
+				  &r->credential) != APP_OK)
 			return auth_unauthorized(r, "the session has ended; "
 						    "log in again");
 		if (who != WHO_PERSON)

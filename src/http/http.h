@@ -64,6 +64,7 @@ struct http_request {
 
 	/* The authenticated caller (route->who decides which is set). */
 	uint64_t person;
+	uint64_t credential; /* the person's token or session row, or 0 */
 	uint64_t brand;
 	bool by_cookie;	 /* person authenticated by cookie */
 	char client[64]; /* client address, for throttling */

@@ -1019,6 +1019,20 @@ static int sqlite_token_revoke(struct store_tx *tx, uint64_t person,
 	return status;
 }
 
+static const char sql_token_revoke_others[] =
+	"UPDATE tokens SET revoked_at = ?1 WHERE person = ?2 AND id <> ?3 "
+	"AND revoked_at IS NULL";
+
+static int sqlite_token_revoke_others(struct store_tx *tx, uint64_t person,
+				      uint64_t keep, int64_t at)
+{
+	WRITER_STMT(tx, sql_token_revoke_others);
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)keep);
+	return sqlite_exec_stmt(st);
+}
+
 static int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 {
 	WRITER_STMT(tx, sql_token_touch);
@@ -2668,6 +2682,7 @@ const struct store_ops store_sqlite_ops = {
 	.folder_empty = sqlite_folder_empty,
 	.person_set_password = sqlite_person_set_password,
 	.person_set_delivery = sqlite_person_set_delivery,
+	.token_revoke_others = sqlite_token_revoke_others,
 	.relationship_set_unsubscribe = sqlite_relationship_set_unsubscribe,
 	.outbox_add = sqlite_outbox_add,
 	.outbox_due = sqlite_outbox_due,

@@ -356,6 +356,12 @@ int store_person_set_password(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->person_set_password(tx, id, hash);
 }
 
+int store_token_revoke_others(struct store_tx *tx, uint64_t person,
+			      uint64_t keep, int64_t at)
+{
+	return TX_OPS(tx)->token_revoke_others(tx, person, keep, at);
+}
+
 int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 			      const char *json)
 {

@@ -264,6 +264,9 @@ int store_token_insert(struct store_tx *tx, const struct store_token *t);
 int store_token_by_id(struct store *s, uint64_t id, struct store_token *out);
 /* Revokes token id of person; STORE_NOT_FOUND when it is not theirs or
  * already revoked. */
+/* Revokes every credential of the person but `keep` (0: all). */
+int store_token_revoke_others(struct store_tx *tx, uint64_t person,
+			      uint64_t keep, int64_t at);
 int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
 		       int64_t at);
 int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at);

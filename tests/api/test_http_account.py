@@ -37,3 +37,34 @@ def test_export_holds_everything(api):
     types = [e["type"] for e in doc["ledger"]]
     assert "relationship.accepted" in types
     assert doc["ledger_head"].startswith("cmr ledger ")
+
+
+def test_a_password_change_ends_every_other_session_and_token(api):
+    """Whoever knew the old password is out; the one asking stays in."""
+    from conftest import Person
+    ana = api.signup("ana")
+    other = Person(api, "ana", PASSWORD, ana.id)  # a second token
+    r = api.call("POST", "/v1/session", {"handle": "ana",
+                                         "password": PASSWORD})
+    cookie = r.headers["Set-Cookie"].split(";")[0]
+    assert api.call("GET", "/v1/me/profile",
+                    headers={"Cookie": cookie}).status == 200
+    r = ana.put("/v1/me/password", {"password": PASSWORD,
+                                     "new_password": "a brand new one"})
+    assert r.status == 204, r
+    assert ana.call("GET", "/v1/me/profile").status == 200
+    assert other.call("GET", "/v1/me/profile").status == 401
+    assert api.call("GET", "/v1/me/profile",
+                    headers={"Cookie": cookie}).status == 401
+    # From a browser session, the session itself stays.
+    r = api.call("POST", "/v1/session", {"handle": "ana",
+                                         "password": "a brand new one"})
+    cookie = r.headers["Set-Cookie"].split(";")[0]
+    r = api.call("PUT", "/v1/me/password",
+                 {"password": "a brand new one",
+                  "new_password": "and another one"},
+                 headers={"Cookie": cookie, "X-CMR-CSRF": "1"})
+    assert r.status == 204, r
+    assert api.call("GET", "/v1/me/profile",
+                    headers={"Cookie": cookie}).status == 200
+    assert ana.call("GET", "/v1/me/profile").status == 401
