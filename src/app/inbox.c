@@ -98,9 +98,10 @@ static int update_run(struct store_tx *tx, void *arg)
 	}
 	int rc = store_attempt_update(tx, j->person, j->message, j->read,
 				      folder);
-	if (rc != STORE_OK || folder < 0)
+	if (rc != STORE_OK || (folder < 0 && j->read < 0))
 		return rc;
-	/* The Maildir's copy follows, wherever it is now. */
+	/* The Maildir's copy follows, wherever it is now: its folder, and
+	 * its Seen flag. */
 	return message_outbox_tx(j->a, tx, j->person, j->message,
 				 STORE_OUTBOX_MOVE, -1,
 				 app_now_ms() / 1000) == APP_OK

@@ -192,10 +192,15 @@ static void do_maildir(struct worker *d, struct piece *p)
 	if (found && gone) {
 		p->ok = maildir_remove(md, dir, where, p->error,
 				       sizeof(p->error)) == 0;
-	} else if (found && strcmp(dir, now_dir) != 0) {
-		p->ok = maildir_move(md, dir, where, now_dir, p->error,
-				     sizeof(p->error)) == 0;
-	} else if (found || !put) {
+	} else if (found) {
+		/* In the folder it is in now, Seen as it is read now. */
+		p->ok = (strcmp(dir, now_dir) == 0 ||
+			 maildir_move(md, dir, where, now_dir, p->error,
+				      sizeof(p->error)) == 0) &&
+			maildir_set_seen(md, now_dir, where, sizeof(where),
+					 m.read, p->error,
+					 sizeof(p->error)) == 0;
+	} else if (!put) {
 		p->ok = true; /* where it belongs, or nothing to do */
 	} else {
 		size_t len = 0;

@@ -398,6 +398,67 @@ out:
 	return rc;
 }
 
+bool maildir_seen(const char *where)
+{
+	const char *info = strstr(where, ":2,");
+	return strncmp(where, "cur/", 4) == 0 && info &&
+	       strchr(info + 3, 'S') != NULL;
+}
+
+int maildir_set_seen(struct maildir *m, const char *dir, char *where,
+		     size_t size, bool seen, char *err, size_t errlen)
+{
+	char sub[4], to[MAILDIR_NAME_MAX + 40];
+	const char *name;
+	if (!where_split(where, sub, &name)) {
+		snprintf(err, errlen, "not a message's place");
+		return -1;
+	}
+	if (maildir_seen(where) == seen)
+		return 0;
+	/* The unique name, then the flags (kept sorted, as Maildir wants),
+	 * with S put in or taken out. */
+	const char *info = strstr(name, ":2,");
+	size_t base = info ? (size_t)(info - name) : strlen(name);
+	char flags[32] = "";
+	size_t nf = 0;
+	for (const char *f = info ? info + 3 : ""; *f && nf + 2 < sizeof(flags);
+	     f++)
+		if (*f != 'S')
+			flags[nf++] = *f;
+	if (seen) {
+		size_t at = 0;
+		while (at < nf && flags[at] < 'S')
+			at++;
+		memmove(flags + at + 1, flags + at, nf - at);
+		flags[at] = 'S';
+		nf++;
+	}
+	flags[nf] = '\0';
+	if (base >= MAILDIR_NAME_MAX) {
+		snprintf(err, errlen, "not a message's place");
+		return -1;
+	}
+	snprintf(to, sizeof(to), "%.*s:2,%s", (int)base, name, flags);
+	int from = sub_at(m, dir, sub, false);
+	int cur = from >= 0 ? sub_at(m, dir, "cur", true) : -1;
+	int rc = -1;
+	if (from < 0 || cur < 0)
+		fail(err, errlen, "folder", dir);
+	else if (renameat(from, name, cur, to) != 0 || fsync(cur) != 0 ||
+		 fsync(from) != 0)
+		fail(err, errlen, "cannot mark in", dir);
+	else
+		rc = 0;
+	if (from >= 0)
+		close(from);
+	if (cur >= 0)
+		close(cur);
+	if (rc == 0)
+		snprintf(where, size, "cur/%s", to);
+	return rc;
+}
+
 int maildir_remove(struct maildir *m, const char *dir, const char *where,
 		   char *err, size_t errlen)
 {

@@ -58,6 +58,15 @@ int maildir_put(struct maildir *m, const char *dir, const char *unique,
 int maildir_move(struct maildir *m, const char *from_dir, const char *where,
 		 const char *to_dir, char *err, size_t errlen);
 
+/* Sets or clears the Seen flag of the file found at dir/where: "new/X"
+ * becomes "cur/X:2,S"; in cur/ the S among its flags comes or goes
+ * (others stay). *where gets the new place. */
+int maildir_set_seen(struct maildir *m, const char *dir, char *where,
+		     size_t size, bool seen, char *err, size_t errlen);
+
+/* Whether the file at where (as maildir_find gives it) is marked Seen. */
+bool maildir_seen(const char *where);
+
 /* Removes the file found at dir/where. */
 int maildir_remove(struct maildir *m, const char *dir, const char *where,
 		   char *err, size_t errlen);

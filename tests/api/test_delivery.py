@@ -267,3 +267,21 @@ def test_a_cut_subject_is_still_text(md):
     assert len(got) == 1
     assert got[0]["subject"].startswith("xää")
     assert len(got[0]["subject"].encode()) <= 998
+
+
+def test_reading_marks_the_copy_seen(md):
+    api, ana, acme, rel, root = md
+    assert enable(ana).status == 200
+    acme.send(rel.id, topic="orders")
+    assert wait_for(lambda: len(files(root, ana.id)) == 1)
+    (name, path), = files(root, ana.id).items()
+    assert "/new/" in path
+    # A reader added a flag of its own: it stays.
+    os.rename(path, root / ana.id / "cur" / (name + ":2,F"))
+    msg = ana.messages("folder=inbox")[0]
+    ana.ok("PATCH", f"/v1/me/messages/{msg['id']}", {"read": True})
+    assert wait_for(lambda: list(files(root, ana.id)) == [name + ":2,FS"]), \
+        list(files(root, ana.id))
+    ana.ok("PATCH", f"/v1/me/messages/{msg['id']}", {"read": False})
+    assert wait_for(lambda: list(files(root, ana.id)) == [name + ":2,F"]), \
+        list(files(root, ana.id))
