@@ -108,6 +108,9 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 	return status;
 }
 
+/* settings_plain is below; this one needs it too. */
+static json_t *settings_plain(struct app *a, uint64_t person);
+
 int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 {
 	struct settings s;
@@ -169,13 +172,19 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 	json_t *hook = s.webhook ? json_pack("{s:O}", "url",
 					     json_object_get(s.webhook, "url"))
 				 : json_null();
-	json_t *fwd =
-		s.forward ? json_pack("{s:O, s:b}", "address",
-				      json_object_get(s.forward, "address"),
-				      "verified",
-				      json_is_true(json_object_get(s.forward,
-								   "verified")))
-			  : json_null();
+	json_t *plain = settings_plain(a, person);
+	json_t *b = json_object_get(plain, "bounces");
+	json_t *fwd = json_null();
+	if (s.forward)
+		fwd = json_pack(
+			"{s:O, s:b, s:{s:I, s:o}}", "address",
+			json_object_get(s.forward, "address"), "verified",
+			json_is_true(json_object_get(s.forward, "verified")),
+			"bounces", "count",
+			json_integer_value(json_object_get(b, "n")), "last_at",
+			app_time_json(
+				json_integer_value(json_object_get(b, "at"))));
+	json_decref(plain);
 	settings_clear(&s);
 	*out = json_pack(
 		"{s:b, s:o, s:o, s:{s:b, s:b, s:b}, s:{s:I, s:I, s:o}}",
@@ -450,6 +459,29 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 			  : STORE_FAULT;
 		json_decref(data);
 	}
+	return rc;
+}
+
+int delivery_bounced_tx(struct app *a, struct store_tx *tx, uint64_t person,
+			int64_t now)
+{
+	json_t *plain = settings_plain(a, person);
+	if (plain == NULL)
+		return STORE_NOT_FOUND;
+	if (!json_is_string(json_object_get(plain, "forward"))) {
+		json_decref(plain);
+		return STORE_OK; /* nothing is forwarded now: nothing to say */
+	}
+	json_t *b = json_object_get(plain, "bounces");
+	json_int_t n = json_integer_value(json_object_get(b, "n"));
+	json_object_set_new(
+		plain, "bounces",
+		json_pack("{s:I, s:I}", "n", n + 1, "at", (json_int_t)now));
+	char *text = json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(plain);
+	int rc = text ? store_person_set_delivery(tx, person, text)
+		      : STORE_FAULT;
+	free(text);
 	return rc;
 }
 

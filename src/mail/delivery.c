@@ -364,7 +364,9 @@ static void do_forward(struct worker *d, struct piece *p)
 		p->ok = true; /* changed or turned off meanwhile */
 		return;
 	}
-	snprintf(bounces, sizeof(bounces), MAILMSG_BOUNCES "@%s",
+	char per[ID_SIZE];
+	id_encode(ID_PERSON, p->o.person, per);
+	snprintf(bounces, sizeof(bounces), MAILMSG_BOUNCES "+%s@%s", per,
 		 a->cfg.alias_domain);
 	char *raw = NULL, *data = NULL;
 	size_t raw_len = 0, len = 0;

@@ -49,7 +49,9 @@
 #include "base/conn.h"
 #include "base/log.h"
 #include "base/net.h"
+#include "app/delivery.h"
 #include "core/gate.h"
+#include "core/id.h"
 #include "mail/authres.h"
 #include "mail/mailmsg.h"
 
@@ -264,6 +266,19 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		out->brand = from;
 }
 
+/* The person a bounce address names: "cmr-bounces+per_…@domain". */
+static bool lmtp_bounce_person(const char *rcpt, uint64_t *person)
+{
+	const char *plus = strchr(rcpt, '+'), *at = strrchr(rcpt, '@');
+	char id[ID_SIZE];
+	if (plus == NULL || at == NULL || at < plus ||
+	    (size_t)(at - plus - 1) >= sizeof(id))
+		return false;
+	memcpy(id, plus + 1, (size_t)(at - plus - 1));
+	id[at - plus - 1] = '\0';
+	return id_decode(ID_PERSON, id, person);
+}
+
 static void lmtp_uniform(struct lmtp_outcome *o, const char *alias)
 {
 	o->code = 550;
@@ -282,10 +297,18 @@ static int lmtp_job_run(struct store_tx *tx, void *arg)
 		if (mailmsg_is_bounce(s->rcpts[i].alias,
 				      j->app->cfg.alias_domain)) {
 			/* A forward bounced: taken, so that the MTA does not
-			 * bounce the bounce, and logged for the operator. */
-			log_info("lmtp: a bounce of a forward came back "
-				 "(Message-ID <%.200s>)",
-				 j->m->message_id);
+			 * bounce the bounce, and counted for the person its
+			 * address names (cmr-bounces+per_…@). */
+			uint64_t person;
+			if (lmtp_bounce_person(s->rcpts[i].alias, &person)) {
+				if (delivery_bounced_tx(j->app, tx, person,
+							now_ms / 1000) ==
+				    STORE_FAULT)
+					return STORE_FAULT;
+			} else {
+				log_info("lmtp: a bounce came back for no "
+					 "one in particular");
+			}
 			o->code = 250;
 			snprintf(o->text, sizeof(o->text),
 				 "250 2.0.0 <%s> bounce taken",

@@ -45,9 +45,10 @@ def test_prove_then_forward_as_it_came(world):
     r = forward(ana, "ana@home.example")
     assert r.status == 200, r
     assert r.json()["forward"] == {"address": "ana@home.example",
-                                   "verified": False}
+                                   "verified": False,
+                                   "bounces": {"count": 0, "last_at": None}}
     (frm, rcpts, data), = sink.wait(1)
-    assert frm == "cmr-bounces@relay.localhost"
+    assert frm == f"cmr-bounces+{ana.id}@relay.localhost"
     assert rcpts == ["ana@home.example"]
     code = code_in(data)
     # Nothing is forwarded before the address is proved.
@@ -71,7 +72,7 @@ def test_prove_then_forward_as_it_came(world):
     mails = sink.wait(2)
     assert len(mails) == 2
     frm, rcpts, data = mails[1]
-    assert (frm, rcpts) == ("cmr-bounces@relay.localhost",
+    assert (frm, rcpts) == (f"cmr-bounces+{ana.id}@relay.localhost",
                             ["ana@home.example"])
     assert data == raw + b"\r\n"
     # An HTTP message, composed as mail.
@@ -132,19 +133,27 @@ def test_errors(api, world):
 
 
 def test_bounces_come_back_to_cmr_and_are_taken(world):
-    """A forward's bounce is addressed to cmr's own envelope sender: LMTP
-    takes it (the MTA must not bounce the bounce); it is no alias, and no
-    one's message."""
+    """A forward's bounce comes back to cmr's envelope sender, which names
+    the person: LMTP takes it (the MTA must not bounce the bounce) and the
+    person sees that forwarding bounces. It is no alias, and no one's
+    message."""
     api, ana, acme, rel, sink, port = world
+    forward(ana, "ana@home.example")
+    code = code_in(sink.wait(1)[0][2])
+    assert ana.post("/v1/me/delivery/verify", {"code": code}).status == 200
     client = Lmtp(port)
     client.cmd("LHLO mx.test")
     bounce = (b"From: MAILER-DAEMON@home.example\r\nSubject: Undelivered\r\n"
               b"Message-ID: <b1@home.example>\r\n\r\nNo such user.\r\n")
+    verp = f"cmr-bounces+{ana.id}@relay.localhost"
+    assert client.deliver("", [verp], bounce)[0].startswith("250")
     assert client.deliver("", ["cmr-bounces@relay.localhost"],
                           bounce)[0].startswith("250")
     client.close()
     assert ana.messages() == []
-    assert "a bounce of a forward came back" in api.server.log()
+    fwd = ana.ok("GET", "/v1/me/delivery")["forward"]
+    assert fwd["bounces"]["count"] == 1 and fwd["bounces"]["last_at"]
+    assert "a bounce came back for no one in particular" in api.server.log()
 
 
 def test_wrong_codes_are_counted_even_all_at_once(world):
