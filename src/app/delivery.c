@@ -217,8 +217,10 @@ static void code_new(char out[DELIVERY_CODE_LEN + 1])
  *
  * The settings are read, changed and written by the job, on the writer:
  * two changes at once cannot undo each other, and a code's tries are
- * counted in the transaction that checks them. (Delivery jobs commit
- * alone, so the reader the job uses has seen every earlier one.) */
+ * counted in the transaction that checks them. The job reads through a
+ * reader, which sees what is committed: a settings job commits alone, so
+ * only a bounce counted earlier in the same batch can be missed (a PUT
+ * then resets the count, as it would for a new address anyway). */
 
 enum delivery_kind { DELIVERY_SET, DELIVERY_VERIFY };
 
@@ -260,7 +262,7 @@ static int job_refuse(struct delivery_job *j, int outcome, const char *field,
  * sealed parts, "forwarding", and the day's count of codes sent. */
 static int settings_write(struct store_tx *tx, struct delivery_job *j,
 			  bool maildir, bool copies, json_t *webhook,
-			  json_t *forward, json_t *codes)
+			  json_t *forward, json_t *codes, json_t *bounces)
 {
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	char *hook = NULL, *fwd = NULL, *text = NULL;
@@ -285,6 +287,8 @@ static int settings_write(struct store_tx *tx, struct delivery_job *j,
 	}
 	if (codes)
 		json_object_set(out, "codes", codes);
+	if (bounces && forward)
+		json_object_set(out, "bounces", bounces);
 	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text)
 		rc = store_person_set_delivery(tx, j->person, text);
@@ -311,7 +315,7 @@ static json_t *settings_plain(struct app *a, uint64_t person)
 static int set_run(struct store_tx *tx, struct delivery_job *j,
 		   struct settings *cur, json_t *plain)
 {
-	json_t *hook = NULL, *fwd = NULL, *codes = NULL;
+	json_t *hook = NULL, *fwd = NULL, *codes = NULL, *bounces = NULL;
 	bool send_code = false;
 	int rc = STORE_FAULT;
 	int64_t day = j->now_ms / 86400000;
@@ -344,9 +348,20 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 		/* An address that stays keeps its state (verified or not). */
 		const char *old = json_string_value(
 			json_object_get(cur->forward, "address"));
-		if (old && strcasecmp(old, j->address) == 0) {
+		bool same = old && strcasecmp(old, j->address) == 0;
+		json_t *f = cur->forward;
+		bool stale =
+			same && !json_is_true(json_object_get(f, "verified")) &&
+			(j->now_ms / 1000 >= json_integer_value(json_object_get(
+						     f, "expires_at")) ||
+			 json_integer_value(json_object_get(f, "tries")) >=
+				 DELIVERY_CODE_TRIES);
+		if (same && !stale) {
 			fwd = json_incref(cur->forward);
+			bounces = json_object_get(plain, "bounces");
 		} else {
+			/* A new address, or the same one whose code can no
+			 * longer be used: a new code. */
 			/* A code is a mail to someone: a few a day at most. */
 			json_int_t n =
 				json_integer_value(json_object_get(codes, "n"));
@@ -380,7 +395,8 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 	 * follow them even while it is off, until an erasure. */
 	bool copies = j->maildir ||
 		      json_is_true(json_object_get(plain, "maildir_copies"));
-	rc = settings_write(tx, j, j->maildir, copies, hook, fwd, codes);
+	rc = settings_write(tx, j, j->maildir, copies, hook, fwd, codes,
+			    bounces);
 	json_t *data = rc == STORE_OK ? json_pack("{s:b, s:b, s:b}", "maildir",
 						  j->maildir, "webhook",
 						  j->url != NULL, "forward",
@@ -450,7 +466,8 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 	int rc = settings_write(
 		tx, j, cur->maildir,
 		json_is_true(json_object_get(plain, "maildir_copies")),
-		cur->webhook, f, json_object_get(plain, "codes"));
+		cur->webhook, f, json_object_get(plain, "codes"),
+		json_object_get(plain, "bounces"));
 	if (rc == STORE_OK && right) {
 		json_t *data = json_pack("{s:s}", "forward", "verified");
 		rc = data ? ledger_append(tx, j->person, "person",
@@ -465,24 +482,10 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 int delivery_bounced_tx(struct app *a, struct store_tx *tx, uint64_t person,
 			int64_t now)
 {
-	json_t *plain = settings_plain(a, person);
-	if (plain == NULL)
-		return STORE_NOT_FOUND;
-	if (!json_is_string(json_object_get(plain, "forward"))) {
-		json_decref(plain);
-		return STORE_OK; /* nothing is forwarded now: nothing to say */
-	}
-	json_t *b = json_object_get(plain, "bounces");
-	json_int_t n = json_integer_value(json_object_get(b, "n"));
-	json_object_set_new(
-		plain, "bounces",
-		json_pack("{s:I, s:I}", "n", n + 1, "at", (json_int_t)now));
-	char *text = json_dumps(plain, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(plain);
-	int rc = text ? store_person_set_delivery(tx, person, text)
-		      : STORE_FAULT;
-	free(text);
-	return rc;
+	(void)a;
+	/* Counted by the store in the transaction itself: bounces in one
+	 * batch all count. */
+	return store_person_bounce(tx, person, now);
 }
 
 static int delivery_run(struct store_tx *tx, void *arg)

@@ -178,12 +178,11 @@ static void do_maildir(struct worker *d, struct piece *p)
 	 * redo (a retry, the first round after a start) or when copies may
 	 * be there from an earlier time the Maildir was on. */
 	int found = 0;
-	bool look_all = o->folder == STORE_OUTBOX_LOOK_FIRST;
 	if (o->op != STORE_OUTBOX_DELIVER || o->tries > 0 || d->first_round ||
-	    look_all) {
-		int hint = o->op == STORE_OUTBOX_DELIVER
-				   ? (look_all ? -1 : m.folder)
-				   : o->folder;
+	    o->folder == STORE_OUTBOX_LOOK_FIRST) {
+		/* A delivery looks everywhere: a copy made before a crash
+		 * may have been moved since. */
+		int hint = o->op == STORE_OUTBOX_DELIVER ? -1 : o->folder;
 		found = find_copy(md, f, hint, unique, dir, sizeof(dir), where,
 				  sizeof(where), p->error, sizeof(p->error));
 		if (found < 0)
@@ -552,6 +551,14 @@ static int settle_run(struct store_tx *tx, void *arg)
 	return STORE_OK;
 }
 
+static bool worker_stopping(struct worker *w)
+{
+	pthread_mutex_lock(&w->d->lock);
+	bool stop = w->d->stopping;
+	pthread_mutex_unlock(&w->d->lock);
+	return stop;
+}
+
 /* One round; returns how many pieces it took, or -1 when the outbox
  * could not be read or the pieces settled (then a pause). */
 static int delivery_round(struct worker *w, struct round *r)
@@ -565,6 +572,12 @@ static int delivery_round(struct worker *w, struct round *r)
 	}
 	for (int i = 0; i < r->n; i++) {
 		struct piece *p = &r->p[i];
+		/* Stopping: what is not done stays as it is (a piece cut off
+		 * by the cancel is no failed try). */
+		if (worker_stopping(w)) {
+			r->n = i;
+			break;
+		}
 		if (p->o.adapter == STORE_ADAPTER_MAILDIR)
 			do_maildir(w, p);
 		else if (p->o.adapter == STORE_ADAPTER_WEBHOOK)
@@ -575,6 +588,10 @@ static int delivery_round(struct worker *w, struct round *r)
 			do_forward(w, p);
 		else
 			snprintf(p->error, sizeof(p->error), "no such adapter");
+		if (!p->ok && worker_stopping(w)) {
+			r->n = i;
+			break;
+		}
 		if (!p->ok)
 			log_info("delivery: outbox %llu (%s) failed, try %d",
 				 (unsigned long long)p->o.id,

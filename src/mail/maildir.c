@@ -474,8 +474,8 @@ int maildir_remove(struct maildir *m, const char *dir, const char *where,
 	int rc = 0;
 	if (unlinkat(fd, name, 0) != 0 && errno != ENOENT)
 		rc = fail(err, errlen, "cannot remove from", dir);
-	else
-		fsync(fd);
+	else if (fsync(fd) != 0)
+		rc = fail(err, errlen, "cannot sync", dir);
 	close(fd);
 	return rc;
 }

@@ -74,13 +74,15 @@ static void mailmsg_utf8(char *s)
 			p += n + 1;
 			continue;
 		}
-		/* A cut character at the very end is dropped. */
-		bool tail = true;
-		for (int i = 1; n > 0 && i <= n && tail; i++)
-			tail = p[i] == '\0' || (p[i] & 0xc0) == 0x80;
-		if (n > 0 && tail && memchr(p, '\0', (size_t)n + 1)) {
-			*p = '\0';
-			return;
+		/* A character cut by the end of the string is dropped; the
+		 * bytes are read only up to that end. */
+		for (int i = 1; n > 0 && i <= n; i++) {
+			if (p[i] == '\0') {
+				*p = '\0';
+				return;
+			}
+			if ((p[i] & 0xc0) != 0x80)
+				break;
 		}
 		*p++ = '?';
 	}

@@ -100,6 +100,7 @@ struct store_ops {
 	int (*person_set_delivery)(struct store_tx *, uint64_t, const char *);
 	int (*token_revoke_others)(struct store_tx *, uint64_t, uint64_t,
 				   int64_t);
+	int (*person_bounce)(struct store_tx *, uint64_t, int64_t);
 	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
 					    const char *);
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);

@@ -1819,6 +1819,20 @@ static int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 static const char sql_person_delivery[] =
 	"UPDATE persons SET delivery = ? WHERE id = ?";
 
+static const char sql_person_bounce[] =
+	"UPDATE persons SET delivery = json_set(delivery, '$.bounces', "
+	"json_object('n', coalesce(json_extract(delivery, '$.bounces.n'), 0) "
+	"+ 1, 'at', ?1)) WHERE id = ?2 AND json_type(delivery, '$.forward') "
+	"= 'text'";
+
+static int sqlite_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
+{
+	WRITER_STMT(tx, sql_person_bounce);
+	sqlite3_bind_int64(st, 1, at);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+	return sqlite_exec_stmt(st);
+}
+
 static int sqlite_person_set_delivery(struct store_tx *tx, uint64_t id,
 				      const char *json)
 {
@@ -2086,9 +2100,8 @@ static const char sql_purge_later_outbox[] =
 	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
 	"SELECT a.person, a.id, 1, 2, a.folder, ?1 FROM attempts a JOIN "
 	"persons p ON p.id = a.person WHERE a.folder = 1 AND a.decision = 0 "
-	"AND a.removed = 0 AND json_extract(p.delivery, '$.maildir_copies') = "
-	"1 "
-	"AND "
+	"AND a.removed = 0 AND (json_extract(p.delivery, '$.maildir_copies') "
+	"= 1 OR json_extract(p.delivery, '$.maildir') = 1) AND "
 	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
 	"'$.later_retention_days'), 30) ORDER BY a.id";
 
@@ -2683,6 +2696,7 @@ const struct store_ops store_sqlite_ops = {
 	.person_set_password = sqlite_person_set_password,
 	.person_set_delivery = sqlite_person_set_delivery,
 	.token_revoke_others = sqlite_token_revoke_others,
+	.person_bounce = sqlite_person_bounce,
 	.relationship_set_unsubscribe = sqlite_relationship_set_unsubscribe,
 	.outbox_add = sqlite_outbox_add,
 	.outbox_due = sqlite_outbox_due,

@@ -362,6 +362,11 @@ int store_token_revoke_others(struct store_tx *tx, uint64_t person,
 	return TX_OPS(tx)->token_revoke_others(tx, person, keep, at);
 }
 
+int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
+{
+	return TX_OPS(tx)->person_bounce(tx, id, at);
+}
+
 int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 			      const char *json)
 {

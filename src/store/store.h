@@ -453,6 +453,9 @@ int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
 
 int store_person_set_delivery(struct store_tx *tx, uint64_t id,
 			      const char *json);
+/* Counts a bounce of a forward in the delivery settings ("bounces": {n,
+ * at}), when the person forwards at all. */
+int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at);
 /* The one-click unsubscribe URI of the brand's verified mail. */
 int store_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 				       const char *uri);

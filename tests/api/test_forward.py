@@ -97,9 +97,11 @@ def test_wrong_codes_are_counted(world):
     r = ana.post("/v1/me/delivery/verify", {"code": code})
     assert_problem(r, 422, "code")
     assert "too many" in r.json()["detail"]
-    # A new code for the same address needs the address set anew.
-    forward(ana, "ana@elsewhere.example")
+    # Setting the same address again sends a new code (the old one is
+    # used up), and that one works.
+    assert forward(ana, "ana@home.example").status == 200
     code = code_in(sink.wait(2)[1][2])
+    assert sink.mails[1][1] == ["ana@home.example"]
     assert ana.post("/v1/me/delivery/verify",
                     {"code": code}).status == 200
 
@@ -147,12 +149,22 @@ def test_bounces_come_back_to_cmr_and_are_taken(world):
               b"Message-ID: <b1@home.example>\r\n\r\nNo such user.\r\n")
     verp = f"cmr-bounces+{ana.id}@relay.localhost"
     assert client.deliver("", [verp], bounce)[0].startswith("250")
+    # Two in one transaction both count.
+    assert [r[:3] for r in client.deliver("", [verp, verp], bounce)] == [
+        "250", "250"]
     assert client.deliver("", ["cmr-bounces@relay.localhost"],
                           bounce)[0].startswith("250")
     client.close()
     assert ana.messages() == []
     fwd = ana.ok("GET", "/v1/me/delivery")["forward"]
-    assert fwd["bounces"]["count"] == 1 and fwd["bounces"]["last_at"]
+    assert fwd["bounces"]["count"] == 3 and fwd["bounces"]["last_at"]
+    # Saving the same address again keeps the count; a new one resets it.
+    forward(ana, "ana@home.example")
+    assert ana.ok("GET", "/v1/me/delivery")["forward"]["bounces"][
+        "count"] == 3
+    forward(ana, "ana@new.example")
+    assert ana.ok("GET", "/v1/me/delivery")["forward"]["bounces"][
+        "count"] == 0
     assert "a bounce came back for no one in particular" in api.server.log()
 
 
