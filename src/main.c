@@ -20,6 +20,7 @@ static const struct {
 	{ "brand", cli_brand, "add or list brands, rotate a brand's key" },
 	{ "ledger", cli_ledger, "verify every ledger chain and signed head" },
 	{ "demo", cli_demo, "load the demo world into an empty store" },
+	{ "export", cli_export, "everything held for a person, as JSON" },
 	{ "bench", cli_bench, "measure (gate …) and print JSON" },
 };
 

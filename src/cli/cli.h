@@ -76,6 +76,7 @@ int cli_person(int argc, char **argv);
 int cli_brand(int argc, char **argv);
 int cli_ledger(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 
 #endif

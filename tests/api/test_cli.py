@@ -390,3 +390,27 @@ def test_migrate_is_idempotent(ctx):
 def test_init_migrates(inited):
     r = inited.ok("migrate")
     assert re.search(r"\bapplied 0 migrations\b", r.out), r.out
+
+
+def test_export_needs_the_persons_password(inited):
+    """`cmr export HANDLE --password-stdin`: the same document as
+    POST /v1/me/export; an unknown handle and a wrong password read the
+    same."""
+    inited.ok("person", "add", "ana", "--password-stdin",
+              input="correct-horse-battery\n")
+    r = inited.run("export", "ana", "--password-stdin",
+                   input="correct-horse-battery\n")
+    assert r.rc == 0, r.err
+    doc = json.loads(r.out)
+    assert doc["format"] == "cmr-export-1" and doc["handle"] == "ana"
+    assert doc["ledger_head"].startswith("cmr ledger ")
+    wrong = inited.run("export", "ana", "--password-stdin",
+                       input="not the password\n")
+    unknown = inited.run("export", "nobody", "--password-stdin",
+                         input="correct-horse-battery\n")
+    assert wrong.rc == unknown.rc == 1
+    assert wrong.err == unknown.err
+    assert "correct-horse-battery" not in wrong.err + unknown.err
+    assert inited.run("export", "ana").rc == 2
+    assert inited.run("export").rc == 2
+    assert inited.run("export", "--help").rc == 0
