@@ -25,12 +25,22 @@
 #include "http/server.h"
 #include "app/zone.h"
 #include "core/gate.h"
+#include "mail/lmtp.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <sys/socket.h>
 
 static const struct cli_flag bench_flags[] = {
 	{ "relationships", true, false, "relationships in memory [1000000]" },
 	{ "decisions", true, false, "decisions to time [20000000]" },
 	{ "seed", true, false, "random seed [1]" },
 	{ "seconds", true, false, "http: seconds per wrk run [10]" },
+	{ "messages", true, false, "lmtp: messages to send [20000]" },
+	{ "sessions", true, false, "lmtp: concurrent sessions [8]" },
+	{ "size", true, false, "lmtp: bytes a message [10240]" },
 	{ "json", false, false, "print JSON (the default)" },
 	{ 0 },
 };
@@ -38,6 +48,8 @@ static const char bench_usage[] =
 	"cmr bench gate [--relationships N] [--decisions M] [--seed S] "
 	"[--json]\n"
 	"       cmr bench campaign [--relationships N] [--json]\n"
+	"       cmr bench lmtp [--messages N] [--sessions S] [--size B] "
+	"[--json]\n"
 	"       cmr bench http [--seconds S] [--json]";
 
 static uint64_t bench_rng(uint64_t *s)
@@ -586,6 +598,245 @@ static int bench_http(const struct cli_args *args)
 	return CLI_OK;
 }
 
+/* ---- bench lmtp ---- */
+
+struct lmtp_client {
+	int port, n, size, index;
+	long delivered;
+	char *message; /* the body, shared */
+	int fd;
+	char buf[4096];
+	size_t pos, len;
+};
+
+/* Reads one reply line's first three characters; -1 when gone. */
+static int lmtp_client_reply(struct lmtp_client *c)
+{
+	char code[4] = { 0 };
+	size_t n = 0;
+	for (;;) {
+		if (c->pos == c->len) {
+			ssize_t r = recv(c->fd, c->buf, sizeof(c->buf), 0);
+			if (r <= 0)
+				return -1;
+			c->pos = 0;
+			c->len = (size_t)r;
+		}
+		char ch = c->buf[c->pos++];
+		if (n < 4)
+			code[n] = ch;
+		n++;
+		if (ch == '\n') {
+			if (n > 4 && code[3] == '-') { /* more lines */
+				n = 0;
+				continue;
+			}
+			return atoi(code);
+		}
+	}
+}
+
+static int lmtp_client_send(struct lmtp_client *c, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* One session: LHLO, then its messages, pipelined as an MTA does. */
+static void *lmtp_client_main(void *arg)
+{
+	struct lmtp_client *c = arg;
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)c->port) };
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (c->fd < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		return NULL;
+	/* Whole commands are written at once: Nagle would only hold the
+	 * last piece of each for the server's delayed ACK. */
+	int one = 1;
+	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	char line[600];
+	if (lmtp_client_reply(c) != 220 ||
+	    lmtp_client_send(c, "LHLO bench.example\r\n", 20) != 0 ||
+	    lmtp_client_reply(c) != 250)
+		goto out;
+	for (int i = 0; i < c->n; i++) {
+		unsigned long long rel =
+			0x3c3c3c3cULL ^ (1000000000ULL + (unsigned)(i % 100));
+		int head = snprintf(
+			line, sizeof(line),
+			"MAIL FROM:<news@bench.example>\r\n"
+			"RCPT TO:<bench.%016llx@relay.localhost>\r\nDATA\r\n",
+			rel);
+		if (lmtp_client_send(c, line, (size_t)head) != 0 ||
+		    lmtp_client_reply(c) != 250 ||
+		    lmtp_client_reply(c) != 250 || lmtp_client_reply(c) != 354)
+			goto out;
+		head = snprintf(line, sizeof(line),
+				"From: News <news@bench.example>\r\n"
+				"Subject: Bench %d.%d\r\nCMR-Topic: news\r\n"
+				"Message-ID: <%d.%d@bench.example>\r\n\r\n",
+				c->index, i, c->index, i);
+		if (lmtp_client_send(c, line, (size_t)head) != 0 ||
+		    lmtp_client_send(c, c->message, strlen(c->message)) != 0 ||
+		    lmtp_client_send(c, ".\r\n", 3) != 0)
+			goto out;
+		if (lmtp_client_reply(c) == 250)
+			c->delivered++;
+	}
+	lmtp_client_send(c, "QUIT\r\n", 6);
+out:
+	close(c->fd);
+	return NULL;
+}
+
+static int bench_lmtp(const struct cli_args *args)
+{
+	long n = bench_number(cli_value(args, bench_flags, "messages"), 20000,
+			      1, 10000000);
+	long sessions = bench_number(cli_value(args, bench_flags, "sessions"),
+				     8, 1, 64);
+	long size = bench_number(cli_value(args, bench_flags, "size"), 10240,
+				 100, 1000000);
+	if (n < 0 || sessions < 0 || size < 0) {
+		fprintf(stderr, "cmr: bench lmtp: --messages 1..10000000, "
+				"--sessions 1..64, --size 100..1000000\n");
+		return CLI_USAGE;
+	}
+	char dir[] = "/tmp/cmr-bench-XXXXXX", err[512];
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		return CLI_FAIL;
+	}
+	struct config cfg = args->cfg;
+	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
+	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
+	snprintf(cfg.alias_domain, sizeof(cfg.alias_domain), "relay.localhost");
+	cfg.trust_envelope = true;
+	cfg.auth_id[0] = '\0';
+	struct app a;
+	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: %s\n", err);
+		return CLI_FAIL;
+	}
+	struct app_error aerr = { 0 };
+	uint64_t brand;
+	char key[BRAND_KEY_SIZE];
+	const char *domains[] = { "bench.example" };
+	uint8_t dk[KEYS_DATA_KEY_BYTES], wrapped[KEYS_WRAPPED_BYTES];
+	int rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key, &aerr);
+	if (rc == APP_OK &&
+	    (keys_new_data_key(dk) != 0 || keys_wrap(a.keys, dk, wrapped) != 0))
+		rc = APP_FAULT;
+	struct terms t;
+	terms_default(&t);
+	t.channels[CHANNEL_EMAIL].allowed = true;
+	t.topics_all = true;
+	json_t *tj = terms_to_json(&t);
+	char *terms = json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(tj);
+	/* 100 relationships, each alias in turn: as `bench campaign` makes
+	 * them. */
+	struct bench_fill f = { brand,
+				1000000000ULL,
+				0,
+				100,
+				terms,
+				"[]",
+				"{\"channels\":[\"email\"],\"fields\":[],"
+				"\"topics\":\"all\"}",
+				wrapped,
+				app_now_ms() / 1000 };
+	if (rc == APP_OK &&
+	    store_write(a.store, bench_fill_run, &f) != STORE_OK)
+		rc = APP_FAULT;
+	free(terms);
+	int fd = -1, port = 0;
+	struct lmtp_server *srv = NULL;
+	struct listen_addr la = { 0 };
+	snprintf(la.host, sizeof(la.host), "127.0.0.1");
+	snprintf(la.text, sizeof(la.text), "127.0.0.1:0");
+	if (rc == APP_OK &&
+	    (lmtp_listen(&la, &fd, &port, err, sizeof(err)) != 0 ||
+	     lmtp_start(&a, fd, &srv, err, sizeof(err)) != 0)) {
+		fprintf(stderr, "cmr: bench lmtp: %s\n", err);
+		rc = APP_FAULT;
+	}
+	/* The body: lines of 76 characters up to the size. */
+	char *message = rc == APP_OK ? malloc((size_t)size + 80) : NULL;
+	if (rc == APP_OK && message == NULL)
+		rc = APP_FAULT;
+	if (message) {
+		size_t at = 0;
+		while (at + 78 <= (size_t)size) {
+			memset(message + at, 'x', 76);
+			memcpy(message + at + 76, "\r\n", 2);
+			at += 78;
+		}
+		message[at] = '\0';
+	}
+	struct lmtp_client *clients =
+		calloc((size_t)sessions, sizeof(*clients));
+	pthread_t *threads = calloc((size_t)sessions, sizeof(*threads));
+	struct timespec t0, t1;
+	long delivered = 0;
+	if (rc == APP_OK && clients && threads) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (long i = 0; i < sessions; i++) {
+			clients[i] = (struct lmtp_client){
+				.port = port,
+				.n = (int)(n / sessions + (i < n % sessions)),
+				.size = (int)size,
+				.index = (int)i,
+				.message = message,
+			};
+			if (pthread_create(&threads[i], NULL, lmtp_client_main,
+					   &clients[i]) != 0)
+				clients[i].n = -1;
+		}
+		for (long i = 0; i < sessions; i++)
+			if (clients[i].n >= 0)
+				pthread_join(threads[i], NULL);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		for (long i = 0; i < sessions; i++)
+			delivered += clients[i].delivered;
+	}
+	lmtp_stop(srv);
+	app_close(&a);
+	free(message);
+	free(clients);
+	free(threads);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cmr: could not remove %s\n", dir);
+	if (rc != APP_OK || delivered != n) {
+		fprintf(stderr,
+			"cmr: bench lmtp: %ld of %ld messages were "
+			"accepted\n",
+			delivered, n);
+		return CLI_FAIL;
+	}
+	double secs = bench_seconds(&t0, &t1);
+	json_t *o = json_pack("{s:s,s:f,s:s,s:I,s:I,s:I,s:f,s:s}", "bench",
+			      "lmtp", "value", (double)n / secs, "unit",
+			      "messages/s", "messages", (json_int_t)n,
+			      "sessions", (json_int_t)sessions, "size",
+			      (json_int_t)size, "seconds", secs, "store",
+			      "sqlite (WAL, synchronous=FULL)");
+	cli_print_json(o);
+	json_decref(o);
+	return CLI_OK;
+}
+
 int cli_bench(int argc, char **argv)
 {
 	struct cli_args args;
@@ -608,9 +859,11 @@ int cli_bench(int argc, char **argv)
 		return bench_campaign(&args);
 	if (strcmp(what, "http") == 0)
 		return bench_http(&args);
+	if (strcmp(what, "lmtp") == 0)
+		return bench_lmtp(&args);
 	fprintf(stderr,
-		"cmr: bench: \"%s\" is not a benchmark (gate; "
-		"campaign, lmtp and http come with their doors)\n",
+		"cmr: bench: \"%s\" is not a benchmark (gate, campaign, "
+		"lmtp or http)\n",
 		what);
 	return CLI_USAGE;
 }
