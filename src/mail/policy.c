@@ -37,14 +37,6 @@ struct policy_server {
 	struct rcpt_cache *cache;
 };
 
-/* What one request said that matters here. */
-struct policy_request {
-	char request[64];
-	char state[16];
-	char recipient[321];
-	char sender[321];
-};
-
 /* Copies value into out (lower case when `lower`); false when it does
  * not fit. */
 static bool policy_copy(char *out, size_t size, const char *value, bool lower)
@@ -56,6 +48,27 @@ static bool policy_copy(char *out, size_t size, const char *value, bool lower)
 		out[i] = lower ? (char)tolower((unsigned char)value[i])
 			       : value[i];
 	return true;
+}
+
+const char *policy_attribute(struct policy_request *req, char *line)
+{
+	char *eq = strchr(line, '=');
+	if (eq == NULL || eq == line)
+		return "a line is not name=value";
+	*eq = '\0';
+	const char *v = eq + 1;
+	bool fits = true;
+	if (strcmp(line, "request") == 0)
+		fits = policy_copy(req->request, sizeof(req->request), v,
+				   false);
+	else if (strcmp(line, "protocol_state") == 0)
+		fits = policy_copy(req->state, sizeof(req->state), v, false);
+	else if (strcmp(line, "recipient") == 0)
+		fits = policy_copy(req->recipient, sizeof(req->recipient), v,
+				   true);
+	else if (strcmp(line, "sender") == 0)
+		fits = policy_copy(req->sender, sizeof(req->sender), v, false);
+	return fits ? NULL : "an address is too long";
 }
 
 /* Reads one request. Returns 1 with *req, 0 when the peer left between
@@ -86,31 +99,8 @@ static int policy_read(struct conn *c, struct policy_request *req,
 			bad = true;
 			continue;
 		}
-		char *eq = strchr(line, '=');
-		if (eq == NULL || eq == line) {
-			*why = "a line is not name=value";
+		if ((*why = policy_attribute(req, line)) != NULL)
 			bad = true;
-			continue;
-		}
-		*eq = '\0';
-		const char *v = eq + 1;
-		bool fits = true;
-		if (strcmp(line, "request") == 0)
-			fits = policy_copy(req->request, sizeof(req->request),
-					   v, false);
-		else if (strcmp(line, "protocol_state") == 0)
-			fits = policy_copy(req->state, sizeof(req->state), v,
-					   false);
-		else if (strcmp(line, "recipient") == 0)
-			fits = policy_copy(req->recipient,
-					   sizeof(req->recipient), v, true);
-		else if (strcmp(line, "sender") == 0)
-			fits = policy_copy(req->sender, sizeof(req->sender), v,
-					   false);
-		if (!fits) {
-			*why = "an address is too long";
-			bad = true;
-		}
 	}
 	if (!bad && n_attrs == 0) {
 		*why = "an empty request";

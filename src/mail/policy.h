@@ -17,6 +17,18 @@
 
 struct policy_server;
 
+/* What one request said that matters here (the rest is not kept). */
+struct policy_request {
+	char request[64];
+	char state[16];
+	char recipient[321];
+	char sender[321];
+};
+
+/* Takes one attribute line ("name=value", without its LF; changed in
+ * place) into req. NULL, or why the line is refused. */
+const char *policy_attribute(struct policy_request *req, char *line);
+
 /* Serves the policy protocol on the listening fd (which it then owns). */
 int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
 		 size_t errlen);

@@ -527,7 +527,8 @@ static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
 static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 			     struct sqlite_job **requeue)
 {
-	struct sqlite_tx tx = { .base = { &s->base }, .s = s };
+	struct sqlite_tx tx = { .base = { .store = &s->base, .job = 0 },
+				.s = s };
 	sqlite3 *db = s->writer.db;
 	struct sqlite_job *ran_end = NULL; /* first job not run */
 	bool dead = false;
