@@ -114,9 +114,7 @@ static ssize_t lmtp_line(struct lmtp_session *s, char *out, size_t size)
 
 /* ---- The verbs ---- */
 
-/* Reads "<address>" after "FROM:" or "TO:"; false when malformed. */
-static bool lmtp_path(const char *arg, const char *prefix, char *out,
-		      size_t size)
+bool lmtp_path(const char *arg, const char *prefix, char *out, size_t size)
 {
 	size_t p = strlen(prefix);
 	if (strncasecmp(arg, prefix, p) != 0)

@@ -17,6 +17,10 @@
 
 struct lmtp_server;
 
+/* Reads "<address>" after prefix ("FROM:" or "TO:", any case) in a MAIL
+ * or RCPT argument, into out; false when malformed or too long. */
+bool lmtp_path(const char *arg, const char *prefix, char *out, size_t size);
+
 /* Binds addr (TCP or unix:PATH). Returns 0, *fd and (TCP) the bound
  * *port, or -1 with err. */
 int lmtp_listen(const struct listen_addr *addr, int *fd, int *port, char *err,
