@@ -355,6 +355,99 @@ static int bench_fill_run(struct store_tx *tx, void *arg)
 	return STORE_OK;
 }
 
+/* A store of its own, in a temporary folder, with one brand
+ * (bench.example) and relationships granting email and every topic, made
+ * straight into the store: what `bench campaign` and `bench lmtp` stand
+ * on. */
+struct bench_world {
+	char dir[32];
+	struct app a;
+	uint64_t brand;
+	char *terms;
+	uint8_t wrapped[KEYS_WRAPPED_BYTES];
+	bool open;
+};
+
+static int bench_world_open(const struct cli_args *args, bool lmtp,
+			    struct bench_world *w)
+{
+	char err[512];
+	memset(w, 0, sizeof(*w));
+	snprintf(w->dir, sizeof(w->dir), "/tmp/cmr-bench-XXXXXX");
+	if (mkdtemp(w->dir) == NULL) {
+		perror("mkdtemp");
+		return -1;
+	}
+	struct config cfg = args->cfg;
+	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", w->dir);
+	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", w->dir);
+	if (lmtp) { /* what the bench's aliases and senders are */
+		snprintf(cfg.alias_domain, sizeof(cfg.alias_domain),
+			 "relay.localhost");
+		cfg.trust_envelope = true;
+		cfg.auth_id[0] = '\0';
+	}
+	if (app_open(&w->a, &cfg, true, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: %s\n", err);
+		return -1;
+	}
+	w->open = true;
+	struct app_error aerr = { 0 };
+	char key[BRAND_KEY_SIZE];
+	const char *domains[] = { "bench.example" };
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	struct terms t;
+	terms_default(&t);
+	t.channels[CHANNEL_EMAIL].allowed = true;
+	t.topics_all = true;
+	json_t *tj = terms_to_json(&t);
+	w->terms = tj ? json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(tj);
+	if (brand_add(&w->a, "Bench", domains, 1, NULL, &w->brand, key,
+		      &aerr) != APP_OK ||
+	    keys_new_data_key(dk) != 0 ||
+	    keys_wrap(w->a.keys, dk, w->wrapped) != 0 || w->terms == NULL) {
+		fprintf(stderr, "cmr: bench: cannot set up the store\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* n relationships (and persons), by jobs of 20000. */
+static int bench_world_fill(struct bench_world *w, long n)
+{
+	struct bench_fill f = { w->brand,
+				1000000000ULL,
+				0,
+				0,
+				w->terms,
+				"[]",
+				"{\"channels\":[\"email\"],\"fields\":[],"
+				"\"topics\":\"all\"}",
+				w->wrapped,
+				app_now_ms() / 1000 };
+	for (long from = 0; from < n; from += 20000) {
+		f.from = from;
+		f.n = n - from < 20000 ? n - from : 20000;
+		if (store_write(w->a.store, bench_fill_run, &f) != STORE_OK)
+			return -1;
+	}
+	return 0;
+}
+
+static void bench_world_close(struct bench_world *w)
+{
+	if (w->open)
+		app_close(&w->a);
+	free(w->terms);
+	if (w->dir[0] == '\0')
+		return;
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", w->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cmr: could not remove %s\n", w->dir);
+}
+
 /* Resident memory of this process, from /proc/self/statm, in bytes. */
 static long bench_rss(void)
 {
@@ -383,55 +476,15 @@ static int bench_campaign(const struct cli_args *args)
 				"1..10000000\n");
 		return CLI_USAGE;
 	}
-	char dir[] = "/tmp/cmr-bench-XXXXXX", err[512];
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		return CLI_FAIL;
-	}
-	struct config cfg = args->cfg;
-	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
-	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
-	struct app a;
-	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {
-		fprintf(stderr, "cmr: %s\n", err);
-		return CLI_FAIL;
-	}
+	struct bench_world w;
 	struct app_error aerr = { 0 };
-	uint64_t brand;
-	char key[BRAND_KEY_SIZE];
-	const char *domains[] = { "bench.example" };
-	uint8_t dk[KEYS_DATA_KEY_BYTES], wrapped[KEYS_WRAPPED_BYTES];
-	int rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key, &aerr);
-	if (rc == APP_OK &&
-	    (keys_new_data_key(dk) != 0 || keys_wrap(a.keys, dk, wrapped) != 0))
-		rc = APP_FAULT;
-	struct terms t;
-	terms_default(&t);
-	t.channels[CHANNEL_EMAIL].allowed = true;
-	t.topics_all = true;
-	json_t *tj = terms_to_json(&t);
-	char *terms = json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(tj);
 	struct timespec t0, t1, t2, t3;
+	int rc = bench_world_open(args, false, &w) == 0 ? APP_OK : APP_FAULT;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	struct bench_fill f = { brand,
-				1000000000ULL,
-				0,
-				0,
-				terms,
-				"[]",
-				"{\"channels\":[\"email\"],\"fields\":[],"
-				"\"topics\":\"all\"}",
-				wrapped,
-				app_now_ms() / 1000 };
-	for (long from = 0; rc == APP_OK && from < n; from += 20000) {
-		f.from = from;
-		f.n = n - from < 20000 ? n - from : 20000;
-		if (store_write(a.store, bench_fill_run, &f) != STORE_OK)
-			rc = APP_FAULT;
-	}
+	if (rc == APP_OK && bench_world_fill(&w, n) != 0)
+		rc = APP_FAULT;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	struct campaign_request req = { .brand = brand,
+	struct campaign_request req = { .brand = w.brand,
 					.all = true,
 					.channel = CHANNEL_EMAIL,
 					.topic = "news",
@@ -442,18 +495,18 @@ static int bench_campaign(const struct cli_args *args)
 	/* Cold: the gate state loads each relationship on first use. */
 	long rss_before = bench_rss();
 	if (rc == APP_OK)
-		rc = campaign_send(&a, &req, &res, &aerr);
+		rc = campaign_send(&w.a, &req, &res, &aerr);
 	long rss_after = bench_rss();
 	clock_gettime(CLOCK_MONOTONIC, &t2);
 	/* Warm: the same campaign again, state in memory. */
 	struct campaign_result res2;
 	if (rc == APP_OK)
-		rc = campaign_send(&a, &req, &res2, &aerr);
+		rc = campaign_send(&w.a, &req, &res2, &aerr);
 	clock_gettime(CLOCK_MONOTONIC, &t3);
-	free(terms);
 	if (rc != APP_OK) {
-		fprintf(stderr, "cmr: bench campaign: %s\n", aerr.message);
-		app_close(&a);
+		fprintf(stderr, "cmr: bench campaign: %s\n",
+			aerr.message[0] ? aerr.message : "failed");
+		bench_world_close(&w);
 		return CLI_FAIL;
 	}
 	json_t *o = json_pack(
@@ -467,11 +520,7 @@ static int bench_campaign(const struct cli_args *args)
 		(double)(rss_after - rss_before) / (double)n);
 	cli_print_json(o);
 	json_decref(o);
-	app_close(&a);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cmr: could not remove %s\n", dir);
+	bench_world_close(&w);
 	return CLI_OK;
 }
 
@@ -711,54 +760,14 @@ static int bench_lmtp(const struct cli_args *args)
 				"--sessions 1..64, --size 100..1000000\n");
 		return CLI_USAGE;
 	}
-	char dir[] = "/tmp/cmr-bench-XXXXXX", err[512];
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		return CLI_FAIL;
-	}
-	struct config cfg = args->cfg;
-	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
-	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
-	snprintf(cfg.alias_domain, sizeof(cfg.alias_domain), "relay.localhost");
-	cfg.trust_envelope = true;
-	cfg.auth_id[0] = '\0';
-	struct app a;
-	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {
-		fprintf(stderr, "cmr: %s\n", err);
-		return CLI_FAIL;
-	}
-	struct app_error aerr = { 0 };
-	uint64_t brand;
-	char key[BRAND_KEY_SIZE];
-	const char *domains[] = { "bench.example" };
-	uint8_t dk[KEYS_DATA_KEY_BYTES], wrapped[KEYS_WRAPPED_BYTES];
-	int rc = brand_add(&a, "Bench", domains, 1, NULL, &brand, key, &aerr);
-	if (rc == APP_OK &&
-	    (keys_new_data_key(dk) != 0 || keys_wrap(a.keys, dk, wrapped) != 0))
-		rc = APP_FAULT;
-	struct terms t;
-	terms_default(&t);
-	t.channels[CHANNEL_EMAIL].allowed = true;
-	t.topics_all = true;
-	json_t *tj = terms_to_json(&t);
-	char *terms = json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(tj);
 	/* 100 relationships, each alias in turn: as `bench campaign` makes
 	 * them. */
-	struct bench_fill f = { brand,
-				1000000000ULL,
-				0,
-				100,
-				terms,
-				"[]",
-				"{\"channels\":[\"email\"],\"fields\":[],"
-				"\"topics\":\"all\"}",
-				wrapped,
-				app_now_ms() / 1000 };
-	if (rc == APP_OK &&
-	    store_write(a.store, bench_fill_run, &f) != STORE_OK)
-		rc = APP_FAULT;
-	free(terms);
+	struct bench_world w;
+	char err[512];
+	int rc = bench_world_open(args, true, &w) == 0 &&
+				 bench_world_fill(&w, 100) == 0
+			 ? APP_OK
+			 : APP_FAULT;
 	int fd = -1, port = 0;
 	struct lmtp_server *srv = NULL;
 	struct listen_addr la = { 0 };
@@ -766,7 +775,7 @@ static int bench_lmtp(const struct cli_args *args)
 	snprintf(la.text, sizeof(la.text), "127.0.0.1:0");
 	if (rc == APP_OK &&
 	    (lmtp_listen(&la, &fd, &port, err, sizeof(err)) != 0 ||
-	     lmtp_start(&a, fd, &srv, err, sizeof(err)) != 0)) {
+	     lmtp_start(&w.a, fd, &srv, err, sizeof(err)) != 0)) {
 		fprintf(stderr, "cmr: bench lmtp: %s\n", err);
 		rc = APP_FAULT;
 	}
@@ -810,14 +819,10 @@ static int bench_lmtp(const struct cli_args *args)
 			delivered += clients[i].delivered;
 	}
 	lmtp_stop(srv);
-	app_close(&a);
+	bench_world_close(&w);
 	free(message);
 	free(clients);
 	free(threads);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cmr: could not remove %s\n", dir);
 	if (rc != APP_OK || delivered != n) {
 		fprintf(stderr,
 			"cmr: bench lmtp: %ld of %ld messages were "

@@ -85,6 +85,19 @@ static int collect(const struct store_outbox *o, void *arg)
 	return r->n == DELIVERY_BATCH;
 }
 
+/* After reading what a piece is about: true to go on; false when it is
+ * gone (erased or purged meanwhile: the piece is done) or unreadable
+ * (the piece fails, to be tried again). */
+static bool piece_found(struct piece *p, int store_status)
+{
+	if (store_status == STORE_NOT_FOUND)
+		p->ok = true;
+	else if (store_status != STORE_OK)
+		snprintf(p->error, sizeof(p->error),
+			 "the store cannot be read");
+	return store_status == STORE_OK;
+}
+
 /* The message as mail: as received for mail, composed for the rest. */
 static char *message_bytes(struct app *a, const struct store_message *m,
 			   size_t *len)
@@ -270,15 +283,8 @@ static void do_webhook(struct worker *d, struct piece *p)
 	struct folder_table *f = NULL;
 	struct store_message m;
 	int rc = store_message_get(a->store, p->o.attempt, &m);
-	if (rc == STORE_NOT_FOUND) {
-		p->ok = true;
+	if (!piece_found(p, rc))
 		return;
-	}
-	if (rc != STORE_OK) {
-		snprintf(p->error, sizeof(p->error),
-			 "the store cannot be read");
-		return;
-	}
 	rc = delivery_webhook(a, p->o.person, &url, &secret);
 	if (rc == 1 || m.removed || m.decision != GATE_DELIVER) {
 		p->ok = true; /* turned off, or gone meanwhile */
@@ -452,15 +458,8 @@ static void do_unsubscribe(struct worker *d, struct piece *p)
 	struct app *a = d->a;
 	struct store_relationship r;
 	int rc = store_relationship_by_id(a->store, p->o.attempt, &r);
-	if (rc == STORE_NOT_FOUND) {
-		p->ok = true;
+	if (!piece_found(p, rc))
 		return;
-	}
-	if (rc != STORE_OK) {
-		snprintf(p->error, sizeof(p->error),
-			 "the store cannot be read");
-		return;
-	}
 	if (r.unsubscribe == NULL || r.person != p->o.person) {
 		p->ok = true; /* erased meanwhile */
 		store_relationship_clear(&r);
