@@ -832,8 +832,9 @@ static int sqlite_person_insert(struct store_tx *tx,
 	"id, handle, password_hash, data_key, profile, global_terms, "         \
 	"folders, created_at, erased_at, delivery"
 
-static int person_row(sqlite3_stmt *st, struct store_person *p)
+static int person_row(sqlite3_stmt *st, void *out)
 {
+	struct store_person *p = out;
 	memset(p, 0, sizeof(*p));
 	p->id = (uint64_t)sqlite3_column_int64(st, 0);
 	col_copy(st, 1, p->handle, sizeof(p->handle));
@@ -857,8 +858,11 @@ static int person_row(sqlite3_stmt *st, struct store_person *p)
 	return STORE_OK;
 }
 
-static int person_one(struct store *store, const char *sql, uint64_t id,
-		      const char *text, struct store_person *out)
+/* One row by key (id, or text when not NULL) into out through `row`:
+ * STORE_OK, STORE_NOT_FOUND, or what `row` or SQLite says. */
+static int row_one(struct store *store, const char *sql, uint64_t id,
+		   const char *text, int (*row)(sqlite3_stmt *, void *),
+		   void *out)
 {
 	READER_BEGIN(store, sql);
 	if (text)
@@ -867,7 +871,7 @@ static int person_one(struct store *store, const char *sql, uint64_t id,
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status;
 	if (rc == SQLITE_ROW)
-		status = person_row(st, out);
+		status = row(st, out);
 	else
 		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
 	READER_END();
@@ -882,13 +886,13 @@ static const char sql_person_by_id[] =
 static int sqlite_person_by_handle(struct store *s, const char *handle,
 				   struct store_person *out)
 {
-	return person_one(s, sql_person_by_handle, 0, handle, out);
+	return row_one(s, sql_person_by_handle, 0, handle, person_row, out);
 }
 
 static int sqlite_person_by_id(struct store *s, uint64_t id,
 			       struct store_person *out)
 {
-	return person_one(s, sql_person_by_id, id, NULL, out);
+	return row_one(s, sql_person_by_id, id, NULL, person_row, out);
 }
 
 static const char sql_person_list[] =
@@ -1392,8 +1396,9 @@ static int sqlite_relationship_insert(struct store_tx *tx,
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
 	"topics, created_at, ended_at, unsubscribe"
 
-static int rel_row(sqlite3_stmt *st, struct store_relationship *r)
+static int rel_row(sqlite3_stmt *st, void *out)
 {
+	struct store_relationship *r = out;
 	memset(r, 0, sizeof(*r));
 	r->id = (uint64_t)sqlite3_column_int64(st, 0);
 	r->person = (uint64_t)sqlite3_column_int64(st, 1);
@@ -1421,33 +1426,16 @@ static const char sql_rel_by_id[] =
 static const char sql_rel_by_alias[] =
 	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
 
-static int rel_one(struct store *store, const char *sql, uint64_t id,
-		   const char *text, struct store_relationship *out)
-{
-	READER_BEGIN(store, sql);
-	if (text)
-		bind_text(st, 1, text);
-	else
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status;
-	if (rc == SQLITE_ROW)
-		status = rel_row(st, out);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
-}
-
 static int sqlite_relationship_by_id(struct store *s, uint64_t id,
 				     struct store_relationship *out)
 {
-	return rel_one(s, sql_rel_by_id, id, NULL, out);
+	return row_one(s, sql_rel_by_id, id, NULL, rel_row, out);
 }
 
 static int sqlite_relationship_by_alias(struct store *s, const char *alias,
 					struct store_relationship *out)
 {
-	return rel_one(s, sql_rel_by_alias, 0, alias, out);
+	return row_one(s, sql_rel_by_alias, 0, alias, rel_row, out);
 }
 
 static int rel_list(struct store *store, const char *sql, uint64_t person,
@@ -1980,45 +1968,43 @@ static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
 	return out;
 }
 
+static int message_row(sqlite3_stmt *st, void *out)
+{
+	struct store_message *m = out;
+	size_t ignored;
+	memset(m, 0, sizeof(*m));
+	m->id = (uint64_t)sqlite3_column_int64(st, 0);
+	m->person = (uint64_t)sqlite3_column_int64(st, 1);
+	m->relationship = (uint64_t)sqlite3_column_int64(st, 2);
+	m->brand = (uint64_t)sqlite3_column_int64(st, 3);
+	m->channel = sqlite3_column_int(st, 4);
+	m->decision = sqlite3_column_int(st, 5);
+	m->folder = sqlite3_column_int(st, 6);
+	m->removed = sqlite3_column_int(st, 7) != 0;
+	m->read = sqlite3_column_int(st, 8) != 0;
+	m->received_at = sqlite3_column_int64(st, 9);
+	col_copy(st, 10, m->topic, sizeof(m->topic));
+	col_copy(st, 11, m->alias, sizeof(m->alias));
+	col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
+	m->subject = col_blobdup(st, 13, &ignored);
+	m->headers = col_blobdup(st, 14, &m->headers_len);
+	m->body = col_blobdup(st, 15, &m->body_len);
+	if ((sqlite3_column_type(st, 13) != SQLITE_NULL &&
+	     m->subject == NULL) ||
+	    (sqlite3_column_type(st, 14) != SQLITE_NULL &&
+	     m->headers == NULL) ||
+	    (sqlite3_column_type(st, 15) != SQLITE_NULL && m->body == NULL)) {
+		store_message_clear(m);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 static int sqlite_message_get(struct store *store, uint64_t id,
 			      struct store_message *m)
 {
-	READER_BEGIN(store, sql_message_get);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	memset(m, 0, sizeof(*m));
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		size_t ignored;
-		m->id = (uint64_t)sqlite3_column_int64(st, 0);
-		m->person = (uint64_t)sqlite3_column_int64(st, 1);
-		m->relationship = (uint64_t)sqlite3_column_int64(st, 2);
-		m->brand = (uint64_t)sqlite3_column_int64(st, 3);
-		m->channel = sqlite3_column_int(st, 4);
-		m->decision = sqlite3_column_int(st, 5);
-		m->folder = sqlite3_column_int(st, 6);
-		m->removed = sqlite3_column_int(st, 7) != 0;
-		m->read = sqlite3_column_int(st, 8) != 0;
-		m->received_at = sqlite3_column_int64(st, 9);
-		col_copy(st, 10, m->topic, sizeof(m->topic));
-		col_copy(st, 11, m->alias, sizeof(m->alias));
-		col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
-		m->subject = col_blobdup(st, 13, &ignored);
-		m->headers = col_blobdup(st, 14, &m->headers_len);
-		m->body = col_blobdup(st, 15, &m->body_len);
-		if ((sqlite3_column_type(st, 13) != SQLITE_NULL &&
-		     m->subject == NULL) ||
-		    (sqlite3_column_type(st, 14) != SQLITE_NULL &&
-		     m->headers == NULL) ||
-		    (sqlite3_column_type(st, 15) != SQLITE_NULL &&
-		     m->body == NULL)) {
-			store_message_clear(m);
-			status = STORE_FAULT;
-		}
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return row_one(store, sql_message_get, id, NULL, message_row, m);
 }
 
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
