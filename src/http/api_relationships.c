@@ -21,21 +21,31 @@ static int brand_item(const struct store_relationship *rel, void *arg)
 	return 0;
 }
 
-void api_relationships_list(struct http_request *r)
+/* A page of the relationships of owner (a brand or a person), each item
+ * made by `item`. */
+static void relationships_page(struct http_request *r,
+			       int (*list)(struct store *, uint64_t, uint64_t,
+					   int, store_relationship_cb, void *),
+			       uint64_t owner, store_relationship_cb item)
 {
 	uint64_t after;
 	int limit = api_limit(r);
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (store_relationship_list_brand(r->app->store, r->brand, after,
-					  limit + 1, brand_item,
-					  &pg) != STORE_OK) {
+	if (list(r->app->store, owner, after, limit + 1, item, &pg) !=
+	    STORE_OK) {
 		json_decref(pg.items);
 		http_problem(r, 503, NULL, "the store cannot be read");
 		return;
 	}
 	api_page_reply(r, &pg);
+}
+
+void api_relationships_list(struct http_request *r)
+{
+	relationships_page(r, store_relationship_list_brand, r->brand,
+			   brand_item);
 }
 
 struct get_work {
@@ -116,19 +126,8 @@ static int person_item(const struct store_relationship *rel, void *arg)
 
 void api_me_relationships_list(struct http_request *r)
 {
-	uint64_t after;
-	int limit = api_limit(r);
-	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
-		return;
-	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (store_relationship_list_person(r->app->store, r->person, after,
-					   limit + 1, person_item,
-					   &pg) != STORE_OK) {
-		json_decref(pg.items);
-		http_problem(r, 503, NULL, "the store cannot be read");
-		return;
-	}
-	api_page_reply(r, &pg);
+	relationships_page(r, store_relationship_list_person, r->person,
+			   person_item);
 }
 
 /* ---- the person's own relationship ---- */
