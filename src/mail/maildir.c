@@ -14,45 +14,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mail/mailmsg.h"
+
 struct maildir {
 	int fd; /* <root>/<person>/ */
 };
 
 /* ---- Names ---- */
-
-/* Decodes one UTF-8 character at *p (advancing it); -1 when malformed. */
-static int32_t utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	int32_t c;
-	int n;
-	if (s[0] < 0x80) {
-		*p += 1;
-		return s[0];
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		c = s[0] & 0x1f;
-		n = 1;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		c = s[0] & 0x0f;
-		n = 2;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		c = s[0] & 0x07;
-		n = 3;
-	} else {
-		return -1;
-	}
-	for (int i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	static const int32_t least[] = { 0, 0x80, 0x800, 0x10000 };
-	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1; /* overlong, too big, or a surrogate */
-	*p += n + 1;
-	return c;
-}
 
 bool maildir_mutf7(const char *utf8, char *out, size_t size)
 {
@@ -85,7 +53,7 @@ bool maildir_mutf7(const char *utf8, char *out, size_t size)
 		int nbits = 0;
 		PUT('&');
 		while (*p >= 0x80) {
-			int32_t c = utf8_next(&p);
+			int32_t c = mailmsg_utf8_next(&p);
 			if (c < 0)
 				return false;
 			uint16_t units[2];
