@@ -24,15 +24,17 @@
 
 struct settings {
 	bool maildir;
+	json_t *plain;	 /* the stored JSON (its sealed parts sealed) */
 	json_t *webhook; /* {"url", "secret"} or NULL */
 	json_t *forward; /* {"address", "verified", …} or NULL */
 };
 
 static void settings_clear(struct settings *s)
 {
+	json_decref(s->plain);
 	json_decref(s->webhook);
 	json_decref(s->forward);
-	s->webhook = s->forward = NULL;
+	s->plain = s->webhook = s->forward = NULL;
 }
 
 /* The person's data key, unwrapped. */
@@ -82,7 +84,11 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 	int rc = store_person_by_id(a->store, person, &p);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
-	json_t *d = json_loads(p.delivery, 0, NULL);
+	json_t *d = s->plain = json_loads(p.delivery, 0, NULL);
+	if (d == NULL) {
+		store_person_clear(&p);
+		return APP_FAULT;
+	}
 	s->maildir = json_is_true(json_object_get(d, "maildir"));
 	const char *hook = json_string_value(json_object_get(d, "webhook"));
 	const char *fwd = json_string_value(json_object_get(d, "forward"));
@@ -101,15 +107,11 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 			status = APP_FAULT;
 		sodium_memzero(dk, sizeof(dk));
 	}
-	json_decref(d);
 	store_person_clear(&p);
 	if (status != APP_OK)
 		settings_clear(s);
 	return status;
 }
-
-/* settings_plain is below; this one needs it too. */
-static json_t *settings_plain(struct app *a, uint64_t person);
 
 int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 {
@@ -172,8 +174,7 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 	json_t *hook = s.webhook ? json_pack("{s:O}", "url",
 					     json_object_get(s.webhook, "url"))
 				 : json_null();
-	json_t *plain = settings_plain(a, person);
-	json_t *b = json_object_get(plain, "bounces");
+	json_t *b = json_object_get(s.plain, "bounces");
 	json_t *fwd = json_null();
 	if (s.forward)
 		fwd = json_pack(
@@ -184,7 +185,6 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 			json_integer_value(json_object_get(b, "n")), "last_at",
 			app_time_json(
 				json_integer_value(json_object_get(b, "at"))));
-	json_decref(plain);
 	settings_clear(&s);
 	*out = json_pack(
 		"{s:b, s:o, s:o, s:{s:b, s:b, s:b}, s:{s:I, s:I, s:o}}",
@@ -301,19 +301,8 @@ fail:
 	return rc;
 }
 
-/* The stored JSON's unsealed parts. */
-static json_t *settings_plain(struct app *a, uint64_t person)
-{
-	struct store_person p;
-	if (store_person_by_id(a->store, person, &p) != STORE_OK)
-		return NULL;
-	json_t *d = json_loads(p.delivery, 0, NULL);
-	store_person_clear(&p);
-	return d;
-}
-
 static int set_run(struct store_tx *tx, struct delivery_job *j,
-		   struct settings *cur, json_t *plain)
+		   struct settings *cur)
 {
 	json_t *hook = NULL, *fwd = NULL, *codes = NULL, *bounces = NULL;
 	bool send_code = false;
@@ -343,7 +332,7 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 		if (hook == NULL)
 			goto out;
 	}
-	codes = json_incref(json_object_get(plain, "codes"));
+	codes = json_incref(json_object_get(cur->plain, "codes"));
 	if (j->address) {
 		/* An address that stays keeps its state (verified or not). */
 		const char *old = json_string_value(
@@ -358,7 +347,7 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 				 DELIVERY_CODE_TRIES);
 		if (same && !stale) {
 			fwd = json_incref(cur->forward);
-			bounces = json_object_get(plain, "bounces");
+			bounces = json_object_get(cur->plain, "bounces");
 		} else {
 			/* A new address, or the same one whose code can no
 			 * longer be used: a new code. */
@@ -393,8 +382,9 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 	}
 	/* Once the Maildir was on, copies may be there: moves and removals
 	 * follow them even while it is off, until an erasure. */
-	bool copies = j->maildir ||
-		      json_is_true(json_object_get(plain, "maildir_copies"));
+	bool copies =
+		j->maildir ||
+		json_is_true(json_object_get(cur->plain, "maildir_copies"));
 	rc = settings_write(tx, j, j->maildir, copies, hook, fwd, codes,
 			    bounces);
 	json_t *data = rc == STORE_OK ? json_pack("{s:b, s:b, s:b}", "maildir",
@@ -431,7 +421,7 @@ out:
 }
 
 static int verify_run(struct store_tx *tx, struct delivery_job *j,
-		      struct settings *cur, json_t *plain)
+		      struct settings *cur)
 {
 	json_t *f = cur->forward;
 	const char *want = json_string_value(json_object_get(f, "code"));
@@ -465,9 +455,9 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 	}
 	int rc = settings_write(
 		tx, j, cur->maildir,
-		json_is_true(json_object_get(plain, "maildir_copies")),
-		cur->webhook, f, json_object_get(plain, "codes"),
-		json_object_get(plain, "bounces"));
+		json_is_true(json_object_get(cur->plain, "maildir_copies")),
+		cur->webhook, f, json_object_get(cur->plain, "codes"),
+		json_object_get(cur->plain, "bounces"));
 	if (rc == STORE_OK && right) {
 		json_t *data = json_pack("{s:s}", "forward", "verified");
 		rc = data ? ledger_append(tx, j->person, "person",
@@ -493,15 +483,11 @@ static int delivery_run(struct store_tx *tx, void *arg)
 	struct delivery_job *j = arg;
 	struct settings cur;
 	j->outcome = APP_OK;
-	json_t *plain = settings_plain(j->a, j->person);
-	if (plain == NULL || settings_read(j->a, j->person, &cur) != APP_OK) {
-		json_decref(plain);
+	if (settings_read(j->a, j->person, &cur) != APP_OK)
 		return STORE_FAULT;
-	}
-	int rc = j->kind == DELIVERY_SET ? set_run(tx, j, &cur, plain)
-					 : verify_run(tx, j, &cur, plain);
+	int rc = j->kind == DELIVERY_SET ? set_run(tx, j, &cur)
+					 : verify_run(tx, j, &cur);
 	settings_clear(&cur);
-	json_decref(plain);
 	if (rc == STORE_OK)
 		rc = store_tx_on_commit(tx, delivery_forget, j);
 	return rc;

@@ -28,7 +28,6 @@
 #include "app/rcpt.h"
 #include "base/conn.h"
 #include "base/log.h"
-#include "core/gate.h"
 #include "mail/mailmsg.h"
 
 struct policy_server {
