@@ -102,7 +102,7 @@ int account_export(struct app *a, uint64_t person, const char *password,
 		return app_fail(err, APP_NOT_FOUND, "password",
 				"the password is wrong");
 	struct store_person p;
-	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	char id[ID_SIZE];
@@ -127,13 +127,13 @@ int account_export(struct app *a, uint64_t person, const char *password,
 	} rc = { a, json_array() };
 	json_t *proposals = json_array(), *entries = json_array();
 	struct attempts at = { json_array(), 0, 0 };
-	int st = store_relationship_list_person(a->store, person, 0, INT32_MAX,
+	int st = store_relationship_list_person(a->reads, person, 0, INT32_MAX,
 						collect_rel, &rc);
 	if (st == STORE_OK)
-		st = store_proposal_list_person(a->store, person, 0, INT32_MAX,
+		st = store_proposal_list_person(a->reads, person, 0, INT32_MAX,
 						collect_proposal, proposals);
 	if (st == STORE_OK)
-		st = store_ledger_list(a->store, person, 0, INT32_MAX,
+		st = store_ledger_list(a->reads, person, 0, INT32_MAX,
 				       collect_entry, entries);
 	/* Attempts come newest first, a page at a time. */
 	for (uint64_t before = 0; st == STORE_OK;) {
@@ -143,7 +143,7 @@ int account_export(struct app *a, uint64_t person, const char *password,
 						  .before = before,
 						  .limit = 1000 };
 		at.n = 0;
-		st = store_attempt_list(a->store, &f, collect_attempt, &at);
+		st = store_attempt_list(a->reads, &f, collect_attempt, &at);
 		if (at.n < 1000)
 			break;
 		before = at.last;
@@ -168,7 +168,7 @@ int account_export(struct app *a, uint64_t person, const char *password,
 }
 
 struct alias_list {
-	struct app *a;
+	struct keys *keys; /* for the tombstones */
 	char **aliases, **tombstones;
 	uint64_t *rels;
 	size_t n, cap;
@@ -203,7 +203,7 @@ static int collect_alias(const struct store_relationship *r, void *arg)
 					  ? r->alias[k] - 'A' + 'a'
 					  : r->alias[k]);
 	lower[k] = '\0';
-	if (keys_tombstone(l->a->keys, "alias", lower, k, tomb) != 0) {
+	if (keys_tombstone(l->keys, "alias", lower, k, tomb) != 0) {
 		l->fault = true;
 		return 1;
 	}
@@ -221,7 +221,6 @@ static int collect_alias(const struct store_relationship *r, void *arg)
 }
 
 struct erase_job {
-	struct app *a;
 	uint64_t person;
 	struct alias_list aliases;
 	char handle[KEYS_TOMBSTONE_HEX + 8];
@@ -229,33 +228,22 @@ struct erase_job {
 	int64_t now_ms;
 };
 
-/* Once the erasure is durable the gate forgets the person and their
- * relationships; the hook runs before the write is reported, so the job
- * is still there. */
-static void erase_forget(void *arg)
-{
-	struct erase_job *j = arg;
-	gate_state_forget_person(j->a->gate, j->person);
-	for (size_t i = 0; i < j->aliases.n; i++)
-		gate_state_forget_relationship(j->a->gate, j->aliases.rels[i]);
-}
-
-static int erase_run(struct store_tx *tx, void *arg)
+static int erase_run(struct app_tx *t, void *arg)
 {
 	struct erase_job *j = arg;
 	json_t *data =
 		json_pack("{s:I}", "relationships", (json_int_t)j->aliases.n);
-	int rc = data ? ledger_append(tx, j->person, "person", "erasure", 0,
+	int rc = data ? ledger_append(t->tx, j->person, "person", "erasure", 0,
 				      data, j->now_ms)
 		      : STORE_FAULT;
 	json_decref(data);
 	if (rc == STORE_OK)
 		rc = store_person_erase(
-			tx, j->person, j->handle,
+			t->tx, j->person, j->handle,
 			(const char *const *)j->aliases.aliases,
 			(const char *const *)j->aliases.tombstones,
 			j->aliases.n, j->global, j->now_ms / 1000);
-	if (rc == STORE_OK && j->a->cfg.maildir_root[0]) {
+	if (rc == STORE_OK && t->cfg->maildir_root[0]) {
 		/* The Maildir export goes too (whether it is on now or not:
 		 * it may have been once). */
 		struct store_outbox o = { .person = j->person,
@@ -263,12 +251,16 @@ static int erase_run(struct store_tx *tx, void *arg)
 					  .op = STORE_OUTBOX_ERASE,
 					  .folder = -1,
 					  .next_at = j->now_ms / 1000 };
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	}
+	/* Once durable, the gate forgets the person and their
+	 * relationships. */
 	if (rc == STORE_OK)
-		rc = store_tx_on_commit(tx, erase_forget, j);
+		rc = message_forget_tx(t, j->person, 0);
+	for (size_t i = 0; rc == STORE_OK && i < j->aliases.n; i++)
+		rc = message_forget_tx(t, 0, j->aliases.rels[i]);
 	if (rc == STORE_OK) /* the old pages must leave the WAL too */
-		store_tx_checkpoint(tx);
+		store_tx_checkpoint(t->tx);
 	return rc;
 }
 
@@ -307,10 +299,9 @@ int account_erase_begin(struct app *a, uint64_t person, const char *password,
 	struct erase_job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	j->a = a;
 	j->person = person;
 	j->now_ms = app_now_ms();
-	j->aliases.a = a;
+	j->aliases.keys = a->keys;
 	char id[ID_SIZE], tomb[KEYS_TOMBSTONE_HEX + 1];
 	id_encode(ID_PERSON, person, id);
 	struct global_terms g;
@@ -318,7 +309,7 @@ int account_erase_begin(struct app *a, uint64_t person, const char *password,
 	json_t *gj = global_terms_to_json(&g);
 	j->global = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(gj);
-	if (store_relationship_list_person(a->store, person, 0, INT32_MAX,
+	if (store_relationship_list_person(a->reads, person, 0, INT32_MAX,
 					   collect_alias,
 					   &j->aliases) != STORE_OK ||
 	    j->aliases.fault || j->global == NULL ||

@@ -97,6 +97,7 @@ int app_open(struct app *a, const struct config *cfg, bool create, char *err,
 		goto fail;
 	if (store_open(cfg->store, &a->store, err, errlen) != STORE_OK)
 		goto fail;
+	a->reads = store_reads(a->store);
 	int applied = 0, version = 0;
 	if (store_migrate(a->store, &applied, &version) != STORE_OK) {
 		snprintf(err, errlen, "cannot migrate the store %s",
@@ -187,10 +188,46 @@ bool app_time_parse(const char *s, int64_t *t)
 	return true;
 }
 
+/* The store's job: the use case's job with its transaction context. */
+static int app_job_call(struct store_tx *tx, void *arg)
+{
+	struct app_pending *p = arg;
+	struct app *a = p->app;
+	struct app_tx t = { .tx = tx,
+			    .reads = store_tx_reads(tx),
+			    .cfg = &a->cfg,
+			    .keys = a->keys,
+			    .zones = a->zones,
+			    .gate = a->gate,
+			    .now_ms = app_now_ms() };
+	return p->run(&t, p->job);
+}
+
+static void app_job_done(void *arg, int status)
+{
+	struct app_pending *p = arg;
+	p->done(p->arg, status);
+}
+
+int app_job_run(struct app *a, app_job_fn run, void *job, bool alone)
+{
+	struct app_pending p = { .app = a, .run = run, .job = job };
+	return alone ? store_write_alone(a->store, app_job_call, &p)
+		     : store_write(a->store, app_job_call, &p);
+}
+
+int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
+		  void *job, bool alone, void (*done)(void *arg, int status),
+		  void *arg)
+{
+	*p = (struct app_pending){ a, run, job, done, arg };
+	return store_write_async_ex(a->store, app_job_call, p, app_job_done,
+				    alone);
+}
+
 int app_write_run(struct app *a, struct app_write *w, struct app_error *err)
 {
-	int rc = w->alone ? store_write_alone(a->store, w->run, w->job)
-			  : store_write(a->store, w->run, w->job);
+	int rc = app_job_run(a, w->run, w->job, w->alone);
 	int status = w->finish(w->job, rc, err);
 	w->release(w->job);
 	return status;

@@ -23,6 +23,7 @@ struct throttle;   /* app/throttle.c: failed log-ins and codes */
 struct app {
 	struct config cfg;
 	struct store *store;
+	struct store_rd *reads; /* committed data (store_reads): not in jobs */
 	struct keys *keys;
 	struct zones *zones;
 	struct gate_state *gate;   /* owned by the writer thread */
@@ -64,14 +65,32 @@ json_t *app_time_json(int64_t t);
 /* Parses RFC 3339 with "Z" or an offset; false when malformed. */
 bool app_time_parse(const char *s, int64_t *t);
 
+/* What a job on the writer gets, and all it gets. A job runs inside the
+ * batch's transaction; every read it makes goes through `reads`, which
+ * sees what earlier jobs of the batch wrote. Nothing here reaches a reader
+ * connection (no struct app, no struct store), so a job cannot read
+ * committed-only, stale data — and write it back — by mistake. */
+struct app_tx {
+	struct store_tx *tx;	  /* the batch's transaction */
+	struct store_rd *reads;	  /* reads through tx */
+	const struct config *cfg; /* read-only settings */
+	struct keys *keys;
+	struct zones *zones;
+	struct gate_state *gate; /* the writer thread's */
+	int64_t now_ms;		 /* when the job started running */
+};
+
+/* A job: returns a store status (non-zero rolls the job back alone). */
+typedef int (*app_job_fn)(struct app_tx *t, void *job);
+
 /* A use case's write, split so that a door can wait for it without
  * holding a thread: the use case's *_begin validates and reads (in the
  * caller) and fills this; `run` is the job the writer runs; `finish` turns
  * the job's store status into the use case's outcome; `release` frees the
- * job. The HTTP door hands `run` to the writer with the connection
- * suspended; app_write_run does it all in one call. */
+ * job. A door hands it to the writer with app_write_start (the HTTP
+ * connection suspended meanwhile); app_write_run does it all in one call. */
 struct app_write {
-	store_job_fn run;
+	app_job_fn run;
 	void *job;
 	bool alone; /* commit right after it (store_write_alone) */
 	int (*finish)(void *job, int store_status, struct app_error *err);
@@ -80,6 +99,27 @@ struct app_write {
 
 /* Runs w and waits: returns finish's status, and releases the job. */
 int app_write_run(struct app *a, struct app_write *w, struct app_error *err);
+
+/* Runs job on the writer and waits until its batch is durable: the store
+ * status of the job, or STORE_FAULT when the commit failed. */
+int app_job_run(struct app *a, app_job_fn run, void *job, bool alone);
+
+/* A job handed to the writer without waiting: the caller keeps it (and
+ * the job) alive until done(arg, store status) has run, on the writer
+ * thread, after the batch committed or failed. */
+struct app_pending {
+	struct app *app;
+	app_job_fn run;
+	void *job;
+	void (*done)(void *arg, int status);
+	void *arg;
+};
+
+/* Queues the job; STORE_OK, or a store status when the writer takes no
+ * more jobs (done will then not run). */
+int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
+		  void *job, bool alone, void (*done)(void *arg, int status),
+		  void *arg);
 
 /* Maps a store status to an app status. */
 int app_from_store(int store_status);

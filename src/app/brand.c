@@ -46,9 +46,9 @@ static int brand_domain_norm(const char *in, char *out, size_t size)
 	return 0;
 }
 
-static int brand_insert_job(struct store_tx *tx, void *arg)
+static int brand_insert_job(struct app_tx *t, void *arg)
 {
-	return store_brand_insert(tx, arg);
+	return store_brand_insert(t->tx, arg);
 }
 
 static int brand_set(json_t *obj, const char *key, const char *v)
@@ -114,7 +114,7 @@ int brand_add(struct app *a, const char *name, const char *const *domains,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
 	brand_key_make(b.id, key, b.key_hash);
-	int rc = store_write(a->store, brand_insert_job, &b);
+	int rc = app_job_run(a, brand_insert_job, &b, false);
 	uint64_t new_id = b.id;
 	store_brand_clear(&b);
 	if (rc == STORE_CONFLICT) {
@@ -138,10 +138,10 @@ struct brand_rotate {
 	int64_t at;
 };
 
-static int brand_rotate_job(struct store_tx *tx, void *arg)
+static int brand_rotate_job(struct app_tx *t, void *arg)
 {
 	struct brand_rotate *r = arg;
-	return store_brand_set_key(tx, r->id, r->hash, r->at);
+	return store_brand_set_key(t->tx, r->id, r->hash, r->at);
 }
 
 int brand_key_rotate(struct app *a, uint64_t id, char *key,
@@ -149,7 +149,7 @@ int brand_key_rotate(struct app *a, uint64_t id, char *key,
 {
 	struct brand_rotate r = { .id = id, .at = app_now_ms() / 1000 };
 	brand_key_make(id, key, r.hash);
-	int rc = store_write(a->store, brand_rotate_job, &r);
+	int rc = app_job_run(a, brand_rotate_job, &r, false);
 	if (rc != STORE_OK) {
 		sodium_memzero(key, BRAND_KEY_SIZE);
 		return app_fail(err, app_from_store(rc), "brand",
@@ -175,7 +175,7 @@ int brand_authenticate(struct app *a, const char *key, uint64_t *id)
 	crypto_generichash(hash, 32, (const uint8_t *)key, strlen(key), NULL,
 			   0);
 	uint8_t stored[32];
-	int rc = store_brand_key_hash(a->store, bid, stored);
+	int rc = store_brand_key_hash(a->reads, bid, stored);
 	if (rc != STORE_OK)
 		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
 	bool ok = crypto_verify_32(hash, stored) == 0;

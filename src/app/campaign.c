@@ -10,7 +10,6 @@
 #include "core/id.h"
 
 struct chunk_job {
-	struct app *app;
 	const struct campaign_request *req;
 	struct campaign_result *res;
 	const uint64_t *rels;
@@ -36,7 +35,7 @@ static int campaign_chunk_error(struct chunk_job *j, int rc,
 			(long long)j->res->total);
 }
 
-static int chunk_run(struct store_tx *tx, void *arg)
+static int chunk_run(struct app_tx *t, void *arg)
 {
 	struct chunk_job *j = arg;
 	const struct campaign_request *q = j->req;
@@ -44,7 +43,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 
 	/* Each chunk decides at its own time: a long campaign crossing
 	 * midnight must count the new day's deliveries in the new day. */
-	j->now_ms = app_now_ms();
+	j->now_ms = t->now_ms;
 	j->total = j->accepted = 0;
 	memset(j->reasons, 0, sizeof(j->reasons));
 	if (j->first) {
@@ -58,7 +57,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 			.body_len = q->body_len,
 			.created_at = j->now_ms / 1000,
 		};
-		if ((rc = store_campaign_insert(tx, &c)) != STORE_OK)
+		if ((rc = store_campaign_insert(t->tx, &c)) != STORE_OK)
 			return rc;
 		if (q->idem_key) {
 			struct store_idem v = { .status = 0,
@@ -66,7 +65,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 							(char *)(uintptr_t) "",
 						.created_at = c.created_at };
 			memcpy(v.request, q->idem_hash, 32);
-			rc = store_idem_put(tx, q->brand, q->idem_key, &v);
+			rc = store_idem_put(t->tx, q->brand, q->idem_key, &v);
 			if (rc != STORE_OK)
 				return rc; /* taken: nothing is recorded */
 		}
@@ -84,7 +83,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 			.now_ms = j->now_ms,
 		};
 		struct message_out out;
-		rc = message_decide_tx(j->app, tx, &in, &out);
+		rc = message_decide_tx(t, &in, &out);
 		if (rc == APP_NOT_FOUND)
 			continue; /* ended or gone since it was listed */
 		if (rc != APP_OK)
@@ -95,7 +94,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 		else
 			j->reasons[out.decision.reason]++;
 	}
-	rc = store_campaign_count(tx, j->res->id, j->total, j->accepted);
+	rc = store_campaign_count(t->tx, j->res->id, j->total, j->accepted);
 	if (rc != STORE_OK || !j->last || q->idem_key == NULL)
 		return rc;
 	/* The last chunk writes the answer in its own transaction: a retry
@@ -111,7 +110,7 @@ static int chunk_run(struct store_tx *tx, void *arg)
 	json_t *answer = campaign_result_json(&all);
 	char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
 	json_decref(answer);
-	rc = text ? store_idem_finish(tx, q->brand, q->idem_key, 201, text)
+	rc = text ? store_idem_finish(t->tx, q->brand, q->idem_key, 201, text)
 		  : STORE_FAULT;
 	free(text);
 	return rc;
@@ -180,7 +179,7 @@ int campaign_begin(struct app *a, const struct campaign_request *req,
 		 * recorded: a foreign id is a 404 for the whole campaign. */
 		for (size_t i = 0; i < req->n_rels; i++) {
 			struct store_relationship r;
-			int rc = store_relationship_by_id(a->store,
+			int rc = store_relationship_by_id(a->reads,
 							  req->rels[i], &r);
 			bool mine = rc == STORE_OK && r.brand == req->brand;
 			if (rc == STORE_OK)
@@ -234,7 +233,7 @@ int campaign_step(struct campaign_run *r, struct app_write *w,
 	} else {
 		r->page.n = 0;
 		if (store_relationship_keys_brand(
-			    r->a->store, q->brand, r->after, CAMPAIGN_CHUNK,
+			    r->a->reads, q->brand, r->after, CAMPAIGN_CHUNK,
 			    key_collect, &r->page) != STORE_OK)
 			return app_fail(err, APP_FAULT, NULL,
 					"the store cannot be read");
@@ -244,8 +243,7 @@ int campaign_step(struct campaign_run *r, struct app_write *w,
 			r->after = r->page.keys[n - 1];
 		r->last = n < CAMPAIGN_CHUNK;
 	}
-	r->job = (struct chunk_job){ .app = r->a,
-				     .req = q,
+	r->job = (struct chunk_job){ .req = q,
 				     .res = r->res,
 				     .rels = rels,
 				     .n = n,

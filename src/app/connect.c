@@ -53,8 +53,8 @@ void connect_job_prepare(struct connect_job *j, int64_t now)
 	j->expires_at = now + CONNECT_CODE_TTL;
 }
 
-int connect_job_run(struct store_tx *tx, void *arg)
+int connect_job_run(struct app_tx *t, void *arg)
 {
 	struct connect_job *j = arg;
-	return store_code_insert(tx, j->hash, j->person, j->expires_at);
+	return store_code_insert(t->tx, j->hash, j->person, j->expires_at);
 }

@@ -24,7 +24,7 @@ struct connect_job {
 	uint8_t hash[32];
 };
 void connect_job_prepare(struct connect_job *j, int64_t now);
-int connect_job_run(struct store_tx *tx, void *arg);
+int connect_job_run(struct app_tx *t, void *arg);
 
 /* Normalises a code as given (case, dashes, spaces, look-alikes) and
  * hashes it. False when it cannot be a code. */

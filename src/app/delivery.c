@@ -38,16 +38,15 @@ static void settings_clear(struct settings *s)
 }
 
 /* The person's data key, unwrapped. */
-static int data_key(struct app *a, uint64_t person,
+static int data_key(struct store_rd *reads, struct keys *keys, uint64_t person,
 		    uint8_t dk[KEYS_DATA_KEY_BYTES])
 {
 	struct store_person p;
-	int rc = store_person_by_id(a->store, person, &p);
+	int rc = store_person_by_id(reads, person, &p);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
-	rc = keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) == 0
-		     ? APP_OK
-		     : APP_FAULT;
+	rc = keys_unwrap(keys, p.data_key, p.data_key_len, dk) == 0 ? APP_OK
+								    : APP_FAULT;
 	store_person_clear(&p);
 	return rc;
 }
@@ -76,12 +75,14 @@ static char *seal_json(const uint8_t dk[KEYS_DATA_KEY_BYTES], json_t *j)
 	return out;
 }
 
-/* Reads the person's settings, unsealed. */
-static int settings_read(struct app *a, uint64_t person, struct settings *s)
+/* Reads the person's settings, unsealed (a job reads them through its
+ * transaction: a bounce counted earlier in the batch is then kept). */
+static int settings_read(struct store_rd *reads, struct keys *keys,
+			 uint64_t person, struct settings *s)
 {
 	struct store_person p;
 	memset(s, 0, sizeof(*s));
-	int rc = store_person_by_id(a->store, person, &p);
+	int rc = store_person_by_id(reads, person, &p);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	json_t *d = s->plain = json_loads(p.delivery, 0, NULL);
@@ -95,7 +96,7 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 	int status = APP_OK;
 	if (hook || fwd) {
 		uint8_t dk[KEYS_DATA_KEY_BYTES];
-		if (keys_unwrap(a->keys, p.data_key, p.data_key_len, dk) != 0)
+		if (keys_unwrap(keys, p.data_key, p.data_key_len, dk) != 0)
 			status = APP_FAULT;
 		if (status == APP_OK && hook &&
 		    ((s->webhook = open_json(dk, hook)) == NULL ||
@@ -116,7 +117,7 @@ static int settings_read(struct app *a, uint64_t person, struct settings *s)
 int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 {
 	struct settings s;
-	if (settings_read(a, person, &s) != APP_OK)
+	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
 		return -1;
 	if (s.webhook == NULL)
 		return 1;
@@ -138,7 +139,7 @@ int delivery_forward(struct app *a, uint64_t person,
 		     char code[DELIVERY_CODE_LEN + 1])
 {
 	struct settings s;
-	if (settings_read(a, person, &s) != APP_OK)
+	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
 		return -1;
 	if (s.forward == NULL) {
 		settings_clear(&s);
@@ -157,7 +158,7 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 		 struct app_error *err)
 {
 	struct settings s;
-	int rc = settings_read(a, person, &s);
+	int rc = settings_read(a->reads, a->keys, person, &s);
 	if (rc != APP_OK)
 		return app_fail(err, rc, NULL,
 				rc == APP_NOT_FOUND ? "no such person"
@@ -165,7 +166,7 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
 						      "read");
 	int64_t pending = 0, failing = 0;
 	char last[256] = "";
-	if (store_outbox_count(a->store, person, &pending, &failing, last,
+	if (store_outbox_count(a->reads, person, &pending, &failing, last,
 			       sizeof(last)) != STORE_OK) {
 		settings_clear(&s);
 		return app_fail(err, APP_FAULT, NULL,
@@ -217,15 +218,12 @@ static void code_new(char out[DELIVERY_CODE_LEN + 1])
  *
  * The settings are read, changed and written by the job, on the writer:
  * two changes at once cannot undo each other, and a code's tries are
- * counted in the transaction that checks them. The job reads through a
- * reader, which sees what is committed: a settings job commits alone, so
- * only a bounce counted earlier in the same batch can be missed (a PUT
- * then resets the count, as it would for a new address anyway). */
+ * counted in the transaction that checks them. The job reads through its
+ * transaction, so a bounce counted earlier in the same batch is kept. */
 
 enum delivery_kind { DELIVERY_SET, DELIVERY_VERIFY };
 
 struct delivery_job {
-	struct app *a;
 	uint64_t person;
 	enum delivery_kind kind;
 	/* DELIVERY_SET: what was asked */
@@ -241,14 +239,6 @@ struct delivery_job {
 	int64_t now_ms;
 };
 
-/* Once durable, the gate reloads the person (who now has, or has not,
- * adapters). The hook runs before the write is reported. */
-static void delivery_forget(void *arg)
-{
-	struct delivery_job *j = arg;
-	gate_state_forget_person(j->a->gate, j->person);
-}
-
 static int job_refuse(struct delivery_job *j, int outcome, const char *field,
 		      const char *why)
 {
@@ -260,7 +250,7 @@ static int job_refuse(struct delivery_job *j, int outcome, const char *field,
 
 /* Stores the settings: maildir, whether Maildir copies may exist, the
  * sealed parts, "forwarding", and the day's count of codes sent. */
-static int settings_write(struct store_tx *tx, struct delivery_job *j,
+static int settings_write(struct app_tx *t, struct delivery_job *j,
 			  bool maildir, bool copies, json_t *webhook,
 			  json_t *forward, json_t *codes, json_t *bounces)
 {
@@ -271,7 +261,8 @@ static int settings_write(struct store_tx *tx, struct delivery_job *j,
 				"maildir_copies", copies);
 	if (out == NULL)
 		return STORE_FAULT;
-	if ((webhook || forward) && data_key(j->a, j->person, dk) != APP_OK)
+	if ((webhook || forward) &&
+	    data_key(t->reads, t->keys, j->person, dk) != APP_OK)
 		goto fail;
 	if (webhook && (hook = seal_json(dk, webhook)) == NULL)
 		goto fail;
@@ -291,7 +282,7 @@ static int settings_write(struct store_tx *tx, struct delivery_job *j,
 		json_object_set(out, "bounces", bounces);
 	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text)
-		rc = store_person_set_delivery(tx, j->person, text);
+		rc = store_person_set_delivery(t->tx, j->person, text);
 fail:
 	sodium_memzero(dk, sizeof(dk));
 	free(hook);
@@ -301,7 +292,7 @@ fail:
 	return rc;
 }
 
-static int set_run(struct store_tx *tx, struct delivery_job *j,
+static int set_run(struct app_tx *t, struct delivery_job *j,
 		   struct settings *cur)
 {
 	json_t *hook = NULL, *fwd = NULL, *codes = NULL, *bounces = NULL;
@@ -385,7 +376,7 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 	bool copies =
 		j->maildir ||
 		json_is_true(json_object_get(cur->plain, "maildir_copies"));
-	rc = settings_write(tx, j, j->maildir, copies, hook, fwd, codes,
+	rc = settings_write(t, j, j->maildir, copies, hook, fwd, codes,
 			    bounces);
 	json_t *data = rc == STORE_OK ? json_pack("{s:b, s:b, s:b}", "maildir",
 						  j->maildir, "webhook",
@@ -393,7 +384,7 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 						  j->address != NULL)
 				      : NULL;
 	if (rc == STORE_OK)
-		rc = data ? ledger_append(tx, j->person, "person",
+		rc = data ? ledger_append(t->tx, j->person, "person",
 					  "delivery.changed", 0, data,
 					  j->now_ms)
 			  : STORE_FAULT;
@@ -406,12 +397,12 @@ static int set_run(struct store_tx *tx, struct delivery_job *j,
 	/* Turned on: what is already delivered goes there too (looking
 	 * first for a copy from an earlier time it was on). */
 	if (rc == STORE_OK && j->maildir && !cur->maildir)
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	if (rc == STORE_OK && send_code) {
 		o.adapter = STORE_ADAPTER_FORWARD;
 		o.op = STORE_OUTBOX_VERIFY;
 		o.folder = -1;
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	}
 out:
 	json_decref(hook);
@@ -420,7 +411,7 @@ out:
 	return rc;
 }
 
-static int verify_run(struct store_tx *tx, struct delivery_job *j,
+static int verify_run(struct app_tx *t, struct delivery_job *j,
 		      struct settings *cur)
 {
 	json_t *f = cur->forward;
@@ -454,13 +445,13 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 			   "that is not the code sent to the address");
 	}
 	int rc = settings_write(
-		tx, j, cur->maildir,
+		t, j, cur->maildir,
 		json_is_true(json_object_get(cur->plain, "maildir_copies")),
 		cur->webhook, f, json_object_get(cur->plain, "codes"),
 		json_object_get(cur->plain, "bounces"));
 	if (rc == STORE_OK && right) {
 		json_t *data = json_pack("{s:s}", "forward", "verified");
-		rc = data ? ledger_append(tx, j->person, "person",
+		rc = data ? ledger_append(t->tx, j->person, "person",
 					  "delivery.changed", 0, data,
 					  j->now_ms)
 			  : STORE_FAULT;
@@ -469,27 +460,25 @@ static int verify_run(struct store_tx *tx, struct delivery_job *j,
 	return rc;
 }
 
-int delivery_bounced_tx(struct app *a, struct store_tx *tx, uint64_t person,
-			int64_t now)
+int delivery_bounced_tx(struct app_tx *t, uint64_t person, int64_t now)
 {
-	(void)a;
 	/* Counted by the store in the transaction itself: bounces in one
 	 * batch all count. */
-	return store_person_bounce(tx, person, now);
+	return store_person_bounce(t->tx, person, now);
 }
 
-static int delivery_run(struct store_tx *tx, void *arg)
+static int delivery_run(struct app_tx *t, void *arg)
 {
 	struct delivery_job *j = arg;
 	struct settings cur;
 	j->outcome = APP_OK;
-	if (settings_read(j->a, j->person, &cur) != APP_OK)
+	if (settings_read(t->reads, t->keys, j->person, &cur) != APP_OK)
 		return STORE_FAULT;
-	int rc = j->kind == DELIVERY_SET ? set_run(tx, j, &cur)
-					 : verify_run(tx, j, &cur);
+	int rc = j->kind == DELIVERY_SET ? set_run(t, j, &cur)
+					 : verify_run(t, j, &cur);
 	settings_clear(&cur);
 	if (rc == STORE_OK)
-		rc = store_tx_on_commit(tx, delivery_forget, j);
+		rc = message_forget_tx(t, j->person, 0);
 	return rc;
 }
 
@@ -620,7 +609,6 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 			delivery_release(j);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
-	j->a = a;
 	j->person = person;
 	j->kind = DELIVERY_SET;
 	j->maildir = maildir;
@@ -634,6 +622,7 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
 			  struct app_write *w, struct app_error *err)
 {
+	(void)a; /* the job reads what it needs */
 	struct delivery_job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
@@ -647,7 +636,6 @@ int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
 		snprintf(j->code, sizeof(j->code), "%.4s-%.4s", given,
 			 given + 4);
 	sodium_memzero(given, sizeof(given));
-	j->a = a;
 	j->person = person;
 	j->kind = DELIVERY_VERIFY;
 	j->now_ms = app_now_ms();

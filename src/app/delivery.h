@@ -55,8 +55,7 @@ int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
 /* A forward to the person bounced (the bounce came back to cmr's
  * envelope sender, which names the person): counted in the settings, in
  * the current write job, for GET /v1/me/delivery to show. */
-int delivery_bounced_tx(struct app *a, struct store_tx *tx, uint64_t person,
-			int64_t now);
+int delivery_bounced_tx(struct app_tx *t, uint64_t person, int64_t now);
 
 /* For the adapters, unsealed: the webhook (0 with url and secret,
  * malloc'd; 1 when none; -1 on a fault) and the forward address (0 with

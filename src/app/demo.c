@@ -90,7 +90,7 @@ static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 int demo_load(struct app *a, FILE *out, struct app_error *err)
 {
 	bool any = false;
-	if (store_person_list(a->store, 0, 1, demo_has_person, &any) !=
+	if (store_person_list(a->reads, 0, 1, demo_has_person, &any) !=
 	    STORE_OK)
 		return app_fail(err, APP_FAULT, NULL, "cannot read the store");
 	if (any)

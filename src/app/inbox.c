@@ -12,7 +12,7 @@
 int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
 {
 	struct store_person p;
-	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
 		return APP_FAULT;
 	folder_table_init(f);
 	json_t *own = json_loads(p.folders, 0, NULL);
@@ -39,7 +39,7 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 			    const char *const *names, int n, int *ids)
 {
 	char *json = NULL;
-	int rc = store_person_folders_tx(tx, person, &json);
+	int rc = store_person_folders(store_tx_reads(tx), person, &json);
 	if (rc != STORE_OK)
 		return rc;
 	struct folder_table *f = malloc(sizeof(*f));
@@ -80,31 +80,29 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 }
 
 struct update_job {
-	struct app *a;
 	uint64_t person, message;
 	int read;
 	const char *folder; /* NULL: unchanged */
 };
 
-static int update_run(struct store_tx *tx, void *arg)
+static int update_run(struct app_tx *t, void *arg)
 {
 	struct update_job *j = arg;
 	int folder = -1;
 	if (j->folder) {
-		int rc = inbox_folders_intern_tx(tx, j->person, &j->folder, 1,
-						 &folder);
+		int rc = inbox_folders_intern_tx(t->tx, j->person, &j->folder,
+						 1, &folder);
 		if (rc != STORE_OK)
 			return rc;
 	}
-	int rc = store_attempt_update(tx, j->person, j->message, j->read,
+	int rc = store_attempt_update(t->tx, j->person, j->message, j->read,
 				      folder);
 	if (rc != STORE_OK || (folder < 0 && j->read < 0))
 		return rc;
 	/* The Maildir's copy follows, wherever it is now: its folder, and
 	 * its Seen flag. */
-	return message_outbox_tx(j->a, tx, j->person, j->message,
-				 STORE_OUTBOX_MOVE, -1,
-				 app_now_ms() / 1000) == APP_OK
+	return message_outbox_tx(t, j->person, j->message, STORE_OUTBOX_MOVE,
+				 -1, t->now_ms / 1000) == APP_OK
 		       ? STORE_OK
 		       : STORE_FAULT;
 }
@@ -129,6 +127,7 @@ int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
 		       int read, const char *folder, struct app_write *w,
 		       struct app_error *err)
 {
+	(void)a; /* nothing to read before the job */
 	if (folder && !terms_folder_name_ok(folder) &&
 	    strcmp(folder, "inbox") != 0 && strcmp(folder, "later") != 0)
 		return app_fail(err, APP_INVALID, "folder",
@@ -136,7 +135,7 @@ int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
 	struct update_job *j = malloc(sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	*j = (struct update_job){ a, person, message, read, folder };
+	*j = (struct update_job){ person, message, read, folder };
 	*w = (struct app_write){ update_run, j, false, update_finish, free };
 	return APP_OK;
 }
@@ -150,21 +149,20 @@ int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
 }
 
 struct empty_job {
-	struct app *a;
 	uint64_t person;
 	int folder;
 	int64_t n;
 };
 
-static int empty_run(struct store_tx *tx, void *arg)
+static int empty_run(struct app_tx *t, void *arg)
 {
 	struct empty_job *j = arg;
 	/* The Maildir's copies leave too: queued before the rows are marked
 	 * removed, which is what finds them. */
-	if (message_outbox_tx(j->a, tx, j->person, 0, STORE_OUTBOX_REMOVE,
-			      j->folder, app_now_ms() / 1000) != APP_OK)
+	if (message_outbox_tx(t, j->person, 0, STORE_OUTBOX_REMOVE, j->folder,
+			      t->now_ms / 1000) != APP_OK)
 		return STORE_FAULT;
-	return store_folder_empty(tx, j->person, j->folder, &j->n);
+	return store_folder_empty(t->tx, j->person, j->folder, &j->n);
 }
 
 static int empty_finish(void *job, int rc, struct app_error *err)
@@ -192,7 +190,7 @@ int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 	struct empty_job *j = malloc(sizeof(*j));
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	*j = (struct empty_job){ a, person, id, 0 };
+	*j = (struct empty_job){ person, id, 0 };
 	*n = &j->n;
 	*w = (struct app_write){ empty_run, j, false, empty_finish, free };
 	return APP_OK;
@@ -206,8 +204,7 @@ int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 	int rc = inbox_empty_begin(a, person, folder, &count, &w, err);
 	if (rc != APP_OK)
 		return rc;
-	rc = w.alone ? store_write_alone(a->store, w.run, w.job)
-		     : store_write(a->store, w.run, w.job);
+	rc = app_job_run(a, w.run, w.job, w.alone);
 	int status = w.finish(w.job, rc, err);
 	*n = *count;
 	w.release(w.job);

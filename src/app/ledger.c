@@ -28,7 +28,7 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 	uint8_t prev[32] = { 0 };
 	int64_t seq = 1;
 
-	int rc = store_ledger_head_tx(tx, person, &head);
+	int rc = store_ledger_head(store_tx_reads(tx), person, &head);
 	if (rc == STORE_OK) {
 		seq = head.seq + 1;
 		memcpy(prev, head.hash, 32);
@@ -97,11 +97,11 @@ struct head_job {
 	int64_t at;
 };
 
-static int head_job_run(struct store_tx *tx, void *arg)
+static int head_job_run(struct app_tx *t, void *arg)
 {
 	struct head_job *j = arg;
-	return store_ledger_head_save(tx, j->person, j->seq, j->hash, j->note,
-				      j->at);
+	return store_ledger_head_save(t->tx, j->person, j->seq, j->hash,
+				      j->note, j->at);
 }
 
 static int head_finish(void *job, int rc, struct app_error *err)
@@ -129,7 +129,7 @@ static int ledger_head_sign(struct app *a, uint64_t person, struct note_head *h,
 	struct store_ledger_entry e;
 	memset(h, 0, sizeof(*h));
 	*note = NULL;
-	int rc = store_ledger_head(a->store, person, &e);
+	int rc = store_ledger_head(a->reads, person, &e);
 	if (rc == STORE_OK) {
 		h->seq = e.seq;
 		memcpy(h->hash, e.hash, 32);
@@ -263,7 +263,7 @@ static int verify_person(const struct store_person *p, void *arg)
 	va->last = p->id;
 	id_encode(ID_PERSON, p->id, per);
 	verify_reset(v);
-	int rc = store_ledger_list(va->a->store, p->id, 0, INT32_MAX,
+	int rc = store_ledger_list(va->a->reads, p->id, 0, INT32_MAX,
 				   verify_collect, v);
 	if (rc != STORE_OK || v->fault) {
 		va->fault = 1;
@@ -274,7 +274,7 @@ static int verify_person(const struct store_person *p, void *arg)
 
 	struct chain_head head, *hp = NULL;
 	char *note = NULL;
-	rc = store_ledger_signed_head(va->a->store, p->id, &note);
+	rc = store_ledger_signed_head(va->a->reads, p->id, &note);
 	if (rc == STORE_OK) {
 		struct note_head nh;
 		if (note_head_verify(note, strlen(note), va->a->cfg.server_name,
@@ -314,7 +314,7 @@ int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)
 	/* Persons come in pages of 1000; verify_person records the last. */
 	for (;;) {
 		int seen = va.seen;
-		rc = store_person_list(a->store, va.last, 1000, verify_person,
+		rc = store_person_list(a->reads, va.last, 1000, verify_person,
 				       &va);
 		if (rc != STORE_OK || va.fault || va.seen - seen < 1000)
 			break;

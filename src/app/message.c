@@ -336,6 +336,36 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 	free(ids);
 }
 
+struct forget {
+	struct gate_state *gate;
+	uint64_t person, rel;
+};
+
+static void forget_run(void *arg)
+{
+	struct forget *f = arg;
+	if (f->person)
+		gate_state_forget_person(f->gate, f->person);
+	if (f->rel)
+		gate_state_forget_relationship(f->gate, f->rel);
+	free(f);
+}
+
+int message_forget_tx(struct app_tx *t, uint64_t person, uint64_t rel)
+{
+	struct forget *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return STORE_FAULT;
+	*f = (struct forget){ t->gate, person, rel };
+	/* Exactly one of the two runs (see store_tx_on_commit), on the
+	 * writer thread, which owns the gate state. */
+	if (store_tx_on_rollback(t->tx, free, f) != STORE_OK) {
+		free(f);
+		return STORE_FAULT;
+	}
+	return store_tx_on_commit(t->tx, forget_run, f);
+}
+
 /* Replays deliveries into windows. */
 struct replay {
 	struct window_set *wins;      /* channels, and the exempt slot for a
@@ -361,15 +391,16 @@ static int replay_one(int channel, bool exempt, int64_t at, void *arg)
 	return 0;
 }
 
-static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
+static struct person_entry *person_load(struct app_tx *t, uint64_t id,
+					int64_t now)
 {
-	struct gate_state *g = a->gate;
+	struct gate_state *g = t->gate;
 	struct person_entry *p = map_get(&g->persons, id);
 	if (p)
 		return p;
 
 	struct store_person sp;
-	if (store_person_by_id(a->store, id, &sp) != STORE_OK)
+	if (store_person_by_id(t->reads, id, &sp) != STORE_OK)
 		return NULL;
 	struct global_terms gt;
 	struct terms_error terr;
@@ -397,9 +428,9 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	p->webhook = webhook;
 	p->forward = forward;
 	global_terms_compile(&gt, &p->global);
-	p->tz = zones_get(a->zones, gt.time_zone, NULL, 0);
+	p->tz = zones_get(t->zones, gt.time_zone, NULL, 0);
 	if (p->tz == NULL)
-		p->tz = zones_get(a->zones, "UTC", NULL, 0);
+		p->tz = zones_get(t->zones, "UTC", NULL, 0);
 	const struct cap *caps[CHANNEL_COUNT];
 	for (int c = 0; c < CHANNEL_COUNT; c++)
 		caps[c] = &p->global.cap[c];
@@ -408,7 +439,7 @@ static struct person_entry *person_load(struct app *a, uint64_t id, int64_t now)
 	struct replay r = { .wins = &p->wins,
 			    .caps = p->global.cap,
 			    .tz = p->tz };
-	if (store_delivery_list(a->store, 0, id, now - WINDOW_HISTORY,
+	if (store_delivery_list(t->reads, 0, id, now - WINDOW_HISTORY,
 				replay_one, &r) != STORE_OK)
 		goto fail;
 	if (map_put(&g->persons, p) != 0)
@@ -440,7 +471,8 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 	return 0;
 }
 
-int message_terms_compile(struct app *a, const struct store_relationship *sr,
+int message_terms_compile(struct store_rd *reads,
+			  const struct store_relationship *sr,
 			  struct terms_compiled *out,
 			  struct topic_table *topics_out)
 {
@@ -462,7 +494,7 @@ int message_terms_compile(struct app *a, const struct store_relationship *sr,
 	folder_table_init(folders);
 	memset(out, 0, sizeof(*out)); /* padding too: shared copies compare
 					 and hash these bytes */
-	if (store_person_by_id(a->store, sr->person, &sp) != STORE_OK)
+	if (store_person_by_id(reads, sr->person, &sp) != STORE_OK)
 		goto out;
 	rc = names_from_json(sp.folders, folders->names, &folders->n,
 			     TERMS_MAX_FOLDERS);
@@ -480,10 +512,10 @@ out:
 /* The relationship's entry, loaded on first use. With `brand` not 0 a
  * relationship of another brand is not loaded at all: asking about a
  * foreign id costs one read, not a year of replay. *foreign tells. */
-static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
+static struct rel_entry *rel_load(struct app_tx *t, uint64_t id, int64_t now,
 				  uint64_t brand, bool *foreign)
 {
-	struct gate_state *g = a->gate;
+	struct gate_state *g = t->gate;
 	struct rel_entry *r = map_get(&g->rels, id);
 	if (foreign)
 		*foreign = false;
@@ -492,7 +524,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 
 	struct store_relationship sr;
 	struct topic_table *topics = NULL;
-	if (store_relationship_by_id(a->store, id, &sr) != STORE_OK)
+	if (store_relationship_by_id(t->reads, id, &sr) != STORE_OK)
 		return NULL;
 	if (brand != 0 && sr.brand != brand) {
 		store_relationship_clear(&sr);
@@ -511,7 +543,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 	struct terms_compiled *tc = malloc(sizeof(*tc));
 	if (tc == NULL)
 		goto fail;
-	if (message_terms_compile(a, &sr, tc, topics) != APP_OK ||
+	if (message_terms_compile(t->reads, &sr, tc, topics) != APP_OK ||
 	    (r->terms = terms_intern(g, tc)) == NULL) {
 		free(tc);
 		goto fail;
@@ -530,7 +562,7 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 		at += (int)n;
 	}
 	r->n_topics = (uint8_t)topics->n;
-	struct person_entry *p = person_load(a, sr.person, now);
+	struct person_entry *p = person_load(t, sr.person, now);
 	if (p == NULL)
 		goto fail;
 	const struct cap *caps[CHANNEL_COUNT + 1];
@@ -543,9 +575,9 @@ static struct rel_entry *rel_load(struct app *a, uint64_t id, int64_t now,
 			     .caps = r->terms->t.cap,
 			     .exempt_cap = &r->terms->t.exempt_cap,
 			     .tz = p->tz };
-	if (store_delivery_list(a->store, id, 0, now - WINDOW_HISTORY,
+	if (store_delivery_list(t->reads, id, 0, now - WINDOW_HISTORY,
 				replay_one, &rp) != STORE_OK ||
-	    store_held_count(a->store, id, &r->held) != STORE_OK)
+	    store_held_count(t->reads, id, &r->held) != STORE_OK)
 		goto fail;
 	if (map_put(&g->rels, r) != 0)
 		goto fail;
@@ -621,16 +653,16 @@ static void undo_commit(void *arg)
 /* Applies decision d to the in-memory state, with undo: a hold raises the
  * held count, a delivery is recorded in its windows; `held_delta` is added
  * to the held count first (-1 when a held message leaves the queue). */
-static int message_apply(struct app *a, struct store_tx *tx,
-			 struct rel_entry *r, struct person_entry *p,
-			 unsigned ch, const struct gate_decision *d,
-			 int64_t now, int held_delta)
+static int message_apply(struct app_tx *t, struct rel_entry *r,
+			 struct person_entry *p, unsigned ch,
+			 const struct gate_decision *d, int64_t now,
+			 int held_delta)
 {
-	struct gate_state *g = a->gate;
+	struct gate_state *g = t->gate;
 	/* One pair of hooks per job, however many messages it decides (a
 	 * campaign chunk decides thousands): the rollback hook undoes
 	 * everything the job logged. */
-	if (g->hooked_job != store_tx_job(tx)) {
+	if (g->hooked_job != store_tx_job(t->tx)) {
 		struct undo_mark *m = malloc(sizeof(*m));
 		if (m == NULL)
 			return APP_FAULT;
@@ -638,13 +670,13 @@ static int message_apply(struct app *a, struct store_tx *tx,
 		/* Exactly one of the two hooks runs — the commit hook when
 		 * the batch is durable, the rollback hook otherwise — and
 		 * frees m. */
-		if (store_tx_on_rollback(tx, undo_rollback, m) != STORE_OK) {
+		if (store_tx_on_rollback(t->tx, undo_rollback, m) != STORE_OK) {
 			free(m);
 			return APP_FAULT;
 		}
-		if (store_tx_on_commit(tx, undo_commit, m) != STORE_OK)
+		if (store_tx_on_commit(t->tx, undo_commit, m) != STORE_OK)
 			return APP_FAULT; /* the rollback hook frees m */
-		g->hooked_job = store_tx_job(tx);
+		g->hooked_job = store_tx_job(t->tx);
 	}
 	struct undo *u;
 	int delta = held_delta + (d->outcome == GATE_HOLD ? 1 : 0);
@@ -673,13 +705,13 @@ static int message_apply(struct app *a, struct store_tx *tx,
 	return APP_OK;
 }
 
-int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
-		      uint64_t attempt, int op, int folder, int64_t now)
+int message_outbox_tx(struct app_tx *t, uint64_t person, uint64_t attempt,
+		      int op, int folder, int64_t now)
 {
-	bool maildir_on = a->cfg.maildir_root[0] != '\0';
+	bool maildir_on = t->cfg->maildir_root[0] != '\0';
 	if (!maildir_on && op != STORE_OUTBOX_DELIVER)
 		return APP_OK;
-	struct person_entry *p = person_load(a, person, now);
+	struct person_entry *p = person_load(t, person, now);
 	if (p == NULL)
 		return APP_FAULT;
 	struct store_outbox o = { .person = person,
@@ -693,24 +725,25 @@ int message_outbox_tx(struct app *a, struct store_tx *tx, uint64_t person,
 	 * may be there (it was on once), so none is left behind. */
 	if (maildir_on &&
 	    (op == STORE_OUTBOX_DELIVER ? p->maildir : p->maildir_copies))
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	/* A webhook or a forward hears of new deliveries only: neither has
 	 * folders. */
 	if (rc == STORE_OK && p->webhook && op == STORE_OUTBOX_DELIVER &&
 	    attempt != 0) {
 		o.adapter = STORE_ADAPTER_WEBHOOK;
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	}
-	if (rc == STORE_OK && p->forward && a->cfg.smarthost[0] &&
+	if (rc == STORE_OK && p->forward && t->cfg->smarthost[0] &&
 	    op == STORE_OUTBOX_DELIVER && attempt != 0) {
 		o.adapter = STORE_ADAPTER_FORWARD;
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	}
 	return app_from_store(rc);
 }
 
 /* The gate's input for a message on channel ch to relationship r. */
-static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
+static struct gate_input gate_input_of(const struct config *cfg,
+				       struct rel_entry *r,
 				       struct person_entry *p, unsigned ch,
 				       int16_t topic, int64_t now, int stage)
 {
@@ -723,7 +756,7 @@ static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
 		.global_window = wset_get(&p->wins, (int)ch),
 		.now = now,
 		.held = r->held,
-		.hold_queue = a->cfg.hold_queue,
+		.hold_queue = cfg->hold_queue,
 		.topic = topic,
 		.stage = (uint8_t)stage,
 		.channel = (uint8_t)ch,
@@ -733,18 +766,18 @@ static struct gate_input gate_input_of(struct app *a, struct rel_entry *r,
 	};
 }
 
-int message_decide_tx(struct app *a, struct store_tx *tx,
-		      const struct message_in *in, struct message_out *out)
+int message_decide_tx(struct app_tx *t, const struct message_in *in,
+		      struct message_out *out)
 {
 	int64_t now = in->now_ms / 1000;
 	bool foreign = false;
 	struct rel_entry *r =
-		rel_load(a, in->relationship, now, in->brand, &foreign);
+		rel_load(t, in->relationship, now, in->brand, &foreign);
 	if (foreign)
 		return APP_NOT_FOUND;
 	if (r == NULL) {
 		struct store_relationship sr;
-		int rc = store_relationship_by_id(a->store, in->relationship,
+		int rc = store_relationship_by_id(t->reads, in->relationship,
 						  &sr);
 		if (rc == STORE_OK)
 			store_relationship_clear(&sr);
@@ -752,7 +785,7 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	}
 	if (in->brand != 0 && r->brand != in->brand)
 		return APP_NOT_FOUND;
-	struct person_entry *p = person_load(a, r->person, now);
+	struct person_entry *p = person_load(t, r->person, now);
 	if (p == NULL)
 		return APP_FAULT;
 
@@ -765,12 +798,12 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 			      ? (unsigned)in->channel
 			      : 0;
 	struct gate_input gi =
-		gate_input_of(a, r, p, ch, topic, now, GATE_STAGE_FULL);
+		gate_input_of(t->cfg, r, p, ch, topic, now, GATE_STAGE_FULL);
 	gi.channel = (uint8_t)in->channel; /* as given: row 5 judges it */
 	gi.sender_is_brand = in->sender_is_brand;
 	if (in->dedup) {
 		bool found = false;
-		if (store_attempt_dup_tx(tx, r->id, in->dedup, &found) !=
+		if (store_attempt_dup(t->reads, r->id, in->dedup, &found) !=
 		    STORE_OK)
 			return APP_FAULT;
 		if (found) {
@@ -810,15 +843,15 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 		.body = keep_body ? in->body : NULL,
 		.body_len = keep_body ? in->body_len : 0,
 	};
-	int rc = store_attempt_insert(tx, &at);
+	int rc = store_attempt_insert(t->tx, &at);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 
 	if (d.outcome != GATE_REFUSE &&
-	    message_apply(a, tx, r, p, ch, &d, now, 0) != APP_OK)
+	    message_apply(t, r, p, ch, &d, now, 0) != APP_OK)
 		return APP_FAULT;
 	if (d.outcome == GATE_DELIVER &&
-	    message_outbox_tx(a, tx, r->person, at.id, STORE_OUTBOX_DELIVER, -1,
+	    message_outbox_tx(t, r->person, at.id, STORE_OUTBOX_DELIVER, -1,
 			      now) != APP_OK)
 		return APP_FAULT;
 	out->id = at.id;
@@ -828,19 +861,20 @@ int message_decide_tx(struct app *a, struct store_tx *tx,
 	return APP_OK;
 }
 
-int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
-		    const char *sender, int64_t now_ms, struct message_out *out)
+int message_rcpt_tx(struct app_tx *t, uint64_t relationship, const char *sender,
+		    int64_t now_ms, struct message_out *out)
 {
 	int64_t now = now_ms / 1000;
 	memset(out, 0, sizeof(*out));
-	struct rel_entry *r = rel_load(a, relationship, now, 0, NULL);
+	struct rel_entry *r = rel_load(t, relationship, now, 0, NULL);
 	if (r == NULL)
 		return APP_FAULT;
-	struct person_entry *p = person_load(a, r->person, now);
+	struct person_entry *p = person_load(t, r->person, now);
 	if (p == NULL)
 		return APP_FAULT;
-	struct gate_input gi = gate_input_of(
-		a, r, p, CHANNEL_EMAIL, GATE_TOPIC_NONE, now, GATE_STAGE_RCPT);
+	struct gate_input gi =
+		gate_input_of(t->cfg, r, p, CHANNEL_EMAIL, GATE_TOPIC_NONE, now,
+			      GATE_STAGE_RCPT);
 	struct gate_decision d = gate_decide(&gi);
 	out->decision = d;
 	out->silent = p->global.silent;
@@ -863,7 +897,7 @@ int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
 		.sender = sender,
 		.sender_verified = false,
 	};
-	int rc = store_attempt_insert(tx, &at);
+	int rc = store_attempt_insert(t->tx, &at);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	out->id = at.id;
@@ -871,24 +905,102 @@ int message_rcpt_tx(struct app *a, struct store_tx *tx, uint64_t relationship,
 }
 
 struct message_job {
-	struct app *a;
 	const struct message_in *in;
 	struct message_out *out;
 	int status;
 };
 
-static int message_job_run(struct store_tx *tx, void *arg)
+static int message_job_run(struct app_tx *t, void *arg)
 {
 	struct message_job *j = arg;
-	j->status = message_decide_tx(j->a, tx, j->in, j->out);
+	j->status = message_decide_tx(t, j->in, j->out);
 	return j->status == APP_OK ? STORE_OK : STORE_INVALID;
+}
+
+json_t *message_brand_json(const struct message_out *out)
+{
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, out->id, id);
+	const struct gate_decision *d = &out->decision;
+	bool accepted = gate_brand_accepted(d);
+	return json_pack("{s:s,s:s,s:o}", "id", id, "decision",
+			 accepted ? "accepted" : "refused", "reason",
+			 accepted ? json_null()
+				  : json_string(gate_reasons[d->reason].brand));
+}
+
+struct send_job {
+	const struct message_in *in;
+	struct message_out *out;
+	int status;
+	char idem_key[130]; /* "" without Idempotency-Key */
+	uint8_t idem_hash[32];
+};
+
+static int send_run(struct app_tx *t, void *arg)
+{
+	struct send_job *j = arg;
+	j->status = message_decide_tx(t, j->in, j->out);
+	/* Nothing is recorded for a relationship that is not the brand's. */
+	if (j->status != APP_OK)
+		return STORE_INVALID;
+	if (j->idem_key[0] == '\0')
+		return STORE_OK;
+	/* The answer is kept in the same transaction as the effect, so a
+	 * retry gets exactly it. */
+	json_t *answer = message_brand_json(j->out);
+	struct store_idem v = { .status = 201,
+				.created_at = j->in->now_ms / 1000 };
+	memcpy(v.request, j->idem_hash, 32);
+	v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+	json_decref(answer);
+	int rc = v.response
+			 ? store_idem_put(t->tx, j->in->brand, j->idem_key, &v)
+			 : STORE_FAULT;
+	free(v.response);
+	return rc;
+}
+
+static int send_finish(void *job, int rc, struct app_error *err)
+{
+	struct send_job *j = job;
+	if (j->status == APP_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, "relationship",
+				"no such relationship");
+	if (rc == STORE_CONFLICT && j->idem_key[0])
+		return app_fail(err, APP_CONFLICT, "Idempotency-Key",
+				"this Idempotency-Key is taken");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the message could not be recorded");
+	return APP_OK;
+}
+
+int message_send_begin(struct app *a, const struct message_in *in,
+		       const char *idem_key, const uint8_t idem_hash[32],
+		       struct message_out *out, struct app_write *w,
+		       struct app_error *err)
+{
+	(void)a; /* the job reads what it needs */
+	struct send_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	j->in = in;
+	j->out = out;
+	j->status = APP_FAULT;
+	if (idem_key && idem_key[0]) {
+		snprintf(j->idem_key, sizeof(j->idem_key), "%s", idem_key);
+		memcpy(j->idem_hash, idem_hash, 32);
+	}
+	*w = (struct app_write){ send_run, j, false, send_finish, free };
+	return APP_OK;
 }
 
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err)
 {
-	struct message_job j = { a, in, out, APP_FAULT };
-	int rc = store_write(a->store, message_job_run, &j);
+	struct message_job j = { in, out, APP_FAULT };
+	int rc = app_job_run(a, message_job_run, &j, false);
 	if (rc == STORE_OK)
 		return APP_OK;
 	if (j.status == APP_NOT_FOUND)
@@ -898,35 +1010,35 @@ int message_send(struct app *a, const struct message_in *in,
 			"the message could not be recorded; try again");
 }
 
-int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
+int message_release_tx(struct app_tx *t, uint64_t attempt,
 		       uint64_t relationship, int channel, const char *topic,
 		       int64_t now, struct gate_decision *out)
 {
 	/* Nothing is written before these loads: when one fails the attempt
 	 * is skipped (it stays held, and is tried again next round) instead
 	 * of failing every other release of the round. */
-	struct rel_entry *r = rel_load(a, relationship, now, 0, NULL);
-	struct person_entry *p = r ? person_load(a, r->person, now) : NULL;
+	struct rel_entry *r = rel_load(t, relationship, now, 0, NULL);
+	struct person_entry *p = r ? person_load(t, r->person, now) : NULL;
 	if (p == NULL) {
 		log_warn("scheduler: held attempt %016llx skipped: its "
 			 "relationship cannot be loaded",
 			 (unsigned long long)attempt);
 		return APP_NOT_FOUND;
 	}
-	int16_t t = GATE_TOPIC_NONE;
+	int16_t tp = GATE_TOPIC_NONE;
 	if (topic && *topic) {
 		int k = rel_topic(r, topic);
-		t = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
+		tp = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
 	}
 	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
 	struct gate_input gi =
-		gate_input_of(a, r, p, ch, t, now, GATE_STAGE_RELEASE);
+		gate_input_of(t->cfg, r, p, ch, tp, now, GATE_STAGE_RELEASE);
 	gi.held = r->held > 0 ? r->held - 1 : 0; /* not itself */
 	gi.channel = (uint8_t)channel;
 	struct gate_decision d = gate_decide(&gi);
 	metrics_decision(d.outcome, d.reason);
 	int rc = store_attempt_redecide(
-		tx, attempt, d.outcome, d.reason,
+		t->tx, attempt, d.outcome, d.reason,
 		d.outcome == GATE_DELIVER ? d.folder : -1,
 		d.outcome == GATE_HOLD ? d.deliver_at : 0,
 		d.outcome == GATE_DELIVER ? now : 0, d.exempt);
@@ -934,11 +1046,11 @@ int message_release_tx(struct app *a, struct store_tx *tx, uint64_t attempt,
 		return app_from_store(rc);
 	/* Leaving the queue (delivered or refused) lowers the held count;
 	 * held again, it stays. */
-	if (message_apply(a, tx, r, p, ch, &d, now, -1) != APP_OK)
+	if (message_apply(t, r, p, ch, &d, now, -1) != APP_OK)
 		return APP_FAULT;
 	if (d.outcome == GATE_DELIVER &&
-	    message_outbox_tx(a, tx, r->person, attempt, STORE_OUTBOX_DELIVER,
-			      -1, now) != APP_OK)
+	    message_outbox_tx(t, r->person, attempt, STORE_OUTBOX_DELIVER, -1,
+			      now) != APP_OK)
 		return APP_FAULT;
 	*out = d;
 	return APP_OK;

@@ -96,10 +96,10 @@ struct person_add_job {
 	uint64_t *id_out;
 };
 
-static int person_add_run(struct store_tx *tx, void *arg)
+static int person_add_run(struct app_tx *t, void *arg)
 {
 	struct person_add_job *j = arg;
-	return store_person_insert(tx, &j->p);
+	return store_person_insert(t->tx, &j->p);
 }
 
 static int person_add_finish(void *job, int rc, struct app_error *err)
@@ -205,13 +205,14 @@ static void profile_release(void *job)
 	free(j);
 }
 
-static int profile_run(struct store_tx *tx, void *arg)
+static int profile_run(struct app_tx *t, void *arg)
 {
 	struct profile_job *j = arg;
-	int rc = store_person_set_profile(tx, j->person, j->sealed);
+	int rc = store_person_set_profile(t->tx, j->person, j->sealed);
 	if (rc == STORE_OK)
-		rc = ledger_append(tx, j->person, "person", "profile.changed",
-				   0, j->ledger_data, j->now_ms);
+		rc = ledger_append(t->tx, j->person, "person",
+				   "profile.changed", 0, j->ledger_data,
+				   j->now_ms);
 	return rc;
 }
 
@@ -254,7 +255,7 @@ int person_set_profile_begin(struct app *a, uint64_t person,
 		}
 		json_array_append_new(names, json_string(k));
 	}
-	if (store_person_by_id(a->store, person, &sp) != STORE_OK) {
+	if (store_person_by_id(a->reads, person, &sp) != STORE_OK) {
 		json_decref(names);
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such person");
 	}
@@ -299,24 +300,15 @@ int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
 struct global_job {
 	uint64_t person;
 	char *json;
-	struct gate_state *gate;
 };
 
-/* Once the change is durable the gate reloads the person. The hook runs
- * before the write is reported, so the job is still there. */
-static void global_forget(void *arg)
+static int global_run(struct app_tx *t, void *arg)
 {
 	struct global_job *j = arg;
-	gate_state_forget_person(j->gate, j->person);
-}
-
-static int global_run(struct store_tx *tx, void *arg)
-{
-	struct global_job *j = arg;
-	int rc = store_person_set_global_terms(tx, j->person, j->json);
+	int rc = store_person_set_global_terms(t->tx, j->person, j->json);
 	if (rc != STORE_OK)
 		return rc;
-	return store_tx_on_commit(tx, global_forget, j);
+	return message_forget_tx(t, j->person, 0); /* the gate reloads */
 }
 
 static int global_finish(void *job, int rc, struct app_error *err)
@@ -363,7 +355,6 @@ int person_set_global_terms_begin(struct app *a, uint64_t person,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
 	j->person = person;
-	j->gate = a->gate;
 	j->json = json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(gj);
 	if (j->json == NULL) {
@@ -387,7 +378,7 @@ int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
 bool person_check_password(struct app *a, uint64_t person, const char *password)
 {
 	struct store_person p;
-	if (store_person_by_id(a->store, person, &p) != STORE_OK)
+	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
 		return false;
 	bool ok = p.erased_at == 0 &&
 		  person_password_verify(p.password_hash, password);
@@ -401,12 +392,13 @@ struct password_job {
 	int64_t now;
 };
 
-static int password_run(struct store_tx *tx, void *arg)
+static int password_run(struct app_tx *t, void *arg)
 {
 	struct password_job *j = arg;
-	int rc = store_person_set_password(tx, j->person, j->hash);
+	int rc = store_person_set_password(t->tx, j->person, j->hash);
 	if (rc == STORE_OK)
-		rc = store_token_revoke_others(tx, j->person, j->keep, j->now);
+		rc = store_token_revoke_others(t->tx, j->person, j->keep,
+					       j->now);
 	return rc;
 }
 

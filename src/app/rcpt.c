@@ -73,14 +73,15 @@ static int rcpt_load(struct app *a, const char *alias, struct rcpt_facts *f)
 {
 	struct store_relationship sr;
 	struct store_person sp;
-	int rc = store_relationship_by_alias(a->store, alias, &sr);
+	int rc = store_relationship_by_alias(a->reads, alias, &sr);
 	if (rc == STORE_NOT_FOUND)
 		return 1;
 	if (rc != STORE_OK)
 		return -1;
 	struct terms_compiled *tc = malloc(sizeof(*tc));
-	if (tc == NULL || message_terms_compile(a, &sr, tc, NULL) != APP_OK ||
-	    store_person_by_id(a->store, sr.person, &sp) != STORE_OK) {
+	if (tc == NULL ||
+	    message_terms_compile(a->reads, &sr, tc, NULL) != APP_OK ||
+	    store_person_by_id(a->reads, sr.person, &sp) != STORE_OK) {
 		free(tc);
 		store_relationship_clear(&sr);
 		return -1;
@@ -133,19 +134,18 @@ static struct gate_decision rcpt_decide(const struct rcpt_facts *f, int64_t now)
 }
 
 struct rcpt_job {
-	struct app *a;
 	uint64_t relationship;
 	const char *sender;
 	int64_t now_ms;
 	bool reject;
 };
 
-static int rcpt_job_run(struct store_tx *tx, void *arg)
+static int rcpt_job_run(struct app_tx *t, void *arg)
 {
 	struct rcpt_job *j = arg;
 	struct message_out out;
-	if (message_rcpt_tx(j->a, tx, j->relationship, j->sender, j->now_ms,
-			    &out) != APP_OK)
+	if (message_rcpt_tx(t, j->relationship, j->sender, j->now_ms, &out) !=
+	    APP_OK)
 		return STORE_FAULT; /* nothing of it stays */
 	j->reject = out.decision.outcome == GATE_REFUSE && !out.silent;
 	return STORE_OK;
@@ -186,8 +186,8 @@ enum rcpt_verdict rcpt_check(struct app *a, struct rcpt_cache *c,
 		return RCPT_PASS;
 	/* A refusal is decided again on the writer, against the gate's own
 	 * state, and recorded before it is answered. */
-	struct rcpt_job j = { a, f.relationship, sender, now_ms, false };
-	if (store_write(a->store, rcpt_job_run, &j) != STORE_OK)
+	struct rcpt_job j = { f.relationship, sender, now_ms, false };
+	if (app_job_run(a, rcpt_job_run, &j, false) != STORE_OK)
 		return RCPT_FAULT;
 	return j.reject ? RCPT_REJECT : RCPT_PASS;
 }

@@ -234,7 +234,7 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 {
 	struct store_relationship r;
 	struct store_brand b;
-	int rc = store_relationship_by_id(a->store, rel, &r);
+	int rc = store_relationship_by_id(a->reads, rel, &r);
 	if (rc != STORE_OK || r.person != person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
@@ -242,7 +242,7 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"relationship", "no such relationship");
 	}
-	if (store_brand_by_id(a->store, r.brand, &b) != STORE_OK) {
+	if (store_brand_by_id(a->reads, r.brand, &b) != STORE_OK) {
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL,
 				"the brand cannot be read");
@@ -259,7 +259,7 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 				 .graph = json_array(),
 				 .dpv = dpv };
 	id_encode(ID_PROPOSAL, r.proposal, c.prp_id);
-	rc = store_ledger_list(a->store, person, 0, INT32_MAX, receipt_entry,
+	rc = store_ledger_list(a->reads, person, 0, INT32_MAX, receipt_entry,
 			       &c);
 	json_decref(c.controller);
 	store_relationship_clear(&r);

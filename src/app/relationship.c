@@ -69,21 +69,21 @@ struct propose_job {
 	uint8_t code_hash[32];
 };
 
-static int propose_run(struct store_tx *tx, void *arg)
+static int propose_run(struct app_tx *t, void *arg)
 {
 	struct propose_job *j = arg;
 	int rc;
 	if (j->by_code) {
-		rc = store_code_use(tx, j->code_hash, j->now_ms / 1000,
+		rc = store_code_use(t->tx, j->code_hash, j->now_ms / 1000,
 				    &j->p.person);
 		if (rc != STORE_OK)
 			return rc;
 	}
-	rc = store_proposal_insert(tx, &j->p);
+	rc = store_proposal_insert(t->tx, &j->p);
 	if (rc != STORE_OK)
 		return rc;
-	return ledger_append(tx, j->p.person, "brand", "proposal.received", 0,
-			     j->ledger_data, j->now_ms);
+	return ledger_append(t->tx, j->p.person, "brand", "proposal.received",
+			     0, j->ledger_data, j->now_ms);
 }
 
 static int propose_finish(void *job, int rc, struct app_error *err)
@@ -214,17 +214,17 @@ struct accept_job {
 	int64_t now_ms;
 };
 
-static int accept_run(struct store_tx *tx, void *arg)
+static int accept_run(struct app_tx *t, void *arg)
 {
 	struct accept_job *j = arg;
-	int rc = store_proposal_decide(tx, j->proposal, "accepted", j->r.id,
+	int rc = store_proposal_decide(t->tx, j->proposal, "accepted", j->r.id,
 				       j->r.created_at);
 	if (rc == STORE_OK)
-		rc = store_relationship_insert(tx, &j->r);
+		rc = store_relationship_insert(t->tx, &j->r);
 	if (rc == STORE_OK && j->folders)
-		rc = relationship_folders_tx(tx, j->r.person, j->folders);
+		rc = relationship_folders_tx(t->tx, j->r.person, j->folders);
 	if (rc == STORE_OK)
-		rc = ledger_append(tx, j->r.person, "person",
+		rc = ledger_append(t->tx, j->r.person, "person",
 				   "relationship.accepted", j->r.id,
 				   j->ledger_data, j->now_ms);
 	return rc;
@@ -299,7 +299,7 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	int status = APP_FAULT;
 
 	*err_kind = TERMS_ERR_VALUE;
-	int rc = store_proposal_by_id(a->store, proposal, &p);
+	int rc = store_proposal_by_id(a->reads, proposal, &p);
 	if (rc != STORE_OK || p.person != person) {
 		if (rc == STORE_OK)
 			store_proposal_clear(&p);
@@ -343,7 +343,7 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 				  terr.reason);
 		goto out;
 	}
-	if (store_brand_by_id(a->store, p.brand, &b) != STORE_OK)
+	if (store_brand_by_id(a->reads, p.brand, &b) != STORE_OK)
 		goto out;
 
 	struct accept_job j;
@@ -422,14 +422,14 @@ struct decline_job {
 	int64_t now_ms;
 };
 
-static int decline_run(struct store_tx *tx, void *arg)
+static int decline_run(struct app_tx *t, void *arg)
 {
 	struct decline_job *j = arg;
-	int rc = store_proposal_decide(tx, j->proposal, "declined", 0,
+	int rc = store_proposal_decide(t->tx, j->proposal, "declined", 0,
 				       j->now_ms / 1000);
 	if (rc == STORE_OK)
-		rc = ledger_append(tx, j->person, "person", "proposal.declined",
-				   0, j->data, j->now_ms);
+		rc = ledger_append(t->tx, j->person, "person",
+				   "proposal.declined", 0, j->data, j->now_ms);
 	return rc;
 }
 
@@ -457,7 +457,7 @@ int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
 {
 	struct store_proposal p;
 	char prp[ID_SIZE];
-	int rc = store_proposal_by_id(a->store, proposal, &p);
+	int rc = store_proposal_by_id(a->reads, proposal, &p);
 	if (rc != STORE_OK || p.person != person) {
 		if (rc == STORE_OK)
 			store_proposal_clear(&p);
@@ -496,49 +496,20 @@ int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
-/* After a change is durable the gate reloads the relationship; the hook
- * runs on the writer thread, which owns the gate state. */
-struct forget {
-	struct gate_state *gate;
-	uint64_t rel;
-};
-
-static void forget_run(void *arg)
-{
-	struct forget *f = arg;
-	gate_state_forget_relationship(f->gate, f->rel);
-	free(f);
-}
-
-static int forget_on_commit(struct store_tx *tx, struct app *a, uint64_t rel)
-{
-	struct forget *f = malloc(sizeof(*f));
-	if (f == NULL)
-		return STORE_FAULT;
-	*f = (struct forget){ a->gate, rel };
-	/* Exactly one of the two runs (see store_tx_on_commit). */
-	if (store_tx_on_rollback(tx, free, f) != STORE_OK) {
-		free(f);
-		return STORE_FAULT;
-	}
-	return store_tx_on_commit(tx, forget_run, f);
-}
-
 struct change_job {
-	struct app *a;
 	uint64_t rel, person;
 	int state;
 	json_t *data;
 	int64_t now_ms;
 };
 
-static int change_run(struct store_tx *tx, void *arg)
+static int change_run(struct app_tx *t, void *arg)
 {
 	struct change_job *j = arg;
-	int rc = store_relationship_set_state(tx, j->rel, j->state,
+	int rc = store_relationship_set_state(t->tx, j->rel, j->state,
 					      j->now_ms / 1000);
 	if (rc == STORE_OK && j->state == REL_ENDED)
-		rc = ledger_append(tx, j->person, "person",
+		rc = ledger_append(t->tx, j->person, "person",
 				   "relationship.ended", j->rel, j->data,
 				   j->now_ms);
 	if (rc == STORE_OK && j->state == REL_ENDED) {
@@ -550,10 +521,10 @@ static int change_run(struct store_tx *tx, void *arg)
 					  .op = STORE_OUTBOX_DELIVER,
 					  .folder = -1,
 					  .next_at = j->now_ms / 1000 };
-		rc = store_outbox_add(tx, &o);
+		rc = store_outbox_add(t->tx, &o);
 	}
 	if (rc == STORE_OK)
-		rc = forget_on_commit(tx, j->a, j->rel);
+		rc = message_forget_tx(t, 0, j->rel);
 	return rc;
 }
 
@@ -561,7 +532,7 @@ static int relationship_mine(struct app *a, uint64_t person, uint64_t rel,
 			     struct store_relationship *out,
 			     struct app_error *err)
 {
-	int rc = store_relationship_by_id(a->store, rel, out);
+	int rc = store_relationship_by_id(a->reads, rel, out);
 	if (rc == STORE_OK && out->person == person)
 		return APP_OK;
 	if (rc == STORE_OK)
@@ -606,7 +577,6 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 	if (j == NULL)
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	*j = (struct change_job){
-		.a = a,
 		.rel = rel,
 		.person = person,
 		.state = change == REL_MUTE	? REL_MUTED
@@ -633,24 +603,24 @@ int relationship_change(struct app *a, uint64_t person, uint64_t rel,
 }
 
 struct terms_job {
-	struct app *a;
 	struct store_relationship r;
 	char *folders;
 	json_t *data;
 	int64_t now_ms;
 };
 
-static int terms_run(struct store_tx *tx, void *arg)
+static int terms_run(struct app_tx *t, void *arg)
 {
 	struct terms_job *j = arg;
-	int rc = store_relationship_set_terms(tx, &j->r, j->now_ms / 1000);
+	int rc = store_relationship_set_terms(t->tx, &j->r, j->now_ms / 1000);
 	if (rc == STORE_OK && j->folders)
-		rc = relationship_folders_tx(tx, j->r.person, j->folders);
+		rc = relationship_folders_tx(t->tx, j->r.person, j->folders);
 	if (rc == STORE_OK)
-		rc = ledger_append(tx, j->r.person, "person", "terms.changed",
-				   j->r.id, j->data, j->now_ms);
+		rc = ledger_append(t->tx, j->r.person, "person",
+				   "terms.changed", j->r.id, j->data,
+				   j->now_ms);
 	if (rc == STORE_OK)
-		rc = forget_on_commit(tx, j->a, j->r.id);
+		rc = message_forget_tx(t, 0, j->r.id);
 	return rc;
 }
 
@@ -679,7 +649,7 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 				 const json_t *terms_json, int *err_kind,
 				 struct app_write *w, struct app_error *err)
 {
-	struct terms_job j = { .a = a, .now_ms = app_now_ms() };
+	struct terms_job j = { .now_ms = app_now_ms() };
 	struct store_proposal p;
 	struct terms_ask ask;
 	struct terms_error terr;
@@ -701,7 +671,7 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 				  "the relationship has ended");
 		goto out;
 	}
-	if (store_proposal_by_id(a->store, j.r.proposal, &p) != STORE_OK)
+	if (store_proposal_by_id(a->reads, j.r.proposal, &p) != STORE_OK)
 		goto out;
 	json_t *askj = json_loads(p.ask, 0, NULL);
 	store_proposal_clear(&p);

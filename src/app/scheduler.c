@@ -46,7 +46,6 @@ static int due_collect(const struct store_held *h, void *arg)
 }
 
 struct release_job {
-	struct app *app;
 	struct due *due;
 	int64_t now;
 	int released;
@@ -54,13 +53,13 @@ struct release_job {
 	int64_t purged;
 };
 
-static int release_run(struct store_tx *tx, void *arg)
+static int release_run(struct app_tx *t, void *arg)
 {
 	struct release_job *j = arg;
 	for (int i = 0; i < j->due->n; i++) {
 		const struct store_held *h = &j->due->items[i];
 		struct gate_decision d;
-		int rc = message_release_tx(j->app, tx, h->id, h->relationship,
+		int rc = message_release_tx(t, h->id, h->relationship,
 					    h->channel, h->topic, j->now, &d);
 		if (rc == APP_NOT_FOUND)
 			continue; /* released already, or skipped */
@@ -73,14 +72,15 @@ static int release_run(struct store_tx *tx, void *arg)
 
 /* The purges run in a job of their own, so that releases never wait on
  * them or fail with them. */
-static int purge_run(struct store_tx *tx, void *arg)
+static int purge_run(struct app_tx *t, void *arg)
 {
 	struct release_job *j = arg;
-	int rc = store_purge_later(tx, j->now, &j->purged);
+	int rc = store_purge_later(t->tx, j->now, &j->purged);
 	if (rc == STORE_OK) /* Idempotency-Keys are honoured for a day */
-		rc = store_idem_purge(tx, j->now - 86400);
+		rc = store_idem_purge(t->tx, j->now - 86400);
 	if (rc == STORE_OK)
-		rc = store_purge_old(tx, j->now - REFUSED_KEPT, j->now - 86400);
+		rc = store_purge_old(t->tx, j->now - REFUSED_KEPT,
+				     j->now - 86400);
 	return rc;
 }
 
@@ -93,15 +93,15 @@ int scheduler_round(struct app *a, int64_t now, bool purge)
 	int total = 0;
 	for (;;) {
 		d.n = 0;
-		if (store_held_due(a->store, now, SCHEDULER_BATCH, due_collect,
+		if (store_held_due(a->reads, now, SCHEDULER_BATCH, due_collect,
 				   &d) != STORE_OK) {
 			free(d.items);
 			return -1;
 		}
 		if (d.n == 0)
 			break;
-		struct release_job j = { a, &d, now, 0, false, 0 };
-		if (store_write(a->store, release_run, &j) != STORE_OK) {
+		struct release_job j = { &d, now, 0, false, 0 };
+		if (app_job_run(a, release_run, &j, false) != STORE_OK) {
 			log_warn("scheduler: a release round failed; it is "
 				 "tried again");
 			free(d.items);
@@ -112,8 +112,8 @@ int scheduler_round(struct app *a, int64_t now, bool purge)
 			break;
 	}
 	if (purge) {
-		struct release_job j = { a, &d, now, 0, true, 0 };
-		if (store_write(a->store, purge_run, &j) != STORE_OK)
+		struct release_job j = { &d, now, 0, true, 0 };
+		if (app_job_run(a, purge_run, &j, false) != STORE_OK)
 			log_warn("scheduler: the purge failed; it is tried "
 				 "again");
 		else if (j.purged > 0)
@@ -135,7 +135,6 @@ struct notice {
 };
 
 struct notices {
-	struct app *app;
 	struct notice items[64];
 	int n;
 	int64_t now;
@@ -153,13 +152,13 @@ static int notice_collect(uint64_t rel, uint64_t person, uint64_t brand,
 	return 0;
 }
 
-static int notice_run(struct store_tx *tx, void *arg)
+static int notice_run(struct app_tx *t, void *arg)
 {
 	struct notices *ns = arg;
 	for (int i = 0; i < ns->n; i++) {
 		struct notice *n = &ns->items[i];
-		int rc = store_notice_insert(tx, n->rel, "expiry", n->expires,
-					     n->person, ns->now);
+		int rc = store_notice_insert(t->tx, n->rel, "expiry",
+					     n->expires, n->person, ns->now);
 		if (rc == STORE_CONFLICT)
 			continue; /* told already */
 		if (rc != STORE_OK)
@@ -183,7 +182,7 @@ static int notice_run(struct store_tx *tx, void *arg)
 			.body = n->subject,
 			.body_len = strlen(n->subject),
 		};
-		if ((rc = store_attempt_insert(tx, &at)) != STORE_OK)
+		if ((rc = store_attempt_insert(t->tx, &at)) != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;
@@ -191,10 +190,10 @@ static int notice_run(struct store_tx *tx, void *arg)
 
 int scheduler_notices(struct app *a, int64_t now)
 {
-	struct notices ns = { .app = a, .now = now };
+	struct notices ns = { .now = now };
 	json_t *from = app_time_json(now),
 	       *until = app_time_json(now + NOTICE_AHEAD);
-	int rc = store_expiring(a->store, json_string_value(from),
+	int rc = store_expiring(a->reads, json_string_value(from),
 				json_string_value(until), notice_collect, &ns);
 	json_decref(from);
 	json_decref(until);
@@ -204,7 +203,7 @@ int scheduler_notices(struct app *a, int64_t now)
 		struct notice *n = &ns.items[i];
 		struct store_brand b;
 		bool named =
-			store_brand_by_id(a->store, n->brand, &b) == STORE_OK;
+			store_brand_by_id(a->reads, n->brand, &b) == STORE_OK;
 		char day[11];
 		snprintf(day, sizeof(day), "%.10s", n->expires);
 		snprintf(n->subject, sizeof(n->subject),
@@ -214,7 +213,7 @@ int scheduler_notices(struct app *a, int64_t now)
 		if (named)
 			store_brand_clear(&b);
 	}
-	if (ns.n > 0 && store_write(a->store, notice_run, &ns) != STORE_OK)
+	if (ns.n > 0 && app_job_run(a, notice_run, &ns, false) != STORE_OK)
 		return -1;
 	return ns.n;
 }

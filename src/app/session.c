@@ -56,7 +56,7 @@ int session_login(struct app *a, const char *handle, const char *password,
 		return APP_CONFLICT;
 	}
 	struct store_person p;
-	int rc = store_person_by_handle(a->store, norm, &p);
+	int rc = store_person_by_handle(a->reads, norm, &p);
 	if (rc == STORE_FAULT)
 		return APP_FAULT;
 	bool ok;
@@ -112,21 +112,56 @@ void session_job_prepare(struct session_job *j, int64_t now)
 	j->out.expires_at = j->row.expires_at;
 }
 
-int session_job_run(struct store_tx *tx, void *arg)
+int session_job_run(struct app_tx *t, void *arg)
 {
 	struct session_job *j = arg;
-	return store_token_insert(tx, &j->row);
+	return store_token_insert(t->tx, &j->row);
+}
+
+struct revoke_job {
+	uint64_t person, id;
+	int64_t at;
+};
+
+static int revoke_run(struct app_tx *t, void *arg)
+{
+	struct revoke_job *j = arg;
+	return store_token_revoke(t->tx, j->person, j->id, j->at);
+}
+
+static int revoke_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such token");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the revocation could not be recorded");
+	return APP_OK;
+}
+
+int session_revoke_begin(struct app *a, uint64_t person, uint64_t id,
+			 struct app_write *w, struct app_error *err)
+{
+	(void)a; /* nothing to read before the job */
+	struct revoke_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct revoke_job){ person, id, app_now_ms() / 1000 };
+	*w = (struct app_write){ revoke_run, j, false, revoke_finish, free };
+	return APP_OK;
 }
 
 struct session_touch {
+	struct app_pending pending; /* in the writer until done */
 	uint64_t id;
 	int64_t at;
 };
 
-static int session_touch_run(struct store_tx *tx, void *arg)
+static int session_touch_run(struct app_tx *t, void *arg)
 {
-	struct session_touch *t = arg;
-	return store_token_touch(tx, t->id, t->at);
+	struct session_touch *st = arg;
+	return store_token_touch(t->tx, st->id, st->at);
 }
 
 static void session_touch_done(void *arg, int status)
@@ -151,7 +186,7 @@ int session_check(struct app *a, const char *credential, enum session_kind kind,
 		return APP_NOT_FOUND;
 	crypto_generichash(hash, 32, (const uint8_t *)credential,
 			   strlen(credential), NULL, 0);
-	int rc = store_token_by_id(a->store, tid, &t);
+	int rc = store_token_by_id(a->reads, tid, &t);
 	if (rc != STORE_OK)
 		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
 	int64_t now = app_now_ms() / 1000;
@@ -168,9 +203,10 @@ int session_check(struct app *a, const char *credential, enum session_kind kind,
 	if (kind == SESSION_COOKIE && now - t.last_used_at >= 60) {
 		struct session_touch *st = malloc(sizeof(*st));
 		if (st) {
-			*st = (struct session_touch){ tid, now };
-			if (store_write_async(a->store, session_touch_run, st,
-					      session_touch_done) != STORE_OK)
+			*st = (struct session_touch){ .id = tid, .at = now };
+			if (app_job_start(a, &st->pending, session_touch_run,
+					  st, false, session_touch_done,
+					  st) != STORE_OK)
 				free(st);
 		}
 	}

@@ -38,9 +38,9 @@ struct session_new {
 	int64_t expires_at;
 };
 
-/* Makes a credential for person (a write job body: use with store_write
- * or the HTTP door's http_write). Fill `person` and `kind`; the job fills
- * the rest. */
+/* Makes a credential for person (a write job: app_job_run, or the HTTP
+ * door's http_write). Fill `person` and `kind`; the job fills the
+ * rest. */
 struct session_job {
 	uint64_t person;
 	enum session_kind kind;
@@ -48,7 +48,13 @@ struct session_job {
 	struct store_token row;
 };
 void session_job_prepare(struct session_job *j, int64_t now);
-int session_job_run(struct store_tx *tx, void *arg);
+int session_job_run(struct app_tx *t, void *arg);
+
+/* Revokes the person's credential `id` (a log-out, or a token deleted):
+ * the write, split (struct app_write). Its finish says APP_NOT_FOUND when
+ * the credential is not the person's or already revoked. */
+int session_revoke_begin(struct app *a, uint64_t person, uint64_t id,
+			 struct app_write *w, struct app_error *err);
 
 /* The person a credential of `kind` belongs to: APP_OK and *person (and
  * *id), or APP_NOT_FOUND for anything else (unknown, revoked, expired,

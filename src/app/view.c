@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "base/log.h"
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
@@ -28,7 +29,9 @@ struct view_slot {
 static struct {
 	pthread_mutex_t lock;
 	struct view_slot slot[VIEW_READ_SLOTS];
-} view_reads = { PTHREAD_MUTEX_INITIALIZER, { { 0, 0, 0, 0 } } };
+	struct view_slot *evicted; /* counts of slots taken over, to flush */
+	size_t n_evicted, cap_evicted;
+} view_reads = { PTHREAD_MUTEX_INITIALIZER, { { 0, 0, 0, 0 } }, NULL, 0, 0 };
 
 static size_t view_slot_of(uint64_t rel)
 {
@@ -48,16 +51,17 @@ static bool view_read_known(uint64_t rel, int64_t day)
 }
 
 struct read_batch {
+	struct app_pending pending; /* in the writer until done */
 	struct view_slot *items;
 	size_t n;
 };
 
-static int read_batch_run(struct store_tx *tx, void *arg)
+static int read_batch_run(struct app_tx *t, void *arg)
 {
 	struct read_batch *b = arg;
 	for (size_t i = 0; i < b->n; i++) {
 		bool first;
-		int rc = store_field_read(tx, b->items[i].rel,
+		int rc = store_field_read(t->tx, b->items[i].rel,
 					  b->items[i].person, b->items[i].day,
 					  b->items[i].pending, &first);
 		if (rc != STORE_OK)
@@ -74,32 +78,34 @@ static void read_batch_done(void *arg, int status)
 	free(b);
 }
 
-static void read_batch_send(struct app *a, struct read_batch *b)
-{
-	if (b->n == 0 || store_write_async(a->store, read_batch_run, b,
-					   read_batch_done) != STORE_OK)
-		read_batch_done(b, STORE_FAULT);
-}
-
-static void view_read_remember(struct app *a, uint64_t rel, uint64_t person,
-			       int64_t day)
+/* Takes the slot for (rel, day) once the day's first read is on record.
+ * A slot taken over from another relationship keeps its pending count
+ * aside, for the next flush. */
+static void view_read_remember(uint64_t rel, uint64_t person, int64_t day)
 {
 	struct view_slot *s = &view_reads.slot[view_slot_of(rel)];
-	struct view_slot old = { 0, 0, 0, 0 };
 	pthread_mutex_lock(&view_reads.lock);
-	if (s->pending > 0 && (s->rel != rel || s->day != day))
-		old = *s;
+	if (s->pending > 0 && (s->rel != rel || s->day != day)) {
+		if (view_reads.n_evicted == view_reads.cap_evicted) {
+			size_t cap = view_reads.cap_evicted
+					     ? 2 * view_reads.cap_evicted
+					     : 64;
+			struct view_slot *e =
+				realloc(view_reads.evicted, cap * sizeof(*e));
+			if (e) {
+				view_reads.evicted = e;
+				view_reads.cap_evicted = cap;
+			}
+		}
+		if (view_reads.n_evicted < view_reads.cap_evicted)
+			view_reads.evicted[view_reads.n_evicted++] = *s;
+		else
+			log_warn("view: out of memory: %lld read(s) of a "
+				 "relationship not counted",
+				 (long long)s->pending);
+	}
 	*s = (struct view_slot){ rel, person, day, 0 };
 	pthread_mutex_unlock(&view_reads.lock);
-	if (old.pending > 0) {
-		struct read_batch *b = calloc(1, sizeof(*b));
-		if (b && (b->items = malloc(sizeof(old)))) {
-			b->items[0] = old;
-			b->n = 1;
-		}
-		if (b)
-			read_batch_send(a, b);
-	}
 }
 
 void view_flush_reads(struct app *a)
@@ -108,17 +114,24 @@ void view_flush_reads(struct app *a)
 	if (b == NULL)
 		return;
 	pthread_mutex_lock(&view_reads.lock);
-	size_t n = 0;
+	size_t n = view_reads.n_evicted;
 	for (size_t i = 0; i < VIEW_READ_SLOTS; i++)
 		n += view_reads.slot[i].pending > 0;
 	b->items = n ? malloc(n * sizeof(*b->items)) : NULL;
+	if (b->items) {
+		for (size_t i = 0; i < view_reads.n_evicted; i++)
+			b->items[b->n++] = view_reads.evicted[i];
+		view_reads.n_evicted = 0;
+	}
 	for (size_t i = 0; b->items && i < VIEW_READ_SLOTS; i++)
 		if (view_reads.slot[i].pending > 0) {
 			b->items[b->n++] = view_reads.slot[i];
 			view_reads.slot[i].pending = 0;
 		}
 	pthread_mutex_unlock(&view_reads.lock);
-	read_batch_send(a, b);
+	if (b->n == 0 || app_job_start(a, &b->pending, read_batch_run, b, false,
+				       read_batch_done, b) != STORE_OK)
+		read_batch_done(b, STORE_FAULT);
 }
 
 int view_profile(struct app *a, uint64_t person, json_t **out)
@@ -126,7 +139,7 @@ int view_profile(struct app *a, uint64_t person, json_t **out)
 	uint8_t wrapped[96], dk[KEYS_DATA_KEY_BYTES];
 	size_t wrapped_len;
 	char *sealed = NULL;
-	int rc = store_person_profile(a->store, person, wrapped, &wrapped_len,
+	int rc = store_person_profile(a->reads, person, wrapped, &wrapped_len,
 				      &sealed);
 	if (rc != STORE_OK)
 		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
@@ -193,15 +206,15 @@ struct read_job {
 	int64_t day, now_ms;
 	json_t *data;
 	bool first;
-	struct app *app; /* for the finish of a split first read */
 };
 
-static int read_job_run(struct store_tx *tx, void *arg)
+static int read_job_run(struct app_tx *t, void *arg)
 {
 	struct read_job *j = arg;
-	int rc = store_field_read(tx, j->rel, j->person, j->day, 1, &j->first);
+	int rc = store_field_read(t->tx, j->rel, j->person, j->day, 1,
+				  &j->first);
 	if (rc == STORE_OK && j->first)
-		rc = ledger_append(tx, j->person, "brand", "fields.read",
+		rc = ledger_append(t->tx, j->person, "brand", "fields.read",
 				   j->rel, j->data, j->now_ms);
 	return rc;
 }
@@ -214,16 +227,13 @@ static void read_job_done(void *arg, int status)
 	free(j);
 }
 
-static void view_read_remember(struct app *a, uint64_t rel, uint64_t person,
-			       int64_t day);
-
 static int read_finish(void *job, int rc, struct app_error *err)
 {
 	struct read_job *j = job;
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the read could not be recorded");
-	view_read_remember(j->app, j->rel, j->person, j->day);
+	view_read_remember(j->rel, j->person, j->day);
 	return APP_OK;
 }
 
@@ -244,7 +254,7 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 			       json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
-	int rc = store_relationship_by_id(a->store, rel, &r);
+	int rc = store_relationship_by_id(a->reads, rel, &r);
 	if (rc != STORE_OK || r.brand != brand) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
@@ -318,14 +328,12 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 				now_ms / 86400000,
 				now_ms,
 				json_pack("{s:o}", "fields", names),
-				false,
-				NULL };
+				false };
 	store_relationship_clear(&r);
 	if (view_read_known(j->rel, j->day)) {
 		read_job_done(j, STORE_OK);
 	} else if (!may_block && later) {
 		/* The caller writes the first read, then shows the view. */
-		j->app = a;
 		*later = (struct app_write){ read_job_run, j, false,
 					     read_finish, read_release };
 		*out = view;
@@ -335,9 +343,9 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 		json_decref(view);
 		return VIEW_WOULD_BLOCK;
 	} else {
-		rc = store_write(a->store, read_job_run, j);
+		rc = app_job_run(a, read_job_run, j, false);
 		if (rc == STORE_OK)
-			view_read_remember(a, j->rel, j->person, j->day);
+			view_read_remember(j->rel, j->person, j->day);
 		read_job_done(j, rc);
 		if (rc != STORE_OK) {
 			json_decref(view);
@@ -358,7 +366,7 @@ json_t *view_person_relationship(struct app *a,
 	id_encode(ID_RELATIONSHIP, r->id, id);
 	id_encode(ID_BRAND, r->brand, brd);
 	json_t *brand = json_pack("{s:s}", "id", brd);
-	if (store_brand_by_id(a->store, r->brand, &b) == STORE_OK) {
+	if (store_brand_by_id(a->reads, r->brand, &b) == STORE_OK) {
 		json_object_set_new(brand, "name", json_string(b.name));
 		store_brand_clear(&b);
 	}
@@ -411,7 +419,7 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 	uint8_t wrapped[96], key[16];
 	size_t wrapped_len;
 	char *sealed = NULL;
-	int rc = store_relationship_by_id(a->store, rel, &r);
+	int rc = store_relationship_by_id(a->reads, rel, &r);
 	if (rc != STORE_OK || r.brand != brand) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
@@ -419,7 +427,7 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"relationship", "no such relationship");
 	}
-	rc = store_person_profile(a->store, r.person, wrapped, &wrapped_len,
+	rc = store_person_profile(a->reads, r.person, wrapped, &wrapped_len,
 				  &sealed);
 	/* A consent with an expiry changes what it shows without any row
 	 * changing: such views are rendered every time. */

@@ -55,7 +55,7 @@ static int brand_find(struct app *a, const char *which, uint64_t *id)
 	struct store_brand b;
 	if (id_decode(ID_BRAND, which, id))
 		return APP_OK;
-	int rc = store_brand_by_name(a->store, which, &b);
+	int rc = store_brand_by_name(a->reads, which, &b);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	*id = b.id;
@@ -142,7 +142,7 @@ int cli_brand(int argc, char **argv)
 		if (cli_open(&args, false, &a) != 0)
 			return CLI_FAIL;
 		json_t *items = json_array();
-		int rc = store_brand_list(a.store, 0, INT32_MAX, brand_list_one,
+		int rc = store_brand_list(a.reads, 0, INT32_MAX, brand_list_one,
 					  items);
 		app_close(&a);
 		if (rc != STORE_OK) {

@@ -98,7 +98,7 @@ int cli_person(int argc, char **argv)
 		if (cli_open(&args, false, &a) != 0)
 			return CLI_FAIL;
 		json_t *items = json_array();
-		int rc = store_person_list(a.store, 0, INT32_MAX,
+		int rc = store_person_list(a.reads, 0, INT32_MAX,
 					   person_list_one, items);
 		app_close(&a);
 		if (rc != STORE_OK) {

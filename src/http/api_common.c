@@ -103,7 +103,7 @@ bool api_idem_replay(struct http_request *r, const char *key,
 		     const uint8_t hash[32])
 {
 	struct store_idem v;
-	int rc = store_idem_get(r->app->store, r->brand, key, &v);
+	int rc = store_idem_get(r->app->reads, r->brand, key, &v);
 	if (rc == STORE_NOT_FOUND)
 		return false;
 	if (rc != STORE_OK) {

@@ -54,7 +54,7 @@ void api_me_ledger_list(struct http_request *r)
 		}
 	}
 	struct ledger_page lp = { { json_array(), r->app, limit, 0 }, 0 };
-	if (store_ledger_list(r->app->store, r->person, after, limit + 1,
+	if (store_ledger_list(r->app->reads, r->person, after, limit + 1,
 			      ledger_item, &lp) != STORE_OK) {
 		json_decref(lp.pg.items);
 		http_problem(r, 503, NULL, "the store cannot be read");

@@ -22,24 +22,9 @@ struct send_work {
 	json_t *body; /* keeps the strings of `in` alive */
 	struct message_in in;
 	struct message_out out;
-	struct app *app;
-	int status;
 	char idem_key[130]; /* "" without Idempotency-Key */
 	uint8_t idem_hash[32];
 };
-
-/* The brand's answer to a decision. */
-static json_t *send_answer(const struct message_out *out)
-{
-	char id[ID_SIZE];
-	id_encode(ID_MESSAGE, out->id, id);
-	const struct gate_decision *d = &out->decision;
-	bool accepted = gate_brand_accepted(d);
-	return json_pack("{s:s,s:s,s:o}", "id", id, "decision",
-			 accepted ? "accepted" : "refused", "reason",
-			 accepted ? json_null()
-				  : json_string(gate_reasons[d->reason].brand));
-}
 
 static void send_work_free(void *p)
 {
@@ -48,46 +33,17 @@ static void send_work_free(void *p)
 	free(w);
 }
 
-static int send_run(struct store_tx *tx, void *arg)
-{
-	struct send_work *w = arg;
-	w->status = message_decide_tx(w->app, tx, &w->in, &w->out);
-	/* Nothing is recorded for a relationship that is not the brand's. */
-	if (w->status != APP_OK)
-		return STORE_INVALID;
-	if (w->idem_key[0] == '\0')
-		return STORE_OK;
-	/* The answer is kept in the same transaction as the effect, so a
-	 * retry gets exactly it. */
-	json_t *answer = send_answer(&w->out);
-	struct store_idem v = { .status = 201,
-				.created_at = w->in.now_ms / 1000 };
-	memcpy(v.request, w->idem_hash, 32);
-	v.response = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-	json_decref(answer);
-	int rc = v.response ? store_idem_put(tx, w->in.brand, w->idem_key, &v)
-			    : STORE_FAULT;
-	free(v.response);
-	return rc;
-}
-
 static void send_after(struct http_request *r)
 {
 	struct send_work *w = r->job;
-	if (w->status == APP_NOT_FOUND) {
-		http_problem(r, 404, NULL, "no such relationship");
-		return;
-	}
-	if (r->write_status == STORE_CONFLICT && w->idem_key[0] &&
+	if (r->app_status == APP_CONFLICT &&
 	    api_idem_replay(r, w->idem_key, w->idem_hash))
 		return; /* the same key won a race: its answer */
-	if (r->write_status != STORE_OK) {
-		http_problem(r, 503, NULL,
-			     "the message could not be "
-			     "recorded; try again");
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
-	http_json(r, 201, send_answer(&w->out));
+	http_json(r, 201, message_brand_json(&w->out));
 }
 
 void api_messages_create(struct http_request *r)
@@ -154,7 +110,6 @@ void api_messages_create(struct http_request *r)
 		return;
 	}
 	w->body = body;
-	w->app = r->app;
 	memcpy(w->idem_key, idem_key, sizeof(idem_key));
 	memcpy(w->idem_hash, idem_hash, sizeof(idem_hash));
 	w->in = (struct message_in){
@@ -172,7 +127,13 @@ void api_messages_create(struct http_request *r)
 	};
 	r->job = w;
 	r->job_free = send_work_free;
-	http_write(r, send_run, w, send_after);
+	struct app_write aw;
+	if (message_send_begin(r->app, &w->in, w->idem_key, w->idem_hash,
+			       &w->out, &aw, &r->app_err) != APP_OK) {
+		http_app_error(r, APP_FAULT, &r->app_err, 0);
+		return;
+	}
+	http_app_write(r, &aw, send_after);
 }
 
 /* ---- GET /v1/me/messages ---- */
@@ -259,7 +220,7 @@ void api_me_messages_list(struct http_request *r)
 	if (rel) {
 		struct store_relationship sr;
 		if (!id_decode(ID_RELATIONSHIP, rel, &f.relationship) ||
-		    store_relationship_by_id(r->app->store, f.relationship,
+		    store_relationship_by_id(r->app->reads, f.relationship,
 					     &sr) != STORE_OK) {
 			http_problem(r, 404, NULL, "no such relationship");
 			return;
@@ -272,7 +233,7 @@ void api_me_messages_list(struct http_request *r)
 		}
 	}
 	struct store_person p;
-	if (store_person_by_id(r->app->store, r->person, &p) != STORE_OK) {
+	if (store_person_by_id(r->app->reads, r->person, &p) != STORE_OK) {
 		http_problem(r, 503, NULL, "the store cannot be read");
 		return;
 	}
@@ -299,7 +260,7 @@ void api_me_messages_list(struct http_request *r)
 		}
 	}
 	c.pg.items = json_array();
-	int rc = store_attempt_list(r->app->store, &f, list_item, &c);
+	int rc = store_attempt_list(r->app->reads, &f, list_item, &c);
 	json_decref(c.folders);
 	if (rc != STORE_OK) {
 		json_decref(c.pg.items);

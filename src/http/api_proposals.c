@@ -70,7 +70,7 @@ static json_t *proposal_json(const struct store_proposal *p, bool for_person,
 		struct store_brand b;
 		id_encode(ID_BRAND, p->brand, brd);
 		json_t *brand = json_pack("{s:s}", "id", brd);
-		if (store_brand_by_id(a->store, p->brand, &b) == STORE_OK) {
+		if (store_brand_by_id(a->reads, p->brand, &b) == STORE_OK) {
 			json_object_set_new(brand, "name", json_string(b.name));
 			store_brand_clear(&b);
 		}
@@ -150,7 +150,7 @@ void api_proposals_get(struct http_request *r)
 	struct store_proposal p;
 	if (!api_id(r, 0, ID_PROPOSAL, &id))
 		return;
-	int rc = store_proposal_by_id(r->app->store, id, &p);
+	int rc = store_proposal_by_id(r->app->reads, id, &p);
 	if (rc != STORE_OK || p.brand != r->brand) {
 		if (rc == STORE_OK)
 			store_proposal_clear(&p);
@@ -179,7 +179,7 @@ void api_me_proposals_list(struct http_request *r)
 	if (limit < 0 || !api_after(r, ID_PROPOSAL, &after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (store_proposal_list_person(r->app->store, r->person, after,
+	if (store_proposal_list_person(r->app->reads, r->person, after,
 				       limit + 1, proposal_page,
 				       &pg) != STORE_OK) {
 		json_decref(pg.items);
@@ -199,7 +199,7 @@ static void accept_after(struct http_request *r)
 		return;
 	}
 	struct store_relationship rel;
-	if (store_relationship_by_id(r->app->store, w->acc.relationship,
+	if (store_relationship_by_id(r->app->reads, w->acc.relationship,
 				     &rel) != STORE_OK) {
 		http_problem(r, 503, NULL, "the relationship cannot be read");
 		return;

@@ -24,8 +24,9 @@ static int brand_item(const struct store_relationship *rel, void *arg)
 /* A page of the relationships of owner (a brand or a person), each item
  * made by `item`. */
 static void relationships_page(struct http_request *r,
-			       int (*list)(struct store *, uint64_t, uint64_t,
-					   int, store_relationship_cb, void *),
+			       int (*list)(struct store_rd *, uint64_t,
+					   uint64_t, int, store_relationship_cb,
+					   void *),
 			       uint64_t owner, store_relationship_cb item)
 {
 	uint64_t after;
@@ -33,7 +34,7 @@ static void relationships_page(struct http_request *r,
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (list(r->app->store, owner, after, limit + 1, item, &pg) !=
+	if (list(r->app->reads, owner, after, limit + 1, item, &pg) !=
 	    STORE_OK) {
 		json_decref(pg.items);
 		http_problem(r, 503, NULL, "the store cannot be read");
@@ -167,7 +168,7 @@ static void person_view_reply(struct http_request *r, uint64_t id,
 			      unsigned status)
 {
 	struct store_relationship rel;
-	int rc = store_relationship_by_id(r->app->store, id, &rel);
+	int rc = store_relationship_by_id(r->app->reads, id, &rel);
 	if (rc != STORE_OK || rel.person != r->person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&rel);
@@ -192,7 +193,7 @@ void api_me_terms_rel_get(struct http_request *r)
 	struct store_relationship rel;
 	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
 		return;
-	int rc = store_relationship_by_id(r->app->store, id, &rel);
+	int rc = store_relationship_by_id(r->app->reads, id, &rel);
 	if (rc != STORE_OK || rel.person != r->person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&rel);

@@ -256,28 +256,12 @@ static void token_after(struct http_request *r)
 
 /* ---- log-out and revocation ---- */
 
-struct revoke_job {
-	uint64_t person, id;
-	int64_t at;
-};
-
-static int revoke_run(struct store_tx *tx, void *arg)
-{
-	struct revoke_job *j = arg;
-	return store_token_revoke(tx, j->person, j->id, j->at);
-}
-
-static void revoke_free(void *p)
-{
-	free(p);
-}
-
 static void session_delete_after(struct http_request *r)
 {
 	http_header(r, "Set-Cookie",
 		    AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
 				"Max-Age=0");
-	if (r->write_status == STORE_OK || r->write_status == STORE_NOT_FOUND)
+	if (r->app_status == APP_OK || r->app_status == APP_NOT_FOUND)
 		http_empty(r, 204);
 	else
 		http_problem(r, 503, NULL,
@@ -292,7 +276,7 @@ void api_session_delete(struct http_request *r)
 	if (cookie == NULL || session_check(r->app, cookie, SESSION_COOKIE,
 					    &person, &id) != APP_OK) {
 		/* Nothing to end: still clear whatever the browser holds. */
-		r->write_status = STORE_OK;
+		r->app_status = APP_OK;
 		session_delete_after(r);
 		return;
 	}
@@ -303,27 +287,21 @@ void api_session_delete(struct http_request *r)
 			     "needs the header X-CMR-CSRF: 1");
 		return;
 	}
-	struct revoke_job *j = malloc(sizeof(*j));
-	if (j == NULL) {
-		http_problem(r, 503, NULL, "out of memory; try again");
+	struct app_write w;
+	if (session_revoke_begin(r->app, person, id, &w, &r->app_err) !=
+	    APP_OK) {
+		http_app_error(r, APP_FAULT, &r->app_err, 0);
 		return;
 	}
-	*j = (struct revoke_job){ person, id, app_now_ms() / 1000 };
-	r->job = j;
-	r->job_free = revoke_free;
-	http_write(r, revoke_run, j, session_delete_after);
+	http_app_write(r, &w, session_delete_after);
 }
 
 static void token_delete_after(struct http_request *r)
 {
-	if (r->write_status == STORE_OK)
+	if (r->app_status == APP_OK)
 		http_empty(r, 204);
-	else if (r->write_status == STORE_NOT_FOUND)
-		http_problem(r, 404, NULL, "no such token");
 	else
-		http_problem(r, 503, NULL,
-			     "the revocation could not be "
-			     "recorded; try again");
+		http_app_error(r, r->app_status, &r->app_err, 0);
 }
 
 void api_tokens_delete(struct http_request *r)
@@ -331,13 +309,11 @@ void api_tokens_delete(struct http_request *r)
 	uint64_t id;
 	if (!api_id(r, 0, ID_TOKEN, &id))
 		return;
-	struct revoke_job *j = malloc(sizeof(*j));
-	if (j == NULL) {
-		http_problem(r, 503, NULL, "out of memory; try again");
+	struct app_write w;
+	if (session_revoke_begin(r->app, r->person, id, &w, &r->app_err) !=
+	    APP_OK) {
+		http_app_error(r, APP_FAULT, &r->app_err, 0);
 		return;
 	}
-	*j = (struct revoke_job){ r->person, id, app_now_ms() / 1000 };
-	r->job = j;
-	r->job_free = revoke_free;
-	http_write(r, revoke_run, j, token_delete_after);
+	http_app_write(r, &w, token_delete_after);
 }

@@ -74,10 +74,9 @@ struct http_request {
 	 * completion, possibly before the handler has even returned. */
 	bool deferred;
 	bool resumed;
-	bool counted;	       /* in the server's in-flight count */
-	int write_status;      /* the job's store status */
-	store_job_fn write_fn; /* the handler's job and its argument */
-	void *write_arg;
+	bool counted;		    /* in the server's in-flight count */
+	int write_status;	    /* the job's store status */
+	struct app_pending pending; /* the job, while the writer has it */
 	void (*after)(struct http_request *r); /* replies after the write */
 	void *job; /* the handler's job state (owned) */
 	void (*job_free)(void *job);
@@ -146,11 +145,11 @@ const char *http_header_in(struct http_request *r, const char *name);
 
 /* ---- Writes without holding a thread ---- */
 
-/* Queues fn(tx, arg) on the store's writer and suspends the connection;
+/* Queues the job fn(t, arg) on the writer and suspends the connection;
  * when the job is durable (or failed), r->write_status holds its status
  * and `after(r)` runs on a server thread to reply. `arg` stays the
  * handler's. Returns false (after replying 503) when it cannot queue. */
-bool http_write(struct http_request *r, store_job_fn fn, void *arg,
+bool http_write(struct http_request *r, app_job_fn fn, void *arg,
 		void (*after)(struct http_request *r));
 
 /* Hands a use case's write (from its *_begin) to the writer with the

@@ -287,15 +287,7 @@ static void http_app_after(struct http_request *r)
 	r->app_after(r);
 }
 
-/* The writer hands the same argument to the job and its completion: the
- * request carries the handler's job function and argument. */
-static int http_write_job(struct store_tx *tx, void *arg)
-{
-	struct http_request *r = arg;
-	return r->write_fn(tx, r->write_arg);
-}
-
-static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
+static bool http_write_ex(struct http_request *r, app_job_fn fn, void *arg,
 			  void (*after)(struct http_request *r), bool alone);
 
 bool http_app_write(struct http_request *r, const struct app_write *w,
@@ -307,17 +299,15 @@ bool http_app_write(struct http_request *r, const struct app_write *w,
 	return http_write_ex(r, w->run, w->job, http_app_after, w->alone);
 }
 
-bool http_write(struct http_request *r, store_job_fn fn, void *arg,
+bool http_write(struct http_request *r, app_job_fn fn, void *arg,
 		void (*after)(struct http_request *r))
 {
 	return http_write_ex(r, fn, arg, after, false);
 }
 
-static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
+static bool http_write_ex(struct http_request *r, app_job_fn fn, void *arg,
 			  void (*after)(struct http_request *r), bool alone)
 {
-	r->write_fn = fn;
-	r->write_arg = arg;
 	r->after = after;
 	if (!http_count(r)) {
 		http_problem(r, 503, NULL, "the server is shutting down");
@@ -325,8 +315,8 @@ static bool http_write_ex(struct http_request *r, store_job_fn fn, void *arg,
 	}
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
-	if (store_write_async_ex(r->app->store, http_write_job, r,
-				 http_write_done, alone) != STORE_OK) {
+	if (app_job_start(r->app, &r->pending, fn, arg, alone, http_write_done,
+			  r) != STORE_OK) {
 		r->deferred = false;
 		MHD_resume_connection(r->conn);
 		http_problem(r, 503, NULL,

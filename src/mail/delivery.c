@@ -39,7 +39,7 @@
 #include "core/terms.h"
 #include "app/delivery.h"
 #include "app/inbox.h"
-#include "app/ledger.h"
+#include "app/outbox.h"
 #include "base/outbound.h"
 #include "mail/maildir.h"
 #include "mail/mailmsg.h"
@@ -66,29 +66,22 @@ struct delivery {
 	struct worker w[2];
 };
 
-struct piece {
-	struct store_outbox o;
-	bool ok;
-	char error[240];
-	json_t *ledger; /* an entry to append when settled, or NULL */
-};
-
 struct round {
-	struct piece p[DELIVERY_BATCH];
+	struct outbox_piece p[DELIVERY_BATCH];
 	int n;
 };
 
 static int collect(const struct store_outbox *o, void *arg)
 {
 	struct round *r = arg;
-	r->p[r->n++] = (struct piece){ .o = *o };
+	r->p[r->n++] = (struct outbox_piece){ .o = *o };
 	return r->n == DELIVERY_BATCH;
 }
 
 /* After reading what a piece is about: true to go on; false when it is
  * gone (erased or purged meanwhile: the piece is done) or unreadable
  * (the piece fails, to be tried again). */
-static bool piece_found(struct piece *p, int store_status)
+static bool piece_found(struct outbox_piece *p, int store_status)
 {
 	if (store_status == STORE_NOT_FOUND)
 		p->ok = true;
@@ -146,7 +139,7 @@ static int find_copy(struct maildir *md, const struct folder_table *f, int hint,
 }
 
 /* One piece of work with the Maildir adapter. */
-static void do_maildir(struct worker *d, struct piece *p)
+static void do_maildir(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
 	const struct store_outbox *o = &p->o;
@@ -158,7 +151,7 @@ static void do_maildir(struct worker *d, struct piece *p)
 		return;
 	}
 	struct store_message m;
-	int rc = store_message_get(a->store, o->attempt, &m);
+	int rc = store_message_get(a->reads, o->attempt, &m);
 	if (rc == STORE_NOT_FOUND) {
 		p->ok = true; /* erased or purged meanwhile */
 		return;
@@ -276,13 +269,13 @@ static char *webhook_payload(struct app *a, const struct store_message *m,
 /* One delivered message to the person's webhook, signed:
  * CMR-Signature: t=<unix seconds>, v1=<hex HMAC-SHA256 of "<t>.<body>">
  * under the secret shown to the person once. */
-static void do_webhook(struct worker *d, struct piece *p)
+static void do_webhook(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
 	char *url = NULL, *secret = NULL, *payload = NULL;
 	struct folder_table *f = NULL;
 	struct store_message m;
-	int rc = store_message_get(a->store, p->o.attempt, &m);
+	int rc = store_message_get(a->reads, p->o.attempt, &m);
 	if (!piece_found(p, rc))
 		return;
 	rc = delivery_webhook(a, p->o.person, &url, &secret);
@@ -351,7 +344,7 @@ static char *crlf(const char *s, size_t len, size_t *out_len)
  * as it came (mail) or composed (HTTP), to the verified address, through
  * the smarthost, under cmr's own envelope sender so that bounces come
  * back to cmr, never to the brand. */
-static void do_forward(struct worker *d, struct piece *p)
+static void do_forward(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
 	char address[DELIVERY_ADDRESS_MAX + 1], code[DELIVERY_CODE_LEN + 1];
@@ -409,7 +402,7 @@ static void do_forward(struct worker *d, struct piece *p)
 		sodium_memzero(body, sizeof(body));
 		sodium_memzero(code, sizeof(code));
 	} else {
-		rc = store_message_get(a->store, p->o.attempt, &m);
+		rc = store_message_get(a->reads, p->o.attempt, &m);
 		if (rc == STORE_NOT_FOUND) {
 			p->ok = true;
 			return;
@@ -453,11 +446,11 @@ out:
  * relationship — a POST of "List-Unsubscribe=One-Click", no cookies, no
  * redirects, never a GET. The outcome goes on the person's ledger
  * (`unsubscribe.sent`), once it succeeded or was given up. */
-static void do_unsubscribe(struct worker *d, struct piece *p)
+static void do_unsubscribe(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
 	struct store_relationship r;
-	int rc = store_relationship_by_id(a->store, p->o.attempt, &r);
+	int rc = store_relationship_by_id(a->reads, p->o.attempt, &r);
 	if (!piece_found(p, rc))
 		return;
 	if (r.unsubscribe == NULL || r.person != p->o.person) {
@@ -471,18 +464,9 @@ static void do_unsubscribe(struct worker *d, struct piece *p)
 			      "application/x-www-form-urlencoded", NULL, body,
 			      sizeof(body) - 1, &reply);
 	store_relationship_clear(&r);
-	if (p->ok) {
-		p->ledger = json_pack("{s:s, s:I}", "outcome", "ok", "status",
-				      (json_int_t)reply.status);
-		return;
-	}
-	snprintf(p->error, sizeof(p->error), "unsubscribe: %s", reply.error);
-	if (p->o.tries + 1 >= DELIVERY_UNSUBSCRIBE_TRIES) {
-		p->ok = true; /* given up: said so on the ledger */
-		p->ledger = json_pack("{s:s, s:s, s:i}", "outcome", "failed",
-				      "error", reply.error, "tries",
-				      p->o.tries + 1);
-	}
+	p->status = (int)reply.status;
+	if (!p->ok) /* app/outbox.c says how long it is tried */
+		snprintf(p->error, sizeof(p->error), "%s", reply.error);
 }
 
 /* The adapter's name, for the log (which never carries a URL, an address
@@ -503,53 +487,6 @@ static const char *adapter_name(int adapter)
 	}
 }
 
-/* Settles each piece on its own: one that cannot be settled (its ledger
- * entry, say) is done again later, and does not sink the others, which
- * would then reach their peers twice. */
-static int settle_run(struct store_tx *tx, void *arg)
-{
-	struct round *r = arg;
-	int64_t now = app_now_ms() / 1000;
-	for (int i = 0; i < r->n; i++) {
-		struct piece *p = &r->p[i];
-		if (p->ledger &&
-		    ledger_append(tx, p->o.person, "system", "unsubscribe.sent",
-				  p->o.attempt, p->ledger,
-				  app_now_ms()) != STORE_OK) {
-			log_warn("delivery: outbox %llu: its ledger entry "
-				 "cannot be written; done again later",
-				 (unsigned long long)p->o.id);
-			continue;
-		}
-		int tries = p->ok ? -1 : p->o.tries + 1;
-		int64_t wait = DELIVERY_BACKOFF_S;
-		for (int k = 0; k < p->o.tries && wait < DELIVERY_BACKOFF_CAP_S;
-		     k++)
-			wait *= 2;
-		if (wait > DELIVERY_BACKOFF_CAP_S)
-			wait = DELIVERY_BACKOFF_CAP_S;
-		char error[sizeof(p->error) + 40];
-		snprintf(error, sizeof(error), "%s", p->error);
-		/* What reaches out gives up in the end (a dead webhook must
-		 * not keep the worker busy for ever); it stays on the list,
-		 * failed, for the person to see. The Maildir is ours: it is
-		 * tried until it works. */
-		if (!p->ok && p->o.adapter != STORE_ADAPTER_MAILDIR &&
-		    tries >= DELIVERY_MAX_TRIES) {
-			wait = INT64_MAX / 4;
-			snprintf(error, sizeof(error),
-				 "given up after %d tries: %.200s", tries,
-				 p->error);
-		}
-		if (store_outbox_settle(tx, p->o.id, tries, now + wait,
-					p->ok ? NULL : error) != STORE_OK)
-			log_warn("delivery: outbox %llu cannot be settled; "
-				 "done again later",
-				 (unsigned long long)p->o.id);
-	}
-	return STORE_OK;
-}
-
 static bool worker_stopping(struct worker *w)
 {
 	pthread_mutex_lock(&w->d->lock);
@@ -564,13 +501,12 @@ static int delivery_round(struct worker *w, struct round *r)
 {
 	struct app *a = w->a;
 	r->n = 0;
-	if (store_outbox_due(a->store, app_now_ms() / 1000, w->local,
-			     DELIVERY_BATCH, collect, r) != STORE_OK) {
+	if (outbox_due(a, w->local, DELIVERY_BATCH, collect, r) != STORE_OK) {
 		log_warn("delivery: the outbox cannot be read");
 		return -1;
 	}
 	for (int i = 0; i < r->n; i++) {
-		struct piece *p = &r->p[i];
+		struct outbox_piece *p = &r->p[i];
 		/* Stopping: what is not done stays as it is (a piece cut off
 		 * by the cancel is no failed try). */
 		if (worker_stopping(w)) {
@@ -597,13 +533,11 @@ static int delivery_round(struct worker *w, struct round *r)
 				 adapter_name(p->o.adapter), p->o.tries + 1);
 	}
 	int n = r->n;
-	if (n > 0 && store_write(a->store, settle_run, r) != STORE_OK) {
+	if (n > 0 && outbox_settle(a, r->p, n) != APP_OK) {
 		log_warn("delivery: a round could not be settled; it is done "
 			 "again later (each piece is idempotent)");
 		n = -1;
 	}
-	for (int i = 0; i < r->n; i++)
-		json_decref(r->p[i].ledger);
 	return n;
 }
 

@@ -1,8 +1,9 @@
 /*
  * delivery.h — the delivery adapters at work: a thread that takes what
  * the outbox holds (queued in the same transaction as the delivery, the
- * move or the erasure it follows) and does it, at least once, retried
- * with backoff, never in the way of intake or the API. Every operation is
+ * move or the erasure it follows) and does it, at least once, never in
+ * the way of intake or the API; app/outbox.h settles each piece (retried
+ * with backoff, or given up). Every operation is
  * idempotent by message id, so a redo after a crash changes nothing.
  */
 #ifndef CMR_MAIL_DELIVERY_H
@@ -10,12 +11,8 @@
 
 #include "app/app.h"
 
-#define DELIVERY_BATCH		   64  /* outbox rows per round */
-#define DELIVERY_IDLE_MS	   200 /* a look at the outbox when idle */
-#define DELIVERY_BACKOFF_S	   5   /* first retry; doubles to the cap */
-#define DELIVERY_BACKOFF_CAP_S	   3600
-#define DELIVERY_UNSUBSCRIBE_TRIES 8 /* then given up, on the ledger */
-#define DELIVERY_MAX_TRIES	   24 /* webhook, forward: then given up (a day) */
+#define DELIVERY_BATCH	 64  /* outbox rows per round */
+#define DELIVERY_IDLE_MS 200 /* a look at the outbox when idle */
 
 struct delivery;
 

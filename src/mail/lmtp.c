@@ -45,11 +45,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "app/message.h"
+#include "app/intake.h"
 #include "base/conn.h"
 #include "base/log.h"
 #include "base/net.h"
-#include "app/delivery.h"
 #include "core/gate.h"
 #include "core/id.h"
 #include "mail/authres.h"
@@ -195,33 +194,13 @@ static void proceed_rcpt(struct lmtp_session *s, const char *arg)
 }
 
 /* What one recipient became. */
-struct lmtp_outcome {
-	int code; /* 250, 550, 451 */
-	char text[400];
-};
-
-struct lmtp_job {
-	struct app *app;
-	struct lmtp_session *s;
-	const char *data;
-	size_t len;
-	const struct mailmsg *m;
-	const uint8_t *dedup; /* hash of Message-ID and body, or NULL */
-	const struct lmtp_sender *from;
-	struct lmtp_outcome *out;
-};
-
 /* The brand whose domain (or organizational domain) `domain` is; 0. */
 static uint64_t lmtp_brand_of(struct app *a, const char *domain)
 {
-	uint64_t owner;
 	char org[AUTHRES_DOMAIN_MAX];
-	if (store_brand_by_domain(a->store, domain, &owner) == STORE_OK)
-		return owner;
-	if (authres_org_domain(domain, org, sizeof(org)) &&
-	    store_brand_by_domain(a->store, org, &owner) == STORE_OK)
-		return owner;
-	return 0;
+	return intake_brand_of(
+		a, domain,
+		authres_org_domain(domain, org, sizeof(org)) ? org : NULL);
 }
 
 /* Who sent the message, as row 2 judges it: the brand (0: none) the
@@ -233,15 +212,12 @@ static uint64_t lmtp_brand_of(struct app *a, const char *domain)
  * and the From domains must name the same brand, and nothing is
  * verified. Worked out once per message, on the session's thread, not
  * on the writer. */
-struct lmtp_sender {
-	uint64_t brand;
-	bool dkim;
-};
-
 static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
-			   const struct mailmsg *m, struct lmtp_sender *out)
+			   const struct mailmsg *m, struct intake_message *out)
 {
-	*out = (struct lmtp_sender){ 0, false };
+	out->from_brand = 0;
+	out->dkim = false;
+	out->verified = a->cfg.auth_id[0] != '\0';
 	if (m->from_domain[0] == '\0')
 		return;
 	if (a->cfg.auth_id[0]) {
@@ -249,7 +225,7 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
 		    !authres_vouches(&ar, m->from_domain))
 			return;
-		out->brand = lmtp_brand_of(a, m->from_domain);
+		out->from_brand = lmtp_brand_of(a, m->from_domain);
 		/* An aligned DKIM signature, not DMARC alone (which may rest
 		 * on SPF): only it covers headers such as List-Unsubscribe
 		 * (RFC 8058 §4). */
@@ -261,7 +237,7 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 	uint64_t from = lmtp_brand_of(a, m->from_domain);
 	if (from != 0 && mailmsg_domain(sender, domain, sizeof(domain)) &&
 	    lmtp_brand_of(a, domain) == from)
-		out->brand = from;
+		out->from_brand = from;
 }
 
 /* The person a bounce address names: "cmr-bounces+per_…@domain". */
@@ -277,104 +253,27 @@ static bool lmtp_bounce_person(const char *rcpt, uint64_t *person)
 	return id_decode(ID_PERSON, id, person);
 }
 
-static void lmtp_uniform(struct lmtp_outcome *o, const char *alias)
+/* The LMTP reply to one recipient's outcome. */
+static void lmtp_result_reply(struct lmtp_session *s, const char *alias,
+			      const struct intake_result *o)
 {
-	o->code = 550;
-	snprintf(o->text, sizeof(o->text),
-		 "550 5.1.1 <%s>: recipient not accepted", alias);
-}
-
-static int lmtp_job_run(struct store_tx *tx, void *arg)
-{
-	struct lmtp_job *j = arg;
-	struct lmtp_session *s = j->s;
-	int64_t now_ms = app_now_ms();
-	for (int i = 0; i < s->n_rcpt; i++) {
-		struct lmtp_outcome *o = &j->out[i];
-		struct store_relationship r;
-		if (mailmsg_is_bounce(s->rcpts[i].alias,
-				      j->app->cfg.alias_domain)) {
-			/* A forward bounced: taken, so that the MTA does not
-			 * bounce the bounce, and counted for the person its
-			 * address names (cmr-bounces+per_…@). */
-			uint64_t person;
-			if (lmtp_bounce_person(s->rcpts[i].alias, &person)) {
-				if (delivery_bounced_tx(j->app, tx, person,
-							now_ms / 1000) ==
-				    STORE_FAULT)
-					return STORE_FAULT;
-			} else {
-				log_info("lmtp: a bounce came back for no "
-					 "one in particular");
-			}
-			o->code = 250;
-			snprintf(o->text, sizeof(o->text),
-				 "250 2.0.0 <%s> bounce taken",
-				 s->rcpts[i].alias);
-			continue;
-		}
-		int rc = store_relationship_by_alias(j->app->store,
-						     s->rcpts[i].alias, &r);
-		if (rc == STORE_NOT_FOUND) {
-			lmtp_uniform(o, s->rcpts[i].alias);
-			continue;
-		}
-		if (rc != STORE_OK) {
-			o->code = 451;
-			snprintf(o->text, sizeof(o->text),
-				 "451 4.3.0 try again later");
-			continue;
-		}
-		bool brand_sent =
-			j->from->brand != 0 && j->from->brand == r.brand;
-		bool dkim = brand_sent && j->from->dkim;
-		/* RFC 8058: kept only from mail the MTA vouched for, and only
-		 * used when the person ends the relationship. */
-		if (brand_sent && dkim && j->m->unsubscribe[0] &&
-		    (r.unsubscribe == NULL ||
-		     strcmp(r.unsubscribe, j->m->unsubscribe) != 0) &&
-		    store_relationship_set_unsubscribe(
-			    tx, r.id, j->m->unsubscribe) != STORE_OK) {
-			store_relationship_clear(&r);
-			return STORE_FAULT;
-		}
-		uint64_t rel = r.id;
-		store_relationship_clear(&r);
-		struct message_in in = {
-			.brand = 0, /* the sender is judged by row 2 */
-			.relationship = rel,
-			.channel = CHANNEL_EMAIL,
-			.topic = j->m->topic[0] ? j->m->topic : NULL,
-			.subject = j->m->subject,
-			.body = j->data,
-			.body_len = j->len,
-			.sender_is_brand = brand_sent,
-			.sender = s->sender,
-			.sender_verified =
-				brand_sent && j->app->cfg.auth_id[0] != '\0',
-			.dedup = j->dedup,
-			.headers = j->data,
-			.headers_len = j->m->header_len,
-			.now_ms = now_ms,
-		};
-		struct message_out mo = { 0 };
-		rc = message_decide_tx(j->app, tx, &in, &mo);
-		if (rc != APP_OK)
-			return STORE_FAULT; /* the whole message: 451 */
-		const struct gate_decision *d = &mo.decision;
-		if (mo.duplicate || d->outcome != GATE_REFUSE || mo.silent) {
-			o->code = 250;
-			snprintf(o->text, sizeof(o->text),
-				 "250 2.0.0 <%s> accepted", s->rcpts[i].alias);
-		} else if (d->reason == GATE_SENDER_NOT_BRAND) {
-			lmtp_uniform(o, s->rcpts[i].alias);
-		} else {
-			o->code = 550;
-			snprintf(o->text, sizeof(o->text), "550 5.7.1 %s",
-				 gate_reasons[d->reason].brand);
-		}
+	switch (o->outcome) {
+	case INTAKE_ACCEPTED:
+		lmtp_reply(s, "250 2.0.0 <%s> accepted", alias);
+		break;
+	case INTAKE_BOUNCE:
+		lmtp_reply(s, "250 2.0.0 <%s> bounce taken", alias);
+		break;
+	case INTAKE_UNIFORM:
+		lmtp_reply(s, "550 5.1.1 <%s>: recipient not accepted", alias);
+		break;
+	case INTAKE_REFUSED:
+		lmtp_reply(s, "550 5.7.1 %s", gate_reasons[o->reason].brand);
+		break;
+	default:
+		lmtp_reply(s, "451 4.3.0 try again later");
+		break;
 	}
-	return STORE_OK;
 }
 
 /* Reads the message after "354" up to the lone dot, undoing dot
@@ -442,7 +341,7 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		s->quit = true; /* vanished mid-DATA: nothing was stored */
 		return;
 	}
-	struct lmtp_outcome out[LMTP_RCPT_MAX];
+	struct intake_result out[LMTP_RCPT_MAX];
 	struct mailmsg m;
 	if (rc == 0 && !mailmsg_parse(data, len, &m))
 		rc = 550;
@@ -474,25 +373,32 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 					  len - m.header_len);
 		crypto_generichash_final(&st, dedup, sizeof(dedup));
 	}
-	struct lmtp_sender from;
-	lmtp_sender_of(s->app, s->sender, data, &m, &from);
-	struct lmtp_job j = {
-		.app = s->app,
-		.s = s,
+	struct intake_rcpt rcpts[LMTP_RCPT_MAX];
+	for (int i = 0; i < s->n_rcpt; i++) {
+		const char *alias = s->rcpts[i].alias;
+		rcpts[i] = (struct intake_rcpt){ alias, 0, false };
+		if (mailmsg_is_bounce(alias, s->app->cfg.alias_domain)) {
+			rcpts[i].bounce = true;
+			if (!lmtp_bounce_person(alias, &rcpts[i].bounce_of))
+				rcpts[i].bounce_of = 0;
+		}
+	}
+	struct intake_message im = {
+		.sender = s->sender,
+		.rcpts = rcpts,
+		.n_rcpts = s->n_rcpt,
 		.data = data,
 		.len = len,
-		.m = &m,
+		.header_len = m.header_len,
+		.subject = m.subject,
+		.topic = m.topic[0] ? m.topic : NULL,
+		.unsubscribe = m.unsubscribe,
 		.dedup = has_dedup ? dedup : NULL,
-		.from = &from,
-		.out = out,
 	};
-	memset(out, 0, sizeof(out));
-	if (store_write(s->app->store, lmtp_job_run, &j) != STORE_OK)
-		for (int i = 0; i < s->n_rcpt; i++)
-			snprintf(out[i].text, sizeof(out[i].text),
-				 "451 4.3.0 try again later");
+	lmtp_sender_of(s->app, s->sender, data, &m, &im);
+	intake_deliver(s->app, &im, out);
 	for (int i = 0; i < s->n_rcpt; i++)
-		lmtp_reply(s, "%s", out[i].text);
+		lmtp_result_reply(s, s->rcpts[i].alias, &out[i]);
 	free(data);
 	lmtp_reset(s);
 }

@@ -26,74 +26,75 @@ struct store_ops {
 	void (*read_end)(struct store *s);
 
 	int (*person_insert)(struct store_tx *, const struct store_person *);
-	int (*person_by_handle)(struct store *, const char *,
+	int (*person_by_handle)(struct store_rd *, const char *,
 				struct store_person *);
-	int (*person_by_id)(struct store *, uint64_t, struct store_person *);
-	int (*person_list)(struct store *, uint64_t, int, store_person_cb,
+	int (*person_by_id)(struct store_rd *, uint64_t, struct store_person *);
+	int (*person_list)(struct store_rd *, uint64_t, int, store_person_cb,
 			   void *);
 	int (*person_set_profile)(struct store_tx *, uint64_t, const char *);
 	int (*person_set_global_terms)(struct store_tx *, uint64_t,
 				       const char *);
 	int (*person_set_folders)(struct store_tx *, uint64_t, const char *);
-	int (*person_folders_tx)(struct store_tx *, uint64_t, char **);
+	int (*person_folders)(struct store_rd *, uint64_t, char **);
 
 	int (*token_insert)(struct store_tx *, const struct store_token *);
-	int (*token_by_id)(struct store *, uint64_t, struct store_token *);
+	int (*token_by_id)(struct store_rd *, uint64_t, struct store_token *);
 	int (*token_revoke)(struct store_tx *, uint64_t, uint64_t, int64_t);
 	int (*token_touch)(struct store_tx *, uint64_t, int64_t);
 
 	int (*brand_insert)(struct store_tx *, const struct store_brand *);
-	int (*brand_by_id)(struct store *, uint64_t, struct store_brand *);
-	int (*brand_by_name)(struct store *, const char *,
+	int (*brand_by_id)(struct store_rd *, uint64_t, struct store_brand *);
+	int (*brand_by_name)(struct store_rd *, const char *,
 			     struct store_brand *);
-	int (*brand_list)(struct store *, uint64_t, int, store_brand_cb,
+	int (*brand_list)(struct store_rd *, uint64_t, int, store_brand_cb,
 			  void *);
 	int (*brand_set_key)(struct store_tx *, uint64_t, const uint8_t *,
 			     int64_t);
-	int (*brand_key_hash)(struct store *, uint64_t, uint8_t *);
-	int (*person_profile)(struct store *, uint64_t, uint8_t *, size_t *,
+	int (*brand_key_hash)(struct store_rd *, uint64_t, uint8_t *);
+	int (*person_profile)(struct store_rd *, uint64_t, uint8_t *, size_t *,
 			      char **);
-	int (*brand_by_domain)(struct store *, const char *, uint64_t *);
+	int (*brand_by_domain)(struct store_rd *, const char *, uint64_t *);
 
 	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,
 			   int64_t);
 	int (*code_use)(struct store_tx *, const uint8_t *, int64_t,
 			uint64_t *);
-	int (*proposal_list_person)(struct store *, uint64_t, uint64_t, int,
+	int (*proposal_list_person)(struct store_rd *, uint64_t, uint64_t, int,
 				    store_proposal_cb, void *);
-	int (*relationship_list_brand)(struct store *, uint64_t, uint64_t, int,
-				       store_relationship_cb, void *);
+	int (*relationship_list_brand)(struct store_rd *, uint64_t, uint64_t,
+				       int, store_relationship_cb, void *);
 	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
 			  int64_t, bool *);
-	int (*attempt_list)(struct store *, const struct store_attempt_filter *,
+	int (*attempt_list)(struct store_rd *,
+			    const struct store_attempt_filter *,
 			    store_attempt_cb, void *);
 	int (*proposal_insert)(struct store_tx *,
 			       const struct store_proposal *);
-	int (*proposal_by_id)(struct store *, uint64_t,
+	int (*proposal_by_id)(struct store_rd *, uint64_t,
 			      struct store_proposal *);
 	int (*proposal_decide)(struct store_tx *, uint64_t, const char *,
 			       uint64_t, int64_t);
 
 	int (*relationship_insert)(struct store_tx *,
 				   const struct store_relationship *);
-	int (*relationship_by_id)(struct store *, uint64_t,
+	int (*relationship_by_id)(struct store_rd *, uint64_t,
 				  struct store_relationship *);
 	int (*relationship_set_state)(struct store_tx *, uint64_t, int,
 				      int64_t);
 	int (*relationship_set_terms)(struct store_tx *,
 				      const struct store_relationship *,
 				      int64_t);
-	int (*relationship_by_alias)(struct store *, const char *,
+	int (*relationship_by_alias)(struct store_rd *, const char *,
 				     struct store_relationship *);
-	int (*relationship_list_person)(struct store *, uint64_t, uint64_t, int,
-					store_relationship_cb, void *);
-	int (*relationship_list_open)(struct store *, uint64_t, int,
+	int (*relationship_list_person)(struct store_rd *, uint64_t, uint64_t,
+					int, store_relationship_cb, void *);
+	int (*relationship_list_open)(struct store_rd *, uint64_t, int,
 				      store_relationship_cb, void *);
 
 	int (*attempt_insert)(struct store_tx *, const struct store_attempt *);
-	int (*held_count)(struct store *, uint64_t, uint32_t *);
-	int (*attempt_dup_tx)(struct store_tx *, uint64_t, const uint8_t *,
-			      bool *);
+	int (*held_count)(struct store_rd *, uint64_t, uint32_t *);
+	int (*attempt_dup)(struct store_rd *, uint64_t, const uint8_t *,
+			   bool *);
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
 	int (*person_set_password)(struct store_tx *, uint64_t, const char *);
@@ -104,29 +105,29 @@ struct store_ops {
 	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
 					    const char *);
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
-	int (*outbox_due)(struct store *, int64_t, bool, int, store_outbox_cb,
-			  void *);
+	int (*outbox_due)(struct store_rd *, int64_t, bool, int,
+			  store_outbox_cb, void *);
 	int (*outbox_settle)(struct store_tx *, uint64_t, int, int64_t,
 			     const char *);
-	int (*outbox_count)(struct store *, uint64_t, int64_t *, int64_t *,
+	int (*outbox_count)(struct store_rd *, uint64_t, int64_t *, int64_t *,
 			    char *, size_t);
-	int (*message_get)(struct store *, uint64_t, struct store_message *);
+	int (*message_get)(struct store_rd *, uint64_t, struct store_message *);
 	int (*person_erase)(struct store_tx *, uint64_t, const char *,
 			    const char *const *, const char *const *, size_t,
 			    const char *, int64_t);
-	int (*expiring)(struct store *, const char *, const char *,
+	int (*expiring)(struct store_rd *, const char *, const char *,
 			store_expiring_cb, void *);
 	int (*notice_insert)(struct store_tx *, uint64_t, const char *,
 			     const char *, uint64_t, int64_t);
 	int (*purge_old)(struct store_tx *, int64_t, int64_t);
 	int (*purge_later)(struct store_tx *, int64_t, int64_t *);
-	int (*held_due)(struct store *, int64_t, int, store_held_cb, void *);
+	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
 				int64_t, int64_t, bool);
-	int (*delivery_list)(struct store *, uint64_t, uint64_t, int64_t,
+	int (*delivery_list)(struct store_rd *, uint64_t, uint64_t, int64_t,
 			     store_delivery_cb, void *);
 
-	int (*idem_get)(struct store *, uint64_t, const char *,
+	int (*idem_get)(struct store_rd *, uint64_t, const char *,
 			struct store_idem *);
 	int (*idem_put)(struct store_tx *, uint64_t, const char *,
 			const struct store_idem *);
@@ -136,28 +137,35 @@ struct store_ops {
 	int (*campaign_insert)(struct store_tx *,
 			       const struct store_campaign *);
 	int (*campaign_count)(struct store_tx *, uint64_t, int64_t, int64_t);
-	int (*relationship_keys_brand)(struct store *, uint64_t, uint64_t, int,
-				       store_key_cb, void *);
+	int (*relationship_keys_brand)(struct store_rd *, uint64_t, uint64_t,
+				       int, store_key_cb, void *);
 	int (*ledger_append)(struct store_tx *,
 			     const struct store_ledger_entry *);
-	int (*ledger_head_tx)(struct store_tx *, uint64_t,
-			      struct store_ledger_entry *);
-	int (*ledger_head)(struct store *, uint64_t,
+	int (*ledger_head)(struct store_rd *, uint64_t,
 			   struct store_ledger_entry *);
-	int (*ledger_list)(struct store *, uint64_t, int64_t, int,
+	int (*ledger_list)(struct store_rd *, uint64_t, int64_t, int,
 			   store_ledger_cb, void *);
 	int (*ledger_head_save)(struct store_tx *, uint64_t, int64_t,
 				const uint8_t *, const char *, int64_t);
-	int (*ledger_signed_head)(struct store *, uint64_t, char **);
+	int (*ledger_signed_head)(struct store_rd *, uint64_t, char **);
+};
+
+/* Where a read goes (store.h): the reader connections (tx NULL), or a
+ * writer job's own transaction. */
+struct store_rd {
+	struct store *store;
+	struct store_tx *tx; /* NULL: the reader connections */
 };
 
 struct store {
 	const struct store_ops *ops;
+	struct store_rd reads; /* {this store, NULL} */
 };
 
 struct store_tx {
 	struct store *store;
-	uint64_t job; /* changes with every job the writer runs */
+	uint64_t job;	       /* changes with every job the writer runs */
+	struct store_rd reads; /* {store, this transaction} */
 };
 
 extern const struct store_ops store_sqlite_ops;

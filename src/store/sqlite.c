@@ -529,6 +529,7 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 {
 	struct sqlite_tx tx = { .base = { .store = &s->base, .job = 0 },
 				.s = s };
+	tx.base.reads = (struct store_rd){ &s->base, &tx.base };
 	sqlite3 *db = s->writer.db;
 	struct sqlite_job *ran_end = NULL; /* first job not run */
 	bool dead = false;
@@ -762,6 +763,7 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 		return STORE_FAULT;
 	}
 	s->base.ops = &store_sqlite_ops;
+	s->base.reads = (struct store_rd){ &s->base, NULL };
 	s->path = strdup(rest);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
@@ -786,21 +788,34 @@ static int sqlite_open(const char *rest, struct store **out, char *err,
 
 /* ---- Rows ---- */
 
-#define READER_BEGIN(store, sql)                                               \
-	struct sqlite_store *s_ = S(store);                                    \
-	struct sqlite_conn *c_ = sqlite_reader(s_);                            \
+/* The connection a read goes through: a job's own (the writer's) for a
+ * transaction's reads, else one of the readers; rd_put gives it back. */
+static struct sqlite_conn *rd_conn(struct store_rd *rd)
+{
+	return rd->tx ? tx_conn(rd->tx) : sqlite_reader(S(rd->store));
+}
+
+static void rd_put(struct store_rd *rd, struct sqlite_conn *c)
+{
+	if (rd->tx == NULL)
+		sqlite_reader_put(S(rd->store), c);
+}
+
+#define READER_BEGIN(rd, sql)                                                  \
+	struct store_rd *rd_ = (rd);                                           \
+	struct sqlite_conn *c_ = rd_conn(rd_);                                 \
 	if (c_ == NULL)                                                        \
 		return STORE_FAULT;                                            \
 	sqlite3_stmt *st = sqlite_stmt(c_, sql);                               \
 	if (st == NULL) {                                                      \
-		sqlite_reader_put(s_, c_);                                     \
+		rd_put(rd_, c_);                                               \
 		return STORE_FAULT;                                            \
 	}
 
 #define READER_END()                                                           \
 	do {                                                                   \
 		sqlite3_reset(st);                                             \
-		sqlite_reader_put(s_, c_);                                     \
+		rd_put(rd_, c_);                                               \
 	} while (0)
 
 #define WRITER_STMT(tx, sql)                                                   \
@@ -860,11 +875,11 @@ static int person_row(sqlite3_stmt *st, void *out)
 
 /* One row by key (id, or text when not NULL) into out through `row`:
  * STORE_OK, STORE_NOT_FOUND, or what `row` or SQLite says. */
-static int row_one(struct store *store, const char *sql, uint64_t id,
+static int row_one(struct store_rd *rd, const char *sql, uint64_t id,
 		   const char *text, int (*row)(sqlite3_stmt *, void *),
 		   void *out)
 {
-	READER_BEGIN(store, sql);
+	READER_BEGIN(rd, sql);
 	if (text)
 		bind_text(st, 1, text);
 	else
@@ -883,25 +898,25 @@ static const char sql_person_by_handle[] =
 static const char sql_person_by_id[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE id = ?";
 
-static int sqlite_person_by_handle(struct store *s, const char *handle,
+static int sqlite_person_by_handle(struct store_rd *rd, const char *handle,
 				   struct store_person *out)
 {
-	return row_one(s, sql_person_by_handle, 0, handle, person_row, out);
+	return row_one(rd, sql_person_by_handle, 0, handle, person_row, out);
 }
 
-static int sqlite_person_by_id(struct store *s, uint64_t id,
+static int sqlite_person_by_id(struct store_rd *rd, uint64_t id,
 			       struct store_person *out)
 {
-	return row_one(s, sql_person_by_id, id, NULL, person_row, out);
+	return row_one(rd, sql_person_by_id, id, NULL, person_row, out);
 }
 
 static const char sql_person_list[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE id > ? ORDER BY id LIMIT ?";
 
-static int sqlite_person_list(struct store *store, uint64_t after, int limit,
+static int sqlite_person_list(struct store_rd *rd, uint64_t after, int limit,
 			      store_person_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_person_list);
+	READER_BEGIN(rd, sql_person_list);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 2, limit);
 	int rc, status = STORE_OK;
@@ -981,10 +996,10 @@ static const char sql_token_by_id[] =
 	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
 	"last_used_at, revoked_at FROM tokens WHERE id = ?";
 
-static int sqlite_token_by_id(struct store *store, uint64_t id,
+static int sqlite_token_by_id(struct store_rd *rd, uint64_t id,
 			      struct store_token *t)
 {
-	READER_BEGIN(store, sql_token_by_id);
+	READER_BEGIN(rd, sql_token_by_id);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW) {
@@ -1046,13 +1061,12 @@ static int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return sqlite_exec_stmt(st);
 }
 
-static const char sql_person_folders_tx[] =
+static const char sql_person_folders_get[] =
 	"SELECT folders FROM persons WHERE id = ?";
 
-static int sqlite_person_folders_tx(struct store_tx *tx, uint64_t id,
-				    char **json)
+static int sqlite_person_folders(struct store_rd *rd, uint64_t id, char **json)
 {
-	WRITER_STMT(tx, sql_person_folders_tx);
+	READER_BEGIN(rd, sql_person_folders_get);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW) {
@@ -1061,7 +1075,7 @@ static int sqlite_person_folders_tx(struct store_tx *tx, uint64_t id,
 	} else {
 		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
 	}
-	sqlite3_reset(st);
+	READER_END();
 	return status;
 }
 
@@ -1137,10 +1151,10 @@ static const char sql_brand_by_id[] =
 static const char sql_brand_by_name[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.name = ?";
 
-static int brand_one(struct store *store, const char *sql, uint64_t id,
+static int brand_one(struct store_rd *rd, const char *sql, uint64_t id,
 		     const char *text, struct store_brand *out)
 {
-	READER_BEGIN(store, sql);
+	READER_BEGIN(rd, sql);
 	if (text)
 		bind_text(st, 1, text);
 	else
@@ -1154,26 +1168,26 @@ static int brand_one(struct store *store, const char *sql, uint64_t id,
 	return status;
 }
 
-static int sqlite_brand_by_id(struct store *s, uint64_t id,
+static int sqlite_brand_by_id(struct store_rd *rd, uint64_t id,
 			      struct store_brand *out)
 {
-	return brand_one(s, sql_brand_by_id, id, NULL, out);
+	return brand_one(rd, sql_brand_by_id, id, NULL, out);
 }
 
-static int sqlite_brand_by_name(struct store *s, const char *name,
+static int sqlite_brand_by_name(struct store_rd *rd, const char *name,
 				struct store_brand *out)
 {
-	return brand_one(s, sql_brand_by_name, 0, name, out);
+	return brand_one(rd, sql_brand_by_name, 0, name, out);
 }
 
 static const char sql_brand_list[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.id > ? "
 	"ORDER BY b.id LIMIT ?";
 
-static int sqlite_brand_list(struct store *store, uint64_t after, int limit,
+static int sqlite_brand_list(struct store_rd *rd, uint64_t after, int limit,
 			     store_brand_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_brand_list);
+	READER_BEGIN(rd, sql_brand_list);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 2, limit);
 	int rc, status = STORE_OK;
@@ -1211,10 +1225,10 @@ static int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
 static const char sql_brand_key_hash[] =
 	"SELECT key_hash FROM brands WHERE id = ?";
 
-static int sqlite_brand_key_hash(struct store *store, uint64_t id,
+static int sqlite_brand_key_hash(struct store_rd *rd, uint64_t id,
 				 uint8_t *hash)
 {
-	READER_BEGIN(store, sql_brand_key_hash);
+	READER_BEGIN(rd, sql_brand_key_hash);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
@@ -1228,11 +1242,11 @@ static int sqlite_brand_key_hash(struct store *store, uint64_t id,
 static const char sql_person_sealed[] =
 	"SELECT data_key, profile FROM persons WHERE id = ?";
 
-static int sqlite_person_profile(struct store *store, uint64_t id,
+static int sqlite_person_profile(struct store_rd *rd, uint64_t id,
 				 uint8_t *data_key, size_t *data_key_len,
 				 char **profile)
 {
-	READER_BEGIN(store, sql_person_sealed);
+	READER_BEGIN(rd, sql_person_sealed);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	*data_key_len = 0;
@@ -1256,10 +1270,10 @@ static int sqlite_person_profile(struct store *store, uint64_t id,
 static const char sql_brand_by_domain[] =
 	"SELECT brand FROM brand_domains WHERE domain = ?";
 
-static int sqlite_brand_by_domain(struct store *store, const char *domain,
+static int sqlite_brand_by_domain(struct store_rd *rd, const char *domain,
 				  uint64_t *brand)
 {
-	READER_BEGIN(store, sql_brand_by_domain);
+	READER_BEGIN(rd, sql_brand_by_domain);
 	bind_text(st, 1, domain);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW)
@@ -1295,10 +1309,10 @@ static const char sql_proposal_by_id[] =
 	"SELECT id, person, brand, state, value, ask, created_at, "
 	"expires_at, decided_at, relationship FROM proposals WHERE id = ?";
 
-static int sqlite_proposal_by_id(struct store *store, uint64_t id,
+static int sqlite_proposal_by_id(struct store_rd *rd, uint64_t id,
 				 struct store_proposal *p)
 {
-	READER_BEGIN(store, sql_proposal_by_id);
+	READER_BEGIN(rd, sql_proposal_by_id);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW) {
@@ -1426,23 +1440,23 @@ static const char sql_rel_by_id[] =
 static const char sql_rel_by_alias[] =
 	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
 
-static int sqlite_relationship_by_id(struct store *s, uint64_t id,
+static int sqlite_relationship_by_id(struct store_rd *rd, uint64_t id,
 				     struct store_relationship *out)
 {
-	return row_one(s, sql_rel_by_id, id, NULL, rel_row, out);
+	return row_one(rd, sql_rel_by_id, id, NULL, rel_row, out);
 }
 
-static int sqlite_relationship_by_alias(struct store *s, const char *alias,
+static int sqlite_relationship_by_alias(struct store_rd *rd, const char *alias,
 					struct store_relationship *out)
 {
-	return row_one(s, sql_rel_by_alias, 0, alias, rel_row, out);
+	return row_one(rd, sql_rel_by_alias, 0, alias, rel_row, out);
 }
 
-static int rel_list(struct store *store, const char *sql, uint64_t person,
+static int rel_list(struct store_rd *rd, const char *sql, uint64_t person,
 		    uint64_t after, int limit, store_relationship_cb cb,
 		    void *arg)
 {
-	READER_BEGIN(store, sql);
+	READER_BEGIN(rd, sql);
 	int i = 1;
 	if (person)
 		sqlite3_bind_int64(st, i++, (sqlite3_int64)person);
@@ -1471,18 +1485,18 @@ static const char sql_rel_list_open[] =
 	"SELECT " REL_COLS " FROM relationships WHERE state <> 2 AND id > ? "
 	"ORDER BY id LIMIT ?";
 
-static int sqlite_relationship_list_person(struct store *s, uint64_t person,
+static int sqlite_relationship_list_person(struct store_rd *rd, uint64_t person,
 					   uint64_t after, int limit,
 					   store_relationship_cb cb, void *arg)
 {
-	return rel_list(s, sql_rel_list_person, person, after, limit, cb, arg);
+	return rel_list(rd, sql_rel_list_person, person, after, limit, cb, arg);
 }
 
-static int sqlite_relationship_list_open(struct store *s, uint64_t after,
+static int sqlite_relationship_list_open(struct store_rd *rd, uint64_t after,
 					 int limit, store_relationship_cb cb,
 					 void *arg)
 {
-	return rel_list(s, sql_rel_list_open, 0, after, limit, cb, arg);
+	return rel_list(rd, sql_rel_list_open, 0, after, limit, cb, arg);
 }
 
 static const char sql_rel_set_state[] =
@@ -1584,25 +1598,25 @@ static const char sql_attempt_dup[] =
 	"SELECT 1 FROM attempts WHERE relationship = ? AND dedup = ? AND "
 	"decision <> 2 LIMIT 1";
 
-static int sqlite_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
-				 const uint8_t *dedup, bool *found)
+static int sqlite_attempt_dup(struct store_rd *rd, uint64_t relationship,
+			      const uint8_t *dedup, bool *found)
 {
-	WRITER_STMT(tx, sql_attempt_dup);
+	READER_BEGIN(rd, sql_attempt_dup);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
 	sqlite3_bind_blob(st, 2, dedup, 16, SQLITE_STATIC);
 	int rc = sqlite3_step(st);
 	*found = rc == SQLITE_ROW;
-	sqlite3_reset(st);
+	READER_END();
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
 }
 
 static const char sql_held_count[] =
 	"SELECT count(*) FROM attempts WHERE relationship = ? AND decision = 1";
 
-static int sqlite_held_count(struct store *store, uint64_t relationship,
+static int sqlite_held_count(struct store_rd *rd, uint64_t relationship,
 			     uint32_t *out)
 {
-	READER_BEGIN(store, sql_held_count);
+	READER_BEGIN(rd, sql_held_count);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW)
@@ -1622,12 +1636,11 @@ static const char sql_delivery_person[] =
 	"person = ? AND decision = 0 AND decided_at >= ? "
 	"ORDER BY decided_at, id";
 
-static int sqlite_delivery_list(struct store *store, uint64_t relationship,
+static int sqlite_delivery_list(struct store_rd *rd, uint64_t relationship,
 				uint64_t person, int64_t since,
 				store_delivery_cb cb, void *arg)
 {
-	READER_BEGIN(store,
-		     relationship ? sql_delivery_rel : sql_delivery_person);
+	READER_BEGIN(rd, relationship ? sql_delivery_rel : sql_delivery_person);
 	sqlite3_bind_int64(
 		st, 1, (sqlite3_int64)(relationship ? relationship : person));
 	sqlite3_bind_int64(st, 2, since);
@@ -1869,10 +1882,10 @@ static const char sql_outbox_due[] =
 	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = ?2 "
 	"ORDER BY next_at, id LIMIT ?3";
 
-static int sqlite_outbox_due(struct store *store, int64_t now, bool local,
+static int sqlite_outbox_due(struct store_rd *rd, int64_t now, bool local,
 			     int limit, store_outbox_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_outbox_due);
+	READER_BEGIN(rd, sql_outbox_due);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, local ? 1 : 0);
 	sqlite3_bind_int(st, 3, limit);
@@ -1924,11 +1937,11 @@ static const char sql_outbox_count[] =
 	"FROM outbox WHERE person = ?1 AND tries > 0 ORDER BY id DESC "
 	"LIMIT 1) FROM outbox WHERE person = ?1";
 
-static int sqlite_outbox_count(struct store *store, uint64_t person,
+static int sqlite_outbox_count(struct store_rd *rd, uint64_t person,
 			       int64_t *pending, int64_t *failing,
 			       char *last_error, size_t size)
 {
-	READER_BEGIN(store, sql_outbox_count);
+	READER_BEGIN(rd, sql_outbox_count);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	int status = STORE_FAULT;
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -2000,11 +2013,11 @@ static int message_row(sqlite3_stmt *st, void *out)
 	return STORE_OK;
 }
 
-static int sqlite_message_get(struct store *store, uint64_t id,
+static int sqlite_message_get(struct store_rd *rd, uint64_t id,
 			      struct store_message *m)
 {
 	memset(m, 0, sizeof(*m));
-	return row_one(store, sql_message_get, id, NULL, message_row, m);
+	return row_one(rd, sql_message_get, id, NULL, message_row, m);
 }
 
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
@@ -2016,10 +2029,10 @@ static const char sql_expiring[] =
 	"notices n WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
 	"n.about = e) LIMIT 1000";
 
-static int sqlite_expiring(struct store *store, const char *now,
+static int sqlite_expiring(struct store_rd *rd, const char *now,
 			   const char *until, store_expiring_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_expiring);
+	READER_BEGIN(rd, sql_expiring);
 	bind_text(st, 1, now);
 	bind_text(st, 2, until);
 	int rc, status = STORE_OK;
@@ -2113,10 +2126,10 @@ static const char sql_held_due[] =
 	"SELECT id, relationship, channel, topic, deliver_at FROM attempts "
 	"WHERE decision = 1 AND deliver_at <= ? ORDER BY deliver_at LIMIT ?";
 
-static int sqlite_held_due(struct store *store, int64_t now, int limit,
+static int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
 			   store_held_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_held_due);
+	READER_BEGIN(rd, sql_held_due);
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
 	int rc, status = STORE_OK;
@@ -2169,10 +2182,10 @@ static const char sql_idem_get[] =
 	"SELECT request, status, response, created_at FROM idempotency "
 	"WHERE brand = ? AND key = ?";
 
-static int sqlite_idem_get(struct store *store, uint64_t brand, const char *key,
+static int sqlite_idem_get(struct store_rd *rd, uint64_t brand, const char *key,
 			   struct store_idem *out)
 {
-	READER_BEGIN(store, sql_idem_get);
+	READER_BEGIN(rd, sql_idem_get);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
 	bind_text(st, 2, key);
 	int rc = sqlite3_step(st), status = STORE_OK;
@@ -2278,11 +2291,11 @@ static const char sql_rel_keys_brand[] =
 	"SELECT id FROM relationships WHERE brand = ? AND state <> 2 AND "
 	"id > ? ORDER BY id LIMIT ?";
 
-static int sqlite_relationship_keys_brand(struct store *store, uint64_t brand,
+static int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
 					  uint64_t after, int limit,
 					  store_key_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_rel_keys_brand);
+	READER_BEGIN(rd, sql_rel_keys_brand);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 3, limit);
@@ -2345,37 +2358,17 @@ static const char sql_ledger_head[] =
 	"SELECT " LEDGER_COLS " FROM ledger WHERE person = ? "
 	"ORDER BY seq DESC LIMIT 1";
 
-static int ledger_head_on(struct sqlite_conn *c, uint64_t person,
-			  struct store_ledger_entry *out)
+static int sqlite_ledger_head(struct store_rd *rd, uint64_t person,
+			      struct store_ledger_entry *out)
 {
-	sqlite3_stmt *st = sqlite_stmt(c, sql_ledger_head);
-	if (st == NULL)
-		return STORE_FAULT;
+	READER_BEGIN(rd, sql_ledger_head);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	int rc = sqlite3_step(st), status;
 	if (rc == SQLITE_ROW)
 		status = ledger_row(st, out);
 	else
 		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	sqlite3_reset(st);
-	return status;
-}
-
-static int sqlite_ledger_head_tx(struct store_tx *tx, uint64_t person,
-				 struct store_ledger_entry *out)
-{
-	return ledger_head_on(tx_conn(tx), person, out);
-}
-
-static int sqlite_ledger_head(struct store *store, uint64_t person,
-			      struct store_ledger_entry *out)
-{
-	struct sqlite_store *s = S(store);
-	struct sqlite_conn *c = sqlite_reader(s);
-	if (c == NULL)
-		return STORE_FAULT;
-	int status = ledger_head_on(c, person, out);
-	sqlite_reader_put(s, c);
+	READER_END();
 	return status;
 }
 
@@ -2383,11 +2376,11 @@ static const char sql_ledger_list[] =
 	"SELECT " LEDGER_COLS " FROM ledger WHERE person = ? AND "
 	"seq > ? ORDER BY seq LIMIT ?";
 
-static int sqlite_ledger_list(struct store *store, uint64_t person,
+static int sqlite_ledger_list(struct store_rd *rd, uint64_t person,
 			      int64_t after, int limit, store_ledger_cb cb,
 			      void *arg)
 {
-	READER_BEGIN(store, sql_ledger_list);
+	READER_BEGIN(rd, sql_ledger_list);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, limit);
@@ -2431,10 +2424,10 @@ static int sqlite_ledger_head_save(struct store_tx *tx, uint64_t person,
 static const char sql_signed_head[] =
 	"SELECT note FROM ledger_heads WHERE person = ?";
 
-static int sqlite_ledger_signed_head(struct store *store, uint64_t person,
+static int sqlite_ledger_signed_head(struct store_rd *rd, uint64_t person,
 				     char **note)
 {
-	READER_BEGIN(store, sql_signed_head);
+	READER_BEGIN(rd, sql_signed_head);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	int rc = sqlite3_step(st), status = STORE_OK;
 	if (rc == SQLITE_ROW) {
@@ -2490,11 +2483,11 @@ static const char sql_proposal_list_person[] =
 	"expires_at, decided_at, relationship FROM proposals WHERE "
 	"person = ? AND id > ? ORDER BY id LIMIT ?";
 
-static int sqlite_proposal_list_person(struct store *store, uint64_t person,
+static int sqlite_proposal_list_person(struct store_rd *rd, uint64_t person,
 				       uint64_t after, int limit,
 				       store_proposal_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_proposal_list_person);
+	READER_BEGIN(rd, sql_proposal_list_person);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 3, limit);
@@ -2532,11 +2525,11 @@ static const char sql_rel_list_brand[] =
 	"SELECT " REL_COLS " FROM relationships WHERE brand = ? AND id > ? "
 	"ORDER BY id LIMIT ?";
 
-static int sqlite_relationship_list_brand(struct store *s, uint64_t brand,
+static int sqlite_relationship_list_brand(struct store_rd *rd, uint64_t brand,
 					  uint64_t after, int limit,
 					  store_relationship_cb cb, void *arg)
 {
-	return rel_list(s, sql_rel_list_brand, brand, after, limit, cb, arg);
+	return rel_list(rd, sql_rel_list_brand, brand, after, limit, cb, arg);
 }
 
 static const char sql_field_read[] =
@@ -2576,11 +2569,11 @@ static const char sql_attempt_list[] =
 	"AND (?4 IS NULL OR a.relationship = ?4) "
 	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
 
-static int sqlite_attempt_list(struct store *store,
+static int sqlite_attempt_list(struct store_rd *rd,
 			       const struct store_attempt_filter *f,
 			       store_attempt_cb cb, void *arg)
 {
-	READER_BEGIN(store, sql_attempt_list);
+	READER_BEGIN(rd, sql_attempt_list);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)f->person);
 	if (f->folder >= 0)
 		sqlite3_bind_int(st, 2, f->folder);
@@ -2640,7 +2633,7 @@ const struct store_ops store_sqlite_ops = {
 	.person_set_profile = sqlite_person_set_profile,
 	.person_set_global_terms = sqlite_person_set_global_terms,
 	.person_set_folders = sqlite_person_set_folders,
-	.person_folders_tx = sqlite_person_folders_tx,
+	.person_folders = sqlite_person_folders,
 	.token_insert = sqlite_token_insert,
 	.token_by_id = sqlite_token_by_id,
 	.token_revoke = sqlite_token_revoke,
@@ -2671,7 +2664,7 @@ const struct store_ops store_sqlite_ops = {
 	.relationship_list_open = sqlite_relationship_list_open,
 	.attempt_insert = sqlite_attempt_insert,
 	.held_count = sqlite_held_count,
-	.attempt_dup_tx = sqlite_attempt_dup_tx,
+	.attempt_dup = sqlite_attempt_dup,
 	.held_due = sqlite_held_due,
 	.purge_later = sqlite_purge_later,
 	.expiring = sqlite_expiring,
@@ -2700,7 +2693,6 @@ const struct store_ops store_sqlite_ops = {
 	.campaign_count = sqlite_campaign_count,
 	.relationship_keys_brand = sqlite_relationship_keys_brand,
 	.ledger_append = sqlite_ledger_append,
-	.ledger_head_tx = sqlite_ledger_head_tx,
 	.ledger_head = sqlite_ledger_head,
 	.ledger_list = sqlite_ledger_list,
 	.ledger_head_save = sqlite_ledger_head_save,

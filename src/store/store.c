@@ -98,9 +98,14 @@ void store_tx_checkpoint(struct store_tx *tx)
 	tx->store->ops->tx_checkpoint(tx);
 }
 
-struct store *store_tx_store(struct store_tx *tx)
+struct store_rd *store_reads(struct store *s)
 {
-	return tx->store;
+	return &s->reads;
+}
+
+struct store_rd *store_tx_reads(struct store_tx *tx)
+{
+	return &tx->reads;
 }
 
 void store_writer_stats(struct store *s, struct store_writer_stats *out)
@@ -125,21 +130,22 @@ int store_person_insert(struct store_tx *tx, const struct store_person *p)
 	return TX_OPS(tx)->person_insert(tx, p);
 }
 
-int store_person_by_handle(struct store *s, const char *handle,
+int store_person_by_handle(struct store_rd *rd, const char *handle,
 			   struct store_person *out)
 {
-	return s->ops->person_by_handle(s, handle, out);
+	return rd->store->ops->person_by_handle(rd, handle, out);
 }
 
-int store_person_by_id(struct store *s, uint64_t id, struct store_person *out)
+int store_person_by_id(struct store_rd *rd, uint64_t id,
+		       struct store_person *out)
 {
-	return s->ops->person_by_id(s, id, out);
+	return rd->store->ops->person_by_id(rd, id, out);
 }
 
-int store_person_list(struct store *s, uint64_t after, int limit,
+int store_person_list(struct store_rd *rd, uint64_t after, int limit,
 		      store_person_cb cb, void *arg)
 {
-	return s->ops->person_list(s, after, limit, cb, arg);
+	return rd->store->ops->person_list(rd, after, limit, cb, arg);
 }
 
 int store_person_set_profile(struct store_tx *tx, uint64_t id,
@@ -164,9 +170,9 @@ int store_token_insert(struct store_tx *tx, const struct store_token *t)
 	return TX_OPS(tx)->token_insert(tx, t);
 }
 
-int store_token_by_id(struct store *s, uint64_t id, struct store_token *out)
+int store_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *out)
 {
-	return s->ops->token_by_id(s, id, out);
+	return rd->store->ops->token_by_id(rd, id, out);
 }
 
 int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
@@ -180,9 +186,9 @@ int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return TX_OPS(tx)->token_touch(tx, id, at);
 }
 
-int store_person_folders_tx(struct store_tx *tx, uint64_t id, char **json)
+int store_person_folders(struct store_rd *rd, uint64_t id, char **json)
 {
-	return TX_OPS(tx)->person_folders_tx(tx, id, json);
+	return rd->store->ops->person_folders(rd, id, json);
 }
 
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
@@ -190,21 +196,21 @@ int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
 	return TX_OPS(tx)->brand_insert(tx, b);
 }
 
-int store_brand_by_id(struct store *s, uint64_t id, struct store_brand *out)
+int store_brand_by_id(struct store_rd *rd, uint64_t id, struct store_brand *out)
 {
-	return s->ops->brand_by_id(s, id, out);
+	return rd->store->ops->brand_by_id(rd, id, out);
 }
 
-int store_brand_by_name(struct store *s, const char *name,
+int store_brand_by_name(struct store_rd *rd, const char *name,
 			struct store_brand *out)
 {
-	return s->ops->brand_by_name(s, name, out);
+	return rd->store->ops->brand_by_name(rd, name, out);
 }
 
-int store_brand_list(struct store *s, uint64_t after, int limit,
+int store_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		     store_brand_cb cb, void *arg)
 {
-	return s->ops->brand_list(s, after, limit, cb, arg);
+	return rd->store->ops->brand_list(rd, after, limit, cb, arg);
 }
 
 int store_brand_set_key(struct store_tx *tx, uint64_t id,
@@ -213,20 +219,22 @@ int store_brand_set_key(struct store_tx *tx, uint64_t id,
 	return TX_OPS(tx)->brand_set_key(tx, id, key_hash, at);
 }
 
-int store_brand_key_hash(struct store *s, uint64_t id, uint8_t hash[32])
+int store_brand_key_hash(struct store_rd *rd, uint64_t id, uint8_t hash[32])
 {
-	return s->ops->brand_key_hash(s, id, hash);
+	return rd->store->ops->brand_key_hash(rd, id, hash);
 }
 
-int store_person_profile(struct store *s, uint64_t id, uint8_t *data_key,
+int store_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			 size_t *data_key_len, char **profile)
 {
-	return s->ops->person_profile(s, id, data_key, data_key_len, profile);
+	return rd->store->ops->person_profile(rd, id, data_key, data_key_len,
+					      profile);
 }
 
-int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand)
+int store_brand_by_domain(struct store_rd *rd, const char *domain,
+			  uint64_t *brand)
 {
-	return s->ops->brand_by_domain(s, domain, brand);
+	return rd->store->ops->brand_by_domain(rd, domain, brand);
 }
 
 int store_code_insert(struct store_tx *tx, const uint8_t hash[32],
@@ -241,17 +249,20 @@ int store_code_use(struct store_tx *tx, const uint8_t hash[32], int64_t now,
 	return TX_OPS(tx)->code_use(tx, hash, now, person);
 }
 
-int store_proposal_list_person(struct store *s, uint64_t person, uint64_t after,
-			       int limit, store_proposal_cb cb, void *arg)
+int store_proposal_list_person(struct store_rd *rd, uint64_t person,
+			       uint64_t after, int limit, store_proposal_cb cb,
+			       void *arg)
 {
-	return s->ops->proposal_list_person(s, person, after, limit, cb, arg);
+	return rd->store->ops->proposal_list_person(rd, person, after, limit,
+						    cb, arg);
 }
 
-int store_relationship_list_brand(struct store *s, uint64_t brand,
+int store_relationship_list_brand(struct store_rd *rd, uint64_t brand,
 				  uint64_t after, int limit,
 				  store_relationship_cb cb, void *arg)
 {
-	return s->ops->relationship_list_brand(s, brand, after, limit, cb, arg);
+	return rd->store->ops->relationship_list_brand(rd, brand, after, limit,
+						       cb, arg);
 }
 
 int store_field_read(struct store_tx *tx, uint64_t relationship,
@@ -260,10 +271,11 @@ int store_field_read(struct store_tx *tx, uint64_t relationship,
 	return TX_OPS(tx)->field_read(tx, relationship, person, day, n, first);
 }
 
-int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
+int store_attempt_list(struct store_rd *rd,
+		       const struct store_attempt_filter *f,
 		       store_attempt_cb cb, void *arg)
 {
-	return s->ops->attempt_list(s, f, cb, arg);
+	return rd->store->ops->attempt_list(rd, f, cb, arg);
 }
 
 int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
@@ -271,10 +283,10 @@ int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
 	return TX_OPS(tx)->proposal_insert(tx, p);
 }
 
-int store_proposal_by_id(struct store *s, uint64_t id,
+int store_proposal_by_id(struct store_rd *rd, uint64_t id,
 			 struct store_proposal *out)
 {
-	return s->ops->proposal_by_id(s, id, out);
+	return rd->store->ops->proposal_by_id(rd, id, out);
 }
 
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -289,10 +301,10 @@ int store_relationship_insert(struct store_tx *tx,
 	return TX_OPS(tx)->relationship_insert(tx, r);
 }
 
-int store_relationship_by_id(struct store *s, uint64_t id,
+int store_relationship_by_id(struct store_rd *rd, uint64_t id,
 			     struct store_relationship *out)
 {
-	return s->ops->relationship_by_id(s, id, out);
+	return rd->store->ops->relationship_by_id(rd, id, out);
 }
 
 int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
@@ -307,24 +319,25 @@ int store_relationship_set_terms(struct store_tx *tx,
 	return TX_OPS(tx)->relationship_set_terms(tx, r, at);
 }
 
-int store_relationship_by_alias(struct store *s, const char *alias,
+int store_relationship_by_alias(struct store_rd *rd, const char *alias,
 				struct store_relationship *out)
 {
-	return s->ops->relationship_by_alias(s, alias, out);
+	return rd->store->ops->relationship_by_alias(rd, alias, out);
 }
 
-int store_relationship_list_person(struct store *s, uint64_t person,
+int store_relationship_list_person(struct store_rd *rd, uint64_t person,
 				   uint64_t after, int limit,
 				   store_relationship_cb cb, void *arg)
 {
-	return s->ops->relationship_list_person(s, person, after, limit, cb,
-						arg);
+	return rd->store->ops->relationship_list_person(rd, person, after,
+							limit, cb, arg);
 }
 
-int store_relationship_list_open(struct store *s, uint64_t after, int limit,
+int store_relationship_list_open(struct store_rd *rd, uint64_t after, int limit,
 				 store_relationship_cb cb, void *arg)
 {
-	return s->ops->relationship_list_open(s, after, limit, cb, arg);
+	return rd->store->ops->relationship_list_open(rd, after, limit, cb,
+						      arg);
 }
 
 int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
@@ -332,10 +345,12 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 	return TX_OPS(tx)->attempt_insert(tx, a);
 }
 
-int store_delivery_list(struct store *s, uint64_t relationship, uint64_t person,
-			int64_t since, store_delivery_cb cb, void *arg)
+int store_delivery_list(struct store_rd *rd, uint64_t relationship,
+			uint64_t person, int64_t since, store_delivery_cb cb,
+			void *arg)
 {
-	return s->ops->delivery_list(s, relationship, person, since, cb, arg);
+	return rd->store->ops->delivery_list(rd, relationship, person, since,
+					     cb, arg);
 }
 
 int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
@@ -384,10 +399,10 @@ int store_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 	return TX_OPS(tx)->outbox_add(tx, o);
 }
 
-int store_outbox_due(struct store *s, int64_t now, bool local, int limit,
+int store_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg)
 {
-	return s->ops->outbox_due(s, now, local, limit, cb, arg);
+	return rd->store->ops->outbox_due(rd, now, local, limit, cb, arg);
 }
 
 int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
@@ -396,16 +411,17 @@ int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
 	return TX_OPS(tx)->outbox_settle(tx, id, tries, next_at, error);
 }
 
-int store_outbox_count(struct store *s, uint64_t person, int64_t *pending,
+int store_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 		       int64_t *failing, char *last_error, size_t size)
 {
-	return s->ops->outbox_count(s, person, pending, failing, last_error,
-				    size);
+	return rd->store->ops->outbox_count(rd, person, pending, failing,
+					    last_error, size);
 }
 
-int store_message_get(struct store *s, uint64_t id, struct store_message *out)
+int store_message_get(struct store_rd *rd, uint64_t id,
+		      struct store_message *out)
 {
-	return s->ops->message_get(s, id, out);
+	return rd->store->ops->message_get(rd, id, out);
 }
 
 void store_message_clear(struct store_message *m)
@@ -426,10 +442,10 @@ int store_person_erase(struct store_tx *tx, uint64_t person,
 					at);
 }
 
-int store_expiring(struct store *s, const char *now, const char *until,
+int store_expiring(struct store_rd *rd, const char *now, const char *until,
 		   store_expiring_cb cb, void *arg)
 {
-	return s->ops->expiring(s, now, until, cb, arg);
+	return rd->store->ops->expiring(rd, now, until, cb, arg);
 }
 
 int store_notice_insert(struct store_tx *tx, uint64_t relationship,
@@ -450,10 +466,10 @@ int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
 	return TX_OPS(tx)->purge_later(tx, now, purged);
 }
 
-int store_held_due(struct store *s, int64_t now, int limit, store_held_cb cb,
-		   void *arg)
+int store_held_due(struct store_rd *rd, int64_t now, int limit,
+		   store_held_cb cb, void *arg)
 {
-	return s->ops->held_due(s, now, limit, cb, arg);
+	return rd->store->ops->held_due(rd, now, limit, cb, arg);
 }
 
 int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
@@ -464,21 +480,21 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 					    deliver_at, decided_at, exempt);
 }
 
-int store_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
-			 const uint8_t dedup[16], bool *found)
+int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
+		      const uint8_t dedup[16], bool *found)
 {
-	return TX_OPS(tx)->attempt_dup_tx(tx, relationship, dedup, found);
+	return rd->store->ops->attempt_dup(rd, relationship, dedup, found);
 }
 
-int store_held_count(struct store *s, uint64_t relationship, uint32_t *out)
+int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out)
 {
-	return s->ops->held_count(s, relationship, out);
+	return rd->store->ops->held_count(rd, relationship, out);
 }
 
-int store_idem_get(struct store *s, uint64_t brand, const char *key,
+int store_idem_get(struct store_rd *rd, uint64_t brand, const char *key,
 		   struct store_idem *out)
 {
-	return s->ops->idem_get(s, brand, key, out);
+	return rd->store->ops->idem_get(rd, brand, key, out);
 }
 
 int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
@@ -509,11 +525,12 @@ int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 	return TX_OPS(tx)->campaign_count(tx, id, total, accepted);
 }
 
-int store_relationship_keys_brand(struct store *s, uint64_t brand,
+int store_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
 				  uint64_t after, int limit, store_key_cb cb,
 				  void *arg)
 {
-	return s->ops->relationship_keys_brand(s, brand, after, limit, cb, arg);
+	return rd->store->ops->relationship_keys_brand(rd, brand, after, limit,
+						       cb, arg);
 }
 
 int store_ledger_append(struct store_tx *tx, const struct store_ledger_entry *e)
@@ -521,22 +538,16 @@ int store_ledger_append(struct store_tx *tx, const struct store_ledger_entry *e)
 	return TX_OPS(tx)->ledger_append(tx, e);
 }
 
-int store_ledger_head_tx(struct store_tx *tx, uint64_t person,
-			 struct store_ledger_entry *out)
-{
-	return TX_OPS(tx)->ledger_head_tx(tx, person, out);
-}
-
-int store_ledger_head(struct store *s, uint64_t person,
+int store_ledger_head(struct store_rd *rd, uint64_t person,
 		      struct store_ledger_entry *out)
 {
-	return s->ops->ledger_head(s, person, out);
+	return rd->store->ops->ledger_head(rd, person, out);
 }
 
-int store_ledger_list(struct store *s, uint64_t person, int64_t after,
+int store_ledger_list(struct store_rd *rd, uint64_t person, int64_t after,
 		      int limit, store_ledger_cb cb, void *arg)
 {
-	return s->ops->ledger_list(s, person, after, limit, cb, arg);
+	return rd->store->ops->ledger_list(rd, person, after, limit, cb, arg);
 }
 
 int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
@@ -545,9 +556,9 @@ int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
 	return TX_OPS(tx)->ledger_head_save(tx, person, seq, hash, note, at);
 }
 
-int store_ledger_signed_head(struct store *s, uint64_t person, char **note)
+int store_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note)
 {
-	return s->ops->ledger_signed_head(s, person, note);
+	return rd->store->ops->ledger_signed_head(rd, person, note);
 }
 
 void store_person_clear(struct store_person *p)

@@ -12,8 +12,9 @@
  * sink the others, commits once (group commit) and only then reports
  * success. A job may register hooks that run after the commit (to apply
  * in-memory state, such as cap windows) or after its rollback (to undo
- * what it changed in memory). Reads use their own connections and may run
- * on any thread.
+ * what it changed in memory). Reads go through a struct store_rd: the
+ * reader connections (store_reads), usable from any thread, or a job's
+ * own transaction (store_tx_reads), which a job must use.
  *
  * Keys are compact 64-bit integers; API ids (core/id.h) encode them.
  * Status codes: every function returns enum store_status.
@@ -36,6 +37,7 @@ enum store_status {
 
 struct store;
 struct store_tx;
+struct store_rd; /* where a read goes: see store_reads() */
 
 #define STORE_HANDLE_MAX 32
 #define STORE_NAME_MAX	 128
@@ -199,8 +201,15 @@ uint64_t store_tx_job(const struct store_tx *tx);
  * this job's batch is durable (erasure: no old page may survive). */
 void store_tx_checkpoint(struct store_tx *tx);
 
-/* The store a transaction belongs to (for reads inside a job). */
-struct store *store_tx_store(struct store_tx *tx);
+/* Where reads go. store_reads(s): the reader connections, which see what
+ * has been committed, from any thread. store_tx_reads(tx): the writer
+ * job's own transaction, which also sees what earlier jobs of the same
+ * batch wrote — the only reads a job may make, since a read of committed
+ * data would be stale there (and a read-modify-write would lose the
+ * batch's earlier writes). Both are valid as long as the store (or the
+ * job) is. */
+struct store_rd *store_reads(struct store *s);
+struct store_rd *store_tx_reads(struct store_tx *tx);
 
 /* Writer statistics since open (for /metrics and benchmarks). */
 struct store_writer_stats {
@@ -226,15 +235,16 @@ void store_read_end(struct store *s);
 
 int store_person_insert(struct store_tx *tx, const struct store_person *p);
 /* By handle (case-sensitive; handles are stored lower case). */
-int store_person_by_handle(struct store *s, const char *handle,
+int store_person_by_handle(struct store_rd *rd, const char *handle,
 			   struct store_person *out);
-int store_person_by_id(struct store *s, uint64_t id, struct store_person *out);
+int store_person_by_id(struct store_rd *rd, uint64_t id,
+		       struct store_person *out);
 /* Only a person's wrapped data key and sealed profile (what reading
  * their fields needs); *profile is a new string or NULL. */
-int store_person_profile(struct store *s, uint64_t id, uint8_t *data_key,
+int store_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			 size_t *data_key_len, char **profile);
 /* Persons with id > after, in id order, at most limit. */
-int store_person_list(struct store *s, uint64_t after, int limit,
+int store_person_list(struct store_rd *rd, uint64_t after, int limit,
 		      store_person_cb cb, void *arg);
 int store_person_set_profile(struct store_tx *tx, uint64_t id,
 			     const char *sealed);
@@ -242,10 +252,8 @@ int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
 				  const char *json);
 int store_person_set_folders(struct store_tx *tx, uint64_t id,
 			     const char *json);
-/* The person's own folder names (JSON array, a new string) read inside
- * the writer's transaction, so that adding one is a read-modify-write no
- * other job can interleave with. */
-int store_person_folders_tx(struct store_tx *tx, uint64_t id, char **json);
+/* The person's own folder names (JSON array, a new string). */
+int store_person_folders(struct store_rd *rd, uint64_t id, char **json);
 
 /* ---- Tokens and sessions ---- */
 
@@ -261,7 +269,8 @@ struct store_token {
 };
 
 int store_token_insert(struct store_tx *tx, const struct store_token *t);
-int store_token_by_id(struct store *s, uint64_t id, struct store_token *out);
+int store_token_by_id(struct store_rd *rd, uint64_t id,
+		      struct store_token *out);
 /* Revokes token id of person; STORE_NOT_FOUND when it is not theirs or
  * already revoked. */
 /* Revokes every credential of the person but `keep` (0: all). */
@@ -275,18 +284,20 @@ int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
 
 /* Inserts the brand and its domains (b->domains: JSON array). */
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b);
-int store_brand_by_id(struct store *s, uint64_t id, struct store_brand *out);
-int store_brand_by_name(struct store *s, const char *name,
+int store_brand_by_id(struct store_rd *rd, uint64_t id,
+		      struct store_brand *out);
+int store_brand_by_name(struct store_rd *rd, const char *name,
 			struct store_brand *out);
-int store_brand_list(struct store *s, uint64_t after, int limit,
+int store_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		     store_brand_cb cb, void *arg);
 int store_brand_set_key(struct store_tx *tx, uint64_t id,
 			const uint8_t key_hash[32], int64_t at);
 /* Only the key hash of a brand (what authenticating a request needs). */
-int store_brand_key_hash(struct store *s, uint64_t id, uint8_t hash[32]);
+int store_brand_key_hash(struct store_rd *rd, uint64_t id, uint8_t hash[32]);
 
 /* The brand that owns domain (lower case, exact), or STORE_NOT_FOUND. */
-int store_brand_by_domain(struct store *s, const char *domain, uint64_t *brand);
+int store_brand_by_domain(struct store_rd *rd, const char *domain,
+			  uint64_t *brand);
 
 /* ---- Connect codes ---- */
 
@@ -300,12 +311,13 @@ int store_code_use(struct store_tx *tx, const uint8_t hash[32], int64_t now,
 /* ---- Proposals and relationships ---- */
 
 int store_proposal_insert(struct store_tx *tx, const struct store_proposal *p);
-int store_proposal_by_id(struct store *s, uint64_t id,
+int store_proposal_by_id(struct store_rd *rd, uint64_t id,
 			 struct store_proposal *out);
 typedef int (*store_proposal_cb)(const struct store_proposal *p, void *arg);
 /* A person's proposals with id > after, in id order. */
-int store_proposal_list_person(struct store *s, uint64_t person, uint64_t after,
-			       int limit, store_proposal_cb cb, void *arg);
+int store_proposal_list_person(struct store_rd *rd, uint64_t person,
+			       uint64_t after, int limit, store_proposal_cb cb,
+			       void *arg);
 /* Sets state (and relationship, decided_at) of a pending proposal;
  * STORE_CONFLICT when it is no longer pending. */
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -316,7 +328,7 @@ int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
  * with the brand that has not ended, or the alias was ever issued. */
 int store_relationship_insert(struct store_tx *tx,
 			      const struct store_relationship *r);
-int store_relationship_by_id(struct store *s, uint64_t id,
+int store_relationship_by_id(struct store_rd *rd, uint64_t id,
 			     struct store_relationship *out);
 /* Sets the state (enum rel_state); ended_at is set when it is 2.
  * STORE_CONFLICT when the relationship has ended already. */
@@ -327,16 +339,16 @@ int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 int store_relationship_set_terms(struct store_tx *tx,
 				 const struct store_relationship *r,
 				 int64_t at);
-int store_relationship_by_alias(struct store *s, const char *alias,
+int store_relationship_by_alias(struct store_rd *rd, const char *alias,
 				struct store_relationship *out);
-int store_relationship_list_person(struct store *s, uint64_t person,
+int store_relationship_list_person(struct store_rd *rd, uint64_t person,
 				   uint64_t after, int limit,
 				   store_relationship_cb cb, void *arg);
-int store_relationship_list_brand(struct store *s, uint64_t brand,
+int store_relationship_list_brand(struct store_rd *rd, uint64_t brand,
 				  uint64_t after, int limit,
 				  store_relationship_cb cb, void *arg);
 /* Every relationship that is not ended (for loading and benchmarks). */
-int store_relationship_list_open(struct store *s, uint64_t after, int limit,
+int store_relationship_list_open(struct store_rd *rd, uint64_t after, int limit,
 				 store_relationship_cb cb, void *arg);
 
 /* Counts n of a brand's reads of a relationship's fields on `day` (days
@@ -352,8 +364,9 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
  * exempt ones included: the callback sees the flag). */
 typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
 				 void *arg);
-int store_delivery_list(struct store *s, uint64_t relationship, uint64_t person,
-			int64_t since, store_delivery_cb cb, void *arg);
+int store_delivery_list(struct store_rd *rd, uint64_t relationship,
+			uint64_t person, int64_t since, store_delivery_cb cb,
+			void *arg);
 /* One attempt as the person sees it (reads). */
 struct store_attempt_row {
 	uint64_t id, relationship, brand, campaign;
@@ -375,7 +388,8 @@ struct store_attempt_filter {
 	uint64_t before;       /* newest first: ids < before (0: none) */
 	int limit;
 };
-int store_attempt_list(struct store *s, const struct store_attempt_filter *f,
+int store_attempt_list(struct store_rd *rd,
+		       const struct store_attempt_filter *f,
 		       store_attempt_cb cb, void *arg);
 
 /* A held attempt that has come due. */
@@ -387,8 +401,8 @@ struct store_held {
 };
 typedef int (*store_held_cb)(const struct store_held *h, void *arg);
 /* Held attempts with deliver_at <= now, oldest due first. */
-int store_held_due(struct store *s, int64_t now, int limit, store_held_cb cb,
-		   void *arg);
+int store_held_due(struct store_rd *rd, int64_t now, int limit,
+		   store_held_cb cb, void *arg);
 /* Records the new decision of a held attempt (inside the writer):
  * STORE_NOT_FOUND when it is no longer held, so a release happens once.
  * A refusal drops the body. */
@@ -430,7 +444,7 @@ int store_person_erase(struct store_tx *tx, uint64_t person,
 typedef int (*store_expiring_cb)(uint64_t relationship, uint64_t person,
 				 uint64_t brand, const char *expires,
 				 void *arg);
-int store_expiring(struct store *s, const char *now, const char *until,
+int store_expiring(struct store_rd *rd, const char *now, const char *until,
 		   store_expiring_cb cb, void *arg);
 /* Records that the person was told (STORE_CONFLICT when already). */
 int store_notice_insert(struct store_tx *tx, uint64_t relationship,
@@ -442,12 +456,12 @@ int store_notice_insert(struct store_tx *tx, uint64_t relationship,
 int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
 
 /* Whether the relationship already has a delivered or held attempt with
- * this dedup hash (read in the writer's transaction). */
-int store_attempt_dup_tx(struct store_tx *tx, uint64_t relationship,
-			 const uint8_t dedup[16], bool *found);
+ * this dedup hash. */
+int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
+		      const uint8_t dedup[16], bool *found);
 
 /* Number of attempts of a relationship held right now. */
-int store_held_count(struct store *s, uint64_t relationship, uint32_t *out);
+int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
 
 /* ---- Delivery beyond the store (the outbox of the adapters) ---- */
 
@@ -498,14 +512,14 @@ int store_outbox_add(struct store_tx *tx, const struct store_outbox *o);
 typedef int (*store_outbox_cb)(const struct store_outbox *o, void *arg);
 /* Work due at `now`, in order of arrival (reads): for the Maildir
  * (local) or for the adapters that reach out (the others). */
-int store_outbox_due(struct store *s, int64_t now, bool local, int limit,
+int store_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg);
 /* Done (tries < 0: the row leaves) or failed (kept with tries, next_at
  * and the error). */
 int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
 			int64_t next_at, const char *error);
 /* The person's work not yet done, and how much of it has failed. */
-int store_outbox_count(struct store *s, uint64_t person, int64_t *pending,
+int store_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 		       int64_t *failing, char *last_error, size_t size);
 
 /* A delivered message whole, as an adapter needs it (reads). */
@@ -523,7 +537,8 @@ struct store_message {
 	char *body; /* owned; mail: the whole message as received */
 	size_t body_len;
 };
-int store_message_get(struct store *s, uint64_t id, struct store_message *out);
+int store_message_get(struct store_rd *rd, uint64_t id,
+		      struct store_message *out);
 void store_message_clear(struct store_message *m);
 
 /* ---- Idempotency keys and campaigns ---- */
@@ -535,7 +550,7 @@ struct store_idem {
 	int64_t created_at;
 };
 /* The stored answer of a brand's key, or STORE_NOT_FOUND. */
-int store_idem_get(struct store *s, uint64_t brand, const char *key,
+int store_idem_get(struct store_rd *rd, uint64_t brand, const char *key,
 		   struct store_idem *out);
 /* Inside the job that makes the effect; STORE_CONFLICT when the key was
  * taken meanwhile. */
@@ -560,7 +575,7 @@ int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 			 int64_t accepted);
 /* The keys of a brand's relationships that have not ended, id > after. */
 typedef int (*store_key_cb)(uint64_t key, void *arg);
-int store_relationship_keys_brand(struct store *s, uint64_t brand,
+int store_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
 				  uint64_t after, int limit, store_key_cb cb,
 				  void *arg);
 
@@ -570,15 +585,13 @@ int store_relationship_keys_brand(struct store *s, uint64_t brand,
  * chain (the caller read the head inside the same job). */
 int store_ledger_append(struct store_tx *tx,
 			const struct store_ledger_entry *e);
-/* The last entry of a person's chain, read inside the writer's
- * transaction (so that appends in one batch see each other).
+/* The last entry of a person's chain (a job reads it through its
+ * transaction, so that appends in one batch see each other).
  * STORE_NOT_FOUND for an empty chain. */
-int store_ledger_head_tx(struct store_tx *tx, uint64_t person,
-			 struct store_ledger_entry *out);
-int store_ledger_head(struct store *s, uint64_t person,
+int store_ledger_head(struct store_rd *rd, uint64_t person,
 		      struct store_ledger_entry *out);
 /* A person's entries with seq > after, in order. */
-int store_ledger_list(struct store *s, uint64_t person, int64_t after,
+int store_ledger_list(struct store_rd *rd, uint64_t person, int64_t after,
 		      int limit, store_ledger_cb cb, void *arg);
 
 /* Records the latest signed head handed out for person's chain. */
@@ -587,7 +600,7 @@ int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
 			   int64_t at);
 /* The latest signed note of person (a new string the caller frees), or
  * STORE_NOT_FOUND when none was handed out yet. */
-int store_ledger_signed_head(struct store *s, uint64_t person, char **note);
+int store_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note);
 
 /* ---- Keys ---- */
 

@@ -486,7 +486,8 @@ Test(store, person_round_trip)
 	p.folders = (char *)"[\"Deals\"]";
 	cr_assert_eq(store_write(fx.s, job_person, &p), STORE_OK);
 
-	cr_assert_eq(store_person_by_handle(fx.s, "alice", &got), STORE_OK);
+	cr_assert_eq(store_person_by_handle(store_reads(fx.s), "alice", &got),
+		     STORE_OK);
 	cr_expect_eq(got.id, p.id);
 	cr_expect_str_eq(got.handle, "alice");
 	cr_expect_str_eq(got.password_hash, p.password_hash);
@@ -499,18 +500,21 @@ Test(store, person_round_trip)
 	cr_expect_eq(got.erased_at, 0);
 	store_person_clear(&got);
 
-	cr_assert_eq(store_person_by_id(fx.s, p.id, &got), STORE_OK);
+	cr_assert_eq(store_person_by_id(store_reads(fx.s), p.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.handle, "alice");
 	store_person_clear(&got);
 
-	cr_expect_eq(store_person_by_handle(fx.s, "Alice", &got),
+	cr_expect_eq(store_person_by_handle(store_reads(fx.s), "Alice", &got),
 		     STORE_NOT_FOUND);
-	cr_expect_eq(store_person_by_id(fx.s, p.id ^ 1, &got), STORE_NOT_FOUND);
+	cr_expect_eq(store_person_by_id(store_reads(fx.s), p.id ^ 1, &got),
+		     STORE_NOT_FOUND);
 
 	/* Defaults for what the caller left out. */
 	struct store_person bob;
 	person_add(&bob, "bob");
-	cr_assert_eq(store_person_by_id(fx.s, bob.id, &got), STORE_OK);
+	cr_assert_eq(store_person_by_id(store_reads(fx.s), bob.id, &got),
+		     STORE_OK);
 	cr_expect_null(got.profile);
 	cr_expect_str_eq(got.global_terms, "{}");
 	cr_expect_str_eq(got.folders, "[]");
@@ -519,7 +523,8 @@ Test(store, person_round_trip)
 	/* A taken handle: refused, nothing written. */
 	person_make(&dup, "alice");
 	cr_expect_eq(store_write(fx.s, job_person, &dup), STORE_CONFLICT);
-	cr_expect_eq(store_person_by_id(fx.s, dup.id, &got), STORE_NOT_FOUND);
+	cr_expect_eq(store_person_by_id(store_reads(fx.s), dup.id, &got),
+		     STORE_NOT_FOUND);
 	cr_expect_eq(file_int("SELECT count(*) FROM persons", 0), 2);
 }
 
@@ -538,7 +543,8 @@ Test(store, person_setters)
 	a = (struct set_text_args){ store_person_set_folders, p.id,
 				    "[\"A\",\"B\"]" };
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	cr_assert_eq(store_person_by_id(fx.s, p.id, &got), STORE_OK);
+	cr_assert_eq(store_person_by_id(store_reads(fx.s), p.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.profile, "sealed:2");
 	cr_expect_str_eq(got.global_terms, "{\"quiet\":[]}");
 	cr_expect_str_eq(got.folders, "[\"A\",\"B\"]");
@@ -587,8 +593,8 @@ Test(store, person_list_pages_in_id_order)
 	qsort(want, 25, sizeof(*want), cmp_u64);
 	for (int sizes[] = { 10, 10, 5, 0 }, k = 0; k < 4; k++) {
 		memset(&page, 0, sizeof(page));
-		cr_assert_eq(store_person_list(fx.s, after, 10, collect_person,
-					       &page),
+		cr_assert_eq(store_person_list(store_reads(fx.s), after, 10,
+					       collect_person, &page),
 			     STORE_OK);
 		cr_assert_eq(page.n, sizes[k], "page %d", k);
 		for (int i = 0; i < page.n; i++)
@@ -602,7 +608,8 @@ Test(store, person_list_pages_in_id_order)
 	/* A callback that says stop. */
 	memset(&page, 0, sizeof(page));
 	page.stop_after = 3;
-	cr_assert_eq(store_person_list(fx.s, 0, 100, collect_person, &page),
+	cr_assert_eq(store_person_list(store_reads(fx.s), 0, 100,
+				       collect_person, &page),
 		     STORE_OK);
 	cr_expect_eq(page.n, 3);
 }
@@ -622,7 +629,8 @@ Test(store, brand_round_trip_with_domains)
 	uint64_t owner = 0;
 
 	brand_add(&b, "Shop", "[\"shop.example\",\"mail.shop.example\"]");
-	cr_assert_eq(store_brand_by_id(fx.s, b.id, &got), STORE_OK);
+	cr_assert_eq(store_brand_by_id(store_reads(fx.s), b.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.name, "Shop");
 	cr_expect_arr_eq(got.key_hash, b.key_hash, 32);
 	cr_expect_str_eq(got.controller, b.controller);
@@ -630,15 +638,19 @@ Test(store, brand_round_trip_with_domains)
 			 "[\"mail.shop.example\",\"shop.example\"]");
 	cr_expect_eq(got.created_at, b.created_at);
 	store_brand_clear(&got);
-	cr_assert_eq(store_brand_by_name(fx.s, "Shop", &got), STORE_OK);
+	cr_assert_eq(store_brand_by_name(store_reads(fx.s), "Shop", &got),
+		     STORE_OK);
 	cr_expect_eq(got.id, b.id);
 	store_brand_clear(&got);
-	cr_expect_eq(store_brand_by_name(fx.s, "shop", &got), STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_name(store_reads(fx.s), "shop", &got),
+		     STORE_NOT_FOUND);
 
-	cr_assert_eq(store_brand_by_domain(fx.s, "mail.shop.example", &owner),
+	cr_assert_eq(store_brand_by_domain(store_reads(fx.s),
+					   "mail.shop.example", &owner),
 		     STORE_OK);
 	cr_expect_eq(owner, b.id);
-	cr_expect_eq(store_brand_by_domain(fx.s, "other.example", &owner),
+	cr_expect_eq(store_brand_by_domain(store_reads(fx.s), "other.example",
+					   &owner),
 		     STORE_NOT_FOUND);
 
 	/* A domain another brand owns: the whole brand is refused. */
@@ -647,8 +659,10 @@ Test(store, brand_round_trip_with_domains)
 	snprintf(other.name, sizeof(other.name), "Copycat");
 	other.domains = (char *)"[\"copycat.example\",\"shop.example\"]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_CONFLICT);
-	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got), STORE_NOT_FOUND);
-	cr_expect_eq(store_brand_by_domain(fx.s, "copycat.example", &owner),
+	cr_expect_eq(store_brand_by_id(store_reads(fx.s), other.id, &got),
+		     STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_domain(store_reads(fx.s), "copycat.example",
+					   &owner),
 		     STORE_NOT_FOUND);
 
 	/* A taken name, and domains that are not a JSON array. */
@@ -661,20 +675,23 @@ Test(store, brand_round_trip_with_domains)
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
 	other.domains = (char *)"[42]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
-	cr_expect_eq(store_brand_by_id(fx.s, other.id, &got), STORE_NOT_FOUND);
+	cr_expect_eq(store_brand_by_id(store_reads(fx.s), other.id, &got),
+		     STORE_NOT_FOUND);
 
 	/* A second brand, then the list in id order. */
 	struct store_brand b2;
 	struct id_list l = { 0 };
 	brand_add(&b2, "Shop Two", "[]");
-	cr_assert_eq(store_brand_list(fx.s, 0, 10, collect_brand, &l),
-		     STORE_OK);
+	cr_assert_eq(
+		store_brand_list(store_reads(fx.s), 0, 10, collect_brand, &l),
+		STORE_OK);
 	cr_assert_eq(l.n, 2);
 	cr_expect_eq(l.ids[0], b.id < b2.id ? b.id : b2.id);
 	cr_expect_eq(l.ids[1], b.id < b2.id ? b2.id : b.id);
 	uint64_t first = l.ids[0];
 	l.n = 0;
-	cr_assert_eq(store_brand_list(fx.s, first, 10, collect_brand, &l),
+	cr_assert_eq(store_brand_list(store_reads(fx.s), first, 10,
+				      collect_brand, &l),
 		     STORE_OK);
 	cr_assert_eq(l.n, 1);
 	cr_expect_neq(l.ids[0], first);
@@ -690,7 +707,8 @@ Test(store, brand_set_key)
 	memset(k.key_hash, 0x5c, sizeof(k.key_hash));
 	k.at = 1760009999;
 	cr_assert_eq(store_write(fx.s, job_set_key, &k), STORE_OK);
-	cr_assert_eq(store_brand_by_id(fx.s, b.id, &got), STORE_OK);
+	cr_assert_eq(store_brand_by_id(store_reads(fx.s), b.id, &got),
+		     STORE_OK);
 	cr_expect_arr_eq(got.key_hash, k.key_hash, 32);
 	cr_expect_eq(got.key_rotated_at, 1760009999);
 	cr_expect_eq(got.created_at, b.created_at);
@@ -710,7 +728,8 @@ Test(store, proposal_decided_once)
 	person_add(&p, "dana");
 	brand_add(&b, "Offers", "[]");
 	proposal_add(&pr, p.id, b.id);
-	cr_assert_eq(store_proposal_by_id(fx.s, pr.id, &got), STORE_OK);
+	cr_assert_eq(store_proposal_by_id(store_reads(fx.s), pr.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.state, "pending");
 	cr_expect_eq(got.person, p.id);
 	cr_expect_eq(got.brand, b.id);
@@ -723,7 +742,8 @@ Test(store, proposal_decided_once)
 
 	d = (struct decide_args){ pr.id, "accepted", 77, 1760000400 };
 	cr_assert_eq(store_write(fx.s, job_decide, &d), STORE_OK);
-	cr_assert_eq(store_proposal_by_id(fx.s, pr.id, &got), STORE_OK);
+	cr_assert_eq(store_proposal_by_id(store_reads(fx.s), pr.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.state, "accepted");
 	cr_expect_eq(got.relationship, 77);
 	cr_expect_eq(got.decided_at, 1760000400);
@@ -732,14 +752,15 @@ Test(store, proposal_decided_once)
 	/* No longer pending: a second decision is refused, the first holds. */
 	d = (struct decide_args){ pr.id, "declined", 0, 1760000500 };
 	cr_expect_eq(store_write(fx.s, job_decide, &d), STORE_CONFLICT);
-	cr_assert_eq(store_proposal_by_id(fx.s, pr.id, &got), STORE_OK);
+	cr_assert_eq(store_proposal_by_id(store_reads(fx.s), pr.id, &got),
+		     STORE_OK);
 	cr_expect_str_eq(got.state, "accepted");
 	cr_expect_eq(got.decided_at, 1760000400);
 	store_proposal_clear(&got);
 
 	d.id = pr.id ^ 1;
 	cr_expect_eq(store_write(fx.s, job_decide, &d), STORE_CONFLICT);
-	cr_expect_eq(store_proposal_by_id(fx.s, pr.id ^ 1, &got),
+	cr_expect_eq(store_proposal_by_id(store_reads(fx.s), pr.id ^ 1, &got),
 		     STORE_NOT_FOUND);
 
 	/* A proposal for a person who does not exist: a foreign key. */
@@ -775,7 +796,8 @@ Test(store, relationship_round_trip)
 
 	rel_make(&r, p.id, b.id, pr.id, "erin.k3x9@cmr.example");
 	cr_assert_eq(store_write(fx.s, job_relationship, &r), STORE_OK);
-	cr_assert_eq(store_relationship_by_id(fx.s, r.id, &got), STORE_OK);
+	cr_assert_eq(store_relationship_by_id(store_reads(fx.s), r.id, &got),
+		     STORE_OK);
 	cr_expect_eq(got.person, p.id);
 	cr_expect_eq(got.brand, b.id);
 	cr_expect_eq(got.proposal, pr.id);
@@ -787,13 +809,14 @@ Test(store, relationship_round_trip)
 	cr_expect_eq(got.created_at, r.created_at);
 	cr_expect_eq(got.ended_at, 0);
 	store_relationship_clear(&got);
-	cr_assert_eq(store_relationship_by_alias(fx.s, r.alias, &got),
-		     STORE_OK);
+	cr_assert_eq(
+		store_relationship_by_alias(store_reads(fx.s), r.alias, &got),
+		STORE_OK);
 	cr_expect_eq(got.id, r.id);
 	store_relationship_clear(&got);
-	cr_expect_eq(
-		store_relationship_by_alias(fx.s, "nobody@cmr.example", &got),
-		STORE_NOT_FOUND);
+	cr_expect_eq(store_relationship_by_alias(store_reads(fx.s),
+						 "nobody@cmr.example", &got),
+		     STORE_NOT_FOUND);
 
 	/* The alias is in the directory and the terms are version 1. */
 	cr_expect_eq(file_int("SELECT relationship FROM aliases WHERE person = "
@@ -809,8 +832,9 @@ Test(store, relationship_round_trip)
 	rel_make(&again, p.id, b.id, pr.id, "erin.other@cmr.example");
 	cr_expect_eq(store_write(fx.s, job_relationship, &again),
 		     STORE_CONFLICT);
-	cr_expect_eq(store_relationship_by_id(fx.s, again.id, &got),
-		     STORE_NOT_FOUND);
+	cr_expect_eq(
+		store_relationship_by_id(store_reads(fx.s), again.id, &got),
+		STORE_NOT_FOUND);
 	cr_expect_eq(file_int("SELECT count(*) FROM aliases WHERE "
 			      "relationship = ?1",
 			      again.id),
@@ -834,26 +858,27 @@ Test(store, relationship_round_trip)
 	uint64_t all[3] = { r.id, ended.id, fresh.id };
 	qsort(all, 3, sizeof(*all), cmp_u64);
 	struct id_list l = { 0 };
-	cr_assert_eq(store_relationship_list_person(fx.s, p.id, 0, 2,
-						    collect_rel, &l),
+	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), p.id, 0,
+						    2, collect_rel, &l),
 		     STORE_OK);
 	cr_assert_eq(l.n, 2);
 	cr_expect_eq(l.ids[0], all[0]);
 	cr_expect_eq(l.ids[1], all[1]);
 	l.n = 0;
-	cr_assert_eq(store_relationship_list_person(fx.s, p.id, all[1], 2,
-						    collect_rel, &l),
+	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), p.id,
+						    all[1], 2, collect_rel, &l),
 		     STORE_OK);
 	cr_assert_eq(l.n, 1);
 	cr_expect_eq(l.ids[0], all[2]);
 	l.n = 0;
-	cr_assert_eq(store_relationship_list_person(fx.s, q.id, 0, 10,
-						    collect_rel, &l),
+	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), q.id, 0,
+						    10, collect_rel, &l),
 		     STORE_OK);
 	cr_expect_eq(l.n, 0);
 
 	l.n = 0;
-	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel, &l),
+	cr_assert_eq(store_relationship_list_open(store_reads(fx.s), 0, 10,
+						  collect_rel, &l),
 		     STORE_OK);
 	cr_assert_eq(l.n, 2);
 	for (int i = 0; i < l.n; i++)
@@ -861,7 +886,8 @@ Test(store, relationship_round_trip)
 	cr_expect(l.ids[0] < l.ids[1]);
 	l.n = 0;
 	l.stop_after = 1;
-	cr_assert_eq(store_relationship_list_open(fx.s, 0, 10, collect_rel, &l),
+	cr_assert_eq(store_relationship_list_open(store_reads(fx.s), 0, 10,
+						  collect_rel, &l),
 		     STORE_OK);
 	cr_expect_eq(l.n, 1);
 }
@@ -931,9 +957,9 @@ Test(store, attempts_deliveries_and_held)
 	attempt_add(other, store_new_key(), DELIVERED, 0, 1200, false);
 
 	/* Of a relationship: delivered only, oldest first, from `since`. */
-	cr_assert_eq(
-		store_delivery_list(fx.s, r1, 0, 1500, collect_delivery, &d),
-		STORE_OK);
+	cr_assert_eq(store_delivery_list(store_reads(fx.s), r1, 0, 1500,
+					 collect_delivery, &d),
+		     STORE_OK);
 	cr_assert_eq(d.n, 2);
 	cr_expect_eq(d.at[0], 2000);
 	cr_expect_eq(d.at[1], 3000);
@@ -943,9 +969,9 @@ Test(store, attempts_deliveries_and_held)
 
 	/* Of a person: every relationship, exempt ones included. */
 	memset(&d, 0, sizeof(d));
-	cr_assert_eq(
-		store_delivery_list(fx.s, 0, person, 0, collect_delivery, &d),
-		STORE_OK);
+	cr_assert_eq(store_delivery_list(store_reads(fx.s), 0, person, 0,
+					 collect_delivery, &d),
+		     STORE_OK);
 	cr_assert_eq(d.n, 4);
 	cr_expect_eq(d.at[0], 1000);
 	cr_expect_eq(d.at[1], 1500);
@@ -954,14 +980,14 @@ Test(store, attempts_deliveries_and_held)
 
 	memset(&d, 0, sizeof(d));
 	d.stop_after = 1;
-	cr_assert_eq(
-		store_delivery_list(fx.s, 0, person, 0, collect_delivery, &d),
-		STORE_OK);
+	cr_assert_eq(store_delivery_list(store_reads(fx.s), 0, person, 0,
+					 collect_delivery, &d),
+		     STORE_OK);
 	cr_expect_eq(d.n, 1);
 
-	cr_assert_eq(store_held_count(fx.s, r1, &held), STORE_OK);
+	cr_assert_eq(store_held_count(store_reads(fx.s), r1, &held), STORE_OK);
 	cr_expect_eq(held, 1);
-	cr_assert_eq(store_held_count(fx.s, r2, &held), STORE_OK);
+	cr_assert_eq(store_held_count(store_reads(fx.s), r2, &held), STORE_OK);
 	cr_expect_eq(held, 0);
 
 	/* The same id twice. */
@@ -1025,7 +1051,8 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_assert_eq(store_write(fx.s, job_outbox, &o), STORE_OK);
 	struct store_outbox due[16];
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(store_reads(fx.s), now, true, 16,
+				      collect_outbox, due),
 		     STORE_OK);
 	cr_assert_neq(due[0].id, 0);
 	cr_assert_neq(due[1].id, 0);
@@ -1040,19 +1067,20 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
 	int64_t pending, failing;
 	char last[64];
-	cr_assert_eq(store_outbox_count(fx.s, p.id, &pending, &failing, last,
-					sizeof(last)),
+	cr_assert_eq(store_outbox_count(store_reads(fx.s), p.id, &pending,
+					&failing, last, sizeof(last)),
 		     STORE_OK);
 	cr_expect_eq(pending, 1);
 	cr_expect_eq(failing, 1);
 	cr_expect_str_eq(last, "disk full");
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(store_reads(fx.s), now, true, 16,
+				      collect_outbox, due),
 		     STORE_OK);
 	cr_expect_eq(due[0].id, 0); /* not due yet */
-	cr_assert_eq(
-		store_outbox_due(fx.s, now + 5, true, 16, collect_outbox, due),
-		STORE_OK);
+	cr_assert_eq(store_outbox_due(store_reads(fx.s), now + 5, true, 16,
+				      collect_outbox, due),
+		     STORE_OK);
 	cr_expect_eq(due[0].tries, 1);
 	sa = (struct settle_args){ due[0].id, -1, 0, NULL };
 	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
@@ -1061,7 +1089,8 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	 * a person whose Maildir is on, and only of what is purged. */
 	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
 	memset(due, 0, sizeof(due));
-	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(store_reads(fx.s), now, true, 16,
+				      collect_outbox, due),
 		     STORE_OK);
 	cr_expect_eq(due[0].id, 0);
 	attempt_add(p.id, rel, DELIVERED, 0, now - 41 * 86400, false);
@@ -1071,7 +1100,8 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	};
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
 	cr_assert_eq(store_write(fx.s, job_purge_later, &now), STORE_OK);
-	cr_assert_eq(store_outbox_due(fx.s, now, true, 16, collect_outbox, due),
+	cr_assert_eq(store_outbox_due(store_reads(fx.s), now, true, 16,
+				      collect_outbox, due),
 		     STORE_OK);
 	cr_assert_neq(due[0].id, 0);
 	cr_expect_eq(due[0].op, STORE_OUTBOX_REMOVE);
@@ -1110,7 +1140,8 @@ static int job_extend(struct store_tx *tx, void *arg)
 
 	for (int i = 0; i < x->count; i++) {
 		struct store_ledger_entry head, e;
-		int st = store_ledger_head_tx(tx, x->person, &head);
+		int st =
+			store_ledger_head(store_tx_reads(tx), x->person, &head);
 		if (st == STORE_NOT_FOUND) {
 			entry_make(&e, x->person, 1, NULL);
 		} else if (st == STORE_OK) {
@@ -1159,7 +1190,8 @@ Test(store, ledger_chain_round_trip)
 	struct entries_seen seen = { 0 };
 	uint8_t zero[32] = { 0 };
 
-	cr_expect_eq(store_ledger_head(fx.s, person, &head), STORE_NOT_FOUND);
+	cr_expect_eq(store_ledger_head(store_reads(fx.s), person, &head),
+		     STORE_NOT_FOUND);
 	cr_assert_eq(store_write(fx.s, job_extend, &x), STORE_OK);
 	/* Two more jobs queued together see each other's appends. */
 	x.count = 1;
@@ -1167,16 +1199,17 @@ Test(store, ledger_chain_round_trip)
 		     STORE_OK);
 	cr_assert_eq(store_write(fx.s, job_extend, &x), STORE_OK);
 
-	cr_assert_eq(store_ledger_head(fx.s, person, &head), STORE_OK);
+	cr_assert_eq(store_ledger_head(store_reads(fx.s), person, &head),
+		     STORE_OK);
 	cr_expect_eq(head.seq, 4);
 	cr_expect_eq(head.at_ms, 1760000000004);
 	cr_expect_str_eq(head.type, "terms.changed");
 	cr_expect_str_eq(head.relationship, "");
 	store_ledger_entry_clear(&head);
 
-	cr_assert_eq(
-		store_ledger_list(fx.s, person, 1, 10, collect_entry, &seen),
-		STORE_OK);
+	cr_assert_eq(store_ledger_list(store_reads(fx.s), person, 1, 10,
+				       collect_entry, &seen),
+		     STORE_OK);
 	cr_assert_eq(seen.n, 3);
 	for (int i = 0; i < 3; i++) {
 		cr_expect_eq(seen.seq[i], i + 2);
@@ -1185,9 +1218,9 @@ Test(store, ledger_chain_round_trip)
 			cr_expect_arr_eq(seen.prev[i], seen.hash[i - 1], 32);
 	}
 	seen.n = 0;
-	cr_assert_eq(
-		store_ledger_list(fx.s, person, 0, 1, collect_entry, &seen),
-		STORE_OK);
+	cr_assert_eq(store_ledger_list(store_reads(fx.s), person, 0, 1,
+				       collect_entry, &seen),
+		     STORE_OK);
 	cr_assert_eq(seen.n, 1);
 	cr_expect_arr_eq(seen.prev[0], zero, 32);
 
@@ -1197,7 +1230,8 @@ Test(store, ledger_chain_round_trip)
 	entry_make(&e, person, 5, zero);
 	snprintf(e.relationship, sizeof(e.relationship), "rel_5vqc3kq8wz");
 	cr_assert_eq(store_write(fx.s, job_ledger, &e), STORE_OK);
-	cr_assert_eq(store_ledger_head(fx.s, person, &head), STORE_OK);
+	cr_assert_eq(store_ledger_head(store_reads(fx.s), person, &head),
+		     STORE_OK);
 	cr_expect_str_eq(head.relationship, "rel_5vqc3kq8wz");
 	store_ledger_entry_clear(&head);
 }
@@ -1208,11 +1242,12 @@ Test(store, ledger_signed_head)
 	struct head_save_args h = { person, 3, { 0 }, "note one", 1760000000 };
 	char *note = NULL;
 
-	cr_expect_eq(store_ledger_signed_head(fx.s, person, &note),
+	cr_expect_eq(store_ledger_signed_head(store_reads(fx.s), person, &note),
 		     STORE_NOT_FOUND);
 	memset(h.hash, 0x11, sizeof(h.hash));
 	cr_assert_eq(store_write(fx.s, job_head_save, &h), STORE_OK);
-	cr_assert_eq(store_ledger_signed_head(fx.s, person, &note), STORE_OK);
+	cr_assert_eq(store_ledger_signed_head(store_reads(fx.s), person, &note),
+		     STORE_OK);
 	cr_expect_str_eq(note, "note one");
 	free(note);
 
@@ -1220,7 +1255,8 @@ Test(store, ledger_signed_head)
 	h.seq = 4;
 	h.note = "note two";
 	cr_assert_eq(store_write(fx.s, job_head_save, &h), STORE_OK);
-	cr_assert_eq(store_ledger_signed_head(fx.s, person, &note), STORE_OK);
+	cr_assert_eq(store_ledger_signed_head(store_reads(fx.s), person, &note),
+		     STORE_OK);
 	cr_expect_str_eq(note, "note two");
 	free(note);
 	cr_expect_eq(file_int("SELECT seq FROM ledger_heads WHERE person = ?1",
@@ -1332,8 +1368,8 @@ Test(store, concurrent_writers_all_land_in_shared_commits)
 	cr_expect_eq(atomic_load(&ok), WRITERS * WRITES);
 	do {
 		n = rows.n;
-		cr_assert_eq(store_person_list(fx.s, rows.last, 500,
-					       count_person, &rows),
+		cr_assert_eq(store_person_list(store_reads(fx.s), rows.last,
+					       500, count_person, &rows),
 			     STORE_OK);
 	} while (rows.n != n);
 	cr_expect_eq(rows.n, WRITERS * WRITES);
@@ -1432,7 +1468,8 @@ static void named_committed(void *arg)
 	struct named_job *j = arg;
 	struct store_person got;
 
-	if (store_person_by_handle(fx.s, j->name, &got) == STORE_OK) {
+	if (store_person_by_handle(store_reads(fx.s), j->name, &got) ==
+	    STORE_OK) {
 		event("C", j->name);
 		store_person_clear(&got);
 	} else {
@@ -1533,14 +1570,15 @@ Test(store, waiting_write_gets_the_jobs_status)
 	person_make(&j.person, j.name);
 	cr_expect_eq(store_write(fx.s, job_named, &j), STORE_INVALID);
 	cr_expect_str_eq(events, "R2:solo R1:solo");
-	cr_expect_eq(store_person_by_handle(fx.s, "solo", &got),
+	cr_expect_eq(store_person_by_handle(store_reads(fx.s), "solo", &got),
 		     STORE_NOT_FOUND);
 
 	events[0] = '\0';
 	j.result = STORE_OK;
 	cr_expect_eq(store_write(fx.s, job_named, &j), STORE_OK);
 	cr_expect_str_eq(events, "C:solo");
-	cr_assert_eq(store_person_by_handle(fx.s, "solo", &got), STORE_OK);
+	cr_assert_eq(store_person_by_handle(store_reads(fx.s), "solo", &got),
+		     STORE_OK);
 	store_person_clear(&got);
 }
 
@@ -1910,7 +1948,8 @@ static void works_check(struct op *op, enum faultvfs_kind kind, uint64_t n,
 	cr_assert_eq(store_write(fx.s, job_op, op), STORE_OK,
 		     "%s fault at call %llu: the next write failed",
 		     faultvfs_kind_name(kind), (unsigned long long)n);
-	cr_assert_eq(store_person_by_handle(fx.s, h, &got), STORE_OK,
+	cr_assert_eq(store_person_by_handle(store_reads(fx.s), h, &got),
+		     STORE_OK,
 		     "%s fault at call %llu: the next write is not readable",
 		     faultvfs_kind_name(kind), (unsigned long long)n);
 	store_person_clear(&got);
@@ -1939,7 +1978,8 @@ static void round_open(struct op *op, uint64_t n, const char *prefix)
 	cr_assert_eq(st, STORE_OK, "round %llu: the first write failed: %d",
 		     (unsigned long long)n, st);
 	if (round_reader) {
-		cr_assert_eq(store_person_by_handle(fx.s, h, &got), STORE_OK);
+		cr_assert_eq(store_person_by_handle(store_reads(fx.s), h, &got),
+			     STORE_OK);
 		store_person_clear(&got);
 	}
 }

@@ -1,0 +1,99 @@
+/*
+ * outbox.c — settling what the delivery adapters did (see outbox.h).
+ */
+#include "app/outbox.h"
+
+#include <stdio.h>
+
+#include "app/ledger.h"
+#include "base/log.h"
+
+int outbox_due(struct app *a, bool local, int limit, store_outbox_cb cb,
+	       void *arg)
+{
+	return store_outbox_due(a->reads, app_now_ms() / 1000, local, limit, cb,
+				arg);
+}
+
+struct settle_job {
+	const struct outbox_piece *p;
+	int n;
+};
+
+/* What the ledger says of an unsubscribe's end, or NULL while it is
+ * tried again; *done is set when it ended (done or given up). */
+static json_t *unsubscribe_entry(const struct outbox_piece *p, bool *done)
+{
+	*done = p->ok;
+	if (p->ok)
+		return json_pack("{s:s, s:I}", "outcome", "ok", "status",
+				 (json_int_t)p->status);
+	if (p->o.tries + 1 < OUTBOX_UNSUBSCRIBE_TRIES)
+		return NULL;
+	*done = true; /* given up: said so on the ledger */
+	return json_pack("{s:s, s:s, s:i}", "outcome", "failed", "error",
+			 p->error, "tries", p->o.tries + 1);
+}
+
+static int settle_run(struct app_tx *t, void *arg)
+{
+	struct settle_job *j = arg;
+	int64_t now = t->now_ms / 1000;
+	for (int i = 0; i < j->n; i++) {
+		const struct outbox_piece *p = &j->p[i];
+		bool ok = p->ok;
+		char error[sizeof(p->error) + 40];
+		snprintf(error, sizeof(error), "%s", p->error);
+		if (p->o.adapter == STORE_ADAPTER_UNSUBSCRIBE) {
+			json_t *entry = unsubscribe_entry(p, &ok);
+			int rc = entry ? ledger_append(
+						 t->tx, p->o.person, "system",
+						 "unsubscribe.sent",
+						 p->o.attempt, entry, t->now_ms)
+				       : STORE_OK;
+			json_decref(entry);
+			if (rc != STORE_OK || (ok && entry == NULL)) {
+				log_warn("delivery: outbox %llu: its ledger "
+					 "entry cannot be written; done "
+					 "again later",
+					 (unsigned long long)p->o.id);
+				continue;
+			}
+			snprintf(error, sizeof(error), "unsubscribe: %s",
+				 p->error);
+		}
+		int tries = ok ? -1 : p->o.tries + 1;
+		int64_t wait = OUTBOX_BACKOFF_S;
+		for (int k = 0; k < p->o.tries && wait < OUTBOX_BACKOFF_CAP_S;
+		     k++)
+			wait *= 2;
+		if (wait > OUTBOX_BACKOFF_CAP_S)
+			wait = OUTBOX_BACKOFF_CAP_S;
+		/* What reaches out gives up in the end (a dead webhook must
+		 * not keep the worker busy for ever); it stays on the list,
+		 * failed, for the person to see. The Maildir is ours: it is
+		 * tried until it works. */
+		if (!ok && p->o.adapter != STORE_ADAPTER_MAILDIR &&
+		    tries >= OUTBOX_MAX_TRIES) {
+			wait = INT64_MAX / 4;
+			snprintf(error, sizeof(error),
+				 "given up after %d tries: %.200s", tries,
+				 p->error);
+		}
+		if (store_outbox_settle(t->tx, p->o.id, tries, now + wait,
+					ok ? NULL : error) != STORE_OK)
+			log_warn("delivery: outbox %llu cannot be settled; "
+				 "done again later",
+				 (unsigned long long)p->o.id);
+	}
+	return STORE_OK;
+}
+
+int outbox_settle(struct app *a, const struct outbox_piece *p, int n)
+{
+	struct settle_job j = { p, n };
+	if (n <= 0)
+		return APP_OK;
+	return app_job_run(a, settle_run, &j, false) == STORE_OK ? APP_OK
+								 : APP_FAULT;
+}
