@@ -47,7 +47,6 @@ struct attempts {
 
 static int collect_attempt(const struct store_attempt_row *a, void *arg)
 {
-	static const char *const decisions[] = { "deliver", "hold", "refuse" };
 	struct attempts *c = arg;
 	char id[ID_SIZE];
 	id_encode(ID_MESSAGE, a->id, id);
@@ -57,11 +56,7 @@ static int collect_attempt(const struct store_attempt_row *a, void *arg)
 			"{s:s,s:s,s:o,s:s,s:s,s:o}", "id", id, "channel",
 			channel_name((enum channel)a->channel), "topic",
 			a->topic[0] ? json_string(a->topic) : json_null(),
-			"decision",
-			decisions[a->decision >= 0 && a->decision <= 2
-					  ? a->decision
-					  : 2],
-			"reason",
+			"decision", gate_outcome_name(a->decision), "reason",
 			gate_reasons[a->reason >= 0 && a->reason <
 							       GATE_REASON_COUNT
 					     ? a->reason

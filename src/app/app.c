@@ -16,6 +16,16 @@
 #include "app/zone.h"
 #include "base/log.h"
 
+void app_read_begin(struct app *a)
+{
+	store_read_begin(a->store);
+}
+
+void app_read_end(struct app *a)
+{
+	store_read_end(a->store);
+}
+
 int64_t app_now_ms(void)
 {
 	struct timespec ts;
@@ -35,6 +45,13 @@ int app_fail(struct app_error *err, int status, const char *field,
 		va_end(ap);
 	}
 	return status;
+}
+
+bool app_owns(struct app_caller who, uint64_t person, uint64_t brand)
+{
+	if (who.person != 0)
+		return who.person == person;
+	return who.brand != 0 && who.brand == brand;
 }
 
 int app_from_store(int st)
@@ -222,7 +239,9 @@ int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
 {
 	*p = (struct app_pending){ a, run, job, done, arg };
 	return store_write_async_ex(a->store, app_job_call, p, app_job_done,
-				    alone);
+				    alone) == STORE_OK
+		       ? APP_OK
+		       : APP_FAULT;
 }
 
 int app_write_run(struct app *a, struct app_write *w, struct app_error *err)

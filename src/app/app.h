@@ -39,6 +39,19 @@ enum app_status {
 	APP_FAULT = -1,	   /* our fault, logged; nothing written (5xx/451) */
 };
 
+/* Who asks, for the ownership check: a person or a brand (the other is
+ * 0). */
+struct app_caller {
+	uint64_t person;
+	uint64_t brand;
+};
+#define APP_PERSON(id) ((struct app_caller){ .person = (id) })
+#define APP_BRAND(id)  ((struct app_caller){ .brand = (id) })
+
+/* The one ownership rule: a row of person `person` and brand `brand` is
+ * the caller's when the caller is that person or that brand. */
+bool app_owns(struct app_caller who, uint64_t person, uint64_t brand);
+
 /* An error's message for the caller (never a personal value). */
 struct app_error {
 	char field[96]; /* the input field at fault, or "" */
@@ -50,6 +63,11 @@ struct app_error {
 int app_open(struct app *a, const struct config *cfg, bool create, char *err,
 	     size_t errlen);
 void app_close(struct app *a);
+
+/* A request's reads share one snapshot until app_read_end, on this
+ * thread (store_read_begin). */
+void app_read_begin(struct app *a);
+void app_read_end(struct app *a);
 
 /* The wall clock, read at the edge only (the gate never does). */
 int64_t app_now_ms(void);
@@ -115,8 +133,8 @@ struct app_pending {
 	void *arg;
 };
 
-/* Queues the job; STORE_OK, or a store status when the writer takes no
- * more jobs (done will then not run). */
+/* Queues the job; APP_OK, or APP_FAULT when the writer takes no more
+ * jobs (done will then not run). */
 int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
 		  void *job, bool alone, void (*done)(void *arg, int status),
 		  void *arg);

@@ -118,9 +118,11 @@ int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 {
 	struct settings s;
 	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
-		return -1;
-	if (s.webhook == NULL)
-		return 1;
+		return APP_FAULT;
+	if (s.webhook == NULL) {
+		settings_clear(&s);
+		return APP_NOT_FOUND;
+	}
 	const char *u = json_string_value(json_object_get(s.webhook, "url"));
 	const char *k = json_string_value(json_object_get(s.webhook, "secret"));
 	*url = u ? strdup(u) : NULL;
@@ -129,9 +131,9 @@ int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 	if (*url == NULL || *secret == NULL) {
 		free(*url);
 		free(*secret);
-		return -1;
+		return APP_FAULT;
 	}
-	return 0;
+	return APP_OK;
 }
 
 int delivery_forward(struct app *a, uint64_t person,
@@ -140,10 +142,10 @@ int delivery_forward(struct app *a, uint64_t person,
 {
 	struct settings s;
 	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
-		return -1;
+		return APP_FAULT;
 	if (s.forward == NULL) {
 		settings_clear(&s);
-		return 1;
+		return APP_NOT_FOUND;
 	}
 	const char *c = json_string_value(json_object_get(s.forward, "code"));
 	snprintf(address, DELIVERY_ADDRESS_MAX + 1, "%s",
@@ -151,7 +153,7 @@ int delivery_forward(struct app *a, uint64_t person,
 	*verified = json_is_true(json_object_get(s.forward, "verified"));
 	snprintf(code, DELIVERY_CODE_LEN + 1, "%s", c ? c : "");
 	settings_clear(&s);
-	return 0;
+	return APP_OK;
 }
 
 int delivery_get(struct app *a, uint64_t person, json_t **out,

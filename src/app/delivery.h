@@ -57,9 +57,10 @@ int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
  * the current write job, for GET /v1/me/delivery to show. */
 int delivery_bounced_tx(struct app_tx *t, uint64_t person, int64_t now);
 
-/* For the adapters, unsealed: the webhook (0 with url and secret,
- * malloc'd; 1 when none; -1 on a fault) and the forward address (0 with
- * address, *verified and, while unverified, the code; 1; -1). */
+/* For the adapters, unsealed: the webhook (APP_OK with url and secret,
+ * malloc'd; APP_NOT_FOUND when there is none; APP_FAULT) and the forward
+ * address (APP_OK with address, *verified and, while unverified, the
+ * code; APP_NOT_FOUND; APP_FAULT). */
 int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret);
 int delivery_forward(struct app *a, uint64_t person,
 		     char address[DELIVERY_ADDRESS_MAX + 1], bool *verified,

@@ -79,9 +79,8 @@ static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 	if (rc == APP_OK) {
 		char id[ID_SIZE];
 		id_encode(ID_MESSAGE, mo.id, id);
-		const char *outcome[] = { "deliver", "hold", "refuse" };
 		fprintf(out, "  %s %-7s %-22s %s\n", id,
-			outcome[mo.decision.outcome],
+			gate_outcome_name(mo.decision.outcome),
 			gate_reasons[mo.decision.reason].wire, subject);
 	}
 	return rc;

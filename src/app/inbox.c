@@ -7,6 +7,10 @@
 #include <string.h>
 
 #include "app/message.h"
+#include "app/relationship.h"
+#include "core/channel.h"
+#include "core/gate.h"
+#include "core/id.h"
 #include "core/terms.h"
 
 int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
@@ -209,4 +213,102 @@ int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
 	*n = *count;
 	w.release(w.job);
 	return status;
+}
+
+/* ---- GET /v1/me/messages ---- */
+
+struct list_ctx {
+	json_t *items;
+	json_t *folders; /* the person's own folder names (id 2 on) */
+};
+
+static json_t *folder_name(const struct list_ctx *c, int folder)
+{
+	if (folder < 0)
+		return json_null();
+	if (folder == FOLDER_INBOX)
+		return json_string("inbox");
+	if (folder == FOLDER_LATER)
+		return json_string("later");
+	json_t *n = json_array_get(c->folders, (size_t)folder - 2);
+	return n ? json_incref(n) : json_null();
+}
+
+static int list_item(const struct store_attempt_row *a, void *arg)
+{
+	struct list_ctx *c = arg;
+	char id[ID_SIZE], rel[ID_SIZE], brd[ID_SIZE];
+	id_encode(ID_MESSAGE, a->id, id);
+	id_encode(ID_RELATIONSHIP, a->relationship, rel);
+	id_encode(ID_BRAND, a->brand, brd);
+	int reason =
+		a->reason >= 0 && a->reason < GATE_REASON_COUNT ? a->reason : 0;
+	json_t *o = json_pack(
+		"{s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:b}",
+		"id", id, "relationship",
+		a->relationship ? json_string(rel) : json_null(), "brand",
+		a->brand ? json_string(brd) : json_null(), "channel",
+		channel_name((enum channel)a->channel), "topic",
+		a->topic[0] ? json_string(a->topic) : json_null(), "subject",
+		a->subject ? json_string(a->subject) : json_null(), "decision",
+		gate_outcome_name(a->decision), "reason",
+		gate_reasons[reason].wire, "explanation",
+		gate_reasons[reason].person, "folder",
+		folder_name(c, a->folder), "deliver_at",
+		app_time_json(a->deliver_at), "received_at",
+		app_time_json(a->received_at), "read", a->read,
+		"sender_verified", a->sender_verified);
+	if (a->sender)
+		json_object_set_new(o, "sender", json_string(a->sender));
+	json_array_append_new(c->items, o);
+	return 0;
+}
+
+int inbox_list(struct app *a, uint64_t person, const struct inbox_filter *f,
+	       json_t *items, struct app_error *err)
+{
+	struct store_attempt_filter sf = { .person = person,
+					   .folder = -1,
+					   .decision = f->decision,
+					   .relationship = f->relationship,
+					   .before = f->before,
+					   .limit = f->limit };
+	if (f->relationship) {
+		struct store_relationship sr;
+		int rc = relationship_of(a, APP_PERSON(person), f->relationship,
+					 &sr, err);
+		if (rc != APP_OK)
+			return rc;
+		store_relationship_clear(&sr);
+	}
+	struct store_person p;
+	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	struct list_ctx c = { items, json_loads(p.folders, 0, NULL) };
+	store_person_clear(&p);
+	if (f->folder) {
+		if (strcmp(f->folder, "inbox") == 0)
+			sf.folder = FOLDER_INBOX;
+		else if (strcmp(f->folder, "later") == 0)
+			sf.folder = FOLDER_LATER;
+		size_t i;
+		json_t *n;
+		json_array_foreach (c.folders, i, n) {
+			if (sf.folder < 0 &&
+			    strcmp(json_string_value(n), f->folder) == 0)
+				sf.folder = (int)i + 2;
+		}
+		if (sf.folder < 0) {
+			json_decref(c.folders);
+			return app_fail(err, APP_NOT_FOUND, "folder",
+					"no such folder");
+		}
+	}
+	int rc = store_attempt_list(a->reads, &sf, list_item, &c);
+	json_decref(c.folders);
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	return APP_OK;
 }

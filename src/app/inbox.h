@@ -31,6 +31,23 @@ int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
 int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 		      int64_t **n, struct app_write *w, struct app_error *err);
 
+/* Which of a person's attempts to list (GET /v1/me/messages). */
+struct inbox_filter {
+	int decision;	       /* enum gate_outcome, or -1: any */
+	uint64_t relationship; /* 0: any; another's is APP_NOT_FOUND */
+	const char *folder;    /* a folder name, or NULL: any; unknown is
+				  APP_NOT_FOUND */
+	uint64_t before;       /* newest first: ids below it (0: none) */
+	int limit;
+};
+
+/* Appends the person's attempts (at most f->limit) to items, as the
+ * person sees them: {"id", "relationship", "brand", "channel", "topic",
+ * "subject", "decision", "reason", "explanation", "folder", "deliver_at",
+ * "received_at", "read", "sender_verified"[, "sender"]}. */
+int inbox_list(struct app *a, uint64_t person, const struct inbox_filter *f,
+	       json_t *items, struct app_error *err);
+
 /* The person's folder table (inbox, later, then their own), read. */
 int inbox_folders(struct app *a, uint64_t person, struct folder_table *f);
 

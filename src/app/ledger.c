@@ -330,3 +330,40 @@ int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)
 		*entries = va.entries;
 	return va.broken ? 1 : 0;
 }
+
+struct ledger_page {
+	json_t *items;
+	int64_t last;
+};
+
+static int ledger_item(const struct store_ledger_entry *e, void *arg)
+{
+	struct ledger_page *lp = arg;
+	char at[CHAIN_AT_LEN + 1], prev[CHAIN_HASH_HEX + 1],
+		hash[CHAIN_HASH_HEX + 1];
+	chain_format_at(e->at_ms, at);
+	chain_hex_encode(e->prev, prev);
+	chain_hex_encode(e->hash, hash);
+	json_t *data = json_loads(e->data, 0, NULL);
+	json_t *o = json_pack(
+		"{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq", (json_int_t)e->seq,
+		"at", at, "actor", e->actor, "type", e->type, "relationship",
+		e->relationship[0] ? json_string(e->relationship) : json_null(),
+		"data", data ? data : json_object(), "prev", prev, "hash",
+		hash);
+	json_array_append_new(lp->items, o);
+	lp->last = e->seq;
+	return 0;
+}
+
+int ledger_page(struct app *a, uint64_t person, int64_t after, int limit,
+		json_t *items, int64_t *last, struct app_error *err)
+{
+	struct ledger_page lp = { items, 0 };
+	if (store_ledger_list(a->reads, person, after, limit, ledger_item,
+			      &lp) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	*last = lp.last;
+	return APP_OK;
+}

@@ -21,6 +21,12 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 		  const char *type, uint64_t relationship, json_t *data,
 		  int64_t at_ms);
 
+/* Appends the person's entries with seq > after (at most limit) to
+ * items, each as it was hashed plus its "prev" and "hash", so that anyone
+ * can recompute the chain; *last gets the seq of the last one. */
+int ledger_page(struct app *a, uint64_t person, int64_t after, int limit,
+		json_t *items, int64_t *last, struct app_error *err);
+
 /* The signed head of person's chain as a C2SP signed note (a new string
  * the caller frees), and records it as the person's latest head. */
 int ledger_sign_head(struct app *a, uint64_t person, char **note);

@@ -996,6 +996,40 @@ int message_send_begin(struct app *a, const struct message_in *in,
 	return APP_OK;
 }
 
+int message_idem_answer(struct app *a, uint64_t brand, const char *key,
+			const uint8_t hash[32], int *status, char **response,
+			struct app_error *err)
+{
+	struct store_idem v;
+	*response = NULL;
+	int rc = store_idem_get(a->reads, brand, key, &v);
+	if (rc == STORE_NOT_FOUND)
+		return APP_NOT_FOUND;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	if (v.created_at < app_now_ms() / 1000 - MESSAGE_IDEM_TTL) {
+		free(v.response);
+		return APP_NOT_FOUND; /* expired: a new request */
+	}
+	if (sodium_memcmp(v.request, hash, 32) != 0) {
+		free(v.response);
+		return app_fail(err, APP_INVALID, "Idempotency-Key",
+				"this Idempotency-Key was used for another "
+				"request");
+	}
+	if (v.status == 0) {
+		free(v.response);
+		return app_fail(err, APP_CONFLICT, "Idempotency-Key",
+				"a request with this Idempotency-Key is in "
+				"progress, or was cut short: it is not run "
+				"twice");
+	}
+	*status = v.status;
+	*response = v.response;
+	return APP_OK;
+}
+
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err)
 {

@@ -118,6 +118,17 @@ int message_send_begin(struct app *a, const struct message_in *in,
 		       struct message_out *out, struct app_write *w,
 		       struct app_error *err);
 
+/* What a brand's Idempotency-Key holds (POST /v1/messages, campaigns),
+ * kept 24 hours: APP_OK with the stored answer (*status, and *response, a
+ * new string) when the same request finished; APP_NOT_FOUND when the key
+ * is unknown or expired (a new request); APP_INVALID when it was used for
+ * another request; APP_CONFLICT while that request is in progress (or was
+ * cut short: it is not run twice). */
+#define MESSAGE_IDEM_TTL 86400
+int message_idem_answer(struct app *a, uint64_t brand, const char *key,
+			const uint8_t hash[32], int *status, char **response,
+			struct app_error *err);
+
 /* One message in its own write job, durable when this returns APP_OK. */
 int message_send(struct app *a, const struct message_in *in,
 		 struct message_out *out, struct app_error *err);

@@ -19,11 +19,12 @@ static const unsigned metrics_statuses[] = {
 
 static _Atomic unsigned long long metrics_requests[METRICS_ROUTES + 1]
 						  [N_STATUS];
-static _Atomic unsigned long long metrics_decisions[3][GATE_REASON_COUNT];
+static _Atomic unsigned long long metrics_decisions[GATE_OUTCOME_COUNT]
+						   [GATE_REASON_COUNT];
 
 void metrics_decision(int outcome, int reason)
 {
-	if (outcome >= 0 && outcome < 3 && reason >= 0 &&
+	if (outcome >= 0 && outcome < GATE_OUTCOME_COUNT && reason >= 0 &&
 	    reason < GATE_REASON_COUNT)
 		atomic_fetch_add_explicit(&metrics_decisions[outcome][reason],
 					  1, memory_order_relaxed);
@@ -49,7 +50,6 @@ char *metrics_render(struct app *a, const char *const *route_names,
 	FILE *f = open_memstream(&text, &len);
 	if (f == NULL)
 		return NULL;
-	static const char *const outcomes[] = { "deliver", "hold", "refuse" };
 
 	fprintf(f, "# HELP cmr_http_requests_total HTTP requests by route "
 		   "and status.\n# TYPE cmr_http_requests_total counter\n");
@@ -74,7 +74,7 @@ char *metrics_render(struct app *a, const char *const *route_names,
 		}
 	fprintf(f, "# HELP cmr_decisions_total Gate decisions by outcome and "
 		   "reason.\n# TYPE cmr_decisions_total counter\n");
-	for (int o = 0; o < 3; o++)
+	for (int o = 0; o < GATE_OUTCOME_COUNT; o++)
 		for (int r = 0; r < GATE_REASON_COUNT; r++) {
 			unsigned long long v =
 				atomic_load(&metrics_decisions[o][r]);
@@ -82,7 +82,8 @@ char *metrics_render(struct app *a, const char *const *route_names,
 				fprintf(f,
 					"cmr_decisions_total{outcome=\"%s\","
 					"reason=\"%s\"} %llu\n",
-					outcomes[o], gate_reasons[r].wire, v);
+					gate_outcomes[o], gate_reasons[r].wire,
+					v);
 		}
 	struct store_writer_stats ws;
 	store_writer_stats(a->store, &ws);

@@ -4,6 +4,7 @@
 #include "app/outbox.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "app/ledger.h"
 #include "base/log.h"
@@ -13,6 +14,28 @@ int outbox_due(struct app *a, bool local, int limit, store_outbox_cb cb,
 {
 	return store_outbox_due(a->reads, app_now_ms() / 1000, local, limit, cb,
 				arg);
+}
+
+int outbox_message(struct app *a, const struct outbox_piece *p,
+		   struct store_message *out)
+{
+	return app_from_store(store_message_get(a->reads, p->o.attempt, out));
+}
+
+int outbox_unsubscribe_uri(struct app *a, const struct outbox_piece *p,
+			   char **uri)
+{
+	struct store_relationship r;
+	*uri = NULL;
+	int rc = store_relationship_by_id(a->reads, p->o.attempt, &r);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	if (r.unsubscribe && r.person == p->o.person) {
+		*uri = r.unsubscribe;
+		r.unsubscribe = NULL;
+	}
+	store_relationship_clear(&r);
+	return *uri ? APP_OK : APP_NOT_FOUND;
 }
 
 struct settle_job {

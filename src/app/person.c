@@ -452,3 +452,20 @@ int person_change_password(struct app *a, uint64_t person, uint64_t keep,
 					      &w, err);
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
+
+int person_global_terms(struct app *a, uint64_t person, json_t **out,
+			struct app_error *err)
+{
+	struct store_person p;
+	int rc = store_person_by_id(a->reads, person, &p);
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the store cannot be read");
+	*out = json_loads(p.global_terms, 0, NULL);
+	store_person_clear(&p);
+	return *out ? APP_OK
+		    : app_fail(err, APP_FAULT, NULL,
+			       "the terms cannot be read");
+}

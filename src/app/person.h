@@ -72,6 +72,10 @@ bool person_check_password(struct app *a, uint64_t person,
 
 /* Replaces the person's global terms (validated; *err_kind says 400 or
  * 422 on APP_INVALID). */
+/* The person's global terms (canonical JSON, as stored). */
+int person_global_terms(struct app *a, uint64_t person, json_t **out,
+			struct app_error *err);
+
 int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
 			    int *err_kind, struct app_error *err);
 

@@ -3,6 +3,8 @@
  */
 #include "app/receipt.h"
 
+#include "app/relationship.h"
+
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,14 +236,9 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 {
 	struct store_relationship r;
 	struct store_brand b;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
-	if (rc != STORE_OK || r.person != person) {
-		if (rc == STORE_OK)
-			store_relationship_clear(&r);
-		return app_fail(err,
-				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-				"relationship", "no such relationship");
-	}
+	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
+	if (rc != APP_OK)
+		return rc;
 	if (store_brand_by_id(a->reads, r.brand, &b) != STORE_OK) {
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL,

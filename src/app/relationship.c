@@ -12,6 +12,7 @@
 #include "app/connect.h"
 #include "app/inbox.h"
 #include "app/message.h"
+#include "app/view.h"
 #include "base/log.h"
 #include "core/id.h"
 
@@ -283,6 +284,34 @@ static void accept_release(void *job)
 	free(j);
 }
 
+int relationship_of(struct app *a, struct app_caller who, uint64_t id,
+		    struct store_relationship *out, struct app_error *err)
+{
+	int rc = store_relationship_by_id(a->reads, id, out);
+	if (rc == STORE_OK && app_owns(who, out->person, out->brand))
+		return APP_OK;
+	if (rc == STORE_OK)
+		store_relationship_clear(out);
+	return app_fail(err, rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
+			"relationship",
+			rc == STORE_FAULT ? "the store cannot be read"
+					  : "no such relationship");
+}
+
+int proposal_of(struct app *a, struct app_caller who, uint64_t id,
+		struct store_proposal *out, struct app_error *err)
+{
+	int rc = store_proposal_by_id(a->reads, id, out);
+	if (rc == STORE_OK && app_owns(who, out->person, out->brand))
+		return APP_OK;
+	if (rc == STORE_OK)
+		store_proposal_clear(out);
+	return app_fail(err, rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
+			"proposal",
+			rc == STORE_FAULT ? "the store cannot be read"
+					  : "no such proposal");
+}
+
 int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 			  const json_t *terms_json, struct accepted *out,
 			  int *err_kind, struct app_write *w,
@@ -299,14 +328,9 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	int status = APP_FAULT;
 
 	*err_kind = TERMS_ERR_VALUE;
-	int rc = store_proposal_by_id(a->reads, proposal, &p);
-	if (rc != STORE_OK || p.person != person) {
-		if (rc == STORE_OK)
-			store_proposal_clear(&p);
-		return app_fail(err,
-				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-				"proposal", "no such proposal");
-	}
+	int rc = proposal_of(a, APP_PERSON(person), proposal, &p, err);
+	if (rc != APP_OK)
+		return rc;
 	int64_t now_ms = app_now_ms();
 	if (strcmp(p.state, "pending") != 0 || p.expires_at <= now_ms / 1000) {
 		store_proposal_clear(&p);
@@ -457,14 +481,9 @@ int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
 {
 	struct store_proposal p;
 	char prp[ID_SIZE];
-	int rc = store_proposal_by_id(a->reads, proposal, &p);
-	if (rc != STORE_OK || p.person != person) {
-		if (rc == STORE_OK)
-			store_proposal_clear(&p);
-		return app_fail(err,
-				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-				"proposal", "no such proposal");
-	}
+	int rc = proposal_of(a, APP_PERSON(person), proposal, &p, err);
+	if (rc != APP_OK)
+		return rc;
 	int64_t now_ms = app_now_ms();
 	bool pending =
 		strcmp(proposal_state(&p, now_ms / 1000), "pending") == 0;
@@ -528,19 +547,6 @@ static int change_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int relationship_mine(struct app *a, uint64_t person, uint64_t rel,
-			     struct store_relationship *out,
-			     struct app_error *err)
-{
-	int rc = store_relationship_by_id(a->reads, rel, out);
-	if (rc == STORE_OK && out->person == person)
-		return APP_OK;
-	if (rc == STORE_OK)
-		store_relationship_clear(out);
-	return app_fail(err, rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-			"relationship", "no such relationship");
-}
-
 static int change_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
@@ -565,7 +571,7 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 			      struct app_error *err)
 {
 	struct store_relationship r;
-	int rc = relationship_mine(a, person, rel, &r, err);
+	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
 	if (rc != APP_OK)
 		return rc;
 	int state = r.state;
@@ -663,7 +669,8 @@ int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
 	memset(&j.r, 0, sizeof(j.r));
 	if (t == NULL || topics == NULL || folders == NULL)
 		goto out;
-	if ((status = relationship_mine(a, person, rel, &j.r, err)) != APP_OK)
+	if ((status = relationship_of(a, APP_PERSON(person), rel, &j.r, err)) !=
+	    APP_OK)
 		goto out;
 	status = APP_FAULT;
 	if (j.r.state == REL_ENDED) {
@@ -749,4 +756,137 @@ int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
 	int rc = relationship_put_terms_begin(a, person, rel, terms_json,
 					      err_kind, &w, err);
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
+}
+
+/* ---- views ---- */
+
+struct page_ctx {
+	struct app *a;
+	json_t *items;
+	bool brand; /* the brand's trimmed view */
+};
+
+static int page_item(const struct store_relationship *r, void *arg)
+{
+	struct page_ctx *c = arg;
+	json_array_append_new(c->items,
+			      c->brand ? view_brand_item(r)
+				       : view_person_relationship(c->a, r));
+	return 0;
+}
+
+int relationship_page(struct app *a, struct app_caller who, uint64_t after,
+		      int limit, json_t *items, struct app_error *err)
+{
+	struct page_ctx c = { a, items, who.person == 0 };
+	int rc = who.person
+			 ? store_relationship_list_person(a->reads, who.person,
+							  after, limit,
+							  page_item, &c)
+			 : store_relationship_list_brand(a->reads, who.brand,
+							 after, limit,
+							 page_item, &c);
+	return rc == STORE_OK ? APP_OK
+			      : app_fail(err, APP_FAULT, NULL,
+					 "the store cannot be read");
+}
+
+int relationship_person_view(struct app *a, uint64_t person, uint64_t id,
+			     bool terms_only, json_t **out,
+			     struct app_error *err)
+{
+	struct store_relationship r;
+	int rc = relationship_of(a, APP_PERSON(person), id, &r, err);
+	if (rc != APP_OK)
+		return rc;
+	*out = terms_only ? json_loads(r.terms, 0, NULL)
+			  : view_person_relationship(a, &r);
+	store_relationship_clear(&r);
+	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
+}
+
+int relationship_accepted_view(struct app *a, uint64_t person, uint64_t id,
+			       json_t **out, struct app_error *err)
+{
+	struct store_relationship r;
+	int rc = relationship_of(a, APP_PERSON(person), id, &r, err);
+	if (rc != APP_OK)
+		return rc;
+	char rel[ID_SIZE];
+	id_encode(ID_RELATIONSHIP, r.id, rel);
+	*out = json_pack("{s:s,s:s,s:s,s:o}", "id", rel, "alias", r.alias,
+			 "state", "active", "terms",
+			 json_loads(r.terms, 0, NULL));
+	store_relationship_clear(&r);
+	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
+}
+
+/* A proposal as JSON: with its brand for the person. */
+static json_t *proposal_json(struct app *a, const struct store_proposal *p,
+			     bool for_person)
+{
+	char id[ID_SIZE], rel[ID_SIZE];
+	int64_t now = app_now_ms() / 1000;
+	id_encode(ID_PROPOSAL, p->id, id);
+	json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "id", id, "state",
+			      proposal_state(p, now), "created_at",
+			      app_time_json(p->created_at), "expires_at",
+			      app_time_json(p->expires_at));
+	if (p->relationship) {
+		id_encode(ID_RELATIONSHIP, p->relationship, rel);
+		json_object_set_new(o, "relationship", json_string(rel));
+	} else {
+		json_object_set_new(o, "relationship", json_null());
+	}
+	json_t *ask = json_loads(p->ask, 0, NULL);
+	json_object_update(o, ask);
+	json_decref(ask);
+	json_object_set_new(o, "value", json_string(p->value));
+	if (for_person) {
+		char brd[ID_SIZE];
+		struct store_brand b;
+		id_encode(ID_BRAND, p->brand, brd);
+		json_t *brand = json_pack("{s:s}", "id", brd);
+		if (store_brand_by_id(a->reads, p->brand, &b) == STORE_OK) {
+			json_object_set_new(brand, "name", json_string(b.name));
+			store_brand_clear(&b);
+		}
+		json_object_set_new(o, "brand", brand);
+	}
+	return o;
+}
+
+int proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
+			json_t **out, struct app_error *err)
+{
+	struct store_proposal p;
+	int rc = proposal_of(a, APP_BRAND(brand), id, &p, err);
+	if (rc != APP_OK)
+		return rc;
+	*out = proposal_json(a, &p, false);
+	store_proposal_clear(&p);
+	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
+}
+
+struct proposal_page_ctx {
+	struct app *a;
+	json_t *items;
+};
+
+static int proposal_item(const struct store_proposal *p, void *arg)
+{
+	struct proposal_page_ctx *c = arg;
+	json_array_append_new(c->items, proposal_json(c->a, p, true));
+	return 0;
+}
+
+int proposal_page(struct app *a, uint64_t person, uint64_t after, int limit,
+		  json_t *items, struct app_error *err)
+{
+	struct proposal_page_ctx c = { a, items };
+	if (store_proposal_list_person(a->reads, person, after, limit,
+				       proposal_item, &c) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	return APP_OK;
 }

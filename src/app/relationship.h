@@ -16,6 +16,41 @@
 #define PROPOSAL_VALUE_MAX 500
 #define PROPOSAL_TTL	   (30 * 86400) /* a pending proposal lasts 30 days */
 
+/* The relationship `id` when it is the caller's (app_owns): APP_OK and
+ * *out (cleared by the caller); APP_NOT_FOUND — the same answer whether
+ * it does not exist or is another's — or APP_FAULT, with err set. */
+int relationship_of(struct app *a, struct app_caller who, uint64_t id,
+		    struct store_relationship *out, struct app_error *err);
+
+/* The same for a proposal. */
+int proposal_of(struct app *a, struct app_caller who, uint64_t id,
+		struct store_proposal *out, struct app_error *err);
+
+/* ---- Views (the JSON each side reads) ---- */
+
+/* A page of the caller's relationships with ids > after (at most limit),
+ * appended to items: a brand's trimmed view (app/view.h), or the person's
+ * whole one. */
+int relationship_page(struct app *a, struct app_caller who, uint64_t after,
+		      int limit, json_t *items, struct app_error *err);
+
+/* The person's view of their relationship (terms_only: its terms). */
+int relationship_person_view(struct app *a, uint64_t person, uint64_t id,
+			     bool terms_only, json_t **out,
+			     struct app_error *err);
+
+/* The answer to an accept: {"id", "alias", "state", "terms"}. */
+int relationship_accepted_view(struct app *a, uint64_t person, uint64_t id,
+			       json_t **out, struct app_error *err);
+
+/* A proposal as its brand follows it. */
+int proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
+			json_t **out, struct app_error *err);
+
+/* A page of the person's proposals with ids > after, with their brand. */
+int proposal_page(struct app *a, uint64_t person, uint64_t after, int limit,
+		  json_t *items, struct app_error *err);
+
 /* A brand proposes to a person: `proposal` is the request body (value,
  * channels, topics, fields, and connect_code unless `person` is given —
  * the demo and tests name the person directly). *id gets the proposal.

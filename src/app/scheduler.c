@@ -76,8 +76,8 @@ static int purge_run(struct app_tx *t, void *arg)
 {
 	struct release_job *j = arg;
 	int rc = store_purge_later(t->tx, j->now, &j->purged);
-	if (rc == STORE_OK) /* Idempotency-Keys are honoured for a day */
-		rc = store_idem_purge(t->tx, j->now - 86400);
+	if (rc == STORE_OK)
+		rc = store_idem_purge(t->tx, j->now - MESSAGE_IDEM_TTL);
 	if (rc == STORE_OK)
 		rc = store_purge_old(t->tx, j->now - REFUSED_KEPT,
 				     j->now - 86400);

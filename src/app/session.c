@@ -206,7 +206,7 @@ int session_check(struct app *a, const char *credential, enum session_kind kind,
 			*st = (struct session_touch){ .id = tid, .at = now };
 			if (app_job_start(a, &st->pending, session_touch_run,
 					  st, false, session_touch_done,
-					  st) != STORE_OK)
+					  st) != APP_OK)
 				free(st);
 		}
 	}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "app/relationship.h"
 #include "base/log.h"
 #include "core/gate.h"
 #include "core/id.h"
@@ -130,7 +131,7 @@ void view_flush_reads(struct app *a)
 		}
 	pthread_mutex_unlock(&view_reads.lock);
 	if (b->n == 0 || app_job_start(a, &b->pending, read_batch_run, b, false,
-				       read_batch_done, b) != STORE_OK)
+				       read_batch_done, b) != APP_OK)
 		read_batch_done(b, STORE_FAULT);
 }
 
@@ -254,14 +255,9 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 			       json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
-	if (rc != STORE_OK || r.brand != brand) {
-		if (rc == STORE_OK)
-			store_relationship_clear(&r);
-		return app_fail(err,
-				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-				"relationship", "no such relationship");
-	}
+	int rc = relationship_of(a, APP_BRAND(brand), rel, &r, err);
+	if (rc != APP_OK)
+		return rc;
 	json_t *view = view_brand_item(&r);
 	json_t *fields = json_object(), *names = json_array();
 	json_t *terms = json_loads(r.terms, 0, NULL);
@@ -419,14 +415,9 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 	uint8_t wrapped[96], key[16];
 	size_t wrapped_len;
 	char *sealed = NULL;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
-	if (rc != STORE_OK || r.brand != brand) {
-		if (rc == STORE_OK)
-			store_relationship_clear(&r);
-		return app_fail(err,
-				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
-				"relationship", "no such relationship");
-	}
+	int rc = relationship_of(a, APP_BRAND(brand), rel, &r, err);
+	if (rc != APP_OK)
+		return rc;
 	rc = store_person_profile(a->reads, r.person, wrapped, &wrapped_len,
 				  &sealed);
 	/* A consent with an expiry changes what it shows without any row

@@ -267,9 +267,10 @@ static int bench_gate(const struct cli_args *args)
 			      "relationships", (json_int_t)n_rel, "persons",
 			      (json_int_t)n_person, "decisions",
 			      (json_int_t)n_dec, "seconds", secs, "threads", 1);
-	json_t *oc = json_pack(
-		"{s:I,s:I,s:I}", "deliver", (json_int_t)outcomes[0], "hold",
-		(json_int_t)outcomes[1], "refuse", (json_int_t)outcomes[2]);
+	json_t *oc = json_object();
+	for (int i = 0; i < GATE_OUTCOME_COUNT; i++)
+		json_object_set_new(oc, gate_outcomes[i],
+				    json_integer((json_int_t)outcomes[i]));
 	json_t *rs = json_object();
 	for (int i = 0; i < GATE_REASON_COUNT; i++)
 		if (reasons[i])

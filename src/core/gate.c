@@ -9,6 +9,24 @@
 
 #include "quiet.h"
 
+const char *const gate_outcomes[GATE_OUTCOME_COUNT] = { "deliver", "hold",
+							"refuse" };
+
+const char *gate_outcome_name(int outcome)
+{
+	return gate_outcomes[outcome >= 0 && outcome < GATE_OUTCOME_COUNT
+				     ? outcome
+				     : GATE_REFUSE];
+}
+
+int gate_outcome_parse(const char *name)
+{
+	for (int i = 0; i < GATE_OUTCOME_COUNT; i++)
+		if (strcmp(name, gate_outcomes[i]) == 0)
+			return i;
+	return -1;
+}
+
 const struct gate_reason_info gate_reasons[GATE_REASON_COUNT] = {
 	[GATE_OK] = { "ok", NULL, "250 2.0.0 accepted", "delivered" },
 	[GATE_UNKNOWN_ALIAS] = { "unknown_alias", "not_accepted",

@@ -22,11 +22,14 @@
 #include "tz.h"
 #include "window.h"
 
-enum gate_outcome {
-	GATE_DELIVER,
-	GATE_HOLD,
-	GATE_REFUSE,
-};
+enum gate_outcome { GATE_DELIVER, GATE_HOLD, GATE_REFUSE, GATE_OUTCOME_COUNT };
+
+/* The outcomes' names on the wire ("deliver", "hold", "refuse"): the
+ * only place they are spelled. gate_outcome_name maps anything out of
+ * range to "refuse"; gate_outcome_parse gives -1 for an unknown name. */
+extern const char *const gate_outcomes[GATE_OUTCOME_COUNT];
+const char *gate_outcome_name(int outcome);
+int gate_outcome_parse(const char *name);
 
 /* Row order of DESIGN.md §4; the values are stored, never renumber. */
 enum gate_reason {

@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/message.h"
 #include "core/id.h"
+#include "core/terms.h"
 
 void api_healthz(struct http_request *r)
 {
@@ -66,8 +68,6 @@ void api_page_reply(struct http_request *r, struct api_page *pg)
 		  json_pack("{s:o,s:o}", "items", pg->items, "next", next));
 }
 
-#define IDEM_TTL 86400 /* an Idempotency-Key is honoured for 24 hours */
-
 bool api_idem_begin(struct http_request *r, char *key, size_t size,
 		    uint8_t hash[32])
 {
@@ -102,35 +102,20 @@ bool api_idem_begin(struct http_request *r, char *key, size_t size,
 bool api_idem_replay(struct http_request *r, const char *key,
 		     const uint8_t hash[32])
 {
-	struct store_idem v;
-	int rc = store_idem_get(r->app->reads, r->brand, key, &v);
-	if (rc == STORE_NOT_FOUND)
+	int status = 0;
+	char *response = NULL;
+	struct app_error err = { 0 };
+	int rc = message_idem_answer(r->app, r->brand, key, hash, &status,
+				     &response, &err);
+	if (rc == APP_NOT_FOUND)
 		return false;
-	if (rc != STORE_OK) {
-		http_problem(r, 503, NULL, "the store cannot be read");
-		return true;
-	}
-	if (v.created_at < app_now_ms() / 1000 - IDEM_TTL) {
-		free(v.response);
-		return false; /* expired: a new request */
-	}
-	if (sodium_memcmp(v.request, hash, 32) != 0) {
-		free(v.response);
-		http_problem(r, 422, "Idempotency-Key",
-			     "this Idempotency-Key was used for another "
-			     "request");
-		return true;
-	}
-	if (v.status == 0) {
-		free(v.response);
-		http_problem(r, 409, "Idempotency-Key",
-			     "a request with this Idempotency-Key is in "
-			     "progress, or was cut short: it is not run twice");
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, TERMS_ERR_VALUE);
 		return true;
 	}
 	http_header(r, "Idempotent-Replayed", "true");
-	http_text(r, (unsigned)v.status, "application/json", v.response);
-	free(v.response);
+	http_text(r, (unsigned)status, "application/json", response);
+	free(response);
 	return true;
 }
 

@@ -10,32 +10,6 @@
 #include "app/ledger.h"
 #include "ledger/chain.h"
 
-struct ledger_page {
-	struct api_page pg;
-	int64_t last;
-};
-
-static int ledger_item(const struct store_ledger_entry *e, void *arg)
-{
-	struct ledger_page *lp = arg;
-	char at[CHAIN_AT_LEN + 1], prev[CHAIN_HASH_HEX + 1],
-		hash[CHAIN_HASH_HEX + 1];
-	chain_format_at(e->at_ms, at);
-	chain_hex_encode(e->prev, prev);
-	chain_hex_encode(e->hash, hash);
-	json_t *data = json_loads(e->data, 0, NULL);
-	json_t *o = json_pack(
-		"{s:I,s:s,s:s,s:s,s:o,s:o,s:s,s:s}", "seq", (json_int_t)e->seq,
-		"at", at, "actor", e->actor, "type", e->type, "relationship",
-		e->relationship[0] ? json_string(e->relationship) : json_null(),
-		"data", data ? data : json_object(), "prev", prev, "hash",
-		hash);
-	json_array_append_new(lp->pg.items, o);
-	lp->pg.n++;
-	lp->last = e->seq;
-	return 0;
-}
-
 void api_me_ledger_list(struct http_request *r)
 {
 	int limit = api_limit(r);
@@ -53,20 +27,22 @@ void api_me_ledger_list(struct http_request *r)
 			return;
 		}
 	}
-	struct ledger_page lp = { { json_array(), r->app, limit, 0 }, 0 };
-	if (store_ledger_list(r->app->reads, r->person, after, limit + 1,
-			      ledger_item, &lp) != STORE_OK) {
-		json_decref(lp.pg.items);
-		http_problem(r, 503, NULL, "the store cannot be read");
+	json_t *items = json_array();
+	int64_t last = 0;
+	struct app_error err = { 0 };
+	int rc = ledger_page(r->app, r->person, after, limit + 1, items, &last,
+			     &err);
+	if (rc != APP_OK) {
+		json_decref(items);
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
 	json_t *next = json_null();
-	if (lp.pg.n > limit) {
-		json_array_remove(lp.pg.items, (size_t)limit);
-		next = json_integer(lp.last - 1);
+	if ((int)json_array_size(items) > limit) {
+		json_array_remove(items, (size_t)limit);
+		next = json_integer(last - 1);
 	}
-	http_json(r, 200,
-		  json_pack("{s:o,s:o}", "items", lp.pg.items, "next", next));
+	http_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
 }
 
 struct head_work {

@@ -93,18 +93,14 @@ void api_me_profile_put(struct http_request *r)
 
 void api_me_terms_get(struct http_request *r)
 {
-	struct store_person p;
-	int rc = store_person_by_id(r->app->reads, r->person, &p);
-	if (rc != STORE_OK) {
-		http_problem(r, rc == STORE_NOT_FOUND ? 404 : 503, NULL,
-			     rc == STORE_NOT_FOUND
-				     ? "no such person"
-				     : "the store cannot be read");
+	json_t *t = NULL;
+	struct app_error err = { 0 };
+	int rc = person_global_terms(r->app, r->person, &t, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
-	json_t *t = json_loads(p.global_terms, 0, NULL);
-	store_person_clear(&p);
-	http_json(r, t ? 200 : 503, t);
+	http_json(r, 200, t);
 }
 
 static void terms_put_after(struct http_request *r)
@@ -137,7 +133,7 @@ void api_me_terms_put(struct http_request *r)
 static void codes_after(struct http_request *r)
 {
 	struct connect_job *j = r->job;
-	if (r->write_status != STORE_OK) {
+	if (r->app_status != APP_OK) {
 		http_problem(r, 503, NULL,
 			     "the code could not be recorded; "
 			     "try again");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/campaign.h"
+#include "app/inbox.h"
 #include "app/message.h"
 #include "core/channel.h"
 #include "core/gate.h"
@@ -138,136 +139,35 @@ void api_messages_create(struct http_request *r)
 
 /* ---- GET /v1/me/messages ---- */
 
-struct list_ctx {
-	struct api_page pg;
-	json_t *folders; /* the person's own folder names (id 2 on) */
-};
-
-static json_t *folder_name(const struct list_ctx *c, int folder)
-{
-	if (folder < 0)
-		return json_null();
-	if (folder == FOLDER_INBOX)
-		return json_string("inbox");
-	if (folder == FOLDER_LATER)
-		return json_string("later");
-	json_t *n = json_array_get(c->folders, (size_t)folder - 2);
-	return n ? json_incref(n) : json_null();
-}
-
-static int list_item(const struct store_attempt_row *a, void *arg)
-{
-	struct list_ctx *c = arg;
-	static const char *const decisions[] = { "deliver", "hold", "refuse" };
-	char id[ID_SIZE], rel[ID_SIZE], brd[ID_SIZE];
-	id_encode(ID_MESSAGE, a->id, id);
-	id_encode(ID_RELATIONSHIP, a->relationship, rel);
-	id_encode(ID_BRAND, a->brand, brd);
-	int reason =
-		a->reason >= 0 && a->reason < GATE_REASON_COUNT ? a->reason : 0;
-	json_t *o = json_pack(
-		"{s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:b}",
-		"id", id, "relationship",
-		a->relationship ? json_string(rel) : json_null(), "brand",
-		a->brand ? json_string(brd) : json_null(), "channel",
-		channel_name((enum channel)a->channel), "topic",
-		a->topic[0] ? json_string(a->topic) : json_null(), "subject",
-		a->subject ? json_string(a->subject) : json_null(), "decision",
-		decisions[a->decision >= 0 && a->decision <= 2 ? a->decision
-							       : 2],
-		"reason", gate_reasons[reason].wire, "explanation",
-		gate_reasons[reason].person, "folder",
-		folder_name(c, a->folder), "deliver_at",
-		app_time_json(a->deliver_at), "received_at",
-		app_time_json(a->received_at), "read", a->read,
-		"sender_verified", a->sender_verified);
-	if (a->sender)
-		json_object_set_new(o, "sender", json_string(a->sender));
-	json_array_append_new(c->pg.items, o);
-	c->pg.n++;
-	return 0;
-}
-
 void api_me_messages_list(struct http_request *r)
 {
-	struct store_attempt_filter f = { .person = r->person,
-					  .folder = -1,
-					  .decision = -1 };
-	struct list_ctx c = { { NULL, r->app, 0, 0 }, NULL };
+	struct inbox_filter f = { .decision = -1 };
 	int limit = api_limit(r);
-	if (limit < 0)
+	if (limit < 0 || !api_after(r, ID_MESSAGE, &f.before))
 		return;
 	f.limit = limit + 1;
-	c.pg.limit = limit;
-
-	if (!api_after(r, ID_MESSAGE, &f.before))
-		return;
 	const char *d = http_query(r, "decision");
-	if (d) {
-		static const char *const names[] = { "deliver", "hold",
-						     "refuse" };
-		for (int i = 0; i < 3; i++)
-			if (strcmp(d, names[i]) == 0)
-				f.decision = i;
-		if (f.decision < 0) {
-			http_problem(r, 400, "decision",
-				     "decision is deliver, "
-				     "hold or refuse");
-			return;
-		}
+	if (d && (f.decision = gate_outcome_parse(d)) < 0) {
+		http_problem(r, 400, "decision",
+			     "decision is deliver, hold or refuse");
+		return;
 	}
 	const char *rel = http_query(r, "relationship");
-	if (rel) {
-		struct store_relationship sr;
-		if (!id_decode(ID_RELATIONSHIP, rel, &f.relationship) ||
-		    store_relationship_by_id(r->app->reads, f.relationship,
-					     &sr) != STORE_OK) {
-			http_problem(r, 404, NULL, "no such relationship");
-			return;
-		}
-		bool mine = sr.person == r->person;
-		store_relationship_clear(&sr);
-		if (!mine) {
-			http_problem(r, 404, NULL, "no such relationship");
-			return;
-		}
-	}
-	struct store_person p;
-	if (store_person_by_id(r->app->reads, r->person, &p) != STORE_OK) {
-		http_problem(r, 503, NULL, "the store cannot be read");
+	if (rel && !id_decode(ID_RELATIONSHIP, rel, &f.relationship)) {
+		http_problem(r, 404, NULL, "no such relationship");
 		return;
 	}
-	c.folders = json_loads(p.folders, 0, NULL);
-	store_person_clear(&p);
-	const char *folder = http_query(r, "folder");
-	if (folder) {
-		if (strcmp(folder, "inbox") == 0)
-			f.folder = FOLDER_INBOX;
-		else if (strcmp(folder, "later") == 0)
-			f.folder = FOLDER_LATER;
-		else {
-			size_t i;
-			json_t *n;
-			json_array_foreach (c.folders, i, n) {
-				if (strcmp(json_string_value(n), folder) == 0)
-					f.folder = (int)i + 2;
-			}
-		}
-		if (f.folder < 0) {
-			json_decref(c.folders);
-			http_problem(r, 404, NULL, "no such folder");
-			return;
-		}
-	}
-	c.pg.items = json_array();
-	int rc = store_attempt_list(r->app->reads, &f, list_item, &c);
-	json_decref(c.folders);
-	if (rc != STORE_OK) {
-		json_decref(c.pg.items);
-		http_problem(r, 503, NULL, "the store cannot be read");
+	f.folder = http_query(r, "folder");
+	struct api_page pg = { json_array(), r->app, limit, 0 };
+	struct app_error err = { 0 };
+	int rc = inbox_list(r->app, r->person, &f, pg.items, &err);
+	if (rc != APP_OK) {
+		json_decref(pg.items);
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
-	api_page_reply(r, &c.pg);
+	pg.n = (int)json_array_size(pg.items);
+	api_page_reply(r, &pg);
 }
 
 /* ---- POST /v1/campaigns ---- */

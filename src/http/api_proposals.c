@@ -45,40 +45,6 @@ static struct proposal_work *proposal_work_new(struct http_request *r,
 	return w;
 }
 
-static json_t *proposal_json(const struct store_proposal *p, bool for_person,
-			     struct app *a)
-{
-	char id[ID_SIZE], rel[ID_SIZE];
-	int64_t now = app_now_ms() / 1000;
-	id_encode(ID_PROPOSAL, p->id, id);
-	json_t *o = json_pack("{s:s,s:s,s:o,s:o}", "id", id, "state",
-			      proposal_state(p, now), "created_at",
-			      app_time_json(p->created_at), "expires_at",
-			      app_time_json(p->expires_at));
-	if (p->relationship) {
-		id_encode(ID_RELATIONSHIP, p->relationship, rel);
-		json_object_set_new(o, "relationship", json_string(rel));
-	} else {
-		json_object_set_new(o, "relationship", json_null());
-	}
-	json_t *ask = json_loads(p->ask, 0, NULL);
-	json_object_update(o, ask);
-	json_decref(ask);
-	json_object_set_new(o, "value", json_string(p->value));
-	if (for_person) {
-		char brd[ID_SIZE];
-		struct store_brand b;
-		id_encode(ID_BRAND, p->brand, brd);
-		json_t *brand = json_pack("{s:s}", "id", brd);
-		if (store_brand_by_id(a->reads, p->brand, &b) == STORE_OK) {
-			json_object_set_new(brand, "name", json_string(b.name));
-			store_brand_clear(&b);
-		}
-		json_object_set_new(o, "brand", brand);
-	}
-	return o;
-}
-
 /* ---- POST /v1/proposals (brand) ---- */
 
 static void propose_after(struct http_request *r)
@@ -147,30 +113,19 @@ void api_proposals_create(struct http_request *r)
 void api_proposals_get(struct http_request *r)
 {
 	uint64_t id;
-	struct store_proposal p;
+	json_t *view = NULL;
+	struct app_error err = { 0 };
 	if (!api_id(r, 0, ID_PROPOSAL, &id))
 		return;
-	int rc = store_proposal_by_id(r->app->reads, id, &p);
-	if (rc != STORE_OK || p.brand != r->brand) {
-		if (rc == STORE_OK)
-			store_proposal_clear(&p);
-		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
-			     "no such proposal");
+	int rc = proposal_brand_view(r->app, r->brand, id, &view, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
-	http_json(r, 200, proposal_json(&p, false, r->app));
-	store_proposal_clear(&p);
+	http_json(r, 200, view);
 }
 
 /* ---- GET /v1/me/proposals ---- */
-
-static int proposal_page(const struct store_proposal *p, void *arg)
-{
-	struct api_page *pg = arg;
-	json_array_append_new(pg->items, proposal_json(p, true, pg->app));
-	pg->n++;
-	return 0;
-}
 
 void api_me_proposals_list(struct http_request *r)
 {
@@ -179,13 +134,15 @@ void api_me_proposals_list(struct http_request *r)
 	if (limit < 0 || !api_after(r, ID_PROPOSAL, &after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (store_proposal_list_person(r->app->reads, r->person, after,
-				       limit + 1, proposal_page,
-				       &pg) != STORE_OK) {
+	struct app_error err = { 0 };
+	int rc = proposal_page(r->app, r->person, after, limit + 1, pg.items,
+			       &err);
+	if (rc != APP_OK) {
 		json_decref(pg.items);
-		http_problem(r, 503, NULL, "the store cannot be read");
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
+	pg.n = (int)json_array_size(pg.items);
 	api_page_reply(r, &pg);
 }
 
@@ -198,19 +155,14 @@ static void accept_after(struct http_request *r)
 		http_app_error(r, r->app_status, &r->app_err, w->kind);
 		return;
 	}
-	struct store_relationship rel;
-	if (store_relationship_by_id(r->app->reads, w->acc.relationship,
-				     &rel) != STORE_OK) {
+	json_t *view = NULL;
+	struct app_error err = { 0 };
+	if (relationship_accepted_view(r->app, r->person, w->acc.relationship,
+				       &view, &err) != APP_OK) {
 		http_problem(r, 503, NULL, "the relationship cannot be read");
 		return;
 	}
-	char id[ID_SIZE];
-	id_encode(ID_RELATIONSHIP, rel.id, id);
-	http_json(r, 201,
-		  json_pack("{s:s,s:s,s:s,s:o}", "id", id, "alias", rel.alias,
-			    "state", "active", "terms",
-			    json_loads(rel.terms, 0, NULL)));
-	store_relationship_clear(&rel);
+	http_json(r, 201, view);
 }
 
 void api_me_proposals_accept(struct http_request *r)

@@ -13,40 +13,29 @@
 #include "core/id.h"
 #include "core/terms.h"
 
-static int brand_item(const struct store_relationship *rel, void *arg)
-{
-	struct api_page *pg = arg;
-	json_array_append_new(pg->items, view_brand_item(rel));
-	pg->n++;
-	return 0;
-}
-
-/* A page of the relationships of owner (a brand or a person), each item
- * made by `item`. */
-static void relationships_page(struct http_request *r,
-			       int (*list)(struct store_rd *, uint64_t,
-					   uint64_t, int, store_relationship_cb,
-					   void *),
-			       uint64_t owner, store_relationship_cb item)
+/* A page of the caller's relationships (a brand's or a person's). */
+static void relationships_page(struct http_request *r, struct app_caller who)
 {
 	uint64_t after;
 	int limit = api_limit(r);
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (list(r->app->reads, owner, after, limit + 1, item, &pg) !=
-	    STORE_OK) {
+	struct app_error err = { 0 };
+	int rc = relationship_page(r->app, who, after, limit + 1, pg.items,
+				   &err);
+	if (rc != APP_OK) {
 		json_decref(pg.items);
-		http_problem(r, 503, NULL, "the store cannot be read");
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
+	pg.n = (int)json_array_size(pg.items);
 	api_page_reply(r, &pg);
 }
 
 void api_relationships_list(struct http_request *r)
 {
-	relationships_page(r, store_relationship_list_brand, r->brand,
-			   brand_item);
+	relationships_page(r, APP_BRAND(r->brand));
 }
 
 struct get_work {
@@ -116,19 +105,9 @@ void api_relationships_get(struct http_request *r)
 	http_app_write(r, &aw, get_after);
 }
 
-static int person_item(const struct store_relationship *rel, void *arg)
-{
-	struct api_page *pg = arg;
-	json_array_append_new(pg->items,
-			      view_person_relationship(pg->app, rel));
-	pg->n++;
-	return 0;
-}
-
 void api_me_relationships_list(struct http_request *r)
 {
-	relationships_page(r, store_relationship_list_person, r->person,
-			   person_item);
+	relationships_page(r, APP_PERSON(r->person));
 }
 
 /* ---- the person's own relationship ---- */
@@ -163,46 +142,33 @@ static struct change_work *change_work_new(struct http_request *r)
 	return w;
 }
 
-/* Replies with the person's view of relationship id. */
+/* Replies with the person's view of relationship id (or its terms). */
 static void person_view_reply(struct http_request *r, uint64_t id,
-			      unsigned status)
+			      bool terms_only)
 {
-	struct store_relationship rel;
-	int rc = store_relationship_by_id(r->app->reads, id, &rel);
-	if (rc != STORE_OK || rel.person != r->person) {
-		if (rc == STORE_OK)
-			store_relationship_clear(&rel);
-		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
-			     "no such relationship");
+	json_t *view = NULL;
+	struct app_error err = { 0 };
+	int rc = relationship_person_view(r->app, r->person, id, terms_only,
+					  &view, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
 		return;
 	}
-	http_json(r, status, view_person_relationship(r->app, &rel));
-	store_relationship_clear(&rel);
+	http_json(r, 200, view);
 }
 
 void api_me_relationship_get(struct http_request *r)
 {
 	uint64_t id;
 	if (api_id(r, 0, ID_RELATIONSHIP, &id))
-		person_view_reply(r, id, 200);
+		person_view_reply(r, id, false);
 }
 
 void api_me_terms_rel_get(struct http_request *r)
 {
 	uint64_t id;
-	struct store_relationship rel;
-	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
-		return;
-	int rc = store_relationship_by_id(r->app->reads, id, &rel);
-	if (rc != STORE_OK || rel.person != r->person) {
-		if (rc == STORE_OK)
-			store_relationship_clear(&rel);
-		http_problem(r, rc == STORE_FAULT ? 503 : 404, NULL,
-			     "no such relationship");
-		return;
-	}
-	http_json(r, 200, json_loads(rel.terms, 0, NULL));
-	store_relationship_clear(&rel);
+	if (api_id(r, 0, ID_RELATIONSHIP, &id))
+		person_view_reply(r, id, true);
 }
 
 static void terms_put_after(struct http_request *r)
@@ -238,7 +204,7 @@ static void change_after(struct http_request *r)
 		http_app_error(r, r->app_status, &r->app_err, 0);
 		return;
 	}
-	person_view_reply(r, w->id, 200);
+	person_view_reply(r, w->id, false);
 }
 
 static void api_me_change(struct http_request *r, enum rel_change change)

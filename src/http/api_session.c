@@ -168,7 +168,7 @@ static void login_then_write(struct http_request *r,
 static void login_written(struct http_request *r)
 {
 	struct login_state *s = r->job;
-	if (s->status == APP_OK && r->write_status != STORE_OK)
+	if (s->status == APP_OK && r->app_status != APP_OK)
 		s->status = APP_FAULT;
 }
 

@@ -20,7 +20,6 @@
 #include <stdint.h>
 
 #include "app/app.h"
-#include "store/store.h"
 
 #define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB */
 #define HTTP_JSON_DEPTH 16	      /* deepest nesting a body may have */
@@ -75,7 +74,7 @@ struct http_request {
 	bool deferred;
 	bool resumed;
 	bool counted;		    /* in the server's in-flight count */
-	int write_status;	    /* the job's store status */
+	int write_status;	    /* the job's store status (server.c) */
 	struct app_pending pending; /* the job, while the writer has it */
 	void (*after)(struct http_request *r); /* replies after the write */
 	void *job; /* the handler's job state (owned) */
@@ -146,8 +145,9 @@ const char *http_header_in(struct http_request *r, const char *name);
 /* ---- Writes without holding a thread ---- */
 
 /* Queues the job fn(t, arg) on the writer and suspends the connection;
- * when the job is durable (or failed), r->write_status holds its status
- * and `after(r)` runs on a server thread to reply. `arg` stays the
+ * when the job is durable (or failed), r->app_status holds its outcome
+ * (APP_OK, or what the job's store status means) and `after(r)` runs on
+ * a server thread to reply. `arg` stays the
  * handler's. Returns false (after replying 503) when it cannot queue. */
 bool http_write(struct http_request *r, app_job_fn fn, void *arg,
 		void (*after)(struct http_request *r));

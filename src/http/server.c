@@ -114,11 +114,11 @@ static void http_dispatch(struct http_request *r)
 	/* A read's several queries share one read transaction. */
 	bool session = strcmp(route->method, "GET") == 0;
 	if (session)
-		store_read_begin(r->app->store);
+		app_read_begin(r->app);
 	if (auth_check(r)) /* else it replied 401/403 */
 		route->handler(r);
 	if (session)
-		store_read_end(r->app->store);
+		app_read_end(r->app);
 }
 
 static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c,
@@ -271,13 +271,20 @@ static bool http_count(struct http_request *r)
 	return ok;
 }
 
+/* Wakes a suspended request: its `after` runs on a server thread. */
+static void http_resume(struct http_request *r)
+{
+	__atomic_store_n(&r->resumed, true, __ATOMIC_RELEASE);
+	MHD_resume_connection(r->conn);
+}
+
 /* The writer's completion: runs on the writer thread. */
 static void http_write_done(void *arg, int status)
 {
 	struct http_request *r = arg;
 	r->write_status = status;
-	__atomic_store_n(&r->resumed, true, __ATOMIC_RELEASE);
-	MHD_resume_connection(r->conn);
+	r->app_status = app_from_store(status);
+	http_resume(r);
 }
 
 static void http_app_after(struct http_request *r)
@@ -316,7 +323,7 @@ static bool http_write_ex(struct http_request *r, app_job_fn fn, void *arg,
 	r->deferred = true;
 	MHD_suspend_connection(r->conn);
 	if (app_job_start(r->app, &r->pending, fn, arg, alone, http_write_done,
-			  r) != STORE_OK) {
+			  r) != APP_OK) {
 		r->deferred = false;
 		MHD_resume_connection(r->conn);
 		http_problem(r, 503, NULL,
@@ -342,7 +349,7 @@ static void *http_worker_main(void *arg)
 			s->tail = NULL;
 		pthread_mutex_unlock(&s->lock);
 		w->work(w->r);
-		http_write_done(w->r, STORE_OK);
+		http_resume(w->r);
 		free(w);
 		pthread_mutex_lock(&s->lock);
 	}

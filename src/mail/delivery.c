@@ -81,14 +81,14 @@ static int collect(const struct store_outbox *o, void *arg)
 /* After reading what a piece is about: true to go on; false when it is
  * gone (erased or purged meanwhile: the piece is done) or unreadable
  * (the piece fails, to be tried again). */
-static bool piece_found(struct outbox_piece *p, int store_status)
+static bool piece_found(struct outbox_piece *p, int status)
 {
-	if (store_status == STORE_NOT_FOUND)
+	if (status == APP_NOT_FOUND)
 		p->ok = true;
-	else if (store_status != STORE_OK)
+	else if (status != APP_OK)
 		snprintf(p->error, sizeof(p->error),
 			 "the store cannot be read");
-	return store_status == STORE_OK;
+	return status == APP_OK;
 }
 
 /* The message as mail: as received for mail, composed for the rest. */
@@ -151,12 +151,12 @@ static void do_maildir(struct worker *d, struct outbox_piece *p)
 		return;
 	}
 	struct store_message m;
-	int rc = store_message_get(a->reads, o->attempt, &m);
-	if (rc == STORE_NOT_FOUND) {
+	int rc = outbox_message(a, p, &m);
+	if (rc == APP_NOT_FOUND) {
 		p->ok = true; /* erased or purged meanwhile */
 		return;
 	}
-	bool have_m = rc == STORE_OK;
+	bool have_m = rc == APP_OK;
 	struct folder_table *f = malloc(sizeof(*f));
 	struct maildir *md = NULL;
 	char *data = NULL;
@@ -275,16 +275,16 @@ static void do_webhook(struct worker *d, struct outbox_piece *p)
 	char *url = NULL, *secret = NULL, *payload = NULL;
 	struct folder_table *f = NULL;
 	struct store_message m;
-	int rc = store_message_get(a->reads, p->o.attempt, &m);
+	int rc = outbox_message(a, p, &m);
 	if (!piece_found(p, rc))
 		return;
 	rc = delivery_webhook(a, p->o.person, &url, &secret);
-	if (rc == 1 || m.removed || m.decision != GATE_DELIVER) {
+	if (rc == APP_NOT_FOUND || m.removed || m.decision != GATE_DELIVER) {
 		p->ok = true; /* turned off, or gone meanwhile */
 		goto out;
 	}
 	f = malloc(sizeof(*f));
-	if (rc != 0 || f == NULL || inbox_folders(a, p->o.person, f) ||
+	if (rc != APP_OK || f == NULL || inbox_folders(a, p->o.person, f) ||
 	    (payload = webhook_payload(a, &m, f)) == NULL) {
 		snprintf(p->error, sizeof(p->error),
 			 "the webhook's message could not be made");
@@ -351,14 +351,14 @@ static void do_forward(struct worker *d, struct outbox_piece *p)
 	char bounces[300];
 	bool verified = false;
 	int rc = delivery_forward(a, p->o.person, address, &verified, code);
-	if (rc < 0) {
+	if (rc == APP_FAULT) {
 		snprintf(p->error, sizeof(p->error),
 			 "the settings cannot be read");
 		return;
 	}
 	bool want = p->o.op == STORE_OUTBOX_VERIFY ? !verified && code[0]
 						   : verified;
-	if (rc == 1 || !want || a->cfg.smarthost[0] == '\0') {
+	if (rc == APP_NOT_FOUND || !want || a->cfg.smarthost[0] == '\0') {
 		p->ok = true; /* changed or turned off meanwhile */
 		return;
 	}
@@ -402,12 +402,12 @@ static void do_forward(struct worker *d, struct outbox_piece *p)
 		sodium_memzero(body, sizeof(body));
 		sodium_memzero(code, sizeof(code));
 	} else {
-		rc = store_message_get(a->reads, p->o.attempt, &m);
-		if (rc == STORE_NOT_FOUND) {
+		rc = outbox_message(a, p, &m);
+		if (rc == APP_NOT_FOUND) {
 			p->ok = true;
 			return;
 		}
-		if (rc != STORE_OK) {
+		if (rc != APP_OK) {
 			snprintf(p->error, sizeof(p->error),
 				 "the store cannot be read");
 			return;
@@ -449,21 +449,15 @@ out:
 static void do_unsubscribe(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
-	struct store_relationship r;
-	int rc = store_relationship_by_id(a->reads, p->o.attempt, &r);
-	if (!piece_found(p, rc))
-		return;
-	if (r.unsubscribe == NULL || r.person != p->o.person) {
-		p->ok = true; /* erased meanwhile */
-		store_relationship_clear(&r);
-		return;
-	}
+	char *uri = NULL;
+	if (!piece_found(p, outbox_unsubscribe_uri(a, p, &uri)))
+		return; /* no URI: erased meanwhile, nothing to do */
 	static const char body[] = "List-Unsubscribe=One-Click";
 	struct outbound_reply reply;
-	p->ok = outbound_post(r.unsubscribe, a->cfg.allow_private_targets,
+	p->ok = outbound_post(uri, a->cfg.allow_private_targets,
 			      "application/x-www-form-urlencoded", NULL, body,
 			      sizeof(body) - 1, &reply);
-	store_relationship_clear(&r);
+	free(uri);
 	p->status = (int)reply.status;
 	if (!p->ok) /* app/outbox.c says how long it is tried */
 		snprintf(p->error, sizeof(p->error), "%s", reply.error);
@@ -501,7 +495,7 @@ static int delivery_round(struct worker *w, struct round *r)
 {
 	struct app *a = w->a;
 	r->n = 0;
-	if (outbox_due(a, w->local, DELIVERY_BATCH, collect, r) != STORE_OK) {
+	if (outbox_due(a, w->local, DELIVERY_BATCH, collect, r) != APP_OK) {
 		log_warn("delivery: the outbox cannot be read");
 		return -1;
 	}
