@@ -27,29 +27,24 @@ static bool model_scalar(uint32_t cp)
 	return cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
 }
 
-/* The encoding of any cp < 2^21, shortest form. */
+/* cp < 2^21 in exactly n bytes: its shortest form, or an overlong one
+ * when n is more than it needs. */
+static size_t model_encode_in(uint32_t cp, size_t n, unsigned char out[4])
+{
+	static const unsigned char lead[] = { 0, 0x00, 0xC0, 0xE0, 0xF0 };
+
+	for (size_t k = n - 1; k > 0; k--, cp >>= 6)
+		out[k] = (unsigned char)(0x80 | (cp & 0x3F));
+	out[0] = (unsigned char)(lead[n] | cp);
+	return n;
+}
+
+/* cp < 2^21 in its shortest form. */
 static size_t model_encode(uint32_t cp, unsigned char out[4])
 {
-	if (cp < 0x80) {
-		out[0] = (unsigned char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		out[0] = (unsigned char)(0xC0 | cp >> 6);
-		out[1] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		out[0] = (unsigned char)(0xE0 | cp >> 12);
-		out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	out[0] = (unsigned char)(0xF0 | cp >> 18);
-	out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-	out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-	out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-	return 4;
+	size_t n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+	return model_encode_in(cp, n, out);
 }
 
 /* For n = 1..4: read the code point n bytes would carry, and accept it
@@ -469,19 +464,10 @@ static size_t random_piece(unsigned char *out, bool valid_only)
 		while (!model_scalar(cp) || cp < 0x80);
 		n = model_encode(cp, out);
 		return 1 + rng((uint32_t)n - 1);
-	default: /* an overlong form of a small code point */
-		cp = rng(0x800);
-		if (cp < 0x80 || rng(2)) {
-			out[0] = (unsigned char)(0xE0 | cp >> 12);
-			out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-			out[2] = (unsigned char)(0x80 | (cp & 0x3F));
-			return 3;
-		}
-		out[0] = (unsigned char)(0xF0);
-		out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
-		out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
-		out[3] = (unsigned char)(0x80 | (cp & 0x3F));
-		return 4;
+	default: /* an overlong form */
+		cp = rng(0x10000);
+		n = cp < 0x80 ? 2 + rng(3) : cp < 0x800 ? 3 + rng(2) : 4;
+		return model_encode_in(cp, n, out);
 	}
 }
 
