@@ -29,6 +29,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 /* NULL-ended, so the doors can list it without a count. */
 const char *const terms_agreements[] = {
 	"SD-BASE",     "SD-BASE-A",  "SD-BASE-AT", "SD-BASE-ATP",
@@ -60,19 +62,9 @@ static const char *const cap_unit_names[] = {
 
 /* ---- Errors and paths ---- */
 
-static size_t utf8_cut(const char *s, size_t len, size_t room)
-{
-	/* The longest prefix of s[0..len) that fits in room bytes without
-	 * splitting a UTF-8 sequence: the path is sent back in JSON, and a
-	 * half character would make the whole reply unencodable. */
-	if (len <= room)
-		return len;
-	while (room > 0 && ((unsigned char)s[room] & 0xc0) == 0x80)
-		room--;
-	return room;
-}
-
-/* out = base + "." + key (just key when base is empty), truncated. */
+/* out = base + "." + key (just key when base is empty), truncated at a
+ * character boundary: the path is sent back in JSON, and a half character
+ * would make the whole reply unencodable. */
 static void path_key(char *out, const char *base, const char *key)
 {
 	size_t room = PATH_MAX_LEN - 1, n = strlen(base), k;
@@ -87,7 +79,7 @@ static void path_key(char *out, const char *base, const char *key)
 	out[n + k] = '\0';
 }
 
-/* out = base + "[i]". */
+/* out = base + "[i]", base cut at a character boundary when long. */
 static void path_index(char *out, const char *base, size_t i)
 {
 	char idx[24];

@@ -12,7 +12,7 @@
 #include <microhttpd.h>
 
 #include "core/terms.h"
-#include "ledger/jcs.h"
+#include "core/utf8.h"
 
 static const char *http_title(unsigned status)
 {
@@ -91,17 +91,6 @@ void http_empty(struct http_request *r, unsigned status)
 	http_set(r, status, NULL, NULL);
 }
 
-/* Cuts s (NUL-terminated) back to its longest prefix of whole UTF-8
- * characters: a detail truncated mid-character, or quoting a client's
- * invalid bytes, must still make valid JSON. */
-static void http_utf8_clean(char *s)
-{
-	size_t n = strlen(s);
-	while (n > 0 && !jcs_utf8_valid(s, n))
-		n--;
-	s[n] = '\0';
-}
-
 void http_problem(struct http_request *r, unsigned status, const char *field,
 		  const char *fmt, ...)
 {
@@ -110,10 +99,13 @@ void http_problem(struct http_request *r, unsigned status, const char *field,
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	http_utf8_clean(detail);
+	/* Each ends before its first byte that is not UTF-8: a detail cut
+	 * mid-character by its buffer, or quoting a client's invalid bytes,
+	 * must still make valid JSON. */
+	detail[utf8_valid_prefix(detail, strlen(detail))] = '\0';
 	if (field) {
 		snprintf(name, sizeof(name), "%s", field);
-		http_utf8_clean(name);
+		name[utf8_valid_prefix(name, strlen(name))] = '\0';
 	}
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank",
 			      "title", http_title(status), "status",

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
+
 /* The output being built; `p` is NUL-terminated whenever `cap` > 0. */
 struct jcs_buf {
 	char *p;    /* malloc'd, owned by the walk until handed out */
@@ -68,82 +70,9 @@ static int jcs_append_char(struct jcs_buf *b, char c)
 	return jcs_append(b, &c, 1);
 }
 
-/* Decodes the code point at s[*i] of a string already known to be valid
- * UTF-8 and advances *i past it. */
-static uint32_t jcs_utf8_next(const unsigned char *s, size_t *i)
-{
-	unsigned char c = s[*i];
-	uint32_t cp;
-	int n;
-
-	if (c < 0x80) {
-		*i += 1;
-		return c;
-	}
-	if (c < 0xE0) {
-		cp = c & 0x1F;
-		n = 1;
-	} else if (c < 0xF0) {
-		cp = c & 0x0F;
-		n = 2;
-	} else {
-		cp = c & 0x07;
-		n = 3;
-	}
-	*i += 1;
-	while (n-- > 0)
-		cp = (cp << 6) | (s[(*i)++] & 0x3F);
-	return cp;
-}
-
-bool jcs_utf8_valid(const char *str, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0;
-
-	while (i < len) {
-		unsigned char c = s[i];
-		unsigned char lo = 0x80, hi = 0xBF;
-		size_t n, k;
-
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		/* The ranges of RFC 3629 §4: the second byte's bounds are what
-		 * exclude overlong forms, surrogates and > U+10FFFF. */
-		if (c >= 0xC2 && c <= 0xDF) {
-			n = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			n = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			n = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return false;
-		}
-		if (len - i - 1 < n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (k = 2; k <= n; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xBF)
-				return false;
-		i += n + 1;
-	}
-	return true;
-}
-
 /* A reader that yields a UTF-8 string as UTF-16 code units. */
 struct jcs_utf16_reader {
-	const unsigned char *s;
+	const char *s;
 	size_t len;
 	size_t i;
 	uint32_t low; /* pending low surrogate, 0 when none */
@@ -153,6 +82,7 @@ struct jcs_utf16_reader {
 static int32_t jcs_utf16_next(struct jcs_utf16_reader *r)
 {
 	uint32_t cp;
+	size_t n;
 
 	if (r->low) {
 		cp = r->low;
@@ -161,7 +91,14 @@ static int32_t jcs_utf16_next(struct jcs_utf16_reader *r)
 	}
 	if (r->i >= r->len)
 		return -1;
-	cp = jcs_utf8_next(r->s, &r->i);
+	n = utf8_decode(r->s + r->i, r->len - r->i, &cp);
+	if (n == 0) {
+		/* Not UTF-8, which the contract rules out: rather than read
+		 * past the end, the byte counts as a code unit of its own. */
+		cp = (unsigned char)r->s[r->i];
+		n = 1;
+	}
+	r->i += n;
 	if (cp < 0x10000)
 		return (int32_t)cp;
 	cp -= 0x10000;
@@ -171,8 +108,8 @@ static int32_t jcs_utf16_next(struct jcs_utf16_reader *r)
 
 int jcs_utf16_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-	struct jcs_utf16_reader ra = { (const unsigned char *)a, a_len, 0, 0 };
-	struct jcs_utf16_reader rb = { (const unsigned char *)b, b_len, 0, 0 };
+	struct jcs_utf16_reader ra = { a, a_len, 0, 0 };
+	struct jcs_utf16_reader rb = { b, b_len, 0, 0 };
 
 	for (;;) {
 		int32_t ua = jcs_utf16_next(&ra);
@@ -199,7 +136,7 @@ static int jcs_write_string(struct jcs_buf *b, const char *s, size_t len)
 	size_t i, run;
 	int rc;
 
-	if (!jcs_utf8_valid(s, len))
+	if (!utf8_valid(s, len))
 		return JCS_ERR_UTF8;
 	if ((rc = jcs_append_char(b, '"')))
 		return rc;
@@ -302,7 +239,7 @@ static int jcs_write_object(struct jcs_buf *b, const json_t *v, int depth)
 		if (i == n)
 			break;
 		/* Validate before sorting: the comparison decodes UTF-8. */
-		if (!jcs_utf8_valid(key, key_len)) {
+		if (!utf8_valid(key, key_len)) {
 			rc = JCS_ERR_UTF8;
 			goto out;
 		}

@@ -22,7 +22,6 @@
 #define CMR_LEDGER_JCS_H
 
 #include <jansson.h>
-#include <stdbool.h>
 #include <stddef.h>
 
 /* Deepest nesting of arrays and objects we serialize: jansson's own parser
@@ -52,10 +51,6 @@ int jcs_serialize(const json_t *value, char **out, size_t *out_len);
 
 /* A short English description of a jcs_status, for logs and errors. */
 const char *jcs_strerror(int status);
-
-/* True when s[0..len) is well-formed UTF-8 (RFC 3629: no overlong forms,
- * no surrogates, nothing above U+10FFFF). NUL bytes are allowed. */
-bool jcs_utf8_valid(const char *s, size_t len);
 
 /* Compares two valid UTF-8 strings by their UTF-16 code units, the order
  * RFC 8785 sorts keys in: <0, 0 or >0 like strcmp. */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ledger/jcs.h"
+#include "core/utf8.h"
 
 /* The signature type byte of Ed25519 in signed notes. */
 #define NOTE_TYPE_ED25519 0x01
@@ -51,30 +51,6 @@ const char *note_strerror(int status)
 	}
 }
 
-/* Decodes the code point at s[*i] of valid UTF-8 and advances *i. */
-static uint32_t note_utf8_next(const unsigned char *s, size_t *i)
-{
-	unsigned char c = s[(*i)++];
-	uint32_t cp;
-	int n;
-
-	if (c < 0x80)
-		return c;
-	if (c < 0xE0) {
-		cp = c & 0x1F;
-		n = 1;
-	} else if (c < 0xF0) {
-		cp = c & 0x0F;
-		n = 2;
-	} else {
-		cp = c & 0x07;
-		n = 3;
-	}
-	while (n-- > 0)
-		cp = (cp << 6) | (s[(*i)++] & 0x3F);
-	return cp;
-}
-
 /* Unicode White_Space (what Go's unicode.IsSpace, used by the reference
  * implementation for key names, calls a space). */
 static bool note_is_space(uint32_t cp)
@@ -87,16 +63,17 @@ static bool note_is_space(uint32_t cp)
 
 static bool note_name_valid(const char *name, size_t len)
 {
-	const unsigned char *s = (const unsigned char *)name;
 	size_t i = 0;
 
-	if (len == 0 || len > NOTE_KEY_NAME_MAX || !jcs_utf8_valid(name, len))
+	if (len == 0 || len > NOTE_KEY_NAME_MAX)
 		return false;
 	while (i < len) {
-		uint32_t cp = note_utf8_next(s, &i);
+		uint32_t cp;
+		size_t n = utf8_decode(name + i, len - i, &cp);
 
-		if (cp < 0x20 || cp == '+' || note_is_space(cp))
+		if (n == 0 || cp < 0x20 || cp == '+' || note_is_space(cp))
 			return false;
+		i += n;
 	}
 	return true;
 }
@@ -115,7 +92,7 @@ static bool note_chars_valid(const char *s, size_t len)
 	for (i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 && s[i] != '\n')
 			return false;
-	return jcs_utf8_valid(s, len);
+	return utf8_valid(s, len);
 }
 
 static bool note_text_valid(const char *text, size_t len)

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mail/mailmsg.h"
+#include "core/utf8.h"
 
 struct maildir {
 	int fd; /* <root>/<person>/ */
@@ -27,6 +27,7 @@ bool maildir_mutf7(const char *utf8, char *out, size_t size)
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
 				  "stuvwxyz0123456789+,";
 	const unsigned char *p = (const unsigned char *)utf8;
+	const unsigned char *end = p + strlen(utf8);
 	size_t n = 0;
 #define PUT(ch)                                                                \
 	do {                                                                   \
@@ -53,9 +54,12 @@ bool maildir_mutf7(const char *utf8, char *out, size_t size)
 		int nbits = 0;
 		PUT('&');
 		while (*p >= 0x80) {
-			int32_t c = mailmsg_utf8_next(&p);
-			if (c < 0)
+			uint32_t c;
+			size_t len = utf8_decode((const char *)p,
+						 (size_t)(end - p), &c);
+			if (len == 0)
 				return false;
+			p += len;
 			uint16_t units[2];
 			int k = 0;
 			if (c >= 0x10000) {

@@ -11,6 +11,8 @@
 
 #include <gmime/gmime.h>
 
+#include "core/utf8.h"
+
 static pthread_once_t mailmsg_once = PTHREAD_ONCE_INIT;
 
 static void mailmsg_init_once(void)
@@ -45,74 +47,12 @@ bool mailmsg_domain(const char *address, char *out, size_t size)
 	return i > 0;
 }
 
-int32_t mailmsg_utf8_next(const unsigned char **p)
-{
-	const unsigned char *s = *p;
-	int32_t c;
-	int n;
-	if (s[0] < 0x80) {
-		*p += 1;
-		return s[0];
-	}
-	if ((s[0] & 0xe0) == 0xc0) {
-		c = s[0] & 0x1f;
-		n = 1;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		c = s[0] & 0x0f;
-		n = 2;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		c = s[0] & 0x07;
-		n = 3;
-	} else {
-		return -1;
-	}
-	for (int i = 1; i <= n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return -1;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	static const int32_t least[] = { 0, 0x80, 0x800, 0x10000 };
-	if (c < least[n] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return -1; /* overlong, too big, or a surrogate */
-	*p += n + 1;
-	return c;
-}
-
-/* Makes s valid UTF-8 in place: a character cut at the end goes, any
- * other byte that is not part of a well-formed character becomes '?'.
- * (A header may carry raw 8-bit text, and a value cut to its field's
- * size may end inside a character; JSON wants neither.) */
-static void mailmsg_utf8(char *s)
-{
-	unsigned char *p = (unsigned char *)s;
-	while (*p) {
-		const unsigned char *q = p;
-		if (mailmsg_utf8_next(&q) >= 0) {
-			p = (unsigned char *)q;
-			continue;
-		}
-		/* A character cut by the end of the string is dropped; the
-		 * bytes are read only up to that end. */
-		int n = (*p & 0xe0) == 0xc0   ? 1
-			: (*p & 0xf0) == 0xe0 ? 2
-			: (*p & 0xf8) == 0xf0 ? 3
-					      : 0;
-		for (int i = 1; i <= n; i++) {
-			if (p[i] == '\0') {
-				*p = '\0';
-				return;
-			}
-			if ((p[i] & 0xc0) != 0x80)
-				break;
-		}
-		*p++ = '?';
-	}
-}
-
 static void mailmsg_copy(char *dst, size_t size, const char *src)
 {
 	snprintf(dst, size, "%s", src ? src : "");
-	mailmsg_utf8(dst);
+	/* A header may carry raw 8-bit text, and a value cut to its field's
+	 * size may end inside a character; JSON wants neither. */
+	dst[utf8_clean(dst, strlen(dst))] = '\0';
 	/* Trim the spaces a header value may carry. */
 	size_t n = strlen(dst);
 	while (n && isspace((unsigned char)dst[n - 1]))

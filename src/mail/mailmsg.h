@@ -23,10 +23,6 @@ struct mailmsg {
 	size_t header_len; /* bytes of the header block, blank line incl. */
 };
 
-/* Decodes one UTF-8 character at *p (advancing it past it); -1 when
- * malformed (cut, overlong, too big or a surrogate: *p is left). */
-int32_t mailmsg_utf8_next(const unsigned char **p);
-
 /* Once per process, before any mailmsg_parse. */
 void mailmsg_init(void);
 
