@@ -90,8 +90,9 @@ static int collect_entry(const struct store_ledger_entry *e, void *arg)
 	return 0;
 }
 
-int account_export(struct app *a, uint64_t person, const char *password,
-		   json_t **out, struct app_error *err)
+enum app_status account_export(struct app *a, uint64_t person,
+			       const char *password, json_t **out,
+			       struct app_error *err)
 {
 	if (!person_check_password(a, person, password))
 		return app_fail(err, APP_NOT_FOUND, "password",
@@ -259,7 +260,7 @@ static int erase_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int erase_finish(void *job, int rc, struct app_error *err)
+static enum app_status erase_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_NOT_FOUND)
@@ -285,8 +286,9 @@ static void erase_release(void *job)
 	free(j);
 }
 
-int account_erase_begin(struct app *a, uint64_t person, const char *password,
-			struct app_write *w, struct app_error *err)
+enum app_status account_erase_begin(struct app *a, uint64_t person,
+				    const char *password, struct app_write *w,
+				    struct app_error *err)
 {
 	if (!person_check_password(a, person, password))
 		return app_fail(err, APP_NOT_FOUND, "password",
@@ -320,8 +322,8 @@ int account_erase_begin(struct app *a, uint64_t person, const char *password,
 	return APP_OK;
 }
 
-int account_erase(struct app *a, uint64_t person, const char *password,
-		  struct app_error *err)
+enum app_status account_erase(struct app *a, uint64_t person,
+			      const char *password, struct app_error *err)
 {
 	struct app_write w;
 	int rc = account_erase_begin(a, person, password, &w, err);

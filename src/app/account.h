@@ -15,8 +15,9 @@
  * relationships (with terms), proposals, every attempt, and the ledger
  * with its signed head. APP_NOT_FOUND for a wrong password (the door
  * answers 403). */
-int account_export(struct app *a, uint64_t person, const char *password,
-		   json_t **out, struct app_error *err);
+enum app_status account_export(struct app *a, uint64_t person,
+			       const char *password, json_t **out,
+			       struct app_error *err);
 
 /* Erases the person: the wrapped data key is destroyed (so every sealed
  * value is gone for good), profile, messages, tokens and codes are
@@ -24,12 +25,13 @@ int account_export(struct app *a, uint64_t person, const char *password,
  * its relationship ends, an `erasure` entry closes the ledger (whose
  * hashes stay and still verify), and the WAL is checkpointed and
  * truncated so no old page survives. */
-int account_erase(struct app *a, uint64_t person, const char *password,
-		  struct app_error *err);
+enum app_status account_erase(struct app *a, uint64_t person,
+			      const char *password, struct app_error *err);
 
 /* account_erase, split (see struct app_write); argon2id here, so call it
  * off the event threads. */
-int account_erase_begin(struct app *a, uint64_t person, const char *password,
-			struct app_write *w, struct app_error *err);
+enum app_status account_erase_begin(struct app *a, uint64_t person,
+				    const char *password, struct app_write *w,
+				    struct app_error *err);
 
 #endif

@@ -33,8 +33,8 @@ int64_t app_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int app_fail(struct app_error *err, int status, const char *field,
-	     const char *fmt, ...)
+enum app_status app_fail(struct app_error *err, int status, const char *field,
+			 const char *fmt, ...)
 {
 	if (err) {
 		va_list ap;
@@ -54,7 +54,7 @@ bool app_owns(struct app_caller who, uint64_t person, uint64_t brand)
 	return who.brand != 0 && who.brand == brand;
 }
 
-int app_from_store(int st)
+enum app_status app_from_store(int st)
 {
 	switch (st) {
 	case STORE_OK:
@@ -101,8 +101,8 @@ static int app_store_dir(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
-int app_open(struct app *a, const struct config *cfg, bool create, char *err,
-	     size_t errlen)
+enum app_status app_open(struct app *a, const struct config *cfg, bool create,
+			 char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
@@ -233,9 +233,9 @@ int app_job_run(struct app *a, app_job_fn run, void *job, bool alone)
 		     : store_write(a->store, app_job_call, &p);
 }
 
-int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
-		  void *job, bool alone, void (*done)(void *arg, int status),
-		  void *arg)
+enum app_status app_job_start(struct app *a, struct app_pending *p,
+			      app_job_fn run, void *job, bool alone,
+			      void (*done)(void *arg, int status), void *arg)
 {
 	*p = (struct app_pending){ a, run, job, done, arg };
 	return store_write_async_ex(a->store, app_job_call, p, app_job_done,
@@ -244,7 +244,8 @@ int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
 		       : APP_FAULT;
 }
 
-int app_write_run(struct app *a, struct app_write *w, struct app_error *err)
+enum app_status app_write_run(struct app *a, struct app_write *w,
+			      struct app_error *err)
 {
 	int rc = app_job_run(a, w->run, w->job, w->alone);
 	int status = w->finish(w->job, rc, err);

@@ -33,10 +33,12 @@ struct app {
 /* Errors of the use cases, which the doors map to their protocol: */
 enum app_status {
 	APP_OK = 0,
-	APP_INVALID = 1,   /* the caller's input is refused (4xx / exit 1) */
-	APP_NOT_FOUND = 2, /* not there, or not the caller's (404) */
-	APP_CONFLICT = 3,  /* a conflict of state (409) */
-	APP_FAULT = -1,	   /* our fault, logged; nothing written (5xx/451) */
+	APP_INVALID = 1,     /* the caller's input is refused (4xx / exit 1) */
+	APP_NOT_FOUND = 2,   /* not there, or not the caller's (404) */
+	APP_CONFLICT = 3,    /* a conflict of state (409) */
+	APP_WOULD_BLOCK = 4, /* done only where the caller may wait: split
+				the write (struct app_write) and retry */
+	APP_FAULT = -1,	     /* our fault, logged; nothing written (5xx/451) */
 };
 
 /* Who asks, for the ownership check: a person or a brand (the other is
@@ -60,8 +62,8 @@ struct app_error {
 
 /* Opens the keys (creating them when `create`), the store, and migrates
  * it. Returns APP_OK, or APP_FAULT with a sentence in err. */
-int app_open(struct app *a, const struct config *cfg, bool create, char *err,
-	     size_t errlen);
+enum app_status app_open(struct app *a, const struct config *cfg, bool create,
+			 char *err, size_t errlen);
 void app_close(struct app *a);
 
 /* A request's reads share one snapshot until app_read_end, on this
@@ -73,8 +75,9 @@ void app_read_end(struct app *a);
 int64_t app_now_ms(void);
 
 /* Sets err and returns status: a shorthand for the use cases. */
-int app_fail(struct app_error *err, int status, const char *field,
-	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+enum app_status app_fail(struct app_error *err, int status, const char *field,
+			 const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* An instant (Unix seconds) as RFC 3339 UTC ("2026-11-25T10:00:00Z"),
  * or JSON null for 0. */
@@ -111,12 +114,14 @@ struct app_write {
 	app_job_fn run;
 	void *job;
 	bool alone; /* commit right after it (store_write_alone) */
-	int (*finish)(void *job, int store_status, struct app_error *err);
+	enum app_status (*finish)(void *job, int store_status,
+				  struct app_error *err);
 	void (*release)(void *job);
 };
 
 /* Runs w and waits: returns finish's status, and releases the job. */
-int app_write_run(struct app *a, struct app_write *w, struct app_error *err);
+enum app_status app_write_run(struct app *a, struct app_write *w,
+			      struct app_error *err);
 
 /* Runs job on the writer and waits until its batch is durable: the store
  * status of the job, or STORE_FAULT when the commit failed. */
@@ -135,11 +140,11 @@ struct app_pending {
 
 /* Queues the job; APP_OK, or APP_FAULT when the writer takes no more
  * jobs (done will then not run). */
-int app_job_start(struct app *a, struct app_pending *p, app_job_fn run,
-		  void *job, bool alone, void (*done)(void *arg, int status),
-		  void *arg);
+enum app_status app_job_start(struct app *a, struct app_pending *p,
+			      app_job_fn run, void *job, bool alone,
+			      void (*done)(void *arg, int status), void *arg);
 
 /* Maps a store status to an app status. */
-int app_from_store(int store_status);
+enum app_status app_from_store(int store_status);
 
 #endif

@@ -58,9 +58,10 @@ static int brand_set(json_t *obj, const char *key, const char *v)
 	return json_object_set_new(obj, key, json_string(v));
 }
 
-int brand_add(struct app *a, const char *name, const char *const *domains,
-	      int n_domains, const struct brand_controller *c, uint64_t *id,
-	      char *key, struct app_error *err)
+enum app_status brand_add(struct app *a, const char *name,
+			  const char *const *domains, int n_domains,
+			  const struct brand_controller *c, uint64_t *id,
+			  char *key, struct app_error *err)
 {
 	struct store_brand b;
 	size_t n = strlen(name);
@@ -144,8 +145,8 @@ static int brand_rotate_job(struct app_tx *t, void *arg)
 	return store_brand_set_key(t->tx, r->id, r->hash, r->at);
 }
 
-int brand_key_rotate(struct app *a, uint64_t id, char *key,
-		     struct app_error *err)
+enum app_status brand_key_rotate(struct app *a, uint64_t id, char *key,
+				 struct app_error *err)
 {
 	struct brand_rotate r = { .id = id, .at = app_now_ms() / 1000 };
 	brand_key_make(id, key, r.hash);
@@ -160,7 +161,7 @@ int brand_key_rotate(struct app *a, uint64_t id, char *key,
 	return APP_OK;
 }
 
-int brand_authenticate(struct app *a, const char *key, uint64_t *id)
+enum app_status brand_authenticate(struct app *a, const char *key, uint64_t *id)
 {
 	char idtext[ID_SIZE];
 	uint8_t hash[32];

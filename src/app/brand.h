@@ -24,17 +24,19 @@ struct brand_controller {
  * (lower-cased, DNS syntax, not owned by another brand). *id gets its key
  * and key (BRAND_KEY_SIZE) its API key, shown this once. APP_INVALID,
  * APP_CONFLICT (name or a domain taken) or APP_FAULT with err. */
-int brand_add(struct app *a, const char *name, const char *const *domains,
-	      int n_domains, const struct brand_controller *c, uint64_t *id,
-	      char *key, struct app_error *err);
+enum app_status brand_add(struct app *a, const char *name,
+			  const char *const *domains, int n_domains,
+			  const struct brand_controller *c, uint64_t *id,
+			  char *key, struct app_error *err);
 
 /* Replaces the brand's key; the old one stops working at once. */
-int brand_key_rotate(struct app *a, uint64_t id, char *key,
-		     struct app_error *err);
+enum app_status brand_key_rotate(struct app *a, uint64_t id, char *key,
+				 struct app_error *err);
 
 /* The brand a presented API key belongs to: APP_OK and *id, or
  * APP_NOT_FOUND for any key that is not a current brand key (the
  * comparison of hashes is constant-time). */
-int brand_authenticate(struct app *a, const char *key, uint64_t *id);
+enum app_status brand_authenticate(struct app *a, const char *key,
+				   uint64_t *id);
 
 #endif

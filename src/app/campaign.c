@@ -144,7 +144,7 @@ struct campaign_run {
 	struct chunk_job job;
 };
 
-static int chunk_finish(void *job, int rc, struct app_error *err)
+static enum app_status chunk_finish(void *job, int rc, struct app_error *err)
 {
 	struct chunk_job *j = job;
 	if (rc != STORE_OK)
@@ -163,9 +163,10 @@ static void campaign_keep(void *job)
 	(void)job; /* the run owns its jobs */
 }
 
-int campaign_begin(struct app *a, const struct campaign_request *req,
-		   struct campaign_result *out, struct campaign_run **run,
-		   struct app_error *err)
+enum app_status campaign_begin(struct app *a,
+			       const struct campaign_request *req,
+			       struct campaign_result *out,
+			       struct campaign_run **run, struct app_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	out->id = store_new_key();
@@ -209,8 +210,8 @@ int campaign_begin(struct app *a, const struct campaign_request *req,
 	return APP_OK;
 }
 
-int campaign_step(struct campaign_run *r, struct app_write *w,
-		  struct app_error *err)
+enum app_status campaign_step(struct campaign_run *r, struct app_write *w,
+			      struct app_error *err)
 {
 	const struct campaign_request *q = r->req;
 	if (r->done)
@@ -264,8 +265,9 @@ void campaign_run_free(struct campaign_run *r)
 	free(r);
 }
 
-int campaign_send(struct app *a, const struct campaign_request *req,
-		  struct campaign_result *out, struct app_error *err)
+enum app_status campaign_send(struct app *a, const struct campaign_request *req,
+			      struct campaign_result *out,
+			      struct app_error *err)
 {
 	struct campaign_run *r = NULL;
 	struct app_write w;

@@ -41,8 +41,9 @@ struct campaign_result {
 
 /* APP_CONFLICT (field "Idempotency-Key") when its key is taken: the
  * caller replays the key's answer. */
-int campaign_send(struct app *a, const struct campaign_request *req,
-		  struct campaign_result *out, struct app_error *err);
+enum app_status campaign_send(struct app *a, const struct campaign_request *req,
+			      struct campaign_result *out,
+			      struct app_error *err);
 
 /* The same, a write at a time, for a door that waits without holding a
  * thread: campaign_begin checks (an explicit list must be all the
@@ -53,11 +54,13 @@ int campaign_send(struct app *a, const struct campaign_request *req,
  * run. */
 #define CAMPAIGN_DONE 11
 struct campaign_run;
-int campaign_begin(struct app *a, const struct campaign_request *req,
-		   struct campaign_result *out, struct campaign_run **run,
-		   struct app_error *err);
-int campaign_step(struct campaign_run *run, struct app_write *w,
-		  struct app_error *err);
+enum app_status campaign_begin(struct app *a,
+			       const struct campaign_request *req,
+			       struct campaign_result *out,
+			       struct campaign_run **run,
+			       struct app_error *err);
+enum app_status campaign_step(struct campaign_run *run, struct app_write *w,
+			      struct app_error *err);
 void campaign_run_free(struct campaign_run *run);
 
 /* The result as the brand sees it: {"id","total","accepted","refused",

@@ -114,7 +114,8 @@ static int settings_read(struct store_rd *reads, struct keys *keys,
 	return status;
 }
 
-int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
+enum app_status delivery_webhook(struct app *a, uint64_t person, char **url,
+				 char **secret)
 {
 	struct settings s;
 	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
@@ -136,9 +137,10 @@ int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret)
 	return APP_OK;
 }
 
-int delivery_forward(struct app *a, uint64_t person,
-		     char address[DELIVERY_ADDRESS_MAX + 1], bool *verified,
-		     char code[DELIVERY_CODE_LEN + 1])
+enum app_status delivery_forward(struct app *a, uint64_t person,
+				 char address[DELIVERY_ADDRESS_MAX + 1],
+				 bool *verified,
+				 char code[DELIVERY_CODE_LEN + 1])
 {
 	struct settings s;
 	if (settings_read(a->reads, a->keys, person, &s) != APP_OK)
@@ -156,8 +158,8 @@ int delivery_forward(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-int delivery_get(struct app *a, uint64_t person, json_t **out,
-		 struct app_error *err)
+enum app_status delivery_get(struct app *a, uint64_t person, json_t **out,
+			     struct app_error *err)
 {
 	struct settings s;
 	int rc = settings_read(a->reads, a->keys, person, &s);
@@ -484,7 +486,7 @@ static int delivery_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int delivery_finish(void *job, int rc, struct app_error *err)
+static enum app_status delivery_finish(void *job, int rc, struct app_error *err)
 {
 	struct delivery_job *j = job;
 	if (rc != STORE_OK) {
@@ -589,10 +591,11 @@ static int settings_check(struct app *a, const json_t *settings, bool *maildir,
 	return APP_OK;
 }
 
-int delivery_set_begin(struct app *a, uint64_t person, const char *password,
-		       const json_t *settings, bool *type_error,
-		       char new_secret[DELIVERY_SECRET_MAX],
-		       struct app_write *w, struct app_error *err)
+enum app_status delivery_set_begin(struct app *a, uint64_t person,
+				   const char *password, const json_t *settings,
+				   bool *type_error,
+				   char new_secret[DELIVERY_SECRET_MAX],
+				   struct app_write *w, struct app_error *err)
 {
 	bool maildir = false;
 	const char *url = NULL, *address = NULL;
@@ -621,8 +624,9 @@ int delivery_set_begin(struct app *a, uint64_t person, const char *password,
 	return APP_OK;
 }
 
-int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
-			  struct app_write *w, struct app_error *err)
+enum app_status delivery_verify_begin(struct app *a, uint64_t person,
+				      const char *code, struct app_write *w,
+				      struct app_error *err)
 {
 	(void)a; /* the job reads what it needs */
 	struct delivery_job *j = calloc(1, sizeof(*j));

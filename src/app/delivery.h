@@ -32,8 +32,8 @@
  *  "forward": {"address", "verified"} | null,
  *  "available": {"maildir": bool, "webhook": true, "forward": bool},
  *  "outbox": {"pending": n, "failing": n, "last_error": str|null}} */
-int delivery_get(struct app *a, uint64_t person, json_t **out,
-		 struct app_error *err);
+enum app_status delivery_get(struct app *a, uint64_t person, json_t **out,
+			     struct app_error *err);
 
 /* Checks the password (argon2id: call it off the event loop) and the
  * settings (every key but "password"; an omitted one is off), and fills
@@ -41,16 +41,18 @@ int delivery_get(struct app *a, uint64_t person, json_t **out,
  * (else ""), to be shown once; a new forward address gets a code, sent
  * there. APP_NOT_FOUND with field "password" for a wrong password;
  * APP_INVALID with *type_error set for a wrong shape. */
-int delivery_set_begin(struct app *a, uint64_t person, const char *password,
-		       const json_t *settings, bool *type_error,
-		       char new_secret[DELIVERY_SECRET_MAX],
-		       struct app_write *w, struct app_error *err);
+enum app_status delivery_set_begin(struct app *a, uint64_t person,
+				   const char *password, const json_t *settings,
+				   bool *type_error,
+				   char new_secret[DELIVERY_SECRET_MAX],
+				   struct app_write *w, struct app_error *err);
 
 /* The code sent to the forward address, given back: APP_OK (forwarding
  * starts), APP_INVALID (wrong — counted —, expired, or too many tries),
  * APP_CONFLICT (nothing waits for a code). */
-int delivery_verify_begin(struct app *a, uint64_t person, const char *code,
-			  struct app_write *w, struct app_error *err);
+enum app_status delivery_verify_begin(struct app *a, uint64_t person,
+				      const char *code, struct app_write *w,
+				      struct app_error *err);
 
 /* A forward to the person bounced (the bounce came back to cmr's
  * envelope sender, which names the person): counted in the settings, in
@@ -61,9 +63,11 @@ int delivery_bounced_tx(struct app_tx *t, uint64_t person, int64_t now);
  * malloc'd; APP_NOT_FOUND when there is none; APP_FAULT) and the forward
  * address (APP_OK with address, *verified and, while unverified, the
  * code; APP_NOT_FOUND; APP_FAULT). */
-int delivery_webhook(struct app *a, uint64_t person, char **url, char **secret);
-int delivery_forward(struct app *a, uint64_t person,
-		     char address[DELIVERY_ADDRESS_MAX + 1], bool *verified,
-		     char code[DELIVERY_CODE_LEN + 1]);
+enum app_status delivery_webhook(struct app *a, uint64_t person, char **url,
+				 char **secret);
+enum app_status delivery_forward(struct app *a, uint64_t person,
+				 char address[DELIVERY_ADDRESS_MAX + 1],
+				 bool *verified,
+				 char code[DELIVERY_CODE_LEN + 1]);
 
 #endif

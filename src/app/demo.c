@@ -86,7 +86,7 @@ static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 	return rc;
 }
 
-int demo_load(struct app *a, FILE *out, struct app_error *err)
+enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 {
 	bool any = false;
 	if (store_person_list(a->reads, 0, 1, demo_has_person, &any) !=

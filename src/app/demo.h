@@ -15,6 +15,6 @@
 /* Loads the demo world into an empty store and writes what a visitor
  * needs (handles, passwords, brand keys) to out. APP_CONFLICT when the
  * store already has persons. */
-int demo_load(struct app *a, FILE *out, struct app_error *err);
+enum app_status demo_load(struct app *a, FILE *out, struct app_error *err);
 
 #endif

@@ -13,7 +13,8 @@
 #include "core/id.h"
 #include "core/terms.h"
 
-int inbox_folders(struct app *a, uint64_t person, struct folder_table *f)
+enum app_status inbox_folders(struct app *a, uint64_t person,
+			      struct folder_table *f)
 {
 	struct store_person p;
 	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
@@ -111,7 +112,7 @@ static int update_run(struct app_tx *t, void *arg)
 		       : STORE_FAULT;
 }
 
-static int update_finish(void *job, int rc, struct app_error *err)
+static enum app_status update_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_NOT_FOUND)
@@ -127,9 +128,10 @@ static int update_finish(void *job, int rc, struct app_error *err)
 	return APP_OK;
 }
 
-int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
-		       int read, const char *folder, struct app_write *w,
-		       struct app_error *err)
+enum app_status inbox_update_begin(struct app *a, uint64_t person,
+				   uint64_t message, int read,
+				   const char *folder, struct app_write *w,
+				   struct app_error *err)
 {
 	(void)a; /* nothing to read before the job */
 	if (folder && !terms_folder_name_ok(folder) &&
@@ -144,8 +146,9 @@ int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
 	return APP_OK;
 }
 
-int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
-		 const char *folder, struct app_error *err)
+enum app_status inbox_update(struct app *a, uint64_t person, uint64_t message,
+			     int read, const char *folder,
+			     struct app_error *err)
 {
 	struct app_write w;
 	int rc = inbox_update_begin(a, person, message, read, folder, &w, err);
@@ -169,7 +172,7 @@ static int empty_run(struct app_tx *t, void *arg)
 	return store_folder_empty(t->tx, j->person, j->folder, &j->n);
 }
 
-static int empty_finish(void *job, int rc, struct app_error *err)
+static enum app_status empty_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc != STORE_OK)
@@ -178,8 +181,9 @@ static int empty_finish(void *job, int rc, struct app_error *err)
 	return APP_OK;
 }
 
-int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
-		      int64_t **n, struct app_write *w, struct app_error *err)
+enum app_status inbox_empty_begin(struct app *a, uint64_t person,
+				  const char *folder, int64_t **n,
+				  struct app_write *w, struct app_error *err)
 {
 	struct folder_table *f = malloc(sizeof(*f));
 	if (f == NULL || inbox_folders(a, person, f) != APP_OK) {
@@ -200,8 +204,8 @@ int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
 	return APP_OK;
 }
 
-int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
-		struct app_error *err)
+enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
+			    int64_t *n, struct app_error *err)
 {
 	struct app_write w;
 	int64_t *count;
@@ -264,8 +268,9 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 	return 0;
 }
 
-int inbox_list(struct app *a, uint64_t person, const struct inbox_filter *f,
-	       json_t *items, struct app_error *err)
+enum app_status inbox_list(struct app *a, uint64_t person,
+			   const struct inbox_filter *f, json_t *items,
+			   struct app_error *err)
 {
 	struct store_attempt_filter sf = { .person = person,
 					   .folder = -1,

@@ -14,22 +14,25 @@
 /* read: -1 unchanged, 0 or 1; folder: NULL unchanged, else a folder name.
  * APP_NOT_FOUND when the message is not theirs; APP_CONFLICT when moving
  * one that was not delivered; APP_INVALID for a bad folder name. */
-int inbox_update(struct app *a, uint64_t person, uint64_t message, int read,
-		 const char *folder, struct app_error *err);
+enum app_status inbox_update(struct app *a, uint64_t person, uint64_t message,
+			     int read, const char *folder,
+			     struct app_error *err);
 
 /* Deletes every delivered message in the folder; *n gets how many.
  * APP_NOT_FOUND for a folder the person does not have. */
-int inbox_empty(struct app *a, uint64_t person, const char *folder, int64_t *n,
-		struct app_error *err);
+enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
+			    int64_t *n, struct app_error *err);
 
 /* The same two, split (see struct app_write). update's folder name is
  * borrowed until the write is done; empty's *n points into the job, to be
  * read after the write and before the release. */
-int inbox_update_begin(struct app *a, uint64_t person, uint64_t message,
-		       int read, const char *folder, struct app_write *w,
-		       struct app_error *err);
-int inbox_empty_begin(struct app *a, uint64_t person, const char *folder,
-		      int64_t **n, struct app_write *w, struct app_error *err);
+enum app_status inbox_update_begin(struct app *a, uint64_t person,
+				   uint64_t message, int read,
+				   const char *folder, struct app_write *w,
+				   struct app_error *err);
+enum app_status inbox_empty_begin(struct app *a, uint64_t person,
+				  const char *folder, int64_t **n,
+				  struct app_write *w, struct app_error *err);
 
 /* Which of a person's attempts to list (GET /v1/me/messages). */
 struct inbox_filter {
@@ -45,11 +48,13 @@ struct inbox_filter {
  * person sees them: {"id", "relationship", "brand", "channel", "topic",
  * "subject", "decision", "reason", "explanation", "folder", "deliver_at",
  * "received_at", "read", "sender_verified"[, "sender"]}. */
-int inbox_list(struct app *a, uint64_t person, const struct inbox_filter *f,
-	       json_t *items, struct app_error *err);
+enum app_status inbox_list(struct app *a, uint64_t person,
+			   const struct inbox_filter *f, json_t *items,
+			   struct app_error *err);
 
 /* The person's folder table (inbox, later, then their own), read. */
-int inbox_folders(struct app *a, uint64_t person, struct folder_table *f);
+enum app_status inbox_folders(struct app *a, uint64_t person,
+			      struct folder_table *f);
 
 /* Inside a write job: the person's folder table gains the names not in it
  * yet (read and written in the job's transaction, so concurrent additions

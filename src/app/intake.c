@@ -101,8 +101,8 @@ static int intake_run(struct app_tx *t, void *arg)
 	return STORE_OK;
 }
 
-int intake_deliver(struct app *a, const struct intake_message *m,
-		   struct intake_result *out)
+enum app_status intake_deliver(struct app *a, const struct intake_message *m,
+			       struct intake_result *out)
 {
 	struct intake_job j = { m, out };
 	if (app_job_run(a, intake_run, &j, false) == STORE_OK)

@@ -62,8 +62,8 @@ struct intake_result {
 /* Decides and records every recipient in one job; out[i] answers
  * rcpts[i]. APP_OK once durable; APP_FAULT when nothing was recorded
  * (every out[i] is then INTAKE_FAULT). */
-int intake_deliver(struct app *a, const struct intake_message *m,
-		   struct intake_result *out);
+enum app_status intake_deliver(struct app *a, const struct intake_message *m,
+			       struct intake_result *out);
 
 /* The brand that owns `domain`, or else `org_domain` (its organizational
  * domain, or NULL): its key, or 0 for none. */

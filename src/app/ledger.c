@@ -104,7 +104,7 @@ static int head_job_run(struct app_tx *t, void *arg)
 				      j->note, j->at);
 }
 
-static int head_finish(void *job, int rc, struct app_error *err)
+static enum app_status head_finish(void *job, int rc, struct app_error *err)
 {
 	struct head_job *j = job;
 	if (rc != STORE_OK)
@@ -145,14 +145,14 @@ static int ledger_head_sign(struct app *a, uint64_t person, struct note_head *h,
 	return APP_OK;
 }
 
-int ledger_head_note(struct app *a, uint64_t person, char **note)
+enum app_status ledger_head_note(struct app *a, uint64_t person, char **note)
 {
 	struct note_head h;
 	return ledger_head_sign(a, person, &h, note);
 }
 
-int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
-			   struct app_write *w)
+enum app_status ledger_sign_head_begin(struct app *a, uint64_t person,
+				       char **note, struct app_write *w)
 {
 	struct note_head h;
 
@@ -174,7 +174,7 @@ int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
 	return APP_OK;
 }
 
-int ledger_sign_head(struct app *a, uint64_t person, char **note)
+enum app_status ledger_sign_head(struct app *a, uint64_t person, char **note)
 {
 	struct app_write w;
 	struct app_error err;
@@ -356,8 +356,9 @@ static int ledger_item(const struct store_ledger_entry *e, void *arg)
 	return 0;
 }
 
-int ledger_page(struct app *a, uint64_t person, int64_t after, int limit,
-		json_t *items, int64_t *last, struct app_error *err)
+enum app_status ledger_page(struct app *a, uint64_t person, int64_t after,
+			    int limit, json_t *items, int64_t *last,
+			    struct app_error *err)
 {
 	struct ledger_page lp = { items, 0 };
 	if (store_ledger_list(a->reads, person, after, limit, ledger_item,

@@ -24,18 +24,19 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 /* Appends the person's entries with seq > after (at most limit) to
  * items, each as it was hashed plus its "prev" and "hash", so that anyone
  * can recompute the chain; *last gets the seq of the last one. */
-int ledger_page(struct app *a, uint64_t person, int64_t after, int limit,
-		json_t *items, int64_t *last, struct app_error *err);
+enum app_status ledger_page(struct app *a, uint64_t person, int64_t after,
+			    int limit, json_t *items, int64_t *last,
+			    struct app_error *err);
 
 /* The signed head of person's chain as a C2SP signed note (a new string
  * the caller frees), and records it as the person's latest head. */
-int ledger_sign_head(struct app *a, uint64_t person, char **note);
+enum app_status ledger_sign_head(struct app *a, uint64_t person, char **note);
 /* The signed head as a note (a new string), without recording it. */
-int ledger_head_note(struct app *a, uint64_t person, char **note);
+enum app_status ledger_head_note(struct app *a, uint64_t person, char **note);
 
 /* The same, split (see struct app_write): *note is set by the finish. */
-int ledger_sign_head_begin(struct app *a, uint64_t person, char **note,
-			   struct app_write *w);
+enum app_status ledger_sign_head_begin(struct app *a, uint64_t person,
+				       char **note, struct app_write *w);
 
 /* Verifies every person's chain and latest signed head. Writes one line
  * per broken chain to out (naming the person and the first broken entry)

@@ -471,10 +471,10 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 	return 0;
 }
 
-int message_terms_compile(struct store_rd *reads,
-			  const struct store_relationship *sr,
-			  struct terms_compiled *out,
-			  struct topic_table *topics_out)
+enum app_status message_terms_compile(struct store_rd *reads,
+				      const struct store_relationship *sr,
+				      struct terms_compiled *out,
+				      struct topic_table *topics_out)
 {
 	struct store_person sp;
 	struct terms_error terr;
@@ -705,8 +705,9 @@ static int message_apply(struct app_tx *t, struct rel_entry *r,
 	return APP_OK;
 }
 
-int message_outbox_tx(struct app_tx *t, uint64_t person, uint64_t attempt,
-		      int op, int folder, int64_t now)
+enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
+				  uint64_t attempt, int op, int folder,
+				  int64_t now)
 {
 	bool maildir_on = t->cfg->maildir_root[0] != '\0';
 	if (!maildir_on && op != STORE_OUTBOX_DELIVER)
@@ -766,8 +767,8 @@ static struct gate_input gate_input_of(const struct config *cfg,
 	};
 }
 
-int message_decide_tx(struct app_tx *t, const struct message_in *in,
-		      struct message_out *out)
+enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
+				  struct message_out *out)
 {
 	int64_t now = in->now_ms / 1000;
 	bool foreign = false;
@@ -861,8 +862,9 @@ int message_decide_tx(struct app_tx *t, const struct message_in *in,
 	return APP_OK;
 }
 
-int message_rcpt_tx(struct app_tx *t, uint64_t relationship, const char *sender,
-		    int64_t now_ms, struct message_out *out)
+enum app_status message_rcpt_tx(struct app_tx *t, uint64_t relationship,
+				const char *sender, int64_t now_ms,
+				struct message_out *out)
 {
 	int64_t now = now_ms / 1000;
 	memset(out, 0, sizeof(*out));
@@ -961,7 +963,7 @@ static int send_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int send_finish(void *job, int rc, struct app_error *err)
+static enum app_status send_finish(void *job, int rc, struct app_error *err)
 {
 	struct send_job *j = job;
 	if (j->status == APP_NOT_FOUND)
@@ -976,10 +978,11 @@ static int send_finish(void *job, int rc, struct app_error *err)
 	return APP_OK;
 }
 
-int message_send_begin(struct app *a, const struct message_in *in,
-		       const char *idem_key, const uint8_t idem_hash[32],
-		       struct message_out *out, struct app_write *w,
-		       struct app_error *err)
+enum app_status message_send_begin(struct app *a, const struct message_in *in,
+				   const char *idem_key,
+				   const uint8_t idem_hash[32],
+				   struct message_out *out, struct app_write *w,
+				   struct app_error *err)
 {
 	(void)a; /* the job reads what it needs */
 	struct send_job *j = calloc(1, sizeof(*j));
@@ -996,9 +999,10 @@ int message_send_begin(struct app *a, const struct message_in *in,
 	return APP_OK;
 }
 
-int message_idem_answer(struct app *a, uint64_t brand, const char *key,
-			const uint8_t hash[32], int *status, char **response,
-			struct app_error *err)
+enum app_status message_idem_answer(struct app *a, uint64_t brand,
+				    const char *key, const uint8_t hash[32],
+				    int *status, char **response,
+				    struct app_error *err)
 {
 	struct store_idem v;
 	*response = NULL;
@@ -1030,8 +1034,8 @@ int message_idem_answer(struct app *a, uint64_t brand, const char *key,
 	return APP_OK;
 }
 
-int message_send(struct app *a, const struct message_in *in,
-		 struct message_out *out, struct app_error *err)
+enum app_status message_send(struct app *a, const struct message_in *in,
+			     struct message_out *out, struct app_error *err)
 {
 	struct message_job j = { in, out, APP_FAULT };
 	int rc = app_job_run(a, message_job_run, &j, false);
@@ -1044,9 +1048,10 @@ int message_send(struct app *a, const struct message_in *in,
 			"the message could not be recorded; try again");
 }
 
-int message_release_tx(struct app_tx *t, uint64_t attempt,
-		       uint64_t relationship, int channel, const char *topic,
-		       int64_t now, struct gate_decision *out)
+enum app_status message_release_tx(struct app_tx *t, uint64_t attempt,
+				   uint64_t relationship, int channel,
+				   const char *topic, int64_t now,
+				   struct gate_decision *out)
 {
 	/* Nothing is written before these loads: when one fails the attempt
 	 * is skipped (it stays held, and is tried again next round) instead

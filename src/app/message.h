@@ -31,10 +31,10 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person);
 
 /* Parses and compiles a relationship's stored terms (reading the person's
  * folder names); any thread. topics (may be NULL) gets the topic table. */
-int message_terms_compile(struct store_rd *reads,
-			  const struct store_relationship *sr,
-			  struct terms_compiled *out,
-			  struct topic_table *topics_out);
+enum app_status message_terms_compile(struct store_rd *reads,
+				      const struct store_relationship *sr,
+				      struct terms_compiled *out,
+				      struct topic_table *topics_out);
 
 /* Once the current job's batch is durable, the gate forgets the person
  * (person != 0) and the relationship (rel != 0), so that their next
@@ -77,16 +77,17 @@ struct message_out {
 /* Decides and records in the current write job (for campaigns, which run
  * many in one job). APP_NOT_FOUND when the relationship is not the
  * brand's (nothing recorded). */
-int message_decide_tx(struct app_tx *t, const struct message_in *in,
-		      struct message_out *out);
+enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
+				  struct message_out *out);
 
 /* Decides a held attempt again from row 3 on, in the current write job,
  * and records the outcome (delivered, held again with a new deliver_at,
  * or refused). APP_NOT_FOUND when it is no longer held: a release happens
  * once, also across restarts. */
-int message_release_tx(struct app_tx *t, uint64_t attempt,
-		       uint64_t relationship, int channel, const char *topic,
-		       int64_t now, struct gate_decision *out);
+enum app_status message_release_tx(struct app_tx *t, uint64_t attempt,
+				   uint64_t relationship, int channel,
+				   const char *topic, int64_t now,
+				   struct gate_decision *out);
 
 /* Mail to a relationship's alias at RCPT time (the Postfix policy
  * service): the gate's recipient stage (rows 3–6) in the current write
@@ -94,14 +95,16 @@ int message_release_tx(struct app_tx *t, uint64_t attempt,
  * sender — unless the person's refusals are silent (out->silent): then
  * nothing is recorded here, the mail comes on to LMTP and is decided and
  * recorded there. A pass records nothing either. */
-int message_rcpt_tx(struct app_tx *t, uint64_t relationship, const char *sender,
-		    int64_t now_ms, struct message_out *out);
+enum app_status message_rcpt_tx(struct app_tx *t, uint64_t relationship,
+				const char *sender, int64_t now_ms,
+				struct message_out *out);
 
 /* Queues work for the person's delivery adapters (enum store_outbox_op;
  * attempt 0: each delivered message, in `folder` when >= 0), in the
  * current write job; nothing when the person has none. */
-int message_outbox_tx(struct app_tx *t, uint64_t person, uint64_t attempt,
-		      int op, int folder, int64_t now);
+enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
+				  uint64_t attempt, int op, int folder,
+				  int64_t now);
 
 /* What the brand is told of a decision (DESIGN's brand-visible answer):
  * {"id", "decision": "accepted"|"refused", "reason"}. */
@@ -113,10 +116,11 @@ json_t *message_brand_json(const struct message_out *out);
  * borrowed until the finish, which says APP_NOT_FOUND (not the brand's
  * relationship: nothing recorded), APP_CONFLICT (the key was taken
  * meanwhile: its answer stands) or APP_FAULT. */
-int message_send_begin(struct app *a, const struct message_in *in,
-		       const char *idem_key, const uint8_t idem_hash[32],
-		       struct message_out *out, struct app_write *w,
-		       struct app_error *err);
+enum app_status message_send_begin(struct app *a, const struct message_in *in,
+				   const char *idem_key,
+				   const uint8_t idem_hash[32],
+				   struct message_out *out, struct app_write *w,
+				   struct app_error *err);
 
 /* What a brand's Idempotency-Key holds (POST /v1/messages, campaigns),
  * kept 24 hours: APP_OK with the stored answer (*status, and *response, a
@@ -125,12 +129,13 @@ int message_send_begin(struct app *a, const struct message_in *in,
  * another request; APP_CONFLICT while that request is in progress (or was
  * cut short: it is not run twice). */
 #define MESSAGE_IDEM_TTL 86400
-int message_idem_answer(struct app *a, uint64_t brand, const char *key,
-			const uint8_t hash[32], int *status, char **response,
-			struct app_error *err);
+enum app_status message_idem_answer(struct app *a, uint64_t brand,
+				    const char *key, const uint8_t hash[32],
+				    int *status, char **response,
+				    struct app_error *err);
 
 /* One message in its own write job, durable when this returns APP_OK. */
-int message_send(struct app *a, const struct message_in *in,
-		 struct message_out *out, struct app_error *err);
+enum app_status message_send(struct app *a, const struct message_in *in,
+			     struct message_out *out, struct app_error *err);
 
 #endif

@@ -9,21 +9,21 @@
 #include "app/ledger.h"
 #include "base/log.h"
 
-int outbox_due(struct app *a, bool local, int limit, store_outbox_cb cb,
-	       void *arg)
+enum app_status outbox_due(struct app *a, bool local, int limit,
+			   store_outbox_cb cb, void *arg)
 {
 	return store_outbox_due(a->reads, app_now_ms() / 1000, local, limit, cb,
 				arg);
 }
 
-int outbox_message(struct app *a, const struct outbox_piece *p,
-		   struct store_message *out)
+enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
+			       struct store_message *out)
 {
 	return app_from_store(store_message_get(a->reads, p->o.attempt, out));
 }
 
-int outbox_unsubscribe_uri(struct app *a, const struct outbox_piece *p,
-			   char **uri)
+enum app_status outbox_unsubscribe_uri(struct app *a,
+				       const struct outbox_piece *p, char **uri)
 {
 	struct store_relationship r;
 	*uri = NULL;
@@ -112,7 +112,8 @@ static int settle_run(struct app_tx *t, void *arg)
 	return STORE_OK;
 }
 
-int outbox_settle(struct app *a, const struct outbox_piece *p, int n)
+enum app_status outbox_settle(struct app *a, const struct outbox_piece *p,
+			      int n)
 {
 	struct settle_job j = { p, n };
 	if (n <= 0)

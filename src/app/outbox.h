@@ -29,19 +29,19 @@ struct outbox_piece {
 
 /* Rows due now, in order of arrival: the Maildir's (local) or those of
  * the adapters that reach out. APP_OK or APP_FAULT. */
-int outbox_due(struct app *a, bool local, int limit, store_outbox_cb cb,
-	       void *arg);
+enum app_status outbox_due(struct app *a, bool local, int limit,
+			   store_outbox_cb cb, void *arg);
 
 /* What an adapter reads, through here (the door reads no store):
  * the delivered message a piece is about, whole; APP_NOT_FOUND when it
  * is gone (erased or purged meanwhile: the piece is done). */
-int outbox_message(struct app *a, const struct outbox_piece *p,
-		   struct store_message *out);
+enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
+			       struct store_message *out);
 
 /* The RFC 8058 one-click URI (a new string) of the piece's relationship;
  * APP_NOT_FOUND when there is none any more (erased meanwhile). */
-int outbox_unsubscribe_uri(struct app *a, const struct outbox_piece *p,
-			   char **uri);
+enum app_status
+outbox_unsubscribe_uri(struct app *a, const struct outbox_piece *p, char **uri);
 
 /* Settles n pieces in one write job, each on its own (one that cannot be
  * settled is worked again later and sinks none of the others, which would
@@ -51,6 +51,7 @@ int outbox_unsubscribe_uri(struct app *a, const struct outbox_piece *p,
  * whose end — done or given up — is an `unsubscribe.sent` entry on the
  * person's ledger). APP_OK, or APP_FAULT when the job failed (every piece
  * is then worked again: each is idempotent). */
-int outbox_settle(struct app *a, const struct outbox_piece *p, int n);
+enum app_status outbox_settle(struct app *a, const struct outbox_piece *p,
+			      int n);
 
 #endif

@@ -28,7 +28,8 @@ static void person_hash_init(void)
 	sem_init(&person_hash_slots, 0, 2);
 }
 
-int person_handle_check(const char *handle, char *norm, struct app_error *err)
+enum app_status person_handle_check(const char *handle, char *norm,
+				    struct app_error *err)
 {
 	size_t n = strlen(handle);
 	if (n < PERSON_HANDLE_MIN || n > PERSON_HANDLE_MAX)
@@ -51,7 +52,8 @@ int person_handle_check(const char *handle, char *norm, struct app_error *err)
 	return APP_OK;
 }
 
-int person_password_check(const char *password, struct app_error *err)
+enum app_status person_password_check(const char *password,
+				      struct app_error *err)
 {
 	size_t n = strlen(password);
 	if (n < PERSON_PASSWORD_MIN)
@@ -65,7 +67,8 @@ int person_password_check(const char *password, struct app_error *err)
 	return APP_OK;
 }
 
-int person_password_hash(const char *password, char *out, size_t size)
+enum app_status person_password_hash(const char *password, char *out,
+				     size_t size)
 {
 	if (size < crypto_pwhash_STRBYTES)
 		return APP_FAULT;
@@ -102,7 +105,8 @@ static int person_add_run(struct app_tx *t, void *arg)
 	return store_person_insert(t->tx, &j->p);
 }
 
-static int person_add_finish(void *job, int rc, struct app_error *err)
+static enum app_status person_add_finish(void *job, int rc,
+					 struct app_error *err)
 {
 	struct person_add_job *j = job;
 	if (rc == STORE_CONFLICT)
@@ -123,8 +127,9 @@ static void person_add_release(void *job)
 	free(j);
 }
 
-int person_add_begin(struct app *a, const char *handle, const char *password,
-		     uint64_t *id, struct app_write *w, struct app_error *err)
+enum app_status person_add_begin(struct app *a, const char *handle,
+				 const char *password, uint64_t *id,
+				 struct app_write *w, struct app_error *err)
 {
 	uint8_t data_key[KEYS_DATA_KEY_BYTES];
 	struct global_terms g;
@@ -170,8 +175,9 @@ int person_add_begin(struct app *a, const char *handle, const char *password,
 	return APP_OK;
 }
 
-int person_add(struct app *a, const char *handle, const char *password,
-	       uint64_t *id, struct app_error *err)
+enum app_status person_add(struct app *a, const char *handle,
+			   const char *password, uint64_t *id,
+			   struct app_error *err)
 {
 	struct app_write w;
 	int rc = person_add_begin(a, handle, password, id, &w, err);
@@ -188,7 +194,7 @@ struct profile_job {
 	int64_t now_ms;
 };
 
-static int profile_finish(void *job, int rc, struct app_error *err)
+static enum app_status profile_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc != STORE_OK)
@@ -216,9 +222,10 @@ static int profile_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-int person_set_profile_begin(struct app *a, uint64_t person,
-			     const json_t *profile, struct app_write *w,
-			     struct app_error *err)
+enum app_status person_set_profile_begin(struct app *a, uint64_t person,
+					 const json_t *profile,
+					 struct app_write *w,
+					 struct app_error *err)
 {
 	struct store_person sp;
 	uint8_t data_key[KEYS_DATA_KEY_BYTES];
@@ -289,8 +296,8 @@ int person_set_profile_begin(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
-		       struct app_error *err)
+enum app_status person_set_profile(struct app *a, uint64_t person,
+				   const json_t *profile, struct app_error *err)
 {
 	struct app_write w;
 	int rc = person_set_profile_begin(a, person, profile, &w, err);
@@ -311,7 +318,7 @@ static int global_run(struct app_tx *t, void *arg)
 	return message_forget_tx(t, j->person, 0); /* the gate reloads */
 }
 
-static int global_finish(void *job, int rc, struct app_error *err)
+static enum app_status global_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc != STORE_OK)
@@ -330,9 +337,11 @@ static void global_release(void *job)
 	free(j);
 }
 
-int person_set_global_terms_begin(struct app *a, uint64_t person,
-				  const json_t *terms, int *err_kind,
-				  struct app_write *w, struct app_error *err)
+enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
+					      const json_t *terms,
+					      int *err_kind,
+					      struct app_write *w,
+					      struct app_error *err)
 {
 	struct global_terms g;
 	struct terms_error terr;
@@ -366,8 +375,9 @@ int person_set_global_terms_begin(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
-			    int *err_kind, struct app_error *err)
+enum app_status person_set_global_terms(struct app *a, uint64_t person,
+					const json_t *terms, int *err_kind,
+					struct app_error *err)
 {
 	struct app_write w;
 	int rc = person_set_global_terms_begin(a, person, terms, err_kind, &w,
@@ -402,7 +412,7 @@ static int password_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int password_finish(void *job, int rc, struct app_error *err)
+static enum app_status password_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc != STORE_OK)
@@ -417,9 +427,11 @@ static void password_release(void *job)
 	free(job);
 }
 
-int person_change_password_begin(struct app *a, uint64_t person, uint64_t keep,
-				 const char *current, const char *next,
-				 struct app_write *w, struct app_error *err)
+enum app_status person_change_password_begin(struct app *a, uint64_t person,
+					     uint64_t keep, const char *current,
+					     const char *next,
+					     struct app_write *w,
+					     struct app_error *err)
 {
 	int rc = person_password_check(next, err);
 	if (rc != APP_OK)
@@ -443,9 +455,9 @@ int person_change_password_begin(struct app *a, uint64_t person, uint64_t keep,
 	return APP_OK;
 }
 
-int person_change_password(struct app *a, uint64_t person, uint64_t keep,
-			   const char *current, const char *next,
-			   struct app_error *err)
+enum app_status person_change_password(struct app *a, uint64_t person,
+				       uint64_t keep, const char *current,
+				       const char *next, struct app_error *err)
 {
 	struct app_write w;
 	int rc = person_change_password_begin(a, person, keep, current, next,
@@ -453,8 +465,8 @@ int person_change_password(struct app *a, uint64_t person, uint64_t keep,
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
-int person_global_terms(struct app *a, uint64_t person, json_t **out,
-			struct app_error *err)
+enum app_status person_global_terms(struct app *a, uint64_t person,
+				    json_t **out, struct app_error *err)
 {
 	struct store_person p;
 	int rc = store_person_by_id(a->reads, person, &p);

@@ -18,14 +18,17 @@
 /* Checks a handle — 3 to 32 of [a-z0-9._-], starting with a letter or a
  * digit; upper case is folded — and writes its normal form into norm
  * (PERSON_HANDLE_MAX + 1 bytes). APP_OK or APP_INVALID with err. */
-int person_handle_check(const char *handle, char *norm, struct app_error *err);
+enum app_status person_handle_check(const char *handle, char *norm,
+				    struct app_error *err);
 
 /* Checks a password's length (PERSON_PASSWORD_MIN..MAX bytes, no NUL). */
-int person_password_check(const char *password, struct app_error *err);
+enum app_status person_password_check(const char *password,
+				      struct app_error *err);
 
 /* argon2id of password into out (crypto_pwhash_STRBYTES). At most two
  * hashes run at a time in the process; others wait. APP_OK / APP_FAULT. */
-int person_password_hash(const char *password, char *out, size_t size);
+enum app_status person_password_hash(const char *password, char *out,
+				     size_t size);
 
 /* Whether password matches the stored hash (same two-at-a-time rule). */
 bool person_password_verify(const char *hash, const char *password);
@@ -33,22 +36,26 @@ bool person_password_verify(const char *hash, const char *password);
 /* Creates a person: the rules above, a new data key wrapped by the KEK,
  * default global terms. *id receives the new key. APP_CONFLICT when the
  * handle is taken. */
-int person_add(struct app *a, const char *handle, const char *password,
-	       uint64_t *id, struct app_error *err);
+enum app_status person_add(struct app *a, const char *handle,
+			   const char *password, uint64_t *id,
+			   struct app_error *err);
 
 /* person_add, split (see struct app_write): the password is hashed here
  * (argon2id: call it off the event threads); *id is set by the finish. */
-int person_add_begin(struct app *a, const char *handle, const char *password,
-		     uint64_t *id, struct app_write *w, struct app_error *err);
+enum app_status person_add_begin(struct app *a, const char *handle,
+				 const char *password, uint64_t *id,
+				 struct app_write *w, struct app_error *err);
 
 /* Replaces the person's profile (a flat JSON object of field name →
  * string), sealed with their data key; the ledger records which fields
  * changed (names only). */
-int person_set_profile(struct app *a, uint64_t person, const json_t *profile,
-		       struct app_error *err);
-int person_set_profile_begin(struct app *a, uint64_t person,
-			     const json_t *profile, struct app_write *w,
-			     struct app_error *err);
+enum app_status person_set_profile(struct app *a, uint64_t person,
+				   const json_t *profile,
+				   struct app_error *err);
+enum app_status person_set_profile_begin(struct app *a, uint64_t person,
+					 const json_t *profile,
+					 struct app_write *w,
+					 struct app_error *err);
 
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
@@ -56,15 +63,17 @@ int person_set_profile_begin(struct app *a, uint64_t person,
  * person is revoked in the same transaction (whoever knew the old
  * password is out); `keep` (the credential asking, 0: none) stays. Runs
  * argon2id twice. */
-int person_change_password(struct app *a, uint64_t person, uint64_t keep,
-			   const char *current, const char *next,
-			   struct app_error *err);
+enum app_status person_change_password(struct app *a, uint64_t person,
+				       uint64_t keep, const char *current,
+				       const char *next, struct app_error *err);
 
 /* person_change_password, split (see struct app_write); argon2id twice
  * here, so call it off the event threads. */
-int person_change_password_begin(struct app *a, uint64_t person, uint64_t keep,
-				 const char *current, const char *next,
-				 struct app_write *w, struct app_error *err);
+enum app_status person_change_password_begin(struct app *a, uint64_t person,
+					     uint64_t keep, const char *current,
+					     const char *next,
+					     struct app_write *w,
+					     struct app_error *err);
 
 /* Whether password is the person's (argon2id). */
 bool person_check_password(struct app *a, uint64_t person,
@@ -73,15 +82,18 @@ bool person_check_password(struct app *a, uint64_t person,
 /* Replaces the person's global terms (validated; *err_kind says 400 or
  * 422 on APP_INVALID). */
 /* The person's global terms (canonical JSON, as stored). */
-int person_global_terms(struct app *a, uint64_t person, json_t **out,
-			struct app_error *err);
+enum app_status person_global_terms(struct app *a, uint64_t person,
+				    json_t **out, struct app_error *err);
 
-int person_set_global_terms(struct app *a, uint64_t person, const json_t *terms,
-			    int *err_kind, struct app_error *err);
+enum app_status person_set_global_terms(struct app *a, uint64_t person,
+					const json_t *terms, int *err_kind,
+					struct app_error *err);
 
 /* The same, split (see struct app_write). */
-int person_set_global_terms_begin(struct app *a, uint64_t person,
-				  const json_t *terms, int *err_kind,
-				  struct app_write *w, struct app_error *err);
+enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
+					      const json_t *terms,
+					      int *err_kind,
+					      struct app_write *w,
+					      struct app_error *err);
 
 #endif

@@ -67,24 +67,25 @@ static size_t rcpt_slot_of(const char *alias)
 	return (size_t)(h % RCPT_SLOTS);
 }
 
-/* The facts from the store (a reader): 0, 1 when the alias is unknown,
- * -1 on a fault. */
-static int rcpt_load(struct app *a, const char *alias, struct rcpt_facts *f)
+/* The facts from the store (a reader): APP_OK, APP_NOT_FOUND when the
+ * alias is unknown, APP_FAULT. */
+static enum app_status rcpt_load(struct app *a, const char *alias,
+				 struct rcpt_facts *f)
 {
 	struct store_relationship sr;
 	struct store_person sp;
 	int rc = store_relationship_by_alias(a->reads, alias, &sr);
 	if (rc == STORE_NOT_FOUND)
-		return 1;
+		return APP_NOT_FOUND;
 	if (rc != STORE_OK)
-		return -1;
+		return APP_FAULT;
 	struct terms_compiled *tc = malloc(sizeof(*tc));
 	if (tc == NULL ||
 	    message_terms_compile(a->reads, &sr, tc, NULL) != APP_OK ||
 	    store_person_by_id(a->reads, sr.person, &sp) != STORE_OK) {
 		free(tc);
 		store_relationship_clear(&sr);
-		return -1;
+		return APP_FAULT;
 	}
 	struct global_terms gt;
 	struct global_compiled gc;
@@ -106,7 +107,7 @@ static int rcpt_load(struct app *a, const char *alias, struct rcpt_facts *f)
 	}
 	free(tc);
 	store_relationship_clear(&sr);
-	return rc == 0 ? 0 : -1;
+	return rc == 0 ? APP_OK : APP_FAULT;
 }
 
 /* Rows 1 and 3–6, by the gate itself, on the facts. */
@@ -170,9 +171,9 @@ enum rcpt_verdict rcpt_check(struct app *a, struct rcpt_cache *c,
 	if (!hit) {
 		/* gen was read before the store: a change committed after
 		 * it moves the generation, and this entry is not used. */
-		int rc = rcpt_load(a, alias, &f);
-		if (rc != 0)
-			return rc == 1 ? RCPT_REJECT : RCPT_FAULT;
+		enum app_status rc = rcpt_load(a, alias, &f);
+		if (rc != APP_OK)
+			return rc == APP_NOT_FOUND ? RCPT_REJECT : RCPT_FAULT;
 		if (strlen(alias) < sizeof(s->alias)) {
 			pthread_mutex_lock(lock);
 			s->generation = gen;

@@ -231,8 +231,8 @@ static int receipt_entry(const struct store_ledger_entry *e, void *arg)
 	return 0;
 }
 
-int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
-		 json_t **out, struct app_error *err)
+enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
+			     bool dpv, json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
 	struct store_brand b;

@@ -16,7 +16,7 @@
 /* The person's receipts for relationship rel: {"items":[{"id","type",
  * "at","receipt":"<JWS>","record":{…}}]}, or with dpv the JSON-LD
  * document. APP_NOT_FOUND when the relationship is not theirs. */
-int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
-		 json_t **out, struct app_error *err);
+enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
+			     bool dpv, json_t **out, struct app_error *err);
 
 #endif

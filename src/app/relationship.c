@@ -87,7 +87,7 @@ static int propose_run(struct app_tx *t, void *arg)
 			     0, j->ledger_data, j->now_ms);
 }
 
-static int propose_finish(void *job, int rc, struct app_error *err)
+static enum app_status propose_finish(void *job, int rc, struct app_error *err)
 {
 	struct propose_job *j = job;
 	if (rc == STORE_NOT_FOUND)
@@ -108,9 +108,11 @@ static void propose_release(void *job)
 	free(j);
 }
 
-int proposal_create_begin(struct app *a, uint64_t brand, uint64_t person,
-			  const json_t *proposal, uint64_t *id, int *err_kind,
-			  struct app_write *w, struct app_error *err)
+enum app_status proposal_create_begin(struct app *a, uint64_t brand,
+				      uint64_t person, const json_t *proposal,
+				      uint64_t *id, int *err_kind,
+				      struct app_write *w,
+				      struct app_error *err)
 {
 	(void)a; /* all it needs is checked here and read by the job */
 	struct terms_ask ask;
@@ -177,9 +179,9 @@ int proposal_create_begin(struct app *a, uint64_t brand, uint64_t person,
 	return APP_OK;
 }
 
-int proposal_create(struct app *a, uint64_t brand, uint64_t person,
-		    const json_t *proposal, uint64_t *id, int *err_kind,
-		    struct app_error *err)
+enum app_status proposal_create(struct app *a, uint64_t brand, uint64_t person,
+				const json_t *proposal, uint64_t *id,
+				int *err_kind, struct app_error *err)
 {
 	struct app_write w;
 	int rc = proposal_create_begin(a, brand, person, proposal, id, err_kind,
@@ -258,7 +260,7 @@ static json_t *terms_grant_json(const struct terms *t)
 		names_json(t->fields[0], sizeof(t->fields[0]), t->n_fields));
 }
 
-static int accept_finish(void *job, int rc, struct app_error *err)
+static enum app_status accept_finish(void *job, int rc, struct app_error *err)
 {
 	struct accept_job *j = job;
 	if (rc == STORE_OK) {
@@ -284,8 +286,9 @@ static void accept_release(void *job)
 	free(j);
 }
 
-int relationship_of(struct app *a, struct app_caller who, uint64_t id,
-		    struct store_relationship *out, struct app_error *err)
+enum app_status relationship_of(struct app *a, struct app_caller who,
+				uint64_t id, struct store_relationship *out,
+				struct app_error *err)
 {
 	int rc = store_relationship_by_id(a->reads, id, out);
 	if (rc == STORE_OK && app_owns(who, out->person, out->brand))
@@ -298,8 +301,8 @@ int relationship_of(struct app *a, struct app_caller who, uint64_t id,
 					  : "no such relationship");
 }
 
-int proposal_of(struct app *a, struct app_caller who, uint64_t id,
-		struct store_proposal *out, struct app_error *err)
+enum app_status proposal_of(struct app *a, struct app_caller who, uint64_t id,
+			    struct store_proposal *out, struct app_error *err)
 {
 	int rc = store_proposal_by_id(a->reads, id, out);
 	if (rc == STORE_OK && app_owns(who, out->person, out->brand))
@@ -312,10 +315,10 @@ int proposal_of(struct app *a, struct app_caller who, uint64_t id,
 					  : "no such proposal");
 }
 
-int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
-			  const json_t *terms_json, struct accepted *out,
-			  int *err_kind, struct app_write *w,
-			  struct app_error *err)
+enum app_status
+proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
+		      const json_t *terms_json, struct accepted *out,
+		      int *err_kind, struct app_write *w, struct app_error *err)
 {
 	struct store_proposal p;
 	struct store_brand b;
@@ -423,9 +426,10 @@ out:
 	return status;
 }
 
-int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
-		    const json_t *terms_json, struct accepted *out,
-		    int *err_kind, struct app_error *err)
+enum app_status proposal_accept(struct app *a, uint64_t person,
+				uint64_t proposal, const json_t *terms_json,
+				struct accepted *out, int *err_kind,
+				struct app_error *err)
 {
 	struct app_write w;
 	int rc = proposal_accept_begin(a, person, proposal, terms_json, out,
@@ -457,7 +461,7 @@ static int decline_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int decline_finish(void *job, int rc, struct app_error *err)
+static enum app_status decline_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_CONFLICT)
@@ -476,8 +480,9 @@ static void decline_release(void *job)
 	free(j);
 }
 
-int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
-			   struct app_write *w, struct app_error *err)
+enum app_status proposal_decline_begin(struct app *a, uint64_t person,
+				       uint64_t proposal, struct app_write *w,
+				       struct app_error *err)
 {
 	struct store_proposal p;
 	char prp[ID_SIZE];
@@ -507,8 +512,8 @@ int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
 	return APP_OK;
 }
 
-int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
-		     struct app_error *err)
+enum app_status proposal_decline(struct app *a, uint64_t person,
+				 uint64_t proposal, struct app_error *err)
 {
 	struct app_write w;
 	int rc = proposal_decline_begin(a, person, proposal, &w, err);
@@ -547,7 +552,7 @@ static int change_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int change_finish(void *job, int rc, struct app_error *err)
+static enum app_status change_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_CONFLICT)
@@ -566,9 +571,10 @@ static void change_release(void *job)
 	free(j);
 }
 
-int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
-			      enum rel_change change, struct app_write *w,
-			      struct app_error *err)
+enum app_status relationship_change_begin(struct app *a, uint64_t person,
+					  uint64_t rel, enum rel_change change,
+					  struct app_write *w,
+					  struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
@@ -600,8 +606,9 @@ int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
 	return APP_OK;
 }
 
-int relationship_change(struct app *a, uint64_t person, uint64_t rel,
-			enum rel_change change, struct app_error *err)
+enum app_status relationship_change(struct app *a, uint64_t person,
+				    uint64_t rel, enum rel_change change,
+				    struct app_error *err)
 {
 	struct app_write w;
 	int rc = relationship_change_begin(a, person, rel, change, &w, err);
@@ -630,7 +637,7 @@ static int terms_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-static int terms_finish(void *job, int rc, struct app_error *err)
+static enum app_status terms_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_CONFLICT)
@@ -651,9 +658,11 @@ static void terms_release(void *job)
 	free(j);
 }
 
-int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
-				 const json_t *terms_json, int *err_kind,
-				 struct app_write *w, struct app_error *err)
+enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
+					     uint64_t rel,
+					     const json_t *terms_json,
+					     int *err_kind, struct app_write *w,
+					     struct app_error *err)
 {
 	struct terms_job j = { .now_ms = app_now_ms() };
 	struct store_proposal p;
@@ -748,9 +757,9 @@ out:
 	return status;
 }
 
-int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
-			   const json_t *terms_json, int *err_kind,
-			   struct app_error *err)
+enum app_status relationship_put_terms(struct app *a, uint64_t person,
+				       uint64_t rel, const json_t *terms_json,
+				       int *err_kind, struct app_error *err)
 {
 	struct app_write w;
 	int rc = relationship_put_terms_begin(a, person, rel, terms_json,
@@ -775,8 +784,9 @@ static int page_item(const struct store_relationship *r, void *arg)
 	return 0;
 }
 
-int relationship_page(struct app *a, struct app_caller who, uint64_t after,
-		      int limit, json_t *items, struct app_error *err)
+enum app_status relationship_page(struct app *a, struct app_caller who,
+				  uint64_t after, int limit, json_t *items,
+				  struct app_error *err)
 {
 	struct page_ctx c = { a, items, who.person == 0 };
 	int rc = who.person
@@ -791,9 +801,9 @@ int relationship_page(struct app *a, struct app_caller who, uint64_t after,
 					 "the store cannot be read");
 }
 
-int relationship_person_view(struct app *a, uint64_t person, uint64_t id,
-			     bool terms_only, json_t **out,
-			     struct app_error *err)
+enum app_status relationship_person_view(struct app *a, uint64_t person,
+					 uint64_t id, bool terms_only,
+					 json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = relationship_of(a, APP_PERSON(person), id, &r, err);
@@ -805,8 +815,9 @@ int relationship_person_view(struct app *a, uint64_t person, uint64_t id,
 	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
 }
 
-int relationship_accepted_view(struct app *a, uint64_t person, uint64_t id,
-			       json_t **out, struct app_error *err)
+enum app_status relationship_accepted_view(struct app *a, uint64_t person,
+					   uint64_t id, json_t **out,
+					   struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = relationship_of(a, APP_PERSON(person), id, &r, err);
@@ -856,8 +867,8 @@ static json_t *proposal_json(struct app *a, const struct store_proposal *p,
 	return o;
 }
 
-int proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-			json_t **out, struct app_error *err)
+enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
+				    json_t **out, struct app_error *err)
 {
 	struct store_proposal p;
 	int rc = proposal_of(a, APP_BRAND(brand), id, &p, err);
@@ -880,8 +891,8 @@ static int proposal_item(const struct store_proposal *p, void *arg)
 	return 0;
 }
 
-int proposal_page(struct app *a, uint64_t person, uint64_t after, int limit,
-		  json_t *items, struct app_error *err)
+enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
+			      int limit, json_t *items, struct app_error *err)
 {
 	struct proposal_page_ctx c = { a, items };
 	if (store_proposal_list_person(a->reads, person, after, limit,

@@ -19,57 +19,63 @@
 /* The relationship `id` when it is the caller's (app_owns): APP_OK and
  * *out (cleared by the caller); APP_NOT_FOUND — the same answer whether
  * it does not exist or is another's — or APP_FAULT, with err set. */
-int relationship_of(struct app *a, struct app_caller who, uint64_t id,
-		    struct store_relationship *out, struct app_error *err);
+enum app_status relationship_of(struct app *a, struct app_caller who,
+				uint64_t id, struct store_relationship *out,
+				struct app_error *err);
 
 /* The same for a proposal. */
-int proposal_of(struct app *a, struct app_caller who, uint64_t id,
-		struct store_proposal *out, struct app_error *err);
+enum app_status proposal_of(struct app *a, struct app_caller who, uint64_t id,
+			    struct store_proposal *out, struct app_error *err);
 
 /* ---- Views (the JSON each side reads) ---- */
 
 /* A page of the caller's relationships with ids > after (at most limit),
  * appended to items: a brand's trimmed view (app/view.h), or the person's
  * whole one. */
-int relationship_page(struct app *a, struct app_caller who, uint64_t after,
-		      int limit, json_t *items, struct app_error *err);
+enum app_status relationship_page(struct app *a, struct app_caller who,
+				  uint64_t after, int limit, json_t *items,
+				  struct app_error *err);
 
 /* The person's view of their relationship (terms_only: its terms). */
-int relationship_person_view(struct app *a, uint64_t person, uint64_t id,
-			     bool terms_only, json_t **out,
-			     struct app_error *err);
+enum app_status relationship_person_view(struct app *a, uint64_t person,
+					 uint64_t id, bool terms_only,
+					 json_t **out, struct app_error *err);
 
 /* The answer to an accept: {"id", "alias", "state", "terms"}. */
-int relationship_accepted_view(struct app *a, uint64_t person, uint64_t id,
-			       json_t **out, struct app_error *err);
+enum app_status relationship_accepted_view(struct app *a, uint64_t person,
+					   uint64_t id, json_t **out,
+					   struct app_error *err);
 
 /* A proposal as its brand follows it. */
-int proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-			json_t **out, struct app_error *err);
+enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
+				    json_t **out, struct app_error *err);
 
 /* A page of the person's proposals with ids > after, with their brand. */
-int proposal_page(struct app *a, uint64_t person, uint64_t after, int limit,
-		  json_t *items, struct app_error *err);
+enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
+			      int limit, json_t *items, struct app_error *err);
 
 /* A brand proposes to a person: `proposal` is the request body (value,
  * channels, topics, fields, and connect_code unless `person` is given —
  * the demo and tests name the person directly). *id gets the proposal.
  * Errors name the field; a terms error's kind decides 400 vs 422
  * (err_kind); an unknown, used or expired code is APP_NOT_FOUND. */
-int proposal_create(struct app *a, uint64_t brand, uint64_t person,
-		    const json_t *proposal, uint64_t *id, int *err_kind,
-		    struct app_error *err);
+enum app_status proposal_create(struct app *a, uint64_t brand, uint64_t person,
+				const json_t *proposal, uint64_t *id,
+				int *err_kind, struct app_error *err);
 
 /* The same, split (see struct app_write): *id is set by the finish. */
-int proposal_create_begin(struct app *a, uint64_t brand, uint64_t person,
-			  const json_t *proposal, uint64_t *id, int *err_kind,
-			  struct app_write *w, struct app_error *err);
+enum app_status proposal_create_begin(struct app *a, uint64_t brand,
+				      uint64_t person, const json_t *proposal,
+				      uint64_t *id, int *err_kind,
+				      struct app_write *w,
+				      struct app_error *err);
 
 /* The person declines a pending proposal of theirs. */
-int proposal_decline(struct app *a, uint64_t person, uint64_t proposal,
-		     struct app_error *err);
-int proposal_decline_begin(struct app *a, uint64_t person, uint64_t proposal,
-			   struct app_write *w, struct app_error *err);
+enum app_status proposal_decline(struct app *a, uint64_t person,
+				 uint64_t proposal, struct app_error *err);
+enum app_status proposal_decline_begin(struct app *a, uint64_t person,
+				       uint64_t proposal, struct app_write *w,
+				       struct app_error *err);
 
 /* The state a proposal shows now: "expired" once a pending one is past
  * its expiry, else its stored state. */
@@ -84,15 +90,17 @@ struct accepted {
  * (omitted topics: those asked). APP_NOT_FOUND when the proposal is not
  * theirs, APP_CONFLICT when it is no longer pending or a relationship
  * with the brand is open; APP_INVALID with *err_kind for bad terms. */
-int proposal_accept(struct app *a, uint64_t person, uint64_t proposal,
-		    const json_t *terms, struct accepted *out, int *err_kind,
-		    struct app_error *err);
+enum app_status proposal_accept(struct app *a, uint64_t person,
+				uint64_t proposal, const json_t *terms,
+				struct accepted *out, int *err_kind,
+				struct app_error *err);
 /* The same, split (see struct app_write); *out is filled by the finish,
  * so it must live until then. */
-int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
-			  const json_t *terms, struct accepted *out,
-			  int *err_kind, struct app_write *w,
-			  struct app_error *err);
+enum app_status proposal_accept_begin(struct app *a, uint64_t person,
+				      uint64_t proposal, const json_t *terms,
+				      struct accepted *out, int *err_kind,
+				      struct app_write *w,
+				      struct app_error *err);
 
 enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
 
@@ -101,21 +109,24 @@ enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
  * a relationship.ended entry on the ledger; muting is private and is not
  * (the brand must not learn of it, and the ledger is shown to brands'
  * receipts). */
-int relationship_change(struct app *a, uint64_t person, uint64_t rel,
-			enum rel_change change, struct app_error *err);
+enum app_status relationship_change(struct app *a, uint64_t person,
+				    uint64_t rel, enum rel_change change,
+				    struct app_error *err);
 /* The same, split (see struct app_write). */
-int relationship_change_begin(struct app *a, uint64_t person, uint64_t rel,
-			      enum rel_change change, struct app_write *w,
-			      struct app_error *err);
+enum app_status relationship_change_begin(struct app *a, uint64_t person,
+					  uint64_t rel, enum rel_change change,
+					  struct app_write *w,
+					  struct app_error *err);
 
 /* The person replaces a relationship's terms (never more than the
  * proposal asked): a new terms version and a terms.changed entry. */
-int relationship_put_terms(struct app *a, uint64_t person, uint64_t rel,
-			   const json_t *terms, int *err_kind,
-			   struct app_error *err);
-int relationship_put_terms_begin(struct app *a, uint64_t person, uint64_t rel,
-				 const json_t *terms, int *err_kind,
-				 struct app_write *w, struct app_error *err);
+enum app_status relationship_put_terms(struct app *a, uint64_t person,
+				       uint64_t rel, const json_t *terms,
+				       int *err_kind, struct app_error *err);
+enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
+					     uint64_t rel, const json_t *terms,
+					     int *err_kind, struct app_write *w,
+					     struct app_error *err);
 
 /* Builds a new alias for a relationship with `brand_name`:
  * "<slug>.<16 random base32>@<alias domain>". */

@@ -39,8 +39,9 @@ static void session_dummy_init(void)
 		session_dummy[0] = '\0';
 }
 
-int session_login(struct app *a, const char *handle, const char *password,
-		  const char *client, uint64_t *person, int64_t *retry_after)
+enum app_status session_login(struct app *a, const char *handle,
+			      const char *password, const char *client,
+			      uint64_t *person, int64_t *retry_after)
 {
 	char norm[PERSON_HANDLE_MAX + 1] = "";
 	char key[PERSON_HANDLE_MAX + 80];
@@ -129,7 +130,7 @@ static int revoke_run(struct app_tx *t, void *arg)
 	return store_token_revoke(t->tx, j->person, j->id, j->at);
 }
 
-static int revoke_finish(void *job, int rc, struct app_error *err)
+static enum app_status revoke_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
 	if (rc == STORE_NOT_FOUND)
@@ -140,8 +141,9 @@ static int revoke_finish(void *job, int rc, struct app_error *err)
 	return APP_OK;
 }
 
-int session_revoke_begin(struct app *a, uint64_t person, uint64_t id,
-			 struct app_write *w, struct app_error *err)
+enum app_status session_revoke_begin(struct app *a, uint64_t person,
+				     uint64_t id, struct app_write *w,
+				     struct app_error *err)
 {
 	(void)a; /* nothing to read before the job */
 	struct revoke_job *j = malloc(sizeof(*j));
@@ -170,8 +172,9 @@ static void session_touch_done(void *arg, int status)
 	free(arg);
 }
 
-int session_check(struct app *a, const char *credential, enum session_kind kind,
-		  uint64_t *person, uint64_t *id)
+enum app_status session_check(struct app *a, const char *credential,
+			      enum session_kind kind, uint64_t *person,
+			      uint64_t *id)
 {
 	char idtext[ID_SIZE];
 	uint8_t hash[32];

@@ -29,8 +29,9 @@ enum session_kind { SESSION_TOKEN, SESSION_COOKIE };
  * wrong pair (the same answer and about the same time whether the handle
  * exists or not); APP_CONFLICT with *retry_after when throttled. Runs
  * argon2id: call it off the server's event threads. */
-int session_login(struct app *a, const char *handle, const char *password,
-		  const char *client, uint64_t *person, int64_t *retry_after);
+enum app_status session_login(struct app *a, const char *handle,
+			      const char *password, const char *client,
+			      uint64_t *person, int64_t *retry_after);
 
 struct session_new {
 	uint64_t id;
@@ -53,14 +54,16 @@ int session_job_run(struct app_tx *t, void *arg);
 /* Revokes the person's credential `id` (a log-out, or a token deleted):
  * the write, split (struct app_write). Its finish says APP_NOT_FOUND when
  * the credential is not the person's or already revoked. */
-int session_revoke_begin(struct app *a, uint64_t person, uint64_t id,
-			 struct app_write *w, struct app_error *err);
+enum app_status session_revoke_begin(struct app *a, uint64_t person,
+				     uint64_t id, struct app_write *w,
+				     struct app_error *err);
 
 /* The person a credential of `kind` belongs to: APP_OK and *person (and
  * *id), or APP_NOT_FOUND for anything else (unknown, revoked, expired,
  * idle too long, wrong kind, malformed). */
-int session_check(struct app *a, const char *credential, enum session_kind kind,
-		  uint64_t *person, uint64_t *id);
+enum app_status session_check(struct app *a, const char *credential,
+			      enum session_kind kind, uint64_t *person,
+			      uint64_t *id);
 
 /* Whether a string looks like a credential of kind (prefix only). */
 bool session_looks_like(const char *credential, enum session_kind kind);

@@ -135,7 +135,7 @@ void view_flush_reads(struct app *a)
 		read_batch_done(b, STORE_FAULT);
 }
 
-int view_profile(struct app *a, uint64_t person, json_t **out)
+enum app_status view_profile(struct app *a, uint64_t person, json_t **out)
 {
 	uint8_t wrapped[96], dk[KEYS_DATA_KEY_BYTES];
 	size_t wrapped_len;
@@ -228,7 +228,7 @@ static void read_job_done(void *arg, int status)
 	free(j);
 }
 
-static int read_finish(void *job, int rc, struct app_error *err)
+static enum app_status read_finish(void *job, int rc, struct app_error *err)
 {
 	struct read_job *j = job;
 	if (rc != STORE_OK)
@@ -243,16 +243,18 @@ static void read_release(void *job)
 	read_job_done(job, STORE_OK);
 }
 
-int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
-			    bool may_block, json_t **out, struct app_error *err)
+enum app_status view_brand_relationship(struct app *a, uint64_t brand,
+					uint64_t rel, bool may_block,
+					json_t **out, struct app_error *err)
 {
 	return view_brand_relationship_ex(a, brand, rel, may_block, NULL, out,
 					  err);
 }
 
-int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
-			       bool may_block, struct app_write *later,
-			       json_t **out, struct app_error *err)
+enum app_status view_brand_relationship_ex(struct app *a, uint64_t brand,
+					   uint64_t rel, bool may_block,
+					   struct app_write *later,
+					   json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
 	int rc = relationship_of(a, APP_BRAND(brand), rel, &r, err);
@@ -333,11 +335,11 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 		*later = (struct app_write){ read_job_run, j, false,
 					     read_finish, read_release };
 		*out = view;
-		return VIEW_WOULD_BLOCK;
+		return APP_WOULD_BLOCK;
 	} else if (!may_block) {
 		read_job_done(j, STORE_OK);
 		json_decref(view);
-		return VIEW_WOULD_BLOCK;
+		return APP_WOULD_BLOCK;
 	} else {
 		rc = app_job_run(a, read_job_run, j, false);
 		if (rc == STORE_OK)
@@ -407,9 +409,9 @@ static void view_key(const struct store_relationship *r, const char *sealed,
 	crypto_generichash_final(&st, key, 16);
 }
 
-int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
-				 bool may_block, char **text,
-				 struct app_error *err)
+enum app_status view_brand_relationship_text(struct app *a, uint64_t brand,
+					     uint64_t rel, bool may_block,
+					     char **text, struct app_error *err)
 {
 	struct store_relationship r;
 	uint8_t wrapped[96], key[16];

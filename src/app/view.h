@@ -19,26 +19,27 @@
 /* The brand's view of relationship rel (a new object in *out), or
  * APP_NOT_FOUND when it is not the brand's. Blocks on the ledger write of
  * a day's first read — unless !may_block, when it returns
- * VIEW_WOULD_BLOCK instead so the caller can retry where it may wait. */
-#define VIEW_WOULD_BLOCK 10
-int view_brand_relationship(struct app *a, uint64_t brand, uint64_t rel,
-			    bool may_block, json_t **out,
-			    struct app_error *err);
+ * APP_WOULD_BLOCK instead so the caller can retry where it may wait. */
+enum app_status view_brand_relationship(struct app *a, uint64_t brand,
+					uint64_t rel, bool may_block,
+					json_t **out, struct app_error *err);
 
 /* As view_brand_relationship; with !may_block and `later`, a day's first
- * read returns VIEW_WOULD_BLOCK with the view in *out and the read's
+ * read returns APP_WOULD_BLOCK with the view in *out and the read's
  * write in *later: the caller writes it (see struct app_write) and shows
  * the view only once it is durable. */
-int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
-			       bool may_block, struct app_write *later,
-			       json_t **out, struct app_error *err);
+enum app_status view_brand_relationship_ex(struct app *a, uint64_t brand,
+					   uint64_t rel, bool may_block,
+					   struct app_write *later,
+					   json_t **out, struct app_error *err);
 
 /* The same view as JSON text (a new string the caller frees), served
  * from a cache of rendered views when nothing it shows has changed and the
  * day's first read is on record already. */
-int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
-				 bool may_block, char **text,
-				 struct app_error *err);
+enum app_status view_brand_relationship_text(struct app *a, uint64_t brand,
+					     uint64_t rel, bool may_block,
+					     char **text,
+					     struct app_error *err);
 
 /* Writes the reads counted in memory since the last flush (without
  * waiting). The scheduler calls it every second. */
@@ -53,6 +54,6 @@ json_t *view_person_relationship(struct app *a,
 
 /* The person's profile as a JSON object (a new object), opened with
  * their data key. */
-int view_profile(struct app *a, uint64_t person, json_t **out);
+enum app_status view_profile(struct app *a, uint64_t person, json_t **out);
 
 #endif

@@ -77,7 +77,7 @@ void api_relationships_get(struct http_request *r)
 		free(text);
 		return;
 	}
-	if (rc != VIEW_WOULD_BLOCK) {
+	if (rc != APP_WOULD_BLOCK) {
 		http_app_error(r, rc, &err, 0);
 		return;
 	}
@@ -98,7 +98,7 @@ void api_relationships_get(struct http_request *r)
 		w->view = NULL;
 		return;
 	}
-	if (rc != VIEW_WOULD_BLOCK) {
+	if (rc != APP_WOULD_BLOCK) {
 		http_app_error(r, rc, &err, 0);
 		return;
 	}

@@ -114,8 +114,9 @@ void http_empty(struct http_request *r, unsigned status);
 void http_problem(struct http_request *r, unsigned status, const char *field,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Maps an app status and error to a reply (400/404/409/422/503). */
-void http_app_error(struct http_request *r, int status,
+/* Maps an app status and error to a reply (400/404/409/422/503), by the
+ * one table of reply.c. */
+void http_app_error(struct http_request *r, enum app_status status,
 		    const struct app_error *err, int terms_kind);
 
 /* Adds a response header ("Set-Cookie", …). */

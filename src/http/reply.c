@@ -119,30 +119,40 @@ void http_problem(struct http_request *r, unsigned status, const char *field,
 	http_set(r, status, s, "application/problem+json");
 }
 
-void http_app_error(struct http_request *r, int status,
+/* What each app status is over HTTP — the door's one mapping. Columns:
+ * the app status; the HTTP status; whether the problem names the field
+ * at fault; whether the detail says to try again. APP_INVALID is 422 for
+ * a value that is not allowed, 400 for a wrong type or an unknown field
+ * (the terms kind tells). */
+static const struct {
+	enum app_status status;
+	unsigned http;
+	bool field;
+	bool retry;
+} http_statuses[] = {
+	{ APP_INVALID, 422, true, false },
+	{ APP_NOT_FOUND, 404, false, false },
+	{ APP_CONFLICT, 409, true, false },
+	{ APP_WOULD_BLOCK, 503, false, true },
+	{ APP_FAULT, 503, false, true },
+};
+
+void http_app_error(struct http_request *r, enum app_status status,
 		    const struct app_error *err, int terms_kind)
 {
 	const char *field = err && err->field[0] ? err->field : NULL;
 	const char *msg = err && err->message[0] ? err->message : "failed";
-	switch (status) {
-	case APP_INVALID:
-		http_problem(r,
-			     terms_kind == TERMS_ERR_TYPE ||
-					     terms_kind == TERMS_ERR_UNKNOWN
-				     ? 400
-				     : 422,
-			     field ? field : "", "%s", msg);
-		break;
-	case APP_NOT_FOUND:
-		http_problem(r, 404, NULL, "%s", msg);
-		break;
-	case APP_CONFLICT:
-		http_problem(r, 409, field, "%s", msg);
-		break;
-	default:
-		http_problem(r, 503, NULL, "%s; try again", msg);
-		break;
-	}
+	size_t i = 0, n = sizeof(http_statuses) / sizeof(*http_statuses);
+	while (i < n - 1 && http_statuses[i].status != status)
+		i++; /* anything unknown is ours: the last row */
+	unsigned code = http_statuses[i].http;
+	if (status == APP_INVALID &&
+	    (terms_kind == TERMS_ERR_TYPE || terms_kind == TERMS_ERR_UNKNOWN))
+		code = 400;
+	if (status == APP_INVALID && field == NULL)
+		field = ""; /* a 4xx of the input always carries errors[] */
+	http_problem(r, code, http_statuses[i].field ? field : NULL,
+		     http_statuses[i].retry ? "%s; try again" : "%s", msg);
 }
 
 static int http_depth(const json_t *v, int depth)

@@ -253,27 +253,32 @@ static bool lmtp_bounce_person(const char *rcpt, uint64_t *person)
 	return id_decode(ID_PERSON, id, person);
 }
 
-/* The LMTP reply to one recipient's outcome. */
+/* The LMTP reply to each outcome of intake — the door's one mapping.
+ * Columns: the outcome; the reply, whose %s is the recipient's alias
+ * (the uniform refusal names nothing else) or, for a refusal told to
+ * the brand, the reason the brand may see (gate_reasons[].brand). */
+static const struct {
+	enum intake_outcome outcome;
+	const char *reply;
+} lmtp_replies[] = {
+	{ INTAKE_ACCEPTED, "250 2.0.0 <%s> accepted" },
+	{ INTAKE_BOUNCE, "250 2.0.0 <%s> bounce taken" },
+	{ INTAKE_UNIFORM, "550 5.1.1 <%s>: recipient not accepted" },
+	{ INTAKE_REFUSED, "550 5.7.1 %s" },
+	{ INTAKE_FAULT, "451 4.3.0 try again later%s" },
+};
+
 static void lmtp_result_reply(struct lmtp_session *s, const char *alias,
 			      const struct intake_result *o)
 {
-	switch (o->outcome) {
-	case INTAKE_ACCEPTED:
-		lmtp_reply(s, "250 2.0.0 <%s> accepted", alias);
-		break;
-	case INTAKE_BOUNCE:
-		lmtp_reply(s, "250 2.0.0 <%s> bounce taken", alias);
-		break;
-	case INTAKE_UNIFORM:
-		lmtp_reply(s, "550 5.1.1 <%s>: recipient not accepted", alias);
-		break;
-	case INTAKE_REFUSED:
-		lmtp_reply(s, "550 5.7.1 %s", gate_reasons[o->reason].brand);
-		break;
-	default:
-		lmtp_reply(s, "451 4.3.0 try again later");
-		break;
-	}
+	size_t i = 0, n = sizeof(lmtp_replies) / sizeof(*lmtp_replies);
+	while (i < n - 1 && lmtp_replies[i].outcome != o->outcome)
+		i++; /* anything unknown is ours: the last row */
+	const char *arg = o->outcome == INTAKE_REFUSED
+				  ? gate_reasons[o->reason].brand
+			  : o->outcome == INTAKE_FAULT ? ""
+						       : alias;
+	lmtp_reply(s, lmtp_replies[i].reply, arg);
 }
 
 /* Reads the message after "354" up to the lone dot, undoing dot
