@@ -15,6 +15,7 @@
 #include "core/id.h"
 #include "core/terms.h"
 #include "ledger/chain.h"
+#include "store/store.h"
 
 static int collect_rel(const struct store_relationship *r, void *arg)
 {

@@ -15,6 +15,7 @@
 #include "app/throttle.h"
 #include "app/zone.h"
 #include "base/log.h"
+#include "store/store.h"
 
 void app_read_begin(struct app *a)
 {

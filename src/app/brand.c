@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/id.h"
+#include "store/store.h"
 
 static void brand_key_make(uint64_t id, char *key, uint8_t hash[32])
 {

@@ -8,6 +8,7 @@
 
 #include "app/message.h"
 #include "core/id.h"
+#include "store/store.h"
 
 struct chunk_job {
 	const struct campaign_request *req;

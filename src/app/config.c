@@ -3,6 +3,7 @@
  * and validation (see config.h).
  */
 #include "config.h"
+#include "store/store.h"
 
 #include <ctype.h>
 #include <errno.h>

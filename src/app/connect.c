@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/id.h"
+#include "store/store.h"
 
 bool connect_code_hash(const char *code, uint8_t hash[32])
 {

@@ -21,6 +21,7 @@
 #include "app/message.h"
 #include "app/person.h"
 #include "base/outbound.h"
+#include "store/store.h"
 
 struct settings {
 	bool maildir;

@@ -13,6 +13,7 @@
 #include "app/person.h"
 #include "app/relationship.h"
 #include "core/id.h"
+#include "store/store.h"
 
 static int demo_has_person(const struct store_person *p, void *arg)
 {

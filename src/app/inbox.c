@@ -12,6 +12,7 @@
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "store/store.h"
 
 enum app_status inbox_folders(struct app *a, uint64_t person,
 			      struct folder_table *f)

@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "core/channel.h"
 #include "core/gate.h"
+#include "store/store.h"
 
 struct intake_job {
 	const struct intake_message *m;

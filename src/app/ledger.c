@@ -17,6 +17,7 @@
 #include "ledger/chain.h"
 #include "ledger/jcs.h"
 #include "ledger/note.h"
+#include "store/store.h"
 
 int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 		  const char *type, uint64_t relationship, json_t *data,

@@ -27,6 +27,7 @@
 #include "base/log.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "store/store.h"
 
 #define DAY	       86400
 #define WINDOW_HISTORY (367 * DAY) /* longest rolling window + a margin */

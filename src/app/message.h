@@ -21,6 +21,8 @@
 #include "core/gate.h"
 #include "core/terms.h"
 
+struct store_relationship;
+
 struct gate_state *gate_state_new(void);
 void gate_state_free(struct gate_state *g);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/gate.h"
+#include "store/store.h"
 
 /* HTTP statuses get a bucket each; anything else counts as "other". */
 static const unsigned metrics_statuses[] = {

@@ -5,21 +5,87 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "app/ledger.h"
 #include "base/log.h"
+#include "store/store.h"
+
+_Static_assert((int)OUTBOX_MAILDIR == (int)STORE_ADAPTER_MAILDIR &&
+		       (int)OUTBOX_WEBHOOK == (int)STORE_ADAPTER_WEBHOOK &&
+		       (int)OUTBOX_UNSUBSCRIBE ==
+			       (int)STORE_ADAPTER_UNSUBSCRIBE &&
+		       (int)OUTBOX_FORWARD == (int)STORE_ADAPTER_FORWARD,
+	       "the adapters are the store's");
+_Static_assert((int)OUTBOX_DELIVER == (int)STORE_OUTBOX_DELIVER &&
+		       (int)OUTBOX_MOVE == (int)STORE_OUTBOX_MOVE &&
+		       (int)OUTBOX_REMOVE == (int)STORE_OUTBOX_REMOVE &&
+		       (int)OUTBOX_ERASE == (int)STORE_OUTBOX_ERASE &&
+		       (int)OUTBOX_VERIFY == (int)STORE_OUTBOX_VERIFY &&
+		       (int)OUTBOX_LOOK_FIRST == (int)STORE_OUTBOX_LOOK_FIRST,
+	       "the operations are the store's");
+
+struct due_ctx {
+	int (*cb)(const struct outbox_row *o, void *arg);
+	void *arg;
+};
+
+static int due_row(const struct store_outbox *o, void *arg)
+{
+	struct due_ctx *c = arg;
+	struct outbox_row row = { o->id, o->person, o->attempt, o->adapter,
+				  o->op, o->folder, o->tries };
+	return c->cb(&row, c->arg);
+}
 
 enum app_status outbox_due(struct app *a, bool local, int limit,
-			   store_outbox_cb cb, void *arg)
+			   int (*cb)(const struct outbox_row *o, void *arg),
+			   void *arg)
 {
-	return store_outbox_due(a->reads, app_now_ms() / 1000, local, limit, cb,
-				arg);
+	struct due_ctx c = { cb, arg };
+	return app_from_store(store_outbox_due(a->reads, app_now_ms() / 1000,
+					       local, limit, due_row, &c));
+}
+
+void outbox_message_clear(struct outbox_message *m)
+{
+	free(m->subject);
+	free(m->headers);
+	free(m->body);
+	memset(m, 0, sizeof(*m));
 }
 
 enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
-			       struct store_message *out)
+			       struct outbox_message *out)
 {
-	return app_from_store(store_message_get(a->reads, p->o.attempt, out));
+	struct store_message m;
+	memset(out, 0, sizeof(*out));
+	int rc = store_message_get(a->reads, p->o.attempt, &m);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	*out = (struct outbox_message){
+		.id = m.id,
+		.person = m.person,
+		.relationship = m.relationship,
+		.brand = m.brand,
+		.channel = m.channel,
+		.decision = m.decision,
+		.folder = m.folder,
+		.removed = m.removed,
+		.read = m.read,
+		.received_at = m.received_at,
+		.subject = m.subject,
+		.headers = m.headers,
+		.headers_len = m.headers_len,
+		.body = m.body,
+		.body_len = m.body_len,
+	};
+	snprintf(out->topic, sizeof(out->topic), "%s", m.topic);
+	snprintf(out->alias, sizeof(out->alias), "%s", m.alias);
+	snprintf(out->brand_name, sizeof(out->brand_name), "%s", m.brand_name);
+	m.subject = m.headers = m.body = NULL; /* handed over */
+	store_message_clear(&m);
+	return APP_OK;
 }
 
 enum app_status outbox_unsubscribe_uri(struct app *a,

@@ -16,6 +16,7 @@
 #include "app/zone.h"
 #include "app/message.h"
 #include "core/terms.h"
+#include "store/store.h"
 
 /* At most two argon2id computations at once: each takes 64 MiB and most
  * of a core for a moment, and a burst of log-ins must not starve the

@@ -14,6 +14,7 @@
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/terms.h"
+#include "store/store.h"
 
 #define RCPT_SLOTS   16384 /* direct-mapped by alias */
 #define RCPT_STRIPES 64	   /* locks over the slots */

@@ -12,6 +12,7 @@
 #include "core/id.h"
 #include "ledger/chain.h"
 #include "ledger/jcs.h"
+#include "store/store.h"
 
 /* PII categories of the Kantara v1.1 list for the profile fields. */
 static const char *receipt_pii_category(const char *field)

@@ -15,6 +15,7 @@
 #include "app/view.h"
 #include "base/log.h"
 #include "core/id.h"
+#include "store/store.h"
 
 void relationship_alias(const struct app *a, const char *brand_name, char *out,
 			size_t size)

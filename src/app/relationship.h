@@ -13,6 +13,9 @@
 #include "app/app.h"
 #include "core/terms.h"
 
+struct store_relationship;
+struct store_proposal;
+
 #define PROPOSAL_VALUE_MAX 500
 #define PROPOSAL_TTL	   (30 * 86400) /* a pending proposal lasts 30 days */
 

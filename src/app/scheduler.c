@@ -17,6 +17,7 @@
 #include "core/terms.h"
 #include "app/view.h"
 #include "base/log.h"
+#include "store/store.h"
 
 #define SCHEDULER_BATCH	 512
 #define SCHEDULER_TICK	 1    /* seconds between rounds */

@@ -12,6 +12,7 @@
 #include "app/person.h"
 #include "app/throttle.h"
 #include "core/id.h"
+#include "store/store.h"
 
 static const char *session_prefix(enum session_kind kind)
 {
@@ -83,40 +84,71 @@ enum app_status session_login(struct app *a, const char *handle,
 	return APP_OK;
 }
 
-void session_job_prepare(struct session_job *j, int64_t now)
+struct session_job {
+	struct store_token row;
+	struct session_new *out;
+};
+
+static int session_job_run(struct app_tx *t, void *arg)
 {
+	struct session_job *j = arg;
+	return store_token_insert(t->tx, &j->row);
+}
+
+static enum app_status session_job_finish(void *job, int rc,
+					  struct app_error *err)
+{
+	(void)job;
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the log-in could not be recorded");
+	return APP_OK;
+}
+
+static void session_job_release(void *job)
+{
+	sodium_memzero(job, sizeof(struct session_job));
+	free(job);
+}
+
+enum app_status session_create_begin(struct app *a, uint64_t person,
+				     enum session_kind kind,
+				     struct session_new *out,
+				     struct app_write *w, struct app_error *err)
+{
+	(void)a; /* nothing to read before the job */
 	uint8_t secret[32];
 	char idtext[ID_SIZE];
 	char b64[sodium_base64_ENCODED_LEN(
 		32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-
-	memset(&j->row, 0, sizeof(j->row));
+	struct session_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	int64_t now = app_now_ms() / 1000;
+	j->out = out;
 	j->row.id = store_new_key();
-	j->row.person = j->person;
+	j->row.person = person;
 	snprintf(j->row.kind, sizeof(j->row.kind), "%s",
-		 j->kind == SESSION_TOKEN ? "token" : "session");
+		 kind == SESSION_TOKEN ? "token" : "session");
 	j->row.created_at = j->row.last_used_at = now;
 	j->row.expires_at =
-		now + (j->kind == SESSION_TOKEN ? TOKEN_TTL : SESSION_TTL);
+		now + (kind == SESSION_TOKEN ? TOKEN_TTL : SESSION_TTL);
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 	sodium_memzero(secret, sizeof(secret));
 	id_encode(ID_TOKEN, j->row.id, idtext);
-	snprintf(j->out.credential, sizeof(j->out.credential), "%s%s_%s",
-		 session_prefix(j->kind), idtext + 4, b64);
+	snprintf(out->credential, sizeof(out->credential), "%s%s_%s",
+		 session_prefix(kind), idtext + 4, b64);
 	sodium_memzero(b64, sizeof(b64));
 	crypto_generichash(j->row.secret_hash, 32,
-			   (const uint8_t *)j->out.credential,
-			   strlen(j->out.credential), NULL, 0);
-	j->out.id = j->row.id;
-	j->out.expires_at = j->row.expires_at;
-}
-
-int session_job_run(struct app_tx *t, void *arg)
-{
-	struct session_job *j = arg;
-	return store_token_insert(t->tx, &j->row);
+			   (const uint8_t *)out->credential,
+			   strlen(out->credential), NULL, 0);
+	out->id = j->row.id;
+	out->expires_at = j->row.expires_at;
+	*w = (struct app_write){ session_job_run, j, false, session_job_finish,
+				 session_job_release };
+	return APP_OK;
 }
 
 struct revoke_job {

@@ -39,17 +39,14 @@ struct session_new {
 	int64_t expires_at;
 };
 
-/* Makes a credential for person (a write job: app_job_run, or the HTTP
- * door's http_write). Fill `person` and `kind`; the job fills the
- * rest. */
-struct session_job {
-	uint64_t person;
-	enum session_kind kind;
-	struct session_new out;
-	struct store_token row;
-};
-void session_job_prepare(struct session_job *j, int64_t now);
-int session_job_run(struct app_tx *t, void *arg);
+/* Makes a credential of `kind` for person, split (struct app_write): *out
+ * gets it at once, and it works once the write is durable (the finish
+ * says APP_FAULT otherwise). `out` is borrowed until the finish. */
+enum app_status session_create_begin(struct app *a, uint64_t person,
+				     enum session_kind kind,
+				     struct session_new *out,
+				     struct app_write *w,
+				     struct app_error *err);
 
 /* Revokes the person's credential `id` (a log-out, or a token deleted):
  * the write, split (struct app_write). Its finish says APP_NOT_FOUND when

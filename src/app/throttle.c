@@ -4,6 +4,7 @@
  * count, which errs on the side of slowing an attacker down.
  */
 #include "app/throttle.h"
+#include "store/store.h"
 
 #include <pthread.h>
 #include <sodium.h>

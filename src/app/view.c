@@ -14,6 +14,7 @@
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "store/store.h"
 
 /* Which relationships had their day's first read recorded, so that later
  * reads that day only count in memory; view_flush_reads writes the counts

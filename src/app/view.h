@@ -16,6 +16,8 @@
 
 #include "app/app.h"
 
+struct store_relationship;
+
 /* The brand's view of relationship rel (a new object in *out), or
  * APP_NOT_FOUND when it is not the brand's. Blocks on the ledger write of
  * a day's first read — unless !may_block, when it returns

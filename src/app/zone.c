@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "store/store.h"
 
 struct zone_entry {
 	char name[64];

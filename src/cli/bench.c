@@ -26,6 +26,7 @@
 #include "app/zone.h"
 #include "core/gate.h"
 #include "mail/lmtp.h"
+#include "store/store.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -11,6 +11,7 @@
 
 #include "app/brand.h"
 #include "core/id.h"
+#include "store/store.h"
 
 static const struct cli_flag brand_flags[] = {
 	{ "domain", true, true, "a domain of the brand (repeatable)" },

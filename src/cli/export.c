@@ -12,6 +12,7 @@
 
 #include "app/account.h"
 #include "app/person.h"
+#include "store/store.h"
 
 static const struct cli_flag export_flags[] = {
 	{ "password-stdin", false, false,

@@ -10,6 +10,7 @@
 
 #include "app/person.h"
 #include "core/id.h"
+#include "store/store.h"
 
 static const struct cli_flag person_flags[] = {
 	{ "password-stdin", false, false, "read the password from stdin" },

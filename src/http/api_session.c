@@ -24,7 +24,9 @@ struct login_state {
 	uint64_t person;
 	int64_t retry_after;
 	struct app_error err;
-	struct session_job job;
+	enum session_kind kind;
+	struct session_new out; /* the credential made */
+	struct app_write cred;	/* its write */
 	struct app_write write; /* sign-up: the person's insert */
 };
 
@@ -148,8 +150,8 @@ static void login_work(struct http_request *r)
 	sodium_memzero(s->password, sizeof(s->password));
 	if (s->status != APP_OK)
 		return;
-	s->job.person = s->person;
-	session_job_prepare(&s->job, app_now_ms() / 1000);
+	s->status = session_create_begin(r->app, s->person, s->kind, &s->out,
+					 &s->cred, &s->err);
 }
 
 /* After the password check (on a worker), the credential's write waits
@@ -162,7 +164,7 @@ static void login_then_write(struct http_request *r,
 		after(r);
 		return;
 	}
-	http_write(r, session_job_run, &s->job, after);
+	http_app_write(r, &s->cred, after);
 }
 
 static void login_written(struct http_request *r)
@@ -204,7 +206,7 @@ static void session_written(struct http_request *r)
 	char cookie[SESSION_CREDENTIAL_SIZE + 128];
 	snprintf(cookie, sizeof(cookie),
 		 "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
-		 AUTH_COOKIE, s->job.out.credential, SESSION_TTL);
+		 AUTH_COOKIE, s->out.credential, SESSION_TTL);
 	http_header(r, "Set-Cookie", cookie);
 	http_empty(r, 204);
 }
@@ -217,7 +219,7 @@ void api_session_create(struct http_request *r)
 	struct login_state *s = login_read(r);
 	if (s == NULL)
 		return;
-	s->job.kind = SESSION_COOKIE;
+	s->kind = SESSION_COOKIE;
 	http_offload(r, login_work, session_after);
 }
 
@@ -233,11 +235,11 @@ static void token_written(struct http_request *r)
 	if (login_failed(r, s))
 		return;
 	char id[ID_SIZE];
-	id_encode(ID_TOKEN, s->job.out.id, id);
+	id_encode(ID_TOKEN, s->out.id, id);
 	http_json(r, 201,
 		  json_pack("{s:s,s:s,s:o}", "id", id, "token",
-			    s->job.out.credential, "expires_at",
-			    app_time_json(s->job.out.expires_at)));
+			    s->out.credential, "expires_at",
+			    app_time_json(s->out.expires_at)));
 }
 
 void api_tokens_create(struct http_request *r)
@@ -245,7 +247,7 @@ void api_tokens_create(struct http_request *r)
 	struct login_state *s = login_read(r);
 	if (s == NULL)
 		return;
-	s->job.kind = SESSION_TOKEN;
+	s->kind = SESSION_TOKEN;
 	http_offload(r, login_work, token_after);
 }
 

@@ -71,7 +71,7 @@ struct round {
 	int n;
 };
 
-static int collect(const struct store_outbox *o, void *arg)
+static int collect(const struct outbox_row *o, void *arg)
 {
 	struct round *r = arg;
 	r->p[r->n++] = (struct outbox_piece){ .o = *o };
@@ -92,7 +92,7 @@ static bool piece_found(struct outbox_piece *p, int status)
 }
 
 /* The message as mail: as received for mail, composed for the rest. */
-static char *message_bytes(struct app *a, const struct store_message *m,
+static char *message_bytes(struct app *a, const struct outbox_message *m,
 			   size_t *len)
 {
 	if (m->headers) {
@@ -142,15 +142,15 @@ static int find_copy(struct maildir *md, const struct folder_table *f, int hint,
 static void do_maildir(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
-	const struct store_outbox *o = &p->o;
+	const struct outbox_row *o = &p->o;
 	char per[ID_SIZE];
 	id_encode(ID_PERSON, o->person, per);
-	if (o->op == STORE_OUTBOX_ERASE) {
+	if (o->op == OUTBOX_ERASE) {
 		p->ok = maildir_erase(a->cfg.maildir_root, per, p->error,
 				      sizeof(p->error)) == 0;
 		return;
 	}
-	struct store_message m;
+	struct outbox_message m;
 	int rc = outbox_message(a, p, &m);
 	if (rc == APP_NOT_FOUND) {
 		p->ok = true; /* erased or purged meanwhile */
@@ -172,7 +172,7 @@ static void do_maildir(struct worker *d, struct outbox_piece *p)
 	if (m.folder < 0 || m.folder >= f->n ||
 	    !maildir_folder_dir(f->names[m.folder], now_dir, sizeof(now_dir)))
 		gone = true; /* nowhere to be (cannot happen when delivered) */
-	bool put = o->op == STORE_OUTBOX_DELIVER && !gone;
+	bool put = o->op == OUTBOX_DELIVER && !gone;
 	int opened = maildir_open(a->cfg.maildir_root, per, put, &md, p->error,
 				  sizeof(p->error));
 	if (opened != 0) {
@@ -184,11 +184,11 @@ static void do_maildir(struct worker *d, struct outbox_piece *p)
 	 * redo (a retry, the first round after a start) or when copies may
 	 * be there from an earlier time the Maildir was on. */
 	int found = 0;
-	if (o->op != STORE_OUTBOX_DELIVER || o->tries > 0 || d->first_round ||
-	    o->folder == STORE_OUTBOX_LOOK_FIRST) {
+	if (o->op != OUTBOX_DELIVER || o->tries > 0 || d->first_round ||
+	    o->folder == OUTBOX_LOOK_FIRST) {
 		/* A delivery looks everywhere: a copy made before a crash
 		 * may have been moved since. */
-		int hint = o->op == STORE_OUTBOX_DELIVER ? -1 : o->folder;
+		int hint = o->op == OUTBOX_DELIVER ? -1 : o->folder;
 		found = find_copy(md, f, hint, unique, dir, sizeof(dir), where,
 				  sizeof(where), p->error, sizeof(p->error));
 		if (found < 0)
@@ -222,11 +222,11 @@ out:
 	free(data);
 	free(f);
 	if (have_m)
-		store_message_clear(&m);
+		outbox_message_clear(&m);
 }
 
 /* The JSON a webhook receives for a delivered message. */
-static char *webhook_payload(struct app *a, const struct store_message *m,
+static char *webhook_payload(struct app *a, const struct outbox_message *m,
 			     const struct folder_table *f)
 {
 	char id[ID_SIZE], rel[ID_SIZE], brand[ID_SIZE];
@@ -274,7 +274,7 @@ static void do_webhook(struct worker *d, struct outbox_piece *p)
 	struct app *a = d->a;
 	char *url = NULL, *secret = NULL, *payload = NULL;
 	struct folder_table *f = NULL;
-	struct store_message m;
+	struct outbox_message m;
 	int rc = outbox_message(a, p, &m);
 	if (!piece_found(p, rc))
 		return;
@@ -321,7 +321,7 @@ out:
 	free(url);
 	free(payload);
 	free(f);
-	store_message_clear(&m);
+	outbox_message_clear(&m);
 }
 
 /* LF line ends to CRLF (for SMTP), leaving CRLF as it is; malloc'd. */
@@ -356,8 +356,7 @@ static void do_forward(struct worker *d, struct outbox_piece *p)
 			 "the settings cannot be read");
 		return;
 	}
-	bool want = p->o.op == STORE_OUTBOX_VERIFY ? !verified && code[0]
-						   : verified;
+	bool want = p->o.op == OUTBOX_VERIFY ? !verified && code[0] : verified;
 	if (rc == APP_NOT_FOUND || !want || a->cfg.smarthost[0] == '\0') {
 		p->ok = true; /* changed or turned off meanwhile */
 		return;
@@ -368,9 +367,9 @@ static void do_forward(struct worker *d, struct outbox_piece *p)
 		 a->cfg.alias_domain);
 	char *raw = NULL, *data = NULL;
 	size_t raw_len = 0, len = 0;
-	struct store_message m;
+	struct outbox_message m;
 	bool have_m = false;
-	if (p->o.op == STORE_OUTBOX_VERIFY) {
+	if (p->o.op == OUTBOX_VERIFY) {
 		char from[300], msgid[300], body[600];
 		snprintf(from, sizeof(from), "postmaster@%s",
 			 a->cfg.alias_domain);
@@ -439,7 +438,7 @@ out:
 		free(data);
 	free(raw);
 	if (have_m)
-		store_message_clear(&m);
+		outbox_message_clear(&m);
 }
 
 /* RFC 8058: the brand's one-click unsubscribe for the alias of an ended
@@ -468,13 +467,13 @@ static void do_unsubscribe(struct worker *d, struct outbox_piece *p)
 static const char *adapter_name(int adapter)
 {
 	switch (adapter) {
-	case STORE_ADAPTER_MAILDIR:
+	case OUTBOX_MAILDIR:
 		return "maildir";
-	case STORE_ADAPTER_WEBHOOK:
+	case OUTBOX_WEBHOOK:
 		return "webhook";
-	case STORE_ADAPTER_UNSUBSCRIBE:
+	case OUTBOX_UNSUBSCRIBE:
 		return "unsubscribe";
-	case STORE_ADAPTER_FORWARD:
+	case OUTBOX_FORWARD:
 		return "forward";
 	default:
 		return "unknown";
@@ -507,13 +506,13 @@ static int delivery_round(struct worker *w, struct round *r)
 			r->n = i;
 			break;
 		}
-		if (p->o.adapter == STORE_ADAPTER_MAILDIR)
+		if (p->o.adapter == OUTBOX_MAILDIR)
 			do_maildir(w, p);
-		else if (p->o.adapter == STORE_ADAPTER_WEBHOOK)
+		else if (p->o.adapter == OUTBOX_WEBHOOK)
 			do_webhook(w, p);
-		else if (p->o.adapter == STORE_ADAPTER_UNSUBSCRIBE)
+		else if (p->o.adapter == OUTBOX_UNSUBSCRIBE)
 			do_unsubscribe(w, p);
-		else if (p->o.adapter == STORE_ADAPTER_FORWARD)
+		else if (p->o.adapter == OUTBOX_FORWARD)
 			do_forward(w, p);
 		else
 			snprintf(p->error, sizeof(p->error), "no such adapter");

@@ -17,6 +17,7 @@
 #include "app/person.h"
 #include "app/relationship.h"
 #include "core/id.h"
+#include "store/store.h"
 
 static char dir[] = "/tmp/cmr-test-app-XXXXXX";
 static struct config cfg;

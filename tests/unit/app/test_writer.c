@@ -15,6 +15,7 @@
 #include "app/app.h"
 #include "app/delivery.h"
 #include "app/person.h"
+#include "store/store.h"
 
 static char dir[] = "/tmp/cmr-test-writer-XXXXXX";
 static struct config cfg;
