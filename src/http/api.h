@@ -87,16 +87,12 @@ bool api_idem_replay(struct http_request *r, const char *key,
  * is a 400 (unknown field), any other body a 400. False after replying. */
 bool api_no_fields(struct http_request *r);
 
-/* A page of a list being built: ask the store for limit + 1 rows, append
- * each as an item, then api_page_reply cuts the extra one and sets
- * "next" to the last item's id when there is more. */
-struct api_page {
-	json_t *items;
-	struct app *app;
-	int limit;
-	int n;
-};
-void api_page_reply(struct http_request *r, struct api_page *pg);
+/* Replies with a page that an app read function filled: `items` (owned
+ * from here on) holds up to limit + 1 items, as asked; the extra one is
+ * cut and "next" is the last item's id when there is more. With rc not
+ * APP_OK it replies with err instead. */
+void api_page_reply(struct http_request *r, int limit, json_t *items,
+		    enum app_status rc, const struct app_error *err);
 
 /* The {id} of the path as a key of type, or false after replying 404. */
 bool api_id(struct http_request *r, int index, int type, uint64_t *key);

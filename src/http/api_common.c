@@ -55,17 +55,22 @@ bool api_id(struct http_request *r, int index, int type, uint64_t *key)
 	return true;
 }
 
-void api_page_reply(struct http_request *r, struct api_page *pg)
+void api_page_reply(struct http_request *r, int limit, json_t *items,
+		    enum app_status rc, const struct app_error *err)
 {
+	if (rc != APP_OK) {
+		json_decref(items);
+		http_app_error(r, rc, err, 0);
+		return;
+	}
 	json_t *next = json_null();
-	if (pg->n > pg->limit) {
-		json_array_remove(pg->items, json_array_size(pg->items) - 1);
-		json_t *last = json_array_get(pg->items,
-					      json_array_size(pg->items) - 1);
+	if (json_array_size(items) > (size_t)limit) {
+		json_array_remove(items, json_array_size(items) - 1);
+		json_t *last =
+			json_array_get(items, json_array_size(items) - 1);
 		next = json_incref(json_object_get(last, "id"));
 	}
-	http_json(r, 200,
-		  json_pack("{s:o,s:o}", "items", pg->items, "next", next));
+	http_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next", next));
 }
 
 bool api_idem_begin(struct http_request *r, char *key, size_t size,

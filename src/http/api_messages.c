@@ -158,16 +158,10 @@ void api_me_messages_list(struct http_request *r)
 		return;
 	}
 	f.folder = http_query(r, "folder");
-	struct api_page pg = { json_array(), r->app, limit, 0 };
+	json_t *items = json_array();
 	struct app_error err = { 0 };
-	int rc = inbox_list(r->app, r->person, &f, pg.items, &err);
-	if (rc != APP_OK) {
-		json_decref(pg.items);
-		http_app_error(r, rc, &err, 0);
-		return;
-	}
-	pg.n = (int)json_array_size(pg.items);
-	api_page_reply(r, &pg);
+	int rc = inbox_list(r->app, r->person, &f, items, &err);
+	api_page_reply(r, limit, items, rc, &err);
 }
 
 /* ---- POST /v1/campaigns ---- */

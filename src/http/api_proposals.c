@@ -133,17 +133,11 @@ void api_me_proposals_list(struct http_request *r)
 	uint64_t after;
 	if (limit < 0 || !api_after(r, ID_PROPOSAL, &after))
 		return;
-	struct api_page pg = { json_array(), r->app, limit, 0 };
+	json_t *items = json_array();
 	struct app_error err = { 0 };
-	int rc = proposal_page(r->app, r->person, after, limit + 1, pg.items,
-			       &err);
-	if (rc != APP_OK) {
-		json_decref(pg.items);
-		http_app_error(r, rc, &err, 0);
-		return;
-	}
-	pg.n = (int)json_array_size(pg.items);
-	api_page_reply(r, &pg);
+	int rc =
+		proposal_page(r->app, r->person, after, limit + 1, items, &err);
+	api_page_reply(r, limit, items, rc, &err);
 }
 
 /* ---- accept and decline ---- */

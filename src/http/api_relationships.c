@@ -20,17 +20,10 @@ static void relationships_page(struct http_request *r, struct app_caller who)
 	int limit = api_limit(r);
 	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
 		return;
-	struct api_page pg = { json_array(), r->app, limit, 0 };
+	json_t *items = json_array();
 	struct app_error err = { 0 };
-	int rc = relationship_page(r->app, who, after, limit + 1, pg.items,
-				   &err);
-	if (rc != APP_OK) {
-		json_decref(pg.items);
-		http_app_error(r, rc, &err, 0);
-		return;
-	}
-	pg.n = (int)json_array_size(pg.items);
-	api_page_reply(r, &pg);
+	int rc = relationship_page(r->app, who, after, limit + 1, items, &err);
+	api_page_reply(r, limit, items, rc, &err);
 }
 
 void api_relationships_list(struct http_request *r)
