@@ -1,5 +1,5 @@
 /*
- * main.c — the `cmr` binary: one subcommand per concept (DESIGN.md §9).
+ * main.c — the `cmr` binary: one subcommand per concept (`cmr --help`).
  * Exit codes: 0 ok, 1 failure, 2 usage.
  */
 #include <stdio.h>

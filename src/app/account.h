@@ -1,7 +1,7 @@
 /*
  * account.h — the whole account: export (everything the person has here,
- * as one JSON document) and erasure (DESIGN.md §8). Both need the
- * password again.
+ * as one JSON document) and erasure (the data key destroyed: ledger/keys.h).
+ * Both need the password again.
  */
 #ifndef CMR_APP_ACCOUNT_H
 #define CMR_APP_ACCOUNT_H

@@ -1,7 +1,8 @@
 /*
  * brand.h — brands: registration with their domains and the controller
- * details that receipts name (DESIGN.md §8–9), API keys (256 random bits,
- * stored as BLAKE2b-256 hashes, compared in constant time), rotation.
+ * details that receipts name (app/receipt.h, `cmr brand add`), API keys (256
+ * random bits, stored as BLAKE2b-256 hashes, compared in constant time),
+ * rotation.
  */
 #ifndef CMR_APP_BRAND_H
 #define CMR_APP_BRAND_H

@@ -1,9 +1,10 @@
 /*
  * connect.h — connect codes: the one-time code a person hands a brand so
- * that the brand can send a proposal (DESIGN.md §7). 12 Crockford base32
- * characters (60 bits) shown as XXXX-XXXX-XXXX, valid 15 minutes, single
- * use; only a hash is stored. Unknown, used and expired codes all get the
- * same answer, and a brand's failures are throttled.
+ * that the brand can send a proposal (POST /v1/proposals,
+ * src/http/openapi.json). 12 Crockford base32 characters (60 bits) shown as
+ * XXXX-XXXX-XXXX, valid 15 minutes, single use; only a hash is stored. Unknown,
+ * used and expired codes all get the same answer, and a brand's failures are
+ * throttled.
  */
 #ifndef CMR_APP_CONNECT_H
 #define CMR_APP_CONNECT_H

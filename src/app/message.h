@@ -108,7 +108,7 @@ enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
 				  uint64_t attempt, int op, int folder,
 				  int64_t now);
 
-/* What the brand is told of a decision (DESIGN's brand-visible answer):
+/* What the brand is told of a decision (gate_reasons[].brand in core/gate.h):
  * {"id", "decision": "accepted"|"refused", "reason"}. */
 json_t *message_brand_json(const struct message_out *out);
 

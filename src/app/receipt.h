@@ -1,5 +1,5 @@
 /*
- * receipt.h — consent receipts (DESIGN.md §8): one per consent event of a
+ * receipt.h — consent receipts: one per consent event of a
  * relationship (accepted, terms changed, ended), each a compact JWS
  * (EdDSA, with the signing key's kid) over the JCS of a Kantara Consent
  * Receipt v1.1 record built from the ledger entry; or the same history as

@@ -243,7 +243,8 @@ static json_t *names_json(const char *base, size_t stride, int n)
 	return arr;
 }
 
-/* What a person granted, as the ledger records it (§8's test vector):
+/* What a person granted, as the ledger records it (the form of the test vector
+ * in tests/unit/ledger/test_chain.c):
  * {"channels":[…],"topics":[…]|"all","fields":[…]}. */
 static json_t *terms_grant_json(const struct terms *t)
 {
@@ -401,7 +402,8 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	}
 	j.r.terms_version = 1;
 	j.r.created_at = now_ms / 1000;
-	/* The ledger says what was granted, as the §8 test vector shows. */
+	/* The ledger says what was granted, as the chain's test vector shows.
+	 */
 	j.ledger_data = terms_grant_json(t);
 	struct accept_job *heap =
 		j.r.terms && j.r.topics ? malloc(sizeof(*heap)) : NULL;

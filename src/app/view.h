@@ -1,11 +1,11 @@
 /*
  * view.h — what each side sees of a relationship. The person sees
- * everything; a brand sees the trimmed view of DESIGN.md §7 step 5: its
- * alias, "active" or "ended" (a muted relationship shows as active), the
- * terms it must respect (channels with its own caps, topics, exempt
- * topics, expiry, agreement — no folders, no quiet hours, no over_cap),
- * and only the granted fields, with `email` read as the alias. A brand's
- * first read of a day is a fields.read entry on the person's ledger,
+ * everything; a brand sees the trimmed view of GET /v1/relationships/{id}
+ * (src/http/openapi.json): its alias, "active" or "ended" (a muted relationship
+ * shows as active), the terms it must respect (channels with its own caps,
+ * topics, exempt topics, expiry, agreement — no folders, no quiet hours, no
+ * over_cap), and only the granted fields, with `email` read as the alias. A
+ * brand's first read of a day is a fields.read entry on the person's ledger,
  * durable before the view is returned; later reads that day are counted.
  */
 #ifndef CMR_APP_VIEW_H

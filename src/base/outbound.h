@@ -1,6 +1,6 @@
 /*
  * outbound.h — the only way cmr reaches out over HTTP (webhooks, RFC 8058
- * one-click unsubscribe), with the rules of DESIGN.md §5: https only, no
+ * one-click unsubscribe), with these rules: https only, no
  * redirects, no cookies, certificates verified, and never to a loopback,
  * private or link-local address — checked on the URL, and again on every
  * address the name resolves to, when the socket is opened (libcurl's

@@ -1,6 +1,6 @@
 /*
  * bench.c — `cmr bench gate --json`: the gate's rate on the workload of
- * DESIGN.md §11 — at least a million relationships in memory with varied
+ * docs/PERFORMANCE.md — at least a million relationships in memory with varied
  * terms (rolling and calendar caps, hold or refuse, exempt topics, quiet
  * hours, several time zones), messages in random order with mixed
  * outcomes, on one core. Each decision that delivers is recorded in its

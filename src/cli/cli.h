@@ -1,7 +1,7 @@
 /*
  * cli.h — what the subcommands share: parsing of flags (which may stand
- * anywhere after the subcommand), the §9 configuration, exit codes, and
- * opening the app.
+ * anywhere after the subcommand), the configuration (app/config.h), exit codes,
+ * and opening the app.
  */
 #ifndef CMR_CLI_CLI_H
 #define CMR_CLI_CLI_H
@@ -41,7 +41,7 @@ struct cli_args {
 };
 
 /* Parses argv (argv[0] is the subcommand's name; a two-word command such
- * as "person add" passes argv from "add" on). Config flags of §9 are
+ * as "person add" passes argv from "add" on). Config flags (app/config.h) are
  * accepted everywhere; `flags` lists the command's own (NULL-terminated
  * by a zero entry). On a usage error prints it to stderr and returns -1. */
 int cli_parse(int argc, char **argv, const struct cli_flag *flags,

@@ -1,5 +1,5 @@
 /*
- * gate.c — gate_decide(), rows 1–12 of DESIGN.md §4 in order, and the one
+ * gate.c — gate_decide(), rows 1–12 of gate.h in order, and the one
  * table of reason codes. Everything it needs arrives in struct gate_input;
  * it reads no clock, allocates nothing and touches no file.
  */

@@ -4,8 +4,9 @@
  * gate_decide() takes one input struct and returns a decision: deliver,
  * hold or refuse, with a stable reason code. No I/O, no allocation, no
  * clock, no time-zone database: the caller hands in `now`, the compiled
- * terms, the window state and the person's zone transitions. The rows of
- * DESIGN.md §4 are checked in order and the first that fails decides.
+ * terms, the window state and the person's zone transitions. The rows
+ * (enum gate_reason below, one per row) are checked in order and the
+ * first that fails decides.
  *
  * Stages let the doors ask a part of the same question: the Postfix policy
  * service asks at RCPT time (rows 1 and 3–6 only: there is no message and
@@ -31,7 +32,8 @@ extern const char *const gate_outcomes[GATE_OUTCOME_COUNT];
 const char *gate_outcome_name(int outcome);
 int gate_outcome_parse(const char *name);
 
-/* Row order of DESIGN.md §4; the values are stored, never renumber. */
+/* One per row, in the order the rows are checked; the values are
+ * stored, never renumber. */
 enum gate_reason {
 	GATE_OK = 0,
 	GATE_UNKNOWN_ALIAS = 1,
@@ -98,7 +100,7 @@ struct gate_decision gate_decide(const struct gate_input *in);
 /* One row per reason code: how each side hears of it.
  *   wire   — the stable code in the API, the store and the ledger
  *   brand  — what the brand is told when refused: one of the brand-visible
- *            reasons of §4, or "not_accepted" where the true reason would
+ *            reasons above, or "not_accepted" where the true reason would
  *            reveal other brands or the person's private settings
  *   lmtp   — the LMTP reply to the authenticated brand for a refusal
  *            (unknown alias and foreign sender get the uniform 5.1.1 reply,

@@ -1,6 +1,7 @@
 /*
  * terms.c — parsing, validating, writing and compiling a person's terms
- * (one relationship's, and the global ones) as DESIGN.md §7 shapes them.
+ * (one relationship's, and the global ones) as the API shapes them
+ * (src/http/openapi.json).
  *
  * Parsing walks the JSON against fixed key tables and fills a zeroed
  * struct, so two parses of the same meaning are byte-identical and the

@@ -1,8 +1,8 @@
 /*
  * terms.h — the person's rules for one relationship (terms) and for all of
- * them (global terms): parsing and validating the JSON objects of DESIGN.md
- * §7, writing them back out, and compiling them into the compact form the
- * gate reads without allocating.
+ * them (global terms): parsing and validating their JSON objects (the
+ * shapes of src/http/openapi.json), writing them back out, and compiling them
+ * into the compact form the gate reads without allocating.
  *
  * Three steps, three forms:
  *   JSON (jansson)  --terms_parse-->   struct terms        (validated, owned,

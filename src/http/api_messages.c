@@ -1,7 +1,7 @@
 /*
  * api_messages.c — a brand sends one message through the gate and hears
- * only what §4 lets it hear; the person reads every attempt, refused and
- * held ones included, with the full decision.
+ * only what core/gate.h's reason table lets it hear; the person reads every
+ * attempt, refused and held ones included, with the full decision.
  */
 #include "http/api.h"
 

@@ -1,5 +1,5 @@
 /*
- * auth.h — who is calling (DESIGN.md §7 "Auth"). 401 = no or bad
+ * auth.h — who is calling. 401 = no or bad
  * credentials; 403 = good credentials of the wrong role, or a cookie
  * write without the CSRF header or from another origin.
  */

@@ -1,6 +1,6 @@
 /*
  * chain.h — one entry of a person's ledger, its hash, and the verifier that
- * walks a whole chain (DESIGN.md §8).
+ * walks a whole chain.
  *
  * An entry is the JSON object
  *   {seq, at, actor, type, relationship, data, prev}   plus its "hash",
@@ -9,8 +9,9 @@
  * where prev, inside the object and in the chain, is the previous entry's
  * hash as 64 lowercase hex digits (64 zeros for seq 1). Note the two forms
  * of prev: the hash input starts with its raw bytes, and the JCS text holds
- * it again as hex. This is what DESIGN.md's test vector hashes to; hashing
- * the hex digits instead does not.
+ * it again as hex. This is what the test vector of
+ * tests/unit/ledger/test_chain.c hashes to; hashing the hex digits instead does
+ * not.
  *
  * Pure: no I/O, no clock (the caller supplies `at`), no globals but constant
  * tables. Thread-safe.
@@ -40,7 +41,7 @@ enum chain_status {
 	CHAIN_ENOMEM = -2, /* out of memory, or the crypto library failed */
 };
 
-/* The entry types of DESIGN.md §8, as written on the wire, in a
+/* The entry types, as written on the wire, in a
  * NULL-terminated table. A new type is added here and nowhere else. */
 extern const char *const chain_types[];
 

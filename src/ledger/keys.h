@@ -1,5 +1,5 @@
 /*
- * keys.h — the server's keys (DESIGN.md §8): the keys directory, the
+ * keys.h — the server's keys: the keys directory, the
  * Ed25519 signing key, the key-encryption key (KEK) that wraps every
  * person's data key, sealing personal values with a data key, and the keyed
  * hash that turns an erased alias into a tombstone.

@@ -1,7 +1,7 @@
 /*
- * authres.h — who vouches for a message's sender (DESIGN.md §5, row 2):
- * RFC 8601 Authentication-Results header fields as the MTA in front of cmr
- * writes them (Postfix with OpenDKIM/OpenDMARC, or rspamd), and
+ * authres.h — who vouches for a message's sender (the gate's row 2,
+ * core/gate.h): RFC 8601 Authentication-Results header fields as the MTA in
+ * front of cmr writes them (Postfix with OpenDKIM/OpenDMARC, or rspamd), and
  * organizational-domain alignment by the public suffix list (libpsl).
  *
  * Only the topmost field whose authserv-id is the one cmr was told to trust

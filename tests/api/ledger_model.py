@@ -1,4 +1,4 @@
-"""An outside model of cmr's ledger (DESIGN.md §8), in plain Python, for
+"""An outside model of cmr's ledger (src/ledger/chain.h, note.h), in plain Python, for
 the tests to check and forge chains and signed heads with:
 
 - entry hashes: BLAKE2b-256(prev ‖ JCS(entry without hash));

@@ -1,4 +1,4 @@
-"""The command line (DESIGN.md §9): init, person, brand, usage and
+"""The command line: init, person, brand, usage and
 settings, the keys directory, migrate."""
 import json
 import re

@@ -1,4 +1,4 @@
-"""An acknowledged write is never lost (DESIGN §12, §6 "The write path").
+"""An acknowledged write is never lost (docs/ARCHITECTURE.md, "How a message flows").
 
 `cmr serve` takes a load from several threads — single messages with an
 Idempotency-Key, campaigns to "all", profile changes (each a ledger
@@ -51,7 +51,7 @@ SETUP = {
                   "cap": {"max": CAP, "per_seconds": 3600}}, False, CAP),
 }
 
-# The person's reason -> what the brand is told (DESIGN §4).
+# The person's reason -> what the brand is told (core/gate.h).
 BRAND_REASON = {"channel_do_not_contact": "channel_not_permitted",
                 "global_frequency_cap": "not_accepted",
                 "hold_queue_full": "not_accepted"}
@@ -400,7 +400,7 @@ def test_a_kill_under_load_loses_no_acknowledged_write(make_api, ctx, seed):
 #
 # A client that lost its answer (as every sender above did at the kill)
 # retries; with several retries racing, the key must still take effect
-# once (DESIGN §5: both routes honour an Idempotency-Key).
+# once (both routes honour an Idempotency-Key).
 
 RACERS = 8   # concurrent retries of one request
 ROUNDS = 5   # each with its own key

@@ -1,4 +1,4 @@
-"""Erasure (DESIGN §8, §12): DELETE /v1/me with the password destroys
+"""Erasure: DELETE /v1/me with the password destroys
 the person's data key, deletes their profile, messages and credentials,
 keeps the ledger's chain of hashes and the aliases as keyed-hash
 tombstones (never reused), and truncates the WAL; afterwards no personal

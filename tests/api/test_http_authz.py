@@ -1,4 +1,4 @@
-"""The authorization matrix (DESIGN §7 "Auth", §12): every route of the
+"""The authorization matrix: every route of the
 route table as every role, with its own and others' ids.
 
 - no credentials: 401 with WWW-Authenticate; a revoked token: 401;

@@ -1,4 +1,4 @@
-"""Every reason code of the gate (DESIGN §4) that HTTP can reach today,
+"""Every reason code of the gate (core/gate.h) that HTTP can reach today,
 each as the brand hears it (`accepted`, or `refused` with a brand-visible
 reason) and as the person sees it (the full decision)."""
 import datetime

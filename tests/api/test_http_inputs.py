@@ -1,4 +1,4 @@
-"""Bad inputs (DESIGN §7 errors, §12 limits): every one is a 4xx RFC 9457
+"""Bad inputs: every one is a 4xx RFC 9457
 problem (400 malformed JSON, wrong types, unknown fields; 413 oversized;
 422 well-formed but not allowed), naming the field when it is about one;
 the server stays up and nothing is written."""

@@ -1,4 +1,4 @@
-"""The person's ledger over HTTP (DESIGN §8): entries anyone can recompute
+"""The person's ledger over HTTP (format: src/ledger/chain.h): entries anyone can recompute
 the chain of, a C2SP signed head, and exactly one fields.read entry for a
 brand's reads of a relationship in a day."""
 import re

@@ -1,4 +1,4 @@
-"""The scheduler (DESIGN §4, §5): a held message is decided again when it
+"""The scheduler: a held message is decided again when it
 comes due — delivered once the relationship's rolling window frees, also
 after a restart (exactly once), refused if the relationship ended in the
 meantime."""

@@ -1,4 +1,4 @@
-"""Browser sessions (DESIGN §7 "Auth"): POST /v1/session gives an HttpOnly,
+"""Browser sessions: POST /v1/session gives an HttpOnly,
 SameSite=Strict cookie; cookie-authenticated writes need X-CMR-CSRF: 1
 and, when the browser sends an Origin, this server's own; DELETE
 /v1/session ends the session."""

@@ -1,4 +1,4 @@
-"""Throttling (DESIGN §7 "Auth", §12): failed log-ins per (handle, client
+"""Throttling: failed log-ins per (handle, client
 address) and a brand's unknown connect codes are locked out after 5
 failures, with 429 and Retry-After. No timing is asserted beyond the
 lock-out's own Retry-After."""

@@ -1,4 +1,4 @@
-"""DESIGN §7 "The way in, step by step", over HTTP, with the shapes and
+"""The README's "HTTP API, step by step", over HTTP, with the shapes and
 status codes written there: a person signs up and gets a token, fills a
 profile, hands a brand a connect code; the brand proposes, the person
 accepts on their own terms, the brand reads the granted fields and sends

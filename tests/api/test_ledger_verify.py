@@ -1,4 +1,4 @@
-"""`cmr ledger verify` (DESIGN.md §8): a fresh copy of the demo world per
+"""`cmr ledger verify`: a fresh copy of the demo world per
 test is damaged with sqlite3 while no server runs, and verify must exit 1
 naming the person and the entry; untouched or honestly re-signed, it holds.
 """

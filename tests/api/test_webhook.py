@@ -1,7 +1,7 @@
 """The webhook adapter: each delivered message is POSTed to the person's
 HTTPS URL, signed with HMAC-SHA256 under a secret shown once; failures are
 retried with backoff (at least once, the same Idempotency-Key); and
-outbound URLs obey DESIGN §5: https only, no redirects followed, no
+outbound URLs obey src/base/outbound.h: https only, no redirects followed, no
 loopback, private or link-local targets unless --allow-private-targets."""
 import hashlib
 import hmac
