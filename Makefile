@@ -18,8 +18,11 @@ all: build
 setup:
 	@bash scripts/setup
 
+# Every build here treats warnings as errors (meson.build leaves werror off
+# for packagers). A build directory keeps the options it was set up with:
+# `meson configure DIR -Dwerror=true`, or remove it, to change an old one.
 $(BUILD)/build.ninja:
-	meson setup $(BUILD) --buildtype=debugoptimized
+	meson setup $(BUILD) --buildtype=debugoptimized --werror
 
 build: setup $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -43,7 +46,8 @@ unit:
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
 $(ASAN_BUILD)/build.ninja:
-	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	meson setup $(ASAN_BUILD) --buildtype=debug --werror \
+	  -Db_sanitize=address,undefined \
 	  -Db_lundef=false -Dc_args=-fno-sanitize-recover=all
 
 asan: setup $(ASAN_BUILD)/build.ninja
@@ -61,7 +65,7 @@ api-asan: asan
 	  CMR_BIN=$(abspath $(ASAN_BUILD)/src/cmr) $(PYTEST) -q tests/api
 
 $(REL_BUILD)/build.ninja:
-	meson setup $(REL_BUILD) --buildtype=release -Dtests=false
+	meson setup $(REL_BUILD) --buildtype=release --werror -Dtests=false
 
 bench: setup $(REL_BUILD)/build.ninja
 	ninja -C $(REL_BUILD)
@@ -72,7 +76,8 @@ bench: setup $(REL_BUILD)/build.ninja
 	bench/policy-vs-postfwd $(REL_BUILD)/src/cmr
 
 $(FUZZ_BUILD)/build.ninja:
-	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing_engine=libfuzzer -Dtests=false \
+	CC=clang meson setup $(FUZZ_BUILD) --werror -Dfuzzing_engine=libfuzzer \
+	  -Dtests=false \
 	  -Db_sanitize=address,undefined -Db_lundef=false
 
 # Longer fuzz runs (not part of check): each driver for FUZZ_SECONDS.
