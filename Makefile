@@ -40,7 +40,7 @@ run: build
 	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
 
 check: build
-	$(MAKE) --no-print-directory unit asan api api-asan
+	$(MAKE) --no-print-directory format-check unit asan api api-asan
 
 unit:
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
