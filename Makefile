@@ -5,13 +5,14 @@
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 FUZZ_BUILD ?= build-fuzz
 REL_BUILD  ?= build-release
 CMR        := $(BUILD)/src/cmr
 PYTEST     := /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build run check unit asan fuzz-corpus api api-asan bench fuzz clean format format-check
+.PHONY: all setup build run check unit asan fuzz-corpus api api-asan tsan bench fuzz clean format format-check
 
 all: build
 
@@ -40,7 +41,7 @@ run: build
 	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
 
 check: build
-	$(MAKE) --no-print-directory format-check unit asan api api-asan
+	$(MAKE) --no-print-directory format-check unit asan api api-asan tsan
 
 unit:
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
@@ -63,6 +64,22 @@ api: build
 api-asan: asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	  CMR_BIN=$(abspath $(ASAN_BUILD)/src/cmr) $(PYTEST) -q tests/api
+
+# The server built with ThreadSanitizer, for the black-box suite only: the
+# unit tests are left out (Criterion forks a process per test, and they are
+# single-threaded but for the store's writer, which the suite drives too).
+$(TSAN_BUILD)/build.ninja:
+	meson setup $(TSAN_BUILD) --buildtype=debugoptimized --werror \
+	  -Db_sanitize=thread -Dtests=false
+
+# The black-box suite against the ThreadSanitizer server. The first report
+# stops the process with exit code 66, and the suite's fixtures fail the test
+# on it (conftest.py also looks for a report in every cmr's stderr).
+# tests/tsan.supp holds the false positives of uninstrumented libraries.
+tsan: setup $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
+	  CMR_BIN=$(abspath $(TSAN_BUILD)/src/cmr) $(PYTEST) -q tests/api
 
 $(REL_BUILD)/build.ninja:
 	meson setup $(REL_BUILD) --buildtype=release --werror -Dtests=false
@@ -97,4 +114,4 @@ format-check:
 	clang-format --dry-run -Werror $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]' 'fuzz/*.[ch]')
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(REL_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD) $(REL_BUILD)
