@@ -5,6 +5,7 @@
 #include "config.h"
 #include "store/store.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,74 +14,133 @@
 
 #include <arpa/inet.h>
 
-/* The option table. Columns: the flag name (also the CMR_ variable, upper
- * case with '_' for '-'), whether it takes a value, and the help line
- * (with the default in brackets). */
+/* What an option's value is: how it is checked and which C type its field
+ * in struct config has. */
+enum config_kind {
+	CONFIG_BOOL,	  /* bool: no value, or 1/0 true/false yes/no on/off */
+	CONFIG_UINT,	  /* unsigned: a whole number from min to max */
+	CONFIG_PATH,	  /* char[]: a directory, not empty */
+	CONFIG_USER,	  /* char[]: a user name, not empty */
+	CONFIG_STORE_URL, /* char[]: SCHEME:REST (sqlite:PATH) */
+	CONFIG_DOMAIN,	  /* char[]: a DNS name (config_domain_ok) */
+	CONFIG_LISTEN,	  /* struct listen_addr: ADDR:PORT or off */
+	CONFIG_LISTEN_UNIX, /* struct listen_addr: ADDR:PORT, unix:PATH, off */
+	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
+};
+
+/* The field of struct config an option fills: offset and size. */
+#define CONFIG_FIELD(f)                                                        \
+	offsetof(struct config, f), sizeof(((struct config *)0)->f)
+
+static void config_alias_domain_then(struct config *c);
+
+/* The option table: adding an option is adding a row (and its field in
+ * struct config). Columns: the flag's name without "--"; its environment
+ * variable; the kind of value; the field it fills (CONFIG_FIELD); the range
+ * of a CONFIG_UINT; the default, set by config_defaults() as if given as a
+ * flag (NULL: the field stays zero, i.e. off, none or empty); a function
+ * run after the value is stored, for settings that follow from it (or
+ * NULL); and the help line, with the default in brackets. */
 static const struct config_option {
 	const char *name;
-	bool value;
+	const char *env;
+	enum config_kind kind;
+	size_t offset, size;
+	unsigned min, max;
+	const char *dflt;
+	void (*then)(struct config *c);
 	const char *help;
 } config_options[] = {
-	{ "store", true, "URL of the store [sqlite:./var/cmr.db]" },
-	{ "keys", true, "keys directory [./var/keys]" },
-	{ "http", true, "API listener ADDR:PORT or off [127.0.0.1:8025]" },
-	{ "lmtp", true,
+	{ "store", "CMR_STORE", CONFIG_STORE_URL, CONFIG_FIELD(store), 0, 0,
+	  "sqlite:./var/cmr.db", NULL,
+	  "URL of the store [sqlite:./var/cmr.db]" },
+	{ "keys", "CMR_KEYS", CONFIG_PATH, CONFIG_FIELD(keys), 0, 0,
+	  "./var/keys", NULL, "keys directory [./var/keys]" },
+	{ "http", "CMR_HTTP", CONFIG_LISTEN, CONFIG_FIELD(http), 0, 0,
+	  "127.0.0.1:8025", NULL,
+	  "API listener ADDR:PORT or off [127.0.0.1:8025]" },
+	{ "lmtp", "CMR_LMTP", CONFIG_LISTEN_UNIX, CONFIG_FIELD(lmtp), 0, 0,
+	  "127.0.0.1:2424", NULL,
 	  "LMTP listener ADDR:PORT, unix:PATH or off "
 	  "[127.0.0.1:2424]" },
-	{ "policy", true,
+	{ "policy", "CMR_POLICY", CONFIG_LISTEN, CONFIG_FIELD(policy), 0, 0,
+	  "127.0.0.1:10040", NULL,
 	  "Postfix policy listener ADDR:PORT or off "
 	  "[127.0.0.1:10040]" },
-	{ "metrics", true,
+	{ "metrics", "CMR_METRICS", CONFIG_LISTEN, CONFIG_FIELD(metrics), 0, 0,
+	  "127.0.0.1:9025", NULL,
 	  "Prometheus listener ADDR:PORT or off "
 	  "[127.0.0.1:9025]" },
-	{ "alias-domain", true, "domain of the aliases [relay.localhost]" },
-	{ "auth-id", true,
+	{ "alias-domain", "CMR_ALIAS_DOMAIN", CONFIG_DOMAIN,
+	  CONFIG_FIELD(alias_domain), 0, 0, "relay.localhost",
+	  config_alias_domain_then, "domain of the aliases [relay.localhost]" },
+	{ "auth-id", "CMR_AUTH_ID", CONFIG_DOMAIN, CONFIG_FIELD(auth_id), 0, 0,
+	  NULL, NULL,
 	  "authserv-id of trusted Authentication-Results "
 	  "[none]" },
-	{ "trust-envelope", false,
+	{ "trust-envelope", "CMR_TRUST_ENVELOPE", CONFIG_BOOL,
+	  CONFIG_FIELD(trust_envelope), 0, 0, NULL, NULL,
 	  "without --auth-id, compare envelope and "
 	  "From domains (demos, tests) [off]" },
-	{ "maildir-root", true, "root of the Maildir export [none: off]" },
-	{ "smarthost", true, "HOST:PORT for forwarding [none: off]" },
-	{ "open-registration", false, "anyone may sign up [off]" },
-	{ "hold-queue", true, "held messages per relationship [100]" },
-	{ "user", true, "drop to this user after binding [none]" },
-	{ "allow-private-targets", false,
+	{ "maildir-root", "CMR_MAILDIR_ROOT", CONFIG_PATH,
+	  CONFIG_FIELD(maildir_root), 0, 0, NULL, NULL,
+	  "root of the Maildir export [none: off]" },
+	{ "smarthost", "CMR_SMARTHOST", CONFIG_HOSTPORT,
+	  CONFIG_FIELD(smarthost), 0, 0, NULL, NULL,
+	  "HOST:PORT for forwarding [none: off]" },
+	{ "open-registration", "CMR_OPEN_REGISTRATION", CONFIG_BOOL,
+	  CONFIG_FIELD(open_registration), 0, 0, NULL, NULL,
+	  "anyone may sign up [off]" },
+	{ "hold-queue", "CMR_HOLD_QUEUE", CONFIG_UINT, CONFIG_FIELD(hold_queue),
+	  1, 100000, "100", NULL, "held messages per relationship [100]" },
+	{ "user", "CMR_USER", CONFIG_USER, CONFIG_FIELD(user), 0, 0, NULL, NULL,
+	  "drop to this user after binding [none]" },
+	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", CONFIG_BOOL,
+	  CONFIG_FIELD(allow_private_targets), 0, 0, NULL, NULL,
 	  "let outbound URLs reach loopback "
 	  "and private addresses (tests) [off]" },
 };
 
 #define N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
 
+/* The alias domain also names this server in the ledger's signed heads. */
+static void config_alias_domain_then(struct config *c)
+{
+	snprintf(c->server_name, sizeof(c->server_name), "%s", c->alias_domain);
+}
+
+static const struct config_option *config_option_find(const char *name)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++)
+		if (strcmp(config_options[i].name, name) == 0)
+			return &config_options[i];
+	return NULL;
+}
+
 void config_defaults(struct config *c)
 {
-	char err[64];
+	char err[400];
 
 	memset(c, 0, sizeof(*c));
-	snprintf(c->store, sizeof(c->store), "sqlite:./var/cmr.db");
-	snprintf(c->keys, sizeof(c->keys), "./var/keys");
-	config_parse_listen("127.0.0.1:8025", false, true, &c->http, err,
-			    sizeof(err));
-	config_parse_listen("127.0.0.1:2424", true, true, &c->lmtp, err,
-			    sizeof(err));
-	config_parse_listen("127.0.0.1:10040", false, true, &c->policy, err,
-			    sizeof(err));
-	config_parse_listen("127.0.0.1:9025", false, true, &c->metrics, err,
-			    sizeof(err));
-	snprintf(c->alias_domain, sizeof(c->alias_domain), "relay.localhost");
-	snprintf(c->server_name, sizeof(c->server_name), "relay.localhost");
-	c->hold_queue = 100;
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+		if (o->dflt == NULL)
+			continue;
+		int rc = config_set(c, o->name, o->dflt, false, err,
+				    sizeof(err));
+		assert(rc == 0 && "a default in config_options is invalid");
+		(void)rc;
+	}
 }
 
 bool config_known(const char *name, bool *takes_value)
 {
-	for (size_t i = 0; i < N_OPTIONS; i++)
-		if (strcmp(config_options[i].name, name) == 0) {
-			if (takes_value)
-				*takes_value = config_options[i].value;
-			return true;
-		}
-	return false;
+	const struct config_option *o = config_option_find(name);
+	if (o == NULL)
+		return false;
+	if (takes_value)
+		*takes_value = o->kind != CONFIG_BOOL;
+	return true;
 }
 
 bool config_domain_ok(const char *s)
@@ -192,18 +252,6 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
 	return 0;
 }
 
-static int config_copy(char *dst, size_t size, const char *v, const char *name,
-		       char *err, size_t errlen)
-{
-	if (strlen(v) >= size) {
-		snprintf(err, errlen, "--%s: longer than %zu bytes", name,
-			 size - 1);
-		return -1;
-	}
-	snprintf(dst, size, "%s", v);
-	return 0;
-}
-
 static int config_bool(const char *v, bool *out)
 {
 	if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
@@ -219,159 +267,137 @@ static int config_bool(const char *v, bool *out)
 	return -1;
 }
 
+/* Checks `value` as option o's kind and stores it in c. Returns 0, or -1
+ * with why (without the option's name) in why. */
+static int config_store(struct config *c, const struct config_option *o,
+			const char *value, char *why, size_t whylen)
+{
+	void *field = (char *)c + o->offset;
+	struct listen_addr a;
+
+	switch (o->kind) {
+	case CONFIG_BOOL:
+		assert(o->size == sizeof(bool));
+		if (config_bool(value, field) != 0) {
+			snprintf(why, whylen,
+				 "\"%s\" is not a yes/no value (1, 0, true, "
+				 "false)",
+				 value);
+			return -1;
+		}
+		return 0;
+	case CONFIG_UINT: {
+		assert(o->size == sizeof(unsigned));
+		char *end;
+		errno = 0;
+		long v = strtol(value, &end, 10);
+		if (*value == '\0' || *end != '\0' || errno || v < o->min ||
+		    v > o->max) {
+			snprintf(why, whylen,
+				 "\"%s\" is not a whole number from %u to %u",
+				 value, o->min, o->max);
+			return -1;
+		}
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case CONFIG_LISTEN:
+	case CONFIG_LISTEN_UNIX:
+		assert(o->size == sizeof(struct listen_addr));
+		/* parsed aside, so that a bad value leaves the field alone */
+		if (config_parse_listen(value, o->kind == CONFIG_LISTEN_UNIX,
+					true, &a, why, whylen) != 0)
+			return -1;
+		memcpy(field, &a, sizeof(a));
+		return 0;
+	case CONFIG_PATH:
+		if (*value == '\0') {
+			snprintf(why, whylen, "needs a directory");
+			return -1;
+		}
+		break;
+	case CONFIG_USER:
+		if (*value == '\0') {
+			snprintf(why, whylen, "needs a user name");
+			return -1;
+		}
+		break;
+	case CONFIG_STORE_URL:
+		if (strchr(value, ':') == NULL) {
+			snprintf(why, whylen,
+				 "\"%s\" is not a store URL (sqlite:PATH)",
+				 value);
+			return -1;
+		}
+		break;
+	case CONFIG_DOMAIN:
+		if (!config_domain_ok(value)) {
+			snprintf(why, whylen, "\"%s\" is not a domain name",
+				 value);
+			return -1;
+		}
+		break;
+	case CONFIG_HOSTPORT:
+		if (config_parse_listen(value, false, false, &a, why, whylen) !=
+		    0)
+			return -1;
+		if (a.port == 0) {
+			snprintf(why, whylen,
+				 "\"%s\": the port must be 1 to 65535", value);
+			return -1;
+		}
+		break;
+	}
+	/* the kinds that keep the value as text */
+	if (strlen(value) >= o->size) {
+		snprintf(why, whylen, "longer than %zu bytes", o->size - 1);
+		return -1;
+	}
+	memcpy(field, value, strlen(value) + 1);
+	return 0;
+}
+
 int config_set(struct config *c, const char *name, const char *value,
 	       bool from_env, char *err, size_t errlen)
 {
 	char why[400];
-	bool takes;
 	const char *shown = from_env ? "CMR_ variable for --" : "--";
+	const struct config_option *o = config_option_find(name);
 
-	if (!config_known(name, &takes)) {
+	if (o == NULL) {
 		snprintf(err, errlen, "unknown option --%s", name);
 		return -1;
 	}
-	if (takes && value == NULL) {
+	if (o->kind != CONFIG_BOOL && value == NULL) {
 		snprintf(err, errlen, "%s%s needs a value", shown, name);
 		return -1;
 	}
-	if (!takes) {
-		bool b;
-		if (config_bool(value, &b) != 0) {
-			snprintf(err, errlen,
-				 "%s%s: \"%s\" is not a yes/no "
-				 "value (1, 0, true, false)",
-				 shown, name, value);
-			return -1;
-		}
-		if (strcmp(name, "trust-envelope") == 0)
-			c->trust_envelope = b;
-		else if (strcmp(name, "open-registration") == 0)
-			c->open_registration = b;
-		else
-			c->allow_private_targets = b;
-		return 0;
-	}
-	int rc = 0;
-	why[0] = '\0';
-	if (strcmp(name, "store") == 0) {
-		if (strchr(value, ':') == NULL) {
-			snprintf(why, sizeof(why),
-				 "\"%s\" is not a store URL "
-				 "(sqlite:PATH)",
-				 value);
-			rc = -1;
-		} else {
-			rc = config_copy(c->store, sizeof(c->store), value,
-					 name, err, errlen);
-			if (rc)
-				return rc;
-		}
-	} else if (strcmp(name, "keys") == 0) {
-		if (*value == '\0') {
-			snprintf(why, sizeof(why), "needs a directory");
-			rc = -1;
-		} else if ((rc = config_copy(c->keys, sizeof(c->keys), value,
-					     name, err, errlen)))
-			return rc;
-	} else if (strcmp(name, "http") == 0) {
-		rc = config_parse_listen(value, false, true, &c->http, why,
-					 sizeof(why));
-	} else if (strcmp(name, "lmtp") == 0) {
-		rc = config_parse_listen(value, true, true, &c->lmtp, why,
-					 sizeof(why));
-	} else if (strcmp(name, "policy") == 0) {
-		rc = config_parse_listen(value, false, true, &c->policy, why,
-					 sizeof(why));
-	} else if (strcmp(name, "metrics") == 0) {
-		rc = config_parse_listen(value, false, true, &c->metrics, why,
-					 sizeof(why));
-	} else if (strcmp(name, "alias-domain") == 0 ||
-		   strcmp(name, "auth-id") == 0) {
-		if (!config_domain_ok(value)) {
-			snprintf(why, sizeof(why),
-				 "\"%s\" is not a domain "
-				 "name",
-				 value);
-			rc = -1;
-		} else if (name[0] == 'a' && name[1] == 'l') {
-			snprintf(c->alias_domain, sizeof(c->alias_domain), "%s",
-				 value);
-			snprintf(c->server_name, sizeof(c->server_name), "%s",
-				 value);
-		} else {
-			snprintf(c->auth_id, sizeof(c->auth_id), "%s", value);
-		}
-	} else if (strcmp(name, "maildir-root") == 0) {
-		if (*value == '\0') {
-			snprintf(why, sizeof(why), "needs a directory");
-			rc = -1;
-		} else if ((rc = config_copy(c->maildir_root,
-					     sizeof(c->maildir_root), value,
-					     name, err, errlen)))
-			return rc;
-	} else if (strcmp(name, "smarthost") == 0) {
-		struct listen_addr a;
-		rc = config_parse_listen(value, false, false, &a, why,
-					 sizeof(why));
-		if (rc == 0 && a.port == 0) {
-			snprintf(why, sizeof(why),
-				 "\"%s\": the port must be "
-				 "1 to 65535",
-				 value);
-			rc = -1;
-		}
-		if (rc == 0)
-			snprintf(c->smarthost, sizeof(c->smarthost), "%s",
-				 value);
-	} else if (strcmp(name, "hold-queue") == 0) {
-		char *end;
-		errno = 0;
-		long v = strtol(value, &end, 10);
-		if (*value == '\0' || *end != '\0' || errno || v < 1 ||
-		    v > 100000) {
-			snprintf(why, sizeof(why),
-				 "\"%s\" is not a whole "
-				 "number from 1 to 100000",
-				 value);
-			rc = -1;
-		} else {
-			c->hold_queue = (unsigned)v;
-		}
-	} else if (strcmp(name, "user") == 0) {
-		if (*value == '\0' || strlen(value) >= sizeof(c->user)) {
-			snprintf(why, sizeof(why), "needs a user name");
-			rc = -1;
-		} else {
-			snprintf(c->user, sizeof(c->user), "%s", value);
-		}
-	}
-	if (rc != 0)
+	if (config_store(c, o, value, why, sizeof(why)) != 0) {
 		snprintf(err, errlen, "%s%s: %s", shown, name, why);
-	return rc;
+		return -1;
+	}
+	if (o->then)
+		o->then(c);
+	return 0;
 }
 
 int config_from_env(struct config *c, const char *const *set_by_flag, char *err,
 		    size_t errlen)
 {
 	for (size_t i = 0; i < N_OPTIONS; i++) {
-		const char *name = config_options[i].name;
+		const struct config_option *o = &config_options[i];
 		bool flagged = false;
 		for (size_t j = 0; set_by_flag && set_by_flag[j]; j++)
-			if (strcmp(set_by_flag[j], name) == 0)
+			if (strcmp(set_by_flag[j], o->name) == 0)
 				flagged = true;
 		if (flagged)
 			continue;
-		char var[64] = "CMR_";
-		size_t k = 4;
-		for (const char *p = name; *p && k < sizeof(var) - 1; p++)
-			var[k++] = *p == '-' ? '_' : (char)toupper(*p);
-		var[k] = '\0';
-		const char *v = getenv(var);
+		const char *v = getenv(o->env);
 		if (v == NULL)
 			continue;
 		char why[512];
-		if (config_set(c, name, v, true, why, sizeof(why)) != 0) {
-			snprintf(err, errlen, "%s (from %s)", why, var);
+		if (config_set(c, o->name, v, true, why, sizeof(why)) != 0) {
+			snprintf(err, errlen, "%s (from %s)", why, o->env);
 			return -1;
 		}
 	}
@@ -382,16 +408,10 @@ void config_usage(void *file)
 {
 	FILE *f = file;
 	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
 		char flag[64];
-		char var[64] = "CMR_";
-		size_t k = 4;
-		for (const char *p = config_options[i].name;
-		     *p && k < sizeof(var) - 1; p++)
-			var[k++] = *p == '-' ? '_' : (char)toupper(*p);
-		var[k] = '\0';
-		snprintf(flag, sizeof(flag), "--%s%s", config_options[i].name,
-			 config_options[i].value ? " V" : "");
-		fprintf(f, "  %-26s %s (%s)\n", flag, config_options[i].help,
-			var);
+		snprintf(flag, sizeof(flag), "--%s%s", o->name,
+			 o->kind != CONFIG_BOOL ? " V" : "");
+		fprintf(f, "  %-26s %s (%s)\n", flag, o->help, o->env);
 	}
 }

@@ -18,6 +18,13 @@ static pthread_once_t mailmsg_once = PTHREAD_ONCE_INIT;
 static void mailmsg_init_once(void)
 {
 	g_mime_init();
+	/* INTERNET_ADDRESS_IS_MAILBOX reads this class inline, in our code,
+	 * so it is made here, under the once, and not by whichever thread
+	 * first meets a From: GLib's lock-free check that a class is ready
+	 * is correct but invisible to ThreadSanitizer, which reported that
+	 * read as racing with the class's initialisation. GLib never frees a
+	 * static type's class, so the reference is simply kept. */
+	g_type_class_ref(INTERNET_ADDRESS_TYPE_MAILBOX);
 }
 
 void mailmsg_init(void)

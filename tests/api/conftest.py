@@ -30,6 +30,25 @@ START_TIMEOUT = 10  # seconds for `cmr serve` to answer /healthz
 STOP_TIMEOUT = 10  # seconds for `cmr serve` to exit after a signal
 
 
+# The first line of a sanitizer's report (ThreadSanitizer, AddressSanitizer,
+# LeakSanitizer; UBSan's "file:line:col: runtime error: …"). `make api-asan`
+# and `make tsan` run the suite on sanitizer builds: a report in any cmr
+# process fails the test that ran it, also when the exit code alone would not
+# tell (a run expected to fail anyway, a server killed at teardown).
+SANITIZER_REPORT = re.compile(
+    r"^(?:==\d+==)?(?:WARNING|ERROR): (?:Thread|Address|Leak)Sanitizer: .*$"
+    r"|^\S+:\d+:\d+: runtime error: .*$", re.M)
+
+
+def fail_on_sanitizer_report(what, text):
+    """Fails the running test if `text` (a process's stderr) holds a
+    sanitizer's report."""
+    m = SANITIZER_REPORT.search(text)
+    if m:
+        pytest.fail(f"{what}: sanitizer report: {m.group(0)}\n"
+                    f"{text[m.start():][:20000]}", pytrace=False)
+
+
 class Result(namedtuple("Result", "rc out err")):
     """What one CLI run gave: exit code, stdout, stderr."""
 
@@ -98,6 +117,7 @@ class Ctx:
             argv, input=input, env=clean_env(env), cwd=self.root,
             capture_output=True, text=True, timeout=RUN_TIMEOUT,
             preexec_fn=(lambda: os.umask(umask)) if umask is not None else None)
+        fail_on_sanitizer_report("cmr " + " ".join(args), p.stderr)
         return Result(p.returncode, p.stdout, p.stderr)
 
     def ok(self, *args, **kw):
@@ -223,6 +243,10 @@ class Server:
     def log(self):
         return self.log_path.read_text(errors="replace")
 
+    def check_sanitizers(self):
+        """Fails the test if the server's log holds a sanitizer's report."""
+        fail_on_sanitizer_report("cmr serve", self.log())
+
     def _fail(self, why):
         self.proc.kill()
         self.proc.wait()
@@ -293,6 +317,8 @@ def start_server(ctx):
             s.proc.kill()
             s.proc.wait()
         s.log_file.close()
+    for s in started:
+        s.check_sanitizers()
 
 
 @pytest.fixture

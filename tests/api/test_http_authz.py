@@ -126,6 +126,8 @@ def stranger_ids(tmp_path_factory):
             if s.proc.poll() is None:
                 s.proc.kill()
                 s.proc.wait()
+    for s in started:
+        s.check_sanitizers()
     return ids
 
 

@@ -3,6 +3,7 @@
  * errors that name the option, and the environment under the flags.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,177 @@ Test(config, environment_under_flags)
 	unsetenv("CMR_TRUST_ENVELOPE");
 	unsetenv("CMR_OPEN_REGISTRATION");
 	unsetenv("CMR_ALIAS_DOMAIN");
+}
+
+/* Every option of the table, its variable, and a value its kind refuses.
+ * The usage test below checks that this list is the whole table, so a new
+ * option needs a row here too. */
+static const struct {
+	const char *name, *env, *bad;
+} every_option[] = {
+	{ "store", "CMR_STORE", "no-scheme" },
+	{ "keys", "CMR_KEYS", "" },
+	{ "http", "CMR_HTTP", "nonsense" },
+	{ "lmtp", "CMR_LMTP", "unix:" },
+	{ "policy", "CMR_POLICY", "127.0.0.1:x" },
+	{ "metrics", "CMR_METRICS", "unix:/tmp/m" },
+	{ "alias-domain", "CMR_ALIAS_DOMAIN", "bad domain" },
+	{ "auth-id", "CMR_AUTH_ID", "-mx.example" },
+	{ "trust-envelope", "CMR_TRUST_ENVELOPE", "maybe" },
+	{ "maildir-root", "CMR_MAILDIR_ROOT", "" },
+	{ "smarthost", "CMR_SMARTHOST", "off" },
+	{ "open-registration", "CMR_OPEN_REGISTRATION", "2" },
+	{ "hold-queue", "CMR_HOLD_QUEUE", "-1" },
+	{ "user", "CMR_USER", "" },
+	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", "yes please" },
+};
+#define N_EVERY (sizeof(every_option) / sizeof(every_option[0]))
+
+Test(config, usage_lists_every_option_with_its_variable)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	config_usage(f);
+	fclose(f);
+	size_t lines = 0;
+	for (const char *p = text; *p; p++)
+		lines += *p == '\n';
+	cr_assert_eq(lines, N_EVERY, "usage has %zu options, the test %zu:\n%s",
+		     lines, N_EVERY, text);
+	for (size_t i = 0; i < N_EVERY; i++) {
+		char want[128];
+		snprintf(want, sizeof(want), "--%s", every_option[i].name);
+		const char *at = strstr(text, want);
+		cr_assert_not_null(at, "%s", want);
+		const char *eol = strchr(at, '\n');
+		snprintf(want, sizeof(want), "(%s)\n", every_option[i].env);
+		cr_assert(strstr(at, want) != NULL &&
+				  strstr(at, want) + strlen(want) - 1 == eol,
+			  "the line of --%s ends in %s", every_option[i].name,
+			  want);
+	}
+	free(text);
+}
+
+Test(config, every_variable_is_read_and_named_in_its_error)
+{
+	for (size_t i = 0; i < N_EVERY; i++) {
+		struct config c;
+		char err[512];
+		config_defaults(&c);
+		setenv(every_option[i].env, every_option[i].bad, 1);
+		int rc = config_from_env(&c, NULL, err, sizeof(err));
+		unsetenv(every_option[i].env);
+		cr_assert_eq(rc, -1, "%s=\"%s\" was taken", every_option[i].env,
+			     every_option[i].bad);
+		cr_assert(strstr(err, every_option[i].env) != NULL, "%s", err);
+		char flag[128];
+		snprintf(flag, sizeof(flag), "--%s", every_option[i].name);
+		cr_assert(strstr(err, flag) != NULL, "%s", err);
+		/* a flag with the same name wins, so the variable is not read
+		 */
+		const char *flagged[] = { every_option[i].name, NULL };
+		setenv(every_option[i].env, every_option[i].bad, 1);
+		rc = config_from_env(&c, flagged, err, sizeof(err));
+		unsetenv(every_option[i].env);
+		cr_assert_eq(rc, 0, "%s: %s", every_option[i].name, err);
+	}
+}
+
+Test(config, known_options_and_their_values)
+{
+	bool takes = false;
+	cr_assert(config_known("hold-queue", &takes));
+	cr_assert(takes);
+	cr_assert(config_known("trust-envelope", &takes));
+	cr_assert_not(takes);
+	cr_assert(config_known("store", NULL));
+	cr_assert_not(config_known("no-such-option", &takes));
+	cr_assert_not(config_known("", &takes));
+	cr_assert_not(config_known("CMR_STORE", &takes));
+	cr_assert_not(config_known("Store", &takes));
+}
+
+Test(config, wrong_kind_of_value)
+{
+	struct config c;
+	char err[256];
+	config_defaults(&c);
+	/* an option that takes a value, given none */
+	cr_assert_eq(set(&c, "store", NULL, err), -1);
+	cr_assert(strstr(err, "--store needs a value") != NULL, "%s", err);
+	cr_assert_eq(set(&c, "hold-queue", NULL, err), -1);
+	/* a yes/no flag given something else; the field keeps its value */
+	cr_assert_eq(set(&c, "open-registration", "maybe", err), -1);
+	cr_assert(strstr(err, "--open-registration") != NULL, "%s", err);
+	cr_assert(strstr(err, "yes/no") != NULL, "%s", err);
+	cr_assert_not(c.open_registration);
+	cr_assert_eq(set(&c, "open-registration", "on", err), 0);
+	cr_assert(c.open_registration);
+	cr_assert_eq(set(&c, "open-registration", "no", err), 0);
+	cr_assert_not(c.open_registration);
+	/* a number that is not one, or out of range */
+	cr_assert_eq(set(&c, "hold-queue", "", err), -1);
+	cr_assert_eq(set(&c, "hold-queue", "-5", err), -1);
+	cr_assert_eq(set(&c, "hold-queue", "99999999999999999999", err), -1);
+	cr_assert(strstr(err, "1 to 100000") != NULL, "%s", err);
+	cr_assert_eq(c.hold_queue, 100);
+	cr_assert_eq(set(&c, "hold-queue", "100000", err), 0);
+	cr_assert_eq(c.hold_queue, 100000);
+	/* a refused address leaves the listener as it was */
+	cr_assert_eq(set(&c, "http", "nonsense", err), -1);
+	cr_assert_eq(c.http.port, 8025);
+	cr_assert_str_eq(c.http.host, "127.0.0.1");
+	/* text longer than its field is refused, not cut */
+	char big[1100];
+	memset(big, 'k', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(set(&c, "keys", big, err), -1);
+	cr_assert(strstr(err, "--keys: longer than 1023 bytes") != NULL, "%s",
+		  err);
+	cr_assert_str_eq(c.keys, "./var/keys");
+	cr_assert_eq(set(&c, "user", big + 1035, err), -1); /* 64 bytes */
+	cr_assert(strstr(err, "--user: longer than 63 bytes") != NULL, "%s",
+		  err);
+	cr_assert_eq(set(&c, "user", big + 1036, err), 0); /* 63 fit */
+	cr_assert_eq(strlen(c.user), 63);
+}
+
+Test(config, environment_errors_say_so)
+{
+	struct config c;
+	char err[256];
+	config_defaults(&c);
+	cr_assert_eq(config_set(&c, "hold-queue", "x", true, err, sizeof(err)),
+		     -1);
+	cr_assert(strstr(err, "CMR_ variable for --hold-queue") != NULL, "%s",
+		  err);
+	cr_assert_eq(config_set(&c, "hold-queue", "x", false, err, sizeof(err)),
+		     -1);
+	cr_assert(strncmp(err, "--hold-queue", 12) == 0, "%s", err);
+}
+
+Test(config, text_flag_over_variable)
+{
+	struct config c;
+	char err[256];
+	const char *flagged[] = { "store", "trust-envelope", NULL };
+	config_defaults(&c);
+	setenv("CMR_STORE", "sqlite:/env.db", 1);
+	setenv("CMR_KEYS", "/env/keys", 1);
+	setenv("CMR_TRUST_ENVELOPE", "1", 1);
+	cr_assert_eq(set(&c, "store", "sqlite:/flag.db", err), 0);
+	cr_assert_eq(set(&c, "trust-envelope", "0", err), 0);
+	cr_assert_eq(config_from_env(&c, flagged, err, sizeof(err)), 0, "%s",
+		     err);
+	unsetenv("CMR_STORE");
+	unsetenv("CMR_KEYS");
+	unsetenv("CMR_TRUST_ENVELOPE");
+	cr_assert_str_eq(c.store, "sqlite:/flag.db");
+	cr_assert_str_eq(c.keys, "/env/keys");
+	cr_assert_not(c.trust_envelope); /* the flag said no */
 }
 
 Test(config, domain_syntax)
