@@ -1,5 +1,5 @@
 /*
- * config.c — the options of DESIGN.md §9 as one table, and their parsing
+ * config.c — the options of `cmr --help` as one table, and their parsing
  * and validation (see config.h).
  */
 #include "config.h"

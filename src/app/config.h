@@ -1,8 +1,8 @@
 /*
- * config.h — cmr's configuration: every flag, CMR_* variable and default of
- * DESIGN.md §9, parsed once at start-up into one struct (flags first, then
- * the environment for what no flag set, then the defaults), validated, and
- * read-only afterwards.
+ * config.h — cmr's configuration: every flag, CMR_* variable and default
+ * (`cmr --help`, the README), parsed once at start-up into one struct (flags
+ * first, then the environment for what no flag set, then the defaults),
+ * validated, and read-only afterwards.
  */
 #ifndef CMR_APP_CONFIG_H
 #define CMR_APP_CONFIG_H
@@ -39,7 +39,7 @@ struct config {
 	char server_name[254];	    /* ledger heads name this; = alias domain */
 };
 
-/* Fills c with the defaults of §9. */
+/* Fills c with the defaults. */
 void config_defaults(struct config *c);
 
 /* Sets option `name` (without the leading dashes, e.g. "hold-queue") from
@@ -49,7 +49,7 @@ void config_defaults(struct config *c);
 int config_set(struct config *c, const char *name, const char *value,
 	       bool from_env, char *err, size_t errlen);
 
-/* Whether name is one of the §9 options, and whether it takes a value. */
+/* Whether name is one of the options, and whether it takes a value. */
 bool config_known(const char *name, bool *takes_value);
 
 /* Applies CMR_* variables for every option not in `set_by_flag` (a list of

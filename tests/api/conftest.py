@@ -336,7 +336,7 @@ def server(start_server):
 # `api` is a running `cmr serve --open-registration` on the test's store;
 # api.signup() makes a person (with a bearer token), api.add_brand() a
 # brand (through `cmr brand add --json`, beside the running server), and
-# api.connect() walks DESIGN §7 steps 2–4 between them.
+# api.connect() walks steps 2–4 of the README's HTTP walk between them.
 
 PASSWORD = "correct-horse-battery"
 
