@@ -75,16 +75,6 @@ sqlite3_stmt *sqlite_stmt(struct sqlite_conn *c, const char *sql);
 int sqlite_exec_stmt(sqlite3_stmt *st);
 /* Runs sql (no statement cache) and logs a failure; an SQLite code. */
 int sqlite_exec(sqlite3 *db, const char *sql);
-/* The connection a read goes through: a job's own (the writer's) for a
- * transaction's reads, else one of the readers (NULL when none can be
- * had); sqlite_rd_put gives it back. */
-struct sqlite_conn *sqlite_rd_conn(struct store_rd *rd);
-void sqlite_rd_put(struct store_rd *rd, struct sqlite_conn *c);
-/* One row by key (id, or text when not NULL) into out through `row`:
- * STORE_OK, STORE_NOT_FOUND, or what `row` or SQLite says. */
-int sqlite_row_one(struct store_rd *rd, const char *sql, uint64_t id,
-		   const char *text, int (*row)(sqlite3_stmt *, void *),
-		   void *out);
 /* UPDATE … SET column = ?1 WHERE id = ?2: STORE_NOT_FOUND when no row. */
 int sqlite_update_text(struct store_tx *tx, const char *sql, uint64_t id,
 		       const char *v);
@@ -141,25 +131,6 @@ static inline void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 	snprintf(dst, size, "%s", t ? (const char *)t : "");
 }
 
-/* A read: the statement st on a connection of rd, or a return of
- * STORE_FAULT; READER_END resets it and gives the connection back. */
-#define READER_BEGIN(rd, sql)                                                  \
-	struct store_rd *rd_ = (rd);                                           \
-	struct sqlite_conn *c_ = sqlite_rd_conn(rd_);                          \
-	if (c_ == NULL)                                                        \
-		return STORE_FAULT;                                            \
-	sqlite3_stmt *st = sqlite_stmt(c_, sql);                               \
-	if (st == NULL) {                                                      \
-		sqlite_rd_put(rd_, c_);                                        \
-		return STORE_FAULT;                                            \
-	}
-
-#define READER_END()                                                           \
-	do {                                                                   \
-		sqlite3_reset(st);                                             \
-		sqlite_rd_put(rd_, c_);                                        \
-	} while (0)
-
 /* A write: the statement st on the job's connection, or a return of
  * STORE_FAULT. */
 #define WRITER_STMT(tx, sql)                                                   \
@@ -173,6 +144,47 @@ static inline void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
 #define SQL_REMOVE                                                             \
 	"UPDATE attempts SET removed = 1, folder = NULL, subject = NULL, "     \
 	"body = NULL, headers = NULL, sender = NULL, topic = NULL "
+
+/* ---- Reads: one helper steps every read statement ---- */
+
+/* Reads the current row's columns into out: STORE_OK, or STORE_FAULT
+ * with nothing left allocated in out. */
+typedef int (*sqlite_row_fn)(sqlite3_stmt *st, void *out);
+
+/* A read under way: a statement on a connection of rd. */
+struct sqlite_select {
+	struct store_rd *rd;	  /* where the read goes */
+	struct sqlite_conn *conn; /* the connection it took from rd */
+	sqlite3_stmt *st;	  /* the statement, bound by the caller */
+	int status;		  /* STORE_FAULT once a step or a row failed */
+	bool done;		  /* stepped past the last row */
+};
+
+/* Starts a read of sql through rd. Returns the statement for the caller
+ * to bind, or NULL (a fault; there is then nothing to end). The caller's
+ * bound values must live until the read ends (see bind_text). */
+sqlite3_stmt *sqlite_select(struct sqlite_select *q, struct store_rd *rd,
+			    const char *sql);
+/* Steps to the next row and hands it to row (when not NULL: a caller
+ * that passes NULL reads q->st's columns itself). True with a row;
+ * false at the end, or on a fault, which sqlite_select_end then returns.
+ * Whatever row put in out is the caller's. */
+bool sqlite_select_next(struct sqlite_select *q, sqlite_row_fn row, void *out);
+/* Ends the read (the statement is reset, the connection given back):
+ * STORE_OK, or STORE_FAULT when a step or a row failed. */
+int sqlite_select_end(struct sqlite_select *q);
+/* The first row into out through row, and the end of the read: STORE_OK,
+ * STORE_NOT_FOUND, or STORE_FAULT. */
+int sqlite_select_one(struct sqlite_select *q, sqlite_row_fn row, void *out);
+/* sqlite_select_one of sql with one parameter, the key: id, or text when
+ * not NULL. */
+int sqlite_select_key(struct store_rd *rd, const char *sql, uint64_t id,
+		      const char *text, sqlite_row_fn row, void *out);
+/* Rows of one column: a key (out: uint64_t *), an integer (int64_t *),
+ * a text copied (char **: a new string; a NULL column is a fault). */
+int sqlite_row_key(sqlite3_stmt *st, void *out);
+int sqlite_row_int(sqlite3_stmt *st, void *out);
+int sqlite_row_text(sqlite3_stmt *st, void *out);
 
 /* ---- The writer (sqlite_writer.c), migrations, open and close ---- */
 

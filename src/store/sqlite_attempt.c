@@ -55,13 +55,15 @@ static const char sql_attempt_dup[] =
 int sqlite_attempt_dup(struct store_rd *rd, uint64_t relationship,
 		       const uint8_t *dedup, bool *found)
 {
-	READER_BEGIN(rd, sql_attempt_dup);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_attempt_dup);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
 	sqlite3_bind_blob(st, 2, dedup, 16, SQLITE_STATIC);
-	int rc = sqlite3_step(st);
-	*found = rc == SQLITE_ROW;
-	READER_END();
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
+	int status = sqlite_select_one(&q, NULL, NULL);
+	*found = status == STORE_OK;
+	return status == STORE_NOT_FOUND ? STORE_OK : status;
 }
 
 static const char sql_held_count[] =
@@ -69,15 +71,13 @@ static const char sql_held_count[] =
 
 int sqlite_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out)
 {
-	READER_BEGIN(rd, sql_held_count);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW)
-		*out = (uint32_t)sqlite3_column_int64(st, 0);
-	else
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	int64_t n;
+	int status = sqlite_select_key(rd, sql_held_count, relationship, NULL,
+				       sqlite_row_int, &n);
+	if (status == STORE_OK)
+		*out = (uint32_t)n;
+	/* count(*) always has its row */
+	return status == STORE_NOT_FOUND ? STORE_FAULT : status;
 }
 
 static const char sql_delivery_rel[] =
@@ -93,20 +93,20 @@ int sqlite_delivery_list(struct store_rd *rd, uint64_t relationship,
 			 uint64_t person, int64_t since, store_delivery_cb cb,
 			 void *arg)
 {
-	READER_BEGIN(rd, relationship ? sql_delivery_rel : sql_delivery_person);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(
+		&q, rd, relationship ? sql_delivery_rel : sql_delivery_person);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(
 		st, 1, (sqlite3_int64)(relationship ? relationship : person));
 	sqlite3_bind_int64(st, 2, since);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (sqlite_select_next(&q, NULL, NULL))
 		if (cb(sqlite3_column_int(st, 0),
 		       sqlite3_column_int(st, 1) != 0,
 		       sqlite3_column_int64(st, 2), arg))
 			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_attempt_get[] =
@@ -121,17 +121,18 @@ static const char sql_attempt_move[] =
 int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			  int read, int folder)
 {
-	int decision;
+	int64_t decision;
 	{
-		WRITER_STMT(tx, sql_attempt_get);
+		struct sqlite_select q;
+		sqlite3_stmt *st =
+			sqlite_select(&q, &tx->reads, sql_attempt_get);
+		if (st == NULL)
+			return STORE_FAULT;
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
-		int rc = sqlite3_step(st);
-		decision = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-		sqlite3_reset(st);
-		if (rc != SQLITE_ROW)
-			return rc == SQLITE_DONE ? STORE_NOT_FOUND
-						 : STORE_FAULT;
+		int status = sqlite_select_one(&q, sqlite_row_int, &decision);
+		if (status != STORE_OK)
+			return status;
 	}
 	if (folder >= 0 && decision != 0)
 		return STORE_CONFLICT;
@@ -233,35 +234,39 @@ int sqlite_message_get(struct store_rd *rd, uint64_t id,
 		       struct store_message *m)
 {
 	memset(m, 0, sizeof(*m));
-	return sqlite_row_one(rd, sql_message_get, id, NULL, message_row, m);
+	return sqlite_select_key(rd, sql_message_get, id, NULL, message_row, m);
 }
 
 static const char sql_held_due[] =
 	"SELECT id, relationship, channel, topic, deliver_at FROM attempts "
 	"WHERE decision = 1 AND deliver_at <= ? ORDER BY deliver_at LIMIT ?";
 
+static int held_row(sqlite3_stmt *st, void *out)
+{
+	struct store_held *h = out;
+	memset(h, 0, sizeof(*h));
+	h->id = (uint64_t)sqlite3_column_int64(st, 0);
+	h->relationship = (uint64_t)sqlite3_column_int64(st, 1);
+	h->channel = sqlite3_column_int(st, 2);
+	col_copy(st, 3, h->topic, sizeof(h->topic));
+	h->deliver_at = sqlite3_column_int64(st, 4);
+	return STORE_OK;
+}
+
 int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
 		    store_held_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_held_due);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_held_due);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_held h;
-		memset(&h, 0, sizeof(h));
-		h.id = (uint64_t)sqlite3_column_int64(st, 0);
-		h.relationship = (uint64_t)sqlite3_column_int64(st, 1);
-		h.channel = sqlite3_column_int(st, 2);
-		col_copy(st, 3, h.topic, sizeof(h.topic));
-		h.deliver_at = sqlite3_column_int64(st, 4);
+	struct store_held h;
+	while (sqlite_select_next(&q, held_row, &h))
 		if (cb(&h, arg))
 			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_redecide[] =
@@ -302,11 +307,40 @@ static const char sql_attempt_list[] =
 	"AND (?4 IS NULL OR a.relationship = ?4) "
 	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
 
+/* The person's view of an attempt; subject and sender are new strings
+ * (the caller frees them). */
+static int attempt_list_row(sqlite3_stmt *st, void *out)
+{
+	struct store_attempt_row *a = out;
+	memset(a, 0, sizeof(*a));
+	a->id = (uint64_t)sqlite3_column_int64(st, 0);
+	a->relationship = (uint64_t)sqlite3_column_int64(st, 1);
+	a->brand = (uint64_t)sqlite3_column_int64(st, 2);
+	a->campaign = (uint64_t)sqlite3_column_int64(st, 3);
+	a->channel = sqlite3_column_int(st, 4);
+	a->decision = sqlite3_column_int(st, 5);
+	a->reason = sqlite3_column_int(st, 6);
+	a->folder = sqlite3_column_type(st, 7) == SQLITE_NULL
+			    ? -1
+			    : sqlite3_column_int(st, 7);
+	col_copy(st, 8, a->topic, sizeof(a->topic));
+	a->subject = col_strdup(st, 9);
+	a->sender = col_strdup(st, 10);
+	a->sender_verified = sqlite3_column_int(st, 11) != 0;
+	a->read = sqlite3_column_int(st, 12) != 0;
+	a->deliver_at = sqlite3_column_int64(st, 13);
+	a->received_at = sqlite3_column_int64(st, 14);
+	return STORE_OK;
+}
+
 int sqlite_attempt_list(struct store_rd *rd,
 			const struct store_attempt_filter *f,
 			store_attempt_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_attempt_list);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_attempt_list);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)f->person);
 	if (f->folder >= 0)
 		sqlite3_bind_int(st, 2, f->folder);
@@ -315,35 +349,13 @@ int sqlite_attempt_list(struct store_rd *rd,
 	bind_key(st, 4, f->relationship);
 	bind_key(st, 5, f->before);
 	sqlite3_bind_int(st, 6, f->limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_attempt_row a;
-		memset(&a, 0, sizeof(a));
-		a.id = (uint64_t)sqlite3_column_int64(st, 0);
-		a.relationship = (uint64_t)sqlite3_column_int64(st, 1);
-		a.brand = (uint64_t)sqlite3_column_int64(st, 2);
-		a.campaign = (uint64_t)sqlite3_column_int64(st, 3);
-		a.channel = sqlite3_column_int(st, 4);
-		a.decision = sqlite3_column_int(st, 5);
-		a.reason = sqlite3_column_int(st, 6);
-		a.folder = sqlite3_column_type(st, 7) == SQLITE_NULL
-				   ? -1
-				   : sqlite3_column_int(st, 7);
-		col_copy(st, 8, a.topic, sizeof(a.topic));
-		a.subject = col_strdup(st, 9);
-		a.sender = col_strdup(st, 10);
-		a.sender_verified = sqlite3_column_int(st, 11) != 0;
-		a.read = sqlite3_column_int(st, 12) != 0;
-		a.deliver_at = sqlite3_column_int64(st, 13);
-		a.received_at = sqlite3_column_int64(st, 14);
+	struct store_attempt_row a;
+	while (sqlite_select_next(&q, attempt_list_row, &a)) {
 		int stop = cb(&a, arg);
 		free(a.subject);
 		free(a.sender);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }

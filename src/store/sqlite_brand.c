@@ -55,8 +55,9 @@ int sqlite_brand_insert(struct store_tx *tx, const struct store_brand *b)
 	"b.key_rotated_at, (SELECT json_group_array(domain) FROM (SELECT "     \
 	"domain FROM brand_domains d WHERE d.brand = b.id ORDER BY domain))"
 
-static int brand_row(sqlite3_stmt *st, struct store_brand *b)
+static int brand_row(sqlite3_stmt *st, void *out)
 {
+	struct store_brand *b = out;
 	memset(b, 0, sizeof(*b));
 	b->id = (uint64_t)sqlite3_column_int64(st, 0);
 	col_copy(st, 1, b->name, sizeof(b->name));
@@ -78,33 +79,17 @@ static const char sql_brand_by_id[] =
 static const char sql_brand_by_name[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.name = ?";
 
-static int brand_one(struct store_rd *rd, const char *sql, uint64_t id,
-		     const char *text, struct store_brand *out)
-{
-	READER_BEGIN(rd, sql);
-	if (text)
-		bind_text(st, 1, text);
-	else
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status;
-	if (rc == SQLITE_ROW)
-		status = brand_row(st, out);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
-}
-
 int sqlite_brand_by_id(struct store_rd *rd, uint64_t id,
 		       struct store_brand *out)
 {
-	return brand_one(rd, sql_brand_by_id, id, NULL, out);
+	return sqlite_select_key(rd, sql_brand_by_id, id, NULL, brand_row, out);
 }
 
 int sqlite_brand_by_name(struct store_rd *rd, const char *name,
 			 struct store_brand *out)
 {
-	return brand_one(rd, sql_brand_by_name, 0, name, out);
+	return sqlite_select_key(rd, sql_brand_by_name, 0, name, brand_row,
+				 out);
 }
 
 static const char sql_brand_list[] =
@@ -114,23 +99,20 @@ static const char sql_brand_list[] =
 int sqlite_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		      store_brand_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_brand_list);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_brand_list);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 2, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_brand b;
-		if ((status = brand_row(st, &b)) != STORE_OK)
-			break;
+	struct store_brand b;
+	while (sqlite_select_next(&q, brand_row, &b)) {
 		int stop = cb(&b, arg);
 		store_brand_clear(&b);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_brand_set_key[] =
@@ -152,17 +134,18 @@ int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
 static const char sql_brand_key_hash[] =
 	"SELECT key_hash FROM brands WHERE id = ?";
 
+static int brand_key_hash_row(sqlite3_stmt *st, void *out)
+{
+	if (sqlite3_column_bytes(st, 0) != 32)
+		return STORE_FAULT;
+	memcpy(out, sqlite3_column_blob(st, 0), 32);
+	return STORE_OK;
+}
+
 int sqlite_brand_key_hash(struct store_rd *rd, uint64_t id, uint8_t *hash)
 {
-	READER_BEGIN(rd, sql_brand_key_hash);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32)
-		memcpy(hash, sqlite3_column_blob(st, 0), 32);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_brand_key_hash, id, NULL,
+				 brand_key_hash_row, hash);
 }
 
 static const char sql_brand_by_domain[] =
@@ -171,13 +154,6 @@ static const char sql_brand_by_domain[] =
 int sqlite_brand_by_domain(struct store_rd *rd, const char *domain,
 			   uint64_t *brand)
 {
-	READER_BEGIN(rd, sql_brand_by_domain);
-	bind_text(st, 1, domain);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW)
-		*brand = (uint64_t)sqlite3_column_int64(st, 0);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_brand_by_domain, 0, domain,
+				 sqlite_row_key, brand);
 }

@@ -212,35 +212,96 @@ int sqlite_exec(sqlite3 *db, const char *sql)
 	return rc;
 }
 
-/* ---- Where a read goes ---- */
+/* ---- Reads ---- */
 
-struct sqlite_conn *sqlite_rd_conn(struct store_rd *rd)
+/* The connection a read goes through: a job's own (the writer's) for a
+ * transaction's reads, else one of the readers (NULL when none can be
+ * had); sqlite_rd_put gives it back. */
+static struct sqlite_conn *sqlite_rd_conn(struct store_rd *rd)
 {
 	return rd->tx ? sqlite_tx_conn(rd->tx) : sqlite_reader(S(rd->store));
 }
 
-void sqlite_rd_put(struct store_rd *rd, struct sqlite_conn *c)
+static void sqlite_rd_put(struct store_rd *rd, struct sqlite_conn *c)
 {
 	if (rd->tx == NULL)
 		sqlite_reader_put(S(rd->store), c);
 }
 
-int sqlite_row_one(struct store_rd *rd, const char *sql, uint64_t id,
-		   const char *text, int (*row)(sqlite3_stmt *, void *),
-		   void *out)
+sqlite3_stmt *sqlite_select(struct sqlite_select *q, struct store_rd *rd,
+			    const char *sql)
 {
-	READER_BEGIN(rd, sql);
+	*q = (struct sqlite_select){ .rd = rd, .status = STORE_OK };
+	q->conn = sqlite_rd_conn(rd);
+	if (q->conn == NULL)
+		return NULL;
+	q->st = sqlite_stmt(q->conn, sql);
+	if (q->st == NULL)
+		sqlite_rd_put(rd, q->conn);
+	return q->st;
+}
+
+bool sqlite_select_next(struct sqlite_select *q, sqlite_row_fn row, void *out)
+{
+	if (q->done || q->status != STORE_OK)
+		return false;
+	int rc = sqlite3_step(q->st);
+	if (rc == SQLITE_DONE) {
+		q->done = true; /* another step would start it over */
+		return false;
+	}
+	if (rc != SQLITE_ROW || (row && row(q->st, out) != STORE_OK)) {
+		q->status = STORE_FAULT;
+		return false;
+	}
+	return true;
+}
+
+int sqlite_select_end(struct sqlite_select *q)
+{
+	sqlite3_reset(q->st);
+	sqlite_rd_put(q->rd, q->conn);
+	return q->status;
+}
+
+int sqlite_select_one(struct sqlite_select *q, sqlite_row_fn row, void *out)
+{
+	bool found = sqlite_select_next(q, row, out);
+	int status = sqlite_select_end(q);
+	return status == STORE_OK && !found ? STORE_NOT_FOUND : status;
+}
+
+int sqlite_select_key(struct store_rd *rd, const char *sql, uint64_t id,
+		      const char *text, sqlite_row_fn row, void *out)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql);
+	if (st == NULL)
+		return STORE_FAULT;
 	if (text)
 		bind_text(st, 1, text);
 	else
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status;
-	if (rc == SQLITE_ROW)
-		status = row(st, out);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_one(&q, row, out);
+}
+
+int sqlite_row_key(sqlite3_stmt *st, void *out)
+{
+	*(uint64_t *)out = (uint64_t)sqlite3_column_int64(st, 0);
+	return STORE_OK;
+}
+
+int sqlite_row_int(sqlite3_stmt *st, void *out)
+{
+	*(int64_t *)out = sqlite3_column_int64(st, 0);
+	return STORE_OK;
+}
+
+int sqlite_row_text(sqlite3_stmt *st, void *out)
+{
+	char **text = out;
+	*text = col_strdup(st, 0);
+	return *text ? STORE_OK : STORE_FAULT;
 }
 
 int sqlite_update_text(struct store_tx *tx, const char *sql, uint64_t id,

@@ -11,27 +11,28 @@ static const char sql_idem_get[] =
 	"SELECT request, status, response, created_at FROM idempotency "
 	"WHERE brand = ? AND key = ?";
 
+static int idem_row(sqlite3_stmt *st, void *out)
+{
+	struct store_idem *v = out;
+	memset(v, 0, sizeof(*v));
+	if (sqlite3_column_bytes(st, 0) == 32)
+		memcpy(v->request, sqlite3_column_blob(st, 0), 32);
+	v->status = sqlite3_column_int(st, 1);
+	v->response = col_strdup(st, 2);
+	v->created_at = sqlite3_column_int64(st, 3);
+	return v->response ? STORE_OK : STORE_FAULT;
+}
+
 int sqlite_idem_get(struct store_rd *rd, uint64_t brand, const char *key,
 		    struct store_idem *out)
 {
-	READER_BEGIN(rd, sql_idem_get);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_idem_get);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
 	bind_text(st, 2, key);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		memset(out, 0, sizeof(*out));
-		if (sqlite3_column_bytes(st, 0) == 32)
-			memcpy(out->request, sqlite3_column_blob(st, 0), 32);
-		out->status = sqlite3_column_int(st, 1);
-		out->response = col_strdup(st, 2);
-		out->created_at = sqlite3_column_int64(st, 3);
-		if (out->response == NULL)
-			status = STORE_FAULT;
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_one(&q, idem_row, out);
 }
 
 /* A key older than a day is free again even before the purge took it. */

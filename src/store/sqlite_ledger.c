@@ -31,8 +31,9 @@ int sqlite_ledger_append(struct store_tx *tx,
 	"person, seq, at_ms, actor, type, relationship, data, "                \
 	"prev, hash"
 
-static int ledger_row(sqlite3_stmt *st, struct store_ledger_entry *e)
+static int ledger_row(sqlite3_stmt *st, void *out)
 {
+	struct store_ledger_entry *e = out;
 	memset(e, 0, sizeof(*e));
 	e->person = (uint64_t)sqlite3_column_int64(st, 0);
 	e->seq = sqlite3_column_int64(st, 1);
@@ -57,15 +58,8 @@ static const char sql_ledger_head[] =
 int sqlite_ledger_head(struct store_rd *rd, uint64_t person,
 		       struct store_ledger_entry *out)
 {
-	READER_BEGIN(rd, sql_ledger_head);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
-	int rc = sqlite3_step(st), status;
-	if (rc == SQLITE_ROW)
-		status = ledger_row(st, out);
-	else
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_ledger_head, person, NULL, ledger_row,
+				 out);
 }
 
 static const char sql_ledger_list[] =
@@ -75,26 +69,21 @@ static const char sql_ledger_list[] =
 int sqlite_ledger_list(struct store_rd *rd, uint64_t person, int64_t after,
 		       int limit, store_ledger_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_ledger_list);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_ledger_list);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 2, after);
 	sqlite3_bind_int(st, 3, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_ledger_entry e;
-		if ((status = ledger_row(st, &e)) != STORE_OK) {
-			store_ledger_entry_clear(&e);
-			break;
-		}
+	struct store_ledger_entry e;
+	while (sqlite_select_next(&q, ledger_row, &e)) {
 		int stop = cb(&e, arg);
 		store_ledger_entry_clear(&e);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_head_save[] =
@@ -120,16 +109,6 @@ static const char sql_signed_head[] =
 
 int sqlite_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note)
 {
-	READER_BEGIN(rd, sql_signed_head);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		*note = col_strdup(st, 0);
-		if (*note == NULL)
-			status = STORE_FAULT;
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_signed_head, person, NULL,
+				 sqlite_row_text, note);
 }

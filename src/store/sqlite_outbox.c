@@ -49,34 +49,38 @@ static const char sql_outbox_due[] =
 	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = ?2 "
 	"ORDER BY next_at, id LIMIT ?3";
 
+static int outbox_row(sqlite3_stmt *st, void *out)
+{
+	*(struct store_outbox *)out = (struct store_outbox){
+		.id = (uint64_t)sqlite3_column_int64(st, 0),
+		.person = (uint64_t)sqlite3_column_int64(st, 1),
+		.attempt = (uint64_t)sqlite3_column_int64(st, 2),
+		.adapter = sqlite3_column_int(st, 3),
+		.op = sqlite3_column_int(st, 4),
+		.folder = sqlite3_column_type(st, 5) == SQLITE_NULL
+				  ? -1
+				  : sqlite3_column_int(st, 5),
+		.tries = sqlite3_column_int(st, 6),
+		.next_at = sqlite3_column_int64(st, 7),
+	};
+	return STORE_OK;
+}
+
 int sqlite_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		      store_outbox_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_outbox_due);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_outbox_due);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, now);
 	sqlite3_bind_int(st, 2, local ? 1 : 0);
 	sqlite3_bind_int(st, 3, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_outbox o = {
-			.id = (uint64_t)sqlite3_column_int64(st, 0),
-			.person = (uint64_t)sqlite3_column_int64(st, 1),
-			.attempt = (uint64_t)sqlite3_column_int64(st, 2),
-			.adapter = sqlite3_column_int(st, 3),
-			.op = sqlite3_column_int(st, 4),
-			.folder = sqlite3_column_type(st, 5) == SQLITE_NULL
-					  ? -1
-					  : sqlite3_column_int(st, 5),
-			.tries = sqlite3_column_int(st, 6),
-			.next_at = sqlite3_column_int64(st, 7),
-		};
+	struct store_outbox o;
+	while (sqlite_select_next(&q, outbox_row, &o))
 		if (cb(&o, arg))
 			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_outbox_done[] = "DELETE FROM outbox WHERE id = ?";
@@ -104,18 +108,28 @@ static const char sql_outbox_count[] =
 	"FROM outbox WHERE person = ?1 AND tries > 0 ORDER BY id DESC "
 	"LIMIT 1) FROM outbox WHERE person = ?1";
 
+/* What store_outbox_count reads into. */
+struct outbox_counts {
+	int64_t *pending, *failing;
+	char *last_error; /* size bytes */
+	size_t size;
+};
+
+static int outbox_count_row(sqlite3_stmt *st, void *out)
+{
+	const struct outbox_counts *v = out;
+	*v->pending = sqlite3_column_int64(st, 0);
+	*v->failing = sqlite3_column_int64(st, 1);
+	col_copy(st, 2, v->last_error, v->size);
+	return STORE_OK;
+}
+
 int sqlite_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 			int64_t *failing, char *last_error, size_t size)
 {
-	READER_BEGIN(rd, sql_outbox_count);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
-	int status = STORE_FAULT;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		*pending = sqlite3_column_int64(st, 0);
-		*failing = sqlite3_column_int64(st, 1);
-		col_copy(st, 2, last_error, size);
-		status = STORE_OK;
-	}
-	READER_END();
-	return status;
+	struct outbox_counts v = { pending, failing, last_error, size };
+	int status = sqlite_select_key(rd, sql_outbox_count, person, NULL,
+				       outbox_count_row, &v);
+	/* count(*) always has its row */
+	return status == STORE_NOT_FOUND ? STORE_FAULT : status;
 }

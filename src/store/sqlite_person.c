@@ -65,14 +65,15 @@ static const char sql_person_by_id[] =
 int sqlite_person_by_handle(struct store_rd *rd, const char *handle,
 			    struct store_person *out)
 {
-	return sqlite_row_one(rd, sql_person_by_handle, 0, handle, person_row,
-			      out);
+	return sqlite_select_key(rd, sql_person_by_handle, 0, handle,
+				 person_row, out);
 }
 
 int sqlite_person_by_id(struct store_rd *rd, uint64_t id,
 			struct store_person *out)
 {
-	return sqlite_row_one(rd, sql_person_by_id, id, NULL, person_row, out);
+	return sqlite_select_key(rd, sql_person_by_id, id, NULL, person_row,
+				 out);
 }
 
 static const char sql_person_list[] =
@@ -81,23 +82,20 @@ static const char sql_person_list[] =
 int sqlite_person_list(struct store_rd *rd, uint64_t after, int limit,
 		       store_person_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_person_list);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_person_list);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 2, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_person p;
-		if ((status = person_row(st, &p)) != STORE_OK)
-			break;
+	struct store_person p;
+	while (sqlite_select_next(&q, person_row, &p)) {
 		int stop = cb(&p, arg);
 		store_person_clear(&p);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_person_profile[] =
@@ -131,44 +129,42 @@ static const char sql_person_folders_get[] =
 
 int sqlite_person_folders(struct store_rd *rd, uint64_t id, char **json)
 {
-	READER_BEGIN(rd, sql_person_folders_get);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		if ((*json = col_strdup(st, 0)) == NULL)
-			status = STORE_FAULT;
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_person_folders_get, id, NULL,
+				 sqlite_row_text, json);
 }
 
 static const char sql_person_sealed[] =
 	"SELECT data_key, profile FROM persons WHERE id = ?";
 
+/* What store_person_profile reads into. */
+struct person_sealed {
+	uint8_t *data_key;    /* 96 bytes */
+	size_t *data_key_len; /* 0: none */
+	char **profile;	      /* a new string, or NULL */
+};
+
+static int person_sealed_row(sqlite3_stmt *st, void *out)
+{
+	const struct person_sealed *v = out;
+	int n = sqlite3_column_bytes(st, 0);
+	if (n > 0 && n <= 96) {
+		memcpy(v->data_key, sqlite3_column_blob(st, 0), (size_t)n);
+		*v->data_key_len = (size_t)n;
+	}
+	if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
+	    (*v->profile = col_strdup(st, 1)) == NULL)
+		return STORE_FAULT;
+	return STORE_OK;
+}
+
 int sqlite_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			  size_t *data_key_len, char **profile)
 {
-	READER_BEGIN(rd, sql_person_sealed);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status = STORE_OK;
+	struct person_sealed v = { data_key, data_key_len, profile };
 	*data_key_len = 0;
 	*profile = NULL;
-	if (rc == SQLITE_ROW) {
-		int n = sqlite3_column_bytes(st, 0);
-		if (n > 0 && n <= 96) {
-			memcpy(data_key, sqlite3_column_blob(st, 0), (size_t)n);
-			*data_key_len = (size_t)n;
-		}
-		if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-		    (*profile = col_strdup(st, 1)) == NULL)
-			status = STORE_FAULT;
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_person_sealed, id, NULL,
+				 person_sealed_row, &v);
 }
 
 static const char sql_person_password[] =

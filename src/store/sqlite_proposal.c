@@ -24,37 +24,39 @@ int sqlite_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
 	return sqlite_exec_stmt(st);
 }
 
+#define PROPOSAL_COLS                                                          \
+	"id, person, brand, state, value, ask, created_at, expires_at, "       \
+	"decided_at, relationship"
+
+static int proposal_row(sqlite3_stmt *st, void *out)
+{
+	struct store_proposal *p = out;
+	memset(p, 0, sizeof(*p));
+	p->id = (uint64_t)sqlite3_column_int64(st, 0);
+	p->person = (uint64_t)sqlite3_column_int64(st, 1);
+	p->brand = (uint64_t)sqlite3_column_int64(st, 2);
+	col_copy(st, 3, p->state, sizeof(p->state));
+	p->value = col_strdup(st, 4);
+	p->ask = col_strdup(st, 5);
+	p->created_at = sqlite3_column_int64(st, 6);
+	p->expires_at = sqlite3_column_int64(st, 7);
+	p->decided_at = sqlite3_column_int64(st, 8);
+	p->relationship = (uint64_t)sqlite3_column_int64(st, 9);
+	if (p->value == NULL || p->ask == NULL) {
+		store_proposal_clear(p);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 static const char sql_proposal_by_id[] =
-	"SELECT id, person, brand, state, value, ask, created_at, "
-	"expires_at, decided_at, relationship FROM proposals WHERE id = ?";
+	"SELECT " PROPOSAL_COLS " FROM proposals WHERE id = ?";
 
 int sqlite_proposal_by_id(struct store_rd *rd, uint64_t id,
 			  struct store_proposal *p)
 {
-	READER_BEGIN(rd, sql_proposal_by_id);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		memset(p, 0, sizeof(*p));
-		p->id = (uint64_t)sqlite3_column_int64(st, 0);
-		p->person = (uint64_t)sqlite3_column_int64(st, 1);
-		p->brand = (uint64_t)sqlite3_column_int64(st, 2);
-		col_copy(st, 3, p->state, sizeof(p->state));
-		p->value = col_strdup(st, 4);
-		p->ask = col_strdup(st, 5);
-		p->created_at = sqlite3_column_int64(st, 6);
-		p->expires_at = sqlite3_column_int64(st, 7);
-		p->decided_at = sqlite3_column_int64(st, 8);
-		p->relationship = (uint64_t)sqlite3_column_int64(st, 9);
-		if (p->value == NULL || p->ask == NULL) {
-			store_proposal_clear(p);
-			status = STORE_FAULT;
-		}
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_proposal_by_id, id, NULL, proposal_row,
+				 p);
 }
 
 static const char sql_proposal_decide[] =
@@ -76,44 +78,26 @@ int sqlite_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 }
 
 static const char sql_proposal_list_person[] =
-	"SELECT id, person, brand, state, value, ask, created_at, "
-	"expires_at, decided_at, relationship FROM proposals WHERE "
-	"person = ? AND id > ? ORDER BY id LIMIT ?";
+	"SELECT " PROPOSAL_COLS " FROM proposals WHERE person = ? AND id > ? "
+	"ORDER BY id LIMIT ?";
 
 int sqlite_proposal_list_person(struct store_rd *rd, uint64_t person,
 				uint64_t after, int limit, store_proposal_cb cb,
 				void *arg)
 {
-	READER_BEGIN(rd, sql_proposal_list_person);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_proposal_list_person);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 3, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_proposal p;
-		memset(&p, 0, sizeof(p));
-		p.id = (uint64_t)sqlite3_column_int64(st, 0);
-		p.person = (uint64_t)sqlite3_column_int64(st, 1);
-		p.brand = (uint64_t)sqlite3_column_int64(st, 2);
-		col_copy(st, 3, p.state, sizeof(p.state));
-		p.value = col_strdup(st, 4);
-		p.ask = col_strdup(st, 5);
-		p.created_at = sqlite3_column_int64(st, 6);
-		p.expires_at = sqlite3_column_int64(st, 7);
-		p.decided_at = sqlite3_column_int64(st, 8);
-		p.relationship = (uint64_t)sqlite3_column_int64(st, 9);
-		if (p.value == NULL || p.ask == NULL) {
-			store_proposal_clear(&p);
-			status = STORE_FAULT;
-			break;
-		}
+	struct store_proposal p;
+	while (sqlite_select_next(&q, proposal_row, &p)) {
 		int stop = cb(&p, arg);
 		store_proposal_clear(&p);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }

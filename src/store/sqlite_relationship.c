@@ -91,39 +91,36 @@ static const char sql_rel_by_alias[] =
 int sqlite_relationship_by_id(struct store_rd *rd, uint64_t id,
 			      struct store_relationship *out)
 {
-	return sqlite_row_one(rd, sql_rel_by_id, id, NULL, rel_row, out);
+	return sqlite_select_key(rd, sql_rel_by_id, id, NULL, rel_row, out);
 }
 
 int sqlite_relationship_by_alias(struct store_rd *rd, const char *alias,
 				 struct store_relationship *out)
 {
-	return sqlite_row_one(rd, sql_rel_by_alias, 0, alias, rel_row, out);
+	return sqlite_select_key(rd, sql_rel_by_alias, 0, alias, rel_row, out);
 }
 
 static int rel_list(struct store_rd *rd, const char *sql, uint64_t person,
 		    uint64_t after, int limit, store_relationship_cb cb,
 		    void *arg)
 {
-	READER_BEGIN(rd, sql);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql);
+	if (st == NULL)
+		return STORE_FAULT;
 	int i = 1;
 	if (person)
 		sqlite3_bind_int64(st, i++, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, i++, (sqlite3_int64)after);
 	sqlite3_bind_int(st, i, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct store_relationship r;
-		if ((status = rel_row(st, &r)) != STORE_OK)
-			break;
-		int stop = cb(&r, arg);
-		store_relationship_clear(&r);
+	struct store_relationship rel;
+	while (sqlite_select_next(&q, rel_row, &rel)) {
+		int stop = cb(&rel, arg);
+		store_relationship_clear(&rel);
 		if (stop)
 			break;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_rel_list_person[] =
@@ -252,18 +249,18 @@ int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
 				   uint64_t after, int limit, store_key_cb cb,
 				   void *arg)
 {
-	READER_BEGIN(rd, sql_rel_keys_brand);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_rel_keys_brand);
+	if (st == NULL)
+		return STORE_FAULT;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int(st, 3, limit);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		if (cb((uint64_t)sqlite3_column_int64(st, 0), arg))
+	uint64_t key;
+	while (sqlite_select_next(&q, sqlite_row_key, &key))
+		if (cb(key, arg))
 			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
@@ -278,20 +275,19 @@ static const char sql_expiring[] =
 int sqlite_expiring(struct store_rd *rd, const char *now, const char *until,
 		    store_expiring_cb cb, void *arg)
 {
-	READER_BEGIN(rd, sql_expiring);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_expiring);
+	if (st == NULL)
+		return STORE_FAULT;
 	bind_text(st, 1, now);
 	bind_text(st, 2, until);
-	int rc, status = STORE_OK;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while (sqlite_select_next(&q, NULL, NULL))
 		if (cb((uint64_t)sqlite3_column_int64(st, 0),
 		       (uint64_t)sqlite3_column_int64(st, 1),
 		       (uint64_t)sqlite3_column_int64(st, 2),
 		       (const char *)sqlite3_column_text(st, 3), arg))
 			break;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		status = STORE_FAULT;
-	READER_END();
-	return status;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_notice_insert[] =

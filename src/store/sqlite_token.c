@@ -28,27 +28,25 @@ static const char sql_token_by_id[] =
 	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
 	"last_used_at, revoked_at FROM tokens WHERE id = ?";
 
+static int token_row(sqlite3_stmt *st, void *out)
+{
+	struct store_token *t = out;
+	memset(t, 0, sizeof(*t));
+	t->id = (uint64_t)sqlite3_column_int64(st, 0);
+	t->person = (uint64_t)sqlite3_column_int64(st, 1);
+	col_copy(st, 2, t->kind, sizeof(t->kind));
+	if (sqlite3_column_bytes(st, 3) == 32)
+		memcpy(t->secret_hash, sqlite3_column_blob(st, 3), 32);
+	t->created_at = sqlite3_column_int64(st, 4);
+	t->expires_at = sqlite3_column_int64(st, 5);
+	t->last_used_at = sqlite3_column_int64(st, 6);
+	t->revoked_at = sqlite3_column_int64(st, 7);
+	return STORE_OK;
+}
+
 int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t)
 {
-	READER_BEGIN(rd, sql_token_by_id);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	int rc = sqlite3_step(st), status = STORE_OK;
-	if (rc == SQLITE_ROW) {
-		memset(t, 0, sizeof(*t));
-		t->id = (uint64_t)sqlite3_column_int64(st, 0);
-		t->person = (uint64_t)sqlite3_column_int64(st, 1);
-		col_copy(st, 2, t->kind, sizeof(t->kind));
-		if (sqlite3_column_bytes(st, 3) == 32)
-			memcpy(t->secret_hash, sqlite3_column_blob(st, 3), 32);
-		t->created_at = sqlite3_column_int64(st, 4);
-		t->expires_at = sqlite3_column_int64(st, 5);
-		t->last_used_at = sqlite3_column_int64(st, 6);
-		t->revoked_at = sqlite3_column_int64(st, 7);
-	} else {
-		status = rc == SQLITE_DONE ? STORE_NOT_FOUND : STORE_FAULT;
-	}
-	READER_END();
-	return status;
+	return sqlite_select_key(rd, sql_token_by_id, id, NULL, token_row, t);
 }
 
 static const char sql_token_revoke[] =
