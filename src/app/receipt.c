@@ -234,7 +234,7 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 {
 	struct store_relationship r;
 	struct store_brand b;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
+	int rc = store_relationship_get(a->reads, rel, NULL, &r);
 	if (rc != STORE_OK || r.person != person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
@@ -242,7 +242,7 @@ int receipt_list(struct app *a, uint64_t person, uint64_t rel, bool dpv,
 				rc == STORE_FAULT ? APP_FAULT : APP_NOT_FOUND,
 				"relationship", "no such relationship");
 	}
-	if (store_brand_by_id(a->reads, r.brand, &b) != STORE_OK) {
+	if (store_brand_get(a->reads, r.brand, NULL, &b) != STORE_OK) {
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL,
 				"the brand cannot be read");

@@ -343,7 +343,7 @@ int proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 				  terr.reason);
 		goto out;
 	}
-	if (store_brand_by_id(a->reads, p.brand, &b) != STORE_OK)
+	if (store_brand_get(a->reads, p.brand, NULL, &b) != STORE_OK)
 		goto out;
 
 	struct accept_job j;
@@ -532,7 +532,7 @@ static int relationship_mine(struct app *a, uint64_t person, uint64_t rel,
 			     struct store_relationship *out,
 			     struct app_error *err)
 {
-	int rc = store_relationship_by_id(a->reads, rel, out);
+	int rc = store_relationship_get(a->reads, rel, NULL, out);
 	if (rc == STORE_OK && out->person == person)
 		return APP_OK;
 	if (rc == STORE_OK)

@@ -56,7 +56,7 @@ int session_login(struct app *a, const char *handle, const char *password,
 		return APP_CONFLICT;
 	}
 	struct store_person p;
-	int rc = store_person_by_handle(a->reads, norm, &p);
+	int rc = store_person_get(a->reads, 0, norm, &p);
 	if (rc == STORE_FAULT)
 		return APP_FAULT;
 	bool ok;
@@ -126,7 +126,7 @@ struct revoke_job {
 static int revoke_run(struct app_tx *t, void *arg)
 {
 	struct revoke_job *j = arg;
-	return store_token_revoke(t->tx, j->person, j->id, j->at);
+	return store_token_revoke(t->tx, j->person, j->id, false, j->at);
 }
 
 static int revoke_finish(void *job, int rc, struct app_error *err)

@@ -254,7 +254,7 @@ int view_brand_relationship_ex(struct app *a, uint64_t brand, uint64_t rel,
 			       json_t **out, struct app_error *err)
 {
 	struct store_relationship r;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
+	int rc = store_relationship_get(a->reads, rel, NULL, &r);
 	if (rc != STORE_OK || r.brand != brand) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);
@@ -366,7 +366,7 @@ json_t *view_person_relationship(struct app *a,
 	id_encode(ID_RELATIONSHIP, r->id, id);
 	id_encode(ID_BRAND, r->brand, brd);
 	json_t *brand = json_pack("{s:s}", "id", brd);
-	if (store_brand_by_id(a->reads, r->brand, &b) == STORE_OK) {
+	if (store_brand_get(a->reads, r->brand, NULL, &b) == STORE_OK) {
 		json_object_set_new(brand, "name", json_string(b.name));
 		store_brand_clear(&b);
 	}
@@ -419,7 +419,7 @@ int view_brand_relationship_text(struct app *a, uint64_t brand, uint64_t rel,
 	uint8_t wrapped[96], key[16];
 	size_t wrapped_len;
 	char *sealed = NULL;
-	int rc = store_relationship_by_id(a->reads, rel, &r);
+	int rc = store_relationship_get(a->reads, rel, NULL, &r);
 	if (rc != STORE_OK || r.brand != brand) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&r);

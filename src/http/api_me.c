@@ -94,7 +94,7 @@ void api_me_profile_put(struct http_request *r)
 void api_me_terms_get(struct http_request *r)
 {
 	struct store_person p;
-	int rc = store_person_by_id(r->app->reads, r->person, &p);
+	int rc = store_person_get(r->app->reads, r->person, NULL, &p);
 	if (rc != STORE_OK) {
 		http_problem(r, rc == STORE_NOT_FOUND ? 404 : 503, NULL,
 			     rc == STORE_NOT_FOUND

@@ -220,8 +220,8 @@ void api_me_messages_list(struct http_request *r)
 	if (rel) {
 		struct store_relationship sr;
 		if (!id_decode(ID_RELATIONSHIP, rel, &f.relationship) ||
-		    store_relationship_by_id(r->app->reads, f.relationship,
-					     &sr) != STORE_OK) {
+		    store_relationship_get(r->app->reads, f.relationship, NULL,
+					   &sr) != STORE_OK) {
 			http_problem(r, 404, NULL, "no such relationship");
 			return;
 		}
@@ -233,7 +233,7 @@ void api_me_messages_list(struct http_request *r)
 		}
 	}
 	struct store_person p;
-	if (store_person_by_id(r->app->reads, r->person, &p) != STORE_OK) {
+	if (store_person_get(r->app->reads, r->person, NULL, &p) != STORE_OK) {
 		http_problem(r, 503, NULL, "the store cannot be read");
 		return;
 	}

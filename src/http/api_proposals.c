@@ -70,7 +70,7 @@ static json_t *proposal_json(const struct store_proposal *p, bool for_person,
 		struct store_brand b;
 		id_encode(ID_BRAND, p->brand, brd);
 		json_t *brand = json_pack("{s:s}", "id", brd);
-		if (store_brand_by_id(a->reads, p->brand, &b) == STORE_OK) {
+		if (store_brand_get(a->reads, p->brand, NULL, &b) == STORE_OK) {
 			json_object_set_new(brand, "name", json_string(b.name));
 			store_brand_clear(&b);
 		}
@@ -199,8 +199,8 @@ static void accept_after(struct http_request *r)
 		return;
 	}
 	struct store_relationship rel;
-	if (store_relationship_by_id(r->app->reads, w->acc.relationship,
-				     &rel) != STORE_OK) {
+	if (store_relationship_get(r->app->reads, w->acc.relationship, NULL,
+				   &rel) != STORE_OK) {
 		http_problem(r, 503, NULL, "the relationship cannot be read");
 		return;
 	}

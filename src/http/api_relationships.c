@@ -21,21 +21,18 @@ static int brand_item(const struct store_relationship *rel, void *arg)
 	return 0;
 }
 
-/* A page of the relationships of owner (a brand or a person), each item
- * made by `item`. */
+/* A page of the relationships of a brand or a person (f names whose),
+ * each item made by `item`. */
 static void relationships_page(struct http_request *r,
-			       int (*list)(struct store_rd *, uint64_t,
-					   uint64_t, int, store_relationship_cb,
-					   void *),
-			       uint64_t owner, store_relationship_cb item)
+			       struct store_relationship_filter f,
+			       store_relationship_cb item)
 {
-	uint64_t after;
 	int limit = api_limit(r);
-	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &after))
+	if (limit < 0 || !api_after(r, ID_RELATIONSHIP, &f.after))
 		return;
 	struct api_page pg = { json_array(), r->app, limit, 0 };
-	if (list(r->app->reads, owner, after, limit + 1, item, &pg) !=
-	    STORE_OK) {
+	f.limit = limit + 1;
+	if (store_relationship_list(r->app->reads, &f, item, &pg) != STORE_OK) {
 		json_decref(pg.items);
 		http_problem(r, 503, NULL, "the store cannot be read");
 		return;
@@ -45,8 +42,9 @@ static void relationships_page(struct http_request *r,
 
 void api_relationships_list(struct http_request *r)
 {
-	relationships_page(r, store_relationship_list_brand, r->brand,
-			   brand_item);
+	relationships_page(
+		r, (struct store_relationship_filter){ .brand = r->brand },
+		brand_item);
 }
 
 struct get_work {
@@ -127,8 +125,9 @@ static int person_item(const struct store_relationship *rel, void *arg)
 
 void api_me_relationships_list(struct http_request *r)
 {
-	relationships_page(r, store_relationship_list_person, r->person,
-			   person_item);
+	relationships_page(
+		r, (struct store_relationship_filter){ .person = r->person },
+		person_item);
 }
 
 /* ---- the person's own relationship ---- */
@@ -168,7 +167,7 @@ static void person_view_reply(struct http_request *r, uint64_t id,
 			      unsigned status)
 {
 	struct store_relationship rel;
-	int rc = store_relationship_by_id(r->app->reads, id, &rel);
+	int rc = store_relationship_get(r->app->reads, id, NULL, &rel);
 	if (rc != STORE_OK || rel.person != r->person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&rel);
@@ -193,7 +192,7 @@ void api_me_terms_rel_get(struct http_request *r)
 	struct store_relationship rel;
 	if (!api_id(r, 0, ID_RELATIONSHIP, &id))
 		return;
-	int rc = store_relationship_by_id(r->app->reads, id, &rel);
+	int rc = store_relationship_get(r->app->reads, id, NULL, &rel);
 	if (rc != STORE_OK || rel.person != r->person) {
 		if (rc == STORE_OK)
 			store_relationship_clear(&rel);

@@ -450,7 +450,7 @@ static void do_unsubscribe(struct worker *d, struct outbox_piece *p)
 {
 	struct app *a = d->a;
 	struct store_relationship r;
-	int rc = store_relationship_by_id(a->reads, p->o.attempt, &r);
+	int rc = store_relationship_get(a->reads, p->o.attempt, NULL, &r);
 	if (!piece_found(p, rc))
 		return;
 	if (r.unsubscribe == NULL || r.person != p->o.person) {

@@ -206,40 +206,27 @@ void sqlite_close(struct store *store);
 /* ---- Persons (sqlite_person.c) ---- */
 
 int sqlite_person_insert(struct store_tx *tx, const struct store_person *p);
-int sqlite_person_by_handle(struct store_rd *rd, const char *handle,
-			    struct store_person *out);
-int sqlite_person_by_id(struct store_rd *rd, uint64_t id,
-			struct store_person *out);
+int sqlite_person_get(struct store_rd *rd, uint64_t id, const char *handle,
+		      struct store_person *out);
 int sqlite_person_list(struct store_rd *rd, uint64_t after, int limit,
 		       store_person_cb cb, void *arg);
-int sqlite_person_set_profile(struct store_tx *tx, uint64_t id,
-			      const char *sealed);
-int sqlite_person_set_global_terms(struct store_tx *tx, uint64_t id,
-				   const char *json);
-int sqlite_person_set_folders(struct store_tx *tx, uint64_t id,
-			      const char *json);
-int sqlite_person_folders(struct store_rd *rd, uint64_t id, char **json);
+int sqlite_person_set(struct store_tx *tx, uint64_t id,
+		      enum store_person_field field, const char *value);
 int sqlite_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			  size_t *data_key_len, char **profile);
-int sqlite_person_set_password(struct store_tx *tx, uint64_t id,
-			       const char *hash);
 int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 			const char *handle_tombstone,
 			const char *const *aliases,
 			const char *const *tombstones, size_t n,
 			const char *default_global_terms, int64_t at);
 int sqlite_person_bounce(struct store_tx *tx, uint64_t id, int64_t at);
-int sqlite_person_set_delivery(struct store_tx *tx, uint64_t id,
-			       const char *json);
 
 /* ---- Tokens and connect codes (sqlite_token.c) ---- */
 
 int sqlite_token_insert(struct store_tx *tx, const struct store_token *t);
 int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t);
 int sqlite_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
-			int64_t at);
-int sqlite_token_revoke_others(struct store_tx *tx, uint64_t person,
-			       uint64_t keep, int64_t at);
+			bool others, int64_t at);
 int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
 int sqlite_code_insert(struct store_tx *tx, const uint8_t *hash,
 		       uint64_t person, int64_t expires_at);
@@ -249,10 +236,8 @@ int sqlite_code_use(struct store_tx *tx, const uint8_t *hash, int64_t now,
 /* ---- Brands (sqlite_brand.c) ---- */
 
 int sqlite_brand_insert(struct store_tx *tx, const struct store_brand *b);
-int sqlite_brand_by_id(struct store_rd *rd, uint64_t id,
-		       struct store_brand *out);
-int sqlite_brand_by_name(struct store_rd *rd, const char *name,
-			 struct store_brand *out);
+int sqlite_brand_get(struct store_rd *rd, uint64_t id, const char *name,
+		     struct store_brand *out);
 int sqlite_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		      store_brand_cb cb, void *arg);
 int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
@@ -276,16 +261,14 @@ int sqlite_proposal_list_person(struct store_rd *rd, uint64_t person,
 
 int sqlite_relationship_insert(struct store_tx *tx,
 			       const struct store_relationship *r);
-int sqlite_relationship_by_id(struct store_rd *rd, uint64_t id,
-			      struct store_relationship *out);
-int sqlite_relationship_by_alias(struct store_rd *rd, const char *alias,
-				 struct store_relationship *out);
-int sqlite_relationship_list_person(struct store_rd *rd, uint64_t person,
-				    uint64_t after, int limit,
-				    store_relationship_cb cb, void *arg);
-int sqlite_relationship_list_open(struct store_rd *rd, uint64_t after,
-				  int limit, store_relationship_cb cb,
-				  void *arg);
+int sqlite_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
+			    struct store_relationship *out);
+int sqlite_relationship_list(struct store_rd *rd,
+			     const struct store_relationship_filter *f,
+			     store_relationship_cb cb, void *arg);
+int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
+				   uint64_t after, int limit, store_key_cb cb,
+				   void *arg);
 int sqlite_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 				  int64_t at);
 int sqlite_relationship_set_terms(struct store_tx *tx,
@@ -293,14 +276,8 @@ int sqlite_relationship_set_terms(struct store_tx *tx,
 				  int64_t at);
 int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 					const char *uri);
-int sqlite_relationship_list_brand(struct store_rd *rd, uint64_t brand,
-				   uint64_t after, int limit,
-				   store_relationship_cb cb, void *arg);
 int sqlite_field_read(struct store_tx *tx, uint64_t relationship,
 		      uint64_t person, int64_t day, int64_t n, bool *first);
-int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
-				   uint64_t after, int limit, store_key_cb cb,
-				   void *arg);
 int sqlite_expiring(struct store_rd *rd, const char *now, const char *until,
 		    store_expiring_cb cb, void *arg);
 int sqlite_notice_insert(struct store_tx *tx, uint64_t relationship,
@@ -332,10 +309,9 @@ int sqlite_attempt_list(struct store_rd *rd,
 			const struct store_attempt_filter *f,
 			store_attempt_cb cb, void *arg);
 
-/* ---- Purges (sqlite_purge.c) ---- */
+/* ---- The purge (sqlite_purge.c) ---- */
 
-int sqlite_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
-int sqlite_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
+int sqlite_purge(struct store_tx *tx, struct store_purge *p);
 
 /* ---- The outbox (sqlite_outbox.c) ---- */
 
@@ -355,7 +331,6 @@ int sqlite_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 		    const struct store_idem *v);
 int sqlite_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
 		       int status, const char *response);
-int sqlite_idem_purge(struct store_tx *tx, int64_t before);
 
 /* ---- Campaigns (sqlite_campaign.c) ---- */
 

@@ -79,17 +79,11 @@ static const char sql_brand_by_id[] =
 static const char sql_brand_by_name[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.name = ?";
 
-int sqlite_brand_by_id(struct store_rd *rd, uint64_t id,
-		       struct store_brand *out)
+int sqlite_brand_get(struct store_rd *rd, uint64_t id, const char *name,
+		     struct store_brand *out)
 {
-	return sqlite_select_key(rd, sql_brand_by_id, id, NULL, brand_row, out);
-}
-
-int sqlite_brand_by_name(struct store_rd *rd, const char *name,
-			 struct store_brand *out)
-{
-	return sqlite_select_key(rd, sql_brand_by_name, 0, name, brand_row,
-				 out);
+	return sqlite_select_key(rd, name ? sql_brand_by_name : sql_brand_by_id,
+				 id, name, brand_row, out);
 }
 
 static const char sql_brand_list[] =

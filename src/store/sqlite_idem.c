@@ -1,7 +1,7 @@
 /*
  * sqlite_idem.c — the SQLite backend's Idempotency-Keys: a brand's key
  * with the hash of its request and the stored answer, free again after a
- * day.
+ * day (store_purge deletes them).
  */
 #include <string.h>
 
@@ -71,15 +71,5 @@ int sqlite_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
 	bind_text(st, 2, response);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)brand);
 	bind_text(st, 4, key);
-	return sqlite_exec_stmt(st);
-}
-
-static const char sql_idem_purge[] =
-	"DELETE FROM idempotency WHERE created_at < ?";
-
-int sqlite_idem_purge(struct store_tx *tx, int64_t before)
-{
-	WRITER_STMT(tx, sql_idem_purge);
-	sqlite3_bind_int64(st, 1, before);
 	return sqlite_exec_stmt(st);
 }

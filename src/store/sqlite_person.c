@@ -62,18 +62,12 @@ static const char sql_person_by_handle[] =
 static const char sql_person_by_id[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE id = ?";
 
-int sqlite_person_by_handle(struct store_rd *rd, const char *handle,
-			    struct store_person *out)
+int sqlite_person_get(struct store_rd *rd, uint64_t id, const char *handle,
+		      struct store_person *out)
 {
-	return sqlite_select_key(rd, sql_person_by_handle, 0, handle,
-				 person_row, out);
-}
-
-int sqlite_person_by_id(struct store_rd *rd, uint64_t id,
-			struct store_person *out)
-{
-	return sqlite_select_key(rd, sql_person_by_id, id, NULL, person_row,
-				 out);
+	return sqlite_select_key(
+		rd, handle ? sql_person_by_handle : sql_person_by_id, id,
+		handle, person_row, out);
 }
 
 static const char sql_person_list[] =
@@ -98,39 +92,24 @@ int sqlite_person_list(struct store_rd *rd, uint64_t after, int limit,
 	return sqlite_select_end(&q);
 }
 
-static const char sql_person_profile[] =
-	"UPDATE persons SET profile = ? WHERE id = ?";
-static const char sql_person_global[] =
-	"UPDATE persons SET global_terms = ? WHERE id = ?";
+/* The statement of each field store_person_set replaces. */
+static const char *const sql_person_set[] = {
+	[STORE_PERSON_PROFILE] = "UPDATE persons SET profile = ? WHERE id = ?",
+	[STORE_PERSON_GLOBAL_TERMS] =
+		"UPDATE persons SET global_terms = ? WHERE id = ?",
+	[STORE_PERSON_FOLDERS] = "UPDATE persons SET folders = ? WHERE id = ?",
+	[STORE_PERSON_PASSWORD] =
+		"UPDATE persons SET password_hash = ? WHERE id = ?",
+	[STORE_PERSON_DELIVERY] =
+		"UPDATE persons SET delivery = ? WHERE id = ?",
+};
 
-int sqlite_person_set_profile(struct store_tx *tx, uint64_t id,
-			      const char *sealed)
+int sqlite_person_set(struct store_tx *tx, uint64_t id,
+		      enum store_person_field field, const char *value)
 {
-	return sqlite_update_text(tx, sql_person_profile, id, sealed);
-}
-
-int sqlite_person_set_global_terms(struct store_tx *tx, uint64_t id,
-				   const char *json)
-{
-	return sqlite_update_text(tx, sql_person_global, id, json);
-}
-
-static const char sql_person_folders[] =
-	"UPDATE persons SET folders = ? WHERE id = ?";
-
-int sqlite_person_set_folders(struct store_tx *tx, uint64_t id,
-			      const char *json)
-{
-	return sqlite_update_text(tx, sql_person_folders, id, json);
-}
-
-static const char sql_person_folders_get[] =
-	"SELECT folders FROM persons WHERE id = ?";
-
-int sqlite_person_folders(struct store_rd *rd, uint64_t id, char **json)
-{
-	return sqlite_select_key(rd, sql_person_folders_get, id, NULL,
-				 sqlite_row_text, json);
+	if ((size_t)field >= sizeof(sql_person_set) / sizeof(*sql_person_set))
+		return STORE_INVALID;
+	return sqlite_update_text(tx, sql_person_set[field], id, value);
 }
 
 static const char sql_person_sealed[] =
@@ -165,15 +144,6 @@ int sqlite_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 	*profile = NULL;
 	return sqlite_select_key(rd, sql_person_sealed, id, NULL,
 				 person_sealed_row, &v);
-}
-
-static const char sql_person_password[] =
-	"UPDATE persons SET password_hash = ? WHERE id = ?";
-
-int sqlite_person_set_password(struct store_tx *tx, uint64_t id,
-			       const char *hash)
-{
-	return sqlite_update_text(tx, sql_person_password, id, hash);
 }
 
 static const char sql_erase_alias[] =
@@ -250,9 +220,6 @@ int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	return rc;
 }
 
-static const char sql_person_delivery[] =
-	"UPDATE persons SET delivery = ? WHERE id = ?";
-
 static const char sql_person_bounce[] =
 	"UPDATE persons SET delivery = json_set(delivery, '$.bounces', "
 	"json_object('n', coalesce(json_extract(delivery, '$.bounces.n'), 0) "
@@ -265,10 +232,4 @@ int sqlite_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
 	return sqlite_exec_stmt(st);
-}
-
-int sqlite_person_set_delivery(struct store_tx *tx, uint64_t id,
-			       const char *json)
-{
-	return sqlite_update_text(tx, sql_person_delivery, id, json);
 }

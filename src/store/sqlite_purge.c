@@ -1,7 +1,8 @@
 /*
- * sqlite_purge.c — the SQLite backend's purges: what the scheduler
- * deletes once its time is up (refused attempts, old removed deliveries,
- * expired connect codes, Later past its retention).
+ * sqlite_purge.c — the SQLite backend's purge: what the scheduler
+ * deletes once its time is up (Later past its retention, Idempotency-Keys
+ * older than a day, refused attempts, old removed deliveries, expired
+ * connect codes), in one job.
  */
 #include "sqlite.h"
 
@@ -12,20 +13,6 @@ static const char sql_purge_refused[] =
 	"(removed = 1 AND decided_at < ?1 - 400 * 86400)";
 static const char sql_purge_codes[] =
 	"DELETE FROM connect_codes WHERE expires_at < ?";
-
-int sqlite_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before)
-{
-	int status;
-	{
-		WRITER_STMT(tx, sql_purge_refused);
-		sqlite3_bind_int64(st, 1, before);
-		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
-			return status;
-	}
-	WRITER_STMT(tx, sql_purge_codes);
-	sqlite3_bind_int64(st, 1, codes_before);
-	return sqlite_exec_stmt(st);
-}
 
 static const char sql_purge_later[] = SQL_REMOVE
 	"WHERE folder = 1 AND decision = 0 AND removed = 0 AND "
@@ -44,19 +31,39 @@ static const char sql_purge_later_outbox[] =
 	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
 	"'$.later_retention_days'), 30) ORDER BY a.id";
 
-int sqlite_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
+static const char sql_purge_idem[] =
+	"DELETE FROM idempotency WHERE created_at < ?";
+
+static int purge_step(struct store_tx *tx, const char *sql, int64_t bound)
 {
-	{
-		WRITER_STMT(tx, sql_purge_later_outbox);
-		sqlite3_bind_int64(st, 1, now);
-		int status = sqlite_exec_stmt(st);
+	WRITER_STMT(tx, sql);
+	sqlite3_bind_int64(st, 1, bound);
+	return sqlite_exec_stmt(st);
+}
+
+int sqlite_purge(struct store_tx *tx, struct store_purge *p)
+{
+	/* In the order of struct store_purge's fields. */
+	const struct {
+		const char *sql;
+		int64_t bound; /* ?1; 0: the step is skipped */
+	} steps[] = {
+		{ sql_purge_later_outbox, p->later_now },
+		{ sql_purge_later, p->later_now },
+		{ sql_purge_idem, p->idem_before },
+		{ sql_purge_refused, p->refused_before },
+		{ sql_purge_codes, p->codes_before },
+	};
+	p->later_purged = 0;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
+		if (steps[i].bound == 0)
+			continue;
+		int status = purge_step(tx, steps[i].sql, steps[i].bound);
 		if (status != STORE_OK)
 			return status;
+		if (steps[i].sql == sql_purge_later)
+			p->later_purged =
+				sqlite3_changes(sqlite_tx_conn(tx)->db);
 	}
-	WRITER_STMT(tx, sql_purge_later);
-	sqlite3_bind_int64(st, 1, now);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && purged)
-		*purged = sqlite3_changes(sqlite_tx_conn(tx)->db);
-	return status;
+	return STORE_OK;
 }

@@ -88,31 +88,43 @@ static const char sql_rel_by_id[] =
 static const char sql_rel_by_alias[] =
 	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
 
-int sqlite_relationship_by_id(struct store_rd *rd, uint64_t id,
-			      struct store_relationship *out)
+int sqlite_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
+			    struct store_relationship *out)
 {
-	return sqlite_select_key(rd, sql_rel_by_id, id, NULL, rel_row, out);
+	return sqlite_select_key(rd, alias ? sql_rel_by_alias : sql_rel_by_id,
+				 id, alias, rel_row, out);
 }
 
-int sqlite_relationship_by_alias(struct store_rd *rd, const char *alias,
-				 struct store_relationship *out)
-{
-	return sqlite_select_key(rd, sql_rel_by_alias, 0, alias, rel_row, out);
-}
+/* The filters of store_relationship_list are the parameters ?1 to ?5 of
+ * each statement; one statement per key a list is by (a person, a brand,
+ * none) keeps each on the plan it had as a function of its own: a
+ * brand's on relationships_brand, the others walking ids. */
+#define REL_LIST_REST "(?3 = 0 OR state <> 2) AND id > ?4 ORDER BY id LIMIT ?5"
+static const char sql_rel_list_person[] =
+	"SELECT " REL_COLS " FROM relationships WHERE person = ?1 AND "
+	"(?2 = 0 OR brand = ?2) AND " REL_LIST_REST;
+static const char sql_rel_list_brand[] =
+	"SELECT " REL_COLS " FROM relationships WHERE brand = ?2 "
+	"AND " REL_LIST_REST;
+static const char sql_rel_list_all[] =
+	"SELECT " REL_COLS " FROM relationships WHERE " REL_LIST_REST;
 
-static int rel_list(struct store_rd *rd, const char *sql, uint64_t person,
-		    uint64_t after, int limit, store_relationship_cb cb,
-		    void *arg)
+int sqlite_relationship_list(struct store_rd *rd,
+			     const struct store_relationship_filter *f,
+			     store_relationship_cb cb, void *arg)
 {
 	struct sqlite_select q;
-	sqlite3_stmt *st = sqlite_select(&q, rd, sql);
+	sqlite3_stmt *st = sqlite_select(&q, rd,
+					 f->person  ? sql_rel_list_person
+					 : f->brand ? sql_rel_list_brand
+						    : sql_rel_list_all);
 	if (st == NULL)
 		return STORE_FAULT;
-	int i = 1;
-	if (person)
-		sqlite3_bind_int64(st, i++, (sqlite3_int64)person);
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)after);
-	sqlite3_bind_int(st, i, limit);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)f->person);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)f->brand);
+	sqlite3_bind_int(st, 3, f->open ? 1 : 0);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)f->after);
+	sqlite3_bind_int(st, 5, f->limit);
 	struct store_relationship rel;
 	while (sqlite_select_next(&q, rel_row, &rel)) {
 		int stop = cb(&rel, arg);
@@ -123,25 +135,26 @@ static int rel_list(struct store_rd *rd, const char *sql, uint64_t person,
 	return sqlite_select_end(&q);
 }
 
-static const char sql_rel_list_person[] =
-	"SELECT " REL_COLS " FROM relationships WHERE person = ? AND id > ? "
-	"ORDER BY id LIMIT ?";
-static const char sql_rel_list_open[] =
-	"SELECT " REL_COLS " FROM relationships WHERE state <> 2 AND id > ? "
-	"ORDER BY id LIMIT ?";
+static const char sql_rel_keys_brand[] =
+	"SELECT id FROM relationships WHERE brand = ? AND state <> 2 AND "
+	"id > ? ORDER BY id LIMIT ?";
 
-int sqlite_relationship_list_person(struct store_rd *rd, uint64_t person,
-				    uint64_t after, int limit,
-				    store_relationship_cb cb, void *arg)
+int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
+				   uint64_t after, int limit, store_key_cb cb,
+				   void *arg)
 {
-	return rel_list(rd, sql_rel_list_person, person, after, limit, cb, arg);
-}
-
-int sqlite_relationship_list_open(struct store_rd *rd, uint64_t after,
-				  int limit, store_relationship_cb cb,
-				  void *arg)
-{
-	return rel_list(rd, sql_rel_list_open, 0, after, limit, cb, arg);
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_rel_keys_brand);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 3, limit);
+	uint64_t key;
+	while (sqlite_select_next(&q, sqlite_row_key, &key))
+		if (cb(key, arg))
+			break;
+	return sqlite_select_end(&q);
 }
 
 static const char sql_rel_set_state[] =
@@ -207,17 +220,6 @@ int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 	return sqlite_update_text(tx, sql_rel_unsubscribe, id, uri);
 }
 
-static const char sql_rel_list_brand[] =
-	"SELECT " REL_COLS " FROM relationships WHERE brand = ? AND id > ? "
-	"ORDER BY id LIMIT ?";
-
-int sqlite_relationship_list_brand(struct store_rd *rd, uint64_t brand,
-				   uint64_t after, int limit,
-				   store_relationship_cb cb, void *arg)
-{
-	return rel_list(rd, sql_rel_list_brand, brand, after, limit, cb, arg);
-}
-
 static const char sql_field_read[] =
 	"INSERT INTO field_reads(relationship, day, person, reads) "
 	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "
@@ -239,28 +241,6 @@ int sqlite_field_read(struct store_tx *tx, uint64_t relationship,
 	}
 	sqlite3_reset(st);
 	return status;
-}
-
-static const char sql_rel_keys_brand[] =
-	"SELECT id FROM relationships WHERE brand = ? AND state <> 2 AND "
-	"id > ? ORDER BY id LIMIT ?";
-
-int sqlite_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
-				   uint64_t after, int limit, store_key_cb cb,
-				   void *arg)
-{
-	struct sqlite_select q;
-	sqlite3_stmt *st = sqlite_select(&q, rd, sql_rel_keys_brand);
-	if (st == NULL)
-		return STORE_FAULT;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
-	sqlite3_bind_int(st, 3, limit);
-	uint64_t key;
-	while (sqlite_select_next(&q, sqlite_row_key, &key))
-		if (cb(key, arg))
-			break;
-	return sqlite_select_end(&q);
 }
 
 /* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text

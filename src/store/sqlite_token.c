@@ -50,36 +50,27 @@ int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t)
 }
 
 static const char sql_token_revoke[] =
-	"UPDATE tokens SET revoked_at = ? WHERE id = ? AND person = ? AND "
+	"UPDATE tokens SET revoked_at = ?1 WHERE id = ?3 AND person = ?2 AND "
 	"revoked_at IS NULL";
+static const char sql_token_revoke_others[] =
+	"UPDATE tokens SET revoked_at = ?1 WHERE person = ?2 AND id <> ?3 "
+	"AND revoked_at IS NULL";
 static const char sql_token_touch[] =
 	"UPDATE tokens SET last_used_at = ? WHERE id = ?";
 
 int sqlite_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
-			int64_t at)
+			bool others, int64_t at)
 {
-	WRITER_STMT(tx, sql_token_revoke);
-	sqlite3_bind_int64(st, 1, at);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return status;
-}
-
-static const char sql_token_revoke_others[] =
-	"UPDATE tokens SET revoked_at = ?1 WHERE person = ?2 AND id <> ?3 "
-	"AND revoked_at IS NULL";
-
-int sqlite_token_revoke_others(struct store_tx *tx, uint64_t person,
-			       uint64_t keep, int64_t at)
-{
-	WRITER_STMT(tx, sql_token_revoke_others);
+	WRITER_STMT(tx, others ? sql_token_revoke_others : sql_token_revoke);
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)keep);
-	return sqlite_exec_stmt(st);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	/* Others may be none at all; the one asked for must have been. */
+	if (status == STORE_OK && !others &&
+	    sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
 }
 
 int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
