@@ -155,8 +155,94 @@ static void sqlite_finish(struct sqlite_store *s, struct sqlite_job *jobs)
 	}
 }
 
-/* Runs one batch. Jobs not run because the transaction died are returned
- * through *requeue, in order. */
+/* Runs the batch's jobs on a begun transaction, each in its savepoint;
+ * a job that fails is rolled back to it alone, with its rollback hooks.
+ * True while the transaction lives; false when it died (SQLite rolled it
+ * back, or a savepoint could not be taken or given up), with *ran_end
+ * the first job that did not run (NULL: all ran). *n counts the jobs
+ * run. */
+static bool sqlite_run_jobs(struct sqlite_tx *tx, struct sqlite_job *jobs,
+			    struct sqlite_job **ran_end, size_t *n)
+{
+	sqlite3 *db = tx->s->writer.db;
+
+	for (struct sqlite_job *j = jobs; j; j = j->next) {
+		size_t mark = tx->n_hooks;
+		tx->oom = false;
+		tx->base.job = ++tx->s->jobs_run;
+		if (sqlite_exec(db, "SAVEPOINT job") != SQLITE_OK) {
+			*ran_end = j;
+			return false;
+		}
+		j->status = j->fn(&tx->base, j->arg);
+		if (j->status == STORE_OK && tx->oom)
+			j->status = STORE_FAULT;
+		(*n)++;
+		*ran_end = j->next;
+		if (sqlite3_get_autocommit(db)) {
+			/* SQLite rolled the whole transaction back. */
+			if (j->status == STORE_OK)
+				j->status = STORE_FAULT;
+			sqlite_undo_hooks(tx, mark);
+			return false;
+		}
+		if (j->status != STORE_OK) {
+			sqlite_undo_hooks(tx, mark);
+			if (sqlite_exec(db, "ROLLBACK TO job; RELEASE job") !=
+			    SQLITE_OK)
+				return false;
+		} else if (sqlite_exec(db, "RELEASE job") != SQLITE_OK) {
+			j->status = STORE_FAULT;
+			sqlite_undo_hooks(tx, mark);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* After the transaction died: rolls back what is left of it, runs every
+ * rollback hook, fails the jobs that had succeeded, cuts the batch before
+ * ran_end (*jobs becomes NULL when no job ran) and reopens the
+ * connection. Returns the jobs from ran_end on, for the queue. */
+static struct sqlite_job *sqlite_abandon(struct sqlite_tx *tx,
+					 struct sqlite_job **jobs,
+					 struct sqlite_job *ran_end)
+{
+	sqlite3 *db = tx->s->writer.db;
+
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite_undo_hooks(tx, 0);
+	for (struct sqlite_job *j = *jobs; j && j != ran_end; j = j->next)
+		if (j->status == STORE_OK)
+			j->status = STORE_FAULT;
+	for (struct sqlite_job *j = *jobs; j; j = j->next)
+		if (j->next == ran_end) {
+			j->next = NULL;
+			break;
+		}
+	if (ran_end == *jobs)
+		*jobs = NULL;
+	sqlite_reopen(tx->s);
+	return ran_end;
+}
+
+/* Counts a batch of n jobs begun at t0, under the lock that
+ * sqlite_writer_stats() reads the counts with. */
+static void sqlite_count_batch(struct sqlite_store *s, size_t n, uint64_t t0)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stats.batches++;
+	s->stats.jobs += n;
+	if (n > s->stats.max_batch)
+		s->stats.max_batch = n;
+	s->stats.commit_ns_total += sqlite_now_ns() - t0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Runs one batch: BEGIN IMMEDIATE, its jobs, COMMIT, then the commit
+ * hooks (or, when the transaction died, sqlite_abandon). Jobs not run
+ * because the transaction died are returned through *requeue, in order. */
 static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 			     struct sqlite_job **requeue)
 {
@@ -165,7 +251,6 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 	tx.base.reads = (struct store_rd){ &s->base, &tx.base };
 	sqlite3 *db = s->writer.db;
 	struct sqlite_job *ran_end = NULL; /* first job not run */
-	bool dead = false;
 	uint64_t t0 = sqlite_now_ns();
 	size_t n = 0;
 
@@ -176,70 +261,14 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 		sqlite_reopen(s);
 		goto finish;
 	}
-	for (struct sqlite_job *j = jobs; j; j = j->next) {
-		size_t mark = tx.n_hooks;
-		tx.oom = false;
-		tx.base.job = ++s->jobs_run;
-		if (sqlite_exec(db, "SAVEPOINT job") != SQLITE_OK) {
-			dead = true;
-			ran_end = j;
-			break;
-		}
-		j->status = j->fn(&tx.base, j->arg);
-		if (j->status == STORE_OK && tx.oom)
-			j->status = STORE_FAULT;
-		n++;
-		if (sqlite3_get_autocommit(db)) {
-			/* SQLite rolled the whole transaction back. */
-			if (j->status == STORE_OK)
-				j->status = STORE_FAULT;
-			sqlite_undo_hooks(&tx, mark);
-			dead = true;
-			ran_end = j->next;
-			break;
-		}
-		if (j->status != STORE_OK) {
-			sqlite_undo_hooks(&tx, mark);
-			if (sqlite_exec(db, "ROLLBACK TO job; RELEASE job") !=
-			    SQLITE_OK) {
-				dead = true;
-				ran_end = j->next;
-				break;
-			}
-		} else if (sqlite_exec(db, "RELEASE job") != SQLITE_OK) {
-			j->status = STORE_FAULT;
-			sqlite_undo_hooks(&tx, mark);
-			dead = true;
-			ran_end = j->next;
-			break;
-		}
+	bool alive = sqlite_run_jobs(&tx, jobs, &ran_end, &n);
+	if (alive &&
+	    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		log_warn("store: commit failed: %s", sqlite3_errmsg(db));
+		alive = false;
 	}
-	if (!dead) {
-		int rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-		if (rc != SQLITE_OK) {
-			log_warn("store: commit failed: %s",
-				 sqlite3_errmsg(db));
-			dead = true;
-		}
-	}
-	if (dead) {
-		if (!sqlite3_get_autocommit(db))
-			sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite_undo_hooks(&tx, 0);
-		for (struct sqlite_job *j = jobs; j && j != ran_end;
-		     j = j->next)
-			if (j->status == STORE_OK)
-				j->status = STORE_FAULT;
-		/* Cut the list: jobs from ran_end on go back to the queue. */
-		for (struct sqlite_job *j = jobs; j; j = j->next)
-			if (j->next == ran_end) {
-				j->next = NULL;
-				break;
-			}
-		if (ran_end == jobs)
-			jobs = NULL;
-		*requeue = ran_end;
-		sqlite_reopen(s);
+	if (!alive) {
+		*requeue = sqlite_abandon(&tx, &jobs, ran_end);
 	} else {
 		for (size_t i = 0; i < tx.n_hooks; i++)
 			if (tx.hooks[i].commit)
@@ -247,14 +276,7 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 		if (tx.checkpoint)
 			sqlite_truncate_wal(s);
 	}
-	/* Under the lock that sqlite_writer_stats() reads them with. */
-	pthread_mutex_lock(&s->lock);
-	s->stats.batches++;
-	s->stats.jobs += n;
-	if (n > s->stats.max_batch)
-		s->stats.max_batch = n;
-	s->stats.commit_ns_total += sqlite_now_ns() - t0;
-	pthread_mutex_unlock(&s->lock);
+	sqlite_count_batch(s, n, t0);
 finish:
 	free(tx.hooks);
 	sqlite_finish(s, jobs);
