@@ -79,9 +79,9 @@ static void queue(struct queued *q, app_job_fn run, void *job, bool alone)
 {
 	sem_init(&q->done, 0, 0);
 	q->status = -99;
-	cr_assert_eq(app_job_start(&a, &q->pending, run, job, alone,
-				   queued_done, q),
-		     STORE_OK);
+	cr_assert_eq(
+		app_job_start(&a, &q->pending, run, job, alone, queued_done, q),
+		STORE_OK);
 }
 
 /* ---- the jobs ---- */
@@ -113,12 +113,12 @@ static json_int_t bounces(void)
  * /v1/me/delivery does: the write, split. */
 static void forward_write(struct app_write *w, char *secret)
 {
-	json_t *body = json_pack("{s:{s:s}}", "forward", "address",
-				 "ana@example.org");
+	json_t *body =
+		json_pack("{s:{s:s}}", "forward", "address", "ana@example.org");
 	bool type_error;
 	struct app_error e = { 0 };
-	cr_assert_eq(delivery_set_begin(&a, ana, "correct horse battery",
-					body, &type_error, secret, w, &e),
+	cr_assert_eq(delivery_set_begin(&a, ana, "correct horse battery", body,
+					&type_error, secret, w, &e),
 		     APP_OK, "%s", e.message);
 	json_decref(body);
 }
