@@ -99,7 +99,7 @@ enum app_status account_export(struct app *a, uint64_t person,
 		return app_fail(err, APP_NOT_FOUND, "password",
 				"the password is wrong");
 	struct store_person p;
-	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
+	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	char id[ID_SIZE];
@@ -124,8 +124,11 @@ enum app_status account_export(struct app *a, uint64_t person,
 	} rc = { a, json_array() };
 	json_t *proposals = json_array(), *entries = json_array();
 	struct attempts at = { json_array(), 0, 0 };
-	int st = store_relationship_list_person(a->reads, person, 0, INT32_MAX,
-						collect_rel, &rc);
+	int st = store_relationship_list(
+		a->reads,
+		&(struct store_relationship_filter){ .person = person,
+						     .limit = INT32_MAX },
+		collect_rel, &rc);
 	if (st == STORE_OK)
 		st = store_proposal_list_person(a->reads, person, 0, INT32_MAX,
 						collect_proposal, proposals);
@@ -307,9 +310,11 @@ enum app_status account_erase_begin(struct app *a, uint64_t person,
 	json_t *gj = global_terms_to_json(&g);
 	j->global = gj ? json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(gj);
-	if (store_relationship_list_person(a->reads, person, 0, INT32_MAX,
-					   collect_alias,
-					   &j->aliases) != STORE_OK ||
+	if (store_relationship_list(
+		    a->reads,
+		    &(struct store_relationship_filter){ .person = person,
+							 .limit = INT32_MAX },
+		    collect_alias, &j->aliases) != STORE_OK ||
 	    j->aliases.fault || j->global == NULL ||
 	    keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0) {
 		erase_release(j);

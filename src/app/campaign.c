@@ -181,8 +181,8 @@ enum app_status campaign_begin(struct app *a,
 		 * recorded: a foreign id is a 404 for the whole campaign. */
 		for (size_t i = 0; i < req->n_rels; i++) {
 			struct store_relationship r;
-			int rc = store_relationship_by_id(a->reads,
-							  req->rels[i], &r);
+			int rc = store_relationship_get(a->reads, req->rels[i],
+							NULL, &r);
 			bool mine = rc == STORE_OK && r.brand == req->brand;
 			if (rc == STORE_OK)
 				store_relationship_clear(&r);

@@ -43,7 +43,7 @@ static int data_key(struct store_rd *reads, struct keys *keys, uint64_t person,
 		    uint8_t dk[KEYS_DATA_KEY_BYTES])
 {
 	struct store_person p;
-	int rc = store_person_by_id(reads, person, &p);
+	int rc = store_person_get(reads, person, NULL, &p);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	rc = keys_unwrap(keys, p.data_key, p.data_key_len, dk) == 0 ? APP_OK
@@ -83,7 +83,7 @@ static int settings_read(struct store_rd *reads, struct keys *keys,
 {
 	struct store_person p;
 	memset(s, 0, sizeof(*s));
-	int rc = store_person_by_id(reads, person, &p);
+	int rc = store_person_get(reads, person, NULL, &p);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	json_t *d = s->plain = json_loads(p.delivery, 0, NULL);
@@ -287,7 +287,8 @@ static int settings_write(struct app_tx *t, struct delivery_job *j,
 		json_object_set(out, "bounces", bounces);
 	text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
 	if (text)
-		rc = store_person_set_delivery(t->tx, j->person, text);
+		rc = store_person_set(t->tx, j->person, STORE_PERSON_DELIVERY,
+				      text);
 fail:
 	sodium_memzero(dk, sizeof(dk));
 	free(hook);

@@ -18,7 +18,7 @@ enum app_status inbox_folders(struct app *a, uint64_t person,
 			      struct folder_table *f)
 {
 	struct store_person p;
-	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
+	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return APP_FAULT;
 	folder_table_init(f);
 	json_t *own = json_loads(p.folders, 0, NULL);
@@ -44,13 +44,13 @@ static int inbox_folder_find(const struct folder_table *f, const char *name)
 int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 			    const char *const *names, int n, int *ids)
 {
-	char *json = NULL;
-	int rc = store_person_folders(store_tx_reads(tx), person, &json);
+	struct store_person p;
+	int rc = store_person_get(store_tx_reads(tx), person, NULL, &p);
 	if (rc != STORE_OK)
 		return rc;
 	struct folder_table *f = malloc(sizeof(*f));
-	json_t *own = json_loads(json, 0, NULL);
-	free(json);
+	json_t *own = json_loads(p.folders, 0, NULL);
+	store_person_clear(&p);
 	if (f == NULL || !json_is_array(own)) {
 		free(f);
 		json_decref(own);
@@ -76,7 +76,8 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 		for (int i = before; i < f->n; i++)
 			json_array_append_new(own, json_string(f->names[i]));
 		char *out = json_dumps(own, JSON_COMPACT);
-		rc = out ? store_person_set_folders(tx, person, out)
+		rc = out ? store_person_set(tx, person, STORE_PERSON_FOLDERS,
+					    out)
 			 : STORE_FAULT;
 		free(out);
 	}
@@ -288,7 +289,7 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 		store_relationship_clear(&sr);
 	}
 	struct store_person p;
-	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
+	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	struct list_ctx c = { items, json_loads(p.folders, 0, NULL) };

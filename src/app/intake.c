@@ -22,7 +22,7 @@ static int intake_alias(struct app_tx *t, const struct intake_message *m,
 			const char *alias, struct intake_result *o)
 {
 	struct store_relationship r;
-	int rc = store_relationship_by_alias(t->reads, alias, &r);
+	int rc = store_relationship_get(t->reads, 0, alias, &r);
 	if (rc == STORE_NOT_FOUND) {
 		o->outcome = INTAKE_UNIFORM;
 		return STORE_OK;

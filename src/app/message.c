@@ -401,7 +401,7 @@ static struct person_entry *person_load(struct app_tx *t, uint64_t id,
 		return p;
 
 	struct store_person sp;
-	if (store_person_by_id(t->reads, id, &sp) != STORE_OK)
+	if (store_person_get(t->reads, id, NULL, &sp) != STORE_OK)
 		return NULL;
 	struct global_terms gt;
 	struct terms_error terr;
@@ -495,7 +495,7 @@ enum app_status message_terms_compile(struct store_rd *reads,
 	folder_table_init(folders);
 	memset(out, 0, sizeof(*out)); /* padding too: shared copies compare
 					 and hash these bytes */
-	if (store_person_by_id(reads, sr->person, &sp) != STORE_OK)
+	if (store_person_get(reads, sr->person, NULL, &sp) != STORE_OK)
 		goto out;
 	rc = names_from_json(sp.folders, folders->names, &folders->n,
 			     TERMS_MAX_FOLDERS);
@@ -525,7 +525,7 @@ static struct rel_entry *rel_load(struct app_tx *t, uint64_t id, int64_t now,
 
 	struct store_relationship sr;
 	struct topic_table *topics = NULL;
-	if (store_relationship_by_id(t->reads, id, &sr) != STORE_OK)
+	if (store_relationship_get(t->reads, id, NULL, &sr) != STORE_OK)
 		return NULL;
 	if (brand != 0 && sr.brand != brand) {
 		store_relationship_clear(&sr);
@@ -779,8 +779,8 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 		return APP_NOT_FOUND;
 	if (r == NULL) {
 		struct store_relationship sr;
-		int rc = store_relationship_by_id(t->reads, in->relationship,
-						  &sr);
+		int rc = store_relationship_get(t->reads, in->relationship,
+						NULL, &sr);
 		if (rc == STORE_OK)
 			store_relationship_clear(&sr);
 		return rc == STORE_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;

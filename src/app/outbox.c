@@ -93,7 +93,7 @@ enum app_status outbox_unsubscribe_uri(struct app *a,
 {
 	struct store_relationship r;
 	*uri = NULL;
-	int rc = store_relationship_by_id(a->reads, p->o.attempt, &r);
+	int rc = store_relationship_get(a->reads, p->o.attempt, NULL, &r);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	if (r.unsubscribe && r.person == p->o.person) {

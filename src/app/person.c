@@ -215,7 +215,8 @@ static void profile_release(void *job)
 static int profile_run(struct app_tx *t, void *arg)
 {
 	struct profile_job *j = arg;
-	int rc = store_person_set_profile(t->tx, j->person, j->sealed);
+	int rc = store_person_set(t->tx, j->person, STORE_PERSON_PROFILE,
+				  j->sealed);
 	if (rc == STORE_OK)
 		rc = ledger_append(t->tx, j->person, "person",
 				   "profile.changed", 0, j->ledger_data,
@@ -263,7 +264,7 @@ enum app_status person_set_profile_begin(struct app *a, uint64_t person,
 		}
 		json_array_append_new(names, json_string(k));
 	}
-	if (store_person_by_id(a->reads, person, &sp) != STORE_OK) {
+	if (store_person_get(a->reads, person, NULL, &sp) != STORE_OK) {
 		json_decref(names);
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such person");
 	}
@@ -313,7 +314,8 @@ struct global_job {
 static int global_run(struct app_tx *t, void *arg)
 {
 	struct global_job *j = arg;
-	int rc = store_person_set_global_terms(t->tx, j->person, j->json);
+	int rc = store_person_set(t->tx, j->person, STORE_PERSON_GLOBAL_TERMS,
+				  j->json);
 	if (rc != STORE_OK)
 		return rc;
 	return message_forget_tx(t, j->person, 0); /* the gate reloads */
@@ -389,7 +391,7 @@ enum app_status person_set_global_terms(struct app *a, uint64_t person,
 bool person_check_password(struct app *a, uint64_t person, const char *password)
 {
 	struct store_person p;
-	if (store_person_by_id(a->reads, person, &p) != STORE_OK)
+	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return false;
 	bool ok = p.erased_at == 0 &&
 		  person_password_verify(p.password_hash, password);
@@ -406,10 +408,11 @@ struct password_job {
 static int password_run(struct app_tx *t, void *arg)
 {
 	struct password_job *j = arg;
-	int rc = store_person_set_password(t->tx, j->person, j->hash);
+	int rc = store_person_set(t->tx, j->person, STORE_PERSON_PASSWORD,
+				  j->hash);
 	if (rc == STORE_OK)
-		rc = store_token_revoke_others(t->tx, j->person, j->keep,
-					       j->now);
+		rc = store_token_revoke(t->tx, j->person, j->keep, true,
+					j->now);
 	return rc;
 }
 
@@ -470,7 +473,7 @@ enum app_status person_global_terms(struct app *a, uint64_t person,
 				    json_t **out, struct app_error *err)
 {
 	struct store_person p;
-	int rc = store_person_by_id(a->reads, person, &p);
+	int rc = store_person_get(a->reads, person, NULL, &p);
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				rc == STORE_NOT_FOUND

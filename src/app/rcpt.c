@@ -75,7 +75,7 @@ static enum app_status rcpt_load(struct app *a, const char *alias,
 {
 	struct store_relationship sr;
 	struct store_person sp;
-	int rc = store_relationship_by_alias(a->reads, alias, &sr);
+	int rc = store_relationship_get(a->reads, 0, alias, &sr);
 	if (rc == STORE_NOT_FOUND)
 		return APP_NOT_FOUND;
 	if (rc != STORE_OK)
@@ -83,7 +83,7 @@ static enum app_status rcpt_load(struct app *a, const char *alias,
 	struct terms_compiled *tc = malloc(sizeof(*tc));
 	if (tc == NULL ||
 	    message_terms_compile(a->reads, &sr, tc, NULL) != APP_OK ||
-	    store_person_by_id(a->reads, sr.person, &sp) != STORE_OK) {
+	    store_person_get(a->reads, sr.person, NULL, &sp) != STORE_OK) {
 		free(tc);
 		store_relationship_clear(&sr);
 		return APP_FAULT;

@@ -240,7 +240,7 @@ enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
 	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
 	if (rc != APP_OK)
 		return rc;
-	if (store_brand_by_id(a->reads, r.brand, &b) != STORE_OK) {
+	if (store_brand_get(a->reads, r.brand, NULL, &b) != STORE_OK) {
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL,
 				"the brand cannot be read");

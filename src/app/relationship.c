@@ -292,7 +292,7 @@ enum app_status relationship_of(struct app *a, struct app_caller who,
 				uint64_t id, struct store_relationship *out,
 				struct app_error *err)
 {
-	int rc = store_relationship_by_id(a->reads, id, out);
+	int rc = store_relationship_get(a->reads, id, NULL, out);
 	if (rc == STORE_OK && app_owns(who, out->person, out->brand))
 		return APP_OK;
 	if (rc == STORE_OK)
@@ -372,7 +372,7 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 				  terr.reason);
 		goto out;
 	}
-	if (store_brand_by_id(a->reads, p.brand, &b) != STORE_OK)
+	if (store_brand_get(a->reads, p.brand, NULL, &b) != STORE_OK)
 		goto out;
 
 	struct accept_job j;
@@ -792,13 +792,11 @@ enum app_status relationship_page(struct app *a, struct app_caller who,
 				  struct app_error *err)
 {
 	struct page_ctx c = { a, items, who.person == 0 };
-	int rc = who.person
-			 ? store_relationship_list_person(a->reads, who.person,
-							  after, limit,
-							  page_item, &c)
-			 : store_relationship_list_brand(a->reads, who.brand,
-							 after, limit,
-							 page_item, &c);
+	struct store_relationship_filter f = { .person = who.person,
+					       .brand = who.brand,
+					       .after = after,
+					       .limit = limit };
+	int rc = store_relationship_list(a->reads, &f, page_item, &c);
 	return rc == STORE_OK ? APP_OK
 			      : app_fail(err, APP_FAULT, NULL,
 					 "the store cannot be read");
@@ -861,7 +859,7 @@ static json_t *proposal_json(struct app *a, const struct store_proposal *p,
 		struct store_brand b;
 		id_encode(ID_BRAND, p->brand, brd);
 		json_t *brand = json_pack("{s:s}", "id", brd);
-		if (store_brand_by_id(a->reads, p->brand, &b) == STORE_OK) {
+		if (store_brand_get(a->reads, p->brand, NULL, &b) == STORE_OK) {
 			json_object_set_new(brand, "name", json_string(b.name));
 			store_brand_clear(&b);
 		}

@@ -76,12 +76,14 @@ static int release_run(struct app_tx *t, void *arg)
 static int purge_run(struct app_tx *t, void *arg)
 {
 	struct release_job *j = arg;
-	int rc = store_purge_later(t->tx, j->now, &j->purged);
-	if (rc == STORE_OK)
-		rc = store_idem_purge(t->tx, j->now - MESSAGE_IDEM_TTL);
-	if (rc == STORE_OK)
-		rc = store_purge_old(t->tx, j->now - REFUSED_KEPT,
-				     j->now - 86400);
+	struct store_purge p = {
+		.later_now = j->now,
+		.idem_before = j->now - MESSAGE_IDEM_TTL,
+		.refused_before = j->now - REFUSED_KEPT,
+		.codes_before = j->now - 86400,
+	};
+	int rc = store_purge(t->tx, &p);
+	j->purged = p.later_purged;
 	return rc;
 }
 
@@ -203,8 +205,8 @@ int scheduler_notices(struct app *a, int64_t now)
 	for (int i = 0; i < ns.n; i++) {
 		struct notice *n = &ns.items[i];
 		struct store_brand b;
-		bool named =
-			store_brand_by_id(a->reads, n->brand, &b) == STORE_OK;
+		bool named = store_brand_get(a->reads, n->brand, NULL, &b) ==
+			     STORE_OK;
 		char day[11];
 		snprintf(day, sizeof(day), "%.10s", n->expires);
 		snprintf(n->subject, sizeof(n->subject),

@@ -58,7 +58,7 @@ enum app_status session_login(struct app *a, const char *handle,
 		return APP_CONFLICT;
 	}
 	struct store_person p;
-	int rc = store_person_by_handle(a->reads, norm, &p);
+	int rc = store_person_get(a->reads, 0, norm, &p);
 	if (rc == STORE_FAULT)
 		return APP_FAULT;
 	bool ok;
@@ -159,7 +159,7 @@ struct revoke_job {
 static int revoke_run(struct app_tx *t, void *arg)
 {
 	struct revoke_job *j = arg;
-	return store_token_revoke(t->tx, j->person, j->id, j->at);
+	return store_token_revoke(t->tx, j->person, j->id, false, j->at);
 }
 
 static enum app_status revoke_finish(void *job, int rc, struct app_error *err)

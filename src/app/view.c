@@ -365,7 +365,7 @@ json_t *view_person_relationship(struct app *a,
 	id_encode(ID_RELATIONSHIP, r->id, id);
 	id_encode(ID_BRAND, r->brand, brd);
 	json_t *brand = json_pack("{s:s}", "id", brd);
-	if (store_brand_by_id(a->reads, r->brand, &b) == STORE_OK) {
+	if (store_brand_get(a->reads, r->brand, NULL, &b) == STORE_OK) {
 		json_object_set_new(brand, "name", json_string(b.name));
 		store_brand_clear(&b);
 	}

@@ -56,7 +56,7 @@ static int brand_find(struct app *a, const char *which, uint64_t *id)
 	struct store_brand b;
 	if (id_decode(ID_BRAND, which, id))
 		return APP_OK;
-	int rc = store_brand_by_name(a->reads, which, &b);
+	int rc = store_brand_get(a->reads, 0, which, &b);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	*id = b.id;

@@ -54,7 +54,7 @@ int cli_export(int argc, char **argv)
 		return CLI_FAIL;
 	}
 	struct store_person p;
-	int rc = store_person_by_handle(a.reads, handle, &p);
+	int rc = store_person_get(a.reads, 0, handle, &p);
 	json_t *doc = NULL;
 	if (rc == STORE_OK) {
 		uint64_t id = p.id;

@@ -10,6 +10,12 @@
 
 #include "store.h"
 
+/* What a backend implements: one entry per store_* operation of store.h
+ * (the entry named X implements store_X, with the contract written
+ * there), so that store.c only dispatches. A backend fills every entry.
+ * The writer's entries: write runs a job (wait: return its status, else
+ * done later; alone: end its batch after it), tx_hook registers a commit
+ * (commit true) or rollback hook. */
 struct store_ops {
 	const char *scheme; /* URL scheme: "sqlite" */
 	int (*open)(const char *rest, struct store **out, char *err,
@@ -26,84 +32,88 @@ struct store_ops {
 	void (*read_end)(struct store *s);
 
 	int (*person_insert)(struct store_tx *, const struct store_person *);
-	int (*person_by_handle)(struct store_rd *, const char *,
-				struct store_person *);
-	int (*person_by_id)(struct store_rd *, uint64_t, struct store_person *);
+	int (*person_get)(struct store_rd *, uint64_t, const char *,
+			  struct store_person *);
+	int (*person_profile)(struct store_rd *, uint64_t, uint8_t *, size_t *,
+			      char **);
 	int (*person_list)(struct store_rd *, uint64_t, int, store_person_cb,
 			   void *);
-	int (*person_set_profile)(struct store_tx *, uint64_t, const char *);
-	int (*person_set_global_terms)(struct store_tx *, uint64_t,
-				       const char *);
-	int (*person_set_folders)(struct store_tx *, uint64_t, const char *);
-	int (*person_folders)(struct store_rd *, uint64_t, char **);
+	int (*person_set)(struct store_tx *, uint64_t, enum store_person_field,
+			  const char *);
+	int (*person_bounce)(struct store_tx *, uint64_t, int64_t);
+	int (*person_erase)(struct store_tx *, uint64_t, const char *,
+			    const char *const *, const char *const *, size_t,
+			    const char *, int64_t);
 
 	int (*token_insert)(struct store_tx *, const struct store_token *);
 	int (*token_by_id)(struct store_rd *, uint64_t, struct store_token *);
-	int (*token_revoke)(struct store_tx *, uint64_t, uint64_t, int64_t);
+	int (*token_revoke)(struct store_tx *, uint64_t, uint64_t, bool,
+			    int64_t);
 	int (*token_touch)(struct store_tx *, uint64_t, int64_t);
+	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,
+			   int64_t);
+	int (*code_use)(struct store_tx *, const uint8_t *, int64_t,
+			uint64_t *);
 
 	int (*brand_insert)(struct store_tx *, const struct store_brand *);
-	int (*brand_by_id)(struct store_rd *, uint64_t, struct store_brand *);
-	int (*brand_by_name)(struct store_rd *, const char *,
-			     struct store_brand *);
+	int (*brand_get)(struct store_rd *, uint64_t, const char *,
+			 struct store_brand *);
 	int (*brand_list)(struct store_rd *, uint64_t, int, store_brand_cb,
 			  void *);
 	int (*brand_set_key)(struct store_tx *, uint64_t, const uint8_t *,
 			     int64_t);
 	int (*brand_key_hash)(struct store_rd *, uint64_t, uint8_t *);
-	int (*person_profile)(struct store_rd *, uint64_t, uint8_t *, size_t *,
-			      char **);
 	int (*brand_by_domain)(struct store_rd *, const char *, uint64_t *);
 
-	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,
-			   int64_t);
-	int (*code_use)(struct store_tx *, const uint8_t *, int64_t,
-			uint64_t *);
-	int (*proposal_list_person)(struct store_rd *, uint64_t, uint64_t, int,
-				    store_proposal_cb, void *);
-	int (*relationship_list_brand)(struct store_rd *, uint64_t, uint64_t,
-				       int, store_relationship_cb, void *);
-	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
-			  int64_t, bool *);
-	int (*attempt_list)(struct store_rd *,
-			    const struct store_attempt_filter *,
-			    store_attempt_cb, void *);
 	int (*proposal_insert)(struct store_tx *,
 			       const struct store_proposal *);
 	int (*proposal_by_id)(struct store_rd *, uint64_t,
 			      struct store_proposal *);
+	int (*proposal_list_person)(struct store_rd *, uint64_t, uint64_t, int,
+				    store_proposal_cb, void *);
 	int (*proposal_decide)(struct store_tx *, uint64_t, const char *,
 			       uint64_t, int64_t);
 
 	int (*relationship_insert)(struct store_tx *,
 				   const struct store_relationship *);
-	int (*relationship_by_id)(struct store_rd *, uint64_t,
-				  struct store_relationship *);
+	int (*relationship_get)(struct store_rd *, uint64_t, const char *,
+				struct store_relationship *);
+	int (*relationship_list)(struct store_rd *,
+				 const struct store_relationship_filter *,
+				 store_relationship_cb, void *);
+	int (*relationship_keys_brand)(struct store_rd *, uint64_t, uint64_t,
+				       int, store_key_cb, void *);
 	int (*relationship_set_state)(struct store_tx *, uint64_t, int,
 				      int64_t);
 	int (*relationship_set_terms)(struct store_tx *,
 				      const struct store_relationship *,
 				      int64_t);
-	int (*relationship_by_alias)(struct store_rd *, const char *,
-				     struct store_relationship *);
-	int (*relationship_list_person)(struct store_rd *, uint64_t, uint64_t,
-					int, store_relationship_cb, void *);
-	int (*relationship_list_open)(struct store_rd *, uint64_t, int,
-				      store_relationship_cb, void *);
-
-	int (*attempt_insert)(struct store_tx *, const struct store_attempt *);
-	int (*held_count)(struct store_rd *, uint64_t, uint32_t *);
-	int (*attempt_dup)(struct store_rd *, uint64_t, const uint8_t *,
-			   bool *);
-	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
-	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
-	int (*person_set_password)(struct store_tx *, uint64_t, const char *);
-	int (*person_set_delivery)(struct store_tx *, uint64_t, const char *);
-	int (*token_revoke_others)(struct store_tx *, uint64_t, uint64_t,
-				   int64_t);
-	int (*person_bounce)(struct store_tx *, uint64_t, int64_t);
 	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
 					    const char *);
+	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
+			  int64_t, bool *);
+	int (*expiring)(struct store_rd *, const char *, const char *,
+			store_expiring_cb, void *);
+	int (*notice_insert)(struct store_tx *, uint64_t, const char *,
+			     const char *, uint64_t, int64_t);
+
+	int (*attempt_insert)(struct store_tx *, const struct store_attempt *);
+	int (*attempt_dup)(struct store_rd *, uint64_t, const uint8_t *,
+			   bool *);
+	int (*held_count)(struct store_rd *, uint64_t, uint32_t *);
+	int (*delivery_list)(struct store_rd *, uint64_t, uint64_t, int64_t,
+			     store_delivery_cb, void *);
+	int (*attempt_list)(struct store_rd *,
+			    const struct store_attempt_filter *,
+			    store_attempt_cb, void *);
+	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
+	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
+	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
+	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
+				int64_t, int64_t, bool);
+	int (*message_get)(struct store_rd *, uint64_t, struct store_message *);
+	int (*purge)(struct store_tx *, struct store_purge *);
+
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
 	int (*outbox_due)(struct store_rd *, int64_t, bool, int,
 			  store_outbox_cb, void *);
@@ -111,34 +121,17 @@ struct store_ops {
 			     const char *);
 	int (*outbox_count)(struct store_rd *, uint64_t, int64_t *, int64_t *,
 			    char *, size_t);
-	int (*message_get)(struct store_rd *, uint64_t, struct store_message *);
-	int (*person_erase)(struct store_tx *, uint64_t, const char *,
-			    const char *const *, const char *const *, size_t,
-			    const char *, int64_t);
-	int (*expiring)(struct store_rd *, const char *, const char *,
-			store_expiring_cb, void *);
-	int (*notice_insert)(struct store_tx *, uint64_t, const char *,
-			     const char *, uint64_t, int64_t);
-	int (*purge_old)(struct store_tx *, int64_t, int64_t);
-	int (*purge_later)(struct store_tx *, int64_t, int64_t *);
-	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
-	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
-				int64_t, int64_t, bool);
-	int (*delivery_list)(struct store_rd *, uint64_t, uint64_t, int64_t,
-			     store_delivery_cb, void *);
 
 	int (*idem_get)(struct store_rd *, uint64_t, const char *,
 			struct store_idem *);
 	int (*idem_put)(struct store_tx *, uint64_t, const char *,
 			const struct store_idem *);
-	int (*idem_purge)(struct store_tx *, int64_t);
 	int (*idem_finish)(struct store_tx *, uint64_t, const char *, int,
 			   const char *);
 	int (*campaign_insert)(struct store_tx *,
 			       const struct store_campaign *);
 	int (*campaign_count)(struct store_tx *, uint64_t, int64_t, int64_t);
-	int (*relationship_keys_brand)(struct store_rd *, uint64_t, uint64_t,
-				       int, store_key_cb, void *);
+
 	int (*ledger_append)(struct store_tx *,
 			     const struct store_ledger_entry *);
 	int (*ledger_head)(struct store_rd *, uint64_t,

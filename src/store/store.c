@@ -130,16 +130,10 @@ int store_person_insert(struct store_tx *tx, const struct store_person *p)
 	return TX_OPS(tx)->person_insert(tx, p);
 }
 
-int store_person_by_handle(struct store_rd *rd, const char *handle,
-			   struct store_person *out)
+int store_person_get(struct store_rd *rd, uint64_t id, const char *handle,
+		     struct store_person *out)
 {
-	return rd->store->ops->person_by_handle(rd, handle, out);
-}
-
-int store_person_by_id(struct store_rd *rd, uint64_t id,
-		       struct store_person *out)
-{
-	return rd->store->ops->person_by_id(rd, id, out);
+	return rd->store->ops->person_get(rd, id, handle, out);
 }
 
 int store_person_list(struct store_rd *rd, uint64_t after, int limit,
@@ -148,21 +142,10 @@ int store_person_list(struct store_rd *rd, uint64_t after, int limit,
 	return rd->store->ops->person_list(rd, after, limit, cb, arg);
 }
 
-int store_person_set_profile(struct store_tx *tx, uint64_t id,
-			     const char *sealed)
+int store_person_set(struct store_tx *tx, uint64_t id,
+		     enum store_person_field field, const char *value)
 {
-	return TX_OPS(tx)->person_set_profile(tx, id, sealed);
-}
-
-int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
-				  const char *json)
-{
-	return TX_OPS(tx)->person_set_global_terms(tx, id, json);
-}
-
-int store_person_set_folders(struct store_tx *tx, uint64_t id, const char *json)
-{
-	return TX_OPS(tx)->person_set_folders(tx, id, json);
+	return TX_OPS(tx)->person_set(tx, id, field, value);
 }
 
 int store_token_insert(struct store_tx *tx, const struct store_token *t)
@@ -176,9 +159,9 @@ int store_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *out)
 }
 
 int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
-		       int64_t at)
+		       bool others, int64_t at)
 {
-	return TX_OPS(tx)->token_revoke(tx, person, id, at);
+	return TX_OPS(tx)->token_revoke(tx, person, id, others, at);
 }
 
 int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
@@ -186,25 +169,15 @@ int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return TX_OPS(tx)->token_touch(tx, id, at);
 }
 
-int store_person_folders(struct store_rd *rd, uint64_t id, char **json)
-{
-	return rd->store->ops->person_folders(rd, id, json);
-}
-
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
 {
 	return TX_OPS(tx)->brand_insert(tx, b);
 }
 
-int store_brand_by_id(struct store_rd *rd, uint64_t id, struct store_brand *out)
+int store_brand_get(struct store_rd *rd, uint64_t id, const char *name,
+		    struct store_brand *out)
 {
-	return rd->store->ops->brand_by_id(rd, id, out);
-}
-
-int store_brand_by_name(struct store_rd *rd, const char *name,
-			struct store_brand *out)
-{
-	return rd->store->ops->brand_by_name(rd, name, out);
+	return rd->store->ops->brand_get(rd, id, name, out);
 }
 
 int store_brand_list(struct store_rd *rd, uint64_t after, int limit,
@@ -257,12 +230,11 @@ int store_proposal_list_person(struct store_rd *rd, uint64_t person,
 						    cb, arg);
 }
 
-int store_relationship_list_brand(struct store_rd *rd, uint64_t brand,
-				  uint64_t after, int limit,
-				  store_relationship_cb cb, void *arg)
+int store_relationship_list(struct store_rd *rd,
+			    const struct store_relationship_filter *f,
+			    store_relationship_cb cb, void *arg)
 {
-	return rd->store->ops->relationship_list_brand(rd, brand, after, limit,
-						       cb, arg);
+	return rd->store->ops->relationship_list(rd, f, cb, arg);
 }
 
 int store_field_read(struct store_tx *tx, uint64_t relationship,
@@ -301,10 +273,10 @@ int store_relationship_insert(struct store_tx *tx,
 	return TX_OPS(tx)->relationship_insert(tx, r);
 }
 
-int store_relationship_by_id(struct store_rd *rd, uint64_t id,
-			     struct store_relationship *out)
+int store_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
+			   struct store_relationship *out)
 {
-	return rd->store->ops->relationship_by_id(rd, id, out);
+	return rd->store->ops->relationship_get(rd, id, alias, out);
 }
 
 int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
@@ -317,27 +289,6 @@ int store_relationship_set_terms(struct store_tx *tx,
 				 const struct store_relationship *r, int64_t at)
 {
 	return TX_OPS(tx)->relationship_set_terms(tx, r, at);
-}
-
-int store_relationship_by_alias(struct store_rd *rd, const char *alias,
-				struct store_relationship *out)
-{
-	return rd->store->ops->relationship_by_alias(rd, alias, out);
-}
-
-int store_relationship_list_person(struct store_rd *rd, uint64_t person,
-				   uint64_t after, int limit,
-				   store_relationship_cb cb, void *arg)
-{
-	return rd->store->ops->relationship_list_person(rd, person, after,
-							limit, cb, arg);
-}
-
-int store_relationship_list_open(struct store_rd *rd, uint64_t after, int limit,
-				 store_relationship_cb cb, void *arg)
-{
-	return rd->store->ops->relationship_list_open(rd, after, limit, cb,
-						      arg);
 }
 
 int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
@@ -365,27 +316,9 @@ int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 	return TX_OPS(tx)->folder_empty(tx, person, folder, n);
 }
 
-int store_person_set_password(struct store_tx *tx, uint64_t id,
-			      const char *hash)
-{
-	return TX_OPS(tx)->person_set_password(tx, id, hash);
-}
-
-int store_token_revoke_others(struct store_tx *tx, uint64_t person,
-			      uint64_t keep, int64_t at)
-{
-	return TX_OPS(tx)->token_revoke_others(tx, person, keep, at);
-}
-
 int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
 {
 	return TX_OPS(tx)->person_bounce(tx, id, at);
-}
-
-int store_person_set_delivery(struct store_tx *tx, uint64_t id,
-			      const char *json)
-{
-	return TX_OPS(tx)->person_set_delivery(tx, id, json);
 }
 
 int store_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
@@ -456,14 +389,9 @@ int store_notice_insert(struct store_tx *tx, uint64_t relationship,
 					 at);
 }
 
-int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before)
+int store_purge(struct store_tx *tx, struct store_purge *p)
 {
-	return TX_OPS(tx)->purge_old(tx, before, codes_before);
-}
-
-int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged)
-{
-	return TX_OPS(tx)->purge_later(tx, now, purged);
+	return TX_OPS(tx)->purge(tx, p);
 }
 
 int store_held_due(struct store_rd *rd, int64_t now, int limit,
@@ -507,11 +435,6 @@ int store_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
 		      int status, const char *response)
 {
 	return TX_OPS(tx)->idem_finish(tx, brand, key, status, response);
-}
-
-int store_idem_purge(struct store_tx *tx, int64_t before)
-{
-	return TX_OPS(tx)->idem_purge(tx, before);
 }
 
 int store_campaign_insert(struct store_tx *tx, const struct store_campaign *c)

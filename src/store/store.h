@@ -234,11 +234,10 @@ void store_read_end(struct store *s);
 /* ---- Persons ---- */
 
 int store_person_insert(struct store_tx *tx, const struct store_person *p);
-/* By handle (case-sensitive; handles are stored lower case). */
-int store_person_by_handle(struct store_rd *rd, const char *handle,
-			   struct store_person *out);
-int store_person_by_id(struct store_rd *rd, uint64_t id,
-		       struct store_person *out);
+/* The person with key id, or with handle when handle is not NULL
+ * (case-sensitive; handles are stored lower case). */
+int store_person_get(struct store_rd *rd, uint64_t id, const char *handle,
+		     struct store_person *out);
 /* Only a person's wrapped data key and sealed profile (what reading
  * their fields needs); *profile is a new string or NULL. */
 int store_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
@@ -246,14 +245,19 @@ int store_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 /* Persons with id > after, in id order, at most limit. */
 int store_person_list(struct store_rd *rd, uint64_t after, int limit,
 		      store_person_cb cb, void *arg);
-int store_person_set_profile(struct store_tx *tx, uint64_t id,
-			     const char *sealed);
-int store_person_set_global_terms(struct store_tx *tx, uint64_t id,
-				  const char *json);
-int store_person_set_folders(struct store_tx *tx, uint64_t id,
-			     const char *json);
-/* The person's own folder names (JSON array, a new string). */
-int store_person_folders(struct store_rd *rd, uint64_t id, char **json);
+/* The fields of a person that store_person_set replaces (their values
+ * as in struct store_person). */
+enum store_person_field {
+	STORE_PERSON_PROFILE = 0,      /* sealed JSON, or NULL */
+	STORE_PERSON_GLOBAL_TERMS = 1, /* canonical JSON */
+	STORE_PERSON_FOLDERS = 2,      /* JSON array of own folder names */
+	STORE_PERSON_PASSWORD = 3,     /* argon2id encoded string */
+	STORE_PERSON_DELIVERY = 4,     /* canonical JSON of delivery settings */
+};
+/* Replaces one field of a person's row: STORE_NOT_FOUND when there is
+ * no such person, STORE_INVALID for a field not named above. */
+int store_person_set(struct store_tx *tx, uint64_t id,
+		     enum store_person_field field, const char *value);
 
 /* ---- Tokens and sessions ---- */
 
@@ -271,23 +275,20 @@ struct store_token {
 int store_token_insert(struct store_tx *tx, const struct store_token *t);
 int store_token_by_id(struct store_rd *rd, uint64_t id,
 		      struct store_token *out);
-/* Revokes token id of person; STORE_NOT_FOUND when it is not theirs or
- * already revoked. */
-/* Revokes every credential of the person but `keep` (0: all). */
-int store_token_revoke_others(struct store_tx *tx, uint64_t person,
-			      uint64_t keep, int64_t at);
+/* Revokes the person's credential id (STORE_NOT_FOUND when it is not
+ * theirs or already revoked), or, with `others`, every credential of
+ * theirs but id (0: all of them). */
 int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
-		       int64_t at);
+		       bool others, int64_t at);
 int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
 
 /* ---- Brands ---- */
 
 /* Inserts the brand and its domains (b->domains: JSON array). */
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b);
-int store_brand_by_id(struct store_rd *rd, uint64_t id,
-		      struct store_brand *out);
-int store_brand_by_name(struct store_rd *rd, const char *name,
-			struct store_brand *out);
+/* The brand with key id, or with name when name is not NULL. */
+int store_brand_get(struct store_rd *rd, uint64_t id, const char *name,
+		    struct store_brand *out);
 int store_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		     store_brand_cb cb, void *arg);
 int store_brand_set_key(struct store_tx *tx, uint64_t id,
@@ -328,8 +329,10 @@ int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
  * with the brand that has not ended, or the alias was ever issued. */
 int store_relationship_insert(struct store_tx *tx,
 			      const struct store_relationship *r);
-int store_relationship_by_id(struct store_rd *rd, uint64_t id,
-			     struct store_relationship *out);
+/* The relationship with key id, or with alias when alias is not NULL
+ * (after erasure, its alias is the tombstone). */
+int store_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
+			   struct store_relationship *out);
 /* Sets the state (enum rel_state); ended_at is set when it is 2.
  * STORE_CONFLICT when the relationship has ended already. */
 int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
@@ -339,17 +342,18 @@ int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 int store_relationship_set_terms(struct store_tx *tx,
 				 const struct store_relationship *r,
 				 int64_t at);
-int store_relationship_by_alias(struct store_rd *rd, const char *alias,
-				struct store_relationship *out);
-int store_relationship_list_person(struct store_rd *rd, uint64_t person,
-				   uint64_t after, int limit,
-				   store_relationship_cb cb, void *arg);
-int store_relationship_list_brand(struct store_rd *rd, uint64_t brand,
-				  uint64_t after, int limit,
-				  store_relationship_cb cb, void *arg);
-/* Every relationship that is not ended (for loading and benchmarks). */
-int store_relationship_list_open(struct store_rd *rd, uint64_t after, int limit,
-				 store_relationship_cb cb, void *arg);
+/* Which relationships store_relationship_list walks, in id order: those
+ * that match every filter set. */
+struct store_relationship_filter {
+	uint64_t person; /* a person's (0: anyone's) */
+	uint64_t brand;	 /* a brand's (0: any brand's) */
+	bool open;	 /* only those not ended */
+	uint64_t after;	 /* ids > after */
+	int limit;	 /* at most this many */
+};
+int store_relationship_list(struct store_rd *rd,
+			    const struct store_relationship_filter *f,
+			    store_relationship_cb cb, void *arg);
 
 /* Counts n of a brand's reads of a relationship's fields on `day` (days
  * since 1970, UTC); *first is true when they include the day's first. */
@@ -410,10 +414,23 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			   int reason, int folder, int64_t deliver_at,
 			   int64_t decided_at, bool exempt);
 
-/* Removes (as store_folder_empty does) delivered messages in Later older
- * than each person's later_retention_days; *purged (may be NULL) gets how
- * many. */
-int store_purge_later(struct store_tx *tx, int64_t now, int64_t *purged);
+/* What the scheduler's purge deletes once its time is up; a bound of 0
+ * keeps everything of its kind. */
+struct store_purge {
+	int64_t later_now;	/* delivered messages in Later older than
+				   each person's later_retention_days at
+				   this time are removed, as
+				   store_folder_empty does (their Maildir
+				   copies queued to leave first) */
+	int64_t idem_before;	/* Idempotency-Keys created before */
+	int64_t refused_before; /* refused attempts received before, and
+				   removed deliveries decided 400 days
+				   before it (beyond any cap window) */
+	int64_t codes_before;	/* connect codes that expired before */
+	int64_t later_purged;	/* out: how many messages Later lost */
+};
+/* Runs the purges in the order of the fields above, in the current job. */
+int store_purge(struct store_tx *tx, struct store_purge *p);
 
 /* The person's own attempt: sets is_read (read >= 0) and/or moves a
  * delivered one to folder (folder >= 0). STORE_NOT_FOUND when it is not
@@ -425,8 +442,6 @@ int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
  * windows still count the delivery. *n gets how many. */
 int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n);
-int store_person_set_password(struct store_tx *tx, uint64_t id,
-			      const char *hash);
 
 /* Erasure (DESIGN §8), inside a job: every alias of the person becomes
  * its tombstone (in the directory and in the relationship, which ends);
@@ -450,10 +465,6 @@ int store_expiring(struct store_rd *rd, const char *now, const char *until,
 int store_notice_insert(struct store_tx *tx, uint64_t relationship,
 			const char *kind, const char *about, uint64_t person,
 			int64_t at);
-/* Deletes refused attempts received before `before`, removed deliveries
- * older than any cap window, and connect codes that expired before
- * `codes_before`. */
-int store_purge_old(struct store_tx *tx, int64_t before, int64_t codes_before);
 
 /* Whether the relationship already has a delivered or held attempt with
  * this dedup hash. */
@@ -465,8 +476,6 @@ int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
 
 /* ---- Delivery beyond the store (the outbox of the adapters) ---- */
 
-int store_person_set_delivery(struct store_tx *tx, uint64_t id,
-			      const char *json);
 /* Counts a bounce of a forward in the delivery settings ("bounces": {n,
  * at}), when the person forwards at all. */
 int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at);
@@ -559,8 +568,6 @@ int store_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 /* Sets the answer of a key put with status 0 ("in progress"). */
 int store_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
 		      int status, const char *response);
-/* Forgets keys older than `before` (the scheduler's purge). */
-int store_idem_purge(struct store_tx *tx, int64_t before);
 
 struct store_campaign {
 	uint64_t id, brand;
@@ -573,7 +580,9 @@ struct store_campaign {
 int store_campaign_insert(struct store_tx *tx, const struct store_campaign *c);
 int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 			 int64_t accepted);
-/* The keys of a brand's relationships that have not ended, id > after. */
+/* The keys of a brand's relationships that have not ended, id > after:
+ * store_relationship_list's {brand, open} without reading the rows, for
+ * a campaign to everyone. */
 typedef int (*store_key_cb)(uint64_t key, void *arg);
 int store_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
 				  uint64_t after, int limit, store_key_cb cb,

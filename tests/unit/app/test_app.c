@@ -119,7 +119,7 @@ Test(app, signup_rules)
 	cr_assert_eq(person_add(&a, "Ana", "long enough pw", &id, &err),
 		     APP_OK);
 	struct store_person p;
-	cr_assert_eq(store_person_by_id(a.reads, id, &p), STORE_OK);
+	cr_assert_eq(store_person_get(a.reads, id, NULL, &p), STORE_OK);
 	cr_assert_str_eq(p.handle, "ana");
 	cr_assert(person_password_verify(p.password_hash, "long enough pw"));
 	cr_assert_not(person_password_verify(p.password_hash, "wrong one!"));
@@ -139,7 +139,7 @@ Test(app, profile_is_sealed)
 	cr_assert_eq(person_set_profile(&a, ana, pj, &err), APP_OK);
 	json_decref(pj);
 	struct store_person p;
-	cr_assert_eq(store_person_by_id(a.reads, ana, &p), STORE_OK);
+	cr_assert_eq(store_person_get(a.reads, ana, NULL, &p), STORE_OK);
 	cr_assert_not_null(p.profile);
 	cr_assert_null(strstr(p.profile, "Ana Lima"));
 	store_person_clear(&p);

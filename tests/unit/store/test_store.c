@@ -202,7 +202,7 @@ static int job_set_key(struct store_tx *tx, void *arg)
 }
 
 struct set_text_args {
-	int (*set)(struct store_tx *, uint64_t, const char *);
+	enum store_person_field field;
 	uint64_t id;
 	const char *text;
 };
@@ -211,7 +211,7 @@ static int job_set_text(struct store_tx *tx, void *arg)
 {
 	struct set_text_args *a = arg;
 
-	return a->set(tx, a->id, a->text);
+	return store_person_set(tx, a->id, a->field, a->text);
 }
 
 struct head_save_args {
@@ -486,7 +486,7 @@ Test(store, person_round_trip)
 	p.folders = (char *)"[\"Deals\"]";
 	cr_assert_eq(store_write(fx.s, job_person, &p), STORE_OK);
 
-	cr_assert_eq(store_person_by_handle(store_reads(fx.s), "alice", &got),
+	cr_assert_eq(store_person_get(store_reads(fx.s), 0, "alice", &got),
 		     STORE_OK);
 	cr_expect_eq(got.id, p.id);
 	cr_expect_str_eq(got.handle, "alice");
@@ -500,20 +500,20 @@ Test(store, person_round_trip)
 	cr_expect_eq(got.erased_at, 0);
 	store_person_clear(&got);
 
-	cr_assert_eq(store_person_by_id(store_reads(fx.s), p.id, &got),
+	cr_assert_eq(store_person_get(store_reads(fx.s), p.id, NULL, &got),
 		     STORE_OK);
 	cr_expect_str_eq(got.handle, "alice");
 	store_person_clear(&got);
 
-	cr_expect_eq(store_person_by_handle(store_reads(fx.s), "Alice", &got),
+	cr_expect_eq(store_person_get(store_reads(fx.s), 0, "Alice", &got),
 		     STORE_NOT_FOUND);
-	cr_expect_eq(store_person_by_id(store_reads(fx.s), p.id ^ 1, &got),
+	cr_expect_eq(store_person_get(store_reads(fx.s), p.id ^ 1, NULL, &got),
 		     STORE_NOT_FOUND);
 
 	/* Defaults for what the caller left out. */
 	struct store_person bob;
 	person_add(&bob, "bob");
-	cr_assert_eq(store_person_by_id(store_reads(fx.s), bob.id, &got),
+	cr_assert_eq(store_person_get(store_reads(fx.s), bob.id, NULL, &got),
 		     STORE_OK);
 	cr_expect_null(got.profile);
 	cr_expect_str_eq(got.global_terms, "{}");
@@ -523,7 +523,7 @@ Test(store, person_round_trip)
 	/* A taken handle: refused, nothing written. */
 	person_make(&dup, "alice");
 	cr_expect_eq(store_write(fx.s, job_person, &dup), STORE_CONFLICT);
-	cr_expect_eq(store_person_by_id(store_reads(fx.s), dup.id, &got),
+	cr_expect_eq(store_person_get(store_reads(fx.s), dup.id, NULL, &got),
 		     STORE_NOT_FOUND);
 	cr_expect_eq(file_int("SELECT count(*) FROM persons", 0), 2);
 }
@@ -532,26 +532,101 @@ Test(store, person_setters)
 {
 	struct store_person p, got;
 	struct set_text_args a;
+	const struct set_text_args sets[] = {
+		{ STORE_PERSON_PROFILE, 0, "sealed:2" },
+		{ STORE_PERSON_GLOBAL_TERMS, 0, "{\"quiet\":[]}" },
+		{ STORE_PERSON_FOLDERS, 0, "[\"A\",\"B\"]" },
+		{ STORE_PERSON_PASSWORD, 0, "$argon2id$x" },
+		{ STORE_PERSON_DELIVERY, 0, "{\"maildir\":true}" },
+	};
 
 	person_add(&p, "carol");
-	a = (struct set_text_args){ store_person_set_profile, p.id,
-				    "sealed:2" };
-	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	a = (struct set_text_args){ store_person_set_global_terms, p.id,
-				    "{\"quiet\":[]}" };
-	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	a = (struct set_text_args){ store_person_set_folders, p.id,
-				    "[\"A\",\"B\"]" };
-	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
-	cr_assert_eq(store_person_by_id(store_reads(fx.s), p.id, &got),
+	for (size_t i = 0; i < sizeof(sets) / sizeof(*sets); i++) {
+		a = sets[i];
+		a.id = p.id;
+		cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
+	}
+
+	/* No such person; what is not a field: refused, nothing written. */
+	a = (struct set_text_args){ STORE_PERSON_PROFILE, p.id ^ 1, "x" };
+	cr_expect_eq(store_write(fx.s, job_set_text, &a), STORE_NOT_FOUND);
+	a = (struct set_text_args){ (enum store_person_field)5, p.id, "x" };
+	cr_expect_eq(store_write(fx.s, job_set_text, &a), STORE_INVALID);
+	a = (struct set_text_args){ (enum store_person_field) - 1, p.id, "x" };
+	cr_expect_eq(store_write(fx.s, job_set_text, &a), STORE_INVALID);
+
+	cr_assert_eq(store_person_get(store_reads(fx.s), p.id, NULL, &got),
 		     STORE_OK);
 	cr_expect_str_eq(got.profile, "sealed:2");
 	cr_expect_str_eq(got.global_terms, "{\"quiet\":[]}");
 	cr_expect_str_eq(got.folders, "[\"A\",\"B\"]");
+	cr_expect_str_eq(got.password_hash, "$argon2id$x");
+	cr_expect_str_eq(got.delivery, "{\"maildir\":true}");
 	store_person_clear(&got);
+}
 
-	a = (struct set_text_args){ store_person_set_profile, p.id ^ 1, "x" };
-	cr_expect_eq(store_write(fx.s, job_set_text, &a), STORE_NOT_FOUND);
+/* ---- Tokens ---- */
+
+static int job_token(struct store_tx *tx, void *arg)
+{
+	return store_token_insert(tx, arg);
+}
+
+struct revoke_args {
+	uint64_t person, id;
+	bool others;
+	int64_t at;
+};
+
+static int job_revoke(struct store_tx *tx, void *arg)
+{
+	struct revoke_args *r = arg;
+
+	return store_token_revoke(tx, r->person, r->id, r->others, r->at);
+}
+
+static int64_t token_revoked_at(uint64_t id)
+{
+	struct store_token t;
+
+	cr_assert_eq(store_token_by_id(store_reads(fx.s), id, &t), STORE_OK);
+	return t.revoked_at;
+}
+
+Test(store, token_revoke_one_or_all_others)
+{
+	struct store_person p, q;
+	struct store_token t[4];
+
+	person_add(&p, "gus");
+	person_add(&q, "hal");
+	for (int i = 0; i < 4; i++) {
+		t[i] = (struct store_token){ .id = store_new_key(),
+					     .person = i < 3 ? p.id : q.id,
+					     .created_at = 1760000000,
+					     .expires_at = 1770000000 };
+		snprintf(t[i].kind, sizeof(t[i].kind), "session");
+		cr_assert_eq(store_write(fx.s, job_token, &t[i]), STORE_OK);
+	}
+
+	/* One: the person's own, once. */
+	struct revoke_args r = { q.id, t[0].id, false, 1760000100 };
+	cr_expect_eq(store_write(fx.s, job_revoke, &r), STORE_NOT_FOUND);
+	cr_expect_eq(token_revoked_at(t[0].id), 0);
+	r.person = p.id;
+	cr_assert_eq(store_write(fx.s, job_revoke, &r), STORE_OK);
+	cr_expect_eq(token_revoked_at(t[0].id), 1760000100);
+	cr_expect_eq(store_write(fx.s, job_revoke, &r), STORE_NOT_FOUND);
+
+	/* The others: all of the person's but the one kept, and none of
+	 * anyone else's; a revoked one keeps its time; none left is fine. */
+	r = (struct revoke_args){ p.id, t[1].id, true, 1760000200 };
+	cr_assert_eq(store_write(fx.s, job_revoke, &r), STORE_OK);
+	cr_expect_eq(token_revoked_at(t[0].id), 1760000100);
+	cr_expect_eq(token_revoked_at(t[1].id), 0);
+	cr_expect_eq(token_revoked_at(t[2].id), 1760000200);
+	cr_expect_eq(token_revoked_at(t[3].id), 0);
+	cr_expect_eq(store_write(fx.s, job_revoke, &r), STORE_OK);
 }
 
 struct id_list {
@@ -629,7 +704,7 @@ Test(store, brand_round_trip_with_domains)
 	uint64_t owner = 0;
 
 	brand_add(&b, "Shop", "[\"shop.example\",\"mail.shop.example\"]");
-	cr_assert_eq(store_brand_by_id(store_reads(fx.s), b.id, &got),
+	cr_assert_eq(store_brand_get(store_reads(fx.s), b.id, NULL, &got),
 		     STORE_OK);
 	cr_expect_str_eq(got.name, "Shop");
 	cr_expect_arr_eq(got.key_hash, b.key_hash, 32);
@@ -638,11 +713,11 @@ Test(store, brand_round_trip_with_domains)
 			 "[\"mail.shop.example\",\"shop.example\"]");
 	cr_expect_eq(got.created_at, b.created_at);
 	store_brand_clear(&got);
-	cr_assert_eq(store_brand_by_name(store_reads(fx.s), "Shop", &got),
+	cr_assert_eq(store_brand_get(store_reads(fx.s), 0, "Shop", &got),
 		     STORE_OK);
 	cr_expect_eq(got.id, b.id);
 	store_brand_clear(&got);
-	cr_expect_eq(store_brand_by_name(store_reads(fx.s), "shop", &got),
+	cr_expect_eq(store_brand_get(store_reads(fx.s), 0, "shop", &got),
 		     STORE_NOT_FOUND);
 
 	cr_assert_eq(store_brand_by_domain(store_reads(fx.s),
@@ -659,7 +734,7 @@ Test(store, brand_round_trip_with_domains)
 	snprintf(other.name, sizeof(other.name), "Copycat");
 	other.domains = (char *)"[\"copycat.example\",\"shop.example\"]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_CONFLICT);
-	cr_expect_eq(store_brand_by_id(store_reads(fx.s), other.id, &got),
+	cr_expect_eq(store_brand_get(store_reads(fx.s), other.id, NULL, &got),
 		     STORE_NOT_FOUND);
 	cr_expect_eq(store_brand_by_domain(store_reads(fx.s), "copycat.example",
 					   &owner),
@@ -675,7 +750,7 @@ Test(store, brand_round_trip_with_domains)
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
 	other.domains = (char *)"[42]";
 	cr_expect_eq(store_write(fx.s, job_brand, &other), STORE_INVALID);
-	cr_expect_eq(store_brand_by_id(store_reads(fx.s), other.id, &got),
+	cr_expect_eq(store_brand_get(store_reads(fx.s), other.id, NULL, &got),
 		     STORE_NOT_FOUND);
 
 	/* A second brand, then the list in id order. */
@@ -707,7 +782,7 @@ Test(store, brand_set_key)
 	memset(k.key_hash, 0x5c, sizeof(k.key_hash));
 	k.at = 1760009999;
 	cr_assert_eq(store_write(fx.s, job_set_key, &k), STORE_OK);
-	cr_assert_eq(store_brand_by_id(store_reads(fx.s), b.id, &got),
+	cr_assert_eq(store_brand_get(store_reads(fx.s), b.id, NULL, &got),
 		     STORE_OK);
 	cr_expect_arr_eq(got.key_hash, k.key_hash, 32);
 	cr_expect_eq(got.key_rotated_at, 1760009999);
@@ -779,6 +854,15 @@ static int collect_rel(const struct store_relationship *r, void *arg)
 	return l->stop_after && l->n == l->stop_after;
 }
 
+/* Lists f's relationships into l (emptied first). */
+static void rel_ids(struct store_relationship_filter f, struct id_list *l)
+{
+	l->n = 0;
+	cr_assert_eq(
+		store_relationship_list(store_reads(fx.s), &f, collect_rel, l),
+		STORE_OK);
+}
+
 Test(store, relationship_round_trip)
 {
 	struct store_person p, q;
@@ -796,8 +880,9 @@ Test(store, relationship_round_trip)
 
 	rel_make(&r, p.id, b.id, pr.id, "erin.k3x9@cmr.example");
 	cr_assert_eq(store_write(fx.s, job_relationship, &r), STORE_OK);
-	cr_assert_eq(store_relationship_by_id(store_reads(fx.s), r.id, &got),
-		     STORE_OK);
+	cr_assert_eq(
+		store_relationship_get(store_reads(fx.s), r.id, NULL, &got),
+		STORE_OK);
 	cr_expect_eq(got.person, p.id);
 	cr_expect_eq(got.brand, b.id);
 	cr_expect_eq(got.proposal, pr.id);
@@ -810,12 +895,12 @@ Test(store, relationship_round_trip)
 	cr_expect_eq(got.ended_at, 0);
 	store_relationship_clear(&got);
 	cr_assert_eq(
-		store_relationship_by_alias(store_reads(fx.s), r.alias, &got),
+		store_relationship_get(store_reads(fx.s), 0, r.alias, &got),
 		STORE_OK);
 	cr_expect_eq(got.id, r.id);
 	store_relationship_clear(&got);
-	cr_expect_eq(store_relationship_by_alias(store_reads(fx.s),
-						 "nobody@cmr.example", &got),
+	cr_expect_eq(store_relationship_get(store_reads(fx.s), 0,
+					    "nobody@cmr.example", &got),
 		     STORE_NOT_FOUND);
 
 	/* The alias is in the directory and the terms are version 1. */
@@ -833,7 +918,7 @@ Test(store, relationship_round_trip)
 	cr_expect_eq(store_write(fx.s, job_relationship, &again),
 		     STORE_CONFLICT);
 	cr_expect_eq(
-		store_relationship_by_id(store_reads(fx.s), again.id, &got),
+		store_relationship_get(store_reads(fx.s), again.id, NULL, &got),
 		STORE_NOT_FOUND);
 	cr_expect_eq(file_int("SELECT count(*) FROM aliases WHERE "
 			      "relationship = ?1",
@@ -858,38 +943,60 @@ Test(store, relationship_round_trip)
 	uint64_t all[3] = { r.id, ended.id, fresh.id };
 	qsort(all, 3, sizeof(*all), cmp_u64);
 	struct id_list l = { 0 };
-	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), p.id, 0,
-						    2, collect_rel, &l),
-		     STORE_OK);
+	rel_ids((struct store_relationship_filter){ .person = p.id,
+						    .limit = 2 },
+		&l);
 	cr_assert_eq(l.n, 2);
 	cr_expect_eq(l.ids[0], all[0]);
 	cr_expect_eq(l.ids[1], all[1]);
-	l.n = 0;
-	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), p.id,
-						    all[1], 2, collect_rel, &l),
-		     STORE_OK);
+	rel_ids((struct store_relationship_filter){ .person = p.id,
+						    .after = all[1],
+						    .limit = 2 },
+		&l);
 	cr_assert_eq(l.n, 1);
 	cr_expect_eq(l.ids[0], all[2]);
-	l.n = 0;
-	cr_assert_eq(store_relationship_list_person(store_reads(fx.s), q.id, 0,
-						    10, collect_rel, &l),
-		     STORE_OK);
+	rel_ids((struct store_relationship_filter){ .person = q.id,
+						    .limit = 10 },
+		&l);
 	cr_expect_eq(l.n, 0);
 
-	l.n = 0;
-	cr_assert_eq(store_relationship_list_open(store_reads(fx.s), 0, 10,
-						  collect_rel, &l),
-		     STORE_OK);
+	rel_ids((struct store_relationship_filter){ .open = true, .limit = 10 },
+		&l);
 	cr_assert_eq(l.n, 2);
 	for (int i = 0; i < l.n; i++)
 		cr_expect_neq(l.ids[i], ended.id);
 	cr_expect(l.ids[0] < l.ids[1]);
-	l.n = 0;
 	l.stop_after = 1;
-	cr_assert_eq(store_relationship_list_open(store_reads(fx.s), 0, 10,
-						  collect_rel, &l),
-		     STORE_OK);
+	rel_ids((struct store_relationship_filter){ .open = true, .limit = 10 },
+		&l);
 	cr_expect_eq(l.n, 1);
+	l.stop_after = 0;
+
+	/* The filters combine: Rel Two's (ended and fresh), those of them
+	 * not ended, erin's with Rel Two, erin's open ones with Rel, and
+	 * fay's with Rel Two (none). */
+	uint64_t b2_first = ended.id < fresh.id ? ended.id : fresh.id;
+	struct {
+		struct store_relationship_filter f;
+		int n;
+		uint64_t first;
+	} cases[] = {
+		{ { .brand = b2.id, .limit = 10 }, 2, b2_first },
+		{ { .brand = b2.id, .open = true, .limit = 10 }, 1, fresh.id },
+		{ { .person = p.id, .brand = b2.id, .limit = 10 },
+		  2,
+		  b2_first },
+		{ { .person = p.id, .brand = b.id, .open = true, .limit = 10 },
+		  1,
+		  r.id },
+		{ { .person = q.id, .brand = b2.id, .limit = 10 }, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		rel_ids(cases[i].f, &l);
+		cr_expect_eq(l.n, cases[i].n, "case %zu", i);
+		if (cases[i].n > 0)
+			cr_expect_eq(l.ids[0], cases[i].first, "case %zu", i);
+	}
 }
 
 /* ---- Attempts ---- */
@@ -1005,7 +1112,8 @@ static int job_outbox(struct store_tx *tx, void *arg)
 
 static int job_purge_later(struct store_tx *tx, void *arg)
 {
-	return store_purge_later(tx, *(int64_t *)arg, NULL);
+	struct store_purge p = { .later_now = *(int64_t *)arg };
+	return store_purge(tx, &p);
 }
 
 struct settle_args {
@@ -1095,7 +1203,7 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_expect_eq(due[0].id, 0);
 	attempt_add(p.id, rel, DELIVERED, 0, now - 41 * 86400, false);
 	a = (struct set_text_args){
-		store_person_set_delivery, p.id,
+		STORE_PERSON_DELIVERY, p.id,
 		"{\"maildir\":true,\"maildir_copies\":true}"
 	};
 	cr_assert_eq(store_write(fx.s, job_set_text, &a), STORE_OK);
@@ -1107,6 +1215,74 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_expect_eq(due[0].op, STORE_OUTBOX_REMOVE);
 	cr_expect_eq(due[0].folder, 1);
 	cr_expect_eq(due[1].id, 0);
+}
+
+/* ---- The purge ---- */
+
+struct purge_setup {
+	uint64_t person;
+	int64_t now;
+};
+
+/* Two of each kind the purge deletes, one old and one recent. */
+static int job_purge_setup(struct store_tx *tx, void *arg)
+{
+	struct purge_setup *ps = arg;
+	uint8_t hash[32];
+	int rc = STORE_OK;
+
+	for (int i = 0; i < 2 && rc == STORE_OK; i++) {
+		int64_t at = ps->now - (i == 0 ? 100 : 1) * 86400;
+		struct store_idem v = { .status = 201,
+					.response = (char *)"{}",
+					.created_at = at };
+		rc = store_idem_put(tx, 7, i == 0 ? "old" : "new", &v);
+		memset(hash, i, sizeof(hash));
+		if (rc == STORE_OK)
+			rc = store_code_insert(tx, hash, ps->person, at);
+	}
+	return rc;
+}
+
+static int job_purge(struct store_tx *tx, void *arg)
+{
+	return store_purge(tx, arg);
+}
+
+Test(store, purge_deletes_what_is_past_each_bound)
+{
+	struct store_person p;
+
+	person_add(&p, "ida");
+	struct purge_setup ps = { p.id, 1760000000 };
+	cr_assert_eq(store_write(fx.s, job_purge_setup, &ps), STORE_OK);
+	attempt_add(p.id, 0, REFUSED, 0, ps.now - 100 * 86400, false);
+	attempt_add(p.id, 0, REFUSED, 0, ps.now - 86400, false);
+
+	/* Bounds of 0 keep everything. */
+	struct store_purge none = { 0 };
+	cr_assert_eq(store_write(fx.s, job_purge, &none), STORE_OK);
+	cr_expect_eq(file_int("SELECT count(*) FROM idempotency", 0), 2);
+	cr_expect_eq(file_int("SELECT count(*) FROM connect_codes", 0), 2);
+	cr_expect_eq(file_int("SELECT count(*) FROM attempts", 0), 2);
+
+	struct store_purge some = { .later_now = ps.now,
+				    .idem_before = ps.now - 10 * 86400,
+				    .refused_before = ps.now - 10 * 86400,
+				    .codes_before = ps.now - 10 * 86400 };
+	cr_assert_eq(store_write(fx.s, job_purge, &some), STORE_OK);
+	cr_expect_eq(some.later_purged, 0);
+	cr_expect_eq(file_int("SELECT count(*) FROM idempotency WHERE key = "
+			      "'new'",
+			      0),
+		     1);
+	cr_expect_eq(file_int("SELECT count(*) FROM idempotency", 0), 1);
+	cr_expect_eq(file_int("SELECT count(*) FROM connect_codes", 0), 1);
+	cr_expect_eq(file_int("SELECT count(*) FROM attempts WHERE "
+			      "received_at = ?1",
+			      (uint64_t)(ps.now - 86400)),
+		     1);
+	cr_expect_eq(file_int("SELECT count(*) FROM attempts", 0), 1);
 }
 
 /* ---- The ledger ---- */
@@ -1468,8 +1644,7 @@ static void named_committed(void *arg)
 	struct named_job *j = arg;
 	struct store_person got;
 
-	if (store_person_by_handle(store_reads(fx.s), j->name, &got) ==
-	    STORE_OK) {
+	if (store_person_get(store_reads(fx.s), 0, j->name, &got) == STORE_OK) {
 		event("C", j->name);
 		store_person_clear(&got);
 	} else {
@@ -1570,14 +1745,14 @@ Test(store, waiting_write_gets_the_jobs_status)
 	person_make(&j.person, j.name);
 	cr_expect_eq(store_write(fx.s, job_named, &j), STORE_INVALID);
 	cr_expect_str_eq(events, "R2:solo R1:solo");
-	cr_expect_eq(store_person_by_handle(store_reads(fx.s), "solo", &got),
+	cr_expect_eq(store_person_get(store_reads(fx.s), 0, "solo", &got),
 		     STORE_NOT_FOUND);
 
 	events[0] = '\0';
 	j.result = STORE_OK;
 	cr_expect_eq(store_write(fx.s, job_named, &j), STORE_OK);
 	cr_expect_str_eq(events, "C:solo");
-	cr_assert_eq(store_person_by_handle(store_reads(fx.s), "solo", &got),
+	cr_assert_eq(store_person_get(store_reads(fx.s), 0, "solo", &got),
 		     STORE_OK);
 	store_person_clear(&got);
 }
@@ -1948,8 +2123,7 @@ static void works_check(struct op *op, enum faultvfs_kind kind, uint64_t n,
 	cr_assert_eq(store_write(fx.s, job_op, op), STORE_OK,
 		     "%s fault at call %llu: the next write failed",
 		     faultvfs_kind_name(kind), (unsigned long long)n);
-	cr_assert_eq(store_person_by_handle(store_reads(fx.s), h, &got),
-		     STORE_OK,
+	cr_assert_eq(store_person_get(store_reads(fx.s), 0, h, &got), STORE_OK,
 		     "%s fault at call %llu: the next write is not readable",
 		     faultvfs_kind_name(kind), (unsigned long long)n);
 	store_person_clear(&got);
@@ -1978,7 +2152,7 @@ static void round_open(struct op *op, uint64_t n, const char *prefix)
 	cr_assert_eq(st, STORE_OK, "round %llu: the first write failed: %d",
 		     (unsigned long long)n, st);
 	if (round_reader) {
-		cr_assert_eq(store_person_by_handle(store_reads(fx.s), h, &got),
+		cr_assert_eq(store_person_get(store_reads(fx.s), 0, h, &got),
 			     STORE_OK);
 		store_person_clear(&got);
 	}

@@ -1,0 +1,361 @@
+/*
+ * sqlite_attempt.c — the SQLite backend's attempts: every message a
+ * brand tried to send, with the gate's decision; the person's inbox
+ * (lists, reading, moving, emptying a folder), held messages coming due,
+ * the deliveries that cap windows are rebuilt from, and a delivered
+ * message whole for the adapters.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "sqlite.h"
+
+static const char sql_attempt_insert[] =
+	"INSERT INTO attempts(id, person, relationship, brand, campaign, "
+	"channel, topic, decision, reason, folder, deliver_at, received_at, "
+	"sender, sender_verified, subject, headers, body, decided_at, exempt, "
+	"dedup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+int sqlite_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+{
+	WRITER_STMT(tx, sql_attempt_insert);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)a->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)a->person);
+	bind_key(st, 3, a->relationship);
+	bind_key(st, 4, a->brand);
+	bind_key(st, 5, a->campaign);
+	sqlite3_bind_int(st, 6, a->channel);
+	bind_text(st, 7, a->topic);
+	sqlite3_bind_int(st, 8, a->decision);
+	sqlite3_bind_int(st, 9, a->reason);
+	if (a->folder >= 0)
+		sqlite3_bind_int(st, 10, a->folder);
+	bind_time(st, 11, a->deliver_at);
+	sqlite3_bind_int64(st, 12, a->received_at);
+	bind_text(st, 13, a->sender);
+	sqlite3_bind_int(st, 14, a->sender_verified ? 1 : 0);
+	bind_text(st, 15, a->subject);
+	if (a->headers)
+		sqlite3_bind_blob(st, 16, a->headers, (int)a->headers_len,
+				  SQLITE_STATIC);
+	if (a->body)
+		sqlite3_bind_blob(st, 17, a->body, (int)a->body_len,
+				  SQLITE_STATIC);
+	bind_time(st, 18, a->decided_at);
+	sqlite3_bind_int(st, 19, a->exempt ? 1 : 0);
+	if (a->dedup)
+		sqlite3_bind_blob(st, 20, a->dedup, 16, SQLITE_STATIC);
+	return sqlite_exec_stmt(st);
+}
+
+static const char sql_attempt_dup[] =
+	"SELECT 1 FROM attempts WHERE relationship = ? AND dedup = ? AND "
+	"decision <> 2 LIMIT 1";
+
+int sqlite_attempt_dup(struct store_rd *rd, uint64_t relationship,
+		       const uint8_t *dedup, bool *found)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_attempt_dup);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)relationship);
+	sqlite3_bind_blob(st, 2, dedup, 16, SQLITE_STATIC);
+	int status = sqlite_select_one(&q, NULL, NULL);
+	*found = status == STORE_OK;
+	return status == STORE_NOT_FOUND ? STORE_OK : status;
+}
+
+static const char sql_held_count[] =
+	"SELECT count(*) FROM attempts WHERE relationship = ? AND decision = 1";
+
+int sqlite_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out)
+{
+	int64_t n;
+	int status = sqlite_select_key(rd, sql_held_count, relationship, NULL,
+				       sqlite_row_int, &n);
+	if (status == STORE_OK)
+		*out = (uint32_t)n;
+	/* count(*) always has its row */
+	return status == STORE_NOT_FOUND ? STORE_FAULT : status;
+}
+
+static const char sql_delivery_rel[] =
+	"SELECT channel, exempt, decided_at FROM attempts WHERE "
+	"relationship = ? AND decision = 0 AND decided_at >= ? "
+	"ORDER BY decided_at, id";
+static const char sql_delivery_person[] =
+	"SELECT channel, exempt, decided_at FROM attempts WHERE "
+	"person = ? AND decision = 0 AND decided_at >= ? "
+	"ORDER BY decided_at, id";
+
+int sqlite_delivery_list(struct store_rd *rd, uint64_t relationship,
+			 uint64_t person, int64_t since, store_delivery_cb cb,
+			 void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(
+		&q, rd, relationship ? sql_delivery_rel : sql_delivery_person);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(
+		st, 1, (sqlite3_int64)(relationship ? relationship : person));
+	sqlite3_bind_int64(st, 2, since);
+	while (sqlite_select_next(&q, NULL, NULL))
+		if (cb(sqlite3_column_int(st, 0),
+		       sqlite3_column_int(st, 1) != 0,
+		       sqlite3_column_int64(st, 2), arg))
+			break;
+	return sqlite_select_end(&q);
+}
+
+static const char sql_attempt_get[] =
+	"SELECT decision FROM attempts WHERE id = ? AND person = ? AND "
+	"removed = 0";
+static const char sql_attempt_read[] =
+	"UPDATE attempts SET is_read = ? WHERE id = ? AND person = ?";
+static const char sql_attempt_move[] =
+	"UPDATE attempts SET folder = ? WHERE id = ? AND person = ? AND "
+	"decision = 0";
+
+int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
+			  int read, int folder)
+{
+	int64_t decision;
+	{
+		struct sqlite_select q;
+		sqlite3_stmt *st =
+			sqlite_select(&q, &tx->reads, sql_attempt_get);
+		if (st == NULL)
+			return STORE_FAULT;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+		int status = sqlite_select_one(&q, sqlite_row_int, &decision);
+		if (status != STORE_OK)
+			return status;
+	}
+	if (folder >= 0 && decision != 0)
+		return STORE_CONFLICT;
+	if (read >= 0) {
+		WRITER_STMT(tx, sql_attempt_read);
+		sqlite3_bind_int(st, 1, read ? 1 : 0);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+		int status = sqlite_exec_stmt(st);
+		if (status != STORE_OK)
+			return status;
+	}
+	if (folder >= 0) {
+		WRITER_STMT(tx, sql_attempt_move);
+		sqlite3_bind_int(st, 1, folder);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
+		return sqlite_exec_stmt(st);
+	}
+	return STORE_OK;
+}
+
+static const char sql_folder_empty[] =
+	SQL_REMOVE "WHERE person = ? AND folder = ? AND decision = 0 AND "
+		   "removed = 0";
+
+int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
+			int64_t *n)
+{
+	WRITER_STMT(tx, sql_folder_empty);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int(st, 2, folder);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && n)
+		*n = sqlite3_changes(sqlite_tx_conn(tx)->db);
+	return status;
+}
+
+static const char sql_message_get[] =
+	"SELECT a.id, a.person, coalesce(a.relationship, 0), "
+	"coalesce(a.brand, 0), a.channel, a.decision, coalesce(a.folder, -1), "
+	"a.removed, a.is_read, a.received_at, a.topic, r.alias, b.name, "
+	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body) "
+	"FROM attempts a LEFT JOIN relationships r ON r.id = a.relationship "
+	"LEFT JOIN brands b ON b.id = a.brand "
+	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
+
+/* A copy of a blob or text column (NUL-terminated too); NULL when NULL. */
+static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
+{
+	const void *b = sqlite3_column_blob(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	*len = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	char *out = malloc(n + 1);
+	if (out == NULL)
+		return NULL;
+	if (n)
+		memcpy(out, b, n);
+	out[n] = '\0';
+	*len = n;
+	return out;
+}
+
+static int message_row(sqlite3_stmt *st, void *out)
+{
+	struct store_message *m = out;
+	size_t ignored;
+	memset(m, 0, sizeof(*m));
+	m->id = (uint64_t)sqlite3_column_int64(st, 0);
+	m->person = (uint64_t)sqlite3_column_int64(st, 1);
+	m->relationship = (uint64_t)sqlite3_column_int64(st, 2);
+	m->brand = (uint64_t)sqlite3_column_int64(st, 3);
+	m->channel = sqlite3_column_int(st, 4);
+	m->decision = sqlite3_column_int(st, 5);
+	m->folder = sqlite3_column_int(st, 6);
+	m->removed = sqlite3_column_int(st, 7) != 0;
+	m->read = sqlite3_column_int(st, 8) != 0;
+	m->received_at = sqlite3_column_int64(st, 9);
+	col_copy(st, 10, m->topic, sizeof(m->topic));
+	col_copy(st, 11, m->alias, sizeof(m->alias));
+	col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
+	m->subject = col_blobdup(st, 13, &ignored);
+	m->headers = col_blobdup(st, 14, &m->headers_len);
+	m->body = col_blobdup(st, 15, &m->body_len);
+	if ((sqlite3_column_type(st, 13) != SQLITE_NULL &&
+	     m->subject == NULL) ||
+	    (sqlite3_column_type(st, 14) != SQLITE_NULL &&
+	     m->headers == NULL) ||
+	    (sqlite3_column_type(st, 15) != SQLITE_NULL && m->body == NULL)) {
+		store_message_clear(m);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+int sqlite_message_get(struct store_rd *rd, uint64_t id,
+		       struct store_message *m)
+{
+	memset(m, 0, sizeof(*m));
+	return sqlite_select_key(rd, sql_message_get, id, NULL, message_row, m);
+}
+
+static const char sql_held_due[] =
+	"SELECT id, relationship, channel, topic, deliver_at FROM attempts "
+	"WHERE decision = 1 AND deliver_at <= ? ORDER BY deliver_at LIMIT ?";
+
+static int held_row(sqlite3_stmt *st, void *out)
+{
+	struct store_held *h = out;
+	memset(h, 0, sizeof(*h));
+	h->id = (uint64_t)sqlite3_column_int64(st, 0);
+	h->relationship = (uint64_t)sqlite3_column_int64(st, 1);
+	h->channel = sqlite3_column_int(st, 2);
+	col_copy(st, 3, h->topic, sizeof(h->topic));
+	h->deliver_at = sqlite3_column_int64(st, 4);
+	return STORE_OK;
+}
+
+int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
+		    store_held_cb cb, void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_held_due);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int(st, 2, limit);
+	struct store_held h;
+	while (sqlite_select_next(&q, held_row, &h))
+		if (cb(&h, arg))
+			break;
+	return sqlite_select_end(&q);
+}
+
+static const char sql_redecide[] =
+	"UPDATE attempts SET decision = ?1, reason = ?2, folder = ?3, "
+	"deliver_at = ?4, decided_at = ?5, exempt = ?6, "
+	"body = CASE WHEN ?1 = 2 THEN NULL ELSE body END "
+	"WHERE id = ?7 AND decision = 1";
+
+int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
+			    int reason, int folder, int64_t deliver_at,
+			    int64_t decided_at, bool exempt)
+{
+	WRITER_STMT(tx, sql_redecide);
+	sqlite3_bind_int(st, 1, decision);
+	sqlite3_bind_int(st, 2, reason);
+	if (folder >= 0)
+		sqlite3_bind_int(st, 3, folder);
+	bind_time(st, 4, deliver_at);
+	bind_time(st, 5, decided_at);
+	sqlite3_bind_int(st, 6, exempt ? 1 : 0);
+	sqlite3_bind_int64(st, 7, (sqlite3_int64)id);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
+		return STORE_NOT_FOUND;
+	return status;
+}
+
+/* The filters are optional, so each is "? IS NULL OR column = ?". */
+static const char sql_attempt_list[] =
+	"SELECT a.id, a.relationship, a.brand, a.campaign, a.channel, "
+	"a.decision, a.reason, a.folder, a.topic, "
+	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
+	"a.is_read, a.deliver_at, a.received_at FROM attempts a "
+	"LEFT JOIN campaigns c ON c.id = a.campaign "
+	"WHERE a.person = ?1 AND a.removed = 0 "
+	"AND (?2 IS NULL OR a.folder = ?2) "
+	"AND (?3 IS NULL OR a.decision = ?3) "
+	"AND (?4 IS NULL OR a.relationship = ?4) "
+	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
+
+/* The person's view of an attempt; subject and sender are new strings
+ * (the caller frees them). */
+static int attempt_list_row(sqlite3_stmt *st, void *out)
+{
+	struct store_attempt_row *a = out;
+	memset(a, 0, sizeof(*a));
+	a->id = (uint64_t)sqlite3_column_int64(st, 0);
+	a->relationship = (uint64_t)sqlite3_column_int64(st, 1);
+	a->brand = (uint64_t)sqlite3_column_int64(st, 2);
+	a->campaign = (uint64_t)sqlite3_column_int64(st, 3);
+	a->channel = sqlite3_column_int(st, 4);
+	a->decision = sqlite3_column_int(st, 5);
+	a->reason = sqlite3_column_int(st, 6);
+	a->folder = sqlite3_column_type(st, 7) == SQLITE_NULL
+			    ? -1
+			    : sqlite3_column_int(st, 7);
+	col_copy(st, 8, a->topic, sizeof(a->topic));
+	a->subject = col_strdup(st, 9);
+	a->sender = col_strdup(st, 10);
+	a->sender_verified = sqlite3_column_int(st, 11) != 0;
+	a->read = sqlite3_column_int(st, 12) != 0;
+	a->deliver_at = sqlite3_column_int64(st, 13);
+	a->received_at = sqlite3_column_int64(st, 14);
+	return STORE_OK;
+}
+
+int sqlite_attempt_list(struct store_rd *rd,
+			const struct store_attempt_filter *f,
+			store_attempt_cb cb, void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_attempt_list);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)f->person);
+	if (f->folder >= 0)
+		sqlite3_bind_int(st, 2, f->folder);
+	if (f->decision >= 0)
+		sqlite3_bind_int(st, 3, f->decision);
+	bind_key(st, 4, f->relationship);
+	bind_key(st, 5, f->before);
+	sqlite3_bind_int(st, 6, f->limit);
+	struct store_attempt_row a;
+	while (sqlite_select_next(&q, attempt_list_row, &a)) {
+		int stop = cb(&a, arg);
+		free(a.subject);
+		free(a.sender);
+		if (stop)
+			break;
+	}
+	return sqlite_select_end(&q);
+}

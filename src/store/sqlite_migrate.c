@@ -1,0 +1,82 @@
+/*
+ * sqlite_migrate.c — the SQLite backend's migrations: the numbered
+ * schema/NNN_*.sql embedded at build (store/schema.h), each applied in a
+ * writer job of its own and recorded in schema_migrations.
+ */
+#include <time.h>
+
+#include "base/log.h"
+#include "store/schema.h"
+#include "sqlite.h"
+
+struct sqlite_migration_job {
+	const struct schema_migration *m;
+};
+
+static int sqlite_migration_run(struct store_tx *tx, void *arg)
+{
+	struct sqlite_migration_job *j = arg;
+	sqlite3 *db = sqlite_tx_conn(tx)->db;
+	if (sqlite_exec(db, j->m->sql) != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "INSERT INTO schema_migrations(version, name, "
+			       "applied_at) VALUES (?, ?, ?)",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_bind_int(st, 1, j->m->version);
+	sqlite3_bind_text(st, 2, j->m->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL));
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
+}
+
+static int sqlite_version_run(struct store_tx *tx, void *arg)
+{
+	int *version = arg;
+	sqlite3 *db = sqlite_tx_conn(tx)->db;
+	if (sqlite_exec(db, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			    "version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+			    " applied_at BIGINT NOT NULL)") != SQLITE_OK)
+		return STORE_FAULT;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT coalesce(max(version), 0) FROM "
+			       "schema_migrations",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	int rc = sqlite3_step(st);
+	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+	sqlite3_finalize(st);
+	return *version >= 0 ? STORE_OK : STORE_FAULT;
+}
+
+int sqlite_migrate(struct store *store, int *applied, int *version)
+{
+	int current = 0, ran = 0;
+	int rc = store_write(store, sqlite_version_run, &current);
+	if (rc != STORE_OK)
+		return rc;
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (m->version <= current)
+			continue;
+		struct sqlite_migration_job j = { m };
+		rc = store_write(store, sqlite_migration_run, &j);
+		if (rc != STORE_OK) {
+			log_warn("store: migration %03d_%s failed", m->version,
+				 m->name);
+			return rc;
+		}
+		log_info("store: migrate applied %03d_%s", m->version, m->name);
+		current = m->version;
+		ran++;
+	}
+	if (applied)
+		*applied = ran;
+	if (version)
+		*version = current;
+	return STORE_OK;
+}
