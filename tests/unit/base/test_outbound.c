@@ -268,10 +268,36 @@ Test(outbound, localhost)
 	refused_private("https://LocalHost/");
 	refused_private("https://api.localhost/");
 	refused_private("https://a.b.LOCALHOST/hook");
+	/* A fully qualified name, with the root's dot, is the same name. */
+	refused_private("https://localhost./");
+	refused_private("https://api.localhost./");
+	refused_private("https://127.0.0.1./");
 	/* names that only look like it */
 	taken("https://localhost.example.com/");
 	taken("https://notlocalhost/");
 	taken("https://localhostx/");
+}
+
+/* A name too long to be checked whole is refused, not checked cut: a
+ * cut "….localhost" would no longer end in ".localhost". */
+Test(outbound, long_host_names)
+{
+	char url[400] = "https://";
+	for (int i = 0; i < 6; i++)
+		strcat(url, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+			    "aaaaa.");
+	strcat(url, "localhost/");
+	char why[200];
+	cr_assert_not(url_ok(url, false, why, sizeof(why)), "%s passed", url);
+	cr_assert(url_ok(url, true, why, sizeof(why)), "%s", why);
+	/* a long public name (253 bytes, DNS's most) is called */
+	char name[254];
+	memset(name, 'a', 253);
+	name[253] = '\0';
+	for (int i = 63; i < 253; i += 64)
+		name[i] = '.';
+	snprintf(url, sizeof(url), "https://%s/", name);
+	taken(url);
 }
 
 /* A why that is too small is cut, never overrun. */
