@@ -283,6 +283,19 @@ Test(mailmsg, header_len_headers_only)
 	cr_assert_str_eq(m.subject, "s");
 }
 
+/* A message that starts with an empty line has an empty header block:
+ * what follows is body, for header_len as for GMime (which reads no
+ * From from it). */
+Test(mailmsg, header_len_empty_block)
+{
+	struct mailmsg m = parsed("\nFrom: a@b.example\n\nbody\n");
+	cr_assert_str_eq(m.from, "");
+	cr_assert_eq(m.header_len, 1);
+	m = parsed("\r\nFrom: a@b.example\r\n\r\nbody\r\n");
+	cr_assert_str_eq(m.from, "");
+	cr_assert_eq(m.header_len, 2);
+}
+
 /* ---- mailmsg_domain ---- */
 
 Test(mailmsg, domain)
