@@ -119,8 +119,8 @@ Test(lmtp, brackets)
 	cr_assert_null(from("FROM:<"));
 }
 
-/* Bytes below '!' (controls, space) are refused inside the path: a path
- * becomes a log field and a ledger value. */
+/* Bytes below '!' (controls, space) and DEL are refused inside the path:
+ * a path becomes a log field and a ledger value. */
 Test(lmtp, control_characters)
 {
 	char arg[64];
@@ -129,6 +129,10 @@ Test(lmtp, control_characters)
 		cr_assert_null(to(arg), "0x%02x taken", c);
 	}
 	cr_assert_null(to("TO:<a\r\nRCPT TO:<b@alias.example>"));
+	/* DEL is a control character too (RFC 5321's qtextSMTP and RFC
+	 * 5322's atext both stop at '~') */
+	cr_assert_null(to("TO:<a\x7f"
+			  "b@alias.example>"));
 }
 
 /* The address fits the caller's buffer with its NUL, or is refused —
