@@ -419,6 +419,16 @@ Test(reply, body_refusals)
 	body_refused("null", "the body");
 }
 
+/* A body that is not UTF-8 is told so (RFC 8259 §8.1), in a value, in a
+ * key, or cut inside a character. */
+Test(reply, body_invalid_utf8)
+{
+	body_refused("{\"a\":\"\xff\"}", "not valid UTF-8");
+	body_refused("{\"\xfe\":1}", "not valid UTF-8");
+	body_refused("{\"a\":\"\xc3\"}", "not valid UTF-8");
+	body_refused("{\"a\":\"\xc0\xaf\"}", "not valid UTF-8");
+}
+
 /* The error's position is given, for the client to find it. */
 Test(reply, body_error_position)
 {
