@@ -18,7 +18,8 @@ static void check(const char *path, size_t size)
 	if (n == size)
 		abort();
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)path[i] < 0x21 || path[i] == '<')
+		if ((unsigned char)path[i] < 0x21 || path[i] == 0x7f ||
+		    path[i] == '<')
 			abort();
 }
 

@@ -150,12 +150,22 @@ bool outbound_url_ok(const char *url, bool allow_private, char *why,
 	}
 	if (!allow_private) {
 		char bare[300];
-		snprintf(bare, sizeof(bare), "%s", host);
-		size_t n = strlen(bare);
+		size_t n = strlen(host);
+		if (n >= sizeof(bare)) {
+			/* cut, "….localhost" would not end so any more */
+			snprintf(why, size, "a host name is at most %zu bytes",
+				 sizeof(bare) - 1);
+			goto out;
+		}
+		memcpy(bare, host, n + 1);
 		if (n > 2 && bare[0] == '[' && bare[n - 1] == ']') {
 			memmove(bare, bare + 1, n - 2);
-			bare[n - 2] = '\0';
+			bare[n -= 2] = '\0';
 		}
+		/* "localhost." is localhost: the root's dot names no other
+		 * host. */
+		if (n > 1 && bare[n - 1] == '.')
+			bare[--n] = '\0';
 		struct sockaddr_in in4 = { .sin_family = AF_INET };
 		struct sockaddr_in6 in6 = { .sin6_family = AF_INET6 };
 		bool literal4 = inet_pton(AF_INET, bare, &in4.sin_addr) == 1;
@@ -165,8 +175,7 @@ bool outbound_url_ok(const char *url, bool allow_private, char *why,
 		    (literal6 &&
 		     !outbound_addr_public((struct sockaddr *)&in6)) ||
 		    strcasecmp(bare, "localhost") == 0 ||
-		    (n > 10 &&
-		     strcasecmp(bare + strlen(bare) - 10, ".localhost") == 0)) {
+		    (n > 10 && strcasecmp(bare + n - 10, ".localhost") == 0)) {
 			snprintf(why, size,
 				 "a loopback, private or link-local target "
 				 "is refused");

@@ -192,11 +192,14 @@ json_t *http_body_object(struct http_request *r)
 	json_t *v =
 		json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
 	if (v == NULL) {
-		const char *what =
-			strstr(e.text, "duplicate") ? "a key appears twice"
-			: strstr(e.text, "UTF-8") || strstr(e.text, "utf-8")
-				? "the body is not valid UTF-8"
-				: "the body is not valid JSON";
+		const char *what = "the body is not valid JSON";
+		/* jansson's words for a byte that is not UTF-8: "unable
+		 * to decode byte 0x…" */
+		if (strstr(e.text, "duplicate"))
+			what = "a key appears twice";
+		else if (strstr(e.text, "decode byte") ||
+			 strstr(e.text, "UTF-8"))
+			what = "the body is not valid UTF-8";
 		http_problem(r, 400, "", "%s (line %d, column %d)", what,
 			     e.line, e.column);
 		return NULL;

@@ -129,7 +129,7 @@ bool lmtp_path(const char *arg, const char *prefix, char *out, size_t size)
 	memcpy(out, arg + 1, (size_t)(end - arg - 1));
 	out[end - arg - 1] = '\0';
 	for (char *c = out; *c; c++)
-		if ((unsigned char)*c < 0x21 || *c == '<')
+		if ((unsigned char)*c < 0x21 || *c == 0x7f || *c == '<')
 			return false;
 	return true;
 }

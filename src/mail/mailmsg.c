@@ -100,8 +100,13 @@ static void mailmsg_unsubscribe(const char *value, char *out, size_t size)
 bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 {
 	memset(out, 0, sizeof(*out));
-	/* The header block ends at the first empty line. */
-	for (size_t i = 0; i + 1 < len; i++) {
+	/* The header block ends at the first empty line, which may be the
+	 * first line: then the block is empty, as GMime reads it too. */
+	if (len > 0 && data[0] == '\n')
+		out->header_len = 1;
+	else if (len > 1 && data[0] == '\r' && data[1] == '\n')
+		out->header_len = 2;
+	for (size_t i = 0; out->header_len == 0 && i + 1 < len; i++) {
 		if (data[i] == '\n' && data[i + 1] == '\n') {
 			out->header_len = i + 2;
 			break;
