@@ -443,10 +443,10 @@ int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n);
 
-/* Erasure (DESIGN §8), inside a job: every alias of the person becomes
- * its tombstone (in the directory and in the relationship, which ends);
- * their messages, tokens and codes are deleted; the person row keeps only
- * its key, a tombstone handle and erased_at — no data key, profile,
+/* Erasure (the person's data key destroyed), inside a job: every alias of the
+ * person becomes its tombstone (in the directory and in the relationship, which
+ * ends); their messages, tokens and codes are deleted; the person row keeps
+ * only its key, a tombstone handle and erased_at — no data key, profile,
  * password or settings. `aliases` and `tombstones` pair up (n of each). */
 int store_person_erase(struct store_tx *tx, uint64_t person,
 		       const char *handle_tombstone, const char *const *aliases,

@@ -175,7 +175,7 @@ CREATE INDEX attempts_person_decided ON attempts(person, decided_at)
 	WHERE decision = 0;
 CREATE INDEX attempts_held ON attempts(deliver_at) WHERE decision = 1;
 
--- The person's ledger: one hash chain per person (DESIGN.md §8).
+-- The person's ledger: one hash chain per person (src/ledger/chain.h).
 CREATE TABLE ledger (
 	person       BIGINT NOT NULL,
 	seq          BIGINT NOT NULL,

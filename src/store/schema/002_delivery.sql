@@ -1,4 +1,4 @@
--- Delivery beyond the store (DESIGN.md §5): where a person's delivered
+-- Delivery beyond the store (docs/ARCHITECTURE.md): where a person's delivered
 -- messages also go, and the work of the delivery adapters.
 
 -- The person's delivery settings: canonical JSON ({"maildir": true}).

@@ -1,6 +1,6 @@
 /*
- * test_config.c — the §9 settings: defaults, every kind of value, the
- * errors that name the option, and the environment under the flags.
+ * test_config.c — the settings of `cmr --help`: defaults, every kind of value,
+ * the errors that name the option, and the environment under the flags.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * test_gate.c — gate_decide() against DESIGN.md §4, row by row.
+ * test_gate.c — gate_decide() against the rows of gate.h, one by one.
  *
  * Every reason code is reached, in row order, and for each row a second
  * test makes it fail together with a later row to show that the earlier
@@ -1188,7 +1188,7 @@ Test(gate, channel_out_of_range_refused)
 
 /* ---- The reason table ---- */
 
-/* DESIGN.md §4 "What a brand is told": the wire name of each reason, and
+/* What a brand is told: the wire name of each reason, and
  * the brand-visible reason of a refusal (NULL: the reason never refuses,
  * the brand hears "accepted"). */
 static const struct {

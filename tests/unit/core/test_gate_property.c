@@ -24,11 +24,11 @@
  * code (TZ, localtime_r, mktime). Every decision must equal the model's —
  * outcome, reason, deliver_at, folder, exempt — except that quiet hours
  * within two days of a UTC-offset change are only checked loosely (the C
- * library's answers for non-existent local times differ from DESIGN.md's).
- * After each stream, brute force over the lists: no per_seconds window and
- * no local day/week/month holds more deliveries than its cap, per
- * relationship and across all relationships of the person, and nothing was
- * delivered on a channel that was not granted or on do-not-contact.
+ * library's answers for non-existent local times differ from the gate's rule:
+ * the next instant that exists). After each stream, brute force over the lists:
+ * no per_seconds window and no local day/week/month holds more deliveries than
+ * its cap, per relationship and across all relationships of the person, and
+ * nothing was delivered on a channel that was not granted or on do-not-contact.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>

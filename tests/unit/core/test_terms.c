@@ -1,9 +1,9 @@
 /*
- * test_terms.c — the terms module against DESIGN.md §7: every key of a
- * terms object and of global terms, their defaults, every kind of error
- * with the field it names, the rule that terms never grant more than the
- * proposal asked, the canonical JSON and its round trip, and compiling into
- * the topic and folder tables the gate reads.
+ * test_terms.c — the terms module against the API's shapes
+ * (src/http/openapi.json): every key of a terms object and of global terms,
+ * their defaults, every kind of error with the field it names, the rule that
+ * terms never grant more than the proposal asked, the canonical JSON and its
+ * round trip, and compiling into the topic and folder tables the gate reads.
  *
  * JSON in these tests is written with single quotes ('a') to stay readable
  * inside C strings; load() turns them into double quotes before parsing.
@@ -123,7 +123,7 @@ static void abad(const char *text, int kind, const char *field)
 	cr_assert_str_eq(e.field, field, "%s: field %s", text, e.field);
 }
 
-/* The proposal of DESIGN.md §7 step 3, plus sms. */
+/* The proposal of the README's HTTP walk (step 3), plus sms. */
 static void example_ask(struct terms_ask *a)
 {
 	struct terms_error e;
@@ -342,7 +342,7 @@ Test(terms, accept_exempt_checked_against_asked_topics)
 		 TERMS_ERR_VALUE, "exempt_topics[0]");
 }
 
-/* ---- The DESIGN.md example ---- */
+/* ---- The documented example of a terms object ---- */
 
 Test(terms, design_example)
 {

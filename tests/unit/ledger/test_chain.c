@@ -1,5 +1,5 @@
 /*
- * test_chain.c — ledger entries: DESIGN.md §8's test vector (from the
+ * test_chain.c — ledger entries: the chain's test vector (from the
  * struct and from the literal bytes), the `at` formatter, the entry's JSON
  * form, and the verifier against every kind of tampering it must name:
  * an edited entry, a deleted one, a reordered pair, a rewritten one, a

@@ -8,12 +8,12 @@
  * migrations run twice. Then the writer: concurrent writers all land and
  * share commits; a failing job is rolled back alone, its rollback hooks
  * newest first, while the rest of its batch commits and runs its commit
- * hooks after the commit. Last, faults (DESIGN.md §12): faultvfs.c fails
- * the N-th write, sync, truncate or allocation under SQLite, for every N
- * until a job of several rows gets through untouched; each time the job is
- * reported failed and left nothing, or reported done and is all there —
- * also in a copy of the files taken as a crash would leave them — and the
- * store goes on working.
+ * hooks after the commit. Last, faults (nothing acknowledged is lost, nothing
+ * half-written): faultvfs.c fails the N-th write, sync, truncate or allocation
+ * under SQLite, for every N until a job of several rows gets through untouched;
+ * each time the job is reported failed and left nothing, or reported done and
+ * is all there — also in a copy of the files taken as a crash would leave them
+ * — and the store goes on working.
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
