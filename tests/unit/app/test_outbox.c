@@ -30,32 +30,18 @@
 #include "app/person.h"
 #include "app/relationship.h"
 #include "store/store.h"
+#include "fixture.h"
 
-static char dir[] = "/tmp/cmr-test-outbox-XXXXXX";
-static struct config cfg;
-static struct app a;
-static uint64_t ana;
+static struct fixture fx;
 
 static void setup(void)
 {
-	char err[256];
-	cr_assert_not_null(mkdtemp(dir));
-	config_defaults(&cfg);
-	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
-	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
-	cr_assert_eq(app_open(&a, &cfg, true, err, sizeof(err)), APP_OK, "%s",
-		     err);
-	struct app_error e = { 0 };
-	cr_assert_eq(person_add(&a, "ana", "correct horse battery", &ana, &e),
-		     APP_OK, "%s", e.message);
+	fixture_open(&fx, NULL);
 }
 
 static void teardown(void)
 {
-	app_close(&a);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	fixture_close(&fx);
 }
 
 TestSuite(outbox, .init = setup, .fini = teardown);
@@ -73,15 +59,15 @@ static int add_run(struct app_tx *t, void *arg)
 	return store_outbox_add(t->tx, &j->o);
 }
 
-/* Queues one row of ana's for adapter, due now. */
+/* Queues one row of fx.ana's for adapter, due now. */
 static void add(int adapter, uint64_t attempt)
 {
-	struct add_job j = { .o = { .person = ana,
+	struct add_job j = { .o = { .person = fx.ana,
 				    .attempt = attempt,
 				    .adapter = adapter,
 				    .op = STORE_OUTBOX_DELIVER,
 				    .folder = -1 } };
-	cr_assert_eq(app_job_run(&a, add_run, &j, false), STORE_OK);
+	cr_assert_eq(app_job_run(&fx.a, add_run, &j, false), STORE_OK);
 }
 
 #define ROWS_MAX 8
@@ -103,7 +89,7 @@ static int rows_cb(const struct store_outbox *o, void *arg)
 static struct rows all_rows(bool local)
 {
 	struct rows r = { .n = 0 };
-	cr_assert_eq(store_outbox_due(a.reads, INT64_MAX, local, ROWS_MAX,
+	cr_assert_eq(store_outbox_due(fx.a.reads, INT64_MAX, local, ROWS_MAX,
 				      rows_cb, &r),
 		     STORE_OK);
 	return r;
@@ -136,7 +122,7 @@ static void fail_once(bool local, const char *error, int64_t *from, int64_t *to)
 	struct store_outbox o = the_row(local);
 	struct outbox_piece p = piece(&o, false, error);
 	*from = app_now_ms() / 1000;
-	cr_assert_eq(outbox_settle(&a, &p, 1), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, &p, 1), APP_OK);
 	*to = app_now_ms() / 1000;
 }
 
@@ -146,7 +132,8 @@ static void counts(json_int_t *pending, json_int_t *failing, char *last,
 {
 	json_t *out = NULL;
 	struct app_error e = { 0 };
-	cr_assert_eq(delivery_get(&a, ana, &out, &e), APP_OK, "%s", e.message);
+	cr_assert_eq(delivery_get(&fx.a, fx.ana, &out, &e), APP_OK, "%s",
+		     e.message);
 	json_t *ob = json_object_get(out, "outbox");
 	*pending = json_integer_value(json_object_get(ob, "pending"));
 	*failing = json_integer_value(json_object_get(ob, "failing"));
@@ -157,14 +144,14 @@ static void counts(json_int_t *pending, json_int_t *failing, char *last,
 
 /* ---- the ledger ---- */
 
-/* ana's `unsubscribe.sent` entries (a new array). */
+/* fx.ana's `unsubscribe.sent` entries (a new array). */
 static json_t *unsubscribe_entries(void)
 {
 	json_t *items = json_array(), *out = json_array();
 	int64_t last = 0;
 	struct app_error e = { 0 };
-	cr_assert_eq(ledger_page(&a, ana, 0, 1000, items, &last, &e), APP_OK,
-		     "%s", e.message);
+	cr_assert_eq(ledger_page(&fx.a, fx.ana, 0, 1000, items, &last, &e),
+		     APP_OK, "%s", e.message);
 	size_t i;
 	json_t *it;
 	json_array_foreach (items, i, it)
@@ -192,24 +179,24 @@ static uint64_t ended_with_unsubscribe(void)
 	uint64_t acme, prp;
 	char key[BRAND_KEY_SIZE];
 	const char *domains[] = { "acme.example" };
-	cr_assert_eq(brand_add(&a, "Acme", domains, 1, NULL, &acme, key, &e),
+	cr_assert_eq(brand_add(&fx.a, "Acme", domains, 1, NULL, &acme, key, &e),
 		     APP_OK, "%s", e.message);
 	json_t *pj = json_pack("{s:s,s:[s],s:[s]}", "value", "news", "channels",
 			       "email", "topics", "offers");
 	int kind;
-	cr_assert_eq(proposal_create(&a, acme, ana, pj, &prp, &kind, &e),
+	cr_assert_eq(proposal_create(&fx.a, acme, fx.ana, pj, &prp, &kind, &e),
 		     APP_OK, "%s", e.message);
 	json_decref(pj);
 	json_t *tj =
 		json_pack("{s:{s:{s:b}}}", "channels", "email", "allowed", 1);
 	struct accepted acc = { 0 };
-	cr_assert_eq(proposal_accept(&a, ana, prp, tj, &acc, &kind, &e), APP_OK,
-		     "%s", e.message);
+	cr_assert_eq(proposal_accept(&fx.a, fx.ana, prp, tj, &acc, &kind, &e),
+		     APP_OK, "%s", e.message);
 	json_decref(tj);
 	uint64_t rel = acc.relationship;
-	cr_assert_eq(app_job_run(&a, set_uri_run, &rel, false), STORE_OK);
-	cr_assert_eq(relationship_change(&a, ana, rel, REL_END, &e), APP_OK,
-		     "%s", e.message);
+	cr_assert_eq(app_job_run(&fx.a, set_uri_run, &rel, false), STORE_OK);
+	cr_assert_eq(relationship_change(&fx.a, fx.ana, rel, REL_END, &e),
+		     APP_OK, "%s", e.message);
 	return rel;
 }
 
@@ -243,11 +230,11 @@ Test(outbox, failed_piece_waits)
 	cr_assert_eq(o.tries, 0);
 	int64_t from, to;
 	fail_once(false, "refused", &from, &to);
-	cr_assert_eq(
-		store_outbox_due(a.reads, from, false, ROWS_MAX, rows_cb, &due),
-		STORE_OK);
+	cr_assert_eq(store_outbox_due(fx.a.reads, from, false, ROWS_MAX,
+				      rows_cb, &due),
+		     STORE_OK);
 	cr_assert_eq(due.n, 0);
-	cr_assert_eq(store_outbox_due(a.reads, to + OUTBOX_BACKOFF_S, false,
+	cr_assert_eq(store_outbox_due(fx.a.reads, to + OUTBOX_BACKOFF_S, false,
 				      ROWS_MAX, rows_cb, &due),
 		     STORE_OK);
 	cr_assert_eq(due.n, 1);
@@ -259,14 +246,14 @@ Test(outbox, done_piece_leaves)
 	add(STORE_ADAPTER_MAILDIR, 1);
 	struct store_outbox o = the_row(false);
 	struct outbox_piece p = piece(&o, true, NULL);
-	cr_assert_eq(outbox_settle(&a, &p, 1), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, &p, 1), APP_OK);
 	cr_assert_eq(all_rows(false).n, 0);
 	cr_assert_eq(all_rows(true).n, 1, "the other row stays");
 	/* one that failed before, done now */
 	fail_once(true, "no space", &(int64_t){ 0 }, &(int64_t){ 0 });
 	o = the_row(true);
 	p = piece(&o, true, NULL);
-	cr_assert_eq(outbox_settle(&a, &p, 1), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, &p, 1), APP_OK);
 	cr_assert_eq(all_rows(true).n, 0);
 }
 
@@ -286,7 +273,7 @@ static int tries_run(struct app_tx *t, void *arg)
 static void set_tries(bool local, int tries)
 {
 	struct tries_job j = { the_row(local).id, tries };
-	cr_assert_eq(app_job_run(&a, tries_run, &j, false), STORE_OK);
+	cr_assert_eq(app_job_run(&fx.a, tries_run, &j, false), STORE_OK);
 }
 
 /* What reaches out is given up after OUTBOX_MAX_TRIES, and stays on the
@@ -315,7 +302,7 @@ static void given_up(int adapter)
 	cr_assert(strstr(last, "the target answered 500") != NULL, "%s", last);
 	/* not among what is due, even much later */
 	struct rows due = { .n = 0 };
-	cr_assert_eq(store_outbox_due(a.reads, to + 10 * 365 * 86400, false,
+	cr_assert_eq(store_outbox_due(fx.a.reads, to + 10 * 365 * 86400, false,
 				      ROWS_MAX, rows_cb, &due),
 		     STORE_OK);
 	cr_assert_eq(due.n, 0);
@@ -365,7 +352,7 @@ Test(outbox, unsubscribe_done_is_on_the_ledger)
 
 	struct outbox_piece p = piece(&o, true, NULL);
 	p.status = 202;
-	cr_assert_eq(outbox_settle(&a, &p, 1), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, &p, 1), APP_OK);
 	cr_assert_eq(all_rows(false).n, 0);
 	entries = unsubscribe_entries();
 	cr_assert_eq(json_array_size(entries), 1);
@@ -421,15 +408,15 @@ Test(outbox, unsubscribe_uri)
 	struct store_outbox o = the_row(false);
 	struct outbox_piece p = piece(&o, false, NULL);
 	char *uri = NULL;
-	cr_assert_eq(outbox_unsubscribe_uri(&a, &p, &uri), APP_OK);
+	cr_assert_eq(outbox_unsubscribe_uri(&fx.a, &p, &uri), APP_OK);
 	cr_assert_str_eq(uri, "https://acme.example/u/1");
 	free(uri);
-	p.o.person = ana + 1000;
-	cr_assert_eq(outbox_unsubscribe_uri(&a, &p, &uri), APP_NOT_FOUND);
+	p.o.person = fx.ana + 1000;
+	cr_assert_eq(outbox_unsubscribe_uri(&fx.a, &p, &uri), APP_NOT_FOUND);
 	cr_assert_null(uri);
-	p.o.person = ana;
+	p.o.person = fx.ana;
 	p.o.attempt = o.attempt + 1000;
-	cr_assert_eq(outbox_unsubscribe_uri(&a, &p, &uri), APP_NOT_FOUND);
+	cr_assert_eq(outbox_unsubscribe_uri(&fx.a, &p, &uri), APP_NOT_FOUND);
 	cr_assert_null(uri);
 }
 
@@ -452,7 +439,7 @@ Test(outbox, pieces_settled_each_on_its_own)
 		piece(&w, false, "the target answered 502"),
 		piece(&m, true, NULL),
 	};
-	cr_assert_eq(outbox_settle(&a, p, 3), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, p, 3), APP_OK);
 	struct store_outbox left = the_row(false);
 	cr_assert_eq(left.id, w.id);
 	cr_assert_eq(left.tries, 1);
@@ -460,7 +447,7 @@ Test(outbox, pieces_settled_each_on_its_own)
 	json_t *entries = unsubscribe_entries();
 	cr_assert_eq(json_array_size(entries), 1);
 	json_decref(entries);
-	cr_assert_eq(outbox_settle(&a, p, 0), APP_OK);
+	cr_assert_eq(outbox_settle(&fx.a, p, 0), APP_OK);
 }
 
 /* ---- what the adapters read ---- */
@@ -484,10 +471,11 @@ Test(outbox, due_now)
 	add(STORE_ADAPTER_WEBHOOK, 2);
 	add(STORE_ADAPTER_FORWARD, 3);
 	struct outbox_row local[ROWS_MAX] = { 0 }, remote[ROWS_MAX] = { 0 };
-	cr_assert_eq(outbox_due(&a, true, ROWS_MAX, due_cb, local), APP_OK);
-	cr_assert_eq(outbox_due(&a, false, ROWS_MAX, due_cb, remote), APP_OK);
+	cr_assert_eq(outbox_due(&fx.a, true, ROWS_MAX, due_cb, local), APP_OK);
+	cr_assert_eq(outbox_due(&fx.a, false, ROWS_MAX, due_cb, remote),
+		     APP_OK);
 	cr_assert_eq(local[0].adapter, OUTBOX_MAILDIR);
-	cr_assert_eq(local[0].person, ana);
+	cr_assert_eq(local[0].person, fx.ana);
 	cr_assert_eq(local[0].attempt, 1);
 	cr_assert_eq(local[0].folder, -1);
 	cr_assert_eq(local[1].id, 0);
@@ -496,13 +484,13 @@ Test(outbox, due_now)
 	cr_assert_eq(remote[2].id, 0);
 	/* the limit */
 	memset(remote, 0, sizeof(remote));
-	cr_assert_eq(outbox_due(&a, false, 1, due_cb, remote), APP_OK);
+	cr_assert_eq(outbox_due(&fx.a, false, 1, due_cb, remote), APP_OK);
 	cr_assert_eq(remote[1].id, 0);
 
 	int64_t from, to;
 	fail_once(true, "x", &from, &to);
 	memset(local, 0, sizeof(local));
-	cr_assert_eq(outbox_due(&a, true, ROWS_MAX, due_cb, local), APP_OK);
+	cr_assert_eq(outbox_due(&fx.a, true, ROWS_MAX, due_cb, local), APP_OK);
 	cr_assert_eq(local[0].id, 0);
 }
 
@@ -514,7 +502,7 @@ Test(outbox, message_gone)
 	struct store_outbox o = the_row(true);
 	struct outbox_piece p = piece(&o, false, NULL);
 	struct outbox_message m;
-	cr_assert_eq(outbox_message(&a, &p, &m), APP_NOT_FOUND);
+	cr_assert_eq(outbox_message(&fx.a, &p, &m), APP_NOT_FOUND);
 	cr_assert_null(m.body);
 	outbox_message_clear(&m);
 }

@@ -16,34 +16,24 @@
 #include "app/delivery.h"
 #include "app/person.h"
 #include "store/store.h"
+#include "fixture.h"
 
-static char dir[] = "/tmp/cmr-test-writer-XXXXXX";
-static struct config cfg;
-static struct app a;
-static uint64_t ana;
+static struct fixture fx;
+
+/* Forwarding is offered; nothing is sent (no delivery worker). */
+static void with_smarthost(struct config *cfg)
+{
+	snprintf(cfg->smarthost, sizeof(cfg->smarthost), "127.0.0.1:9");
+}
 
 static void setup(void)
 {
-	char err[256];
-	cr_assert_not_null(mkdtemp(dir));
-	config_defaults(&cfg);
-	snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
-	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
-	/* Forwarding is offered; nothing is sent (no delivery worker). */
-	snprintf(cfg.smarthost, sizeof(cfg.smarthost), "127.0.0.1:9");
-	cr_assert_eq(app_open(&a, &cfg, true, err, sizeof(err)), APP_OK, "%s",
-		     err);
-	struct app_error e = { 0 };
-	cr_assert_eq(person_add(&a, "ana", "correct horse battery", &ana, &e),
-		     APP_OK, "%s", e.message);
+	fixture_open(&fx, with_smarthost);
 }
 
 static void teardown(void)
 {
-	app_close(&a);
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	cr_assert_eq(system(cmd), 0);
+	fixture_close(&fx);
 }
 
 TestSuite(writer, .init = setup, .fini = teardown);
@@ -80,9 +70,9 @@ static void queue(struct queued *q, app_job_fn run, void *job, bool alone)
 {
 	sem_init(&q->done, 0, 0);
 	q->status = -99;
-	cr_assert_eq(
-		app_job_start(&a, &q->pending, run, job, alone, queued_done, q),
-		APP_OK);
+	cr_assert_eq(app_job_start(&fx.a, &q->pending, run, job, alone,
+				   queued_done, q),
+		     APP_OK);
 }
 
 /* ---- the jobs ---- */
@@ -96,7 +86,8 @@ static json_t *settings(void)
 {
 	json_t *out = NULL;
 	struct app_error e = { 0 };
-	cr_assert_eq(delivery_get(&a, ana, &out, &e), APP_OK, "%s", e.message);
+	cr_assert_eq(delivery_get(&fx.a, fx.ana, &out, &e), APP_OK, "%s",
+		     e.message);
 	return out;
 }
 
@@ -110,15 +101,15 @@ static json_int_t bounces(void)
 	return n;
 }
 
-/* Sets forwarding to ana@example.org through the use case, as PUT
+/* Sets forwarding to fx.ana@example.org through the use case, as PUT
  * /v1/me/delivery does: the write, split. */
 static void forward_write(struct app_write *w, char *secret)
 {
-	json_t *body =
-		json_pack("{s:{s:s}}", "forward", "address", "ana@example.org");
+	json_t *body = json_pack("{s:{s:s}}", "forward", "address",
+				 "fx.ana@example.org");
 	bool type_error;
 	struct app_error e = { 0 };
-	cr_assert_eq(delivery_set_begin(&a, ana, "correct horse battery", body,
+	cr_assert_eq(delivery_set_begin(&fx.a, fx.ana, FIXTURE_PASSWORD, body,
 					&type_error, secret, w, &e),
 		     APP_OK, "%s", e.message);
 	json_decref(body);
@@ -133,9 +124,9 @@ Test(writer, a_bounce_then_a_delivery_change_in_one_batch_both_count)
 	struct app_write w;
 	struct app_error e = { 0 };
 	forward_write(&w, secret);
-	cr_assert_eq(app_write_run(&a, &w, &e), APP_OK, "%s", e.message);
-	uint64_t person = ana;
-	cr_assert_eq(app_job_run(&a, bounce_run, &person, false), STORE_OK);
+	cr_assert_eq(app_write_run(&fx.a, &w, &e), APP_OK, "%s", e.message);
+	uint64_t person = fx.ana;
+	cr_assert_eq(app_job_run(&fx.a, bounce_run, &person, false), STORE_OK);
 	cr_assert_eq(bounces(), 1);
 
 	struct gate g;
@@ -167,8 +158,8 @@ Test(writer, a_bounce_then_a_wrong_code_in_one_batch_both_count)
 	struct app_write w;
 	struct app_error e = { 0 };
 	forward_write(&w, secret);
-	cr_assert_eq(app_write_run(&a, &w, &e), APP_OK, "%s", e.message);
-	uint64_t person = ana;
+	cr_assert_eq(app_write_run(&fx.a, &w, &e), APP_OK, "%s", e.message);
+	uint64_t person = fx.ana;
 
 	struct gate g;
 	sem_init(&g.running, 0, 0);
@@ -177,7 +168,7 @@ Test(writer, a_bounce_then_a_wrong_code_in_one_batch_both_count)
 	queue(&hold, hold_run, &g, false);
 	sem_wait(&g.running);
 	queue(&bounce, bounce_run, &person, false);
-	cr_assert_eq(delivery_verify_begin(&a, ana, "AAAA-AAAA", &w, &e),
+	cr_assert_eq(delivery_verify_begin(&fx.a, fx.ana, "AAAA-AAAA", &w, &e),
 		     APP_OK);
 	queue(&verify, w.run, w.job, w.alone);
 	sem_post(&g.go);
