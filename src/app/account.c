@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "app/person.h"
 #include "app/view.h"
@@ -256,9 +257,9 @@ static int erase_run(struct app_tx *t, void *arg)
 	/* Once durable, the gate forgets the person and their
 	 * relationships. */
 	if (rc == STORE_OK)
-		rc = message_forget_tx(t, j->person, 0);
+		rc = gate_state_forget_tx(t, j->person, 0);
 	for (size_t i = 0; rc == STORE_OK && i < j->aliases.n; i++)
-		rc = message_forget_tx(t, 0, j->aliases.rels[i]);
+		rc = gate_state_forget_tx(t, 0, j->aliases.rels[i]);
 	if (rc == STORE_OK) /* the old pages must leave the WAL too */
 		store_tx_checkpoint(t->tx);
 	return rc;

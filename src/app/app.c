@@ -11,6 +11,7 @@
 #include <time.h>
 #include <stdlib.h>
 
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "app/throttle.h"
 #include "app/zone.h"

@@ -19,7 +19,7 @@ struct store;	   /* the store (store/store.h): the use cases' own, never
 		      a door's */
 struct store_tx;   /* a writer job's transaction */
 struct store_rd;   /* where a read goes */
-struct gate_state; /* app/message.c: windows and compiled terms */
+struct gate_state; /* app/gate_state.h: windows and compiled terms */
 struct zones;	   /* app/zone.c: time zones by name */
 struct throttle;   /* app/throttle.c: failed log-ins and codes */
 

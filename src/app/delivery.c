@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "app/ledger.h"
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "app/person.h"
 #include "base/outbound.h"
@@ -484,7 +485,7 @@ static int delivery_run(struct app_tx *t, void *arg)
 					 : verify_run(t, j, &cur);
 	settings_clear(&cur);
 	if (rc == STORE_OK)
-		rc = message_forget_tx(t, j->person, 0);
+		rc = gate_state_forget_tx(t, j->person, 0);
 	return rc;
 }
 

@@ -21,33 +21,6 @@
 #include "core/gate.h"
 #include "core/terms.h"
 
-struct store_relationship;
-
-struct gate_state *gate_state_new(void);
-void gate_state_free(struct gate_state *g);
-
-/* Forgets what is cached about a relationship or a person (after their
- * terms changed), so the next decision reloads it. Writer thread only. */
-void gate_state_forget_relationship(struct gate_state *g, uint64_t rel);
-void gate_state_forget_person(struct gate_state *g, uint64_t person);
-
-/* Parses and compiles a relationship's stored terms (reading the person's
- * folder names); any thread. topics (may be NULL) gets the topic table. */
-enum app_status message_terms_compile(struct store_rd *reads,
-				      const struct store_relationship *sr,
-				      struct terms_compiled *out,
-				      struct topic_table *topics_out);
-
-/* Once the current job's batch is durable, the gate forgets the person
- * (person != 0) and the relationship (rel != 0), so that their next
- * decision reloads what the job changed. A store status. */
-int message_forget_tx(struct app_tx *t, uint64_t person, uint64_t rel);
-
-/* A counter that moves whenever cached decisions about a relationship or
- * a person may have changed (the gate forgets them): a cache kept outside
- * the writer (the policy door's) holds an entry only while it is equal. */
-uint64_t gate_state_generation(void);
-
 struct message_in {
 	uint64_t brand;	       /* the sender, authenticated (0: mail to an
 				  unknown alias) */

@@ -14,6 +14,7 @@
 #include "app/ledger.h"
 #include "app/throttle.h"
 #include "app/zone.h"
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "core/terms.h"
 #include "store/store.h"
@@ -318,7 +319,7 @@ static int global_run(struct app_tx *t, void *arg)
 				  j->json);
 	if (rc != STORE_OK)
 		return rc;
-	return message_forget_tx(t, j->person, 0); /* the gate reloads */
+	return gate_state_forget_tx(t, j->person, 0); /* the gate reloads */
 }
 
 static enum app_status global_finish(void *job, int rc, struct app_error *err)

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "core/channel.h"
 #include "core/gate.h"
@@ -82,7 +83,7 @@ static enum app_status rcpt_load(struct app *a, const char *alias,
 		return APP_FAULT;
 	struct terms_compiled *tc = malloc(sizeof(*tc));
 	if (tc == NULL ||
-	    message_terms_compile(a->reads, &sr, tc, NULL) != APP_OK ||
+	    gate_state_terms_compile(a->reads, &sr, tc, NULL) != APP_OK ||
 	    store_person_get(a->reads, sr.person, NULL, &sp) != STORE_OK) {
 		free(tc);
 		store_relationship_clear(&sr);

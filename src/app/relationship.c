@@ -11,6 +11,7 @@
 #include "app/ledger.h"
 #include "app/connect.h"
 #include "app/inbox.h"
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "app/view.h"
 #include "base/log.h"
@@ -551,7 +552,7 @@ static int change_run(struct app_tx *t, void *arg)
 		rc = store_outbox_add(t->tx, &o);
 	}
 	if (rc == STORE_OK)
-		rc = message_forget_tx(t, 0, j->rel);
+		rc = gate_state_forget_tx(t, 0, j->rel);
 	return rc;
 }
 
@@ -636,7 +637,7 @@ static int terms_run(struct app_tx *t, void *arg)
 				   "terms.changed", j->r.id, j->data,
 				   j->now_ms);
 	if (rc == STORE_OK)
-		rc = message_forget_tx(t, 0, j->r.id);
+		rc = gate_state_forget_tx(t, 0, j->r.id);
 	return rc;
 }
 

@@ -1,0 +1,115 @@
+/*
+ * gate_state.h — the gate's in-memory state, owned by the writer thread:
+ * for each relationship a decision needed, its compiled terms (interned:
+ * shared by every relationship whose terms compile to the same bytes),
+ * topic table, held count and cap windows; for each person, their
+ * compiled global terms, time zone, global windows and delivery adapters.
+ * Entries load on first use through the job's transaction and are
+ * forgotten when what they were made of changes; every change a decision
+ * makes to them is undone if its job rolls back. app/message.c decides
+ * with them (docs/ARCHITECTURE.md, "How a message flows").
+ */
+#ifndef CMR_APP_GATE_STATE_H
+#define CMR_APP_GATE_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "app/app.h"
+#include "core/channel.h"
+#include "core/gate.h"
+#include "core/terms.h"
+#include "core/window.h"
+
+struct store_relationship;
+
+/* Windows only for the caps that are set: most channels of most
+ * relationships have none, and a million relationships are held. */
+#define WINDOW_EXEMPT CHANNEL_COUNT /* the exempt topics' slot */
+struct window_set {
+	struct window *w;	      /* the capped ones, packed */
+	int8_t at[CHANNEL_COUNT + 1]; /* index into w; -1: no cap */
+};
+
+/* Compiled terms, shared by every relationship whose terms compile to
+ * the same bytes (most accept what a brand proposed as it was): a
+ * million relationships hold a few thousand of these. */
+struct terms_ref {
+	uint64_t key;  /* the map's key: a hash of t, never 0 */
+	uint32_t refs; /* relationships holding it */
+	bool shared;   /* in the map (false: a rare hash collision's own) */
+	struct terms_compiled t;
+};
+
+struct rel_entry {
+	uint64_t id, person, brand;
+	uint8_t state; /* enum rel_state */
+	uint32_t held; /* attempts held right now */
+	struct terms_ref *terms;
+	char *topics; /* the topic table, compact: names one after another,
+			 each NUL-terminated, in index order; NULL when
+			 empty */
+	uint8_t n_topics;
+	struct window_set wins; /* per channel, then the exempt topics' */
+};
+
+struct person_entry {
+	uint64_t id;
+	struct global_compiled global;
+	const struct tz *tz;
+	struct window_set wins; /* per channel */
+	bool maildir;		/* delivered messages go to the Maildir too */
+	bool maildir_copies;	/* it was on once: copies follow moves */
+	bool webhook;		/* … and to the person's webhook */
+	bool forward;		/* … and to a verified address */
+};
+
+struct gate_state *gate_state_new(void);
+void gate_state_free(struct gate_state *g);
+
+/* Forgets what is cached about a relationship or a person (after their
+ * terms changed), so the next decision reloads it. Writer thread only. */
+void gate_state_forget_relationship(struct gate_state *g, uint64_t rel);
+void gate_state_forget_person(struct gate_state *g, uint64_t person);
+
+/* Once the current job's batch is durable, the gate forgets the person
+ * (person != 0) and the relationship (rel != 0), so that their next
+ * decision reloads what the job changed. A store status. */
+int gate_state_forget_tx(struct app_tx *t, uint64_t person, uint64_t rel);
+
+/* A counter that moves whenever cached decisions about a relationship or
+ * a person may have changed (the gate forgets them): a cache kept outside
+ * the writer (the policy door's) holds an entry only while it is equal. */
+uint64_t gate_state_generation(void);
+
+/* Parses and compiles a relationship's stored terms (reading the person's
+ * folder names); any thread. topics (may be NULL) gets the topic table. */
+enum app_status gate_state_terms_compile(struct store_rd *reads,
+					 const struct store_relationship *sr,
+					 struct terms_compiled *out,
+					 struct topic_table *topics_out);
+
+/* The entries, loaded on first use (NULL when the row is missing or
+ * cannot be read). With `brand` not 0 a relationship of another brand is
+ * not loaded at all (*foreign tells): asking about a foreign id costs one
+ * read, not a year of replay. */
+struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
+				 uint64_t brand, bool *foreign);
+struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
+				       int64_t now);
+
+/* The index of a topic in a relationship's table, or -1. */
+int gate_state_topic(const struct rel_entry *r, const char *topic);
+
+/* A window of a set (a channel, or WINDOW_EXEMPT): an empty stand-in
+ * where no cap is set. */
+struct window *gate_state_window(struct window_set *s, int slot);
+
+/* Applies decision d to the entries, with undo: a hold raises the held
+ * count, a delivery is recorded in its windows; `held_delta` is added to
+ * the held count first (-1 when a held message leaves the queue). */
+int gate_state_apply(struct app_tx *t, struct rel_entry *r,
+		     struct person_entry *p, unsigned ch,
+		     const struct gate_decision *d, int64_t now, int held_delta);
+
+#endif
