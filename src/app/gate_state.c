@@ -343,14 +343,14 @@ static int replay_one(int channel, bool exempt, int64_t at, void *arg)
 			window_record(gate_state_window(r->wins, WINDOW_EXEMPT),
 				      r->exempt_cap, r->tz, at, NULL);
 	} else {
-		window_record(gate_state_window(r->wins, channel), &r->caps[channel],
-			      r->tz, at, NULL);
+		window_record(gate_state_window(r->wins, channel),
+			      &r->caps[channel], r->tz, at, NULL);
 	}
 	return 0;
 }
 
 struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
-					int64_t now)
+				       int64_t now)
 {
 	struct gate_state *g = t->gate;
 	struct person_entry *p = map_get(&g->persons, id);
@@ -430,9 +430,9 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 }
 
 enum app_status gate_state_terms_compile(struct store_rd *reads,
-				      const struct store_relationship *sr,
-				      struct terms_compiled *out,
-				      struct topic_table *topics_out)
+					 const struct store_relationship *sr,
+					 struct terms_compiled *out,
+					 struct topic_table *topics_out)
 {
 	struct store_person sp;
 	struct terms_error terr;
@@ -471,7 +471,7 @@ out:
  * relationship of another brand is not loaded at all: asking about a
  * foreign id costs one read, not a year of replay. *foreign tells. */
 struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
-				  uint64_t brand, bool *foreign)
+				 uint64_t brand, bool *foreign)
 {
 	struct gate_state *g = t->gate;
 	struct rel_entry *r = map_get(&g->rels, id);
@@ -610,9 +610,8 @@ static void undo_commit(void *arg)
  * held count, a delivery is recorded in its windows; `held_delta` is added
  * to the held count first (-1 when a held message leaves the queue). */
 int gate_state_apply(struct app_tx *t, struct rel_entry *r,
-			 struct person_entry *p, unsigned ch,
-			 const struct gate_decision *d, int64_t now,
-			 int held_delta)
+		     struct person_entry *p, unsigned ch,
+		     const struct gate_decision *d, int64_t now, int held_delta)
 {
 	struct gate_state *g = t->gate;
 	/* One pair of hooks per job, however many messages it decides (a
@@ -644,8 +643,8 @@ int gate_state_apply(struct app_tx *t, struct rel_entry *r,
 	}
 	if (d->outcome != GATE_DELIVER)
 		return APP_OK;
-	struct window *w =
-		gate_state_window(&r->wins, d->exempt ? WINDOW_EXEMPT : (int)ch);
+	struct window *w = gate_state_window(&r->wins, d->exempt ? WINDOW_EXEMPT
+								 : (int)ch);
 	const struct cap *c =
 		d->exempt ? &r->terms->t.exempt_cap : &r->terms->t.cap[ch];
 	if ((u = undo_push(g)) == NULL)

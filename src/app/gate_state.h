@@ -110,6 +110,7 @@ struct window *gate_state_window(struct window_set *s, int slot);
  * the held count first (-1 when a held message leaves the queue). */
 int gate_state_apply(struct app_tx *t, struct rel_entry *r,
 		     struct person_entry *p, unsigned ch,
-		     const struct gate_decision *d, int64_t now, int held_delta);
+		     const struct gate_decision *d, int64_t now,
+		     int held_delta);
 
 #endif
