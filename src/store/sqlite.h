@@ -73,6 +73,9 @@ void sqlite_conn_close(struct sqlite_conn *c);
 sqlite3_stmt *sqlite_stmt(struct sqlite_conn *c, const char *sql);
 /* Steps a write statement to completion (and resets it). */
 int sqlite_exec_stmt(sqlite3_stmt *st);
+/* The same for a write that must change a row of the job's transaction:
+ * `none` (STORE_NOT_FOUND, STORE_CONFLICT) when it changed none. */
+int sqlite_exec_changed(struct store_tx *tx, sqlite3_stmt *st, int none);
 /* Runs sql (no statement cache) and logs a failure; an SQLite code. */
 int sqlite_exec(sqlite3 *db, const char *sql);
 /* UPDATE … SET column = ?1 WHERE id = ?2: STORE_NOT_FOUND when no row. */

@@ -288,10 +288,7 @@ int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 	bind_time(st, 5, decided_at);
 	sqlite3_bind_int(st, 6, exempt ? 1 : 0);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return status;
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
 /* The filters are optional, so each is "? IS NULL OR column = ?". */

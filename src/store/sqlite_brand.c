@@ -119,10 +119,7 @@ int sqlite_brand_set_key(struct store_tx *tx, uint64_t id,
 	sqlite3_bind_blob(st, 1, key_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return status;
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
 static const char sql_brand_key_hash[] =

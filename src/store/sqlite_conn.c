@@ -206,6 +206,14 @@ int sqlite_exec_stmt(sqlite3_stmt *st)
 	return STORE_OK;
 }
 
+int sqlite_exec_changed(struct store_tx *tx, sqlite3_stmt *st, int none)
+{
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
+		return none;
+	return status;
+}
+
 int sqlite_exec(sqlite3 *db, const char *sql)
 {
 	char *msg = NULL;
@@ -315,8 +323,5 @@ int sqlite_update_text(struct store_tx *tx, const char *sql, uint64_t id,
 	WRITER_STMT(tx, sql);
 	bind_text(st, 1, v);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return status;
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }

@@ -53,10 +53,8 @@ int sqlite_idem_put(struct store_tx *tx, uint64_t brand, const char *key,
 	sqlite3_bind_int(st, 4, v->status);
 	bind_text(st, 5, v->response);
 	sqlite3_bind_int64(st, 6, v->created_at);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_CONFLICT; /* a live key: the other request won */
-	return status;
+	/* No row changed: a live key, the other request won. */
+	return sqlite_exec_changed(tx, st, STORE_CONFLICT);
 }
 
 static const char sql_idem_finish[] =

@@ -214,10 +214,7 @@ int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	bind_text(st, 2, default_global_terms);
 	sqlite3_bind_int64(st, 3, at);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)person);
-	rc = sqlite_exec_stmt(st);
-	if (rc == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return rc;
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
 static const char sql_person_bounce[] =

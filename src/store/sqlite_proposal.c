@@ -71,10 +71,7 @@ int sqlite_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 	bind_key(st, 2, relationship);
 	sqlite3_bind_int64(st, 3, at);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_CONFLICT;
-	return status;
+	return sqlite_exec_changed(tx, st, STORE_CONFLICT);
 }
 
 static const char sql_proposal_list_person[] =

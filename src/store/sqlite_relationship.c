@@ -168,11 +168,8 @@ int sqlite_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 	sqlite3_bind_int(st, 1, state);
 	sqlite3_bind_int64(st, 2, at);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
 	/* An ended relationship stays ended. */
-	if (status == STORE_OK && sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_CONFLICT;
-	return status;
+	return sqlite_exec_changed(tx, st, STORE_CONFLICT);
 }
 
 /* The version is the stored one plus one, counted here so that two

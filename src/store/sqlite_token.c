@@ -65,12 +65,9 @@ int sqlite_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
 	sqlite3_bind_int64(st, 1, at);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
-	int status = sqlite_exec_stmt(st);
 	/* Others may be none at all; the one asked for must have been. */
-	if (status == STORE_OK && !others &&
-	    sqlite3_changes(sqlite_tx_conn(tx)->db) == 0)
-		return STORE_NOT_FOUND;
-	return status;
+	return others ? sqlite_exec_stmt(st)
+		      : sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
 int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
