@@ -67,6 +67,14 @@ static const struct config_option {
 	  "127.0.0.1:10040", NULL,
 	  "Postfix policy listener ADDR:PORT or off "
 	  "[127.0.0.1:10040]" },
+	{ "lmtp-conns", "CMR_LMTP_CONNS", CONFIG_UINT, CONFIG_FIELD(lmtp_conns),
+	  1, 4096, "128", NULL,
+	  "LMTP sessions at once (Postfix's lmtp processes, 100 at its "
+	  "defaults) [128]" },
+	{ "policy-conns", "CMR_POLICY_CONNS", CONFIG_UINT,
+	  CONFIG_FIELD(policy_conns), 1, 4096, "128", NULL,
+	  "policy connections at once (one per smtpd process: 100 at "
+	  "Postfix's defaults) [128]" },
 	{ "metrics", "CMR_METRICS", CONFIG_LISTEN, CONFIG_FIELD(metrics), 0, 0,
 	  "127.0.0.1:9025", NULL,
 	  "Prometheus listener ADDR:PORT or off "
@@ -404,11 +412,39 @@ int config_from_env(struct config *c, const char *const *set_by_flag, char *err,
 	return 0;
 }
 
-void config_usage(void *file)
+bool config_listed(const char *names, const char *name)
+{
+	if (names == NULL)
+		return true;
+	size_t len = strlen(name);
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n == len && strncmp(p, name, len) == 0)
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+const char *config_option_name(size_t i)
+{
+	return i < N_OPTIONS ? config_options[i].name : NULL;
+}
+
+const char *config_option_env(const char *name)
+{
+	const struct config_option *o = config_option_find(name);
+	return o ? o->env : NULL;
+}
+
+void config_usage(void *file, const char *names)
 {
 	FILE *f = file;
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct config_option *o = &config_options[i];
+		if (!config_listed(names, o->name))
+			continue;
 		char flag[64];
 		snprintf(flag, sizeof(flag), "--%s%s", o->name,
 			 o->kind != CONFIG_BOOL ? " V" : "");

@@ -428,3 +428,42 @@ def test_bench_lmtp_delivers_every_message(inited):
         "lmtp", "messages/s", 60, 3)
     assert got["value"] > 0
     assert inited.run("bench", "lmtp", "--sessions", "0").rc == 2
+
+
+@pytest.mark.parametrize("args, reads, not_read", [
+    (["person"], ["--store", "--keys"], ["--http", "--lmtp", "--hold-queue"]),
+    (["brand", "add"], ["--store", "--keys"], ["--http", "--smarthost"]),
+    (["init"], ["--store", "--keys"], ["--http", "--alias-domain"]),
+    (["ledger", "verify"], ["--store", "--keys", "--alias-domain"],
+     ["--http", "--maildir-root"]),
+    (["demo"], ["--store", "--alias-domain", "--maildir-root"],
+     ["--http", "--smarthost", "--open-registration"]),
+    (["serve"], ["--http", "--lmtp", "--lmtp-conns", "--policy-conns",
+                 "--smarthost"], []),
+])
+def test_help_lists_the_settings_the_command_reads(cmr, args, reads,
+                                                   not_read):
+    rc, out, err = cmr(*args, "--help")
+    assert rc == 0, err
+    listed = re.findall(r"^  (--[a-z-]+)", out, re.M)
+    for flag in reads:
+        assert flag in listed, (flag, out)
+    for flag in not_read:
+        assert flag not in listed, (flag, out)
+
+
+def test_flags_may_stand_before_the_verb(inited):
+    made = inited.add_person("noa")
+    r = inited.run("person", "--json", "list")
+    assert r.rc == 0, r
+    assert json.loads(r.out)["items"][0]["id"] == made["id"]
+    r = inited.run("ledger", "--store", inited.store, "--keys",
+                   str(inited.keys), "verify", paths=False)
+    assert r.rc == 0, r
+    assert r.out.startswith("ok")
+    r = inited.run("brand", "--json", "add", "Acme", "--domain",
+                   "acme.example")
+    assert r.rc == 0, r
+    r = inited.run("brand", "--json", "key", "rotate", "Acme")
+    assert r.rc == 0, r
+    assert API_KEY.search(r.out)

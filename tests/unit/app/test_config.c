@@ -146,7 +146,7 @@ Test(config, usage_lists_every_option_with_its_variable)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	cr_assert_not_null(f);
-	config_usage(f);
+	config_usage(f, NULL);
 	fclose(f);
 	size_t lines = 0;
 	for (const char *p = text; *p; p++)
@@ -300,4 +300,15 @@ Test(config, domain_syntax)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	cr_assert_not(config_domain_ok(big));
+}
+
+Test(config, listed_names_a_commands_settings)
+{
+	cr_assert(config_listed(NULL, "http"));
+	cr_assert(config_listed("store keys", "store"));
+	cr_assert(config_listed("store keys", "keys"));
+	cr_assert_not(config_listed("store keys", "http"));
+	cr_assert_not(config_listed("store keys", "key"));
+	cr_assert_not(config_listed("store keys", "stor"));
+	cr_assert_not(config_listed("", "store"));
 }
