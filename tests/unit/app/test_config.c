@@ -127,6 +127,8 @@ static const struct {
 	{ "http", "CMR_HTTP", "nonsense" },
 	{ "lmtp", "CMR_LMTP", "unix:" },
 	{ "policy", "CMR_POLICY", "127.0.0.1:x" },
+	{ "lmtp-conns", "CMR_LMTP_CONNS", "0" },
+	{ "policy-conns", "CMR_POLICY_CONNS", "4097" },
 	{ "metrics", "CMR_METRICS", "unix:/tmp/m" },
 	{ "alias-domain", "CMR_ALIAS_DOMAIN", "bad domain" },
 	{ "auth-id", "CMR_AUTH_ID", "-mx.example" },
