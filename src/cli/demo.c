@@ -37,7 +37,12 @@ int cli_demo(int argc, char **argv)
 	int rc = demo_load(&a, stdout, &err);
 	app_close(&a);
 	if (rc == APP_CONFLICT && cli_has(&args, demo_flags, "if-empty")) {
-		printf("demo: the store already has persons; left as it is\n");
+		printf("demo: the store already has persons; left as it is.\n"
+		       "  The demo's persons log in as before (ana / "
+		       "demo-password-ana, ben / demo-password-ben).\n"
+		       "  A brand's API key is shown once only; for a new one:"
+		       "\n    cmr brand key rotate \"Acme Outdoor\" "
+		       "(see: cmr brand list)\n");
 		return CLI_OK;
 	}
 	if (rc != APP_OK) {
