@@ -251,3 +251,27 @@ def test_lmtp_conns_default_lets_a_postfix_at_defaults_in(mail):
     finally:
         for o in others:
             o.close()
+
+
+def test_the_readmes_lmtp_example_reads_every_reply(demo_ctx, start_server):
+    """The README's "Try it against make run", as written there, against
+    the demo world (only the two ports differ)."""
+    import pathlib
+    import subprocess
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    at = readme.index("Try it\nagainst `make run`:")
+    block = readme[readme.index("```sh\n", at) + 6:]
+    block = block[:block.index("```\n")]
+    s = start_server("--trust-envelope", "--lmtp", "127.0.0.1:0")
+    lmtp = re.search(r"lmtp: listening on \S+:(\d+)", s.log()).group(1)
+    script = block.replace("127.0.0.1:8025", s.address) \
+        .replace('("127.0.0.1", 2424)', f'("127.0.0.1", {lmtp})')
+    assert script != block
+    r = subprocess.run(["bash", "-e", "-c", script], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r
+    lines = r.stdout.strip().splitlines()
+    assert re.fullmatch(r"acmeoutdoor\.\w+@relay\.localhost -> 250 2\.0\.0 "
+                        r"<\S+> accepted", lines[0]), lines
+    assert lines[1].endswith("-> 550 5.1.1 <nobody.0000000000000000@relay"
+                             ".localhost>: recipient not accepted"), lines
