@@ -26,6 +26,7 @@ enum config_kind {
 	CONFIG_LISTEN,	  /* struct listen_addr: ADDR:PORT or off */
 	CONFIG_LISTEN_UNIX, /* struct listen_addr: ADDR:PORT, unix:PATH, off */
 	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
+	CONFIG_TEXT,	    /* char[]: printable ASCII, not empty */
 };
 
 /* The field of struct config an option fills: offset and size. */
@@ -103,6 +104,10 @@ static const struct config_option {
 	  1, 100000, "100", NULL, "held messages per relationship [100]" },
 	{ "user", "CMR_USER", CONFIG_USER, CONFIG_FIELD(user), 0, 0, NULL, NULL,
 	  "drop to this user after binding [none]" },
+	{ "operator-jurisdiction", "CMR_OPERATOR_JURISDICTION", CONFIG_TEXT,
+	  CONFIG_FIELD(operator_jurisdiction), 0, 0, NULL, NULL,
+	  "the operator's jurisdiction (e.g. DE): receipts carry it where "
+	  "the brand gave none [none]" },
 	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", CONFIG_BOOL,
 	  CONFIG_FIELD(allow_private_targets), 0, 0, NULL, NULL,
 	  "let outbound URLs reach loopback "
@@ -329,6 +334,19 @@ static int config_store(struct config *c, const struct config_option *o,
 			snprintf(why, whylen, "needs a user name");
 			return -1;
 		}
+		break;
+	case CONFIG_TEXT:
+		if (*value == '\0') {
+			snprintf(why, whylen, "needs a value");
+			return -1;
+		}
+		for (const char *p = value; *p; p++)
+			if (*p < 0x20 || *p > 0x7e) {
+				snprintf(why, whylen,
+					 "\"%s\" is not printable ASCII",
+					 value);
+				return -1;
+			}
 		break;
 	case CONFIG_STORE_URL:
 		if (strchr(value, ':') == NULL) {

@@ -13,6 +13,10 @@ void api_healthz(struct http_request *r);
 
 /* api_openapi.c */
 void api_openapi(struct http_request *r);
+void api_vocabulary(struct http_request *r);
+/* The IRI of cmr's own DPV terms as this server publishes them (GET
+ * /ns/cmr, on the host the request named), into out. */
+void api_namespace(struct http_request *r, char *out, size_t size);
 
 /* api_session.c */
 void api_persons_create(struct http_request *r);

@@ -252,7 +252,10 @@ void api_me_receipts(struct http_request *r)
 		return;
 	}
 	bool dpv = format && strcmp(format, "dpv") == 0;
-	int rc = receipt_list(r->app, r->person, id, dpv, &out, &err);
+	char ns[300];
+	api_namespace(r, ns, sizeof(ns));
+	int rc = receipt_list(r->app, r->person, id, dpv ? ns : NULL, &out,
+			      &err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &err, 0);
 		return;

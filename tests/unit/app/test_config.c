@@ -138,6 +138,7 @@ static const struct {
 	{ "open-registration", "CMR_OPEN_REGISTRATION", "2" },
 	{ "hold-queue", "CMR_HOLD_QUEUE", "-1" },
 	{ "user", "CMR_USER", "" },
+	{ "operator-jurisdiction", "CMR_OPERATOR_JURISDICTION", "" },
 	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", "yes please" },
 };
 #define N_EVERY (sizeof(every_option) / sizeof(every_option[0]))
