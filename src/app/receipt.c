@@ -9,22 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/field.h"
 #include "core/id.h"
 #include "ledger/chain.h"
 #include "ledger/jcs.h"
 #include "store/store.h"
 
-/* PII categories of the Kantara v1.1 list for the profile fields. */
+/* The Kantara v1.1 PII category of a profile field (core/field.h). */
 static const char *receipt_pii_category(const char *field)
 {
-	static const char *const contact[] = { "email", "phone", "address",
-					       "postal_address", NULL };
-	for (size_t i = 0; contact[i]; i++)
-		if (strcmp(field, contact[i]) == 0)
-			return "2 - Contact";
-	if (strcmp(field, "interests") == 0)
-		return "15 - Behavioral";
-	return "1 - Biographical";
+	const struct field *f = field_find(field);
+	return f ? f->category : "1 - Biographical";
 }
 
 /* The member, or JSON null (borrowed either way, for json_pack's "O"). */

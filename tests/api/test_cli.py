@@ -129,7 +129,7 @@ def test_person_list(inited):
 # --- brand -------------------------------------------------------------
 
 CONTROLLER = {
-    "contact": "Jo Doe", "email": "dpo@acme.example", "phone": "+1 555 0100",
+    "contact": "Jo Doe", "email": "dpo@acme.example", "phone": "+12025550100",
     "address": "1 Main St, Springfield", "url": "https://acme.example",
     "policy_url": "https://acme.example/privacy", "jurisdiction": "US",
 }
@@ -170,6 +170,22 @@ def test_brand_add_bad_domain(inited, domain):
     r = inited.run("brand", "add", "Acme", "--domain", domain)
     assert r.rc == 1, r
     assert "domain" in r.err
+    assert inited.json("brand", "list")["items"] == []
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--url", "http://acme.example", "https://"),
+    ("--policy-url", "javascript:alert(1)", "https://"),
+    ("--policy-url", "https://evil@acme.example/", "https://"),
+    ("--email", "dpo at acme", "email address"),
+    ("--phone", "+1 555 0100", "E.164"),
+    ("--contact", "Jo\x1bDoe", "control"),
+])
+def test_brand_controller_details_are_checked(inited, flag, value, says):
+    r = inited.run("brand", "add", "Acme", "--domain", "acme.example",
+                   flag, value)
+    assert r.rc == 1, r
+    assert says in r.err and flag[2:].replace("-", "_") in r.err, r.err
     assert inited.json("brand", "list")["items"] == []
 
 
