@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <ctype.h>
+#include <pwquality.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,7 +56,51 @@ enum app_status person_handle_check(const char *handle, char *norm,
 	return APP_OK;
 }
 
-enum app_status person_password_check(const char *password,
+/* The word at the heart of a password, lower case: the letters between
+ * the digits and signs it starts and ends with, with the usual l33t
+ * replacements inside undone ("P@ssw0rd1234" is "password"). */
+static void person_password_core(const char *pw, char *out, size_t size)
+{
+	static const char leet_from[] = "@4301!$57", leet_to[] = "aaeoliist";
+	size_t n = strlen(pw), b = 0, e = n, k = 0;
+	while (b < n && !isalpha((unsigned char)pw[b]))
+		b++;
+	while (e > b && !isalpha((unsigned char)pw[e - 1]))
+		e--;
+	for (size_t i = b; i < e && k + 1 < size; i++) {
+		const char *l = strchr(leet_from, pw[i]);
+		out[k++] = l && pw[i] ? leet_to[l - leet_from]
+				      : (char)tolower((unsigned char)pw[i]);
+	}
+	out[k] = '\0';
+}
+
+/* libpwquality's verdict on pw (at least min bytes): APP_OK, or
+ * APP_INVALID with its reason. */
+static enum app_status person_pwquality(const char *pw, int min,
+					const char *handle,
+					struct app_error *err)
+{
+	pwquality_settings_t *s = pwquality_default_settings();
+	if (s == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	pwquality_set_int_value(s, PWQ_SETTING_MIN_LENGTH, min);
+	void *aux = NULL;
+	int score = pwquality_check(s, pw, NULL, handle, &aux);
+	char why[PWQ_MAX_ERROR_MESSAGE_LEN];
+	enum app_status rc = APP_OK;
+	if (score < 0) {
+		const char *text =
+			pwquality_strerror(why, sizeof(why), score, aux);
+		rc = app_fail(err, APP_INVALID, "password",
+			      "this password is too easy to guess: %s",
+			      text ? text : "libpwquality refused it");
+	}
+	pwquality_free_settings(s);
+	return rc;
+}
+
+enum app_status person_password_check(const char *password, const char *handle,
 				      struct app_error *err)
 {
 	size_t n = strlen(password);
@@ -66,7 +112,15 @@ enum app_status person_password_check(const char *password,
 		return app_fail(err, APP_INVALID, "password",
 				"a password has at most %d characters",
 				PERSON_PASSWORD_MAX);
-	return APP_OK;
+	enum app_status rc =
+		person_pwquality(password, PERSON_PASSWORD_MIN, handle, err);
+	char core[PERSON_PASSWORD_MAX + 1];
+	person_password_core(password, core, sizeof(core));
+	/* The core alone, when it is a word of some length: "iloveyou" */
+	if (rc == APP_OK && strlen(core) >= 6 && strcmp(core, password) != 0)
+		rc = person_pwquality(core, 6, NULL, err);
+	sodium_memzero(core, sizeof(core));
+	return rc;
 }
 
 enum app_status person_password_hash(const char *password, char *out,
@@ -142,7 +196,7 @@ enum app_status person_add_begin(struct app *a, const char *handle,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	struct store_person *p = &j->p;
 	if ((rc = person_handle_check(handle, p->handle, err)) != APP_OK ||
-	    (rc = person_password_check(password, err)) != APP_OK) {
+	    (rc = person_password_check(password, p->handle, err)) != APP_OK) {
 		free(j);
 		return rc;
 	}
@@ -438,7 +492,13 @@ enum app_status person_change_password_begin(struct app *a, uint64_t person,
 					     struct app_write *w,
 					     struct app_error *err)
 {
-	int rc = person_password_check(next, err);
+	struct store_person sp;
+	char handle[PERSON_HANDLE_MAX + 1] = "";
+	if (store_person_get(a->reads, person, NULL, &sp) == STORE_OK) {
+		snprintf(handle, sizeof(handle), "%s", sp.handle);
+		store_person_clear(&sp);
+	}
+	int rc = person_password_check(next, handle[0] ? handle : NULL, err);
 	if (rc != APP_OK)
 		return rc;
 	if (!person_check_password(a, person, current))

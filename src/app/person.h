@@ -12,7 +12,7 @@
 
 #define PERSON_HANDLE_MIN   3
 #define PERSON_HANDLE_MAX   32
-#define PERSON_PASSWORD_MIN 10
+#define PERSON_PASSWORD_MIN 12
 #define PERSON_PASSWORD_MAX 1024
 
 /* Checks a handle — 3 to 32 of [a-z0-9._-], starting with a letter or a
@@ -21,8 +21,13 @@
 enum app_status person_handle_check(const char *handle, char *norm,
 				    struct app_error *err);
 
-/* Checks a password's length (PERSON_PASSWORD_MIN..MAX bytes, no NUL). */
-enum app_status person_password_check(const char *password,
+/* Checks a password: PERSON_PASSWORD_MIN..MAX bytes, and what libpwquality
+ * (with the system's cracklib dictionary) says of it and of the word at its
+ * heart (the password without digits and signs around it, with l33t
+ * undone), so that "Password2024!" is refused as a dictionary word. The
+ * handle, when given, may not be in it. APP_INVALID's message gives the
+ * reason. */
+enum app_status person_password_check(const char *password, const char *handle,
 				      struct app_error *err);
 
 /* argon2id of password into out (crypto_pwhash_STRBYTES). At most two

@@ -56,14 +56,32 @@ def test_person_add_plain_prints_what_it_made(inited):
     assert inited.persons()["bob"] in r.out
 
 
-@pytest.mark.parametrize("password, rc", [("123456789", 1), ("1234567890", 0)])
+@pytest.mark.parametrize("password, rc", [("Kite-Rain-4", 1),
+                                          ("Kite-Rain-42", 0)])
 def test_password_minimum_length(inited, password, rc):
     r = inited.run("person", "add", "carol", "--password-stdin",
                    input=password + "\n")
     assert r.rc == rc, r
     assert ("carol" in inited.persons()) == (rc == 0)
     if rc:
-        assert re.search(r"\b10\b", r.err), r.err  # states the minimum
+        assert re.search(r"\b12\b", r.err), r.err  # states the minimum
+
+
+@pytest.mark.parametrize("password, says", [
+    ("Password2024!", "dictionary word"),
+    ("P@ssw0rd1234", "dictionary word"),
+    ("iloveyou1234", "dictionary word"),
+    ("123456789012", "simplistic"),
+    ("aaaaaaaaaaaaaaaa", ""),
+    ("carol-secret-1", "user name"),
+])
+def test_guessable_passwords_are_refused_with_the_reason(inited, password,
+                                                         says):
+    r = inited.run("person", "add", "carol", "--password-stdin",
+                   input=password + "\n")
+    assert r.rc == 1, r
+    assert "too easy to guess" in r.err and says in r.err, r.err
+    assert "carol" not in inited.persons()
 
 
 def test_empty_password_is_refused(inited):
