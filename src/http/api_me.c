@@ -54,17 +54,8 @@ static struct me_work *me_work_new(struct http_request *r, json_t *body)
 	return w;
 }
 
-static void profile_put_after(struct http_request *r)
-{
-	struct me_work *w = r->job;
-	if (r->app_status != APP_OK) {
-		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
-		return;
-	}
-	http_json(r, 200, json_incref(w->body));
-}
-
-static void profile_patch_after(struct http_request *r)
+/* The profile as stored, after a PUT or a PATCH. */
+static void profile_write_after(struct http_request *r)
 {
 	if (r->app_status != APP_OK) {
 		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
@@ -106,7 +97,7 @@ static void profile_write(struct http_request *r, bool patch)
 		http_app_error(r, rc, &w->err, TERMS_ERR_VALUE);
 		return;
 	}
-	http_app_write(r, &aw, patch ? profile_patch_after : profile_put_after);
+	http_app_write(r, &aw, profile_write_after);
 }
 
 void api_me_profile_put(struct http_request *r)

@@ -373,3 +373,36 @@ def test_mute_unmute_and_settings_are_on_the_ledger_only(world):
     rows = db.execute(lm.LEDGER_ROWS, (person,)).fetchall()
     assert [lm.row_entry(r)["type"] for r in rows][-1] == \
         "relationship.muted"
+
+
+def test_concurrent_patches_lose_no_change(world):
+    """Patches of different keys at once: each is applied onto what the
+    one before it wrote, or refused with a 409 (send it again) — never
+    merged onto a stale copy, which would undo the other's change."""
+    from test_http_races import _together
+    api, ana, acme, rel = world
+    changes = [{"time_zone": "Europe/Berlin"}, {"refusal": "silent"},
+               {"later_retention_days": 7}, {"do_not_contact": ["sms"]},
+               {"quiet_hours": {"from": "23:00", "to": "06:00"}},
+               {"caps": {"push": {"max": 3, "per": "day"}}}]
+    replies = _together([(lambda c=c: patch(ana, "/v1/me/terms", c))
+                         for c in changes])
+    assert {r.status for r in replies} <= {200, 409}, replies
+    assert 200 in {r.status for r in replies}
+    final = ana.ok("GET", "/v1/me/terms")
+    applied = 0
+    for c, r in zip(changes, replies):
+        if r.status == 409:
+            assert_problem(r, 409)
+            continue
+        applied += 1
+        (key, value), = c.items()
+        if key == "quiet_hours":
+            assert (final[key]["from"], final[key]["to"]) == ("23:00",
+                                                              "06:00")
+        elif key == "caps":
+            assert final[key]["push"]["max"] == 3
+        else:
+            assert final[key] == value, (key, final)
+    # One settings.changed entry per applied patch.
+    assert types(ana).count("settings.changed") == applied
