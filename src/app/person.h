@@ -62,6 +62,16 @@ enum app_status person_set_profile_begin(struct app *a, uint64_t person,
 					 struct app_write *w,
 					 struct app_error *err);
 
+/* Applies a JSON Merge Patch (RFC 7396) to the stored profile and
+ * replaces it with the result, validated as person_set_profile_begin
+ * validates; the ledger's profile.changed names the fields the patch
+ * sets or removes. APP_CONFLICT when the profile changed between the
+ * read and the write (a concurrent change: nothing written). */
+enum app_status person_patch_profile_begin(struct app *a, uint64_t person,
+					   const json_t *patch,
+					   struct app_write *w,
+					   struct app_error *err);
+
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
  * a new one that breaks the rules. Every other session and token of the
@@ -84,12 +94,15 @@ enum app_status person_change_password_begin(struct app *a, uint64_t person,
 bool person_check_password(struct app *a, uint64_t person,
 			   const char *password);
 
-/* Replaces the person's global terms (validated; *err_kind says 400 or
- * 422 on APP_INVALID). */
 /* The person's global terms (canonical JSON, as stored). */
 enum app_status person_global_terms(struct app *a, uint64_t person,
 				    json_t **out, struct app_error *err);
 
+/* Replaces the person's global terms (validated; *err_kind says 400 or
+ * 422 on APP_INVALID; an omitted key takes its default). A change is a
+ * settings.changed ledger entry naming the keys that changed, their new
+ * values sealed (ledger_settings_data_tx); the same terms again record
+ * nothing. Never shown to a brand. */
 enum app_status person_set_global_terms(struct app *a, uint64_t person,
 					const json_t *terms, int *err_kind,
 					struct app_error *err);
@@ -100,5 +113,16 @@ enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
 					      int *err_kind,
 					      struct app_write *w,
 					      struct app_error *err);
+
+/* A JSON Merge Patch (RFC 7396) of the stored global terms, split: the
+ * result is validated exactly as a replacement is (so a patch that makes
+ * invalid terms writes nothing); every key the patch leaves out keeps its
+ * value. APP_CONFLICT when the terms changed between the read and the
+ * write. */
+enum app_status person_patch_global_terms_begin(struct app *a, uint64_t person,
+						const json_t *patch,
+						int *err_kind,
+						struct app_write *w,
+						struct app_error *err);
 
 #endif

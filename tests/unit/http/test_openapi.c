@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "ledger/chain.h"
 
 extern const char http_openapi_json[];
 extern const size_t http_openapi_json_len;
@@ -523,4 +524,29 @@ Test(openapi, request_bodies_are_json)
 		cr_assert(resolve(doc, json_object_get(media, "schema")),
 			  "%s %s: the body has no JSON schema", key, path);
 	}
+}
+
+/* The ledger's types as documented (LedgerEntry.type's enum) are the
+ * chain's table (ledger/chain.c), in the same order: a new type is
+ * documented when it is added. */
+Test(openapi, ledger_types_are_the_chains)
+{
+	json_t *type = json_object_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(doc, "components"),
+					"schemas"),
+				"LedgerEntry"),
+			"properties"),
+		"type");
+	json_t *names = json_object_get(type, "enum");
+	size_t n = 0;
+	for (; chain_types[n]; n++)
+		cr_expect_str_eq(json_string_value(json_array_get(names, n)),
+				 chain_types[n], "LedgerEntry.type enum[%zu]",
+				 n);
+	cr_expect_eq(json_array_size(names), n,
+		     "LedgerEntry.type lists %zu types, the chain %zu",
+		     json_array_size(names), n);
 }
