@@ -19,6 +19,7 @@
 #include "app/gate_state.h"
 #include "app/message.h"
 #include "core/merge_patch.h"
+#include "core/field.h"
 #include "core/terms.h"
 #include "store/store.h"
 
@@ -241,9 +242,6 @@ enum app_status person_add(struct app *a, const char *handle,
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
-#define PROFILE_MAX_FIELDS 32
-#define PROFILE_VALUE_MAX  1000
-
 struct profile_job {
 	uint64_t person;
 	char *sealed;
@@ -309,37 +307,33 @@ static int profile_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-/* A profile is an object of at most PROFILE_MAX_FIELDS field names
- * ([a-z][a-z0-9_]{0,31}) to strings of at most PROFILE_VALUE_MAX bytes. */
+/* A profile is an object of fields of the vocabulary (core/field.h), each
+ * a string of the shape its field wants. */
 static enum app_status profile_check(const json_t *profile,
 				     struct app_error *err)
 {
 	const char *k;
 	json_t *v;
+	char names[200], why[300];
 
 	if (!json_is_object(profile))
 		return app_fail(err, APP_INVALID, "",
 				"a profile is an object of field name to "
 				"string");
-	if (json_object_size(profile) > PROFILE_MAX_FIELDS)
-		return app_fail(err, APP_INVALID, "",
-				"a profile has at most %d fields",
-				PROFILE_MAX_FIELDS);
+	field_vocabulary_list(names, sizeof(names));
 	json_object_foreach ((json_t *)profile, k, v) {
-		bool ok = strlen(k) >= 1 && strlen(k) <= TERMS_FIELD_MAX &&
-			  k[0] >= 'a' && k[0] <= 'z';
-		for (const char *p = k; ok && *p; p++)
-			ok = (*p >= 'a' && *p <= 'z') ||
-			     (*p >= '0' && *p <= '9') || *p == '_';
-		if (!ok)
+		const struct field *f = field_find(k);
+		if (f == NULL)
 			return app_fail(err, APP_INVALID, k,
-					"field names are [a-z][a-z0-9_]{0,31}");
+					"\"%s\" is not a profile field; the "
+					"fields are %s",
+					k, names);
 		if (!json_is_string(v) ||
-		    json_string_length(v) > PROFILE_VALUE_MAX)
+		    strlen(json_string_value(v)) != json_string_length(v))
 			return app_fail(err, APP_INVALID, k,
-					"a field's value is a string of at "
-					"most %d bytes",
-					PROFILE_VALUE_MAX);
+					"a field's value is a string");
+		if (!field_value_ok(f, json_string_value(v), why, sizeof(why)))
+			return app_fail(err, APP_INVALID, k, "%s", why);
 	}
 	return APP_OK;
 }

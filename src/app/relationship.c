@@ -15,6 +15,7 @@
 #include "app/message.h"
 #include "app/view.h"
 #include "base/log.h"
+#include "core/field.h"
 #include "core/id.h"
 #include "core/merge_patch.h"
 #include "store/store.h"
@@ -128,6 +129,16 @@ enum app_status proposal_create_begin(struct app *a, uint64_t brand,
 		return app_fail(err, APP_INVALID, terr.field, "%s",
 				terr.reason);
 	}
+	for (int i = 0; i < ask.n_fields; i++)
+		if (field_find(ask.fields[i]) == NULL) {
+			char names[200], at[32];
+			field_vocabulary_list(names, sizeof(names));
+			snprintf(at, sizeof(at), "fields[%d]", i);
+			return app_fail(err, APP_INVALID, at,
+					"\"%s\" is not a profile field; a "
+					"proposal asks for %s",
+					ask.fields[i], names);
+		}
 	json_t *value = json_object_get(proposal, "value");
 	if (!json_is_string(value)) {
 		*err_kind = TERMS_ERR_TYPE;

@@ -33,6 +33,15 @@ const struct field field_vocabulary[] = {
 const size_t field_vocabulary_count =
 	sizeof(field_vocabulary) / sizeof(field_vocabulary[0]);
 
+void field_vocabulary_list(char *out, size_t size)
+{
+	size_t k = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < field_vocabulary_count && k < size; i++)
+		k += (size_t)snprintf(out + k, size - k, "%s%s", i ? ", " : "",
+				      field_vocabulary[i].name);
+}
+
 const struct field *field_find(const char *name)
 {
 	for (size_t i = 0; i < field_vocabulary_count; i++)

@@ -39,6 +39,9 @@ struct field {
 extern const struct field field_vocabulary[];
 extern const size_t field_vocabulary_count;
 
+/* The vocabulary's names, ", "-separated, into out (truncated to size). */
+void field_vocabulary_list(char *out, size_t size);
+
 /* The field named name, or NULL when the vocabulary has none. */
 const struct field *field_find(const char *name);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "core/field.h"
 #include "ledger/chain.h"
 
 extern const char http_openapi_json[];
@@ -549,4 +550,25 @@ Test(openapi, ledger_types_are_the_chains)
 	cr_expect_eq(json_array_size(names), n,
 		     "LedgerEntry.type lists %zu types, the chain %zu",
 		     json_array_size(names), n);
+}
+
+/* The profile's vocabulary as documented (FieldName's enum and Profile's
+ * properties) is core/field.c's table, in the same order. */
+Test(openapi, profile_fields_are_the_vocabulary)
+{
+	json_t *schemas =
+		json_object_get(json_object_get(doc, "components"), "schemas");
+	json_t *names =
+		json_object_get(json_object_get(schemas, "FieldName"), "enum");
+	json_t *props = json_object_get(json_object_get(schemas, "Profile"),
+					"properties");
+	cr_assert_eq(json_array_size(names), field_vocabulary_count);
+	cr_assert_eq(json_object_size(props), field_vocabulary_count);
+	for (size_t i = 0; i < field_vocabulary_count; i++) {
+		const char *name = field_vocabulary[i].name;
+		cr_expect_str_eq(json_string_value(json_array_get(names, i)),
+				 name, "FieldName enum[%zu]", i);
+		cr_expect_not_null(json_object_get(props, name),
+				   "Profile has no property %s", name);
+	}
 }
