@@ -120,7 +120,7 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 	struct sealed_key k = { 0 };
 	if ((in->dedup || in->sender || in->subject || in->headers ||
 	     (in->body && in->campaign == 0)) &&
-	    sealed_key(t->reads, t->keys, r->person, &k) != APP_OK)
+	    sealed_key(t->reads, t->keys, r->person, &k) == APP_FAULT)
 		return APP_FAULT;
 	enum app_status rc = message_decide_keyed(t, in, r, p, &k, out);
 	sealed_key_clear(&k);
@@ -147,7 +147,7 @@ static enum app_status message_decide_keyed(struct app_tx *t,
 		gate_input_of(t->cfg, r, p, ch, topic, now, GATE_STAGE_FULL);
 	gi.channel = (uint8_t)in->channel; /* as given: row 5 judges it */
 	gi.sender_is_brand = in->sender_is_brand;
-	if (in->dedup) {
+	if (in->dedup && k->person != 0) {
 		bool found = false;
 		uint8_t keyed[16];
 		if (sealed_dedup(k, in->dedup, keyed) != 0 ||
@@ -195,6 +195,14 @@ static enum app_status message_decide_keyed(struct app_tx *t,
 	struct sealed_attempt sealed;
 	if (k->person != 0 && sealed_attempt(k, &at, &sealed) != 0)
 		return APP_FAULT;
+	if (k->person == 0) {
+		/* No key: a campaign's recipient (no content of its own), or
+		 * an erased person, for whom nothing is kept but the fact of
+		 * the (refused) attempt. */
+		at.sender = at.subject = at.headers = at.body = NULL;
+		at.headers_len = at.body_len = 0;
+		at.dedup = NULL;
+	}
 	int rc = store_attempt_insert(t->tx, &at);
 	if (k->person != 0)
 		sealed_attempt_clear(&sealed);
@@ -257,9 +265,13 @@ enum app_status message_rcpt_tx(struct app_tx *t, uint64_t relationship,
 	struct sealed_key k = { 0 };
 	struct sealed_attempt sealed = { 0 };
 	int rc = STORE_OK;
-	if (sender && (sealed_key(t->reads, t->keys, r->person, &k) != APP_OK ||
-		       sealed_attempt(&k, &at, &sealed) != 0))
-		rc = STORE_FAULT;
+	if (sender) {
+		int st = sealed_key(t->reads, t->keys, r->person, &k);
+		if (st == APP_NOT_FOUND)
+			at.sender = NULL; /* erased: nothing personal kept */
+		else if (st != APP_OK || sealed_attempt(&k, &at, &sealed) != 0)
+			rc = STORE_FAULT;
+	}
 	sealed_key_clear(&k);
 	if (rc == STORE_OK)
 		rc = store_attempt_insert(t->tx, &at);
