@@ -125,8 +125,8 @@ enum app_status account_export(struct app *a, uint64_t person,
 	json_object_set_new(doc, "folders", json_loads(p.folders, 0, NULL));
 	struct attempts at = { json_array(), 0, 0, { 0 }, false };
 	/* The data key, unwrapped once for the whole export. */
-	int unwrapped = keys_unwrap(a->keys, p.data_key, p.data_key_len,
-				    at.key.dk);
+	int unwrapped =
+		keys_unwrap(a->keys, p.data_key, p.data_key_len, at.key.dk);
 	at.key.person = person;
 	store_person_clear(&p);
 	if (unwrapped != 0) {

@@ -127,7 +127,8 @@ enum app_status app_open(struct app *a, const struct config *cfg, bool create,
 	/* Content an older version kept in clear is sealed before anything
 	 * is served (app/sealed.h). */
 	if (sealed_upgrade(a, NULL) != APP_OK) {
-		snprintf(err, errlen, "cannot seal the messages of the store %s",
+		snprintf(err, errlen,
+			 "cannot seal the messages of the store %s",
 			 cfg->store);
 		goto fail;
 	}

@@ -227,7 +227,7 @@ enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
 
 struct list_ctx {
 	json_t *items;
-	json_t *folders; /* the person's own folder names (id 2 on) */
+	json_t *folders;       /* the person's own folder names (id 2 on) */
 	struct sealed_key key; /* opens subjects and senders */
 	bool fault;	       /* one did not open */
 };
@@ -308,8 +308,9 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
-	struct list_ctx c = { items, json_loads(p.folders, 0, NULL), { 0 },
-			      false };
+	struct list_ctx c = {
+		items, json_loads(p.folders, 0, NULL), { 0 }, false
+	};
 	/* The data key, unwrapped once for the page. */
 	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, c.key.dk) != 0) {
 		store_person_clear(&p);

@@ -85,12 +85,10 @@ static struct gate_input gate_input_of(const struct config *cfg,
 
 /* What message_decide_tx does once the relationship and person are
  * found, with the person's data key in k when the message has content. */
-static enum app_status message_decide_keyed(struct app_tx *t,
-					    const struct message_in *in,
-					    struct rel_entry *r,
-					    struct person_entry *p,
-					    const struct sealed_key *k,
-					    struct message_out *out);
+static enum app_status
+message_decide_keyed(struct app_tx *t, const struct message_in *in,
+		     struct rel_entry *r, struct person_entry *p,
+		     const struct sealed_key *k, struct message_out *out);
 
 enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 				  struct message_out *out)
@@ -127,12 +125,10 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 	return rc;
 }
 
-static enum app_status message_decide_keyed(struct app_tx *t,
-					    const struct message_in *in,
-					    struct rel_entry *r,
-					    struct person_entry *p,
-					    const struct sealed_key *k,
-					    struct message_out *out)
+static enum app_status
+message_decide_keyed(struct app_tx *t, const struct message_in *in,
+		     struct rel_entry *r, struct person_entry *p,
+		     const struct sealed_key *k, struct message_out *out)
 {
 	int64_t now = in->now_ms / 1000;
 	int16_t topic = GATE_TOPIC_NONE;

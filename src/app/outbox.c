@@ -68,7 +68,8 @@ enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
 	struct sealed_key k = { 0 };
 	if ((m.subject_sealed || m.headers_sealed || m.body_sealed) &&
 	    (sealed_key(a->reads, a->keys, m.person, &k) != APP_OK ||
-	     sealed_open(&k, m.subject_sealed, &m.subject, &m.subject_len) != 0 ||
+	     sealed_open(&k, m.subject_sealed, &m.subject, &m.subject_len) !=
+		     0 ||
 	     sealed_open(&k, m.headers_sealed, &m.headers, &m.headers_len) !=
 		     0 ||
 	     sealed_open(&k, m.body_sealed, &m.body, &m.body_len) != 0)) {

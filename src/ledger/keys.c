@@ -786,10 +786,9 @@ int keys_open_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 	char *plain = malloc(plain_len + 1);
 	if (!plain)
 		return -1;
-	if (crypto_secretbox_open_easy((uint8_t *)plain,
-				       box + 1 + KEYS_NONCE_BYTES,
-				       len - 1 - KEYS_NONCE_BYTES, box + 1,
-				       data_key)) {
+	if (crypto_secretbox_open_easy(
+		    (uint8_t *)plain, box + 1 + KEYS_NONCE_BYTES,
+		    len - 1 - KEYS_NONCE_BYTES, box + 1, data_key)) {
 		keys_free_plain(plain, plain_len + 1);
 		return -1;
 	}

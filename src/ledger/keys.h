@@ -168,7 +168,8 @@ int keys_seal_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
  * -1 (*out NULL) for an unknown version, a short buffer, or one that does
  * not authenticate under this data key (tampered, or another person's). */
 int keys_open_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
-		    const void *sealed, size_t len, char **out, size_t *out_len);
+		    const void *sealed, size_t len, char **out,
+		    size_t *out_len);
 
 /* A keyed hash under a person's data key, for values the store must
  * compare but not reveal (a message's duplicate check): BLAKE2b keyed with

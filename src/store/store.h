@@ -383,7 +383,7 @@ struct store_attempt_row {
 	char topic[72];
 	char *subject; /* owned; the campaign's when a campaign */
 	char *sender;  /* owned, may be NULL */
-	size_t subject_len, sender_len; /* bytes (a NUL follows each) */
+	size_t subject_len, sender_len;	    /* bytes (a NUL follows each) */
 	bool subject_sealed, sender_sealed; /* sealed bytes, else text */
 	bool sender_verified, read;
 	int64_t deliver_at, received_at;

@@ -117,8 +117,9 @@ Test(keys_seal, wrong_key_tamper_truncation_and_version_fail)
 			     -1, "cut to %zu", cut);
 	cr_assert_eq(keys_open_bytes(dk, NULL, n, &plain, &plain_len), -1);
 	/* plaintext stored by an older version is no sealed value */
-	cr_assert_eq(keys_open_bytes(dk, "Subject: plain text here, long "
-					 "enough to pass the length check",
+	cr_assert_eq(keys_open_bytes(dk,
+				     "Subject: plain text here, long "
+				     "enough to pass the length check",
 				     70, &plain, &plain_len),
 		     -1);
 	cr_assert_eq(keys_open_bytes(dk, box, n, &plain, &plain_len), 0);
