@@ -50,9 +50,10 @@ enum app_status outbox_due(struct app *a, bool local, int limit,
 
 void outbox_message_clear(struct outbox_message *m)
 {
-	free(m->subject);
-	free(m->headers);
-	free(m->body);
+	/* Opened content: zeroed before it is freed (keys_free_plain). */
+	keys_free_plain(m->subject, m->subject ? strlen(m->subject) : 0);
+	keys_free_plain(m->headers, m->headers_len);
+	keys_free_plain(m->body, m->body_len);
 	memset(m, 0, sizeof(*m));
 }
 

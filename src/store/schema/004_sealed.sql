@@ -10,7 +10,11 @@ UPDATE attempts SET sealed = 1 WHERE sender IS NULL AND subject IS NULL
 	AND headers IS NULL AND body IS NULL AND dedup IS NULL;
 CREATE INDEX attempts_plain ON attempts(person, id) WHERE sealed = 0;
 
--- The person's list of messages, newest first a page at a time: with
--- sealed subjects a page must not read and sort every message of the
--- person before it returns fifty (src/store/sqlite_attempt.c).
+-- The person's list of messages, newest first a page at a time: a page
+-- must not read and sort every message of the person before it returns
+-- fifty (src/store/sqlite_attempt.c). It replaces (person, folder, id),
+-- which the list could not use for its order, so that every attempt
+-- written (a campaign writes a million) still updates as many indexes;
+-- emptying a folder now walks the person's messages, which it may.
+DROP INDEX attempts_person;
 CREATE INDEX attempts_person_id ON attempts(person, id);
