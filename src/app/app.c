@@ -13,6 +13,7 @@
 
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "app/sealed.h"
 #include "app/throttle.h"
 #include "app/zone.h"
 #include "base/log.h"
@@ -120,6 +121,14 @@ enum app_status app_open(struct app *a, const struct config *cfg, bool create,
 	int applied = 0, version = 0;
 	if (store_migrate(a->store, &applied, &version) != STORE_OK) {
 		snprintf(err, errlen, "cannot migrate the store %s",
+			 cfg->store);
+		goto fail;
+	}
+	/* Content an older version kept in clear is sealed before anything
+	 * is served (app/sealed.h). */
+	if (sealed_upgrade(a, NULL) != APP_OK) {
+		snprintf(err, errlen,
+			 "cannot seal the messages of the store %s",
 			 cfg->store);
 		goto fail;
 	}

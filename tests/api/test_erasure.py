@@ -129,8 +129,12 @@ def test_a_wrong_password_erases_nothing(world, ctx):
     # Without the password at all it is a client's mistake.
     assert_problem(person.call("DELETE", "/v1/me", {}), 400, "password")
     assert person.snapshot() == before
-    # Still all there: the store holds the subjects, the brand the fields.
-    assert SUBJECTS["delivered"].encode() in ctx.store_bytes()
+    # Still all there: the store holds the aliases (the subjects only
+    # sealed: tests/api/test_sealed.py), the brand the fields.
+    assert SUBJECTS["delivered"].encode() not in ctx.store_bytes()
+    assert world["rels"]["acme"].alias.encode() in ctx.store_bytes()
+    assert SUBJECTS["delivered"] in [m["subject"] for m in
+                                     person.messages()]
     view = world["acme"].ok("GET",
                             f"/v1/relationships/{world['rels']['acme'].id}")
     assert view["state"] == "active" and view["fields"]["name"] == \
@@ -143,10 +147,9 @@ def test_a_wrong_password_erases_nothing(world, ctx):
 def test_erasure_leaves_no_personal_value_behind(world, ctx):
     api = world["api"]
     needles = markers(world)
-    # The grep can fail: before erasure the store holds the subjects and
-    # the aliases in clear.
+    # The grep can fail: before erasure the store holds the aliases in
+    # clear (subjects and bodies are sealed from the start).
     before = ctx.store_bytes()
-    assert SUBJECTS["delivered"].encode() in before
     assert world["rels"]["acme"].alias.encode() in before
 
     r = erase(world)
