@@ -21,7 +21,8 @@
 
 #include "app/app.h"
 
-#define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB */
+#define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB: a caller with credentials */
+#define HTTP_BODY_ANON_MAX (8 * 1024) /* routes that need no credentials */
 #define HTTP_JSON_DEPTH 16	      /* deepest nesting a body may have */
 #define HTTP_PARAMS_MAX 2	      /* {id} segments in a pattern */
 
@@ -58,8 +59,11 @@ struct http_request {
 
 	char *body; /* the request body, NUL-terminated */
 	size_t body_len, body_cap;
+	size_t body_max; /* the route's limit (HTTP_BODY_MAX or _ANON_MAX) */
 	bool body_too_big;
-	bool body_bad_length;
+	bool close;	      /* answered before its body: close after */
+	char request_id[17];  /* 16 random hex digits: X-Request-Id */
+	uint64_t started_ns;  /* CLOCK_MONOTONIC at the headers (access log) */
 
 	/* The authenticated caller (route->who decides which is set). */
 	uint64_t person;
