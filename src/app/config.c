@@ -26,7 +26,7 @@ enum config_kind {
 	CONFIG_LISTEN,	  /* struct listen_addr: ADDR:PORT or off */
 	CONFIG_LISTEN_UNIX, /* struct listen_addr: ADDR:PORT, unix:PATH, off */
 	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
-	CONFIG_SWITCH,	    /* bool: a value on or off (or a CONFIG_BOOL word) */
+	CONFIG_SWITCH, /* bool: a value on or off (or a CONFIG_BOOL word) */
 };
 
 /* The field of struct config an option fills: offset and size. */
