@@ -70,12 +70,12 @@ def healthz_from(address, source):
         return read_reply(s)[0]
 
 
-def served_again(address):
-    """Whether 127.0.0.1 gets /healthz within a few seconds (a closed
+def served_again(address, source="127.0.0.1"):
+    """Whether source gets /healthz within a few seconds (a closed
     connection leaves the per-address count when libmicrohttpd has
     cleaned it up, a moment after it closed)."""
     for _ in range(100):
-        if healthz_from(address, "127.0.0.1") == 200:
+        if healthz_from(address, source) == 200:
             return True
         time.sleep(0.05)
     return False
@@ -161,6 +161,45 @@ def test_connections_per_address_are_limited(make_api):
             s.close()
     # Once they are gone, the address is served again.
     assert served_again(api.server.address)
+
+
+def test_bodies_left_halfway_do_not_hold_their_connections(make_api):
+    """Clients that close in the middle of a large body: their connections
+    (and bodies) go at once, not at libmicrohttpd's idle timeout (30 s),
+    so the address's connection slots are free again within seconds."""
+    api = make_api("--max-conns-per-ip", "20")
+    ana = api.signup("ana")
+    head = request("/v1/me/profile", [
+        "Authorization: Bearer " + ana.credential,
+        "Content-Type: application/json",
+        f"Content-Length: {1024 * 1024}"], method="PUT")
+    # From an address of their own, whose 20 slots they fill.
+    conns = [connect(api.server.address, "127.0.0.3") for _ in range(20)]
+    for s in conns:
+        s.sendall(head + b"x" * (1024 * 1024 - 1024))
+    for s in conns:
+        s.close()
+    assert all_served(api.server.address, "127.0.0.3", 20)
+
+
+def all_served(address, source, n):
+    """Whether, within a few seconds, n connections from source held at
+    once each get /healthz: none of the address's n slots is still
+    taken."""
+    for _ in range(50):
+        conns = [connect(address, source) for _ in range(n)]
+        try:
+            for s in conns:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            if all(read_reply(s)[0] == 200 for s in conns):
+                return True
+        except OSError:
+            pass
+        finally:
+            for s in conns:
+                s.close()
+        time.sleep(0.1)
+    return False
 
 
 # --- 2. Slowloris -------------------------------------------------------
