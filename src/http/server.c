@@ -629,6 +629,7 @@ static void *http_reaper_main(void *arg)
 	pthread_mutex_lock(&s->conns_lock);
 	while (!s->reaper_stop) {
 		uint64_t now = http_now_ns();
+		unsigned late = 0, left = 0;
 		for (struct http_conn *hc = s->conns; hc; hc = hc->next) {
 			if (hc->fd < 0)
 				continue;
@@ -638,12 +639,22 @@ static void *http_reaper_main(void *arg)
 					hc->gone_ns = now;
 				gone = now - hc->gone_ns >= 1000000000u;
 			}
-			if ((hc->deadline_ns && now > hc->deadline_ns) ||
-			    gone) {
+			bool is_late = hc->deadline_ns && now > hc->deadline_ns;
+			if (is_late || gone) {
 				shutdown(hc->fd, SHUT_RDWR);
 				hc->deadline_ns = 0;
 				hc->in_body = false;
+				late += is_late;
+				left += gone;
 			}
+		}
+		if (late || left) { /* one line a sweep, not one a connection */
+			pthread_mutex_unlock(&s->conns_lock);
+			log_info("http: cut %u connections whose request "
+				 "headers "
+				 "were late and %u left in mid-body",
+				 late, left);
+			pthread_mutex_lock(&s->conns_lock);
 		}
 		bool idle = s->conns == NULL;
 		if (!idle)

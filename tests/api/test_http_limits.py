@@ -230,6 +230,7 @@ def test_headers_that_trickle_are_cut_at_the_deadline(make_api):
         s.close()
     assert not open_, "trickling connections were never cut"
     assert served_again(api.server.address)
+    assert log_lines(api, "request headers were late")
 
 
 def test_a_kept_alive_connection_gets_the_deadline_again(make_api):
