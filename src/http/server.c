@@ -91,6 +91,9 @@ struct http_server {
 	bool reaper_stop;
 	pthread_t reaper;
 	bool reaper_started;
+	pthread_mutex_t log_lock; /* the three below (http_log) */
+	uint64_t log_second;
+	unsigned log_count, log_dropped;
 	pthread_t workers[HTTP_WORKERS];
 	int n_workers;
 	pthread_mutex_t lock;
@@ -679,15 +682,37 @@ static void *http_reaper_main(void *arg)
 	return NULL;
 }
 
+/* libmicrohttpd's messages, at most HTTP_LOG_PER_SECOND a second: it
+ * writes one for each connection it refuses or loses, and a flood of
+ * clients must not become a flood of log lines. */
+#define HTTP_LOG_PER_SECOND 10
+
 static void http_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http_server *s = cls;
 	char line[512];
-	(void)cls;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	size_t n = strlen(line);
 	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
-	log_warn("http: %s", line);
+	uint64_t second = http_now_ns() / 1000000000u;
+	unsigned dropped = 0;
+	bool show;
+	pthread_mutex_lock(&s->log_lock);
+	if (second != s->log_second) {
+		dropped = s->log_dropped;
+		s->log_second = second;
+		s->log_count = s->log_dropped = 0;
+	}
+	show = s->log_count++ < HTTP_LOG_PER_SECOND;
+	if (!show)
+		s->log_dropped++;
+	pthread_mutex_unlock(&s->log_lock);
+	if (dropped)
+		log_warn("http: %u more messages of libmicrohttpd not shown",
+			 dropped);
+	if (show)
+		log_warn("http: %s", line);
 }
 
 int http_start(struct app *a, int fd, struct http_server **out, char *err,
@@ -711,6 +736,7 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
+	pthread_mutex_init(&s->log_lock, NULL);
 	pthread_cond_init(&s->reaper_wake, NULL);
 	s->reaper_started =
 		pthread_create(&s->reaper, NULL, http_reaper_main, s) == 0;
@@ -723,7 +749,7 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
 			MHD_USE_ITC,
 		0, NULL, NULL, http_handle, s, MHD_OPTION_EXTERNAL_LOGGER,
-		http_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
+		http_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_LIMIT,
 		4096, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 		a->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, 30,
@@ -772,6 +798,7 @@ void http_stop(struct http_server *s)
 		pthread_join(s->reaper, NULL);
 	}
 	pthread_mutex_destroy(&s->conns_lock);
+	pthread_mutex_destroy(&s->log_lock);
 	pthread_cond_destroy(&s->reaper_wake);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
