@@ -29,6 +29,13 @@ void app_read_end(struct app *a)
 	store_read_end(a->store);
 }
 
+bool app_ready(struct app *a)
+{
+	struct store_writer_stats ws;
+	store_writer_stats(a->store, &ws);
+	return !ws.failing;
+}
+
 int64_t app_now_ms(void)
 {
 	struct timespec ts;

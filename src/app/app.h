@@ -74,6 +74,11 @@ void app_close(struct app *a);
 void app_read_begin(struct app *a);
 void app_read_end(struct app *a);
 
+/* Whether the store's writer can commit: false from a batch that could
+ * not commit (a read-only store, a full disk) until one commits again.
+ * For /readyz; no I/O. */
+bool app_ready(struct app *a);
+
 /* The wall clock, read at the edge only (the gate never does). */
 int64_t app_now_ms(void);
 

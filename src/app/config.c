@@ -27,6 +27,7 @@ enum config_kind {
 	CONFIG_LISTEN_UNIX, /* struct listen_addr: ADDR:PORT, unix:PATH, off */
 	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
 	CONFIG_TEXT,	    /* char[]: printable ASCII, not empty */
+	CONFIG_SWITCH, /* bool: a value on or off (or a CONFIG_BOOL word) */
 };
 
 /* The field of struct config an option fills: offset and size. */
@@ -112,6 +113,15 @@ static const struct config_option {
 	  CONFIG_FIELD(allow_private_targets), 0, 0, NULL, NULL,
 	  "let outbound URLs reach loopback "
 	  "and private addresses (tests) [off]" },
+	{ "max-conns-per-ip", "CMR_MAX_CONNS_PER_IP", CONFIG_UINT,
+	  CONFIG_FIELD(max_conns_per_ip), 1, 100000, "64", NULL,
+	  "HTTP connections at once from one client address [64]" },
+	{ "header-timeout", "CMR_HEADER_TIMEOUT", CONFIG_UINT,
+	  CONFIG_FIELD(header_timeout), 1, 3600, "10", NULL,
+	  "seconds an HTTP request's headers may take to arrive [10]" },
+	{ "access-log", "CMR_ACCESS_LOG", CONFIG_SWITCH,
+	  CONFIG_FIELD(access_log), 0, 0, "on", NULL,
+	  "one log line per HTTP request, on or off [on]" },
 };
 
 #define N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -290,6 +300,7 @@ static int config_store(struct config *c, const struct config_option *o,
 
 	switch (o->kind) {
 	case CONFIG_BOOL:
+	case CONFIG_SWITCH:
 		assert(o->size == sizeof(bool));
 		if (config_bool(value, field) != 0) {
 			snprintf(why, whylen,

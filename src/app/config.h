@@ -39,6 +39,9 @@ struct config {
 	char user[64];			/* --user; "" when none */
 	bool allow_private_targets;	/* --allow-private-targets */
 	char operator_jurisdiction[64]; /* --operator-jurisdiction; "" */
+	unsigned max_conns_per_ip;	/* --max-conns-per-ip, 1..100000 */
+	unsigned header_timeout;	/* --header-timeout seconds, 1..3600 */
+	bool access_log;		/* --access-log on|off */
 	char server_name[254]; /* ledger heads name this; = alias domain */
 };
 

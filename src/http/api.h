@@ -10,6 +10,7 @@
 
 /* api_health.c */
 void api_healthz(struct http_request *r);
+void api_readyz(struct http_request *r);
 
 /* api_openapi.c */
 void api_openapi(struct http_request *r);

@@ -11,9 +11,23 @@
 #include "core/id.h"
 #include "core/terms.h"
 
+/* Liveness: no I/O, so it answers whatever the store does. */
 void api_healthz(struct http_request *r)
 {
 	http_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Readiness: 503 while the store's writer cannot commit. */
+void api_readyz(struct http_request *r)
+{
+	if (!app_ready(r->app)) {
+		http_header(r, "Retry-After", "5");
+		http_problem(r, 503, NULL,
+			     "the store cannot commit writes (read-only? "
+			     "disk full?); try again");
+		return;
+	}
+	http_json(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
 int api_limit(struct http_request *r)

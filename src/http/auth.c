@@ -33,17 +33,15 @@ static bool auth_forbidden(struct http_request *r, const char *why)
 	return false;
 }
 
-/* A cookie-authenticated write must carry X-CMR-CSRF: 1 and, when the
- * browser sends an Origin, come from this server's own origin. */
-static bool auth_csrf(struct http_request *r)
+static bool auth_is_write(const struct http_request *r)
 {
-	const char *m = r->method;
-	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-		return true;
-	const char *h = http_header_in(r, "X-CMR-CSRF");
-	if (h == NULL || strcmp(h, "1") != 0)
-		return auth_forbidden(r, "a write from a browser session "
-					 "needs the header X-CMR-CSRF: 1");
+	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
+}
+
+/* A write that carries an Origin (a browser's) must come from this
+ * server's own origin: its host and port are the request's Host. */
+static bool auth_same_origin(struct http_request *r)
+{
 	const char *origin = http_header_in(r, "Origin");
 	const char *host = http_header_in(r, "Host");
 	if (origin) {
@@ -61,11 +59,24 @@ static bool auth_csrf(struct http_request *r)
 	return true;
 }
 
+/* A cookie-authenticated write must carry X-CMR-CSRF: 1 and, when the
+ * browser sends an Origin, come from this server's own origin. */
+static bool auth_csrf(struct http_request *r)
+{
+	if (!auth_is_write(r))
+		return true;
+	const char *h = http_header_in(r, "X-CMR-CSRF");
+	if (h == NULL || strcmp(h, "1") != 0)
+		return auth_forbidden(r, "a write from a browser session "
+					 "needs the header X-CMR-CSRF: 1");
+	return auth_same_origin(r);
+}
+
 bool auth_check(struct http_request *r)
 {
 	enum http_who who = r->route->who;
-	if (who == WHO_ANYONE)
-		return true;
+	if (who == WHO_ANYONE) /* log-in CSRF: a foreign page's form */
+		return !auth_is_write(r) || auth_same_origin(r);
 
 	const char *authz = http_header_in(r, "Authorization");
 	if (authz) {

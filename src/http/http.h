@@ -2,10 +2,13 @@
  * http.h — what the HTTP door's parts share: one request's state, the
  * route table's types, and the reply helpers.
  *
- * A request lives from its first byte to its reply. The server reads the
- * body (at most HTTP_BODY_MAX; more is a 413, at once from Content-Length
- * or after draining a chunked body), finds the route, authenticates the
- * caller as the route's `who` column demands, then calls the handler.
+ * A request lives from its first byte to its reply. Once its headers are
+ * in, the server finds the route, checks the body's announced size and
+ * media type and authenticates the caller as the route's `who` column
+ * demands; then it reads the body (at most r->body_max: HTTP_BODY_MAX,
+ * or HTTP_ANON_BODY for routes anyone may call; more is a 413, at
+ * once from Content-Length or after draining a chunked body) and calls
+ * the handler.
  * A handler either replies at once (http_json, http_problem, …) or hands
  * a write to the store's writer with http_write(): the connection is
  * suspended, no thread waits for the commit, and when the writer is done
@@ -21,7 +24,8 @@
 
 #include "app/app.h"
 
-#define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB */
+#define HTTP_BODY_MAX	(1024 * 1024) /* 1 MiB: a caller with credentials */
+#define HTTP_ANON_BODY	(8 * 1024)    /* routes that need no credentials */
 #define HTTP_JSON_DEPTH 16	      /* deepest nesting a body may have */
 #define HTTP_PARAMS_MAX 2	      /* {id} segments in a pattern */
 
@@ -58,8 +62,11 @@ struct http_request {
 
 	char *body; /* the request body, NUL-terminated */
 	size_t body_len, body_cap;
+	size_t body_max; /* HTTP_BODY_MAX, or HTTP_ANON_BODY (its route) */
 	bool body_too_big;
-	bool body_bad_length;
+	bool close;	     /* answered before its body: close after */
+	char request_id[17]; /* 16 random hex digits: X-Request-Id */
+	uint64_t started_ns; /* CLOCK_MONOTONIC at the headers (access log) */
 
 	/* The authenticated caller (route->who decides which is set). */
 	uint64_t person;

@@ -110,6 +110,9 @@ void http_problem(struct http_request *r, unsigned status, const char *field,
 	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank",
 			      "title", http_title(status), "status",
 			      (int)status, "detail", detail);
+	if (p && r->request_id[0]) /* what the operator's log names */
+		json_object_set_new(p, "request_id",
+				    json_string(r->request_id));
 	if (p && field)
 		json_object_set_new(p, "errors",
 				    json_pack("[{s:s,s:s}]", "field", name,

@@ -240,6 +240,22 @@ static void sqlite_count_batch(struct sqlite_store *s, size_t n, uint64_t t0)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* Notes whether a batch could begin and commit: the writer is failing
+ * from a failed one until one commits again (readiness: a read-only
+ * store, a full disk). Each change of state is logged once. */
+static void sqlite_note_commit(struct sqlite_store *s, bool committed)
+{
+	pthread_mutex_lock(&s->lock);
+	bool was = s->stats.failing;
+	s->stats.failing = !committed;
+	pthread_mutex_unlock(&s->lock);
+	if (!was && !committed)
+		log_warn("store: writer: a commit failed; not ready until one "
+			 "succeeds");
+	else if (was && committed)
+		log_info("store: writer: commits again; ready");
+}
+
 /* Runs one batch: BEGIN IMMEDIATE, its jobs, COMMIT, then the commit
  * hooks (or, when the transaction died, sqlite_abandon). Jobs not run
  * because the transaction died are returned through *requeue, in order. */
@@ -258,6 +274,7 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 	if (sqlite_exec(db, "BEGIN IMMEDIATE") != SQLITE_OK) {
 		for (struct sqlite_job *j = jobs; j; j = j->next)
 			j->status = STORE_FAULT;
+		sqlite_note_commit(s, false);
 		sqlite_reopen(s);
 		goto finish;
 	}
@@ -267,6 +284,7 @@ static void sqlite_run_batch(struct sqlite_store *s, struct sqlite_job *jobs,
 		log_warn("store: commit failed: %s", sqlite3_errmsg(db));
 		alive = false;
 	}
+	sqlite_note_commit(s, alive);
 	if (!alive) {
 		*requeue = sqlite_abandon(&tx, &jobs, ran_end);
 	} else {

@@ -222,6 +222,7 @@ struct store_writer_stats {
 	uint64_t jobs;
 	uint64_t commit_ns_total;
 	uint64_t max_batch;
+	bool failing; /* the last batch could not commit (readiness) */
 };
 void store_writer_stats(struct store *s, struct store_writer_stats *out);
 

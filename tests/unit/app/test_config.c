@@ -140,8 +140,33 @@ static const struct {
 	{ "user", "CMR_USER", "" },
 	{ "operator-jurisdiction", "CMR_OPERATOR_JURISDICTION", "" },
 	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", "yes please" },
+	{ "max-conns-per-ip", "CMR_MAX_CONNS_PER_IP", "0" },
+	{ "header-timeout", "CMR_HEADER_TIMEOUT", "3601" },
+	{ "access-log", "CMR_ACCESS_LOG", "sometimes" },
 };
 #define N_EVERY (sizeof(every_option) / sizeof(every_option[0]))
+
+/* --access-log takes a value (on|off), unlike a boolean flag, and is on
+ * unless told; the HTTP limits have their defaults. */
+Test(config, the_http_settings)
+{
+	struct config c;
+	char err[400];
+	config_defaults(&c);
+	cr_assert(c.access_log);
+	cr_assert_eq(c.max_conns_per_ip, 64);
+	cr_assert_eq(c.header_timeout, 10);
+	bool takes = false;
+	cr_assert(config_known("access-log", &takes) && takes);
+	cr_assert_eq(
+		config_set(&c, "access-log", "off", false, err, sizeof(err)), 0,
+		"%s", err);
+	cr_assert(!c.access_log);
+	cr_assert_eq(
+		config_set(&c, "access-log", NULL, false, err, sizeof(err)),
+		-1);
+	cr_assert(strstr(err, "needs a value") != NULL, "%s", err);
+}
 
 Test(config, usage_lists_every_option_with_its_variable)
 {
