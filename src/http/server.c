@@ -28,6 +28,7 @@
 #include "app/metrics.h"
 #include "base/log.h"
 #include "base/net.h"
+#include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
 
@@ -115,7 +116,7 @@ static void http_dispatch(struct http_request *r)
 	bool session = strcmp(route->method, "GET") == 0;
 	if (session)
 		app_read_begin(r->app);
-	if (auth_check(r)) /* else it replied 401/403 */
+	if (auth_check(r) && api_query_check(r)) /* else it replied */
 		route->handler(r);
 	if (session)
 		app_read_end(r->app);
