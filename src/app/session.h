@@ -3,9 +3,8 @@
  * password (argon2id; unknown handles cost the same time; failures
  * throttled per handle and client address and per client address; a
  * bounded line of hashes), the same throttle for a password asked again,
- * and the credentials a log-in
- * yields — bearer tokens for scripts (90 days, revocable) and browser
- * sessions (idle and absolute expiry).
+ * and the credentials a log-in yields — bearer tokens for scripts (90
+ * days, revocable) and browser sessions (idle and absolute expiry).
  *
  * A credential reads "cmrt_<16>_<43>" (token) or "cmrs_<16>_<43>"
  * (session): the middle part encodes the row's key, the rest is 256

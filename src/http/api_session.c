@@ -2,7 +2,8 @@
  * api_session.c — signing up, logging in and out, tokens. Hashing a
  * password takes most of a core for a moment, so sign-up and log-in run
  * on the server's worker threads (http_offload), never on its event
- * threads.
+ * threads — after a place in the line of hashes was taken here
+ * (session_*_admit), so that a flood is answered 429 at once.
  */
 #include "http/api.h"
 
