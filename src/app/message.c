@@ -117,7 +117,10 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 		gate_input_of(t->cfg, r, p, ch, topic, now, GATE_STAGE_FULL);
 	gi.channel = (uint8_t)in->channel; /* as given: row 5 judges it */
 	gi.sender_is_brand = in->sender_is_brand;
-	if (in->dedup) {
+	/* The sender is judged before the duplicate check: a stranger who
+	 * replays the brand's Message-ID and body is a leak (row 2), not a
+	 * retry. */
+	if (in->dedup && in->sender_is_brand) {
 		bool found = false;
 		if (store_attempt_dup(t->reads, r->id, in->dedup, &found) !=
 		    STORE_OK)

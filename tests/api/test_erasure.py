@@ -11,7 +11,7 @@ import secrets
 
 import pytest
 
-from conftest import ASK, PASSWORD, assert_problem
+from conftest import assert_schema, ASK, PASSWORD, assert_problem
 
 MARK = "qz" + secrets.token_hex(4)  # unique to this run
 HANDLE = "h" + MARK
@@ -253,6 +253,13 @@ def test_a_brand_reading_after_erasure_writes_nothing_of_the_person(
     # told of the end would.
     view = bolt.ok("GET", f"/v1/relationships/{rels['bolt'].id}")
     assert view["state"] == "ended"
+    # Still the documented shape: an ended relationship that grants
+    # nothing, not nulls where the schema wants values.
+    assert_schema(view, "BrandRelationshipDetail")
+    assert view["terms"]["channels"] == {} and view["fields"] == {}
+    listed = bolt.ok("GET", "/v1/relationships")["items"]
+    for item in listed:
+        assert_schema(item, "BrandRelationship")
     api.stop()
     key = person_key(ctx, rels["acme"].id)
     with ctx.sql() as db:

@@ -18,6 +18,7 @@
 
 #include "http/api.h"
 #include "http/http.h"
+#include "ledger/chain.h"
 
 extern const char http_openapi_json[];
 extern const size_t http_openapi_json_len;
@@ -594,4 +595,29 @@ Test(openapi, query_check_notices_a_difference)
 	cr_assert_not(query_params_are(item, json_object_get(item, "get"), none,
 				       why, sizeof(why)));
 	cr_assert(strstr(why, "not read"), "%s", why);
+}
+
+/* The ledger's types as documented (LedgerEntry.type's enum) are the
+ * chain's table (ledger/chain.c), in the same order: a new type is
+ * documented when it is added. */
+Test(openapi, ledger_types_are_the_chains)
+{
+	json_t *type = json_object_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(doc, "components"),
+					"schemas"),
+				"LedgerEntry"),
+			"properties"),
+		"type");
+	json_t *names = json_object_get(type, "enum");
+	size_t n = 0;
+	for (; chain_types[n]; n++)
+		cr_expect_str_eq(json_string_value(json_array_get(names, n)),
+				 chain_types[n], "LedgerEntry.type enum[%zu]",
+				 n);
+	cr_expect_eq(json_array_size(names), n,
+		     "LedgerEntry.type lists %zu types, the chain %zu",
+		     json_array_size(names), n);
 }
