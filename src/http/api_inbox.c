@@ -497,6 +497,8 @@ static void delivery_patch_run(struct http_request *r)
 	w->status = delivery_patch_begin(r->app, r->person, account_password(r),
 					 w->body, &type_error, w->secret,
 					 &w->write, &w->err);
+	reentry_done(&w->ticket, "password", &w->status, &w->err,
+		     &w->retry_after);
 	if (w->status == APP_INVALID && type_error)
 		w->status = APP_INVALID | 0x100; /* 400, not 422 */
 }
