@@ -77,6 +77,11 @@ static void person_password_core(const char *pw, char *out, size_t size)
 	out[k] = '\0';
 }
 
+/* cracklib, under libpwquality, keeps its dictionary in static state:
+ * two checks at once (two sign-ups on the server's two event threads)
+ * fail with "error loading dictionary". One at a time. */
+static pthread_mutex_t person_pwquality_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* libpwquality's verdict on pw (at least min bytes): APP_OK, or
  * APP_INVALID with its reason. */
 static enum app_status person_pwquality(const char *pw, int min,
@@ -88,6 +93,7 @@ static enum app_status person_pwquality(const char *pw, int min,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	pwquality_set_int_value(s, PWQ_SETTING_MIN_LENGTH, min);
 	void *aux = NULL;
+	pthread_mutex_lock(&person_pwquality_lock);
 	int score = pwquality_check(s, pw, NULL, handle, &aux);
 	char why[PWQ_MAX_ERROR_MESSAGE_LEN];
 	enum app_status rc = APP_OK;
@@ -98,6 +104,7 @@ static enum app_status person_pwquality(const char *pw, int min,
 			      "this password is too easy to guess: %s",
 			      text ? text : "libpwquality refused it");
 	}
+	pthread_mutex_unlock(&person_pwquality_lock);
 	pwquality_free_settings(s);
 	return rc;
 }

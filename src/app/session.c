@@ -3,6 +3,8 @@
  */
 #include "app/session.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -40,27 +42,173 @@ static void session_dummy_init(void)
 		session_dummy[0] = '\0';
 }
 
-enum app_status session_login(struct app *a, const char *handle,
-			      const char *password, const char *client,
-			      uint64_t *person, int64_t *retry_after)
+/* The key of a client address: the address itself, but for IPv6 its
+ * /64, which one subscriber usually holds whole (an IPv4-mapped address
+ * is its IPv4 address). */
+static void session_client_key(const char *client, char *out, size_t size)
+{
+	struct in6_addr a6;
+	char text[INET6_ADDRSTRLEN];
+	if (client && inet_pton(AF_INET6, client, &a6) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(a6.s6_addr + 8, 0, 8);
+		if (inet_ntop(AF_INET6, &a6, text, sizeof(text))) {
+			snprintf(out, size, "addr\n%s/64", text);
+			return;
+		}
+	}
+	if (client && strncmp(client, "::ffff:", 7) == 0 && strchr(client, '.'))
+		client += 7;
+	snprintf(out, size, "addr\n%s", client ? client : "");
+}
+
+/* The longer wait of the ticket's two keys (its `who`, when it has one,
+ * and its address); 0 when neither is locked out. */
+static int64_t session_wait(struct session_ticket *t, int64_t now)
+{
+	int64_t wait = throttle_wait(t->app->throttle, t->client, now);
+	if (t->who[0]) {
+		int64_t w = throttle_wait(t->app->throttle, t->who, now);
+		if (w > wait)
+			wait = w;
+	}
+	return wait;
+}
+
+static enum app_status session_locked(int64_t wait, int64_t *retry_after,
+				      struct app_error *err, const char *what)
+{
+	*retry_after = wait;
+	return app_fail(err, APP_CONFLICT, NULL,
+			"too many %s; try again in %lld second%s", what,
+			(long long)wait, wait == 1 ? "" : "s");
+}
+
+/* Admits a ticket whose keys are set: not locked out, and a place in the
+ * line of hashes. */
+static enum app_status session_admit(struct session_ticket *t,
+				     int64_t *retry_after,
+				     struct app_error *err, const char *what)
+{
+	int64_t wait = session_wait(t, app_now_ms() / 1000);
+	if (wait > 0)
+		return session_locked(wait, retry_after, err, what);
+	if (!throttle_queue_enter(t->app->throttle, t->client)) {
+		*retry_after = 1;
+		return app_fail(err, APP_CONFLICT, NULL,
+				"too many password checks at once; try again "
+				"in 1 second");
+	}
+	t->held = true;
+	return APP_OK;
+}
+
+static void session_ticket_init(struct app *a, struct session_ticket *t,
+				const char *client)
+{
+	*t = (struct session_ticket){ .app = a };
+	session_client_key(client, t->client, sizeof(t->client));
+}
+
+/* The log-in key of a handle (its normal form, or a cut of what was
+ * given) at an address. */
+static void session_login_key(struct session_ticket *t, const char *handle)
 {
 	char norm[PERSON_HANDLE_MAX + 1] = "";
-	char key[PERSON_HANDLE_MAX + 80];
+	if (person_handle_check(handle, norm, NULL) != APP_OK)
+		snprintf(norm, sizeof(norm), "%.32s", handle);
+	snprintf(t->who, sizeof(t->who), "login\n%s\n%s", norm, t->client);
+}
+
+enum app_status session_login_admit(struct app *a, struct session_ticket *t,
+				    const char *handle, const char *client,
+				    int64_t *retry_after, struct app_error *err)
+{
+	session_ticket_init(a, t, client);
+	session_login_key(t, handle);
+	return session_admit(t, retry_after, err, "failed log-ins");
+}
+
+enum app_status session_reentry_admit(struct app *a, struct session_ticket *t,
+				      uint64_t person, const char *client,
+				      int64_t *retry_after,
+				      struct app_error *err)
+{
+	session_ticket_init(a, t, client);
+	snprintf(t->who, sizeof(t->who), "reentry\n%llx",
+		 (unsigned long long)person);
+	return session_admit(t, retry_after, err, "wrong passwords");
+}
+
+enum app_status session_signup_admit(struct app *a, struct session_ticket *t,
+				     const char *client, int64_t *retry_after,
+				     struct app_error *err)
+{
+	session_ticket_init(a, t, client);
+	return session_admit(t, retry_after, err, "failed log-ins");
+}
+
+void session_ticket_end(struct session_ticket *t)
+{
+	if (t->held) {
+		t->held = false;
+		throttle_queue_leave(t->app->throttle, t->client);
+	}
+}
+
+/* Counts a failure against both keys; the longer lock-out it starts. */
+static int64_t session_fail(struct session_ticket *t, int64_t now)
+{
+	int64_t lock = throttle_fail(t->app->throttle, t->who, now);
+	int64_t l = throttle_fail_after(t->app->throttle, t->client,
+					THROTTLE_CLIENT_FREE, now);
+	return l > lock ? l : lock;
+}
+
+enum app_status session_reentry_done(struct session_ticket *t,
+				     enum session_check check,
+				     int64_t *retry_after,
+				     struct app_error *err)
+{
+	session_ticket_end(t);
+	if (check != SESSION_WRONG) {
+		/* Only a right password forgets: a request refused before
+		 * the check must not wipe the count. */
+		if (check == SESSION_RIGHT)
+			throttle_reset(t->app->throttle, t->who);
+		return APP_OK;
+	}
+	int64_t lock = session_fail(t, app_now_ms() / 1000);
+	if (lock > 0)
+		return session_locked(lock, retry_after, err,
+				      "wrong passwords");
+	return APP_OK;
+}
+
+enum app_status session_login(struct session_ticket *t, const char *handle,
+			      const char *password, uint64_t *person,
+			      int64_t *retry_after, struct app_error *err)
+{
+	struct app *a = t->app;
+	char norm[PERSON_HANDLE_MAX + 1] = "";
 	int64_t now = app_now_ms() / 1000;
 
 	pthread_once(&session_dummy_once, session_dummy_init);
+	/* A lock-out may have begun while this check waited in line. */
+	int64_t wait = session_wait(t, now);
+	if (wait > 0) {
+		session_ticket_end(t);
+		return session_locked(wait, retry_after, err, "failed log-ins");
+	}
 	if (person_handle_check(handle, norm, NULL) != APP_OK)
 		snprintf(norm, sizeof(norm), "%.32s", handle);
-	snprintf(key, sizeof(key), "login\n%s\n%s", norm, client);
-	int64_t wait = throttle_wait(a->throttle, key, now);
-	if (wait > 0) {
-		*retry_after = wait;
-		return APP_CONFLICT;
-	}
 	struct store_person p;
 	int rc = store_person_get(a->reads, 0, norm, &p);
-	if (rc == STORE_FAULT)
-		return APP_FAULT;
+	if (rc == STORE_FAULT) {
+		session_ticket_end(t);
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	}
 	bool ok;
 	if (rc == STORE_OK && p.erased_at == 0) {
 		ok = person_password_verify(p.password_hash, password);
@@ -72,15 +220,16 @@ enum app_status session_login(struct app *a, const char *handle,
 	}
 	if (rc == STORE_OK)
 		store_person_clear(&p);
+	session_ticket_end(t);
 	if (!ok) {
-		int64_t lock = throttle_fail(a->throttle, key, now);
-		if (lock > 0) {
-			*retry_after = lock;
-			return APP_CONFLICT;
-		}
-		return APP_NOT_FOUND;
+		int64_t lock = session_fail(t, now);
+		if (lock > 0)
+			return session_locked(lock, retry_after, err,
+					      "failed log-ins");
+		return app_fail(err, APP_NOT_FOUND, NULL,
+				"wrong handle or password");
 	}
-	throttle_reset(a->throttle, key);
+	throttle_reset(a->throttle, t->who);
 	return APP_OK;
 }
 

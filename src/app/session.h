@@ -1,9 +1,10 @@
 /*
  * session.h — how a person proves who they are: log-in with handle and
  * password (argon2id; unknown handles cost the same time; failures
- * throttled per handle and client address), and the credentials a log-in
- * yields — bearer tokens for scripts (90 days, revocable) and browser
- * sessions (idle and absolute expiry).
+ * throttled per handle and client address and per client address; a
+ * bounded line of hashes), the same throttle for a password asked again,
+ * and the credentials a log-in yields — bearer tokens for scripts (90
+ * days, revocable) and browser sessions (idle and absolute expiry).
  *
  * A credential reads "cmrt_<16>_<43>" (token) or "cmrs_<16>_<43>"
  * (session): the middle part encodes the row's key, the rest is 256
@@ -17,6 +18,7 @@
 #include <stdint.h>
 
 #include "app/app.h"
+#include "app/person.h"
 
 #define SESSION_CREDENTIAL_SIZE 72
 #define TOKEN_TTL		(90 * 86400) /* bearer tokens: 90 days */
@@ -25,13 +27,70 @@
 
 enum session_kind { SESSION_TOKEN, SESSION_COOKIE };
 
-/* Checks handle and password. APP_OK and *person; APP_NOT_FOUND for any
- * wrong pair (the same answer and about the same time whether the handle
- * exists or not); APP_CONFLICT with *retry_after when throttled. Runs
+/* One password check's place in line: a log-in, a sign-up, or a
+ * password asked again (export, password change, erasure, delivery
+ * settings). A door takes it with session_*_admit on its event thread,
+ * before it hands the check (argon2id) to a worker, so that a flood is
+ * answered 429 at once instead of queueing hashes; the check then runs on
+ * the worker, and session_ticket_end gives the place back in every case
+ * (it may be called again, from the request's clean-up). */
+struct session_ticket {
+	struct app *app;
+	char who[PERSON_HANDLE_MAX + 96]; /* failures counted per (handle,
+					     address) or per person; "" for
+					     a sign-up */
+	char client[64];		  /* the address's key: "addr\n" and
+					     the address (IPv6: its /64) */
+	bool held;			  /* a place in line is held */
+};
+
+/* Admissions. APP_OK: the ticket holds a place in the line of password
+ * hashes. APP_CONFLICT with *retry_after (seconds) and err's sentence:
+ * the handle at that address, the person, or the address is locked out
+ * after failures, or the line is full overall or for that address — the
+ * door answers 429 with Retry-After, and nothing is hashed. `client` is
+ * the client's address as text ("" when unknown). */
+enum app_status session_login_admit(struct app *a, struct session_ticket *t,
+				    const char *handle, const char *client,
+				    int64_t *retry_after,
+				    struct app_error *err);
+enum app_status session_reentry_admit(struct app *a, struct session_ticket *t,
+				      uint64_t person, const char *client,
+				      int64_t *retry_after,
+				      struct app_error *err);
+enum app_status session_signup_admit(struct app *a, struct session_ticket *t,
+				     const char *client, int64_t *retry_after,
+				     struct app_error *err);
+
+/* What became of a password asked again. */
+enum session_check {
+	SESSION_UNCHECKED, /* the request failed before (or apart from) it */
+	SESSION_RIGHT,
+	SESSION_WRONG,
+};
+
+/* After a password asked again: counts a wrong one (per person and per
+ * address), forgets the person's failures after a right one, and gives
+ * the place in line back. APP_CONFLICT with *retry_after and err when
+ * this failure starts a lock-out (the door answers 429 instead of 403),
+ * else APP_OK. */
+enum app_status session_reentry_done(struct session_ticket *t,
+				     enum session_check check,
+				     int64_t *retry_after,
+				     struct app_error *err);
+
+/* Gives the ticket's place in line back, if it still holds one. */
+void session_ticket_end(struct session_ticket *t);
+
+/* Checks handle and password under an admitted ticket (which it ends).
+ * APP_OK and *person; APP_NOT_FOUND for any wrong pair (the same answer
+ * and about the same time whether the handle exists or not);
+ * APP_CONFLICT with *retry_after and err when throttled (a lock-out that
+ * began while the check waited, or the one this failure starts). Runs
  * argon2id: call it off the server's event threads. */
-enum app_status session_login(struct app *a, const char *handle,
-			      const char *password, const char *client,
-			      uint64_t *person, int64_t *retry_after);
+enum app_status session_login(struct session_ticket *t, const char *handle,
+			      const char *password, uint64_t *person,
+			      int64_t *retry_after, struct app_error *err);
 
 struct session_new {
 	uint64_t id;

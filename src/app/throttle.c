@@ -1,7 +1,8 @@
 /*
- * throttle.c — failure counting with lock-outs (see throttle.h). Keys are
- * hashed into a fixed table; a collision can only make two keys share a
- * count, which errs on the side of slowing an attacker down.
+ * throttle.c — failure counting with lock-outs, and the bounded line of
+ * password hashes (see throttle.h). Keys are hashed into a fixed table; a
+ * collision can only make two keys share a count, which errs on the side
+ * of slowing an attacker down.
  */
 #include "app/throttle.h"
 #include "store/store.h"
@@ -20,10 +21,20 @@ struct throttle_slot {
 	uint32_t failures;
 };
 
+/* One client address's places in the line of password hashes. */
+struct throttle_queued {
+	uint64_t key; /* hash of the client key; 0: free */
+	unsigned n;   /* places it holds */
+};
+
 struct throttle {
 	pthread_mutex_t lock;
 	uint8_t salt[16]; /* so that slots cannot be aimed at */
 	struct throttle_slot slots[THROTTLE_SLOTS];
+	/* At most THROTTLE_QUEUE_MAX places are held, so as many distinct
+	 * clients at most: a scan of this short array finds one. */
+	struct throttle_queued queued[THROTTLE_QUEUE_MAX];
+	unsigned n_queued; /* places held in all */
 };
 
 struct throttle *throttle_new(void)
@@ -44,13 +55,19 @@ void throttle_free(struct throttle *t)
 	free(t);
 }
 
+/* The salted hash of key, never 0 (0 marks a free slot). */
+static uint64_t throttle_hash(const struct throttle *t, const char *key)
+{
+	uint64_t h;
+	crypto_shorthash((uint8_t *)&h, (const uint8_t *)key, strlen(key),
+			 t->salt);
+	return h == 0 ? 1 : h;
+}
+
 static struct throttle_slot *throttle_slot(struct throttle *t, const char *key,
 					   int64_t now, uint64_t *h)
 {
-	crypto_shorthash((uint8_t *)h, (const uint8_t *)key, strlen(key),
-			 t->salt);
-	if (*h == 0)
-		*h = 1;
+	*h = throttle_hash(t, key);
 	struct throttle_slot *s = &t->slots[*h % THROTTLE_SLOTS];
 	if (s->key != *h ||
 	    (now - s->first > THROTTLE_WINDOW && now >= s->locked_until)) {
@@ -74,7 +91,15 @@ int64_t throttle_wait(struct throttle *t, const char *key, int64_t now)
 
 int64_t throttle_fail(struct throttle *t, const char *key, int64_t now)
 {
+	return throttle_fail_after(t, key, THROTTLE_FREE, now);
+}
+
+int64_t throttle_fail_after(struct throttle *t, const char *key, unsigned free,
+			    int64_t now)
+{
 	uint64_t h;
+	if (free < 1)
+		free = 1;
 	int64_t lock = 0;
 	pthread_mutex_lock(&t->lock);
 	struct throttle_slot *s = throttle_slot(t, key, now, &h);
@@ -83,8 +108,8 @@ int64_t throttle_fail(struct throttle *t, const char *key, int64_t now)
 		s->first = now;
 	}
 	s->failures++;
-	if (s->failures >= THROTTLE_FREE) {
-		unsigned over = s->failures - THROTTLE_FREE;
+	if (s->failures >= free) {
+		unsigned over = s->failures - free;
 		lock = over >= 10 ? THROTTLE_MAX_LOCK : (int64_t)1 << over;
 		if (lock > THROTTLE_MAX_LOCK)
 			lock = THROTTLE_MAX_LOCK;
@@ -101,5 +126,47 @@ void throttle_reset(struct throttle *t, const char *key)
 	struct throttle_slot *s = throttle_slot(t, key, 0, &h);
 	if (s->key == h)
 		memset(s, 0, sizeof(*s));
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool throttle_queue_enter(struct throttle *t, const char *client)
+{
+	uint64_t h = throttle_hash(t, client);
+	struct throttle_queued *mine = NULL, *spare = NULL;
+	bool ok = false;
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < THROTTLE_QUEUE_MAX; i++) {
+		if (t->queued[i].key == h)
+			mine = &t->queued[i];
+		else if (t->queued[i].key == 0 && spare == NULL)
+			spare = &t->queued[i];
+	}
+	if (t->n_queued < THROTTLE_QUEUE_MAX &&
+	    (mine ? mine->n < THROTTLE_QUEUE_PER_CLIENT : spare != NULL)) {
+		if (mine == NULL) {
+			mine = spare;
+			*mine = (struct throttle_queued){ h, 0 };
+		}
+		mine->n++;
+		t->n_queued++;
+		ok = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return ok;
+}
+
+void throttle_queue_leave(struct throttle *t, const char *client)
+{
+	uint64_t h = throttle_hash(t, client);
+	pthread_mutex_lock(&t->lock);
+	for (size_t i = 0; i < THROTTLE_QUEUE_MAX; i++) {
+		struct throttle_queued *q = &t->queued[i];
+		if (q->key != h || q->n == 0)
+			continue;
+		if (--q->n == 0)
+			q->key = 0;
+		t->n_queued--;
+		break;
+	}
 	pthread_mutex_unlock(&t->lock);
 }

@@ -103,7 +103,28 @@ bool api_no_fields(struct http_request *r);
 void api_page_reply(struct http_request *r, int limit, json_t *items,
 		    enum app_status rc, const struct app_error *err);
 
-/* The {id} of the path as a key of type, or false after replying 404. */
+/* Replies 429 with Retry-After: retry_after seconds (at least 1) and
+ * err's sentence — a throttled password check or code. */
+void api_throttled(struct http_request *r, int64_t retry_after,
+		   const struct app_error *err);
+
+/* The {id} of the path as a key of type (enum id_type), or false after
+ * replying 400 when it is not an id of that type. A well-formed id
+ * that is unknown or not the caller's is the handler's 404. */
 bool api_id(struct http_request *r, int index, int type, uint64_t *key);
+
+/* The same for an id s given in field `field` (of the body or query;
+ * NULL: the path): false after replying 400 when s is not such an id. */
+bool api_id_parse(struct http_request *r, const char *field, const char *s,
+		  int type, uint64_t *key);
+
+/* The query parameters a route's handler reads (NULL-terminated; empty
+ * for most). */
+const char *const *api_query_names(http_handler handler);
+
+/* Refuses (400) a query parameter the route's handler does not read, or
+ * one given twice: the server calls it before every handler. False after
+ * replying. */
+bool api_query_check(struct http_request *r);
 
 #endif

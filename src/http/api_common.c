@@ -4,6 +4,7 @@
 #include "http/api.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,9 +39,9 @@ int api_limit(struct http_request *r)
 	char *end;
 	long v = strtol(s, &end, 10);
 	if (*s == '\0' || *end || v < 1 || v > 200) {
-		http_problem(r, 400, "limit",
-			     "limit is a whole number from 1 "
-			     "to 200");
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "limit",
+				"limit is a whole number from 1 "
+				"to 200");
 		return -1;
 	}
 	return (int)v;
@@ -51,22 +52,83 @@ bool api_after(struct http_request *r, int type, uint64_t *after)
 	const char *a = http_query(r, "after");
 	*after = 0;
 	if (a && !id_decode((enum id_type)type, a, after)) {
-		http_problem(r, 400, "after",
-			     "after is an id from a previous "
-			     "page");
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "after",
+				"after is an id from a previous "
+				"page");
 		return false;
 	}
 	return true;
 }
 
+void api_throttled(struct http_request *r, int64_t retry_after,
+		   const struct app_error *err)
+{
+	char ra[24];
+	if (retry_after < 1)
+		retry_after = 1;
+	snprintf(ra, sizeof(ra), "%lld", (long long)retry_after);
+	http_header(r, "Retry-After", ra);
+	http_problem(r, 429, NULL, "%s",
+		     err && err->message[0] ? err->message
+					    : "too many attempts; try again "
+					      "later");
+}
+
+/* What an id of each type names, for the problem of a malformed one
+ * (enum id_type's order). */
+static const char *const api_id_names[ID_TYPE_COUNT] = {
+	"person", "brand",  "proposal", "relationship", "message", "campaign",
+	"offer",  "intent", "feedback", "credit",	"token",
+};
+
+bool api_id_parse(struct http_request *r, const char *field, const char *s,
+		  int type, uint64_t *key)
+{
+	if (s != NULL && id_decode((enum id_type)type, s, key))
+		return true;
+	/* Malformed (not an id of this type at all): the caller's mistake,
+	 * told as such; a well-formed id that is unknown or another's is
+	 * the handler's 404. */
+	http_problem_of(r, PROBLEM_INVALID_ID, field,
+			"\"%.40s%s\" is not a%s %s id", s ? s : "",
+			s && strlen(s) > 40 ? "…" : "",
+			type == ID_INTENT || type == ID_OFFER ? "n" : "",
+			api_id_names[type]);
+	return false;
+}
+
 bool api_id(struct http_request *r, int index, int type, uint64_t *key)
 {
-	if (r->params[index] == NULL ||
-	    !id_decode((enum id_type)type, r->params[index], key)) {
-		http_problem(r, 404, NULL, "no such resource");
-		return false;
-	}
-	return true;
+	return api_id_parse(r, NULL, r->params[index], type, key);
+}
+
+/* The query parameters each handler reads (up to 7); a handler not
+ * listed reads none. A route's others are refused by api_query_check. */
+static const struct {
+	http_handler handler;
+	const char *names[8];
+} api_queries[] = {
+	{ api_me_proposals_list, { "limit", "after" } },
+	{ api_me_relationships_list, { "limit", "after" } },
+	{ api_relationships_list, { "limit", "after" } },
+	{ api_me_messages_list,
+	  { "folder", "relationship", "decision", "limit", "after" } },
+	{ api_me_ledger_list, { "limit", "after" } },
+	{ api_me_receipts, { "format" } },
+};
+
+const char *const *api_query_names(http_handler handler)
+{
+	static const char *const none[] = { NULL };
+	for (size_t i = 0; i < sizeof(api_queries) / sizeof(*api_queries); i++)
+		if (api_queries[i].handler == handler)
+			return api_queries[i].names;
+	return none;
+}
+
+bool api_query_check(struct http_request *r)
+{
+	return http_query_only(r, api_query_names(r->route->handler));
 }
 
 void api_page_reply(struct http_request *r, int limit, json_t *items,
@@ -99,9 +161,9 @@ bool api_idem_begin(struct http_request *r, char *key, size_t size,
 	for (size_t i = 0; ok && i < n; i++)
 		ok = k[i] > 0x20 && k[i] < 0x7f;
 	if (!ok) {
-		http_problem(r, 400, "Idempotency-Key",
-			     "Idempotency-Key is 1 to 128 visible ASCII "
-			     "characters");
+		http_problem_of(r, PROBLEM_INVALID_HEADER, "Idempotency-Key",
+				"Idempotency-Key is 1 to 128 visible ASCII "
+				"characters");
 		return true;
 	}
 	memcpy(key, k, n + 1);

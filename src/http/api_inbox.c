@@ -12,7 +12,40 @@
 #include "app/delivery.h"
 #include "app/inbox.h"
 #include "app/person.h"
+#include "app/session.h"
 #include "core/id.h"
+
+/* A work's status when its wrong password started a lock-out (429). */
+#define REENTRY_THROTTLED 0x200
+
+/* A password asked again takes a place in the line of hashes first, per
+ * person and address throttled like a log-in; false after replying 429. */
+static bool reentry_admit(struct http_request *r, struct session_ticket *t)
+{
+	int64_t retry_after = 0;
+	struct app_error err = { 0 };
+	if (session_reentry_admit(r->app, t, r->person, r->client, &retry_after,
+				  &err) == APP_OK)
+		return true;
+	api_throttled(r, retry_after, &err);
+	return false;
+}
+
+/* On the worker, after the use case checked the password (a wrong one
+ * is APP_NOT_FOUND naming `field`): counts it, and turns *status into
+ * REENTRY_THROTTLED when it starts a lock-out. */
+static void reentry_done(struct session_ticket *t, const char *field,
+			 int *status, struct app_error *err,
+			 int64_t *retry_after)
+{
+	enum session_check check = SESSION_UNCHECKED;
+	if (*status == APP_OK)
+		check = SESSION_RIGHT;
+	else if (*status == APP_NOT_FOUND && strcmp(err->field, field) == 0)
+		check = SESSION_WRONG;
+	if (session_reentry_done(t, check, retry_after, err) != APP_OK)
+		*status = REENTRY_THROTTLED;
+}
 
 struct inbox_work {
 	json_t *body;
@@ -23,11 +56,14 @@ struct inbox_work {
 	struct app_write write; /* password: the new hash's write */
 	int status;
 	struct app_error err;
+	struct session_ticket ticket; /* password: its place in line */
+	int64_t retry_after;	      /* … and a lock-out it started */
 };
 
 static void inbox_work_free(void *p)
 {
 	struct inbox_work *w = p;
+	session_ticket_end(&w->ticket);
 	json_decref(w->body);
 	free(w);
 }
@@ -142,6 +178,8 @@ static void password_run(struct http_request *r)
 		json_string_value(json_object_get(w->body, "password")),
 		json_string_value(json_object_get(w->body, "new_password")),
 		&w->write, &w->err);
+	reentry_done(&w->ticket, "current", &w->status, &w->err,
+		     &w->retry_after);
 }
 
 static void password_written(struct http_request *r)
@@ -151,10 +189,12 @@ static void password_written(struct http_request *r)
 		w->status = r->app_status;
 		w->err = r->app_err;
 	}
-	if (w->status == APP_NOT_FOUND)
-		http_problem(r, 403, "password",
-			     "the current password is "
-			     "wrong");
+	if (w->status == REENTRY_THROTTLED)
+		api_throttled(r, w->retry_after, &w->err);
+	else if (w->status == APP_NOT_FOUND)
+		http_problem_of(r, PROBLEM_WRONG_PASSWORD, "password",
+				"the current password is "
+				"wrong");
 	else if (w->status == APP_INVALID)
 		http_problem(r, 422, "new_password", "%s", w->err.message);
 	else if (w->status != APP_OK)
@@ -187,7 +227,8 @@ void api_me_password_put(struct http_request *r)
 		json_decref(body);
 		return;
 	}
-	if (inbox_work_new(r, body))
+	struct inbox_work *w = inbox_work_new(r, body);
+	if (w && reentry_admit(r, &w->ticket))
 		http_offload(r, password_run, password_after);
 }
 
@@ -200,11 +241,14 @@ struct account_work {
 	struct app_error err;
 	struct app_write write;		  /* erasure: the erasing write */
 	char secret[DELIVERY_SECRET_MAX]; /* a new webhook's, shown once */
+	struct session_ticket ticket;	  /* the password's place in line */
+	int64_t retry_after;		  /* … and a lock-out it started */
 };
 
 static void account_work_free(void *p)
 {
 	struct account_work *w = p;
+	session_ticket_end(&w->ticket);
 	json_decref(w->body);
 	json_decref(w->doc);
 	free(w);
@@ -232,7 +276,7 @@ static bool account_read_with(struct http_request *r, const char *const *keys)
 	w->body = body;
 	r->job = w;
 	r->job_free = account_work_free;
-	return true;
+	return reentry_admit(r, &w->ticket);
 }
 
 static bool account_read(struct http_request *r)
@@ -252,13 +296,19 @@ static void export_run(struct http_request *r)
 	struct account_work *w = r->job;
 	w->status = account_export(r->app, r->person, account_password(r),
 				   &w->doc, &w->err);
+	reentry_done(&w->ticket, "password", &w->status, &w->err,
+		     &w->retry_after);
 }
 
 static void account_after(struct http_request *r, unsigned ok_status)
 {
 	struct account_work *w = r->job;
-	if (w->status == APP_NOT_FOUND && strcmp(w->err.field, "password") == 0)
-		http_problem(r, 403, "password", "the password is wrong");
+	if (w->status == REENTRY_THROTTLED)
+		api_throttled(r, w->retry_after, &w->err);
+	else if (w->status == APP_NOT_FOUND &&
+		 strcmp(w->err.field, "password") == 0)
+		http_problem_of(r, PROBLEM_WRONG_PASSWORD, "password",
+				"the password is wrong");
 	else if (w->status != APP_OK)
 		http_app_error(r, w->status, &w->err, 0);
 	else if (w->doc) {
@@ -287,6 +337,8 @@ static void erase_run(struct http_request *r)
 	struct account_work *w = r->job;
 	w->status = account_erase_begin(r->app, r->person, account_password(r),
 					&w->write, &w->err);
+	reentry_done(&w->ticket, "password", &w->status, &w->err,
+		     &w->retry_after);
 }
 
 static void erase_written(struct http_request *r)
@@ -339,6 +391,8 @@ static void delivery_put_run(struct http_request *r)
 	w->status = delivery_set_begin(r->app, r->person, account_password(r),
 				       w->body, &type_error, w->secret,
 				       &w->write, &w->err);
+	reentry_done(&w->ticket, "password", &w->status, &w->err,
+		     &w->retry_after);
 	if (w->status == APP_INVALID && type_error)
 		w->status = APP_INVALID | 0x100; /* 400, not 422 */
 }
@@ -443,6 +497,8 @@ static void delivery_patch_run(struct http_request *r)
 	w->status = delivery_patch_begin(r->app, r->person, account_password(r),
 					 w->body, &type_error, w->secret,
 					 &w->write, &w->err);
+	reentry_done(&w->ticket, "password", &w->status, &w->err,
+		     &w->retry_after);
 	if (w->status == APP_INVALID && type_error)
 		w->status = APP_INVALID | 0x100; /* 400, not 422 */
 }

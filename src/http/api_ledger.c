@@ -21,9 +21,9 @@ void api_me_ledger_list(struct http_request *r)
 		char *end;
 		after = strtoll(a, &end, 10);
 		if (*a == '\0' || *end || after < 0) {
-			http_problem(r, 400, "after",
-				     "after is the seq of "
-				     "the last entry seen");
+			http_problem_of(r, PROBLEM_INVALID_QUERY, "after",
+					"after is the seq of "
+					"the last entry seen");
 			return;
 		}
 	}

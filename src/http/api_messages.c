@@ -81,8 +81,8 @@ void api_messages_create(struct http_request *r)
 		return;
 	}
 	uint64_t rel_id;
-	if (!id_decode(ID_RELATIONSHIP, json_string_value(rel), &rel_id)) {
-		http_problem(r, 404, NULL, "no such relationship");
+	if (!api_id_parse(r, "relationship", json_string_value(rel),
+			  ID_RELATIONSHIP, &rel_id)) {
 		json_decref(body);
 		return;
 	}
@@ -148,15 +148,14 @@ void api_me_messages_list(struct http_request *r)
 	f.limit = limit + 1;
 	const char *d = http_query(r, "decision");
 	if (d && (f.decision = gate_outcome_parse(d)) < 0) {
-		http_problem(r, 400, "decision",
-			     "decision is deliver, hold or refuse");
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "decision",
+				"decision is deliver, hold or refuse");
 		return;
 	}
 	const char *rel = http_query(r, "relationship");
-	if (rel && !id_decode(ID_RELATIONSHIP, rel, &f.relationship)) {
-		http_problem(r, 404, NULL, "no such relationship");
+	if (rel && !api_id_parse(r, "relationship", rel, ID_RELATIONSHIP,
+				 &f.relationship))
 		return;
-	}
 	f.folder = http_query(r, "folder");
 	json_t *items = json_array();
 	struct app_error err = { 0 };
@@ -303,12 +302,10 @@ void api_campaigns_create(struct http_request *r)
 					     "(strings)");
 				return;
 			}
-			if (!id_decode(ID_RELATIONSHIP, json_string_value(v),
-				       &w->rels[i])) {
-				http_problem(r, 404, NULL,
-					     "no such relationship");
+			if (!api_id_parse(r, "relationships",
+					  json_string_value(v), ID_RELATIONSHIP,
+					  &w->rels[i]))
 				return;
-			}
 		}
 		w->req.rels = w->rels;
 		w->req.n_rels = n;

@@ -262,9 +262,9 @@ void api_me_receipts(struct http_request *r)
 	const char *format = http_query(r, "format");
 	if (format && strcmp(format, "dpv") != 0 &&
 	    strcmp(format, "kantara") != 0) {
-		http_problem(r, 400, "format",
-			     "format is kantara (the "
-			     "default) or dpv");
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "format",
+				"format is kantara (the "
+				"default) or dpv");
 		return;
 	}
 	bool dpv = format && strcmp(format, "dpv") == 0;

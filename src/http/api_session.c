@@ -2,7 +2,8 @@
  * api_session.c — signing up, logging in and out, tokens. Hashing a
  * password takes most of a core for a moment, so sign-up and log-in run
  * on the server's worker threads (http_offload), never on its event
- * threads.
+ * threads — after a place in the line of hashes was taken here
+ * (session_*_admit), so that a flood is answered 429 at once.
  */
 #include "http/api.h"
 
@@ -25,13 +26,15 @@ struct login_state {
 	int64_t retry_after;
 	struct app_error err;
 	enum session_kind kind;
-	struct session_new out; /* the credential made */
-	struct app_write cred;	/* its write */
-	struct app_write write; /* sign-up: the person's insert */
+	struct session_new out;	      /* the credential made */
+	struct app_write cred;	      /* its write */
+	struct app_write write;	      /* sign-up: the person's insert */
+	struct session_ticket ticket; /* its place in the line of hashes */
 };
 
 static void login_state_free(void *p)
 {
+	session_ticket_end(&((struct login_state *)p)->ticket);
 	sodium_memzero(p, sizeof(struct login_state));
 	free(p);
 }
@@ -89,6 +92,7 @@ static void signup_work(struct http_request *r)
 	struct login_state *s = r->job;
 	s->status = person_add_begin(r->app, s->handle, s->password, &s->person,
 				     &s->write, &s->err);
+	session_ticket_end(&s->ticket);
 	sodium_memzero(s->password, sizeof(s->password));
 }
 
@@ -137,16 +141,38 @@ void api_persons_create(struct http_request *r)
 		http_problem(r, 422, s->err.field, "%s", s->err.message);
 		return;
 	}
+	if (session_signup_admit(r->app, &s->ticket, r->client, &s->retry_after,
+				 &s->err) != APP_OK) {
+		api_throttled(r, s->retry_after, &s->err);
+		return;
+	}
 	http_offload(r, signup_work, signup_after);
 }
 
 /* ---- log-in: POST /v1/session and POST /v1/tokens ---- */
 
+/* Reads the body and takes the check's place in line (else 429 at once,
+ * nothing hashed); NULL after replying. */
+static struct login_state *login_admit(struct http_request *r,
+				       enum session_kind kind)
+{
+	struct login_state *s = login_read(r);
+	if (s == NULL)
+		return NULL;
+	s->kind = kind;
+	if (session_login_admit(r->app, &s->ticket, s->handle, r->client,
+				&s->retry_after, &s->err) != APP_OK) {
+		api_throttled(r, s->retry_after, &s->err);
+		return NULL;
+	}
+	return s;
+}
+
 static void login_work(struct http_request *r)
 {
 	struct login_state *s = r->job;
-	s->status = session_login(r->app, s->handle, s->password, r->client,
-				  &s->person, &s->retry_after);
+	s->status = session_login(&s->ticket, s->handle, s->password,
+				  &s->person, &s->retry_after, &s->err);
 	sodium_memzero(s->password, sizeof(s->password));
 	if (s->status != APP_OK)
 		return;
@@ -179,13 +205,7 @@ static bool login_failed(struct http_request *r, struct login_state *s)
 	if (s->status == APP_OK)
 		return false;
 	if (s->status == APP_CONFLICT) {
-		char ra[24];
-		snprintf(ra, sizeof(ra), "%lld", (long long)s->retry_after);
-		http_header(r, "Retry-After", ra);
-		http_problem(r, 429, NULL,
-			     "too many failed log-ins; try again "
-			     "in %lld seconds",
-			     (long long)s->retry_after);
+		api_throttled(r, s->retry_after, &s->err);
 	} else if (s->status == APP_NOT_FOUND) {
 		http_header(r, "WWW-Authenticate", "Bearer realm=\"cmr\"");
 		http_problem(r, 401, NULL, "wrong handle or password");
@@ -216,11 +236,8 @@ static void token_after(struct http_request *r);
 
 void api_session_create(struct http_request *r)
 {
-	struct login_state *s = login_read(r);
-	if (s == NULL)
-		return;
-	s->kind = SESSION_COOKIE;
-	http_offload(r, login_work, session_after);
+	if (login_admit(r, SESSION_COOKIE))
+		http_offload(r, login_work, session_after);
 }
 
 static void session_after(struct http_request *r)
@@ -244,11 +261,8 @@ static void token_written(struct http_request *r)
 
 void api_tokens_create(struct http_request *r)
 {
-	struct login_state *s = login_read(r);
-	if (s == NULL)
-		return;
-	s->kind = SESSION_TOKEN;
-	http_offload(r, login_work, token_after);
+	if (login_admit(r, SESSION_TOKEN))
+		http_offload(r, login_work, token_after);
 }
 
 static void token_after(struct http_request *r)

@@ -102,6 +102,7 @@ struct http_request {
 	char headers[4][256]; /* extra "Name: value" lines */
 	int n_headers;
 	bool replied;
+	int problem_kind; /* enum http_problem_kind of http_problem_of */
 };
 
 /* ---- Replies (each sets the reply once; later calls are ignored) ---- */
@@ -120,6 +121,42 @@ void http_empty(struct http_request *r, unsigned status);
  * sentence, and (when field is not NULL) errors: [{field, detail}]. */
 void http_problem(struct http_request *r, unsigned status, const char *field,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The kinds of problem. Each has a stable `type`, "/problems/<kind>",
+ * that programs can match whatever the wording of title and detail
+ * (src/http/openapi.json lists them with their meaning), and one status.
+ * http_problem takes the first kind of its status (the row marked
+ * "default" in reply.c); http_problem_of names the kind. */
+enum http_problem_kind {
+	PROBLEM_BY_STATUS, /* the status's default kind */
+	PROBLEM_INVALID_BODY,
+	PROBLEM_INVALID_QUERY,
+	PROBLEM_INVALID_ID,
+	PROBLEM_INVALID_HEADER,
+	PROBLEM_UNAUTHENTICATED,
+	PROBLEM_FORBIDDEN,
+	PROBLEM_WRONG_PASSWORD,
+	PROBLEM_NOT_FOUND,
+	PROBLEM_METHOD_NOT_ALLOWED,
+	PROBLEM_CONFLICT,
+	PROBLEM_TOO_LARGE,
+	PROBLEM_UNSUPPORTED_MEDIA_TYPE,
+	PROBLEM_INVALID_VALUE,
+	PROBLEM_THROTTLED,
+	PROBLEM_UNAVAILABLE,
+	PROBLEM_KIND_COUNT
+};
+
+/* The type URI of kind, or (PROBLEM_BY_STATUS) of status's default kind;
+ * "about:blank" for a status without one. */
+const char *http_problem_type(int kind, unsigned status);
+/* The status of a kind (0 for PROBLEM_BY_STATUS or out of range). */
+unsigned http_problem_status(int kind);
+
+/* http_problem of a named kind, with its status. */
+void http_problem_of(struct http_request *r, enum http_problem_kind kind,
+		     const char *field, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Maps an app status and error to a reply (400/404/409/422/503), by the
  * one table of reply.c. */
@@ -147,6 +184,10 @@ json_t *http_body_fields(struct http_request *r, const char *const *allowed);
 
 /* A query parameter, or NULL. */
 const char *http_query(struct http_request *r, const char *name);
+
+/* Refuses (400, naming it) a query parameter not in the NULL-terminated
+ * list `allowed`, or one given twice. Returns false after replying. */
+bool http_query_only(struct http_request *r, const char *const *allowed);
 /* A request header, or NULL. */
 const char *http_header_in(struct http_request *r, const char *name);
 

@@ -44,6 +44,57 @@ static const char *http_title(unsigned status)
 	}
 }
 
+/* The kinds of problem (enum http_problem_kind, in its order). Columns:
+ * the kind; its status; its type URI, stable: programs match on it, so a
+ * kind's URI never changes and a new meaning gets a new kind. The first
+ * kind of a status is that status's default (http_problem). */
+static const struct {
+	enum http_problem_kind kind;
+	unsigned status;
+	const char *type;
+} http_problem_kinds[] = {
+	{ PROBLEM_BY_STATUS, 0, "about:blank" },
+	{ PROBLEM_INVALID_BODY, 400, "/problems/invalid-body" },
+	{ PROBLEM_INVALID_QUERY, 400, "/problems/invalid-query" },
+	{ PROBLEM_INVALID_ID, 400, "/problems/invalid-id" },
+	{ PROBLEM_INVALID_HEADER, 400, "/problems/invalid-header" },
+	{ PROBLEM_UNAUTHENTICATED, 401, "/problems/unauthenticated" },
+	{ PROBLEM_FORBIDDEN, 403, "/problems/forbidden" },
+	{ PROBLEM_WRONG_PASSWORD, 403, "/problems/wrong-password" },
+	{ PROBLEM_NOT_FOUND, 404, "/problems/not-found" },
+	{ PROBLEM_METHOD_NOT_ALLOWED, 405, "/problems/method-not-allowed" },
+	{ PROBLEM_CONFLICT, 409, "/problems/conflict" },
+	{ PROBLEM_TOO_LARGE, 413, "/problems/too-large" },
+	{ PROBLEM_UNSUPPORTED_MEDIA_TYPE, 415,
+	  "/problems/unsupported-media-type" },
+	{ PROBLEM_INVALID_VALUE, 422, "/problems/invalid-value" },
+	{ PROBLEM_THROTTLED, 429, "/problems/throttled" },
+	{ PROBLEM_UNAVAILABLE, 503, "/problems/unavailable" },
+};
+
+_Static_assert(sizeof(http_problem_kinds) / sizeof(*http_problem_kinds) ==
+		       PROBLEM_KIND_COUNT,
+	       "a row per problem kind, in the enum's order");
+
+const char *http_problem_type(int kind, unsigned status)
+{
+	if (kind > PROBLEM_BY_STATUS && kind < PROBLEM_KIND_COUNT)
+		return http_problem_kinds[kind].type;
+	if (status >= 500)
+		status = 503; /* every fault of ours is "unavailable" */
+	for (size_t i = 1; i < PROBLEM_KIND_COUNT; i++)
+		if (http_problem_kinds[i].status == status)
+			return http_problem_kinds[i].type;
+	return http_problem_kinds[0].type;
+}
+
+unsigned http_problem_status(int kind)
+{
+	return kind > PROBLEM_BY_STATUS && kind < PROBLEM_KIND_COUNT
+		       ? http_problem_kinds[kind].status
+		       : 0;
+}
+
 void http_header(struct http_request *r, const char *name, const char *value)
 {
 	if (r->n_headers < (int)(sizeof(r->headers) / sizeof(r->headers[0])))
@@ -71,7 +122,8 @@ void http_json(struct http_request *r, unsigned status, json_t *value)
 	json_decref(value);
 	if (s == NULL) {
 		http_set(r, 503,
-			 strdup("{\"type\":\"about:blank\",\"title\":\"Service "
+			 strdup("{\"type\":\"/problems/unavailable\","
+				"\"title\":\"Service "
 				"Unavailable\",\"status\":503,\"detail\":\"out "
 				"of memory\"}"),
 			 "application/problem+json");
@@ -107,7 +159,8 @@ void http_problem(struct http_request *r, unsigned status, const char *field,
 		snprintf(name, sizeof(name), "%s", field);
 		name[utf8_valid_prefix(name, strlen(name))] = '\0';
 	}
-	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type", "about:blank",
+	json_t *p = json_pack("{s:s,s:s,s:i,s:s}", "type",
+			      http_problem_type(r->problem_kind, status),
 			      "title", http_title(status), "status",
 			      (int)status, "detail", detail);
 	if (p && r->request_id[0]) /* what the operator's log names */
@@ -120,6 +173,19 @@ void http_problem(struct http_request *r, unsigned status, const char *field,
 	char *s = p ? json_dumps(p, JSON_COMPACT) : NULL;
 	json_decref(p);
 	http_set(r, status, s, "application/problem+json");
+}
+
+void http_problem_of(struct http_request *r, enum http_problem_kind kind,
+		     const char *field, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (!r->replied)
+		r->problem_kind = (int)kind;
+	http_problem(r, http_problem_status((int)kind), field, "%s", detail);
 }
 
 /* What each app status is over HTTP — the door's one mapping. Columns:
@@ -255,6 +321,53 @@ const char *http_query(struct http_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
 					   name);
+}
+
+/* The query check's walk over the parameters: the first one that is not
+ * allowed, or is given twice, stops it. */
+struct http_query_walk {
+	const char *const *allowed;
+	unsigned seen;	 /* bit i: allowed[i] was given */
+	const char *bad; /* the parameter at fault */
+	bool twice;	 /* … given twice, rather than unknown */
+};
+
+static enum MHD_Result http_query_visit(void *cls, enum MHD_ValueKind kind,
+					const char *key, const char *value)
+{
+	struct http_query_walk *w = cls;
+	(void)kind;
+	(void)value;
+	for (unsigned i = 0; w->allowed[i] && i < 32; i++) {
+		if (strcmp(w->allowed[i], key) != 0)
+			continue;
+		if (w->seen & (1u << i)) {
+			w->bad = key;
+			w->twice = true;
+			return MHD_NO;
+		}
+		w->seen |= 1u << i;
+		return MHD_YES;
+	}
+	w->bad = key;
+	return MHD_NO;
+}
+
+bool http_query_only(struct http_request *r, const char *const *allowed)
+{
+	struct http_query_walk w = { allowed, 0, NULL, false };
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+				  http_query_visit, &w);
+	if (w.bad == NULL)
+		return true;
+	if (w.twice)
+		http_problem_of(r, PROBLEM_INVALID_QUERY, w.bad,
+				"the query parameter \"%s\" is given twice",
+				w.bad);
+	else
+		http_problem_of(r, PROBLEM_INVALID_QUERY, w.bad,
+				"unknown query parameter \"%s\"", w.bad);
+	return false;
 }
 
 const char *http_header_in(struct http_request *r, const char *name)

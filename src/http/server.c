@@ -47,6 +47,7 @@
 #include "app/metrics.h"
 #include "base/log.h"
 #include "base/net.h"
+#include "http/api.h"
 #include "http/auth.h"
 #include "http/http.h"
 
@@ -259,7 +260,7 @@ static bool http_headers_ok(struct http_request *r, struct MHD_Connection *c)
 			     "application/json");
 		return false;
 	}
-	if (!auth_check(r)) /* it replied 401/403 */
+	if (!auth_check(r) || !api_query_check(r)) /* it replied 4xx */
 		return false;
 	r->close = false;
 	return true;

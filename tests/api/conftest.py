@@ -350,6 +350,17 @@ def media_type(reply):
     return reply.headers.get("Content-Type", "").split(";")[0].strip()
 
 
+def problem_types():
+    """The kinds of problem src/http/openapi.json documents: type URI →
+    its status (each description starts with it)."""
+    doc = json.loads((REPO / "src/http/openapi.json").read_text())
+    kinds = doc["components"]["schemas"]["Problem"]["properties"]["type"]
+    return {k["const"]: int(k["description"][:3]) for k in kinds["oneOf"]}
+
+
+PROBLEM_TYPES = problem_types()
+
+
 def openapi_schema(name):
     """A validator for components.schemas[name] of src/http/openapi.json
     (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
@@ -368,8 +379,9 @@ def assert_schema(value, name):
 
 
 def assert_problem(reply, status, field=None):
-    """reply is an RFC 9457 problem with `status`; with `field`, one of
-    its errors[] names that field. Returns the parsed problem."""
+    """reply is an RFC 9457 problem with `status` and a type that
+    openapi.json documents for that status; with `field`, one of its
+    errors[] names that field. Returns the parsed problem."""
     assert reply.status == status, (reply.status, reply.body[:500])
     assert media_type(reply) == "application/problem+json", dict(
         reply.headers)
@@ -377,6 +389,7 @@ def assert_problem(reply, status, field=None):
     for key in ("type", "title", "status", "detail"):
         assert key in body, body
     assert body["status"] == status, body
+    assert PROBLEM_TYPES.get(body["type"]) == status, body
     assert isinstance(body["title"], str) and body["title"], body
     assert isinstance(body["detail"], str) and body["detail"], body
     if field is not None:

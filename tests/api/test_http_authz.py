@@ -300,20 +300,41 @@ BAD_IDS = ["nope", "rel_", "rel_!!!!!!!!!!!!!!!!", "rel_k3x9q2r7m4vt8wzq",
            "..%2f..%2fhealthz"]
 
 
-def test_malformed_and_made_up_ids_are_404(worlds, stranger_ids):
+def id_prefix(pattern):
+    """The type prefix of the ids a pattern's {id} takes."""
+    before = pattern[:pattern.index("{id}")]
+    return next(prefix for seg, prefix in PREFIX if before.endswith(seg))
+
+
+def assert_not_an_id(r, what):
+    body = assert_problem(r, 400)
+    assert body["type"] == "/problems/invalid-id", body
+    assert f"is not a {what} id" in body["detail"], body
+
+
+def test_malformed_ids_are_400_and_made_up_ones_404(worlds, stranger_ids):
+    """A malformed id (or one of another type) says so; a well-formed id
+    that is unknown, or another's, is a 404 like any other."""
     before = worlds.snapshot()
     wrong = []
     for method, pattern, who in ID_ROUTES:
         caller = worlds.ana if who == "person" else worlds.acme
         body = BODIES.get(method,
                           GRANT if pattern.endswith("/accept") else None)
+        prefix = id_prefix(pattern)
         for value in BAD_IDS + list(stranger_ids.values()):
             path = fill(pattern, value)
             r = caller.call(method, path, body)
-            if r.status != 404:
+            made_up = value == stranger_ids.get(prefix)
+            # A decoded "/" or NUL takes the path to no route at all.
+            expected = 404 if made_up or "%" in value else 400
+            if r.status != expected:
                 wrong.append((method, path, r.status, r.body[:200]))
+            elif expected == 404:
+                assert r.json()["type"] == "/problems/not-found", r.body
             else:
-                assert_problem(r, 404)
+                assert r.json()["type"] == "/problems/invalid-id", r.body
+                assert " is not a" in r.json()["detail"], r.body
     assert not wrong, wrong
     assert worlds.snapshot() == before
 
@@ -332,14 +353,28 @@ def test_unknown_folders_are_404_and_emptying_is_ones_own(worlds):
 
 
 def test_made_up_ids_in_bodies_are_404(worlds, stranger_ids):
+    """A well-formed unknown id in a body or query is a 404; a malformed
+    one (or one of another type) a 400 that says so."""
     before = worlds.snapshot()
     for rel in ("nope", stranger_ids["rel_"], stranger_ids["prp_"]):
+        made_up = rel.startswith("rel_")
         r = worlds.acme.post("/v1/messages", {
             "relationship": rel, "channel": "email", "topic": "offers"})
-        assert_problem(r, 404)
+        if made_up:
+            assert_problem(r, 404)
+        else:
+            assert_not_an_id(r, "relationship")
+            assert_problem(r, 400, "relationship")
         r = worlds.acme.post("/v1/campaigns", {
             "relationships": [rel], "channel": "email", "topic": "offers"})
-        assert_problem(r, 404)
+        if made_up:
+            assert_problem(r, 404)
+        else:
+            assert_not_an_id(r, "relationship")
+            assert_problem(r, 400, "relationships")
         r = worlds.ana.get(f"/v1/me/messages?relationship={rel}")
-        assert_problem(r, 404)
+        if made_up:
+            assert_problem(r, 404)
+        else:
+            assert_not_an_id(r, "relationship")
     assert worlds.snapshot() == before

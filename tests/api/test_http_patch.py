@@ -167,9 +167,14 @@ def test_another_persons_relationship_is_404_and_nothing_recorded(world):
     bob = api.signup("bob")
     bob_rel = api.connect(bob, api.add_brand("Bolt"))
     ana_before, bob_before = ana.snapshot(), bob.snapshot()
-    for rel_id in (bob_rel.id, "rel_k3x9q2r7m4vt8wzp", "rel_nonsense"):
-        assert_problem(patch(ana, f"/v1/me/relationships/{rel_id}/terms",
-                             {"folder": "later"}), 404)
+    assert_problem(patch(ana, f"/v1/me/relationships/{bob_rel.id}/terms",
+                         {"folder": "later"}), 404)
+    # A malformed id is a 400 that says so (and also changes nothing).
+    for rel_id in ("rel_k3x9q2r7m4vt8wzp", "rel_nonsense"):
+        body = assert_problem(patch(ana,
+                                    f"/v1/me/relationships/{rel_id}/terms",
+                                    {"folder": "later"}), 400)
+        assert body["type"] == "/problems/invalid-id", body
     assert ana.snapshot() == ana_before
     assert bob.snapshot() == bob_before
 

@@ -1,16 +1,27 @@
 """Throttling: failed log-ins per (handle, client
-address) and a brand's unknown connect codes are locked out after 5
-failures, with 429 and Retry-After. No timing is asserted beyond the
-lock-out's own Retry-After."""
+address), and per client address whatever the handle; a password asked
+again (export, password change, erasure, delivery settings) per person;
+a brand's unknown connect codes. Each is locked out after its failures,
+and password checks wait in a bounded line: beyond it, 429 at once. Every
+throttled answer is 429 with Retry-After. No timing is asserted beyond
+the lock-out's own Retry-After: a flood is shown by what it gets back."""
+import http.client
+import json
+import secrets
+import socket
 import time
 
-from conftest import ASK, assert_problem
+from conftest import ASK, PASSWORD, Reply, assert_problem
 
 FREE = 5  # failures allowed before a lock-out
+CLIENT_FREE = 20  # failures of one address, any handle
+QUEUE_PER_CLIENT = 2  # password checks of one address in line at once
+OTHER = "127.0.0.2"  # another client address (all of 127/8 is loopback)
 
 
 def retry_after(r):
-    assert_problem(r, 429)
+    body = assert_problem(r, 429)
+    assert body["type"] == "/problems/throttled", body
     value = r.headers.get("Retry-After", "")
     assert value.isdigit() and int(value) >= 1, dict(r.headers)
     return int(value)
@@ -90,3 +101,188 @@ def test_unknown_connect_codes_are_throttled_per_brand(api):
     time.sleep(wait + 0.2)
     r = acme.post("/v1/proposals", dict(ASK, connect_code=code))
     assert r.status == 201, r
+
+
+# --- floods of log-ins, and passwords asked again -------------------------
+
+
+def from_address(api, source, method, path, body=None, headers=None):
+    """One request from the client address `source`."""
+    host, port = api.server.address.rsplit(":", 1)
+    conn = http.client.HTTPConnection(host, int(port), timeout=60,
+                                      source_address=(source, 0))
+    try:
+        h = dict(headers or {})
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        conn.request(method, path, data, h)
+        resp = conn.getresponse()
+        return Reply(resp.status, resp.headers, resp.read())
+    finally:
+        conn.close()
+
+
+def made_up_login():
+    return {"handle": "nobody-" + secrets.token_hex(6),
+            "password": "wrong-password-here"}
+
+
+class Burst:
+    """n log-ins with made-up handles from 127.0.0.1, each on its own
+    connection, all sent before any answer is read: they reach the
+    server at once, as a flood does."""
+
+    def __init__(self, api, n):
+        host, port = api.server.address.rsplit(":", 1)
+        self.socks = []
+        for _ in range(n):
+            body = json.dumps(made_up_login()).encode()
+            s = socket.create_connection((host, int(port)), timeout=60)
+            s.sendall(b"POST /v1/tokens HTTP/1.1\r\nHost: cmr\r\n"
+                      b"Content-Type: application/json\r\n"
+                      b"Connection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            self.socks.append(s)
+
+    def replies(self):
+        out = []
+        for s in self.socks:
+            resp = http.client.HTTPResponse(s)
+            resp.begin()
+            out.append(Reply(resp.status, resp.headers, resp.read()))
+            s.close()
+        return out
+
+
+def test_a_flood_of_handles_from_one_address_is_throttled(api):
+    ana = api.signup("ana")
+    # A burst of made-up handles at once: only QUEUE_PER_CLIENT of them
+    # may wait for a hash, the others are answered 429 at once.
+    burst = Burst(api, 12)
+    # A real log-in from another address meanwhile still gets in.
+    r = from_address(api, OTHER, "POST", "/v1/tokens",
+                     {"handle": "ana", "password": ana.password})
+    assert r.status == 201, r
+    replies = burst.replies()
+    statuses = [r.status for r in replies]
+    assert set(statuses) <= {401, 429}, statuses
+    at_once = [r for r in replies if r.status == 429]
+    assert len(at_once) >= 12 - 2 * QUEUE_PER_CLIENT, statuses
+    for r in at_once:
+        retry_after(r)
+        assert "at once" in r.json()["detail"], r.body
+    # Made-up handles one after the other: each is a new handle, yet the
+    # address is locked out after CLIENT_FREE failures in all.
+    failed = statuses.count(401)
+    while failed < CLIENT_FREE - 1:
+        r = api.call("POST", "/v1/tokens", made_up_login())
+        assert r.status == 401, (failed, r)
+        failed += 1
+    at_second_start()
+    r = api.call("POST", "/v1/tokens", made_up_login())
+    retry_after(r)
+    assert "failed log-ins" in r.json()["detail"], r.body
+    # Locked out is locked out: the right password of a real handle
+    # from that address too, and nothing is hashed for it.
+    retry_after(api.tokens("ana", ana.password))
+    # From another address ana logs in, and is not throttled.
+    r = from_address(api, OTHER, "POST", "/v1/tokens",
+                     {"handle": "ana", "password": ana.password})
+    assert r.status == 201, r
+
+
+def test_a_lock_out_begun_while_in_line_holds(api):
+    """The made-up handles of a burst that got in line count their
+    failures; the address's lock-out then refuses the next at once."""
+    api.signup("ana")
+    failed = 0
+    for _ in range(40):
+        statuses = [r.status for r in Burst(api, 4).replies()]
+        assert set(statuses) <= {401, 429}, statuses
+        failed += statuses.count(401)
+        assert failed <= CLIENT_FREE - 1, failed
+        if failed == CLIENT_FREE - 1:
+            break
+    assert failed == CLIENT_FREE - 1, failed
+
+
+WRONG = "wrong-password-here"
+
+
+def reentries(person, password):
+    """Every route that asks for the password again, with `password`."""
+    return [
+        lambda: person.post("/v1/me/export", {"password": password}),
+        lambda: person.put("/v1/me/password",
+                           {"password": password,
+                            "new_password": "another-long-password"}),
+        lambda: person.put("/v1/me/delivery", {"password": password}),
+        lambda: person.call("DELETE", "/v1/me", {"password": password}),
+        lambda: person.call("PATCH", "/v1/me/delivery",
+                            {"password": password}),
+    ]
+
+
+def test_a_password_asked_again_is_throttled_per_person(api):
+    ana = api.signup("ana")
+    bob = api.signup("bob")
+    attempts = reentries(ana, WRONG)
+    assert len(attempts) == FREE
+    for attempt in attempts[:-1]:
+        body = assert_problem(attempt(), 403, "password")
+        assert body["type"] == "/problems/wrong-password", body
+    at_second_start()
+    wait = retry_after(attempts[-1]())  # the 5th wrong one locks
+    # Locked out on every route that asks, the right password too.
+    for attempt in reentries(ana, ana.password):
+        retry_after(attempt())
+    # Another person (from the same address) is not locked out.
+    assert bob.post("/v1/me/export", {"password": bob.password}).status \
+        == 200
+    time.sleep(wait + 0.2)
+    assert ana.post("/v1/me/export",
+                    {"password": ana.password}).status == 200
+    # The right password forgave the count.
+    assert_problem(ana.post("/v1/me/export", {"password": WRONG}), 403)
+
+
+def test_a_request_refused_before_the_check_forgives_nothing(api):
+    """A password change refused for its new password checked nothing:
+    it must not wipe the count of wrong ones."""
+    ana = api.signup("ana")
+    for _ in range(FREE - 1):
+        assert_problem(ana.post("/v1/me/export", {"password": WRONG}), 403)
+    assert_problem(ana.put("/v1/me/password",
+                           {"password": ana.password,
+                            "new_password": "short"}), 422)
+    at_second_start()
+    retry_after(ana.post("/v1/me/export", {"password": WRONG}))
+
+
+def test_password_checks_wait_in_a_bounded_line(api):
+    """Sign-up hashes a password too: a burst of sign-ups from one
+    address gets 429 at once beyond its places in line."""
+    host, port = api.server.address.rsplit(":", 1)
+    socks = []
+    for i in range(8):
+        body = json.dumps({"handle": f"new{i}", "password": PASSWORD})
+        body = body.encode()
+        s = socket.create_connection((host, int(port)), timeout=60)
+        s.sendall(b"POST /v1/persons HTTP/1.1\r\nHost: cmr\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Connection: close\r\n"
+                  b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        socks.append(s)
+    statuses = []
+    for s in socks:
+        resp = http.client.HTTPResponse(s)
+        resp.begin()
+        reply = Reply(resp.status, resp.headers, resp.read())
+        s.close()
+        statuses.append(reply.status)
+        if reply.status == 429:
+            retry_after(reply)
+    assert set(statuses) <= {201, 429}, statuses
+    assert 1 <= statuses.count(201) <= 8 - 4, statuses

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "http/api.h"
 #include "http/http.h"
 #include "core/field.h"
 #include "ledger/chain.h"
@@ -525,6 +526,76 @@ Test(openapi, request_bodies_are_json)
 		cr_assert(resolve(doc, json_object_get(media, "schema")),
 			  "%s %s: the body has no JSON schema", key, path);
 	}
+}
+
+/* Whether the query parameters of an operation (its own and its path
+ * item's) are exactly `names`: what the route's handler reads, all that
+ * api_query_check lets through. */
+static bool query_params_are(json_t *item, json_t *op, const char *const *names,
+			     char *why, size_t size)
+{
+	size_t n_names = 0, documented = 0;
+	while (names[n_names])
+		n_names++;
+	json_t *lists[2] = { json_object_get(item, "parameters"),
+			     json_object_get(op, "parameters") };
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *p;
+		json_array_foreach (lists[l], i, p) {
+			p = resolve(doc, p);
+			const char *in =
+				json_string_value(json_object_get(p, "in"));
+			const char *name =
+				json_string_value(json_object_get(p, "name"));
+			if (in == NULL || strcmp(in, "query") != 0)
+				continue;
+			documented++;
+			bool read = false;
+			for (size_t k = 0; k < n_names; k++)
+				read = read || strcmp(names[k], name) == 0;
+			if (!read) {
+				snprintf(why, size,
+					 "?%s is documented, not read", name);
+				return false;
+			}
+		}
+	}
+	if (documented != n_names) {
+		snprintf(why, size, "%zu query parameters read, %zu documented",
+			 n_names, documented);
+		return false;
+	}
+	return true;
+}
+
+Test(openapi, query_parameters_are_those_the_handler_reads)
+{
+	for (size_t i = 0; i < http_routes_count; i++) {
+		const struct http_route *rt = &http_routes[i];
+		char key[16], why[128] = "";
+		method_key(rt->method, key);
+		json_t *item = json_object_get(json_object_get(doc, "paths"),
+					       rt->pattern);
+		json_t *op = json_object_get(item, key);
+		cr_assert_not_null(op, "%s %s", rt->method, rt->pattern);
+		cr_assert(query_params_are(item, op,
+					   api_query_names(rt->handler), why,
+					   sizeof(why)),
+			  "%s %s: %s", rt->method, rt->pattern, why);
+	}
+}
+
+/* The check notices a parameter documented and not read. */
+Test(openapi, query_check_notices_a_difference)
+{
+	static const char *const none[] = { NULL };
+	char why[128] = "";
+	json_t *item = json_object_get(json_object_get(doc, "paths"),
+				       "/v1/me/messages");
+	cr_assert_not(query_params_are(item, json_object_get(item, "get"), none,
+				       why, sizeof(why)));
+	cr_assert(strstr(why, "not read"), "%s", why);
 }
 
 /* The ledger's types as documented (LedgerEntry.type's enum) are the

@@ -6,7 +6,9 @@
  * that the body stays JSON, the one table from app status to HTTP status
  * (APP_INVALID 422, or 400 for a wrong type or an unknown field; 404
  * without a field; 409; 503 saying to try again, also for a status the
- * table does not know), a reply set once, the extra header lines, and the
+ * table does not know), the kinds of problem (a stable type URI each, the
+ * status's default or a named one, every one listed in openapi.json and
+ * nothing else), a reply set once, the extra header lines, and the
  * strict body parser (empty, malformed, duplicate keys, invalid UTF-8, not
  * an object, too deep, unknown keys). Reading the query and headers needs
  * a libmicrohttpd connection and is left to tests/api.
@@ -67,7 +69,11 @@ static json_t *problem(unsigned status)
 		     r->reply);
 	cr_assert_str_eq(r->reply_type, "application/problem+json");
 	json_t *p = reply_json();
-	cr_assert_str_eq(str(p, "type"), "about:blank");
+	/* Without a kind, the status's default kind's type. */
+	cr_assert_str_eq(str(p, "type"),
+			 http_problem_type(r->problem_kind, status));
+	cr_assert(strncmp(str(p, "type"), "/problems/", 10) == 0, "%s",
+		  str(p, "type"));
 	cr_assert_eq(json_integer_value(json_object_get(p, "status")),
 		     (json_int_t)status);
 	return p;
@@ -108,26 +114,28 @@ Test(reply, problem_with_field)
 	json_decref(p);
 }
 
-Test(reply, titles)
+/* Each status's title and default kind. */
+Test(reply, titles_and_default_kinds)
 {
 	static const struct {
 		unsigned status;
-		const char *title;
+		const char *title, *type;
 	} titles[] = {
-		{ 400, "Bad Request" },
-		{ 401, "Unauthorized" },
-		{ 403, "Forbidden" },
-		{ 404, "Not Found" },
-		{ 405, "Method Not Allowed" },
-		{ 409, "Conflict" },
-		{ 413, "Content Too Large" },
-		{ 415, "Unsupported Media Type" },
-		{ 422, "Unprocessable Content" },
-		{ 429, "Too Many Requests" },
-		{ 503, "Service Unavailable" },
-		{ 418, "Error" },
-		{ 500, "Internal Server Error" },
-		{ 502, "Internal Server Error" },
+		{ 400, "Bad Request", "/problems/invalid-body" },
+		{ 401, "Unauthorized", "/problems/unauthenticated" },
+		{ 403, "Forbidden", "/problems/forbidden" },
+		{ 404, "Not Found", "/problems/not-found" },
+		{ 405, "Method Not Allowed", "/problems/method-not-allowed" },
+		{ 409, "Conflict", "/problems/conflict" },
+		{ 413, "Content Too Large", "/problems/too-large" },
+		{ 415, "Unsupported Media Type",
+		  "/problems/unsupported-media-type" },
+		{ 422, "Unprocessable Content", "/problems/invalid-value" },
+		{ 429, "Too Many Requests", "/problems/throttled" },
+		{ 503, "Service Unavailable", "/problems/unavailable" },
+		{ 418, "Error", "about:blank" },
+		{ 500, "Internal Server Error", "/problems/unavailable" },
+		{ 502, "Internal Server Error", "/problems/unavailable" },
 	};
 	for (size_t i = 0; i < sizeof(titles) / sizeof(*titles); i++) {
 		struct http_request q = { 0 };
@@ -136,9 +144,79 @@ Test(reply, titles)
 		cr_assert_not_null(p);
 		cr_assert_str_eq(str(p, "title"), titles[i].title, "%u",
 				 titles[i].status);
+		cr_assert_str_eq(str(p, "type"), titles[i].type, "%u",
+				 titles[i].status);
 		json_decref(p);
 		free(q.reply);
 	}
+}
+
+/* ---- problem kinds ---- */
+
+extern const char http_openapi_json[];
+extern const size_t http_openapi_json_len;
+
+Test(reply, a_named_kind_has_its_type_and_status)
+{
+	http_problem_of(r, PROBLEM_INVALID_QUERY, "limit", "limit is %d", 0);
+	json_t *p = problem(400);
+	cr_assert_str_eq(str(p, "type"), "/problems/invalid-query");
+	cr_assert_str_eq(str(p, "detail"), "limit is 0");
+	cr_assert_str_eq(error_field(p), "limit");
+	json_decref(p);
+	/* A reply is set once: a later problem changes neither the type
+	 * nor the status. */
+	http_problem_of(r, PROBLEM_WRONG_PASSWORD, NULL, "later");
+	p = problem(400);
+	cr_assert_str_eq(str(p, "type"), "/problems/invalid-query");
+	json_decref(p);
+}
+
+/* Every kind is documented in openapi.json's list of problem types with
+ * its status, and the list holds no other. */
+Test(reply, every_kind_is_documented)
+{
+	json_error_t e;
+	json_t *doc =
+		json_loadb(http_openapi_json, http_openapi_json_len, 0, &e);
+	cr_assert_not_null(doc, "%s", e.text);
+	json_t *list = json_object_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(
+						json_object_get(doc,
+								"components"),
+						"schemas"),
+					"Problem"),
+				"properties"),
+			"type"),
+		"oneOf");
+	cr_assert(json_is_array(list), "Problem.properties.type.oneOf");
+	cr_assert_eq(json_array_size(list), PROBLEM_KIND_COUNT - 1);
+	for (int k = PROBLEM_BY_STATUS + 1; k < PROBLEM_KIND_COUNT; k++) {
+		const char *type = http_problem_type(k, 0);
+		bool found = false;
+		size_t i;
+		json_t *item;
+		json_array_foreach (list, i, item) {
+			json_t *c = json_object_get(item, "const");
+			if (!json_is_string(c) ||
+			    strcmp(json_string_value(c), type) != 0)
+				continue;
+			found = true;
+			char status[8];
+			snprintf(status, sizeof(status), "%u",
+				 http_problem_status(k));
+			const char *d = json_string_value(
+				json_object_get(item, "description"));
+			cr_assert(d && strncmp(d, status, 3) == 0,
+				  "%s: the description starts with %s", type,
+				  status);
+		}
+		cr_assert(found, "%s is not in openapi.json", type);
+	}
+	json_decref(doc);
 }
 
 /* A detail quoting a client's bad bytes ends before the first one. */
