@@ -14,6 +14,7 @@
  * before the handler runs); the handler; a stable name for metrics. */
 const struct http_route http_routes[] = {
 	{ "GET", "/healthz", WHO_ANYONE, api_healthz, "healthz" },
+	{ "GET", "/.well-known/jwks.json", WHO_ANYONE, api_jwks, "jwks" },
 	{ "GET", "/v1/openapi.json", WHO_ANYONE, api_openapi, "openapi" },
 	{ "POST", "/v1/persons", WHO_ANYONE, api_persons_create, "persons" },
 	{ "POST", "/v1/session", WHO_ANYONE, api_session_create, "session" },
