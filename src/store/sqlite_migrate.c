@@ -3,6 +3,7 @@
  * schema/NNN_*.sql embedded at build (store/schema.h), each applied in a
  * writer job of its own and recorded in schema_migrations.
  */
+#include <string.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -53,6 +54,35 @@ static int sqlite_version_run(struct store_tx *tx, void *arg)
 	return *version >= 0 ? STORE_OK : STORE_FAULT;
 }
 
+/* The key ids' table (003_keys) for a store that recorded version 3 without
+ * it: a placeholder 003 stood on main while the two branches that numbered
+ * 003 and 004 were merged one after the other, and a store migrated then
+ * has 004 but no key_ids. Runs the real 003 when its table is missing. */
+static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
+{
+	const struct schema_migration *m = arg;
+	sqlite3 *db = sqlite_tx_conn(tx)->db;
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(db,
+			       "SELECT count(*) FROM sqlite_master WHERE "
+			       "type = 'table' AND name = 'key_ids'",
+			       -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	int rc = sqlite3_step(st);
+	bool missing = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return STORE_FAULT;
+	if (missing) {
+		log_info("store: migrate applied %03d_%s again (its table was "
+			 "missing)",
+			 m->version, m->name);
+		return sqlite_exec(db, m->sql) == SQLITE_OK ? STORE_OK
+							    : STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 int sqlite_migrate(struct store *store, int *applied, int *version)
 {
 	int current = 0, ran = 0;
@@ -73,6 +103,14 @@ int sqlite_migrate(struct store *store, int *applied, int *version)
 		log_info("store: migrate applied %03d_%s", m->version, m->name);
 		current = m->version;
 		ran++;
+	}
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (strcmp(m->name, "keys") != 0 || m->version > current)
+			continue;
+		rc = store_write(store, sqlite_keys_repair_run, (void *)m);
+		if (rc != STORE_OK)
+			return rc;
 	}
 	if (applied)
 		*applied = ran;

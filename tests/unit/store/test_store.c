@@ -538,6 +538,25 @@ Test(store, key_facts_read_before_migrating)
 	store_close(s);
 }
 
+Test(store, migrate_remakes_a_missing_key_ids_table)
+{
+	sqlite3 *db = NULL;
+	struct store_key_facts f;
+	int applied = -1;
+
+	/* A store that recorded the placeholder 003 (see sqlite_migrate.c). */
+	cr_assert_eq(sqlite3_open(fx.path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "DROP TABLE key_ids", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(store_migrate(fx.s, &applied, NULL), STORE_OK);
+	cr_expect_eq(applied, 0);
+	struct key_add k = { "kek", "00112233aabbccdd" };
+	cr_expect_eq(store_write(fx.s, job_key_add, &k), STORE_OK);
+	cr_assert_eq(store_key_facts(store_reads(fx.s), &f), STORE_OK);
+	cr_expect_str_eq(f.kek_id, "00112233aabbccdd");
+}
+
 Test(store, one_lock_holder_per_store)
 {
 	char err[512] = "";
