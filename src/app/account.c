@@ -11,6 +11,7 @@
 #include "app/jwks.h"
 #include "app/message.h"
 #include "app/person.h"
+#include "app/sealed.h"
 #include "app/view.h"
 #include "base/log.h"
 #include "core/gate.h"
@@ -46,6 +47,8 @@ struct attempts {
 	json_t *items;
 	uint64_t last;
 	int n;
+	struct sealed_key key; /* opens subjects and senders */
+	bool fault;	       /* one did not open */
 };
 
 static int collect_attempt(const struct store_attempt_row *a, void *arg)
@@ -66,10 +69,20 @@ static int collect_attempt(const struct store_attempt_row *a, void *arg)
 					     : 0]
 				.wire,
 			"received_at", app_time_json(a->received_at)));
-	if (a->subject)
-		json_object_set_new(
-			json_array_get(c->items, json_array_size(c->items) - 1),
-			"subject", json_string(a->subject));
+	json_t *item = json_array_get(c->items, json_array_size(c->items) - 1);
+	size_t subject_len, sender_len;
+	char *subject = sealed_text(&c->key, a->subject_sealed, a->subject,
+				    a->subject_len, &subject_len, &c->fault);
+	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
+				   a->sender_len, &sender_len, &c->fault);
+	if (subject)
+		json_object_set_new(item, "subject", json_string(subject));
+	if (sender)
+		json_object_set_new(item, "sender", json_string(sender));
+	keys_free_plain(subject, subject_len);
+	keys_free_plain(sender, sender_len);
+	if (c->fault)
+		return 1;
 	c->last = a->id;
 	c->n++;
 	return 0;
@@ -111,10 +124,23 @@ enum app_status account_export(struct app *a, uint64_t person,
 		"handle", p.handle, "created_at", app_time_json(p.created_at),
 		"global_terms", json_loads(p.global_terms, 0, NULL));
 	json_object_set_new(doc, "folders", json_loads(p.folders, 0, NULL));
+	struct attempts at = { json_array(), 0, 0, { 0 }, false };
+	/* The data key, unwrapped once for the whole export. */
+	int unwrapped =
+		keys_unwrap(a->keys, p.data_key, p.data_key_len, at.key.dk);
+	at.key.person = person;
 	store_person_clear(&p);
+	if (unwrapped != 0) {
+		json_decref(doc);
+		json_decref(at.items);
+		return app_fail(err, APP_FAULT, NULL,
+				"the messages cannot be opened");
+	}
 	json_t *profile = NULL;
 	if (view_profile(a, person, &profile) != APP_OK) {
 		json_decref(doc);
+		json_decref(at.items);
+		sealed_key_clear(&at.key);
 		return app_fail(err, APP_FAULT, NULL,
 				"the profile cannot be read");
 	}
@@ -125,7 +151,6 @@ enum app_status account_export(struct app *a, uint64_t person,
 		json_t *items;
 	} rc = { a, json_array() };
 	json_t *proposals = json_array(), *entries = json_array();
-	struct attempts at = { json_array(), 0, 0 };
 	int st = store_relationship_list(
 		a->reads,
 		&(struct store_relationship_filter){ .person = person,
@@ -146,10 +171,13 @@ enum app_status account_export(struct app *a, uint64_t person,
 						  .limit = 1000 };
 		at.n = 0;
 		st = store_attempt_list(a->reads, &f, collect_attempt, &at);
+		if (st == STORE_OK && at.fault)
+			st = STORE_FAULT;
 		if (at.n < 1000)
 			break;
 		before = at.last;
 	}
+	sealed_key_clear(&at.key);
 	json_object_set_new(doc, "relationships", rc.items);
 	json_object_set_new(doc, "proposals", proposals);
 	json_object_set_new(doc, "messages", at.items);

@@ -15,6 +15,7 @@
 
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "app/sealed.h"
 #include "app/throttle.h"
 #include "app/zone.h"
 #include "base/log.h"
@@ -257,6 +258,14 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 	}
 	if (a->keys && app_keys_record(a, &facts, err, errlen) != 0)
 		goto fail;
+	/* Content an older version kept in clear is sealed before anything
+	 * is served (app/sealed.h). */
+	if (a->keys && sealed_upgrade(a, NULL) != APP_OK) {
+		snprintf(err, errlen,
+			 "cannot seal the messages of the store %s",
+			 cfg->store);
+		goto fail;
+	}
 	a->zones = zones_new();
 	a->gate = gate_state_new();
 	a->throttle = throttle_new();

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/id.h"
+#include "core/field.h"
 #include "store/store.h"
 
 static void brand_key_make(uint64_t id, char *key, uint8_t hash[32])
@@ -59,6 +60,47 @@ static int brand_set(json_t *obj, const char *key, const char *v)
 	return json_object_set_new(obj, key, json_string(v));
 }
 
+/* What the receipts will show of the controller: addresses people can
+ * use (an email address, an E.164 phone, https URLs), text without
+ * control characters. */
+static enum app_status brand_controller_check(const struct brand_controller *c,
+					      struct app_error *err)
+{
+	const struct {
+		const char *name, *value;
+		bool (*ok)(const char *);
+		const char *shape;
+	} checks[] = {
+		{ "email", c->email, field_email_ok,
+		  "an email address (privacy@acme.example)" },
+		{ "phone", c->phone, field_phone_ok,
+		  "a phone number in E.164 form (+4930123456)" },
+		{ "url", c->url, field_https_url_ok, "an https:// URL" },
+		{ "policy_url", c->policy_url, field_https_url_ok,
+		  "an https:// URL" },
+	};
+	for (size_t i = 0; i < sizeof(checks) / sizeof(*checks); i++)
+		if (checks[i].value && !checks[i].ok(checks[i].value))
+			return app_fail(err, APP_INVALID, checks[i].name,
+					"\"%s\" is not %s", checks[i].value,
+					checks[i].shape);
+	const char *texts[][2] = { { "contact", c->contact },
+				   { "address", c->address },
+				   { "jurisdiction", c->jurisdiction } };
+	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
+		const char *v = texts[i][1];
+		if (v == NULL)
+			continue;
+		size_t n = strlen(v);
+		if (n == 0 || n > 1000 || !field_text_ok(v, n))
+			return app_fail(err, APP_INVALID, texts[i][0],
+					"%s is 1 to 1000 bytes of UTF-8 "
+					"without control characters",
+					texts[i][0]);
+	}
+	return APP_OK;
+}
+
 enum app_status brand_add(struct app *a, const char *name,
 			  const char *const *domains, int n_domains,
 			  const struct brand_controller *c, uint64_t *id,
@@ -92,10 +134,15 @@ enum app_status brand_add(struct app *a, const char *name,
 		}
 		json_array_append_new(doms, json_string(d));
 	}
-	json_t *ctl = json_object();
 	struct brand_controller none = { 0 };
 	if (c == NULL)
 		c = &none;
+	int bad = brand_controller_check(c, err);
+	if (bad != APP_OK) {
+		json_decref(doms);
+		return bad;
+	}
+	json_t *ctl = json_object();
 	brand_set(ctl, "contact", c->contact);
 	brand_set(ctl, "email", c->email);
 	brand_set(ctl, "phone", c->phone);

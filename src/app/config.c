@@ -26,6 +26,7 @@ enum config_kind {
 	CONFIG_LISTEN,	  /* struct listen_addr: ADDR:PORT or off */
 	CONFIG_LISTEN_UNIX, /* struct listen_addr: ADDR:PORT, unix:PATH, off */
 	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
+	CONFIG_TEXT,	    /* char[]: printable ASCII, not empty */
 };
 
 /* The field of struct config an option fills: offset and size. */
@@ -67,6 +68,14 @@ static const struct config_option {
 	  "127.0.0.1:10040", NULL,
 	  "Postfix policy listener ADDR:PORT or off "
 	  "[127.0.0.1:10040]" },
+	{ "lmtp-conns", "CMR_LMTP_CONNS", CONFIG_UINT, CONFIG_FIELD(lmtp_conns),
+	  1, 4096, "128", NULL,
+	  "LMTP sessions at once (Postfix's lmtp processes, 100 at its "
+	  "defaults) [128]" },
+	{ "policy-conns", "CMR_POLICY_CONNS", CONFIG_UINT,
+	  CONFIG_FIELD(policy_conns), 1, 4096, "128", NULL,
+	  "policy connections at once (one per smtpd process: 100 at "
+	  "Postfix's defaults) [128]" },
 	{ "metrics", "CMR_METRICS", CONFIG_LISTEN, CONFIG_FIELD(metrics), 0, 0,
 	  "127.0.0.1:9025", NULL,
 	  "Prometheus listener ADDR:PORT or off "
@@ -95,6 +104,10 @@ static const struct config_option {
 	  1, 100000, "100", NULL, "held messages per relationship [100]" },
 	{ "user", "CMR_USER", CONFIG_USER, CONFIG_FIELD(user), 0, 0, NULL, NULL,
 	  "drop to this user after binding [none]" },
+	{ "operator-jurisdiction", "CMR_OPERATOR_JURISDICTION", CONFIG_TEXT,
+	  CONFIG_FIELD(operator_jurisdiction), 0, 0, NULL, NULL,
+	  "the operator's jurisdiction (e.g. DE): receipts carry it where "
+	  "the brand gave none [none]" },
 	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", CONFIG_BOOL,
 	  CONFIG_FIELD(allow_private_targets), 0, 0, NULL, NULL,
 	  "let outbound URLs reach loopback "
@@ -322,6 +335,19 @@ static int config_store(struct config *c, const struct config_option *o,
 			return -1;
 		}
 		break;
+	case CONFIG_TEXT:
+		if (*value == '\0') {
+			snprintf(why, whylen, "needs a value");
+			return -1;
+		}
+		for (const char *p = value; *p; p++)
+			if (*p < 0x20 || *p > 0x7e) {
+				snprintf(why, whylen,
+					 "\"%s\" is not printable ASCII",
+					 value);
+				return -1;
+			}
+		break;
 	case CONFIG_STORE_URL:
 		if (strchr(value, ':') == NULL) {
 			snprintf(why, whylen,
@@ -404,11 +430,39 @@ int config_from_env(struct config *c, const char *const *set_by_flag, char *err,
 	return 0;
 }
 
-void config_usage(void *file)
+bool config_listed(const char *names, const char *name)
+{
+	if (names == NULL)
+		return true;
+	size_t len = strlen(name);
+	for (const char *p = names; *p;) {
+		size_t n = strcspn(p, " ");
+		if (n == len && strncmp(p, name, len) == 0)
+			return true;
+		p += n;
+		p += strspn(p, " ");
+	}
+	return false;
+}
+
+const char *config_option_name(size_t i)
+{
+	return i < N_OPTIONS ? config_options[i].name : NULL;
+}
+
+const char *config_option_env(const char *name)
+{
+	const struct config_option *o = config_option_find(name);
+	return o ? o->env : NULL;
+}
+
+void config_usage(void *file, const char *names)
 {
 	FILE *f = file;
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		const struct config_option *o = &config_options[i];
+		if (!config_listed(names, o->name))
+			continue;
 		char flag[64];
 		snprintf(flag, sizeof(flag), "--%s%s", o->name,
 			 o->kind != CONFIG_BOOL ? " V" : "");

@@ -21,22 +21,25 @@ struct listen_addr {
 };
 
 struct config {
-	char store[1024];	    /* --store URL */
-	char keys[1024];	    /* --keys DIR */
-	struct listen_addr http;    /* --http */
-	struct listen_addr lmtp;    /* --lmtp (TCP or unix:PATH or off) */
-	struct listen_addr policy;  /* --policy */
-	struct listen_addr metrics; /* --metrics */
-	char alias_domain[254];	    /* --alias-domain */
-	char auth_id[254];	    /* --auth-id; "" when none */
-	bool trust_envelope;	    /* --trust-envelope */
-	char maildir_root[1024];    /* --maildir-root; "" when off */
-	char smarthost[300];	    /* --smarthost HOST:PORT; "" when off */
-	bool open_registration;	    /* --open-registration */
-	unsigned hold_queue;	    /* --hold-queue, 1..100000 */
-	char user[64];		    /* --user; "" when none */
-	bool allow_private_targets; /* --allow-private-targets */
-	char server_name[254];	    /* ledger heads name this; = alias domain */
+	char store[1024];		/* --store URL */
+	char keys[1024];		/* --keys DIR */
+	struct listen_addr http;	/* --http */
+	struct listen_addr lmtp;	/* --lmtp (TCP or unix:PATH or off) */
+	struct listen_addr policy;	/* --policy */
+	struct listen_addr metrics;	/* --metrics */
+	unsigned lmtp_conns;		/* --lmtp-conns, 1..4096 */
+	unsigned policy_conns;		/* --policy-conns, 1..4096 */
+	char alias_domain[254];		/* --alias-domain */
+	char auth_id[254];		/* --auth-id; "" when none */
+	bool trust_envelope;		/* --trust-envelope */
+	char maildir_root[1024];	/* --maildir-root; "" when off */
+	char smarthost[300];		/* --smarthost HOST:PORT; "" when off */
+	bool open_registration;		/* --open-registration */
+	unsigned hold_queue;		/* --hold-queue, 1..100000 */
+	char user[64];			/* --user; "" when none */
+	bool allow_private_targets;	/* --allow-private-targets */
+	char operator_jurisdiction[64]; /* --operator-jurisdiction; "" */
+	char server_name[254]; /* ledger heads name this; = alias domain */
 };
 
 /* Fills c with the defaults. */
@@ -67,7 +70,19 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
  * single label accepted. */
 bool config_domain_ok(const char *s);
 
-/* One line per option for --help, written to out. */
-void config_usage(void *file);
+/* Whether `name` is one of the space-separated option names of `names`
+ * (NULL: every option is). */
+bool config_listed(const char *names, const char *name);
+
+/* One line per option for --help, written to out: those of `names` (as for
+ * config_listed). */
+void config_usage(void *file, const char *names);
+
+/* The names of the options, in --help order (index 0 up, NULL after the
+ * last). */
+const char *config_option_name(size_t i);
+
+/* The CMR_ variable of option `name`, or NULL for no such option. */
+const char *config_option_env(const char *name);
 
 #endif

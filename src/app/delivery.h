@@ -47,6 +47,18 @@ enum app_status delivery_set_begin(struct app *a, uint64_t person,
 				   char new_secret[DELIVERY_SECRET_MAX],
 				   struct app_write *w, struct app_error *err);
 
+/* PATCH /v1/me/delivery: a JSON Merge Patch (RFC 7396) of the settings
+ * in the shape delivery_set_begin takes (a "password" member is the
+ * password, not a setting), merged onto the current ones and then handed
+ * to delivery_set_begin as they are: what the patch leaves out stays as
+ * it is. The same outcomes as delivery_set_begin. (delivery_patch.c) */
+enum app_status delivery_patch_begin(struct app *a, uint64_t person,
+				     const char *password, const json_t *patch,
+				     bool *type_error,
+				     char new_secret[DELIVERY_SECRET_MAX],
+				     struct app_write *w,
+				     struct app_error *err);
+
 /* The code sent to the forward address, given back: APP_OK (forwarding
  * starts), APP_INVALID (wrong — counted —, expired, or too many tries),
  * APP_CONFLICT (nothing waits for a code). */

@@ -101,7 +101,7 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 	struct demo_person persons[] = {
 		{ "ana", "demo-password-ana",
 		  "{\"name\":\"Ana Lima\",\"email\":\"ana@example.org\","
-		  "\"phone\":\"+4915100000001\",\"shoe_size\":\"39\"}",
+		  "\"phone\":\"+4915100000001\",\"sizes\":\"shoes EU 39\"}",
 		  "{\"time_zone\":\"Europe/"
 		  "Berlin\",\"do_not_contact\":[\"phone\"],"
 		  "\"quiet_hours\":{\"from\":\"22:00\",\"to\":\"07:00\"},"
@@ -167,7 +167,7 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		a, acme, ana,
 		"{\"value\":\"10% off every order\",\"channels\":[\"email\","
 		"\"sms\"],\"topics\":[\"orders\",\"offers\",\"events\"],"
-		"\"fields\":[\"name\",\"email\",\"shoe_size\"]}",
+		"\"fields\":[\"name\",\"email\",\"sizes\"]}",
 		"{\"channels\":{\"email\":{\"allowed\":true,\"cap\":{\"max\":2,"
 		"\"per_seconds\":604800},\"over_cap\":\"refuse\"}},"
 		"\"topics\":[\"orders\",\"offers\"],\"exempt_topics\":"

@@ -8,6 +8,8 @@
 
 #include "app/message.h"
 #include "app/relationship.h"
+#include "app/sealed.h"
+#include "base/log.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/id.h"
@@ -225,7 +227,9 @@ enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
 
 struct list_ctx {
 	json_t *items;
-	json_t *folders; /* the person's own folder names (id 2 on) */
+	json_t *folders;       /* the person's own folder names (id 2 on) */
+	struct sealed_key key; /* opens subjects and senders */
+	bool fault;	       /* one did not open */
 };
 
 static json_t *folder_name(const struct list_ctx *c, int folder)
@@ -249,6 +253,16 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 	id_encode(ID_BRAND, a->brand, brd);
 	int reason =
 		a->reason >= 0 && a->reason < GATE_REASON_COUNT ? a->reason : 0;
+	size_t subject_len, sender_len;
+	char *subject = sealed_text(&c->key, a->subject_sealed, a->subject,
+				    a->subject_len, &subject_len, &c->fault);
+	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
+				   a->sender_len, &sender_len, &c->fault);
+	if (c->fault) {
+		keys_free_plain(subject, subject_len);
+		keys_free_plain(sender, sender_len);
+		return 1;
+	}
 	json_t *o = json_pack(
 		"{s:s,s:o,s:o,s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o,s:b,s:b}",
 		"id", id, "relationship",
@@ -256,7 +270,7 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 		a->brand ? json_string(brd) : json_null(), "channel",
 		channel_name((enum channel)a->channel), "topic",
 		a->topic[0] ? json_string(a->topic) : json_null(), "subject",
-		a->subject ? json_string(a->subject) : json_null(), "decision",
+		subject ? json_string(subject) : json_null(), "decision",
 		gate_outcome_name(a->decision), "reason",
 		gate_reasons[reason].wire, "explanation",
 		gate_reasons[reason].person, "folder",
@@ -264,8 +278,10 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 		app_time_json(a->deliver_at), "received_at",
 		app_time_json(a->received_at), "read", a->read,
 		"sender_verified", a->sender_verified);
-	if (a->sender)
-		json_object_set_new(o, "sender", json_string(a->sender));
+	if (sender)
+		json_object_set_new(o, "sender", json_string(sender));
+	keys_free_plain(subject, subject_len);
+	keys_free_plain(sender, sender_len);
 	json_array_append_new(c->items, o);
 	return 0;
 }
@@ -292,7 +308,17 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
-	struct list_ctx c = { items, json_loads(p.folders, 0, NULL) };
+	struct list_ctx c = {
+		items, json_loads(p.folders, 0, NULL), { 0 }, false
+	};
+	/* The data key, unwrapped once for the page. */
+	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, c.key.dk) != 0) {
+		store_person_clear(&p);
+		json_decref(c.folders);
+		return app_fail(err, APP_FAULT, NULL,
+				"the messages cannot be opened");
+	}
+	c.key.person = person;
 	store_person_clear(&p);
 	if (f->folder) {
 		if (strcmp(f->folder, "inbox") == 0)
@@ -308,12 +334,18 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 		}
 		if (sf.folder < 0) {
 			json_decref(c.folders);
+			sealed_key_clear(&c.key);
 			return app_fail(err, APP_NOT_FOUND, "folder",
 					"no such folder");
 		}
 	}
 	int rc = store_attempt_list(a->reads, &sf, list_item, &c);
 	json_decref(c.folders);
+	sealed_key_clear(&c.key);
+	if (rc == STORE_OK && c.fault) {
+		log_warn("inbox: list: a message of a person does not open");
+		rc = STORE_FAULT;
+	}
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");

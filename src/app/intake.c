@@ -64,10 +64,14 @@ static int intake_alias(struct app_tx *t, const struct intake_message *m,
 	if (message_decide_tx(t, &in, &mo) != APP_OK)
 		return STORE_FAULT; /* the whole message: try again */
 	const struct gate_decision *d = &mo.decision;
-	if (mo.duplicate || d->outcome != GATE_REFUSE || mo.silent)
-		o->outcome = INTAKE_ACCEPTED;
-	else if (d->reason == GATE_SENDER_NOT_BRAND)
+	/* A stranger gets the uniform reply whatever the person's refusals
+	 * are: silence is for the alias's own brand, and a 250 would tell
+	 * the stranger that the alias is real. */
+	if (!mo.duplicate && d->outcome == GATE_REFUSE &&
+	    d->reason == GATE_SENDER_NOT_BRAND)
 		o->outcome = INTAKE_UNIFORM;
+	else if (mo.duplicate || d->outcome != GATE_REFUSE || mo.silent)
+		o->outcome = INTAKE_ACCEPTED;
 	else
 		*o = (struct intake_result){ INTAKE_REFUSED, d->reason };
 	return STORE_OK;

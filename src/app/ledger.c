@@ -9,6 +9,7 @@
  */
 #include "app/ledger.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,6 +67,82 @@ int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 	rc = store_ledger_append(tx, &e);
 	free(e.data);
 	return rc;
+}
+
+/* Adds to `changed` every key of `a` whose value in `b` differs (or is
+ * absent), with b's value (null when absent) in `values`. */
+static void settings_diff(const json_t *a, const json_t *b, json_t *changed,
+			  json_t *values)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach ((json_t *)a, k, v) {
+		json_t *w = json_object_get(b, k);
+		if ((w == NULL || !json_equal(v, w)) &&
+		    json_object_get(values, k) == NULL) {
+			json_array_append_new(changed, json_string(k));
+			json_object_set(values, k, w ? w : json_null());
+		}
+	}
+}
+
+static int settings_name_cmp(const void *x, const void *y)
+{
+	return strcmp(json_string_value(*(json_t *const *)x),
+		      json_string_value(*(json_t *const *)y));
+}
+
+json_t *ledger_settings_data_tx(struct app_tx *t, uint64_t person,
+				const json_t *before, const json_t *after,
+				bool *unchanged)
+{
+	json_t *changed = json_array(), *values = json_object();
+	json_t *out = NULL, *sorted = NULL;
+	char *text = NULL, *sealed = NULL;
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	struct store_person p;
+
+	*unchanged = false;
+	if (changed == NULL || values == NULL)
+		goto done;
+	settings_diff(after, before, changed, values);
+	settings_diff(before, after, changed, values);
+	size_t n = json_array_size(changed);
+	if (n == 0) {
+		*unchanged = true;
+		goto done;
+	}
+	/* The names in order, whichever object named them first. */
+	json_t **names = calloc(n, sizeof(*names));
+	if (names == NULL)
+		goto done;
+	for (size_t i = 0; i < n; i++)
+		names[i] = json_array_get(changed, i);
+	qsort(names, n, sizeof(*names), settings_name_cmp);
+	sorted = json_array();
+	for (size_t i = 0; sorted && i < n; i++)
+		json_array_append(sorted, names[i]);
+	free(names);
+	if (sorted == NULL ||
+	    store_person_get(t->reads, person, NULL, &p) != STORE_OK)
+		goto done;
+	int rc = keys_unwrap(t->keys, p.data_key, p.data_key_len, dk);
+	store_person_clear(&p);
+	text = rc == 0 ? json_dumps(values, JSON_COMPACT | JSON_SORT_KEYS)
+		       : NULL;
+	if (text && keys_seal(dk, text, strlen(text), &sealed) == 0)
+		out = json_pack("{s:O,s:s}", "changed", sorted, "sealed",
+				sealed);
+	sodium_memzero(dk, sizeof(dk));
+	if (text)
+		sodium_memzero(text, strlen(text));
+done:
+	free(text);
+	free(sealed);
+	json_decref(sorted);
+	json_decref(changed);
+	json_decref(values);
+	return out;
 }
 
 /* Rebuilds the chain entry of a stored row; the JSON it borrows is

@@ -7,6 +7,7 @@
 #define CMR_APP_LEDGER_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -20,6 +21,19 @@
 int ledger_append(struct store_tx *tx, uint64_t person, const char *actor,
 		  const char *type, uint64_t relationship, json_t *data,
 		  int64_t at_ms);
+
+/* The entry `data` of a change to the person's own settings: for every
+ * top-level key whose value differs between the objects `before` and
+ * `after` (borrowed), its name in "changed" (sorted), and the new values
+ * of those keys ({key: value}, a removed key as null) sealed with the
+ * person's data key in "sealed" (base64url, keys_seal over the compact
+ * JSON), so that the chain says what changed and only the person can read
+ * to what. Inside a write job; a new object the caller owns, with
+ * *unchanged set (and NULL returned) when nothing differs, or NULL on a
+ * fault. */
+json_t *ledger_settings_data_tx(struct app_tx *t, uint64_t person,
+				const json_t *before, const json_t *after,
+				bool *unchanged);
 
 /* Appends the person's entries with seq > after (at most limit) to
  * items, each as it was hashed plus its "prev" and "hash", so that anyone

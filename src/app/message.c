@@ -13,6 +13,7 @@
 
 #include "app/gate_state.h"
 #include "app/metrics.h"
+#include "app/sealed.h"
 #include "base/log.h"
 #include "core/id.h"
 #include "core/terms.h"
@@ -82,6 +83,13 @@ static struct gate_input gate_input_of(const struct config *cfg,
 	};
 }
 
+/* What message_decide_tx does once the relationship and person are
+ * found, with the person's data key in k when the message has content. */
+static enum app_status
+message_decide_keyed(struct app_tx *t, const struct message_in *in,
+		     struct rel_entry *r, struct person_entry *p,
+		     const struct sealed_key *k, struct message_out *out);
+
 enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 				  struct message_out *out)
 {
@@ -104,11 +112,29 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 	struct person_entry *p = gate_state_person(t, r->person, now);
 	if (p == NULL)
 		return APP_FAULT;
+	/* Content is sealed with the person's data key, unwrapped once for
+	 * this message and zeroed after it; a campaign's recipients carry
+	 * none (its body is the campaign's). */
+	struct sealed_key k = { 0 };
+	if ((in->dedup || in->sender || in->subject || in->headers ||
+	     (in->body && in->campaign == 0)) &&
+	    sealed_key(t->reads, t->keys, r->person, &k) == APP_FAULT)
+		return APP_FAULT;
+	enum app_status rc = message_decide_keyed(t, in, r, p, &k, out);
+	sealed_key_clear(&k);
+	return rc;
+}
 
+static enum app_status
+message_decide_keyed(struct app_tx *t, const struct message_in *in,
+		     struct rel_entry *r, struct person_entry *p,
+		     const struct sealed_key *k, struct message_out *out)
+{
+	int64_t now = in->now_ms / 1000;
 	int16_t topic = GATE_TOPIC_NONE;
 	if (in->topic) {
-		int k = gate_state_topic(r, in->topic);
-		topic = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
+		int known = gate_state_topic(r, in->topic);
+		topic = known >= 0 ? (int16_t)known : GATE_TOPIC_OTHER;
 	}
 	unsigned ch = (unsigned)in->channel < CHANNEL_COUNT
 			      ? (unsigned)in->channel
@@ -117,10 +143,15 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 		gate_input_of(t->cfg, r, p, ch, topic, now, GATE_STAGE_FULL);
 	gi.channel = (uint8_t)in->channel; /* as given: row 5 judges it */
 	gi.sender_is_brand = in->sender_is_brand;
-	if (in->dedup) {
+	/* The sender is judged before the duplicate check: a stranger who
+	 * replays the brand's Message-ID and body is a leak (row 2), not a
+	 * retry. */
+	if (in->dedup && in->sender_is_brand && k->person != 0) {
 		bool found = false;
-		if (store_attempt_dup(t->reads, r->id, in->dedup, &found) !=
-		    STORE_OK)
+		uint8_t keyed[16];
+		if (sealed_dedup(k, in->dedup, keyed) != 0 ||
+		    store_attempt_dup(t->reads, r->id, keyed, &found) !=
+			    STORE_OK)
 			return APP_FAULT;
 		if (found) {
 			/* The same message to the same alias again (an MTA's
@@ -158,8 +189,22 @@ enum app_status message_decide_tx(struct app_tx *t, const struct message_in *in,
 		.headers_len = in->headers_len,
 		.body = keep_body ? in->body : NULL,
 		.body_len = keep_body ? in->body_len : 0,
+		.sealed = true, /* sealed below, or nothing to seal */
 	};
+	struct sealed_attempt sealed;
+	if (k->person != 0 && sealed_attempt(k, &at, &sealed) != 0)
+		return APP_FAULT;
+	if (k->person == 0) {
+		/* No key: a campaign's recipient (no content of its own), or
+		 * an erased person, for whom nothing is kept but the fact of
+		 * the (refused) attempt. */
+		at.sender = at.subject = at.headers = at.body = NULL;
+		at.headers_len = at.body_len = 0;
+		at.dedup = NULL;
+	}
 	int rc = store_attempt_insert(t->tx, &at);
+	if (k->person != 0)
+		sealed_attempt_clear(&sealed);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 
@@ -213,8 +258,23 @@ enum app_status message_rcpt_tx(struct app_tx *t, uint64_t relationship,
 		.received_at = now,
 		.sender = sender,
 		.sender_verified = false,
+		.sealed = true, /* sealed below, or nothing to seal */
 	};
-	int rc = store_attempt_insert(t->tx, &at);
+	/* The (unverified) sender of a refusal at RCPT is personal too. */
+	struct sealed_key k = { 0 };
+	struct sealed_attempt sealed = { 0 };
+	int rc = STORE_OK;
+	if (sender) {
+		int st = sealed_key(t->reads, t->keys, r->person, &k);
+		if (st == APP_NOT_FOUND)
+			at.sender = NULL; /* erased: nothing personal kept */
+		else if (st != APP_OK || sealed_attempt(&k, &at, &sealed) != 0)
+			rc = STORE_FAULT;
+	}
+	sealed_key_clear(&k);
+	if (rc == STORE_OK)
+		rc = store_attempt_insert(t->tx, &at);
+	sealed_attempt_clear(&sealed);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	out->id = at.id;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "app/sealed.h"
 #include "base/log.h"
 #include "store/store.h"
 
@@ -49,9 +50,10 @@ enum app_status outbox_due(struct app *a, bool local, int limit,
 
 void outbox_message_clear(struct outbox_message *m)
 {
-	free(m->subject);
-	free(m->headers);
-	free(m->body);
+	/* Opened content: zeroed before it is freed (keys_free_plain). */
+	keys_free_plain(m->subject, m->subject ? strlen(m->subject) : 0);
+	keys_free_plain(m->headers, m->headers_len);
+	keys_free_plain(m->body, m->body_len);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -63,6 +65,21 @@ enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
 	int rc = store_message_get(a->reads, p->o.attempt, &m);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
+	/* Opened with the person's data key, unwrapped for this message. */
+	struct sealed_key k = { 0 };
+	if ((m.subject_sealed || m.headers_sealed || m.body_sealed) &&
+	    (sealed_key(a->reads, a->keys, m.person, &k) != APP_OK ||
+	     sealed_open(&k, m.subject_sealed, &m.subject, &m.subject_len) !=
+		     0 ||
+	     sealed_open(&k, m.headers_sealed, &m.headers, &m.headers_len) !=
+		     0 ||
+	     sealed_open(&k, m.body_sealed, &m.body, &m.body_len) != 0)) {
+		sealed_key_clear(&k);
+		store_message_clear(&m);
+		log_warn("outbox: the message of a person does not open");
+		return APP_FAULT;
+	}
+	sealed_key_clear(&k);
 	*out = (struct outbox_message){
 		.id = m.id,
 		.person = m.person,

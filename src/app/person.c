@@ -5,6 +5,8 @@
 
 #include <pthread.h>
 #include <semaphore.h>
+#include <ctype.h>
+#include <pwquality.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,8 @@
 #include "app/zone.h"
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "core/merge_patch.h"
+#include "core/field.h"
 #include "core/terms.h"
 #include "store/store.h"
 
@@ -54,7 +58,51 @@ enum app_status person_handle_check(const char *handle, char *norm,
 	return APP_OK;
 }
 
-enum app_status person_password_check(const char *password,
+/* The word at the heart of a password, lower case: the letters between
+ * the digits and signs it starts and ends with, with the usual l33t
+ * replacements inside undone ("P@ssw0rd1234" is "password"). */
+static void person_password_core(const char *pw, char *out, size_t size)
+{
+	static const char leet_from[] = "@4301!$57", leet_to[] = "aaeoliist";
+	size_t n = strlen(pw), b = 0, e = n, k = 0;
+	while (b < n && !isalpha((unsigned char)pw[b]))
+		b++;
+	while (e > b && !isalpha((unsigned char)pw[e - 1]))
+		e--;
+	for (size_t i = b; i < e && k + 1 < size; i++) {
+		const char *l = strchr(leet_from, pw[i]);
+		out[k++] = l && pw[i] ? leet_to[l - leet_from]
+				      : (char)tolower((unsigned char)pw[i]);
+	}
+	out[k] = '\0';
+}
+
+/* libpwquality's verdict on pw (at least min bytes): APP_OK, or
+ * APP_INVALID with its reason. */
+static enum app_status person_pwquality(const char *pw, int min,
+					const char *handle,
+					struct app_error *err)
+{
+	pwquality_settings_t *s = pwquality_default_settings();
+	if (s == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	pwquality_set_int_value(s, PWQ_SETTING_MIN_LENGTH, min);
+	void *aux = NULL;
+	int score = pwquality_check(s, pw, NULL, handle, &aux);
+	char why[PWQ_MAX_ERROR_MESSAGE_LEN];
+	enum app_status rc = APP_OK;
+	if (score < 0) {
+		const char *text =
+			pwquality_strerror(why, sizeof(why), score, aux);
+		rc = app_fail(err, APP_INVALID, "password",
+			      "this password is too easy to guess: %s",
+			      text ? text : "libpwquality refused it");
+	}
+	pwquality_free_settings(s);
+	return rc;
+}
+
+enum app_status person_password_check(const char *password, const char *handle,
 				      struct app_error *err)
 {
 	size_t n = strlen(password);
@@ -66,7 +114,15 @@ enum app_status person_password_check(const char *password,
 		return app_fail(err, APP_INVALID, "password",
 				"a password has at most %d characters",
 				PERSON_PASSWORD_MAX);
-	return APP_OK;
+	enum app_status rc =
+		person_pwquality(password, PERSON_PASSWORD_MIN, handle, err);
+	char core[PERSON_PASSWORD_MAX + 1];
+	person_password_core(password, core, sizeof(core));
+	/* The core alone, when it is a word of some length: "iloveyou" */
+	if (rc == APP_OK && strlen(core) >= 6 && strcmp(core, password) != 0)
+		rc = person_pwquality(core, 6, NULL, err);
+	sodium_memzero(core, sizeof(core));
+	return rc;
 }
 
 enum app_status person_password_hash(const char *password, char *out,
@@ -142,7 +198,7 @@ enum app_status person_add_begin(struct app *a, const char *handle,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	struct store_person *p = &j->p;
 	if ((rc = person_handle_check(handle, p->handle, err)) != APP_OK ||
-	    (rc = person_password_check(password, err)) != APP_OK) {
+	    (rc = person_password_check(password, p->handle, err)) != APP_OK) {
 		free(j);
 		return rc;
 	}
@@ -186,19 +242,31 @@ enum app_status person_add(struct app *a, const char *handle,
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
-#define PROFILE_MAX_FIELDS 32
-#define PROFILE_VALUE_MAX  1000
-
 struct profile_job {
 	uint64_t person;
 	char *sealed;
 	json_t *ledger_data;
 	int64_t now_ms;
+	bool patch; /* a merge patch: the profile must still be `base` */
+	char *base; /* the sealed profile it was merged onto, or NULL */
 };
+
+/* Whether the stored value a patch was merged onto is still there (two
+ * patches at once must not undo one another): NULL and NULL, or the same
+ * string. */
+static bool person_base_holds(const char *base, const char *now)
+{
+	return (base == NULL && now == NULL) ||
+	       (base != NULL && now != NULL && strcmp(base, now) == 0);
+}
 
 static enum app_status profile_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, NULL,
+				"the profile changed meanwhile; send the "
+				"patch again");
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store could not record the profile");
@@ -210,12 +278,26 @@ static void profile_release(void *job)
 	struct profile_job *j = job;
 	json_decref(j->ledger_data);
 	free(j->sealed);
+	free(j->base);
 	free(j);
 }
 
 static int profile_run(struct app_tx *t, void *arg)
 {
 	struct profile_job *j = arg;
+	if (j->patch) {
+		uint8_t wrapped[96];
+		size_t wrapped_len;
+		char *now = NULL;
+		int rc = store_person_profile(t->reads, j->person, wrapped,
+					      &wrapped_len, &now);
+		bool holds = rc == STORE_OK && person_base_holds(j->base, now);
+		free(now);
+		if (rc != STORE_OK)
+			return rc;
+		if (!holds)
+			return STORE_CONFLICT;
+	}
 	int rc = store_person_set(t->tx, j->person, STORE_PERSON_PROFILE,
 				  j->sealed);
 	if (rc == STORE_OK)
@@ -225,61 +307,72 @@ static int profile_run(struct app_tx *t, void *arg)
 	return rc;
 }
 
-enum app_status person_set_profile_begin(struct app *a, uint64_t person,
-					 const json_t *profile,
-					 struct app_write *w,
-					 struct app_error *err)
+/* A profile is an object of fields of the vocabulary (core/field.h), each
+ * a string of the shape its field wants. */
+static enum app_status profile_check(const json_t *profile,
+				     struct app_error *err)
+{
+	const char *k;
+	json_t *v;
+	char names[200], why[300];
+
+	if (!json_is_object(profile))
+		return app_fail(err, APP_INVALID, "",
+				"a profile is an object of field name to "
+				"string");
+	field_vocabulary_list(names, sizeof(names));
+	json_object_foreach ((json_t *)profile, k, v) {
+		const struct field *f = field_find(k);
+		if (f == NULL)
+			return app_fail(err, APP_INVALID, k,
+					"\"%s\" is not a profile field; the "
+					"fields are %s",
+					k, names);
+		if (!json_is_string(v) ||
+		    strlen(json_string_value(v)) != json_string_length(v))
+			return app_fail(err, APP_INVALID, k,
+					"a field's value is a string");
+		if (!field_value_ok(f, json_string_value(v), why, sizeof(why)))
+			return app_fail(err, APP_INVALID, k, "%s", why);
+	}
+	return APP_OK;
+}
+
+/* Seals a checked profile and fills the write (see profile_begin). */
+static enum app_status profile_seal(struct app *a, uint64_t person,
+				    const json_t *profile, const json_t *named,
+				    bool patch, char *base, struct app_write *w,
+				    struct app_error *err)
 {
 	struct store_person sp;
 	uint8_t data_key[KEYS_DATA_KEY_BYTES];
 	const char *k;
 	json_t *v;
 
-	if (!json_is_object(profile))
-		return app_fail(err, APP_INVALID, "",
-				"a profile is an object of field name to "
-				"string");
-	if (json_object_size(profile) > PROFILE_MAX_FIELDS)
-		return app_fail(err, APP_INVALID, "",
-				"a profile has at most %d fields",
-				PROFILE_MAX_FIELDS);
 	json_t *names = json_array();
-	json_object_foreach ((json_t *)profile, k, v) {
-		bool ok = strlen(k) >= 1 && strlen(k) <= TERMS_FIELD_MAX &&
-			  k[0] >= 'a' && k[0] <= 'z';
-		for (const char *p = k; ok && *p; p++)
-			ok = (*p >= 'a' && *p <= 'z') ||
-			     (*p >= '0' && *p <= '9') || *p == '_';
-		if (!ok) {
-			json_decref(names);
-			return app_fail(err, APP_INVALID, k,
-					"field names are [a-z][a-z0-9_]{0,31}");
-		}
-		if (!json_is_string(v) ||
-		    json_string_length(v) > PROFILE_VALUE_MAX) {
-			json_decref(names);
-			return app_fail(err, APP_INVALID, k,
-					"a field's value is a string of at "
-					"most %d bytes",
-					PROFILE_VALUE_MAX);
-		}
+	json_object_foreach ((json_t *)named, k, v) {
 		json_array_append_new(names, json_string(k));
 	}
 	if (store_person_get(a->reads, person, NULL, &sp) != STORE_OK) {
 		json_decref(names);
+		free(base);
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such person");
 	}
 	int rc = keys_unwrap(a->keys, sp.data_key, sp.data_key_len, data_key);
 	store_person_clear(&sp);
 	char *text = json_dumps(profile, JSON_COMPACT | JSON_SORT_KEYS);
-	struct profile_job j = { .person = person, .now_ms = app_now_ms() };
-	if (rc != 0 || text == NULL ||
+	struct profile_job j = { .person = person,
+				 .now_ms = app_now_ms(),
+				 .patch = patch,
+				 .base = base };
+	if (rc != 0 || text == NULL || names == NULL ||
 	    keys_seal(data_key, text, strlen(text), &j.sealed) != 0) {
 		sodium_memzero(data_key, sizeof(data_key));
 		if (text)
 			sodium_memzero(text, strlen(text));
 		free(text);
 		json_decref(names);
+		free(base);
 		return app_fail(err, APP_FAULT, NULL,
 				"cannot seal the profile");
 	}
@@ -291,12 +384,80 @@ enum app_status person_set_profile_begin(struct app *a, uint64_t person,
 	if (heap == NULL) {
 		json_decref(j.ledger_data);
 		free(j.sealed);
+		free(base);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	}
 	*heap = j;
 	*w = (struct app_write){ profile_run, heap, false, profile_finish,
 				 profile_release };
 	return APP_OK;
+}
+
+/* What a PUT and a PATCH of the profile share: profile is the whole new
+ * profile, validated here; the ledger names the keys of `named` (the
+ * profile for a PUT, the patch for a PATCH); with `patch`, the job writes
+ * only while the stored profile is still `base` (owned by the job from
+ * here, whatever the outcome). */
+static enum app_status profile_begin(struct app *a, uint64_t person,
+				     const json_t *profile, const json_t *named,
+				     bool patch, char *base,
+				     struct app_write *w, struct app_error *err)
+{
+	int rc = profile_check(profile, err);
+	if (rc != APP_OK) {
+		free(base);
+		return rc;
+	}
+	return profile_seal(a, person, profile, named, patch, base, w, err);
+}
+
+enum app_status person_set_profile_begin(struct app *a, uint64_t person,
+					 const json_t *profile,
+					 struct app_write *w,
+					 struct app_error *err)
+{
+	return profile_begin(a, person, profile, profile, false, NULL, w, err);
+}
+
+enum app_status person_patch_profile_begin(struct app *a, uint64_t person,
+					   const json_t *patch,
+					   struct app_write *w,
+					   struct app_error *err)
+{
+	uint8_t wrapped[96], dk[KEYS_DATA_KEY_BYTES];
+	size_t wrapped_len;
+	char *sealed = NULL, *plain = NULL;
+	size_t len = 0;
+	json_t *current = NULL;
+
+	if (!json_is_object(patch))
+		return app_fail(err, APP_INVALID, "",
+				"a patch of the profile is an object");
+	int rc = store_person_profile(a->reads, person, wrapped, &wrapped_len,
+				      &sealed);
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the profile cannot be read");
+	if (sealed == NULL) {
+		current = json_object();
+	} else if (keys_unwrap(a->keys, wrapped, wrapped_len, dk) == 0) {
+		if (keys_open(dk, sealed, &plain, &len) == 0)
+			current = json_loadb(plain, len, 0, NULL);
+		keys_free_plain(plain, len);
+	}
+	sodium_memzero(dk, sizeof(dk));
+	json_t *merged = current ? merge_patch_apply(current, patch) : NULL;
+	json_decref(current);
+	if (merged == NULL) {
+		free(sealed);
+		return app_fail(err, APP_FAULT, NULL,
+				"the profile cannot be read");
+	}
+	rc = profile_begin(a, person, merged, patch, true, sealed, w, err);
+	json_decref(merged);
+	return rc;
 }
 
 enum app_status person_set_profile(struct app *a, uint64_t person,
@@ -309,14 +470,47 @@ enum app_status person_set_profile(struct app *a, uint64_t person,
 
 struct global_job {
 	uint64_t person;
-	char *json;
+	char *json; /* the new terms, canonical */
+	bool patch; /* a merge patch: the stored terms must still be `base` */
+	char *base; /* the stored terms it was merged onto */
+	int64_t now_ms;
 };
 
+/* Writes the new global terms and, when they differ from the stored ones,
+ * a settings.changed entry naming the keys that changed (their new values
+ * sealed). A patch writes only onto the terms it was merged with. */
 static int global_run(struct app_tx *t, void *arg)
 {
 	struct global_job *j = arg;
-	int rc = store_person_set(t->tx, j->person, STORE_PERSON_GLOBAL_TERMS,
-				  j->json);
+	struct store_person p;
+	int rc = store_person_get(t->reads, j->person, NULL, &p);
+	if (rc != STORE_OK)
+		return rc;
+	if (j->patch && !person_base_holds(j->base, p.global_terms)) {
+		store_person_clear(&p);
+		return STORE_CONFLICT;
+	}
+	json_t *before =
+		json_loads(p.global_terms ? p.global_terms : "{}", 0, NULL);
+	store_person_clear(&p);
+	json_t *after = json_loads(j->json, 0, NULL);
+	bool unchanged = false;
+	json_t *data = before && after
+			       ? ledger_settings_data_tx(t, j->person, before,
+							 after, &unchanged)
+			       : NULL;
+	json_decref(before);
+	json_decref(after);
+	if (unchanged)
+		return STORE_OK; /* the same terms again: nothing to record */
+	if (data == NULL)
+		return STORE_FAULT;
+	rc = store_person_set(t->tx, j->person, STORE_PERSON_GLOBAL_TERMS,
+			      j->json);
+	if (rc == STORE_OK)
+		rc = ledger_append(t->tx, j->person, "person",
+				   "settings.changed", 0, data, j->now_ms);
+	json_decref(data);
 	if (rc != STORE_OK)
 		return rc;
 	return gate_state_forget_tx(t, j->person, 0); /* the gate reloads */
@@ -325,6 +519,10 @@ static int global_run(struct app_tx *t, void *arg)
 static enum app_status global_finish(void *job, int rc, struct app_error *err)
 {
 	(void)job;
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, NULL,
+				"the terms changed meanwhile; send the patch "
+				"again");
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				rc == STORE_NOT_FOUND
@@ -338,7 +536,54 @@ static void global_release(void *job)
 {
 	struct global_job *j = job;
 	free(j->json);
+	free(j->base);
 	free(j);
+}
+
+/* What a PUT and a PATCH of the global terms share: terms is the whole new
+ * object, validated here; with `patch`, base (owned from here, whatever
+ * the outcome) is the stored text it was merged onto. */
+static enum app_status global_begin(struct app *a, uint64_t person,
+				    const json_t *terms, bool patch, char *base,
+				    int *err_kind, struct app_write *w,
+				    struct app_error *err)
+{
+	struct global_terms g;
+	struct terms_error terr;
+	char why[256];
+
+	if (global_terms_parse(terms, &g, &terr) != 0) {
+		*err_kind = terr.kind;
+		free(base);
+		return app_fail(err, APP_INVALID, terr.field, "%s",
+				terr.reason);
+	}
+	if (zones_get(a->zones, g.time_zone, why, sizeof(why)) == NULL) {
+		*err_kind = TERMS_ERR_VALUE;
+		free(base);
+		return app_fail(err, APP_INVALID, "time_zone", "%s", why);
+	}
+	struct global_job *j = calloc(1, sizeof(*j));
+	json_t *gj = global_terms_to_json(&g);
+	if (j == NULL || gj == NULL) {
+		free(j);
+		free(base);
+		json_decref(gj);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	j->person = person;
+	j->patch = patch;
+	j->base = base;
+	j->now_ms = app_now_ms();
+	j->json = json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(gj);
+	if (j->json == NULL) {
+		global_release(j);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	*w = (struct app_write){ global_run, j, true, global_finish,
+				 global_release };
+	return APP_OK;
 }
 
 enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
@@ -347,36 +592,40 @@ enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
 					      struct app_write *w,
 					      struct app_error *err)
 {
-	struct global_terms g;
-	struct terms_error terr;
-	char why[256];
+	return global_begin(a, person, terms, false, NULL, err_kind, w, err);
+}
 
-	if (global_terms_parse(terms, &g, &terr) != 0) {
-		*err_kind = terr.kind;
-		return app_fail(err, APP_INVALID, terr.field, "%s",
-				terr.reason);
+enum app_status person_patch_global_terms_begin(struct app *a, uint64_t person,
+						const json_t *patch,
+						int *err_kind,
+						struct app_write *w,
+						struct app_error *err)
+{
+	struct store_person p;
+	*err_kind = TERMS_ERR_TYPE;
+	if (!json_is_object(patch))
+		return app_fail(err, APP_INVALID, "",
+				"a patch of the terms is an object");
+	int rc = store_person_get(a->reads, person, NULL, &p);
+	if (rc != STORE_OK)
+		return app_fail(err, app_from_store(rc), NULL,
+				rc == STORE_NOT_FOUND
+					? "no such person"
+					: "the store cannot be read");
+	char *base = p.global_terms;
+	p.global_terms = NULL; /* ours from here */
+	store_person_clear(&p);
+	json_t *current = base ? json_loads(base, 0, NULL) : NULL;
+	json_t *merged = current ? merge_patch_apply(current, patch) : NULL;
+	json_decref(current);
+	if (merged == NULL) {
+		free(base);
+		return app_fail(err, APP_FAULT, NULL,
+				"the terms cannot be read");
 	}
-	if (zones_get(a->zones, g.time_zone, why, sizeof(why)) == NULL) {
-		*err_kind = TERMS_ERR_VALUE;
-		return app_fail(err, APP_INVALID, "time_zone", "%s", why);
-	}
-	struct global_job *j = calloc(1, sizeof(*j));
-	json_t *gj = global_terms_to_json(&g);
-	if (j == NULL || gj == NULL) {
-		free(j);
-		json_decref(gj);
-		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	}
-	j->person = person;
-	j->json = json_dumps(gj, JSON_COMPACT | JSON_SORT_KEYS);
-	json_decref(gj);
-	if (j->json == NULL) {
-		free(j);
-		return app_fail(err, APP_FAULT, NULL, "out of memory");
-	}
-	*w = (struct app_write){ global_run, j, true, global_finish,
-				 global_release };
-	return APP_OK;
+	rc = global_begin(a, person, merged, true, base, err_kind, w, err);
+	json_decref(merged);
+	return rc;
 }
 
 enum app_status person_set_global_terms(struct app *a, uint64_t person,
@@ -438,7 +687,13 @@ enum app_status person_change_password_begin(struct app *a, uint64_t person,
 					     struct app_write *w,
 					     struct app_error *err)
 {
-	int rc = person_password_check(next, err);
+	struct store_person sp;
+	char handle[PERSON_HANDLE_MAX + 1] = "";
+	if (store_person_get(a->reads, person, NULL, &sp) == STORE_OK) {
+		snprintf(handle, sizeof(handle), "%s", sp.handle);
+		store_person_clear(&sp);
+	}
+	int rc = person_password_check(next, handle[0] ? handle : NULL, err);
 	if (rc != APP_OK)
 		return rc;
 	if (!person_check_password(a, person, current))

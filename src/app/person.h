@@ -12,7 +12,7 @@
 
 #define PERSON_HANDLE_MIN   3
 #define PERSON_HANDLE_MAX   32
-#define PERSON_PASSWORD_MIN 10
+#define PERSON_PASSWORD_MIN 12
 #define PERSON_PASSWORD_MAX 1024
 
 /* Checks a handle — 3 to 32 of [a-z0-9._-], starting with a letter or a
@@ -21,8 +21,13 @@
 enum app_status person_handle_check(const char *handle, char *norm,
 				    struct app_error *err);
 
-/* Checks a password's length (PERSON_PASSWORD_MIN..MAX bytes, no NUL). */
-enum app_status person_password_check(const char *password,
+/* Checks a password: PERSON_PASSWORD_MIN..MAX bytes, and what libpwquality
+ * (with the system's cracklib dictionary) says of it and of the word at its
+ * heart (the password without digits and signs around it, with l33t
+ * undone), so that "Password2024!" is refused as a dictionary word. The
+ * handle, when given, may not be in it. APP_INVALID's message gives the
+ * reason. */
+enum app_status person_password_check(const char *password, const char *handle,
 				      struct app_error *err);
 
 /* argon2id of password into out (crypto_pwhash_STRBYTES). At most two
@@ -57,6 +62,16 @@ enum app_status person_set_profile_begin(struct app *a, uint64_t person,
 					 struct app_write *w,
 					 struct app_error *err);
 
+/* Applies a JSON Merge Patch (RFC 7396) to the stored profile and
+ * replaces it with the result, validated as person_set_profile_begin
+ * validates; the ledger's profile.changed names the fields the patch
+ * sets or removes. APP_CONFLICT when the profile changed between the
+ * read and the write (a concurrent change: nothing written). */
+enum app_status person_patch_profile_begin(struct app *a, uint64_t person,
+					   const json_t *patch,
+					   struct app_write *w,
+					   struct app_error *err);
+
 /* Changes the password after checking the current one: APP_NOT_FOUND
  * for a wrong current password (the door answers 403), APP_INVALID for
  * a new one that breaks the rules. Every other session and token of the
@@ -79,12 +94,15 @@ enum app_status person_change_password_begin(struct app *a, uint64_t person,
 bool person_check_password(struct app *a, uint64_t person,
 			   const char *password);
 
-/* Replaces the person's global terms (validated; *err_kind says 400 or
- * 422 on APP_INVALID). */
 /* The person's global terms (canonical JSON, as stored). */
 enum app_status person_global_terms(struct app *a, uint64_t person,
 				    json_t **out, struct app_error *err);
 
+/* Replaces the person's global terms (validated; *err_kind says 400 or
+ * 422 on APP_INVALID; an omitted key takes its default). A change is a
+ * settings.changed ledger entry naming the keys that changed, their new
+ * values sealed (ledger_settings_data_tx); the same terms again record
+ * nothing. Never shown to a brand. */
 enum app_status person_set_global_terms(struct app *a, uint64_t person,
 					const json_t *terms, int *err_kind,
 					struct app_error *err);
@@ -95,5 +113,16 @@ enum app_status person_set_global_terms_begin(struct app *a, uint64_t person,
 					      int *err_kind,
 					      struct app_write *w,
 					      struct app_error *err);
+
+/* A JSON Merge Patch (RFC 7396) of the stored global terms, split: the
+ * result is validated exactly as a replacement is (so a patch that makes
+ * invalid terms writes nothing); every key the patch leaves out keeps its
+ * value. APP_CONFLICT when the terms changed between the read and the
+ * write. */
+enum app_status person_patch_global_terms_begin(struct app *a, uint64_t person,
+						const json_t *patch,
+						int *err_kind,
+						struct app_write *w,
+						struct app_error *err);
 
 #endif

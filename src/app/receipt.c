@@ -9,22 +9,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/field.h"
 #include "core/id.h"
 #include "ledger/chain.h"
 #include "ledger/jcs.h"
 #include "store/store.h"
 
-/* PII categories of the Kantara v1.1 list for the profile fields. */
+/* The Kantara v1.1 PII category of a profile field (core/field.h). */
 static const char *receipt_pii_category(const char *field)
 {
-	static const char *const contact[] = { "email", "phone", "address",
-					       "postal_address", NULL };
-	for (size_t i = 0; contact[i]; i++)
-		if (strcmp(field, contact[i]) == 0)
-			return "2 - Contact";
-	if (strcmp(field, "interests") == 0)
-		return "15 - Behavioral";
-	return "1 - Biographical";
+	const struct field *f = field_find(field);
+	return f ? f->category : "1 - Biographical";
 }
 
 /* The member, or JSON null (borrowed either way, for json_pack's "O"). */
@@ -91,10 +86,32 @@ struct receipt_ctx {
 	const struct store_relationship *rel;
 	const struct store_brand *brand;
 	json_t *controller;
-	json_t *items; /* Kantara items */
-	json_t *graph; /* DPV records */
+	json_t *items;	/* Kantara items */
+	json_t *graph;	/* DPV records */
+	const char *ns; /* DPV: the namespace of cmr's terms; NULL: Kantara */
 	bool dpv;
 	bool fault;
+};
+
+/* cmr's own terms in the DPV records, beside DPV's and Dublin Core's: the
+ * vocabulary receipt_vocabulary publishes under the namespace the records
+ * name. */
+static const struct {
+	const char *term;
+	const char *label;
+	const char *comment;
+} receipt_terms[] = {
+	{ "ledgerSeq", "ledger sequence number",
+	  "The seq of the entry on the person's hash-chained ledger that "
+	  "this record reflects; the record's @id ends with that entry's "
+	  "hash (BLAKE2b-256, hex)." },
+	{ "channels", "channels granted",
+	  "The channels on which the person lets the brand reach them "
+	  "(email, sms, phone, postal, push), each only through the "
+	  "relationship's alias." },
+	{ "personalData", "fields granted",
+	  "The person's profile fields the brand may read (name, email, "
+	  "phone, address, birthday, interests)." },
 };
 
 static json_t *receipt_record(struct receipt_ctx *c,
@@ -151,12 +168,16 @@ static json_t *receipt_record(struct receipt_ctx *c,
 		receipt_or_null(c->controller, "email"), "phone",
 		receipt_or_null(c->controller, "phone"), "piiControllerUrl",
 		receipt_or_null(c->controller, "url"));
+	/* The brand's jurisdiction, else the operator's (a receipt names
+	 * one where either gave it). */
 	json_t *jur = json_object_get(c->controller, "jurisdiction");
+	if (!json_is_string(jur) || json_string_length(jur) == 0)
+		jur = NULL;
 	json_t *policy = json_object_get(c->controller, "policy_url");
 	json_t *r = json_pack(
 		"{s:s,s:s,s:I,s:s,s:s,s:s,s:[o],s:s,s:[{s:s,s:o}],s:b,s:[]}",
 		"version", "KI-CR-v1.1.0", "jurisdiction",
-		json_is_string(jur) ? json_string_value(jur) : "",
+		jur ? json_string_value(jur) : c->a->cfg.operator_jurisdiction,
 		"consentTimestamp", (json_int_t)(e->at_ms / 1000),
 		"collectionMethod", method, "consentReceiptID", hash_hex,
 		"piiPrincipalId", c->rel->alias, "piiControllers", ctl,
@@ -233,8 +254,10 @@ static int receipt_entry(const struct store_ledger_entry *e, void *arg)
 }
 
 enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
-			     bool dpv, json_t **out, struct app_error *err)
+			     const char *dpv_ns, json_t **out,
+			     struct app_error *err)
 {
+	bool dpv = dpv_ns != NULL;
 	struct store_relationship r;
 	struct store_brand b;
 	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
@@ -272,11 +295,31 @@ enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
 		json_decref(c.items);
 		*out = json_pack("{s:{s:s,s:s,s:s},s:o}", "@context", "dpv",
 				 "https://w3id.org/dpv#", "dct",
-				 "http://purl.org/dc/terms/", "cmr",
-				 "https://cmr.invalid/ns#", "@graph", c.graph);
+				 "http://purl.org/dc/terms/", "cmr", dpv_ns,
+				 "@graph", c.graph);
 	} else {
 		json_decref(c.graph);
 		*out = json_pack("{s:o}", "items", c.items);
 	}
 	return *out ? APP_OK : APP_FAULT;
+}
+
+json_t *receipt_vocabulary(const char *ns)
+{
+	json_t *graph = json_array();
+	for (size_t i = 0; i < sizeof(receipt_terms) / sizeof(*receipt_terms);
+	     i++) {
+		char id[64];
+		snprintf(id, sizeof(id), "cmr:%s", receipt_terms[i].term);
+		json_array_append_new(
+			graph, json_pack("{s:s,s:s,s:s,s:s,s:s}", "@id", id,
+					 "@type", "rdf:Property", "rdfs:label",
+					 receipt_terms[i].label, "rdfs:comment",
+					 receipt_terms[i].comment,
+					 "rdfs:domain", "dpv:ConsentRecord"));
+	}
+	return json_pack("{s:{s:s,s:s,s:s,s:s},s:o}", "@context", "rdf",
+			 "http://www.w3.org/1999/02/22-rdf-syntax-ns#", "rdfs",
+			 "http://www.w3.org/2000/01/rdf-schema#", "dpv",
+			 "https://w3id.org/dpv#", "cmr", ns, "@graph", graph);
 }

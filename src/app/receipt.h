@@ -14,9 +14,16 @@
 #include "app/app.h"
 
 /* The person's receipts for relationship rel: {"items":[{"id","type",
- * "at","receipt":"<JWS>","record":{…}}]}, or with dpv the JSON-LD
- * document. APP_NOT_FOUND when the relationship is not theirs. */
+ * "at","receipt":"<JWS>","record":{…}}]}; or, given dpv_ns (the IRI of
+ * cmr's own terms, receipt_vocabulary), the JSON-LD document. A receipt
+ * names the brand's jurisdiction, else --operator-jurisdiction.
+ * APP_NOT_FOUND when the relationship is not theirs. */
 enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
-			     bool dpv, json_t **out, struct app_error *err);
+			     const char *dpv_ns, json_t **out,
+			     struct app_error *err);
+
+/* The JSON-LD vocabulary of cmr's own terms in the DPV records (their
+ * labels and meaning), published under namespace ns. */
+json_t *receipt_vocabulary(const char *ns);
 
 #endif

@@ -15,7 +15,9 @@
 #include "app/message.h"
 #include "app/view.h"
 #include "base/log.h"
+#include "core/field.h"
 #include "core/id.h"
+#include "core/merge_patch.h"
 #include "store/store.h"
 
 void relationship_alias(const struct app *a, const char *brand_name, char *out,
@@ -127,6 +129,16 @@ enum app_status proposal_create_begin(struct app *a, uint64_t brand,
 		return app_fail(err, APP_INVALID, terr.field, "%s",
 				terr.reason);
 	}
+	for (int i = 0; i < ask.n_fields; i++)
+		if (field_find(ask.fields[i]) == NULL) {
+			char names[200], at[32];
+			field_vocabulary_list(names, sizeof(names));
+			snprintf(at, sizeof(at), "fields[%d]", i);
+			return app_fail(err, APP_INVALID, at,
+					"\"%s\" is not a profile field; a "
+					"proposal asks for %s",
+					ask.fields[i], names);
+		}
 	json_t *value = json_object_get(proposal, "value");
 	if (!json_is_string(value)) {
 		*err_kind = TERMS_ERR_TYPE;
@@ -527,6 +539,7 @@ enum app_status proposal_decline(struct app *a, uint64_t person,
 struct change_job {
 	uint64_t rel, person;
 	int state;
+	bool record; /* a ledger entry: the state changes (or it ends) */
 	json_t *data;
 	int64_t now_ms;
 };
@@ -536,10 +549,15 @@ static int change_run(struct app_tx *t, void *arg)
 	struct change_job *j = arg;
 	int rc = store_relationship_set_state(t->tx, j->rel, j->state,
 					      j->now_ms / 1000);
-	if (rc == STORE_OK && j->state == REL_ENDED)
-		rc = ledger_append(t->tx, j->person, "person",
-				   "relationship.ended", j->rel, j->data,
-				   j->now_ms);
+	/* Muting is on the person's ledger too, as their own record: no
+	 * receipt is made of it (app/receipt.c takes consent events only)
+	 * and no brand's view reads it. */
+	const char *type = j->state == REL_ENDED   ? "relationship.ended"
+			   : j->state == REL_MUTED ? "relationship.muted"
+						   : "relationship.unmuted";
+	if (rc == STORE_OK && j->record)
+		rc = ledger_append(t->tx, j->person, "person", type, j->rel,
+				   j->data, j->now_ms);
 	if (rc == STORE_OK && j->state == REL_ENDED) {
 		/* Unsubscribed at the brand too (RFC 8058), after the commit,
 		 * by the delivery worker. */
@@ -601,6 +619,9 @@ enum app_status relationship_change_begin(struct app *a, uint64_t person,
 		.data = json_pack("{s:s}", "by", "person"),
 		.now_ms = app_now_ms(),
 	};
+	/* Muting a muted relationship again (or unmuting an active one)
+	 * changes nothing and records nothing. */
+	j->record = j->state == REL_ENDED || j->state != state;
 	if (j->data == NULL) {
 		free(j);
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
@@ -624,11 +645,26 @@ struct terms_job {
 	char *folders;
 	json_t *data;
 	int64_t now_ms;
+	int base_version;	/* a patch: the terms version it was merged onto
+				   (0: a replacement, no check) */
+	bool changed_meanwhile; /* the patch's terms were replaced first */
 };
 
 static int terms_run(struct app_tx *t, void *arg)
 {
 	struct terms_job *j = arg;
+	if (j->base_version) {
+		struct store_relationship now;
+		int rc = store_relationship_get(t->reads, j->r.id, NULL, &now);
+		if (rc != STORE_OK)
+			return rc;
+		int version = now.terms_version;
+		store_relationship_clear(&now);
+		if (version != j->base_version) {
+			j->changed_meanwhile = true;
+			return STORE_CONFLICT;
+		}
+	}
 	int rc = store_relationship_set_terms(t->tx, &j->r, j->now_ms / 1000);
 	if (rc == STORE_OK && j->folders)
 		rc = relationship_folders_tx(t->tx, j->r.person, j->folders);
@@ -643,7 +679,11 @@ static int terms_run(struct app_tx *t, void *arg)
 
 static enum app_status terms_finish(void *job, int rc, struct app_error *err)
 {
-	(void)job;
+	struct terms_job *j = job;
+	if (rc == STORE_CONFLICT && j->changed_meanwhile)
+		return app_fail(err, APP_CONFLICT, "relationship",
+				"the terms changed meanwhile; send the patch "
+				"again");
 	if (rc == STORE_CONFLICT)
 		return app_fail(err, APP_CONFLICT, "relationship",
 				"the relationship has ended");
@@ -662,13 +702,17 @@ static void terms_release(void *job)
 	free(j);
 }
 
-enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
-					     uint64_t rel,
-					     const json_t *terms_json,
-					     int *err_kind, struct app_write *w,
-					     struct app_error *err)
+/* What a PUT and a PATCH of a relationship's terms share: body is the
+ * whole new terms object, or with `patch` a merge patch of the stored
+ * one; either way the result goes through the same validation. */
+static enum app_status terms_begin(struct app *a, uint64_t person, uint64_t rel,
+				   const json_t *body, bool patch,
+				   int *err_kind, struct app_write *w,
+				   struct app_error *err)
 {
 	struct terms_job j = { .now_ms = app_now_ms() };
+	json_t *merged = NULL;
+	const json_t *terms_json = body;
 	struct store_proposal p;
 	struct terms_ask ask;
 	struct terms_error terr;
@@ -691,6 +735,15 @@ enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
 				  "the relationship has ended");
 		goto out;
 	}
+	if (patch) {
+		json_t *current = json_loads(j.r.terms, 0, NULL);
+		merged = current ? merge_patch_apply(current, body) : NULL;
+		json_decref(current);
+		if (merged == NULL)
+			goto out;
+		terms_json = merged;
+		j.base_version = j.r.terms_version;
+	}
 	if (store_proposal_by_id(a->reads, j.r.proposal, &p) != STORE_OK)
 		goto out;
 	json_t *askj = json_loads(p.ask, 0, NULL);
@@ -699,7 +752,9 @@ enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
 	json_decref(askj);
 	if (rc != 0)
 		goto out;
-	if (terms_parse(terms_json, &ask, TERMS_MODE_PUT, t, &terr) != 0) {
+	/* As on accept, an omitted "topics" means the topics the proposal
+	 * asked for ("all" when it asked for all). */
+	if (terms_parse(terms_json, &ask, TERMS_MODE_ACCEPT, t, &terr) != 0) {
 		*err_kind = terr.kind;
 		status = app_fail(err, APP_INVALID, terr.field, "%s",
 				  terr.reason);
@@ -752,6 +807,7 @@ enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
 				 terms_release };
 	status = APP_OK;
 out:
+	json_decref(merged);
 	json_decref(j.data);
 	free(j.folders);
 	store_relationship_clear(&j.r);
@@ -759,6 +815,23 @@ out:
 	free(topics);
 	free(folders);
 	return status;
+}
+
+enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
+					     uint64_t rel,
+					     const json_t *terms_json,
+					     int *err_kind, struct app_write *w,
+					     struct app_error *err)
+{
+	return terms_begin(a, person, rel, terms_json, false, err_kind, w, err);
+}
+
+enum app_status
+relationship_patch_terms_begin(struct app *a, uint64_t person, uint64_t rel,
+			       const json_t *patch, int *err_kind,
+			       struct app_write *w, struct app_error *err)
+{
+	return terms_begin(a, person, rel, patch, true, err_kind, w, err);
 }
 
 enum app_status relationship_put_terms(struct app *a, uint64_t person,

@@ -108,10 +108,11 @@ enum app_status proposal_accept_begin(struct app *a, uint64_t person,
 enum rel_change { REL_MUTE, REL_UNMUTE, REL_END };
 
 /* The person mutes, unmutes or ends a relationship of theirs.
- * APP_NOT_FOUND when it is not theirs; APP_CONFLICT once ended. Ending is
- * a relationship.ended entry on the ledger; muting is private and is not
- * (the brand must not learn of it, and the ledger is shown to brands'
- * receipts). */
+ * APP_NOT_FOUND when it is not theirs; APP_CONFLICT once ended. Each is an
+ * entry on the person's ledger: relationship.ended (a consent event, with
+ * its receipt), relationship.muted and relationship.unmuted (the person's
+ * own record: no receipt, and no brand ever sees or is told of it; muting
+ * a muted relationship again records nothing). */
 enum app_status relationship_change(struct app *a, uint64_t person,
 				    uint64_t rel, enum rel_change change,
 				    struct app_error *err);
@@ -122,7 +123,8 @@ enum app_status relationship_change_begin(struct app *a, uint64_t person,
 					  struct app_error *err);
 
 /* The person replaces a relationship's terms (never more than the
- * proposal asked): a new terms version and a terms.changed entry. */
+ * proposal asked): a new terms version and a terms.changed entry. As on
+ * accept, an omitted "topics" means the topics the proposal asked for. */
 enum app_status relationship_put_terms(struct app *a, uint64_t person,
 				       uint64_t rel, const json_t *terms,
 				       int *err_kind, struct app_error *err);
@@ -130,6 +132,15 @@ enum app_status relationship_put_terms_begin(struct app *a, uint64_t person,
 					     uint64_t rel, const json_t *terms,
 					     int *err_kind, struct app_write *w,
 					     struct app_error *err);
+
+/* A JSON Merge Patch (RFC 7396) of a relationship's stored terms, split:
+ * the merged object is validated exactly as a replacement is, so a patch
+ * that makes invalid terms writes nothing. APP_CONFLICT also when the
+ * terms changed between the read and the write (nothing written). */
+enum app_status
+relationship_patch_terms_begin(struct app *a, uint64_t person, uint64_t rel,
+			       const json_t *patch, int *err_kind,
+			       struct app_write *w, struct app_error *err);
 
 /* Builds a new alias for a relationship with `brand_name`:
  * "<slug>.<16 random base32>@<alias domain>". */

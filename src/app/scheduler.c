@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "app/message.h"
+#include "app/sealed.h"
 #include "core/gate.h"
 #include "core/terms.h"
 #include "app/view.h"
@@ -185,7 +186,15 @@ static int notice_run(struct app_tx *t, void *arg)
 			.body = n->subject,
 			.body_len = strlen(n->subject),
 		};
-		if ((rc = store_attempt_insert(t->tx, &at)) != STORE_OK)
+		struct sealed_key k = { 0 };
+		struct sealed_attempt sealed = { 0 };
+		rc = sealed_key(t->reads, t->keys, n->person, &k) == APP_OK &&
+				     sealed_attempt(&k, &at, &sealed) == 0
+			     ? store_attempt_insert(t->tx, &at)
+			     : STORE_FAULT;
+		sealed_key_clear(&k);
+		sealed_attempt_clear(&sealed);
+		if (rc != STORE_OK)
 			return rc;
 	}
 	return STORE_OK;

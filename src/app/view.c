@@ -181,11 +181,17 @@ static json_t *view_terms_for_brand(const json_t *terms)
 		json_object_set_new(chans, name, o);
 	}
 	json_object_set_new(v, "channels", chans);
+	/* After erasure the terms are gone ({}): what is left grants
+	 * nothing, in the documented shape (no topics, the base
+	 * agreement). */
 	const char *keep[] = { "topics", "exempt_topics", "expires_at",
 			       "agreement" };
+	json_t *none[] = { json_array(), json_array(), json_null(),
+			   json_string(terms_agreements[0]) };
 	for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++) {
 		json_t *x = json_object_get(terms, keep[i]);
-		json_object_set(v, keep[i], x ? x : json_null());
+		json_object_set(v, keep[i], x ? x : none[i]);
+		json_decref(none[i]);
 	}
 	return v;
 }

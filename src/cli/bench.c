@@ -848,18 +848,11 @@ int cli_bench(int argc, char **argv)
 {
 	struct cli_args args;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout, bench_usage, bench_flags);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	const char *what = argv[1];
-	if (cli_parse(argc - 1, argv + 1, bench_flags, bench_usage, &args))
-		return CLI_USAGE;
-	if (args.help) {
-		cli_usage(stdout, bench_usage, bench_flags);
-		return CLI_OK;
-	}
+	int exit;
+	const char *what = cli_parse_verb(argc, argv, bench_flags, "hold-queue",
+					  bench_usage, &args, &exit);
+	if (what == NULL)
+		return exit;
 	if (strcmp(what, "gate") == 0)
 		return bench_gate(&args);
 	if (strcmp(what, "campaign") == 0)

@@ -85,18 +85,12 @@ int cli_brand(int argc, char **argv)
 	struct app a;
 	struct app_error err = { 0 };
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout, brand_usage, brand_flags);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	const char *verb = argv[1];
-	if (cli_parse(argc - 1, argv + 1, brand_flags, brand_usage, &args))
-		return CLI_USAGE;
-	if (args.help) {
-		cli_usage(stdout, brand_usage, brand_flags);
-		return CLI_OK;
-	}
+	int exit;
+	const char *verb =
+		cli_parse_verb(argc, argv, brand_flags, CLI_READS_STORE,
+			       brand_usage, &args, &exit);
+	if (verb == NULL)
+		return exit;
 	bool json = cli_has(&args, brand_flags, "json");
 	char key[BRAND_KEY_SIZE];
 	uint64_t id;
@@ -196,6 +190,6 @@ int cli_brand(int argc, char **argv)
 		return CLI_OK;
 	}
 	fprintf(stderr, "cmr: unknown brand command \"%s\"\n", verb);
-	cli_usage(stderr, brand_usage, brand_flags);
+	cli_usage(stderr, brand_usage, brand_flags, CLI_READS_STORE);
 	return CLI_USAGE;
 }

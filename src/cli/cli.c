@@ -18,7 +18,8 @@ static int cli_flag_index(const struct cli_flag *flags, const char *name)
 	return -1;
 }
 
-void cli_usage(FILE *f, const char *usage, const struct cli_flag *flags)
+void cli_usage(FILE *f, const char *usage, const struct cli_flag *flags,
+	       const char *reads)
 {
 	fprintf(f, "usage: %s\n", usage);
 	if (flags && flags[0].name) {
@@ -30,8 +31,14 @@ void cli_usage(FILE *f, const char *usage, const struct cli_flag *flags)
 			fprintf(f, "  %-26s %s\n", flag, flags[i].help);
 		}
 	}
-	fprintf(f, "\nsettings (flag, or the CMR_ variable named):\n");
-	config_usage(f);
+	if (reads == NULL || reads[0] != '\0') {
+		fprintf(f, "\nsettings (flag, or the CMR_ variable named):\n");
+		config_usage(f, reads);
+	}
+	if (reads != NULL)
+		fprintf(f, "  (the other settings of `cmr serve --help` are "
+			   "accepted, so that one\n   environment serves every "
+			   "command, and not used here)\n");
 	fprintf(f, "  %-26s %s\n", "--help", "this text");
 }
 
@@ -39,7 +46,7 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags,
 	      const char *usage, struct cli_args *out)
 {
 	const char *set_by_flag[32];
-	char names[32][64]; /* option names set by flags, for the env pass */
+	char(*names)[64] = out->given; /* settings given by flags */
 	int n_set = 0;
 	char err[600];
 
@@ -115,12 +122,49 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags,
 			n_set++;
 		}
 	}
+	out->n_given = n_set;
 	set_by_flag[n_set] = NULL;
 	if (config_from_env(&out->cfg, set_by_flag, err, sizeof(err)) != 0) {
 		fprintf(stderr, "cmr: %s\n", err);
 		return -1;
 	}
 	return 0;
+}
+
+const char *cli_verb(struct cli_args *a)
+{
+	if (a->nargs == 0)
+		return NULL;
+	const char *verb = a->args[0];
+	memmove(&a->args[0], &a->args[1],
+		(size_t)(a->nargs - 1) * sizeof(a->args[0]));
+	a->nargs--;
+	return verb;
+}
+
+const char *cli_parse_verb(int argc, char **argv, const struct cli_flag *flags,
+			   const char *reads, const char *usage,
+			   struct cli_args *out, int *exit)
+{
+	*exit = CLI_USAGE;
+	if (cli_parse(argc, argv, flags, usage, out) != 0)
+		return NULL;
+	const char *verb = cli_verb(out);
+	if (out->help || verb == NULL) {
+		cli_usage(out->help ? stdout : stderr, usage, flags, reads);
+		*exit = out->help ? CLI_OK : CLI_USAGE;
+		return NULL;
+	}
+	return verb;
+}
+
+bool cli_given(const struct cli_args *a, const char *name)
+{
+	for (int i = 0; i < a->n_given; i++)
+		if (strcmp(a->given[i], name) == 0)
+			return true;
+	const char *env = config_option_env(name);
+	return env != NULL && getenv(env) != NULL;
 }
 
 const char *cli_value(const struct cli_args *a, const struct cli_flag *flags,

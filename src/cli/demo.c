@@ -10,6 +10,9 @@ static const struct cli_flag demo_flags[] = {
 	  "do nothing (and succeed) when the store already has persons" },
 	{ 0 },
 };
+/* The demo world's aliases, its held messages and its Maildir. */
+#define DEMO_READS CLI_READS_STORE " alias-domain hold-queue maildir-root"
+
 static const char demo_usage[] = "cmr demo [--if-empty] [--store URL] "
 				 "[--keys DIR]";
 
@@ -22,7 +25,7 @@ int cli_demo(int argc, char **argv)
 	if (cli_parse(argc, argv, demo_flags, demo_usage, &args) != 0)
 		return CLI_USAGE;
 	if (args.help) {
-		cli_usage(stdout, demo_usage, demo_flags);
+		cli_usage(stdout, demo_usage, demo_flags, DEMO_READS);
 		return CLI_OK;
 	}
 	if (args.nargs != 0) {
@@ -34,7 +37,12 @@ int cli_demo(int argc, char **argv)
 	int rc = demo_load(&a, stdout, &err);
 	app_close(&a);
 	if (rc == APP_CONFLICT && cli_has(&args, demo_flags, "if-empty")) {
-		printf("demo: the store already has persons; left as it is\n");
+		printf("demo: the store already has persons; left as it is.\n"
+		       "  The demo's persons log in as before (ana / "
+		       "demo-password-ana, ben / demo-password-ben).\n"
+		       "  A brand's API key is shown once only; for a new one:"
+		       "\n    cmr brand key rotate \"Acme Outdoor\" "
+		       "(see: cmr brand list)\n");
 		return CLI_OK;
 	}
 	if (rc != APP_OK) {

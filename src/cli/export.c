@@ -19,6 +19,9 @@ static const struct cli_flag export_flags[] = {
 	  "read the person's password from stdin" },
 	{ 0 },
 };
+/* The signed head in the export names the server by its alias domain. */
+#define EXPORT_READS CLI_READS_STORE " alias-domain"
+
 static const char export_usage[] = "cmr export HANDLE --password-stdin";
 
 int cli_export(int argc, char **argv)
@@ -28,7 +31,7 @@ int cli_export(int argc, char **argv)
 	if (cli_parse(argc, argv, export_flags, export_usage, &args) != 0)
 		return CLI_USAGE;
 	if (args.help) {
-		cli_usage(stdout, export_usage, export_flags);
+		cli_usage(stdout, export_usage, export_flags, EXPORT_READS);
 		return CLI_OK;
 	}
 	if (args.nargs != 1) {

@@ -20,7 +20,7 @@ int cli_init(int argc, char **argv)
 	if (cli_parse(argc, argv, init_flags, init_usage, &args) != 0)
 		return CLI_USAGE;
 	if (args.help) {
-		cli_usage(stdout, init_usage, init_flags);
+		cli_usage(stdout, init_usage, init_flags, CLI_READS_STORE);
 		return CLI_OK;
 	}
 	if (args.nargs != 0) {

@@ -21,21 +21,16 @@ int cli_keys(int argc, char **argv)
 	struct cli_args args;
 	struct app a;
 	char err[1024], old[KEYS_ID_LEN + 1];
+	int exit;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout, keys_usage, keys_flags);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "rotate") != 0) {
-		fprintf(stderr, "cmr: unknown keys command \"%s\"\n", argv[1]);
+	const char *verb =
+		cli_parse_verb(argc, argv, keys_flags, CLI_READS_STORE,
+			       keys_usage, &args, &exit);
+	if (verb == NULL)
+		return exit;
+	if (strcmp(verb, "rotate") != 0) {
+		fprintf(stderr, "cmr: unknown keys command \"%s\"\n", verb);
 		return CLI_USAGE;
-	}
-	if (cli_parse(argc - 1, argv + 1, keys_flags, keys_usage, &args))
-		return CLI_USAGE;
-	if (args.help) {
-		cli_usage(stdout, keys_usage, keys_flags);
-		return CLI_OK;
 	}
 	if (args.nargs != 0) {
 		fprintf(stderr, "cmr: keys rotate takes no arguments\n");

@@ -1,7 +1,8 @@
 /*
  * ledger.c — `cmr ledger verify`: recomputes every person's hash chain
  * from the stored entries and checks the latest signed head of each with
- * this server's key. Exit 0 when all hold; 1 naming the first broken
+ * the server's key that signed it (the current one, or one retired by
+ * `cmr keys rotate`). Exit 0 when all hold; 1 naming the first broken
  * entry of each broken chain.
  */
 #include "cli/cli.h"
@@ -11,6 +12,9 @@
 #include "app/ledger.h"
 
 static const struct cli_flag ledger_flags[] = { { 0 } };
+/* The signed heads name the server by its alias domain. */
+#define LEDGER_READS CLI_READS_STORE " alias-domain"
+
 static const char ledger_usage[] = "cmr ledger verify [--store URL] "
 				   "[--keys DIR]";
 
@@ -19,22 +23,15 @@ int cli_ledger(int argc, char **argv)
 	struct cli_args args;
 	struct app a;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout, ledger_usage,
-			  ledger_flags);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	if (strcmp(argv[1], "verify") != 0) {
-		fprintf(stderr, "cmr: unknown ledger command \"%s\"\n",
-			argv[1]);
+	int exit;
+	const char *verb =
+		cli_parse_verb(argc, argv, ledger_flags, LEDGER_READS,
+			       ledger_usage, &args, &exit);
+	if (verb == NULL)
+		return exit;
+	if (strcmp(verb, "verify") != 0) {
+		fprintf(stderr, "cmr: unknown ledger command \"%s\"\n", verb);
 		return CLI_USAGE;
-	}
-	if (cli_parse(argc - 1, argv + 1, ledger_flags, ledger_usage, &args))
-		return CLI_USAGE;
-	if (args.help) {
-		cli_usage(stdout, ledger_usage, ledger_flags);
-		return CLI_OK;
 	}
 	if (args.nargs != 0) {
 		fprintf(stderr, "cmr: ledger verify takes no arguments\n");

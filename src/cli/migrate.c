@@ -19,7 +19,8 @@ int cli_migrate(int argc, char **argv)
 	if (cli_parse(argc, argv, migrate_flags, migrate_usage, &args) != 0)
 		return CLI_USAGE;
 	if (args.help) {
-		cli_usage(stdout, migrate_usage, migrate_flags);
+		cli_usage(stdout, migrate_usage, migrate_flags,
+			  CLI_READS_STORE);
 		return CLI_OK;
 	}
 	if (args.nargs != 0) {

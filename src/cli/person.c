@@ -37,19 +37,12 @@ int cli_person(int argc, char **argv)
 	struct cli_args args;
 	struct app a;
 
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0) {
-		cli_usage(argc < 2 ? stderr : stdout, person_usage,
-			  person_flags);
-		return argc < 2 ? CLI_USAGE : CLI_OK;
-	}
-	const char *verb = argv[1];
-	if (cli_parse(argc - 1, argv + 1, person_flags, person_usage, &args))
-		return CLI_USAGE;
-	if (args.help) {
-		cli_usage(stdout, person_usage, person_flags);
-		return CLI_OK;
-	}
+	int exit;
+	const char *verb =
+		cli_parse_verb(argc, argv, person_flags, CLI_READS_STORE,
+			       person_usage, &args, &exit);
+	if (verb == NULL)
+		return exit;
 	bool json = cli_has(&args, person_flags, "json");
 	if (strcmp(verb, "add") == 0) {
 		char password[PERSON_PASSWORD_MAX + 2];
@@ -126,6 +119,6 @@ int cli_person(int argc, char **argv)
 		return CLI_OK;
 	}
 	fprintf(stderr, "cmr: unknown person command \"%s\"\n", verb);
-	cli_usage(stderr, person_usage, person_flags);
+	cli_usage(stderr, person_usage, person_flags, CLI_READS_STORE);
 	return CLI_USAGE;
 }

@@ -203,7 +203,7 @@ int cli_serve(int argc, char **argv)
 	if (cli_parse(argc, argv, serve_flags, serve_usage, &args) != 0)
 		return CLI_USAGE;
 	if (args.help) {
-		cli_usage(stdout, serve_usage, serve_flags);
+		cli_usage(stdout, serve_usage, serve_flags, NULL);
 		return CLI_OK;
 	}
 	if (args.nargs != 0) {
@@ -226,6 +226,15 @@ int cli_serve(int argc, char **argv)
 	}
 	bool lmtp_on =
 		!cfg->lmtp.off && (cfg->trust_envelope || cfg->auth_id[0]);
+	if (!cfg->lmtp.off && !lmtp_on && cli_given(&args, "lmtp")) {
+		fprintf(stderr,
+			"cmr: --lmtp %s needs --auth-id HOST (the authserv-id "
+			"of the MTA's Authentication-Results) or, for demos "
+			"and tests, --trust-envelope: without one, no sender "
+			"can be told from a stranger\n",
+			cfg->lmtp.text);
+		return CLI_USAGE;
+	}
 	if (!cfg->lmtp.off && !lmtp_on)
 		log_info("serve: LMTP stays off: it needs --auth-id HOST (the "
 			 "authserv-id of the MTA's Authentication-Results) or, "

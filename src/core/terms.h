@@ -35,7 +35,7 @@
 	254 /* folders per person, inbox and later included                    \
 	     */
 
-/* The IEEE 7012 (MyTerms) roster; SD-BASE is the default. */
+/* The IEEE 7012 (MyTerms) roster; the first, SD-BASE, is the default. */
 extern const char *const terms_agreements[];
 
 enum cap_unit {

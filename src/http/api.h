@@ -13,6 +13,10 @@ void api_healthz(struct http_request *r);
 
 /* api_openapi.c */
 void api_openapi(struct http_request *r);
+void api_vocabulary(struct http_request *r);
+/* The IRI of cmr's own DPV terms as this server publishes them (GET
+ * /ns/cmr, on the host the request named), into out. */
+void api_namespace(struct http_request *r, char *out, size_t size);
 
 /* api_session.c */
 void api_persons_create(struct http_request *r);
@@ -24,8 +28,10 @@ void api_tokens_delete(struct http_request *r);
 /* api_me.c */
 void api_me_profile_get(struct http_request *r);
 void api_me_profile_put(struct http_request *r);
+void api_me_profile_patch(struct http_request *r);
 void api_me_terms_get(struct http_request *r);
 void api_me_terms_put(struct http_request *r);
+void api_me_terms_patch(struct http_request *r);
 void api_me_codes_create(struct http_request *r);
 
 /* api_proposals.c */
@@ -42,6 +48,7 @@ void api_me_relationships_list(struct http_request *r);
 void api_me_relationship_get(struct http_request *r);
 void api_me_terms_rel_get(struct http_request *r);
 void api_me_terms_rel_put(struct http_request *r);
+void api_me_terms_rel_patch(struct http_request *r);
 void api_me_relationship_mute(struct http_request *r);
 void api_me_relationship_unmute(struct http_request *r);
 void api_me_relationship_end(struct http_request *r);
@@ -54,6 +61,7 @@ void api_me_password_put(struct http_request *r);
 void api_me_export(struct http_request *r);
 void api_me_delivery_get(struct http_request *r);
 void api_me_delivery_put(struct http_request *r);
+void api_me_delivery_patch(struct http_request *r);
 void api_me_delivery_verify(struct http_request *r);
 void api_me_erase(struct http_request *r);
 

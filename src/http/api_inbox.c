@@ -434,10 +434,30 @@ void api_me_delivery_verify(struct http_request *r)
 	http_app_write(r, &w->write, verify_written);
 }
 
+/* PATCH: the same, with the settings merged (RFC 7396) onto the current
+ * ones first (delivery_patch_begin). */
+static void delivery_patch_run(struct http_request *r)
+{
+	struct account_work *w = r->job;
+	bool type_error = false;
+	w->status = delivery_patch_begin(r->app, r->person, account_password(r),
+					 w->body, &type_error, w->secret,
+					 &w->write, &w->err);
+	if (w->status == APP_INVALID && type_error)
+		w->status = APP_INVALID | 0x100; /* 400, not 422 */
+}
+
+static const char *const delivery_keys[] = { "password", "maildir", "webhook",
+					     "forward", NULL };
+
 void api_me_delivery_put(struct http_request *r)
 {
-	static const char *const keys[] = { "password", "maildir", "webhook",
-					    "forward", NULL };
-	if (account_read_with(r, keys))
+	if (account_read_with(r, delivery_keys))
 		http_offload(r, delivery_put_run, delivery_put_after);
+}
+
+void api_me_delivery_patch(struct http_request *r)
+{
+	if (account_read_with(r, delivery_keys))
+		http_offload(r, delivery_patch_run, delivery_put_after);
 }

@@ -54,17 +54,20 @@ static struct me_work *me_work_new(struct http_request *r, json_t *body)
 	return w;
 }
 
-static void profile_put_after(struct http_request *r)
+/* The profile as stored, after a PUT or a PATCH. */
+static void profile_write_after(struct http_request *r)
 {
-	struct me_work *w = r->job;
 	if (r->app_status != APP_OK) {
 		http_app_error(r, r->app_status, &r->app_err, TERMS_ERR_VALUE);
 		return;
 	}
-	http_json(r, 200, json_incref(w->body));
+	api_me_profile_get(r);
 }
 
-void api_me_profile_put(struct http_request *r)
+/* PUT replaces the profile; PATCH (JSON Merge Patch, RFC 7396) sets the
+ * fields it names and removes those it names with null. Either way every
+ * value is a string (a PATCH's may be null): anything else is a 400. */
+static void profile_write(struct http_request *r, bool patch)
 {
 	json_t *body = http_body_object(r);
 	if (body == NULL)
@@ -72,8 +75,12 @@ void api_me_profile_put(struct http_request *r)
 	const char *k;
 	json_t *v;
 	json_object_foreach (body, k, v) {
-		if (!json_is_string(v)) {
-			http_problem(r, 400, k, "\"%s\" must be a string", k);
+		if (!json_is_string(v) && !(patch && json_is_null(v))) {
+			http_problem(r, 400, k,
+				     patch ? "\"%s\" must be a string, or null "
+					     "to remove it"
+					   : "\"%s\" must be a string",
+				     k);
 			json_decref(body);
 			return;
 		}
@@ -82,13 +89,25 @@ void api_me_profile_put(struct http_request *r)
 	if (w == NULL)
 		return;
 	struct app_write aw;
-	int rc = person_set_profile_begin(r->app, r->person, w->body, &aw,
-					  &w->err);
+	int rc = patch ? person_patch_profile_begin(r->app, r->person, w->body,
+						    &aw, &w->err)
+		       : person_set_profile_begin(r->app, r->person, w->body,
+						  &aw, &w->err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &w->err, TERMS_ERR_VALUE);
 		return;
 	}
-	http_app_write(r, &aw, profile_put_after);
+	http_app_write(r, &aw, profile_write_after);
+}
+
+void api_me_profile_put(struct http_request *r)
+{
+	profile_write(r, false);
+}
+
+void api_me_profile_patch(struct http_request *r)
+{
+	profile_write(r, true);
 }
 
 void api_me_terms_get(struct http_request *r)
@@ -112,7 +131,9 @@ static void terms_put_after(struct http_request *r)
 	api_me_terms_get(r);
 }
 
-void api_me_terms_put(struct http_request *r)
+/* PUT replaces the global terms (an omitted key takes its default);
+ * PATCH merges (RFC 7396) and keeps every key it leaves out. */
+static void terms_write(struct http_request *r, bool patch)
 {
 	json_t *body = http_body_object(r);
 	if (body == NULL)
@@ -121,13 +142,27 @@ void api_me_terms_put(struct http_request *r)
 	if (w == NULL)
 		return;
 	struct app_write aw;
-	int rc = person_set_global_terms_begin(r->app, r->person, w->body,
-					       &w->kind, &aw, &w->err);
+	int rc = patch ? person_patch_global_terms_begin(r->app, r->person,
+							 w->body, &w->kind, &aw,
+							 &w->err)
+		       : person_set_global_terms_begin(r->app, r->person,
+						       w->body, &w->kind, &aw,
+						       &w->err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &w->err, w->kind);
 		return;
 	}
 	http_app_write(r, &aw, terms_put_after);
+}
+
+void api_me_terms_put(struct http_request *r)
+{
+	terms_write(r, false);
+}
+
+void api_me_terms_patch(struct http_request *r)
+{
+	terms_write(r, true);
 }
 
 static void codes_after(struct http_request *r)

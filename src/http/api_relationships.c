@@ -173,7 +173,9 @@ static void terms_put_after(struct http_request *r)
 	api_me_terms_rel_get(r);
 }
 
-void api_me_terms_rel_put(struct http_request *r)
+/* PUT replaces a relationship's terms; PATCH merges (RFC 7396) into the
+ * stored ones. The result is validated the same way. */
+static void terms_rel_write(struct http_request *r, bool patch)
 {
 	struct change_work *w = change_work_new(r);
 	if (w == NULL)
@@ -181,13 +183,27 @@ void api_me_terms_rel_put(struct http_request *r)
 	if ((w->body = http_body_object(r)) == NULL)
 		return;
 	struct app_write aw;
-	int rc = relationship_put_terms_begin(r->app, r->person, w->id, w->body,
-					      &w->kind, &aw, &w->err);
+	int rc = patch ? relationship_patch_terms_begin(r->app, r->person,
+							w->id, w->body,
+							&w->kind, &aw, &w->err)
+		       : relationship_put_terms_begin(r->app, r->person, w->id,
+						      w->body, &w->kind, &aw,
+						      &w->err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &w->err, w->kind);
 		return;
 	}
 	http_app_write(r, &aw, terms_put_after);
+}
+
+void api_me_terms_rel_put(struct http_request *r)
+{
+	terms_rel_write(r, false);
+}
+
+void api_me_terms_rel_patch(struct http_request *r)
+{
+	terms_rel_write(r, true);
 }
 
 static void change_after(struct http_request *r)
@@ -252,7 +268,10 @@ void api_me_receipts(struct http_request *r)
 		return;
 	}
 	bool dpv = format && strcmp(format, "dpv") == 0;
-	int rc = receipt_list(r->app, r->person, id, dpv, &out, &err);
+	char ns[300];
+	api_namespace(r, ns, sizeof(ns));
+	int rc = receipt_list(r->app, r->person, id, dpv ? ns : NULL, &out,
+			      &err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &err, 0);
 		return;

@@ -133,7 +133,7 @@ void api_persons_create(struct http_request *r)
 	if (s == NULL)
 		return;
 	if (person_handle_check(s->handle, s->handle, &s->err) != APP_OK ||
-	    person_password_check(s->password, &s->err) != APP_OK) {
+	    person_password_check(s->password, s->handle, &s->err) != APP_OK) {
 		http_problem(r, 422, s->err.field, "%s", s->err.message);
 		return;
 	}

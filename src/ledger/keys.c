@@ -1012,3 +1012,74 @@ int keys_tombstone(const struct keys *k, const char *kind, const void *value,
 	sodium_bin2hex(out, KEYS_TOMBSTONE_HEX + 1, h, sizeof(h));
 	return 0;
 }
+
+/* ---- Sealing bytes: message content of any size, into a BLOB ---- */
+
+int keys_seal_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		    const void *plaintext, size_t len, uint8_t **out,
+		    size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (len > KEYS_SEAL_BYTES_MAX || (len && !plaintext) || keys_sodium())
+		return -1;
+	size_t n = KEYS_SEALED_OVERHEAD + len;
+	uint8_t *box = malloc(n);
+	if (!box)
+		return -1;
+	box[0] = KEYS_SEALED_V1;
+	randombytes_buf(box + 1, KEYS_NONCE_BYTES);
+	if (crypto_secretbox_easy(box + 1 + KEYS_NONCE_BYTES,
+				  len ? plaintext : (const void *)"", len,
+				  box + 1, data_key)) {
+		free(box);
+		return -1;
+	}
+	*out = box;
+	*out_len = n;
+	return 0;
+}
+
+int keys_open_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		    const void *sealed, size_t len, char **out, size_t *out_len)
+{
+	const uint8_t *box = sealed;
+	*out = NULL;
+	*out_len = 0;
+	if (!box || len < KEYS_SEALED_OVERHEAD ||
+	    len - KEYS_SEALED_OVERHEAD > KEYS_SEAL_BYTES_MAX ||
+	    box[0] != KEYS_SEALED_V1 || keys_sodium())
+		return -1;
+	size_t plain_len = len - KEYS_SEALED_OVERHEAD;
+	char *plain = malloc(plain_len + 1);
+	if (!plain)
+		return -1;
+	if (crypto_secretbox_open_easy(
+		    (uint8_t *)plain, box + 1 + KEYS_NONCE_BYTES,
+		    len - 1 - KEYS_NONCE_BYTES, box + 1, data_key)) {
+		keys_free_plain(plain, plain_len + 1);
+		return -1;
+	}
+	plain[plain_len] = '\0';
+	*out = plain;
+	*out_len = plain_len;
+	return 0;
+}
+
+int keys_data_hash(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		   const char *kind, const void *value, size_t value_len,
+		   uint8_t *out, size_t out_len)
+{
+	uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = { 0 };
+	size_t kind_len = kind ? strlen(kind) : 0;
+	if (!kind_len || kind_len > sizeof(personal) || (value_len && !value) ||
+	    out_len < crypto_generichash_blake2b_BYTES_MIN ||
+	    out_len > crypto_generichash_blake2b_BYTES_MAX || keys_sodium())
+		return -1;
+	memcpy(personal, kind, kind_len);
+	return crypto_generichash_blake2b_salt_personal(
+		       out, out_len, value_len ? value : personal, value_len,
+		       data_key, KEYS_DATA_KEY_BYTES, NULL, personal)
+		       ? -1
+		       : 0;
+}

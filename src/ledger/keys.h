@@ -201,4 +201,40 @@ void keys_free_plain(char *plain, size_t len);
 int keys_tombstone(const struct keys *k, const char *kind, const void *value,
 		   size_t value_len, char out[KEYS_TOMBSTONE_HEX + 1]);
 
+/* ---- Sealing bytes: message content of any size, into a BLOB ----
+ *
+ * keys_seal's base64 string suits small personal fields inside JSON; a
+ * message's headers and body run to the largest message taken (25 MiB),
+ * so they are sealed as bytes: version (1 byte, KEYS_SEALED_V1) ‖ nonce
+ * (24) ‖ secretbox(data key, plaintext). The version byte lets a later
+ * format (another cipher, a rotated key) sit beside this one. */
+#define KEYS_SEALED_V1 0x01
+#define KEYS_SEALED_OVERHEAD                                                   \
+	(1 + KEYS_NONCE_BYTES + KEYS_MAC_BYTES) /* 41 bytes */
+#define KEYS_SEAL_BYTES_MAX (64u << 20) /* far above the largest message */
+
+/* Seals plaintext[0..len) (len <= KEYS_SEAL_BYTES_MAX; 0 is fine) with a
+ * data key. *out is a new buffer of *out_len (len + KEYS_SEALED_OVERHEAD)
+ * bytes the caller frees with free(). Returns 0, or -1 (*out NULL). */
+int keys_seal_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		    const void *plaintext, size_t len, uint8_t **out,
+		    size_t *out_len);
+
+/* Opens what keys_seal_bytes made. *out is a new buffer of *out_len bytes
+ * plus a NUL (not counted), released with keys_free_plain. Returns 0, or
+ * -1 (*out NULL) for an unknown version, a short buffer, or one that does
+ * not authenticate under this data key (tampered, or another person's). */
+int keys_open_bytes(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		    const void *sealed, size_t len, char **out,
+		    size_t *out_len);
+
+/* A keyed hash under a person's data key, for values the store must
+ * compare but not reveal (a message's duplicate check): BLAKE2b keyed with
+ * the data key, personalised with `kind` (1..16 bytes, "cmr-dedup-v1"),
+ * out_len 16..64 bytes. Once the data key is destroyed nobody can test a
+ * guess against a stored hash. Returns 0, or -1. */
+int keys_data_hash(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
+		   const char *kind, const void *value, size_t value_len,
+		   uint8_t *out, size_t out_len);
+
 #endif

@@ -543,7 +543,7 @@ int lmtp_start(struct app *a, int fd, struct lmtp_server **out, char *err,
 	mailmsg_init();
 	const struct conn_config cfg = {
 		.name = "lmtp",
-		.max_conns = LMTP_SESSIONS_MAX,
+		.max_conns = (int)a->cfg.lmtp_conns, /* --lmtp-conns */
 		.busy = "421 4.3.2 too many sessions\r\n",
 		.idle_seconds = LMTP_IDLE_SECONDS,
 		.serve = lmtp_serve,

@@ -13,7 +13,6 @@
 #define LMTP_SIZE_MAX	  (25 * 1024 * 1024) /* the largest message taken */
 #define LMTP_RCPT_MAX	  100		     /* recipients per transaction */
 #define LMTP_IDLE_SECONDS 300		     /* a silent client is dropped */
-#define LMTP_SESSIONS_MAX 64		     /* sessions at once */
 
 struct lmtp_server;
 

@@ -178,7 +178,7 @@ int policy_start(struct app *a, int fd, struct policy_server **out, char *err,
 	s->app = a;
 	const struct conn_config cfg = {
 		.name = "policy",
-		.max_conns = POLICY_CONNS_MAX,
+		.max_conns = (int)a->cfg.policy_conns, /* --policy-conns */
 		.busy = "action=DEFER_IF_PERMIT 4.3.2 too many connections\n\n",
 		.idle_seconds = POLICY_IDLE_SECONDS,
 		.serve = policy_serve,

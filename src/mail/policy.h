@@ -13,7 +13,6 @@
 #define POLICY_LINE_MAX	    4096 /* one attribute, LF incl. */
 #define POLICY_ATTRS_MAX    100	 /* attributes in one request */
 #define POLICY_IDLE_SECONDS 330	 /* Postfix lets one idle for 300 s */
-#define POLICY_CONNS_MAX    64	 /* connections at once */
 
 struct policy_server;
 

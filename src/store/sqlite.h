@@ -312,6 +312,10 @@ int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			  int read, int folder);
 int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 			int64_t *n);
+int sqlite_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
+			 void *arg);
+int sqlite_attempt_seal(struct store_tx *tx,
+			const struct store_attempt_content *c);
 int sqlite_message_get(struct store_rd *rd, uint64_t id,
 		       struct store_message *m);
 int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,

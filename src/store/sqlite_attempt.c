@@ -14,7 +14,16 @@ static const char sql_attempt_insert[] =
 	"INSERT INTO attempts(id, person, relationship, brand, campaign, "
 	"channel, topic, decision, reason, folder, deliver_at, received_at, "
 	"sender, sender_verified, subject, headers, body, decided_at, exempt, "
-	"dedup) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	"dedup, sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+
+/* A sealed value as a blob, or NULL. */
+static void bind_sealed(sqlite3_stmt *st, int i, const void *v, size_t len)
+{
+	if (v)
+		sqlite3_bind_blob(st, i, v, (int)len, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, i);
+}
 
 int sqlite_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 {
@@ -32,9 +41,14 @@ int sqlite_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 		sqlite3_bind_int(st, 10, a->folder);
 	bind_time(st, 11, a->deliver_at);
 	sqlite3_bind_int64(st, 12, a->received_at);
-	bind_text(st, 13, a->sender);
+	if (a->sealed) {
+		bind_sealed(st, 13, a->sender, a->sender_len);
+		bind_sealed(st, 15, a->subject, a->subject_len);
+	} else {
+		bind_text(st, 13, a->sender);
+		bind_text(st, 15, a->subject);
+	}
 	sqlite3_bind_int(st, 14, a->sender_verified ? 1 : 0);
-	bind_text(st, 15, a->subject);
 	if (a->headers)
 		sqlite3_bind_blob(st, 16, a->headers, (int)a->headers_len,
 				  SQLITE_STATIC);
@@ -45,6 +59,7 @@ int sqlite_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 	sqlite3_bind_int(st, 19, a->exempt ? 1 : 0);
 	if (a->dedup)
 		sqlite3_bind_blob(st, 20, a->dedup, 16, SQLITE_STATIC);
+	sqlite3_bind_int(st, 21, a->sealed ? 1 : 0);
 	return sqlite_exec_stmt(st);
 }
 
@@ -175,7 +190,9 @@ static const char sql_message_get[] =
 	"SELECT a.id, a.person, coalesce(a.relationship, 0), "
 	"coalesce(a.brand, 0), a.channel, a.decision, coalesce(a.folder, -1), "
 	"a.removed, a.is_read, a.received_at, a.topic, r.alias, b.name, "
-	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body) "
+	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body), "
+	"a.subject IS NOT NULL AND a.sealed, a.sealed, "
+	"a.body IS NOT NULL AND a.sealed "
 	"FROM attempts a LEFT JOIN relationships r ON r.id = a.relationship "
 	"LEFT JOIN brands b ON b.id = a.brand "
 	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
@@ -201,7 +218,6 @@ static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
 static int message_row(sqlite3_stmt *st, void *out)
 {
 	struct store_message *m = out;
-	size_t ignored;
 	memset(m, 0, sizeof(*m));
 	m->id = (uint64_t)sqlite3_column_int64(st, 0);
 	m->person = (uint64_t)sqlite3_column_int64(st, 1);
@@ -216,7 +232,7 @@ static int message_row(sqlite3_stmt *st, void *out)
 	col_copy(st, 10, m->topic, sizeof(m->topic));
 	col_copy(st, 11, m->alias, sizeof(m->alias));
 	col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
-	m->subject = col_blobdup(st, 13, &ignored);
+	m->subject = col_blobdup(st, 13, &m->subject_len);
 	m->headers = col_blobdup(st, 14, &m->headers_len);
 	m->body = col_blobdup(st, 15, &m->body_len);
 	if ((sqlite3_column_type(st, 13) != SQLITE_NULL &&
@@ -227,6 +243,10 @@ static int message_row(sqlite3_stmt *st, void *out)
 		store_message_clear(m);
 		return STORE_FAULT;
 	}
+	/* a campaign's subject and body are the campaign's, in clear */
+	m->subject_sealed = sqlite3_column_int(st, 16) != 0;
+	m->headers_sealed = sqlite3_column_int(st, 17) != 0;
+	m->body_sealed = sqlite3_column_int(st, 18) != 0;
 	return STORE_OK;
 }
 
@@ -291,18 +311,23 @@ int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
-/* The filters are optional, so each is "? IS NULL OR column = ?". */
+/* The filters are optional, so each is "? IS NULL OR column = ?"; the
+ * cursor is a range on attempts_person_id (person, id), so that a page is
+ * read newest first and the read stops after `limit` rows instead of
+ * sorting all the person's messages. */
 static const char sql_attempt_list[] =
 	"SELECT a.id, a.relationship, a.brand, a.campaign, a.channel, "
 	"a.decision, a.reason, a.folder, a.topic, "
 	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
-	"a.is_read, a.deliver_at, a.received_at FROM attempts a "
+	"a.is_read, a.deliver_at, a.received_at, "
+	"a.subject IS NOT NULL AND a.sealed, a.sealed FROM attempts a "
 	"LEFT JOIN campaigns c ON c.id = a.campaign "
 	"WHERE a.person = ?1 AND a.removed = 0 "
 	"AND (?2 IS NULL OR a.folder = ?2) "
 	"AND (?3 IS NULL OR a.decision = ?3) "
 	"AND (?4 IS NULL OR a.relationship = ?4) "
-	"AND (?5 IS NULL OR a.id < ?5) ORDER BY a.id DESC LIMIT ?6";
+	"AND a.id < coalesce(?5, 9223372036854775807) "
+	"ORDER BY a.id DESC LIMIT ?6";
 
 /* The person's view of an attempt; subject and sender are new strings
  * (the caller frees them). */
@@ -321,8 +346,16 @@ static int attempt_list_row(sqlite3_stmt *st, void *out)
 			    ? -1
 			    : sqlite3_column_int(st, 7);
 	col_copy(st, 8, a->topic, sizeof(a->topic));
-	a->subject = col_strdup(st, 9);
-	a->sender = col_strdup(st, 10);
+	a->subject = col_blobdup(st, 9, &a->subject_len);
+	a->sender = col_blobdup(st, 10, &a->sender_len);
+	if ((sqlite3_column_type(st, 9) != SQLITE_NULL && !a->subject) ||
+	    (sqlite3_column_type(st, 10) != SQLITE_NULL && !a->sender)) {
+		free(a->subject);
+		free(a->sender);
+		return STORE_FAULT;
+	}
+	a->subject_sealed = sqlite3_column_int(st, 15) != 0;
+	a->sender_sealed = sqlite3_column_int(st, 16) != 0;
 	a->sender_verified = sqlite3_column_int(st, 11) != 0;
 	a->read = sqlite3_column_int(st, 12) != 0;
 	a->deliver_at = sqlite3_column_int64(st, 13);
@@ -355,4 +388,65 @@ int sqlite_attempt_list(struct store_rd *rd,
 			break;
 	}
 	return sqlite_select_end(&q);
+}
+
+/* ---- Sealing what an older store kept in clear ---- */
+
+static const char sql_attempt_plain[] =
+	"SELECT id, person, subject, sender, headers, body, dedup "
+	"FROM attempts WHERE sealed = 0 ORDER BY person, id LIMIT ?";
+
+/* A blob or text column as bytes, borrowed from the statement. */
+static const void *col_bytes(sqlite3_stmt *st, int i, size_t *len)
+{
+	*len = 0;
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		return NULL;
+	const void *b = sqlite3_column_blob(st, i);
+	*len = (size_t)sqlite3_column_bytes(st, i);
+	return b ? b : "";
+}
+
+int sqlite_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
+			 void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_attempt_plain);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int(st, 1, limit);
+	while (sqlite_select_next(&q, NULL, NULL)) {
+		struct store_attempt_content c = {
+			.id = (uint64_t)sqlite3_column_int64(st, 0),
+			.person = (uint64_t)sqlite3_column_int64(st, 1),
+		};
+		size_t dedup_len;
+		c.subject = col_bytes(st, 2, &c.subject_len);
+		c.sender = col_bytes(st, 3, &c.sender_len);
+		c.headers = col_bytes(st, 4, &c.headers_len);
+		c.body = col_bytes(st, 5, &c.body_len);
+		c.dedup = col_bytes(st, 6, &dedup_len);
+		if (dedup_len != 16)
+			c.dedup = NULL;
+		if (cb(&c, arg))
+			break;
+	}
+	return sqlite_select_end(&q);
+}
+
+static const char sql_attempt_seal[] =
+	"UPDATE attempts SET subject = ?, sender = ?, headers = ?, body = ?, "
+	"dedup = ?, sealed = 1 WHERE id = ? AND sealed = 0";
+
+int sqlite_attempt_seal(struct store_tx *tx,
+			const struct store_attempt_content *c)
+{
+	WRITER_STMT(tx, sql_attempt_seal);
+	bind_sealed(st, 1, c->subject, c->subject_len);
+	bind_sealed(st, 2, c->sender, c->sender_len);
+	bind_sealed(st, 3, c->headers, c->headers_len);
+	bind_sealed(st, 4, c->body, c->body_len);
+	bind_sealed(st, 5, c->dedup, 16);
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)c->id);
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }

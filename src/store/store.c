@@ -357,6 +357,18 @@ int store_message_get(struct store_rd *rd, uint64_t id,
 	return rd->store->ops->message_get(rd, id, out);
 }
 
+int store_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
+			void *arg)
+{
+	return rd->store->ops->attempt_plain(rd, limit, cb, arg);
+}
+
+int store_attempt_seal(struct store_tx *tx,
+		       const struct store_attempt_content *c)
+{
+	return TX_OPS(tx)->attempt_seal(tx, c);
+}
+
 void store_message_clear(struct store_message *m)
 {
 	free(m->subject);

@@ -109,14 +109,19 @@ struct store_attempt {
 	int64_t decided_at; /* delivered: when (counts in windows) */
 	bool exempt;	    /* delivered under exempt_cap */
 	int64_t received_at;
-	const char *sender; /* borrowed; may be NULL */
+	const void *sender; /* borrowed; may be NULL */
 	bool sender_verified;
-	const char *subject;  /* borrowed; may be NULL */
+	const void *subject;  /* borrowed; may be NULL */
 	const uint8_t *dedup; /* mail: 16 bytes, or NULL (borrowed) */
 	const void *headers;  /* borrowed */
 	size_t headers_len;
 	const void *body; /* borrowed; NULL for refused attempts */
 	size_t body_len;
+	bool sealed; /* sender, subject, headers and body are sealed bytes
+			(keys_seal_bytes) of the lengths given, dedup a
+			keyed hash; false: sender and subject are C strings
+			(what a store made before 004_sealed held) */
+	size_t sender_len, subject_len; /* when sealed */
 };
 
 struct store_ledger_entry {
@@ -378,6 +383,8 @@ struct store_attempt_row {
 	char topic[72];
 	char *subject; /* owned; the campaign's when a campaign */
 	char *sender;  /* owned, may be NULL */
+	size_t subject_len, sender_len;	    /* bytes (a NUL follows each) */
+	bool subject_sealed, sender_sealed; /* sealed bytes, else text */
 	bool sender_verified, read;
 	int64_t deliver_at, received_at;
 };
@@ -466,6 +473,25 @@ int store_notice_insert(struct store_tx *tx, uint64_t relationship,
 			const char *kind, const char *about, uint64_t person,
 			int64_t at);
 
+/* The content of an attempt that a store made before 004_sealed kept in
+ * clear, and the same content sealed (store_attempt_seal). */
+struct store_attempt_content {
+	uint64_t id, person;
+	const void *subject, *sender, *headers, *body; /* borrowed; or NULL */
+	size_t subject_len, sender_len, headers_len, body_len;
+	const uint8_t *dedup; /* 16 bytes, or NULL */
+};
+typedef int (*store_content_cb)(const struct store_attempt_content *c,
+				void *arg);
+/* Attempts whose content is not sealed yet, by person then id, at most
+ * limit (the values are valid during the callback only). */
+int store_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
+			void *arg);
+/* Replaces an attempt's content with its sealed form (c->id) and marks
+ * it sealed; STORE_NOT_FOUND when it was sealed already. */
+int store_attempt_seal(struct store_tx *tx,
+		       const struct store_attempt_content *c);
+
 /* Whether the relationship already has a delivered or held attempt with
  * this dedup hash. */
 int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
@@ -541,10 +567,14 @@ struct store_message {
 	char alias[160];
 	char brand_name[STORE_NAME_MAX + 1];
 	char *subject; /* owned; may be NULL */
+	size_t subject_len;
 	char *headers; /* owned; mail: the header block, or NULL */
 	size_t headers_len;
 	char *body; /* owned; mail: the whole message as received */
 	size_t body_len;
+	/* sealed bytes (keys_seal_bytes), else clear: a campaign's subject
+	 * and body are the campaign's and never sealed */
+	bool subject_sealed, headers_sealed, body_sealed;
 };
 int store_message_get(struct store_rd *rd, uint64_t id,
 		      struct store_message *out);

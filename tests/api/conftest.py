@@ -353,6 +353,23 @@ def media_type(reply):
     return reply.headers.get("Content-Type", "").split(";")[0].strip()
 
 
+def openapi_schema(name):
+    """A validator for components.schemas[name] of src/http/openapi.json
+    (JSON Schema 2020-12, as OpenAPI 3.1 uses it)."""
+    import jsonschema
+    doc = json.loads((REPO / "src" / "http" / "openapi.json").read_text())
+    schema = {"$ref": f"#/components/schemas/{name}",
+              "components": doc["components"]}
+    return jsonschema.Draft202012Validator(schema)
+
+
+def assert_schema(value, name):
+    """value matches the OpenAPI document's schema `name`."""
+    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+              for e in openapi_schema(name).iter_errors(value)]
+    assert not errors, (name, errors, value)
+
+
 def assert_problem(reply, status, field=None):
     """reply is an RFC 9457 problem with `status`; with `field`, one of
     its errors[] names that field. Returns the parsed problem."""

@@ -57,14 +57,32 @@ def test_person_add_plain_prints_what_it_made(inited):
     assert inited.persons()["bob"] in r.out
 
 
-@pytest.mark.parametrize("password, rc", [("123456789", 1), ("1234567890", 0)])
+@pytest.mark.parametrize("password, rc", [("Kite-Rain-4", 1),
+                                          ("Kite-Rain-42", 0)])
 def test_password_minimum_length(inited, password, rc):
     r = inited.run("person", "add", "carol", "--password-stdin",
                    input=password + "\n")
     assert r.rc == rc, r
     assert ("carol" in inited.persons()) == (rc == 0)
     if rc:
-        assert re.search(r"\b10\b", r.err), r.err  # states the minimum
+        assert re.search(r"\b12\b", r.err), r.err  # states the minimum
+
+
+@pytest.mark.parametrize("password, says", [
+    ("Password2024!", "dictionary word"),
+    ("P@ssw0rd1234", "dictionary word"),
+    ("iloveyou1234", "dictionary word"),
+    ("123456789012", "simplistic"),
+    ("aaaaaaaaaaaaaaaa", ""),
+    ("carol-secret-1", "user name"),
+])
+def test_guessable_passwords_are_refused_with_the_reason(inited, password,
+                                                         says):
+    r = inited.run("person", "add", "carol", "--password-stdin",
+                   input=password + "\n")
+    assert r.rc == 1, r
+    assert "too easy to guess" in r.err and says in r.err, r.err
+    assert "carol" not in inited.persons()
 
 
 def test_empty_password_is_refused(inited):
@@ -130,7 +148,7 @@ def test_person_list(inited):
 # --- brand -------------------------------------------------------------
 
 CONTROLLER = {
-    "contact": "Jo Doe", "email": "dpo@acme.example", "phone": "+1 555 0100",
+    "contact": "Jo Doe", "email": "dpo@acme.example", "phone": "+12025550100",
     "address": "1 Main St, Springfield", "url": "https://acme.example",
     "policy_url": "https://acme.example/privacy", "jurisdiction": "US",
 }
@@ -171,6 +189,22 @@ def test_brand_add_bad_domain(inited, domain):
     r = inited.run("brand", "add", "Acme", "--domain", domain)
     assert r.rc == 1, r
     assert "domain" in r.err
+    assert inited.json("brand", "list")["items"] == []
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--url", "http://acme.example", "https://"),
+    ("--policy-url", "javascript:alert(1)", "https://"),
+    ("--policy-url", "https://evil@acme.example/", "https://"),
+    ("--email", "dpo at acme", "email address"),
+    ("--phone", "+1 555 0100", "E.164"),
+    ("--contact", "Jo\x1bDoe", "control"),
+])
+def test_brand_controller_details_are_checked(inited, flag, value, says):
+    r = inited.run("brand", "add", "Acme", "--domain", "acme.example",
+                   flag, value)
+    assert r.rc == 1, r
+    assert says in r.err and flag[2:].replace("-", "_") in r.err, r.err
     assert inited.json("brand", "list")["items"] == []
 
 
@@ -384,8 +418,8 @@ def test_broken_keys_do_not_suggest_init(inited, damage):
 
 def test_migrate_is_idempotent(ctx):
     first = ctx.ok("migrate")
-    n = len(list((Path(__file__).parents[2] / "src/store/schema")
-                 .glob("[0-9][0-9][0-9]_*.sql")))
+    schema = Path(__file__).resolve().parents[2] / "src/store/schema"
+    n = len(list(schema.glob("[0-9][0-9][0-9]_*.sql")))
     assert re.search(rf"\bapplied {n} migrations\b", first.out), first.out
     second = ctx.ok("migrate")
     assert re.search(r"\bapplied 0 migrations\b", second.out), second.out
@@ -431,3 +465,42 @@ def test_bench_lmtp_delivers_every_message(inited):
         "lmtp", "messages/s", 60, 3)
     assert got["value"] > 0
     assert inited.run("bench", "lmtp", "--sessions", "0").rc == 2
+
+
+@pytest.mark.parametrize("args, reads, not_read", [
+    (["person"], ["--store", "--keys"], ["--http", "--lmtp", "--hold-queue"]),
+    (["brand", "add"], ["--store", "--keys"], ["--http", "--smarthost"]),
+    (["init"], ["--store", "--keys"], ["--http", "--alias-domain"]),
+    (["ledger", "verify"], ["--store", "--keys", "--alias-domain"],
+     ["--http", "--maildir-root"]),
+    (["demo"], ["--store", "--alias-domain", "--maildir-root"],
+     ["--http", "--smarthost", "--open-registration"]),
+    (["serve"], ["--http", "--lmtp", "--lmtp-conns", "--policy-conns",
+                 "--smarthost"], []),
+])
+def test_help_lists_the_settings_the_command_reads(cmr, args, reads,
+                                                   not_read):
+    rc, out, err = cmr(*args, "--help")
+    assert rc == 0, err
+    listed = re.findall(r"^  (--[a-z-]+)", out, re.M)
+    for flag in reads:
+        assert flag in listed, (flag, out)
+    for flag in not_read:
+        assert flag not in listed, (flag, out)
+
+
+def test_flags_may_stand_before_the_verb(inited):
+    made = inited.add_person("noa")
+    r = inited.run("person", "--json", "list")
+    assert r.rc == 0, r
+    assert json.loads(r.out)["items"][0]["id"] == made["id"]
+    r = inited.run("ledger", "--store", inited.store, "--keys",
+                   str(inited.keys), "verify", paths=False)
+    assert r.rc == 0, r
+    assert r.out.startswith("ok")
+    r = inited.run("brand", "--json", "add", "Acme", "--domain",
+                   "acme.example")
+    assert r.rc == 0, r
+    r = inited.run("brand", "--json", "key", "rotate", "Acme")
+    assert r.rc == 0, r
+    assert API_KEY.search(r.out)

@@ -122,7 +122,9 @@ def test_http_and_lmtp_messages_land_in_their_folders(md):
     for p in inbox.values():
         assert os.stat(p).st_mode & 0o077 == 0
     assert os.path.isfile(os.path.join(root, per, ".Later", "maildirfolder"))
-    assert ana.ok("GET", "/v1/me/delivery")["outbox"]["pending"] == 0
+    # The file is written before its outbox row is settled.
+    assert wait_for(lambda: ana.ok("GET", "/v1/me/delivery")["outbox"][
+        "pending"] == 0)
 
 
 def test_moving_and_emptying_follow_in_the_maildir(md):

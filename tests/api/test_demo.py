@@ -48,8 +48,11 @@ def test_second_demo_fails_and_if_empty_passes(demo_ctx):
     r = demo_ctx.run("demo")
     assert r.rc == 1, r
     assert "demo" in r.err
-    demo_ctx.ok("demo", "--if-empty")
+    again = demo_ctx.ok("demo", "--if-empty")
     assert demo_ctx.persons() == before
+    # A second `make run` says how to log in and get a brand key again.
+    assert "demo-password-ana" in again.out
+    assert 'cmr brand key rotate "Acme Outdoor"' in again.out
 
 
 @pytest.mark.parametrize("value", PERSONAL)

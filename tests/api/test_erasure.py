@@ -11,7 +11,7 @@ import secrets
 
 import pytest
 
-from conftest import ASK, PASSWORD, assert_problem
+from conftest import assert_schema, ASK, PASSWORD, assert_problem
 
 MARK = "qz" + secrets.token_hex(4)  # unique to this run
 HANDLE = "h" + MARK
@@ -129,8 +129,12 @@ def test_a_wrong_password_erases_nothing(world, ctx):
     # Without the password at all it is a client's mistake.
     assert_problem(person.call("DELETE", "/v1/me", {}), 400, "password")
     assert person.snapshot() == before
-    # Still all there: the store holds the subjects, the brand the fields.
-    assert SUBJECTS["delivered"].encode() in ctx.store_bytes()
+    # Still all there: the store holds the aliases (the subjects only
+    # sealed: tests/api/test_sealed.py), the brand the fields.
+    assert SUBJECTS["delivered"].encode() not in ctx.store_bytes()
+    assert world["rels"]["acme"].alias.encode() in ctx.store_bytes()
+    assert SUBJECTS["delivered"] in [m["subject"] for m in
+                                     person.messages()]
     view = world["acme"].ok("GET",
                             f"/v1/relationships/{world['rels']['acme'].id}")
     assert view["state"] == "active" and view["fields"]["name"] == \
@@ -143,10 +147,9 @@ def test_a_wrong_password_erases_nothing(world, ctx):
 def test_erasure_leaves_no_personal_value_behind(world, ctx):
     api = world["api"]
     needles = markers(world)
-    # The grep can fail: before erasure the store holds the subjects and
-    # the aliases in clear.
+    # The grep can fail: before erasure the store holds the aliases in
+    # clear (subjects and bodies are sealed from the start).
     before = ctx.store_bytes()
-    assert SUBJECTS["delivered"].encode() in before
     assert world["rels"]["acme"].alias.encode() in before
 
     r = erase(world)
@@ -253,6 +256,13 @@ def test_a_brand_reading_after_erasure_writes_nothing_of_the_person(
     # told of the end would.
     view = bolt.ok("GET", f"/v1/relationships/{rels['bolt'].id}")
     assert view["state"] == "ended"
+    # Still the documented shape: an ended relationship that grants
+    # nothing, not nulls where the schema wants values.
+    assert_schema(view, "BrandRelationshipDetail")
+    assert view["terms"]["channels"] == {} and view["fields"] == {}
+    listed = bolt.ok("GET", "/v1/relationships")["items"]
+    for item in listed:
+        assert_schema(item, "BrandRelationship")
     api.stop()
     key = person_key(ctx, rels["acme"].id)
     with ctx.sql() as db:

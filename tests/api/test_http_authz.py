@@ -211,6 +211,9 @@ FOREIGN = {
     ("PUT", "/v1/me/relationships/{id}/terms"):
         lambda w: (w.ana, f"/v1/me/relationships/{w.bob_rel.id}/terms",
                    TERMS),
+    ("PATCH", "/v1/me/relationships/{id}/terms"):
+        lambda w: (w.ana, f"/v1/me/relationships/{w.bob_rel.id}/terms",
+                   {"topics": ["orders"]}),
     ("POST", "/v1/me/relationships/{id}/mute"):
         lambda w: (w.ana, f"/v1/me/relationships/{w.bob_rel.id}/mute", None),
     ("POST", "/v1/me/relationships/{id}/unmute"):

@@ -271,6 +271,18 @@ CASES = [
      dict(ASK, connect_code="AAAA-BBBB-CCCC", value=""), 422, "value"),
     (None, "POST", "/v1/persons", {"handle": "bob", "password": "short"},
      422, "password"),
+    # The profile's vocabulary and its shapes (core/field.h).
+    ("ana", "PUT", "/v1/me/profile", {"email": "ana at example"}, 422,
+     "email"),
+    ("ana", "PUT", "/v1/me/profile", {"phone": "0151 1234567"}, 422,
+     "phone"),
+    ("ana", "PUT", "/v1/me/profile", {"birthday": "1990-02-30"}, 422,
+     "birthday"),
+    ("ana", "PUT", "/v1/me/profile", {"shoe_size": "39"}, 422,
+     "shoe_size"),
+    ("acme", "POST", "/v1/proposals",
+     dict(ASK, connect_code="AAAA-BBBB-CCCC", fields=["name", "ssn"]), 422,
+     "fields[1]"),
 ]
 
 

@@ -50,6 +50,51 @@ def test_receipts_one_per_consent_event(api):
     assert r.status == 400
 
 
+def test_jurisdiction_is_the_brands_else_the_operators(make_api):
+    api = make_api("--operator-jurisdiction", "EU")
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme")  # gave none
+    beta = Brand_with_jurisdiction(api, "Beta", "US-CA")
+    for brand, want in ((acme, "EU"), (beta, "US-CA")):
+        rel = api.connect(ana, brand)
+        items = ana.ok("GET",
+                       f"/v1/me/relationships/{rel.id}/receipts")["items"]
+        assert [i["record"]["jurisdiction"] for i in items] == [want]
+
+
+def Brand_with_jurisdiction(api, name, jurisdiction):
+    from conftest import Brand
+    b = api.ctx.add_brand(name, f"{name.lower()}.example",
+                          extra=("--jurisdiction", jurisdiction))
+    return Brand(api, name, b["id"], b["api_key"])
+
+
+def test_dpv_terms_resolve_to_the_servers_vocabulary(api):
+    """The cmr prefix of the DPV records is a namespace this server
+    publishes: every cmr: term a record uses is defined there."""
+    ana = api.signup("ana")
+    rel = api.connect(ana, api.add_brand("Acme"))
+    dpv = ana.ok("GET", f"/v1/me/relationships/{rel.id}/receipts?format=dpv")
+    ns = dpv["@context"]["cmr"]
+    assert ns == f"http://{api.server.address}/ns/cmr#"
+    used = {k[4:] for rec in dpv["@graph"] for k in rec
+            if k.startswith("cmr:")}
+    assert used >= {"ledgerSeq", "channels", "personalData"}
+    r = http("GET", ns[:-1])
+    assert r.status == 200
+    assert r.headers["Content-Type"].startswith("application/ld+json")
+    vocab = r.json()
+    assert vocab["@context"]["cmr"] == ns
+    defined = {t["@id"][4:]: t for t in vocab["@graph"]}
+    assert used <= set(defined)
+    for t in defined.values():
+        assert t["@type"] == "rdf:Property"
+        assert t["rdfs:label"] and t["rdfs:comment"]
+    # A Host that is not a host name does not make a broken IRI.
+    r = http("GET", ns[:-1], headers={"Host": "evil\"><x"})
+    assert r.json()["@context"]["cmr"] == "http://localhost/ns/cmr#"
+
+
 def test_metrics_on_their_own_listener(make_api):
     api = make_api("--metrics", "127.0.0.1:0")
     m = re.search(r"metrics: listening on (\S+):(\d+)", api.server.log())

@@ -184,6 +184,42 @@ def test_the_same_message_twice_is_delivered_once(mail):
     assert sorted(m["subject"] for m in ana.messages()) == ["Once", "Twice"]
 
 
+def test_a_stranger_replaying_the_brands_message_is_a_leak(mail):
+    """The sender is judged before the duplicate check: the brand's
+    Message-ID and body again, from a stranger, is refused uniformly and
+    recorded as a leak, not taken as the brand's retry."""
+    api, ana, acme, rel, client = mail
+    msg = _message(subject="Receipt")
+    assert client.deliver("news@acme.example", [rel.alias], msg)[0][:3] \
+        == "250"
+    replay = client.deliver("spam@evil.example", [rel.alias], msg)
+    assert replay == [f"550 5.1.1 <{rel.alias}>: recipient not accepted"]
+    refused = ana.messages("decision=refuse")
+    assert [(m["reason"], m.get("sender")) for m in refused] == [
+        ("sender_not_brand", "spam@evil.example")]
+    assert [m["subject"] for m in ana.messages("folder=inbox")] == [
+        "Receipt"]
+
+
+def test_silence_is_for_the_brand_only(mail):
+    """With silent refusals, a stranger still gets the uniform reply: a
+    250 for a real alias against 550 5.1.1 for an unknown one would tell
+    them which aliases are real."""
+    api, ana, acme, rel, client = mail
+    assert ana.put("/v1/me/terms", {"refusal": "silent"}).status == 200
+    unknown = "acme.zzzzzzzzzzzzzzzz@relay.localhost"
+    replies = client.deliver("spam@evil.example", [rel.alias, unknown],
+                             _message(frm="spam@evil.example"))
+    assert [r.replace(a, "<>") for r, a in zip(replies, [rel.alias, unknown])] \
+        == ["550 5.1.1 <<>>: recipient not accepted"] * 2, replies
+    assert [m["reason"] for m in ana.messages("decision=refuse")] == [
+        "sender_not_brand"]
+    # The brand itself still gets its refusals silently.
+    r = client.deliver("news@acme.example", [rel.alias],
+                       _message(topic="offers"))
+    assert r[0].startswith("250"), r
+
+
 def test_unknown_ended_to_stranger_and_foreign_sender_read_the_same(mail):
     """A stranger cannot tell an unknown alias from a real one, ended or
     not: the three replies are the same bytes but for the alias."""
@@ -201,3 +237,41 @@ def test_unknown_ended_to_stranger_and_foreign_sender_read_the_same(mail):
               zip(replies, [unknown, ended.alias, rel.alias])]
     assert len(set(shapes)) == 1, replies
     assert shapes[0] == "550 5.1.1 <<>>: recipient not accepted"
+
+
+def test_lmtp_conns_default_lets_a_postfix_at_defaults_in(mail):
+    """Postfix's lmtp client runs up to 100 processes at its defaults."""
+    api, ana, acme, rel, client = mail
+    port = int(re.search(r"lmtp: listening on \S+:(\d+)",
+                         api.server.log()).group(1))
+    others = [Lmtp(port) for _ in range(100)]
+    try:
+        assert all(o.greeting[0].startswith("220") for o in others)
+        assert client.cmd("NOOP")[0].startswith("250")
+    finally:
+        for o in others:
+            o.close()
+
+
+def test_the_readmes_lmtp_example_reads_every_reply(demo_ctx, start_server):
+    """The README's "Try it against make run", as written there, against
+    the demo world (only the two ports differ)."""
+    import pathlib
+    import subprocess
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    at = readme.index("Try it\nagainst `make run`:")
+    block = readme[readme.index("```sh\n", at) + 6:]
+    block = block[:block.index("```\n")]
+    s = start_server("--trust-envelope", "--lmtp", "127.0.0.1:0")
+    lmtp = re.search(r"lmtp: listening on \S+:(\d+)", s.log()).group(1)
+    script = block.replace("127.0.0.1:8025", s.address) \
+        .replace('("127.0.0.1", 2424)', f'("127.0.0.1", {lmtp})')
+    assert script != block
+    r = subprocess.run(["bash", "-e", "-c", script], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 0, r
+    lines = r.stdout.strip().splitlines()
+    assert re.fullmatch(r"acmeoutdoor\.\w+@relay\.localhost -> 250 2\.0\.0 "
+                        r"<\S+> accepted", lines[0]), lines
+    assert lines[1].endswith("-> 550 5.1.1 <nobody.0000000000000000@relay"
+                             ".localhost>: recipient not accepted"), lines

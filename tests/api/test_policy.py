@@ -216,3 +216,32 @@ def test_a_cached_pass_follows_every_change(policy):
     reasons = [m["reason"] for m in ana.messages("decision=refuse")]
     assert sorted(reasons) == ["channel_do_not_contact",
                                "channel_not_permitted", "relationship_ended"]
+
+
+def test_a_postfix_at_defaults_gets_every_policy_connection(policy):
+    """Postfix runs up to 100 smtpd processes at its defaults, each with
+    a policy connection of its own: 101 at once are all answered."""
+    api, ana, acme, rel, client, port = policy
+    others = [Policy(port) for _ in range(100)]
+    try:
+        for c in others:
+            c.send(Policy.request(rel.alias))
+        assert [c.answer() for c in others] == ["DUNNO"] * 100
+        assert client.ask(rel.alias) == "DUNNO"
+    finally:
+        for c in others:
+            c.close()
+
+
+def test_policy_conns_is_a_setting(make_api):
+    api = make_api("--policy", "127.0.0.1:0", "--policy-conns", "2")
+    port = int(re.search(r"policy: listening on \S+:(\d+)",
+                         api.server.log()).group(1))
+    held = [Policy(port), Policy(port)]
+    try:
+        third = Policy(port)
+        assert third.answer() == "DEFER_IF_PERMIT 4.3.2 too many connections"
+        third.close()
+    finally:
+        for c in held:
+            c.close()

@@ -102,3 +102,18 @@ def test_bad_setting_stops_serve_before_it_starts(ctx):
     assert r.rc == 2, r
     assert "--hold-queue" in r.err
     assert not ctx.keys.exists()
+
+
+def test_lmtp_given_without_a_way_to_judge_senders_is_usage(ctx):
+    """An explicit --lmtp (flag or variable) that could never run is a
+    usage error, not a quiet "stays off"."""
+    r = ctx.run("serve", "--http", "127.0.0.1:0", "--lmtp", "127.0.0.1:0",
+                "--policy", "off", "--metrics", "off")
+    assert r.rc == 2, r
+    assert "--lmtp 127.0.0.1:0" in r.err and "--auth-id" in r.err
+    assert "--trust-envelope" in r.err
+    assert not ctx.keys.exists()
+    r = ctx.run("serve", "--http", "127.0.0.1:0", "--policy", "off",
+                "--metrics", "off", env={"CMR_LMTP": "127.0.0.1:0"})
+    assert r.rc == 2, r
+    assert not ctx.keys.exists()

@@ -112,7 +112,7 @@ Test(app, signup_rules)
 	uint64_t id;
 	open_app(&a);
 	cr_assert_eq(person_add(&a, "Ana", "short", &id, &err), APP_INVALID);
-	cr_assert(strstr(err.message, "10") != NULL, "%s", err.message);
+	cr_assert(strstr(err.message, "12") != NULL, "%s", err.message);
 	cr_assert_eq(person_add(&a, "-ana", "long enough pw", &id, &err),
 		     APP_INVALID);
 	cr_assert_str_eq(err.field, "handle");

@@ -127,6 +127,8 @@ static const struct {
 	{ "http", "CMR_HTTP", "nonsense" },
 	{ "lmtp", "CMR_LMTP", "unix:" },
 	{ "policy", "CMR_POLICY", "127.0.0.1:x" },
+	{ "lmtp-conns", "CMR_LMTP_CONNS", "0" },
+	{ "policy-conns", "CMR_POLICY_CONNS", "4097" },
 	{ "metrics", "CMR_METRICS", "unix:/tmp/m" },
 	{ "alias-domain", "CMR_ALIAS_DOMAIN", "bad domain" },
 	{ "auth-id", "CMR_AUTH_ID", "-mx.example" },
@@ -136,6 +138,7 @@ static const struct {
 	{ "open-registration", "CMR_OPEN_REGISTRATION", "2" },
 	{ "hold-queue", "CMR_HOLD_QUEUE", "-1" },
 	{ "user", "CMR_USER", "" },
+	{ "operator-jurisdiction", "CMR_OPERATOR_JURISDICTION", "" },
 	{ "allow-private-targets", "CMR_ALLOW_PRIVATE_TARGETS", "yes please" },
 };
 #define N_EVERY (sizeof(every_option) / sizeof(every_option[0]))
@@ -146,7 +149,7 @@ Test(config, usage_lists_every_option_with_its_variable)
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	cr_assert_not_null(f);
-	config_usage(f);
+	config_usage(f, NULL);
 	fclose(f);
 	size_t lines = 0;
 	for (const char *p = text; *p; p++)
@@ -300,4 +303,15 @@ Test(config, domain_syntax)
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	cr_assert_not(config_domain_ok(big));
+}
+
+Test(config, listed_names_a_commands_settings)
+{
+	cr_assert(config_listed(NULL, "http"));
+	cr_assert(config_listed("store keys", "store"));
+	cr_assert(config_listed("store keys", "keys"));
+	cr_assert_not(config_listed("store keys", "http"));
+	cr_assert_not(config_listed("store keys", "key"));
+	cr_assert_not(config_listed("store keys", "stor"));
+	cr_assert_not(config_listed("", "store"));
 }

@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "http/http.h"
+#include "core/field.h"
+#include "ledger/chain.h"
 
 extern const char http_openapi_json[];
 extern const size_t http_openapi_json_len;
@@ -522,5 +524,51 @@ Test(openapi, request_bodies_are_json)
 			json_object_get(body, "content"), "application/json");
 		cr_assert(resolve(doc, json_object_get(media, "schema")),
 			  "%s %s: the body has no JSON schema", key, path);
+	}
+}
+
+/* The ledger's types as documented (LedgerEntry.type's enum) are the
+ * chain's table (ledger/chain.c), in the same order: a new type is
+ * documented when it is added. */
+Test(openapi, ledger_types_are_the_chains)
+{
+	json_t *type = json_object_get(
+		json_object_get(
+			json_object_get(
+				json_object_get(
+					json_object_get(doc, "components"),
+					"schemas"),
+				"LedgerEntry"),
+			"properties"),
+		"type");
+	json_t *names = json_object_get(type, "enum");
+	size_t n = 0;
+	for (; chain_types[n]; n++)
+		cr_expect_str_eq(json_string_value(json_array_get(names, n)),
+				 chain_types[n], "LedgerEntry.type enum[%zu]",
+				 n);
+	cr_expect_eq(json_array_size(names), n,
+		     "LedgerEntry.type lists %zu types, the chain %zu",
+		     json_array_size(names), n);
+}
+
+/* The profile's vocabulary as documented (FieldName's enum and Profile's
+ * properties) is core/field.c's table, in the same order. */
+Test(openapi, profile_fields_are_the_vocabulary)
+{
+	json_t *schemas =
+		json_object_get(json_object_get(doc, "components"), "schemas");
+	json_t *names =
+		json_object_get(json_object_get(schemas, "FieldName"), "enum");
+	json_t *props = json_object_get(json_object_get(schemas, "Profile"),
+					"properties");
+	cr_assert_eq(json_array_size(names), field_vocabulary_count);
+	cr_assert_eq(json_object_size(props), field_vocabulary_count);
+	for (size_t i = 0; i < field_vocabulary_count; i++) {
+		const char *name = field_vocabulary[i].name;
+		cr_expect_str_eq(json_string_value(json_array_get(names, i)),
+				 name, "FieldName enum[%zu]", i);
+		cr_expect_not_null(json_object_get(props, name),
+				   "Profile has no property %s", name);
 	}
 }

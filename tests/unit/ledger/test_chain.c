@@ -229,9 +229,13 @@ Test(chain, type_table)
 
 	while (chain_types[n])
 		cr_expect(chain_type_valid(chain_types[n++]));
-	cr_expect_eq(n, 16);
+	cr_expect_eq(n, 19);
 	cr_expect(chain_type_valid("erasure"));
 	cr_expect(chain_type_valid("fields.read"));
+	/* The person's own changes, kept from every brand. */
+	cr_expect(chain_type_valid("relationship.muted"));
+	cr_expect(chain_type_valid("relationship.unmuted"));
+	cr_expect(chain_type_valid("settings.changed"));
 	cr_expect(!chain_type_valid("relationship.Accepted"));
 	cr_expect(!chain_type_valid("relationship"));
 	cr_expect(!chain_type_valid(""));

@@ -1,0 +1,300 @@
+/*
+ * sealed.c — a person's message content sealed with their data key (see
+ * sealed.h).
+ */
+#include "app/sealed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/log.h"
+#include "store/store.h"
+
+#define SEALED_DEDUP_KIND "cmr-dedup-v1"
+#define SEALED_BATCH	  256 /* rows sealed per upgrade transaction */
+
+enum app_status sealed_key(struct store_rd *reads, struct keys *keys,
+			   uint64_t person, struct sealed_key *k)
+{
+	if (k->person == person && person != 0)
+		return APP_OK;
+	sealed_key_clear(k);
+	uint8_t wrapped[96];
+	size_t wrapped_len = 0;
+	char *profile = NULL;
+	int rc = store_person_profile(reads, person, wrapped, &wrapped_len,
+				      &profile);
+	free(profile); /* sealed; not needed here */
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && wrapped_len == 0))
+		return APP_NOT_FOUND;
+	if (rc != STORE_OK)
+		return APP_FAULT;
+	if (keys_unwrap(keys, wrapped, wrapped_len, k->dk) != 0) {
+		log_warn("sealed: the data key of a person does not unwrap");
+		return APP_FAULT;
+	}
+	k->person = person;
+	return APP_OK;
+}
+
+void sealed_key_clear(struct sealed_key *k)
+{
+	sodium_memzero(k, sizeof(*k));
+}
+
+void sealed_attempt_clear(struct sealed_attempt *s)
+{
+	free(s->sender);
+	free(s->subject);
+	free(s->headers);
+	free(s->body);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Seals v[0..len) into *out (NULL stays NULL). */
+static int seal_one(const struct sealed_key *k, const void *v, size_t len,
+		    uint8_t **out, size_t *out_len)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (v == NULL)
+		return 0;
+	return keys_seal_bytes(k->dk, v, len, out, out_len);
+}
+
+int sealed_dedup(const struct sealed_key *k, const uint8_t in[16],
+		 uint8_t out[16])
+{
+	return keys_data_hash(k->dk, SEALED_DEDUP_KIND, in, 16, out, 16);
+}
+
+int sealed_attempt(const struct sealed_key *k, struct store_attempt *at,
+		   struct sealed_attempt *s)
+{
+	memset(s, 0, sizeof(*s));
+	size_t sender_len, subject_len, headers_len, body_len;
+	const char *sender = at->sender, *subject = at->subject;
+	if ((at->dedup && sealed_dedup(k, at->dedup, s->dedup) != 0) ||
+	    seal_one(k, sender, sender ? strlen(sender) : 0, &s->sender,
+		     &sender_len) != 0 ||
+	    seal_one(k, subject, subject ? strlen(subject) : 0, &s->subject,
+		     &subject_len) != 0 ||
+	    seal_one(k, at->headers, at->headers_len, &s->headers,
+		     &headers_len) != 0 ||
+	    seal_one(k, at->body, at->body_len, &s->body, &body_len) != 0) {
+		sealed_attempt_clear(s);
+		return -1;
+	}
+	at->sender = s->sender;
+	at->sender_len = sender_len;
+	at->subject = s->subject;
+	at->subject_len = subject_len;
+	at->headers = s->headers;
+	at->headers_len = headers_len;
+	at->body = s->body;
+	at->body_len = body_len;
+	if (at->dedup)
+		at->dedup = s->dedup;
+	at->sealed = true;
+	return 0;
+}
+
+int sealed_open(const struct sealed_key *k, bool sealed, char **value,
+		size_t *len)
+{
+	if (*value == NULL || !sealed)
+		return 0;
+	char *plain = NULL;
+	size_t plain_len = 0;
+	int rc = keys_open_bytes(k->dk, *value, *len, &plain, &plain_len);
+	free(*value);
+	*value = plain;
+	*len = plain_len;
+	return rc;
+}
+
+char *sealed_text(const struct sealed_key *k, bool sealed, const char *value,
+		  size_t len, size_t *out_len, bool *fault)
+{
+	char *out = NULL;
+	*out_len = 0;
+	if (value == NULL)
+		return NULL;
+	if (sealed) {
+		if (keys_open_bytes(k->dk, value, len, &out, out_len) != 0)
+			*fault = true;
+		return out;
+	}
+	out = malloc(len + 1);
+	if (out == NULL) {
+		*fault = true;
+		return NULL;
+	}
+	memcpy(out, value, len);
+	out[len] = '\0';
+	*out_len = len;
+	return out;
+}
+
+/* ---- Sealing what an older store kept in clear ---- */
+
+/* One row of a batch: copied out of the read in clear, then sealed. */
+struct plain_row {
+	uint64_t id, person;
+	uint8_t *value[4]; /* subject, sender, headers, body (owned) */
+	size_t len[4];
+	bool has_dedup;
+	uint8_t dedup[16];
+};
+
+struct upgrade_job {
+	struct keys *keys;
+	struct plain_row rows[SEALED_BATCH];
+	int n;
+	bool fault;
+	int64_t sealed; /* rows sealed so far */
+};
+
+static uint8_t *copy_bytes(const void *v, size_t len, bool *fault)
+{
+	if (v == NULL)
+		return NULL;
+	uint8_t *out = malloc(len ? len : 1);
+	if (out == NULL)
+		*fault = true;
+	else if (len)
+		memcpy(out, v, len);
+	return out;
+}
+
+static int upgrade_collect(const struct store_attempt_content *c, void *arg)
+{
+	struct upgrade_job *j = arg;
+	struct plain_row *r = &j->rows[j->n++];
+	memset(r, 0, sizeof(*r));
+	r->id = c->id;
+	r->person = c->person;
+	const void *v[4] = { c->subject, c->sender, c->headers, c->body };
+	size_t len[4] = { c->subject_len, c->sender_len, c->headers_len,
+			  c->body_len };
+	for (int i = 0; i < 4; i++) {
+		r->value[i] = copy_bytes(v[i], len[i], &j->fault);
+		r->len[i] = len[i];
+	}
+	if (c->dedup) {
+		r->has_dedup = true;
+		memcpy(r->dedup, c->dedup, 16);
+	}
+	return j->fault ? 1 : 0;
+}
+
+static void upgrade_rows_clear(struct upgrade_job *j)
+{
+	for (int i = 0; i < j->n; i++)
+		for (int f = 0; f < 4; f++) {
+			if (j->rows[i].value[f])
+				sodium_memzero(j->rows[i].value[f],
+					       j->rows[i].len[f]);
+			free(j->rows[i].value[f]);
+		}
+	j->n = 0;
+}
+
+/* Seals row r in place (its values become their sealed forms). */
+static int upgrade_seal_row(const struct sealed_key *k, struct plain_row *r)
+{
+	for (int f = 0; f < 4; f++) {
+		uint8_t *sealed;
+		size_t sealed_len;
+		if (r->value[f] == NULL)
+			continue;
+		if (keys_seal_bytes(k->dk, r->value[f], r->len[f], &sealed,
+				    &sealed_len) != 0)
+			return -1;
+		sodium_memzero(r->value[f], r->len[f]);
+		free(r->value[f]);
+		r->value[f] = sealed;
+		r->len[f] = sealed_len;
+	}
+	if (r->has_dedup && sealed_dedup(k, r->dedup, r->dedup) != 0)
+		return -1;
+	return 0;
+}
+
+static int upgrade_run(struct store_tx *tx, void *arg)
+{
+	struct upgrade_job *j = arg;
+	struct store_rd *reads = store_tx_reads(tx);
+	struct sealed_key key = { 0 };
+	j->n = 0;
+	j->fault = false;
+	int rc = store_attempt_plain(reads, SEALED_BATCH, upgrade_collect, j);
+	if (rc == STORE_OK && j->fault)
+		rc = STORE_FAULT;
+	for (int i = 0; rc == STORE_OK && i < j->n; i++) {
+		struct plain_row *r = &j->rows[i];
+		int st = sealed_key(reads, j->keys, r->person, &key);
+		if (st == APP_NOT_FOUND) {
+			/* An erased person's leftovers: nothing can seal them
+			 * any more, and nobody may read them. */
+			for (int f = 0; f < 4; f++) {
+				if (r->value[f])
+					sodium_memzero(r->value[f], r->len[f]);
+				free(r->value[f]);
+				r->value[f] = NULL;
+			}
+			r->has_dedup = false;
+		} else if (st != APP_OK || upgrade_seal_row(&key, r) != 0) {
+			rc = STORE_FAULT;
+			break;
+		}
+		struct store_attempt_content c = {
+			.id = r->id,
+			.person = r->person,
+			.subject = r->value[0],
+			.subject_len = r->len[0],
+			.sender = r->value[1],
+			.sender_len = r->len[1],
+			.headers = r->value[2],
+			.headers_len = r->len[2],
+			.body = r->value[3],
+			.body_len = r->len[3],
+			.dedup = r->has_dedup ? r->dedup : NULL,
+		};
+		rc = store_attempt_seal(tx, &c);
+	}
+	sealed_key_clear(&key);
+	if (rc == STORE_OK)
+		j->sealed += j->n;
+	/* The old plaintext must not outlive the batch in the WAL either
+	 * (secure_delete clears it from the database's pages). */
+	if (rc == STORE_OK && j->n < SEALED_BATCH && j->sealed > 0)
+		store_tx_checkpoint(tx);
+	return rc;
+}
+
+enum app_status sealed_upgrade(struct app *a, int64_t *n)
+{
+	struct upgrade_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return APP_FAULT;
+	j->keys = a->keys;
+	int rc;
+	do {
+		rc = store_write(a->store, upgrade_run, j);
+		int batch = j->n;
+		upgrade_rows_clear(j);
+		if (rc != STORE_OK || batch < SEALED_BATCH)
+			break;
+	} while (1);
+	if (n)
+		*n = j->sealed;
+	if (rc == STORE_OK && j->sealed > 0)
+		log_info("sealed: sealed the content of %lld messages kept in "
+			 "clear by an older version",
+			 (long long)j->sealed);
+	free(j);
+	return rc == STORE_OK ? APP_OK : APP_FAULT;
+}

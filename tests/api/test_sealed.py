@@ -1,0 +1,253 @@
+"""Message content sealed with the person's data key (src/app/sealed.h):
+after mail and API messages are delivered, the raw SQLite file and its WAL
+hold none of their subjects, bodies, headers, a leak's sender or the
+webhook address in clear, while the inbox, the export, the Maildir and the
+webhook still show them; erasure takes the only key that opens them; and
+a store an older version filled in clear is sealed when the server starts.
+
+Every value carries MARK, unique to the run, so that a grep of the raw
+bytes can tell."""
+import hashlib
+import os
+import re
+import secrets
+import time
+
+import pytest
+
+from conftest import ASK, PASSWORD
+from receiver import receiver, tls_cert  # noqa: F401
+from test_delivery import files, wait_for
+from test_lmtp import Lmtp
+
+MARK = "sl" + secrets.token_hex(5)
+API_SUBJECT = f"Api subject {MARK}"
+API_BODY = f"Api body {MARK[::-1]}"
+MAIL_SUBJECT = f"Mail subject {MARK}"
+MAIL_HEADER = f"X-Mark: header {MARK}"
+MAIL_BODY = f"Mail body {MARK[::-1]}x"
+LEAKER = f"leaker-{MARK}@elsewhere.example"
+HOOK_PATH = f"/hook-{MARK}"
+
+
+def mail(subject, body, frm="news@acme.example", message_id=None):
+    message_id = message_id or f"{time.monotonic_ns()}.{MARK}@acme.example"
+    return (f"From: Acme <{frm}>\r\nSubject: {subject}\r\n"
+            f"Message-ID: <{message_id}>\r\n{MAIL_HEADER}\r\n"
+            f"CMR-Topic: orders\r\n\r\n{body}\r\n").encode()
+
+
+def lmtp_port(api):
+    m = re.search(r"lmtp: listening on \S+:(\d+)", api.server.log())
+    assert m, api.server.log()
+    return int(m.group(1))
+
+
+def deliver(api, sender, rcpt, raw):
+    client = Lmtp(lmtp_port(api))
+    try:
+        assert client.cmd("LHLO test.example")[0].startswith("250")
+        return client.deliver(sender, [rcpt], raw)[0]
+    finally:
+        client.close()
+
+
+def in_clear(haystack, values):
+    return [v for v in values if v.encode() in haystack]
+
+
+@pytest.fixture
+def world(make_api, tmp_path, receiver):
+    root = tmp_path / "maildir"
+    root.mkdir()
+    api = make_api("--maildir-root", str(root), "--trust-envelope",
+                   "--lmtp", "127.0.0.1:0", "--allow-private-targets")
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme", "acme.example")
+    rel = api.connect(ana, acme, ask=ASK,
+                      grant={"channels": {"email": {"allowed": True}}})
+    return api, ana, acme, rel, root, receiver
+
+
+def fill(world):
+    """One API message, one mail and one leak, delivered to the store,
+    the Maildir and the webhook."""
+    api, ana, acme, rel, root, rx = world
+    r = ana.put("/v1/me/delivery", {"password": PASSWORD, "maildir": True,
+                                    "webhook": {"url": rx.url(HOOK_PATH)}})
+    assert r.status == 200, r
+    r = acme.send(rel.id, topic="orders", subject=API_SUBJECT, body=API_BODY)
+    assert r.status == 201 and r.json()["decision"] == "accepted", r
+    assert deliver(api, "news@acme.example", rel.alias,
+                   mail(MAIL_SUBJECT, MAIL_BODY)).startswith("250")
+    # A leak: someone else's mail to the alias, refused and recorded with
+    # its sender for the person to see.
+    assert deliver(api, LEAKER, rel.alias,
+                   mail("Leaked", "leaked body", frm=LEAKER)) \
+        .startswith("550")
+    assert len(wait_for(lambda: len(files(root, ana.id)) == 2 and
+                        files(root, ana.id))) == 2
+    rx.wait(2)
+
+
+SECRETS = [API_SUBJECT, API_BODY, MAIL_SUBJECT, MAIL_HEADER, MAIL_BODY,
+           LEAKER, HOOK_PATH, MARK, MARK[::-1]]
+
+
+def test_the_store_holds_no_content_in_clear_yet_every_door_shows_it(
+        world, ctx):
+    api, ana, acme, rel, root, rx = world
+    fill(world)
+    assert in_clear(ctx.store_bytes(), SECRETS) == []
+
+    # The inbox and the person's list of refusals (the leak's sender).
+    got = {m["subject"]: m for m in ana.messages()}
+    assert got[API_SUBJECT]["decision"] == "deliver"
+    assert got[MAIL_SUBJECT]["decision"] == "deliver"
+    leak = [m for m in ana.messages("decision=refuse")]
+    assert [(m["reason"], m["sender"]) for m in leak] == [
+        ("sender_not_brand", LEAKER)], leak
+    # The Maildir gets the bytes as received, headers and all.
+    copies = [open(p, "rb").read() for p in files(root, ana.id).values()]
+    assert any(MAIL_HEADER.encode() in c and MAIL_BODY.encode() in c
+               for c in copies), copies
+    assert any(API_BODY.encode() in c for c in copies), copies
+    # The webhook gets subject and body.
+    posted = b"".join(body for (_, path, _, body) in rx.requests)
+    assert {p for (_, p, _, _) in rx.requests} == {HOOK_PATH}
+    for v in (API_SUBJECT, API_BODY, MAIL_SUBJECT):
+        assert v.encode() in posted, v
+    # The export holds subjects and the leak's sender.
+    doc = ana.ok("POST", "/v1/me/export", {"password": PASSWORD})
+    exported = {m.get("subject"): m for m in doc["messages"]}
+    assert API_SUBJECT in exported and MAIL_SUBJECT in exported, exported
+    assert [m.get("sender") for m in doc["messages"]
+            if m["reason"] == "sender_not_brand"] == [LEAKER]
+
+    # Nor after the server stops (the WAL checkpointed into the file).
+    api.stop()
+    assert in_clear(ctx.store_bytes(), SECRETS) == []
+    with ctx.sql() as db:
+        rows = db.execute("SELECT subject, body, headers, sender, sealed "
+                          "FROM attempts").fetchall()
+    assert rows and all(r[4] == 1 for r in rows), rows
+    for r in rows:
+        for v in r[:4]:
+            assert v is None or (isinstance(v, bytes) and v[0] == 1), r
+
+
+def test_a_campaign_body_is_the_brands_and_stays_in_clear(world, ctx):
+    """A campaign is one broadcast stored once for all its recipients; it
+    is the brand's, not the person's (src/app/sealed.h)."""
+    api, ana, acme, rel, root, rx = world
+    body = f"Campaign body {MARK}"
+    r = acme.post("/v1/campaigns", {"relationships": [rel.id],
+                                    "channel": "email", "topic": "orders",
+                                    "subject": "Sale", "body": body})
+    assert r.status == 201 and r.json()["accepted"] == 1, r
+    assert [m["subject"] for m in ana.messages()] == ["Sale"]
+    api.stop()
+    with ctx.sql() as db:
+        assert db.execute("SELECT body FROM campaigns").fetchall() == [
+            (body.encode(),)]
+        assert db.execute("SELECT subject, body FROM attempts").fetchall() \
+            == [(None, None)]
+
+
+def test_after_erasure_no_key_opens_what_was_sealed(world, ctx):
+    api, ana, acme, rel, root, rx = world
+    fill(world)
+    api.stop()
+    with ctx.sql() as db:
+        (wrapped,), = db.execute("SELECT data_key FROM persons").fetchall()
+        sealed = [v for r in db.execute(
+            "SELECT subject, body, headers, sender FROM attempts")
+            for v in r if v is not None]
+    assert len(wrapped) == 72 and sealed
+    api.start()
+    r = ana.call("DELETE", "/v1/me", {"password": PASSWORD})
+    assert r.status == 204, r
+    # The wrapped data key is gone from the file and its WAL: what was
+    # sealed with it (in a dead page, an old WAL frame, another backend's
+    # dead tuple) cannot be opened any more.
+    raw = ctx.store_bytes()
+    assert wrapped not in raw
+    assert [s for s in sealed if s in raw] == []
+    assert in_clear(raw, SECRETS) == []
+    api.stop()
+    with ctx.sql() as db:
+        assert db.execute("SELECT data_key FROM persons").fetchall() == [
+            (None,)]
+        assert db.execute("SELECT count(*) FROM attempts").fetchone() == (0,)
+
+
+def old_dedup(raw):
+    """The duplicate hash an older version stored: BLAKE2b-128 of the
+    Message-ID (without brackets, and its NUL) and the body as received
+    (the LMTP test client's data ends with an empty line of its own)."""
+    data = raw + b"\r\n"
+    mid = re.search(rb"Message-ID: <([^>]*)>", raw).group(1)
+    body = data[data.index(b"\r\n\r\n") + 4:]
+    return hashlib.blake2b(mid + b"\0" + body, digest_size=16).digest()
+
+
+def test_a_store_filled_in_clear_is_sealed_at_start(world, ctx):
+    """Rows as an older version wrote them (content in clear, `sealed` at
+    its default 0): the server seals them, in batches, before it serves;
+    they read as before, and a message already delivered then is still
+    recognized when an MTA sends it again."""
+    api, ana, acme, rel, root, rx = world
+    assert deliver(api, "news@acme.example", rel.alias,
+                   mail("first", "first body")).startswith("250")
+    api.stop()
+    old_raw = mail(f"Old mail {MARK}", f"Old body {MARK[::-1]}")
+    n = 300  # more than one batch
+    with ctx.sql() as db:
+        (base, person, rid, brand, now), = db.execute(
+            "SELECT id, person, relationship, brand, received_at "
+            "FROM attempts").fetchall()
+        head_len = old_raw.index(b"\r\n\r\n") + 4
+        for i in range(n):
+            db.execute(
+                "INSERT INTO attempts(id, person, relationship, brand, "
+                "channel, topic, decision, reason, folder, decided_at, "
+                "received_at, sender, sender_verified, subject, dedup, "
+                "headers, body) VALUES (?,?,?,?,0,'orders',0,0,0,?,?,?,1,"
+                "?,?,?,?)",
+                (base + 1 + i, person, rid, brand, now, now,
+                 "news@acme.example", f"Old subject {i} {MARK}",
+                 old_dedup(old_raw) if i == 0 else None,
+                 old_raw[:head_len], old_raw + b"\r\n"))
+        db.execute(
+            "INSERT INTO attempts(id, person, relationship, brand, channel, "
+            "decision, reason, received_at, sender, sender_verified) "
+            "VALUES (?,?,?,?,0,2,1,?,?,0)",
+            (base + n + 1, person, rid, brand, now, LEAKER))
+    assert MARK.encode() in ctx.store_bytes()  # the grep can tell
+
+    api.start()
+    assert in_clear(ctx.store_bytes(), SECRETS) == []
+    listed = ana.all("/v1/me/messages?folder=inbox")
+    subjects = sorted(m["subject"] for m in listed)
+    assert subjects == sorted(["first"] + [f"Old subject {i} {MARK}"
+                                           for i in range(n)])
+    assert [m["sender"] for m in ana.messages("decision=refuse")] == [LEAKER]
+    # The keyed duplicate check still knows the old message.
+    assert deliver(api, "news@acme.example", rel.alias, old_raw) \
+        .startswith("250")
+    assert len(ana.all("/v1/me/messages?folder=inbox")) == n + 1
+    # Its content opens for the adapters: turning the Maildir on exports
+    # the old messages too.
+    assert ana.put("/v1/me/delivery", {"password": PASSWORD,
+                                       "maildir": True}).status == 200
+    assert wait_for(lambda: len(files(root, ana.id)) == n + 1)
+    some = open(next(iter(files(root, ana.id).values())), "rb").read()
+    assert some.startswith(b"From: Acme"), some[:100]
+    api.stop()
+    assert in_clear(ctx.store_bytes(), SECRETS) == []
+    with ctx.sql() as db:
+        assert db.execute("SELECT count(*) FROM attempts WHERE sealed = 0") \
+            .fetchone() == (0,)
+    # Started again, there is nothing left to seal.
+    api.start()
+    assert "sealed: sealed" not in api.server.log()
