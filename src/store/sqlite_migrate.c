@@ -34,6 +34,19 @@ static int sqlite_migration_run(struct store_tx *tx, void *arg)
 	return rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
 }
 
+/* The integer that sql (one row, one column) answers: *n, or -1. */
+static int sqlite_int_of(sqlite3 *db, const char *sql, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	*n = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return *n >= 0 ? STORE_OK : STORE_FAULT;
+}
+
 static int sqlite_version_run(struct store_tx *tx, void *arg)
 {
 	int *version = arg;
@@ -42,16 +55,10 @@ static int sqlite_version_run(struct store_tx *tx, void *arg)
 			    "version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 			    " applied_at BIGINT NOT NULL)") != SQLITE_OK)
 		return STORE_FAULT;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT coalesce(max(version), 0) FROM "
-			       "schema_migrations",
-			       -1, &st, NULL) != SQLITE_OK)
-		return STORE_FAULT;
-	int rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	return *version >= 0 ? STORE_OK : STORE_FAULT;
+	return sqlite_int_of(db,
+			     "SELECT coalesce(max(version), 0) FROM "
+			     "schema_migrations",
+			     version);
 }
 
 /* The key ids' table (003_keys) for a store that recorded version 3 without
@@ -62,18 +69,13 @@ static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
 {
 	const struct schema_migration *m = arg;
 	sqlite3 *db = sqlite_tx_conn(tx)->db;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT count(*) FROM sqlite_master WHERE "
-			       "type = 'table' AND name = 'key_ids'",
-			       -1, &st, NULL) != SQLITE_OK)
+	int tables;
+	if (sqlite_int_of(db,
+			  "SELECT count(*) FROM sqlite_master WHERE "
+			  "type = 'table' AND name = 'key_ids'",
+			  &tables) != STORE_OK)
 		return STORE_FAULT;
-	int rc = sqlite3_step(st);
-	bool missing = rc == SQLITE_ROW && sqlite3_column_int(st, 0) == 0;
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW)
-		return STORE_FAULT;
-	if (missing) {
+	if (tables == 0) {
 		log_info("store: migrate applied %03d_%s again (its table was "
 			 "missing)",
 			 m->version, m->name);
