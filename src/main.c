@@ -21,6 +21,7 @@ static const struct {
 	{ "ledger", cli_ledger, "verify every ledger chain and signed head" },
 	{ "demo", cli_demo, "load the demo world into an empty store" },
 	{ "export", cli_export, "everything held for a person, as JSON" },
+	{ "keys", cli_keys, "rotate the server's signing key" },
 	{ "bench", cli_bench, "measure (gate …) and print JSON" },
 };
 

@@ -8,6 +8,7 @@
 
 #include "app/ledger.h"
 #include "app/gate_state.h"
+#include "app/jwks.h"
 #include "app/message.h"
 #include "app/person.h"
 #include "app/sealed.h"
@@ -192,6 +193,8 @@ enum app_status account_export(struct app *a, uint64_t person,
 	if (ledger_head_note(a, person, &note) == APP_OK)
 		json_object_set_new(doc, "ledger_head", json_string(note));
 	free(note);
+	/* The server's public keys, to verify the head and receipts offline. */
+	json_object_set_new(doc, "jwks", jwks_of(a->keys));
 	*out = doc;
 	return APP_OK;
 }

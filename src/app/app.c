@@ -11,6 +11,8 @@
 #include <time.h>
 #include <stdlib.h>
 
+#include <sodium.h>
+
 #include "app/gate_state.h"
 #include "app/message.h"
 #include "app/sealed.h"
@@ -111,29 +113,161 @@ static int app_store_dir(const char *url, char *err, size_t errlen)
 	return 0;
 }
 
-enum app_status app_open(struct app *a, const struct config *cfg, bool create,
-			 char *err, size_t errlen)
+/* The key ids a store has recorded, as keys_match takes them. */
+static enum keys_match app_keys_match(const struct keys *k,
+				      const struct store_key_facts *f,
+				      const char **unknown)
 {
+	const char *ids[STORE_KEY_IDS_MAX];
+	for (size_t i = 0; i < f->n_signing; i++)
+		ids[i] = f->signing[i];
+	return keys_match(k, f->kek_id[0] ? f->kek_id : NULL, ids, f->n_signing,
+			  unknown);
+}
+
+/* Whether a->keys are the store's (see app_open). */
+static int app_keys_check(struct app *a, const struct store_key_facts *f,
+			  char *err, size_t errlen)
+{
+	const char *dir = a->cfg.keys, *store = a->cfg.store, *unknown;
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+
+	switch (app_keys_match(a->keys, f, &unknown)) {
+	case KEYS_MATCH_OTHER_KEK:
+		snprintf(err, errlen,
+			 "the keys directory %s (key-encryption key id %s) "
+			 "is not the one of the store %s (key-encryption key "
+			 "id %s): give this store's --keys; nothing was "
+			 "written",
+			 dir, keys_kek_id(a->keys), store, f->kek_id);
+		return -1;
+	case KEYS_MATCH_UNKNOWN_SIGNING:
+		snprintf(err, errlen,
+			 "the keys directory %s lacks the signing key %s "
+			 "that the store %s records (a copy of the directory "
+			 "from before a cmr keys rotate?): give this store's "
+			 "--keys; nothing was written",
+			 dir, unknown, store);
+		return -1;
+	case KEYS_MATCH_OK:
+		break;
+	}
+	if (f->kek_id[0] || f->data_key_len == 0)
+		return 0;
+	/* A store from before key ids: it adopts these keys only if they
+	 * open its data. */
+	int rc = keys_unwrap(a->keys, f->data_key, f->data_key_len, dk);
+	sodium_memzero(dk, sizeof(dk));
+	if (rc != 0)
+		snprintf(err, errlen,
+			 "the keys directory %s cannot open the data of the "
+			 "store %s (a person's data key does not unwrap with "
+			 "its key-encryption key): give this store's --keys; "
+			 "nothing was written",
+			 dir, store);
+	return rc;
+}
+
+/* Records every id of the keys (the KEK's, each signing key's). */
+static int app_keys_record_job(struct app_tx *t, void *job)
+{
+	(void)job;
+	int64_t at = t->now_ms / 1000;
+	int rc = store_key_id_add(t->tx, "kek", keys_kek_id(t->keys), at);
+	for (size_t i = 0; rc == STORE_OK && i < keys_signing_count(t->keys);
+	     i++)
+		rc = store_key_id_add(t->tx, "signing",
+				      keys_signing_id(t->keys, i), at);
+	return rc;
+}
+
+/* Records the ids of a->keys that the store lacks (once, not at every
+ * start). */
+static int app_keys_record(struct app *a, const struct store_key_facts *f,
+			   char *err, size_t errlen)
+{
+	bool missing = f->kek_id[0] == '\0' ||
+		       keys_signing_count(a->keys) > f->n_signing;
+	for (size_t i = 0; !missing && i < keys_signing_count(a->keys); i++) {
+		missing = true;
+		for (size_t j = 0; j < f->n_signing; j++)
+			if (strcmp(f->signing[j],
+				   keys_signing_id(a->keys, i)) == 0)
+				missing = false;
+	}
+	if (!missing)
+		return 0;
+	if (app_job_run(a, app_keys_record_job, NULL, true) != STORE_OK) {
+		snprintf(err, errlen, "cannot record the key ids in %s",
+			 a->cfg.store);
+		return -1;
+	}
+	return 0;
+}
+
+enum app_status app_open(struct app *a, const struct config *cfg,
+			 unsigned flags, char *err, size_t errlen)
+{
+	struct store_key_facts facts;
+	enum app_status status = APP_FAULT;
+
 	memset(a, 0, sizeof(*a));
 	a->cfg = *cfg;
-	int rc = create ? keys_init(cfg->keys, &a->keys, err, errlen)
-			: keys_load(cfg->keys, &a->keys, err, errlen);
-	if (rc != 0)
-		return APP_FAULT; /* keys.c says what to do, init included */
+	bool absent = keys_absent(cfg->keys);
+	if (absent && !(flags & (APP_OPEN_CREATE | APP_OPEN_KEYS_IF_DATA))) {
+		snprintf(err, errlen,
+			 "no keys in %s (for the store %s): give the --keys "
+			 "of this store, or, for a new store, run cmr init",
+			 cfg->keys, cfg->store);
+		return APP_FAULT;
+	}
+	/* keys.c says what is wrong with keys that exist. */
+	if (!absent && keys_load(cfg->keys, &a->keys, err, errlen) != 0)
+		return APP_FAULT;
 	if (app_store_dir(cfg->store, err, errlen) != 0)
 		goto fail;
 	if (store_open(cfg->store, &a->store, err, errlen) != STORE_OK)
 		goto fail;
 	a->reads = store_reads(a->store);
-	int applied = 0, version = 0;
-	if (store_migrate(a->store, &applied, &version) != STORE_OK) {
+	if (flags & APP_OPEN_EXCLUSIVE) {
+		int rc = store_lock(a->store, err, errlen);
+		if (rc != STORE_OK) {
+			status =
+				rc == STORE_CONFLICT ? APP_CONFLICT : APP_FAULT;
+			goto fail;
+		}
+	}
+	if (store_key_facts(a->reads, &facts) != STORE_OK) {
+		snprintf(err, errlen, "cannot read the store %s", cfg->store);
+		goto fail;
+	}
+	if (absent && (facts.has_data || facts.kek_id[0])) {
+		snprintf(err, errlen,
+			 "the keys directory %s is empty, but the store %s "
+			 "holds data%s%s: give this store's --keys (restore "
+			 "them from your backup); new keys could never read "
+			 "it, so none were made",
+			 cfg->keys, cfg->store,
+			 facts.kek_id[0] ? " under key-encryption key id " : "",
+			 facts.kek_id);
+		goto fail;
+	}
+	if (absent && (flags & APP_OPEN_CREATE) &&
+	    keys_init(cfg->keys, &a->keys, err, errlen) != 0)
+		goto fail;
+	if (!absent && app_keys_check(a, &facts, err, errlen) != 0)
+		goto fail;
+	if (store_migrate(a->store, &a->migrations_applied,
+			  &a->schema_version) != STORE_OK) {
 		snprintf(err, errlen, "cannot migrate the store %s",
 			 cfg->store);
 		goto fail;
 	}
+	if (a->keys && app_keys_record(a, &facts, err, errlen) != 0)
+		goto fail;
 	/* Content an older version kept in clear is sealed before anything
 	 * is served (app/sealed.h). */
-	if (sealed_upgrade(a, NULL) != APP_OK) {
+	if (a->keys && sealed_upgrade(a, NULL) != APP_OK) {
 		snprintf(err, errlen,
 			 "cannot seal the messages of the store %s",
 			 cfg->store);
@@ -149,7 +283,28 @@ enum app_status app_open(struct app *a, const struct config *cfg, bool create,
 	return APP_OK;
 fail:
 	app_close(a);
-	return APP_FAULT;
+	return status;
+}
+
+enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
+{
+	struct store_key_facts facts;
+	struct keys *k = NULL;
+
+	if (keys_rotate(a->cfg.keys, &k, err, errlen) != 0)
+		return APP_FAULT;
+	keys_free(a->keys);
+	a->keys = k;
+	/* Were this to fail, the next start records the new id (app_open). */
+	if (store_key_facts(a->reads, &facts) != STORE_OK ||
+	    app_keys_record(a, &facts, err, errlen) != 0) {
+		snprintf(err, errlen,
+			 "the new key is in %s, but the store %s could not "
+			 "record its id (the next command will)",
+			 a->cfg.keys, a->cfg.store);
+		return APP_FAULT;
+	}
+	return APP_OK;
 }
 
 void app_close(struct app *a)

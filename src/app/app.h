@@ -31,6 +31,8 @@ struct app {
 	struct zones *zones;
 	struct gate_state *gate;   /* owned by the writer thread */
 	struct throttle *throttle; /* shared, locked inside */
+	int migrations_applied;	   /* by app_open, for `cmr migrate` */
+	int schema_version;	   /* after app_open's migration */
 };
 
 /* Errors of the use cases, which the doors map to their protocol: */
@@ -63,10 +65,38 @@ struct app_error {
 	char message[256];
 };
 
-/* Opens the keys (creating them when `create`), the store, and migrates
- * it. Returns APP_OK, or APP_FAULT with a sentence in err. */
-enum app_status app_open(struct app *a, const struct config *cfg, bool create,
-			 char *err, size_t errlen);
+/* How app_open opens (flags; 0 for an operator command). */
+enum app_open_flag {
+	APP_OPEN_CREATE = 1,	   /* `cmr init`: make the keys when the
+				      directory has none and the store holds
+				      nothing */
+	APP_OPEN_EXCLUSIVE = 2,	   /* take the store's lock (store_lock) for
+				      the life of the app: serve, migrate,
+				      keys rotate */
+	APP_OPEN_KEYS_IF_DATA = 4, /* `cmr migrate`: no keys are needed for
+				      a store that holds nothing (a->keys
+				      is then NULL) */
+};
+
+/* Opens the keys and the store, checks that they belong together, and
+ * migrates the store. The store records the ids of its keys (the KEK's
+ * and every signing key's, store_key_facts): a keys directory whose KEK
+ * is another's, or that lacks a signing key the store recorded, is
+ * refused, as is an empty one for a store that holds anything — before
+ * anything is written, with a sentence naming both the directory and the
+ * store. A store from before key ids adopts the keys it is first opened
+ * with only when they unwrap a person's data key (or no person has one).
+ * Keys are made only with APP_OPEN_CREATE, for an empty store. Then the
+ * ids not recorded yet are. Returns APP_OK, or APP_FAULT (APP_CONFLICT:
+ * the store's lock is held elsewhere) with a sentence in err. */
+enum app_status app_open(struct app *a, const struct config *cfg,
+			 unsigned flags, char *err, size_t errlen);
+
+/* `cmr keys rotate` on an app opened with APP_OPEN_EXCLUSIVE: a new
+ * signing key in the keys directory (keys_rotate), recorded in the store;
+ * a->keys becomes the new keys. The old key's public half stays, so what
+ * it signed still verifies. APP_OK, or APP_FAULT with a sentence in err. */
+enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen);
 void app_close(struct app *a);
 
 /* A request's reads share one snapshot until app_read_end, on this

@@ -354,13 +354,20 @@ static int verify_person(const struct store_person *p, void *arg)
 	char *note = NULL;
 	rc = store_ledger_signed_head(va->a->reads, p->id, &note);
 	if (rc == STORE_OK) {
+		/* By whichever of the server's keys signed it: the current
+		 * one or one retired since (cmr keys rotate). */
 		struct note_head nh;
-		if (note_head_verify(note, strlen(note), va->a->cfg.server_name,
-				     keys_public_key(va->a->keys), &nh) != 0 ||
-		    strcmp(nh.per_id, per) != 0) {
+		const struct keys *k = va->a->keys;
+		int bad = -1;
+		for (size_t i = 0; bad != 0 && i < keys_signing_count(k); i++)
+			bad = note_head_verify(note, strlen(note),
+					       va->a->cfg.server_name,
+					       keys_signing_public(k, i), &nh);
+		if (bad != 0 || strcmp(nh.per_id, per) != 0) {
 			fprintf(va->out,
 				"%s: signed head: the signature does "
-				"not verify with this server's key\n",
+				"not verify with any of this server's "
+				"keys\n",
 				per);
 			va->broken++;
 			free(note);

@@ -201,10 +201,10 @@ int cli_read_password(char *buf, size_t size)
 	return 0;
 }
 
-int cli_open(const struct cli_args *args, bool create, struct app *a)
+int cli_open(const struct cli_args *args, unsigned flags, struct app *a)
 {
-	char err[512];
-	if (app_open(a, &args->cfg, create, err, sizeof(err)) != APP_OK) {
+	char err[1024];
+	if (app_open(a, &args->cfg, flags, err, sizeof(err)) != APP_OK) {
 		fprintf(stderr, "cmr: %s\n", err);
 		return -1;
 	}

@@ -90,9 +90,9 @@ int cli_read_password(char *buf, size_t size);
 
 struct app;
 
-/* Opens the app for a command (keys created when `create`); on failure
- * prints why and returns -1. */
-int cli_open(const struct cli_args *args, bool create, struct app *a);
+/* Opens the app for a command (flags: enum app_open_flag; 0 for most);
+ * on failure prints why and returns -1. */
+int cli_open(const struct cli_args *args, unsigned flags, struct app *a);
 
 /* Prints a JSON value to stdout on one line, and a newline. */
 void cli_print_json(void *json);
@@ -106,5 +106,6 @@ int cli_ledger(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_export(int argc, char **argv);
 int cli_bench(int argc, char **argv);
+int cli_keys(int argc, char **argv);
 
 #endif

@@ -32,7 +32,7 @@ int cli_demo(int argc, char **argv)
 		fprintf(stderr, "cmr: demo takes no arguments\n");
 		return CLI_USAGE;
 	}
-	if (cli_open(&args, true, &a) != 0)
+	if (cli_open(&args, 0, &a) != 0)
 		return CLI_FAIL;
 	int rc = demo_load(&a, stdout, &err);
 	app_close(&a);

@@ -1,7 +1,9 @@
 /*
  * init.c — `cmr init`: creates the keys directory (mode 0700) and the
- * store, and migrates it. Safe to run again: existing keys are loaded,
- * never replaced.
+ * store, migrates it and records the keys' ids in it. The only command
+ * that makes keys, and only for a store that holds nothing. Safe to run
+ * again: existing keys are loaded (and must be the store's), never
+ * replaced.
  */
 #include "cli/cli.h"
 
@@ -25,7 +27,7 @@ int cli_init(int argc, char **argv)
 		fprintf(stderr, "cmr: init takes no arguments\n");
 		return CLI_USAGE;
 	}
-	if (cli_open(&args, true, &a) != 0)
+	if (cli_open(&args, APP_OPEN_CREATE, &a) != 0)
 		return CLI_FAIL;
 	printf("keys:  %s (%s; signing key id %s)\n", args.cfg.keys,
 	       keys_created(a.keys) ? "created" : "existing", keys_id(a.keys));

@@ -1,7 +1,8 @@
 /*
  * ledger.c — `cmr ledger verify`: recomputes every person's hash chain
  * from the stored entries and checks the latest signed head of each with
- * this server's key. Exit 0 when all hold; 1 naming the first broken
+ * the server's key that signed it (the current one, or one retired by
+ * `cmr keys rotate`). Exit 0 when all hold; 1 naming the first broken
  * entry of each broken chain.
  */
 #include "cli/cli.h"

@@ -1,20 +1,20 @@
 /*
  * migrate.c — `cmr migrate`: applies the numbered migrations the store
- * has not seen yet (every `cmr serve` does the same at start).
+ * has not seen yet (every `cmr serve` does the same at start), holding
+ * the store's lock as serve does. A store that holds data is migrated
+ * only with its own keys (app_open); an empty one needs none.
  */
 #include "cli/cli.h"
 
-#include "store/store.h"
+#include "app/app.h"
 
 static const struct cli_flag migrate_flags[] = { { 0 } };
-static const char migrate_usage[] = "cmr migrate [--store URL]";
+static const char migrate_usage[] = "cmr migrate [--store URL] [--keys DIR]";
 
 int cli_migrate(int argc, char **argv)
 {
 	struct cli_args args;
-	struct store *s;
-	char err[512];
-	int applied = 0, version = 0;
+	struct app a;
 
 	if (cli_parse(argc, argv, migrate_flags, migrate_usage, &args) != 0)
 		return CLI_USAGE;
@@ -27,17 +27,12 @@ int cli_migrate(int argc, char **argv)
 		fprintf(stderr, "cmr: migrate takes no arguments\n");
 		return CLI_USAGE;
 	}
-	if (store_open(args.cfg.store, &s, err, sizeof(err)) != STORE_OK) {
-		fprintf(stderr, "cmr: %s\n", err);
+	if (cli_open(&args, APP_OPEN_EXCLUSIVE | APP_OPEN_KEYS_IF_DATA, &a) !=
+	    0)
 		return CLI_FAIL;
-	}
-	int rc = store_migrate(s, &applied, &version);
-	store_close(s);
-	if (rc != STORE_OK) {
-		fprintf(stderr, "cmr: migrating %s failed\n", args.cfg.store);
-		return CLI_FAIL;
-	}
-	printf("applied %d migration%s; schema version %d\n", applied,
-	       applied == 1 ? "" : "s", version);
+	printf("applied %d migration%s; schema version %d\n",
+	       a.migrations_applied, a.migrations_applied == 1 ? "" : "s",
+	       a.schema_version);
+	app_close(&a);
 	return CLI_OK;
 }

@@ -1,6 +1,7 @@
 /*
- * serve.c — `cmr serve`: opens the keys and the store (creating and
- * migrating them on first start), binds the listeners, drops to --user
+ * serve.c — `cmr serve`: opens the keys (made by `cmr init`) and the store
+ * (migrating it), holding the store's lock so that no second server
+ * shares it, binds the listeners, drops to --user
  * when asked, serves until SIGTERM or SIGINT, then shuts down cleanly:
  * listeners first, then the writer finishes what it has queued.
  */
@@ -250,7 +251,7 @@ int cli_serve(int argc, char **argv)
 	struct serve_doors doors = { 0 };
 	if (serve_bind(cfg, lmtp_on, &fds) != 0 ||
 	    (cfg->user[0] && serve_drop(cfg->user) != 0) ||
-	    cli_open(&args, true, &a) != 0) {
+	    cli_open(&args, APP_OPEN_EXCLUSIVE, &a) != 0) {
 		serve_close_fds(&fds);
 		return CLI_FAIL;
 	}

@@ -68,6 +68,8 @@ void api_me_erase(struct http_request *r);
 
 /* api_ledger.c */
 void api_me_ledger_list(struct http_request *r);
+/* GET /.well-known/jwks.json: the server's public signing keys. */
+void api_jwks(struct http_request *r);
 void api_me_ledger_head(struct http_request *r);
 
 /* api_messages.c */

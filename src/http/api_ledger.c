@@ -1,14 +1,26 @@
 /*
  * api_ledger.c — the person's ledger: its entries (with their hashes, so
- * anyone can recompute the chain) and its signed head.
+ * anyone can recompute the chain) and its signed head; and the server's
+ * public keys that verify heads and receipts.
  */
 #include "http/api.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/jwks.h"
 #include "app/ledger.h"
 #include "ledger/chain.h"
+
+void api_jwks(struct http_request *r)
+{
+	json_t *set = jwks_of(r->app->keys);
+	if (set == NULL) {
+		http_problem(r, 503, NULL, "out of memory");
+		return;
+	}
+	http_json(r, 200, set);
+}
 
 void api_me_ledger_list(struct http_request *r)
 {

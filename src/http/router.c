@@ -15,6 +15,7 @@
 const struct http_route http_routes[] = {
 	{ "GET", "/healthz", WHO_ANYONE, api_healthz, "healthz" },
 	{ "GET", "/readyz", WHO_ANYONE, api_readyz, "readyz" },
+	{ "GET", "/.well-known/jwks.json", WHO_ANYONE, api_jwks, "jwks" },
 	{ "GET", "/v1/openapi.json", WHO_ANYONE, api_openapi, "openapi" },
 	{ "GET", "/ns/cmr", WHO_ANYONE, api_vocabulary, "vocabulary" },
 	{ "POST", "/v1/persons", WHO_ANYONE, api_persons_create, "persons" },

@@ -9,6 +9,7 @@
  */
 #include "ledger/keys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -19,6 +20,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A retired signing key: only its public half is kept. */
+struct keys_retired {
+	uint8_t pk[KEYS_PUBLIC_BYTES]; /* Ed25519 public key */
+	char id[KEYS_ID_LEN + 1];      /* its key id, hex */
+};
+
 /* The loaded keys, in sodium_malloc'd memory (guard pages, never swapped
  * when mlock is allowed), read-only once filled. */
 struct keys {
@@ -27,12 +34,22 @@ struct keys {
 	uint8_t kek[KEYS_KEK_BYTES];		   /* wraps data keys */
 	uint8_t tomb[crypto_generichash_KEYBYTES]; /* tombstone subkey */
 	char id[KEYS_ID_LEN + 1];		   /* key id, hex */
+	char kek_id[KEYS_ID_LEN + 1];		   /* the KEK's id, hex */
 	bool created;				   /* made by this keys_init */
+	size_t n_retired;			   /* entries of retired */
+	struct keys_retired retired[KEYS_RETIRED_MAX]; /* by id */
 };
 
 #define KEYS_FILE_SIGNING "signing.key"
 #define KEYS_FILE_KEK	  "kek"
 #define KEYS_FILE_ID	  "key_id"
+/* A retired key's file: "retired-" KEYS_ID_LEN hex digits ".pub". */
+#define KEYS_RETIRED_PREFIX "retired-"
+#define KEYS_RETIRED_SUFFIX ".pub"
+
+/* The message of the KEK's id: BLAKE2b keyed with the KEK over this, so
+ * the id names the KEK without revealing anything of it. */
+#define KEYS_KEK_ID_MESSAGE "cmr key-encryption key id"
 
 /* crypto_kdf context and subkey id of the tombstone key: 8 characters. */
 #define KEYS_TOMB_CONTEXT "cmrtomb_"
@@ -76,22 +93,45 @@ static struct keys *keys_alloc(void)
 	return k;
 }
 
-/* Derives everything from the two secrets and makes k read-only. */
-static int keys_fill(struct keys *k, const uint8_t seed[KEYS_SEED_BYTES],
-		     const uint8_t kek[KEYS_KEK_BYTES], bool created)
+/* The key id of an Ed25519 public key: the first 8 bytes of
+ * BLAKE2b-256(public key), in hex. */
+static int keys_id_of(const uint8_t pk[KEYS_PUBLIC_BYTES],
+		      char id[KEYS_ID_LEN + 1])
 {
 	uint8_t h[crypto_generichash_BYTES];
 
-	if (crypto_sign_seed_keypair(k->pk, k->sk, seed))
+	if (crypto_generichash(h, sizeof(h), pk, KEYS_PUBLIC_BYTES, NULL, 0))
 		return -1;
+	sodium_bin2hex(id, KEYS_ID_LEN + 1, h, KEYS_ID_LEN / 2);
+	return 0;
+}
+
+/* Derives everything from the two secrets (and the retired public keys,
+ * which must not hold the current one) and makes k read-only. */
+static int keys_fill(struct keys *k, const uint8_t seed[KEYS_SEED_BYTES],
+		     const uint8_t kek[KEYS_KEK_BYTES], bool created,
+		     const struct keys_retired *retired, size_t n_retired)
+{
+	uint8_t h[crypto_generichash_BYTES];
+
+	if (n_retired > KEYS_RETIRED_MAX ||
+	    crypto_sign_seed_keypair(k->pk, k->sk, seed))
+		return -1;
+	if (n_retired)
+		memcpy(k->retired, retired, n_retired * sizeof(*retired));
+	k->n_retired = n_retired;
 	memcpy(k->kek, kek, KEYS_KEK_BYTES);
 	if (crypto_kdf_derive_from_key(k->tomb, sizeof(k->tomb),
 				       KEYS_TOMB_SUBKEY, KEYS_TOMB_CONTEXT,
 				       k->kek))
 		return -1;
-	if (crypto_generichash(h, sizeof(h), k->pk, sizeof(k->pk), NULL, 0))
+	if (keys_id_of(k->pk, k->id))
 		return -1;
-	sodium_bin2hex(k->id, sizeof(k->id), h, KEYS_ID_LEN / 2);
+	if (crypto_generichash(
+		    h, sizeof(h), (const uint8_t *)KEYS_KEK_ID_MESSAGE,
+		    strlen(KEYS_KEK_ID_MESSAGE), k->kek, sizeof(k->kek)))
+		return -1;
+	sodium_bin2hex(k->kek_id, sizeof(k->kek_id), h, KEYS_ID_LEN / 2);
 	k->created = created;
 	/* Nothing writes to the keys after this; a stray write faults. Where
 	 * mprotect is refused, the keys still work. */
@@ -107,7 +147,7 @@ int keys_from_bytes(const uint8_t seed[KEYS_SEED_BYTES],
 	*out = NULL;
 	if (!k)
 		return -1;
-	if (keys_fill(k, seed, kek, false)) {
+	if (keys_fill(k, seed, kek, false, NULL, 0)) {
 		sodium_free(k);
 		return -1;
 	}
@@ -135,6 +175,55 @@ const char *keys_id(const struct keys *k)
 const uint8_t *keys_public_key(const struct keys *k)
 {
 	return k->pk;
+}
+
+const char *keys_kek_id(const struct keys *k)
+{
+	return k->kek_id;
+}
+
+size_t keys_signing_count(const struct keys *k)
+{
+	return 1 + k->n_retired;
+}
+
+const char *keys_signing_id(const struct keys *k, size_t i)
+{
+	if (i == 0)
+		return k->id;
+	return i <= k->n_retired ? k->retired[i - 1].id : NULL;
+}
+
+const uint8_t *keys_signing_public(const struct keys *k, size_t i)
+{
+	if (i == 0)
+		return k->pk;
+	return i <= k->n_retired ? k->retired[i - 1].pk : NULL;
+}
+
+const uint8_t *keys_public_of(const struct keys *k, const char *id)
+{
+	for (size_t i = 0; id && i < keys_signing_count(k); i++)
+		if (strcmp(keys_signing_id(k, i), id) == 0)
+			return keys_signing_public(k, i);
+	return NULL;
+}
+
+enum keys_match keys_match(const struct keys *k, const char *kek_id,
+			   const char *const *signing_ids, size_t n,
+			   const char **unknown)
+{
+	if (unknown)
+		*unknown = NULL;
+	if (kek_id && strcmp(kek_id, k->kek_id) != 0)
+		return KEYS_MATCH_OTHER_KEK;
+	for (size_t i = 0; i < n; i++)
+		if (keys_public_of(k, signing_ids[i]) == NULL) {
+			if (unknown)
+				*unknown = signing_ids[i];
+			return KEYS_MATCH_UNKNOWN_SIGNING;
+		}
+	return KEYS_MATCH_OK;
 }
 
 /* ---- The directory ---- */
@@ -284,11 +373,13 @@ static int keys_read_secret(int dfd, const char *dir, const char *name,
 /* Writes content to name through name.tmp: create exclusively (mode 0600
  * whatever the umask), write, fsync, then link into place. link(2) rather
  * than rename(2) because it fails instead of replacing: two racing inits
- * can never overwrite a key the other one already handed out. The caller
- * fsyncs the directory. */
+ * can never overwrite a key the other one already handed out. With
+ * `replace` (keys_rotate, which replaces the signing key on purpose, and
+ * key_id) the file is renamed over name instead. The caller fsyncs the
+ * directory. */
 static int keys_write_file(int dfd, const char *dir, const char *name,
-			   const char *content, size_t len, char *err,
-			   size_t err_len)
+			   const char *content, size_t len, bool replace,
+			   char *err, size_t err_len)
 {
 	char tmp[64];
 	size_t done = 0;
@@ -323,6 +414,11 @@ static int keys_write_file(int dfd, const char *dir, const char *name,
 		goto fail;
 	}
 	fd = -1;
+	if (replace) {
+		if (renameat(dfd, tmp, dfd, name) != 0)
+			goto fail;
+		return 0;
+	}
 	if (linkat(dfd, tmp, dfd, name, 0) != 0) {
 		if (errno == EEXIST) {
 			unlinkat(dfd, tmp, 0);
@@ -487,10 +583,10 @@ static int keys_generate(int dfd, const char *dir, char *err, size_t err_len)
 	strcat(line[0], "\n");
 	strcat(line[1], "\n");
 	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line[0],
-			    strlen(line[0]), err, err_len))
+			    strlen(line[0]), false, err, err_len))
 		goto out;
 	if (keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1], strlen(line[1]),
-			    err, err_len)) {
+			    false, err, err_len)) {
 		/* The signing key was never used: take it back, so that the
 		 * next init does not find a half-made directory. */
 		unlinkat(dfd, KEYS_FILE_SIGNING, 0);
@@ -503,41 +599,126 @@ out:
 	return rc;
 }
 
-/* Checks key_id against the key; with may_write, writes a missing one. */
+/* Checks key_id against the key; with may_write, writes a missing one,
+ * or one that names a retired key (keys_rotate stopped between replacing
+ * signing.key and key_id: the retired key's file was written first). */
 static int keys_check_id(int dfd, const char *dir, const struct keys *k,
 			 bool may_write, char *err, size_t err_len)
 {
 	char buf[KEYS_FILE_MAX + 1];
 	size_t len;
-	bool exists;
+	bool exists, stale = false;
 
 	if (keys_probe(dfd, dir, KEYS_FILE_ID, &exists, err, err_len))
 		return -1;
-	if (!exists) {
+	if (exists) {
+		if (keys_read_line(dfd, dir, KEYS_FILE_ID, buf, &len, err,
+				   err_len))
+			return -1;
+		if (strcmp(buf, k->id) == 0)
+			return 0;
+		stale = keys_public_of(k, buf) != NULL;
+	}
+	if (!exists || stale) {
 		if (!may_write)
 			return 0;
 		snprintf(buf, sizeof(buf), "%s\n", k->id);
 		if (keys_write_file(dfd, dir, KEYS_FILE_ID, buf, strlen(buf),
-				    err, err_len))
+				    stale, err, err_len))
 			return -1;
 		return keys_fsync_dir(dfd, dir, err, err_len);
 	}
-	if (keys_read_line(dfd, dir, KEYS_FILE_ID, buf, &len, err, err_len))
-		return -1;
-	if (strcmp(buf, k->id) != 0)
-		return keys_fail(err, err_len,
-				 "%s/%s does not match %s/%s: the files come "
-				 "from different key sets",
-				 dir, KEYS_FILE_ID, dir, KEYS_FILE_SIGNING);
-	return 0;
+	return keys_fail(err, err_len,
+			 "%s/%s does not match %s/%s: the files come "
+			 "from different key sets",
+			 dir, KEYS_FILE_ID, dir, KEYS_FILE_SIGNING);
+}
+
+/* True when name is a retired key's file; id gets its key id. */
+static bool keys_retired_name(const char *name, char id[KEYS_ID_LEN + 1])
+{
+	size_t pre = strlen(KEYS_RETIRED_PREFIX),
+	       suf = strlen(KEYS_RETIRED_SUFFIX);
+
+	if (strlen(name) != pre + KEYS_ID_LEN + suf ||
+	    strncmp(name, KEYS_RETIRED_PREFIX, pre) != 0 ||
+	    strcmp(name + pre + KEYS_ID_LEN, KEYS_RETIRED_SUFFIX) != 0)
+		return false;
+	for (size_t i = 0; i < KEYS_ID_LEN; i++) {
+		char c = name[pre + i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+		id[i] = c;
+	}
+	id[KEYS_ID_LEN] = '\0';
+	return true;
+}
+
+static int keys_retired_cmp(const void *x, const void *y)
+{
+	return strcmp(((const struct keys_retired *)x)->id,
+		      ((const struct keys_retired *)y)->id);
+}
+
+/* Reads every retired key's file (in id order) but the current key's. */
+static int keys_read_retired(int dfd, const char *dir, const char *current,
+			     struct keys_retired *out, size_t *n, char *err,
+			     size_t err_len)
+{
+	struct dirent *de;
+	char id[KEYS_ID_LEN + 1];
+	int fd = dup(dfd), rc = 0;
+	DIR *d;
+
+	*n = 0;
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return keys_fail(err, err_len, "cannot list %s: %s", dir,
+				 strerror(errno));
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		struct keys_retired *r = &out[*n];
+		if (!keys_retired_name(de->d_name, id) ||
+		    strcmp(id, current) == 0)
+			continue;
+		if (*n == KEYS_RETIRED_MAX) {
+			rc = keys_fail(err, err_len,
+				       "%s holds more than %d retired keys",
+				       dir, KEYS_RETIRED_MAX);
+			break;
+		}
+		if (keys_read_secret(dfd, dir, de->d_name, r->pk, err,
+				     err_len) ||
+		    keys_id_of(r->pk, r->id)) {
+			rc = -1;
+			break;
+		}
+		if (strcmp(r->id, id) != 0) {
+			rc = keys_fail(err, err_len,
+				       "%s/%s holds the key with id %s, not "
+				       "the one its name says",
+				       dir, de->d_name, r->id);
+			break;
+		}
+		(*n)++;
+	}
+	closedir(d);
+	if (rc == 0)
+		qsort(out, *n, sizeof(*out), keys_retired_cmp);
+	return rc;
 }
 
 static int keys_open_keys(const char *dir, bool create, struct keys **out,
 			  char *err, size_t err_len)
 {
-	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
+	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES],
+		pk[KEYS_PUBLIC_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	struct keys_retired *retired = NULL;
 	bool has_sign, has_kek, created = false;
+	char id[KEYS_ID_LEN + 1];
 	struct keys *k = NULL;
+	size_t n_retired = 0;
 	int dfd = -1, rc = -1;
 
 	*out = NULL;
@@ -571,8 +752,16 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, seed, err, err_len) ||
 	    keys_read_secret(dfd, dir, KEYS_FILE_KEK, kek, err, err_len))
 		goto out;
+	retired = calloc(KEYS_RETIRED_MAX, sizeof(*retired));
+	if (!retired || crypto_sign_seed_keypair(pk, sk, seed) ||
+	    keys_id_of(pk, id)) {
+		keys_fail(err, err_len, "out of memory");
+		goto out;
+	}
+	if (keys_read_retired(dfd, dir, id, retired, &n_retired, err, err_len))
+		goto out;
 	k = keys_alloc();
-	if (!k || keys_fill(k, seed, kek, created)) {
+	if (!k || keys_fill(k, seed, kek, created, retired, n_retired)) {
 		keys_fail(err, err_len, "out of memory");
 		goto out;
 	}
@@ -584,6 +773,8 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 out:
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(kek, sizeof(kek));
+	sodium_memzero(sk, sizeof(sk));
+	free(retired);
 	keys_free(k);
 	close(dfd);
 	return rc;
@@ -597,6 +788,83 @@ int keys_init(const char *dir, struct keys **out, char *err, size_t err_len)
 int keys_load(const char *dir, struct keys **out, char *err, size_t err_len)
 {
 	return keys_open_keys(dir, false, out, err, err_len);
+}
+
+bool keys_absent(const char *dir)
+{
+	struct stat st;
+	bool has_sign, has_kek;
+	int dfd;
+
+	if (!dir || !*dir || stat(dir, &st) != 0)
+		return errno == ENOENT;
+	if (!S_ISDIR(st.st_mode))
+		return false;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return false;
+	has_sign = fstatat(dfd, KEYS_FILE_SIGNING, &st, AT_SYMLINK_NOFOLLOW) ==
+			   0 ||
+		   errno != ENOENT;
+	has_kek = fstatat(dfd, KEYS_FILE_KEK, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		  errno != ENOENT;
+	close(dfd);
+	return !has_sign && !has_kek;
+}
+
+int keys_rotate(const char *dir, struct keys **out, char *err, size_t err_len)
+{
+	char name[64], line[sodium_base64_ENCODED_LEN(
+				    32, sodium_base64_VARIANT_ORIGINAL) +
+			    2];
+	uint8_t seed[KEYS_SEED_BYTES];
+	struct keys *old = NULL;
+	bool exists;
+	int dfd = -1, rc = -1;
+
+	*out = NULL;
+	if (keys_load(dir, &old, err, err_len))
+		return -1;
+	if (old->n_retired >= KEYS_RETIRED_MAX) {
+		keys_fail(err, err_len,
+			  "%s holds %d retired keys already: no more can be "
+			  "kept",
+			  dir, KEYS_RETIRED_MAX);
+		goto out;
+	}
+	if (keys_open_dir(dir, false, &dfd, err, err_len))
+		goto out;
+	/* The current key's public half first, so that at every instant
+	 * each key that ever signed is in the directory. */
+	snprintf(name, sizeof(name), "%s%s%s", KEYS_RETIRED_PREFIX, old->id,
+		 KEYS_RETIRED_SUFFIX);
+	if (keys_probe(dfd, dir, name, &exists, err, err_len))
+		goto out;
+	sodium_bin2base64(line, sizeof(line) - 1, old->pk, sizeof(old->pk),
+			  sodium_base64_VARIANT_ORIGINAL);
+	strcat(line, "\n");
+	if (!exists && keys_write_file(dfd, dir, name, line, strlen(line),
+				       false, err, err_len))
+		goto out;
+	if (keys_fsync_dir(dfd, dir, err, err_len))
+		goto out;
+	randombytes_buf(seed, sizeof(seed));
+	sodium_bin2base64(line, sizeof(line) - 1, seed, sizeof(seed),
+			  sodium_base64_VARIANT_ORIGINAL);
+	strcat(line, "\n");
+	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line, strlen(line),
+			    true, err, err_len) ||
+	    keys_fsync_dir(dfd, dir, err, err_len))
+		goto out;
+	/* keys_init rewrites key_id, which names the retired key now. */
+	rc = keys_init(dir, out, err, err_len);
+out:
+	sodium_memzero(seed, sizeof(seed));
+	sodium_memzero(line, sizeof(line));
+	keys_free(old);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
 }
 
 /* ---- Using the keys ---- */

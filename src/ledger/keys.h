@@ -16,6 +16,17 @@
  *                hex digits, the first 8 bytes of BLAKE2b-256(public key).
  *                Derived, so never a secret; written for operators and
  *                checked against the key on load.
+ *   retired-<key id>.pub
+ *                one per signing key that `cmr keys rotate` retired: one
+ *                line of standard base64 of its 32-byte Ed25519 public key.
+ *                Its seed is gone; the public key stays so that heads and
+ *                receipts it signed still verify, and stays published
+ *                (GET /.well-known/jwks.json). The name must match the key.
+ *
+ * The KEK has an id too (keys_kek_id): the first 8 bytes of BLAKE2b-256
+ * keyed with the KEK over a fixed message, in hex. It names the KEK (the
+ * store records it, to refuse another directory's keys) and reveals
+ * nothing of it.
  *
  * Back up the whole directory apart from the store: without `kek` every
  * wrapped data key — so every sealed personal value — is lost for good, and
@@ -54,6 +65,7 @@
 #define KEYS_ID_LEN	   16  /* hex digits of a key id */
 #define KEYS_TOMBSTONE_HEX 64  /* hex digits of a tombstone */
 #define KEYS_ERR_MAX	   256 /* room for an error sentence */
+#define KEYS_RETIRED_MAX   64  /* retired signing keys a directory keeps */
 
 /* Largest plaintext keys_seal takes: personal fields are small, and this
  * keeps every length computation far from overflow. */
@@ -98,6 +110,51 @@ const char *keys_id(const struct keys *k);
 
 /* The Ed25519 public key (KEYS_PUBLIC_BYTES). Valid as long as k. */
 const uint8_t *keys_public_key(const struct keys *k);
+
+/* The KEK's id (KEYS_ID_LEN hex digits; see above). Valid as long as k. */
+const char *keys_kek_id(const struct keys *k);
+
+/* The signing keys known: index 0 is the current one (keys_id,
+ * keys_public_key), 1.. the retired ones in id order. Their number is
+ * keys_signing_count; an index past it gives NULL. Valid as long as k. */
+size_t keys_signing_count(const struct keys *k);
+const char *keys_signing_id(const struct keys *k, size_t i);
+const uint8_t *keys_signing_public(const struct keys *k, size_t i);
+
+/* The public key of the signing key (current or retired) with this id,
+ * or NULL when k knows no such key. */
+const uint8_t *keys_public_of(const struct keys *k, const char *id);
+
+/* Whether k is the key set a store recorded (pure): kek_id (NULL: none
+ * recorded) must be k's KEK id, and every recorded signing key id must be
+ * one k knows. A signing key k has and the store has not recorded is fine
+ * (a rotation the store was not told of yet). On
+ * KEYS_MATCH_UNKNOWN_SIGNING *unknown (when not NULL) is the first id k
+ * does not know (borrowed from signing_ids). */
+enum keys_match {
+	KEYS_MATCH_OK = 0,
+	KEYS_MATCH_OTHER_KEK = 1,	/* another directory's KEK */
+	KEYS_MATCH_UNKNOWN_SIGNING = 2, /* the store knows a signing key
+					   k does not (an older copy of the
+					   directory?) */
+};
+enum keys_match keys_match(const struct keys *k, const char *kek_id,
+			   const char *const *signing_ids, size_t n,
+			   const char **unknown);
+
+/* True when dir does not exist or holds neither key file: what only
+ * `cmr init`, on an empty store, may fill. False otherwise, errors
+ * included (keys_load then says what is wrong). */
+bool keys_absent(const char *dir);
+
+/* A new signing key in a complete keys directory: the current key's
+ * public half is written as its retired-<id>.pub (fsynced) before the new
+ * seed replaces signing.key, then key_id follows, so an interruption
+ * leaves either key current and every key that ever signed known. The
+ * KEK is kept. Refused when the directory does not load (as keys_load)
+ * or holds KEYS_RETIRED_MAX retired keys. Returns 0 and sets *out to the
+ * new keys (the caller frees them), or -1 with a sentence in err. */
+int keys_rotate(const char *dir, struct keys **out, char *err, size_t err_len);
 
 /* Ed25519 signature of msg[0..len) (RFC 8032, pure). Returns 0, or -1. */
 int keys_sign(const struct keys *k, const void *msg, size_t len,

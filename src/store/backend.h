@@ -144,6 +144,11 @@ struct store_ops {
 	int (*ledger_head_save)(struct store_tx *, uint64_t, int64_t,
 				const uint8_t *, const char *, int64_t);
 	int (*ledger_signed_head)(struct store_rd *, uint64_t, char **);
+
+	int (*key_facts)(struct store_rd *, struct store_key_facts *);
+	int (*key_id_add)(struct store_tx *, const char *, const char *,
+			  int64_t);
+	int (*lock)(struct store *, char *, size_t);
 };
 
 /* Where a read goes (store.h): the reader connections (tx NULL), or a

@@ -9,12 +9,14 @@
  * queries, one file per entity: sqlite_person.c, sqlite_token.c,
  * sqlite_brand.c, sqlite_proposal.c, sqlite_relationship.c,
  * sqlite_attempt.c, sqlite_outbox.c, sqlite_purge.c, sqlite_idem.c,
- * sqlite_campaign.c and sqlite_ledger.c. See docs/ARCHITECTURE.md.
+ * sqlite_campaign.c and sqlite_ledger.c; sqlite_keys.c keeps the key ids,
+ * the server's lock and the files' mode. See docs/ARCHITECTURE.md.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sqlite.h"
 
@@ -45,6 +47,8 @@ void sqlite_close(struct store *store)
 	pthread_mutex_destroy(&s->pool_lock);
 	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->done);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd); /* and the lock with it */
 	free(s->path);
 	free(s);
 }
@@ -65,12 +69,16 @@ int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen)
 	s->base.ops = &store_sqlite_ops;
 	s->base.reads = (struct store_rd){ &s->base, NULL };
 	s->path = strdup(rest);
+	s->lock_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->done, NULL);
-	if (s->path == NULL || sqlite_conn_open(&s->writer, s->path, true, err,
-						errlen) != STORE_OK) {
+	if (s->path == NULL ||
+	    (strcmp(s->path, ":memory:") != 0 &&
+	     sqlite_file_private(s->path, err, errlen) != STORE_OK) ||
+	    sqlite_conn_open(&s->writer, s->path, true, err, errlen) !=
+		    STORE_OK) {
 		if (s->path == NULL)
 			snprintf(err, errlen, "out of memory");
 		sqlite_close(&s->base);
@@ -157,4 +165,7 @@ const struct store_ops store_sqlite_ops = {
 	.ledger_list = sqlite_ledger_list,
 	.ledger_head_save = sqlite_ledger_head_save,
 	.ledger_signed_head = sqlite_ledger_signed_head,
+	.key_facts = sqlite_key_facts,
+	.key_id_add = sqlite_key_id_add,
+	.lock = sqlite_lock,
 };

@@ -55,6 +55,7 @@ struct sqlite_store {
 	pthread_mutex_t pool_lock; /* pool */
 	struct sqlite_conn *pool;  /* idle reader connections */
 	uint64_t jobs_run;	   /* writer thread only: numbers jobs */
+	int lock_fd; /* the flock'd PATH.lock (store_lock), or -1 */
 };
 
 #define S(store) ((struct sqlite_store *)(store))
@@ -205,6 +206,16 @@ void sqlite_writer_stats(struct store *store, struct store_writer_stats *out);
 int sqlite_migrate(struct store *store, int *applied, int *version);
 int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen);
 void sqlite_close(struct store *store);
+
+/* ---- Keys, the server's lock, file modes (sqlite_keys.c) ---- */
+
+int sqlite_key_facts(struct store_rd *rd, struct store_key_facts *out);
+int sqlite_key_id_add(struct store_tx *tx, const char *kind, const char *id,
+		      int64_t at);
+int sqlite_lock(struct store *store, char *err, size_t errlen);
+/* Makes path (when missing) and its WAL and shared memory (when there)
+ * mode 0600 before SQLite opens it: STORE_FAULT with a reason in err. */
+int sqlite_file_private(const char *path, char *err, size_t errlen);
 
 /* ---- Persons (sqlite_person.c) ---- */
 

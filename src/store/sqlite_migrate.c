@@ -3,6 +3,7 @@
  * schema/NNN_*.sql embedded at build (store/schema.h), each applied in a
  * writer job of its own and recorded in schema_migrations.
  */
+#include <string.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -33,6 +34,19 @@ static int sqlite_migration_run(struct store_tx *tx, void *arg)
 	return rc == SQLITE_DONE ? STORE_OK : STORE_FAULT;
 }
 
+/* The integer that sql (one row, one column) answers: *n, or -1. */
+static int sqlite_int_of(sqlite3 *db, const char *sql, int *n)
+{
+	sqlite3_stmt *st = NULL;
+	*n = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return STORE_FAULT;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return *n >= 0 ? STORE_OK : STORE_FAULT;
+}
+
 static int sqlite_version_run(struct store_tx *tx, void *arg)
 {
 	int *version = arg;
@@ -41,16 +55,34 @@ static int sqlite_version_run(struct store_tx *tx, void *arg)
 			    "version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 			    " applied_at BIGINT NOT NULL)") != SQLITE_OK)
 		return STORE_FAULT;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db,
-			       "SELECT coalesce(max(version), 0) FROM "
-			       "schema_migrations",
-			       -1, &st, NULL) != SQLITE_OK)
+	return sqlite_int_of(db,
+			     "SELECT coalesce(max(version), 0) FROM "
+			     "schema_migrations",
+			     version);
+}
+
+/* The key ids' table (003_keys) for a store that recorded version 3 without
+ * it: a placeholder 003 stood on main while the two branches that numbered
+ * 003 and 004 were merged one after the other, and a store migrated then
+ * has 004 but no key_ids. Runs the real 003 when its table is missing. */
+static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
+{
+	const struct schema_migration *m = arg;
+	sqlite3 *db = sqlite_tx_conn(tx)->db;
+	int tables;
+	if (sqlite_int_of(db,
+			  "SELECT count(*) FROM sqlite_master WHERE "
+			  "type = 'table' AND name = 'key_ids'",
+			  &tables) != STORE_OK)
 		return STORE_FAULT;
-	int rc = sqlite3_step(st);
-	*version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-	sqlite3_finalize(st);
-	return *version >= 0 ? STORE_OK : STORE_FAULT;
+	if (tables == 0) {
+		log_info("store: migrate applied %03d_%s again (its table was "
+			 "missing)",
+			 m->version, m->name);
+		return sqlite_exec(db, m->sql) == SQLITE_OK ? STORE_OK
+							    : STORE_FAULT;
+	}
+	return STORE_OK;
 }
 
 int sqlite_migrate(struct store *store, int *applied, int *version)
@@ -73,6 +105,14 @@ int sqlite_migrate(struct store *store, int *applied, int *version)
 		log_info("store: migrate applied %03d_%s", m->version, m->name);
 		current = m->version;
 		ran++;
+	}
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (strcmp(m->name, "keys") != 0 || m->version > current)
+			continue;
+		rc = store_write(store, sqlite_keys_repair_run, (void *)m);
+		if (rc != STORE_OK)
+			return rc;
 	}
 	if (applied)
 		*applied = ran;

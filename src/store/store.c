@@ -496,6 +496,22 @@ int store_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note)
 	return rd->store->ops->ledger_signed_head(rd, person, note);
 }
 
+int store_key_facts(struct store_rd *rd, struct store_key_facts *out)
+{
+	return rd->store->ops->key_facts(rd, out);
+}
+
+int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
+		     int64_t at)
+{
+	return tx->store->ops->key_id_add(tx, kind, id, at);
+}
+
+int store_lock(struct store *s, char *err, size_t errlen)
+{
+	return s->ops->lock(s, err, errlen);
+}
+
 void store_person_clear(struct store_person *p)
 {
 	free(p->profile);

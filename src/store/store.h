@@ -642,6 +642,37 @@ int store_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
  * STORE_NOT_FOUND when none was handed out yet. */
 int store_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note);
 
+/* ---- The keys the store belongs to, and its one server ---- */
+
+#define STORE_KEY_IDS_MAX 128 /* signing key ids a store records */
+#define STORE_KEY_ID_SIZE 24  /* room for a key id (16 hex digits) */
+
+/* What the store says about the keys it belongs to. */
+struct store_key_facts {
+	char kek_id[STORE_KEY_ID_SIZE]; /* the KEK's id recorded, or "" */
+	char signing[STORE_KEY_IDS_MAX][STORE_KEY_ID_SIZE]; /* signing key
+							      ids recorded,
+							      oldest first */
+	size_t n_signing;     /* entries of signing */
+	bool has_data;	      /* a person or a brand is stored */
+	uint8_t data_key[96]; /* some person's wrapped data key, to try */
+	size_t data_key_len;  /* 0: no person has one */
+};
+/* Reads the facts; callable before store_migrate (what a migration has
+ * yet to make reads as empty), so that wrong keys are refused before
+ * anything is written. */
+int store_key_facts(struct store_rd *rd, struct store_key_facts *out);
+/* Records a key id of kind "kek" or "signing" (STORE_INVALID for another
+ * kind); one recorded already is left as it is. */
+int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
+		     int64_t at);
+/* Takes the store's exclusive lock for the life of s: one `cmr serve` (or
+ * `cmr migrate`, or `cmr keys rotate`) per store at a time. SQLite: flock
+ * on PATH.lock beside the file. STORE_CONFLICT with a sentence naming the
+ * store when another process holds it; STORE_FAULT when it cannot be
+ * taken. Other processes may still open and write the store. */
+int store_lock(struct store *s, char *err, size_t errlen);
+
 /* ---- Keys ---- */
 
 /* A fresh random key for a new row (never 0, never reused in practice). */

@@ -187,6 +187,7 @@ def inited(ctx):
 
 def make_demo(root):
     c = Ctx(root)
+    c.ok("init")  # only init makes keys
     r = c.ok("demo")
     c.demo_output = r.out
     return c
@@ -228,6 +229,8 @@ class Server:
 
     def __init__(self, ctx, *extra):
         self.ctx = ctx
+        if not ctx.keys.exists():
+            ctx.ok("init")  # only init makes keys
         self.log_path = ctx.root / f"serve-{time.monotonic_ns()}.log"
         self.log_file = open(self.log_path, "w")
         argv = [CMR_BIN, "serve", "--http", "127.0.0.1:0", "--lmtp", "off",

@@ -75,6 +75,7 @@ def test_demo_with_a_maildir_root_exports_anas_mail(ctx, start_server,
     import time
     root = tmp_path / "maildir"
     root.mkdir()
+    ctx.ok("init")
     r = ctx.ok("demo", "--maildir-root", str(root))
     assert "maildir: ana's mail is exported" in r.out
     ana = ctx.persons()["ana"]

@@ -117,11 +117,8 @@ def test_a_deferring_smarthost_is_retried(world):
     assert rcpts == ["ana@home.example"]
 
 
-def test_errors(api, world):
-    api2, ana, acme, rel, sink, port = world
-    ben = api.signup("ben")  # a server without --smarthost
-    assert ben.ok("GET", "/v1/me/delivery")["available"]["forward"] is False
-    assert_problem(forward(ben, "ben@home.example"), 422, "forward")
+def test_errors(world, make_api):
+    api, ana, acme, rel, sink, port = world
     for bad in ("no-at-sign", "a@b", "a b@c.example", "<a@c.example>",
                 "a@c.example\r\nRCPT TO:<x@y.example>", "x" * 250 + "@c.ex"):
         assert_problem(forward(ana, bad), 422, "forward.address")
@@ -132,6 +129,11 @@ def test_errors(api, world):
                    "code")
     time.sleep(0.3)
     assert sink.mails == []
+    # A server without --smarthost (one server per store: after this one).
+    api.stop()
+    ben = make_api().signup("ben")
+    assert ben.ok("GET", "/v1/me/delivery")["available"]["forward"] is False
+    assert_problem(forward(ben, "ben@home.example"), 422, "forward")
 
 
 def test_bounces_come_back_to_cmr_and_are_taken(world):

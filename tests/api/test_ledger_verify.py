@@ -197,9 +197,9 @@ def test_head_note_copied_from_another_store(chain, other_demo):
 
 
 def test_store_under_another_servers_keys(demo_ctx, other_demo):
+    """The store knows its keys' ids: another server's keys are refused
+    before anything is read (tests/api/test_keys.py has the rest)."""
     r = demo_ctx.run("ledger", "verify", "--store", demo_ctx.store,
                      "--keys", str(other_demo.keys), paths=False)
     assert r.rc == 1, r
-    for per_id in demo_ctx.persons().values():
-        assert per_id in r.text, r.text
-    assert "signature" in r.text
+    assert str(other_demo.keys) in r.err and demo_ctx.store in r.err, r.err

@@ -65,9 +65,19 @@ def test_second_serve_on_the_same_port(start_server, ctx):
     assert s.stop() == 0
 
 
-def test_first_start_creates_keys_and_store(start_server, ctx):
+def test_serve_makes_no_keys(ctx):
+    """Only `cmr init` makes keys: a serve given a missing --keys says so
+    and makes none (nor a store)."""
+    r = ctx.run("serve", "--http", "127.0.0.1:0", "--lmtp", "off",
+                "--policy", "off", "--metrics", "off")
+    assert r.rc == 1, r
+    assert "cmr init" in r.err and str(ctx.keys) in r.err, r.err
     assert not ctx.keys.exists() and not ctx.db.exists()
-    s = start_server()
+
+
+def test_first_start_after_init(start_server, ctx):
+    assert not ctx.keys.exists() and not ctx.db.exists()
+    s = start_server()  # runs cmr init first
     assert stat.S_IMODE(ctx.keys.stat().st_mode) == 0o700
     assert (ctx.keys / "signing.key").is_file()
     assert ctx.db.is_file()

@@ -577,3 +577,173 @@ Test(keys, tombstones_are_stable_and_keyed)
 	keys_free(a2);
 	keys_free(b);
 }
+
+/* ---- Key ids, rotation, matching a store's records ---- */
+
+static struct keys *keys_of(uint8_t seed_byte, uint8_t kek_byte)
+{
+	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
+	struct keys *k = NULL;
+
+	memset(seed, seed_byte, sizeof(seed));
+	memset(kek, kek_byte, sizeof(kek));
+	cr_assert_eq(keys_from_bytes(seed, kek, &k), 0);
+	return k;
+}
+
+static bool is_hex_id(const char *id)
+{
+	if (strlen(id) != KEYS_ID_LEN)
+		return false;
+	for (size_t i = 0; i < KEYS_ID_LEN; i++)
+		if (!strchr("0123456789abcdef", id[i]))
+			return false;
+	return true;
+}
+
+Test(keys, kek_id_names_the_kek_only)
+{
+	struct keys *a = keys_of(1, 7), *b = keys_of(2, 7), *c = keys_of(1, 8);
+
+	cr_expect(is_hex_id(keys_kek_id(a)), "%s", keys_kek_id(a));
+	/* The same KEK under another signing key: the same id. */
+	cr_expect_str_eq(keys_kek_id(a), keys_kek_id(b));
+	cr_expect_str_neq(keys_kek_id(a), keys_kek_id(c));
+	/* Keyed: not the unkeyed hash a store could compute, nor the
+	 * signing key's id. */
+	cr_expect_str_neq(keys_kek_id(a), keys_id(a));
+	keys_free(a);
+	keys_free(b);
+	keys_free(c);
+}
+
+Test(keys, match_against_recorded_ids)
+{
+	struct keys *k = keys_of(1, 7), *other = keys_of(2, 8);
+	const char *unknown = "x";
+	const char *mine[] = { keys_id(k) };
+	const char *theirs[] = { keys_id(k), keys_id(other) };
+
+	/* Nothing recorded yet; the same set; a set the store lacks. */
+	cr_expect_eq(keys_match(k, NULL, NULL, 0, &unknown), KEYS_MATCH_OK);
+	cr_expect_null(unknown);
+	cr_expect_eq(keys_match(k, keys_kek_id(k), mine, 1, NULL),
+		     KEYS_MATCH_OK);
+	cr_expect_eq(keys_match(k, keys_kek_id(k), NULL, 0, NULL),
+		     KEYS_MATCH_OK);
+	/* Another KEK, whatever the signing keys. */
+	cr_expect_eq(keys_match(k, keys_kek_id(other), mine, 1, NULL),
+		     KEYS_MATCH_OTHER_KEK);
+	/* A signing key the store recorded and k does not know. */
+	cr_expect_eq(keys_match(k, keys_kek_id(k), theirs, 2, &unknown),
+		     KEYS_MATCH_UNKNOWN_SIGNING);
+	cr_expect_str_eq(unknown, keys_id(other));
+	keys_free(k);
+	keys_free(other);
+}
+
+Test(keysdir, absent_means_no_key_file)
+{
+	struct keys *k;
+
+	cr_expect(keys_absent(at("nowhere")));
+	cr_assert_eq(mkdir(at("empty"), 0700), 0);
+	cr_expect(keys_absent(at("empty")));
+	k = init_ok(at("full"));
+	keys_free(k);
+	cr_expect_not(keys_absent(at("full")));
+	/* Half a directory is not absent: keys_load says what is wrong. */
+	cr_assert_eq(unlink(at("full/kek")), 0);
+	cr_expect_not(keys_absent(at("full")));
+	write_file(at("file"), "x", 0600);
+	cr_expect_not(keys_absent(at("file")));
+}
+
+Test(keysdir, rotate_keeps_the_kek_and_every_public_key)
+{
+	char dir[256], old_id[KEYS_ID_LEN + 1], buf[64], err[KEYS_ERR_MAX];
+	uint8_t old_pk[KEYS_PUBLIC_BYTES], sig[KEYS_SIG_BYTES];
+	struct keys *k = init_ok(at("keys")), *r = NULL, *again = NULL;
+	uint8_t dk[KEYS_DATA_KEY_BYTES], back[KEYS_DATA_KEY_BYTES],
+		wrapped[KEYS_WRAPPED_BYTES];
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	snprintf(old_id, sizeof(old_id), "%s", keys_id(k));
+	memcpy(old_pk, keys_public_key(k), sizeof(old_pk));
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(k, dk, wrapped), 0);
+	cr_assert_eq(keys_sign(k, "head", 4, sig), 0);
+
+	cr_assert_eq(keys_rotate(dir, &r, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_neq(keys_id(r), old_id);
+	cr_expect_str_eq(keys_kek_id(r), keys_kek_id(k));
+	cr_expect_eq(keys_signing_count(r), 2);
+	cr_expect_str_eq(keys_signing_id(r, 0), keys_id(r));
+	cr_expect_str_eq(keys_signing_id(r, 1), old_id);
+	cr_expect_null(keys_signing_id(r, 2));
+	cr_expect_eq(memcmp(keys_public_of(r, old_id), old_pk, 32), 0);
+	/* What the old key signed still verifies with its public half; the
+	 * KEK still unwraps the data keys. */
+	cr_expect_eq(crypto_sign_verify_detached(sig, (const uint8_t *)"head",
+						 4, keys_public_of(r, old_id)),
+		     0);
+	cr_expect_eq(keys_unwrap(r, wrapped, sizeof(wrapped), back), 0);
+	cr_expect_eq(memcmp(back, dk, sizeof(dk)), 0);
+	/* The files: the retired key private like the others, key_id new. */
+	snprintf(buf, sizeof(buf), "keys/retired-%s.pub", old_id);
+	cr_expect_eq(mode_of(at(buf)), 0600);
+	read_file(at("keys/key_id"), buf, sizeof(buf));
+	cr_expect_eq(strncmp(buf, keys_id(r), KEYS_ID_LEN), 0);
+	/* A load sees the same set; a second rotation adds to it. */
+	cr_assert_eq(keys_load(dir, &again, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(keys_id(again), keys_id(r));
+	cr_expect_eq(keys_signing_count(again), 2);
+	keys_free(again);
+	cr_assert_eq(keys_rotate(dir, &again, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(keys_signing_count(again), 3);
+	cr_expect_not_null(keys_public_of(again, old_id));
+	cr_expect_not_null(keys_public_of(again, keys_id(r)));
+	keys_free(again);
+	keys_free(r);
+	keys_free(k);
+}
+
+Test(keysdir, a_rotation_cut_before_key_id_still_loads)
+{
+	char dir[256], err[KEYS_ERR_MAX], old_line[64];
+	struct keys *k = init_ok(at("keys")), *r = NULL, *l = NULL;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	read_file(at("keys/key_id"), old_line, sizeof(old_line));
+	cr_assert_eq(keys_rotate(dir, &r, err, sizeof(err)), 0, "%s", err);
+	/* As if the rotation had stopped before key_id was replaced. */
+	write_file(at("keys/key_id"), old_line, 0600);
+	cr_assert_eq(keys_load(dir, &l, err, sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(keys_id(l), keys_id(r));
+	keys_free(l);
+	/* keys_init repairs it. */
+	l = init_ok(dir);
+	keys_free(l);
+	read_file(at("keys/key_id"), old_line, sizeof(old_line));
+	cr_expect_eq(strncmp(old_line, keys_id(r), KEYS_ID_LEN), 0);
+	keys_free(r);
+	keys_free(k);
+}
+
+Test(keysdir, refuses_a_retired_key_under_another_name)
+{
+	char dir[256], err[KEYS_ERR_MAX], from[300], to[300];
+	struct keys *k = init_ok(at("keys")), *r = NULL;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	cr_assert_eq(keys_rotate(dir, &r, err, sizeof(err)), 0, "%s", err);
+	snprintf(from, sizeof(from), "%s/retired-%s.pub", dir, keys_id(k));
+	snprintf(to, sizeof(to), "%s/retired-0123456789abcdef.pub", dir);
+	cr_assert_eq(rename(from, to), 0);
+	keys_free(r);
+	r = (struct keys *)1;
+	cr_expect_eq(keys_load(dir, &r, err, sizeof(err)), -1);
+	cr_expect_null(r);
+	cr_expect(strstr(err, "not the one its name says") != NULL, "%s", err);
+	keys_free(k);
+}

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -474,6 +475,140 @@ Test(store, open_refuses_bad_urls)
 	cr_expect_eq(store_open("sqlite:", &s, err, sizeof(err)),
 		     STORE_INVALID);
 	cr_expect_null(s);
+}
+
+/* ---- The keys the store belongs to, its lock, its files' mode ---- */
+
+struct key_add {
+	const char *kind, *id;
+};
+
+static int job_key_add(struct store_tx *tx, void *arg)
+{
+	const struct key_add *k = arg;
+	return store_key_id_add(tx, k->kind, k->id, 1760000000);
+}
+
+Test(store, key_facts_record_ids_and_data)
+{
+	struct store_key_facts f;
+	struct store_person p;
+
+	cr_assert_eq(store_key_facts(store_reads(fx.s), &f), STORE_OK);
+	cr_expect_str_eq(f.kek_id, "");
+	cr_expect_eq(f.n_signing, 0);
+	cr_expect_not(f.has_data);
+	cr_expect_eq(f.data_key_len, 0);
+
+	person_make(&p, "alice");
+	cr_assert_eq(store_write(fx.s, job_person, &p), STORE_OK);
+	struct key_add adds[] = { { "kek", "00112233aabbccdd" },
+				  { "signing", "1111111111111111" },
+				  { "signing", "2222222222222222" },
+				  { "signing", "1111111111111111" } };
+	for (size_t i = 0; i < sizeof(adds) / sizeof(*adds); i++)
+		cr_assert_eq(store_write(fx.s, job_key_add, &adds[i]),
+			     STORE_OK);
+	struct key_add bad = { "seed", "3333333333333333" };
+	cr_expect_eq(store_write(fx.s, job_key_add, &bad), STORE_INVALID);
+
+	cr_assert_eq(store_key_facts(store_reads(fx.s), &f), STORE_OK);
+	cr_expect_str_eq(f.kek_id, "00112233aabbccdd");
+	cr_assert_eq(f.n_signing, 2); /* a second add changes nothing */
+	cr_expect_str_eq(f.signing[0], "1111111111111111");
+	cr_expect_str_eq(f.signing[1], "2222222222222222");
+	cr_expect(f.has_data);
+	cr_expect_eq(f.data_key_len, p.data_key_len);
+	cr_expect_arr_eq(f.data_key, p.data_key, p.data_key_len);
+}
+
+Test(store, key_facts_read_before_migrating)
+{
+	char url[400], err[256] = "";
+	struct store_key_facts f;
+	struct store *s = NULL;
+
+	/* A new file, and the empty tables of an unmigrated one. */
+	snprintf(url, sizeof(url), "sqlite:%s/new.db", fx.dir);
+	cr_assert_eq(store_open(url, &s, err, sizeof(err)), STORE_OK, "%s",
+		     err);
+	cr_expect_eq(store_key_facts(store_reads(s), &f), STORE_OK);
+	cr_expect_not(f.has_data);
+	cr_expect_eq(f.n_signing, 0);
+	store_close(s);
+}
+
+Test(store, migrate_remakes_a_missing_key_ids_table)
+{
+	sqlite3 *db = NULL;
+	struct store_key_facts f;
+	int applied = -1;
+
+	/* A store that recorded the placeholder 003 (see sqlite_migrate.c). */
+	cr_assert_eq(sqlite3_open(fx.path, &db), SQLITE_OK);
+	cr_assert_eq(sqlite3_exec(db, "DROP TABLE key_ids", NULL, NULL, NULL),
+		     SQLITE_OK);
+	sqlite3_close(db);
+	cr_assert_eq(store_migrate(fx.s, &applied, NULL), STORE_OK);
+	cr_expect_eq(applied, 0);
+	struct key_add k = { "kek", "00112233aabbccdd" };
+	cr_expect_eq(store_write(fx.s, job_key_add, &k), STORE_OK);
+	cr_assert_eq(store_key_facts(store_reads(fx.s), &f), STORE_OK);
+	cr_expect_str_eq(f.kek_id, "00112233aabbccdd");
+}
+
+Test(store, one_lock_holder_per_store)
+{
+	char err[512] = "";
+	struct store *second = NULL, *third = NULL;
+
+	cr_assert_eq(store_lock(fx.s, err, sizeof(err)), STORE_OK, "%s", err);
+	cr_assert_eq(store_lock(fx.s, err, sizeof(err)), STORE_OK, "%s", err);
+	cr_assert_eq(store_open(fx.url, &second, err, sizeof(err)), STORE_OK);
+	cr_expect_eq(store_lock(second, err, sizeof(err)), STORE_CONFLICT);
+	cr_expect(strstr(err, fx.path) != NULL, "%s", err);
+	/* Unlocked, the store still reads and writes. */
+	struct store_person p;
+	person_make(&p, "bob");
+	cr_expect_eq(store_write(second, job_person, &p), STORE_OK);
+	store_close(second);
+	/* The lock goes with the store that held it. */
+	store_close(fx.s);
+	fx.s = NULL;
+	cr_assert_eq(store_open(fx.url, &third, err, sizeof(err)), STORE_OK);
+	cr_expect_eq(store_lock(third, err, sizeof(err)), STORE_OK, "%s", err);
+	fx.s = third;
+}
+
+Test(store, files_are_private_whatever_the_umask)
+{
+	char url[420], path[360], err[256] = "";
+	struct store *s = NULL;
+	struct stat st;
+	mode_t old = umask(0);
+
+	snprintf(path, sizeof(path), "%s/private.db", fx.dir);
+	snprintf(url, sizeof(url), "sqlite:%s", path);
+	cr_assert_eq(store_open(url, &s, err, sizeof(err)), STORE_OK, "%s",
+		     err);
+	cr_assert_eq(store_migrate(s, NULL, NULL), STORE_OK);
+	umask(old);
+	const char *suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < 3; i++) {
+		char f[420];
+		snprintf(f, sizeof(f), "%s%s", path, suffix[i]);
+		cr_assert_eq(stat(f, &st), 0, "%s", f);
+		cr_expect_eq(st.st_mode & 07777, 0600, "%s: %o", f,
+			     st.st_mode & 07777);
+	}
+	store_close(s);
+	/* An older store's loose mode is tightened at open. */
+	cr_assert_eq(chmod(path, 0644), 0);
+	cr_assert_eq(store_open(url, &s, err, sizeof(err)), STORE_OK, "%s",
+		     err);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 0600);
+	store_close(s);
 }
 
 Test(store, person_round_trip)

@@ -1,0 +1,290 @@
+"""The keys a store belongs to: wrong or empty keys directories refused by
+every command (both paths named, nothing written), a store from before key
+ids adopting only keys that open it, one server per store, file modes,
+`cmr keys rotate`, and GET /.well-known/jwks.json — with the README's
+offline recipe run for real on old and new heads and receipts."""
+import base64
+import json
+import os
+import re
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORD, Ctx, http
+
+README = Path(__file__).parents[2] / "README.md"
+KID = re.compile(r"^[0-9a-f]{16}$")
+
+
+def mode(path):
+    return stat.S_IMODE(Path(path).stat().st_mode)
+
+
+def tree(path):
+    """name -> bytes of every file under path (None when it is missing)."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return {str(p.relative_to(path)): p.read_bytes()
+            for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def other(tmp_path_factory):
+    """Another installation: its own keys, and a store with a person."""
+    c = Ctx(tmp_path_factory.mktemp("other"))
+    c.ok("init")
+    c.add_person("zed")
+    return c
+
+
+SERVE = ["serve", "--http", "127.0.0.1:0", "--lmtp", "off", "--policy",
+         "off", "--metrics", "off"]
+
+# Every command that opens a store with keys, as run on a store with data.
+COMMANDS = [
+    SERVE, ["migrate"], ["init"], ["demo", "--if-empty"],
+    ["person", "list"], ["person", "add", "lee", "--password-stdin"],
+    ["brand", "list"], ["brand", "add", "Acme", "--domain", "acme.example"],
+    ["ledger", "verify"], ["export", "ana", "--password-stdin"],
+    ["keys", "rotate"]]
+
+
+def run_with_keys(ctx, keys, args):
+    return ctx.run(*args, "--store", ctx.store, "--keys", str(keys),
+                   paths=False, input=PASSWORD + "\n")
+
+
+@pytest.mark.parametrize("args", COMMANDS, ids=lambda a: " ".join(a[:2]))
+@pytest.mark.parametrize("keys", ["another store's", "empty", "missing"])
+def test_wrong_keys_are_refused_and_nothing_is_written(demo_ctx, other,
+                                                       tmp_path, args, keys):
+    if keys == "another store's":
+        folder = other.keys
+    else:
+        folder = tmp_path / "nokeys"
+        if keys == "empty":
+            folder.mkdir(mode=0o700)
+    store_before, keys_before = demo_ctx.store_bytes(), tree(folder)
+    r = run_with_keys(demo_ctx, folder, args)
+    assert r.rc == 1, r
+    assert str(folder) in r.err and demo_ctx.store in r.err, r.err
+    assert demo_ctx.store_bytes() == store_before
+    assert tree(folder) == keys_before
+    # The store still opens with its own keys.
+    assert demo_ctx.ok("ledger", "verify").rc == 0
+
+
+def test_a_keys_folder_older_than_a_rotation_is_refused(demo_ctx, tmp_path):
+    import shutil
+    old = tmp_path / "old-keys"
+    shutil.copytree(demo_ctx.keys, old)
+    demo_ctx.ok("keys", "rotate")
+    r = run_with_keys(demo_ctx, old, ["person", "list"])
+    assert r.rc == 1, r
+    assert str(old) in r.err and demo_ctx.store in r.err, r.err
+    new_id = (demo_ctx.keys / "key_id").read_text().strip()
+    assert new_id in r.err, r.err
+
+
+def test_init_makes_keys_only_for_an_empty_store(ctx, other):
+    made = ctx.ok("init")
+    assert re.search(r"signing key id [0-9a-f]{16}", made.out)
+    # A second init, and one with another store's keys on this one.
+    ctx.ok("init")
+    r = run_with_keys(ctx, other.keys, ["init"])
+    assert r.rc == 1 and str(other.keys) in r.err, r
+
+
+def legacy(ctx):
+    """Makes ctx's store look like one from before key ids (no 003)."""
+    db = ctx.sql()
+    db.execute("DROP TABLE key_ids")
+    db.execute("DELETE FROM schema_migrations WHERE version = 3")
+    db.close()
+
+
+def key_ids(ctx):
+    db = ctx.sql()
+    rows = db.execute("SELECT kind, id FROM key_ids").fetchall()
+    db.close()
+    return sorted(rows)
+
+
+def test_a_store_from_before_key_ids_adopts_only_keys_that_open_it(
+        demo_ctx, other):
+    recorded = key_ids(demo_ctx)
+    legacy(demo_ctx)
+    before = demo_ctx.store_bytes()
+    r = run_with_keys(demo_ctx, other.keys, ["person", "list"])
+    assert r.rc == 1, r
+    assert "unwrap" in r.err and str(other.keys) in r.err, r.err
+    assert demo_ctx.store_bytes() == before
+    # Its own keys open it, and are recorded from then on.
+    demo_ctx.ok("person", "list")
+    assert key_ids(demo_ctx) == recorded
+    assert [k for k, _ in recorded].count("kek") == 1
+
+
+def test_an_empty_store_from_before_key_ids_adopts_its_keys(inited, other):
+    legacy(inited)
+    inited.ok("ledger", "verify")
+    assert run_with_keys(inited, other.keys, ["person", "list"]).rc == 1
+
+
+# --- one server per store ------------------------------------------------
+
+def test_a_second_serve_on_the_same_store_is_refused(start_server, ctx):
+    s = start_server()
+    r = ctx.run(*SERVE)
+    assert r.rc == 1, r
+    assert str(ctx.db) in r.err and "one server per store" in r.err, r.err
+    for args in (["migrate"], ["keys", "rotate"]):
+        r = ctx.run(*args)
+        assert r.rc == 1 and str(ctx.db) in r.err, r
+    # Operator commands work beside it, and it is unharmed.
+    ctx.add_person("kim")
+    ctx.add_brand("Acme", "acme.example")
+    assert "kim" in ctx.persons()
+    assert http("GET", s.url + "/healthz").status == 200
+    assert s.stop() == 0
+    # Once it has stopped, the store is free again.
+    ctx.ok("migrate")
+
+
+# --- modes ----------------------------------------------------------------
+
+def test_store_and_keys_are_private_even_under_umask_0(ctx, start_server):
+    ctx.ok("init", umask=0)
+    ctx.ok("person", "add", "ana", "--password-stdin",
+           input=PASSWORD + "\n", umask=0)
+    assert mode(ctx.keys) == 0o700
+    s = start_server()
+    ctx.add_person("ben")  # beside the server: the WAL is in use
+    files = [p for p in ctx.root.glob("cmr.db*")]
+    names = {p.name for p in files}
+    assert {"cmr.db", "cmr.db-wal", "cmr.db-shm", "cmr.db.lock"} <= names
+    for p in files:
+        assert mode(p) == 0o600, (p.name, oct(mode(p)))
+    assert s.stop() == 0
+    ctx.ok("keys", "rotate", umask=0)
+    assert mode(ctx.keys) == 0o700
+    for p in ctx.keys.iterdir():
+        assert mode(p) == 0o600, (p.name, oct(mode(p)))
+
+
+def test_an_older_stores_loose_mode_is_tightened(inited):
+    inited.db.chmod(0o644)
+    inited.ok("person", "list")
+    assert mode(inited.db) == 0o600
+
+
+# --- rotation, the JWK Set, offline verification ----------------------------
+
+def readme_recipe():
+    """The README's offline-verification block, as a shell script."""
+    text = README.read_text()
+    marker = "<!-- tests/api/test_keys.py runs this block -->\n```sh\n"
+    start = text.index(marker) + len(marker)
+    return text[start:text.index("\n```\n", start)] + "\n"
+
+
+def run_recipe(url, token, tmp_path, document=None):
+    """Runs the README's block in a fresh directory; with `document`, that
+    document (a note or a JWS) is checked instead of the current head."""
+    work = tmp_path / f"recipe-{len(list(tmp_path.glob('recipe-*')))}"
+    work.mkdir()
+    script = readme_recipe()
+    if document is not None:
+        script = "\n".join(l for l in script.splitlines()
+                           if "> signed.txt" not in l)
+        (work / "signed.txt").write_text(document)
+    env = {"PATH": os.environ["PATH"], "B": url, "TOK": token}
+    return subprocess.run(["bash", "-eu", "-o", "pipefail", "-c", script],
+                          cwd=work, env=env, capture_output=True, text=True,
+                          timeout=60)
+
+
+def jwk_ok(jwk):
+    assert set(jwk) == {"kty", "crv", "x", "kid", "alg", "use"}, jwk
+    assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == (
+        "OKP", "Ed25519", "EdDSA", "sig")
+    assert KID.match(jwk["kid"]), jwk
+    assert len(base64.urlsafe_b64decode(jwk["x"] + "=")) == 32
+    assert "=" not in jwk["x"] and "d" not in jwk
+
+
+def test_rotate_keeps_old_heads_and_receipts_verifiable(api, ctx, tmp_path):
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme")
+    rel = api.connect(ana, acme)
+    old_head = ana.get("/v1/me/ledger/head").body.decode()
+    old_receipt = ana.ok(
+        "GET", f"/v1/me/relationships/{rel.id}/receipts")["items"][0]["receipt"]
+    r = http("GET", api.url + "/.well-known/jwks.json")
+    assert r.status == 200, r
+    before = r.json()["keys"]
+    assert len(before) == 1
+    jwk_ok(before[0])
+    old_kid = before[0]["kid"]
+    assert old_kid == (ctx.keys / "key_id").read_text().strip()
+
+    # The recipe, before the rotation, on the head; a forged one fails.
+    r = run_recipe(api.url, ana.credential, tmp_path)
+    assert r.returncode == 0 and "Verified Successfully" in r.stdout, r
+    lines = old_head.split("\n")
+    lines[1] = str(int(lines[1]) + 1)  # the seq
+    forged = "\n".join(lines)
+    r = run_recipe(api.url, ana.credential, tmp_path, forged)
+    assert r.returncode != 0, r
+
+    api.stop()
+    out = ctx.ok("keys", "rotate").out
+    new_kid = (ctx.keys / "key_id").read_text().strip()
+    assert new_kid != old_kid and new_kid in out and old_kid in out
+    assert (ctx.keys / f"retired-{old_kid}.pub").is_file()
+    ctx.ok("ledger", "verify")  # the old head, with the old key
+    api.start()
+
+    keys = http("GET", api.url + "/.well-known/jwks.json").json()["keys"]
+    assert [k["kid"] for k in keys] == [new_kid, old_kid]
+    for k in keys:
+        jwk_ok(k)
+    assert keys[1] == before[0]
+    # Old head and old receipt verify with the old key, the new head with
+    # the new one — all with the README's recipe.
+    for doc, kid in ((old_head, old_kid), (old_receipt, old_kid),
+                     (None, new_kid)):
+        r = run_recipe(api.url, ana.credential, tmp_path, doc)
+        assert r.returncode == 0, r
+        assert f"signed by key {kid}" in r.stdout, r.stdout
+    # A receipt made now names the new key.
+    ana.ok("POST", f"/v1/me/relationships/{rel.id}/end")
+    items = ana.ok("GET", f"/v1/me/relationships/{rel.id}/receipts")["items"]
+    r = run_recipe(api.url, ana.credential, tmp_path, items[-1]["receipt"])
+    assert r.returncode == 0 and f"signed by key {new_kid}" in r.stdout, r
+
+    # The export carries the same set.
+    doc = ana.ok("POST", "/v1/me/export", {"password": ana.password})
+    assert doc["jwks"] == {"keys": keys}
+    api.stop()
+    cli = json.loads(ctx.ok("export", "ana", "--password-stdin",
+                            input=PASSWORD + "\n").out)
+    assert cli["jwks"] == {"keys": keys}
+    ctx.ok("ledger", "verify")
+    db = ctx.sql()
+    ids = {i for (i,) in db.execute(
+        "SELECT id FROM key_ids WHERE kind = 'signing'")}
+    db.close()
+    assert ids == {old_kid, new_kid}
+
+
+def test_jwks_needs_no_credentials_and_is_in_openapi(server):
+    r = http("GET", server + "/.well-known/jwks.json")
+    assert r.status == 200
+    assert r.headers.get("Content-Type", "").startswith("application/json")
+    doc = http("GET", server + "/v1/openapi.json").json()
+    assert "get" in doc["paths"]["/.well-known/jwks.json"]
