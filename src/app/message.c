@@ -423,6 +423,52 @@ enum app_status message_send(struct app *a, const struct message_in *in,
 			"the message could not be recorded; try again");
 }
 
+/* The gate's input for a held attempt of relationship r. */
+static struct gate_input held_input(const struct config *cfg,
+				    struct rel_entry *r,
+				    struct person_entry *p, int channel,
+				    const char *topic, int64_t now, int stage)
+{
+	int16_t tp = GATE_TOPIC_NONE;
+	if (topic && *topic) {
+		int k = gate_state_topic(r, topic);
+		tp = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
+	}
+	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
+	struct gate_input gi = gate_input_of(cfg, r, p, ch, tp, now, stage);
+	gi.held = r->held > 0 ? r->held - 1 : 0; /* not itself */
+	gi.channel = (uint8_t)channel;
+	return gi;
+}
+
+/* Records decision d of held attempt `attempt`: the row (once: it must
+ * still be held), the gate's state (leaving the queue lowers the held
+ * count; a delivery is counted in its windows) and the outbox. */
+static enum app_status held_record(struct app_tx *t, uint64_t attempt,
+				   struct rel_entry *r, struct person_entry *p,
+				   int channel, const struct gate_decision *d,
+				   int64_t now)
+{
+	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
+	int rc = d->reason == GATE_DISCARDED
+			 ? store_attempt_discard(t->tx, attempt, d->reason)
+			 : store_attempt_redecide(
+				   t->tx, attempt, d->outcome, d->reason,
+				   d->outcome == GATE_DELIVER ? d->folder : -1,
+				   d->outcome == GATE_HOLD ? d->deliver_at : 0,
+				   d->outcome == GATE_DELIVER ? now : 0,
+				   d->exempt);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	if (gate_state_apply(t, r, p, ch, d, now, -1) != APP_OK)
+		return APP_FAULT;
+	if (d->outcome == GATE_DELIVER &&
+	    message_outbox_tx(t, r->person, attempt, STORE_OUTBOX_DELIVER, -1,
+			      now) != APP_OK)
+		return APP_FAULT;
+	return APP_OK;
+}
+
 enum app_status message_release_tx(struct app_tx *t, uint64_t attempt,
 				   uint64_t relationship, int channel,
 				   const char *topic, int64_t now,
@@ -440,33 +486,115 @@ enum app_status message_release_tx(struct app_tx *t, uint64_t attempt,
 			 (unsigned long long)attempt);
 		return APP_NOT_FOUND;
 	}
-	int16_t tp = GATE_TOPIC_NONE;
-	if (topic && *topic) {
-		int k = gate_state_topic(r, topic);
-		tp = k >= 0 ? (int16_t)k : GATE_TOPIC_OTHER;
-	}
-	unsigned ch = (unsigned)channel < CHANNEL_COUNT ? (unsigned)channel : 0;
-	struct gate_input gi =
-		gate_input_of(t->cfg, r, p, ch, tp, now, GATE_STAGE_RELEASE);
-	gi.held = r->held > 0 ? r->held - 1 : 0; /* not itself */
-	gi.channel = (uint8_t)channel;
+	struct gate_input gi = held_input(t->cfg, r, p, channel, topic, now,
+					  GATE_STAGE_RELEASE);
 	struct gate_decision d = gate_decide(&gi);
 	metrics_decision(d.outcome, d.reason);
-	int rc = store_attempt_redecide(
-		t->tx, attempt, d.outcome, d.reason,
-		d.outcome == GATE_DELIVER ? d.folder : -1,
-		d.outcome == GATE_HOLD ? d.deliver_at : 0,
-		d.outcome == GATE_DELIVER ? now : 0, d.exempt);
+	enum app_status rc = held_record(t, attempt, r, p, channel, &d, now);
+	if (rc == APP_OK)
+		*out = d;
+	return rc;
+}
+
+/* ---- Released or discarded by the person ---- */
+
+struct by_hand_job {
+	uint64_t person, attempt;
+	bool release;
+	struct gate_decision *out;
+	int status;	      /* enum app_status */
+	uint8_t not_released; /* rows 3–8 refused the release: the reason */
+};
+
+static int by_hand_run(struct app_tx *t, void *arg)
+{
+	struct by_hand_job *j = arg;
+	int64_t now = t->now_ms / 1000;
+	struct store_message m;
+	int rc = store_message_get(t->reads, j->attempt, &m);
+	j->status = rc == STORE_NOT_FOUND ? APP_NOT_FOUND
+		    : rc != STORE_OK      ? APP_FAULT
+					  : APP_OK;
 	if (rc != STORE_OK)
-		return app_from_store(rc);
-	/* Leaving the queue (delivered or refused) lowers the held count;
-	 * held again, it stays. */
-	if (gate_state_apply(t, r, p, ch, &d, now, -1) != APP_OK)
-		return APP_FAULT;
-	if (d.outcome == GATE_DELIVER &&
-	    message_outbox_tx(t, r->person, attempt, STORE_OUTBOX_DELIVER, -1,
-			      now) != APP_OK)
-		return APP_FAULT;
-	*out = d;
+		return STORE_INVALID;
+	uint64_t person = m.person, relationship = m.relationship;
+	int decision = m.decision, channel = m.channel;
+	char topic[sizeof(m.topic)];
+	memcpy(topic, m.topic, sizeof(topic));
+	store_message_clear(&m);
+	/* Another's message is no different from none. */
+	if (person != j->person || relationship == 0) {
+		j->status = APP_NOT_FOUND;
+		return STORE_INVALID;
+	}
+	if (decision != GATE_HOLD) {
+		j->status = APP_CONFLICT;
+		return STORE_INVALID;
+	}
+	struct rel_entry *r = gate_state_rel(t, relationship, now, 0, NULL);
+	struct person_entry *p =
+		r ? gate_state_person(t, r->person, now) : NULL;
+	if (p == NULL) {
+		j->status = APP_FAULT;
+		return STORE_INVALID;
+	}
+	struct gate_decision d = { .outcome = GATE_REFUSE,
+				   .reason = GATE_DISCARDED };
+	if (j->release) {
+		struct gate_input gi = held_input(t->cfg, r, p, channel, topic,
+						  now, GATE_STAGE_BY_HAND);
+		d = gate_decide(&gi);
+		if (d.outcome != GATE_DELIVER) {
+			/* It stays held: the scheduler decides it when due. */
+			j->not_released = d.reason;
+			j->status = APP_CONFLICT;
+			return STORE_INVALID;
+		}
+	}
+	metrics_decision(d.outcome, d.reason);
+	j->status = held_record(t, j->attempt, r, p, channel, &d, now);
+	if (j->status == APP_NOT_FOUND)
+		j->status = APP_CONFLICT; /* released meanwhile */
+	if (j->status != APP_OK)
+		return STORE_INVALID;
+	*j->out = d;
+	return STORE_OK;
+}
+
+static enum app_status by_hand_finish(void *job, int rc, struct app_error *err)
+{
+	struct by_hand_job *j = job;
+	if (j->status == APP_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, "id", "no such message");
+	if (j->status == APP_CONFLICT && j->not_released)
+		return app_fail(err, APP_CONFLICT, "id",
+				"the message cannot be released: %s (%s)",
+				gate_reasons[j->not_released].wire,
+				gate_reasons[j->not_released].person);
+	if (j->status == APP_CONFLICT)
+		return app_fail(err, APP_CONFLICT, "id",
+				"the message is not held");
+	if (j->status != APP_OK || rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the message could not be changed; try again");
+	return APP_OK;
+}
+
+enum app_status message_by_hand_begin(struct app *a, uint64_t person,
+				      uint64_t attempt, bool release,
+				      struct gate_decision *out,
+				      struct app_write *w,
+				      struct app_error *err)
+{
+	(void)a; /* the job reads what it needs */
+	struct by_hand_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct by_hand_job){ .person = person,
+				   .attempt = attempt,
+				   .release = release,
+				   .out = out,
+				   .status = APP_FAULT };
+	*w = (struct app_write){ by_hand_run, j, false, by_hand_finish, free };
 	return APP_OK;
 }

@@ -64,6 +64,22 @@ enum app_status message_release_tx(struct app_tx *t, uint64_t attempt,
 				   const char *topic, int64_t now,
 				   struct gate_decision *out);
 
+/* A held message its person releases (deliver it now, into the folder
+ * the gate would choose: caps and quiet hours waived, rows 3–8 kept —
+ * gate stage GATE_STAGE_BY_HAND) or discards (refused as
+ * GATE_DISCARDED, its content removed, the row kept), split (struct
+ * app_write). A release counts in the caps' windows like any delivery
+ * and goes to the person's delivery adapters. The finish says
+ * APP_NOT_FOUND for another's or an unknown id (nothing recorded),
+ * APP_CONFLICT when it is not held, or when rows 3–8 refuse its release
+ * (the message names the reason; it stays held). *out (borrowed until
+ * the finish) gets the new decision. */
+enum app_status message_by_hand_begin(struct app *a, uint64_t person,
+				      uint64_t attempt, bool release,
+				      struct gate_decision *out,
+				      struct app_write *w,
+				      struct app_error *err);
+
 /* Mail to a relationship's alias at RCPT time (the Postfix policy
  * service): the gate's recipient stage (rows 3–6) in the current write
  * job. A refusal is recorded as an attempt with the unverified envelope

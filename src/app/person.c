@@ -18,6 +18,7 @@
 #include "app/zone.h"
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "app/scheduler.h"
 #include "core/merge_patch.h"
 #include "core/field.h"
 #include "core/terms.h"
@@ -520,7 +521,10 @@ static int global_run(struct app_tx *t, void *arg)
 	json_decref(data);
 	if (rc != STORE_OK)
 		return rc;
-	return gate_state_forget_tx(t, j->person, 0); /* the gate reloads */
+	rc = gate_state_forget_tx(t, j->person, 0); /* the gate reloads */
+	/* Quiet hours, caps, the zone, do-not-contact: held messages are
+	 * decided again at once under the new terms. */
+	return rc == STORE_OK ? scheduler_held_now_tx(t, j->person, 0) : rc;
 }
 
 static enum app_status global_finish(void *job, int rc, struct app_error *err)

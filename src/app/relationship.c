@@ -13,6 +13,7 @@
 #include "app/inbox.h"
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "app/scheduler.h"
 #include "app/view.h"
 #include "base/log.h"
 #include "core/field.h"
@@ -571,6 +572,10 @@ static int change_run(struct app_tx *t, void *arg)
 	}
 	if (rc == STORE_OK)
 		rc = gate_state_forget_tx(t, 0, j->rel);
+	/* Muted, unmuted or ended: its held messages are decided again at
+	 * once (to Later, to the inbox, or refused). */
+	if (rc == STORE_OK)
+		rc = scheduler_held_now_tx(t, j->person, j->rel);
 	return rc;
 }
 
@@ -674,6 +679,8 @@ static int terms_run(struct app_tx *t, void *arg)
 				   j->now_ms);
 	if (rc == STORE_OK)
 		rc = gate_state_forget_tx(t, 0, j->r.id);
+	if (rc == STORE_OK) /* held messages decided again at once */
+		rc = scheduler_held_now_tx(t, j->r.person, j->r.id);
 	return rc;
 }
 

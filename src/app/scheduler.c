@@ -33,7 +33,44 @@ struct scheduler {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool stopping;
+	bool woken; /* a round is wanted now (scheduler_wake) */
 };
+
+/* The running scheduler (one per `cmr serve`), for scheduler_wake, which
+ * a writer job's commit hook calls. */
+static pthread_mutex_t scheduler_running_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct scheduler *scheduler_running;
+
+void scheduler_wake(void)
+{
+	pthread_mutex_lock(&scheduler_running_lock);
+	struct scheduler *s = scheduler_running;
+	if (s) {
+		pthread_mutex_lock(&s->lock);
+		s->woken = true;
+		pthread_cond_signal(&s->cond);
+		pthread_mutex_unlock(&s->lock);
+	}
+	pthread_mutex_unlock(&scheduler_running_lock);
+}
+
+static void wake_hook(void *arg)
+{
+	(void)arg;
+	scheduler_wake();
+}
+
+int scheduler_held_now_tx(struct app_tx *t, uint64_t person, uint64_t rel)
+{
+	int64_t n = 0;
+	int rc = store_held_due_now(t->tx, person, rel, t->now_ms / 1000, &n);
+	if (rc != STORE_OK || n == 0)
+		return rc;
+	/* The commit hooks run in the order they were registered: the
+	 * change's gate_state_forget_tx came first, so the round decides
+	 * with what the change wrote. A rolled-back job drops it. */
+	return store_tx_on_commit(t->tx, wake_hook, NULL);
+}
 
 struct due {
 	struct store_held *items;
@@ -249,10 +286,11 @@ static void *scheduler_main(void *arg)
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += SCHEDULER_TICK;
-		while (!s->stopping &&
+		while (!s->stopping && !s->woken &&
 		       pthread_cond_timedwait(&s->cond, &s->lock, &ts) !=
 			       ETIMEDOUT)
 			;
+		s->woken = false;
 	}
 	pthread_mutex_unlock(&s->lock);
 	view_flush_reads(s->app); /* the last counts before stopping */
@@ -271,6 +309,9 @@ struct scheduler *scheduler_start(struct app *a)
 		free(s);
 		return NULL;
 	}
+	pthread_mutex_lock(&scheduler_running_lock);
+	scheduler_running = s;
+	pthread_mutex_unlock(&scheduler_running_lock);
 	return s;
 }
 
@@ -278,6 +319,10 @@ void scheduler_stop(struct scheduler *s)
 {
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&scheduler_running_lock);
+	if (scheduler_running == s)
+		scheduler_running = NULL;
+	pthread_mutex_unlock(&scheduler_running_lock);
 	pthread_mutex_lock(&s->lock);
 	s->stopping = true;
 	pthread_cond_signal(&s->cond);

@@ -26,6 +26,18 @@ void scheduler_stop(struct scheduler *s);
  * (The thread calls this; tests and tools may too.) */
 int scheduler_round(struct app *a, int64_t now, bool purge);
 
+/* After a change that could change the fate of held messages (terms,
+ * mute, end, global terms), in the change's own write job: the person's
+ * held attempts (one relationship's when rel is not 0) are made due now,
+ * and once the job's batch is durable — after the gate has forgotten
+ * what the change made stale — the scheduler is woken to decide them
+ * again at once, against the new terms, in batches of its own. Durable:
+ * after a crash they are simply due. A store status. */
+int scheduler_held_now_tx(struct app_tx *t, uint64_t person, uint64_t rel);
+
+/* Wakes the running scheduler for a round now (nothing when none runs). */
+void scheduler_wake(void);
+
 /* Tells persons whose consent to a brand expires within a week, once per
  * expiry, with a message from cmr in their inbox. Returns how many were
  * told, or -1 on a fault. */

@@ -71,6 +71,9 @@ const struct gate_reason_info gate_reasons[GATE_REASON_COUNT] = {
 	[GATE_HOLD_QUEUE_FULL] = { "hold_queue_full", "not_accepted",
 				   "550 5.7.1 not_accepted",
 				   "too many messages already held" },
+	[GATE_DISCARDED] = { "discarded", "not_accepted",
+			     "550 5.7.1 not_accepted",
+			     "you discarded it while it was held" },
 };
 
 int gate_reason_parse(const char *wire)
@@ -111,7 +114,7 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	 * to 255, and 1u << 32 and beyond is undefined. */
 	unsigned bit = ch < CHANNEL_COUNT ? 1u << ch : 0;
 
-	if (in->stage != GATE_STAGE_RELEASE) {
+	if (in->stage != GATE_STAGE_RELEASE && in->stage != GATE_STAGE_BY_HAND) {
 		if (!in->alias_known) /* 1 */
 			return gate_refuse(GATE_UNKNOWN_ALIAS);
 		if (in->stage == GATE_STAGE_FULL &&
@@ -141,6 +144,11 @@ struct gate_decision gate_decide(const struct gate_input *in)
 		return gate_refuse(GATE_TOPIC_NOT_WANTED);
 
 	bool exempt = topic >= 0 && ((t->exempt >> topic) & 1);
+	if (in->stage == GATE_STAGE_BY_HAND)
+		return (struct gate_decision){ .outcome = GATE_DELIVER,
+					       .reason = GATE_OK,
+					       .folder = gate_folder(in),
+					       .exempt = exempt };
 	bool hold = false;
 	enum gate_reason why = GATE_OK;
 	cmr_time until = 0;

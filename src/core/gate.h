@@ -48,6 +48,8 @@ enum gate_reason {
 	GATE_GLOBAL_FREQUENCY_CAP = 10,
 	GATE_QUIET_HOURS = 11,
 	GATE_HOLD_QUEUE_FULL = 12,
+	GATE_DISCARDED = 13, /* not a row: the person discarded it while
+				held (POST /v1/me/messages/{id}/discard) */
 	GATE_REASON_COUNT
 };
 
@@ -55,6 +57,9 @@ enum gate_stage {
 	GATE_STAGE_FULL,    /* every row: a message over HTTP or LMTP */
 	GATE_STAGE_RCPT,    /* rows 1, 3–6: Postfix policy at RCPT time */
 	GATE_STAGE_RELEASE, /* rows 3–12: a held message come due */
+	GATE_STAGE_BY_HAND, /* rows 3–8, then deliver: a held message its
+			       person releases (caps and quiet hours are
+			       the person's to waive) */
 };
 
 enum rel_state {
@@ -118,10 +123,12 @@ extern const struct gate_reason_info gate_reasons[GATE_REASON_COUNT];
 /* The reason code by wire name; -1 when unknown. */
 int gate_reason_parse(const char *wire);
 
-/* Whether the brand is told "accepted" for this decision (deliver or hold). */
+/* Whether the brand is told "accepted" for this decision (deliver or
+ * hold, or a held message its person discarded: the brand cannot tell
+ * that from a delivery, as it cannot tell a mute). */
 static inline bool gate_brand_accepted(const struct gate_decision *d)
 {
-	return d->outcome != GATE_REFUSE;
+	return d->outcome != GATE_REFUSE || d->reason == GATE_DISCARDED;
 }
 
 #endif

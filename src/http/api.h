@@ -58,6 +58,8 @@ void api_me_receipts(struct http_request *r);
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);
 void api_me_folder_empty(struct http_request *r);
+void api_me_message_release(struct http_request *r);
+void api_me_message_discard(struct http_request *r);
 void api_me_password_put(struct http_request *r);
 void api_me_export(struct http_request *r);
 void api_me_delivery_get(struct http_request *r);

@@ -11,6 +11,7 @@
 #include "app/account.h"
 #include "app/delivery.h"
 #include "app/inbox.h"
+#include "app/message.h"
 #include "app/person.h"
 #include "app/session.h"
 #include "core/id.h"
@@ -516,4 +517,60 @@ void api_me_delivery_patch(struct http_request *r)
 {
 	if (account_read_with(r, delivery_keys))
 		http_offload(r, delivery_patch_run, delivery_put_after);
+}
+
+/* ---- A held message released or discarded by its person ---- */
+
+struct held_work {
+	uint64_t id;
+	struct gate_decision decision; /* the job's outcome */
+};
+
+static void held_after(struct http_request *r)
+{
+	struct held_work *w = r->job;
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, w->id, id);
+	http_json(r, 200,
+		  json_pack("{s:s,s:s,s:s}", "id", id, "decision",
+			    gate_outcome_name(w->decision.outcome), "reason",
+			    gate_reasons[w->decision.reason].wire));
+}
+
+static void held_by_hand(struct http_request *r, bool release)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_MESSAGE, &id) || !api_no_fields(r))
+		return;
+	struct held_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	w->id = id;
+	r->job = w;
+	r->job_free = free;
+	struct app_write aw;
+	struct app_error err = { 0 };
+	int rc = message_by_hand_begin(r->app, r->person, id, release,
+				       &w->decision, &aw, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_app_write(r, &aw, held_after);
+}
+
+void api_me_message_release(struct http_request *r)
+{
+	held_by_hand(r, true);
+}
+
+void api_me_message_discard(struct http_request *r)
+{
+	held_by_hand(r, false);
 }

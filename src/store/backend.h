@@ -112,6 +112,9 @@ struct store_ops {
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
 				int64_t, int64_t, bool);
 	int (*message_get)(struct store_rd *, uint64_t, struct store_message *);
+	int (*held_due_now)(struct store_tx *, uint64_t, uint64_t, int64_t,
+			    int64_t *);
+	int (*attempt_discard)(struct store_tx *, uint64_t, int);
 	int (*attempt_plain)(struct store_rd *, int, store_content_cb, void *);
 	int (*attempt_seal)(struct store_tx *,
 			    const struct store_attempt_content *);

@@ -323,6 +323,9 @@ int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
 int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			    int reason, int folder, int64_t deliver_at,
 			    int64_t decided_at, bool exempt);
+int sqlite_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
+			int64_t now, int64_t *n);
+int sqlite_attempt_discard(struct store_tx *tx, uint64_t id, int reason);
 int sqlite_attempt_list(struct store_rd *rd,
 			const struct store_attempt_filter *f,
 			store_attempt_cb cb, void *arg);

@@ -311,6 +311,36 @@ int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
+static const char sql_held_due_now[] =
+	"UPDATE attempts SET deliver_at = ?1 WHERE decision = 1 AND "
+	"person = ?2 AND (?3 = 0 OR relationship = ?3) AND deliver_at > ?1";
+
+int sqlite_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
+			int64_t now, int64_t *n)
+{
+	WRITER_STMT(tx, sql_held_due_now);
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)rel);
+	int status = sqlite_exec_stmt(st);
+	if (status == STORE_OK && n)
+		*n = sqlite3_changes(sqlite_tx_conn(tx)->db);
+	return status;
+}
+
+static const char sql_discard[] =
+	"UPDATE attempts SET decision = 2, reason = ?1, folder = NULL, "
+	"deliver_at = NULL, subject = NULL, body = NULL, headers = NULL, "
+	"sender = NULL WHERE id = ?2 AND decision = 1";
+
+int sqlite_attempt_discard(struct store_tx *tx, uint64_t id, int reason)
+{
+	WRITER_STMT(tx, sql_discard);
+	sqlite3_bind_int(st, 1, reason);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
+}
+
 /* The filters are optional, so each is "? IS NULL OR column = ?"; the
  * cursor is a range on attempts_person_id (person, id), so that a page is
  * read newest first and the read stops after `limit` rows instead of

@@ -420,6 +420,17 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 					    deliver_at, decided_at, exempt);
 }
 
+int store_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
+		       int64_t now, int64_t *n)
+{
+	return TX_OPS(tx)->held_due_now(tx, person, rel, now, n);
+}
+
+int store_attempt_discard(struct store_tx *tx, uint64_t id, int reason)
+{
+	return TX_OPS(tx)->attempt_discard(tx, id, reason);
+}
+
 int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
 		      const uint8_t dedup[16], bool *found)
 {

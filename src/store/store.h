@@ -422,6 +422,17 @@ int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			   int reason, int folder, int64_t deliver_at,
 			   int64_t decided_at, bool exempt);
 
+/* Makes the person's held attempts (of one relationship when rel is not
+ * 0) due at `now`, so that the scheduler decides them again at once;
+ * *n (may be NULL) gets how many moved. */
+int store_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
+		       int64_t now, int64_t *n);
+/* A held attempt its person discarded: refused with `reason`, its content
+ * (sender, subject, header block, body) removed as emptying a folder
+ * does; the row stays, listed with the person's refused attempts.
+ * STORE_NOT_FOUND when it is no longer held. */
+int store_attempt_discard(struct store_tx *tx, uint64_t id, int reason);
+
 /* What the scheduler's purge deletes once its time is up; a bound of 0
  * keeps everything of its kind. */
 struct store_purge {

@@ -368,6 +368,27 @@ Test(gate, row12_hold_queue_full)
 	EXPECT_REFUSE(decide(T0), GATE_HOLD_QUEUE_FULL);
 }
 
+Test(gate, by_hand_waives_caps_and_quiet_hours)
+{
+	fx.terms.quiet = quiet(11, 0, 13, 0, ALL_DAYS);
+	build();
+	fx.in.hold_queue = 5;
+	fx.in.held = 5;
+	fx.in.stage = GATE_STAGE_BY_HAND;
+	EXPECT_DELIVER(decide(T0));
+}
+
+Test(gate, by_hand_keeps_rows_3_to_8)
+{
+	build();
+	fx.in.stage = GATE_STAGE_BY_HAND;
+	fx.in.rel_state = REL_ENDED;
+	EXPECT_REFUSE(decide(T0), GATE_RELATIONSHIP_ENDED);
+	fx.in.rel_state = REL_ACTIVE;
+	fx.terms.expires_at = T0 - 1;
+	EXPECT_REFUSE(decide(T0), GATE_CONSENT_EXPIRED);
+}
+
 /* ---- The earlier row wins ---- */
 
 Test(gate, unknown_alias_beats_everything)
@@ -1211,6 +1232,7 @@ static const struct {
 	{ GATE_GLOBAL_FREQUENCY_CAP, "global_frequency_cap", "not_accepted" },
 	{ GATE_QUIET_HOURS, "quiet_hours", NULL },
 	{ GATE_HOLD_QUEUE_FULL, "hold_queue_full", "not_accepted" },
+	{ GATE_DISCARDED, "discarded", "not_accepted" },
 };
 
 Test(gate, reason_codes_are_stable)
@@ -1293,12 +1315,17 @@ Test(gate, holds_are_accepted_refusals_are_not)
 	cr_expect(gate_brand_accepted(&d));
 	d = (struct gate_decision){ .outcome = GATE_DELIVER };
 	cr_expect(gate_brand_accepted(&d));
-	for (int i = 1; i < GATE_REASON_COUNT; i++) {
+	for (int i = 1; i < GATE_DISCARDED; i++) {
 		d = (struct gate_decision){ .outcome = GATE_REFUSE,
 					    .reason = (uint8_t)i };
 		cr_expect_not(gate_brand_accepted(&d), "%s",
 			      gate_reasons[i].wire);
 	}
+	/* A held message its person discarded was accepted, as the brand
+	 * was told when it came. */
+	d = (struct gate_decision){ .outcome = GATE_REFUSE,
+				    .reason = GATE_DISCARDED };
+	cr_expect(gate_brand_accepted(&d));
 }
 
 Test(gate, reason_parse_round_trips)
