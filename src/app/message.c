@@ -425,9 +425,9 @@ enum app_status message_send(struct app *a, const struct message_in *in,
 
 /* The gate's input for a held attempt of relationship r. */
 static struct gate_input held_input(const struct config *cfg,
-				    struct rel_entry *r,
-				    struct person_entry *p, int channel,
-				    const char *topic, int64_t now, int stage)
+				    struct rel_entry *r, struct person_entry *p,
+				    int channel, const char *topic, int64_t now,
+				    int stage)
 {
 	int16_t tp = GATE_TOPIC_NONE;
 	if (topic && *topic) {
@@ -513,7 +513,7 @@ static int by_hand_run(struct app_tx *t, void *arg)
 	struct store_message m;
 	int rc = store_message_get(t->reads, j->attempt, &m);
 	j->status = rc == STORE_NOT_FOUND ? APP_NOT_FOUND
-		    : rc != STORE_OK      ? APP_FAULT
+		    : rc != STORE_OK	  ? APP_FAULT
 					  : APP_OK;
 	if (rc != STORE_OK)
 		return STORE_INVALID;

@@ -114,7 +114,8 @@ struct gate_decision gate_decide(const struct gate_input *in)
 	 * to 255, and 1u << 32 and beyond is undefined. */
 	unsigned bit = ch < CHANNEL_COUNT ? 1u << ch : 0;
 
-	if (in->stage != GATE_STAGE_RELEASE && in->stage != GATE_STAGE_BY_HAND) {
+	if (in->stage != GATE_STAGE_RELEASE &&
+	    in->stage != GATE_STAGE_BY_HAND) {
 		if (!in->alias_known) /* 1 */
 			return gate_refuse(GATE_UNKNOWN_ALIAS);
 		if (in->stage == GATE_STAGE_FULL &&
