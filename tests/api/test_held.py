@@ -13,17 +13,9 @@ import time
 import pytest
 
 from conftest import GRANT, assert_problem
+from test_http_gate import TERMS, rfc3339, utc_now
 
-TERMS = dict(GRANT, topics=["orders", "offers"])
 WAIT = 5  # seconds at most for a woken round (the tick is not waited on)
-
-
-def utc_now():
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def rfc3339(t):
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def quiet_now(hours=1):

@@ -231,6 +231,14 @@ FOREIGN = {
     ("PATCH", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    {"read": True, "folder": "later"}),
+    ("POST", "/v1/me/messages/{id}/release"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/release",
+                   None),
+    ("POST", "/v1/me/messages/{id}/discard"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/discard",
+                   None),
     # A folder is named, not an id: Bob's own folder is unknown to Ana.
     ("POST", "/v1/me/folders/{id}/empty"):
         lambda w: (w.ana, "/v1/me/folders/bobs/empty", None),
