@@ -8,6 +8,8 @@ Quiet hours are set to cover "now" (UTC, the default zone), so nothing
 waits on the wall clock for long; a re-decision is the scheduler's round,
 woken by the change's commit, so each check polls briefly for it."""
 import datetime
+import email
+import email.policy
 import time
 
 import pytest
@@ -308,3 +310,33 @@ def test_a_body_is_refused(world):
     msg = send_held(acme, rel)
     assert_problem(ana.post(f"/v1/me/messages/{msg}/release", {"x": 1}), 400)
     assert ana.message(msg)["decision"] == "hold"
+
+
+def test_released_and_woken_messages_reach_the_maildir(make_api, tmp_path):
+    """The delivery adapters get a released message like any delivery;
+    a discarded one never lands."""
+    from test_delivery import enable, files, wait_for
+    root = tmp_path / "maildir"
+    root.mkdir()
+    api = make_api("--maildir-root", str(root))
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme")
+    rel = api.connect(ana, acme)
+    assert enable(ana).status == 200
+    quiet, _ = quiet_now()
+    ana.ok("PUT", "/v1/me/terms", {"quiet_hours": quiet})
+    by_hand = send_held(acme, rel, subject="by hand")
+    dropped = send_held(acme, rel, subject="dropped")
+    woken = send_held(acme, rel, subject="woken")
+    ana.ok("POST", f"/v1/me/messages/{by_hand}/release")
+    ana.ok("POST", f"/v1/me/messages/{dropped}/discard")
+    ana.ok("PUT", "/v1/me/terms", {})
+    assert decided(ana, woken)["decision"] == "deliver"
+    inbox = wait_for(lambda: len(files(root, ana.id)) == 2 and
+                     files(root, ana.id))
+    assert inbox, files(root, ana.id)
+    subjects = sorted(
+        email.message_from_bytes(open(p, "rb").read(),
+                                 policy=email.policy.default)["Subject"]
+        for p in inbox.values())
+    assert subjects == ["by hand", "woken"], subjects
