@@ -10,10 +10,12 @@
 #include "app/relationship.h"
 #include "app/sealed.h"
 #include "base/log.h"
+#include "base/mailmsg.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 enum app_status inbox_folders(struct app *a, uint64_t person,
@@ -349,5 +351,181 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
+	return APP_OK;
+}
+
+/* ---- GET /v1/me/messages/{id} ---- */
+
+/* A header field for the reader, when the message has it. */
+static void read_header(json_t *h, const char *name, const char *value)
+{
+	if (value && value[0])
+		json_object_set_new(h, name, json_string(value));
+}
+
+/* What a person reads of mail: the text, the headers a reader wants, the
+ * attachments. `data` is the whole message, or only its header block
+ * when the body was not kept (a refusal). */
+static enum app_status read_mail(json_t *o, const char *id, const char *data,
+				 size_t len, bool whole)
+{
+	struct mailmsg_view *v = malloc(sizeof(*v));
+	if (v == NULL)
+		return APP_FAULT;
+	if (!mailmsg_read(data, len, v)) {
+		free(v);
+		return APP_FAULT;
+	}
+	json_t *h = json_object();
+	read_header(h, "from", v->from);
+	read_header(h, "to", v->to);
+	read_header(h, "cc", v->cc);
+	read_header(h, "reply_to", v->reply_to);
+	read_header(h, "subject", v->subject);
+	read_header(h, "message_id", v->message_id);
+	if (v->date != 0)
+		json_object_set_new(h, "date", app_time_json(v->date));
+	json_object_set_new(o, "headers", h);
+	json_object_set_new(o, "text",
+			    whole ? json_stringn(v->text, v->text_len)
+				  : json_null());
+	json_t *att = json_array();
+	for (int i = 0; whole && i < v->n_attachments; i++)
+		json_array_append_new(
+			att, json_pack("{s:s?,s:s,s:I}", "name",
+				       v->attachments[i].name[0]
+					       ? v->attachments[i].name
+					       : NULL,
+				       "content_type",
+				       v->attachments[i].content_type, "size",
+				       (json_int_t)v->attachments[i].size));
+	json_object_set_new(o, "attachments", att);
+	if (whole && v->more_attachments > 0)
+		json_object_set_new(o, "attachments_not_listed",
+				    json_integer(v->more_attachments));
+	if (whole && v->html) {
+		char href[96];
+		snprintf(href, sizeof(href), "/v1/me/messages/%s/html", id);
+		json_object_set_new(o, "html_href", json_string(href));
+	}
+	mailmsg_view_clear(v);
+	free(v);
+	return APP_OK;
+}
+
+enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
+			      json_t **out, struct app_error *err)
+{
+	/* The list's own item, so that both read the same: the newest of
+	 * the person's messages up to this id is this one, or it is not
+	 * theirs (or removed). */
+	json_t *items = json_array();
+	struct inbox_filter f = { -1, 0, NULL, id + 1, 1 };
+	int rc = inbox_list(a, person, &f, items, err);
+	json_t *item = json_array_get(items, 0);
+	char want[ID_SIZE];
+	id_encode(ID_MESSAGE, id, want);
+	if (rc == APP_OK &&
+	    (item == NULL ||
+	     strcmp(json_string_value(json_object_get(item, "id")), want)))
+		rc = app_fail(err, APP_NOT_FOUND, NULL, "no such message");
+	if (rc != APP_OK) {
+		json_decref(items);
+		return rc;
+	}
+	json_t *o = json_incref(item);
+	json_decref(items);
+
+	struct store_message m;
+	rc = sealed_message(a->reads, a->keys, id, &m);
+	if (rc != APP_OK) {
+		json_decref(o);
+		return app_fail(err,
+				rc == APP_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT,
+				NULL,
+				rc == APP_NOT_FOUND ? "no such message"
+						    : "the message cannot be "
+						      "opened");
+	}
+	if (m.headers != NULL) {
+		bool whole = m.body != NULL;
+		rc = read_mail(o, want, whole ? m.body : m.headers,
+			       whole ? m.body_len : m.headers_len, whole);
+	} else {
+		/* A message that came over HTTP (or from cmr): its body is
+		 * the text, and the brand wrote it to the alias. */
+		json_t *h = json_object();
+		read_header(h, "from", m.brand_name);
+		read_header(h, "to", m.alias);
+		read_header(h, "subject", m.subject);
+		json_object_set_new(o, "headers", h);
+		if (m.body) {
+			m.body_len = utf8_clean(m.body, m.body_len);
+			json_object_set_new(o, "text",
+					    json_stringn(m.body, m.body_len));
+		} else {
+			json_object_set_new(o, "text", json_null());
+		}
+		json_object_set_new(o, "attachments", json_array());
+	}
+	sealed_message_clear(&m);
+	if (rc != APP_OK) {
+		json_decref(o);
+		return app_fail(err, APP_FAULT, NULL,
+				"the message cannot be read");
+	}
+	*out = o;
+	return APP_OK;
+}
+
+/* ---- DELETE /v1/me/messages/{id} ---- */
+
+struct remove_job {
+	uint64_t person, id;
+};
+
+static int remove_run(struct app_tx *t, void *arg)
+{
+	struct remove_job *j = arg;
+	struct store_message m;
+	int rc = store_message_get(t->reads, j->id, &m);
+	if (rc != STORE_OK)
+		return rc;
+	int folder = m.folder;
+	bool delivered = m.decision == GATE_DELIVER && m.person == j->person;
+	store_message_clear(&m);
+	rc = store_attempt_remove(t->tx, j->person, j->id);
+	/* Its Maildir copy leaves too (the row, marked removed, says so). */
+	if (rc == STORE_OK && delivered &&
+	    message_outbox_tx(t, j->person, j->id, STORE_OUTBOX_REMOVE, folder,
+			      t->now_ms / 1000) != APP_OK)
+		rc = STORE_FAULT;
+	return rc;
+}
+
+static enum app_status remove_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such message");
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, NULL,
+				"the message is held: the gate decides it "
+				"still; discard it instead");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the message could not be removed");
+	return APP_OK;
+}
+
+enum app_status inbox_remove_begin(struct app *a, uint64_t person, uint64_t id,
+				   struct app_write *w, struct app_error *err)
+{
+	(void)a;
+	struct remove_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct remove_job){ person, id };
+	*w = (struct app_write){ remove_run, j, false, remove_finish, free };
 	return APP_OK;
 }

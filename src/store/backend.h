@@ -108,6 +108,7 @@ struct store_ops {
 			    store_attempt_cb, void *);
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
+	int (*attempt_remove)(struct store_tx *, uint64_t, uint64_t);
 	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
 				int64_t, int64_t, bool);

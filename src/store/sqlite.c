@@ -145,6 +145,7 @@ const struct store_ops store_sqlite_ops = {
 	.attempt_list = sqlite_attempt_list,
 	.attempt_update = sqlite_attempt_update,
 	.folder_empty = sqlite_folder_empty,
+	.attempt_remove = sqlite_attempt_remove,
 	.held_due = sqlite_held_due,
 	.attempt_redecide = sqlite_attempt_redecide,
 	.message_get = sqlite_message_get,

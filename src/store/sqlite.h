@@ -312,6 +312,7 @@ int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			  int read, int folder);
 int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 			int64_t *n);
+int sqlite_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id);
 int sqlite_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
 			 void *arg);
 int sqlite_attempt_seal(struct store_tx *tx,

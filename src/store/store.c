@@ -316,6 +316,11 @@ int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 	return TX_OPS(tx)->folder_empty(tx, person, folder, n);
 }
 
+int store_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id)
+{
+	return TX_OPS(tx)->attempt_remove(tx, person, id);
+}
+
 int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
 {
 	return TX_OPS(tx)->person_bounce(tx, id, at);

@@ -450,6 +450,10 @@ int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
  * windows still count the delivery. *n gets how many. */
 int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n);
+/* Removes one of the person's messages as emptying does (content deleted,
+ * row kept and out of every list); a held one stays (STORE_CONFLICT).
+ * STORE_NOT_FOUND when it is not theirs or removed already. */
+int store_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id);
 
 /* Erasure (the person's data key destroyed), inside a job: every alias of the
  * person becomes its tombstone (in the directory and in the relationship, which
