@@ -140,6 +140,23 @@ void api_me_proposals_list(struct http_request *r)
 	api_page_reply(r, limit, items, rc, &err);
 }
 
+/* ---- GET /v1/me/proposals/{id} ---- */
+
+void api_me_proposals_get(struct http_request *r)
+{
+	uint64_t id;
+	json_t *view = NULL;
+	struct app_error err = { 0 };
+	if (!api_id(r, 0, ID_PROPOSAL, &id))
+		return;
+	int rc = proposal_person_view(r->app, r->person, id, &view, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_json(r, 200, view);
+}
+
 /* ---- accept and decline ---- */
 
 static void accept_after(struct http_request *r)
