@@ -963,27 +963,14 @@ static json_t *proposal_json(struct app *a, const struct store_proposal *p,
 	return o;
 }
 
-enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-				    json_t **out, struct app_error *err)
+enum app_status proposal_view(struct app *a, struct app_caller who, uint64_t id,
+			      json_t **out, struct app_error *err)
 {
 	struct store_proposal p;
-	int rc = proposal_of(a, APP_BRAND(brand), id, &p, err);
+	int rc = proposal_of(a, who, id, &p, err);
 	if (rc != APP_OK)
 		return rc;
-	*out = proposal_json(a, &p, false);
-	store_proposal_clear(&p);
-	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
-}
-
-enum app_status proposal_person_view(struct app *a, uint64_t person,
-				     uint64_t id, json_t **out,
-				     struct app_error *err)
-{
-	struct store_proposal p;
-	int rc = proposal_of(a, APP_PERSON(person), id, &p, err);
-	if (rc != APP_OK)
-		return rc;
-	*out = proposal_json(a, &p, true);
+	*out = proposal_json(a, &p, who.person != 0);
 	store_proposal_clear(&p);
 	return *out ? APP_OK
 		    : app_fail(err, APP_FAULT, NULL,

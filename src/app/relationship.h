@@ -49,21 +49,16 @@ enum app_status relationship_accepted_view(struct app *a, uint64_t person,
 					   uint64_t id, json_t **out,
 					   struct app_error *err);
 
-/* A proposal as its brand follows it. */
-enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-				    json_t **out, struct app_error *err);
+/* A proposal as its brand follows it, or (who is a person) as the
+ * person's page shows it; APP_NOT_FOUND when it is not the caller's. */
+enum app_status proposal_view(struct app *a, struct app_caller who, uint64_t id,
+			      json_t **out, struct app_error *err);
 
 /* A page of the person's proposals with ids > after, each with its brand
  * (view_brand_card: name, domains, policy URL, contact) and the value it
  * offers. */
 enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
 			      int limit, json_t *items, struct app_error *err);
-
-/* One of the person's proposals as the page shows it; APP_NOT_FOUND when
- * it is not theirs. */
-enum app_status proposal_person_view(struct app *a, uint64_t person,
-				     uint64_t id, json_t **out,
-				     struct app_error *err);
 
 /* A brand proposes to a person: `proposal` is the request body (value,
  * channels, topics, fields, and connect_code unless `person` is given —
