@@ -108,10 +108,8 @@ def test_another_persons_proposal_is_404_and_nothing_recorded(api):
     bob_prp = api.propose(bob, acme)
     ana_prp = api.propose(ana, acme)
     before = (ana.snapshot(), bob.snapshot())
-    for path in (f"/v1/me/proposals/{bob_prp}",
-                 "/v1/me/proposals/prp_k3x9q2r7m4vt8wzp",
-                 f"/v1/me/proposals/{bob_prp[:-1]}"):
-        assert_problem(ana.get(path), 404)
+    # (Made-up and malformed ids: test_http_authz, for every route.)
+    assert_problem(ana.get(f"/v1/me/proposals/{bob_prp}"), 404)
     # A brand's key on the person's route is the wrong role.
     assert_problem(acme.get(f"/v1/me/proposals/{ana_prp}"), 403)
     assert (ana.snapshot(), bob.snapshot()) == before
