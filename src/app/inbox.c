@@ -9,6 +9,7 @@
 #include "app/message.h"
 #include "app/relationship.h"
 #include "app/sealed.h"
+#include "app/view.h"
 #include "base/log.h"
 #include "base/mailmsg.h"
 #include "core/channel.h"
@@ -31,18 +32,10 @@ enum app_status inbox_folders(struct app *a, uint64_t person,
 	json_t *v;
 	json_array_foreach (own, i, v) {
 		if (json_is_string(v))
-			folder_table_intern(f, json_string_value(v));
+			folder_table_load(f, json_string_value(v));
 	}
 	json_decref(own);
 	return APP_OK;
-}
-
-static int inbox_folder_find(const struct folder_table *f, const char *name)
-{
-	for (int i = 0; i < f->n; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return i;
-	return -1;
 }
 
 int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
@@ -65,7 +58,7 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 	json_t *v;
 	json_array_foreach (own, k, v) {
 		if (json_is_string(v))
-			folder_table_intern(f, json_string_value(v));
+			folder_table_load(f, json_string_value(v));
 	}
 	int before = f->n;
 	rc = STORE_OK;
@@ -197,7 +190,7 @@ enum app_status inbox_empty_begin(struct app *a, uint64_t person,
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	}
-	int id = inbox_folder_find(f, folder);
+	int id = folder_table_find(f, folder);
 	free(f);
 	if (id < 0)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such folder");
@@ -228,6 +221,8 @@ enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
 /* ---- GET /v1/me/messages ---- */
 
 struct list_ctx {
+	struct app *a;
+	json_t *brands; /* {"id","name"} by brand id, read once a page */
 	json_t *items;
 	json_t *folders;       /* the person's own folder names (id 2 on) */
 	struct sealed_key key; /* opens subjects and senders */
@@ -260,7 +255,11 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 				    a->subject_len, &subject_len, &c->fault);
 	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
 				   a->sender_len, &sender_len, &c->fault);
+	json_t *brand = a->brand ? view_brand_ref(c->a, a->brand, c->brands)
+				 : json_null();
+	c->fault = c->fault || brand == NULL;
 	if (c->fault) {
+		json_decref(brand);
 		keys_free_plain(subject, subject_len);
 		keys_free_plain(sender, sender_len);
 		return 1;
@@ -280,6 +279,7 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 		app_time_json(a->deliver_at), "received_at",
 		app_time_json(a->received_at), "read", a->read,
 		"sender_verified", a->sender_verified);
+	json_object_set_new(o, "brand", brand); /* {"id","name"} */
 	if (sender)
 		json_object_set_new(o, "sender", json_string(sender));
 	keys_free_plain(subject, subject_len);
@@ -310,32 +310,34 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
-	struct list_ctx c = {
-		items, json_loads(p.folders, 0, NULL), { 0 }, false
-	};
+	struct list_ctx c = { a,     json_object(),
+			      items, json_loads(p.folders, 0, NULL),
+			      { 0 }, false };
 	/* The data key, unwrapped once for the page. */
 	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, c.key.dk) != 0) {
 		store_person_clear(&p);
 		json_decref(c.folders);
+		json_decref(c.brands);
 		return app_fail(err, APP_FAULT, NULL,
 				"the messages cannot be opened");
 	}
 	c.key.person = person;
 	store_person_clear(&p);
 	if (f->folder) {
-		if (strcmp(f->folder, "inbox") == 0)
+		if (terms_folder_same(f->folder, "inbox"))
 			sf.folder = FOLDER_INBOX;
-		else if (strcmp(f->folder, "later") == 0)
+		else if (terms_folder_same(f->folder, "later"))
 			sf.folder = FOLDER_LATER;
 		size_t i;
 		json_t *n;
 		json_array_foreach (c.folders, i, n) {
 			if (sf.folder < 0 &&
-			    strcmp(json_string_value(n), f->folder) == 0)
+			    terms_folder_same(json_string_value(n), f->folder))
 				sf.folder = (int)i + 2;
 		}
 		if (sf.folder < 0) {
 			json_decref(c.folders);
+			json_decref(c.brands);
 			sealed_key_clear(&c.key);
 			return app_fail(err, APP_NOT_FOUND, "folder",
 					"no such folder");
@@ -343,6 +345,7 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	}
 	int rc = store_attempt_list(a->reads, &sf, list_item, &c);
 	json_decref(c.folders);
+	json_decref(c.brands);
 	sealed_key_clear(&c.key);
 	if (rc == STORE_OK && c.fault) {
 		log_warn("inbox: list: a message of a person does not open");

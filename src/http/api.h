@@ -39,6 +39,7 @@ void api_me_codes_create(struct http_request *r);
 void api_proposals_create(struct http_request *r);
 void api_proposals_get(struct http_request *r);
 void api_me_proposals_list(struct http_request *r);
+void api_me_proposals_get(struct http_request *r);
 void api_me_proposals_accept(struct http_request *r);
 void api_me_proposals_decline(struct http_request *r);
 

@@ -42,6 +42,8 @@ const struct http_route http_routes[] = {
 	  "connect_codes" },
 	{ "GET", "/v1/me/proposals", WHO_PERSON, api_me_proposals_list,
 	  "me_proposals" },
+	{ "GET", "/v1/me/proposals/{id}", WHO_PERSON, api_me_proposals_get,
+	  "me_proposal" },
 	{ "POST", "/v1/me/proposals/{id}/accept", WHO_PERSON,
 	  api_me_proposals_accept, "me_proposal_accept" },
 	{ "POST", "/v1/me/proposals/{id}/decline", WHO_PERSON,

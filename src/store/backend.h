@@ -73,6 +73,8 @@ struct store_ops {
 				    store_proposal_cb, void *);
 	int (*proposal_decide)(struct store_tx *, uint64_t, const char *,
 			       uint64_t, int64_t);
+	int (*proposal_open)(struct store_rd *, uint64_t, uint64_t, int64_t,
+			     int *);
 
 	int (*relationship_insert)(struct store_tx *,
 				   const struct store_relationship *);

@@ -128,6 +128,7 @@ const struct store_ops store_sqlite_ops = {
 	.proposal_by_id = sqlite_proposal_by_id,
 	.proposal_list_person = sqlite_proposal_list_person,
 	.proposal_decide = sqlite_proposal_decide,
+	.proposal_open = sqlite_proposal_open,
 	.relationship_insert = sqlite_relationship_insert,
 	.relationship_get = sqlite_relationship_get,
 	.relationship_list = sqlite_relationship_list,

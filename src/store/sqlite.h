@@ -267,6 +267,8 @@ int sqlite_proposal_by_id(struct store_rd *rd, uint64_t id,
 			  struct store_proposal *p);
 int sqlite_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 			   uint64_t relationship, int64_t at);
+int sqlite_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			 int64_t now, int *open);
 int sqlite_proposal_list_person(struct store_rd *rd, uint64_t person,
 				uint64_t after, int limit, store_proposal_cb cb,
 				void *arg);

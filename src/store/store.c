@@ -261,6 +261,12 @@ int store_proposal_by_id(struct store_rd *rd, uint64_t id,
 	return rd->store->ops->proposal_by_id(rd, id, out);
 }
 
+int store_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			int64_t now, int *open)
+{
+	return rd->store->ops->proposal_open(rd, person, brand, now, open);
+}
+
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 			  uint64_t relationship, int64_t at)
 {

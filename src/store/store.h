@@ -325,6 +325,12 @@ typedef int (*store_proposal_cb)(const struct store_proposal *p, void *arg);
 int store_proposal_list_person(struct store_rd *rd, uint64_t person,
 			       uint64_t after, int limit, store_proposal_cb cb,
 			       void *arg);
+/* What ties a brand to a person already, in *open: STORE_OPEN_RELATIONSHIP
+ * (a relationship that has not ended), else STORE_OPEN_PROPOSAL (a
+ * proposal still pending at `now`), else 0. */
+enum { STORE_OPEN_RELATIONSHIP = 1, STORE_OPEN_PROPOSAL = 2 };
+int store_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			int64_t now, int *open);
 /* Sets state (and relationship, decided_at) of a pending proposal;
  * STORE_CONFLICT when it is no longer pending. */
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
