@@ -230,9 +230,15 @@ FOREIGN = {
     ("GET", "/v1/me/relationships/{id}/receipts"):
         lambda w: (w.ana, f"/v1/me/relationships/{w.bob_rel.id}/receipts",
                    None),
+    ("GET", "/v1/me/messages/{id}"):
+        lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
+                   None),
     ("PATCH", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    {"read": True, "folder": "later"}),
+    ("DELETE", "/v1/me/messages/{id}"):
+        lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
+                   None),
     ("POST", "/v1/me/messages/{id}/release"):
         lambda w: (w.ana,
                    f"/v1/me/messages/{w.bob.messages()[0]['id']}/release",
