@@ -18,3 +18,13 @@ CREATE INDEX attempts_campaign_refused ON attempts(campaign, id)
 CREATE INDEX attempts_campaign_refusals
 	ON attempts(campaign, reason, refused_at, decision)
 	WHERE campaign IS NOT NULL AND decision = 2;
+
+-- A backstop for a path that would refuse a held message without
+-- store_attempt_redecide: the refusal still gets its time (the store's
+-- clock), so that it can never read as refused at once.
+CREATE TRIGGER attempts_refused_at AFTER UPDATE OF decision ON attempts
+	WHEN OLD.decision <> 2 AND NEW.decision = 2 AND NEW.refused_at IS NULL
+BEGIN
+	UPDATE attempts SET refused_at = CAST(strftime('%s', 'now') AS INTEGER)
+		WHERE id = NEW.id;
+END;
