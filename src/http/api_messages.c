@@ -360,15 +360,19 @@ void api_campaigns_create(struct http_request *r)
 
 /* ---- GET /v1/messages/{id}, GET /v1/campaigns/{id}[/recipients] ---- */
 
-void api_messages_get(struct http_request *r)
+/* One of the brand's things, read by an app/ function of this shape. */
+typedef enum app_status (*brand_read)(struct app *a, uint64_t brand,
+				      uint64_t id, int64_t now, json_t **out,
+				      struct app_error *err);
+
+static void brand_read_reply(struct http_request *r, int type, brand_read fn)
 {
 	uint64_t id;
 	json_t *view = NULL;
 	struct app_error err = { 0 };
-	if (!api_id(r, 0, ID_MESSAGE, &id))
+	if (!api_id(r, 0, type, &id))
 		return;
-	int rc = message_brand_get(r->app, r->brand, id, app_now_ms() / 1000,
-				   &view, &err);
+	int rc = fn(r->app, r->brand, id, app_now_ms() / 1000, &view, &err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &err, 0);
 		return;
@@ -376,20 +380,14 @@ void api_messages_get(struct http_request *r)
 	http_json(r, 200, view);
 }
 
+void api_messages_get(struct http_request *r)
+{
+	brand_read_reply(r, ID_MESSAGE, message_brand_get);
+}
+
 void api_campaigns_get(struct http_request *r)
 {
-	uint64_t id;
-	json_t *view = NULL;
-	struct app_error err = { 0 };
-	if (!api_id(r, 0, ID_CAMPAIGN, &id))
-		return;
-	int rc = campaign_brand_get(r->app, r->brand, id, app_now_ms() / 1000,
-				    &view, &err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &err, 0);
-		return;
-	}
-	http_json(r, 200, view);
+	brand_read_reply(r, ID_CAMPAIGN, campaign_brand_get);
 }
 
 void api_campaigns_recipients(struct http_request *r)
