@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/utf8.h"
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "app/ledger.h"
 #include "app/gate_state.h"
 #include "app/jwks.h"
@@ -17,6 +19,7 @@
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "core/utf8.h"
 #include "ledger/chain.h"
 #include "store/store.h"
 
@@ -106,6 +109,59 @@ static int collect_entry(const struct store_ledger_entry *e, void *arg)
 	return 0;
 }
 
+/* Each exported message gains what was kept of it, opened: "raw", the
+ * message as it came (mail: every byte, headers and all; over HTTP: the
+ * body), or "raw_base64" when that is not UTF-8; "raw_is" says whether it
+ * is the "message" or only its "headers" (a refusal keeps no body). */
+static int export_content(struct app *a, uint64_t person, json_t *items)
+{
+	size_t i;
+	json_t *item;
+	json_array_foreach (items, i, item) {
+		uint64_t id;
+		if (!id_decode(ID_MESSAGE,
+			       json_string_value(json_object_get(item, "id")),
+			       &id))
+			return -1;
+		struct store_message m;
+		if (sealed_message(a->reads, a->keys, id, &m) != APP_OK)
+			return -1;
+		const char *raw = m.body ? m.body : m.headers;
+		size_t len = m.body ? m.body_len : m.headers_len;
+		int rc = 0;
+		if (m.person != person) {
+			rc = -1;
+		} else if (raw != NULL) {
+			json_object_set_new(
+				item, "raw_is",
+				json_string(m.body ? "message" : "headers"));
+			if (utf8_valid_prefix(raw, len) == len) {
+				json_object_set_new(item, "raw",
+						    json_stringn(raw, len));
+			} else {
+				size_t n = sodium_base64_ENCODED_LEN(
+					len, sodium_base64_VARIANT_ORIGINAL);
+				char *b64 = malloc(n);
+				if (b64 == NULL) {
+					rc = -1;
+				} else {
+					sodium_bin2base64(
+						b64, n, (const uint8_t *)raw,
+						len,
+						sodium_base64_VARIANT_ORIGINAL);
+					json_object_set_new(item, "raw_base64",
+							    json_string(b64));
+					free(b64);
+				}
+			}
+		}
+		sealed_message_clear(&m);
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
 enum app_status account_export(struct app *a, uint64_t person,
 			       const char *password, json_t **out,
 			       struct app_error *err)
@@ -178,6 +234,8 @@ enum app_status account_export(struct app *a, uint64_t person,
 		before = at.last;
 	}
 	sealed_key_clear(&at.key);
+	if (st == STORE_OK && export_content(a, person, at.items) != 0)
+		st = STORE_FAULT;
 	json_object_set_new(doc, "relationships", rc.items);
 	json_object_set_new(doc, "proposals", proposals);
 	json_object_set_new(doc, "messages", at.items);

@@ -9,11 +9,14 @@
 #include "app/message.h"
 #include "app/relationship.h"
 #include "app/sealed.h"
+#include "app/view.h"
 #include "base/log.h"
+#include "base/mailmsg.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/id.h"
 #include "core/terms.h"
+#include "core/utf8.h"
 #include "store/store.h"
 
 enum app_status inbox_folders(struct app *a, uint64_t person,
@@ -29,18 +32,10 @@ enum app_status inbox_folders(struct app *a, uint64_t person,
 	json_t *v;
 	json_array_foreach (own, i, v) {
 		if (json_is_string(v))
-			folder_table_intern(f, json_string_value(v));
+			folder_table_load(f, json_string_value(v));
 	}
 	json_decref(own);
 	return APP_OK;
-}
-
-static int inbox_folder_find(const struct folder_table *f, const char *name)
-{
-	for (int i = 0; i < f->n; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return i;
-	return -1;
 }
 
 int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
@@ -63,7 +58,7 @@ int inbox_folders_intern_tx(struct store_tx *tx, uint64_t person,
 	json_t *v;
 	json_array_foreach (own, k, v) {
 		if (json_is_string(v))
-			folder_table_intern(f, json_string_value(v));
+			folder_table_load(f, json_string_value(v));
 	}
 	int before = f->n;
 	rc = STORE_OK;
@@ -195,7 +190,7 @@ enum app_status inbox_empty_begin(struct app *a, uint64_t person,
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	}
-	int id = inbox_folder_find(f, folder);
+	int id = folder_table_find(f, folder);
 	free(f);
 	if (id < 0)
 		return app_fail(err, APP_NOT_FOUND, NULL, "no such folder");
@@ -226,6 +221,8 @@ enum app_status inbox_empty(struct app *a, uint64_t person, const char *folder,
 /* ---- GET /v1/me/messages ---- */
 
 struct list_ctx {
+	struct app *a;
+	json_t *brands; /* {"id","name"} by brand id, read once a page */
 	json_t *items;
 	json_t *folders;       /* the person's own folder names (id 2 on) */
 	struct sealed_key key; /* opens subjects and senders */
@@ -258,7 +255,11 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 				    a->subject_len, &subject_len, &c->fault);
 	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
 				   a->sender_len, &sender_len, &c->fault);
+	json_t *brand = a->brand ? view_brand_ref(c->a, a->brand, c->brands)
+				 : json_null();
+	c->fault = c->fault || brand == NULL;
 	if (c->fault) {
+		json_decref(brand);
 		keys_free_plain(subject, subject_len);
 		keys_free_plain(sender, sender_len);
 		return 1;
@@ -278,6 +279,7 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 		app_time_json(a->deliver_at), "received_at",
 		app_time_json(a->received_at), "read", a->read,
 		"sender_verified", a->sender_verified);
+	json_object_set_new(o, "brand", brand); /* {"id","name"} */
 	if (sender)
 		json_object_set_new(o, "sender", json_string(sender));
 	keys_free_plain(subject, subject_len);
@@ -308,32 +310,34 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (store_person_get(a->reads, person, NULL, &p) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
-	struct list_ctx c = {
-		items, json_loads(p.folders, 0, NULL), { 0 }, false
-	};
+	struct list_ctx c = { a,     json_object(),
+			      items, json_loads(p.folders, 0, NULL),
+			      { 0 }, false };
 	/* The data key, unwrapped once for the page. */
 	if (keys_unwrap(a->keys, p.data_key, p.data_key_len, c.key.dk) != 0) {
 		store_person_clear(&p);
 		json_decref(c.folders);
+		json_decref(c.brands);
 		return app_fail(err, APP_FAULT, NULL,
 				"the messages cannot be opened");
 	}
 	c.key.person = person;
 	store_person_clear(&p);
 	if (f->folder) {
-		if (strcmp(f->folder, "inbox") == 0)
+		if (terms_folder_same(f->folder, "inbox"))
 			sf.folder = FOLDER_INBOX;
-		else if (strcmp(f->folder, "later") == 0)
+		else if (terms_folder_same(f->folder, "later"))
 			sf.folder = FOLDER_LATER;
 		size_t i;
 		json_t *n;
 		json_array_foreach (c.folders, i, n) {
 			if (sf.folder < 0 &&
-			    strcmp(json_string_value(n), f->folder) == 0)
+			    terms_folder_same(json_string_value(n), f->folder))
 				sf.folder = (int)i + 2;
 		}
 		if (sf.folder < 0) {
 			json_decref(c.folders);
+			json_decref(c.brands);
 			sealed_key_clear(&c.key);
 			return app_fail(err, APP_NOT_FOUND, "folder",
 					"no such folder");
@@ -341,6 +345,7 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	}
 	int rc = store_attempt_list(a->reads, &sf, list_item, &c);
 	json_decref(c.folders);
+	json_decref(c.brands);
 	sealed_key_clear(&c.key);
 	if (rc == STORE_OK && c.fault) {
 		log_warn("inbox: list: a message of a person does not open");
@@ -349,5 +354,181 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
+	return APP_OK;
+}
+
+/* ---- GET /v1/me/messages/{id} ---- */
+
+/* A header field for the reader, when the message has it. */
+static void read_header(json_t *h, const char *name, const char *value)
+{
+	if (value && value[0])
+		json_object_set_new(h, name, json_string(value));
+}
+
+/* What a person reads of mail: the text, the headers a reader wants, the
+ * attachments. `data` is the whole message, or only its header block
+ * when the body was not kept (a refusal). */
+static enum app_status read_mail(json_t *o, const char *id, const char *data,
+				 size_t len, bool whole)
+{
+	struct mailmsg_view *v = malloc(sizeof(*v));
+	if (v == NULL)
+		return APP_FAULT;
+	if (!mailmsg_read(data, len, v)) {
+		free(v);
+		return APP_FAULT;
+	}
+	json_t *h = json_object();
+	read_header(h, "from", v->from);
+	read_header(h, "to", v->to);
+	read_header(h, "cc", v->cc);
+	read_header(h, "reply_to", v->reply_to);
+	read_header(h, "subject", v->subject);
+	read_header(h, "message_id", v->message_id);
+	if (v->date != 0)
+		json_object_set_new(h, "date", app_time_json(v->date));
+	json_object_set_new(o, "headers", h);
+	json_object_set_new(o, "text",
+			    whole ? json_stringn(v->text, v->text_len)
+				  : json_null());
+	json_t *att = json_array();
+	for (int i = 0; whole && i < v->n_attachments; i++)
+		json_array_append_new(
+			att, json_pack("{s:s?,s:s,s:I}", "name",
+				       v->attachments[i].name[0]
+					       ? v->attachments[i].name
+					       : NULL,
+				       "content_type",
+				       v->attachments[i].content_type, "size",
+				       (json_int_t)v->attachments[i].size));
+	json_object_set_new(o, "attachments", att);
+	if (whole && v->more_attachments > 0)
+		json_object_set_new(o, "attachments_not_listed",
+				    json_integer(v->more_attachments));
+	if (whole && v->html) {
+		char href[96];
+		snprintf(href, sizeof(href), "/v1/me/messages/%s/html", id);
+		json_object_set_new(o, "html_href", json_string(href));
+	}
+	mailmsg_view_clear(v);
+	free(v);
+	return APP_OK;
+}
+
+enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
+			      json_t **out, struct app_error *err)
+{
+	/* The list's own item, so that both read the same: the newest of
+	 * the person's messages up to this id is this one, or it is not
+	 * theirs (or removed). */
+	json_t *items = json_array();
+	struct inbox_filter f = { -1, 0, NULL, id + 1, 1 };
+	int rc = inbox_list(a, person, &f, items, err);
+	json_t *item = json_array_get(items, 0);
+	char want[ID_SIZE];
+	id_encode(ID_MESSAGE, id, want);
+	if (rc == APP_OK &&
+	    (item == NULL ||
+	     strcmp(json_string_value(json_object_get(item, "id")), want)))
+		rc = app_fail(err, APP_NOT_FOUND, NULL, "no such message");
+	if (rc != APP_OK) {
+		json_decref(items);
+		return rc;
+	}
+	json_t *o = json_incref(item);
+	json_decref(items);
+
+	struct store_message m;
+	rc = sealed_message(a->reads, a->keys, id, &m);
+	if (rc != APP_OK) {
+		json_decref(o);
+		return app_fail(err,
+				rc == APP_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT,
+				NULL,
+				rc == APP_NOT_FOUND ? "no such message"
+						    : "the message cannot be "
+						      "opened");
+	}
+	if (m.headers != NULL) {
+		bool whole = m.body != NULL;
+		rc = read_mail(o, want, whole ? m.body : m.headers,
+			       whole ? m.body_len : m.headers_len, whole);
+	} else {
+		/* A message that came over HTTP (or from cmr): its body is
+		 * the text, and the brand wrote it to the alias. */
+		json_t *h = json_object();
+		read_header(h, "from", m.brand_name);
+		read_header(h, "to", m.alias);
+		read_header(h, "subject", m.subject);
+		json_object_set_new(o, "headers", h);
+		if (m.body) {
+			m.body_len = utf8_clean(m.body, m.body_len);
+			json_object_set_new(o, "text",
+					    json_stringn(m.body, m.body_len));
+		} else {
+			json_object_set_new(o, "text", json_null());
+		}
+		json_object_set_new(o, "attachments", json_array());
+	}
+	sealed_message_clear(&m);
+	if (rc != APP_OK) {
+		json_decref(o);
+		return app_fail(err, APP_FAULT, NULL,
+				"the message cannot be read");
+	}
+	*out = o;
+	return APP_OK;
+}
+
+/* ---- DELETE /v1/me/messages/{id} ---- */
+
+struct remove_job {
+	uint64_t person, id;
+};
+
+static int remove_run(struct app_tx *t, void *arg)
+{
+	struct remove_job *j = arg;
+	struct store_message m;
+	int rc = store_message_get(t->reads, j->id, &m);
+	if (rc != STORE_OK)
+		return rc;
+	int folder = m.folder;
+	bool delivered = m.decision == GATE_DELIVER && m.person == j->person;
+	store_message_clear(&m);
+	rc = store_attempt_remove(t->tx, j->person, j->id);
+	/* Its Maildir copy leaves too (the row, marked removed, says so). */
+	if (rc == STORE_OK && delivered &&
+	    message_outbox_tx(t, j->person, j->id, STORE_OUTBOX_REMOVE, folder,
+			      t->now_ms / 1000) != APP_OK)
+		rc = STORE_FAULT;
+	return rc;
+}
+
+static enum app_status remove_finish(void *job, int rc, struct app_error *err)
+{
+	(void)job;
+	if (rc == STORE_NOT_FOUND)
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such message");
+	if (rc == STORE_CONFLICT)
+		return app_fail(err, APP_CONFLICT, NULL,
+				"the message is held: the gate decides it "
+				"still; discard it instead");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the message could not be removed");
+	return APP_OK;
+}
+
+enum app_status inbox_remove_begin(struct app *a, uint64_t person, uint64_t id,
+				   struct app_write *w, struct app_error *err)
+{
+	(void)a;
+	struct remove_job *j = malloc(sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	*j = (struct remove_job){ person, id };
+	*w = (struct app_write){ remove_run, j, false, remove_finish, free };
 	return APP_OK;
 }

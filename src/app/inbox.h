@@ -52,6 +52,23 @@ enum app_status inbox_list(struct app *a, uint64_t person,
 			   const struct inbox_filter *f, json_t *items,
 			   struct app_error *err);
 
+/* One of the person's messages as they read it: the list's item (above)
+ * and "headers" (from, to, cc, reply_to, subject, message_id, date: those
+ * it has), "text" (mail: its text/plain part, else its HTML part as text;
+ * a message sent over HTTP: its body; null when the body was not kept, as
+ * for a refusal), "attachments" ([{"name", "content_type", "size"}]), and
+ * for mail with an HTML part "html_href". APP_NOT_FOUND when it is not
+ * theirs, or removed. */
+enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
+			      json_t **out, struct app_error *err);
+
+/* Removes one of the person's messages as emptying a folder does (content
+ * gone, its Maildir copy too; the row stays for the cap windows).
+ * APP_NOT_FOUND when not theirs or removed already, APP_CONFLICT when it
+ * is held. */
+enum app_status inbox_remove_begin(struct app *a, uint64_t person, uint64_t id,
+				   struct app_write *w, struct app_error *err);
+
 /* The person's folder table (inbox, later, then their own), read. */
 enum app_status inbox_folders(struct app *a, uint64_t person,
 			      struct folder_table *f);

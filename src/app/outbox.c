@@ -62,24 +62,10 @@ enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
 {
 	struct store_message m;
 	memset(out, 0, sizeof(*out));
-	int rc = store_message_get(a->reads, p->o.attempt, &m);
-	if (rc != STORE_OK)
-		return app_from_store(rc);
 	/* Opened with the person's data key, unwrapped for this message. */
-	struct sealed_key k = { 0 };
-	if ((m.subject_sealed || m.headers_sealed || m.body_sealed) &&
-	    (sealed_key(a->reads, a->keys, m.person, &k) != APP_OK ||
-	     sealed_open(&k, m.subject_sealed, &m.subject, &m.subject_len) !=
-		     0 ||
-	     sealed_open(&k, m.headers_sealed, &m.headers, &m.headers_len) !=
-		     0 ||
-	     sealed_open(&k, m.body_sealed, &m.body, &m.body_len) != 0)) {
-		sealed_key_clear(&k);
-		store_message_clear(&m);
-		log_warn("outbox: the message of a person does not open");
-		return APP_FAULT;
-	}
-	sealed_key_clear(&k);
+	int rc = sealed_message(a->reads, a->keys, p->o.attempt, &m);
+	if (rc != APP_OK)
+		return rc;
 	*out = (struct outbox_message){
 		.id = m.id,
 		.person = m.person,
@@ -101,7 +87,7 @@ enum app_status outbox_message(struct app *a, const struct outbox_piece *p,
 	snprintf(out->alias, sizeof(out->alias), "%s", m.alias);
 	snprintf(out->brand_name, sizeof(out->brand_name), "%s", m.brand_name);
 	m.subject = m.headers = m.body = NULL; /* handed over */
-	store_message_clear(&m);
+	sealed_message_clear(&m);
 	return APP_OK;
 }
 

@@ -72,6 +72,7 @@ struct propose_job {
 	int64_t now_ms;
 	bool by_code;
 	uint8_t code_hash[32];
+	int open; /* what tied the brand to the person already (STORE_OPEN_*) */
 };
 
 static int propose_run(struct app_tx *t, void *arg)
@@ -84,6 +85,15 @@ static int propose_run(struct app_tx *t, void *arg)
 		if (rc != STORE_OK)
 			return rc;
 	}
+	/* One relationship per person and brand, and one proposal on the
+	 * way to it: a second is refused, with the code left unused (the
+	 * job's savepoint rolls its use back). */
+	rc = store_proposal_open(t->reads, j->p.person, j->p.brand,
+				 j->now_ms / 1000, &j->open);
+	if (rc == STORE_OK && j->open)
+		return STORE_CONFLICT;
+	if (rc != STORE_OK)
+		return rc;
 	rc = store_proposal_insert(t->tx, &j->p);
 	if (rc != STORE_OK)
 		return rc;
@@ -97,6 +107,15 @@ static enum app_status propose_finish(void *job, int rc, struct app_error *err)
 	if (rc == STORE_NOT_FOUND)
 		return app_fail(err, APP_NOT_FOUND, "connect_code",
 				"no such connect code");
+	if (rc == STORE_CONFLICT && j->open == STORE_OPEN_RELATIONSHIP)
+		return app_fail(err, APP_CONFLICT, "connect_code",
+				"you have a relationship with this person "
+				"already");
+	if (rc == STORE_CONFLICT && j->open == STORE_OPEN_PROPOSAL)
+		return app_fail(err, APP_CONFLICT, "connect_code",
+				"a proposal of yours to this person is "
+				"pending; it can be proposed again once it "
+				"is declined or has expired");
 	if (rc != STORE_OK)
 		return app_fail(err, app_from_store(rc), NULL,
 				"the proposal could not be recorded");
@@ -385,6 +404,7 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 				  terr.reason);
 		goto out;
 	}
+	terms_folders_respell(t, folders);
 	if (store_brand_get(a->reads, p.brand, NULL, &b) != STORE_OK)
 		goto out;
 
@@ -775,6 +795,7 @@ static enum app_status terms_begin(struct app *a, uint64_t person, uint64_t rel,
 				  terr.reason);
 		goto out;
 	}
+	terms_folders_respell(t, folders);
 	free(j.r.terms);
 	free(j.r.topics);
 	json_t *nt = terms_to_json(t);
@@ -850,30 +871,32 @@ struct page_ctx {
 	struct app *a;
 	json_t *items;
 	bool brand; /* the brand's trimmed view */
+	bool fault; /* an item could not be made */
 };
 
 static int page_item(const struct store_relationship *r, void *arg)
 {
 	struct page_ctx *c = arg;
-	json_array_append_new(c->items,
-			      c->brand ? view_brand_item(r)
-				       : view_person_relationship(c->a, r));
-	return 0;
+	json_t *item = c->brand ? view_brand_item(r)
+				: view_person_relationship(c->a, r);
+	c->fault = item == NULL;
+	return json_array_append_new(c->items, item) != 0;
 }
 
 enum app_status relationship_page(struct app *a, struct app_caller who,
 				  uint64_t after, int limit, json_t *items,
 				  struct app_error *err)
 {
-	struct page_ctx c = { a, items, who.person == 0 };
+	struct page_ctx c = { a, items, who.person == 0, false };
 	struct store_relationship_filter f = { .person = who.person,
 					       .brand = who.brand,
 					       .after = after,
 					       .limit = limit };
 	int rc = store_relationship_list(a->reads, &f, page_item, &c);
-	return rc == STORE_OK ? APP_OK
-			      : app_fail(err, APP_FAULT, NULL,
-					 "the store cannot be read");
+	return rc == STORE_OK && !c.fault
+		       ? APP_OK
+		       : app_fail(err, APP_FAULT, NULL,
+				  "the store cannot be read");
 }
 
 enum app_status relationship_person_view(struct app *a, uint64_t person,
@@ -907,7 +930,8 @@ enum app_status relationship_accepted_view(struct app *a, uint64_t person,
 	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
 }
 
-/* A proposal as JSON: with its brand for the person. */
+/* A proposal as JSON: with its brand for the person (view_brand_card);
+ * NULL when the store cannot be read. */
 static json_t *proposal_json(struct app *a, const struct store_proposal *p,
 			     bool for_person)
 {
@@ -929,49 +953,51 @@ static json_t *proposal_json(struct app *a, const struct store_proposal *p,
 	json_decref(ask);
 	json_object_set_new(o, "value", json_string(p->value));
 	if (for_person) {
-		char brd[ID_SIZE];
-		struct store_brand b;
-		id_encode(ID_BRAND, p->brand, brd);
-		json_t *brand = json_pack("{s:s}", "id", brd);
-		if (store_brand_get(a->reads, p->brand, NULL, &b) == STORE_OK) {
-			json_object_set_new(brand, "name", json_string(b.name));
-			store_brand_clear(&b);
+		json_t *brand = view_brand_card(a, p->brand);
+		if (brand == NULL) {
+			json_decref(o);
+			return NULL;
 		}
 		json_object_set_new(o, "brand", brand);
 	}
 	return o;
 }
 
-enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-				    json_t **out, struct app_error *err)
+enum app_status proposal_view(struct app *a, struct app_caller who, uint64_t id,
+			      json_t **out, struct app_error *err)
 {
 	struct store_proposal p;
-	int rc = proposal_of(a, APP_BRAND(brand), id, &p, err);
+	int rc = proposal_of(a, who, id, &p, err);
 	if (rc != APP_OK)
 		return rc;
-	*out = proposal_json(a, &p, false);
+	*out = proposal_json(a, &p, who.person != 0);
 	store_proposal_clear(&p);
-	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");
+	return *out ? APP_OK
+		    : app_fail(err, APP_FAULT, NULL,
+			       "the store cannot be read");
 }
 
 struct proposal_page_ctx {
 	struct app *a;
 	json_t *items;
+	bool fault; /* an item could not be made */
 };
 
 static int proposal_item(const struct store_proposal *p, void *arg)
 {
 	struct proposal_page_ctx *c = arg;
-	json_array_append_new(c->items, proposal_json(c->a, p, true));
-	return 0;
+	json_t *item = proposal_json(c->a, p, true);
+	c->fault = item == NULL;
+	return json_array_append_new(c->items, item) != 0;
 }
 
 enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
 			      int limit, json_t *items, struct app_error *err)
 {
-	struct proposal_page_ctx c = { a, items };
+	struct proposal_page_ctx c = { a, items, false };
 	if (store_proposal_list_person(a->reads, person, after, limit,
-				       proposal_item, &c) != STORE_OK)
+				       proposal_item, &c) != STORE_OK ||
+	    c.fault)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	return APP_OK;

@@ -49,11 +49,14 @@ enum app_status relationship_accepted_view(struct app *a, uint64_t person,
 					   uint64_t id, json_t **out,
 					   struct app_error *err);
 
-/* A proposal as its brand follows it. */
-enum app_status proposal_brand_view(struct app *a, uint64_t brand, uint64_t id,
-				    json_t **out, struct app_error *err);
+/* A proposal as its brand follows it, or (who is a person) as the
+ * person's page shows it; APP_NOT_FOUND when it is not the caller's. */
+enum app_status proposal_view(struct app *a, struct app_caller who, uint64_t id,
+			      json_t **out, struct app_error *err);
 
-/* A page of the person's proposals with ids > after, with their brand. */
+/* A page of the person's proposals with ids > after, each with its brand
+ * (view_brand_card: name, domains, policy URL, contact) and the value it
+ * offers. */
 enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
 			      int limit, json_t *items, struct app_error *err);
 
@@ -61,7 +64,10 @@ enum app_status proposal_page(struct app *a, uint64_t person, uint64_t after,
  * channels, topics, fields, and connect_code unless `person` is given —
  * the demo and tests name the person directly). *id gets the proposal.
  * Errors name the field; a terms error's kind decides 400 vs 422
- * (err_kind); an unknown, used or expired code is APP_NOT_FOUND. */
+ * (err_kind); an unknown, used or expired code is APP_NOT_FOUND. A brand
+ * that has a relationship with the person that has not ended, or a
+ * proposal to them still pending, gets APP_CONFLICT, and nothing is
+ * recorded (the connect code stays unused). */
 enum app_status proposal_create(struct app *a, uint64_t brand, uint64_t person,
 				const json_t *proposal, uint64_t *id,
 				int *err_kind, struct app_error *err);

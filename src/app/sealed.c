@@ -138,6 +138,39 @@ char *sealed_text(const struct sealed_key *k, bool sealed, const char *value,
 	return out;
 }
 
+enum app_status sealed_message(struct store_rd *reads, struct keys *keys,
+			       uint64_t id, struct store_message *m)
+{
+	int rc = store_message_get(reads, id, m);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	struct sealed_key k = { 0 };
+	if ((m->subject_sealed || m->headers_sealed || m->body_sealed) &&
+	    (sealed_key(reads, keys, m->person, &k) != APP_OK ||
+	     sealed_open(&k, m->subject_sealed, &m->subject, &m->subject_len) !=
+		     0 ||
+	     sealed_open(&k, m->headers_sealed, &m->headers, &m->headers_len) !=
+		     0 ||
+	     sealed_open(&k, m->body_sealed, &m->body, &m->body_len) != 0)) {
+		sealed_key_clear(&k);
+		sealed_message_clear(m);
+		log_warn("sealed: the message of a person does not open");
+		return APP_FAULT;
+	}
+	sealed_key_clear(&k);
+	m->subject_sealed = m->headers_sealed = m->body_sealed = false;
+	return APP_OK;
+}
+
+void sealed_message_clear(struct store_message *m)
+{
+	keys_free_plain(m->subject, m->subject_len);
+	keys_free_plain(m->headers, m->headers_len);
+	keys_free_plain(m->body, m->body_len);
+	m->subject = m->headers = m->body = NULL;
+	store_message_clear(m);
+}
+
 /* ---- Sealing what an older store kept in clear ---- */
 
 /* One row of a batch: copied out of the read in clear, then sealed. */

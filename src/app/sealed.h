@@ -30,6 +30,7 @@
 #include "ledger/keys.h"
 
 struct store_attempt;
+struct store_message;
 
 /* A person's unwrapped data key, for one request or job. */
 struct sealed_key {
@@ -76,6 +77,14 @@ int sealed_open(const struct sealed_key *k, bool sealed, char **value,
  * NULL with *fault set when it does not open or memory runs out. */
 char *sealed_text(const struct sealed_key *k, bool sealed, const char *value,
 		  size_t len, size_t *out_len, bool *fault);
+
+/* One attempt with everything the person reads of it (store_message_get),
+ * its content opened with their data key: APP_OK; APP_NOT_FOUND; APP_FAULT
+ * (m holds nothing then). Release it with sealed_message_clear, which
+ * zeroes the opened content. */
+enum app_status sealed_message(struct store_rd *reads, struct keys *keys,
+			       uint64_t id, struct store_message *m);
+void sealed_message_clear(struct store_message *m);
 
 /* Seals every attempt a store made before sealing kept in clear, in
  * batches (a step after the SQL migrations, before anything is served).

@@ -362,21 +362,77 @@ enum app_status view_brand_relationship_ex(struct app *a, uint64_t brand,
 	return APP_OK;
 }
 
+json_t *view_brand_ref(struct app *a, uint64_t brand, json_t *seen)
+{
+	char brd[ID_SIZE];
+	struct store_brand b;
+	id_encode(ID_BRAND, brand, brd);
+	json_t *o = seen ? json_object_get(seen, brd) : NULL;
+	if (o)
+		return json_incref(o);
+	if (store_brand_get(a->reads, brand, NULL, &b) != STORE_OK)
+		return NULL;
+	o = json_pack("{s:s,s:s}", "id", brd, "name", b.name);
+	store_brand_clear(&b);
+	if (o && seen)
+		json_object_set(seen, brd, o);
+	return o;
+}
+
+/* A member of the brand's controller details (`cmr brand add`), or null. */
+static json_t *view_controller(const json_t *controller, const char *key)
+{
+	json_t *v = json_object_get(controller, key);
+	return json_is_string(v) ? json_incref(v) : json_null();
+}
+
+json_t *view_brand_card(struct app *a, uint64_t brand)
+{
+	char brd[ID_SIZE];
+	struct store_brand b;
+	id_encode(ID_BRAND, brand, brd);
+	if (store_brand_get(a->reads, brand, NULL, &b) != STORE_OK)
+		return NULL;
+	json_t *ctl = json_loads(b.controller, 0, NULL);
+	json_t *domains = json_loads(b.domains, 0, NULL);
+	json_t *o =
+		json_pack("{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:o,s:o,s:o}}", "id",
+			  brd, "name", b.name, "domains",
+			  json_is_array(domains) ? domains : json_array(),
+			  "policy_url", view_controller(ctl, "policy_url"),
+			  "contact", "name", view_controller(ctl, "contact"),
+			  "email", view_controller(ctl, "email"), "phone",
+			  view_controller(ctl, "phone"), "address",
+			  view_controller(ctl, "address"), "url",
+			  view_controller(ctl, "url"));
+	if (!json_is_array(domains))
+		json_decref(domains);
+	json_decref(ctl);
+	store_brand_clear(&b);
+	return o;
+}
+
 json_t *view_person_relationship(struct app *a,
 				 const struct store_relationship *r)
 {
-	char id[ID_SIZE], brd[ID_SIZE];
-	struct store_brand b;
+	char id[ID_SIZE];
+	struct store_proposal p;
 	static const char *const states[] = { "active", "muted", "ended" };
 	id_encode(ID_RELATIONSHIP, r->id, id);
-	id_encode(ID_BRAND, r->brand, brd);
-	json_t *brand = json_pack("{s:s}", "id", brd);
-	if (store_brand_get(a->reads, r->brand, NULL, &b) == STORE_OK) {
-		json_object_set_new(brand, "name", json_string(b.name));
-		store_brand_clear(&b);
+	/* The value the brand offered, from the proposal it was made of. */
+	int rc = store_proposal_by_id(a->reads, r->proposal, &p);
+	if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+		return NULL;
+	json_t *value = rc == STORE_OK ? json_string(p.value) : json_null();
+	if (rc == STORE_OK)
+		store_proposal_clear(&p);
+	json_t *brand = view_brand_card(a, r->brand);
+	if (brand == NULL) {
+		json_decref(value);
+		return NULL;
 	}
-	return json_pack("{s:s,s:o,s:s,s:s,s:o,s:o,s:o}", "id", id, "brand",
-			 brand, "alias", r->alias, "state",
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o}", "id", id, "brand",
+			 brand, "value", value, "alias", r->alias, "state",
 			 states[r->state >= 0 && r->state <= 2 ? r->state : 0],
 			 "terms", json_loads(r->terms, 0, NULL), "created_at",
 			 app_time_json(r->created_at), "ended_at",

@@ -50,9 +50,23 @@ void view_flush_reads(struct app *a);
 /* The brand's list item of a relationship (no fields; no read counted). */
 json_t *view_brand_item(const struct store_relationship *r);
 
-/* The person's view of a relationship (full terms, state, brand). */
+/* The person's view of a relationship (full terms, state, the brand as
+ * view_brand_card shows it, the value it offered), a new object; NULL
+ * when the store cannot be read. */
 json_t *view_person_relationship(struct app *a,
 				 const struct store_relationship *r);
+
+/* What a person's lists say of a brand: {"id","name"} (a new reference;
+ * NULL when the store cannot be read). With `seen` (an object the caller
+ * owns) the brands of one page are read once each. */
+json_t *view_brand_ref(struct app *a, uint64_t brand, json_t *seen);
+
+/* What a person is shown of a brand that proposes or holds a
+ * relationship, from `cmr brand add`: {"id","name","domains",
+ * "policy_url","contact":{"name","email","phone","address","url"}} (null
+ * where the brand gave none). A new object; NULL when the store cannot be
+ * read. Brands are shown nothing of this kind about persons. */
+json_t *view_brand_card(struct app *a, uint64_t brand);
 
 /* The person's profile as a JSON object (a new object), opened with
  * their data key. */

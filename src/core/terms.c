@@ -16,10 +16,11 @@
  * "channels.email.cap.max", "topics[2]", "quiet_hours.days[0]". An error
  * about the whole body has the empty path "".
  *
- * Folder names are compared byte for byte ("Work" and "work" are two
- * folders), except that the built-ins are reserved in every spelling:
- * "Inbox" or "LATER" would be a second folder that looks like the built-in
- * one in the web app and clashes with INBOX / .Later in a Maildir export.
+ * Folder names are compared without regard to ASCII case ("Receipts" and
+ * "receipts" are one folder, shown as first spelt): two folders that look
+ * alike in the web app, and would clash in a Maildir export on a
+ * case-insensitive file system, cannot be made. "Inbox" and "LATER" name
+ * the built-in folders, and parse as "inbox" and "later".
  * Topic names are compared byte for byte.
  *
  * No I/O, no clock, no allocation outside the jansson objects *_to_json
@@ -188,17 +189,22 @@ static bool ascii_case_equal(const char *a, const char *b)
 	return *a == *b;
 }
 
-/* A folder name other than the built-in spelling of a built-in one. */
-static bool folder_looks_builtin(const char *s)
-{
-	return (ascii_case_equal(s, "inbox") && strcmp(s, "inbox") != 0) ||
-	       (ascii_case_equal(s, "later") && strcmp(s, "later") != 0);
-}
-
 bool terms_folder_name_ok(const char *s)
 {
-	return s != NULL && name_chars_ok(s, TERMS_NAME_MAX, " _-") &&
-	       !folder_looks_builtin(s);
+	return s != NULL && name_chars_ok(s, TERMS_NAME_MAX, " _-");
+}
+
+bool terms_folder_same(const char *a, const char *b)
+{
+	return ascii_case_equal(a, b);
+}
+
+/* Copies a valid folder name, the built-ins in their own spelling. */
+static void folder_name_copy(terms_name out, const char *s)
+{
+	strcpy(out, terms_folder_same(s, "inbox")   ? "inbox"
+		    : terms_folder_same(s, "later") ? "later"
+						    : s);
 }
 
 bool terms_topic_name_ok(const char *s)
@@ -334,7 +340,7 @@ static const char field_bad[] =
 static const char fields_too_many[] = "may list at most 32 fields";
 static const char folder_bad[] =
 	"must be a folder name: 1 to 64 letters, digits, spaces, '_' or '-' "
-	"(\"inbox\" and \"later\" are the built-in folders, in lowercase)";
+	"(\"inbox\" and \"later\" are the built-in folders)";
 
 /* "topics": "all" or a list. `all` is set for "all". */
 static int parse_topics(const json_t *v, const char *path, bool *all,
@@ -828,7 +834,7 @@ static int parse_topic_folders(const json_t *v, struct terms *t,
 			continue;
 		tf = &t->topic_folders[t->n_topic_folders++];
 		strcpy(tf->topic, key);
-		strcpy(tf->folder, json_string_value(folder));
+		folder_name_copy(tf->folder, json_string_value(folder));
 	}
 	return err->kind ? -1 : 0;
 }
@@ -932,7 +938,7 @@ int terms_parse(const json_t *json, const struct terms_ask *ask,
 		    !terms_folder_name_ok(json_string_value(v)))
 			fail(err, TERMS_ERR_VALUE, "folder", folder_bad);
 		else
-			strcpy(out->folder, json_string_value(v));
+			folder_name_copy(out->folder, json_string_value(v));
 	}
 
 	if ((v = json_object_get(json, "topic_folders")) != NULL &&
@@ -1374,7 +1380,38 @@ int topic_table_intern(struct topic_table *t, const char *name)
 
 int folder_table_intern(struct folder_table *f, const char *name)
 {
-	return table_intern(f->names, &f->n, TERMS_MAX_FOLDERS, name);
+	int i = folder_table_find(f, name);
+	return i >= 0 ? i
+		      : table_intern(f->names, &f->n, TERMS_MAX_FOLDERS, name);
+}
+
+int folder_table_find(const struct folder_table *f, const char *name)
+{
+	for (int i = 0; i < f->n; i++)
+		if (terms_folder_same(f->names[i], name))
+			return i;
+	return -1;
+}
+
+int folder_table_load(struct folder_table *f, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (f->n >= TERMS_MAX_FOLDERS || len == 0 || len > TERMS_NAME_MAX)
+		return -1;
+	memcpy(f->names[f->n], name, len + 1);
+	return f->n++;
+}
+
+void terms_folders_respell(struct terms *t, const struct folder_table *f)
+{
+	int k = folder_table_find(f, t->folder);
+
+	if (k >= 0)
+		strcpy(t->folder, f->names[k]);
+	for (int i = 0; i < t->n_topic_folders; i++)
+		if ((k = folder_table_find(f, t->topic_folders[i].folder)) >= 0)
+			strcpy(t->topic_folders[i].folder, f->names[k]);
 }
 
 int topic_table_find(const struct topic_table *t, const char *name)

@@ -149,8 +149,12 @@ int terms_ask_parse(const json_t *proposal, struct terms_ask *out,
 		    struct terms_error *err);
 
 /* Name validation shared with the doors: topic and folder names are
- * [A-Za-z0-9 _-]{1,64} (folders) and [A-Za-z0-9_.-]{1,64} (topics). */
+ * [A-Za-z0-9 _-]{1,64} (folders) and [A-Za-z0-9_.-]{1,64} (topics). Any
+ * spelling of "inbox" and "later" is a valid folder name: it names the
+ * built-in folder. */
 bool terms_folder_name_ok(const char *s);
+/* Whether two folder names name one folder: equal but for ASCII case. */
+bool terms_folder_same(const char *a, const char *b);
 bool terms_topic_name_ok(const char *s);
 
 /* ---- The compiled form (what the gate reads) ---- */
@@ -171,11 +175,22 @@ struct folder_table {
 #define FOLDER_INBOX 0
 #define FOLDER_LATER 1
 
-/* Index of name in the table, adding it when absent; -1 when full. */
+/* Index of name in the table, adding it when absent; -1 when full. A
+ * folder is found in any case (terms_folder_same), and the table keeps the
+ * spelling it was first added with. */
 int topic_table_intern(struct topic_table *t, const char *name);
 int folder_table_intern(struct folder_table *f, const char *name);
-/* Index of name, or -1 when absent (no change). */
+/* Index of name, or -1 when absent (no change); folders in any case. */
 int topic_table_find(const struct topic_table *t, const char *name);
+int folder_table_find(const struct folder_table *f, const char *name);
+/* Appends a stored name as it is, at the next id, whatever is in the
+ * table already: a person's stored list is positional (a folder's id is
+ * its place), so loading it must not merge two names a store made before
+ * names were compared without case. -1 when full or not storable. */
+int folder_table_load(struct folder_table *f, const char *name);
+/* Rewrites the folder names of t (folder, topic_folders) in the spelling
+ * the table holds them in, the one shown to the person. */
+void terms_folders_respell(struct terms *t, const struct folder_table *f);
 void folder_table_init(struct folder_table *f); /* inbox, later */
 
 struct terms_compiled {

@@ -39,6 +39,7 @@ void api_me_codes_create(struct http_request *r);
 void api_proposals_create(struct http_request *r);
 void api_proposals_get(struct http_request *r);
 void api_me_proposals_list(struct http_request *r);
+void api_me_proposals_get(struct http_request *r);
 void api_me_proposals_accept(struct http_request *r);
 void api_me_proposals_decline(struct http_request *r);
 
@@ -57,6 +58,8 @@ void api_me_receipts(struct http_request *r);
 
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);
+void api_me_message_get(struct http_request *r);
+void api_me_message_delete(struct http_request *r);
 void api_me_folder_empty(struct http_request *r);
 void api_me_password_put(struct http_request *r);
 void api_me_export(struct http_request *r);

@@ -517,3 +517,43 @@ void api_me_delivery_patch(struct http_request *r)
 	if (account_read_with(r, delivery_keys))
 		http_offload(r, delivery_patch_run, delivery_put_after);
 }
+
+/* ---- GET and DELETE /v1/me/messages/{id} ---- */
+
+void api_me_message_get(struct http_request *r)
+{
+	uint64_t id;
+	json_t *out = NULL;
+	struct app_error err = { 0 };
+	if (!api_id(r, 0, ID_MESSAGE, &id))
+		return;
+	int rc = inbox_message(r->app, r->person, id, &out, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_json(r, 200, out);
+}
+
+static void remove_after(struct http_request *r)
+{
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
+		return;
+	}
+	http_empty(r, 204);
+}
+
+void api_me_message_delete(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_MESSAGE, &id))
+		return;
+	struct app_write aw;
+	int rc = inbox_remove_begin(r->app, r->person, id, &aw, &r->app_err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &r->app_err, 0);
+		return;
+	}
+	http_app_write(r, &aw, remove_after);
+}

@@ -1,7 +1,7 @@
 /*
  * api_proposals.c — a brand proposes with the person's connect code and
- * follows its proposal; the person lists, accepts (on their own terms)
- * or declines.
+ * follows its proposal; the person lists, reads one, accepts (on their own
+ * terms) or declines.
  */
 #include "http/api.h"
 
@@ -108,21 +108,31 @@ void api_proposals_create(struct http_request *r)
 	http_app_write(r, &aw, propose_after);
 }
 
-/* ---- GET /v1/proposals/{id} (brand) ---- */
+/* ---- GET /v1/proposals/{id} (brand), GET /v1/me/proposals/{id} ---- */
 
-void api_proposals_get(struct http_request *r)
+static void proposal_get(struct http_request *r, struct app_caller who)
 {
 	uint64_t id;
 	json_t *view = NULL;
 	struct app_error err = { 0 };
 	if (!api_id(r, 0, ID_PROPOSAL, &id))
 		return;
-	int rc = proposal_brand_view(r->app, r->brand, id, &view, &err);
+	int rc = proposal_view(r->app, who, id, &view, &err);
 	if (rc != APP_OK) {
 		http_app_error(r, rc, &err, 0);
 		return;
 	}
 	http_json(r, 200, view);
+}
+
+void api_proposals_get(struct http_request *r)
+{
+	proposal_get(r, APP_BRAND(r->brand));
+}
+
+void api_me_proposals_get(struct http_request *r)
+{
+	proposal_get(r, APP_PERSON(r->person));
 }
 
 /* ---- GET /v1/me/proposals ---- */

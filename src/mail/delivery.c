@@ -42,7 +42,7 @@
 #include "app/outbox.h"
 #include "base/outbound.h"
 #include "mail/maildir.h"
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 /* Two workers: the Maildir's (local files, quick) and the one that
  * reaches out (webhooks, forwards, unsubscribes: a slow peer may take its

@@ -52,7 +52,7 @@
 #include "core/gate.h"
 #include "core/id.h"
 #include "mail/authres.h"
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 #include <sodium.h>
 

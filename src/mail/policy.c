@@ -28,7 +28,7 @@
 #include "app/rcpt.h"
 #include "base/conn.h"
 #include "base/log.h"
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 struct policy_server {
 	struct conn_server *conns;

@@ -73,6 +73,8 @@ struct store_ops {
 				    store_proposal_cb, void *);
 	int (*proposal_decide)(struct store_tx *, uint64_t, const char *,
 			       uint64_t, int64_t);
+	int (*proposal_open)(struct store_rd *, uint64_t, uint64_t, int64_t,
+			     int *);
 
 	int (*relationship_insert)(struct store_tx *,
 				   const struct store_relationship *);
@@ -108,6 +110,7 @@ struct store_ops {
 			    store_attempt_cb, void *);
 	int (*attempt_update)(struct store_tx *, uint64_t, uint64_t, int, int);
 	int (*folder_empty)(struct store_tx *, uint64_t, int, int64_t *);
+	int (*attempt_remove)(struct store_tx *, uint64_t, uint64_t);
 	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
 				int64_t, int64_t, bool, int64_t);

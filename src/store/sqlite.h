@@ -267,6 +267,8 @@ int sqlite_proposal_by_id(struct store_rd *rd, uint64_t id,
 			  struct store_proposal *p);
 int sqlite_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 			   uint64_t relationship, int64_t at);
+int sqlite_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			 int64_t now, int *open);
 int sqlite_proposal_list_person(struct store_rd *rd, uint64_t person,
 				uint64_t after, int limit, store_proposal_cb cb,
 				void *arg);
@@ -312,6 +314,7 @@ int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			  int read, int folder);
 int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 			int64_t *n);
+int sqlite_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id);
 int sqlite_attempt_plain(struct store_rd *rd, int limit, store_content_cb cb,
 			 void *arg);
 int sqlite_attempt_seal(struct store_tx *tx,

@@ -186,6 +186,32 @@ int sqlite_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 	return status;
 }
 
+static const char sql_attempt_remove[] =
+	SQL_REMOVE "WHERE id = ? AND person = ? AND removed = 0";
+
+int sqlite_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id)
+{
+	int64_t decision;
+	{
+		struct sqlite_select q;
+		sqlite3_stmt *st =
+			sqlite_select(&q, &tx->reads, sql_attempt_get);
+		if (st == NULL)
+			return STORE_FAULT;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+		int status = sqlite_select_one(&q, sqlite_row_int, &decision);
+		if (status != STORE_OK)
+			return status;
+	}
+	if (decision == 1)
+		return STORE_CONFLICT; /* held: the gate decides it still */
+	WRITER_STMT(tx, sql_attempt_remove);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
+}
+
 static const char sql_message_get[] =
 	"SELECT a.id, a.person, coalesce(a.relationship, 0), "
 	"coalesce(a.brand, 0), a.channel, a.decision, coalesce(a.folder, -1), "

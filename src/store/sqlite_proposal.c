@@ -74,6 +74,31 @@ int sqlite_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 	return sqlite_exec_changed(tx, st, STORE_CONFLICT);
 }
 
+/* The open relationship through relationships_open, the person's
+ * proposals through proposals_person. */
+static const char sql_proposal_open[] =
+	"SELECT CASE WHEN EXISTS (SELECT 1 FROM relationships WHERE "
+	"person = ?1 AND brand = ?2 AND state <> 2) THEN 1 "
+	"WHEN EXISTS (SELECT 1 FROM proposals WHERE person = ?1 AND "
+	"brand = ?2 AND state = 'pending' AND expires_at > ?3) THEN 2 "
+	"ELSE 0 END";
+
+int sqlite_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			 int64_t now, int *open)
+{
+	struct sqlite_select q;
+	int64_t v = 0;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_proposal_open);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)brand);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)now);
+	int rc = sqlite_select_one(&q, sqlite_row_int, &v);
+	*open = (int)v;
+	return rc;
+}
+
 static const char sql_proposal_list_person[] =
 	"SELECT " PROPOSAL_COLS " FROM proposals WHERE person = ? AND id > ? "
 	"ORDER BY id LIMIT ?";

@@ -261,6 +261,12 @@ int store_proposal_by_id(struct store_rd *rd, uint64_t id,
 	return rd->store->ops->proposal_by_id(rd, id, out);
 }
 
+int store_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			int64_t now, int *open)
+{
+	return rd->store->ops->proposal_open(rd, person, brand, now, open);
+}
+
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 			  uint64_t relationship, int64_t at)
 {
@@ -314,6 +320,11 @@ int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n)
 {
 	return TX_OPS(tx)->folder_empty(tx, person, folder, n);
+}
+
+int store_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id)
+{
+	return TX_OPS(tx)->attempt_remove(tx, person, id);
 }
 
 int store_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)

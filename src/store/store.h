@@ -325,6 +325,12 @@ typedef int (*store_proposal_cb)(const struct store_proposal *p, void *arg);
 int store_proposal_list_person(struct store_rd *rd, uint64_t person,
 			       uint64_t after, int limit, store_proposal_cb cb,
 			       void *arg);
+/* What ties a brand to a person already, in *open: STORE_OPEN_RELATIONSHIP
+ * (a relationship that has not ended), else STORE_OPEN_PROPOSAL (a
+ * proposal still pending at `now`), else 0. */
+enum { STORE_OPEN_RELATIONSHIP = 1, STORE_OPEN_PROPOSAL = 2 };
+int store_proposal_open(struct store_rd *rd, uint64_t person, uint64_t brand,
+			int64_t now, int *open);
 /* Sets state (and relationship, decided_at) of a pending proposal;
  * STORE_CONFLICT when it is no longer pending. */
 int store_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -468,6 +474,10 @@ int store_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
  * windows still count the delivery. *n gets how many. */
 int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
 		       int64_t *n);
+/* Removes one of the person's messages as emptying does (content deleted,
+ * row kept and out of every list); a held one stays (STORE_CONFLICT).
+ * STORE_NOT_FOUND when it is not theirs or removed already. */
+int store_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id);
 
 /* Erasure (the person's data key destroyed), inside a job: every alias of the
  * person becomes its tombstone (in the directory and in the relationship, which

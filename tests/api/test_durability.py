@@ -259,7 +259,7 @@ def test_a_kill_under_load_loses_no_acknowledged_write(make_api, ctx, seed):
     for m in attempts:
         complete = (m["subject"] and m["decision"] in DECISIONS
                     and m["reason"] and m["relationship"] in rel_ids
-                    and m["brand"] == brand.id and m["received_at"]
+                    and m["brand"]["id"] == brand.id and m["received_at"]
                     and m["channel"] == "email" and m["topic"] == "offers"
                     and (m["folder"] == "inbox")
                     == (m["decision"] == "deliver"))

@@ -208,6 +208,8 @@ def bolt_campaign(w):
 FOREIGN = {
     ("DELETE", "/v1/tokens/{id}"):
         lambda w: (w.ana, f"/v1/tokens/{w.bob.token_id}", None),
+    ("GET", "/v1/me/proposals/{id}"):
+        lambda w: (w.ana, f"/v1/me/proposals/{w.bob_prp}", None),
     ("POST", "/v1/me/proposals/{id}/accept"):
         lambda w: (w.ana, f"/v1/me/proposals/{w.bob_prp}/accept", GRANT),
     ("POST", "/v1/me/proposals/{id}/decline"):
@@ -359,7 +361,7 @@ def test_malformed_ids_are_400_and_made_up_ones_404(worlds, stranger_ids):
 def test_unknown_folders_are_404_and_emptying_is_ones_own(worlds):
     w = worlds
     before = w.snapshot()
-    for name in ("nope", "bobs", "x" * 64, "Inbox", "%2e%2e"):
+    for name in ("nope", "bobs", "BOBS", "x" * 64, "%2e%2e"):
         assert_problem(w.ana.post(f"/v1/me/folders/{name}/empty"), 404)
     assert w.snapshot() == before
     bob_before = w.bob.snapshot()

@@ -36,7 +36,7 @@ def expect(brand, rel, brand_says, brand_reason, person_sees, person_reason,
     seen = rel.person.message(answer["id"])
     assert (seen["decision"], seen["reason"]) == (person_sees,
                                                   person_reason), seen
-    assert seen["relationship"] == rel.id and seen["brand"] == brand.id
+    assert seen["relationship"] == rel.id and seen["brand"]["id"] == brand.id
     return seen
 
 

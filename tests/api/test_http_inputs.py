@@ -229,7 +229,7 @@ CASES = [
     ("ana", "PUT", "/v1/me/relationships/{rel}/terms",
      dict(TERMS, expires_at="next tuesday"), 422, "expires_at"),
     ("ana", "PUT", "/v1/me/relationships/{rel}/terms",
-     dict(TERMS, folder="INBOX"), 422, "folder"),
+     dict(TERMS, folder="In/box"), 422, "folder"),
     ("ana", "PUT", "/v1/me/terms",
      {"quiet_hours": {"from": "07:00", "to": "07:00"}}, 422,
      "quiet_hours.to"),

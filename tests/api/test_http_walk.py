@@ -166,7 +166,7 @@ def test_the_way_in(api):
     assert [m["id"] for m in inbox] == [sent["id"]]
     m = inbox[0]
     assert MESSAGE_KEYS <= set(m), m
-    assert m["relationship"] == rel and m["brand"] == acme.id
+    assert m["relationship"] == rel and m["brand"]["id"] == acme.id
     assert (m["channel"], m["topic"], m["subject"]) == (
         "email", "offers", "Autumn sale")
     assert m["decision"] == "deliver" and m["folder"] == "shops"

@@ -152,27 +152,42 @@ Test(app, profile_is_sealed)
 Test(app, never_more_than_asked)
 {
 	struct app a;
-	int st;
+	int kind;
+	uint64_t prp, again;
+	struct app_error err = { 0 };
+	struct accepted acc = { 0 };
 	open_app(&a);
 	uint64_t ana = add_person(&a, "ana");
 	uint64_t acme = add_brand(&a, "Acme", "acme.example");
-	relate(&a, acme, ana,
-	       "{\"value\":\"v\",\"channels\":[\"email\"],\"topics\":"
-	       "[\"offers\"]}",
-	       "{\"channels\":{\"sms\":{\"allowed\":true}}}", &st);
-	cr_assert_eq(st, APP_INVALID);
-	uint64_t rel =
-		relate(&a, acme, ana,
-		       "{\"value\":\"v\",\"channels\":[\"email\"],"
-		       "\"topics\":[\"offers\"]}",
-		       "{\"channels\":{\"email\":{\"allowed\":true}}}", &st);
-	cr_assert_eq(st, APP_OK);
-	cr_assert_neq(rel, 0);
-	/* A second open relationship with the same brand is refused. */
-	relate(&a, acme, ana,
-	       "{\"value\":\"v\",\"channels\":[\"email\"],\"topics\":[]}", "{}",
-	       &st);
-	cr_assert_eq(st, APP_CONFLICT);
+	json_t *pj = json_loads("{\"value\":\"v\",\"channels\":[\"email\"],"
+				"\"topics\":[\"offers\"]}",
+				0, NULL);
+	json_t *more = json_loads("{\"channels\":{\"sms\":{\"allowed\":true}}}",
+				  0, NULL);
+	json_t *asked = json_loads(
+		"{\"channels\":{\"email\":{\"allowed\":true}}}", 0, NULL);
+	cr_assert_eq(proposal_create(&a, acme, ana, pj, &prp, &kind, &err),
+		     APP_OK, "%s", err.message);
+	cr_assert_eq(proposal_accept(&a, ana, prp, more, &acc, &kind, &err),
+		     APP_INVALID);
+	/* While it is pending, the brand cannot propose again. */
+	cr_assert_eq(proposal_create(&a, acme, ana, pj, &again, &kind, &err),
+		     APP_CONFLICT);
+	cr_assert_eq(proposal_accept(&a, ana, prp, asked, &acc, &kind, &err),
+		     APP_OK, "%s", err.message);
+	cr_assert_neq(acc.relationship, 0);
+	/* Nor once they are related. */
+	cr_assert_eq(proposal_create(&a, acme, ana, pj, &again, &kind, &err),
+		     APP_CONFLICT);
+	/* Once it has ended, it may. */
+	cr_assert_eq(
+		relationship_change(&a, ana, acc.relationship, REL_END, &err),
+		APP_OK, "%s", err.message);
+	cr_assert_eq(proposal_create(&a, acme, ana, pj, &again, &kind, &err),
+		     APP_OK, "%s", err.message);
+	json_decref(pj);
+	json_decref(more);
+	json_decref(asked);
 	app_close(&a);
 }
 

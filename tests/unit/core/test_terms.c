@@ -850,9 +850,15 @@ Test(terms, folder)
 	bad("{'folder':''}", TERMS_ERR_VALUE, "folder");
 	bad("{'folder':'a/b'}", TERMS_ERR_VALUE, "folder");
 	bad("{'folder':'a.b'}", TERMS_ERR_VALUE, "folder");
-	bad("{'folder':'Inbox'}", TERMS_ERR_VALUE, "folder");
-	bad("{'folder':'INBOX'}", TERMS_ERR_VALUE, "folder");
-	bad("{'folder':'Later'}", TERMS_ERR_VALUE, "folder");
+	/* The built-ins in any case name the built-ins, spelt as such. */
+	ok("{'folder':'Inbox'}", &t);
+	cr_assert_str_eq(t.folder, "inbox");
+	ok("{'folder':'INBOX'}", &t);
+	cr_assert_str_eq(t.folder, "inbox");
+	ok("{'folder':'Later'}", &t);
+	cr_assert_str_eq(t.folder, "later");
+	ok("{'folder':'Inboxes'}", &t);
+	cr_assert_str_eq(t.folder, "Inboxes");
 	bad("{'folder':7}", TERMS_ERR_TYPE, "folder");
 	bad("{'folder':null}", TERMS_ERR_TYPE, "folder");
 }
@@ -863,8 +869,8 @@ Test(terms, name_checks)
 	cr_assert(terms_folder_name_ok("later"));
 	cr_assert(terms_folder_name_ok("My Folder"));
 	cr_assert(terms_folder_name_ok("inboxes"));
-	cr_assert(!terms_folder_name_ok("iNbOx"));
-	cr_assert(!terms_folder_name_ok("LATER"));
+	cr_assert(terms_folder_name_ok("iNbOx"));
+	cr_assert(terms_folder_name_ok("LATER"));
 	cr_assert(!terms_folder_name_ok(""));
 	cr_assert(!terms_folder_name_ok("a\tb"));
 	cr_assert(!terms_folder_name_ok("caf\xc3\xa9"));
@@ -902,7 +908,7 @@ Test(terms, topic_folders_errors)
 	    "topic_folders.orders");
 	bad("{'topics':'all','topic_folders':{'orders':'a/b'}}",
 	    TERMS_ERR_VALUE, "topic_folders.orders");
-	bad("{'topics':'all','topic_folders':{'orders':'Inbox'}}",
+	bad("{'topics':'all','topic_folders':{'orders':'In/box'}}",
 	    TERMS_ERR_VALUE, "topic_folders.orders");
 	bad("{'topics':'all','topic_folders':{'a b':'later'}}", TERMS_ERR_VALUE,
 	    "topic_folders.a b");
@@ -1291,9 +1297,77 @@ Test(tables, folder_table_init)
 	cr_assert_eq(folder_table_intern(&f, "inbox"), FOLDER_INBOX);
 	cr_assert_eq(folder_table_intern(&f, "later"), FOLDER_LATER);
 	cr_assert_eq(folder_table_intern(&f, "Work"), 2);
-	cr_assert_eq(folder_table_intern(&f, "work"), 3);
 	cr_assert_eq(folder_table_intern(&f, "Work"), 2);
+	cr_assert_eq(f.n, 3);
+}
+
+/* One folder whatever its case, kept in its first spelling; the built-ins
+ * in any case. */
+Test(tables, folder_names_without_case)
+{
+	struct folder_table f;
+
+	folder_table_init(&f);
+	cr_assert_eq(folder_table_intern(&f, "Receipts"), 2);
+	cr_assert_eq(folder_table_intern(&f, "receipts"), 2);
+	cr_assert_eq(folder_table_intern(&f, "RECEIPTS"), 2);
+	cr_assert_str_eq(f.names[2], "Receipts");
+	cr_assert_eq(folder_table_intern(&f, "Inbox"), FOLDER_INBOX);
+	cr_assert_eq(folder_table_intern(&f, "LATER"), FOLDER_LATER);
+	cr_assert_eq(folder_table_intern(&f, "Receipts 2"), 3);
 	cr_assert_eq(f.n, 4);
+	cr_assert_eq(folder_table_find(&f, "rEcEiPtS"), 2);
+	cr_assert_eq(folder_table_find(&f, "iNbOx"), FOLDER_INBOX);
+	cr_assert_eq(folder_table_find(&f, "Receipt"), -1);
+	cr_assert_eq(folder_table_find(&f, "Receipts2"), -1);
+	cr_assert_eq(f.n, 4);
+	cr_assert(terms_folder_same("Work", "wORK"));
+	cr_assert(terms_folder_same("a b_-9", "A B_-9"));
+	cr_assert(!terms_folder_same("Work", "Works"));
+	cr_assert(!terms_folder_same("Work", "Wor"));
+	cr_assert(!terms_folder_same("a_b", "a-b"));
+}
+
+/* A stored list loads positionally, even names that a store made before
+ * names were compared without case: ids stay where the messages are. */
+Test(tables, folder_table_load_keeps_places)
+{
+	struct folder_table f;
+
+	folder_table_init(&f);
+	cr_assert_eq(folder_table_load(&f, "Work"), 2);
+	cr_assert_eq(folder_table_load(&f, "work"), 3);
+	cr_assert_eq(folder_table_load(&f, "Home"), 4);
+	cr_assert_eq(folder_table_find(&f, "WORK"), 2);
+	cr_assert_eq(folder_table_intern(&f, "home"), 4);
+	cr_assert_eq(folder_table_load(&f, ""), -1);
+	cr_assert_eq(f.n, 5);
+	while (f.n < TERMS_MAX_FOLDERS)
+		folder_table_load(&f, "x");
+	cr_assert_eq(folder_table_load(&f, "y"), -1);
+	cr_assert_eq(folder_table_intern(&f, "y"), -1);
+	cr_assert_eq(folder_table_intern(&f, "HOME"), 4);
+}
+
+/* Terms name folders in the spelling the person's table holds. */
+Test(tables, terms_folders_respell)
+{
+	struct folder_table f;
+	struct terms t;
+
+	folder_table_init(&f);
+	folder_table_intern(&f, "Receipts");
+	ok("{'topics':'all','folder':'RECEIPTS','topic_folders':"
+	   "{'orders':'receipts','news':'Later','promo':'New one'}}",
+	   &t);
+	cr_assert_str_eq(t.topic_folders[1].folder, "later");
+	terms_folders_respell(&t, &f);
+	cr_assert_str_eq(t.folder, "Receipts");
+	for (int i = 0; i < t.n_topic_folders; i++)
+		if (strcmp(t.topic_folders[i].topic, "orders") == 0)
+			cr_assert_str_eq(t.topic_folders[i].folder, "Receipts");
+		else if (strcmp(t.topic_folders[i].topic, "promo") == 0)
+			cr_assert_str_eq(t.topic_folders[i].folder, "New one");
 }
 
 Test(tables, topic_table)

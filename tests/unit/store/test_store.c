@@ -980,6 +980,57 @@ Test(store, proposal_decided_once)
 	cr_expect_eq(store_write(fx.s, job_proposal, &orphan), STORE_CONFLICT);
 }
 
+/* What ties a brand to a person: an open relationship, else a proposal
+ * still pending at `now`; the other brand's, or another person's, do
+ * not count. */
+Test(store, proposal_open)
+{
+	struct store_person p, q;
+	struct store_brand b, b2;
+	struct store_proposal pr, other;
+	struct store_relationship ended, open;
+	struct store_rd *rd = store_reads(fx.s);
+	int tie = -1;
+	int64_t now = 1760000300;
+
+	person_add(&p, "fay");
+	person_add(&q, "gus");
+	brand_add(&b, "Tied", "[]");
+	brand_add(&b2, "Loose", "[]");
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0);
+	proposal_add(&pr, p.id, b.id);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, STORE_OPEN_PROPOSAL);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, pr.expires_at, &tie),
+		     STORE_OK);
+	cr_expect_eq(tie, 0, "an expired proposal ties nothing");
+	cr_assert_eq(store_proposal_open(rd, p.id, b2.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0);
+	cr_assert_eq(store_proposal_open(rd, q.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0);
+	struct decide_args d = { pr.id, "declined", 0, now };
+	cr_assert_eq(store_write(fx.s, job_decide, &d), STORE_OK);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0, "a declined proposal ties nothing");
+
+	proposal_add(&other, p.id, b.id);
+	rel_make(&ended, p.id, b.id, other.id, "fay.old@cmr.example");
+	ended.state = REL_GONE;
+	ended.ended_at = now;
+	cr_assert_eq(store_write(fx.s, job_relationship, &ended), STORE_OK);
+	d = (struct decide_args){ other.id, "accepted", ended.id, now };
+	cr_assert_eq(store_write(fx.s, job_decide, &d), STORE_OK);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0, "an ended relationship ties nothing");
+	rel_make(&open, p.id, b.id, other.id, "fay.new@cmr.example");
+	cr_assert_eq(store_write(fx.s, job_relationship, &open), STORE_OK);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, STORE_OPEN_RELATIONSHIP);
+	cr_assert_eq(store_proposal_open(rd, q.id, b.id, now, &tie), STORE_OK);
+	cr_expect_eq(tie, 0);
+}
+
 static int collect_rel(const struct store_relationship *r, void *arg)
 {
 	struct id_list *l = arg;

@@ -1,11 +1,14 @@
 /*
- * mailmsg.h — what cmr reads of an incoming message (GMime at the edge):
- * the From address and domain, the decoded Subject, Message-ID, the
- * CMR-Topic header, and where the header block ends. GLib aborts on a
- * failed allocation, which is why only this module touches GMime.
+ * mailmsg.h — mail through GMime, at the edge: what intake reads of an
+ * incoming message (the From address and domain, the decoded Subject,
+ * Message-ID, the CMR-Topic header, and where the header block ends),
+ * what a person reads of a stored one (its text, the headers a reader
+ * wants, its attachments' names and sizes), and the mail made of a
+ * message that came over HTTP. GLib aborts on a failed allocation, which
+ * is why only this module touches GMime.
  */
-#ifndef CMR_MAIL_MAILMSG_H
-#define CMR_MAIL_MAILMSG_H
+#ifndef CMR_BASE_MAILMSG_H
+#define CMR_BASE_MAILMSG_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -57,5 +60,38 @@ struct mailmsg_compose {
 /* The message as RFC 5322 text (LF line ends, quoted-printable body,
  * RFC 2047 words where needed), malloc'd; NULL when out of memory. */
 char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len);
+
+/* An attachment, as a reader lists it. */
+struct mailmsg_attachment {
+	char name[256];		/* its file name, or "" */
+	char content_type[128]; /* "type/subtype" */
+	size_t size;		/* bytes, decoded */
+};
+
+#define MAILMSG_ATTACHMENTS_MAX 64 /* listed; more are counted only */
+
+/* What a person reads of a stored message. Every string is UTF-8. */
+struct mailmsg_view {
+	char *text; /* malloc'd: the first text/plain part, or
+		       else the first HTML part as text
+		       (core/html_text.h); "" when there is none */
+	size_t text_len;
+	bool html;	 /* there is an HTML part */
+	char from[1000]; /* as written (names and addresses); "" */
+	char to[1000];
+	char cc[1000];
+	char reply_to[1000];
+	char subject[999];
+	char message_id[256];
+	int64_t date; /* Unix seconds; 0 when there is none */
+	struct mailmsg_attachment attachments[MAILMSG_ATTACHMENTS_MAX];
+	int n_attachments;    /* listed */
+	int more_attachments; /* beyond MAILMSG_ATTACHMENTS_MAX */
+};
+
+/* Reads a stored message (CRLF or LF) for its reader. Returns false when
+ * it cannot be read as mail, or out of memory (out holds nothing). */
+bool mailmsg_read(const char *data, size_t len, struct mailmsg_view *out);
+void mailmsg_view_clear(struct mailmsg_view *v);
 
 #endif

@@ -19,7 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 static void init(void)
 {
@@ -463,4 +463,87 @@ Test(mailmsg, compose_body)
 		  s);
 	cr_assert_null(strstr(s, "hidden"), "%s", s);
 	free(s);
+}
+
+/* ---- mailmsg_read: what a person reads ---- */
+
+static const char mixed[] =
+	"From: =?utf-8?q?Acme_Outd=C3=B6or?= <news@acme.example>\r\n"
+	"To: ana.x@relay.localhost\r\n"
+	"Cc: Bo <bo@example.org>\r\n"
+	"Reply-To: help@acme.example\r\n"
+	"Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n"
+	"Date: Thu, 03 Dec 2026 10:00:00 +0000\r\n"
+	"Message-ID: <m1@acme.example>\r\n"
+	"MIME-Version: 1.0\r\n"
+	"Content-Type: multipart/mixed; boundary=\"outer\"\r\n"
+	"\r\n"
+	"--outer\r\n"
+	"Content-Type: multipart/alternative; boundary=\"alt\"\r\n"
+	"\r\n"
+	"--alt\r\n"
+	"Content-Type: text/plain; charset=iso-8859-1\r\n"
+	"Content-Transfer-Encoding: quoted-printable\r\n"
+	"\r\n"
+	"Hello Ana, caf=E9 at 10.\r\n"
+	"--alt\r\n"
+	"Content-Type: text/html; charset=utf-8\r\n"
+	"\r\n"
+	"<p>Hello <b>Ana</b></p>\r\n"
+	"--alt--\r\n"
+	"--outer\r\n"
+	"Content-Type: application/pdf; name=\"invoice.pdf\"\r\n"
+	"Content-Disposition: attachment; filename=\"invoice.pdf\"\r\n"
+	"Content-Transfer-Encoding: base64\r\n"
+	"\r\n"
+	"JVBERi0xLjQKJcfs\r\n"
+	"--outer--\r\n";
+
+Test(mailmsg, read_takes_the_plain_text_headers_and_attachments)
+{
+	struct mailmsg_view v;
+	cr_assert(mailmsg_read(mixed, sizeof(mixed) - 1, &v));
+	cr_assert_str_eq(v.text, "Hello Ana, caf\xc3\xa9 at 10.");
+	cr_assert(v.html);
+	cr_assert(strstr(v.from, "news@acme.example") != NULL, "%s", v.from);
+	cr_assert(strstr(v.from, "Acme Outd\xc3\xb6or") != NULL, "%s", v.from);
+	cr_assert_str_eq(v.to, "ana.x@relay.localhost");
+	cr_assert(strstr(v.cc, "bo@example.org") != NULL);
+	cr_assert_str_eq(v.reply_to, "help@acme.example");
+	cr_assert_str_eq(v.subject, "Gr\xc3\xbc\xc3\x9f"
+				    "e");
+	cr_assert_str_eq(v.message_id, "m1@acme.example");
+	cr_assert_eq(v.date, 1796292000);
+	cr_assert_eq(v.n_attachments, 1);
+	cr_assert_str_eq(v.attachments[0].name, "invoice.pdf");
+	cr_assert_str_eq(v.attachments[0].content_type, "application/pdf");
+	cr_assert_eq(v.attachments[0].size, 12); /* "%PDF-1.4\n%\xc7\xec" */
+	mailmsg_view_clear(&v);
+}
+
+Test(mailmsg, read_turns_html_only_mail_into_text)
+{
+	static const char m[] = "From: a@b.example\r\n"
+				"Content-Type: text/html\r\n"
+				"\r\n"
+				"<html><style>x{}</style><p>One &amp; "
+				"two</p><p>Three</p></html>\r\n";
+	struct mailmsg_view v;
+	cr_assert(mailmsg_read(m, sizeof(m) - 1, &v));
+	cr_assert_str_eq(v.text, "One & two\n\nThree");
+	cr_assert(v.html);
+	cr_assert_eq(v.n_attachments, 0);
+	cr_assert_eq(v.date, 0);
+	mailmsg_view_clear(&v);
+}
+
+Test(mailmsg, read_plain_mail_without_mime)
+{
+	static const char m[] = "From: a@b.example\nSubject: Hi\n\nJust text\n";
+	struct mailmsg_view v;
+	cr_assert(mailmsg_read(m, sizeof(m) - 1, &v));
+	cr_assert_str_eq(v.text, "Just text\n");
+	cr_assert_not(v.html);
+	cr_assert_str_eq(v.subject, "Hi");
+	mailmsg_view_clear(&v);
 }

@@ -1,9 +1,10 @@
 /*
  * mailmsg.c — reading headers with GMime (see mailmsg.h).
  */
-#include "mail/mailmsg.h"
+#include "base/mailmsg.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include <gmime/gmime.h>
 
+#include "core/html_text.h"
 #include "core/utf8.h"
 
 static pthread_once_t mailmsg_once = PTHREAD_ONCE_INIT;
@@ -193,4 +195,138 @@ char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len)
 	if (out)
 		*len = strlen(out);
 	return out;
+}
+
+/* ---- what a person reads of a stored message ---- */
+
+struct mailmsg_walk {
+	struct mailmsg_view *v;
+	char *plain, *html; /* g_malloc'd: the first of each */
+};
+
+/* The decoded size of a leaf part's content. */
+static size_t mailmsg_part_size(GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	if (w == NULL)
+		return 0;
+	GMimeStream *null = g_mime_stream_null_new();
+	ssize_t n = g_mime_data_wrapper_write_to_stream(w, null);
+	g_object_unref(null);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void mailmsg_attachment(struct mailmsg_view *v, GMimeObject *part,
+			       const char *name, size_t size)
+{
+	if (v->n_attachments == MAILMSG_ATTACHMENTS_MAX) {
+		v->more_attachments++;
+		return;
+	}
+	struct mailmsg_attachment *a = &v->attachments[v->n_attachments++];
+	mailmsg_copy(a->name, sizeof(a->name), name);
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	char *type = ct ? g_mime_content_type_get_mime_type(ct) : NULL;
+	mailmsg_copy(a->content_type, sizeof(a->content_type),
+		     type ? type : "application/octet-stream");
+	for (char *p = a->content_type; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	g_free(type);
+	a->size = size;
+}
+
+static void mailmsg_walk_part(GMimeObject *parent, GMimeObject *part,
+			      gpointer arg)
+{
+	(void)parent;
+	struct mailmsg_walk *w = arg;
+	if (GMIME_IS_MESSAGE_PART(part)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(
+			GMIME_MESSAGE_PART(part));
+		GMimeStream *null = g_mime_stream_null_new();
+		ssize_t n = inner ? g_mime_object_write_to_stream(
+					    GMIME_OBJECT(inner), NULL, null)
+				  : 0;
+		g_object_unref(null);
+		mailmsg_attachment(w->v, part, "", n > 0 ? (size_t)n : 0);
+		return;
+	}
+	if (!GMIME_IS_PART(part))
+		return; /* a multipart: its parts come one by one */
+	GMimePart *p = GMIME_PART(part);
+	GMimeContentType *ct = g_mime_object_get_content_type(part);
+	bool plain = ct && g_mime_content_type_is_type(ct, "text", "plain");
+	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
+	if ((plain || html) && !g_mime_part_is_attachment(p) &&
+	    GMIME_IS_TEXT_PART(part)) {
+		char **slot = plain ? &w->plain : &w->html;
+		if (*slot == NULL)
+			*slot = g_mime_text_part_get_text(
+				GMIME_TEXT_PART(part));
+		if (html)
+			w->v->html = true;
+		return;
+	}
+	mailmsg_attachment(w->v, part, g_mime_part_get_filename(p),
+			   mailmsg_part_size(p));
+}
+
+static void mailmsg_addresses(char *out, size_t size, InternetAddressList *list)
+{
+	char *s = list && internet_address_list_length(list) > 0
+			  ? internet_address_list_to_string(list, NULL, FALSE)
+			  : NULL;
+	mailmsg_copy(out, size, s);
+	g_free(s);
+}
+
+bool mailmsg_read(const char *data, size_t len, struct mailmsg_view *out)
+{
+	memset(out, 0, sizeof(*out));
+	mailmsg_init();
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_object_unref(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	if (msg == NULL)
+		return false;
+	mailmsg_addresses(out->from, sizeof(out->from),
+			  g_mime_message_get_from(msg));
+	mailmsg_addresses(out->to, sizeof(out->to), g_mime_message_get_to(msg));
+	mailmsg_addresses(out->cc, sizeof(out->cc), g_mime_message_get_cc(msg));
+	mailmsg_addresses(out->reply_to, sizeof(out->reply_to),
+			  g_mime_message_get_reply_to(msg));
+	mailmsg_copy(out->subject, sizeof(out->subject),
+		     g_mime_message_get_subject(msg));
+	mailmsg_copy(out->message_id, sizeof(out->message_id),
+		     g_mime_message_get_message_id(msg));
+	GDateTime *date = g_mime_message_get_date(msg);
+	out->date = date ? g_date_time_to_unix(date) : 0;
+
+	struct mailmsg_walk w = { out, NULL, NULL };
+	g_mime_message_foreach(msg, mailmsg_walk_part, &w);
+	g_object_unref(msg);
+	const char *src = w.plain ? w.plain : w.html ? w.html : "";
+	size_t n = strlen(src);
+	out->text = malloc(n + 1);
+	if (out->text != NULL) {
+		if (w.plain || !w.html) {
+			memcpy(out->text, src, n + 1);
+			out->text_len = n;
+		} else {
+			out->text_len = html_text(src, n, out->text);
+		}
+		out->text_len = utf8_clean(out->text, out->text_len);
+		out->text[out->text_len] = '\0';
+	}
+	g_free(w.plain);
+	g_free(w.html);
+	return out->text != NULL;
+}
+
+void mailmsg_view_clear(struct mailmsg_view *v)
+{
+	free(v->text);
+	memset(v, 0, sizeof(*v));
 }
