@@ -239,9 +239,15 @@ FOREIGN = {
     ("GET", "/v1/me/relationships/{id}/receipts"):
         lambda w: (w.ana, f"/v1/me/relationships/{w.bob_rel.id}/receipts",
                    None),
+    ("GET", "/v1/me/messages/{id}"):
+        lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
+                   None),
     ("PATCH", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    {"read": True, "folder": "later"}),
+    ("DELETE", "/v1/me/messages/{id}"):
+        lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
+                   None),
     # A folder is named, not an id: Bob's own folder is unknown to Ana.
     ("POST", "/v1/me/folders/{id}/empty"):
         lambda w: (w.ana, "/v1/me/folders/bobs/empty", None),
