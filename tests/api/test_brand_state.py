@@ -12,8 +12,8 @@ import sqlite3
 import time
 
 from conftest import GRANT, assert_problem, assert_schema
+from test_http_scheduler import wait_decided
 
-TIMEOUT = 15  # seconds for the scheduler to decide a due message again
 QUIET = {"from": "11:00", "to": "13:00"}  # UTC: the persons' zone
 TERMS = dict(GRANT, topics=["orders", "offers"])
 
@@ -45,15 +45,6 @@ class Clock:
         self.api.stop()
         self._offset(self.day + hours * 3600 + seconds)
         self.api.start()
-
-
-def wait_refused(person, msg_id):
-    deadline = time.monotonic() + TIMEOUT
-    while True:
-        seen = person.message(msg_id)
-        if seen["decision"] != "hold" or time.monotonic() > deadline:
-            return seen
-        time.sleep(0.2)
 
 
 def brand_reads(brand, msg_id):
@@ -102,7 +93,7 @@ def test_held_then_refused_reads_accepted_until_the_next_utc_day(
     # the quiet hours end — or at once, where ending decides held ones).
     ana.ok("POST", f"/v1/me/relationships/{rel.id}/end")
     clock.move(13, 30)
-    seen = wait_refused(ana, sent["id"])
+    seen = wait_decided(ana, sent["id"])
     assert (seen["decision"], seen["reason"]) == (
         "refuse", "relationship_ended"), seen
     # The same UTC day: still accepted, nothing else said.
@@ -190,7 +181,7 @@ def test_campaign_counts_and_recipients_follow_the_same_rule(
     cyd.ok("POST", f"/v1/me/relationships/{cyd_rel.id}/end")
     clock.move(13, 30)
     held = [m for m in cyd.messages() if m["relationship"] == cyd_rel.id][0]
-    assert wait_refused(cyd, held["id"])["reason"] == "relationship_ended"
+    assert wait_decided(cyd, held["id"])["reason"] == "relationship_ended"
     # Refused today: the counts and pages still say accepted.
     assert counts() == (2, 1, {"topic_not_wanted": 1})
     assert recipients("?state=refused") == {
