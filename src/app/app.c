@@ -4,6 +4,7 @@
 #include "app/app.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,11 +39,38 @@ bool app_ready(struct app *a)
 	return !ws.failing;
 }
 
+/* CMR_NOW_OFFSET (whole seconds, may be negative) moves the server's
+ * clock, for the black-box tests of what turns at a later UTC day (a
+ * brand's reading of a held message refused on release): they start
+ * `cmr serve` a day ahead instead of waiting one. Read once; not in
+ * --help, and logged when set, since no server in use should have it. */
+static int64_t now_offset_ms;
+static pthread_once_t now_offset_once = PTHREAD_ONCE_INIT;
+
+static void now_offset_read(void)
+{
+	const char *v = getenv("CMR_NOW_OFFSET");
+	if (v == NULL || *v == '\0')
+		return;
+	char *end;
+	long long s = strtoll(v, &end, 10);
+	if (*end != '\0' || s < -3153600000LL || s > 3153600000LL) {
+		log_warn("app: clock: CMR_NOW_OFFSET is not a number of "
+			 "seconds; ignored");
+		return;
+	}
+	now_offset_ms = (int64_t)s * 1000;
+	log_warn("app: clock: CMR_NOW_OFFSET moves the clock by %llds "
+		 "(for tests only)",
+		 s);
+}
+
 int64_t app_now_ms(void)
 {
 	struct timespec ts;
+	pthread_once(&now_offset_once, now_offset_read);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + now_offset_ms;
 }
 
 enum app_status app_fail(struct app_error *err, int status, const char *field,

@@ -109,7 +109,8 @@ void app_read_end(struct app *a);
  * For /readyz; no I/O. */
 bool app_ready(struct app *a);
 
-/* The wall clock, read at the edge only (the gate never does). */
+/* The wall clock, read at the edge only (the gate never does); moved by
+ * CMR_NOW_OFFSET seconds when that is set (tests only, app.c). */
 int64_t app_now_ms(void);
 
 /* Sets err and returns status: a shorthand for the use cases. */

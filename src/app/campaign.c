@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "app/message.h"
+#include "core/brand_state.h"
+#include "core/channel.h"
 #include "core/id.h"
 #include "store/store.h"
 
@@ -300,4 +302,107 @@ json_t *campaign_result_json(const struct campaign_result *r)
 			 (json_int_t)r->total, "accepted",
 			 (json_int_t)r->accepted, "refused",
 			 (json_int_t)r->refused, "reasons", reasons);
+}
+
+/* ---- What the brand reads back ---- */
+
+/* The campaign `id` if it is the brand's. */
+static enum app_status campaign_of(struct app *a, uint64_t brand, uint64_t id,
+				   struct store_campaign_row *c,
+				   struct app_error *err)
+{
+	int rc = store_campaign_get(a->reads, id, c);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && c->brand != brand))
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such campaign");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	return APP_OK;
+}
+
+struct refusal_count {
+	int64_t now;
+	int64_t later; /* refused on release, and now read as refused */
+	int64_t reasons[GATE_REASON_COUNT]; /* refusals the brand reads */
+};
+
+static int refusal_add(int reason, int64_t refused_at, int64_t n, void *arg)
+{
+	struct refusal_count *rc = arg;
+	struct brand_state_row row = { GATE_REFUSE, reason, refused_at };
+	if (brand_state_of(&row, rc->now) != BRAND_REFUSED)
+		return 0; /* refused on release today: still accepted */
+	if (refused_at != 0)
+		rc->later += n;
+	rc->reasons[reason >= 0 && reason < GATE_REASON_COUNT
+			    ? reason
+			    : GATE_HOLD_QUEUE_FULL] += n; /* not_accepted */
+	return 0;
+}
+
+enum app_status campaign_brand_get(struct app *a, uint64_t brand, uint64_t id,
+				   int64_t now, json_t **out,
+				   struct app_error *err)
+{
+	struct store_campaign_row c;
+	*out = NULL;
+	enum app_status st = campaign_of(a, brand, id, &c, err);
+	if (st != APP_OK)
+		return st;
+	struct refusal_count rc = { .now = now };
+	if (store_campaign_refusals(a->reads, id, refusal_add, &rc) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	/* The row counts what the brand was told when it sent; refusals on
+	 * release move from accepted to refused once they may be read. */
+	struct campaign_result res = { .id = id, .total = c.total };
+	res.accepted = c.accepted - rc.later;
+	res.refused = c.total - res.accepted;
+	memcpy(res.reasons, rc.reasons, sizeof(res.reasons));
+	json_t *o = campaign_result_json(&res);
+	if (o == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	json_object_set_new(o, "channel",
+			    json_string(channel_name((enum channel)c.channel)));
+	json_object_set_new(o, "topic",
+			    c.topic[0] ? json_string(c.topic) : json_null());
+	json_object_set_new(o, "created_at", app_time_json(c.created_at));
+	*out = o;
+	return APP_OK;
+}
+
+struct recipients_page {
+	json_t *items;
+	int64_t now;
+	bool failed;
+};
+
+static int recipient_add(const struct store_brand_attempt *m, void *arg)
+{
+	struct recipients_page *p = arg;
+	if (json_array_append_new(p->items,
+				  message_brand_state_json(m, p->now)) != 0) {
+		p->failed = true;
+		return 1;
+	}
+	return 0;
+}
+
+enum app_status campaign_recipients(struct app *a, uint64_t brand, uint64_t id,
+				    int state, uint64_t after, int limit,
+				    int64_t now, json_t *items,
+				    struct app_error *err)
+{
+	struct store_campaign_row c;
+	enum app_status st = campaign_of(a, brand, id, &c, err);
+	if (st != APP_OK)
+		return st;
+	struct recipients_page p = { items, now, false };
+	if (store_campaign_recipients(a->reads, id, state,
+				      brand_state_since(now), after, limit,
+				      recipient_add, &p) != STORE_OK ||
+	    p.failed)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	return APP_OK;
 }

@@ -67,4 +67,25 @@ void campaign_run_free(struct campaign_run *run);
  * "reasons":{brand-visible reason: count}}. */
 json_t *campaign_result_json(const struct campaign_result *r);
 
+/* GET /v1/campaigns/{id}: the brand's campaign with its counts as
+ * core/brand_state.h reads them at `now` (seconds) — a held message
+ * refused on release counts as accepted until the next 00:00 UTC:
+ * {"id","channel","topic","created_at","total","accepted","refused",
+ * "reasons":{brand-visible reason: count}}. Counted from the campaign's
+ * row and its refused attempts only. APP_NOT_FOUND alike for another
+ * brand's campaign and for none. */
+enum app_status campaign_brand_get(struct app *a, uint64_t brand, uint64_t id,
+				   int64_t now, json_t **out,
+				   struct app_error *err);
+
+/* GET /v1/campaigns/{id}/recipients: a page (up to `limit`, oldest
+ * first, message ids > after) of the campaign's messages in the shape of
+ * message_brand_get, appended to items; all of them (state -1) or those
+ * whose brand state (enum brand_state) is `state`. APP_NOT_FOUND as
+ * campaign_brand_get. */
+enum app_status campaign_recipients(struct app *a, uint64_t brand, uint64_t id,
+				    int state, uint64_t after, int limit,
+				    int64_t now, json_t *items,
+				    struct app_error *err);
+
 #endif

@@ -15,6 +15,7 @@
 #include "app/metrics.h"
 #include "app/sealed.h"
 #include "base/log.h"
+#include "core/brand_state.h"
 #include "core/id.h"
 #include "core/terms.h"
 #include "store/store.h"
@@ -306,6 +307,45 @@ json_t *message_brand_json(const struct message_out *out)
 				  : json_string(gate_reasons[d->reason].brand));
 }
 
+json_t *message_brand_state_json(const struct store_brand_attempt *a,
+				 int64_t now)
+{
+	char id[ID_SIZE], rel[ID_SIZE];
+	id_encode(ID_MESSAGE, a->id, id);
+	id_encode(ID_RELATIONSHIP, a->relationship, rel);
+	struct brand_state_row row = { a->decision, a->reason, a->refused_at };
+	const char *reason = brand_state_reason(&row, now);
+	json_t *o =
+		json_pack("{s:s,s:s,s:s,s:o}", "id", id, "relationship", rel,
+			  "state", brand_states[brand_state_of(&row, now)],
+			  "created_at", app_time_json(a->received_at));
+	if (o && reason)
+		json_object_set_new(o, "reason", json_string(reason));
+	if (o && a->campaign) {
+		char cmp[ID_SIZE];
+		id_encode(ID_CAMPAIGN, a->campaign, cmp);
+		json_object_set_new(o, "campaign", json_string(cmp));
+	}
+	return o;
+}
+
+enum app_status message_brand_get(struct app *a, uint64_t brand, uint64_t id,
+				  int64_t now, json_t **out,
+				  struct app_error *err)
+{
+	struct store_brand_attempt m;
+	*out = NULL;
+	int rc = store_attempt_of_brand(a->reads, id, &m);
+	if (rc == STORE_NOT_FOUND || (rc == STORE_OK && m.brand != brand))
+		return app_fail(err, APP_NOT_FOUND, NULL, "no such message");
+	if (rc != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the store cannot be read");
+	if ((*out = message_brand_state_json(&m, now)) == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	return APP_OK;
+}
+
 struct send_job {
 	const struct message_in *in;
 	struct message_out *out;
@@ -457,7 +497,7 @@ static enum app_status held_record(struct app_tx *t, uint64_t attempt,
 				   d->outcome == GATE_DELIVER ? d->folder : -1,
 				   d->outcome == GATE_HOLD ? d->deliver_at : 0,
 				   d->outcome == GATE_DELIVER ? now : 0,
-				   d->exempt);
+				   d->exempt, now);
 	if (rc != STORE_OK)
 		return app_from_store(rc);
 	if (gate_state_apply(t, r, p, ch, d, now, -1) != APP_OK)

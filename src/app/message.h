@@ -101,6 +101,21 @@ enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
  * {"id", "decision": "accepted"|"refused", "reason"}. */
 json_t *message_brand_json(const struct message_out *out);
 
+/* GET /v1/messages/{id}: the brand's message as core/brand_state.h lets
+ * it read it at `now` (seconds): {"id","relationship","state","reason"
+ * (refused only),"campaign" (a campaign's only),"created_at"} in *out —
+ * no folder, no content, no time of the person's. APP_NOT_FOUND alike
+ * for another brand's message and for none. */
+enum app_status message_brand_get(struct app *a, uint64_t brand, uint64_t id,
+				  int64_t now, json_t **out,
+				  struct app_error *err);
+
+/* The same JSON for one attempt read from the store (a campaign's
+ * recipients are listed in it too). */
+struct store_brand_attempt;
+json_t *message_brand_state_json(const struct store_brand_attempt *a,
+				 int64_t now);
+
 /* A brand's message, split (struct app_write): the job decides and
  * records it, and with an Idempotency-Key (idem_key not "") keeps the
  * brand's answer under it in the same transaction. `in` and `out` are

@@ -124,8 +124,10 @@ extern const struct gate_reason_info gate_reasons[GATE_REASON_COUNT];
 int gate_reason_parse(const char *wire);
 
 /* Whether the brand is told "accepted" for this decision (deliver or
- * hold, or a held message its person discarded: the brand cannot tell
- * that from a delivery, as it cannot tell a mute). */
+ * hold). A discard comes later, by the person's hand, and is never the
+ * answer to a send; what a brand reads of a held message afterwards is
+ * core/brand_state.h's rule: refused (not_accepted) only from the next
+ * 00:00 UTC, as for any held message refused later. */
 static inline bool gate_brand_accepted(const struct gate_decision *d)
 {
 	return d->outcome != GATE_REFUSE || d->reason == GATE_DISCARDED;

@@ -81,6 +81,11 @@ void api_me_ledger_head(struct http_request *r);
 void api_messages_create(struct http_request *r);
 void api_me_messages_list(struct http_request *r);
 void api_campaigns_create(struct http_request *r);
+/* The brand's reading of its messages and campaigns (app/message.h,
+ * app/campaign.h): accepted or refused, never when. */
+void api_messages_get(struct http_request *r);
+void api_campaigns_get(struct http_request *r);
+void api_campaigns_recipients(struct http_request *r);
 
 /* Shared by the handlers: the page size of ?limit= (1..200, default 50),
  * or -1 after replying 400. */

@@ -115,6 +115,7 @@ static const struct {
 	  { "folder", "relationship", "decision", "limit", "after" } },
 	{ api_me_ledger_list, { "limit", "after" } },
 	{ api_me_receipts, { "format" } },
+	{ api_campaigns_recipients, { "state", "limit", "after" } },
 };
 
 const char *const *api_query_names(http_handler handler)

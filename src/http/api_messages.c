@@ -1,7 +1,9 @@
 /*
  * api_messages.c — a brand sends one message through the gate and hears
- * only what core/gate.h's reason table lets it hear; the person reads every
- * attempt, refused and held ones included, with the full decision.
+ * only what core/gate.h's reason table lets it hear, and reads back its
+ * messages and campaigns as core/brand_state.h lets it (accepted or
+ * refused, never when); the person reads every attempt, refused and held
+ * ones included, with the full decision.
  */
 #include "http/api.h"
 
@@ -12,6 +14,7 @@
 #include "app/campaign.h"
 #include "app/inbox.h"
 #include "app/message.h"
+#include "core/brand_state.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/id.h"
@@ -353,4 +356,58 @@ void api_campaigns_create(struct http_request *r)
 	w->req.body = text ? json_string_value(text) : "";
 	w->req.body_len = text ? json_string_length(text) : 0;
 	http_offload(r, campaign_begin_work, campaign_after);
+}
+
+/* ---- GET /v1/messages/{id}, GET /v1/campaigns/{id}[/recipients] ---- */
+
+/* One of the brand's things, read by an app/ function of this shape. */
+typedef enum app_status (*brand_read)(struct app *a, uint64_t brand,
+				      uint64_t id, int64_t now, json_t **out,
+				      struct app_error *err);
+
+static void brand_read_reply(struct http_request *r, int type, brand_read fn)
+{
+	uint64_t id;
+	json_t *view = NULL;
+	struct app_error err = { 0 };
+	if (!api_id(r, 0, type, &id))
+		return;
+	int rc = fn(r->app, r->brand, id, app_now_ms() / 1000, &view, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_json(r, 200, view);
+}
+
+void api_messages_get(struct http_request *r)
+{
+	brand_read_reply(r, ID_MESSAGE, message_brand_get);
+}
+
+void api_campaigns_get(struct http_request *r)
+{
+	brand_read_reply(r, ID_CAMPAIGN, campaign_brand_get);
+}
+
+void api_campaigns_recipients(struct http_request *r)
+{
+	uint64_t id, after;
+	int state = -1;
+	int limit = api_limit(r);
+	if (limit < 0 || !api_id(r, 0, ID_CAMPAIGN, &id) ||
+	    !api_after(r, ID_MESSAGE, &after))
+		return;
+	const char *s = http_query(r, "state");
+	if (s && (state = brand_state_parse(s)) < 0) {
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "state",
+				"state is accepted or refused");
+		return;
+	}
+	json_t *items = json_array();
+	struct app_error err = { 0 };
+	int rc = campaign_recipients(r->app, r->brand, id, state, after,
+				     limit + 1, app_now_ms() / 1000, items,
+				     &err);
+	api_page_reply(r, limit, items, rc, &err);
 }

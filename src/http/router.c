@@ -98,6 +98,11 @@ const struct http_route http_routes[] = {
 	{ "POST", "/v1/messages", WHO_BRAND, api_messages_create, "messages" },
 	{ "POST", "/v1/campaigns", WHO_BRAND, api_campaigns_create,
 	  "campaigns" },
+	{ "GET", "/v1/messages/{id}", WHO_BRAND, api_messages_get, "message" },
+	{ "GET", "/v1/campaigns/{id}", WHO_BRAND, api_campaigns_get,
+	  "campaign" },
+	{ "GET", "/v1/campaigns/{id}/recipients", WHO_BRAND,
+	  api_campaigns_recipients, "campaign_recipients" },
 };
 
 const size_t http_routes_count = sizeof(http_routes) / sizeof(*http_routes);

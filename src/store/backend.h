@@ -113,7 +113,9 @@ struct store_ops {
 	int (*attempt_remove)(struct store_tx *, uint64_t, uint64_t);
 	int (*held_due)(struct store_rd *, int64_t, int, store_held_cb, void *);
 	int (*attempt_redecide)(struct store_tx *, uint64_t, int, int, int,
-				int64_t, int64_t, bool);
+				int64_t, int64_t, bool, int64_t);
+	int (*attempt_of_brand)(struct store_rd *, uint64_t,
+				struct store_brand_attempt *);
 	int (*message_get)(struct store_rd *, uint64_t, struct store_message *);
 	int (*held_due_now)(struct store_tx *, uint64_t, uint64_t, int64_t,
 			    int64_t *);
@@ -140,6 +142,13 @@ struct store_ops {
 	int (*campaign_insert)(struct store_tx *,
 			       const struct store_campaign *);
 	int (*campaign_count)(struct store_tx *, uint64_t, int64_t, int64_t);
+	int (*campaign_get)(struct store_rd *, uint64_t,
+			    struct store_campaign_row *);
+	int (*campaign_refusals)(struct store_rd *, uint64_t, store_refusal_cb,
+				 void *);
+	int (*campaign_recipients)(struct store_rd *, uint64_t, int, int64_t,
+				   uint64_t, int, store_brand_attempt_cb,
+				   void *);
 
 	int (*ledger_append)(struct store_tx *,
 			     const struct store_ledger_entry *);

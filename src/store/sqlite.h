@@ -325,10 +325,19 @@ int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
 		    store_held_cb cb, void *arg);
 int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			    int reason, int folder, int64_t deliver_at,
-			    int64_t decided_at, bool exempt);
+			    int64_t decided_at, bool exempt, int64_t now);
 int sqlite_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
 			int64_t now, int64_t *n);
 int sqlite_attempt_discard(struct store_tx *tx, uint64_t id, int reason);
+int sqlite_attempt_of_brand(struct store_rd *rd, uint64_t id,
+			    struct store_brand_attempt *out);
+/* What a brand reads of its attempts; rows 1–2's records (an unknown
+ * alias, mail from someone else) are the person's alone. */
+#define SQL_BRAND_ATTEMPT                                                      \
+	"SELECT id, relationship, brand, campaign, decision, reason, "         \
+	"refused_at, received_at FROM attempts "
+/* A row of SQL_BRAND_ATTEMPT into a struct store_brand_attempt. */
+int sqlite_brand_attempt_row(sqlite3_stmt *st, void *out);
 int sqlite_attempt_list(struct store_rd *rd,
 			const struct store_attempt_filter *f,
 			store_attempt_cb cb, void *arg);
@@ -361,6 +370,13 @@ int sqlite_idem_finish(struct store_tx *tx, uint64_t brand, const char *key,
 int sqlite_campaign_insert(struct store_tx *tx, const struct store_campaign *c);
 int sqlite_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 			  int64_t accepted);
+int sqlite_campaign_get(struct store_rd *rd, uint64_t id,
+			struct store_campaign_row *out);
+int sqlite_campaign_refusals(struct store_rd *rd, uint64_t campaign,
+			     store_refusal_cb cb, void *arg);
+int sqlite_campaign_recipients(struct store_rd *rd, uint64_t campaign,
+			       int state, int64_t since, uint64_t after,
+			       int limit, store_brand_attempt_cb cb, void *arg);
 
 /* ---- The ledger (sqlite_ledger.c) ---- */
 

@@ -318,12 +318,13 @@ int sqlite_held_due(struct store_rd *rd, int64_t now, int limit,
 static const char sql_redecide[] =
 	"UPDATE attempts SET decision = ?1, reason = ?2, folder = ?3, "
 	"deliver_at = ?4, decided_at = ?5, exempt = ?6, "
-	"body = CASE WHEN ?1 = 2 THEN NULL ELSE body END "
+	"body = CASE WHEN ?1 = 2 THEN NULL ELSE body END, "
+	"refused_at = CASE WHEN ?1 = 2 THEN ?8 END "
 	"WHERE id = ?7 AND decision = 1";
 
 int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			    int reason, int folder, int64_t deliver_at,
-			    int64_t decided_at, bool exempt)
+			    int64_t decided_at, bool exempt, int64_t now)
 {
 	WRITER_STMT(tx, sql_redecide);
 	sqlite3_bind_int(st, 1, decision);
@@ -334,6 +335,7 @@ int sqlite_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 	bind_time(st, 5, decided_at);
 	sqlite3_bind_int(st, 6, exempt ? 1 : 0);
 	sqlite3_bind_int64(st, 7, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 8, now);
 	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
 }
 
@@ -365,6 +367,31 @@ int sqlite_attempt_discard(struct store_tx *tx, uint64_t id, int reason)
 	sqlite3_bind_int(st, 1, reason);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
 	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
+}
+
+static const char sql_attempt_of_brand[] =
+	SQL_BRAND_ATTEMPT "WHERE id = ? AND brand IS NOT NULL AND "
+			  "relationship IS NOT NULL AND reason NOT IN (1, 2)";
+
+int sqlite_brand_attempt_row(sqlite3_stmt *st, void *out)
+{
+	struct store_brand_attempt *a = out;
+	a->id = (uint64_t)sqlite3_column_int64(st, 0);
+	a->relationship = (uint64_t)sqlite3_column_int64(st, 1);
+	a->brand = (uint64_t)sqlite3_column_int64(st, 2);
+	a->campaign = (uint64_t)sqlite3_column_int64(st, 3);
+	a->decision = sqlite3_column_int(st, 4);
+	a->reason = sqlite3_column_int(st, 5);
+	a->refused_at = sqlite3_column_int64(st, 6);
+	a->received_at = sqlite3_column_int64(st, 7);
+	return STORE_OK;
+}
+
+int sqlite_attempt_of_brand(struct store_rd *rd, uint64_t id,
+			    struct store_brand_attempt *out)
+{
+	return sqlite_select_key(rd, sql_attempt_of_brand, id, NULL,
+				 sqlite_brand_attempt_row, out);
 }
 
 /* The filters are optional, so each is "? IS NULL OR column = ?"; the

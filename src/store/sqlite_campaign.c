@@ -1,7 +1,8 @@
 /*
  * sqlite_campaign.c — the SQLite backend's campaigns: one message to
  * many relationships, its body stored once, its counts kept as chunks are
- * written.
+ * written, and what its brand reads back of them: the counts and the
+ * recipients a page at a time.
  */
 #include "sqlite.h"
 
@@ -35,4 +36,95 @@ int sqlite_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 	sqlite3_bind_int64(st, 2, accepted);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
 	return sqlite_exec_stmt(st);
+}
+
+static const char sql_campaign_get[] =
+	"SELECT id, brand, channel, topic, created_at, total, accepted "
+	"FROM campaigns WHERE id = ?";
+
+static int campaign_row(sqlite3_stmt *st, void *out)
+{
+	struct store_campaign_row *c = out;
+	c->id = (uint64_t)sqlite3_column_int64(st, 0);
+	c->brand = (uint64_t)sqlite3_column_int64(st, 1);
+	c->channel = sqlite3_column_int(st, 2);
+	col_copy(st, 3, c->topic, sizeof(c->topic));
+	c->created_at = sqlite3_column_int64(st, 4);
+	c->total = sqlite3_column_int64(st, 5);
+	c->accepted = sqlite3_column_int64(st, 6);
+	return STORE_OK;
+}
+
+int sqlite_campaign_get(struct store_rd *rd, uint64_t id,
+			struct store_campaign_row *out)
+{
+	return sqlite_select_key(rd, sql_campaign_get, id, NULL, campaign_row,
+				 out);
+}
+
+/* Only refused rows are read, and only from attempts_campaign_refusals
+ * (005_brand_state.sql), which covers the query and gives its groups in
+ * order: a campaign of a million deliveries counts its few refusals
+ * without reading the deliveries. INDEXED BY: the plan does not depend
+ * on statistics (and the statement fails to prepare, rather than scan,
+ * if the index could not serve it). */
+static const char sql_campaign_refusals[] =
+	"SELECT reason, coalesce(refused_at, 0), count(*) FROM attempts "
+	"INDEXED BY attempts_campaign_refusals WHERE campaign = ?1 AND "
+	"campaign IS NOT NULL AND decision = 2 GROUP BY reason, refused_at";
+
+int sqlite_campaign_refusals(struct store_rd *rd, uint64_t campaign,
+			     store_refusal_cb cb, void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_campaign_refusals);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)campaign);
+	while (sqlite_select_next(&q, NULL, NULL))
+		if (cb(sqlite3_column_int(st, 0), sqlite3_column_int64(st, 1),
+		       sqlite3_column_int64(st, 2), arg))
+			break;
+	return sqlite_select_end(&q);
+}
+
+/* The filters mirror core/brand_state.c's rule with ?2 its bound
+ * (brand_state_since): refused is a refusal at once or one on release
+ * before ?2. Each reads an index in id order and stops after ?4 rows:
+ * accepted and every state attempts_campaign, refused
+ * attempts_campaign_refused (INDEXED BY, as above). */
+static const char sql_campaign_recipients_all[] = SQL_BRAND_ATTEMPT
+	"INDEXED BY attempts_campaign WHERE campaign = ?1 AND "
+	"campaign IS NOT NULL AND id > ?3 ORDER BY id LIMIT ?4";
+static const char sql_campaign_recipients_accepted[] = SQL_BRAND_ATTEMPT
+	"INDEXED BY attempts_campaign WHERE campaign = ?1 AND "
+	"campaign IS NOT NULL AND id > ?3 AND "
+	"(decision <> 2 OR refused_at >= ?2) ORDER BY id LIMIT ?4";
+static const char sql_campaign_recipients_refused[] = SQL_BRAND_ATTEMPT
+	"INDEXED BY attempts_campaign_refused WHERE campaign = ?1 AND "
+	"campaign IS NOT NULL AND decision = 2 AND id > ?3 AND "
+	"(refused_at IS NULL OR refused_at < ?2) ORDER BY id LIMIT ?4";
+
+int sqlite_campaign_recipients(struct store_rd *rd, uint64_t campaign,
+			       int state, int64_t since, uint64_t after,
+			       int limit, store_brand_attempt_cb cb, void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st =
+		sqlite_select(&q, rd,
+			      state == 0   ? sql_campaign_recipients_accepted
+			      : state == 1 ? sql_campaign_recipients_refused
+					   : sql_campaign_recipients_all);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)campaign);
+	if (state >= 0)
+		sqlite3_bind_int64(st, 2, since);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)after);
+	sqlite3_bind_int(st, 4, limit);
+	struct store_brand_attempt a;
+	while (sqlite_select_next(&q, sqlite_brand_attempt_row, &a))
+		if (cb(&a, arg))
+			break;
+	return sqlite_select_end(&q);
 }

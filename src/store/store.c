@@ -425,10 +425,17 @@ int store_held_due(struct store_rd *rd, int64_t now, int limit,
 
 int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			   int reason, int folder, int64_t deliver_at,
-			   int64_t decided_at, bool exempt)
+			   int64_t decided_at, bool exempt, int64_t now)
 {
 	return TX_OPS(tx)->attempt_redecide(tx, id, decision, reason, folder,
-					    deliver_at, decided_at, exempt);
+					    deliver_at, decided_at, exempt,
+					    now);
+}
+
+int store_attempt_of_brand(struct store_rd *rd, uint64_t id,
+			   struct store_brand_attempt *out)
+{
+	return rd->store->ops->attempt_of_brand(rd, id, out);
 }
 
 int store_held_due_now(struct store_tx *tx, uint64_t person, uint64_t rel,
@@ -480,6 +487,26 @@ int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 			 int64_t accepted)
 {
 	return TX_OPS(tx)->campaign_count(tx, id, total, accepted);
+}
+
+int store_campaign_get(struct store_rd *rd, uint64_t id,
+		       struct store_campaign_row *out)
+{
+	return rd->store->ops->campaign_get(rd, id, out);
+}
+
+int store_campaign_refusals(struct store_rd *rd, uint64_t campaign,
+			    store_refusal_cb cb, void *arg)
+{
+	return rd->store->ops->campaign_refusals(rd, campaign, cb, arg);
+}
+
+int store_campaign_recipients(struct store_rd *rd, uint64_t campaign, int state,
+			      int64_t since, uint64_t after, int limit,
+			      store_brand_attempt_cb cb, void *arg)
+{
+	return rd->store->ops->campaign_recipients(rd, campaign, state, since,
+						   after, limit, cb, arg);
 }
 
 int store_relationship_keys_brand(struct store_rd *rd, uint64_t brand,

@@ -423,10 +423,28 @@ int store_held_due(struct store_rd *rd, int64_t now, int limit,
 		   store_held_cb cb, void *arg);
 /* Records the new decision of a held attempt (inside the writer):
  * STORE_NOT_FOUND when it is no longer held, so a release happens once.
- * A refusal drops the body. */
+ * A refusal drops the body and keeps `now` as the attempt's refused_at,
+ * which the brand's reading of it turns on (core/brand_state.h); every
+ * path that decides a held message again comes through here. */
 int store_attempt_redecide(struct store_tx *tx, uint64_t id, int decision,
 			   int reason, int folder, int64_t deliver_at,
-			   int64_t decided_at, bool exempt);
+			   int64_t decided_at, bool exempt, int64_t now);
+
+/* One attempt as its brand may read it: no content, folder or time of
+ * the person's; what core/brand_state.h turns into the brand's state. */
+struct store_brand_attempt {
+	uint64_t id, relationship, brand, campaign; /* 0: none */
+	int decision, reason;
+	int64_t refused_at;  /* a held one refused on release: when; else 0 */
+	int64_t received_at; /* when the brand sent it */
+};
+typedef int (*store_brand_attempt_cb)(const struct store_brand_attempt *a,
+				      void *arg);
+/* The attempt `id` a brand sent (over HTTP or as its own mail: never a
+ * leak's or an unknown alias's record), or STORE_NOT_FOUND. The caller
+ * checks that a->brand is the asker. */
+int store_attempt_of_brand(struct store_rd *rd, uint64_t id,
+			   struct store_brand_attempt *out);
 
 /* Makes the person's held attempts (of one relationship when rel is not
  * 0) due at `now`, so that the scheduler decides them again at once;
@@ -632,6 +650,29 @@ struct store_campaign {
 int store_campaign_insert(struct store_tx *tx, const struct store_campaign *c);
 int store_campaign_count(struct store_tx *tx, uint64_t id, int64_t total,
 			 int64_t accepted);
+/* A campaign's row, counted as decided when sent (a hold counted as
+ * accepted); STORE_NOT_FOUND when there is none. */
+struct store_campaign_row {
+	uint64_t id, brand;
+	int channel;
+	char topic[72];
+	int64_t created_at, total, accepted;
+};
+int store_campaign_get(struct store_rd *rd, uint64_t id,
+		       struct store_campaign_row *out);
+/* A campaign's refused attempts counted by reason and by when they were
+ * refused on release (refused_at; 0 for refusals at once), through an
+ * index that holds refused rows only. */
+typedef int (*store_refusal_cb)(int reason, int64_t refused_at, int64_t n,
+				void *arg);
+int store_campaign_refusals(struct store_rd *rd, uint64_t campaign,
+			    store_refusal_cb cb, void *arg);
+/* A page of a campaign's attempts, oldest first, ids > after: every one
+ * (state -1), or those whose brand state (core/brand_state.h, with
+ * since = brand_state_since(now)) is accepted (0) or refused (1). */
+int store_campaign_recipients(struct store_rd *rd, uint64_t campaign, int state,
+			      int64_t since, uint64_t after, int limit,
+			      store_brand_attempt_cb cb, void *arg);
 /* The keys of a brand's relationships that have not ended, id > after:
  * store_relationship_list's {brand, open} without reading the rows, for
  * a campaign to everyone. */

@@ -99,6 +99,7 @@ class Ctx:
         self.root = Path(root)
         self.db = self.root / "cmr.db"
         self.keys = self.root / "keys"
+        self.serve_env = {}  # extra environment of `cmr serve`
 
     @property
     def store(self):
@@ -235,7 +236,9 @@ class Server:
         self.log_file = open(self.log_path, "w")
         argv = [CMR_BIN, "serve", "--http", "127.0.0.1:0", "--lmtp", "off",
                 "--policy", "off", "--metrics", "off", *ctx.paths(), *extra]
-        self.proc = subprocess.Popen(argv, env=clean_env(), cwd=ctx.root,
+        # ctx.serve_env: CMR_* variables for the server (a test's clock)
+        self.proc = subprocess.Popen(argv, env=clean_env(ctx.serve_env),
+                                     cwd=ctx.root,
                                      stdout=subprocess.DEVNULL,
                                      stderr=self.log_file)
         self.address = self._wait_listening()

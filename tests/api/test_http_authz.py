@@ -194,6 +194,15 @@ def test_revoked_token_is_401(api):
 
 # --- foreign ids: 404 and nothing recorded ------------------------------
 
+
+def bolt_campaign(w):
+    """Bolt's campaign to Bob (made once per Worlds)."""
+    if not hasattr(w, "bolt_cmp"):
+        w.bolt_cmp = w.bolt.ok("POST", "/v1/campaigns", {
+            "relationships": [w.bob_rel.id], "channel": "email",
+            "topic": "offers", "subject": "Hi all"}, status=201)["id"]
+    return w.bolt_cmp
+
 # (method, pattern) -> (caller, path, body) as the *other* side, from
 # Worlds: Ana and Acme reach for Bob's and Bolt's things.
 FOREIGN = {
@@ -253,6 +262,14 @@ FOREIGN = {
     # Routes with the id in the query or the body.
     ("GET", "/v1/me/messages?relationship"):
         lambda w: (w.ana, f"/v1/me/messages?relationship={w.bob_rel.id}",
+                   None),
+    ("GET", "/v1/messages/{id}"):
+        lambda w: (w.acme, f"/v1/messages/{w.bob.messages()[0]['id']}",
+                   None),
+    ("GET", "/v1/campaigns/{id}"):
+        lambda w: (w.acme, f"/v1/campaigns/{bolt_campaign(w)}", None),
+    ("GET", "/v1/campaigns/{id}/recipients"):
+        lambda w: (w.acme, f"/v1/campaigns/{bolt_campaign(w)}/recipients",
                    None),
     ("POST", "/v1/messages"):
         lambda w: (w.acme, "/v1/messages", {
