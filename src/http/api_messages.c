@@ -22,6 +22,14 @@
 
 #define SUBJECT_MAX 998 /* RFC 5322's line limit */
 
+/* A message with neither a subject nor a body says nothing (a topic is
+ * not content): refused before the gate. Both are strings here. */
+static bool api_message_empty(const json_t *subject, const json_t *body)
+{
+	return (subject == NULL || json_string_length(subject) == 0) &&
+	       (body == NULL || json_string_length(body) == 0);
+}
+
 struct send_work {
 	json_t *body; /* keeps the strings of `in` alive */
 	struct message_in in;
@@ -100,6 +108,9 @@ void api_messages_create(struct http_request *r)
 		field = "topic";
 	} else if (subject && json_string_length(subject) > SUBJECT_MAX) {
 		why = "is longer than 998 characters";
+		field = "subject";
+	} else if (api_message_empty(subject, text)) {
+		why = "and body are both empty: a message needs one";
 		field = "subject";
 	}
 	if (why) {
@@ -348,6 +359,12 @@ void api_campaigns_create(struct http_request *r)
 		http_problem(r, 422, "subject",
 			     "subject is longer than 998 "
 			     "characters");
+		return;
+	}
+	if (api_message_empty(subject, text)) {
+		http_problem(r, 422, "subject",
+			     "subject and body are both empty: a message "
+			     "needs one");
 		return;
 	}
 	w->req.brand = r->brand;

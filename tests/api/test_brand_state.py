@@ -202,8 +202,8 @@ def test_other_brands_ids_are_404_and_nothing_recorded(ctx, make_api):
     ana, rel = quiet_world(api, "ana", acme, quiet=False)
     msg = acme.send(rel.id).json()["id"]
     cmp = acme.ok("POST", "/v1/campaigns", {
-        "relationships": [rel.id], "channel": "email", "topic": "offers"},
-        status=201)["id"]
+        "relationships": [rel.id], "channel": "email", "topic": "offers",
+        "subject": "Sale"}, status=201)["id"]
     before = (ana.snapshot(), acme.ok("GET", f"/v1/campaigns/{cmp}"),
               bolt.ok("GET", "/v1/relationships"))
     for path in (f"/v1/messages/{msg}", f"/v1/campaigns/{cmp}",

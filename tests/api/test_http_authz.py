@@ -392,14 +392,16 @@ def test_made_up_ids_in_bodies_are_404(worlds, stranger_ids):
     for rel in ("nope", stranger_ids["rel_"], stranger_ids["prp_"]):
         made_up = rel.startswith("rel_")
         r = worlds.acme.post("/v1/messages", {
-            "relationship": rel, "channel": "email", "topic": "offers"})
+            "relationship": rel, "channel": "email", "topic": "offers",
+            "subject": "Hi"})
         if made_up:
             assert_problem(r, 404)
         else:
             assert_not_an_id(r, "relationship")
             assert_problem(r, 400, "relationship")
         r = worlds.acme.post("/v1/campaigns", {
-            "relationships": [rel], "channel": "email", "topic": "offers"})
+            "relationships": [rel], "channel": "email", "topic": "offers",
+            "subject": "Hi"})
         if made_up:
             assert_problem(r, 404)
         else:

@@ -277,6 +277,16 @@ CASES = [
      dict(ASK, connect_code="AAAA-BBBB-CCCC", value=""), 422, "value"),
     (None, "POST", "/v1/persons", {"handle": "bob", "password": "short"},
      422, "password"),
+    # A message needs a subject or a body.
+    ("acme", "POST", "/v1/messages",
+     {"relationship": "{rel}", "channel": "email", "topic": "orders"}, 422,
+     "subject"),
+    ("acme", "POST", "/v1/messages",
+     {"relationship": "{rel}", "channel": "email", "subject": "",
+      "body": ""}, 422, "subject"),
+    ("acme", "POST", "/v1/campaigns",
+     {"relationships": "all", "channel": "email", "topic": "orders"}, 422,
+     "subject"),
     # The profile's vocabulary and its shapes (core/field.h).
     ("ana", "PUT", "/v1/me/profile", {"email": "ana at example"}, 422,
      "email"),
