@@ -99,6 +99,18 @@ static void mailmsg_unsubscribe(const char *value, char *out, size_t size)
 	}
 }
 
+/* The message GMime reads in data[0..len), or NULL. */
+static GMimeMessage *mailmsg_message(const char *data, size_t len)
+{
+	mailmsg_init();
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_object_unref(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	return msg;
+}
+
 bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -121,12 +133,7 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 	}
 	if (out->header_len == 0)
 		out->header_len = len; /* headers only */
-	mailmsg_init();
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
+	GMimeMessage *msg = mailmsg_message(data, len);
 	if (msg == NULL)
 		return false;
 	mailmsg_copy(out->subject, sizeof(out->subject),
@@ -283,12 +290,7 @@ static void mailmsg_addresses(char *out, size_t size, InternetAddressList *list)
 bool mailmsg_read(const char *data, size_t len, struct mailmsg_view *out)
 {
 	memset(out, 0, sizeof(*out));
-	mailmsg_init();
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
+	GMimeMessage *msg = mailmsg_message(data, len);
 	if (msg == NULL)
 		return false;
 	mailmsg_addresses(out->from, sizeof(out->from),

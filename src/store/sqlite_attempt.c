@@ -133,22 +133,27 @@ static const char sql_attempt_move[] =
 	"UPDATE attempts SET folder = ? WHERE id = ? AND person = ? AND "
 	"decision = 0";
 
+/* The decision of the person's attempt id (not removed), read through
+ * the job's transaction. */
+static int attempt_decision(struct store_tx *tx, uint64_t person, uint64_t id,
+			    int64_t *decision)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, &tx->reads, sql_attempt_get);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
+	return sqlite_select_one(&q, sqlite_row_int, decision);
+}
+
 int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 			  int read, int folder)
 {
 	int64_t decision;
-	{
-		struct sqlite_select q;
-		sqlite3_stmt *st =
-			sqlite_select(&q, &tx->reads, sql_attempt_get);
-		if (st == NULL)
-			return STORE_FAULT;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
-		int status = sqlite_select_one(&q, sqlite_row_int, &decision);
-		if (status != STORE_OK)
-			return status;
-	}
+	int status = attempt_decision(tx, person, id, &decision);
+	if (status != STORE_OK)
+		return status;
 	if (folder >= 0 && decision != 0)
 		return STORE_CONFLICT;
 	if (read >= 0) {
@@ -156,7 +161,7 @@ int sqlite_attempt_update(struct store_tx *tx, uint64_t person, uint64_t id,
 		sqlite3_bind_int(st, 1, read ? 1 : 0);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
 		sqlite3_bind_int64(st, 3, (sqlite3_int64)person);
-		int status = sqlite_exec_stmt(st);
+		status = sqlite_exec_stmt(st);
 		if (status != STORE_OK)
 			return status;
 	}
@@ -192,18 +197,9 @@ static const char sql_attempt_remove[] =
 int sqlite_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id)
 {
 	int64_t decision;
-	{
-		struct sqlite_select q;
-		sqlite3_stmt *st =
-			sqlite_select(&q, &tx->reads, sql_attempt_get);
-		if (st == NULL)
-			return STORE_FAULT;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)person);
-		int status = sqlite_select_one(&q, sqlite_row_int, &decision);
-		if (status != STORE_OK)
-			return status;
-	}
+	int status = attempt_decision(tx, person, id, &decision);
+	if (status != STORE_OK)
+		return status;
 	if (decision == 1)
 		return STORE_CONFLICT; /* held: the gate decides it still */
 	WRITER_STMT(tx, sql_attempt_remove);
