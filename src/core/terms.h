@@ -117,9 +117,12 @@ struct terms_error {
 };
 
 enum terms_mode {
-	TERMS_MODE_PUT,	   /* omitted keys take their most private value */
-	TERMS_MODE_ACCEPT, /* as PUT, but an omitted "topics" means those asked
-			    */
+	/* Omitted keys take their most private value: stored terms, read
+	 * back whole. */
+	TERMS_MODE_PUT,
+	/* As PUT, but an omitted "topics" means those asked: what a person
+	 * sends, on accept and on PUT/PATCH of a relationship's terms. */
+	TERMS_MODE_ACCEPT,
 };
 
 /* Parses and validates a terms object against what was asked. `ask` may be
