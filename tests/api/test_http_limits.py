@@ -147,8 +147,12 @@ def test_connections_per_address_are_limited(make_api):
     api = make_api("--max-conns-per-ip", "4")
     held = [connect(api.server.address) for _ in range(4)]
     try:
+        # Each of the four is answered (and kept alive) before the fifth
+        # connects: the server's two threads accept at once, so a fifth
+        # sent early could be counted before the fourth.
         for s in held:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_reply(s)[0] == 200
         # A fifth from the same address is closed without a reply …
         extra = connect(api.server.address)
         with extra:
