@@ -35,7 +35,9 @@ run: build
 	@mkdir -p var/maildir
 	@$(CMR) demo --if-empty --maildir-root var/maildir
 	@echo
-	@echo "cmr is starting: API on http://127.0.0.1:8025 (try: curl http://127.0.0.1:8025/healthz),"
+	@echo "cmr is starting. Open http://127.0.0.1:8025/ in a browser and log in as"
+	@echo "ana (demo-password-ana) or ben (demo-password-ben)."
+	@echo "The API is on the same address (try: curl http://127.0.0.1:8025/healthz),"
 	@echo "LMTP on 127.0.0.1:2424, the Postfix policy service on 127.0.0.1:10040,"
 	@echo "and the Maildir export under var/maildir. Stop it with Ctrl-C."
 	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
