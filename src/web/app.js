@@ -40,7 +40,7 @@ let after = '#/';
 let loginNotice = '';
 
 setUnauthorized(() => {
-  if (signedIn === false) return;
+  if (signedIn !== true) return; // not logged in yet: no session to expire
   signedIn = false;
   loginNotice = 'Your session has expired. Log in again to go on.';
   after = location.hash && !location.hash.startsWith('#/login') ? location.hash : '#/';
