@@ -30,6 +30,8 @@ def test_unknown_query_parameters_are_400_on_every_route(api):
     callers = {"person": ana, "brand": acme, "anyone": api}
     wrong = []
     for method, pattern, who in ROUTES:
+        if pattern == "/" or pattern.startswith("/web/"):
+            continue  # the web app's files: a link may carry any query
         r = callers[who].call(method, fill(pattern) + "?bogus=1")
         if r.status != 400:
             wrong.append((method, pattern, r.status, r.body[:200]))
