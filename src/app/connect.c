@@ -4,8 +4,11 @@
 #include "app/connect.h"
 
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "base/qr.h"
 #include "core/id.h"
 #include "store/store.h"
 
@@ -33,7 +36,7 @@ bool connect_code_hash(const char *code, uint8_t hash[32])
 	return true;
 }
 
-void connect_job_prepare(struct connect_job *j, int64_t now)
+bool connect_job_prepare(struct connect_job *j, int64_t now)
 {
 	uint8_t raw[8] = { 0 };
 	char b32[13];
@@ -52,6 +55,21 @@ void connect_job_prepare(struct connect_job *j, int64_t now)
 	j->code[14] = '\0';
 	connect_code_hash(j->code, j->hash);
 	j->expires_at = now + CONNECT_CODE_TTL;
+	/* Exactly what the person reads out, dashes included: a scanner
+	 * hands the brand the same text as typing it would. */
+	char label[64];
+	snprintf(label, sizeof(label), "QR code of the connect code %s",
+		 j->code);
+	j->qr_svg = qr_svg(j->code, label, NULL);
+	return j->qr_svg != NULL;
+}
+
+void connect_job_free(void *arg)
+{
+	struct connect_job *j = arg;
+	if (j)
+		free(j->qr_svg);
+	free(j);
 }
 
 int connect_job_run(struct app_tx *t, void *arg)

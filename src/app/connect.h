@@ -23,9 +23,16 @@ struct connect_job {
 	char code[CONNECT_CODE_SIZE]; /* out */
 	int64_t expires_at;	      /* out */
 	uint8_t hash[32];
+	char *qr_svg; /* out (owned): the code as printed, as a QR code in
+			 SVG (base/qr.h) */
 };
-void connect_job_prepare(struct connect_job *j, int64_t now);
+/* Draws the code, its expiry and its QR code into j. False when out of
+ * memory (j->qr_svg is then NULL); connect_job_free releases j either
+ * way. */
+bool connect_job_prepare(struct connect_job *j, int64_t now);
 int connect_job_run(struct app_tx *t, void *arg);
+/* Frees j (from calloc) and what it owns. */
+void connect_job_free(void *j);
 
 /* Normalises a code as given (case, dashes, spaces, look-alikes) and
  * hashes it. False when it cannot be a code. */

@@ -200,6 +200,19 @@ static void head_release(void *job)
 	free(j);
 }
 
+/* Signs the head h->seq, h->hash of person's chain into *note, filling
+ * in the rest of h. */
+static int ledger_note_sign(struct app *a, uint64_t person, struct note_head *h,
+			    char **note)
+{
+	snprintf(h->server, sizeof(h->server), "%s", a->cfg.server_name);
+	id_encode(ID_PERSON, person, h->per_id);
+	size_t len;
+	if (note_head_sign(a->keys, a->cfg.server_name, h, note, &len) != 0)
+		return APP_FAULT;
+	return APP_OK;
+}
+
 /* Reads the head of person's chain and signs it into *note. */
 static int ledger_head_sign(struct app *a, uint64_t person, struct note_head *h,
 			    char **note)
@@ -215,12 +228,7 @@ static int ledger_head_sign(struct app *a, uint64_t person, struct note_head *h,
 	} else if (rc != STORE_NOT_FOUND) {
 		return APP_FAULT;
 	}
-	snprintf(h->server, sizeof(h->server), "%s", a->cfg.server_name);
-	id_encode(ID_PERSON, person, h->per_id);
-	size_t len;
-	if (note_head_sign(a->keys, a->cfg.server_name, h, note, &len) != 0)
-		return APP_FAULT;
-	return APP_OK;
+	return ledger_note_sign(a, person, h, note);
 }
 
 enum app_status ledger_head_note(struct app *a, uint64_t person, char **note)
@@ -331,64 +339,142 @@ struct verify_all {
 	int64_t entries;
 };
 
+/* What verifying one person's chain found. */
+struct ledger_verdict {
+	bool verified;		/* every entry and the signed head hold */
+	int64_t entries;	/* entries read */
+	struct chain_head last; /* the last entry: seq (0: none) and hash,
+				   when verified */
+	char problem[CHAIN_WHY_MAX + 64]; /* where it breaks; "" if verified */
+};
+
+/* Verifies person's chain and latest signed head (by whichever of the
+ * server's keys signed it: the current one or one retired since, cmr keys
+ * rotate) into *out, with v's buffers. 0, or -1 when the store cannot be
+ * read. */
+static int verify_chain(struct app *a, uint64_t person, struct verify_ctx *v,
+			struct ledger_verdict *out)
+{
+	char per[ID_SIZE];
+	struct chain_head head, *hp = NULL;
+	char *note = NULL;
+	bool head_bad = false;
+
+	memset(out, 0, sizeof(*out));
+	id_encode(ID_PERSON, person, per);
+	verify_reset(v);
+	/* The head before the entries: it signs entries committed before
+	 * it was recorded, so the entries read next reach it even while the
+	 * chain grows. */
+	int rc = store_ledger_signed_head(a->reads, person, &note);
+	if (rc == STORE_OK) {
+		struct note_head nh;
+		const struct keys *k = a->keys;
+		int bad = -1;
+		for (size_t i = 0; bad != 0 && i < keys_signing_count(k); i++)
+			bad = note_head_verify(note, strlen(note),
+					       a->cfg.server_name,
+					       keys_signing_public(k, i), &nh);
+		head_bad = bad != 0 || strcmp(nh.per_id, per) != 0;
+		if (!head_bad) {
+			head.seq = nh.seq;
+			memcpy(head.hash, nh.hash, 32);
+			hp = &head;
+		}
+	} else if (rc != STORE_NOT_FOUND) {
+		return -1;
+	}
+	free(note);
+	rc = store_ledger_list(a->reads, person, 0, INT32_MAX, verify_collect,
+			       v);
+	if (rc != STORE_OK || v->fault)
+		return -1;
+	out->entries = (int64_t)v->n;
+	if (head_bad) {
+		snprintf(out->problem, sizeof(out->problem),
+			 "signed head: the signature does not verify with "
+			 "any of this server's keys");
+		return 0;
+	}
+	struct chain_report report;
+	if (chain_verify(v->entries, v->n, hp, &report) != 0) {
+		snprintf(out->problem, sizeof(out->problem),
+			 "entry %lld: %s: %s", (long long)report.seq,
+			 chain_fault_name(report.fault), report.why);
+		return 0;
+	}
+	out->verified = true;
+	if (v->n > 0) {
+		out->last.seq = v->entries[v->n - 1].seq;
+		chain_hex_decode(v->entries[v->n - 1].hash, out->last.hash);
+	}
+	return 0;
+}
+
 static int verify_person(const struct store_person *p, void *arg)
 {
 	struct verify_all *va = arg;
-	struct verify_ctx *v = &va->v;
+	struct ledger_verdict verdict;
 	char per[ID_SIZE];
 
 	va->seen++;
 	va->last = p->id;
-	id_encode(ID_PERSON, p->id, per);
-	verify_reset(v);
-	int rc = store_ledger_list(va->a->reads, p->id, 0, INT32_MAX,
-				   verify_collect, v);
-	if (rc != STORE_OK || v->fault) {
+	if (verify_chain(va->a, p->id, &va->v, &verdict) != 0) {
 		va->fault = 1;
 		return 1;
 	}
 	va->persons++;
-	va->entries += (int64_t)v->n;
-
-	struct chain_head head, *hp = NULL;
-	char *note = NULL;
-	rc = store_ledger_signed_head(va->a->reads, p->id, &note);
-	if (rc == STORE_OK) {
-		/* By whichever of the server's keys signed it: the current
-		 * one or one retired since (cmr keys rotate). */
-		struct note_head nh;
-		const struct keys *k = va->a->keys;
-		int bad = -1;
-		for (size_t i = 0; bad != 0 && i < keys_signing_count(k); i++)
-			bad = note_head_verify(note, strlen(note),
-					       va->a->cfg.server_name,
-					       keys_signing_public(k, i), &nh);
-		if (bad != 0 || strcmp(nh.per_id, per) != 0) {
-			fprintf(va->out,
-				"%s: signed head: the signature does "
-				"not verify with any of this server's "
-				"keys\n",
-				per);
-			va->broken++;
-			free(note);
-			return 0;
-		}
-		head.seq = nh.seq;
-		memcpy(head.hash, nh.hash, 32);
-		hp = &head;
-	} else if (rc != STORE_NOT_FOUND) {
-		va->fault = 1;
-		return 1;
-	}
-	free(note);
-	struct chain_report report;
-	if (chain_verify(v->entries, v->n, hp, &report) != 0) {
-		fprintf(va->out, "%s: entry %lld: %s: %s\n", per,
-			(long long)report.seq, chain_fault_name(report.fault),
-			report.why);
+	va->entries += verdict.entries;
+	if (!verdict.verified) {
+		id_encode(ID_PERSON, p->id, per);
+		fprintf(va->out, "%s: %s\n", per, verdict.problem);
 		va->broken++;
 	}
 	return 0;
+}
+
+enum app_status ledger_verify_person(struct app *a, uint64_t person,
+				     json_t **out, struct app_error *err)
+{
+	struct verify_ctx v = { 0 };
+	struct ledger_verdict verdict;
+	char *note = NULL;
+	json_t *head = NULL;
+
+	*out = NULL;
+	int rc = verify_chain(a, person, &v, &verdict);
+	verify_reset(&v);
+	free(v.entries);
+	free(v.datas);
+	if (rc != 0)
+		return app_fail(err, APP_FAULT, NULL,
+				"the ledger cannot be read");
+	if (verdict.verified) {
+		/* The head of the chain just verified, signed now (as GET
+		 * /v1/me/ledger/head gives it, not recorded). */
+		struct note_head h = { .seq = verdict.last.seq };
+		char hex[CHAIN_HASH_HEX + 1];
+		memcpy(h.hash, verdict.last.hash, 32);
+		if (ledger_note_sign(a, person, &h, &note) != APP_OK)
+			return app_fail(err, APP_FAULT, NULL,
+					"the head could not be signed");
+		chain_hex_encode(h.hash, hex);
+		head = json_pack("{s:s,s:I,s:s,s:s}", "note", note, "seq",
+				 (json_int_t)h.seq, "hash", hex, "key_id",
+				 keys_id(a->keys));
+		free(note);
+	}
+	*out = json_pack("{s:b,s:I,s:o,s:o}", "verified", verdict.verified,
+			 "entries", (json_int_t)verdict.entries, "head",
+			 head ? head : json_null(), "problem",
+			 verdict.verified ? json_null()
+					  : json_string(verdict.problem));
+	if (*out == NULL || (verdict.verified && head == NULL)) {
+		json_decref(*out);
+		*out = NULL;
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	return APP_OK;
 }
 
 int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)

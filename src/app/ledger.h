@@ -52,6 +52,17 @@ enum app_status ledger_head_note(struct app *a, uint64_t person, char **note);
 enum app_status ledger_sign_head_begin(struct app *a, uint64_t person,
 				       char **note, struct app_write *w);
 
+/* Verifies person's own chain and latest signed head, as `cmr ledger
+ * verify` does for every person. *out (new, the caller's) is
+ * {"verified": bool, "entries": N, "head": {"note": the signed note of
+ * the verified chain's last entry as GET /v1/me/ledger/head gives it
+ * (signed now, not recorded), "seq", "hash" (lowercase hex), "key_id":
+ * the id of the signing key, as in the JWK Set} or null when the chain
+ * does not verify, "problem": null or where the chain breaks}. Reads
+ * only that person's rows. */
+enum app_status ledger_verify_person(struct app *a, uint64_t person,
+				     json_t **out, struct app_error *err);
+
 /* Verifies every person's chain and latest signed head. Writes one line
  * per broken chain to out (naming the person and the first broken entry)
  * and a summary. Returns 0 when all hold, 1 when one is broken, -1 on a

@@ -335,6 +335,53 @@ enum app_status session_revoke_begin(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
+struct session_listing {
+	uint64_t current; /* the caller's own credential */
+	int64_t now;
+	json_t *items;
+	int fault;
+};
+
+static int session_item(const struct store_token *t, void *arg)
+{
+	struct session_listing *l = arg;
+	bool session = strcmp(t->kind, "session") == 0;
+	int64_t expires_at = t->expires_at;
+	char id[ID_SIZE];
+
+	if (session) {
+		/* A session also ends when idle: it is listed while it
+		 * works, with the sooner of its two ends. */
+		if (l->now - t->last_used_at >= SESSION_IDLE)
+			return 0;
+		if (t->last_used_at + SESSION_IDLE < expires_at)
+			expires_at = t->last_used_at + SESSION_IDLE;
+	}
+	id_encode(ID_TOKEN, t->id, id);
+	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:b}", "id", id, "kind",
+			      session ? "session" : "token", "created_at",
+			      app_time_json(t->created_at), "last_used_at",
+			      app_time_json(t->last_used_at), "expires_at",
+			      app_time_json(expires_at), "current",
+			      t->id == l->current);
+	if (o == NULL || json_array_append_new(l->items, o) != 0) {
+		l->fault = 1;
+		return 1;
+	}
+	return 0;
+}
+
+enum app_status session_list(struct app *a, uint64_t person, uint64_t current,
+			     json_t *items, struct app_error *err)
+{
+	struct session_listing l = { current, app_now_ms() / 1000, items, 0 };
+	int rc = store_token_list(a->reads, person, l.now, session_item, &l);
+	if (rc != STORE_OK || l.fault)
+		return app_fail(err, APP_FAULT, NULL,
+				"the sessions cannot be read");
+	return APP_OK;
+}
+
 struct session_touch {
 	struct app_pending pending; /* in the writer until done */
 	uint64_t id;
@@ -383,8 +430,10 @@ enum app_status session_check(struct app *a, const char *credential,
 		ok = false;
 	if (!ok)
 		return APP_NOT_FOUND;
-	/* Idle time is kept to the minute, written without waiting. */
-	if (kind == SESSION_COOKIE && now - t.last_used_at >= 60) {
+	/* Last use is kept to the minute (a session's idle time, and what
+	 * GET /v1/me/sessions shows of both kinds), written without
+	 * waiting. */
+	if (now - t.last_used_at >= 60) {
 		struct session_touch *st = malloc(sizeof(*st));
 		if (st) {
 			*st = (struct session_touch){ .id = tid, .at = now };

@@ -14,6 +14,7 @@
 #ifndef CMR_APP_SESSION_H
 #define CMR_APP_SESSION_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -113,6 +114,15 @@ enum app_status session_create_begin(struct app *a, uint64_t person,
 enum app_status session_revoke_begin(struct app *a, uint64_t person,
 				     uint64_t id, struct app_write *w,
 				     struct app_error *err);
+
+/* Appends to items (a JSON array, borrowed) each of the person's
+ * credentials that still works, newest first: {"id": "tok_…", "kind":
+ * "session"|"token", "created_at", "last_used_at" (to the minute),
+ * "expires_at" (a session's sooner end: absolute or idle), "current":
+ * whether it is `current`, the caller's own} — never the secret or its
+ * hash. */
+enum app_status session_list(struct app *a, uint64_t person, uint64_t current,
+			     json_t *items, struct app_error *err);
 
 /* The person a credential of `kind` belongs to: APP_OK and *person (and
  * *id), or APP_NOT_FOUND for anything else (unknown, revoked, expired,

@@ -25,6 +25,8 @@ void api_session_create(struct http_request *r);
 void api_session_delete(struct http_request *r);
 void api_tokens_create(struct http_request *r);
 void api_tokens_delete(struct http_request *r);
+void api_me_sessions_list(struct http_request *r);
+void api_me_sessions_delete(struct http_request *r);
 
 /* api_me.c */
 void api_me_profile_get(struct http_request *r);
@@ -76,6 +78,7 @@ void api_me_ledger_list(struct http_request *r);
 /* GET /.well-known/jwks.json: the server's public signing keys. */
 void api_jwks(struct http_request *r);
 void api_me_ledger_head(struct http_request *r);
+void api_me_ledger_verify(struct http_request *r);
 
 /* api_messages.c */
 void api_messages_create(struct http_request *r);

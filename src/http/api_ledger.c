@@ -1,7 +1,8 @@
 /*
  * api_ledger.c — the person's ledger: its entries (with their hashes, so
- * anyone can recompute the chain) and its signed head; and the server's
- * public keys that verify heads and receipts.
+ * anyone can recompute the chain), its signed head and its verification
+ * on request; and the server's public keys that verify heads and
+ * receipts.
  */
 #include "http/api.h"
 
@@ -94,4 +95,49 @@ void api_me_ledger_head(struct http_request *r)
 		return;
 	}
 	http_app_write(r, &aw, head_after);
+}
+
+/* GET /v1/me/ledger/verify: the whole chain is read and hashed, so it
+ * runs on a worker, like an export. */
+struct verify_work {
+	json_t *verdict;
+	int status;
+	struct app_error err;
+};
+
+static void verify_work_free(void *p)
+{
+	struct verify_work *w = p;
+	json_decref(w->verdict);
+	free(w);
+}
+
+static void verify_run(struct http_request *r)
+{
+	struct verify_work *w = r->job;
+	w->status =
+		ledger_verify_person(r->app, r->person, &w->verdict, &w->err);
+}
+
+static void verify_after(struct http_request *r)
+{
+	struct verify_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
+		return;
+	}
+	http_json(r, 200, w->verdict);
+	w->verdict = NULL;
+}
+
+void api_me_ledger_verify(struct http_request *r)
+{
+	struct verify_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	r->job = w;
+	r->job_free = verify_work_free;
+	http_offload(r, verify_run, verify_after);
 }

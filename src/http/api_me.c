@@ -175,8 +175,8 @@ static void codes_after(struct http_request *r)
 		return;
 	}
 	http_json(r, 201,
-		  json_pack("{s:s,s:o}", "code", j->code, "expires_at",
-			    app_time_json(j->expires_at)));
+		  json_pack("{s:s,s:o,s:s}", "code", j->code, "expires_at",
+			    app_time_json(j->expires_at), "qr_svg", j->qr_svg));
 }
 
 void api_me_codes_create(struct http_request *r)
@@ -189,8 +189,11 @@ void api_me_codes_create(struct http_request *r)
 		return;
 	}
 	j->person = r->person;
-	connect_job_prepare(j, app_now_ms() / 1000);
 	r->job = j;
-	r->job_free = free;
+	r->job_free = connect_job_free;
+	if (!connect_job_prepare(j, app_now_ms() / 1000)) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
 	http_write(r, connect_job_run, j, codes_after);
 }

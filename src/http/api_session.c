@@ -272,11 +272,17 @@ static void token_after(struct http_request *r)
 
 /* ---- log-out and revocation ---- */
 
-static void session_delete_after(struct http_request *r)
+/* Tells the browser to drop its session cookie. */
+static void cookie_clear(struct http_request *r)
 {
 	http_header(r, "Set-Cookie",
 		    AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
 				"Max-Age=0");
+}
+
+static void session_delete_after(struct http_request *r)
+{
+	cookie_clear(r);
 	if (r->app_status == APP_OK || r->app_status == APP_NOT_FOUND)
 		http_empty(r, 204);
 	else
@@ -320,7 +326,10 @@ static void token_delete_after(struct http_request *r)
 		http_app_error(r, r->app_status, &r->app_err, 0);
 }
 
-void api_tokens_delete(struct http_request *r)
+/* Starts the revocation of the caller's credential in path segment 0;
+ * `after` replies. */
+static void revoke_start(struct http_request *r,
+			 void (*after)(struct http_request *r))
 {
 	uint64_t id;
 	if (!api_id(r, 0, ID_TOKEN, &id))
@@ -331,5 +340,45 @@ void api_tokens_delete(struct http_request *r)
 		http_app_error(r, APP_FAULT, &r->app_err, 0);
 		return;
 	}
-	http_app_write(r, &w, token_delete_after);
+	http_app_write(r, &w, after);
+}
+
+void api_tokens_delete(struct http_request *r)
+{
+	revoke_start(r, token_delete_after);
+}
+
+/* ---- GET /v1/me/sessions, DELETE /v1/me/sessions/{id} ---- */
+
+void api_me_sessions_list(struct http_request *r)
+{
+	json_t *items = json_array();
+	if (items == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	int rc = session_list(r->app, r->person, r->credential, items,
+			      &r->app_err);
+	if (rc != APP_OK) {
+		json_decref(items);
+		http_app_error(r, rc, &r->app_err, 0);
+		return;
+	}
+	http_json(r, 200, json_pack("{s:o}", "items", items));
+}
+
+/* Revoking the session this browser holds is a log-out: the cookie goes
+ * too. */
+static void me_session_delete_after(struct http_request *r)
+{
+	uint64_t id;
+	if (r->app_status == APP_OK && r->by_cookie &&
+	    id_decode(ID_TOKEN, r->params[0], &id) && id == r->credential)
+		cookie_clear(r);
+	token_delete_after(r);
+}
+
+void api_me_sessions_delete(struct http_request *r)
+{
+	revoke_start(r, me_session_delete_after);
 }

@@ -50,6 +50,8 @@ struct store_ops {
 	int (*token_revoke)(struct store_tx *, uint64_t, uint64_t, bool,
 			    int64_t);
 	int (*token_touch)(struct store_tx *, uint64_t, int64_t);
+	int (*token_list)(struct store_rd *, uint64_t, int64_t, store_token_cb,
+			  void *);
 	int (*code_insert)(struct store_tx *, const uint8_t *, uint64_t,
 			   int64_t);
 	int (*code_use)(struct store_tx *, const uint8_t *, int64_t,

@@ -116,6 +116,7 @@ const struct store_ops store_sqlite_ops = {
 	.token_by_id = sqlite_token_by_id,
 	.token_revoke = sqlite_token_revoke,
 	.token_touch = sqlite_token_touch,
+	.token_list = sqlite_token_list,
 	.code_insert = sqlite_code_insert,
 	.code_use = sqlite_code_use,
 	.brand_insert = sqlite_brand_insert,

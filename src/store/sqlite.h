@@ -242,6 +242,8 @@ int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t);
 int sqlite_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
 			bool others, int64_t at);
 int sqlite_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
+int sqlite_token_list(struct store_rd *rd, uint64_t person, int64_t now,
+		      store_token_cb cb, void *arg);
 int sqlite_code_insert(struct store_tx *tx, const uint8_t *hash,
 		       uint64_t person, int64_t expires_at);
 int sqlite_code_use(struct store_tx *tx, const uint8_t *hash, int64_t now,

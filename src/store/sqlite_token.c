@@ -49,6 +49,29 @@ int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t)
 	return sqlite_select_key(rd, sql_token_by_id, id, NULL, token_row, t);
 }
 
+static const char sql_token_list[] =
+	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
+	"last_used_at, revoked_at FROM tokens WHERE person = ? AND "
+	"revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id "
+	"DESC";
+
+int sqlite_token_list(struct store_rd *rd, uint64_t person, int64_t now,
+		      store_token_cb cb, void *arg)
+{
+	struct sqlite_select q;
+	sqlite3_stmt *st = sqlite_select(&q, rd, sql_token_list);
+	if (st == NULL)
+		return STORE_FAULT;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
+	sqlite3_bind_int64(st, 2, now);
+	struct store_token t;
+	while (sqlite_select_next(&q, token_row, &t)) {
+		if (cb(&t, arg))
+			break;
+	}
+	return sqlite_select_end(&q);
+}
+
 static const char sql_token_revoke[] =
 	"UPDATE tokens SET revoked_at = ?1 WHERE id = ?3 AND person = ?2 AND "
 	"revoked_at IS NULL";

@@ -169,6 +169,12 @@ int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at)
 	return TX_OPS(tx)->token_touch(tx, id, at);
 }
 
+int store_token_list(struct store_rd *rd, uint64_t person, int64_t now,
+		     store_token_cb cb, void *arg)
+{
+	return rd->store->ops->token_list(rd, person, now, cb, arg);
+}
+
 int store_brand_insert(struct store_tx *tx, const struct store_brand *b)
 {
 	return TX_OPS(tx)->brand_insert(tx, b);

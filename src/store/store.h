@@ -287,6 +287,13 @@ int store_token_by_id(struct store_rd *rd, uint64_t id,
 int store_token_revoke(struct store_tx *tx, uint64_t person, uint64_t id,
 		       bool others, int64_t at);
 int store_token_touch(struct store_tx *tx, uint64_t id, int64_t at);
+/* The person's credentials neither revoked nor past expires_at at `now`,
+ * newest first, each passed to cb (which stops the list by returning
+ * non-zero); the row is borrowed for the call. Sessions idle too long are
+ * listed too: their idle rule is app/session.c's. */
+typedef int (*store_token_cb)(const struct store_token *t, void *arg);
+int store_token_list(struct store_rd *rd, uint64_t person, int64_t now,
+		     store_token_cb cb, void *arg);
 
 /* ---- Brands ---- */
 

@@ -38,7 +38,7 @@ def route_id(route):
 
 # An {id} of the right type for each pattern (its value does not matter
 # to the checks made before the handler runs).
-PREFIX = [("/tokens/", "tok_"), ("/proposals/", "prp_"),
+PREFIX = [("/tokens/", "tok_"), ("/sessions/", "tok_"), ("/proposals/", "prp_"),
           ("/relationships/", "rel_"), ("/messages/", "msg_"),
           ("/campaigns/", "cmp_"), ("/offers/", "off_"),
           ("/intents/", "int_"), ("/feedback/", "fbk_"),
@@ -208,6 +208,8 @@ def bolt_campaign(w):
 FOREIGN = {
     ("DELETE", "/v1/tokens/{id}"):
         lambda w: (w.ana, f"/v1/tokens/{w.bob.token_id}", None),
+    ("DELETE", "/v1/me/sessions/{id}"):
+        lambda w: (w.ana, f"/v1/me/sessions/{w.bob.token_id}", None),
     ("GET", "/v1/me/proposals/{id}"):
         lambda w: (w.ana, f"/v1/me/proposals/{w.bob_prp}", None),
     ("POST", "/v1/me/proposals/{id}/accept"):

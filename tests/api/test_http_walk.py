@@ -71,7 +71,7 @@ def test_the_way_in(api):
 
     before = time.time()
     code = ana.ok("POST", "/v1/me/connect-codes", status=201)
-    assert set(code) == {"code", "expires_at"}
+    assert set(code) == {"code", "expires_at", "qr_svg"}
     assert re.fullmatch(r"[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}",
                         code["code"]), code
     minutes = (rfc3339(code["expires_at"]) - before) / 60

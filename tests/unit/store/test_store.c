@@ -764,6 +764,65 @@ Test(store, token_revoke_one_or_all_others)
 	cr_expect_eq(store_write(fx.s, job_revoke, &r), STORE_OK);
 }
 
+static int token_listed(const struct store_token *t, void *arg)
+{
+	struct store_token *out = arg;
+	int i = 0;
+	while (out[i].id)
+		i++;
+	cr_assert(i < 7);
+	out[i] = *t;
+	return 0;
+}
+
+/* The person's credentials that still work, newest first: not revoked,
+ * not expired, not another person's. */
+Test(store, token_list_is_the_persons_live_ones_newest_first)
+{
+	struct store_person p, q;
+	struct store_token t[5], got[8];
+	/* created_at, expires_at, person (0: p): the one revoked is t[2]. */
+	const int64_t rows[5][3] = { { 1760000000, 1770000000, 0 },
+				     { 1760000300, 1770000000, 0 },
+				     { 1760000400, 1770000000, 0 },
+				     { 1760000100, 1760000500, 0 },
+				     { 1760000200, 1770000000, 1 } };
+
+	person_add(&p, "ida");
+	person_add(&q, "jon");
+	for (int i = 0; i < 5; i++) {
+		t[i] = (struct store_token){ .id = store_new_key(),
+					     .person = rows[i][2] ? q.id : p.id,
+					     .created_at = rows[i][0],
+					     .last_used_at = rows[i][0],
+					     .expires_at = rows[i][1] };
+		snprintf(t[i].kind, sizeof(t[i].kind), i ? "session" : "token");
+		cr_assert_eq(store_write(fx.s, job_token, &t[i]), STORE_OK);
+	}
+	struct revoke_args r = { p.id, t[2].id, false, 1760000450 };
+	cr_assert_eq(store_write(fx.s, job_revoke, &r), STORE_OK);
+
+	memset(got, 0, sizeof(got));
+	cr_assert_eq(store_token_list(store_reads(fx.s), p.id, 1760000499,
+				      token_listed, got),
+		     STORE_OK);
+	cr_expect_eq(got[0].id, t[1].id);
+	cr_expect_eq(got[1].id, t[3].id);
+	cr_expect_eq(got[2].id, t[0].id);
+	cr_expect_eq(got[3].id, 0);
+	cr_expect_str_eq(got[2].kind, "token");
+	cr_expect_eq(got[1].expires_at, 1760000500);
+
+	/* At its expiry, t[3] is gone. */
+	memset(got, 0, sizeof(got));
+	cr_assert_eq(store_token_list(store_reads(fx.s), p.id, 1760000500,
+				      token_listed, got),
+		     STORE_OK);
+	cr_expect_eq(got[0].id, t[1].id);
+	cr_expect_eq(got[1].id, t[0].id);
+	cr_expect_eq(got[2].id, 0);
+}
+
 struct id_list {
 	uint64_t ids[64];
 	int n;
