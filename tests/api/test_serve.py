@@ -20,7 +20,7 @@ def test_healthz(server):
     assert r.json() == {"status": "ok"}
 
 
-@pytest.mark.parametrize("path", ["/nope", "/v1/nope", "/healthz/x", "/"])
+@pytest.mark.parametrize("path", ["/nope", "/v1/nope", "/healthz/x", "/web/nope.js", "//"])
 def test_unknown_path_is_problem_404(server, path):
     r = http("GET", server + path)
     assert r.status == 404
