@@ -21,6 +21,17 @@
  * thread shuts the socket of a connection past its deadline down, which
  * libmicrohttpd sees as the peer leaving. Connections per client address
  * are limited (--max-conns-per-ip).
+ *
+ * Behind a reverse proxy (--trusted-proxy), a connection from one of its
+ * addresses names its client in X-Forwarded-For, and whether the public
+ * side was https in X-Forwarded-Proto (http_client); those headers from
+ * any other peer are ignored. The proxy's own connections are not capped
+ * as one client's: libmicrohttpd's per-address limit is then replaced by
+ * a count of our own that exempts the proxies (http_conn_notify), and a
+ * forwarded client may have at most --max-conns-per-ip requests in
+ * progress at once (http_conn_forwarded) — a proxy opens a connection per
+ * request, or reuses its connections for any client, so requests are what
+ * can be counted per client there.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "http/server.h"
@@ -72,6 +83,10 @@ struct http_conn {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 while a request runs */
 	bool in_body;	      /* its request's body is being read */
 	uint64_t gone_ns;     /* when the reaper saw its peer leave mid-body */
+	struct in6_addr peer; /* its peer's address (IPv4 mapped) */
+	bool capped;	      /* peer counts towards --max-conns-per-ip */
+	bool forwarded;	      /* its request is forwarded for client: */
+	struct in6_addr client; /* … the address X-Forwarded-For names */
 };
 
 /* Where a connection's request is, for the reaper. */
@@ -86,6 +101,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	uint64_t header_ns; /* --header-timeout */
 	bool access_log;    /* --access-log */
+	bool tls;	    /* serving HTTPS (--tls-cert) */
+	bool own_ip_limit;  /* --trusted-proxy: per-address limit is ours */
 	pthread_mutex_t conns_lock;
 	pthread_cond_t reaper_wake; /* stopping (under conns_lock) */
 	struct http_conn *conns;    /* open connections (under conns_lock) */
@@ -266,6 +283,147 @@ static bool http_headers_ok(struct http_request *r, struct MHD_Connection *c)
 	return true;
 }
 
+/* The text of an address in IPv6 form (an IPv4-mapped one as IPv4). */
+static void http_addr_text(const struct in6_addr *a, char *out, size_t size)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)size);
+}
+
+/* A socket address as IPv6 (IPv4 mapped). False for other families. */
+static bool http_sockaddr(const struct sockaddr *sa, struct in6_addr *out)
+{
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return true;
+	}
+	if (sa->sa_family != AF_INET)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr,
+	       4);
+	return true;
+}
+
+/* Gathers every field of one header, joined by commas (RFC 9110 §5.3:
+ * the same as one field with the values listed); an MHD_KeyValueIterator. */
+struct http_joined {
+	const char *name;
+	char text[1024];
+	size_t len;
+	bool truncated;
+};
+
+static enum MHD_Result http_join(void *cls, enum MHD_ValueKind kind,
+				 const char *key, const char *value)
+{
+	struct http_joined *j = cls;
+	(void)kind;
+	if (value == NULL || strcasecmp(key, j->name) != 0)
+		return MHD_YES;
+	int n = snprintf(j->text + j->len, sizeof(j->text) - j->len, "%s%s",
+			 j->len ? "," : "", value);
+	if (n < 0 || (size_t)n >= sizeof(j->text) - j->len)
+		j->truncated = true;
+	else
+		j->len += (size_t)n;
+	return MHD_YES;
+}
+
+/* The last element of a comma-separated list, trimmed, in out; false when
+ * there is none or it does not fit. */
+static bool http_last_element(const char *list, char *out, size_t size)
+{
+	const char *comma = strrchr(list, ',');
+	const char *p = comma ? comma + 1 : list;
+	p += strspn(p, " \t");
+	size_t n = strlen(p);
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* Who the client is, when the peer is a trusted proxy: X-Forwarded-For's
+ * rightmost address that is not itself a trusted proxy (the ones to its
+ * left are the client's own word), whether the public side is https
+ * (X-Forwarded-Proto's last value), and the public host
+ * (X-Forwarded-Host's last value). A list past 1 KiB, or an element that
+ * is no address, ends the walk at the addresses read so far. */
+static void http_client(struct http_request *r, struct MHD_Connection *c)
+{
+	const struct config *cfg = &r->app->cfg;
+	r->secure = r->server->tls;
+	if (cfg->trusted_proxy.n == 0 ||
+	    !config_addrs_has(&cfg->trusted_proxy, r->client))
+		return;
+	struct http_joined j = { .name = "X-Forwarded-For" };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &j);
+	while (!j.truncated && j.len > 0) {
+		char one[INET6_ADDRSTRLEN + 1];
+		struct in6_addr a;
+		bool ok = http_last_element(j.text, one, sizeof(one)) &&
+			  config_addr_parse(one, a.s6_addr);
+		if (!ok)
+			break;
+		http_addr_text(&a, r->client, sizeof(r->client));
+		r->forwarded = true;
+		if (!config_addrs_has(&cfg->trusted_proxy, one))
+			break;
+		char *comma = strrchr(j.text, ',');
+		j.len = comma ? (size_t)(comma - j.text) : 0;
+		j.text[j.len] = '\0';
+	}
+	char proto[16];
+	struct http_joined p = { .name = "X-Forwarded-Proto" };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &p);
+	if (p.len && !p.truncated &&
+	    http_last_element(p.text, proto, sizeof(proto)))
+		r->secure = strcasecmp(proto, "https") == 0;
+	struct http_joined h = { .name = "X-Forwarded-Host" };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &h);
+	if (h.len && !h.truncated &&
+	    !http_last_element(h.text, r->forwarded_host,
+			       sizeof(r->forwarded_host)))
+		r->forwarded_host[0] = '\0';
+}
+
+/* At most --max-conns-per-ip requests of one forwarded client in progress
+ * at once (under conns_lock, on the connections' list). False when this
+ * one is over. */
+static bool http_conn_forwarded(struct http_server *s, struct http_request *r,
+				struct MHD_Connection *c)
+{
+	struct in6_addr a;
+	if (!r->forwarded || !config_addr_parse(r->client, a.s6_addr))
+		return true;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci ? ci->socket_context : NULL;
+	if (hc == NULL)
+		return true;
+	unsigned n = 0;
+	pthread_mutex_lock(&s->conns_lock);
+	for (struct http_conn *o = s->conns; o; o = o->next)
+		n += o != hc && o->forwarded &&
+		     memcmp(&o->client, &a, sizeof(a)) == 0;
+	bool ok = n < s->app->cfg.max_conns_per_ip;
+	if (ok) {
+		hc->forwarded = true;
+		hc->client = a;
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return ok;
+}
+
 /* Notes where the connection's request is: its headers are in (no
  * deadline; reading a body or not), or it is done (the next request's
  * headers have header_ns from now). */
@@ -282,6 +440,8 @@ static void http_conn_state(struct http_server *s, struct MHD_Connection *c,
 		state == HTTP_CONN_HEADERS ? http_now_ns() + s->header_ns : 0;
 	hc->in_body = state == HTTP_CONN_BODY;
 	hc->gone_ns = 0;
+	if (state == HTTP_CONN_HEADERS)
+		hc->forwarded = false; /* its request is done */
 	pthread_mutex_unlock(&s->conns_lock);
 }
 
@@ -316,25 +476,26 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c,
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 			c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci && ci->client_addr) {
-			const struct sockaddr *sa = ci->client_addr;
-			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET,
-					  &((const struct sockaddr_in *)sa)
-						   ->sin_addr,
-					  r->client, sizeof(r->client));
-			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6,
-					  &((const struct sockaddr_in6 *)sa)
-						   ->sin6_addr,
-					  r->client, sizeof(r->client));
-		}
+		struct in6_addr peer;
+		if (ci && http_sockaddr(ci->client_addr, &peer))
+			http_addr_text(&peer, r->client, sizeof(r->client));
+		http_client(r, c);
 		*state = r;
 		r->started_ns = http_now_ns();
 		unsigned char rid[8];
 		randombytes_buf(rid, sizeof(rid));
 		sodium_bin2hex(r->request_id, sizeof(r->request_id), rid,
 			       sizeof(rid));
+		if (!http_conn_forwarded(s, r, c)) {
+			http_header(r, "Retry-After", "1");
+			http_problem(r, 429, NULL,
+				     "too many requests at once from one "
+				     "address (at most %u)",
+				     s->app->cfg.max_conns_per_ip);
+			r->close = true;
+			http_conn_state(s, c, HTTP_CONN_BUSY);
+			return http_send(r);
+		}
 		if (!http_headers_ok(r, c)) {
 			http_conn_state(s, c, HTTP_CONN_BUSY);
 			return http_send(r); /* the body is never read */
@@ -582,7 +743,25 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c,
 			return;
 		}
 		hc->fd = ci ? ci->connect_fd : -1;
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		char peer[INET6_ADDRSTRLEN];
+		if (s->own_ip_limit && ai &&
+		    http_sockaddr(ai->client_addr, &hc->peer)) {
+			http_addr_text(&hc->peer, peer, sizeof(peer));
+			hc->capped = !config_addrs_has(
+				&s->app->cfg.trusted_proxy, peer);
+		}
 		pthread_mutex_lock(&s->conns_lock);
+		unsigned same = 0;
+		for (struct http_conn *o = s->conns; hc->capped && o;
+		     o = o->next)
+			same += o->capped && memcmp(&o->peer, &hc->peer,
+						    sizeof(hc->peer)) == 0;
+		if (hc->capped && same >= s->app->cfg.max_conns_per_ip &&
+		    hc->fd >= 0)
+			shutdown(hc->fd,
+				 SHUT_RDWR); /* as libmicrohttpd would */
 		hc->deadline_ns = http_now_ns() + s->header_ns;
 		hc->next = s->conns;
 		if (s->conns)
@@ -716,8 +895,8 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 		log_warn("http: %s", line);
 }
 
-int http_start(struct app *a, int fd, struct http_server **out, char *err,
-	       size_t errlen)
+int http_start(struct app *a, int fd, const struct http_tls *tls,
+	       struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -734,6 +913,8 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	s->header_ns = (uint64_t)a->cfg.header_timeout * 1000000000u;
 	s->access_log = a->cfg.access_log;
+	s->tls = tls && tls->cert && tls->key;
+	s->own_ip_limit = a->cfg.trusted_proxy.n > 0;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
@@ -745,18 +926,35 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 		if (pthread_create(&s->workers[i], NULL, http_worker_main, s) ==
 		    0)
 			s->n_workers++;
+	/* The options that vary: TLS's, and libmicrohttpd's per-address
+	 * limit unless ours replaces it (--trusted-proxy). */
+	struct MHD_OptionItem opts[4];
+	size_t n_opts = 0;
+	if (s->tls) {
+		opts[n_opts++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						 tls->cert };
+		opts[n_opts++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						 tls->key };
+	}
+	if (!s->own_ip_limit)
+		opts[n_opts++] = (struct MHD_OptionItem){
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			(intptr_t)a->cfg.max_conns_per_ip, NULL
+		};
+	opts[n_opts] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	s->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			MHD_USE_ITC,
+			MHD_USE_ITC | (s->tls ? MHD_USE_TLS : 0),
 		0, NULL, NULL, http_handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		http_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_LIMIT,
-		4096, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		a->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, 30,
+		4096, MHD_OPTION_CONNECTION_TIMEOUT, 30,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
-		MHD_OPTION_END);
+		MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (s->daemon == NULL || s->n_workers == 0 || !s->reaper_started) {
 		if (s->daemon == NULL)
 			close(fd);
