@@ -127,8 +127,8 @@ static const struct config_option {
 	  "one log line per HTTP request, on or off [on]" },
 	{ "tls-cert", "CMR_TLS_CERT", CONFIG_FILE, CONFIG_FIELD(tls_cert), 0, 0,
 	  NULL, NULL,
-	  "serve HTTPS: the certificate chain, PEM (with --tls-key) "
-	  "[none: plain HTTP]" },
+	  "serve HTTPS: the certificate chain, PEM (and its key: the "
+	  "next setting) [none: plain HTTP]" },
 	{ "tls-key", "CMR_TLS_KEY", CONFIG_FILE, CONFIG_FIELD(tls_key), 0, 0,
 	  NULL, NULL, "the private key of --tls-cert, PEM [none]" },
 	{ "trusted-proxy", "CMR_TRUSTED_PROXY", CONFIG_ADDRS,
