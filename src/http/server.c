@@ -310,41 +310,69 @@ static bool http_sockaddr(const struct sockaddr *sa, struct in6_addr *out)
 	return true;
 }
 
-/* Gathers every field of one header, joined by commas (RFC 9110 §5.3:
- * the same as one field with the values listed); an MHD_KeyValueIterator. */
-struct http_joined {
+/* The fields of one header, in order (RFC 9110 §5.3: as one field with
+ * their values listed, comma-separated); an MHD_KeyValueIterator. Only
+ * the last HTTP_FIELDS_MAX are kept: the rightmost elements are the ones
+ * a proxy wrote. The values are libmicrohttpd's, valid for the request. */
+#define HTTP_FIELDS_MAX 8
+
+struct http_fields {
 	const char *name;
-	char text[1024];
-	size_t len;
-	bool truncated;
+	const char *value[HTTP_FIELDS_MAX];
+	int n;
 };
 
-static enum MHD_Result http_join(void *cls, enum MHD_ValueKind kind,
-				 const char *key, const char *value)
+static enum MHD_Result http_field(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
 {
-	struct http_joined *j = cls;
+	struct http_fields *f = cls;
 	(void)kind;
-	if (value == NULL || strcasecmp(key, j->name) != 0)
+	if (value == NULL || strcasecmp(key, f->name) != 0)
 		return MHD_YES;
-	int n = snprintf(j->text + j->len, sizeof(j->text) - j->len, "%s%s",
-			 j->len ? "," : "", value);
-	if (n < 0 || (size_t)n >= sizeof(j->text) - j->len)
-		j->truncated = true;
-	else
-		j->len += (size_t)n;
+	if (f->n == HTTP_FIELDS_MAX) {
+		memmove(f->value, f->value + 1,
+			sizeof(f->value[0]) * (HTTP_FIELDS_MAX - 1));
+		f->n--;
+	}
+	f->value[f->n++] = value;
 	return MHD_YES;
 }
 
-/* The last element of a comma-separated list, trimmed, in out; false when
- * there is none or it does not fit. */
-static bool http_last_element(const char *list, char *out, size_t size)
+/* Walks the elements of a header's fields from the rightmost one left:
+ * *field and *end say where the walk is (start with field = -1; -2 once
+ * it is over). Copies
+ * the next element, trimmed, into out; false when none is left or it
+ * does not fit (or is empty). */
+static bool http_element_left(const struct http_fields *f, int *field,
+			      size_t *end, char *out, size_t size)
 {
-	const char *comma = strrchr(list, ',');
-	const char *p = comma ? comma + 1 : list;
-	p += strspn(p, " \t");
-	size_t n = strlen(p);
+	if (*field == -2)
+		return false;
+	if (*field < 0) {
+		if (f->n == 0)
+			return false;
+		*field = f->n - 1;
+		*end = strlen(f->value[*field]);
+	}
+	const char *v = f->value[*field];
+	size_t start = *end;
+	while (start > 0 && v[start - 1] != ',')
+		start--;
+	const char *p = v + start;
+	size_t n = *end - start;
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
 	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
 		n--;
+	if (start > 0) {
+		*end = start - 1; /* before the comma */
+	} else if (*field > 0) {
+		(*field)--;
+		*end = strlen(f->value[*field]);
+	} else {
+		*end = 0;
+		*field = -2; /* the walk is over */
+	}
 	if (n == 0 || n >= size)
 		return false;
 	memcpy(out, p, n);
@@ -352,12 +380,23 @@ static bool http_last_element(const char *list, char *out, size_t size)
 	return true;
 }
 
+/* A header's rightmost element (of its last field) in out, or false. */
+static bool http_last_element(struct MHD_Connection *c, const char *name,
+			      char *out, size_t size)
+{
+	struct http_fields f = { .name = name };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_field, &f);
+	int field = -1;
+	size_t end = 0;
+	return http_element_left(&f, &field, &end, out, size);
+}
+
 /* Who the client is, when the peer is a trusted proxy: X-Forwarded-For's
  * rightmost address that is not itself a trusted proxy (the ones to its
  * left are the client's own word), whether the public side is https
  * (X-Forwarded-Proto's last value), and the public host
- * (X-Forwarded-Host's last value). A list past 1 KiB, or an element that
- * is no address, ends the walk at the addresses read so far. */
+ * (X-Forwarded-Host's last value). An element that is no address ends the
+ * walk at the addresses read so far (the peer's, if none). */
 static void http_client(struct http_request *r, struct MHD_Connection *c)
 {
 	const struct config *cfg = &r->app->cfg;
@@ -365,33 +404,23 @@ static void http_client(struct http_request *r, struct MHD_Connection *c)
 	if (cfg->trusted_proxy.n == 0 ||
 	    !config_addrs_has(&cfg->trusted_proxy, r->client))
 		return;
-	struct http_joined j = { .name = "X-Forwarded-For" };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &j);
-	while (!j.truncated && j.len > 0) {
-		char one[INET6_ADDRSTRLEN + 1];
-		struct in6_addr a;
-		bool ok = http_last_element(j.text, one, sizeof(one)) &&
-			  config_addr_parse(one, a.s6_addr);
-		if (!ok)
-			break;
+	struct http_fields xff = { .name = "X-Forwarded-For" };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_field, &xff);
+	int field = -1;
+	size_t end = 0;
+	char one[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+	while (http_element_left(&xff, &field, &end, one, sizeof(one)) &&
+	       config_addr_parse(one, a.s6_addr)) {
 		http_addr_text(&a, r->client, sizeof(r->client));
 		r->forwarded = true;
 		if (!config_addrs_has(&cfg->trusted_proxy, one))
 			break;
-		char *comma = strrchr(j.text, ',');
-		j.len = comma ? (size_t)(comma - j.text) : 0;
-		j.text[j.len] = '\0';
 	}
 	char proto[16];
-	struct http_joined p = { .name = "X-Forwarded-Proto" };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &p);
-	if (p.len && !p.truncated &&
-	    http_last_element(p.text, proto, sizeof(proto)))
+	if (http_last_element(c, "X-Forwarded-Proto", proto, sizeof(proto)))
 		r->secure = strcasecmp(proto, "https") == 0;
-	struct http_joined h = { .name = "X-Forwarded-Host" };
-	MHD_get_connection_values(c, MHD_HEADER_KIND, http_join, &h);
-	if (h.len && !h.truncated &&
-	    !http_last_element(h.text, r->forwarded_host,
+	if (!http_last_element(c, "X-Forwarded-Host", r->forwarded_host,
 			       sizeof(r->forwarded_host)))
 		r->forwarded_host[0] = '\0';
 }

@@ -11,6 +11,8 @@ loopback and proxies to cmr; clients reach it from 127.0.0.2 and
 127.0.0.3 (all of 127/8 is loopback). Other tests speak to cmr directly,
 as the proxy (from 127.0.0.1) or as a stranger forging the headers.
 """
+import http.client
+import json
 import socket
 import time
 
@@ -162,13 +164,36 @@ def test_the_rightmost_untrusted_forwarded_address_is_the_client(make_api):
     r = login(port, PASSWORD,
               **{"X-Forwarded-For": "203.0.113.5, 198.51.100.7, 10.1.1.1"})
     assert_problem(r, 429)
-    # … also when it claims nothing beside …
+    # … also when it claims nothing beside, or the list is in two fields …
     r = login(port, PASSWORD, **{"X-Forwarded-For": "198.51.100.7"})
+    assert_problem(r, 429)
+    assert login_fields(port, ["203.0.113.5, 198.51.100.7",
+                               "10.1.1.1"]) == 429
+    # … or further left is a word that is no address.
+    r = login(port, PASSWORD,
+              **{"X-Forwarded-For": "unknown, 198.51.100.7, 10.1.1.1"})
     assert_problem(r, 429)
     # … while another client of the same proxies is not.
     r = login(port, PASSWORD,
               **{"X-Forwarded-For": "198.51.100.7, 198.51.100.8, 10.1.1.1"})
     assert r.status == 204, r
+
+
+def login_fields(port, xff_fields):
+    """ana's log-in from the proxy with one X-Forwarded-For field each of
+    xff_fields; returns the status."""
+    conn = http.client.HTTPConnection(PROXY, port, timeout=60)
+    try:
+        body = json.dumps({"handle": "ana", "password": PASSWORD}).encode()
+        conn.putrequest("POST", "/v1/session")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", str(len(body)))
+        for v in xff_fields:
+            conn.putheader("X-Forwarded-For", v)
+        conn.endheaders(body)
+        return conn.getresponse().status
+    finally:
+        conn.close()
 
 
 def held(address, source="127.0.0.1"):
