@@ -12,7 +12,7 @@ CMR        := $(BUILD)/src/cmr
 PYTEST     := /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build run check unit asan fuzz-corpus api api-asan tsan bench fuzz clean format format-check
+.PHONY: all setup build run check unit asan fuzz-corpus api api-asan tsan browser bench fuzz clean format format-check
 
 all: build
 
@@ -35,13 +35,15 @@ run: build
 	@mkdir -p var/maildir
 	@$(CMR) demo --if-empty --maildir-root var/maildir
 	@echo
-	@echo "cmr is starting: API on http://127.0.0.1:8025 (try: curl http://127.0.0.1:8025/healthz),"
+	@echo "cmr is starting. Open http://127.0.0.1:8025/ in a browser and log in as"
+	@echo "ana (demo-password-ana) or ben (demo-password-ben)."
+	@echo "The API is on the same address (try: curl http://127.0.0.1:8025/healthz),"
 	@echo "LMTP on 127.0.0.1:2424, the Postfix policy service on 127.0.0.1:10040,"
 	@echo "and the Maildir export under var/maildir. Stop it with Ctrl-C."
 	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
 
 check: build
-	$(MAKE) --no-print-directory format-check unit asan api api-asan tsan
+	$(MAKE) --no-print-directory format-check unit browser asan api api-asan tsan
 
 unit:
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
@@ -80,6 +82,13 @@ tsan: setup $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
 	  CMR_BIN=$(abspath $(TSAN_BUILD)/src/cmr) $(PYTEST) -q tests/api
+
+# The person's web app in Debian's Chromium, headless (tests/browser:
+# Node's test runner, playwright-core, axe-core), against the plain
+# server; screenshots at 390 and 1280 px go to tests/browser/shots/.
+browser: build
+	@bash scripts/setup-browser
+	cd tests/browser && CMR_BIN=$(abspath $(CMR)) node --test --test-concurrency=1
 
 $(REL_BUILD)/build.ninja:
 	meson setup $(REL_BUILD) --buildtype=release --werror -Dtests=false

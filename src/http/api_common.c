@@ -129,6 +129,8 @@ const char *const *api_query_names(http_handler handler)
 
 bool api_query_check(struct http_request *r)
 {
+	if (strcmp(r->route->name, "web") == 0) /* a page's link may add any */
+		return true;
 	return http_query_only(r, api_query_names(r->route->handler));
 }
 

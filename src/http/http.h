@@ -104,7 +104,7 @@ struct http_request {
 	char *reply; /* owned */
 	size_t reply_len;
 	const char *reply_type;
-	char headers[4][256]; /* extra "Name: value" lines */
+	char headers[8][320]; /* extra "Name: value" lines */
 	int n_headers;
 	bool replied;
 	int problem_kind; /* enum http_problem_kind of http_problem_of */
@@ -121,6 +121,10 @@ void http_text(struct http_request *r, unsigned status, const char *type,
 
 /* status with no body (204). */
 void http_empty(struct http_request *r, unsigned status);
+
+/* status with len bytes of data (copied) of media type `type`. */
+void http_bytes(struct http_request *r, unsigned status, const char *type,
+		const void *data, size_t len);
 
 /* An RFC 9457 problem: status, a title from the status, a detail
  * sentence, and (when field is not NULL) errors: [{field, detail}]. */

@@ -143,6 +143,20 @@ void http_empty(struct http_request *r, unsigned status)
 	http_set(r, status, NULL, NULL);
 }
 
+void http_bytes(struct http_request *r, unsigned status, const char *type,
+		const void *data, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+	if (copy == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	memcpy(copy, data, len);
+	http_set(r, status, copy, type);
+	if (r->reply == copy)
+		r->reply_len = len;
+}
+
 void http_problem(struct http_request *r, unsigned status, const char *field,
 		  const char *fmt, ...)
 {

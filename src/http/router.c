@@ -7,12 +7,17 @@
 
 #include "core/id.h"
 #include "http/api.h"
+#include "http/web.h"
 
 /* The routes. Columns: method; path pattern, where {id} matches one path
  * segment and is handed to the handler in r->params; who may call it
  * (anyone, a person by session or token, a brand by API key — checked
  * before the handler runs); the handler; a stable name for metrics. */
 const struct http_route http_routes[] = {
+	/* The person's web app (web.c): files, not API — not in openapi.json.
+	 */
+	{ "GET", "/", WHO_ANYONE, web_index, "web" },
+	{ "GET", "/web/{id}", WHO_ANYONE, web_file, "web" },
 	{ "GET", "/healthz", WHO_ANYONE, api_healthz, "healthz" },
 	{ "GET", "/readyz", WHO_ANYONE, api_readyz, "readyz" },
 	{ "GET", "/.well-known/jwks.json", WHO_ANYONE, api_jwks, "jwks" },

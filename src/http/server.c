@@ -148,7 +148,11 @@ static enum MHD_Result http_send(struct http_request *r)
 		return MHD_NO;
 	if (r->reply_type)
 		MHD_add_response_header(resp, "Content-Type", r->reply_type);
-	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	bool cached = false; /* a handler's own Cache-Control */
+	for (int i = 0; i < r->n_headers; i++)
+		cached |= strncasecmp(r->headers[i], "Cache-Control:", 14) == 0;
+	if (!cached)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
 	for (int i = 0; i < r->n_headers; i++) {

@@ -1,0 +1,6 @@
+// page-home.js — to be written.
+import { heading } from './ui.js';
+
+export async function render(ctx) {
+  ctx.main.append(...heading('home'));
+}
