@@ -85,8 +85,8 @@ struct http_conn {
 	uint64_t gone_ns;     /* when the reaper saw its peer leave mid-body */
 	struct in6_addr peer; /* its peer's address (IPv4 mapped) */
 	bool capped;	      /* peer counts towards --max-conns-per-ip */
-	bool forwarded;	      /* its request is forwarded for client: */
-	struct in6_addr client; /* … the address X-Forwarded-For names */
+	bool forwarded; /* its request in progress is a forwarded client's */
+	struct in6_addr client; /* that client (X-Forwarded-For's) */
 };
 
 /* Where a connection's request is, for the reaper. */
@@ -759,7 +759,10 @@ bool http_offload(struct http_request *r, void (*work)(struct http_request *),
 
 /* libmicrohttpd's notice of a connection opened or closed: keeps the
  * list of header deadlines. A connection that cannot be listed is shut
- * down at once (it could not be given a deadline). */
+ * down at once (it could not be given a deadline). With --trusted-proxy
+ * the per-address limit is counted here, on the same list, for every peer
+ * but the proxies: one over it is shut down unanswered, as libmicrohttpd
+ * closes one over its own limit. */
 static void http_conn_notify(void *cls, struct MHD_Connection *c,
 			     void **socket_context,
 			     enum MHD_ConnectionNotificationCode code)
@@ -793,8 +796,7 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c,
 						    sizeof(hc->peer)) == 0;
 		if (hc->capped && same >= s->app->cfg.max_conns_per_ip &&
 		    hc->fd >= 0)
-			shutdown(hc->fd,
-				 SHUT_RDWR); /* as libmicrohttpd would */
+			shutdown(hc->fd, SHUT_RDWR);
 		hc->deadline_ns = http_now_ns() + s->header_ns;
 		hc->next = s->conns;
 		if (s->conns)
