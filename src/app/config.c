@@ -28,6 +28,9 @@ enum config_kind {
 	CONFIG_HOSTPORT,    /* char[]: HOST:PORT with a port of 1 to 65535 */
 	CONFIG_TEXT,	    /* char[]: printable ASCII, not empty */
 	CONFIG_SWITCH, /* bool: a value on or off (or a CONFIG_BOOL word) */
+	CONFIG_FILE,   /* char[]: a file's path, not empty */
+	CONFIG_ADDRS,  /* struct config_addrs: IP literals, comma-separated;
+			  each use adds to the list */
 };
 
 /* The field of struct config an option fills: offset and size. */
@@ -122,6 +125,16 @@ static const struct config_option {
 	{ "access-log", "CMR_ACCESS_LOG", CONFIG_SWITCH,
 	  CONFIG_FIELD(access_log), 0, 0, "on", NULL,
 	  "one log line per HTTP request, on or off [on]" },
+	{ "tls-cert", "CMR_TLS_CERT", CONFIG_FILE, CONFIG_FIELD(tls_cert), 0, 0,
+	  NULL, NULL,
+	  "serve HTTPS: the certificate chain, PEM (and its key: the "
+	  "next setting) [none: plain HTTP]" },
+	{ "tls-key", "CMR_TLS_KEY", CONFIG_FILE, CONFIG_FIELD(tls_key), 0, 0,
+	  NULL, NULL, "the private key of --tls-cert, PEM [none]" },
+	{ "trusted-proxy", "CMR_TRUSTED_PROXY", CONFIG_ADDRS,
+	  CONFIG_FIELD(trusted_proxy), 0, 0, NULL, NULL,
+	  "IP address of a reverse proxy whose X-Forwarded-For/-Proto/-Host "
+	  "are believed; repeatable or comma-separated [none]" },
 };
 
 #define N_OPTIONS (sizeof(config_options) / sizeof(config_options[0]))
@@ -275,6 +288,71 @@ int config_parse_listen(const char *s, bool allow_unix, bool allow_off,
 	return 0;
 }
 
+bool config_addr_parse(const char *s, unsigned char out[16])
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	if (inet_pton(AF_INET6, s, &a6) == 1) {
+		memcpy(out, &a6, 16);
+		return true;
+	}
+	if (inet_pton(AF_INET, s, &a4) != 1)
+		return false;
+	memset(out, 0, 16);
+	out[10] = out[11] = 0xff;
+	memcpy(out + 12, &a4, 4);
+	return true;
+}
+
+bool config_addrs_has(const struct config_addrs *list, const char *addr)
+{
+	unsigned char a[16];
+	if (addr == NULL || !config_addr_parse(addr, a))
+		return false;
+	for (unsigned i = 0; i < list->n; i++)
+		if (memcmp(list->addr[i], a, sizeof(a)) == 0)
+			return true;
+	return false;
+}
+
+/* Adds the comma-separated IP literals of value to list (all or none). */
+static int config_addrs_add(struct config_addrs *list, const char *value,
+			    char *why, size_t whylen)
+{
+	struct config_addrs next = *list;
+	const char *p = value;
+	do {
+		p += strspn(p, " ");
+		size_t n = strcspn(p, ",");
+		size_t len = n;
+		while (len && p[len - 1] == ' ')
+			len--;
+		char one[INET6_ADDRSTRLEN];
+		if (len == 0 || len >= sizeof(one)) {
+			snprintf(why, whylen,
+				 "\"%s\" is not a list of IP addresses", value);
+			return -1;
+		}
+		memcpy(one, p, len);
+		one[len] = '\0';
+		unsigned char a[16];
+		if (!config_addr_parse(one, a)) {
+			snprintf(why, whylen,
+				 "\"%s\" is not an IPv4 or IPv6 address", one);
+			return -1;
+		}
+		if (next.n == CONFIG_PROXIES_MAX) {
+			snprintf(why, whylen, "more than %d addresses",
+				 CONFIG_PROXIES_MAX);
+			return -1;
+		}
+		memcpy(next.addr[next.n++], a, sizeof(a));
+		p += n;
+	} while (*p++ == ',');
+	*list = next;
+	return 0;
+}
+
 static int config_bool(const char *v, bool *out)
 {
 	if (v == NULL || strcmp(v, "1") == 0 || strcmp(v, "true") == 0 ||
@@ -340,6 +418,15 @@ static int config_store(struct config *c, const struct config_option *o,
 			return -1;
 		}
 		break;
+	case CONFIG_FILE:
+		if (*value == '\0') {
+			snprintf(why, whylen, "needs a file");
+			return -1;
+		}
+		break;
+	case CONFIG_ADDRS:
+		assert(o->size == sizeof(struct config_addrs));
+		return config_addrs_add(field, value, why, whylen);
 	case CONFIG_USER:
 		if (*value == '\0') {
 			snprintf(why, whylen, "needs a user name");

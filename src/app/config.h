@@ -20,6 +20,15 @@ struct listen_addr {
 	char text[300]; /* as given, for messages */
 };
 
+#define CONFIG_PROXIES_MAX 16 /* --trusted-proxy addresses */
+
+/* A list of IP addresses (--trusted-proxy): IPv4 ones as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d), so that one comparison serves both families. */
+struct config_addrs {
+	unsigned n; /* how many of addr are set */
+	unsigned char addr[CONFIG_PROXIES_MAX][16]; /* in6_addr's bytes */
+};
+
 struct config {
 	char store[1024];		/* --store URL */
 	char keys[1024];		/* --keys DIR */
@@ -42,8 +51,19 @@ struct config {
 	unsigned max_conns_per_ip;	/* --max-conns-per-ip, 1..100000 */
 	unsigned header_timeout;	/* --header-timeout seconds, 1..3600 */
 	bool access_log;		/* --access-log on|off */
+	char tls_cert[1024];		/* --tls-cert FILE (PEM); "" when off */
+	char tls_key[1024];		/* --tls-key FILE (PEM); "" when off */
+	struct config_addrs trusted_proxy; /* --trusted-proxy, repeatable */
 	char server_name[254]; /* ledger heads name this; = alias domain */
 };
+
+/* Parses an IPv4 or IPv6 literal into out (an in6_addr's 16 bytes),
+ * IPv4 as ::ffff:a.b.c.d. */
+bool config_addr_parse(const char *s, unsigned char out[16]);
+
+/* Whether addr (an IPv4 or IPv6 literal; IPv4-mapped IPv6 counts as its
+ * IPv4 address) is one of list's. False for text that is no address. */
+bool config_addrs_has(const struct config_addrs *list, const char *addr);
 
 /* Fills c with the defaults. */
 void config_defaults(struct config *c);

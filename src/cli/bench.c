@@ -610,7 +610,7 @@ static int bench_http(const struct cli_args *args)
 	    (config_parse_listen("127.0.0.1:0", false, false, &addr, err,
 				 sizeof(err)) != 0 ||
 	     http_listen(&addr, &fd, &port, err, sizeof(err)) != 0 ||
-	     http_start(&a, fd, &http, err, sizeof(err)) != 0)) {
+	     http_start(&a, fd, NULL, &http, err, sizeof(err)) != 0)) {
 		snprintf(aerr.message, sizeof(aerr.message), "%.200s", err);
 		rc = APP_FAULT;
 	}

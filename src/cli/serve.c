@@ -1,7 +1,8 @@
 /*
  * serve.c — `cmr serve`: opens the keys (made by `cmr init`) and the store
  * (migrating it), holding the store's lock so that no second server
- * shares it, binds the listeners, drops to --user
+ * shares it, binds the listeners and reads --tls-cert/--tls-key, drops
+ * to --user
  * when asked, serves until SIGTERM or SIGINT, then shuts down cleanly:
  * listeners first, then the writer finishes what it has queued.
  */
@@ -98,6 +99,7 @@ static int serve_bind(const struct config *cfg, bool lmtp_on,
 
 /* The running doors. */
 struct serve_doors {
+	struct http_tls tls; /* --tls-cert/--tls-key: outlives http */
 	struct http_server *http;
 	struct metrics_server *metrics;
 	struct lmtp_server *lmtp;
@@ -112,6 +114,8 @@ struct serve_doors {
 static bool serve_stop(struct serve_doors *d)
 {
 	http_stop(d->http);
+	d->http = NULL;
+	http_tls_clear(&d->tls);
 	bool clean = lmtp_stop(d->lmtp);
 	clean = policy_stop(d->policy) && clean;
 	metrics_stop(d->metrics);
@@ -128,11 +132,13 @@ static int serve_start(struct app *a, struct serve_fds *f,
 	char err[512];
 	int rc = 0;
 	if (rc == 0 && f->http >= 0) {
-		rc = http_start(a, f->http, &d->http, err, sizeof(err));
+		rc = http_start(a, f->http, &d->tls, &d->http, err,
+				sizeof(err));
 		f->http = -1;
 		if (rc == 0)
-			log_info("http: listening on %s:%d", cfg->http.host,
-				 f->http_port);
+			log_info("http: listening on %s:%d%s", cfg->http.host,
+				 f->http_port,
+				 d->tls.cert ? " (https: --tls-cert)" : "");
 	}
 	if (rc == 0 && f->metrics >= 0) {
 		rc = metrics_start(a, f->metrics, &d->metrics, err,
@@ -249,10 +255,17 @@ int cli_serve(int argc, char **argv)
 
 	struct serve_fds fds = { -1, -1, -1, -1, 0, 0, 0, 0 };
 	struct serve_doors doors = { 0 };
+	char err[600];
+	/* Before privileges are dropped: a key is often root's alone. */
+	if (http_tls_load(cfg, &doors.tls, err, sizeof(err)) != 0) {
+		fprintf(stderr, "cmr: %s\n", err);
+		return CLI_USAGE;
+	}
 	if (serve_bind(cfg, lmtp_on, &fds) != 0 ||
 	    (cfg->user[0] && serve_drop(cfg->user) != 0) ||
 	    cli_open(&args, APP_OPEN_EXCLUSIVE, &a) != 0) {
 		serve_close_fds(&fds);
+		http_tls_clear(&doors.tls);
 		return CLI_FAIL;
 	}
 	if (serve_start(&a, &fds, &doors) != 0) {

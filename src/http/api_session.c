@@ -224,9 +224,8 @@ static void session_written(struct http_request *r)
 	if (login_failed(r, s))
 		return;
 	char cookie[SESSION_CREDENTIAL_SIZE + 128];
-	snprintf(cookie, sizeof(cookie),
-		 "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d",
-		 AUTH_COOKIE, s->out.credential, SESSION_TTL);
+	auth_cookie_header(r, s->out.credential, SESSION_TTL, cookie,
+			   sizeof(cookie));
 	http_header(r, "Set-Cookie", cookie);
 	http_empty(r, 204);
 }
@@ -275,9 +274,9 @@ static void token_after(struct http_request *r)
 /* Tells the browser to drop its session cookie. */
 static void cookie_clear(struct http_request *r)
 {
-	http_header(r, "Set-Cookie",
-		    AUTH_COOKIE "=; Path=/; HttpOnly; SameSite=Strict; "
-				"Max-Age=0");
+	char cookie[128];
+	auth_cookie_header(r, NULL, 0, cookie, sizeof(cookie));
+	http_header(r, "Set-Cookie", cookie);
 }
 
 static void session_delete_after(struct http_request *r)

@@ -6,6 +6,7 @@
  */
 #include "http/auth.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -14,10 +15,25 @@
 #include "app/brand.h"
 #include "app/session.h"
 
+const char *auth_cookie_name(const struct http_request *r)
+{
+	return r->secure ? AUTH_COOKIE_SECURE : AUTH_COOKIE;
+}
+
 const char *auth_cookie(struct http_request *r)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND,
-					   AUTH_COOKIE);
+					   auth_cookie_name(r));
+}
+
+void auth_cookie_header(const struct http_request *r, const char *credential,
+			int max_age, char *out, size_t size)
+{
+	snprintf(out, size,
+		 "%s=%s; Path=/; HttpOnly; SameSite=Strict%s; "
+		 "Max-Age=%d",
+		 auth_cookie_name(r), credential ? credential : "",
+		 r->secure ? "; Secure" : "", max_age);
 }
 
 static bool auth_unauthorized(struct http_request *r, const char *why)
@@ -38,21 +54,37 @@ static bool auth_is_write(const struct http_request *r)
 	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
 }
 
+/* The length of host[:port] without the scheme's default port (":443"
+ * for https, ":80" for http), which an Origin never names but a Host may. */
+static size_t auth_host_len(const char *host, bool https)
+{
+	size_t n = strlen(host);
+	const char *dflt = https ? ":443" : ":80";
+	size_t d = strlen(dflt);
+	if (n > d && strcmp(host + n - d, dflt) == 0)
+		return n - d;
+	return n;
+}
+
 /* A write that carries an Origin (a browser's) must come from this
- * server's own origin: its host and port are the request's Host. */
+ * server's own public origin (RFC 6454): the scheme the client used
+ * (https over TLS, or as a trusted proxy forwards it) and its host and
+ * port — the request's Host, or a trusted proxy's X-Forwarded-Host. */
 static bool auth_same_origin(struct http_request *r)
 {
 	const char *origin = http_header_in(r, "Origin");
-	const char *host = http_header_in(r, "Host");
+	const char *host = r->forwarded_host[0] ? r->forwarded_host
+						: http_header_in(r, "Host");
 	if (origin) {
-		const char *o = origin;
-		if (strncmp(o, "http://", 7) == 0)
-			o += 7;
-		else if (strncmp(o, "https://", 8) == 0)
-			o += 8;
-		else
-			o = NULL;
-		if (o == NULL || host == NULL || strcasecmp(o, host) != 0)
+		const char *scheme = r->secure ? "https://" : "http://";
+		size_t sn = strlen(scheme);
+		const char *o = strncasecmp(origin, scheme, sn) == 0
+					? origin + sn
+					: NULL;
+		size_t on = o ? auth_host_len(o, r->secure) : 0;
+		if (o == NULL || host == NULL ||
+		    on != auth_host_len(host, r->secure) ||
+		    strncasecmp(o, host, on) != 0)
 			return auth_forbidden(r, "the request comes from "
 						 "another origin");
 	}

@@ -73,7 +73,12 @@ struct http_request {
 	uint64_t credential; /* the person's token or session row, or 0 */
 	uint64_t brand;
 	bool by_cookie;	 /* person authenticated by cookie */
-	char client[64]; /* client address, for throttling */
+	char client[64]; /* client address, for throttling: the peer's, or
+			    the one a trusted proxy forwards */
+	bool secure;	 /* over TLS, or https as a trusted proxy says */
+	bool forwarded;	 /* client is from a trusted proxy's X-Forwarded-For */
+	char forwarded_host[256]; /* a trusted proxy's X-Forwarded-Host, or
+				     "": the public host[:port] of Origin */
 
 	/* A write in flight (http_write). `deferred` is the handler's own
 	 * flag (it went to the writer); `resumed` is set by the writer's

@@ -21,6 +21,17 @@
  * thread shuts the socket of a connection past its deadline down, which
  * libmicrohttpd sees as the peer leaving. Connections per client address
  * are limited (--max-conns-per-ip).
+ *
+ * Behind a reverse proxy (--trusted-proxy), a connection from one of its
+ * addresses names its client in X-Forwarded-For, and whether the public
+ * side was https in X-Forwarded-Proto (http_client); those headers from
+ * any other peer are ignored. The proxy's own connections are not capped
+ * as one client's: libmicrohttpd's per-address limit is then replaced by
+ * a count of our own that exempts the proxies (http_conn_notify), and a
+ * forwarded client may have at most --max-conns-per-ip requests in
+ * progress at once (http_conn_forwarded) — a proxy opens a connection per
+ * request, or reuses its connections for any client, so requests are what
+ * can be counted per client there.
  */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "http/server.h"
@@ -72,6 +83,10 @@ struct http_conn {
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC; 0 while a request runs */
 	bool in_body;	      /* its request's body is being read */
 	uint64_t gone_ns;     /* when the reaper saw its peer leave mid-body */
+	struct in6_addr peer; /* its peer's address (IPv4 mapped) */
+	bool capped;	      /* peer counts towards --max-conns-per-ip */
+	bool forwarded; /* its request in progress is a forwarded client's */
+	struct in6_addr client; /* that client (X-Forwarded-For's) */
 };
 
 /* Where a connection's request is, for the reaper. */
@@ -86,6 +101,8 @@ struct http_server {
 	struct MHD_Daemon *daemon;
 	uint64_t header_ns; /* --header-timeout */
 	bool access_log;    /* --access-log */
+	bool tls;	    /* serving HTTPS (--tls-cert) */
+	bool own_ip_limit;  /* --trusted-proxy: per-address limit is ours */
 	pthread_mutex_t conns_lock;
 	pthread_cond_t reaper_wake; /* stopping (under conns_lock) */
 	struct http_conn *conns;    /* open connections (under conns_lock) */
@@ -270,6 +287,176 @@ static bool http_headers_ok(struct http_request *r, struct MHD_Connection *c)
 	return true;
 }
 
+/* The text of an address in IPv6 form (an IPv4-mapped one as IPv4). */
+static void http_addr_text(const struct in6_addr *a, char *out, size_t size)
+{
+	if (IN6_IS_ADDR_V4MAPPED(a))
+		inet_ntop(AF_INET, &a->s6_addr[12], out, (socklen_t)size);
+	else
+		inet_ntop(AF_INET6, a, out, (socklen_t)size);
+}
+
+/* A socket address as IPv6 (IPv4 mapped). False for other families. */
+static bool http_sockaddr(const struct sockaddr *sa, struct in6_addr *out)
+{
+	if (sa == NULL)
+		return false;
+	if (sa->sa_family == AF_INET6) {
+		*out = ((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return true;
+	}
+	if (sa->sa_family != AF_INET)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = out->s6_addr[11] = 0xff;
+	memcpy(&out->s6_addr[12], &((const struct sockaddr_in *)sa)->sin_addr,
+	       4);
+	return true;
+}
+
+/* The fields of one header, in order (RFC 9110 §5.3: as one field with
+ * their values listed, comma-separated); an MHD_KeyValueIterator. Only
+ * the last HTTP_FIELDS_MAX are kept: the rightmost elements are the ones
+ * a proxy wrote. The values are libmicrohttpd's, valid for the request. */
+#define HTTP_FIELDS_MAX 8
+
+struct http_fields {
+	const char *name;
+	const char *value[HTTP_FIELDS_MAX];
+	int n;
+};
+
+static enum MHD_Result http_field(void *cls, enum MHD_ValueKind kind,
+				  const char *key, const char *value)
+{
+	struct http_fields *f = cls;
+	(void)kind;
+	if (value == NULL || strcasecmp(key, f->name) != 0)
+		return MHD_YES;
+	if (f->n == HTTP_FIELDS_MAX) {
+		memmove(f->value, f->value + 1,
+			sizeof(f->value[0]) * (HTTP_FIELDS_MAX - 1));
+		f->n--;
+	}
+	f->value[f->n++] = value;
+	return MHD_YES;
+}
+
+/* Walks the elements of a header's fields from the rightmost one left:
+ * *field and *end say where the walk is (start with field = -1; -2 once
+ * it is over). Copies
+ * the next element, trimmed, into out; false when none is left or it
+ * does not fit (or is empty). */
+static bool http_element_left(const struct http_fields *f, int *field,
+			      size_t *end, char *out, size_t size)
+{
+	if (*field == -2)
+		return false;
+	if (*field < 0) {
+		if (f->n == 0)
+			return false;
+		*field = f->n - 1;
+		*end = strlen(f->value[*field]);
+	}
+	const char *v = f->value[*field];
+	size_t start = *end;
+	while (start > 0 && v[start - 1] != ',')
+		start--;
+	const char *p = v + start;
+	size_t n = *end - start;
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	if (start > 0) {
+		*end = start - 1; /* before the comma */
+	} else if (*field > 0) {
+		(*field)--;
+		*end = strlen(f->value[*field]);
+	} else {
+		*end = 0;
+		*field = -2; /* the walk is over */
+	}
+	if (n == 0 || n >= size)
+		return false;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return true;
+}
+
+/* A header's rightmost element (of its last field) in out, or false. */
+static bool http_last_element(struct MHD_Connection *c, const char *name,
+			      char *out, size_t size)
+{
+	struct http_fields f = { .name = name };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_field, &f);
+	int field = -1;
+	size_t end = 0;
+	return http_element_left(&f, &field, &end, out, size);
+}
+
+/* Who the client is, when the peer is a trusted proxy: X-Forwarded-For's
+ * rightmost address that is not itself a trusted proxy (the ones to its
+ * left are the client's own word), whether the public side is https
+ * (X-Forwarded-Proto's last value), and the public host
+ * (X-Forwarded-Host's last value). An element that is no address ends the
+ * walk at the addresses read so far (the peer's, if none). */
+static void http_client(struct http_request *r, struct MHD_Connection *c)
+{
+	const struct config *cfg = &r->app->cfg;
+	r->secure = r->server->tls;
+	if (cfg->trusted_proxy.n == 0 ||
+	    !config_addrs_has(&cfg->trusted_proxy, r->client))
+		return;
+	struct http_fields xff = { .name = "X-Forwarded-For" };
+	MHD_get_connection_values(c, MHD_HEADER_KIND, http_field, &xff);
+	int field = -1;
+	size_t end = 0;
+	char one[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+	while (http_element_left(&xff, &field, &end, one, sizeof(one)) &&
+	       config_addr_parse(one, a.s6_addr)) {
+		http_addr_text(&a, r->client, sizeof(r->client));
+		r->forwarded = true;
+		if (!config_addrs_has(&cfg->trusted_proxy, one))
+			break;
+	}
+	char proto[16];
+	if (http_last_element(c, "X-Forwarded-Proto", proto, sizeof(proto)))
+		r->secure = strcasecmp(proto, "https") == 0;
+	if (!http_last_element(c, "X-Forwarded-Host", r->forwarded_host,
+			       sizeof(r->forwarded_host)))
+		r->forwarded_host[0] = '\0';
+}
+
+/* At most --max-conns-per-ip requests of one forwarded client in progress
+ * at once (under conns_lock, on the connections' list). False when this
+ * one is over. */
+static bool http_conn_forwarded(struct http_server *s, struct http_request *r,
+				struct MHD_Connection *c)
+{
+	struct in6_addr a;
+	if (!r->forwarded || !config_addr_parse(r->client, a.s6_addr))
+		return true;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	struct http_conn *hc = ci ? ci->socket_context : NULL;
+	if (hc == NULL)
+		return true;
+	unsigned n = 0;
+	pthread_mutex_lock(&s->conns_lock);
+	for (struct http_conn *o = s->conns; o; o = o->next)
+		n += o != hc && o->forwarded &&
+		     memcmp(&o->client, &a, sizeof(a)) == 0;
+	bool ok = n < s->app->cfg.max_conns_per_ip;
+	if (ok) {
+		hc->forwarded = true;
+		hc->client = a;
+	}
+	pthread_mutex_unlock(&s->conns_lock);
+	return ok;
+}
+
 /* Notes where the connection's request is: its headers are in (no
  * deadline; reading a body or not), or it is done (the next request's
  * headers have header_ns from now). */
@@ -286,6 +473,8 @@ static void http_conn_state(struct http_server *s, struct MHD_Connection *c,
 		state == HTTP_CONN_HEADERS ? http_now_ns() + s->header_ns : 0;
 	hc->in_body = state == HTTP_CONN_BODY;
 	hc->gone_ns = 0;
+	if (state == HTTP_CONN_HEADERS)
+		hc->forwarded = false; /* its request is done */
 	pthread_mutex_unlock(&s->conns_lock);
 }
 
@@ -320,25 +509,26 @@ static enum MHD_Result http_handle(void *cls, struct MHD_Connection *c,
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
 			c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		if (ci && ci->client_addr) {
-			const struct sockaddr *sa = ci->client_addr;
-			if (sa->sa_family == AF_INET)
-				inet_ntop(AF_INET,
-					  &((const struct sockaddr_in *)sa)
-						   ->sin_addr,
-					  r->client, sizeof(r->client));
-			else if (sa->sa_family == AF_INET6)
-				inet_ntop(AF_INET6,
-					  &((const struct sockaddr_in6 *)sa)
-						   ->sin6_addr,
-					  r->client, sizeof(r->client));
-		}
+		struct in6_addr peer;
+		if (ci && http_sockaddr(ci->client_addr, &peer))
+			http_addr_text(&peer, r->client, sizeof(r->client));
+		http_client(r, c);
 		*state = r;
 		r->started_ns = http_now_ns();
 		unsigned char rid[8];
 		randombytes_buf(rid, sizeof(rid));
 		sodium_bin2hex(r->request_id, sizeof(r->request_id), rid,
 			       sizeof(rid));
+		if (!http_conn_forwarded(s, r, c)) {
+			http_header(r, "Retry-After", "1");
+			http_problem(r, 429, NULL,
+				     "too many requests at once from one "
+				     "address (at most %u)",
+				     s->app->cfg.max_conns_per_ip);
+			r->close = true;
+			http_conn_state(s, c, HTTP_CONN_BUSY);
+			return http_send(r);
+		}
 		if (!http_headers_ok(r, c)) {
 			http_conn_state(s, c, HTTP_CONN_BUSY);
 			return http_send(r); /* the body is never read */
@@ -569,7 +759,10 @@ bool http_offload(struct http_request *r, void (*work)(struct http_request *),
 
 /* libmicrohttpd's notice of a connection opened or closed: keeps the
  * list of header deadlines. A connection that cannot be listed is shut
- * down at once (it could not be given a deadline). */
+ * down at once (it could not be given a deadline). With --trusted-proxy
+ * the per-address limit is counted here, on the same list, for every peer
+ * but the proxies: one over it is shut down unanswered, as libmicrohttpd
+ * closes one over its own limit. */
 static void http_conn_notify(void *cls, struct MHD_Connection *c,
 			     void **socket_context,
 			     enum MHD_ConnectionNotificationCode code)
@@ -586,7 +779,24 @@ static void http_conn_notify(void *cls, struct MHD_Connection *c,
 			return;
 		}
 		hc->fd = ci ? ci->connect_fd : -1;
+		const union MHD_ConnectionInfo *ai = MHD_get_connection_info(
+			c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		char peer[INET6_ADDRSTRLEN];
+		if (s->own_ip_limit && ai &&
+		    http_sockaddr(ai->client_addr, &hc->peer)) {
+			http_addr_text(&hc->peer, peer, sizeof(peer));
+			hc->capped = !config_addrs_has(
+				&s->app->cfg.trusted_proxy, peer);
+		}
 		pthread_mutex_lock(&s->conns_lock);
+		unsigned same = 0;
+		for (struct http_conn *o = s->conns; hc->capped && o;
+		     o = o->next)
+			same += o->capped && memcmp(&o->peer, &hc->peer,
+						    sizeof(hc->peer)) == 0;
+		if (hc->capped && same >= s->app->cfg.max_conns_per_ip &&
+		    hc->fd >= 0)
+			shutdown(hc->fd, SHUT_RDWR);
 		hc->deadline_ns = http_now_ns() + s->header_ns;
 		hc->next = s->conns;
 		if (s->conns)
@@ -720,8 +930,8 @@ static void http_log(void *cls, const char *fmt, va_list ap)
 		log_warn("http: %s", line);
 }
 
-int http_start(struct app *a, int fd, struct http_server **out, char *err,
-	       size_t errlen)
+int http_start(struct app *a, int fd, const struct http_tls *tls,
+	       struct http_server **out, char *err, size_t errlen)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -738,6 +948,8 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	s->header_ns = (uint64_t)a->cfg.header_timeout * 1000000000u;
 	s->access_log = a->cfg.access_log;
+	s->tls = tls && tls->cert && tls->key;
+	s->own_ip_limit = a->cfg.trusted_proxy.n > 0;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_mutex_init(&s->conns_lock, NULL);
@@ -749,18 +961,35 @@ int http_start(struct app *a, int fd, struct http_server **out, char *err,
 		if (pthread_create(&s->workers[i], NULL, http_worker_main, s) ==
 		    0)
 			s->n_workers++;
+	/* The options that vary: TLS's, and libmicrohttpd's per-address
+	 * limit unless ours replaces it (--trusted-proxy). */
+	struct MHD_OptionItem opts[4];
+	size_t n_opts = 0;
+	if (s->tls) {
+		opts[n_opts++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0,
+						 tls->cert };
+		opts[n_opts++] =
+			(struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0,
+						 tls->key };
+	}
+	if (!s->own_ip_limit)
+		opts[n_opts++] = (struct MHD_OptionItem){
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+			(intptr_t)a->cfg.max_conns_per_ip, NULL
+		};
+	opts[n_opts] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
 	s->daemon = MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 			MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			MHD_USE_ITC,
+			MHD_USE_ITC | (s->tls ? MHD_USE_TLS : 0),
 		0, NULL, NULL, http_handle, s, MHD_OPTION_EXTERNAL_LOGGER,
 		http_log, s, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, 2, MHD_OPTION_CONNECTION_LIMIT,
-		4096, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-		a->cfg.max_conns_per_ip, MHD_OPTION_CONNECTION_TIMEOUT, 30,
+		4096, MHD_OPTION_CONNECTION_TIMEOUT, 30,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, http_conn_notify, s,
-		MHD_OPTION_END);
+		MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	if (s->daemon == NULL || s->n_workers == 0 || !s->reaper_started) {
 		if (s->daemon == NULL)
 			close(fd);

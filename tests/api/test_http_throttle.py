@@ -12,6 +12,7 @@ import socket
 import time
 
 from conftest import ASK, PASSWORD, Reply, assert_problem
+from edge import request
 
 FREE = 5  # failures allowed before a lock-out
 CLIENT_FREE = 20  # failures of one address, any handle
@@ -108,20 +109,8 @@ def test_unknown_connect_codes_are_throttled_per_brand(api):
 
 def from_address(api, source, method, path, body=None, headers=None):
     """One request from the client address `source`."""
-    host, port = api.server.address.rsplit(":", 1)
-    conn = http.client.HTTPConnection(host, int(port), timeout=60,
-                                      source_address=(source, 0))
-    try:
-        h = dict(headers or {})
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode()
-            h["Content-Type"] = "application/json"
-        conn.request(method, path, data, h)
-        resp = conn.getresponse()
-        return Reply(resp.status, resp.headers, resp.read())
-    finally:
-        conn.close()
+    port = int(api.server.address.rsplit(":", 1)[1])
+    return request(port, method, path, body, headers, source=source)
 
 
 def made_up_login():

@@ -143,8 +143,72 @@ static const struct {
 	{ "max-conns-per-ip", "CMR_MAX_CONNS_PER_IP", "0" },
 	{ "header-timeout", "CMR_HEADER_TIMEOUT", "3601" },
 	{ "access-log", "CMR_ACCESS_LOG", "sometimes" },
+	{ "tls-cert", "CMR_TLS_CERT", "" },
+	{ "tls-key", "CMR_TLS_KEY", "" },
+	{ "trusted-proxy", "CMR_TRUSTED_PROXY", "proxy.example" },
 };
 #define N_EVERY (sizeof(every_option) / sizeof(every_option[0]))
+
+/* --trusted-proxy: IP literals, comma-separated or repeated, added up;
+ * a bad one (or one too many) leaves the list as it was. IPv4 and its
+ * IPv4-mapped IPv6 form are the same address. */
+Test(config, trusted_proxies)
+{
+	struct config c;
+	char err[400];
+	config_defaults(&c);
+	cr_assert_eq(c.trusted_proxy.n, 0);
+	cr_assert_not(config_addrs_has(&c.trusted_proxy, "127.0.0.1"));
+	cr_assert_eq(set(&c, "trusted-proxy", "127.0.0.1, ::1", err), 0, "%s",
+		     err);
+	cr_assert_eq(set(&c, "trusted-proxy", "10.0.0.7", err), 0, "%s", err);
+	cr_assert_eq(c.trusted_proxy.n, 3);
+	cr_assert(config_addrs_has(&c.trusted_proxy, "127.0.0.1"));
+	cr_assert(config_addrs_has(&c.trusted_proxy, "::ffff:127.0.0.1"));
+	cr_assert(config_addrs_has(&c.trusted_proxy, "0:0::1"));
+	cr_assert(config_addrs_has(&c.trusted_proxy, "10.0.0.7"));
+	cr_assert_not(config_addrs_has(&c.trusted_proxy, "127.0.0.2"));
+	cr_assert_not(config_addrs_has(&c.trusted_proxy, "localhost"));
+	cr_assert_not(config_addrs_has(&c.trusted_proxy, ""));
+	const char *bad[] = { "",
+			      "10.0.0.8,",
+			      "10.0.0.8,,10.0.0.9",
+			      "10.0.0.8, nonsense",
+			      "10.0.0.0/8",
+			      "[::1]",
+			      "127.0.0.1:80" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		cr_assert_eq(set(&c, "trusted-proxy", bad[i], err), -1, "%s",
+			     bad[i]);
+		cr_assert(strstr(err, "--trusted-proxy") != NULL, "%s", err);
+		cr_assert_eq(c.trusted_proxy.n, 3, "%s", bad[i]);
+	}
+	cr_assert_not(config_addrs_has(&c.trusted_proxy, "10.0.0.8"));
+	char many[CONFIG_PROXIES_MAX * 16] = "";
+	for (int i = 0; i < CONFIG_PROXIES_MAX - 3; i++)
+		snprintf(many + strlen(many), sizeof(many) - strlen(many),
+			 "%s10.1.0.%d", i ? "," : "", i);
+	cr_assert_eq(set(&c, "trusted-proxy", many, err), 0, "%s", err);
+	cr_assert_eq(c.trusted_proxy.n, CONFIG_PROXIES_MAX);
+	cr_assert_eq(set(&c, "trusted-proxy", "10.2.0.1", err), -1);
+	cr_assert(strstr(err, "more than") != NULL, "%s", err);
+}
+
+/* --tls-cert and --tls-key are files' paths (read by `cmr serve`). */
+Test(config, tls_files)
+{
+	struct config c;
+	char err[400];
+	config_defaults(&c);
+	cr_assert_str_eq(c.tls_cert, "");
+	cr_assert_str_eq(c.tls_key, "");
+	cr_assert_eq(set(&c, "tls-cert", "/etc/cmr/cert.pem", err), 0);
+	cr_assert_eq(set(&c, "tls-key", "/etc/cmr/key.pem", err), 0);
+	cr_assert_str_eq(c.tls_cert, "/etc/cmr/cert.pem");
+	cr_assert_str_eq(c.tls_key, "/etc/cmr/key.pem");
+	cr_assert_eq(set(&c, "tls-key", "", err), -1);
+	cr_assert(strstr(err, "--tls-key") != NULL, "%s", err);
+}
 
 /* --access-log takes a value (on|off), unlike a boolean flag, and is on
  * unless told; the HTTP limits have their defaults. */
