@@ -138,15 +138,17 @@ function grid(rels, proposals) {
     if (p.relationship) asked.set(p.relationship, new Set(p.fields || []));
   }
   const states = rels.map((r) => ({ fields: [...(r.terms.fields || [])] }));
-  return h('div', { class: 'scroll-x me-grid-wrap' },
-    h('table', { class: 'table me-grid' },
-      h('caption', { class: 'me-caption', text: 'Tick a box to let a brand read that field; untick it to stop. Each change is saved at once.' }),
-      h('thead', {}, h('tr', {},
-        h('th', { scope: 'col', text: 'Field' }),
-        rels.map((r) => h('th', { scope: 'col', text: r.brand.name })))),
-      h('tbody', {}, ORDER.map((f) => h('tr', {},
-        h('th', { scope: 'row', text: FIELDS[f] }),
-        rels.map((r, i) => cell(r, f, asked.get(r.id) || new Set(r.terms.fields || []), states[i])))))));
+  const table = h('table', { class: 'table me-grid', 'aria-describedby': 'me-grid-how' },
+    h('caption', { class: 'me-sr', text: 'Who may read each field' }),
+    h('thead', {}, h('tr', {},
+      h('th', { scope: 'col', text: 'Field' }),
+      rels.map((r) => h('th', { scope: 'col', text: r.brand.name })))),
+    h('tbody', {}, ORDER.map((f) => h('tr', {},
+      h('th', { scope: 'row', text: FIELDS[f] }),
+      rels.map((r, i) => cell(r, f, asked.get(r.id) || new Set(r.terms.fields || []), states[i]))))));
+  return [h('p', { class: 'muted', id: 'me-grid-how',
+    text: 'Tick a box to let a brand read that field; untick it to stop. Each change is saved at once.' }),
+  h('div', { class: 'scroll-x me-grid-wrap' }, table)];
 }
 
 export async function render(ctx) {
