@@ -26,11 +26,19 @@ export function withPassword({ title, body = [], confirm = 'Save', danger = fals
     const d = h('dialog', { 'aria-labelledby': titleId, class: 'me-dialog' },
       h('h2', { id: titleId, text: title }), form);
     let settled = false;
+    const back = document.activeElement;
     const done = (fn, v) => {
       if (settled) return;
       settled = true;
       d.close();
       d.remove();
+      // Focus goes back where it was (the button that asked, enabled again
+      // once the caller's busy() is done), unless the caller moved it (to
+      // an error, or a new page).
+      setTimeout(() => {
+        const lost = !document.activeElement || document.activeElement === document.body;
+        if (lost && back && back.isConnected && typeof back.focus === 'function') back.focus();
+      }, 0);
       fn(v);
     };
     no.addEventListener('click', () => done(resolve, null));

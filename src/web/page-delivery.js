@@ -60,7 +60,7 @@ function forwardCard(d, ctx) {
       parts.push(vform);
     }
     const stop = h('button', { type: 'button', text: 'Stop forwarding' });
-    const sform = h('div', {}, formError(), h('div', { class: 'row' }, stop));
+    const sform = h('div', { class: 'me-more' }, formError(), h('div', { class: 'row' }, stop));
     stop.addEventListener('click', () => busy(stop, sform, async () => {
       const r = await withPassword({ title: 'Stop forwarding', confirm: 'Stop forwarding',
         body: [`Messages will no longer be sent on to ${f.address}.`], action: change({ forward: null }) });
@@ -133,9 +133,9 @@ function webhookCard(d, ctx, secret) {
 function outboxLine(d) {
   const o = d.outbox || {};
   if (o.failing) {
-    return h('p', { class: 'notice warn', text: `${o.failing} cop${o.failing === 1 ? 'y has' : 'ies have'} not gone through yet; cmr keeps trying.${o.last_error ? ` The last problem: ${o.last_error}` : ''}` });
+    return h('p', { class: 'notice warn', role: 'status', text: `${o.failing} item${o.failing === 1 ? ' has' : 's have'} not gone out yet; cmr keeps trying.${o.last_error ? ` The last problem: ${o.last_error}` : ''}` });
   }
-  if (o.pending) return h('p', { class: 'notice', text: `${o.pending} cop${o.pending === 1 ? 'y is' : 'ies are'} on the way.` });
+  if (o.pending) return h('p', { class: 'notice', role: 'status', text: `${o.pending} item${o.pending === 1 ? ' is' : 's are'} on the way out.` });
   return null;
 }
 

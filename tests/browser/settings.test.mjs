@@ -2,6 +2,7 @@
 // delivery, the ledger and its export, the account (password, erasure).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import net from 'node:net';
 import { after, before, test } from 'node:test';
 import { axe, brand, browser, client, connect, login, page, person, shots, startCmr } from './harness.mjs';
 
@@ -149,6 +150,66 @@ test('delivery: a webhook with its secret shown once, after the password', async
   assert.equal((await dee.api.get('/v1/me/delivery')).webhook.url, 'https://push.example/hook');
   assert.deepEqual(errors(p), []);
   await p.context().close();
+});
+
+// A smarthost on loopback that keeps the mails it is given (forwarding's
+// code comes through it): resolves {port, mails, close}.
+function smtpSink() {
+  const mails = [];
+  const server = net.createServer((s) => {
+    let buf = ''; let data = null;
+    s.setEncoding('latin1');
+    s.write('220 sink.test ESMTP\r\n');
+    s.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\r\n')) >= 0) {
+        const line = buf.slice(0, i); buf = buf.slice(i + 2);
+        if (data !== null) {
+          if (line === '.') { mails.push(data); data = null; s.write('250 ok\r\n'); } else data += `${line}\n`;
+          continue;
+        }
+        const verb = line.slice(0, 4).toUpperCase();
+        if (verb === 'EHLO' || verb === 'HELO') s.write('250-sink.test\r\n250 8BITMIME\r\n');
+        else if (verb === 'DATA') { data = ''; s.write('354 go on\r\n'); } else if (verb === 'QUIT') { s.end('221 bye\r\n'); } else s.write('250 ok\r\n');
+      }
+    });
+    s.on('error', () => {});
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({
+    port: server.address().port, mails, close: () => new Promise((r) => server.close(r)) })));
+}
+
+test('forwarding: an address, the code sent there, the code given back', async () => {
+  const sink = await smtpSink();
+  const fwd = await startCmr(['--smarthost', `127.0.0.1:${sink.port}`]);
+  try {
+    const ida = await person(fwd, 'ida');
+    const p = await page(b);
+    await login(p, fwd, ida);
+    await p.goto(`${fwd.url}/#/delivery`);
+    await p.getByLabel('Forward to this address').fill('ida@home.example');
+    await p.getByRole('button', { name: 'Send me a code' }).click();
+    await p.getByRole('dialog').getByLabel('Your password').fill(ida.password);
+    await p.getByRole('dialog').getByRole('button', { name: 'Send the code' }).click();
+    await p.getByText('Waiting for the code').waitFor();
+    for (let i = 0; i < 500 && !sink.mails.length; i++) await new Promise((r) => setTimeout(r, 20));
+    const code = (sink.mails[0] || '').match(/Your code: ([0-9A-Z]{4}-[0-9A-Z]{4})/)[1];
+    await p.getByLabel('The code in the message cmr sent').fill('0000-0000');
+    await p.getByRole('button', { name: 'Prove the address' }).click();
+    await p.locator('[data-field=code] .error').waitFor();
+    await shots(p, 'delivery-forward');
+    assert.deepEqual(await axe(p), []);
+    await p.getByLabel('The code in the message cmr sent').fill(code);
+    await p.getByRole('button', { name: 'Prove the address' }).click();
+    await p.getByText('Proved: messages are forwarded').waitFor();
+    assert.equal((await ida.api.get('/v1/me/delivery')).forward.verified, true);
+    assert.deepEqual(errors(p), []);
+    await p.context().close();
+  } finally {
+    await fwd.stop();
+    await sink.close();
+  }
 });
 
 test('the ledger in words, and the export downloads', async () => {
