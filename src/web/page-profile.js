@@ -125,7 +125,7 @@ function cell(rel, f, asked, state) {
       box.disabled = false;
     }
   });
-  return h('td', { class: 'me-cell' }, h('label', { class: 'me-tick' }, box), status);
+  return h('td', { class: 'me-cell' }, h('div', { class: 'me-cell-in' }, h('label', { class: 'me-tick' }, box), status));
 }
 
 function grid(rels, proposals) {
@@ -159,11 +159,11 @@ export async function render(ctx) {
   const live = rels.filter((r) => r.state !== 'ended');
   ctx.main.append(
     ...heading('Your profile', 'What you tell brands about yourself, and which brand may read what. A brand reads only the fields you tick for it.'),
-    h('section', { class: 'card', 'aria-labelledby': 'me-who-reads' },
+    h('div', { class: 'me-cols' }, h('section', { class: 'card', 'aria-labelledby': 'me-who-reads' },
       h('h2', { id: 'me-who-reads', text: 'Who may read each field' }),
       grid(live, proposals)),
     h('section', { class: 'card', 'aria-labelledby': 'me-details' },
       h('h2', { id: 'me-details', text: 'Your details' }),
-      h('p', { class: 'muted', text: 'Leave a field empty to not give it. Brands see a field only once you tick it for them above.' }),
-      profileForm(profile)));
+      h('p', { class: 'muted', text: 'Leave a field empty to not give it. A brand sees a field only once you tick it for that brand under “Who may read each field”.' }),
+      profileForm(profile))));
 }
