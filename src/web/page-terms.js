@@ -24,7 +24,7 @@ function zones() {
 // quiet legend is read out but not shown, where the card's heading says it.
 function fieldset(legend, name, quiet, ...children) {
   const err = h('p', { class: 'error', hidden: true });
-  return h('fieldset', { 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), ...children, err);
+  return h('fieldset', { 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), err, ...children);
 }
 
 function capRow(ch, cap) {
@@ -82,8 +82,10 @@ export async function render(ctx) {
     { name: 'quiet_day', value: d, checked: !qh || !qh.days || qh.days.includes(d) }));
   const qBox = h('div', { class: 'me-quiet' },
     h('div', { class: 'row' }, field('From', qFrom), field('Until', qTo)),
-    h('p', { class: 'label', text: 'On these days' }),
-    h('div', { class: 'checks' }, qDays));
+    h('div', { 'data-field': 'quiet_hours.days' },
+      h('p', { class: 'label', id: 'me-days', text: 'On these days' }),
+      h('div', { class: 'checks', role: 'group', 'aria-labelledby': 'me-days' }, qDays),
+      h('p', { class: 'error', hidden: true })));
   const qSync = () => { qBox.hidden = !qOn.querySelector('input').checked; };
   qOn.querySelector('input').addEventListener('change', qSync);
   qSync();
@@ -150,9 +152,15 @@ export async function render(ctx) {
       };
       if (on && !days.length) {
         throw Object.assign(new Error('days'), { status: 422, problem: {},
-          errors: [{ field: 'quiet_hours', detail: 'Pick at least one day, or turn quiet hours off.' }] });
+          errors: [{ field: 'quiet_hours.days', detail: 'Pick at least one day, or turn quiet hours off.' }] });
       }
-      await api.patch('/v1/me/terms', patch);
+      try {
+        await api.patch('/v1/me/terms', patch);
+      } catch (err) {
+        // A cap's error (caps.sms.max) is said in that channel's row.
+        for (const x of err.errors || []) x.field = String(x.field || '').replace(/^(caps\.[a-z]+)\..*$/, '$1');
+        throw err;
+      }
       toast('Your terms are saved.');
     });
   });

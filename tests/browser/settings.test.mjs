@@ -107,6 +107,13 @@ test('quiet hours, a time zone and a cap are set on the terms page', async () =>
   await p.locator('[data-field=time_zone] .error').waitFor();
   assert.equal((await cyd.api.get('/v1/me/terms')).time_zone, 'Europe/Lisbon');
   await p.getByLabel('Time zone').fill('Europe/Lisbon');
+  // A rolling cap counts to 100 at most: said in that channel's row.
+  await p.getByRole('spinbutton', { name: 'SMS' }).fill('500');
+  await p.getByLabel('SMS: counted per').selectOption('86400');
+  await p.getByRole('button', { name: 'Save my terms' }).click();
+  await p.locator('[data-field="caps.sms"] .error').getByText(/100/).waitFor();
+  assert.equal((await cyd.api.get('/v1/me/terms')).caps.sms, undefined);
+  await p.getByRole('spinbutton', { name: 'SMS' }).fill('');
   // Turning a cap to rolling replaces the calendar one.
   await p.getByLabel('Email: counted per').selectOption('604800');
   await clickForToast(p, p.getByRole('button', { name: 'Save my terms' }), 'Your terms are saved.');
