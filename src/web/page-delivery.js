@@ -127,7 +127,8 @@ function webhookCard(d, ctx, secret) {
   return h('section', { class: 'card', 'aria-labelledby': 'me-webhook' },
     h('h2', { id: 'me-webhook', text: 'A webhook' }),
     h('p', { text: 'For a push or SMS service of your own: cmr sends each delivered message to an https address, signed with a secret only you and cmr know.' }),
-    parts, form);
+    d.available.webhook || w ? null : h('p', { class: 'notice', text: 'This server calls no webhooks.' }),
+    parts, d.available.webhook || w ? form : null);
 }
 
 function outboxLine(d) {

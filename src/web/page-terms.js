@@ -66,7 +66,7 @@ export async function render(ctx) {
     autocomplete: 'off', spellcheck: 'false' });
   const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const useHere = here && here !== tz.value
-    ? h('button', { type: 'button', class: 'link', text: `Use ${here}, this device's`, onclick: () => { tz.value = here; tz.focus(); } })
+    ? h('button', { type: 'button', class: 'link', text: `Use this device's time zone (${here})`, onclick: () => { tz.value = here; tz.focus(); } })
     : null;
 
   // Do not contact.
