@@ -14,7 +14,7 @@ function maildirCard(d, ctx) {
     disabled: !d.available.maildir && !d.maildir });
   const submit = h('button', { type: 'submit', class: 'primary', text: 'Save', disabled: !d.available.maildir && !d.maildir });
   const form = h('form', { novalidate: true },
-    h('div', { 'data-field': 'maildir' }, box, h('p', { class: 'error', hidden: true })),
+    h('div', { class: 'field', 'data-field': 'maildir' }, h('div', {}, box), h('p', { class: 'error', hidden: true })),
     formError(), h('div', { class: 'row' }, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

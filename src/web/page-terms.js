@@ -24,7 +24,7 @@ function zones() {
 // quiet legend is read out but not shown, where the card's heading says it.
 function fieldset(legend, name, quiet, ...children) {
   const err = h('p', { class: 'error', hidden: true });
-  return h('fieldset', { 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), err, ...children);
+  return h('fieldset', { class: 'field', 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), err, ...children);
 }
 
 function capRow(ch, cap) {
@@ -42,7 +42,7 @@ function capRow(ch, cap) {
     h('option', { value: 'refuse', text: 'refuse the rest' }),
     h('option', { value: 'hold', text: 'hold the rest until allowed' }));
   over.value = (cap && cap.over_cap) || 'refuse';
-  const row = h('div', { class: 'me-cap', 'data-field': `caps.${ch}` },
+  const row = h('div', { class: 'field me-cap', 'data-field': `caps.${ch}` },
     h('label', { for: id, class: 'me-cap-ch', text: CHANNELS[ch] }),
     h('span', { class: 'me-cap-words' }, 'at most ', max, ' per ', per, ', then ', over),
     h('p', { class: 'error', hidden: true }));
@@ -82,7 +82,7 @@ export async function render(ctx) {
     { name: 'quiet_day', value: d, checked: !qh || !qh.days || qh.days.includes(d) }));
   const qBox = h('div', { class: 'me-quiet' },
     h('div', { class: 'row' }, field('From', qFrom), field('Until', qTo)),
-    h('div', { 'data-field': 'quiet_hours.days' },
+    h('div', { class: 'field', 'data-field': 'quiet_hours.days' },
       h('p', { class: 'label', id: 'me-days', text: 'On these days' }),
       h('div', { class: 'checks', role: 'group', 'aria-labelledby': 'me-days' }, qDays),
       h('p', { class: 'error', hidden: true })));
@@ -121,7 +121,7 @@ export async function render(ctx) {
     h('section', { class: 'card' },
       h('h2', { text: 'Quiet hours' }),
       h('p', { class: 'muted', text: 'In quiet hours no brand reaches you: a message that comes then waits, and is delivered when they end.' }),
-      fieldset('Quiet hours for every brand', 'quiet_hours', true, qOn, qBox)),
+      fieldset('Quiet hours for every brand', 'quiet_hours', true, h('div', {}, qOn), qBox)),
     h('section', { class: 'card' },
       h('h2', { text: 'At most, over all brands' }),
       h('p', { class: 'muted', text: 'A limit on every brand together, besides each brand\'s own. Leave a number empty for no limit.' }),

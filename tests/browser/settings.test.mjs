@@ -114,10 +114,11 @@ test('quiet hours, a time zone and a cap are set on the terms page', async () =>
   await p.locator('[data-field="caps.sms"] .error').getByText(/100/).waitFor();
   assert.equal((await cyd.api.get('/v1/me/terms')).caps.sms, undefined);
   await p.getByRole('spinbutton', { name: 'SMS' }).fill('');
-  // Turning a cap to rolling replaces the calendar one.
+  // Turning a cap to rolling replaces the calendar one (and the error goes).
   await p.getByLabel('Email: counted per').selectOption('604800');
   await clickForToast(p, p.getByRole('button', { name: 'Save my terms' }), 'Your terms are saved.');
   assert.deepEqual((await cyd.api.get('/v1/me/terms')).caps.email, { max: 3, per_seconds: 604800, over_cap: 'refuse' });
+  assert.equal(await p.locator('[data-field="caps.sms"] .error').isVisible(), false);
   await shots(p, 'terms');
   assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors(p), []);
