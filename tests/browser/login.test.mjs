@@ -25,7 +25,7 @@ test('a newcomer signs up, logs out and logs in again', async () => {
   await p.getByRole('button', { name: 'Create my account' }).click();
   await p.locator('#top:not([hidden])').waitFor();
   assert.equal(await p.locator('#who').textContent(), 'zoe');
-  await p.getByRole('button', { name: 'Log out' }).click();
+  await p.getByRole('button', { name: 'Log out', exact: true }).click();
   await p.getByRole('heading', { name: 'Log in' }).waitFor();
   // The cookie is gone: the API says 401 to the page's origin.
   const status = await p.evaluate(async () => (await fetch('/v1/me/terms')).status);
