@@ -138,7 +138,9 @@ async function renderFolder(ctx) {
       h('div', { class: 'spread ib-head' },
         h('p', { class: 'muted ib-lead', text: lead }),
         here.total ? empty : null),
-      folderKey(current) === 'later' ? h('p', { class: 'small muted', text: 'Later holds what you filed away and what muted brands send. It is emptied after the number of days you chose in your terms.' }) : null,
+      folderKey(current) === 'later' ? h('p', { class: 'small muted' },
+        'Later holds what you filed away and what muted brands send. It is emptied after the number of days you chose in ',
+        h('a', { href: '#/terms', text: 'your terms' }), '.') : null,
       page.items.length ? [items, h('div', { class: 'row ib-more' }, more)]
         : h('p', { class: 'empty', text: folderKey(current) === 'inbox'
           ? 'Your inbox is empty. Messages from brands you accepted land here, filed by your terms.'
@@ -271,7 +273,10 @@ async function renderMessage(ctx) {
     const designBtn = h('button', { type: 'button', 'aria-pressed': 'false', text: 'Show as the brand designed it' });
     const blocked = html.blocked > 0 ? h('p', { class: 'notice ok ib-blocked', role: 'status', hidden: true,
       text: `${html.blocked} remote ${html.blocked === 1 ? 'image or resource was' : 'images and resources were'} blocked, so the sender cannot tell you opened this.` }) : null;
+    const TEXT_HINT = 'You are reading its text. The designed version is cleaned first: no scripts, no forms, and nothing loaded from elsewhere.';
+    const hint = h('p', { class: 'small muted', text: TEXT_HINT });
     const pick = (design) => {
+      hint.textContent = design ? `You are seeing it as ${brand} designed it, cleaned: no scripts, no forms, and nothing loaded from elsewhere.` : TEXT_HINT;
       textBtn.setAttribute('aria-pressed', String(!design));
       designBtn.setAttribute('aria-pressed', String(design));
       if (blocked) blocked.hidden = !design;
@@ -284,8 +289,7 @@ async function renderMessage(ctx) {
     textBtn.addEventListener('click', () => pick(false));
     designBtn.addEventListener('click', () => pick(true));
     toggle = [h('div', { class: 'row ib-toggle', role: 'group', 'aria-label': 'How to show this message' }, textBtn, designBtn),
-      h('p', { class: 'small muted', text: 'You are reading its text. The designed version is cleaned first: no scripts, no forms, and nothing loaded from elsewhere.' }),
-      blocked];
+      hint, blocked];
   }
   showText();
 

@@ -227,3 +227,57 @@ test('a brand\'s HTML mail: nothing runs, nothing remote loads, the count is sho
     pixel.close();
   }
 });
+
+test('the designed view: a sandboxed frame of the HTML route, and the count of what it blocked', async () => {
+  // The page's side only: the HTML route is answered in the browser by a
+  // stand-in with the route's headers (X-CMR-Blocked, a CSP that blocks
+  // every remote load), whose body still holds a script and a remote
+  // image, so the frame's sandbox and policy are what keep them out.
+  const seen = [];
+  const pixel = http.createServer((req, res) => { seen.push(req.url); res.end(); });
+  await new Promise((r) => pixel.listen(0, '127.0.0.1', r));
+  const remote = `http://127.0.0.1:${pixel.address().port}`;
+  try {
+    const dee = await person(cmr, 'dee');
+    const acme = brand(cmr, 'Acme Frame', 'acme-frame.example');
+    const rel = await connect(dee, acme, undefined, { channels: { email: { allowed: true } }, fields: [] });
+    const mail = ['From: Acme Frame <news@acme-frame.example>', `To: <${rel.alias}>`,
+      'Subject: Designed', 'CMR-Topic: orders', 'MIME-Version: 1.0',
+      'Content-Type: multipart/alternative; boundary="a1"', '',
+      '--a1', 'Content-Type: text/plain; charset=utf-8', '', 'The words.', '',
+      '--a1', 'Content-Type: text/html; charset=utf-8', '', '<h1>The design</h1>', '--a1--', ''].join('\n');
+    await lmtpSend(cmr, 'bounces@acme-frame.example', rel.alias, mail);
+    const [item] = await messages(dee, 'folder=inbox');
+    const p = await page(b);
+    let dialogs = 0;
+    p.on('dialog', (d) => { dialogs += 1; d.dismiss(); });
+    await p.route('**/v1/me/messages/*/html', (r) => r.fulfill({
+      status: 200,
+      headers: { 'Content-Type': 'text/html; charset=utf-8', 'X-CMR-Blocked': '2',
+        'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox allow-popups allow-popups-to-escape-sandbox" },
+      body: `<!doctype html><h1>The design</h1><script>window.__x = 1; alert(1)</script><img src="${remote}/pixel.gif" alt="">`,
+    }));
+    await login(p, cmr, dee);
+    await p.goto(`${cmr.url}/#/m/${item.id}`);
+    await p.getByText('The words.').waitFor();
+    await p.getByRole('button', { name: 'Show as the brand designed it' }).click();
+    await p.frameLocator('iframe.ib-frame').getByRole('heading', { name: 'The design' }).waitFor();
+    await p.getByText('2 remote images and resources were blocked, so the sender cannot tell you opened this.').waitFor();
+    const frame = p.locator('iframe.ib-frame');
+    assert.equal(await frame.getAttribute('sandbox'), 'allow-popups allow-popups-to-escape-sandbox');
+    assert.equal(await frame.getAttribute('referrerpolicy'), 'no-referrer');
+    await shots(p, 'message-html');
+    assert.deepEqual(await axe(p), []);
+    for (const f of p.frames()) assert.equal(await f.evaluate(() => window.__x).catch(() => undefined), undefined);
+    assert.equal(dialogs, 0);
+    assert.deepEqual(seen, []);
+    // Back to the text.
+    await p.getByRole('button', { name: 'Text', exact: true }).click();
+    await p.getByText('The words.').waitFor();
+    assert.equal(await p.locator('iframe').count(), 0);
+    assert.deepEqual(pageErrors(p).filter((e) => !/Content Security Policy|Refused to|Blocked script execution|sandboxed/.test(e)), []);
+    await p.context().close();
+  } finally {
+    pixel.close();
+  }
+});
