@@ -23,6 +23,20 @@ async function send(brandApi, rel, topic, subject, channel = 'email') {
 // gets before the person logs in.
 function pageErrors(p) { return p.errors.filter((e) => !/401/.test(e)); }
 
+// The host a brand's remote images name: a server of the test's own,
+// which must see no request. Its URL, what it saw, and the server.
+async function remoteHost() {
+  const seen = [];
+  const pixel = http.createServer((req, res) => { seen.push(req.url); res.end(); });
+  await new Promise((r) => pixel.listen(0, '127.0.0.1', r));
+  return { remote: `http://127.0.0.1:${pixel.address().port}`, seen, pixel };
+}
+
+// What a blocked load or a sandboxed script may log, and nothing else.
+function unexpected(p) {
+  return pageErrors(p).filter((e) => !/Content Security Policy|Refused to|Blocked script execution|sandboxed/.test(e));
+}
+
 async function messages(who, q) {
   return (await who.api.get(`/v1/me/messages?${q}`)).items;
 }
@@ -159,11 +173,7 @@ test('quiet hours hold a message and the attempts page says until when; a leak i
 });
 
 test('a brand\'s HTML mail: nothing runs, nothing remote loads, the count is shown', async (t) => {
-  // The pixel's host: a server of the test's own, which must see nothing.
-  const seen = [];
-  const pixel = http.createServer((req, res) => { seen.push(req.url); res.end(); });
-  await new Promise((r) => pixel.listen(0, '127.0.0.1', r));
-  const remote = `http://127.0.0.1:${pixel.address().port}`;
+  const { remote, seen, pixel } = await remoteHost();
   try {
     const cy = await person(cmr, 'cyd');
     const acme = brand(cmr, 'Acme Mail', 'acme-mail.example');
@@ -221,7 +231,7 @@ test('a brand\'s HTML mail: nothing runs, nothing remote loads, the count is sho
     for (const f of p.frames()) assert.equal(await f.evaluate(() => window.__x).catch(() => undefined), undefined);
     assert.equal(dialogs, 0);
     assert.deepEqual(seen, []);
-    assert.deepEqual(pageErrors(p).filter((e) => !/Content Security Policy|Refused to|Blocked script execution|sandboxed/.test(e)), []);
+    assert.deepEqual(unexpected(p), []);
     await p.context().close();
   } finally {
     pixel.close();
@@ -233,10 +243,7 @@ test('the designed view: a sandboxed frame of the HTML route, and the count of w
   // stand-in with the route's headers (X-CMR-Blocked, a CSP that blocks
   // every remote load), whose body still holds a script and a remote
   // image, so the frame's sandbox and policy are what keep them out.
-  const seen = [];
-  const pixel = http.createServer((req, res) => { seen.push(req.url); res.end(); });
-  await new Promise((r) => pixel.listen(0, '127.0.0.1', r));
-  const remote = `http://127.0.0.1:${pixel.address().port}`;
+  const { remote, seen, pixel } = await remoteHost();
   try {
     const dee = await person(cmr, 'dee');
     const acme = brand(cmr, 'Acme Frame', 'acme-frame.example');
@@ -275,7 +282,7 @@ test('the designed view: a sandboxed frame of the HTML route, and the count of w
     await p.getByRole('button', { name: 'Text', exact: true }).click();
     await p.getByText('The words.').waitFor();
     assert.equal(await p.locator('iframe').count(), 0);
-    assert.deepEqual(pageErrors(p).filter((e) => !/Content Security Policy|Refused to|Blocked script execution|sandboxed/.test(e)), []);
+    assert.deepEqual(unexpected(p), []);
     await p.context().close();
   } finally {
     pixel.close();
