@@ -8,10 +8,13 @@
 
 #include "app/brand.h"
 #include "app/delivery.h"
+#include "app/inbox.h"
+#include "app/intake.h"
 #include "app/ledger.h"
 #include "app/message.h"
 #include "app/person.h"
 #include "app/relationship.h"
+#include "base/mailmsg.h"
 #include "core/id.h"
 #include "store/store.h"
 
@@ -40,7 +43,8 @@ struct demo_person {
 
 static int demo_propose_accept(struct app *a, uint64_t brand, uint64_t person,
 			       const char *proposal, const char *terms,
-			       uint64_t *rel, struct app_error *err)
+			       uint64_t *rel, char *alias,
+			       struct app_error *err)
 {
 	int kind;
 	uint64_t prp;
@@ -55,13 +59,15 @@ static int demo_propose_accept(struct app *a, uint64_t brand, uint64_t person,
 	json_decref(tj);
 	if (rc == APP_OK && rel)
 		*rel = acc.relationship;
+	if (rc == APP_OK && alias)
+		memcpy(alias, acc.alias, sizeof(acc.alias));
 	return rc;
 }
 
 static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 		     enum channel ch, const char *topic, const char *subject,
-		     const char *body, int64_t at_ms, FILE *out,
-		     struct app_error *err)
+		     const char *body, int64_t at_ms, uint64_t *id_out,
+		     FILE *out, struct app_error *err)
 {
 	struct message_in in = {
 		.brand = brand,
@@ -79,12 +85,130 @@ static int demo_send(struct app *a, uint64_t brand, uint64_t rel,
 	int rc = message_send(a, &in, &mo, err);
 	if (rc == APP_OK) {
 		char id[ID_SIZE];
+		if (id_out)
+			*id_out = mo.id;
 		id_encode(ID_MESSAGE, mo.id, id);
 		fprintf(out, "  %s %-7s %-22s %s\n", id,
 			gate_outcome_name(mo.decision.outcome),
 			gate_reasons[mo.decision.reason].wire, subject);
 	}
 	return rc;
+}
+
+/* Mail as an MTA hands it over by LMTP, MIME with a text and an HTML part
+ * (the HTML with a remote tracking image and a script, which a reader of
+ * it must never load or run) and an attachment; then a leak: mail to the
+ * same alias from a sender that is not the brand. */
+static const char demo_receipt[] =
+	"From: Acme Outdoor <orders@acme.example>\n"
+	"To: <%s>\n"
+	"Subject: Your receipt for order #1042\n"
+	"Date: Wed, 02 Dec 2026 12:30:00 +0000\n"
+	"Message-ID: <receipt-1042@acme.example>\n"
+	"CMR-Topic: orders\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=\"mixed-1042\"\n"
+	"\n"
+	"--mixed-1042\n"
+	"Content-Type: multipart/alternative; boundary=\"alt-1042\"\n"
+	"\n"
+	"--alt-1042\n"
+	"Content-Type: text/plain; charset=utf-8\n"
+	"\n"
+	"Hello Ana,\n"
+	"\n"
+	"thank you for your order #1042.\n"
+	"\n"
+	"  Trail shoes, size 39     89.00 EUR\n"
+	"  Merino socks (2 pairs)   18.00 EUR\n"
+	"  Total                   107.00 EUR\n"
+	"\n"
+	"Your receipt is attached as a PDF.\n"
+	"\n"
+	"Acme Outdoor\n"
+	"--alt-1042\n"
+	"Content-Type: text/html; charset=utf-8\n"
+	"\n"
+	"<html><head><script>window.__demo = 'ran';</script></head>\n"
+	"<body style=\"font-family: sans-serif\">\n"
+	"<h1 style=\"color: #2f5d50\">Thank you for your order #1042</h1>\n"
+	"<table>\n"
+	"<tr><td>Trail shoes, size 39</td><td>89.00 EUR</td></tr>\n"
+	"<tr><td>Merino socks (2 pairs)</td><td>18.00 EUR</td></tr>\n"
+	"<tr><th>Total</th><th>107.00 EUR</th></tr>\n"
+	"</table>\n"
+	"<p><a href=\"https://acme.example/orders/1042\">See your "
+	"order</a></p>\n"
+	"<img src=\"https://track.acme.example/open.gif?m=1042\" width=\"1\" "
+	"height=\"1\" alt=\"\">\n"
+	"</body></html>\n"
+	"--alt-1042--\n"
+	"\n"
+	"--mixed-1042\n"
+	"Content-Type: application/pdf; name=\"receipt-1042.pdf\"\n"
+	"Content-Disposition: attachment; filename=\"receipt-1042.pdf\"\n"
+	"Content-Transfer-Encoding: base64\n"
+	"\n"
+	"JVBERi0xLjQKJcOkw7zDtsOfCjEgMCBvYmoKPDwvVHlwZS9DYXRhbG9nPj4KZW5kb2JqCn"
+	"Ry\n"
+	"YWlsZXIKPDwvUm9vdCAxIDAgUj4+CiUlRU9GCg==\n"
+	"--mixed-1042--\n";
+
+static const char demo_leak[] = "From: Prize Draw <win@prize-draw.example>\n"
+				"To: <%s>\n"
+				"Subject: You have won a 500 EUR voucher!\n"
+				"Date: Wed, 02 Dec 2026 13:00:00 +0000\n"
+				"Message-ID: <win-77@prize-draw.example>\n"
+				"\n"
+				"Click here to claim your prize.\n";
+
+static int demo_mail(struct app *a, const char *alias, FILE *out,
+		     struct app_error *err)
+{
+	struct {
+		const char *tmpl, *sender, *what;
+	} mails[] = {
+		{ demo_receipt, "bounces@acme.example", "from Acme" },
+		{ demo_leak, "win@prize-draw.example", "from a stranger" },
+	};
+	for (size_t i = 0; i < sizeof(mails) / sizeof(*mails); i++) {
+		char data[4096];
+		int len = snprintf(data, sizeof(data), mails[i].tmpl, alias);
+		struct mailmsg m;
+		if (len < 0 || (size_t)len >= sizeof(data) ||
+		    !mailmsg_parse(data, (size_t)len, &m))
+			return app_fail(err, APP_FAULT, NULL,
+					"the demo's mail does not parse");
+		/* Row 2 as --trust-envelope judges it: the envelope sender's
+		 * and the From domains must both be the brand's. */
+		char domain[254];
+		uint64_t from = intake_brand_of(a, m.from_domain, NULL);
+		if (!mailmsg_domain(mails[i].sender, domain, sizeof(domain)) ||
+		    intake_brand_of(a, domain, NULL) != from)
+			from = 0;
+		struct intake_rcpt rcpt = { alias, 0, false };
+		struct intake_message im = {
+			.sender = mails[i].sender,
+			.rcpts = &rcpt,
+			.n_rcpts = 1,
+			.data = data,
+			.len = (size_t)len,
+			.header_len = m.header_len,
+			.subject = m.subject,
+			.topic = m.topic[0] ? m.topic : NULL,
+			.unsubscribe = m.unsubscribe,
+			.from_brand = from,
+		};
+		struct intake_result r;
+		if (intake_deliver(a, &im, &r) != APP_OK)
+			return app_fail(err, APP_FAULT, NULL,
+					"the demo's mail was not taken");
+		fprintf(out, "  mail %-16s %-7s %-22s %s\n", mails[i].what,
+			r.outcome == INTAKE_ACCEPTED ? "taken" : "refused",
+			r.outcome == INTAKE_ACCEPTED ? "" : "sender_not_brand",
+			m.subject);
+	}
+	return APP_OK;
 }
 
 enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
@@ -134,6 +258,13 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		    "https://dailyledger.example", NULL, "US" },
 		  0,
 		  "" },
+		{ "Northwind Books",
+		  "northwind-books.example",
+		  { "Ines Northwind", "privacy@northwind-books.example", NULL,
+		    "9 Quay Lane, Porto", "https://northwind-books.example",
+		    "https://northwind-books.example/privacy", "PT" },
+		  0,
+		  "" },
 	};
 	int rc;
 	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
@@ -160,8 +291,10 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 			return rc;
 	}
 	uint64_t ana = persons[0].id, ben = persons[1].id;
-	uint64_t acme = brands[0].id, lumen = brands[1].id, news = brands[2].id;
-	uint64_t r_acme, r_lumen, r_ben;
+	uint64_t acme = brands[0].id, lumen = brands[1].id, news = brands[2].id,
+		 books = brands[3].id;
+	uint64_t r_acme, r_lumen, r_ben, r_books;
+	char acme_alias[sizeof(((struct accepted *)0)->alias)];
 
 	rc = demo_propose_accept(
 		a, acme, ana,
@@ -173,7 +306,7 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		"\"topics\":[\"orders\",\"offers\"],\"exempt_topics\":"
 		"[\"orders\"],\"topic_folders\":{\"offers\":\"Shopping\"},"
 		"\"fields\":[\"name\",\"email\"]}",
-		&r_acme, err);
+		&r_acme, acme_alias, err);
 	if (rc)
 		return rc;
 	rc = demo_propose_accept(
@@ -185,14 +318,14 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		"true}},\"topics\":\"all\",\"quiet_hours\":{\"from\":\"20:00\","
 		"\"to\":\"09:00\"},\"fields\":[\"name\"],\"agreement\":"
 		"\"SD-BASE-A\"}",
-		&r_lumen, err);
+		&r_lumen, NULL, err);
 	if (rc)
 		return rc;
 	rc = demo_propose_accept(
 		a, news, ana,
 		"{\"value\":\"A weekly digest, no tracking\",\"channels\":"
 		"[\"email\"],\"topics\":[\"digest\"],\"fields\":[]}",
-		NULL, NULL, err);
+		NULL, NULL, NULL, err);
 	if (rc)
 		return rc;
 	rc = demo_propose_accept(
@@ -201,7 +334,21 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		"\"topics\":[\"offers\"],\"fields\":[\"email\"]}",
 		"{\"channels\":{\"email\":{\"allowed\":true}},\"fields\":"
 		"[\"email\"]}",
-		&r_ben, err);
+		&r_ben, NULL, err);
+	if (rc)
+		return rc;
+	/* Northwind files its mail in a folder of Ana's own (offers in
+	 * Later) and holds what is over its weekly cap. */
+	rc = demo_propose_accept(
+		a, books, ana,
+		"{\"value\":\"Early word of new books, members' evenings\","
+		"\"channels\":[\"email\"],\"topics\":\"all\",\"fields\":"
+		"[\"name\"]}",
+		"{\"channels\":{\"email\":{\"allowed\":true,\"cap\":{\"max\":2,"
+		"\"per_seconds\":604800},\"over_cap\":\"hold\"}},\"topics\":"
+		"\"all\",\"folder\":\"Reading\",\"topic_folders\":{\"offers\":"
+		"\"later\"},\"fields\":[\"name\"]}",
+		&r_books, NULL, err);
 	if (rc)
 		return rc;
 
@@ -237,39 +384,55 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		enum channel ch;
 		const char *topic, *subject;
 		int64_t at;
+		bool read; /* Ana has read it already */
 	} sends[] = {
 		{ acme, r_acme, CHANNEL_EMAIL, "orders",
-		  "Your order #1042 has shipped", noon },
+		  "Your order #1042 has shipped", noon, true },
 		{ acme, r_acme, CHANNEL_EMAIL, "offers",
-		  "Trail shoes, 20% off this week", noon + 1000 },
+		  "Trail shoes, 20% off this week", noon + 1000, false },
 		{ acme, r_acme, CHANNEL_EMAIL, "offers",
-		  "Last chance: rain jackets", noon + 2000 },
+		  "Last chance: rain jackets", noon + 2000, false },
 		{ acme, r_acme, CHANNEL_EMAIL, "offers",
-		  "One more offer (over the cap)", noon + 3000 },
+		  "One more offer (over the cap)", noon + 3000, false },
 		{ acme, r_acme, CHANNEL_SMS, "offers",
-		  "SMS blast (channel not granted)", noon + 4000 },
+		  "SMS blast (channel not granted)", noon + 4000, false },
 		{ acme, r_acme, CHANNEL_EMAIL, "events",
-		  "Trail run meetup (topic not wanted)", noon + 5000 },
+		  "Trail run meetup (topic not wanted)", noon + 5000, false },
 		{ acme, r_acme, CHANNEL_EMAIL, NULL,
-		  "Newsletter without a topic", noon + 6000 },
+		  "Newsletter without a topic", noon + 6000, false },
 		{ acme, r_acme, CHANNEL_PHONE, "offers",
-		  "Call campaign (do not contact)", noon + 7000 },
+		  "Call campaign (do not contact)", noon + 7000, false },
 		{ lumen, r_lumen, CHANNEL_EMAIL, "birthday",
-		  "Happy birthday! A pastry awaits", noon + 8000 },
+		  "Happy birthday! A pastry awaits", noon + 8000, false },
 		{ lumen, r_lumen, CHANNEL_EMAIL, "news",
-		  "New sourdough (held: over the daily cap)", noon + 9000 },
+		  "New sourdough (held: over the daily cap)", noon + 9000,
+		  false },
 		{ lumen, r_lumen, CHANNEL_SMS, "news",
-		  "Fresh bread at 6 (held: quiet hours)", evening },
+		  "Fresh bread at 6 (held: quiet hours)", evening, false },
 		{ acme, r_ben, CHANNEL_EMAIL, "offers",
-		  "Early access: winter sale", noon + 10000 },
+		  "Early access: winter sale", noon + 10000, false },
+		{ books, r_books, CHANNEL_EMAIL, "news",
+		  "December's new arrivals", noon + 11000, false },
+		{ books, r_books, CHANNEL_EMAIL, "offers",
+		  "Members' evening: 15% off every book", noon + 12000, false },
+		{ books, r_books, CHANNEL_EMAIL, "news",
+		  "Staff picks (held: over the weekly cap)", noon + 13000,
+		  false },
 	};
-	for (size_t i = 0; i < sizeof(sends) / sizeof(*sends); i++)
+	for (size_t i = 0; i < sizeof(sends) / sizeof(*sends); i++) {
+		uint64_t id;
 		if ((rc = demo_send(a, sends[i].brand, sends[i].rel,
 				    sends[i].ch, sends[i].topic,
 				    sends[i].subject,
 				    "Hello from the cmr demo world.",
-				    sends[i].at, out, err)))
+				    sends[i].at, &id, out, err)))
 			return rc;
+		if (sends[i].read &&
+		    (rc = inbox_update(a, ana, id, 1, NULL, err)))
+			return rc;
+	}
+	if ((rc = demo_mail(a, acme_alias, out, err)))
+		return rc;
 
 	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {
 		char *note = NULL;

@@ -91,3 +91,56 @@ def test_demo_with_a_maildir_root_exports_anas_mail(ctx, start_server,
         time.sleep(0.05)
     assert count("") + count(".Shopping") >= 2, os.listdir(root / ana)
     assert count(".Shopping") >= 1
+
+
+def test_demo_gives_every_inbox_feature_something_to_show(demo_ctx,
+                                                          start_server):
+    """Ana's inbox in the demo: mail that came by LMTP as MIME (a text and
+    an HTML part, an attachment), a leak with its sender, folders of her
+    own with unread mail, mail in Later, read and unread, and a message
+    still held when the server runs."""
+    import json
+
+    from conftest import http
+    s = start_server()
+    r = http("POST", s.url + "/v1/tokens",
+             json.dumps({"handle": "ana",
+                         "password": "demo-password-ana"}).encode(),
+             {"Content-Type": "application/json"})
+    auth = {"Authorization": "Bearer " + json.loads(r.body)["token"]}
+
+    def get(path):
+        reply = http("GET", s.url + path, headers=auth)
+        assert reply.status == 200, (path, reply.status, reply.body)
+        return json.loads(reply.body)
+
+    delivered = get("/v1/me/messages?decision=deliver&limit=200")["items"]
+    unread = {}
+    for m in delivered:
+        unread.setdefault(m["folder"], 0)
+        unread[m["folder"]] += 0 if m["read"] else 1
+    assert {"inbox", "later", "Shopping", "Reading"} <= set(unread), unread
+    assert all(n >= 1 for n in unread.values()), unread
+    assert any(m["read"] for m in delivered)
+
+    receipt = [m for m in delivered
+               if m["subject"] == "Your receipt for order #1042"]
+    assert len(receipt) == 1, delivered
+    mail = get(f"/v1/me/messages/{receipt[0]['id']}")
+    assert "Trail shoes" in mail["text"] and "<" not in mail["text"]
+    assert "html_href" in mail
+    assert mail["attachments"] == [{"name": "receipt-1042.pdf",
+                                    "content_type": "application/pdf",
+                                    "size": 82}]
+    assert mail["headers"]["from"].endswith("<orders@acme.example>")
+
+    refused = get("/v1/me/messages?decision=refuse&limit=200")["items"]
+    leaks = [m for m in refused if m["reason"] == "sender_not_brand"]
+    assert len(leaks) == 1 and leaks[0]["sender"] == \
+        "win@prize-draw.example", leaks
+    assert leaks[0]["brand"]["name"] == "Acme Outdoor"
+
+    held = get("/v1/me/messages?decision=hold")["items"]
+    assert [m["subject"] for m in held] == \
+        ["Staff picks (held: over the weekly cap)"], held
+    assert held[0]["reason"] == "frequency_cap" and held[0]["deliver_at"]
