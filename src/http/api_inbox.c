@@ -519,7 +519,7 @@ void api_me_delivery_patch(struct http_request *r)
 		http_offload(r, delivery_patch_run, delivery_put_after);
 }
 
-/* ---- GET and DELETE /v1/me/messages/{id} ---- */
+/* ---- GET and DELETE /v1/me/messages/{id}, GET …/html ---- */
 
 void api_me_message_get(struct http_request *r)
 {
@@ -534,6 +534,35 @@ void api_me_message_get(struct http_request *r)
 		return;
 	}
 	http_json(r, 200, out);
+}
+
+/* The sanitized HTML is the first wall; its own policy is the second:
+ * nothing may load (default-src 'none'; the sanitizer keeps no image, so
+ * not even data: ones are needed), inline style may apply, and the
+ * document is sandboxed (no script, form, plugin or navigation of its
+ * frame or the top; a link opens a new window, outside the sandbox),
+ * framed only by cmr's own pages. */
+#define HTML_POLICY                                                            \
+	"default-src 'none'; style-src 'unsafe-inline'; "                      \
+	"sandbox allow-popups allow-popups-to-escape-sandbox; "                \
+	"frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+
+void api_me_message_html(struct http_request *r)
+{
+	uint64_t id;
+	char *html = NULL;
+	struct app_error err = { 0 };
+	if (!api_id(r, 0, ID_MESSAGE, &id))
+		return;
+	int rc = inbox_message_html(r->app, r->person, id, &html, &err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &err, 0);
+		return;
+	}
+	http_header(r, "Content-Security-Policy", HTML_POLICY);
+	http_header(r, "Cache-Control", "private, no-store");
+	http_text(r, 200, "text/html; charset=utf-8", html);
+	free(html);
 }
 
 static void remove_after(struct http_request *r)
