@@ -4,13 +4,8 @@ handler, form, embedding or remote load survives) with a
 Content-Security-Policy of its own, and the message's JSON says how many
 remote resources were blocked. Others' ids, text-only mail, a refusal and
 a message sent over HTTP have no HTML to show (404)."""
-import re
-import time
-
-import pytest
-
-from conftest import GRANT, assert_problem, assert_schema
-from test_lmtp import Lmtp
+from conftest import assert_problem, assert_schema
+from test_reading import deliver, mail, newest  # noqa: F401 (a fixture)
 
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; "
        "sandbox allow-popups allow-popups-to-escape-sandbox; "
@@ -68,33 +63,9 @@ TEXT_ONLY = (
     "Just text.\r\n")
 
 
-@pytest.fixture
-def mail(make_api):
-    api = make_api("--trust-envelope", "--lmtp", "127.0.0.1:0")
-    port = int(re.search(r"lmtp: listening on \S+:(\d+)",
-                         api.server.log()).group(1))
-    ana = api.signup("ana")
-    bea = api.signup("bea")
-    acme = api.add_brand("Acme", "acme.example")
-    rel = api.connect(ana, acme, grant=dict(GRANT, topics=["orders"]))
-    client = Lmtp(port)
-    assert client.cmd("LHLO test.example")[0].startswith("250")
-    yield api, ana, bea, acme, rel, client
-    client.close()
-
-
-def deliver(client, rel, template, frm="news@acme.example"):
-    raw = template.format(alias=rel.alias, mid=time.monotonic_ns())
-    return client.deliver(frm, [rel.alias], raw.encode())[0]
-
-
-def newest(person, query=""):
-    return person.messages(query)[0]["id"]
-
-
 def test_the_html_is_sanitized_and_walled(mail):
-    api, ana, bea, acme, rel, client = mail
-    assert deliver(client, rel, MIXED).startswith("250")
+    api, ana, bea, acme, rel, client, _ = mail
+    assert deliver(client, rel, MIXED)[0].startswith("250")
     msg = newest(ana)
     m = ana.ok("GET", f"/v1/me/messages/{msg}")
     assert_schema(m, "MessageDetail")
@@ -127,8 +98,8 @@ def test_the_html_is_sanitized_and_walled(mail):
 
 
 def test_a_session_cookie_reads_it_too(mail):
-    api, ana, bea, acme, rel, client = mail
-    assert deliver(client, rel, MIXED).startswith("250")
+    api, ana, bea, acme, rel, client, _ = mail
+    assert deliver(client, rel, MIXED)[0].startswith("250")
     msg = newest(ana)
     r = api.call("POST", "/v1/session", {"handle": "ana",
                                          "password": ana.password})
@@ -141,15 +112,15 @@ def test_a_session_cookie_reads_it_too(mail):
 
 
 def test_no_html_to_show_is_a_404(mail):
-    api, ana, bea, acme, rel, client = mail
-    assert deliver(client, rel, MIXED).startswith("250")
+    api, ana, bea, acme, rel, client, _ = mail
+    assert deliver(client, rel, MIXED)[0].startswith("250")
     html = newest(ana)
     # Another person's id, a brand, a malformed id.
     assert_problem(bea.get(f"/v1/me/messages/{html}/html"), 404)
     assert_problem(acme.get(f"/v1/me/messages/{html}/html"), 403)
     assert_problem(ana.get("/v1/me/messages/msg_nope/html"), 400)
     # Text-only mail.
-    assert deliver(client, rel, TEXT_ONLY).startswith("250")
+    assert deliver(client, rel, TEXT_ONLY)[0].startswith("250")
     text = newest(ana)
     m = ana.ok("GET", f"/v1/me/messages/{text}")
     assert "html_href" not in m and "remote_blocked" not in m
@@ -162,7 +133,7 @@ def test_no_html_to_show_is_a_404(mail):
     assert_problem(ana.get(f"/v1/me/messages/{sent}/html"), 404)
     # A refusal keeps no body.
     leak = MIXED.replace("news@acme.example", "spam@evil.example")
-    assert deliver(client, rel, leak, frm="spam@evil.example").startswith(
+    assert deliver(client, rel, leak, frm="spam@evil.example")[0].startswith(
         "550")
     refused = newest(ana, "decision=refuse")
     assert_problem(ana.get(f"/v1/me/messages/{refused}/html"), 404)

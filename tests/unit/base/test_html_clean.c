@@ -18,19 +18,27 @@
 #include "base/html_clean.h"
 
 static const char *const tags_ok[] = {
-	"p",	 "div",	  "span",	"h1",  "h2",	 "h3",	   "h4",
-	"h5",	 "h6",	  "blockquote", "pre", "center", "table",  "caption",
-	"thead", "tbody", "tfoot",	"tr",  "td",	 "th",	   "colgroup",
-	"col",	 "ul",	  "ol",		"li",  "dl",	 "dt",	   "dd",
-	"a",	 "b",	  "i",		"u",   "s",	 "strong", "em",
-	"br",	 "hr",	  "sub",	"sup", "small",	 "big",	   "font",
-	"code",	 NULL,
+	"p",	 "div",	    "span",	"h1",	      "h2",	"h3",
+	"h4",	 "h5",	    "h6",	"blockquote", "pre",	"center",
+	"table", "caption", "thead",	"tbody",      "tfoot",	"tr",
+	"td",	 "th",	    "colgroup", "col",	      "ul",	"ol",
+	"li",	 "dl",	    "dt",	"dd",	      "a",	"b",
+	"i",	 "u",	    "s",	"strong",     "em",	"br",
+	"hr",	 "sub",	    "sup",	"small",      "big",	"font",
+	"code",	 "address", "section",	"article",    "header", "footer",
+	"main",	 "aside",   "nav",	"hgroup",     "figure", "figcaption",
+	"mark",	 "q",	    "cite",	"abbr",	      "dfn",	"del",
+	"ins",	 "strike",  "tt",	"kbd",	      "samp",	"var",
+	"time",	 "bdi",	    "bdo",	"ruby",	      "rt",	"rp",
+	"nobr",	 "wbr",	    NULL,
 };
 
 static const char *const attributes_ok[] = {
-	"align", "valign", "colspan",	  "rowspan",	 "title", "dir",
-	"lang",	 "width",  "height",	  "bgcolor",	 "color", "face",
-	"size",	 "border", "cellpadding", "cellspacing", "style", NULL,
+	"align",  "valign",   "colspan",     "rowspan",	    "title", "dir",
+	"lang",	  "width",    "height",	     "bgcolor",	    "color", "face",
+	"size",	  "border",   "cellpadding", "cellspacing", "style", "alt",
+	"nowrap", "scope",    "headers",     "abbr",	    "span",  "start",
+	"type",	  "reversed", "datetime",    NULL,
 };
 
 static bool listed(const char *const *list, const char *s, size_t n)
