@@ -10,6 +10,7 @@
 #include "app/relationship.h"
 #include "app/sealed.h"
 #include "app/view.h"
+#include "base/html_clean.h"
 #include "base/log.h"
 #include "base/mailmsg.h"
 #include "core/channel.h"
@@ -406,18 +407,33 @@ static enum app_status read_mail(json_t *o, const char *id, const char *data,
 	if (whole && v->more_attachments > 0)
 		json_object_set_new(o, "attachments_not_listed",
 				    json_integer(v->more_attachments));
+	enum app_status rc = APP_OK;
 	if (whole && v->html) {
 		char href[96];
 		snprintf(href, sizeof(href), "/v1/me/messages/%s/html", id);
 		json_object_set_new(o, "html_href", json_string(href));
+		/* What the sanitized HTML leaves out, for the reader to say
+		 * so ("3 remote images were blocked"). */
+		struct html_clean c;
+		if (html_clean(v->html_part, v->html_part_len, &c)) {
+			json_object_set_new(o, "remote_blocked",
+					    json_integer(c.remote_blocked));
+			html_clean_free(&c);
+		} else {
+			rc = APP_FAULT;
+		}
 	}
 	mailmsg_view_clear(v);
 	free(v);
-	return APP_OK;
+	return rc;
 }
 
-enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
-			      json_t **out, struct app_error *err)
+/* The person's message `id` as the list shows it (*item, owned), and its
+ * stored content (*m, to be cleared): APP_NOT_FOUND alike when it is not
+ * theirs, removed, or none. */
+static enum app_status message_open(struct app *a, uint64_t person, uint64_t id,
+				    json_t **item, struct store_message *m,
+				    struct app_error *err)
 {
 	/* The list's own item, so that both read the same: the newest of
 	 * the person's messages up to this id is this one, or it is not
@@ -425,22 +441,21 @@ enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 	json_t *items = json_array();
 	struct inbox_filter f = { -1, 0, NULL, id + 1, 1 };
 	int rc = inbox_list(a, person, &f, items, err);
-	json_t *item = json_array_get(items, 0);
+	json_t *first = json_array_get(items, 0);
 	char want[ID_SIZE];
 	id_encode(ID_MESSAGE, id, want);
 	if (rc == APP_OK &&
-	    (item == NULL ||
-	     strcmp(json_string_value(json_object_get(item, "id")), want)))
+	    (first == NULL ||
+	     strcmp(json_string_value(json_object_get(first, "id")), want)))
 		rc = app_fail(err, APP_NOT_FOUND, NULL, "no such message");
 	if (rc != APP_OK) {
 		json_decref(items);
 		return rc;
 	}
-	json_t *o = json_incref(item);
+	json_t *o = json_incref(first);
 	json_decref(items);
 
-	struct store_message m;
-	rc = sealed_message(a->reads, a->keys, id, &m);
+	rc = sealed_message(a->reads, a->keys, id, m);
 	if (rc != APP_OK) {
 		json_decref(o);
 		return app_fail(err,
@@ -450,6 +465,20 @@ enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 						    : "the message cannot be "
 						      "opened");
 	}
+	*item = o;
+	return APP_OK;
+}
+
+enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
+			      json_t **out, struct app_error *err)
+{
+	json_t *o;
+	struct store_message m;
+	int rc = message_open(a, person, id, &o, &m, err);
+	if (rc != APP_OK)
+		return rc;
+	char want[ID_SIZE];
+	id_encode(ID_MESSAGE, id, want);
 	if (m.headers != NULL) {
 		bool whole = m.body != NULL;
 		rc = read_mail(o, want, whole ? m.body : m.headers,
@@ -479,6 +508,71 @@ enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 	}
 	*out = o;
 	return APP_OK;
+}
+
+/* ---- GET /v1/me/messages/{id}/html ---- */
+
+/* The document around the sanitized HTML: UTF-8 declared, and nothing
+ * else that could load or run. */
+static const char html_head[] = "<!doctype html><html><head>"
+				"<meta charset=\"utf-8\">"
+				"<title>message</title></head><body>";
+static const char html_tail[] = "</body></html>\n";
+
+enum app_status inbox_message_html(struct app *a, uint64_t person, uint64_t id,
+				   char **html, struct app_error *err)
+{
+	json_t *o;
+	struct store_message m;
+	int rc = message_open(a, person, id, &o, &m, err);
+	if (rc != APP_OK)
+		return rc;
+	json_decref(o);
+	struct mailmsg_view *v = NULL;
+	struct html_clean c = { 0 };
+	/* Only mail has parts; a message that came over HTTP is text, and
+	 * a refusal kept no body. */
+	if (m.headers == NULL || m.body == NULL) {
+		rc = app_fail(err, APP_NOT_FOUND, NULL,
+			      "the message has no HTML part");
+		goto done;
+	}
+	v = malloc(sizeof(*v));
+	if (v == NULL || !mailmsg_read(m.body, m.body_len, v)) {
+		free(v);
+		v = NULL;
+		rc = app_fail(err, APP_FAULT, NULL,
+			      "the message cannot be read");
+		goto done;
+	}
+	if (v->html_part == NULL) {
+		rc = app_fail(err, APP_NOT_FOUND, NULL,
+			      "the message has no HTML part");
+		goto done;
+	}
+	if (!html_clean(v->html_part, v->html_part_len, &c)) {
+		rc = app_fail(err, APP_FAULT, NULL, "out of memory");
+		goto done;
+	}
+	size_t head = sizeof(html_head) - 1, tail = sizeof(html_tail) - 1;
+	char *doc = malloc(head + c.len + tail + 1);
+	if (doc == NULL) {
+		rc = app_fail(err, APP_FAULT, NULL, "out of memory");
+		goto done;
+	}
+	memcpy(doc, html_head, head);
+	memcpy(doc + head, c.html, c.len);
+	memcpy(doc + head + c.len, html_tail, tail + 1);
+	*html = doc;
+	rc = APP_OK;
+done:
+	html_clean_free(&c);
+	if (v != NULL) {
+		mailmsg_view_clear(v);
+		free(v);
+	}
+	sealed_message_clear(&m);
+	return rc;
 }
 
 /* ---- DELETE /v1/me/messages/{id} ---- */

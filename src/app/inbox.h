@@ -57,10 +57,19 @@ enum app_status inbox_list(struct app *a, uint64_t person,
  * it has), "text" (mail: its text/plain part, else its HTML part as text;
  * a message sent over HTTP: its body; null when the body was not kept, as
  * for a refusal), "attachments" ([{"name", "content_type", "size"}]), and
- * for mail with an HTML part "html_href". APP_NOT_FOUND when it is not
+ * for mail with an HTML part "html_href" and "remote_blocked" (the loads
+ * its sanitized HTML leaves out). APP_NOT_FOUND when it is not
  * theirs, or removed. */
 enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 			      json_t **out, struct app_error *err);
+
+/* The HTML part of one of the person's messages, sanitized
+ * (base/html_clean.h: no script, form, embedding or remote load), as a
+ * whole document (doctype, UTF-8): *html is malloc'd, the caller frees
+ * it. APP_NOT_FOUND when the message is not theirs, removed, or has no
+ * HTML part (a message sent over HTTP, a refusal, text-only mail). */
+enum app_status inbox_message_html(struct app *a, uint64_t person, uint64_t id,
+				   char **html, struct app_error *err);
 
 /* Removes one of the person's messages as emptying a folder does (content
  * gone, its Maildir copy too; the row stays for the cap windows).

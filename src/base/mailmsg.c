@@ -322,13 +322,24 @@ bool mailmsg_read(const char *data, size_t len, struct mailmsg_view *out)
 		out->text_len = utf8_clean(out->text, out->text_len);
 		out->text[out->text_len] = '\0';
 	}
+	bool ok = out->text != NULL;
+	if (ok && w.html) {
+		out->html_part_len = strlen(w.html);
+		out->html_part = malloc(out->html_part_len + 1);
+		ok = out->html_part != NULL;
+		if (ok)
+			memcpy(out->html_part, w.html, out->html_part_len + 1);
+	}
 	g_free(w.plain);
 	g_free(w.html);
-	return out->text != NULL;
+	if (!ok)
+		mailmsg_view_clear(out);
+	return ok;
 }
 
 void mailmsg_view_clear(struct mailmsg_view *v)
 {
 	free(v->text);
+	free(v->html_part);
 	memset(v, 0, sizeof(*v));
 }

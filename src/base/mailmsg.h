@@ -77,6 +77,10 @@ struct mailmsg_view {
 		       (core/html_text.h); "" when there is none */
 	size_t text_len;
 	bool html;	 /* there is an HTML part */
+	char *html_part; /* malloc'd: the first HTML part as written
+			    (UTF-8), for base/html_clean; NULL when
+			    there is none */
+	size_t html_part_len;
 	char from[1000]; /* as written (names and addresses); "" */
 	char to[1000];
 	char cc[1000];

@@ -519,21 +519,101 @@ void api_me_delivery_patch(struct http_request *r)
 		http_offload(r, delivery_patch_run, delivery_put_after);
 }
 
-/* ---- GET and DELETE /v1/me/messages/{id} ---- */
+/* ---- GET and DELETE /v1/me/messages/{id}, GET …/html ---- */
+
+/* Reading a message parses its MIME (GMime) and its HTML (gumbo): CPU
+ * work, run on a worker (http_offload) so that a large mail holds up no
+ * event thread. */
+struct read_work {
+	uint64_t id;
+	int status;
+	struct app_error err;
+	json_t *doc; /* GET …/{id} */
+	char *html;  /* GET …/{id}/html */
+};
+
+static void read_work_free(void *p)
+{
+	struct read_work *w = p;
+	json_decref(w->doc);
+	free(w->html);
+	free(w);
+}
+
+/* The message id of the path, into a new job of r; false after replying. */
+static bool read_work_new(struct http_request *r)
+{
+	uint64_t id;
+	if (!api_id(r, 0, ID_MESSAGE, &id))
+		return false;
+	struct read_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return false;
+	}
+	w->id = id;
+	r->job = w;
+	r->job_free = read_work_free;
+	return true;
+}
+
+static void message_get_run(struct http_request *r)
+{
+	struct read_work *w = r->job;
+	w->status = inbox_message(r->app, r->person, w->id, &w->doc, &w->err);
+}
+
+static void message_get_after(struct http_request *r)
+{
+	struct read_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
+		return;
+	}
+	http_json(r, 200, w->doc);
+	w->doc = NULL;
+}
 
 void api_me_message_get(struct http_request *r)
 {
-	uint64_t id;
-	json_t *out = NULL;
-	struct app_error err = { 0 };
-	if (!api_id(r, 0, ID_MESSAGE, &id))
-		return;
-	int rc = inbox_message(r->app, r->person, id, &out, &err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &err, 0);
+	if (read_work_new(r))
+		http_offload(r, message_get_run, message_get_after);
+}
+
+/* The sanitized HTML is the first wall; its own policy is the second:
+ * nothing may load (default-src 'none'; the sanitizer keeps no image, so
+ * not even data: ones are needed), inline style may apply, and the
+ * document is sandboxed (no script, form, plugin or navigation of its
+ * frame or the top; a link opens a new window, outside the sandbox),
+ * framed only by cmr's own pages. */
+#define HTML_POLICY                                                            \
+	"default-src 'none'; style-src 'unsafe-inline'; "                      \
+	"sandbox allow-popups allow-popups-to-escape-sandbox; "                \
+	"frame-ancestors 'self'; base-uri 'none'; form-action 'none'"
+
+static void message_html_run(struct http_request *r)
+{
+	struct read_work *w = r->job;
+	w->status =
+		inbox_message_html(r->app, r->person, w->id, &w->html, &w->err);
+}
+
+static void message_html_after(struct http_request *r)
+{
+	struct read_work *w = r->job;
+	if (w->status != APP_OK) {
+		http_app_error(r, w->status, &w->err, 0);
 		return;
 	}
-	http_json(r, 200, out);
+	http_header(r, "Content-Security-Policy", HTML_POLICY);
+	http_header(r, "Cache-Control", "private, no-store");
+	http_text(r, 200, "text/html; charset=utf-8", w->html);
+}
+
+void api_me_message_html(struct http_request *r)
+{
+	if (read_work_new(r))
+		http_offload(r, message_html_run, message_html_after);
 }
 
 static void remove_after(struct http_request *r)

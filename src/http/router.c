@@ -79,6 +79,8 @@ const struct http_route http_routes[] = {
 	  "me_messages" },
 	{ "GET", "/v1/me/messages/{id}", WHO_PERSON, api_me_message_get,
 	  "me_message" },
+	{ "GET", "/v1/me/messages/{id}/html", WHO_PERSON, api_me_message_html,
+	  "me_message_html" },
 	{ "PATCH", "/v1/me/messages/{id}", WHO_PERSON, api_me_message_patch,
 	  "me_message" },
 	{ "DELETE", "/v1/me/messages/{id}", WHO_PERSON, api_me_message_delete,

@@ -244,6 +244,10 @@ FOREIGN = {
     ("GET", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    None),
+    ("GET", "/v1/me/messages/{id}/html"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/html",
+                   None),
     ("PATCH", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    {"read": True, "folder": "later"}),

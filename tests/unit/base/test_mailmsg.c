@@ -505,6 +505,8 @@ Test(mailmsg, read_takes_the_plain_text_headers_and_attachments)
 	cr_assert(mailmsg_read(mixed, sizeof(mixed) - 1, &v));
 	cr_assert_str_eq(v.text, "Hello Ana, caf\xc3\xa9 at 10.");
 	cr_assert(v.html);
+	cr_assert_str_eq(v.html_part, "<p>Hello <b>Ana</b></p>");
+	cr_assert_eq(v.html_part_len, strlen(v.html_part));
 	cr_assert(strstr(v.from, "news@acme.example") != NULL, "%s", v.from);
 	cr_assert(strstr(v.from, "Acme Outd\xc3\xb6or") != NULL, "%s", v.from);
 	cr_assert_str_eq(v.to, "ana.x@relay.localhost");
@@ -537,6 +539,21 @@ Test(mailmsg, read_turns_html_only_mail_into_text)
 	mailmsg_view_clear(&v);
 }
 
+Test(mailmsg, read_keeps_the_html_part_in_utf8)
+{
+	static const char m[] =
+		"From: a@b.example\r\n"
+		"Content-Type: text/html; charset=iso-8859-1\r\n"
+		"Content-Transfer-Encoding: quoted-printable\r\n"
+		"\r\n"
+		"<p>caf=E9</p>\r\n";
+	struct mailmsg_view v;
+	cr_assert(mailmsg_read(m, sizeof(m) - 1, &v));
+	cr_assert_str_eq(v.html_part, "<p>caf\xc3\xa9</p>\r\n");
+	mailmsg_view_clear(&v);
+	cr_assert_null(v.html_part);
+}
+
 Test(mailmsg, read_plain_mail_without_mime)
 {
 	static const char m[] = "From: a@b.example\nSubject: Hi\n\nJust text\n";
@@ -544,6 +561,7 @@ Test(mailmsg, read_plain_mail_without_mime)
 	cr_assert(mailmsg_read(m, sizeof(m) - 1, &v));
 	cr_assert_str_eq(v.text, "Just text\n");
 	cr_assert_not(v.html);
+	cr_assert_null(v.html_part);
 	cr_assert_str_eq(v.subject, "Hi");
 	mailmsg_view_clear(&v);
 }
