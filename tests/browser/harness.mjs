@@ -193,7 +193,7 @@ export async function shots(p, name) {
   const size = p.viewportSize();
   for (const w of WIDTHS) {
     await p.setViewportSize({ width: w, height: w < 800 ? 844 : 800 });
-    await p.waitForTimeout(50);
+    await p.waitForTimeout(250); // let frames repaint at the new width
     await p.screenshot({ path: path.join(SHOTS, `${name}-${w}.png`), fullPage: true });
   }
   await p.setViewportSize(size);
