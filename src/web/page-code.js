@@ -18,7 +18,7 @@ const clock = new Intl.DateTimeFormat(undefined, { timeStyle: 'short' });
 
 export async function render(ctx) {
   ctx.main.append(...heading('Connect code',
-    'Give this code to a brand — say it, type it, or let it scan the QR code. It works once. The brand then sends you a proposal, and you choose what it gets.'));
+    'Give this code to a brand: read it out or show it. It works once. The brand then sends you a proposal, and you choose what it gets.'));
   const box = h('section', { class: 'card code-card', 'aria-label': 'Your connect code' });
   const err = formError();
   const again = h('button', { type: 'button', class: 'primary', text: 'Make a new code' });
@@ -32,8 +32,9 @@ export async function render(ctx) {
     const expires = new Date(c.expires_at).getTime();
     const count = h('p', { class: 'countdown', role: 'timer', 'aria-live': 'off' });
     const qr = c.qr_svg
-      ? h('img', { class: 'qr', src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(c.qr_svg)}`,
-        alt: `QR code of the connect code ${groups.join(' ')}`, width: 220, height: 220 })
+      ? h('figure', { class: 'qr-box' }, h('img', { class: 'qr', src: `data:image/svg+xml;charset=utf-8,${encodeURIComponent(c.qr_svg)}`,
+        alt: `QR code of the connect code ${groups.join(' ')}`, width: 220, height: 220 }),
+      h('figcaption', { class: 'muted small', text: 'Or let the brand scan this.' }))
       : null;
     const copy = h('button', { type: 'button', text: 'Copy code' });
     copy.addEventListener('click', async () => {

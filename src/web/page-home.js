@@ -172,6 +172,7 @@ export async function render(ctx) {
     sorted.length
       ? h('ul', { class: 'items rels', 'aria-label': 'Relationships' },
         sorted.map(([r, last]) => relItem(r, last, refused.get(r.id))))
+      : pending.length ? h('div', { class: 'empty' }, h('p', { text: 'Once you accept a proposal, the brand shows up here with your terms.' }))
       : h('div', { class: 'empty' },
         h('p', { text: 'You have no relationships yet.' }),
         h('p', {}, 'To connect with a brand, ', h('a', { href: '#/code', text: 'make a connect code' }),

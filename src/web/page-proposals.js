@@ -4,7 +4,7 @@
 // the most private answer), or decline.
 import { all, api } from './api.js';
 import {
-  CHANNELS, FIELDS, busy, check, confirmDialog, day, field, formError, h, heading, label, relative, toast,
+  CHANNELS, FIELDS, busy, check, confirmDialog, day, field, fill, formError, h, heading, label, relative, toast,
 } from './ui.js';
 
 const STATE = {
@@ -146,7 +146,7 @@ async function one(ctx, id) {
     p = await api.get(`/v1/me/proposals/${encodeURIComponent(id)}`);
   } catch (err) {
     if (err.status !== 404) throw err;
-    ctx.main.append(...heading('Not found'), h('p', {}, 'There is no such proposal. ',
+    fill(ctx.main, heading('Not found'), h('p', {}, 'There is no such proposal. ',
       h('a', { href: '#/proposals', text: 'See all proposals' })));
     return;
   }

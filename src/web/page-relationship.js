@@ -64,14 +64,15 @@ function channelControls(ch, c = {}) {
     PERS.map((p) => h('option', { value: p, selected: p === per, text: `a ${p}` })),
     per === 'custom' ? h('option', { value: 'custom', selected: true, text: `in any ${cap.per_seconds} seconds` }) : null);
   const kindSel = h('select', { name: `${ch}-kind` },
-    h('option', { value: 'calendar', selected: kind === 'calendar', text: 'by the calendar (from Monday, from the 1st)' }),
-    h('option', { value: 'rolling', selected: kind === 'rolling', text: 'rolling (any 24 hours, 7 days, 30 days)' }));
+    h('option', { value: 'calendar', selected: kind === 'calendar', text: 'by the calendar' }),
+    h('option', { value: 'rolling', selected: kind === 'rolling', text: 'rolling' }));
   const over = h('select', { name: `${ch}-over` },
     h('option', { value: 'refuse', selected: c.over_cap !== 'hold', text: 'refuse it' }),
     h('option', { value: 'hold', selected: c.over_cap === 'hold', text: 'hold it until there is room' }));
   const capBox = h('div', { class: 'cap-box' },
     h('div', { class: 'row cap-row' },
       field('At most', max), field('times', perSel), field('Counted', kindSel)),
+    h('p', { class: 'hint muted small', text: 'By the calendar: each day from midnight, each week from Monday, each month from the 1st. Rolling: in any 24 hours, 7 days or 30 days.' }),
     field('When a message would go over', over));
   const sync = () => {
     limited.hidden = !allowed.querySelector('input').checked;
@@ -254,7 +255,7 @@ export async function render(ctx) {
     rel = await api.get(path);
   } catch (err) {
     if (err.status !== 404) throw err;
-    ctx.main.append(...heading('Not found'), h('p', {}, 'There is no such relationship. ',
+    fill(ctx.main, heading('Not found'), h('p', {}, 'There is no such relationship. ',
       h('a', { href: '#/', text: 'Back to your relationships' })));
     return;
   }
@@ -280,7 +281,7 @@ export async function render(ctx) {
       const yes = await confirmDialog({
         title: `End your relationship with ${name}?`,
         body: [
-          `${name} can no longer reach you: every message to ${rel.alias} is refused from now on, and messages waiting to be delivered are refused too.`,
+          h('p', { class: 'wrap', text: `${name} can no longer reach you: every message to ${rel.alias} is refused from now on, and messages waiting to be delivered are refused too.` }),
           `${name} is told, can no longer read your profile, and must erase what it copied of it.`,
           `If ${name}'s mail carried a one-click unsubscribe link, cmr also unsubscribes this address at ${name}.`,
           `This cannot be undone: to hear from ${name} again, it has to ask anew with a new connect code.`,
@@ -315,7 +316,7 @@ export async function render(ctx) {
   };
   showTerms(rel.terms);
 
-  ctx.main.append(
+  fill(ctx.main,
     h('p', { class: 'back' }, h('a', { href: '#/', text: '← All relationships' })),
     h('div', { class: 'spread' }, ...heading(name), stateBadge(rel.state)),
     rel.value ? h('p', { class: 'lead' }, 'What they offer: ', h('span', { text: rel.value })) : null,
