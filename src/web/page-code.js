@@ -3,7 +3,8 @@
 // countdown to its expiry and, when the server sends one (qr_svg), its QR
 // code as an image (a data: URL, never inserted as markup).
 import { api } from './api.js';
-import { busy, fill, formError, h, heading, toast } from './ui.js';
+import { busy, fill, formError, h, heading } from './ui.js';
+import { copyText } from './page-relationship.js';
 
 function left(ms) {
   const s = Math.max(0, Math.ceil(ms / 1000));
@@ -37,14 +38,7 @@ export async function render(ctx) {
       h('figcaption', { class: 'muted small', text: 'Or let the brand scan this.' }))
       : null;
     const copy = h('button', { type: 'button', text: 'Copy code' });
-    copy.addEventListener('click', async () => {
-      try { await navigator.clipboard.writeText(c.code); toast('The code is copied.'); } catch {
-        const r = document.createRange();
-        r.selectNodeContents(codeEl);
-        window.getSelection().removeAllRanges();
-        window.getSelection().addRange(r);
-      }
-    });
+    copy.addEventListener('click', () => copyText(c.code, codeEl, 'The code is copied.'));
     const codeEl = h('p', { class: 'code', 'aria-label': `Code: ${groups.map((g) => g.split('').join(' ')).join(', ')}` },
       groups.map((g) => h('span', { class: 'group', text: g })));
     fill(box, h('div', { class: 'code-wrap' },

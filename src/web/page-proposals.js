@@ -6,6 +6,7 @@ import { all, api } from './api.js';
 import {
   CHANNELS, FIELDS, busy, check, confirmDialog, day, field, fill, formError, h, heading, label, relative, toast,
 } from './ui.js';
+import { brandFacts } from './page-relationship.js';
 
 const STATE = {
   pending: ['warn', 'Waiting for you'], accepted: ['ok', 'Accepted'],
@@ -53,15 +54,8 @@ async function list(ctx) {
 }
 
 function brandCard(b) {
-  const c = b.contact || {};
-  const rows = [
-    ['Name', b.name], ['Domains', (b.domains || []).join(', ')], ['Responsible person', c.name],
-    ['Email', c.email], ['Phone', c.phone], ['Address', c.address], ['Web site', c.url],
-    ['Privacy policy', b.policy_url],
-  ].filter(([, v]) => v);
   return h('section', { class: 'card', 'aria-labelledby': 'who-h' },
-    h('h2', { id: 'who-h', text: 'Who is asking' }),
-    h('dl', { class: 'facts' }, rows.map(([k, v]) => [h('dt', { text: k }), h('dd', { text: v })])));
+    h('h2', { id: 'who-h', text: 'Who is asking' }), brandFacts(b, true));
 }
 
 function acceptForm(ctx, p) {

@@ -222,24 +222,26 @@ function termsForm(rel, ask, onSaved) {
   return form;
 }
 
-async function copyAlias(alias, code) {
+// Copies text; where the clipboard is refused, selects it in node instead.
+export async function copyText(text, node, done) {
   try {
-    await navigator.clipboard.writeText(alias);
-    toast('The address is copied.');
+    await navigator.clipboard.writeText(text);
+    toast(done);
   } catch {
     const r = document.createRange();
     r.selectNodeContents(code);
     const s = window.getSelection();
     s.removeAllRanges();
     s.addRange(r);
-    toast('Press Ctrl+C (or ⌘C) to copy the selected address.');
+    toast('Press Ctrl+C (or ⌘C) to copy what is selected.');
   }
 }
 
-function brandFacts(b) {
+// Who a brand is, as the operator registered it (BrandDetail).
+export function brandFacts(b, withName = false) {
   const c = b.contact || {};
   const rows = [
-    ['Domains', (b.domains || []).join(', ')],
+    ['Name', withName ? b.name : null], ['Domains', (b.domains || []).join(', ')],
     ['Responsible person', c.name], ['Email', c.email], ['Phone', c.phone], ['Address', c.address],
     ['Web site', c.url], ['Privacy policy', b.policy_url],
   ].filter(([, v]) => v);
@@ -265,7 +267,7 @@ export async function render(ctx) {
   const ended = rel.state === 'ended';
 
   const code = h('code', { class: 'alias', text: rel.alias });
-  const copy = h('button', { type: 'button', text: 'Copy address', onclick: () => copyAlias(rel.alias, code) });
+  const copy = h('button', { type: 'button', text: 'Copy address', onclick: () => copyText(rel.alias, code, 'The address is copied.') });
   const actions = h('div', { class: 'row' });
   if (!ended) {
     const muteBtn = rel.state === 'muted'

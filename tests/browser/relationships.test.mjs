@@ -3,7 +3,7 @@
 // checked through the API as well.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { axe, brand, browser, connect, login, page, person, propose, shots, startCmr } from './harness.mjs';
+import { axe, brand, browser, connect, lmtpSend, login, page, person, propose, shots, startCmr } from './harness.mjs';
 
 let cmr; let b;
 // The page's errors, but for the 401 of the first look before log-in.
@@ -109,12 +109,18 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   assert.deepEqual((await cat.api.get(`/v1/me/relationships/${rel.id}/terms`)).channels.email.cap, { max: 1, per: 'day' });
   await shots(p, 'relationship');
   assert.deepEqual(await axe(p), []);
-  // Home: the cap in words, the last message, the month's refusal and why.
+  // A stranger writes to the alias: a leak.
+  const replies = await lmtpSend(cmr, 'bulk@stranger.example', rel.alias,
+    `From: <bulk@stranger.example>\nTo: <${rel.alias}>\nSubject: cheap pills\n\nBuy now.\n`);
+  assert.match(replies.at(-2), /^550/);
+  // Home: the cap in words, the last message, the month's refusals and why.
   await p.goto(`${cmr.url}/#/`);
   const item = p.getByRole('listitem').filter({ hasText: 'Acme Two' });
   await item.getByText('Email, at most once a day').waitFor();
   await item.getByText('first').waitFor();
-  await item.getByText('1 refused this month: 1 over your limit').waitFor();
+  await item.getByText('Leak: 1 from strangers').waitFor();
+  await item.getByText(/2 refused this month: (1 over your limit, 1 leaked address|1 leaked address, 1 over your limit)/).waitFor();
+  await p.getByText('that brand let your address out').waitFor();
   await shots(p, 'home');
   assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors(p).filter((e) => !/status of 422/.test(e)), []);
@@ -126,8 +132,12 @@ test('mute, unmute, and end after a confirmation', async () => {
   const acme = brand(cmr, 'Acme Three', 'acme3.example');
   const rel = await connect(eve, acme);
   const p = await page(b);
+  await p.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: cmr.url });
   await login(p, cmr, eve);
   await p.goto(`${cmr.url}/#/r/${rel.id}`);
+  await p.getByRole('button', { name: 'Copy address' }).click();
+  await p.getByText('The address is copied.').waitFor();
+  assert.equal(await p.evaluate(() => navigator.clipboard.readText()), rel.alias);
   await p.getByRole('button', { name: 'Mute' }).click();
   await p.locator('main').getByText('Muted:').waitFor();
   assert.equal((await eve.api.get(`/v1/me/relationships/${rel.id}`)).state, 'muted');
