@@ -159,6 +159,8 @@ export async function render(ctx) {
   const sorted = rels.map((r, i) => [r, lasts[i]])
     .sort((a, b) => (order[a[0].state] - order[b[0].state]) || a[0].brand.name.localeCompare(b[0].brand.name));
   const leaks = [...refused.values()].reduce((n, r) => n + (r.reasons.sender_not_brand || 0), 0);
+  const leakers = sorted.filter(([r]) => (refused.get(r.id) || { reasons: {} }).reasons.sender_not_brand)
+    .map(([r]) => r.brand.name);
   fill(box,
     pending.length ? h('section', { class: 'pending', 'aria-labelledby': 'pending-h' },
       h('h2', { id: 'pending-h', text: 'Waiting for your answer' }),
@@ -166,8 +168,9 @@ export async function render(ctx) {
         h('span', {}, h('strong', { text: p.brand.name }), ' asks to connect: ', h('span', { text: p.value })),
         h('a', { class: 'btn primary', href: `#/proposals/${encodeURIComponent(p.id)}`, text: 'See and answer' })))) : null,
     leaks ? h('p', { class: 'notice danger', role: 'status' },
-      `${leaks} message${leaks === 1 ? '' : 's'} this month came to an alias from someone who is not its brand: `,
-      'that brand let your address out. They were refused. ',
+      `${leaks} message${leaks === 1 ? '' : 's'} this month came to the address you gave ${leakers.join(', ') || 'a brand'} `,
+      `from someone else: ${leakers.length > 1 ? 'those brands have' : 'that brand has'} let it out. `,
+      `${leaks === 1 ? 'It was' : 'They were'} refused. `,
       h('a', { href: '#/attempts', text: 'See where they came from' })) : null,
     sorted.length
       ? h('ul', { class: 'items rels', 'aria-label': 'Relationships' },

@@ -120,7 +120,7 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   await item.getByText('first').waitFor();
   await item.getByText('Leak: 1 from strangers').waitFor();
   await item.getByText(/2 refused this month: (1 over your limit, 1 leaked address|1 leaked address, 1 over your limit)/).waitFor();
-  await p.getByText('that brand let your address out').waitFor();
+  await p.getByText('came to the address you gave Acme Two from someone else').waitFor();
   await shots(p, 'home');
   assert.deepEqual(await axe(p), []);
   assert.deepEqual(errors(p).filter((e) => !/status of 422/.test(e)), []);
