@@ -149,7 +149,7 @@ async function one(ctx, id) {
   ctx.main.append(
     h('p', { class: 'back' }, h('a', { href: '#/proposals', text: '← All proposals' })),
     h('div', { class: 'spread' }, ...heading(`${name} asks to connect`), badge(p.state)),
-    h('div', { class: 'grid2' },
+    h('div', { class: 'grid2 pair' },
       h('section', { class: 'card offer', 'aria-labelledby': 'offer-h' },
         h('h2', { id: 'offer-h', text: 'What they offer' }),
         h('p', { class: 'offer-value', text: p.value }),

@@ -146,6 +146,14 @@ function termsForm(rel, ask, onSaved) {
   const topicFolders = t.topic_folders || {};
   const tfTopics = Array.isArray(ask.topics) ? ask.topics : Object.keys(topicFolders);
   const tfInputs = tfTopics.map((tp) => [tp, h('input', { name: `topic_folders.${tp}`, value: topicFolders[tp] || '', list: listId, autocomplete: 'off' })]);
+  const tfFields = tfInputs.map(([tp, input]) => field(`Folder for “${tp}”`, input, 'Empty: the folder above.'));
+  // A folder only for the topics wanted (unticking one forgets its folder).
+  const wanted = () => (Array.isArray(ask.topics) ? readTopics() : tfTopics);
+  const syncFolders = () => {
+    const w = wanted();
+    tfInputs.forEach(([tp], i) => { tfFields[i].hidden = !w.includes(tp); });
+  };
+  form.addEventListener('change', (e) => { if (e.target.name === 'topic') syncFolders(); });
 
   // Fields, agreement, expiry.
   const fieldsBox = ask.fields.length
@@ -169,13 +177,14 @@ function termsForm(rel, ask, onSaved) {
       quietBox),
     h('fieldset', {}, h('legend', { text: 'Where messages land' }),
       field('Folder', folder, 'inbox, later, or a folder of your own (a new name makes it).'), folders,
-      tfInputs.map(([tp, input]) => field(`Folder for “${tp}”`, input, 'Empty: the folder above.'))),
+      tfFields),
     h('fieldset', { 'data-field': 'fields' }, h('legend', { text: 'What the brand may read of your profile' }),
       h('p', { class: 'error', hidden: true }), fieldsBox),
     field('Agreement the brand works under (IEEE 7012)', agreement),
     field('Consent ends on', expires, 'Empty: it does not end by itself. After that day every message is refused.'),
     formError(),
     h('div', { class: 'row' }, save));
+  syncFolders();
 
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
@@ -200,8 +209,9 @@ function termsForm(rel, ask, onSaved) {
     if (!same(quiet, t.quiet_hours || null)) patch.quiet_hours = quiet === null ? null : { days: null, ...quiet };
     if (folder.value.trim() !== (t.folder || 'inbox')) patch.folder = folder.value.trim() || 'inbox';
     const tf = {};
+    const w = wanted();
     for (const [tp, input] of tfInputs) {
-      const v = input.value.trim() || null;
+      const v = (w.includes(tp) && input.value.trim()) || null;
       if (v !== (topicFolders[tp] || null)) tf[tp] = v;
     }
     if (Object.keys(tf).length) patch.topic_folders = tf;
@@ -324,7 +334,7 @@ export async function render(ctx) {
     rel.value ? h('p', { class: 'lead' }, 'What they offer: ', h('span', { text: rel.value })) : null,
     rel.state === 'muted' ? h('p', { class: 'notice', text: `Muted: ${name}'s messages go to Later, and ${name} cannot tell.` }) : null,
     ended ? h('p', { class: 'notice danger', text: `Ended ${when(rel.ended_at)}. Nothing from ${name} reaches you any more.` }) : null,
-    h('div', { class: 'grid2' },
+    h('div', { class: 'grid2 pair' },
       h('section', { class: 'card', 'aria-labelledby': 'alias-h' },
         h('h2', { id: 'alias-h', text: 'Its address for you' }),
         h('p', { class: 'muted small', text: `${name} only knows this address, never your own.` }),

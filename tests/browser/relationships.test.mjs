@@ -101,6 +101,21 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   assert.equal(second.reason, 'frequency_cap');
   const refused = await cat.api.get(`/v1/me/messages?decision=refuse&relationship=${rel.id}`);
   assert.deepEqual(refused.items.map((m) => [m.subject, m.reason]), [['second', 'frequency_cap']]);
+  // Quiet hours on weekdays, and one topic less (its folder goes with it).
+  await p.getByRole('checkbox', { name: 'Quiet hours of their own for this brand' }).check();
+  await p.getByLabel('From').fill('22:00');
+  await p.getByLabel('To', { exact: true }).fill('07:00');
+  await p.getByRole('checkbox', { name: 'Saturday' }).uncheck();
+  await p.getByRole('checkbox', { name: 'Sunday' }).uncheck();
+  await p.getByLabel('Folder for “offers”').waitFor();
+  await p.getByRole('checkbox', { name: 'offers' }).uncheck();
+  await p.getByLabel('Folder for “offers”').waitFor({ state: 'hidden' });
+  await p.getByRole('button', { name: 'Save terms' }).click();
+  await p.getByText('Your terms are saved.').waitFor();
+  const t2 = await cat.api.get(`/v1/me/relationships/${rel.id}/terms`);
+  assert.deepEqual(t2.quiet_hours, { from: '22:00', to: '07:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] });
+  assert.deepEqual(t2.topics, ['orders']);
+  assert.deepEqual(t2.channels.email.cap, { max: 1, per: 'day' });
   // An invalid cap is said next to the control, and nothing is written.
   await p.getByLabel('Counted').first().selectOption('rolling');
   await p.getByLabel('At most').first().fill('500');
