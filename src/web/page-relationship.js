@@ -287,6 +287,9 @@ export async function render(ctx) {
       await api.post(`${path}/${verb}`);
       toast(verb === 'mute' ? `${name} is muted: its messages go to Later.` : `${name} is no longer muted.`);
       await ctx.reload();
+      // Focus stays on the button that took its place.
+      const next = [...ctx.main.querySelectorAll('button')].find((x) => /^(Mute|Unmute)$/.test(x.textContent));
+      if (next) next.focus();
     }));
     const end = h('button', { type: 'button', class: 'danger', text: 'End relationship' });
     end.addEventListener('click', async () => {
@@ -320,11 +323,12 @@ export async function render(ctx) {
   };
 
   const termsBox = h('section', { class: 'card', 'aria-labelledby': 'terms-h' }, h('h2', { id: 'terms-h', text: 'Your terms' }));
-  const showTerms = (terms) => {
+  const showTerms = (terms, saved = false) => {
     rel.terms = terms;
     fill(termsBox, h('h2', { id: 'terms-h', text: 'Your terms' }),
       ended ? h('p', { class: 'muted', text: 'The relationship has ended: its terms no longer change.' })
-        : termsForm(rel, ask, showTerms));
+        : termsForm(rel, ask, (t) => showTerms(t, true)));
+    if (saved) termsBox.querySelector('button[type=submit]').focus({ preventScroll: true });
   };
   showTerms(rel.terms);
 

@@ -88,6 +88,7 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   await p.getByLabel('times').first().selectOption('day');
   await p.getByRole('button', { name: 'Save terms' }).click();
   await p.getByText('Your terms are saved.').waitFor();
+  await p.waitForFunction(() => document.activeElement.textContent === 'Save terms');
   const terms = await cat.api.get(`/v1/me/relationships/${rel.id}/terms`);
   assert.deepEqual(terms.channels.email.cap, { max: 1, per: 'day' });
   // Only what changed was sent: the rest is as accepted.
@@ -156,6 +157,7 @@ test('mute, unmute, and end after a confirmation', async () => {
   await p.getByRole('button', { name: 'Mute' }).click();
   await p.locator('main').getByText('Muted:').waitFor();
   assert.equal((await eve.api.get(`/v1/me/relationships/${rel.id}`)).state, 'muted');
+  await p.waitForFunction(() => document.activeElement.textContent === 'Unmute');
   await p.getByRole('button', { name: 'Unmute' }).click();
   await p.getByRole('button', { name: 'Mute' }).waitFor();
   assert.equal((await eve.api.get(`/v1/me/relationships/${rel.id}`)).state, 'active');
