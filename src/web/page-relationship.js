@@ -341,7 +341,7 @@ export async function render(ctx) {
     h('div', { class: 'grid2 pair' },
       h('section', { class: 'card', 'aria-labelledby': 'alias-h' },
         h('h2', { id: 'alias-h', text: 'Its address for you' }),
-        h('p', { class: 'muted small', text: `${name} only knows this address, never your own.` }),
+        h('p', { class: 'muted small', text: ended ? 'This address is closed: nothing sent to it reaches you.' : `${name} only knows this address, never your own.` }),
         h('p', { class: 'alias-line' }, code), h('div', { class: 'row' }, copy, actions)),
       h('section', { class: 'card', 'aria-labelledby': 'who-h' },
         h('h2', { id: 'who-h', text: `Who ${name} is` }), brandFacts(rel.brand),
