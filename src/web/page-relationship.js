@@ -24,7 +24,18 @@ export const AGREEMENTS = {
 const DAY_NAMES = { mon: 'Monday', tue: 'Tuesday', wed: 'Wednesday', thu: 'Thursday', fri: 'Friday', sat: 'Saturday', sun: 'Sunday' };
 const PERS = ['day', 'week', 'month'];
 const PER_SECONDS = { day: 86400, week: 604800, month: 2592000 };
-const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+// Equal as JSON values, whatever the order of their keys.
+function canon(v) {
+  if (Array.isArray(v)) return v.map(canon);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])]));
+  return v;
+}
+const same = (a, b) => JSON.stringify(canon(a)) === JSON.stringify(canon(b));
+const pad = (n) => String(n).padStart(2, '0');
+function localDay(iso) {
+  const d = new Date(iso);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+}
 const words = (s) => s.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
 
 // What the brand asked, for the controls: {channels, topics, fields}.
@@ -161,7 +172,9 @@ function termsForm(rel, ask, onSaved) {
     : h('p', { class: 'muted', text: 'This brand did not ask to read any of your fields.' });
   const agreement = h('select', { name: 'agreement' },
     Object.entries(AGREEMENTS).map(([k, v]) => h('option', { value: k, selected: (t.agreement || 'SD-BASE') === k, text: `${v} (${k})` })));
-  const expires = h('input', { type: 'date', name: 'expires_at', value: t.expires_at ? t.expires_at.slice(0, 10) : '' });
+  // The expiry as a day of the person's own calendar; a day set here ends at its last second.
+  const expDay = t.expires_at ? localDay(t.expires_at) : '';
+  const expires = h('input', { type: 'date', name: 'expires_at', value: expDay });
 
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save terms' });
   form.append(
@@ -220,8 +233,9 @@ function termsForm(rel, ask, onSaved) {
       if (!same([...f].sort(), [...(t.fields || [])].sort())) patch.fields = f;
     }
     if (agreement.value !== (t.agreement || 'SD-BASE')) patch.agreement = agreement.value;
-    const exp = expires.value ? new Date(`${expires.value}T23:59:59`).toISOString().replace(/\.\d+Z$/, 'Z') : null;
-    if ((exp ? exp.slice(0, 10) : null) !== (t.expires_at ? t.expires_at.slice(0, 10) : null)) patch.expires_at = exp;
+    if (expires.value !== expDay) {
+      patch.expires_at = expires.value ? new Date(`${expires.value}T23:59:59`).toISOString().replace(/\.\d+Z$/, 'Z') : null;
+    }
     if (!Object.keys(patch).length) { toast('Nothing changed.'); return; }
     await busy(save, form, async () => {
       const terms = await api.patch(`/v1/me/relationships/${encodeURIComponent(rel.id)}/terms`, patch);
@@ -239,7 +253,7 @@ export async function copyText(text, node, done) {
     toast(done);
   } catch {
     const r = document.createRange();
-    r.selectNodeContents(code);
+    r.selectNodeContents(node);
     const s = window.getSelection();
     s.removeAllRanges();
     s.addRange(r);

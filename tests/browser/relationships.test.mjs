@@ -111,11 +111,16 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   await p.getByLabel('Folder for “offers”').waitFor();
   await p.getByRole('checkbox', { name: 'offers' }).uncheck();
   await p.getByLabel('Folder for “offers”').waitFor({ state: 'hidden' });
+  await p.getByLabel('Consent ends on').fill('2030-01-31');
   await p.getByRole('button', { name: 'Save terms' }).click();
   await p.getByText('Your terms are saved.').waitFor();
+  // Saved again untouched: nothing to send.
+  await p.getByRole('button', { name: 'Save terms' }).click();
+  await p.getByText('Nothing changed.').waitFor();
   const t2 = await cat.api.get(`/v1/me/relationships/${rel.id}/terms`);
   assert.deepEqual(t2.quiet_hours, { from: '22:00', to: '07:00', days: ['mon', 'tue', 'wed', 'thu', 'fri'] });
   assert.deepEqual(t2.topics, ['orders']);
+  assert.equal(t2.expires_at, '2030-01-31T23:59:59Z');
   assert.deepEqual(t2.channels.email.cap, { max: 1, per: 'day' });
   // An invalid cap is said next to the control, and nothing is written.
   await p.getByLabel('Counted').first().selectOption('rolling');
