@@ -365,5 +365,5 @@ export async function render(ctx) {
       h('h2', { id: 'rec-h', text: 'Consent receipts' }),
       h('p', { class: 'muted small', text: `A signed record of each time you agreed to, changed or ended these terms. ${name} holds the same records.` }),
       h('div', { class: 'row' }, recBtn('Download receipts', null), recBtn('Download as W3C DPV record', 'dpv'))),
-    h('p', {}, h('a', { href: `#/attempts?relationship=${encodeURIComponent(rel.id)}`, text: `Messages from ${name} that were refused or held` })));
+    h('p', {}, h('a', { href: '#/attempts', text: 'See refused and held messages' })));
 }
