@@ -159,12 +159,12 @@ test('mute, unmute, and end after a confirmation', async () => {
   await p.getByRole('button', { name: 'Copy address' }).click();
   await p.getByText('The address is copied.').waitFor();
   assert.equal(await p.evaluate(() => navigator.clipboard.readText()), rel.alias);
-  await p.getByRole('button', { name: 'Mute' }).click();
+  await p.getByRole('button', { name: 'Mute', exact: true }).click();
   await p.locator('main').getByText('Muted:').waitFor();
   assert.equal((await eve.api.get(`/v1/me/relationships/${rel.id}`)).state, 'muted');
   await p.waitForFunction(() => document.activeElement.textContent === 'Unmute');
   await p.getByRole('button', { name: 'Unmute' }).click();
-  await p.getByRole('button', { name: 'Mute' }).waitFor();
+  await p.getByRole('button', { name: 'Mute', exact: true }).waitFor();
   assert.equal((await eve.api.get(`/v1/me/relationships/${rel.id}`)).state, 'active');
   await p.getByRole('button', { name: 'End relationship' }).click();
   const dialog = p.getByRole('dialog', { name: 'End your relationship with Acme Three?' });
