@@ -99,6 +99,7 @@ async function route() {
     if (a.getAttribute('href') === found.nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
+  showCurrent();
   const ctx = {
     main, params: found.params, query: new URLSearchParams(q || ''), opts: found.opts,
     go, reload: route, stale: () => gen !== generation,
@@ -118,6 +119,17 @@ async function route() {
     main.focus({ preventScroll: true });
   }
   window.scrollTo(0, 0);
+}
+
+// On a phone the nav scrolls sideways: keep the current page's link in view.
+function showCurrent() {
+  const nav = document.getElementById('nav');
+  const cur = nav.querySelector('[aria-current]');
+  if (!cur || top.hidden) return;
+  const left = cur.offsetLeft - nav.offsetLeft;
+  if (left < nav.scrollLeft || left + cur.offsetWidth > nav.scrollLeft + nav.clientWidth) {
+    nav.scrollLeft = Math.max(0, left - 12);
+  }
 }
 
 document.getElementById('logout').addEventListener('click', async () => {
