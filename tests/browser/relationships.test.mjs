@@ -109,6 +109,12 @@ test('a cap set on the relationship page refuses the next message over it', asyn
   assert.equal(second.reason, 'frequency_cap');
   const refused = await cat.api.get(`/v1/me/messages?decision=refuse&relationship=${rel.id}`);
   assert.deepEqual(refused.items.map((m) => [m.subject, m.reason]), [['second', 'frequency_cap']]);
+  // The attempts view says it, in words.
+  await p.goto(`${cmr.url}/#/attempts`);
+  const row = p.locator('li', { hasText: 'second' });
+  await row.getByText(/had already reached the limit you set for email/i).waitFor();
+  await p.goBack();
+  await p.getByRole('checkbox', { name: 'Quiet hours of their own for this brand' }).waitFor();
   // Quiet hours on weekdays, and one topic less (its folder goes with it).
   await p.getByRole('checkbox', { name: 'Quiet hours of their own for this brand' }).check();
   await p.getByLabel('From').fill('22:00');
