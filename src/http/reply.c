@@ -102,8 +102,9 @@ void http_header(struct http_request *r, const char *name, const char *value)
 			 "%s: %s", name, value);
 }
 
-static void http_set(struct http_request *r, unsigned status, char *body,
-		     const char *type)
+/* The reply: len bytes of body (owned from here on). */
+static void http_set_bytes(struct http_request *r, unsigned status, char *body,
+			   size_t len, const char *type)
 {
 	if (r->replied) {
 		free(body);
@@ -112,8 +113,15 @@ static void http_set(struct http_request *r, unsigned status, char *body,
 	r->replied = true;
 	r->status = status;
 	r->reply = body;
-	r->reply_len = body ? strlen(body) : 0;
+	r->reply_len = body ? len : 0;
 	r->reply_type = type;
+}
+
+/* The reply: a NUL-terminated body (owned from here on). */
+static void http_set(struct http_request *r, unsigned status, char *body,
+		     const char *type)
+{
+	http_set_bytes(r, status, body, body ? strlen(body) : 0, type);
 }
 
 void http_json(struct http_request *r, unsigned status, json_t *value)
@@ -152,9 +160,7 @@ void http_bytes(struct http_request *r, unsigned status, const char *type,
 		return;
 	}
 	memcpy(copy, data, len);
-	http_set(r, status, copy, type);
-	if (r->reply == copy)
-		r->reply_len = len;
+	http_set_bytes(r, status, copy, len, type);
 }
 
 void http_problem(struct http_request *r, unsigned status, const char *field,

@@ -430,6 +430,18 @@ Test(reply, replied_once)
 	cr_assert_str_eq(r->reply_type, "application/json");
 }
 
+Test(reply, bytes_are_taken_by_their_length)
+{
+	/* No NUL anywhere: nothing may read past the length given. */
+	char *data = malloc(3);
+	memcpy(data, "abc", 3);
+	http_bytes(r, 200, "application/octet-stream", data, 3);
+	free(data);
+	cr_assert_eq(r->status, 200);
+	cr_assert_eq(r->reply_len, 3);
+	cr_assert_eq(memcmp(r->reply, "abc", 3), 0);
+}
+
 Test(reply, header_lines)
 {
 	http_header(r, "Set-Cookie", "a=1");
