@@ -3,7 +3,7 @@
 // change the API guards with it, a copy button, and the brands by
 // relationship id.
 import { all, api } from './api.js';
-import { busy, field, formError, h, nextId, showErrors, toast } from './ui.js';
+import { busy, copyText, field, formError, h, nextId, showErrors } from './ui.js';
 
 // Asks for the password in a dialog, then runs action(password). A wrong
 // password (403) or too many tries (429) is said in the dialog, which
@@ -73,16 +73,7 @@ export function withPassword({ title, body = [], confirm = 'Save', danger = fals
 
 // A button that copies text, and says so.
 export function copyButton(text, label = 'Copy') {
-  const b = h('button', { type: 'button', text: label });
-  b.addEventListener('click', async () => {
-    try {
-      await navigator.clipboard.writeText(text);
-      toast('Copied.');
-    } catch {
-      toast('Your browser would not copy it: select the text and copy it yourself.');
-    }
-  });
-  return b;
+  return h('button', { type: 'button', text: label, onclick: () => copyText(text, null, 'Copied.') });
 }
 
 // Every relationship of the person (ended ones too): the ledger names

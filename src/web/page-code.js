@@ -3,8 +3,7 @@
 // countdown to its expiry and, when the server sends one (qr_svg), its QR
 // code as an image (a data: URL, never inserted as markup).
 import { api } from './api.js';
-import { busy, fill, formError, h, heading } from './ui.js';
-import { copyText } from './page-relationship.js';
+import { busy, copyText, fill, formError, h, heading } from './ui.js';
 
 function left(ms) {
   const s = Math.max(0, Math.ceil(ms / 1000));

@@ -7,7 +7,7 @@
 // for a brand not on cmr may allow email only.
 import { all, api } from './api.js';
 import {
-  CHANNELS, FIELDS, busy, check, confirmDialog, day, download, field, fill, formError, h, heading,
+  CHANNELS, FIELDS, busy, check, confirmDialog, copyText, day, download, field, fill, formError, h, heading,
   label, nextId, toast, when,
 } from './ui.js';
 import { DAY_ORDER, ROLLING, capText, stateBadge } from './page-home.js';
@@ -244,21 +244,6 @@ function termsForm(rel, ask, onSaved) {
     });
   });
   return form;
-}
-
-// Copies text; where the clipboard is refused, selects it in node instead.
-export async function copyText(text, node, done) {
-  try {
-    await navigator.clipboard.writeText(text);
-    toast(done);
-  } catch {
-    const r = document.createRange();
-    r.selectNodeContents(node);
-    const s = window.getSelection();
-    s.removeAllRanges();
-    s.addRange(r);
-    toast('Press Ctrl+C (or ⌘C) to copy what is selected.');
-  }
 }
 
 // Who a brand is, as the operator registered it (BrandDetail).

@@ -187,6 +187,27 @@ export function confirmDialog({ title, body = [], confirm = 'OK', cancel = 'Canc
   });
 }
 
+// Copies text and says `done`. Where the clipboard is refused, node's
+// text is selected for the person to copy (or, without a node, they are
+// asked to select it themselves).
+export async function copyText(text, node, done) {
+  try {
+    await navigator.clipboard.writeText(text);
+    toast(done);
+  } catch {
+    if (!node) {
+      toast('Your browser would not copy it: select the text and copy it yourself.');
+      return;
+    }
+    const r = document.createRange();
+    r.selectNodeContents(node);
+    const s = window.getSelection();
+    s.removeAllRanges();
+    s.addRange(r);
+    toast('Press Ctrl+C (or ⌘C) to copy what is selected.');
+  }
+}
+
 // Saves a Blob as a file the browser downloads.
 export function download(blob, name) {
   const url = URL.createObjectURL(blob);
