@@ -257,7 +257,9 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
 				   a->sender_len, &sender_len, &c->fault);
 	json_t *brand = a->brand ? view_brand_ref(c->a, a->brand, c->brands)
-				 : json_null();
+			: a->brand_name[0] ? json_pack("{s:n,s:s}", "id",
+						       "name", a->brand_name)
+					   : json_null();
 	c->fault = c->fault || brand == NULL;
 	if (c->fault) {
 		json_decref(brand);

@@ -151,6 +151,17 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 			g_mime_object_get_header(GMIME_OBJECT(msg),
 						 "List-Unsubscribe"),
 			out->unsubscribe, sizeof(out->unsubscribe));
+	/* Mail sent to many: a list (RFC 2369 List-*, RFC 2919 List-Id) or
+	 * marked bulk by its sender (Precedence, a de facto header). */
+	char prec[16];
+	mailmsg_copy(prec, sizeof(prec),
+		     g_mime_object_get_header(GMIME_OBJECT(msg), "Precedence"));
+	out->bulk = g_mime_object_get_header(GMIME_OBJECT(msg),
+					     "List-Unsubscribe") != NULL ||
+		    g_mime_object_get_header(GMIME_OBJECT(msg), "List-Id") !=
+			    NULL ||
+		    strcasecmp(prec, "bulk") == 0 ||
+		    strcasecmp(prec, "list") == 0;
 	InternetAddressList *from = g_mime_message_get_from(msg);
 	if (from && internet_address_list_length(from) > 0) {
 		InternetAddress *ia =

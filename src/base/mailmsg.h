@@ -23,6 +23,9 @@ struct mailmsg {
 	/* The https URI of List-Unsubscribe when List-Unsubscribe-Post says
 	 * "List-Unsubscribe=One-Click" (RFC 8058); "" otherwise. */
 	char unsubscribe[2049];
+	/* Sent to many: List-Unsubscribe, List-Id, or Precedence bulk or
+	 * list — the topic "bulk" of a brand not on cmr. */
+	bool bulk;
 	size_t header_len; /* bytes of the header block, blank line incl. */
 };
 

@@ -49,6 +49,7 @@ void api_me_proposals_decline(struct http_request *r);
 void api_relationships_list(struct http_request *r);
 void api_relationships_get(struct http_request *r);
 void api_me_relationships_list(struct http_request *r);
+void api_me_relationships_create(struct http_request *r);
 void api_me_relationship_get(struct http_request *r);
 void api_me_terms_rel_get(struct http_request *r);
 void api_me_terms_rel_put(struct http_request *r);

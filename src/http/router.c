@@ -59,6 +59,8 @@ const struct http_route http_routes[] = {
 	  api_me_proposals_decline, "me_proposal_decline" },
 	{ "GET", "/v1/me/relationships", WHO_PERSON, api_me_relationships_list,
 	  "me_relationships" },
+	{ "POST", "/v1/me/relationships", WHO_PERSON,
+	  api_me_relationships_create, "me_relationships" },
 	{ "GET", "/v1/me/relationships/{id}", WHO_PERSON,
 	  api_me_relationship_get, "me_relationship" },
 	{ "GET", "/v1/me/relationships/{id}/terms", WHO_PERSON,

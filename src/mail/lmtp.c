@@ -197,27 +197,35 @@ static void proceed_rcpt(struct lmtp_session *s, const char *arg)
 /* The brand whose domain (or organizational domain) `domain` is; 0. */
 static uint64_t lmtp_brand_of(struct app *a, const char *domain)
 {
-	char org[AUTHRES_DOMAIN_MAX];
+	char org[DOMAIN_MAX];
 	return intake_brand_of(
-		a, domain,
-		authres_org_domain(domain, org, sizeof(org)) ? org : NULL);
+		a, domain, domain_org(domain, org, sizeof(org)) ? org : NULL);
 }
 
-/* Who sent the message, as row 2 judges it: the brand (0: none) the
- * sender is found to be, and whether an aligned DKIM signature covers
- * its headers. With --auth-id only the topmost Authentication-Results of
- * that authserv-id counts, and only a DMARC pass for the From domain or
- * an aligned DKIM pass; the From domain names the brand (by
- * organizational domain). With --trust-envelope the envelope sender's
- * and the From domains must name the same brand, and nothing is
- * verified. Worked out once per message, on the session's thread, not
- * on the writer. */
+/* Who sent the message, as row 2 judges it: whether the evidence holds
+ * for the From domain (from_ok, with that domain and its organizational
+ * one), the brand on cmr (0: none) that domain names, and whether an
+ * aligned DKIM signature covers its headers. With --auth-id only the
+ * topmost Authentication-Results of that authserv-id counts, and only a
+ * DMARC pass for the From domain or an aligned DKIM pass. With
+ * --trust-envelope the envelope sender's and the From domains must have
+ * the same organizational domain, and nothing is verified. Which
+ * relationship the sender may write to (a brand's, or a person-made one
+ * naming that domain) is app/intake.c's to say. Worked out once per
+ * message, on the session's thread, not on the writer. */
 static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
-			   const struct mailmsg *m, struct intake_message *out)
+			   const struct mailmsg *m, struct intake_message *out,
+			   char org[DOMAIN_MAX])
 {
 	out->from_brand = 0;
+	out->from_ok = false;
 	out->dkim = false;
 	out->verified = a->cfg.auth_id[0] != '\0';
+	out->from_domain = m->from_domain;
+	out->from_org = org;
+	if (m->from_domain[0] == '\0' ||
+	    !domain_org(m->from_domain, org, DOMAIN_MAX))
+		org[0] = '\0';
 	if (m->from_domain[0] == '\0')
 		return;
 	if (a->cfg.auth_id[0]) {
@@ -225,6 +233,7 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
 		    !authres_vouches(&ar, m->from_domain))
 			return;
+		out->from_ok = true;
 		out->from_brand = lmtp_brand_of(a, m->from_domain);
 		/* An aligned DKIM signature, not DMARC alone (which may rest
 		 * on SPF): only it covers headers such as List-Unsubscribe
@@ -234,10 +243,13 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		return;
 	}
 	char domain[254];
+	if (!mailmsg_domain(sender, domain, sizeof(domain)))
+		return;
 	uint64_t from = lmtp_brand_of(a, m->from_domain);
-	if (from != 0 && mailmsg_domain(sender, domain, sizeof(domain)) &&
-	    lmtp_brand_of(a, domain) == from)
+	if (from != 0 && lmtp_brand_of(a, domain) == from)
 		out->from_brand = from;
+	out->from_ok = strcmp(domain, m->from_domain) == 0 ||
+		       domain_same_org(domain, m->from_domain);
 }
 
 /* The person a bounce address names: "cmr-bounces+per_…@domain". */
@@ -397,10 +409,12 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		.header_len = m.header_len,
 		.subject = m.subject,
 		.topic = m.topic[0] ? m.topic : NULL,
+		.bulk = m.bulk,
 		.unsubscribe = m.unsubscribe,
 		.dedup = has_dedup ? dedup : NULL,
 	};
-	lmtp_sender_of(s->app, s->sender, data, &m, &im);
+	char from_org[DOMAIN_MAX];
+	lmtp_sender_of(s->app, s->sender, data, &m, &im, from_org);
 	intake_deliver(s->app, &im, out);
 	for (int i = 0; i < s->n_rcpt; i++)
 		lmtp_result_reply(s, s->rcpts[i].alias, &out[i]);

@@ -158,9 +158,11 @@ static const char sql_erase_codes[] =
 	"DELETE FROM connect_codes WHERE person = ?";
 static const char sql_erase_heads[] =
 	"DELETE FROM ledger_heads WHERE person = ?";
-/* Terms are the person's private settings (folder names, hours…). */
+/* Terms are the person's private settings (folder names, hours…), and
+ * so are the brands they named themselves. */
 static const char sql_erase_terms[] =
-	"UPDATE relationships SET terms = '{}' WHERE person = ?";
+	"UPDATE relationships SET terms = '{}', brand_name = NULL, "
+	"domains = NULL WHERE person = ?";
 static const char sql_erase_versions[] =
 	"DELETE FROM terms_versions WHERE person = ?";
 static const char sql_erase_reads[] =

@@ -595,6 +595,8 @@ void store_relationship_clear(struct store_relationship *r)
 	free(r->terms);
 	free(r->topics);
 	free(r->unsubscribe);
+	free(r->brand_name);
+	free(r->domains);
 	memset(r, 0, sizeof(*r));
 }
 

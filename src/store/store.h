@@ -82,9 +82,9 @@ struct store_proposal {
 struct store_relationship {
 	uint64_t id;
 	uint64_t person;
-	uint64_t brand;
-	uint64_t proposal;
-	int state; /* enum rel_state */
+	uint64_t brand;	   /* 0: made by the person, for a brand not on cmr */
+	uint64_t proposal; /* 0: made by the person */
+	int state;	   /* enum rel_state */
 	char alias[160];
 	char *terms; /* canonical JSON (owned) */
 	int terms_version;
@@ -92,6 +92,9 @@ struct store_relationship {
 	int64_t created_at;
 	int64_t ended_at;
 	char *unsubscribe; /* RFC 8058 URI, or NULL (owned) */
+	bool person_made;  /* made by the person (stays after a take-over) */
+	char *brand_name; /* person-made: the name they gave (owned), or NULL */
+	char *domains;	  /* person-made: JSON array of mail domains (owned) */
 };
 
 struct store_attempt {
@@ -401,6 +404,8 @@ struct store_attempt_row {
 	bool subject_sealed, sender_sealed; /* sealed bytes, else text */
 	bool sender_verified, read;
 	int64_t deliver_at, received_at;
+	char brand_name[STORE_NAME_MAX + 1]; /* no brand on cmr: the name
+						the person gave, else "" */
 };
 typedef int (*store_attempt_cb)(const struct store_attempt_row *a, void *arg);
 
