@@ -50,9 +50,28 @@ struct scrub_rules {
 	char *with[3], *with_html[3];	     /* g_malloc'd */
 	char domains[SCRUB_PEOPLE_MAX][254]; /* of the person's addresses */
 	int n_domains;
+	const char *alias_domain; /* in with[SCRUB_ADDRESS] */
 };
 
 /* ---- the person, as patterns ---- */
+
+/* Whether host is domain or one of its subdomains ("mail.gmail.com" is
+ * Gmail's for a gmail.com address), without case. */
+static bool scrub_in_domain(const char *host, const char *domain)
+{
+	size_t h = strlen(host), d = strlen(domain);
+	return h >= d && g_ascii_strcasecmp(host + h - d, domain) == 0 &&
+	       (h == d || host[h - d - 1] == '.');
+}
+
+/* Whether host is at one of the person's domains. */
+static bool scrub_theirs(const struct scrub_rules *r, const char *host)
+{
+	for (int d = 0; d < r->n_domains; d++)
+		if (scrub_in_domain(host, r->domains[d]))
+			return true;
+	return false;
+}
 
 /* Whether s is a usable header value: present and no CR or LF. */
 static bool scrub_value_ok(const char *s, size_t max, bool empty_ok)
@@ -179,6 +198,7 @@ static bool scrub_rules_init(struct scrub_rules *r,
 	r->with[SCRUB_NAME] = g_strdup(
 		p->alias_name && *p->alias_name ? p->alias_name : p->alias);
 	r->with[SCRUB_LOCAL] = g_strndup(p->alias, (gsize)(at - p->alias));
+	r->alias_domain = r->with[SCRUB_ADDRESS] + (at - p->alias) + 1;
 	for (int i = 0; i < 3; i++)
 		r->with_html[i] = scrub_html_escape(r->with[i]);
 
@@ -317,6 +337,39 @@ static bool scrub_alnum_at(const char *s, size_t len, size_t i)
 	return utf8_decode(s + i, len - i, &c) > 0 && g_unichar_isalnum(c);
 }
 
+/* In HTML, a cid: or mid: URL (RFC 2392) whose id's right-hand side is
+ * one of the person's domains: the bytes up to and including its "@",
+ * with the domain's length in *domain_len; else 0. The domain becomes the
+ * alias's, as in the part's Content-ID (scrub_content_id). */
+static size_t scrub_url_id(const struct scrub_rules *r, const char *s,
+			   size_t len, size_t i, size_t *domain_len)
+{
+	if ((!scrub_prefix(s, len, i, "cid:") &&
+	     !scrub_prefix(s, len, i, "mid:")) ||
+	    scrub_alnum_before(s, i))
+		return 0;
+	size_t at = i + 4;
+	while (at < len && at - i < SCRUB_TAG_MAX && s[at] != '@' &&
+	       strchr("\"'<> \t\r\n", s[at]) == NULL)
+		at++;
+	if (at >= len || s[at] != '@')
+		return 0;
+	size_t end = at + 1;
+	while (end < len && end - at < 254 &&
+	       (g_ascii_isalnum(s[end]) || s[end] == '.' || s[end] == '-'))
+		end++;
+	char host[254];
+	size_t n = end - at - 1;
+	if (n == 0 || n >= sizeof(host))
+		return 0;
+	memcpy(host, s + at + 1, n);
+	host[n] = '\0';
+	if (!scrub_theirs(r, host))
+		return 0;
+	*domain_len = n;
+	return at + 1 - i;
+}
+
 /* s[0..len), valid UTF-8, with the person replaced; a new GString. */
 static GString *scrub_replace(const struct scrub_rules *r, const char *s,
 			      size_t len, bool html)
@@ -324,6 +377,16 @@ static GString *scrub_replace(const struct scrub_rules *r, const char *s,
 	GString *out = g_string_sized_new(len + 64);
 	size_t i = 0;
 	while (i < len) {
+		size_t id, domain;
+		if (html &&
+		    (s[i] == 'c' || s[i] == 'C' || s[i] == 'm' ||
+		     s[i] == 'M') &&
+		    (id = scrub_url_id(r, s, len, i, &domain)) > 0) {
+			g_string_append_len(out, s + i, (gssize)id);
+			g_string_append(out, r->alias_domain);
+			i += id + domain;
+			continue;
+		}
 		if (!r->first[(unsigned char)s[i]]) {
 			g_string_append_c(out, s[i++]);
 			continue;
@@ -499,15 +562,17 @@ static void scrub_headers(GMimeObject *obj, bool top)
 }
 
 /* A text part's content rewritten: decoded to UTF-8, unflowed, the person
- * replaced, quoted-printable. */
+ * replaced, quoted-printable. Another text type than plain or HTML (a
+ * calendar reply's text/calendar…) keeps its parameters but the charset,
+ * and is read as plain text. */
 static void scrub_text_part(const struct scrub_rules *r, GMimeObject *obj,
-			    bool html)
+			    bool html, bool other)
 {
 	GMimeContentType *ct = g_mime_object_get_content_type(obj);
 	const char *format = g_mime_content_type_get_parameter(ct, "format");
 	const char *delsp = g_mime_content_type_get_parameter(ct, "delsp");
-	bool flowed =
-		!html && format && g_ascii_strcasecmp(format, "flowed") == 0;
+	bool flowed = !html && !other && format &&
+		      g_ascii_strcasecmp(format, "flowed") == 0;
 	bool del = delsp && g_ascii_strcasecmp(delsp, "yes") == 0;
 
 	char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
@@ -550,17 +615,36 @@ static void scrub_text_part(const struct scrub_rules *r, GMimeObject *obj,
 	g_object_unref(st);
 	g_mime_part_set_content(GMIME_PART(obj), dw);
 	g_object_unref(dw);
-	GMimeContentType *nct =
-		g_mime_content_type_new("text", html ? "html" : "plain");
-	g_mime_content_type_set_parameter(nct, "charset", "utf-8");
-	g_mime_object_set_content_type(obj, nct);
-	g_object_unref(nct);
+	if (other) {
+		g_mime_object_set_content_type_parameter(obj, "charset",
+							 "utf-8");
+	} else {
+		GMimeContentType *nct = g_mime_content_type_new(
+			"text", html ? "html" : "plain");
+		g_mime_content_type_set_parameter(nct, "charset", "utf-8");
+		g_mime_object_set_content_type(obj, nct);
+		g_object_unref(nct);
+	}
 	g_mime_part_set_content_encoding(
 		GMIME_PART(obj), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 }
 
 static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 				 int depth, bool top);
+
+/* A Content-ID at one of the person's domains moves to the alias's; the
+ * HTML's cid: links move alike (scrub_url_id). */
+static void scrub_content_id(const struct scrub_rules *r, GMimeObject *obj)
+{
+	const char *cid = g_mime_object_get_content_id(obj);
+	const char *at = cid ? strrchr(cid, '@') : NULL;
+	if (at == NULL || !scrub_theirs(r, at + 1))
+		return;
+	char *moved = g_strdup_printf("%.*s@%s", (int)(at - cid), cid,
+				      r->alias_domain);
+	g_mime_object_set_content_id(obj, moved);
+	g_free(moved);
+}
 
 static void scrub_multipart(struct scrub_walk *w, GMimeMultipart *mp, int depth)
 {
@@ -612,6 +696,7 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 				    depth + 1, top);
 	}
 	scrub_headers(obj, top);
+	scrub_content_id(w->r, obj);
 	if (GMIME_IS_MULTIPART(obj)) {
 		scrub_multipart(w, GMIME_MULTIPART(obj), depth);
 		return w->refuse ? NULL : g_object_ref(obj);
@@ -626,11 +711,12 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 			g_mime_part_set_filename(part, scrubbed);
 		g_free(scrubbed);
 	}
+	bool text = ct && g_mime_content_type_is_type(ct, "text", "*");
 	bool plain = ct && g_mime_content_type_is_type(ct, "text", "plain");
 	bool html = ct && g_mime_content_type_is_type(ct, "text", "html");
-	if ((plain || html) && GMIME_IS_TEXT_PART(obj) &&
+	if (text && GMIME_IS_TEXT_PART(obj) &&
 	    !g_mime_part_is_attachment(part)) {
-		scrub_text_part(w->r, obj, html);
+		scrub_text_part(w->r, obj, html, !plain && !html);
 	} else if (g_mime_part_get_content_encoding(part) ==
 		   GMIME_CONTENT_ENCODING_BINARY) {
 		/* SMTP carries no raw binary; the bytes stay the same. */
@@ -641,15 +727,6 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 }
 
 /* ---- the message ---- */
-
-/* Whether host is domain or one of its subdomains ("mail.gmail.com" is
- * Gmail's for a gmail.com address), without case. */
-static bool scrub_in_domain(const char *host, const char *domain)
-{
-	size_t h = strlen(host), d = strlen(domain);
-	return h >= d && g_ascii_strcasecmp(host + h - d, domain) == 0 &&
-	       (h == d || host[h - d - 1] == '.');
-}
 
 /* In-Reply-To or References of orig without the person's ids, onto out. */
 static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
@@ -663,10 +740,8 @@ static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
 	for (int i = 0; i < g_mime_references_length(refs); i++) {
 		const char *id = g_mime_references_get_message_id(refs, i);
 		const char *at = id ? strrchr(id, '@') : NULL;
-		bool theirs = false;
-		for (int d = 0; at && d < r->n_domains && !theirs; d++)
-			theirs = scrub_in_domain(at + 1, r->domains[d]);
-		if (id == NULL || *id == '\0' || theirs ||
+		if (id == NULL || *id == '\0' ||
+		    (at && scrub_theirs(r, at + 1)) ||
 		    strpbrk(id, "<>\r\n \t") != NULL)
 			continue;
 		g_string_append_printf(kept, "%s<%s>", kept->len ? " " : "",

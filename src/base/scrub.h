@@ -22,8 +22,9 @@
  *  - In the Subject (RFC 2047 words decoded first, encoded again when not
  *    ASCII) and in every text/plain and text/html part that is not an
  *    attachment, at any depth (its transfer encoding undone, its charset
- *    converted to UTF-8): each of the person's addresses becomes the
- *    alias; each display name, in any case and with any run of white
+ *    converted to UTF-8), and any other inline text part (a calendar
+ *    reply's text/calendar names its attendee): each of the person's addresses
+ * becomes the alias; each display name, in any case and with any run of white
  *    space between its words (a line break and "> " quote marks too, as in
  *    a wrapped "On …, Ana Lima <ana@home.example> wrote:"; in HTML also
  *    &nbsp; and tags), becomes alias_name (the alias when NULL); each
@@ -31,6 +32,9 @@
  *    (bounded by what is not a letter or digit), becomes the alias's
  *    local part. In HTML an "@" may be written &#64;, &#x40; or %40 (a
  *    mailto: link). Text is compared in Unicode NFC, without case.
+ *  - A sub-part's Content-ID, and the HTML's cid: and mid: URLs (RFC 2392),
+ *    at one of the person's domains move to the alias's domain (Thunderbird
+ *    names inline images and quoted messages at the sender's domain).
  *  - A format=flowed text (RFC 3676) is unflowed first (soft line breaks
  *    joined, space-stuffing removed, DelSp honoured), so that no soft break
  *    hides a name; it goes out as fixed text, quoted-printable.
@@ -46,9 +50,9 @@
  *    cannot be read, so cannot be scrubbed: such a message is refused.
  *
  * Not removed: attached messages (message/rfc822) and other attachments
- * are kept as they are, and so are the person's domain standing alone in
- * a body and a Content-ID's right-hand side (a cid: link must still find
- * its part). Pure apart from GMime (base/mailmsg.h's initialisation).
+ * are kept as they are, and so is the person's domain standing alone in a
+ * body or the Subject (a brand's quoted text may name it for others).
+ * Pure apart from GMime (base/mailmsg.h's initialisation).
  */
 #ifndef CMR_BASE_SCRUB_H
 #define CMR_BASE_SCRUB_H

@@ -100,7 +100,8 @@ static void seen_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 	GMimeContentType *ct = g_mime_object_get_content_type(part);
 	bool plain = g_mime_content_type_is_type(ct, "text", "plain");
 	bool html = g_mime_content_type_is_type(ct, "text", "html");
-	if ((plain || html) && !g_mime_part_is_attachment(GMIME_PART(part))) {
+	bool text = g_mime_content_type_is_type(ct, "text", "*");
+	if (text && !g_mime_part_is_attachment(GMIME_PART(part))) {
 		char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
 		/* the wire's CRLF read back as LF */
 		size_t w = 0;
@@ -109,7 +110,8 @@ static void seen_part(GMimeObject *parent, GMimeObject *part, gpointer arg)
 				t[w++] = t[i];
 		t[w] = '\0';
 		g_string_append(s->text, t);
-		g_string_append(plain ? s->plain : s->html, t);
+		if (plain || html)
+			g_string_append(plain ? s->plain : s->html, t);
 		g_free(t);
 		return;
 	}
@@ -352,6 +354,10 @@ Test(scrub, thunderbird)
 					       "\">" ALIAS "</a>&gt;"),
 			   "%s", s.html->str);
 	/* the text parts go out as UTF-8, quoted-printable, unflowed */
+	/* her earlier message's mid: link moved to the alias domain */
+	cr_assert_null(strcasestr(s.html->str, "home.example"), "%s",
+		       s.html->str);
+	cr_assert_not_null(strstr(s.html->str, "mid:older.1@relay.example"));
 	cr_assert_null(strstr(s.raw, "format=flowed"));
 	cr_assert_not_null(strstr(s.raw, "charset=utf-8"));
 	cr_assert_not_null(strstr(s.raw, "Content-Transfer-Encoding: "
@@ -738,4 +744,56 @@ Test(scrub, large_input_done_in_one_pass)
 					      "@home.exampl " ALIAS_NAME "\n"));
 	seen_clear(&s);
 	g_string_free(g, TRUE);
+}
+
+Test(scrub, related_image_ids_move_to_the_alias_domain)
+{
+	const char *in =
+		"From: Ana Lima <ana@home.example>\n"
+		"MIME-Version: 1.0\n"
+		"Content-Type: multipart/related; boundary=r\n\n"
+		"--r\nContent-Type: text/html; charset=utf-8\n\n"
+		"<p>See <img src=\"cid:part1.AbC.dEf@Home.Example\"> "
+		"and <img src=\"CID:logo@acme.example\"></p>\n"
+		"--r\nContent-Type: image/png; name=x.png\n"
+		"Content-ID: <part1.AbC.dEf@Home.Example>\n"
+		"Content-Disposition: inline; filename=x.png\n"
+		"Content-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--r--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strcasestr(s.raw, "home.example"), "%s", s.raw);
+	cr_assert_not_null(
+		strstr(s.html->str, "src=\"cid:part1.AbC.dEf@relay.example\""),
+		"%s", s.html->str);
+	cr_assert_not_null(strstr(s.html->str, "CID:logo@acme.example"));
+	cr_assert_not_null(strstr(s.headers->str,
+				  "Content-ID: <part1.AbC.dEf@relay.example>"),
+			   "%s", s.headers->str);
+	seen_clear(&s);
+}
+
+Test(scrub, other_inline_text_such_as_a_calendar_reply)
+{
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "MIME-Version: 1.0\n"
+			 "Content-Type: multipart/alternative; boundary=c\n\n"
+			 "--c\nContent-Type: text/plain; charset=utf-8\n\n"
+			 "Accepted: Fitting\n"
+			 "--c\nContent-Type: text/calendar; charset=utf-8; "
+			 "method=REPLY\n\n"
+			 "BEGIN:VCALENDAR\nMETHOD:REPLY\nBEGIN:VEVENT\n"
+			 "ORGANIZER;CN=Acme Deals:mailto:deals@acme.example\n"
+			 "ATTENDEE;CN=Ana "
+			 "Lima;PARTSTAT=ACCEPTED:mailto:ana@home.example\n"
+			 "END:VEVENT\nEND:VCALENDAR\n--c--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strcasestr(s.raw, "ana@home.example"));
+	cr_assert_not_null(strstr(s.raw, "method=REPLY"));
+	cr_assert_not_null(strstr(s.text->str,
+				  "ATTENDEE;CN=" ALIAS_NAME
+				  ";PARTSTAT=ACCEPTED:mailto:" ALIAS),
+			   "%s", s.text->str);
+	cr_assert_not_null(strstr(s.text->str, "mailto:deals@acme.example"));
+	seen_clear(&s);
 }
