@@ -83,33 +83,6 @@ static bool scrub_value_ok(const char *s, size_t max, bool empty_ok)
 	       utf8_valid(s, n);
 }
 
-static char *scrub_html_escape(const char *s)
-{
-	GString *g = g_string_new(NULL);
-	for (; *s; s++) {
-		switch (*s) {
-		case '&':
-			g_string_append(g, "&amp;");
-			break;
-		case '<':
-			g_string_append(g, "&lt;");
-			break;
-		case '>':
-			g_string_append(g, "&gt;");
-			break;
-		case '"':
-			g_string_append(g, "&quot;");
-			break;
-		case '\'':
-			g_string_append(g, "&#39;");
-			break;
-		default:
-			g_string_append_c(g, *s);
-		}
-	}
-	return g_string_free(g, FALSE);
-}
-
 /* Adds the pattern of s[0..len) (valid UTF-8). A name's words are split
  * on white space; a pattern of fewer than min characters is skipped. */
 static void scrub_add(struct scrub_rules *r, enum scrub_kind kind,
@@ -200,7 +173,7 @@ static bool scrub_rules_init(struct scrub_rules *r,
 	r->with[SCRUB_LOCAL] = g_strndup(p->alias, (gsize)(at - p->alias));
 	r->alias_domain = r->with[SCRUB_ADDRESS] + (at - p->alias) + 1;
 	for (int i = 0; i < 3; i++)
-		r->with_html[i] = scrub_html_escape(r->with[i]);
+		r->with_html[i] = g_markup_escape_text(r->with[i], -1);
 
 	/* In this order: of matches as long, the first added wins, so a
 	 * word that is both a name and a local part reads as the name. */
