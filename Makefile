@@ -109,7 +109,7 @@ $(FUZZ_BUILD)/build.ninja:
 # Longer fuzz runs (not part of check): each driver for FUZZ_SECONDS.
 fuzz: setup $(FUZZ_BUILD)/build.ninja
 	ninja -C $(FUZZ_BUILD)
-	for f in tz terms jcs note mailmsg authres policy lmtp; do \
+	for f in tz terms replyaddr jcs note mailmsg scrub authres policy lmtp; do \
 	  mkdir -p $(FUZZ_BUILD)/corpus-$$f; \
 	  $(FUZZ_BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) \
 	    $(FUZZ_BUILD)/corpus-$$f fuzz/corpus/$$f || exit 1; \

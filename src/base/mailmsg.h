@@ -5,7 +5,8 @@
  * what a person reads of a stored one (its text, the headers a reader
  * wants, its attachments' names and sizes), and the mail made of a
  * message that came over HTTP. GLib aborts on a failed allocation, which
- * is why only this module touches GMime.
+ * is why only this module and base/scrub (a person's reply made
+ * anonymous, which shares mailmsg_init) touch GMime.
  */
 #ifndef CMR_BASE_MAILMSG_H
 #define CMR_BASE_MAILMSG_H

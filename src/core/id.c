@@ -74,6 +74,13 @@ static int id_char_value(char c)
 	return p ? (int)(p - id_alphabet) : -1;
 }
 
+bool id_base32_char(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		c = (char)(c - 'A' + 'a');
+	return c != '\0' && strchr(id_alphabet, c) != NULL;
+}
+
 bool id_base32_decode(const char *s, unsigned n, uint8_t *out, size_t out_len)
 {
 	if ((size_t)n * 5 > out_len * 8)

@@ -41,13 +41,19 @@ void id_encode(enum id_type type, uint64_t key, char out[ID_SIZE]);
  * Crockford look-alikes (O→0, I/L→1) so that ids read aloud still work. */
 bool id_decode(enum id_type type, const char *s, uint64_t *key);
 
-/* Crockford base32 of `nbits` (multiple of 5, ≤ 80) bits taken from the
- * high end of the big-endian bytes in, lower case, NUL-terminated.
- * Used for aliases and connect codes as well. */
+/* Crockford base32 of `nbits` (a multiple of 5) bits taken from the high
+ * end of the big-endian bytes in (at least nbits / 8 bytes, rounded up),
+ * lower case, NUL-terminated (nbits / 5 + 1 bytes of out). Used for
+ * aliases, reply addresses (core/replyaddr) and connect codes as well. */
 void id_base32(const uint8_t *in, unsigned nbits, char *out);
 
 /* Decodes n Crockford characters (case-insensitive, look-alikes mapped,
  * no separators) into big-endian bytes; false on a bad character. */
 bool id_base32_decode(const char *s, unsigned n, uint8_t *out, size_t out_len);
+
+/* Whether c is one of the 32 characters id_base32 writes, in either case
+ * (the look-alikes o, i, l and u are not: an address is copied, never read
+ * aloud). */
+bool id_base32_char(char c);
 
 #endif
