@@ -59,6 +59,10 @@ enum intake_outcome {
 				nothing */
 	INTAKE_REFUSED,	     /* refused, told to the brand (reason) */
 	INTAKE_FAULT,	     /* ours: try again later */
+	/* A reply through the alias (app/reply.h), refused with a word to
+	 * the person who sent it: */
+	INTAKE_REPLY_ENDED,  /* the relationship has ended */
+	INTAKE_REPLY_NO_ONE, /* the brand takes no replies */
 };
 
 struct intake_result {

@@ -56,7 +56,8 @@ struct mailmsg_compose {
 	const char *subject;		   /* UTF-8, may be NULL */
 	const char *message_id;		   /* without angle brackets */
 	const char *topic;		   /* CMR-Topic, may be NULL */
-	const char *body;		   /* UTF-8 text */
+	const char *in_reply_to; /* a Message-ID (no brackets), or NULL */
+	const char *body;	 /* UTF-8 text */
 	size_t body_len;
 	int64_t date; /* Unix seconds */
 };
@@ -64,6 +65,18 @@ struct mailmsg_compose {
 /* The message as RFC 5322 text (LF line ends, quoted-printable body,
  * RFC 2047 words where needed), malloc'd; NULL when out of memory. */
 char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len);
+
+/* The first mailbox address of an address list such as a From or
+ * Reply-To value ("Acme <News@Acme.example>, …"), lower case, into out;
+ * false when there is none that fits. */
+bool mailmsg_first_address(const char *list, char *out, size_t size);
+
+/* A copy of the message (CRLF or LF) whose header block has its Reply-To
+ * fields (folded lines too) removed and "Reply-To: <address>" (CRLF) put
+ * first; the rest is byte for byte. malloc'd, *out_len bytes; NULL when
+ * out of memory. */
+char *mailmsg_set_reply_to(const char *data, size_t len, const char *address,
+			   size_t *out_len);
 
 /* An attachment, as a reader lists it. */
 struct mailmsg_attachment {

@@ -79,6 +79,8 @@ const struct http_route http_routes[] = {
 	  api_me_receipts, "me_relationship_receipts" },
 	{ "GET", "/v1/me/messages", WHO_PERSON, api_me_messages_list,
 	  "me_messages" },
+	{ "POST", "/v1/me/messages/{id}/reply", WHO_PERSON,
+	  api_me_message_reply, "me_message_reply" },
 	{ "GET", "/v1/me/messages/{id}", WHO_PERSON, api_me_message_get,
 	  "me_message" },
 	{ "GET", "/v1/me/messages/{id}/html", WHO_PERSON, api_me_message_html,

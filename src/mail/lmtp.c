@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "app/intake.h"
+#include "app/reply.h"
 #include "base/conn.h"
 #include "base/log.h"
 #include "base/net.h"
@@ -277,6 +278,10 @@ static const struct {
 	{ INTAKE_BOUNCE, "250 2.0.0 <%s> bounce taken" },
 	{ INTAKE_UNIFORM, "550 5.1.1 <%s>: recipient not accepted" },
 	{ INTAKE_REFUSED, "550 5.7.1 %s" },
+	{ INTAKE_REPLY_ENDED, "550 5.7.1 <%s>: your relationship with this "
+			      "brand has ended; the reply was not sent" },
+	{ INTAKE_REPLY_NO_ONE, "550 5.7.1 <%s>: this brand gave no address "
+			       "that takes replies; the reply was not sent" },
 	{ INTAKE_FAULT, "451 4.3.0 try again later%s" },
 };
 
@@ -390,20 +395,29 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 					  len - m.header_len);
 		crypto_generichash_final(&st, dedup, sizeof(dedup));
 	}
+	/* Reply addresses are the person answering a brand (app/reply.h);
+	 * every other recipient is decided by intake in one job. */
 	struct intake_rcpt rcpts[LMTP_RCPT_MAX];
+	int at[LMTP_RCPT_MAX], n = 0;
+	bool reply[LMTP_RCPT_MAX];
 	for (int i = 0; i < s->n_rcpt; i++) {
 		const char *alias = s->rcpts[i].alias;
-		rcpts[i] = (struct intake_rcpt){ alias, 0, false };
+		reply[i] = reply_is_address(s->app, alias);
+		if (reply[i])
+			continue;
+		at[n] = i;
+		rcpts[n] = (struct intake_rcpt){ alias, 0, false };
 		if (mailmsg_is_bounce(alias, s->app->cfg.alias_domain)) {
-			rcpts[i].bounce = true;
-			if (!lmtp_bounce_person(alias, &rcpts[i].bounce_of))
-				rcpts[i].bounce_of = 0;
+			rcpts[n].bounce = true;
+			if (!lmtp_bounce_person(alias, &rcpts[n].bounce_of))
+				rcpts[n].bounce_of = 0;
 		}
+		n++;
 	}
 	struct intake_message im = {
 		.sender = s->sender,
 		.rcpts = rcpts,
-		.n_rcpts = s->n_rcpt,
+		.n_rcpts = n,
 		.data = data,
 		.len = len,
 		.header_len = m.header_len,
@@ -415,7 +429,30 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 	};
 	char from_org[DOMAIN_MAX];
 	lmtp_sender_of(s->app, s->sender, data, &m, &im, from_org);
-	intake_deliver(s->app, &im, out);
+	struct intake_result decided[LMTP_RCPT_MAX];
+	if (n > 0)
+		intake_deliver(s->app, &im, decided);
+	for (int i = 0; i < n; i++)
+		out[at[i]] = decided[i];
+	for (int i = 0; i < s->n_rcpt; i++) {
+		if (!reply[i])
+			continue;
+		struct reply_in in = { .rcpt = s->rcpts[i].alias,
+				       .sender = s->sender,
+				       .from = m.from,
+				       .from_ok = im.from_ok,
+				       .data = data,
+				       .len = len };
+		static const enum intake_outcome as[] = {
+			[REPLY_TAKEN] = INTAKE_ACCEPTED,
+			[REPLY_UNIFORM] = INTAKE_UNIFORM,
+			[REPLY_ENDED] = INTAKE_REPLY_ENDED,
+			[REPLY_NO_ONE] = INTAKE_REPLY_NO_ONE,
+			[REPLY_FAULT] = INTAKE_FAULT,
+		};
+		out[i] = (struct intake_result){ as[reply_intake(s->app, &in)],
+						 0 };
+	}
 	for (int i = 0; i < s->n_rcpt; i++)
 		lmtp_result_reply(s, s->rcpts[i].alias, &out[i]);
 	free(data);

@@ -220,8 +220,7 @@ static const char sql_message_get[] =
 	"LEFT JOIN brands b ON b.id = a.brand "
 	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
 
-/* A copy of a blob or text column (NUL-terminated too); NULL when NULL. */
-static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
+char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
 {
 	const void *b = sqlite3_column_blob(st, i);
 	size_t n = (size_t)sqlite3_column_bytes(st, i);

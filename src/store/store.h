@@ -567,6 +567,8 @@ enum store_outbox_adapter {
 	STORE_ADAPTER_UNSUBSCRIBE = 3, /* RFC 8058 at the brand; `attempt`
 					  is the relationship */
 	STORE_ADAPTER_FORWARD = 4,     /* to a verified address, by SMTP */
+	STORE_ADAPTER_REPLY = 5,       /* a reply to a brand, by SMTP;
+					  `attempt` is the reply */
 };
 enum store_outbox_op {
 	STORE_OUTBOX_DELIVER = 0, /* put the message where it is now */
@@ -631,6 +633,40 @@ struct store_message {
 int store_message_get(struct store_rd *rd, uint64_t id,
 		      struct store_message *out);
 void store_message_clear(struct store_message *m);
+
+/* ---- Replies through the alias (its migration, replies) ---- */
+
+enum store_reply_state {
+	STORE_REPLY_QUEUED,
+	STORE_REPLY_SENT,
+	STORE_REPLY_FAILED
+};
+
+/* A reply the person sent to a brand. recipient, subject and message are
+ * sealed bytes (keys_seal_bytes) of the lengths given; on insert they are
+ * borrowed, on a read owned (store_reply_clear). */
+struct store_reply {
+	uint64_t id; /* time-ordered (store_new_time_key) */
+	uint64_t person, relationship;
+	uint64_t answers; /* the attempt it answers, or 0 */
+	bool by_mail;	  /* from the person's mailbox, else the web app */
+	int state;	  /* enum store_reply_state */
+	char *recipient, *subject, *message;
+	size_t recipient_len, subject_len, message_len;
+	int64_t created_at, sent_at; /* sent_at: 0 until sent */
+};
+void store_reply_clear(struct store_reply *r);
+typedef int (*store_reply_cb)(const struct store_reply *r, void *arg);
+
+int store_reply_insert(struct store_tx *tx, const struct store_reply *r);
+/* The reply with key id: STORE_OK, STORE_NOT_FOUND or STORE_FAULT. */
+int store_reply_get(struct store_rd *rd, uint64_t id, struct store_reply *out);
+/* The person's replies, newest first, ids < before (0: none), of one
+ * message when answers is not 0; message bytes are not read (NULL). */
+int store_reply_list(struct store_rd *rd, uint64_t person, uint64_t answers,
+		     uint64_t before, int limit, store_reply_cb cb, void *arg);
+/* Sets a reply's state (sent: its sent_at too). */
+int store_reply_settle(struct store_tx *tx, uint64_t id, int state, int64_t at);
 
 /* ---- Idempotency keys and campaigns ---- */
 
