@@ -99,8 +99,7 @@ static void mailmsg_unsubscribe(const char *value, char *out, size_t size)
 	}
 }
 
-/* The message GMime reads in data[0..len), or NULL. */
-static GMimeMessage *mailmsg_message(const char *data, size_t len)
+GMimeMessage *mailmsg_message(const char *data, size_t len)
 {
 	mailmsg_init();
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);

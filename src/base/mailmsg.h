@@ -30,6 +30,11 @@ struct mailmsg {
 	size_t header_len; /* bytes of the header block, blank line incl. */
 };
 
+/* The message GMime reads in data[0..len) (a new reference), or NULL:
+ * for base/ modules that work on GMime's tree themselves (base/scrub). */
+struct _GMimeMessage;
+struct _GMimeMessage *mailmsg_message(const char *data, size_t len);
+
 /* Once per process, before any mailmsg_parse. */
 void mailmsg_init(void);
 
