@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import assert_problem
+from conftest import PASSWORD, assert_problem
 from smtp_sink import sink  # noqa: F401
 from test_delivery import wait_for
 from test_forward import code_in, forward
@@ -165,6 +165,10 @@ def test_a_reply_by_mail_reaches_the_brand_from_the_alias(world):
     got = ana.ok("GET", f"/v1/me/messages/{original[0]['id']}")
     assert [x["id"] for x in got["replies"]] == [item["id"]]
     assert "where is my parcel" in got["replies"][0]["text"]
+    # The person's export carries it, text and all.
+    doc = ana.ok("POST", "/v1/me/export", {"password": PASSWORD})
+    assert [x["id"] for x in doc["replies"]] == [item["id"]]
+    assert "where is my parcel" in doc["replies"][0]["text"]
 
 
 def test_a_reply_from_the_web_app(world):
