@@ -157,13 +157,19 @@ static json_t *receipt_record(struct receipt_ctx *c,
 				  "thirdPartyDisclosure", 0));
 	}
 	json_decref(pii);
+	/* Which acceptance it was is in the entry: a relationship the person
+	 * made keeps its first receipt after a brand took it over. */
 	const char *method =
 		ended ? "the person ended the relationship in cmr"
 		: strcmp(e->type, "terms.changed") == 0
 			? "the person changed their terms in cmr"
-		: c->rel->proposal == 0
+		: json_object_get(data, "made_by")
 			? "the person made the relationship themselves in "
 			  "cmr, for a brand not on cmr"
+		: json_object_get(data, "takes_over")
+			? "the person accepted the brand's proposal in cmr; "
+			  "the brand took over the relationship the person "
+			  "had made for it"
 			: "the person accepted the brand's proposal in cmr";
 	json_t *ctl = json_pack(
 		"{s:s,s:O,s:O,s:O,s:O,s:O}", "piiController", c->brand->name,

@@ -4,6 +4,7 @@
 #include "app/relationship.h"
 #include "app/relationship_draft.h"
 #include "app/person_made.h"
+#include "app/takeover.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -435,10 +436,12 @@ out:
 	return status;
 }
 
-enum app_status
-proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
-		      const json_t *terms_json, struct accepted *out,
-		      int *err_kind, struct app_write *w, struct app_error *err)
+/* proposal_accept_begin once takes_over (or NULL) is out of the terms. */
+static enum app_status
+proposal_accept_takes(struct app *a, uint64_t person, uint64_t proposal,
+		      const json_t *terms_json, const json_t *takes_over,
+		      struct accepted *out, int *err_kind, struct app_write *w,
+		      struct app_error *err)
 {
 	struct store_proposal p;
 	struct store_brand b;
@@ -446,7 +449,6 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	struct terms_error terr;
 	struct relationship_draft d;
 
-	*err_kind = TERMS_ERR_VALUE;
 	int rc = proposal_of(a, APP_PERSON(person), proposal, &p, err);
 	if (rc != APP_OK)
 		return rc;
@@ -465,6 +467,12 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 		return app_fail(err, APP_FAULT, NULL, "unreadable proposal");
 	if (store_brand_get(a->reads, brand, NULL, &b) != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL, "the store failed");
+	if (takes_over) {
+		rc = takeover_begin(a, person, proposal, &b, &ask, takes_over,
+				    terms_json, out, err_kind, w, err);
+		store_brand_clear(&b);
+		return rc;
+	}
 	rc = relationship_draft(a, person, &ask, terms_json, b.name, &d,
 				err_kind, err);
 	store_brand_clear(&b);
@@ -487,6 +495,29 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	*w = (struct app_write){ accept_run, j, true, accept_finish,
 				 accept_release };
 	return APP_OK;
+}
+
+enum app_status
+proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
+		      const json_t *terms_json, struct accepted *out,
+		      int *err_kind, struct app_write *w, struct app_error *err)
+{
+	*err_kind = TERMS_ERR_VALUE;
+	/* "takes_over" stands beside the terms keys, which terms_parse
+	 * refuses anything else of: it is taken out here. */
+	const json_t *takes_over = json_object_get(terms_json, "takes_over");
+	json_t *terms_only = NULL;
+	if (takes_over) {
+		terms_only = json_copy((json_t *)terms_json);
+		if (terms_only == NULL)
+			return app_fail(err, APP_FAULT, NULL, "out of memory");
+		json_object_del(terms_only, "takes_over");
+	}
+	int rc = proposal_accept_takes(a, person, proposal,
+				       terms_only ? terms_only : terms_json,
+				       takes_over, out, err_kind, w, err);
+	json_decref(terms_only);
+	return rc;
 }
 
 enum app_status proposal_accept(struct app *a, uint64_t person,
@@ -968,8 +999,11 @@ enum app_status relationship_accepted_view(struct app *a, uint64_t person,
 		return rc;
 	char rel[ID_SIZE];
 	id_encode(ID_RELATIONSHIP, r.id, rel);
-	*out = json_pack("{s:s,s:s,s:s,s:o}", "id", rel, "alias", r.alias,
-			 "state", "active", "terms",
+	/* A relationship taken over keeps the state the person gave it
+	 * (muted stays muted) and says who made it. */
+	*out = json_pack("{s:s,s:s,s:s,s:s,s:o}", "id", rel, "alias", r.alias,
+			 "state", r.state == REL_MUTED ? "muted" : "active",
+			 "made_by", r.person_made ? "person" : "brand", "terms",
 			 json_loads(r.terms, 0, NULL));
 	store_relationship_clear(&r);
 	return *out ? APP_OK : app_fail(err, APP_FAULT, NULL, "out of memory");

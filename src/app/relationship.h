@@ -44,7 +44,7 @@ enum app_status relationship_person_view(struct app *a, uint64_t person,
 					 uint64_t id, bool terms_only,
 					 json_t **out, struct app_error *err);
 
-/* The answer to an accept: {"id", "alias", "state", "terms"}. */
+/* The answer to an accept: {"id", "alias", "state", "made_by", "terms"}. */
 enum app_status relationship_accepted_view(struct app *a, uint64_t person,
 					   uint64_t id, json_t **out,
 					   struct app_error *err);

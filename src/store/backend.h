@@ -94,6 +94,8 @@ struct store_ops {
 				      int64_t);
 	int (*relationship_set_unsubscribe)(struct store_tx *, uint64_t,
 					    const char *);
+	int (*relationship_take_over)(struct store_tx *, uint64_t, uint64_t,
+				      uint64_t, uint64_t);
 	int (*field_read)(struct store_tx *, uint64_t, uint64_t, int64_t,
 			  int64_t, bool *);
 	int (*expiring)(struct store_rd *, const char *, const char *,

@@ -137,6 +137,7 @@ const struct store_ops store_sqlite_ops = {
 	.relationship_set_state = sqlite_relationship_set_state,
 	.relationship_set_terms = sqlite_relationship_set_terms,
 	.relationship_set_unsubscribe = sqlite_relationship_set_unsubscribe,
+	.relationship_take_over = sqlite_relationship_take_over,
 	.field_read = sqlite_field_read,
 	.expiring = sqlite_expiring,
 	.notice_insert = sqlite_notice_insert,

@@ -306,6 +306,9 @@ int sqlite_relationship_set_terms(struct store_tx *tx,
 				  int64_t at);
 int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 					const char *uri);
+int sqlite_relationship_take_over(struct store_tx *tx, uint64_t id,
+				  uint64_t person, uint64_t brand,
+				  uint64_t proposal);
 int sqlite_field_read(struct store_tx *tx, uint64_t relationship,
 		      uint64_t person, int64_t day, int64_t n, bool *first);
 int sqlite_expiring(struct store_rd *rd, const char *now, const char *until,

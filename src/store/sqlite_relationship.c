@@ -229,6 +229,25 @@ int sqlite_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 	return sqlite_update_text(tx, sql_rel_unsubscribe, id, uri);
 }
 
+/* Only a person-made row that no brand has taken over and that has not
+ * ended; relationships_open refuses a second open one with the brand. */
+static const char sql_rel_take_over[] =
+	"UPDATE relationships SET brand = ?1, proposal = ?2 WHERE id = ?3 "
+	"AND person = ?4 AND made_by = 'person' AND brand IS NULL AND "
+	"state <> 2";
+
+int sqlite_relationship_take_over(struct store_tx *tx, uint64_t id,
+				  uint64_t person, uint64_t brand,
+				  uint64_t proposal)
+{
+	WRITER_STMT(tx, sql_rel_take_over);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)brand);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)proposal);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)id);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)person);
+	return sqlite_exec_changed(tx, st, STORE_CONFLICT);
+}
+
 static const char sql_field_read[] =
 	"INSERT INTO field_reads(relationship, day, person, reads) "
 	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "

@@ -303,6 +303,14 @@ int store_relationship_set_terms(struct store_tx *tx,
 	return TX_OPS(tx)->relationship_set_terms(tx, r, at);
 }
 
+int store_relationship_take_over(struct store_tx *tx, uint64_t id,
+				 uint64_t person, uint64_t brand,
+				 uint64_t proposal)
+{
+	return TX_OPS(tx)->relationship_take_over(tx, id, person, brand,
+						  proposal);
+}
+
 int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 {
 	return TX_OPS(tx)->attempt_insert(tx, a);

@@ -364,6 +364,15 @@ int store_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
 int store_relationship_set_terms(struct store_tx *tx,
 				 const struct store_relationship *r,
 				 int64_t at);
+/* A brand that joined cmr takes over the person-made relationship id of
+ * person: the row gets the brand and the proposal it was accepted from;
+ * alias, history and made_by stay (the terms change through
+ * store_relationship_set_terms in the same job). STORE_CONFLICT when it
+ * is not that person's, was taken over already, has ended, or the person
+ * has another relationship with the brand that has not ended. */
+int store_relationship_take_over(struct store_tx *tx, uint64_t id,
+				 uint64_t person, uint64_t brand,
+				 uint64_t proposal);
 /* Which relationships store_relationship_list walks, in id order: those
  * that match every filter set. */
 struct store_relationship_filter {

@@ -4,7 +4,7 @@
 // the most private answer), or decline.
 import { all, api } from './api.js';
 import {
-  CHANNELS, FIELDS, busy, check, confirmDialog, day, field, fill, formError, h, heading, label, relative, toast,
+  CHANNELS, FIELDS, busy, check, confirmDialog, day, field, fill, formError, h, heading, label, nextId, relative, toast,
 } from './ui.js';
 import { brandFacts } from './page-relationship.js';
 
@@ -58,8 +58,57 @@ function brandCard(b) {
     h('h2', { id: 'who-h', text: 'Who is asking' }), brandFacts(b, true));
 }
 
-function acceptForm(ctx, p) {
+// The last two labels of a domain: near enough to its organizational
+// domain to preselect an alias (cmr itself checks with the public suffix
+// list, and says so in words when they do not match).
+function orgOf(d) { return String(d).toLowerCase().split('.').slice(-2).join('.'); }
+
+// Aliases the person made for brands not on cmr, that a brand may take
+// over: made by the person, not taken over yet, not ended.
+async function ownAliases() {
+  const rels = await all('/v1/me/relationships');
+  return rels.filter((r) => r.made_by === 'person' && r.brand && r.brand.id === null && r.state !== 'ended');
+}
+
+// "This brand is …": keep an alias the person made for it (the brand takes
+// it over: its mail and history stay), or a new alias. One whose domains
+// are the brand's is chosen at first. Returns { el, read }.
+function takeOverChoice(p, mine) {
+  const theirs = new Set((p.brand.domains || []).map(orgOf));
+  const fits = (r) => (r.brand.domains || []).length > 0 && r.brand.domains.every((d) => theirs.has(orgOf(d)));
+  const chosen = mine.find(fits);
+  const radio = (value, title, detail, checked) => {
+    const id = nextId('t');
+    return h('label', { class: 'check takeover-choice', for: id },
+      h('input', { type: 'radio', name: 'takes_over', value, id, checked }),
+      h('span', {}, h('span', { class: 'takeover-title', text: title }),
+        detail ? h('span', { class: 'muted small takeover-detail', text: detail }) : null));
+  };
+  const el = h('fieldset', { class: 'takeover', 'data-field': 'takes_over' },
+    h('legend', { text: 'Did you make an alias for this brand already?' }),
+    h('p', { class: 'error', hidden: true }),
+    mine.map((r) => radio(r.id,
+      `This brand is ${r.brand.name}, for which you made an alias: keep that alias (its mail and history stay)`,
+      `${r.alias}${(r.brand.domains || []).length ? ` · mail from ${r.brand.domains.join(', ')}` : ''}`,
+      r === chosen)),
+    radio('', 'No, a new alias', `${p.brand.name} gets an address of its own; your other aliases stay as they are.`, !chosen));
+  const read = () => (el.querySelector('input[name=takes_over]:checked') || {}).value || '';
+  // After a refusal: the words start as a sentence, and the choice that
+  // was refused (not the first) is the one marked and focused.
+  const refused = () => {
+    const err = el.querySelector(':scope > .error');
+    if (err.hidden) return;
+    err.textContent = err.textContent.charAt(0).toUpperCase() + err.textContent.slice(1);
+    for (const i of el.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+    const picked = el.querySelector('input[name=takes_over]:checked');
+    if (picked) { picked.setAttribute('aria-invalid', 'true'); picked.focus(); }
+  };
+  return { el, read, refused };
+}
+
+function acceptForm(ctx, p, mine = []) {
   const form = h('form', { class: 'form accept-form', novalidate: true });
+  const takeOver = mine.length ? takeOverChoice(p, mine) : null;
   const chans = p.channels.map((ch) => {
     const box = check(`${label(CHANNELS, ch)}`, { name: 'channel', value: ch });
     const often = h('select', { name: `${ch}-often` }, OFTEN.map(([v, t]) => h('option', { value: v, selected: v === '2/week', text: t })));
@@ -89,6 +138,7 @@ function acceptForm(ctx, p) {
   const decline = h('button', { type: 'button', text: 'Decline' });
   form.append(
     h('p', { class: 'muted', text: `Nothing is ticked: tick only what you want ${p.brand.name} to have. Giving less than asked is normal, and you can change it later.` }),
+    takeOver ? takeOver.el : null,
     h('fieldset', { 'data-field': 'channels' }, h('legend', { text: `${p.brand.name} may reach you by` }),
       h('p', { class: 'error', hidden: true }), chans.map((c) => c.el)),
     h('fieldset', { 'data-field': 'topics' }, h('legend', { text: 'About these topics' }),
@@ -111,11 +161,16 @@ function acceptForm(ctx, p) {
       topics: readTopics(),
       fields: [...form.querySelectorAll('input[name=field]:checked')].map((i) => i.value),
     };
+    const keep = takeOver ? takeOver.read() : '';
+    if (keep) terms.takes_over = keep;
+    for (const e of form.querySelectorAll('fieldset > .error')) { e.hidden = true; e.textContent = ''; }
     await busy(accept, form, async () => {
       const rel = await api.post(`/v1/me/proposals/${encodeURIComponent(p.id)}/accept`, terms);
-      toast(`You are connected with ${p.brand.name}, on your terms.`);
+      toast(keep ? `${p.brand.name} now holds the alias you made for it, on your terms. Its mail and history stay.`
+        : `You are connected with ${p.brand.name}, on your terms.`);
       ctx.go(`#/r/${encodeURIComponent(rel.id)}`);
     });
+    if (takeOver) takeOver.refused();
   });
   decline.addEventListener('click', async () => {
     const yes = await confirmDialog({
@@ -156,10 +211,12 @@ async function one(ctx, id) {
         h('h3', { text: 'What they ask' }), asks(p)),
       brandCard(p.brand)));
   if (p.state === 'pending') {
+    const mine = await ownAliases();
+    if (ctx.stale()) return;
     ctx.main.append(h('section', { class: 'card', 'aria-labelledby': 'answer-h' },
       h('h2', { id: 'answer-h', text: 'Your answer' }),
       h('p', { class: 'muted small', text: `This offer stands until ${day(p.expires_at)}.` }),
-      acceptForm(ctx, p)));
+      acceptForm(ctx, p, mine)));
   } else if (p.state === 'accepted' && p.relationship) {
     ctx.main.append(h('p', { class: 'notice ok' }, 'You accepted. ',
       h('a', { href: `#/r/${encodeURIComponent(p.relationship)}`, text: `See your terms with ${name}` })));

@@ -40,7 +40,9 @@ const words = (s) => s.split(/[\s,]+/).map((t) => t.trim()).filter(Boolean);
 
 // What the brand asked, for the controls: {channels, topics, fields}.
 async function asked(rel) {
-  if (rel.made_by !== 'person') {
+  // Made by the person and not taken over by a brand: no proposal asked.
+  const own = rel.made_by === 'person' && !(rel.brand && rel.brand.id);
+  if (!own) {
     try {
       const props = await all('/v1/me/proposals');
       const p = props.find((x) => x.relationship === rel.id);
@@ -49,9 +51,9 @@ async function asked(rel) {
   }
   const t = rel.terms || {};
   return {
-    channels: rel.made_by === 'person' ? ['email'] : Object.keys(t.channels || {}),
+    channels: own ? ['email'] : Object.keys(t.channels || {}),
     topics: 'all',
-    fields: rel.made_by === 'person' ? [] : (t.fields || []),
+    fields: own ? [] : (t.fields || []),
   };
 }
 

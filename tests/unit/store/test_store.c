@@ -1090,6 +1090,103 @@ Test(store, proposal_open)
 	cr_expect_eq(tie, 0);
 }
 
+struct take_over_args {
+	uint64_t id, person, brand, proposal;
+};
+
+static int job_take_over(struct store_tx *tx, void *arg)
+{
+	struct take_over_args *a = arg;
+
+	return store_relationship_take_over(tx, a->id, a->person, a->brand,
+					    a->proposal);
+}
+
+/* A relationship the person made, for a brand not on cmr. */
+static void rel_person_made(struct store_relationship *r, uint64_t person,
+			    const char *alias)
+{
+	rel_make(r, person, 0, 0, alias);
+	r->person_made = true;
+	r->brand_name = (char *)"Shop";
+	r->domains = (char *)"[\"shop.example\"]";
+	cr_assert_eq(store_write(fx.s, job_relationship, r), STORE_OK);
+}
+
+Test(store, relationship_take_over)
+{
+	struct store_person p, q;
+	struct store_brand b, b2;
+	struct store_proposal pr, pr2;
+	struct store_relationship made, ended, second, mine, got;
+	struct store_rd *rd = store_reads(fx.s);
+	int tie = -1;
+
+	person_add(&p, "hal");
+	person_add(&q, "ivy");
+	brand_add(&b, "Shop", "[\"shop.example\"]");
+	brand_add(&b2, "Shop Two", "[\"shop2.example\"]");
+	rel_person_made(&made, p.id, "shop.a@cmr.example");
+	/* A person-made relationship ties no brand: a proposal may come. */
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, 1760000300, &tie),
+		     STORE_OK);
+	cr_expect_eq(tie, 0);
+	proposal_add(&pr, p.id, b.id);
+	proposal_add(&pr2, p.id, b2.id);
+
+	/* Another person's: refused, nothing changes. */
+	struct take_over_args a = { made.id, q.id, b.id, pr.id };
+	cr_expect_eq(store_write(fx.s, job_take_over, &a), STORE_CONFLICT);
+	cr_assert_eq(store_relationship_get(rd, made.id, NULL, &got), STORE_OK);
+	cr_expect_eq(got.brand, 0);
+	store_relationship_clear(&got);
+
+	/* The person's: the brand and proposal are set, the rest stays. */
+	a.person = p.id;
+	cr_assert_eq(store_write(fx.s, job_take_over, &a), STORE_OK);
+	cr_assert_eq(store_relationship_get(rd, made.id, NULL, &got), STORE_OK);
+	cr_expect_eq(got.brand, b.id);
+	cr_expect_eq(got.proposal, pr.id);
+	cr_expect(got.person_made, "made_by stays person");
+	cr_expect_str_eq(got.alias, made.alias);
+	cr_expect_str_eq(got.brand_name, "Shop");
+	cr_expect_str_eq(got.domains, "[\"shop.example\"]");
+	cr_expect_eq(got.terms_version, 1);
+	store_relationship_clear(&got);
+	cr_assert_eq(store_proposal_open(rd, p.id, b.id, 1760000300, &tie),
+		     STORE_OK);
+	cr_expect_eq(tie, STORE_OPEN_RELATIONSHIP);
+
+	/* Taken over once only. */
+	a = (struct take_over_args){ made.id, p.id, b2.id, pr2.id };
+	cr_expect_eq(store_write(fx.s, job_take_over, &a), STORE_CONFLICT);
+
+	/* Not once ended. */
+	rel_make(&ended, p.id, 0, 0, "shop.b@cmr.example");
+	ended.person_made = true;
+	ended.state = REL_GONE;
+	ended.ended_at = 1760000400;
+	cr_assert_eq(store_write(fx.s, job_relationship, &ended), STORE_OK);
+	a.id = ended.id;
+	cr_expect_eq(store_write(fx.s, job_take_over, &a), STORE_CONFLICT);
+
+	/* Not a second open one of the person with the same brand. */
+	rel_person_made(&second, p.id, "shop.c@cmr.example");
+	a = (struct take_over_args){ second.id, p.id, b.id, pr.id };
+	cr_expect_eq(store_write(fx.s, job_take_over, &a), STORE_CONFLICT);
+	cr_assert_eq(store_relationship_get(rd, second.id, NULL, &got),
+		     STORE_OK);
+	cr_expect_eq(got.brand, 0);
+	store_relationship_clear(&got);
+
+	/* Not one made from a proposal (it has its brand). */
+	proposal_add(&pr, q.id, b2.id);
+	rel_make(&mine, q.id, b2.id, pr.id, "shop.d@cmr.example");
+	cr_assert_eq(store_write(fx.s, job_relationship, &mine), STORE_OK);
+	a = (struct take_over_args){ mine.id, q.id, b.id, pr.id };
+	cr_expect_eq(store_write(fx.s, job_take_over, &a), STORE_CONFLICT);
+}
+
 static int collect_rel(const struct store_relationship *r, void *arg)
 {
 	struct id_list *l = arg;
