@@ -17,6 +17,7 @@ function list(names, map) {
 const fieldWords = (f) => list(f, Object.fromEntries(Object.entries(FIELDS).map(([k, v]) => [k, `your ${v.toLowerCase()}`])));
 const channelWords = (c) => list(c, { email: 'email', sms: 'SMS', push: 'push notifications', postal: 'post', phone: 'phone calls' });
 const topicWords = (t) => (t === 'all' ? 'every topic' : list(t));
+const madeTopicWords = (t) => list(t, { bulk: 'newsletters', direct: 'direct mail' });
 
 const SETTINGS = {
   time_zone: 'your time zone', do_not_contact: 'the channels no brand may use', quiet_hours: 'your quiet hours',
@@ -35,6 +36,14 @@ export function sentence(e, brand) {
     }
     case 'proposal.declined': return `You declined ${brand ? `${brand}'s` : 'a'} proposal`;
     case 'relationship.accepted': {
+      // A relationship the person made for a shop not on cmr: the name
+      // and domains they gave are in the entry itself.
+      if (d.made_by === 'person') {
+        const shop = (d.brand && typeof d.brand.name === 'string' && d.brand.name) || brand || 'a shop';
+        const from = d.brand && Array.isArray(d.brand.domains) && d.brand.domains.length
+          ? `, taking its mail from ${list(d.brand.domains)}` : '';
+        return `You made an alias for ${shop}${from}${Array.isArray(d.topics) ? `: ${madeTopicWords(d.topics)} only` : ''}`;
+      }
       const parts = [d.channels && d.channels.length ? `may reach you by ${channelWords(d.channels)}` : 'may not reach you on any channel',
         d.fields && d.fields.length ? `may read ${fieldWords(d.fields)}` : 'may read none of your fields'];
       return `You accepted ${B}: it ${parts.join(' and ')}${d.topics ? `, about ${topicWords(d.topics)}` : ''}`;
@@ -134,7 +143,8 @@ function timeline(entries, names) {
   const add = () => {
     const next = newest.slice(shown, shown + SHOWN);
     for (const e of next) {
-      const brand = names.get(e.relationship) || names.get(e.data && e.data.brand) ||
+      const named = e.data && e.data.brand;
+      const brand = names.get(e.relationship) || (typeof named === 'string' ? names.get(named) : null) ||
         names.get(e.data && e.data.proposal) || null;
       ul.append(h('li', { class: `me-entry me-${e.actor}` },
         h('p', { class: 'title', text: `${sentence(e, brand)}.` }),
@@ -163,7 +173,7 @@ export async function render(ctx) {
   ]);
   if (ctx.stale()) return;
   const names = new Map();
-  for (const r of rels) { names.set(r.id, r.brand.name); names.set(r.brand.id, r.brand.name); }
+  for (const r of rels) { names.set(r.id, r.brand.name); if (r.brand.id) names.set(r.brand.id, r.brand.name); }
   for (const p of proposals) { if (p.brand) { names.set(p.brand.id, p.brand.name); names.set(p.id, p.brand.name); } }
   ctx.main.append(
     ...heading('Your ledger', 'Everything that happened between you and brands, newest first, kept so that any change made afterwards would show.'),
