@@ -191,8 +191,8 @@ function termsForm(rel, ask, onSaved) {
   const expires = h('input', { type: 'date', name: 'expires_at', value: expDay });
 
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save terms' });
-  form.append(
-    h('fieldset', { 'data-field': 'channels' }, h('legend', { text: 'How the brand may reach you' }),
+  form.append(...[
+    h('fieldset', { 'data-field': 'channels' }, h('legend', { text: mine ? `How ${rel.brand.name} may reach you` : 'How the brand may reach you' }),
       h('p', { class: 'error', hidden: true }),
       chans.length ? chans.map(([, c]) => c.el) : h('p', { class: 'muted', text: 'No channel was asked for.' })),
     h('fieldset', { 'data-field': 'topics' }, h('legend', { text: 'Topics you want' }),
@@ -209,7 +209,7 @@ function termsForm(rel, ask, onSaved) {
     mine ? null : field('Agreement the brand works under (IEEE 7012)', agreement),
     field('Consent ends on', expires, 'Empty: it does not end by itself. After that day every message is refused.'),
     formError(),
-    h('div', { class: 'row' }, save));
+    h('div', { class: 'row' }, save)].filter(Boolean));
   syncFolders();
 
   form.addEventListener('submit', async (e) => {
