@@ -155,7 +155,8 @@ test('an alias made through the form, its mail filed, a leak refused and shown',
   // The ledger says it in words.
   await p.goto(`${cmr.url}/#/ledger`);
   await p.getByText('You made an alias for Corner Shop, taking its mail from shop.example and news.shop.example.').waitFor();
-  await p.getByText('You changed your terms with Corner Shop').first().waitFor();
+  await p.getByText('You changed your terms with Corner Shop: it may reach you by email; direct mail only.').waitFor();
+  assert.equal(await p.getByText(/none of your fields/).count(), 0);
 
   // Ending it asks first, in words for a shop not on cmr.
   await p.goto(`${cmr.url}/#/r/${rel.id}`);
