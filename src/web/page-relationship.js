@@ -51,8 +51,12 @@ async function asked(rel) {
   const t = rel.terms || {};
   return {
     channels: rel.made_by === 'person' ? ['email'] : Object.keys(t.channels || {}),
-    // Mail from a shop not on cmr is bulk (newsletters) or direct.
-    topics: rel.made_by === 'person' ? Object.keys(TOPIC_WORDS) : 'all',
+    // Mail from a shop not on cmr is bulk (newsletters) or direct, unless
+    // it names a topic of its own (CMR-Topic), which terms may name too.
+    topics: rel.made_by === 'person'
+      ? [...new Set([...Object.keys(TOPIC_WORDS), ...(Array.isArray(t.topics) ? t.topics : []),
+        ...Object.keys(t.topic_folders || {}), ...(t.exempt_topics || [])])]
+      : 'all',
     fields: rel.made_by === 'person' ? [] : (t.fields || []),
   };
 }

@@ -196,3 +196,25 @@ test('a direct-only alias, and the form on a phone', async () => {
   assert.deepEqual(errors(p), []);
   await p.context().close();
 });
+
+test('a topic of its own, named in the terms through the API, survives a save in the page', async () => {
+  const cy = await person(cmr, 'cyd');
+  const rel = await cy.api.post('/v1/me/relationships', {
+    brand: { name: 'Tea House', domains: ['tea.example'] },
+    terms: { channels: { email: { allowed: true } }, topics: ['direct', 'orders'] },
+  }, 201);
+  const p = await page(b, 1280);
+  await login(p, cmr, cy);
+  await p.goto(`${cmr.url}/#/r/${rel.id}`);
+  await p.getByRole('heading', { name: 'Your terms' }).waitFor();
+  assert.equal(await p.getByRole('checkbox', { name: 'orders' }).first().isChecked(), true);
+  assert.equal(await p.getByRole('checkbox', { name: 'Newsletters (bulk)' }).first().isChecked(), false);
+  await p.getByLabel('Folder', { exact: true }).fill('Tea');
+  await p.getByRole('button', { name: 'Save terms' }).click();
+  await p.getByText('Your terms are saved.').waitFor();
+  const terms = await cy.api.get(`/v1/me/relationships/${rel.id}/terms`);
+  assert.deepEqual(terms.topics, ['direct', 'orders']);
+  assert.equal(terms.folder, 'Tea');
+  assert.deepEqual(errors(p), []);
+  await p.context().close();
+});
