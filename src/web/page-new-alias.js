@@ -69,7 +69,10 @@ function byField(err) {
 
 function made(ctx, rel) {
   const name = rel.brand.name;
-  const code = h('code', { class: 'alias pm-alias-big', text: rel.alias });
+  // Broken after the @ where it must be broken, not inside a word.
+  const at = rel.alias.lastIndexOf('@');
+  const code = h('code', { class: 'alias pm-alias-big' },
+    rel.alias.slice(0, at + 1), h('wbr'), rel.alias.slice(at + 1));
   const copy = h('button', { type: 'button', class: 'primary', text: 'Copy address',
     onclick: () => copyText(rel.alias, code, 'The address is copied.') });
   const head = h('h2', { id: 'pm-made-h', tabindex: '-1', text: `Your alias for ${name} is ready` });
