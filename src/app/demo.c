@@ -13,7 +13,9 @@
 #include "app/ledger.h"
 #include "app/message.h"
 #include "app/person.h"
+#include "app/person_made.h"
 #include "app/relationship.h"
+#include "base/domain.h"
 #include "base/mailmsg.h"
 #include "core/id.h"
 #include "store/store.h"
@@ -162,53 +164,147 @@ static const char demo_leak[] = "From: Prize Draw <win@prize-draw.example>\n"
 				"\n"
 				"Click here to claim your prize.\n";
 
-static int demo_mail(struct app *a, const char *alias, FILE *out,
-		     struct app_error *err)
+/* Mail to the alias of a relationship Ana made herself for a shop not on
+ * cmr (Corner Bakery, bakery.example): an order note (direct), its
+ * newsletter (List-Unsubscribe: bulk, filed in Later), and a coupon
+ * broker writing to the same alias — a leak. */
+static const char demo_bakery_direct[] =
+	"From: Corner Bakery <orders@bakery.example>\n"
+	"To: <%s>\n"
+	"Subject: Your birthday cake is ready for pick-up\n"
+	"Date: Wed, 02 Dec 2026 14:00:00 +0000\n"
+	"Message-ID: <cake-311@bakery.example>\n"
+	"\n"
+	"Hello Ana,\n"
+	"\n"
+	"your lemon cake (order 311) is ready. We are open until 18:00.\n"
+	"\n"
+	"Corner Bakery\n";
+
+static const char demo_bakery_bulk[] =
+	"From: Corner Bakery <news@bakery.example>\n"
+	"To: <%s>\n"
+	"Subject: This week at Corner Bakery: rye is back\n"
+	"Date: Wed, 02 Dec 2026 14:30:00 +0000\n"
+	"Message-ID: <weekly-49@bakery.example>\n"
+	"List-Id: Corner Bakery weekly <weekly.bakery.example>\n"
+	"List-Unsubscribe: <https://bakery.example/unsubscribe/49>\n"
+	"\n"
+	"Dark rye is back on Thursdays, and the cinnamon buns on Sundays.\n";
+
+static const char demo_bakery_leak[] =
+	"From: Coupon World <deals@coupon-broker.example>\n"
+	"To: <%s>\n"
+	"Subject: 50 bakery coupons, just for you\n"
+	"Date: Wed, 02 Dec 2026 15:00:00 +0000\n"
+	"Message-ID: <c-9912@coupon-broker.example>\n"
+	"\n"
+	"We got your address from a partner. Click to claim.\n";
+
+/* One message handed to intake as the LMTP door hands it over, with row
+ * 2 as --trust-envelope judges it: the envelope sender's and the From
+ * domains must be the brand's (a brand on cmr), or of one organizational
+ * domain (the domains a person named are app/intake.c's to compare). */
+static int demo_mail_one(struct app *a, const char *tmpl, const char *alias,
+			 const char *sender, const char *what, FILE *out,
+			 struct app_error *err)
+{
+	char data[4096];
+	int len = snprintf(data, sizeof(data), tmpl, alias);
+	struct mailmsg m;
+	if (len < 0 || (size_t)len >= sizeof(data) ||
+	    !mailmsg_parse(data, (size_t)len, &m))
+		return app_fail(err, APP_FAULT, NULL,
+				"the demo's mail does not parse");
+	char domain[254], org[DOMAIN_MAX];
+	bool enveloped = mailmsg_domain(sender, domain, sizeof(domain));
+	uint64_t from = intake_brand_of(a, m.from_domain, NULL);
+	if (!enveloped || intake_brand_of(a, domain, NULL) != from)
+		from = 0;
+	if (m.from_domain[0] == '\0' ||
+	    !domain_org(m.from_domain, org, sizeof(org)))
+		org[0] = '\0';
+	struct intake_rcpt rcpt = { alias, 0, false };
+	struct intake_message im = {
+		.sender = sender,
+		.rcpts = &rcpt,
+		.n_rcpts = 1,
+		.data = data,
+		.len = (size_t)len,
+		.header_len = m.header_len,
+		.subject = m.subject,
+		.topic = m.topic[0] ? m.topic : NULL,
+		.unsubscribe = m.unsubscribe,
+		.bulk = m.bulk,
+		.from_ok = enveloped && m.from_domain[0] &&
+			   (strcmp(domain, m.from_domain) == 0 ||
+			    domain_same_org(domain, m.from_domain)),
+		.from_domain = m.from_domain,
+		.from_org = org,
+		.from_brand = from,
+	};
+	struct intake_result r;
+	if (intake_deliver(a, &im, &r) != APP_OK)
+		return app_fail(err, APP_FAULT, NULL,
+				"the demo's mail was not taken");
+	fprintf(out, "  mail %-16s %-7s %-22s %s\n", what,
+		r.outcome == INTAKE_ACCEPTED ? "taken" : "refused",
+		r.outcome == INTAKE_ACCEPTED ? "" : "sender_not_brand",
+		m.subject);
+	return APP_OK;
+}
+
+static int demo_mail(struct app *a, const char *acme_alias,
+		     const char *bakery_alias, FILE *out, struct app_error *err)
 {
 	struct {
-		const char *tmpl, *sender, *what;
+		const char *tmpl, *alias, *sender, *what;
 	} mails[] = {
-		{ demo_receipt, "bounces@acme.example", "from Acme" },
-		{ demo_leak, "win@prize-draw.example", "from a stranger" },
+		{ demo_receipt, acme_alias, "bounces@acme.example",
+		  "from Acme" },
+		{ demo_leak, acme_alias, "win@prize-draw.example",
+		  "from a stranger" },
+		{ demo_bakery_direct, bakery_alias, "orders@bakery.example",
+		  "from the bakery" },
+		{ demo_bakery_bulk, bakery_alias, "bounce@news.bakery.example",
+		  "from the bakery" },
+		{ demo_bakery_leak, bakery_alias, "deals@coupon-broker.example",
+		  "from a broker" },
 	};
 	for (size_t i = 0; i < sizeof(mails) / sizeof(*mails); i++) {
-		char data[4096];
-		int len = snprintf(data, sizeof(data), mails[i].tmpl, alias);
-		struct mailmsg m;
-		if (len < 0 || (size_t)len >= sizeof(data) ||
-		    !mailmsg_parse(data, (size_t)len, &m))
-			return app_fail(err, APP_FAULT, NULL,
-					"the demo's mail does not parse");
-		/* Row 2 as --trust-envelope judges it: the envelope sender's
-		 * and the From domains must both be the brand's. */
-		char domain[254];
-		uint64_t from = intake_brand_of(a, m.from_domain, NULL);
-		if (!mailmsg_domain(mails[i].sender, domain, sizeof(domain)) ||
-		    intake_brand_of(a, domain, NULL) != from)
-			from = 0;
-		struct intake_rcpt rcpt = { alias, 0, false };
-		struct intake_message im = {
-			.sender = mails[i].sender,
-			.rcpts = &rcpt,
-			.n_rcpts = 1,
-			.data = data,
-			.len = (size_t)len,
-			.header_len = m.header_len,
-			.subject = m.subject,
-			.topic = m.topic[0] ? m.topic : NULL,
-			.unsubscribe = m.unsubscribe,
-			.from_brand = from,
-		};
-		struct intake_result r;
-		if (intake_deliver(a, &im, &r) != APP_OK)
-			return app_fail(err, APP_FAULT, NULL,
-					"the demo's mail was not taken");
-		fprintf(out, "  mail %-16s %-7s %-22s %s\n", mails[i].what,
-			r.outcome == INTAKE_ACCEPTED ? "taken" : "refused",
-			r.outcome == INTAKE_ACCEPTED ? "" : "sender_not_brand",
-			m.subject);
+		int rc =
+			demo_mail_one(a, mails[i].tmpl, mails[i].alias,
+				      mails[i].sender, mails[i].what, out, err);
+		if (rc != APP_OK)
+			return rc;
 	}
 	return APP_OK;
+}
+
+/* A relationship Ana makes herself for a shop not on cmr, as
+ * POST /v1/me/relationships does: Corner Bakery, mailing from
+ * bakery.example, its newsletters filed in Later. */
+static int demo_person_made(struct app *a, uint64_t person, char *alias,
+			    struct app_error *err)
+{
+	json_t *body = json_loads(
+		"{\"brand\":{\"name\":\"Corner Bakery\",\"domains\":"
+		"[\"bakery.example\"]},\"terms\":{\"channels\":{\"email\":"
+		"{\"allowed\":true}},\"topic_folders\":{\"bulk\":"
+		"\"later\"}}}",
+		0, NULL);
+	struct accepted acc;
+	struct app_write w;
+	int kind;
+	int rc = body ? person_made_create_begin(a, person, body, &acc, &kind,
+						 &w, err)
+		      : app_fail(err, APP_FAULT, NULL, "out of memory");
+	if (rc == APP_OK)
+		rc = app_write_run(a, &w, err);
+	json_decref(body);
+	if (rc == APP_OK)
+		memcpy(alias, acc.alias, sizeof(acc.alias));
+	return rc;
 }
 
 enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
@@ -295,6 +391,7 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		 books = brands[3].id;
 	uint64_t r_acme, r_lumen, r_ben, r_books;
 	char acme_alias[sizeof(((struct accepted *)0)->alias)];
+	char bakery_alias[sizeof(((struct accepted *)0)->alias)];
 
 	rc = demo_propose_accept(
 		a, acme, ana,
@@ -350,6 +447,8 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		"\"later\"},\"fields\":[\"name\"]}",
 		&r_books, NULL, err);
 	if (rc)
+		return rc;
+	if ((rc = demo_person_made(a, ana, bakery_alias, err)))
 		return rc;
 
 	/* With a Maildir root, Ana's delivered mail is exported too (the
@@ -431,7 +530,7 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		    (rc = inbox_update(a, ana, id, 1, NULL, err)))
 			return rc;
 	}
-	if ((rc = demo_mail(a, acme_alias, out, err)))
+	if ((rc = demo_mail(a, acme_alias, bakery_alias, out, err)))
 		return rc;
 
 	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {

@@ -11,6 +11,7 @@ const routes = [
   [/^\/signup$/, './page-login.js', null, { public: true, signup: true }],
   [/^\/$/, './page-home.js', '#/'],
   [/^\/r\/([^/]+)$/, './page-relationship.js', '#/'],
+  [/^\/new$/, './page-new-alias.js', '#/'],
   [/^\/proposals$/, './page-proposals.js', '#/proposals'],
   [/^\/proposals\/([^/]+)$/, './page-proposals.js', '#/proposals'],
   [/^\/code$/, './page-code.js', '#/code'],

@@ -6,6 +6,7 @@
 // newest first, read back to the first of the month.
 import { all, api } from './api.js';
 import { CHANNELS, fill, h, heading, label, relative, when } from './ui.js';
+import { madeByYou, newsletterWords } from './page-new-alias.js';
 
 const PER = { day: 'a day', week: 'a week', month: 'a month' };
 const DAYS = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
@@ -122,13 +123,16 @@ function relItem(rel, last, refused) {
   const chans = channelWords(rel.terms);
   const quiet = quietText(rel.terms && rel.terms.quiet_hours);
   const leaked = refused && refused.reasons.sender_not_brand;
+  const mine = rel.made_by === 'person' && !rel.brand.id; // not taken over by a brand
   return h('li', { class: `rel${leaked ? ' leaked' : ''}` },
     h('div', { class: 'spread' },
       h('a', { class: 'title rel-name', href: `#/r/${encodeURIComponent(rel.id)}`, text: rel.brand.name }),
-      stateBadge(rel.state)),
+      h('span', { class: 'pm-badges' }, mine ? madeByYou() : null, stateBadge(rel.state))),
     rel.state === 'ended'
       ? h('p', { class: 'muted small', text: `Ended ${when(rel.ended_at)}. Nothing reaches you from this brand any more.` })
       : h('dl', { class: 'facts small' },
+        mine ? [h('dt', { text: 'Mail from' }), h('dd', { text: (rel.brand.domains || []).join(', ') }),
+          h('dt', { text: 'Its mail' }), h('dd', { text: newsletterWords(rel.terms) })] : null,
         h('dt', { text: 'May reach you by' }),
         h('dd', { text: chans.length ? chans.join('; ') : 'Nothing: every message is refused' }),
         h('dt', { text: 'Quiet hours' }),
@@ -143,7 +147,8 @@ function relItem(rel, last, refused) {
 
 export async function render(ctx) {
   ctx.main.append(...heading('Your relationships',
-    'Every brand that may reach you, and on what terms. Choose one to change its terms.'));
+    'Every brand that may reach you, and on what terms. Choose one to change its terms.'),
+  h('p', { class: 'pm-entry' }, h('a', { class: 'btn', href: '#/new', text: 'New alias for a shop that is not on cmr' })));
   const box = h('div', {}, h('p', { class: 'loading', text: 'Loading…' }));
   ctx.main.append(box);
   const [rels, proposals, refused] = await Promise.all([
@@ -179,5 +184,7 @@ export async function render(ctx) {
       : h('div', { class: 'empty' },
         h('p', { text: 'You have no relationships yet.' }),
         h('p', {}, 'To connect with a brand, ', h('a', { href: '#/code', text: 'make a connect code' }),
-          ' and give it to the brand. Its proposal then shows up here for you to accept on your terms.')));
+          ' and give it to the brand. Its proposal then shows up here for you to accept on your terms.'),
+        h('p', {}, 'For a shop that is not on cmr, ', h('a', { href: '#/new', text: 'make it an alias of its own' }),
+          ' and type that address into its sign-up form.')));
 }

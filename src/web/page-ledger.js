@@ -17,14 +17,16 @@ function list(names, map) {
 const fieldWords = (f) => list(f, Object.fromEntries(Object.entries(FIELDS).map(([k, v]) => [k, `your ${v.toLowerCase()}`])));
 const channelWords = (c) => list(c, { email: 'email', sms: 'SMS', push: 'push notifications', postal: 'post', phone: 'phone calls' });
 const topicWords = (t) => (t === 'all' ? 'every topic' : list(t));
+const madeTopicWords = (t) => list(t, { bulk: 'newsletters', direct: 'direct mail' });
 
 const SETTINGS = {
   time_zone: 'your time zone', do_not_contact: 'the channels no brand may use', quiet_hours: 'your quiet hours',
   caps: 'your limits over all brands', later_retention_days: 'how long Later keeps messages', refusal: 'how refusals are answered',
 };
 
-// One entry in words. brand: the brand's name, or "A brand".
-export function sentence(e, brand) {
+// One entry in words. brand: the brand's name, or "A brand"; made: the
+// relationship is one the person made for a shop not on cmr.
+export function sentence(e, brand, made = false) {
   const d = e.data || {};
   const B = brand || 'A brand';
   switch (e.type) {
@@ -35,6 +37,14 @@ export function sentence(e, brand) {
     }
     case 'proposal.declined': return `You declined ${brand ? `${brand}'s` : 'a'} proposal`;
     case 'relationship.accepted': {
+      // A relationship the person made for a shop not on cmr: the name
+      // and domains they gave are in the entry itself.
+      if (d.made_by === 'person') {
+        const shop = (d.brand && typeof d.brand.name === 'string' && d.brand.name) || brand || 'a shop';
+        const from = d.brand && Array.isArray(d.brand.domains) && d.brand.domains.length
+          ? `, taking its mail from ${list(d.brand.domains)}` : '';
+        return `You made an alias for ${shop}${from}${Array.isArray(d.topics) ? `: ${madeTopicWords(d.topics)} only` : ''}`;
+      }
       const parts = [d.channels && d.channels.length ? `may reach you by ${channelWords(d.channels)}` : 'may not reach you on any channel',
         d.fields && d.fields.length ? `may read ${fieldWords(d.fields)}` : 'may read none of your fields'];
       return `You accepted ${B}: it ${parts.join(' and ')}${d.topics ? `, about ${topicWords(d.topics)}` : ''}`;
@@ -45,7 +55,8 @@ export function sentence(e, brand) {
     case 'terms.changed': {
       const bits = [];
       if (Array.isArray(d.channels)) bits.push(d.channels.length ? `it may reach you by ${channelWords(d.channels)}` : 'it may reach you on no channel');
-      if (Array.isArray(d.fields)) bits.push(d.fields.length ? `it may read ${fieldWords(d.fields)}` : 'it may read none of your fields');
+      if (made && Array.isArray(d.topics)) bits.push(`${madeTopicWords(d.topics)} only`);
+      if (!made && Array.isArray(d.fields)) bits.push(d.fields.length ? `it may read ${fieldWords(d.fields)}` : 'it may read none of your fields');
       return `You changed your terms with ${B}${bits.length ? `: ${bits.join('; ')}` : ''}`;
     }
     case 'fields.read': return `${B} read ${d.fields ? fieldWords(d.fields) : 'the fields you share with it'}`;
@@ -126,7 +137,7 @@ function exportCard() {
     box);
 }
 
-function timeline(entries, names) {
+function timeline(entries, names, made) {
   if (!entries.length) return h('p', { class: 'empty', text: 'Nothing has happened yet. When a brand proposes, reads a field or you change your terms, it is written here.' });
   const newest = [...entries].reverse();
   const ul = h('ul', { class: 'items me-timeline' });
@@ -135,10 +146,11 @@ function timeline(entries, names) {
   const add = () => {
     const next = newest.slice(shown, shown + SHOWN);
     for (const e of next) {
-      const brand = names.get(e.relationship) || names.get(e.data && e.data.brand) ||
+      const named = e.data && e.data.brand;
+      const brand = names.get(e.relationship) || (typeof named === 'string' ? names.get(named) : null) ||
         names.get(e.data && e.data.proposal) || null;
       ul.append(h('li', { class: `me-entry me-${e.actor}` },
-        h('p', { class: 'title', text: `${sentence(e, brand)}.` }),
+        h('p', { class: 'title', text: `${sentence(e, brand, made.has(e.relationship))}.` }),
         h('p', { class: 'small muted' },
           h('time', { datetime: e.at, title: when(e.at), text: `${when(e.at)} (${relative(e.at)})` }),
           ` · by ${e.actor === 'brand' ? (brand || 'a brand') : ACTOR[e.actor] || e.actor} · entry ${e.seq}`)));
@@ -164,12 +176,13 @@ export async function render(ctx) {
   ]);
   if (ctx.stale()) return;
   const names = new Map();
-  for (const r of rels) { names.set(r.id, r.brand.name); names.set(r.brand.id, r.brand.name); }
+  const made = new Set(rels.filter((r) => r.made_by === 'person' && !r.brand.id).map((r) => r.id));
+  for (const r of rels) { names.set(r.id, r.brand.name); if (r.brand.id) names.set(r.brand.id, r.brand.name); }
   for (const p of proposals) { if (p.brand) { names.set(p.brand.id, p.brand.name); names.set(p.id, p.brand.name); } }
   ctx.main.append(
     ...heading('Your ledger', 'Everything that happened between you and brands, newest first, kept so that any change made afterwards would show.'),
     chainCard(verify, headText),
     h('section', { 'aria-labelledby': 'me-what' },
-      h('h2', { id: 'me-what', text: 'What happened' }), timeline(entries, names)),
+      h('h2', { id: 'me-what', text: 'What happened' }), timeline(entries, names, made)),
     exportCard());
 }

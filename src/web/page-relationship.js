@@ -11,6 +11,7 @@ import {
   label, nextId, toast, when,
 } from './ui.js';
 import { DAY_ORDER, ROLLING, capText, stateBadge } from './page-home.js';
+import { TOPIC_WORDS, madeByYou, newsletterWords } from './page-new-alias.js';
 
 export const AGREEMENTS = {
   'SD-BASE': 'Service delivery only: no tracking, no profiling, nothing shared with others',
@@ -52,7 +53,12 @@ async function asked(rel) {
   const t = rel.terms || {};
   return {
     channels: own ? ['email'] : Object.keys(t.channels || {}),
-    topics: 'all',
+    // Mail from a shop not on cmr is bulk (newsletters) or direct, unless
+    // it names a topic of its own (CMR-Topic), which terms may name too.
+    topics: own
+      ? [...new Set([...Object.keys(TOPIC_WORDS), ...(Array.isArray(t.topics) ? t.topics : []),
+        ...Object.keys(t.topic_folders || {}), ...(t.exempt_topics || [])])]
+      : 'all',
     fields: own ? [] : (t.fields || []),
   };
 }
@@ -121,6 +127,8 @@ function checked(form, name) {
 // The terms form. Returns the form; onSaved(terms) after a save.
 function termsForm(rel, ask, onSaved) {
   const t = rel.terms;
+  const mine = rel.made_by === 'person' && !rel.brand.id; // not taken over by a brand
+  const topicWord = mine ? (tp) => label(TOPIC_WORDS, tp) : null;
   const form = h('form', { class: 'form terms-form', novalidate: true });
   const chans = ask.channels.map((ch) => [ch, channelControls(ch, (t.channels || {})[ch])]);
 
@@ -129,7 +137,7 @@ function termsForm(rel, ask, onSaved) {
   let topicsBox;
   let readTopics;
   if (Array.isArray(ask.topics)) {
-    topicsBox = h('div', { class: 'checks' }, checks(ask.topics, topicsAll ? ask.topics : t.topics, 'topic'));
+    topicsBox = h('div', { class: 'checks' }, checks(ask.topics, topicsAll ? ask.topics : t.topics, 'topic', topicWord));
     readTopics = () => checked(form, 'topic');
   } else {
     const input = h('input', { name: 'topics', value: topicsAll ? '' : t.topics.join(', '), placeholder: 'e.g. orders, offers' });
@@ -138,6 +146,15 @@ function termsForm(rel, ask, onSaved) {
   }
   const exempt = h('input', { name: 'exempt_topics', value: (t.exempt_topics || []).join(', '), placeholder: 'e.g. orders' });
   const exCap = capText(t.exempt_cap) || 'at most 10 times a day';
+  // A shop not on cmr has two topics: ticked, not typed.
+  const exemptBox = mine
+    ? h('fieldset', { class: 'days', 'data-field': 'exempt_topics' }, h('legend', { text: 'Always let these through' }),
+      h('p', { class: 'error', hidden: true }),
+      h('div', { class: 'checks' }, checks(ask.topics, t.exempt_topics || [], 'exempt', topicWord)),
+      h('p', { class: 'hint muted small', text: `They pass your limits and quiet hours (${exCap}).` }))
+    : field('Always let these topics through', exempt,
+      `They pass your limits and quiet hours (${exCap}). Separate topics with commas.`);
+  const readExempt = () => (mine ? checked(form, 'exempt') : words(exempt.value));
 
   // Quiet hours.
   const q = t.quiet_hours;
@@ -159,7 +176,8 @@ function termsForm(rel, ask, onSaved) {
   const topicFolders = t.topic_folders || {};
   const tfTopics = Array.isArray(ask.topics) ? ask.topics : Object.keys(topicFolders);
   const tfInputs = tfTopics.map((tp) => [tp, h('input', { name: `topic_folders.${tp}`, value: topicFolders[tp] || '', list: listId, autocomplete: 'off' })]);
-  const tfFields = tfInputs.map(([tp, input]) => field(`Folder for “${tp}”`, input, 'Empty: the folder above.'));
+  const tfFields = tfInputs.map(([tp, input]) => field(mine ? `Folder for ${label(TOPIC_WORDS, tp).toLowerCase()}` : `Folder for “${tp}”`,
+    input, 'Empty: the folder above.'));
   // A folder only for the topics wanted (unticking one forgets its folder).
   const wanted = () => (Array.isArray(ask.topics) ? readTopics() : tfTopics);
   const syncFolders = () => {
@@ -179,26 +197,25 @@ function termsForm(rel, ask, onSaved) {
   const expires = h('input', { type: 'date', name: 'expires_at', value: expDay });
 
   const save = h('button', { type: 'submit', class: 'primary', text: 'Save terms' });
-  form.append(
-    h('fieldset', { 'data-field': 'channels' }, h('legend', { text: 'How the brand may reach you' }),
+  form.append(...[
+    h('fieldset', { 'data-field': 'channels' }, h('legend', { text: mine ? `How ${rel.brand.name} may reach you` : 'How the brand may reach you' }),
       h('p', { class: 'error', hidden: true }),
       chans.length ? chans.map(([, c]) => c.el) : h('p', { class: 'muted', text: 'No channel was asked for.' })),
     h('fieldset', { 'data-field': 'topics' }, h('legend', { text: 'Topics you want' }),
-      h('p', { class: 'error', hidden: true }), topicsBox,
-      field('Always let these topics through', exempt,
-        `They pass your limits and quiet hours (${exCap}). Separate topics with commas.`)),
+      h('p', { class: 'error', hidden: true }), topicsBox, exemptBox),
     h('fieldset', {}, h('legend', { text: 'Quiet hours' }), quietOn,
       h('p', { class: 'hint muted small', text: 'Messages that come in quiet hours wait until they end. Without their own, your general quiet hours apply.' }),
       quietBox),
     h('fieldset', {}, h('legend', { text: 'Where messages land' }),
       field('Folder', folder, 'inbox, later, or a folder of your own (a new name makes it).'), folders,
       tfFields),
-    h('fieldset', { 'data-field': 'fields' }, h('legend', { text: 'What the brand may read of your profile' }),
+    // A shop not on cmr reads nothing and signs no agreement.
+    mine ? null : h('fieldset', { 'data-field': 'fields' }, h('legend', { text: 'What the brand may read of your profile' }),
       h('p', { class: 'error', hidden: true }), fieldsBox),
-    field('Agreement the brand works under (IEEE 7012)', agreement),
+    mine ? null : field('Agreement the brand works under (IEEE 7012)', agreement),
     field('Consent ends on', expires, 'Empty: it does not end by itself. After that day every message is refused.'),
     formError(),
-    h('div', { class: 'row' }, save));
+    h('div', { class: 'row' }, save)].filter(Boolean));
   syncFolders();
 
   form.addEventListener('submit', async (e) => {
@@ -216,7 +233,7 @@ function termsForm(rel, ask, onSaved) {
     let topics = readTopics();
     if (Array.isArray(topics) && Array.isArray(ask.topics) && topics.length === ask.topics.length) topics = t.topics === 'all' ? 'all' : topics;
     if (!same(topics, t.topics)) patch.topics = topics;
-    const ex = words(exempt.value);
+    const ex = readExempt();
     if (!same(ex, t.exempt_topics || [])) patch.exempt_topics = ex;
     const quiet = quietOn.querySelector('input').checked
       ? { from: from.value, to: to.value, days: checked(form, 'quiet-day') } : null;
@@ -234,7 +251,7 @@ function termsForm(rel, ask, onSaved) {
       const f = checked(form, 'field');
       if (!same([...f].sort(), [...(t.fields || [])].sort())) patch.fields = f;
     }
-    if (agreement.value !== (t.agreement || 'SD-BASE')) patch.agreement = agreement.value;
+    if (!mine && agreement.value !== (t.agreement || 'SD-BASE')) patch.agreement = agreement.value;
     if (expires.value !== expDay) {
       patch.expires_at = expires.value ? new Date(`${expires.value}T23:59:59`).toISOString().replace(/\.\d+Z$/, 'Z') : null;
     }
@@ -276,6 +293,8 @@ export async function render(ctx) {
   if (ctx.stale()) return;
   const name = rel.brand.name;
   const ended = rel.state === 'ended';
+  const mine = rel.made_by === 'person' && !rel.brand.id; // not taken over by a brand
+  const domains = (rel.brand.domains || []).join(', ');
 
   const code = h('code', { class: 'alias', text: rel.alias });
   const copy = h('button', { type: 'button', text: 'Copy address', onclick: () => copyText(rel.alias, code, 'The address is copied.') });
@@ -298,10 +317,11 @@ export async function render(ctx) {
         title: `End your relationship with ${name}?`,
         body: [
           h('p', { class: 'wrap', text: `${name} can no longer reach you: every message to ${rel.alias} is refused from now on, and messages waiting to be delivered are refused too.` }),
-          `${name} is told, can no longer read your profile, and must erase what it copied of it.`,
+          mine ? null : `${name} is told, can no longer read your profile, and must erase what it copied of it.`,
           `If ${name}'s mail carried a one-click unsubscribe link, cmr also unsubscribes this address at ${name}.`,
-          `This cannot be undone: to hear from ${name} again, it has to ask anew with a new connect code.`,
-        ],
+          mine ? `This cannot be undone: the address is closed for good. To hear from ${name} again, make a new alias.`
+            : `This cannot be undone: to hear from ${name} again, it has to ask anew with a new connect code.`,
+        ].filter(Boolean),
         confirm: 'End relationship', danger: true,
       });
       if (!yes) { end.focus(); return; }
@@ -335,7 +355,8 @@ export async function render(ctx) {
 
   fill(ctx.main,
     h('p', { class: 'back' }, h('a', { href: '#/', text: '← All relationships' })),
-    h('div', { class: 'spread' }, ...heading(name), stateBadge(rel.state)),
+    h('div', { class: 'spread' }, ...heading(name), h('span', { class: 'pm-badges' }, mine ? madeByYou() : null, stateBadge(rel.state))),
+    mine ? h('p', { class: 'lead' }, `Mail from ${domains}. `, h('span', { text: newsletterWords(rel.terms) }), '.') : null,
     rel.value ? h('p', { class: 'lead' }, 'What they offer: ', h('span', { text: rel.value })) : null,
     rel.state === 'muted' ? h('p', { class: 'notice', text: `Muted: ${name}'s messages go to Later, and ${name} cannot tell.` }) : null,
     ended ? h('p', { class: 'notice danger', text: `Ended ${when(rel.ended_at)}. Nothing from ${name} reaches you any more.` }) : null,
@@ -344,13 +365,19 @@ export async function render(ctx) {
         h('h2', { id: 'alias-h', text: 'Its address for you' }),
         h('p', { class: 'muted small', text: ended ? 'This address is closed: nothing sent to it reaches you.' : `${name} only knows this address, never your own.` }),
         h('p', { class: 'alias-line' }, code), h('div', { class: 'row' }, copy, actions)),
-      h('section', { class: 'card', 'aria-labelledby': 'who-h' },
-        h('h2', { id: 'who-h', text: `Who ${name} is` }), brandFacts(rel.brand),
-        h('p', { class: 'muted small', text: `Connected since ${day(rel.created_at)}.` }))),
+      mine ? h('section', { class: 'card', 'aria-labelledby': 'who-h' },
+        h('h2', { id: 'who-h', text: 'Who may write to it' }),
+        h('dl', { class: 'facts' }, h('dt', { text: 'Mail from' }), h('dd', { text: domains })),
+        h('p', { class: 'small', text: `Mail from ${domains} (and its subdomains) is filed by your terms below. Mail from anyone else to this address is refused, and shown to you as a leak.` }),
+        h('p', { class: 'muted small', text: `You made this alias on ${day(rel.created_at)}. ${name} is not on cmr: it does not see your terms; cmr applies them to its mail.` }))
+        : h('section', { class: 'card', 'aria-labelledby': 'who-h' },
+          h('h2', { id: 'who-h', text: `Who ${name} is` }), brandFacts(rel.brand),
+          h('p', { class: 'muted small', text: `Connected since ${day(rel.created_at)}.` }))),
     termsBox,
     h('section', { class: 'card', 'aria-labelledby': 'rec-h' },
       h('h2', { id: 'rec-h', text: 'Consent receipts' }),
-      h('p', { class: 'muted small', text: `A signed record of each time you agreed to, changed or ended these terms. ${name} holds the same records.` }),
+      h('p', { class: 'muted small', text: mine ? 'A signed record of each time you made, changed or ended these terms.'
+        : `A signed record of each time you agreed to, changed or ended these terms. ${name} holds the same records.` }),
       h('div', { class: 'row' }, recBtn('Download receipts', null), recBtn('Download as W3C DPV record', 'dpv'))),
     h('p', {}, h('a', { href: '#/attempts', text: 'See refused and held messages' })));
 }
