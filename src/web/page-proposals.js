@@ -70,7 +70,7 @@ async function ownAliases() {
   return rels.filter((r) => r.made_by === 'person' && r.brand && r.brand.id === null && r.state !== 'ended');
 }
 
-// "This brand is …": keep an alias the person made for it (the brand takes
+// "Yes: it is my alias for …": keep an alias the person made for it (the brand takes
 // it over: its mail and history stay), or a new alias. One whose domains
 // are the brand's is chosen at first. Returns { el, read }.
 function takeOverChoice(p, mine) {
@@ -88,7 +88,7 @@ function takeOverChoice(p, mine) {
     h('legend', { text: 'Did you make an alias for this brand already?' }),
     h('p', { class: 'error', hidden: true }),
     mine.map((r) => radio(r.id,
-      `This brand is ${r.brand.name}, for which you made an alias: keep that alias (its mail and history stay)`,
+      `Yes: it is my alias for ${r.brand.name}. ${p.brand.name} takes it over (its mail and history stay)`,
       `${r.alias}${(r.brand.domains || []).length ? ` · mail from ${r.brand.domains.join(', ')}` : ''}`,
       r === chosen)),
     radio('', 'No, a new alias', `${p.brand.name} gets an address of its own; your other aliases stay as they are.`, !chosen));

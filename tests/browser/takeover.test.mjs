@@ -30,8 +30,8 @@ test('the brand takes over the alias made for it; its mail stays', async () => {
   await login(p, cmr, ana);
   await p.goto(`${cmr.url}/#/proposals/${prp}`);
   await p.getByRole('heading', { name: 'Acme Outdoor asks to connect' }).waitFor();
-  const keep = p.getByRole('radio', { name: /This brand is Acme, for which you made an alias/ });
-  const other = p.getByRole('radio', { name: /This brand is Corner Shop/ });
+  const keep = p.getByRole('radio', { name: /Yes: it is my alias for Acme\./ });
+  const other = p.getByRole('radio', { name: /Yes: it is my alias for Corner Shop/ });
   const fresh = p.getByRole('radio', { name: 'No, a new alias' });
   // The alias whose domains are the brand's is chosen at first.
   assert.equal(await keep.isChecked(), true);
