@@ -59,6 +59,14 @@ void api_me_relationship_unmute(struct http_request *r);
 void api_me_relationship_end(struct http_request *r);
 void api_me_receipts(struct http_request *r);
 
+/* api_address.c */
+void api_me_address_get(struct http_request *r);
+void api_me_address_put(struct http_request *r);
+void api_me_address_delete(struct http_request *r);
+void api_me_address_unblock(struct http_request *r);
+void api_me_message_keep(struct http_request *r);
+void api_me_message_block(struct http_request *r);
+
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);
 void api_me_message_get(struct http_request *r);

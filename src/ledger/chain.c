@@ -36,6 +36,9 @@ const char *const chain_types[] = {
 	"credit.redeemed",
 	"unsubscribe.sent",
 	"erasure",
+	"address.changed",
+	"sender.blocked",
+	"sender.unblocked",
 	NULL,
 };
 
