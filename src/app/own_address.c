@@ -437,6 +437,39 @@ enum app_status own_address_delete_begin(struct app *a, uint64_t person,
 	return j ? own_begin(j, w) : APP_FAULT;
 }
 
+enum app_status own_address_sender(const char *headers, size_t len,
+				   char org[DOMAIN_MAX],
+				   char domain[DOMAIN_MAX], char *name,
+				   size_t name_size)
+{
+	if (headers == NULL)
+		return APP_CONFLICT;
+	struct mailmsg *mm = calloc(1, sizeof(*mm));
+	if (mm == NULL)
+		return APP_FAULT;
+	if (!mailmsg_parse(headers, len, mm) || mm->from_domain[0] == '\0' ||
+	    !domain_valid(mm->from_domain) ||
+	    !domain_org(mm->from_domain, org, DOMAIN_MAX)) {
+		free(mm);
+		return APP_CONFLICT;
+	}
+	snprintf(domain, DOMAIN_MAX, "%s", mm->from_domain);
+	/* One line of text, at most PERSON_MADE_NAME_MAX characters. */
+	size_t n = 0, chars = 0;
+	for (const char *p = mm->from_name; *p && n + 1 < name_size; p++) {
+		unsigned char c = (unsigned char)*p;
+		if ((c & 0xc0) != 0x80 && chars == PERSON_MADE_NAME_MAX)
+			break;
+		chars += (c & 0xc0) != 0x80;
+		name[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+	}
+	while (n && name[n - 1] == ' ')
+		n--;
+	name[n] = '\0';
+	free(mm);
+	return APP_OK;
+}
+
 /* The sender of the person's stranger message `message`: its From
  * domain's organizational domain in org, its display name (cleaned; ""
  * for none) in name. */
@@ -458,32 +491,15 @@ own_stranger_sender(struct app *a, uint64_t person, uint64_t message,
 		return app_fail(err, APP_NOT_FOUND, NULL,
 				"no such message from a stranger");
 	}
-	struct mailmsg *mm = calloc(1, sizeof(*mm));
-	bool parsed =
-		mm && m.headers && mailmsg_parse(m.headers, m.headers_len, mm);
+	rc = own_address_sender(m.headers, m.headers_len, org, domain, name,
+				name_size);
 	sealed_message_clear(&m);
-	if (!parsed || mm->from_domain[0] == '\0' ||
-	    !domain_valid(mm->from_domain) ||
-	    !domain_org(mm->from_domain, org, DOMAIN_MAX)) {
-		free(mm);
-		return app_fail(err, mm ? APP_CONFLICT : APP_FAULT, NULL,
-				"this message names no sender domain that "
-				"can be kept or blocked");
-	}
-	snprintf(domain, DOMAIN_MAX, "%s", mm->from_domain);
-	/* One line of text, at most PERSON_MADE_NAME_MAX characters. */
-	size_t n = 0, chars = 0;
-	for (const char *p = mm->from_name; *p && n + 1 < name_size; p++) {
-		unsigned char c = (unsigned char)*p;
-		if ((c & 0xc0) != 0x80 && chars == PERSON_MADE_NAME_MAX)
-			break;
-		chars += (c & 0xc0) != 0x80;
-		name[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
-	}
-	while (n && name[n - 1] == ' ')
-		n--;
-	name[n] = '\0';
-	free(mm);
+	if (rc != APP_OK)
+		return app_fail(err, rc, NULL,
+				rc == APP_FAULT
+					? "out of memory"
+					: "this message names no sender domain "
+					  "that can be kept or blocked");
 	return APP_OK;
 }
 

@@ -23,6 +23,7 @@
 
 #include "app/app.h"
 #include "app/relationship.h"
+#include "base/domain.h"
 
 #define OWN_LOCAL_MAX	     64 /* characters of a local part */
 #define OWN_BLOCKED_MAX	     200
@@ -37,6 +38,15 @@ bool own_address_normal(const char *rcpt, char *out, size_t size);
  * (from_domain) or its organizational domain (from_org, "" for none). */
 bool own_address_blocks(const char *blocked, const char *from_domain,
 			const char *from_org);
+
+/* The sender of a stranger's message from its header block: the From
+ * domain (domain), its organizational domain (org), its display name as
+ * one line of at most PERSON_MADE_NAME_MAX characters ("" for none) in
+ * name. APP_CONFLICT when it names no such domain; APP_FAULT. */
+enum app_status own_address_sender(const char *headers, size_t len,
+				   char org[DOMAIN_MAX],
+				   char domain[DOMAIN_MAX], char *name,
+				   size_t name_size);
 
 /* Whether a local part may be a person's own address: 1..64 of
  * [a-z0-9._-] (lower case; upper case is lowered into out), no dot at

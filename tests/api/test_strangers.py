@@ -85,6 +85,8 @@ def test_strangers_land_in_later_with_no_brand_and_the_sender_shown(envelope):
     whole = ana.ok("GET", f"/v1/me/messages/{m['id']}")
     assert "offers@deals.example" in whole["headers"]["from"]
     assert "A body line." in whole["text"]
+    assert whole["sender_domain"] == "deals.example"
+    assert_schema(whole, "MessageDetail")
 
 
 def test_refuse_mode_is_the_uniform_reply_and_recorded(envelope):
