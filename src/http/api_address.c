@@ -66,6 +66,17 @@ static void address_after(struct http_request *r)
 	w->view = NULL;
 }
 
+/* The write begun (rc), or the error that stopped it. */
+static void address_write(struct http_request *r, int rc,
+			  const struct app_write *aw, int kind,
+			  void (*after)(struct http_request *r))
+{
+	if (rc != APP_OK)
+		http_app_error(r, rc, &r->app_err, kind);
+	else
+		http_app_write(r, aw, after);
+}
+
 void api_me_address_put(struct http_request *r)
 {
 	json_t *body = http_body_object(r);
@@ -80,11 +91,7 @@ void api_me_address_put(struct http_request *r)
 	struct app_write aw;
 	int rc = own_address_put_begin(r->app, r->person, w->body, &w->view,
 				       &w->kind, &aw, &r->app_err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &r->app_err, w->kind);
-		return;
-	}
-	http_app_write(r, &aw, address_after);
+	address_write(r, rc, &aw, w->kind, address_after);
 }
 
 void api_me_address_delete(struct http_request *r)
@@ -94,11 +101,7 @@ void api_me_address_delete(struct http_request *r)
 		return;
 	struct app_write aw;
 	int rc = own_address_delete_begin(r->app, r->person, &aw, &r->app_err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &r->app_err, 0);
-		return;
-	}
-	http_app_write(r, &aw, address_after);
+	address_write(r, rc, &aw, 0, address_after);
 }
 
 void api_me_address_unblock(struct http_request *r)
@@ -109,11 +112,7 @@ void api_me_address_unblock(struct http_request *r)
 	struct app_write aw;
 	int rc = own_address_unblock_begin(r->app, r->person, r->params[0],
 					   &w->view, &aw, &r->app_err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &r->app_err, 0);
-		return;
-	}
-	http_app_write(r, &aw, address_after);
+	address_write(r, rc, &aw, 0, address_after);
 }
 
 void api_me_message_block(struct http_request *r)
@@ -127,11 +126,7 @@ void api_me_message_block(struct http_request *r)
 	struct app_write aw;
 	int rc = own_address_block_begin(r->app, r->person, id, &w->view, &aw,
 					 &r->app_err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &r->app_err, 0);
-		return;
-	}
-	http_app_write(r, &aw, address_after);
+	address_write(r, rc, &aw, 0, address_after);
 }
 
 /* The relationship kept, as GET /v1/me/relationships/{id} shows it. */
@@ -142,14 +137,7 @@ static void keep_after(struct http_request *r)
 		http_app_error(r, r->app_status, &r->app_err, w->kind);
 		return;
 	}
-	json_t *view = NULL;
-	struct app_error err = { 0 };
-	if (relationship_person_view(r->app, r->person, w->acc.relationship,
-				     false, &view, &err) != APP_OK) {
-		http_problem(r, 503, NULL, "the relationship cannot be read");
-		return;
-	}
-	http_json(r, 201, view);
+	api_relationship_created(r, w->acc.relationship);
 }
 
 void api_me_message_keep(struct http_request *r)
@@ -163,9 +151,5 @@ void api_me_message_keep(struct http_request *r)
 	struct app_write aw;
 	int rc = own_address_keep_begin(r->app, r->person, id, &w->acc,
 					&w->kind, &aw, &r->app_err);
-	if (rc != APP_OK) {
-		http_app_error(r, rc, &r->app_err, w->kind);
-		return;
-	}
-	http_app_write(r, &aw, keep_after);
+	address_write(r, rc, &aw, w->kind, keep_after);
 }
