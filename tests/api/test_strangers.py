@@ -345,3 +345,16 @@ def test_the_policy_door_passes_the_own_address_at_rcpt(policy):
     assert ana.messages() == []
     ana.delete("/v1/me/address")
     assert client.ask(addr).startswith("550 5.1.1")
+
+
+def test_export_holds_the_strangers_messages(envelope):
+    api, lmtp = envelope
+    ana = api.signup("ana")
+    addr = own(ana)["address"]
+    assert lmtp.deliver("a@deals.example", [addr],
+                        stranger_mail(frm="a@deals.example",
+                                      subject="Kept in the export"))[0][:3] == "250"
+    doc = ana.ok("POST", "/v1/me/export", {"password": ana.password})
+    got = [m for m in doc["messages"] if m.get("subject") == "Kept in the export"]
+    assert len(got) == 1, doc["messages"]
+    assert got[0].get("relationship") is None, got

@@ -102,6 +102,11 @@ test('own address: off, on, a stranger kept and another blocked', async () => {
   await p.goto(`${cmr.url}/#/attempts`);
   await p.getByText('from someone you have no relationship with', { exact: false }).waitFor();
 
+  // The ledger says it in words.
+  await p.goto(`${cmr.url}/#/ledger`);
+  await p.getByText('You blocked junk.example at your own address').waitFor();
+  await p.getByText('You lifted the block of junk.example').first().waitFor();
+
   // Off, asked first.
   await p.goto(`${cmr.url}/#/delivery`);
   await p.getByRole('button', { name: 'Turn it off' }).click();
