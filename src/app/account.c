@@ -274,9 +274,10 @@ struct alias_list {
 	bool fault;
 };
 
-static int collect_alias(const struct store_relationship *r, void *arg)
+/* Adds an address of the directory (an alias of relationship rel, or an
+ * own address: rel 0) with its tombstone. */
+static int alias_list_add(struct alias_list *l, const char *alias, uint64_t rel)
 {
-	struct alias_list *l = arg;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
 		char **al = realloc(l->aliases, cap * sizeof(*al));
@@ -295,20 +296,20 @@ static int collect_alias(const struct store_relationship *r, void *arg)
 		l->cap = cap;
 	}
 	char tomb[KEYS_TOMBSTONE_HEX + 1];
-	char lower[sizeof(r->alias)];
+	char lower[sizeof(((struct store_relationship *)0)->alias)];
 	size_t k;
-	for (k = 0; r->alias[k]; k++)
-		lower[k] = (char)(r->alias[k] >= 'A' && r->alias[k] <= 'Z'
-					  ? r->alias[k] - 'A' + 'a'
-					  : r->alias[k]);
+	for (k = 0; alias[k] && k < sizeof(lower) - 1; k++)
+		lower[k] = (char)(alias[k] >= 'A' && alias[k] <= 'Z'
+					  ? alias[k] - 'A' + 'a'
+					  : alias[k]);
 	lower[k] = '\0';
 	if (keys_tombstone(l->keys, "alias", lower, k, tomb) != 0) {
 		l->fault = true;
 		return 1;
 	}
-	l->aliases[l->n] = strdup(r->alias);
+	l->aliases[l->n] = strdup(alias);
 	l->tombstones[l->n] = strdup(tomb);
-	l->rels[l->n] = r->id;
+	l->rels[l->n] = rel;
 	if (l->aliases[l->n] == NULL || l->tombstones[l->n] == NULL) {
 		free(l->aliases[l->n]);
 		free(l->tombstones[l->n]);
@@ -317,6 +318,17 @@ static int collect_alias(const struct store_relationship *r, void *arg)
 	}
 	l->n++;
 	return 0;
+}
+
+static int collect_alias(const struct store_relationship *r, void *arg)
+{
+	return alias_list_add(arg, r->alias, r->id);
+}
+
+/* The own addresses the person ever had go the aliases' way. */
+static int collect_own(const char *address, void *arg)
+{
+	return alias_list_add(arg, address, 0);
 }
 
 struct erase_job {
@@ -330,8 +342,10 @@ struct erase_job {
 static int erase_run(struct app_tx *t, void *arg)
 {
 	struct erase_job *j = arg;
-	json_t *data =
-		json_pack("{s:I}", "relationships", (json_int_t)j->aliases.n);
+	json_int_t rels = 0;
+	for (size_t i = 0; i < j->aliases.n; i++)
+		rels += j->aliases.rels[i] != 0;
+	json_t *data = json_pack("{s:I}", "relationships", rels);
 	int rc = data ? ledger_append(t->tx, j->person, "person", "erasure", 0,
 				      data, j->now_ms)
 		      : STORE_FAULT;
@@ -357,7 +371,8 @@ static int erase_run(struct app_tx *t, void *arg)
 	if (rc == STORE_OK)
 		rc = gate_state_forget_tx(t, j->person, 0);
 	for (size_t i = 0; rc == STORE_OK && i < j->aliases.n; i++)
-		rc = gate_state_forget_tx(t, 0, j->aliases.rels[i]);
+		if (j->aliases.rels[i] != 0)
+			rc = gate_state_forget_tx(t, 0, j->aliases.rels[i]);
 	if (rc == STORE_OK) /* the old pages must leave the WAL too */
 		store_tx_checkpoint(t->tx);
 	return rc;
@@ -414,6 +429,9 @@ enum app_status account_erase_begin(struct app *a, uint64_t person,
 		    &(struct store_relationship_filter){ .person = person,
 							 .limit = INT32_MAX },
 		    collect_alias, &j->aliases) != STORE_OK ||
+	    j->aliases.fault ||
+	    store_own_address_used(a->reads, person, collect_own,
+				   &j->aliases) != STORE_OK ||
 	    j->aliases.fault || j->global == NULL ||
 	    keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0) {
 		erase_release(j);

@@ -635,6 +635,8 @@ int gate_state_apply(struct app_tx *t, struct rel_entry *r,
 	}
 	struct undo *u;
 	int delta = held_delta + (d->outcome == GATE_HOLD ? 1 : 0);
+	if (delta != 0 && r == NULL)
+		return APP_FAULT; /* a stranger's message is never held */
 	if (delta != 0) {
 		if ((u = undo_push(g)) == NULL)
 			return APP_FAULT;
@@ -643,14 +645,16 @@ int gate_state_apply(struct app_tx *t, struct rel_entry *r,
 	}
 	if (d->outcome != GATE_DELIVER)
 		return APP_OK;
-	struct window *w = gate_state_window(&r->wins, d->exempt ? WINDOW_EXEMPT
-								 : (int)ch);
-	const struct cap *c =
-		d->exempt ? &r->terms->t.exempt_cap : &r->terms->t.cap[ch];
-	if ((u = undo_push(g)) == NULL)
-		return APP_FAULT;
-	u->w = w;
-	window_record(w, c, p->tz, now, &u->u);
+	if (r != NULL) {
+		struct window *w = gate_state_window(
+			&r->wins, d->exempt ? WINDOW_EXEMPT : (int)ch);
+		const struct cap *c = d->exempt ? &r->terms->t.exempt_cap
+						: &r->terms->t.cap[ch];
+		if ((u = undo_push(g)) == NULL)
+			return APP_FAULT;
+		u->w = w;
+		window_record(w, c, p->tz, now, &u->u);
+	}
 	if (!d->exempt) {
 		if ((u = undo_push(g)) == NULL)
 			return APP_FAULT;

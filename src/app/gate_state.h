@@ -107,7 +107,9 @@ struct window *gate_state_window(struct window_set *s, int slot);
 
 /* Applies decision d to the entries, with undo: a hold raises the held
  * count, a delivery is recorded in its windows; `held_delta` is added to
- * the held count first (-1 when a held message leaves the queue). */
+ * the held count first (-1 when a held message leaves the queue). r NULL:
+ * a stranger's delivery (message_stranger_tx), in the person's windows
+ * only; it is never held. */
 int gate_state_apply(struct app_tx *t, struct rel_entry *r,
 		     struct person_entry *p, unsigned ch,
 		     const struct gate_decision *d, int64_t now,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/message.h"
+#include "app/own_address.h"
 #include "app/relationship.h"
 #include "app/reply.h"
 #include "app/sealed.h"
@@ -506,6 +507,13 @@ enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 		}
 		json_object_set_new(o, "attachments", json_array());
 	}
+	/* A stranger's message (at the person's own address): the domain
+	 * that keeping or blocking its sender would name. */
+	char org[DOMAIN_MAX], domain[DOMAIN_MAX], name[8];
+	if (rc == APP_OK && m.relationship == 0 && m.brand == 0 &&
+	    own_address_sender(m.headers, m.headers_len, org, domain, name,
+			       sizeof(name)) == APP_OK)
+		json_object_set_new(o, "sender_domain", json_string(org));
 	sealed_message_clear(&m);
 	/* The person's replies to it, oldest first, with their text. */
 	json_t *replies = json_array();

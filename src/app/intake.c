@@ -7,6 +7,7 @@
 
 #include "app/delivery.h"
 #include "app/message.h"
+#include "app/own_address.h"
 #include "app/person_made.h"
 #include "base/log.h"
 #include "core/channel.h"
@@ -18,28 +19,25 @@ struct intake_job {
 	struct intake_result *out;
 };
 
-/* One alias: looked up through the job's transaction, decided, recorded. */
-static int intake_alias(struct app_tx *t, const struct intake_message *m,
-			const char *alias, struct intake_result *o)
+/* Row 2: whether the sender is the brand of relationship r — a brand on
+ * cmr by its domains; the brand of a person-made relationship by the
+ * domains the person named. */
+static bool intake_brand_sent(const struct intake_message *m,
+			      const struct store_relationship *r)
 {
-	struct store_relationship r;
-	int rc = store_relationship_get(t->reads, 0, alias, &r);
-	if (rc == STORE_NOT_FOUND) {
-		o->outcome = INTAKE_UNIFORM;
-		return STORE_OK;
-	}
-	if (rc != STORE_OK) {
-		o->outcome = INTAKE_FAULT;
-		return STORE_OK;
-	}
-	/* Row 2: a brand on cmr by its domains; the brand of a person-made
-	 * relationship by the domains the person named. */
-	bool brand_sent =
-		r.brand != 0
-			? m->from_brand != 0 && m->from_brand == r.brand
-			: m->from_ok && person_made_sender_is(
-						r.domains, m->from_domain,
-						m->from_org ? m->from_org : "");
+	return r->brand != 0
+		       ? m->from_brand != 0 && m->from_brand == r->brand
+		       : m->from_ok && person_made_sender_is(
+					       r->domains, m->from_domain,
+					       m->from_org ? m->from_org : "");
+}
+
+/* Mail for relationship r (cleared here): decided, recorded. */
+static int intake_rel(struct app_tx *t, const struct intake_message *m,
+		      struct store_relationship *rr, struct intake_result *o)
+{
+	struct store_relationship r = *rr;
+	bool brand_sent = intake_brand_sent(m, &r);
 	/* A brand not on cmr names no topic: its mail is bulk or direct,
 	 * unless the sender it is names one. */
 	const char *topic = m->topic;
@@ -88,6 +86,105 @@ static int intake_alias(struct app_tx *t, const struct intake_message *m,
 	else
 		*o = (struct intake_result){ INTAKE_REFUSED, d->reason };
 	return STORE_OK;
+}
+
+/* The first relationship of the person, not ended, whose brand sent m. */
+struct own_match {
+	const struct intake_message *m;
+	uint64_t rel;
+};
+
+static int own_match_one(const struct store_relationship *r, void *arg)
+{
+	struct own_match *w = arg;
+	if (!intake_brand_sent(w->m, r))
+		return 0;
+	w->rel = r->id;
+	return 1;
+}
+
+/* Mail to a person's own address (app/own_address.h): from a blocked
+ * domain, the uniform refusal and nothing recorded; from the brand of
+ * one of the person's relationships, filed as if it had written to that
+ * alias; from a stranger, to Later or refused, as the person chose. */
+static int intake_own(struct app_tx *t, const struct intake_message *m,
+		      const char *rcpt, struct intake_result *o)
+{
+	struct store_own_address own;
+	char addr[sizeof(own.address)];
+	o->outcome = INTAKE_UNIFORM;
+	if (!own_address_normal(rcpt, addr, sizeof(addr)))
+		return STORE_OK;
+	int rc = store_own_address_get(t->reads, 0, addr, &own);
+	if (rc != STORE_OK) {
+		o->outcome =
+			rc == STORE_NOT_FOUND ? INTAKE_UNIFORM : INTAKE_FAULT;
+		return STORE_OK;
+	}
+	uint64_t person = own.person;
+	bool refuse = own.strangers == OWN_STRANGERS_REFUSE;
+	bool blocked = own_address_blocks(own.blocked, m->from_domain,
+					  m->from_org ? m->from_org : "");
+	store_own_address_clear(&own);
+	if (blocked)
+		return STORE_OK;
+	struct own_match w = { m, 0 };
+	if (m->from_ok &&
+	    store_relationship_list(
+		    t->reads,
+		    &(struct store_relationship_filter){ .person = person,
+							 .open = true,
+							 .limit = INT32_MAX },
+		    own_match_one, &w) != STORE_OK) {
+		o->outcome = INTAKE_FAULT;
+		return STORE_OK;
+	}
+	if (w.rel != 0) {
+		struct store_relationship r;
+		rc = store_relationship_get(t->reads, w.rel, NULL, &r);
+		if (rc != STORE_OK) {
+			o->outcome = INTAKE_FAULT;
+			return STORE_OK;
+		}
+		return intake_rel(t, m, &r, o);
+	}
+	struct message_in in = {
+		.channel = CHANNEL_EMAIL,
+		.topic = m->bulk ? TOPIC_BULK : TOPIC_DIRECT,
+		.subject = m->subject,
+		.body = m->data,
+		.body_len = m->len,
+		.sender = m->sender,
+		.headers = m->data,
+		.headers_len = m->header_len,
+		.now_ms = t->now_ms,
+	};
+	struct message_out mo = { 0 };
+	enum app_status st = message_stranger_tx(t, person, refuse, &in, &mo);
+	if (st == APP_NOT_FOUND)
+		return STORE_OK; /* erased meanwhile: the uniform reply */
+	if (st != APP_OK)
+		return STORE_FAULT; /* the whole message: try again */
+	/* A stranger learns nothing of the person's choices or caps. */
+	if (mo.decision.outcome != GATE_REFUSE)
+		o->outcome = INTAKE_ACCEPTED;
+	return STORE_OK;
+}
+
+/* One alias: looked up through the job's transaction, decided, recorded;
+ * an address that is no alias may be a person's own address. */
+static int intake_alias(struct app_tx *t, const struct intake_message *m,
+			const char *alias, struct intake_result *o)
+{
+	struct store_relationship r;
+	int rc = store_relationship_get(t->reads, 0, alias, &r);
+	if (rc == STORE_NOT_FOUND)
+		return intake_own(t, m, alias, o);
+	if (rc != STORE_OK) {
+		o->outcome = INTAKE_FAULT;
+		return STORE_OK;
+	}
+	return intake_rel(t, m, &r, o);
 }
 
 static int intake_run(struct app_tx *t, void *arg)

@@ -16,15 +16,18 @@
 #include "app/sealed.h"
 #include "base/log.h"
 #include "core/brand_state.h"
+#include "core/channel.h"
 #include "core/id.h"
 #include "core/terms.h"
 #include "store/store.h"
 
 /* ---- Deciding ---- */
 
-enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
-				  uint64_t attempt, int op, int folder,
-				  int64_t now)
+/* message_outbox_tx; `push` false: the Maildir only, never the webhook
+ * or the forward (a stranger's message). */
+static enum app_status outbox_tx(struct app_tx *t, uint64_t person,
+				 uint64_t attempt, int op, int folder,
+				 int64_t now, bool push)
 {
 	bool maildir_on = t->cfg->maildir_root[0] != '\0';
 	if (!maildir_on && op != STORE_OUTBOX_DELIVER)
@@ -46,17 +49,24 @@ enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
 		rc = store_outbox_add(t->tx, &o);
 	/* A webhook or a forward hears of new deliveries only: neither has
 	 * folders. */
-	if (rc == STORE_OK && p->webhook && op == STORE_OUTBOX_DELIVER &&
-	    attempt != 0) {
+	if (rc == STORE_OK && push && p->webhook &&
+	    op == STORE_OUTBOX_DELIVER && attempt != 0) {
 		o.adapter = STORE_ADAPTER_WEBHOOK;
 		rc = store_outbox_add(t->tx, &o);
 	}
-	if (rc == STORE_OK && p->forward && t->cfg->smarthost[0] &&
+	if (rc == STORE_OK && push && p->forward && t->cfg->smarthost[0] &&
 	    op == STORE_OUTBOX_DELIVER && attempt != 0) {
 		o.adapter = STORE_ADAPTER_FORWARD;
 		rc = store_outbox_add(t->tx, &o);
 	}
 	return app_from_store(rc);
+}
+
+enum app_status message_outbox_tx(struct app_tx *t, uint64_t person,
+				  uint64_t attempt, int op, int folder,
+				  int64_t now)
+{
+	return outbox_tx(t, person, attempt, op, folder, now, true);
 }
 
 /* The gate's input for a message on channel ch to relationship r. */
@@ -219,6 +229,105 @@ message_decide_keyed(struct app_tx *t, const struct message_in *in,
 	out->id = at.id;
 	out->decision = d;
 	out->silent = p->global.silent;
+	out->duplicate = false;
+	return APP_OK;
+}
+
+/* ---- Strangers, at the person's own address ---- */
+
+enum app_status message_stranger_tx(struct app_tx *t, uint64_t person,
+				    bool refuse, const struct message_in *in,
+				    struct message_out *out)
+{
+	int64_t now = in->now_ms / 1000;
+	struct person_entry *p = gate_state_person(t, person, now);
+	if (p == NULL)
+		return APP_FAULT;
+	/* The terms a stranger gets: email, any topic, to Later, no cap of
+	 * its own; the person's global terms decide the rest. */
+	struct terms_compiled st;
+	memset(&st, 0, sizeof(st));
+	st.channels = 1u << CHANNEL_EMAIL;
+	st.topics_all = true;
+	st.folder = FOLDER_LATER;
+	struct window_set none = { 0 };
+	memset(none.at, -1, sizeof(none.at));
+	struct gate_input gi = {
+		.terms = &st,
+		.global = &p->global,
+		.tz = p->tz,
+		.window = gate_state_window(&none, CHANNEL_EMAIL),
+		.exempt = gate_state_window(&none, WINDOW_EXEMPT),
+		.global_window = gate_state_window(&p->wins, CHANNEL_EMAIL),
+		.now = now,
+		.hold_queue = t->cfg->hold_queue,
+		.topic = GATE_TOPIC_NONE,
+		.stage = GATE_STAGE_FULL,
+		.channel = CHANNEL_EMAIL,
+		.rel_state = REL_ACTIVE,
+		.alias_known = true,
+		.sender_is_brand = true,
+	};
+	struct gate_decision d = gate_decide(&gi);
+	/* Never held: there is no relationship to hold it for. Over the
+	 * global cap it is refused; inside quiet hours it lands in Later,
+	 * which disturbs no one (a stranger's message is never pushed to a
+	 * webhook or forwarded, see below). */
+	if (d.outcome == GATE_HOLD && d.reason == GATE_QUIET_HOURS)
+		d = (struct gate_decision){ .outcome = GATE_DELIVER,
+					    .reason = GATE_OK,
+					    .folder = FOLDER_LATER };
+	else if (d.outcome == GATE_HOLD)
+		d = (struct gate_decision){ .outcome = GATE_REFUSE,
+					    .reason = d.reason };
+	if (refuse && d.outcome != GATE_REFUSE)
+		d = (struct gate_decision){ .outcome = GATE_REFUSE,
+					    .reason = GATE_STRANGER };
+	metrics_decision(d.outcome, d.reason);
+	bool keep_body = d.outcome == GATE_DELIVER;
+	struct store_attempt at = {
+		.id = store_new_time_key(in->now_ms),
+		.person = person,
+		.channel = CHANNEL_EMAIL,
+		.topic = in->topic,
+		.decision = d.outcome,
+		.reason = d.reason,
+		.folder = keep_body ? d.folder : -1,
+		.decided_at = keep_body ? now : 0,
+		.received_at = now,
+		.sender = in->sender,
+		.subject = in->subject,
+		.headers = in->headers,
+		.headers_len = in->headers_len,
+		.body = keep_body ? in->body : NULL,
+		.body_len = keep_body ? in->body_len : 0,
+		.sealed = true,
+	};
+	struct sealed_key k = { 0 };
+	struct sealed_attempt sealed = { 0 };
+	int st_key = sealed_key(t->reads, t->keys, person, &k);
+	if (st_key != APP_OK) {
+		sealed_key_clear(&k);
+		return st_key == APP_NOT_FOUND ? APP_NOT_FOUND : APP_FAULT;
+	}
+	int rc = sealed_attempt(&k, &at, &sealed) != 0 ? STORE_FAULT : STORE_OK;
+	sealed_key_clear(&k);
+	if (rc == STORE_OK)
+		rc = store_attempt_insert(t->tx, &at);
+	sealed_attempt_clear(&sealed);
+	if (rc != STORE_OK)
+		return app_from_store(rc);
+	/* A stranger's message counts in the person's caps; it goes to the
+	 * Maildir's Later, and never to the webhook or the forward: the
+	 * own address keeps strangers away from the person's mailbox. */
+	if (keep_body && (gate_state_apply(t, NULL, p, CHANNEL_EMAIL, &d, now,
+					   0) != APP_OK ||
+			  outbox_tx(t, person, at.id, STORE_OUTBOX_DELIVER, -1,
+				    now, false) != APP_OK))
+		return APP_FAULT;
+	out->id = at.id;
+	out->decision = d;
+	out->silent = false;
 	out->duplicate = false;
 	return APP_OK;
 }

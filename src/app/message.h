@@ -80,6 +80,19 @@ enum app_status message_by_hand_begin(struct app *a, uint64_t person,
 				      struct app_write *w,
 				      struct app_error *err);
 
+/* Mail to the person's own address from a stranger (a sender with no
+ * relationship; app/own_address.h), decided and recorded in the current
+ * write job: an attempt with no relationship and no brand, its content
+ * sealed. The person's global terms decide (do-not-contact, the global
+ * cap); a delivery goes to Later, counts in the global window and is
+ * never held (inside quiet hours it lands in Later all the same) nor
+ * pushed to a webhook or forward. `refuse`: the person refuses strangers
+ * (GATE_STRANGER). in->relationship and in->brand are not read.
+ * APP_NOT_FOUND for an erased person (nothing recorded). */
+enum app_status message_stranger_tx(struct app_tx *t, uint64_t person,
+				    bool refuse, const struct message_in *in,
+				    struct message_out *out);
+
 /* Mail to a relationship's alias at RCPT time (the Postfix policy
  * service): the gate's recipient stage (rows 3–6) in the current write
  * job. A refusal is recorded as an attempt with the unverified envelope

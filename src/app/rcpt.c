@@ -13,6 +13,7 @@
 #include "app/gate_state.h"
 #include "app/message.h"
 #include "app/reply.h"
+#include "app/own_address.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/terms.h"
@@ -137,6 +138,23 @@ static struct gate_decision rcpt_decide(const struct rcpt_facts *f, int64_t now)
 	return gate_decide(&in);
 }
 
+/* An address that is no alias: a person's own address passes (its mail
+ * is decided with the message, at LMTP: who sent it decides), anything
+ * else is the uniform refusal. */
+static enum rcpt_verdict rcpt_own(struct app *a, const char *rcpt)
+{
+	struct store_own_address own;
+	char addr[sizeof(own.address)];
+	if (!own_address_normal(rcpt, addr, sizeof(addr)))
+		return RCPT_REJECT;
+	int rc = store_own_address_get(a->reads, 0, addr, &own);
+	if (rc == STORE_OK)
+		store_own_address_clear(&own);
+	return rc == STORE_OK	       ? RCPT_PASS
+	       : rc == STORE_NOT_FOUND ? RCPT_REJECT
+				       : RCPT_FAULT;
+}
+
 struct rcpt_job {
 	uint64_t relationship;
 	const char *sender;
@@ -179,8 +197,10 @@ enum rcpt_verdict rcpt_check(struct app *a, struct rcpt_cache *c,
 		/* gen was read before the store: a change committed after
 		 * it moves the generation, and this entry is not used. */
 		enum app_status rc = rcpt_load(a, alias, &f);
+		if (rc == APP_NOT_FOUND)
+			return rcpt_own(a, alias);
 		if (rc != APP_OK)
-			return rc == APP_NOT_FOUND ? RCPT_REJECT : RCPT_FAULT;
+			return RCPT_FAULT;
 		if (strlen(alias) < sizeof(s->alias)) {
 			pthread_mutex_lock(lock);
 			s->generation = gen;

@@ -173,6 +173,8 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 				*p = (char)tolower((unsigned char)*p);
 			mailmsg_domain(out->from, out->from_domain,
 				       sizeof(out->from_domain));
+			mailmsg_copy(out->from_name, sizeof(out->from_name),
+				     internet_address_get_name(ia));
 		}
 	}
 	g_object_unref(msg);

@@ -18,6 +18,7 @@
 struct mailmsg {
 	char from[321];	       /* the first From mailbox, lower case; "" */
 	char from_domain[254]; /* its domain; "" */
+	char from_name[200];   /* its display name, decoded; "" */
 	char subject[999];     /* decoded (RFC 2047), UTF-8; "" */
 	char message_id[256];  /* without the angle brackets; "" */
 	char topic[65];	       /* CMR-Topic, trimmed; "" when absent */

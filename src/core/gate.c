@@ -74,6 +74,10 @@ const struct gate_reason_info gate_reasons[GATE_REASON_COUNT] = {
 	[GATE_DISCARDED] = { "discarded", "not_accepted",
 			     "550 5.7.1 not_accepted",
 			     "you discarded it while it was held" },
+	[GATE_STRANGER] = { "stranger", "not_accepted",
+			    "550 5.7.1 not_accepted",
+			    "from a sender you have no relationship with; "
+			    "your own address refuses them" },
 };
 
 int gate_reason_parse(const char *wire)

@@ -50,6 +50,9 @@ enum gate_reason {
 	GATE_HOLD_QUEUE_FULL = 12,
 	GATE_DISCARDED = 13, /* not a row: the person discarded it while
 				held (POST /v1/me/messages/{id}/discard) */
+	GATE_STRANGER = 14,  /* not a row: mail to the person's own address
+				from a sender with no relationship, which
+				they chose to refuse (app/own_address.h) */
 	GATE_REASON_COUNT
 };
 

@@ -58,6 +58,17 @@ void api_me_relationship_mute(struct http_request *r);
 void api_me_relationship_unmute(struct http_request *r);
 void api_me_relationship_end(struct http_request *r);
 void api_me_receipts(struct http_request *r);
+/* 201 with the person's new relationship `id` as GET shows it (made by
+ * the person: POST /v1/me/relationships, or a stranger's sender kept). */
+void api_relationship_created(struct http_request *r, uint64_t id);
+
+/* api_address.c */
+void api_me_address_get(struct http_request *r);
+void api_me_address_put(struct http_request *r);
+void api_me_address_delete(struct http_request *r);
+void api_me_address_unblock(struct http_request *r);
+void api_me_message_keep(struct http_request *r);
+void api_me_message_block(struct http_request *r);
 
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);

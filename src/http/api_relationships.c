@@ -127,10 +127,15 @@ static void made_after(struct http_request *r)
 		http_app_error(r, r->app_status, &r->app_err, w->kind);
 		return;
 	}
+	api_relationship_created(r, w->acc.relationship);
+}
+
+void api_relationship_created(struct http_request *r, uint64_t id)
+{
 	json_t *view = NULL;
 	struct app_error err = { 0 };
-	if (relationship_person_view(r->app, r->person, w->acc.relationship,
-				     false, &view, &err) != APP_OK) {
+	if (relationship_person_view(r->app, r->person, id, false, &view,
+				     &err) != APP_OK) {
 		http_problem(r, 503, NULL, "the relationship cannot be read");
 		return;
 	}

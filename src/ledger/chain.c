@@ -37,6 +37,9 @@ const char *const chain_types[] = {
 	"unsubscribe.sent",
 	"reply.sent",
 	"erasure",
+	"address.changed",
+	"sender.blocked",
+	"sender.unblocked",
 	NULL,
 };
 

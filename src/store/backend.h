@@ -174,6 +174,13 @@ struct store_ops {
 	int (*reply_list)(struct store_rd *, uint64_t, uint64_t, uint64_t, int,
 			  store_reply_cb, void *);
 	int (*reply_settle)(struct store_tx *, uint64_t, int, int64_t);
+	int (*own_address_get)(struct store_rd *, uint64_t, const char *,
+			       struct store_own_address *);
+	int (*own_address_put)(struct store_tx *,
+			       const struct store_own_address *);
+	int (*own_address_delete)(struct store_tx *, uint64_t);
+	int (*own_address_used)(struct store_rd *, uint64_t,
+				store_own_address_cb, void *);
 };
 
 /* Where a read goes (store.h): the reader connections (tx NULL), or a

@@ -408,4 +408,14 @@ int sqlite_ledger_head_save(struct store_tx *tx, uint64_t person, int64_t seq,
 int sqlite_ledger_signed_head(struct store_rd *rd, uint64_t person,
 			      char **note);
 
+/* ---- Own addresses (sqlite_own_address.c) ---- */
+
+int sqlite_own_address_get(struct store_rd *rd, uint64_t person,
+			   const char *address, struct store_own_address *out);
+int sqlite_own_address_put(struct store_tx *tx,
+			   const struct store_own_address *o);
+int sqlite_own_address_delete(struct store_tx *tx, uint64_t person);
+int sqlite_own_address_used(struct store_rd *rd, uint64_t person,
+			    store_own_address_cb cb, void *arg);
+
 #endif

@@ -169,6 +169,9 @@ static const char sql_erase_reads[] =
 	"DELETE FROM field_reads WHERE person = ?";
 static const char sql_erase_outbox[] = "DELETE FROM outbox WHERE person = ?";
 static const char sql_erase_replies[] = "DELETE FROM replies WHERE person = ?";
+/* The own address (its directory rows became tombstones above). */
+static const char sql_erase_own[] =
+	"DELETE FROM own_addresses WHERE person = ?";
 static const char sql_erase_person[] =
 	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
@@ -209,7 +212,7 @@ int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 				      sql_erase_codes,	  sql_erase_heads,
 				      sql_erase_terms,	  sql_erase_versions,
 				      sql_erase_reads,	  sql_erase_outbox,
-				      sql_erase_replies };
+				      sql_erase_replies, sql_erase_own };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;

@@ -672,3 +672,32 @@ uint64_t store_new_time_key(int64_t now_ms)
 		ms = 0;
 	return ((uint64_t)ms << 22) | (c & 0x3fffffu);
 }
+
+void store_own_address_clear(struct store_own_address *o)
+{
+	free(o->blocked);
+	o->blocked = NULL;
+}
+
+int store_own_address_get(struct store_rd *rd, uint64_t person,
+			  const char *address, struct store_own_address *out)
+{
+	return rd->store->ops->own_address_get(rd, person, address, out);
+}
+
+int store_own_address_put(struct store_tx *tx,
+			  const struct store_own_address *o)
+{
+	return TX_OPS(tx)->own_address_put(tx, o);
+}
+
+int store_own_address_delete(struct store_tx *tx, uint64_t person)
+{
+	return TX_OPS(tx)->own_address_delete(tx, person);
+}
+
+int store_own_address_used(struct store_rd *rd, uint64_t person,
+			   store_own_address_cb cb, void *arg)
+{
+	return rd->store->ops->own_address_used(rd, person, cb, arg);
+}

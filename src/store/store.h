@@ -792,6 +792,41 @@ int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
  * taken. Other processes may still open and write the store. */
 int store_lock(struct store *s, char *err, size_t errlen);
 
+/* ---- A person's own address (strangers to Later) ---- */
+
+/* A person's own address at the relay: mail from senders with no
+ * relationship lands in Later or is refused (app/own_address.h). */
+struct store_own_address {
+	uint64_t person;
+	char address[160];   /* local part @ alias domain, lower case */
+	char local_part[65]; /* as chosen, lower case */
+	int strangers;	     /* 0: to Later, 1: refused */
+	char *blocked;	     /* JSON array of blocked domains (owned) */
+	int64_t created_at;
+	char tombstone[72]; /* put: the address's tombstone (an erased
+			       person's directory row), or "" */
+};
+void store_own_address_clear(struct store_own_address *o);
+/* The person's own address (address NULL), or the one that is `address`
+ * now: STORE_NOT_FOUND when none. */
+int store_own_address_get(struct store_rd *rd, uint64_t person,
+			  const char *address, struct store_own_address *out);
+/* Sets the person's own address (replacing theirs) and records it in the
+ * alias directory, where it stays for good: STORE_CONFLICT when that
+ * address is in the directory for anything but this person's own
+ * address (an alias, another person's address), or its tombstone
+ * o->tombstone is (an erased person's). */
+int store_own_address_put(struct store_tx *tx,
+			  const struct store_own_address *o);
+/* Removes the person's own address (its directory row stays):
+ * STORE_NOT_FOUND when they have none. */
+int store_own_address_delete(struct store_tx *tx, uint64_t person);
+typedef int (*store_own_address_cb)(const char *address, void *arg);
+/* Every own address the person ever had, from the alias directory (for
+ * the tombstones of an erasure). */
+int store_own_address_used(struct store_rd *rd, uint64_t person,
+			   store_own_address_cb cb, void *arg);
+
 /* ---- Keys ---- */
 
 /* A fresh random key for a new row (never 0, never reused in practice). */

@@ -42,6 +42,7 @@ export function reasonText(m) {
     case 'quiet_hours': return 'It came during your quiet hours.';
     case 'hold_queue_full': return `Too many of ${b}'s messages were already waiting.`;
     case 'discarded': return 'You discarded it while it was held.';
+    case 'stranger': return 'It came to your own address from someone you have no relationship with, and you refuse such mail.';
     default: {
       const e = m.explanation || m.reason || '';
       return e ? e.charAt(0).toUpperCase() + e.slice(1) + '.' : '';

@@ -6,6 +6,7 @@
 import { api } from './api.js';
 import { busy, check, field, fill, formError, h, heading, toast, when } from './ui.js';
 import { copyButton, withPassword } from './me.js';
+import { ownAddressCard } from './own-address.js';
 
 const change = (patch) => (password) => api.patch('/v1/me/delivery', { password, ...patch });
 
@@ -120,7 +121,7 @@ function webhookCard(d, ctx, secret) {
         action: change({ webhook: { url: url.value.trim() } }) });
       if (r) {
         toast('The webhook is set.');
-        show(ctx, r, r.webhook && r.webhook.secret);
+        show(ctx, r, r.webhook && r.webhook.secret, ctx.main.querySelector('section[aria-labelledby=oa-h]'));
       }
     });
   });
@@ -140,10 +141,10 @@ function outboxLine(d) {
   return null;
 }
 
-function show(ctx, d, secret) {
+function show(ctx, d, secret, own) {
   fill(ctx.main,
     ...heading('Delivery', 'Your messages always stay in your cmr inbox. Here you choose where else they go.'),
-    outboxLine(d), maildirCard(d, ctx), forwardCard(d, ctx), webhookCard(d, ctx, secret));
+    outboxLine(d), maildirCard(d, ctx), forwardCard(d, ctx), webhookCard(d, ctx, secret), own);
   if (secret) {
     const s = ctx.main.querySelector('.me-secret button');
     if (s) s.focus();
@@ -151,7 +152,7 @@ function show(ctx, d, secret) {
 }
 
 export async function render(ctx) {
-  const d = await api.get('/v1/me/delivery');
+  const [d, own] = await Promise.all([api.get('/v1/me/delivery'), ownAddressCard(ctx)]);
   if (ctx.stale()) return;
-  show(ctx, d, null);
+  show(ctx, d, null, own);
 }

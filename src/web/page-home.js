@@ -66,7 +66,7 @@ const REASON = {
   channel_do_not_contact: 'do not contact', channel_not_permitted: 'channel not allowed',
   topic_missing: 'no topic', topic_not_wanted: 'topic not wanted', frequency_cap: 'over your limit',
   global_frequency_cap: 'over your overall limit', quiet_hours: 'quiet hours',
-  hold_queue_full: 'too many held', discarded: 'discarded by you',
+  hold_queue_full: 'too many held', discarded: 'discarded by you', stranger: 'from a stranger',
 };
 export function reasonWords(code) { return REASON[code] || String(code || '').replace(/_/g, ' '); }
 

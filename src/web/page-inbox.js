@@ -16,6 +16,7 @@ import {
   label, relative, showErrors, toast, when,
 } from './ui.js';
 import { reasonText } from './page-attempts.js';
+import { strangerActions } from './own-address.js';
 
 const BUILTIN = { inbox: 'Inbox', later: 'Later' };
 
@@ -74,7 +75,7 @@ function messageItem(m) {
         h('span', { class: 'ib-from' },
           m.read ? null : h('span', { class: 'ib-dot', 'aria-hidden': 'true' }),
           m.read ? null : h('span', { class: 'ib-sr', text: 'Unread: ' }),
-          (m.brand && m.brand.name) || 'Unknown sender'),
+          (m.brand && m.brand.name) || m.sender || 'Unknown sender'),
         h('time', { class: 'ib-time', datetime: m.received_at || '', title: when(m.received_at), text: relative(m.received_at) })),
       h('span', { class: 'title', text: m.subject || '(no subject)' }),
       m.channel !== 'email' ? h('span', { class: 'badge muted', text: label(CHANNELS, m.channel) }) : null));
@@ -292,12 +293,13 @@ async function renderMessage(ctx) {
     !delivered ? h('p', { class: `notice ${m.reason === 'sender_not_brand' ? 'danger' : 'warn'}` },
       h('strong', { text: m.decision === 'hold' ? 'Held. ' : 'Refused. ' }), reasonText(m),
       m.decision === 'hold' && m.deliver_at ? ` It will be decided again ${when(m.deliver_at)}.` : '') : null,
-    !m.sender_verified && m.reason !== 'sender_not_brand' ? h('p', { class: 'notice warn',
+    !m.sender_verified && m.reason !== 'sender_not_brand' && m.brand ? h('p', { class: 'notice warn',
       text: `cmr could not verify that this came from ${brand}: the mail server did not prove who sent it.` }) : null,
     h('div', { class: 'card ib-message' },
       facts(m),
       delivered ? h('div', { class: 'row ib-actions' }, readBtn, delBtn) : null,
       delivered ? moveForm(ctx, m, list, back) : null),
+    strangerActions(ctx, m),
     toggle,
     body,
     att.length ? h('section', { class: 'card ib-att', 'aria-labelledby': 'ib-att-h' },

@@ -72,6 +72,11 @@ export function sentence(e, brand, made = false) {
     case 'unsubscribe.sent': return `cmr unsubscribed you at ${B}`;
     case 'reply.sent': return `You replied to ${B} through your alias`;
     case 'erasure': return 'Your account was erased';
+    case 'address.changed': return d.on
+      ? `You turned your own address on: mail from strangers is ${d.strangers === 'refuse' ? 'refused' : 'put in Later'}`
+      : 'You turned your own address off';
+    case 'sender.blocked': return `You blocked ${d.domain || 'a sender'} at your own address`;
+    case 'sender.unblocked': return `You lifted the block of ${d.domain || 'a sender'}`;
     default: return e.type;
   }
 }

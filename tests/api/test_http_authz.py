@@ -266,6 +266,17 @@ FOREIGN = {
         lambda w: (w.ana,
                    f"/v1/me/messages/{w.bob.messages()[0]['id']}/discard",
                    None),
+    ("POST", "/v1/me/messages/{id}/keep"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/keep",
+                   None),
+    ("POST", "/v1/me/messages/{id}/block"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/block",
+                   None),
+    # A blocked domain is named, not an id: none of Bob's is Ana's.
+    ("DELETE", "/v1/me/address/blocked/{id}"):
+        lambda w: (w.ana, "/v1/me/address/blocked/bolt.example", None),
     # A folder is named, not an id: Bob's own folder is unknown to Ana.
     ("POST", "/v1/me/folders/{id}/empty"):
         lambda w: (w.ana, "/v1/me/folders/bobs/empty", None),
@@ -335,8 +346,10 @@ def test_lists_hold_only_ones_own(worlds):
 
 # --- malformed and made-up ids --------------------------------------------
 
+# Folders and blocked domains are named, not ids.
 ID_ROUTES = [r for r in GUARDED
-             if "{id}" in r[1] and "/folders/" not in r[1]]
+             if "{id}" in r[1] and "/folders/" not in r[1] and
+             "/blocked/" not in r[1]]
 BODIES = {"PUT": TERMS, "PATCH": {"read": True}}
 BAD_IDS = ["nope", "rel_", "rel_!!!!!!!!!!!!!!!!", "rel_k3x9q2r7m4vt8wzq",
            "REL_K3X9Q2R7M4VT8WZP", "rel_k3x9q2r7m4vt8wzp0", "%00", "x" * 127,

@@ -1233,6 +1233,7 @@ static const struct {
 	{ GATE_QUIET_HOURS, "quiet_hours", NULL },
 	{ GATE_HOLD_QUEUE_FULL, "hold_queue_full", "not_accepted" },
 	{ GATE_DISCARDED, "discarded", "not_accepted" },
+	{ GATE_STRANGER, "stranger", "not_accepted" },
 };
 
 Test(gate, reason_codes_are_stable)
