@@ -1,7 +1,8 @@
 // page-terms.js — the person's terms over every brand (GET/PATCH
 // /v1/me/terms): time zone, channels no brand may use, quiet hours, caps
-// over all brands, how long Later keeps messages, and how refusals are
-// answered. The API lists no time zones, so the list is the browser's
+// over all brands, how long Later keeps messages, how refusals are
+// answered, and the terms of new aliases the person makes
+// (person_made_terms). The API lists no time zones, so the list is the browser's
 // (Intl.supportedValuesOf); the server checks the name against its own
 // zoneinfo and says so next to the field when it does not know it.
 import { api } from './api.js';
@@ -53,6 +54,79 @@ function capRow(ch, cap) {
     if (/^\d+$/.test(per.value)) Object.assign(out, { per_seconds: Number(per.value), per: null });
     else Object.assign(out, { per: per.value, per_seconds: null });
     return out;
+  } };
+}
+
+// "New aliases you make": the terms a relationship the person makes
+// takes (from the web app without terms of its own, or from a password
+// manager). read() is the whole object for the merge patch: what is
+// turned off is sent as null, so nothing of an older setting stays.
+function aliasTerms(pm) {
+  const email = (pm && pm.channels && pm.channels.email) || { allowed: true };
+  const allowed = check('Let the shop email me', { name: 'pm_allowed', checked: email.allowed !== false });
+  const maxId = nextId('pm');
+  const max = h('input', { type: 'number', min: 0, max: 10000, id: maxId, inputmode: 'numeric',
+    name: 'person_made_terms.channels.email.cap.max', value: email.cap ? String(email.cap.max) : '' });
+  const per = h('select', { 'aria-label': 'New aliases: counted per' },
+    PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
+  const key = email.cap ? (email.cap.per || String(email.cap.per_seconds)) : 'week';
+  if (!PERIODS.some(([v]) => v === key)) per.append(h('option', { value: key, text: `${Math.round(Number(key) / 3600)} hours, rolling` }));
+  per.value = key;
+  const cap = h('div', { class: 'field me-cap', 'data-field': 'person_made_terms.channels.email.cap.max' },
+    h('label', { for: maxId, class: 'me-cap-ch', text: 'Email' }),
+    h('span', { class: 'me-cap-words' }, 'at most ', max, ' per ', per),
+    h('p', { class: 'error', hidden: true }));
+  const direct = pm && Array.isArray(pm.topics) && pm.topics.length === 1 && pm.topics[0] === 'direct';
+  const which = [
+    ['all', 'All their mail', 'Order confirmations, messages written to you, and their newsletters.'],
+    ['direct', 'Only mail written to me', 'Receipts, replies and other mail to you alone. Newsletters and other bulk mail are refused.'],
+  ].map(([v, t, d]) => {
+    const id = nextId('pmt');
+    return h('div', { class: 'me-choice' },
+      h('input', { type: 'radio', name: 'pm_topics', value: v, id, checked: (direct ? 'direct' : 'all') === v,
+        'aria-describedby': `${id}-d` }),
+      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
+        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
+  });
+  const bulkLater = check('Put their newsletters and other bulk mail in Later',
+    { name: 'pm_bulk_later', checked: !!(pm && pm.topic_folders && /^later$/i.test(pm.topic_folders.bulk || '')) });
+  const folder = h('input', { type: 'text', name: 'person_made_terms.folder', maxlength: 64, autocomplete: 'off',
+    value: (pm && pm.folder) || 'inbox' });
+  const sync = () => {
+    const on = allowed.querySelector('input').checked;
+    const onlyDirect = which[1].querySelector('input').checked;
+    max.disabled = per.disabled = !on;
+    for (const w of which) w.querySelector('input').disabled = !on;
+    bulkLater.querySelector('input').disabled = !on || onlyDirect;
+    folder.disabled = !on;
+  };
+  for (const el of [allowed, ...which]) el.querySelector('input').addEventListener('change', sync);
+  sync();
+  const card = h('section', { class: 'card' },
+    h('h2', { text: 'New aliases you make' }),
+    h('p', { class: 'muted', text: 'When you make an alias for a shop that is not on cmr (here, or from your password manager at a sign-up form), it starts with these terms. You can change each one\'s terms later. Leave the number empty for no limit.' }),
+    fieldset('Terms for new aliases', 'person_made_terms', true,
+      h('div', {}, allowed),
+      cap,
+      h('div', { class: 'me-sub' }, h('p', { class: 'me-choice-t', text: 'Which of their mail' }), which, bulkLater),
+      h('div', { class: 'me-sub' }, field('Folder for their mail', folder, 'Inbox, Later, or a folder of your own, such as "Shops".'))));
+  return { card, read() {
+    if (!allowed.querySelector('input').checked) {
+      return { channels: { email: { allowed: false, cap: null } } };
+    }
+    let c = null;
+    if (max.value.trim() !== '') {
+      c = { max: Number(max.value) };
+      if (/^\d+$/.test(per.value)) Object.assign(c, { per_seconds: Number(per.value), per: null });
+      else Object.assign(c, { per: per.value, per_seconds: null });
+    }
+    const onlyDirect = which[1].querySelector('input').checked;
+    return {
+      channels: { email: { allowed: true, cap: c } },
+      topics: onlyDirect ? ['direct'] : 'all',
+      topic_folders: { bulk: !onlyDirect && bulkLater.querySelector('input').checked ? 'later' : null },
+      folder: folder.value.trim() || 'inbox',
+    };
   } };
 }
 
@@ -108,6 +182,9 @@ export async function render(ctx) {
         h('p', { class: 'muted small', id: `${id}-d`, text: d })));
   });
 
+  // New aliases: shown where the server has them (person_made_terms).
+  const aliases = 'person_made_terms' in terms ? aliasTerms(terms.person_made_terms) : null;
+
   const submit = h('button', { type: 'submit', class: 'primary', text: 'Save my terms' });
   const form = h('form', { class: 'form me-terms', novalidate: true },
     h('section', { class: 'card' },
@@ -132,6 +209,7 @@ export async function render(ctx) {
     h('section', { class: 'card' },
       h('h2', { text: 'When a message is refused' }),
       fieldset('How cmr answers the sender', 'refusal', true, refusal)),
+    aliases ? aliases.card : null,
     formError(),
     h('div', { class: 'row me-save' }, submit));
 
@@ -150,6 +228,7 @@ export async function render(ctx) {
         later_retention_days: later.value.trim() === '' ? null : Number(later.value),
         refusal: form.querySelector('input[name=refusal]:checked').value,
       };
+      if (aliases) patch.person_made_terms = aliases.read();
       if (on && !days.length) {
         throw Object.assign(new Error('days'), { status: 422, problem: {},
           errors: [{ field: 'quiet_hours.days', detail: 'Pick at least one day, or turn quiet hours off.' }] });
