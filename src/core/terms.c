@@ -1209,8 +1209,19 @@ static int parse_person_made(const json_t *v, struct global_terms *g,
 	terms_person_made_ask(&ask);
 	if (terms_parse(v, &ask, TERMS_MODE_ACCEPT, &g->person_made, &sub) ==
 	    0) {
-		g->person_made_set = true;
-		return 0;
+		/* Kept in the form its own JSON parses back to (an omitted
+		 * "topics" and "all" read alike), so that global terms read
+		 * back from the store are the same struct. */
+		json_t *canon = terms_to_json(&g->person_made);
+		int rc = canon ? terms_parse(canon, &ask, TERMS_MODE_ACCEPT,
+					     &g->person_made, &sub)
+			       : fail(&sub, TERMS_ERR_VALUE, "",
+				      "out of memory");
+		json_decref(canon);
+		if (rc == 0) {
+			g->person_made_set = true;
+			return 0;
+		}
 	}
 	char path[PATH_MAX_LEN + 32];
 	snprintf(path, sizeof path, "person_made_terms%s%s",

@@ -146,9 +146,12 @@ function aliasesCard(tokens, domain, ctx) {
       const row = h('li', { class: 'me-session' },
         h('div', {},
           h('p', { class: 'title' }, t.name || 'Alias token', ' ', h('span', { class: 'badge muted', text: 'Makes aliases' })),
+          // Last use is kept to the minute: within the first one the
+          // token may have been used already, so nothing is said.
           h('p', { class: 'small muted', text: [
-            t.last_used_at && t.last_used_at !== t.created_at ? `Last used ${relative(t.last_used_at)}` : 'Not used yet',
-            `made ${when(t.created_at)}`].join(' · ') }),
+            `Made ${when(t.created_at)}`,
+            t.last_used_at && t.last_used_at !== t.created_at ? `last used ${relative(t.last_used_at)}` : null,
+          ].filter(Boolean).join(' · ') }),
           formError()),
         revoke);
       revoke.addEventListener('click', () => busy(revoke, row, async () => {

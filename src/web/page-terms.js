@@ -28,17 +28,41 @@ function fieldset(legend, name, quiet, ...children) {
   return h('fieldset', { class: 'field', 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), err, ...children);
 }
 
-function capRow(ch, cap) {
-  const id = nextId('cap');
-  const max = h('input', { type: 'number', min: 0, max: 10000, name: `caps.${ch}.max`, id,
-    value: cap ? String(cap.max) : '', inputmode: 'numeric' });
-  const per = h('select', { name: `caps.${ch}.per`, 'aria-label': `${CHANNELS[ch]}: counted per` },
-    PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
+// The period a cap counts over, set to cap's (a week when none).
+function perSelect(cap, attrs) {
+  const per = h('select', attrs, PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
   const key = cap ? (cap.per || String(cap.per_seconds)) : 'week';
   if (!PERIODS.some(([v]) => v === key)) {
     per.append(h('option', { value: key, text: `${Math.round(Number(key) / 3600)} hours, rolling` }));
   }
   per.value = key;
+  return per;
+}
+
+// Radio buttons named `name`, each [value, title, description], the one
+// of value `current` checked.
+function choices(name, options, current) {
+  return options.map(([v, t, d]) => {
+    const id = nextId(name);
+    return h('div', { class: 'me-choice' },
+      h('input', { type: 'radio', name, value: v, id, checked: current === v, 'aria-describedby': `${id}-d` }),
+      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
+        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
+  });
+}
+
+// A cap's value for a merge patch: the other way of counting goes.
+function capValue(max, per) {
+  const out = { max: Number(max) };
+  if (/^\d+$/.test(per)) return Object.assign(out, { per_seconds: Number(per), per: null });
+  return Object.assign(out, { per, per_seconds: null });
+}
+
+function capRow(ch, cap) {
+  const id = nextId('cap');
+  const max = h('input', { type: 'number', min: 0, max: 10000, name: `caps.${ch}.max`, id,
+    value: cap ? String(cap.max) : '', inputmode: 'numeric' });
+  const per = perSelect(cap, { name: `caps.${ch}.per`, 'aria-label': `${CHANNELS[ch]}: counted per` });
   const over = h('select', { name: `caps.${ch}.over_cap`, 'aria-label': `${CHANNELS[ch]}: over the cap` },
     h('option', { value: 'refuse', text: 'refuse the rest' }),
     h('option', { value: 'hold', text: 'hold the rest until allowed' }));
@@ -49,11 +73,7 @@ function capRow(ch, cap) {
     h('p', { class: 'error', hidden: true }));
   return { row, read() {
     if (max.value.trim() === '') return null;
-    const out = { max: Number(max.value), over_cap: over.value };
-    // A merge patch merges into the cap there: the other way of counting goes.
-    if (/^\d+$/.test(per.value)) Object.assign(out, { per_seconds: Number(per.value), per: null });
-    else Object.assign(out, { per: per.value, per_seconds: null });
-    return out;
+    return { ...capValue(max.value, per.value), over_cap: over.value };
   } };
 }
 
@@ -67,27 +87,16 @@ function aliasTerms(pm) {
   const maxId = nextId('pm');
   const max = h('input', { type: 'number', min: 0, max: 10000, id: maxId, inputmode: 'numeric',
     name: 'person_made_terms.channels.email.cap.max', value: email.cap ? String(email.cap.max) : '' });
-  const per = h('select', { 'aria-label': 'New aliases: counted per' },
-    PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
-  const key = email.cap ? (email.cap.per || String(email.cap.per_seconds)) : 'week';
-  if (!PERIODS.some(([v]) => v === key)) per.append(h('option', { value: key, text: `${Math.round(Number(key) / 3600)} hours, rolling` }));
-  per.value = key;
+  const per = perSelect(email.cap, { 'aria-label': 'New aliases: counted per' });
   const cap = h('div', { class: 'field me-cap', 'data-field': 'person_made_terms.channels.email.cap.max' },
-    h('label', { for: maxId, class: 'me-cap-ch', text: 'Email' }),
+    h('label', { for: maxId, class: 'me-cap-ch', text: 'Their mail' }),
     h('span', { class: 'me-cap-words' }, 'at most ', max, ' per ', per),
     h('p', { class: 'error', hidden: true }));
   const direct = pm && Array.isArray(pm.topics) && pm.topics.length === 1 && pm.topics[0] === 'direct';
-  const which = [
+  const which = choices('pm_topics', [
     ['all', 'All their mail', 'Order confirmations, messages written to you, and their newsletters.'],
     ['direct', 'Only mail written to me', 'Receipts, replies and other mail to you alone. Newsletters and other bulk mail are refused.'],
-  ].map(([v, t, d]) => {
-    const id = nextId('pmt');
-    return h('div', { class: 'me-choice' },
-      h('input', { type: 'radio', name: 'pm_topics', value: v, id, checked: (direct ? 'direct' : 'all') === v,
-        'aria-describedby': `${id}-d` }),
-      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
-        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
-  });
+  ], direct ? 'direct' : 'all');
   const bulkLater = check('Put their newsletters and other bulk mail in Later',
     { name: 'pm_bulk_later', checked: !!(pm && pm.topic_folders && /^later$/i.test(pm.topic_folders.bulk || '')) });
   const folder = h('input', { type: 'text', name: 'person_made_terms.folder', maxlength: 64, autocomplete: 'off',
@@ -114,12 +123,7 @@ function aliasTerms(pm) {
     if (!allowed.querySelector('input').checked) {
       return { channels: { email: { allowed: false, cap: null } } };
     }
-    let c = null;
-    if (max.value.trim() !== '') {
-      c = { max: Number(max.value) };
-      if (/^\d+$/.test(per.value)) Object.assign(c, { per_seconds: Number(per.value), per: null });
-      else Object.assign(c, { per: per.value, per_seconds: null });
-    }
+    const c = max.value.trim() === '' ? null : capValue(max.value, per.value);
     const onlyDirect = which[1].querySelector('input').checked;
     return {
       channels: { email: { allowed: true, cap: c } },
@@ -170,17 +174,10 @@ export async function render(ctx) {
   // Later and refusals.
   const later = h('input', { type: 'number', name: 'later_retention_days', min: 1, max: 3650,
     value: String(terms.later_retention_days || 30), inputmode: 'numeric' });
-  const refusal = [
+  const refusal = choices('refusal', [
     ['reject', 'Tell the sender no', 'A brand that sends what your terms do not allow gets its message back, refused, with the reason. It learns that you said no.'],
     ['silent', 'Say nothing', 'A refused message is taken in and dropped. The sender cannot tell it from a delivered one. You still see it among the refused attempts.'],
-  ].map(([v, t, d]) => {
-    const id = nextId('r');
-    return h('div', { class: 'me-choice' },
-      h('input', { type: 'radio', name: 'refusal', value: v, id, checked: (terms.refusal || 'reject') === v,
-        'aria-describedby': `${id}-d` }),
-      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
-        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
-  });
+  ], terms.refusal || 'reject');
 
   // New aliases: shown where the server has them (person_made_terms).
   const aliases = 'person_made_terms' in terms ? aliasTerms(terms.person_made_terms) : null;

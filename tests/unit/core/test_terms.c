@@ -1792,6 +1792,7 @@ Test(global, person_made_terms)
 		     e.reason);
 	json_t *again = global_terms_to_json(&back);
 	cr_assert(json_equal(j, again));
+	cr_assert_eq(memcmp(&g, &back, sizeof g), 0);
 	json_decref(again);
 	json_decref(j);
 	gok("{'person_made_terms':{'topics':['direct']}}", &g);
