@@ -16,19 +16,30 @@
 
 void person_made_ask(struct terms_ask *ask)
 {
-	memset(ask, 0, sizeof(*ask));
-	ask->channels = 1u << CHANNEL_EMAIL;
-	ask->topics_all = true;
-	ask->n_topics = 2;
-	snprintf(ask->topics[0], sizeof(ask->topics[0]), "%s", TOPIC_BULK);
-	snprintf(ask->topics[1], sizeof(ask->topics[1]), "%s", TOPIC_DIRECT);
+	terms_person_made_ask(ask);
 }
 
 json_t *person_made_default_terms(struct app *a, uint64_t person)
 {
-	(void)a;
-	(void)person;
-	return json_pack("{s:{s:{s:b}}}", "channels", "email", "allowed", 1);
+	struct store_person p;
+	struct global_terms *g = NULL;
+	json_t *out = NULL;
+	int rc = store_person_get(a->reads, person, NULL, &p);
+	if (rc != STORE_OK)
+		return NULL;
+	json_t *stored =
+		json_loads(p.global_terms ? p.global_terms : "{}", 0, NULL);
+	store_person_clear(&p);
+	g = malloc(sizeof(*g)); /* large: its terms' tables */
+	if (stored && g && global_terms_parse(stored, g, NULL) == 0) {
+		out = g->person_made_set
+			      ? terms_to_json(&g->person_made)
+			      : json_pack("{s:{s:{s:b}}}", "channels", "email",
+					  "allowed", 1);
+	}
+	free(g);
+	json_decref(stored);
+	return out;
 }
 
 bool person_made_sender_is(const char *domains, const char *from_domain,
@@ -278,4 +289,64 @@ enum app_status person_made_create_begin(struct app *a, uint64_t person,
 	j->now_ms = app_now_ms();
 	*w = (struct app_write){ made_run, j, true, made_finish, made_release };
 	return APP_OK;
+}
+
+/* The host of a site as a password manager names it ("shop.example",
+ * "shop.example:443", "https://user@www.shop.example:8443/sign-up?x"),
+ * lower case, without a trailing dot, into out; false for none. */
+static bool person_made_site_host(const char *site, char *out, size_t size)
+{
+	const char *s = site, *scheme = strstr(site, "://");
+	if (scheme)
+		s = scheme + 3;
+	size_t n = strcspn(s, "/?#");
+	const char *at = memchr(s, '@', n);
+	if (at) {
+		n -= (size_t)(at + 1 - s);
+		s = at + 1;
+	}
+	if (n && s[0] == '[')
+		return false; /* an IPv6 address */
+	const char *colon = memchr(s, ':', n);
+	if (colon)
+		n = (size_t)(colon - s);
+	if (n && s[n - 1] == '.')
+		n--;
+	if (n == 0 || n >= size)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		out[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] - 'A' + 'a')
+						    : s[i];
+	out[n] = '\0';
+	return true;
+}
+
+enum app_status person_made_site_begin(struct app *a, uint64_t person,
+				       const char *site, char *domain,
+				       struct accepted *out,
+				       struct app_write *w,
+				       struct app_error *err)
+{
+	char host[DOMAIN_MAX];
+	if (site == NULL || !person_made_site_host(site, host, sizeof(host)) ||
+	    !domain_valid(host))
+		return app_fail(err, APP_INVALID, "hostname",
+				"the site's host name is needed, such as "
+				"\"shop.example\"");
+	const char *last = strrchr(host, '.');
+	bool numeric = last && last[1] >= '0' && last[1] <= '9';
+	if (numeric || !domain_org(host, domain, DOMAIN_MAX))
+		return app_fail(err, APP_INVALID, "hostname",
+				"\"%s\" is not a site's own domain (an "
+				"address, or a suffix many owners share); "
+				"make the alias from the shop's page",
+				host);
+	json_t *body = json_pack("{s:{s:s,s:[s]}}", "brand", "name", domain,
+				 "domains", domain);
+	if (body == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	int kind;
+	int rc = person_made_create_begin(a, person, body, out, &kind, w, err);
+	json_decref(body);
+	return rc;
 }

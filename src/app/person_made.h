@@ -41,6 +41,20 @@ enum app_status person_made_create_begin(struct app *a, uint64_t person,
 					 struct app_write *w,
 					 struct app_error *err);
 
+/* A person-made relationship for the site a password manager names at a
+ * sign-up form (POST /api/alias/random/new's hostname, or the website in
+ * addy.io's description): `site` is a host name, a host with a port, or a
+ * URL; its host's organizational domain is the brand's name and its one
+ * domain, and the terms are the person's default. *domain (DOMAIN_MAX
+ * bytes) gets that domain. Split like person_made_create_begin.
+ * APP_INVALID (field "hostname") for no host, an address, or a public
+ * suffix. */
+enum app_status person_made_site_begin(struct app *a, uint64_t person,
+				       const char *site, char *domain,
+				       struct accepted *out,
+				       struct app_write *w,
+				       struct app_error *err);
+
 /* The terms a person-made relationship takes when the request names none
  * (a new reference): the person's own default from their global terms
  * when set, else email allowed, every topic, the inbox. NULL: a fault. */

@@ -260,19 +260,16 @@ static void session_job_release(void *job)
 	free(job);
 }
 
-enum app_status session_create_begin(struct app *a, uint64_t person,
-				     enum session_kind kind,
-				     struct session_new *out,
-				     struct app_write *w, struct app_error *err)
+/* Fills j and out with a new credential of kind for person: its row
+ * (secret hashed) and the text shown once. */
+static void session_new_credential(struct session_job *j, uint64_t person,
+				   enum session_kind kind, int64_t ttl,
+				   struct session_new *out)
 {
-	(void)a; /* nothing to read before the job */
 	uint8_t secret[32];
 	char idtext[ID_SIZE];
 	char b64[sodium_base64_ENCODED_LEN(
 		32, sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-	struct session_job *j = calloc(1, sizeof(*j));
-	if (j == NULL)
-		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	int64_t now = app_now_ms() / 1000;
 	j->out = out;
 	j->row.id = store_new_key();
@@ -280,8 +277,7 @@ enum app_status session_create_begin(struct app *a, uint64_t person,
 	snprintf(j->row.kind, sizeof(j->row.kind), "%s",
 		 kind == SESSION_TOKEN ? "token" : "session");
 	j->row.created_at = j->row.last_used_at = now;
-	j->row.expires_at =
-		now + (kind == SESSION_TOKEN ? TOKEN_TTL : SESSION_TTL);
+	j->row.expires_at = now + ttl;
 	randombytes_buf(secret, sizeof(secret));
 	sodium_bin2base64(b64, sizeof(b64), secret, sizeof(secret),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -295,6 +291,64 @@ enum app_status session_create_begin(struct app *a, uint64_t person,
 			   strlen(out->credential), NULL, 0);
 	out->id = j->row.id;
 	out->expires_at = j->row.expires_at;
+}
+
+enum app_status session_create_begin(struct app *a, uint64_t person,
+				     enum session_kind kind,
+				     struct session_new *out,
+				     struct app_write *w, struct app_error *err)
+{
+	(void)a; /* nothing to read before the job */
+	struct session_job *j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	session_new_credential(j, person, kind,
+			       kind == SESSION_TOKEN ? TOKEN_TTL : SESSION_TTL,
+			       out);
+	*w = (struct app_write){ session_job_run, j, false, session_job_finish,
+				 session_job_release };
+	return APP_OK;
+}
+
+/* An alias token lasts until it is revoked: a password manager that
+ * stopped making aliases one day would fail at a sign-up form. */
+#define ALIAS_TOKEN_TTL ((int64_t)100 * 365 * 86400)
+
+enum app_status session_alias_token_begin(struct app *a, uint64_t person,
+					  const char *name,
+					  struct session_new *out,
+					  struct app_write *w,
+					  struct app_error *err)
+{
+	(void)a; /* nothing to read before the job */
+	size_t n = strlen(name), chars = 0;
+	while (n && (*name == ' ' || *name == '\t'))
+		name++, n--;
+	while (n && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return app_fail(err, APP_INVALID, "name",
+					"the name is one line of text");
+		chars += ((unsigned char)name[i] & 0xc0) != 0x80;
+	}
+	struct session_job *j = NULL;
+	if (chars == 0 || chars > SESSION_TOKEN_NAME_MAX ||
+	    n >= sizeof(j->row.name))
+		return app_fail(err, APP_INVALID, "name",
+				"the name has 1 to %d characters, such as "
+				"\"Bitwarden\"",
+				SESSION_TOKEN_NAME_MAX);
+	j = calloc(1, sizeof(*j));
+	if (j == NULL)
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	session_new_credential(j, person, SESSION_TOKEN, ALIAS_TOKEN_TTL, out);
+	snprintf(j->row.scope, sizeof(j->row.scope), "%s",
+		 SESSION_SCOPE_ALIASES_NAME);
+	memcpy(j->row.name, name, n);
+	j->row.name[n] = '\0';
+	memcpy(out->name, j->row.name, n + 1);
+	out->expires_at = 0;
 	*w = (struct app_write){ session_job_run, j, false, session_job_finish,
 				 session_job_release };
 	return APP_OK;
@@ -358,12 +412,16 @@ static int session_item(const struct store_token *t, void *arg)
 			expires_at = t->last_used_at + SESSION_IDLE;
 	}
 	id_encode(ID_TOKEN, t->id, id);
-	json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:o,s:b}", "id", id, "kind",
-			      session ? "session" : "token", "created_at",
-			      app_time_json(t->created_at), "last_used_at",
-			      app_time_json(t->last_used_at), "expires_at",
-			      app_time_json(expires_at), "current",
-			      t->id == l->current);
+	bool aliases = strcmp(t->scope, SESSION_SCOPE_ALIASES_NAME) == 0;
+	json_t *o = json_pack(
+		"{s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:b}", "id", id, "kind",
+		session ? "session" : "token", "scope",
+		aliases ? SESSION_SCOPE_ALIASES_NAME : "all", "name",
+		t->name[0] ? json_string(t->name) : json_null(), "created_at",
+		app_time_json(t->created_at), "last_used_at",
+		app_time_json(t->last_used_at), "expires_at",
+		aliases ? json_null() : app_time_json(expires_at), "current",
+		t->id == l->current);
 	if (o == NULL || json_array_append_new(l->items, o) != 0) {
 		l->fault = 1;
 		return 1;
@@ -402,7 +460,7 @@ static void session_touch_done(void *arg, int status)
 
 enum app_status session_check(struct app *a, const char *credential,
 			      enum session_kind kind, uint64_t *person,
-			      uint64_t *id)
+			      uint64_t *id, enum session_scope *scope)
 {
 	char idtext[ID_SIZE];
 	uint8_t hash[32];
@@ -446,5 +504,9 @@ enum app_status session_check(struct app *a, const char *credential,
 	*person = t.person;
 	if (id)
 		*id = tid;
+	if (scope)
+		*scope = strcmp(t.scope, SESSION_SCOPE_ALIASES_NAME) == 0
+				 ? SESSION_SCOPE_ALIASES
+				 : SESSION_SCOPE_ALL;
 	return APP_OK;
 }

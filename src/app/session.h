@@ -28,6 +28,14 @@
 
 enum session_kind { SESSION_TOKEN, SESSION_COOKIE };
 
+/* What a credential is good for: every route of its person, or (an alias
+ * token, made for a password manager) only the two alias-creation
+ * routes. Alias tokens never expire; they are revoked like any other. */
+enum session_scope { SESSION_SCOPE_ALL, SESSION_SCOPE_ALIASES };
+
+#define SESSION_SCOPE_ALIASES_NAME "aliases"
+#define SESSION_TOKEN_NAME_MAX	   64 /* characters of an alias token's name */
+
 /* One password check's place in line: a log-in, a sign-up, or a
  * password asked again (export, password change, erasure, delivery
  * settings). A door takes it with session_*_admit on its event thread,
@@ -97,6 +105,7 @@ struct session_new {
 	uint64_t id;
 	char credential[SESSION_CREDENTIAL_SIZE];
 	int64_t expires_at;
+	char name[256]; /* an alias token's name, trimmed; else "" */
 };
 
 /* Makes a credential of `kind` for person, split (struct app_write): *out
@@ -108,6 +117,16 @@ enum app_status session_create_begin(struct app *a, uint64_t person,
 				     struct app_write *w,
 				     struct app_error *err);
 
+/* Makes an alias token named `name` (1..SESSION_TOKEN_NAME_MAX characters
+ * of one line of text, trimmed) for person, split like
+ * session_create_begin; out->expires_at is 0 (it lasts until revoked).
+ * APP_INVALID names "name". */
+enum app_status session_alias_token_begin(struct app *a, uint64_t person,
+					  const char *name,
+					  struct session_new *out,
+					  struct app_write *w,
+					  struct app_error *err);
+
 /* Revokes the person's credential `id` (a log-out, or a token deleted):
  * the write, split (struct app_write). Its finish says APP_NOT_FOUND when
  * the credential is not the person's or already revoked. */
@@ -117,19 +136,21 @@ enum app_status session_revoke_begin(struct app *a, uint64_t person,
 
 /* Appends to items (a JSON array, borrowed) each of the person's
  * credentials that still works, newest first: {"id": "tok_…", "kind":
- * "session"|"token", "created_at", "last_used_at" (to the minute),
- * "expires_at" (a session's sooner end: absolute or idle), "current":
- * whether it is `current`, the caller's own} — never the secret or its
- * hash. */
+ * "session"|"token", "scope": "all"|"aliases", "name" (an alias token's,
+ * else null), "created_at", "last_used_at" (to the minute), "expires_at"
+ * (a session's sooner end: absolute or idle; null for an alias token),
+ * "current": whether it is `current`, the caller's own} — never the
+ * secret or its hash. */
 enum app_status session_list(struct app *a, uint64_t person, uint64_t current,
 			     json_t *items, struct app_error *err);
 
 /* The person a credential of `kind` belongs to: APP_OK and *person (and
- * *id), or APP_NOT_FOUND for anything else (unknown, revoked, expired,
- * idle too long, wrong kind, malformed). */
+ * *id, and *scope, when not NULL), or APP_NOT_FOUND for anything else
+ * (unknown, revoked, expired, idle too long, wrong kind, malformed). The
+ * caller decides what the scope allows. */
 enum app_status session_check(struct app *a, const char *credential,
 			      enum session_kind kind, uint64_t *person,
-			      uint64_t *id);
+			      uint64_t *id, enum session_scope *scope);
 
 /* Whether a string looks like a credential of kind (prefix only). */
 bool session_looks_like(const char *credential, enum session_kind kind);

@@ -1182,12 +1182,64 @@ static int parse_do_not_contact(const json_t *v, struct global_terms *g,
 	return err->kind ? -1 : 0;
 }
 
+void terms_person_made_ask(struct terms_ask *ask)
+{
+	memset(ask, 0, sizeof(*ask));
+	ask->channels = 1u << CHANNEL_EMAIL;
+	ask->topics_all = true;
+	ask->n_topics = 2;
+	snprintf(ask->topics[0], sizeof(ask->topics[0]), "bulk");
+	snprintf(ask->topics[1], sizeof(ask->topics[1]), "direct");
+}
+
+/* Global terms' "person_made_terms": null, or terms as for a relationship
+ * a person makes; errors under the key's name. */
+static int parse_person_made(const json_t *v, struct global_terms *g,
+			     struct terms_error *err)
+{
+	struct terms_ask ask;
+	struct terms_error sub;
+
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return fail(err, TERMS_ERR_TYPE, "person_made_terms",
+			    "must be terms (an object), or null for the "
+			    "default");
+	terms_person_made_ask(&ask);
+	if (terms_parse(v, &ask, TERMS_MODE_ACCEPT, &g->person_made, &sub) ==
+	    0) {
+		/* Kept in the form its own JSON parses back to (an omitted
+		 * "topics" and "all" read alike), so that global terms read
+		 * back from the store are the same struct. */
+		json_t *canon = terms_to_json(&g->person_made);
+		int rc = canon ? terms_parse(canon, &ask, TERMS_MODE_ACCEPT,
+					     &g->person_made, &sub)
+			       : fail(&sub, TERMS_ERR_VALUE, "",
+				      "out of memory");
+		json_decref(canon);
+		if (rc == 0) {
+			g->person_made_set = true;
+			return 0;
+		}
+	}
+	char path[PATH_MAX_LEN + 32];
+	snprintf(path, sizeof path, "person_made_terms%s%s",
+		 sub.field[0] ? "." : "", sub.field);
+	return fail(err, sub.kind, path, sub.reason);
+}
+
 int global_terms_parse(const json_t *json, struct global_terms *out,
 		       struct terms_error *err)
 {
 	static const char *const keys[] = {
-		"time_zone", "do_not_contact",	     "quiet_hours",
-		"caps",	     "later_retention_days", "refusal",
+		"time_zone",
+		"do_not_contact",
+		"quiet_hours",
+		"caps",
+		"later_retention_days",
+		"refusal",
+		"person_made_terms",
 		NULL,
 	};
 	static const char *const refusals[] = { "reject", "silent" };
@@ -1245,6 +1297,10 @@ int global_terms_parse(const json_t *json, struct global_terms *out,
 		return -1;
 	out->silent = rc == 0 && r == 1;
 
+	if ((v = json_object_get(json, "person_made_terms")) != NULL &&
+	    parse_person_made(v, out, err) < 0 && stop(err))
+		return -1;
+
 	return err->kind ? -1 : 0;
 }
 
@@ -1279,7 +1335,11 @@ json_t *global_terms_to_json(const struct global_terms *g)
 	}
 	if (put(o, "later_retention_days",
 		json_integer(g->later_retention_days)) < 0 ||
-	    put(o, "refusal", json_string(g->silent ? "silent" : "reject")) < 0)
+	    put(o, "refusal", json_string(g->silent ? "silent" : "reject")) <
+		    0 ||
+	    put(o, "person_made_terms",
+		g->person_made_set ? terms_to_json(&g->person_made)
+				   : json_null()) < 0)
 		goto oom;
 	return o;
 oom:

@@ -101,7 +101,12 @@ struct global_terms {
 	struct quiet_hours quiet; /* .set == 0: none */
 	struct channel_terms caps[CHANNEL_COUNT]; /* .allowed unused */
 	uint16_t later_retention_days;		  /* 1..3650, default 30 */
-	bool silent; /* "refusal": "silent" (default "reject") */
+	bool silent;		  /* "refusal": "silent" (default "reject") */
+	bool person_made_set;	  /* "person_made_terms" is an object, not
+				     null (null: the fallback of the app) */
+	struct terms person_made; /* the terms a relationship the person
+				     makes takes when it names none, held
+				     to terms_person_made_ask */
 };
 
 enum terms_error_kind {
@@ -139,7 +144,14 @@ void terms_default(struct terms *out);
  * when out of memory. terms_parse(terms_to_json(t)) yields *t again. */
 json_t *terms_to_json(const struct terms *t);
 
-/* Global terms: the same three operations. */
+/* What the terms of a relationship a person makes with a brand not on
+ * cmr are held to: email only, every topic (its table starting with
+ * "bulk" and "direct"), no fields. */
+void terms_person_made_ask(struct terms_ask *ask);
+
+/* Global terms: the same three operations. "person_made_terms" is parsed
+ * as a relationship's terms sent on accept (omitted topics: all) against
+ * terms_person_made_ask, its errors named "person_made_terms.<field>". */
 int global_terms_parse(const json_t *json, struct global_terms *out,
 		       struct terms_error *err);
 void global_terms_default(struct global_terms *out);

@@ -27,6 +27,16 @@ void api_tokens_create(struct http_request *r);
 void api_tokens_delete(struct http_request *r);
 void api_me_sessions_list(struct http_request *r);
 void api_me_sessions_delete(struct http_request *r);
+void api_me_tokens_create(struct http_request *r);
+
+/* api_aliases.c — the alias-creation routes password managers call
+ * (SimpleLogin's and addy.io's subsets), by alias token only. */
+void api_alias_simplelogin(struct http_request *r);
+void api_alias_addy(struct http_request *r);
+/* Replies to a request of one of those routes with status and its
+ * client's error shape: {"error": why} (SimpleLogin's), {"message": why}
+ * (addy.io's). */
+void api_alias_refuse(struct http_request *r, unsigned status, const char *why);
 
 /* api_me.c */
 void api_me_profile_get(struct http_request *r);

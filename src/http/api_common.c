@@ -117,6 +117,7 @@ static const struct {
 	{ api_me_ledger_list, { "limit", "after" } },
 	{ api_me_receipts, { "format" } },
 	{ api_campaigns_recipients, { "state", "limit", "after" } },
+	{ api_alias_simplelogin, { "hostname", "mode" } },
 };
 
 const char *const *api_query_names(http_handler handler)

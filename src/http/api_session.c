@@ -295,7 +295,7 @@ void api_session_delete(struct http_request *r)
 	const char *cookie = auth_cookie(r);
 	uint64_t person, id;
 	if (cookie == NULL || session_check(r->app, cookie, SESSION_COOKIE,
-					    &person, &id) != APP_OK) {
+					    &person, &id, NULL) != APP_OK) {
 		/* Nothing to end: still clear whatever the browser holds. */
 		r->app_status = APP_OK;
 		session_delete_after(r);
@@ -380,4 +380,81 @@ static void me_session_delete_after(struct http_request *r)
 void api_me_sessions_delete(struct http_request *r)
 {
 	revoke_start(r, me_session_delete_after);
+}
+
+/* ---- POST /v1/me/tokens: an alias token for a password manager ---- */
+
+struct alias_token_state {
+	struct session_new out;
+	struct app_error err;
+};
+
+static void alias_token_free(void *p)
+{
+	sodium_memzero(p, sizeof(struct alias_token_state));
+	free(p);
+}
+
+static void alias_token_written(struct http_request *r)
+{
+	struct alias_token_state *s = r->job;
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_TOKEN, s->out.id, id);
+	http_json(r, 201,
+		  json_pack("{s:s,s:s,s:s,s:s,s:n}", "id", id, "token",
+			    s->out.credential, "scope",
+			    SESSION_SCOPE_ALIASES_NAME, "name", s->out.name,
+			    "expires_at"));
+}
+
+void api_me_tokens_create(struct http_request *r)
+{
+	static const char *const keys[] = { "scope", "name", NULL };
+	json_t *body = http_body_fields(r, keys);
+	if (body == NULL)
+		return;
+	const json_t *scope = json_object_get(body, "scope");
+	const json_t *name = json_object_get(body, "name");
+	if (!json_is_string(scope) || !json_is_string(name)) {
+		http_problem(r, 400, !json_is_string(scope) ? "scope" : "name",
+			     "a token is made with {\"scope\": \"aliases\", "
+			     "\"name\": \"Bitwarden\"}");
+		json_decref(body);
+		return;
+	}
+	if (strcmp(json_string_value(scope), SESSION_SCOPE_ALIASES_NAME) != 0 ||
+	    strlen(json_string_value(name)) != json_string_length(name)) {
+		bool bad_scope = strcmp(json_string_value(scope),
+					SESSION_SCOPE_ALIASES_NAME) != 0;
+		http_problem(r, 422, bad_scope ? "scope" : "name",
+			     bad_scope ? "the only scope a token is made with "
+					 "here is \"aliases\" (log in with "
+					 "POST /v1/tokens for a token of every "
+					 "route)"
+				       : "the name is one line of text");
+		json_decref(body);
+		return;
+	}
+	struct alias_token_state *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	r->job = s;
+	r->job_free = alias_token_free;
+	struct app_write w;
+	int rc = session_alias_token_begin(r->app, r->person,
+					   json_string_value(name), &s->out, &w,
+					   &s->err);
+	json_decref(body);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &s->err, 0);
+		return;
+	}
+	http_app_write(r, &w, alias_token_written);
 }

@@ -14,6 +14,7 @@
 
 #include "app/brand.h"
 #include "app/session.h"
+#include "http/api.h"
 
 const char *auth_cookie_name(const struct http_request *r)
 {
@@ -104,11 +105,52 @@ static bool auth_csrf(struct http_request *r)
 	return auth_same_origin(r);
 }
 
+/* The alias-creation routes: an alias token in SimpleLogin's
+ * `Authentication: <token>` or addy.io's `Authorization: Bearer <token>`,
+ * nothing else. No cookie is read (a browser extension calls from its
+ * own origin, and a page of another origin must not ride on a session),
+ * so no Origin is checked either. Refusals in the route's own shape. */
+static bool auth_aliases(struct http_request *r)
+{
+	const char *cred = http_header_in(r, "Authentication");
+	const char *authz = http_header_in(r, "Authorization");
+	if (cred == NULL && authz && strncasecmp(authz, "Bearer ", 7) == 0)
+		cred = authz + 7;
+	while (cred && *cred == ' ')
+		cred++;
+	if (cred == NULL || *cred == '\0') {
+		api_alias_refuse(r, 401,
+				 "an alias token is needed: make one on the "
+				 "Account page of cmr");
+		return false;
+	}
+	uint64_t id;
+	enum session_scope scope;
+	if (!session_looks_like(cred, SESSION_TOKEN) ||
+	    session_check(r->app, cred, SESSION_TOKEN, &id, &r->credential,
+			  &scope) != APP_OK) {
+		api_alias_refuse(r, 401,
+				 "the token is not valid (revoked?); make a "
+				 "new alias token on the Account page of cmr");
+		return false;
+	}
+	if (scope != SESSION_SCOPE_ALIASES) {
+		api_alias_refuse(r, 403,
+				 "only an alias token makes aliases here; "
+				 "make one on the Account page of cmr");
+		return false;
+	}
+	r->person = id;
+	return true;
+}
+
 bool auth_check(struct http_request *r)
 {
 	enum http_who who = r->route->who;
 	if (who == WHO_ANYONE) /* log-in CSRF: a foreign page's form */
 		return !auth_is_write(r) || auth_same_origin(r);
+	if (who == WHO_ALIASES)
+		return auth_aliases(r);
 
 	const char *authz = http_header_in(r, "Authorization");
 	if (authz) {
@@ -131,11 +173,19 @@ bool auth_check(struct http_request *r)
 			return true;
 		}
 		if (session_looks_like(cred, SESSION_TOKEN)) {
+			enum session_scope scope;
 			if (session_check(r->app, cred, SESSION_TOKEN, &id,
-					  &r->credential) != APP_OK)
+					  &r->credential, &scope) != APP_OK)
 				return auth_unauthorized(
 					r, "the token is not valid (expired "
 					   "or revoked?)");
+			if (scope == SESSION_SCOPE_ALIASES)
+				return auth_forbidden(
+					r, "this is an alias token: it is good "
+					   "only for making aliases from a "
+					   "password manager (POST "
+					   "/api/alias/random/new, POST "
+					   "/api/v1/aliases)");
 			if (who != WHO_PERSON)
 				return auth_forbidden(
 					r, "this resource is a brand's, not a "
@@ -149,7 +199,7 @@ bool auth_check(struct http_request *r)
 	if (cookie) {
 		uint64_t id;
 		if (session_check(r->app, cookie, SESSION_COOKIE, &id,
-				  &r->credential) != APP_OK)
+				  &r->credential, NULL) != APP_OK)
 			return auth_unauthorized(r, "the session has ended; "
 						    "log in again");
 		if (who != WHO_PERSON)

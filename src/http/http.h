@@ -34,9 +34,13 @@ struct http_request;
 
 /* Who may call a route. */
 enum http_who {
-	WHO_ANYONE, /* no credentials needed (and none checked) */
-	WHO_PERSON, /* a person: session cookie or bearer token */
-	WHO_BRAND,  /* a brand: bearer API key */
+	WHO_ANYONE,  /* no credentials needed (and none checked) */
+	WHO_PERSON,  /* a person: session cookie or bearer token */
+	WHO_BRAND,   /* a brand: bearer API key */
+	WHO_ALIASES, /* a person by alias token only (Authentication: or
+			Authorization: Bearer), never a cookie; answers
+			CORS (the alias-creation routes of password
+			managers) */
 };
 
 typedef void (*http_handler)(struct http_request *r);
@@ -233,6 +237,10 @@ extern const size_t http_routes_count;
  * another method (405) or not at all (404). */
 const struct http_route *http_route_find(struct http_request *r,
 					 bool *method_ok);
+
+/* The route of r's path that answers CORS (its `who` is WHO_ALIASES), or
+ * NULL: every other route answers no CORS at all. */
+const struct http_route *http_route_cors(struct http_request *r);
 
 /* The methods r's path allows, comma-separated ("GET, PUT"). */
 void http_route_methods(struct http_request *r, char *out, size_t size);

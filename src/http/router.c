@@ -32,6 +32,14 @@ const struct http_route http_routes[] = {
 	  "me_sessions" },
 	{ "DELETE", "/v1/me/sessions/{id}", WHO_PERSON, api_me_sessions_delete,
 	  "me_session" },
+	{ "POST", "/v1/me/tokens", WHO_PERSON, api_me_tokens_create,
+	  "me_tokens" },
+	/* Password managers make aliases here (api_aliases.c): an alias
+	 * token only, and CORS for browser extensions. */
+	{ "POST", "/api/alias/random/new", WHO_ALIASES, api_alias_simplelogin,
+	  "alias_simplelogin" },
+	{ "POST", "/api/v1/aliases", WHO_ALIASES, api_alias_addy,
+	  "alias_addy" },
 	{ "GET", "/v1/me/profile", WHO_PERSON, api_me_profile_get, "profile" },
 	{ "PUT", "/v1/me/profile", WHO_PERSON, api_me_profile_put, "profile" },
 	{ "PATCH", "/v1/me/profile", WHO_PERSON, api_me_profile_patch,
@@ -177,6 +185,17 @@ const struct http_route *http_route_find(struct http_request *r,
 		     strcmp(r->method, "HEAD") == 0))
 			return rt;
 		*method_ok = true;
+	}
+	return NULL;
+}
+
+const struct http_route *http_route_cors(struct http_request *r)
+{
+	for (size_t i = 0; i < http_routes_count; i++) {
+		const struct http_route *rt = &http_routes[i];
+		if (rt->who == WHO_ALIASES &&
+		    route_match(rt->pattern, r->path, r))
+			return rt;
 	}
 	return NULL;
 }

@@ -163,6 +163,9 @@ static enum MHD_Result http_send(struct http_request *r)
 		MHD_add_response_header(resp, r->headers[i], colon + 2);
 		*colon = ':';
 	}
+	if (r->route && r->route->who == WHO_ALIASES) /* no credentials */
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin",
+					"*");
 	if (r->request_id[0])
 		MHD_add_response_header(resp, "X-Request-Id", r->request_id);
 	if (r->close)
@@ -249,6 +252,19 @@ static bool http_headers_ok(struct http_request *r, struct MHD_Connection *c)
 	}
 	bool body = length > 0 || te != NULL;
 	r->close = body;
+	if (strcmp(r->method, "OPTIONS") == 0 &&
+	    (r->route = http_route_cors(r)) != NULL) {
+		/* A browser extension's preflight (Fetch, CORS): the alias
+		 * routes take a token in a header and never a cookie, so any
+		 * origin may call them, and credentials are never allowed. */
+		http_header(r, "Access-Control-Allow-Methods", "POST");
+		http_header(r, "Access-Control-Allow-Headers",
+			    "Authentication, Authorization, Content-Type, "
+			    "X-Requested-With");
+		http_header(r, "Access-Control-Max-Age", "86400");
+		http_empty(r, 204);
+		return false;
+	}
 	bool method_ok = false;
 	r->route = http_route_find(r, &method_ok);
 	if (r->route == NULL) {
@@ -264,7 +280,9 @@ static bool http_headers_ok(struct http_request *r, struct MHD_Connection *c)
 		return false;
 	}
 	r->body_max =
-		r->route->who == WHO_ANYONE ? HTTP_ANON_BODY : HTTP_BODY_MAX;
+		r->route->who == WHO_ANYONE || r->route->who == WHO_ALIASES
+			? HTTP_ANON_BODY
+			: HTTP_BODY_MAX;
 	if (length > r->body_max) {
 		r->body_too_big = true;
 		http_problem(r, 413, NULL, "the body is larger than %zu bytes",

@@ -9,7 +9,7 @@
 
 static const char sql_token_insert[] =
 	"INSERT INTO tokens(id, person, kind, secret_hash, created_at, "
-	"expires_at, last_used_at) VALUES (?,?,?,?,?,?,?)";
+	"expires_at, last_used_at, scope, name) VALUES (?,?,?,?,?,?,?,?,?)";
 
 int sqlite_token_insert(struct store_tx *tx, const struct store_token *t)
 {
@@ -21,12 +21,14 @@ int sqlite_token_insert(struct store_tx *tx, const struct store_token *t)
 	sqlite3_bind_int64(st, 5, t->created_at);
 	sqlite3_bind_int64(st, 6, t->expires_at);
 	sqlite3_bind_int64(st, 7, t->last_used_at);
+	bind_text(st, 8, t->scope[0] ? t->scope : NULL);
+	bind_text(st, 9, t->name[0] ? t->name : NULL);
 	return sqlite_exec_stmt(st);
 }
 
 static const char sql_token_by_id[] =
 	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
-	"last_used_at, revoked_at FROM tokens WHERE id = ?";
+	"last_used_at, revoked_at, scope, name FROM tokens WHERE id = ?";
 
 static int token_row(sqlite3_stmt *st, void *out)
 {
@@ -41,6 +43,8 @@ static int token_row(sqlite3_stmt *st, void *out)
 	t->expires_at = sqlite3_column_int64(st, 5);
 	t->last_used_at = sqlite3_column_int64(st, 6);
 	t->revoked_at = sqlite3_column_int64(st, 7);
+	col_copy(st, 8, t->scope, sizeof(t->scope));
+	col_copy(st, 9, t->name, sizeof(t->name));
 	return STORE_OK;
 }
 
@@ -51,8 +55,9 @@ int sqlite_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t)
 
 static const char sql_token_list[] =
 	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
-	"last_used_at, revoked_at FROM tokens WHERE person = ? AND "
-	"revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, id "
+	"last_used_at, revoked_at, scope, name FROM tokens WHERE person = ? "
+	"AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, "
+	"id "
 	"DESC";
 
 int sqlite_token_list(struct store_rd *rd, uint64_t person, int64_t now,

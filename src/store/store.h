@@ -279,6 +279,9 @@ struct store_token {
 	int64_t expires_at;
 	int64_t last_used_at;
 	int64_t revoked_at; /* 0 unless revoked */
+	char scope[16];	    /* "" (any route), or "aliases" (alias tokens:
+			       the alias-creation routes only) */
+	char name[256];	    /* the person's label for it, or "" */
 };
 
 int store_token_insert(struct store_tx *tx, const struct store_token *t);

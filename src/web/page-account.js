@@ -1,10 +1,12 @@
 // page-account.js — the password (PUT /v1/me/password), where the
 // person is logged in (GET /v1/me/sessions and DELETE
-// /v1/me/sessions/{id}, where the server has them), and erasing the
-// account (DELETE /v1/me) behind a confirmation.
+// /v1/me/sessions/{id}, where the server has them), alias tokens for a
+// password manager (POST /v1/me/tokens, listed and revoked with the
+// sessions), and erasing the account (DELETE /v1/me) behind a
+// confirmation.
 import { api } from './api.js';
-import { busy, field, fill, formError, h, heading, relative, showErrors, toast, when } from './ui.js';
-import { optional, withPassword } from './me.js';
+import { busy, confirmDialog, field, fill, formError, h, heading, nextId, relative, showErrors, toast, when } from './ui.js';
+import { copyButton, optional, withPassword } from './me.js';
 
 function passwordCard() {
   const current = h('input', { type: 'password', name: 'password', autocomplete: 'current-password', required: true });
@@ -86,6 +88,93 @@ function sessionsCard(items, ctx) {
     everywhere ? box : null);
 }
 
+// One setting to type into the password manager: its label there, the
+// value, and a copy button ("Copy the server URL").
+function setting(label, value, what) {
+  const id = nextId('set');
+  return h('div', { class: 'field me-alias-setting' },
+    h('p', { class: 'label', id: `${id}-l`, text: label }),
+    h('div', { class: 'row' }, h('code', { class: 'me-secret-text', id, text: value }),
+      copyButton(value, `Copy ${what}`)));
+}
+
+// What to type into Bitwarden, with the token just made (shown once).
+function tokenMade(made, domain) {
+  const title = h('h3', { tabindex: '-1', text: `Your token "${made.name}" is ready` });
+  const box = h('div', { class: 'notice me-alias-made', role: 'status' },
+    title,
+    h('p', {}, h('strong', { text: 'Copy it now: ' }), 'cmr shows it only this once and keeps only a fingerprint of it.'),
+    h('p', { class: 'me-alias-how', text: 'In Bitwarden, open the generator, choose "Username", then "Forwarded email alias", and pick the service "SimpleLogin". Type in these two:' }),
+    setting('API key (your token)', made.token, 'the token'),
+    setting('Server URL', location.origin, 'the server URL'),
+    h('p', { class: 'small', text: 'Then, at a sign-up form, Bitwarden makes a new alias for that site each time you ask.' }),
+    h('details', {},
+      h('summary', { text: 'Or pick "addy.io" instead' }),
+      h('p', { class: 'small', text: 'Choose the service "addy.io", type the token as its "API access token" and the server URL above as its "Self-host server URL", and as "Email domain":' }),
+      setting('Email domain', domain || 'the part after @ of your aliases', 'the email domain')));
+  setTimeout(() => title.focus(), 0);
+  return box;
+}
+
+// Alias tokens: made here, listed and revoked here (not among the
+// sessions), each good only for making aliases.
+function aliasesCard(tokens, domain, ctx) {
+  const body = h('div', {});
+  const name = h('input', { name: 'name', type: 'text', maxlength: 64, required: true, value: tokens.length ? '' : 'Bitwarden', autocomplete: 'off' });
+  const submit = h('button', { type: 'submit', class: 'primary', text: 'Make a token' });
+  const form = h('form', { class: 'form me-sub', novalidate: true },
+    field('Name of the token', name, 'Which app it is for, so you know it again, such as "Bitwarden".'),
+    formError(), h('div', { class: 'row' }, submit));
+  const made = h('div', {});
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    await busy(submit, form, async () => {
+      if (!name.value.trim()) {
+        showErrors(form, { errors: [{ field: 'name', detail: 'Give the token a name, such as "Bitwarden".' }] });
+        return;
+      }
+      const t = await api.post('/v1/me/tokens', { scope: 'aliases', name: name.value.trim() });
+      name.value = '';
+      fill(made, tokenMade(t, domain));
+      const all = await optional('/v1/me/sessions');
+      if (all) fill(body, list((all.items || []).filter((s) => s.scope === 'aliases')));
+    });
+  });
+  const list = (items) => (items.length
+    ? h('ul', { class: 'items' }, items.map((t) => {
+      const revoke = h('button', { type: 'button', text: 'Revoke', 'aria-label': `Revoke the token "${t.name}"` });
+      const row = h('li', { class: 'me-session' },
+        h('div', {},
+          h('p', { class: 'title' }, t.name || 'Alias token', ' ', h('span', { class: 'badge muted', text: 'Makes aliases' })),
+          // Last use is kept to the minute: within the first one the
+          // token may have been used already, so nothing is said.
+          h('p', { class: 'small muted', text: [
+            `Made ${when(t.created_at)}`,
+            t.last_used_at && t.last_used_at !== t.created_at ? `last used ${relative(t.last_used_at)}` : null,
+          ].filter(Boolean).join(' · ') }),
+          formError()),
+        revoke);
+      revoke.addEventListener('click', () => busy(revoke, row, async () => {
+        const yes = await confirmDialog({
+          title: `Revoke the token "${t.name}"?`,
+          body: ['Your password manager can no longer make aliases with it. The aliases it made keep working, each with its own terms.'],
+          confirm: 'Revoke', danger: true,
+        });
+        if (!yes) return;
+        await api.del(`/v1/me/sessions/${encodeURIComponent(t.id)}`);
+        toast('The token is revoked.');
+        ctx.reload();
+      }));
+      return row;
+    }))
+    : h('p', { class: 'empty', text: 'No token yet. Make one below, then type it into your password manager.' }));
+  fill(body, list(tokens));
+  return h('section', { class: 'card', 'aria-labelledby': 'me-aliases' },
+    h('h2', { id: 'me-aliases', text: 'Aliases from your password manager' }),
+    h('p', { class: 'muted', text: 'Your password manager can make a new alias for each site while you sign up, so each shop gets its own address. cmr files that shop\'s mail by your terms for new aliases (on My terms), and tells you if anyone else ever uses the address. A token made here can only make aliases: it cannot read anything.' }),
+    body, made, form);
+}
+
 function eraseCard() {
   const handle = sessionStorage.getItem('cmr.handle') || '';
   const go = h('button', { type: 'button', class: 'danger', text: 'Erase my account…' });
@@ -116,11 +205,21 @@ function eraseCard() {
     box);
 }
 
+// The alias domain, from an alias the person has (the API names it
+// nowhere else); null without one.
+async function aliasDomain() {
+  const page = await api.get('/v1/me/relationships?limit=1');
+  const alias = page.items && page.items[0] && page.items[0].alias;
+  return alias && alias.includes('@') ? alias.slice(alias.lastIndexOf('@') + 1) : null;
+}
+
 export async function render(ctx) {
-  const sessions = await optional('/v1/me/sessions');
+  const [sessions, domain] = await Promise.all([optional('/v1/me/sessions'), aliasDomain()]);
   if (ctx.stale()) return;
-  fill(ctx.main, heading('Account', 'Your password, where you are logged in, and leaving cmr.'),
+  const items = sessions ? sessions.items || [] : [];
+  fill(ctx.main, heading('Account', 'Your password, where you are logged in, aliases from your password manager, and leaving cmr.'),
     passwordCard(),
-    sessions ? sessionsCard(sessions.items || [], ctx) : null,
+    sessions ? sessionsCard(items.filter((s) => s.scope !== 'aliases'), ctx) : null,
+    sessions ? aliasesCard(items.filter((s) => s.scope === 'aliases'), domain, ctx) : null,
     eraseCard());
 }

@@ -1,7 +1,8 @@
 // page-terms.js — the person's terms over every brand (GET/PATCH
 // /v1/me/terms): time zone, channels no brand may use, quiet hours, caps
-// over all brands, how long Later keeps messages, and how refusals are
-// answered. The API lists no time zones, so the list is the browser's
+// over all brands, how long Later keeps messages, how refusals are
+// answered, and the terms of new aliases the person makes
+// (person_made_terms). The API lists no time zones, so the list is the browser's
 // (Intl.supportedValuesOf); the server checks the name against its own
 // zoneinfo and says so next to the field when it does not know it.
 import { api } from './api.js';
@@ -27,17 +28,41 @@ function fieldset(legend, name, quiet, ...children) {
   return h('fieldset', { class: 'field', 'data-field': name }, h('legend', { class: quiet ? 'me-sr' : null, text: legend }), err, ...children);
 }
 
-function capRow(ch, cap) {
-  const id = nextId('cap');
-  const max = h('input', { type: 'number', min: 0, max: 10000, name: `caps.${ch}.max`, id,
-    value: cap ? String(cap.max) : '', inputmode: 'numeric' });
-  const per = h('select', { name: `caps.${ch}.per`, 'aria-label': `${CHANNELS[ch]}: counted per` },
-    PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
+// The period a cap counts over, set to cap's (a week when none).
+function perSelect(cap, attrs) {
+  const per = h('select', attrs, PERIODS.map(([v, t]) => h('option', { value: v, text: t })));
   const key = cap ? (cap.per || String(cap.per_seconds)) : 'week';
   if (!PERIODS.some(([v]) => v === key)) {
     per.append(h('option', { value: key, text: `${Math.round(Number(key) / 3600)} hours, rolling` }));
   }
   per.value = key;
+  return per;
+}
+
+// Radio buttons named `name`, each [value, title, description], the one
+// of value `current` checked.
+function choices(name, options, current) {
+  return options.map(([v, t, d]) => {
+    const id = nextId(name);
+    return h('div', { class: 'me-choice' },
+      h('input', { type: 'radio', name, value: v, id, checked: current === v, 'aria-describedby': `${id}-d` }),
+      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
+        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
+  });
+}
+
+// A cap's value for a merge patch: the other way of counting goes.
+function capValue(max, per) {
+  const out = { max: Number(max) };
+  if (/^\d+$/.test(per)) return Object.assign(out, { per_seconds: Number(per), per: null });
+  return Object.assign(out, { per, per_seconds: null });
+}
+
+function capRow(ch, cap) {
+  const id = nextId('cap');
+  const max = h('input', { type: 'number', min: 0, max: 10000, name: `caps.${ch}.max`, id,
+    value: cap ? String(cap.max) : '', inputmode: 'numeric' });
+  const per = perSelect(cap, { name: `caps.${ch}.per`, 'aria-label': `${CHANNELS[ch]}: counted per` });
   const over = h('select', { name: `caps.${ch}.over_cap`, 'aria-label': `${CHANNELS[ch]}: over the cap` },
     h('option', { value: 'refuse', text: 'refuse the rest' }),
     h('option', { value: 'hold', text: 'hold the rest until allowed' }));
@@ -48,11 +73,64 @@ function capRow(ch, cap) {
     h('p', { class: 'error', hidden: true }));
   return { row, read() {
     if (max.value.trim() === '') return null;
-    const out = { max: Number(max.value), over_cap: over.value };
-    // A merge patch merges into the cap there: the other way of counting goes.
-    if (/^\d+$/.test(per.value)) Object.assign(out, { per_seconds: Number(per.value), per: null });
-    else Object.assign(out, { per: per.value, per_seconds: null });
-    return out;
+    return { ...capValue(max.value, per.value), over_cap: over.value };
+  } };
+}
+
+// "New aliases you make": the terms a relationship the person makes
+// takes (from the web app without terms of its own, or from a password
+// manager). read() is the whole object for the merge patch: what is
+// turned off is sent as null, so nothing of an older setting stays.
+function aliasTerms(pm) {
+  const email = (pm && pm.channels && pm.channels.email) || { allowed: true };
+  const allowed = check('Let the shop email me', { name: 'pm_allowed', checked: email.allowed !== false });
+  const maxId = nextId('pm');
+  const max = h('input', { type: 'number', min: 0, max: 10000, id: maxId, inputmode: 'numeric',
+    name: 'person_made_terms.channels.email.cap.max', value: email.cap ? String(email.cap.max) : '' });
+  const per = perSelect(email.cap, { 'aria-label': 'New aliases: counted per' });
+  const cap = h('div', { class: 'field me-cap', 'data-field': 'person_made_terms.channels.email.cap.max' },
+    h('label', { for: maxId, class: 'me-cap-ch', text: 'Their mail' }),
+    h('span', { class: 'me-cap-words' }, 'at most ', max, ' per ', per),
+    h('p', { class: 'error', hidden: true }));
+  const direct = pm && Array.isArray(pm.topics) && pm.topics.length === 1 && pm.topics[0] === 'direct';
+  const which = choices('pm_topics', [
+    ['all', 'All their mail', 'Order confirmations, messages written to you, and their newsletters.'],
+    ['direct', 'Only mail written to me', 'Receipts, replies and other mail to you alone. Newsletters and other bulk mail are refused.'],
+  ], direct ? 'direct' : 'all');
+  const bulkLater = check('Put their newsletters and other bulk mail in Later',
+    { name: 'pm_bulk_later', checked: !!(pm && pm.topic_folders && /^later$/i.test(pm.topic_folders.bulk || '')) });
+  const folder = h('input', { type: 'text', name: 'person_made_terms.folder', maxlength: 64, autocomplete: 'off',
+    value: (pm && pm.folder) || 'inbox' });
+  const sync = () => {
+    const on = allowed.querySelector('input').checked;
+    const onlyDirect = which[1].querySelector('input').checked;
+    max.disabled = per.disabled = !on;
+    for (const w of which) w.querySelector('input').disabled = !on;
+    bulkLater.querySelector('input').disabled = !on || onlyDirect;
+    folder.disabled = !on;
+  };
+  for (const el of [allowed, ...which]) el.querySelector('input').addEventListener('change', sync);
+  sync();
+  const card = h('section', { class: 'card' },
+    h('h2', { text: 'New aliases you make' }),
+    h('p', { class: 'muted', text: 'When you make an alias for a shop that is not on cmr (here, or from your password manager at a sign-up form), it starts with these terms. You can change each one\'s terms later. Leave the number empty for no limit.' }),
+    fieldset('Terms for new aliases', 'person_made_terms', true,
+      h('div', {}, allowed),
+      cap,
+      h('div', { class: 'me-sub' }, h('p', { class: 'me-choice-t', text: 'Which of their mail' }), which, bulkLater),
+      h('div', { class: 'me-sub' }, field('Folder for their mail', folder, 'Inbox, Later, or a folder of your own, such as "Shops".'))));
+  return { card, read() {
+    if (!allowed.querySelector('input').checked) {
+      return { channels: { email: { allowed: false, cap: null } } };
+    }
+    const c = max.value.trim() === '' ? null : capValue(max.value, per.value);
+    const onlyDirect = which[1].querySelector('input').checked;
+    return {
+      channels: { email: { allowed: true, cap: c } },
+      topics: onlyDirect ? ['direct'] : 'all',
+      topic_folders: { bulk: !onlyDirect && bulkLater.querySelector('input').checked ? 'later' : null },
+      folder: folder.value.trim() || 'inbox',
+    };
   } };
 }
 
@@ -96,17 +174,13 @@ export async function render(ctx) {
   // Later and refusals.
   const later = h('input', { type: 'number', name: 'later_retention_days', min: 1, max: 3650,
     value: String(terms.later_retention_days || 30), inputmode: 'numeric' });
-  const refusal = [
+  const refusal = choices('refusal', [
     ['reject', 'Tell the sender no', 'A brand that sends what your terms do not allow gets its message back, refused, with the reason. It learns that you said no.'],
     ['silent', 'Say nothing', 'A refused message is taken in and dropped. The sender cannot tell it from a delivered one. You still see it among the refused attempts.'],
-  ].map(([v, t, d]) => {
-    const id = nextId('r');
-    return h('div', { class: 'me-choice' },
-      h('input', { type: 'radio', name: 'refusal', value: v, id, checked: (terms.refusal || 'reject') === v,
-        'aria-describedby': `${id}-d` }),
-      h('div', {}, h('label', { for: id, class: 'me-choice-t', text: t }),
-        h('p', { class: 'muted small', id: `${id}-d`, text: d })));
-  });
+  ], terms.refusal || 'reject');
+
+  // New aliases: shown where the server has them (person_made_terms).
+  const aliases = 'person_made_terms' in terms ? aliasTerms(terms.person_made_terms) : null;
 
   const submit = h('button', { type: 'submit', class: 'primary', text: 'Save my terms' });
   const form = h('form', { class: 'form me-terms', novalidate: true },
@@ -132,6 +206,7 @@ export async function render(ctx) {
     h('section', { class: 'card' },
       h('h2', { text: 'When a message is refused' }),
       fieldset('How cmr answers the sender', 'refusal', true, refusal)),
+    aliases ? aliases.card : null,
     formError(),
     h('div', { class: 'row me-save' }, submit));
 
@@ -150,6 +225,7 @@ export async function render(ctx) {
         later_retention_days: later.value.trim() === '' ? null : Number(later.value),
         refusal: form.querySelector('input[name=refusal]:checked').value,
       };
+      if (aliases) patch.person_made_terms = aliases.read();
       if (on && !days.length) {
         throw Object.assign(new Error('days'), { status: 422, problem: {},
           errors: [{ field: 'quiet_hours.days', detail: 'Pick at least one day, or turn quiet hours off.' }] });

@@ -220,8 +220,10 @@ def test_sessions_lists_each_session_and_token_without_secrets(api):
     # No secret and no hash of one.
     for secret in (ana.credential, second["token"], cookie.split("=")[1]):
         assert secret.rsplit("_", 1)[1] not in r.body.decode()
-    assert all(set(i) <= {"id", "kind", "created_at", "last_used_at",
-                          "expires_at", "current"} for i in items)
+    assert all(set(i) <= {"id", "kind", "scope", "name", "created_at",
+                          "last_used_at", "expires_at", "current"}
+               for i in items)
+    assert all(i["scope"] == "all" and i["name"] is None for i in items)
     # By cookie, the session is the current one.
     r = by_cookie(api, cookie, "GET", "/v1/me/sessions")
     assert r.status == 200

@@ -6,7 +6,7 @@ unknown body field; a malformed id is a 400 that says so, a well-formed
 unknown one a 404."""
 import json
 
-from conftest import PROBLEM_TYPES, assert_problem, http, raw_http
+from conftest import PROBLEM_TYPES, Caller, assert_problem, http, raw_http
 from test_http_authz import ROUTES, fill
 
 
@@ -27,7 +27,12 @@ def test_the_served_document_lists_the_kinds(api):
 def test_unknown_query_parameters_are_400_on_every_route(api):
     ana = api.signup("ana")
     acme = api.add_brand("Acme")
-    callers = {"person": ana, "brand": acme, "anyone": api}
+    # The alias-creation routes, by an alias token (Authorization: Bearer).
+    alias = Caller(api)
+    alias.credential = ana.ok("POST", "/v1/me/tokens", {
+        "scope": "aliases", "name": "Bitwarden"}, status=201)["token"]
+    callers = {"person": ana, "brand": acme, "anyone": api,
+               "aliases": alias}
     wrong = []
     for method, pattern, who in ROUTES:
         if pattern == "/" or pattern.startswith("/web/"):

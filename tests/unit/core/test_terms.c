@@ -1747,7 +1747,7 @@ Test(global, round_trip)
 		"{\"caps\":{\"email\":{\"max\":10,\"over_cap\":\"hold\","
 		"\"per\":\"day\"},\"push\":{\"max\":3,\"over_cap\":\"refuse\","
 		"\"per_seconds\":600}},\"do_not_contact\":[\"sms\",\"phone\"],"
-		"\"later_retention_days\":7,"
+		"\"later_retention_days\":7,\"person_made_terms\":null,"
 		"\"quiet_hours\":{\"days\":[\"mon\"],\"from\":\"23:00\","
 		"\"to\":\"06:15\"},\"refusal\":\"silent\","
 		"\"time_zone\":\"Europe/Berlin\"}");
@@ -1762,12 +1762,57 @@ Test(global, round_trip)
 	dump = json_dumps(j, JSON_SORT_KEYS | JSON_COMPACT);
 	cr_assert_str_eq(dump, "{\"caps\":{},\"do_not_contact\":[],"
 			       "\"later_retention_days\":30,"
+			       "\"person_made_terms\":null,"
 			       "\"quiet_hours\":null,\"refusal\":\"reject\","
 			       "\"time_zone\":\"UTC\"}");
 	free(dump);
 	cr_assert_eq(global_terms_parse(j, &back, &e), 0);
 	cr_assert_eq(memcmp(&g, &back, sizeof g), 0);
 	json_decref(j);
+}
+
+Test(global, person_made_terms)
+{
+	struct global_terms g, back;
+	struct terms_error e;
+
+	gok("{'person_made_terms':null}", &g);
+	cr_assert(!g.person_made_set);
+	gok("{'person_made_terms':{'channels':{'email':{'allowed':true,"
+	    "'cap':{'max':2,'per':'week'}}},'topic_folders':{'bulk':'later'},"
+	    "'folder':'Shops'}}",
+	    &g);
+	cr_assert(g.person_made_set);
+	cr_assert(g.person_made.topics_all); /* omitted: every topic */
+	cr_assert(g.person_made.channels[CHANNEL_EMAIL].allowed);
+	cr_assert_eq(g.person_made.channels[CHANNEL_EMAIL].cap.max, 2);
+	cr_assert_str_eq(g.person_made.folder, "Shops");
+	json_t *j = global_terms_to_json(&g);
+	cr_assert_eq(global_terms_parse(j, &back, &e), 0, "%s: %s", e.field,
+		     e.reason);
+	json_t *again = global_terms_to_json(&back);
+	cr_assert(json_equal(j, again));
+	cr_assert_eq(memcmp(&g, &back, sizeof g), 0);
+	json_decref(again);
+	json_decref(j);
+	gok("{'person_made_terms':{'topics':['direct']}}", &g);
+	cr_assert(!g.person_made.topics_all);
+	cr_assert_eq(g.person_made.n_topics, 1);
+
+	/* Held to what a person-made relationship may grant. */
+	gbad("{'person_made_terms':{'channels':{'sms':{'allowed':true}}}}",
+	     TERMS_ERR_VALUE, "person_made_terms.channels.sms");
+	gbad("{'person_made_terms':{'fields':['name']}}", TERMS_ERR_VALUE,
+	     "person_made_terms.fields[0]");
+	gbad("{'person_made_terms':{'channels':{'email':{'allowed':1}}}}",
+	     TERMS_ERR_TYPE, "person_made_terms.channels.email.allowed");
+	gbad("{'person_made_terms':{'colour':'red'}}", TERMS_ERR_UNKNOWN,
+	     "person_made_terms.colour");
+	gbad("{'person_made_terms':'inbox'}", TERMS_ERR_TYPE,
+	     "person_made_terms");
+	gbad("{'person_made_terms':{'channels':{'email':{'allowed':true,"
+	     "'cap':{'max':1000,'per_seconds':60}}}}}",
+	     TERMS_ERR_VALUE, "person_made_terms.channels.email.cap.max");
 }
 
 Test(global, compile)
