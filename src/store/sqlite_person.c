@@ -212,7 +212,7 @@ int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 				      sql_erase_codes,	  sql_erase_heads,
 				      sql_erase_terms,	  sql_erase_versions,
 				      sql_erase_reads,	  sql_erase_outbox,
-				      sql_erase_replies, sql_erase_own };
+				      sql_erase_replies,  sql_erase_own };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
