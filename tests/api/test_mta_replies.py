@@ -300,3 +300,52 @@ def test_a_reply_after_the_end_bounces_to_the_person_in_words(world):
     assert sink.mails == []
     assert not [e for e in ana.ledger() if e["type"] == "reply.sent"]
     assert ana.ok("GET", "/v1/me/messages?direction=sent")["items"] == []
+
+
+@pytest.mark.parametrize("evidence", [("--trust-envelope",),
+                                      ("--auth-id", "mx.relay.localhost")])
+def test_what_the_policy_decides_of_a_reply_address_at_rcpt(
+        make_api, sink, evidence):
+    """The policy door, spoken to as Postfix does: a reply address of
+    ours passes; one cmr never made is refused; the envelope sender is
+    judged at RCPT only under --trust-envelope (under --auth-id the
+    evidence comes with the message)."""
+    from test_policy import Policy
+    api = make_api("--smarthost", f"{HOST}:{sink.port}", "--policy",
+                   f"{HOST}:0", "--alias-domain", ALIAS_DOMAIN, *evidence)
+    ana = api.signup("ana")
+    acme = api.add_brand("Acme", "acme.example")
+    rel = api.connect(ana, acme, ask={"value": "v", "channels": ["email"],
+                                      "topics": ["orders"], "fields": []},
+                      grant={"channels": {"email": {"allowed": True}}})
+    assert ana.put("/v1/me/delivery", {"password": PASSWORD,
+                                       "forward": {"address": HOME}}
+                   ).status == 200
+    code = re.search(rb"Your code: ([0-9A-Z]{4}-[0-9A-Z]{4})",
+                     sink.wait(1)[0][2]).group(1).decode()
+    assert ana.post("/v1/me/delivery/verify", {"code": code}).status == 200
+    assert acme.send(rel.id, topic="orders").status == 201
+    data = sink.wait(2)[1][2]
+    reply_to = re.search(rb"^Reply-To: <([^>]+)>", data, re.M).group(1)
+    reply_to = reply_to.decode()
+    local = reply_to.split("@")[0]
+    guessed = (local[:-1] + ("a" if local[-1] != "a" else "b") + "@" +
+               ALIAS_DOMAIN)
+    trusted = evidence[0] == "--trust-envelope"
+    policy = Policy(port_of(api, "policy"))
+    try:
+        assert policy.ask(reply_to, sender=HOME) == "DUNNO"
+        assert policy.ask(reply_to, sender=HOME.upper()) == "DUNNO"
+        for sender in ("mallory@evil.example", ""):
+            assert policy.ask(reply_to, sender=sender) == (
+                "550 5.1.1 recipient not accepted" if trusted else "DUNNO")
+        assert policy.ask(guessed, sender=HOME) == \
+            "550 5.1.1 recipient not accepted"
+        # Forwarding turned off: the address takes no more replies.
+        assert ana.put("/v1/me/delivery", {"password": PASSWORD,
+                                           "forward": None}).status == 200
+        assert policy.ask(reply_to, sender=HOME) == \
+            "550 5.1.1 recipient not accepted"
+    finally:
+        policy.close()
+    assert len(sink.mails) == 2
