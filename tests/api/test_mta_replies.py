@@ -11,10 +11,11 @@ sink gets the answer from the alias, with nothing that names the person.
         Postfix out --LMTP--> Dovecot (ana)   --SMTP--> sink (acme)
 
 The MX also sends home.example through the outbound Postfix, so that its
-bounces (a reply refused after DATA) reach the person's mailbox."""
+bounces (a reply refused after DATA) reach the person's mailbox. A forged
+reply is refused at RCPT, by cmr's policy service, so nothing bounces to
+the forged sender."""
 import email
 import email.policy
-import imaplib
 import re
 import smtplib
 import time
@@ -25,6 +26,7 @@ import pytest
 from conftest import PASSWORD
 from mta import HOST, Postfix, make_dovecot, make_postfix  # noqa: F401
 from smtp_sink import sink  # noqa: F401
+from test_policy import Policy
 
 HOME = "ana@home.example"
 NAME = "Ana Lima"
@@ -310,7 +312,6 @@ def test_what_the_policy_decides_of_a_reply_address_at_rcpt(
     ours passes; one cmr never made is refused; the envelope sender is
     judged at RCPT only under --trust-envelope (under --auth-id the
     evidence comes with the message)."""
-    from test_policy import Policy
     api = make_api("--smarthost", f"{HOST}:{sink.port}", "--policy",
                    f"{HOST}:0", "--alias-domain", ALIAS_DOMAIN, *evidence)
     ana = api.signup("ana")
