@@ -177,10 +177,14 @@ enum rcpt_verdict rcpt_check(struct app *a, struct rcpt_cache *c,
 			     const char *alias, const char *sender,
 			     int64_t now_ms)
 {
-	/* A reply address is decided with its message (app/reply.h): who
-	 * sent it is known only then. */
-	if (reply_is_address(a, alias))
-		return RCPT_PASS;
+	/* A reply address is checked as far as the envelope tells
+	 * (app/reply.h); the rest is decided with its message. */
+	if (reply_is_address(a, alias)) {
+		enum reply_outcome r = reply_rcpt(a, alias, sender);
+		return r == REPLY_TAKEN	  ? RCPT_PASS
+		       : r == REPLY_FAULT ? RCPT_FAULT
+					  : RCPT_REJECT;
+	}
 	size_t slot = rcpt_slot_of(alias);
 	pthread_mutex_t *lock = &c->locks[slot % RCPT_STRIPES];
 	struct rcpt_slot *s = &c->slots[slot];

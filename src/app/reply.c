@@ -257,37 +257,74 @@ static enum app_status reply_open(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
+/* Who may answer through reply address rcpt: REPLY_TAKEN when it is an
+ * address of ours for a delivered message still there, whose person
+ * forwards to a verified address (into address), with the message open
+ * in *m (the caller clears it); else REPLY_UNIFORM or REPLY_FAULT, and
+ * nothing to clear. */
+static enum reply_outcome reply_whose(struct app *a, const char *rcpt,
+				      uint64_t *message,
+				      struct store_message *m,
+				      char address[DELIVERY_ADDRESS_MAX + 1])
+{
+	if (!reply_message_of(a, rcpt, message))
+		return REPLY_UNIFORM;
+	int rc = reply_open(a, 0, *message, m);
+	if (rc != APP_OK)
+		return rc == APP_NOT_FOUND ? REPLY_UNIFORM : REPLY_FAULT;
+	char code[DELIVERY_CODE_LEN + 1];
+	bool verified = false;
+	rc = delivery_forward(a, m->person, address, &verified, code);
+	sodium_memzero(code, sizeof(code));
+	enum reply_outcome out =
+		rc == APP_FAULT ? REPLY_FAULT
+		: rc == APP_OK && verified && m->decision == GATE_DELIVER
+			? REPLY_TAKEN
+			: REPLY_UNIFORM;
+	if (out != REPLY_TAKEN)
+		sealed_message_clear(m);
+	return out;
+}
+
+enum reply_outcome reply_rcpt(struct app *a, const char *rcpt,
+			      const char *sender)
+{
+	uint64_t message;
+	struct store_message m;
+	char address[DELIVERY_ADDRESS_MAX + 1];
+	enum reply_outcome out = reply_whose(a, rcpt, &message, &m, address);
+	if (out != REPLY_TAKEN)
+		return out;
+	sealed_message_clear(&m);
+	/* Under --auth-id the evidence comes with the message; under
+	 * --trust-envelope the envelope is all of it. */
+	if (!a->cfg.auth_id[0] && strcasecmp(sender, address) != 0)
+		return REPLY_UNIFORM;
+	return REPLY_TAKEN;
+}
+
 enum reply_outcome reply_intake(struct app *a, const struct reply_in *in)
 {
 	uint64_t message;
 	struct store_message m;
-	if (!reply_message_of(a, in->rcpt, &message))
-		return REPLY_UNIFORM;
-	int rc = reply_open(a, 0, message, &m);
-	if (rc != APP_OK)
-		return rc == APP_NOT_FOUND ? REPLY_UNIFORM : REPLY_FAULT;
+	char address[DELIVERY_ADDRESS_MAX + 1];
+	enum reply_outcome out =
+		reply_whose(a, in->rcpt, &message, &m, address);
+	if (out != REPLY_TAKEN)
+		return out;
 	uint64_t person = m.person;
-	char address[DELIVERY_ADDRESS_MAX + 1], code[DELIVERY_CODE_LEN + 1];
-	bool verified = false;
-	enum reply_outcome out = REPLY_UNIFORM;
 	struct reply_target t;
-	rc = delivery_forward(a, person, address, &verified, code);
-	sodium_memzero(code, sizeof(code));
 	/* Row 2, applied to the person: their verified forwarding address,
 	 * by --auth-id evidence for its domain, or else (--trust-envelope)
 	 * the envelope sender and the From. */
 	bool is_person =
-		rc == APP_OK && verified && m.decision == GATE_DELIVER &&
 		strcasecmp(in->from, address) == 0 &&
 		(a->cfg.auth_id[0] ? in->from_ok
 				   : strcasecmp(in->sender, address) == 0);
-	if (rc == APP_FAULT) {
-		out = REPLY_FAULT;
-		goto done;
-	}
+	out = REPLY_UNIFORM;
 	if (!is_person)
 		goto done;
-	rc = reply_target_of(a, &m, &t);
+	int rc = reply_target_of(a, &m, &t);
 	if (rc == APP_FAULT) {
 		out = REPLY_FAULT;
 		goto done;

@@ -54,6 +54,18 @@ enum reply_outcome {
 	REPLY_FAULT,   /* ours: try again later */
 };
 
+/* At RCPT (the policy door), where only the envelope is known: whether
+ * mail from `sender` to reply address rcpt goes on to DATA. The uniform
+ * refusal (REPLY_UNIFORM) when the address is not one this relay made for
+ * a delivered message still there, when its person forwards to no
+ * verified address, or — under --trust-envelope, where the envelope is
+ * the evidence — when the sender is not that address: refused in the
+ * SMTP dialogue, nothing is bounced to a forged sender. REPLY_TAKEN: on
+ * to DATA, where reply_intake decides (an ended relationship too, so
+ * that the person is told in words); REPLY_FAULT. */
+enum reply_outcome reply_rcpt(struct app *a, const char *rcpt,
+			      const char *sender);
+
 /* Takes a reply sent to a reply address: checks the token, the sender
  * (the person's verified forwarding address: under --auth-id the From
  * with from_ok, under --trust-envelope the envelope and the From), the

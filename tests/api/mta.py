@@ -535,6 +535,9 @@ class Postfix:
                   None: no policy service, every relay_domain recipient
                   is accepted
     extra_main    {parameter: value} added to (or overriding) main.cf
+    extra_master  more master.cf rows, as tuples of its eight columns
+                  (SMTP_CLIENT: the `smtp` delivery agent, for a
+                  transport_maps entry such as smtp:[127.0.0.1]:PORT)
 
     Mail for any other domain is refused at RCPT ("Relay access denied");
     there is no local delivery, no outbound SMTP (default_transport is
@@ -543,12 +546,15 @@ class Postfix:
     After start(): smtp_port, config_dir, queue_dir, log_path.
     """
 
+    SMTP_CLIENT = ("smtp", "unix", "-", "-", "n", "-", "-", "smtp")
+
     def __init__(self, tmp_path, relay_domain, lmtp_port, policy_port=None,
-                 *, extra_main=None):
+                 *, extra_main=None, extra_master=()):
         self.dir = Path(tmp_path) / f"postfix-{next(_serial)}"
         self.relay_domain = relay_domain
         self.lmtp_port, self.policy_port = lmtp_port, policy_port
         self.extra_main = dict(extra_main or {})
+        self.extra_master = list(extra_master)
         self.config_dir = self.dir / "etc"
         self.queue_dir = self.dir / "spool"
         self.log_path = self.dir / "maillog"
@@ -631,6 +637,7 @@ class Postfix:
             ("anvil", "unix", "-", "-", "n", "-", "1", "anvil"),
             ("scache", "unix", "-", "-", "n", "-", "1", "scache"),
             ("postlog", "unix-dgram", "n", "-", "n", "-", "1", "postlogd"),
+            *self.extra_master,
         ]
         return "".join(" ".join(r) + "\n" for r in rows)
 
