@@ -524,13 +524,27 @@ static bool scrub_keep_header(const char *name, bool top)
 	       g_ascii_strcasecmp(name, "Content-Description") != 0;
 }
 
-static void scrub_headers(GMimeObject *obj, bool top)
+/* Drops the headers obj may not keep; in those it keeps, the person is
+ * replaced (a parameter may hold anything) but in Content-ID, whose
+ * domain scrub_content_id moves. */
+static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
+			  bool top)
 {
 	GMimeHeaderList *l = g_mime_object_get_header_list(obj);
 	for (int i = g_mime_header_list_get_count(l) - 1; i >= 0; i--) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(l, i);
-		if (!scrub_keep_header(g_mime_header_get_name(h), top))
+		const char *name = g_mime_header_get_name(h);
+		if (!scrub_keep_header(name, top)) {
 			g_mime_header_list_remove_at(l, i);
+			continue;
+		}
+		const char *v = g_mime_header_get_value(h);
+		if (v == NULL || g_ascii_strcasecmp(name, "Content-ID") == 0)
+			continue;
+		char *scrubbed = scrub_value(r, v);
+		if (strcmp(scrubbed, v) != 0)
+			g_mime_header_set_value(h, NULL, scrubbed, "utf-8");
+		g_free(scrubbed);
 	}
 }
 
@@ -668,8 +682,10 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 		return scrub_object(w, g_mime_multipart_get_part(mp, 0),
 				    depth + 1, top);
 	}
-	scrub_headers(obj, top);
+	scrub_headers(w->r, obj, top);
 	scrub_content_id(w->r, obj);
+	/* a header rewritten made the content type anew */
+	ct = g_mime_object_get_content_type(obj);
 	if (GMIME_IS_MULTIPART(obj)) {
 		scrub_multipart(w, GMIME_MULTIPART(obj), depth);
 		return w->refuse ? NULL : g_object_ref(obj);
@@ -776,6 +792,7 @@ char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,
 	struct scrub_rules *r = calloc(1, sizeof(*r));
 	if (r == NULL || data == NULL || hdr == NULL ||
 	    !scrub_value_ok(hdr->to, SCRUB_ADDRESS_MAX, false) ||
+	    strchr(hdr->to, '@') == NULL || strpbrk(hdr->to, "<>\" \t,") ||
 	    !scrub_value_ok(hdr->message_id, 998, false) ||
 	    strpbrk(hdr->message_id, "<> \t") != NULL ||
 	    !scrub_rules_init(r, p)) {

@@ -83,7 +83,8 @@ struct scrub_person {
 
 /* What the reply's new headers say. Borrowed for the call. */
 struct scrub_out_hdr {
-	const char *to;		/* the brand's address; required */
+	const char *to; /* the brand's address, bare ("deals@acme.example":
+			   no name, brackets, space or comma); required */
 	const char *message_id; /* without angle brackets, made by the
 				   caller at the alias domain; required */
 	int64_t date; /* Unix seconds, written in UTC; 0: the reply's own
@@ -97,8 +98,10 @@ struct scrub_out_hdr {
  * when the input is not a message (no header block GMime can read), holds
  * encrypted content or more than SCRUB_DEPTH_MAX / SCRUB_PARTS_MAX, when
  * person or hdr is unusable (a required field missing or empty, a CR or
- * LF in a header value, an address without "@", more than
- * SCRUB_PEOPLE_MAX or longer than the limits above), or out of memory.
+ * LF in a header value, an address without "@", a `to` that is not bare,
+ * brackets around message_id, invalid UTF-8, more than SCRUB_PEOPLE_MAX
+ * or longer than the limits above), or when the copy out cannot be
+ * allocated (GLib aborts on its own failures, as with base/mailmsg).
  * Work is linear in len times the (bounded) total length of the
  * person's addresses and names. Thread-safe. */
 char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,

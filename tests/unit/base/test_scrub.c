@@ -665,6 +665,12 @@ Test(scrub, unusable_person_or_headers)
 	struct scrub_out_hdr h = hdr;
 	h.to = "";
 	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "Acme <deals@acme.example>";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "deals@acme.example, x@y.example";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "deals.acme.example";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
 	free(in);
 }
 
@@ -795,5 +801,26 @@ Test(scrub, other_inline_text_such_as_a_calendar_reply)
 				  ";PARTSTAT=ACCEPTED:mailto:" ALIAS),
 			   "%s", s.text->str);
 	cr_assert_not_null(strstr(s.text->str, "mailto:deals@acme.example"));
+	seen_clear(&s);
+}
+
+Test(scrub, kept_content_headers_are_scrubbed_too)
+{
+	const char *in =
+		"From: Ana Lima <ana@home.example>\n"
+		"MIME-Version: 1.0\n"
+		"Content-Language: en; x=ana@home.example\n"
+		"Content-Disposition: inline; x-by=\"Ana Lima\"\n"
+		"Content-Type: multipart/mixed; boundary=m; x-ana=ana\n\n"
+		"--m\nContent-Type: text/plain\n\nhi\n"
+		"--m\nContent-Type: application/octet-stream; "
+		"x-owner=\"ana@home.example\"\n"
+		"Content-Transfer-Encoding: base64\n\nAAAA\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strcasestr(s.raw, "home.example"), "%s", s.raw);
+	cr_assert_not_null(strstr(s.text->str, "hi"));
+	cr_assert_not_null(s.attachment);
+	cr_assert_eq(s.attachment->len, 3);
 	seen_clear(&s);
 }
