@@ -524,9 +524,11 @@ static bool scrub_keep_header(const char *name, bool top)
 	       g_ascii_strcasecmp(name, "Content-Description") != 0;
 }
 
-/* Drops the headers obj may not keep; in those it keeps, the person is
- * replaced (a parameter may hold anything) but in Content-ID, whose
- * domain scrub_content_id moves. */
+/* Drops the headers obj may not keep; those it keeps are written anew
+ * from their value, with the person replaced (a parameter may hold
+ * anything) but in Content-ID, whose domain scrub_content_id moves.
+ * Written anew, a value that held a NUL is cut there, never written raw
+ * with its line end lost. */
 static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 			  bool top)
 {
@@ -539,12 +541,12 @@ static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 			continue;
 		}
 		const char *v = g_mime_header_get_value(h);
-		if (v == NULL || g_ascii_strcasecmp(name, "Content-ID") == 0)
-			continue;
-		char *scrubbed = scrub_value(r, v);
-		if (strcmp(scrubbed, v) != 0)
-			g_mime_header_set_value(h, NULL, scrubbed, "utf-8");
-		g_free(scrubbed);
+		bool id = g_ascii_strcasecmp(name, "Content-ID") == 0;
+		char *value = v == NULL ? g_strdup("")
+			      : id	? g_strdup(v)
+					: scrub_value(r, v);
+		g_mime_header_set_value(h, NULL, value, "utf-8");
+		g_free(value);
 	}
 }
 

@@ -824,3 +824,25 @@ Test(scrub, kept_content_headers_are_scrubbed_too)
 	cr_assert_eq(s.attachment->len, 3);
 	seen_clear(&s);
 }
+
+Test(scrub, a_nul_in_a_kept_header_cannot_join_the_body_to_the_headers)
+{
+	/* found by fuzz_scrub: a Content-Type of "te", then NULs; GMime wrote
+	 * the raw value up to its NUL and lost its line end, so the blank
+	 * line ended that header, and body lines read as headers */
+	size_t len, out_len;
+	char *in = slurp("fuzz-nul-in-header.eml", &len);
+	char *out = scrub_reply(in, len, &ana, &hdr, &out_len);
+	free(in);
+	cr_assert_not_null(out);
+	char *end = strstr(out, "\r\n\r\n");
+	cr_assert_not_null(end, "%s", out);
+	for (char *line = out; line < end;) {
+		char *eol = strstr(line, "\r\n");
+		cr_assert(*line == ' ' || *line == '\t' ||
+				  memchr(line, ':', (size_t)(eol - line)),
+			  "not a header line: %.*s", (int)(eol - line), line);
+		line = eol + 2;
+	}
+	free(out);
+}
