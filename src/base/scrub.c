@@ -708,11 +708,17 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 	if (text && GMIME_IS_TEXT_PART(obj) &&
 	    !g_mime_part_is_attachment(part)) {
 		scrub_text_part(w->r, obj, html, !plain && !html);
-	} else if (g_mime_part_get_content_encoding(part) ==
-		   GMIME_CONTENT_ENCODING_BINARY) {
-		/* SMTP carries no raw binary; the bytes stay the same. */
-		g_mime_part_set_content_encoding(part,
-						 GMIME_CONTENT_ENCODING_BASE64);
+	} else {
+		/* Kept as it is, but carried in base64 unless it already is
+		 * encoded: 7bit, 8bit or binary content may hold a bare CR, a
+		 * NUL or a line too long for SMTP (RFC 5321 §2.3.8,
+		 * §4.5.3.1.6). The decoded bytes stay the same. */
+		GMimeContentEncoding e = g_mime_part_get_content_encoding(part);
+		if (e != GMIME_CONTENT_ENCODING_BASE64 &&
+		    e != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+		    e != GMIME_CONTENT_ENCODING_UUENCODE)
+			g_mime_part_set_content_encoding(
+				part, GMIME_CONTENT_ENCODING_BASE64);
 	}
 	return g_object_ref(obj);
 }
@@ -825,6 +831,13 @@ char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,
 	g_object_unref(out);
 	GByteArray *bytes =
 		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	/* What SMTP cannot carry (an attached message/rfc822 is written as
+	 * it came, and may hold it): refused, never sent altered. */
+	for (guint i = 0; n >= 0 && bytes && i < bytes->len; i++)
+		if (bytes->data[i] == '\0' ||
+		    (bytes->data[i] == '\r' &&
+		     (i + 1 == bytes->len || bytes->data[i + 1] != '\n')))
+			n = -1;
 	char *res = n >= 0 && bytes ? malloc(bytes->len + 1) : NULL;
 	if (res) {
 		memcpy(res, bytes->data, bytes->len);

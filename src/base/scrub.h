@@ -50,9 +50,11 @@
  *    cannot be read, so cannot be scrubbed: such a message is refused.
  *
  * Not removed: attached messages (message/rfc822) and other attachments
- * are kept as they are, and so is the person's domain standing alone in a
- * body or the Subject (a brand's quoted text may name it for others).
- * Pure apart from GMime (base/mailmsg.h's initialisation).
+ * are kept as they are (their decoded bytes; one that was not encoded goes
+ * in base64, so no bare CR, NUL or long line reaches SMTP), and so is the
+ * person's domain standing alone in a body or the Subject (a brand's quoted
+ * text may name it for others). Pure apart from GMime (base/mailmsg.h's
+ * initialisation).
  */
 #ifndef CMR_BASE_SCRUB_H
 #define CMR_BASE_SCRUB_H
@@ -96,7 +98,8 @@ struct scrub_out_hdr {
  * ends as base/outbound's outbound_smtp wants, and its length in
  * *out_len (it is also NUL-terminated). Returns NULL — nothing to free —
  * when the input is not a message (no header block GMime can read), holds
- * encrypted content or more than SCRUB_DEPTH_MAX / SCRUB_PARTS_MAX, when
+ * encrypted content or more than SCRUB_DEPTH_MAX / SCRUB_PARTS_MAX, or
+ * would go out with a bare CR or a NUL (an attached message's), when
  * person or hdr is unusable (a required field missing or empty, a CR or
  * LF in a header value, an address without "@", a `to` that is not bare,
  * brackets around message_id, invalid UTF-8, more than SCRUB_PEOPLE_MAX

@@ -846,3 +846,40 @@ Test(scrub, a_nul_in_a_kept_header_cannot_join_the_body_to_the_headers)
 	}
 	free(out);
 }
+
+Test(scrub, unencoded_attachments_go_in_base64_without_a_bare_cr)
+{
+	/* found by fuzz_scrub: a 7bit part kept as it came carried a bare
+	 * CR to SMTP (scrub_seen checks every line end) */
+	static const char in[] = "From: Ana Lima <ana@home.example>\n"
+				 "MIME-Version: 1.0\n"
+				 "Content-Type: multipart/mixed; boundary=m\n\n"
+				 "--m\nContent-Type: text/plain\n\nhi\n"
+				 "--m\nContent-Type: application/x-thing\n"
+				 "Content-Transfer-Encoding: 7bit\n\n"
+				 "a\rb\0c\n--m--\n";
+	struct seen s = scrub_seen(in, sizeof(in) - 1, &ana, &hdr);
+	cr_assert_not_null(s.attachment);
+	cr_assert_eq(s.attachment->len, 5);
+	cr_assert(memcmp(s.attachment->data, "a\rb\0c", 5) == 0);
+	seen_clear(&s);
+	size_t len, out_len;
+	char *fuzzed = slurp("fuzz-bare-cr.eml", &len);
+	char *out = scrub_reply(fuzzed, len, &ana, &hdr, &out_len);
+	free(fuzzed);
+	for (size_t i = 0; out && i < out_len; i++)
+		cr_assert(out[i] != '\r' || out[i + 1] == '\n');
+	free(out);
+}
+
+Test(scrub, an_attached_message_that_smtp_cannot_carry_is_refused)
+{
+	static const char in[] = "From: Ana Lima <ana@home.example>\n"
+				 "MIME-Version: 1.0\n"
+				 "Content-Type: multipart/mixed; boundary=m\n\n"
+				 "--m\nContent-Type: text/plain\n\nhi\n"
+				 "--m\nContent-Type: message/rfc822\n\n"
+				 "Subject: x\n\na\rb\n--m--\n";
+	size_t out_len;
+	cr_assert_null(scrub_reply(in, sizeof(in) - 1, &ana, &hdr, &out_len));
+}
