@@ -83,12 +83,24 @@ static bool scrub_value_ok(const char *s, size_t max, bool empty_ok)
 	       utf8_valid(s, n);
 }
 
+/* s[0..len) (valid UTF-8) in Unicode NFC, g_malloc'd; NULL when it is not
+ * valid. ASCII is its own NFC, and the common case: it is only copied
+ * (GLib's normalization was most of the time spent on a large reply). */
+static char *scrub_nfc(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return g_utf8_normalize(s, (gssize)len,
+						G_NORMALIZE_NFC);
+	return g_strndup(s, len);
+}
+
 /* Adds the pattern of s[0..len) (valid UTF-8). A name's words are split
  * on white space; a pattern of fewer than min characters is skipped. */
 static void scrub_add(struct scrub_rules *r, enum scrub_kind kind,
 		      const char *s, size_t len, int min)
 {
-	char *nfc = g_utf8_normalize(s, (gssize)len, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(s, len);
 	if (nfc == NULL)
 		return;
 	size_t n = strlen(nfc);
@@ -195,6 +207,19 @@ static bool scrub_rules_init(struct scrub_rules *r,
 
 /* ---- matching ---- */
 
+/* g_unichar_tolower and g_unichar_isalnum, with ASCII, most of any text,
+ * answered without GLib's tables. */
+static uint32_t scrub_lower(uint32_t c)
+{
+	return c < 0x80 ? (uint32_t)g_ascii_tolower((char)c)
+			: (uint32_t)g_unichar_tolower(c);
+}
+
+static bool scrub_alnum(uint32_t c)
+{
+	return c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c);
+}
+
 static bool scrub_prefix(const char *s, size_t len, size_t i, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -276,7 +301,7 @@ static size_t scrub_match(const struct scrub_pattern *pt, const char *s,
 			continue;
 		}
 		size_t m = utf8_decode(s + i, len - i, &c);
-		if (m > 0 && (uint32_t)g_unichar_tolower(c) == want) {
+		if (m > 0 && scrub_lower(c) == want) {
 			i += m;
 			continue;
 		}
@@ -301,13 +326,13 @@ static bool scrub_alnum_before(const char *s, size_t i)
 	}
 	uint32_t c;
 	return i > 0 && utf8_decode(s + b, i - b, &c) == i - b &&
-	       g_unichar_isalnum(c);
+	       scrub_alnum(c);
 }
 
 static bool scrub_alnum_at(const char *s, size_t len, size_t i)
 {
 	uint32_t c;
-	return utf8_decode(s + i, len - i, &c) > 0 && g_unichar_isalnum(c);
+	return utf8_decode(s + i, len - i, &c) > 0 && scrub_alnum(c);
 }
 
 /* In HTML, a cid: or mid: URL (RFC 2392) whose id's right-hand side is
@@ -398,7 +423,7 @@ static char *scrub_value(const struct scrub_rules *r, const char *v)
 	char *clean = g_strndup(v, n);
 	n = utf8_clean(clean, n);
 	clean[n] = '\0';
-	char *nfc = g_utf8_normalize(clean, (gssize)n, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(clean, n);
 	g_free(clean);
 	if (nfc == NULL)
 		return g_strdup("");
@@ -589,8 +614,7 @@ static void scrub_text_part(const struct scrub_rules *r, GMimeObject *obj,
 		body = g_string_new_len(text, (gssize)n);
 	}
 	g_free(text);
-	char *nfc =
-		g_utf8_normalize(body->str, (gssize)body->len, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(body->str, body->len);
 	GString *done = scrub_replace(r, nfc ? nfc : body->str,
 				      nfc ? strlen(nfc) : body->len, html);
 	g_free(nfc);
