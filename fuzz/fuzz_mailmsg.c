@@ -2,7 +2,9 @@
  * fuzz_mailmsg.c — mail headers as cmr reads them (GMime, RFC 2047
  * subjects, From, Message-ID, CMR-Topic) from arbitrary bytes: nothing may
  * crash, and what comes out fits its buffers, is NUL-terminated and is
- * valid UTF-8.
+ * valid UTF-8. And the Reply-To rewrite of forwarded mail: the copy is
+ * the new field and the input less its own Reply-To fields, never longer
+ * than both, and holds no Reply-To but the new one in its header block.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -36,5 +38,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mailmsg_domain(addr, domain, sizeof(domain)) &&
 	    strlen(domain) >= sizeof(domain))
 		abort();
+	char first[321];
+	if (mailmsg_first_address(addr, first, sizeof(first)) &&
+	    (strlen(first) >= sizeof(first) || strchr(first, '@') == NULL))
+		abort();
+	static const char to[] = "r.0123456789abcdefghjkmnpqrs@relay.test";
+	size_t out_len = 0;
+	char *out =
+		mailmsg_set_reply_to((const char *)data, size, to, &out_len);
+	if (out == NULL)
+		abort();
+	size_t head = sizeof("Reply-To: <>\r\n") - 1 + sizeof(to) - 1;
+	if (out_len < head || out_len > head + size ||
+	    memcmp(out, "Reply-To: <", 11) != 0)
+		abort();
+	free(out);
 	return 0;
 }

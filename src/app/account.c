@@ -13,6 +13,7 @@
 #include "app/jwks.h"
 #include "app/message.h"
 #include "app/person.h"
+#include "app/reply.h"
 #include "app/sealed.h"
 #include "app/view.h"
 #include "base/log.h"
@@ -236,9 +237,17 @@ enum app_status account_export(struct app *a, uint64_t person,
 	sealed_key_clear(&at.key);
 	if (st == STORE_OK && export_content(a, person, at.items) != 0)
 		st = STORE_FAULT;
+	/* The replies the person sent through their aliases, with their
+	 * text. */
+	json_t *replies = json_array();
+	struct app_error rerr = { 0 };
+	if (st == STORE_OK && reply_list(a, person, 0, 0, INT32_MAX, true,
+					 replies, &rerr) != APP_OK)
+		st = STORE_FAULT;
 	json_object_set_new(doc, "relationships", rc.items);
 	json_object_set_new(doc, "proposals", proposals);
 	json_object_set_new(doc, "messages", at.items);
+	json_object_set_new(doc, "replies", replies);
 	json_object_set_new(doc, "ledger", entries);
 	if (st != STORE_OK) {
 		json_decref(doc);

@@ -8,6 +8,7 @@
 
 #include "app/message.h"
 #include "app/relationship.h"
+#include "app/reply.h"
 #include "app/sealed.h"
 #include "app/view.h"
 #include "base/html_clean.h"
@@ -257,7 +258,9 @@ static int list_item(const struct store_attempt_row *a, void *arg)
 	char *sender = sealed_text(&c->key, a->sender_sealed, a->sender,
 				   a->sender_len, &sender_len, &c->fault);
 	json_t *brand = a->brand ? view_brand_ref(c->a, a->brand, c->brands)
-				 : json_null();
+			: a->brand_name[0] ? json_pack("{s:n,s:s}", "id",
+						       "name", a->brand_name)
+					   : json_null();
 	c->fault = c->fault || brand == NULL;
 	if (c->fault) {
 		json_decref(brand);
@@ -469,6 +472,9 @@ static enum app_status message_open(struct app *a, uint64_t person, uint64_t id,
 	return APP_OK;
 }
 
+/* Replies shown under a message: the newest this many. */
+#define INBOX_REPLIES_MAX 50
+
 enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 			      json_t **out, struct app_error *err)
 {
@@ -501,6 +507,17 @@ enum app_status inbox_message(struct app *a, uint64_t person, uint64_t id,
 		json_object_set_new(o, "attachments", json_array());
 	}
 	sealed_message_clear(&m);
+	/* The person's replies to it, oldest first, with their text. */
+	json_t *replies = json_array();
+	if (rc == APP_OK && reply_list(a, person, id, 0, INBOX_REPLIES_MAX,
+				       true, replies, err) != APP_OK)
+		rc = APP_FAULT;
+	for (size_t i = 0, n = json_array_size(replies); i < n / 2; i++) {
+		json_t *x = json_incref(json_array_get(replies, i));
+		json_array_set(replies, i, json_array_get(replies, n - 1 - i));
+		json_array_set_new(replies, n - 1 - i, x);
+	}
+	json_object_set_new(o, "replies", replies);
 	if (rc != APP_OK) {
 		json_decref(o);
 		return app_fail(err, APP_FAULT, NULL,

@@ -7,6 +7,7 @@
 
 #include "app/delivery.h"
 #include "app/message.h"
+#include "app/person_made.h"
 #include "base/log.h"
 #include "core/channel.h"
 #include "core/gate.h"
@@ -31,7 +32,19 @@ static int intake_alias(struct app_tx *t, const struct intake_message *m,
 		o->outcome = INTAKE_FAULT;
 		return STORE_OK;
 	}
-	bool brand_sent = m->from_brand != 0 && m->from_brand == r.brand;
+	/* Row 2: a brand on cmr by its domains; the brand of a person-made
+	 * relationship by the domains the person named. */
+	bool brand_sent =
+		r.brand != 0
+			? m->from_brand != 0 && m->from_brand == r.brand
+			: m->from_ok && person_made_sender_is(
+						r.domains, m->from_domain,
+						m->from_org ? m->from_org : "");
+	/* A brand not on cmr names no topic: its mail is bulk or direct,
+	 * unless the sender it is names one. */
+	const char *topic = m->topic;
+	if (r.brand == 0 && (topic == NULL || !brand_sent))
+		topic = m->bulk ? TOPIC_BULK : TOPIC_DIRECT;
 	/* RFC 8058: kept only from mail the MTA vouched for with an aligned
 	 * DKIM signature, and only used when the person ends the
 	 * relationship. */
@@ -48,7 +61,7 @@ static int intake_alias(struct app_tx *t, const struct intake_message *m,
 		.brand = 0, /* the sender is judged by row 2 */
 		.relationship = rel,
 		.channel = CHANNEL_EMAIL,
-		.topic = m->topic,
+		.topic = topic,
 		.subject = m->subject,
 		.body = m->data,
 		.body_len = m->len,

@@ -39,9 +39,16 @@ struct intake_message {
 	const char *topic;	 /* CMR-Topic, or NULL */
 	const char *unsubscribe; /* RFC 8058 one-click URI, or "" */
 	const uint8_t *dedup;	 /* 16 bytes of Message-ID and body, or NULL */
-	uint64_t from_brand;	 /* row 2: the brand the sender is, or 0 */
-	bool dkim;		 /* … with an aligned DKIM signature */
-	bool verified;		 /* row 2 rests on --auth-id evidence */
+	bool bulk;		 /* List-*, Precedence bulk/list */
+	/* Row 2: what the door found of the sender. from_ok: the evidence
+	 * (--auth-id, or the envelope under --trust-envelope) holds for the
+	 * From domain, from_domain ("" when none), whose organizational
+	 * domain is from_org ("" when none). */
+	bool from_ok;
+	const char *from_domain, *from_org;
+	uint64_t from_brand; /* row 2: the brand on cmr the sender is, or 0 */
+	bool dkim;	     /* … with an aligned DKIM signature */
+	bool verified;	     /* row 2 rests on --auth-id evidence */
 };
 
 enum intake_outcome {
@@ -52,6 +59,10 @@ enum intake_outcome {
 				nothing */
 	INTAKE_REFUSED,	     /* refused, told to the brand (reason) */
 	INTAKE_FAULT,	     /* ours: try again later */
+	/* A reply through the alias (app/reply.h), refused with a word to
+	 * the person who sent it: */
+	INTAKE_REPLY_ENDED,  /* the relationship has ended */
+	INTAKE_REPLY_NO_ONE, /* the brand takes no replies */
 };
 
 struct intake_result {

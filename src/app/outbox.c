@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "app/ledger.h"
+#include "app/reply.h"
 #include "app/sealed.h"
 #include "base/log.h"
 #include "store/store.h"
@@ -16,7 +17,8 @@ _Static_assert((int)OUTBOX_MAILDIR == (int)STORE_ADAPTER_MAILDIR &&
 		       (int)OUTBOX_WEBHOOK == (int)STORE_ADAPTER_WEBHOOK &&
 		       (int)OUTBOX_UNSUBSCRIBE ==
 			       (int)STORE_ADAPTER_UNSUBSCRIBE &&
-		       (int)OUTBOX_FORWARD == (int)STORE_ADAPTER_FORWARD,
+		       (int)OUTBOX_FORWARD == (int)STORE_ADAPTER_FORWARD &&
+		       (int)OUTBOX_REPLY == (int)STORE_ADAPTER_REPLY,
 	       "the adapters are the store's");
 _Static_assert((int)OUTBOX_DELIVER == (int)STORE_OUTBOX_DELIVER &&
 		       (int)OUTBOX_MOVE == (int)STORE_OUTBOX_MOVE &&
@@ -153,6 +155,20 @@ static int settle_run(struct app_tx *t, void *arg)
 			}
 			snprintf(error, sizeof(error), "unsubscribe: %s",
 				 p->error);
+		}
+		/* A reply ends sent (on the ledger), or failed: given up, or
+		 * one that can never be made anonymous. */
+		if (p->o.adapter == STORE_ADAPTER_REPLY &&
+		    (p->status == OUTBOX_REPLY_SENT ||
+		     p->status == OUTBOX_REPLY_NEVER ||
+		     (!ok && p->o.tries + 1 >= OUTBOX_MAX_TRIES)) &&
+		    reply_settle_tx(t, p->o.person, p->o.attempt,
+				    p->status == OUTBOX_REPLY_SENT) !=
+			    STORE_OK) {
+			log_warn("delivery: outbox %llu: the reply cannot be "
+				 "settled; done again later",
+				 (unsigned long long)p->o.id);
+			continue;
 		}
 		int tries = ok ? -1 : p->o.tries + 1;
 		int64_t wait = OUTBOX_BACKOFF_S;

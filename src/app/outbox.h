@@ -29,6 +29,8 @@ enum outbox_adapter {
 	OUTBOX_UNSUBSCRIBE = 3, /* RFC 8058 at the brand; `attempt` is the
 				   relationship */
 	OUTBOX_FORWARD = 4,	/* to a verified address, by SMTP */
+	OUTBOX_REPLY = 5,	/* a reply to a brand, by SMTP (app/reply.h);
+				   `attempt` is the reply */
 };
 enum outbox_op {
 	OUTBOX_DELIVER = 0, /* put the message where it is now */
@@ -73,8 +75,13 @@ struct outbox_piece {
 	struct outbox_row o; /* the row as read */
 	bool ok;	     /* done, or gone (nothing left to do) */
 	char error[240];     /* why not (no URL, address or folder) */
-	int status;	     /* unsubscribe: the brand's HTTP status */
+	int status;	     /* unsubscribe: the brand's HTTP status;
+				reply: OUTBOX_REPLY_SENT once sent,
+				OUTBOX_REPLY_NEVER when it cannot be */
 };
+
+#define OUTBOX_REPLY_SENT  250
+#define OUTBOX_REPLY_NEVER (-1)
 
 /* Rows due now, in order of arrival: the Maildir's (local) or those of
  * the adapters that reach out. APP_OK or APP_FAULT. */

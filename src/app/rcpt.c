@@ -12,6 +12,7 @@
 
 #include "app/gate_state.h"
 #include "app/message.h"
+#include "app/reply.h"
 #include "core/channel.h"
 #include "core/gate.h"
 #include "core/terms.h"
@@ -158,6 +159,10 @@ enum rcpt_verdict rcpt_check(struct app *a, struct rcpt_cache *c,
 			     const char *alias, const char *sender,
 			     int64_t now_ms)
 {
+	/* A reply address is decided with its message (app/reply.h): who
+	 * sent it is known only then. */
+	if (reply_is_address(a, alias))
+		return RCPT_PASS;
 	size_t slot = rcpt_slot_of(alias);
 	pthread_mutex_t *lock = &c->locks[slot % RCPT_STRIPES];
 	struct rcpt_slot *s = &c->slots[slot];

@@ -6,6 +6,7 @@
 #include "app/relationship.h"
 
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -160,6 +161,9 @@ static json_t *receipt_record(struct receipt_ctx *c,
 		ended ? "the person ended the relationship in cmr"
 		: strcmp(e->type, "terms.changed") == 0
 			? "the person changed their terms in cmr"
+		: c->rel->proposal == 0
+			? "the person made the relationship themselves in "
+			  "cmr, for a brand not on cmr"
 			: "the person accepted the brand's proposal in cmr";
 	json_t *ctl = json_pack(
 		"{s:s,s:O,s:O,s:O,s:O,s:O}", "piiController", c->brand->name,
@@ -263,7 +267,16 @@ enum app_status receipt_list(struct app *a, uint64_t person, uint64_t rel,
 	int rc = relationship_of(a, APP_PERSON(person), rel, &r, err);
 	if (rc != APP_OK)
 		return rc;
-	if (store_brand_get(a->reads, r.brand, NULL, &b) != STORE_OK) {
+	/* A brand not on cmr is known by the name the person gave it. */
+	if (r.brand == 0) {
+		memset(&b, 0, sizeof(b));
+		snprintf(b.name, sizeof(b.name), "%s",
+			 r.brand_name ? r.brand_name : "");
+		b.controller = strdup("{}");
+	}
+	if (r.brand == 0 ? b.controller == NULL
+			 : store_brand_get(a->reads, r.brand, NULL, &b) !=
+				   STORE_OK) {
 		store_relationship_clear(&r);
 		return app_fail(err, APP_FAULT, NULL,
 				"the brand cannot be read");

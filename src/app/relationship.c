@@ -2,6 +2,8 @@
  * relationship.c — proposing and accepting (see relationship.h).
  */
 #include "app/relationship.h"
+#include "app/relationship_draft.h"
+#include "app/person_made.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -223,10 +225,8 @@ enum app_status proposal_create(struct app *a, uint64_t brand, uint64_t person,
 	return rc == APP_OK ? app_write_run(a, &w, err) : rc;
 }
 
-/* Adds the folder names of a JSON array to the person's table inside the
- * job (see inbox_folders_intern_tx). */
-static int relationship_folders_tx(struct store_tx *tx, uint64_t person,
-				   const char *json)
+int relationship_folders_tx(struct store_tx *tx, uint64_t person,
+			    const char *json)
 {
 	json_t *arr = json_loads(json, 0, NULL);
 	size_t n = json_array_size(arr);
@@ -350,6 +350,91 @@ enum app_status proposal_of(struct app *a, struct app_caller who, uint64_t id,
 					  : "no such proposal");
 }
 
+void relationship_draft_clear(struct relationship_draft *d)
+{
+	store_relationship_clear(&d->r);
+	free(d->folders);
+	json_decref(d->grant);
+	memset(d, 0, sizeof(*d));
+}
+
+enum app_status relationship_draft(struct app *a, uint64_t person,
+				   const struct terms_ask *ask,
+				   const json_t *terms_json,
+				   const char *brand_name,
+				   struct relationship_draft *d, int *err_kind,
+				   struct app_error *err)
+{
+	struct terms_error terr;
+	struct terms *t = malloc(sizeof(*t));
+	struct topic_table *topics = calloc(1, sizeof(*topics));
+	struct folder_table *folders = malloc(sizeof(*folders));
+	struct terms_compiled tc;
+	int status = APP_FAULT;
+
+	memset(d, 0, sizeof(*d));
+	*err_kind = TERMS_ERR_VALUE;
+	if (t == NULL || topics == NULL || folders == NULL)
+		goto out;
+	if (terms_parse(terms_json, ask, TERMS_MODE_ACCEPT, t, &terr) != 0) {
+		*err_kind = terr.kind;
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	/* The topic table starts with what was asked, so indices are
+	 * stable whatever the person grants now or later. */
+	for (int i = 0; i < ask->n_topics; i++)
+		topic_table_intern(topics, ask->topics[i]);
+	if (inbox_folders(a, person, folders) != APP_OK)
+		goto out;
+	int n_folders_before = folders->n;
+	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
+		status = app_fail(err, APP_INVALID, terr.field, "%s",
+				  terr.reason);
+		goto out;
+	}
+	terms_folders_respell(t, folders);
+	int64_t now_ms = app_now_ms();
+	d->r.id = store_new_key();
+	d->r.person = person;
+	d->r.state = REL_ACTIVE;
+	relationship_alias(a, brand_name, d->r.alias, sizeof(d->r.alias));
+	json_t *tj = terms_to_json(t);
+	d->r.terms = tj ? json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(tj);
+	json_t *topj = names_json(topics->names[0], sizeof(topics->names[0]),
+				  topics->n);
+	d->r.topics = json_dumps(topj, JSON_COMPACT);
+	json_decref(topj);
+	if (folders->n > n_folders_before) {
+		json_t *own = names_json(folders->names[n_folders_before],
+					 sizeof(folders->names[0]),
+					 folders->n - n_folders_before);
+		d->folders = json_dumps(own, JSON_COMPACT);
+		json_decref(own);
+	}
+	d->r.terms_version = 1;
+	d->r.created_at = now_ms / 1000;
+	/* The ledger says what was granted, as the chain's test vector shows.
+	 */
+	d->grant = terms_grant_json(t);
+	if (d->r.terms == NULL || d->r.topics == NULL || d->grant == NULL ||
+	    (folders->n > n_folders_before && d->folders == NULL)) {
+		relationship_draft_clear(d);
+		status = app_fail(err, APP_FAULT, NULL, "out of memory");
+		goto out;
+	}
+	status = APP_OK;
+out:
+	if (status == APP_FAULT && err && err->message[0] == '\0')
+		app_fail(err, APP_FAULT, NULL, "the store failed");
+	free(t);
+	free(topics);
+	free(folders);
+	return status;
+}
+
 enum app_status
 proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 		      const json_t *terms_json, struct accepted *out,
@@ -359,11 +444,7 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	struct store_brand b;
 	struct terms_ask ask;
 	struct terms_error terr;
-	struct terms *t = NULL;
-	struct topic_table *topics = NULL;
-	struct folder_table *folders = NULL;
-	struct terms_compiled tc;
-	int status = APP_FAULT;
+	struct relationship_draft d;
 
 	*err_kind = TERMS_ERR_VALUE;
 	int rc = proposal_of(a, APP_PERSON(person), proposal, &p, err);
@@ -378,89 +459,34 @@ proposal_accept_begin(struct app *a, uint64_t person, uint64_t proposal,
 	json_t *askj = json_loads(p.ask, 0, NULL);
 	rc = askj ? terms_ask_parse(askj, &ask, &terr) : -1;
 	json_decref(askj);
-	if (rc != 0) {
-		store_proposal_clear(&p);
-		return app_fail(err, APP_FAULT, NULL, "unreadable proposal");
-	}
-	t = malloc(sizeof(*t));
-	topics = calloc(1, sizeof(*topics));
-	folders = malloc(sizeof(*folders));
-	if (t == NULL || topics == NULL || folders == NULL)
-		goto out;
-	if (terms_parse(terms_json, &ask, TERMS_MODE_ACCEPT, t, &terr) != 0) {
-		*err_kind = terr.kind;
-		status = app_fail(err, APP_INVALID, terr.field, "%s",
-				  terr.reason);
-		goto out;
-	}
-	/* The topic table starts with what was asked, so indices are
-	 * stable whatever the person grants now or later. */
-	for (int i = 0; i < ask.n_topics; i++)
-		topic_table_intern(topics, ask.topics[i]);
-	if (inbox_folders(a, person, folders) != APP_OK)
-		goto out;
-	int n_folders_before = folders->n;
-	if (terms_compile(t, topics, folders, &tc, &terr) != 0) {
-		status = app_fail(err, APP_INVALID, terr.field, "%s",
-				  terr.reason);
-		goto out;
-	}
-	terms_folders_respell(t, folders);
-	if (store_brand_get(a->reads, p.brand, NULL, &b) != STORE_OK)
-		goto out;
-
-	struct accept_job j;
-	memset(&j, 0, sizeof(j));
-	j.now_ms = now_ms;
-	j.proposal = proposal;
-	j.r.id = store_new_key();
-	j.r.person = person;
-	j.r.brand = p.brand;
-	j.r.proposal = proposal;
-	j.r.state = 0;
-	relationship_alias(a, b.name, j.r.alias, sizeof(j.r.alias));
-	store_brand_clear(&b);
-	json_t *tj = terms_to_json(t);
-	j.r.terms = tj ? json_dumps(tj, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-	json_decref(tj);
-	json_t *topj = names_json(topics->names[0], sizeof(topics->names[0]),
-				  topics->n);
-	j.r.topics = json_dumps(topj, JSON_COMPACT);
-	json_decref(topj);
-	if (folders->n > n_folders_before) {
-		json_t *own = names_json(folders->names[n_folders_before],
-					 sizeof(folders->names[0]),
-					 folders->n - n_folders_before);
-		j.folders = json_dumps(own, JSON_COMPACT);
-		json_decref(own);
-	}
-	j.r.terms_version = 1;
-	j.r.created_at = now_ms / 1000;
-	/* The ledger says what was granted, as the chain's test vector shows.
-	 */
-	j.ledger_data = terms_grant_json(t);
-	struct accept_job *heap =
-		j.r.terms && j.r.topics ? malloc(sizeof(*heap)) : NULL;
-	if (heap == NULL) {
-		json_decref(j.ledger_data);
-		free(j.folders);
-		store_relationship_clear(&j.r);
-		status = app_fail(err, APP_FAULT, NULL, "out of memory");
-		goto out;
-	}
-	j.out = out;
-	*heap = j; /* the job owns the strings from here */
-	*w = (struct app_write){ accept_run, heap, true, accept_finish,
-				 accept_release };
-	status = APP_OK;
-out:
-	if (status == APP_FAULT && err && err->message[0] == '\0')
-		app_fail(err, APP_FAULT, NULL, "the store failed");
+	uint64_t brand = p.brand;
 	store_proposal_clear(&p);
-	free(t);
-	free(topics);
-	free(folders);
-	return status;
+	if (rc != 0)
+		return app_fail(err, APP_FAULT, NULL, "unreadable proposal");
+	if (store_brand_get(a->reads, brand, NULL, &b) != STORE_OK)
+		return app_fail(err, APP_FAULT, NULL, "the store failed");
+	rc = relationship_draft(a, person, &ask, terms_json, b.name, &d,
+				err_kind, err);
+	store_brand_clear(&b);
+	if (rc != APP_OK)
+		return rc;
+	struct accept_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		relationship_draft_clear(&d);
+		return app_fail(err, APP_FAULT, NULL, "out of memory");
+	}
+	/* The job owns the draft's strings from here. */
+	j->now_ms = now_ms;
+	j->proposal = proposal;
+	j->r = d.r;
+	j->r.brand = brand;
+	j->r.proposal = proposal;
+	j->folders = d.folders;
+	j->ledger_data = d.grant;
+	j->out = out;
+	*w = (struct app_write){ accept_run, j, true, accept_finish,
+				 accept_release };
+	return APP_OK;
 }
 
 enum app_status proposal_accept(struct app *a, uint64_t person,
@@ -729,6 +755,25 @@ static void terms_release(void *job)
 	free(j);
 }
 
+enum app_status relationship_ask(struct app *a,
+				 const struct store_relationship *r,
+				 struct terms_ask *ask)
+{
+	struct store_proposal p;
+	struct terms_error terr;
+	if (r->proposal == 0) {
+		person_made_ask(ask);
+		return APP_OK;
+	}
+	if (store_proposal_by_id(a->reads, r->proposal, &p) != STORE_OK)
+		return APP_FAULT;
+	json_t *askj = json_loads(p.ask, 0, NULL);
+	store_proposal_clear(&p);
+	int rc = askj ? terms_ask_parse(askj, ask, &terr) : -1;
+	json_decref(askj);
+	return rc == 0 ? APP_OK : APP_FAULT;
+}
+
 /* What a PUT and a PATCH of a relationship's terms share: body is the
  * whole new terms object, or with `patch` a merge patch of the stored
  * one; either way the result goes through the same validation. */
@@ -740,14 +785,13 @@ static enum app_status terms_begin(struct app *a, uint64_t person, uint64_t rel,
 	struct terms_job j = { .now_ms = app_now_ms() };
 	json_t *merged = NULL;
 	const json_t *terms_json = body;
-	struct store_proposal p;
 	struct terms_ask ask;
 	struct terms_error terr;
 	struct terms *t = malloc(sizeof(*t));
 	struct topic_table *topics = calloc(1, sizeof(*topics));
 	struct folder_table *folders = malloc(sizeof(*folders));
 	struct terms_compiled tc;
-	int status = APP_FAULT, rc;
+	int status = APP_FAULT;
 
 	*err_kind = TERMS_ERR_VALUE;
 	memset(&j.r, 0, sizeof(j.r));
@@ -771,13 +815,7 @@ static enum app_status terms_begin(struct app *a, uint64_t person, uint64_t rel,
 		terms_json = merged;
 		j.base_version = j.r.terms_version;
 	}
-	if (store_proposal_by_id(a->reads, j.r.proposal, &p) != STORE_OK)
-		goto out;
-	json_t *askj = json_loads(p.ask, 0, NULL);
-	store_proposal_clear(&p);
-	rc = askj ? terms_ask_parse(askj, &ask, &terr) : -1;
-	json_decref(askj);
-	if (rc != 0)
+	if (relationship_ask(a, &j.r, &ask) != APP_OK)
 		goto out;
 	/* As on accept, an omitted "topics" means the topics the proposal
 	 * asked for ("all" when it asked for all). */

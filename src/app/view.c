@@ -426,17 +426,33 @@ json_t *view_person_relationship(struct app *a,
 	json_t *value = rc == STORE_OK ? json_string(p.value) : json_null();
 	if (rc == STORE_OK)
 		store_proposal_clear(&p);
-	json_t *brand = view_brand_card(a, r->brand);
+	json_t *brand = r->brand ? view_brand_card(a, r->brand)
+				 : view_person_made_card(r);
 	if (brand == NULL) {
 		json_decref(value);
 		return NULL;
 	}
-	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:o,s:o,s:o}", "id", id, "brand",
-			 brand, "value", value, "alias", r->alias, "state",
+	return json_pack("{s:s,s:o,s:o,s:s,s:s,s:s,s:o,s:o,s:o}", "id", id,
+			 "brand", brand, "value", value, "alias", r->alias,
+			 "state",
 			 states[r->state >= 0 && r->state <= 2 ? r->state : 0],
+			 "made_by", r->person_made ? "person" : "brand",
 			 "terms", json_loads(r->terms, 0, NULL), "created_at",
 			 app_time_json(r->created_at), "ended_at",
 			 app_time_json(r->ended_at));
+}
+
+json_t *view_person_made_card(const struct store_relationship *r)
+{
+	json_t *domains = json_loads(r->domains ? r->domains : "[]", 0, NULL);
+	if (!json_is_array(domains)) {
+		json_decref(domains);
+		domains = json_array();
+	}
+	return json_pack("{s:n,s:s,s:o,s:n,s:{s:n,s:n,s:n,s:n,s:n}}", "id",
+			 "name", r->brand_name ? r->brand_name : "", "domains",
+			 domains, "policy_url", "contact", "name", "email",
+			 "phone", "address", "url");
 }
 
 /* Rendered brand views, reused while nothing they show has changed: the

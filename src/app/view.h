@@ -68,6 +68,10 @@ json_t *view_brand_ref(struct app *a, uint64_t brand, json_t *seen);
  * read. Brands are shown nothing of this kind about persons. */
 json_t *view_brand_card(struct app *a, uint64_t brand);
 
+/* The same card for the brand of a person-made relationship: the name
+ * and domains the person gave, "id" null, no controller known. */
+json_t *view_person_made_card(const struct store_relationship *r);
+
 /* The person's profile as a JSON object (a new object), opened with
  * their data key. */
 enum app_status view_profile(struct app *a, uint64_t person, json_t **out);

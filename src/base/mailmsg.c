@@ -99,8 +99,7 @@ static void mailmsg_unsubscribe(const char *value, char *out, size_t size)
 	}
 }
 
-/* The message GMime reads in data[0..len), or NULL. */
-static GMimeMessage *mailmsg_message(const char *data, size_t len)
+GMimeMessage *mailmsg_message(const char *data, size_t len)
 {
 	mailmsg_init();
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
@@ -151,6 +150,17 @@ bool mailmsg_parse(const char *data, size_t len, struct mailmsg *out)
 			g_mime_object_get_header(GMIME_OBJECT(msg),
 						 "List-Unsubscribe"),
 			out->unsubscribe, sizeof(out->unsubscribe));
+	/* Mail sent to many: a list (RFC 2369 List-*, RFC 2919 List-Id) or
+	 * marked bulk by its sender (Precedence, a de facto header). */
+	char prec[16];
+	mailmsg_copy(prec, sizeof(prec),
+		     g_mime_object_get_header(GMIME_OBJECT(msg), "Precedence"));
+	out->bulk = g_mime_object_get_header(GMIME_OBJECT(msg),
+					     "List-Unsubscribe") != NULL ||
+		    g_mime_object_get_header(GMIME_OBJECT(msg), "List-Id") !=
+			    NULL ||
+		    strcasecmp(prec, "bulk") == 0 ||
+		    strcasecmp(prec, "list") == 0;
 	InternetAddressList *from = g_mime_message_get_from(msg);
 	if (from && internet_address_list_length(from) > 0) {
 		InternetAddress *ia =
@@ -181,6 +191,14 @@ char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len)
 	g_mime_message_set_date(msg, date);
 	g_date_time_unref(date);
 	g_mime_message_set_message_id(msg, c->message_id);
+	if (c->in_reply_to && *c->in_reply_to) {
+		char ref[300];
+		snprintf(ref, sizeof(ref), "<%s>", c->in_reply_to);
+		g_mime_object_set_header(GMIME_OBJECT(msg), "In-Reply-To", ref,
+					 NULL);
+		g_mime_object_set_header(GMIME_OBJECT(msg), "References", ref,
+					 NULL);
+	}
 	if (c->topic && *c->topic)
 		g_mime_object_set_header(GMIME_OBJECT(msg), "CMR-Topic",
 					 c->topic, "utf-8");
@@ -201,6 +219,89 @@ char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len)
 	g_free(s);
 	if (out)
 		*len = strlen(out);
+	return out;
+}
+
+bool mailmsg_first_address(const char *list, char *out, size_t size)
+{
+	out[0] = '\0';
+	if (list == NULL || *list == '\0')
+		return false;
+	mailmsg_init();
+	InternetAddressList *l = internet_address_list_parse(NULL, list);
+	bool found = false;
+	for (int i = 0; l && !found && i < internet_address_list_length(l);
+	     i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
+			continue;
+		const char *addr = internet_address_mailbox_get_addr(
+			INTERNET_ADDRESS_MAILBOX(ia));
+		if (addr && strchr(addr, '@') && strlen(addr) < size) {
+			for (size_t k = 0; addr[k]; k++)
+				out[k] = (char)tolower((unsigned char)addr[k]);
+			out[strlen(addr)] = '\0';
+			found = true;
+		}
+	}
+	if (l)
+		g_object_unref(l);
+	return found;
+}
+
+/* Whether the header line at p (len bytes left) is the field `name`
+ * (case-insensitively, followed by optional WSP and ':'). */
+static bool mailmsg_field_is(const char *p, size_t len, const char *name)
+{
+	size_t n = strlen(name);
+	if (len <= n || strncasecmp(p, name, n) != 0)
+		return false;
+	size_t i = n;
+	while (i < len && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < len && p[i] == ':';
+}
+
+char *mailmsg_set_reply_to(const char *data, size_t len, const char *address,
+			   size_t *out_len)
+{
+	size_t alen = strlen(address);
+	/* "Reply-To: <" address ">\r\n", then the message less its own
+	 * Reply-To fields. */
+	char *out = malloc(len + alen + 16);
+	if (out == NULL)
+		return NULL;
+	size_t n =
+		(size_t)snprintf(out, alen + 16, "Reply-To: <%s>\r\n", address);
+	size_t i = 0;
+	bool in_headers = true, dropping = false;
+	while (i < len) {
+		const char *nl = memchr(data + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - data) + 1 : len;
+		const char *line = data + i;
+		size_t line_len = end - i;
+		if (in_headers) {
+			bool blank = line_len == 1 ||
+				     (line_len == 2 && line[0] == '\r');
+			bool folded = line_len > 0 &&
+				      (line[0] == ' ' || line[0] == '\t');
+			if (blank) {
+				in_headers = false;
+				dropping = false;
+			} else if (!folded) {
+				dropping = mailmsg_field_is(line, line_len,
+							    "Reply-To");
+			}
+			if (dropping) {
+				i = end;
+				continue;
+			}
+		}
+		memcpy(out + n, line, line_len);
+		n += line_len;
+		i = end;
+	}
+	*out_len = n;
 	return out;
 }
 

@@ -24,8 +24,16 @@ struct mailmsg {
 	/* The https URI of List-Unsubscribe when List-Unsubscribe-Post says
 	 * "List-Unsubscribe=One-Click" (RFC 8058); "" otherwise. */
 	char unsubscribe[2049];
+	/* Sent to many: List-Unsubscribe, List-Id, or Precedence bulk or
+	 * list — the topic "bulk" of a brand not on cmr. */
+	bool bulk;
 	size_t header_len; /* bytes of the header block, blank line incl. */
 };
+
+/* The message GMime reads in data[0..len) (a new reference), or NULL:
+ * for base/ modules that work on GMime's tree themselves (base/scrub). */
+struct _GMimeMessage;
+struct _GMimeMessage *mailmsg_message(const char *data, size_t len);
 
 /* Once per process, before any mailmsg_parse. */
 void mailmsg_init(void);
@@ -53,7 +61,8 @@ struct mailmsg_compose {
 	const char *subject;		   /* UTF-8, may be NULL */
 	const char *message_id;		   /* without angle brackets */
 	const char *topic;		   /* CMR-Topic, may be NULL */
-	const char *body;		   /* UTF-8 text */
+	const char *in_reply_to; /* a Message-ID (no brackets), or NULL */
+	const char *body;	 /* UTF-8 text */
 	size_t body_len;
 	int64_t date; /* Unix seconds */
 };
@@ -61,6 +70,18 @@ struct mailmsg_compose {
 /* The message as RFC 5322 text (LF line ends, quoted-printable body,
  * RFC 2047 words where needed), malloc'd; NULL when out of memory. */
 char *mailmsg_compose(const struct mailmsg_compose *c, size_t *len);
+
+/* The first mailbox address of an address list such as a From or
+ * Reply-To value ("Acme <News@Acme.example>, …"), lower case, into out;
+ * false when there is none that fits. */
+bool mailmsg_first_address(const char *list, char *out, size_t size);
+
+/* A copy of the message (CRLF or LF) whose header block has its Reply-To
+ * fields (folded lines too) removed and "Reply-To: <address>" (CRLF) put
+ * first; the rest is byte for byte. malloc'd, *out_len bytes; NULL when
+ * out of memory. */
+char *mailmsg_set_reply_to(const char *data, size_t len, const char *address,
+			   size_t *out_len);
 
 /* An attachment, as a reader lists it. */
 struct mailmsg_attachment {

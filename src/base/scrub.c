@@ -833,12 +833,7 @@ char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,
 		free(r);
 		return NULL;
 	}
-	mailmsg_init();
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
-	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	GMimeMessage *orig = g_mime_parser_construct_message(parser, NULL);
-	g_object_unref(parser);
+	GMimeMessage *orig = mailmsg_message(data, len);
 	GMimeMessage *out = orig ? scrub_message(r, p, hdr, orig) : NULL;
 	if (orig)
 		g_object_unref(orig);

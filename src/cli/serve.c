@@ -224,7 +224,7 @@ int cli_serve(int argc, char **argv)
 				"not both\n");
 		return CLI_USAGE;
 	}
-	if (cfg->auth_id[0] && !authres_psl_ready()) {
+	if (cfg->auth_id[0] && !domain_psl_ready()) {
 		fprintf(stderr, "cmr: --auth-id needs the public suffix list "
 				"(libpsl, Debian's publicsuffix), and none "
 				"could be loaded\n");

@@ -49,6 +49,7 @@ void api_me_proposals_decline(struct http_request *r);
 void api_relationships_list(struct http_request *r);
 void api_relationships_get(struct http_request *r);
 void api_me_relationships_list(struct http_request *r);
+void api_me_relationships_create(struct http_request *r);
 void api_me_relationship_get(struct http_request *r);
 void api_me_terms_rel_get(struct http_request *r);
 void api_me_terms_rel_put(struct http_request *r);
@@ -61,6 +62,7 @@ void api_me_receipts(struct http_request *r);
 /* api_inbox.c */
 void api_me_message_patch(struct http_request *r);
 void api_me_message_get(struct http_request *r);
+void api_me_message_reply(struct http_request *r);
 void api_me_message_html(struct http_request *r);
 void api_me_message_delete(struct http_request *r);
 void api_me_folder_empty(struct http_request *r);

@@ -11,6 +11,7 @@
 #include "app/account.h"
 #include "app/delivery.h"
 #include "app/inbox.h"
+#include "app/reply.h"
 #include "app/message.h"
 #include "app/person.h"
 #include "app/session.h"
@@ -572,6 +573,60 @@ static void message_get_after(struct http_request *r)
 	}
 	http_json(r, 200, w->doc);
 	w->doc = NULL;
+}
+
+/* ---- POST /v1/me/messages/{id}/reply ---- */
+
+struct reply_work {
+	json_t *body;
+	uint64_t id;
+	struct app_error err;
+};
+
+static void reply_work_free(void *p)
+{
+	struct reply_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static void reply_after(struct http_request *r)
+{
+	struct reply_work *w = r->job;
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, 0);
+		return;
+	}
+	char id[ID_SIZE];
+	id_encode(ID_MESSAGE, w->id, id);
+	http_json(r, 201, json_pack("{s:s,s:s}", "id", id, "state", "queued"));
+}
+
+void api_me_message_reply(struct http_request *r)
+{
+	uint64_t message;
+	if (!api_id(r, 0, ID_MESSAGE, &message))
+		return;
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	struct reply_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = reply_work_free;
+	struct app_write aw;
+	int rc = reply_web_begin(r->app, r->person, message, w->body, &w->id,
+				 &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, 0);
+		return;
+	}
+	http_app_write(r, &aw, reply_after);
 }
 
 void api_me_message_get(struct http_request *r)

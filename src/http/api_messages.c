@@ -13,6 +13,7 @@
 
 #include "app/campaign.h"
 #include "app/inbox.h"
+#include "app/reply.h"
 #include "app/message.h"
 #include "core/brand_state.h"
 #include "core/channel.h"
@@ -171,9 +172,24 @@ void api_me_messages_list(struct http_request *r)
 				 &f.relationship))
 		return;
 	f.folder = http_query(r, "folder");
+	const char *dir = http_query(r, "direction");
+	bool sent = dir && strcmp(dir, "sent") == 0;
+	if (dir && !sent && strcmp(dir, "received") != 0) {
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "direction",
+				"direction is received or sent");
+		return;
+	}
+	if (sent && (f.folder || d || rel)) {
+		http_problem_of(r, PROBLEM_INVALID_QUERY, "direction",
+				"the replies you sent have no folder, decision "
+				"or relationship filter");
+		return;
+	}
 	json_t *items = json_array();
 	struct app_error err = { 0 };
-	int rc = inbox_list(r->app, r->person, &f, items, &err);
+	int rc = sent ? reply_list(r->app, r->person, 0, f.before, f.limit,
+				   false, items, &err)
+		      : inbox_list(r->app, r->person, &f, items, &err);
 	api_page_reply(r, limit, items, rc, &err);
 }
 

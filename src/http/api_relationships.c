@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/person_made.h"
 #include "app/receipt.h"
 #include "app/relationship.h"
 #include "app/view.h"
@@ -104,6 +105,62 @@ void api_me_relationships_list(struct http_request *r)
 }
 
 /* ---- the person's own relationship ---- */
+
+struct made_work {
+	json_t *body;
+	int kind;
+	struct app_error err;
+	struct accepted acc;
+};
+
+static void made_work_free(void *p)
+{
+	struct made_work *w = p;
+	json_decref(w->body);
+	free(w);
+}
+
+static void made_after(struct http_request *r)
+{
+	struct made_work *w = r->job;
+	if (r->app_status != APP_OK) {
+		http_app_error(r, r->app_status, &r->app_err, w->kind);
+		return;
+	}
+	json_t *view = NULL;
+	struct app_error err = { 0 };
+	if (relationship_person_view(r->app, r->person, w->acc.relationship,
+				     false, &view, &err) != APP_OK) {
+		http_problem(r, 503, NULL, "the relationship cannot be read");
+		return;
+	}
+	http_json(r, 201, view);
+}
+
+/* A relationship the person makes for a brand not on cmr. */
+void api_me_relationships_create(struct http_request *r)
+{
+	json_t *body = http_body_object(r);
+	if (body == NULL)
+		return;
+	struct made_work *w = calloc(1, sizeof(*w));
+	if (w == NULL) {
+		json_decref(body);
+		http_problem(r, 503, NULL, "out of memory; try again");
+		return;
+	}
+	w->body = body;
+	r->job = w;
+	r->job_free = made_work_free;
+	struct app_write aw;
+	int rc = person_made_create_begin(r->app, r->person, w->body, &w->acc,
+					  &w->kind, &aw, &w->err);
+	if (rc != APP_OK) {
+		http_app_error(r, rc, &w->err, w->kind);
+		return;
+	}
+	http_app_write(r, &aw, made_after);
+}
 
 struct change_work {
 	uint64_t id;

@@ -35,6 +35,7 @@ const char *const chain_types[] = {
 	"credit.issued",
 	"credit.redeemed",
 	"unsubscribe.sent",
+	"reply.sent",
 	"erasure",
 	NULL,
 };

@@ -13,10 +13,9 @@
  */
 #include "mail/authres.h"
 
-#include <pthread.h>
 #include <string.h>
 
-#include <libpsl.h>
+#include "base/domain.h"
 
 #define KEYWORD_MAX 64 /* methods, results, ptypes, properties */
 
@@ -333,32 +332,6 @@ static void cur_pvalue(struct cursor *c, char *buf, size_t size)
 		buf[n] = '\0';
 }
 
-/* Whether s is a domain name we can reason about: ASCII letters, digits,
- * "-" and "_", labels of 1..63, 253 octets at most, no empty label (so no
- * leading or trailing dot). */
-static bool domain_valid(const char *s)
-{
-	size_t label = 0, total = 0;
-
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (++total > AUTHRES_DOMAIN_MAX - 1)
-			return false;
-		if (ch == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!is_alnum(ch) && ch != '-' && ch != '_')
-			return false;
-		if (++label > 63)
-			return false;
-	}
-	return label > 0;
-}
-
 /* Copies the domain part of value (after its last "@" when at says so, or
  * all of it) into dst, lower case. A domain longer than dst can hold fails
  * the field; one that is empty or not a domain name is kept as "", which
@@ -604,93 +577,18 @@ bool authres_find(const char *headers, size_t len, const char *authserv_id,
 	return false;
 }
 
-/* The public suffix list, loaded once; NULL when none is usable. */
-static pthread_once_t authres_psl_once = PTHREAD_ONCE_INIT;
-static const psl_ctx_t *authres_psl;
-
-/* Whether psl knows the list at all: a context without data (libpsl built
- * without a built-in list and no file found) takes only the "*" rule and
- * would make "co.uk" an organizational domain. */
-static bool authres_psl_sane(const psl_ctx_t *psl)
-{
-	const char *rd;
-
-	if (psl == NULL || !psl_is_public_suffix(psl, "co.uk"))
-		return false;
-	rd = psl_registrable_domain(psl, "www.brand.co.uk");
-	return rd != NULL && strcmp(rd, "brand.co.uk") == 0;
-}
-
-static void authres_psl_load(void)
-{
-	/* The newest of the system's list (package publicsuffix) and the
-	 * one built into libpsl. */
-	psl_ctx_t *latest = psl_latest(NULL);
-
-	if (authres_psl_sane(latest)) {
-		authres_psl = latest;
-		return;
-	}
-	psl_free(latest); /* leaves the built-in one alone */
-	if (authres_psl_sane(psl_builtin()))
-		authres_psl = psl_builtin();
-}
-
-bool authres_psl_ready(void)
-{
-	pthread_once(&authres_psl_once, authres_psl_load);
-	return authres_psl != NULL;
-}
-
-bool authres_org_domain(const char *domain, char *out, size_t size)
-{
-	char name[AUTHRES_DOMAIN_MAX];
-	const char *rd;
-	size_t n;
-
-	if (out == NULL || size == 0)
-		return false;
-	out[0] = '\0';
-	if (domain == NULL)
-		return false;
-	n = strnlen(domain, sizeof(name));
-	if (n >= sizeof(name))
-		return false;
-	for (size_t i = 0; i <= n; i++)
-		name[i] = lower((unsigned char)domain[i]);
-	if (!domain_valid(name) || !authres_psl_ready())
-		return false;
-	rd = psl_registrable_domain(authres_psl, name);
-	if (rd == NULL)
-		return false;
-	n = strlen(rd);
-	if (n >= size)
-		return false;
-	memcpy(out, rd, n + 1);
-	return true;
-}
-
-bool authres_same_org(const char *a, const char *b)
-{
-	char org_a[AUTHRES_DOMAIN_MAX], org_b[AUTHRES_DOMAIN_MAX];
-
-	return authres_org_domain(a, org_a, sizeof(org_a)) &&
-	       authres_org_domain(b, org_b, sizeof(org_b)) &&
-	       strcmp(org_a, org_b) == 0;
-}
-
 bool authres_vouches(const struct authres *ar, const char *from_domain)
 {
 	char org[AUTHRES_DOMAIN_MAX], other[AUTHRES_DOMAIN_MAX];
 
-	if (ar == NULL || !authres_org_domain(from_domain, org, sizeof(org)))
+	if (ar == NULL || !domain_org(from_domain, org, sizeof(org)))
 		return false;
 	if (ar->dmarc_pass &&
-	    authres_org_domain(ar->dmarc_from, other, sizeof(other)) &&
+	    domain_org(ar->dmarc_from, other, sizeof(other)) &&
 	    strcmp(org, other) == 0)
 		return true;
 	for (int k = 0; k < ar->n_dkim && k < AUTHRES_DKIM_MAX; k++)
-		if (authres_org_domain(ar->dkim_d[k], other, sizeof(other)) &&
+		if (domain_org(ar->dkim_d[k], other, sizeof(other)) &&
 		    strcmp(org, other) == 0)
 			return true;
 	return false;

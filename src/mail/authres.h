@@ -22,8 +22,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define AUTHRES_DKIM_MAX   8   /* DKIM passes kept of one field */
-#define AUTHRES_DOMAIN_MAX 254 /* a domain name, 253 octets + NUL */
+#include "base/domain.h"
+
+#define AUTHRES_DKIM_MAX   8 /* DKIM passes kept of one field */
+#define AUTHRES_DOMAIN_MAX DOMAIN_MAX
 #define AUTHRES_VALUE_MAX  998 /* any one value (RFC 5322 line length) */
 
 /* What one Authentication-Results field says, passes only. */
@@ -63,26 +65,9 @@ bool authres_parse(const char *value, size_t len, struct authres *out);
 bool authres_find(const char *headers, size_t len, const char *authserv_id,
 		  struct authres *out);
 
-/* The organizational domain of domain (RFC 7489 §3.2: its registrable
- * domain by the public suffix list, private section included), lower case,
- * into out. Returns false when domain is itself a public suffix, is not a
- * valid ASCII domain name (A-labels only), when out is too small, or when
- * no usable public suffix list could be loaded. */
-bool authres_org_domain(const char *domain, char *out, size_t size);
-
-/* Whether a and b have the same organizational domain (both must have
- * one). */
-bool authres_same_org(const char *a, const char *b);
-
 /* Whether the passes in ar vouch for from_domain, the message's From
  * domain: a DMARC pass whose header.from has from_domain's organizational
  * domain, or a DKIM pass whose domain has it (relaxed alignment). */
 bool authres_vouches(const struct authres *ar, const char *from_domain);
-
-/* Whether the public suffix list is loaded and knows that "co.uk" is a
- * public suffix. Without it no domain has an organizational domain and
- * nothing is ever vouched for; a server that trusts an authserv-id should
- * refuse to start. */
-bool authres_psl_ready(void);
 
 #endif

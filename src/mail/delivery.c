@@ -40,6 +40,7 @@
 #include "app/delivery.h"
 #include "app/inbox.h"
 #include "app/outbox.h"
+#include "app/reply.h"
 #include "base/outbound.h"
 #include "mail/maildir.h"
 #include "base/mailmsg.h"
@@ -417,9 +418,21 @@ static void do_forward(struct worker *d, struct outbox_piece *p)
 			goto out;
 		}
 		raw = message_bytes(a, &m, &raw_len);
+		/* Its Reply-To is the message's reply address, so that the
+		 * person answers through the alias (app/reply.h). */
+		char reply_to[330];
+		size_t with_len = 0;
+		char *with = raw && reply_address(a, m.id, reply_to,
+						  sizeof(reply_to))
+				     ? mailmsg_set_reply_to(raw, raw_len,
+							    reply_to, &with_len)
+				     : NULL;
+		free(raw);
+		raw = with;
+		raw_len = with_len;
 	}
-	/* Mail goes on byte for byte (its lines already end in CRLF);
-	 * what cmr composed gets CRLF line ends. */
+	/* Mail goes on byte for byte but for its Reply-To (its lines
+	 * already end in CRLF); what cmr composed gets CRLF line ends. */
 	data = raw ? (have_m && m.headers ? (len = raw_len, raw)
 					  : crlf(raw, raw_len, &len))
 		   : NULL;
@@ -439,6 +452,39 @@ out:
 	free(raw);
 	if (have_m)
 		outbox_message_clear(&m);
+}
+
+/* A reply to a brand (app/reply.h): made anonymous by the app, then
+ * through the smarthost with the alias as its envelope sender and From,
+ * so that nothing of the person leaves and the brand sees only the
+ * alias. */
+static void do_reply(struct worker *d, struct outbox_piece *p)
+{
+	struct app *a = d->a;
+	char from[321], to[321];
+	char *data = NULL;
+	size_t len = 0;
+	if (a->cfg.smarthost[0] == '\0') {
+		snprintf(p->error, sizeof(p->error),
+			 "reply: no --smarthost to send it through");
+		return;
+	}
+	int rc = reply_outgoing(a, p->o.person, p->o.attempt, from, to, &data,
+				&len);
+	if (rc == APP_INVALID) {
+		p->ok = true;
+		p->status = OUTBOX_REPLY_NEVER;
+		return;
+	}
+	if (!piece_found(p, rc))
+		return;
+	struct outbound_reply reply;
+	p->ok = outbound_smtp(a->cfg.smarthost, from, to, data, len, &reply);
+	free(data);
+	if (p->ok)
+		p->status = OUTBOX_REPLY_SENT;
+	else
+		snprintf(p->error, sizeof(p->error), "reply: %s", reply.error);
 }
 
 /* RFC 8058: the brand's one-click unsubscribe for the alias of an ended
@@ -475,6 +521,8 @@ static const char *adapter_name(int adapter)
 		return "unsubscribe";
 	case OUTBOX_FORWARD:
 		return "forward";
+	case OUTBOX_REPLY:
+		return "reply";
 	default:
 		return "unknown";
 	}
@@ -514,6 +562,8 @@ static int delivery_round(struct worker *w, struct round *r)
 			do_unsubscribe(w, p);
 		else if (p->o.adapter == OUTBOX_FORWARD)
 			do_forward(w, p);
+		else if (p->o.adapter == OUTBOX_REPLY)
+			do_reply(w, p);
 		else
 			snprintf(p->error, sizeof(p->error), "no such adapter");
 		if (!p->ok && worker_stopping(w)) {

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "app/intake.h"
+#include "app/reply.h"
 #include "base/conn.h"
 #include "base/log.h"
 #include "base/net.h"
@@ -197,27 +198,35 @@ static void proceed_rcpt(struct lmtp_session *s, const char *arg)
 /* The brand whose domain (or organizational domain) `domain` is; 0. */
 static uint64_t lmtp_brand_of(struct app *a, const char *domain)
 {
-	char org[AUTHRES_DOMAIN_MAX];
+	char org[DOMAIN_MAX];
 	return intake_brand_of(
-		a, domain,
-		authres_org_domain(domain, org, sizeof(org)) ? org : NULL);
+		a, domain, domain_org(domain, org, sizeof(org)) ? org : NULL);
 }
 
-/* Who sent the message, as row 2 judges it: the brand (0: none) the
- * sender is found to be, and whether an aligned DKIM signature covers
- * its headers. With --auth-id only the topmost Authentication-Results of
- * that authserv-id counts, and only a DMARC pass for the From domain or
- * an aligned DKIM pass; the From domain names the brand (by
- * organizational domain). With --trust-envelope the envelope sender's
- * and the From domains must name the same brand, and nothing is
- * verified. Worked out once per message, on the session's thread, not
- * on the writer. */
+/* Who sent the message, as row 2 judges it: whether the evidence holds
+ * for the From domain (from_ok, with that domain and its organizational
+ * one), the brand on cmr (0: none) that domain names, and whether an
+ * aligned DKIM signature covers its headers. With --auth-id only the
+ * topmost Authentication-Results of that authserv-id counts, and only a
+ * DMARC pass for the From domain or an aligned DKIM pass. With
+ * --trust-envelope the envelope sender's and the From domains must have
+ * the same organizational domain, and nothing is verified. Which
+ * relationship the sender may write to (a brand's, or a person-made one
+ * naming that domain) is app/intake.c's to say. Worked out once per
+ * message, on the session's thread, not on the writer. */
 static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
-			   const struct mailmsg *m, struct intake_message *out)
+			   const struct mailmsg *m, struct intake_message *out,
+			   char org[DOMAIN_MAX])
 {
 	out->from_brand = 0;
+	out->from_ok = false;
 	out->dkim = false;
 	out->verified = a->cfg.auth_id[0] != '\0';
+	out->from_domain = m->from_domain;
+	out->from_org = org;
+	if (m->from_domain[0] == '\0' ||
+	    !domain_org(m->from_domain, org, DOMAIN_MAX))
+		org[0] = '\0';
 	if (m->from_domain[0] == '\0')
 		return;
 	if (a->cfg.auth_id[0]) {
@@ -225,6 +234,7 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
 		    !authres_vouches(&ar, m->from_domain))
 			return;
+		out->from_ok = true;
 		out->from_brand = lmtp_brand_of(a, m->from_domain);
 		/* An aligned DKIM signature, not DMARC alone (which may rest
 		 * on SPF): only it covers headers such as List-Unsubscribe
@@ -234,10 +244,13 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 		return;
 	}
 	char domain[254];
+	if (!mailmsg_domain(sender, domain, sizeof(domain)))
+		return;
 	uint64_t from = lmtp_brand_of(a, m->from_domain);
-	if (from != 0 && mailmsg_domain(sender, domain, sizeof(domain)) &&
-	    lmtp_brand_of(a, domain) == from)
+	if (from != 0 && lmtp_brand_of(a, domain) == from)
 		out->from_brand = from;
+	out->from_ok = strcmp(domain, m->from_domain) == 0 ||
+		       domain_same_org(domain, m->from_domain);
 }
 
 /* The person a bounce address names: "cmr-bounces+per_…@domain". */
@@ -265,6 +278,10 @@ static const struct {
 	{ INTAKE_BOUNCE, "250 2.0.0 <%s> bounce taken" },
 	{ INTAKE_UNIFORM, "550 5.1.1 <%s>: recipient not accepted" },
 	{ INTAKE_REFUSED, "550 5.7.1 %s" },
+	{ INTAKE_REPLY_ENDED, "550 5.7.1 <%s>: your relationship with this "
+			      "brand has ended; the reply was not sent" },
+	{ INTAKE_REPLY_NO_ONE, "550 5.7.1 <%s>: this brand gave no address "
+			       "that takes replies; the reply was not sent" },
 	{ INTAKE_FAULT, "451 4.3.0 try again later%s" },
 };
 
@@ -378,30 +395,64 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 					  len - m.header_len);
 		crypto_generichash_final(&st, dedup, sizeof(dedup));
 	}
+	/* Reply addresses are the person answering a brand (app/reply.h);
+	 * every other recipient is decided by intake in one job. */
 	struct intake_rcpt rcpts[LMTP_RCPT_MAX];
+	int at[LMTP_RCPT_MAX], n = 0;
+	bool reply[LMTP_RCPT_MAX];
 	for (int i = 0; i < s->n_rcpt; i++) {
 		const char *alias = s->rcpts[i].alias;
-		rcpts[i] = (struct intake_rcpt){ alias, 0, false };
+		reply[i] = reply_is_address(s->app, alias);
+		if (reply[i])
+			continue;
+		at[n] = i;
+		rcpts[n] = (struct intake_rcpt){ alias, 0, false };
 		if (mailmsg_is_bounce(alias, s->app->cfg.alias_domain)) {
-			rcpts[i].bounce = true;
-			if (!lmtp_bounce_person(alias, &rcpts[i].bounce_of))
-				rcpts[i].bounce_of = 0;
+			rcpts[n].bounce = true;
+			if (!lmtp_bounce_person(alias, &rcpts[n].bounce_of))
+				rcpts[n].bounce_of = 0;
 		}
+		n++;
 	}
 	struct intake_message im = {
 		.sender = s->sender,
 		.rcpts = rcpts,
-		.n_rcpts = s->n_rcpt,
+		.n_rcpts = n,
 		.data = data,
 		.len = len,
 		.header_len = m.header_len,
 		.subject = m.subject,
 		.topic = m.topic[0] ? m.topic : NULL,
+		.bulk = m.bulk,
 		.unsubscribe = m.unsubscribe,
 		.dedup = has_dedup ? dedup : NULL,
 	};
-	lmtp_sender_of(s->app, s->sender, data, &m, &im);
-	intake_deliver(s->app, &im, out);
+	char from_org[DOMAIN_MAX];
+	lmtp_sender_of(s->app, s->sender, data, &m, &im, from_org);
+	struct intake_result decided[LMTP_RCPT_MAX];
+	if (n > 0)
+		intake_deliver(s->app, &im, decided);
+	for (int i = 0; i < n; i++)
+		out[at[i]] = decided[i];
+	for (int i = 0; i < s->n_rcpt; i++) {
+		if (!reply[i])
+			continue;
+		struct reply_in in = { .rcpt = s->rcpts[i].alias,
+				       .sender = s->sender,
+				       .from = m.from,
+				       .from_ok = im.from_ok,
+				       .data = data,
+				       .len = len };
+		static const enum intake_outcome as[] = {
+			[REPLY_TAKEN] = INTAKE_ACCEPTED,
+			[REPLY_UNIFORM] = INTAKE_UNIFORM,
+			[REPLY_ENDED] = INTAKE_REPLY_ENDED,
+			[REPLY_NO_ONE] = INTAKE_REPLY_NO_ONE,
+			[REPLY_FAULT] = INTAKE_FAULT,
+		};
+		out[i] = (struct intake_result){ as[reply_intake(s->app, &in)],
+						 0 };
+	}
 	for (int i = 0; i < s->n_rcpt; i++)
 		lmtp_result_reply(s, s->rcpts[i].alias, &out[i]);
 	free(data);

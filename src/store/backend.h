@@ -166,6 +166,12 @@ struct store_ops {
 	int (*key_id_add)(struct store_tx *, const char *, const char *,
 			  int64_t);
 	int (*lock)(struct store *, char *, size_t);
+
+	int (*reply_insert)(struct store_tx *, const struct store_reply *);
+	int (*reply_get)(struct store_rd *, uint64_t, struct store_reply *);
+	int (*reply_list)(struct store_rd *, uint64_t, uint64_t, uint64_t, int,
+			  store_reply_cb, void *);
+	int (*reply_settle)(struct store_tx *, uint64_t, int, int64_t);
 };
 
 /* Where a read goes (store.h): the reader connections (tx NULL), or a

@@ -190,6 +190,18 @@ int sqlite_row_key(sqlite3_stmt *st, void *out);
 int sqlite_row_int(sqlite3_stmt *st, void *out);
 int sqlite_row_text(sqlite3_stmt *st, void *out);
 
+/* A copy of a blob or text column (NUL-terminated too); NULL when NULL
+ * (sqlite_attempt.c). */
+char *col_blobdup(sqlite3_stmt *st, int i, size_t *len);
+
+/* ---- Replies (sqlite_reply.c) ---- */
+int sqlite_reply_insert(struct store_tx *tx, const struct store_reply *r);
+int sqlite_reply_get(struct store_rd *rd, uint64_t id, struct store_reply *out);
+int sqlite_reply_list(struct store_rd *rd, uint64_t person, uint64_t answers,
+		      uint64_t before, int limit, store_reply_cb cb, void *arg);
+int sqlite_reply_settle(struct store_tx *tx, uint64_t id, int state,
+			int64_t at);
+
 /* ---- The writer (sqlite_writer.c), migrations, open and close ---- */
 
 /* The writer's connection, which a job's transaction is on. */

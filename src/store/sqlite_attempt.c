@@ -211,7 +211,8 @@ int sqlite_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id)
 static const char sql_message_get[] =
 	"SELECT a.id, a.person, coalesce(a.relationship, 0), "
 	"coalesce(a.brand, 0), a.channel, a.decision, coalesce(a.folder, -1), "
-	"a.removed, a.is_read, a.received_at, a.topic, r.alias, b.name, "
+	"a.removed, a.is_read, a.received_at, a.topic, r.alias, "
+	"coalesce(b.name, r.brand_name), "
 	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body), "
 	"a.subject IS NOT NULL AND a.sealed, a.sealed, "
 	"a.body IS NOT NULL AND a.sealed "
@@ -219,8 +220,7 @@ static const char sql_message_get[] =
 	"LEFT JOIN brands b ON b.id = a.brand "
 	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
 
-/* A copy of a blob or text column (NUL-terminated too); NULL when NULL. */
-static char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
+char *col_blobdup(sqlite3_stmt *st, int i, size_t *len)
 {
 	const void *b = sqlite3_column_blob(st, i);
 	size_t n = (size_t)sqlite3_column_bytes(st, i);
@@ -399,8 +399,10 @@ static const char sql_attempt_list[] =
 	"a.decision, a.reason, a.folder, a.topic, "
 	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
 	"a.is_read, a.deliver_at, a.received_at, "
-	"a.subject IS NOT NULL AND a.sealed, a.sealed FROM attempts a "
-	"LEFT JOIN campaigns c ON c.id = a.campaign "
+	"a.subject IS NOT NULL AND a.sealed, a.sealed, r.brand_name "
+	"FROM attempts a LEFT JOIN campaigns c ON c.id = a.campaign "
+	"LEFT JOIN relationships r ON a.brand IS NULL AND "
+	"r.id = a.relationship "
 	"WHERE a.person = ?1 AND a.removed = 0 "
 	"AND (?2 IS NULL OR a.folder = ?2) "
 	"AND (?3 IS NULL OR a.decision = ?3) "
@@ -439,6 +441,7 @@ static int attempt_list_row(sqlite3_stmt *st, void *out)
 	a->read = sqlite3_column_int(st, 12) != 0;
 	a->deliver_at = sqlite3_column_int64(st, 13);
 	a->received_at = sqlite3_column_int64(st, 14);
+	col_copy(st, 17, a->brand_name, sizeof(a->brand_name));
 	return STORE_OK;
 }
 

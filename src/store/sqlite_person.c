@@ -158,14 +158,17 @@ static const char sql_erase_codes[] =
 	"DELETE FROM connect_codes WHERE person = ?";
 static const char sql_erase_heads[] =
 	"DELETE FROM ledger_heads WHERE person = ?";
-/* Terms are the person's private settings (folder names, hours…). */
+/* Terms are the person's private settings (folder names, hours…), and
+ * so are the brands they named themselves. */
 static const char sql_erase_terms[] =
-	"UPDATE relationships SET terms = '{}' WHERE person = ?";
+	"UPDATE relationships SET terms = '{}', brand_name = NULL, "
+	"domains = NULL WHERE person = ?";
 static const char sql_erase_versions[] =
 	"DELETE FROM terms_versions WHERE person = ?";
 static const char sql_erase_reads[] =
 	"DELETE FROM field_reads WHERE person = ?";
 static const char sql_erase_outbox[] = "DELETE FROM outbox WHERE person = ?";
+static const char sql_erase_replies[] = "DELETE FROM replies WHERE person = ?";
 static const char sql_erase_person[] =
 	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
@@ -205,7 +208,8 @@ int sqlite_person_erase(struct store_tx *tx, uint64_t person,
 	const char *const wipes[] = { sql_erase_attempts, sql_erase_tokens,
 				      sql_erase_codes,	  sql_erase_heads,
 				      sql_erase_terms,	  sql_erase_versions,
-				      sql_erase_reads,	  sql_erase_outbox };
+				      sql_erase_reads,	  sql_erase_outbox,
+				      sql_erase_replies };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;

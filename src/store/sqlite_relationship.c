@@ -9,8 +9,8 @@
 
 static const char sql_rel_insert[] =
 	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
-	"terms, terms_version, topics, created_at) VALUES "
-	"(?,?,?,?,?,?,?,?,?,?)";
+	"terms, terms_version, topics, created_at, made_by, brand_name, "
+	"domains) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char sql_alias_insert[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
 static const char sql_terms_version_insert[] =
@@ -25,8 +25,8 @@ int sqlite_relationship_insert(struct store_tx *tx,
 		WRITER_STMT(tx, sql_rel_insert);
 		sqlite3_bind_int64(st, 1, (sqlite3_int64)r->id);
 		sqlite3_bind_int64(st, 2, (sqlite3_int64)r->person);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->brand);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)r->proposal);
+		bind_key(st, 3, r->brand);
+		bind_key(st, 4, r->proposal);
 		sqlite3_bind_int(st, 5, r->state);
 		bind_text(st, 6, r->alias);
 		bind_text(st, 7, r->terms);
@@ -34,6 +34,9 @@ int sqlite_relationship_insert(struct store_tx *tx,
 				 r->terms_version ? r->terms_version : 1);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sqlite3_bind_int64(st, 10, r->created_at);
+		bind_text(st, 11, r->person_made ? "person" : "brand");
+		bind_text(st, 12, r->brand_name);
+		bind_text(st, 13, r->domains);
 		if ((status = sqlite_exec_stmt(st)) != STORE_OK)
 			return status;
 	}
@@ -56,7 +59,8 @@ int sqlite_relationship_insert(struct store_tx *tx,
 
 #define REL_COLS                                                               \
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
-	"topics, created_at, ended_at, unsubscribe"
+	"topics, created_at, ended_at, unsubscribe, made_by, brand_name, "     \
+	"domains"
 
 static int rel_row(sqlite3_stmt *st, void *out)
 {
@@ -74,9 +78,17 @@ static int rel_row(sqlite3_stmt *st, void *out)
 	r->created_at = sqlite3_column_int64(st, 9);
 	r->ended_at = sqlite3_column_int64(st, 10);
 	r->unsubscribe = col_strdup(st, 11);
+	const unsigned char *by = sqlite3_column_text(st, 12);
+	r->person_made = by && strcmp((const char *)by, "person") == 0;
+	r->brand_name = col_strdup(st, 13);
+	r->domains = col_strdup(st, 14);
 	if (r->terms == NULL || r->topics == NULL ||
 	    (r->unsubscribe == NULL &&
-	     sqlite3_column_type(st, 11) != SQLITE_NULL)) {
+	     sqlite3_column_type(st, 11) != SQLITE_NULL) ||
+	    (r->brand_name == NULL &&
+	     sqlite3_column_type(st, 13) != SQLITE_NULL) ||
+	    (r->domains == NULL &&
+	     sqlite3_column_type(st, 14) != SQLITE_NULL)) {
 		store_relationship_clear(r);
 		return STORE_FAULT;
 	}

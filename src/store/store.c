@@ -368,6 +368,36 @@ int store_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 					    last_error, size);
 }
 
+int store_reply_insert(struct store_tx *tx, const struct store_reply *r)
+{
+	return TX_OPS(tx)->reply_insert(tx, r);
+}
+
+int store_reply_get(struct store_rd *rd, uint64_t id, struct store_reply *out)
+{
+	return rd->store->ops->reply_get(rd, id, out);
+}
+
+int store_reply_list(struct store_rd *rd, uint64_t person, uint64_t answers,
+		     uint64_t before, int limit, store_reply_cb cb, void *arg)
+{
+	return rd->store->ops->reply_list(rd, person, answers, before, limit,
+					  cb, arg);
+}
+
+int store_reply_settle(struct store_tx *tx, uint64_t id, int state, int64_t at)
+{
+	return TX_OPS(tx)->reply_settle(tx, id, state, at);
+}
+
+void store_reply_clear(struct store_reply *r)
+{
+	free(r->recipient);
+	free(r->subject);
+	free(r->message);
+	memset(r, 0, sizeof(*r));
+}
+
 int store_message_get(struct store_rd *rd, uint64_t id,
 		      struct store_message *out)
 {
@@ -595,6 +625,8 @@ void store_relationship_clear(struct store_relationship *r)
 	free(r->terms);
 	free(r->topics);
 	free(r->unsubscribe);
+	free(r->brand_name);
+	free(r->domains);
 	memset(r, 0, sizeof(*r));
 }
 

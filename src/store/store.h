@@ -82,9 +82,9 @@ struct store_proposal {
 struct store_relationship {
 	uint64_t id;
 	uint64_t person;
-	uint64_t brand;
-	uint64_t proposal;
-	int state; /* enum rel_state */
+	uint64_t brand;	   /* 0: made by the person, for a brand not on cmr */
+	uint64_t proposal; /* 0: made by the person */
+	int state;	   /* enum rel_state */
 	char alias[160];
 	char *terms; /* canonical JSON (owned) */
 	int terms_version;
@@ -92,6 +92,9 @@ struct store_relationship {
 	int64_t created_at;
 	int64_t ended_at;
 	char *unsubscribe; /* RFC 8058 URI, or NULL (owned) */
+	bool person_made;  /* made by the person (stays after a take-over) */
+	char *brand_name; /* person-made: the name they gave (owned), or NULL */
+	char *domains;	  /* person-made: JSON array of mail domains (owned) */
 };
 
 struct store_attempt {
@@ -401,6 +404,8 @@ struct store_attempt_row {
 	bool subject_sealed, sender_sealed; /* sealed bytes, else text */
 	bool sender_verified, read;
 	int64_t deliver_at, received_at;
+	char brand_name[STORE_NAME_MAX + 1]; /* no brand on cmr: the name
+						the person gave, else "" */
 };
 typedef int (*store_attempt_cb)(const struct store_attempt_row *a, void *arg);
 
@@ -562,6 +567,8 @@ enum store_outbox_adapter {
 	STORE_ADAPTER_UNSUBSCRIBE = 3, /* RFC 8058 at the brand; `attempt`
 					  is the relationship */
 	STORE_ADAPTER_FORWARD = 4,     /* to a verified address, by SMTP */
+	STORE_ADAPTER_REPLY = 5,       /* a reply to a brand, by SMTP;
+					  `attempt` is the reply */
 };
 enum store_outbox_op {
 	STORE_OUTBOX_DELIVER = 0, /* put the message where it is now */
@@ -626,6 +633,40 @@ struct store_message {
 int store_message_get(struct store_rd *rd, uint64_t id,
 		      struct store_message *out);
 void store_message_clear(struct store_message *m);
+
+/* ---- Replies through the alias (its migration, replies) ---- */
+
+enum store_reply_state {
+	STORE_REPLY_QUEUED,
+	STORE_REPLY_SENT,
+	STORE_REPLY_FAILED
+};
+
+/* A reply the person sent to a brand. recipient, subject and message are
+ * sealed bytes (keys_seal_bytes) of the lengths given; on insert they are
+ * borrowed, on a read owned (store_reply_clear). */
+struct store_reply {
+	uint64_t id; /* time-ordered (store_new_time_key) */
+	uint64_t person, relationship;
+	uint64_t answers; /* the attempt it answers, or 0 */
+	bool by_mail;	  /* from the person's mailbox, else the web app */
+	int state;	  /* enum store_reply_state */
+	char *recipient, *subject, *message;
+	size_t recipient_len, subject_len, message_len;
+	int64_t created_at, sent_at; /* sent_at: 0 until sent */
+};
+void store_reply_clear(struct store_reply *r);
+typedef int (*store_reply_cb)(const struct store_reply *r, void *arg);
+
+int store_reply_insert(struct store_tx *tx, const struct store_reply *r);
+/* The reply with key id: STORE_OK, STORE_NOT_FOUND or STORE_FAULT. */
+int store_reply_get(struct store_rd *rd, uint64_t id, struct store_reply *out);
+/* The person's replies, newest first, ids < before (0: none), of one
+ * message when answers is not 0; message bytes are not read (NULL). */
+int store_reply_list(struct store_rd *rd, uint64_t person, uint64_t answers,
+		     uint64_t before, int limit, store_reply_cb cb, void *arg);
+/* Sets a reply's state (sent: its sent_at too). */
+int store_reply_settle(struct store_tx *tx, uint64_t id, int state, int64_t at);
 
 /* ---- Idempotency keys and campaigns ---- */
 

@@ -304,7 +304,48 @@ async function renderMessage(ctx) {
       h('h2', { id: 'ib-att-h', text: att.length === 1 ? 'Attachment' : `Attachments (${att.length})` }),
       h('ul', {}, att.map((a) => h('li', {}, h('span', { class: 'title', text: a.name || 'unnamed' }),
         h('span', { class: 'muted small', text: ` · ${a.content_type} · ${size(a.size)}` })))),
-      m.attachments_not_listed ? h('p', { class: 'muted small', text: `And ${m.attachments_not_listed} more.` }) : null) : null);
+      m.attachments_not_listed ? h('p', { class: 'muted small', text: `And ${m.attachments_not_listed} more.` }) : null) : null,
+    delivered && m.relationship ? replySection(ctx, m, brand) : null);
+}
+
+const REPLY_STATES = {
+  queued: 'Waiting to be sent', sent: 'Sent', failed: 'Could not be sent',
+};
+
+// The person's replies to this message, and a box to write one. A reply
+// leaves from the alias: the brand never sees the person's address or
+// name (the server removes them, even from what the person typed).
+function replySection(ctx, m, brand) {
+  const replies = (m.replies || []).map((r) => h('li', { class: 'ib-reply-item' },
+    h('p', { class: 'small muted' },
+      `You replied ${relative(r.created_at)}${r.via === 'mail' ? ' from your mailbox' : ''} · `,
+      h('span', { class: `badge ${r.state === 'sent' ? 'ok' : r.state === 'failed' ? 'danger' : 'muted'}`,
+        text: REPLY_STATES[r.state] || r.state })),
+    r.text ? h('div', { class: 'ib-text', text: r.text }) : null));
+  const text = h('textarea', { name: 'body', rows: 6, required: true, maxlength: 65536 });
+  const send = h('button', { type: 'submit', class: 'primary', text: 'Send reply' });
+  const err = formError();
+  const form = h('form', { class: 'ib-reply-form', novalidate: true },
+    field(`Reply to ${brand}`, text,
+      `It goes out from your alias for ${brand}. Your own address and name are removed before it leaves.`),
+    err, h('div', { class: 'row' }, send));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (!text.value.trim()) {
+      showErrors(form, { errors: [{ field: 'body', detail: 'Write something first.' }] });
+      text.focus();
+      return;
+    }
+    busy(send, form, async () => {
+      await api.post(`${path(m.id)}/reply`, { body: text.value });
+      toast('Your reply is on its way.');
+      ctx.reload();
+    });
+  });
+  return h('section', { class: 'card ib-reply', 'aria-labelledby': 'ib-reply-h' },
+    h('h2', { id: 'ib-reply-h', text: replies.length ? 'Your replies' : 'Reply' }),
+    replies.length ? h('ul', { class: 'ib-replies' }, replies) : null,
+    form);
 }
 
 export async function render(ctx) {

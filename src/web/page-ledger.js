@@ -59,6 +59,7 @@ export function sentence(e, brand) {
     case 'credit.issued': return `${B} gave you credit`;
     case 'credit.redeemed': return `You redeemed credit with ${B}`;
     case 'unsubscribe.sent': return `cmr unsubscribed you at ${B}`;
+    case 'reply.sent': return `You replied to ${B} through your alias`;
     case 'erasure': return 'Your account was erased';
     default: return e.type;
   }

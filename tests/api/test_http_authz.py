@@ -254,6 +254,10 @@ FOREIGN = {
     ("DELETE", "/v1/me/messages/{id}"):
         lambda w: (w.ana, f"/v1/me/messages/{w.bob.messages()[0]['id']}",
                    None),
+    ("POST", "/v1/me/messages/{id}/reply"):
+        lambda w: (w.ana,
+                   f"/v1/me/messages/{w.bob.messages()[0]['id']}/reply",
+                   {"body": "hi"}),
     ("POST", "/v1/me/messages/{id}/release"):
         lambda w: (w.ana,
                    f"/v1/me/messages/{w.bob.messages()[0]['id']}/release",
@@ -359,7 +363,9 @@ def test_malformed_ids_are_400_and_made_up_ones_404(worlds, stranger_ids):
     for method, pattern, who in ID_ROUTES:
         caller = worlds.ana if who == "person" else worlds.acme
         body = BODIES.get(method,
-                          GRANT if pattern.endswith("/accept") else None)
+                          GRANT if pattern.endswith("/accept")
+                          else {"body": "hi"} if pattern.endswith("/reply")
+                          else None)
         prefix = id_prefix(pattern)
         for value in BAD_IDS + list(stranger_ids.values()):
             path = fill(pattern, value)

@@ -124,3 +124,26 @@ def test_erasure_forgets_the_brands_unsubscribe_uri(make_api, receiver, ctx):
     assert ana.call("DELETE", "/v1/me", {"password": PASSWORD}).status == 204
     api.server.stop()
     assert rel.alias.encode() not in ctx.store_bytes()
+
+
+def test_a_person_made_relationship_is_unsubscribed_too(make_api, receiver):
+    """A shop that is not on cmr: the one-click URI of its verified mail
+    (the domain the person named) is kept and used when the person ends
+    the relationship they made."""
+    api, ana, rel, client = start_world(make_api, "--auth-id", AUTH_ID,
+                                        "--allow-private-targets")
+    made = ana.ok("POST", "/v1/me/relationships",
+                  {"brand": {"name": "Acme Shop",
+                             "domains": ["acme-shop.example"]}},
+                  status=201)
+    auth = (f"{AUTH_ID}; dkim=pass header.d=news.acme-shop.example; "
+            "dmarc=pass header.from=acme-shop.example")
+    raw = mail(receiver.url("/shop-unsub"), auth=auth).replace(
+        b"news@acme.example", b"news@acme-shop.example")
+    assert client.deliver("b@esp.example", [made["alias"]],
+                          raw)[0].startswith("250")
+    ana.ok("POST", f"/v1/me/relationships/{made['id']}/end")
+    (method, path, headers, body), = receiver.wait(1)
+    assert (method, path) == ("POST", "/shop-unsub")
+    assert wait_for(lambda: unsub_entries(ana)) == [
+        {"outcome": "ok", "status": 200}]

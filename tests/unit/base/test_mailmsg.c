@@ -565,3 +565,63 @@ Test(mailmsg, read_plain_mail_without_mime)
 	cr_assert_str_eq(v.subject, "Hi");
 	mailmsg_view_clear(&v);
 }
+
+Test(mailmsg, bulk_is_lists_and_precedence)
+{
+	static const char *const bulk[] = {
+		"List-Unsubscribe: <https://x.example/u>\r\n",
+		"List-Id: <news.x.example>\r\n",
+		"Precedence: bulk\r\n",
+		"Precedence: LIST\r\n",
+	};
+	char m[256];
+	struct mailmsg p;
+	for (size_t i = 0; i < sizeof(bulk) / sizeof(*bulk); i++) {
+		snprintf(m, sizeof(m), "From: a@x.example\r\n%s\r\nHi\r\n",
+			 bulk[i]);
+		cr_assert(mailmsg_parse(m, strlen(m), &p));
+		cr_assert(p.bulk, "%s", bulk[i]);
+	}
+	snprintf(m, sizeof(m),
+		 "From: a@x.example\r\nPrecedence: junk\r\n"
+		 "\r\nHi\r\n");
+	cr_assert(mailmsg_parse(m, strlen(m), &p));
+	cr_assert_not(p.bulk);
+}
+
+Test(mailmsg, first_address_of_a_list)
+{
+	char out[321];
+	cr_assert(mailmsg_first_address("Acme Care <Care@Acme.Example>, b@c.d",
+					out, sizeof(out)));
+	cr_assert_str_eq(out, "care@acme.example");
+	cr_assert(mailmsg_first_address("undisclosed:; x@y.example", out,
+					sizeof(out)));
+	cr_assert_str_eq(out, "x@y.example");
+	cr_assert_not(mailmsg_first_address("", out, sizeof(out)));
+	cr_assert_not(
+		mailmsg_first_address("no address here", out, sizeof(out)));
+	cr_assert_not(mailmsg_first_address("a@b.example", out, 5));
+}
+
+Test(mailmsg, reply_to_is_replaced_and_the_rest_kept)
+{
+	static const char m[] = "From: Acme <a@acme.example>\r\n"
+				"Reply-To: Care\r\n <care@acme.example>\r\n"
+				"Subject: Hi\r\n"
+				"reply-to : other@acme.example\r\n"
+				"\r\n"
+				"Reply-To: in the body stays\r\n";
+	static const char want[] = "Reply-To: <r.x@relay.test>\r\n"
+				   "From: Acme <a@acme.example>\r\n"
+				   "Subject: Hi\r\n"
+				   "\r\n"
+				   "Reply-To: in the body stays\r\n";
+	size_t n = 0;
+	char *out =
+		mailmsg_set_reply_to(m, sizeof(m) - 1, "r.x@relay.test", &n);
+	cr_assert_not_null(out);
+	cr_assert_eq(n, sizeof(want) - 1);
+	cr_assert(memcmp(out, want, n) == 0, "%.*s", (int)n, out);
+	free(out);
+}

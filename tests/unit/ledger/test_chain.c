@@ -229,7 +229,8 @@ Test(chain, type_table)
 
 	while (chain_types[n])
 		cr_expect(chain_type_valid(chain_types[n++]));
-	cr_expect_eq(n, 19);
+	cr_expect_eq(n, 20);
+	cr_expect(chain_type_valid("reply.sent"));
 	cr_expect(chain_type_valid("erasure"));
 	cr_expect(chain_type_valid("fields.read"));
 	/* The person's own changes, kept from every brand. */

@@ -768,7 +768,7 @@ static void org_is(const char *domain, const char *want)
 {
 	char out[AUTHRES_DOMAIN_MAX];
 
-	cr_assert(authres_org_domain(domain, out, sizeof(out)), "%s", domain);
+	cr_assert(domain_org(domain, out, sizeof(out)), "%s", domain);
 	cr_assert_str_eq(out, want, "%s: %s, not %s", domain, out, want);
 }
 
@@ -776,14 +776,14 @@ static void no_org(const char *domain)
 {
 	char out[AUTHRES_DOMAIN_MAX] = "x";
 
-	cr_assert_not(authres_org_domain(domain, out, sizeof(out)), "%s: %s",
-		      domain, out);
+	cr_assert_not(domain_org(domain, out, sizeof(out)), "%s: %s", domain,
+		      out);
 	cr_assert_str_empty(out);
 }
 
 Test(authres_org, list_loaded)
 {
-	cr_assert(authres_psl_ready());
+	cr_assert(domain_psl_ready());
 }
 
 Test(authres_org, registrable_domains)
@@ -822,28 +822,28 @@ Test(authres_org, buffer_sizes)
 {
 	char out[14], *big = domain_of_len(254), *d253 = domain_of_len(253);
 
-	cr_assert_not(authres_org_domain("brand.example", out, 13));
-	cr_assert(authres_org_domain("brand.example", out, 14));
+	cr_assert_not(domain_org("brand.example", out, 13));
+	cr_assert(domain_org("brand.example", out, 14));
 	cr_assert_str_eq(out, "brand.example");
-	cr_assert_not(authres_org_domain("brand.example", out, 0));
-	cr_assert_not(authres_org_domain("brand.example", NULL, 14));
+	cr_assert_not(domain_org("brand.example", out, 0));
+	cr_assert_not(domain_org("brand.example", NULL, 14));
 	no_org(big);
 	/* 253 octets of "a" labels: the last two labels are its org. */
-	cr_assert(authres_same_org(d253, d253));
+	cr_assert(domain_same_org(d253, d253));
 	free(big);
 	free(d253);
 }
 
 Test(authres_org, same_org)
 {
-	cr_assert(authres_same_org("mail.brand.example", "brand.example"));
-	cr_assert(authres_same_org("a.brand.co.uk", "B.Brand.CO.uk"));
-	cr_assert_not(authres_same_org("brand.example.evil.example",
-				       "brand.example"));
-	cr_assert_not(authres_same_org("brand.co.uk", "other.co.uk"));
-	cr_assert_not(authres_same_org("co.uk", "co.uk"));
-	cr_assert_not(authres_same_org("a.github.io", "b.github.io"));
-	cr_assert_not(authres_same_org(NULL, "brand.example"));
+	cr_assert(domain_same_org("mail.brand.example", "brand.example"));
+	cr_assert(domain_same_org("a.brand.co.uk", "B.Brand.CO.uk"));
+	cr_assert_not(
+		domain_same_org("brand.example.evil.example", "brand.example"));
+	cr_assert_not(domain_same_org("brand.co.uk", "other.co.uk"));
+	cr_assert_not(domain_same_org("co.uk", "co.uk"));
+	cr_assert_not(domain_same_org("a.github.io", "b.github.io"));
+	cr_assert_not(domain_same_org(NULL, "brand.example"));
 }
 
 /* Alignment. */
