@@ -749,6 +749,20 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 
 /* ---- the message ---- */
 
+/* Whether a message id is the person's: made at one of their domains
+ * (or a subdomain), or naming them (an address, name or local part that
+ * scrub_value would replace). */
+static bool scrub_their_id(const struct scrub_rules *r, const char *id)
+{
+	const char *at = strrchr(id, '@');
+	if (at && scrub_theirs(r, at + 1))
+		return true;
+	char *scrubbed = scrub_value(r, id);
+	bool named = strcmp(scrubbed, id) != 0;
+	g_free(scrubbed);
+	return named;
+}
+
 /* In-Reply-To or References of orig without the person's ids, onto out. */
 static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
 			     GMimeMessage *out, const char *field)
@@ -760,10 +774,8 @@ static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
 	GString *kept = g_string_new(NULL);
 	for (int i = 0; i < g_mime_references_length(refs); i++) {
 		const char *id = g_mime_references_get_message_id(refs, i);
-		const char *at = id ? strrchr(id, '@') : NULL;
 		if (id == NULL || *id == '\0' ||
-		    (at && scrub_theirs(r, at + 1)) ||
-		    strpbrk(id, "<>\r\n \t") != NULL)
+		    strpbrk(id, "<>\r\n \t") != NULL || scrub_their_id(r, id))
 			continue;
 		g_string_append_printf(kept, "%s<%s>", kept->len ? " " : "",
 				       id);

@@ -18,7 +18,8 @@
  *  - In-Reply-To and References lose every id whose right-hand side is
  *    the domain of one of the person's addresses or a subdomain of it
  *    (their client or provider made it there: Gmail's are at
- *    mail.gmail.com); the brand's own ids stay, so the reply threads.
+ *    mail.gmail.com), and every id that names them (an address, name or
+ *    local part as below); the brand's own ids stay, so the reply threads.
  *  - In the Subject (RFC 2047 words decoded first, encoded again when not
  *    ASCII) and in every text/plain and text/html part that is not an
  *    attachment, at any depth (its transfer encoding undone, its charset

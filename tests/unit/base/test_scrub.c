@@ -883,3 +883,20 @@ Test(scrub, an_attached_message_that_smtp_cannot_carry_is_refused)
 	size_t out_len;
 	cr_assert_null(scrub_reply(in, sizeof(in) - 1, &ana, &hdr, &out_len));
 }
+
+Test(scrub, ids_that_name_the_person_are_dropped)
+{
+	/* found by fuzz_scrub: an id at another domain that holds her
+	 * address went out in References */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "In-Reply-To: <20261202100000.abc@acme.example>\n"
+			 "References: <20.analima77@gmail.example.org>"
+			 " <20261202100000.abc@acme.example>\n"
+			 " <z.ana.1@acme.example> <w.banana@acme.example>\n"
+			 "Content-Type: text/plain\n\nhi\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	assert_references(&s, "<20261202100000.abc@acme.example> "
+			      "<w.banana@acme.example>");
+	seen_clear(&s);
+}
