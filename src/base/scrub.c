@@ -558,6 +558,7 @@ static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 			  bool top)
 {
 	GMimeHeaderList *l = g_mime_object_get_header_list(obj);
+	GPtrArray *renamed = g_ptr_array_new_with_free_func(g_free);
 	for (int i = g_mime_header_list_get_count(l) - 1; i >= 0; i--) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(l, i);
 		const char *name = g_mime_header_get_name(h);
@@ -570,9 +571,21 @@ static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 		char *value = v == NULL ? g_strdup("")
 			      : id	? g_strdup(v)
 					: scrub_value(r, v);
-		g_mime_header_set_value(h, NULL, value, "utf-8");
-		g_free(value);
+		if (strcmp(g_mime_header_get_raw_name(h), name) == 0) {
+			g_mime_header_set_value(h, NULL, value, "utf-8");
+			g_free(value);
+			continue;
+		}
+		/* A name written otherwise ("Content-Type :"), which GMime
+		 * would write again as it came: added anew below. */
+		g_ptr_array_add(renamed, g_strdup(name));
+		g_ptr_array_add(renamed, value);
+		g_mime_header_list_remove_at(l, i);
 	}
+	for (guint k = renamed->len; k >= 2; k -= 2)
+		g_mime_object_append_header(obj, renamed->pdata[k - 2],
+					    renamed->pdata[k - 1], "utf-8");
+	g_ptr_array_free(renamed, TRUE);
 }
 
 /* A text part's content rewritten: decoded to UTF-8, unflowed, the person

@@ -900,3 +900,22 @@ Test(scrub, ids_that_name_the_person_are_dropped)
 			      "<w.banana@acme.example>");
 	seen_clear(&s);
 }
+
+Test(scrub, a_header_name_written_otherwise_goes_out_plain)
+{
+	/* found by fuzz_scrub: "Content-Transfer-Encoding :" was written
+	 * again with its space */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "Content-Type : multipart/mixed; boundary=m\n"
+			 "Content-Language : en\n\n"
+			 "--m\nContent-Type: text/plain\n"
+			 "Content-Transfer-Encoding :quoted-printable\n\n"
+			 "hi Ana Lima=\n!\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strstr(s.raw, " :"), "%s", s.raw);
+	cr_assert_not_null(strstr(s.raw, "\r\nContent-Language: en\r\n"), "%s",
+			   s.raw);
+	cr_assert_str_eq(s.text->str, "hi " ALIAS_NAME "!");
+	seen_clear(&s);
+}
