@@ -559,10 +559,26 @@ static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 {
 	GMimeHeaderList *l = g_mime_object_get_header_list(obj);
 	GPtrArray *renamed = g_ptr_array_new_with_free_func(g_free);
+	/* Of a header given twice only the last stays, the one GMime's
+	 * parser went by (another Content-Type, written anew, would retype
+	 * the part). */
+	GHashTable *last =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < g_mime_header_list_get_count(l); i++) {
+		char *key = g_ascii_strdown(
+			g_mime_header_get_name(
+				g_mime_header_list_get_header_at(l, i)),
+			-1);
+		g_hash_table_insert(last, key, GINT_TO_POINTER(i));
+	}
 	for (int i = g_mime_header_list_get_count(l) - 1; i >= 0; i--) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(l, i);
 		const char *name = g_mime_header_get_name(h);
-		if (!scrub_keep_header(name, top)) {
+		char *key = g_ascii_strdown(name, -1);
+		bool again =
+			GPOINTER_TO_INT(g_hash_table_lookup(last, key)) != i;
+		g_free(key);
+		if (again || !scrub_keep_header(name, top)) {
 			g_mime_header_list_remove_at(l, i);
 			continue;
 		}
@@ -586,6 +602,7 @@ static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
 		g_mime_object_append_header(obj, renamed->pdata[k - 2],
 					    renamed->pdata[k - 1], "utf-8");
 	g_ptr_array_free(renamed, TRUE);
+	g_hash_table_destroy(last);
 }
 
 /* A text part's content rewritten: decoded to UTF-8, unflowed, the person
@@ -723,8 +740,17 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 	}
 	scrub_headers(w->r, obj, top);
 	scrub_content_id(w->r, obj);
-	/* a header rewritten made the content type anew */
+	/* a header rewritten made the content type anew; it must still say
+	 * what GMime read the part as */
 	ct = g_mime_object_get_content_type(obj);
+	if (ct == NULL ||
+	    (bool)GMIME_IS_MULTIPART(obj) !=
+		    (bool)g_mime_content_type_is_type(ct, "multipart", "*") ||
+	    (bool)GMIME_IS_MESSAGE_PART(obj) !=
+		    (bool)g_mime_content_type_is_type(ct, "message", "*")) {
+		w->refuse = true;
+		return NULL;
+	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		scrub_multipart(w, GMIME_MULTIPART(obj), depth);
 		return w->refuse ? NULL : g_object_ref(obj);

@@ -919,3 +919,20 @@ Test(scrub, a_header_name_written_otherwise_goes_out_plain)
 	cr_assert_str_eq(s.text->str, "hi " ALIAS_NAME "!");
 	seen_clear(&s);
 }
+
+Test(scrub, a_header_given_twice_keeps_the_one_gmime_read)
+{
+	/* found by fuzz_scrub: another Content-Type, written anew, made a
+	 * multipart read as text/vcard; GMime goes by the last */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "Content-Type: text/vcard; name=ana@home.example\n"
+			 "Content-Type: multipart/mixed; boundary=m\n\n"
+			 "--m\nContent-Type: text/html\n"
+			 "Content-Type: text/plain\n\nhi Ana Lima\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert(GMIME_IS_MULTIPART(g_mime_message_get_mime_part(s.msg)));
+	cr_assert_null(strcasestr(s.raw, "vcard"));
+	cr_assert_str_eq(s.plain->str, "hi " ALIAS_NAME);
+	seen_clear(&s);
+}
