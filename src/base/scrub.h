@@ -23,9 +23,10 @@
  *  - In the Subject (RFC 2047 words decoded first, encoded again when not
  *    ASCII) and in every text/plain and text/html part that is not an
  *    attachment, at any depth (its transfer encoding undone, its charset
- *    converted to UTF-8), and any other inline text part (a calendar
- *    reply's text/calendar names its attendee): each of the person's addresses
- * becomes the alias; each display name, in any case and with any run of white
+ *    converted to UTF-8), in any other inline text part (a calendar
+ *    reply's text/calendar names its attendee) and in the values of the
+ *    Content-* headers kept: each of the person's addresses becomes the
+ *    alias; each display name, in any case and with any run of white
  *    space between its words (a line break and "> " quote marks too, as in
  *    a wrapped "On …, Ana Lima <ana@home.example> wrote:"; in HTML also
  *    &nbsp; and tags), becomes alias_name (the alias when NULL); each
@@ -40,9 +41,12 @@
  *    joined, space-stuffing removed, DelSp honoured), so that no soft break
  *    hides a name; it goes out as fixed text, quoted-printable.
  *  - Sub-parts keep only their Content-* headers but Content-Description;
- *    multipart preambles and epilogues go, and boundaries are drawn anew
- *    (their shape names the client); attachments' file names get the
- *    same replacement, their content is kept byte for byte.
+ *    a header given twice keeps the one GMime went by (the last), and
+ *    every kept header is written anew from its value (a NUL or a space
+ *    before the colon never goes out raw); multipart preambles and
+ *    epilogues go, and boundaries are drawn anew (their shape names the
+ *    client); attachments' file names get the same replacement, their
+ *    content is kept byte for byte.
  *  - Parts that are the person's identity itself go: signatures
  *    (application/pgp-signature, application/pkcs7-signature; a
  *    multipart/signed becomes its signed part), public keys
