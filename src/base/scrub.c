@@ -83,12 +83,24 @@ static bool scrub_value_ok(const char *s, size_t max, bool empty_ok)
 	       utf8_valid(s, n);
 }
 
+/* s[0..len) (valid UTF-8) in Unicode NFC, g_malloc'd; NULL when it is not
+ * valid. ASCII is its own NFC, and the common case: it is only copied
+ * (GLib's normalization was most of the time spent on a large reply). */
+static char *scrub_nfc(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] >= 0x80)
+			return g_utf8_normalize(s, (gssize)len,
+						G_NORMALIZE_NFC);
+	return g_strndup(s, len);
+}
+
 /* Adds the pattern of s[0..len) (valid UTF-8). A name's words are split
  * on white space; a pattern of fewer than min characters is skipped. */
 static void scrub_add(struct scrub_rules *r, enum scrub_kind kind,
 		      const char *s, size_t len, int min)
 {
-	char *nfc = g_utf8_normalize(s, (gssize)len, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(s, len);
 	if (nfc == NULL)
 		return;
 	size_t n = strlen(nfc);
@@ -195,6 +207,19 @@ static bool scrub_rules_init(struct scrub_rules *r,
 
 /* ---- matching ---- */
 
+/* g_unichar_tolower and g_unichar_isalnum, with ASCII, most of any text,
+ * answered without GLib's tables. */
+static uint32_t scrub_lower(uint32_t c)
+{
+	return c < 0x80 ? (uint32_t)g_ascii_tolower((char)c)
+			: (uint32_t)g_unichar_tolower(c);
+}
+
+static bool scrub_alnum(uint32_t c)
+{
+	return c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c);
+}
+
 static bool scrub_prefix(const char *s, size_t len, size_t i, const char *lit)
 {
 	size_t n = strlen(lit);
@@ -276,7 +301,7 @@ static size_t scrub_match(const struct scrub_pattern *pt, const char *s,
 			continue;
 		}
 		size_t m = utf8_decode(s + i, len - i, &c);
-		if (m > 0 && (uint32_t)g_unichar_tolower(c) == want) {
+		if (m > 0 && scrub_lower(c) == want) {
 			i += m;
 			continue;
 		}
@@ -301,13 +326,13 @@ static bool scrub_alnum_before(const char *s, size_t i)
 	}
 	uint32_t c;
 	return i > 0 && utf8_decode(s + b, i - b, &c) == i - b &&
-	       g_unichar_isalnum(c);
+	       scrub_alnum(c);
 }
 
 static bool scrub_alnum_at(const char *s, size_t len, size_t i)
 {
 	uint32_t c;
-	return utf8_decode(s + i, len - i, &c) > 0 && g_unichar_isalnum(c);
+	return utf8_decode(s + i, len - i, &c) > 0 && scrub_alnum(c);
 }
 
 /* In HTML, a cid: or mid: URL (RFC 2392) whose id's right-hand side is
@@ -398,7 +423,7 @@ static char *scrub_value(const struct scrub_rules *r, const char *v)
 	char *clean = g_strndup(v, n);
 	n = utf8_clean(clean, n);
 	clean[n] = '\0';
-	char *nfc = g_utf8_normalize(clean, (gssize)n, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(clean, n);
 	g_free(clean);
 	if (nfc == NULL)
 		return g_strdup("");
@@ -524,14 +549,60 @@ static bool scrub_keep_header(const char *name, bool top)
 	       g_ascii_strcasecmp(name, "Content-Description") != 0;
 }
 
-static void scrub_headers(GMimeObject *obj, bool top)
+/* Drops the headers obj may not keep; those it keeps are written anew
+ * from their value, with the person replaced (a parameter may hold
+ * anything) but in Content-ID, whose domain scrub_content_id moves.
+ * Written anew, a value that held a NUL is cut there, never written raw
+ * with its line end lost. */
+static void scrub_headers(const struct scrub_rules *r, GMimeObject *obj,
+			  bool top)
 {
 	GMimeHeaderList *l = g_mime_object_get_header_list(obj);
+	GPtrArray *renamed = g_ptr_array_new_with_free_func(g_free);
+	/* Of a header given twice only the last stays, the one GMime's
+	 * parser went by (another Content-Type, written anew, would retype
+	 * the part). */
+	GHashTable *last =
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < g_mime_header_list_get_count(l); i++) {
+		char *key = g_ascii_strdown(
+			g_mime_header_get_name(
+				g_mime_header_list_get_header_at(l, i)),
+			-1);
+		g_hash_table_insert(last, key, GINT_TO_POINTER(i));
+	}
 	for (int i = g_mime_header_list_get_count(l) - 1; i >= 0; i--) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(l, i);
-		if (!scrub_keep_header(g_mime_header_get_name(h), top))
+		const char *name = g_mime_header_get_name(h);
+		char *key = g_ascii_strdown(name, -1);
+		bool again =
+			GPOINTER_TO_INT(g_hash_table_lookup(last, key)) != i;
+		g_free(key);
+		if (again || !scrub_keep_header(name, top)) {
 			g_mime_header_list_remove_at(l, i);
+			continue;
+		}
+		const char *v = g_mime_header_get_value(h);
+		bool id = g_ascii_strcasecmp(name, "Content-ID") == 0;
+		char *value = v == NULL ? g_strdup("")
+			      : id	? g_strdup(v)
+					: scrub_value(r, v);
+		if (strcmp(g_mime_header_get_raw_name(h), name) == 0) {
+			g_mime_header_set_value(h, NULL, value, "utf-8");
+			g_free(value);
+			continue;
+		}
+		/* A name written otherwise ("Content-Type :"), which GMime
+		 * would write again as it came: added anew below. */
+		g_ptr_array_add(renamed, g_strdup(name));
+		g_ptr_array_add(renamed, value);
+		g_mime_header_list_remove_at(l, i);
 	}
+	for (guint k = renamed->len; k >= 2; k -= 2)
+		g_mime_object_append_header(obj, renamed->pdata[k - 2],
+					    renamed->pdata[k - 1], "utf-8");
+	g_ptr_array_free(renamed, TRUE);
+	g_hash_table_destroy(last);
 }
 
 /* A text part's content rewritten: decoded to UTF-8, unflowed, the person
@@ -573,8 +644,7 @@ static void scrub_text_part(const struct scrub_rules *r, GMimeObject *obj,
 		body = g_string_new_len(text, (gssize)n);
 	}
 	g_free(text);
-	char *nfc =
-		g_utf8_normalize(body->str, (gssize)body->len, G_NORMALIZE_NFC);
+	char *nfc = scrub_nfc(body->str, body->len);
 	GString *done = scrub_replace(r, nfc ? nfc : body->str,
 				      nfc ? strlen(nfc) : body->len, html);
 	g_free(nfc);
@@ -668,8 +738,19 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 		return scrub_object(w, g_mime_multipart_get_part(mp, 0),
 				    depth + 1, top);
 	}
-	scrub_headers(obj, top);
+	scrub_headers(w->r, obj, top);
 	scrub_content_id(w->r, obj);
+	/* a header rewritten made the content type anew; it must still say
+	 * what GMime read the part as */
+	ct = g_mime_object_get_content_type(obj);
+	if (ct == NULL ||
+	    (bool)GMIME_IS_MULTIPART(obj) !=
+		    (bool)g_mime_content_type_is_type(ct, "multipart", "*") ||
+	    (bool)GMIME_IS_MESSAGE_PART(obj) !=
+		    (bool)g_mime_content_type_is_type(ct, "message", "*")) {
+		w->refuse = true;
+		return NULL;
+	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		scrub_multipart(w, GMIME_MULTIPART(obj), depth);
 		return w->refuse ? NULL : g_object_ref(obj);
@@ -690,16 +771,36 @@ static GMimeObject *scrub_object(struct scrub_walk *w, GMimeObject *obj,
 	if (text && GMIME_IS_TEXT_PART(obj) &&
 	    !g_mime_part_is_attachment(part)) {
 		scrub_text_part(w->r, obj, html, !plain && !html);
-	} else if (g_mime_part_get_content_encoding(part) ==
-		   GMIME_CONTENT_ENCODING_BINARY) {
-		/* SMTP carries no raw binary; the bytes stay the same. */
-		g_mime_part_set_content_encoding(part,
-						 GMIME_CONTENT_ENCODING_BASE64);
+	} else {
+		/* Kept as it is, but carried in base64 unless it already is
+		 * encoded: 7bit, 8bit or binary content may hold a bare CR, a
+		 * NUL or a line too long for SMTP (RFC 5321 §2.3.8,
+		 * §4.5.3.1.6). The decoded bytes stay the same. */
+		GMimeContentEncoding e = g_mime_part_get_content_encoding(part);
+		if (e != GMIME_CONTENT_ENCODING_BASE64 &&
+		    e != GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE &&
+		    e != GMIME_CONTENT_ENCODING_UUENCODE)
+			g_mime_part_set_content_encoding(
+				part, GMIME_CONTENT_ENCODING_BASE64);
 	}
 	return g_object_ref(obj);
 }
 
 /* ---- the message ---- */
+
+/* Whether a message id is the person's: made at one of their domains
+ * (or a subdomain), or naming them (an address, name or local part that
+ * scrub_value would replace). */
+static bool scrub_their_id(const struct scrub_rules *r, const char *id)
+{
+	const char *at = strrchr(id, '@');
+	if (at && scrub_theirs(r, at + 1))
+		return true;
+	char *scrubbed = scrub_value(r, id);
+	bool named = strcmp(scrubbed, id) != 0;
+	g_free(scrubbed);
+	return named;
+}
 
 /* In-Reply-To or References of orig without the person's ids, onto out. */
 static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
@@ -712,10 +813,8 @@ static void scrub_references(const struct scrub_rules *r, GMimeMessage *orig,
 	GString *kept = g_string_new(NULL);
 	for (int i = 0; i < g_mime_references_length(refs); i++) {
 		const char *id = g_mime_references_get_message_id(refs, i);
-		const char *at = id ? strrchr(id, '@') : NULL;
 		if (id == NULL || *id == '\0' ||
-		    (at && scrub_theirs(r, at + 1)) ||
-		    strpbrk(id, "<>\r\n \t") != NULL)
+		    strpbrk(id, "<>\r\n \t") != NULL || scrub_their_id(r, id))
 			continue;
 		g_string_append_printf(kept, "%s<%s>", kept->len ? " " : "",
 				       id);
@@ -776,6 +875,7 @@ char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,
 	struct scrub_rules *r = calloc(1, sizeof(*r));
 	if (r == NULL || data == NULL || hdr == NULL ||
 	    !scrub_value_ok(hdr->to, SCRUB_ADDRESS_MAX, false) ||
+	    strchr(hdr->to, '@') == NULL || strpbrk(hdr->to, "<>\" \t,") ||
 	    !scrub_value_ok(hdr->message_id, 998, false) ||
 	    strpbrk(hdr->message_id, "<> \t") != NULL ||
 	    !scrub_rules_init(r, p)) {
@@ -801,6 +901,13 @@ char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,
 	g_object_unref(out);
 	GByteArray *bytes =
 		g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	/* What SMTP cannot carry (an attached message/rfc822 is written as
+	 * it came, and may hold it): refused, never sent altered. */
+	for (guint i = 0; n >= 0 && bytes && i < bytes->len; i++)
+		if (bytes->data[i] == '\0' ||
+		    (bytes->data[i] == '\r' &&
+		     (i + 1 == bytes->len || bytes->data[i + 1] != '\n')))
+			n = -1;
 	char *res = n >= 0 && bytes ? malloc(bytes->len + 1) : NULL;
 	if (res) {
 		memcpy(res, bytes->data, bytes->len);

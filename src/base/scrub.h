@@ -18,13 +18,15 @@
  *  - In-Reply-To and References lose every id whose right-hand side is
  *    the domain of one of the person's addresses or a subdomain of it
  *    (their client or provider made it there: Gmail's are at
- *    mail.gmail.com); the brand's own ids stay, so the reply threads.
+ *    mail.gmail.com), and every id that names them (an address, name or
+ *    local part as below); the brand's own ids stay, so the reply threads.
  *  - In the Subject (RFC 2047 words decoded first, encoded again when not
  *    ASCII) and in every text/plain and text/html part that is not an
  *    attachment, at any depth (its transfer encoding undone, its charset
- *    converted to UTF-8), and any other inline text part (a calendar
- *    reply's text/calendar names its attendee): each of the person's addresses
- * becomes the alias; each display name, in any case and with any run of white
+ *    converted to UTF-8), in any other inline text part (a calendar
+ *    reply's text/calendar names its attendee) and in the values of the
+ *    Content-* headers kept: each of the person's addresses becomes the
+ *    alias; each display name, in any case and with any run of white
  *    space between its words (a line break and "> " quote marks too, as in
  *    a wrapped "On …, Ana Lima <ana@home.example> wrote:"; in HTML also
  *    &nbsp; and tags), becomes alias_name (the alias when NULL); each
@@ -39,9 +41,12 @@
  *    joined, space-stuffing removed, DelSp honoured), so that no soft break
  *    hides a name; it goes out as fixed text, quoted-printable.
  *  - Sub-parts keep only their Content-* headers but Content-Description;
- *    multipart preambles and epilogues go, and boundaries are drawn anew
- *    (their shape names the client); attachments' file names get the
- *    same replacement, their content is kept byte for byte.
+ *    a header given twice keeps the one GMime went by (the last), and
+ *    every kept header is written anew from its value (a NUL or a space
+ *    before the colon never goes out raw); multipart preambles and
+ *    epilogues go, and boundaries are drawn anew (their shape names the
+ *    client); attachments' file names get the same replacement, their
+ *    content is kept byte for byte.
  *  - Parts that are the person's identity itself go: signatures
  *    (application/pgp-signature, application/pkcs7-signature; a
  *    multipart/signed becomes its signed part), public keys
@@ -50,9 +55,11 @@
  *    cannot be read, so cannot be scrubbed: such a message is refused.
  *
  * Not removed: attached messages (message/rfc822) and other attachments
- * are kept as they are, and so is the person's domain standing alone in a
- * body or the Subject (a brand's quoted text may name it for others).
- * Pure apart from GMime (base/mailmsg.h's initialisation).
+ * are kept as they are (their decoded bytes; one that was not encoded goes
+ * in base64, so no bare CR, NUL or long line reaches SMTP), and so is the
+ * person's domain standing alone in a body or the Subject (a brand's quoted
+ * text may name it for others). Pure apart from GMime (base/mailmsg.h's
+ * initialisation).
  */
 #ifndef CMR_BASE_SCRUB_H
 #define CMR_BASE_SCRUB_H
@@ -83,7 +90,8 @@ struct scrub_person {
 
 /* What the reply's new headers say. Borrowed for the call. */
 struct scrub_out_hdr {
-	const char *to;		/* the brand's address; required */
+	const char *to; /* the brand's address, bare ("deals@acme.example":
+			   no name, brackets, space or comma); required */
 	const char *message_id; /* without angle brackets, made by the
 				   caller at the alias domain; required */
 	int64_t date; /* Unix seconds, written in UTC; 0: the reply's own
@@ -95,10 +103,13 @@ struct scrub_out_hdr {
  * ends as base/outbound's outbound_smtp wants, and its length in
  * *out_len (it is also NUL-terminated). Returns NULL — nothing to free —
  * when the input is not a message (no header block GMime can read), holds
- * encrypted content or more than SCRUB_DEPTH_MAX / SCRUB_PARTS_MAX, when
+ * encrypted content or more than SCRUB_DEPTH_MAX / SCRUB_PARTS_MAX, or
+ * would go out with a bare CR or a NUL (an attached message's), when
  * person or hdr is unusable (a required field missing or empty, a CR or
- * LF in a header value, an address without "@", more than
- * SCRUB_PEOPLE_MAX or longer than the limits above), or out of memory.
+ * LF in a header value, an address without "@", a `to` that is not bare,
+ * brackets around message_id, invalid UTF-8, more than SCRUB_PEOPLE_MAX
+ * or longer than the limits above), or when the copy out cannot be
+ * allocated (GLib aborts on its own failures, as with base/mailmsg).
  * Work is linear in len times the (bounded) total length of the
  * person's addresses and names. Thread-safe. */
 char *scrub_reply(const char *data, size_t len, const struct scrub_person *p,

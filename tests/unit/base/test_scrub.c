@@ -665,6 +665,12 @@ Test(scrub, unusable_person_or_headers)
 	struct scrub_out_hdr h = hdr;
 	h.to = "";
 	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "Acme <deals@acme.example>";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "deals@acme.example, x@y.example";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
+	h.to = "deals.acme.example";
+	cr_assert_null(scrub_reply(in, len, &ana, &h, &out_len));
 	free(in);
 }
 
@@ -795,5 +801,138 @@ Test(scrub, other_inline_text_such_as_a_calendar_reply)
 				  ";PARTSTAT=ACCEPTED:mailto:" ALIAS),
 			   "%s", s.text->str);
 	cr_assert_not_null(strstr(s.text->str, "mailto:deals@acme.example"));
+	seen_clear(&s);
+}
+
+Test(scrub, kept_content_headers_are_scrubbed_too)
+{
+	const char *in =
+		"From: Ana Lima <ana@home.example>\n"
+		"MIME-Version: 1.0\n"
+		"Content-Language: en; x=ana@home.example\n"
+		"Content-Disposition: inline; x-by=\"Ana Lima\"\n"
+		"Content-Type: multipart/mixed; boundary=m; x-ana=ana\n\n"
+		"--m\nContent-Type: text/plain\n\nhi\n"
+		"--m\nContent-Type: application/octet-stream; "
+		"x-owner=\"ana@home.example\"\n"
+		"Content-Transfer-Encoding: base64\n\nAAAA\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strcasestr(s.raw, "home.example"), "%s", s.raw);
+	cr_assert_not_null(strstr(s.text->str, "hi"));
+	cr_assert_not_null(s.attachment);
+	cr_assert_eq(s.attachment->len, 3);
+	seen_clear(&s);
+}
+
+Test(scrub, a_nul_in_a_kept_header_cannot_join_the_body_to_the_headers)
+{
+	/* found by fuzz_scrub: a Content-Type of "te", then NULs; GMime wrote
+	 * the raw value up to its NUL and lost its line end, so the blank
+	 * line ended that header, and body lines read as headers */
+	size_t len, out_len;
+	char *in = slurp("fuzz-nul-in-header.eml", &len);
+	char *out = scrub_reply(in, len, &ana, &hdr, &out_len);
+	free(in);
+	cr_assert_not_null(out);
+	char *end = strstr(out, "\r\n\r\n");
+	cr_assert_not_null(end, "%s", out);
+	for (char *line = out; line < end;) {
+		char *eol = strstr(line, "\r\n");
+		cr_assert(*line == ' ' || *line == '\t' ||
+				  memchr(line, ':', (size_t)(eol - line)),
+			  "not a header line: %.*s", (int)(eol - line), line);
+		line = eol + 2;
+	}
+	free(out);
+}
+
+Test(scrub, unencoded_attachments_go_in_base64_without_a_bare_cr)
+{
+	/* found by fuzz_scrub: a 7bit part kept as it came carried a bare
+	 * CR to SMTP (scrub_seen checks every line end) */
+	static const char in[] = "From: Ana Lima <ana@home.example>\n"
+				 "MIME-Version: 1.0\n"
+				 "Content-Type: multipart/mixed; boundary=m\n\n"
+				 "--m\nContent-Type: text/plain\n\nhi\n"
+				 "--m\nContent-Type: application/x-thing\n"
+				 "Content-Transfer-Encoding: 7bit\n\n"
+				 "a\rb\0c\n--m--\n";
+	struct seen s = scrub_seen(in, sizeof(in) - 1, &ana, &hdr);
+	cr_assert_not_null(s.attachment);
+	cr_assert_eq(s.attachment->len, 5);
+	cr_assert(memcmp(s.attachment->data, "a\rb\0c", 5) == 0);
+	seen_clear(&s);
+	size_t len, out_len;
+	char *fuzzed = slurp("fuzz-bare-cr.eml", &len);
+	char *out = scrub_reply(fuzzed, len, &ana, &hdr, &out_len);
+	free(fuzzed);
+	for (size_t i = 0; out && i < out_len; i++)
+		cr_assert(out[i] != '\r' || out[i + 1] == '\n');
+	free(out);
+}
+
+Test(scrub, an_attached_message_that_smtp_cannot_carry_is_refused)
+{
+	static const char in[] = "From: Ana Lima <ana@home.example>\n"
+				 "MIME-Version: 1.0\n"
+				 "Content-Type: multipart/mixed; boundary=m\n\n"
+				 "--m\nContent-Type: text/plain\n\nhi\n"
+				 "--m\nContent-Type: message/rfc822\n\n"
+				 "Subject: x\n\na\rb\n--m--\n";
+	size_t out_len;
+	cr_assert_null(scrub_reply(in, sizeof(in) - 1, &ana, &hdr, &out_len));
+}
+
+Test(scrub, ids_that_name_the_person_are_dropped)
+{
+	/* found by fuzz_scrub: an id at another domain that holds her
+	 * address went out in References */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "In-Reply-To: <20261202100000.abc@acme.example>\n"
+			 "References: <20.analima77@gmail.example.org>"
+			 " <20261202100000.abc@acme.example>\n"
+			 " <z.ana.1@acme.example> <w.banana@acme.example>\n"
+			 "Content-Type: text/plain\n\nhi\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	assert_references(&s, "<20261202100000.abc@acme.example> "
+			      "<w.banana@acme.example>");
+	seen_clear(&s);
+}
+
+Test(scrub, a_header_name_written_otherwise_goes_out_plain)
+{
+	/* found by fuzz_scrub: "Content-Transfer-Encoding :" was written
+	 * again with its space */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "Content-Type : multipart/mixed; boundary=m\n"
+			 "Content-Language : en\n\n"
+			 "--m\nContent-Type: text/plain\n"
+			 "Content-Transfer-Encoding :quoted-printable\n\n"
+			 "hi Ana Lima=\n!\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert_null(strstr(s.raw, " :"), "%s", s.raw);
+	cr_assert_not_null(strstr(s.raw, "\r\nContent-Language: en\r\n"), "%s",
+			   s.raw);
+	cr_assert_str_eq(s.text->str, "hi " ALIAS_NAME "!");
+	seen_clear(&s);
+}
+
+Test(scrub, a_header_given_twice_keeps_the_one_gmime_read)
+{
+	/* found by fuzz_scrub: another Content-Type, written anew, made a
+	 * multipart read as text/vcard; GMime goes by the last */
+	const char *in = "From: Ana Lima <ana@home.example>\n"
+			 "Content-Type: text/vcard; name=ana@home.example\n"
+			 "Content-Type: multipart/mixed; boundary=m\n\n"
+			 "--m\nContent-Type: text/html\n"
+			 "Content-Type: text/plain\n\nhi Ana Lima\n--m--\n";
+	struct seen s = scrub_seen(in, strlen(in), &ana, &hdr);
+	assert_no_ana(&s);
+	cr_assert(GMIME_IS_MULTIPART(g_mime_message_get_mime_part(s.msg)));
+	cr_assert_null(strcasestr(s.raw, "vcard"));
+	cr_assert_str_eq(s.plain->str, "hi " ALIAS_NAME);
 	seen_clear(&s);
 }
