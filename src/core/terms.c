@@ -110,7 +110,8 @@ static int fail(struct terms_error *err, int kind, const char *field,
 	    (err->kind != TERMS_ERR_VALUE || kind == TERMS_ERR_VALUE))
 		return -1;
 	err->kind = kind;
-	snprintf(err->field, sizeof err->field, "%s", field);
+	snprintf(err->field, sizeof err->field, "%.*s",
+		 (int)(sizeof err->field - 1), field);
 	snprintf(err->reason, sizeof err->reason, "%s", reason);
 	return -1;
 }
