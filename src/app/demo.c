@@ -13,6 +13,7 @@
 #include "app/ledger.h"
 #include "app/message.h"
 #include "app/person.h"
+#include "app/own_address.h"
 #include "app/person_made.h"
 #include "app/relationship.h"
 #include "base/domain.h"
@@ -201,6 +202,17 @@ static const char demo_bakery_leak[] =
 	"\n"
 	"We got your address from a partner. Click to claim.\n";
 
+/* Mail from someone Ana has no relationship with, to her own address
+ * (strangers to Later). */
+static const char demo_stranger[] =
+	"From: Rosa Mendes <rosa@neighbours.example>\n"
+	"To: <%s>\n"
+	"Subject: Lost cat on Linden Street\n"
+	"Date: Wed, 02 Dec 2026 18:30:00 +0000\n"
+	"Message-ID: <cat-1@neighbours.example>\n"
+	"\n"
+	"Hello, have you seen a grey cat? She answers to Mila.\n";
+
 /* One message handed to intake as the LMTP door hands it over, with row
  * 2 as --trust-envelope judges it: the envelope sender's and the From
  * domains must be the brand's (a brand on cmr), or of one organizational
@@ -255,7 +267,8 @@ static int demo_mail_one(struct app *a, const char *tmpl, const char *alias,
 }
 
 static int demo_mail(struct app *a, const char *acme_alias,
-		     const char *bakery_alias, FILE *out, struct app_error *err)
+		     const char *bakery_alias, const char *own_address,
+		     FILE *out, struct app_error *err)
 {
 	struct {
 		const char *tmpl, *alias, *sender, *what;
@@ -270,6 +283,8 @@ static int demo_mail(struct app *a, const char *acme_alias,
 		  "from the bakery" },
 		{ demo_bakery_leak, bakery_alias, "deals@coupon-broker.example",
 		  "from a broker" },
+		{ demo_stranger, own_address, "rosa@neighbours.example",
+		  "to Ana's address" },
 	};
 	for (size_t i = 0; i < sizeof(mails) / sizeof(*mails); i++) {
 		int rc =
@@ -304,6 +319,31 @@ static int demo_person_made(struct app *a, uint64_t person, char *alias,
 	json_decref(body);
 	if (rc == APP_OK)
 		memcpy(alias, acc.alias, sizeof(acc.alias));
+	return rc;
+}
+
+/* Ana's own address at the relay, strangers to Later, as PUT
+ * /v1/me/address sets it; its address into `address`. */
+static int demo_own_address(struct app *a, uint64_t person, char *address,
+			    struct app_error *err)
+{
+	json_t *body = json_pack("{s:s,s:s}", "local_part", "ana.lima",
+				 "strangers", "later");
+	json_t *view = NULL;
+	struct app_write w;
+	int kind;
+	int rc = body ? own_address_put_begin(a, person, body, &view, &kind, &w,
+					      err)
+		      : app_fail(err, APP_FAULT, NULL, "out of memory");
+	if (rc == APP_OK)
+		rc = app_write_run(a, &w, err);
+	json_decref(body);
+	const char *got = json_string_value(json_object_get(view, "address"));
+	if (rc == APP_OK && got)
+		snprintf(address, 160, "%s", got);
+	else if (rc == APP_OK)
+		rc = app_fail(err, APP_FAULT, NULL, "no own address");
+	json_decref(view);
 	return rc;
 }
 
@@ -530,7 +570,11 @@ enum app_status demo_load(struct app *a, FILE *out, struct app_error *err)
 		    (rc = inbox_update(a, ana, id, 1, NULL, err)))
 			return rc;
 	}
-	if ((rc = demo_mail(a, acme_alias, bakery_alias, out, err)))
+	char own_address[160];
+	if ((rc = demo_own_address(a, ana, own_address, err)))
+		return rc;
+	if ((rc = demo_mail(a, acme_alias, bakery_alias, own_address, out,
+			    err)))
 		return rc;
 
 	for (size_t i = 0; i < sizeof(persons) / sizeof(*persons); i++) {

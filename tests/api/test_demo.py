@@ -176,3 +176,18 @@ def test_demo_has_a_shop_ana_made_an_alias_for(demo_ctx, start_server):
     refused = get(f"/v1/me/messages?relationship={rel}&decision=refuse")
     assert [(m["reason"], m["sender"]) for m in refused["items"]] == [
         ("sender_not_brand", "deals@coupon-broker.example")], refused
+
+
+def test_demo_has_anas_own_address_and_a_stranger_in_later(demo_ctx,
+                                                            start_server):
+    """Ana's own address at the relay takes mail from strangers into
+    Later: a neighbour's note is there, with no brand and its sender."""
+    get = ana_reader(start_server())
+    own = get("/v1/me/address")
+    assert own["address"] == "ana.lima@relay.localhost"
+    assert own["strangers"] == "later"
+    later = get("/v1/me/messages?folder=later")["items"]
+    stranger = [m for m in later if m["subject"] == "Lost cat on Linden Street"]
+    assert len(stranger) == 1, later
+    assert stranger[0]["brand"] is None and stranger[0]["relationship"] is None
+    assert stranger[0]["sender"] == "rosa@neighbours.example"
