@@ -146,10 +146,15 @@ def test_demo_gives_every_inbox_feature_something_to_show(demo_ctx,
     assert len(leaks) == 1 and leaks[0]["sender"] == \
         "win@prize-draw.example", leaks
 
+    # The demo's other holds (quiet hours, the daily cap) are still held or
+    # already released, by the time of day it was made at; the one over
+    # the weekly cap is held.
     held = get("/v1/me/messages?decision=hold")["items"]
-    assert [m["subject"] for m in held] == \
-        ["Staff picks (held: over the weekly cap)"], held
-    assert held[0]["reason"] == "frequency_cap" and held[0]["deliver_at"]
+    subjects = [m["subject"] for m in held]
+    assert "Staff picks (held: over the weekly cap)" in subjects, held
+    assert all("(held: " in x for x in subjects), held
+    capped = held[subjects.index("Staff picks (held: over the weekly cap)")]
+    assert capped["reason"] == "frequency_cap" and capped["deliver_at"]
 
 
 def test_demo_has_a_shop_ana_made_an_alias_for(demo_ctx, start_server):
