@@ -190,9 +190,12 @@ struct store_rd {
 	struct store_tx *tx; /* NULL: the reader connections */
 };
 
+struct sql_ops; /* sql.h */
+
 struct store {
 	const struct store_ops *ops;
-	struct store_rd reads; /* {this store, NULL} */
+	const struct sql_ops *sql; /* an SQL backend's statements (sql.h) */
+	struct store_rd reads;	   /* {this store, NULL} */
 };
 
 struct store_tx {

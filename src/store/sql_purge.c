@@ -4,17 +4,17 @@
  * older than a day, refused attempts, old removed deliveries, expired
  * connect codes), in one job.
  */
-#include "sqlite.h"
+#include "sql.h"
 
 /* Refused attempts go after their time; removed deliveries once no
  * window (at most 366 days) can reach back to them. */
-static const char sql_purge_refused[] =
+static const char q_purge_refused[] =
 	"DELETE FROM attempts WHERE (decision = 2 AND received_at < ?1) OR "
 	"(removed = 1 AND decided_at < ?1 - 400 * 86400)";
-static const char sql_purge_codes[] =
+static const char q_purge_codes[] =
 	"DELETE FROM connect_codes WHERE expires_at < ?";
 
-static const char sql_purge_later[] = SQL_REMOVE
+static const char q_purge_later[] = SQL_REMOVE
 	"WHERE folder = 1 AND decision = 0 AND removed = 0 AND "
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
 	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
@@ -22,7 +22,7 @@ static const char sql_purge_later[] = SQL_REMOVE
 
 /* The Maildir's copies of what is purged leave too (queued first: the
  * purge is what hides them). */
-static const char sql_purge_later_outbox[] =
+static const char q_purge_later_outbox[] =
 	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
 	"SELECT a.person, a.id, 1, 2, a.folder, ?1 FROM attempts a JOIN "
 	"persons p ON p.id = a.person WHERE a.folder = 1 AND a.decision = 0 "
@@ -31,39 +31,41 @@ static const char sql_purge_later_outbox[] =
 	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
 	"'$.later_retention_days'), 30) ORDER BY a.id";
 
-static const char sql_purge_idem[] =
+static const char q_purge_idem[] =
 	"DELETE FROM idempotency WHERE created_at < ?";
 
-static int purge_step(struct store_tx *tx, const char *sql, int64_t bound)
+static int purge_step(struct store_tx *tx, const char *sql, int64_t bound,
+		      int64_t *changed)
 {
 	WRITER_STMT(tx, sql);
-	sqlite3_bind_int64(st, 1, bound);
-	return sqlite_exec_stmt(st);
+	sql_bind_int(st, 1, bound);
+	return sql_exec_count(st, STORE_OK, changed);
 }
 
-int sqlite_purge(struct store_tx *tx, struct store_purge *p)
+int sql_purge(struct store_tx *tx, struct store_purge *p)
 {
 	/* In the order of struct store_purge's fields. */
 	const struct {
 		const char *sql;
 		int64_t bound; /* ?1; 0: the step is skipped */
 	} steps[] = {
-		{ sql_purge_later_outbox, p->later_now },
-		{ sql_purge_later, p->later_now },
-		{ sql_purge_idem, p->idem_before },
-		{ sql_purge_refused, p->refused_before },
-		{ sql_purge_codes, p->codes_before },
+		{ q_purge_later_outbox, p->later_now },
+		{ q_purge_later, p->later_now },
+		{ q_purge_idem, p->idem_before },
+		{ q_purge_refused, p->refused_before },
+		{ q_purge_codes, p->codes_before },
 	};
 	p->later_purged = 0;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(*steps); i++) {
 		if (steps[i].bound == 0)
 			continue;
-		int status = purge_step(tx, steps[i].sql, steps[i].bound);
+		int64_t changed = 0;
+		int status =
+			purge_step(tx, steps[i].sql, steps[i].bound, &changed);
 		if (status != STORE_OK)
 			return status;
-		if (steps[i].sql == sql_purge_later)
-			p->later_purged =
-				sqlite3_changes(sqlite_tx_conn(tx)->db);
+		if (steps[i].sql == q_purge_later)
+			p->later_purged = changed;
 	}
 	return STORE_OK;
 }

@@ -6,48 +6,47 @@
  */
 #include <string.h>
 
-#include "sqlite.h"
+#include "sql.h"
 
-static const char sql_person_insert[] =
+static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
 	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
 
-int sqlite_person_insert(struct store_tx *tx, const struct store_person *p)
+int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 {
-	WRITER_STMT(tx, sql_person_insert);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)p->id);
+	WRITER_STMT(tx, q_person_insert);
+	sql_bind_int(st, 1, (int64_t)p->id);
 	bind_text(st, 2, p->handle);
 	bind_text(st, 3, p->password_hash);
-	sqlite3_bind_blob(st, 4, p->data_key, (int)p->data_key_len,
-			  SQLITE_STATIC);
+	sql_bind_blob(st, 4, p->data_key, p->data_key_len);
 	bind_text(st, 5, p->profile);
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
 	bind_text(st, 7, p->folders ? p->folders : "[]");
-	sqlite3_bind_int64(st, 8, p->created_at);
-	return sqlite_exec_stmt(st);
+	sql_bind_int(st, 8, p->created_at);
+	return sql_exec(st);
 }
 
 #define PERSON_COLS                                                            \
 	"id, handle, password_hash, data_key, profile, global_terms, "         \
 	"folders, created_at, erased_at, delivery"
 
-static int person_row(sqlite3_stmt *st, void *out)
+static int person_row(struct sql_stmt *st, void *out)
 {
 	struct store_person *p = out;
 	memset(p, 0, sizeof(*p));
-	p->id = (uint64_t)sqlite3_column_int64(st, 0);
+	p->id = (uint64_t)sql_col_int(st, 0);
 	col_copy(st, 1, p->handle, sizeof(p->handle));
 	col_copy(st, 2, p->password_hash, sizeof(p->password_hash));
-	int n = sqlite3_column_bytes(st, 3);
+	int n = (int)sql_col_bytes(st, 3);
 	if (n > 0 && (size_t)n <= sizeof(p->data_key)) {
-		memcpy(p->data_key, sqlite3_column_blob(st, 3), (size_t)n);
+		memcpy(p->data_key, sql_col_blob(st, 3), (size_t)n);
 		p->data_key_len = (size_t)n;
 	}
 	p->profile = col_strdup(st, 4);
 	p->global_terms = col_strdup(st, 5);
 	p->folders = col_strdup(st, 6);
-	p->created_at = sqlite3_column_int64(st, 7);
-	p->erased_at = sqlite3_column_int64(st, 8);
+	p->created_at = sql_col_int(st, 7);
+	p->erased_at = sql_col_int(st, 8);
 	p->delivery = col_strdup(st, 9);
 	if (p->global_terms == NULL || p->folders == NULL ||
 	    p->delivery == NULL) {
@@ -57,43 +56,42 @@ static int person_row(sqlite3_stmt *st, void *out)
 	return STORE_OK;
 }
 
-static const char sql_person_by_handle[] =
+static const char q_person_by_handle[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE handle = ?";
-static const char sql_person_by_id[] =
+static const char q_person_by_id[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE id = ?";
 
-int sqlite_person_get(struct store_rd *rd, uint64_t id, const char *handle,
-		      struct store_person *out)
+int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
+		   struct store_person *out)
 {
-	return sqlite_select_key(
-		rd, handle ? sql_person_by_handle : sql_person_by_id, id,
-		handle, person_row, out);
+	return sql_select_key(rd, handle ? q_person_by_handle : q_person_by_id,
+			      id, handle, person_row, out);
 }
 
-static const char sql_person_list[] =
+static const char q_person_list[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE id > ? ORDER BY id LIMIT ?";
 
-int sqlite_person_list(struct store_rd *rd, uint64_t after, int limit,
-		       store_person_cb cb, void *arg)
+int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
+		    store_person_cb cb, void *arg)
 {
-	struct sqlite_select q;
-	sqlite3_stmt *st = sqlite_select(&q, rd, sql_person_list);
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_person_list);
 	if (st == NULL)
 		return STORE_FAULT;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-	sqlite3_bind_int(st, 2, limit);
+	sql_bind_int(st, 1, (int64_t)after);
+	sql_bind_int(st, 2, limit);
 	struct store_person p;
-	while (sqlite_select_next(&q, person_row, &p)) {
+	while (sql_select_next(&q, person_row, &p)) {
 		int stop = cb(&p, arg);
 		store_person_clear(&p);
 		if (stop)
 			break;
 	}
-	return sqlite_select_end(&q);
+	return sql_select_end(&q);
 }
 
 /* The statement of each field store_person_set replaces. */
-static const char *const sql_person_set[] = {
+static const char *const q_person_set[] = {
 	[STORE_PERSON_PROFILE] = "UPDATE persons SET profile = ? WHERE id = ?",
 	[STORE_PERSON_GLOBAL_TERMS] =
 		"UPDATE persons SET global_terms = ? WHERE id = ?",
@@ -104,15 +102,15 @@ static const char *const sql_person_set[] = {
 		"UPDATE persons SET delivery = ? WHERE id = ?",
 };
 
-int sqlite_person_set(struct store_tx *tx, uint64_t id,
-		      enum store_person_field field, const char *value)
+int sql_person_set(struct store_tx *tx, uint64_t id,
+		   enum store_person_field field, const char *value)
 {
-	if ((size_t)field >= sizeof(sql_person_set) / sizeof(*sql_person_set))
+	if ((size_t)field >= sizeof(q_person_set) / sizeof(*q_person_set))
 		return STORE_INVALID;
-	return sqlite_update_text(tx, sql_person_set[field], id, value);
+	return sql_update_text(tx, q_person_set[field], id, value);
 }
 
-static const char sql_person_sealed[] =
+static const char q_person_sealed[] =
 	"SELECT data_key, profile FROM persons WHERE id = ?";
 
 /* What store_person_profile reads into. */
@@ -122,57 +120,52 @@ struct person_sealed {
 	char **profile;	      /* a new string, or NULL */
 };
 
-static int person_sealed_row(sqlite3_stmt *st, void *out)
+static int person_sealed_row(struct sql_stmt *st, void *out)
 {
 	const struct person_sealed *v = out;
-	int n = sqlite3_column_bytes(st, 0);
+	int n = (int)sql_col_bytes(st, 0);
 	if (n > 0 && n <= 96) {
-		memcpy(v->data_key, sqlite3_column_blob(st, 0), (size_t)n);
+		memcpy(v->data_key, sql_col_blob(st, 0), (size_t)n);
 		*v->data_key_len = (size_t)n;
 	}
-	if (sqlite3_column_type(st, 1) != SQLITE_NULL &&
-	    (*v->profile = col_strdup(st, 1)) == NULL)
+	if (!sql_col_null(st, 1) && (*v->profile = col_strdup(st, 1)) == NULL)
 		return STORE_FAULT;
 	return STORE_OK;
 }
 
-int sqlite_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
-			  size_t *data_key_len, char **profile)
+int sql_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
+		       size_t *data_key_len, char **profile)
 {
 	struct person_sealed v = { data_key, data_key_len, profile };
 	*data_key_len = 0;
 	*profile = NULL;
-	return sqlite_select_key(rd, sql_person_sealed, id, NULL,
-				 person_sealed_row, &v);
+	return sql_select_key(rd, q_person_sealed, id, NULL, person_sealed_row,
+			      &v);
 }
 
-static const char sql_erase_alias[] =
+static const char q_erase_alias[] =
 	"UPDATE aliases SET alias = ?, person = NULL WHERE alias = ?";
-static const char sql_erase_rel[] =
+static const char q_erase_rel[] =
 	"UPDATE relationships SET alias = ?1, state = 2, unsubscribe = NULL, "
 	"ended_at = coalesce(ended_at, ?2) WHERE alias = ?3";
-static const char sql_erase_attempts[] =
-	"DELETE FROM attempts WHERE person = ?";
-static const char sql_erase_tokens[] = "DELETE FROM tokens WHERE person = ?";
-static const char sql_erase_codes[] =
+static const char q_erase_attempts[] = "DELETE FROM attempts WHERE person = ?";
+static const char q_erase_tokens[] = "DELETE FROM tokens WHERE person = ?";
+static const char q_erase_codes[] =
 	"DELETE FROM connect_codes WHERE person = ?";
-static const char sql_erase_heads[] =
-	"DELETE FROM ledger_heads WHERE person = ?";
+static const char q_erase_heads[] = "DELETE FROM ledger_heads WHERE person = ?";
 /* Terms are the person's private settings (folder names, hours…), and
  * so are the brands they named themselves. */
-static const char sql_erase_terms[] =
+static const char q_erase_terms[] =
 	"UPDATE relationships SET terms = '{}', brand_name = NULL, "
 	"domains = NULL WHERE person = ?";
-static const char sql_erase_versions[] =
+static const char q_erase_versions[] =
 	"DELETE FROM terms_versions WHERE person = ?";
-static const char sql_erase_reads[] =
-	"DELETE FROM field_reads WHERE person = ?";
-static const char sql_erase_outbox[] = "DELETE FROM outbox WHERE person = ?";
-static const char sql_erase_replies[] = "DELETE FROM replies WHERE person = ?";
+static const char q_erase_reads[] = "DELETE FROM field_reads WHERE person = ?";
+static const char q_erase_outbox[] = "DELETE FROM outbox WHERE person = ?";
+static const char q_erase_replies[] = "DELETE FROM replies WHERE person = ?";
 /* The own address (its directory rows became tombstones above). */
-static const char sql_erase_own[] =
-	"DELETE FROM own_addresses WHERE person = ?";
-static const char sql_erase_person[] =
+static const char q_erase_own[] = "DELETE FROM own_addresses WHERE person = ?";
+static const char q_erase_person[] =
 	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
 	"erased_at = ? "
@@ -182,58 +175,57 @@ static int erase_by_person(struct store_tx *tx, const char *sql,
 			   uint64_t person)
 {
 	WRITER_STMT(tx, sql);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)person);
-	return sqlite_exec_stmt(st);
+	sql_bind_int(st, 1, (int64_t)person);
+	return sql_exec(st);
 }
 
-int sqlite_person_erase(struct store_tx *tx, uint64_t person,
-			const char *handle_tombstone,
-			const char *const *aliases,
-			const char *const *tombstones, size_t n,
-			const char *default_global_terms, int64_t at)
+int sql_person_erase(struct store_tx *tx, uint64_t person,
+		     const char *handle_tombstone, const char *const *aliases,
+		     const char *const *tombstones, size_t n,
+		     const char *default_global_terms, int64_t at)
 {
 	int rc;
 	for (size_t i = 0; i < n; i++) {
 		{
-			WRITER_STMT(tx, sql_erase_alias);
+			WRITER_STMT(tx, q_erase_alias);
 			bind_text(st, 1, tombstones[i]);
 			bind_text(st, 2, aliases[i]);
-			if ((rc = sqlite_exec_stmt(st)) != STORE_OK)
+			if ((rc = sql_exec(st)) != STORE_OK)
 				return rc;
 		}
-		WRITER_STMT(tx, sql_erase_rel);
+		WRITER_STMT(tx, q_erase_rel);
 		bind_text(st, 1, tombstones[i]);
-		sqlite3_bind_int64(st, 2, at);
+		sql_bind_int(st, 2, at);
 		bind_text(st, 3, aliases[i]);
-		if ((rc = sqlite_exec_stmt(st)) != STORE_OK)
+		if ((rc = sql_exec(st)) != STORE_OK)
 			return rc;
 	}
-	const char *const wipes[] = { sql_erase_attempts, sql_erase_tokens,
-				      sql_erase_codes,	  sql_erase_heads,
-				      sql_erase_terms,	  sql_erase_versions,
-				      sql_erase_reads,	  sql_erase_outbox,
-				      sql_erase_replies,  sql_erase_own };
+	const char *const wipes[] = { q_erase_attempts, q_erase_tokens,
+				      q_erase_codes,	q_erase_heads,
+				      q_erase_terms,	q_erase_versions,
+				      q_erase_reads,	q_erase_outbox,
+				      q_erase_replies,	q_erase_own };
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
-	WRITER_STMT(tx, sql_erase_person);
+	WRITER_STMT(tx, q_erase_person);
 	bind_text(st, 1, handle_tombstone);
 	bind_text(st, 2, default_global_terms);
-	sqlite3_bind_int64(st, 3, at);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)person);
-	return sqlite_exec_changed(tx, st, STORE_NOT_FOUND);
+	sql_bind_int(st, 3, at);
+	sql_bind_int(st, 4, (int64_t)person);
+	return sql_exec_changed(st, STORE_NOT_FOUND);
 }
 
-static const char sql_person_bounce[] =
+static const char q_person_bounce[] =
 	"UPDATE persons SET delivery = json_set(delivery, '$.bounces', "
 	"json_object('n', coalesce(json_extract(delivery, '$.bounces.n'), 0) "
 	"+ 1, 'at', ?1)) WHERE id = ?2 AND json_type(delivery, '$.forward') "
 	"= 'text'";
 
-int sqlite_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
+int sql_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
 {
-	WRITER_STMT(tx, sql_person_bounce);
-	sqlite3_bind_int64(st, 1, at);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)id);
-	return sqlite_exec_stmt(st);
+	WRITER_STMT(tx, q_person_bounce);
+	sql_bind_int(st, 1, at);
+	sql_bind_int(st, 2, (int64_t)id);
+	return sql_exec(st);
 }

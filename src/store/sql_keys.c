@@ -1,0 +1,108 @@
+/*
+ * sql_keys.c — what the store keeps about its keys: the key ids the
+ * store belongs to (key_ids, schema/003_keys.sql) and what a keys
+ * directory must be able to open (a wrapped data key).
+ *
+ * The key facts are read before the store is migrated, so that a command
+ * given the wrong keys refuses before it writes anything: a table that a
+ * migration has yet to make reads as empty.
+ */
+#include "sql.h"
+
+static const char q_table_exists[] =
+	"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
+static const char q_pg_table_exists[] =
+	"SELECT count(*) FROM information_schema.tables WHERE table_schema = "
+	"current_schema() AND table_name = ?";
+
+/* *exists: whether the table is there yet. */
+static int table_exists(struct store_rd *rd, const char *table, bool *exists)
+{
+	int64_t n = 0;
+	int rc = sql_select_key(rd,
+				SQL_PICK(rd, q_table_exists, q_pg_table_exists),
+				0, table, sql_row_int, &n);
+	*exists = rc == STORE_OK && n > 0;
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+static const char q_key_ids[] =
+	"SELECT kind, id FROM key_ids ORDER BY added_at, id";
+static const char q_has_data[] =
+	"SELECT EXISTS (SELECT 1 FROM persons) OR EXISTS (SELECT 1 FROM "
+	"brands)";
+static const char q_data_key[] =
+	"SELECT data_key FROM persons WHERE data_key IS NOT NULL AND "
+	"length(data_key) > 0 ORDER BY id LIMIT 1";
+
+static int key_facts_ids(struct store_rd *rd, struct store_key_facts *out)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_key_ids);
+	if (st == NULL)
+		return STORE_FAULT;
+	while (sql_select_next(&q, NULL, NULL)) {
+		const char *kind = sql_col_text(st, 0);
+		char *dst;
+		size_t size = sizeof(out->kek_id);
+		if (kind && strcmp((const char *)kind, "kek") == 0) {
+			dst = out->kek_id;
+		} else if (out->n_signing < STORE_KEY_IDS_MAX) {
+			dst = out->signing[out->n_signing++];
+		} else {
+			q.status = STORE_FAULT; /* more than keys.c keeps */
+			break;
+		}
+		col_copy(st, 1, dst, size);
+	}
+	return sql_select_end(&q);
+}
+
+static int key_facts_data_key(struct sql_stmt *st, void *arg)
+{
+	struct store_key_facts *out = arg;
+	int n = (int)sql_col_bytes(st, 0);
+	if (n > 0 && (size_t)n <= sizeof(out->data_key)) {
+		memcpy(out->data_key, sql_col_blob(st, 0), (size_t)n);
+		out->data_key_len = (size_t)n;
+	}
+	return STORE_OK;
+}
+
+int sql_key_facts(struct store_rd *rd, struct store_key_facts *out)
+{
+	bool ids, persons;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = table_exists(rd, "key_ids", &ids)) != STORE_OK ||
+	    (rc = table_exists(rd, "persons", &persons)) != STORE_OK)
+		return rc;
+	if (ids && (rc = key_facts_ids(rd, out)) != STORE_OK)
+		return rc;
+	if (!persons) /* 001_init makes persons and brands: a new store */
+		return STORE_OK;
+	int64_t has = 0;
+	rc = sql_select_key(rd, q_has_data, 0, NULL, sql_row_int, &has);
+	if (rc != STORE_OK)
+		return STORE_FAULT;
+	out->has_data = has != 0;
+	rc = sql_select_key(rd, q_data_key, 0, NULL, key_facts_data_key, out);
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+static const char q_key_id_add[] =
+	"INSERT INTO key_ids(id, kind, added_at) VALUES (?,?,?) "
+	"ON CONFLICT(id) DO NOTHING";
+
+int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
+		   int64_t at)
+{
+	if (strcmp(kind, "kek") != 0 && strcmp(kind, "signing") != 0)
+		return STORE_INVALID;
+	WRITER_STMT(tx, q_key_id_add);
+	bind_text(st, 1, id);
+	bind_text(st, 2, kind);
+	sql_bind_int(st, 3, at);
+	return sql_exec(st);
+}

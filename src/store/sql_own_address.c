@@ -1,0 +1,106 @@
+/*
+ * sqlite_own_address.c — the SQLite backend's own addresses: a person's
+ * one address at the relay (own_addresses, 008_own_address.sql) and its
+ * place in the alias directory, which every address ever given out keeps.
+ */
+#include <string.h>
+
+#include "sql.h"
+
+#define OWN_COLS "person, address, local_part, strangers, blocked, created_at"
+
+static const char q_own_by_person[] =
+	"SELECT " OWN_COLS " FROM own_addresses WHERE person = ?";
+static const char q_own_by_address[] =
+	"SELECT " OWN_COLS " FROM own_addresses WHERE address = ?";
+
+static int own_row(struct sql_stmt *st, void *out)
+{
+	struct store_own_address *o = out;
+	memset(o, 0, sizeof(*o));
+	o->person = (uint64_t)sql_col_int(st, 0);
+	col_copy(st, 1, o->address, sizeof(o->address));
+	col_copy(st, 2, o->local_part, sizeof(o->local_part));
+	o->strangers = (int)sql_col_int(st, 3);
+	o->blocked = col_strdup(st, 4);
+	o->created_at = sql_col_int(st, 5);
+	return o->blocked ? STORE_OK : STORE_FAULT;
+}
+
+int sql_own_address_get(struct store_rd *rd, uint64_t person,
+			const char *address, struct store_own_address *out)
+{
+	return sql_select_key(rd, address ? q_own_by_address : q_own_by_person,
+			      person, address, own_row, out);
+}
+
+/* The directory row: new, or already this person's own address (one
+ * they had before); anything else changes no row. */
+static const char q_own_alias[] =
+	"INSERT INTO aliases(alias, person, relationship) VALUES (?1, ?2, "
+	"NULL) "
+	"ON CONFLICT(alias) DO UPDATE SET person = ?2 "
+	"WHERE person = ?2 AND relationship IS NULL";
+static const char q_own_put[] =
+	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,?5,?6) "
+	"ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = ?3, "
+	"strangers = ?4, blocked = ?5";
+
+static const char q_own_tomb[] =
+	"SELECT 1 FROM aliases WHERE alias = ? AND person IS NULL";
+
+int sql_own_address_put(struct store_tx *tx, const struct store_own_address *o)
+{
+	int rc;
+	if (o->tombstone[0]) {
+		int64_t one;
+		rc = sql_select_key(store_tx_reads(tx), q_own_tomb, 0,
+				    o->tombstone, sql_row_int, &one);
+		if (rc != STORE_NOT_FOUND)
+			return rc == STORE_OK ? STORE_CONFLICT : rc;
+	}
+	{
+		WRITER_STMT(tx, q_own_alias);
+		bind_text(st, 1, o->address);
+		sql_bind_int(st, 2, (int64_t)o->person);
+		if ((rc = sql_exec_changed(st, STORE_CONFLICT)) != STORE_OK)
+			return rc;
+	}
+	WRITER_STMT(tx, q_own_put);
+	sql_bind_int(st, 1, (int64_t)o->person);
+	bind_text(st, 2, o->address);
+	bind_text(st, 3, o->local_part);
+	sql_bind_int(st, 4, o->strangers);
+	bind_text(st, 5, o->blocked ? o->blocked : "[]");
+	sql_bind_int(st, 6, o->created_at);
+	return sql_exec(st);
+}
+
+static const char q_own_delete[] = "DELETE FROM own_addresses WHERE person = ?";
+
+int sql_own_address_delete(struct store_tx *tx, uint64_t person)
+{
+	WRITER_STMT(tx, q_own_delete);
+	sql_bind_int(st, 1, (int64_t)person);
+	return sql_exec_changed(st, STORE_NOT_FOUND);
+}
+
+static const char q_own_used[] =
+	"SELECT alias FROM aliases WHERE person = ? AND relationship IS NULL "
+	"ORDER BY alias";
+
+int sql_own_address_used(struct store_rd *rd, uint64_t person,
+			 store_own_address_cb cb, void *arg)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_own_used);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 1, (int64_t)person);
+	while (sql_select_next(&q, NULL, NULL)) {
+		const char *v = sql_col_text(st, 0);
+		if (v && cb((const char *)v, arg))
+			break;
+	}
+	return sql_select_end(&q);
+}

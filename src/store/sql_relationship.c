@@ -1,0 +1,309 @@
+/*
+ * sqlite_relationship.c — the SQLite backend's relationships: the row,
+ * its alias in the directory, every version of its terms, its state,
+ * the brand's daily field reads, and the notices of consent expiry.
+ */
+#include <string.h>
+
+#include "sql.h"
+
+static const char q_rel_insert[] =
+	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
+	"terms, terms_version, topics, created_at, made_by, brand_name, "
+	"domains) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+static const char q_alias_insert[] =
+	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
+static const char q_terms_version_insert[] =
+	"INSERT INTO terms_versions(relationship, version, person, terms, at) "
+	"VALUES (?,?,?,?,?)";
+
+int sql_relationship_insert(struct store_tx *tx,
+			    const struct store_relationship *r)
+{
+	int status;
+	{
+		WRITER_STMT(tx, q_rel_insert);
+		sql_bind_int(st, 1, (int64_t)r->id);
+		sql_bind_int(st, 2, (int64_t)r->person);
+		bind_key(st, 3, r->brand);
+		bind_key(st, 4, r->proposal);
+		sql_bind_int(st, 5, r->state);
+		bind_text(st, 6, r->alias);
+		bind_text(st, 7, r->terms);
+		sql_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
+		bind_text(st, 9, r->topics ? r->topics : "[]");
+		sql_bind_int(st, 10, r->created_at);
+		bind_text(st, 11, r->person_made ? "person" : "brand");
+		bind_text(st, 12, r->brand_name);
+		bind_text(st, 13, r->domains);
+		if ((status = sql_exec(st)) != STORE_OK)
+			return status;
+	}
+	{
+		WRITER_STMT(tx, q_alias_insert);
+		bind_text(st, 1, r->alias);
+		sql_bind_int(st, 2, (int64_t)r->person);
+		sql_bind_int(st, 3, (int64_t)r->id);
+		if ((status = sql_exec(st)) != STORE_OK)
+			return status;
+	}
+	WRITER_STMT(tx, q_terms_version_insert);
+	sql_bind_int(st, 1, (int64_t)r->id);
+	sql_bind_int(st, 2, r->terms_version ? r->terms_version : 1);
+	sql_bind_int(st, 3, (int64_t)r->person);
+	bind_text(st, 4, r->terms);
+	sql_bind_int(st, 5, r->created_at);
+	return sql_exec(st);
+}
+
+#define REL_COLS                                                               \
+	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
+	"topics, created_at, ended_at, unsubscribe, made_by, brand_name, "     \
+	"domains"
+
+static int rel_row(struct sql_stmt *st, void *out)
+{
+	struct store_relationship *r = out;
+	memset(r, 0, sizeof(*r));
+	r->id = (uint64_t)sql_col_int(st, 0);
+	r->person = (uint64_t)sql_col_int(st, 1);
+	r->brand = (uint64_t)sql_col_int(st, 2);
+	r->proposal = (uint64_t)sql_col_int(st, 3);
+	r->state = (int)sql_col_int(st, 4);
+	col_copy(st, 5, r->alias, sizeof(r->alias));
+	r->terms = col_strdup(st, 6);
+	r->terms_version = (int)sql_col_int(st, 7);
+	r->topics = col_strdup(st, 8);
+	r->created_at = sql_col_int(st, 9);
+	r->ended_at = sql_col_int(st, 10);
+	r->unsubscribe = col_strdup(st, 11);
+	const char *by = sql_col_text(st, 12);
+	r->person_made = by && strcmp((const char *)by, "person") == 0;
+	r->brand_name = col_strdup(st, 13);
+	r->domains = col_strdup(st, 14);
+	if (r->terms == NULL || r->topics == NULL ||
+	    (r->unsubscribe == NULL && !sql_col_null(st, 11)) ||
+	    (r->brand_name == NULL && !sql_col_null(st, 13)) ||
+	    (r->domains == NULL && !sql_col_null(st, 14))) {
+		store_relationship_clear(r);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+static const char q_rel_by_id[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id = ?";
+static const char q_rel_by_alias[] =
+	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
+
+int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
+			 struct store_relationship *out)
+{
+	return sql_select_key(rd, alias ? q_rel_by_alias : q_rel_by_id, id,
+			      alias, rel_row, out);
+}
+
+/* The filters of store_relationship_list are the parameters ?1 to ?5 of
+ * each statement; one statement per key a list is by (a person, a brand,
+ * none) keeps each on the plan it had as a function of its own: a
+ * brand's on relationships_brand, the others walking ids. */
+#define REL_LIST_REST "(?3 = 0 OR state <> 2) AND id > ?4 ORDER BY id LIMIT ?5"
+static const char q_rel_list_person[] =
+	"SELECT " REL_COLS " FROM relationships WHERE person = ?1 AND "
+	"(?2 = 0 OR brand = ?2) AND " REL_LIST_REST;
+static const char q_rel_list_brand[] =
+	"SELECT " REL_COLS " FROM relationships WHERE brand = ?2 "
+	"AND " REL_LIST_REST;
+static const char q_rel_list_all[] =
+	"SELECT " REL_COLS " FROM relationships WHERE " REL_LIST_REST;
+
+int sql_relationship_list(struct store_rd *rd,
+			  const struct store_relationship_filter *f,
+			  store_relationship_cb cb, void *arg)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd,
+					 f->person  ? q_rel_list_person
+					 : f->brand ? q_rel_list_brand
+						    : q_rel_list_all);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 1, (int64_t)f->person);
+	sql_bind_int(st, 2, (int64_t)f->brand);
+	sql_bind_int(st, 3, f->open ? 1 : 0);
+	sql_bind_int(st, 4, (int64_t)f->after);
+	sql_bind_int(st, 5, f->limit);
+	struct store_relationship rel;
+	while (sql_select_next(&q, rel_row, &rel)) {
+		int stop = cb(&rel, arg);
+		store_relationship_clear(&rel);
+		if (stop)
+			break;
+	}
+	return sql_select_end(&q);
+}
+
+static const char q_rel_keys_brand[] =
+	"SELECT id FROM relationships WHERE brand = ? AND state <> 2 AND "
+	"id > ? ORDER BY id LIMIT ?";
+
+int sql_relationship_keys_brand(struct store_rd *rd, uint64_t brand,
+				uint64_t after, int limit, store_key_cb cb,
+				void *arg)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_rel_keys_brand);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 1, (int64_t)brand);
+	sql_bind_int(st, 2, (int64_t)after);
+	sql_bind_int(st, 3, limit);
+	uint64_t key;
+	while (sql_select_next(&q, sql_row_key, &key))
+		if (cb(key, arg))
+			break;
+	return sql_select_end(&q);
+}
+
+static const char q_rel_set_state[] =
+	"UPDATE relationships SET state = ?1, ended_at = CASE WHEN ?1 = 2 "
+	"THEN ?2 ELSE ended_at END WHERE id = ?3 AND state <> 2";
+
+int sql_relationship_set_state(struct store_tx *tx, uint64_t id, int state,
+			       int64_t at)
+{
+	WRITER_STMT(tx, q_rel_set_state);
+	sql_bind_int(st, 1, state);
+	sql_bind_int(st, 2, at);
+	sql_bind_int(st, 3, (int64_t)id);
+	/* An ended relationship stays ended. */
+	return sql_exec_changed(st, STORE_CONFLICT);
+}
+
+/* The version is the stored one plus one, counted here so that two
+ * changes in a row can never claim the same number. */
+static const char q_rel_set_terms[] =
+	"UPDATE relationships SET terms = ?, topics = ?, "
+	"terms_version = terms_version + 1 WHERE id = ? AND state <> 2 "
+	"RETURNING terms_version";
+
+int sql_relationship_set_terms(struct store_tx *tx,
+			       const struct store_relationship *r, int64_t at)
+{
+	int version;
+	{
+		WRITER_STMT(tx, q_rel_set_terms);
+		bind_text(st, 1, r->terms);
+		bind_text(st, 2, r->topics);
+		sql_bind_int(st, 3, (int64_t)r->id);
+		int rc = sql_step(st);
+		version = rc == SQL_ROW ? (int)sql_col_int(st, 0) : 0;
+		if (rc == SQL_ROW)
+			rc = sql_step(st);
+		sql_release(st);
+		if (rc != SQL_DONE)
+			return sql_failed(rc);
+		if (version == 0)
+			return STORE_CONFLICT; /* ended: terms are final */
+	}
+	WRITER_STMT(tx, q_terms_version_insert);
+	sql_bind_int(st, 1, (int64_t)r->id);
+	sql_bind_int(st, 2, version);
+	sql_bind_int(st, 3, (int64_t)r->person);
+	bind_text(st, 4, r->terms);
+	sql_bind_int(st, 5, at);
+	return sql_exec(st);
+}
+
+static const char q_rel_unsubscribe[] =
+	"UPDATE relationships SET unsubscribe = ? WHERE id = ?";
+
+int sql_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
+				     const char *uri)
+{
+	return sql_update_text(tx, q_rel_unsubscribe, id, uri);
+}
+
+/* Only a person-made row that no brand has taken over and that has not
+ * ended; relationships_open refuses a second open one with the brand. */
+static const char q_rel_take_over[] =
+	"UPDATE relationships SET brand = ?1, proposal = ?2 WHERE id = ?3 "
+	"AND person = ?4 AND made_by = 'person' AND brand IS NULL AND "
+	"state <> 2";
+
+int sql_relationship_take_over(struct store_tx *tx, uint64_t id,
+			       uint64_t person, uint64_t brand,
+			       uint64_t proposal)
+{
+	WRITER_STMT(tx, q_rel_take_over);
+	sql_bind_int(st, 1, (int64_t)brand);
+	sql_bind_int(st, 2, (int64_t)proposal);
+	sql_bind_int(st, 3, (int64_t)id);
+	sql_bind_int(st, 4, (int64_t)person);
+	return sql_exec_changed(st, STORE_CONFLICT);
+}
+
+static const char q_field_read[] =
+	"INSERT INTO field_reads(relationship, day, person, reads) "
+	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "
+	"reads = reads + ?4 RETURNING reads";
+
+int sql_field_read(struct store_tx *tx, uint64_t relationship, uint64_t person,
+		   int64_t day, int64_t n, bool *first)
+{
+	WRITER_STMT(tx, q_field_read);
+	sql_bind_int(st, 1, (int64_t)relationship);
+	sql_bind_int(st, 2, day);
+	sql_bind_int(st, 3, (int64_t)person);
+	sql_bind_int(st, 4, n);
+	int rc = sql_step(st), status = sql_failed(rc);
+	if (rc == SQL_ROW) {
+		*first = sql_col_int(st, 0) == n;
+		status = sql_step(st) == SQL_DONE ? STORE_OK : STORE_FAULT;
+	}
+	sql_release(st);
+	return status;
+}
+
+/* Canonical terms write expires_at as "YYYY-MM-DDTHH:MM:SSZ", so text
+ * order is time order. */
+static const char q_expiring[] =
+	"SELECT r.id, r.person, r.brand, json_extract(r.terms, "
+	"'$.expires_at') AS e FROM relationships r WHERE r.state <> 2 AND "
+	"e IS NOT NULL AND e > ?1 AND e <= ?2 AND NOT EXISTS (SELECT 1 FROM "
+	"notices n WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
+	"n.about = e) LIMIT 1000";
+
+int sql_expiring(struct store_rd *rd, const char *now, const char *until,
+		 store_expiring_cb cb, void *arg)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_expiring);
+	if (st == NULL)
+		return STORE_FAULT;
+	bind_text(st, 1, now);
+	bind_text(st, 2, until);
+	while (sql_select_next(&q, NULL, NULL))
+		if (cb((uint64_t)sql_col_int(st, 0),
+		       (uint64_t)sql_col_int(st, 1),
+		       (uint64_t)sql_col_int(st, 2), sql_col_text(st, 3), arg))
+			break;
+	return sql_select_end(&q);
+}
+
+static const char q_notice_insert[] =
+	"INSERT INTO notices(relationship, kind, about, person, at) "
+	"VALUES (?,?,?,?,?)";
+
+int sql_notice_insert(struct store_tx *tx, uint64_t relationship,
+		      const char *kind, const char *about, uint64_t person,
+		      int64_t at)
+{
+	WRITER_STMT(tx, q_notice_insert);
+	sql_bind_int(st, 1, (int64_t)relationship);
+	bind_text(st, 2, kind);
+	bind_text(st, 3, about);
+	sql_bind_int(st, 4, (int64_t)person);
+	sql_bind_int(st, 5, at);
+	return sql_exec(st);
+}
