@@ -69,7 +69,7 @@ static int intake_rel(struct app_tx *t, const struct intake_message *m,
 		.dedup = m->dedup,
 		.headers = m->data,
 		.headers_len = m->header_len,
-		.now_ms = t->now_ms,
+		.now_ms = m->at_ms ? m->at_ms : t->now_ms,
 	};
 	struct message_out mo = { 0 };
 	if (message_decide_tx(t, &in, &mo) != APP_OK)
@@ -157,7 +157,7 @@ static int intake_own(struct app_tx *t, const struct intake_message *m,
 		.sender = m->sender,
 		.headers = m->data,
 		.headers_len = m->header_len,
-		.now_ms = t->now_ms,
+		.now_ms = m->at_ms ? m->at_ms : t->now_ms,
 	};
 	struct message_out mo = { 0 };
 	enum app_status st = message_stranger_tx(t, person, refuse, &in, &mo);

@@ -40,6 +40,8 @@ struct intake_message {
 	const char *unsubscribe; /* RFC 8058 one-click URI, or "" */
 	const uint8_t *dedup;	 /* 16 bytes of Message-ID and body, or NULL */
 	bool bulk;		 /* List-*, Precedence bulk/list */
+	int64_t at_ms; /* when it is decided: 0, now (the demo's mail: an
+			* instant of its own, as its HTTP messages) */
 	/* Row 2: what the door found of the sender. from_ok: the evidence
 	 * (--auth-id, or the envelope under --trust-envelope) holds for the
 	 * From domain, from_domain ("" when none), whose organizational

@@ -205,5 +205,7 @@ struct store_tx {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
+extern const struct store_ops store_postgres_ops;
 
 #endif

@@ -49,10 +49,16 @@ int sql_brand_insert(struct store_tx *tx, const struct store_brand *b)
 	return status;
 }
 
+/* The columns of a brand, its domains as a JSON array in the dialect's
+ * own words. */
 #define BRAND_COLS                                                             \
 	"b.id, b.name, b.key_hash, b.controller, b.created_at, "               \
 	"b.key_rotated_at, (SELECT json_group_array(domain) FROM (SELECT "     \
 	"domain FROM brand_domains d WHERE d.brand = b.id ORDER BY domain))"
+#define PG_BRAND_COLS                                                          \
+	"b.id, b.name, b.key_hash, b.controller, b.created_at, "               \
+	"b.key_rotated_at, (SELECT coalesce(json_agg(domain ORDER BY "         \
+	"domain), '[]')::text FROM brand_domains d WHERE d.brand = b.id)"
 
 static int brand_row(struct sql_stmt *st, void *out)
 {
@@ -77,23 +83,33 @@ static const char q_brand_by_id[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.id = ?";
 static const char q_brand_by_name[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.name = ?";
+static const char q_pg_brand_by_id[] =
+	"SELECT " PG_BRAND_COLS " FROM brands b WHERE b.id = ?";
+static const char q_pg_brand_by_name[] =
+	"SELECT " PG_BRAND_COLS " FROM brands b WHERE b.name = ?";
 
 int sql_brand_get(struct store_rd *rd, uint64_t id, const char *name,
 		  struct store_brand *out)
 {
-	return sql_select_key(rd, name ? q_brand_by_name : q_brand_by_id, id,
-			      name, brand_row, out);
+	const char *sql =
+		name ? SQL_PICK(rd, q_brand_by_name, q_pg_brand_by_name)
+		     : SQL_PICK(rd, q_brand_by_id, q_pg_brand_by_id);
+	return sql_select_key(rd, sql, id, name, brand_row, out);
 }
 
 static const char q_brand_list[] =
 	"SELECT " BRAND_COLS " FROM brands b WHERE b.id > ? "
+	"ORDER BY b.id LIMIT ?";
+static const char q_pg_brand_list[] =
+	"SELECT " PG_BRAND_COLS " FROM brands b WHERE b.id > ? "
 	"ORDER BY b.id LIMIT ?";
 
 int sql_brand_list(struct store_rd *rd, uint64_t after, int limit,
 		   store_brand_cb cb, void *arg)
 {
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(&q, rd, q_brand_list);
+	struct sql_stmt *st =
+		sql_select(&q, rd, SQL_PICK(rd, q_brand_list, q_pg_brand_list));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)after);

@@ -102,7 +102,8 @@ int sql_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
 }
 
 static const char q_outbox_count[] =
-	"SELECT count(*), coalesce(sum(tries > 0), 0), (SELECT last_error "
+	"SELECT count(*), count(*) FILTER (WHERE tries > 0), (SELECT "
+	"last_error "
 	"FROM outbox WHERE person = ?1 AND tries > 0 ORDER BY id DESC "
 	"LIMIT 1) FROM outbox WHERE person = ?1";
 

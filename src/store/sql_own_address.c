@@ -40,7 +40,7 @@ static const char q_own_alias[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?1, ?2, "
 	"NULL) "
 	"ON CONFLICT(alias) DO UPDATE SET person = ?2 "
-	"WHERE person = ?2 AND relationship IS NULL";
+	"WHERE aliases.person = ?2 AND aliases.relationship IS NULL";
 static const char q_own_put[] =
 	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,?5,?6) "
 	"ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = ?3, "

@@ -222,9 +222,16 @@ static const char q_person_bounce[] =
 	"+ 1, 'at', ?1)) WHERE id = ?2 AND json_type(delivery, '$.forward') "
 	"= 'text'";
 
+static const char q_pg_person_bounce[] =
+	"UPDATE persons SET delivery = jsonb_set(delivery::jsonb, "
+	"'{bounces}', jsonb_build_object('n', coalesce((delivery::jsonb #>> "
+	"'{bounces,n}')::bigint, 0) + 1, 'at', ?1::bigint))::text WHERE "
+	"id = ?2 AND jsonb_typeof(delivery::jsonb -> 'forward') = 'string'";
+
 int sql_person_bounce(struct store_tx *tx, uint64_t id, int64_t at)
 {
-	WRITER_STMT(tx, q_person_bounce);
+	WRITER_STMT(tx,
+		    SQL_PICK(&tx->reads, q_person_bounce, q_pg_person_bounce));
 	sql_bind_int(st, 1, at);
 	sql_bind_int(st, 2, (int64_t)id);
 	return sql_exec(st);

@@ -19,6 +19,11 @@ static const char q_purge_later[] = SQL_REMOVE
 	"received_at < ?1 - 86400 * (SELECT coalesce(json_extract("
 	"p.global_terms, '$.later_retention_days'), 30) FROM persons p "
 	"WHERE p.id = attempts.person)";
+static const char q_pg_purge_later[] = SQL_REMOVE
+	"WHERE folder = 1 AND decision = 0 AND removed = 0 AND "
+	"received_at < ?1 - 86400 * (SELECT coalesce((p.global_terms::jsonb "
+	"->> 'later_retention_days')::bigint, 30) FROM persons p "
+	"WHERE p.id = attempts.person)";
 
 /* The Maildir's copies of what is purged leave too (queued first: the
  * purge is what hides them). */
@@ -30,6 +35,14 @@ static const char q_purge_later_outbox[] =
 	"= 1 OR json_extract(p.delivery, '$.maildir') = 1) AND "
 	"a.received_at < ?1 - 86400 * coalesce(json_extract(p.global_terms, "
 	"'$.later_retention_days'), 30) ORDER BY a.id";
+static const char q_pg_purge_later_outbox[] =
+	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
+	"SELECT a.person, a.id, 1, 2, a.folder, ?1 FROM attempts a JOIN "
+	"persons p ON p.id = a.person WHERE a.folder = 1 AND a.decision = 0 "
+	"AND a.removed = 0 AND ((p.delivery::jsonb -> 'maildir_copies') IN "
+	"('true', '1') OR (p.delivery::jsonb -> 'maildir') IN ('true', '1')) "
+	"AND a.received_at < ?1 - 86400 * coalesce((p.global_terms::jsonb ->> "
+	"'later_retention_days')::bigint, 30) ORDER BY a.id";
 
 static const char q_purge_idem[] =
 	"DELETE FROM idempotency WHERE created_at < ?";
@@ -49,8 +62,11 @@ int sql_purge(struct store_tx *tx, struct store_purge *p)
 		const char *sql;
 		int64_t bound; /* ?1; 0: the step is skipped */
 	} steps[] = {
-		{ q_purge_later_outbox, p->later_now },
-		{ q_purge_later, p->later_now },
+		{ SQL_PICK(&tx->reads, q_purge_later_outbox,
+			   q_pg_purge_later_outbox),
+		  p->later_now },
+		{ SQL_PICK(&tx->reads, q_purge_later, q_pg_purge_later),
+		  p->later_now },
 		{ q_purge_idem, p->idem_before },
 		{ q_purge_refused, p->refused_before },
 		{ q_purge_codes, p->codes_before },
@@ -64,7 +80,7 @@ int sql_purge(struct store_tx *tx, struct store_purge *p)
 			purge_step(tx, steps[i].sql, steps[i].bound, &changed);
 		if (status != STORE_OK)
 			return status;
-		if (steps[i].sql == q_purge_later)
+		if (i == 1) /* Later's messages */
 			p->later_purged = changed;
 	}
 	return STORE_OK;

@@ -246,7 +246,7 @@ int sql_relationship_take_over(struct store_tx *tx, uint64_t id,
 static const char q_field_read[] =
 	"INSERT INTO field_reads(relationship, day, person, reads) "
 	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "
-	"reads = reads + ?4 RETURNING reads";
+	"reads = field_reads.reads + ?4 RETURNING reads";
 
 int sql_field_read(struct store_tx *tx, uint64_t relationship, uint64_t person,
 		   int64_t day, int64_t n, bool *first)
@@ -273,12 +273,20 @@ static const char q_expiring[] =
 	"e IS NOT NULL AND e > ?1 AND e <= ?2 AND NOT EXISTS (SELECT 1 FROM "
 	"notices n WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
 	"n.about = e) LIMIT 1000";
+static const char q_pg_expiring[] =
+	"SELECT r.id, r.person, r.brand, r.e FROM (SELECT id, person, brand, "
+	"(terms::jsonb ->> 'expires_at') COLLATE \"C\" AS e FROM "
+	"relationships WHERE state <> 2) r WHERE r.e IS NOT NULL AND "
+	"r.e > ?1 AND r.e <= ?2 AND NOT EXISTS (SELECT 1 FROM notices n "
+	"WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
+	"n.about = r.e) LIMIT 1000";
 
 int sql_expiring(struct store_rd *rd, const char *now, const char *until,
 		 store_expiring_cb cb, void *arg)
 {
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(&q, rd, q_expiring);
+	struct sql_stmt *st =
+		sql_select(&q, rd, SQL_PICK(rd, q_expiring, q_pg_expiring));
 	if (st == NULL)
 		return STORE_FAULT;
 	bind_text(st, 1, now);
@@ -291,9 +299,11 @@ int sql_expiring(struct store_rd *rd, const char *now, const char *until,
 	return sql_select_end(&q);
 }
 
+/* A notice given already is a conflict that leaves the transaction
+ * whole (the scheduler goes on to the next). */
 static const char q_notice_insert[] =
 	"INSERT INTO notices(relationship, kind, about, person, at) "
-	"VALUES (?,?,?,?,?)";
+	"VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING";
 
 int sql_notice_insert(struct store_tx *tx, uint64_t relationship,
 		      const char *kind, const char *about, uint64_t person,
@@ -305,5 +315,5 @@ int sql_notice_insert(struct store_tx *tx, uint64_t relationship,
 	bind_text(st, 3, about);
 	sql_bind_int(st, 4, (int64_t)person);
 	sql_bind_int(st, 5, at);
-	return sql_exec(st);
+	return sql_exec_changed(st, STORE_CONFLICT);
 }

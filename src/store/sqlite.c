@@ -24,13 +24,7 @@ void sqlite_close(struct store *store)
 {
 	struct sqlite_store *s = S(store);
 
-	if (s->thread_started) {
-		pthread_mutex_lock(&s->lock);
-		s->stopping = true;
-		pthread_cond_signal(&s->work);
-		pthread_mutex_unlock(&s->lock);
-		pthread_join(s->thread, NULL);
-	}
+	writer_stop(&s->w);
 	if (s->writer.db) {
 		/* Fold the WAL back so the file stands alone when idle. */
 		sqlite3_wal_checkpoint_v2(s->writer.db, NULL,
@@ -43,10 +37,7 @@ void sqlite_close(struct store *store)
 		sqlite_conn_close(c);
 		free(c);
 	}
-	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->pool_lock);
-	pthread_cond_destroy(&s->work);
-	pthread_cond_destroy(&s->done);
 	if (s->lock_fd >= 0)
 		close(s->lock_fd); /* and the lock with it */
 	free(s->path);
@@ -71,10 +62,8 @@ int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen)
 	s->base.reads = (struct store_rd){ &s->base, NULL };
 	s->path = strdup(rest);
 	s->lock_fd = -1;
-	pthread_mutex_init(&s->lock, NULL);
+	writer_init(&s->w, &s->base, &sqlite_writer_ops);
 	pthread_mutex_init(&s->pool_lock, NULL);
-	pthread_cond_init(&s->work, NULL);
-	pthread_cond_init(&s->done, NULL);
 	if (s->path == NULL ||
 	    (strcmp(s->path, ":memory:") != 0 &&
 	     sqlite_file_private(s->path, err, errlen) != STORE_OK) ||
@@ -85,12 +74,11 @@ int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen)
 		sqlite_close(&s->base);
 		return STORE_FAULT;
 	}
-	if (pthread_create(&s->thread, NULL, sqlite_writer_main, s) != 0) {
+	if (writer_start(&s->w) != STORE_OK) {
 		snprintf(err, errlen, "cannot start the writer thread");
 		sqlite_close(&s->base);
 		return STORE_FAULT;
 	}
-	s->thread_started = true;
 	*out = &s->base;
 	return STORE_OK;
 }
@@ -101,8 +89,8 @@ const struct store_ops store_sqlite_ops = {
 	.migrate = sqlite_migrate,
 	.close = sqlite_close,
 	.write = sqlite_write,
-	.tx_hook = sqlite_tx_hook,
-	.tx_checkpoint = sqlite_tx_checkpoint,
+	.tx_hook = writer_tx_hook,
+	.tx_checkpoint = writer_tx_checkpoint,
 	.writer_stats = sqlite_writer_stats,
 	.read_begin = sqlite_read_begin,
 	.read_end = sqlite_read_end,

@@ -21,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "sql.h"
+#include "writer.h"
 
 #define SQLITE_STMT_CACHE 192 /* above the number of SQL texts (93) */
 
@@ -43,25 +44,15 @@ struct sqlite_conn {
 	struct sqlite_conn *next; /* in the pool's free list */
 };
 
-struct sqlite_job; /* sqlite_writer.c */
-
 struct sqlite_store {
 	struct store base; /* first: a struct store * is one of these */
 	char *path;	   /* the database file (owned) */
 
 	struct sqlite_conn writer; /* owned by the writer thread */
-	pthread_t thread;	   /* the writer thread */
-	bool thread_started;	   /* thread is to be joined at close */
-	pthread_mutex_t lock;	   /* the queue, stopping, stats, finished */
-	pthread_cond_t work;	   /* jobs queued or stopping */
-	pthread_cond_t done;	   /* some waiting job finished */
-	struct sqlite_job *head, *tail;	 /* jobs queued, oldest first */
-	bool stopping;			 /* close: finish the queue and stop */
-	struct store_writer_stats stats; /* since open, under lock */
+	struct writer w;	   /* the writer thread and its queue */
 
 	pthread_mutex_t pool_lock; /* pool */
 	struct sqlite_conn *pool;  /* idle reader connections */
-	uint64_t jobs_run;	   /* writer thread only: numbers jobs */
 	int lock_fd; /* the flock'd PATH.lock (store_lock), or -1 */
 };
 
@@ -91,14 +82,9 @@ void sqlite_read_end(struct store *store);
 
 /* The writer's connection, which a job's transaction is on. */
 struct sqlite_conn *sqlite_tx_conn(struct store_tx *tx);
-/* The writer thread's body (arg: the struct sqlite_store); it runs until
- * stopping is set and the queue is empty. */
-void *sqlite_writer_main(void *arg);
+extern const struct writer_ops sqlite_writer_ops;
 int sqlite_write(struct store *store, store_job_fn fn, void *arg,
 		 store_done_fn done, bool wait, bool alone);
-int sqlite_tx_hook(struct store_tx *base, bool commit, store_hook_fn fn,
-		   void *arg);
-void sqlite_tx_checkpoint(struct store_tx *base);
 void sqlite_writer_stats(struct store *store, struct store_writer_stats *out);
 int sqlite_migrate(struct store *store, int *applied, int *version);
 int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen);

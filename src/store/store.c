@@ -15,6 +15,8 @@
 
 static const struct store_ops *const store_backends[] = {
 	&store_sqlite_ops,
+	&store_pg_ops,
+	&store_postgres_ops,
 };
 
 int store_open(const char *url, struct store **out, char *err, size_t errlen)
@@ -27,7 +29,8 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 	}
 	if (colon == NULL) {
 		snprintf(err, errlen,
-			 "store URL \"%s\" has no scheme (try sqlite:PATH)",
+			 "store URL \"%s\" has no scheme (try sqlite:PATH or "
+			 "postgresql://USER@HOST/DB)",
 			 url);
 		return STORE_INVALID;
 	}
@@ -40,7 +43,8 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 			return ops->open(colon + 1, out, err, errlen);
 	}
 	snprintf(err, errlen,
-		 "store URL scheme \"%.*s\" is not supported (use sqlite:PATH)",
+		 "store URL scheme \"%.*s\" is not supported (use "
+		 "sqlite:PATH or postgresql://USER@HOST/DB)",
 		 (int)n, url);
 	return STORE_INVALID;
 }

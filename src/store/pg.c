@@ -1,0 +1,107 @@
+/*
+ * pg.c — the PostgreSQL backend (postgresql://… or postgres://…, a libpq
+ * connection URI): opening and closing it, and its table of operations.
+ *
+ * Its queries are those of sql_*.c, as for SQLite; what is its own:
+ * pg_conn.c (connections, prepared statements, the readers), pg_writer.c
+ * (the writer's transaction, a lost connection opened again) and
+ * pg_migrate.c (schema/pg/NNN_*.sql, applied once under an advisory
+ * lock). Several servers may share one database, so there is no lock of
+ * one server per store. See docs/ARCHITECTURE.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pg.h"
+
+static void pg_close(struct store *store)
+{
+	struct pg_store *s = PG(store);
+
+	writer_stop(&s->w);
+	if (s->writer.pg)
+		pg_conn_close(&s->writer);
+	for (struct pg_conn *c = s->pool, *next; c; c = next) {
+		next = c->next;
+		pg_conn_close(c);
+		free(c);
+	}
+	pthread_mutex_destroy(&s->pool_lock);
+	free(s->conninfo);
+	free(s);
+}
+
+static int pg_open_url(const char *scheme, const char *rest, struct store **out,
+		       char *err, size_t errlen)
+{
+	struct pg_store *s = calloc(1, sizeof(*s));
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return STORE_FAULT;
+	}
+	s->base.ops = strcmp(scheme, "postgres") == 0 ? &store_postgres_ops
+						      : &store_pg_ops;
+	s->base.sql = &pg_sql_ops;
+	s->base.reads = (struct store_rd){ &s->base, NULL };
+	writer_init(&s->w, &s->base, &pg_writer_ops);
+	pthread_mutex_init(&s->pool_lock, NULL);
+	size_t n = strlen(scheme) + 1 + strlen(rest) + 1;
+	s->conninfo = malloc(n);
+	if (s->conninfo == NULL) {
+		snprintf(err, errlen, "out of memory");
+		pg_close(&s->base);
+		return STORE_FAULT;
+	}
+	snprintf(s->conninfo, n, "%s:%s", scheme, rest);
+	if (pg_conn_open(&s->writer, s->conninfo, err, errlen) != STORE_OK) {
+		pg_close(&s->base);
+		return STORE_FAULT;
+	}
+	if (writer_start(&s->w) != STORE_OK) {
+		snprintf(err, errlen, "cannot start the writer thread");
+		pg_close(&s->base);
+		return STORE_FAULT;
+	}
+	*out = &s->base;
+	return STORE_OK;
+}
+
+static int pg_open(const char *rest, struct store **out, char *err,
+		   size_t errlen)
+{
+	return pg_open_url("postgresql", rest, out, err, errlen);
+}
+
+static int pg_open_short(const char *rest, struct store **out, char *err,
+			 size_t errlen)
+{
+	return pg_open_url("postgres", rest, out, err, errlen);
+}
+
+/* Several servers share a PostgreSQL store: there is no lock to take. */
+static int pg_lock(struct store *store, char *err, size_t errlen)
+{
+	(void)store;
+	(void)err;
+	(void)errlen;
+	return STORE_OK;
+}
+
+#define PG_OPS                                                                 \
+	.migrate = pg_migrate, .close = pg_close, .write = pg_write,           \
+	.tx_hook = writer_tx_hook, .tx_checkpoint = writer_tx_checkpoint,      \
+	.writer_stats = pg_writer_stats, .read_begin = pg_read_begin,          \
+	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock
+
+const struct store_ops store_pg_ops = {
+	.scheme = "postgresql",
+	.open = pg_open,
+	PG_OPS,
+};
+
+const struct store_ops store_postgres_ops = {
+	.scheme = "postgres",
+	.open = pg_open_short,
+	PG_OPS,
+};

@@ -1,0 +1,95 @@
+/*
+ * pg.h — what the files of the PostgreSQL backend share (private to
+ * src/store/pg*.c): pg.c opens and closes it and fills its table of
+ * operations, pg_conn.c holds the connections, the statements of sql.h
+ * and the readers, pg_writer.c the writer's transaction and pg_migrate.c
+ * the schema (schema/pg/NNN_*.sql).
+ */
+#ifndef CMR_STORE_PG_H
+#define CMR_STORE_PG_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "sql.h"
+#include "writer.h"
+
+#define PG_STMT_CACHE 192 /* above the number of SQL texts */
+#define PG_PARAMS_MAX 32  /* above the most any statement binds (21) */
+
+struct pg_conn;
+
+/* A statement of sql.h over a statement prepared on one connection. Its
+ * result is fetched whole at the first step. */
+struct pg_stmt {
+	struct sql_stmt base; /* first */
+	struct pg_conn *conn;
+	int index;     /* in the connection's cache: its name is s<index> */
+	bool prepared; /* on this connection's session */
+	int nparams;   /* the parameters of the statement */
+	Oid types[PG_PARAMS_MAX];
+	const char *values[PG_PARAMS_MAX];
+	int lengths[PG_PARAMS_MAX];
+	int formats[PG_PARAMS_MAX];
+	char nums[PG_PARAMS_MAX][24]; /* integers bound, as text */
+	PGresult *res;		      /* once stepped */
+	int row, rows;		      /* the current row, and how many */
+	int64_t changes;	      /* rows a write changed */
+};
+
+struct pg_slot {
+	const char *sql; /* the SQL text pointer (a string literal) */
+	struct pg_stmt stmt;
+};
+
+struct pg_conn {
+	PGconn *pg;
+	int n; /* statements cached in slots */
+	struct pg_slot slots[PG_STMT_CACHE];
+	struct pg_conn *next; /* in the pool's free list */
+};
+
+struct pg_store {
+	struct store base;     /* first: a struct store * is one of these */
+	char *conninfo;	       /* the URL it was opened with (owned) */
+	struct pg_conn writer; /* owned by the writer thread */
+	struct writer w;       /* the writer thread and its queue */
+	pthread_mutex_t pool_lock;
+	struct pg_conn *pool; /* idle reader connections */
+};
+
+#define PG(store) ((struct pg_store *)(store))
+
+/* ---- Connections and statements (pg_conn.c) ---- */
+
+/* Opens c on conninfo: STORE_FAULT with a reason in err. */
+int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
+		 size_t errlen);
+/* Forgets c's statements and closes it. */
+void pg_conn_close(struct pg_conn *c);
+/* Runs sql (no parameters, no cache) on c: STORE_OK, or the status of
+ * its error (logged). */
+int pg_exec(struct pg_conn *c, const char *sql);
+/* The store status of a failed result (SQLSTATE class 23: a conflict). */
+int pg_status(const PGresult *res);
+extern const struct sql_ops pg_sql_ops;
+void pg_read_begin(struct store *store);
+void pg_read_end(struct store *store);
+/* The statement text with `?` and `?N` written $N (a new string). */
+char *pg_sql_text(const char *sql, int *nparams);
+
+/* ---- The writer (pg_writer.c) ---- */
+
+extern const struct writer_ops pg_writer_ops;
+int pg_write(struct store *store, store_job_fn fn, void *arg,
+	     store_done_fn done, bool wait, bool alone);
+void pg_writer_stats(struct store *store, struct store_writer_stats *out);
+
+/* ---- Migrations (pg_migrate.c) ---- */
+
+int pg_migrate(struct store *store, int *applied, int *version);
+
+#endif

@@ -1,0 +1,538 @@
+/*
+ * pg_conn.c — the PostgreSQL backend's connections and statements.
+ *
+ * A connection prepares each SQL text once (named s<N> by its place in
+ * the connection's cache, keyed by the text's pointer), with the
+ * parameters' types left for the server to infer and read back, so that
+ * a text bound where the column is bytea goes as bytes. Integers go as
+ * text; results come in binary, fetched whole at the first step.
+ * Readers take a connection from a pool; a read session pins one to a
+ * thread inside one REPEATABLE READ transaction. A read names where it
+ * goes with a struct store_rd: the pool, or the writer's connection,
+ * inside its transaction.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/log.h"
+#include "pg.h"
+
+/* Type OIDs of the catalog (pg_type.dat), fixed since PostgreSQL 7. */
+enum {
+	PG_BOOL = 16,
+	PG_BYTEA = 17,
+	PG_INT8 = 20,
+	PG_INT2 = 21,
+	PG_INT4 = 23,
+	PG_OID = 26,
+	PG_FLOAT4 = 700,
+	PG_FLOAT8 = 701,
+	PG_NUMERIC = 1700,
+};
+
+/* ---- Connections ---- */
+
+int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
+		 size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->pg = PQconnectdb(conninfo);
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
+		const char *msg =
+			c->pg ? PQerrorMessage(c->pg) : "out of memory";
+		size_t n = strlen(msg);
+		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			n--;
+		snprintf(err, errlen, "cannot connect to PostgreSQL: %.*s",
+			 (int)n, msg);
+		PQfinish(c->pg);
+		c->pg = NULL;
+		return STORE_FAULT;
+	}
+	if (pg_exec(c, "SET client_min_messages = warning") != STORE_OK) {
+		snprintf(err, errlen, "cannot set up the PostgreSQL session");
+		PQfinish(c->pg);
+		c->pg = NULL;
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
+void pg_conn_close(struct pg_conn *c)
+{
+	for (int i = 0; i < c->n; i++)
+		PQclear(c->slots[i].stmt.res);
+	c->n = 0;
+	PQfinish(c->pg);
+	c->pg = NULL;
+}
+
+int pg_status(const PGresult *res)
+{
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	if (state && strncmp(state, "23", 2) == 0)
+		return STORE_CONFLICT;
+	return STORE_FAULT;
+}
+
+/* Logs a failed result, unless it is a conflict (an expected refusal). */
+static void pg_log_failure(struct pg_conn *c, const PGresult *res,
+			   const char *what)
+{
+	if (res && pg_status(res) == STORE_CONFLICT)
+		return;
+	const char *msg = res ? PQresultErrorMessage(res) : "";
+	if (msg == NULL || *msg == '\0')
+		msg = c->pg ? PQerrorMessage(c->pg) : "no connection";
+	size_t n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		n--;
+	log_warn("store: %s failed: %.*s", what, (int)n, msg);
+}
+
+int pg_exec(struct pg_conn *c, const char *sql)
+{
+	if (c->pg == NULL)
+		return STORE_FAULT;
+	PGresult *res = PQexec(c->pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int rc = STORE_OK;
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		pg_log_failure(c, res, sql);
+		rc = pg_status(res);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* ---- Statements ---- */
+
+char *pg_sql_text(const char *sql, int *nparams)
+{
+	size_t len = strlen(sql);
+	/* Each `?` becomes at most `$NN`: three bytes more at worst. */
+	char *out = malloc(len * 4 + 1), *o = out;
+	int max = 0;
+	char quote = 0;
+
+	if (out == NULL)
+		return NULL;
+	for (const char *p = sql; *p; p++) {
+		if (quote) {
+			if (*p == quote)
+				quote = 0; /* '' reads as two quotes: fine */
+			*o++ = *p;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			quote = *p;
+			*o++ = *p;
+			continue;
+		}
+		if (*p != '?') {
+			*o++ = *p;
+			continue;
+		}
+		int n = 0;
+		while (p[1] >= '0' && p[1] <= '9')
+			n = n * 10 + (*++p - '0');
+		if (n == 0)
+			n = max + 1;
+		if (n > max)
+			max = n;
+		o += sprintf(o, "$%d", n);
+	}
+	*o = '\0';
+	*nparams = max;
+	return out;
+}
+
+/* Prepares the slot's statement on its connection and reads back the
+ * types the server gave its parameters. */
+static int pg_prepare(struct pg_conn *c, struct pg_slot *slot)
+{
+	struct pg_stmt *s = &slot->stmt;
+	char name[16];
+	int n = 0;
+	char *text = pg_sql_text(slot->sql, &n);
+
+	if (text == NULL)
+		return STORE_FAULT;
+	if (n > PG_PARAMS_MAX) {
+		log_warn("store: a statement has %d parameters (at most %d)", n,
+			 PG_PARAMS_MAX);
+		free(text);
+		return STORE_FAULT;
+	}
+	snprintf(name, sizeof(name), "s%d", s->index);
+	PGresult *res = PQprepare(c->pg, name, text, 0, NULL);
+	free(text);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_log_failure(c, res, "prepare");
+		log_warn("store: the statement: %s", slot->sql);
+		PQclear(res);
+		return STORE_FAULT;
+	}
+	PQclear(res);
+	res = PQdescribePrepared(c->pg, name);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		pg_log_failure(c, res, "describe");
+		PQclear(res);
+		return STORE_FAULT;
+	}
+	s->nparams = PQnparams(res);
+	for (int i = 0; i < s->nparams && i < PG_PARAMS_MAX; i++)
+		s->types[i] = PQparamtype(res, i);
+	PQclear(res);
+	s->prepared = true;
+	return STORE_OK;
+}
+
+/* The cached statement of sql on c, reset and unbound; NULL on error. */
+static struct pg_stmt *pg_slot(struct pg_conn *c, const char *sql)
+{
+	struct pg_slot *slot = NULL;
+	for (int i = 0; i < c->n; i++)
+		if (c->slots[i].sql == sql) {
+			slot = &c->slots[i];
+			break;
+		}
+	if (slot == NULL) {
+		if (c->n == PG_STMT_CACHE) {
+			log_warn("store: statement cache full");
+			return NULL;
+		}
+		slot = &c->slots[c->n];
+		*slot = (struct pg_slot){ .sql = sql };
+		slot->stmt.index = c->n++;
+		slot->stmt.conn = c;
+		slot->stmt.base.ops = &pg_sql_ops;
+	}
+	struct pg_stmt *s = &slot->stmt;
+	if (!s->prepared && pg_prepare(c, slot) != STORE_OK)
+		return NULL;
+	PQclear(s->res);
+	s->res = NULL;
+	s->row = -1;
+	s->rows = 0;
+	s->changes = 0;
+	for (int i = 0; i < s->nparams; i++) {
+		s->values[i] = NULL;
+		s->lengths[i] = 0;
+		s->formats[i] = 0;
+	}
+	return s;
+}
+
+/* ---- Readers and read sessions ---- */
+
+static __thread struct {
+	struct pg_store *s;
+	struct pg_conn *c;
+} pg_pinned;
+
+static struct pg_conn *pg_reader(struct pg_store *s)
+{
+	if (pg_pinned.s == s)
+		return pg_pinned.c;
+	pthread_mutex_lock(&s->pool_lock);
+	struct pg_conn *c = s->pool;
+	if (c)
+		s->pool = c->next;
+	pthread_mutex_unlock(&s->pool_lock);
+	if (c)
+		return c;
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	char err[256];
+	if (pg_conn_open(c, s->conninfo, err, sizeof(err)) != STORE_OK) {
+		log_warn("store: reader: %s", err);
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+static void pg_reader_put(struct pg_store *s, struct pg_conn *c)
+{
+	if (pg_pinned.c == c && pg_pinned.s == s)
+		return;
+	if (PQstatus(c->pg) != CONNECTION_OK ||
+	    PQtransactionStatus(c->pg) != PQTRANS_IDLE) {
+		/* Lost (the server restarted) or left inside a transaction:
+		 * the next reader opens a new one. */
+		pg_conn_close(c);
+		free(c);
+		return;
+	}
+	pthread_mutex_lock(&s->pool_lock);
+	c->next = s->pool;
+	s->pool = c;
+	pthread_mutex_unlock(&s->pool_lock);
+}
+
+void pg_read_begin(struct store *store)
+{
+	struct pg_store *s = PG(store);
+	if (pg_pinned.s != NULL)
+		return; /* sessions do not nest */
+	struct pg_conn *c = pg_reader(s);
+	if (c == NULL)
+		return; /* reads then take connections one by one */
+	if (pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") !=
+	    STORE_OK) {
+		pg_reader_put(s, c);
+		return;
+	}
+	pg_pinned.s = s;
+	pg_pinned.c = c;
+}
+
+void pg_read_end(struct store *store)
+{
+	struct pg_store *s = PG(store);
+	if (pg_pinned.s != s)
+		return;
+	struct pg_conn *c = pg_pinned.c;
+	pg_pinned.s = NULL;
+	pg_pinned.c = NULL;
+	if (pg_exec(c, "COMMIT") != STORE_OK)
+		pg_exec(c, "ROLLBACK");
+	pg_reader_put(s, c);
+}
+
+/* ---- The statements of sql.h ---- */
+
+#define PS(st) ((struct pg_stmt *)(st))
+
+static struct pg_conn *pg_rd_conn(struct store_rd *rd)
+{
+	return rd->tx ? &PG(rd->store)->writer : pg_reader(PG(rd->store));
+}
+
+static struct sql_stmt *pg_sql_stmt(struct store_rd *rd, const char *sql)
+{
+	struct pg_conn *c = pg_rd_conn(rd);
+	if (c == NULL || c->pg == NULL)
+		return NULL;
+	struct pg_stmt *s = pg_slot(c, sql);
+	if (s == NULL) {
+		if (rd->tx == NULL)
+			pg_reader_put(PG(rd->store), c);
+		return NULL;
+	}
+	s->base.rd = rd;
+	return &s->base;
+}
+
+static int pg_sql_step(struct sql_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+	if (s->res == NULL) {
+		char name[16];
+		snprintf(name, sizeof(name), "s%d", s->index);
+		s->res = PQexecPrepared(s->conn->pg, name, s->nparams,
+					s->values, s->lengths, s->formats, 1);
+		ExecStatusType rs = PQresultStatus(s->res);
+		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
+			int rc = pg_status(s->res);
+			pg_log_failure(s->conn, s->res,
+				       rc == STORE_FAULT ? "a statement"
+							 : "a write");
+			if (rc == STORE_FAULT)
+				log_warn("store: the statement: %s",
+					 s->conn->slots[s->index].sql);
+			PQclear(s->res);
+			s->res = NULL;
+			return rc;
+		}
+		s->rows = PQntuples(s->res);
+		s->changes = strtoll(PQcmdTuples(s->res), NULL, 10);
+		s->row = -1;
+	}
+	if (s->row < s->rows)
+		s->row++;
+	return s->row < s->rows ? SQL_ROW : SQL_DONE;
+}
+
+static int64_t pg_sql_changes(struct sql_stmt *st)
+{
+	return PS(st)->changes;
+}
+
+static void pg_sql_release(struct sql_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+	PQclear(s->res);
+	s->res = NULL;
+	if (st->rd->tx == NULL)
+		pg_reader_put(PG(st->rd->store), s->conn);
+}
+
+/* Whether the statement has parameter i; a bind past its parameters is
+ * ignored, as SQLite does (sql_select_key binds a key to a statement
+ * that may name none). */
+static bool pg_param(struct pg_stmt *s, int i)
+{
+	return i >= 1 && i <= s->nparams;
+}
+
+static void pg_sql_bind_int(struct sql_stmt *st, int i, int64_t v)
+{
+	struct pg_stmt *s = PS(st);
+	if (!pg_param(s, i))
+		return;
+	snprintf(s->nums[i - 1], sizeof(s->nums[i - 1]), "%" PRId64, v);
+	s->values[i - 1] = s->nums[i - 1];
+	s->formats[i - 1] = 0;
+}
+
+static void pg_sql_bind_blob(struct sql_stmt *st, int i, const void *v,
+			     size_t len)
+{
+	struct pg_stmt *s = PS(st);
+	if (!pg_param(s, i))
+		return;
+	s->values[i - 1] = v ? v : "";
+	s->lengths[i - 1] = (int)len;
+	s->formats[i - 1] = 1;
+}
+
+static void pg_sql_bind_text(struct sql_stmt *st, int i, const char *v)
+{
+	struct pg_stmt *s = PS(st);
+	if (!pg_param(s, i))
+		return;
+	if (s->types[i - 1] == PG_BYTEA) {
+		/* A text kept where bytes may be (a sealed value's column):
+		 * its bytes, not bytea's escaped input. */
+		pg_sql_bind_blob(st, i, v, strlen(v));
+		return;
+	}
+	s->values[i - 1] = v;
+	s->formats[i - 1] = 0;
+}
+
+static void pg_sql_bind_null(struct sql_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+	if (!pg_param(s, i))
+		return;
+	s->values[i - 1] = NULL;
+}
+
+static uint64_t pg_be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* An integer-valued NUMERIC in binary (sum() of bigints): ndigits,
+ * weight, sign, dscale, then base-10000 digits. */
+static int64_t pg_numeric(const unsigned char *p, int len)
+{
+	if (len < 8)
+		return 0;
+	int ndigits = (int16_t)pg_be(p, 2), weight = (int16_t)pg_be(p + 2, 2);
+	unsigned sign = (unsigned)pg_be(p + 4, 2);
+	int64_t v = 0;
+	for (int i = 0; i <= weight; i++) {
+		int64_t d = 0;
+		if (i < ndigits && 8 + 2 * i + 2 <= len)
+			d = (int16_t)pg_be(p + 8 + 2 * i, 2);
+		v = v * 10000 + d;
+	}
+	return sign == 0x4000 ? -v : v;
+}
+
+static int64_t pg_sql_col_int(struct sql_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+	if (PQgetisnull(s->res, s->row, i))
+		return 0;
+	const unsigned char *p =
+		(const unsigned char *)PQgetvalue(s->res, s->row, i);
+	int len = PQgetlength(s->res, s->row, i);
+	switch (PQftype(s->res, i)) {
+	case PG_INT8:
+		return len == 8 ? (int64_t)pg_be(p, 8) : 0;
+	case PG_INT4:
+	case PG_OID:
+		return len == 4 ? (int32_t)pg_be(p, 4) : 0;
+	case PG_INT2:
+		return len == 2 ? (int16_t)pg_be(p, 2) : 0;
+	case PG_BOOL:
+		return len == 1 ? p[0] != 0 : 0;
+	case PG_NUMERIC:
+		return pg_numeric(p, len);
+	case PG_FLOAT8: {
+		uint64_t b = pg_be(p, 8);
+		double d;
+		memcpy(&d, &b, sizeof(d));
+		return (int64_t)d;
+	}
+	case PG_FLOAT4: {
+		uint32_t b = (uint32_t)pg_be(p, 4);
+		float f;
+		memcpy(&f, &b, sizeof(f));
+		return (int64_t)f;
+	}
+	default: /* a text: as SQLite reads one */
+		return strtoll((const char *)p, NULL, 10);
+	}
+}
+
+static const char *pg_sql_col_text(struct sql_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+	if (PQgetisnull(s->res, s->row, i))
+		return NULL;
+	return PQgetvalue(s->res, s->row, i);
+}
+
+static const void *pg_sql_col_blob(struct sql_stmt *st, int i)
+{
+	return pg_sql_col_text(st, i);
+}
+
+static size_t pg_sql_col_bytes(struct sql_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+	return (size_t)PQgetlength(s->res, s->row, i);
+}
+
+static bool pg_sql_col_null(struct sql_stmt *st, int i)
+{
+	struct pg_stmt *s = PS(st);
+	return PQgetisnull(s->res, s->row, i) != 0;
+}
+
+static int pg_sql_col_count(struct sql_stmt *st)
+{
+	struct pg_stmt *s = PS(st);
+	return s->res ? PQnfields(s->res) : 0;
+}
+
+const struct sql_ops pg_sql_ops = {
+	.pg = true,
+	.stmt = pg_sql_stmt,
+	.step = pg_sql_step,
+	.changes = pg_sql_changes,
+	.release = pg_sql_release,
+	.bind_int = pg_sql_bind_int,
+	.bind_text = pg_sql_bind_text,
+	.bind_blob = pg_sql_bind_blob,
+	.bind_null = pg_sql_bind_null,
+	.col_int = pg_sql_col_int,
+	.col_text = pg_sql_col_text,
+	.col_blob = pg_sql_col_blob,
+	.col_bytes = pg_sql_col_bytes,
+	.col_null = pg_sql_col_null,
+	.col_count = pg_sql_col_count,
+};

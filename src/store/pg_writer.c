@@ -1,0 +1,124 @@
+/*
+ * pg_writer.c — the PostgreSQL backend's part of the writer (writer.c):
+ * BEGIN, a SAVEPOINT per job, COMMIT; a job one of whose statements
+ * failed is rolled back to its savepoint even when it went on; and a
+ * lost connection is opened again at the next batch, so that a node
+ * whose server restarted fails the jobs of that moment (503, 451) and
+ * then recovers by itself.
+ */
+#include <string.h>
+
+#include "base/log.h"
+#include "pg.h"
+
+/* The writer's connection, opened again when it was lost. */
+static struct pg_conn *pg_writer_conn(struct store *store)
+{
+	struct pg_store *s = PG(store);
+	if (s->writer.pg && PQstatus(s->writer.pg) == CONNECTION_OK)
+		return &s->writer;
+	if (s->writer.pg)
+		pg_conn_close(&s->writer);
+	char err[256];
+	if (pg_conn_open(&s->writer, s->conninfo, err, sizeof(err)) !=
+	    STORE_OK) {
+		log_warn("store: writer: %s", err);
+		return NULL;
+	}
+	log_info("store: writer connected again");
+	return &s->writer;
+}
+
+static int pg_writer_exec(struct store *s, const char *sql)
+{
+	struct pg_conn *c = &PG(s)->writer;
+	return c->pg ? pg_exec(c, sql) : STORE_FAULT;
+}
+
+static int pg_writer_begin(struct store *s)
+{
+	struct pg_conn *c = pg_writer_conn(s);
+	return c ? pg_exec(c, "BEGIN") : STORE_FAULT;
+}
+
+static int pg_writer_savepoint(struct store *s)
+{
+	return pg_writer_exec(s, "SAVEPOINT job");
+}
+
+static int pg_writer_release(struct store *s)
+{
+	return pg_writer_exec(s, "RELEASE job");
+}
+
+static int pg_writer_rollback_to(struct store *s)
+{
+	return pg_writer_exec(s, "ROLLBACK TO job; RELEASE job");
+}
+
+static bool pg_writer_tx_dead(struct store *s)
+{
+	PGconn *pg = PG(s)->writer.pg;
+	if (pg == NULL || PQstatus(pg) != CONNECTION_OK)
+		return true;
+	PGTransactionStatusType t = PQtransactionStatus(pg);
+	return t != PQTRANS_INTRANS && t != PQTRANS_INERROR;
+}
+
+static bool pg_writer_job_failed(struct store *s)
+{
+	PGconn *pg = PG(s)->writer.pg;
+	return pg && PQtransactionStatus(pg) == PQTRANS_INERROR;
+}
+
+static int pg_writer_commit(struct store *s)
+{
+	PGconn *pg = PG(s)->writer.pg;
+	if (pg == NULL)
+		return STORE_FAULT;
+	PGresult *res = PQexec(pg, "COMMIT");
+	/* COMMIT of a failed transaction answers ROLLBACK, and succeeds. */
+	int rc = PQresultStatus(res) == PGRES_COMMAND_OK &&
+				 strcmp(PQcmdStatus(res), "COMMIT") == 0
+			 ? STORE_OK
+			 : STORE_FAULT;
+	if (rc != STORE_OK)
+		log_warn("store: commit failed: %s", PQerrorMessage(pg));
+	PQclear(res);
+	return rc;
+}
+
+static void pg_writer_abandon(struct store *store)
+{
+	struct pg_store *s = PG(store);
+	if (s->writer.pg && PQstatus(s->writer.pg) == CONNECTION_OK &&
+	    PQtransactionStatus(s->writer.pg) != PQTRANS_IDLE &&
+	    pg_exec(&s->writer, "ROLLBACK") == STORE_OK)
+		return;
+	/* The connection is gone or unusable: the next batch opens one. */
+	if (s->writer.pg)
+		pg_conn_close(&s->writer);
+}
+
+const struct writer_ops pg_writer_ops = {
+	.begin = pg_writer_begin,
+	.savepoint = pg_writer_savepoint,
+	.release = pg_writer_release,
+	.rollback_to = pg_writer_rollback_to,
+	.tx_dead = pg_writer_tx_dead,
+	.job_failed = pg_writer_job_failed,
+	.commit = pg_writer_commit,
+	.abandon = pg_writer_abandon,
+	.checkpoint = NULL,
+};
+
+int pg_write(struct store *store, store_job_fn fn, void *arg,
+	     store_done_fn done, bool wait, bool alone)
+{
+	return writer_write(&PG(store)->w, fn, arg, done, wait, alone);
+}
+
+void pg_writer_stats(struct store *store, struct store_writer_stats *out)
+{
+	writer_stats(&PG(store)->w, out);
+}
