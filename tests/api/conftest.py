@@ -5,8 +5,14 @@ binary on them, and (if it asks) a running `cmr serve`.
 Nothing here touches ./var: every run gets --store and --keys in the
 temporary directory, runs with that directory as its working directory, and
 sees no CMR_* variable from the caller's environment unless a test sets one.
+
+The store is SQLite (a file in that directory), or with
+CMR_TEST_STORE=postgresql a fresh database per installation on a cluster the
+session starts (scripts/pg-cluster); tests that read or change SQLite's
+files are then skipped (sqlite_only).
 """
 import email.message
+import itertools
 import json
 import os
 import re
@@ -15,6 +21,7 @@ import signal
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -85,6 +92,102 @@ def cmr_snapshot(tmp_path_factory):
     CMR_BIN = src
 
 
+# --- The store's backend ------------------------------------------------
+
+TEST_STORE = os.environ.get("CMR_TEST_STORE", "sqlite")
+if TEST_STORE not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(
+        f"CMR_TEST_STORE={TEST_STORE!r}: 'sqlite' (the default) or "
+        "'postgresql'")
+ON_POSTGRESQL = TEST_STORE == "postgresql"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "sqlite_only: the test reads SQLite's files; skipped "
+        "under CMR_TEST_STORE=postgresql")
+
+
+def pytest_collection_modifyitems(items):
+    if ON_POSTGRESQL:
+        for item in items:
+            if item.get_closest_marker("sqlite_only"):
+                item.add_marker(pytest.mark.skip(
+                    reason="SQLite only: reads the store's files"))
+
+
+def sqlite_only(what):
+    """Skips the running test under PostgreSQL: it uses `what`, which only
+    a SQLite store has."""
+    if ON_POSTGRESQL:
+        pytest.skip(f"SQLite only: uses {what}")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgCluster:
+    """A PostgreSQL cluster of the session's own, on a free loopback port
+    in a temporary directory (scripts/pg-cluster), with databases owned by
+    the role cmr."""
+
+    def __init__(self):
+        # Not under pytest's tmp_path: its 0700 parent would keep the
+        # cluster's owner, the postgres user, out.
+        self.dir = tempfile.mkdtemp(prefix="cmr-pg-")
+        self.port = free_port()
+        self.databases = itertools.count(1)
+        self.script("start", self.dir, str(self.port))
+
+    def script(self, *args):
+        p = subprocess.run([str(REPO / "scripts" / "pg-cluster"), *args],
+                           capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            pytest.fail(f"scripts/pg-cluster {' '.join(args)} -> "
+                        f"{p.returncode}\n{p.stdout}{p.stderr}")
+
+    def url(self, name="cmr"):
+        return f"postgresql://cmr@127.0.0.1:{self.port}/{name}"
+
+    def new_database(self):
+        """The URL of a new, empty database (cmr_t1, cmr_t2, …)."""
+        name = f"cmr_t{next(self.databases)}"
+        self.script("createdb", self.dir, str(self.port), name)
+        return self.url(name)
+
+    def stop(self):
+        self.script("stop", self.dir)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PG_CLUSTER = None  # the session's PgCluster, under PostgreSQL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def pg_session():
+    """Under CMR_TEST_STORE=postgresql, the cluster every Ctx's database
+    is made in, stopped at the end of the session."""
+    global PG_CLUSTER
+    if not ON_POSTGRESQL:
+        yield None
+        return
+    PG_CLUSTER = PgCluster()
+    yield PG_CLUSTER
+    PG_CLUSTER.stop()
+    PG_CLUSTER = None
+
+
+@pytest.fixture
+def pg_cluster(pg_session):
+    """The session's PgCluster; the test is skipped on SQLite."""
+    if pg_session is None:
+        pytest.skip("PostgreSQL only: run with CMR_TEST_STORE=postgresql")
+    return pg_session
+
+
 def clean_env(extra=None):
     """The caller's environment without CMR_*, plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMR_")}
@@ -97,13 +200,26 @@ class Ctx:
 
     def __init__(self, root):
         self.root = Path(root)
-        self.db = self.root / "cmr.db"
         self.keys = self.root / "keys"
         self.serve_env = {}  # extra environment of `cmr serve`
+        self.pg_url = None  # under PostgreSQL: its database, once made
+
+    @property
+    def db(self):
+        """The SQLite store's file."""
+        sqlite_only("the SQLite store's file")
+        return self.root / "cmr.db"
 
     @property
     def store(self):
-        return "sqlite:" + str(self.db)
+        """The --store URL: the SQLite file, or a database of its own on
+        the session's PostgreSQL cluster (made on first use)."""
+        if not ON_POSTGRESQL:
+            return "sqlite:" + str(self.db)
+        if self.pg_url is None:
+            assert PG_CLUSTER is not None, "no PostgreSQL cluster (yet)"
+            self.pg_url = PG_CLUSTER.new_database()
+        return self.pg_url
 
     def paths(self):
         return ["--store", self.store, "--keys", str(self.keys)]
@@ -148,6 +264,7 @@ class Ctx:
 
     def store_bytes(self):
         """The database file and its WAL, as bytes."""
+        sqlite_only("the bytes of the SQLite store's files")
         out = b""
         for suffix in ("", "-wal"):
             f = Path(str(self.db) + suffix)
@@ -157,10 +274,12 @@ class Ctx:
 
     def sql(self):
         """A sqlite3 connection to the store (only while no server runs)."""
+        sqlite_only("a sqlite3 connection to the store")
         return sqlite3.connect(self.db, isolation_level=None)
 
     def copy_to(self, root):
         """A copy of this installation (store files and keys) in `root`."""
+        sqlite_only("a copy of the SQLite store's files")
         dst = Ctx(root)
         shutil.copytree(self.keys, dst.keys)
         for f in self.root.glob("cmr.db*"):
@@ -201,8 +320,10 @@ def demo_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_ctx(demo_template, tmp_path):
+def demo_ctx(request, tmp_path):
     """A fresh copy of the demo world for one test to change at will."""
+    sqlite_only("a copy of the demo world's SQLite files")  # before making it
+    demo_template = request.getfixturevalue("demo_template")
     c = demo_template.copy_to(tmp_path)
     c.demo_output = demo_template.demo_output
     return c

@@ -157,6 +157,7 @@ def test_a_second_serve_on_the_same_store_is_refused(start_server, ctx):
 
 # --- modes ----------------------------------------------------------------
 
+@pytest.mark.sqlite_only  # the store's files
 def test_store_and_keys_are_private_even_under_umask_0(ctx, start_server):
     ctx.ok("init", umask=0)
     ctx.ok("person", "add", "ana", "--password-stdin",
