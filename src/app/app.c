@@ -453,3 +453,10 @@ enum app_status app_write_run(struct app *a, struct app_write *w,
 	w->release(w->job);
 	return status;
 }
+
+enum app_status app_hear_others(struct app *a)
+{
+	return store_listen(a->store, gate_state_stale, NULL) == STORE_OK
+		       ? APP_OK
+		       : APP_FAULT;
+}

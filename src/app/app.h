@@ -92,6 +92,12 @@ enum app_open_flag {
 enum app_status app_open(struct app *a, const struct config *cfg,
 			 unsigned flags, char *err, size_t errlen);
 
+/* serve: hears of what other servers sharing the store changed, so that
+ * caches outside the writer (the policy door's passes) drop what went
+ * stale (store_listen; the gate's own state checks versions). APP_OK or
+ * APP_FAULT. */
+enum app_status app_hear_others(struct app *a);
+
 /* `cmr keys rotate` on an app opened with APP_OPEN_EXCLUSIVE: a new
  * signing key in the keys directory (keys_rotate), recorded in the store;
  * a->keys becomes the new keys. The old key's public half stays, so what

@@ -228,7 +228,26 @@ static void person_entry_free(struct person_entry *p)
 	if (p == NULL)
 		return;
 	wset_free(&p->wins);
+	free(p->rels);
 	free(p);
+}
+
+/* Notes that relationship rel's entry was made for p (a failure only
+ * makes a later forget of the person walk every entry). */
+static int person_entry_rel(struct person_entry *p, uint64_t rel)
+{
+	if (p->n_rels == p->cap_rels) {
+		uint32_t cap = p->cap_rels ? p->cap_rels * 2 : 4;
+		uint64_t *more = realloc(p->rels, cap * sizeof(*more));
+		if (more == NULL) {
+			p->rels_all = false;
+			return -1;
+		}
+		p->rels = more;
+		p->cap_rels = cap;
+	}
+	p->rels[p->n_rels++] = rel;
+	return 0;
 }
 
 struct gate_state *gate_state_new(void)
@@ -260,6 +279,13 @@ uint64_t gate_state_generation(void)
 	return atomic_load_explicit(&gate_generation, memory_order_acquire);
 }
 
+void gate_state_stale(void *unused, uint64_t person)
+{
+	(void)unused;
+	(void)person;
+	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
+}
+
 void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 {
 	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
@@ -269,10 +295,22 @@ void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 void gate_state_forget_person(struct gate_state *g, uint64_t person)
 {
 	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
-	person_entry_free(map_del(&g->persons, person));
+	struct person_entry *p = map_del(&g->persons, person);
 	/* Their relationships' calendar windows were cut in the person's
 	 * zone, and may have been computed against old global terms: they
-	 * are rebuilt too. (Rare: a change of global terms or an erasure.) */
+	 * are rebuilt too. Each was loaded with the person's entry, which
+	 * lists them (unless the list could not grow, or there is no
+	 * entry: then every entry is looked at). */
+	if (p && p->rels_all) {
+		for (uint32_t i = 0; i < p->n_rels; i++) {
+			struct rel_entry *r = map_get(&g->rels, p->rels[i]);
+			if (r && r->person == person)
+				rel_entry_free(g, map_del(&g->rels, r->id));
+		}
+		person_entry_free(p);
+		return;
+	}
+	person_entry_free(p);
 	size_t n = 0, cap = 0;
 	uint64_t *ids = NULL;
 	for (size_t i = 0; i < g->rels.cap; i++) {
@@ -309,8 +347,29 @@ static void forget_run(void *arg)
 	free(f);
 }
 
+static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
+		      int64_t *version);
+
 int gate_state_forget_tx(struct app_tx *t, uint64_t person, uint64_t rel)
 {
+	/* The other servers sharing the store are told, and their next
+	 * guard of the person finds a version they did not leave. */
+	uint64_t who = person;
+	if (who == 0 && rel != 0) {
+		struct rel_entry *r = map_get(&t->gate->rels, rel);
+		struct store_relationship sr;
+		if (r)
+			who = r->person;
+		else if (store_relationship_get(t->reads, rel, NULL, &sr) ==
+			 STORE_OK) {
+			who = sr.person;
+			store_relationship_clear(&sr);
+		}
+	}
+	int64_t version;
+	int rc = who ? gate_guard(t, who, true, &version) : STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
 	struct forget *f = malloc(sizeof(*f));
 	if (f == NULL)
 		return STORE_FAULT;
@@ -349,13 +408,62 @@ static int replay_one(int channel, bool exempt, int64_t at, void *arg)
 	return 0;
 }
 
+/* After a job that guarded a person rolls back, their version in the
+ * store is the one before: what the gate holds of them is read again. */
+static void stale_run(void *arg)
+{
+	struct forget *f = arg;
+	struct person_entry *p = map_get(&f->gate->persons, f->person);
+	if (p)
+		p->version = -1;
+	free(f);
+}
+
+/* Guards person id for the job (store_person_guard: their row locked,
+ * their version moved, the other servers told at commit when `notify`)
+ * and forgets what the gate holds of them when another server changed
+ * them since this one last did: the version is then not the one this
+ * server left plus one. *version: the new version (0: one server writes
+ * the store, and nothing is ever stale). */
+static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
+		      int64_t *version)
+{
+	struct gate_state *g = t->gate;
+	int rc = store_person_guard(t->tx, id, notify, version);
+	if (rc != STORE_OK || *version == 0)
+		return rc;
+	struct person_entry *p = map_get(&g->persons, id);
+	if (p && p->version + 1 != *version)
+		gate_state_forget_person(g, id);
+	else if (p)
+		p->version = *version;
+	struct forget *f = malloc(sizeof(*f));
+	if (f == NULL)
+		return STORE_FAULT;
+	*f = (struct forget){ g, id, 0 };
+	if (store_tx_on_rollback(t->tx, stale_run, f) != STORE_OK ||
+	    store_tx_on_commit(t->tx, free, f) != STORE_OK) {
+		free(f);
+		return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
 				       int64_t now)
 {
 	struct gate_state *g = t->gate;
 	struct person_entry *p = map_get(&g->persons, id);
-	if (p)
+	uint64_t job = store_tx_job(t->tx);
+	if (p && p->guarded == job)
 		return p;
+	int64_t version = 0;
+	if (gate_guard(t, id, false, &version) != STORE_OK)
+		return NULL;
+	if ((p = map_get(&g->persons, id)) != NULL) {
+		p->guarded = job;
+		return p;
+	}
 
 	struct store_person sp;
 	if (store_person_get(t->reads, id, NULL, &sp) != STORE_OK)
@@ -381,6 +489,9 @@ struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
 	if (p == NULL)
 		return NULL;
 	p->id = id;
+	p->version = version;
+	p->guarded = job;
+	p->rels_all = true;
 	p->maildir = maildir;
 	p->maildir_copies = copies || maildir;
 	p->webhook = webhook;
@@ -477,8 +588,13 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 	struct rel_entry *r = map_get(&g->rels, id);
 	if (foreign)
 		*foreign = false;
-	if (r)
-		return r;
+	if (r) {
+		/* Guarded: forgotten if another server changed the person. */
+		if (gate_state_person(t, r->person, now) == NULL)
+			return NULL;
+		if ((r = map_get(&g->rels, id)) != NULL)
+			return r;
+	}
 
 	struct store_relationship sr;
 	struct topic_table *topics = NULL;
@@ -489,6 +605,24 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 		if (foreign)
 			*foreign = true;
 		return NULL;
+	}
+	/* The person guarded first; where other servers write too, the row
+	 * is read again under the guard (it may have changed since). */
+	struct person_entry *p = gate_state_person(t, sr.person, now);
+	if (p == NULL) {
+		store_relationship_clear(&sr);
+		return NULL;
+	}
+	if (p->version != 0) {
+		uint64_t person = sr.person;
+		store_relationship_clear(&sr);
+		if (store_relationship_get(t->reads, id, NULL, &sr) !=
+		    STORE_OK)
+			return NULL;
+		if (sr.person != person) {
+			store_relationship_clear(&sr);
+			return NULL;
+		}
 	}
 	r = calloc(1, sizeof(*r));
 	topics = calloc(1, sizeof(*topics));
@@ -520,9 +654,6 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 		at += (int)n;
 	}
 	r->n_topics = (uint8_t)topics->n;
-	struct person_entry *p = gate_state_person(t, sr.person, now);
-	if (p == NULL)
-		goto fail;
 	const struct cap *caps[CHANNEL_COUNT + 1];
 	for (int c = 0; c < CHANNEL_COUNT; c++)
 		caps[c] = &r->terms->t.cap[c];
@@ -539,6 +670,7 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 		goto fail;
 	if (map_put(&g->rels, r) != 0)
 		goto fail;
+	(void)person_entry_rel(p, id);
 	store_relationship_clear(&sr);
 	free(topics);
 	return r;

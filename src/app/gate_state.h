@@ -62,6 +62,15 @@ struct person_entry {
 	bool maildir_copies;	/* it was on once: copies follow moves */
 	bool webhook;		/* … and to the person's webhook */
 	bool forward;		/* … and to a verified address */
+	/* Several servers on one store (store_person_guard): the person's
+	 * version as this server last moved it (-1: unknown, reload), the
+	 * job that did, and the relationships loaded for the person (to
+	 * forget them with the person without a walk of every entry). */
+	int64_t version;
+	uint64_t guarded;
+	uint64_t *rels;
+	uint32_t n_rels, cap_rels;
+	bool rels_all; /* rels lists every one */
 };
 
 struct gate_state *gate_state_new(void);
@@ -78,9 +87,13 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person);
 int gate_state_forget_tx(struct app_tx *t, uint64_t person, uint64_t rel);
 
 /* A counter that moves whenever cached decisions about a relationship or
- * a person may have changed (the gate forgets them): a cache kept outside
- * the writer (the policy door's) holds an entry only while it is equal. */
+ * a person may have changed (the gate forgets them, or another server
+ * said so: gate_state_stale): a cache kept outside the writer (the policy
+ * door's) holds an entry only while it is equal. */
 uint64_t gate_state_generation(void);
+/* Another server changed a person (0: someone, maybe): moves the
+ * generation. Any thread (the store's listener: store_listen). */
+void gate_state_stale(void *unused, uint64_t person);
 
 /* Parses and compiles a relationship's stored terms (reading the person's
  * folder names); any thread. topics (may be NULL) gets the topic table. */

@@ -164,6 +164,10 @@ static int serve_start(struct app *a, struct serve_fds *f,
 			log_info("policy: listening on %s:%d", cfg->policy.host,
 				 f->policy_port);
 	}
+	if (rc == 0 && app_hear_others(a) != APP_OK) {
+		snprintf(err, sizeof(err), "cannot listen to the store");
+		rc = -1;
+	}
 	if (rc == 0 && (d->sched = scheduler_start(a)) == NULL) {
 		snprintf(err, sizeof(err), "cannot start the scheduler");
 		rc = -1;

@@ -168,6 +168,8 @@ struct store_ops {
 	int (*key_id_add)(struct store_tx *, const char *, const char *,
 			  int64_t);
 	int (*lock)(struct store *, char *, size_t);
+	int (*person_guard)(struct store_tx *, uint64_t, bool, int64_t *);
+	int (*listen)(struct store *, store_notify_fn, void *); /* or NULL */
 
 	int (*reply_insert)(struct store_tx *, const struct store_reply *);
 	int (*reply_get)(struct store_rd *, uint64_t, struct store_reply *);

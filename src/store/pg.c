@@ -19,6 +19,7 @@ static void pg_close(struct store *store)
 {
 	struct pg_store *s = PG(store);
 
+	pg_listen_stop(s);
 	writer_stop(&s->w);
 	if (s->writer.pg)
 		pg_conn_close(&s->writer);
@@ -92,7 +93,8 @@ static int pg_lock(struct store *store, char *err, size_t errlen)
 	.migrate = pg_migrate, .close = pg_close, .write = pg_write,           \
 	.tx_hook = writer_tx_hook, .tx_checkpoint = writer_tx_checkpoint,      \
 	.writer_stats = pg_writer_stats, .read_begin = pg_read_begin,          \
-	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock
+	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock,                 \
+	.person_guard = pg_person_guard, .listen = pg_listen
 
 const struct store_ops store_pg_ops = {
 	.scheme = "postgresql",

@@ -20,7 +20,12 @@
 #define PG_STMT_CACHE 192 /* above the number of SQL texts */
 #define PG_PARAMS_MAX 32  /* above the most any statement binds (21) */
 
+/* What was bound to a parameter (the first execution's binds give the
+ * prepared statement the types of its integers and bytes). */
+enum { PG_BOUND_NULL, PG_BOUND_INT, PG_BOUND_TEXT, PG_BOUND_BLOB };
+
 struct pg_conn;
+struct pg_listener;
 
 /* A statement of sql.h over a statement prepared on one connection. Its
  * result is fetched whole at the first step. */
@@ -30,7 +35,8 @@ struct pg_stmt {
 	int index;     /* in the connection's cache: its name is s<index> */
 	bool prepared; /* on this connection's session */
 	int nparams;   /* the parameters of the statement */
-	Oid types[PG_PARAMS_MAX];
+	Oid types[PG_PARAMS_MAX];	/* as the server prepared them */
+	unsigned char kinds[PG_PARAMS_MAX]; /* PG_BOUND_* of each bind */
 	const char *values[PG_PARAMS_MAX];
 	int lengths[PG_PARAMS_MAX];
 	int formats[PG_PARAMS_MAX];
@@ -57,8 +63,14 @@ struct pg_store {
 	char *conninfo;	       /* the URL it was opened with (owned) */
 	struct pg_conn writer; /* owned by the writer thread */
 	struct writer w;       /* the writer thread and its queue */
-	pthread_mutex_t pool_lock;
-	struct pg_conn *pool; /* idle reader connections */
+	pthread_mutex_t pool_lock; /* pool, listen_stop */
+	struct pg_conn *pool;	   /* idle reader connections */
+	/* The writer thread's: whether its transaction holds a person's
+	 * lock, and whether a statement of the job failed because another
+	 * server held a row (the job is run again). */
+	bool locked, retry;
+	struct pg_listener *listener; /* store_listen's thread, or NULL */
+	bool listen_stop;
 };
 
 #define PG(store) ((struct pg_store *)(store))
@@ -75,11 +87,15 @@ void pg_conn_close(struct pg_conn *c);
 int pg_exec(struct pg_conn *c, const char *sql);
 /* The store status of a failed result (SQLSTATE class 23: a conflict). */
 int pg_status(const PGresult *res);
+/* Whether a failed result is another server's doing (a lock not to be
+ * had, a deadlock, a serialization failure): the job is to run again. */
+bool pg_retryable(const PGresult *res);
 extern const struct sql_ops pg_sql_ops;
 void pg_read_begin(struct store *store);
 void pg_read_end(struct store *store);
-/* The statement text with `?` and `?N` written $N (a new string). */
-char *pg_sql_text(const char *sql, int *nparams);
+/* The statement text with `?` and `?N` written $N (a new string); the
+ * number of parameters, and a bit set for each the text names. */
+char *pg_sql_text(const char *sql, int *nparams, uint32_t *used);
 
 /* ---- The writer (pg_writer.c) ---- */
 
@@ -87,6 +103,13 @@ extern const struct writer_ops pg_writer_ops;
 int pg_write(struct store *store, store_job_fn fn, void *arg,
 	     store_done_fn done, bool wait, bool alone);
 void pg_writer_stats(struct store *store, struct store_writer_stats *out);
+
+/* ---- Several servers (pg_guard.c) ---- */
+
+int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
+		    int64_t *version);
+int pg_listen(struct store *store, store_notify_fn fn, void *arg);
+void pg_listen_stop(struct pg_store *s);
 
 /* ---- Migrations (pg_migrate.c) ---- */
 

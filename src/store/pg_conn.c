@@ -78,6 +78,16 @@ int pg_status(const PGresult *res)
 	return STORE_FAULT;
 }
 
+bool pg_retryable(const PGresult *res)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
+				: NULL;
+	/* serialization_failure, deadlock_detected, lock_not_available */
+	return state && (strcmp(state, "40001") == 0 ||
+			 strcmp(state, "40P01") == 0 ||
+			 strcmp(state, "55P03") == 0);
+}
+
 /* Logs a failed result, unless it is a conflict (an expected refusal). */
 static void pg_log_failure(struct pg_conn *c, const PGresult *res,
 			   const char *what)
@@ -110,7 +120,7 @@ int pg_exec(struct pg_conn *c, const char *sql)
 
 /* ---- Statements ---- */
 
-char *pg_sql_text(const char *sql, int *nparams)
+char *pg_sql_text(const char *sql, int *nparams, uint32_t *used)
 {
 	size_t len = strlen(sql);
 	/* Each `?` becomes at most `$NN`: three bytes more at worst. */
@@ -118,6 +128,7 @@ char *pg_sql_text(const char *sql, int *nparams)
 	int max = 0;
 	char quote = 0;
 
+	*used = 0;
 	if (out == NULL)
 		return NULL;
 	for (const char *p = sql; *p; p++) {
@@ -143,6 +154,8 @@ char *pg_sql_text(const char *sql, int *nparams)
 			n = max + 1;
 		if (n > max)
 			max = n;
+		if (n <= 32)
+			*used |= 1u << (n - 1);
 		o += sprintf(o, "$%d", n);
 	}
 	*o = '\0';
@@ -150,31 +163,37 @@ char *pg_sql_text(const char *sql, int *nparams)
 	return out;
 }
 
-/* Prepares the slot's statement on its connection and reads back the
- * types the server gave its parameters. */
-static int pg_prepare(struct pg_conn *c, struct pg_slot *slot)
+/* Prepares the statement on its connection, at its first execution:
+ * integers are declared bigint and bytes bytea, the rest left for the
+ * server to infer; then reads back the types it settled on. */
+static int pg_prepare(struct pg_stmt *s)
 {
-	struct pg_stmt *s = &slot->stmt;
+	struct pg_conn *c = s->conn;
+	const char *sql = c->slots[s->index].sql;
 	char name[16];
 	int n = 0;
-	char *text = pg_sql_text(slot->sql, &n);
+	uint32_t used;
+	char *text = pg_sql_text(sql, &n, &used);
+	Oid types[PG_PARAMS_MAX];
 
 	if (text == NULL)
 		return STORE_FAULT;
-	if (n > PG_PARAMS_MAX) {
-		log_warn("store: a statement has %d parameters (at most %d)", n,
-			 PG_PARAMS_MAX);
-		free(text);
-		return STORE_FAULT;
-	}
+	/* A parameter the text skips (?1 and ?3, no ?2) is declared too:
+	 * the server cannot infer its type, and none is read. */
+	for (int i = 0; i < n && i < PG_PARAMS_MAX; i++)
+		types[i] = s->kinds[i] == PG_BOUND_INT || !(used & 1u << i)
+				   ? PG_INT8
+			   : s->kinds[i] == PG_BOUND_BLOB ? PG_BYTEA
+							  : 0;
 	snprintf(name, sizeof(name), "s%d", s->index);
-	PGresult *res = PQprepare(c->pg, name, text, 0, NULL);
+	PGresult *res = PQprepare(c->pg, name, text, n, types);
 	free(text);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		pg_log_failure(c, res, "prepare");
-		log_warn("store: the statement: %s", slot->sql);
+		log_warn("store: the statement: %s", sql);
+		int rc = pg_retryable(res) ? STORE_RETRY : STORE_FAULT;
 		PQclear(res);
-		return STORE_FAULT;
+		return rc;
 	}
 	PQclear(res);
 	res = PQdescribePrepared(c->pg, name);
@@ -183,8 +202,7 @@ static int pg_prepare(struct pg_conn *c, struct pg_slot *slot)
 		PQclear(res);
 		return STORE_FAULT;
 	}
-	s->nparams = PQnparams(res);
-	for (int i = 0; i < s->nparams && i < PG_PARAMS_MAX; i++)
+	for (int i = 0; i < s->nparams; i++)
 		s->types[i] = PQparamtype(res, i);
 	PQclear(res);
 	s->prepared = true;
@@ -205,15 +223,24 @@ static struct pg_stmt *pg_slot(struct pg_conn *c, const char *sql)
 			log_warn("store: statement cache full");
 			return NULL;
 		}
+		int n = 0;
+		uint32_t used;
+		char *text = pg_sql_text(sql, &n, &used);
+		free(text);
+		if (text == NULL || n > PG_PARAMS_MAX) {
+			log_warn("store: a statement has %d parameters (at "
+				 "most %d)",
+				 n, PG_PARAMS_MAX);
+			return NULL;
+		}
 		slot = &c->slots[c->n];
 		*slot = (struct pg_slot){ .sql = sql };
 		slot->stmt.index = c->n++;
 		slot->stmt.conn = c;
+		slot->stmt.nparams = n;
 		slot->stmt.base.ops = &pg_sql_ops;
 	}
 	struct pg_stmt *s = &slot->stmt;
-	if (!s->prepared && pg_prepare(c, slot) != STORE_OK)
-		return NULL;
 	PQclear(s->res);
 	s->res = NULL;
 	s->row = -1;
@@ -223,6 +250,7 @@ static struct pg_stmt *pg_slot(struct pg_conn *c, const char *sql)
 		s->values[i] = NULL;
 		s->lengths[i] = 0;
 		s->formats[i] = 0;
+		s->kinds[i] = PG_BOUND_NULL;
 	}
 	return s;
 }
@@ -333,13 +361,35 @@ static int pg_sql_step(struct sql_stmt *st)
 {
 	struct pg_stmt *s = PS(st);
 	if (s->res == NULL) {
+		int rc;
+		if (!s->prepared && (rc = pg_prepare(s)) != STORE_OK) {
+			if (rc == STORE_RETRY && st->rd->tx)
+				PG(st->rd->store)->retry = true;
+			return rc;
+		}
+		/* A text where the column is bytea goes as its bytes, not as
+		 * bytea's escaped input (a sealed value's column). */
+		for (int i = 0; i < s->nparams; i++)
+			if (s->kinds[i] == PG_BOUND_TEXT &&
+			    s->types[i] == PG_BYTEA) {
+				s->formats[i] = 1;
+				s->lengths[i] = (int)strlen(s->values[i]);
+			}
 		char name[16];
 		snprintf(name, sizeof(name), "s%d", s->index);
 		s->res = PQexecPrepared(s->conn->pg, name, s->nparams,
 					s->values, s->lengths, s->formats, 1);
 		ExecStatusType rs = PQresultStatus(s->res);
 		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
-			int rc = pg_status(s->res);
+			rc = pg_status(s->res);
+			if (st->rd->tx && pg_retryable(s->res)) {
+				/* Another server holds a row the job needs:
+				 * the writer runs it again. */
+				PG(st->rd->store)->retry = true;
+				PQclear(s->res);
+				s->res = NULL;
+				return STORE_RETRY;
+			}
 			pg_log_failure(s->conn, s->res,
 				       rc == STORE_FAULT ? "a statement"
 							 : "a write");
@@ -389,6 +439,7 @@ static void pg_sql_bind_int(struct sql_stmt *st, int i, int64_t v)
 	snprintf(s->nums[i - 1], sizeof(s->nums[i - 1]), "%" PRId64, v);
 	s->values[i - 1] = s->nums[i - 1];
 	s->formats[i - 1] = 0;
+	s->kinds[i - 1] = PG_BOUND_INT;
 }
 
 static void pg_sql_bind_blob(struct sql_stmt *st, int i, const void *v,
@@ -400,6 +451,7 @@ static void pg_sql_bind_blob(struct sql_stmt *st, int i, const void *v,
 	s->values[i - 1] = v ? v : "";
 	s->lengths[i - 1] = (int)len;
 	s->formats[i - 1] = 1;
+	s->kinds[i - 1] = PG_BOUND_BLOB;
 }
 
 static void pg_sql_bind_text(struct sql_stmt *st, int i, const char *v)
@@ -407,14 +459,9 @@ static void pg_sql_bind_text(struct sql_stmt *st, int i, const char *v)
 	struct pg_stmt *s = PS(st);
 	if (!pg_param(s, i))
 		return;
-	if (s->types[i - 1] == PG_BYTEA) {
-		/* A text kept where bytes may be (a sealed value's column):
-		 * its bytes, not bytea's escaped input. */
-		pg_sql_bind_blob(st, i, v, strlen(v));
-		return;
-	}
 	s->values[i - 1] = v;
 	s->formats[i - 1] = 0;
+	s->kinds[i - 1] = PG_BOUND_TEXT;
 }
 
 static void pg_sql_bind_null(struct sql_stmt *st, int i)
@@ -423,6 +470,7 @@ static void pg_sql_bind_null(struct sql_stmt *st, int i)
 	if (!pg_param(s, i))
 		return;
 	s->values[i - 1] = NULL;
+	s->kinds[i - 1] = PG_BOUND_NULL;
 }
 
 static uint64_t pg_be(const unsigned char *p, int n)

@@ -37,6 +37,8 @@ static int pg_writer_exec(struct store *s, const char *sql)
 
 static int pg_writer_begin(struct store *s)
 {
+	PG(s)->locked = false;
+	PG(s)->retry = false;
 	struct pg_conn *c = pg_writer_conn(s);
 	return c ? pg_exec(c, "BEGIN") : STORE_FAULT;
 }
@@ -63,6 +65,13 @@ static bool pg_writer_tx_dead(struct store *s)
 		return true;
 	PGTransactionStatusType t = PQtransactionStatus(pg);
 	return t != PQTRANS_INTRANS && t != PQTRANS_INERROR;
+}
+
+static bool pg_writer_job_retry(struct store *s)
+{
+	bool retry = PG(s)->retry;
+	PG(s)->retry = false;
+	return retry;
 }
 
 static bool pg_writer_job_failed(struct store *s)
@@ -107,6 +116,7 @@ const struct writer_ops pg_writer_ops = {
 	.rollback_to = pg_writer_rollback_to,
 	.tx_dead = pg_writer_tx_dead,
 	.job_failed = pg_writer_job_failed,
+	.job_retry = pg_writer_job_retry,
 	.commit = pg_writer_commit,
 	.abandon = pg_writer_abandon,
 	.checkpoint = NULL,

@@ -369,15 +369,15 @@ static const char q_attempt_list[] =
 	"a.decision, a.reason, a.folder, a.topic, "
 	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
 	"a.is_read, a.deliver_at, a.received_at, "
-	"a.subject IS NOT NULL AND a.sealed, a.sealed, r.brand_name "
+	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, r.brand_name "
 	"FROM attempts a LEFT JOIN campaigns c ON c.id = a.campaign "
 	"LEFT JOIN relationships r ON a.brand IS NULL AND "
 	"r.id = a.relationship "
 	"WHERE a.person = ?1 AND a.removed = 0 "
-	"AND (?2 IS NULL OR a.folder = ?2) "
-	"AND (?3 IS NULL OR a.decision = ?3) "
-	"AND (?4 IS NULL OR a.relationship = ?4) "
-	"AND a.id < coalesce(?5, 9223372036854775807) "
+	"AND (CAST(?2 AS BIGINT) IS NULL OR a.folder = ?2) "
+	"AND (CAST(?3 AS BIGINT) IS NULL OR a.decision = ?3) "
+	"AND (CAST(?4 AS BIGINT) IS NULL OR a.relationship = ?4) "
+	"AND a.id < coalesce(CAST(?5 AS BIGINT), 9223372036854775807) "
 	"ORDER BY a.id DESC LIMIT ?6";
 
 /* The person's view of an attempt; subject and sender are new strings

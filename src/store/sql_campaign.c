@@ -63,19 +63,24 @@ int sql_campaign_get(struct store_rd *rd, uint64_t id,
 /* Only refused rows are read, and only from attempts_campaign_refusals
  * (005_brand_state.sql), which covers the query and gives its groups in
  * order: a campaign of a million deliveries counts its few refusals
- * without reading the deliveries. INDEXED BY: the plan does not depend
- * on statistics (and the statement fails to prepare, rather than scan,
- * if the index could not serve it). */
+ * without reading the deliveries. SQLite's INDEXED BY: the plan does not
+ * depend on statistics (and the statement fails to prepare, rather than
+ * scan, if the index could not serve it); PostgreSQL plans alike from the
+ * partial index, and has no such words. */
+#define Q_CAMPAIGN_REFUSALS(indexed_by)                                        \
+	"SELECT reason, coalesce(refused_at, 0), count(*) FROM attempts "      \
+	indexed_by "WHERE campaign = ?1 AND campaign IS NOT NULL AND "         \
+	"decision = 2 GROUP BY reason, refused_at"
 static const char q_campaign_refusals[] =
-	"SELECT reason, coalesce(refused_at, 0), count(*) FROM attempts "
-	"INDEXED BY attempts_campaign_refusals WHERE campaign = ?1 AND "
-	"campaign IS NOT NULL AND decision = 2 GROUP BY reason, refused_at";
+	Q_CAMPAIGN_REFUSALS("INDEXED BY attempts_campaign_refusals ");
+static const char q_pg_campaign_refusals[] = Q_CAMPAIGN_REFUSALS("");
 
 int sql_campaign_refusals(struct store_rd *rd, uint64_t campaign,
 			  store_refusal_cb cb, void *arg)
 {
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(&q, rd, q_campaign_refusals);
+	struct sql_stmt *st = sql_select(
+		&q, rd, SQL_PICK(rd, q_campaign_refusals, q_pg_campaign_refusals));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)campaign);
@@ -91,17 +96,28 @@ int sql_campaign_refusals(struct store_rd *rd, uint64_t campaign,
  * before ?2. Each reads an index in id order and stops after ?4 rows:
  * accepted and every state attempts_campaign, refused
  * attempts_campaign_refused (INDEXED BY, as above). */
-static const char q_campaign_recipients_all[] = SQL_BRAND_ATTEMPT
-	"INDEXED BY attempts_campaign WHERE campaign = ?1 AND "
-	"campaign IS NOT NULL AND id > ?3 ORDER BY id LIMIT ?4";
-static const char q_campaign_recipients_accepted[] = SQL_BRAND_ATTEMPT
-	"INDEXED BY attempts_campaign WHERE campaign = ?1 AND "
-	"campaign IS NOT NULL AND id > ?3 AND "
-	"(decision <> 2 OR refused_at >= ?2) ORDER BY id LIMIT ?4";
-static const char q_campaign_recipients_refused[] = SQL_BRAND_ATTEMPT
-	"INDEXED BY attempts_campaign_refused WHERE campaign = ?1 AND "
-	"campaign IS NOT NULL AND decision = 2 AND id > ?3 AND "
-	"(refused_at IS NULL OR refused_at < ?2) ORDER BY id LIMIT ?4";
+#define Q_RECIPIENTS_ALL(indexed_by)                                           \
+	SQL_BRAND_ATTEMPT indexed_by "WHERE campaign = ?1 AND "                \
+				     "campaign IS NOT NULL AND id > ?3 "       \
+				     "ORDER BY id LIMIT ?4"
+#define Q_RECIPIENTS_ACCEPTED(indexed_by)                                      \
+	SQL_BRAND_ATTEMPT indexed_by                                           \
+	"WHERE campaign = ?1 AND campaign IS NOT NULL AND id > ?3 AND "        \
+	"(decision <> 2 OR refused_at >= ?2) ORDER BY id LIMIT ?4"
+#define Q_RECIPIENTS_REFUSED(indexed_by)                                       \
+	SQL_BRAND_ATTEMPT indexed_by                                           \
+	"WHERE campaign = ?1 AND campaign IS NOT NULL AND decision = 2 AND "   \
+	"id > ?3 AND (refused_at IS NULL OR refused_at < ?2) ORDER BY id "     \
+	"LIMIT ?4"
+static const char q_campaign_recipients_all[] =
+	Q_RECIPIENTS_ALL("INDEXED BY attempts_campaign ");
+static const char q_campaign_recipients_accepted[] =
+	Q_RECIPIENTS_ACCEPTED("INDEXED BY attempts_campaign ");
+static const char q_campaign_recipients_refused[] =
+	Q_RECIPIENTS_REFUSED("INDEXED BY attempts_campaign_refused ");
+static const char q_pg_recipients_all[] = Q_RECIPIENTS_ALL("");
+static const char q_pg_recipients_accepted[] = Q_RECIPIENTS_ACCEPTED("");
+static const char q_pg_recipients_refused[] = Q_RECIPIENTS_REFUSED("");
 
 int sql_campaign_recipients(struct store_rd *rd, uint64_t campaign, int state,
 			    int64_t since, uint64_t after, int limit,
@@ -110,9 +126,13 @@ int sql_campaign_recipients(struct store_rd *rd, uint64_t campaign, int state,
 	struct sql_select q;
 	struct sql_stmt *st =
 		sql_select(&q, rd,
-			   state == 0	? q_campaign_recipients_accepted
-			   : state == 1 ? q_campaign_recipients_refused
-					: q_campaign_recipients_all);
+			   state == 0 ? SQL_PICK(rd, q_campaign_recipients_accepted,
+						 q_pg_recipients_accepted)
+			   : state == 1
+				   ? SQL_PICK(rd, q_campaign_recipients_refused,
+					      q_pg_recipients_refused)
+				   : SQL_PICK(rd, q_campaign_recipients_all,
+					      q_pg_recipients_all));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)campaign);

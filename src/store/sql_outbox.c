@@ -46,7 +46,7 @@ int sql_outbox_add(struct store_tx *tx, const struct store_outbox *o)
 
 static const char q_outbox_due[] =
 	"SELECT id, person, attempt, adapter, op, folder, tries, next_at "
-	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = ?2 "
+	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = (?2 <> 0) "
 	"ORDER BY next_at, id LIMIT ?3";
 
 static int outbox_row(struct sql_stmt *st, void *out)

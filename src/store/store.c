@@ -112,6 +112,21 @@ struct store_rd *store_tx_reads(struct store_tx *tx)
 	return &tx->reads;
 }
 
+int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
+		       int64_t *version)
+{
+	int64_t v = 0;
+	int rc = tx->store->ops->person_guard(tx, person, notify, &v);
+	if (version)
+		*version = v;
+	return rc;
+}
+
+int store_listen(struct store *s, store_notify_fn fn, void *arg)
+{
+	return s->ops->listen ? s->ops->listen(s, fn, arg) : STORE_OK;
+}
+
 void store_writer_stats(struct store *s, struct store_writer_stats *out)
 {
 	s->ops->writer_stats(s, out);

@@ -33,6 +33,9 @@ enum store_status {
 	STORE_CONFLICT = 2,  /* a uniqueness rule refused the write */
 	STORE_INVALID = 3, /* the job refused its own input; nothing written */
 	STORE_FAULT = -1,  /* an I/O or resource fault; nothing written */
+	/* Another server holds what the job needs: the writer runs the job
+	 * again (a job never returns it; store_person_guard may). */
+	STORE_RETRY = 4,
 };
 
 struct store;
@@ -218,6 +221,29 @@ void store_tx_checkpoint(struct store_tx *tx);
  * job) is. */
 struct store_rd *store_reads(struct store *s);
 struct store_rd *store_tx_reads(struct store_tx *tx);
+
+/* ---- Several servers on one store ---- */
+
+/* Guards the person's data for the rest of the job's transaction against
+ * the other servers sharing the store: their row is locked (a server
+ * whose transaction holds it is waited for, or the job is run again
+ * later in a batch of its own: see docs/ARCHITECTURE.md) and its version
+ * moved. *version (may be NULL) gets the new version: a server that
+ * caches what it read of the person holds the version it saw, and knows
+ * that another changed them when the next guard is not that plus one.
+ * `notify`: the other servers are told at commit (store_listen) that
+ * what they cached of the person is stale. A store that one server
+ * alone writes (SQLite) keeps no versions: *version is 0. */
+int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
+		       int64_t *version);
+
+/* Calls fn(arg, person) on a thread of the store's, whenever another
+ * server's committed job guarded the person with `notify` (person 0:
+ * the notices may have been missed — a lost connection — and anything
+ * cached may be stale). Once per store; a store that one server alone
+ * writes never calls it. STORE_OK, or STORE_FAULT. */
+typedef void (*store_notify_fn)(void *arg, uint64_t person);
+int store_listen(struct store *s, store_notify_fn fn, void *arg);
 
 /* Writer statistics since open (for /metrics and benchmarks). */
 struct store_writer_stats {

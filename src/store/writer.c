@@ -30,6 +30,7 @@ struct writer_job {
 	void *arg;
 	store_done_fn done; /* NULL for a waiting caller */
 	bool alone;	    /* the last job of its batch */
+	int tries;	    /* runs that another server made fail */
 	int status;
 	bool finished;
 	struct writer_job *next;
@@ -137,6 +138,10 @@ static bool writer_run_jobs(struct writer_tx *tx, struct writer_job *jobs,
 			return false;
 		}
 		j->status = j->fn(&tx->base, j->arg);
+		if (w->ops->job_retry && w->ops->job_retry(w->store))
+			j->status = STORE_RETRY;
+		else if (j->status == STORE_RETRY)
+			j->status = STORE_FAULT; /* not a job's own status */
 		if (j->status == STORE_OK &&
 		    (tx->oom ||
 		     (w->ops->job_failed && w->ops->job_failed(w->store))))
@@ -215,6 +220,40 @@ static void writer_note_commit(struct writer *w, bool committed)
 		log_info("store: writer: commits again; ready");
 }
 
+/* Takes the jobs that another server made fail (STORE_RETRY) out of the
+ * batch and puts them first in *requeue, to run again in the next batch,
+ * the first of them first (where it may wait: pg_guard.c); after
+ * WRITER_RETRIES runs a job fails with STORE_FAULT. Returns the batch
+ * left to finish. */
+#define WRITER_RETRIES 100
+
+static struct writer_job *writer_retries(struct writer_job *jobs,
+					 struct writer_job **requeue)
+{
+	struct writer_job *keep = NULL, **k = &keep;
+	struct writer_job *again = NULL, **a = &again;
+	for (struct writer_job *j = jobs, *next; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		if (j->status == STORE_RETRY && ++j->tries >= WRITER_RETRIES) {
+			log_warn("store: a job failed %d times for another "
+				 "server's locks",
+				 j->tries);
+			j->status = STORE_FAULT;
+		}
+		if (j->status == STORE_RETRY) {
+			*a = j;
+			a = &j->next;
+		} else {
+			*k = j;
+			k = &j->next;
+		}
+	}
+	*a = *requeue;
+	*requeue = again;
+	return keep;
+}
+
 /* Runs one batch: BEGIN IMMEDIATE, its jobs, COMMIT, then the commit
  * hooks (or, when the transaction died, writer_abandon). Jobs not run
  * because the transaction died are returned through *requeue, in order. */
@@ -254,6 +293,7 @@ static void writer_run_batch(struct writer *w, struct writer_job *jobs,
 	writer_count_batch(w, n, t0);
 finish:
 	free(tx.hooks);
+	jobs = writer_retries(jobs, requeue);
 	writer_finish(w, jobs);
 }
 

@@ -27,6 +27,9 @@ struct writer_ops {
 	/* Whether a statement of the job just run failed, though the job
 	 * went on (NULL: a failed statement never outlives its job). */
 	bool (*job_failed)(struct store *s);
+	/* Whether the job just run must run again: a statement of it failed
+	 * because another server held what it needed (NULL: never). */
+	bool (*job_retry)(struct store *s);
 	int (*commit)(struct store *s);
 	/* After a fault: roll back what is left of the transaction, and
 	 * open the connection again (waiting for it as long as needed). */

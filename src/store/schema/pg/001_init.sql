@@ -24,7 +24,11 @@ CREATE TABLE persons (
 	created_at    bigint NOT NULL,
 	erased_at     bigint,
 	-- The person's delivery settings: canonical JSON ({"maildir": true}).
-	delivery      text COLLATE "C" NOT NULL DEFAULT '{}'
+	delivery      text COLLATE "C" NOT NULL DEFAULT '{}',
+	-- Moved by every job that guards the person (store_person_guard):
+	-- a server whose cache of the person is not at the version it left
+	-- reads them again.
+	gate_version  bigint NOT NULL DEFAULT 0
 );
 
 -- Person credentials: bearer tokens for scripts and browser sessions.
@@ -144,7 +148,8 @@ CREATE TABLE campaigns (
 	brand      bigint NOT NULL REFERENCES brands(id),
 	channel    bigint NOT NULL,
 	topic      text COLLATE "C",
-	subject    text COLLATE "C",
+	subject    bytea,              -- text; bytea as attempts.subject, which
+	                               -- a message's subject falls back to
 	body       bytea,              -- stored once for every recipient
 	created_at bigint NOT NULL,
 	total      bigint NOT NULL DEFAULT 0,

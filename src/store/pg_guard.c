@@ -1,0 +1,152 @@
+/*
+ * pg_guard.c — what lets several servers share a PostgreSQL store: the
+ * guard of a person's data (a row lock and a version, for the caches of
+ * docs/ARCHITECTURE.md's "Several nodes") and the notices that tell the
+ * other servers what went stale (LISTEN/NOTIFY on the channel cmr_gate).
+ *
+ * A guard waits for the person's row only while the writer's transaction
+ * holds no other person's: a job later in a batch that finds the row
+ * taken (NOWAIT) is run again, first of a batch of its own, where it may
+ * wait. So two servers' batches never wait for each other in a circle;
+ * a job that locks several persons may still meet one in a circle, and
+ * PostgreSQL's deadlock detector then fails it, to be run again too.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/log.h"
+#include "pg.h"
+
+static const char q_guard_wait[] =
+	"UPDATE persons SET gate_version = gate_version + 1 WHERE id = ? "
+	"RETURNING gate_version";
+static const char q_guard_nowait[] =
+	"UPDATE persons SET gate_version = gate_version + 1 WHERE id = "
+	"(SELECT id FROM persons WHERE id = ?1 FOR UPDATE NOWAIT) "
+	"RETURNING gate_version";
+static const char q_notify[] = "SELECT pg_notify('cmr_gate', ?)";
+
+int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
+		    int64_t *version)
+{
+	struct pg_store *s = PG(tx->store);
+	*version = 0;
+	int rc = sql_select_key(&tx->reads,
+				s->locked ? q_guard_nowait : q_guard_wait,
+				person, NULL, sql_row_int, version);
+	if (rc != STORE_OK)
+		return s->retry ? STORE_RETRY : rc;
+	s->locked = true;
+	if (notify) {
+		char id[24];
+		snprintf(id, sizeof(id), "%" PRIu64, person);
+		int64_t unused;
+		rc = sql_select_key(&tx->reads, q_notify, 0, id, sql_row_int,
+				    &unused);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	return STORE_OK;
+}
+
+/* ---- The listener ---- */
+
+struct pg_listener {
+	struct pg_store *s;
+	store_notify_fn fn;
+	void *arg;
+	pthread_t thread;
+};
+
+/* Waits up to a second for the connection's socket to be readable. */
+static void pg_wait_readable(PGconn *pg)
+{
+	struct pollfd p = { .fd = PQsocket(pg), .events = POLLIN };
+	if (p.fd >= 0)
+		(void)poll(&p, 1, 1000);
+}
+
+static bool pg_listener_stopping(struct pg_store *s)
+{
+	pthread_mutex_lock(&s->pool_lock);
+	bool stop = s->listen_stop;
+	pthread_mutex_unlock(&s->pool_lock);
+	return stop;
+}
+
+static void *pg_listen_main(void *arg)
+{
+	struct pg_listener *l = arg;
+	struct pg_conn c = { 0 };
+	bool told = true; /* nothing was cached before the first connect */
+
+	while (!pg_listener_stopping(l->s)) {
+		if (c.pg == NULL || PQstatus(c.pg) != CONNECTION_OK) {
+			char err[256];
+			if (c.pg)
+				pg_conn_close(&c);
+			if (pg_conn_open(&c, l->s->conninfo, err,
+					 sizeof(err)) != STORE_OK ||
+			    pg_exec(&c, "LISTEN cmr_gate") != STORE_OK) {
+				if (told)
+					log_warn("store: listener: %s", err);
+				told = false;
+				struct timespec ts = { 1, 0 };
+				nanosleep(&ts, NULL);
+				continue;
+			}
+			/* Notices sent while there was no connection are
+			 * lost: everything cached may be stale. */
+			if (!told)
+				l->fn(l->arg, 0);
+			told = true;
+		}
+		pg_wait_readable(c.pg);
+		if (!PQconsumeInput(c.pg))
+			continue; /* lost: reconnect above */
+		PGnotify *n;
+		while ((n = PQnotifies(c.pg)) != NULL) {
+			uint64_t person = strtoull(n->extra, NULL, 10);
+			PQfreemem(n);
+			if (person)
+				l->fn(l->arg, person);
+		}
+	}
+	if (c.pg)
+		pg_conn_close(&c);
+	return NULL;
+}
+
+int pg_listen(struct store *store, store_notify_fn fn, void *arg)
+{
+	struct pg_store *s = PG(store);
+	if (s->listener)
+		return STORE_FAULT; /* once per store */
+	struct pg_listener *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return STORE_FAULT;
+	*l = (struct pg_listener){ s, fn, arg, 0 };
+	if (pthread_create(&l->thread, NULL, pg_listen_main, l) != 0) {
+		free(l);
+		return STORE_FAULT;
+	}
+	s->listener = l;
+	return STORE_OK;
+}
+
+void pg_listen_stop(struct pg_store *s)
+{
+	if (s->listener == NULL)
+		return;
+	pthread_mutex_lock(&s->pool_lock);
+	s->listen_stop = true;
+	pthread_mutex_unlock(&s->pool_lock);
+	pthread_join(s->listener->thread, NULL);
+	free(s->listener);
+	s->listener = NULL;
+}
