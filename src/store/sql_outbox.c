@@ -48,6 +48,18 @@ static const char q_outbox_due[] =
 	"SELECT id, person, attempt, adapter, op, folder, tries, next_at "
 	"FROM outbox WHERE next_at <= ?1 AND (adapter = 1) = (?2 <> 0) "
 	"ORDER BY next_at, id LIMIT ?3";
+/* Several servers share a PostgreSQL store: each piece handed over is
+ * claimed for STORE_OUTBOX_LEASE seconds (rows another server is claiming
+ * are skipped), so that one server does it; settling it ends the claim,
+ * and a server that dies meanwhile leaves it due again when the claim
+ * runs out. */
+static const char q_pg_outbox_due[] =
+	"WITH d AS (SELECT id, next_at AS due FROM outbox WHERE next_at <= ?1 "
+	"AND (adapter = 1) = (?2 <> 0) ORDER BY next_at, id LIMIT ?3 FOR "
+	"UPDATE SKIP LOCKED), u AS (UPDATE outbox o SET next_at = ?1 + ?4 "
+	"FROM d WHERE o.id = d.id RETURNING o.id, o.person, o.attempt, "
+	"o.adapter, o.op, o.folder, o.tries, d.due) SELECT * FROM u ORDER BY "
+	"due, id";
 
 static int outbox_row(struct sql_stmt *st, void *out)
 {
@@ -68,12 +80,14 @@ int sql_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		   store_outbox_cb cb, void *arg)
 {
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(&q, rd, q_outbox_due);
+	struct sql_stmt *st =
+		sql_select(&q, rd, SQL_PICK(rd, q_outbox_due, q_pg_outbox_due));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, now);
 	sql_bind_int(st, 2, local ? 1 : 0);
 	sql_bind_int(st, 3, limit);
+	sql_bind_int(st, 4, STORE_OUTBOX_LEASE);
 	struct store_outbox o;
 	while (sql_select_next(&q, outbox_row, &o))
 		if (cb(&o, arg))

@@ -638,7 +638,11 @@ struct store_outbox {
 int store_outbox_add(struct store_tx *tx, const struct store_outbox *o);
 typedef int (*store_outbox_cb)(const struct store_outbox *o, void *arg);
 /* Work due at `now`, in order of arrival (reads): for the Maildir
- * (local) or for the adapters that reach out (the others). */
+ * (local) or for the adapters that reach out (the others). Where several
+ * servers share the store (PostgreSQL), what is handed over is claimed
+ * for STORE_OUTBOX_LEASE seconds: no other server is handed it until it
+ * is settled or the claim runs out (its server died). */
+#define STORE_OUTBOX_LEASE 60
 int store_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg);
 /* Done (tries < 0: the row leaves) or failed (kept with tries, next_at
