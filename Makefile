@@ -12,7 +12,7 @@ CMR        := $(BUILD)/src/cmr
 PYTEST     := /usr/bin/python3 -m pytest
 FUZZ_SECONDS ?= 60
 
-.PHONY: all setup build run check unit asan fuzz-corpus api api-asan tsan browser bench fuzz clean format format-check
+.PHONY: all setup build run check unit asan fuzz-corpus api api-pg api-asan tsan browser bench fuzz clean format format-check
 
 all: build
 
@@ -43,7 +43,7 @@ run: build
 	@exec $(CMR) serve --open-registration --trust-envelope --maildir-root var/maildir
 
 check: build
-	$(MAKE) --no-print-directory format-check unit browser asan api api-asan tsan
+	$(MAKE) --no-print-directory format-check unit browser asan api api-pg api-asan tsan
 
 unit:
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
@@ -60,6 +60,11 @@ asan: setup $(ASAN_BUILD)/build.ninja
 
 api: build
 	CMR_BIN=$(abspath $(CMR)) $(PYTEST) -q tests/api
+
+# The black-box suite again on PostgreSQL: the suite starts a cluster of
+# its own (scripts/pg-cluster) in a temporary folder, a database per test.
+api-pg: build
+	CMR_TEST_STORE=postgresql CMR_BIN=$(abspath $(CMR)) $(PYTEST) -q tests/api
 
 # The black-box suite again against the ASan+UBSan server: any report
 # makes the server exit non-zero, which the suite's fixtures fail on.

@@ -308,6 +308,7 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	throttle_share(a->throttle, a->store, a->keys);
 	return APP_OK;
 fail:
 	app_close(a);

@@ -616,8 +616,7 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 	if (p->version != 0) {
 		uint64_t person = sr.person;
 		store_relationship_clear(&sr);
-		if (store_relationship_get(t->reads, id, NULL, &sr) !=
-		    STORE_OK)
+		if (store_relationship_get(t->reads, id, NULL, &sr) != STORE_OK)
 			return NULL;
 		if (sr.person != person) {
 			store_relationship_clear(&sr);

@@ -5,6 +5,7 @@
  * of slowing an attacker down.
  */
 #include "app/throttle.h"
+#include "ledger/keys.h"
 #include "store/store.h"
 
 #include <pthread.h>
@@ -34,7 +35,9 @@ struct throttle {
 	/* At most THROTTLE_QUEUE_MAX places are held, so as many distinct
 	 * clients at most: a scan of this short array finds one. */
 	struct throttle_queued queued[THROTTLE_QUEUE_MAX];
-	unsigned n_queued; /* places held in all */
+	unsigned n_queued;	 /* places held in all */
+	struct store *store;	 /* where the lock-outs are shared, or NULL */
+	const struct keys *keys; /* … keyed by its tombstones */
 };
 
 struct throttle *throttle_new(void)
@@ -77,8 +80,30 @@ static struct throttle_slot *throttle_slot(struct throttle *t, const char *key,
 	return s;
 }
 
+void throttle_share(struct throttle *t, struct store *s, const struct keys *k)
+{
+	if (s && k && store_shared(s)) {
+		t->store = s;
+		t->keys = k;
+	}
+}
+
+/* The key as the store keeps it: a keyed hash. False when not shared. */
+static bool throttle_shared_key(const struct throttle *t, const char *key,
+				char out[KEYS_TOMBSTONE_HEX + 1])
+{
+	return t->store &&
+	       keys_tombstone(t->keys, "throttle", key, strlen(key), out) == 0;
+}
+
 int64_t throttle_wait(struct throttle *t, const char *key, int64_t now)
 {
+	char k[KEYS_TOMBSTONE_HEX + 1];
+	int64_t shared;
+	if (throttle_shared_key(t, key, k) &&
+	    store_throttle_wait(t->store, k, now, &shared) == STORE_OK)
+		return shared;
+
 	uint64_t h;
 	pthread_mutex_lock(&t->lock);
 	struct throttle_slot *s = throttle_slot(t, key, now, &h);
@@ -87,6 +112,14 @@ int64_t throttle_wait(struct throttle *t, const char *key, int64_t now)
 			       : 0;
 	pthread_mutex_unlock(&t->lock);
 	return wait;
+}
+
+/* The lock-out after `over` failures past the free ones: doubling from
+ * a second, capped. */
+static int64_t throttle_lock_for(unsigned over)
+{
+	int64_t lock = over >= 10 ? THROTTLE_MAX_LOCK : (int64_t)1 << over;
+	return lock > THROTTLE_MAX_LOCK ? THROTTLE_MAX_LOCK : lock;
 }
 
 int64_t throttle_fail(struct throttle *t, const char *key, int64_t now)
@@ -101,6 +134,17 @@ int64_t throttle_fail_after(struct throttle *t, const char *key, unsigned free,
 	if (free < 1)
 		free = 1;
 	int64_t lock = 0;
+	char k[KEYS_TOMBSTONE_HEX + 1];
+	int64_t failures;
+	if (throttle_shared_key(t, key, k) &&
+	    store_throttle_fail(t->store, k, now, THROTTLE_WINDOW, &failures) ==
+		    STORE_OK) {
+		if (failures >= free) {
+			lock = throttle_lock_for((unsigned)(failures - free));
+			(void)store_throttle_lock(t->store, k, now + lock);
+		}
+		return lock;
+	}
 	pthread_mutex_lock(&t->lock);
 	struct throttle_slot *s = throttle_slot(t, key, now, &h);
 	if (s->key != h) {
@@ -109,10 +153,7 @@ int64_t throttle_fail_after(struct throttle *t, const char *key, unsigned free,
 	}
 	s->failures++;
 	if (s->failures >= free) {
-		unsigned over = s->failures - free;
-		lock = over >= 10 ? THROTTLE_MAX_LOCK : (int64_t)1 << over;
-		if (lock > THROTTLE_MAX_LOCK)
-			lock = THROTTLE_MAX_LOCK;
+		lock = throttle_lock_for(s->failures - free);
 		s->locked_until = now + lock;
 	}
 	pthread_mutex_unlock(&t->lock);
@@ -121,6 +162,9 @@ int64_t throttle_fail_after(struct throttle *t, const char *key, unsigned free,
 
 void throttle_reset(struct throttle *t, const char *key)
 {
+	char k[KEYS_TOMBSTONE_HEX + 1];
+	if (throttle_shared_key(t, key, k))
+		(void)store_throttle_reset(t->store, k);
 	uint64_t h;
 	pthread_mutex_lock(&t->lock);
 	struct throttle_slot *s = throttle_slot(t, key, 0, &h);

@@ -6,7 +6,10 @@
  * out, for a time that doubles with each further failure (capped at
  * THROTTLE_MAX_LOCK); callers answer 429 with Retry-After at once instead
  * of sleeping. State is in memory, bounded, and forgets keys that have
- * been quiet for a window.
+ * been quiet for a window — or, once throttle_share is called for a store
+ * that several servers share, in the store (by a keyed hash of the key),
+ * so that guesses spread over the servers count as at one; memory stands
+ * in while the store cannot be reached.
  *
  * The same object bounds the line of password hashes (argon2id): at most
  * THROTTLE_QUEUE_MAX checks wait or run at once, THROTTLE_QUEUE_PER_CLIENT
@@ -28,8 +31,13 @@
 #define THROTTLE_QUEUE_PER_CLIENT 2 /* … of them for one client address */
 
 struct throttle;
+struct store;
+struct keys;
 
 struct throttle *throttle_new(void);
+/* Keeps the lock-outs in s when several servers share it (store_shared),
+ * keyed by keys_tombstone of k. Before the threads that use t start. */
+void throttle_share(struct throttle *t, struct store *s, const struct keys *k);
 void throttle_free(struct throttle *t);
 
 /* Seconds the key is still locked out at `now`, 0 when it may try. */

@@ -170,6 +170,10 @@ struct store_ops {
 	int (*lock)(struct store *, char *, size_t);
 	int (*person_guard)(struct store_tx *, uint64_t, bool, int64_t *);
 	int (*listen)(struct store *, store_notify_fn, void *); /* or NULL */
+	/* The lock-outs' four calls (op 0 wait, 1 fail, 2 lock, 3 reset),
+	 * or NULL where one server writes the store. */
+	int (*throttle)(struct store *, int op, const char *key, int64_t at,
+			int64_t window, int64_t *out);
 
 	int (*reply_insert)(struct store_tx *, const struct store_reply *);
 	int (*reply_get)(struct store_rd *, uint64_t, struct store_reply *);

@@ -29,6 +29,9 @@ static void pg_close(struct store *store)
 		free(c);
 	}
 	pthread_mutex_destroy(&s->pool_lock);
+	if (s->shared.pg)
+		pg_conn_close(&s->shared);
+	pthread_mutex_destroy(&s->shared_lock);
 	free(s->conninfo);
 	free(s);
 }
@@ -47,6 +50,7 @@ static int pg_open_url(const char *scheme, const char *rest, struct store **out,
 	s->base.reads = (struct store_rd){ &s->base, NULL };
 	writer_init(&s->w, &s->base, &pg_writer_ops);
 	pthread_mutex_init(&s->pool_lock, NULL);
+	pthread_mutex_init(&s->shared_lock, NULL);
 	size_t n = strlen(scheme) + 1 + strlen(rest) + 1;
 	s->conninfo = malloc(n);
 	if (s->conninfo == NULL) {
@@ -94,7 +98,8 @@ static int pg_lock(struct store *store, char *err, size_t errlen)
 	.tx_hook = writer_tx_hook, .tx_checkpoint = writer_tx_checkpoint,      \
 	.writer_stats = pg_writer_stats, .read_begin = pg_read_begin,          \
 	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock,                 \
-	.person_guard = pg_person_guard, .listen = pg_listen
+	.person_guard = pg_person_guard, .listen = pg_listen,                  \
+	.throttle = pg_throttle
 
 const struct store_ops store_pg_ops = {
 	.scheme = "postgresql",

@@ -35,7 +35,7 @@ struct pg_stmt {
 	int index;     /* in the connection's cache: its name is s<index> */
 	bool prepared; /* on this connection's session */
 	int nparams;   /* the parameters of the statement */
-	Oid types[PG_PARAMS_MAX];	/* as the server prepared them */
+	Oid types[PG_PARAMS_MAX];	    /* as the server prepared them */
 	unsigned char kinds[PG_PARAMS_MAX]; /* PG_BOUND_* of each bind */
 	const char *values[PG_PARAMS_MAX];
 	int lengths[PG_PARAMS_MAX];
@@ -59,18 +59,22 @@ struct pg_conn {
 };
 
 struct pg_store {
-	struct store base;     /* first: a struct store * is one of these */
-	char *conninfo;	       /* the URL it was opened with (owned) */
-	struct pg_conn writer; /* owned by the writer thread */
-	struct writer w;       /* the writer thread and its queue */
+	struct store base;	   /* first: a struct store * is one of these */
+	char *conninfo;		   /* the URL it was opened with (owned) */
+	struct pg_conn writer;	   /* owned by the writer thread */
+	struct writer w;	   /* the writer thread and its queue */
 	pthread_mutex_t pool_lock; /* pool, listen_stop */
 	struct pg_conn *pool;	   /* idle reader connections */
-	/* The writer thread's: whether its transaction holds a person's
-	 * lock, and whether a statement of the job failed because another
-	 * server held a row (the job is run again). */
-	bool locked, retry;
+	/* The writer thread's: the job whose guard took its transaction's
+	 * first person lock (0: none yet), and whether a statement of the
+	 * job failed because another server held a row (run it again). */
+	uint64_t locked_by;
+	bool retry;
 	struct pg_listener *listener; /* store_listen's thread, or NULL */
 	bool listen_stop;
+	/* The lock-outs' connection (pg_throttle), one call at a time. */
+	pthread_mutex_t shared_lock;
+	struct pg_conn shared;
 };
 
 #define PG(store) ((struct pg_store *)(store))
@@ -110,6 +114,8 @@ int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 		    int64_t *version);
 int pg_listen(struct store *store, store_notify_fn fn, void *arg);
 void pg_listen_stop(struct pg_store *s);
+int pg_throttle(struct store *store, int op, const char *key, int64_t at,
+		int64_t window, int64_t *out);
 
 /* ---- Migrations (pg_migrate.c) ---- */
 

@@ -80,12 +80,12 @@ int pg_status(const PGresult *res)
 
 bool pg_retryable(const PGresult *res)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE)
-				: NULL;
+	const char *state =
+		res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	/* serialization_failure, deadlock_detected, lock_not_available */
-	return state && (strcmp(state, "40001") == 0 ||
-			 strcmp(state, "40P01") == 0 ||
-			 strcmp(state, "55P03") == 0);
+	return state &&
+	       (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+		strcmp(state, "55P03") == 0);
 }
 
 /* Logs a failed result, unless it is a conflict (an expected refusal). */

@@ -2,14 +2,16 @@
  * pg_guard.c — what lets several servers share a PostgreSQL store: the
  * guard of a person's data (a row lock and a version, for the caches of
  * docs/ARCHITECTURE.md's "Several nodes") and the notices that tell the
- * other servers what went stale (LISTEN/NOTIFY on the channel cmr_gate).
+ * other servers what went stale (LISTEN/NOTIFY on the channel cmr_gate),
+ * and the lock-outs of app/throttle.c, counted in the store.
  *
- * A guard waits for the person's row only while the writer's transaction
- * holds no other person's: a job later in a batch that finds the row
- * taken (NOWAIT) is run again, first of a batch of its own, where it may
+ * A guard waits for the person's row only while no earlier job of the
+ * writer's batch holds a lock: a job later in a batch that finds the row
+ * taken (NOWAIT) is run again, first of the next batch, where it may
  * wait. So two servers' batches never wait for each other in a circle;
- * a job that locks several persons may still meet one in a circle, and
- * PostgreSQL's deadlock detector then fails it, to be run again too.
+ * a job that locks several persons (a campaign's chunk, mail to several
+ * recipients) may still meet one in a circle, and PostgreSQL's deadlock
+ * detector then fails it, to be run again too.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,12 +38,15 @@ int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 {
 	struct pg_store *s = PG(tx->store);
 	*version = 0;
+	/* Waits only while no earlier job of the batch holds a lock. */
+	bool nowait = s->locked_by != 0 && s->locked_by != tx->job;
 	int rc = sql_select_key(&tx->reads,
-				s->locked ? q_guard_nowait : q_guard_wait,
-				person, NULL, sql_row_int, version);
+				nowait ? q_guard_nowait : q_guard_wait, person,
+				NULL, sql_row_int, version);
 	if (rc != STORE_OK)
 		return s->retry ? STORE_RETRY : rc;
-	s->locked = true;
+	if (s->locked_by == 0)
+		s->locked_by = tx->job;
 	if (notify) {
 		char id[24];
 		snprintf(id, sizeof(id), "%" PRIu64, person);
@@ -149,4 +154,82 @@ void pg_listen_stop(struct pg_store *s)
 	pthread_join(s->listener->thread, NULL);
 	free(s->listener);
 	s->listener = NULL;
+}
+
+/* ---- Lock-outs ---- */
+
+/* On a connection of their own (a request's pinned read session is read
+ * only), each one autocommitted statement. */
+static const char *const pg_throttle_sql[] = {
+	"SELECT greatest(locked_until - $2::bigint, 0) FROM throttles WHERE "
+	"key = $1",
+	/* The row made if missing, then counted: afresh when the window
+	 * passed and no lock-out holds (every SET reads the old row). */
+	"WITH n AS (INSERT INTO throttles(key, first_at, failures, "
+	"locked_until) VALUES ($1, $2::bigint, 0, 0) ON CONFLICT DO NOTHING) "
+	"SELECT 0",
+	"UPDATE throttles SET locked_until = greatest(locked_until, "
+	"$2::bigint) WHERE key = $1 RETURNING 0",
+	"DELETE FROM throttles WHERE key = $1 RETURNING 0",
+};
+static const char pg_throttle_count[] =
+	"UPDATE throttles SET first_at = CASE WHEN $2::bigint - first_at > "
+	"$3::bigint AND $2::bigint >= locked_until THEN $2::bigint ELSE "
+	"first_at END, failures = CASE WHEN $2::bigint - first_at > "
+	"$3::bigint AND $2::bigint >= locked_until THEN 1 ELSE failures + 1 "
+	"END, locked_until = CASE WHEN $2::bigint - first_at > $3::bigint AND "
+	"$2::bigint >= locked_until THEN 0 ELSE locked_until END WHERE key = "
+	"$1 RETURNING failures";
+
+/* Runs sql with the key and two integers; *out the first column of its
+ * row (0 with none). */
+static int pg_throttle_run(struct pg_conn *c, const char *sql, const char *key,
+			   int64_t a, int64_t b, int64_t *out)
+{
+	char na[24], nb[24];
+	snprintf(na, sizeof(na), "%" PRId64, a);
+	snprintf(nb, sizeof(nb), "%" PRId64, b);
+	const char *values[3] = { key, na, nb };
+	int n = strstr(sql, "$3") ? 3 : strstr(sql, "$2") ? 2 : 1;
+	PGresult *res =
+		PQexecParams(c->pg, sql, n, NULL, values, NULL, NULL, 0);
+	ExecStatusType rs = PQresultStatus(res);
+	int rc = STORE_OK;
+	*out = 0;
+	if (rs == PGRES_TUPLES_OK && PQntuples(res) > 0)
+		*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+		rc = STORE_FAULT;
+	if (rc != STORE_OK)
+		log_warn("store: lock-outs: %s", PQerrorMessage(c->pg));
+	PQclear(res);
+	return rc;
+}
+
+int pg_throttle(struct store *store, int op, const char *key, int64_t at,
+		int64_t window, int64_t *out)
+{
+	struct pg_store *s = PG(store);
+	int rc = STORE_FAULT;
+	if (op < 0 || op > 3)
+		return STORE_INVALID;
+	pthread_mutex_lock(&s->shared_lock);
+	if (s->shared.pg == NULL || PQstatus(s->shared.pg) != CONNECTION_OK) {
+		char err[256];
+		if (s->shared.pg)
+			pg_conn_close(&s->shared);
+		if (pg_conn_open(&s->shared, s->conninfo, err, sizeof(err)) !=
+		    STORE_OK) {
+			log_warn("store: lock-outs: %s", err);
+			goto out;
+		}
+	}
+	rc = pg_throttle_run(&s->shared, pg_throttle_sql[op], key, at, window,
+			     out);
+	if (rc == STORE_OK && op == 1)
+		rc = pg_throttle_run(&s->shared, pg_throttle_count, key, at,
+				     window, out);
+out:
+	pthread_mutex_unlock(&s->shared_lock);
+	return rc;
 }

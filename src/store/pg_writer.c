@@ -37,7 +37,7 @@ static int pg_writer_exec(struct store *s, const char *sql)
 
 static int pg_writer_begin(struct store *s)
 {
-	PG(s)->locked = false;
+	PG(s)->locked_by = 0;
 	PG(s)->retry = false;
 	struct pg_conn *c = pg_writer_conn(s);
 	return c ? pg_exec(c, "BEGIN") : STORE_FAULT;

@@ -68,8 +68,9 @@ int sql_campaign_get(struct store_rd *rd, uint64_t id,
  * scan, if the index could not serve it); PostgreSQL plans alike from the
  * partial index, and has no such words. */
 #define Q_CAMPAIGN_REFUSALS(indexed_by)                                        \
-	"SELECT reason, coalesce(refused_at, 0), count(*) FROM attempts "      \
-	indexed_by "WHERE campaign = ?1 AND campaign IS NOT NULL AND "         \
+	"SELECT reason, coalesce(refused_at, 0), count(*) FROM "               \
+	"attempts " indexed_by                                                 \
+	"WHERE campaign = ?1 AND campaign IS NOT NULL AND "                    \
 	"decision = 2 GROUP BY reason, refused_at"
 static const char q_campaign_refusals[] =
 	Q_CAMPAIGN_REFUSALS("INDEXED BY attempts_campaign_refusals ");
@@ -80,7 +81,8 @@ int sql_campaign_refusals(struct store_rd *rd, uint64_t campaign,
 {
 	struct sql_select q;
 	struct sql_stmt *st = sql_select(
-		&q, rd, SQL_PICK(rd, q_campaign_refusals, q_pg_campaign_refusals));
+		&q, rd,
+		SQL_PICK(rd, q_campaign_refusals, q_pg_campaign_refusals));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)campaign);
@@ -102,13 +104,15 @@ int sql_campaign_refusals(struct store_rd *rd, uint64_t campaign,
 				     "ORDER BY id LIMIT ?4"
 #define Q_RECIPIENTS_ACCEPTED(indexed_by)                                      \
 	SQL_BRAND_ATTEMPT indexed_by                                           \
-	"WHERE campaign = ?1 AND campaign IS NOT NULL AND id > ?3 AND "        \
-	"(decision <> 2 OR refused_at >= ?2) ORDER BY id LIMIT ?4"
+		"WHERE campaign = ?1 AND campaign IS NOT NULL AND id > ?3 "    \
+		"AND "                                                         \
+		"(decision <> 2 OR refused_at >= ?2) ORDER BY id LIMIT ?4"
 #define Q_RECIPIENTS_REFUSED(indexed_by)                                       \
-	SQL_BRAND_ATTEMPT indexed_by                                           \
-	"WHERE campaign = ?1 AND campaign IS NOT NULL AND decision = 2 AND "   \
-	"id > ?3 AND (refused_at IS NULL OR refused_at < ?2) ORDER BY id "     \
-	"LIMIT ?4"
+	SQL_BRAND_ATTEMPT indexed_by "WHERE campaign = ?1 AND campaign IS "    \
+				     "NOT NULL AND decision = 2 AND "          \
+				     "id > ?3 AND (refused_at IS NULL OR "     \
+				     "refused_at < ?2) ORDER BY id "           \
+				     "LIMIT ?4"
 static const char q_campaign_recipients_all[] =
 	Q_RECIPIENTS_ALL("INDEXED BY attempts_campaign ");
 static const char q_campaign_recipients_accepted[] =
@@ -124,15 +128,14 @@ int sql_campaign_recipients(struct store_rd *rd, uint64_t campaign, int state,
 			    store_brand_attempt_cb cb, void *arg)
 {
 	struct sql_select q;
-	struct sql_stmt *st =
-		sql_select(&q, rd,
-			   state == 0 ? SQL_PICK(rd, q_campaign_recipients_accepted,
-						 q_pg_recipients_accepted)
-			   : state == 1
-				   ? SQL_PICK(rd, q_campaign_recipients_refused,
-					      q_pg_recipients_refused)
-				   : SQL_PICK(rd, q_campaign_recipients_all,
-					      q_pg_recipients_all));
+	struct sql_stmt *st = sql_select(
+		&q, rd,
+		state == 0   ? SQL_PICK(rd, q_campaign_recipients_accepted,
+					q_pg_recipients_accepted)
+		: state == 1 ? SQL_PICK(rd, q_campaign_recipients_refused,
+					q_pg_recipients_refused)
+			     : SQL_PICK(rd, q_campaign_recipients_all,
+					q_pg_recipients_all));
 	if (st == NULL)
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)campaign);

@@ -108,4 +108,5 @@ const struct store_ops store_sqlite_ops = {
 	SQL_STORE_OPS.lock = sqlite_lock,
 	.person_guard = sqlite_person_guard,
 	.listen = NULL,
+	.throttle = NULL,
 };

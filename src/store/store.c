@@ -122,6 +122,42 @@ int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 	return rc;
 }
 
+bool store_shared(struct store *s)
+{
+	return s->ops->throttle != NULL;
+}
+
+int store_throttle_wait(struct store *s, const char *key, int64_t now,
+			int64_t *wait)
+{
+	*wait = 0;
+	return s->ops->throttle ? s->ops->throttle(s, 0, key, now, 0, wait)
+				: STORE_INVALID;
+}
+
+int store_throttle_fail(struct store *s, const char *key, int64_t now,
+			int64_t window, int64_t *failures)
+{
+	*failures = 0;
+	return s->ops->throttle
+		       ? s->ops->throttle(s, 1, key, now, window, failures)
+		       : STORE_INVALID;
+}
+
+int store_throttle_lock(struct store *s, const char *key, int64_t until)
+{
+	int64_t unused;
+	return s->ops->throttle ? s->ops->throttle(s, 2, key, until, 0, &unused)
+				: STORE_INVALID;
+}
+
+int store_throttle_reset(struct store *s, const char *key)
+{
+	int64_t unused;
+	return s->ops->throttle ? s->ops->throttle(s, 3, key, 0, 0, &unused)
+				: STORE_INVALID;
+}
+
 int store_listen(struct store *s, store_notify_fn fn, void *arg)
 {
 	return s->ops->listen ? s->ops->listen(s, fn, arg) : STORE_OK;

@@ -245,6 +245,23 @@ int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 typedef void (*store_notify_fn)(void *arg, uint64_t person);
 int store_listen(struct store *s, store_notify_fn fn, void *arg);
 
+/* Lock-outs (app/throttle.c) that several servers share: where they share
+ * the store (PostgreSQL) the counts are kept in it, by a keyed hash of
+ * their key (no handle or address is stored), so that guesses spread
+ * over the servers count as at one; a store one server writes (SQLite)
+ * answers STORE_INVALID to each, and the server counts in memory. Each
+ * is a statement of its own, outside the writer. wait: the seconds key
+ * is still locked out at `now` (0: it may try). fail: counts a failure,
+ * afresh once `window` seconds passed and no lock-out holds; *failures
+ * the count. lock: locked out until `until`. reset: forgotten. */
+bool store_shared(struct store *s); /* several servers may write it */
+int store_throttle_wait(struct store *s, const char *key, int64_t now,
+			int64_t *wait);
+int store_throttle_fail(struct store *s, const char *key, int64_t now,
+			int64_t window, int64_t *failures);
+int store_throttle_lock(struct store *s, const char *key, int64_t until);
+int store_throttle_reset(struct store *s, const char *key);
+
 /* Writer statistics since open (for /metrics and benchmarks). */
 struct store_writer_stats {
 	uint64_t batches;

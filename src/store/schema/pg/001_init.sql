@@ -31,6 +31,17 @@ CREATE TABLE persons (
 	gate_version  bigint NOT NULL DEFAULT 0
 );
 
+-- Lock-outs that several servers share (app/throttle.c; SQLite, written
+-- by one server, keeps them in memory): failed guesses per key, the key
+-- a keyed hash of handle, client address or brand (keys_tombstone), so
+-- none is stored as such.
+CREATE TABLE throttles (
+	key          text COLLATE "C" PRIMARY KEY,
+	first_at     bigint NOT NULL,   -- Unix seconds: the window's start
+	failures     bigint NOT NULL,
+	locked_until bigint NOT NULL    -- Unix seconds; 0: not locked out
+);
+
 -- Person credentials: bearer tokens for scripts and browser sessions.
 -- Only a hash of the secret is kept; the id part of a credential finds
 -- the row and the hashes are compared in constant time.
