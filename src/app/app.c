@@ -157,7 +157,7 @@ static enum keys_match app_keys_match(const struct keys *k,
 static int app_keys_check(struct app *a, const struct store_key_facts *f,
 			  char *err, size_t errlen)
 {
-	const char *dir = a->cfg.keys, *store = a->cfg.store, *unknown;
+	const char *dir = a->cfg.keys, *store = a->cfg.store_shown, *unknown;
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 
 	switch (app_keys_match(a->keys, f, &unknown)) {
@@ -227,7 +227,7 @@ static int app_keys_record(struct app *a, const struct store_key_facts *f,
 		return 0;
 	if (app_job_run(a, app_keys_record_job, NULL, true) != STORE_OK) {
 		snprintf(err, errlen, "cannot record the key ids in %s",
-			 a->cfg.store);
+			 a->cfg.store_shown);
 		return -1;
 	}
 	return 0;
@@ -246,7 +246,7 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		snprintf(err, errlen,
 			 "no keys in %s (for the store %s): give the --keys "
 			 "of this store, or, for a new store, run cmr init",
-			 cfg->keys, cfg->store);
+			 cfg->keys, cfg->store_shown);
 		return APP_FAULT;
 	}
 	/* keys.c says what is wrong with keys that exist. */
@@ -266,7 +266,8 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		}
 	}
 	if (store_key_facts(a->reads, &facts) != STORE_OK) {
-		snprintf(err, errlen, "cannot read the store %s", cfg->store);
+		snprintf(err, errlen, "cannot read the store %s",
+			 cfg->store_shown);
 		goto fail;
 	}
 	if (absent && (facts.has_data || facts.kek_id[0])) {
@@ -275,7 +276,7 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 			 "holds data%s%s: give this store's --keys (restore "
 			 "them from your backup); new keys could never read "
 			 "it, so none were made",
-			 cfg->keys, cfg->store,
+			 cfg->keys, cfg->store_shown,
 			 facts.kek_id[0] ? " under key-encryption key id " : "",
 			 facts.kek_id);
 		goto fail;
@@ -288,7 +289,7 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 	if (store_migrate(a->store, &a->migrations_applied,
 			  &a->schema_version) != STORE_OK) {
 		snprintf(err, errlen, "cannot migrate the store %s",
-			 cfg->store);
+			 cfg->store_shown);
 		goto fail;
 	}
 	if (a->keys && app_keys_record(a, &facts, err, errlen) != 0)
@@ -298,7 +299,7 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 	if (a->keys && sealed_upgrade(a, NULL) != APP_OK) {
 		snprintf(err, errlen,
 			 "cannot seal the messages of the store %s",
-			 cfg->store);
+			 cfg->store_shown);
 		goto fail;
 	}
 	a->zones = zones_new();
@@ -330,7 +331,7 @@ enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "the new key is in %s, but the store %s could not "
 			 "record its id (the next command will)",
-			 a->cfg.keys, a->cfg.store);
+			 a->cfg.keys, a->cfg.store_shown);
 		return APP_FAULT;
 	}
 	return APP_OK;

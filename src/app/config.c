@@ -38,6 +38,7 @@ enum config_kind {
 	offsetof(struct config, f), sizeof(((struct config *)0)->f)
 
 static void config_alias_domain_then(struct config *c);
+static void config_store_then(struct config *c);
 
 /* The option table: adding an option is adding a row (and its field in
  * struct config). Columns: the flag's name without "--"; its environment
@@ -57,7 +58,7 @@ static const struct config_option {
 	const char *help;
 } config_options[] = {
 	{ "store", "CMR_STORE", CONFIG_STORE_URL, CONFIG_FIELD(store), 0, 0,
-	  "sqlite:./var/cmr.db", NULL,
+	  "sqlite:./var/cmr.db", config_store_then,
 	  "URL of the store [sqlite:./var/cmr.db]" },
 	{ "keys", "CMR_KEYS", CONFIG_PATH, CONFIG_FIELD(keys), 0, 0,
 	  "./var/keys", NULL, "keys directory [./var/keys]" },
@@ -566,4 +567,47 @@ void config_usage(void *file, const char *names)
 			 o->kind != CONFIG_BOOL ? " V" : "");
 		fprintf(f, "  %-26s %s (%s)\n", flag, o->help, o->env);
 	}
+}
+
+/* Writes *** over [from, to) of out (a copy of the URL being shown). */
+static void config_url_mask(char *out, size_t size, size_t from, size_t to)
+{
+	char rest[1024];
+	snprintf(rest, sizeof(rest), "%s", out + to);
+	snprintf(out + from, size - from, "***%s", rest);
+}
+
+void config_url_shown(const char *url, char *out, size_t size)
+{
+	snprintf(out, size, "%s", url);
+	const char *scheme = strstr(out, "://");
+	if (scheme != NULL) {
+		size_t host = (size_t)(scheme - out) + 3;
+		size_t end = host + strcspn(out + host, "/?#");
+		/* The userinfo ends at the last '@' of the authority. */
+		size_t at = end;
+		while (at > host && out[at - 1] != '@')
+			at--;
+		if (at > host) {
+			const char *colon =
+				memchr(out + host, ':', at - 1 - host);
+			if (colon != NULL)
+				config_url_mask(out, size,
+						(size_t)(colon - out) + 1,
+						at - 1);
+		}
+	}
+	/* A password=… parameter (libpq takes one). */
+	for (char *p = strstr(out, "password="); p != NULL;
+	     p = strstr(p + 1, "password=")) {
+		size_t from = (size_t)(p - out) + 9;
+		size_t to = from + strcspn(out + from, "&# ");
+		if (to > from && strncmp(out + from, "***", 3) != 0)
+			config_url_mask(out, size, from, to);
+	}
+}
+
+static void config_store_then(struct config *c)
+{
+	config_url_shown(c->store, c->store_shown, sizeof(c->store_shown));
 }

@@ -30,10 +30,12 @@ struct config_addrs {
 };
 
 struct config {
-	char store[1024];		/* --store URL */
-	char keys[1024];		/* --keys DIR */
-	struct listen_addr http;	/* --http */
-	struct listen_addr lmtp;	/* --lmtp (TCP or unix:PATH or off) */
+	char store[1024];	 /* --store URL */
+	char store_shown[1024];	 /* … as logs and messages show it: a password
+				    in it written *** (config_url_shown) */
+	char keys[1024];	 /* --keys DIR */
+	struct listen_addr http; /* --http */
+	struct listen_addr lmtp; /* --lmtp (TCP or unix:PATH or off) */
 	struct listen_addr policy;	/* --policy */
 	struct listen_addr metrics;	/* --metrics */
 	unsigned lmtp_conns;		/* --lmtp-conns, 1..4096 */
@@ -67,6 +69,9 @@ bool config_addrs_has(const struct config_addrs *list, const char *addr);
 
 /* Fills c with the defaults. */
 void config_defaults(struct config *c);
+/* url with its password, if any (postgresql://user:PASSWORD@host/…, or a
+ * password=… parameter), written ***: what may be logged. */
+void config_url_shown(const char *url, char *out, size_t size);
 
 /* Sets option `name` (without the leading dashes, e.g. "hold-queue") from
  * a string value (NULL for a boolean flag). Returns 0, or -1 with a

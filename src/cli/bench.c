@@ -393,9 +393,12 @@ static int bench_world_open(const struct cli_args *args, bool lmtp,
 	struct config cfg = args->cfg;
 	/* SQLite: a file of its own. Another store (PostgreSQL) is the one
 	 * named, which must be empty: the bench fills it. */
-	if (strncmp(cfg.store, "sqlite:", 7) == 0)
+	if (strncmp(cfg.store, "sqlite:", 7) == 0) {
 		snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db",
 			 w->dir);
+		config_url_shown(cfg.store, cfg.store_shown,
+				 sizeof(cfg.store_shown));
+	}
 	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", w->dir);
 	if (lmtp) { /* what the bench's aliases and senders are */
 		snprintf(cfg.alias_domain, sizeof(cfg.alias_domain),
@@ -582,8 +585,11 @@ static int bench_http(const struct cli_args *args)
 		return CLI_FAIL;
 	}
 	struct config cfg = args->cfg;
-	if (strncmp(cfg.store, "sqlite:", 7) == 0) /* as bench_world_open */
+	if (strncmp(cfg.store, "sqlite:", 7) == 0) { /* as bench_world_open */
 		snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
+		config_url_shown(cfg.store, cfg.store_shown,
+				 sizeof(cfg.store_shown));
+	}
 	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
 	struct app a;
 	if (app_open(&a, &cfg, true, err, sizeof(err)) != APP_OK) {

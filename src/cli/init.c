@@ -31,7 +31,7 @@ int cli_init(int argc, char **argv)
 		return CLI_FAIL;
 	printf("keys:  %s (%s; signing key id %s)\n", args.cfg.keys,
 	       keys_created(a.keys) ? "created" : "existing", keys_id(a.keys));
-	printf("store: %s (migrated)\n", args.cfg.store);
+	printf("store: %s (migrated)\n", args.cfg.store_shown);
 	printf("Back up %s apart from the store: without it the personal "
 	       "values in the store cannot be read.\n",
 	       args.cfg.keys);

@@ -276,7 +276,7 @@ int cli_serve(int argc, char **argv)
 		app_close(&a);
 		return CLI_FAIL;
 	}
-	log_info("serve: ready (store %s)", cfg->store);
+	log_info("serve: ready (store %s)", cfg->store_shown);
 
 	int sig = 0;
 	sigwait(&set, &sig);

@@ -404,3 +404,37 @@ Test(config, listed_names_a_commands_settings)
 	cr_assert_not(config_listed("store keys", "stor"));
 	cr_assert_not(config_listed("", "store"));
 }
+
+static void shown(const char *url, const char *want)
+{
+	char out[1024];
+	config_url_shown(url, out, sizeof(out));
+	cr_expect_str_eq(out, want, "%s", url);
+}
+
+Test(config, a_store_url_is_shown_without_its_password)
+{
+	shown("sqlite:./var/cmr.db", "sqlite:./var/cmr.db");
+	shown("postgresql://cmr@db.internal/cmr",
+	      "postgresql://cmr@db.internal/cmr");
+	shown("postgresql://cmr:s3cr%40t@db.internal:5432/cmr",
+	      "postgresql://cmr:***@db.internal:5432/cmr");
+	shown("postgres://u:p@h", "postgres://u:***@h");
+	shown("postgresql://h/db?user=u&password=hunter2&sslmode=require",
+	      "postgresql://h/db?user=u&password=***&sslmode=require");
+	/* An '@' in the path is not a userinfo. */
+	shown("postgresql://h/db@x", "postgresql://h/db@x");
+}
+
+Test(config, the_store_setting_fills_what_is_shown)
+{
+	struct config c;
+	char err[256];
+	config_defaults(&c);
+	cr_expect_str_eq(c.store_shown, "sqlite:./var/cmr.db");
+	cr_assert_eq(config_set(&c, "store", "postgresql://a:b@h/d", false, err,
+				sizeof(err)),
+		     0, "%s", err);
+	cr_expect_str_eq(c.store, "postgresql://a:b@h/d");
+	cr_expect_str_eq(c.store_shown, "postgresql://a:***@h/d");
+}
