@@ -477,8 +477,14 @@ def test_three_nodes_never_over_admit(start_server, ctx, pg_cluster):
 # --- 2. Held messages released once ------------------------------------------
 
 def test_held_messages_are_released_once(start_server, ctx, pg_cluster):
-    trio = nodes(start_server, ctx, 3)
+    # All three export to one Maildir: a message released twice, or
+    # delivered by two nodes, would land there twice.
+    root = ctx.root / "maildir"
+    root.mkdir()
+    trio = nodes(start_server, ctx, 3, "--maildir-root", str(root))
     ana = trio[0].signup("ana")
+    assert ana.put("/v1/me/delivery", {"password": ana.password,
+                                       "maildir": True}).status == 200
     acme = trio[0].add_brand("Acme")
     # Two deliveries per 2 s, the rest held: each node's scheduler releases
     # what comes due, two at a time, until all are delivered.
@@ -497,11 +503,27 @@ def test_held_messages_are_released_once(start_server, ctx, pg_cluster):
 
     got = until(all_delivered, "held messages never all delivered", 30)
     assert sorted(m["id"] for m in got) == sorted(sent)
-    # Once each: one delivery per message, in the list, the person's
-    # ledger and at every node.
+    # Once each: one attempt per message, seen alike from every node, and
+    # one file per message in the Maildir.
     for node in trio:
         seen = via(ana, node).messages()
         assert Counter(m["id"] for m in seen) == Counter(sent)
+        assert all(m["decision"] == "deliver" for m in seen)
+
+    def maildir():
+        names = [f.name for sub in ("new", "cur")
+                 for f in (root / ana.id / sub).glob("*")]
+        return names if len(names) >= len(sent) else None
+
+    until(maildir, "not every message reached the Maildir", 20)
+    time.sleep(1)  # a second copy would come within the outbox's round
+    subjects = Counter()
+    for sub in ("new", "cur"):
+        for f in (root / ana.id / sub).glob("*"):
+            head = f.read_bytes().split(b"\r\n\r\n")[0].split(b"\n\n")[0]
+            m = re.search(rb"(?im)^subject: *(\S+)", head)
+            subjects[m.group(1).decode() if m else f.name] += 1
+    assert subjects == Counter(f"held{i}" for i in range(8)), subjects
 
 
 # --- 3. A node SIGKILLed under load ------------------------------------------
