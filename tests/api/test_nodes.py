@@ -890,11 +890,18 @@ def test_sqlite_and_postgresql_decide_alike(start_server, tmp_path,
     pg.root.mkdir()
     pg.pg_url = pg_cluster.new_database()
     results, servers = [], []
-    for c in (lite, pg):
-        c.serve_env = {"CMR_NOW_OFFSET": "3600"}
-        node = Node(lambda *x, c=c: start_server_for(c, x, servers), c, "X")
-        results.append(stream(node, c, seed=7))
-        node.stop()
+    try:
+        for c in (lite, pg):
+            c.serve_env = {"CMR_NOW_OFFSET": "3600"}
+            node = Node(lambda *x, c=c: start_server_for(c, x, servers), c,
+                        "X")
+            results.append(stream(node, c, seed=7))
+            node.stop()
+    finally:
+        for s in servers:
+            if s.proc.poll() is None:
+                s.proc.kill()
+                s.proc.wait()
     (out_l, seen_l, led_l), (out_p, seen_p, led_p) = results
     assert out_l == out_p
     assert seen_l == seen_p
