@@ -36,9 +36,10 @@ from test_policy import Policy
 
 DAY = 86400
 WAIT = 10  # seconds at most for something another node or a thread does
-TERMS = {"channels": {"email": {"allowed": True}}, "topics": ["orders", "offers"]}
-ASK_MAIL = {"value": "v", "channels": ["email"], "topics": ["orders", "offers"],
-            "fields": []}
+TERMS = {"channels": {"email": {"allowed": True}},
+         "topics": ["orders", "offers"]}
+ASK_MAIL = {"value": "v", "channels": ["email"],
+            "topics": ["orders", "offers"], "fields": []}
 GRANT_MAIL = {"channels": {"email": {"allowed": True}}}
 # What the brand hears (HTTP "reason", LMTP "550 5.7.1 <reason>") for a
 # reason the person sees.
@@ -146,7 +147,8 @@ def lmtp_send(port, sender, rcpts, subject, topic="offers"):
                 return replies
             domain = sender.split("@")[1]
             msg = (f"From: <{sender}>\r\nSubject: {subject}\r\n"
-                   f"Message-ID: <{subject}.{time.monotonic_ns()}@{domain}>\r\n"
+                   f"Message-ID: <{subject}.{time.monotonic_ns()}"
+                   f"@{domain}>\r\n"
                    f"CMR-Topic: {topic}\r\n\r\nA body.\r\n.\r\n")
             s.sendall(msg.encode())
             for i in accepted:
@@ -214,6 +216,54 @@ def run_threads(jobs, workers, fn):
         t.join(120)
     assert not errors, errors
     return results
+
+
+class Load:
+    """Senders, one thread per (node, door) of `doors`, each sending
+    `brand`'s messages to `rels` in turn (subjects PREFIX0, PREFIX1, …)
+    into `history` until stop(); `pause` seconds between two sends of a
+    thread. A thread whose node has exited slows down, not floods."""
+
+    def __init__(self, history, brand, rels, doors, prefix, pause=0.0):
+        self.history, self.brand, self.rels = history, brand, rels
+        self.prefix, self.pause = prefix, pause
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+        self.counter = iter(range(10**9))
+        self.threads = [threading.Thread(target=self._send, args=d)
+                        for d in doors]
+        for t in self.threads:
+            t.start()
+
+    def _send(self, node, door):
+        sender = f"news@{self.brand.name.lower()}.example"
+        while not self.stopping.is_set():
+            if node.server.proc.poll() is not None or self.pause:
+                time.sleep(self.pause or 0.05)
+            with self.lock:
+                i = next(self.counter)
+            rel, subject = self.rels[i % len(self.rels)], f"{self.prefix}{i}"
+            if door == "http":
+                self.history.send_http(via(self.brand, node), rel.id,
+                                       subject)
+            else:
+                self.history.send_lmtp(node.lmtp_port, sender, [rel],
+                                       subject)
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(60)
+
+
+def one_node(start_server, ctx, cluster):
+    """One node on a new database of `cluster`, with Ana, Acme and their
+    relationship."""
+    ctx.pg_url = cluster.new_database()
+    (a,) = nodes(start_server, ctx, 1)
+    ana = a.signup("ana")
+    acme = a.add_brand("Acme")
+    return a, ana, acme, connect(a, ana, acme, TERMS)
 
 
 # --- Acknowledged answers against what the store holds --------------------
@@ -385,14 +435,17 @@ def test_the_model_notices_over_and_under_admission():
     assert replay([m("d", "r2", "deliver", "ok"),
                    m("c", "r2", "refuse", "frequency_cap")], times, caps, 5)
     assert replay([m("d", "r2", "deliver", "ok"),
-                   m("c", "r2", "hold", "frequency_cap")], times, caps, 5) == []
+                   m("c", "r2", "hold", "frequency_cap")],
+                  times, caps, 5) == []
     assert replay([m("c", "r2", "deliver", "ok"),
-                   m("d", "r2", "hold", "frequency_cap")], times, caps, 5) == []
+                   m("d", "r2", "hold", "frequency_cap")],
+                  times, caps, 5) == []
 
 
 # --- 1. Three nodes, exact caps ---------------------------------------------
 
-def test_three_nodes_never_over_admit(start_server, ctx, pg_cluster):
+def test_three_nodes_never_over_admit(start_server, ctx,
+                                      pg_cluster):
     a, b, c = trio = nodes(start_server, ctx, 3)
     g_caps = {"ann": 7, "ben": 7, "cat": 50}
     persons = {h: trio[i].signup(h) for i, h in enumerate(g_caps)}
@@ -476,7 +529,8 @@ def test_three_nodes_never_over_admit(start_server, ctx, pg_cluster):
 
 # --- 2. Held messages released once ------------------------------------------
 
-def test_held_messages_are_released_once(start_server, ctx, pg_cluster):
+def test_held_messages_are_released_once(start_server, ctx,
+                                         pg_cluster):
     # All three export to one Maildir: a message released twice, or
     # delivered by two nodes, would land there twice.
     root = ctx.root / "maildir"
@@ -528,7 +582,8 @@ def test_held_messages_are_released_once(start_server, ctx, pg_cluster):
 
 # --- 3. A node SIGKILLed under load ------------------------------------------
 
-def test_a_killed_node_loses_nothing_it_acknowledged(start_server, ctx, pg_cluster):
+def test_a_killed_node_loses_nothing_it_acknowledged(start_server, ctx,
+                                                     pg_cluster):
     trio = nodes(start_server, ctx, 3)
     a, b, c = trio
     ana = a.signup("ana")
@@ -537,34 +592,14 @@ def test_a_killed_node_loses_nothing_it_acknowledged(start_server, ctx, pg_clust
     bob = b.signup("bob")
     rels.append(connect(b, bob, via(acme, b), TERMS))
     history = History()
-    stop = threading.Event()
-    counter = iter(range(10**6))
-    lock = threading.Lock()
-
-    def sender(node, door):
-        while not stop.is_set():
-            if node.server.proc.poll() is not None:
-                time.sleep(0.05)  # killed: a few more tries, not a flood
-            with lock:
-                i = next(counter)
-            rel = rels[i % 2]
-            subject = f"k{i}"
-            if door == "http":
-                history.send_http(via(acme, node), rel.id, subject)
-            else:
-                history.send_lmtp(node.lmtp_port, "news@acme.example",
-                                  [rel], subject)
-
-    threads = [threading.Thread(target=sender, args=(n, d))
-               for n in (a, b) for d in ("http", "lmtp")]
-    for t in threads:
-        t.start()
-    until(lambda: sum(1 for h in history.acked) >= 20, "no load", 20)
-    a.kill()
-    time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join(30)
+    load = Load(history, acme, rels,
+                [(n, d) for n in (a, b) for d in ("http", "lmtp")], "k")
+    try:
+        until(lambda: len(history.acked) >= 20, "no load", 20)
+        a.kill()
+        time.sleep(0.5)
+    finally:
+        load.stop()
     from_a = len(history.acked)
     print(f"\nkill: {from_a} acknowledged, not: {dict(history.unacked)}")
     by_rel, _ = stored(c, [via(ana, c), via(bob, c)])
@@ -573,7 +608,8 @@ def test_a_killed_node_loses_nothing_it_acknowledged(start_server, ctx, pg_clust
 
 # --- 4. Caches learn from another node ---------------------------------------
 
-def test_caches_follow_changes_made_on_another_node(start_server, ctx, pg_cluster):
+def test_caches_follow_changes_made_on_another_node(start_server, ctx,
+                                                    pg_cluster):
     a, b = nodes(start_server, ctx, 2)
     acme = a.add_brand("Acme")
 
@@ -613,10 +649,11 @@ def test_caches_follow_changes_made_on_another_node(start_server, ctx, pg_cluste
     assert r.status in (200, 204), r
     # An erased person's relationships are ended; mail to the alias gets
     # the uniform reply, as for an unknown one.
-    after(rel, "relationship_ended", f"550 5.1.1 <{rel.alias}>: recipient not accepted")
+    after(rel, "relationship_ended",
+          f"550 5.1.1 <{rel.alias}>: recipient not accepted")
 
 
-# --- 5. PostgreSQL restarted under load ---------------------------------------
+# --- 5. PostgreSQL restarted under load ---------------------------------
 
 @pytest.fixture
 def own_cluster(pg_cluster):
@@ -633,25 +670,9 @@ def test_a_restart_of_postgresql_loses_nothing(start_server, ctx,
     acme = a.add_brand("Acme")
     rel = connect(a, ana, acme, TERMS)
     history = History()
-    stop = threading.Event()
-    counter = iter(range(10**6))
-    lock = threading.Lock()
-
-    def sender(node, door):
-        while not stop.is_set():
-            with lock:
-                subject = f"r{next(counter)}"
-            if door == "http":
-                history.send_http(via(acme, node), rel.id, subject)
-            else:
-                history.send_lmtp(node.lmtp_port, "news@acme.example",
-                                  [rel], subject)
-            time.sleep(0.01)
-
-    threads = [threading.Thread(target=sender, args=(n, d))
-               for n in (a, b) for d in ("http", "lmtp")]
-    for t in threads:
-        t.start()
+    load = Load(history, acme, [rel],
+                [(n, d) for n in (a, b) for d in ("http", "lmtp")], "r",
+                pause=0.01)
     try:
         until(lambda: len(history.acked) >= 10, "no load", 20)
         own_cluster.script("stop", own_cluster.dir)
@@ -668,9 +689,7 @@ def test_a_restart_of_postgresql_loses_nothing(start_server, ctx,
         until(lambda: len(history.acked) >= down + 20,
               f"never recovered: {dict(history.unacked)}", 30)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
+        load.stop()
     for node in (a, b):
         r = http_send(via(acme, node), rel.id, f"after-{node.name}")
         assert r.status == 201, r
@@ -693,11 +712,7 @@ def test_a_restart_of_postgresql_loses_nothing(start_server, ctx,
     "the brand's mistake"))
 def test_while_postgresql_is_down_http_answers_503(start_server, ctx,
                                                   own_cluster):
-    ctx.pg_url = own_cluster.new_database()
-    (a,) = nodes(start_server, ctx, 1)
-    ana = a.signup("ana")
-    acme = a.add_brand("Acme")
-    rel = connect(a, ana, acme, TERMS)
+    a, ana, acme, rel = one_node(start_server, ctx, own_cluster)
     assert http_send(acme, rel.id, "before").status == 201
     own_cluster.script("stop", own_cluster.dir)
     try:
@@ -722,35 +737,16 @@ def test_while_postgresql_is_down_http_answers_503(start_server, ctx,
     "(a fault of ours should be 451, nothing recorded)"))
 def test_a_restart_of_postgresql_makes_no_false_leak(start_server, ctx,
                                                     own_cluster):
-    ctx.pg_url = own_cluster.new_database()
-    (a,) = nodes(start_server, ctx, 1)
-    ana = a.signup("ana")
-    acme = a.add_brand("Acme")
-    rel = connect(a, ana, acme, TERMS)
+    a, ana, acme, rel = one_node(start_server, ctx, own_cluster)
     history = History()
-    stop = threading.Event()
-    counter = iter(range(10**6))
-    lock = threading.Lock()
-
-    def sender():
-        while not stop.is_set():
-            with lock:
-                subject = f"l{next(counter)}"
-            history.send_lmtp(a.lmtp_port, "news@acme.example", [rel],
-                              subject)
-
-    threads = [threading.Thread(target=sender) for _ in range(6)]
-    for t in threads:
-        t.start()
+    load = Load(history, acme, [rel], [(a, "lmtp")] * 6, "l")
     try:
         for _ in range(3):
             time.sleep(0.3)
             own_cluster.script("restart", own_cluster.dir)
         time.sleep(0.3)
     finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
+        load.stop()
     print(f"\nno false leak: {len(history.acked)} acknowledged, not: "
           f"{dict(history.unacked)}")
     leaks = [m for m in ana.messages() if m["reason"] == "sender_not_brand"]
@@ -760,7 +756,8 @@ def test_a_restart_of_postgresql_makes_no_false_leak(start_server, ctx,
 
 # --- 6. Idempotency keys, sessions, connect codes on any node ----------------
 
-def test_keys_sessions_and_codes_work_on_any_node(start_server, ctx, pg_cluster):
+def test_keys_sessions_and_codes_work_on_any_node(start_server, ctx,
+                                                  pg_cluster):
     a, b, c = nodes(start_server, ctx, 3)
     ana = a.signup("ana")
     acme = a.add_brand("Acme")
@@ -797,7 +794,7 @@ def test_keys_sessions_and_codes_work_on_any_node(start_server, ctx, pg_cluster)
     assert len(via(bob, c).all("/v1/me/proposals")) == 1
 
 
-# --- 7. The same stream on SQLite and on PostgreSQL ----------------------------
+# --- 7. The same stream on SQLite and on PostgreSQL ---------------------
 
 class SqliteCtx(Ctx):
     """An installation on SQLite, also when the suite runs on PostgreSQL."""
