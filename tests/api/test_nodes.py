@@ -502,6 +502,14 @@ def test_three_nodes_never_over_admit(start_server, ctx,
           f"not acknowledged: {dict(history.unacked)}")
     assert sum(history.unacked.values()) <= offered // 10, history.unacked
 
+    # How much the requests to one person overlapped (a figure to read,
+    # not a check: the history below holds whatever the overlap was).
+    person_of = {rel.id: h for (h, _), rel in rels.items()}
+    spans = sorted((t, person_of[r]) for (r, _), t in history.times.items())
+    overlaps = sum(1 for i, ((s1, e1), p1) in enumerate(spans)
+                   for (s2, _), p2 in spans[i + 1:] if s2 < e1 and p1 == p2)
+    print(f"nodes: {overlaps} pairs of requests to one person overlapped")
+
     # The history check, read back through a node the person did not use.
     by_rel, by_person = stored(c, persons.values())
     check_acked_stored(history, by_rel)
