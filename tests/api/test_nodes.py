@@ -891,8 +891,10 @@ def stream(node, ctx, seed):
     return out, seen, ledgers
 
 
-def test_sqlite_and_postgresql_decide_alike(start_server, tmp_path,
-                                            pg_cluster):
+# Two seeds whose streams reach both cap reasons, and holds (1) or a
+# muted relationship's Later (7).
+@pytest.mark.parametrize("seed", [1, 7])
+def test_sqlite_and_postgresql_decide_alike(tmp_path, pg_cluster, seed):
     lite = SqliteCtx(tmp_path / "lite")
     lite.root.mkdir()
     pg = Ctx(tmp_path / "pg")
@@ -904,7 +906,7 @@ def test_sqlite_and_postgresql_decide_alike(start_server, tmp_path,
             c.serve_env = {"CMR_NOW_OFFSET": "3600"}
             node = Node(lambda *x, c=c: start_server_for(c, x, servers), c,
                         "X")
-            results.append(stream(node, c, seed=7))
+            results.append(stream(node, c, seed))
             node.stop()
     finally:
         for s in servers:
@@ -919,6 +921,9 @@ def test_sqlite_and_postgresql_decide_alike(start_server, tmp_path,
           Counter((m[2], m[3]) for m in seen_p))
     assert any(s[2] == "deliver" for s in seen_p)
     assert any(s[3] == "frequency_cap" for s in seen_p), seen_p
+    assert any(s[3] == "global_frequency_cap" for s in seen_p), seen_p
+    assert any(s[4] == "later" for s in seen_p) or any(
+        s[2] == "hold" for s in seen_p), seen_p
     for c in (lite, pg):
         c.ok("ledger", "verify")
     for s in servers:
