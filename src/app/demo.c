@@ -230,8 +230,13 @@ static int demo_mail_one(struct app *a, const char *tmpl, const char *alias,
 				"the demo's mail does not parse");
 	char domain[254], org[DOMAIN_MAX];
 	bool enveloped = mailmsg_domain(sender, domain, sizeof(domain));
-	uint64_t from = intake_brand_of(a, m.from_domain, NULL);
-	if (!enveloped || intake_brand_of(a, domain, NULL) != from)
+	uint64_t from = 0, envelope = 0;
+	if (intake_brand_of(a, m.from_domain, NULL, &from) != APP_OK ||
+	    (enveloped &&
+	     intake_brand_of(a, domain, NULL, &envelope) != APP_OK))
+		return app_fail(err, APP_FAULT, NULL,
+				"the store could not be read");
+	if (!enveloped || envelope != from)
 		from = 0;
 	if (m.from_domain[0] == '\0' ||
 	    !domain_org(m.from_domain, org, sizeof(org)))

@@ -227,14 +227,16 @@ enum app_status intake_deliver(struct app *a, const struct intake_message *m,
 	return APP_FAULT;
 }
 
-uint64_t intake_brand_of(struct app *a, const char *domain,
-			 const char *org_domain)
+enum app_status intake_brand_of(struct app *a, const char *domain,
+				const char *org_domain, uint64_t *brand)
 {
-	uint64_t owner;
-	if (store_brand_by_domain(a->reads, domain, &owner) == STORE_OK)
-		return owner;
-	if (org_domain && org_domain[0] &&
-	    store_brand_by_domain(a->reads, org_domain, &owner) == STORE_OK)
-		return owner;
-	return 0;
+	*brand = 0;
+	int rc = store_brand_by_domain(a->reads, domain, brand);
+	if (rc == STORE_NOT_FOUND && org_domain && org_domain[0])
+		rc = store_brand_by_domain(a->reads, org_domain, brand);
+	if (rc == STORE_NOT_FOUND) {
+		*brand = 0;
+		return APP_OK;
+	}
+	return rc == STORE_OK ? APP_OK : APP_FAULT;
 }

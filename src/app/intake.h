@@ -79,8 +79,10 @@ enum app_status intake_deliver(struct app *a, const struct intake_message *m,
 			       struct intake_result *out);
 
 /* The brand that owns `domain`, or else `org_domain` (its organizational
- * domain, or NULL): its key, or 0 for none. */
-uint64_t intake_brand_of(struct app *a, const char *domain,
-			 const char *org_domain);
+ * domain, or NULL): APP_OK and its key in *brand, 0 for none; APP_FAULT
+ * when the store could not say (the mail is then to be tried again, never
+ * taken for a stranger's). */
+enum app_status intake_brand_of(struct app *a, const char *domain,
+				const char *org_domain, uint64_t *brand);
 
 #endif

@@ -50,6 +50,15 @@ static bool auth_forbidden(struct http_request *r, const char *why)
 	return false;
 }
 
+/* A credential the store could not check (it cannot be read just now):
+ * ours to fix, never the caller's mistake. */
+static bool auth_unavailable(struct http_request *r)
+{
+	http_header(r, "Retry-After", "5");
+	http_problem(r, 503, NULL, "the store cannot be read; try again");
+	return false;
+}
+
 static bool auth_is_write(const struct http_request *r)
 {
 	return strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0;
@@ -162,7 +171,11 @@ bool auth_check(struct http_request *r)
 			cred++;
 		uint64_t id;
 		if (strncmp(cred, "cmrk_", 5) == 0) {
-			if (brand_authenticate(r->app, cred, &id) != APP_OK)
+			enum app_status st =
+				brand_authenticate(r->app, cred, &id);
+			if (st == APP_FAULT)
+				return auth_unavailable(r);
+			if (st != APP_OK)
 				return auth_unauthorized(
 					r, "the API key is not valid");
 			if (who != WHO_BRAND)
@@ -174,8 +187,12 @@ bool auth_check(struct http_request *r)
 		}
 		if (session_looks_like(cred, SESSION_TOKEN)) {
 			enum session_scope scope;
-			if (session_check(r->app, cred, SESSION_TOKEN, &id,
-					  &r->credential, &scope) != APP_OK)
+			enum app_status st =
+				session_check(r->app, cred, SESSION_TOKEN, &id,
+					      &r->credential, &scope);
+			if (st == APP_FAULT)
+				return auth_unavailable(r);
+			if (st != APP_OK)
 				return auth_unauthorized(
 					r, "the token is not valid (expired "
 					   "or revoked?)");
@@ -198,8 +215,12 @@ bool auth_check(struct http_request *r)
 	const char *cookie = auth_cookie(r);
 	if (cookie) {
 		uint64_t id;
-		if (session_check(r->app, cookie, SESSION_COOKIE, &id,
-				  &r->credential, NULL) != APP_OK)
+		enum app_status st =
+			session_check(r->app, cookie, SESSION_COOKIE, &id,
+				      &r->credential, NULL);
+		if (st == APP_FAULT)
+			return auth_unavailable(r);
+		if (st != APP_OK)
 			return auth_unauthorized(r, "the session has ended; "
 						    "log in again");
 		if (who != WHO_PERSON)

@@ -195,12 +195,15 @@ static void proceed_rcpt(struct lmtp_session *s, const char *arg)
 }
 
 /* What one recipient became. */
-/* The brand whose domain (or organizational domain) `domain` is; 0. */
-static uint64_t lmtp_brand_of(struct app *a, const char *domain)
+/* The brand whose domain (or organizational domain) `domain` is, in
+ * *brand (0: none); false when the store could not say. */
+static bool lmtp_brand_of(struct app *a, const char *domain, uint64_t *brand)
 {
 	char org[DOMAIN_MAX];
-	return intake_brand_of(
-		a, domain, domain_org(domain, org, sizeof(org)) ? org : NULL);
+	return intake_brand_of(a, domain,
+			       domain_org(domain, org, sizeof(org)) ? org
+								    : NULL,
+			       brand) == APP_OK;
 }
 
 /* Who sent the message, as row 2 judges it: whether the evidence holds
@@ -213,8 +216,10 @@ static uint64_t lmtp_brand_of(struct app *a, const char *domain)
  * the same organizational domain, and nothing is verified. Which
  * relationship the sender may write to (a brand's, or a person-made one
  * naming that domain) is app/intake.c's to say. Worked out once per
- * message, on the session's thread, not on the writer. */
-static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
+ * message, on the session's thread, not on the writer. False when the
+ * store could not say whose a domain is (the message is then refused for
+ * now, 451, never taken for a stranger's). */
+static bool lmtp_sender_of(struct app *a, const char *sender, const char *data,
 			   const struct mailmsg *m, struct intake_message *out,
 			   char org[DOMAIN_MAX])
 {
@@ -228,29 +233,34 @@ static void lmtp_sender_of(struct app *a, const char *sender, const char *data,
 	    !domain_org(m->from_domain, org, DOMAIN_MAX))
 		org[0] = '\0';
 	if (m->from_domain[0] == '\0')
-		return;
+		return true;
 	if (a->cfg.auth_id[0]) {
 		struct authres ar;
 		if (!authres_find(data, m->header_len, a->cfg.auth_id, &ar) ||
 		    !authres_vouches(&ar, m->from_domain))
-			return;
+			return true;
 		out->from_ok = true;
-		out->from_brand = lmtp_brand_of(a, m->from_domain);
+		if (!lmtp_brand_of(a, m->from_domain, &out->from_brand))
+			return false;
 		/* An aligned DKIM signature, not DMARC alone (which may rest
 		 * on SPF): only it covers headers such as List-Unsubscribe
 		 * (RFC 8058 §4). */
 		ar.dmarc_pass = false;
 		out->dkim = authres_vouches(&ar, m->from_domain);
-		return;
+		return true;
 	}
 	char domain[254];
 	if (!mailmsg_domain(sender, domain, sizeof(domain)))
-		return;
-	uint64_t from = lmtp_brand_of(a, m->from_domain);
-	if (from != 0 && lmtp_brand_of(a, domain) == from)
+		return true;
+	uint64_t from, envelope = 0;
+	if (!lmtp_brand_of(a, m->from_domain, &from) ||
+	    (from != 0 && !lmtp_brand_of(a, domain, &envelope)))
+		return false;
+	if (from != 0 && envelope == from)
 		out->from_brand = from;
 	out->from_ok = strcmp(domain, m->from_domain) == 0 ||
 		       domain_same_org(domain, m->from_domain);
+	return true;
 }
 
 /* The person a bounce address names: "cmr-bounces+per_…@domain". */
@@ -428,13 +438,16 @@ static void proceed_data(struct lmtp_session *s, const char *arg)
 		.dedup = has_dedup ? dedup : NULL,
 	};
 	char from_org[DOMAIN_MAX];
-	lmtp_sender_of(s->app, s->sender, data, &m, &im, from_org);
+	bool known = lmtp_sender_of(s->app, s->sender, data, &m, &im, from_org);
 	struct intake_result decided[LMTP_RCPT_MAX];
-	if (n > 0)
+	if (!known) /* every recipient tried again later (451) */
+		for (int i = 0; i < s->n_rcpt; i++)
+			out[i] = (struct intake_result){ INTAKE_FAULT, 0 };
+	else if (n > 0)
 		intake_deliver(s->app, &im, decided);
-	for (int i = 0; i < n; i++)
+	for (int i = 0; known && i < n; i++)
 		out[at[i]] = decided[i];
-	for (int i = 0; i < s->n_rcpt; i++) {
+	for (int i = 0; known && i < s->n_rcpt; i++) {
 		if (!reply[i])
 			continue;
 		struct reply_in in = { .rcpt = s->rcpts[i].alias,

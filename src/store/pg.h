@@ -44,6 +44,7 @@ struct pg_stmt {
 	PGresult *res;		      /* once stepped */
 	int row, rows;		      /* the current row, and how many */
 	int64_t changes;	      /* rows a write changed */
+	bool renewed;		      /* stepped again on a renewed conn */
 };
 
 struct pg_slot {
@@ -84,6 +85,9 @@ struct pg_store {
 /* Opens c on conninfo: STORE_FAULT with a reason in err. */
 int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
 		 size_t errlen);
+/* Opens c again in place after the server dropped it: STORE_OK, or
+ * STORE_FAULT (still lost). */
+int pg_conn_renew(struct pg_conn *c);
 /* Forgets c's statements and closes it. */
 void pg_conn_close(struct pg_conn *c);
 /* Runs sql (no parameters, no cache) on c: STORE_OK, or the status of

@@ -255,6 +255,21 @@ static struct pg_stmt *pg_slot(struct pg_conn *c, const char *sql)
 	return s;
 }
 
+/* Opens a reader's lost connection again, in place: its statements are
+ * prepared anew at their next use. */
+int pg_conn_renew(struct pg_conn *c)
+{
+	if (PQstatus(c->pg) == CONNECTION_OK)
+		return STORE_OK;
+	PQreset(c->pg);
+	for (int i = 0; i < c->n; i++)
+		c->slots[i].stmt.prepared = false;
+	if (PQstatus(c->pg) != CONNECTION_OK)
+		return STORE_FAULT;
+	log_info("store: a reader connected again");
+	return pg_exec(c, "SET client_min_messages = warning");
+}
+
 /* ---- Readers and read sessions ---- */
 
 static __thread struct {
@@ -360,6 +375,9 @@ static struct sql_stmt *pg_sql_stmt(struct store_rd *rd, const char *sql)
 static int pg_sql_step(struct sql_stmt *st)
 {
 	struct pg_stmt *s = PS(st);
+	if (s->res == NULL && st->rd->tx == NULL &&
+	    PQstatus(s->conn->pg) != CONNECTION_OK)
+		pg_conn_renew(s->conn);
 	if (s->res == NULL) {
 		int rc;
 		if (!s->prepared && (rc = pg_prepare(s)) != STORE_OK) {
@@ -380,6 +398,20 @@ static int pg_sql_step(struct sql_stmt *st)
 		s->res = PQexecPrepared(s->conn->pg, name, s->nparams,
 					s->values, s->lengths, s->formats, 1);
 		ExecStatusType rs = PQresultStatus(s->res);
+		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK &&
+		    st->rd->tx == NULL && !s->renewed &&
+		    PQstatus(s->conn->pg) != CONNECTION_OK &&
+		    pg_conn_renew(s->conn) == STORE_OK) {
+			/* A reader's connection the server dropped (it
+			 * restarted): the read is made once more on a new
+			 * one, with the same binds. */
+			PQclear(s->res);
+			s->res = NULL;
+			s->renewed = true;
+			rc = pg_sql_step(st);
+			s->renewed = false;
+			return rc;
+		}
 		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK) {
 			rc = pg_status(s->res);
 			if (st->rd->tx && pg_retryable(s->res)) {

@@ -40,7 +40,15 @@ static int pg_writer_begin(struct store *s)
 	PG(s)->locked_by = 0;
 	PG(s)->retry = false;
 	struct pg_conn *c = pg_writer_conn(s);
-	return c ? pg_exec(c, "BEGIN") : STORE_FAULT;
+	if (c == NULL)
+		return STORE_FAULT;
+	int rc = pg_exec(c, "BEGIN");
+	/* A connection the server dropped (it restarted) is known only
+	 * once used: opened again, once, before the batch fails. */
+	if (rc != STORE_OK && PQstatus(c->pg) != CONNECTION_OK &&
+	    (c = pg_writer_conn(s)) != NULL)
+		rc = pg_exec(c, "BEGIN");
+	return rc;
 }
 
 static int pg_writer_savepoint(struct store *s)

@@ -13,9 +13,9 @@ policy door.
 - what a node caches (the gate state, the policy door's passes) follows a
   change made on another node;
 - PostgreSQL stopped and started under load: no 201/250 meanwhile (451
-  over LMTP; over HTTP 503 is expected and 401 is what comes: an xfail),
+  over LMTP and 503 over HTTP, a credential that cannot be checked too),
   nothing acknowledged lost, the nodes recover by themselves; and a
-  restart must not make the brand's mail a leak (an xfail);
+  restart does not make the brand's mail a leak (451, nothing recorded);
 - idempotency keys, sessions and connect codes work from any node;
 - a differential run: one random stream of operations on SQLite and on
   PostgreSQL gives the same decisions, messages and verified ledgers.
@@ -690,7 +690,7 @@ def test_a_restart_of_postgresql_loses_nothing(start_server, ctx,
         own_cluster.script("stop", own_cluster.dir)
         down = len(history.acked)
         # While it is down, the nodes say so: 451 over LMTP, and over
-        # HTTP no 201 (503 expected; 401 seen: see the xfail below).
+        # HTTP no 201 (503).
         until(lambda: history.unacked["lmtp 451"] >= 2 and sum(
             n for k, n in history.unacked.items()
             if k.startswith("http 4") or k.startswith("http 5")) >= 2,
@@ -714,14 +714,6 @@ def test_a_restart_of_postgresql_loses_nothing(start_server, ctx,
                                      for m in by_rel[rel.id]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "while PostgreSQL is down, POST /v1/messages with a valid brand key is "
-    "answered 401, not 503: the brand's key cannot be read (serve log: "
-    "'warn store: a statement failed: server closed the connection "
-    "unexpectedly' / 'warn store: the statement: SELECT key_hash FROM "
-    "brands WHERE id = ?' / 'warn store: reader: cannot connect to "
-    "PostgreSQL: … Connection refused'), so a fault of ours reads as "
-    "the brand's mistake"))
 def test_while_postgresql_is_down_http_answers_503(start_server, ctx,
                                                   own_cluster):
     a, ana, acme, rel = one_node(start_server, ctx, own_cluster)
@@ -738,15 +730,6 @@ def test_while_postgresql_is_down_http_answers_503(start_server, ctx,
     assert statuses == {503}, statuses
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a restart of PostgreSQL under LMTP load turns some of the brand's own "
-    "mail into leaks: answered '550 5.1.1 <alias>: recipient not "
-    "accepted' and stored as refused sender_not_brand (the person is "
-    "shown a leak that never was); serve log at that moment: 'warn "
-    "store: prepare failed: server closed the connection unexpectedly' / "
-    "'warn store: the statement: SELECT brand FROM brand_domains WHERE "
-    "domain = ?': the sender's brand lookup failing reads as 'no brand' "
-    "(a fault of ours should be 451, nothing recorded)"))
 def test_a_restart_of_postgresql_makes_no_false_leak(start_server, ctx,
                                                     own_cluster):
     a, ana, acme, rel = one_node(start_server, ctx, own_cluster)
