@@ -602,7 +602,8 @@ static int bench_http(const struct cli_args *args)
 	const char *domains[] = { "bench.example" };
 	struct accepted acc = { 0 };
 	int kind;
-	int rc = person_add(&a, "bench", "bench password 1", &person, &aerr);
+	int rc = person_add(&a, "bench", "quiet harbor lantern 42", &person,
+			    &aerr);
 	json_t *profile = json_pack("{s:s,s:s}", "name", "Bench Person",
 				    "email", "bench@example.org");
 	if (rc == APP_OK)

@@ -277,10 +277,29 @@ static __thread struct {
 	struct pg_conn *c;
 } pg_pinned;
 
+static struct pg_conn *pg_reader_take(struct pg_store *s);
+
+/* A read session's connection is taken, and its transaction begun, at
+ * its first read (a request that reads nothing, /healthz, pays for
+ * none). */
 static struct pg_conn *pg_reader(struct pg_store *s)
 {
-	if (pg_pinned.s == s)
-		return pg_pinned.c;
+	if (pg_pinned.s != s)
+		return pg_reader_take(s);
+	if (pg_pinned.c == NULL) {
+		struct pg_conn *c = pg_reader_take(s);
+		if (c == NULL)
+			return NULL;
+		if (pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ "
+			       "ONLY") != STORE_OK)
+			return c; /* reads go on without one snapshot */
+		pg_pinned.c = c;
+	}
+	return pg_pinned.c;
+}
+
+static struct pg_conn *pg_reader_take(struct pg_store *s)
+{
 	pthread_mutex_lock(&s->pool_lock);
 	struct pg_conn *c = s->pool;
 	if (c)
@@ -320,19 +339,10 @@ static void pg_reader_put(struct pg_store *s, struct pg_conn *c)
 
 void pg_read_begin(struct store *store)
 {
-	struct pg_store *s = PG(store);
 	if (pg_pinned.s != NULL)
 		return; /* sessions do not nest */
-	struct pg_conn *c = pg_reader(s);
-	if (c == NULL)
-		return; /* reads then take connections one by one */
-	if (pg_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") !=
-	    STORE_OK) {
-		pg_reader_put(s, c);
-		return;
-	}
-	pg_pinned.s = s;
-	pg_pinned.c = c;
+	pg_pinned.s = PG(store);
+	pg_pinned.c = NULL; /* taken at the first read (pg_reader) */
 }
 
 void pg_read_end(struct store *store)
@@ -343,6 +353,8 @@ void pg_read_end(struct store *store)
 	struct pg_conn *c = pg_pinned.c;
 	pg_pinned.s = NULL;
 	pg_pinned.c = NULL;
+	if (c == NULL)
+		return; /* nothing was read */
 	if (pg_exec(c, "COMMIT") != STORE_OK)
 		pg_exec(c, "ROLLBACK");
 	pg_reader_put(s, c);
