@@ -843,6 +843,7 @@ static int bench_lmtp(const struct cli_args *args)
 			delivered += clients[i].delivered;
 	}
 	lmtp_stop(srv);
+	const char *store = bench_store_name(w.a.cfg.store); /* before close */
 	bench_world_close(&w);
 	free(message);
 	free(clients);
@@ -859,8 +860,7 @@ static int bench_lmtp(const struct cli_args *args)
 			      "lmtp", "value", (double)n / secs, "unit",
 			      "messages/s", "messages", (json_int_t)n,
 			      "sessions", (json_int_t)sessions, "size",
-			      (json_int_t)size, "seconds", secs, "store",
-			      bench_store_name(w.a.cfg.store));
+			      (json_int_t)size, "seconds", secs, "store", store);
 	cli_print_json(o);
 	json_decref(o);
 	return CLI_OK;
