@@ -8,8 +8,9 @@ sees no CMR_* variable from the caller's environment unless a test sets one.
 
 The store is SQLite (a file in that directory), or with
 CMR_TEST_STORE=postgresql a fresh database per installation on a cluster the
-session starts (scripts/pg-cluster); tests that read or change SQLite's
-files are then skipped (sqlite_only).
+session starts (scripts/pg-cluster). Tests read and edit the store through
+Ctx.sql() on either backend; only tests of SQLite's own files (their modes,
+the WAL, the lock file) are skipped there (sqlite_only).
 """
 import email.message
 import itertools
@@ -26,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import namedtuple
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -158,6 +160,57 @@ class PgCluster:
         self.script("createdb", self.dir, str(self.port), name)
         return self.url(name)
 
+    def superuser(self):
+        """A psycopg2 connection to the database postgres as the cluster's
+        superuser, in autocommit (CREATE/DROP DATABASE, CHECKPOINT)."""
+        import psycopg2
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port,
+                                user="postgres", dbname="postgres")
+        conn.autocommit = True
+        return conn
+
+    def copy_database(self, url):
+        """The URL of a new database made from the one at `url` (CREATE
+        DATABASE … TEMPLATE: nothing may be connected to it meanwhile)."""
+        src = url.rsplit("/", 1)[1]
+        name = f"cmr_t{next(self.databases)}"
+        with closing(self.superuser()) as conn:
+            for attempt in range(50):
+                try:
+                    conn.cursor().execute(
+                        f"CREATE DATABASE {name} TEMPLATE {src} OWNER cmr")
+                    return self.url(name)
+                except Exception as e:
+                    # A client that just left may still hold its backend
+                    # for a moment ("being accessed by other users").
+                    if "being accessed" not in str(e) or attempt == 49:
+                        raise
+                    time.sleep(0.1)
+
+    def drop_database(self, url):
+        """Drops the database at `url` (a test's, once it is done), so
+        that the cluster's files stay small to search (store_bytes)."""
+        name = url.rsplit("/", 1)[1]
+        with closing(self.superuser()) as conn:
+            conn.cursor().execute(
+                f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def data_bytes(self):
+        """Every file of the cluster's data directory, pg_wal included,
+        as bytes, after a CHECKPOINT (so that what the server holds in
+        memory is on disk too). Read as root: the directory is the
+        postgres user's."""
+        with closing(self.superuser()) as conn:
+            conn.cursor().execute("CHECKPOINT")
+        out = []
+        for path in sorted(Path(self.dir).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                try:
+                    out.append(path.read_bytes())
+                except FileNotFoundError:  # removed meanwhile (a temp file)
+                    pass
+        return b"".join(out)
+
     def stop(self):
         self.script("stop", self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -193,6 +246,59 @@ def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMR_")}
     env.update(extra or {})
     return env
+
+
+class Sql:
+    """A DB-API connection to a test's store, sqlite3 or psycopg2, in
+    autocommit. Tests write their SQL once, with `?` placeholders (which
+    become psycopg2's `%s` on PostgreSQL), and get bytes for blobs and
+    bytea alike. As a context manager it closes the connection at the end
+    (it commits nothing: every statement is its own transaction)."""
+
+    def __init__(self, conn, pg):
+        self.conn, self.pg = conn, pg
+
+    def sql(self, text):
+        """`text` in the connection's parameter style."""
+        return text.replace("%", "%%").replace("?", "%s") if self.pg \
+            else text
+
+    def execute(self, text, params=()):
+        """Runs one statement; returns its cursor (fetchone, fetchall,
+        iteration, rowcount)."""
+        cur = self.conn.cursor()
+        cur.execute(self.sql(text), tuple(params))
+        return cur
+
+    def executemany(self, text, rows):
+        cur = self.conn.cursor()
+        cur.executemany(self.sql(text), [tuple(r) for r in rows])
+        return cur
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def pg_connect(url):
+    """A psycopg2 connection to `url` in autocommit whose bytea columns
+    come back as bytes (as sqlite3's blobs do), not memoryview."""
+    import psycopg2
+    import psycopg2.extensions as ext
+
+    def as_bytes(value, cur):
+        m = psycopg2.BINARY(value, cur)
+        return None if m is None else bytes(m)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    ext.register_type(ext.new_type(psycopg2.BINARY.values, "BYTES",
+                                   as_bytes), conn)
+    return conn
 
 
 class Ctx:
@@ -262,9 +368,25 @@ class Ctx:
         return {p["handle"]: p["id"]
                 for p in self.json("person", "list")["items"]}
 
+    def store_made(self):
+        """Whether the store is there: SQLite's file, or on PostgreSQL any
+        table in the database (which the tests make empty beforehand)."""
+        if not ON_POSTGRESQL:
+            return self.db.exists()
+        with self.sql() as db:
+            (n,) = db.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE "
+                "table_schema NOT IN ('pg_catalog', 'information_schema')"
+            ).fetchone()
+        return n > 0
+
     def store_bytes(self):
-        """The database file and its WAL, as bytes."""
-        sqlite_only("the bytes of the SQLite store's files")
+        """What a grep of the store's files searches, as bytes: SQLite's
+        database file and its WAL; on PostgreSQL the whole data directory
+        of the session's cluster, pg_wal included (every database in it:
+        a value found there may be another test's)."""
+        if ON_POSTGRESQL:
+            return PG_CLUSTER.data_bytes()
         out = b""
         for suffix in ("", "-wal"):
             f = Path(str(self.db) + suffix)
@@ -273,23 +395,39 @@ class Ctx:
         return out
 
     def sql(self):
-        """A sqlite3 connection to the store (only while no server runs)."""
-        sqlite_only("a sqlite3 connection to the store")
-        return sqlite3.connect(self.db, isolation_level=None)
+        """An Sql connection to the store. On SQLite only while no server
+        runs (it would wait for the writer's lock); on PostgreSQL at any
+        time."""
+        if ON_POSTGRESQL:
+            return Sql(pg_connect(self.store), True)
+        return Sql(sqlite3.connect(self.db, isolation_level=None), False)
 
     def copy_to(self, root):
-        """A copy of this installation (store files and keys) in `root`."""
-        sqlite_only("a copy of the SQLite store's files")
+        """A copy of this installation (store and keys) in `root`: the
+        SQLite files, or on PostgreSQL a database made from this one as
+        a template (so no server may run on it meanwhile)."""
         dst = Ctx(root)
         shutil.copytree(self.keys, dst.keys)
+        if ON_POSTGRESQL:
+            dst.pg_url = PG_CLUSTER.copy_database(self.store)
+            return dst
         for f in self.root.glob("cmr.db*"):
             shutil.copy2(f, dst.root / f.name)
         return dst
 
+    def drop(self):
+        """Drops the PostgreSQL database this installation made, if any
+        (at the end of its test); nothing on SQLite (tmp_path goes)."""
+        if self.pg_url is not None and PG_CLUSTER is not None:
+            PG_CLUSTER.drop_database(self.pg_url)
+            self.pg_url = None
+
 
 @pytest.fixture
 def ctx(tmp_path):
-    return Ctx(tmp_path)
+    c = Ctx(tmp_path)
+    yield c
+    c.drop()
 
 
 @pytest.fixture
@@ -320,13 +458,12 @@ def demo_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_ctx(request, tmp_path):
+def demo_ctx(demo_template, tmp_path):
     """A fresh copy of the demo world for one test to change at will."""
-    sqlite_only("a copy of the demo world's SQLite files")  # before making it
-    demo_template = request.getfixturevalue("demo_template")
     c = demo_template.copy_to(tmp_path)
     c.demo_output = demo_template.demo_output
-    return c
+    yield c
+    c.drop()
 
 
 # --- HTTP ---------------------------------------------------------------
