@@ -106,16 +106,17 @@ ON_POSTGRESQL = TEST_STORE == "postgresql"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "sqlite_only: the test reads SQLite's files; skipped "
-        "under CMR_TEST_STORE=postgresql")
+        "markers", "sqlite_only(why): the test is about SQLite's own "
+        "files; skipped under CMR_TEST_STORE=postgresql")
 
 
 def pytest_collection_modifyitems(items):
     if ON_POSTGRESQL:
         for item in items:
-            if item.get_closest_marker("sqlite_only"):
-                item.add_marker(pytest.mark.skip(
-                    reason="SQLite only: reads the store's files"))
+            mark = item.get_closest_marker("sqlite_only")
+            if mark:
+                why = mark.args[0] if mark.args else "reads the store's files"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
 
 
 def sqlite_only(what):
@@ -195,25 +196,69 @@ class PgCluster:
             conn.cursor().execute(
                 f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
-    def data_bytes(self):
-        """Every file of the cluster's data directory, pg_wal included,
-        as bytes, after a CHECKPOINT (so that what the server holds in
-        memory is on disk too). Read as root: the directory is the
-        postgres user's."""
+    def data_files(self):
+        """Every file of the cluster's data directory, pg_wal included:
+        path relative to it -> bytes, after a CHECKPOINT (so that what the
+        server holds in memory is on disk too). Read as root: the
+        directory is the postgres user's."""
         with closing(self.superuser()) as conn:
             conn.cursor().execute("CHECKPOINT")
-        out = []
+        files = {}
         for path in sorted(Path(self.dir).rglob("*")):
             if path.is_file() and not path.is_symlink():
                 try:
-                    out.append(path.read_bytes())
+                    files[str(path.relative_to(self.dir))] = \
+                        path.read_bytes()
                 except FileNotFoundError:  # removed meanwhile (a temp file)
                     pass
-        return b"".join(out)
+        return files
+
+    def file_of(self, relative):
+        """What the file at `relative` in the data directory is: a
+        segment of the WAL, or a relation's file named by the database
+        and relation it holds (pg_class.relfilenode)."""
+        parts = relative.split("/")
+        if parts[0] == "pg_wal":
+            return "a WAL segment"
+        if parts[0] != "base" or len(parts) != 3:
+            return "a file of the cluster"
+        oid, node = parts[1], parts[2].split(".")[0].split("_")[0]
+        with closing(self.superuser()) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT datname FROM pg_database WHERE oid = %s",
+                        (int(oid),))
+            row = cur.fetchone()
+        if row is None:
+            return "a database dropped since"
+        url = self.url(row[0])
+        with closing(pg_connect(url)) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT relname, relkind FROM pg_class WHERE "
+                        "pg_relation_filenode(oid) = %s", (int(node),))
+            rel = cur.fetchone()
+        what = f"{rel[0]} ({rel[1]})" if rel else f"filenode {node}"
+        return f"database {row[0]}, relation {what}"
+
 
     def stop(self):
         self.script("stop", self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def found_in(files, needles, describe=lambda relative: ""):
+    """Where each of `needles` (bytes) is in `files` (name -> bytes): one
+    line per file and needle, with the bytes around the first place."""
+    lines = []
+    for name, data in files.items():
+        for n in needles:
+            at = data.find(n)
+            if at >= 0:
+                around = data[max(0, at - 40):at + len(n) + 40]
+                shown = (repr(n.decode()) if n.isascii() and n.decode()
+                         .isprintable() else f"bytes {n.hex()}")
+                lines.append(f"{name} [{describe(name)}] @{at}: {shown} "
+                             f"in {around!r}")
+    return lines
 
 
 PG_CLUSTER = None  # the session's PgCluster, under PostgreSQL
@@ -385,14 +430,40 @@ class Ctx:
         database file and its WAL; on PostgreSQL the whole data directory
         of the session's cluster, pg_wal included (every database in it:
         a value found there may be another test's)."""
+        return b"".join(self.store_files().values())
+
+    def store_files(self):
+        """The files store_bytes() searches: name -> bytes."""
         if ON_POSTGRESQL:
-            return PG_CLUSTER.data_bytes()
-        out = b""
+            return PG_CLUSTER.data_files()
+        files = {}
         for suffix in ("", "-wal"):
             f = Path(str(self.db) + suffix)
             if f.exists():
-                out += f.read_bytes()
-        return out
+                files[f.name] = f.read_bytes()
+        return files
+
+    def store_find(self, needles):
+        """Where in the store's files any of `needles` (bytes) is: a list
+        of lines naming the file, what it holds and the bytes around."""
+        describe = PG_CLUSTER.file_of if ON_POSTGRESQL else (lambda n: n)
+        return found_in(self.store_files(), needles, describe)
+
+    def store_contents(self):
+        """What must not change when a command writes nothing: SQLite's
+        files, byte for byte; on PostgreSQL every row of every table of
+        the database (its files change without a write of ours: hint
+        bits, statistics, checkpoints)."""
+        if not ON_POSTGRESQL:
+            return self.store_bytes()
+        rows = {}
+        with self.sql() as db:
+            tables = [t for (t,) in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE "
+                "table_schema = current_schema() ORDER BY table_name")]
+            for t in tables:
+                rows[t] = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"')))
+        return rows
 
     def sql(self):
         """An Sql connection to the store. On SQLite only while no server
@@ -402,11 +473,13 @@ class Ctx:
             return Sql(pg_connect(self.store), True)
         return Sql(sqlite3.connect(self.db, isolation_level=None), False)
 
-    def copy_to(self, root):
+    def copy_to(self, root, dst=None):
         """A copy of this installation (store and keys) in `root`: the
         SQLite files, or on PostgreSQL a database made from this one as
-        a template (so no server may run on it meanwhile)."""
-        dst = Ctx(root)
+        a template (so no server may run on it meanwhile). With `dst` (a
+        Ctx on `root` with no store yet), the copy is made into it."""
+        dst = dst or Ctx(root)
+        assert dst.root == Path(root) and dst.pg_url is None
         shutil.copytree(self.keys, dst.keys)
         if ON_POSTGRESQL:
             dst.pg_url = PG_CLUSTER.copy_database(self.store)
@@ -458,12 +531,13 @@ def demo_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_ctx(demo_template, tmp_path):
-    """A fresh copy of the demo world for one test to change at will."""
-    c = demo_template.copy_to(tmp_path)
+def demo_ctx(demo_template, ctx):
+    """A fresh copy of the demo world for one test to change at will: the
+    test's ctx, so that start_server and the other fixtures on ctx use it
+    (on SQLite they would by its path alone, on PostgreSQL by its URL)."""
+    c = demo_template.copy_to(ctx.root, ctx)
     c.demo_output = demo_template.demo_output
-    yield c
-    c.drop()
+    return c
 
 
 # --- HTTP ---------------------------------------------------------------
