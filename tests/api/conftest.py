@@ -489,11 +489,14 @@ class Ctx:
         return dst
 
     def drop(self):
-        """Drops the PostgreSQL database this installation made, if any
-        (at the end of its test); nothing on SQLite (tmp_path goes)."""
-        if self.pg_url is not None and PG_CLUSTER is not None:
+        """Drops the PostgreSQL database this installation made on the
+        session's cluster, if any (at the end of its test); nothing on
+        SQLite (tmp_path goes), nor for a database a test made on a
+        cluster of its own (whose names the session's may share)."""
+        if PG_CLUSTER is not None and self.pg_url is not None and \
+                self.pg_url.startswith(PG_CLUSTER.url("")):
             PG_CLUSTER.drop_database(self.pg_url)
-            self.pg_url = None
+        self.pg_url = None
 
 
 @pytest.fixture
