@@ -8,8 +8,9 @@ sees no CMR_* variable from the caller's environment unless a test sets one.
 
 The store is SQLite (a file in that directory), or with
 CMR_TEST_STORE=postgresql a fresh database per installation on a cluster the
-session starts (scripts/pg-cluster); tests that read or change SQLite's
-files are then skipped (sqlite_only).
+session starts (scripts/pg-cluster). Tests read and edit the store through
+Ctx.sql() on either backend; only tests of SQLite's own files (their modes,
+the WAL, the lock file) are skipped there (sqlite_only).
 """
 import email.message
 import itertools
@@ -26,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import namedtuple
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -104,16 +106,17 @@ ON_POSTGRESQL = TEST_STORE == "postgresql"
 
 def pytest_configure(config):
     config.addinivalue_line(
-        "markers", "sqlite_only: the test reads SQLite's files; skipped "
-        "under CMR_TEST_STORE=postgresql")
+        "markers", "sqlite_only(why): the test is about SQLite's own "
+        "files; skipped under CMR_TEST_STORE=postgresql")
 
 
 def pytest_collection_modifyitems(items):
     if ON_POSTGRESQL:
         for item in items:
-            if item.get_closest_marker("sqlite_only"):
-                item.add_marker(pytest.mark.skip(
-                    reason="SQLite only: reads the store's files"))
+            mark = item.get_closest_marker("sqlite_only")
+            if mark:
+                why = mark.args[0] if mark.args else "reads the store's files"
+                item.add_marker(pytest.mark.skip(reason=f"SQLite only: {why}"))
 
 
 def sqlite_only(what):
@@ -158,9 +161,104 @@ class PgCluster:
         self.script("createdb", self.dir, str(self.port), name)
         return self.url(name)
 
+    def superuser(self):
+        """A psycopg2 connection to the database postgres as the cluster's
+        superuser, in autocommit (CREATE/DROP DATABASE, CHECKPOINT)."""
+        import psycopg2
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port,
+                                user="postgres", dbname="postgres")
+        conn.autocommit = True
+        return conn
+
+    def copy_database(self, url):
+        """The URL of a new database made from the one at `url` (CREATE
+        DATABASE … TEMPLATE: nothing may be connected to it meanwhile)."""
+        src = url.rsplit("/", 1)[1]
+        name = f"cmr_t{next(self.databases)}"
+        with closing(self.superuser()) as conn:
+            for attempt in range(50):
+                try:
+                    conn.cursor().execute(
+                        f"CREATE DATABASE {name} TEMPLATE {src} OWNER cmr")
+                    return self.url(name)
+                except Exception as e:
+                    # A client that just left may still hold its backend
+                    # for a moment ("being accessed by other users").
+                    if "being accessed" not in str(e) or attempt == 49:
+                        raise
+                    time.sleep(0.1)
+
+    def drop_database(self, url):
+        """Drops the database at `url` (a test's, once it is done), so
+        that the cluster's files stay small to search (store_bytes)."""
+        name = url.rsplit("/", 1)[1]
+        with closing(self.superuser()) as conn:
+            conn.cursor().execute(
+                f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    def data_files(self):
+        """Every file of the cluster's data directory, pg_wal included:
+        path relative to it -> bytes, after a CHECKPOINT (so that what the
+        server holds in memory is on disk too). Read as root: the
+        directory is the postgres user's."""
+        with closing(self.superuser()) as conn:
+            conn.cursor().execute("CHECKPOINT")
+        files = {}
+        for path in sorted(Path(self.dir).rglob("*")):
+            if path.is_file() and not path.is_symlink():
+                try:
+                    files[str(path.relative_to(self.dir))] = \
+                        path.read_bytes()
+                except FileNotFoundError:  # removed meanwhile (a temp file)
+                    pass
+        return files
+
+    def file_of(self, relative):
+        """What the file at `relative` in the data directory is: a
+        segment of the WAL, or a relation's file named by the database
+        and relation it holds (pg_class.relfilenode)."""
+        parts = relative.split("/")
+        if parts[0] == "pg_wal":
+            return "a WAL segment"
+        if parts[0] != "base" or len(parts) != 3:
+            return "a file of the cluster"
+        oid, node = parts[1], parts[2].split(".")[0].split("_")[0]
+        with closing(self.superuser()) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT datname FROM pg_database WHERE oid = %s",
+                        (int(oid),))
+            row = cur.fetchone()
+        if row is None:
+            return "a database dropped since"
+        url = self.url(row[0])
+        with closing(pg_connect(url)) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT relname, relkind FROM pg_class WHERE "
+                        "pg_relation_filenode(oid) = %s", (int(node),))
+            rel = cur.fetchone()
+        what = f"{rel[0]} ({rel[1]})" if rel else f"filenode {node}"
+        return f"database {row[0]}, relation {what}"
+
+
     def stop(self):
         self.script("stop", self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def found_in(files, needles, describe=lambda relative: ""):
+    """Where each of `needles` (bytes) is in `files` (name -> bytes): one
+    line per file and needle, with the bytes around the first place."""
+    lines = []
+    for name, data in files.items():
+        for n in needles:
+            at = data.find(n)
+            if at >= 0:
+                around = data[max(0, at - 40):at + len(n) + 40]
+                shown = (repr(n.decode()) if n.isascii() and n.decode()
+                         .isprintable() else f"bytes {n.hex()}")
+                lines.append(f"{name} [{describe(name)}] @{at}: {shown} "
+                             f"in {around!r}")
+    return lines
 
 
 PG_CLUSTER = None  # the session's PgCluster, under PostgreSQL
@@ -193,6 +291,59 @@ def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CMR_")}
     env.update(extra or {})
     return env
+
+
+class Sql:
+    """A DB-API connection to a test's store, sqlite3 or psycopg2, in
+    autocommit. Tests write their SQL once, with `?` placeholders (which
+    become psycopg2's `%s` on PostgreSQL), and get bytes for blobs and
+    bytea alike. As a context manager it closes the connection at the end
+    (it commits nothing: every statement is its own transaction)."""
+
+    def __init__(self, conn, pg):
+        self.conn, self.pg = conn, pg
+
+    def sql(self, text):
+        """`text` in the connection's parameter style."""
+        return text.replace("%", "%%").replace("?", "%s") if self.pg \
+            else text
+
+    def execute(self, text, params=()):
+        """Runs one statement; returns its cursor (fetchone, fetchall,
+        iteration, rowcount)."""
+        cur = self.conn.cursor()
+        cur.execute(self.sql(text), tuple(params))
+        return cur
+
+    def executemany(self, text, rows):
+        cur = self.conn.cursor()
+        cur.executemany(self.sql(text), [tuple(r) for r in rows])
+        return cur
+
+    def close(self):
+        self.conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def pg_connect(url):
+    """A psycopg2 connection to `url` in autocommit whose bytea columns
+    come back as bytes (as sqlite3's blobs do), not memoryview."""
+    import psycopg2
+    import psycopg2.extensions as ext
+
+    def as_bytes(value, cur):
+        m = psycopg2.BINARY(value, cur)
+        return None if m is None else bytes(m)
+    conn = psycopg2.connect(url)
+    conn.autocommit = True
+    ext.register_type(ext.new_type(psycopg2.BINARY.values, "BYTES",
+                                   as_bytes), conn)
+    return conn
 
 
 class Ctx:
@@ -262,34 +413,97 @@ class Ctx:
         return {p["handle"]: p["id"]
                 for p in self.json("person", "list")["items"]}
 
+    def store_made(self):
+        """Whether the store is there: SQLite's file, or on PostgreSQL any
+        table in the database (which the tests make empty beforehand)."""
+        if not ON_POSTGRESQL:
+            return self.db.exists()
+        with self.sql() as db:
+            (n,) = db.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE "
+                "table_schema NOT IN ('pg_catalog', 'information_schema')"
+            ).fetchone()
+        return n > 0
+
     def store_bytes(self):
-        """The database file and its WAL, as bytes."""
-        sqlite_only("the bytes of the SQLite store's files")
-        out = b""
+        """What a grep of the store's files searches, as bytes: SQLite's
+        database file and its WAL; on PostgreSQL the whole data directory
+        of the session's cluster, pg_wal included (every database in it:
+        a value found there may be another test's)."""
+        return b"".join(self.store_files().values())
+
+    def store_files(self):
+        """The files store_bytes() searches: name -> bytes."""
+        if ON_POSTGRESQL:
+            return PG_CLUSTER.data_files()
+        files = {}
         for suffix in ("", "-wal"):
             f = Path(str(self.db) + suffix)
             if f.exists():
-                out += f.read_bytes()
-        return out
+                files[f.name] = f.read_bytes()
+        return files
+
+    def store_find(self, needles):
+        """Where in the store's files any of `needles` (bytes) is: a list
+        of lines naming the file, what it holds and the bytes around."""
+        describe = PG_CLUSTER.file_of if ON_POSTGRESQL else (lambda n: n)
+        return found_in(self.store_files(), needles, describe)
+
+    def store_contents(self):
+        """What must not change when a command writes nothing: SQLite's
+        files, byte for byte; on PostgreSQL every row of every table of
+        the database (its files change without a write of ours: hint
+        bits, statistics, checkpoints)."""
+        if not ON_POSTGRESQL:
+            return self.store_bytes()
+        rows = {}
+        with self.sql() as db:
+            tables = [t for (t,) in db.execute(
+                "SELECT table_name FROM information_schema.tables WHERE "
+                "table_schema = current_schema() ORDER BY table_name")]
+            for t in tables:
+                rows[t] = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"')))
+        return rows
 
     def sql(self):
-        """A sqlite3 connection to the store (only while no server runs)."""
-        sqlite_only("a sqlite3 connection to the store")
-        return sqlite3.connect(self.db, isolation_level=None)
+        """An Sql connection to the store. On SQLite only while no server
+        runs (it would wait for the writer's lock); on PostgreSQL at any
+        time."""
+        if ON_POSTGRESQL:
+            return Sql(pg_connect(self.store), True)
+        return Sql(sqlite3.connect(self.db, isolation_level=None), False)
 
-    def copy_to(self, root):
-        """A copy of this installation (store files and keys) in `root`."""
-        sqlite_only("a copy of the SQLite store's files")
-        dst = Ctx(root)
+    def copy_to(self, root, dst=None):
+        """A copy of this installation (store and keys) in `root`: the
+        SQLite files, or on PostgreSQL a database made from this one as
+        a template (so no server may run on it meanwhile). With `dst` (a
+        Ctx on `root` with no store yet), the copy is made into it."""
+        dst = dst or Ctx(root)
+        assert dst.root == Path(root) and dst.pg_url is None
         shutil.copytree(self.keys, dst.keys)
+        if ON_POSTGRESQL:
+            dst.pg_url = PG_CLUSTER.copy_database(self.store)
+            return dst
         for f in self.root.glob("cmr.db*"):
             shutil.copy2(f, dst.root / f.name)
         return dst
 
+    def drop(self):
+        """Drops the PostgreSQL database this installation made on the
+        session's cluster, if any (at the end of its test); nothing on
+        SQLite (tmp_path goes), nor for a database a test made on a
+        cluster of its own (whose names the session's may share)."""
+        if PG_CLUSTER is not None and self.pg_url is not None and \
+                self.pg_url.startswith(PG_CLUSTER.url("")):
+            PG_CLUSTER.drop_database(self.pg_url)
+        self.pg_url = None
+
 
 @pytest.fixture
 def ctx(tmp_path):
-    return Ctx(tmp_path)
+    c = Ctx(tmp_path)
+    yield c
+    c.drop()
 
 
 @pytest.fixture
@@ -320,11 +534,11 @@ def demo_template(tmp_path_factory):
 
 
 @pytest.fixture
-def demo_ctx(request, tmp_path):
-    """A fresh copy of the demo world for one test to change at will."""
-    sqlite_only("a copy of the demo world's SQLite files")  # before making it
-    demo_template = request.getfixturevalue("demo_template")
-    c = demo_template.copy_to(tmp_path)
+def demo_ctx(demo_template, ctx):
+    """A fresh copy of the demo world for one test to change at will: the
+    test's ctx, so that start_server and the other fixtures on ctx use it
+    (on SQLite they would by its path alone, on PostgreSQL by its URL)."""
+    c = demo_template.copy_to(ctx.root, ctx)
     c.demo_output = demo_template.demo_output
     return c
 

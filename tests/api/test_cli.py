@@ -30,7 +30,7 @@ def test_init_makes_private_keys_even_under_umask_0(ctx):
     assert "signing.key" in files and len(files) >= 2, files
     for p in ctx.keys.iterdir():
         assert mode(p) == 0o600, (p.name, oct(mode(p)))
-    assert ctx.db.exists()
+    assert ctx.store_made()
 
 
 def test_second_init_keeps_the_key(ctx):
@@ -299,7 +299,7 @@ def test_help_everywhere(cmr, ctx, args):
     assert rc == 0, err
     assert out.startswith("usage: cmr " + (args[0] if args else "")), out
     assert err == ""
-    assert not ctx.keys.exists() and not ctx.db.exists()
+    assert not ctx.keys.exists() and not ctx.store_made()
 
 
 BAD_SETTINGS = [

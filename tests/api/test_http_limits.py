@@ -9,6 +9,7 @@ Raw sockets where urllib would not send what is tested. The limits are set
 low (--max-conns-per-ip 4, --header-timeout 1) so no test opens more than a
 handful of connections; 127.0.0.2 is another client address on loopback.
 """
+import contextlib
 import re
 import socket
 import sqlite3
@@ -16,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import assert_problem, http, raw_http
+from conftest import ON_POSTGRESQL, assert_problem, http, raw_http
 
 ANON_BODY_MAX = 8 * 1024  # HTTP_ANON_BODY in src/http/http.h
 PROFILE = {"name": "Ana Lima"}
@@ -349,15 +350,40 @@ def test_log_in_from_a_foreign_origin_is_403(api):
 # --- 5. Readiness -------------------------------------------------------
 
 
+@contextlib.contextmanager
+def commits_failing(ctx):
+    """While inside, the writer's commits that change a person fail.
+    SQLite: another process holds the store's write lock, so the writer's
+    next batch cannot begin (after its busy timeout). PostgreSQL: a
+    deferred constraint trigger on persons raises at COMMIT."""
+    if not ON_POSTGRESQL:
+        lock = sqlite3.connect(ctx.db, isolation_level=None, timeout=30)
+        try:
+            lock.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            lock.execute("ROLLBACK")
+            lock.close()
+        return
+    with ctx.sql() as db:
+        db.execute("CREATE FUNCTION test_no_commit() RETURNS trigger "
+                   "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+                   "'test: commits fail'; END $$")
+        db.execute("CREATE CONSTRAINT TRIGGER test_no_commit AFTER UPDATE "
+                   "ON persons DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                   "EXECUTE FUNCTION test_no_commit()")
+        try:
+            yield
+        finally:
+            db.execute("DROP TRIGGER test_no_commit ON persons")
+            db.execute("DROP FUNCTION test_no_commit()")
+
+
 def test_readyz_follows_the_writer(api):
     ana = api.signup("ana", profile=PROFILE)
     r = http("GET", api.url + "/readyz")
     assert r.status == 200 and r.json() == {"status": "ready"}, r
-    # Another process holds the store's write lock: the writer's next
-    # batch cannot begin, so it cannot commit.
-    lock = sqlite3.connect(api.ctx.db, isolation_level=None, timeout=30)
-    try:
-        lock.execute("BEGIN EXCLUSIVE")
+    with commits_failing(api.ctx):
         r = http("PUT", api.url + "/v1/me/profile", b'{"name":"Eve"}',
                  {"Authorization": "Bearer " + ana.credential,
                   "Content-Type": "application/json"}, timeout=60)
@@ -365,9 +391,6 @@ def test_readyz_follows_the_writer(api):
         problem = assert_problem(http("GET", api.url + "/readyz"), 503)
         assert problem["request_id"]
         assert http("GET", api.url + "/healthz").status == 200
-    finally:
-        lock.execute("ROLLBACK")
-        lock.close()
     assert "not ready" in api.server.log()
     ana.ok("PUT", "/v1/me/profile", {"name": "Ana L."})
     assert http("GET", api.url + "/readyz").status == 200

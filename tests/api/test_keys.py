@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, Ctx, http
+from conftest import PASSWORD, Ctx, http, sqlite_only
 
 README = Path(__file__).parents[2] / "README.md"
 KID = re.compile(r"^[0-9a-f]{16}$")
@@ -68,11 +68,11 @@ def test_wrong_keys_are_refused_and_nothing_is_written(demo_ctx, other,
         folder = tmp_path / "nokeys"
         if keys == "empty":
             folder.mkdir(mode=0o700)
-    store_before, keys_before = demo_ctx.store_bytes(), tree(folder)
+    store_before, keys_before = demo_ctx.store_contents(), tree(folder)
     r = run_with_keys(demo_ctx, folder, args)
     assert r.rc == 1, r
     assert str(folder) in r.err and demo_ctx.store in r.err, r.err
-    assert demo_ctx.store_bytes() == store_before
+    assert demo_ctx.store_contents() == store_before
     assert tree(folder) == keys_before
     # The store still opens with its own keys.
     assert demo_ctx.ok("ledger", "verify").rc == 0
@@ -101,6 +101,8 @@ def test_init_makes_keys_only_for_an_empty_store(ctx, other):
 
 def legacy(ctx):
     """Makes ctx's store look like one from before key ids (no 003)."""
+    sqlite_only("a store from before key ids (PostgreSQL's have key_ids "
+                "from their first migration, schema/pg/001_init.sql)")
     db = ctx.sql()
     db.execute("DROP TABLE key_ids")
     db.execute("DELETE FROM schema_migrations WHERE version = 3")
@@ -118,11 +120,11 @@ def test_a_store_from_before_key_ids_adopts_only_keys_that_open_it(
         demo_ctx, other):
     recorded = key_ids(demo_ctx)
     legacy(demo_ctx)
-    before = demo_ctx.store_bytes()
+    before = demo_ctx.store_contents()
     r = run_with_keys(demo_ctx, other.keys, ["person", "list"])
     assert r.rc == 1, r
     assert "unwrap" in r.err and str(other.keys) in r.err, r.err
-    assert demo_ctx.store_bytes() == before
+    assert demo_ctx.store_contents() == before
     # Its own keys open it, and are recorded from then on.
     demo_ctx.ok("person", "list")
     assert key_ids(demo_ctx) == recorded
@@ -137,6 +139,7 @@ def test_an_empty_store_from_before_key_ids_adopts_its_keys(inited, other):
 
 # --- one server per store ------------------------------------------------
 
+@pytest.mark.sqlite_only("one server per SQLite store, by its PATH.lock")
 def test_a_second_serve_on_the_same_store_is_refused(start_server, ctx):
     s = start_server()
     r = ctx.run(*SERVE)
@@ -155,9 +158,31 @@ def test_a_second_serve_on_the_same_store_is_refused(start_server, ctx):
     ctx.ok("migrate")
 
 
+def test_two_serves_on_one_postgresql_database_both_start(pg_cluster, ctx,
+                                                          start_server):
+    """Several servers on one PostgreSQL database are allowed (what the
+    PATH.lock refuses on SQLite): both start, and what one is told the
+    other knows; operator commands work beside them."""
+    one, two = start_server(), start_server("--open-registration")
+    r = http("POST", two.url + "/v1/persons",
+             json.dumps({"handle": "kim", "password": PASSWORD}).encode(),
+             {"Content-Type": "application/json"})
+    assert r.status == 201, r
+    ctx.ok("migrate")
+    ctx.add_brand("Acme", "acme.example")
+    assert "kim" in ctx.persons()
+    for s in (one, two):
+        r = http("POST", s.url + "/v1/tokens",
+                 json.dumps({"handle": "kim", "password": PASSWORD}).encode(),
+                 {"Content-Type": "application/json"})
+        assert r.status == 201, (s.url, r)
+    assert one.stop() == 0 and two.stop() == 0
+
+
 # --- modes ----------------------------------------------------------------
 
-@pytest.mark.sqlite_only  # the store's files
+@pytest.mark.sqlite_only("the modes of SQLite's files (PostgreSQL's are "
+                         "its server's)")
 def test_store_and_keys_are_private_even_under_umask_0(ctx, start_server):
     ctx.ok("init", umask=0)
     ctx.ok("person", "add", "ana", "--password-stdin",
@@ -177,6 +202,7 @@ def test_store_and_keys_are_private_even_under_umask_0(ctx, start_server):
         assert mode(p) == 0o600, (p.name, oct(mode(p)))
 
 
+@pytest.mark.sqlite_only("the mode of SQLite's file")
 def test_an_older_stores_loose_mode_is_tightened(inited):
     inited.db.chmod(0o644)
     inited.ok("person", "list")

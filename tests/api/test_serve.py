@@ -72,15 +72,15 @@ def test_serve_makes_no_keys(ctx):
                 "--policy", "off", "--metrics", "off")
     assert r.rc == 1, r
     assert "cmr init" in r.err and str(ctx.keys) in r.err, r.err
-    assert not ctx.keys.exists() and not ctx.db.exists()
+    assert not ctx.keys.exists() and not ctx.store_made()
 
 
 def test_first_start_after_init(start_server, ctx):
-    assert not ctx.keys.exists() and not ctx.db.exists()
+    assert not ctx.keys.exists() and not ctx.store_made()
     s = start_server()  # runs cmr init first
     assert stat.S_IMODE(ctx.keys.stat().st_mode) == 0o700
     assert (ctx.keys / "signing.key").is_file()
-    assert ctx.db.is_file()
+    assert ctx.store_made()
     assert s.stop() == 0
     # What serve made is what the other commands use.
     ctx.ok("ledger", "verify")

@@ -123,7 +123,8 @@ def test_erasure_forgets_the_brands_unsubscribe_uri(make_api, receiver, ctx):
     from conftest import PASSWORD
     assert ana.call("DELETE", "/v1/me", {"password": PASSWORD}).status == 204
     api.server.stop()
-    assert rel.alias.encode() not in ctx.store_bytes()
+    found = ctx.store_find([rel.alias.encode()])
+    assert found == [], "\n".join(["the alias after erasure:", *found])
 
 
 def test_a_person_made_relationship_is_unsubscribed_too(make_api, receiver):
