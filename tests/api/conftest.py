@@ -102,6 +102,15 @@ if TEST_STORE not in ("sqlite", "postgresql"):
         f"CMR_TEST_STORE={TEST_STORE!r}: 'sqlite' (the default) or "
         "'postgresql'")
 ON_POSTGRESQL = TEST_STORE == "postgresql"
+# Erasure by destroying the person's key does not hold on PostgreSQL yet:
+# the old wrapped data key (which the KEK still opens), the handle, folder
+# names and aliases stay in dead tuples, indexes and pg_wal, where the
+# whole-cluster search finds them. The tests that search say so.
+ERASURE_LEAVES_BYTES_ON_POSTGRESQL = pytest.mark.xfail(
+    ON_POSTGRESQL, strict=True,
+    reason="erasure does not hold on PostgreSQL yet: the old wrapped data "
+           "key, handle, folder names and aliases stay in dead tuples, "
+           "indexes and pg_wal")
 
 
 def pytest_configure(config):

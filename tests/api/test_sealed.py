@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from conftest import ASK, ON_POSTGRESQL, PASSWORD
+from conftest import (ASK, ERASURE_LEAVES_BYTES_ON_POSTGRESQL, ON_POSTGRESQL,
+                      PASSWORD)
 from receiver import receiver, tls_cert  # noqa: F401
 from test_delivery import files, wait_for
 from test_lmtp import Lmtp
@@ -169,6 +170,7 @@ def test_a_campaign_body_is_the_brands_and_stays_in_clear(world, ctx):
             == [(None, None)]
 
 
+@ERASURE_LEAVES_BYTES_ON_POSTGRESQL
 def test_after_erasure_no_key_opens_what_was_sealed(world, ctx):
     api, ana, acme, rel, root, rx = world
     fill(world)
