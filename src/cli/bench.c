@@ -856,11 +856,11 @@ static int bench_lmtp(const struct cli_args *args)
 		return CLI_FAIL;
 	}
 	double secs = bench_seconds(&t0, &t1);
-	json_t *o = json_pack("{s:s,s:f,s:s,s:I,s:I,s:I,s:f,s:s}", "bench",
-			      "lmtp", "value", (double)n / secs, "unit",
-			      "messages/s", "messages", (json_int_t)n,
-			      "sessions", (json_int_t)sessions, "size",
-			      (json_int_t)size, "seconds", secs, "store", store);
+	json_t *o = json_pack(
+		"{s:s,s:f,s:s,s:I,s:I,s:I,s:f,s:s}", "bench", "lmtp", "value",
+		(double)n / secs, "unit", "messages/s", "messages",
+		(json_int_t)n, "sessions", (json_int_t)sessions, "size",
+		(json_int_t)size, "seconds", secs, "store", store);
 	cli_print_json(o);
 	json_decref(o);
 	return CLI_OK;
