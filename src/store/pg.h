@@ -88,6 +88,11 @@ int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
 /* Opens c again in place after the server dropped it: STORE_OK, or
  * STORE_FAULT (still lost). */
 int pg_conn_renew(struct pg_conn *c);
+/* Opens c again when it is closed or was lost (*renewed then true):
+ * STORE_OK, or STORE_FAULT with a reason in err (c is then closed). The
+ * writer's, the listener's and the lock-outs' connections. */
+int pg_conn_ensure(struct pg_conn *c, const char *conninfo, char *err,
+		   size_t errlen, bool *renewed);
 /* Forgets c's statements and closes it. */
 void pg_conn_close(struct pg_conn *c);
 /* Runs sql (no parameters, no cache) on c: STORE_OK, or the status of

@@ -60,6 +60,20 @@ int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
 	return STORE_OK;
 }
 
+int pg_conn_ensure(struct pg_conn *c, const char *conninfo, char *err,
+		   size_t errlen, bool *renewed)
+{
+	*renewed = false;
+	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
+		return STORE_OK;
+	if (c->pg)
+		pg_conn_close(c);
+	if (pg_conn_open(c, conninfo, err, errlen) != STORE_OK)
+		return STORE_FAULT;
+	*renewed = true;
+	return STORE_OK;
+}
+
 void pg_conn_close(struct pg_conn *c)
 {
 	for (int i = 0; i < c->n; i++)

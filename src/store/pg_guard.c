@@ -91,20 +91,25 @@ static void *pg_listen_main(void *arg)
 	bool told = true; /* nothing was cached before the first connect */
 
 	while (!pg_listener_stopping(l->s)) {
-		if (c.pg == NULL || PQstatus(c.pg) != CONNECTION_OK) {
-			char err[256];
-			if (c.pg)
-				pg_conn_close(&c);
-			if (pg_conn_open(&c, l->s->conninfo, err,
-					 sizeof(err)) != STORE_OK ||
-			    pg_exec(&c, "LISTEN cmr_gate") != STORE_OK) {
-				if (told)
-					log_warn("store: listener: %s", err);
-				told = false;
-				struct timespec ts = { 1, 0 };
-				nanosleep(&ts, NULL);
-				continue;
-			}
+		char err[256];
+		bool renewed;
+		int rc = pg_conn_ensure(&c, l->s->conninfo, err, sizeof(err),
+					&renewed);
+		if (rc == STORE_OK && renewed &&
+		    pg_exec(&c, "LISTEN cmr_gate") != STORE_OK) {
+			snprintf(err, sizeof(err), "LISTEN cmr_gate failed");
+			pg_conn_close(&c); /* opened again, and LISTEN, next */
+			rc = STORE_FAULT;
+		}
+		if (rc != STORE_OK) {
+			if (told)
+				log_warn("store: listener: %s", err);
+			told = false;
+			struct timespec ts = { 1, 0 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		if (renewed) {
 			/* Notices sent while there was no connection are
 			 * lost: everything cached may be stale. */
 			if (!told)
@@ -213,16 +218,13 @@ int pg_throttle(struct store *store, int op, const char *key, int64_t at,
 	int rc = STORE_FAULT;
 	if (op < 0 || op > 3)
 		return STORE_INVALID;
+	char err[256];
+	bool renewed;
 	pthread_mutex_lock(&s->shared_lock);
-	if (s->shared.pg == NULL || PQstatus(s->shared.pg) != CONNECTION_OK) {
-		char err[256];
-		if (s->shared.pg)
-			pg_conn_close(&s->shared);
-		if (pg_conn_open(&s->shared, s->conninfo, err, sizeof(err)) !=
-		    STORE_OK) {
-			log_warn("store: lock-outs: %s", err);
-			goto out;
-		}
+	if (pg_conn_ensure(&s->shared, s->conninfo, err, sizeof(err),
+			   &renewed) != STORE_OK) {
+		log_warn("store: lock-outs: %s", err);
+		goto out;
 	}
 	rc = pg_throttle_run(&s->shared, pg_throttle_sql[op], key, at, window,
 			     out);

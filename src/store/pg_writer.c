@@ -15,17 +15,15 @@
 static struct pg_conn *pg_writer_conn(struct store *store)
 {
 	struct pg_store *s = PG(store);
-	if (s->writer.pg && PQstatus(s->writer.pg) == CONNECTION_OK)
-		return &s->writer;
-	if (s->writer.pg)
-		pg_conn_close(&s->writer);
 	char err[256];
-	if (pg_conn_open(&s->writer, s->conninfo, err, sizeof(err)) !=
-	    STORE_OK) {
+	bool renewed;
+	if (pg_conn_ensure(&s->writer, s->conninfo, err, sizeof(err),
+			   &renewed) != STORE_OK) {
 		log_warn("store: writer: %s", err);
 		return NULL;
 	}
-	log_info("store: writer connected again");
+	if (renewed)
+		log_info("store: writer connected again");
 	return &s->writer;
 }
 
