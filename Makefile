@@ -115,6 +115,7 @@ bench: setup $(REL_BUILD)/build.ninja
 	bench/http $(REL_BUILD)/src/cmr
 	bench/lmtp-vs-dovecot $(REL_BUILD)/src/cmr
 	bench/policy-vs-postfwd $(REL_BUILD)/src/cmr
+	bench/nodes $(REL_BUILD)/src/cmr
 
 $(FUZZ_BUILD)/build.ninja:
 	CC=clang meson setup $(FUZZ_BUILD) --werror -Dfuzzing_engine=libfuzzer \
