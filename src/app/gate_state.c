@@ -425,18 +425,26 @@ static void stale_run(void *arg)
  * them since this one last did: the version is then not the one this
  * server left plus one. *version: the new version (0: one server writes
  * the store, and nothing is ever stale). */
+static int gate_guarded(struct app_tx *t, uint64_t id, int64_t version);
+
 static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
 		      int64_t *version)
 {
-	struct gate_state *g = t->gate;
 	int rc = store_person_guard(t->tx, id, notify, version);
 	if (rc != STORE_OK || *version == 0)
 		return rc;
+	return gate_guarded(t, id, *version);
+}
+
+/* What gate_guard does once person id is guarded at `version` (not 0). */
+static int gate_guarded(struct app_tx *t, uint64_t id, int64_t version)
+{
+	struct gate_state *g = t->gate;
 	struct person_entry *p = map_get(&g->persons, id);
-	if (p && p->version + 1 != *version)
+	if (p && p->version + 1 != version)
 		gate_state_forget_person(g, id);
 	else if (p)
-		p->version = *version;
+		p->version = version;
 	struct forget *f = malloc(sizeof(*f));
 	if (f == NULL)
 		return STORE_FAULT;
@@ -447,6 +455,39 @@ static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
 		return STORE_FAULT;
 	}
 	return STORE_OK;
+}
+
+static int guard_many_one(void *arg, uint64_t id, int64_t version)
+{
+	struct app_tx *t = arg;
+	if (version != 0 && gate_guarded(t, id, version) != STORE_OK)
+		return 1;
+	struct person_entry *p = map_get(&t->gate->persons, id);
+	if (p)
+		p->guarded = store_tx_job(t->tx); /* not forgotten */
+	return 0;
+}
+
+int gate_state_guard_rels(struct app_tx *t, const uint64_t *rels, size_t n)
+{
+	struct gate_state *g = t->gate;
+	uint64_t job = store_tx_job(t->tx);
+	uint64_t *persons = n ? malloc(n * sizeof(*persons)) : NULL;
+	size_t k = 0;
+	if (n && persons == NULL)
+		return STORE_FAULT;
+	for (size_t i = 0; i < n; i++) {
+		struct rel_entry *r = map_get(&g->rels, rels[i]);
+		struct person_entry *p =
+			r ? map_get(&g->persons, r->person) : NULL;
+		if (p && p->guarded != job)
+			persons[k++] = r->person;
+	}
+	int rc = k ? store_person_guard_many(t->tx, persons, k, guard_many_one,
+					     t)
+		   : STORE_OK;
+	free(persons);
+	return rc;
 }
 
 struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,

@@ -59,6 +59,57 @@ int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 	return STORE_OK;
 }
 
+/* Many persons in one statement, their rows locked in key order (two
+ * servers' chunks then take shared persons in the same order). */
+#define PG_GUARD_MANY                                                          \
+	"UPDATE persons SET gate_version = gate_version + 1 WHERE id IN "      \
+	"(SELECT id FROM persons WHERE id = ANY(?::bigint[]) ORDER BY id FOR " \
+	"UPDATE"
+static const char q_guard_many_wait[] =
+	PG_GUARD_MANY ") RETURNING id, gate_version";
+static const char q_guard_many_nowait[] =
+	PG_GUARD_MANY " NOWAIT) RETURNING id, gate_version";
+
+int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
+			 store_guard_cb cb, void *arg)
+{
+	struct pg_store *s = PG(tx->store);
+	if (n == 0)
+		return STORE_OK;
+	/* The keys as an array's text: {k1,k2,…}, signed as stored. */
+	char *keys = malloc(n * 21 + 3);
+	if (keys == NULL)
+		return STORE_FAULT;
+	size_t len = 0;
+	keys[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(keys + len, "%s%" PRId64, i ? "," : "",
+				       (int64_t)persons[i]);
+	keys[len++] = '}';
+	keys[len] = '\0';
+	bool nowait = s->locked_by != 0 && s->locked_by != tx->job;
+	struct sql_select q;
+	struct sql_stmt *st =
+		sql_select(&q, &tx->reads,
+			   nowait ? q_guard_many_nowait : q_guard_many_wait);
+	if (st == NULL) {
+		free(keys);
+		return STORE_FAULT;
+	}
+	bind_text(st, 1, keys);
+	bool stopped = false;
+	while (!stopped && sql_select_next(&q, NULL, NULL))
+		stopped = cb(arg, (uint64_t)sql_col_int(q.st, 0),
+			     sql_col_int(q.st, 1)) != 0;
+	int rc = sql_select_end(&q);
+	free(keys);
+	if (rc != STORE_OK)
+		return s->retry ? STORE_RETRY : rc;
+	if (s->locked_by == 0)
+		s->locked_by = tx->job;
+	return stopped ? STORE_FAULT : STORE_OK;
+}
+
 /* ---- The listener ---- */
 
 struct pg_listener {

@@ -62,6 +62,13 @@ struct sql_ops {
 	size_t (*col_bytes)(struct sql_stmt *st, int i);
 	bool (*col_null)(struct sql_stmt *st, int i);
 	int (*col_count)(struct sql_stmt *st);
+	/* Many rows of one insert (sql_rows below): the statement to bind
+	 * a row to (NULL on a fault), a bound row added (its binds then
+	 * cleared), and the end, which writes what is left and releases
+	 * the statement whatever happened. */
+	struct sql_stmt *(*rows)(struct store_rd *rd, const char *insert);
+	int (*rows_add)(struct sql_stmt *st);
+	int (*rows_end)(struct sql_stmt *st);
 };
 
 /* A statement: a backend's own struct begins with this. */
@@ -199,6 +206,36 @@ static inline int sql_exec_changed(struct sql_stmt *st, int none)
 {
 	return sql_exec_count(st, none, NULL);
 }
+/* ---- Many rows at once ----
+ *
+ * A bulk form of a writer's `INSERT INTO t(c1, …, cN) VALUES (?, …, ?)`
+ * whose parameters are its columns in order: each row is bound as for the
+ * insert and added with sql_rows_add; sql_rows_end writes what is left and
+ * releases the statement (call it after a failed add too). SQLite runs
+ * the insert once a row (in process, that costs nothing more); PostgreSQL
+ * sends the rows with `COPY t(c1, …, cN) FROM STDIN`, a command for many
+ * rows, not a round trip for each (pg_copy.c). The bound values must live
+ * until sql_rows_add returns. There, a text goes through the column's
+ * text input: bind bytes to a bytea column with sql_bind_blob. */
+static inline struct sql_stmt *sql_rows(struct store_tx *tx, const char *insert)
+{
+	return SQL_OPS(&tx->reads)->rows(&tx->reads, insert);
+}
+
+/* Adds the bound row: STORE_OK, or the status of a failed write (with
+ * PostgreSQL a row's failure may also show only at sql_rows_end). */
+static inline int sql_rows_add(struct sql_stmt *st)
+{
+	return st->ops->rows_add(st);
+}
+
+/* Writes the rows not yet written and releases st: STORE_OK, or the
+ * status of the failed write. */
+static inline int sql_rows_end(struct sql_stmt *st)
+{
+	return st->ops->rows_end(st);
+}
+
 /* UPDATE … SET column = ?1 WHERE id = ?2: STORE_NOT_FOUND when no row. */
 int sql_update_text(struct store_tx *tx, const char *sql, uint64_t id,
 		    const char *v);
@@ -265,6 +302,8 @@ int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 /* ---- Persons (sql_person.c) ---- */
 
 int sql_person_insert(struct store_tx *tx, const struct store_person *p);
+int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			   size_t n);
 int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
 		   struct store_person *out);
 int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
@@ -309,6 +348,8 @@ int sql_brand_by_domain(struct store_rd *rd, const char *domain,
 /* ---- Proposals (sql_proposal.c) ---- */
 
 int sql_proposal_insert(struct store_tx *tx, const struct store_proposal *p);
+int sql_proposal_insert_many(struct store_tx *tx,
+			     const struct store_proposal *p, size_t n);
 int sql_proposal_by_id(struct store_rd *rd, uint64_t id,
 		       struct store_proposal *p);
 int sql_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -323,6 +364,8 @@ int sql_proposal_list_person(struct store_rd *rd, uint64_t person,
 
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r);
+int sql_relationship_insert_many(struct store_tx *tx,
+				 const struct store_relationship *r, size_t n);
 int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
 			 struct store_relationship *out);
 int sql_relationship_list(struct store_rd *rd,
@@ -351,6 +394,8 @@ int sql_notice_insert(struct store_tx *tx, uint64_t relationship,
 /* ---- Attempts (sql_attempt.c) ---- */
 
 int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
+int sql_attempt_insert_many(struct store_tx *tx, const struct store_attempt *a,
+			    size_t n);
 int sql_attempt_dup(struct store_rd *rd, uint64_t relationship,
 		    const uint8_t *dedup, bool *found);
 int sql_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
@@ -447,6 +492,10 @@ int sql_own_address_used(struct store_rd *rd, uint64_t person,
  * the same for every SQL backend. */
 #define SQL_STORE_OPS                                                          \
 	.person_insert = sql_person_insert, .person_get = sql_person_get,      \
+	.person_insert_many = sql_person_insert_many,                          \
+	.proposal_insert_many = sql_proposal_insert_many,                      \
+	.relationship_insert_many = sql_relationship_insert_many,              \
+	.attempt_insert_many = sql_attempt_insert_many,                        \
 	.person_profile = sql_person_profile, .person_list = sql_person_list,  \
 	.person_set = sql_person_set, .person_bounce = sql_person_bounce,      \
 	.person_erase = sql_person_erase, .token_insert = sql_token_insert,    \

@@ -25,9 +25,9 @@ static void bind_sealed(struct sql_stmt *st, int i, const void *v, size_t len)
 		sql_bind_null(st, i);
 }
 
-int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+/* Binds attempt a to q_attempt_insert's parameters. */
+static void attempt_bind(struct sql_stmt *st, const struct store_attempt *a)
 {
-	WRITER_STMT(tx, q_attempt_insert);
 	sql_bind_int(st, 1, (int64_t)a->id);
 	sql_bind_int(st, 2, (int64_t)a->person);
 	bind_key(st, 3, a->relationship);
@@ -58,7 +58,34 @@ int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 	if (a->dedup)
 		sql_bind_blob(st, 20, a->dedup, 16);
 	sql_bind_int(st, 21, a->sealed ? 1 : 0);
+}
+
+int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+{
+	WRITER_STMT(tx, q_attempt_insert);
+	attempt_bind(st, a);
 	return sql_exec(st);
+}
+
+int sql_attempt_insert_many(struct store_tx *tx, const struct store_attempt *a,
+			    size_t n)
+{
+	int rc = STORE_OK;
+	struct sql_stmt *st = n ? sql_rows(tx, q_attempt_insert) : NULL;
+	if (n && st == NULL)
+		return STORE_FAULT;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		/* Clear text (a store before sealing) is bound as text, which
+		 * COPY would read as bytea's escapes: it goes alone. */
+		if (!a[i].sealed && (a[i].sender || a[i].subject)) {
+			rc = sql_attempt_insert(tx, &a[i]);
+			continue;
+		}
+		attempt_bind(st, &a[i]);
+		rc = sql_rows_add(st);
+	}
+	int end = st ? sql_rows_end(st) : STORE_OK;
+	return rc != STORE_OK ? rc : end;
 }
 
 static const char q_attempt_dup[] =

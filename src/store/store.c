@@ -122,6 +122,26 @@ int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 	return rc;
 }
 
+int store_person_guard_many(struct store_tx *tx, const uint64_t *persons,
+			    size_t n, store_guard_cb cb, void *arg)
+{
+	if (tx->store->ops->person_guard_many)
+		return tx->store->ops->person_guard_many(tx, persons, n, cb,
+							 arg);
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = 0;
+		int rc =
+			tx->store->ops->person_guard(tx, persons[i], false, &v);
+		if (rc == STORE_NOT_FOUND)
+			continue;
+		if (rc != STORE_OK)
+			return rc;
+		if (cb(arg, persons[i], v) != 0)
+			return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 bool store_shared(struct store *s)
 {
 	return s->ops->throttle != NULL;
@@ -183,6 +203,30 @@ void store_read_end(struct store *s)
 int store_person_insert(struct store_tx *tx, const struct store_person *p)
 {
 	return TX_OPS(tx)->person_insert(tx, p);
+}
+
+int store_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			     size_t n)
+{
+	return TX_OPS(tx)->person_insert_many(tx, p, n);
+}
+
+int store_proposal_insert_many(struct store_tx *tx,
+			       const struct store_proposal *p, size_t n)
+{
+	return TX_OPS(tx)->proposal_insert_many(tx, p, n);
+}
+
+int store_relationship_insert_many(struct store_tx *tx,
+				   const struct store_relationship *r, size_t n)
+{
+	return TX_OPS(tx)->relationship_insert_many(tx, r, n);
+}
+
+int store_attempt_insert_many(struct store_tx *tx,
+			      const struct store_attempt *a, size_t n)
+{
+	return TX_OPS(tx)->attempt_insert_many(tx, a, n);
 }
 
 int store_person_get(struct store_rd *rd, uint64_t id, const char *handle,
