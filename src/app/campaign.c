@@ -74,10 +74,12 @@ static int chunk_run(struct app_tx *t, void *arg)
 				return rc; /* taken: nothing is recorded */
 		}
 	}
-	/* A chunk costs a few statements, not a few a recipient: the
-	 * persons already held are guarded together, and the attempts
-	 * recorded together after the decisions. */
-	if ((rc = gate_state_guard_rels(t, j->rels, j->n)) != STORE_OK)
+	/* A chunk costs a few statements, not a few a recipient: its
+	 * relationships, persons and their deliveries are read and its
+	 * persons guarded together, and its attempts recorded together
+	 * after the decisions. */
+	if ((rc = gate_state_prefetch(t, j->rels, j->n, q->brand,
+				      j->now_ms / 1000)) != STORE_OK)
 		return rc;
 	struct message_batch batch = { 0 };
 	for (size_t i = 0; i < j->n; i++) {

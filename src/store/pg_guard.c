@@ -63,7 +63,7 @@ int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
  * servers' chunks then take shared persons in the same order). */
 #define PG_GUARD_MANY                                                          \
 	"UPDATE persons SET gate_version = gate_version + 1 WHERE id IN "      \
-	"(SELECT id FROM persons WHERE id = ANY(?::bigint[]) ORDER BY id FOR " \
+	"(SELECT id FROM persons WHERE id" SQL_IN_KEYS_PG " ORDER BY id FOR "  \
 	"UPDATE"
 static const char q_guard_many_wait[] =
 	PG_GUARD_MANY ") RETURNING id, gate_version";
@@ -76,17 +76,9 @@ int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
 	struct pg_store *s = PG(tx->store);
 	if (n == 0)
 		return STORE_OK;
-	/* The keys as an array's text: {k1,k2,…}, signed as stored. */
-	char *keys = malloc(n * 21 + 3);
+	char *keys = sql_keys(&tx->reads, persons, n);
 	if (keys == NULL)
 		return STORE_FAULT;
-	size_t len = 0;
-	keys[len++] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(keys + len, "%s%" PRId64, i ? "," : "",
-				       (int64_t)persons[i]);
-	keys[len++] = '}';
-	keys[len] = '\0';
 	bool nowait = s->locked_by != 0 && s->locked_by != tx->job;
 	struct sql_select q;
 	struct sql_stmt *st =

@@ -280,6 +280,14 @@ int sql_select_one(struct sql_select *q, sql_row_fn row, void *out);
  * not NULL. */
 int sql_select_key(struct store_rd *rd, const char *sql, uint64_t id,
 		   const char *text, sql_row_fn row, void *out);
+/* Many keys as one parameter: `col` SQL_IN_KEYS_SQLITE (a JSON array)
+ * or SQL_IN_KEYS_PG (an array), written twice and chosen by SQL_PICK;
+ * sql_keys makes the parameter's text for rd's dialect (a new string, or
+ * NULL when out of memory). Keys go signed, as they are stored. */
+#define SQL_IN_KEYS_SQLITE " IN (SELECT value FROM json_each(?1))"
+#define SQL_IN_KEYS_PG	   " = ANY(?1::bigint[])"
+char *sql_keys(struct store_rd *rd, const uint64_t *keys, size_t n);
+
 /* Rows of one column: a key (out: uint64_t *), an integer (int64_t *),
  * a text copied (char **: a new string; a NULL column is a fault). */
 int sql_row_key(struct sql_stmt *st, void *out);
@@ -306,6 +314,8 @@ int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
 			   size_t n);
 int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
 		   struct store_person *out);
+int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			store_person_cb cb, void *arg);
 int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
 		    store_person_cb cb, void *arg);
 int sql_person_set(struct store_tx *tx, uint64_t id,
@@ -368,6 +378,8 @@ int sql_relationship_insert_many(struct store_tx *tx,
 				 const struct store_relationship *r, size_t n);
 int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
 			 struct store_relationship *out);
+int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+			      size_t n, store_relationship_cb cb, void *arg);
 int sql_relationship_list(struct store_rd *rd,
 			  const struct store_relationship_filter *f,
 			  store_relationship_cb cb, void *arg);
@@ -399,6 +411,11 @@ int sql_attempt_insert_many(struct store_tx *tx, const struct store_attempt *a,
 int sql_attempt_dup(struct store_rd *rd, uint64_t relationship,
 		    const uint8_t *dedup, bool *found);
 int sql_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
+int sql_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			store_count_cb cb, void *arg);
+int sql_delivery_list_many(struct store_rd *rd, bool persons,
+			   const uint64_t *keys, size_t n, int64_t since,
+			   store_delivery_many_cb cb, void *arg);
 int sql_delivery_list(struct store_rd *rd, uint64_t relationship,
 		      uint64_t person, int64_t since, store_delivery_cb cb,
 		      void *arg);
@@ -493,6 +510,10 @@ int sql_own_address_used(struct store_rd *rd, uint64_t person,
 #define SQL_STORE_OPS                                                          \
 	.person_insert = sql_person_insert, .person_get = sql_person_get,      \
 	.person_insert_many = sql_person_insert_many,                          \
+	.person_get_many = sql_person_get_many,                                \
+	.relationship_get_many = sql_relationship_get_many,                    \
+	.delivery_list_many = sql_delivery_list_many,                          \
+	.held_count_many = sql_held_count_many,                                \
 	.proposal_insert_many = sql_proposal_insert_many,                      \
 	.relationship_insert_many = sql_relationship_insert_many,              \
 	.attempt_insert_many = sql_attempt_insert_many,                        \

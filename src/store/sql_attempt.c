@@ -129,6 +129,73 @@ static const char q_delivery_person[] =
 	"person = ? AND decision = 0 AND decided_at >= ? "
 	"ORDER BY decided_at, id";
 
+/* Of many relationships or persons: ?1 the keys, ?2 since. */
+#define DELIVERY_MANY(key, in)                                                 \
+	"SELECT " key ", channel, exempt, decided_at FROM attempts WHERE "     \
+	"" key in " AND decision = 0 AND decided_at >= ?2 ORDER BY " key       \
+	", decided_at, id"
+static const char *const q_delivery_many[2][2] = {
+	{ DELIVERY_MANY("relationship", SQL_IN_KEYS_SQLITE),
+	  DELIVERY_MANY("relationship", SQL_IN_KEYS_PG) },
+	{ DELIVERY_MANY("person", SQL_IN_KEYS_SQLITE),
+	  DELIVERY_MANY("person", SQL_IN_KEYS_PG) },
+};
+
+int sql_delivery_list_many(struct store_rd *rd, bool persons,
+			   const uint64_t *keys, size_t n, int64_t since,
+			   store_delivery_many_cb cb, void *arg)
+{
+	char *text = n ? sql_keys(rd, keys, n) : NULL;
+	if (n == 0 || text == NULL)
+		return n == 0 ? STORE_OK : STORE_FAULT;
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(
+		&q, rd, q_delivery_many[persons][SQL_OPS(rd)->pg ? 1 : 0]);
+	if (st == NULL) {
+		free(text);
+		return STORE_FAULT;
+	}
+	bind_text(st, 1, text);
+	sql_bind_int(st, 2, since);
+	while (sql_select_next(&q, NULL, NULL))
+		if (cb((uint64_t)sql_col_int(st, 0), (int)sql_col_int(st, 1),
+		       sql_col_int(st, 2) != 0, sql_col_int(st, 3), arg))
+			break;
+	int rc = sql_select_end(&q);
+	free(text);
+	return rc;
+}
+
+static const char q_held_many_sqlite[] =
+	"SELECT relationship, count(*) FROM attempts WHERE "
+	"relationship" SQL_IN_KEYS_SQLITE
+	" AND decision = 1 GROUP BY relationship";
+static const char q_held_many_pg[] =
+	"SELECT relationship, count(*) FROM attempts WHERE "
+	"relationship" SQL_IN_KEYS_PG " AND decision = 1 GROUP BY relationship";
+
+int sql_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			store_count_cb cb, void *arg)
+{
+	char *text = n ? sql_keys(rd, rels, n) : NULL;
+	if (n == 0 || text == NULL)
+		return n == 0 ? STORE_OK : STORE_FAULT;
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(
+		&q, rd, SQL_PICK(rd, q_held_many_sqlite, q_held_many_pg));
+	if (st == NULL) {
+		free(text);
+		return STORE_FAULT;
+	}
+	bind_text(st, 1, text);
+	while (sql_select_next(&q, NULL, NULL))
+		if (cb((uint64_t)sql_col_int(st, 0), sql_col_int(st, 1), arg))
+			break;
+	int rc = sql_select_end(&q);
+	free(text);
+	return rc;
+}
+
 int sql_delivery_list(struct store_rd *rd, uint64_t relationship,
 		      uint64_t person, int64_t since, store_delivery_cb cb,
 		      void *arg)

@@ -112,6 +112,37 @@ int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
 	return sql_select_end(&q);
 }
 
+static const char q_person_many_sqlite[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id" SQL_IN_KEYS_SQLITE;
+static const char q_person_many_pg[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id" SQL_IN_KEYS_PG;
+
+int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			store_person_cb cb, void *arg)
+{
+	char *keys = n ? sql_keys(rd, ids, n) : NULL;
+	if (n == 0 || keys == NULL)
+		return n == 0 ? STORE_OK : STORE_FAULT;
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(
+		&q, rd, SQL_PICK(rd, q_person_many_sqlite, q_person_many_pg));
+	if (st == NULL) {
+		free(keys);
+		return STORE_FAULT;
+	}
+	bind_text(st, 1, keys);
+	struct store_person p;
+	while (sql_select_next(&q, person_row, &p)) {
+		int stop = cb(&p, arg);
+		store_person_clear(&p);
+		if (stop)
+			break;
+	}
+	int rc = sql_select_end(&q);
+	free(keys);
+	return rc;
+}
+
 /* The statement of each field store_person_set replaces. */
 static const char *const q_person_set[] = {
 	[STORE_PERSON_PROFILE] = "UPDATE persons SET profile = ? WHERE id = ?",

@@ -147,6 +147,37 @@ static const char q_rel_list_brand[] =
 static const char q_rel_list_all[] =
 	"SELECT " REL_COLS " FROM relationships WHERE " REL_LIST_REST;
 
+static const char q_rel_many_sqlite[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id" SQL_IN_KEYS_SQLITE;
+static const char q_rel_many_pg[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id" SQL_IN_KEYS_PG;
+
+int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+			      size_t n, store_relationship_cb cb, void *arg)
+{
+	char *keys = n ? sql_keys(rd, ids, n) : NULL;
+	if (n == 0 || keys == NULL)
+		return n == 0 ? STORE_OK : STORE_FAULT;
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(
+		&q, rd, SQL_PICK(rd, q_rel_many_sqlite, q_rel_many_pg));
+	if (st == NULL) {
+		free(keys);
+		return STORE_FAULT;
+	}
+	bind_text(st, 1, keys);
+	struct store_relationship rel;
+	while (sql_select_next(&q, rel_row, &rel)) {
+		int stop = cb(&rel, arg);
+		store_relationship_clear(&rel);
+		if (stop)
+			break;
+	}
+	int rc = sql_select_end(&q);
+	free(keys);
+	return rc;
+}
+
 int sql_relationship_list(struct store_rd *rd,
 			  const struct store_relationship_filter *f,
 			  store_relationship_cb cb, void *arg)

@@ -603,6 +603,32 @@ int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out)
 	return rd->store->ops->held_count(rd, relationship, out);
 }
 
+int store_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			  store_person_cb cb, void *arg)
+{
+	return rd->store->ops->person_get_many(rd, ids, n, cb, arg);
+}
+
+int store_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+				size_t n, store_relationship_cb cb, void *arg)
+{
+	return rd->store->ops->relationship_get_many(rd, ids, n, cb, arg);
+}
+
+int store_delivery_list_many(struct store_rd *rd, bool persons,
+			     const uint64_t *keys, size_t n, int64_t since,
+			     store_delivery_many_cb cb, void *arg)
+{
+	return rd->store->ops->delivery_list_many(rd, persons, keys, n, since,
+						  cb, arg);
+}
+
+int store_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			  store_count_cb cb, void *arg)
+{
+	return rd->store->ops->held_count_many(rd, rels, n, cb, arg);
+}
+
 int store_idem_get(struct store_rd *rd, uint64_t brand, const char *key,
 		   struct store_idem *out)
 {

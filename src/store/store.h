@@ -470,6 +470,9 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
 /* Deliveries decided at or after `since`, oldest first: of a
  * relationship (relationship != 0) or of a person (all relationships,
  * exempt ones included: the callback sees the flag). */
+typedef int (*store_delivery_many_cb)(uint64_t key, int channel, bool exempt,
+				      int64_t at, void *arg);
+typedef int (*store_count_cb)(uint64_t key, int64_t n, void *arg);
 typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
 				 void *arg);
 int store_delivery_list(struct store_rd *rd, uint64_t relationship,
@@ -633,6 +636,24 @@ int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
 
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
+
+/* Reads of many rows at once, where a statement is a round trip
+ * (PostgreSQL) one statement, not one a key: what loading a campaign
+ * chunk's cold gate state needs (app/gate_state.c). Rows come in no
+ * particular order, keys not found are left out; a callback's non-zero
+ * return stops the read (STORE_OK). The deliveries of many relationships
+ * (or, `persons`, many persons) since `since`, each key's in the order of
+ * store_delivery_list; the held counts of the relationships that hold
+ * any. */
+int store_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			  store_person_cb cb, void *arg);
+int store_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+				size_t n, store_relationship_cb cb, void *arg);
+int store_delivery_list_many(struct store_rd *rd, bool persons,
+			     const uint64_t *keys, size_t n, int64_t since,
+			     store_delivery_many_cb cb, void *arg);
+int store_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			  store_count_cb cb, void *arg);
 
 /* ---- Delivery beyond the store (the outbox of the adapters) ---- */
 
