@@ -76,19 +76,13 @@ int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
 	struct pg_store *s = PG(tx->store);
 	if (n == 0)
 		return STORE_OK;
-	char *keys = sql_keys(&tx->reads, persons, n);
-	if (keys == NULL)
-		return STORE_FAULT;
 	bool nowait = s->locked_by != 0 && s->locked_by != tx->job;
+	const char *sql = nowait ? q_guard_many_nowait : q_guard_many_wait;
+	char *keys;
 	struct sql_select q;
-	struct sql_stmt *st =
-		sql_select(&q, &tx->reads,
-			   nowait ? q_guard_many_nowait : q_guard_many_wait);
-	if (st == NULL) {
-		free(keys);
+	if (sql_select_keys(&q, &tx->reads, sql, sql, persons, n, &keys) ==
+	    NULL)
 		return STORE_FAULT;
-	}
-	bind_text(st, 1, keys);
 	bool stopped = false;
 	while (!stopped && sql_select_next(&q, NULL, NULL))
 		stopped = cb(arg, (uint64_t)sql_col_int(q.st, 0),

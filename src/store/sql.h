@@ -287,6 +287,13 @@ int sql_select_key(struct store_rd *rd, const char *sql, uint64_t id,
 #define SQL_IN_KEYS_SQLITE " IN (SELECT value FROM json_each(?1))"
 #define SQL_IN_KEYS_PG	   " = ANY(?1::bigint[])"
 char *sql_keys(struct store_rd *rd, const uint64_t *keys, size_t n);
+/* sql_select of the query for rd's dialect with keys[0..n) bound to ?1
+ * (n > 0): the statement, for the caller to bind the rest, or NULL (a
+ * fault: nothing to end). *text holds the keys' text until it is freed,
+ * after sql_select_end. */
+struct sql_stmt *sql_select_keys(struct sql_select *q, struct store_rd *rd,
+				 const char *sqlite_sql, const char *pg_sql,
+				 const uint64_t *keys, size_t n, char **text);
 
 /* Rows of one column: a key (out: uint64_t *), an integer (int64_t *),
  * a text copied (char **: a new string; a NULL column is a fault). */

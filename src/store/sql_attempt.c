@@ -145,17 +145,15 @@ int sql_delivery_list_many(struct store_rd *rd, bool persons,
 			   const uint64_t *keys, size_t n, int64_t since,
 			   store_delivery_many_cb cb, void *arg)
 {
-	char *text = n ? sql_keys(rd, keys, n) : NULL;
-	if (n == 0 || text == NULL)
-		return n == 0 ? STORE_OK : STORE_FAULT;
+	char *text;
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(
-		&q, rd, q_delivery_many[persons][SQL_OPS(rd)->pg ? 1 : 0]);
-	if (st == NULL) {
-		free(text);
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st =
+		sql_select_keys(&q, rd, q_delivery_many[persons][0],
+				q_delivery_many[persons][1], keys, n, &text);
+	if (st == NULL)
 		return STORE_FAULT;
-	}
-	bind_text(st, 1, text);
 	sql_bind_int(st, 2, since);
 	while (sql_select_next(&q, NULL, NULL))
 		if (cb((uint64_t)sql_col_int(st, 0), (int)sql_col_int(st, 1),
@@ -177,17 +175,14 @@ static const char q_held_many_pg[] =
 int sql_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
 			store_count_cb cb, void *arg)
 {
-	char *text = n ? sql_keys(rd, rels, n) : NULL;
-	if (n == 0 || text == NULL)
-		return n == 0 ? STORE_OK : STORE_FAULT;
+	char *text;
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(
-		&q, rd, SQL_PICK(rd, q_held_many_sqlite, q_held_many_pg));
-	if (st == NULL) {
-		free(text);
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st = sql_select_keys(&q, rd, q_held_many_sqlite,
+					      q_held_many_pg, rels, n, &text);
+	if (st == NULL)
 		return STORE_FAULT;
-	}
-	bind_text(st, 1, text);
 	while (sql_select_next(&q, NULL, NULL))
 		if (cb((uint64_t)sql_col_int(st, 0), sql_col_int(st, 1), arg))
 			break;

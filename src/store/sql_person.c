@@ -120,17 +120,13 @@ static const char q_person_many_pg[] =
 int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
 			store_person_cb cb, void *arg)
 {
-	char *keys = n ? sql_keys(rd, ids, n) : NULL;
-	if (n == 0 || keys == NULL)
-		return n == 0 ? STORE_OK : STORE_FAULT;
+	char *keys;
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(
-		&q, rd, SQL_PICK(rd, q_person_many_sqlite, q_person_many_pg));
-	if (st == NULL) {
-		free(keys);
+	if (n == 0)
+		return STORE_OK;
+	if (sql_select_keys(&q, rd, q_person_many_sqlite, q_person_many_pg, ids,
+			    n, &keys) == NULL)
 		return STORE_FAULT;
-	}
-	bind_text(st, 1, keys);
 	struct store_person p;
 	while (sql_select_next(&q, person_row, &p)) {
 		int stop = cb(&p, arg);

@@ -155,17 +155,13 @@ static const char q_rel_many_pg[] =
 int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
 			      size_t n, store_relationship_cb cb, void *arg)
 {
-	char *keys = n ? sql_keys(rd, ids, n) : NULL;
-	if (n == 0 || keys == NULL)
-		return n == 0 ? STORE_OK : STORE_FAULT;
+	char *keys;
 	struct sql_select q;
-	struct sql_stmt *st = sql_select(
-		&q, rd, SQL_PICK(rd, q_rel_many_sqlite, q_rel_many_pg));
-	if (st == NULL) {
-		free(keys);
+	if (n == 0)
+		return STORE_OK;
+	if (sql_select_keys(&q, rd, q_rel_many_sqlite, q_rel_many_pg, ids, n,
+			    &keys) == NULL)
 		return STORE_FAULT;
-	}
-	bind_text(st, 1, keys);
 	struct store_relationship rel;
 	while (sql_select_next(&q, rel_row, &rel)) {
 		int stop = cb(&rel, arg);
