@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/gate_state.h"
 #include "app/message.h"
 #include "core/brand_state.h"
 #include "core/channel.h"
@@ -73,6 +74,14 @@ static int chunk_run(struct app_tx *t, void *arg)
 				return rc; /* taken: nothing is recorded */
 		}
 	}
+	/* A chunk costs a few statements, not a few a recipient: its
+	 * relationships, persons and their deliveries are read and its
+	 * persons guarded together, and its attempts recorded together
+	 * after the decisions. */
+	if ((rc = gate_state_prefetch(t, j->rels, j->n, q->brand,
+				      j->now_ms / 1000)) != STORE_OK)
+		return rc;
+	struct message_batch batch = { 0 };
 	for (size_t i = 0; i < j->n; i++) {
 		struct message_in in = {
 			.brand = q->brand,
@@ -84,20 +93,27 @@ static int chunk_run(struct app_tx *t, void *arg)
 			.sender_is_brand = true,
 			.sender_verified = true,
 			.now_ms = j->now_ms,
+			.batch = &batch,
 		};
 		struct message_out out;
 		rc = message_decide_tx(t, &in, &out);
 		if (rc == APP_NOT_FOUND)
 			continue; /* ended or gone since it was listed */
-		if (rc != APP_OK)
+		if (rc != APP_OK) {
+			message_batch_free(&batch);
 			return STORE_FAULT;
+		}
 		j->total++;
 		if (gate_brand_accepted(&out.decision))
 			j->accepted++;
 		else
 			j->reasons[out.decision.reason]++;
 	}
-	rc = store_campaign_count(t->tx, j->res->id, j->total, j->accepted);
+	rc = message_batch_write(t, &batch);
+	message_batch_free(&batch);
+	if (rc == STORE_OK)
+		rc = store_campaign_count(t->tx, j->res->id, j->total,
+					  j->accepted);
 	if (rc != STORE_OK || !j->last || q->idem_key == NULL)
 		return rc;
 	/* The last chunk writes the answer in its own transaction: a retry

@@ -425,18 +425,26 @@ static void stale_run(void *arg)
  * them since this one last did: the version is then not the one this
  * server left plus one. *version: the new version (0: one server writes
  * the store, and nothing is ever stale). */
+static int gate_guarded(struct app_tx *t, uint64_t id, int64_t version);
+
 static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
 		      int64_t *version)
 {
-	struct gate_state *g = t->gate;
 	int rc = store_person_guard(t->tx, id, notify, version);
 	if (rc != STORE_OK || *version == 0)
 		return rc;
+	return gate_guarded(t, id, *version);
+}
+
+/* What gate_guard does once person id is guarded at `version` (not 0). */
+static int gate_guarded(struct app_tx *t, uint64_t id, int64_t version)
+{
+	struct gate_state *g = t->gate;
 	struct person_entry *p = map_get(&g->persons, id);
-	if (p && p->version + 1 != *version)
+	if (p && p->version + 1 != version)
 		gate_state_forget_person(g, id);
 	else if (p)
-		p->version = *version;
+		p->version = version;
 	struct forget *f = malloc(sizeof(*f));
 	if (f == NULL)
 		return STORE_FAULT;
@@ -447,6 +455,54 @@ static int gate_guard(struct app_tx *t, uint64_t id, bool notify,
 		return STORE_FAULT;
 	}
 	return STORE_OK;
+}
+
+/* A person's entry made from their row, guarded at `version` for job;
+ * its windows are empty (the caller replays the deliveries). NULL when
+ * the global terms cannot be read or out of memory. */
+static struct person_entry *person_entry_new(struct app_tx *t,
+					     const struct store_person *sp,
+					     int64_t version, uint64_t job)
+{
+	struct global_terms gt;
+	struct terms_error terr;
+	json_t *j = json_loads(sp->global_terms, 0, NULL);
+	int rc = j ? global_terms_parse(j, &gt, &terr) : -1;
+	json_decref(j);
+	json_t *dj = json_loads(sp->delivery, 0, NULL);
+	bool maildir = json_is_true(json_object_get(dj, "maildir"));
+	bool copies = json_is_true(json_object_get(dj, "maildir_copies"));
+	bool webhook = json_object_get(dj, "webhook") != NULL;
+	bool forward = json_is_true(json_object_get(dj, "forwarding"));
+	json_decref(dj);
+	if (rc != 0) {
+		log_warn("gate: person %016llx has unreadable global terms",
+			 (unsigned long long)sp->id);
+		return NULL;
+	}
+	struct person_entry *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return NULL;
+	p->id = sp->id;
+	p->version = version;
+	p->guarded = job;
+	p->rels_all = true;
+	p->maildir = maildir;
+	p->maildir_copies = copies || maildir;
+	p->webhook = webhook;
+	p->forward = forward;
+	global_terms_compile(&gt, &p->global);
+	p->tz = zones_get(t->zones, gt.time_zone, NULL, 0);
+	if (p->tz == NULL)
+		p->tz = zones_get(t->zones, "UTC", NULL, 0);
+	const struct cap *caps[CHANNEL_COUNT];
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		caps[c] = &p->global.cap[c];
+	if (wset_init(&p->wins, caps, CHANNEL_COUNT) != 0) {
+		person_entry_free(p);
+		return NULL;
+	}
+	return p;
 }
 
 struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
@@ -468,55 +524,20 @@ struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
 	struct store_person sp;
 	if (store_person_get(t->reads, id, NULL, &sp) != STORE_OK)
 		return NULL;
-	struct global_terms gt;
-	struct terms_error terr;
-	json_t *j = json_loads(sp.global_terms, 0, NULL);
-	int rc = j ? global_terms_parse(j, &gt, &terr) : -1;
-	json_decref(j);
-	json_t *dj = json_loads(sp.delivery, 0, NULL);
-	bool maildir = json_is_true(json_object_get(dj, "maildir"));
-	bool copies = json_is_true(json_object_get(dj, "maildir_copies"));
-	bool webhook = json_object_get(dj, "webhook") != NULL;
-	bool forward = json_is_true(json_object_get(dj, "forwarding"));
-	json_decref(dj);
+	p = person_entry_new(t, &sp, version, job);
 	store_person_clear(&sp);
-	if (rc != 0) {
-		log_warn("gate: person %016llx has unreadable global terms",
-			 (unsigned long long)id);
-		return NULL;
-	}
-	p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
-	p->id = id;
-	p->version = version;
-	p->guarded = job;
-	p->rels_all = true;
-	p->maildir = maildir;
-	p->maildir_copies = copies || maildir;
-	p->webhook = webhook;
-	p->forward = forward;
-	global_terms_compile(&gt, &p->global);
-	p->tz = zones_get(t->zones, gt.time_zone, NULL, 0);
-	if (p->tz == NULL)
-		p->tz = zones_get(t->zones, "UTC", NULL, 0);
-	const struct cap *caps[CHANNEL_COUNT];
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		caps[c] = &p->global.cap[c];
-	if (wset_init(&p->wins, caps, CHANNEL_COUNT) != 0)
-		goto fail;
 	struct replay r = { .wins = &p->wins,
 			    .caps = p->global.cap,
 			    .tz = p->tz };
 	if (store_delivery_list(t->reads, 0, id, now - WINDOW_HISTORY,
-				replay_one, &r) != STORE_OK)
-		goto fail;
-	if (map_put(&g->persons, p) != 0)
-		goto fail;
+				replay_one, &r) != STORE_OK ||
+	    map_put(&g->persons, p) != 0) {
+		person_entry_free(p);
+		return NULL;
+	}
 	return p;
-fail:
-	person_entry_free(p);
-	return NULL;
 }
 
 static int names_from_json(const char *text, terms_name *names, int *n, int max)
@@ -540,12 +561,13 @@ static int names_from_json(const char *text, terms_name *names, int *n, int max)
 	return 0;
 }
 
-enum app_status gate_state_terms_compile(struct store_rd *reads,
-					 const struct store_relationship *sr,
-					 struct terms_compiled *out,
-					 struct topic_table *topics_out)
+/* gate_state_terms_compile with the person's folder names (a JSON array)
+ * at hand. */
+static enum app_status terms_compile_with(const struct store_relationship *sr,
+					  const char *folder_names,
+					  struct terms_compiled *out,
+					  struct topic_table *topics_out)
 {
-	struct store_person sp;
 	struct terms_error terr;
 	struct terms *t = malloc(sizeof(*t));
 	struct folder_table *folders = malloc(sizeof(*folders));
@@ -563,11 +585,8 @@ enum app_status gate_state_terms_compile(struct store_rd *reads,
 	folder_table_init(folders);
 	memset(out, 0, sizeof(*out)); /* padding too: shared copies compare
 					 and hash these bytes */
-	if (store_person_get(reads, sr->person, NULL, &sp) != STORE_OK)
-		goto out;
-	rc = names_from_json(sp.folders, folders->names, &folders->n,
+	rc = names_from_json(folder_names, folders->names, &folders->n,
 			     TERMS_MAX_FOLDERS);
-	store_person_clear(&sp);
 	if (rc == 0 && terms_compile(t, topics, folders, out, &terr) == 0)
 		status = APP_OK;
 out:
@@ -576,6 +595,70 @@ out:
 	if (topics != topics_out)
 		free(topics);
 	return status;
+}
+
+enum app_status gate_state_terms_compile(struct store_rd *reads,
+					 const struct store_relationship *sr,
+					 struct terms_compiled *out,
+					 struct topic_table *topics_out)
+{
+	struct store_person sp;
+	if (store_person_get(reads, sr->person, NULL, &sp) != STORE_OK)
+		return APP_FAULT;
+	enum app_status st =
+		terms_compile_with(sr, sp.folders, out, topics_out);
+	store_person_clear(&sp);
+	return st;
+}
+
+/* A relationship's entry made from its row and its person's folder names;
+ * its windows are empty and its held count 0 (the caller reads them).
+ * NULL when its terms cannot be compiled or out of memory. */
+static struct rel_entry *rel_entry_new(struct gate_state *g,
+				       const struct store_relationship *sr,
+				       const char *folder_names)
+{
+	struct rel_entry *r = calloc(1, sizeof(*r));
+	struct topic_table *topics = calloc(1, sizeof(*topics));
+	struct terms_compiled *tc = malloc(sizeof(*tc));
+	if (r == NULL || topics == NULL || tc == NULL)
+		goto fail;
+	r->id = sr->id;
+	r->person = sr->person;
+	r->brand = sr->brand;
+	r->state = (uint8_t)sr->state;
+	if (terms_compile_with(sr, folder_names, tc, topics) != APP_OK ||
+	    (r->terms = terms_intern(g, tc)) == NULL)
+		goto fail;
+	/* Keep the table compact: a million relationships are held. */
+	size_t len = 0;
+	for (int i = 0; i < topics->n; i++)
+		len += strlen(topics->names[i]) + 1;
+	r->topics = len ? malloc(len) : NULL;
+	if (len && r->topics == NULL)
+		goto fail;
+	for (int i = 0, at = 0; i < topics->n; i++) {
+		size_t n = strlen(topics->names[i]) + 1;
+		memcpy(r->topics + at, topics->names[i], n);
+		at += (int)n;
+	}
+	r->n_topics = (uint8_t)topics->n;
+	const struct cap *caps[CHANNEL_COUNT + 1];
+	for (int c = 0; c < CHANNEL_COUNT; c++)
+		caps[c] = &r->terms->t.cap[c];
+	caps[WINDOW_EXEMPT] = &r->terms->t.exempt_cap;
+	if (wset_init(&r->wins, caps, CHANNEL_COUNT + 1) != 0)
+		goto fail;
+	free(tc);
+	free(topics);
+	return r;
+fail:
+	log_warn("gate: cannot load relationship %016llx",
+		 (unsigned long long)sr->id);
+	free(tc);
+	free(topics);
+	rel_entry_free(g, r);
+	return NULL;
 }
 
 /* The relationship's entry, loaded on first use. With `brand` not 0 a
@@ -597,7 +680,7 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 	}
 
 	struct store_relationship sr;
-	struct topic_table *topics = NULL;
+	struct store_person sp;
 	if (store_relationship_get(t->reads, id, NULL, &sr) != STORE_OK)
 		return NULL;
 	if (brand != 0 && sr.brand != brand) {
@@ -623,63 +706,291 @@ struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 			return NULL;
 		}
 	}
-	r = calloc(1, sizeof(*r));
-	topics = calloc(1, sizeof(*topics));
-	if (r == NULL || topics == NULL)
-		goto fail;
-	r->id = id;
-	r->person = sr.person;
-	r->brand = sr.brand;
-	r->state = (uint8_t)sr.state;
-	struct terms_compiled *tc = malloc(sizeof(*tc));
-	if (tc == NULL)
-		goto fail;
-	if (gate_state_terms_compile(t->reads, &sr, tc, topics) != APP_OK ||
-	    (r->terms = terms_intern(g, tc)) == NULL) {
-		free(tc);
-		goto fail;
+	if (store_person_get(t->reads, sr.person, NULL, &sp) != STORE_OK) {
+		store_relationship_clear(&sr);
+		return NULL;
 	}
-	free(tc);
-	/* Keep the table compact: a million relationships are held. */
-	size_t len = 0;
-	for (int i = 0; i < topics->n; i++)
-		len += strlen(topics->names[i]) + 1;
-	r->topics = len ? malloc(len) : NULL;
-	if (len && r->topics == NULL)
-		goto fail;
-	for (int i = 0, at = 0; i < topics->n; i++) {
-		size_t n = strlen(topics->names[i]) + 1;
-		memcpy(r->topics + at, topics->names[i], n);
-		at += (int)n;
-	}
-	r->n_topics = (uint8_t)topics->n;
-	const struct cap *caps[CHANNEL_COUNT + 1];
-	for (int c = 0; c < CHANNEL_COUNT; c++)
-		caps[c] = &r->terms->t.cap[c];
-	caps[WINDOW_EXEMPT] = &r->terms->t.exempt_cap;
-	if (wset_init(&r->wins, caps, CHANNEL_COUNT + 1) != 0)
-		goto fail;
+	r = rel_entry_new(g, &sr, sp.folders);
+	store_person_clear(&sp);
+	store_relationship_clear(&sr);
+	if (r == NULL)
+		return NULL;
 	struct replay rp = { .wins = &r->wins,
 			     .caps = r->terms->t.cap,
 			     .exempt_cap = &r->terms->t.exempt_cap,
 			     .tz = p->tz };
 	if (store_delivery_list(t->reads, id, 0, now - WINDOW_HISTORY,
 				replay_one, &rp) != STORE_OK ||
-	    store_held_count(t->reads, id, &r->held) != STORE_OK)
-		goto fail;
-	if (map_put(&g->rels, r) != 0)
-		goto fail;
+	    store_held_count(t->reads, id, &r->held) != STORE_OK ||
+	    map_put(&g->rels, r) != 0) {
+		log_warn("gate: cannot load relationship %016llx",
+			 (unsigned long long)id);
+		rel_entry_free(g, r);
+		return NULL;
+	}
 	(void)person_entry_rel(p, id);
-	store_relationship_clear(&sr);
-	free(topics);
 	return r;
-fail:
-	log_warn("gate: cannot load relationship %016llx",
-		 (unsigned long long)id);
-	store_relationship_clear(&sr);
-	rel_entry_free(g, r);
-	free(topics);
-	return NULL;
+}
+
+/* ---- A campaign's chunk, loaded in a few reads ---- */
+
+/* What gate_state_prefetch gathers. */
+struct prefetch {
+	struct app_tx *t;
+	uint64_t job, brand;
+	struct store_relationship *rows; /* cold relationships: the fields an
+					    entry needs, terms and topics
+					    owned */
+	size_t n_rows;
+	struct guarded {
+		uint64_t id;
+		int64_t version;
+		char *folders; /* the person's folder names (owned), or NULL */
+		bool loaded;   /* an entry made here */
+	} * persons;	       /* every person guarded here, by id */
+	size_t n_persons;
+};
+
+static int key_order(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static struct guarded *prefetch_person(struct prefetch *f, uint64_t id)
+{
+	return bsearch(&id, f->persons, f->n_persons, sizeof(*f->persons),
+		       key_order); /* id is the first member */
+}
+
+static int prefetch_row(const struct store_relationship *sr, void *arg)
+{
+	struct prefetch *f = arg;
+	if (f->brand != 0 && sr->brand != f->brand)
+		return 0; /* another brand's: told one by one */
+	struct store_relationship *r = &f->rows[f->n_rows];
+	*r = (struct store_relationship){
+		.id = sr->id,
+		.person = sr->person,
+		.brand = sr->brand,
+		.state = sr->state,
+		.terms = strdup(sr->terms ? sr->terms : ""),
+		.topics = strdup(sr->topics ? sr->topics : "[]")
+	};
+	f->n_rows++;
+	return r->terms && r->topics ? 0 : 1;
+}
+
+static void prefetch_rows_clear(struct prefetch *f)
+{
+	for (size_t i = 0; i < f->n_rows; i++)
+		store_relationship_clear(&f->rows[i]);
+	f->n_rows = 0;
+}
+
+static int prefetch_guarded(void *arg, uint64_t id, int64_t version)
+{
+	struct prefetch *f = arg;
+	struct app_tx *t = f->t;
+	if (version != 0 && gate_guarded(t, id, version) != STORE_OK)
+		return 1;
+	struct person_entry *p = map_get(&t->gate->persons, id);
+	if (p)
+		p->guarded = f->job; /* held, and not forgotten */
+	struct guarded *g = prefetch_person(f, id);
+	if (g)
+		g->version = version;
+	return 0;
+}
+
+static int prefetch_person_row(const struct store_person *sp, void *arg)
+{
+	struct prefetch *f = arg;
+	struct gate_state *g = f->t->gate;
+	struct guarded *gd = prefetch_person(f, sp->id);
+	if (gd == NULL ||
+	    (gd->folders = strdup(sp->folders ? sp->folders : "[]")) == NULL)
+		return gd == NULL ? 0 : 1;
+	if (map_get(&g->persons, sp->id) != NULL)
+		return 0;
+	struct person_entry *p =
+		person_entry_new(f->t, sp, gd->version, f->job);
+	if (p == NULL || map_put(&g->persons, p) != 0) {
+		person_entry_free(p);
+		return 0; /* loaded one by one, or fails there */
+	}
+	gd->loaded = true;
+	return 0;
+}
+
+static int prefetch_person_delivery(uint64_t id, int channel, bool exempt,
+				    int64_t at, void *arg)
+{
+	struct prefetch *f = arg;
+	struct person_entry *p = map_get(&f->t->gate->persons, id);
+	if (p == NULL)
+		return 0;
+	struct replay r = { .wins = &p->wins,
+			    .caps = p->global.cap,
+			    .tz = p->tz };
+	return replay_one(channel, exempt, at, &r);
+}
+
+static int prefetch_rel_delivery(uint64_t id, int channel, bool exempt,
+				 int64_t at, void *arg)
+{
+	struct prefetch *f = arg;
+	struct rel_entry *r = map_get(&f->t->gate->rels, id);
+	struct person_entry *p =
+		r ? map_get(&f->t->gate->persons, r->person) : NULL;
+	if (p == NULL)
+		return 0;
+	struct replay rp = { .wins = &r->wins,
+			     .caps = r->terms->t.cap,
+			     .exempt_cap = &r->terms->t.exempt_cap,
+			     .tz = p->tz };
+	return replay_one(channel, exempt, at, &rp);
+}
+
+static int prefetch_held(uint64_t id, int64_t n, void *arg)
+{
+	struct prefetch *f = arg;
+	struct rel_entry *r = map_get(&f->t->gate->rels, id);
+	if (r)
+		r->held = (uint32_t)n;
+	return 0;
+}
+
+/* Sorts keys and drops repeats: how many are left. */
+static size_t keys_unique(uint64_t *keys, size_t n)
+{
+	size_t k = 0;
+	qsort(keys, n, sizeof(*keys), key_order);
+	for (size_t i = 0; i < n; i++)
+		if (k == 0 || keys[k - 1] != keys[i])
+			keys[k++] = keys[i];
+	return k;
+}
+
+/* The reads of gate_state_prefetch after the guard: the persons loaded,
+ * then the relationships, each kind in one read. new_rels: room for n. */
+static int prefetch_load(struct prefetch *f, uint64_t *keys, uint64_t *new_rels,
+			 size_t *n_new, int64_t now)
+{
+	struct app_tx *t = f->t;
+	struct gate_state *g = t->gate;
+	size_t k = 0;
+	for (size_t i = 0; i < f->n_rows; i++)
+		keys[k++] = f->rows[i].person;
+	k = keys_unique(keys, k);
+	int rc = store_person_get_many(t->reads, keys, k, prefetch_person_row,
+				       f);
+	k = 0;
+	for (size_t i = 0; i < f->n_persons; i++)
+		if (f->persons[i].loaded)
+			keys[k++] = f->persons[i].id;
+	if (rc == STORE_OK)
+		rc = store_delivery_list_many(t->reads, true, keys, k,
+					      now - WINDOW_HISTORY,
+					      prefetch_person_delivery, f);
+	for (size_t i = 0; i < f->n_rows && rc == STORE_OK; i++) {
+		struct store_relationship *sr = &f->rows[i];
+		struct person_entry *p = map_get(&g->persons, sr->person);
+		struct guarded *gd = prefetch_person(f, sr->person);
+		if (p == NULL || p->guarded != f->job || gd == NULL ||
+		    gd->folders == NULL || map_get(&g->rels, sr->id))
+			continue; /* loaded one by one */
+		struct rel_entry *r = rel_entry_new(g, sr, gd->folders);
+		if (r == NULL || map_put(&g->rels, r) != 0) {
+			rel_entry_free(g, r);
+			continue;
+		}
+		(void)person_entry_rel(p, sr->id);
+		new_rels[(*n_new)++] = sr->id;
+	}
+	if (rc == STORE_OK)
+		rc = store_delivery_list_many(t->reads, false, new_rels, *n_new,
+					      now - WINDOW_HISTORY,
+					      prefetch_rel_delivery, f);
+	if (rc == STORE_OK)
+		rc = store_held_count_many(t->reads, new_rels, *n_new,
+					   prefetch_held, f);
+	return rc;
+}
+
+int gate_state_prefetch(struct app_tx *t, const uint64_t *rels, size_t n,
+			uint64_t brand, int64_t now)
+{
+	struct gate_state *g = t->gate;
+	struct prefetch f = { .t = t,
+			      .job = store_tx_job(t->tx),
+			      .brand = brand };
+	uint64_t *cold = malloc((n ? n : 1) * sizeof(*cold));
+	uint64_t *keys = malloc((n ? 2 * n : 1) * sizeof(*keys));
+	uint64_t *new_rels = malloc((n ? n : 1) * sizeof(*new_rels));
+	f.rows = calloc(n ? n : 1, sizeof(*f.rows));
+	f.persons = calloc(n ? 2 * n : 1, sizeof(*f.persons));
+	size_t n_cold = 0, k = 0, n_new = 0;
+	int rc = cold && keys && new_rels && f.rows && f.persons ? STORE_OK
+								 : STORE_FAULT;
+	/* The relationships not held are read, then the persons of all
+	 * are guarded (those not guarded by this job yet). */
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		struct rel_entry *r = map_get(&g->rels, rels[i]);
+		struct person_entry *p =
+			r ? map_get(&g->persons, r->person) : NULL;
+		if (r == NULL)
+			cold[n_cold++] = rels[i];
+		else if (p && p->guarded != f.job)
+			keys[k++] = r->person;
+	}
+	if (rc == STORE_OK)
+		n_cold = keys_unique(cold, n_cold);
+	if (rc == STORE_OK && n_cold)
+		rc = store_relationship_get_many(t->reads, cold, n_cold,
+						 prefetch_row, &f);
+	for (size_t i = 0; i < f.n_rows && rc == STORE_OK; i++) {
+		struct person_entry *p = map_get(&g->persons, f.rows[i].person);
+		if (p == NULL || p->guarded != f.job)
+			keys[k++] = f.rows[i].person;
+	}
+	k = rc == STORE_OK ? keys_unique(keys, k) : 0;
+	for (size_t i = 0; i < k; i++)
+		f.persons[i].id = keys[i];
+	f.n_persons = k;
+	if (rc == STORE_OK && k)
+		rc = store_person_guard_many(t->tx, keys, k, prefetch_guarded,
+					     &f);
+	/* Where other servers write, the rows are read again under the
+	 * guard (as gate_state_rel does): they may have changed. */
+	bool shared = false;
+	for (size_t i = 0; i < f.n_persons; i++)
+		shared = shared || f.persons[i].version != 0;
+	if (rc == STORE_OK && shared && f.n_rows) {
+		prefetch_rows_clear(&f);
+		rc = store_relationship_get_many(t->reads, cold, n_cold,
+						 prefetch_row, &f);
+	}
+	if (rc == STORE_OK && f.n_rows)
+		rc = prefetch_load(&f, keys, new_rels, &n_new, now);
+	if (rc != STORE_OK) {
+		/* Entries half loaded are not kept. */
+		for (size_t i = 0; i < n_new; i++)
+			gate_state_forget_relationship(g, new_rels[i]);
+		for (size_t i = 0; i < f.n_persons; i++)
+			if (f.persons[i].loaded)
+				gate_state_forget_person(g, f.persons[i].id);
+	}
+	if (f.rows)
+		prefetch_rows_clear(&f);
+	for (size_t i = 0; i < f.n_persons; i++)
+		free(f.persons[i].folders);
+	free(f.persons);
+	free(f.rows);
+	free(cold);
+	free(keys);
+	free(new_rels);
+	return rc;
 }
 
 /* The index of a topic in a relationship's compact table, or -1. */

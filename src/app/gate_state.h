@@ -108,6 +108,16 @@ enum app_status gate_state_terms_compile(struct store_rd *reads,
  * read, not a year of replay. */
 struct rel_entry *gate_state_rel(struct app_tx *t, uint64_t id, int64_t now,
 				 uint64_t brand, bool *foreign);
+/* Makes ready at once what deciding for the relationships rels[0..n) of
+ * `brand` (0: any) at `now` needs, as gate_state_rel would one by one: the
+ * entries not held are read, their persons and the persons of those held
+ * guarded (store_person_guard_many) and marked guarded for the job, and
+ * what is missing loaded, each kind in one read (on PostgreSQL one
+ * statement, not one a recipient): a campaign's chunk. What it leaves out
+ * (another brand's, a row changed meanwhile) is loaded one by one. A store
+ * status (STORE_RETRY: another server holds a person). */
+int gate_state_prefetch(struct app_tx *t, const uint64_t *rels, size_t n,
+			uint64_t brand, int64_t now);
 struct person_entry *gate_state_person(struct app_tx *t, uint64_t id,
 				       int64_t now);
 

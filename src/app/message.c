@@ -94,6 +94,37 @@ static struct gate_input gate_input_of(const struct config *cfg,
 	};
 }
 
+/* Adds attempt a (no content of its own: only its topic is borrowed, from
+ * the job's request) to the batch. */
+static int message_batch_add(struct message_batch *b,
+			     const struct store_attempt *a)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		struct store_attempt *more =
+			realloc(b->at, cap * sizeof(*more));
+		if (more == NULL)
+			return STORE_FAULT;
+		b->at = more;
+		b->cap = cap;
+	}
+	b->at[b->n++] = *a;
+	return STORE_OK;
+}
+
+int message_batch_write(struct app_tx *t, struct message_batch *b)
+{
+	int rc = store_attempt_insert_many(t->tx, b->at, b->n);
+	b->n = 0;
+	return rc;
+}
+
+void message_batch_free(struct message_batch *b)
+{
+	free(b->at);
+	*b = (struct message_batch){ 0 };
+}
+
 /* What message_decide_tx does once the relationship and person are
  * found, with the person's data key in k when the message has content. */
 static enum app_status
@@ -213,7 +244,8 @@ message_decide_keyed(struct app_tx *t, const struct message_in *in,
 		at.headers_len = at.body_len = 0;
 		at.dedup = NULL;
 	}
-	int rc = store_attempt_insert(t->tx, &at);
+	int rc = in->batch && k->person == 0 ? message_batch_add(in->batch, &at)
+					     : store_attempt_insert(t->tx, &at);
 	if (k->person != 0)
 		sealed_attempt_clear(&sealed);
 	if (rc != STORE_OK)

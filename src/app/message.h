@@ -21,6 +21,14 @@
 #include "core/gate.h"
 #include "core/terms.h"
 
+/* Attempts decided in a job and recorded together when it ends (a
+ * campaign's chunk: store_attempt_insert_many, a command or two on
+ * PostgreSQL instead of a round trip a recipient). */
+struct message_batch {
+	struct store_attempt *at; /* (owned) */
+	size_t n, cap;
+};
+
 struct message_in {
 	uint64_t brand;	       /* the sender, authenticated (0: mail to an
 				  unknown alias) */
@@ -40,7 +48,17 @@ struct message_in {
 	const void *headers;  /* mail: the header block */
 	size_t headers_len;
 	int64_t now_ms; /* the instant of the decision */
+	/* Not NULL: an attempt with no content of its own (a campaign's
+	 * recipient) is added here, to be recorded by message_batch_write
+	 * in the same job; NULL: recorded at once. */
+	struct message_batch *batch;
 };
+
+/* Records the batch's attempts (in the job whose decisions made them) and
+ * empties it: a store status; on a failure the job must fail. */
+int message_batch_write(struct app_tx *t, struct message_batch *b);
+/* Frees what the batch holds. */
+void message_batch_free(struct message_batch *b);
 
 struct message_out {
 	uint64_t id; /* the attempt */

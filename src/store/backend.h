@@ -32,6 +32,28 @@ struct store_ops {
 	void (*read_end)(struct store *s);
 
 	int (*person_insert)(struct store_tx *, const struct store_person *);
+	/* Many rows at once (store.h's store_X_insert_many). */
+	int (*person_insert_many)(struct store_tx *,
+				  const struct store_person *, size_t);
+	int (*proposal_insert_many)(struct store_tx *,
+				    const struct store_proposal *, size_t);
+	int (*relationship_insert_many)(struct store_tx *,
+					const struct store_relationship *,
+					size_t);
+	int (*attempt_insert_many)(struct store_tx *,
+				   const struct store_attempt *, size_t);
+	int (*person_get_many)(struct store_rd *, const uint64_t *, size_t,
+			       store_person_cb, void *);
+	int (*relationship_get_many)(struct store_rd *, const uint64_t *,
+				     size_t, store_relationship_cb, void *);
+	int (*delivery_list_many)(struct store_rd *, bool, const uint64_t *,
+				  size_t, int64_t, store_delivery_many_cb,
+				  void *);
+	int (*held_count_many)(struct store_rd *, const uint64_t *, size_t,
+			       store_count_cb, void *);
+	/* store_person_guard_many, or NULL: store_person_guard for each. */
+	int (*person_guard_many)(struct store_tx *, const uint64_t *, size_t,
+				 store_guard_cb, void *);
 	int (*person_get)(struct store_rd *, uint64_t, const char *,
 			  struct store_person *);
 	int (*person_profile)(struct store_rd *, uint64_t, uint8_t *, size_t *,

@@ -98,7 +98,8 @@ static int pg_lock(struct store *store, char *err, size_t errlen)
 	.tx_hook = writer_tx_hook, .tx_checkpoint = writer_tx_checkpoint,      \
 	.writer_stats = pg_writer_stats, .read_begin = pg_read_begin,          \
 	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock,                 \
-	.person_guard = pg_person_guard, .listen = pg_listen,                  \
+	.person_guard = pg_person_guard,                                       \
+	.person_guard_many = pg_person_guard_many, .listen = pg_listen,        \
 	.throttle = pg_throttle
 
 const struct store_ops store_pg_ops = {

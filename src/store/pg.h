@@ -9,6 +9,7 @@
 #define CMR_STORE_PG_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -71,6 +72,8 @@ struct pg_store {
 	 * job failed because another server held a row (run it again). */
 	uint64_t locked_by;
 	bool retry;
+	/* Statements the writer sent (round trips), for its statistics. */
+	atomic_uint_fast64_t statements;
 	struct pg_listener *listener; /* store_listen's thread, or NULL */
 	bool listen_stop;
 	/* The lock-outs' connection (pg_throttle), one call at a time. */
@@ -110,6 +113,15 @@ void pg_read_end(struct store *store);
  * number of parameters, and a bit set for each the text names. */
 char *pg_sql_text(const char *sql, int *nparams, uint32_t *used);
 
+/* sql.h's sql_rows on the writer's connection: the rows of an insert sent
+ * with COPY (pg_copy.c). */
+struct sql_stmt *pg_rows(struct store_rd *rd, const char *insert);
+/* Counts a statement the writer sends. */
+static inline void pg_count(struct pg_store *s)
+{
+	atomic_fetch_add_explicit(&s->statements, 1, memory_order_relaxed);
+}
+
 /* ---- The writer (pg_writer.c) ---- */
 
 extern const struct writer_ops pg_writer_ops;
@@ -121,6 +133,8 @@ void pg_writer_stats(struct store *store, struct store_writer_stats *out);
 
 int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 		    int64_t *version);
+int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
+			 store_guard_cb cb, void *arg);
 int pg_listen(struct store *store, store_notify_fn fn, void *arg);
 void pg_listen_stop(struct pg_store *s);
 int pg_throttle(struct store *store, int op, const char *key, int64_t at,

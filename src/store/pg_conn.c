@@ -421,6 +421,8 @@ static int pg_sql_step(struct sql_stmt *st)
 			}
 		char name[16];
 		snprintf(name, sizeof(name), "s%d", s->index);
+		if (st->rd->tx)
+			pg_count(PG(st->rd->store));
 		s->res = PQexecPrepared(s->conn->pg, name, s->nparams,
 					s->values, s->lengths, s->formats, 1);
 		ExecStatusType rs = PQresultStatus(s->res);
@@ -641,4 +643,5 @@ const struct sql_ops pg_sql_ops = {
 	.col_bytes = pg_sql_col_bytes,
 	.col_null = pg_sql_col_null,
 	.col_count = pg_sql_col_count,
+	.rows = pg_rows,
 };

@@ -59,6 +59,43 @@ int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 	return STORE_OK;
 }
 
+/* Many persons in one statement, their rows locked in key order (two
+ * servers' chunks then take shared persons in the same order). */
+#define PG_GUARD_MANY                                                          \
+	"UPDATE persons SET gate_version = gate_version + 1 WHERE id IN "      \
+	"(SELECT id FROM persons WHERE id" SQL_IN_KEYS_PG " ORDER BY id FOR "  \
+	"UPDATE"
+static const char q_guard_many_wait[] =
+	PG_GUARD_MANY ") RETURNING id, gate_version";
+static const char q_guard_many_nowait[] =
+	PG_GUARD_MANY " NOWAIT) RETURNING id, gate_version";
+
+int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
+			 store_guard_cb cb, void *arg)
+{
+	struct pg_store *s = PG(tx->store);
+	if (n == 0)
+		return STORE_OK;
+	bool nowait = s->locked_by != 0 && s->locked_by != tx->job;
+	const char *sql = nowait ? q_guard_many_nowait : q_guard_many_wait;
+	char *keys;
+	struct sql_select q;
+	if (sql_select_keys(&q, &tx->reads, sql, sql, persons, n, &keys) ==
+	    NULL)
+		return STORE_FAULT;
+	bool stopped = false;
+	while (!stopped && sql_select_next(&q, NULL, NULL))
+		stopped = cb(arg, (uint64_t)sql_col_int(q.st, 0),
+			     sql_col_int(q.st, 1)) != 0;
+	int rc = sql_select_end(&q);
+	free(keys);
+	if (rc != STORE_OK)
+		return s->retry ? STORE_RETRY : rc;
+	if (s->locked_by == 0)
+		s->locked_by = tx->job;
+	return stopped ? STORE_FAULT : STORE_OK;
+}
+
 /* ---- The listener ---- */
 
 struct pg_listener {

@@ -30,6 +30,7 @@ static struct pg_conn *pg_writer_conn(struct store *store)
 static int pg_writer_exec(struct store *s, const char *sql)
 {
 	struct pg_conn *c = &PG(s)->writer;
+	pg_count(PG(s));
 	return c->pg ? pg_exec(c, sql) : STORE_FAULT;
 }
 
@@ -40,6 +41,7 @@ static int pg_writer_begin(struct store *s)
 	struct pg_conn *c = pg_writer_conn(s);
 	if (c == NULL)
 		return STORE_FAULT;
+	pg_count(PG(s));
 	int rc = pg_exec(c, "BEGIN");
 	/* A connection the server dropped (it restarted) is known only
 	 * once used: opened again, once, before the batch fails. */
@@ -91,6 +93,7 @@ static int pg_writer_commit(struct store *s)
 	PGconn *pg = PG(s)->writer.pg;
 	if (pg == NULL)
 		return STORE_FAULT;
+	pg_count(PG(s));
 	PGresult *res = PQexec(pg, "COMMIT");
 	/* COMMIT of a failed transaction answers ROLLBACK, and succeeds. */
 	int rc = PQresultStatus(res) == PGRES_COMMAND_OK &&
@@ -137,4 +140,6 @@ int pg_write(struct store *store, store_job_fn fn, void *arg,
 void pg_writer_stats(struct store *store, struct store_writer_stats *out)
 {
 	writer_stats(&PG(store)->w, out);
+	out->statements = atomic_load_explicit(&PG(store)->statements,
+					       memory_order_relaxed);
 }

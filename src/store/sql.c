@@ -107,6 +107,37 @@ int sql_select_key(struct store_rd *rd, const char *sql, uint64_t id,
 	return sql_select_one(&q, row, out);
 }
 
+char *sql_keys(struct store_rd *rd, const uint64_t *keys, size_t n)
+{
+	bool pg = SQL_OPS(rd)->pg;
+	char *text = malloc(n * 21 + 3);
+	if (text == NULL)
+		return NULL;
+	size_t len = 0;
+	text[len++] = pg ? '{' : '[';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, "%s%lld", i ? "," : "",
+				       (long long)(int64_t)keys[i]);
+	text[len++] = pg ? '}' : ']';
+	text[len] = '\0';
+	return text;
+}
+
+struct sql_stmt *sql_select_keys(struct sql_select *q, struct store_rd *rd,
+				 const char *sqlite_sql, const char *pg_sql,
+				 const uint64_t *keys, size_t n, char **text)
+{
+	struct sql_stmt *st = NULL;
+	if ((*text = sql_keys(rd, keys, n)) != NULL &&
+	    (st = sql_select(q, rd, SQL_PICK(rd, sqlite_sql, pg_sql))) != NULL)
+		bind_text(st, 1, *text);
+	if (st == NULL) {
+		free(*text);
+		*text = NULL;
+	}
+	return st;
+}
+
 int sql_row_key(struct sql_stmt *st, void *out)
 {
 	*(uint64_t *)out = (uint64_t)sql_col_int(st, 0);

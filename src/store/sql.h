@@ -62,6 +62,13 @@ struct sql_ops {
 	size_t (*col_bytes)(struct sql_stmt *st, int i);
 	bool (*col_null)(struct sql_stmt *st, int i);
 	int (*col_count)(struct sql_stmt *st);
+	/* Many rows of one insert (sql_rows below): the statement to bind
+	 * a row to (NULL on a fault), a bound row added (its binds then
+	 * cleared), and the end, which writes what is left and releases
+	 * the statement whatever happened. */
+	struct sql_stmt *(*rows)(struct store_rd *rd, const char *insert);
+	int (*rows_add)(struct sql_stmt *st);
+	int (*rows_end)(struct sql_stmt *st);
 };
 
 /* A statement: a backend's own struct begins with this. */
@@ -199,6 +206,36 @@ static inline int sql_exec_changed(struct sql_stmt *st, int none)
 {
 	return sql_exec_count(st, none, NULL);
 }
+/* ---- Many rows at once ----
+ *
+ * A bulk form of a writer's `INSERT INTO t(c1, …, cN) VALUES (?, …, ?)`
+ * whose parameters are its columns in order: each row is bound as for the
+ * insert and added with sql_rows_add; sql_rows_end writes what is left and
+ * releases the statement (call it after a failed add too). SQLite runs
+ * the insert once a row (in process, that costs nothing more); PostgreSQL
+ * sends the rows with `COPY t(c1, …, cN) FROM STDIN`, a command for many
+ * rows, not a round trip for each (pg_copy.c). The bound values must live
+ * until sql_rows_add returns. There, a text goes through the column's
+ * text input: bind bytes to a bytea column with sql_bind_blob. */
+static inline struct sql_stmt *sql_rows(struct store_tx *tx, const char *insert)
+{
+	return SQL_OPS(&tx->reads)->rows(&tx->reads, insert);
+}
+
+/* Adds the bound row: STORE_OK, or the status of a failed write (with
+ * PostgreSQL a row's failure may also show only at sql_rows_end). */
+static inline int sql_rows_add(struct sql_stmt *st)
+{
+	return st->ops->rows_add(st);
+}
+
+/* Writes the rows not yet written and releases st: STORE_OK, or the
+ * status of the failed write. */
+static inline int sql_rows_end(struct sql_stmt *st)
+{
+	return st->ops->rows_end(st);
+}
+
 /* UPDATE … SET column = ?1 WHERE id = ?2: STORE_NOT_FOUND when no row. */
 int sql_update_text(struct store_tx *tx, const char *sql, uint64_t id,
 		    const char *v);
@@ -243,6 +280,21 @@ int sql_select_one(struct sql_select *q, sql_row_fn row, void *out);
  * not NULL. */
 int sql_select_key(struct store_rd *rd, const char *sql, uint64_t id,
 		   const char *text, sql_row_fn row, void *out);
+/* Many keys as one parameter: `col` SQL_IN_KEYS_SQLITE (a JSON array)
+ * or SQL_IN_KEYS_PG (an array), written twice and chosen by SQL_PICK;
+ * sql_keys makes the parameter's text for rd's dialect (a new string, or
+ * NULL when out of memory). Keys go signed, as they are stored. */
+#define SQL_IN_KEYS_SQLITE " IN (SELECT value FROM json_each(?1))"
+#define SQL_IN_KEYS_PG	   " = ANY(?1::bigint[])"
+char *sql_keys(struct store_rd *rd, const uint64_t *keys, size_t n);
+/* sql_select of the query for rd's dialect with keys[0..n) bound to ?1
+ * (n > 0): the statement, for the caller to bind the rest, or NULL (a
+ * fault: nothing to end). *text holds the keys' text until it is freed,
+ * after sql_select_end. */
+struct sql_stmt *sql_select_keys(struct sql_select *q, struct store_rd *rd,
+				 const char *sqlite_sql, const char *pg_sql,
+				 const uint64_t *keys, size_t n, char **text);
+
 /* Rows of one column: a key (out: uint64_t *), an integer (int64_t *),
  * a text copied (char **: a new string; a NULL column is a fault). */
 int sql_row_key(struct sql_stmt *st, void *out);
@@ -265,8 +317,12 @@ int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 /* ---- Persons (sql_person.c) ---- */
 
 int sql_person_insert(struct store_tx *tx, const struct store_person *p);
+int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			   size_t n);
 int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
 		   struct store_person *out);
+int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			store_person_cb cb, void *arg);
 int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
 		    store_person_cb cb, void *arg);
 int sql_person_set(struct store_tx *tx, uint64_t id,
@@ -309,6 +365,8 @@ int sql_brand_by_domain(struct store_rd *rd, const char *domain,
 /* ---- Proposals (sql_proposal.c) ---- */
 
 int sql_proposal_insert(struct store_tx *tx, const struct store_proposal *p);
+int sql_proposal_insert_many(struct store_tx *tx,
+			     const struct store_proposal *p, size_t n);
 int sql_proposal_by_id(struct store_rd *rd, uint64_t id,
 		       struct store_proposal *p);
 int sql_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
@@ -323,8 +381,12 @@ int sql_proposal_list_person(struct store_rd *rd, uint64_t person,
 
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r);
+int sql_relationship_insert_many(struct store_tx *tx,
+				 const struct store_relationship *r, size_t n);
 int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
 			 struct store_relationship *out);
+int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+			      size_t n, store_relationship_cb cb, void *arg);
 int sql_relationship_list(struct store_rd *rd,
 			  const struct store_relationship_filter *f,
 			  store_relationship_cb cb, void *arg);
@@ -351,9 +413,16 @@ int sql_notice_insert(struct store_tx *tx, uint64_t relationship,
 /* ---- Attempts (sql_attempt.c) ---- */
 
 int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
+int sql_attempt_insert_many(struct store_tx *tx, const struct store_attempt *a,
+			    size_t n);
 int sql_attempt_dup(struct store_rd *rd, uint64_t relationship,
 		    const uint8_t *dedup, bool *found);
 int sql_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
+int sql_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			store_count_cb cb, void *arg);
+int sql_delivery_list_many(struct store_rd *rd, bool persons,
+			   const uint64_t *keys, size_t n, int64_t since,
+			   store_delivery_many_cb cb, void *arg);
 int sql_delivery_list(struct store_rd *rd, uint64_t relationship,
 		      uint64_t person, int64_t since, store_delivery_cb cb,
 		      void *arg);
@@ -447,6 +516,14 @@ int sql_own_address_used(struct store_rd *rd, uint64_t person,
  * the same for every SQL backend. */
 #define SQL_STORE_OPS                                                          \
 	.person_insert = sql_person_insert, .person_get = sql_person_get,      \
+	.person_insert_many = sql_person_insert_many,                          \
+	.person_get_many = sql_person_get_many,                                \
+	.relationship_get_many = sql_relationship_get_many,                    \
+	.delivery_list_many = sql_delivery_list_many,                          \
+	.held_count_many = sql_held_count_many,                                \
+	.proposal_insert_many = sql_proposal_insert_many,                      \
+	.relationship_insert_many = sql_relationship_insert_many,              \
+	.attempt_insert_many = sql_attempt_insert_many,                        \
 	.person_profile = sql_person_profile, .person_list = sql_person_list,  \
 	.person_set = sql_person_set, .person_bounce = sql_person_bounce,      \
 	.person_erase = sql_person_erase, .token_insert = sql_token_insert,    \

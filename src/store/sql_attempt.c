@@ -25,9 +25,9 @@ static void bind_sealed(struct sql_stmt *st, int i, const void *v, size_t len)
 		sql_bind_null(st, i);
 }
 
-int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+/* Binds attempt a to q_attempt_insert's parameters. */
+static void attempt_bind(struct sql_stmt *st, const struct store_attempt *a)
 {
-	WRITER_STMT(tx, q_attempt_insert);
 	sql_bind_int(st, 1, (int64_t)a->id);
 	sql_bind_int(st, 2, (int64_t)a->person);
 	bind_key(st, 3, a->relationship);
@@ -58,7 +58,34 @@ int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
 	if (a->dedup)
 		sql_bind_blob(st, 20, a->dedup, 16);
 	sql_bind_int(st, 21, a->sealed ? 1 : 0);
+}
+
+int sql_attempt_insert(struct store_tx *tx, const struct store_attempt *a)
+{
+	WRITER_STMT(tx, q_attempt_insert);
+	attempt_bind(st, a);
 	return sql_exec(st);
+}
+
+int sql_attempt_insert_many(struct store_tx *tx, const struct store_attempt *a,
+			    size_t n)
+{
+	int rc = STORE_OK;
+	struct sql_stmt *st = n ? sql_rows(tx, q_attempt_insert) : NULL;
+	if (n && st == NULL)
+		return STORE_FAULT;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		/* Clear text (a store before sealing) is bound as text, which
+		 * COPY would read as bytea's escapes: it goes alone. */
+		if (!a[i].sealed && (a[i].sender || a[i].subject)) {
+			rc = sql_attempt_insert(tx, &a[i]);
+			continue;
+		}
+		attempt_bind(st, &a[i]);
+		rc = sql_rows_add(st);
+	}
+	int end = st ? sql_rows_end(st) : STORE_OK;
+	return rc != STORE_OK ? rc : end;
 }
 
 static const char q_attempt_dup[] =
@@ -101,6 +128,68 @@ static const char q_delivery_person[] =
 	"SELECT channel, exempt, decided_at FROM attempts WHERE "
 	"person = ? AND decision = 0 AND decided_at >= ? "
 	"ORDER BY decided_at, id";
+
+/* Of many relationships or persons: ?1 the keys, ?2 since. */
+#define DELIVERY_MANY(key, in)                                                 \
+	"SELECT " key ", channel, exempt, decided_at FROM attempts WHERE "     \
+	"" key in " AND decision = 0 AND decided_at >= ?2 ORDER BY " key       \
+	", decided_at, id"
+static const char *const q_delivery_many[2][2] = {
+	{ DELIVERY_MANY("relationship", SQL_IN_KEYS_SQLITE),
+	  DELIVERY_MANY("relationship", SQL_IN_KEYS_PG) },
+	{ DELIVERY_MANY("person", SQL_IN_KEYS_SQLITE),
+	  DELIVERY_MANY("person", SQL_IN_KEYS_PG) },
+};
+
+int sql_delivery_list_many(struct store_rd *rd, bool persons,
+			   const uint64_t *keys, size_t n, int64_t since,
+			   store_delivery_many_cb cb, void *arg)
+{
+	char *text;
+	struct sql_select q;
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st =
+		sql_select_keys(&q, rd, q_delivery_many[persons][0],
+				q_delivery_many[persons][1], keys, n, &text);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 2, since);
+	while (sql_select_next(&q, NULL, NULL))
+		if (cb((uint64_t)sql_col_int(st, 0), (int)sql_col_int(st, 1),
+		       sql_col_int(st, 2) != 0, sql_col_int(st, 3), arg))
+			break;
+	int rc = sql_select_end(&q);
+	free(text);
+	return rc;
+}
+
+static const char q_held_many_sqlite[] =
+	"SELECT relationship, count(*) FROM attempts WHERE "
+	"relationship" SQL_IN_KEYS_SQLITE
+	" AND decision = 1 GROUP BY relationship";
+static const char q_held_many_pg[] =
+	"SELECT relationship, count(*) FROM attempts WHERE "
+	"relationship" SQL_IN_KEYS_PG " AND decision = 1 GROUP BY relationship";
+
+int sql_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			store_count_cb cb, void *arg)
+{
+	char *text;
+	struct sql_select q;
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st = sql_select_keys(&q, rd, q_held_many_sqlite,
+					      q_held_many_pg, rels, n, &text);
+	if (st == NULL)
+		return STORE_FAULT;
+	while (sql_select_next(&q, NULL, NULL))
+		if (cb((uint64_t)sql_col_int(st, 0), sql_col_int(st, 1), arg))
+			break;
+	int rc = sql_select_end(&q);
+	free(text);
+	return rc;
+}
 
 int sql_delivery_list(struct store_rd *rd, uint64_t relationship,
 		      uint64_t person, int64_t since, store_delivery_cb cb,

@@ -12,9 +12,8 @@ static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
 	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
 
-int sql_person_insert(struct store_tx *tx, const struct store_person *p)
+static void person_bind(struct sql_stmt *st, const struct store_person *p)
 {
-	WRITER_STMT(tx, q_person_insert);
 	sql_bind_int(st, 1, (int64_t)p->id);
 	bind_text(st, 2, p->handle);
 	bind_text(st, 3, p->password_hash);
@@ -23,7 +22,30 @@ int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
 	bind_text(st, 7, p->folders ? p->folders : "[]");
 	sql_bind_int(st, 8, p->created_at);
+}
+
+int sql_person_insert(struct store_tx *tx, const struct store_person *p)
+{
+	WRITER_STMT(tx, q_person_insert);
+	person_bind(st, p);
 	return sql_exec(st);
+}
+
+int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			   size_t n)
+{
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st = sql_rows(tx, q_person_insert);
+	if (st == NULL)
+		return STORE_FAULT;
+	int rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		person_bind(st, &p[i]);
+		rc = sql_rows_add(st);
+	}
+	int end = sql_rows_end(st);
+	return rc != STORE_OK ? rc : end;
 }
 
 #define PERSON_COLS                                                            \
@@ -88,6 +110,33 @@ int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
 			break;
 	}
 	return sql_select_end(&q);
+}
+
+static const char q_person_many_sqlite[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id" SQL_IN_KEYS_SQLITE;
+static const char q_person_many_pg[] =
+	"SELECT " PERSON_COLS " FROM persons WHERE id" SQL_IN_KEYS_PG;
+
+int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			store_person_cb cb, void *arg)
+{
+	char *keys;
+	struct sql_select q;
+	if (n == 0)
+		return STORE_OK;
+	if (sql_select_keys(&q, rd, q_person_many_sqlite, q_person_many_pg, ids,
+			    n, &keys) == NULL)
+		return STORE_FAULT;
+	struct store_person p;
+	while (sql_select_next(&q, person_row, &p)) {
+		int stop = cb(&p, arg);
+		store_person_clear(&p);
+		if (stop)
+			break;
+	}
+	int rc = sql_select_end(&q);
+	free(keys);
+	return rc;
 }
 
 /* The statement of each field store_person_set replaces. */

@@ -10,9 +10,8 @@ static const char q_proposal_insert[] =
 	"INSERT INTO proposals(id, person, brand, state, value, ask, "
 	"created_at, expires_at) VALUES (?,?,?,?,?,?,?,?)";
 
-int sql_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
+static void proposal_bind(struct sql_stmt *st, const struct store_proposal *p)
 {
-	WRITER_STMT(tx, q_proposal_insert);
 	sql_bind_int(st, 1, (int64_t)p->id);
 	sql_bind_int(st, 2, (int64_t)p->person);
 	sql_bind_int(st, 3, (int64_t)p->brand);
@@ -21,7 +20,30 @@ int sql_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
 	bind_text(st, 6, p->ask ? p->ask : "{}");
 	sql_bind_int(st, 7, p->created_at);
 	sql_bind_int(st, 8, p->expires_at);
+}
+
+int sql_proposal_insert(struct store_tx *tx, const struct store_proposal *p)
+{
+	WRITER_STMT(tx, q_proposal_insert);
+	proposal_bind(st, p);
 	return sql_exec(st);
+}
+
+int sql_proposal_insert_many(struct store_tx *tx,
+			     const struct store_proposal *p, size_t n)
+{
+	if (n == 0)
+		return STORE_OK;
+	struct sql_stmt *st = sql_rows(tx, q_proposal_insert);
+	if (st == NULL)
+		return STORE_FAULT;
+	int rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		proposal_bind(st, &p[i]);
+		rc = sql_rows_add(st);
+	}
+	int end = sql_rows_end(st);
+	return rc != STORE_OK ? rc : end;
 }
 
 #define PROPOSAL_COLS                                                          \

@@ -17,12 +17,16 @@ static const char q_terms_version_insert[] =
 	"INSERT INTO terms_versions(relationship, version, person, terms, at) "
 	"VALUES (?,?,?,?,?)";
 
-int sql_relationship_insert(struct store_tx *tx,
-			    const struct store_relationship *r)
+/* A relationship is a row in each of these three tables. */
+static const char *const q_rel_inserts[3] = { q_rel_insert, q_alias_insert,
+					      q_terms_version_insert };
+
+/* Binds r to q_rel_inserts[which]. */
+static void rel_bind(struct sql_stmt *st, int which,
+		     const struct store_relationship *r)
 {
-	int status;
-	{
-		WRITER_STMT(tx, q_rel_insert);
+	int version = r->terms_version ? r->terms_version : 1;
+	if (which == 0) {
 		sql_bind_int(st, 1, (int64_t)r->id);
 		sql_bind_int(st, 2, (int64_t)r->person);
 		bind_key(st, 3, r->brand);
@@ -30,30 +34,56 @@ int sql_relationship_insert(struct store_tx *tx,
 		sql_bind_int(st, 5, r->state);
 		bind_text(st, 6, r->alias);
 		bind_text(st, 7, r->terms);
-		sql_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
+		sql_bind_int(st, 8, version);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sql_bind_int(st, 10, r->created_at);
 		bind_text(st, 11, r->person_made ? "person" : "brand");
 		bind_text(st, 12, r->brand_name);
 		bind_text(st, 13, r->domains);
-		if ((status = sql_exec(st)) != STORE_OK)
-			return status;
-	}
-	{
-		WRITER_STMT(tx, q_alias_insert);
+	} else if (which == 1) {
 		bind_text(st, 1, r->alias);
 		sql_bind_int(st, 2, (int64_t)r->person);
 		sql_bind_int(st, 3, (int64_t)r->id);
-		if ((status = sql_exec(st)) != STORE_OK)
+	} else {
+		sql_bind_int(st, 1, (int64_t)r->id);
+		sql_bind_int(st, 2, version);
+		sql_bind_int(st, 3, (int64_t)r->person);
+		bind_text(st, 4, r->terms);
+		sql_bind_int(st, 5, r->created_at);
+	}
+}
+
+int sql_relationship_insert(struct store_tx *tx,
+			    const struct store_relationship *r)
+{
+	for (int which = 0; which < 3; which++) {
+		WRITER_STMT(tx, q_rel_inserts[which]);
+		rel_bind(st, which, r);
+		int status = sql_exec(st);
+		if (status != STORE_OK)
 			return status;
 	}
-	WRITER_STMT(tx, q_terms_version_insert);
-	sql_bind_int(st, 1, (int64_t)r->id);
-	sql_bind_int(st, 2, r->terms_version ? r->terms_version : 1);
-	sql_bind_int(st, 3, (int64_t)r->person);
-	bind_text(st, 4, r->terms);
-	sql_bind_int(st, 5, r->created_at);
-	return sql_exec(st);
+	return STORE_OK;
+}
+
+int sql_relationship_insert_many(struct store_tx *tx,
+				 const struct store_relationship *r, size_t n)
+{
+	/* Table by table: the relationships before the rows naming them. */
+	for (int which = 0; which < 3 && n > 0; which++) {
+		struct sql_stmt *st = sql_rows(tx, q_rel_inserts[which]);
+		if (st == NULL)
+			return STORE_FAULT;
+		int rc = STORE_OK;
+		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+			rel_bind(st, which, &r[i]);
+			rc = sql_rows_add(st);
+		}
+		int end = sql_rows_end(st);
+		if (rc != STORE_OK || end != STORE_OK)
+			return rc != STORE_OK ? rc : end;
+	}
+	return STORE_OK;
 }
 
 #define REL_COLS                                                               \
@@ -116,6 +146,33 @@ static const char q_rel_list_brand[] =
 	"AND " REL_LIST_REST;
 static const char q_rel_list_all[] =
 	"SELECT " REL_COLS " FROM relationships WHERE " REL_LIST_REST;
+
+static const char q_rel_many_sqlite[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id" SQL_IN_KEYS_SQLITE;
+static const char q_rel_many_pg[] =
+	"SELECT " REL_COLS " FROM relationships WHERE id" SQL_IN_KEYS_PG;
+
+int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+			      size_t n, store_relationship_cb cb, void *arg)
+{
+	char *keys;
+	struct sql_select q;
+	if (n == 0)
+		return STORE_OK;
+	if (sql_select_keys(&q, rd, q_rel_many_sqlite, q_rel_many_pg, ids, n,
+			    &keys) == NULL)
+		return STORE_FAULT;
+	struct store_relationship rel;
+	while (sql_select_next(&q, rel_row, &rel)) {
+		int stop = cb(&rel, arg);
+		store_relationship_clear(&rel);
+		if (stop)
+			break;
+	}
+	int rc = sql_select_end(&q);
+	free(keys);
+	return rc;
+}
 
 int sql_relationship_list(struct store_rd *rd,
 			  const struct store_relationship_filter *f,

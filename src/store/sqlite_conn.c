@@ -331,6 +331,22 @@ static int sqlite_sql_col_count(struct sql_stmt *s)
 	return sqlite3_column_count(ST(s));
 }
 
+/* Many rows of an insert (sql.h's sql_rows): in process, the insert once
+ * a row is as fast as any bulk form. */
+static int sqlite_sql_rows_add(struct sql_stmt *s)
+{
+	int rc = sqlite_sql_step(s);
+	sqlite3_reset(ST(s));
+	sqlite3_clear_bindings(ST(s));
+	return rc == SQL_DONE ? STORE_OK : sql_failed(rc);
+}
+
+static int sqlite_sql_rows_end(struct sql_stmt *s)
+{
+	sqlite_sql_release(s);
+	return STORE_OK;
+}
+
 const struct sql_ops sqlite_sql_ops = {
 	.pg = false,
 	.stmt = sqlite_sql_stmt,
@@ -347,4 +363,7 @@ const struct sql_ops sqlite_sql_ops = {
 	.col_bytes = sqlite_sql_col_bytes,
 	.col_null = sqlite_sql_col_null,
 	.col_count = sqlite_sql_col_count,
+	.rows = sqlite_sql_stmt,
+	.rows_add = sqlite_sql_rows_add,
+	.rows_end = sqlite_sql_rows_end,
 };

@@ -122,6 +122,26 @@ int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 	return rc;
 }
 
+int store_person_guard_many(struct store_tx *tx, const uint64_t *persons,
+			    size_t n, store_guard_cb cb, void *arg)
+{
+	if (tx->store->ops->person_guard_many)
+		return tx->store->ops->person_guard_many(tx, persons, n, cb,
+							 arg);
+	for (size_t i = 0; i < n; i++) {
+		int64_t v = 0;
+		int rc =
+			tx->store->ops->person_guard(tx, persons[i], false, &v);
+		if (rc == STORE_NOT_FOUND)
+			continue;
+		if (rc != STORE_OK)
+			return rc;
+		if (cb(arg, persons[i], v) != 0)
+			return STORE_FAULT;
+	}
+	return STORE_OK;
+}
+
 bool store_shared(struct store *s)
 {
 	return s->ops->throttle != NULL;
@@ -183,6 +203,30 @@ void store_read_end(struct store *s)
 int store_person_insert(struct store_tx *tx, const struct store_person *p)
 {
 	return TX_OPS(tx)->person_insert(tx, p);
+}
+
+int store_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			     size_t n)
+{
+	return TX_OPS(tx)->person_insert_many(tx, p, n);
+}
+
+int store_proposal_insert_many(struct store_tx *tx,
+			       const struct store_proposal *p, size_t n)
+{
+	return TX_OPS(tx)->proposal_insert_many(tx, p, n);
+}
+
+int store_relationship_insert_many(struct store_tx *tx,
+				   const struct store_relationship *r, size_t n)
+{
+	return TX_OPS(tx)->relationship_insert_many(tx, r, n);
+}
+
+int store_attempt_insert_many(struct store_tx *tx,
+			      const struct store_attempt *a, size_t n)
+{
+	return TX_OPS(tx)->attempt_insert_many(tx, a, n);
 }
 
 int store_person_get(struct store_rd *rd, uint64_t id, const char *handle,
@@ -557,6 +601,32 @@ int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
 int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out)
 {
 	return rd->store->ops->held_count(rd, relationship, out);
+}
+
+int store_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			  store_person_cb cb, void *arg)
+{
+	return rd->store->ops->person_get_many(rd, ids, n, cb, arg);
+}
+
+int store_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+				size_t n, store_relationship_cb cb, void *arg)
+{
+	return rd->store->ops->relationship_get_many(rd, ids, n, cb, arg);
+}
+
+int store_delivery_list_many(struct store_rd *rd, bool persons,
+			     const uint64_t *keys, size_t n, int64_t since,
+			     store_delivery_many_cb cb, void *arg)
+{
+	return rd->store->ops->delivery_list_many(rd, persons, keys, n, since,
+						  cb, arg);
+}
+
+int store_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			  store_count_cb cb, void *arg)
+{
+	return rd->store->ops->held_count_many(rd, rels, n, cb, arg);
 }
 
 int store_idem_get(struct store_rd *rd, uint64_t brand, const char *key,

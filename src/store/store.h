@@ -237,6 +237,16 @@ struct store_rd *store_tx_reads(struct store_tx *tx);
 int store_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 		       int64_t *version);
 
+/* store_person_guard (without `notify`) of many persons at once, a
+ * campaign's chunk: cb(arg, person, version) for each person guarded (one
+ * not in the store is left out; a non-zero return stops and fails with
+ * STORE_FAULT). On PostgreSQL one statement, which locks the rows in key
+ * order and waits as store_person_guard does (or fails with STORE_RETRY
+ * when another server holds one); elsewhere store_person_guard of each. */
+typedef int (*store_guard_cb)(void *arg, uint64_t person, int64_t version);
+int store_person_guard_many(struct store_tx *tx, const uint64_t *persons,
+			    size_t n, store_guard_cb cb, void *arg);
+
 /* Calls fn(arg, person) on a thread of the store's, whenever another
  * server's committed job guarded the person with `notify` (person 0:
  * the notices may have been missed — a lost connection — and anything
@@ -268,7 +278,9 @@ struct store_writer_stats {
 	uint64_t jobs;
 	uint64_t commit_ns_total;
 	uint64_t max_batch;
-	bool failing; /* the last batch could not commit (readiness) */
+	bool failing;	     /* the last batch could not commit (readiness) */
+	uint64_t statements; /* sent to the server by the writer: its round
+				trips (PostgreSQL; 0 for SQLite, in process) */
 };
 void store_writer_stats(struct store *s, struct store_writer_stats *out);
 
@@ -286,6 +298,21 @@ void store_read_end(struct store *s);
 /* ---- Persons ---- */
 
 int store_person_insert(struct store_tx *tx, const struct store_person *p);
+/* Many rows at once, each as its store_X_insert would: STORE_OK, or the
+ * first failure (the job must then fail: rows before it may be written).
+ * Where a statement is a round trip (PostgreSQL) the rows go in a command
+ * or two (COPY), not one each; the set-ups of `cmr bench` and the demo,
+ * and a campaign's attempts. An attempt's clear (not sealed) text goes
+ * alone. */
+int store_person_insert_many(struct store_tx *tx, const struct store_person *p,
+			     size_t n);
+int store_proposal_insert_many(struct store_tx *tx,
+			       const struct store_proposal *p, size_t n);
+int store_relationship_insert_many(struct store_tx *tx,
+				   const struct store_relationship *r,
+				   size_t n);
+int store_attempt_insert_many(struct store_tx *tx,
+			      const struct store_attempt *a, size_t n);
 /* The person with key id, or with handle when handle is not NULL
  * (case-sensitive; handles are stored lower case). */
 int store_person_get(struct store_rd *rd, uint64_t id, const char *handle,
@@ -443,6 +470,9 @@ int store_attempt_insert(struct store_tx *tx, const struct store_attempt *a);
 /* Deliveries decided at or after `since`, oldest first: of a
  * relationship (relationship != 0) or of a person (all relationships,
  * exempt ones included: the callback sees the flag). */
+typedef int (*store_delivery_many_cb)(uint64_t key, int channel, bool exempt,
+				      int64_t at, void *arg);
+typedef int (*store_count_cb)(uint64_t key, int64_t n, void *arg);
 typedef int (*store_delivery_cb)(int channel, bool exempt, int64_t at,
 				 void *arg);
 int store_delivery_list(struct store_rd *rd, uint64_t relationship,
@@ -606,6 +636,24 @@ int store_attempt_dup(struct store_rd *rd, uint64_t relationship,
 
 /* Number of attempts of a relationship held right now. */
 int store_held_count(struct store_rd *rd, uint64_t relationship, uint32_t *out);
+
+/* Reads of many rows at once, where a statement is a round trip
+ * (PostgreSQL) one statement, not one a key: what loading a campaign
+ * chunk's cold gate state needs (app/gate_state.c). Rows come in no
+ * particular order, keys not found are left out; a callback's non-zero
+ * return stops the read (STORE_OK). The deliveries of many relationships
+ * (or, `persons`, many persons) since `since`, each key's in the order of
+ * store_delivery_list; the held counts of the relationships that hold
+ * any. */
+int store_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
+			  store_person_cb cb, void *arg);
+int store_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
+				size_t n, store_relationship_cb cb, void *arg);
+int store_delivery_list_many(struct store_rd *rd, bool persons,
+			     const uint64_t *keys, size_t n, int64_t since,
+			     store_delivery_many_cb cb, void *arg);
+int store_held_count_many(struct store_rd *rd, const uint64_t *rels, size_t n,
+			  store_count_cb cb, void *arg);
 
 /* ---- Delivery beyond the store (the outbox of the adapters) ---- */
 

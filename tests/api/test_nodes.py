@@ -665,6 +665,37 @@ def test_caches_follow_changes_made_on_another_node(start_server, ctx,
           f"550 5.1.1 <{rel.alias}>: recipient not accepted")
 
 
+def test_a_campaign_sees_what_another_node_sent(start_server, ctx,
+                                                pg_cluster):
+    """A campaign's chunk guards the persons its node already holds in one
+    statement (store_person_guard_many), not one a recipient: their
+    versions must still tell it what another node delivered meanwhile, so
+    that it refuses over the cap instead of admitting from its own
+    windows."""
+    a, b = nodes(start_server, ctx, 2)
+    acme = a.add_brand("Acme")
+    rels = [connect(a, a.signup(h), acme, capped(2))
+            for h in ("ana", "bob", "cai")]
+
+    def campaign(node):
+        r = via(acme, node).post("/v1/campaigns", {
+            "relationships": [rel.id for rel in rels], "channel": "email",
+            "topic": "offers", "subject": "Sale", "body": "A body."})
+        assert r.status == 201, r
+        return r.json()
+
+    assert campaign(a)["accepted"] == 3  # A's gate state holds all three
+    for rel in rels:  # the second of the day, through B
+        r = http_send(via(acme, b), rel.id, "through B")
+        assert r.json()["decision"] == "accepted", r
+    got = campaign(a)
+    assert (got["accepted"], got["reasons"]) == (
+        0, {"frequency_cap": 3}), got
+    got = campaign(b)  # and B, which holds them too, sees A's refusals
+    assert (got["accepted"], got["reasons"]) == (
+        0, {"frequency_cap": 3}), got
+
+
 # --- 5. PostgreSQL restarted under load ---------------------------------
 
 @pytest.fixture

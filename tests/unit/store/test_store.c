@@ -1390,6 +1390,123 @@ static void attempt_add(uint64_t person, uint64_t rel, int decision,
 	cr_assert_eq(store_write(fx.s, job_attempt, &a), STORE_OK);
 }
 
+/* What the bulk reads saw: (key, at) pairs, and (key, n) counts. */
+struct many_seen {
+	int n;
+	uint64_t key[16];
+	int64_t at[16];
+};
+
+static int collect_many_delivery(uint64_t key, int channel, bool exempt,
+				 int64_t at, void *arg)
+{
+	struct many_seen *d = arg;
+	(void)channel;
+	(void)exempt;
+	d->key[d->n] = key;
+	d->at[d->n++] = at;
+	return 0;
+}
+
+static int collect_count(uint64_t key, int64_t n, void *arg)
+{
+	struct many_seen *d = arg;
+	d->key[d->n] = key;
+	d->at[d->n++] = n;
+	return 0;
+}
+
+struct many_attempts {
+	struct store_attempt a[3];
+};
+
+static int job_attempts_many(struct store_tx *tx, void *arg)
+{
+	return store_attempt_insert_many(tx, ((struct many_attempts *)arg)->a,
+					 3);
+}
+
+Test(store, bulk_reads_answer_as_the_reads_of_one_key)
+{
+	/* A key with its top bit set is stored as a negative integer. */
+	uint64_t person = 0x8000000000000101ULL, other = store_new_key();
+	uint64_t r1 = 0x8000000000000001ULL, r2 = store_new_key();
+	uint64_t gone = store_new_key();
+	struct many_seen d = { 0 };
+
+	attempt_add(person, r1, DELIVERED, 0, 3000, true);
+	attempt_add(person, r1, DELIVERED, 0, 1000, false);
+	attempt_add(person, r1, DELIVERED, 0, 2000, false);
+	attempt_add(person, r1, HELD, 0, 2500, false);
+	attempt_add(person, r2, DELIVERED, 0, 1500, false);
+	attempt_add(other, r2, HELD, 0, 1700, false);
+	attempt_add(other, r2, HELD, 0, 1800, false);
+
+	/* Each key's deliveries in store_delivery_list's order, keys
+	 * together; a key without any is left out. */
+	uint64_t rels[] = { r2, gone, r1 };
+	cr_assert_eq(store_delivery_list_many(store_reads(fx.s), false, rels, 3,
+					      1500, collect_many_delivery, &d),
+		     STORE_OK);
+	cr_assert_eq(d.n, 3);
+	int first = d.key[0] == r1 ? 0 : 2; /* where r1's two are */
+	cr_expect_eq(d.key[first], r1);
+	cr_expect_eq(d.at[first], 2000);
+	cr_expect_eq(d.key[first + 1], r1);
+	cr_expect_eq(d.at[first + 1], 3000);
+	cr_expect_eq(d.key[first ? 0 : 2], r2);
+	cr_expect_eq(d.at[first ? 0 : 2], 1500);
+
+	memset(&d, 0, sizeof(d));
+	uint64_t persons[] = { person, other };
+	cr_assert_eq(store_delivery_list_many(store_reads(fx.s), true, persons,
+					      2, 0, collect_many_delivery, &d),
+		     STORE_OK);
+	cr_assert_eq(d.n, 4);
+	for (int i = 0; i < 4; i++)
+		cr_expect_eq(d.key[i], person);
+	cr_expect_eq(d.at[0], 1000);
+	cr_expect_eq(d.at[3], 3000);
+
+	/* Held counts of the relationships that hold any. */
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(store_held_count_many(store_reads(fx.s), rels, 3,
+					   collect_count, &d),
+		     STORE_OK);
+	cr_assert_eq(d.n, 2);
+	for (int i = 0; i < 2; i++)
+		cr_expect_eq(d.at[i], d.key[i] == r1 ? 1 : 2);
+
+	/* Many attempts in one job, as many single inserts would. */
+	struct many_attempts m;
+	for (int i = 0; i < 3; i++)
+		m.a[i] = (struct store_attempt){ .id = 900 + (uint64_t)i,
+						 .person = other,
+						 .relationship = gone,
+						 .topic = "tab\there",
+						 .decision = DELIVERED,
+						 .folder = -1,
+						 .decided_at = 4000 + i,
+						 .received_at = 4000,
+						 .sealed = true };
+	cr_assert_eq(store_write(fx.s, job_attempts_many, &m), STORE_OK);
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(store_delivery_list_many(store_reads(fx.s), false, &gone,
+					      1, 0, collect_many_delivery, &d),
+		     STORE_OK);
+	cr_expect_eq(d.n, 3);
+	cr_expect_eq(file_int("SELECT count(*) FROM attempts WHERE topic = "
+			      "'tab'||char(9)||'here'",
+			      0),
+		     3);
+	/* The same ids again: refused whole. */
+	cr_expect_eq(store_write(fx.s, job_attempts_many, &m), STORE_CONFLICT);
+	cr_expect_eq(file_int("SELECT count(*) FROM attempts WHERE id >= 900 "
+			      "AND id < 903",
+			      0),
+		     3);
+}
+
 Test(store, attempts_deliveries_and_held)
 {
 	uint64_t person = store_new_key(), other = store_new_key();
