@@ -308,8 +308,96 @@ static int upgrade_run(struct store_tx *tx, void *arg)
 	return rc;
 }
 
+static int codec_hash(void *arg, const char *kind, const char *value,
+		      char out[STORE_HASH_HEX + 1])
+{
+	char lower[321]; /* the longest address, and a NUL */
+	size_t len = strlen(value);
+	if (strcmp(kind, "alias") == 0) {
+		if (len >= sizeof(lower))
+			return -1;
+		for (size_t i = 0; i <= len; i++)
+			lower[i] = (char)(value[i] >= 'A' && value[i] <= 'Z'
+						  ? value[i] - 'A' + 'a'
+						  : value[i]);
+		value = lower;
+	}
+	return keys_tombstone(arg, kind, value, len, out);
+}
+
+static int codec_seal(void *arg, const void *wrapped, size_t len,
+		      const char *value, char **out)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	*out = NULL;
+	int rc = keys_unwrap(arg, wrapped, len, dk);
+	if (rc == 0)
+		rc = keys_seal(dk, value, strlen(value), out);
+	sodium_memzero(dk, sizeof(dk));
+	return rc;
+}
+
+static int codec_open(void *arg, const void *wrapped, size_t len,
+		      const char *sealed, char *out, size_t size)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	char *plain = NULL;
+	size_t plain_len = 0;
+	int rc = keys_unwrap(arg, wrapped, len, dk);
+	if (rc == 0)
+		rc = keys_open(dk, sealed, &plain, &plain_len);
+	sodium_memzero(dk, sizeof(dk));
+	if (rc == 0 && plain_len < size)
+		memcpy(out, plain, plain_len + 1);
+	else
+		rc = -1;
+	keys_free_plain(plain, plain_len);
+	return rc;
+}
+
+void sealed_codec(struct keys *keys, struct store_codec *c)
+{
+	*c = (struct store_codec){ .arg = keys,
+				   .hash = codec_hash,
+				   .seal = codec_seal,
+				   .open = codec_open };
+}
+
+static int clear_run(struct store_tx *tx, void *arg)
+{
+	int64_t *n = arg;
+	int rc = store_seal_clear(tx, SEALED_BATCH, n);
+	/* The clear values must not outlive the batch in SQLite's WAL
+	 * (secure_delete clears them from the pages). */
+	if (rc == STORE_OK && *n > 0)
+		store_tx_checkpoint(tx);
+	return rc;
+}
+
+/* The aliases, own addresses and handles kept in clear, a batch at a
+ * time: *n gets how many. */
+static int upgrade_clear(struct app *a, int64_t *n)
+{
+	int64_t batch;
+	int rc;
+	*n = 0;
+	do {
+		batch = 0;
+		rc = store_write(a->store, clear_run, &batch);
+		*n += batch;
+	} while (rc == STORE_OK && batch == SEALED_BATCH);
+	if (rc == STORE_OK && *n > 0)
+		log_info("sealed: hashed and sealed %lld aliases, addresses "
+			 "and handles kept in clear by an older version",
+			 (long long)*n);
+	return rc;
+}
+
 enum app_status sealed_upgrade(struct app *a, int64_t *n)
 {
+	int64_t names = 0;
+	if (upgrade_clear(a, &names) != STORE_OK)
+		return APP_FAULT;
 	struct upgrade_job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return APP_FAULT;

@@ -143,11 +143,15 @@ int sql_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			      &v);
 }
 
+/* The directory and the relationships hold every alias and own address
+ * only as its keyed hash, which is its tombstone: erasure takes the owner
+ * and the seal away. */
 static const char q_erase_alias[] =
-	"UPDATE aliases SET alias = ?, person = NULL WHERE alias = ?";
+	"UPDATE aliases SET person = NULL WHERE person = ?1";
 static const char q_erase_rel[] =
-	"UPDATE relationships SET alias = ?1, state = 2, unsubscribe = NULL, "
-	"ended_at = coalesce(ended_at, ?2) WHERE alias = ?3";
+	"UPDATE relationships SET alias_sealed = NULL, state = 2, "
+	"unsubscribe = NULL, ended_at = coalesce(ended_at, ?2) "
+	"WHERE person = ?1";
 static const char q_erase_attempts[] = "DELETE FROM attempts WHERE person = ?";
 static const char q_erase_tokens[] = "DELETE FROM tokens WHERE person = ?";
 static const char q_erase_codes[] =
@@ -180,23 +184,16 @@ static int erase_by_person(struct store_tx *tx, const char *sql,
 }
 
 int sql_person_erase(struct store_tx *tx, uint64_t person,
-		     const char *handle_tombstone, const char *const *aliases,
-		     const char *const *tombstones, size_t n,
+		     const char *handle_tombstone,
 		     const char *default_global_terms, int64_t at)
 {
 	int rc;
-	for (size_t i = 0; i < n; i++) {
-		{
-			WRITER_STMT(tx, q_erase_alias);
-			bind_text(st, 1, tombstones[i]);
-			bind_text(st, 2, aliases[i]);
-			if ((rc = sql_exec(st)) != STORE_OK)
-				return rc;
-		}
+	if ((rc = erase_by_person(tx, q_erase_alias, person)) != STORE_OK)
+		return rc;
+	{
 		WRITER_STMT(tx, q_erase_rel);
-		bind_text(st, 1, tombstones[i]);
+		sql_bind_int(st, 1, (int64_t)person);
 		sql_bind_int(st, 2, at);
-		bind_text(st, 3, aliases[i]);
 		if ((rc = sql_exec(st)) != STORE_OK)
 			return rc;
 	}

@@ -5,20 +5,48 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sql.h"
 
 static const char q_rel_insert[] =
 	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
 	"terms, terms_version, topics, created_at, made_by, brand_name, "
-	"domains) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	"domains, alias_sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char q_alias_insert[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
 static const char q_terms_version_insert[] =
 	"INSERT INTO terms_versions(relationship, version, person, terms, at) "
 	"VALUES (?,?,?,?,?)";
 
+static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
+		      const char *hash, const char *sealed);
+
+/* The alias goes in as its keyed hash (the directory's key, and the
+ * tombstone it stays after erasure) and sealed with the person's data
+ * key (what their views and the brand's show). */
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r)
+{
+	char hash[SQL_HASH_SIZE], *sealed = NULL;
+	uint8_t key[96];
+	size_t key_len;
+	int status =
+		sql_person_key(store_tx_reads(tx), r->person, key, &key_len);
+	if (status == STORE_OK)
+		status = sql_seal(store_tx_reads(tx), key, key_len, r->alias,
+				  &sealed);
+	sodium_memzero(key, sizeof(key));
+	if (status == STORE_OK)
+		status = sql_hash(store_tx_reads(tx), "alias", r->alias, hash);
+	if (status == STORE_OK)
+		status = rel_insert(tx, r, hash, sealed);
+	free(sealed);
+	return status;
+}
+
+static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
+		      const char *hash, const char *sealed)
 {
 	int status;
 	{
@@ -28,7 +56,7 @@ int sql_relationship_insert(struct store_tx *tx,
 		bind_key(st, 3, r->brand);
 		bind_key(st, 4, r->proposal);
 		sql_bind_int(st, 5, r->state);
-		bind_text(st, 6, r->alias);
+		bind_text(st, 6, hash);
 		bind_text(st, 7, r->terms);
 		sql_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
@@ -36,12 +64,13 @@ int sql_relationship_insert(struct store_tx *tx,
 		bind_text(st, 11, r->person_made ? "person" : "brand");
 		bind_text(st, 12, r->brand_name);
 		bind_text(st, 13, r->domains);
+		bind_text(st, 14, sealed);
 		if ((status = sql_exec(st)) != STORE_OK)
 			return status;
 	}
 	{
 		WRITER_STMT(tx, q_alias_insert);
-		bind_text(st, 1, r->alias);
+		bind_text(st, 1, hash);
 		sql_bind_int(st, 2, (int64_t)r->person);
 		sql_bind_int(st, 3, (int64_t)r->id);
 		if ((status = sql_exec(st)) != STORE_OK)
@@ -59,7 +88,8 @@ int sql_relationship_insert(struct store_tx *tx,
 #define REL_COLS                                                               \
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
 	"topics, created_at, ended_at, unsubscribe, made_by, brand_name, "     \
-	"domains"
+	"domains, alias_sealed, (SELECT p.data_key FROM persons p WHERE "      \
+	"p.id = relationships.person)"
 
 static int rel_row(struct sql_stmt *st, void *out)
 {
@@ -70,7 +100,7 @@ static int rel_row(struct sql_stmt *st, void *out)
 	r->brand = (uint64_t)sql_col_int(st, 2);
 	r->proposal = (uint64_t)sql_col_int(st, 3);
 	r->state = (int)sql_col_int(st, 4);
-	col_copy(st, 5, r->alias, sizeof(r->alias));
+	col_open(st, 15, 16, 5, r->alias, sizeof(r->alias));
 	r->terms = col_strdup(st, 6);
 	r->terms_version = (int)sql_col_int(st, 7);
 	r->topics = col_strdup(st, 8);
@@ -93,14 +123,20 @@ static int rel_row(struct sql_stmt *st, void *out)
 
 static const char q_rel_by_id[] =
 	"SELECT " REL_COLS " FROM relationships WHERE id = ?";
+/* An erased person's aliases (no seal left) are found no more, as when
+ * the directory held them in clear and erasure replaced them. */
 static const char q_rel_by_alias[] =
-	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
+	"SELECT " REL_COLS " FROM relationships WHERE alias = ? AND "
+	"alias_sealed IS NOT NULL";
 
 int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
 			 struct store_relationship *out)
 {
+	char hash[SQL_HASH_SIZE];
+	if (alias && sql_hash(rd, "alias", alias, hash) != STORE_OK)
+		return STORE_FAULT;
 	return sql_select_key(rd, alias ? q_rel_by_alias : q_rel_by_id, id,
-			      alias, rel_row, out);
+			      alias ? hash : NULL, rel_row, out);
 }
 
 /* The filters of store_relationship_list are the parameters ?1 to ?5 of

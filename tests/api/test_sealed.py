@@ -283,3 +283,55 @@ def test_a_store_filled_in_clear_is_sealed_at_start(world, ctx):
     # Started again, there is nothing left to seal.
     api.start()
     assert "sealed: sealed" not in api.server.log()
+
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
+    """Aliases and own addresses as a store before 010_sealed_names.sql
+    kept them (in clear, nothing sealed): the server turns each into its
+    keyed hash and seal before it serves; mail to them and every view
+    work as before."""
+    api, ana, acme, rel, root, rx = world
+    own = ana.ok("PUT", "/v1/me/address", {"local_part": "own" + MARK})
+    address = own["address"]
+    brand_view = acme.ok("GET", f"/v1/relationships/{rel.id}")
+    mine = ana.all("/v1/me/relationships")
+    assert [r["alias"] for r in mine] == [rel.alias]
+    api.stop()
+    stored = ctx.store_bytes()
+    assert rel.alias.encode() not in stored and address.encode() not in stored
+    with ctx.sql() as db:
+        db.execute("UPDATE relationships SET alias = ?, alias_sealed = NULL",
+                   (rel.alias,))
+        db.execute("UPDATE aliases SET alias = ? WHERE relationship IS "
+                   "NOT NULL", (rel.alias,))
+        db.execute("UPDATE aliases SET alias = ? WHERE relationship IS NULL",
+                   (address,))
+        db.execute("UPDATE own_addresses SET address = ?, local_part = ?, "
+                   "address_sealed = NULL", (address, "own" + MARK))
+    assert rel.alias.encode() in ctx.store_bytes()  # the grep can tell
+
+    api.start()
+    # the relationship, its directory row, the own address and its row
+    assert "hashed and sealed 4 aliases" in api.server.log()
+    if not ON_POSTGRESQL:  # PostgreSQL's WAL keeps what the test wrote
+        stored = ctx.store_bytes()
+        assert rel.alias.encode() not in stored
+        assert address.encode() not in stored
+    assert acme.ok("GET", f"/v1/relationships/{rel.id}") == brand_view
+    assert ana.all("/v1/me/relationships") == mine
+    assert ana.ok("GET", "/v1/me/address") == own
+    assert deliver(api, "news@acme.example", rel.alias,
+                   mail("after", "after body")).startswith("250")
+    assert [m["subject"] for m in ana.messages()] == ["after"]
+    api.stop()
+    with ctx.sql() as db:
+        keys = [r[0] for r in db.execute("SELECT alias FROM aliases")]
+        keys += [r[0] for r in db.execute("SELECT alias FROM relationships")]
+        keys += [r[0] for r in db.execute("SELECT address FROM own_addresses")]
+    assert len(keys) == 4 and all(HEX64.fullmatch(k) for k in keys), keys
+    # Started again, there is nothing left to rewrite.
+    api.start()
+    assert "hashed and sealed" not in api.server.log()

@@ -1,0 +1,229 @@
+/*
+ * sql_codec.c — the personal values the store must find or show (an
+ * alias, an own address, a handle) written and read through the codec the
+ * app gave the store (store.h, struct store_codec): a keyed hash where the
+ * SQL looks them up or keeps them unique, sealed with the person's data
+ * key where a view shows them. Also the rewrite of rows that a store made
+ * before the codec kept in clear (store_seal_clear).
+ */
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sql.h"
+
+int sql_hash(struct store_rd *rd, const char *kind, const char *value,
+	     char out[SQL_HASH_SIZE])
+{
+	const struct store_codec *c = rd->store->codec;
+	if (c == NULL) {
+		if (strlen(value) >= SQL_HASH_SIZE)
+			return STORE_FAULT;
+		memcpy(out, value, strlen(value) + 1);
+		return STORE_OK;
+	}
+	return c->hash(c->arg, kind, value, out) == 0 ? STORE_OK : STORE_FAULT;
+}
+
+static const char q_person_key[] = "SELECT data_key FROM persons WHERE id = ?";
+
+struct person_key {
+	uint8_t key[96];
+	size_t len;
+};
+
+static int key_row(struct sql_stmt *st, void *out)
+{
+	struct person_key *k = out;
+	k->len = sql_col_bytes(st, 0);
+	if (k->len > sizeof(k->key))
+		return STORE_FAULT;
+	memcpy(k->key, sql_col_blob(st, 0), k->len);
+	return STORE_OK;
+}
+
+int sql_person_key(struct store_rd *rd, uint64_t person, uint8_t key[96],
+		   size_t *len)
+{
+	struct person_key k = { .len = 0 };
+	int rc = sql_select_key(rd, q_person_key, person, NULL, key_row, &k);
+	*len = rc == STORE_OK ? k.len : 0;
+	memcpy(key, k.key, sizeof(k.key));
+	sodium_memzero(&k, sizeof(k));
+	return rc;
+}
+
+int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
+	     const char *value, char **out)
+{
+	const struct store_codec *c = rd->store->codec;
+	*out = NULL;
+	if (value == NULL)
+		return STORE_OK;
+	if (c == NULL) {
+		*out = strdup(value);
+		return *out ? STORE_OK : STORE_FAULT;
+	}
+	if (len == 0)
+		return STORE_FAULT;
+	return c->seal(c->arg, key, len, value, out) == 0 ? STORE_OK
+							  : STORE_FAULT;
+}
+
+void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
+	      size_t size)
+{
+	const struct store_codec *c = st->rd->store->codec;
+	const char *v = sql_col_text(st, sealed);
+	size_t n = sql_col_bytes(st, key);
+	if (v != NULL && c == NULL) {
+		snprintf(out, size, "%s", v);
+		return;
+	}
+	if (v != NULL && n > 0 &&
+	    c->open(c->arg, sql_col_blob(st, key), n, v, out, size) == 0)
+		return;
+	col_copy(st, hashed, out, size);
+}
+
+/* ---- Rows kept in clear by a store made before the codec ---- */
+
+/* One row to rewrite: its key (a relationship's id, an own address's
+ * person), its person and its values in clear. */
+struct clear_row {
+	int64_t id, person;
+	char *value, *extra;
+};
+
+struct clear_rows {
+	struct clear_row *rows;
+	int n, cap;
+	bool fault;
+};
+
+static int clear_row(struct sql_stmt *st, void *out)
+{
+	struct clear_rows *l = out;
+	if (l->n == l->cap)
+		return STORE_FAULT;
+	struct clear_row *r = &l->rows[l->n];
+	r->id = sql_col_int(st, 0);
+	r->person = sql_col_int(st, 1);
+	r->value = col_strdup(st, 2);
+	r->extra = sql_col_null(st, 3) ? NULL : col_strdup(st, 3);
+	if (r->value == NULL || (r->extra == NULL && !sql_col_null(st, 3)))
+		l->fault = true;
+	l->n++;
+	return STORE_OK;
+}
+
+static void clear_rows_free(struct clear_rows *l)
+{
+	for (int i = 0; i < l->n; i++) {
+		free(l->rows[i].value);
+		free(l->rows[i].extra);
+	}
+	free(l->rows);
+}
+
+/* Up to l->cap rows of sql (columns id, person, value, extra; ?1 the
+ * limit) into l. */
+static int clear_collect(struct store_tx *tx, const char *sql,
+			 struct clear_rows *l)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, store_tx_reads(tx), sql);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 1, l->cap);
+	while (sql_select_next(&q, clear_row, l))
+		;
+	int rc = sql_select_end(&q);
+	return rc == STORE_OK && l->fault ? STORE_FAULT : rc;
+}
+
+/* Clear values hold '@' (an alias, an address); hashes and tombstones
+ * are hex. */
+static const char q_clear_rels[] =
+	"SELECT id, person, alias, NULL FROM relationships WHERE "
+	"alias_sealed IS NULL AND alias LIKE '%@%' LIMIT ?1";
+static const char q_seal_rel[] =
+	"UPDATE relationships SET alias = ?1, alias_sealed = ?2 WHERE id = ?3";
+static const char q_clear_dir[] =
+	"SELECT 0, coalesce(person, 0), alias, NULL FROM aliases WHERE "
+	"alias LIKE '%@%' LIMIT ?1";
+static const char q_seal_dir[] =
+	"UPDATE aliases SET alias = ?1 WHERE alias = ?2";
+static const char q_clear_own[] =
+	"SELECT person, person, address, local_part FROM own_addresses "
+	"WHERE address_sealed IS NULL LIMIT ?1";
+static const char q_seal_own[] =
+	"UPDATE own_addresses SET address = ?1, address_sealed = ?2, "
+	"local_part = ?3 WHERE person = ?4";
+
+/* Rewrites one row of sql's kind: `update` binds the hash (?1), the
+ * sealed value (?2, not for the directory), the sealed extra (?3) and
+ * the row's key (the last). */
+static int seal_row(struct store_tx *tx, const char *update,
+		    const struct clear_row *r)
+{
+	struct store_rd *rd = store_tx_reads(tx);
+	char hash[SQL_HASH_SIZE], *value = NULL, *extra = NULL;
+	uint8_t key[96];
+	size_t key_len = 0;
+	int rc = STORE_OK;
+	bool dir = update == q_seal_dir;
+	if (!dir)
+		rc = sql_person_key(rd, (uint64_t)r->person, key, &key_len);
+	if (rc == STORE_OK && !dir)
+		rc = sql_seal(rd, key, key_len, r->value, &value);
+	if (rc == STORE_OK && !dir)
+		rc = sql_seal(rd, key, key_len, r->extra, &extra);
+	sodium_memzero(key, sizeof(key));
+	if (rc == STORE_OK)
+		rc = sql_hash(rd, "alias", r->value, hash);
+	if (rc == STORE_OK) {
+		WRITER_STMT(tx, update);
+		bind_text(st, 1, hash);
+		if (dir) {
+			bind_text(st, 2, r->value);
+		} else if (update == q_seal_rel) {
+			bind_text(st, 2, value);
+			sql_bind_int(st, 3, r->id);
+		} else {
+			bind_text(st, 2, value);
+			bind_text(st, 3, extra);
+			sql_bind_int(st, 4, r->id);
+		}
+		rc = sql_exec(st);
+	}
+	free(value);
+	free(extra);
+	return rc;
+}
+
+int sql_seal_clear(struct store_tx *tx, int limit, int64_t *n)
+{
+	*n = 0;
+	if (tx->store->codec == NULL || limit <= 0)
+		return STORE_OK;
+	static const char *const kinds[][2] = {
+		{ q_clear_rels, q_seal_rel },
+		{ q_clear_dir, q_seal_dir },
+		{ q_clear_own, q_seal_own },
+	};
+	int rc = STORE_OK;
+	for (size_t k = 0; rc == STORE_OK && k < 3 && *n < limit; k++) {
+		struct clear_rows l = { .cap = (int)(limit - *n) };
+		l.rows = calloc((size_t)l.cap, sizeof(*l.rows));
+		if (l.rows == NULL)
+			return STORE_FAULT;
+		rc = clear_collect(tx, kinds[k][0], &l);
+		for (int i = 0; rc == STORE_OK && i < l.n; i++)
+			rc = seal_row(tx, kinds[k][1], &l.rows[i]);
+		if (rc == STORE_OK)
+			*n += l.n;
+		clear_rows_free(&l);
+	}
+	return rc;
+}
