@@ -142,16 +142,17 @@ static int clear_collect(struct store_tx *tx, const char *sql,
 	return rc == STORE_OK && l->fault ? STORE_FAULT : rc;
 }
 
-/* Clear values hold '@' (an alias, an address); hashes and tombstones
- * are hex. */
+/* Clear aliases and addresses hold '@'; hashes and tombstones are hex.
+ * A handle is in clear while its seal is missing (an erased person's
+ * handle is a tombstone already). */
 static const char q_clear_rels[] =
 	"SELECT id, person, alias, NULL FROM relationships WHERE "
 	"alias_sealed IS NULL AND alias LIKE '%@%' LIMIT ?1";
 static const char q_seal_rel[] =
 	"UPDATE relationships SET alias = ?1, alias_sealed = ?2 WHERE id = ?3";
 static const char q_clear_dir[] =
-	"SELECT 0, coalesce(person, 0), alias, NULL FROM aliases WHERE "
-	"alias LIKE '%@%' LIMIT ?1";
+	"SELECT 0, 0, alias, NULL FROM aliases WHERE alias LIKE '%@%' "
+	"LIMIT ?1";
 static const char q_seal_dir[] =
 	"UPDATE aliases SET alias = ?1 WHERE alias = ?2";
 static const char q_clear_own[] =
@@ -160,11 +161,30 @@ static const char q_clear_own[] =
 static const char q_seal_own[] =
 	"UPDATE own_addresses SET address = ?1, address_sealed = ?2, "
 	"local_part = ?3 WHERE person = ?4";
+static const char q_clear_handles[] =
+	"SELECT id, id, handle, NULL FROM persons WHERE handle_sealed IS "
+	"NULL AND erased_at IS NULL LIMIT ?1";
+static const char q_seal_handle[] =
+	"UPDATE persons SET handle = ?1, handle_sealed = ?2 WHERE id = ?3";
 
-/* Rewrites one row of sql's kind: `update` binds the hash (?1), the
- * sealed value (?2, not for the directory), the sealed extra (?3) and
- * the row's key (the last). */
-static int seal_row(struct store_tx *tx, const char *update,
+/* One kind of row kept in clear: the statement that finds them (columns
+ * id, person, value, extra; ?1 the limit), the one that rewrites one
+ * (?1 the hash, then the sealed value and the sealed extra where the
+ * kind has them, then the row's key), and the kind of hash. */
+struct clear_kind {
+	const char *find, *rewrite;
+	const char *hash_kind;
+	int sealed; /* values sealed: 0 (the directory), 1 or 2 (extra) */
+};
+
+static const struct clear_kind clear_kinds[] = {
+	{ q_clear_rels, q_seal_rel, "alias", 1 },
+	{ q_clear_dir, q_seal_dir, "alias", 0 },
+	{ q_clear_own, q_seal_own, "alias", 2 },
+	{ q_clear_handles, q_seal_handle, "login", 1 },
+};
+
+static int seal_row(struct store_tx *tx, const struct clear_kind *k,
 		    const struct clear_row *r)
 {
 	struct store_rd *rd = store_tx_reads(tx);
@@ -172,29 +192,27 @@ static int seal_row(struct store_tx *tx, const char *update,
 	uint8_t key[96];
 	size_t key_len = 0;
 	int rc = STORE_OK;
-	bool dir = update == q_seal_dir;
-	if (!dir)
+	if (k->sealed > 0)
 		rc = sql_person_key(rd, (uint64_t)r->person, key, &key_len);
-	if (rc == STORE_OK && !dir)
+	if (rc == STORE_OK && k->sealed > 0)
 		rc = sql_seal(rd, key, key_len, r->value, &value);
-	if (rc == STORE_OK && !dir)
+	if (rc == STORE_OK && k->sealed > 1)
 		rc = sql_seal(rd, key, key_len, r->extra, &extra);
 	sodium_memzero(key, sizeof(key));
 	if (rc == STORE_OK)
-		rc = sql_hash(rd, "alias", r->value, hash);
+		rc = sql_hash(rd, k->hash_kind, r->value, hash);
 	if (rc == STORE_OK) {
-		WRITER_STMT(tx, update);
-		bind_text(st, 1, hash);
-		if (dir) {
-			bind_text(st, 2, r->value);
-		} else if (update == q_seal_rel) {
-			bind_text(st, 2, value);
-			sql_bind_int(st, 3, r->id);
-		} else {
-			bind_text(st, 2, value);
-			bind_text(st, 3, extra);
-			sql_bind_int(st, 4, r->id);
-		}
+		WRITER_STMT(tx, k->rewrite);
+		int i = 1;
+		bind_text(st, i++, hash);
+		if (k->sealed > 0)
+			bind_text(st, i++, value);
+		if (k->sealed > 1)
+			bind_text(st, i++, extra);
+		if (k->sealed > 0)
+			sql_bind_int(st, i, r->id);
+		else
+			bind_text(st, i, r->value);
 		rc = sql_exec(st);
 	}
 	free(value);
@@ -207,20 +225,16 @@ int sql_seal_clear(struct store_tx *tx, int limit, int64_t *n)
 	*n = 0;
 	if (tx->store->codec == NULL || limit <= 0)
 		return STORE_OK;
-	static const char *const kinds[][2] = {
-		{ q_clear_rels, q_seal_rel },
-		{ q_clear_dir, q_seal_dir },
-		{ q_clear_own, q_seal_own },
-	};
 	int rc = STORE_OK;
-	for (size_t k = 0; rc == STORE_OK && k < 3 && *n < limit; k++) {
+	size_t kinds = sizeof(clear_kinds) / sizeof(*clear_kinds);
+	for (size_t k = 0; rc == STORE_OK && k < kinds && *n < limit; k++) {
 		struct clear_rows l = { .cap = (int)(limit - *n) };
 		l.rows = calloc((size_t)l.cap, sizeof(*l.rows));
 		if (l.rows == NULL)
 			return STORE_FAULT;
-		rc = clear_collect(tx, kinds[k][0], &l);
+		rc = clear_collect(tx, clear_kinds[k].find, &l);
 		for (int i = 0; rc == STORE_OK && i < l.n; i++)
-			rc = seal_row(tx, kinds[k][1], &l.rows[i]);
+			rc = seal_row(tx, &clear_kinds[k], &l.rows[i]);
 		if (rc == STORE_OK)
 			*n += l.n;
 		clear_rows_free(&l);

@@ -10,32 +10,56 @@
 
 static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
-	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
+	"global_terms, folders, created_at, handle_sealed) "
+	"VALUES (?,?,?,?,?,?,?,?,?)";
 
+static int person_insert(struct store_tx *tx, const struct store_person *p,
+			 const char *hash, const char *sealed);
+
+/* The handle goes in as its keyed hash (what log-in looks up, and what
+ * keeps it unique) and sealed with the person's data key (what their
+ * views show): store.h, struct store_codec. */
 int sql_person_insert(struct store_tx *tx, const struct store_person *p)
+{
+	struct store_rd *rd = store_tx_reads(tx);
+	char hash[SQL_HASH_SIZE], *sealed = NULL;
+	int rc = sql_hash(rd, "login", p->handle, hash);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, p->data_key, p->data_key_len, p->handle,
+			      &sealed);
+	if (rc == STORE_OK)
+		rc = person_insert(tx, p, hash, sealed);
+	free(sealed);
+	return rc;
+}
+
+static int person_insert(struct store_tx *tx, const struct store_person *p,
+			 const char *hash, const char *sealed)
 {
 	WRITER_STMT(tx, q_person_insert);
 	sql_bind_int(st, 1, (int64_t)p->id);
-	bind_text(st, 2, p->handle);
+	bind_text(st, 2, hash);
 	bind_text(st, 3, p->password_hash);
 	sql_bind_blob(st, 4, p->data_key, p->data_key_len);
 	bind_text(st, 5, p->profile);
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
 	bind_text(st, 7, p->folders ? p->folders : "[]");
 	sql_bind_int(st, 8, p->created_at);
+	bind_text(st, 9, sealed);
 	return sql_exec(st);
 }
 
 #define PERSON_COLS                                                            \
 	"id, handle, password_hash, data_key, profile, global_terms, "         \
-	"folders, created_at, erased_at, delivery"
+	"folders, created_at, erased_at, delivery, handle_sealed"
 
 static int person_row(struct sql_stmt *st, void *out)
 {
 	struct store_person *p = out;
 	memset(p, 0, sizeof(*p));
 	p->id = (uint64_t)sql_col_int(st, 0);
-	col_copy(st, 1, p->handle, sizeof(p->handle));
+	/* An erased person's is the tombstone handle. */
+	col_open(st, 10, 3, 1, p->handle, sizeof(p->handle));
 	col_copy(st, 2, p->password_hash, sizeof(p->password_hash));
 	int n = (int)sql_col_bytes(st, 3);
 	if (n > 0 && (size_t)n <= sizeof(p->data_key)) {
@@ -64,8 +88,11 @@ static const char q_person_by_id[] =
 int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
 		   struct store_person *out)
 {
+	char hash[SQL_HASH_SIZE];
+	if (handle && sql_hash(rd, "login", handle, hash) != STORE_OK)
+		return STORE_FAULT;
 	return sql_select_key(rd, handle ? q_person_by_handle : q_person_by_id,
-			      id, handle, person_row, out);
+			      id, handle ? hash : NULL, person_row, out);
 }
 
 static const char q_person_list[] =
@@ -170,7 +197,8 @@ static const char q_erase_replies[] = "DELETE FROM replies WHERE person = ?";
 /* The own address (its directory rows became tombstones above). */
 static const char q_erase_own[] = "DELETE FROM own_addresses WHERE person = ?";
 static const char q_erase_person[] =
-	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
+	"UPDATE persons SET handle = ?, handle_sealed = NULL, "
+	"password_hash = '', data_key = NULL, "
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
 	"erased_at = ? "
 	"WHERE id = ? AND erased_at IS NULL";

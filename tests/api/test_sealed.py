@@ -30,7 +30,9 @@ def new_mark():
     clear, rows written in clear) is still in the WAL."""
     global MARK, API_SUBJECT, API_BODY, MAIL_SUBJECT, MAIL_HEADER
     global MAIL_BODY, LEAKER, HOOK_PATH, SECRETS
+    global HANDLE
     MARK = "sl" + secrets.token_hex(5)
+    HANDLE = "h" + MARK
     API_SUBJECT = f"Api subject {MARK}"
     API_BODY = f"Api body {MARK[::-1]}"
     MAIL_SUBJECT = f"Mail subject {MARK}"
@@ -82,7 +84,7 @@ def world(make_api, tmp_path, receiver):
     root.mkdir()
     api = make_api("--maildir-root", str(root), "--trust-envelope",
                    "--lmtp", "127.0.0.1:0", "--allow-private-targets")
-    ana = api.signup("ana")
+    ana = api.signup(HANDLE)
     acme = api.add_brand("Acme", "acme.example")
     rel = api.connect(ana, acme, ask=ASK,
                       grant={"channels": {"email": {"allowed": True}}})
@@ -289,8 +291,8 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
-    """Aliases and own addresses as a store before 010_sealed_names.sql
-    kept them (in clear, nothing sealed): the server turns each into its
+    """Aliases, own addresses and handles as a store before
+    010_sealed_names.sql kept them (in clear, nothing sealed): the server turns each into its
     keyed hash and seal before it serves; mail to them and every view
     work as before."""
     api, ana, acme, rel, root, rx = world
@@ -302,7 +304,10 @@ def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
     api.stop()
     stored = ctx.store_bytes()
     assert rel.alias.encode() not in stored and address.encode() not in stored
+    assert HANDLE.encode() not in stored
     with ctx.sql() as db:
+        db.execute("UPDATE persons SET handle = ?, handle_sealed = NULL",
+                   (HANDLE,))
         db.execute("UPDATE relationships SET alias = ?, alias_sealed = NULL",
                    (rel.alias,))
         db.execute("UPDATE aliases SET alias = ? WHERE relationship IS "
@@ -314,12 +319,16 @@ def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
     assert rel.alias.encode() in ctx.store_bytes()  # the grep can tell
 
     api.start()
-    # the relationship, its directory row, the own address and its row
-    assert "hashed and sealed 4 aliases" in api.server.log()
+    # the relationship, its directory row, the own address and its row,
+    # the handle
+    assert "hashed and sealed 5 aliases" in api.server.log()
     if not ON_POSTGRESQL:  # PostgreSQL's WAL keeps what the test wrote
         stored = ctx.store_bytes()
         assert rel.alias.encode() not in stored
         assert address.encode() not in stored
+        assert HANDLE.encode() not in stored
+    # Ana logs in with her handle as before.
+    assert api.tokens(HANDLE, PASSWORD).status == 201
     assert acme.ok("GET", f"/v1/relationships/{rel.id}") == brand_view
     assert ana.all("/v1/me/relationships") == mine
     assert ana.ok("GET", "/v1/me/address") == own
@@ -331,7 +340,8 @@ def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
         keys = [r[0] for r in db.execute("SELECT alias FROM aliases")]
         keys += [r[0] for r in db.execute("SELECT alias FROM relationships")]
         keys += [r[0] for r in db.execute("SELECT address FROM own_addresses")]
-    assert len(keys) == 4 and all(HEX64.fullmatch(k) for k in keys), keys
+        keys += [r[0] for r in db.execute("SELECT handle FROM persons")]
+    assert len(keys) == 5 and all(HEX64.fullmatch(k) for k in keys), keys
     # Started again, there is nothing left to rewrite.
     api.start()
     assert "hashed and sealed" not in api.server.log()

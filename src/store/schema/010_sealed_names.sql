@@ -13,3 +13,7 @@
 -- src/app/sealed.c).
 ALTER TABLE relationships ADD COLUMN alias_sealed TEXT;
 ALTER TABLE own_addresses ADD COLUMN address_sealed TEXT;
+-- The handle likewise: persons.handle holds its keyed hash (log-in looks
+-- it up, uniqueness holds on it), handle_sealed what the person's views
+-- show. An erased person's handle is a tombstone already.
+ALTER TABLE persons ADD COLUMN handle_sealed TEXT;

@@ -7,3 +7,5 @@
 -- the person's data key is gone.
 ALTER TABLE relationships ADD COLUMN alias_sealed text COLLATE "C";
 ALTER TABLE own_addresses ADD COLUMN address_sealed text COLLATE "C";
+-- The handle likewise (persons.handle its keyed hash).
+ALTER TABLE persons ADD COLUMN handle_sealed text COLLATE "C";
