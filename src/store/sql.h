@@ -203,6 +203,15 @@ int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
 /* Column `sealed` of the row opened with the wrapped key of column
  * `key`, into out[0..size). A row with no key (its person erased) or
  * nothing sealed reads column `hashed`, the hash that stays. */
+/* Terms (NULL stays NULL) with their folder names sealed with the
+ * wrapped key: *out a new string. STORE_OK, or STORE_FAULT. */
+int sql_seal_terms(struct store_rd *rd, const uint8_t *key, size_t len,
+		   const char *terms, char **out);
+/* Column i opened with the wrapped key of column `key`, as a new string
+ * (free()); NULL for NULL, or when it does not open. `terms`: the column
+ * holds terms (sql_seal_terms); otherwise a value sealed whole, or a JSON
+ * list in clear ("[]" of an erased person), which stays. */
+char *col_open_dup(struct sql_stmt *st, int i, int key, bool terms);
 void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
 	      size_t size);
 

@@ -70,20 +70,72 @@ int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
 							  : STORE_FAULT;
 }
 
+int sql_seal_terms(struct store_rd *rd, const uint8_t *key, size_t len,
+		   const char *terms, char **out)
+{
+	const struct store_codec *c = rd->store->codec;
+	*out = NULL;
+	if (terms == NULL)
+		return STORE_OK;
+	if (c == NULL) {
+		*out = strdup(terms);
+		return *out ? STORE_OK : STORE_FAULT;
+	}
+	return c->seal_terms(c->arg, key, len, terms, out) == 0 ? STORE_OK
+								: STORE_FAULT;
+}
+
+/* The plaintext of a sealed value: a new string (zero it, free it). */
+static char *open_value(struct sql_stmt *st, const char *v, int key)
+{
+	const struct store_codec *c = st->rd->store->codec;
+	size_t n = sql_col_bytes(st, key);
+	char *plain = NULL;
+	if (c == NULL)
+		return strdup(v);
+	if (n > 0)
+		c->open(c->arg, sql_col_blob(st, key), n, v, &plain);
+	return plain;
+}
+
+static void free_plain(char *p)
+{
+	if (p) {
+		sodium_memzero(p, strlen(p));
+		free(p);
+	}
+}
+
 void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
 	      size_t size)
 {
-	const struct store_codec *c = st->rd->store->codec;
 	const char *v = sql_col_text(st, sealed);
-	size_t n = sql_col_bytes(st, key);
-	if (v != NULL && c == NULL) {
-		snprintf(out, size, "%s", v);
-		return;
+	char *plain = v ? open_value(st, v, key) : NULL;
+	if (plain && strlen(plain) < size)
+		memcpy(out, plain, strlen(plain) + 1);
+	else
+		col_copy(st, hashed, out, size);
+	free_plain(plain);
+}
+
+char *col_open_dup(struct sql_stmt *st, int i, int key, bool terms)
+{
+	const struct store_codec *c = st->rd->store->codec;
+	const char *v = sql_col_text(st, i);
+	char *plain = NULL;
+	if (v == NULL)
+		return NULL;
+	if (terms && c != NULL) {
+		size_t n = sql_col_bytes(st, key);
+		if (c->open_terms(c->arg, n ? sql_col_blob(st, key) : NULL, n,
+				  v, &plain) != 0)
+			return NULL;
+		return plain;
 	}
-	if (v != NULL && n > 0 &&
-	    c->open(c->arg, sql_col_blob(st, key), n, v, out, size) == 0)
-		return;
-	col_copy(st, hashed, out, size);
+	/* A list in clear: an erased person's "[]". */
+	if (terms || v[0] == '[')
+		return strdup(v);
+	return open_value(st, v, key);
 }
 
 /* ---- Rows kept in clear by a store made before the codec ---- */
@@ -144,12 +196,15 @@ static int clear_collect(struct store_tx *tx, const char *sql,
 
 /* Clear aliases and addresses hold '@'; hashes and tombstones are hex.
  * A handle is in clear while its seal is missing (an erased person's
- * handle is a tombstone already). */
+ * handle is a tombstone already); the folder list is rewritten with it
+ * when it is JSON in clear. Terms are rewritten with the alias; sealing
+ * terms leaves names sealed already as they are. */
 static const char q_clear_rels[] =
-	"SELECT id, person, alias, NULL FROM relationships WHERE "
+	"SELECT id, person, alias, terms FROM relationships WHERE "
 	"alias_sealed IS NULL AND alias LIKE '%@%' LIMIT ?1";
 static const char q_seal_rel[] =
-	"UPDATE relationships SET alias = ?1, alias_sealed = ?2 WHERE id = ?3";
+	"UPDATE relationships SET alias = ?1, alias_sealed = ?2, terms = ?3 "
+	"WHERE id = ?4";
 static const char q_clear_dir[] =
 	"SELECT 0, 0, alias, NULL FROM aliases WHERE alias LIKE '%@%' "
 	"LIMIT ?1";
@@ -161,34 +216,116 @@ static const char q_clear_own[] =
 static const char q_seal_own[] =
 	"UPDATE own_addresses SET address = ?1, address_sealed = ?2, "
 	"local_part = ?3 WHERE person = ?4";
+/* An unsubscribe URI in clear has its scheme's ':'; base64url never. */
+static const char q_clear_unsub[] =
+	"SELECT id, person, unsubscribe, NULL FROM relationships WHERE "
+	"unsubscribe LIKE '%:%' LIMIT ?1";
+static const char q_seal_unsub[] =
+	"UPDATE relationships SET unsubscribe = ?1 WHERE id = ?2";
 static const char q_clear_handles[] =
-	"SELECT id, id, handle, NULL FROM persons WHERE handle_sealed IS "
-	"NULL AND erased_at IS NULL LIMIT ?1";
+	"SELECT id, id, handle, CASE WHEN folders LIKE '[%' THEN folders END "
+	"FROM persons WHERE handle_sealed IS NULL AND erased_at IS NULL "
+	"LIMIT ?1";
 static const char q_seal_handle[] =
-	"UPDATE persons SET handle = ?1, handle_sealed = ?2 WHERE id = ?3";
+	"UPDATE persons SET handle = ?1, handle_sealed = ?2, "
+	"folders = coalesce(?3, folders) WHERE id = ?4";
 
 /* One kind of row kept in clear: the statement that finds them (columns
  * id, person, value, extra; ?1 the limit), the one that rewrites one
  * (?1 the hash, then the sealed value and the sealed extra where the
- * kind has them, then the row's key), and the kind of hash. */
+ * kind has them, then the row's key), and the kind of hash (NULL: the
+ * value is sealed, not hashed). */
 struct clear_kind {
 	const char *find, *rewrite;
 	const char *hash_kind;
 	int sealed; /* values sealed: 0 (the directory), 1 or 2 (extra) */
+	bool terms; /* the extra is terms (sql_seal_terms) */
 };
 
 static const struct clear_kind clear_kinds[] = {
-	{ q_clear_rels, q_seal_rel, "alias", 1 },
-	{ q_clear_dir, q_seal_dir, "alias", 0 },
-	{ q_clear_own, q_seal_own, "alias", 2 },
-	{ q_clear_handles, q_seal_handle, "login", 1 },
+	{ q_clear_rels, q_seal_rel, "alias", 2, true },
+	{ q_clear_dir, q_seal_dir, "alias", 0, false },
+	{ q_clear_own, q_seal_own, "alias", 2, false },
+	{ q_clear_handles, q_seal_handle, "login", 2, false },
+	{ q_clear_unsub, q_seal_unsub, NULL, 1, false },
 };
+
+static const char q_clear_versions[] =
+	"SELECT version, person, terms, NULL FROM terms_versions WHERE "
+	"relationship = ?1";
+static const char q_seal_version[] =
+	"UPDATE terms_versions SET terms = ?1 WHERE relationship = ?2 AND "
+	"version = ?3";
+
+/* A relationship has few versions of its terms: more than this many in
+ * a store made before sealing is a fault rather than a long batch. */
+#define VERSIONS_MAX 4096
+
+static int rewrite_version(struct store_tx *tx, int64_t rel, int64_t version,
+			   const char *terms)
+{
+	WRITER_STMT(tx, q_seal_version);
+	bind_text(st, 1, terms);
+	sql_bind_int(st, 2, rel);
+	sql_bind_int(st, 3, version);
+	return sql_exec(st);
+}
+
+/* Every version of a relationship's terms, with their folder names
+ * sealed. */
+static int seal_versions(struct store_tx *tx, int64_t rel, const uint8_t *key,
+			 size_t key_len)
+{
+	struct store_rd *rd = store_tx_reads(tx);
+	struct clear_rows l = { .cap = VERSIONS_MAX };
+	if ((l.rows = calloc(VERSIONS_MAX, sizeof(*l.rows))) == NULL)
+		return STORE_FAULT;
+	struct sql_select q;
+	struct sql_stmt *sel = sql_select(&q, rd, q_clear_versions);
+	int rc = STORE_FAULT;
+	if (sel != NULL) {
+		sql_bind_int(sel, 1, rel);
+		while (sql_select_next(&q, clear_row, &l))
+			;
+		rc = sql_select_end(&q);
+	}
+	if (rc == STORE_OK && l.fault)
+		rc = STORE_FAULT;
+	for (int i = 0; rc == STORE_OK && i < l.n; i++) {
+		char *terms = NULL;
+		rc = sql_seal_terms(rd, key, key_len, l.rows[i].value, &terms);
+		if (rc == STORE_OK)
+			rc = rewrite_version(tx, rel, l.rows[i].id, terms);
+		free(terms);
+	}
+	clear_rows_free(&l);
+	return rc;
+}
+
+static int rewrite_row(struct store_tx *tx, const struct clear_kind *k,
+		       const struct clear_row *r, const char *hash,
+		       const char *value, const char *extra)
+{
+	WRITER_STMT(tx, k->rewrite);
+	int i = 1;
+	if (k->hash_kind)
+		bind_text(st, i++, hash);
+	if (k->sealed > 0)
+		bind_text(st, i++, value);
+	if (k->sealed > 1)
+		bind_text(st, i++, extra);
+	if (k->sealed > 0)
+		sql_bind_int(st, i, r->id);
+	else
+		bind_text(st, i, r->value);
+	return sql_exec(st);
+}
 
 static int seal_row(struct store_tx *tx, const struct clear_kind *k,
 		    const struct clear_row *r)
 {
 	struct store_rd *rd = store_tx_reads(tx);
-	char hash[SQL_HASH_SIZE], *value = NULL, *extra = NULL;
+	char hash[SQL_HASH_SIZE] = "", *value = NULL, *extra = NULL;
 	uint8_t key[96];
 	size_t key_len = 0;
 	int rc = STORE_OK;
@@ -197,24 +334,16 @@ static int seal_row(struct store_tx *tx, const struct clear_kind *k,
 	if (rc == STORE_OK && k->sealed > 0)
 		rc = sql_seal(rd, key, key_len, r->value, &value);
 	if (rc == STORE_OK && k->sealed > 1)
-		rc = sql_seal(rd, key, key_len, r->extra, &extra);
+		rc = k->terms ? sql_seal_terms(rd, key, key_len, r->extra,
+					       &extra)
+			      : sql_seal(rd, key, key_len, r->extra, &extra);
+	if (rc == STORE_OK && k->terms)
+		rc = seal_versions(tx, r->id, key, key_len);
 	sodium_memzero(key, sizeof(key));
-	if (rc == STORE_OK)
+	if (rc == STORE_OK && k->hash_kind)
 		rc = sql_hash(rd, k->hash_kind, r->value, hash);
-	if (rc == STORE_OK) {
-		WRITER_STMT(tx, k->rewrite);
-		int i = 1;
-		bind_text(st, i++, hash);
-		if (k->sealed > 0)
-			bind_text(st, i++, value);
-		if (k->sealed > 1)
-			bind_text(st, i++, extra);
-		if (k->sealed > 0)
-			sql_bind_int(st, i, r->id);
-		else
-			bind_text(st, i, r->value);
-		rc = sql_exec(st);
-	}
+	if (rc == STORE_OK)
+		rc = rewrite_row(tx, k, r, hash, value, extra);
 	free(value);
 	free(extra);
 	return rc;

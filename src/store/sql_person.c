@@ -6,6 +6,8 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sql.h"
 
 static const char q_person_insert[] =
@@ -14,7 +16,8 @@ static const char q_person_insert[] =
 	"VALUES (?,?,?,?,?,?,?,?,?)";
 
 static int person_insert(struct store_tx *tx, const struct store_person *p,
-			 const char *hash, const char *sealed);
+			 const char *hash, const char *sealed,
+			 const char *folders);
 
 /* The handle goes in as its keyed hash (what log-in looks up, and what
  * keeps it unique) and sealed with the person's data key (what their
@@ -22,19 +25,24 @@ static int person_insert(struct store_tx *tx, const struct store_person *p,
 int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 {
 	struct store_rd *rd = store_tx_reads(tx);
-	char hash[SQL_HASH_SIZE], *sealed = NULL;
+	char hash[SQL_HASH_SIZE], *sealed = NULL, *folders = NULL;
 	int rc = sql_hash(rd, "login", p->handle, hash);
 	if (rc == STORE_OK)
 		rc = sql_seal(rd, p->data_key, p->data_key_len, p->handle,
 			      &sealed);
 	if (rc == STORE_OK)
-		rc = person_insert(tx, p, hash, sealed);
+		rc = sql_seal(rd, p->data_key, p->data_key_len,
+			      p->folders ? p->folders : "[]", &folders);
+	if (rc == STORE_OK)
+		rc = person_insert(tx, p, hash, sealed, folders);
 	free(sealed);
+	free(folders);
 	return rc;
 }
 
 static int person_insert(struct store_tx *tx, const struct store_person *p,
-			 const char *hash, const char *sealed)
+			 const char *hash, const char *sealed,
+			 const char *folders)
 {
 	WRITER_STMT(tx, q_person_insert);
 	sql_bind_int(st, 1, (int64_t)p->id);
@@ -43,7 +51,7 @@ static int person_insert(struct store_tx *tx, const struct store_person *p,
 	sql_bind_blob(st, 4, p->data_key, p->data_key_len);
 	bind_text(st, 5, p->profile);
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
-	bind_text(st, 7, p->folders ? p->folders : "[]");
+	bind_text(st, 7, folders);
 	sql_bind_int(st, 8, p->created_at);
 	bind_text(st, 9, sealed);
 	return sql_exec(st);
@@ -68,7 +76,7 @@ static int person_row(struct sql_stmt *st, void *out)
 	}
 	p->profile = col_strdup(st, 4);
 	p->global_terms = col_strdup(st, 5);
-	p->folders = col_strdup(st, 6);
+	p->folders = col_open_dup(st, 6, 3, false); /* sealed */
 	p->created_at = sql_col_int(st, 7);
 	p->erased_at = sql_col_int(st, 8);
 	p->delivery = col_strdup(st, 9);
@@ -134,7 +142,20 @@ int sql_person_set(struct store_tx *tx, uint64_t id,
 {
 	if ((size_t)field >= sizeof(q_person_set) / sizeof(*q_person_set))
 		return STORE_INVALID;
-	return sql_update_text(tx, q_person_set[field], id, value);
+	if (field != STORE_PERSON_FOLDERS)
+		return sql_update_text(tx, q_person_set[field], id, value);
+	/* The person's own folder names, sealed with their data key. */
+	uint8_t key[96];
+	size_t key_len;
+	char *sealed = NULL;
+	int rc = sql_person_key(store_tx_reads(tx), id, key, &key_len);
+	if (rc == STORE_OK)
+		rc = sql_seal(store_tx_reads(tx), key, key_len, value, &sealed);
+	sodium_memzero(key, sizeof(key));
+	if (rc == STORE_OK)
+		rc = sql_update_text(tx, q_person_set[field], id, sealed);
+	free(sealed);
+	return rc;
 }
 
 static const char q_person_sealed[] =

@@ -20,15 +20,30 @@ static const char q_terms_version_insert[] =
 	"VALUES (?,?,?,?,?)";
 
 static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
-		      const char *hash, const char *sealed);
+		      const char *hash, const char *sealed, const char *terms);
+
+/* The terms with the person's folder names sealed (sql_seal_terms). */
+static int rel_terms(struct store_tx *tx, uint64_t person, const char *terms,
+		     char **out)
+{
+	uint8_t key[96];
+	size_t key_len;
+	int rc = sql_person_key(store_tx_reads(tx), person, key, &key_len);
+	if (rc == STORE_OK)
+		rc = sql_seal_terms(store_tx_reads(tx), key, key_len, terms,
+				    out);
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
 
 /* The alias goes in as its keyed hash (the directory's key, and the
  * tombstone it stays after erasure) and sealed with the person's data
- * key (what their views and the brand's show). */
+ * key (what their views and the brand's show); the terms with the
+ * person's folder names sealed. */
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r)
 {
-	char hash[SQL_HASH_SIZE], *sealed = NULL;
+	char hash[SQL_HASH_SIZE], *sealed = NULL, *terms = NULL;
 	uint8_t key[96];
 	size_t key_len;
 	int status =
@@ -36,17 +51,21 @@ int sql_relationship_insert(struct store_tx *tx,
 	if (status == STORE_OK)
 		status = sql_seal(store_tx_reads(tx), key, key_len, r->alias,
 				  &sealed);
+	if (status == STORE_OK)
+		status = sql_seal_terms(store_tx_reads(tx), key, key_len,
+					r->terms, &terms);
 	sodium_memzero(key, sizeof(key));
 	if (status == STORE_OK)
 		status = sql_hash(store_tx_reads(tx), "alias", r->alias, hash);
 	if (status == STORE_OK)
-		status = rel_insert(tx, r, hash, sealed);
+		status = rel_insert(tx, r, hash, sealed, terms);
 	free(sealed);
+	free(terms);
 	return status;
 }
 
 static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
-		      const char *hash, const char *sealed)
+		      const char *hash, const char *sealed, const char *terms)
 {
 	int status;
 	{
@@ -57,7 +76,7 @@ static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
 		bind_key(st, 4, r->proposal);
 		sql_bind_int(st, 5, r->state);
 		bind_text(st, 6, hash);
-		bind_text(st, 7, r->terms);
+		bind_text(st, 7, terms);
 		sql_bind_int(st, 8, r->terms_version ? r->terms_version : 1);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sql_bind_int(st, 10, r->created_at);
@@ -80,7 +99,7 @@ static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
 	sql_bind_int(st, 1, (int64_t)r->id);
 	sql_bind_int(st, 2, r->terms_version ? r->terms_version : 1);
 	sql_bind_int(st, 3, (int64_t)r->person);
-	bind_text(st, 4, r->terms);
+	bind_text(st, 4, terms);
 	sql_bind_int(st, 5, r->created_at);
 	return sql_exec(st);
 }
@@ -101,12 +120,12 @@ static int rel_row(struct sql_stmt *st, void *out)
 	r->proposal = (uint64_t)sql_col_int(st, 3);
 	r->state = (int)sql_col_int(st, 4);
 	col_open(st, 15, 16, 5, r->alias, sizeof(r->alias));
-	r->terms = col_strdup(st, 6);
+	r->terms = col_open_dup(st, 6, 16, true);
 	r->terms_version = (int)sql_col_int(st, 7);
 	r->topics = col_strdup(st, 8);
 	r->created_at = sql_col_int(st, 9);
 	r->ended_at = sql_col_int(st, 10);
-	r->unsubscribe = col_strdup(st, 11);
+	r->unsubscribe = col_open_dup(st, 11, 16, false); /* sealed */
 	const char *by = sql_col_text(st, 12);
 	r->person_made = by && strcmp((const char *)by, "person") == 0;
 	r->brand_name = col_strdup(st, 13);
@@ -223,13 +242,29 @@ static const char q_rel_set_terms[] =
 	"terms_version = terms_version + 1 WHERE id = ? AND state <> 2 "
 	"RETURNING terms_version";
 
+static int rel_set_terms(struct store_tx *tx,
+			 const struct store_relationship *r, const char *terms,
+			 int64_t at);
+
 int sql_relationship_set_terms(struct store_tx *tx,
 			       const struct store_relationship *r, int64_t at)
+{
+	char *terms = NULL;
+	int rc = rel_terms(tx, r->person, r->terms, &terms);
+	if (rc == STORE_OK)
+		rc = rel_set_terms(tx, r, terms, at);
+	free(terms);
+	return rc;
+}
+
+static int rel_set_terms(struct store_tx *tx,
+			 const struct store_relationship *r, const char *terms,
+			 int64_t at)
 {
 	int version;
 	{
 		WRITER_STMT(tx, q_rel_set_terms);
-		bind_text(st, 1, r->terms);
+		bind_text(st, 1, terms);
 		bind_text(st, 2, r->topics);
 		sql_bind_int(st, 3, (int64_t)r->id);
 		int rc = sql_step(st);
@@ -246,7 +281,7 @@ int sql_relationship_set_terms(struct store_tx *tx,
 	sql_bind_int(st, 1, (int64_t)r->id);
 	sql_bind_int(st, 2, version);
 	sql_bind_int(st, 3, (int64_t)r->person);
-	bind_text(st, 4, r->terms);
+	bind_text(st, 4, terms);
 	sql_bind_int(st, 5, at);
 	return sql_exec(st);
 }
@@ -254,10 +289,30 @@ int sql_relationship_set_terms(struct store_tx *tx,
 static const char q_rel_unsubscribe[] =
 	"UPDATE relationships SET unsubscribe = ? WHERE id = ?";
 
+static const char q_rel_person[] = "SELECT person FROM relationships "
+				   "WHERE id = ?";
+
+/* The URI names the alias (the brand's list knows it by it): sealed with
+ * the person's data key like the alias. */
 int sql_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 				     const char *uri)
 {
-	return sql_update_text(tx, q_rel_unsubscribe, id, uri);
+	struct store_rd *rd = store_tx_reads(tx);
+	uint64_t person = 0;
+	uint8_t key[96];
+	size_t key_len = 0;
+	char *sealed = NULL;
+	int rc = sql_select_key(rd, q_rel_person, id, NULL, sql_row_key,
+				&person);
+	if (rc == STORE_OK)
+		rc = sql_person_key(rd, person, key, &key_len);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, key, key_len, uri, &sealed);
+	sodium_memzero(key, sizeof(key));
+	if (rc == STORE_OK)
+		rc = sql_update_text(tx, q_rel_unsubscribe, id, sealed);
+	free(sealed);
+	return rc;
 }
 
 /* Only a person-made row that no brand has taken over and that has not

@@ -178,11 +178,15 @@ void store_close(struct store *s);
  * are personal, yet the store must look them up (intake, login) and keep
  * them unique. It holds each only as (a) a keyed hash, which lookups and
  * uniqueness use, and (b) sealed with the person's data key, where a view
- * shows it; erasure drops the data key and the hashes' owner, and what
- * stays in a backend's old row versions, indexes and log (PostgreSQL's
- * dead tuples and pg_wal) can no longer be read or tested against a guess
- * without the KEK. The app gives the store the functions (app/sealed.c
- * over ledger/keys.h); the SQL calls them as it binds and reads. */
+ * shows it. The person's own folder names are sealed too: their list
+ * (persons.folders) whole, and inside terms (relationships.terms,
+ * terms_versions.terms: `folder`, `topic_folders`) each name, so that
+ * the SQL still reads the rest of the terms (expires_at); erasure drops the
+ * data key and the hashes' owner, and what stays in a backend's old row
+ * versions, indexes and log (PostgreSQL's dead tuples and pg_wal) can no longer
+ * be read or tested against a guess without the KEK. The app gives the store
+ * the functions (app/sealed.c over ledger/keys.h); the SQL calls them as it
+ * binds and reads. */
 #define STORE_HASH_HEX 64 /* hex digits of a keyed hash */
 struct store_codec {
 	void *arg; /* the functions' first argument (borrowed) */
@@ -195,10 +199,18 @@ struct store_codec {
 	 * 0, or -1 (*out NULL). */
 	int (*seal)(void *arg, const void *wrapped, size_t len,
 		    const char *value, char **out);
-	/* What seal made, opened into out[0..size) with a NUL. 0, or -1
-	 * (no key, another key, too long for out). */
+	/* What seal made, opened: *out a new string (zero it, then
+	 * free()). 0, or -1 (*out NULL: no key, another key). */
 	int (*open)(void *arg, const void *wrapped, size_t len,
-		    const char *sealed, char *out, size_t size);
+		    const char *sealed, char **out);
+	/* Terms (canonical JSON, as relationships.terms holds them) with
+	 * the person's own folder names in them sealed, and back: *out a
+	 * new string (free()). Terms that name only built-in folders are
+	 * the same text both ways. 0, or -1 (*out NULL). */
+	int (*seal_terms)(void *arg, const void *wrapped, size_t len,
+			  const char *terms, char **out);
+	int (*open_terms)(void *arg, const void *wrapped, size_t len,
+			  const char *terms, char **out);
 };
 
 /* Sets the codec every later statement uses (once, before the store is
@@ -209,9 +221,9 @@ struct store_codec {
 void store_set_codec(struct store *s, const struct store_codec *c);
 
 /* Rewrites, within the job's transaction, up to `limit` rows that a store
- * made before the codec kept in clear (aliases, own addresses, handles)
- * into their hashed and sealed forms. *n gets how many it rewrote (fewer
- * than limit: none are left). STORE_OK, or an error. */
+ * made before the codec kept in clear (aliases, own addresses, handles,
+ * folder names) into their hashed and sealed forms. *n gets how many it
+ * rewrote (fewer than limit: none are left). STORE_OK, or an error. */
 int store_seal_clear(struct store_tx *tx, int limit, int64_t *n);
 
 /* ---- The writer ---- */

@@ -13,8 +13,7 @@ import secrets
 
 import pytest
 
-from conftest import (ASK, ERASURE_LEAVES_BYTES_ON_POSTGRESQL, PASSWORD,
-                      assert_problem, assert_schema)
+from conftest import ASK, PASSWORD, assert_problem, assert_schema
 
 ZONE = "Pacific/Chatham"
 GLOBAL = {"time_zone": ZONE, "do_not_contact": ["phone"]}
@@ -165,7 +164,6 @@ def test_a_wrong_password_erases_nothing(world, ctx):
     assert r.status == 200 and r.json() == PROFILE, r
 
 
-@ERASURE_LEAVES_BYTES_ON_POSTGRESQL
 def test_erasure_leaves_no_personal_value_behind(world, ctx):
     api = world["api"]
     needles = markers(world)
