@@ -207,6 +207,10 @@ int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
  * wrapped key: *out a new string. STORE_OK, or STORE_FAULT. */
 int sql_seal_terms(struct store_rd *rd, const uint8_t *key, size_t len,
 		   const char *terms, char **out);
+/* value (or terms) sealed with the data key of `person`, read first:
+ * sql_seal (sql_seal_terms) with sql_person_key. */
+int sql_seal_person(struct store_rd *rd, uint64_t person, bool terms,
+		    const char *value, char **out);
 /* Column i opened with the wrapped key of column `key`, as a new string
  * (free()); NULL for NULL, or when it does not open. `terms`: the column
  * holds terms (sql_seal_terms); otherwise a value sealed whole, or a JSON

@@ -53,8 +53,10 @@ int sql_person_key(struct store_rd *rd, uint64_t person, uint8_t key[96],
 	return rc;
 }
 
-int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
-	     const char *value, char **out)
+/* value sealed whole (seal) or terms with their folder names sealed
+ * (seal_terms); without a codec, as it is. */
+static int seal_as(struct store_rd *rd, bool terms, const uint8_t *key,
+		   size_t len, const char *value, char **out)
 {
 	const struct store_codec *c = rd->store->codec;
 	*out = NULL;
@@ -64,25 +66,36 @@ int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
 		*out = strdup(value);
 		return *out ? STORE_OK : STORE_FAULT;
 	}
-	if (len == 0)
+	if (len == 0 && !terms) /* an erased person seals nothing */
 		return STORE_FAULT;
-	return c->seal(c->arg, key, len, value, out) == 0 ? STORE_OK
-							  : STORE_FAULT;
+	int rc = terms ? c->seal_terms(c->arg, key, len, value, out)
+		       : c->seal(c->arg, key, len, value, out);
+	return rc == 0 ? STORE_OK : STORE_FAULT;
+}
+
+int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
+	     const char *value, char **out)
+{
+	return seal_as(rd, false, key, len, value, out);
 }
 
 int sql_seal_terms(struct store_rd *rd, const uint8_t *key, size_t len,
 		   const char *terms, char **out)
 {
-	const struct store_codec *c = rd->store->codec;
+	return seal_as(rd, true, key, len, terms, out);
+}
+
+int sql_seal_person(struct store_rd *rd, uint64_t person, bool terms,
+		    const char *value, char **out)
+{
+	uint8_t key[96];
+	size_t len;
 	*out = NULL;
-	if (terms == NULL)
-		return STORE_OK;
-	if (c == NULL) {
-		*out = strdup(terms);
-		return *out ? STORE_OK : STORE_FAULT;
-	}
-	return c->seal_terms(c->arg, key, len, terms, out) == 0 ? STORE_OK
-								: STORE_FAULT;
+	int rc = sql_person_key(rd, person, key, &len);
+	if (rc == STORE_OK)
+		rc = seal_as(rd, terms, key, len, value, out);
+	sodium_memzero(key, sizeof(key));
+	return rc;
 }
 
 /* The plaintext of a sealed value: a new string (zero it, free it). */

@@ -145,13 +145,8 @@ int sql_person_set(struct store_tx *tx, uint64_t id,
 	if (field != STORE_PERSON_FOLDERS)
 		return sql_update_text(tx, q_person_set[field], id, value);
 	/* The person's own folder names, sealed with their data key. */
-	uint8_t key[96];
-	size_t key_len;
 	char *sealed = NULL;
-	int rc = sql_person_key(store_tx_reads(tx), id, key, &key_len);
-	if (rc == STORE_OK)
-		rc = sql_seal(store_tx_reads(tx), key, key_len, value, &sealed);
-	sodium_memzero(key, sizeof(key));
+	int rc = sql_seal_person(store_tx_reads(tx), id, false, value, &sealed);
 	if (rc == STORE_OK)
 		rc = sql_update_text(tx, q_person_set[field], id, sealed);
 	free(sealed);

@@ -22,20 +22,6 @@ static const char q_terms_version_insert[] =
 static int rel_insert(struct store_tx *tx, const struct store_relationship *r,
 		      const char *hash, const char *sealed, const char *terms);
 
-/* The terms with the person's folder names sealed (sql_seal_terms). */
-static int rel_terms(struct store_tx *tx, uint64_t person, const char *terms,
-		     char **out)
-{
-	uint8_t key[96];
-	size_t key_len;
-	int rc = sql_person_key(store_tx_reads(tx), person, key, &key_len);
-	if (rc == STORE_OK)
-		rc = sql_seal_terms(store_tx_reads(tx), key, key_len, terms,
-				    out);
-	sodium_memzero(key, sizeof(key));
-	return rc;
-}
-
 /* The alias goes in as its keyed hash (the directory's key, and the
  * tombstone it stays after erasure) and sealed with the person's data
  * key (what their views and the brand's show); the terms with the
@@ -250,7 +236,8 @@ int sql_relationship_set_terms(struct store_tx *tx,
 			       const struct store_relationship *r, int64_t at)
 {
 	char *terms = NULL;
-	int rc = rel_terms(tx, r->person, r->terms, &terms);
+	int rc = sql_seal_person(store_tx_reads(tx), r->person, true, r->terms,
+				 &terms);
 	if (rc == STORE_OK)
 		rc = rel_set_terms(tx, r, terms, at);
 	free(terms);
@@ -299,16 +286,11 @@ int sql_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 {
 	struct store_rd *rd = store_tx_reads(tx);
 	uint64_t person = 0;
-	uint8_t key[96];
-	size_t key_len = 0;
 	char *sealed = NULL;
 	int rc = sql_select_key(rd, q_rel_person, id, NULL, sql_row_key,
 				&person);
 	if (rc == STORE_OK)
-		rc = sql_person_key(rd, person, key, &key_len);
-	if (rc == STORE_OK)
-		rc = sql_seal(rd, key, key_len, uri, &sealed);
-	sodium_memzero(key, sizeof(key));
+		rc = sql_seal_person(rd, person, false, uri, &sealed);
 	if (rc == STORE_OK)
 		rc = sql_update_text(tx, q_rel_unsubscribe, id, sealed);
 	free(sealed);
