@@ -15,23 +15,22 @@
 #include "app/config.h"
 #include "ledger/keys.h"
 
-struct store;	    /* the store (store/store.h): the use cases' own, never
-		       a door's */
-struct store_tx;    /* a writer job's transaction */
-struct store_rd;    /* where a read goes */
-struct gate_state;  /* app/gate_state.h: windows and compiled terms */
-struct zones;	    /* app/zone.c: time zones by name */
-struct throttle;    /* app/throttle.c: failed log-ins and codes */
-struct store_codec; /* store/store.h: aliases and handles kept hashed and sealed
-		     */
+struct store;	   /* the store (store/store.h): the use cases' own, never
+		      a door's */
+struct store_tx;   /* a writer job's transaction */
+struct store_rd;   /* where a read goes */
+struct gate_state; /* app/gate_state.h: windows and compiled terms */
+struct zones;	   /* app/zone.c: time zones by name */
+struct throttle;   /* app/throttle.c: failed log-ins and codes */
 
 struct app {
 	struct config cfg;
 	struct store *store;
 	struct store_rd *reads; /* committed data (store_reads): not in jobs */
 	struct keys *keys;
-	struct store_codec *codec; /* over keys, the store's (sealed_codec;
-				      owned) */
+	/* How the store keeps aliases, handles and folder names (store.h,
+	 * struct store_codec; app/sealed.h, sealed_codec): owned. */
+	struct store_codec *codec;
 	struct zones *zones;
 	struct gate_state *gate;   /* owned by the writer thread */
 	struct throttle *throttle; /* shared, locked inside */
