@@ -266,74 +266,36 @@ enum app_status account_export(struct app *a, uint64_t person,
 	return APP_OK;
 }
 
-struct alias_list {
-	struct keys *keys; /* for the tombstones */
-	char **aliases, **tombstones;
+/* The person's relationships, which the gate forgets once the erasure
+ * is durable. Their aliases need no list: the store holds every alias
+ * (and own address) only as its keyed hash, which is already the
+ * tombstone (store.h, struct store_codec). */
+struct rel_list {
 	uint64_t *rels;
 	size_t n, cap;
 	bool fault;
 };
 
-/* Adds an address of the directory (an alias of relationship rel, or an
- * own address: rel 0) with its tombstone. */
-static int alias_list_add(struct alias_list *l, const char *alias, uint64_t rel)
+static int collect_erased(const struct store_relationship *r, void *arg)
 {
+	struct rel_list *l = arg;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 16;
-		char **al = realloc(l->aliases, cap * sizeof(*al));
-		if (al)
-			l->aliases = al;
-		char **tb = realloc(l->tombstones, cap * sizeof(*tb));
-		if (tb)
-			l->tombstones = tb;
 		uint64_t *rl = realloc(l->rels, cap * sizeof(*rl));
-		if (rl)
-			l->rels = rl;
-		if (al == NULL || tb == NULL || rl == NULL) {
+		if (rl == NULL) {
 			l->fault = true;
 			return 1;
 		}
+		l->rels = rl;
 		l->cap = cap;
 	}
-	char tomb[KEYS_TOMBSTONE_HEX + 1];
-	char lower[sizeof(((struct store_relationship *)0)->alias)];
-	size_t k;
-	for (k = 0; alias[k] && k < sizeof(lower) - 1; k++)
-		lower[k] = (char)(alias[k] >= 'A' && alias[k] <= 'Z'
-					  ? alias[k] - 'A' + 'a'
-					  : alias[k]);
-	lower[k] = '\0';
-	if (keys_tombstone(l->keys, "alias", lower, k, tomb) != 0) {
-		l->fault = true;
-		return 1;
-	}
-	l->aliases[l->n] = strdup(alias);
-	l->tombstones[l->n] = strdup(tomb);
-	l->rels[l->n] = rel;
-	if (l->aliases[l->n] == NULL || l->tombstones[l->n] == NULL) {
-		free(l->aliases[l->n]);
-		free(l->tombstones[l->n]);
-		l->fault = true;
-		return 1;
-	}
-	l->n++;
+	l->rels[l->n++] = r->id;
 	return 0;
-}
-
-static int collect_alias(const struct store_relationship *r, void *arg)
-{
-	return alias_list_add(arg, r->alias, r->id);
-}
-
-/* The own addresses the person ever had go the aliases' way. */
-static int collect_own(const char *address, void *arg)
-{
-	return alias_list_add(arg, address, 0);
 }
 
 struct erase_job {
 	uint64_t person;
-	struct alias_list aliases;
+	struct rel_list rels;
 	char handle[KEYS_TOMBSTONE_HEX + 8];
 	char *global;
 	int64_t now_ms;
@@ -342,20 +304,15 @@ struct erase_job {
 static int erase_run(struct app_tx *t, void *arg)
 {
 	struct erase_job *j = arg;
-	json_int_t rels = 0;
-	for (size_t i = 0; i < j->aliases.n; i++)
-		rels += j->aliases.rels[i] != 0;
-	json_t *data = json_pack("{s:I}", "relationships", rels);
+	json_t *data =
+		json_pack("{s:I}", "relationships", (json_int_t)j->rels.n);
 	int rc = data ? ledger_append(t->tx, j->person, "person", "erasure", 0,
 				      data, j->now_ms)
 		      : STORE_FAULT;
 	json_decref(data);
 	if (rc == STORE_OK)
-		rc = store_person_erase(
-			t->tx, j->person, j->handle,
-			(const char *const *)j->aliases.aliases,
-			(const char *const *)j->aliases.tombstones,
-			j->aliases.n, j->global, j->now_ms / 1000);
+		rc = store_person_erase(t->tx, j->person, j->handle, j->global,
+					j->now_ms / 1000);
 	if (rc == STORE_OK && t->cfg->maildir_root[0]) {
 		/* The Maildir export goes too (whether it is on now or not:
 		 * it may have been once). */
@@ -370,9 +327,8 @@ static int erase_run(struct app_tx *t, void *arg)
 	 * relationships. */
 	if (rc == STORE_OK)
 		rc = gate_state_forget_tx(t, j->person, 0);
-	for (size_t i = 0; rc == STORE_OK && i < j->aliases.n; i++)
-		if (j->aliases.rels[i] != 0)
-			rc = gate_state_forget_tx(t, 0, j->aliases.rels[i]);
+	for (size_t i = 0; rc == STORE_OK && i < j->rels.n; i++)
+		rc = gate_state_forget_tx(t, 0, j->rels.rels[i]);
 	if (rc == STORE_OK) /* the old pages must leave the WAL too */
 		store_tx_checkpoint(t->tx);
 	return rc;
@@ -393,13 +349,7 @@ static enum app_status erase_finish(void *job, int rc, struct app_error *err)
 static void erase_release(void *job)
 {
 	struct erase_job *j = job;
-	for (size_t i = 0; i < j->aliases.n; i++) {
-		free(j->aliases.aliases[i]);
-		free(j->aliases.tombstones[i]);
-	}
-	free(j->aliases.aliases);
-	free(j->aliases.tombstones);
-	free(j->aliases.rels);
+	free(j->rels.rels);
 	free(j->global);
 	free(j);
 }
@@ -416,7 +366,6 @@ enum app_status account_erase_begin(struct app *a, uint64_t person,
 		return app_fail(err, APP_FAULT, NULL, "out of memory");
 	j->person = person;
 	j->now_ms = app_now_ms();
-	j->aliases.keys = a->keys;
 	char id[ID_SIZE], tomb[KEYS_TOMBSTONE_HEX + 1];
 	id_encode(ID_PERSON, person, id);
 	struct global_terms g;
@@ -428,11 +377,8 @@ enum app_status account_erase_begin(struct app *a, uint64_t person,
 		    a->reads,
 		    &(struct store_relationship_filter){ .person = person,
 							 .limit = INT32_MAX },
-		    collect_alias, &j->aliases) != STORE_OK ||
-	    j->aliases.fault ||
-	    store_own_address_used(a->reads, person, collect_own,
-				   &j->aliases) != STORE_OK ||
-	    j->aliases.fault || j->global == NULL ||
+		    collect_erased, &j->rels) != STORE_OK ||
+	    j->rels.fault || j->global == NULL ||
 	    keys_tombstone(a->keys, "handle", id, strlen(id), tomb) != 0) {
 		erase_release(j);
 		return app_fail(err, APP_FAULT, NULL,

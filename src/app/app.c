@@ -286,6 +286,15 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		goto fail;
 	if (!absent && app_keys_check(a, &facts, err, errlen) != 0)
 		goto fail;
+	if (a->keys) { /* aliases and handles hashed and sealed (sealed.h) */
+		a->codec = calloc(1, sizeof(*a->codec));
+		if (a->codec == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		sealed_codec(a->keys, a->codec);
+		store_set_codec(a->store, a->codec);
+	}
 	if (store_migrate(a->store, &a->migrations_applied,
 			  &a->schema_version) != STORE_OK) {
 		snprintf(err, errlen, "cannot migrate the store %s",
@@ -344,6 +353,7 @@ void app_close(struct app *a)
 	throttle_free(a->throttle);
 	zones_free(a->zones);
 	keys_free(a->keys);
+	free(a->codec);
 	memset(a, 0, sizeof(*a));
 }
 

@@ -28,6 +28,9 @@ struct app {
 	struct store *store;
 	struct store_rd *reads; /* committed data (store_reads): not in jobs */
 	struct keys *keys;
+	/* How the store keeps aliases, handles and folder names (store.h,
+	 * struct store_codec; app/sealed.h, sealed_codec): owned. */
+	struct store_codec *codec;
 	struct zones *zones;
 	struct gate_state *gate;   /* owned by the writer thread */
 	struct throttle *throttle; /* shared, locked inside */

@@ -4,9 +4,11 @@
  */
 #include "app/sealed.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "base/log.h"
@@ -308,8 +310,186 @@ static int upgrade_run(struct store_tx *tx, void *arg)
 	return rc;
 }
 
+static int codec_hash(void *arg, const char *kind, const char *value,
+		      char out[STORE_HASH_HEX + 1])
+{
+	char lower[321]; /* the longest address, and a NUL */
+	size_t len = strlen(value);
+	if (strcmp(kind, "alias") == 0) {
+		if (len >= sizeof(lower))
+			return -1;
+		for (size_t i = 0; i <= len; i++)
+			lower[i] = (char)(value[i] >= 'A' && value[i] <= 'Z'
+						  ? value[i] - 'A' + 'a'
+						  : value[i]);
+		value = lower;
+	}
+	return keys_tombstone(arg, kind, value, len, out);
+}
+
+static int codec_seal(void *arg, const void *wrapped, size_t len,
+		      const char *value, char **out)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	*out = NULL;
+	int rc = keys_unwrap(arg, wrapped, len, dk);
+	if (rc == 0)
+		rc = keys_seal(dk, value, strlen(value), out);
+	sodium_memzero(dk, sizeof(dk));
+	return rc;
+}
+
+static int codec_open(void *arg, const void *wrapped, size_t len,
+		      const char *sealed, char **out)
+{
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	char *plain = NULL;
+	size_t plain_len = 0;
+	*out = NULL;
+	int rc = keys_unwrap(arg, wrapped, len, dk);
+	if (rc == 0)
+		rc = keys_open(dk, sealed, &plain, &plain_len);
+	sodium_memzero(dk, sizeof(dk));
+	if (rc == 0 && (*out = malloc(plain_len + 1)) != NULL)
+		memcpy(*out, plain, plain_len + 1);
+	else
+		rc = -1;
+	keys_free_plain(plain, plain_len);
+	return rc;
+}
+
+/* A folder name inside terms, sealed: the prefix (never in a folder
+ * name, terms_folder_name_ok) and keys_seal's base64url. The built-in
+ * folders name nobody and stay as they are, so that most terms read
+ * back without a key or a parse. */
+#define SEALED_FOLDER "sealed:"
+
+static bool folder_builtin(const char *name)
+{
+	return strcmp(name, "inbox") == 0 || strcmp(name, "later") == 0;
+}
+
+/* One folder name of terms, sealed or opened in place. */
+static int terms_folder(json_t *v, const uint8_t dk[KEYS_DATA_KEY_BYTES],
+			bool seal)
+{
+	const char *name = json_string_value(v);
+	if (name == NULL)
+		return 0; /* not a name: the terms parser judges it */
+	size_t pre = strlen(SEALED_FOLDER);
+	bool sealed = strncmp(name, SEALED_FOLDER, pre) == 0;
+	char *s = NULL;
+	size_t n = 0;
+	int rc;
+	if (seal && !sealed && !folder_builtin(name)) {
+		char *b64 = NULL;
+		rc = keys_seal(dk, name, strlen(name), &b64);
+		if (rc == 0 && (s = malloc(pre + strlen(b64) + 1)) != NULL)
+			snprintf(s, pre + strlen(b64) + 1, "%s%s",
+				 SEALED_FOLDER, b64);
+		free(b64);
+		rc = s ? json_string_set(v, s) : -1;
+		free(s);
+		return rc;
+	}
+	if (seal || !sealed)
+		return 0;
+	rc = keys_open(dk, name + pre, &s, &n);
+	if (rc == 0)
+		rc = json_string_set(v, s);
+	keys_free_plain(s, n);
+	return rc;
+}
+
+static int codec_terms(void *arg, const void *wrapped, size_t len,
+		       const char *terms, bool seal, char **out)
+{
+	*out = NULL;
+	/* Nothing to seal or open: the text as it is. */
+	if ((seal && strstr(terms, "\"folder\"") == NULL) ||
+	    (!seal && strstr(terms, SEALED_FOLDER) == NULL)) {
+		*out = strdup(terms);
+		return *out ? 0 : -1;
+	}
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	json_t *j = json_loads(terms, 0, NULL);
+	int rc = j && json_is_object(j) ? keys_unwrap(arg, wrapped, len, dk)
+					: -1;
+	if (rc == 0) {
+		json_t *tf = json_object_get(j, "topic_folders"), *v;
+		const char *topic;
+		if ((v = json_object_get(j, "folder")) != NULL)
+			rc = terms_folder(v, dk, seal);
+		if (json_is_object(tf))
+			json_object_foreach (tf, topic, v)
+				if (rc == 0)
+					rc = terms_folder(v, dk, seal);
+		sodium_memzero(dk, sizeof(dk));
+	}
+	/* Canonical JSON, as the app writes terms (terms_to_json). */
+	if (rc == 0)
+		*out = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(j);
+	return *out ? 0 : -1;
+}
+
+static int codec_seal_terms(void *arg, const void *wrapped, size_t len,
+			    const char *terms, char **out)
+{
+	return codec_terms(arg, wrapped, len, terms, true, out);
+}
+
+static int codec_open_terms(void *arg, const void *wrapped, size_t len,
+			    const char *terms, char **out)
+{
+	return codec_terms(arg, wrapped, len, terms, false, out);
+}
+
+void sealed_codec(struct keys *keys, struct store_codec *c)
+{
+	*c = (struct store_codec){ .arg = keys,
+				   .hash = codec_hash,
+				   .seal = codec_seal,
+				   .open = codec_open,
+				   .seal_terms = codec_seal_terms,
+				   .open_terms = codec_open_terms };
+}
+
+static int clear_run(struct store_tx *tx, void *arg)
+{
+	int64_t *n = arg;
+	int rc = store_seal_clear(tx, SEALED_BATCH, n);
+	/* The clear values must not outlive the batch in SQLite's WAL
+	 * (secure_delete clears them from the pages). */
+	if (rc == STORE_OK && *n > 0)
+		store_tx_checkpoint(tx);
+	return rc;
+}
+
+/* The aliases, own addresses and handles kept in clear, a batch at a
+ * time: *n gets how many. */
+static int upgrade_clear(struct app *a, int64_t *n)
+{
+	int64_t batch;
+	int rc;
+	*n = 0;
+	do {
+		batch = 0;
+		rc = store_write(a->store, clear_run, &batch);
+		*n += batch;
+	} while (rc == STORE_OK && batch == SEALED_BATCH);
+	if (rc == STORE_OK && *n > 0)
+		log_info("sealed: hashed and sealed %lld aliases, addresses "
+			 "and handles kept in clear by an older version",
+			 (long long)*n);
+	return rc;
+}
+
 enum app_status sealed_upgrade(struct app *a, int64_t *n)
 {
+	int64_t names = 0;
+	if (upgrade_clear(a, &names) != STORE_OK)
+		return APP_FAULT;
 	struct upgrade_job *j = calloc(1, sizeof(*j));
 	if (j == NULL)
 		return APP_FAULT;

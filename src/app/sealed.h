@@ -86,8 +86,18 @@ enum app_status sealed_message(struct store_rd *reads, struct keys *keys,
 			       uint64_t id, struct store_message *m);
 void sealed_message_clear(struct store_message *m);
 
+/* The functions through which the store keeps aliases, own addresses
+ * and handles (store.h, struct store_codec): the hash is keys_tombstone
+ * (an alias folded to lower case first), so that an alias's stored key
+ * is its tombstone from the start; the seal is keys_seal with the
+ * person's data key, unwrapped for each value. c->arg is keys
+ * (borrowed). */
+void sealed_codec(struct keys *keys, struct store_codec *c);
+
 /* Seals every attempt a store made before sealing kept in clear, in
- * batches (a step after the SQL migrations, before anything is served).
+ * batches (a step after the SQL migrations, before anything is served),
+ * and has the store rewrite the aliases, own addresses and handles it
+ * kept in clear (store_seal_clear).
  * *n gets how many rows it sealed. APP_OK, or APP_FAULT. */
 enum app_status sealed_upgrade(struct app *a, int64_t *n);
 

@@ -64,8 +64,8 @@ struct store_ops {
 			  const char *);
 	int (*person_bounce)(struct store_tx *, uint64_t, int64_t);
 	int (*person_erase)(struct store_tx *, uint64_t, const char *,
-			    const char *const *, const char *const *, size_t,
 			    const char *, int64_t);
+	int (*seal_clear)(struct store_tx *, int, int64_t *);
 
 	int (*token_insert)(struct store_tx *, const struct store_token *);
 	int (*token_by_id)(struct store_rd *, uint64_t, struct store_token *);
@@ -207,8 +207,6 @@ struct store_ops {
 	int (*own_address_put)(struct store_tx *,
 			       const struct store_own_address *);
 	int (*own_address_delete)(struct store_tx *, uint64_t);
-	int (*own_address_used)(struct store_rd *, uint64_t,
-				store_own_address_cb, void *);
 };
 
 /* Where a read goes (store.h): the reader connections (tx NULL), or a
@@ -224,6 +222,7 @@ struct store {
 	const struct store_ops *ops;
 	const struct sql_ops *sql; /* an SQL backend's statements (sql.h) */
 	struct store_rd reads;	   /* {this store, NULL} */
+	const struct store_codec *codec; /* NULL: values as given */
 };
 
 struct store_tx {

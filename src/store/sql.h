@@ -188,6 +188,58 @@ static inline void col_copy(struct sql_stmt *st, int i, char *dst, size_t size)
  * (or out of memory: *len is then 0). */
 char *col_blobdup(struct sql_stmt *st, int i, size_t *len);
 
+/* ---- Personal values through the store's codec (sql_codec.c) ----
+ * See store.h, struct store_codec. Without a codec a value is its own
+ * hash and its own seal. */
+
+/* Room for what sql_hash writes: a hash, or without a codec the value. */
+#define SQL_HASH_SIZE 321
+/* The keyed hash of value, of a kind (store_codec), into out. STORE_OK,
+ * or STORE_FAULT (also for a value too long for out without a codec). */
+int sql_hash(struct store_rd *rd, const char *kind, const char *value,
+	     char out[SQL_HASH_SIZE]);
+/* The wrapped data key of the person (persons.data_key) into key (room
+ * for 96 bytes), *len its length (0: erased). STORE_OK, STORE_NOT_FOUND
+ * or STORE_FAULT. */
+int sql_person_key(struct store_rd *rd, uint64_t person, uint8_t key[96],
+		   size_t *len);
+/* The wrapped data keys of many persons, read in one statement: *out a
+ * new array (free() after sodium_memzero) of *count keys, in the order of
+ * the persons' ids (sql_person_key_find); a person not found has none. */
+struct sql_person_key {
+	uint64_t person;
+	size_t len; /* 0: erased */
+	uint8_t key[96];
+};
+int sql_person_keys(struct store_rd *rd, const uint64_t *persons, size_t n,
+		    struct sql_person_key **out, size_t *count);
+/* The key of person in what sql_person_keys read, or NULL. */
+const struct sql_person_key *
+sql_person_key_find(const struct sql_person_key *keys, size_t count,
+		    uint64_t person);
+/* value (NULL stays NULL) sealed with the wrapped key: *out a new string
+ * (free()). STORE_OK, or STORE_FAULT (an erased person has no key). */
+int sql_seal(struct store_rd *rd, const uint8_t *key, size_t len,
+	     const char *value, char **out);
+/* Column `sealed` of the row opened with the wrapped key of column
+ * `key`, into out[0..size). A row with no key (its person erased) or
+ * nothing sealed reads column `hashed`, the hash that stays. */
+/* Terms (NULL stays NULL) with their folder names sealed with the
+ * wrapped key: *out a new string. STORE_OK, or STORE_FAULT. */
+int sql_seal_terms(struct store_rd *rd, const uint8_t *key, size_t len,
+		   const char *terms, char **out);
+/* value (or terms) sealed with the data key of `person`, read first:
+ * sql_seal (sql_seal_terms) with sql_person_key. */
+int sql_seal_person(struct store_rd *rd, uint64_t person, bool terms,
+		    const char *value, char **out);
+/* Column i opened with the wrapped key of column `key`, as a new string
+ * (free()); NULL for NULL, or when it does not open. `terms`: the column
+ * holds terms (sql_seal_terms); otherwise a value sealed whole, or a JSON
+ * list in clear ("[]" of an erased person), which stays. */
+char *col_open_dup(struct sql_stmt *st, int i, int key, bool terms);
+void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
+	      size_t size);
+
 /* A write: the statement st in the job's transaction, or a return of
  * STORE_FAULT. */
 #define WRITER_STMT(tx, sql)                                                   \
@@ -329,9 +381,9 @@ int sql_person_set(struct store_tx *tx, uint64_t id,
 		   enum store_person_field field, const char *value);
 int sql_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 		       size_t *data_key_len, char **profile);
+int sql_seal_clear(struct store_tx *tx, int limit, int64_t *n);
 int sql_person_erase(struct store_tx *tx, uint64_t person,
-		     const char *handle_tombstone, const char *const *aliases,
-		     const char *const *tombstones, size_t n,
+		     const char *handle_tombstone,
 		     const char *default_global_terms, int64_t at);
 int sql_person_bounce(struct store_tx *tx, uint64_t id, int64_t at);
 
@@ -509,8 +561,6 @@ int sql_own_address_get(struct store_rd *rd, uint64_t person,
 			const char *address, struct store_own_address *out);
 int sql_own_address_put(struct store_tx *tx, const struct store_own_address *o);
 int sql_own_address_delete(struct store_tx *tx, uint64_t person);
-int sql_own_address_used(struct store_rd *rd, uint64_t person,
-			 store_own_address_cb cb, void *arg);
 
 /* The entries of struct store_ops that the queries of sql_*.c fill,
  * the same for every SQL backend. */
@@ -550,9 +600,8 @@ int sql_own_address_used(struct store_rd *rd, uint64_t person,
 	.own_address_get = sql_own_address_get,                                \
 	.own_address_put = sql_own_address_put,                                \
 	.own_address_delete = sql_own_address_delete,                          \
-	.own_address_used = sql_own_address_used,                              \
-	.field_read = sql_field_read, .expiring = sql_expiring,                \
-	.notice_insert = sql_notice_insert,                                    \
+	.seal_clear = sql_seal_clear, .field_read = sql_field_read,            \
+	.expiring = sql_expiring, .notice_insert = sql_notice_insert,          \
 	.attempt_insert = sql_attempt_insert, .attempt_dup = sql_attempt_dup,  \
 	.held_count = sql_held_count, .delivery_list = sql_delivery_list,      \
 	.attempt_list = sql_attempt_list,                                      \

@@ -297,8 +297,9 @@ static const char q_message_get[] =
 	"coalesce(b.name, r.brand_name), "
 	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body), "
 	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, "
-	"a.body IS NOT NULL AND a.sealed <> 0 "
+	"a.body IS NOT NULL AND a.sealed <> 0, r.alias_sealed, p.data_key "
 	"FROM attempts a LEFT JOIN relationships r ON r.id = a.relationship "
+	"LEFT JOIN persons p ON p.id = a.person "
 	"LEFT JOIN brands b ON b.id = a.brand "
 	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
 
@@ -317,7 +318,7 @@ static int message_row(struct sql_stmt *st, void *out)
 	m->read = (int)sql_col_int(st, 8) != 0;
 	m->received_at = sql_col_int(st, 9);
 	col_copy(st, 10, m->topic, sizeof(m->topic));
-	col_copy(st, 11, m->alias, sizeof(m->alias));
+	col_open(st, 19, 20, 11, m->alias, sizeof(m->alias)); /* sealed */
 	col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
 	m->subject = col_blobdup(st, 13, &m->subject_len);
 	m->headers = col_blobdup(st, 14, &m->headers_len);

@@ -5,22 +5,32 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sql.h"
 
-#define OWN_COLS "person, address, local_part, strangers, blocked, created_at"
+/* address holds the keyed hash of the address (the directory's key),
+ * address_sealed and local_part what the person reads, sealed with their
+ * data key (store.h, struct store_codec). */
+#define OWN_COLS                                                               \
+	"person, address, local_part, strangers, blocked, created_at, "        \
+	"address_sealed"
+#define OWN_READ                                                               \
+	OWN_COLS ", (SELECT p.data_key FROM persons p WHERE p.id = "           \
+		 "own_addresses.person)"
 
 static const char q_own_by_person[] =
-	"SELECT " OWN_COLS " FROM own_addresses WHERE person = ?";
+	"SELECT " OWN_READ " FROM own_addresses WHERE person = ?";
 static const char q_own_by_address[] =
-	"SELECT " OWN_COLS " FROM own_addresses WHERE address = ?";
+	"SELECT " OWN_READ " FROM own_addresses WHERE address = ?";
 
 static int own_row(struct sql_stmt *st, void *out)
 {
 	struct store_own_address *o = out;
 	memset(o, 0, sizeof(*o));
 	o->person = (uint64_t)sql_col_int(st, 0);
-	col_copy(st, 1, o->address, sizeof(o->address));
-	col_copy(st, 2, o->local_part, sizeof(o->local_part));
+	col_open(st, 6, 7, 1, o->address, sizeof(o->address));
+	col_open(st, 2, 7, 1, o->local_part, sizeof(o->local_part));
 	o->strangers = (int)sql_col_int(st, 3);
 	o->blocked = col_strdup(st, 4);
 	o->created_at = sql_col_int(st, 5);
@@ -30,8 +40,11 @@ static int own_row(struct sql_stmt *st, void *out)
 int sql_own_address_get(struct store_rd *rd, uint64_t person,
 			const char *address, struct store_own_address *out)
 {
+	char hash[SQL_HASH_SIZE];
+	if (address && sql_hash(rd, "alias", address, hash) != STORE_OK)
+		return STORE_FAULT;
 	return sql_select_key(rd, address ? q_own_by_address : q_own_by_person,
-			      person, address, own_row, out);
+			      person, address ? hash : NULL, own_row, out);
 }
 
 /* The directory row: new, or already this person's own address (one
@@ -42,14 +55,41 @@ static const char q_own_alias[] =
 	"ON CONFLICT(alias) DO UPDATE SET person = ?2 "
 	"WHERE aliases.person = ?2 AND aliases.relationship IS NULL";
 static const char q_own_put[] =
-	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,?5,?6) "
-	"ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = ?3, "
-	"strangers = ?4, blocked = ?5";
+	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,?5,?6,"
+	"?7) ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = ?3, "
+	"strangers = ?4, blocked = ?5, address_sealed = ?7";
 
 static const char q_own_tomb[] =
 	"SELECT 1 FROM aliases WHERE alias = ? AND person IS NULL";
 
+static int own_put(struct store_tx *tx, const struct store_own_address *o,
+		   const char *hash, const char *local_part,
+		   const char *address);
+
 int sql_own_address_put(struct store_tx *tx, const struct store_own_address *o)
+{
+	struct store_rd *rd = store_tx_reads(tx);
+	char hash[SQL_HASH_SIZE], *local_part = NULL, *address = NULL;
+	uint8_t key[96];
+	size_t key_len;
+	int rc = sql_person_key(rd, o->person, key, &key_len);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, key, key_len, o->local_part, &local_part);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, key, key_len, o->address, &address);
+	sodium_memzero(key, sizeof(key));
+	if (rc == STORE_OK)
+		rc = sql_hash(rd, "alias", o->address, hash);
+	if (rc == STORE_OK)
+		rc = own_put(tx, o, hash, local_part, address);
+	free(local_part);
+	free(address);
+	return rc;
+}
+
+static int own_put(struct store_tx *tx, const struct store_own_address *o,
+		   const char *hash, const char *local_part,
+		   const char *address)
 {
 	int rc;
 	if (o->tombstone[0]) {
@@ -61,18 +101,19 @@ int sql_own_address_put(struct store_tx *tx, const struct store_own_address *o)
 	}
 	{
 		WRITER_STMT(tx, q_own_alias);
-		bind_text(st, 1, o->address);
+		bind_text(st, 1, hash);
 		sql_bind_int(st, 2, (int64_t)o->person);
 		if ((rc = sql_exec_changed(st, STORE_CONFLICT)) != STORE_OK)
 			return rc;
 	}
 	WRITER_STMT(tx, q_own_put);
 	sql_bind_int(st, 1, (int64_t)o->person);
-	bind_text(st, 2, o->address);
-	bind_text(st, 3, o->local_part);
+	bind_text(st, 2, hash);
+	bind_text(st, 3, local_part);
 	sql_bind_int(st, 4, o->strangers);
 	bind_text(st, 5, o->blocked ? o->blocked : "[]");
 	sql_bind_int(st, 6, o->created_at);
+	bind_text(st, 7, address);
 	return sql_exec(st);
 }
 
@@ -83,24 +124,4 @@ int sql_own_address_delete(struct store_tx *tx, uint64_t person)
 	WRITER_STMT(tx, q_own_delete);
 	sql_bind_int(st, 1, (int64_t)person);
 	return sql_exec_changed(st, STORE_NOT_FOUND);
-}
-
-static const char q_own_used[] =
-	"SELECT alias FROM aliases WHERE person = ? AND relationship IS NULL "
-	"ORDER BY alias";
-
-int sql_own_address_used(struct store_rd *rd, uint64_t person,
-			 store_own_address_cb cb, void *arg)
-{
-	struct sql_select q;
-	struct sql_stmt *st = sql_select(&q, rd, q_own_used);
-	if (st == NULL)
-		return STORE_FAULT;
-	sql_bind_int(st, 1, (int64_t)person);
-	while (sql_select_next(&q, NULL, NULL)) {
-		const char *v = sql_col_text(st, 0);
-		if (v && cb((const char *)v, arg))
-			break;
-	}
-	return sql_select_end(&q);
 }

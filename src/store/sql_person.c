@@ -6,29 +6,76 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sql.h"
 
 static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
-	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
+	"global_terms, folders, created_at, handle_sealed) "
+	"VALUES (?,?,?,?,?,?,?,?,?)";
 
-static void person_bind(struct sql_stmt *st, const struct store_person *p)
+/* What a person's row holds of their handle and folders: the handle's
+ * keyed hash (what log-in looks up, and what keeps it unique), and the
+ * handle and the folders sealed with the person's data key (what their
+ * views show): store.h, struct store_codec. */
+struct person_coded {
+	char hash[SQL_HASH_SIZE];
+	char *sealed, *folders;
+};
+
+static void person_coded_free(struct person_coded *c)
+{
+	free(c->sealed);
+	free(c->folders);
+	c->sealed = c->folders = NULL;
+}
+
+static int person_code(struct store_rd *rd, const struct store_person *p,
+		       struct person_coded *c)
+{
+	c->sealed = c->folders = NULL;
+	int rc = sql_hash(rd, "login", p->handle, c->hash);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, p->data_key, p->data_key_len, p->handle,
+			      &c->sealed);
+	if (rc == STORE_OK)
+		rc = sql_seal(rd, p->data_key, p->data_key_len,
+			      p->folders ? p->folders : "[]", &c->folders);
+	if (rc != STORE_OK)
+		person_coded_free(c);
+	return rc;
+}
+
+static void person_bind(struct sql_stmt *st, const struct store_person *p,
+			const struct person_coded *c)
 {
 	sql_bind_int(st, 1, (int64_t)p->id);
-	bind_text(st, 2, p->handle);
+	bind_text(st, 2, c->hash);
 	bind_text(st, 3, p->password_hash);
 	sql_bind_blob(st, 4, p->data_key, p->data_key_len);
 	bind_text(st, 5, p->profile);
 	bind_text(st, 6, p->global_terms ? p->global_terms : "{}");
-	bind_text(st, 7, p->folders ? p->folders : "[]");
+	bind_text(st, 7, c->folders);
 	sql_bind_int(st, 8, p->created_at);
+	bind_text(st, 9, c->sealed);
 }
 
 int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 {
-	WRITER_STMT(tx, q_person_insert);
-	person_bind(st, p);
-	return sql_exec(st);
+	struct person_coded c;
+	int rc = person_code(store_tx_reads(tx), p, &c);
+	if (rc != STORE_OK)
+		return rc;
+	struct sql_stmt *st = sql_stmt(&tx->reads, q_person_insert);
+	if (st == NULL)
+		rc = STORE_FAULT;
+	else {
+		person_bind(st, p, &c);
+		rc = sql_exec(st);
+	}
+	person_coded_free(&c);
+	return rc;
 }
 
 int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
@@ -36,28 +83,43 @@ int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
 {
 	if (n == 0)
 		return STORE_OK;
-	struct sql_stmt *st = sql_rows(tx, q_person_insert);
-	if (st == NULL)
+	struct person_coded *c = calloc(n, sizeof(*c));
+	if (c == NULL)
 		return STORE_FAULT;
 	int rc = STORE_OK;
-	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-		person_bind(st, &p[i]);
-		rc = sql_rows_add(st);
+	size_t coded = 0;
+	for (; coded < n && rc == STORE_OK; coded++)
+		rc = person_code(store_tx_reads(tx), &p[coded], &c[coded]);
+	struct sql_stmt *st =
+		rc == STORE_OK ? sql_rows(tx, q_person_insert) : NULL;
+	if (st == NULL && rc == STORE_OK)
+		rc = STORE_FAULT;
+	if (st != NULL) {
+		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+			person_bind(st, &p[i], &c[i]);
+			rc = sql_rows_add(st);
+		}
+		int end = sql_rows_end(st);
+		if (rc == STORE_OK)
+			rc = end;
 	}
-	int end = sql_rows_end(st);
-	return rc != STORE_OK ? rc : end;
+	for (size_t i = 0; i < coded; i++)
+		person_coded_free(&c[i]);
+	free(c);
+	return rc;
 }
 
 #define PERSON_COLS                                                            \
 	"id, handle, password_hash, data_key, profile, global_terms, "         \
-	"folders, created_at, erased_at, delivery"
+	"folders, created_at, erased_at, delivery, handle_sealed"
 
 static int person_row(struct sql_stmt *st, void *out)
 {
 	struct store_person *p = out;
 	memset(p, 0, sizeof(*p));
 	p->id = (uint64_t)sql_col_int(st, 0);
-	col_copy(st, 1, p->handle, sizeof(p->handle));
+	/* An erased person's is the tombstone handle. */
+	col_open(st, 10, 3, 1, p->handle, sizeof(p->handle));
 	col_copy(st, 2, p->password_hash, sizeof(p->password_hash));
 	int n = (int)sql_col_bytes(st, 3);
 	if (n > 0 && (size_t)n <= sizeof(p->data_key)) {
@@ -66,7 +128,7 @@ static int person_row(struct sql_stmt *st, void *out)
 	}
 	p->profile = col_strdup(st, 4);
 	p->global_terms = col_strdup(st, 5);
-	p->folders = col_strdup(st, 6);
+	p->folders = col_open_dup(st, 6, 3, false); /* sealed */
 	p->created_at = sql_col_int(st, 7);
 	p->erased_at = sql_col_int(st, 8);
 	p->delivery = col_strdup(st, 9);
@@ -86,8 +148,11 @@ static const char q_person_by_id[] =
 int sql_person_get(struct store_rd *rd, uint64_t id, const char *handle,
 		   struct store_person *out)
 {
+	char hash[SQL_HASH_SIZE];
+	if (handle && sql_hash(rd, "login", handle, hash) != STORE_OK)
+		return STORE_FAULT;
 	return sql_select_key(rd, handle ? q_person_by_handle : q_person_by_id,
-			      id, handle, person_row, out);
+			      id, handle ? hash : NULL, person_row, out);
 }
 
 static const char q_person_list[] =
@@ -156,7 +221,15 @@ int sql_person_set(struct store_tx *tx, uint64_t id,
 {
 	if ((size_t)field >= sizeof(q_person_set) / sizeof(*q_person_set))
 		return STORE_INVALID;
-	return sql_update_text(tx, q_person_set[field], id, value);
+	if (field != STORE_PERSON_FOLDERS)
+		return sql_update_text(tx, q_person_set[field], id, value);
+	/* The person's own folder names, sealed with their data key. */
+	char *sealed = NULL;
+	int rc = sql_seal_person(store_tx_reads(tx), id, false, value, &sealed);
+	if (rc == STORE_OK)
+		rc = sql_update_text(tx, q_person_set[field], id, sealed);
+	free(sealed);
+	return rc;
 }
 
 static const char q_person_sealed[] =
@@ -192,11 +265,15 @@ int sql_person_profile(struct store_rd *rd, uint64_t id, uint8_t *data_key,
 			      &v);
 }
 
+/* The directory and the relationships hold every alias and own address
+ * only as its keyed hash, which is its tombstone: erasure takes the owner
+ * and the seal away. */
 static const char q_erase_alias[] =
-	"UPDATE aliases SET alias = ?, person = NULL WHERE alias = ?";
+	"UPDATE aliases SET person = NULL WHERE person = ?1";
 static const char q_erase_rel[] =
-	"UPDATE relationships SET alias = ?1, state = 2, unsubscribe = NULL, "
-	"ended_at = coalesce(ended_at, ?2) WHERE alias = ?3";
+	"UPDATE relationships SET alias_sealed = NULL, state = 2, "
+	"unsubscribe = NULL, ended_at = coalesce(ended_at, ?2) "
+	"WHERE person = ?1";
 static const char q_erase_attempts[] = "DELETE FROM attempts WHERE person = ?";
 static const char q_erase_tokens[] = "DELETE FROM tokens WHERE person = ?";
 static const char q_erase_codes[] =
@@ -215,7 +292,8 @@ static const char q_erase_replies[] = "DELETE FROM replies WHERE person = ?";
 /* The own address (its directory rows became tombstones above). */
 static const char q_erase_own[] = "DELETE FROM own_addresses WHERE person = ?";
 static const char q_erase_person[] =
-	"UPDATE persons SET handle = ?, password_hash = '', data_key = NULL, "
+	"UPDATE persons SET handle = ?, handle_sealed = NULL, "
+	"password_hash = '', data_key = NULL, "
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
 	"erased_at = ? "
 	"WHERE id = ? AND erased_at IS NULL";
@@ -229,23 +307,16 @@ static int erase_by_person(struct store_tx *tx, const char *sql,
 }
 
 int sql_person_erase(struct store_tx *tx, uint64_t person,
-		     const char *handle_tombstone, const char *const *aliases,
-		     const char *const *tombstones, size_t n,
+		     const char *handle_tombstone,
 		     const char *default_global_terms, int64_t at)
 {
 	int rc;
-	for (size_t i = 0; i < n; i++) {
-		{
-			WRITER_STMT(tx, q_erase_alias);
-			bind_text(st, 1, tombstones[i]);
-			bind_text(st, 2, aliases[i]);
-			if ((rc = sql_exec(st)) != STORE_OK)
-				return rc;
-		}
+	if ((rc = erase_by_person(tx, q_erase_alias, person)) != STORE_OK)
+		return rc;
+	{
 		WRITER_STMT(tx, q_erase_rel);
-		bind_text(st, 1, tombstones[i]);
+		sql_bind_int(st, 1, (int64_t)person);
 		sql_bind_int(st, 2, at);
-		bind_text(st, 3, aliases[i]);
 		if ((rc = sql_exec(st)) != STORE_OK)
 			return rc;
 	}

@@ -5,12 +5,14 @@
  */
 #include <string.h>
 
+#include <sodium.h>
+
 #include "sql.h"
 
 static const char q_rel_insert[] =
 	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
 	"terms, terms_version, topics, created_at, made_by, brand_name, "
-	"domains) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	"domains, alias_sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char q_alias_insert[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
 static const char q_terms_version_insert[] =
@@ -21,9 +23,41 @@ static const char q_terms_version_insert[] =
 static const char *const q_rel_inserts[3] = { q_rel_insert, q_alias_insert,
 					      q_terms_version_insert };
 
-/* Binds r to q_rel_inserts[which]. */
+/* What the rows hold of the alias and the terms: the alias as its keyed
+ * hash (the directory's key, and the tombstone it stays after erasure)
+ * and sealed with the person's data key (what their views and the
+ * brand's show); the terms with the person's folder names sealed. */
+struct rel_coded {
+	char hash[SQL_HASH_SIZE];
+	char *sealed, *terms;
+};
+
+static void rel_coded_free(struct rel_coded *c)
+{
+	free(c->sealed);
+	free(c->terms);
+	c->sealed = c->terms = NULL;
+}
+
+/* Codes r with its person's wrapped data key (key, len). */
+static int rel_code(struct store_rd *rd, const struct store_relationship *r,
+		    const uint8_t *key, size_t len, struct rel_coded *c)
+{
+	c->sealed = c->terms = NULL;
+	int status = sql_seal(rd, key, len, r->alias, &c->sealed);
+	if (status == STORE_OK)
+		status = sql_seal_terms(rd, key, len, r->terms, &c->terms);
+	if (status == STORE_OK)
+		status = sql_hash(rd, "alias", r->alias, c->hash);
+	if (status != STORE_OK)
+		rel_coded_free(c);
+	return status;
+}
+
+/* Binds r (coded as c) to q_rel_inserts[which]. */
 static void rel_bind(struct sql_stmt *st, int which,
-		     const struct store_relationship *r)
+		     const struct store_relationship *r,
+		     const struct rel_coded *c)
 {
 	int version = r->terms_version ? r->terms_version : 1;
 	if (which == 0) {
@@ -32,23 +66,24 @@ static void rel_bind(struct sql_stmt *st, int which,
 		bind_key(st, 3, r->brand);
 		bind_key(st, 4, r->proposal);
 		sql_bind_int(st, 5, r->state);
-		bind_text(st, 6, r->alias);
-		bind_text(st, 7, r->terms);
+		bind_text(st, 6, c->hash);
+		bind_text(st, 7, c->terms);
 		sql_bind_int(st, 8, version);
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sql_bind_int(st, 10, r->created_at);
 		bind_text(st, 11, r->person_made ? "person" : "brand");
 		bind_text(st, 12, r->brand_name);
 		bind_text(st, 13, r->domains);
+		bind_text(st, 14, c->sealed);
 	} else if (which == 1) {
-		bind_text(st, 1, r->alias);
+		bind_text(st, 1, c->hash);
 		sql_bind_int(st, 2, (int64_t)r->person);
 		sql_bind_int(st, 3, (int64_t)r->id);
 	} else {
 		sql_bind_int(st, 1, (int64_t)r->id);
 		sql_bind_int(st, 2, version);
 		sql_bind_int(st, 3, (int64_t)r->person);
-		bind_text(st, 4, r->terms);
+		bind_text(st, 4, c->terms);
 		sql_bind_int(st, 5, r->created_at);
 	}
 }
@@ -56,40 +91,81 @@ static void rel_bind(struct sql_stmt *st, int which,
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r)
 {
-	for (int which = 0; which < 3; which++) {
-		WRITER_STMT(tx, q_rel_inserts[which]);
-		rel_bind(st, which, r);
-		int status = sql_exec(st);
-		if (status != STORE_OK)
-			return status;
+	struct rel_coded c = { .sealed = NULL, .terms = NULL };
+	uint8_t key[96];
+	size_t key_len;
+	int status =
+		sql_person_key(store_tx_reads(tx), r->person, key, &key_len);
+	if (status == STORE_OK)
+		status = rel_code(store_tx_reads(tx), r, key, key_len, &c);
+	sodium_memzero(key, sizeof(key));
+	for (int which = 0; which < 3 && status == STORE_OK; which++) {
+		struct sql_stmt *st =
+			sql_stmt(&tx->reads, q_rel_inserts[which]);
+		if (st == NULL) {
+			status = STORE_FAULT;
+			break;
+		}
+		rel_bind(st, which, r, &c);
+		status = sql_exec(st);
 	}
-	return STORE_OK;
+	rel_coded_free(&c);
+	return status;
 }
 
 int sql_relationship_insert_many(struct store_tx *tx,
 				 const struct store_relationship *r, size_t n)
 {
+	if (n == 0)
+		return STORE_OK;
+	struct store_rd *rd = store_tx_reads(tx);
+	struct rel_coded *c = calloc(n, sizeof(*c));
+	uint64_t *persons = calloc(n, sizeof(*persons));
+	struct sql_person_key *keys = NULL;
+	size_t nkeys = 0, coded = 0;
+	int rc = c && persons ? STORE_OK : STORE_FAULT;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++)
+		persons[i] = r[i].person;
+	/* The persons' keys in one read, not one a relationship. */
+	if (rc == STORE_OK)
+		rc = sql_person_keys(rd, persons, n, &keys, &nkeys);
+	for (; coded < n && rc == STORE_OK; coded++) {
+		const struct sql_person_key *k =
+			sql_person_key_find(keys, nkeys, r[coded].person);
+		rc = k ? rel_code(rd, &r[coded], k->key, k->len, &c[coded])
+		       : STORE_NOT_FOUND;
+	}
+	if (keys) {
+		sodium_memzero(keys, nkeys * sizeof(*keys));
+		free(keys);
+	}
+	free(persons);
 	/* Table by table: the relationships before the rows naming them. */
-	for (int which = 0; which < 3 && n > 0; which++) {
+	for (int which = 0; which < 3 && rc == STORE_OK; which++) {
 		struct sql_stmt *st = sql_rows(tx, q_rel_inserts[which]);
-		if (st == NULL)
-			return STORE_FAULT;
-		int rc = STORE_OK;
+		if (st == NULL) {
+			rc = STORE_FAULT;
+			break;
+		}
 		for (size_t i = 0; i < n && rc == STORE_OK; i++) {
-			rel_bind(st, which, &r[i]);
+			rel_bind(st, which, &r[i], &c[i]);
 			rc = sql_rows_add(st);
 		}
 		int end = sql_rows_end(st);
-		if (rc != STORE_OK || end != STORE_OK)
-			return rc != STORE_OK ? rc : end;
+		if (rc == STORE_OK)
+			rc = end;
 	}
-	return STORE_OK;
+	for (size_t i = 0; c && i < coded; i++)
+		rel_coded_free(&c[i]);
+	free(c);
+	return rc;
 }
 
 #define REL_COLS                                                               \
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
 	"topics, created_at, ended_at, unsubscribe, made_by, brand_name, "     \
-	"domains"
+	"domains, alias_sealed, (SELECT p.data_key FROM persons p WHERE "      \
+	"p.id = relationships.person)"
 
 static int rel_row(struct sql_stmt *st, void *out)
 {
@@ -100,13 +176,13 @@ static int rel_row(struct sql_stmt *st, void *out)
 	r->brand = (uint64_t)sql_col_int(st, 2);
 	r->proposal = (uint64_t)sql_col_int(st, 3);
 	r->state = (int)sql_col_int(st, 4);
-	col_copy(st, 5, r->alias, sizeof(r->alias));
-	r->terms = col_strdup(st, 6);
+	col_open(st, 15, 16, 5, r->alias, sizeof(r->alias));
+	r->terms = col_open_dup(st, 6, 16, true);
 	r->terms_version = (int)sql_col_int(st, 7);
 	r->topics = col_strdup(st, 8);
 	r->created_at = sql_col_int(st, 9);
 	r->ended_at = sql_col_int(st, 10);
-	r->unsubscribe = col_strdup(st, 11);
+	r->unsubscribe = col_open_dup(st, 11, 16, false); /* sealed */
 	const char *by = sql_col_text(st, 12);
 	r->person_made = by && strcmp((const char *)by, "person") == 0;
 	r->brand_name = col_strdup(st, 13);
@@ -123,14 +199,20 @@ static int rel_row(struct sql_stmt *st, void *out)
 
 static const char q_rel_by_id[] =
 	"SELECT " REL_COLS " FROM relationships WHERE id = ?";
+/* An erased person's aliases (no seal left) are found no more, as when
+ * the directory held them in clear and erasure replaced them. */
 static const char q_rel_by_alias[] =
-	"SELECT " REL_COLS " FROM relationships WHERE alias = ?";
+	"SELECT " REL_COLS " FROM relationships WHERE alias = ? AND "
+	"alias_sealed IS NOT NULL";
 
 int sql_relationship_get(struct store_rd *rd, uint64_t id, const char *alias,
 			 struct store_relationship *out)
 {
+	char hash[SQL_HASH_SIZE];
+	if (alias && sql_hash(rd, "alias", alias, hash) != STORE_OK)
+		return STORE_FAULT;
 	return sql_select_key(rd, alias ? q_rel_by_alias : q_rel_by_id, id,
-			      alias, rel_row, out);
+			      alias ? hash : NULL, rel_row, out);
 }
 
 /* The filters of store_relationship_list are the parameters ?1 to ?5 of
@@ -244,13 +326,30 @@ static const char q_rel_set_terms[] =
 	"terms_version = terms_version + 1 WHERE id = ? AND state <> 2 "
 	"RETURNING terms_version";
 
+static int rel_set_terms(struct store_tx *tx,
+			 const struct store_relationship *r, const char *terms,
+			 int64_t at);
+
 int sql_relationship_set_terms(struct store_tx *tx,
 			       const struct store_relationship *r, int64_t at)
+{
+	char *terms = NULL;
+	int rc = sql_seal_person(store_tx_reads(tx), r->person, true, r->terms,
+				 &terms);
+	if (rc == STORE_OK)
+		rc = rel_set_terms(tx, r, terms, at);
+	free(terms);
+	return rc;
+}
+
+static int rel_set_terms(struct store_tx *tx,
+			 const struct store_relationship *r, const char *terms,
+			 int64_t at)
 {
 	int version;
 	{
 		WRITER_STMT(tx, q_rel_set_terms);
-		bind_text(st, 1, r->terms);
+		bind_text(st, 1, terms);
 		bind_text(st, 2, r->topics);
 		sql_bind_int(st, 3, (int64_t)r->id);
 		int rc = sql_step(st);
@@ -267,7 +366,7 @@ int sql_relationship_set_terms(struct store_tx *tx,
 	sql_bind_int(st, 1, (int64_t)r->id);
 	sql_bind_int(st, 2, version);
 	sql_bind_int(st, 3, (int64_t)r->person);
-	bind_text(st, 4, r->terms);
+	bind_text(st, 4, terms);
 	sql_bind_int(st, 5, at);
 	return sql_exec(st);
 }
@@ -275,10 +374,25 @@ int sql_relationship_set_terms(struct store_tx *tx,
 static const char q_rel_unsubscribe[] =
 	"UPDATE relationships SET unsubscribe = ? WHERE id = ?";
 
+static const char q_rel_person[] = "SELECT person FROM relationships "
+				   "WHERE id = ?";
+
+/* The URI names the alias (the brand's list knows it by it): sealed with
+ * the person's data key like the alias. */
 int sql_relationship_set_unsubscribe(struct store_tx *tx, uint64_t id,
 				     const char *uri)
 {
-	return sql_update_text(tx, q_rel_unsubscribe, id, uri);
+	struct store_rd *rd = store_tx_reads(tx);
+	uint64_t person = 0;
+	char *sealed = NULL;
+	int rc = sql_select_key(rd, q_rel_person, id, NULL, sql_row_key,
+				&person);
+	if (rc == STORE_OK)
+		rc = sql_seal_person(rd, person, false, uri, &sealed);
+	if (rc == STORE_OK)
+		rc = sql_update_text(tx, q_rel_unsubscribe, id, sealed);
+	free(sealed);
+	return rc;
 }
 
 /* Only a person-made row that no brand has taken over and that has not

@@ -532,13 +532,21 @@ void store_message_clear(struct store_message *m)
 }
 
 int store_person_erase(struct store_tx *tx, uint64_t person,
-		       const char *handle_tombstone, const char *const *aliases,
-		       const char *const *tombstones, size_t n,
+		       const char *handle_tombstone,
 		       const char *default_global_terms, int64_t at)
 {
-	return TX_OPS(tx)->person_erase(tx, person, handle_tombstone, aliases,
-					tombstones, n, default_global_terms,
-					at);
+	return TX_OPS(tx)->person_erase(tx, person, handle_tombstone,
+					default_global_terms, at);
+}
+
+void store_set_codec(struct store *s, const struct store_codec *c)
+{
+	s->codec = c;
+}
+
+int store_seal_clear(struct store_tx *tx, int limit, int64_t *n)
+{
+	return TX_OPS(tx)->seal_clear(tx, limit, n);
 }
 
 int store_expiring(struct store_rd *rd, const char *now, const char *until,
@@ -819,10 +827,4 @@ int store_own_address_put(struct store_tx *tx,
 int store_own_address_delete(struct store_tx *tx, uint64_t person)
 {
 	return TX_OPS(tx)->own_address_delete(tx, person);
-}
-
-int store_own_address_used(struct store_rd *rd, uint64_t person,
-			   store_own_address_cb cb, void *arg)
-{
-	return rd->store->ops->own_address_used(rd, person, cb, arg);
 }

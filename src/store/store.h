@@ -172,6 +172,60 @@ int store_migrate(struct store *s, int *applied, int *version);
 /* Stops the writer (after finishing queued jobs) and closes everything. */
 void store_close(struct store *s);
 
+/* ---- Personal values the store must find or show ----
+ *
+ * An alias (of a relationship, or a person's own address) and a handle
+ * are personal, yet the store must look them up (intake, login) and keep
+ * them unique. It holds each only as (a) a keyed hash, which lookups and
+ * uniqueness use, and (b) sealed with the person's data key, where a view
+ * shows it. The person's own folder names are sealed too: their list
+ * (persons.folders) whole, and inside terms (relationships.terms,
+ * terms_versions.terms: `folder`, `topic_folders`) each name, so that
+ * the SQL still reads the rest of the terms (expires_at); erasure drops the
+ * data key and the hashes' owner, and what stays in a backend's old row
+ * versions, indexes and log (PostgreSQL's dead tuples and pg_wal) can no longer
+ * be read or tested against a guess without the KEK. The app gives the store
+ * the functions (app/sealed.c over ledger/keys.h); the SQL calls them as it
+ * binds and reads. */
+#define STORE_HASH_HEX 64 /* hex digits of a keyed hash */
+struct store_codec {
+	void *arg; /* the functions' first argument (borrowed) */
+	/* The keyed hash of value, of a kind ("alias": folded to lower
+	 * case first; "login"): lowercase hex and a NUL in out. 0, or -1. */
+	int (*hash)(void *arg, const char *kind, const char *value,
+		    char out[STORE_HASH_HEX + 1]);
+	/* value sealed with the data key that `wrapped` (len bytes, as
+	 * persons.data_key holds it) wraps: *out a new string (free()).
+	 * 0, or -1 (*out NULL). */
+	int (*seal)(void *arg, const void *wrapped, size_t len,
+		    const char *value, char **out);
+	/* What seal made, opened: *out a new string (zero it, then
+	 * free()). 0, or -1 (*out NULL: no key, another key). */
+	int (*open)(void *arg, const void *wrapped, size_t len,
+		    const char *sealed, char **out);
+	/* Terms (canonical JSON, as relationships.terms holds them) with
+	 * the person's own folder names in them sealed, and back: *out a
+	 * new string (free()). Terms that name only built-in folders are
+	 * the same text both ways. 0, or -1 (*out NULL). */
+	int (*seal_terms)(void *arg, const void *wrapped, size_t len,
+			  const char *terms, char **out);
+	int (*open_terms)(void *arg, const void *wrapped, size_t len,
+			  const char *terms, char **out);
+};
+
+/* Sets the codec every later statement uses (once, before the store is
+ * read or written; c is borrowed and must outlive the store). Without
+ * one — a store that no keys open, as in the store's own unit tests —
+ * values are kept as given: the hash of a value is the value, and it is
+ * sealed as itself. */
+void store_set_codec(struct store *s, const struct store_codec *c);
+
+/* Rewrites, within the job's transaction, up to `limit` rows that a store
+ * made before the codec kept in clear (aliases, own addresses, handles,
+ * folder names) into their hashed and sealed forms. *n gets how many it
+ * rewrote (fewer than limit: none are left). STORE_OK, or an error. */
+int store_seal_clear(struct store_tx *tx, int limit, int64_t *n);
+
 /* ---- The writer ---- */
 
 typedef int (*store_job_fn)(struct store_tx *tx, void *arg);
@@ -587,14 +641,14 @@ int store_folder_empty(struct store_tx *tx, uint64_t person, int folder,
  * STORE_NOT_FOUND when it is not theirs or removed already. */
 int store_attempt_remove(struct store_tx *tx, uint64_t person, uint64_t id);
 
-/* Erasure (the person's data key destroyed), inside a job: every alias of the
- * person becomes its tombstone (in the directory and in the relationship, which
- * ends); their messages, tokens and codes are deleted; the person row keeps
- * only its key, a tombstone handle and erased_at — no data key, profile,
- * password or settings. `aliases` and `tombstones` pair up (n of each). */
+/* Erasure (the person's data key destroyed), inside a job: the person's
+ * aliases and own addresses keep only their keyed hashes, which are their
+ * tombstones, in the directory (with no owner) and in the relationships
+ * (which end); their messages, tokens and codes are deleted; the person
+ * row keeps only its key, a tombstone handle and erased_at — no data key,
+ * profile, password or settings. */
 int store_person_erase(struct store_tx *tx, uint64_t person,
-		       const char *handle_tombstone, const char *const *aliases,
-		       const char *const *tombstones, size_t n,
+		       const char *handle_tombstone,
 		       const char *default_global_terms, int64_t at);
 
 /* Relationships not ended whose consent expires in (now, until] and
@@ -919,11 +973,6 @@ int store_own_address_put(struct store_tx *tx,
 /* Removes the person's own address (its directory row stays):
  * STORE_NOT_FOUND when they have none. */
 int store_own_address_delete(struct store_tx *tx, uint64_t person);
-typedef int (*store_own_address_cb)(const char *address, void *arg);
-/* Every own address the person ever had, from the alias directory (for
- * the tombstones of an erasure). */
-int store_own_address_used(struct store_rd *rd, uint64_t person,
-			   store_own_address_cb cb, void *arg);
 
 /* ---- Keys ---- */
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import assert_problem, assert_schema
+from conftest import assert_problem, assert_schema, store_key
 
 SVG = "{http://www.w3.org/2000/svg}"
 ZERO_HASH = "0" * 64
@@ -137,8 +137,7 @@ def test_a_chain_edited_in_the_store_does_not_verify(api):
     n = len(ana.ledger())
     api.stop()
     db = api.ctx.sql()
-    (person,) = db.execute("SELECT id FROM persons WHERE handle = 'ana'"
-                           ).fetchone()
+    person = store_key(ana.id)
     (data,) = db.execute("SELECT data FROM ledger WHERE person = ? AND "
                          "seq = 2", (person,)).fetchone()
     db.execute("UPDATE ledger SET data = ? WHERE person = ? AND seq = 2",
@@ -162,8 +161,8 @@ def test_a_chain_cut_short_does_not_verify(api):
     v = assert_verified(ana, api)  # the signed head names the last seq
     api.stop()
     db = api.ctx.sql()
-    db.execute("DELETE FROM ledger WHERE person = (SELECT id FROM persons "
-               "WHERE handle = 'ana') AND seq = ?", (v["head"]["seq"],))
+    db.execute("DELETE FROM ledger WHERE person = ? AND seq = ?",
+               (store_key(ana.id), v["head"]["seq"]))
     db.close()
     api.start()
     v = ana.ok("GET", "/v1/me/ledger/verify")

@@ -11,7 +11,7 @@ import json
 import pytest
 
 import ledger_model as lm
-from conftest import ASK, GRANT, PASSWORD, assert_problem
+from conftest import ASK, GRANT, PASSWORD, assert_problem, store_key
 from test_http_ledger import recompute
 
 MERGE = {"Content-Type": "application/merge-patch+json"}
@@ -368,8 +368,7 @@ def test_mute_unmute_and_settings_are_on_the_ledger_only(world):
     got = api.ctx.run("ledger", "verify")
     assert got.rc == 0, got
     db = api.ctx.sql()
-    (person,) = db.execute("SELECT id FROM persons WHERE handle = 'ana'"
-                           ).fetchone()
+    person = store_key(ana.id)
     prev = lm.ZERO
     for row in db.execute(lm.LEDGER_ROWS, (person,)).fetchall():
         entry = lm.row_entry(row)

@@ -8,7 +8,7 @@ import re
 import pytest
 
 import ledger_model as lm
-from conftest import make_demo
+from conftest import make_demo, store_key
 
 HANDLE = "ana"  # the demo person with the longest chain
 
@@ -20,8 +20,7 @@ class Chain:
         self.ctx = ctx
         self.db = ctx.sql()
         self.per_id = ctx.persons()[handle]
-        (self.person,) = self.db.execute(
-            "SELECT id FROM persons WHERE handle = ?", (handle,)).fetchone()
+        self.person = store_key(self.per_id)
         self.head_seq, self.note = self.db.execute(
             "SELECT seq, note FROM ledger_heads WHERE person = ?",
             (self.person,)).fetchone()

@@ -30,7 +30,9 @@ def new_mark():
     clear, rows written in clear) is still in the WAL."""
     global MARK, API_SUBJECT, API_BODY, MAIL_SUBJECT, MAIL_HEADER
     global MAIL_BODY, LEAKER, HOOK_PATH, SECRETS
+    global HANDLE
     MARK = "sl" + secrets.token_hex(5)
+    HANDLE = "h" + MARK
     API_SUBJECT = f"Api subject {MARK}"
     API_BODY = f"Api body {MARK[::-1]}"
     MAIL_SUBJECT = f"Mail subject {MARK}"
@@ -82,7 +84,7 @@ def world(make_api, tmp_path, receiver):
     root.mkdir()
     api = make_api("--maildir-root", str(root), "--trust-envelope",
                    "--lmtp", "127.0.0.1:0", "--allow-private-targets")
-    ana = api.signup("ana")
+    ana = api.signup(HANDLE)
     acme = api.add_brand("Acme", "acme.example")
     rel = api.connect(ana, acme, ask=ASK,
                       grant={"channels": {"email": {"allowed": True}}})
@@ -283,3 +285,85 @@ def test_a_store_filled_in_clear_is_sealed_at_start(world, ctx):
     # Started again, there is nothing left to seal.
     api.start()
     assert "sealed: sealed" not in api.server.log()
+
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
+    """Aliases, own addresses and handles as a store before
+    010_sealed_names.sql kept them (in clear, nothing sealed): the server turns each into its
+    keyed hash and seal before it serves; mail to them and every view
+    work as before."""
+    api, ana, acme, rel, root, rx = world
+    folder = "Box" + MARK
+    unsub = f"https://acme.example/unsub?u={rel.alias}"
+    ana.ok("PUT", f"/v1/me/relationships/{rel.id}/terms",
+           {"channels": {"email": {"allowed": True}}, "folder": folder,
+            "topics": ["orders"], "topic_folders": {"orders": folder}})
+    own = ana.ok("PUT", "/v1/me/address", {"local_part": "own" + MARK})
+    address = own["address"]
+    brand_view = acme.ok("GET", f"/v1/relationships/{rel.id}")
+    mine = ana.all("/v1/me/relationships")
+    assert [r["alias"] for r in mine] == [rel.alias]
+    api.stop()
+    stored = ctx.store_bytes()
+    assert rel.alias.encode() not in stored and address.encode() not in stored
+    assert HANDLE.encode() not in stored and folder.encode() not in stored
+    with ctx.sql() as db:
+        db.execute("UPDATE persons SET handle = ?, handle_sealed = NULL, "
+                   "folders = ?", (HANDLE, f'["{folder}"]'))
+        for table in ("relationships", "terms_versions"):
+            rows = db.execute(f"SELECT rowid, terms FROM {table}").fetchall() \
+                if not ON_POSTGRESQL else db.execute(
+                    f"SELECT ctid::text, terms FROM {table}").fetchall()
+            for row, terms in rows:
+                clear = re.sub(r'"sealed:[A-Za-z0-9_-]+"', f'"{folder}"',
+                               terms)
+                db.execute(f"UPDATE {table} SET terms = ? WHERE "
+                           + ("ctid = ?::tid" if ON_POSTGRESQL
+                              else "rowid = ?"), (clear, row))
+        # An unsubscribe URI names the alias (test_unsubscribe.py).
+        db.execute("UPDATE relationships SET alias = ?, alias_sealed = NULL, "
+                   "unsubscribe = ?", (rel.alias, unsub))
+        db.execute("UPDATE aliases SET alias = ? WHERE relationship IS "
+                   "NOT NULL", (rel.alias,))
+        db.execute("UPDATE aliases SET alias = ? WHERE relationship IS NULL",
+                   (address,))
+        db.execute("UPDATE own_addresses SET address = ?, local_part = ?, "
+                   "address_sealed = NULL", (address, "own" + MARK))
+    stored = ctx.store_bytes()
+    assert rel.alias.encode() in stored  # the grep can tell
+    assert folder.encode() in stored
+
+    api.start()
+    # the relationship, its directory row, the own address and its row,
+    # the handle, the unsubscribe URI
+    assert "hashed and sealed 6 aliases" in api.server.log()
+    if not ON_POSTGRESQL:  # PostgreSQL's WAL keeps what the test wrote
+        stored = ctx.store_bytes()
+        assert rel.alias.encode() not in stored
+        assert address.encode() not in stored
+        assert HANDLE.encode() not in stored
+        assert folder.encode() not in stored
+        assert unsub.encode() not in stored
+    # Ana logs in with her handle as before.
+    assert api.tokens(HANDLE, PASSWORD).status == 201
+    assert acme.ok("GET", f"/v1/relationships/{rel.id}") == brand_view
+    assert ana.all("/v1/me/relationships") == mine
+    assert ana.ok("GET", "/v1/me/address") == own
+    assert ana.ok("POST", "/v1/me/export",
+                  {"password": PASSWORD})["folders"] == [folder]
+    assert deliver(api, "news@acme.example", rel.alias,
+                   mail("after", "after body")).startswith("250")
+    assert [m["subject"] for m in ana.messages()] == ["after"]
+    api.stop()
+    with ctx.sql() as db:
+        keys = [r[0] for r in db.execute("SELECT alias FROM aliases")]
+        keys += [r[0] for r in db.execute("SELECT alias FROM relationships")]
+        keys += [r[0] for r in db.execute("SELECT address FROM own_addresses")]
+        keys += [r[0] for r in db.execute("SELECT handle FROM persons")]
+    assert len(keys) == 5 and all(HEX64.fullmatch(k) for k in keys), keys
+    # Started again, there is nothing left to rewrite.
+    api.start()
+    assert "hashed and sealed" not in api.server.log()

@@ -8,7 +8,6 @@ import time
 
 import pytest
 
-from conftest import ERASURE_LEAVES_BYTES_ON_POSTGRESQL
 from receiver import receiver, tls_cert  # noqa: F401
 from test_delivery import wait_for
 from test_lmtp import Lmtp
@@ -114,7 +113,6 @@ def test_a_private_target_is_refused(make_api, receiver):
     assert receiver.requests == []
 
 
-@ERASURE_LEAVES_BYTES_ON_POSTGRESQL
 def test_erasure_forgets_the_brands_unsubscribe_uri(make_api, receiver, ctx):
     """The URI names the alias (often literally): after erasure only the
     alias's tombstone may remain."""
