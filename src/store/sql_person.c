@@ -11,6 +11,12 @@
 static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
 	"global_terms, folders, created_at) VALUES (?,?,?,?,?,?,?,?)";
+/* PostgreSQL keeps handles unique in their directory (handles,
+ * schema/pg/002_person_keys.sql), in the same statement. */
+static const char q_pg_person_insert[] =
+	"WITH h AS (INSERT INTO handles(handle, person) VALUES (?2, ?1)) "
+	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
+	"global_terms, folders, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
 
 static void person_bind(struct sql_stmt *st, const struct store_person *p)
 {
@@ -26,9 +32,30 @@ static void person_bind(struct sql_stmt *st, const struct store_person *p)
 
 int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 {
-	WRITER_STMT(tx, q_person_insert);
+	WRITER_STMT(tx,
+		    SQL_PICK(&tx->reads, q_person_insert, q_pg_person_insert));
 	person_bind(st, p);
 	return sql_exec(st);
+}
+
+/* The handles of many persons, on PostgreSQL, before their rows. */
+static const char q_pg_handle_insert[] =
+	"INSERT INTO handles(handle, person) VALUES (?,?)";
+
+static int handle_insert_many(struct store_tx *tx,
+			      const struct store_person *p, size_t n)
+{
+	struct sql_stmt *st = sql_rows(tx, q_pg_handle_insert);
+	if (st == NULL)
+		return STORE_FAULT;
+	int rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		bind_text(st, 1, p[i].handle);
+		sql_bind_int(st, 2, (int64_t)p[i].id);
+		rc = sql_rows_add(st);
+	}
+	int end = sql_rows_end(st);
+	return rc != STORE_OK ? rc : end;
 }
 
 int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
@@ -36,6 +63,11 @@ int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
 {
 	if (n == 0)
 		return STORE_OK;
+	if (SQL_OPS(&tx->reads)->pg) {
+		int rc = handle_insert_many(tx, p, n);
+		if (rc != STORE_OK)
+			return rc;
+	}
 	struct sql_stmt *st = sql_rows(tx, q_person_insert);
 	if (st == NULL)
 		return STORE_FAULT;
@@ -219,6 +251,14 @@ static const char q_erase_person[] =
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
 	"erased_at = ? "
 	"WHERE id = ? AND erased_at IS NULL";
+/* The same, and the handle's directory row becomes the tombstone. */
+static const char q_pg_erase_person[] =
+	"WITH d AS (DELETE FROM handles WHERE person = ?4 AND EXISTS (SELECT "
+	"1 FROM persons WHERE id = ?4 AND erased_at IS NULL) RETURNING 1), "
+	"t AS (INSERT INTO handles(handle, person) SELECT ?1::text, NULL FROM "
+	"d) UPDATE persons SET handle = ?1, password_hash = '', "
+	"data_key = NULL, profile = NULL, global_terms = ?2, folders = '[]', "
+	"delivery = '{}', erased_at = ?3 WHERE id = ?4 AND erased_at IS NULL";
 
 static int erase_by_person(struct store_tx *tx, const char *sql,
 			   uint64_t person)
@@ -257,7 +297,8 @@ int sql_person_erase(struct store_tx *tx, uint64_t person,
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
-	WRITER_STMT(tx, q_erase_person);
+	WRITER_STMT(tx,
+		    SQL_PICK(&tx->reads, q_erase_person, q_pg_erase_person));
 	bind_text(st, 1, handle_tombstone);
 	bind_text(st, 2, default_global_terms);
 	sql_bind_int(st, 3, at);

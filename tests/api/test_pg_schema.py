@@ -230,3 +230,230 @@ def test_the_trigger_keeps_a_given_time_and_other_changes(pg):
     attempt(pg, 3, 1)
     psql(pg, "-c", "UPDATE attempts SET decision = 0 WHERE id = 3")
     assert refused_at(pg, 3) is None
+
+
+# --- Keys ready to shard by person (pg/002_person_keys.sql) -------------
+#
+# A distributed table (Citus: docs/ARCHITECTURE.md, "Sharding by person")
+# must hold its distribution column in its primary key, in every unique
+# constraint or index, and in every foreign key to another distributed
+# table. The person's tables are distributed by `person`, persons by `id`.
+
+# The person's data: every table of it, and the column it is sharded by.
+PERSON_TABLES = {
+    "persons": "id", "tokens": "person", "connect_codes": "person",
+    "proposals": "person", "relationships": "person",
+    "terms_versions": "person", "field_reads": "person",
+    "attempts": "person", "ledger": "person", "notices": "person",
+    "ledger_heads": "person", "outbox": "person", "replies": "person",
+    "own_addresses": "person"}
+# Directories: keyed by what they are looked up by (an address, a
+# handle), with the person it belongs to as a plain column.
+DIRECTORY_TABLES = {"aliases", "handles"}
+
+
+def pg_migrations():
+    return sorted((SCHEMA / "pg").glob("[0-9][0-9][0-9]_*.sql"))
+
+
+def apply(url, files):
+    for f in files:
+        psql(url, "-c", f"\\i {f}")
+
+
+def person_key_problems(url):
+    """What keeps the schema at `url` from being distributed by person:
+    one line per table, unique index or foreign key at fault."""
+    problems = []
+    with_person = {t for (t,) in psql(url, "-c", """
+        SELECT table_name FROM information_schema.columns
+        WHERE table_schema = 'public' AND column_name = 'person'""")}
+    unclassified = with_person - set(PERSON_TABLES) - DIRECTORY_TABLES
+    problems += [f"{t}: has person, but is neither a person table nor a "
+                 "directory" for t in sorted(unclassified)]
+    # Unique indexes: primary keys, unique constraints and unique indexes.
+    for table, index, primary, cols in psql(url, "-c", """
+            SELECT t.relname, i.relname, x.indisprimary,
+                   (SELECT string_agg(a.attname, ',' ORDER BY k.n)
+                    FROM unnest(x.indkey) WITH ORDINALITY AS k(num, n)
+                    JOIN pg_attribute a ON a.attrelid = x.indrelid
+                                       AND a.attnum = k.num)
+            FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = 'public' AND x.indisunique"""):
+        key = PERSON_TABLES.get(table)
+        if key and key not in cols.split(","):
+            what = "primary key" if primary == "t" else "unique index"
+            problems.append(f"{table}: {what} {index} ({cols}) "
+                            f"lacks {key}")
+    primary = {t for (t,) in psql(url, "-c", """
+        SELECT conrelid::regclass::text FROM pg_constraint
+        WHERE contype = 'p' AND connamespace = 'public'::regnamespace""")}
+    problems += [f"{t}: no primary key" for t in sorted(PERSON_TABLES)
+                 if t not in primary]
+    # Foreign keys between person tables: the distribution columns must
+    # be one of the pairs.
+    for table, ref, name, pairs in psql(url, "-c", """
+            SELECT c.conrelid::regclass, c.confrelid::regclass, c.conname,
+                   (SELECT string_agg(a.attname || '=' || b.attname, ','
+                                      ORDER BY k.n)
+                    FROM unnest(c.conkey, c.confkey) WITH ORDINALITY
+                         AS k(num, fnum, n)
+                    JOIN pg_attribute a ON a.attrelid = c.conrelid
+                                       AND a.attnum = k.num
+                    JOIN pg_attribute b ON b.attrelid = c.confrelid
+                                       AND b.attnum = k.fnum)
+            FROM pg_constraint c
+            WHERE c.contype = 'f'
+              AND c.connamespace = 'public'::regnamespace"""):
+        if table in PERSON_TABLES and ref in PERSON_TABLES:
+            want = f"{PERSON_TABLES[table]}={PERSON_TABLES[ref]}"
+            if want not in pairs.split(","):
+                problems.append(f"{table}: foreign key {name} ({pairs}) "
+                                f"to {ref} lacks {want}")
+    return sorted(problems)
+
+
+def test_the_person_s_tables_are_keyed_by_person(pg_cluster):
+    url = pg_cluster.new_database()
+    apply(url, pg_migrations())
+    assert person_key_problems(url) == []
+
+
+def test_the_check_finds_what_001_lacked(pg_cluster):
+    """001 alone: the keys by id alone, the global uniqueness of aliases,
+    own addresses and handles, and the foreign key by proposal alone are
+    all found."""
+    url = pg_cluster.new_database()
+    apply(url, pg_migrations()[:1])
+    problems = person_key_problems(url)
+    assert problems == sorted([
+        "attempts: primary key attempts_pkey (id) lacks person",
+        "connect_codes: primary key connect_codes_pkey (code_hash) lacks "
+        "person",
+        "field_reads: primary key field_reads_pkey (relationship,day) "
+        "lacks person",
+        "notices: primary key notices_pkey (relationship,kind,about) "
+        "lacks person",
+        "outbox: primary key outbox_pkey (id) lacks person",
+        "own_addresses: unique index own_addresses_address_key (address) "
+        "lacks person",
+        "persons: unique index persons_handle_key (handle) lacks id",
+        "proposals: primary key proposals_pkey (id) lacks person",
+        "relationships: foreign key relationships_proposal_fkey "
+        "(proposal=id) to proposals lacks person=person",
+        "relationships: primary key relationships_pkey (id) lacks person",
+        "relationships: unique index relationships_alias_key (alias) "
+        "lacks person",
+        "replies: primary key replies_pkey (id) lacks person",
+        "terms_versions: primary key terms_versions_pkey "
+        "(relationship,version) lacks person",
+        "tokens: primary key tokens_pkey (id) lacks person",
+    ]), problems
+    # A person table nobody classified is found too.
+    psql(url, "-c", "CREATE TABLE stray (person bigint PRIMARY KEY)")
+    assert "stray: has person, but is neither a person table nor a " \
+        "directory" in person_key_problems(url)
+
+
+# The tables of the demo's store in an order that their foreign keys
+# allow to fill.
+FILL_ORDER = [
+    "persons", "brands", "brand_domains", "key_ids", "throttles",
+    "tokens", "connect_codes", "proposals", "relationships", "aliases",
+    "terms_versions", "campaigns", "field_reads", "idempotency",
+    "attempts", "ledger", "notices", "ledger_heads", "outbox", "replies",
+    "own_addresses"]
+
+
+def copy_rows(src, dst, tables):
+    """Copies every row of `tables` from the database at src to dst;
+    returns table -> rows."""
+    import io
+    from contextlib import closing
+
+    from conftest import pg_connect
+    counts = {}
+    with closing(pg_connect(src)) as a, closing(pg_connect(dst)) as b:
+        for t in tables:
+            buf = io.BytesIO()
+            a.cursor().copy_expert(f"COPY {t} TO STDOUT", buf)
+            buf.seek(0)
+            cur = b.cursor()
+            cur.copy_expert(f"COPY {t} FROM STDIN", buf)
+            counts[t] = cur.rowcount
+        # As a dump would: the outbox numbers on after its rows.
+        b.cursor().execute("SELECT setval(pg_get_serial_sequence("
+                           "'outbox', 'id'), (SELECT coalesce(max(id), 0) "
+                           "+ 1 FROM outbox), false)")
+    return counts
+
+
+def count_rows(url, tables):
+    return {t: int(psql(url, "-c", f"SELECT count(*) FROM {t}")[0][0])
+            for t in tables}
+
+
+def test_a_store_made_by_001_migrates_with_its_rows(
+        pg_cluster, demo_template, ctx, start_server):
+    """The demo's rows in a store that 001 made (as a server before 002
+    left it), then `cmr migrate`: every row kept, the keys by person,
+    the handles in their directory, and a server on it serves them."""
+    import json
+    import shutil
+
+    from conftest import http
+    from test_demo import ana_reader
+    source = demo_template.store
+    tables = [t for (t,) in psql(source, "-c", """
+        SELECT table_name FROM information_schema.tables
+        WHERE table_schema = 'public'""")]
+    assert sorted(set(tables) - {"schema_migrations", "handles"}) == \
+        sorted(FILL_ORDER)
+    old = pg_cluster.new_database()
+    apply(old, pg_migrations()[:1])
+    psql(old, "-c", "CREATE TABLE schema_migrations (version bigint "
+         "PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL); "
+         "INSERT INTO schema_migrations VALUES (1, 'init', 0)")
+    copied = copy_rows(source, old, FILL_ORDER)
+    assert copied["attempts"] > 0 and copied["relationships"] > 0 and \
+        copied["outbox"] >= 0, copied
+    assert person_key_problems(old) != []
+
+    shutil.copytree(demo_template.keys, ctx.keys)
+    ctx.pg_url = old
+    r = ctx.ok("migrate")
+    assert "applied 1 migration" in r.out + r.err, (r.out, r.err)
+    assert person_key_problems(old) == []
+    assert count_rows(old, FILL_ORDER) == copied
+    assert psql(old, "-c", "SELECT h.handle, h.person = p.id FROM handles "
+                "h JOIN persons p ON p.handle = h.handle ORDER BY 1") == [
+        [h, "t"] for (h,) in psql(source, "-c", "SELECT handle FROM "
+                                  "persons ORDER BY 1")]
+
+    server = start_server()
+    get = ana_reader(server)
+    assert get("/v1/me/messages")["items"]
+    assert get("/v1/me/relationships")["items"]
+    # A handle taken stays taken; erasure leaves its tombstone there.
+    taken = ctx.run("person", "add", "ana", "--password-stdin",
+                    input="correct-horse-battery\n")
+    assert taken.rc != 0, taken
+    (ana,), = psql(old, "-c", "SELECT id FROM persons WHERE handle = 'ana'")
+    r = http("POST", server.url + "/v1/tokens",
+             json.dumps({"handle": "ana",
+                         "password": "demo-password-ana"}).encode(),
+             {"Content-Type": "application/json"})
+    auth = {"Authorization": "Bearer " + json.loads(r.body)["token"],
+            "Content-Type": "application/json"}
+    r = http("DELETE", server.url + "/v1/me",
+             json.dumps({"password": "demo-password-ana"}).encode(), auth)
+    assert r.status == 204, r
+    assert psql(old, "-c", "SELECT h.person IS NULL, h.handle = p.handle "
+                f"FROM handles h, persons p WHERE p.id = {ana} AND "
+                "h.handle = p.handle") == [["t", "t"]]
+    assert psql(old, "-c", "SELECT count(*) FROM handles WHERE "
+                "handle = 'ana'") == [["0"]]
+    ctx.ok("person", "add", "ana", "--password-stdin",
+           input="correct-horse-battery\n")
