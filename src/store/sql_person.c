@@ -253,8 +253,8 @@ static const char q_erase_person[] =
 	"WHERE id = ? AND erased_at IS NULL";
 /* The same, and the handle's directory row becomes the tombstone. */
 static const char q_pg_erase_person[] =
-	"WITH d AS (DELETE FROM handles WHERE person = ?4 AND EXISTS (SELECT "
-	"1 FROM persons WHERE id = ?4 AND erased_at IS NULL) RETURNING 1), "
+	"WITH d AS (DELETE FROM handles WHERE handle = (SELECT handle FROM "
+	"persons WHERE id = ?4 AND erased_at IS NULL) RETURNING 1), "
 	"t AS (INSERT INTO handles(handle, person) SELECT ?1::text, NULL FROM "
 	"d) UPDATE persons SET handle = ?1, password_hash = '', "
 	"data_key = NULL, profile = NULL, global_terms = ?2, folders = '[]', "

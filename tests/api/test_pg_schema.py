@@ -2,7 +2,10 @@
 server: it applies cleanly to a fresh database with psql, makes what the
 SQLite migrations make (tables, columns in order, NOT NULL, defaults, keys,
 indexes and their predicates), compares text byte by byte, numbers outbox
-rows in order, and its trigger stamps a held message's refusal.
+rows in order, and its trigger stamps a held message's refusal. Then the
+migrations after it (pg/002_person_keys.sql): the keys of the person's
+tables hold `person`, as sharding by person needs, the indexes still serve
+what SQLite's do, and a store made by 001 with rows in it migrates.
 
 Runs only with CMR_TEST_STORE=postgresql, on the session's cluster
 (conftest.PgCluster); the SQLite side is its migrations applied in memory.
@@ -261,6 +264,21 @@ def apply(url, files):
         psql(url, "-c", f"\\i {f}")
 
 
+def pg_indexes(url):
+    """[(table, index, primary, unique, "col,col")] of the database."""
+    return [(table, index, primary == "t", unique == "t", cols)
+            for table, index, primary, unique, cols in psql(url, "-c", """
+            SELECT t.relname, i.relname, x.indisprimary, x.indisunique,
+                   (SELECT string_agg(a.attname, ',' ORDER BY k.n)
+                    FROM unnest(x.indkey) WITH ORDINALITY AS k(num, n)
+                    JOIN pg_attribute a ON a.attrelid = x.indrelid
+                                       AND a.attnum = k.num)
+            FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
+            JOIN pg_class i ON i.oid = x.indexrelid
+            JOIN pg_namespace n ON n.oid = t.relnamespace
+            WHERE n.nspname = 'public'""")]
+
+
 def person_key_problems(url):
     """What keeps the schema at `url` from being distributed by person:
     one line per table, unique index or foreign key at fault."""
@@ -272,24 +290,14 @@ def person_key_problems(url):
     problems += [f"{t}: has person, but is neither a person table nor a "
                  "directory" for t in sorted(unclassified)]
     # Unique indexes: primary keys, unique constraints and unique indexes.
-    for table, index, primary, cols in psql(url, "-c", """
-            SELECT t.relname, i.relname, x.indisprimary,
-                   (SELECT string_agg(a.attname, ',' ORDER BY k.n)
-                    FROM unnest(x.indkey) WITH ORDINALITY AS k(num, n)
-                    JOIN pg_attribute a ON a.attrelid = x.indrelid
-                                       AND a.attnum = k.num)
-            FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid
-            JOIN pg_class i ON i.oid = x.indexrelid
-            JOIN pg_namespace n ON n.oid = t.relnamespace
-            WHERE n.nspname = 'public' AND x.indisunique"""):
+    for table, index, primary, unique, cols in pg_indexes(url):
         key = PERSON_TABLES.get(table)
-        if key and key not in cols.split(","):
-            what = "primary key" if primary == "t" else "unique index"
+        if unique and key and key not in cols.split(","):
+            what = "primary key" if primary else "unique index"
             problems.append(f"{table}: {what} {index} ({cols}) "
                             f"lacks {key}")
-    primary = {t for (t,) in psql(url, "-c", """
-        SELECT conrelid::regclass::text FROM pg_constraint
-        WHERE contype = 'p' AND connamespace = 'public'::regnamespace""")}
+    primary = {table for table, _, primary, _, _ in pg_indexes(url)
+               if primary}
     problems += [f"{t}: no primary key" for t in sorted(PERSON_TABLES)
                  if t not in primary]
     # Foreign keys between person tables: the distribution columns must
@@ -457,3 +465,49 @@ def test_a_store_made_by_001_migrates_with_its_rows(
                 "handle = 'ana'") == [["0"]]
     ctx.ok("person", "add", "ana", "--password-stdin",
            input="correct-horse-battery\n")
+
+
+# What PostgreSQL indexes beyond SQLite's once migrated: reads by id (or
+# code) alone, and the columns that were unique before 002.
+PG_ONLY_INDEXES = {
+    "attempts_id": ("attempts", "id"), "tokens_id": ("tokens", "id"),
+    "proposals_id": ("proposals", "id"),
+    "relationships_id": ("relationships", "id"),
+    "relationships_alias": ("relationships", "alias"),
+    "replies_id": ("replies", "id"), "outbox_id": ("outbox", "id"),
+    "connect_codes_code": ("connect_codes", "code_hash"),
+    "own_addresses_address": ("own_addresses", "address"),
+    "persons_handle": ("persons", "handle")}
+
+
+def test_migrated_indexes_serve_what_sqlite_s_serve(pg_cluster):
+    """Every SQLite index is there by its name, or (dropped by 002) the
+    primary key starts with its columns; what PostgreSQL adds is listed."""
+    url = pg_cluster.new_database()
+    apply(url, pg_migrations())
+    db = sqlite_schema()
+    indexes = pg_indexes(url)
+    got = {index: (table, cols)
+           for table, index, primary, _, cols in indexes if not primary}
+    primary = {table: cols for table, _, primary, _, cols in indexes
+               if primary}
+    by_primary = []
+    for name, table, sql in db.execute(
+            "SELECT name, tbl_name, sql FROM sqlite_master "
+            "WHERE type = 'index' AND sql IS NOT NULL"):
+        cols = ",".join(c for _, _, c in db.execute(
+            "SELECT * FROM pragma_index_info(?)", (name,)))
+        if name in got:
+            assert got.pop(name) == (table, cols), name
+        else:
+            assert "WHERE" not in sql and \
+                (primary[table] + ",").startswith(cols + ","), \
+                (name, cols, primary[table])
+            by_primary.append(name)
+    assert sorted(by_primary) == [
+        "attempts_person_id", "connect_codes_person", "outbox_person",
+        "proposals_person", "replies_person", "tokens_person"]
+    # What is left: PostgreSQL's own, and the unique constraints SQLite
+    # declares inline (their indexes: *_key).
+    assert {n: v for n, v in got.items() if not n.endswith("_key")} == \
+        PG_ONLY_INDEXES
