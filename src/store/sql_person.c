@@ -42,8 +42,8 @@ int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 static const char q_pg_handle_insert[] =
 	"INSERT INTO handles(handle, person) VALUES (?,?)";
 
-static int handle_insert_many(struct store_tx *tx,
-			      const struct store_person *p, size_t n)
+static int handle_insert_many(struct store_tx *tx, const struct store_person *p,
+			      size_t n)
 {
 	struct sql_stmt *st = sql_rows(tx, q_pg_handle_insert);
 	if (st == NULL)
