@@ -298,7 +298,8 @@ static const char q_message_get[] =
 	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body), "
 	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, "
 	"a.body IS NOT NULL AND a.sealed <> 0, r.alias_sealed, p.data_key "
-	"FROM attempts a LEFT JOIN relationships r ON r.id = a.relationship "
+	"FROM attempts a LEFT JOIN relationships r ON r.person = a.person AND "
+	"r.id = a.relationship "
 	"LEFT JOIN persons p ON p.id = a.person "
 	"LEFT JOIN brands b ON b.id = a.brand "
 	"LEFT JOIN campaigns c ON c.id = a.campaign WHERE a.id = ?";
@@ -451,7 +452,8 @@ int sql_attempt_of_brand(struct store_rd *rd, uint64_t id,
 }
 
 /* The filters are optional, so each is "? IS NULL OR column = ?"; the
- * cursor is a range on attempts_person_id (person, id), so that a page is
+ * cursor is a range on (person, id) (attempts_person_id; PostgreSQL's
+ * primary key), so that a page is
  * read newest first and the read stops after `limit` rows instead of
  * sorting all the person's messages. */
 static const char q_attempt_list[] =
@@ -462,7 +464,7 @@ static const char q_attempt_list[] =
 	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, r.brand_name "
 	"FROM attempts a LEFT JOIN campaigns c ON c.id = a.campaign "
 	"LEFT JOIN relationships r ON a.brand IS NULL AND "
-	"r.id = a.relationship "
+	"r.person = a.person AND r.id = a.relationship "
 	"WHERE a.person = ?1 AND a.removed = 0 "
 	"AND (CAST(?2 AS BIGINT) IS NULL OR a.folder = ?2) "
 	"AND (CAST(?3 AS BIGINT) IS NULL OR a.decision = ?3) "

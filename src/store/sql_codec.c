@@ -308,6 +308,12 @@ static const char q_clear_handles[] =
 static const char q_seal_handle[] =
 	"UPDATE persons SET handle = ?1, handle_sealed = ?2, "
 	"folders = coalesce(?3, folders) WHERE id = ?4";
+/* On PostgreSQL the handle's directory row (handles, pg/002) too. */
+static const char q_pg_seal_handle[] =
+	"WITH d AS (UPDATE handles SET handle = ?1 WHERE handle = (SELECT "
+	"handle FROM persons WHERE id = ?4)) "
+	"UPDATE persons SET handle = ?1, handle_sealed = ?2, "
+	"folders = coalesce(?3, folders) WHERE id = ?4";
 
 /* One kind of row kept in clear: the statement that finds them (columns
  * id, person, value, extra; ?1 the limit), the one that rewrites one
@@ -315,18 +321,18 @@ static const char q_seal_handle[] =
  * kind has them, then the row's key), and the kind of hash (NULL: the
  * value is sealed, not hashed). */
 struct clear_kind {
-	const char *find, *rewrite;
+	const char *find, *rewrite, *rewrite_pg; /* rewrite_pg: or NULL */
 	const char *hash_kind;
 	int sealed; /* values sealed: 0 (the directory), 1 or 2 (extra) */
 	bool terms; /* the extra is terms (sql_seal_terms) */
 };
 
 static const struct clear_kind clear_kinds[] = {
-	{ q_clear_rels, q_seal_rel, "alias", 2, true },
-	{ q_clear_dir, q_seal_dir, "alias", 0, false },
-	{ q_clear_own, q_seal_own, "alias", 2, false },
-	{ q_clear_handles, q_seal_handle, "login", 2, false },
-	{ q_clear_unsub, q_seal_unsub, NULL, 1, false },
+	{ q_clear_rels, q_seal_rel, NULL, "alias", 2, true },
+	{ q_clear_dir, q_seal_dir, NULL, "alias", 0, false },
+	{ q_clear_own, q_seal_own, NULL, "alias", 2, false },
+	{ q_clear_handles, q_seal_handle, q_pg_seal_handle, "login", 2, false },
+	{ q_clear_unsub, q_seal_unsub, NULL, NULL, 1, false },
 };
 
 static const char q_clear_versions[] =
@@ -385,7 +391,9 @@ static int rewrite_row(struct store_tx *tx, const struct clear_kind *k,
 		       const struct clear_row *r, const char *hash,
 		       const char *value, const char *extra)
 {
-	WRITER_STMT(tx, k->rewrite);
+	WRITER_STMT(tx, k->rewrite_pg ? SQL_PICK(&tx->reads, k->rewrite,
+						 k->rewrite_pg)
+				      : k->rewrite);
 	int i = 1;
 	if (k->hash_kind)
 		bind_text(st, i++, hash);

@@ -23,7 +23,8 @@ static const char q_outbox_all[] =
  * this transaction sees it. */
 static const char q_outbox_unsubscribe[] =
 	"INSERT INTO outbox(person, attempt, adapter, op, folder, next_at) "
-	"SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM relationships WHERE id = ?2 AND "
+	"SELECT ?1, ?2, ?3, ?4, ?5, ?6 FROM relationships WHERE person = ?1 "
+	"AND id = ?2 AND "
 	"unsubscribe IS NOT NULL";
 
 int sql_outbox_add(struct store_tx *tx, const struct store_outbox *o)

@@ -14,6 +14,13 @@ static const char q_person_insert[] =
 	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
 	"global_terms, folders, created_at, handle_sealed) "
 	"VALUES (?,?,?,?,?,?,?,?,?)";
+/* PostgreSQL keeps handles unique in their directory (handles,
+ * schema/pg/002_person_keys.sql), in the same statement. */
+static const char q_pg_person_insert[] =
+	"WITH h AS (INSERT INTO handles(handle, person) VALUES (?2, ?1)) "
+	"INSERT INTO persons(id, handle, password_hash, data_key, profile, "
+	"global_terms, folders, created_at, handle_sealed) "
+	"VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)";
 
 /* What a person's row holds of their handle and folders: the handle's
  * keyed hash (what log-in looks up, and what keeps it unique), and the
@@ -67,7 +74,9 @@ int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 	int rc = person_code(store_tx_reads(tx), p, &c);
 	if (rc != STORE_OK)
 		return rc;
-	struct sql_stmt *st = sql_stmt(&tx->reads, q_person_insert);
+	struct sql_stmt *st =
+		sql_stmt(&tx->reads, SQL_PICK(&tx->reads, q_person_insert,
+					      q_pg_person_insert));
 	if (st == NULL)
 		rc = STORE_FAULT;
 	else {
@@ -76,6 +85,26 @@ int sql_person_insert(struct store_tx *tx, const struct store_person *p)
 	}
 	person_coded_free(&c);
 	return rc;
+}
+
+/* The handles of many persons, on PostgreSQL, before their rows. */
+static const char q_pg_handle_insert[] =
+	"INSERT INTO handles(handle, person) VALUES (?,?)";
+
+static int handle_insert_many(struct store_tx *tx, const struct store_person *p,
+			      const struct person_coded *c, size_t n)
+{
+	struct sql_stmt *st = sql_rows(tx, q_pg_handle_insert);
+	if (st == NULL)
+		return STORE_FAULT;
+	int rc = STORE_OK;
+	for (size_t i = 0; i < n && rc == STORE_OK; i++) {
+		bind_text(st, 1, c[i].hash);
+		sql_bind_int(st, 2, (int64_t)p[i].id);
+		rc = sql_rows_add(st);
+	}
+	int end = sql_rows_end(st);
+	return rc != STORE_OK ? rc : end;
 }
 
 int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
@@ -90,6 +119,8 @@ int sql_person_insert_many(struct store_tx *tx, const struct store_person *p,
 	size_t coded = 0;
 	for (; coded < n && rc == STORE_OK; coded++)
 		rc = person_code(store_tx_reads(tx), &p[coded], &c[coded]);
+	if (rc == STORE_OK && SQL_OPS(&tx->reads)->pg)
+		rc = handle_insert_many(tx, p, c, n);
 	struct sql_stmt *st =
 		rc == STORE_OK ? sql_rows(tx, q_person_insert) : NULL;
 	if (st == NULL && rc == STORE_OK)
@@ -297,6 +328,15 @@ static const char q_erase_person[] =
 	"profile = NULL, global_terms = ?, folders = '[]', delivery = '{}', "
 	"erased_at = ? "
 	"WHERE id = ? AND erased_at IS NULL";
+/* The same, and the handle's directory row becomes the tombstone. */
+static const char q_pg_erase_person[] =
+	"WITH d AS (DELETE FROM handles WHERE handle = (SELECT handle FROM "
+	"persons WHERE id = ?4 AND erased_at IS NULL) RETURNING 1), "
+	"t AS (INSERT INTO handles(handle, person) SELECT ?1::text, NULL FROM "
+	"d) UPDATE persons SET handle = ?1, handle_sealed = NULL, "
+	"password_hash = '', "
+	"data_key = NULL, profile = NULL, global_terms = ?2, folders = '[]', "
+	"delivery = '{}', erased_at = ?3 WHERE id = ?4 AND erased_at IS NULL";
 
 static int erase_by_person(struct store_tx *tx, const char *sql,
 			   uint64_t person)
@@ -328,7 +368,8 @@ int sql_person_erase(struct store_tx *tx, uint64_t person,
 	for (size_t i = 0; i < sizeof(wipes) / sizeof(*wipes); i++)
 		if ((rc = erase_by_person(tx, wipes[i], person)) != STORE_OK)
 			return rc;
-	WRITER_STMT(tx, q_erase_person);
+	WRITER_STMT(tx,
+		    SQL_PICK(&tx->reads, q_erase_person, q_pg_erase_person));
 	bind_text(st, 1, handle_tombstone);
 	bind_text(st, 2, default_global_terms);
 	sql_bind_int(st, 3, at);

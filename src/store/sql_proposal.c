@@ -96,7 +96,7 @@ int sql_proposal_decide(struct store_tx *tx, uint64_t id, const char *state,
 }
 
 /* The open relationship through relationships_open, the person's
- * proposals through proposals_person. */
+ * proposals through proposals_person (PostgreSQL: the primary key). */
 static const char q_proposal_open[] =
 	"SELECT CASE WHEN EXISTS (SELECT 1 FROM relationships WHERE "
 	"person = ?1 AND brand = ?2 AND state <> 2) THEN 1 "

@@ -418,11 +418,16 @@ static const char q_field_read[] =
 	"INSERT INTO field_reads(relationship, day, person, reads) "
 	"VALUES (?1,?2,?3,?4) ON CONFLICT(relationship, day) DO UPDATE SET "
 	"reads = field_reads.reads + ?4 RETURNING reads";
+/* PostgreSQL's key leads with the person (schema/pg/002_person_keys.sql). */
+static const char q_pg_field_read[] =
+	"INSERT INTO field_reads(relationship, day, person, reads) "
+	"VALUES (?1,?2,?3,?4) ON CONFLICT(person, relationship, day) DO "
+	"UPDATE SET reads = field_reads.reads + ?4 RETURNING reads";
 
 int sql_field_read(struct store_tx *tx, uint64_t relationship, uint64_t person,
 		   int64_t day, int64_t n, bool *first)
 {
-	WRITER_STMT(tx, q_field_read);
+	WRITER_STMT(tx, SQL_PICK(&tx->reads, q_field_read, q_pg_field_read));
 	sql_bind_int(st, 1, (int64_t)relationship);
 	sql_bind_int(st, 2, day);
 	sql_bind_int(st, 3, (int64_t)person);
@@ -442,14 +447,16 @@ static const char q_expiring[] =
 	"SELECT r.id, r.person, r.brand, json_extract(r.terms, "
 	"'$.expires_at') AS e FROM relationships r WHERE r.state <> 2 AND "
 	"e IS NOT NULL AND e > ?1 AND e <= ?2 AND NOT EXISTS (SELECT 1 FROM "
-	"notices n WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
+	"notices n WHERE n.person = r.person AND n.relationship = r.id AND "
+	"n.kind = 'expiry' AND "
 	"n.about = e) LIMIT 1000";
 static const char q_pg_expiring[] =
 	"SELECT r.id, r.person, r.brand, r.e FROM (SELECT id, person, brand, "
 	"(terms::jsonb ->> 'expires_at') COLLATE \"C\" AS e FROM "
 	"relationships WHERE state <> 2) r WHERE r.e IS NOT NULL AND "
 	"r.e > ?1 AND r.e <= ?2 AND NOT EXISTS (SELECT 1 FROM notices n "
-	"WHERE n.relationship = r.id AND n.kind = 'expiry' AND "
+	"WHERE n.person = r.person AND n.relationship = r.id AND "
+	"n.kind = 'expiry' AND "
 	"n.about = r.e) LIMIT 1000";
 
 int sql_expiring(struct store_rd *rd, const char *now, const char *until,

@@ -1,4 +1,4 @@
--- 004_sealed_names.sql — SQLite's 010_sealed_names.sql for PostgreSQL:
+-- 003_sealed_names.sql — SQLite's 010_sealed_names.sql for PostgreSQL:
 -- an alias and an own address are kept as their keyed hash (lookups,
 -- uniqueness, and their tombstone after erasure) and sealed with the
 -- person's data key where a view shows them (src/store/store.h, struct
