@@ -10,6 +10,15 @@ FUZZ_BUILD ?= build-fuzz
 REL_BUILD  ?= build-release
 CMR        := $(BUILD)/src/cmr
 PYTEST     := /usr/bin/python3 -m pytest
+# The black-box suites (api, api-pg, api-asan, tsan) run on API_WORKERS
+# pytest-xdist workers at once (Debian's python3-pytest-xdist): most of a
+# test's time is spent waiting (on a server to start and stop, a window
+# to pass, a retry), so they overlap even on two cores. Each worker has
+# its own temporary folders, servers on ports of their own, and on
+# PostgreSQL a cluster of its own (tests/api/conftest.py). API_WORKERS=0
+# runs a suite in one process.
+API_WORKERS ?= 2
+API_PYTEST := $(PYTEST) -q -n $(API_WORKERS)
 FUZZ_SECONDS ?= 60
 
 .PHONY: all setup build run check unit asan fuzz-corpus api api-pg api-asan tsan browser bench fuzz clean format format-check
@@ -59,18 +68,18 @@ asan: setup $(ASAN_BUILD)/build.ninja
 	  meson test -C $(ASAN_BUILD) --print-errorlogs --num-processes 2
 
 api: build
-	CMR_BIN=$(abspath $(CMR)) $(PYTEST) -q tests/api
+	CMR_BIN=$(abspath $(CMR)) $(API_PYTEST) tests/api
 
-# The black-box suite again on PostgreSQL: the suite starts a cluster of
+# The black-box suite again on PostgreSQL: each worker starts a cluster of
 # its own (scripts/pg-cluster) in a temporary folder, a database per test.
 api-pg: build
-	CMR_TEST_STORE=postgresql CMR_BIN=$(abspath $(CMR)) $(PYTEST) -q tests/api
+	CMR_TEST_STORE=postgresql CMR_BIN=$(abspath $(CMR)) $(API_PYTEST) tests/api
 
 # The black-box suite again against the ASan+UBSan server: any report
 # makes the server exit non-zero, which the suite's fixtures fail on.
 api-asan: asan
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
-	  CMR_BIN=$(abspath $(ASAN_BUILD)/src/cmr) $(PYTEST) -q tests/api
+	  CMR_BIN=$(abspath $(ASAN_BUILD)/src/cmr) $(API_PYTEST) tests/api
 
 # The server built with ThreadSanitizer, for the black-box suite only: the
 # unit tests are left out (Criterion forks a process per test, and they are
@@ -96,7 +105,7 @@ TSAN_TESTS ?= $(addprefix tests/api/,test_durability.py test_http_races.py \
 tsan: setup $(TSAN_BUILD)/build.ninja
 	ninja -C $(TSAN_BUILD)
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 suppressions=$(abspath tests/tsan.supp)" \
-	  CMR_BIN=$(abspath $(TSAN_BUILD)/src/cmr) $(PYTEST) -q $(TSAN_TESTS)
+	  CMR_BIN=$(abspath $(TSAN_BUILD)/src/cmr) $(API_PYTEST) $(TSAN_TESTS)
 
 # The person's web app in Debian's Chromium, headless (tests/browser:
 # Node's test runner, playwright-core, axe-core), against the plain

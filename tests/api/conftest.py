@@ -151,25 +151,57 @@ class PgCluster:
         # Not under pytest's tmp_path: its 0700 parent would keep the
         # cluster's owner, the postgres user, out.
         self.dir = tempfile.mkdtemp(prefix="cmr-pg-")
-        self.port = free_port()
         self.databases = itertools.count(1)
-        self.script("start", self.dir, str(self.port))
+        self._super = None
+        # free_port() only finds a port free now: another process (an
+        # xdist worker starting its own cluster) may take it before the
+        # server binds it, and then another is tried.
+        for attempt in range(5):
+            self.port = free_port()
+            p = self.script("start", self.dir, str(self.port),
+                            check=attempt == 4)
+            if p.returncode == 0:
+                break
 
-    def script(self, *args):
+    def script(self, *args, check=True):
+        """Runs scripts/pg-cluster ARGS; fails the test if it fails (with
+        check). The suite's clusters never fsync (PG_CLUSTER_FSYNC=off):
+        they are thrown away after the run, and no test can crash the
+        machine under them (a PostgreSQL stopped or killed keeps what it
+        wrote in the kernel's cache), so fsync would only cost time."""
         p = subprocess.run([str(REPO / "scripts" / "pg-cluster"), *args],
-                           capture_output=True, text=True, timeout=120)
-        if p.returncode != 0:
+                           capture_output=True, text=True, timeout=120,
+                           env=dict(os.environ, PG_CLUSTER_FSYNC="off"))
+        if check and p.returncode != 0:
             pytest.fail(f"scripts/pg-cluster {' '.join(args)} -> "
                         f"{p.returncode}\n{p.stdout}{p.stderr}")
+        return p
 
     def url(self, name="cmr"):
         return f"postgresql://cmr@127.0.0.1:{self.port}/{name}"
 
     def new_database(self):
-        """The URL of a new, empty database (cmr_t1, cmr_t2, …)."""
+        """The URL of a new, empty database (cmr_t1, cmr_t2, …) owned by
+        cmr, as `scripts/pg-cluster createdb` makes it (which made the
+        database cmr at start), on the session's connection: a test's
+        database then costs no processes."""
         name = f"cmr_t{next(self.databases)}"
-        self.script("createdb", self.dir, str(self.port), name)
+        self.admin().execute(f"CREATE DATABASE {name} OWNER cmr")
         return self.url(name)
+
+    def admin(self):
+        """A cursor on one superuser connection kept for the session (made
+        again if it was lost, as when a test restarts the cluster)."""
+        if self._super is None or self._super.closed:
+            self._super = self.superuser()
+        try:
+            cur = self._super.cursor()
+            cur.execute("SELECT 1")
+            return cur
+        except Exception:
+            self._super.close()
+            self._super = self.superuser()
+            return self._super.cursor()
 
     def superuser(self):
         """A psycopg2 connection to the database postgres as the cluster's
@@ -202,9 +234,7 @@ class PgCluster:
         """Drops the database at `url` (a test's, once it is done), so
         that the cluster's files stay small to search (store_bytes)."""
         name = url.rsplit("/", 1)[1]
-        with closing(self.superuser()) as conn:
-            conn.cursor().execute(
-                f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.admin().execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def data_files(self):
         """Every file of the cluster's data directory, pg_wal included:
@@ -251,6 +281,8 @@ class PgCluster:
 
 
     def stop(self):
+        if self._super is not None:
+            self._super.close()
         self.script("stop", self.dir)
         shutil.rmtree(self.dir, ignore_errors=True)
 
