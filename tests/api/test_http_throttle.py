@@ -102,8 +102,12 @@ def test_unknown_connect_codes_are_throttled_per_brand(api):
 
     for _ in range(FREE - 1):
         assert_problem(unknown(), 404)
+    at_second_start()
     statuses, r = fail_until_locked(unknown)
-    assert statuses == [404, 429], statuses  # locked after the 5th
+    # The 5th is answered as any other and locks: the next is 429 — or,
+    # on a machine slow enough that the first (1 s) lock-out ended before
+    # the next request came, that request fails and locks for 2 s.
+    assert statuses in ([404, 429], [404, 404, 429]), statuses
     held_for(unknown, r)
     # Locked out, even a good code is refused, and not used up.
     code = api.code(ana)
