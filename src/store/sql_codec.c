@@ -26,40 +26,15 @@ int sql_hash(struct store_rd *rd, const char *kind, const char *value,
 	return c->hash(c->arg, kind, value, out) == 0 ? STORE_OK : STORE_FAULT;
 }
 
-static const char q_person_key[] = "SELECT data_key FROM persons WHERE id = ?";
-
-struct person_key {
-	uint8_t key[96];
-	size_t len;
-};
-
-static int key_row(struct sql_stmt *st, void *out)
-{
-	struct person_key *k = out;
-	k->len = sql_col_bytes(st, 0);
-	if (k->len > sizeof(k->key))
-		return STORE_FAULT;
-	memcpy(k->key, sql_col_blob(st, 0), k->len);
-	return STORE_OK;
-}
-
-int sql_person_key(struct store_rd *rd, uint64_t person, uint8_t key[96],
-		   size_t *len)
-{
-	struct person_key k = { .len = 0 };
-	int rc = sql_select_key(rd, q_person_key, person, NULL, key_row, &k);
-	*len = rc == STORE_OK ? k.len : 0;
-	memcpy(key, k.key, sizeof(k.key));
-	sodium_memzero(&k, sizeof(k));
-	return rc;
-}
-
+static const char q_person_key[] =
+	"SELECT id, data_key FROM persons WHERE id = ?";
 static const char q_person_keys_sqlite[] =
 	"SELECT id, data_key FROM persons WHERE id" SQL_IN_KEYS_SQLITE;
 static const char q_person_keys_pg[] =
 	"SELECT id, data_key FROM persons WHERE id" SQL_IN_KEYS_PG;
 
-static int key_of_row(struct sql_stmt *st, void *out)
+/* A row of the three queries above. */
+static int key_row(struct sql_stmt *st, void *out)
 {
 	struct sql_person_key *k = out;
 	k->person = (uint64_t)sql_col_int(st, 0);
@@ -68,6 +43,17 @@ static int key_of_row(struct sql_stmt *st, void *out)
 		return STORE_FAULT;
 	memcpy(k->key, sql_col_blob(st, 1), k->len);
 	return STORE_OK;
+}
+
+int sql_person_key(struct store_rd *rd, uint64_t person, uint8_t key[96],
+		   size_t *len)
+{
+	struct sql_person_key k = { .len = 0 };
+	int rc = sql_select_key(rd, q_person_key, person, NULL, key_row, &k);
+	*len = rc == STORE_OK ? k.len : 0;
+	memcpy(key, k.key, sizeof(k.key));
+	sodium_memzero(&k, sizeof(k));
+	return rc;
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -95,7 +81,7 @@ int sql_person_keys(struct store_rd *rd, const uint64_t *persons, size_t n,
 	}
 	size_t got = 0;
 	struct sql_person_key row;
-	while (got < n && sql_select_next(&q, key_of_row, &row))
+	while (got < n && sql_select_next(&q, key_row, &row))
 		k[got++] = row;
 	sodium_memzero(&row, sizeof(row));
 	int rc = sql_select_end(&q);

@@ -171,6 +171,18 @@ static int person_row(struct sql_stmt *st, void *out)
 	return STORE_OK;
 }
 
+/* Hands each row of q to cb until it asks to stop. */
+static void person_rows(struct sql_select *q, store_person_cb cb, void *arg)
+{
+	struct store_person p;
+	while (sql_select_next(q, person_row, &p)) {
+		int stop = cb(&p, arg);
+		store_person_clear(&p);
+		if (stop)
+			break;
+	}
+}
+
 static const char q_person_by_handle[] =
 	"SELECT " PERSON_COLS " FROM persons WHERE handle = ?";
 static const char q_person_by_id[] =
@@ -198,13 +210,7 @@ int sql_person_list(struct store_rd *rd, uint64_t after, int limit,
 		return STORE_FAULT;
 	sql_bind_int(st, 1, (int64_t)after);
 	sql_bind_int(st, 2, limit);
-	struct store_person p;
-	while (sql_select_next(&q, person_row, &p)) {
-		int stop = cb(&p, arg);
-		store_person_clear(&p);
-		if (stop)
-			break;
-	}
+	person_rows(&q, cb, arg);
 	return sql_select_end(&q);
 }
 
@@ -223,13 +229,7 @@ int sql_person_get_many(struct store_rd *rd, const uint64_t *ids, size_t n,
 	if (sql_select_keys(&q, rd, q_person_many_sqlite, q_person_many_pg, ids,
 			    n, &keys) == NULL)
 		return STORE_FAULT;
-	struct store_person p;
-	while (sql_select_next(&q, person_row, &p)) {
-		int stop = cb(&p, arg);
-		store_person_clear(&p);
-		if (stop)
-			break;
-	}
+	person_rows(&q, cb, arg);
 	int rc = sql_select_end(&q);
 	free(keys);
 	return rc;

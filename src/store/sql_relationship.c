@@ -197,6 +197,18 @@ static int rel_row(struct sql_stmt *st, void *out)
 	return STORE_OK;
 }
 
+/* Hands each row of q to cb until it asks to stop. */
+static void rel_rows(struct sql_select *q, store_relationship_cb cb, void *arg)
+{
+	struct store_relationship rel;
+	while (sql_select_next(q, rel_row, &rel)) {
+		int stop = cb(&rel, arg);
+		store_relationship_clear(&rel);
+		if (stop)
+			break;
+	}
+}
+
 static const char q_rel_by_id[] =
 	"SELECT " REL_COLS " FROM relationships WHERE id = ?";
 /* An erased person's aliases (no seal left) are found no more, as when
@@ -244,13 +256,7 @@ int sql_relationship_get_many(struct store_rd *rd, const uint64_t *ids,
 	if (sql_select_keys(&q, rd, q_rel_many_sqlite, q_rel_many_pg, ids, n,
 			    &keys) == NULL)
 		return STORE_FAULT;
-	struct store_relationship rel;
-	while (sql_select_next(&q, rel_row, &rel)) {
-		int stop = cb(&rel, arg);
-		store_relationship_clear(&rel);
-		if (stop)
-			break;
-	}
+	rel_rows(&q, cb, arg);
 	int rc = sql_select_end(&q);
 	free(keys);
 	return rc;
@@ -272,13 +278,7 @@ int sql_relationship_list(struct store_rd *rd,
 	sql_bind_int(st, 3, f->open ? 1 : 0);
 	sql_bind_int(st, 4, (int64_t)f->after);
 	sql_bind_int(st, 5, f->limit);
-	struct store_relationship rel;
-	while (sql_select_next(&q, rel_row, &rel)) {
-		int stop = cb(&rel, arg);
-		store_relationship_clear(&rel);
-		if (stop)
-			break;
-	}
+	rel_rows(&q, cb, arg);
 	return sql_select_end(&q);
 }
 
