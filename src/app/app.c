@@ -180,23 +180,32 @@ static int app_keys_check(struct app *a, const struct store_key_facts *f,
 	case KEYS_MATCH_OK:
 		break;
 	}
-	if (f->kek_id[0] || f->data_key_len == 0)
+	if (f->data_key_len == 0)
 		return 0;
-	/* A store from before key ids: it adopts these keys only if they
-	 * open its data. */
+	/* A store from before key ids adopts these keys only if they open
+	 * its data; any store refuses a directory whose wrap keys cannot
+	 * (a copy from before a cmr keys rotate --wrap). */
 	int rc = keys_unwrap(a->keys, f->data_key, f->data_key_len, dk);
 	sodium_memzero(dk, sizeof(dk));
-	if (rc != 0)
+	if (rc != 0 && f->kek_id[0])
 		snprintf(err, errlen,
 			 "the keys directory %s cannot open the data of the "
 			 "store %s (a person's data key does not unwrap with "
-			 "its key-encryption key): give this store's --keys; "
-			 "nothing was written",
+			 "its wrap keys: a copy of the directory from before "
+			 "a cmr keys rotate --wrap?): give this store's "
+			 "--keys, as it is now; nothing was written",
+			 dir, store);
+	else if (rc != 0)
+		snprintf(err, errlen,
+			 "the keys directory %s cannot open the data of the "
+			 "store %s (a person's data key does not unwrap with "
+			 "its wrap keys): give this store's --keys; nothing "
+			 "was written",
 			 dir, store);
 	return rc;
 }
 
-/* Records every id of the keys (the KEK's, each signing key's). */
+/* Records every id of the keys (the key set's, each signing key's). */
 static int app_keys_record_job(struct app_tx *t, void *job)
 {
 	(void)job;
@@ -257,8 +266,11 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 	if (store_open(cfg->store, &a->store, err, errlen) != STORE_OK)
 		goto fail;
 	a->reads = store_reads(a->store);
-	if (flags & APP_OPEN_EXCLUSIVE) {
-		int rc = store_lock(a->store, err, errlen);
+	if (flags & (APP_OPEN_EXCLUSIVE | APP_OPEN_ALONE)) {
+		int rc = store_lock(a->store,
+				    flags & APP_OPEN_ALONE ? STORE_LOCK_ALONE
+							   : STORE_LOCK_SERVE,
+				    err, errlen);
 		if (rc != STORE_OK) {
 			status =
 				rc == STORE_CONFLICT ? APP_CONFLICT : APP_FAULT;
@@ -325,6 +337,15 @@ fail:
 	return status;
 }
 
+/* a->keys become k (the codec's too); the old ones are freed. */
+static void app_keys_swap(struct app *a, struct keys *k)
+{
+	keys_free(a->keys);
+	a->keys = k;
+	if (a->codec)
+		sealed_codec(a->keys, a->codec);
+}
+
 enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
 {
 	struct store_key_facts facts;
@@ -332,8 +353,7 @@ enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
 
 	if (keys_rotate(a->cfg.keys, &k, err, errlen) != 0)
 		return APP_FAULT;
-	keys_free(a->keys);
-	a->keys = k;
+	app_keys_swap(a, k);
 	/* Were this to fail, the next start records the new id (app_open). */
 	if (store_key_facts(a->reads, &facts) != STORE_OK ||
 	    app_keys_record(a, &facts, err, errlen) != 0) {
@@ -343,6 +363,140 @@ enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
 			 a->cfg.keys, a->cfg.store_shown);
 		return APP_FAULT;
 	}
+	return APP_OK;
+}
+
+/* The persons a re-wrapping job reads at once. */
+#define REWRAP_BATCH 512
+
+/* One batch of `cmr keys rotate --wrap`: the next persons' wrapped keys
+ * read through the job's transaction, and those not under the current
+ * wrap key wrapped anew. */
+struct rewrap_job {
+	const struct keys *keys;
+	int64_t after; /* the last person read (as the store orders ids) */
+	int n;	       /* persons read in this batch */
+	int64_t rewrapped;
+	uint64_t unopened; /* a person whose key no wrap key opens, or 0 */
+	struct {
+		uint64_t person;
+		size_t len;
+		uint8_t wrapped[sizeof(((struct store_person *)0)->data_key)];
+	} rows[REWRAP_BATCH];
+};
+
+static int rewrap_collect(void *arg, uint64_t person, const void *wrapped,
+			  size_t len)
+{
+	struct rewrap_job *j = arg;
+	if (j->n == REWRAP_BATCH || len > sizeof(j->rows[0].wrapped))
+		return STORE_FAULT;
+	j->rows[j->n].person = person;
+	j->rows[j->n].len = len;
+	memcpy(j->rows[j->n].wrapped, wrapped, len);
+	j->n++;
+	return STORE_OK;
+}
+
+static int rewrap_run(struct app_tx *t, void *arg)
+{
+	struct rewrap_job *j = arg;
+	uint8_t dk[KEYS_DATA_KEY_BYTES], fresh[KEYS_WRAPPED_BYTES];
+	int rc;
+
+	j->n = 0;
+	j->rewrapped = 0;
+	rc = store_person_keys_after(t->reads, j->after, REWRAP_BATCH,
+				     rewrap_collect, j);
+	for (int i = 0; rc == STORE_OK && i < j->n; i++) {
+		const uint8_t *w = j->rows[i].wrapped;
+		size_t len = j->rows[i].len;
+		if (len == 0 || keys_wrapped_current(j->keys, w, len))
+			continue;
+		if (keys_unwrap(j->keys, w, len, dk) != 0) {
+			j->unopened = j->rows[i].person;
+			rc = STORE_FAULT;
+			break;
+		}
+		rc = keys_wrap(j->keys, dk, fresh) != 0
+			     ? STORE_FAULT
+			     : store_person_key_set(t->tx, j->rows[i].person, w,
+						    len, fresh, sizeof(fresh));
+		j->rewrapped++;
+	}
+	sodium_memzero(dk, sizeof(dk));
+	return rc;
+}
+
+/* Re-wraps every data key not under the current wrap key: passes over
+ * all persons until one finds nothing to do (a command that loaded the
+ * keys before the rotation began may have wrapped under the old key
+ * meanwhile). */
+static enum app_status app_rewrap_all(struct app *a,
+				      struct app_wrap_rotation *out, char *err,
+				      size_t errlen)
+{
+	struct rewrap_job *j = calloc(1, sizeof(*j));
+	int64_t pass;
+	int rc = STORE_OK;
+
+	if (j == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return APP_FAULT;
+	}
+	j->keys = a->keys;
+	bool first = true;
+	do {
+		pass = 0;
+		j->after = INT64_MIN;
+		do {
+			rc = app_job_run(a, rewrap_run, j, false);
+			if (rc != STORE_OK)
+				break;
+			out->persons += first ? j->n : 0;
+			pass += j->rewrapped;
+			if (j->n > 0)
+				j->after = (int64_t)j->rows[j->n - 1].person;
+		} while (j->n == REWRAP_BATCH);
+		out->rewrapped += pass;
+		first = false;
+	} while (rc == STORE_OK && pass > 0);
+	if (rc != STORE_OK && j->unopened)
+		snprintf(err, errlen,
+			 "the data key of person %llu opens with no wrap key "
+			 "of %s: nothing was removed from the directory; "
+			 "restore its keys from the backup that opens it, "
+			 "then run this again",
+			 (unsigned long long)j->unopened, a->cfg.keys);
+	else if (rc != STORE_OK)
+		snprintf(err, errlen,
+			 "the store %s could not re-wrap the data keys "
+			 "(nothing was removed from the keys directory): "
+			 "run this again",
+			 a->cfg.store_shown);
+	sodium_memzero(j, sizeof(*j));
+	free(j);
+	return rc == STORE_OK ? APP_OK : APP_FAULT;
+}
+
+enum app_status app_keys_rotate_wrap(struct app *a,
+				     struct app_wrap_rotation *out, char *err,
+				     size_t errlen)
+{
+	struct keys *k = NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->resumed = keys_wrap_retiring(a->keys) > 0;
+	if (keys_wrap_rotate_begin(a->cfg.keys, &k, err, errlen) != 0)
+		return APP_FAULT;
+	app_keys_swap(a, k);
+	out->retired = keys_wrap_retiring(a->keys);
+	if (app_rewrap_all(a, out, err, errlen) != APP_OK)
+		return APP_FAULT;
+	if (keys_wrap_rotate_end(a->cfg.keys, &k, err, errlen) != 0)
+		return APP_FAULT;
+	app_keys_swap(a, k);
+	keys_wrap_id(a->keys, out->wrap_id);
 	return APP_OK;
 }
 

@@ -79,13 +79,18 @@ enum app_open_flag {
 	APP_OPEN_KEYS_IF_DATA = 4, /* `cmr migrate`: no keys are needed for
 				      a store that holds nothing (a->keys
 				      is then NULL) */
+	APP_OPEN_ALONE = 8,	   /* APP_OPEN_EXCLUSIVE, and no server may
+				      hold the store's lock meanwhile, even
+				      on PostgreSQL (STORE_LOCK_ALONE):
+				      keys rotate */
 };
 
 /* Opens the keys and the store, checks that they belong together, and
- * migrates the store. The store records the ids of its keys (the KEK's
- * and every signing key's, store_key_facts): a keys directory whose KEK
- * is another's, or that lacks a signing key the store recorded, is
- * refused, as is an empty one for a store that holds anything — before
+ * migrates the store. The store records the ids of its keys (the key
+ * set's and every signing key's, store_key_facts): a keys directory that
+ * is another's, that lacks a signing key the store recorded, or whose wrap
+ * keys do not open a person's data key is refused, as is an empty one for
+ * a store that holds anything — before
  * anything is written, with a sentence naming both the directory and the
  * store. A store from before key ids adopts the keys it is first opened
  * with only when they unwrap a person's data key (or no person has one).
@@ -106,6 +111,24 @@ enum app_status app_hear_others(struct app *a);
  * a->keys becomes the new keys. The old key's public half stays, so what
  * it signed still verifies. APP_OK, or APP_FAULT with a sentence in err. */
 enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen);
+
+/* `cmr keys rotate --wrap` on an app opened with APP_OPEN_ALONE: a new
+ * wrap key (keys_wrap_rotate_begin), every person's data key in the store
+ * re-wrapped under it, in batches of a transaction each, then the old wrap
+ * keys (and a kek) removed from the keys directory (keys_wrap_rotate_end).
+ * An interrupted rotation is finished by running it again. a->keys
+ * becomes the new keys. The data keys themselves do not change, so
+ * nothing sealed is touched. */
+struct app_wrap_rotation {
+	int64_t persons;   /* data keys read */
+	int64_t rewrapped; /* of them, wrapped anew */
+	size_t retired;	   /* wrap keys removed (a kek counts) */
+	bool resumed;	   /* a rotation under way was finished */
+	char wrap_id[17];  /* the current wrap key's id */
+};
+enum app_status app_keys_rotate_wrap(struct app *a,
+				     struct app_wrap_rotation *out, char *err,
+				     size_t errlen);
 void app_close(struct app *a);
 
 /* A request's reads share one snapshot until app_read_end, on this

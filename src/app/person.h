@@ -38,7 +38,7 @@ enum app_status person_password_hash(const char *password, char *out,
 /* Whether password matches the stored hash (same two-at-a-time rule). */
 bool person_password_verify(const char *hash, const char *password);
 
-/* Creates a person: the rules above, a new data key wrapped by the KEK,
+/* Creates a person: the rules above, a new data key wrapped by the wrap key,
  * default global terms. *id receives the new key. APP_CONFLICT when the
  * handle is taken. */
 enum app_status person_add(struct app *a, const char *handle,

@@ -26,7 +26,7 @@
 
 /* The 17 bytes a reply address writes (core/replyaddr.h takes its first
  * 130 bits): the message's key, big-endian, then a tag keyed with the
- * KEK, of which 66 bits are written. */
+ * hash key (keys_tombstone), of which 66 bits are written. */
 static bool reply_bytes(struct app *a, uint64_t message,
 			uint8_t out[REPLYADDR_RANDOM_BYTES])
 {

@@ -4,9 +4,9 @@
  * mailbox. Forwarded mail carries Reply-To: a reply address
  * (r.<token>@<alias domain>, core/replyaddr.h) that names the message it
  * came with: 64 bits of the message's id and a 66-bit tag keyed with the
- * server's KEK (keys_tombstone), so it is unguessable, needs no row, and
- * dies with the message (deleted or purged), with its relationship (ended)
- * and with the KEK. Mail to it is taken only from the person's verified
+ * server's hash key (keys_tombstone), so it is unguessable, needs no row,
+ * and dies with the message (deleted or purged) and with its relationship
+ * (ended). Mail to it is taken only from the person's verified
  * forwarding address (row 2's evidence applied to the person); the reply
  * is kept sealed, and the delivery worker sends it to the brand through
  * the smarthost from the alias, stripped of what names the person

@@ -4,8 +4,16 @@
  * seed is gone, its public half stays in the keys directory and stays
  * published (GET /.well-known/jwks.json, exports), so everything it signed
  * still verifies (`cmr ledger verify` picks the key by what signed). The
- * store records the new id. It holds the store's lock, as serve does: a
- * running server would go on signing with the old key until restarted.
+ * store records the new id.
+ *
+ * `cmr keys rotate --wrap`: a new wrap key, every person's data key in
+ * the store wrapped anew under it, then the old wrap key removed from the
+ * directory, so that no copy of a wrapped key left behind (an erased
+ * person's, in PostgreSQL's dead rows and WAL, or in an old backup of the
+ * store) opens any more (app_keys_rotate_wrap).
+ *
+ * Both run with no server on the store (APP_OPEN_ALONE: on PostgreSQL
+ * too): a server would go on with the keys it loaded until restarted.
  */
 #include "cli/cli.h"
 
@@ -13,8 +21,34 @@
 
 #include "app/app.h"
 
-static const struct cli_flag keys_flags[] = { { 0 } };
-static const char keys_usage[] = "cmr keys rotate [--store URL] [--keys DIR]";
+static const struct cli_flag keys_flags[] = {
+	{ "wrap", false, false,
+	  "rotate the wrap key of the persons' data keys instead" },
+	{ 0 },
+};
+static const char keys_usage[] =
+	"cmr keys rotate [--wrap] [--store URL] [--keys DIR]";
+
+static int keys_rotate_wrap(struct app *a, const char *dir)
+{
+	struct app_wrap_rotation r;
+	char err[1024];
+
+	if (app_keys_rotate_wrap(a, &r, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: keys rotate --wrap: %s\n", err);
+		return CLI_FAIL;
+	}
+	printf("wrap key id %s (new)%s; %lld of %lld persons' data keys "
+	       "wrapped anew; %zu old wrap key%s removed: no copy of a data "
+	       "key it wrapped opens any more\n",
+	       r.wrap_id, r.resumed ? ", the rotation under way finished" : "",
+	       (long long)r.rewrapped, (long long)r.persons, r.retired,
+	       r.retired == 1 ? "" : "s");
+	printf("Back up %s again, and destroy its older backups: they hold "
+	       "the old wrap key.\n",
+	       dir);
+	return CLI_OK;
+}
 
 int cli_keys(int argc, char **argv)
 {
@@ -36,8 +70,13 @@ int cli_keys(int argc, char **argv)
 		fprintf(stderr, "cmr: keys rotate takes no arguments\n");
 		return CLI_USAGE;
 	}
-	if (cli_open(&args, APP_OPEN_EXCLUSIVE, &a) != 0)
+	if (cli_open(&args, APP_OPEN_EXCLUSIVE | APP_OPEN_ALONE, &a) != 0)
 		return CLI_FAIL;
+	if (cli_has(&args, keys_flags, "wrap")) {
+		exit = keys_rotate_wrap(&a, args.cfg.keys);
+		app_close(&a);
+		return exit;
+	}
 	snprintf(old, sizeof(old), "%s", keys_id(a.keys));
 	if (app_keys_rotate(&a, err, sizeof(err)) != APP_OK) {
 		fprintf(stderr, "cmr: keys rotate: %s\n", err);

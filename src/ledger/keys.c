@@ -31,32 +31,56 @@ struct keys_retired {
 struct keys {
 	uint8_t sk[crypto_sign_SECRETKEYBYTES];	   /* seed ‖ public key */
 	uint8_t pk[KEYS_PUBLIC_BYTES];		   /* Ed25519 public key */
-	uint8_t kek[KEYS_KEK_BYTES];		   /* wraps data keys */
-	uint8_t tomb[crypto_generichash_KEYBYTES]; /* tombstone subkey */
-	char id[KEYS_ID_LEN + 1];		   /* key id, hex */
-	char kek_id[KEYS_ID_LEN + 1];		   /* the KEK's id, hex */
-	bool created;				   /* made by this keys_init */
-	size_t n_retired;			   /* entries of retired */
+	uint8_t tomb[crypto_generichash_KEYBYTES]; /* keyed hashes' key */
+	bool has_kek;				   /* a `kek`: opens v1 blobs */
+	uint8_t kek[KEYS_KEK_BYTES];		   /* the kek, if any */
+	size_t n_file;				   /* wrap.keys' lines */
+	size_t n_wrap;				   /* entries of wrap */
+	/* The wrap keys: wrap.keys' lines, then the kek when there is one;
+	 * [0] wraps, every one unwraps. */
+	uint8_t wrap[KEYS_WRAP_MAX + 1][KEYS_KEK_BYTES];
+	uint8_t wrap_id[KEYS_WRAP_MAX + 1][KEYS_WRAP_ID_BYTES];
+	char id[KEYS_ID_LEN + 1];     /* key id, hex */
+	char kek_id[KEYS_ID_LEN + 1]; /* the key set's id, hex */
+	bool created;		      /* made by this keys_init */
+	size_t n_retired;	      /* entries of retired */
 	struct keys_retired retired[KEYS_RETIRED_MAX]; /* by id */
 };
 
 #define KEYS_FILE_SIGNING "signing.key"
 #define KEYS_FILE_KEK	  "kek"
 #define KEYS_FILE_ID	  "key_id"
+#define KEYS_FILE_WRAP	  "wrap.keys"
+#define KEYS_FILE_HASH	  "hash.key"
+#define KEYS_FILE_KEK_ID  "kek_id"
 /* A retired key's file: "retired-" KEYS_ID_LEN hex digits ".pub". */
 #define KEYS_RETIRED_PREFIX "retired-"
 #define KEYS_RETIRED_SUFFIX ".pub"
 
-/* The message of the KEK's id: BLAKE2b keyed with the KEK over this, so
- * the id names the KEK without revealing anything of it. */
+/* The message of the key set's id: BLAKE2b keyed with the kek (or, in a
+ * directory made with wrap keys, the hash key) over this, so the id names
+ * the keys without revealing anything of them. */
 #define KEYS_KEK_ID_MESSAGE "cmr key-encryption key id"
+/* The message of a wrap key's id, likewise. */
+#define KEYS_WRAP_ID_MESSAGE "cmr wrap key id"
 
 /* crypto_kdf context and subkey id of the tombstone key: 8 characters. */
 #define KEYS_TOMB_CONTEXT "cmrtomb_"
 #define KEYS_TOMB_SUBKEY  1
 
-/* Key files are one short line; anything longer is not ours. */
-#define KEYS_FILE_MAX 128
+/* Key files are a few short lines; anything longer is not ours. */
+#define KEYS_FILE_MAX 256
+
+/* What a keys directory holds, as read (on the stack, zeroed after). */
+struct keys_secrets {
+	uint8_t seed[KEYS_SEED_BYTES];
+	bool has_kek; /* else hash and kek_id are read */
+	uint8_t kek[KEYS_KEK_BYTES];
+	uint8_t hash[KEYS_KEK_BYTES]; /* hash.key */
+	char kek_id[KEYS_ID_LEN + 1]; /* kek_id */
+	size_t n_wrap;		      /* wrap.keys' lines */
+	uint8_t wrap[KEYS_WRAP_MAX][KEYS_KEK_BYTES];
+};
 
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
@@ -106,32 +130,77 @@ static int keys_id_of(const uint8_t pk[KEYS_PUBLIC_BYTES],
 	return 0;
 }
 
-/* Derives everything from the two secrets (and the retired public keys,
- * which must not hold the current one) and makes k read-only. */
-static int keys_fill(struct keys *k, const uint8_t seed[KEYS_SEED_BYTES],
-		     const uint8_t kek[KEYS_KEK_BYTES], bool created,
-		     const struct keys_retired *retired, size_t n_retired)
+/* The id of a key: the first n bytes of BLAKE2b-256 keyed with it over
+ * msg. */
+static int keys_keyed_id(const uint8_t key[KEYS_KEK_BYTES], const char *msg,
+			 uint8_t *id, size_t n)
 {
 	uint8_t h[crypto_generichash_BYTES];
 
-	if (n_retired > KEYS_RETIRED_MAX ||
-	    crypto_sign_seed_keypair(k->pk, k->sk, seed))
+	if (crypto_generichash(h, sizeof(h), (const uint8_t *)msg, strlen(msg),
+			       key, KEYS_KEK_BYTES))
+		return -1;
+	memcpy(id, h, n);
+	sodium_memzero(h, sizeof(h));
+	return 0;
+}
+
+/* The key set's id as hex, from the kek or a new directory's hash key. */
+static int keys_set_id(const uint8_t key[KEYS_KEK_BYTES],
+		       char out[KEYS_ID_LEN + 1])
+{
+	uint8_t id[KEYS_ID_LEN / 2];
+
+	if (keys_keyed_id(key, KEYS_KEK_ID_MESSAGE, id, sizeof(id)))
+		return -1;
+	sodium_bin2hex(out, KEYS_ID_LEN + 1, id, sizeof(id));
+	return 0;
+}
+
+/* The hash key and the key set's id a kek stands for. */
+static int keys_kek_derive(const uint8_t kek[KEYS_KEK_BYTES],
+			   uint8_t hash[KEYS_KEK_BYTES],
+			   char kek_id[KEYS_ID_LEN + 1])
+{
+	if (crypto_kdf_derive_from_key(hash, KEYS_KEK_BYTES, KEYS_TOMB_SUBKEY,
+				       KEYS_TOMB_CONTEXT, kek))
+		return -1;
+	return keys_set_id(kek, kek_id);
+}
+
+/* Derives everything from the secrets (and the retired public keys,
+ * which must not hold the current one) and makes k read-only. */
+static int keys_fill(struct keys *k, const struct keys_secrets *sec,
+		     bool created, const struct keys_retired *retired,
+		     size_t n_retired)
+{
+	if (n_retired > KEYS_RETIRED_MAX || sec->n_wrap > KEYS_WRAP_MAX ||
+	    (!sec->has_kek && sec->n_wrap == 0) ||
+	    crypto_sign_seed_keypair(k->pk, k->sk, sec->seed))
 		return -1;
 	if (n_retired)
 		memcpy(k->retired, retired, n_retired * sizeof(*retired));
 	k->n_retired = n_retired;
-	memcpy(k->kek, kek, KEYS_KEK_BYTES);
-	if (crypto_kdf_derive_from_key(k->tomb, sizeof(k->tomb),
-				       KEYS_TOMB_SUBKEY, KEYS_TOMB_CONTEXT,
-				       k->kek))
-		return -1;
 	if (keys_id_of(k->pk, k->id))
 		return -1;
-	if (crypto_generichash(
-		    h, sizeof(h), (const uint8_t *)KEYS_KEK_ID_MESSAGE,
-		    strlen(KEYS_KEK_ID_MESSAGE), k->kek, sizeof(k->kek)))
-		return -1;
-	sodium_bin2hex(k->kek_id, sizeof(k->kek_id), h, KEYS_ID_LEN / 2);
+	k->has_kek = sec->has_kek;
+	if (sec->has_kek) {
+		memcpy(k->kek, sec->kek, KEYS_KEK_BYTES);
+		if (keys_kek_derive(k->kek, k->tomb, k->kek_id))
+			return -1;
+	} else {
+		memcpy(k->tomb, sec->hash, sizeof(k->tomb));
+		memcpy(k->kek_id, sec->kek_id, sizeof(k->kek_id));
+	}
+	k->n_file = sec->n_wrap;
+	memcpy(k->wrap, sec->wrap, sec->n_wrap * KEYS_KEK_BYTES);
+	k->n_wrap = sec->n_wrap;
+	if (sec->has_kek)
+		memcpy(k->wrap[k->n_wrap++], sec->kek, KEYS_KEK_BYTES);
+	for (size_t i = 0; i < k->n_wrap; i++)
+		if (keys_keyed_id(k->wrap[i], KEYS_WRAP_ID_MESSAGE,
+				  k->wrap_id[i], KEYS_WRAP_ID_BYTES))
+			return -1;
 	k->created = created;
 	/* Nothing writes to the keys after this; a stray write faults. Where
 	 * mprotect is refused, the keys still work. */
@@ -144,10 +213,16 @@ int keys_from_bytes(const uint8_t seed[KEYS_SEED_BYTES],
 {
 	struct keys *k = keys_alloc();
 
+	struct keys_secrets sec = { .has_kek = true };
+
 	*out = NULL;
 	if (!k)
 		return -1;
-	if (keys_fill(k, seed, kek, false, NULL, 0)) {
+	memcpy(sec.seed, seed, sizeof(sec.seed));
+	memcpy(sec.kek, kek, sizeof(sec.kek));
+	int rc = keys_fill(k, &sec, false, NULL, 0);
+	sodium_memzero(&sec, sizeof(sec));
+	if (rc) {
 		sodium_free(k);
 		return -1;
 	}
@@ -345,29 +420,73 @@ out:
 	return rc;
 }
 
-/* Reads a file holding one line of base64 of exactly 32 bytes. */
-static int keys_read_secret(int dfd, const char *dir, const char *name,
-			    uint8_t out[32], char *err, size_t err_len)
+/* One line of base64 of exactly 32 bytes into out (zeroed on failure). */
+static int keys_parse_secret(const char *line, size_t len, uint8_t out[32])
+{
+	const char *end;
+	size_t bin_len;
+
+	if (sodium_base642bin(out, 32, line, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    bin_len != 32 || end != line + len) {
+		sodium_memzero(out, 32);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads a file of 1..max lines, each base64 of exactly 32 bytes; *n gets
+ * how many. */
+static int keys_read_secrets(int dfd, const char *dir, const char *name,
+			     uint8_t (*out)[32], size_t max, size_t *n,
+			     char *err, size_t err_len)
 {
 	char buf[KEYS_FILE_MAX + 1];
-	const char *end;
-	size_t len, bin_len;
+	size_t len;
 	int rc = 0;
 
+	*n = 0;
 	if (keys_read_line(dfd, dir, name, buf, &len, err, err_len)) {
 		sodium_memzero(buf, sizeof(buf));
 		return -1;
 	}
-	if (sodium_base642bin(out, 32, buf, len, NULL, &bin_len, &end,
-			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    bin_len != 32 || end != buf + len) {
-		sodium_memzero(out, 32);
-		rc = keys_fail(err, err_len,
-			       "%s/%s is not one line of base64 of 32 bytes",
-			       dir, name);
+	for (char *p = buf, *nl;; p = nl + 1) {
+		nl = memchr(p, '\n', len - (size_t)(p - buf));
+		size_t line = nl ? (size_t)(nl - p) : len - (size_t)(p - buf);
+		if (*n == max || keys_parse_secret(p, line, out[*n])) {
+			rc = -1;
+			break;
+		}
+		(*n)++;
+		if (!nl)
+			break;
+	}
+	if (rc) {
+		sodium_memzero(out, max * 32);
+		*n = 0;
+		if (max == 1)
+			keys_fail(err, err_len,
+				  "%s/%s is not one line of base64 of 32 "
+				  "bytes",
+				  dir, name);
+		else
+			keys_fail(err, err_len,
+				  "%s/%s is not 1 to %zu lines of base64 of 32 "
+				  "bytes each",
+				  dir, name, max);
 	}
 	sodium_memzero(buf, sizeof(buf));
 	return rc;
+}
+
+/* Reads a file holding one line of base64 of exactly 32 bytes. */
+static int keys_read_secret(int dfd, const char *dir, const char *name,
+			    uint8_t out[32], char *err, size_t err_len)
+{
+	size_t n;
+
+	return keys_read_secrets(dfd, dir, name, (uint8_t(*)[32])out, 1, &n,
+				 err, err_len);
 }
 
 /* Writes content to name through name.tmp: create exclusively (mode 0600
@@ -563,33 +682,52 @@ static int keys_open_dir(const char *dir, bool create, int *dfd, char *err,
 	return 0;
 }
 
-/* Makes a new signing key and KEK in an empty directory. Both secrets go
- * to temporary files first, so an interruption leaves either both keys or
- * neither, but for the instant between the two links. */
+/* A line of standard base64 of 32 bytes and "\n". */
+#define KEYS_LINE_LEN                                                          \
+	(sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL) + 1)
+
+static void keys_line(char *out, const uint8_t secret[32])
+{
+	sodium_bin2base64(out, KEYS_LINE_LEN, secret, 32,
+			  sodium_base64_VARIANT_ORIGINAL);
+	strcat(out, "\n");
+}
+
+/* The files of a new directory, in the order they are written: the
+ * signing key last, so a directory with one is complete. */
+static const char *const keys_new_files[] = { KEYS_FILE_WRAP, KEYS_FILE_HASH,
+					      KEYS_FILE_KEK_ID,
+					      KEYS_FILE_SIGNING };
+
+/* Makes new keys in an empty directory: a wrap key, a hash key, the key
+ * set's id (derived from the hash key) and a signing key. Each goes to a
+ * temporary file first; a failure takes back what was written, so an
+ * interruption leaves every key or none, but for the instant between two
+ * links. */
 static int keys_generate(int dfd, const char *dir, char *err, size_t err_len)
 {
-	uint8_t secret[32];
-	char line[2][sodium_base64_ENCODED_LEN(32,
-					       sodium_base64_VARIANT_ORIGINAL) +
-		     1];
+	uint8_t secret[3][32];
+	char line[4][KEYS_LINE_LEN + 1];
 	int rc = -1;
+	size_t done = 0;
 
-	randombytes_buf(secret, sizeof(secret));
-	sodium_bin2base64(line[0], sizeof(line[0]) - 1, secret, sizeof(secret),
-			  sodium_base64_VARIANT_ORIGINAL);
-	randombytes_buf(secret, sizeof(secret));
-	sodium_bin2base64(line[1], sizeof(line[1]) - 1, secret, sizeof(secret),
-			  sodium_base64_VARIANT_ORIGINAL);
-	strcat(line[0], "\n");
-	strcat(line[1], "\n");
-	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line[0],
-			    strlen(line[0]), false, err, err_len))
+	for (size_t i = 0; i < 3; i++)
+		randombytes_buf(secret[i], 32);
+	keys_line(line[0], secret[0]); /* wrap.keys */
+	keys_line(line[1], secret[1]); /* hash.key */
+	if (keys_set_id(secret[1], line[2]))
 		goto out;
-	if (keys_write_file(dfd, dir, KEYS_FILE_KEK, line[1], strlen(line[1]),
-			    false, err, err_len)) {
-		/* The signing key was never used: take it back, so that the
-		 * next init does not find a half-made directory. */
-		unlinkat(dfd, KEYS_FILE_SIGNING, 0);
+	strcat(line[2], "\n");
+	keys_line(line[3], secret[2]); /* signing.key */
+	for (; done < 4; done++)
+		if (keys_write_file(dfd, dir, keys_new_files[done], line[done],
+				    strlen(line[done]), false, err, err_len))
+			break;
+	if (done < 4) {
+		/* Never used: take them back, so that the next init does
+		 * not find a half-made directory. */
+		while (done-- > 0)
+			unlinkat(dfd, keys_new_files[done], 0);
 		goto out;
 	}
 	rc = keys_fsync_dir(dfd, dir, err, err_len);
@@ -709,13 +847,134 @@ static int keys_read_retired(int dfd, const char *dir, const char *current,
 	return rc;
 }
 
+/* Which key files a directory holds. */
+struct keys_present {
+	bool sign, kek, hash, wrap, kek_id;
+};
+
+static int keys_probe_all(int dfd, const char *dir, struct keys_present *p,
+			  char *err, size_t err_len)
+{
+	return keys_probe(dfd, dir, KEYS_FILE_SIGNING, &p->sign, err,
+			  err_len) ||
+			       keys_probe(dfd, dir, KEYS_FILE_KEK, &p->kek, err,
+					  err_len) ||
+			       keys_probe(dfd, dir, KEYS_FILE_HASH, &p->hash,
+					  err, err_len) ||
+			       keys_probe(dfd, dir, KEYS_FILE_WRAP, &p->wrap,
+					  err, err_len) ||
+			       keys_probe(dfd, dir, KEYS_FILE_KEK_ID,
+					  &p->kek_id, err, err_len)
+		       ? -1
+		       : 0;
+}
+
+/* Says which files an incomplete directory holds and lacks. */
+static int keys_incomplete(const char *dir, const struct keys_present *p,
+			   char *err, size_t err_len)
+{
+	char has[96] = "", lacks[96] = "";
+	const struct {
+		bool there, needed;
+		const char *name;
+	} f[] = {
+		{ p->sign, true, KEYS_FILE_SIGNING },
+		{ p->kek, false, KEYS_FILE_KEK },
+		{ p->wrap, !p->kek, KEYS_FILE_WRAP },
+		{ p->hash, !p->kek, KEYS_FILE_HASH },
+		{ p->kek_id, !p->kek, KEYS_FILE_KEK_ID },
+	};
+
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		char *to = f[i].there ? has : f[i].needed ? lacks : NULL;
+		if (!to)
+			continue;
+		if (*to)
+			strcat(to, ", ");
+		strcat(to, f[i].name);
+	}
+	return keys_fail(err, err_len,
+			 "keys directory %s holds %s but no %s: restore it "
+			 "from your backup (a new key would make the stored "
+			 "data unreadable); if this directory was never used "
+			 "(an interrupted cmr init), remove it and run cmr "
+			 "init again",
+			 dir, has, lacks);
+}
+
+/* Reads the kek_id file: 16 lowercase hex digits. */
+static int keys_read_set_id(int dfd, const char *dir, char out[KEYS_ID_LEN + 1],
+			    char *err, size_t err_len)
+{
+	char buf[KEYS_FILE_MAX + 1];
+	size_t len;
+
+	if (keys_read_line(dfd, dir, KEYS_FILE_KEK_ID, buf, &len, err, err_len))
+		return -1;
+	bool ok = len == KEYS_ID_LEN;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (buf[i] >= '0' && buf[i] <= '9') ||
+		     (buf[i] >= 'a' && buf[i] <= 'f');
+	if (!ok)
+		return keys_fail(err, err_len,
+				 "%s/%s is not one line of %d lowercase hex "
+				 "digits",
+				 dir, KEYS_FILE_KEK_ID, KEYS_ID_LEN);
+	memcpy(out, buf, KEYS_ID_LEN + 1);
+	return 0;
+}
+
+/* Reads the secrets of a complete directory. With a kek, a hash.key and
+ * kek_id beside it (a rotation that stopped before removing it) must be
+ * what it derives. */
+static int keys_read_all(int dfd, const char *dir, const struct keys_present *p,
+			 struct keys_secrets *sec, char *err, size_t err_len)
+{
+	uint8_t hash[KEYS_KEK_BYTES];
+	char id[KEYS_ID_LEN + 1];
+	int rc = -1;
+
+	sec->has_kek = p->kek;
+	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, sec->seed, err,
+			     err_len) ||
+	    (p->wrap &&
+	     keys_read_secrets(dfd, dir, KEYS_FILE_WRAP, sec->wrap,
+			       KEYS_WRAP_MAX, &sec->n_wrap, err, err_len)) ||
+	    (p->hash && keys_read_secret(dfd, dir, KEYS_FILE_HASH, sec->hash,
+					 err, err_len)) ||
+	    (p->kek_id &&
+	     keys_read_set_id(dfd, dir, sec->kek_id, err, err_len)))
+		goto out;
+	if (!p->kek) {
+		rc = 0;
+		goto out;
+	}
+	if (keys_read_secret(dfd, dir, KEYS_FILE_KEK, sec->kek, err, err_len) ||
+	    keys_kek_derive(sec->kek, hash, id))
+		goto out;
+	if ((p->hash && sodium_memcmp(hash, sec->hash, sizeof(hash)) != 0) ||
+	    (p->kek_id && strcmp(id, sec->kek_id) != 0)) {
+		keys_fail(err, err_len,
+			  "%s/%s or %s/%s is not derived from %s/%s: the "
+			  "files come from different key sets",
+			  dir, KEYS_FILE_HASH, dir, KEYS_FILE_KEK_ID, dir,
+			  KEYS_FILE_KEK);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(hash, sizeof(hash));
+	return rc;
+}
+
 static int keys_open_keys(const char *dir, bool create, struct keys **out,
 			  char *err, size_t err_len)
 {
-	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES],
-		pk[KEYS_PUBLIC_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	uint8_t pk[KEYS_PUBLIC_BYTES], sk[crypto_sign_SECRETKEYBYTES];
+	struct keys_secrets sec = { 0 };
 	struct keys_retired *retired = NULL;
-	bool has_sign, has_kek, created = false;
+	struct keys_present p = { 0 };
+	bool created = false;
 	char id[KEYS_ID_LEN + 1];
 	struct keys *k = NULL;
 	size_t n_retired = 0;
@@ -726,34 +985,27 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 		return keys_fail(err, err_len, "libsodium cannot start");
 	if (keys_open_dir(dir, create, &dfd, err, err_len))
 		return -1;
-	if (keys_probe(dfd, dir, KEYS_FILE_SIGNING, &has_sign, err, err_len) ||
-	    keys_probe(dfd, dir, KEYS_FILE_KEK, &has_kek, err, err_len))
+	if (keys_probe_all(dfd, dir, &p, err, err_len))
 		goto out;
-	if (!has_sign && !has_kek) {
+	if (!p.sign && !p.kek && !p.hash && !p.wrap) {
 		if (!create) {
 			keys_fail(err, err_len, "no keys in %s: run cmr init",
 				  dir);
 			goto out;
 		}
-		if (keys_generate(dfd, dir, err, err_len))
+		if (keys_generate(dfd, dir, err, err_len) ||
+		    keys_probe_all(dfd, dir, &p, err, err_len))
 			goto out;
 		created = true;
-	} else if (!has_sign || !has_kek) {
-		keys_fail(err, err_len,
-			  "keys directory %s holds %s but no %s: restore it "
-			  "from your backup (a new key would make the stored "
-			  "data unreadable); if this directory was never used "
-			  "(an interrupted cmr init), remove it and run cmr "
-			  "init again",
-			  dir, has_sign ? KEYS_FILE_SIGNING : KEYS_FILE_KEK,
-			  has_sign ? KEYS_FILE_KEK : KEYS_FILE_SIGNING);
+	}
+	if (!p.sign || (!p.kek && !(p.hash && p.wrap && p.kek_id))) {
+		keys_incomplete(dir, &p, err, err_len);
 		goto out;
 	}
-	if (keys_read_secret(dfd, dir, KEYS_FILE_SIGNING, seed, err, err_len) ||
-	    keys_read_secret(dfd, dir, KEYS_FILE_KEK, kek, err, err_len))
+	if (keys_read_all(dfd, dir, &p, &sec, err, err_len))
 		goto out;
 	retired = calloc(KEYS_RETIRED_MAX, sizeof(*retired));
-	if (!retired || crypto_sign_seed_keypair(pk, sk, seed) ||
+	if (!retired || crypto_sign_seed_keypair(pk, sk, sec.seed) ||
 	    keys_id_of(pk, id)) {
 		keys_fail(err, err_len, "out of memory");
 		goto out;
@@ -761,7 +1013,7 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 	if (keys_read_retired(dfd, dir, id, retired, &n_retired, err, err_len))
 		goto out;
 	k = keys_alloc();
-	if (!k || keys_fill(k, seed, kek, created, retired, n_retired)) {
+	if (!k || keys_fill(k, &sec, created, retired, n_retired)) {
 		keys_fail(err, err_len, "out of memory");
 		goto out;
 	}
@@ -771,8 +1023,7 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 	k = NULL;
 	rc = 0;
 out:
-	sodium_memzero(seed, sizeof(seed));
-	sodium_memzero(kek, sizeof(kek));
+	sodium_memzero(&sec, sizeof(sec));
 	sodium_memzero(sk, sizeof(sk));
 	free(retired);
 	keys_free(k);
@@ -792,8 +1043,10 @@ int keys_load(const char *dir, struct keys **out, char *err, size_t err_len)
 
 bool keys_absent(const char *dir)
 {
+	static const char *const files[] = { KEYS_FILE_SIGNING, KEYS_FILE_KEK,
+					     KEYS_FILE_HASH, KEYS_FILE_WRAP };
 	struct stat st;
-	bool has_sign, has_kek;
+	bool any = false;
 	int dfd;
 
 	if (!dir || !*dir || stat(dir, &st) != 0)
@@ -803,13 +1056,11 @@ bool keys_absent(const char *dir)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return false;
-	has_sign = fstatat(dfd, KEYS_FILE_SIGNING, &st, AT_SYMLINK_NOFOLLOW) ==
-			   0 ||
-		   errno != ENOENT;
-	has_kek = fstatat(dfd, KEYS_FILE_KEK, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
-		  errno != ENOENT;
+	for (size_t i = 0; !any && i < sizeof(files) / sizeof(files[0]); i++)
+		any = fstatat(dfd, files[i], &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+		      errno != ENOENT;
 	close(dfd);
-	return !has_sign && !has_kek;
+	return !any;
 }
 
 int keys_rotate(const char *dir, struct keys **out, char *err, size_t err_len)
@@ -886,9 +1137,13 @@ int keys_new_data_key(uint8_t out[KEYS_DATA_KEY_BYTES])
 int keys_wrap(const struct keys *k, const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 	      uint8_t out[KEYS_WRAPPED_BYTES])
 {
-	randombytes_buf(out, KEYS_NONCE_BYTES);
-	if (crypto_secretbox_easy(out + KEYS_NONCE_BYTES, data_key,
-				  KEYS_DATA_KEY_BYTES, out, k->kek))
+	uint8_t *nonce = out + 1 + KEYS_WRAP_ID_BYTES;
+
+	out[0] = KEYS_WRAPPED_V2;
+	memcpy(out + 1, k->wrap_id[0], KEYS_WRAP_ID_BYTES);
+	randombytes_buf(nonce, KEYS_NONCE_BYTES);
+	if (crypto_secretbox_easy(nonce + KEYS_NONCE_BYTES, data_key,
+				  KEYS_DATA_KEY_BYTES, nonce, k->wrap[0]))
 		return -1;
 	return 0;
 }
@@ -896,13 +1151,198 @@ int keys_wrap(const struct keys *k, const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 int keys_unwrap(const struct keys *k, const uint8_t *blob, size_t len,
 		uint8_t data_key[KEYS_DATA_KEY_BYTES])
 {
-	if (!blob || len != KEYS_WRAPPED_BYTES ||
-	    crypto_secretbox_open_easy(data_key, blob + KEYS_NONCE_BYTES,
-				       len - KEYS_NONCE_BYTES, blob, k->kek)) {
+	const uint8_t *key = NULL, *nonce = blob;
+
+	if (blob && len == KEYS_WRAPPED_V1_BYTES && k->has_kek) {
+		key = k->kek;
+	} else if (blob && len == KEYS_WRAPPED_BYTES &&
+		   blob[0] == KEYS_WRAPPED_V2) {
+		for (size_t i = 0; !key && i < k->n_wrap; i++)
+			if (memcmp(blob + 1, k->wrap_id[i],
+				   KEYS_WRAP_ID_BYTES) == 0)
+				key = k->wrap[i];
+		nonce = blob + 1 + KEYS_WRAP_ID_BYTES;
+	}
+	if (!key || crypto_secretbox_open_easy(
+			    data_key, nonce + KEYS_NONCE_BYTES,
+			    KEYS_DATA_KEY_BYTES + KEYS_MAC_BYTES, nonce, key)) {
 		sodium_memzero(data_key, KEYS_DATA_KEY_BYTES);
 		return -1;
 	}
 	return 0;
+}
+
+bool keys_wrapped_current(const struct keys *k, const uint8_t *blob, size_t len)
+{
+	return blob && len == KEYS_WRAPPED_BYTES &&
+	       blob[0] == KEYS_WRAPPED_V2 &&
+	       memcmp(blob + 1, k->wrap_id[0], KEYS_WRAP_ID_BYTES) == 0;
+}
+
+size_t keys_wrap_retiring(const struct keys *k)
+{
+	return k->n_wrap - 1;
+}
+
+void keys_wrap_id(const struct keys *k, char out[KEYS_WRAP_ID_BYTES * 2 + 1])
+{
+	sodium_bin2hex(out, KEYS_WRAP_ID_BYTES * 2 + 1, k->wrap_id[0],
+		       KEYS_WRAP_ID_BYTES);
+}
+
+/* ---- Rotating the wrap key ---- */
+
+/* Overwrites what fd holds with zeros and syncs it: a key file that was
+ * replaced or removed, so its bytes do not wait on the disk for reuse
+ * (on a filesystem that writes in place; copy-on-write ones and their
+ * snapshots may keep them anyway). Best effort: the key is already out of
+ * the directory. */
+static void keys_wipe_fd(int fd)
+{
+	static const char zeros[KEYS_FILE_MAX + 1];
+	struct stat st;
+
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (size_t)st.st_size <= sizeof(zeros) &&
+	    pwrite(fd, zeros, (size_t)st.st_size, 0) == st.st_size)
+		(void)fsync(fd);
+	close(fd);
+}
+
+/* Replaces name with content (keys_write_file, then the directory is
+ * fsynced), then wipes the file it replaced. */
+static int keys_replace(int dfd, const char *dir, const char *name,
+			const char *content, char *err, size_t err_len)
+{
+	int old = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	int rc = keys_write_file(dfd, dir, name, content, strlen(content), true,
+				 err, err_len) ||
+				 keys_fsync_dir(dfd, dir, err, err_len)
+			 ? -1
+			 : 0;
+	if (rc == 0)
+		keys_wipe_fd(old);
+	else if (old >= 0)
+		close(old);
+	return rc;
+}
+
+/* wrap.keys made of keys[0..n). */
+static int keys_write_wraps(int dfd, const char *dir, uint8_t (*keys)[32],
+			    size_t n, char *err, size_t err_len)
+{
+	char text[KEYS_WRAP_MAX * (KEYS_LINE_LEN + 1) + 1] = "";
+	char line[KEYS_LINE_LEN + 1];
+
+	for (size_t i = 0; i < n; i++) {
+		keys_line(line, keys[i]);
+		strcat(text, line);
+	}
+	int rc = keys_replace(dfd, dir, KEYS_FILE_WRAP, text, err, err_len);
+	sodium_memzero(text, sizeof(text));
+	sodium_memzero(line, sizeof(line));
+	return rc;
+}
+
+int keys_wrap_rotate_begin(const char *dir, struct keys **out, char *err,
+			   size_t err_len)
+{
+	uint8_t keys[KEYS_WRAP_MAX][32];
+	struct keys *old = NULL;
+	int dfd = -1, rc = -1;
+
+	*out = NULL;
+	if (keys_load(dir, &old, err, err_len))
+		return -1;
+	if (keys_wrap_retiring(old) > 0) { /* under way: go on with it */
+		*out = old;
+		return 0;
+	}
+	if (keys_open_dir(dir, false, &dfd, err, err_len))
+		goto out;
+	/* The new key first; the one that wrapped so far (from wrap.keys;
+	 * a kek stays in its own file) still unwraps. */
+	randombytes_buf(keys[0], 32);
+	memcpy(keys[1], old->wrap[0], 32);
+	if (keys_write_wraps(dfd, dir, keys, 1 + old->n_file, err, err_len))
+		goto out;
+	rc = keys_load(dir, out, err, err_len);
+out:
+	sodium_memzero(keys, sizeof(keys));
+	keys_free(old);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int keys_wrap_rotate_end(const char *dir, struct keys **out, char *err,
+			 size_t err_len)
+{
+	char line[KEYS_LINE_LEN + 1];
+	uint8_t current[1][32];
+	struct keys *k = NULL;
+	bool exists;
+	int dfd = -1, rc = -1;
+
+	*out = NULL;
+	if (keys_load(dir, &k, err, err_len))
+		return -1;
+	if (keys_wrap_retiring(k) == 0) { /* nothing left to retire */
+		*out = k;
+		return 0;
+	}
+	if (keys_open_dir(dir, false, &dfd, err, err_len))
+		goto out;
+	if (k->has_kek) {
+		/* What the kek stood for, in files of their own, before it
+		 * goes (keys_load checked any already there). */
+		keys_line(line, k->tomb);
+		if (keys_probe(dfd, dir, KEYS_FILE_HASH, &exists, err,
+			       err_len) ||
+		    (!exists &&
+		     keys_write_file(dfd, dir, KEYS_FILE_HASH, line,
+				     strlen(line), false, err, err_len)))
+			goto out;
+		snprintf(line, sizeof(line), "%s\n", k->kek_id);
+		if (keys_probe(dfd, dir, KEYS_FILE_KEK_ID, &exists, err,
+			       err_len) ||
+		    (!exists &&
+		     keys_write_file(dfd, dir, KEYS_FILE_KEK_ID, line,
+				     strlen(line), false, err, err_len)) ||
+		    keys_fsync_dir(dfd, dir, err, err_len))
+			goto out;
+	}
+	memcpy(current[0], k->wrap[0], 32);
+	if (k->n_file > 1 &&
+	    keys_write_wraps(dfd, dir, current, 1, err, err_len))
+		goto out;
+	if (k->has_kek) {
+		int fd = openat(dfd, KEYS_FILE_KEK,
+				O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (unlinkat(dfd, KEYS_FILE_KEK, 0) != 0) {
+			keys_fail(err, err_len, "cannot remove %s/%s: %s", dir,
+				  KEYS_FILE_KEK, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		if (keys_fsync_dir(dfd, dir, err, err_len)) {
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		keys_wipe_fd(fd);
+	}
+	rc = keys_load(dir, out, err, err_len);
+out:
+	sodium_memzero(line, sizeof(line));
+	sodium_memzero(current, sizeof(current));
+	keys_free(k);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
 }
 
 int keys_seal(const uint8_t data_key[KEYS_DATA_KEY_BYTES],

@@ -189,7 +189,11 @@ struct store_ops {
 	int (*key_facts)(struct store_rd *, struct store_key_facts *);
 	int (*key_id_add)(struct store_tx *, const char *, const char *,
 			  int64_t);
-	int (*lock)(struct store *, char *, size_t);
+	int (*person_keys_after)(struct store_rd *, int64_t, int,
+				 store_person_key_fn, void *);
+	int (*person_key_set)(struct store_tx *, uint64_t, const void *, size_t,
+			      const void *, size_t);
+	int (*lock)(struct store *, enum store_lock_mode, char *, size_t);
 	int (*person_guard)(struct store_tx *, uint64_t, bool, int64_t *);
 	int (*listen)(struct store *, store_notify_fn, void *); /* or NULL */
 	/* The lock-outs' four calls (op 0 wait, 1 fail, 2 lock, 3 reset),

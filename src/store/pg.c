@@ -31,6 +31,8 @@ static void pg_close(struct store *store)
 	pthread_mutex_destroy(&s->pool_lock);
 	if (s->shared.pg)
 		pg_conn_close(&s->shared);
+	if (s->lock.pg)
+		pg_conn_close(&s->lock);
 	pthread_mutex_destroy(&s->shared_lock);
 	free(s->conninfo);
 	free(s);
@@ -84,13 +86,49 @@ static int pg_open_short(const char *rest, struct store **out, char *err,
 	return pg_open_url("postgres", rest, out, err, errlen);
 }
 
-/* Several servers share a PostgreSQL store: there is no lock to take. */
-static int pg_lock(struct store *store, char *err, size_t errlen)
+/* The servers' advisory lock's key: "cmr-serv" as a 64-bit integer. */
+#define PG_SERVE_LOCK "7164508121751450230"
+
+/* Several servers share a PostgreSQL store, each holding the lock shared;
+ * `cmr keys rotate` holds it alone. Session-level, on a connection kept
+ * for it: should PostgreSQL drop that connection, the lock is gone with
+ * it (a server goes on serving; the lock only keeps a key rotation from
+ * starting under it). */
+static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
+		   size_t errlen)
 {
-	(void)store;
-	(void)err;
-	(void)errlen;
-	return STORE_OK;
+	struct pg_store *s = PG(store);
+	const char *sql =
+		mode == STORE_LOCK_ALONE
+			? "SELECT pg_try_advisory_lock(" PG_SERVE_LOCK ")"
+			: "SELECT pg_try_advisory_lock_shared(" PG_SERVE_LOCK
+			  ")";
+
+	if (s->lock.pg)
+		return STORE_OK;
+	if (pg_conn_open(&s->lock, s->conninfo, err, errlen) != STORE_OK)
+		return STORE_FAULT;
+	PGresult *res = PQexec(s->lock.pg, sql);
+	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+	bool got = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+	PQclear(res);
+	if (got)
+		return STORE_OK;
+	pg_conn_close(&s->lock);
+	if (!ok) {
+		snprintf(err, errlen,
+			 "cannot take the advisory lock of the PostgreSQL "
+			 "store");
+		return STORE_FAULT;
+	}
+	snprintf(err, errlen,
+		 mode == STORE_LOCK_ALONE
+			 ? "the PostgreSQL store is in use by a cmr serve (or "
+			   "migrate): stop every server on it first, so that "
+			   "none goes on with the keys it loaded"
+			 : "the PostgreSQL store is held by cmr keys rotate: "
+			   "start again once it is done");
+	return STORE_CONFLICT;
 }
 
 #define PG_OPS                                                                 \

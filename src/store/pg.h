@@ -79,6 +79,9 @@ struct pg_store {
 	/* The lock-outs' connection (pg_throttle), one call at a time. */
 	pthread_mutex_t shared_lock;
 	struct pg_conn shared;
+	/* store_lock's: it holds the advisory lock for as long as it lives
+	 * (pg_lock). */
+	struct pg_conn lock;
 };
 
 #define PG(store) ((struct pg_store *)(store))

@@ -106,3 +106,43 @@ int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 	sql_bind_int(st, 3, at);
 	return sql_exec(st);
 }
+
+/* ---- Re-wrapping the data keys (cmr keys rotate --wrap) ---- */
+
+static const char q_person_keys_after[] =
+	"SELECT id, data_key FROM persons WHERE data_key IS NOT NULL AND "
+	"length(data_key) > 0 AND id > ?1 ORDER BY id LIMIT ?2";
+
+int sql_person_keys_after(struct store_rd *rd, int64_t after, int limit,
+			  store_person_key_fn fn, void *arg)
+{
+	struct sql_select q;
+	struct sql_stmt *st = sql_select(&q, rd, q_person_keys_after);
+	if (st == NULL)
+		return STORE_FAULT;
+	sql_bind_int(st, 1, after);
+	sql_bind_int(st, 2, limit);
+	while (sql_select_next(&q, NULL, NULL)) {
+		uint64_t id = (uint64_t)sql_col_int(st, 0);
+		size_t n = sql_col_bytes(st, 1);
+		int rc = fn(arg, id, sql_col_blob(st, 1), n);
+		if (rc != STORE_OK) {
+			q.status = rc;
+			break;
+		}
+	}
+	return sql_select_end(&q);
+}
+
+static const char q_person_key_set[] =
+	"UPDATE persons SET data_key = ?1 WHERE id = ?2 AND data_key = ?3";
+
+int sql_person_key_set(struct store_tx *tx, uint64_t person, const void *old,
+		       size_t old_len, const void *wrapped, size_t len)
+{
+	WRITER_STMT(tx, q_person_key_set);
+	sql_bind_blob(st, 1, wrapped, len);
+	bind_key(st, 2, person);
+	sql_bind_blob(st, 3, old, old_len);
+	return sql_exec_changed(st, STORE_CONFLICT);
+}

@@ -92,7 +92,8 @@ void sqlite_close(struct store *store);
 
 /* ---- The server's lock, file modes (sqlite_lock.c) ---- */
 
-int sqlite_lock(struct store *store, char *err, size_t errlen);
+int sqlite_lock(struct store *store, enum store_lock_mode mode, char *err,
+		size_t errlen);
 /* Makes path (when missing) and its WAL and shared memory (when there)
  * mode 0600 before SQLite opens it: STORE_FAULT with a reason in err. */
 int sqlite_file_private(const char *path, char *err, size_t errlen);

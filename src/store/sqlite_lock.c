@@ -12,9 +12,12 @@
 
 #include "sqlite.h"
 
-int sqlite_lock(struct store *store, char *err, size_t errlen)
+int sqlite_lock(struct store *store, enum store_lock_mode mode, char *err,
+		size_t errlen)
 {
 	struct sqlite_store *s = S(store);
+
+	(void)mode; /* one process per file, whatever it does */
 	char path[4096];
 
 	if (s->lock_fd >= 0)

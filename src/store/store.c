@@ -733,9 +733,23 @@ int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 	return tx->store->ops->key_id_add(tx, kind, id, at);
 }
 
-int store_lock(struct store *s, char *err, size_t errlen)
+int store_person_keys_after(struct store_rd *rd, int64_t after, int limit,
+			    store_person_key_fn fn, void *arg)
 {
-	return s->ops->lock(s, err, errlen);
+	return rd->store->ops->person_keys_after(rd, after, limit, fn, arg);
+}
+
+int store_person_key_set(struct store_tx *tx, uint64_t person, const void *old,
+			 size_t old_len, const void *wrapped, size_t len)
+{
+	return tx->store->ops->person_key_set(tx, person, old, old_len, wrapped,
+					      len);
+}
+
+int store_lock(struct store *s, enum store_lock_mode mode, char *err,
+	       size_t errlen)
+{
+	return s->ops->lock(s, mode, err, errlen);
 }
 
 void store_person_clear(struct store_person *p)

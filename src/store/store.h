@@ -937,12 +937,35 @@ int store_key_facts(struct store_rd *rd, struct store_key_facts *out);
  * kind); one recorded already is left as it is. */
 int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 		     int64_t at);
-/* Takes the store's exclusive lock for the life of s: one `cmr serve` (or
- * `cmr migrate`, or `cmr keys rotate`) per store at a time. SQLite: flock
- * on PATH.lock beside the file. STORE_CONFLICT with a sentence naming the
- * store when another process holds it; STORE_FAULT when it cannot be
- * taken. Other processes may still open and write the store. */
-int store_lock(struct store *s, char *err, size_t errlen);
+/* Persons' wrapped data keys, for `cmr keys rotate --wrap`: up to limit
+ * persons that have one, in the store's id order, after the person whose
+ * id (as int64_t) is `after` (INT64_MIN to start): fn(arg, id, wrapped,
+ * len) for each, until fn returns other than STORE_OK (returned). */
+typedef int (*store_person_key_fn)(void *arg, uint64_t person,
+				   const void *wrapped, size_t len);
+int store_person_keys_after(struct store_rd *rd, int64_t after, int limit,
+			    store_person_key_fn fn, void *arg);
+/* Replaces a person's wrapped data key `old` with `wrapped` (the same
+ * data key, wrapped anew): STORE_CONFLICT when the person's key is not
+ * `old` any more (erased, or re-wrapped meanwhile). */
+int store_person_key_set(struct store_tx *tx, uint64_t person, const void *old,
+			 size_t old_len, const void *wrapped, size_t len);
+
+/* Takes the store's lock for the life of s. SQLite: an exclusive flock
+ * on PATH.lock beside the file, whatever the mode: one `cmr serve` (or
+ * `cmr migrate`, or `cmr keys rotate`) per store at a time. PostgreSQL,
+ * which several servers share: an advisory lock on a connection of its
+ * own, shared for STORE_LOCK_SERVE (serve, migrate: any number at once)
+ * and exclusive for STORE_LOCK_ALONE (`cmr keys rotate`: no server may
+ * go on with keys it loaded before). STORE_CONFLICT with a sentence
+ * naming the store when another process holds it; STORE_FAULT when it
+ * cannot be taken. Other processes may still open and write the store. */
+enum store_lock_mode {
+	STORE_LOCK_SERVE = 0,
+	STORE_LOCK_ALONE = 1,
+};
+int store_lock(struct store *s, enum store_lock_mode mode, char *err,
+	       size_t errlen);
 
 /* ---- A person's own address (strangers to Later) ---- */
 

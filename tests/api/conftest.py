@@ -102,16 +102,6 @@ if TEST_STORE not in ("sqlite", "postgresql"):
         f"CMR_TEST_STORE={TEST_STORE!r}: 'sqlite' (the default) or "
         "'postgresql'")
 ON_POSTGRESQL = TEST_STORE == "postgresql"
-# What erasure cannot reach on PostgreSQL: no personal value is stored in
-# clear (aliases, handles and own addresses are keyed hashes; the rest is
-# sealed with the person's data key), but the person's wrapped data key
-# itself stays in the persons row's dead tuple and in pg_wal until vacuum
-# and WAL recycling remove them, and the KEK still unwraps that copy. The
-# test that searches the cluster for it says so.
-ERASURE_LEAVES_BYTES_ON_POSTGRESQL = pytest.mark.xfail(
-    ON_POSTGRESQL, strict=True,
-    reason="on PostgreSQL the erased person's wrapped data key stays in a "
-           "dead tuple and pg_wal, where the KEK still opens it")
 
 
 def pytest_configure(config):
@@ -506,6 +496,38 @@ class Ctx:
             for t in tables:
                 rows[t] = sorted(map(repr, db.execute(f'SELECT * FROM "{t}"')))
         return rows
+
+    def wrapped_keys(self):
+        """person id -> its wrapped data key, as the store holds it."""
+        with self.sql() as db:
+            return {i: bytes(k) for i, k in db.execute(
+                "SELECT id, data_key FROM persons WHERE length(data_key) > "
+                "0")}
+
+    def keys_open(self, wrapped, keys=None):
+        """Whether the keys directory (this one's, or `keys`) opens
+        `wrapped`, a person's wrapped data key: cmr tries the first
+        person's key whenever it opens a store, so with `wrapped` planted
+        there `cmr migrate` (which reads no person) runs, or says it cannot
+        open the data. The row is put back after; no server may run."""
+        before = self.wrapped_keys()
+        assert before, "keys_open() needs a person with a data key"
+        with self.sql() as db:
+            db.execute("UPDATE persons SET data_key = ? WHERE id = (SELECT "
+                       "min(id) FROM persons WHERE length(data_key) > 0)",
+                       (wrapped,))
+        try:
+            r = self.run("migrate", "--store", self.store, "--keys",
+                         str(keys or self.keys), paths=False)
+        finally:
+            with self.sql() as db:
+                for i, k in before.items():
+                    db.execute("UPDATE persons SET data_key = ? WHERE id = "
+                               "?", (k, i))
+        if r.rc == 0:
+            return True
+        assert r.rc == 1 and "cannot open the data" in r.err, r
+        return False
 
     def sql(self):
         """An Sql connection to the store. On SQLite only while no server

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, Ctx, http, sqlite_only
+from conftest import ON_POSTGRESQL, PASSWORD, Ctx, http, sqlite_only
 
 README = Path(__file__).parents[2] / "README.md"
 KID = re.compile(r"^[0-9a-f]{16}$")
@@ -315,3 +315,126 @@ def test_jwks_needs_no_credentials_and_is_in_openapi(server):
     assert r.headers.get("Content-Type", "").startswith("application/json")
     doc = http("GET", server + "/v1/openapi.json").json()
     assert "get" in doc["paths"]["/.well-known/jwks.json"]
+
+
+# --- the wrap key (cmr keys rotate --wrap) ----------------------------------
+
+DEMO_PASSWORD = "demo-password-ana"
+
+
+def export(ctx, handle="ana", password=DEMO_PASSWORD):
+    return ctx.ok("export", handle, "--password-stdin",
+                  input=password + "\n").out
+
+
+def test_a_wrap_rotation_re_wraps_every_data_key_and_retires_the_old_key(
+        demo_ctx, tmp_path):
+    import shutil
+    ctx = demo_ctx
+    before, seen = ctx.wrapped_keys(), export(ctx)
+    files = tree(ctx.keys)
+    old_copy = tmp_path / "keys-before"
+    shutil.copytree(ctx.keys, old_copy)
+    assert set(files) == {"signing.key", "key_id", "wrap.keys", "hash.key",
+                          "kek_id"}, sorted(files)
+    assert all(len(k) == 81 and k[0] == 2 for k in before.values())
+    # The old keys open as long as the old wrap key is there (the check
+    # below can fail).
+    assert ctx.keys_open(next(iter(before.values())))
+
+    out = ctx.ok("keys", "rotate", "--wrap").out
+    n = len(before)
+    assert f"{n} of {n} persons' data keys wrapped anew" in out, out
+    assert "1 old wrap key removed" in out and "older backups" in out, out
+    after = ctx.wrapped_keys()
+    assert set(after) == set(before)
+    assert all(after[i] != before[i] and len(after[i]) == 81
+               for i in before)
+    # No old wrapped key opens any more; the new ones do.
+    for k in before.values():
+        assert not ctx.keys_open(k)
+    assert ctx.keys_open(next(iter(after.values())))
+    # The directory: a new wrap key alone; what the store hashed and
+    # recorded stays (aliases still resolve, the store knows its keys).
+    now = tree(ctx.keys)
+    assert now["wrap.keys"] != files["wrap.keys"]
+    assert now["wrap.keys"].count(b"\n") == 1
+    for same in ("hash.key", "kek_id", "signing.key", "key_id"):
+        assert now[same] == files[same], same
+    for p in ctx.keys.iterdir():
+        assert mode(p) == 0o600, p
+    # Everything reads as before: the whole export of a person, aliases,
+    # folders, profile and messages included.
+    assert export(ctx) == seen
+    ctx.ok("ledger", "verify")
+    # A copy of the directory from before is refused, saying why.
+    r = run_with_keys(ctx, old_copy, ["person", "list"])
+    assert r.rc == 1 and "before a cmr keys rotate --wrap" in r.err, r
+    assert str(old_copy) in r.err
+    # Again: another new key, and again everything reads.
+    out = ctx.ok("keys", "rotate", "--wrap").out
+    assert f"{n} of {n} persons' data keys wrapped anew" in out, out
+    assert not ctx.keys_open(next(iter(after.values())))
+    assert export(ctx) == seen
+
+
+def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
+        ctx, start_server):
+    """A keys directory made before wrap keys (signing.key, key_id and a
+    `kek`): it keeps working, and its first wrap rotation replaces the kek
+    by hash.key and kek_id derived from it, so aliases, handles and the
+    store's record of its keys stay what they were."""
+    ctx.keys.mkdir(mode=0o700)
+    for name in ("signing.key", "kek"):
+        f = ctx.keys / name
+        f.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+        f.chmod(0o600)
+    ctx.ok("init")
+    assert "kek" in tree(ctx.keys) and "wrap.keys" not in tree(ctx.keys)
+    ctx.ok("demo")
+    seen = export(ctx)
+    with ctx.sql() as db:
+        (kek_id,), = db.execute(
+            "SELECT id FROM key_ids WHERE kind = 'kek'").fetchall()
+    before = ctx.wrapped_keys()
+    assert ctx.keys_open(next(iter(before.values())))
+
+    out = ctx.ok("keys", "rotate", "--wrap").out
+    assert "1 old wrap key removed" in out, out
+    files = tree(ctx.keys)
+    assert "kek" not in files, sorted(files)
+    assert files["kek_id"] == (kek_id + "\n").encode()
+    assert {"hash.key", "wrap.keys"} <= set(files)
+    for k in before.values():
+        assert not ctx.keys_open(k)
+    assert export(ctx) == seen
+    # The server finds aliases and handles by their hashes, as before.
+    s = start_server()
+    r = http("POST", s.url + "/v1/tokens",
+             json.dumps({"handle": "ana", "password": DEMO_PASSWORD}).encode(),
+             {"Content-Type": "application/json"})
+    assert r.status == 201, r
+    assert s.stop() == 0
+
+
+def test_a_key_rotation_waits_for_no_server(ctx, start_server):
+    """`cmr keys rotate` (either) refuses while a server has the store: a
+    server would go on with the keys it loaded. On PostgreSQL, where
+    several servers share the store, by an advisory lock each server holds
+    shared and a rotation alone."""
+    ctx.ok("init")
+    ctx.add_person("kim")
+    s = start_server()
+    for args in (["keys", "rotate"], ["keys", "rotate", "--wrap"]):
+        before = tree(ctx.keys)
+        r = ctx.run(*args)
+        assert r.rc == 1, r
+        if ON_POSTGRESQL:
+            assert "stop every server on it first" in r.err, r.err
+        else:
+            assert str(ctx.db) in r.err, r.err
+        assert tree(ctx.keys) == before
+    assert http("GET", s.url + "/healthz").status == 200
+    assert s.stop() == 0
+    ctx.ok("keys", "rotate", "--wrap")
+    assert "kim" in ctx.persons()

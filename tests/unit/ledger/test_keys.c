@@ -137,9 +137,21 @@ Test(keysdir, init_creates_private_dir_and_files)
 	n = read_file(file, buf, sizeof(buf));
 	cr_expect_eq(n, 45, "signing.key: 44 base64 characters and \\n");
 	cr_expect_eq(buf[44], '\n');
-	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(file, sizeof(file), "%s/wrap.keys", dir);
+	cr_expect_eq(mode_of(file), 0600);
+	cr_expect_eq(read_file(file, buf, sizeof(buf)), 45, "one wrap key");
+	snprintf(file, sizeof(file), "%s/hash.key", dir);
 	cr_expect_eq(mode_of(file), 0600);
 	cr_expect_eq(read_file(file, buf, sizeof(buf)), 45);
+	snprintf(file, sizeof(file), "%s/kek_id", dir);
+	cr_expect_eq(mode_of(file), 0600);
+	read_file(file, buf, sizeof(buf));
+	cr_expect_eq(strncmp(buf, keys_kek_id(k), KEYS_ID_LEN), 0);
+	cr_expect_str_eq(buf + KEYS_ID_LEN, "\n");
+	/* A new directory has no kek: nothing it wraps can outlive a wrap
+	 * rotation. */
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	cr_expect_neq(access(file, F_OK), 0);
 	snprintf(file, sizeof(file), "%s/key_id", dir);
 	cr_expect_eq(mode_of(file), 0600);
 	read_file(file, buf, sizeof(buf));
@@ -147,7 +159,7 @@ Test(keysdir, init_creates_private_dir_and_files)
 	cr_expect_eq(strncmp(buf, keys_id(k), KEYS_ID_LEN), 0);
 	cr_expect_str_eq(buf + KEYS_ID_LEN, "\n");
 	/* No temporary file is left behind. */
-	snprintf(file, sizeof(file), "%s/kek.tmp", dir);
+	snprintf(file, sizeof(file), "%s/wrap.keys.tmp", dir);
 	cr_expect_neq(access(file, F_OK), 0);
 	keys_free(k);
 }
@@ -181,7 +193,7 @@ Test(keysdir, modes_do_not_depend_on_umask)
 	umask(old);
 	cr_assert_eq(rc, 0, "%s", err);
 	cr_expect_eq(mode_of(at("keys")), 0700);
-	snprintf(file, sizeof(file), "%s/kek", at("keys"));
+	snprintf(file, sizeof(file), "%s/hash.key", at("keys"));
 	cr_expect_eq(mode_of(file), 0600);
 	keys_free(k);
 }
@@ -197,18 +209,18 @@ Test(keysdir, second_init_loads_the_same_keys)
 
 	snprintf(dir, sizeof(dir), "%s", at("keys"));
 	a = init_ok(dir);
-	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(file, sizeof(file), "%s/wrap.keys", dir);
 	read_file(file, before, sizeof(before));
 	b = init_ok(dir);
 	cr_expect(!keys_created(b));
 	read_file(file, after, sizeof(after));
-	cr_expect_str_eq(before, after, "kek must never be rewritten");
+	cr_expect_str_eq(before, after, "wrap.keys must never be rewritten");
 	cr_expect_eq(memcmp(keys_public_key(a), keys_public_key(b),
 			    KEYS_PUBLIC_BYTES),
 		     0);
 	cr_expect_str_eq(keys_id(a), keys_id(b));
 
-	/* The KEK is the same: what one wrapped, the other unwraps. */
+	/* The wrap key is the same: what one wrapped, the other unwraps. */
 	cr_assert_eq(keys_new_data_key(dk), 0);
 	cr_assert_eq(keys_wrap(a, dk, blob), 0);
 	cr_assert_eq(keys_unwrap(b, blob, sizeof(blob), back), 0);
@@ -250,9 +262,9 @@ Test(keysdir, refuses_a_key_file_open_to_others)
 	snprintf(dir, sizeof(dir), "%s", at("keys"));
 	k = init_ok(dir);
 	keys_free(k);
-	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(file, sizeof(file), "%s/hash.key", dir);
 	chmod(file, 0640);
-	expect_init_fails(dir, "kek is accessible to group or others");
+	expect_init_fails(dir, "hash.key is accessible to group or others");
 }
 
 Test(keysdir, refuses_a_half_restored_dir)
@@ -265,10 +277,11 @@ Test(keysdir, refuses_a_half_restored_dir)
 	keys_free(k);
 	snprintf(file, sizeof(file), "%s/signing.key", dir);
 	read_file(file, before, sizeof(before));
-	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(file, sizeof(file), "%s/wrap.keys", dir);
 	cr_assert_eq(unlink(file), 0);
-	expect_init_fails(dir, "holds signing.key but no kek");
-	cr_expect_neq(access(file, F_OK), 0, "no new kek may appear");
+	expect_init_fails(
+		dir, "holds signing.key, hash.key, kek_id but no wrap.keys");
+	cr_expect_neq(access(file, F_OK), 0, "no new wrap key may appear");
 	snprintf(file, sizeof(file), "%s/signing.key", dir);
 	read_file(file, after, sizeof(after));
 	cr_expect_str_eq(before, after);
@@ -282,20 +295,45 @@ Test(keysdir, refuses_bad_key_files)
 	snprintf(dir, sizeof(dir), "%s", at("keys"));
 	k = init_ok(dir);
 	keys_free(k);
-	snprintf(file, sizeof(file), "%s/kek", dir);
+	snprintf(file, sizeof(file), "%s/hash.key", dir);
 	write_file(file, "not base64 at all\n", 0600);
-	expect_init_fails(dir, "kek is not one line of base64");
+	expect_init_fails(dir, "hash.key is not one line of base64");
 	/* Base64 of 31 bytes. */
 	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
 		   0600);
-	expect_init_fails(dir, "kek is not one line of base64");
+	expect_init_fails(dir, "hash.key is not one line of base64");
 	/* Two lines. */
 	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n",
 		   0600);
-	expect_init_fails(dir, "kek is not one line of base64");
+	expect_init_fails(dir, "hash.key is not one line of base64");
 	/* Without its final newline, still one line. */
 	write_file(file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 0600);
 	keys_free(init_ok(dir));
+	/* wrap.keys: 1 to 4 lines, no empty one. */
+	snprintf(file, sizeof(file), "%s/wrap.keys", dir);
+	write_file(file, "", 0600);
+	expect_init_fails(dir, "wrap.keys is not 1 to 4 lines");
+	write_file(file,
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+		   0600);
+	expect_init_fails(dir, "wrap.keys is not 1 to 4 lines");
+	write_file(file,
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+		   0600);
+	expect_init_fails(dir, "wrap.keys is not 1 to 4 lines");
+	write_file(file,
+		   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n"
+		   "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+		   0600);
+	keys_free(init_ok(dir));
+	snprintf(file, sizeof(file), "%s/kek_id", dir);
+	write_file(file, "0123456789ABCDEF\n", 0600);
+	expect_init_fails(dir, "kek_id is not one line of 16 lowercase hex");
 }
 
 Test(keysdir, refuses_a_foreign_key_id)
@@ -324,11 +362,11 @@ Test(keysdir, refuses_a_symlinked_key)
 	snprintf(dir, sizeof(dir), "%s", at("keys"));
 	k = init_ok(dir);
 	keys_free(k);
-	snprintf(file, sizeof(file), "%s/kek", dir);
-	snprintf(target, sizeof(target), "%s/kek.elsewhere", dir);
+	snprintf(file, sizeof(file), "%s/wrap.keys", dir);
+	snprintf(target, sizeof(target), "%s/wrap.elsewhere", dir);
 	cr_assert_eq(rename(file, target), 0);
 	cr_assert_eq(symlink(target, file), 0);
-	expect_init_fails(dir, "kek is not a regular file");
+	expect_init_fails(dir, "wrap.keys is not a regular file");
 }
 
 Test(keysdir, stale_temporary_files_are_ignored)
@@ -653,7 +691,7 @@ Test(keysdir, absent_means_no_key_file)
 	keys_free(k);
 	cr_expect_not(keys_absent(at("full")));
 	/* Half a directory is not absent: keys_load says what is wrong. */
-	cr_assert_eq(unlink(at("full/kek")), 0);
+	cr_assert_eq(unlink(at("full/wrap.keys")), 0);
 	cr_expect_not(keys_absent(at("full")));
 	write_file(at("file"), "x", 0600);
 	cr_expect_not(keys_absent(at("file")));
@@ -746,4 +784,214 @@ Test(keysdir, refuses_a_retired_key_under_another_name)
 	cr_expect_null(r);
 	cr_expect(strstr(err, "not the one its name says") != NULL, "%s", err);
 	keys_free(k);
+}
+
+/* ---- Rotating the wrap key ---- */
+
+static struct keys *load_ok(const char *dir)
+{
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX] = "";
+
+	cr_assert_eq(keys_load(dir, &k, err, sizeof(err)), 0, "%s", err);
+	return k;
+}
+
+static bool unwraps(const struct keys *k, const uint8_t *blob, size_t len,
+		    const uint8_t dk[KEYS_DATA_KEY_BYTES])
+{
+	uint8_t back[KEYS_DATA_KEY_BYTES];
+	bool ok = keys_unwrap(k, blob, len, back) == 0 &&
+		  memcmp(back, dk, sizeof(back)) == 0;
+	sodium_memzero(back, sizeof(back));
+	return ok;
+}
+
+static size_t lines_of(const char *path)
+{
+	char buf[512];
+	size_t n = 0, len = read_file(path, buf, sizeof(buf));
+
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	return n;
+}
+
+Test(keysdir, wrap_rotation_retires_the_old_wrap_key)
+{
+	char dir[256], err[KEYS_ERR_MAX], id0[17], id1[17];
+	char t0[KEYS_TOMBSTONE_HEX + 1], t1[KEYS_TOMBSTONE_HEX + 1];
+	uint8_t dk[KEYS_DATA_KEY_BYTES], old[KEYS_WRAPPED_BYTES],
+		new[KEYS_WRAPPED_BYTES];
+	struct keys *k = init_ok(at("keys")), *r = NULL, *again = NULL,
+		    *e = NULL;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(k, dk, old), 0);
+	cr_expect(keys_wrapped_current(k, old, sizeof(old)));
+	cr_expect_eq(keys_wrap_retiring(k), 0);
+	keys_wrap_id(k, id0);
+	cr_assert_eq(keys_tombstone(k, "alias", "a@b", 3, t0), 0);
+
+	cr_assert_eq(keys_wrap_rotate_begin(dir, &r, err, sizeof(err)), 0, "%s",
+		     err);
+	keys_wrap_id(r, id1);
+	cr_expect_str_neq(id0, id1);
+	cr_expect_eq(keys_wrap_retiring(r), 1);
+	cr_expect_eq(lines_of(at("keys/wrap.keys")), 2);
+	/* The old key still opens; it is not the current one any more. */
+	cr_expect(unwraps(r, old, sizeof(old), dk));
+	cr_expect_not(keys_wrapped_current(r, old, sizeof(old)));
+	cr_assert_eq(keys_wrap(r, dk, new), 0);
+	cr_expect(keys_wrapped_current(r, new, sizeof(new)));
+	/* Begun again (an interrupted rotation run twice): the same key. */
+	cr_assert_eq(keys_wrap_rotate_begin(dir, &again, err, sizeof(err)), 0,
+		     "%s", err);
+	keys_wrap_id(again, id0);
+	cr_expect_str_eq(id0, id1);
+	keys_free(again);
+
+	cr_assert_eq(keys_wrap_rotate_end(dir, &e, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(keys_wrap_retiring(e), 0);
+	cr_expect_eq(lines_of(at("keys/wrap.keys")), 1);
+	cr_expect_not(unwraps(e, old, sizeof(old), dk),
+		      "the retired wrap key is gone");
+	cr_expect(unwraps(e, new, sizeof(new), dk));
+	/* What the store recorded and hashed stays the same. */
+	cr_expect_str_eq(keys_kek_id(e), keys_kek_id(k));
+	cr_assert_eq(keys_tombstone(e, "alias", "a@b", 3, t1), 0);
+	cr_expect_str_eq(t0, t1);
+	cr_expect_str_eq(keys_id(e), keys_id(k));
+	keys_free(e);
+	/* Ended again: nothing to do. */
+	cr_assert_eq(keys_wrap_rotate_end(dir, &e, err, sizeof(err)), 0, "%s",
+		     err);
+	keys_free(e);
+	e = load_ok(dir);
+	cr_expect(unwraps(e, new, sizeof(new), dk));
+	keys_free(e);
+	keys_free(r);
+	keys_free(k);
+}
+
+/* A directory from before wrap keys: signing.key, key_id and a kek. */
+static void make_old_dir(const char *dir, uint8_t kek[KEYS_KEK_BYTES])
+{
+	char file[300], line[64];
+
+	keys_free(init_ok(dir));
+	for (size_t i = 0; i < 3; i++) {
+		static const char *const gone[] = { "wrap.keys", "hash.key",
+						    "kek_id" };
+		snprintf(file, sizeof(file), "%s/%s", dir, gone[i]);
+		cr_assert_eq(unlink(file), 0);
+	}
+	randombytes_buf(kek, KEYS_KEK_BYTES);
+	sodium_bin2base64(line, sizeof(line), kek, KEYS_KEK_BYTES,
+			  sodium_base64_VARIANT_ORIGINAL);
+	strcat(line, "\n");
+	snprintf(file, sizeof(file), "%s/kek", dir);
+	write_file(file, line, 0600);
+}
+
+Test(keysdir, a_kek_directory_loads_and_its_first_wrap_rotation_removes_it)
+{
+	char dir[256], err[KEYS_ERR_MAX], kek_id[KEYS_ID_LEN + 1];
+	char t0[KEYS_TOMBSTONE_HEX + 1], t1[KEYS_TOMBSTONE_HEX + 1];
+	uint8_t kek[KEYS_KEK_BYTES], seed[KEYS_SEED_BYTES] = { 0 };
+	uint8_t dk[KEYS_DATA_KEY_BYTES], v1[KEYS_WRAPPED_V1_BYTES],
+		under_kek[KEYS_WRAPPED_BYTES], new[KEYS_WRAPPED_BYTES];
+	struct keys *k, *fixed, *r = NULL, *e = NULL;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	make_old_dir(dir, kek);
+	k = load_ok(dir);
+	/* Hashes and the id are the kek's, as they always were. */
+	cr_assert_eq(keys_from_bytes(seed, kek, &fixed), 0);
+	cr_expect_str_eq(keys_kek_id(k), keys_kek_id(fixed));
+	cr_assert_eq(keys_tombstone(k, "alias", "a@b", 3, t0), 0);
+	cr_assert_eq(keys_tombstone(fixed, "alias", "a@b", 3, t1), 0);
+	cr_expect_str_eq(t0, t1);
+	keys_free(fixed);
+	snprintf(kek_id, sizeof(kek_id), "%s", keys_kek_id(k));
+	/* A data key wrapped the old way (nonce ‖ secretbox under the kek)
+	 * and one wrapped now: the kek wraps until a rotation. */
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	randombytes_buf(v1, KEYS_NONCE_BYTES);
+	cr_assert_eq(crypto_secretbox_easy(v1 + KEYS_NONCE_BYTES, dk,
+					   sizeof(dk), v1, kek),
+		     0);
+	cr_expect(unwraps(k, v1, sizeof(v1), dk));
+	cr_assert_eq(keys_wrap(k, dk, under_kek), 0);
+	cr_expect(unwraps(k, under_kek, sizeof(under_kek), dk));
+	cr_expect(keys_wrapped_current(k, under_kek, sizeof(under_kek)));
+	cr_expect_eq(keys_wrap_retiring(k), 0);
+
+	cr_assert_eq(keys_wrap_rotate_begin(dir, &r, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_eq(keys_wrap_retiring(r), 1, "the kek retires");
+	cr_expect_eq(lines_of(at("keys/wrap.keys")), 1);
+	cr_expect(unwraps(r, v1, sizeof(v1), dk));
+	cr_expect(unwraps(r, under_kek, sizeof(under_kek), dk));
+	cr_expect_not(keys_wrapped_current(r, v1, sizeof(v1)));
+	cr_expect_not(keys_wrapped_current(r, under_kek, sizeof(under_kek)));
+	cr_assert_eq(keys_wrap(r, dk, new), 0);
+
+	cr_assert_eq(keys_wrap_rotate_end(dir, &e, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_expect_neq(access(at("keys/kek"), F_OK), 0, "the kek is gone");
+	cr_expect_eq(mode_of(at("keys/hash.key")), 0600);
+	cr_expect_eq(mode_of(at("keys/kek_id")), 0600);
+	cr_expect_not(unwraps(e, v1, sizeof(v1), dk));
+	cr_expect_not(unwraps(e, under_kek, sizeof(under_kek), dk));
+	cr_expect(unwraps(e, new, sizeof(new), dk));
+	cr_expect_str_eq(keys_kek_id(e), kek_id);
+	cr_assert_eq(keys_tombstone(e, "alias", "a@b", 3, t1), 0);
+	cr_expect_str_eq(t0, t1);
+	keys_free(e);
+	e = load_ok(dir);
+	cr_expect_str_eq(keys_kek_id(e), kek_id);
+	keys_free(e);
+	keys_free(r);
+	keys_free(k);
+}
+
+Test(keysdir, a_kek_beside_hash_files_must_be_their_source)
+{
+	char dir[256], file[300];
+	uint8_t kek[KEYS_KEK_BYTES];
+	struct keys *k;
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	make_old_dir(dir, kek);
+	/* As a rotation that stopped before removing the kek leaves it. */
+	snprintf(file, sizeof(file), "%s/kek_id", dir);
+	k = load_ok(dir);
+	char line[32];
+	snprintf(line, sizeof(line), "%s\n", keys_kek_id(k));
+	write_file(file, line, 0600);
+	keys_free(k);
+	keys_free(load_ok(dir));
+	write_file(file, "0123456789abcdef\n", 0600);
+	expect_init_fails(dir, "different key sets");
+}
+
+Test(keys, unwrap_refuses_an_unknown_wrap_key_and_bad_lengths)
+{
+	struct keys *a = fixed_keys(1), *b = fixed_keys(2);
+	uint8_t dk[KEYS_DATA_KEY_BYTES], blob[KEYS_WRAPPED_BYTES],
+		back[KEYS_DATA_KEY_BYTES];
+
+	cr_assert_eq(keys_new_data_key(dk), 0);
+	cr_assert_eq(keys_wrap(a, dk, blob), 0);
+	cr_expect_eq(blob[0], KEYS_WRAPPED_V2);
+	cr_expect_eq(keys_unwrap(b, blob, sizeof(blob), back), -1);
+	cr_expect_eq(keys_unwrap(a, blob, sizeof(blob) - 1, back), -1);
+	cr_expect_eq(keys_unwrap(a, blob, KEYS_WRAPPED_V1_BYTES, back), -1);
+	blob[0] = 3;
+	cr_expect_eq(keys_unwrap(a, blob, sizeof(blob), back), -1);
+	keys_free(a);
+	keys_free(b);
 }

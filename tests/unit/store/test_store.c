@@ -562,10 +562,13 @@ Test(store, one_lock_holder_per_store)
 	char err[512] = "";
 	struct store *second = NULL, *third = NULL;
 
-	cr_assert_eq(store_lock(fx.s, err, sizeof(err)), STORE_OK, "%s", err);
-	cr_assert_eq(store_lock(fx.s, err, sizeof(err)), STORE_OK, "%s", err);
+	cr_assert_eq(store_lock(fx.s, STORE_LOCK_SERVE, err, sizeof(err)),
+		     STORE_OK, "%s", err);
+	cr_assert_eq(store_lock(fx.s, STORE_LOCK_SERVE, err, sizeof(err)),
+		     STORE_OK, "%s", err);
 	cr_assert_eq(store_open(fx.url, &second, err, sizeof(err)), STORE_OK);
-	cr_expect_eq(store_lock(second, err, sizeof(err)), STORE_CONFLICT);
+	cr_expect_eq(store_lock(second, STORE_LOCK_SERVE, err, sizeof(err)),
+		     STORE_CONFLICT);
 	cr_expect(strstr(err, fx.path) != NULL, "%s", err);
 	/* Unlocked, the store still reads and writes. */
 	struct store_person p;
@@ -576,7 +579,8 @@ Test(store, one_lock_holder_per_store)
 	store_close(fx.s);
 	fx.s = NULL;
 	cr_assert_eq(store_open(fx.url, &third, err, sizeof(err)), STORE_OK);
-	cr_expect_eq(store_lock(third, err, sizeof(err)), STORE_OK, "%s", err);
+	cr_expect_eq(store_lock(third, STORE_LOCK_SERVE, err, sizeof(err)),
+		     STORE_OK, "%s", err);
 	fx.s = third;
 }
 
