@@ -188,7 +188,8 @@ static int settle_run(struct app_tx *t, void *arg)
 				 "given up after %d tries: %.200s", tries,
 				 p->error);
 		}
-		if (store_outbox_settle(t->tx, p->o.id, tries, now + wait,
+		if (store_outbox_settle(t->tx, p->o.person, p->o.id, tries,
+					now + wait,
 					ok ? NULL : error) != STORE_OK)
 			log_warn("delivery: outbox %llu cannot be settled; "
 				 "done again later",

@@ -154,8 +154,8 @@ struct store_ops {
 	int (*outbox_add)(struct store_tx *, const struct store_outbox *);
 	int (*outbox_due)(struct store_rd *, int64_t, bool, int,
 			  store_outbox_cb, void *);
-	int (*outbox_settle)(struct store_tx *, uint64_t, int, int64_t,
-			     const char *);
+	int (*outbox_settle)(struct store_tx *, uint64_t, uint64_t, int,
+			     int64_t, const char *);
 	int (*outbox_count)(struct store_rd *, uint64_t, int64_t *, int64_t *,
 			    char *, size_t);
 

@@ -200,41 +200,52 @@ void pg_listen_stop(struct pg_store *s)
 
 /* ---- Lock-outs ---- */
 
+/* A lock-out statement and how many of ($1 key, $2 at, $3 window) it
+ * takes. */
+struct pg_throttle_stmt {
+	const char *sql;
+	int n;
+};
+
 /* On a connection of their own (a request's pinned read session is read
  * only), each one autocommitted statement. */
-static const char *const pg_throttle_sql[] = {
-	"SELECT greatest(locked_until - $2::bigint, 0) FROM throttles WHERE "
-	"key = $1",
+static const struct pg_throttle_stmt pg_throttle_sql[] = {
+	{ "SELECT greatest(locked_until - $2::bigint, 0) FROM throttles WHERE "
+	  "key = $1",
+	  2 },
 	/* The row made if missing, then counted: afresh when the window
 	 * passed and no lock-out holds (every SET reads the old row). */
-	"WITH n AS (INSERT INTO throttles(key, first_at, failures, "
-	"locked_until) VALUES ($1, $2::bigint, 0, 0) ON CONFLICT DO NOTHING) "
-	"SELECT 0",
-	"UPDATE throttles SET locked_until = greatest(locked_until, "
-	"$2::bigint) WHERE key = $1 RETURNING 0",
-	"DELETE FROM throttles WHERE key = $1 RETURNING 0",
+	{ "WITH n AS (INSERT INTO throttles(key, first_at, failures, "
+	  "locked_until) VALUES ($1, $2::bigint, 0, 0) ON CONFLICT DO NOTHING) "
+	  "SELECT 0",
+	  2 },
+	{ "UPDATE throttles SET locked_until = greatest(locked_until, "
+	  "$2::bigint) WHERE key = $1 RETURNING 0",
+	  2 },
+	{ "DELETE FROM throttles WHERE key = $1 RETURNING 0", 1 },
 };
-static const char pg_throttle_count[] =
+static const struct pg_throttle_stmt pg_throttle_count = {
 	"UPDATE throttles SET first_at = CASE WHEN $2::bigint - first_at > "
 	"$3::bigint AND $2::bigint >= locked_until THEN $2::bigint ELSE "
 	"first_at END, failures = CASE WHEN $2::bigint - first_at > "
 	"$3::bigint AND $2::bigint >= locked_until THEN 1 ELSE failures + 1 "
 	"END, locked_until = CASE WHEN $2::bigint - first_at > $3::bigint AND "
 	"$2::bigint >= locked_until THEN 0 ELSE locked_until END WHERE key = "
-	"$1 RETURNING failures";
+	"$1 RETURNING failures",
+	3
+};
 
-/* Runs sql with the key and two integers; *out the first column of its
+/* Runs q with the key and two integers; *out the first column of its
  * row (0 with none). */
-static int pg_throttle_run(struct pg_conn *c, const char *sql, const char *key,
-			   int64_t a, int64_t b, int64_t *out)
+static int pg_throttle_run(struct pg_conn *c, const struct pg_throttle_stmt *q,
+			   const char *key, int64_t a, int64_t b, int64_t *out)
 {
 	char na[24], nb[24];
 	snprintf(na, sizeof(na), "%" PRId64, a);
 	snprintf(nb, sizeof(nb), "%" PRId64, b);
 	const char *values[3] = { key, na, nb };
-	int n = strstr(sql, "$3") ? 3 : strstr(sql, "$2") ? 2 : 1;
 	PGresult *res =
-		PQexecParams(c->pg, sql, n, NULL, values, NULL, NULL, 0);
+		PQexecParams(c->pg, q->sql, q->n, NULL, values, NULL, NULL, 0);
 	ExecStatusType rs = PQresultStatus(res);
 	int rc = STORE_OK;
 	*out = 0;
@@ -263,10 +274,10 @@ int pg_throttle(struct store *store, int op, const char *key, int64_t at,
 		log_warn("store: lock-outs: %s", err);
 		goto out;
 	}
-	rc = pg_throttle_run(&s->shared, pg_throttle_sql[op], key, at, window,
+	rc = pg_throttle_run(&s->shared, &pg_throttle_sql[op], key, at, window,
 			     out);
 	if (rc == STORE_OK && op == 1)
-		rc = pg_throttle_run(&s->shared, pg_throttle_count, key, at,
+		rc = pg_throttle_run(&s->shared, &pg_throttle_count, key, at,
 				     window, out);
 out:
 	pthread_mutex_unlock(&s->shared_lock);

@@ -521,8 +521,8 @@ int sql_purge(struct store_tx *tx, struct store_purge *p);
 int sql_outbox_add(struct store_tx *tx, const struct store_outbox *o);
 int sql_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		   store_outbox_cb cb, void *arg);
-int sql_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
-		      int64_t next_at, const char *error);
+int sql_outbox_settle(struct store_tx *tx, uint64_t person, uint64_t id,
+		      int tries, int64_t next_at, const char *error);
 int sql_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 		     int64_t *failing, char *last_error, size_t size);
 

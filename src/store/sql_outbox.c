@@ -96,23 +96,29 @@ int sql_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 	return sql_select_end(&q);
 }
 
-static const char q_outbox_done[] = "DELETE FROM outbox WHERE id = ?";
+/* By (person, id): the outbox's key, so that on a store sharded by
+ * person the statement goes to one shard (docs/ARCHITECTURE.md). */
+static const char q_outbox_done[] =
+	"DELETE FROM outbox WHERE person = ? AND id = ?";
 static const char q_outbox_retry[] =
-	"UPDATE outbox SET tries = ?, next_at = ?, last_error = ? WHERE id = ?";
+	"UPDATE outbox SET tries = ?, next_at = ?, last_error = ? WHERE "
+	"person = ? AND id = ?";
 
-int sql_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
-		      int64_t next_at, const char *error)
+int sql_outbox_settle(struct store_tx *tx, uint64_t person, uint64_t id,
+		      int tries, int64_t next_at, const char *error)
 {
 	if (tries < 0) {
 		WRITER_STMT(tx, q_outbox_done);
-		sql_bind_int(st, 1, (int64_t)id);
+		bind_key(st, 1, person);
+		bind_key(st, 2, id);
 		return sql_exec(st);
 	}
 	WRITER_STMT(tx, q_outbox_retry);
 	sql_bind_int(st, 1, tries);
 	sql_bind_int(st, 2, next_at);
 	bind_text(st, 3, error);
-	sql_bind_int(st, 4, (int64_t)id);
+	bind_key(st, 4, person);
+	bind_key(st, 5, id);
 	return sql_exec(st);
 }
 

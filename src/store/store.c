@@ -462,10 +462,10 @@ int store_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 	return rd->store->ops->outbox_due(rd, now, local, limit, cb, arg);
 }
 
-int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
-			int64_t next_at, const char *error)
+int store_outbox_settle(struct store_tx *tx, uint64_t person, uint64_t id,
+			int tries, int64_t next_at, const char *error)
 {
-	return TX_OPS(tx)->outbox_settle(tx, id, tries, next_at, error);
+	return TX_OPS(tx)->outbox_settle(tx, person, id, tries, next_at, error);
 }
 
 int store_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,

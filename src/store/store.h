@@ -766,8 +766,8 @@ int store_outbox_due(struct store_rd *rd, int64_t now, bool local, int limit,
 		     store_outbox_cb cb, void *arg);
 /* Done (tries < 0: the row leaves) or failed (kept with tries, next_at
  * and the error). */
-int store_outbox_settle(struct store_tx *tx, uint64_t id, int tries,
-			int64_t next_at, const char *error);
+int store_outbox_settle(struct store_tx *tx, uint64_t person, uint64_t id,
+			int tries, int64_t next_at, const char *error);
 /* The person's work not yet done, and how much of it has failed. */
 int store_outbox_count(struct store_rd *rd, uint64_t person, int64_t *pending,
 		       int64_t *failing, char *last_error, size_t size);

@@ -259,20 +259,21 @@ Test(outbox, done_piece_leaves)
 
 /* Sets the one row's tries (as if it had failed that often). */
 struct tries_job {
-	uint64_t id;
+	uint64_t person, id;
 	int tries;
 };
 
 static int tries_run(struct app_tx *t, void *arg)
 {
 	struct tries_job *j = arg;
-	return store_outbox_settle(t->tx, j->id, j->tries, t->now_ms / 1000,
-				   "before");
+	return store_outbox_settle(t->tx, j->person, j->id, j->tries,
+				   t->now_ms / 1000, "before");
 }
 
 static void set_tries(bool local, int tries)
 {
-	struct tries_job j = { the_row(local).id, tries };
+	struct store_outbox o = the_row(local);
+	struct tries_job j = { o.person, o.id, tries };
 	cr_assert_eq(app_job_run(&fx.a, tries_run, &j, false), STORE_OK);
 }
 

@@ -1580,7 +1580,7 @@ static int job_purge_later(struct store_tx *tx, void *arg)
 }
 
 struct settle_args {
-	uint64_t id;
+	uint64_t person, id;
 	int tries;
 	int64_t next_at;
 	const char *error;
@@ -1589,7 +1589,8 @@ struct settle_args {
 static int job_settle(struct store_tx *tx, void *arg)
 {
 	struct settle_args *a = arg;
-	return store_outbox_settle(tx, a->id, a->tries, a->next_at, a->error);
+	return store_outbox_settle(tx, a->person, a->id, a->tries, a->next_at,
+				   a->error);
 }
 
 static int collect_outbox(const struct store_outbox *o, void *arg)
@@ -1631,13 +1632,20 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 	cr_expect_lt(due[0].attempt, due[1].attempt);
 	cr_expect_eq(due[0].folder, -1);
 
-	/* A failure comes back later, with its error counted. */
-	struct settle_args sa = { due[0].id, 1, now + 5, "disk full" };
-	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
-	sa = (struct settle_args){ due[1].id, -1, 0, NULL };
-	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+	/* Settled by (person, id): another person's id is no row. */
 	int64_t pending, failing;
 	char last[64];
+	struct settle_args sa = { p.id + 1, due[1].id, -1, 0, NULL };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+	cr_assert_eq(store_outbox_count(store_reads(fx.s), p.id, &pending,
+					&failing, last, sizeof(last)),
+		     STORE_OK);
+	cr_expect_eq(pending, 2);
+	/* A failure comes back later, with its error counted. */
+	sa = (struct settle_args){ p.id, due[0].id, 1, now + 5, "disk full" };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
+	sa = (struct settle_args){ p.id, due[1].id, -1, 0, NULL };
+	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
 	cr_assert_eq(store_outbox_count(store_reads(fx.s), p.id, &pending,
 					&failing, last, sizeof(last)),
 		     STORE_OK);
@@ -1653,7 +1661,7 @@ Test(store, outbox_queues_retries_and_follows_the_later_purge)
 				      collect_outbox, due),
 		     STORE_OK);
 	cr_expect_eq(due[0].tries, 1);
-	sa = (struct settle_args){ due[0].id, -1, 0, NULL };
+	sa = (struct settle_args){ p.id, due[0].id, -1, 0, NULL };
 	cr_assert_eq(store_write(fx.s, job_settle, &sa), STORE_OK);
 
 	/* Purging Later queues the removal of the Maildir's copy — only for
