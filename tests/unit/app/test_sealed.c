@@ -110,6 +110,18 @@ Test(sealed, a_wrapped_key_altered_after_use_does_not_open)
 	free(sealed);
 }
 
+/* terms sealed (seal) or opened with wrapped (NULL: no key): a new
+ * string. */
+static char *terms_with(bool seal, const uint8_t *wrapped, const char *terms)
+{
+	char *out = NULL;
+	size_t len = wrapped ? KEYS_WRAPPED_BYTES : 0;
+	cr_assert_eq((seal ? codec.seal_terms : codec.open_terms)(
+			     codec.arg, wrapped, len, terms, &out),
+		     0, "%s", terms);
+	return out;
+}
+
 Test(sealed, terms_with_built_in_folders_only_are_taken_as_they_are)
 {
 	uint8_t wrapped[KEYS_WRAPPED_BYTES];
@@ -121,15 +133,10 @@ Test(sealed, terms_with_built_in_folders_only_are_taken_as_they_are)
 		"{\"topics\":\"all\"}",
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++) {
-		char *out = NULL, *back = NULL;
-		cr_assert_eq(codec.seal_terms(codec.arg, wrapped,
-					      KEYS_WRAPPED_BYTES, plain[i],
-					      &out),
-			     0);
+		char *out = terms_with(true, wrapped, plain[i]);
 		cr_expect_str_eq(out, plain[i]);
 		/* An erased person's terms (no key) read as they are too. */
-		cr_assert_eq(codec.open_terms(codec.arg, NULL, 0, out, &back),
-			     0);
+		char *back = terms_with(false, NULL, out);
 		cr_expect_str_eq(back, plain[i]);
 		free(out);
 		free(back);
@@ -162,18 +169,12 @@ Test(sealed, own_folder_names_in_terms_are_sealed_and_opened)
 		"{\"folder\":\"Bills\",\"topics\":\"all\"}",
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		char *out = NULL, *back = NULL;
-		cr_assert_eq(codec.seal_terms(codec.arg, wrapped,
-					      KEYS_WRAPPED_BYTES, cases[i],
-					      &out),
-			     0);
+		char *out = terms_with(true, wrapped, cases[i]);
 		if (names[i])
 			cr_expect(strstr(out, names[i]) == NULL &&
 					  strstr(out, "\"sealed:") != NULL,
 				  "%s", out);
-		cr_assert_eq(codec.open_terms(codec.arg, wrapped,
-					      KEYS_WRAPPED_BYTES, out, &back),
-			     0);
+		char *back = terms_with(false, wrapped, out);
 		cr_expect_str_eq(back, opened[i]);
 		free(out);
 		free(back);
