@@ -498,10 +498,13 @@ static long bench_rss(void)
 }
 
 /* Bytes the allocator has handed out and not had back (mallinfo2), in
- * every arena: what the process keeps, whatever the heap's holes. */
+ * every arena: what the process keeps, whatever the heap's holes. -1
+ * when the allocator is not glibc's (a sanitizer's says nothing). */
 static long bench_heap(void)
 {
 	struct mallinfo2 m = mallinfo2();
+	if (m.arena == 0 && m.hblkhd == 0)
+		return -1;
 	return (long)(m.uordblks + m.hblkhd);
 }
 
@@ -603,7 +606,10 @@ static int bench_campaign(const struct cli_args *args)
 		(double)(rss_after - rss_before) / (double)n);
 	json_object_set_new(
 		o, "heap_bytes_per_relationship",
-		json_real((double)(heap_after - heap_before) / (double)n));
+		heap_before < 0 || heap_after < 0
+			? json_null()
+			: json_real((double)(heap_after - heap_before) /
+				    (double)n));
 	/* CPU seconds of cmr's process at each step: all of the work on
 	 * SQLite, the client's share on PostgreSQL. */
 	json_object_set_new(o, "setup_cpu_seconds",
