@@ -335,16 +335,18 @@ static int codec_hash(void *arg, const char *kind, const char *value,
  * (a relationship read opens its alias and its terms, a person's read the
  * handle and the folders, a bulk read each row's), and each call used to
  * unwrap it again. Each thread keeps the last few keys it unwrapped,
- * keyed by the exact wrapped bytes (and the keys that unwrapped them): a
- * key is zeroed when it is evicted, when it has not been used for
- * CODEC_KEY_MS (at the thread's next call of the codec), and when the
- * thread ends. A wrong or altered blob is never in the cache: only what
- * keys_unwrap opened is. */
+ * keyed by the exact wrapped bytes and the id of the KEK that unwrapped
+ * them (keys_kek_id: another struct keys at the same address, with
+ * another KEK, finds nothing of the first's). A key is zeroed when it is
+ * evicted, when it has not been used for CODEC_KEY_MS (at the thread's
+ * next call of the codec), and when the thread ends. A wrong or altered
+ * blob is never in the cache: only what keys_unwrap opened is. */
 #define CODEC_KEYS   4	  /* keys a thread keeps */
 #define CODEC_KEY_MS 1000 /* unused for longer: zeroed */
 
 struct codec_key {
-	const struct keys *keys; /* what unwrapped it; NULL: a free slot */
+	bool used;		   /* false: a free slot */
+	char kek[KEYS_ID_LEN + 1]; /* keys_kek_id of what unwrapped it */
 	uint8_t wrapped[KEYS_WRAPPED_BYTES];
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	int64_t used_ms; /* last use, CLOCK_MONOTONIC_COARSE */
@@ -389,23 +391,28 @@ static int codec_unwrap(const struct keys *keys, const void *wrapped,
 			pthread_setspecific(codec_keys_exit, codec_keys) == 0;
 	}
 	int64_t now = codec_now_ms();
+	const char *kek = keys_kek_id(keys);
 	struct codec_key *slot = &codec_keys[0];
 	for (int i = 0; i < CODEC_KEYS; i++) {
 		struct codec_key *c = &codec_keys[i];
-		if (c->keys && now - c->used_ms > CODEC_KEY_MS)
+		if (c->used && now - c->used_ms > CODEC_KEY_MS)
 			sodium_memzero(c, sizeof(*c));
-		if (c->keys == keys && memcmp(c->wrapped, wrapped, len) == 0) {
+		if (c->used && memcmp(c->wrapped, wrapped, len) == 0 &&
+		    strcmp(c->kek, kek) == 0) {
 			c->used_ms = now;
 			memcpy(dk, c->dk, KEYS_DATA_KEY_BYTES);
 			return 0;
 		}
-		if (slot->keys && (!c->keys || c->used_ms < slot->used_ms))
+		if (slot->used && (!c->used || c->used_ms < slot->used_ms))
 			slot = c; /* a free one, else the least recently used */
 	}
 	if (keys_unwrap(keys, wrapped, len, dk) != 0)
 		return -1;
 	sodium_memzero(slot, sizeof(*slot));
-	slot->keys = keys;
+	slot->used = strlen(kek) < sizeof(slot->kek);
+	if (!slot->used)
+		return 0; /* an id of another length: not cached */
+	memcpy(slot->kek, kek, strlen(kek) + 1);
 	memcpy(slot->wrapped, wrapped, len);
 	memcpy(slot->dk, dk, KEYS_DATA_KEY_BYTES);
 	slot->used_ms = now;

@@ -110,6 +110,26 @@ Test(sealed, a_wrapped_key_altered_after_use_does_not_open)
 	free(sealed);
 }
 
+Test(sealed, other_keys_do_not_open_what_the_first_unwrapped)
+{
+	uint8_t wrapped[KEYS_WRAPPED_BYTES];
+	new_wrapped(wrapped);
+	char *sealed = seal(wrapped, "ana");
+	char *got = open_with(wrapped, sealed);
+	cr_assert(got && strcmp(got, "ana") == 0);
+	free(got);
+	/* Keys with another KEK, maybe where the first ones were: the data
+	 * key the thread keeps is the first KEK's only. */
+	keys_free(keys);
+	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
+	memset(seed, 1, sizeof(seed));
+	memset(kek, 3, sizeof(kek));
+	cr_assert_eq(keys_from_bytes(seed, kek, &keys), 0);
+	sealed_codec(keys, &codec);
+	cr_expect_null(open_with(wrapped, sealed));
+	free(sealed);
+}
+
 /* terms sealed (seal) or opened with wrapped (NULL: no key): a new
  * string. */
 static char *terms_with(bool seal, const uint8_t *wrapped, const char *terms)
