@@ -17,10 +17,12 @@ import time
 import pytest
 
 from conftest import (ASK, ERASURE_LEAVES_BYTES_ON_POSTGRESQL, ON_POSTGRESQL,
-                      PASSWORD, REPO)
+                      PASSWORD)
 from receiver import receiver, tls_cert  # noqa: F401
 from test_delivery import files, wait_for
 from test_lmtp import Lmtp
+
+from conftest import REPO
 
 
 def new_mark():
