@@ -18,13 +18,19 @@
 static struct keys *keys;
 static struct store_codec codec;
 
-static void setup(void)
+/* keys (and codec, through them) with a KEK of bytes `kek_byte`. */
+static void use_keys(int kek_byte)
 {
 	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
 	memset(seed, 1, sizeof(seed));
-	memset(kek, 2, sizeof(kek));
+	memset(kek, kek_byte, sizeof(kek));
 	cr_assert_eq(keys_from_bytes(seed, kek, &keys), 0);
 	sealed_codec(keys, &codec);
+}
+
+static void setup(void)
+{
+	use_keys(2);
 }
 
 static void teardown(void)
@@ -89,14 +95,22 @@ Test(sealed, values_of_many_persons_open_with_their_own_key_only)
 		free(sealed[i]);
 }
 
-Test(sealed, a_wrapped_key_altered_after_use_does_not_open)
+/* "ana" sealed with a new person's key (into wrapped) and opened once,
+ * so that the thread keeps the key. */
+static char *sealed_and_opened(uint8_t wrapped[KEYS_WRAPPED_BYTES])
 {
-	uint8_t wrapped[KEYS_WRAPPED_BYTES];
 	new_wrapped(wrapped);
 	char *sealed = seal(wrapped, "ana");
 	char *got = open_with(wrapped, sealed);
 	cr_assert(got && strcmp(got, "ana") == 0);
 	free(got);
+	return sealed;
+}
+
+Test(sealed, a_wrapped_key_altered_after_use_does_not_open)
+{
+	uint8_t wrapped[KEYS_WRAPPED_BYTES];
+	char *sealed = sealed_and_opened(wrapped);
 	/* One byte changed: not the cached key, and it does not unwrap. */
 	wrapped[KEYS_WRAPPED_BYTES - 1] ^= 1;
 	cr_expect_null(open_with(wrapped, sealed));
@@ -113,19 +127,11 @@ Test(sealed, a_wrapped_key_altered_after_use_does_not_open)
 Test(sealed, other_keys_do_not_open_what_the_first_unwrapped)
 {
 	uint8_t wrapped[KEYS_WRAPPED_BYTES];
-	new_wrapped(wrapped);
-	char *sealed = seal(wrapped, "ana");
-	char *got = open_with(wrapped, sealed);
-	cr_assert(got && strcmp(got, "ana") == 0);
-	free(got);
+	char *sealed = sealed_and_opened(wrapped);
 	/* Keys with another KEK, maybe where the first ones were: the data
 	 * key the thread keeps is the first KEK's only. */
 	keys_free(keys);
-	uint8_t seed[KEYS_SEED_BYTES], kek[KEYS_KEK_BYTES];
-	memset(seed, 1, sizeof(seed));
-	memset(kek, 3, sizeof(kek));
-	cr_assert_eq(keys_from_bytes(seed, kek, &keys), 0);
-	sealed_codec(keys, &codec);
+	use_keys(3);
 	cr_expect_null(open_with(wrapped, sealed));
 	free(sealed);
 }
