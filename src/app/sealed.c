@@ -4,9 +4,11 @@
  */
 #include "app/sealed.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <sodium.h>
@@ -327,12 +329,102 @@ static int codec_hash(void *arg, const char *kind, const char *value,
 	return keys_tombstone(arg, kind, value, len, out);
 }
 
+/* ---- The codec's data keys, unwrapped once for consecutive calls ----
+ *
+ * The store calls the codec once per value with the person's wrapped key
+ * (a relationship read opens its alias and its terms, a person's read the
+ * handle and the folders, a bulk read each row's), and each call used to
+ * unwrap it again. Each thread keeps the last few keys it unwrapped,
+ * keyed by the exact wrapped bytes and the id of the KEK that unwrapped
+ * them (keys_kek_id: another struct keys at the same address, with
+ * another KEK, finds nothing of the first's). A key is zeroed when it is
+ * evicted, when it has not been used for CODEC_KEY_MS (at the thread's
+ * next call of the codec), and when the thread ends. A wrong or altered
+ * blob is never in the cache: only what keys_unwrap opened is. */
+#define CODEC_KEYS   4	  /* keys a thread keeps */
+#define CODEC_KEY_MS 1000 /* unused for longer: zeroed */
+
+struct codec_key {
+	bool used;		   /* false: a free slot */
+	char kek[KEYS_ID_LEN + 1]; /* keys_kek_id of what unwrapped it */
+	uint8_t wrapped[KEYS_WRAPPED_BYTES];
+	uint8_t dk[KEYS_DATA_KEY_BYTES];
+	int64_t used_ms; /* last use, CLOCK_MONOTONIC_COARSE */
+};
+
+static _Thread_local struct codec_key codec_keys[CODEC_KEYS];
+static _Thread_local bool codec_keys_registered;
+static pthread_key_t codec_keys_exit;
+static pthread_once_t codec_keys_once = PTHREAD_ONCE_INIT;
+
+/* At a thread's end (its keys' address is the value of codec_keys_exit). */
+static void codec_keys_zero(void *keys)
+{
+	sodium_memzero(keys, sizeof(codec_keys));
+}
+
+static void codec_keys_start(void)
+{
+	if (pthread_key_create(&codec_keys_exit, codec_keys_zero) != 0)
+		log_warn("sealed: a thread's cached data keys will not be "
+			 "zeroed when it ends");
+}
+
+static int64_t codec_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The data key that `wrapped` wraps, into dk: from this thread's cache
+ * when it unwrapped the same bytes lately, else keys_unwrap. Returns 0,
+ * or -1 (dk zeroed). */
+static int codec_unwrap(const struct keys *keys, const void *wrapped,
+			size_t len, uint8_t dk[KEYS_DATA_KEY_BYTES])
+{
+	if (len != KEYS_WRAPPED_BYTES || wrapped == NULL)
+		return keys_unwrap(keys, wrapped, len, dk); /* refuses it */
+	if (!codec_keys_registered) {
+		pthread_once(&codec_keys_once, codec_keys_start);
+		codec_keys_registered =
+			pthread_setspecific(codec_keys_exit, codec_keys) == 0;
+	}
+	int64_t now = codec_now_ms();
+	const char *kek = keys_kek_id(keys);
+	struct codec_key *slot = &codec_keys[0];
+	for (int i = 0; i < CODEC_KEYS; i++) {
+		struct codec_key *c = &codec_keys[i];
+		if (c->used && now - c->used_ms > CODEC_KEY_MS)
+			sodium_memzero(c, sizeof(*c));
+		if (c->used && memcmp(c->wrapped, wrapped, len) == 0 &&
+		    strcmp(c->kek, kek) == 0) {
+			c->used_ms = now;
+			memcpy(dk, c->dk, KEYS_DATA_KEY_BYTES);
+			return 0;
+		}
+		if (slot->used && (!c->used || c->used_ms < slot->used_ms))
+			slot = c; /* a free one, else the least recently used */
+	}
+	if (keys_unwrap(keys, wrapped, len, dk) != 0)
+		return -1;
+	sodium_memzero(slot, sizeof(*slot));
+	slot->used = strlen(kek) < sizeof(slot->kek);
+	if (!slot->used)
+		return 0; /* an id of another length: not cached */
+	memcpy(slot->kek, kek, strlen(kek) + 1);
+	memcpy(slot->wrapped, wrapped, len);
+	memcpy(slot->dk, dk, KEYS_DATA_KEY_BYTES);
+	slot->used_ms = now;
+	return 0;
+}
+
 static int codec_seal(void *arg, const void *wrapped, size_t len,
 		      const char *value, char **out)
 {
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	*out = NULL;
-	int rc = keys_unwrap(arg, wrapped, len, dk);
+	int rc = codec_unwrap(arg, wrapped, len, dk);
 	if (rc == 0)
 		rc = keys_seal(dk, value, strlen(value), out);
 	sodium_memzero(dk, sizeof(dk));
@@ -346,7 +438,7 @@ static int codec_open(void *arg, const void *wrapped, size_t len,
 	char *plain = NULL;
 	size_t plain_len = 0;
 	*out = NULL;
-	int rc = keys_unwrap(arg, wrapped, len, dk);
+	int rc = codec_unwrap(arg, wrapped, len, dk);
 	if (rc == 0)
 		rc = keys_open(dk, sealed, &plain, &plain_len);
 	sodium_memzero(dk, sizeof(dk));
@@ -401,19 +493,48 @@ static int terms_folder(json_t *v, const uint8_t dk[KEYS_DATA_KEY_BYTES],
 	return rc;
 }
 
+/* Whether terms name only built-in folders, told from the text without
+ * a parse: every "folder" is followed by :"inbox" or :"later" and every
+ * "topic_folders" by :{} — the compact JSON the app writes (terms_to_json)
+ * for most terms. Without a backslash every quote delimits a string, so
+ * no key can hide inside one or be spelt with escapes; any other text (an
+ * escape, spaces, a name of the person's, a "folder" anywhere else) says
+ * no, and is parsed. */
+static bool terms_folders_builtin(const char *terms)
+{
+	static const char *const keys[] = { "\"folder\"", "\"topic_folders\"" };
+	static const char *const builtin[][2] = {
+		{ ":\"inbox\"", ":\"later\"" },
+		{ ":{}", ":{}" },
+	};
+	if (strchr(terms, '\\') != NULL)
+		return false;
+	for (int k = 0; k < 2; k++) {
+		size_t n = strlen(keys[k]);
+		for (const char *p = terms; (p = strstr(p, keys[k])) != NULL;
+		     p += n) {
+			const char *v = p + n;
+			if (strncmp(v, builtin[k][0], strlen(builtin[k][0])) &&
+			    strncmp(v, builtin[k][1], strlen(builtin[k][1])))
+				return false;
+		}
+	}
+	return true;
+}
+
 static int codec_terms(void *arg, const void *wrapped, size_t len,
 		       const char *terms, bool seal, char **out)
 {
 	*out = NULL;
 	/* Nothing to seal or open: the text as it is. */
-	if ((seal && strstr(terms, "\"folder\"") == NULL) ||
+	if ((seal && terms_folders_builtin(terms)) ||
 	    (!seal && strstr(terms, SEALED_FOLDER) == NULL)) {
 		*out = strdup(terms);
 		return *out ? 0 : -1;
 	}
 	uint8_t dk[KEYS_DATA_KEY_BYTES];
 	json_t *j = json_loads(terms, 0, NULL);
-	int rc = j && json_is_object(j) ? keys_unwrap(arg, wrapped, len, dk)
+	int rc = j && json_is_object(j) ? codec_unwrap(arg, wrapped, len, dk)
 					: -1;
 	if (rc == 0) {
 		json_t *tf = json_object_get(j, "topic_folders"), *v;

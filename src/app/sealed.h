@@ -90,8 +90,12 @@ void sealed_message_clear(struct store_message *m);
  * and handles (store.h, struct store_codec): the hash is keys_tombstone
  * (an alias folded to lower case first), so that an alias's stored key
  * is its tombstone from the start; the seal is keys_seal with the
- * person's data key, unwrapped for each value. c->arg is keys
- * (borrowed). */
+ * person's data key. Each thread keeps the last few data keys it
+ * unwrapped (by their exact wrapped bytes and KEK id), so that the values of
+ * one person read or written one after the other unwrap the key once; a key is
+ * zeroed when evicted, after a second unused (at the thread's next call) and
+ * when the thread ends. Terms that name only the built-in folders are taken as
+ * they are, without a parse. c->arg is keys (borrowed). */
 void sealed_codec(struct keys *keys, struct store_codec *c);
 
 /* Seals every attempt a store made before sealing kept in clear, in

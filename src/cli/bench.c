@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 
 #include <jansson.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 static const struct cli_flag bench_flags[] = {
@@ -475,10 +477,17 @@ static void bench_world_close(struct bench_world *w)
 		fprintf(stderr, "cmr: could not remove %s\n", w->dir);
 }
 
-/* Resident memory of this process, from /proc/self/statm, in bytes. */
+/* Resident memory of this process, from /proc/self/statm, in bytes,
+ * after the allocator has handed back to the system what it holds free
+ * (malloc_trim). Without the trim the figure is what an earlier step left
+ * freed in the heap: the cold campaign reused what the set-up had freed,
+ * so its growth depended on how much the set-up allocated (it "fell" from
+ * 221 to 32 bytes a relationship, and went below zero, when sealing made
+ * the set-up allocate more) rather than on what the campaign keeps. */
 static long bench_rss(void)
 {
 	long pages = 0, resident = 0;
+	malloc_trim(0);
 	FILE *f = fopen("/proc/self/statm", "r");
 	if (f == NULL)
 		return -1;
@@ -486,6 +495,36 @@ static long bench_rss(void)
 		resident = -1;
 	fclose(f);
 	return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
+}
+
+/* Bytes the allocator has handed out and not had back (mallinfo2), in
+ * every arena: what the process keeps, whatever the heap's holes. -1
+ * when the allocator is not glibc's (a sanitizer's says nothing). */
+static long bench_heap(void)
+{
+	struct mallinfo2 m = mallinfo2();
+	if (m.arena == 0 && m.hblkhd == 0)
+		return -1;
+	return (long)(m.uordblks + m.hblkhd);
+}
+
+/* CPU seconds (user and system) of this process, every thread: on a
+ * shared machine a steadier figure than the wall clock, and on SQLite,
+ * which runs in the process, the whole of the work. */
+static double bench_cpu(void)
+{
+	struct rusage u;
+	if (getrusage(RUSAGE_SELF, &u) != 0)
+		return 0;
+	return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+	       (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+/* The wall clock and the CPU at one end of a step. */
+static void bench_mark(struct timespec *at, double *cpu)
+{
+	clock_gettime(CLOCK_MONOTONIC, at);
+	*cpu = bench_cpu();
 }
 
 static double bench_seconds(const struct timespec *a, const struct timespec *b)
@@ -505,7 +544,11 @@ static int bench_campaign(const struct cli_args *args)
 	}
 	struct bench_world w;
 	struct app_error aerr = { 0 };
-	struct timespec t0, t1, t2, t3;
+	/* Each step's start and end: the set-up, the cold campaign, the
+	 * warm one; the wall clock and the process's CPU (bench_cpu). */
+	enum { SETUP, COLD, WARM, STEPS };
+	struct timespec at[STEPS][2];
+	double cpu[STEPS][2];
 	/* The writer's statements (round trips on PostgreSQL) at each
 	 * step: where the time goes. */
 	struct store_writer_stats s0 = { 0 }, s1 = { 0 }, s2 = { 0 },
@@ -513,10 +556,10 @@ static int bench_campaign(const struct cli_args *args)
 	int rc = bench_world_open(args, false, &w) == 0 ? APP_OK : APP_FAULT;
 	if (rc == APP_OK)
 		store_writer_stats(w.a.store, &s0);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bench_mark(&at[SETUP][0], &cpu[SETUP][0]);
 	if (rc == APP_OK && bench_world_fill(&w, n) != 0)
 		rc = APP_FAULT;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	bench_mark(&at[SETUP][1], &cpu[SETUP][1]);
 	if (rc == APP_OK)
 		store_writer_stats(w.a.store, &s1);
 	struct campaign_request req = { .brand = w.brand,
@@ -527,19 +570,22 @@ static int bench_campaign(const struct cli_args *args)
 					.body = "A campaign body.",
 					.body_len = 16 };
 	struct campaign_result res;
-	/* Cold: the gate state loads each relationship on first use. */
-	long rss_before = bench_rss();
+	/* Cold: the gate state loads each relationship on first use. Its
+	 * memory is read outside the timed steps (bench_rss trims). */
+	long rss_before = bench_rss(), heap_before = bench_heap();
+	bench_mark(&at[COLD][0], &cpu[COLD][0]);
 	if (rc == APP_OK)
 		rc = campaign_send(&w.a, &req, &res, &aerr);
-	long rss_after = bench_rss();
-	clock_gettime(CLOCK_MONOTONIC, &t2);
+	bench_mark(&at[COLD][1], &cpu[COLD][1]);
+	long rss_after = bench_rss(), heap_after = bench_heap();
 	if (rc == APP_OK)
 		store_writer_stats(w.a.store, &s2);
 	/* Warm: the same campaign again, state in memory. */
 	struct campaign_result res2;
+	bench_mark(&at[WARM][0], &cpu[WARM][0]);
 	if (rc == APP_OK)
 		rc = campaign_send(&w.a, &req, &res2, &aerr);
-	clock_gettime(CLOCK_MONOTONIC, &t3);
+	bench_mark(&at[WARM][1], &cpu[WARM][1]);
 	if (rc == APP_OK)
 		store_writer_stats(w.a.store, &s3);
 	if (rc != APP_OK) {
@@ -548,15 +594,30 @@ static int bench_campaign(const struct cli_args *args)
 		bench_world_close(&w);
 		return CLI_FAIL;
 	}
+	double warm = bench_seconds(&at[WARM][0], &at[WARM][1]);
 	json_t *o = json_pack(
 		"{s:s,s:f,s:s,s:I,s:I,s:f,s:f,s:f,s:s,s:f}", "bench",
-		"campaign", "value", bench_seconds(&t2, &t3), "unit", "s",
-		"relationships", (json_int_t)n, "recipients",
-		(json_int_t)res2.total, "cold_seconds", bench_seconds(&t1, &t2),
-		"setup_seconds", bench_seconds(&t0, &t1), "recipients_per_s",
-		(double)res2.total / bench_seconds(&t2, &t3), "store",
+		"campaign", "value", warm, "unit", "s", "relationships",
+		(json_int_t)n, "recipients", (json_int_t)res2.total,
+		"cold_seconds", bench_seconds(&at[COLD][0], &at[COLD][1]),
+		"setup_seconds", bench_seconds(&at[SETUP][0], &at[SETUP][1]),
+		"recipients_per_s", (double)res2.total / warm, "store",
 		bench_store_name(w.a.cfg.store), "rss_bytes_per_relationship",
 		(double)(rss_after - rss_before) / (double)n);
+	json_object_set_new(
+		o, "heap_bytes_per_relationship",
+		heap_before < 0 || heap_after < 0
+			? json_null()
+			: json_real((double)(heap_after - heap_before) /
+				    (double)n));
+	/* CPU seconds of cmr's process at each step: all of the work on
+	 * SQLite, the client's share on PostgreSQL. */
+	json_object_set_new(o, "setup_cpu_seconds",
+			    json_real(cpu[SETUP][1] - cpu[SETUP][0]));
+	json_object_set_new(o, "cold_cpu_seconds",
+			    json_real(cpu[COLD][1] - cpu[COLD][0]));
+	json_object_set_new(o, "cpu_seconds",
+			    json_real(cpu[WARM][1] - cpu[WARM][0]));
 	/* Statements a recipient (a relationship for the set-up); 0 on
 	 * SQLite, which has no round trips to count. */
 	json_object_set_new(

@@ -483,6 +483,13 @@ def test_bench_campaign_decides_in_few_statements(ctx):
     r = ctx.ok("bench", "campaign", "--relationships", "300", "--json")
     got = json.loads(r.out)
     assert (got["relationships"], got["recipients"]) == (300, 300)
+    # The gate state the cold campaign loaded stays: the heap in use grew
+    # (whatever the set-up freed; null where a sanitizer's allocator
+    # replaces glibc's); each step took some of the CPU.
+    heap = got["heap_bytes_per_relationship"]
+    assert heap is None or heap > 0, got
+    assert all(got[k] >= 0 for k in ("setup_cpu_seconds",
+                                     "cold_cpu_seconds", "cpu_seconds")), got
     per = (got["setup_statements_per_relationship"],
            got["cold_statements_per_recipient"],
            got["statements_per_recipient"])

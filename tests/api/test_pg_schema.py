@@ -150,8 +150,10 @@ def test_integers_are_bigint_bytes_bytea_and_text_bytewise(pg):
 
 def index_shape(definition):
     """An index's definition with what the two dialects write apart
-    (USING btree, public., parentheses and spaces) taken out."""
+    (USING btree, public., parentheses and spaces, PostgreSQL's `~~` and
+    `::text` for LIKE and its pattern) taken out."""
     d = definition.replace(" USING btree", "").replace("public.", "")
+    d = d.replace(" ~~ ", " LIKE ").replace("'::text", "'")
     return re.sub(r"[()\s]+", " ", d).strip()
 
 
@@ -460,7 +462,8 @@ def test_a_store_made_by_001_migrates_with_its_rows(
 
     ctx.pg_url = old
     r = ctx.ok("migrate")
-    assert "applied 2 migrations" in r.out + r.err, (r.out, r.err)
+    applied = f"applied {len(pg_migrations()) - 1} migrations"
+    assert applied in r.out + r.err, (r.out, r.err)
     assert person_key_problems(old) == []
     assert count_rows(old, FILL_ORDER) == copied
     # The handles were hashed and sealed after the migrations, their

@@ -21,6 +21,8 @@ from receiver import receiver, tls_cert  # noqa: F401
 from test_delivery import files, wait_for
 from test_lmtp import Lmtp
 
+from conftest import REPO
+
 
 def new_mark():
     """The values of a test, with a MARK of their own. Every test gets
@@ -375,3 +377,78 @@ def test_aliases_and_addresses_kept_in_clear_are_hashed_at_start(world, ctx):
     # Started again, there is nothing left to rewrite.
     api.start()
     assert "hashed and sealed" not in api.server.log()
+
+
+def c_strings(path):
+    """The SQL constants of a C file: name -> text (`static const char
+    q_…[] = "…" "…";`)."""
+    text = (REPO / path).read_text()
+    return {name: "".join(re.findall(r'"([^"]*)"', body)) for name, body in
+            re.findall(r'static const char (q_\w+)\[\] =\s*((?:"[^"]*"\s*)+);',
+                       text)}
+
+
+def clear_scans():
+    """The scans of store_seal_clear (the `find` column of clear_kinds in
+    src/store/sql_codec.c): name -> SQL."""
+    text = (REPO / "src/store/sql_codec.c").read_text()
+    table = re.search(r"clear_kinds\[\] = \{(.*?)\n\};", text, re.S)
+    assert table, "clear_kinds not found in sql_codec.c"
+    consts = c_strings("src/store/sql_codec.c")
+    names = re.findall(r"\{\s*(q_\w+),", table.group(1))
+    assert len(names) >= 5, names
+    return {n: consts[n] for n in names}
+
+
+def query_plans(ctx, sql, args):
+    """The plans of `sql` (`?N` parameters) on ctx's store, as text: on
+    PostgreSQL the custom plan and the generic one (what a prepared
+    statement may come to)."""
+    if not ON_POSTGRESQL:
+        import sqlite3
+        db = sqlite3.connect(ctx.db)
+        try:
+            return ["\n".join(r[3] for r in db.execute(
+                "EXPLAIN QUERY PLAN " + sql, args))]
+        finally:
+            db.close()
+    pg_sql = re.sub(r"\?(\d+)", r"$\1", sql)
+    n = 0
+    while "?" in pg_sql:
+        n += 1
+        pg_sql = pg_sql.replace("?", f"${n}", 1)
+    plans = []
+    with ctx.sql() as db:
+        cur = db.conn.cursor()
+        cur.execute(f"PREPARE q AS {pg_sql}")
+        for mode in ("force_custom_plan", "force_generic_plan"):
+            cur.execute(f"SET plan_cache_mode = {mode}")
+            cur.execute("EXPLAIN (COSTS OFF) EXECUTE q(%s)"
+                        % ", ".join(str(a) for a in args))
+            plans.append("\n".join(r[0] for r in cur.fetchall()))
+    return plans
+
+
+def test_the_scans_at_start_and_a_relationship_s_deliveries_use_indexes(ctx):
+    """Each start looks for rows kept in clear (store_seal_clear): every
+    scan reads a partial index on its own predicate, empty once nothing
+    is in clear, never the table (011_plan_indexes.sql). The replay of a
+    relationship's deliveries reads its own index, in its order. On
+    PostgreSQL in a young database (rows, and maybe no statistics yet),
+    for the custom and the generic plan alike."""
+    if ON_POSTGRESQL:
+        # Persons, relationships, aliases and deliveries, straight in.
+        ctx.ok("bench", "campaign", "--relationships", "3000", "--store",
+               ctx.store, paths=False)
+    else:
+        ctx.ok("init")
+    scans = clear_scans()
+    for name, sql in scans.items():
+        for plan in query_plans(ctx, sql, (256,)):
+            # Only a partial index of those (named *_clear) is empty.
+            assert re.search(r"\b\w+_clear\b", plan) and not re.search(
+                r"Seq Scan|^SCAN \w+$", plan, re.M), (name, plan)
+    q = c_strings("src/store/sql_attempt.c")["q_delivery_rel"]
+    for plan in query_plans(ctx, q, (1, 0)):
+        assert "attempts_relationship_decided" in plan and \
+            "Sort" not in plan and "TEMP B-TREE" not in plan, plan
