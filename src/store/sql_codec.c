@@ -334,7 +334,7 @@ static const char q_seal_made[] =
 	"brand_name_sealed = ?1, domains_sealed = ?2 WHERE id = ?3";
 static const char q_clear_blocked[] =
 	"SELECT person, person, blocked, NULL FROM own_addresses WHERE "
-	"blocked <> '[]' LIMIT ?1";
+	"length(blocked) > 2 LIMIT ?1";
 static const char q_seal_blocked[] =
 	"UPDATE own_addresses SET blocked = '[]', blocked_sealed = ?1 "
 	"WHERE person = ?2";

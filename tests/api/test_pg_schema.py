@@ -460,7 +460,9 @@ def test_a_store_made_by_001_migrates_with_its_rows(
 
     ctx.pg_url = old
     r = ctx.ok("migrate")
-    assert "applied 2 migrations" in r.out + r.err, (r.out, r.err)
+    # every migration after 001
+    assert f"applied {len(pg_migrations()) - 1} migrations" in r.out + r.err, \
+        (r.out, r.err)
     assert person_key_problems(old) == []
     assert count_rows(old, FILL_ORDER) == copied
     # The handles were hashed and sealed after the migrations, their

@@ -8,7 +8,8 @@
 --
 -- The clear columns stay for rows a store made before this migration:
 -- relationships.brand_name and domains, tokens.name (NULL once sealed) and
--- own_addresses.blocked ('[]' once sealed, as it is NOT NULL). The store
+-- own_addresses.blocked ('[]' once sealed, as it is NOT NULL: a longer
+-- value is a list in clear). The store
 -- rewrites those rows after the migrations, before it serves
 -- (store_seal_clear, src/store/sql_codec.c), finding them through the
 -- partial indexes below, which stay empty afterwards.
@@ -19,5 +20,5 @@ ALTER TABLE tokens ADD COLUMN name_sealed TEXT;
 CREATE INDEX relationships_made_clear ON relationships(id)
 	WHERE brand_name IS NOT NULL OR domains IS NOT NULL;
 CREATE INDEX own_addresses_blocked_clear ON own_addresses(person)
-	WHERE blocked <> '[]';
+	WHERE length(blocked) > 2;
 CREATE INDEX tokens_name_clear ON tokens(id) WHERE name IS NOT NULL;

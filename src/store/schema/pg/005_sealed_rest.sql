@@ -11,8 +11,8 @@ ALTER TABLE relationships ADD COLUMN brand_name_sealed text COLLATE "C";
 ALTER TABLE relationships ADD COLUMN domains_sealed text COLLATE "C";
 ALTER TABLE own_addresses ADD COLUMN blocked_sealed text COLLATE "C";
 ALTER TABLE tokens ADD COLUMN name_sealed text COLLATE "C";
-CREATE INDEX relationships_made_clear ON relationships(person, id)
+CREATE INDEX relationships_made_clear ON relationships(id)
 	WHERE brand_name IS NOT NULL OR domains IS NOT NULL;
 CREATE INDEX own_addresses_blocked_clear ON own_addresses(person)
-	WHERE blocked <> '[]';
-CREATE INDEX tokens_name_clear ON tokens(person, id) WHERE name IS NOT NULL;
+	WHERE length(blocked) > 2;
+CREATE INDEX tokens_name_clear ON tokens(id) WHERE name IS NOT NULL;
