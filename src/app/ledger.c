@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/sealed.h"
 #include "base/log.h"
 #include "core/id.h"
 #include "ledger/chain.h"
@@ -142,6 +143,33 @@ done:
 	json_decref(sorted);
 	json_decref(changed);
 	json_decref(values);
+	return out;
+}
+
+json_t *ledger_sealed_data_tx(struct app_tx *t, uint64_t person,
+			      const json_t *data, const char *key)
+{
+	struct sealed_key k = { 0 };
+	json_t *out = NULL;
+	char *sealed = NULL;
+	char *text =
+		json_dumps(json_object_get(data, key),
+			   JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (text != NULL &&
+	    sealed_key(t->reads, t->keys, person, &k) == APP_OK &&
+	    keys_seal(k.dk, text, strlen(text), &sealed) == 0 &&
+	    (out = json_deep_copy(data)) != NULL &&
+	    json_object_set_new(out, key,
+				json_pack("{s:s}", "sealed", sealed)) != 0) {
+		json_decref(out);
+		out = NULL;
+	}
+	sealed_key_clear(&k);
+	if (text) {
+		sodium_memzero(text, strlen(text));
+		free(text);
+	}
+	free(sealed);
 	return out;
 }
 

@@ -35,6 +35,16 @@ json_t *ledger_settings_data_tx(struct app_tx *t, uint64_t person,
 				const json_t *before, const json_t *after,
 				bool *unchanged);
 
+/* A copy of the entry `data` (a JSON object, borrowed) whose member `key`
+ * holds instead {"sealed": …}: its value sealed with the person's data
+ * key (base64url, keys_seal over its compact JSON, keys sorted), so that
+ * the chain keeps that the person named something there and only the
+ * person can read what (a brand they named, a domain they blocked: the
+ * entry outlives erasure, the key does not). Inside a write job; a new
+ * object the caller owns, or NULL on a fault. */
+json_t *ledger_sealed_data_tx(struct app_tx *t, uint64_t person,
+			      const json_t *data, const char *key);
+
 /* Appends the person's entries with seq > after (at most limit) to
  * items, each as it was hashed plus its "prev" and "hash", so that anyone
  * can recompute the chain; *last gets the seq of the last one. */

@@ -228,7 +228,12 @@ static int own_ledger(struct app_tx *t, struct own_job *j)
 	} else {
 		type = j->op == OWN_BLOCK ? "sender.blocked"
 					  : "sender.unblocked";
-		data = json_pack("{s:s}", "domain", j->domain);
+		/* The domain is the person's choice: sealed on the ledger. */
+		json_t *clear = json_pack("{s:s}", "domain", j->domain);
+		data = clear ? ledger_sealed_data_tx(t, j->person, clear,
+						     "domain")
+			     : NULL;
+		json_decref(clear);
 	}
 	int rc = data ? ledger_append(t->tx, j->person, "person", type, 0, data,
 				      j->now_ms)

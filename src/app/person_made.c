@@ -176,10 +176,17 @@ static int made_run(struct app_tx *t, void *arg)
 	int rc = store_relationship_insert(t->tx, &j->r);
 	if (rc == STORE_OK && j->folders)
 		rc = relationship_folders_tx(t->tx, j->r.person, j->folders);
+	/* The brand the person named is theirs: sealed on the ledger too. */
+	json_t *data = NULL;
+	if (rc == STORE_OK &&
+	    (data = ledger_sealed_data_tx(t, j->r.person, j->ledger_data,
+					  "brand")) == NULL)
+		rc = STORE_FAULT;
 	if (rc == STORE_OK)
 		rc = ledger_append(t->tx, j->r.person, "person",
-				   "relationship.accepted", j->r.id,
-				   j->ledger_data, j->now_ms);
+				   "relationship.accepted", j->r.id, data,
+				   j->now_ms);
+	json_decref(data);
 	return rc;
 }
 

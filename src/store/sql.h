@@ -239,6 +239,13 @@ int sql_seal_person(struct store_rd *rd, uint64_t person, bool terms,
 char *col_open_dup(struct sql_stmt *st, int i, int key, bool terms);
 void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
 	      size_t size);
+/* Column `sealed` opened with the wrapped key of column `key`, as a new
+ * string (free()); when it is NULL, column `clear` (a row an older version
+ * wrote in clear, before store_seal_clear rewrote it), NULL for NULL.
+ * NULL with *fault set when the sealed value does not open or memory
+ * runs out. */
+char *col_open_either(struct sql_stmt *st, int sealed, int key, int clear,
+		      bool *fault);
 
 /* A write: the statement st in the job's transaction, or a return of
  * STORE_FAULT. */

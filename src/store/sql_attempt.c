@@ -297,7 +297,8 @@ static const char q_message_get[] =
 	"coalesce(b.name, r.brand_name), "
 	"coalesce(a.subject, c.subject), a.headers, coalesce(a.body, c.body), "
 	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, "
-	"a.body IS NOT NULL AND a.sealed <> 0, r.alias_sealed, p.data_key "
+	"a.body IS NOT NULL AND a.sealed <> 0, r.alias_sealed, p.data_key, "
+	"CASE WHEN b.name IS NULL THEN r.brand_name_sealed END "
 	"FROM attempts a LEFT JOIN relationships r ON r.person = a.person AND "
 	"r.id = a.relationship "
 	"LEFT JOIN persons p ON p.id = a.person "
@@ -320,7 +321,8 @@ static int message_row(struct sql_stmt *st, void *out)
 	m->received_at = sql_col_int(st, 9);
 	col_copy(st, 10, m->topic, sizeof(m->topic));
 	col_open(st, 19, 20, 11, m->alias, sizeof(m->alias)); /* sealed */
-	col_copy(st, 12, m->brand_name, sizeof(m->brand_name));
+	/* a person-made relationship's brand name is sealed */
+	col_open(st, 21, 20, 12, m->brand_name, sizeof(m->brand_name));
 	m->subject = col_blobdup(st, 13, &m->subject_len);
 	m->headers = col_blobdup(st, 14, &m->headers_len);
 	m->body = col_blobdup(st, 15, &m->body_len);
@@ -461,7 +463,9 @@ static const char q_attempt_list[] =
 	"a.decision, a.reason, a.folder, a.topic, "
 	"coalesce(a.subject, c.subject), a.sender, a.sender_verified, "
 	"a.is_read, a.deliver_at, a.received_at, "
-	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, r.brand_name "
+	"a.subject IS NOT NULL AND a.sealed <> 0, a.sealed, r.brand_name, "
+	"r.brand_name_sealed, CASE WHEN r.brand_name_sealed IS NOT NULL THEN "
+	"(SELECT p.data_key FROM persons p WHERE p.id = a.person) END "
 	"FROM attempts a LEFT JOIN campaigns c ON c.id = a.campaign "
 	"LEFT JOIN relationships r ON a.brand IS NULL AND "
 	"r.person = a.person AND r.id = a.relationship "
@@ -501,7 +505,8 @@ static int attempt_list_row(struct sql_stmt *st, void *out)
 	a->read = (int)sql_col_int(st, 12) != 0;
 	a->deliver_at = sql_col_int(st, 13);
 	a->received_at = sql_col_int(st, 14);
-	col_copy(st, 17, a->brand_name, sizeof(a->brand_name));
+	/* a person-made relationship's brand name is sealed */
+	col_open(st, 18, 19, 17, a->brand_name, sizeof(a->brand_name));
 	return STORE_OK;
 }
 

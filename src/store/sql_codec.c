@@ -3,9 +3,13 @@
  * alias, an own address, a handle) written and read through the codec the
  * app gave the store (store.h, struct store_codec): a keyed hash where the
  * SQL looks them up or keeps them unique, sealed with the person's data
- * key where a view shows them. Also the rewrite of rows that a store made
- * before the codec kept in clear (store_seal_clear).
+ * key where a view shows them. Values no SQL looks up (a person-made
+ * relationship's brand name and domains, the domains blocked at an own
+ * address, a token's name) are only sealed, and read through
+ * col_open_either. Also the rewrite of rows that a store made before the
+ * codec kept in clear (store_seal_clear).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,8 +180,8 @@ void col_open(struct sql_stmt *st, int sealed, int key, int hashed, char *out,
 {
 	const char *v = sql_col_text(st, sealed);
 	char *plain = v ? open_value(st, v, key) : NULL;
-	if (plain && strlen(plain) < size)
-		memcpy(out, plain, strlen(plain) + 1);
+	if (plain) /* cut to size, as col_copy cuts a value in clear */
+		snprintf(out, size, "%s", plain);
 	else
 		col_copy(st, hashed, out, size);
 	free_plain(plain);
@@ -203,6 +207,22 @@ char *col_open_dup(struct sql_stmt *st, int i, int key, bool terms)
 	return open_value(st, v, key);
 }
 
+char *col_open_either(struct sql_stmt *st, int sealed, int key, int clear,
+		      bool *fault)
+{
+	const char *v = sql_col_text(st, sealed);
+	char *out = NULL;
+	if (v != NULL)
+		out = open_value(st, v, key);
+	else if (!sql_col_null(st, clear))
+		out = col_strdup(st, clear);
+	else
+		return NULL;
+	if (out == NULL)
+		*fault = true;
+	return out;
+}
+
 /* ---- Rows kept in clear by a store made before the codec ---- */
 
 /* One row to rewrite: its key (a relationship's id, an own address's
@@ -226,9 +246,10 @@ static int clear_row(struct sql_stmt *st, void *out)
 	struct clear_row *r = &l->rows[l->n];
 	r->id = sql_col_int(st, 0);
 	r->person = sql_col_int(st, 1);
-	r->value = col_strdup(st, 2);
+	r->value = sql_col_null(st, 2) ? NULL : col_strdup(st, 2);
 	r->extra = sql_col_null(st, 3) ? NULL : col_strdup(st, 3);
-	if (r->value == NULL || (r->extra == NULL && !sql_col_null(st, 3)))
+	if ((r->value == NULL && !sql_col_null(st, 2)) ||
+	    (r->extra == NULL && !sql_col_null(st, 3)))
 		l->fault = true;
 	l->n++;
 	return STORE_OK;
@@ -309,6 +330,28 @@ static const char q_pg_seal_handle[] =
 	"UPDATE persons SET handle = ?1, handle_sealed = ?2, "
 	"folders = coalesce(?3, folders) WHERE id = ?4";
 
+/* A person-made relationship's brand name and domains, the domains
+ * blocked at an own address, a token's name (012_sealed_rest.sql): in
+ * clear while their clear column holds something; each scan is one of
+ * that migration's partial indexes, empty once every row is sealed. */
+static const char q_clear_made[] =
+	"SELECT id, person, brand_name, domains FROM relationships WHERE "
+	"brand_name IS NOT NULL OR domains IS NOT NULL LIMIT ?1";
+static const char q_seal_made[] =
+	"UPDATE relationships SET brand_name = NULL, domains = NULL, "
+	"brand_name_sealed = ?1, domains_sealed = ?2 WHERE id = ?3";
+static const char q_clear_blocked[] =
+	"SELECT person, person, blocked, NULL FROM own_addresses WHERE "
+	"length(blocked) > 2 LIMIT ?1";
+static const char q_seal_blocked[] =
+	"UPDATE own_addresses SET blocked = '[]', blocked_sealed = ?1 "
+	"WHERE person = ?2";
+static const char q_clear_token_names[] =
+	"SELECT id, person, name, NULL FROM tokens WHERE name IS NOT NULL "
+	"LIMIT ?1";
+static const char q_seal_token_name[] =
+	"UPDATE tokens SET name = NULL, name_sealed = ?1 WHERE id = ?2";
+
 /* One kind of row kept in clear: the statement that finds them (columns
  * id, person, value, extra; ?1 the limit), the one that rewrites one
  * (?1 the hash, then the sealed value and the sealed extra where the
@@ -327,6 +370,9 @@ static const struct clear_kind clear_kinds[] = {
 	{ q_clear_own, q_seal_own, NULL, "alias", 2, false },
 	{ q_clear_handles, q_seal_handle, q_pg_seal_handle, "login", 2, false },
 	{ q_clear_unsub, q_seal_unsub, NULL, NULL, 1, false },
+	{ q_clear_made, q_seal_made, NULL, NULL, 2, false },
+	{ q_clear_blocked, q_seal_blocked, NULL, NULL, 1, false },
+	{ q_clear_token_names, q_seal_token_name, NULL, NULL, 1, false },
 };
 
 static const char q_clear_versions[] =

@@ -11,10 +11,12 @@
 
 /* address holds the keyed hash of the address (the directory's key),
  * address_sealed and local_part what the person reads, sealed with their
- * data key (store.h, struct store_codec). */
+ * data key (store.h, struct store_codec); blocked_sealed the domains they
+ * blocked, sealed (NULL for none), while blocked stays '[]' (it holds a
+ * list in clear only in a row an older version wrote). */
 #define OWN_COLS                                                               \
 	"person, address, local_part, strangers, blocked, created_at, "        \
-	"address_sealed"
+	"address_sealed, blocked_sealed"
 #define OWN_READ                                                               \
 	OWN_COLS ", (SELECT p.data_key FROM persons p WHERE p.id = "           \
 		 "own_addresses.person)"
@@ -29,10 +31,11 @@ static int own_row(struct sql_stmt *st, void *out)
 	struct store_own_address *o = out;
 	memset(o, 0, sizeof(*o));
 	o->person = (uint64_t)sql_col_int(st, 0);
-	col_open(st, 6, 7, 1, o->address, sizeof(o->address));
-	col_open(st, 2, 7, 1, o->local_part, sizeof(o->local_part));
+	col_open(st, 6, 8, 1, o->address, sizeof(o->address));
+	col_open(st, 2, 8, 1, o->local_part, sizeof(o->local_part));
 	o->strangers = (int)sql_col_int(st, 3);
-	o->blocked = col_strdup(st, 4);
+	bool fault = false;
+	o->blocked = col_open_either(st, 7, 8, 4, &fault);
 	o->created_at = sql_col_int(st, 5);
 	return o->blocked ? STORE_OK : STORE_FAULT;
 }
@@ -55,41 +58,51 @@ static const char q_own_alias[] =
 	"ON CONFLICT(alias) DO UPDATE SET person = ?2 "
 	"WHERE aliases.person = ?2 AND aliases.relationship IS NULL";
 static const char q_own_put[] =
-	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,?5,?6,"
-	"?7) ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = ?3, "
-	"strangers = ?4, blocked = ?5, address_sealed = ?7";
+	"INSERT INTO own_addresses(" OWN_COLS ") VALUES (?1,?2,?3,?4,'[]',?5,"
+	"?6,?7) ON CONFLICT(person) DO UPDATE SET address = ?2, local_part = "
+	"?3, strangers = ?4, blocked = '[]', address_sealed = ?6, "
+	"blocked_sealed = ?7";
 
 static const char q_own_tomb[] =
 	"SELECT 1 FROM aliases WHERE alias = ? AND person IS NULL";
 
+/* The own address sealed: the local part, the address and the domains
+ * blocked (NULL for none: nothing personal to seal); owned, free() each. */
+struct own_sealed {
+	char *local_part, *address, *blocked;
+};
+
 static int own_put(struct store_tx *tx, const struct store_own_address *o,
-		   const char *hash, const char *local_part,
-		   const char *address);
+		   const char *hash, const struct own_sealed *s);
 
 int sql_own_address_put(struct store_tx *tx, const struct store_own_address *o)
 {
 	struct store_rd *rd = store_tx_reads(tx);
-	char hash[SQL_HASH_SIZE], *local_part = NULL, *address = NULL;
+	char hash[SQL_HASH_SIZE];
+	struct own_sealed s = { NULL, NULL, NULL };
+	bool blocked = o->blocked && strcmp(o->blocked, "[]") != 0;
 	uint8_t key[96];
 	size_t key_len;
 	int rc = sql_person_key(rd, o->person, key, &key_len);
 	if (rc == STORE_OK)
-		rc = sql_seal(rd, key, key_len, o->local_part, &local_part);
+		rc = sql_seal(rd, key, key_len, o->local_part, &s.local_part);
 	if (rc == STORE_OK)
-		rc = sql_seal(rd, key, key_len, o->address, &address);
+		rc = sql_seal(rd, key, key_len, o->address, &s.address);
+	if (rc == STORE_OK && blocked)
+		rc = sql_seal(rd, key, key_len, o->blocked, &s.blocked);
 	sodium_memzero(key, sizeof(key));
 	if (rc == STORE_OK)
 		rc = sql_hash(rd, "alias", o->address, hash);
 	if (rc == STORE_OK)
-		rc = own_put(tx, o, hash, local_part, address);
-	free(local_part);
-	free(address);
+		rc = own_put(tx, o, hash, &s);
+	free(s.local_part);
+	free(s.address);
+	free(s.blocked);
 	return rc;
 }
 
 static int own_put(struct store_tx *tx, const struct store_own_address *o,
-		   const char *hash, const char *local_part,
-		   const char *address)
+		   const char *hash, const struct own_sealed *s)
 {
 	int rc;
 	if (o->tombstone[0]) {
@@ -109,11 +122,11 @@ static int own_put(struct store_tx *tx, const struct store_own_address *o,
 	WRITER_STMT(tx, q_own_put);
 	sql_bind_int(st, 1, (int64_t)o->person);
 	bind_text(st, 2, hash);
-	bind_text(st, 3, local_part);
+	bind_text(st, 3, s->local_part);
 	sql_bind_int(st, 4, o->strangers);
-	bind_text(st, 5, o->blocked ? o->blocked : "[]");
-	sql_bind_int(st, 6, o->created_at);
-	bind_text(st, 7, address);
+	sql_bind_int(st, 5, o->created_at);
+	bind_text(st, 6, s->address);
+	bind_text(st, 7, s->blocked);
 	return sql_exec(st);
 }
 

@@ -314,7 +314,8 @@ static const char q_erase_heads[] = "DELETE FROM ledger_heads WHERE person = ?";
  * so are the brands they named themselves. */
 static const char q_erase_terms[] =
 	"UPDATE relationships SET terms = '{}', brand_name = NULL, "
-	"domains = NULL WHERE person = ?";
+	"domains = NULL, brand_name_sealed = NULL, domains_sealed = NULL "
+	"WHERE person = ?";
 static const char q_erase_versions[] =
 	"DELETE FROM terms_versions WHERE person = ?";
 static const char q_erase_reads[] = "DELETE FROM field_reads WHERE person = ?";

@@ -11,8 +11,9 @@
 
 static const char q_rel_insert[] =
 	"INSERT INTO relationships(id, person, brand, proposal, state, alias, "
-	"terms, terms_version, topics, created_at, made_by, brand_name, "
-	"domains, alias_sealed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+	"terms, terms_version, topics, created_at, made_by, "
+	"brand_name_sealed, domains_sealed, alias_sealed) "
+	"VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
 static const char q_alias_insert[] =
 	"INSERT INTO aliases(alias, person, relationship) VALUES (?,?,?)";
 static const char q_terms_version_insert[] =
@@ -26,27 +27,36 @@ static const char *const q_rel_inserts[3] = { q_rel_insert, q_alias_insert,
 /* What the rows hold of the alias and the terms: the alias as its keyed
  * hash (the directory's key, and the tombstone it stays after erasure)
  * and sealed with the person's data key (what their views and the
- * brand's show); the terms with the person's folder names sealed. */
+ * brand's show); the terms with the person's folder names sealed; a
+ * person-made relationship's brand name and domains sealed (the brand
+ * they named is theirs to erase). */
 struct rel_coded {
 	char hash[SQL_HASH_SIZE];
 	char *sealed, *terms;
+	char *brand_name, *domains; /* NULL when not person-made */
 };
 
 static void rel_coded_free(struct rel_coded *c)
 {
 	free(c->sealed);
 	free(c->terms);
-	c->sealed = c->terms = NULL;
+	free(c->brand_name);
+	free(c->domains);
+	c->sealed = c->terms = c->brand_name = c->domains = NULL;
 }
 
 /* Codes r with its person's wrapped data key (key, len). */
 static int rel_code(struct store_rd *rd, const struct store_relationship *r,
 		    const uint8_t *key, size_t len, struct rel_coded *c)
 {
-	c->sealed = c->terms = NULL;
+	c->sealed = c->terms = c->brand_name = c->domains = NULL;
 	int status = sql_seal(rd, key, len, r->alias, &c->sealed);
 	if (status == STORE_OK)
 		status = sql_seal_terms(rd, key, len, r->terms, &c->terms);
+	if (status == STORE_OK)
+		status = sql_seal(rd, key, len, r->brand_name, &c->brand_name);
+	if (status == STORE_OK)
+		status = sql_seal(rd, key, len, r->domains, &c->domains);
 	if (status == STORE_OK)
 		status = sql_hash(rd, "alias", r->alias, c->hash);
 	if (status != STORE_OK)
@@ -72,8 +82,8 @@ static void rel_bind(struct sql_stmt *st, int which,
 		bind_text(st, 9, r->topics ? r->topics : "[]");
 		sql_bind_int(st, 10, r->created_at);
 		bind_text(st, 11, r->person_made ? "person" : "brand");
-		bind_text(st, 12, r->brand_name);
-		bind_text(st, 13, r->domains);
+		bind_text(st, 12, c->brand_name);
+		bind_text(st, 13, c->domains);
 		bind_text(st, 14, c->sealed);
 	} else if (which == 1) {
 		bind_text(st, 1, c->hash);
@@ -91,7 +101,7 @@ static void rel_bind(struct sql_stmt *st, int which,
 int sql_relationship_insert(struct store_tx *tx,
 			    const struct store_relationship *r)
 {
-	struct rel_coded c = { .sealed = NULL, .terms = NULL };
+	struct rel_coded c = { .sealed = NULL };
 	uint8_t key[96];
 	size_t key_len;
 	int status =
@@ -165,7 +175,7 @@ int sql_relationship_insert_many(struct store_tx *tx,
 	"id, person, brand, proposal, state, alias, terms, terms_version, "    \
 	"topics, created_at, ended_at, unsubscribe, made_by, brand_name, "     \
 	"domains, alias_sealed, (SELECT p.data_key FROM persons p WHERE "      \
-	"p.id = relationships.person)"
+	"p.id = relationships.person), brand_name_sealed, domains_sealed"
 
 static int rel_row(struct sql_stmt *st, void *out)
 {
@@ -185,12 +195,12 @@ static int rel_row(struct sql_stmt *st, void *out)
 	r->unsubscribe = col_open_dup(st, 11, 16, false); /* sealed */
 	const char *by = sql_col_text(st, 12);
 	r->person_made = by && strcmp((const char *)by, "person") == 0;
-	r->brand_name = col_strdup(st, 13);
-	r->domains = col_strdup(st, 14);
-	if (r->terms == NULL || r->topics == NULL ||
-	    (r->unsubscribe == NULL && !sql_col_null(st, 11)) ||
-	    (r->brand_name == NULL && !sql_col_null(st, 13)) ||
-	    (r->domains == NULL && !sql_col_null(st, 14))) {
+	/* sealed; in clear in a row an older version wrote */
+	bool fault = false;
+	r->brand_name = col_open_either(st, 17, 16, 13, &fault);
+	r->domains = col_open_either(st, 18, 16, 14, &fault);
+	if (r->terms == NULL || r->topics == NULL || fault ||
+	    (r->unsubscribe == NULL && !sql_col_null(st, 11))) {
 		store_relationship_clear(r);
 		return STORE_FAULT;
 	}

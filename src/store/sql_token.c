@@ -3,15 +3,37 @@
  * API tokens and sessions, and connect codes (stored by hash only; a code
  * is used once).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sql.h"
 
+/* The name a person gives a token is theirs: it is kept sealed with their
+ * data key (name_sealed); name holds one in clear only in a row an older
+ * version wrote (store_seal_clear rewrites it). */
 static const char q_token_insert[] =
 	"INSERT INTO tokens(id, person, kind, secret_hash, created_at, "
-	"expires_at, last_used_at, scope, name) VALUES (?,?,?,?,?,?,?,?,?)";
+	"expires_at, last_used_at, scope, name_sealed) "
+	"VALUES (?,?,?,?,?,?,?,?,?)";
+
+static int token_insert(struct store_tx *tx, const struct store_token *t,
+			const char *name);
 
 int sql_token_insert(struct store_tx *tx, const struct store_token *t)
+{
+	char *name = NULL;
+	/* Sessions and most tokens have no name: no key to read. */
+	int rc = t->name[0] ? sql_seal_person(store_tx_reads(tx), t->person,
+					      false, t->name, &name)
+			    : STORE_OK;
+	if (rc == STORE_OK)
+		rc = token_insert(tx, t, name);
+	free(name);
+	return rc;
+}
+
+static int token_insert(struct store_tx *tx, const struct store_token *t,
+			const char *name)
 {
 	WRITER_STMT(tx, q_token_insert);
 	sql_bind_int(st, 1, (int64_t)t->id);
@@ -22,13 +44,19 @@ int sql_token_insert(struct store_tx *tx, const struct store_token *t)
 	sql_bind_int(st, 6, t->expires_at);
 	sql_bind_int(st, 7, t->last_used_at);
 	bind_text(st, 8, t->scope[0] ? t->scope : NULL);
-	bind_text(st, 9, t->name[0] ? t->name : NULL);
+	bind_text(st, 9, name);
 	return sql_exec(st);
 }
 
+/* The person's data key is read only for a token with a name. */
+#define TOKEN_COLS                                                             \
+	"id, person, kind, secret_hash, created_at, expires_at, "              \
+	"last_used_at, revoked_at, scope, name, name_sealed, CASE WHEN "       \
+	"name_sealed IS NOT NULL THEN (SELECT p.data_key FROM persons p "      \
+	"WHERE p.id = tokens.person) END"
+
 static const char q_token_by_id[] =
-	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
-	"last_used_at, revoked_at, scope, name FROM tokens WHERE id = ?";
+	"SELECT " TOKEN_COLS " FROM tokens WHERE id = ?";
 
 static int token_row(struct sql_stmt *st, void *out)
 {
@@ -44,7 +72,7 @@ static int token_row(struct sql_stmt *st, void *out)
 	t->last_used_at = sql_col_int(st, 6);
 	t->revoked_at = sql_col_int(st, 7);
 	col_copy(st, 8, t->scope, sizeof(t->scope));
-	col_copy(st, 9, t->name, sizeof(t->name));
+	col_open(st, 10, 11, 9, t->name, sizeof(t->name));
 	return STORE_OK;
 }
 
@@ -54,8 +82,7 @@ int sql_token_by_id(struct store_rd *rd, uint64_t id, struct store_token *t)
 }
 
 static const char q_token_list[] =
-	"SELECT id, person, kind, secret_hash, created_at, expires_at, "
-	"last_used_at, revoked_at, scope, name FROM tokens WHERE person = ? "
+	"SELECT " TOKEN_COLS " FROM tokens WHERE person = ? "
 	"AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC, "
 	"id "
 	"DESC";

@@ -96,8 +96,10 @@ struct store_relationship {
 	int64_t ended_at;
 	char *unsubscribe; /* RFC 8058 URI, or NULL (owned) */
 	bool person_made;  /* made by the person (stays after a take-over) */
-	char *brand_name; /* person-made: the name they gave (owned), or NULL */
-	char *domains;	  /* person-made: JSON array of mail domains (owned) */
+	char *brand_name;  /* person-made: the name they gave (owned), or NULL;
+			      stored sealed */
+	char *domains;	   /* person-made: JSON array of mail domains (owned);
+			      stored sealed */
 };
 
 struct store_attempt {
@@ -222,7 +224,8 @@ void store_set_codec(struct store *s, const struct store_codec *c);
 
 /* Rewrites, within the job's transaction, up to `limit` rows that a store
  * made before the codec kept in clear (aliases, own addresses, handles,
- * folder names) into their hashed and sealed forms. *n gets how many it
+ * folder names, person-made brands' names and domains, blocked domains,
+ * token names) into their hashed and sealed forms. *n gets how many it
  * rewrote (fewer than limit: none are left). STORE_OK, or an error. */
 int store_seal_clear(struct store_tx *tx, int limit, int64_t *n);
 
@@ -405,7 +408,8 @@ struct store_token {
 	int64_t revoked_at; /* 0 unless revoked */
 	char scope[16];	    /* "" (any route), or "aliases" (alias tokens:
 			       the alias-creation routes only) */
-	char name[256];	    /* the person's label for it, or "" */
+	char name[256];	    /* the person's label for it, or ""; stored
+			       sealed */
 };
 
 int store_token_insert(struct store_tx *tx, const struct store_token *t);
@@ -976,7 +980,8 @@ struct store_own_address {
 	char address[160];   /* local part @ alias domain, lower case */
 	char local_part[65]; /* as chosen, lower case */
 	int strangers;	     /* 0: to Later, 1: refused */
-	char *blocked;	     /* JSON array of blocked domains (owned) */
+	char *blocked;	     /* JSON array of blocked domains (owned);
+				stored sealed */
 	int64_t created_at;
 	char tombstone[72]; /* put: the address's tombstone (an erased
 			       person's directory row), or "" */

@@ -14,6 +14,8 @@ import secrets
 import pytest
 
 from conftest import ASK, PASSWORD, assert_problem, assert_schema
+from test_person_made import lmtp_of
+from test_strangers import stranger_mail
 
 ZONE = "Pacific/Chatham"
 GLOBAL = {"time_zone": ZONE, "do_not_contact": ["phone"]}
@@ -25,6 +27,7 @@ def new_mark():
     cluster, where the persons of the tests before are still in the
     other databases and the WAL."""
     global MARK, HANDLE, PROFILE, FOLDER, SUBJECTS, BODIES
+    global MADE, BLOCKED, TOKEN_NAME, LOCAL_PART
     MARK = "qz" + secrets.token_hex(4)
     HANDLE = "h" + MARK
     PROFILE = {"name": f"Ximena Quartzfeld {MARK}",
@@ -38,6 +41,12 @@ def new_mark():
         "filed": f"Filed subject {MARK}",
     }
     BODIES = {k: f"Body of the {k} message {MARK[::-1]}" for k in SUBJECTS}
+    # A brand not on cmr that she named herself, a sender's domain she
+    # blocked at her own address, and the name of her alias token.
+    MADE = {"name": f"Quillmart {MARK}", "domains": [f"shop{MARK}.example"]}
+    BLOCKED = f"junk{MARK}.example"
+    TOKEN_NAME = f"Keyring {MARK}"
+    LOCAL_PART = f"own.{MARK}"
 
 
 new_mark()
@@ -54,10 +63,12 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 def markers(world):
     """Every personal value of the person, as bytes to grep for."""
     values = [*PROFILE.values(), FOLDER, *SUBJECTS.values(),
-              *BODIES.values(), HANDLE]
-    for rel in world["rels"].values():
-        values.append(rel.alias)
-        values.append(rel.alias.split("@")[0])  # acme.<random>
+              *BODIES.values(), HANDLE, MADE["name"], *MADE["domains"],
+              BLOCKED, TOKEN_NAME, LOCAL_PART, world["own"]]
+    aliases = [rel.alias for rel in world["rels"].values()]
+    for alias in aliases + [world["made"]["alias"]]:
+        values.append(alias)
+        values.append(alias.split("@")[0])  # acme.<random>
     return [v.encode() for v in values]
 
 
@@ -65,11 +76,38 @@ def present(haystack, needles):
     return [n.decode() for n in needles if n in haystack]
 
 
+def person_made_and_own_address(api, person):
+    """A person-made relationship (MADE), an own address at which she
+    blocked a stranger's domain (BLOCKED), and an alias token named
+    TOKEN_NAME. Returns the relationship and the address."""
+    made = person.ok("POST", "/v1/me/relationships", {"brand": MADE},
+                     status=201)
+    own = person.ok("PUT", "/v1/me/address",
+                    {"local_part": LOCAL_PART})["address"]
+    lmtp = lmtp_of(api)
+    try:
+        frm = f"offers@mail.{BLOCKED}"
+        r = lmtp.deliver(frm, [own], stranger_mail(frm=frm))
+        assert r[0].startswith("250"), r
+    finally:
+        lmtp.close()
+    msg = person.messages("folder=later")[0]["id"]
+    assert person.ok("POST", f"/v1/me/messages/{msg}/block")["blocked"] \
+        == [BLOCKED]
+    token = person.ok("POST", "/v1/me/tokens",
+                      {"scope": "aliases", "name": TOKEN_NAME}, status=201)
+    assert token["name"] == TOKEN_NAME
+    return made, own
+
+
 @pytest.fixture
-def world(api):
+def world(make_api):
     """A person with a profile, global terms, two relationships (Acme
     files in a folder of her own; Bolt holds over its cap), delivered,
-    held, refused and filed messages, a token and a browser session."""
+    held, refused and filed messages, a token and a browser session; a
+    relationship she made for a brand not on cmr, an own address with a
+    blocked domain, and a named alias token."""
+    api = make_api("--trust-envelope", "--lmtp", "127.0.0.1:0")
     person = api.signup(HANDLE, profile=PROFILE)
     person.ok("PUT", "/v1/me/terms", GLOBAL)
     acme, bolt = api.add_brand("Acme"), api.add_brand("Bolt")
@@ -112,8 +150,10 @@ def world(api):
     cookie = r.headers["Set-Cookie"].split(";")[0]
     assert api.call("GET", "/v1/me/profile",
                     headers={"Cookie": cookie}).status == 200
+    made, own = person_made_and_own_address(api, person)
     return {"api": api, "person": person, "acme": acme, "bolt": bolt,
-            "rels": rels, "sent": sent, "cookie": cookie}
+            "rels": rels, "sent": sent, "cookie": cookie, "made": made,
+            "own": own}
 
 
 def erase(world, password=PASSWORD):
@@ -241,7 +281,7 @@ def test_after_erasure_brands_see_an_ended_relationship(world, ctx):
             "SELECT a.alias, a.person FROM aliases a JOIN relationships r "
             "ON a.relationship = r.id WHERE r.person = ?", (key,)).fetchall()
         stored = [r[0] for r in db.execute("SELECT alias FROM aliases")]
-    assert len(aliases) == 2, aliases
+    assert len(aliases) == 3, aliases  # Acme's, Bolt's and the one she made
     for alias, owner in aliases:
         assert HEX64.fullmatch(alias), alias
         assert owner is None, aliases

@@ -79,7 +79,9 @@ def test_a_person_makes_one_and_gets_the_alias_at_once(api):
     entry = ana.ledger()[-1]
     assert entry["type"] == "relationship.accepted"
     assert entry["data"]["made_by"] == "person"
-    assert entry["data"]["brand"] == SHOP
+    # The brand she named is hers: sealed with her data key.
+    assert list(entry["data"]["brand"]) == ["sealed"], entry
+    assert "Shop" not in entry["data"]["brand"]["sealed"]
 
 
 @pytest.mark.parametrize("body,field", [

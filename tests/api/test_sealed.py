@@ -452,3 +452,82 @@ def test_the_scans_at_start_and_a_relationship_s_deliveries_use_indexes(ctx):
     for plan in query_plans(ctx, q, (1, 0)):
         assert "attempts_relationship_decided" in plan and \
             "Sort" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_names_a_person_gave_kept_in_clear_are_sealed_at_start(world, ctx):
+    """A person-made relationship's brand name and domains, the domains
+    blocked at an own address and an alias token's name, as a store before
+    012_sealed_rest.sql kept them (in clear, nothing sealed): the server
+    seals each before it serves, and every view reads as before."""
+    api, ana, acme, rel, root, rx = world
+    made_name, made_domain = f"Made {MARK}", f"shop{MARK}.example"
+    blocked, token_name = f"junk{MARK}.example", f"Keys {MARK}"
+    made = ana.ok("POST", "/v1/me/relationships", {"brand": {
+        "name": made_name, "domains": [made_domain]}}, status=201)
+    assert deliver(api, f"news@{made_domain}", made["alias"],
+                   mail("made", "made body", frm=f"news@{made_domain}")) \
+        .startswith("250")
+    own = ana.ok("PUT", "/v1/me/address", {"local_part": "own" + MARK})
+    frm = f"offers@{blocked}"
+    assert deliver(api, frm, own["address"], mail("junk", "junk body",
+                                                  frm=frm)).startswith("250")
+    junk = ana.messages("folder=later")[0]["id"]
+    assert ana.ok("POST", f"/v1/me/messages/{junk}/block")["blocked"] == \
+        [blocked]
+    assert ana.ok("POST", "/v1/me/tokens", {"scope": "aliases",
+                                            "name": token_name},
+                  status=201)["name"] == token_name
+    (made_msg,) = [m for m in ana.messages() if m["subject"] == "made"]
+    views = lambda: (  # noqa: E731
+        ana.ok("GET", f"/v1/me/relationships/{made['id']}"),
+        ana.all("/v1/me/relationships"), ana.ok("GET", "/v1/me/address"),
+        [{k: v for k, v in s.items() if k != "last_used_at"}
+         for s in ana.ok("GET", "/v1/me/sessions")["items"]],
+        ana.messages(), ana.ok("GET", f"/v1/me/messages/{made_msg['id']}"))
+    before = views()
+    assert before[0]["brand"]["name"] == made_name
+    assert before[0]["brand"]["domains"] == [made_domain]
+    assert made_msg["brand"]["name"] == made_name
+    assert token_name in [s["name"] for s in before[3]]
+    api.stop()
+    values = [made_name, made_domain, blocked, token_name]
+    if not ON_POSTGRESQL:  # PostgreSQL's WAL keeps what a test wrote
+        assert in_clear(ctx.store_bytes(), values) == []
+    with ctx.sql() as db:
+        db.execute("UPDATE relationships SET brand_name = ?, domains = ?, "
+                   "brand_name_sealed = NULL, domains_sealed = NULL WHERE "
+                   "brand_name_sealed IS NOT NULL",
+                   (made_name, f'["{made_domain}"]'))
+        db.execute("UPDATE own_addresses SET blocked = ?, "
+                   "blocked_sealed = NULL", (f'["{blocked}"]',))
+        db.execute("UPDATE tokens SET name = ?, name_sealed = NULL WHERE "
+                   "name_sealed IS NOT NULL", (token_name,))
+    assert in_clear(ctx.store_bytes(), values) == values  # the grep can tell
+
+    api.start()
+    # the relationship, the own address, the token
+    assert "hashed and sealed 3 " in api.server.log()
+    if not ON_POSTGRESQL:
+        assert in_clear(ctx.store_bytes(), values) == []
+    assert views() == before
+    # The blocked domain is still refused, the named brand still known.
+    assert deliver(api, f"b@{blocked}", own["address"],
+                   mail("again", "again", frm=f"b@{blocked}")) \
+        .startswith("550")
+    assert deliver(api, f"news@{made_domain}", made["alias"],
+                   mail("made 2", "made body 2", frm=f"news@{made_domain}")) \
+        .startswith("250")
+    assert [m["brand"]["name"] for m in ana.messages()
+            if m["subject"] == "made 2"] == [made_name]
+    api.stop()
+    with ctx.sql() as db:
+        assert db.execute(
+            "SELECT count(*) FROM relationships WHERE brand_name IS NOT NULL "
+            "OR domains IS NOT NULL").fetchone() == (0,)
+        assert db.execute("SELECT blocked FROM own_addresses").fetchall() \
+            == [("[]",)]
+        assert db.execute("SELECT count(*) FROM tokens WHERE name IS NOT "
+                          "NULL").fetchone() == (0,)
+    # Started again, there is nothing left to rewrite.
+    api.start()
+    assert "hashed and sealed" not in api.server.log()

@@ -142,7 +142,10 @@ def test_block_a_strangers_domain_and_lift_it(envelope):
     assert_schema(got, "OwnAddress")
     assert got["blocked"] == ["deals.example"]
     assert ana.ledger()[-1]["type"] == "sender.blocked"
-    assert ana.ledger()[-1]["data"] == {"domain": "deals.example"}
+    # The domain she chose is hers: sealed with her data key.
+    data = ana.ledger()[-1]["data"]
+    assert list(data) == ["domain"] and list(data["domain"]) == ["sealed"]
+    assert "deals" not in data["domain"]["sealed"]
     assert_problem(ana.post(f"/v1/me/messages/{msg}/block"), 409)
     before = ana.messages()
     for frm in ("b@deals.example", "c@other.deals.example"):
