@@ -336,19 +336,20 @@ static const char q_pg_seal_handle[] =
  * that migration's partial indexes, empty once every row is sealed. */
 static const char q_clear_made[] =
 	"SELECT id, person, brand_name, domains FROM relationships WHERE "
-	"brand_name IS NOT NULL OR domains IS NOT NULL LIMIT ?1";
+	"brand_name IS NOT NULL OR domains IS NOT NULL ORDER BY id LIMIT ?1";
 static const char q_seal_made[] =
 	"UPDATE relationships SET brand_name = NULL, domains = NULL, "
 	"brand_name_sealed = ?1, domains_sealed = ?2 WHERE id = ?3";
 static const char q_clear_blocked[] =
 	"SELECT person, person, blocked, NULL FROM own_addresses WHERE "
-	"length(blocked) > 2 LIMIT ?1";
+	"blocked_sealed IS NULL AND length(blocked) > 2 ORDER BY person "
+	"LIMIT ?1";
 static const char q_seal_blocked[] =
 	"UPDATE own_addresses SET blocked = '[]', blocked_sealed = ?1 "
 	"WHERE person = ?2";
 static const char q_clear_token_names[] =
-	"SELECT id, person, name, NULL FROM tokens WHERE name IS NOT NULL "
-	"LIMIT ?1";
+	"SELECT id, person, name, NULL FROM tokens WHERE name_sealed IS NULL "
+	"AND name IS NOT NULL ORDER BY id LIMIT ?1";
 static const char q_seal_token_name[] =
 	"UPDATE tokens SET name = NULL, name_sealed = ?1 WHERE id = ?2";
 

@@ -14,5 +14,6 @@ ALTER TABLE tokens ADD COLUMN name_sealed text COLLATE "C";
 CREATE INDEX relationships_made_clear ON relationships(id)
 	WHERE brand_name IS NOT NULL OR domains IS NOT NULL;
 CREATE INDEX own_addresses_blocked_clear ON own_addresses(person)
-	WHERE length(blocked) > 2;
-CREATE INDEX tokens_name_clear ON tokens(id) WHERE name IS NOT NULL;
+	WHERE blocked_sealed IS NULL AND length(blocked) > 2;
+CREATE INDEX tokens_name_clear ON tokens(id)
+	WHERE name_sealed IS NULL AND name IS NOT NULL;
