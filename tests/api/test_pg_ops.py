@@ -11,6 +11,8 @@
   tables in;
 - `cmr bench campaign` on a store that holds data says it needs an empty
   one;
+- two nodes behind nginx with the README's `upstream` block (PostgreSQL
+  and several nodes, step 4) answer as one;
 - and, on either store, `cmr ledger verify` without the nodes'
   --alias-domain names the domain the heads are signed as.
 
@@ -18,12 +20,18 @@ The PostgreSQL tests restart a cluster of their own (not the session's).
 """
 from collections import Counter
 from contextlib import closing
+from pathlib import Path
+import os
 import re
+import textwrap
 import time
 
 import pytest
 
-from conftest import PgCluster, http
+from conftest import PASSWORD, PgCluster, http
+from edge import Nginx, make_cert, request
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 WAIT = 30  # seconds at most for a node to notice PostgreSQL went or came
 
@@ -160,3 +168,58 @@ def test_ledger_verify_names_the_domain_the_heads_are_signed_as(
         "(CMR_ALIAS_DOMAIN)" in r.out + r.err, r
     ctx.ok("ledger", "verify", "--alias-domain", "relay.example")
     ctx.ok("ledger", "verify", env={"CMR_ALIAS_DOMAIN": "relay.example"})
+
+
+def readme_upstream_block():
+    """The nginx block of the README's "PostgreSQL and several nodes"."""
+    text = README.read_text()
+    section = text[text.index("## PostgreSQL and several nodes"):]
+    return textwrap.dedent(
+        re.search(r"```nginx\n(.*?)```", section, re.S).group(1))
+
+
+def test_two_nodes_behind_the_readmes_nginx_block(tmp_path, ctx,
+                                                  start_server, pg_cluster):
+    nodes = [start_server("--open-registration", "--trusted-proxy",
+                          "127.0.0.1") for _ in range(2)]
+    ports = [int(n.address.rsplit(":", 1)[1]) for n in nodes]
+    cert = make_cert(tmp_path)
+    block = readme_upstream_block()
+    ng = Nginx(tmp_path, ports[0], cert)
+    for was, now in (("server 10.0.0.11:8025;", f"server 127.0.0.1:{ports[0]};"),
+                     ("server 10.0.0.12:8025;", f"server 127.0.0.1:{ports[1]};"),
+                     ("listen 443 ssl;", f"listen 127.0.0.1:{ng.port} ssl;"),
+                     ("/etc/letsencrypt/live/cmr.example/fullchain.pem",
+                      str(cert.cert)),
+                     ("/etc/letsencrypt/live/cmr.example/privkey.pem",
+                      str(cert.key))):
+        assert was in block, (was, block)
+        block = block.replace(was, now)
+    p = ng.prefix
+    ng.conf.write_text(
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"worker_processes 1;\npid {p}/nginx.pid;\n"
+        f"error_log {p}/error.log info;\nevents {{ worker_connections 64; }}\n"
+        f"http {{\naccess_log {p}/access.log;\n"
+        + "".join(f"{t}_temp_path {p}/tmp/{t.split('_')[0]};\n"
+                  for t in ("client_body", "proxy", "fastcgi", "uwsgi",
+                            "scgi"))
+        + block + "}\n")
+    with ng:
+        def call(method, path, body=None, headers=None):
+            return request(ng.port, method, path, body, headers,
+                           context=cert.context)
+        assert call("POST", "/v1/persons", {"handle": "ana",
+                                            "password": PASSWORD}
+                    ).status == 201
+        r = call("POST", "/v1/tokens", {"handle": "ana",
+                                        "password": PASSWORD})
+        assert r.status == 201, r
+        bearer = {"Authorization": "Bearer " + r.json()["token"]}
+        # nginx takes the nodes in turn: the token made on one works on
+        # both.
+        for _ in range(4):
+            r = call("GET", "/v1/me/relationships", headers=bearer)
+            assert r.status == 200, r
+    for n in nodes:
+        assert "GET /v1/me/relationships 200" in n.log(), n.log()
