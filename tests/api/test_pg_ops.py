@@ -24,28 +24,16 @@ from pathlib import Path
 import os
 import re
 import textwrap
-import time
 
 import pytest
 
 from conftest import PASSWORD, PgCluster, http
 from edge import Nginx, make_cert, request
+from test_nodes import until
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 WAIT = 30  # seconds at most for a node to notice PostgreSQL went or came
-
-
-def until(check, what, timeout=WAIT):
-    """Polls check() until it returns something true; fails with `what`
-    after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        got = check()
-        if got:
-            return got
-        assert time.monotonic() < deadline, what
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -68,7 +56,8 @@ def test_readyz_follows_postgresql_and_the_log_tells_an_outage_once(
     own_cluster.script("stop", own_cluster.dir)
     try:
         r = until(lambda: (lambda r: r.status == 503 and r)(
-            readyz(api.server)), "/readyz stayed 200 with PostgreSQL down")
+            readyz(api.server)), "/readyz stayed 200 with PostgreSQL down",
+            WAIT)
         assert r.headers.get("Content-Type", "").startswith(
             "application/problem+json"), r
         assert "PostgreSQL is unreachable" in r.json()["detail"], r.json()
@@ -82,7 +71,7 @@ def test_readyz_follows_postgresql_and_the_log_tells_an_outage_once(
     finally:
         own_cluster.script("start", own_cluster.dir, str(own_cluster.port))
     until(lambda: readyz(api.server).status == 200,
-          "/readyz never came back to 200")
+          "/readyz never came back to 200", WAIT)
     assert ana.get("/v1/me/relationships").status == 200
     def lines(log):
         down = Counter(re.findall(
@@ -93,7 +82,8 @@ def test_readyz_follows_postgresql_and_the_log_tells_an_outage_once(
     # Each kind says it is back at its next connect (the listener's is
     # within a second).
     until(lambda: (lambda d, b: set(b) == set(d))(
-        *lines(api.server.log())), "a kind of connection never came back")
+        *lines(api.server.log())), "a kind of connection never came back",
+        WAIT)
     log = api.server.log()
     down, back = lines(log)
     assert down["reader"] == 1 and down["listener"] == 1, log
