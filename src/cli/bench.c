@@ -411,10 +411,11 @@ static int bench_store_empty(const struct config *cfg)
 	}
 	if (f.has_data || f.kek_id[0]) {
 		fprintf(stderr,
-			"cmr: %s needs an empty store, and %s holds data: "
-			"give it a new, empty database (README, PostgreSQL "
-			"step 1)\n",
-			cfg->client, cfg->store_shown);
+			"cmr: the store %s holds data, and `%s` needs an "
+			"empty one (it fills it, with keys of its own): give "
+			"it a new, empty database (README, PostgreSQL step "
+			"1)\n",
+			cfg->store_shown, cfg->client);
 		return -1;
 	}
 	return 0;

@@ -141,8 +141,8 @@ def test_bench_campaign_needs_an_empty_store(ctx, pg_cluster):
     r = ctx.run("bench", "campaign", "--relationships", "10", "--store",
                 ctx.store, paths=False)
     assert r.rc == 1, r
-    assert f"cmr: cmr bench campaign needs an empty store, and {ctx.store} " \
-        "holds data" in r.err, r.err
+    assert f"cmr: the store {ctx.store} holds data, and `cmr bench " \
+        "campaign` needs an empty one" in r.err, r.err
     assert "keys directory" not in r.err, r.err
 
 
