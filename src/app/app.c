@@ -32,11 +32,30 @@ void app_read_end(struct app *a)
 	store_read_end(a->store);
 }
 
-bool app_ready(struct app *a)
+bool app_ready(struct app *a, char *why, size_t size)
 {
+	int64_t since = store_unreachable_since(a->store);
+	if (since != 0) {
+		char at[32];
+		time_t t = (time_t)(since / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		snprintf(why, size,
+			 "PostgreSQL is unreachable (since %s): nothing can be "
+			 "read or written; try again",
+			 at);
+		return false;
+	}
 	struct store_writer_stats ws;
 	store_writer_stats(a->store, &ws);
-	return !ws.failing;
+	if (ws.failing) {
+		snprintf(why, size,
+			 "the store cannot commit writes "
+			 "(read-only? disk full?); try again");
+		return false;
+	}
+	return true;
 }
 
 /* CMR_NOW_OFFSET (whole seconds, may be negative) moves the server's
@@ -263,8 +282,14 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		return APP_FAULT;
 	if (app_store_dir(cfg->store, err, errlen) != 0)
 		goto fail;
-	if (store_open(cfg->store, &a->store, err, errlen) != STORE_OK)
+	if (store_open_as(cfg->store, cfg->client[0] ? cfg->client : NULL,
+			  &a->store, err, errlen) != STORE_OK) {
+		char why[1024];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "the store %s: %s", cfg->store_shown,
+			 why);
 		goto fail;
+	}
 	a->reads = store_reads(a->store);
 	if (flags & (APP_OPEN_EXCLUSIVE | APP_OPEN_ALONE)) {
 		int rc = store_lock(a->store,
@@ -307,10 +332,15 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 		sealed_codec(a->keys, a->codec);
 		store_set_codec(a->store, a->codec);
 	}
-	if (store_migrate(a->store, &a->migrations_applied,
-			  &a->schema_version) != STORE_OK) {
-		snprintf(err, errlen, "cannot migrate the store %s",
-			 cfg->store_shown);
+	int migrated = store_migrate(a->store, &a->migrations_applied,
+				     &a->schema_version);
+	if (migrated != STORE_OK) {
+		snprintf(err, errlen, "cannot migrate the store %s%s",
+			 cfg->store_shown,
+			 migrated == STORE_INVALID
+				 ? ": the role may not create tables in schema "
+				   "public: make it the database's owner"
+				 : "");
 		goto fail;
 	}
 	if (a->keys && app_keys_record(a, &facts, err, errlen) != 0)

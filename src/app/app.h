@@ -136,10 +136,12 @@ void app_close(struct app *a);
 void app_read_begin(struct app *a);
 void app_read_end(struct app *a);
 
-/* Whether the store's writer can commit: false from a batch that could
- * not commit (a read-only store, a full disk) until one commits again.
- * For /readyz; no I/O. */
-bool app_ready(struct app *a);
+/* Whether the store can serve: false while its server cannot be reached
+ * (PostgreSQL: from a failed connect until one works again), and from a
+ * batch that could not commit (a read-only store, a full disk) until one
+ * commits again; then the reason, one sentence, in why. For /readyz; no
+ * I/O. */
+bool app_ready(struct app *a, char *why, size_t size);
 
 /* The wall clock, read at the edge only (the gate never does); moved by
  * CMR_NOW_OFFSET seconds when that is set (tests only, app.c). */

@@ -57,6 +57,9 @@ struct config {
 	char tls_key[1024];		/* --tls-key FILE (PEM); "" when off */
 	struct config_addrs trusted_proxy; /* --trusted-proxy, repeatable */
 	char server_name[254]; /* ledger heads name this; = alias domain */
+	char client[64]; /* the store's connections' name where a server shows
+			    them ("cmr person list", "cmr serve ADDR"); set
+			    by the command, not a setting */
 };
 
 /* Parses an IPv4 or IPv6 literal into out (an in6_addr's 16 bytes),

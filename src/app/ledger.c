@@ -373,7 +373,8 @@ struct ledger_verdict {
 	int64_t entries;	/* entries read */
 	struct chain_head last; /* the last entry: seq (0: none) and hash,
 				   when verified */
-	char problem[CHAIN_WHY_MAX + 64]; /* where it breaks; "" if verified */
+	char problem[CHAIN_WHY_MAX +
+		     3 * NOTE_SERVER_MAX]; /* where it breaks; "" if verified */
 };
 
 /* Verifies person's chain and latest signed head (by whichever of the
@@ -387,6 +388,7 @@ static int verify_chain(struct app *a, uint64_t person, struct verify_ctx *v,
 	struct chain_head head, *hp = NULL;
 	char *note = NULL;
 	bool head_bad = false;
+	struct note_head named = { 0 }; /* the name the head is signed as */
 
 	memset(out, 0, sizeof(*out));
 	id_encode(ID_PERSON, person, per);
@@ -404,6 +406,13 @@ static int verify_chain(struct app *a, uint64_t person, struct verify_ctx *v,
 					       a->cfg.server_name,
 					       keys_signing_public(k, i), &nh);
 		head_bad = bad != 0 || strcmp(nh.per_id, per) != 0;
+		/* A head signed under another name (the servers' alias
+		 * domain) verifies with no key here: say which name. */
+		const char *text_end = strstr(note, "\n\n");
+		if (bad != 0 && text_end != NULL &&
+		    note_head_parse(note, (size_t)(text_end - note) + 1,
+				    &named) != NOTE_OK)
+			named.server[0] = '\0';
 		if (!head_bad) {
 			head.seq = nh.seq;
 			memcpy(head.hash, nh.hash, 32);
@@ -418,6 +427,14 @@ static int verify_chain(struct app *a, uint64_t person, struct verify_ctx *v,
 	if (rc != STORE_OK || v->fault)
 		return -1;
 	out->entries = (int64_t)v->n;
+	if (head_bad && named.server[0] &&
+	    strcmp(named.server, a->cfg.server_name) != 0) {
+		snprintf(out->problem, sizeof(out->problem),
+			 "signed head: the head is signed as %s; this command "
+			 "uses %s: give --alias-domain %s (CMR_ALIAS_DOMAIN)",
+			 named.server, a->cfg.server_name, named.server);
+		return 0;
+	}
 	if (head_bad) {
 		snprintf(out->problem, sizeof(out->problem),
 			 "signed head: the signature does not verify with "

@@ -390,6 +390,39 @@ struct bench_world {
 	bool open;
 };
 
+/* A bench fills the store it is named (an SQLite one is a file of its
+ * own, made afresh), with keys of its own: one that holds data is refused
+ * as such, before anything is written. 0, or -1 (said on stderr). */
+static int bench_store_empty(const struct config *cfg)
+{
+	struct store *s;
+	struct store_key_facts f;
+	char err[1024];
+	if (store_open_as(cfg->store, cfg->client, &s, err, sizeof(err)) !=
+	    STORE_OK) {
+		fprintf(stderr, "cmr: the store %s: %s\n", cfg->store_shown,
+			err);
+		return -1;
+	}
+	int rc = store_key_facts(store_reads(s), &f);
+	store_close(s);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "cmr: cannot read the store %s\n",
+			cfg->store_shown);
+		return -1;
+	}
+	if (f.has_data || f.kek_id[0]) {
+		fprintf(stderr,
+			"cmr: the store %s holds data, and `%s` needs an "
+			"empty one (it fills it, with keys of its own): give "
+			"it a new, empty database (README, PostgreSQL step "
+			"1)\n",
+			cfg->store_shown, cfg->client);
+		return -1;
+	}
+	return 0;
+}
+
 static int bench_world_open(const struct cli_args *args, bool lmtp,
 			    struct bench_world *w)
 {
@@ -408,6 +441,8 @@ static int bench_world_open(const struct cli_args *args, bool lmtp,
 			 w->dir);
 		config_url_shown(cfg.store, cfg.store_shown,
 				 sizeof(cfg.store_shown));
+	} else if (bench_store_empty(&cfg) != 0) {
+		return -1;
 	}
 	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", w->dir);
 	if (lmtp) { /* what the bench's aliases and senders are */
@@ -681,6 +716,8 @@ static int bench_http(const struct cli_args *args)
 		snprintf(cfg.store, sizeof(cfg.store), "sqlite:%s/cmr.db", dir);
 		config_url_shown(cfg.store, cfg.store_shown,
 				 sizeof(cfg.store_shown));
+	} else if (bench_store_empty(&cfg) != 0) {
+		return CLI_FAIL;
 	}
 	snprintf(cfg.keys, sizeof(cfg.keys), "%s/keys", dir);
 	struct app a;

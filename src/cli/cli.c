@@ -52,6 +52,7 @@ int cli_parse(int argc, char **argv, const struct cli_flag *flags,
 
 	memset(out, 0, sizeof(*out));
 	config_defaults(&out->cfg);
+	snprintf(out->cfg.client, sizeof(out->cfg.client), "cmr %s", argv[0]);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -150,6 +151,11 @@ const char *cli_parse_verb(int argc, char **argv, const struct cli_flag *flags,
 	if (cli_parse(argc, argv, flags, usage, out) != 0)
 		return NULL;
 	const char *verb = cli_verb(out);
+	if (verb) { /* "cmr person list" */
+		size_t n = strlen(out->cfg.client);
+		snprintf(out->cfg.client + n, sizeof(out->cfg.client) - n,
+			 " %s", verb);
+	}
 	if (out->help || verb == NULL) {
 		cli_usage(out->help ? stdout : stderr, usage, flags, reads);
 		*exit = out->help ? CLI_OK : CLI_USAGE;

@@ -204,6 +204,21 @@ static int serve_start(struct app *a, struct serve_fds *f,
 	return rc;
 }
 
+/* Names the store's connections by the HTTP address this node answers
+ * on ("cmr serve 127.0.0.1:8025"), so that a database's list of sessions
+ * (pg_stat_activity) tells the nodes apart. */
+static void serve_client(struct config *cfg, const struct serve_fds *f)
+{
+	if (cfg->http.off || cfg->http.unix_socket)
+		snprintf(cfg->client, sizeof(cfg->client), "cmr serve");
+	else if (strchr(cfg->http.host, ':')) /* IPv6 */
+		snprintf(cfg->client, sizeof(cfg->client),
+			 "cmr serve [%.40s]:%d", cfg->http.host, f->http_port);
+	else
+		snprintf(cfg->client, sizeof(cfg->client), "cmr serve %.40s:%d",
+			 cfg->http.host, f->http_port);
+}
+
 int cli_serve(int argc, char **argv)
 {
 	struct cli_args args;
@@ -265,8 +280,10 @@ int cli_serve(int argc, char **argv)
 		fprintf(stderr, "cmr: %s\n", err);
 		return CLI_USAGE;
 	}
-	if (serve_bind(cfg, lmtp_on, &fds) != 0 ||
-	    (cfg->user[0] && serve_drop(cfg->user) != 0) ||
+	int bound = serve_bind(cfg, lmtp_on, &fds);
+	if (bound == 0)
+		serve_client(&args.cfg, &fds);
+	if (bound != 0 || (cfg->user[0] && serve_drop(cfg->user) != 0) ||
 	    cli_open(&args, APP_OPEN_EXCLUSIVE, &a) != 0) {
 		serve_close_fds(&fds);
 		http_tls_clear(&doors.tls);

@@ -18,14 +18,13 @@ void api_healthz(struct http_request *r)
 	http_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-/* Readiness: 503 while the store's writer cannot commit. */
+/* Readiness: 503 while the store cannot be reached or cannot commit. */
 void api_readyz(struct http_request *r)
 {
-	if (!app_ready(r->app)) {
+	char why[200];
+	if (!app_ready(r->app, why, sizeof(why))) {
 		http_header(r, "Retry-After", "5");
-		http_problem(r, 503, NULL,
-			     "the store cannot commit writes (read-only? "
-			     "disk full?); try again");
+		http_problem(r, 503, NULL, "%s", why);
 		return;
 	}
 	http_json(r, 200, json_pack("{s:s}", "status", "ready"));

@@ -57,6 +57,7 @@ struct worker {
 	bool local; /* the Maildir's */
 	bool started;
 	bool first_round; /* rows of before a restart may be redos */
+	bool unreadable;  /* the outbox could not be read (logged once) */
 };
 
 struct delivery {
@@ -543,9 +544,17 @@ static int delivery_round(struct worker *w, struct round *r)
 	struct app *a = w->a;
 	r->n = 0;
 	if (outbox_due(a, w->local, DELIVERY_BATCH, collect, r) != APP_OK) {
-		log_warn("delivery: the outbox cannot be read");
+		/* Once a run of failures (a store that went away says so
+		 * itself), not at every try. */
+		if (!w->unreadable)
+			log_warn("delivery: the outbox cannot be read; tried "
+				 "again until it can");
+		w->unreadable = true;
 		return -1;
 	}
+	if (w->unreadable)
+		log_info("delivery: the outbox can be read again");
+	w->unreadable = false;
 	for (int i = 0; i < r->n; i++) {
 		struct outbox_piece *p = &r->p[i];
 		/* Stopping: what is not done stays as it is (a piece cut off

@@ -18,8 +18,8 @@
  * (commit true) or rollback hook. */
 struct store_ops {
 	const char *scheme; /* URL scheme: "sqlite" */
-	int (*open)(const char *rest, struct store **out, char *err,
-		    size_t errlen);
+	int (*open)(const char *rest, const char *client, struct store **out,
+		    char *err, size_t errlen);
 	int (*migrate)(struct store *s, int *applied, int *version);
 	void (*close)(struct store *s);
 	int (*write)(struct store *s, store_job_fn fn, void *arg,
@@ -200,6 +200,9 @@ struct store_ops {
 	 * or NULL where one server writes the store. */
 	int (*throttle)(struct store *, int op, const char *key, int64_t at,
 			int64_t window, int64_t *out);
+	/* store_unreachable_since, or NULL where there is no server to
+	 * reach (0). */
+	int64_t (*unreachable_since)(struct store *);
 
 	int (*reply_insert)(struct store_tx *, const struct store_reply *);
 	int (*reply_get)(struct store_rd *, uint64_t, struct store_reply *);

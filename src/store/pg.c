@@ -34,12 +34,13 @@ static void pg_close(struct store *store)
 	if (s->lock.pg)
 		pg_conn_close(&s->lock);
 	pthread_mutex_destroy(&s->shared_lock);
+	pthread_mutex_destroy(&s->reach.lock);
 	free(s->conninfo);
 	free(s);
 }
 
-static int pg_open_url(const char *scheme, const char *rest, struct store **out,
-		       char *err, size_t errlen)
+static int pg_open_url(const char *scheme, const char *rest, const char *client,
+		       struct store **out, char *err, size_t errlen)
 {
 	struct pg_store *s = calloc(1, sizeof(*s));
 	if (s == NULL) {
@@ -53,6 +54,8 @@ static int pg_open_url(const char *scheme, const char *rest, struct store **out,
 	writer_init(&s->w, &s->base, &pg_writer_ops);
 	pthread_mutex_init(&s->pool_lock, NULL);
 	pthread_mutex_init(&s->shared_lock, NULL);
+	pthread_mutex_init(&s->reach.lock, NULL);
+	snprintf(s->client, sizeof(s->client), "%s", client ? client : "cmr");
 	size_t n = strlen(scheme) + 1 + strlen(rest) + 1;
 	s->conninfo = malloc(n);
 	if (s->conninfo == NULL) {
@@ -61,7 +64,8 @@ static int pg_open_url(const char *scheme, const char *rest, struct store **out,
 		return STORE_FAULT;
 	}
 	snprintf(s->conninfo, n, "%s:%s", scheme, rest);
-	if (pg_conn_open(&s->writer, s->conninfo, err, errlen) != STORE_OK) {
+	/* Not noted in the reach: its failure is the caller's error. */
+	if (pg_conn_open(s, &s->writer, PG_KINDS, err, errlen) != STORE_OK) {
 		pg_close(&s->base);
 		return STORE_FAULT;
 	}
@@ -74,16 +78,16 @@ static int pg_open_url(const char *scheme, const char *rest, struct store **out,
 	return STORE_OK;
 }
 
-static int pg_open(const char *rest, struct store **out, char *err,
-		   size_t errlen)
+static int pg_open(const char *rest, const char *client, struct store **out,
+		   char *err, size_t errlen)
 {
-	return pg_open_url("postgresql", rest, out, err, errlen);
+	return pg_open_url("postgresql", rest, client, out, err, errlen);
 }
 
-static int pg_open_short(const char *rest, struct store **out, char *err,
-			 size_t errlen)
+static int pg_open_short(const char *rest, const char *client,
+			 struct store **out, char *err, size_t errlen)
 {
-	return pg_open_url("postgres", rest, out, err, errlen);
+	return pg_open_url("postgres", rest, client, out, err, errlen);
 }
 
 /* The servers' advisory lock's key: "cmr-serv" as a 64-bit integer. */
@@ -106,7 +110,7 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 
 	if (s->lock.pg)
 		return STORE_OK;
-	if (pg_conn_open(&s->lock, s->conninfo, err, errlen) != STORE_OK)
+	if (pg_conn_open(s, &s->lock, PG_KINDS, err, errlen) != STORE_OK)
 		return STORE_FAULT;
 	PGresult *res = PQexec(s->lock.pg, sql);
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
@@ -138,7 +142,7 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 	.read_end = pg_read_end, SQL_STORE_OPS.lock = pg_lock,                 \
 	.person_guard = pg_person_guard,                                       \
 	.person_guard_many = pg_person_guard_many, .listen = pg_listen,        \
-	.throttle = pg_throttle
+	.throttle = pg_throttle, .unreachable_since = pg_unreachable_since
 
 const struct store_ops store_pg_ops = {
 	.scheme = "postgresql",

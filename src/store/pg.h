@@ -28,6 +28,22 @@ enum { PG_BOUND_NULL, PG_BOUND_INT, PG_BOUND_TEXT, PG_BOUND_BLOB };
 struct pg_conn;
 struct pg_listener;
 
+/* The kinds of connection a server holds, each told apart in the log
+ * while PostgreSQL cannot be reached (pg_reach). */
+enum pg_kind { PG_WRITER, PG_READER, PG_LISTENER, PG_LOCKOUTS, PG_KINDS };
+
+/* Whether PostgreSQL can be reached, from the outcome of every connect:
+ * readiness (store_unreachable_since) and one log line when a kind of
+ * connection starts failing and one when it connects again, instead of
+ * one a try. */
+struct pg_reach {
+	pthread_mutex_t lock;
+	int64_t down_since[PG_KINDS]; /* ms: the kind's first failed connect
+					 since it last connected; 0: none */
+	int64_t unreachable_since;    /* ms: the first failed connect since
+					 the last that worked (any kind) */
+};
+
 /* A statement of sql.h over a statement prepared on one connection. Its
  * result is fetched whole at the first step. */
 struct pg_stmt {
@@ -63,6 +79,8 @@ struct pg_conn {
 struct pg_store {
 	struct store base;	   /* first: a struct store * is one of these */
 	char *conninfo;		   /* the URL it was opened with (owned) */
+	char client[64];	   /* application_name of its connections */
+	struct pg_reach reach;	   /* whether the server answers */
 	struct pg_conn writer;	   /* owned by the writer thread */
 	struct writer w;	   /* the writer thread and its queue */
 	pthread_mutex_t pool_lock; /* pool, listen_stop */
@@ -72,6 +90,9 @@ struct pg_store {
 	 * job failed because another server held a row (run it again). */
 	uint64_t locked_by;
 	bool retry;
+	/* The last batch failed because the writer had no connection (the
+	 * reach tells readiness then, not the failed commit). */
+	atomic_bool writer_lost;
 	/* Statements the writer sent (round trips), for its statistics. */
 	atomic_uint_fast64_t statements;
 	struct pg_listener *listener; /* store_listen's thread, or NULL */
@@ -88,17 +109,24 @@ struct pg_store {
 
 /* ---- Connections and statements (pg_conn.c) ---- */
 
-/* Opens c on conninfo: STORE_FAULT with a reason in err. */
-int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
-		 size_t errlen);
-/* Opens c again in place after the server dropped it: STORE_OK, or
- * STORE_FAULT (still lost). */
-int pg_conn_renew(struct pg_conn *c);
+/* Opens c on s's URL, named s->client (application_name, unless the URL
+ * or PGAPPNAME names it): STORE_FAULT with a one-line reason in err. The
+ * outcome is noted in s's reach as of `kind` (PG_KINDS: not noted). */
+int pg_conn_open(struct pg_store *s, struct pg_conn *c, enum pg_kind kind,
+		 char *err, size_t errlen);
+/* Opens c (a reader) again in place after the server dropped it:
+ * STORE_OK, or STORE_FAULT (still lost). */
+int pg_conn_renew(struct pg_store *s, struct pg_conn *c);
 /* Opens c again when it is closed or was lost (*renewed then true):
  * STORE_OK, or STORE_FAULT with a reason in err (c is then closed). The
  * writer's, the listener's and the lock-outs' connections. */
-int pg_conn_ensure(struct pg_conn *c, const char *conninfo, char *err,
-		   size_t errlen, bool *renewed);
+int pg_conn_ensure(struct pg_store *s, struct pg_conn *c, enum pg_kind kind,
+		   char *err, size_t errlen, bool *renewed);
+/* Notes a connect of `kind` that worked (err NULL) or failed (err the
+ * reason): logs the first failure of a run and the connect that ends it. */
+void pg_reach_note(struct pg_store *s, enum pg_kind kind, const char *err);
+/* store_unreachable_since: ms, or 0 while PostgreSQL answers. */
+int64_t pg_unreachable_since(struct store *store);
 /* Forgets c's statements and closes it. */
 void pg_conn_close(struct pg_conn *c);
 /* Runs sql (no parameters, no cache) on c: STORE_OK, or the status of

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/log.h"
 #include "pg.h"
@@ -34,44 +35,158 @@ enum {
 
 /* ---- Connections ---- */
 
-int pg_conn_open(struct pg_conn *c, const char *conninfo, char *err,
-		 size_t errlen)
+/* What PostgreSQL says on a connection it is not asked anything on: a
+ * server that shuts down tells each idle connection so (FATAL), which the
+ * reach's lines tell once instead; anything else is logged on one line
+ * (not printed raw, libpq's default). */
+static void pg_notice(void *arg, const char *message)
 {
+	(void)arg;
+	size_t n = strlen(message);
+	while (n && (message[n - 1] == '\n' || message[n - 1] == ' '))
+		n--;
+	if (strncmp(message, "FATAL:", 6) == 0)
+		log_debug("store: PostgreSQL: %.*s", (int)n, message);
+	else
+		log_warn("store: PostgreSQL: %.*s", (int)n, message);
+}
+
+/* libpq's message of a failed connect on one line (its lines joined),
+ * with what to do for the failures a newcomer meets. */
+static void pg_connect_error(const char *msg, char *err, size_t errlen)
+{
+	static const struct {
+		const char *says, *hint;
+	} hints[] = {
+		{ "does not exist", "create it (README, PostgreSQL step 1)" },
+		{ "password authentication failed",
+		  "check the password (~/.pgpass, PGPASSFILE or the URL; "
+		  "README, PostgreSQL step 1)" },
+		{ "no password supplied",
+		  "give the role's password in ~/.pgpass or PGPASSFILE "
+		  "(README, PostgreSQL step 1)" },
+		{ "no pg_hba.conf entry",
+		  "let this host in with a line in pg_hba.conf (README, "
+		  "PostgreSQL step 1)" },
+		{ "Connection refused",
+		  "is PostgreSQL running and listening there? "
+		  "(pg_lsclusters; listen_addresses)" },
+	};
+	char line[512];
+	size_t o = 0;
+	for (const char *p = msg; *p && o + 1 < sizeof(line); p++) {
+		if (*p == '\n' || *p == '\t' || *p == '\r') {
+			if (o && line[o - 1] != ' ')
+				line[o++] = ' ';
+			continue;
+		}
+		line[o++] = *p;
+	}
+	while (o && line[o - 1] == ' ')
+		o--;
+	line[o] = '\0';
+	const char *hint = NULL;
+	for (size_t i = 0; i < sizeof(hints) / sizeof(*hints) && !hint; i++)
+		if (strstr(line, hints[i].says))
+			hint = hints[i].hint;
+	snprintf(err, errlen, "cannot connect to PostgreSQL: %s%s%s", line,
+		 hint ? ": " : "", hint ? hint : "");
+}
+
+int pg_conn_open(struct pg_store *s, struct pg_conn *c, enum pg_kind kind,
+		 char *err, size_t errlen)
+{
+	/* The URL is expanded as libpq's dbname; a name it gives (or
+	 * PGAPPNAME) wins over the fallback. */
+	const char *keys[] = { "dbname", "fallback_application_name", NULL };
+	const char *values[] = { s->conninfo, s->client[0] ? s->client : "cmr",
+				 NULL };
 	memset(c, 0, sizeof(*c));
-	c->pg = PQconnectdb(conninfo);
+	c->pg = PQconnectdbParams(keys, values, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {
-		const char *msg =
-			c->pg ? PQerrorMessage(c->pg) : "out of memory";
-		size_t n = strlen(msg);
-		while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-			n--;
-		snprintf(err, errlen, "cannot connect to PostgreSQL: %.*s",
-			 (int)n, msg);
+		pg_connect_error(c->pg ? PQerrorMessage(c->pg)
+				       : "out of memory",
+				 err, errlen);
 		PQfinish(c->pg);
 		c->pg = NULL;
+		if (kind != PG_KINDS)
+			pg_reach_note(s, kind, err);
 		return STORE_FAULT;
 	}
+	PQsetNoticeProcessor(c->pg, pg_notice, NULL);
 	if (pg_exec(c, "SET client_min_messages = warning") != STORE_OK) {
 		snprintf(err, errlen, "cannot set up the PostgreSQL session");
 		PQfinish(c->pg);
 		c->pg = NULL;
 		return STORE_FAULT;
 	}
+	if (kind != PG_KINDS)
+		pg_reach_note(s, kind, NULL);
 	return STORE_OK;
 }
 
-int pg_conn_ensure(struct pg_conn *c, const char *conninfo, char *err,
-		   size_t errlen, bool *renewed)
+int pg_conn_ensure(struct pg_store *s, struct pg_conn *c, enum pg_kind kind,
+		   char *err, size_t errlen, bool *renewed)
 {
 	*renewed = false;
 	if (c->pg && PQstatus(c->pg) == CONNECTION_OK)
 		return STORE_OK;
 	if (c->pg)
 		pg_conn_close(c);
-	if (pg_conn_open(c, conninfo, err, errlen) != STORE_OK)
+	if (pg_conn_open(s, c, kind, err, errlen) != STORE_OK)
 		return STORE_FAULT;
 	*renewed = true;
 	return STORE_OK;
+}
+
+/* ---- Whether PostgreSQL answers ---- */
+
+static const char *const pg_kind_names[PG_KINDS] = {
+	[PG_WRITER] = "writer",
+	[PG_READER] = "reader",
+	[PG_LISTENER] = "listener",
+	[PG_LOCKOUTS] = "lock-outs",
+};
+
+void pg_reach_note(struct pg_store *s, enum pg_kind kind, const char *err)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	pthread_mutex_lock(&s->reach.lock);
+	int64_t since = s->reach.down_since[kind];
+	if (err == NULL) {
+		s->reach.down_since[kind] = 0;
+		s->reach.unreachable_since = 0;
+	} else {
+		if (since == 0)
+			s->reach.down_since[kind] = now;
+		if (s->reach.unreachable_since == 0)
+			s->reach.unreachable_since = now;
+	}
+	pthread_mutex_unlock(&s->reach.lock);
+	if (err == NULL && since != 0) {
+		log_info("store: %s: PostgreSQL back after %lld s",
+			 pg_kind_names[kind],
+			 (long long)((now - since + 500) / 1000));
+	} else if (err != NULL && since == 0) {
+		char at[32];
+		time_t t = (time_t)(now / 1000);
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(at, sizeof(at), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		log_warn("store: %s: PostgreSQL unreachable since %s: %s",
+			 pg_kind_names[kind], at, err);
+	}
+}
+
+int64_t pg_unreachable_since(struct store *store)
+{
+	struct pg_store *s = PG(store);
+	pthread_mutex_lock(&s->reach.lock);
+	int64_t since = s->reach.unreachable_since;
+	pthread_mutex_unlock(&s->reach.lock);
+	return since;
 }
 
 void pg_conn_close(struct pg_conn *c)
@@ -102,12 +217,16 @@ bool pg_retryable(const PGresult *res)
 		strcmp(state, "55P03") == 0);
 }
 
-/* Logs a failed result, unless it is a conflict (an expected refusal). */
-static void pg_log_failure(struct pg_conn *c, const PGresult *res,
+/* Logs a failed result, unless it is a conflict (an expected refusal) or
+ * the connection was lost (the reach tells that once, not a statement at
+ * a time): whether it logged. */
+static bool pg_log_failure(struct pg_conn *c, const PGresult *res,
 			   const char *what)
 {
 	if (res && pg_status(res) == STORE_CONFLICT)
-		return;
+		return false;
+	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK)
+		return false;
 	const char *msg = res ? PQresultErrorMessage(res) : "";
 	if (msg == NULL || *msg == '\0')
 		msg = c->pg ? PQerrorMessage(c->pg) : "no connection";
@@ -115,6 +234,7 @@ static void pg_log_failure(struct pg_conn *c, const PGresult *res,
 	while (n && msg[n - 1] == '\n')
 		n--;
 	log_warn("store: %s failed: %.*s", what, (int)n, msg);
+	return true;
 }
 
 int pg_exec(struct pg_conn *c, const char *sql)
@@ -203,8 +323,8 @@ static int pg_prepare(struct pg_stmt *s)
 	PGresult *res = PQprepare(c->pg, name, text, n, types);
 	free(text);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		pg_log_failure(c, res, "prepare");
-		log_warn("store: the statement: %s", sql);
+		if (pg_log_failure(c, res, "prepare"))
+			log_warn("store: the statement: %s", sql);
 		int rc = pg_retryable(res) ? STORE_RETRY : STORE_FAULT;
 		PQclear(res);
 		return rc;
@@ -271,16 +391,20 @@ static struct pg_stmt *pg_slot(struct pg_conn *c, const char *sql)
 
 /* Opens a reader's lost connection again, in place: its statements are
  * prepared anew at their next use. */
-int pg_conn_renew(struct pg_conn *c)
+int pg_conn_renew(struct pg_store *s, struct pg_conn *c)
 {
 	if (PQstatus(c->pg) == CONNECTION_OK)
 		return STORE_OK;
 	PQreset(c->pg);
 	for (int i = 0; i < c->n; i++)
 		c->slots[i].stmt.prepared = false;
-	if (PQstatus(c->pg) != CONNECTION_OK)
+	if (PQstatus(c->pg) != CONNECTION_OK) {
+		char err[512];
+		pg_connect_error(PQerrorMessage(c->pg), err, sizeof(err));
+		pg_reach_note(s, PG_READER, err);
 		return STORE_FAULT;
-	log_info("store: a reader connected again");
+	}
+	pg_reach_note(s, PG_READER, NULL);
 	return pg_exec(c, "SET client_min_messages = warning");
 }
 
@@ -324,9 +448,8 @@ static struct pg_conn *pg_reader_take(struct pg_store *s)
 	c = malloc(sizeof(*c));
 	if (c == NULL)
 		return NULL;
-	char err[256];
-	if (pg_conn_open(c, s->conninfo, err, sizeof(err)) != STORE_OK) {
-		log_warn("store: reader: %s", err);
+	char err[512];
+	if (pg_conn_open(s, c, PG_READER, err, sizeof(err)) != STORE_OK) {
 		free(c);
 		return NULL;
 	}
@@ -403,7 +526,7 @@ static int pg_sql_step(struct sql_stmt *st)
 	struct pg_stmt *s = PS(st);
 	if (s->res == NULL && st->rd->tx == NULL &&
 	    PQstatus(s->conn->pg) != CONNECTION_OK)
-		pg_conn_renew(s->conn);
+		pg_conn_renew(PG(st->rd->store), s->conn);
 	if (s->res == NULL) {
 		int rc;
 		if (!s->prepared && (rc = pg_prepare(s)) != STORE_OK) {
@@ -429,7 +552,7 @@ static int pg_sql_step(struct sql_stmt *st)
 		if (rs != PGRES_COMMAND_OK && rs != PGRES_TUPLES_OK &&
 		    st->rd->tx == NULL && !s->renewed &&
 		    PQstatus(s->conn->pg) != CONNECTION_OK &&
-		    pg_conn_renew(s->conn) == STORE_OK) {
+		    pg_conn_renew(PG(st->rd->store), s->conn) == STORE_OK) {
 			/* A reader's connection the server dropped (it
 			 * restarted): the read is made once more on a new
 			 * one, with the same binds. */
@@ -450,10 +573,10 @@ static int pg_sql_step(struct sql_stmt *st)
 				s->res = NULL;
 				return STORE_RETRY;
 			}
-			pg_log_failure(s->conn, s->res,
-				       rc == STORE_FAULT ? "a statement"
-							 : "a write");
-			if (rc == STORE_FAULT)
+			if (pg_log_failure(s->conn, s->res,
+					   rc == STORE_FAULT ? "a statement"
+							     : "a write") &&
+			    rc == STORE_FAULT)
 				log_warn("store: the statement: %s",
 					 s->conn->slots[s->index].sql);
 			PQclear(s->res);

@@ -125,33 +125,32 @@ static void *pg_listen_main(void *arg)
 {
 	struct pg_listener *l = arg;
 	struct pg_conn c = { 0 };
-	bool told = true; /* nothing was cached before the first connect */
+	bool first = true; /* nothing was cached before the first connect */
 
 	while (!pg_listener_stopping(l->s)) {
-		char err[256];
+		char err[512];
 		bool renewed;
-		int rc = pg_conn_ensure(&c, l->s->conninfo, err, sizeof(err),
+		/* A failed connect is logged by the reach, once an outage. */
+		int rc = pg_conn_ensure(l->s, &c, PG_LISTENER, err, sizeof(err),
 					&renewed);
 		if (rc == STORE_OK && renewed &&
 		    pg_exec(&c, "LISTEN cmr_gate") != STORE_OK) {
-			snprintf(err, sizeof(err), "LISTEN cmr_gate failed");
+			log_warn("store: listener: LISTEN cmr_gate failed");
 			pg_conn_close(&c); /* opened again, and LISTEN, next */
 			rc = STORE_FAULT;
 		}
 		if (rc != STORE_OK) {
-			if (told)
-				log_warn("store: listener: %s", err);
-			told = false;
 			struct timespec ts = { 1, 0 };
 			nanosleep(&ts, NULL);
 			continue;
 		}
 		if (renewed) {
 			/* Notices sent while there was no connection are
-			 * lost: everything cached may be stale. */
-			if (!told)
+			 * lost, even when it came back at once: everything
+			 * cached may be stale. */
+			if (!first)
 				l->fn(l->arg, 0);
-			told = true;
+			first = false;
 		}
 		pg_wait_readable(c.pg);
 		if (!PQconsumeInput(c.pg))
@@ -253,7 +252,7 @@ static int pg_throttle_run(struct pg_conn *c, const struct pg_throttle_stmt *q,
 		*out = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	else if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
 		rc = STORE_FAULT;
-	if (rc != STORE_OK)
+	if (rc != STORE_OK && PQstatus(c->pg) == CONNECTION_OK)
 		log_warn("store: lock-outs: %s", PQerrorMessage(c->pg));
 	PQclear(res);
 	return rc;
@@ -266,14 +265,12 @@ int pg_throttle(struct store *store, int op, const char *key, int64_t at,
 	int rc = STORE_FAULT;
 	if (op < 0 || op > 3)
 		return STORE_INVALID;
-	char err[256];
+	char err[512];
 	bool renewed;
 	pthread_mutex_lock(&s->shared_lock);
-	if (pg_conn_ensure(&s->shared, s->conninfo, err, sizeof(err),
-			   &renewed) != STORE_OK) {
-		log_warn("store: lock-outs: %s", err);
-		goto out;
-	}
+	if (pg_conn_ensure(s, &s->shared, PG_LOCKOUTS, err, sizeof(err),
+			   &renewed) != STORE_OK)
+		goto out; /* logged by the reach, once an outage */
 	rc = pg_throttle_run(&s->shared, &pg_throttle_sql[op], key, at, window,
 			     out);
 	if (rc == STORE_OK && op == 1)

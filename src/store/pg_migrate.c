@@ -4,6 +4,7 @@
  * advisory lock, so that two servers starting at once on one database
  * migrate it once (the second waits, then finds nothing to do).
  */
+#include <string.h>
 #include <time.h>
 
 #include "base/log.h"
@@ -23,6 +24,35 @@ static const char q_pg_applied[] =
 	"INSERT INTO schema_migrations(version, name, applied_at) "
 	"VALUES (?, ?, ?)";
 
+/* Runs a statement of the schema: STORE_OK; STORE_INVALID when the role
+ * may not (insufficient_privilege: it does not own the database, whose
+ * schema public PostgreSQL 15 lets only the owner create in), said in
+ * words instead of PostgreSQL's; else the failure's status (logged). */
+static int pg_migrate_exec(struct pg_conn *c, const char *sql)
+{
+	PGresult *res = PQexec(c->pg, sql);
+	ExecStatusType st = PQresultStatus(res);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	bool denied = state && strcmp(state, "42501") == 0;
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		PQclear(res);
+		return STORE_OK;
+	}
+	if (!denied) {
+		const char *msg = PQresultErrorMessage(res);
+		log_warn("store: migrate: %.*s", (int)strcspn(msg, "\n"), msg);
+		int rc = pg_status(res);
+		PQclear(res);
+		return rc;
+	}
+	PQclear(res);
+	log_warn("store: migrate: the role %s may not create tables in "
+		 "schema public of database %s: make it the database's owner "
+		 "(createdb --owner, or ALTER DATABASE %s OWNER TO %s)",
+		 PQuser(c->pg), PQdb(c->pg), PQdb(c->pg), PQuser(c->pg));
+	return STORE_INVALID;
+}
+
 static int pg_migrate_run(struct store_tx *tx, void *arg)
 {
 	struct pg_migrate_job *j = arg;
@@ -32,9 +62,10 @@ static int pg_migrate_run(struct store_tx *tx, void *arg)
 
 	if ((rc = pg_exec(c, "SELECT pg_advisory_xact_lock(" PG_MIGRATE_LOCK
 			     ")")) != STORE_OK ||
-	    (rc = pg_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-			     "version bigint PRIMARY KEY, name text NOT NULL,"
-			     " applied_at bigint NOT NULL)")) != STORE_OK)
+	    (rc = pg_migrate_exec(
+		     c, "CREATE TABLE IF NOT EXISTS schema_migrations "
+			"(version bigint PRIMARY KEY, name text NOT "
+			"NULL, applied_at bigint NOT NULL)")) != STORE_OK)
 		return rc;
 	rc = sql_select_key(&tx->reads, q_pg_version, 0, NULL, sql_row_int, &v);
 	if (rc != STORE_OK)
@@ -44,7 +75,7 @@ static int pg_migrate_run(struct store_tx *tx, void *arg)
 		const struct schema_migration *m = &schema_pg_migrations[i];
 		if (m->version <= j->current)
 			continue;
-		if ((rc = pg_exec(c, m->sql)) != STORE_OK) {
+		if ((rc = pg_migrate_exec(c, m->sql)) != STORE_OK) {
 			log_warn("store: migration pg/%03d_%s failed",
 				 m->version, m->name);
 			return rc;

@@ -15,15 +15,11 @@
 static struct pg_conn *pg_writer_conn(struct store *store)
 {
 	struct pg_store *s = PG(store);
-	char err[256];
+	char err[512];
 	bool renewed;
-	if (pg_conn_ensure(&s->writer, s->conninfo, err, sizeof(err),
-			   &renewed) != STORE_OK) {
-		log_warn("store: writer: %s", err);
-		return NULL;
-	}
-	if (renewed)
-		log_info("store: writer connected again");
+	if (pg_conn_ensure(s, &s->writer, PG_WRITER, err, sizeof(err),
+			   &renewed) != STORE_OK)
+		return NULL; /* logged by the reach, once an outage */
 	return &s->writer;
 }
 
@@ -100,7 +96,7 @@ static int pg_writer_commit(struct store *s)
 				 strcmp(PQcmdStatus(res), "COMMIT") == 0
 			 ? STORE_OK
 			 : STORE_FAULT;
-	if (rc != STORE_OK)
+	if (rc != STORE_OK && PQstatus(pg) == CONNECTION_OK)
 		log_warn("store: commit failed: %s", PQerrorMessage(pg));
 	PQclear(res);
 	return rc;
@@ -109,13 +105,20 @@ static int pg_writer_commit(struct store *s)
 static void pg_writer_abandon(struct store *store)
 {
 	struct pg_store *s = PG(store);
-	if (s->writer.pg && PQstatus(s->writer.pg) == CONNECTION_OK &&
-	    PQtransactionStatus(s->writer.pg) != PQTRANS_IDLE &&
+	bool lost =
+		s->writer.pg == NULL || PQstatus(s->writer.pg) != CONNECTION_OK;
+	atomic_store(&s->writer_lost, lost);
+	if (!lost && PQtransactionStatus(s->writer.pg) != PQTRANS_IDLE &&
 	    pg_exec(&s->writer, "ROLLBACK") == STORE_OK)
 		return;
 	/* The connection is gone or unusable: the next batch opens one. */
-	if (s->writer.pg)
+	if (s->writer.pg) {
+		if (lost)
+			log_warn("store: writer: the connection to "
+				 "PostgreSQL was lost; the next batch opens "
+				 "one");
 		pg_conn_close(&s->writer);
+	}
 }
 
 const struct writer_ops pg_writer_ops = {
@@ -140,6 +143,11 @@ int pg_write(struct store *store, store_job_fn fn, void *arg,
 void pg_writer_stats(struct store *store, struct store_writer_stats *out)
 {
 	writer_stats(&PG(store)->w, out);
+	/* A batch that failed for want of a connection is the reach's to
+	 * tell (store_unreachable_since): the next batch connects again,
+	 * without a job to show it can. */
+	if (out->failing && atomic_load(&PG(store)->writer_lost))
+		out->failing = false;
 	out->statements = atomic_load_explicit(&PG(store)->statements,
 					       memory_order_relaxed);
 }

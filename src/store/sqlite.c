@@ -83,6 +83,14 @@ int sqlite_open(const char *rest, struct store **out, char *err, size_t errlen)
 	return STORE_OK;
 }
 
+/* The store's connections have no name to give (store_open_as). */
+static int sqlite_open_as(const char *rest, const char *client,
+			  struct store **out, char *err, size_t errlen)
+{
+	(void)client;
+	return sqlite_open(rest, out, err, errlen);
+}
+
 /* One server writes an SQLite store: what it caches is never stale. */
 static int sqlite_person_guard(struct store_tx *tx, uint64_t person,
 			       bool notify, int64_t *version)
@@ -96,7 +104,7 @@ static int sqlite_person_guard(struct store_tx *tx, uint64_t person,
 
 const struct store_ops store_sqlite_ops = {
 	.scheme = "sqlite",
-	.open = sqlite_open,
+	.open = sqlite_open_as,
 	.migrate = sqlite_migrate,
 	.close = sqlite_close,
 	.write = sqlite_write,

@@ -21,6 +21,12 @@ static const struct store_ops *const store_backends[] = {
 
 int store_open(const char *url, struct store **out, char *err, size_t errlen)
 {
+	return store_open_as(url, NULL, out, err, errlen);
+}
+
+int store_open_as(const char *url, const char *client, struct store **out,
+		  char *err, size_t errlen)
+{
 	const char *colon = strchr(url, ':');
 
 	if (sodium_init() < 0) {
@@ -40,7 +46,7 @@ int store_open(const char *url, struct store **out, char *err, size_t errlen)
 		const struct store_ops *ops = store_backends[i];
 		if (strlen(ops->scheme) == n &&
 		    strncmp(ops->scheme, url, n) == 0)
-			return ops->open(colon + 1, out, err, errlen);
+			return ops->open(colon + 1, client, out, err, errlen);
 	}
 	snprintf(err, errlen,
 		 "store URL scheme \"%.*s\" is not supported (use "
@@ -181,6 +187,11 @@ int store_throttle_reset(struct store *s, const char *key)
 int store_listen(struct store *s, store_notify_fn fn, void *arg)
 {
 	return s->ops->listen ? s->ops->listen(s, fn, arg) : STORE_OK;
+}
+
+int64_t store_unreachable_since(struct store *s)
+{
+	return s->ops->unreachable_since ? s->ops->unreachable_since(s) : 0;
 }
 
 void store_writer_stats(struct store *s, struct store_writer_stats *out)

@@ -165,10 +165,17 @@ typedef int (*store_relationship_cb)(const struct store_relationship *r,
  * with a one-line reason in err (unknown scheme, cannot open, …). Opening
  * does not migrate. */
 int store_open(const char *url, struct store **out, char *err, size_t errlen);
+/* store_open, naming the store's connections `client` where a server
+ * shows them (PostgreSQL's application_name: "cmr serve 127.0.0.1:8025",
+ * "cmr person list"); NULL: "cmr". */
+int store_open_as(const char *url, const char *client, struct store **out,
+		  char *err, size_t errlen);
 
 /* Applies the numbered migrations not yet applied, each in its own
  * transaction. *applied (may be NULL) receives how many ran, and *version
- * (may be NULL) the schema version after. */
+ * (may be NULL) the schema version after. STORE_INVALID when the store
+ * refuses its user the schema (PostgreSQL: the role may not create
+ * tables; it must own the database), STORE_FAULT otherwise. */
 int store_migrate(struct store *s, int *applied, int *version);
 
 /* Stops the writer (after finishing queued jobs) and closes everything. */
@@ -340,6 +347,12 @@ struct store_writer_stats {
 				trips (PostgreSQL; 0 for SQLite, in process) */
 };
 void store_writer_stats(struct store *s, struct store_writer_stats *out);
+
+/* Since when (Unix ms) the store's server cannot be reached: the last
+ * connect any of its connections tried failed, and none has worked since
+ * (PostgreSQL; readiness). 0 while it answers, and always for a store
+ * with no server (SQLite). No I/O. */
+int64_t store_unreachable_since(struct store *s);
 
 /* ---- Read sessions ---- */
 
