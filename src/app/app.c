@@ -199,6 +199,27 @@ static int app_keys_check(struct app *a, const struct store_key_facts *f,
 	case KEYS_MATCH_OK:
 		break;
 	}
+	char hash_id[KEYS_ID_LEN + 1];
+	keys_hash_id(a->keys, hash_id);
+	if (f->hash_id[0] && strcmp(f->hash_id, hash_id) != 0) {
+		snprintf(err, errlen,
+			 "the keys directory %s holds a hash key (hash.key, "
+			 "id %s) that is not the one of the store %s (id %s): "
+			 "its files come from different key sets; give this "
+			 "store's --keys; nothing was written",
+			 dir, hash_id, store, f->hash_id);
+		return -1;
+	}
+	if (f->wrap_id[0] && !keys_wrap_knows(a->keys, f->wrap_id)) {
+		snprintf(err, errlen,
+			 "the keys directory %s lacks the wrap key %s that "
+			 "the store %s wraps its data keys under (a copy of "
+			 "the directory from before a cmr keys rotate "
+			 "--wrap?): give this store's --keys, as it is now; "
+			 "nothing was written",
+			 dir, f->wrap_id, store);
+		return -1;
+	}
 	if (f->data_key_len == 0)
 		return 0;
 	/* A store from before key ids adopts these keys only if they open
@@ -224,12 +245,21 @@ static int app_keys_check(struct app *a, const struct store_key_facts *f,
 	return rc;
 }
 
-/* Records every id of the keys (the key set's, each signing key's). */
+/* Records every id of the keys (the key set's, the hash key's, each
+ * signing key's) and, when the store records none yet, the current wrap
+ * key's. */
 static int app_keys_record_job(struct app_tx *t, void *job)
 {
-	(void)job;
+	const struct store_key_facts *f = job;
 	int64_t at = t->now_ms / 1000;
+	char id[KEYS_ID_LEN + 1];
+	keys_hash_id(t->keys, id);
 	int rc = store_key_id_add(t->tx, "kek", keys_kek_id(t->keys), at);
+	if (rc == STORE_OK)
+		rc = store_key_id_add(t->tx, "hash", id, at);
+	keys_wrap_id(t->keys, id);
+	if (rc == STORE_OK && f->wrap_id[0] == '\0')
+		rc = store_key_wrap_set(t->tx, id, at);
 	for (size_t i = 0; rc == STORE_OK && i < keys_signing_count(t->keys);
 	     i++)
 		rc = store_key_id_add(t->tx, "signing",
@@ -242,7 +272,8 @@ static int app_keys_record_job(struct app_tx *t, void *job)
 static int app_keys_record(struct app *a, const struct store_key_facts *f,
 			   char *err, size_t errlen)
 {
-	bool missing = f->kek_id[0] == '\0' ||
+	bool missing = f->kek_id[0] == '\0' || f->hash_id[0] == '\0' ||
+		       f->wrap_id[0] == '\0' ||
 		       keys_signing_count(a->keys) > f->n_signing;
 	for (size_t i = 0; !missing && i < keys_signing_count(a->keys); i++) {
 		missing = true;
@@ -253,7 +284,7 @@ static int app_keys_record(struct app *a, const struct store_key_facts *f,
 	}
 	if (!missing)
 		return 0;
-	if (app_job_run(a, app_keys_record_job, NULL, true) != STORE_OK) {
+	if (app_job_run(a, app_keys_record_job, (void *)f, true) != STORE_OK) {
 		snprintf(err, errlen, "cannot record the key ids in %s",
 			 a->cfg.store_shown);
 		return -1;
@@ -277,9 +308,6 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 			 cfg->keys, cfg->store_shown);
 		return APP_FAULT;
 	}
-	/* keys.c says what is wrong with keys that exist. */
-	if (!absent && keys_load(cfg->keys, &a->keys, err, errlen) != 0)
-		return APP_FAULT;
 	if (app_store_dir(cfg->store, err, errlen) != 0)
 		goto fail;
 	if (store_open_as(cfg->store, cfg->client[0] ? cfg->client : NULL,
@@ -302,6 +330,10 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 			goto fail;
 		}
 	}
+	/* Loaded under the lock: a key rotation cannot slip in between.
+	 * keys.c says what is wrong with keys that exist. */
+	if (!absent && keys_load(cfg->keys, &a->keys, err, errlen) != 0)
+		goto fail;
 	if (store_key_facts(a->reads, &facts) != STORE_OK) {
 		snprintf(err, errlen, "cannot read the store %s",
 			 cfg->store_shown);
@@ -374,6 +406,8 @@ static void app_keys_swap(struct app *a, struct keys *k)
 	a->keys = k;
 	if (a->codec)
 		sealed_codec(a->keys, a->codec);
+	if (a->throttle)
+		throttle_share(a->throttle, a->store, a->keys);
 }
 
 enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen)
@@ -452,7 +486,10 @@ static int rewrap_run(struct app_tx *t, void *arg)
 			     ? STORE_FAULT
 			     : store_person_key_set(t->tx, j->rows[i].person, w,
 						    len, fresh, sizeof(fresh));
-		j->rewrapped++;
+		if (rc == STORE_CONFLICT) /* erased meanwhile: nothing to do */
+			rc = STORE_OK;
+		else
+			j->rewrapped++;
 	}
 	sodium_memzero(dk, sizeof(dk));
 	return rc;
@@ -493,10 +530,13 @@ static enum app_status app_rewrap_all(struct app *a,
 	} while (rc == STORE_OK && pass > 0);
 	if (rc != STORE_OK && j->unopened)
 		snprintf(err, errlen,
-			 "the data key of person %llu opens with no wrap key "
-			 "of %s: nothing was removed from the directory; "
-			 "restore its keys from the backup that opens it, "
-			 "then run this again",
+			 "the data key of person %016llx opens with no wrap "
+			 "key of %s, so it cannot be wrapped anew (and that "
+			 "person's data cannot be read): no key was removed "
+			 "from the directory. If a backup of the keys "
+			 "directory opens it, put that backup's wrap.keys "
+			 "lines (or kek) back beside the current ones and "
+			 "run this again",
 			 (unsigned long long)j->unopened, a->cfg.keys);
 	else if (rc != STORE_OK)
 		snprintf(err, errlen,
@@ -509,7 +549,19 @@ static enum app_status app_rewrap_all(struct app *a,
 	return rc == STORE_OK ? APP_OK : APP_FAULT;
 }
 
-enum app_status app_keys_rotate_wrap(struct app *a,
+/* Records the current wrap key as the one data keys are written under:
+ * from its commit on, a process still holding the old keys can store no
+ * data key (store_key_wrap_fence), and every key stored before it is
+ * there for the re-wrapping to see. */
+static int app_wrap_record_job(struct app_tx *t, void *job)
+{
+	(void)job;
+	char id[KEYS_WRAP_ID_BYTES * 2 + 1];
+	keys_wrap_id(t->keys, id);
+	return store_key_wrap_set(t->tx, id, t->now_ms / 1000);
+}
+
+enum app_status app_keys_rotate_wrap(struct app *a, bool finish,
 				     struct app_wrap_rotation *out, char *err,
 				     size_t errlen)
 {
@@ -517,15 +569,33 @@ enum app_status app_keys_rotate_wrap(struct app *a,
 
 	memset(out, 0, sizeof(*out));
 	out->resumed = keys_wrap_retiring(a->keys) > 0;
-	if (keys_wrap_rotate_begin(a->cfg.keys, &k, err, errlen) != 0)
+	if (finish && !out->resumed) {
+		snprintf(err, errlen,
+			 "no rotation of the wrap key is under way in %s: "
+			 "run cmr keys rotate --wrap first",
+			 a->cfg.keys);
+		return APP_INVALID;
+	}
+	if (!finish) {
+		if (keys_wrap_rotate_begin(a->cfg.keys, &k, err, errlen) != 0)
+			return APP_FAULT;
+		app_keys_swap(a, k);
+	}
+	if (app_job_run(a, app_wrap_record_job, NULL, true) != STORE_OK) {
+		snprintf(err, errlen,
+			 "the store %s could not record the new wrap key: run "
+			 "this again",
+			 a->cfg.store_shown);
 		return APP_FAULT;
-	app_keys_swap(a, k);
+	}
 	out->retired = keys_wrap_retiring(a->keys);
 	if (app_rewrap_all(a, out, err, errlen) != APP_OK)
 		return APP_FAULT;
-	if (keys_wrap_rotate_end(a->cfg.keys, &k, err, errlen) != 0)
-		return APP_FAULT;
-	app_keys_swap(a, k);
+	if (finish) {
+		if (keys_wrap_rotate_end(a->cfg.keys, &k, err, errlen) != 0)
+			return APP_FAULT;
+		app_keys_swap(a, k);
+	}
 	keys_wrap_id(a->keys, out->wrap_id);
 	return APP_OK;
 }

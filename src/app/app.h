@@ -112,21 +112,30 @@ enum app_status app_hear_others(struct app *a);
  * it signed still verifies. APP_OK, or APP_FAULT with a sentence in err. */
 enum app_status app_keys_rotate(struct app *a, char *err, size_t errlen);
 
-/* `cmr keys rotate --wrap` on an app opened with APP_OPEN_ALONE: a new
- * wrap key (keys_wrap_rotate_begin), every person's data key in the store
- * re-wrapped under it, in batches of a transaction each, then the old wrap
- * keys (and a kek) removed from the keys directory (keys_wrap_rotate_end).
- * An interrupted rotation is finished by running it again. a->keys
- * becomes the new keys. The data keys themselves do not change, so
- * nothing sealed is touched. */
+/* `cmr keys rotate --wrap` on an app opened with APP_OPEN_ALONE, in two
+ * steps, so that the new wrap key can be backed up while the old one
+ * still opens everything:
+ * - without `finish`: a new wrap key (keys_wrap_rotate_begin; a rotation
+ *   under way goes on with its key instead), recorded in the store as the
+ *   one data keys are written under (store_key_wrap_set), then every
+ *   person's data key re-wrapped under it, in batches of a transaction
+ *   each. The old wrap keys stay in the directory.
+ * - with `finish`: the same re-wrapping pass again (it finds nothing left,
+ *   unless a rotation was interrupted), then the old wrap keys (and a kek)
+ *   removed from the keys directory (keys_wrap_rotate_end). APP_INVALID
+ *   when no rotation is under way.
+ * Running either again after an interruption finishes it. a->keys become
+ * the new keys. The data keys themselves do not change, so nothing sealed
+ * is touched. */
 struct app_wrap_rotation {
 	int64_t persons;   /* data keys read */
 	int64_t rewrapped; /* of them, wrapped anew */
-	size_t retired;	   /* wrap keys removed (a kek counts) */
+	size_t retired;	   /* wrap keys left to remove (without finish), or
+			      removed (with it); a kek counts */
 	bool resumed;	   /* a rotation under way was finished */
 	char wrap_id[17];  /* the current wrap key's id */
 };
-enum app_status app_keys_rotate_wrap(struct app *a,
+enum app_status app_keys_rotate_wrap(struct app *a, bool finish,
 				     struct app_wrap_rotation *out, char *err,
 				     size_t errlen);
 void app_close(struct app *a);

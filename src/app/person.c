@@ -163,12 +163,21 @@ bool person_password_verify(const char *hash, const char *password)
 struct person_add_job {
 	struct store_person p;
 	uint64_t *id_out;
+	bool stale_keys; /* the store's wrap key is not the one used */
 };
 
 static int person_add_run(struct app_tx *t, void *arg)
 {
 	struct person_add_job *j = arg;
-	return store_person_insert(t->tx, &j->p);
+	char wrap_id[KEYS_WRAP_ID_BYTES * 2 + 1];
+	/* Only under the wrap key the store says is current: one a rotation
+	 * retires meanwhile would be destroyed with this key under it. */
+	if (!keys_wrapped_id(j->p.data_key, j->p.data_key_len, wrap_id))
+		return STORE_FAULT;
+	int rc = store_key_wrap_fence(t->tx, wrap_id);
+	if (rc == STORE_INVALID)
+		j->stale_keys = true;
+	return rc == STORE_OK ? store_person_insert(t->tx, &j->p) : rc;
 }
 
 static enum app_status person_add_finish(void *job, int rc,
@@ -178,6 +187,11 @@ static enum app_status person_add_finish(void *job, int rc,
 	if (rc == STORE_CONFLICT)
 		return app_fail(err, APP_CONFLICT, "handle",
 				"the handle is taken");
+	if (j->stale_keys)
+		return app_fail(err, APP_FAULT, NULL,
+				"the keys changed (cmr keys rotate --wrap ran "
+				"since they were loaded): restart the server, "
+				"or run the command again");
 	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store could not record the person");

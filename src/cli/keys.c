@@ -6,11 +6,13 @@
  * still verifies (`cmr ledger verify` picks the key by what signed). The
  * store records the new id.
  *
- * `cmr keys rotate --wrap`: a new wrap key, every person's data key in
- * the store wrapped anew under it, then the old wrap key removed from the
- * directory, so that no copy of a wrapped key left behind (an erased
- * person's, in PostgreSQL's dead rows and WAL, or in an old backup of the
- * store) opens any more (app_keys_rotate_wrap).
+ * `cmr keys rotate --wrap`: a new wrap key, and every person's data key in
+ * the store wrapped anew under it; the old wrap key stays, so that the
+ * directory can be backed up first. `cmr keys rotate --wrap --finish`
+ * then removes the old wrap key from the directory, so that no copy of a
+ * wrapped key left behind (an erased person's, in PostgreSQL's dead rows
+ * and WAL, or in an old backup of the store) opens any more
+ * (app_keys_rotate_wrap).
  *
  * Both run with no server on the store (APP_OPEN_ALONE: on PostgreSQL
  * too): a server would go on with the keys it loaded until restarted.
@@ -24,28 +26,43 @@
 static const struct cli_flag keys_flags[] = {
 	{ "wrap", false, false,
 	  "rotate the wrap key of the persons' data keys instead" },
+	{ "finish", false, false,
+	  "with --wrap: remove the old wrap key (after a backup)" },
 	{ 0 },
 };
 static const char keys_usage[] =
-	"cmr keys rotate [--wrap] [--store URL] [--keys DIR]";
+	"cmr keys rotate [--wrap [--finish]] [--store URL] [--keys DIR]";
 
-static int keys_rotate_wrap(struct app *a, const char *dir)
+static int keys_rotate_wrap(struct app *a, bool finish, const char *dir)
 {
 	struct app_wrap_rotation r;
 	char err[1024];
 
-	if (app_keys_rotate_wrap(a, &r, err, sizeof(err)) != APP_OK) {
-		fprintf(stderr, "cmr: keys rotate --wrap: %s\n", err);
+	if (app_keys_rotate_wrap(a, finish, &r, err, sizeof(err)) != APP_OK) {
+		fprintf(stderr, "cmr: keys rotate --wrap%s: %s\n",
+			finish ? " --finish" : "", err);
 		return CLI_FAIL;
 	}
-	printf("wrap key id %s (new)%s; %lld of %lld persons' data keys "
-	       "wrapped anew; %zu old wrap key%s removed: no copy of a data "
-	       "key it wrapped opens any more\n",
-	       r.wrap_id, r.resumed ? ", the rotation under way finished" : "",
-	       (long long)r.rewrapped, (long long)r.persons, r.retired,
-	       r.retired == 1 ? "" : "s");
-	printf("Back up %s again, and destroy its older backups: they hold "
-	       "the old wrap key.\n",
+	if (!finish) {
+		printf("wrap key id %s (new%s); %lld of %lld persons' data "
+		       "keys wrapped anew; %zu old wrap key%s kept until "
+		       "--finish\n",
+		       r.wrap_id, r.resumed ? ", the rotation under way" : "",
+		       (long long)r.rewrapped, (long long)r.persons, r.retired,
+		       r.retired == 1 ? "" : "s");
+		printf("Back up %s now (it holds the new wrap key), then run "
+		       "cmr keys rotate --wrap --finish to destroy the old "
+		       "one.\n",
+		       dir);
+		return CLI_OK;
+	}
+	printf("wrap key id %s; %lld of %lld persons' data keys wrapped anew "
+	       "now; %zu old wrap key%s removed: no copy of a data key it "
+	       "wrapped opens any more\n",
+	       r.wrap_id, (long long)r.rewrapped, (long long)r.persons,
+	       r.retired, r.retired == 1 ? "" : "s");
+	printf("Destroy the backups of %s made before the rotation: they "
+	       "hold the old wrap key.\n",
 	       dir);
 	return CLI_OK;
 }
@@ -70,10 +87,16 @@ int cli_keys(int argc, char **argv)
 		fprintf(stderr, "cmr: keys rotate takes no arguments\n");
 		return CLI_USAGE;
 	}
+	bool finish = cli_has(&args, keys_flags, "finish");
+	if (finish && !cli_has(&args, keys_flags, "wrap")) {
+		fprintf(stderr,
+			"cmr: keys rotate: --finish goes with --wrap\n");
+		return CLI_USAGE;
+	}
 	if (cli_open(&args, APP_OPEN_EXCLUSIVE | APP_OPEN_ALONE, &a) != 0)
 		return CLI_FAIL;
 	if (cli_has(&args, keys_flags, "wrap")) {
-		exit = keys_rotate_wrap(&a, args.cfg.keys);
+		exit = keys_rotate_wrap(&a, finish, args.cfg.keys);
 		app_close(&a);
 		return exit;
 	}

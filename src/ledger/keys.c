@@ -61,8 +61,9 @@ struct keys {
  * directory made with wrap keys, the hash key) over this, so the id names
  * the keys without revealing anything of them. */
 #define KEYS_KEK_ID_MESSAGE "cmr key-encryption key id"
-/* The message of a wrap key's id, likewise. */
+/* The messages of a wrap key's id and of the hash key's, likewise. */
 #define KEYS_WRAP_ID_MESSAGE "cmr wrap key id"
+#define KEYS_HASH_ID_MESSAGE "cmr hash key id"
 
 /* crypto_kdf context and subkey id of the tombstone key: 8 characters. */
 #define KEYS_TOMB_CONTEXT "cmrtomb_"
@@ -70,6 +71,8 @@ struct keys {
 
 /* Key files are a few short lines; anything longer is not ours. */
 #define KEYS_FILE_MAX 256
+/* wrap.keys' lines (44 characters of base64 and a newline) fit. */
+_Static_assert(KEYS_WRAP_MAX * 45 <= KEYS_FILE_MAX, "wrap.keys fits");
 
 /* What a keys directory holds, as read (on the stack, zeroed after). */
 struct keys_secrets {
@@ -987,7 +990,7 @@ static int keys_open_keys(const char *dir, bool create, struct keys **out,
 		return -1;
 	if (keys_probe_all(dfd, dir, &p, err, err_len))
 		goto out;
-	if (!p.sign && !p.kek && !p.hash && !p.wrap) {
+	if (!p.sign && !p.kek && !p.hash && !p.wrap && !p.kek_id) {
 		if (!create) {
 			keys_fail(err, err_len, "no keys in %s: run cmr init",
 				  dir);
@@ -1044,7 +1047,8 @@ int keys_load(const char *dir, struct keys **out, char *err, size_t err_len)
 bool keys_absent(const char *dir)
 {
 	static const char *const files[] = { KEYS_FILE_SIGNING, KEYS_FILE_KEK,
-					     KEYS_FILE_HASH, KEYS_FILE_WRAP };
+					     KEYS_FILE_HASH, KEYS_FILE_WRAP,
+					     KEYS_FILE_KEK_ID };
 	struct stat st;
 	bool any = false;
 	int dfd;
@@ -1190,13 +1194,45 @@ void keys_wrap_id(const struct keys *k, char out[KEYS_WRAP_ID_BYTES * 2 + 1])
 		       KEYS_WRAP_ID_BYTES);
 }
 
+bool keys_wrapped_id(const uint8_t *blob, size_t len,
+		     char out[KEYS_WRAP_ID_BYTES * 2 + 1])
+{
+	if (!blob || len != KEYS_WRAPPED_BYTES || blob[0] != KEYS_WRAPPED_V2)
+		return false;
+	sodium_bin2hex(out, KEYS_WRAP_ID_BYTES * 2 + 1, blob + 1,
+		       KEYS_WRAP_ID_BYTES);
+	return true;
+}
+
+bool keys_wrap_knows(const struct keys *k, const char *id)
+{
+	char hex[KEYS_WRAP_ID_BYTES * 2 + 1];
+
+	for (size_t i = 0; id && i < k->n_wrap; i++) {
+		sodium_bin2hex(hex, sizeof(hex), k->wrap_id[i],
+			       KEYS_WRAP_ID_BYTES);
+		if (strcmp(hex, id) == 0)
+			return true;
+	}
+	return false;
+}
+
+void keys_hash_id(const struct keys *k, char out[KEYS_ID_LEN + 1])
+{
+	uint8_t id[KEYS_ID_LEN / 2] = { 0 };
+
+	(void)keys_keyed_id(k->tomb, KEYS_HASH_ID_MESSAGE, id, sizeof(id));
+	sodium_bin2hex(out, KEYS_ID_LEN + 1, id, sizeof(id));
+}
+
 /* ---- Rotating the wrap key ---- */
 
 /* Overwrites what fd holds with zeros and syncs it: a key file that was
  * replaced or removed, so its bytes do not wait on the disk for reuse
  * (on a filesystem that writes in place; copy-on-write ones and their
- * snapshots may keep them anyway). Best effort: the key is already out of
- * the directory. */
+ * snapshots may keep them anyway). Only a file no name links to any more:
+ * another link (a `cp -al` backup) keeps its key. Best effort: the key is
+ * already out of the directory. */
 static void keys_wipe_fd(int fd)
 {
 	static const char zeros[KEYS_FILE_MAX + 1];
@@ -1204,7 +1240,7 @@ static void keys_wipe_fd(int fd)
 
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	if (fstat(fd, &st) == 0 && st.st_nlink == 0 && st.st_size > 0 &&
 	    (size_t)st.st_size <= sizeof(zeros) &&
 	    pwrite(fd, zeros, (size_t)st.st_size, 0) == st.st_size)
 		(void)fsync(fd);
@@ -1212,11 +1248,13 @@ static void keys_wipe_fd(int fd)
 }
 
 /* Replaces name with content (keys_write_file, then the directory is
- * fsynced), then wipes the file it replaced. */
+ * fsynced); with `wipe`, then wipes the file it replaced. */
 static int keys_replace(int dfd, const char *dir, const char *name,
-			const char *content, char *err, size_t err_len)
+			const char *content, bool wipe, char *err,
+			size_t err_len)
 {
-	int old = openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	int old =
+		wipe ? openat(dfd, name, O_RDWR | O_NOFOLLOW | O_CLOEXEC) : -1;
 	int rc = keys_write_file(dfd, dir, name, content, strlen(content), true,
 				 err, err_len) ||
 				 keys_fsync_dir(dfd, dir, err, err_len)
@@ -1229,9 +1267,10 @@ static int keys_replace(int dfd, const char *dir, const char *name,
 	return rc;
 }
 
-/* wrap.keys made of keys[0..n). */
+/* wrap.keys made of keys[0..n); with `wipe`, the file it replaces is
+ * wiped (it held a key that leaves). */
 static int keys_write_wraps(int dfd, const char *dir, uint8_t (*keys)[32],
-			    size_t n, char *err, size_t err_len)
+			    size_t n, bool wipe, char *err, size_t err_len)
 {
 	char text[KEYS_WRAP_MAX * (KEYS_LINE_LEN + 1) + 1] = "";
 	char line[KEYS_LINE_LEN + 1];
@@ -1240,7 +1279,8 @@ static int keys_write_wraps(int dfd, const char *dir, uint8_t (*keys)[32],
 		keys_line(line, keys[i]);
 		strcat(text, line);
 	}
-	int rc = keys_replace(dfd, dir, KEYS_FILE_WRAP, text, err, err_len);
+	int rc = keys_replace(dfd, dir, KEYS_FILE_WRAP, text, wipe, err,
+			      err_len);
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(line, sizeof(line));
 	return rc;
@@ -1266,7 +1306,8 @@ int keys_wrap_rotate_begin(const char *dir, struct keys **out, char *err,
 	 * a kek stays in its own file) still unwraps. */
 	randombytes_buf(keys[0], 32);
 	memcpy(keys[1], old->wrap[0], 32);
-	if (keys_write_wraps(dfd, dir, keys, 1 + old->n_file, err, err_len))
+	if (keys_write_wraps(dfd, dir, keys, 1 + old->n_file, false, err,
+			     err_len))
 		goto out;
 	rc = keys_load(dir, out, err, err_len);
 out:
@@ -1316,7 +1357,7 @@ int keys_wrap_rotate_end(const char *dir, struct keys **out, char *err,
 	}
 	memcpy(current[0], k->wrap[0], 32);
 	if (k->n_file > 1 &&
-	    keys_write_wraps(dfd, dir, current, 1, err, err_len))
+	    keys_write_wraps(dfd, dir, current, 1, true, err, err_len))
 		goto out;
 	if (k->has_kek) {
 		int fd = openat(dfd, KEYS_FILE_KEK,

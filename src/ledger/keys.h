@@ -240,8 +240,23 @@ bool keys_wrapped_current(const struct keys *k, const uint8_t *blob,
 size_t keys_wrap_retiring(const struct keys *k);
 
 /* The current wrap key's id, KEYS_WRAP_ID_BYTES * 2 hex digits and a NUL
- * (names it for operators; reveals nothing of it). */
+ * (names it for operators, and the store records it; reveals nothing of
+ * it). */
 void keys_wrap_id(const struct keys *k, char out[KEYS_WRAP_ID_BYTES * 2 + 1]);
+
+/* The id of the wrap key a blob names, as keys_wrap_id writes it (pure);
+ * false when blob is not a wrapped key that names one (the 72-byte form
+ * of a kek does not). */
+bool keys_wrapped_id(const uint8_t *blob, size_t len,
+		     char out[KEYS_WRAP_ID_BYTES * 2 + 1]);
+
+/* Whether k holds the wrap key with this id (hex), current or retiring. */
+bool keys_wrap_knows(const struct keys *k, const char *id);
+
+/* A fingerprint of the hash key, KEYS_ID_LEN hex digits and a NUL: the
+ * store records it, so that a directory whose hash.key is another key
+ * set's is refused (every lookup by hash would silently miss). */
+void keys_hash_id(const struct keys *k, char out[KEYS_ID_LEN + 1]);
 
 /* Seals plaintext[0..len) (len <= KEYS_SEAL_MAX) with a data key. *out is
  * a new NUL-terminated base64url string (no padding) the caller frees with

@@ -189,6 +189,8 @@ struct store_ops {
 	int (*key_facts)(struct store_rd *, struct store_key_facts *);
 	int (*key_id_add)(struct store_tx *, const char *, const char *,
 			  int64_t);
+	int (*key_wrap_set)(struct store_tx *, const char *, int64_t);
+	int (*key_wrap_fence)(struct store_tx *, const char *);
 	int (*person_keys_after)(struct store_rd *, int64_t, int,
 				 store_person_key_fn, void *);
 	int (*person_key_set)(struct store_tx *, uint64_t, const void *, size_t,

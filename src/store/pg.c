@@ -95,9 +95,12 @@ static int pg_open_short(const char *rest, const char *client,
 
 /* Several servers share a PostgreSQL store, each holding the lock shared;
  * `cmr keys rotate` holds it alone. Session-level, on a connection kept
- * for it: should PostgreSQL drop that connection, the lock is gone with
- * it (a server goes on serving; the lock only keeps a key rotation from
- * starting under it). */
+ * for it (never idle-timed-out; it must not go through a transaction
+ * pooler): should PostgreSQL drop that connection, the lock is gone with
+ * it and a server goes on serving. The lock keeps a rotation from
+ * starting under running servers; what keeps a server left with old keys
+ * from storing a data key under a destroyed wrap key is the store's record
+ * of the current one (store_key_wrap_fence). */
 static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 		   size_t errlen)
 {
@@ -108,10 +111,17 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 			: "SELECT pg_try_advisory_lock_shared(" PG_SERVE_LOCK
 			  ")";
 
-	if (s->lock.pg)
-		return STORE_OK;
+	if (s->lock.pg) {
+		if (mode == s->lock_mode)
+			return STORE_OK;
+		snprintf(err, errlen,
+			 "the store's lock is held already, in another mode");
+		return STORE_FAULT;
+	}
 	if (pg_conn_open(s, &s->lock, PG_KINDS, err, errlen) != STORE_OK)
 		return STORE_FAULT;
+	s->lock_mode = mode;
+	(void)pg_exec(&s->lock, "SET idle_session_timeout = 0");
 	PGresult *res = PQexec(s->lock.pg, sql);
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	bool got = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
@@ -129,7 +139,9 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 		 mode == STORE_LOCK_ALONE
 			 ? "the PostgreSQL store is in use by a cmr serve (or "
 			   "migrate): stop every server on it first, so that "
-			   "none goes on with the keys it loaded"
+			   "none goes on with the keys it loaded (the "
+			   "holders: pg_locks WHERE locktype = 'advisory', "
+			   "joined with pg_stat_activity on pid)"
 			 : "the PostgreSQL store is held by cmr keys rotate: "
 			   "start again once it is done");
 	return STORE_CONFLICT;

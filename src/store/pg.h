@@ -101,8 +101,9 @@ struct pg_store {
 	pthread_mutex_t shared_lock;
 	struct pg_conn shared;
 	/* store_lock's: it holds the advisory lock for as long as it lives
-	 * (pg_lock). */
+	 * (pg_lock), in lock_mode. */
 	struct pg_conn lock;
+	enum store_lock_mode lock_mode;
 };
 
 #define PG(store) ((struct pg_store *)(store))

@@ -372,6 +372,8 @@ int sql_reply_settle(struct store_tx *tx, uint64_t id, int state, int64_t at);
 int sql_key_facts(struct store_rd *rd, struct store_key_facts *out);
 int sql_person_keys_after(struct store_rd *rd, int64_t after, int limit,
 			  store_person_key_fn fn, void *arg);
+int sql_key_wrap_set(struct store_tx *tx, const char *id, int64_t at);
+int sql_key_wrap_fence(struct store_tx *tx, const char *id);
 int sql_person_key_set(struct store_tx *tx, uint64_t person, const void *old,
 		       size_t old_len, const void *wrapped, size_t len);
 int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
@@ -642,6 +644,8 @@ int sql_own_address_delete(struct store_tx *tx, uint64_t person);
 	.ledger_signed_head = sql_ledger_signed_head,                          \
 	.key_facts = sql_key_facts, .key_id_add = sql_key_id_add,              \
 	.person_keys_after = sql_person_keys_after,                            \
+	.key_wrap_set = sql_key_wrap_set,                                      \
+	.key_wrap_fence = sql_key_wrap_fence,                                  \
 	.person_key_set = sql_person_key_set,
 
 #endif

@@ -47,6 +47,10 @@ static int key_facts_ids(struct store_rd *rd, struct store_key_facts *out)
 		size_t size = sizeof(out->kek_id);
 		if (kind && strcmp((const char *)kind, "kek") == 0) {
 			dst = out->kek_id;
+		} else if (kind && strcmp(kind, "wrap") == 0) {
+			dst = out->wrap_id;
+		} else if (kind && strcmp(kind, "hash") == 0) {
+			dst = out->hash_id;
 		} else if (out->n_signing < STORE_KEY_IDS_MAX) {
 			dst = out->signing[out->n_signing++];
 		} else {
@@ -98,7 +102,8 @@ static const char q_key_id_add[] =
 int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 		   int64_t at)
 {
-	if (strcmp(kind, "kek") != 0 && strcmp(kind, "signing") != 0)
+	if (strcmp(kind, "kek") != 0 && strcmp(kind, "signing") != 0 &&
+	    strcmp(kind, "hash") != 0)
 		return STORE_INVALID;
 	WRITER_STMT(tx, q_key_id_add);
 	bind_text(st, 1, id);
@@ -145,4 +150,53 @@ int sql_person_key_set(struct store_tx *tx, uint64_t person, const void *old,
 	bind_key(st, 2, person);
 	sql_bind_blob(st, 3, old, old_len);
 	return sql_exec_changed(st, STORE_CONFLICT);
+}
+
+/* ---- The wrap key data keys are written under ---- */
+
+static const char q_key_wrap_update[] =
+	"UPDATE key_ids SET id = ?1, added_at = ?2 WHERE kind = 'wrap'";
+static const char q_key_wrap_insert[] =
+	"INSERT INTO key_ids(id, kind, added_at) VALUES (?1, 'wrap', ?2)";
+
+int sql_key_wrap_set(struct store_tx *tx, const char *id, int64_t at)
+{
+	int64_t changed = 0;
+	int rc;
+	{
+		WRITER_STMT(tx, q_key_wrap_update);
+		bind_text(st, 1, id);
+		sql_bind_int(st, 2, at);
+		rc = sql_exec_count(st, STORE_OK, &changed);
+	}
+	if (rc != STORE_OK || changed > 0)
+		return rc;
+	WRITER_STMT(tx, q_key_wrap_insert);
+	bind_text(st, 1, id);
+	sql_bind_int(st, 2, at);
+	return sql_exec(st);
+}
+
+static const char q_key_wrap[] = "SELECT id FROM key_ids WHERE kind = 'wrap'";
+static const char q_pg_key_wrap[] =
+	"SELECT id FROM key_ids WHERE kind = 'wrap' FOR SHARE";
+
+/* Reads the recorded id into a fixed buffer. */
+static int key_wrap_row(struct sql_stmt *st, void *out)
+{
+	col_copy(st, 0, out, STORE_KEY_ID_SIZE);
+	return STORE_OK;
+}
+
+int sql_key_wrap_fence(struct store_tx *tx, const char *id)
+{
+	char recorded[STORE_KEY_ID_SIZE] = "";
+	struct store_rd *rd = &tx->reads;
+	int rc = sql_select_key(rd, SQL_PICK(rd, q_key_wrap, q_pg_key_wrap), 0,
+				NULL, key_wrap_row, recorded);
+	if (rc == STORE_NOT_FOUND)
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	return strcmp(recorded, id) == 0 ? STORE_OK : STORE_INVALID;
 }

@@ -64,10 +64,12 @@ static int sqlite_version_run(struct store_tx *tx, void *arg)
 /* The key ids' table (003_keys) for a store that recorded version 3 without
  * it: a placeholder 003 stood on main while the two branches that numbered
  * 003 and 004 were merged one after the other, and a store migrated then
- * has 004 but no key_ids. Runs the real 003 when its table is missing. */
+ * has 004 but no key_ids. Runs the real 003 when its table is missing, and
+ * then the later migration of that table (013_key_kinds) when the store
+ * is past it. arg: the store's version. */
 static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
 {
-	const struct schema_migration *m = arg;
+	const int *current = arg;
 	sqlite3 *db = sqlite_tx_conn(tx)->db;
 	int tables;
 	if (sqlite_int_of(db,
@@ -75,12 +77,17 @@ static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
 			  "type = 'table' AND name = 'key_ids'",
 			  &tables) != STORE_OK)
 		return STORE_FAULT;
-	if (tables == 0) {
+	for (size_t i = 0; tables == 0 && i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if ((strcmp(m->name, "keys") != 0 &&
+		     strcmp(m->name, "key_kinds") != 0) ||
+		    m->version > *current)
+			continue;
 		log_info("store: migrate applied %03d_%s again (its table was "
 			 "missing)",
 			 m->version, m->name);
-		return sqlite_exec(db, m->sql) == SQLITE_OK ? STORE_OK
-							    : STORE_FAULT;
+		if (sqlite_exec(db, m->sql) != SQLITE_OK)
+			return STORE_FAULT;
 	}
 	return STORE_OK;
 }
@@ -106,14 +113,9 @@ int sqlite_migrate(struct store *store, int *applied, int *version)
 		current = m->version;
 		ran++;
 	}
-	for (size_t i = 0; i < schema_migrations_count; i++) {
-		const struct schema_migration *m = &schema_migrations[i];
-		if (strcmp(m->name, "keys") != 0 || m->version > current)
-			continue;
-		rc = store_write(store, sqlite_keys_repair_run, (void *)m);
-		if (rc != STORE_OK)
-			return rc;
-	}
+	rc = store_write(store, sqlite_keys_repair_run, &current);
+	if (rc != STORE_OK)
+		return rc;
 	if (applied)
 		*applied = ran;
 	if (version)

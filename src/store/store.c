@@ -744,6 +744,16 @@ int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 	return tx->store->ops->key_id_add(tx, kind, id, at);
 }
 
+int store_key_wrap_set(struct store_tx *tx, const char *id, int64_t at)
+{
+	return tx->store->ops->key_wrap_set(tx, id, at);
+}
+
+int store_key_wrap_fence(struct store_tx *tx, const char *id)
+{
+	return tx->store->ops->key_wrap_fence(tx, id);
+}
+
 int store_person_keys_after(struct store_rd *rd, int64_t after, int limit,
 			    store_person_key_fn fn, void *arg)
 {

@@ -937,7 +937,9 @@ int store_ledger_signed_head(struct store_rd *rd, uint64_t person, char **note);
 
 /* What the store says about the keys it belongs to. */
 struct store_key_facts {
-	char kek_id[STORE_KEY_ID_SIZE]; /* the KEK's id recorded, or "" */
+	char kek_id[STORE_KEY_ID_SIZE];	 /* the key set's id recorded, or "" */
+	char wrap_id[STORE_KEY_ID_SIZE]; /* the current wrap key's, or "" */
+	char hash_id[STORE_KEY_ID_SIZE]; /* the hash key's fingerprint, or "" */
 	char signing[STORE_KEY_IDS_MAX][STORE_KEY_ID_SIZE]; /* signing key
 							      ids recorded,
 							      oldest first */
@@ -950,10 +952,21 @@ struct store_key_facts {
  * yet to make reads as empty), so that wrong keys are refused before
  * anything is written. */
 int store_key_facts(struct store_rd *rd, struct store_key_facts *out);
-/* Records a key id of kind "kek" or "signing" (STORE_INVALID for another
- * kind); one recorded already is left as it is. */
+/* Records a key id of kind "kek", "signing" or "hash" (STORE_INVALID for
+ * another kind); one recorded already is left as it is. */
 int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 		     int64_t at);
+/* Records `id` as the wrap key every data key written from now on must be
+ * wrapped under (kind "wrap": one row, replaced in place so that a
+ * concurrent store_key_wrap_fence waits for it and then sees the new id). */
+int store_key_wrap_set(struct store_tx *tx, const char *id, int64_t at);
+/* The fence of a write that stores a wrapped data key: STORE_OK when the
+ * store records no wrap key or `id`, STORE_INVALID when it records
+ * another (a `cmr keys rotate --wrap` ran since the caller loaded its
+ * keys: the key would be wrapped under one about to be destroyed). On
+ * PostgreSQL the row is read FOR SHARE, so a rotation's store_key_wrap_set
+ * waits for the job's commit and its re-wrapping then sees the row. */
+int store_key_wrap_fence(struct store_tx *tx, const char *id);
 /* Persons' wrapped data keys, for `cmr keys rotate --wrap`: up to limit
  * persons that have one, in the store's id order, after the person whose
  * id (as int64_t) is `after` (INT64_MIN to start): fn(arg, id, wrapped,

@@ -4,6 +4,7 @@ ids adopting only keys that open it, one server per store, file modes,
 `cmr keys rotate`, and GET /.well-known/jwks.json — with the README's
 offline recipe run for real on old and new heads and receipts."""
 import base64
+import hashlib
 import json
 import os
 import re
@@ -327,38 +328,86 @@ def export(ctx, handle="ana", password=DEMO_PASSWORD):
                   input=password + "\n").out
 
 
+def wrap_key_ids(keys):
+    """The ids of the wrap keys in a keys directory's wrap.keys (first the
+    current one), as a wrapped data key names them: the first 8 bytes of
+    BLAKE2b-256 keyed with the key over a fixed message (keys.h)."""
+    return [hashlib.blake2b(b"cmr wrap key id", digest_size=32,
+                            key=base64.b64decode(line)).digest()[:8]
+            for line in (keys / "wrap.keys").read_text().split()]
+
+
+def clone_persons(ctx, n):
+    """n more persons, each a copy of the first person's row (its wrapped
+    data key included) under another id and handle: many data keys to
+    re-wrap, made fast."""
+    with ctx.sql() as db:
+        if ON_POSTGRESQL:
+            cols = [c for (c,) in db.execute(
+                "SELECT column_name FROM information_schema.columns WHERE "
+                "table_schema = current_schema() AND table_name = 'persons' "
+                "ORDER BY ordinal_position")]
+        else:
+            cols = [r[1] for r in db.execute("PRAGMA table_info(persons)")]
+        (src,), = db.execute("SELECT min(id) FROM persons WHERE "
+                             "length(data_key) > 0").fetchall()
+        picks = ", ".join("?" if c in ("id", "handle") else c for c in cols)
+        for i in range(n):
+            params = [src + 1 + i if c == "id" else f"clone-{i}"
+                      for c in cols if c in ("id", "handle")]
+            db.execute(f"INSERT INTO persons({', '.join(cols)}) SELECT "
+                       f"{picks} FROM persons WHERE id = ?", (*params, src))
+
+
 def test_a_wrap_rotation_re_wraps_every_data_key_and_retires_the_old_key(
         demo_ctx, tmp_path):
     import shutil
     ctx = demo_ctx
+    clone_persons(ctx, 1100)  # more than two batches of 512
     before, seen = ctx.wrapped_keys(), export(ctx)
     files = tree(ctx.keys)
     old_copy = tmp_path / "keys-before"
     shutil.copytree(ctx.keys, old_copy)
     assert set(files) == {"signing.key", "key_id", "wrap.keys", "hash.key",
                           "kek_id"}, sorted(files)
-    assert all(len(k) == 81 and k[0] == 2 for k in before.values())
-    # The old keys open as long as the old wrap key is there (the check
-    # below can fail).
-    assert ctx.keys_open(next(iter(before.values())))
+    old_id, = wrap_key_ids(ctx.keys)
+    assert all(len(k) == 81 and k[0] == 2 and k[1:9] == old_id
+               for k in before.values())
+    sample = next(iter(before.values()))
 
+    # Step 1: a new wrap key, every data key wrapped anew under it; the
+    # old key stays (for a backup first) and still opens.
     out = ctx.ok("keys", "rotate", "--wrap").out
     n = len(before)
     assert f"{n} of {n} persons' data keys wrapped anew" in out, out
-    assert "1 old wrap key removed" in out and "older backups" in out, out
+    assert "kept until --finish" in out and "Back up" in out, out
+    new_id, kept = wrap_key_ids(ctx.keys)
+    assert kept == old_id and new_id != old_id
     after = ctx.wrapped_keys()
     assert set(after) == set(before)
     assert all(after[i] != before[i] and len(after[i]) == 81
-               for i in before)
-    # No old wrapped key opens any more; the new ones do.
-    for k in before.values():
+               and after[i][1:9] == new_id for i in before)
+    assert ctx.keys_open(sample)
+    assert export(ctx) == seen
+    # Run again before --finish: the same rotation, nothing left to do.
+    out = ctx.ok("keys", "rotate", "--wrap").out
+    assert f"0 of {n} persons' data keys wrapped anew" in out, out
+    assert wrap_key_ids(ctx.keys) == [new_id, old_id]
+
+    # Step 2: the old wrap key is destroyed; no old wrapped key opens.
+    out = ctx.ok("keys", "rotate", "--wrap", "--finish").out
+    assert "1 old wrap key removed" in out and "made before" in out, out
+    assert wrap_key_ids(ctx.keys) == [new_id]
+    for k in set(before.values()):
         assert not ctx.keys_open(k)
     assert ctx.keys_open(next(iter(after.values())))
-    # The directory: a new wrap key alone; what the store hashed and
-    # recorded stays (aliases still resolve, the store knows its keys).
+    # The directory: the new wrap key alone, the old one's text in no
+    # file of it, no file left over; what the store hashed and recorded
+    # stays (aliases still resolve, the store knows its keys).
     now = tree(ctx.keys)
-    assert now["wrap.keys"] != files["wrap.keys"]
-    assert now["wrap.keys"].count(b"\n") == 1
+    assert set(now) == set(files)
+    old_line = files["wrap.keys"].strip()
+    assert not any(old_line in body for body in now.values())
     for same in ("hash.key", "kek_id", "signing.key", "key_id"):
         assert now[same] == files[same], same
     for p in ctx.keys.iterdir():
@@ -371,11 +420,11 @@ def test_a_wrap_rotation_re_wraps_every_data_key_and_retires_the_old_key(
     r = run_with_keys(ctx, old_copy, ["person", "list"])
     assert r.rc == 1 and "before a cmr keys rotate --wrap" in r.err, r
     assert str(old_copy) in r.err
-    # Again: another new key, and again everything reads.
-    out = ctx.ok("keys", "rotate", "--wrap").out
-    assert f"{n} of {n} persons' data keys wrapped anew" in out, out
-    assert not ctx.keys_open(next(iter(after.values())))
-    assert export(ctx) == seen
+    # --finish with no rotation under way says so; --finish alone is
+    # a usage error.
+    r = ctx.run("keys", "rotate", "--wrap", "--finish")
+    assert r.rc == 1 and "no rotation of the wrap key is under way" in r.err
+    assert ctx.run("keys", "rotate", "--finish").rc == 2
 
 
 def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
@@ -389,6 +438,7 @@ def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
         f = ctx.keys / name
         f.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
         f.chmod(0o600)
+    kek = (ctx.keys / "kek").read_bytes().strip()
     ctx.ok("init")
     assert "kek" in tree(ctx.keys) and "wrap.keys" not in tree(ctx.keys)
     ctx.ok("demo")
@@ -400,9 +450,13 @@ def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
     assert ctx.keys_open(next(iter(before.values())))
 
     out = ctx.ok("keys", "rotate", "--wrap").out
+    assert "1 old wrap key kept until --finish" in out, out
+    assert "kek" in tree(ctx.keys)
+    out = ctx.ok("keys", "rotate", "--wrap", "--finish").out
     assert "1 old wrap key removed" in out, out
     files = tree(ctx.keys)
     assert "kek" not in files, sorted(files)
+    assert not any(kek in body for body in files.values())
     assert files["kek_id"] == (kek_id + "\n").encode()
     assert {"hash.key", "wrap.keys"} <= set(files)
     for k in before.values():
@@ -417,6 +471,20 @@ def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
     assert s.stop() == 0
 
 
+def test_a_keys_directory_with_another_sets_hash_key_is_refused(demo_ctx):
+    """hash.key from another key set would make every lookup by hash
+    (log-in, aliases) miss without a word: the store records the hash
+    key's fingerprint and refuses it."""
+    ctx = demo_ctx
+    before = ctx.store_contents()
+    hk = ctx.keys / "hash.key"
+    hk.write_text(base64.b64encode(os.urandom(32)).decode() + "\n")
+    r = ctx.run("person", "list")
+    assert r.rc == 1 and "hash key" in r.err and "different key sets" \
+        in r.err, r
+    assert ctx.store_contents() == before
+
+
 def test_a_key_rotation_waits_for_no_server(ctx, start_server):
     """`cmr keys rotate` (either) refuses while a server has the store: a
     server would go on with the keys it loaded. On PostgreSQL, where
@@ -425,7 +493,8 @@ def test_a_key_rotation_waits_for_no_server(ctx, start_server):
     ctx.ok("init")
     ctx.add_person("kim")
     s = start_server()
-    for args in (["keys", "rotate"], ["keys", "rotate", "--wrap"]):
+    for args in (["keys", "rotate"], ["keys", "rotate", "--wrap"],
+                 ["keys", "rotate", "--wrap", "--finish"]):
         before = tree(ctx.keys)
         r = ctx.run(*args)
         assert r.rc == 1, r

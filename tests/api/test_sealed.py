@@ -208,6 +208,8 @@ def test_after_erasure_no_key_opens_what_was_sealed(world, ctx):
     assert ctx.keys_open(wrapped)
     out = ctx.ok("keys", "rotate", "--wrap").out
     assert "1 of 1 persons' data keys wrapped anew" in out, out
+    assert ctx.keys_open(wrapped)  # until --finish
+    ctx.ok("keys", "rotate", "--wrap", "--finish")
     assert not ctx.keys_open(wrapped)
 
 

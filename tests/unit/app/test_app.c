@@ -267,3 +267,40 @@ Test(app, ledger_verifies_and_signs)
 	cr_assert_eq(entries, 2); /* proposal.received, relationship.accepted */
 	app_close(&a);
 }
+
+/* A process that loaded the keys before a wrap rotation (a `cmr person
+ * add` started just before it) cannot store a data key under the wrap key
+ * the rotation is about to destroy: the store's record of the current
+ * wrap key fences it off. */
+Test(app, a_wrap_rotation_fences_off_a_process_with_the_old_keys)
+{
+	struct app stale, rot, fresh;
+	struct app_wrap_rotation r;
+	struct app_error e = { 0 };
+	char err[1024];
+	uint64_t id;
+
+	open_app(&stale);
+	add_person(&stale, "ana");
+	cr_assert_eq(app_open(&rot, &cfg, APP_OPEN_EXCLUSIVE | APP_OPEN_ALONE,
+			      err, sizeof(err)),
+		     APP_OK, "%s", err);
+	cr_assert_eq(app_keys_rotate_wrap(&rot, false, &r, err, sizeof(err)),
+		     APP_OK, "%s", err);
+	cr_expect_eq(r.persons, 1);
+	cr_expect_eq(r.rewrapped, 1);
+	cr_expect_eq(
+		person_add(&stale, "lee", "correct horse battery", &id, &e),
+		APP_FAULT);
+	cr_expect(strstr(e.message, "keys changed") != NULL, "%s", e.message);
+	cr_assert_eq(app_keys_rotate_wrap(&rot, true, &r, err, sizeof(err)),
+		     APP_OK, "%s", err);
+	cr_expect_eq(r.retired, 1);
+	app_close(&rot);
+	app_close(&stale);
+	/* Opened again, the keys are the new ones: every person opens (the
+	 * store is checked at open) and a new one is stored. */
+	open_app(&fresh);
+	add_person(&fresh, "lee");
+	app_close(&fresh);
+}
