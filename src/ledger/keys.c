@@ -564,6 +564,20 @@ fail:
 	return -1;
 }
 
+/* Writes name (keys_write_file, never replacing) unless it is there
+ * already; the caller fsyncs the directory. */
+static int keys_write_missing(int dfd, const char *dir, const char *name,
+			      const char *content, char *err, size_t err_len)
+{
+	bool exists;
+
+	if (keys_probe(dfd, dir, name, &exists, err, err_len))
+		return -1;
+	return exists ? 0
+		      : keys_write_file(dfd, dir, name, content,
+					strlen(content), false, err, err_len);
+}
+
 static int keys_fsync_dir(int dfd, const char *dir, char *err, size_t err_len)
 {
 	if (fsync(dfd) != 0)
@@ -1074,7 +1088,6 @@ int keys_rotate(const char *dir, struct keys **out, char *err, size_t err_len)
 			    2];
 	uint8_t seed[KEYS_SEED_BYTES];
 	struct keys *old = NULL;
-	bool exists;
 	int dfd = -1, rc = -1;
 
 	*out = NULL;
@@ -1093,20 +1106,13 @@ int keys_rotate(const char *dir, struct keys **out, char *err, size_t err_len)
 	 * each key that ever signed is in the directory. */
 	snprintf(name, sizeof(name), "%s%s%s", KEYS_RETIRED_PREFIX, old->id,
 		 KEYS_RETIRED_SUFFIX);
-	if (keys_probe(dfd, dir, name, &exists, err, err_len))
-		goto out;
-	sodium_bin2base64(line, sizeof(line) - 1, old->pk, sizeof(old->pk),
-			  sodium_base64_VARIANT_ORIGINAL);
-	strcat(line, "\n");
-	if (!exists && keys_write_file(dfd, dir, name, line, strlen(line),
-				       false, err, err_len))
+	keys_line(line, old->pk);
+	if (keys_write_missing(dfd, dir, name, line, err, err_len))
 		goto out;
 	if (keys_fsync_dir(dfd, dir, err, err_len))
 		goto out;
 	randombytes_buf(seed, sizeof(seed));
-	sodium_bin2base64(line, sizeof(line) - 1, seed, sizeof(seed),
-			  sodium_base64_VARIANT_ORIGINAL);
-	strcat(line, "\n");
+	keys_line(line, seed);
 	if (keys_write_file(dfd, dir, KEYS_FILE_SIGNING, line, strlen(line),
 			    true, err, err_len) ||
 	    keys_fsync_dir(dfd, dir, err, err_len))
@@ -1324,7 +1330,6 @@ int keys_wrap_rotate_end(const char *dir, struct keys **out, char *err,
 	char line[KEYS_LINE_LEN + 1];
 	uint8_t current[1][32];
 	struct keys *k = NULL;
-	bool exists;
 	int dfd = -1, rc = -1;
 
 	*out = NULL;
@@ -1340,18 +1345,12 @@ int keys_wrap_rotate_end(const char *dir, struct keys **out, char *err,
 		/* What the kek stood for, in files of their own, before it
 		 * goes (keys_load checked any already there). */
 		keys_line(line, k->tomb);
-		if (keys_probe(dfd, dir, KEYS_FILE_HASH, &exists, err,
-			       err_len) ||
-		    (!exists &&
-		     keys_write_file(dfd, dir, KEYS_FILE_HASH, line,
-				     strlen(line), false, err, err_len)))
+		if (keys_write_missing(dfd, dir, KEYS_FILE_HASH, line, err,
+				       err_len))
 			goto out;
 		snprintf(line, sizeof(line), "%s\n", k->kek_id);
-		if (keys_probe(dfd, dir, KEYS_FILE_KEK_ID, &exists, err,
-			       err_len) ||
-		    (!exists &&
-		     keys_write_file(dfd, dir, KEYS_FILE_KEK_ID, line,
-				     strlen(line), false, err, err_len)) ||
+		if (keys_write_missing(dfd, dir, KEYS_FILE_KEK_ID, line, err,
+				       err_len) ||
 		    keys_fsync_dir(dfd, dir, err, err_len))
 			goto out;
 	}
