@@ -550,7 +550,38 @@ int ledger_verify_all(struct app *a, FILE *out, int *persons, int64_t *entries)
 struct ledger_page {
 	json_t *items;
 	int64_t last;
+	struct sealed_key key; /* the person's, to open what they named */
+	bool keyed;	       /* key loaded */
 };
+
+/* What the person named and the entry holds sealed (ledger_sealed_data_tx:
+ * a member {"sealed": …}), opened with their key: a new object of those
+ * members in clear, or NULL when there is none (or no key). The entry's
+ * data stays as hashed, so the chain still verifies. */
+static json_t *ledger_opened(const json_t *data, const struct ledger_page *lp)
+{
+	json_t *out = NULL, *v;
+	const char *name;
+	if (!lp->keyed)
+		return NULL;
+	json_object_foreach ((json_t *)data, name, v) {
+		const char *sealed =
+			json_string_value(json_object_get(v, "sealed"));
+		char *plain = NULL;
+		size_t len = 0;
+		if (!json_is_object(v) || json_object_size(v) != 1 || !sealed ||
+		    keys_open(lp->key.dk, sealed, &plain, &len) != 0)
+			continue;
+		json_t *clear = json_loadb(plain, len, JSON_DECODE_ANY, NULL);
+		keys_free_plain(plain, len);
+		if (clear == NULL)
+			continue;
+		if (out == NULL)
+			out = json_object();
+		json_object_set_new(out, name, clear);
+	}
+	return out;
+}
 
 static int ledger_item(const struct store_ledger_entry *e, void *arg)
 {
@@ -567,6 +598,10 @@ static int ledger_item(const struct store_ledger_entry *e, void *arg)
 		e->relationship[0] ? json_string(e->relationship) : json_null(),
 		"data", data ? data : json_object(), "prev", prev, "hash",
 		hash);
+	json_t *opened =
+		o ? ledger_opened(json_object_get(o, "data"), lp) : NULL;
+	if (opened)
+		json_object_set_new(o, "opened", opened);
 	json_array_append_new(lp->items, o);
 	lp->last = e->seq;
 	return 0;
@@ -576,9 +611,12 @@ enum app_status ledger_page(struct app *a, uint64_t person, int64_t after,
 			    int limit, json_t *items, int64_t *last,
 			    struct app_error *err)
 {
-	struct ledger_page lp = { items, 0 };
-	if (store_ledger_list(a->reads, person, after, limit, ledger_item,
-			      &lp) != STORE_OK)
+	struct ledger_page lp = { items, 0, { 0 }, false };
+	lp.keyed = sealed_key(a->reads, a->keys, person, &lp.key) == APP_OK;
+	int rc = store_ledger_list(a->reads, person, after, limit, ledger_item,
+				   &lp);
+	sealed_key_clear(&lp.key);
+	if (rc != STORE_OK)
 		return app_fail(err, APP_FAULT, NULL,
 				"the store cannot be read");
 	*last = lp.last;

@@ -27,7 +27,8 @@ const SETTINGS = {
 // One entry in words. brand: the brand's name, or "A brand"; made: the
 // relationship is one the person made for a shop not on cmr.
 export function sentence(e, brand, made = false) {
-  const d = e.data || {};
+  // What the person named is sealed in data, and opened beside it.
+  const d = { ...(e.data || {}), ...(e.opened || {}) };
   const B = brand || 'A brand';
   switch (e.type) {
     case 'proposal.received': {

@@ -82,6 +82,9 @@ def test_a_person_makes_one_and_gets_the_alias_at_once(api):
     # The brand she named is hers: sealed with her data key.
     assert list(entry["data"]["brand"]) == ["sealed"], entry
     assert "Shop" not in entry["data"]["brand"]["sealed"]
+    # She reads it opened beside the data the chain hashed.
+    assert entry["opened"] == {"brand": {"name": "Corner Shop", "domains": [
+        "shop.example"]}}, entry
 
 
 @pytest.mark.parametrize("body,field", [

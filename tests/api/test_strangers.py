@@ -146,6 +146,7 @@ def test_block_a_strangers_domain_and_lift_it(envelope):
     data = ana.ledger()[-1]["data"]
     assert list(data) == ["domain"] and list(data["domain"]) == ["sealed"]
     assert "deals" not in data["domain"]["sealed"]
+    assert ana.ledger()[-1]["opened"] == {"domain": "deals.example"}
     assert_problem(ana.post(f"/v1/me/messages/{msg}/block"), 409)
     before = ana.messages()
     for frm in ("b@deals.example", "c@other.deals.example"):
