@@ -720,9 +720,39 @@ enum app_status app_write_run(struct app *a, struct app_write *w,
 	return status;
 }
 
-enum app_status app_hear_others(struct app *a)
+/* The store's lock was lost and taken again (store_listen): are the keys
+ * this server loaded under it still the store's? On the store's thread;
+ * a->keys stay as loaded in a server. False: it could not read them. */
+static bool app_relocked(void *arg)
 {
-	return store_listen(a->store, gate_state_stale, NULL) == STORE_OK
+	struct app *a = arg;
+	struct store_key_facts f;
+	const char *unknown;
+
+	if (store_key_facts(a->reads, &f) != STORE_OK) {
+		log_debug("keys: cannot read the store's key ids yet, to "
+			  "check them after its lock was taken again");
+		return false;
+	}
+	if ((!f.wrap_id[0] || keys_wrap_knows(a->keys, f.wrap_id)) &&
+	    app_keys_match(a->keys, &f, &unknown) == KEYS_MATCH_OK)
+		return true;
+	log_warn("keys: a cmr keys rotate ran while this server had lost the "
+		 "store's lock, and the keys it loaded are no longer the "
+		 "store's: it stops (start it again: it loads them from %s)",
+		 a->cfg.keys);
+	if (a->keys_gone)
+		a->keys_gone(a->keys_gone_arg);
+	return true;
+}
+
+enum app_status app_hear_others(struct app *a, void (*keys_gone)(void *arg),
+				void *arg)
+{
+	a->keys_gone = keys_gone;
+	a->keys_gone_arg = arg;
+	return store_listen(a->store, gate_state_stale,
+			    a->keys ? app_relocked : NULL, a) == STORE_OK
 		       ? APP_OK
 		       : APP_FAULT;
 }

@@ -36,6 +36,9 @@ struct app {
 	struct throttle *throttle; /* shared, locked inside */
 	int migrations_applied;	   /* by app_open, for `cmr migrate` */
 	int schema_version;	   /* after app_open's migration */
+	/* app_hear_others: the server's keys are no longer the store's. */
+	void (*keys_gone)(void *arg);
+	void *keys_gone_arg;
 };
 
 /* Errors of the use cases, which the doors map to their protocol: */
@@ -102,9 +105,14 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 
 /* serve: hears of what other servers sharing the store changed, so that
  * caches outside the writer (the policy door's passes) drop what went
- * stale (store_listen; the gate's own state checks versions). APP_OK or
+ * stale (store_listen; the gate's own state checks versions). Should the
+ * store's lock be lost and taken again, and the keys the server loaded
+ * no longer be the store's (a `cmr keys rotate` ran in between), it is
+ * logged and keys_gone(arg) called on the store's thread: the server
+ * must stop, and a new start loads the keys as they are. APP_OK or
  * APP_FAULT. */
-enum app_status app_hear_others(struct app *a);
+enum app_status app_hear_others(struct app *a, void (*keys_gone)(void *arg),
+				void *arg);
 
 /* `cmr keys rotate` on an app opened with APP_OPEN_EXCLUSIVE: a new
  * signing key in the keys directory (keys_rotate), recorded in the store;

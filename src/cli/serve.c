@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -124,6 +125,19 @@ static bool serve_stop(struct serve_doors *d)
 	return clean;
 }
 
+/* Set by serve_keys_gone, read after the shutdown it asks for. */
+static atomic_bool keys_gone;
+
+/* The keys this server loaded are no longer the store's (app_hear_others):
+ * it shuts down as on SIGTERM, then exits with a failure, for whatever
+ * supervises it to start it again. */
+static void serve_keys_gone(void *unused)
+{
+	(void)unused;
+	atomic_store(&keys_gone, true);
+	kill(getpid(), SIGTERM);
+}
+
 /* Starts every door whose socket is bound; each owns its fd from then. */
 static int serve_start(struct app *a, struct serve_fds *f,
 		       struct serve_doors *d)
@@ -164,7 +178,7 @@ static int serve_start(struct app *a, struct serve_fds *f,
 			log_info("policy: listening on %s:%d", cfg->policy.host,
 				 f->policy_port);
 	}
-	if (rc == 0 && app_hear_others(a) != APP_OK) {
+	if (rc == 0 && app_hear_others(a, serve_keys_gone, NULL) != APP_OK) {
 		snprintf(err, sizeof(err), "cannot listen to the store");
 		rc = -1;
 	}
@@ -297,15 +311,20 @@ int cli_serve(int argc, char **argv)
 
 	int sig = 0;
 	sigwait(&set, &sig);
-	log_info("serve: %s received, shutting down",
-		 sig == SIGINT ? "SIGINT" : "SIGTERM");
+	bool failed = atomic_load(&keys_gone);
+	if (failed)
+		log_info("serve: shutting down: its keys are no longer the "
+			 "store's");
+	else
+		log_info("serve: %s received, shutting down",
+			 sig == SIGINT ? "SIGINT" : "SIGTERM");
 	if (!serve_stop(&doors)) {
 		/* What was acknowledged is durable already; the stuck
 		 * connections die with the process. */
 		log_warn("serve: stopped with connections still open");
-		return CLI_OK;
+		return failed ? CLI_FAIL : CLI_OK;
 	}
 	app_close(&a);
 	log_info("serve: stopped");
-	return CLI_OK;
+	return failed ? CLI_FAIL : CLI_OK;
 }

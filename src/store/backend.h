@@ -197,7 +197,8 @@ struct store_ops {
 			      const void *, size_t);
 	int (*lock)(struct store *, enum store_lock_mode, char *, size_t);
 	int (*person_guard)(struct store_tx *, uint64_t, bool, int64_t *);
-	int (*listen)(struct store *, store_notify_fn, void *); /* or NULL */
+	int (*listen)(struct store *, store_notify_fn, bool (*)(void *),
+		      void *); /* or NULL */
 	/* The lock-outs' four calls (op 0 wait, 1 fail, 2 lock, 3 reset),
 	 * or NULL where one server writes the store. */
 	int (*throttle)(struct store *, int op, const char *key, int64_t at,

@@ -93,31 +93,49 @@ static int pg_open_short(const char *rest, const char *client,
 /* The servers' advisory lock's key: "cmr-serv" as a 64-bit integer. */
 #define PG_SERVE_LOCK "7164508121751450230"
 
+/* Whether a server has connections open on the store although it holds
+ * no lock (it lost its lock's connection, and its listener has yet to
+ * take the lock again): its sessions are named "cmr serve …" (serve.c).
+ * err tells who. A role that may not see other sessions' names sees none:
+ * the lock alone then decides. */
+static bool pg_lock_others(struct pg_store *s, char *err, size_t errlen)
+{
+	PGresult *res = PQexec(
+		s->lock.pg,
+		"SELECT string_agg(DISTINCT application_name, ', ') FROM "
+		"pg_stat_activity WHERE datname = current_database() AND "
+		"pid <> pg_backend_pid() AND application_name LIKE 'cmr "
+		"serve%'");
+	bool busy = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+	if (busy)
+		snprintf(err, errlen,
+			 "the PostgreSQL store has connections of %.200s, "
+			 "which lost the servers' lock and are taking it "
+			 "again: stop every server on it first",
+			 PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return busy;
+}
+
 /* Several servers share a PostgreSQL store, each holding the lock shared;
  * `cmr keys rotate` holds it alone. Session-level, on a connection kept
  * for it (never idle-timed-out; it must not go through a transaction
- * pooler): should PostgreSQL drop that connection, the lock is gone with
- * it and a server goes on serving. The lock keeps a rotation from
- * starting under running servers; what keeps a server left with old keys
- * from storing a data key under a destroyed wrap key is the store's record
- * of the current one (store_key_wrap_fence). */
-static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
-		   size_t errlen)
+ * pooler). Should PostgreSQL drop that connection, the lock is gone with
+ * it: a server's listener takes it again (pg_lock_keep), and the server
+ * then checks that its keys still open the store, since a rotation may
+ * have run in between. What keeps a server left with old keys from
+ * storing a data key under a destroyed wrap key meanwhile is the store's
+ * record of the current one (store_key_wrap_fence). */
+int pg_lock_take(struct pg_store *s, enum store_lock_mode mode, char *err,
+		 size_t errlen)
 {
-	struct pg_store *s = PG(store);
 	const char *sql =
 		mode == STORE_LOCK_ALONE
 			? "SELECT pg_try_advisory_lock(" PG_SERVE_LOCK ")"
 			: "SELECT pg_try_advisory_lock_shared(" PG_SERVE_LOCK
 			  ")";
 
-	if (s->lock.pg) {
-		if (mode == s->lock_mode)
-			return STORE_OK;
-		snprintf(err, errlen,
-			 "the store's lock is held already, in another mode");
-		return STORE_FAULT;
-	}
 	if (pg_conn_open(s, &s->lock, PG_KINDS, err, errlen) != STORE_OK)
 		return STORE_FAULT;
 	s->lock_mode = mode;
@@ -126,9 +144,13 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 	bool ok = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
 	bool got = ok && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
 	PQclear(res);
-	if (got)
+	bool others = got && mode == STORE_LOCK_ALONE &&
+		      pg_lock_others(s, err, errlen); /* err says who */
+	if (got && !others)
 		return STORE_OK;
 	pg_conn_close(&s->lock);
+	if (others)
+		return STORE_CONFLICT;
 	if (!ok) {
 		snprintf(err, errlen,
 			 "cannot take the advisory lock of the PostgreSQL "
@@ -145,6 +167,23 @@ static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
 			 : "the PostgreSQL store is held by cmr keys rotate: "
 			   "start again once it is done");
 	return STORE_CONFLICT;
+}
+
+static int pg_lock(struct store *store, enum store_lock_mode mode, char *err,
+		   size_t errlen)
+{
+	struct pg_store *s = PG(store);
+
+	if (s->lock.pg) {
+		if (mode == s->lock_mode)
+			return STORE_OK;
+		snprintf(err, errlen,
+			 "the store's lock is held already, in another mode");
+		return STORE_FAULT;
+	}
+	int rc = pg_lock_take(s, mode, err, errlen);
+	s->lock_kept = rc == STORE_OK && mode == STORE_LOCK_SERVE;
+	return rc;
 }
 
 #define PG_OPS                                                                 \

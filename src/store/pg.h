@@ -104,6 +104,8 @@ struct pg_store {
 	 * (pg_lock), in lock_mode. */
 	struct pg_conn lock;
 	enum store_lock_mode lock_mode;
+	bool lock_kept; /* taken by a server (STORE_LOCK_SERVE): the listener
+			   takes it again should it be lost (pg_lock_keep) */
 };
 
 #define PG(store) ((struct pg_store *)(store))
@@ -161,13 +163,19 @@ int pg_write(struct store *store, store_job_fn fn, void *arg,
 	     store_done_fn done, bool wait, bool alone);
 void pg_writer_stats(struct store *store, struct store_writer_stats *out);
 
+/* Takes the servers' advisory lock (store_lock) on s->lock, opened for it:
+ * STORE_CONFLICT when another holds it in the other mode. pg.c. */
+int pg_lock_take(struct pg_store *s, enum store_lock_mode mode, char *err,
+		 size_t errlen);
+
 /* ---- Several servers (pg_guard.c) ---- */
 
 int pg_person_guard(struct store_tx *tx, uint64_t person, bool notify,
 		    int64_t *version);
 int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
 			 store_guard_cb cb, void *arg);
-int pg_listen(struct store *store, store_notify_fn fn, void *arg);
+int pg_listen(struct store *store, store_notify_fn fn, bool (*relocked)(void *),
+	      void *arg);
 void pg_listen_stop(struct pg_store *s);
 int pg_throttle(struct store *store, int op, const char *key, int64_t at,
 		int64_t window, int64_t *out);

@@ -101,8 +101,11 @@ int pg_person_guard_many(struct store_tx *tx, const uint64_t *persons, size_t n,
 struct pg_listener {
 	struct pg_store *s;
 	store_notify_fn fn;
+	bool (*relocked)(void *);
 	void *arg;
 	pthread_t thread;
+	bool waiting; /* for a rotation that holds the lock (said once) */
+	bool check;   /* relocked is due */
 };
 
 /* Waits up to a second for the connection's socket to be readable. */
@@ -121,6 +124,44 @@ static bool pg_listener_stopping(struct pg_store *s)
 	return stop;
 }
 
+/* A server's lock (store_lock), kept: its connection is looked at without
+ * a round trip (one PostgreSQL dropped has its socket readable, then
+ * fails to read), and a lock lost with it is taken again, then the server
+ * told (relocked, until it could check). */
+static void pg_lock_keep(struct pg_listener *l)
+{
+	struct pg_store *s = l->s;
+	char err[512];
+
+	if (!s->lock_kept)
+		return;
+	if (l->check && l->relocked)
+		l->check = !l->relocked(l->arg);
+	if (s->lock.pg) {
+		struct pollfd p = { .fd = PQsocket(s->lock.pg),
+				    .events = POLLIN };
+		if (p.fd >= 0 && poll(&p, 1, 0) == 0)
+			return; /* nothing came: held */
+		if (p.fd >= 0 && PQconsumeInput(s->lock.pg) &&
+		    PQstatus(s->lock.pg) == CONNECTION_OK)
+			return; /* a notice; the end, if any, comes next */
+		log_warn("store: the servers' lock was lost with its "
+			 "connection: taking it again");
+		pg_conn_close(&s->lock);
+	}
+	int rc = pg_lock_take(s, STORE_LOCK_SERVE, err, sizeof(err));
+	if (rc == STORE_OK) {
+		log_info("store: the servers' lock is held again");
+		l->waiting = false;
+		l->check = l->relocked && !l->relocked(l->arg);
+	} else if (rc == STORE_CONFLICT && !l->waiting) {
+		log_warn("store: %s (this server lost the lock and waits for "
+			 "it)",
+			 err);
+		l->waiting = true;
+	}
+}
+
 static void *pg_listen_main(void *arg)
 {
 	struct pg_listener *l = arg;
@@ -130,6 +171,7 @@ static void *pg_listen_main(void *arg)
 	while (!pg_listener_stopping(l->s)) {
 		char err[512];
 		bool renewed;
+		pg_lock_keep(l);
 		/* A failed connect is logged by the reach, once an outage. */
 		int rc = pg_conn_ensure(l->s, &c, PG_LISTENER, err, sizeof(err),
 					&renewed);
@@ -168,7 +210,8 @@ static void *pg_listen_main(void *arg)
 	return NULL;
 }
 
-int pg_listen(struct store *store, store_notify_fn fn, void *arg)
+int pg_listen(struct store *store, store_notify_fn fn, bool (*relocked)(void *),
+	      void *arg)
 {
 	struct pg_store *s = PG(store);
 	if (s->listener)
@@ -176,7 +219,9 @@ int pg_listen(struct store *store, store_notify_fn fn, void *arg)
 	struct pg_listener *l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return STORE_FAULT;
-	*l = (struct pg_listener){ s, fn, arg, 0 };
+	*l = (struct pg_listener){
+		.s = s, .fn = fn, .relocked = relocked, .arg = arg
+	};
 	if (pthread_create(&l->thread, NULL, pg_listen_main, l) != 0) {
 		free(l);
 		return STORE_FAULT;

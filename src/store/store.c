@@ -184,9 +184,10 @@ int store_throttle_reset(struct store *s, const char *key)
 				: STORE_INVALID;
 }
 
-int store_listen(struct store *s, store_notify_fn fn, void *arg)
+int store_listen(struct store *s, store_notify_fn fn, bool (*relocked)(void *),
+		 void *arg)
 {
-	return s->ops->listen ? s->ops->listen(s, fn, arg) : STORE_OK;
+	return s->ops->listen ? s->ops->listen(s, fn, relocked, arg) : STORE_OK;
 }
 
 int64_t store_unreachable_since(struct store *s)

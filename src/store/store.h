@@ -314,10 +314,17 @@ int store_person_guard_many(struct store_tx *tx, const uint64_t *persons,
 /* Calls fn(arg, person) on a thread of the store's, whenever another
  * server's committed job guarded the person with `notify` (person 0:
  * the notices may have been missed — a lost connection — and anything
- * cached may be stale). Once per store; a store that one server alone
- * writes never calls it. STORE_OK, or STORE_FAULT. */
+ * cached may be stale). The same thread keeps the store's lock taken
+ * with STORE_LOCK_SERVE: should it be lost with its connection, it is
+ * taken again, then relocked(arg) is called (may be NULL), for the
+ * server to check that what it loaded under the lock still holds (a
+ * `cmr keys rotate` may have run in between): again every second until
+ * it returns true (it could check). Once per store; a store
+ * that one server alone writes never calls them. STORE_OK, or
+ * STORE_FAULT. */
 typedef void (*store_notify_fn)(void *arg, uint64_t person);
-int store_listen(struct store *s, store_notify_fn fn, void *arg);
+int store_listen(struct store *s, store_notify_fn fn, bool (*relocked)(void *),
+		 void *arg);
 
 /* Lock-outs (app/throttle.c) that several servers share: where they share
  * the store (PostgreSQL) the counts are kept in it, by a keyed hash of

@@ -8,8 +8,10 @@ import hashlib
 import json
 import os
 import re
+import signal
 import stat
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,14 @@ COMMANDS = [
     ["brand", "list"], ["brand", "add", "Acme", "--domain", "acme.example"],
     ["ledger", "verify"], ["export", "ana", "--password-stdin"],
     ["keys", "rotate"]]
+
+
+def log_in(url, handle="kim", password=PASSWORD):
+    """POST /v1/tokens: the reply (201 when the server opens the person's
+    key and checks the password)."""
+    return http("POST", url + "/v1/tokens",
+                json.dumps({"handle": handle, "password": password}).encode(),
+                {"Content-Type": "application/json"})
 
 
 def run_with_keys(ctx, keys, args):
@@ -173,9 +183,7 @@ def test_two_serves_on_one_postgresql_database_both_start(pg_cluster, ctx,
     ctx.add_brand("Acme", "acme.example")
     assert "kim" in ctx.persons()
     for s in (one, two):
-        r = http("POST", s.url + "/v1/tokens",
-                 json.dumps({"handle": "kim", "password": PASSWORD}).encode(),
-                 {"Content-Type": "application/json"})
+        r = log_in(s.url)
         assert r.status == 201, (s.url, r)
     assert one.stop() == 0 and two.stop() == 0
 
@@ -464,9 +472,7 @@ def test_a_kek_directory_becomes_wrap_keys_with_every_hash_kept(
     assert export(ctx) == seen
     # The server finds aliases and handles by their hashes, as before.
     s = start_server()
-    r = http("POST", s.url + "/v1/tokens",
-             json.dumps({"handle": "ana", "password": DEMO_PASSWORD}).encode(),
-             {"Content-Type": "application/json"})
+    r = log_in(s.url, "ana", DEMO_PASSWORD)
     assert r.status == 201, r
     assert s.stop() == 0
 
@@ -507,3 +513,84 @@ def test_a_key_rotation_waits_for_no_server(ctx, start_server):
     assert s.stop() == 0
     ctx.ok("keys", "rotate", "--wrap")
     assert "kim" in ctx.persons()
+
+
+# --- a server that lost its lock (PostgreSQL) ------------------------------
+
+def serve_backends(pg, ctx, advisory=False):
+    """The pids of the sessions of the test's database named "cmr serve …"
+    (advisory: only those holding the servers' advisory lock)."""
+    db = ctx.store.rsplit("/", 1)[1]
+    cur = pg.admin()
+    cur.execute(
+        "SELECT a.pid FROM pg_stat_activity a WHERE a.datname = %s AND "
+        "a.application_name LIKE 'cmr serve%%' AND (NOT %s OR EXISTS "
+        "(SELECT 1 FROM pg_locks l WHERE l.pid = a.pid AND "
+        "l.locktype = 'advisory' AND l.granted))", (db, advisory))
+    return [row[0] for row in cur.fetchall()]
+
+
+def terminate(pg, pids):
+    cur = pg.admin()
+    for pid in pids:
+        cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def wait_for(what, check, seconds=15):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"waited {seconds} s for {what}")
+
+
+def test_a_server_that_lost_its_lock_takes_it_again(pg_cluster, ctx,
+                                                     start_server):
+    """PostgreSQL drops the connection a server holds its lock on: the
+    server takes the lock again by itself, and meanwhile a rotation is
+    refused all the same (the server's other sessions are there)."""
+    ctx.ok("init")
+    ctx.add_person("kim")
+    s = start_server()
+    held = serve_backends(pg_cluster, ctx, advisory=True)
+    assert len(held) == 1, held
+    terminate(pg_cluster, held)
+    r = ctx.run("keys", "rotate", "--wrap")
+    assert r.rc == 1 and "stop every server on it first" in r.err, r
+    wait_for("the lock taken again",
+             lambda: serve_backends(pg_cluster, ctx, advisory=True))
+    assert "the servers' lock was lost with its connection" in s.log()
+    wait_for("the log line", lambda: "lock is held again" in s.log())
+    r = ctx.run("keys", "rotate", "--wrap")
+    assert r.rc == 1 and "stop every server on it first" in r.err, r
+    r = log_in(s.url)
+    assert r.status == 201, r
+    assert s.stop() == 0
+
+
+def test_a_server_whose_keys_were_rotated_meanwhile_stops(pg_cluster, ctx,
+                                                          start_server):
+    """A server frozen while PostgreSQL dropped every session of it, and
+    a wrap rotation ran to its end in between: once it runs again it takes
+    its lock again, finds that the keys it loaded are no longer the
+    store's, and stops with a failure rather than serve persons whose keys
+    it cannot open; started again, it serves them."""
+    ctx.ok("init")
+    ctx.add_person("kim")
+    s = start_server()
+    s.proc.send_signal(signal.SIGSTOP)
+    try:
+        terminate(pg_cluster, serve_backends(pg_cluster, ctx))
+        wait_for("the sessions gone",
+                 lambda: not serve_backends(pg_cluster, ctx))
+        ctx.ok("keys", "rotate", "--wrap")
+        ctx.ok("keys", "rotate", "--wrap", "--finish")
+    finally:
+        s.proc.send_signal(signal.SIGCONT)
+    assert s.proc.wait(timeout=30) == 1
+    assert "are no longer the store's" in s.log(), s.log()
+    s = start_server()
+    r = log_in(s.url)
+    assert r.status == 201, r
+    assert s.stop() == 0
