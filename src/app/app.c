@@ -172,6 +172,45 @@ static enum keys_match app_keys_match(const struct keys *k,
 			  unknown);
 }
 
+/* Whether a->keys serve another store than f's (keys.h, the file
+ * `store`): a wrap rotation of that one would destroy the key this one's
+ * data keys are under. -1 with a sentence in err. */
+static int app_keys_bound_elsewhere(struct app *a,
+				    const struct store_key_facts *f, char *err,
+				    size_t errlen)
+{
+	const char *dir = a->cfg.keys, *store = a->cfg.store_shown;
+	const char *bound = keys_store_id(a->keys);
+
+	if (!bound[0] || strcmp(bound, f->store_id) == 0)
+		return 0;
+	if (f->store_id[0])
+		snprintf(err, errlen,
+			 "the keys directory %s serves another store (store "
+			 "id %s), not the store %s (store id %s): a keys "
+			 "directory serves one store, since a wrap rotation "
+			 "of one would destroy the key the other's data is "
+			 "under; give this store's --keys; nothing was written",
+			 dir, bound, store, f->store_id);
+	else if (!f->has_data)
+		snprintf(err, errlen,
+			 "the keys directory %s serves another store already "
+			 "(store id %s): the store %s needs keys of its own "
+			 "(cmr init with a new --keys directory); nothing was "
+			 "written",
+			 dir, bound, store);
+	else
+		snprintf(err, errlen,
+			 "the keys directory %s serves the store with id %s, "
+			 "and the store %s records no id: another store that "
+			 "shared the directory, or a backup from before store "
+			 "ids; a keys directory serves one store: give this "
+			 "one a copy of its own (cp -a %s NEW, then remove "
+			 "NEW/store, and use --keys NEW); nothing was written",
+			 dir, bound, store, dir);
+	return -1;
+}
+
 /* Whether a->keys are the store's (see app_open). */
 static int app_keys_check(struct app *a, const struct store_key_facts *f,
 			  char *err, size_t errlen)
@@ -221,7 +260,7 @@ static int app_keys_check(struct app *a, const struct store_key_facts *f,
 		return -1;
 	}
 	if (f->data_key_len == 0)
-		return 0;
+		return app_keys_bound_elsewhere(a, f, err, errlen);
 	/* A store from before key ids adopts these keys only if they open
 	 * its data; any store refuses a directory whose wrap keys cannot
 	 * (a copy from before a cmr keys rotate --wrap). */
@@ -242,7 +281,8 @@ static int app_keys_check(struct app *a, const struct store_key_facts *f,
 			 "its wrap keys): give this store's --keys; nothing "
 			 "was written",
 			 dir, store);
-	return rc;
+	/* Keys that open the store may still serve another one besides. */
+	return rc != 0 ? rc : app_keys_bound_elsewhere(a, f, err, errlen);
 }
 
 /* Records every id of the keys (the key set's, the hash key's, each
@@ -265,6 +305,49 @@ static int app_keys_record_job(struct app_tx *t, void *job)
 		rc = store_key_id_add(t->tx, "signing",
 				      keys_signing_id(t->keys, i), at);
 	return rc;
+}
+
+static int app_store_id_job(struct app_tx *t, void *job)
+{
+	return store_key_id_add(t->tx, "store", job, t->now_ms / 1000);
+}
+
+/* The store's own id drawn and recorded if it has none (of two processes
+ * at once, the first's stays), and the keys directory bound to it (its
+ * file `store`, keys_store_bind), once: app_keys_bound_elsewhere refused
+ * a directory bound to another. */
+static int app_keys_bind(struct app *a, const struct store_key_facts *f,
+			 char *err, size_t errlen)
+{
+	struct store_key_facts now;
+	const char *id = f->store_id;
+
+	if (!id[0]) {
+		uint8_t raw[KEYS_ID_LEN / 2];
+		char fresh[KEYS_ID_LEN + 1];
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2hex(fresh, sizeof(fresh), raw, sizeof(raw));
+		if (app_job_run(a, app_store_id_job, fresh, true) != STORE_OK ||
+		    store_key_facts(a->reads, &now) != STORE_OK ||
+		    !now.store_id[0]) {
+			snprintf(err, errlen,
+				 "cannot record the store's id in %s",
+				 a->cfg.store_shown);
+			return -1;
+		}
+		id = now.store_id;
+	}
+	if (strcmp(keys_store_id(a->keys), id) == 0)
+		return 0;
+	char why[KEYS_ERR_MAX];
+	if (keys_store_bind(a->cfg.keys, id, why, sizeof(why)) != 0) {
+		snprintf(err, errlen,
+			 "cannot record in the keys directory which store it "
+			 "serves: %s",
+			 why);
+		return -1;
+	}
+	return 0;
 }
 
 /* Records the ids of a->keys that the store lacks (once, not at every
@@ -375,7 +458,8 @@ enum app_status app_open(struct app *a, const struct config *cfg,
 				 : "");
 		goto fail;
 	}
-	if (a->keys && app_keys_record(a, &facts, err, errlen) != 0)
+	if (a->keys && (app_keys_record(a, &facts, err, errlen) != 0 ||
+			app_keys_bind(a, &facts, err, errlen) != 0))
 		goto fail;
 	/* Content an older version kept in clear is sealed before anything
 	 * is served (app/sealed.h). */

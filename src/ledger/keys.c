@@ -42,6 +42,7 @@ struct keys {
 	uint8_t wrap_id[KEYS_WRAP_MAX + 1][KEYS_WRAP_ID_BYTES];
 	char id[KEYS_ID_LEN + 1];     /* key id, hex */
 	char kek_id[KEYS_ID_LEN + 1]; /* the key set's id, hex */
+	char store[KEYS_ID_LEN + 1];  /* the store served, hex, or "" */
 	bool created;		      /* made by this keys_init */
 	size_t n_retired;	      /* entries of retired */
 	struct keys_retired retired[KEYS_RETIRED_MAX]; /* by id */
@@ -53,6 +54,7 @@ struct keys {
 #define KEYS_FILE_WRAP	  "wrap.keys"
 #define KEYS_FILE_HASH	  "hash.key"
 #define KEYS_FILE_KEK_ID  "kek_id"
+#define KEYS_FILE_STORE	  "store"
 /* A retired key's file: "retired-" KEYS_ID_LEN hex digits ".pub". */
 #define KEYS_RETIRED_PREFIX "retired-"
 #define KEYS_RETIRED_SUFFIX ".pub"
@@ -81,6 +83,7 @@ struct keys_secrets {
 	uint8_t kek[KEYS_KEK_BYTES];
 	uint8_t hash[KEYS_KEK_BYTES]; /* hash.key */
 	char kek_id[KEYS_ID_LEN + 1]; /* kek_id */
+	char store[KEYS_ID_LEN + 1];  /* store, or "" */
 	size_t n_wrap;		      /* wrap.keys' lines */
 	uint8_t wrap[KEYS_WRAP_MAX][KEYS_KEK_BYTES];
 };
@@ -195,6 +198,7 @@ static int keys_fill(struct keys *k, const struct keys_secrets *sec,
 		memcpy(k->tomb, sec->hash, sizeof(k->tomb));
 		memcpy(k->kek_id, sec->kek_id, sizeof(k->kek_id));
 	}
+	memcpy(k->store, sec->store, sizeof(k->store));
 	k->n_file = sec->n_wrap;
 	memcpy(k->wrap, sec->wrap, sec->n_wrap * KEYS_KEK_BYTES);
 	k->n_wrap = sec->n_wrap;
@@ -866,7 +870,7 @@ static int keys_read_retired(int dfd, const char *dir, const char *current,
 
 /* Which key files a directory holds. */
 struct keys_present {
-	bool sign, kek, hash, wrap, kek_id;
+	bool sign, kek, hash, wrap, kek_id, store;
 };
 
 static int keys_probe_all(int dfd, const char *dir, struct keys_present *p,
@@ -881,7 +885,9 @@ static int keys_probe_all(int dfd, const char *dir, struct keys_present *p,
 			       keys_probe(dfd, dir, KEYS_FILE_WRAP, &p->wrap,
 					  err, err_len) ||
 			       keys_probe(dfd, dir, KEYS_FILE_KEK_ID,
-					  &p->kek_id, err, err_len)
+					  &p->kek_id, err, err_len) ||
+			       keys_probe(dfd, dir, KEYS_FILE_STORE, &p->store,
+					  err, err_len)
 		       ? -1
 		       : 0;
 }
@@ -919,14 +925,15 @@ static int keys_incomplete(const char *dir, const struct keys_present *p,
 			 dir, has, lacks);
 }
 
-/* Reads the kek_id file: 16 lowercase hex digits. */
-static int keys_read_set_id(int dfd, const char *dir, char out[KEYS_ID_LEN + 1],
-			    char *err, size_t err_len)
+/* Reads an id file (kek_id, store): 16 lowercase hex digits. */
+static int keys_read_set_id(int dfd, const char *dir, const char *name,
+			    char out[KEYS_ID_LEN + 1], char *err,
+			    size_t err_len)
 {
 	char buf[KEYS_FILE_MAX + 1];
 	size_t len;
 
-	if (keys_read_line(dfd, dir, KEYS_FILE_KEK_ID, buf, &len, err, err_len))
+	if (keys_read_line(dfd, dir, name, buf, &len, err, err_len))
 		return -1;
 	bool ok = len == KEYS_ID_LEN;
 	for (size_t i = 0; ok && i < len; i++)
@@ -936,7 +943,7 @@ static int keys_read_set_id(int dfd, const char *dir, char out[KEYS_ID_LEN + 1],
 		return keys_fail(err, err_len,
 				 "%s/%s is not one line of %d lowercase hex "
 				 "digits",
-				 dir, KEYS_FILE_KEK_ID, KEYS_ID_LEN);
+				 dir, name, KEYS_ID_LEN);
 	memcpy(out, buf, KEYS_ID_LEN + 1);
 	return 0;
 }
@@ -959,8 +966,10 @@ static int keys_read_all(int dfd, const char *dir, const struct keys_present *p,
 			       KEYS_WRAP_MAX, &sec->n_wrap, err, err_len)) ||
 	    (p->hash && keys_read_secret(dfd, dir, KEYS_FILE_HASH, sec->hash,
 					 err, err_len)) ||
-	    (p->kek_id &&
-	     keys_read_set_id(dfd, dir, sec->kek_id, err, err_len)))
+	    (p->kek_id && keys_read_set_id(dfd, dir, KEYS_FILE_KEK_ID,
+					   sec->kek_id, err, err_len)) ||
+	    (p->store && keys_read_set_id(dfd, dir, KEYS_FILE_STORE, sec->store,
+					  err, err_len)))
 		goto out;
 	if (!p->kek) {
 		rc = 0;
@@ -1562,4 +1571,37 @@ int keys_data_hash(const uint8_t data_key[KEYS_DATA_KEY_BYTES],
 		       data_key, KEYS_DATA_KEY_BYTES, NULL, personal)
 		       ? -1
 		       : 0;
+}
+
+const char *keys_store_id(const struct keys *k)
+{
+	return k->store;
+}
+
+int keys_store_bind(const char *dir, const char *store_id, char *err,
+		    size_t err_len)
+{
+	char line[KEYS_ID_LEN + 2], got[KEYS_ID_LEN + 1];
+	int dfd = -1, rc = -1;
+
+	if (strlen(store_id) != KEYS_ID_LEN)
+		return keys_fail(err, err_len, "not a store id");
+	snprintf(line, sizeof(line), "%s\n", store_id);
+	if (keys_open_dir(dir, false, &dfd, err, err_len))
+		return -1;
+	/* Of two processes binding at once, one file stays: it must name
+	 * the same store. */
+	if (keys_write_missing(dfd, dir, KEYS_FILE_STORE, line, err, err_len) ||
+	    keys_fsync_dir(dfd, dir, err, err_len) ||
+	    keys_read_set_id(dfd, dir, KEYS_FILE_STORE, got, err, err_len))
+		goto out;
+	if (strcmp(got, store_id) != 0) {
+		keys_fail(err, err_len, "%s/%s names the store %s, not %s", dir,
+			  KEYS_FILE_STORE, got, store_id);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
 }

@@ -33,6 +33,12 @@
  *   kek_id       one line: the key set's id, 16 hex digits and "\n" (the
  *                store records it to refuse another directory's keys; the
  *                name is the KEK's, which had it first).
+ *   store        one line: the id of the store this directory serves (16
+ *                hex digits the store drew and recorded), written the
+ *                first time a store opens the directory. A directory
+ *                serves one store: a wrap rotation of one store would
+ *                destroy the wrap key the other's data keys are under, so
+ *                every command refuses another store's directory.
  *   kek          only in a directory made before wrap keys: one line of
  *                base64 of the 32-byte key-encryption key. It wraps (as
  *                the sole wrap key, with wrap.keys absent), unwraps the
@@ -145,6 +151,15 @@ const uint8_t *keys_public_key(const struct keys *k);
 /* The key set's id (KEYS_ID_LEN hex digits; see kek_id above). Valid as
  * long as k. */
 const char *keys_kek_id(const struct keys *k);
+
+/* The id of the store the directory serves (its file `store`), or "" for
+ * a directory that no store has opened since store ids. */
+const char *keys_store_id(const struct keys *k);
+/* Writes the directory's file `store` (store_id: 16 hex digits), unless it
+ * is there already; 0 when it names store_id, else -1 and a sentence in
+ * err. Loaded keys keep what they read: load them again to see it. */
+int keys_store_bind(const char *dir, const char *store_id, char *err,
+		    size_t err_len);
 
 /* The signing keys known: index 0 is the current one (keys_id,
  * keys_public_key), 1.. the retired ones in id order. Their number is

@@ -65,8 +65,8 @@ static int sqlite_version_run(struct store_tx *tx, void *arg)
  * it: a placeholder 003 stood on main while the two branches that numbered
  * 003 and 004 were merged one after the other, and a store migrated then
  * has 004 but no key_ids. Runs the real 003 when its table is missing, and
- * then the later migration of that table (013_key_kinds) when the store
- * is past it. arg: the store's version. */
+ * then the later migrations of that table (013_key_kinds, 014_store_id)
+ * when the store is past them. arg: the store's version. */
 static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
 {
 	const int *current = arg;
@@ -80,7 +80,8 @@ static int sqlite_keys_repair_run(struct store_tx *tx, void *arg)
 	for (size_t i = 0; tables == 0 && i < schema_migrations_count; i++) {
 		const struct schema_migration *m = &schema_migrations[i];
 		if ((strcmp(m->name, "keys") != 0 &&
-		     strcmp(m->name, "key_kinds") != 0) ||
+		     strcmp(m->name, "key_kinds") != 0 &&
+		     strcmp(m->name, "store_id") != 0) ||
 		    m->version > *current)
 			continue;
 		log_info("store: migrate applied %03d_%s again (its table was "

@@ -947,6 +947,7 @@ struct store_key_facts {
 	char kek_id[STORE_KEY_ID_SIZE];	 /* the key set's id recorded, or "" */
 	char wrap_id[STORE_KEY_ID_SIZE]; /* the current wrap key's, or "" */
 	char hash_id[STORE_KEY_ID_SIZE]; /* the hash key's fingerprint, or "" */
+	char store_id[STORE_KEY_ID_SIZE]; /* the store's own id, or "" */
 	char signing[STORE_KEY_IDS_MAX][STORE_KEY_ID_SIZE]; /* signing key
 							      ids recorded,
 							      oldest first */
@@ -959,8 +960,9 @@ struct store_key_facts {
  * yet to make reads as empty), so that wrong keys are refused before
  * anything is written. */
 int store_key_facts(struct store_rd *rd, struct store_key_facts *out);
-/* Records a key id of kind "kek", "signing" or "hash" (STORE_INVALID for
- * another kind); one recorded already is left as it is. */
+/* Records a key id of kind "kek", "signing" or "hash", or the store's own
+ * id (kind "store": one, the first recorded; STORE_INVALID for another
+ * kind); one recorded already is left as it is. */
 int store_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 		     int64_t at);
 /* Records `id` as the wrap key every data key written from now on must be

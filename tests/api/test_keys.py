@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import stat
 import subprocess
@@ -111,13 +112,15 @@ def test_init_makes_keys_only_for_an_empty_store(ctx, other):
 
 
 def legacy(ctx):
-    """Makes ctx's store look like one from before key ids (no 003)."""
+    """Makes ctx's store look like one from before key ids (no 003), and
+    its keys directory like one that no store bound (no file `store`)."""
     sqlite_only("a store from before key ids (PostgreSQL's have key_ids "
                 "from their first migration, schema/pg/001_init.sql)")
     db = ctx.sql()
     db.execute("DROP TABLE key_ids")
     db.execute("DELETE FROM schema_migrations WHERE version = 3")
     db.close()
+    (ctx.keys / "store").unlink()
 
 
 def key_ids(ctx):
@@ -136,9 +139,14 @@ def test_a_store_from_before_key_ids_adopts_only_keys_that_open_it(
     assert r.rc == 1, r
     assert "unwrap" in r.err and str(other.keys) in r.err, r.err
     assert demo_ctx.store_contents() == before
-    # Its own keys open it, and are recorded from then on.
+    # Its own keys open it, and are recorded from then on; the store draws
+    # an id of its own, which the directory now names.
     demo_ctx.ok("person", "list")
-    assert key_ids(demo_ctx) == recorded
+    now = key_ids(demo_ctx)
+    stores = [i for k, i in now if k == "store"]
+    assert stores == [(demo_ctx.keys / "store").read_text().strip()]
+    assert [r for r in now if r[0] != "store"] == [
+        r for r in recorded if r[0] != "store"]
     assert [k for k, _ in recorded].count("kek") == 1
 
 
@@ -377,7 +385,7 @@ def test_a_wrap_rotation_re_wraps_every_data_key_and_retires_the_old_key(
     old_copy = tmp_path / "keys-before"
     shutil.copytree(ctx.keys, old_copy)
     assert set(files) == {"signing.key", "key_id", "wrap.keys", "hash.key",
-                          "kek_id"}, sorted(files)
+                          "kek_id", "store"}, sorted(files)
     old_id, = wrap_key_ids(ctx.keys)
     assert all(len(k) == 81 and k[0] == 2 and k[1:9] == old_id
                for k in before.values())
@@ -594,3 +602,83 @@ def test_a_server_whose_keys_were_rotated_meanwhile_stops(pg_cluster, ctx,
     r = log_in(s.url)
     assert r.status == 201, r
     assert s.stop() == 0
+
+
+# --- a keys directory serves one store ------------------------------------
+
+def store_id(ctx):
+    db = ctx.sql()
+    rows = db.execute("SELECT id FROM key_ids WHERE kind = 'store'").fetchall()
+    db.close()
+    return [r[0] for r in rows]
+
+
+def test_a_keys_directory_serves_one_store(ctx, tmp_path_factory):
+    """Each store draws an id and the keys directory records the one it
+    serves (its file `store`). A second store given that directory is
+    refused, at `cmr init` as at any command: a wrap rotation of one would
+    destroy the key the other's data keys are under. A copy of the
+    directory, without the copy's `store`, serves a second store, and
+    outlives a wrap rotation of the first."""
+    ctx.ok("init")
+    ctx.add_person("kim")
+    ids = store_id(ctx)
+    assert len(ids) == 1 and KID.match(ids[0]), ids
+    assert (ctx.keys / "store").read_text() == ids[0] + "\n"
+    assert mode(ctx.keys / "store") == 0o600
+
+    two = Ctx(tmp_path_factory.mktemp("two"))
+    try:
+        before = tree(ctx.keys)
+        r = run_with_keys(two, ctx.keys, ["init"])
+        assert r.rc == 1, r
+        assert "serves another store already" in r.err, r.err
+        assert ids[0] in r.err and str(ctx.keys) in r.err, r.err
+        assert tree(ctx.keys) == before
+
+        # What the message says: a copy of its own.
+        shutil.copytree(ctx.keys, two.keys)
+        (two.keys / "store").unlink()
+        two.ok("init")
+        two.add_person("lee")
+        (mine,) = store_id(two)
+        assert mine != ids[0]
+        assert (two.keys / "store").read_text() == mine + "\n"
+        # The same key set, but each directory names its store.
+        for c, keys, other_id in ((two, ctx.keys, ids[0]),
+                                  (ctx, two.keys, mine)):
+            r = run_with_keys(c, keys, ["person", "list"])
+            assert r.rc == 1, r
+            assert "serves another store" in r.err, r.err
+            assert other_id in r.err and str(keys) in r.err, r.err
+
+        # The first store's wrap rotation leaves the second readable.
+        ctx.ok("keys", "rotate", "--wrap")
+        ctx.ok("keys", "rotate", "--wrap", "--finish")
+        assert "kim" in ctx.persons()
+        assert "lee" in two.persons()
+        s = two.ok("export", "lee", "--password-stdin", input=PASSWORD + "\n")
+        assert "lee" in s.out
+    finally:
+        two.drop()
+
+
+def test_stores_that_shared_a_directory_before_store_ids_are_parted(
+        demo_ctx, tmp_path_factory):
+    """Two stores that an older cmr let share one keys directory: the
+    first opened binds it, the second is refused with what to do (a copy
+    of the directory of its own), and once it follows that, a wrap
+    rotation of the first leaves it readable."""
+    legacy(demo_ctx)
+    two = demo_ctx.copy_to(tmp_path_factory.mktemp("two"))
+    shutil.rmtree(two.keys)
+    demo_ctx.ok("person", "list")
+    r = run_with_keys(two, demo_ctx.keys, ["person", "list"])
+    assert r.rc == 1, r
+    assert "records no id" in r.err and "cp -a" in r.err, r.err
+    shutil.copytree(demo_ctx.keys, two.keys)
+    (two.keys / "store").unlink()
+    assert "ana" in two.persons()
+    demo_ctx.ok("keys", "rotate", "--wrap")
+    demo_ctx.ok("keys", "rotate", "--wrap", "--finish")
+    assert "ana" in demo_ctx.persons() and "ana" in two.persons()

@@ -205,7 +205,8 @@ def test_keys_unique_and_foreign_as_on_sqlite(pg):
                   "AND connamespace = 'public'::regnamespace")
     assert checks == [["key_ids",
                        "CHECK ((kind = ANY (ARRAY['kek'::text, "
-                       "'signing'::text, 'wrap'::text, 'hash'::text])))"]]
+                       "'signing'::text, 'wrap'::text, 'hash'::text, "
+                       "'store'::text])))"]]
 
 
 def test_outbox_ids_come_in_order(pg):
@@ -457,6 +458,7 @@ def test_a_store_made_by_001_migrates_with_its_rows(
     # As 001 held them: the handles in clear (the template's are keyed
     # hashes with their seals, which 001 has no column for).
     shutil.copytree(demo_template.keys, ctx.keys)
+    (ctx.keys / "store").unlink()  # this store is a copy from before ids
     listed = ctx.run("person", "list", "--store", source, "--keys",
                      str(demo_template.keys), paths=False)
     assert listed.rc == 0, listed
@@ -472,9 +474,10 @@ def test_a_store_made_by_001_migrates_with_its_rows(
     assert applied in r.out + r.err, (r.out, r.err)
     assert person_key_problems(old) == []
     # Every row kept; the first open records the hash key's fingerprint
-    # and the current wrap key (pg/006_key_kinds).
+    # and the current wrap key (pg/006_key_kinds), and the store's own id
+    # (pg/007_store_id).
     assert count_rows(old, FILL_ORDER) == {
-        **copied, "key_ids": copied["key_ids"] + 2}
+        **copied, "key_ids": copied["key_ids"] + 3}
     # The handles were hashed and sealed after the migrations, their
     # directory rows with them: the template's hashes (same keys).
     assert psql(old, "-c", "SELECT h.handle, h.person = p.id FROM handles "

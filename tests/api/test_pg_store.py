@@ -49,6 +49,7 @@ def test_a_server_that_cannot_be_reached_is_said_in_words(ctx):
 def test_two_migrations_at_once_apply_each_version_once(ctx):
     ctx.ok("init")  # keys, and the schema
     psql(ctx.store, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    (ctx.keys / "store").unlink()  # the keys of no store yet
     results = []
 
     def migrate():
@@ -69,3 +70,7 @@ def test_two_migrations_at_once_apply_each_version_once(ctx):
     assert applied[0] == 0 and applied[1] >= 1, applied
     versions = psql(ctx.store, "SELECT version FROM schema_migrations")
     assert len(versions) == len(set(versions)) == applied[1], versions
+    # Both drew a store id: one is recorded, and the keys name it.
+    ids = psql(ctx.store, "SELECT id FROM key_ids WHERE kind = 'store'")
+    assert len(ids) == 1, ids
+    assert (ctx.keys / "store").read_text().strip() == ids[0].strip()
