@@ -228,25 +228,40 @@ static void person_entry_free(struct person_entry *p)
 	if (p == NULL)
 		return;
 	wset_free(&p->wins);
-	free(p->rels);
+	if (p->cap_rels)
+		free(p->rels.many);
 	free(p);
+}
+
+/* The ids of the relationships loaded for p: n_rels of them. */
+static const uint64_t *person_rels(const struct person_entry *p)
+{
+	return p->cap_rels ? p->rels.many : &p->rels.one;
 }
 
 /* Notes that relationship rel's entry was made for p (a failure only
  * makes a later forget of the person walk every entry). */
 static int person_entry_rel(struct person_entry *p, uint64_t rel)
 {
-	if (p->n_rels == p->cap_rels) {
+	if (p->n_rels == 0 && p->cap_rels == 0) {
+		p->rels.one = rel;
+		p->n_rels = 1;
+		return 0;
+	}
+	if (p->n_rels >= p->cap_rels) {
 		uint32_t cap = p->cap_rels ? p->cap_rels * 2 : 4;
-		uint64_t *more = realloc(p->rels, cap * sizeof(*more));
+		uint64_t *more = realloc(p->cap_rels ? p->rels.many : NULL,
+					 cap * sizeof(*more));
 		if (more == NULL) {
 			p->rels_all = false;
 			return -1;
 		}
-		p->rels = more;
+		if (p->cap_rels == 0)
+			more[0] = p->rels.one;
+		p->rels.many = more;
 		p->cap_rels = cap;
 	}
-	p->rels[p->n_rels++] = rel;
+	p->rels.many[p->n_rels++] = rel;
 	return 0;
 }
 
@@ -286,6 +301,12 @@ void gate_state_stale(void *unused, uint64_t person)
 	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
 }
 
+void gate_state_held(const struct gate_state *g, size_t *rels, size_t *persons)
+{
+	*rels = g->rels.n;
+	*persons = g->persons.n;
+}
+
 void gate_state_forget_relationship(struct gate_state *g, uint64_t rel)
 {
 	atomic_fetch_add_explicit(&gate_generation, 1, memory_order_release);
@@ -302,8 +323,9 @@ void gate_state_forget_person(struct gate_state *g, uint64_t person)
 	 * lists them (unless the list could not grow, or there is no
 	 * entry: then every entry is looked at). */
 	if (p && p->rels_all) {
+		const uint64_t *ids = person_rels(p);
 		for (uint32_t i = 0; i < p->n_rels; i++) {
-			struct rel_entry *r = map_get(&g->rels, p->rels[i]);
+			struct rel_entry *r = map_get(&g->rels, ids[i]);
 			if (r && r->person == person)
 				rel_entry_free(g, map_del(&g->rels, r->id));
 		}

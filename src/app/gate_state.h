@@ -53,28 +53,39 @@ struct rel_entry {
 	struct window_set wins; /* per channel, then the exempt topics' */
 };
 
+/* A million persons are held, most with a relationship or a few: the
+ * flags are bits in what global leaves over, and one relationship's id
+ * is kept inline (120 bytes in all, so an allocation of 128). */
 struct person_entry {
 	uint64_t id;
 	struct global_compiled global;
+	bool maildir : 1;	 /* delivered messages go to the Maildir too */
+	bool maildir_copies : 1; /* it was on once: copies follow moves */
+	bool webhook : 1;	 /* … and to the person's webhook */
+	bool forward : 1;	 /* … and to a verified address */
+	bool rels_all : 1;	 /* rels lists every one */
 	const struct tz *tz;
 	struct window_set wins; /* per channel */
-	bool maildir;		/* delivered messages go to the Maildir too */
-	bool maildir_copies;	/* it was on once: copies follow moves */
-	bool webhook;		/* … and to the person's webhook */
-	bool forward;		/* … and to a verified address */
 	/* Several servers on one store (store_person_guard): the person's
 	 * version as this server last moved it (-1: unknown, reload), the
 	 * job that did, and the relationships loaded for the person (to
-	 * forget them with the person without a walk of every entry). */
+	 * forget them with the person without a walk of every entry):
+	 * person_rels. */
 	int64_t version;
 	uint64_t guarded;
-	uint64_t *rels;
+	union {
+		uint64_t one;	/* while cap_rels is 0 */
+		uint64_t *many; /* cap_rels of them */
+	} rels;
 	uint32_t n_rels, cap_rels;
-	bool rels_all; /* rels lists every one */
 };
 
 struct gate_state *gate_state_new(void);
 void gate_state_free(struct gate_state *g);
+
+/* How many relationships and persons g holds now. The writer's thread, or
+ * another once the jobs it waited for are done (tests). */
+void gate_state_held(const struct gate_state *g, size_t *rels, size_t *persons);
 
 /* Forgets what is cached about a relationship or a person (after their
  * terms changed), so the next decision reloads it. Writer thread only. */

@@ -12,6 +12,7 @@
 
 #include "app/app.h"
 #include "app/brand.h"
+#include "app/gate_state.h"
 #include "app/ledger.h"
 #include "app/message.h"
 #include "app/person.h"
@@ -303,4 +304,53 @@ Test(app, a_wrap_rotation_fences_off_a_process_with_the_old_keys)
 	open_app(&fresh);
 	add_person(&fresh, "lee");
 	app_close(&fresh);
+}
+
+/* The gate forgets every relationship it holds of a person whose global
+ * terms changed: the first one's id is kept in the person's entry, the
+ * next ones in a list it grows (gate_state.c, person_entry_rel); each of
+ * six is decided anew. */
+Test(app, global_terms_reach_every_loaded_relationship)
+{
+	struct app a;
+	int st, kind;
+	uint64_t brands[6], rels[6];
+	open_app(&a);
+	uint64_t ana = add_person(&a, "ana");
+	int64_t t = app_now_ms() - 600000;
+	for (int i = 0; i < 6; i++) {
+		char name[16], dom[32];
+		snprintf(name, sizeof(name), "Brand%d", i);
+		snprintf(dom, sizeof(dom), "b%d.example", i);
+		brands[i] = add_brand(&a, name, dom);
+		rels[i] = relate(
+			&a, brands[i], ana,
+			"{\"value\":\"v\",\"channels\":[\"email\"],"
+			"\"topics\":[\"offers\"]}",
+			"{\"channels\":{\"email\":{\"allowed\":true}}}", &st);
+		cr_assert_eq(st, APP_OK);
+		cr_assert_eq(send(&a, brands[i], rels[i], "offers", t).outcome,
+			     GATE_DELIVER);
+	}
+	size_t held, persons;
+	gate_state_held(a.gate, &held, &persons);
+	cr_assert_eq(held, 6);
+	cr_assert_eq(persons, 1);
+	json_t *g = json_loads("{\"do_not_contact\":[\"email\"]}", 0, NULL);
+	struct app_error err = { 0 };
+	cr_assert_eq(person_set_global_terms(&a, ana, g, &kind, &err), APP_OK,
+		     "%s", err.message);
+	json_decref(g);
+	/* Forgotten with the person, each by the list (not by a walk of
+	 * every entry, which would find them too). */
+	gate_state_held(a.gate, &held, &persons);
+	cr_assert_eq(held, 0);
+	cr_assert_eq(persons, 0);
+	for (int i = 0; i < 6; i++) {
+		struct gate_decision d =
+			send(&a, brands[i], rels[i], "offers", t + 1000);
+		cr_assert_eq(d.reason, GATE_CHANNEL_DO_NOT_CONTACT,
+			     "relationship %d: reason %d", i, (int)d.reason);
+	}
+	app_close(&a);
 }
