@@ -32,9 +32,20 @@ int sqlite_status(int rc)
 	}
 }
 
+/* SQLite's count of its memory in use takes a global mutex at every
+ * allocation; nothing reads it here (sqlite3_status), so it is off. Once,
+ * before SQLite initialises (later the call is refused, harmlessly: a
+ * test that wraps SQLite's allocator has initialised it first). */
+static void sqlite_conn_config(void)
+{
+	(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int sqlite_conn_open(struct sqlite_conn *c, const char *path, bool writer,
 		     char *err, size_t errlen)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_conn_config);
 	int flags = SQLITE_OPEN_NOMUTEX |
 		    (writer ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 			    : SQLITE_OPEN_READONLY);
