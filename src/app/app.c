@@ -203,11 +203,11 @@ static int app_keys_bound_elsewhere(struct app *a,
 		snprintf(err, errlen,
 			 "the keys directory %s serves the store with id %s, "
 			 "and the store %s records no id: another store that "
-			 "shared the directory, or a backup from before store "
-			 "ids; a keys directory serves one store: give this "
-			 "one a copy of its own (cp -a %s NEW, then remove "
-			 "NEW/store, and use --keys NEW); nothing was written",
-			 dir, bound, store, dir);
+			 "shared the directory (give this one a copy of its "
+			 "own: cp -a %s NEW, remove NEW/store, use --keys "
+			 "NEW), or a backup of that very store from before "
+			 "store ids (remove %s/store); nothing was written",
+			 dir, bound, store, dir, dir);
 	return -1;
 }
 
@@ -340,14 +340,17 @@ static int app_keys_bind(struct app *a, const struct store_key_facts *f,
 	if (strcmp(keys_store_id(a->keys), id) == 0)
 		return 0;
 	char why[KEYS_ERR_MAX];
-	if (keys_store_bind(a->cfg.keys, id, why, sizeof(why)) != 0) {
+	int rc = keys_store_bind(a->cfg.keys, id, why, sizeof(why));
+	if (rc == 1) /* it cannot be rotated in place either */
+		log_warn("keys: %s: the directory cannot record which store "
+			 "it serves (a keys directory serves one store)",
+			 why);
+	else if (rc != 0)
 		snprintf(err, errlen,
 			 "cannot record in the keys directory which store it "
 			 "serves: %s",
 			 why);
-		return -1;
-	}
-	return 0;
+	return rc < 0 ? -1 : 0;
 }
 
 /* Records the ids of a->keys that the store lacks (once, not at every

@@ -1578,30 +1578,85 @@ const char *keys_store_id(const struct keys *k)
 	return k->store;
 }
 
+/* Whether dir's file `store` names store_id (1), another (-1, err says
+ * which) or cannot be read (-1). */
+static int keys_store_names(int dfd, const char *dir, const char *store_id,
+			    char *err, size_t err_len)
+{
+	char got[KEYS_ID_LEN + 1];
+
+	if (keys_read_set_id(dfd, dir, KEYS_FILE_STORE, got, err, err_len))
+		return -1;
+	if (strcmp(got, store_id) != 0)
+		return keys_fail(err, err_len,
+				 "%s/%s names the store %s, not %s", dir,
+				 KEYS_FILE_STORE, got, store_id);
+	return 1;
+}
+
+/* Writes `store` under a name of this process's, then links it into
+ * place without replacing anything: of two processes binding at once,
+ * one file stays, and the other compares it. Written by root, it is given
+ * the directory's owner (a `cmr serve --user` reads it afterwards). */
+static int keys_store_write(int dfd, const char *dir, const char *store_id,
+			    char *err, size_t err_len)
+{
+	char tmp[64], line[KEYS_ID_LEN + 2];
+	struct stat st;
+	int fd, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%08x", KEYS_FILE_STORE,
+		 (long)getpid(), randombytes_random());
+	snprintf(line, sizeof(line), "%s\n", store_id);
+	fd = openat(dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		bool cannot =
+			errno == EROFS || errno == EACCES || errno == EPERM;
+		keys_fail(err, err_len, "cannot create %s/%s: %s", dir, tmp,
+			  strerror(errno));
+		return cannot ? 1 : -1;
+	}
+	size_t len = strlen(line);
+	bool ok = fchmod(fd, 0600) == 0 && write(fd, line, len) == (ssize_t)len;
+	if (ok && geteuid() == 0 && fstat(dfd, &st) == 0 && st.st_uid != 0)
+		ok = fchown(fd, st.st_uid, st.st_gid) == 0;
+	ok = ok && fsync(fd) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok) {
+		keys_fail(err, err_len, "cannot write %s/%s: %s", dir, tmp,
+			  strerror(errno));
+	} else if (linkat(dfd, tmp, dfd, KEYS_FILE_STORE, 0) == 0) {
+		rc = keys_fsync_dir(dfd, dir, err, err_len);
+	} else if (errno == EEXIST) { /* another process bound it first */
+		rc = keys_store_names(dfd, dir, store_id, err, err_len) == 1
+			     ? 0
+			     : -1;
+	} else {
+		keys_fail(err, err_len, "cannot link %s/%s: %s", dir,
+			  KEYS_FILE_STORE, strerror(errno));
+	}
+	unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
 int keys_store_bind(const char *dir, const char *store_id, char *err,
 		    size_t err_len)
 {
-	char line[KEYS_ID_LEN + 2], got[KEYS_ID_LEN + 1];
+	bool exists;
 	int dfd = -1, rc = -1;
 
 	if (strlen(store_id) != KEYS_ID_LEN)
 		return keys_fail(err, err_len, "not a store id");
-	snprintf(line, sizeof(line), "%s\n", store_id);
 	if (keys_open_dir(dir, false, &dfd, err, err_len))
 		return -1;
-	/* Of two processes binding at once, one file stays: it must name
-	 * the same store. */
-	if (keys_write_missing(dfd, dir, KEYS_FILE_STORE, line, err, err_len) ||
-	    keys_fsync_dir(dfd, dir, err, err_len) ||
-	    keys_read_set_id(dfd, dir, KEYS_FILE_STORE, got, err, err_len))
-		goto out;
-	if (strcmp(got, store_id) != 0) {
-		keys_fail(err, err_len, "%s/%s names the store %s, not %s", dir,
-			  KEYS_FILE_STORE, got, store_id);
-		goto out;
-	}
-	rc = 0;
-out:
+	if (keys_probe(dfd, dir, KEYS_FILE_STORE, &exists, err, err_len) == 0)
+		rc = exists ? (keys_store_names(dfd, dir, store_id, err,
+						err_len) == 1
+				       ? 0
+				       : -1)
+			    : keys_store_write(dfd, dir, store_id, err,
+					       err_len);
 	close(dfd);
 	return rc;
 }

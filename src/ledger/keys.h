@@ -156,8 +156,11 @@ const char *keys_kek_id(const struct keys *k);
  * a directory that no store has opened since store ids. */
 const char *keys_store_id(const struct keys *k);
 /* Writes the directory's file `store` (store_id: 16 hex digits), unless it
- * is there already; 0 when it names store_id, else -1 and a sentence in
- * err. Loaded keys keep what they read: load them again to see it. */
+ * is there already: 0 when it names store_id; 1 when the directory may
+ * not be written (read-only, permissions: a sentence in err, and the
+ * directory stays unbound); else -1 and a sentence in err (it names
+ * another store). Safe against another process binding at once. Loaded
+ * keys keep what they read: load them again to see it. */
 int keys_store_bind(const char *dir, const char *store_id, char *err,
 		    size_t err_len);
 

@@ -93,11 +93,11 @@ static int pg_open_short(const char *rest, const char *client,
 /* The servers' advisory lock's key: "cmr-serv" as a 64-bit integer. */
 #define PG_SERVE_LOCK "7164508121751450230"
 
-/* Whether a server has connections open on the store although it holds
- * no lock (it lost its lock's connection, and its listener has yet to
- * take the lock again): its sessions are named "cmr serve …" (serve.c).
- * err tells who. A role that may not see other sessions' names sees none:
- * the lock alone then decides. */
+/* Whether a server has sessions open on the store although it holds no
+ * lock (it is starting, or lost its lock's session and its listener has
+ * yet to take the lock again): its sessions are named "cmr serve …"
+ * (serve.c). err tells who. Where the URL or PGAPPNAME names the sessions
+ * otherwise, none is recognised: the lock alone then decides. */
 static bool pg_lock_others(struct pg_store *s, char *err, size_t errlen)
 {
 	PGresult *res = PQexec(
@@ -110,9 +110,10 @@ static bool pg_lock_others(struct pg_store *s, char *err, size_t errlen)
 		    PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
 	if (busy)
 		snprintf(err, errlen,
-			 "the PostgreSQL store has connections of %.200s, "
-			 "which lost the servers' lock and are taking it "
-			 "again: stop every server on it first",
+			 "the PostgreSQL store has sessions of %.200s without "
+			 "the servers' lock (starting, or taking it again "
+			 "after PostgreSQL dropped its session): stop every "
+			 "server on it first",
 			 PQgetvalue(res, 0, 0));
 	PQclear(res);
 	return busy;

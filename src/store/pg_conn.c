@@ -96,11 +96,20 @@ static void pg_connect_error(const char *msg, char *err, size_t errlen)
 int pg_conn_open(struct pg_store *s, struct pg_conn *c, enum pg_kind kind,
 		 char *err, size_t errlen)
 {
-	/* The URL is expanded as libpq's dbname; a name it gives (or
-	 * PGAPPNAME) wins over the fallback. */
-	const char *keys[] = { "dbname", "fallback_application_name", NULL };
-	const char *values[] = { s->conninfo, s->client[0] ? s->client : "cmr",
-				 NULL };
+	/* The URL is expanded as libpq's dbname; what it sets wins over the
+	 * TCP keepalives before it (a server gone without a word is found
+	 * in about a minute, not two hours: the lock's session of
+	 * pg_lock_keep above all), and a name it gives (or PGAPPNAME) over
+	 * the fallback. */
+	const char *keys[] = {
+		"keepalives_idle",	     "keepalives_interval",
+		"keepalives_count",	     "dbname",
+		"fallback_application_name", NULL
+	};
+	const char *values[] = {
+		"30", "10", "3", s->conninfo, s->client[0] ? s->client : "cmr",
+		NULL
+	};
 	memset(c, 0, sizeof(*c));
 	c->pg = PQconnectdbParams(keys, values, 1);
 	if (c->pg == NULL || PQstatus(c->pg) != CONNECTION_OK) {

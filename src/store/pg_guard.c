@@ -106,6 +106,7 @@ struct pg_listener {
 	pthread_t thread;
 	bool waiting; /* for a rotation that holds the lock (said once) */
 	bool check;   /* relocked is due */
+	int pause;    /* turns to skip before trying the lock again */
 };
 
 /* Waits up to a second for the connection's socket to be readable. */
@@ -149,16 +150,22 @@ static void pg_lock_keep(struct pg_listener *l)
 			 "connection: taking it again");
 		pg_conn_close(&s->lock);
 	}
+	if (l->pause > 0) { /* a rotation holds it: a try every 5 s */
+		l->pause--;
+		return;
+	}
 	int rc = pg_lock_take(s, STORE_LOCK_SERVE, err, sizeof(err));
 	if (rc == STORE_OK) {
 		log_info("store: the servers' lock is held again");
 		l->waiting = false;
 		l->check = l->relocked && !l->relocked(l->arg);
-	} else if (rc == STORE_CONFLICT && !l->waiting) {
-		log_warn("store: %s (this server lost the lock and waits for "
-			 "it)",
-			 err);
+	} else if (rc == STORE_CONFLICT) {
+		if (!l->waiting)
+			log_warn("store: %s (this server lost the lock and "
+				 "waits for it)",
+				 err);
 		l->waiting = true;
+		l->pause = 4;
 	}
 }
 

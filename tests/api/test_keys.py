@@ -557,15 +557,26 @@ def test_a_server_that_lost_its_lock_takes_it_again(pg_cluster, ctx,
                                                      start_server):
     """PostgreSQL drops the connection a server holds its lock on: the
     server takes the lock again by itself, and meanwhile a rotation is
-    refused all the same (the server's other sessions are there)."""
+    refused all the same (the server's other sessions are there; the
+    server is frozen meanwhile, so that it cannot have the lock back)."""
     ctx.ok("init")
     ctx.add_person("kim")
     s = start_server()
     held = serve_backends(pg_cluster, ctx, advisory=True)
     assert len(held) == 1, held
-    terminate(pg_cluster, held)
-    r = ctx.run("keys", "rotate", "--wrap")
-    assert r.rc == 1 and "stop every server on it first" in r.err, r
+    s.proc.send_signal(signal.SIGSTOP)
+    try:
+        terminate(pg_cluster, held)
+        wait_for("the lock's session gone",
+                 lambda: not serve_backends(pg_cluster, ctx, advisory=True))
+        before = tree(ctx.keys)
+        r = ctx.run("keys", "rotate", "--wrap")
+        assert r.rc == 1, r
+        assert "has sessions of cmr serve" in r.err, r.err
+        assert "without the servers' lock" in r.err, r.err
+        assert tree(ctx.keys) == before
+    finally:
+        s.proc.send_signal(signal.SIGCONT)
     wait_for("the lock taken again",
              lambda: serve_backends(pg_cluster, ctx, advisory=True))
     assert "the servers' lock was lost with its connection" in s.log()

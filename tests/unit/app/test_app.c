@@ -341,8 +341,9 @@ Test(app, global_terms_reach_every_loaded_relationship)
 	cr_assert_eq(person_set_global_terms(&a, ana, g, &kind, &err), APP_OK,
 		     "%s", err.message);
 	json_decref(g);
-	/* Forgotten with the person, each by the list (not by a walk of
-	 * every entry, which would find them too). */
+	/* Forgotten with the person: each found by the person's list of
+	 * them (one id inline, then a list), or by a walk of every entry
+	 * when the list is incomplete. */
 	gate_state_held(a.gate, &held, &persons);
 	cr_assert_eq(held, 0);
 	cr_assert_eq(persons, 0);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ledger/keys.h"
@@ -994,4 +995,70 @@ Test(keys, unwrap_refuses_an_unknown_wrap_key_and_bad_lengths)
 	cr_expect_eq(keys_unwrap(a, blob, sizeof(blob), back), -1);
 	keys_free(a);
 	keys_free(b);
+}
+
+/* ---- The store a directory serves (its file `store`) ---- */
+
+#define STORE_A "0123456789abcdef"
+#define STORE_B "fedcba9876543210"
+
+Test(keysdir, binds_to_one_store, .init = setup_tmp, .fini = teardown_tmp)
+{
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX];
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	cr_assert_eq(keys_init(dir, &k, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_empty(keys_store_id(k));
+	keys_free(k);
+	cr_assert_eq(keys_store_bind(dir, STORE_A, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(mode_of(at("keys/store")), 0600);
+	cr_assert_eq(keys_store_bind(dir, STORE_A, err, sizeof(err)), 0, "%s",
+		     err);
+	cr_assert_eq(keys_store_bind(dir, STORE_B, err, sizeof(err)), -1);
+	cr_assert(strstr(err, STORE_A) && strstr(err, STORE_B), "%s", err);
+	cr_assert_eq(keys_store_bind(dir, "short", err, sizeof(err)), -1);
+	cr_assert_eq(keys_load(dir, &k, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(keys_store_id(k), STORE_A);
+	keys_free(k);
+}
+
+/* Processes that bind at once (nodes started together after an upgrade):
+ * each comes out bound to the same store, and no temporary file stays. */
+Test(keysdir, binds_once_when_raced, .init = setup_tmp, .fini = teardown_tmp)
+{
+	struct keys *k = NULL;
+	char err[KEYS_ERR_MAX];
+	char dir[256];
+	pid_t kids[8];
+
+	snprintf(dir, sizeof(dir), "%s", at("keys"));
+	cr_assert_eq(keys_init(dir, &k, err, sizeof(err)), 0, "%s", err);
+	keys_free(k);
+	for (int i = 0; i < 8; i++) {
+		kids[i] = fork();
+		cr_assert_geq(kids[i], 0);
+		if (kids[i] == 0)
+			_exit(keys_store_bind(dir, STORE_A, err, sizeof(err)) ==
+					      0
+				      ? 0
+				      : 1);
+	}
+	for (int i = 0; i < 8; i++) {
+		int status;
+		cr_assert_eq(waitpid(kids[i], &status, 0), kids[i]);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "process %d failed to bind", i);
+	}
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d);
+	for (struct dirent *de; (de = readdir(d));)
+		cr_assert_null(strstr(de->d_name, ".tmp"), "%s left",
+			       de->d_name);
+	closedir(d);
+	cr_assert_eq(keys_load(dir, &k, err, sizeof(err)), 0, "%s", err);
+	cr_assert_str_eq(keys_store_id(k), STORE_A);
+	keys_free(k);
 }
