@@ -544,6 +544,22 @@ def terminate(pg, pids):
         cur.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
 
+def terminate_all(pg, ctx, advisory=False, seconds=30):
+    """Terminates the server's sessions (serve_backends) until none is
+    left; fails saying what PostgreSQL shows of those that stay."""
+    deadline = time.monotonic() + seconds
+    while pids := serve_backends(pg, ctx, advisory):
+        if time.monotonic() > deadline:
+            cur = pg.admin()
+            cur.execute("SELECT pid, state, wait_event_type, wait_event, "
+                        "left(query, 80) FROM pg_stat_activity WHERE "
+                        "pid = ANY(%s)", (pids,))
+            pytest.fail(f"sessions stay after {seconds} s of "
+                        f"pg_terminate_backend: {cur.fetchall()}")
+        terminate(pg, pids)
+        time.sleep(0.2)
+
+
 def wait_for(what, check, seconds=15):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -566,9 +582,7 @@ def test_a_server_that_lost_its_lock_takes_it_again(pg_cluster, ctx,
     assert len(held) == 1, held
     s.proc.send_signal(signal.SIGSTOP)
     try:
-        terminate(pg_cluster, held)
-        wait_for("the lock's session gone",
-                 lambda: not serve_backends(pg_cluster, ctx, advisory=True))
+        terminate_all(pg_cluster, ctx, advisory=True)
         before = tree(ctx.keys)
         r = ctx.run("keys", "rotate", "--wrap")
         assert r.rc == 1, r
@@ -600,9 +614,7 @@ def test_a_server_whose_keys_were_rotated_meanwhile_stops(pg_cluster, ctx,
     s = start_server()
     s.proc.send_signal(signal.SIGSTOP)
     try:
-        terminate(pg_cluster, serve_backends(pg_cluster, ctx))
-        wait_for("the sessions gone",
-                 lambda: not serve_backends(pg_cluster, ctx))
+        terminate_all(pg_cluster, ctx)
         ctx.ok("keys", "rotate", "--wrap")
         ctx.ok("keys", "rotate", "--wrap", "--finish")
     finally:
