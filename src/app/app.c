@@ -814,20 +814,21 @@ static bool app_relocked(void *arg)
 {
 	struct app *a = arg;
 	struct store_key_facts f;
-	const char *unknown;
+	char why[1024];
 
 	if (store_key_facts(a->reads, &f) != STORE_OK) {
 		log_debug("keys: cannot read the store's key ids yet, to "
 			  "check them after its lock was taken again");
 		return false;
 	}
-	if ((!f.wrap_id[0] || keys_wrap_knows(a->keys, f.wrap_id)) &&
-	    app_keys_match(a->keys, &f, &unknown) == KEYS_MATCH_OK)
+	/* The check of every start (app_open). */
+	if (app_keys_check(a, &f, why, sizeof(why)) == 0)
 		return true;
 	log_warn("keys: a cmr keys rotate ran while this server had lost the "
 		 "store's lock, and the keys it loaded are no longer the "
-		 "store's: it stops (start it again: it loads them from %s)",
-		 a->cfg.keys);
+		 "store's (%s): it stops (start it again: it loads them from "
+		 "%s)",
+		 why, a->cfg.keys);
 	if (a->keys_gone)
 		a->keys_gone(a->keys_gone_arg);
 	return true;

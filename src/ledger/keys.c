@@ -1578,7 +1578,7 @@ const char *keys_store_id(const struct keys *k)
 	return k->store;
 }
 
-/* Whether dir's file `store` names store_id (1), another (-1, err says
+/* Whether dir's file `store` names store_id (0), another (-1, err says
  * which) or cannot be read (-1). */
 static int keys_store_names(int dfd, const char *dir, const char *store_id,
 			    char *err, size_t err_len)
@@ -1591,7 +1591,7 @@ static int keys_store_names(int dfd, const char *dir, const char *store_id,
 		return keys_fail(err, err_len,
 				 "%s/%s names the store %s, not %s", dir,
 				 KEYS_FILE_STORE, got, store_id);
-	return 1;
+	return 0;
 }
 
 /* Writes `store` under a name of this process's, then links it into
@@ -1629,9 +1629,7 @@ static int keys_store_write(int dfd, const char *dir, const char *store_id,
 	} else if (linkat(dfd, tmp, dfd, KEYS_FILE_STORE, 0) == 0) {
 		rc = keys_fsync_dir(dfd, dir, err, err_len);
 	} else if (errno == EEXIST) { /* another process bound it first */
-		rc = keys_store_names(dfd, dir, store_id, err, err_len) == 1
-			     ? 0
-			     : -1;
+		rc = keys_store_names(dfd, dir, store_id, err, err_len);
 	} else {
 		keys_fail(err, err_len, "cannot link %s/%s: %s", dir,
 			  KEYS_FILE_STORE, strerror(errno));
@@ -1651,10 +1649,7 @@ int keys_store_bind(const char *dir, const char *store_id, char *err,
 	if (keys_open_dir(dir, false, &dfd, err, err_len))
 		return -1;
 	if (keys_probe(dfd, dir, KEYS_FILE_STORE, &exists, err, err_len) == 0)
-		rc = exists ? (keys_store_names(dfd, dir, store_id, err,
-						err_len) == 1
-				       ? 0
-				       : -1)
+		rc = exists ? keys_store_names(dfd, dir, store_id, err, err_len)
 			    : keys_store_write(dfd, dir, store_id, err,
 					       err_len);
 	close(dfd);

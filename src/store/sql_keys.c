@@ -97,24 +97,20 @@ int sql_key_facts(struct store_rd *rd, struct store_key_facts *out)
 	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
 }
 
+/* Any conflict: an id recorded already, or a second store id (one store
+ * id: of two nodes recording theirs at once, the first stays,
+ * key_ids_one_store). */
 static const char q_key_id_add[] =
-	"INSERT INTO key_ids(id, kind, added_at) VALUES (?,?,?) "
-	"ON CONFLICT(id) DO NOTHING";
-
-/* One store id: of two nodes recording theirs at once, the first stays
- * (key_ids_one_store). */
-static const char q_key_store_add[] =
 	"INSERT INTO key_ids(id, kind, added_at) VALUES (?,?,?) "
 	"ON CONFLICT DO NOTHING";
 
 int sql_key_id_add(struct store_tx *tx, const char *kind, const char *id,
 		   int64_t at)
 {
-	bool store = strcmp(kind, "store") == 0;
 	if (strcmp(kind, "kek") != 0 && strcmp(kind, "signing") != 0 &&
-	    strcmp(kind, "hash") != 0 && !store)
+	    strcmp(kind, "hash") != 0 && strcmp(kind, "store") != 0)
 		return STORE_INVALID;
-	WRITER_STMT(tx, store ? q_key_store_add : q_key_id_add);
+	WRITER_STMT(tx, q_key_id_add);
 	bind_text(st, 1, id);
 	bind_text(st, 2, kind);
 	sql_bind_int(st, 3, at);
